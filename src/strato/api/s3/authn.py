@@ -1,0 +1,118 @@
+"""Authenticating S3 requests (SigV4 header/query, SigV2 header/query) and wrapping the
+request body so that what the signature promised about it is verified as it streams."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from strato.auth import chunked, payload, sigv2, sigv4
+from strato.auth.credentials import CredentialStore, Identity
+from strato.auth.errors import AuthError
+from strato.http import bodies
+from strato.http.conditionals import parse_http_date
+from strato.http.request import Request
+from strato.storage.records import Expectation
+
+from .errors import S3Error
+from .headers import CHECKSUM_HEADERS
+from .router import Endpoint
+
+
+def _unknown_key() -> AuthError:
+    return AuthError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+
+
+def authenticate(
+    request: Request, endpoint: Endpoint, credentials: CredentialStore, now: float | None = None
+) -> tuple[Identity | None, sigv4.Verified | None]:
+    """The caller's identity (None when anonymous) and, for SigV4, what body checks need."""
+    now = time.time() if now is None else now
+    header = request.headers.get("authorization")
+    query = request.query
+    if header is not None:
+        v4 = sigv4.parse_header(header)
+        if v4 is not None:
+            return _verify_v4(request, v4, credentials, now)
+        v2 = sigv2.parse_header(header)
+        if v2 is None:
+            raise AuthError("InvalidArgument", "Unsupported Authorization Type", 400)
+        return _verify_v2(request, endpoint, v2, credentials, now), None
+    if "X-Amz-Algorithm" in query or "X-Amz-Signature" in query:
+        return _verify_v4(request, sigv4.parse_query(query), credentials, now)
+    if "AWSAccessKeyId" in query or "Signature" in query:
+        return _verify_v2(request, endpoint, sigv2.parse_query(query), credentials, now), None
+    return None, None
+
+
+def _verify_v4(
+    request: Request, auth: sigv4.Authorization, credentials: CredentialStore, now: float
+) -> tuple[Identity, sigv4.Verified]:
+    identity = credentials.lookup(auth.scope.access_key)
+    if identity is None:
+        raise _unknown_key()
+    verified = sigv4.verify(
+        auth, identity.secret_key, method=request.method, raw_path=request.raw_path, raw_query=request.raw_query,
+        headers=request.header_list, header_map=request.headers, query=request.query, now=now,
+    )
+    return identity, verified
+
+
+def _verify_v2(
+    request: Request, endpoint: Endpoint, auth: sigv2.V2Authorization, credentials: CredentialStore, now: float
+) -> Identity:
+    identity = credentials.lookup(auth.access_key)
+    if identity is None:
+        raise _unknown_key()
+    path = request.raw_path.decode("latin-1")
+    if endpoint.virtual_host and endpoint.bucket:
+        path = f"/{endpoint.bucket}{path}"
+    resource = sigv2.canonical_resource(path, request.query_list)
+    date_text = request.headers.get("x-amz-date") or request.headers.get("date")
+    date = parse_http_date(date_text) if date_text else None
+    sigv2.verify(auth, identity.secret_key, method=request.method, headers=request.headers, resource=resource,
+                 now=now, date=date)
+    return identity
+
+
+def request_body(request: Request, verified: sigv4.Verified | None, expect: Expectation) -> AsyncIterator[bytes]:
+    """The body as the handler should read it: de-chunked, with signatures and the payload
+    hash checked before the stream ends, and trailer checksums filled into `expect`."""
+    length = request.content_length()
+    raw = bodies.stream(request.receive, length)
+    mode = verified.payload_hash if verified else ""
+    if mode in sigv4.STREAMING_MODES:
+        decoded_text = request.headers.get("x-amz-decoded-content-length")
+        if decoded_text is None or not decoded_text.isdigit():
+            raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
+        decoded = int(decoded_text)
+        expect.size = decoded
+        assert verified is not None
+        signer = None
+        if mode != sigv4.STREAMING_UNSIGNED_TRAILER:
+            signer = chunked.ChunkSigner(
+                verified.key, verified.amz_date, verified.scope, verified.signature,
+                signed_trailer=mode == sigv4.STREAMING_SIGNED_TRAILER,
+            )
+        return _with_trailers(raw, chunked.ChunkedDecoder(signer, decoded), request.headers.get("x-amz-trailer"), expect)
+    if "aws-chunked" in request.headers.get("content-encoding", "") and "x-amz-decoded-content-length" in request.headers:
+        decoded = int(request.headers["x-amz-decoded-content-length"])
+        expect.size = decoded
+        return _with_trailers(raw, chunked.ChunkedDecoder(None, decoded), request.headers.get("x-amz-trailer"), expect)
+    if verified is not None and mode not in (sigv4.UNSIGNED_PAYLOAD, ""):
+        return payload.verify_sha256(raw, mode)
+    return raw
+
+
+async def _with_trailers(
+    raw: AsyncIterator[bytes], decoder: chunked.ChunkedDecoder, trailer: str | None, expect: Expectation
+) -> AsyncIterator[bytes]:
+    async for piece in chunked.decode(raw, decoder):
+        yield piece
+    if trailer is not None:
+        name = trailer.strip().lower()
+        value = decoder.trailers.get(name)
+        algorithm = CHECKSUM_HEADERS.get(name)
+        if value is None or algorithm is None:
+            raise S3Error("InvalidRequest", f"The trailer {trailer} was declared but not sent.")
+        expect.checksums[algorithm] = value

@@ -1,0 +1,58 @@
+"""What a handler is given: the request, where it is going, and the services it may use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from strato.auth.credentials import Identity
+from strato.http.bodies import BodyTooLarge, collect
+from strato.http.request import Request
+from strato.storage.engine import ObjectStore
+from strato.storage.records import Expectation
+
+from .errors import S3Error
+from .router import Endpoint
+
+MAX_XML_BODY = 2 * 1024 * 1024
+MAX_OBJECT_SIZE = 5 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class S3Settings:
+    region: str = "us-east-1"
+    domains: tuple[str, ...] = ()
+    max_object_size: int = MAX_OBJECT_SIZE
+
+
+@dataclass(slots=True)
+class Call:
+    request: Request
+    endpoint: Endpoint
+    store: ObjectStore
+    settings: S3Settings
+    request_id: str
+    identity: Identity | None = None
+    body: AsyncIterator[bytes] | None = None
+    expect: Expectation = field(default_factory=Expectation)
+
+    @property
+    def bucket(self) -> str:
+        assert self.endpoint.bucket is not None
+        return self.endpoint.bucket
+
+    @property
+    def key(self) -> str:
+        assert self.endpoint.key is not None
+        return self.endpoint.key
+
+    def stream(self) -> AsyncIterator[bytes]:
+        assert self.body is not None
+        return self.body
+
+    async def read_xml_body(self) -> bytes:
+        """A small, XML-by-contract body, bounded in size."""
+        try:
+            return await collect(self.stream(), MAX_XML_BODY)
+        except BodyTooLarge:
+            raise S3Error("MaxMessageLengthExceeded", "Your request was too big.") from None

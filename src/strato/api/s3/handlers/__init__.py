@@ -1,0 +1,39 @@
+"""Operation name -> handler. An operation missing here answers 501 NotImplemented."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from strato.http.responses import Response
+
+from ..call import Call
+from . import buckets, copy, listing, multipart, objects
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+HANDLERS: dict[str, Handler] = {
+    "ListBuckets": buckets.list_buckets,
+    "CreateBucket": buckets.create_bucket,
+    "HeadBucket": buckets.head_bucket,
+    "DeleteBucket": buckets.delete_bucket,
+    "GetBucketLocation": buckets.get_bucket_location,
+    "ListObjects": listing.list_objects,
+    "ListObjectsV2": listing.list_objects_v2,
+    "PutObject": objects.put_object,
+    "GetObject": objects.get_object,
+    "HeadObject": objects.head_object,
+    "DeleteObject": objects.delete_object,
+    "DeleteObjects": objects.delete_objects,
+    "GetObjectAttributes": objects.get_object_attributes,
+    "CopyObject": copy.copy_object,
+    "CreateMultipartUpload": multipart.create_multipart_upload,
+    "UploadPart": multipart.upload_part,
+    "UploadPartCopy": multipart.upload_part_copy,
+    "CompleteMultipartUpload": multipart.complete_multipart_upload,
+    "AbortMultipartUpload": multipart.abort_multipart_upload,
+    "ListParts": multipart.list_parts,
+    "ListMultipartUploads": multipart.list_multipart_uploads,
+}
+
+# Operations whose request body is object data (streamed) rather than small XML.
+STREAMING_BODY = frozenset({"PutObject", "UploadPart"})

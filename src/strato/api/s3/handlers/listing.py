@@ -1,0 +1,92 @@
+"""ListObjects (v1, marker) and ListObjectsV2 (continuation token)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from urllib.parse import quote_plus
+
+from strato.http.responses import Response
+
+from .. import xml
+from ..call import Call
+from ..errors import invalid_argument
+from ..shapes import CommonPrefix, Contents, ListBucketResult
+from .buckets import owner_of
+
+
+def encoder(query: Mapping[str, str]) -> Callable[[str], str]:
+    """encoding-type=url percent-encodes keys and prefixes in the response (form style)."""
+    kind = query.get("encoding-type")
+    if kind is None:
+        return lambda text: text
+    if kind.lower() != "url":
+        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", kind)
+    return lambda text: quote_plus(text, safe="/")
+
+
+def max_param(query: Mapping[str, str], name: str, cap: int) -> int:
+    text = query.get(name, str(cap))
+    if not text.lstrip("-").isdigit() or int(text) < 0:
+        raise invalid_argument(f"Provided {name} not an integer or within integer range", name, text)
+    return min(int(text), cap)
+
+
+def _token(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode()
+
+
+def _untoken(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token) from None
+
+
+async def list_objects(call: Call) -> Response:
+    return _list(call, v2=False)
+
+
+async def list_objects_v2(call: Call) -> Response:
+    return _list(call, v2=True)
+
+
+def _list(call: Call, v2: bool) -> Response:
+    query = call.request.query
+    encode = encoder(query)
+    max_keys = max_param(query, "max-keys", 1000)
+    prefix = query.get("prefix", "")
+    delimiter = query.get("delimiter", "")
+    if v2:
+        token = query.get("continuation-token")
+        marker = _untoken(token) if token is not None else query.get("start-after", "")
+    else:
+        marker = query.get("marker", "")
+    page = call.store.list_objects(call.bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys)
+    owner = owner_of(call) if (not v2 or query.get("fetch-owner", "").lower() == "true") else None
+    contents = [
+        Contents(
+            key=encode(o.key), last_modified=xml.IsoTime(o.last_modified), etag=f'"{o.etag}"',
+            checksum_algorithm=next(iter(o.checksums), None), checksum_type=o.checksum_type if o.checksums else None,
+            size=o.size, owner=owner, storage_class=o.storage_class,
+        )
+        for o in page.objects
+    ]
+    result = ListBucketResult(
+        name=call.bucket, prefix=encode(prefix), max_keys=max_keys,
+        delimiter=encode(delimiter) if delimiter else None,
+        encoding_type=query.get("encoding-type"), is_truncated=page.is_truncated,
+        contents=contents, common_prefixes=[CommonPrefix(encode(p)) for p in page.common_prefixes],
+    )
+    if v2:
+        result.key_count = len(contents) + len(page.common_prefixes)
+        result.continuation_token = query.get("continuation-token")
+        result.start_after = encode(query["start-after"]) if "start-after" in query else None
+        if page.is_truncated and page.next_marker is not None:
+            result.next_continuation_token = _token(page.next_marker)
+    else:
+        result.marker = encode(marker)
+        if page.is_truncated and delimiter and page.next_marker is not None:
+            result.next_marker = encode(page.next_marker)
+    return xml.response("ListBucketResult", result)

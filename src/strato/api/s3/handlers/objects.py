@@ -1,0 +1,240 @@
+"""Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects,
+GetObjectAttributes."""
+
+from __future__ import annotations
+
+from strato.http.conditionals import Outcome, evaluate, format_http_date
+from strato.http.ranges import ByteRange, RangeNotSatisfiable, parse_range
+from strato.http.responses import Response
+from strato.storage import checksums
+from strato.storage.errors import InvalidPartNumber
+from strato.storage.records import ObjectVersion, PartInfo
+
+from .. import headers as h
+from .. import xml
+from ..call import Call
+from ..errors import S3Error, invalid_argument
+from ..shapes import (
+    AttributePart,
+    Checksums,
+    DeletedEntry,
+    DeleteErrorEntry,
+    DeleteResult,
+    GetObjectAttributesResponse,
+    ObjectParts,
+    checksum_fields,
+)
+
+MAX_DELETE_KEYS = 1000
+MAX_KEY_BYTES = 1024
+
+
+def check_key(key: str) -> None:
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", "Your key is too long", MaxSizeAllowed=str(MAX_KEY_BYTES))
+    if "\x00" in key:
+        raise invalid_argument("Object keys cannot contain NUL characters", "key", key.replace("\x00", ""))
+
+
+def write_length(call: Call) -> int | None:
+    """The size the client announces for an object body; refused early when too large."""
+    size = call.expect.size
+    if size is None and "chunked" not in call.request.headers.get("transfer-encoding", ""):
+        raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
+    if size is not None and size > call.settings.max_object_size:
+        raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.",
+                      MaxSizeAllowed=str(call.settings.max_object_size), ProposedSize=str(size))
+    return size
+
+
+def written_headers(obj: ObjectVersion, requested: str | None) -> list[tuple[str, str]]:
+    values = {requested: obj.checksums[requested]} if requested and requested in obj.checksums else {}
+    return [("etag", h.quote_etag(obj.etag)), *h.checksum_headers(values, obj.checksum_type if values else None)]
+
+
+async def put_object(call: Call) -> Response:
+    check_key(call.key)
+    write_length(call)
+    system, user = h.object_metadata(call.request.headers)
+    obj = await call.store.put_object(
+        call.bucket, call.key, call.stream(), call.expect, system=system, user=user,
+        conditions=h.write_conditions(call.request.headers), max_size=call.settings.max_object_size,
+    )
+    return Response(200, written_headers(obj, call.expect.algorithm))
+
+
+def part_number(call: Call) -> int | None:
+    text = call.request.query.get("partNumber")
+    if text is None:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 10000:
+        raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", text)
+    return int(text)
+
+
+def _select_part(obj: ObjectVersion, number: int) -> tuple[ByteRange, PartInfo | None]:
+    if not obj.parts:
+        if number != 1:
+            raise InvalidPartNumber(str(number))
+        return ByteRange(0, obj.size - 1), None
+    if number > len(obj.parts):
+        raise InvalidPartNumber(str(number))
+    start = sum(p.size for p in obj.parts[: number - 1])
+    part = obj.parts[number - 1]
+    return ByteRange(start, start + part.size - 1), part
+
+
+def _precondition(call: Call, obj: ObjectVersion) -> Response | None:
+    outcome = evaluate(call.request.headers, obj.etag, obj.last_modified, safe=True)
+    if outcome is Outcome.NOT_MODIFIED:
+        return Response(304, [("etag", h.quote_etag(obj.etag)), ("last-modified", format_http_date(obj.last_modified))])
+    if outcome is Outcome.PRECONDITION_FAILED:
+        raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
+                      Condition="If-Match" if "if-match" in call.request.headers else "If-Unmodified-Since")
+    return None
+
+
+def _plan_read(call: Call, obj: ObjectVersion) -> tuple[int, list[tuple[str, str]], ByteRange | None]:
+    """Status, headers and the byte range of a GetObject/HeadObject response."""
+    number = part_number(call)
+    range_header = call.request.headers.get("range")
+    checksum_mode = call.request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+    overrides = h.response_overrides(call.request.query)
+    if number is not None:
+        if range_header is not None:
+            raise invalid_argument("Cannot specify both Range header and partNumber query parameter", "partNumber")
+        selected, part = _select_part(obj, number)
+        headers = h.object_headers(obj, checksum_mode=checksum_mode, part=part, overrides=overrides)
+        if part is None:
+            return 200, [*headers, ("content-length", str(obj.size))], None if obj.size == 0 else selected
+        headers += [("content-length", str(selected.length)), ("content-range", selected.content_range(obj.size))]
+        return 206, headers, selected
+    ranges = None
+    if range_header is not None:
+        try:
+            ranges = parse_range(range_header, obj.size)
+        except RangeNotSatisfiable:
+            raise S3Error("InvalidRange", "The requested range is not satisfiable", 416,
+                          headers={"content-range": f"bytes */{obj.size}"}, RangeRequested=range_header,
+                          ActualObjectSize=str(obj.size)) from None
+    if ranges is not None and len(ranges) == 1:
+        selected = ranges[0]
+        headers = h.object_headers(obj, checksum_mode=False, overrides=overrides)
+        headers += [("content-length", str(selected.length)), ("content-range", selected.content_range(obj.size))]
+        return 206, headers, selected
+    headers = h.object_headers(obj, checksum_mode=checksum_mode, overrides=overrides)
+    headers.append(("content-length", str(obj.size)))
+    return 200, headers, ByteRange(0, obj.size - 1) if obj.size else None
+
+
+async def get_object(call: Call) -> Response:
+    reader = await call.store.open_object(call.bucket, call.key)
+    try:
+        not_modified = _precondition(call, reader.obj)
+        if not_modified is not None:
+            reader.close()
+            return not_modified
+        status, headers, selected = _plan_read(call, reader.obj)
+    except BaseException:
+        reader.close()
+        raise
+    if selected is None:
+        reader.close()
+        return Response(status, headers)
+    return Response(status, headers, reader.iter_range(selected.start, selected.end + 1), close=reader.close)
+
+
+async def head_object(call: Call) -> Response:
+    obj = call.store.head_object(call.bucket, call.key)
+    not_modified = _precondition(call, obj)
+    if not_modified is not None:
+        return not_modified
+    status, headers, _ = _plan_read(call, obj)
+    return Response(status, headers)
+
+
+async def delete_object(call: Call) -> Response:
+    await call.store.delete_objects(call.bucket, [call.key])
+    return Response(204)
+
+
+def verify_body_digest(call: Call, body: bytes) -> None:
+    """Bodies that carry Content-MD5 or an x-amz-checksum-* header must match it."""
+    expect = call.expect
+    if expect.md5 is None and not expect.checksums:
+        return
+    digests = checksums.BodyDigests(tuple(expect.checksums))
+    digests.update(body)
+    if expect.md5 is not None and expect.md5 != digests.md5():
+        raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+    for algorithm, value in expect.checksums.items():
+        if digests.checksums()[algorithm] != value:
+            raise S3Error("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
+
+
+async def delete_objects(call: Call) -> Response:
+    body = await call.read_xml_body()
+    verify_body_digest(call, body)
+    root = xml.parse(body)
+    if root.tag != "Delete":
+        raise xml.MalformedXML(root.tag)
+    quiet = (root.text_of("Quiet") or "").strip().lower() == "true"
+    objects = root.find_all("Object")
+    if not objects or len(objects) > MAX_DELETE_KEYS:
+        raise xml.MalformedXML("between 1 and 1000 objects")
+    keys: list[str] = []
+    errors: list[DeleteErrorEntry] = []
+    for node in objects:
+        key = node.text_of("Key")
+        if key is None:
+            raise xml.MalformedXML("Object without Key")
+        try:
+            check_key(key)
+        except S3Error as exc:
+            errors.append(DeleteErrorEntry(key, exc.code, exc.message))
+            continue
+        keys.append(key)
+    call.store.get_bucket(call.bucket)
+    await call.store.delete_objects(call.bucket, keys)
+    deleted = [] if quiet else [DeletedEntry(k) for k in keys]
+    return xml.response("DeleteResult", DeleteResult(deleted, errors))
+
+
+_ATTRIBUTES = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"}
+
+
+def _int_header(call: Call, name: str, default: int) -> int:
+    text = call.request.headers.get(name)
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise invalid_argument(f"{name} must be a non-negative integer", name, text)
+    return int(text)
+
+
+async def get_object_attributes(call: Call) -> Response:
+    wanted = {a.strip() for a in call.request.headers.get("x-amz-object-attributes", "").split(",") if a.strip()}
+    if not wanted or not wanted <= _ATTRIBUTES:
+        raise invalid_argument("Invalid attribute name specified.", "x-amz-object-attributes",
+                               ",".join(sorted(wanted - _ATTRIBUTES)))
+    obj = call.store.head_object(call.bucket, call.key)
+    result = GetObjectAttributesResponse(
+        etag=obj.etag if "ETag" in wanted else None,
+        storage_class=obj.storage_class if "StorageClass" in wanted else None,
+        object_size=obj.size if "ObjectSize" in wanted else None,
+    )
+    if "Checksum" in wanted and obj.checksums:
+        result.checksum = Checksums(**checksum_fields(dict(obj.checksums)), checksum_type=obj.checksum_type)
+    if "ObjectParts" in wanted and obj.parts:
+        marker = _int_header(call, "x-amz-part-number-marker", 0)
+        limit = _int_header(call, "x-amz-max-parts", 1000)
+        after = [p for p in obj.parts if p.number > marker]
+        page = after[:limit]
+        result.object_parts = ObjectParts(
+            total_parts_count=len(obj.parts), part_number_marker=marker,
+            next_part_number_marker=page[-1].number if len(after) > limit and page else None,
+            max_parts=limit, is_truncated=len(after) > limit,
+            part=[AttributePart(p.number, p.size, **checksum_fields(dict(p.checksums))) for p in page],
+        )
+    return xml.response("GetObjectAttributesResponse", result,
+                        headers=[("last-modified", format_http_date(obj.last_modified))])

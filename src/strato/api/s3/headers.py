@@ -1,0 +1,147 @@
+"""S3's HTTP headers in one place: object metadata in and out, digests, conditions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+
+from strato.http.conditionals import format_http_date
+from strato.storage import checksums
+from strato.storage.engine import WriteConditions
+from strato.storage.records import Expectation, ObjectVersion, PartInfo
+
+from .errors import S3Error, invalid_argument
+
+SYSTEM_HEADERS = (
+    "content-type", "content-encoding", "content-disposition", "content-language", "cache-control", "expires",
+    "x-amz-website-redirect-location",
+)
+RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
+CHECKSUM_HEADERS = {f"x-amz-checksum-{name.lower()}": name for name in checksums.ALGORITHMS}
+_DIGEST_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
+MAX_USER_METADATA = 2048
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+
+
+def quote_etag(etag: str) -> str:
+    return f'"{etag}"'
+
+
+def object_metadata(headers: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """System and user (x-amz-meta-*) metadata of a write, validated."""
+    system = {name: headers[name] for name in SYSTEM_HEADERS if name in headers}
+    encoding = system.get("content-encoding")
+    if encoding is not None:
+        kept = [e.strip() for e in encoding.split(",") if e.strip() and e.strip().lower() != "aws-chunked"]
+        if kept:
+            system["content-encoding"] = ", ".join(kept)
+        else:
+            del system["content-encoding"]
+    system.setdefault("content-type", DEFAULT_CONTENT_TYPE)
+    user = {name[len("x-amz-meta-"):]: value for name, value in headers.items() if name.startswith("x-amz-meta-")}
+    if sum(len(k.encode()) + len(v.encode()) for k, v in user.items()) > MAX_USER_METADATA:
+        raise S3Error("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
+                      MaxSizeAllowed=str(MAX_USER_METADATA))
+    return system, user
+
+
+def _checked_checksum(algorithm: str, value: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != _DIGEST_SIZES[algorithm]:
+        raise S3Error("InvalidRequest", f"Value for x-amz-checksum-{algorithm.lower()} header is invalid.")
+    return value
+
+
+def algorithm_name(value: str, header: str) -> str:
+    name = value.strip().upper()
+    if name not in checksums.ALGORITHMS:
+        raise invalid_argument(f"Invalid value for {header}: {value}", header, value)
+    return name
+
+
+def expectation(headers: dict[str, str], size: int | None) -> Expectation:
+    """Digests a write announces: Content-MD5, x-amz-checksum-*, and the trailer it promises."""
+    expect = Expectation(size=size)
+    md5 = headers.get("content-md5")
+    if md5 is not None:
+        try:
+            expect.md5 = base64.b64decode(md5, validate=True)
+        except (binascii.Error, ValueError):
+            expect.md5 = b""
+        if len(expect.md5) != 16:
+            raise S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.")
+    given = [(name, value) for header, name in CHECKSUM_HEADERS.items() if (value := headers.get(header)) is not None]
+    if len(given) > 1:
+        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+    for name, value in given:
+        expect.checksums[name] = _checked_checksum(name, value)
+        expect.algorithm = name
+    trailer = headers.get("x-amz-trailer")
+    if trailer is not None:
+        name = CHECKSUM_HEADERS.get(trailer.strip().lower())
+        if name is None:
+            raise invalid_argument(f"Invalid value for x-amz-trailer: {trailer}", "x-amz-trailer", trailer)
+        expect.algorithm = name
+    sdk = headers.get("x-amz-sdk-checksum-algorithm")
+    if sdk is not None and expect.algorithm is None:
+        expect.algorithm = algorithm_name(sdk, "x-amz-sdk-checksum-algorithm")
+    return expect
+
+
+def write_conditions(headers: dict[str, str]) -> WriteConditions | None:
+    if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise S3Error("NotImplemented", "If-None-Match on writes only supports '*'.", 501,
+                      Header="If-None-Match")
+    conditions = WriteConditions(if_match=if_match.strip() if if_match else None,
+                                 if_none_match=if_none_match.strip() if if_none_match else None)
+    return conditions or None
+
+
+def checksum_headers(values: Mapping[str, str], checksum_type: str | None) -> list[tuple[str, str]]:
+    out = [(f"x-amz-checksum-{name.lower()}", value) for name, value in values.items()]
+    if out and checksum_type:
+        out.append(("x-amz-checksum-type", checksum_type))
+    return out
+
+
+def object_headers(
+    obj: ObjectVersion, *, checksum_mode: bool, part: PartInfo | None = None,
+    overrides: dict[str, str] | None = None,
+) -> list[tuple[str, str]]:
+    """Headers of a GetObject/HeadObject response (the body's length and range excluded)."""
+    out = [
+        ("etag", quote_etag(obj.etag)),
+        ("last-modified", format_http_date(obj.last_modified)),
+        ("accept-ranges", "bytes"),
+    ]
+    system = dict(obj.system)
+    if overrides:
+        system.update(overrides)
+    out.extend((name, value) for name, value in system.items())
+    out.extend((f"x-amz-meta-{name}", value) for name, value in obj.user.items())
+    if obj.storage_class != "STANDARD":
+        out.append(("x-amz-storage-class", obj.storage_class))
+    if obj.parts:
+        out.append(("x-amz-mp-parts-count", str(len(obj.parts))))
+    if checksum_mode:
+        if part is not None:
+            out.extend(checksum_headers(part.checksums, None))
+        else:
+            out.extend(checksum_headers(obj.checksums, obj.checksum_type))
+    return out
+
+
+def response_overrides(query: dict[str, str]) -> dict[str, str]:
+    return {header: query[param] for param, header in RESPONSE_OVERRIDES.items() if param in query}

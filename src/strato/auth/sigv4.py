@@ -1,0 +1,249 @@
+"""AWS Signature Version 4, pure: parsing, canonical requests, signing keys, verification.
+
+Source: AWS "Signature Version 4 signing process" and "Authenticating Requests (AWS
+Signature Version 4)" in the Amazon S3 API reference.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from urllib.parse import quote, unquote_to_bytes
+
+from strato.auth.errors import AuthError, malformed, mismatch, query_error
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+STREAMING_MODES = (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER)
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+MAX_SKEW = 15 * 60
+MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
+_AMZ_DATE = re.compile(r"^\d{8}T\d{6}Z$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    access_key: str
+    date: str
+    region: str
+    service: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """What a SigV4 request claims: from the Authorization header or presigned query."""
+
+    scope: Scope
+    signed_headers: tuple[str, ...]
+    signature: str
+    amz_date: str
+    presigned: bool = False
+    expires: int = 0
+
+
+def parse_scope(credential: str) -> Scope:
+    parts = credential.split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts):
+        raise malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
+    return Scope(*parts[:4])
+
+
+def parse_header(value: str) -> Authorization | None:
+    """The Authorization header of a SigV4 request; None when it is another scheme."""
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        return None
+    fields: dict[str, str] = {}
+    for item in rest.split(","):
+        name, eq, field_value = item.strip().partition("=")
+        if not eq:
+            raise malformed("the authorization header is malformed")
+        fields[name] = field_value
+    try:
+        scope = parse_scope(fields["Credential"])
+        signed = tuple(fields["SignedHeaders"].split(";"))
+        signature = fields["Signature"]
+    except KeyError as exc:
+        raise malformed(f"the authorization header is missing {exc.args[0]}") from None
+    return Authorization(scope, signed, signature, amz_date="")
+
+
+def parse_query(query: dict[str, str]) -> Authorization:
+    """A presigned URL's X-Amz-* parameters."""
+    if query.get("X-Amz-Algorithm") != ALGORITHM:
+        raise query_error("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
+    try:
+        credential = query["X-Amz-Credential"]
+        amz_date = query["X-Amz-Date"]
+        signed = tuple(query["X-Amz-SignedHeaders"].split(";"))
+        signature = query["X-Amz-Signature"]
+        expires_text = query["X-Amz-Expires"]
+    except KeyError as exc:
+        raise query_error(f"Query-string authentication requires {exc.args[0]}") from None
+    if not expires_text.isdigit():
+        raise query_error("X-Amz-Expires should be a number")
+    expires = int(expires_text)
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise query_error("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+    return Authorization(parse_scope(credential), signed, signature, amz_date, True, expires)
+
+
+def parse_amz_date(value: str) -> float:
+    if not _AMZ_DATE.match(value):
+        raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
+    return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+
+
+def uri_encode(text: str, keep_slash: bool) -> str:
+    """SigV4 URI encoding: every byte but A-Z a-z 0-9 - _ . ~ (and '/' in paths) as %XX."""
+    return quote(text.encode("utf-8"), safe="/~" if keep_slash else "~")
+
+
+def canonical_uri(raw_path: bytes) -> str:
+    """S3 paths are encoded once and never normalised."""
+    return uri_encode(unquote_to_bytes(raw_path).decode("utf-8", "surrogateescape"), keep_slash=True)
+
+
+def canonical_query(raw_query: bytes, exclude: str = "") -> str:
+    pairs = []
+    for item in raw_query.split(b"&"):
+        if not item:
+            continue
+        name, _, value = item.partition(b"=")
+        n = unquote_to_bytes(name).decode("utf-8", "surrogateescape")
+        if n == exclude:
+            continue
+        v = unquote_to_bytes(value).decode("utf-8", "surrogateescape")
+        pairs.append((uri_encode(n, False), uri_encode(v, False)))
+    pairs.sort()
+    return "&".join(f"{n}={v}" for n, v in pairs)
+
+
+def canonical_headers(headers: Iterable[tuple[str, str]], signed: tuple[str, ...]) -> str:
+    wanted = set(signed)
+    values: dict[str, list[str]] = {}
+    for name, value in headers:
+        if name in wanted:
+            values.setdefault(name, []).append(" ".join(value.split()))
+    missing = [name for name in signed if name not in values]
+    if missing:
+        raise mismatch()
+    return "".join(f"{name}:{','.join(values[name])}\n" for name in signed)
+
+
+def canonical_request(
+    method: str, raw_path: bytes, raw_query: bytes, headers: Iterable[tuple[str, str]],
+    signed: tuple[str, ...], payload_hash: str, presigned: bool,
+) -> str:
+    return "\n".join(
+        (
+            method,
+            canonical_uri(raw_path),
+            canonical_query(raw_query, exclude="X-Amz-Signature" if presigned else ""),
+            canonical_headers(headers, signed),
+            ";".join(signed),
+            payload_hash,
+        )
+    )
+
+
+def string_to_sign(amz_date: str, scope: Scope, request: str) -> str:
+    digest = hashlib.sha256(request.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{ALGORITHM}\n{amz_date}\n{scope.text}\n{digest}"
+
+
+@lru_cache(maxsize=1024)
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = hmac.digest(f"AWS4{secret}".encode(), date.encode(), "sha256")
+    for part in (region, service, "aws4_request"):
+        key = hmac.digest(key, part.encode(), "sha256")
+    return key
+
+
+def sign(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
+def chunk_string_to_sign(amz_date: str, scope: Scope, previous: str, chunk_sha256: str) -> str:
+    """Signed aws-chunked bodies: each chunk chains on the previous chunk's signature."""
+    return f"{ALGORITHM}-PAYLOAD\n{amz_date}\n{scope.text}\n{previous}\n{EMPTY_SHA256}\n{chunk_sha256}"
+
+
+def trailer_string_to_sign(amz_date: str, scope: Scope, previous: str, trailer_sha256: str) -> str:
+    return f"{ALGORITHM}-TRAILER\n{amz_date}\n{scope.text}\n{previous}\n{trailer_sha256}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A request whose signature checked out, with what body verification still needs."""
+
+    scope: Scope
+    amz_date: str
+    signature: str
+    payload_hash: str
+    key: bytes
+
+
+def verify(
+    auth: Authorization, secret: str, *, method: str, raw_path: bytes, raw_query: bytes,
+    headers: list[tuple[str, str]], header_map: dict[str, str], query: dict[str, str], now: float,
+) -> Verified:
+    """Check the signature and its time window; raises AuthError."""
+    if "host" not in auth.signed_headers:
+        raise malformed("the host header must be signed") if not auth.presigned else query_error(
+            "the host header must be signed"
+        )
+    amz_date = auth.amz_date or header_map.get("x-amz-date", "")
+    if not amz_date:
+        date_header = header_map.get("date")
+        if date_header is None:
+            raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
+        try:
+            stamp = parsedate_to_datetime(date_header).timestamp()
+        except (TypeError, ValueError):
+            raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(stamp))
+    else:
+        stamp = parse_amz_date(amz_date)
+    if amz_date[:8] != auth.scope.date:
+        raise malformed("the credential date does not match the request date") if not auth.presigned else (
+            query_error("the credential date does not match X-Amz-Date")
+        )
+    if auth.presigned:
+        if now < stamp - MAX_SKEW:
+            raise AuthError("AccessDenied", "Request is not valid yet")
+        if now > stamp + auth.expires:
+            raise AuthError("AccessDenied", "Request has expired")
+        payload_hash = query.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
+    else:
+        if abs(now - stamp) > MAX_SKEW:
+            raise AuthError(
+                "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
+            )
+        payload_hash = header_map.get("x-amz-content-sha256", "")
+        if not payload_hash:
+            raise AuthError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", 400)
+        if payload_hash not in (UNSIGNED_PAYLOAD, *STREAMING_MODES) and not _HEX64.match(payload_hash):
+            raise AuthError("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
+                            "STREAMING-*, or a valid sha256 value.", 400)
+    request = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, payload_hash, auth.presigned)
+    key = signing_key(secret, auth.scope.date, auth.scope.region, auth.scope.service)
+    expected = sign(key, string_to_sign(amz_date, auth.scope, request))
+    if not hmac.compare_digest(expected, auth.signature):
+        raise mismatch()
+    return Verified(auth.scope, amz_date, auth.signature, payload_hash, key)

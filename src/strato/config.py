@@ -1,0 +1,44 @@
+"""One frozen Settings, built from command-line flags over environment over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("strato-data")
+    host: str = "127.0.0.1"
+    port: int = 9000
+    edge_port: int = 8080
+    region: str = "us-east-1"
+    workers: int = 1
+    domains: tuple[str, ...] = ()
+    root_access_key: str | None = None
+    root_secret_key: str | None = None
+    log_level: str = "warning"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **flags: object) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {
+            "data_dir": Path(env.get("STRATO_DATA_DIR", "strato-data")),
+            "region": env.get("STRATO_REGION", "us-east-1"),
+            "workers": int(env.get("STRATO_WORKERS", "1")),
+            "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
+            "root_access_key": env.get("STRATO_ROOT_ACCESS_KEY") or None,
+            "root_secret_key": env.get("STRATO_ROOT_SECRET_KEY") or None,
+        }
+        values.update({name: value for name, value in flags.items() if value is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        if (settings.root_access_key is None) != (settings.root_secret_key is None):
+            raise ValueError("set both STRATO_ROOT_ACCESS_KEY and STRATO_ROOT_SECRET_KEY, or neither")
+        if settings.workers < 1:
+            raise ValueError("workers must be at least 1")
+        return settings
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.data_dir / "credentials.json"

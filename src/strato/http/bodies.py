@@ -1,0 +1,47 @@
+"""Bounded request-body readers: a body is either streamed in chunks or read whole only
+when it is small by contract, and never past the length the client announced."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from strato.http.types import Receive
+
+
+class BodyTooLarge(Exception):
+    """The body is longer than the reader allows."""
+
+
+class BodyIncomplete(Exception):
+    """The client closed the connection or stopped before the announced length."""
+
+
+async def stream(receive: Receive, length: int | None) -> AsyncIterator[bytes]:
+    """Chunks of the request body; ends exactly at `length` when it is known."""
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BodyIncomplete(f"disconnected after {received} bytes")
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            received += len(chunk)
+            if length is not None and received > length:
+                raise BodyTooLarge(str(length))
+            yield chunk
+        if not message.get("more_body", False):
+            break
+    if length is not None and received < length:
+        raise BodyIncomplete(f"{received} of {length} bytes")
+
+
+async def collect(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """A whole body that is small by contract, refused once it passes `limit` bytes."""
+    parts: list[bytes] = []
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise BodyTooLarge(str(limit))
+        parts.append(chunk)
+    return b"".join(parts)

@@ -1,0 +1,72 @@
+"""Conditional requests (RFC 9110 section 13): pure evaluation of preconditions."""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+from collections.abc import Mapping
+
+
+class Outcome(enum.Enum):
+    PROCEED = 200
+    NOT_MODIFIED = 304
+    PRECONDITION_FAILED = 412
+
+
+def parse_http_date(value: str) -> float | None:
+    """RFC 9110 5.6.7: an HTTP-date as epoch seconds; None when it cannot be parsed."""
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.timestamp()
+
+
+def format_http_date(epoch: float) -> str:
+    return email.utils.formatdate(epoch, usegmt=True)
+
+
+def etag_matches(header: str, etag: str, weak: bool) -> bool:
+    """RFC 9110 13.1.1 / 13.1.2: does the list in `header` match `etag` (unquoted)?
+
+    Strong comparison for If-Match, weak for If-None-Match.
+    """
+    header = header.strip()
+    if header == "*":
+        return True
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate.startswith("W/"):
+            if not weak:
+                continue
+            candidate = candidate[2:]
+        if candidate.strip('"') == etag:
+            return True
+    return False
+
+
+def evaluate(headers: Mapping[str, str], etag: str, last_modified: float, safe: bool) -> Outcome:
+    """RFC 9110 13.2.2: the precedence of If-Match, If-Unmodified-Since, If-None-Match,
+    If-Modified-Since for a selected representation. `safe` is GET/HEAD."""
+    modified = int(last_modified)
+    if_match = headers.get("if-match")
+    if if_match is not None:
+        if not etag_matches(if_match, etag, weak=False):
+            return Outcome.PRECONDITION_FAILED
+    else:
+        since = headers.get("if-unmodified-since")
+        stamp = parse_http_date(since) if since is not None else None
+        if stamp is not None and modified > stamp:
+            return Outcome.PRECONDITION_FAILED
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        if etag_matches(if_none_match, etag, weak=True):
+            return Outcome.NOT_MODIFIED if safe else Outcome.PRECONDITION_FAILED
+    elif safe:
+        since = headers.get("if-modified-since")
+        stamp = parse_http_date(since) if since is not None else None
+        if stamp is not None and modified <= stamp:
+            return Outcome.NOT_MODIFIED
+    return Outcome.PROCEED

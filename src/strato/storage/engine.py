@@ -1,0 +1,365 @@
+"""ObjectStore: the storage engine's facade, and the owner of the write protocol.
+
+A write streams the body into a blob (temp file, fsync, rename, directory fsync), or keeps
+it in memory when it is small enough to live inline in the metadata row, verifies every
+digest the client announced, and only then commits the metadata. Until that commit nothing
+is visible; after it, the write is durable. Blobs an overwrite or delete frees are removed
+after the commit, so a crash can only ever leave unreachable files for recovery to sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from strato.storage import checksums, listing, multipart
+from strato.storage.blobs import BlobStore, BlobWriter
+from strato.storage.errors import (
+    BadDigest,
+    EntityTooLarge,
+    IncompleteBody,
+    InvalidPartNumber,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+    PreconditionFailed,
+)
+from strato.storage.metadata import MetadataStore
+from strato.storage.records import (
+    Bucket,
+    Expectation,
+    ListPage,
+    ObjectVersion,
+    Part,
+    PartPage,
+    Segment,
+    Upload,
+    UploadPage,
+)
+from strato.storage.recovery import RecoveryReport, recover
+from strato.storage.sqlite_meta import SqliteMetadataStore
+
+INLINE_LIMIT = 64 * 1024
+WRITE_BATCH = 1024 * 1024
+READ_CHUNK = 1024 * 1024
+EAGER_SEGMENTS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class WriteConditions:
+    """Conditional-write headers, checked atomically inside the metadata transaction."""
+
+    if_match: str | None = None
+    if_none_match: str | None = None
+
+    def check(self, current: ObjectVersion | None) -> None:
+        if self.if_none_match is not None and current is not None:
+            if self.if_none_match == "*" or self.if_none_match.strip('"') == current.etag:
+                raise PreconditionFailed("If-None-Match")
+        if self.if_match is not None:
+            if current is None:
+                raise NoSuchKey(self.if_match)
+            if self.if_match != "*" and self.if_match.strip('"') != current.etag:
+                raise PreconditionFailed("If-Match")
+
+    def __bool__(self) -> bool:
+        return self.if_match is not None or self.if_none_match is not None
+
+
+@dataclass(slots=True)
+class _Ingested:
+    size: int
+    md5: bytes
+    checksums: dict[str, str]
+    inline: bytes | None = None
+    blob: str | None = None
+
+
+class ObjectReader:
+    """An open object: byte ranges stream from its inline body or its blob segments."""
+
+    def __init__(self, obj: ObjectVersion, blobs: BlobStore, opened: dict[int, int]) -> None:
+        self.obj = obj
+        self._blobs = blobs
+        self._opened = opened
+
+    async def iter_range(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end) of the object, in chunks of at most READ_CHUNK."""
+        if self.obj.inline is not None:
+            for offset in range(start, end, READ_CHUNK):
+                yield self.obj.inline[offset : min(end, offset + READ_CHUNK)]
+            return
+        base = 0
+        for index, segment in enumerate(self.obj.segments):
+            low, high = max(start, base) - base, min(end, base + segment.size) - base
+            base += segment.size
+            if low >= high:
+                continue
+            fd = self._opened.pop(index, None)
+            if fd is None:
+                fd = self._blobs.open(segment.blob)
+            try:
+                while low < high:
+                    chunk = await asyncio.to_thread(os.pread, fd, min(READ_CHUNK, high - low), low)
+                    if not chunk:
+                        raise IncompleteBody(segment.blob)
+                    low += len(chunk)
+                    yield chunk
+            finally:
+                os.close(fd)
+
+    def close(self) -> None:
+        for fd in self._opened.values():
+            os.close(fd)
+        self._opened.clear()
+
+
+class ObjectStore:
+    def __init__(self, data_dir: Path, meta: MetadataStore | None = None) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self.blobs = BlobStore(data_dir)
+        self.meta: MetadataStore = meta or SqliteMetadataStore(data_dir / "meta.sqlite3")
+
+    def recover(self) -> RecoveryReport:
+        return recover(self.meta, self.blobs)
+
+    def close(self) -> None:
+        self.meta.close()
+
+    # -- buckets ----------------------------------------------------------------------
+
+    async def create_bucket(self, name: str, region: str) -> bool:
+        """False when the bucket already exists."""
+        return await self.meta.create_bucket(Bucket(name, time.time(), region))
+
+    async def delete_bucket(self, name: str) -> None:
+        await self.meta.delete_bucket(name)
+
+    def get_bucket(self, name: str) -> Bucket:
+        bucket = self.meta.get_bucket(name)
+        if bucket is None:
+            raise NoSuchBucket(name)
+        return bucket
+
+    def list_buckets(self, prefix: str = "", after: str = "", limit: int = 10_000) -> list[Bucket]:
+        return self.meta.list_buckets(prefix, after, limit)
+
+    # -- objects ----------------------------------------------------------------------
+
+    def head_object(self, bucket: str, key: str) -> ObjectVersion:
+        obj = self.meta.get_object(bucket, key)
+        if obj is None:
+            self.get_bucket(bucket)
+            raise NoSuchKey(key)
+        return obj
+
+    async def open_object(self, bucket: str, key: str) -> ObjectReader:
+        """Open for reading. The first EAGER_SEGMENTS blobs are opened before this returns,
+        so an overwrite racing with the read cannot pull them away from under it."""
+        for _ in range(5):
+            obj = self.meta.get_object(bucket, key, with_body=True)
+            if obj is None:
+                self.get_bucket(bucket)
+                raise NoSuchKey(key)
+            opened: dict[int, int] = {}
+            try:
+                for index, segment in enumerate(obj.segments[:EAGER_SEGMENTS]):
+                    opened[index] = self.blobs.open(segment.blob)
+            except FileNotFoundError:
+                for fd in opened.values():
+                    os.close(fd)
+                continue
+            return ObjectReader(obj, self.blobs, opened)
+        raise NoSuchKey(key)
+
+    async def put_object(
+        self, bucket: str, key: str, body: AsyncIterator[bytes], expect: Expectation, *,
+        system: dict[str, str], user: dict[str, str], conditions: WriteConditions | None = None,
+        max_size: int | None = None,
+    ) -> ObjectVersion:
+        self.get_bucket(bucket)
+        if conditions:
+            conditions.check(self.meta.get_object(bucket, key))
+        algorithm = expect.algorithm or checksums.DEFAULT_ALGORITHM
+        data = await self._ingest(body, expect, (algorithm,), inline=True, max_size=max_size)
+        obj = ObjectVersion(
+            bucket=bucket, key=key, size=data.size, etag=data.md5.hex(), last_modified=time.time(),
+            system=system, user=user, checksums=data.checksums, checksum_type=checksums.FULL_OBJECT,
+            segments=(Segment(data.blob, data.size),) if data.blob else (), inline=data.inline,
+        )
+        return await self._commit(obj, [data.blob] if data.blob else [], conditions)
+
+    async def copy_object(
+        self, source: ObjectReader, bucket: str, key: str, *, system: dict[str, str], user: dict[str, str],
+        algorithm: str | None = None, conditions: WriteConditions | None = None,
+    ) -> ObjectVersion:
+        src = source.obj
+        self.get_bucket(bucket)
+        if conditions:
+            conditions.check(self.meta.get_object(bucket, key))
+        algorithms = (algorithm,) if algorithm else (tuple(src.checksums) or (checksums.DEFAULT_ALGORITHM,))
+        data = await self._ingest(source.iter_range(0, src.size), Expectation(size=src.size), algorithms, inline=True)
+        obj = ObjectVersion(
+            bucket=bucket, key=key, size=data.size, etag=data.md5.hex(), last_modified=time.time(),
+            system=system, user=user, checksums=data.checksums, checksum_type=checksums.FULL_OBJECT,
+            segments=(Segment(data.blob, data.size),) if data.blob else (), inline=data.inline,
+        )
+        return await self._commit(obj, [data.blob] if data.blob else [], conditions)
+
+    async def _commit(self, obj: ObjectVersion, new_blobs: list[str], conditions: WriteConditions | None) -> ObjectVersion:
+        try:
+            freed = await self.meta.put_object(obj, conditions.check if conditions else None)
+        except BaseException:
+            await asyncio.to_thread(self.blobs.delete, new_blobs)
+            raise
+        await self._free(freed)
+        return obj
+
+    async def _free(self, blob_ids: list[str]) -> None:
+        if blob_ids:
+            await asyncio.to_thread(self.blobs.delete, blob_ids)
+
+    async def delete_objects(self, bucket: str, keys: list[str]) -> None:
+        await self._free(await self.meta.delete_objects(bucket, keys))
+
+    def list_objects(self, bucket: str, *, prefix: str = "", delimiter: str = "", marker: str = "", max_keys: int = 1000) -> ListPage:
+        self.get_bucket(bucket)
+        return listing.list_objects(self.meta, bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys)
+
+    # -- multipart --------------------------------------------------------------------
+
+    async def create_upload(
+        self, bucket: str, key: str, *, system: dict[str, str], user: dict[str, str],
+        checksum_algorithm: str | None, checksum_type: str | None,
+    ) -> Upload:
+        upload = Upload(
+            upload_id=f"{time.time_ns():016x}{secrets.token_hex(12)}", bucket=bucket, key=key,
+            initiated=time.time(), system=system, user=user,
+            checksum_algorithm=checksum_algorithm, checksum_type=checksum_type,
+        )
+        await self.meta.create_upload(upload)
+        return upload
+
+    def get_upload(self, bucket: str, key: str, upload_id: str) -> Upload:
+        upload = self.meta.get_upload(upload_id)
+        if upload is None or upload.bucket != bucket or upload.key != key:
+            self.get_bucket(bucket)
+            raise NoSuchUpload(upload_id)
+        return upload
+
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, body: AsyncIterator[bytes],
+        expect: Expectation, max_size: int | None = None,
+    ) -> Part:
+        if not 1 <= number <= multipart.MAX_PART_NUMBER:
+            raise InvalidPartNumber(str(number))
+        upload = self.get_upload(bucket, key, upload_id)
+        algorithms = {upload.checksum_algorithm or checksums.DEFAULT_ALGORITHM}
+        if expect.algorithm:
+            algorithms.add(expect.algorithm)
+        data = await self._ingest(body, expect, tuple(algorithms), inline=False, max_size=max_size)
+        assert data.blob is not None
+        part = Part(upload_id, number, data.size, data.md5.hex(), time.time(), data.blob, data.checksums)
+        try:
+            freed = await self.meta.put_part(part)
+        except BaseException:
+            await asyncio.to_thread(self.blobs.delete, [data.blob])
+            raise
+        await self._free(freed)
+        return part
+
+    async def complete_upload(
+        self, bucket: str, key: str, upload_id: str, requested: list[multipart.CompletedPart],
+        conditions: WriteConditions | None = None,
+    ) -> ObjectVersion:
+        self.get_upload(bucket, key, upload_id)
+        obj, freed = await self.meta.complete_upload(
+            upload_id, lambda upload, stored: multipart.assemble(upload, stored, requested),
+            conditions.check if conditions else None,
+        )
+        await self._free(freed)
+        return obj
+
+    async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self.get_upload(bucket, key, upload_id)
+        await self._free(await self.meta.abort_upload(upload_id))
+
+    def list_parts(self, bucket: str, key: str, upload_id: str, marker: int, max_parts: int) -> tuple[Upload, PartPage]:
+        upload = self.get_upload(bucket, key, upload_id)
+        parts = self.meta.list_parts(upload_id, marker, max_parts + 1)
+        truncated = len(parts) > max_parts
+        parts = parts[:max_parts]
+        return upload, PartPage(parts, truncated, parts[-1].number if truncated and parts else None)
+
+    def list_uploads(
+        self, bucket: str, *, prefix: str = "", delimiter: str = "", key_marker: str = "",
+        upload_id_marker: str = "", max_uploads: int = 1000,
+    ) -> UploadPage:
+        self.get_bucket(bucket)
+        return listing.list_uploads(
+            self.meta, bucket, prefix=prefix, delimiter=delimiter, key_marker=key_marker,
+            upload_id_marker=upload_id_marker, max_uploads=max_uploads,
+        )
+
+    # -- body ingestion ---------------------------------------------------------------
+
+    async def _ingest(
+        self, body: AsyncIterator[bytes], expect: Expectation, algorithms: tuple[str, ...], *,
+        inline: bool, max_size: int | None = None,
+    ) -> _Ingested:
+        """Stream a body into memory (small) or a committed blob, verifying its digests."""
+        digests = checksums.BodyDigests(algorithms)
+        pending: list[bytes] = []
+        pending_size = 0
+        writer: BlobWriter | None = None
+        try:
+            async for chunk in body:
+                if max_size is not None and digests.size + pending_size + len(chunk) > max_size:
+                    raise EntityTooLarge(str(max_size))
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if writer is None:
+                    if inline and pending_size <= INLINE_LIMIT:
+                        continue
+                    writer = await asyncio.to_thread(self.blobs.writer)
+                if pending_size >= WRITE_BATCH:
+                    await asyncio.to_thread(_write_and_hash, writer, digests, pending)
+                    pending, pending_size = [], 0
+            if writer is None and not inline:
+                writer = await asyncio.to_thread(self.blobs.writer)
+            if writer is None:
+                for chunk in pending:
+                    digests.update(chunk)
+                _verify(expect, digests)
+                return _Ingested(digests.size, digests.md5(), digests.checksums(), inline=b"".join(pending))
+            await asyncio.to_thread(_write_and_hash, writer, digests, pending)
+            _verify(expect, digests)
+            blob = await asyncio.to_thread(writer.commit)
+            return _Ingested(digests.size, digests.md5(), digests.checksums(), blob=blob)
+        except BaseException:
+            if writer is not None:
+                await asyncio.shield(asyncio.to_thread(writer.discard))
+            raise
+
+
+def _write_and_hash(writer: BlobWriter, digests: checksums.BodyDigests, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        digests.update(chunk)
+        writer.write(chunk)
+
+
+def _verify(expect: Expectation, digests: checksums.BodyDigests) -> None:
+    if expect.size is not None and digests.size != expect.size:
+        raise IncompleteBody(f"{digests.size} of {expect.size} bytes")
+    if expect.md5 is not None and expect.md5 != digests.md5():
+        raise BadDigest("MD5")
+    computed = digests.checksums()
+    for algorithm, value in expect.checksums.items():
+        if computed.get(algorithm) != value:
+            raise BadDigest(algorithm)

@@ -1,0 +1,81 @@
+"""Completing a multipart upload: pure validation and assembly of the final object.
+
+An upload moves Created -> (parts uploaded, replaced) -> Completed | Aborted. Completion
+runs inside the metadata transaction, so parts uploaded or an abort racing with it are seen
+consistently: the object is built from exactly the parts the transaction saw.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from strato.storage import checksums
+from strato.storage.errors import EntityTooSmall, InvalidPart, InvalidPartOrder, InvalidRequest
+from strato.storage.records import ObjectVersion, Part, PartInfo, Segment, Upload
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PART_NUMBER = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedPart:
+    """A part as the client names it in CompleteMultipartUpload."""
+
+    number: int
+    etag: str
+    checksums: dict[str, str]
+
+
+def _object_checksum(upload: Upload, parts: list[Part]) -> tuple[dict[str, str], str | None]:
+    algorithm = upload.checksum_algorithm or checksums.DEFAULT_ALGORITHM
+    if any(algorithm not in p.checksums for p in parts):
+        if upload.checksum_algorithm:
+            raise InvalidRequest(f"every part must carry a {algorithm} checksum")
+        return {}, None
+    values = [p.checksums[algorithm] for p in parts]
+    kind = upload.checksum_type or (
+        checksums.FULL_OBJECT if not upload.checksum_algorithm or algorithm == "CRC64NVME" else checksums.COMPOSITE
+    )
+    if kind == checksums.FULL_OBJECT:
+        combined = checksums.full_object(algorithm, [(v, p.size) for v, p in zip(values, parts, strict=True)])
+        return {algorithm: combined}, kind
+    return {algorithm: checksums.composite(algorithm, values)}, kind
+
+
+def assemble(
+    upload: Upload, stored: dict[int, Part], requested: list[CompletedPart], min_part_size: int = MIN_PART_SIZE
+) -> tuple[ObjectVersion, list[str]]:
+    """The completed object and the blobs of stored parts it leaves out."""
+    numbers = [p.number for p in requested]
+    if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
+        raise InvalidPartOrder(upload.upload_id)
+    chosen: list[Part] = []
+    for want in requested:
+        part = stored.get(want.number)
+        if part is None or want.etag.strip('"') != part.etag:
+            raise InvalidPart(f"part {want.number}")
+        for algorithm, value in want.checksums.items():
+            if part.checksums.get(algorithm) != value:
+                raise InvalidPart(f"part {want.number} {algorithm}")
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part.size < min_part_size:
+            raise EntityTooSmall(f"part {part.number}")
+    object_checksums, checksum_type = _object_checksum(upload, chosen)
+    used = {p.number for p in chosen}
+    obj = ObjectVersion(
+        bucket=upload.bucket,
+        key=upload.key,
+        size=sum(p.size for p in chosen),
+        etag=checksums.etag_of_parts(p.etag for p in chosen),
+        last_modified=time.time(),
+        system=upload.system,
+        user=upload.user,
+        checksums=object_checksums,
+        checksum_type=checksum_type,
+        parts=tuple(PartInfo(p.number, p.size, p.etag, p.checksums) for p in chosen),
+        segments=tuple(Segment(p.blob, p.size) for p in chosen),
+        storage_class=upload.storage_class,
+    )
+    return obj, [p.blob for n, p in stored.items() if n not in used]
