@@ -63,14 +63,29 @@ class RootApp:
             await self.admin(scope, send)
             return
         service = service_of(scope)
+        expects_continue = any(
+            name == b"expect" and value.lower() == b"100-continue" for name, value in scope["headers"]
+        )
+        body_requested = False
+
+        async def tracked_receive() -> Message:
+            nonlocal body_requested
+            body_requested = True
+            return await receive()
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.responses[(service, int(message["status"]))] += 1
+                headers = list(message.get("headers", []))
+                if expects_continue and not body_requested and all(n != b"connection" for n, _ in headers):
+                    # A final answer to `Expect: 100-continue` before asking for the body (an auth
+                    # or routing error, say): the client will not send it, so the connection cannot
+                    # carry another request (RFC 9110 10.1.1). uvicorn keeps it alive unless told.
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
         if service == "s3":
-            await self.s3(scope, receive, counted)
+            await self.s3(scope, tracked_receive, counted)
             return
         body = json.dumps({"message": f"The {service} service is not available on this strato."}).encode()
         await send_body(counted, 501, [("content-type", "application/json"),

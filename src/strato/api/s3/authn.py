@@ -67,11 +67,23 @@ def _verify_v2(
     path = request.raw_path.decode("latin-1")
     if endpoint.virtual_host and endpoint.bucket:
         path = f"/{endpoint.bucket}{path}"
-    resource = sigv2.canonical_resource(path, request.query_list)
+    paths = [path]
+    if endpoint.bucket and not endpoint.key and not endpoint.virtual_host and not path.endswith("/"):
+        # botocore (and boto before it) sign a path-style bucket request `/bucket` as `/bucket/`,
+        # the form virtual-hosted requests to the bucket root take; S3 accepts both.
+        paths.append(path + "/")
     date_text = request.headers.get("x-amz-date") or request.headers.get("date")
     date = parse_http_date(date_text) if date_text else None
-    sigv2.verify(auth, identity.secret_key, method=request.method, headers=request.headers, resource=resource,
-                 now=now, date=date)
+    for index, candidate in enumerate(paths):
+        resource = sigv2.canonical_resource(candidate, request.query_list)
+        try:
+            sigv2.verify(auth, identity.secret_key, method=request.method, headers=request.headers,
+                         resource=resource, now=now, date=date)
+        except AuthError as exc:
+            if exc.code != "SignatureDoesNotMatch" or index == len(paths) - 1:
+                raise
+            continue
+        break
     return identity
 
 
