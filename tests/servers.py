@@ -30,15 +30,16 @@ class StratoServer:
     """`strato serve --port 0` in a subprocess. Its output is read continuously (so a chatty
     server never blocks on a full pipe) and kept in `output`, one line per item."""
 
-    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *args: str, env: dict[str, str] | None = None, root_keys: bool = True
+    ) -> None:
+        """`root_keys=False` starts it without STRATO_ROOT_*, as a first-time user would."""
         self.data_dir = data_dir
         self.args = list(args)
-        self.env = {
-            **os.environ,
-            "STRATO_ROOT_ACCESS_KEY": ACCESS_KEY,
-            "STRATO_ROOT_SECRET_KEY": SECRET_KEY,
-            **(env or {}),
-        }
+        base = {k: v for k, v in os.environ.items() if not k.startswith("STRATO_ROOT_")}
+        if root_keys:
+            base.update({"STRATO_ROOT_ACCESS_KEY": ACCESS_KEY, "STRATO_ROOT_SECRET_KEY": SECRET_KEY})
+        self.env = {**base, **(env or {})}
         self.process: subprocess.Popen[str] | None = None
         self.port = 0
         self.output: list[str] = []

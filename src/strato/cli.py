@@ -11,14 +11,16 @@ from strato.config import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="strato", description="Self-hosted S3, Lambda and CDN in one package.")
+    parser = argparse.ArgumentParser(prog="strato",
+                                     description="Self-hosted S3, Lambda and CDN in one package.")
     parser.add_argument("--version", action="version", version=f"strato {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the AWS API (S3) and background workers")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="AWS API port (default 9000)")
     serve.add_argument("--edge-port", type=int, help="CDN edge port (default 8080)")
-    serve.add_argument("--data-dir", type=Path, help="data directory (env STRATO_DATA_DIR, default ./strato-data)")
+    serve.add_argument("--data-dir", type=Path,
+                       help="data directory (env STRATO_DATA_DIR, default ./strato-data)")
     serve.add_argument("--workers", type=int, help="API worker processes (env STRATO_WORKERS, default 1)")
     serve.add_argument("--domain", action="append", dest="domains",
                        help="domain for virtual-hosted-style buckets (bucket.DOMAIN); repeatable")

@@ -100,7 +100,8 @@ class RootApp:
             lines = ["# TYPE strato_http_responses_total counter"]
             lines += [f'strato_http_responses_total{{service="{svc}",status="{status}"}} {count}'
                       for (svc, status), count in sorted(self.responses.items())]
-            await send_body(send, 200, [("content-type", "text/plain; version=0.0.4")], ("\n".join(lines) + "\n").encode())
+            text = "\n".join(lines) + "\n"
+            await send_body(send, 200, [("content-type", "text/plain; version=0.0.4")], text.encode())
         else:
             await send_body(send, 404, [("content-type", "application/json")], b'{"message": "not found"}')
 
@@ -129,7 +130,8 @@ def root_identity(settings: Settings) -> tuple[Identity, bool]:
 
 def build_app(settings: Settings, store: ObjectStore) -> RootApp:
     identity, _ = root_identity(settings)
-    s3 = S3App(store, StaticCredentials([identity]), S3Settings(region=settings.region, domains=settings.domains))
+    s3_settings = S3Settings(region=settings.region, domains=settings.domains)
+    s3 = S3App(store, StaticCredentials([identity]), s3_settings)
     return RootApp(s3)
 
 
@@ -182,19 +184,51 @@ def _announce(settings: Settings, sock: socket.socket) -> None:
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = ObjectStore(settings.data_dir)
     report = store.recover()
     store.close()
     if report.temp_files or report.orphan_blobs:
-        log.warning("recovery removed %d temp files and %d orphan blobs", report.temp_files, report.orphan_blobs)
-    sock = _bind(settings.host, settings.port)
+        log.warning("recovery removed %d temp files and %d orphan blobs",
+                    report.temp_files, report.orphan_blobs)
+    try:
+        sock = _bind(settings.host, settings.port)
+    except OSError as exc:
+        sys.exit(f"strato: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
     _announce(settings, sock)
     if settings.workers == 1:
+        signal.signal(signal.SIGINT, _exit_cleanly)
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         asyncio.run(_run_worker(settings, sock))
         return
     _supervise(settings, sock)
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    """SIGINT/SIGTERM seen outside uvicorn's own handling end the process with status 0.
+
+    uvicorn shuts down gracefully on these signals and then raises them again under the
+    handler that was installed before it ran: with the defaults, SIGTERM would kill the
+    process (status -15) and SIGINT raise KeyboardInterrupt. This handler makes that second
+    delivery, and a signal arriving before uvicorn starts, a clean exit.
+    """
+    raise SystemExit(0)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this worker when its supervisor dies, even by SIGKILL, so that no
+    orphan keeps serving the old socket and data dir."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.warning("could not tie worker %d to its supervisor's lifetime", os.getpid())
 
 
 def _supervise(settings: Settings, sock: socket.socket) -> None:
@@ -202,16 +236,23 @@ def _supervise(settings: Settings, sock: socket.socket) -> None:
     children: set[int] = set()
     stopping = False
 
+    supervisor = os.getpid()
+
     def spawn() -> None:
         pid = os.fork()
         if pid == 0:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             try:
+                signal.signal(signal.SIGINT, _exit_cleanly)
+                signal.signal(signal.SIGTERM, _exit_cleanly)
+                _die_with_parent()
+                if os.getppid() != supervisor:  # it died before the line above took effect
+                    raise SystemExit(0)
                 asyncio.run(_run_worker(settings, sock))
             finally:
                 os._exit(0)
         children.add(pid)
+        if stopping:  # a stop signal arrived while this worker was being forked
+            os.kill(pid, signal.SIGTERM)
 
     def stop(signum: int, _frame: object) -> None:
         nonlocal stopping

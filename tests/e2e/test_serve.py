@@ -1,0 +1,233 @@
+"""`strato serve` as an operator meets it: first-start credentials, signals, admin paths,
+several worker processes."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psutil
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_client
+from tests.servers import REGION, StratoServer
+
+
+def client_for(server: StratoServer, access_key: str, secret_key: str) -> Any:
+    return boto3.client("s3", endpoint_url=server.url, aws_access_key_id=access_key,
+                        aws_secret_access_key=secret_key, region_name=REGION,
+                        config=Config(retries={"max_attempts": 1}))
+
+
+def get(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers["Content-Type"], error.read()
+
+
+def wait_for(condition: Any, timeout: float = 20.0) -> None:
+    """Poll a condition about another process until it holds (or fail after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.05)
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def test_a_first_start_without_root_keys_generates_prints_and_stores_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = StratoServer(data, root_keys=False).start()
+    try:
+        access = re.search(r"root access key: (\S+)", first.text)
+        secret = re.search(r"root secret key: (\S+)", first.text)
+        assert access is not None, first.text
+        assert secret is not None, first.text
+        stored = data / "credentials.json"
+        assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+        saved = json.loads(stored.read_text())
+        assert saved == {"access_key": access.group(1), "secret_key": secret.group(1)}
+        assert first.text.count(secret.group(1)) == 1
+        owner = client_for(first, access.group(1), secret.group(1))
+        owner.create_bucket(Bucket="first-start")
+        owner.put_object(Bucket="first-start", Key="k", Body=b"kept")
+        with pytest.raises(ClientError) as raised:
+            make_client(first.url).list_buckets()  # the test suite's usual keys mean nothing here
+        assert raised.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+    finally:
+        assert first.stop() == 0
+    stored_text = stored.read_text()
+
+    second = StratoServer(data, root_keys=False).start()
+    try:
+        assert secret.group(1) not in second.text
+        assert "root secret key" not in second.text
+        assert str(stored.resolve()) in second.text
+        owner = client_for(second, access.group(1), secret.group(1))
+        assert owner.get_object(Bucket="first-start", Key="k")["Body"].read() == b"kept"
+    finally:
+        assert second.stop() == 0
+    assert stored.read_text() == stored_text
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+
+
+def test_keys_from_the_environment_are_used_and_never_printed(tmp_path: Path) -> None:
+    server = StratoServer(tmp_path / "data", env={"STRATO_ROOT_ACCESS_KEY": "ENVKEY0000000000",
+                                                  "STRATO_ROOT_SECRET_KEY": "env-secret-value-123"}).start()
+    try:
+        assert "env-secret-value-123" not in server.text
+        assert "STRATO_ROOT_ACCESS_KEY" in server.text
+        client_for(server, "ENVKEY0000000000", "env-secret-value-123").create_bucket(Bucket="from-env")
+        assert not (tmp_path / "data" / "credentials.json").exists()
+    finally:
+        assert server.stop() == 0
+
+
+def test_only_one_of_the_two_root_key_variables_is_refused(tmp_path: Path) -> None:
+    env = {k: v for k, v in StratoServer(tmp_path).env.items() if k != "STRATO_ROOT_SECRET_KEY"}
+    command = [sys.executable, "-m", "strato", "serve", "--port", "0", "--data-dir", str(tmp_path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "STRATO_ROOT_SECRET_KEY" in done.stderr
+
+
+# -- stopping -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_server_with_status_0(
+    tmp_path: Path, sig: signal.Signals, workers: int
+) -> None:
+    server = StratoServer(tmp_path / "data", "--workers", str(workers)).start()
+    client = make_client(server.url)
+    client.create_bucket(Bucket="busy")
+    client.put_object(Bucket="busy", Key="k", Body=b"x")  # leaves an idle keep-alive connection open
+    workers_before = psutil.Process(server.pid).children()
+    assert server.stop(sig, timeout=20) == 0, server.text
+    assert "Traceback" not in server.text
+    _, alive = psutil.wait_procs(workers_before, timeout=20)
+    assert alive == []
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+
+
+def test_a_server_restarted_after_a_clean_stop_serves_the_same_data(tmp_path: Path) -> None:
+    server = StratoServer(tmp_path / "data").start()
+    make_client(server.url).create_bucket(Bucket="durable")
+    make_client(server.url).put_object(Bucket="durable", Key="k", Body=b"still here")
+    assert server.stop() == 0
+    again = StratoServer(tmp_path / "data").start()
+    try:
+        assert make_client(again.url).get_object(Bucket="durable", Key="k")["Body"].read() == b"still here"
+    finally:
+        assert again.stop() == 0
+
+
+def test_a_busy_port_is_a_clear_error_not_a_traceback(server: StratoServer, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "strato", "serve", "--port", str(server.port), "--data-dir", str(tmp_path)],
+        env=server.env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0
+    assert "cannot listen" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# -- admin paths ----------------------------------------------------------------------------
+
+
+def test_health_answers_without_credentials(server: StratoServer) -> None:
+    status, content_type, body = get(f"{server.url}/_strato/health")
+    assert (status, content_type) == (200, "application/json")
+    assert json.loads(body)["status"] == "ok"
+
+
+def test_metrics_are_prometheus_text_counting_responses(server: StratoServer, s3: Any, bucket: str) -> None:
+    def count(status: int) -> int:
+        code, content_type, body = get(f"{server.url}/_strato/metrics")
+        assert code == 200
+        assert content_type.startswith("text/plain")
+        found = re.search(rf'^strato_http_responses_total{{service="s3",status="{status}"}} (\d+)$',
+                          body.decode(), re.MULTILINE)
+        return int(found.group(1)) if found else 0
+
+    ok_before, denied_before = count(200), count(403)
+    s3.put_object(Bucket=bucket, Key="counted", Body=b"x")
+    assert get(f"{server.url}/{bucket}/counted")[0] == 403  # anonymous
+    assert count(200) >= ok_before + 1
+    assert count(403) >= denied_before + 1
+    assert b"# TYPE strato_http_responses_total counter" in get(f"{server.url}/_strato/metrics")[2]
+
+
+def test_an_unknown_admin_path_is_404(server: StratoServer) -> None:
+    assert get(f"{server.url}/_strato/nope")[0] == 404
+
+
+# -- several workers ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Any:
+    server = StratoServer(tmp_path / "data", "--workers", "2").start()
+    yield server
+    if server.alive():
+        assert server.stop() == 0
+
+
+def test_two_workers_serve_requests_over_many_connections(two_workers: StratoServer) -> None:
+    assert len(psutil.Process(two_workers.pid).children()) == 2
+    setup = make_client(two_workers.url)
+    setup.create_bucket(Bucket="shared")
+    for index in range(40):
+        client = make_client(two_workers.url)  # a new connection each time, spread by the kernel
+        key = f"k{index}"
+        client.put_object(Bucket="shared", Key=key, Body=key.encode())
+        got = make_client(two_workers.url).get_object(Bucket="shared", Key=key)
+        assert got["Body"].read() == key.encode()
+    assert setup.list_objects_v2(Bucket="shared")["KeyCount"] == 40
+    assert get(f"{two_workers.url}/_strato/health")[0] == 200
+
+
+def test_a_worker_that_dies_is_replaced(two_workers: StratoServer) -> None:
+    supervisor = psutil.Process(two_workers.pid)
+    victim = supervisor.children()[0]
+    victim.kill()
+    victim.wait(timeout=20)
+    wait_for(lambda: sorted(c.pid != victim.pid for c in supervisor.children()) == [True, True])
+    client = make_client(two_workers.url)
+    name = f"after-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=name)
+    assert client.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_workers_stop_when_their_supervisor_is_killed(two_workers: StratoServer) -> None:
+    workers = psutil.Process(two_workers.pid).children()
+    assert len(workers) == 2
+    two_workers.kill()
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert alive == [], "orphaned workers keep serving the old socket"
+    restarted = StratoServer(two_workers.data_dir, "--workers", "2").start()
+    try:
+        assert get(f"{restarted.url}/_strato/health")[0] == 200
+    finally:
+        assert restarted.stop() == 0
