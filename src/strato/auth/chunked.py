@@ -75,11 +75,11 @@ class ChunkedDecoder:
                 raise _framing("data after the end of an aws-chunked body")
             newline = bytes(view[: MAX_LINE + 1]).find(b"\n")
             if newline < 0:
-                self._buffer += view.tobytes()
-                view = view[len(view):]
-                if len(self._buffer) > MAX_LINE:
+                # Refuse before copying: a hostile feed without a line end is never buffered.
+                if len(self._buffer) + len(view) > MAX_LINE:
                     raise _framing("aws-chunked line too long")
-                continue
+                self._buffer += view.tobytes()
+                break
             line = self._buffer + view[:newline].tobytes()
             view = view[newline + 1 :]
             self._buffer = b""

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote_to_bytes
@@ -28,7 +29,7 @@ STREAMING_MODES = (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNE
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_SKEW = 15 * 60
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
-_AMZ_DATE = re.compile(r"^\d{8}T\d{6}Z$")
+_AMZ_DATE = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -95,7 +96,7 @@ def parse_query(query: dict[str, str]) -> Authorization:
         expires_text = query["X-Amz-Expires"]
     except KeyError as exc:
         raise query_error(f"Query-string authentication requires {exc.args[0]}") from None
-    if not expires_text.isdigit():
+    if not (expires_text.isascii() and expires_text.isdigit()):
         raise query_error("X-Amz-Expires should be a number")
     expires = int(expires_text)
     if expires > MAX_PRESIGN_EXPIRES:
@@ -104,14 +105,18 @@ def parse_query(query: dict[str, str]) -> Authorization:
 
 
 def parse_amz_date(value: str) -> float:
+    invalid = AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
     if not _AMZ_DATE.match(value):
-        raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
-    return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+        raise invalid
+    try:
+        return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+    except ValueError:  # the right shape but no such day or time, e.g. month 13
+        raise invalid from None
 
 
 def uri_encode(text: str, keep_slash: bool) -> str:
     """SigV4 URI encoding: every byte but A-Z a-z 0-9 - _ . ~ (and '/' in paths) as %XX."""
-    return quote(text.encode("utf-8"), safe="/~" if keep_slash else "~")
+    return quote(text.encode("utf-8", "surrogateescape"), safe="/~" if keep_slash else "~")
 
 
 def canonical_uri(raw_path: bytes) -> str:
@@ -214,7 +219,9 @@ def verify(
         if date_header is None:
             raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
         try:
-            stamp = parsedate_to_datetime(date_header).timestamp()
+            parsed = parsedate_to_datetime(date_header)
+            # An HTTP-date is always GMT; asctime dates carry no zone (RFC 9110 5.6.7).
+            stamp = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
         except (TypeError, ValueError):
             raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(stamp))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import enum
 from collections.abc import Mapping
@@ -14,13 +15,17 @@ class Outcome(enum.Enum):
 
 
 def parse_http_date(value: str) -> float | None:
-    """RFC 9110 5.6.7: an HTTP-date as epoch seconds; None when it cannot be parsed."""
+    """RFC 9110 5.6.7: an HTTP-date as epoch seconds; None when it cannot be parsed.
+
+    All three formats are accepted, as recipients must: IMF-fixdate, RFC 850 and asctime
+    (which carries no zone: HTTP-dates are always GMT).
+    """
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed.tzinfo is None:
-        return None
+        parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.timestamp()
 
 

@@ -79,6 +79,6 @@ class Request:
         value = self.headers.get("content-length")
         if value is None:
             return None
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise MalformedRequest("Content-Length is not a number")
         return int(value)

@@ -83,12 +83,23 @@ _OBJECT_DEFAULT = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject",
 
 
 def bucket_from_host(host: str, domains: Sequence[str]) -> str | None:
-    """The bucket named by a virtual-hosted-style Host header, if any."""
-    name = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host
+    """The bucket named by a virtual-hosted-style Host header, if any.
+
+    A host that is itself a configured domain is path style, even when it is also a
+    subdomain of another configured domain; otherwise the longest matching domain wins.
+    """
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.lower().rstrip(".")
+    matched = ""
     for domain in domains:
-        if name.endswith("." + domain) and len(name) > len(domain) + 1:
-            return name[: -len(domain) - 1]
-    return None
+        domain = domain.lower().rstrip(".")
+        if name == domain:
+            return None
+        if name.endswith("." + domain) and len(domain) > len(matched):
+            matched = domain
+    if not matched:
+        return None
+    return name[: -len(matched) - 1] or None
 
 
 def route(

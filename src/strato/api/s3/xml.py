@@ -12,7 +12,7 @@ import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 from strato.http.responses import Response
@@ -119,7 +119,7 @@ class Node:
         return child.text if child is not None else default
 
 
-def _refuse(*_: Any) -> None:
+def _refuse(*_: Any) -> NoReturn:
     raise MalformedXML("DOCTYPE, entities and external references are not allowed")
 
 
@@ -158,6 +158,8 @@ def parse(data: bytes, max_depth: int = 16) -> Node:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise MalformedXML(str(exc)) from None
+    except (LookupError, ValueError) as exc:  # a declared encoding Python cannot decode with
+        raise MalformedXML(f"unsupported encoding: {exc}") from None
     if not root:
         raise MalformedXML("empty document")
     return root[0]
