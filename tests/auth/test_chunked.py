@@ -259,6 +259,11 @@ class TestTheAwsTrailerExample:
         error = refusal([body], example_signer(TRAILER_SEED, signed_trailer=True), 66560)
         assert error.code == "SignatureDoesNotMatch"
 
+    def test_a_body_ending_at_the_zero_chunk_cannot_skip_the_signed_trailer(self) -> None:
+        body = TRAILER_EXAMPLE_BODY[: TRAILER_EXAMPLE_BODY.index(b"x-amz-checksum-crc32c")]
+        error = refusal([body], example_signer(TRAILER_SEED, signed_trailer=True), 66560)
+        assert error.code == "IncompleteBody"
+
     def test_a_trailer_cut_before_its_blank_line_is_incomplete(self) -> None:
         error = refusal([TRAILER_EXAMPLE_BODY[:-2]], example_signer(TRAILER_SEED, signed_trailer=True), 66560)
         assert error.code == "IncompleteBody"

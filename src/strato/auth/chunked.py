@@ -160,8 +160,9 @@ class ChunkedDecoder:
 
     def finish(self) -> None:
         """Called at end of input: the body must have ended exactly at its final CRLF."""
-        if self._state == "TRAILERS" and not self._buffer and not self.trailers:
-            self._state = "DONE"
+        signed_trailer = self._signer is not None and self._signer.signed_trailer
+        if self._state == "TRAILERS" and not self._buffer and not self.trailers and not signed_trailer:
+            self._state = "DONE"  # tolerated: no trailers and no final blank line
         if self._state != "DONE":
             raise _framing("the aws-chunked body ended early")
 
