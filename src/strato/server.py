@@ -10,6 +10,8 @@ import signal
 import socket
 import sys
 from collections import Counter
+from collections.abc import Coroutine
+from typing import Any
 from urllib.parse import unquote
 
 import uvicorn
@@ -151,6 +153,17 @@ async def _run_worker(settings: Settings, sock: socket.socket) -> None:
         store.close()
 
 
+def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where it is installed: uvicorn's `loop` setting does not apply when
+    we drive `Server.serve` ourselves."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -204,7 +217,7 @@ def serve(settings: Settings) -> None:
     if settings.workers == 1:
         signal.signal(signal.SIGINT, _exit_cleanly)
         signal.signal(signal.SIGTERM, _exit_cleanly)
-        asyncio.run(_run_worker(settings, sock))
+        _run_loop(_run_worker(settings, sock))
         return
     _supervise(settings, sock)
 
@@ -250,7 +263,7 @@ def _supervise(settings: Settings, sock: socket.socket) -> None:
                 _die_with_parent()
                 if os.getppid() != supervisor:  # it died before the line above took effect
                     raise SystemExit(0)
-                asyncio.run(_run_worker(settings, sock))
+                _run_loop(_run_worker(settings, sock))
             finally:
                 os._exit(0)
         children.add(pid)
