@@ -30,6 +30,8 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_SKEW = 15 * 60
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 _AMZ_DATE = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
+_PATH_SAFE = re.compile(r"[A-Za-z0-9\-_.~/]*")
+_QUERY_SAFE = re.compile(r"[A-Za-z0-9\-_.~]*")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -108,14 +110,20 @@ def parse_amz_date(value: str) -> float:
     invalid = AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
     if not _AMZ_DATE.match(value):
         raise invalid
-    try:
-        return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
-    except ValueError:  # the right shape but no such day or time, e.g. month 13
-        raise invalid from None
+    year, month, day = int(value[0:4]), int(value[4:6]), int(value[6:8])
+    hour, minute, second = int(value[9:11]), int(value[11:13]), int(value[13:15])
+    # The right shape but no such day or time (month 13, 31 February) is invalid too.
+    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]):
+        raise invalid
+    if hour > 23 or minute > 59 or second > 60:
+        raise invalid
+    return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
 
 
 def uri_encode(text: str, keep_slash: bool) -> str:
     """SigV4 URI encoding: every byte but A-Z a-z 0-9 - _ . ~ (and '/' in paths) as %XX."""
+    if (_PATH_SAFE if keep_slash else _QUERY_SAFE).fullmatch(text):
+        return text
     return quote(text.encode("utf-8", "surrogateescape"), safe="/~" if keep_slash else "~")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import enum
+import time
 from collections.abc import Mapping
 
 
@@ -29,8 +30,15 @@ def parse_http_date(value: str) -> float | None:
     return parsed.timestamp()
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def format_http_date(epoch: float) -> str:
-    return email.utils.formatdate(epoch, usegmt=True)
+    """RFC 9110 5.6.7 IMF-fixdate."""
+    t = time.gmtime(epoch)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
 
 
 def etag_matches(header: str, etag: str, weak: bool) -> bool:
