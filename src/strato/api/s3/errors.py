@@ -41,8 +41,10 @@ def not_implemented(operation: str) -> S3Error:
 
 
 def invalid_argument(message: str, name: str = "", value: str = "") -> S3Error:
-    fields = {"ArgumentName": name, "ArgumentValue": value} if name else {}
-    return S3Error("InvalidArgument", message, 400, **fields)
+    error = S3Error("InvalidArgument", message, 400)
+    if name:
+        error.fields.update(ArgumentName=name, ArgumentValue=value)
+    return error
 
 
 _Mapper = Callable[[Exception], S3Error]

@@ -89,10 +89,10 @@ def expectation(headers: dict[str, str], size: int | None) -> Expectation:
         expect.algorithm = name
     trailer = headers.get("x-amz-trailer")
     if trailer is not None:
-        name = CHECKSUM_HEADERS.get(trailer.strip().lower())
-        if name is None:
+        trailed = CHECKSUM_HEADERS.get(trailer.strip().lower())
+        if trailed is None:
             raise invalid_argument(f"Invalid value for x-amz-trailer: {trailer}", "x-amz-trailer", trailer)
-        expect.algorithm = name
+        expect.algorithm = trailed
     sdk = headers.get("x-amz-sdk-checksum-algorithm")
     if sdk is not None and expect.algorithm is None:
         expect.algorithm = algorithm_name(sdk, "x-amz-sdk-checksum-algorithm")
@@ -133,7 +133,7 @@ def object_headers(
     out.extend((f"x-amz-meta-{name}", value) for name, value in obj.user.items())
     if obj.storage_class != "STANDARD":
         out.append(("x-amz-storage-class", obj.storage_class))
-    if obj.parts:
+    if obj.parts and part is not None:  # only a read by part number reports the count
         out.append(("x-amz-mp-parts-count", str(len(obj.parts))))
     if checksum_mode:
         if part is not None:

@@ -202,7 +202,7 @@ class AttributePart:
 
 @dataclass(slots=True)
 class ObjectParts:
-    total_parts_count: int
+    parts_count: int
     part_number_marker: int
     next_part_number_marker: int | None
     max_parts: int

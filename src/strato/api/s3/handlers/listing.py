@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote_plus
 
 from strato.http.responses import Response
+from strato.storage.records import ListPage
 
 from .. import xml
 from ..call import Call
@@ -63,7 +64,12 @@ def _list(call: Call, v2: bool) -> Response:
         marker = _untoken(token) if token is not None else query.get("start-after", "")
     else:
         marker = query.get("marker", "")
-    page = call.store.list_objects(call.bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys)
+    if max_keys == 0:  # nothing asked for, so nothing left out: not truncated
+        call.store.get_bucket(call.bucket)
+        page = ListPage(objects=[], common_prefixes=[], is_truncated=False, next_marker=None)
+    else:
+        page = call.store.list_objects(call.bucket, prefix=prefix, delimiter=delimiter, marker=marker,
+                                       max_keys=max_keys)
     owner = owner_of(call) if (not v2 or query.get("fetch-owner", "").lower() == "true") else None
     contents = [
         Contents(

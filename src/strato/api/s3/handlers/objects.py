@@ -105,8 +105,9 @@ def _plan_read(call: Call, obj: ObjectVersion) -> tuple[int, list[tuple[str, str
             raise invalid_argument("Cannot specify both Range header and partNumber query parameter", "partNumber")
         selected, part = _select_part(obj, number)
         headers = h.object_headers(obj, checksum_mode=checksum_mode, part=part, overrides=overrides)
-        if part is None:
-            return 200, [*headers, ("content-length", str(obj.size))], None if obj.size == 0 else selected
+        if obj.size == 0:  # part 1 of an empty object: no byte range to name
+            return 200, [*headers, ("content-length", "0")], None
+        # Even part 1 of a simple object is a ranged read: 206 with its Content-Range, as S3 answers.
         headers += [("content-length", str(selected.length)), ("content-range", selected.content_range(obj.size))]
         return 206, headers, selected
     ranges = None
@@ -231,7 +232,7 @@ async def get_object_attributes(call: Call) -> Response:
         after = [p for p in obj.parts if p.number > marker]
         page = after[:limit]
         result.object_parts = ObjectParts(
-            total_parts_count=len(obj.parts), part_number_marker=marker,
+            parts_count=len(obj.parts), part_number_marker=marker,
             next_part_number_marker=page[-1].number if len(after) > limit and page else None,
             max_parts=limit, is_truncated=len(after) > limit,
             part=[AttributePart(p.number, p.size, **checksum_fields(dict(p.checksums))) for p in page],
