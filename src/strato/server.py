@@ -108,11 +108,44 @@ class RootApp:
             await send_body(send, 404, [("content-type", "application/json")], b'{"message": "not found"}')
 
 
+MAX_REQUEST_HEAD = 64 * 1024
+
+
 class StratoHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, answering unparseable requests in S3's XML form."""
+    """uvicorn's httptools protocol, answering unparseable requests in S3's XML form, and
+    refusing a request line plus headers longer than MAX_REQUEST_HEAD bytes.
+
+    httptools accumulates a header value (and uvicorn the URL) without any bound, so a
+    client that never ends its headers would otherwise grow the process without limit.
+    Bytes are counted while a request head is being read; the overshoot is at most one read.
+    """
+
+    _head_open = True
+    _head_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_open:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if self._head_open and self._head_bytes > MAX_REQUEST_HEAD and not self.transport.is_closing():
+            self.logger.warning("Request head longer than %d bytes refused.", MAX_REQUEST_HEAD)
+            self._refuse("RequestHeaderSectionTooLarge",
+                         "Your request header section exceeds the maximum allowed size.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_open = True
+
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        self._head_bytes = 0
+        super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:
-        body = S3Error("BadRequest", "An error occurred when parsing the HTTP request.").body("", "0")
+        self._refuse("BadRequest", "An error occurred when parsing the HTTP request.")
+
+    def _refuse(self, code: str, message: str) -> None:
+        body = S3Error(code, message).body("", "0")
         head = (
             b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\n"
             + f"content-length: {len(body)}\r\n".encode()

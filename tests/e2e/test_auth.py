@@ -187,6 +187,23 @@ def test_a_body_that_matches_its_signed_sha256_is_stored(s3: Any, server: Strato
     assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == body
 
 
+def test_unsigned_aws_chunked_headers_cannot_smuggle_a_body_past_its_signed_sha256(
+    s3: Any, server: StratoServer, bucket: str
+) -> None:
+    # The client signed the hash of its body but not Content-Encoding or Content-Length; a
+    # man in the middle adds them and swaps in an aws-chunked body of its own.
+    s3.put_object(Bucket=bucket, Key="doc", Body=b"original")
+    honest = b"the honest body"
+    signed = sign_v4("PUT", f"{server.url}/{bucket}/doc", payload_hash=hashlib.sha256(honest).hexdigest())
+    forged = b"forged!"
+    body = f"{len(forged):x}\r\n".encode() + forged + b"\r\n0\r\n\r\n"
+    headers = {**signed.headers, "Content-Length": str(len(body)), "Content-Encoding": "aws-chunked",
+               "x-amz-decoded-content-length": str(len(forged))}
+    response = raw_exchange(server.port, request_head("PUT", f"/{bucket}/doc", headers) + body)
+    assert (response.status, response.code) == (400, "XAmzContentSHA256Mismatch")
+    assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"original"
+
+
 def test_a_signed_header_changed_after_signing_is_signature_does_not_match(
     s3: Any, server: StratoServer, bucket: str
 ) -> None:

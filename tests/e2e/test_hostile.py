@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import psutil
 import pytest
 from botocore.exceptions import ClientError
 
@@ -112,7 +113,8 @@ def test_a_refusal_sent_instead_of_100_continue_closes_the_connection(target: Ta
         assert response.headers.get("connection") == "close"
         assert sock.recv(1) == b""
     too_big = {"Content-Length": str(10**12), "Expect": "100-continue"}
-    assert target.send(target.signed("PUT", f"/{bucket}/held-back", too_big)).headers.get("connection") == "close"
+    refused_early = target.send(target.signed("PUT", f"/{bucket}/held-back", too_big))
+    assert refused_early.headers.get("connection") == "close"
     forged = sign_v4("PUT", f"{target.server.url}/{bucket}/held-back",
                      {"Content-Length": "5", "Expect": "100-continue"}, secret_key="not-the-secret")
     refused = target.send(request_head("PUT", f"/{bucket}/held-back", forged.headers))
@@ -156,6 +158,61 @@ def test_an_aws_chunked_body_with_an_impossible_chunk_size_is_refused(
     assert response.code in ("IncompleteBody", "InvalidChunkSizeError"), response
     assert target.keys(bucket) == []
     assert_healthy(target.server)
+
+
+@pytest.mark.parametrize(
+    ("start", "filler"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Endless: ", b"a" * 65536),
+        (b"GET /", b"a" * 65536),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n", b"X-Many: header\r\n" * 4096),
+    ],
+    ids=["endless-header-value", "endless-url", "endless-header-list"],
+)
+def test_a_request_head_that_never_ends_is_refused_without_buffering_it(
+    target: Target, start: bytes, filler: bytes
+) -> None:
+    process = psutil.Process(target.server.pid)
+    with socket.create_connection(("127.0.0.1", target.server.port), timeout=10) as sock:
+        sock.sendall(start)
+
+        def flood() -> None:
+            with contextlib.suppress(OSError):  # the server hangs up on it
+                for _ in range(64 * 1024 * 1024 // len(filler)):
+                    sock.sendall(filler)
+
+        sender = threading.Thread(target=flood)
+        sender.start()
+        try:
+            response = read_response(sock)
+        finally:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sender.join(60)
+    assert_xml_error(response, 400, "RequestHeaderSectionTooLarge")
+    assert process.memory_info().rss < 200 * 1024 * 1024
+    assert_healthy(target.server)
+
+
+def test_a_large_but_reasonable_request_head_is_accepted(target: Target, bucket: str) -> None:
+    metadata = {f"x-amz-meta-m{index}": "v" * 60 for index in range(30)}  # 2 KB of metadata
+    headers = {"Content-Length": "1", "X-Padding": "p" * 8000, **metadata}
+    response = target.send(target.signed("PUT", f"/{bucket}/big-head", headers) + b"x")
+    assert response.status == 200, response
+    assert target.keys(bucket) == ["big-head"]
+
+
+@pytest.mark.parametrize("mode", ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"])
+@pytest.mark.parametrize("decoded_length", ["abc", "\u00b2", "-1", "1e3"])
+def test_a_malformed_decoded_content_length_is_a_400(
+    target: Target, bucket: str, mode: str, decoded_length: str
+) -> None:
+    headers = {"Content-Length": "5", "Content-Encoding": "aws-chunked",
+               "x-amz-decoded-content-length": decoded_length}
+    head = target.signed("PUT", f"/{bucket}/decoded", headers, payload_hash=mode)
+    response = target.send(head + b"0\r\n\r\n")
+    assert_xml_error(response, 400, "InvalidArgument")
+    assert target.keys(bucket) == []
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ from .router import Endpoint
 
 
 def _unknown_key() -> AuthError:
-    return AuthError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+    return AuthError("InvalidAccessKeyId",
+                     "The AWS Access Key Id you provided does not exist in our records.")
 
 
 def authenticate(
@@ -52,14 +53,16 @@ def _verify_v4(
     if identity is None:
         raise _unknown_key()
     verified = sigv4.verify(
-        auth, identity.secret_key, method=request.method, raw_path=request.raw_path, raw_query=request.raw_query,
-        headers=request.header_list, header_map=request.headers, query=request.query, now=now,
+        auth, identity.secret_key, method=request.method, raw_path=request.raw_path,
+        raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
+        query=request.query, now=now,
     )
     return identity, verified
 
 
 def _verify_v2(
-    request: Request, endpoint: Endpoint, auth: sigv2.V2Authorization, credentials: CredentialStore, now: float
+    request: Request, endpoint: Endpoint, auth: sigv2.V2Authorization, credentials: CredentialStore,
+    now: float,
 ) -> Identity:
     identity = credentials.lookup(auth.access_key)
     if identity is None:
@@ -87,17 +90,16 @@ def _verify_v2(
     return identity
 
 
-def request_body(request: Request, verified: sigv4.Verified | None, expect: Expectation) -> AsyncIterator[bytes]:
+def request_body(
+    request: Request, verified: sigv4.Verified | None, expect: Expectation
+) -> AsyncIterator[bytes]:
     """The body as the handler should read it: de-chunked, with signatures and the payload
     hash checked before the stream ends, and trailer checksums filled into `expect`."""
     length = request.content_length()
     raw = bodies.stream(request.receive, length)
     mode = verified.payload_hash if verified else ""
     if mode in sigv4.STREAMING_MODES:
-        decoded_text = request.headers.get("x-amz-decoded-content-length")
-        if decoded_text is None or not decoded_text.isdigit():
-            raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
-        decoded = int(decoded_text)
+        decoded = _decoded_length(request)
         expect.size = decoded
         assert verified is not None
         signer = None
@@ -106,14 +108,28 @@ def request_body(request: Request, verified: sigv4.Verified | None, expect: Expe
                 verified.key, verified.amz_date, verified.scope, verified.signature,
                 signed_trailer=mode == sigv4.STREAMING_SIGNED_TRAILER,
             )
-        return _with_trailers(raw, chunked.ChunkedDecoder(signer, decoded), request.headers.get("x-amz-trailer"), expect)
-    if "aws-chunked" in request.headers.get("content-encoding", "") and "x-amz-decoded-content-length" in request.headers:
-        decoded = int(request.headers["x-amz-decoded-content-length"])
-        expect.size = decoded
-        return _with_trailers(raw, chunked.ChunkedDecoder(None, decoded), request.headers.get("x-amz-trailer"), expect)
+        decoder = chunked.ChunkedDecoder(signer, decoded)
+        return _with_trailers(raw, decoder, request.headers.get("x-amz-trailer"), expect)
     if verified is not None and mode not in (sigv4.UNSIGNED_PAYLOAD, ""):
-        return payload.verify_sha256(raw, mode)
+        # The signed hash covers the bytes as sent, whatever unsigned headers say about them.
+        raw = payload.verify_sha256(raw, mode)
+    aws_chunked = "aws-chunked" in request.headers.get("content-encoding", "")
+    if aws_chunked and "x-amz-decoded-content-length" in request.headers:
+        decoded = _decoded_length(request)
+        expect.size = decoded
+        decoder = chunked.ChunkedDecoder(None, decoded)
+        return _with_trailers(raw, decoder, request.headers.get("x-amz-trailer"), expect)
     return raw
+
+
+def _decoded_length(request: Request) -> int:
+    text = request.headers.get("x-amz-decoded-content-length")
+    if text is None:
+        raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
+    if not (text.isascii() and text.isdigit()):
+        raise S3Error("InvalidArgument", "x-amz-decoded-content-length must be a non-negative integer.",
+                      ArgumentName="x-amz-decoded-content-length", ArgumentValue=text)
+    return int(text)
 
 
 async def _with_trailers(
