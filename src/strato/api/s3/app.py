@@ -13,7 +13,7 @@ from strato.auth.credentials import CredentialStore
 from strato.auth.errors import AuthError
 from strato.http.request import Request
 from strato.http.responses import Response
-from strato.http.types import Receive, Scope, Send
+from strato.http.types import Message, Receive, Scope, Send
 from strato.storage.engine import ObjectStore
 
 from . import headers as h
@@ -36,7 +36,7 @@ class S3App:
         request_id = secrets.token_hex(8).upper()
         started = False
 
-        async def tracked(message: dict[str, object]) -> None:
+        async def tracked(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
