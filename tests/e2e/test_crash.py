@@ -56,11 +56,14 @@ class KeyState:
 class Ledger:
     keys: dict[str, KeyState] = field(default_factory=dict)
     acks: int = 0
+    errors: list[BaseException] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for_acks(self, count: int, timeout: float = 120.0) -> None:
         with self.lock:
-            assert self.lock.wait_for(lambda: self.acks >= count, timeout), "writers stalled"
+            reached = self.lock.wait_for(lambda: self.acks >= count or self.errors, timeout)
+        assert not self.errors, self.errors
+        assert reached, "writers stalled"
 
 
 def writer(server: StratoServer, keys: list[str], ledger: Ledger, seed: int) -> None:
@@ -76,9 +79,14 @@ def writer(server: StratoServer, keys: list[str], ledger: Ledger, seed: int) -> 
         state.attempted = seq
         try:
             etag = client.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"]
-        except (BotoCoreError, ClientError):
-            return  # the server is gone: this PUT may or may not have committed
-        assert etag == '"' + hashlib.md5(body).hexdigest() + '"'
+            assert etag == '"' + hashlib.md5(body).hexdigest() + '"'
+        except BotoCoreError:
+            return  # the connection died with the server: this PUT may or may not have committed
+        except (ClientError, AssertionError) as error:  # an answer, but a wrong one
+            with ledger.lock:
+                ledger.errors.append(error)
+                ledger.lock.notify_all()
+            return
         with ledger.lock:
             state.acked, state.attempted = seq, None
             ledger.acks += 1
@@ -149,6 +157,7 @@ def test_kill_9_during_writes_never_loses_an_acknowledged_write_or_tears_an_obje
         for thread in threads:
             thread.join(60)
             assert not thread.is_alive()
+        assert not ledger.errors, ledger.errors
         in_flight_at_kill += sum(state.attempted is not None for state in ledger.keys.values())
         server = start(data_dir, servers)
         assert os.listdir(data_dir / "tmp") == [], f"round {round_number}, seed {seed}"
