@@ -51,8 +51,12 @@ class Call:
         return self.body
 
     async def read_xml_body(self) -> bytes:
-        """A small, XML-by-contract body, bounded in size."""
+        """A small, XML-by-contract body, bounded in size: an announced length over the bound
+        is refused before a byte of the body is read."""
+        announced = self.expect.size
         try:
+            if announced is not None and announced > MAX_XML_BODY:
+                raise BodyTooLarge(str(MAX_XML_BODY))
             return await collect(self.stream(), MAX_XML_BODY)
         except BodyTooLarge:
             raise S3Error("MaxMessageLengthExceeded", "Your request was too big.") from None
