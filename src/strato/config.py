@@ -19,6 +19,7 @@ class Settings:
     root_access_key: str | None = None
     root_secret_key: str | None = None
     log_level: str = "warning"
+    request_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **flags: object) -> Settings:
@@ -27,6 +28,7 @@ class Settings:
             "data_dir": Path(env.get("STRATO_DATA_DIR", "strato-data")),
             "region": env.get("STRATO_REGION", "us-east-1"),
             "workers": int(env.get("STRATO_WORKERS", "1")),
+            "request_timeout": float(env.get("STRATO_REQUEST_TIMEOUT", "30")),
             "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
             "root_access_key": env.get("STRATO_ROOT_ACCESS_KEY") or None,
             "root_secret_key": env.get("STRATO_ROOT_SECRET_KEY") or None,

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from strato import __version__
 from strato.api.s3.app import S3App
@@ -23,6 +22,7 @@ from strato.api.s3.call import S3Settings
 from strato.api.s3.errors import S3Error
 from strato.auth.credentials import Identity, StaticCredentials, load_or_create_root
 from strato.config import Settings
+from strato.http.protocol import GuardedHttpProtocol
 from strato.http.responses import send_body
 from strato.http.types import Message, Receive, Scope, Send
 from strato.storage.engine import ObjectStore
@@ -108,51 +108,14 @@ class RootApp:
             await send_body(send, 404, [("content-type", "application/json")], b'{"message": "not found"}')
 
 
-MAX_REQUEST_HEAD = 64 * 1024
+def _s3_refusal(code: str, message: str) -> tuple[str, bytes]:
+    return "application/xml", S3Error(code, message).body("", "0")
 
 
-class StratoHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, answering unparseable requests in S3's XML form, and
-    refusing a request line plus headers longer than MAX_REQUEST_HEAD bytes.
+class S3HttpProtocol(GuardedHttpProtocol):
+    """Refuses unparseable, oversized and stalled request heads in S3's XML form."""
 
-    httptools accumulates a header value (and uvicorn the URL) without any bound, so a
-    client that never ends its headers would otherwise grow the process without limit.
-    Bytes are counted while a request head is being read; the overshoot is at most one read.
-    """
-
-    _head_open = True
-    _head_bytes = 0
-
-    def data_received(self, data: bytes) -> None:
-        if self._head_open:
-            self._head_bytes += len(data)
-        super().data_received(data)
-        if self._head_open and self._head_bytes > MAX_REQUEST_HEAD and not self.transport.is_closing():
-            self.logger.warning("Request head longer than %d bytes refused.", MAX_REQUEST_HEAD)
-            self._refuse("RequestHeaderSectionTooLarge",
-                         "Your request header section exceeds the maximum allowed size.")
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._head_open = True
-
-    def on_headers_complete(self) -> None:
-        self._head_open = False
-        self._head_bytes = 0
-        super().on_headers_complete()
-
-    def send_400_response(self, msg: str) -> None:
-        self._refuse("BadRequest", "An error occurred when parsing the HTTP request.")
-
-    def _refuse(self, code: str, message: str) -> None:
-        body = S3Error(code, message).body("", "0")
-        head = (
-            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\n"
-            + f"content-length: {len(body)}\r\n".encode()
-            + b"connection: close\r\n\r\n"
-        )
-        self.transport.write(head + body)
-        self.transport.close()
+    refusal = staticmethod(_s3_refusal)
 
 
 def root_identity(settings: Settings) -> tuple[Identity, bool]:
@@ -165,14 +128,19 @@ def root_identity(settings: Settings) -> tuple[Identity, bool]:
 
 def build_app(settings: Settings, store: ObjectStore) -> RootApp:
     identity, _ = root_identity(settings)
-    s3_settings = S3Settings(region=settings.region, domains=settings.domains)
+    s3_settings = S3Settings(region=settings.region, domains=settings.domains,
+                             request_timeout=settings.request_timeout)
     s3 = S3App(store, StaticCredentials([identity]), s3_settings)
     return RootApp(s3)
 
 
+def _protocol(timeout: float) -> type[S3HttpProtocol]:
+    return type("S3HttpProtocol", (S3HttpProtocol,), {"head_timeout": timeout})
+
+
 def _uvicorn_config(app: RootApp, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
-        app, loop="uvloop", http=StratoHttpProtocol, lifespan="off", access_log=False, server_header=False,
+        app, loop="uvloop", http=_protocol(settings.request_timeout), lifespan="off", access_log=False, server_header=False,
         log_level=settings.log_level, timeout_keep_alive=30, ws="none",
     )
 

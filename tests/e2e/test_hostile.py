@@ -395,3 +395,34 @@ def test_a_client_trickling_its_body_does_not_hold_up_other_clients(target: Targ
 
 def test_the_server_is_still_alive_and_healthy(target: Target) -> None:
     assert_healthy(target.server)
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StratoServer]:
+    """A server that drops clients quiet for half a second (STRATO_REQUEST_TIMEOUT)."""
+    running = StratoServer(tmp_path_factory.mktemp("impatient"), env={"STRATO_REQUEST_TIMEOUT": "0.5"}).start()
+    yield running
+    running.stop()
+
+
+def test_a_client_that_stalls_mid_head_is_refused_with_request_timeout(impatient: StratoServer) -> None:
+    with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as conn:
+        conn.sendall(b"GET /bucket/key HTTP/1.1\r\nHost: x\r\n")
+        answer = read_response(conn)
+    assert answer.status == 400
+    assert b"<Code>RequestTimeout</Code>" in answer.body
+
+
+def test_a_client_that_stalls_mid_body_is_refused_and_nothing_is_stored(impatient: StratoServer) -> None:
+    client = make_client(impatient.url)
+    name = f"stall-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    body = b"0123456789" * 10
+    signed = sign_v4("PUT", f"{impatient.url}/{name}/stalled", {"Content-Length": str(len(body))})
+    head = request_head("PUT", f"/{name}/stalled", signed.headers)
+    with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as conn:
+        conn.sendall(head + body[:10])
+        answer = read_response(conn)
+    assert answer.status == 400
+    assert b"<Code>RequestTimeout</Code>" in answer.body
+    assert client.list_objects_v2(Bucket=name)["KeyCount"] == 0

@@ -3,6 +3,7 @@ when it is small by contract, and never past the length the client announced."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from strato.http.types import Receive
@@ -16,11 +17,23 @@ class BodyIncomplete(Exception):
     """The client closed the connection or stopped before the announced length."""
 
 
-async def stream(receive: Receive, length: int | None) -> AsyncIterator[bytes]:
-    """Chunks of the request body; ends exactly at `length` when it is known."""
+class BodyTimeout(Exception):
+    """The client sent nothing for IDLE_TIMEOUT seconds in the middle of a body."""
+
+
+IDLE_TIMEOUT = 30.0
+
+
+async def stream(receive: Receive, length: int | None, idle_timeout: float = IDLE_TIMEOUT) -> AsyncIterator[bytes]:
+    """Chunks of the request body; ends exactly at `length` when it is known. A client that
+    goes quiet mid-body is dropped after `idle_timeout` seconds."""
     received = 0
     while True:
-        message = await receive()
+        try:
+            async with asyncio.timeout(idle_timeout):
+                message = await receive()
+        except TimeoutError:
+            raise BodyTimeout(f"no data for {idle_timeout} s after {received} bytes") from None
         if message["type"] == "http.disconnect":
             raise BodyIncomplete(f"disconnected after {received} bytes")
         chunk: bytes = message.get("body", b"")

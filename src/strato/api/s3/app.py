@@ -74,7 +74,7 @@ class S3App:
         if handler is None:
             raise not_implemented(endpoint.operation if endpoint.operation != "Unknown" else request.method)
         call.expect = h.expectation(request.headers, request.content_length())
-        call.body = request_body(request, verified, call.expect)
+        call.body = request_body(request, verified, call.expect, self.settings.request_timeout)
         return await handler(call)
 
     @staticmethod

@@ -91,12 +91,12 @@ def _verify_v2(
 
 
 def request_body(
-    request: Request, verified: sigv4.Verified | None, expect: Expectation
+    request: Request, verified: sigv4.Verified | None, expect: Expectation, idle_timeout: float
 ) -> AsyncIterator[bytes]:
     """The body as the handler should read it: de-chunked, with signatures and the payload
     hash checked before the stream ends, and trailer checksums filled into `expect`."""
     length = request.content_length()
-    raw = bodies.stream(request.receive, length)
+    raw = bodies.stream(request.receive, length, idle_timeout)
     mode = verified.payload_hash if verified else ""
     if mode in sigv4.STREAMING_MODES:
         decoded = _decoded_length(request)

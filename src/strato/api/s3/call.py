@@ -23,6 +23,7 @@ class S3Settings:
     region: str = "us-east-1"
     domains: tuple[str, ...] = ()
     max_object_size: int = MAX_OBJECT_SIZE
+    request_timeout: float = 30.0
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from strato.auth.errors import AuthError
-from strato.http.bodies import BodyIncomplete, BodyTooLarge
+from strato.http.bodies import BodyIncomplete, BodyTimeout, BodyTooLarge
 from strato.http.request import MalformedRequest
 from strato.storage import errors as storage
 
@@ -96,6 +96,10 @@ _STORAGE: dict[type[Exception], _Mapper] = {
         "InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
     ),
     storage.InvalidRequest: lambda e: S3Error("InvalidRequest", str(e)),
+    BodyTimeout: lambda e: S3Error(
+        "RequestTimeout",
+        "Your socket connection to the server was not read from or written to within the timeout period.",
+    ),
     BodyTooLarge: lambda e: S3Error("IncompleteBody", "The request body is longer than its Content-Length."),
     BodyIncomplete: lambda e: S3Error(
         "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.",

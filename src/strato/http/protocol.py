@@ -1,0 +1,96 @@
+"""uvicorn's httptools protocol, guarded against hostile clients.
+
+- A request line plus headers longer than MAX_REQUEST_HEAD bytes is refused: httptools
+  accumulates a header value (and uvicorn the URL) without bound, so a client that never
+  ends its headers would otherwise grow the process without limit. Bytes are counted while
+  a head is being read; the overshoot is at most one read.
+- A head that is not complete HEAD_TIMEOUT seconds after the connection opened or the
+  request began is refused, so a client trickling headers cannot hold a connection forever.
+- Unparseable requests get the protocol's own error body (`refusal`), set by the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_REQUEST_HEAD = 64 * 1024
+HEAD_TIMEOUT = 30.0
+
+# (code, message) -> (content type, body)
+Refusal = Callable[[str, str], tuple[str, bytes]]
+
+
+def _plain(code: str, message: str) -> tuple[str, bytes]:
+    return "text/plain; charset=utf-8", f"{code}: {message}".encode()
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    refusal: Refusal = staticmethod(_plain)
+    head_timeout: float = HEAD_TIMEOUT
+
+    _head_open = True
+    _head_bytes = 0
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_open:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if self._head_open and self._head_bytes > MAX_REQUEST_HEAD and not self.transport.is_closing():
+            self.logger.warning("Request head longer than %d bytes refused.", MAX_REQUEST_HEAD)
+            self._refuse("RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_open = True
+        self._arm_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        self._head_bytes = 0
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse("BadRequest", "An error occurred when parsing the HTTP request.")
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._head_bytes == 0 and self.cycle is None:
+            self.transport.close()
+            return
+        if self._head_open:
+            self._refuse("RequestTimeout", "Your socket connection to the server was not read from or written to "
+                         "within the timeout period.")
+
+    def _refuse(self, code: str, message: str) -> None:
+        content_type, body = self.refusal(code, message)
+        head = (
+            b"HTTP/1.1 400 Bad Request\r\n"
+            + f"content-type: {content_type}\r\ncontent-length: {len(body)}\r\n".encode()
+            + b"connection: close\r\n\r\n"
+        )
+        self.transport.write(head + body)
+        self.transport.close()
