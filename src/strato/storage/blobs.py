@@ -15,33 +15,46 @@ FANOUT = 256
 
 
 class BlobWriter:
-    """One blob being written. Not thread-safe: one writer per upload."""
+    """One blob being written. Not thread-safe: one writer per upload, one step at a time.
+
+    Creating a writer does no I/O: the temp file is created by the first write (or commit).
+    Discarding removes the temp file, or the blob itself once committed, since nothing
+    references a blob before its metadata commits.
+    """
 
     def __init__(self, store: BlobStore) -> None:
         self._store = store
         self.blob_id = secrets.token_hex(16)
         self._tmp = store.tmp_dir / self.blob_id
-        self._fd: int | None = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._fd: int | None = None
+        self._committed = False
         self.size = 0
 
+    def _file(self) -> int:
+        assert not self._committed
+        if self._fd is None:
+            self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return self._fd
+
     def write(self, data: bytes | memoryview) -> None:
-        assert self._fd is not None
+        fd = self._file()
         view = memoryview(data)
         while view:
-            written = os.write(self._fd, view)
+            written = os.write(fd, view)
             view = view[written:]
         self.size += len(data)
 
     def commit(self) -> str:
         """Make the blob durable under its final name; returns its id."""
-        assert self._fd is not None
-        fd, self._fd = self._fd, None
+        fd = self._file()
+        self._fd = None
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
         final = self._store.path(self.blob_id)
         os.rename(self._tmp, final)
+        self._committed = True
         self._store.sync_dir(final.parent)
         return self.blob_id
 
@@ -49,7 +62,10 @@ class BlobWriter:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        self._tmp.unlink(missing_ok=True)
+        if self._committed:
+            self._store.path(self.blob_id).unlink(missing_ok=True)
+        else:
+            self._tmp.unlink(missing_ok=True)
 
 
 class BlobStore:

@@ -13,9 +13,10 @@ import asyncio
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from strato.storage import checksums, listing, multipart
 from strato.storage.blobs import BlobStore, BlobWriter
@@ -44,6 +45,7 @@ from strato.storage.records import (
 from strato.storage.recovery import RecoveryReport, recover
 from strato.storage.sqlite_meta import SqliteMetadataStore
 
+T = TypeVar("T")
 INLINE_LIMIT = 64 * 1024
 WRITE_BATCH = 1024 * 1024
 READ_CHUNK = 1024 * 1024
@@ -58,9 +60,11 @@ class WriteConditions:
     if_none_match: str | None = None
 
     def check(self, current: ObjectVersion | None) -> None:
-        if self.if_none_match is not None and current is not None:
-            if self.if_none_match == "*" or self.if_none_match.strip('"') == current.etag:
-                raise PreconditionFailed("If-None-Match")
+        if (
+            self.if_none_match is not None and current is not None
+            and (self.if_none_match == "*" or self.if_none_match.strip('"') == current.etag)
+        ):
+            raise PreconditionFailed("If-None-Match")
         if self.if_match is not None:
             if current is None:
                 raise NoSuchKey(self.if_match)
@@ -78,6 +82,29 @@ class _Ingested:
     checksums: dict[str, str]
     inline: bytes | None = None
     blob: str | None = None
+
+
+async def _to_completion(work: Awaitable[T]) -> T:
+    """Run `work` to its end even if the caller is cancelled meanwhile, then re-raise the
+    cancellation. A queued metadata write cannot be recalled, so a caller that stopped waiting
+    could not tell a committed write from a failed one (and would delete blobs it references),
+    and a thread still writing a blob must finish before the blob can be discarded."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller's cancellation takes precedence
+        raise asyncio.CancelledError
+    return task.result()
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    return await _to_completion(asyncio.to_thread(fn, *args))
 
 
 class ObjectReader:
@@ -204,7 +231,9 @@ class ObjectStore:
         if conditions:
             conditions.check(self.meta.get_object(bucket, key))
         algorithms = (algorithm,) if algorithm else (tuple(src.checksums) or (checksums.DEFAULT_ALGORITHM,))
-        data = await self._ingest(source.iter_range(0, src.size), Expectation(size=src.size), algorithms, inline=True)
+        data = await self._ingest(
+            source.iter_range(0, src.size), Expectation(size=src.size), algorithms, inline=True
+        )
         obj = ObjectVersion(
             bucket=bucket, key=key, size=data.size, etag=data.md5.hex(), last_modified=time.time(),
             system=system, user=user, checksums=data.checksums, checksum_type=checksums.FULL_OBJECT,
@@ -212,25 +241,47 @@ class ObjectStore:
         )
         return await self._commit(obj, [data.blob] if data.blob else [], conditions)
 
-    async def _commit(self, obj: ObjectVersion, new_blobs: list[str], conditions: WriteConditions | None) -> ObjectVersion:
+    async def _commit(
+        self, obj: ObjectVersion, new_blobs: list[str], conditions: WriteConditions | None
+    ) -> ObjectVersion:
+        check = conditions.check if conditions else None
+
+        async def commit() -> ObjectVersion:
+            freed = await self._settle(self.meta.put_object(obj, check), new_blobs)
+            await self._free(freed)
+            return obj
+
+        return await _to_completion(commit())
+
+    async def _settle(self, write: Awaitable[T], new_blobs: list[str]) -> T:
+        """Await a metadata write that references `new_blobs`, deleting them if it failed."""
         try:
-            freed = await self.meta.put_object(obj, conditions.check if conditions else None)
+            return await write
+        except asyncio.CancelledError:
+            # Only at loop shutdown (callers run this to completion): the write may still have
+            # committed, so keep the blobs; if it did not, recovery sweeps them at startup.
+            raise
         except BaseException:
             await asyncio.to_thread(self.blobs.delete, new_blobs)
             raise
-        await self._free(freed)
-        return obj
 
     async def _free(self, blob_ids: list[str]) -> None:
         if blob_ids:
             await asyncio.to_thread(self.blobs.delete, blob_ids)
 
     async def delete_objects(self, bucket: str, keys: list[str]) -> None:
-        await self._free(await self.meta.delete_objects(bucket, keys))
+        async def delete() -> None:
+            await self._free(await self.meta.delete_objects(bucket, keys))
 
-    def list_objects(self, bucket: str, *, prefix: str = "", delimiter: str = "", marker: str = "", max_keys: int = 1000) -> ListPage:
+        await _to_completion(delete())
+
+    def list_objects(
+        self, bucket: str, *, prefix: str = "", delimiter: str = "", marker: str = "", max_keys: int = 1000
+    ) -> ListPage:
         self.get_bucket(bucket)
-        return listing.list_objects(self.meta, bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys)
+        return listing.list_objects(
+            self.meta, bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys
+        )
 
     # -- multipart --------------------------------------------------------------------
 
@@ -266,31 +317,40 @@ class ObjectStore:
         data = await self._ingest(body, expect, tuple(algorithms), inline=False, max_size=max_size)
         assert data.blob is not None
         part = Part(upload_id, number, data.size, data.md5.hex(), time.time(), data.blob, data.checksums)
-        try:
-            freed = await self.meta.put_part(part)
-        except BaseException:
-            await asyncio.to_thread(self.blobs.delete, [data.blob])
-            raise
-        await self._free(freed)
-        return part
+
+        async def commit() -> Part:
+            await self._free(await self._settle(self.meta.put_part(part), [part.blob]))
+            return part
+
+        return await _to_completion(commit())
 
     async def complete_upload(
         self, bucket: str, key: str, upload_id: str, requested: list[multipart.CompletedPart],
         conditions: WriteConditions | None = None,
     ) -> ObjectVersion:
         self.get_upload(bucket, key, upload_id)
-        obj, freed = await self.meta.complete_upload(
-            upload_id, lambda upload, stored: multipart.assemble(upload, stored, requested),
-            conditions.check if conditions else None,
-        )
-        await self._free(freed)
-        return obj
+
+        async def complete() -> ObjectVersion:
+            obj, freed = await self.meta.complete_upload(
+                upload_id, lambda upload, stored: multipart.assemble(upload, stored, requested),
+                conditions.check if conditions else None,
+            )
+            await self._free(freed)
+            return obj
+
+        return await _to_completion(complete())
 
     async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
         self.get_upload(bucket, key, upload_id)
-        await self._free(await self.meta.abort_upload(upload_id))
 
-    def list_parts(self, bucket: str, key: str, upload_id: str, marker: int, max_parts: int) -> tuple[Upload, PartPage]:
+        async def abort() -> None:
+            await self._free(await self.meta.abort_upload(upload_id))
+
+        await _to_completion(abort())
+
+    def list_parts(
+        self, bucket: str, key: str, upload_id: str, marker: int, max_parts: int
+    ) -> tuple[Upload, PartPage]:
         upload = self.get_upload(bucket, key, upload_id)
         parts = self.meta.list_parts(upload_id, marker, max_parts + 1)
         truncated = len(parts) > max_parts
@@ -313,7 +373,10 @@ class ObjectStore:
         self, body: AsyncIterator[bytes], expect: Expectation, algorithms: tuple[str, ...], *,
         inline: bool, max_size: int | None = None,
     ) -> _Ingested:
-        """Stream a body into memory (small) or a committed blob, verifying its digests."""
+        """Stream a body into memory (small) or a committed blob, verifying its digests.
+
+        Each blocking step runs to completion even if the caller is cancelled meanwhile, so no
+        thread still writes to the blob when a failure path discards it."""
         digests = checksums.BodyDigests(algorithms)
         pending: list[bytes] = []
         pending_size = 0
@@ -327,24 +390,24 @@ class ObjectStore:
                 if writer is None:
                     if inline and pending_size <= INLINE_LIMIT:
                         continue
-                    writer = await asyncio.to_thread(self.blobs.writer)
+                    writer = self.blobs.writer()
                 if pending_size >= WRITE_BATCH:
-                    await asyncio.to_thread(_write_and_hash, writer, digests, pending)
+                    await _in_thread(_write_and_hash, writer, digests, pending)
                     pending, pending_size = [], 0
             if writer is None and not inline:
-                writer = await asyncio.to_thread(self.blobs.writer)
+                writer = self.blobs.writer()
             if writer is None:
                 for chunk in pending:
                     digests.update(chunk)
                 _verify(expect, digests)
                 return _Ingested(digests.size, digests.md5(), digests.checksums(), inline=b"".join(pending))
-            await asyncio.to_thread(_write_and_hash, writer, digests, pending)
+            await _in_thread(_write_and_hash, writer, digests, pending)
             _verify(expect, digests)
-            blob = await asyncio.to_thread(writer.commit)
+            blob = await _in_thread(writer.commit)
             return _Ingested(digests.size, digests.md5(), digests.checksums(), blob=blob)
         except BaseException:
             if writer is not None:
-                await asyncio.shield(asyncio.to_thread(writer.discard))
+                await _in_thread(writer.discard)
             raise
 
 

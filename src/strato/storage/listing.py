@@ -84,7 +84,9 @@ def list_objects(
     )
     objects, prefixes, truncated, last = _page(entries, max_keys)
     next_marker = last if isinstance(last, str) else (last.key if last else None)
-    return ListPage(objects=objects, common_prefixes=prefixes, is_truncated=truncated, next_marker=next_marker)
+    return ListPage(
+        objects=objects, common_prefixes=prefixes, is_truncated=truncated, next_marker=next_marker
+    )
 
 
 def list_uploads(
@@ -105,6 +107,8 @@ def list_uploads(
         start, "", prefix, delimiter, key_marker,
     )
     uploads, prefixes, truncated, last = _page(entries, max_uploads)
+    next_key: str | None
+    next_upload: str | None
     if isinstance(last, str):
         next_key, next_upload = last, None
     else:

@@ -7,6 +7,7 @@ consistently: the object is built from exactly the parts the transaction saw.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -34,9 +35,8 @@ def _object_checksum(upload: Upload, parts: list[Part]) -> tuple[dict[str, str],
             raise InvalidRequest(f"every part must carry a {algorithm} checksum")
         return {}, None
     values = [p.checksums[algorithm] for p in parts]
-    kind = upload.checksum_type or (
-        checksums.FULL_OBJECT if not upload.checksum_algorithm or algorithm == "CRC64NVME" else checksums.COMPOSITE
-    )
+    full = not upload.checksum_algorithm or algorithm == "CRC64NVME"
+    kind = upload.checksum_type or (checksums.FULL_OBJECT if full else checksums.COMPOSITE)
     if kind == checksums.FULL_OBJECT:
         combined = checksums.full_object(algorithm, [(v, p.size) for v, p in zip(values, parts, strict=True)])
         return {algorithm: combined}, kind
@@ -44,11 +44,12 @@ def _object_checksum(upload: Upload, parts: list[Part]) -> tuple[dict[str, str],
 
 
 def assemble(
-    upload: Upload, stored: dict[int, Part], requested: list[CompletedPart], min_part_size: int = MIN_PART_SIZE
+    upload: Upload, stored: dict[int, Part], requested: list[CompletedPart],
+    min_part_size: int = MIN_PART_SIZE,
 ) -> tuple[ObjectVersion, list[str]]:
     """The completed object and the blobs of stored parts it leaves out."""
     numbers = [p.number for p in requested]
-    if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(numbers)):
         raise InvalidPartOrder(upload.upload_id)
     chosen: list[Part] = []
     for want in requested:

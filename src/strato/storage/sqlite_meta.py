@@ -114,6 +114,8 @@ _UPLOAD_COLUMNS = (
     "system, user"
 )
 _PART_COLUMNS = "upload_id, number, size, etag, last_modified, blob, checksums"
+_SELECT_UPLOAD = f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?"
+_SELECT_PARTS = f"SELECT {_PART_COLUMNS} FROM parts WHERE upload_id = ?"
 
 
 class SqliteMetadataStore:
@@ -169,6 +171,12 @@ class SqliteMetadataStore:
         conn: sqlite3.Connection,
         batch: list[tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]]],
     ) -> None:
+        # A caller cancelled before its job started has gone away: its job never runs. Once a
+        # job is marked running its future can no longer be cancelled, so its outcome is always
+        # delivered (setting a result on a cancelled future would kill this thread).
+        batch = [(fn, future) for fn, future in batch if future.set_running_or_notify_cancel()]
+        if not batch:
+            return
         outcomes: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -197,6 +205,8 @@ class SqliteMetadataStore:
                 future.set_exception(error)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in the next group commit. A caller cancelled before the job starts withdraws
+        it; cancelled later, the job still commits and the caller cannot tell."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._jobs.put((fn, future))
         return await asyncio.wrap_future(future)
@@ -318,7 +328,9 @@ class SqliteMetadataStore:
             raise NoSuchBucket(bucket)
 
     @staticmethod
-    def _current(conn: sqlite3.Connection, bucket: str, key: bytes) -> tuple[ObjectVersion, int | None] | None:
+    def _current(
+        conn: sqlite3.Connection, bucket: str, key: bytes
+    ) -> tuple[ObjectVersion, int | None] | None:
         row = conn.execute(
             f"SELECT {_OBJECT_COLUMNS}, body_id FROM objects WHERE bucket = ? AND key = ?",
             (bucket, key),
@@ -391,7 +403,8 @@ class SqliteMetadataStore:
 
     async def put_part(self, part: Part) -> list[str]:
         def job(conn: sqlite3.Connection) -> list[str]:
-            if conn.execute("SELECT 1 FROM uploads WHERE upload_id = ?", (part.upload_id,)).fetchone() is None:
+            found = conn.execute("SELECT 1 FROM uploads WHERE upload_id = ?", (part.upload_id,)).fetchone()
+            if found is None:
                 raise NoSuchUpload(part.upload_id)
             old = conn.execute(
                 "SELECT blob FROM parts WHERE upload_id = ? AND number = ?", (part.upload_id, part.number)
@@ -409,12 +422,12 @@ class SqliteMetadataStore:
 
     @staticmethod
     def _drop_upload(conn: sqlite3.Connection, upload_id: str) -> dict[int, Part]:
-        row = conn.execute(f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone()
+        row = conn.execute(_SELECT_UPLOAD, (upload_id,)).fetchone()
         if row is None:
             raise NoSuchUpload(upload_id)
         parts = {
             p.number: p
-            for p in map(_part, conn.execute(f"SELECT {_PART_COLUMNS} FROM parts WHERE upload_id = ?", (upload_id,)))
+            for p in map(_part, conn.execute(_SELECT_PARTS, (upload_id,)))
         }
         conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
         conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
@@ -424,7 +437,7 @@ class SqliteMetadataStore:
         self, upload_id: str, build: CompleteBuilder, check: WriteCheck | None = None
     ) -> tuple[ObjectVersion, list[str]]:
         def job(conn: sqlite3.Connection) -> tuple[ObjectVersion, list[str]]:
-            row = conn.execute(f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone()
+            row = conn.execute(_SELECT_UPLOAD, (upload_id,)).fetchone()
             if row is None:
                 raise NoSuchUpload(upload_id)
             parts = self._drop_upload(conn, upload_id)
