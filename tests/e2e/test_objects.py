@@ -416,3 +416,30 @@ class TestCopyObject:
         head = s3.head_object(Bucket=bucket, Key="dst")
         assert head["LastModified"] == result["LastModified"].replace(microsecond=0)
         assert head["ETag"] == result["ETag"] == md5_etag(b"abc")
+
+
+class TestStorageClass:
+    def test_the_storage_class_of_a_put_is_kept_and_reported(self, s3: Any, bucket: str) -> None:
+        s3.put_object(Bucket=bucket, Key="cold", Body=b"x", StorageClass="STANDARD_IA")
+        assert s3.head_object(Bucket=bucket, Key="cold")["StorageClass"] == "STANDARD_IA"
+        listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
+        assert [o["StorageClass"] for o in listed] == ["STANDARD_IA"]
+
+    def test_a_multipart_upload_keeps_its_storage_class(self, s3: Any, bucket: str) -> None:
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="big", StorageClass="GLACIER_IR")
+        part = s3.upload_part(Bucket=bucket, Key="big", UploadId=upload["UploadId"], PartNumber=1, Body=b"data")
+        s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        assert s3.head_object(Bucket=bucket, Key="big")["StorageClass"] == "GLACIER_IR"
+
+    def test_an_unknown_storage_class_is_refused(self, s3: Any, bucket: str) -> None:
+        with pytest.raises(ClientError) as caught:
+            s3.put_object(Bucket=bucket, Key="k", Body=b"x", StorageClass="ICEBERG")
+        assert caught.value.response["Error"]["Code"] == "InvalidStorageClass"
+
+
+def test_an_if_match_write_to_a_missing_key_names_the_key(s3: Any, bucket: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        s3.put_object(Bucket=bucket, Key="absent", Body=b"x", IfMatch='"abc"')
+    assert caught.value.response["Error"]["Code"] == "NoSuchKey"
+    assert caught.value.response["Error"]["Key"] == "absent"

@@ -38,6 +38,7 @@ from strato.storage.records import (
     ObjectVersion,
     Part,
     PartPage,
+    STANDARD,
     Segment,
     Upload,
     UploadPage,
@@ -58,6 +59,7 @@ class WriteConditions:
 
     if_match: str | None = None
     if_none_match: str | None = None
+    key: str = ""
 
     def check(self, current: ObjectVersion | None) -> None:
         if (
@@ -67,7 +69,7 @@ class WriteConditions:
             raise PreconditionFailed("If-None-Match")
         if self.if_match is not None:
             if current is None:
-                raise NoSuchKey(self.if_match)
+                raise NoSuchKey(self.key)
             if self.if_match != "*" and self.if_match.strip('"') != current.etag:
                 raise PreconditionFailed("If-Match")
 
@@ -208,7 +210,7 @@ class ObjectStore:
     async def put_object(
         self, bucket: str, key: str, body: AsyncIterator[bytes], expect: Expectation, *,
         system: dict[str, str], user: dict[str, str], conditions: WriteConditions | None = None,
-        max_size: int | None = None,
+        max_size: int | None = None, storage_class: str = STANDARD,
     ) -> ObjectVersion:
         self.get_bucket(bucket)
         if conditions:
@@ -219,12 +221,14 @@ class ObjectStore:
             bucket=bucket, key=key, size=data.size, etag=data.md5.hex(), last_modified=time.time(),
             system=system, user=user, checksums=data.checksums, checksum_type=checksums.FULL_OBJECT,
             segments=(Segment(data.blob, data.size),) if data.blob else (), inline=data.inline,
+            storage_class=storage_class,
         )
         return await self._commit(obj, [data.blob] if data.blob else [], conditions)
 
     async def copy_object(
         self, source: ObjectReader, bucket: str, key: str, *, system: dict[str, str], user: dict[str, str],
         algorithm: str | None = None, conditions: WriteConditions | None = None,
+        storage_class: str = STANDARD,
     ) -> ObjectVersion:
         src = source.obj
         self.get_bucket(bucket)
@@ -238,6 +242,7 @@ class ObjectStore:
             bucket=bucket, key=key, size=data.size, etag=data.md5.hex(), last_modified=time.time(),
             system=system, user=user, checksums=data.checksums, checksum_type=checksums.FULL_OBJECT,
             segments=(Segment(data.blob, data.size),) if data.blob else (), inline=data.inline,
+            storage_class=storage_class,
         )
         return await self._commit(obj, [data.blob] if data.blob else [], conditions)
 
@@ -287,12 +292,12 @@ class ObjectStore:
 
     async def create_upload(
         self, bucket: str, key: str, *, system: dict[str, str], user: dict[str, str],
-        checksum_algorithm: str | None, checksum_type: str | None,
+        checksum_algorithm: str | None, checksum_type: str | None, storage_class: str = STANDARD,
     ) -> Upload:
         upload = Upload(
             upload_id=f"{time.time_ns():016x}{secrets.token_hex(12)}", bucket=bucket, key=key,
             initiated=time.time(), system=system, user=user,
-            checksum_algorithm=checksum_algorithm, checksum_type=checksum_type,
+            checksum_algorithm=checksum_algorithm, checksum_type=checksum_type, storage_class=storage_class,
         )
         await self.meta.create_upload(upload)
         return upload

@@ -53,7 +53,7 @@ _STORAGE: dict[type[Exception], _Mapper] = {
     storage.NoSuchBucket: lambda e: S3Error(
         "NoSuchBucket", "The specified bucket does not exist", 404, BucketName=str(e)
     ),
-    storage.NoSuchKey: lambda e: S3Error("NoSuchKey", "The specified key does not exist.", 404),
+    storage.NoSuchKey: lambda e: S3Error("NoSuchKey", "The specified key does not exist.", 404, Key=str(e)),
     storage.BucketNotEmpty: lambda e: S3Error(
         "BucketNotEmpty", "The bucket you tried to delete is not empty", 409, BucketName=str(e)
     ),

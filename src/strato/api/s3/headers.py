@@ -99,13 +99,27 @@ def expectation(headers: dict[str, str], size: int | None) -> Expectation:
     return expect
 
 
-def write_conditions(headers: dict[str, str]) -> WriteConditions | None:
+STORAGE_CLASSES = frozenset({
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
+    "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS",
+})
+
+
+def storage_class(headers: dict[str, str]) -> str:
+    """x-amz-storage-class of a write. Strato stores every class alike and records the name."""
+    value = headers.get("x-amz-storage-class", "STANDARD")
+    if value not in STORAGE_CLASSES:
+        raise S3Error("InvalidStorageClass", "The storage class you specified is not valid", StorageClassRequested=value)
+    return value
+
+
+def write_conditions(headers: dict[str, str], key: str) -> WriteConditions | None:
     if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
     if if_none_match is not None and if_none_match.strip() != "*":
         raise S3Error("NotImplemented", "If-None-Match on writes only supports '*'.", 501,
                       Header="If-None-Match")
     conditions = WriteConditions(if_match=if_match.strip() if if_match else None,
-                                 if_none_match=if_none_match.strip() if if_none_match else None)
+                                 if_none_match=if_none_match.strip() if if_none_match else None, key=key)
     return conditions or None
 
 

@@ -89,7 +89,8 @@ async def copy_object(call: Call) -> Response:
             system, user = dict(src.system), dict(src.user)
         obj = await call.store.copy_object(
             source, call.bucket, call.key, system=system, user=user, algorithm=algorithm,
-            conditions=h.write_conditions(call.request.headers),
+            conditions=h.write_conditions(call.request.headers, call.key),
+            storage_class=h.storage_class(call.request.headers),
         )
     finally:
         source.close()

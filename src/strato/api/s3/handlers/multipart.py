@@ -47,6 +47,7 @@ async def create_multipart_upload(call: Call) -> Response:
             raise invalid_argument("CRC64NVME supports only the FULL_OBJECT checksum type", "x-amz-checksum-type")
     upload = await call.store.create_upload(
         call.bucket, call.key, system=system, user=user, checksum_algorithm=algorithm, checksum_type=checksum_type,
+        storage_class=h.storage_class(headers),
     )
     extra = [("x-amz-checksum-algorithm", algorithm)] if algorithm else []
     if algorithm:
@@ -129,7 +130,7 @@ async def complete_multipart_upload(call: Call) -> Response:
     if call.expect.checksums:
         _check_object_checksum(call, requested)
     obj = await call.store.complete_upload(call.bucket, call.key, _upload_id(call), requested,
-                                           h.write_conditions(call.request.headers))
+                                           h.write_conditions(call.request.headers, call.key))
     location = f"/{call.bucket}/{call.key}"
     result = CompleteMultipartUploadResult(location, call.bucket, call.key, h.quote_etag(obj.etag),
                                            **checksum_fields(dict(obj.checksums)), checksum_type=obj.checksum_type)

@@ -58,7 +58,8 @@ async def put_object(call: Call) -> Response:
     system, user = h.object_metadata(call.request.headers)
     obj = await call.store.put_object(
         call.bucket, call.key, call.stream(), call.expect, system=system, user=user,
-        conditions=h.write_conditions(call.request.headers), max_size=call.settings.max_object_size,
+        conditions=h.write_conditions(call.request.headers, call.key), max_size=call.settings.max_object_size,
+        storage_class=h.storage_class(call.request.headers),
     )
     return Response(200, written_headers(obj, call.expect.algorithm))
 
