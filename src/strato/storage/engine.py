@@ -331,13 +331,13 @@ class ObjectStore:
 
     async def complete_upload(
         self, bucket: str, key: str, upload_id: str, requested: list[multipart.CompletedPart],
-        conditions: WriteConditions | None = None,
+        conditions: WriteConditions | None = None, expected: dict[str, str] | None = None,
     ) -> ObjectVersion:
         self.get_upload(bucket, key, upload_id)
 
         async def complete() -> ObjectVersion:
             obj, freed = await self.meta.complete_upload(
-                upload_id, lambda upload, stored: multipart.assemble(upload, stored, requested),
+                upload_id, lambda upload, stored: multipart.assemble(upload, stored, requested, expected=expected),
                 conditions.check if conditions else None,
             )
             await self._free(freed)

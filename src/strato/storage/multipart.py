@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strato.storage import checksums
-from strato.storage.errors import EntityTooSmall, InvalidPart, InvalidPartOrder, InvalidRequest
+from strato.storage.errors import BadDigest, EntityTooSmall, InvalidPart, InvalidPartOrder, InvalidRequest
 from strato.storage.records import ObjectVersion, Part, PartInfo, Segment, Upload
 
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -45,9 +46,10 @@ def _object_checksum(upload: Upload, parts: list[Part]) -> tuple[dict[str, str],
 
 def assemble(
     upload: Upload, stored: dict[int, Part], requested: list[CompletedPart],
-    min_part_size: int = MIN_PART_SIZE,
+    min_part_size: int = MIN_PART_SIZE, expected: Mapping[str, str] | None = None,
 ) -> tuple[ObjectVersion, list[str]]:
-    """The completed object and the blobs of stored parts it leaves out."""
+    """The completed object and the blobs of stored parts it leaves out. `expected` holds
+    whole-object checksums the client announced; a mismatch refuses the completion."""
     numbers = [p.number for p in requested]
     if any(b <= a for a, b in itertools.pairwise(numbers)):
         raise InvalidPartOrder(upload.upload_id)
@@ -64,6 +66,10 @@ def assemble(
         if part.size < min_part_size:
             raise EntityTooSmall(f"part {part.number}")
     object_checksums, checksum_type = _object_checksum(upload, chosen)
+    for algorithm, value in (expected or {}).items():
+        computed = object_checksums.get(algorithm)
+        if computed is None or computed.split("-")[0] != value.split("-")[0]:
+            raise BadDigest(algorithm)
     used = {p.number for p in chosen}
     obj = ObjectVersion(
         bucket=upload.bucket,

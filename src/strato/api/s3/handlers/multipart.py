@@ -4,14 +4,14 @@ ListMultipartUploads."""
 from __future__ import annotations
 
 from strato.http.responses import Response
-from strato.storage import checksums, multipart
+from strato.storage import checksums
 from strato.storage.multipart import CompletedPart
 from strato.storage.records import Expectation
 
 from .. import headers as h
 from .. import xml
 from ..call import Call
-from ..errors import S3Error, invalid_argument
+from ..errors import invalid_argument
 from ..shapes import (
     CommonPrefix,
     CompleteMultipartUploadResult,
@@ -112,25 +112,11 @@ def _completed_parts(body: bytes) -> list[CompletedPart]:
     return parts
 
 
-def _check_object_checksum(call: Call, requested: list[CompletedPart]) -> None:
-    """An x-amz-checksum-* header on CompleteMultipartUpload is the whole object's checksum: a
-    mismatch refuses the completion, so it is checked before anything is committed."""
-    upload_id = _upload_id(call)
-    upload, page = call.store.list_parts(call.bucket, call.key, upload_id, 0, multipart.MAX_PART_NUMBER)
-    obj, _ = multipart.assemble(upload, {p.number: p for p in page.parts}, requested)
-    for algorithm, value in call.expect.checksums.items():
-        computed = obj.checksums.get(algorithm)
-        if computed is None or computed.split("-")[0] != value.split("-")[0]:
-            raise S3Error("BadDigest", f"The {algorithm} you specified did not match the calculated "
-                          "checksum.")
-
-
 async def complete_multipart_upload(call: Call) -> Response:
     requested = _completed_parts(await call.read_xml_body())
-    if call.expect.checksums:
-        _check_object_checksum(call, requested)
     obj = await call.store.complete_upload(call.bucket, call.key, _upload_id(call), requested,
-                                           h.write_conditions(call.request.headers, call.key))
+                                           h.write_conditions(call.request.headers, call.key),
+                                           expected=call.expect.checksums)
     location = f"/{call.bucket}/{call.key}"
     result = CompleteMultipartUploadResult(location, call.bucket, call.key, h.quote_etag(obj.etag),
                                            **checksum_fields(dict(obj.checksums)), checksum_type=obj.checksum_type)
