@@ -49,7 +49,7 @@ from strato.storage.sqlite_meta import SqliteMetadataStore
 T = TypeVar("T")
 INLINE_LIMIT = 64 * 1024
 WRITE_BATCH = 1024 * 1024
-READ_CHUNK = 1024 * 1024
+READ_CHUNK = 256 * 1024
 EAGER_SEGMENTS = 64
 
 
@@ -109,6 +109,25 @@ async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
     return await _to_completion(asyncio.to_thread(fn, *args))
 
 
+_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
+
+
+async def read_at(fd: int, size: int, offset: int) -> bytes:
+    """Read from the page cache on the event loop when the data is there (RWF_NOWAIT never
+    blocks), from a worker thread when it has to come from disk."""
+    if _NOWAIT:
+        buffer = bytearray(size)
+        try:
+            got = os.preadv(fd, [buffer], offset, _NOWAIT)
+        except BlockingIOError:
+            got = 0
+        except OSError:
+            got = -1
+        if got == size:
+            return bytes(buffer)
+    return await asyncio.to_thread(os.pread, fd, size, offset)
+
+
 class ObjectReader:
     """An open object: byte ranges stream from its inline body or its blob segments."""
 
@@ -134,7 +153,7 @@ class ObjectReader:
                 fd = self._blobs.open(segment.blob)
             try:
                 while low < high:
-                    chunk = await asyncio.to_thread(os.pread, fd, min(READ_CHUNK, high - low), low)
+                    chunk = await read_at(fd, min(READ_CHUNK, high - low), low)
                     if not chunk:
                         raise IncompleteBody(segment.blob)
                     low += len(chunk)
