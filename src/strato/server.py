@@ -140,8 +140,8 @@ def _protocol(timeout: float) -> type[S3HttpProtocol]:
 
 def _uvicorn_config(app: RootApp, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
-        app, loop="uvloop", http=_protocol(settings.request_timeout), lifespan="off", access_log=False, server_header=False,
-        log_level=settings.log_level, timeout_keep_alive=30, ws="none",
+        app, loop="uvloop", http=_protocol(settings.request_timeout), lifespan="off", access_log=False,
+        server_header=False, log_level=settings.log_level, timeout_keep_alive=30, ws="none",
     )
 
 

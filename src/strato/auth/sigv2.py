@@ -41,7 +41,9 @@ def parse_header(value: str) -> V2Authorization | None:
         return None
     access, sep, signature = rest.rpartition(":")
     if not sep or not access:
-        raise AuthError("InvalidArgument", "Authorization header is invalid -- one and only one ' ' (space) required", 400)
+        raise AuthError(
+            "InvalidArgument", "Authorization header is invalid -- one and only one ' ' (space) required", 400
+        )
     return V2Authorization(access, signature)
 
 

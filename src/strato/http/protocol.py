@@ -49,7 +49,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().data_received(data)
         if self._head_open and self._head_bytes > MAX_REQUEST_HEAD and not self.transport.is_closing():
             self.logger.warning("Request head longer than %d bytes refused.", MAX_REQUEST_HEAD)
-            self._refuse("RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.")
+            self._refuse("RequestHeaderSectionTooLarge",
+                         "Your request header section exceeds the maximum allowed size.")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

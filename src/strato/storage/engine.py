@@ -32,13 +32,13 @@ from strato.storage.errors import (
 )
 from strato.storage.metadata import MetadataStore
 from strato.storage.records import (
+    STANDARD,
     Bucket,
     Expectation,
     ListPage,
     ObjectVersion,
     Part,
     PartPage,
-    STANDARD,
     Segment,
     Upload,
     UploadPage,

@@ -83,7 +83,8 @@ def expectation(headers: dict[str, str], size: int | None) -> Expectation:
             raise S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.")
     given = [(name, value) for header, name in CHECKSUM_HEADERS.items() if (value := headers.get(header)) is not None]
     if len(given) > 1:
-        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+        raise S3Error("InvalidRequest",
+                      "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
     for name, value in given:
         expect.checksums[name] = _checked_checksum(name, value)
         expect.algorithm = name
@@ -109,7 +110,8 @@ def storage_class(headers: dict[str, str]) -> str:
     """x-amz-storage-class of a write. Strato stores every class alike and records the name."""
     value = headers.get("x-amz-storage-class", "STANDARD")
     if value not in STORAGE_CLASSES:
-        raise S3Error("InvalidStorageClass", "The storage class you specified is not valid", StorageClassRequested=value)
+        raise S3Error("InvalidStorageClass", "The storage class you specified is not valid",
+                      StorageClassRequested=value)
     return value
 
 
