@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import fcntl
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -147,6 +149,10 @@ class SqliteMetadataStore:
 
     def _write_loop(self) -> None:
         conn = _connect(self.path)
+        # Worker processes share the database: they take turns through a file lock, which
+        # wakes the next writer the moment the last one commits. SQLite's own busy handler
+        # sleeps with backoff instead, which under contention costs whole seconds.
+        lock = os.open(self.path.with_name(self.path.name + ".writer-lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             while True:
                 job = self._jobs.get()
@@ -162,8 +168,13 @@ class SqliteMetadataStore:
                         self._jobs.put(None)
                         break
                     batch.append(more)
-                self._run_batch(conn, batch)
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    self._run_batch(conn, batch)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
         finally:
+            os.close(lock)
             conn.close()
 
     @staticmethod
