@@ -75,3 +75,27 @@ class TestMigrate:
             assert reopened.get_bucket(BUCKET).region == "us-east-1"
         finally:
             reopened.close()
+
+
+class TestUpgrade:
+    def test_version_1_objects_gain_their_checksum_algorithm_column(self, tmp_path: Path) -> None:
+        path = tmp_path / "meta.sqlite3"
+        assert migrate(path, target=1) == 0
+        conn = sqlite3.connect(path)
+        conn.execute("INSERT INTO buckets VALUES ('b', 0, 'us-east-1')")
+        conn.execute(
+            "INSERT INTO objects (bucket, key, size, etag, last_modified, storage_class, checksum_type, "
+            "checksums, system, user) VALUES ('b', CAST('k' AS BLOB), 1, 'e', 0, 'STANDARD', 'FULL_OBJECT', "
+            "'{\"CRC32C\":\"AAAAAA==\"}', '{}', '{}')"
+        )
+        conn.commit()
+        conn.close()
+        assert user_version(path) == 1
+        assert migrate(path) == 1
+        assert user_version(path) == SCHEMA_VERSION
+        store = SqliteMetadataStore(path)
+        try:
+            (listed,) = store.scan_objects("b", b"", True, None, 10)
+            assert (listed.key, listed.checksum_algorithm, listed.checksum_type) == ("k", "CRC32C", "FULL_OBJECT")
+        finally:
+            store.close()

@@ -12,9 +12,9 @@ from itertools import islice
 from typing import TypeVar
 
 from strato.storage.metadata import MetadataStore
-from strato.storage.records import ListPage, ObjectVersion, Upload, UploadPage
+from strato.storage.records import ListPage, ObjectSummary, Upload, UploadPage
 
-T = TypeVar("T", ObjectVersion, Upload)
+T = TypeVar("T", ObjectSummary, Upload)
 P = TypeVar("P")
 
 

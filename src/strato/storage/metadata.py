@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from strato.storage.records import Bucket, ObjectVersion, Part, Upload
+from strato.storage.records import Bucket, ObjectSummary, ObjectVersion, Part, Upload
 
 # Runs inside the write transaction with the current object (or None): raises to refuse.
 WriteCheck = Callable[[ObjectVersion | None], None]
@@ -26,7 +26,7 @@ class MetadataStore(Protocol):
     # Scans yield rows lazily in key order: a caller that stops early reads no more.
     def scan_objects(
         self, bucket: str, low: bytes, inclusive: bool, high: bytes | None, limit: int
-    ) -> Iterator[ObjectVersion]: ...
+    ) -> Iterator[ObjectSummary]: ...
     def get_upload(self, upload_id: str) -> Upload | None: ...
     def list_parts(self, upload_id: str, after: int, limit: int) -> list[Part]: ...
     def scan_uploads(

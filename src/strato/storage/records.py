@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 STANDARD = "STANDARD"
 
@@ -55,9 +56,21 @@ class ObjectVersion:
         return [s.blob for s in self.segments]
 
 
+class ObjectSummary(NamedTuple):
+    """What a listing shows of an object (a tuple: pages build a thousand of them)."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: float
+    storage_class: str
+    checksum_algorithm: str | None
+    checksum_type: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class ListPage:
-    objects: list[ObjectVersion]
+    objects: list[ObjectSummary]
     common_prefixes: list[str]
     is_truncated: bool
     next_marker: str | None

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from strato.storage.errors import BucketNotEmpty, NoSuchBucket, NoSuchUpload
 from strato.storage.metadata import CompleteBuilder, WriteCheck
-from strato.storage.records import Bucket, ObjectVersion, Part, PartInfo, Segment, Upload
+from strato.storage.records import Bucket, ObjectSummary, ObjectVersion, Part, PartInfo, Segment, Upload
 
 T = TypeVar("T")
 MAX_BATCH = 512
@@ -30,7 +30,7 @@ _OBJECT_COLUMNS = (
     "key, size, etag, last_modified, storage_class, checksum_type, checksums, "
     "system, user, parts, segments"
 )
-_SUMMARY_COLUMNS = "key, size, etag, last_modified, storage_class, checksum_type, checksums"
+_SUMMARY_COLUMNS = "key, size, etag, last_modified, storage_class, checksum_algorithm, checksum_type"
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -54,8 +54,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def migrate(path: Path) -> int:
-    """Bring the database at `path` up to SCHEMA_VERSION; returns the version it had."""
+def migrate(path: Path, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database at `path` up to `target` (SCHEMA_VERSION); returns the version it had."""
     conn = _connect(path)
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -64,11 +64,11 @@ def migrate(path: Path) -> int:
             conn.execute("ROLLBACK")
             raise RuntimeError(f"metadata schema {start} is newer than this strato ({SCHEMA_VERSION})")
         for number, script in _migrations():
-            if number > start:
+            if start < number <= target:
                 for statement in script.split(";"):
                     if statement.strip():
                         conn.execute(statement)
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA user_version={max(start, target)}")
         conn.execute("COMMIT")
         return start
     finally:
@@ -80,21 +80,20 @@ def _dump(value: Any) -> str:
 
 
 def _object(bucket: str, row: sqlite3.Row | tuple[Any, ...], inline: bytes | None = None) -> ObjectVersion:
-    key, size, etag, modified, storage_class, checksum_type, checksums = row[:7]
-    if len(row) > 7:
-        system, user, parts, segments = row[7:11]
-        return ObjectVersion(
-            bucket=bucket, key=bytes(key).decode(), size=size, etag=etag,
-            last_modified=modified, storage_class=storage_class, checksum_type=checksum_type,
-            checksums=json.loads(checksums), system=json.loads(system), user=json.loads(user),
-            parts=tuple(PartInfo(n, s, e, c) for n, s, e, c in json.loads(parts or "[]")),
-            segments=tuple(Segment(b, s) for b, s in json.loads(segments or "[]")),
-            inline=inline,
-        )
+    key, size, etag, modified, storage_class, checksum_type, checksums, system, user, parts, segments = row
     return ObjectVersion(
-        bucket=bucket, key=bytes(key).decode(), size=size, etag=etag, last_modified=modified,
-        storage_class=storage_class, checksum_type=checksum_type, checksums=json.loads(checksums),
+        bucket=bucket, key=bytes(key).decode(), size=size, etag=etag,
+        last_modified=modified, storage_class=storage_class, checksum_type=checksum_type,
+        checksums=json.loads(checksums), system=json.loads(system), user=json.loads(user),
+        parts=tuple(PartInfo(n, s, e, c) for n, s, e, c in json.loads(parts or "[]")),
+        segments=tuple(Segment(b, s) for b, s in json.loads(segments or "[]")),
+        inline=inline,
     )
+
+
+def _summary(row: tuple[Any, ...]) -> ObjectSummary:
+    key, size, etag, modified, storage_class, algorithm, checksum_type = row
+    return ObjectSummary(bytes(key).decode(), size, etag, modified, storage_class, algorithm, checksum_type)
 
 
 def _upload(row: tuple[Any, ...]) -> Upload:
@@ -263,7 +262,7 @@ class SqliteMetadataStore:
 
     def scan_objects(
         self, bucket: str, low: bytes, inclusive: bool, high: bytes | None, limit: int
-    ) -> Iterator[ObjectVersion]:
+    ) -> Iterator[ObjectSummary]:
         op = ">=" if inclusive else ">"
         sql = f"SELECT {_SUMMARY_COLUMNS} FROM objects WHERE bucket = ? AND key {op} ?"
         args: list[Any] = [bucket, low]
@@ -272,7 +271,7 @@ class SqliteMetadataStore:
             args.append(high)
         sql += " ORDER BY key LIMIT ?"
         args.append(limit)
-        return (_object(bucket, row) for row in self._reader().execute(sql, args))
+        return map(_summary, self._reader().execute(sql, args))
 
     def get_upload(self, upload_id: str) -> Upload | None:
         row = self._reader().execute(
@@ -372,11 +371,12 @@ class SqliteMetadataStore:
         if obj.inline is not None:
             body_id = conn.execute("INSERT INTO bodies (data) VALUES (?)", (obj.inline,)).lastrowid
         conn.execute(
-            "INSERT INTO objects (bucket, key, size, etag, last_modified, storage_class, "
+            "INSERT INTO objects (bucket, key, size, etag, last_modified, storage_class, checksum_algorithm, "
             "checksum_type, checksums, system, user, parts, segments, body_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 obj.bucket, key, obj.size, obj.etag, obj.last_modified, obj.storage_class,
+                next(iter(obj.checksums), None),
                 obj.checksum_type, _dump(obj.checksums), _dump(obj.system), _dump(obj.user),
                 _dump([[p.number, p.size, p.etag, p.checksums] for p in obj.parts]) if obj.parts else None,
                 _dump([[s.blob, s.size] for s in obj.segments]) if obj.segments else None,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NoReturn
 from xml.parsers import expat
 
@@ -33,10 +35,14 @@ def escape(text: str) -> str:
     return _SPECIAL.sub(lambda m: _NAMED.get(m.group(), f"&#{ord(m.group())};"), text)
 
 
+@lru_cache(maxsize=4096)
+def _iso_second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+
+
 def iso8601(epoch: float) -> str:
     whole = int(epoch)
-    millis = int((epoch - whole) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    return f"{_iso_second(whole)}.{int((epoch - whole) * 1000):03d}Z"
 
 
 def element(name: str) -> Any:
@@ -48,43 +54,49 @@ def _pascal(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
-_PLANS: dict[type, list[tuple[str, str]]] = {}
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
 
 
-def _plan(cls: type) -> list[tuple[str, str]]:
+# How each scalar type becomes element text; lists repeat the element; anything else is a shape.
+_TEXT: dict[type, Callable[[Any], str]] = {str: escape, int: str, bool: _boolean, IsoTime: iso8601, float: repr}
+_PLANS: dict[type, list[tuple[str, str, str]]] = {}
+
+
+def _plan(cls: type) -> list[tuple[str, str, str]]:
+    """(attribute, opening tag, closing tag) for each field of a shape, computed once."""
     plan = _PLANS.get(cls)
     if plan is None:
-        plan = [(f.name, f.metadata.get("xml") or _pascal(f.name)) for f in dataclasses.fields(cls)]
+        plan = []
+        for f in dataclasses.fields(cls):
+            tag = f.metadata.get("xml") or _pascal(f.name)
+            plan.append((f.name, f"<{tag}>", f"</{tag}>"))
         _PLANS[cls] = plan
     return plan
 
 
-def _value(out: list[str], tag: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, list | tuple):
+def _value(out: list[str], opening: str, closing: str, value: Any) -> None:
+    kind = type(value)
+    text = _TEXT.get(kind)
+    if text is not None:
+        out.append(opening + text(value) + closing)
+    elif kind is list or kind is tuple:
         for item in value:
-            _value(out, tag, item)
-        return
-    if dataclasses.is_dataclass(value):
-        out.append(f"<{tag}>")
+            _value(out, opening, closing, item)
+    elif value is not None:
+        out.append(opening)
         _fields(out, value)
-        out.append(f"</{tag}>")
-        return
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, IsoTime):
-        text = iso8601(value)
-    elif isinstance(value, str):
-        text = escape(value)
-    else:
-        text = str(value)
-    out.append(f"<{tag}>{text}</{tag}>")
+        out.append(closing)
 
 
 def _fields(out: list[str], shape: Any) -> None:
-    for attr, tag in _plan(type(shape)):
-        _value(out, tag, getattr(shape, attr))
+    for attr, opening, closing in _plan(type(shape)):
+        value = getattr(shape, attr)
+        text = _TEXT.get(type(value))
+        if text is not None:  # the common case, inlined: a listing page renders thousands
+            out.append(opening + text(value) + closing)
+        elif value is not None:
+            _value(out, opening, closing, value)
 
 
 def render(root: str, shape: Any, namespace: str | None = NAMESPACE) -> bytes:

@@ -74,7 +74,7 @@ def _list(call: Call, v2: bool) -> Response:
     contents = [
         Contents(
             key=encode(o.key), last_modified=xml.IsoTime(o.last_modified), etag=f'"{o.etag}"',
-            checksum_algorithm=next(iter(o.checksums), None), checksum_type=o.checksum_type if o.checksums else None,
+            checksum_algorithm=o.checksum_algorithm, checksum_type=o.checksum_type if o.checksum_algorithm else None,
             size=o.size, owner=owner, storage_class=o.storage_class,
         )
         for o in page.objects
