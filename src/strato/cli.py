@@ -21,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--edge-port", type=int, help="CDN edge port (default 8080)")
     serve.add_argument("--data-dir", type=Path,
                        help="data directory (env STRATO_DATA_DIR, default ./strato-data)")
-    serve.add_argument("--workers", type=int, help="API worker processes (env STRATO_WORKERS, default 1)")
+    serve.add_argument("--workers", type=int, help="API worker processes (env STRATO_WORKERS, default: one per CPU)")
     serve.add_argument("--domain", action="append", dest="domains",
                        help="domain for virtual-hosted-style buckets (bucket.DOMAIN); repeatable")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level")

@@ -27,7 +27,7 @@ class Settings:
         values: dict[str, object] = {
             "data_dir": Path(env.get("STRATO_DATA_DIR", "strato-data")),
             "region": env.get("STRATO_REGION", "us-east-1"),
-            "workers": int(env.get("STRATO_WORKERS", "1")),
+            "workers": int(env.get("STRATO_WORKERS", str(os.cpu_count() or 1))),
             "request_timeout": float(env.get("STRATO_REQUEST_TIMEOUT", "30")),
             "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
             "root_access_key": env.get("STRATO_ROOT_ACCESS_KEY") or None,

@@ -231,3 +231,19 @@ def test_workers_stop_when_their_supervisor_is_killed(two_workers: StratoServer)
         assert get(f"{restarted.url}/_strato/health")[0] == 200
     finally:
         assert restarted.stop() == 0
+
+
+def test_metrics_sum_every_workers_responses(two_workers: StratoServer) -> None:
+    """Each scrape lands on one worker; its counts still cover both."""
+    client = make_client(two_workers.url)
+    client.create_bucket(Bucket="metered")
+    for index in range(40):  # anonymous, so 403; a fresh connection each, spread over both workers
+        assert get(f"{two_workers.url}/metered/k{index}")[0] == 403
+    served_by = set()
+    for _ in range(10):
+        _, _, body = get(f"{two_workers.url}/_strato/metrics")
+        found = re.search(r'^strato_http_responses_total\{service="s3",status="403"\} (\d+)$',
+                          body.decode(), re.MULTILINE)
+        assert found is not None
+        served_by.add(int(found.group(1)))
+    assert served_by == {40}

@@ -1,0 +1,69 @@
+"""The root ASGI app: admin paths, then dispatch by the service a request is signed for."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote
+
+from strato import __version__
+from strato.http.responses import send_body
+from strato.http.types import ASGIApp, Message, Receive, Scope, Send
+from strato.metrics import ResponseCounters
+
+
+def service_of(scope: Scope) -> str:
+    """The AWS service a request is signed for (its SigV4 credential scope); 's3' otherwise,
+    unsigned requests and SigV2 included, as LocalStack dispatches."""
+    credential = ""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            text = value.decode("latin-1")
+            start = text.find("Credential=")
+            if start >= 0:
+                credential = text[start + 11 :].split(",", 1)[0]
+            break
+    if not credential:
+        query: bytes = scope.get("query_string", b"")
+        start = query.find(b"X-Amz-Credential=")
+        if start >= 0:
+            credential = unquote(query[start + 17 :].split(b"&", 1)[0].decode("latin-1"))
+    parts = credential.split("/")
+    return parts[3] if len(parts) == 5 else "s3"
+
+
+class RootApp:
+    def __init__(self, services: dict[str, ASGIApp], counters: ResponseCounters) -> None:
+        self.services = services
+        self.counters = counters
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"].startswith("/_strato/"):
+            await self.admin(scope, send)
+            return
+        service = service_of(scope)
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.counters.count(service, int(message["status"]))
+            await send(message)
+
+        app = self.services.get(service)
+        if app is not None:
+            await app(scope, receive, counted)
+            return
+        body = json.dumps({"message": f"The {service} service is not available on this strato."}).encode()
+        await send_body(counted, 501, [("content-type", "application/json"),
+                                       ("x-amzn-errortype", "NotImplementedException")], body)
+
+    async def admin(self, scope: Scope, send: Send) -> None:
+        path = scope["path"]
+        if path == "/_strato/health":
+            body = json.dumps({"status": "ok", "version": __version__}).encode()
+            await send_body(send, 200, [("content-type", "application/json")], body)
+        elif path == "/_strato/metrics":
+            text = self.counters.prometheus()
+            await send_body(send, 200, [("content-type", "text/plain; version=0.0.4")], text.encode())
+        else:
+            await send_body(send, 404, [("content-type", "application/json")], b'{"message": "not found"}')

@@ -1,0 +1,116 @@
+"""Worker processes: one listening socket, N forked workers, restarts, one shutdown path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger("strato")
+
+# Runs one worker to completion; given the worker's index (0..N-1).
+Worker = Callable[[int], Coroutine[Any, Any, None]]
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this: without it, a response written as headers then body
+    # waits on the client's delayed ACK (~40 ms per keep-alive request).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where it is installed: uvicorn's `loop` setting does not apply when
+    we drive `Server.serve` ourselves."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
+def exit_cleanly(signum: int, _frame: object) -> None:
+    """SIGINT/SIGTERM seen outside uvicorn's own handling end the process with status 0.
+
+    uvicorn shuts down gracefully on these signals and then raises them again under the
+    handler that was installed before it ran: with the defaults, SIGTERM would kill the
+    process (status -15) and SIGINT raise KeyboardInterrupt. This handler makes that second
+    delivery, and a signal arriving before uvicorn starts, a clean exit.
+    """
+    raise SystemExit(0)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this worker when its supervisor dies, even by SIGKILL, so that no
+    orphan keeps serving the old socket and data dir."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.warning("could not tie worker %d to its supervisor's lifetime", os.getpid())
+
+
+def run_single(worker: Worker) -> None:
+    signal.signal(signal.SIGINT, exit_cleanly)
+    signal.signal(signal.SIGTERM, exit_cleanly)
+    run_loop(worker(0))
+
+
+def supervise(workers: int, worker: Worker) -> None:
+    """Fork the workers, restart any that die, and stop them all on SIGINT/SIGTERM."""
+    children: dict[int, int] = {}
+    stopping = False
+    supervisor = os.getpid()
+
+    def spawn(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.signal(signal.SIGINT, exit_cleanly)
+                signal.signal(signal.SIGTERM, exit_cleanly)
+                _die_with_parent()
+                if os.getppid() != supervisor:  # it died before the line above took effect
+                    raise SystemExit(0)
+                run_loop(worker(index))
+            finally:
+                os._exit(0)
+        children[pid] = index
+        if stopping:  # a stop signal arrived while this worker was being forked
+            os.kill(pid, signal.SIGTERM)
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for index in range(workers):
+        spawn(index)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        index = children.pop(pid)
+        if not stopping:
+            log.error("worker %d exited (status %d); restarting", pid, status)
+            spawn(index)
+    sys.exit(0)
