@@ -93,3 +93,10 @@ async def list_buckets(call: Call) -> Response:
         prefix=prefix if "prefix" in query else None,
     )
     return xml.response("ListAllMyBucketsResult", result)
+
+
+async def get_bucket_versioning(call: Call) -> Response:
+    """Versioning has never been enabled on a strato bucket: S3 answers that with an empty
+    configuration (no Status), which tools such as rclone read before deleting."""
+    call.store.get_bucket(call.bucket)
+    return Response(200, [("content-type", "application/xml")], xml.render_text("VersioningConfiguration", ""))
