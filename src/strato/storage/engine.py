@@ -249,21 +249,14 @@ class ObjectStore:
         algorithm: str | None = None, conditions: WriteConditions | None = None,
         storage_class: str = STANDARD,
     ) -> ObjectVersion:
+        """A write whose body is the source's bytes, checksummed with the source's algorithm
+        (as a whole-object checksum) unless another is asked for."""
         src = source.obj
-        self.get_bucket(bucket)
-        if conditions:
-            conditions.check(self.meta.get_object(bucket, key))
-        algorithms = (algorithm,) if algorithm else (tuple(src.checksums) or (checksums.DEFAULT_ALGORITHM,))
-        data = await self._ingest(
-            source.iter_range(0, src.size), Expectation(size=src.size), algorithms, inline=True
-        )
-        obj = ObjectVersion(
-            bucket=bucket, key=key, size=data.size, etag=data.md5.hex(), last_modified=time.time(),
-            system=system, user=user, checksums=data.checksums, checksum_type=checksums.FULL_OBJECT,
-            segments=(Segment(data.blob, data.size),) if data.blob else (), inline=data.inline,
+        expect = Expectation(size=src.size, algorithm=algorithm or next(iter(src.checksums), None))
+        return await self.put_object(
+            bucket, key, source.iter_range(0, src.size), expect, system=system, user=user, conditions=conditions,
             storage_class=storage_class,
         )
-        return await self._commit(obj, [data.blob] if data.blob else [], conditions)
 
     async def _commit(
         self, obj: ObjectVersion, new_blobs: list[str], conditions: WriteConditions | None

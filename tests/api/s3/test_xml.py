@@ -34,7 +34,7 @@ class ListBucketResult:
     name: str
     is_truncated: bool
     contents: list[Contents] = field(default_factory=list)
-    common_prefixes: list[str] = element("CommonPrefixes")  # noqa: RUF009 (our field helper)
+    common_prefixes: list[str] = element("CommonPrefixes")
     next_marker: str | None = None
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .xml import IsoTime, element
+from .xml import IsoTime, element, flattened
 
 
 @dataclass(slots=True)
@@ -84,12 +85,7 @@ class Checksums:
 class CopyObjectResult:
     etag: str = element("ETag")
     last_modified: IsoTime | None = None
-    checksum_crc32: str | None = element("ChecksumCRC32")
-    checksum_crc32c: str | None = element("ChecksumCRC32C")
-    checksum_crc64nvme: str | None = element("ChecksumCRC64NVME")
-    checksum_sha1: str | None = element("ChecksumSHA1")
-    checksum_sha256: str | None = element("ChecksumSHA256")
-    checksum_type: str | None = None
+    checksums: Checksums | None = flattened()
 
 
 @dataclass(slots=True)
@@ -105,12 +101,7 @@ class CompleteMultipartUploadResult:
     bucket: str
     key: str
     etag: str = element("ETag")
-    checksum_crc32: str | None = element("ChecksumCRC32")
-    checksum_crc32c: str | None = element("ChecksumCRC32C")
-    checksum_crc64nvme: str | None = element("ChecksumCRC64NVME")
-    checksum_sha1: str | None = element("ChecksumSHA1")
-    checksum_sha256: str | None = element("ChecksumSHA256")
-    checksum_type: str | None = None
+    checksums: Checksums | None = flattened()
 
 
 @dataclass(slots=True)
@@ -119,11 +110,7 @@ class PartEntry:
     last_modified: IsoTime
     etag: str = element("ETag")
     size: int = 0
-    checksum_crc32: str | None = element("ChecksumCRC32")
-    checksum_crc32c: str | None = element("ChecksumCRC32C")
-    checksum_crc64nvme: str | None = element("ChecksumCRC64NVME")
-    checksum_sha1: str | None = element("ChecksumSHA1")
-    checksum_sha256: str | None = element("ChecksumSHA256")
+    checksums: Checksums | None = flattened()
 
 
 @dataclass(slots=True)
@@ -193,11 +180,7 @@ class DeleteResult:
 class AttributePart:
     part_number: int
     size: int
-    checksum_crc32: str | None = element("ChecksumCRC32")
-    checksum_crc32c: str | None = element("ChecksumCRC32C")
-    checksum_crc64nvme: str | None = element("ChecksumCRC64NVME")
-    checksum_sha1: str | None = element("ChecksumSHA1")
-    checksum_sha256: str | None = element("ChecksumSHA256")
+    checksums: Checksums | None = flattened()
 
 
 @dataclass(slots=True)
@@ -219,6 +202,9 @@ class GetObjectAttributesResponse:
     object_size: int | None = None
 
 
-def checksum_fields(values: dict[str, str]) -> dict[str, str]:
-    """Keyword arguments for the Checksum* fields of a shape."""
-    return {f"checksum_{name.lower()}": value for name, value in values.items()}
+def checksums_of(values: Mapping[str, str], checksum_type: str | None = None) -> Checksums | None:
+    """The Checksum* elements for a set of checksums (None, so nothing, when there are none)."""
+    if not values:
+        return None
+    return Checksums(**{f"checksum_{name.lower()}": value for name, value in values.items()},
+                     checksum_type=checksum_type)

@@ -50,6 +50,11 @@ def element(name: str) -> Any:
     return field(default=None, metadata={"xml": name})
 
 
+def flattened() -> Any:
+    """A nested shape whose elements are written in place, without an element of its own."""
+    return field(default=None, metadata={"flatten": True})
+
+
 def _pascal(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
@@ -70,7 +75,7 @@ def _plan(cls: type) -> list[tuple[str, str, str]]:
         plan = []
         for f in dataclasses.fields(cls):
             tag = f.metadata.get("xml") or _pascal(f.name)
-            plan.append((f.name, f"<{tag}>", f"</{tag}>"))
+            plan.append((f.name, "", "") if f.metadata.get("flatten") else (f.name, f"<{tag}>", f"</{tag}>"))
         _PLANS[cls] = plan
     return plan
 

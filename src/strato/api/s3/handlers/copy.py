@@ -13,7 +13,7 @@ from .. import headers as h
 from .. import xml
 from ..call import Call
 from ..errors import S3Error, invalid_argument
-from ..shapes import CopyObjectResult, checksum_fields
+from ..shapes import CopyObjectResult, checksums_of
 from .objects import check_key
 
 _SOURCE_CONDITIONS = {
@@ -95,5 +95,5 @@ async def copy_object(call: Call) -> Response:
     finally:
         source.close()
     result = CopyObjectResult(etag=h.quote_etag(obj.etag), last_modified=xml.IsoTime(obj.last_modified),
-                              **checksum_fields(dict(obj.checksums)), checksum_type=obj.checksum_type)
+                              checksums=checksums_of(obj.checksums, obj.checksum_type))
     return xml.response("CopyObjectResult", result)

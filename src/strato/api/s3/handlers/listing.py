@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from urllib.parse import quote_plus
 
@@ -24,7 +25,14 @@ def encoder(query: Mapping[str, str]) -> Callable[[str], str]:
         return lambda text: text
     if kind.lower() != "url":
         raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", kind)
-    return lambda text: quote_plus(text, safe="/")
+    return _url_encode
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.\-~/]*")
+
+
+def _url_encode(text: str) -> str:
+    return text if _URL_SAFE.fullmatch(text) else quote_plus(text, safe="/")
 
 
 def max_param(query: Mapping[str, str], name: str, cap: int) -> int:

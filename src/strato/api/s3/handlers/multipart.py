@@ -21,7 +21,7 @@ from ..shapes import (
     ListPartsResult,
     PartEntry,
     UploadEntry,
-    checksum_fields,
+    checksums_of,
 )
 from .buckets import owner_of
 from .copy import open_source, source_range
@@ -91,7 +91,7 @@ async def upload_part_copy(call: Call) -> Response:
     finally:
         source.close()
     result = CopyObjectResult(etag=h.quote_etag(part.etag), last_modified=xml.IsoTime(part.last_modified),
-                              **checksum_fields(dict(part.checksums)))
+                              checksums=checksums_of(part.checksums))
     return xml.response("CopyPartResult", result)
 
 
@@ -119,7 +119,7 @@ async def complete_multipart_upload(call: Call) -> Response:
                                            expected=call.expect.checksums)
     location = f"/{call.bucket}/{call.key}"
     result = CompleteMultipartUploadResult(location, call.bucket, call.key, h.quote_etag(obj.etag),
-                                           **checksum_fields(dict(obj.checksums)), checksum_type=obj.checksum_type)
+                                           checksums=checksums_of(obj.checksums, obj.checksum_type))
     return xml.response("CompleteMultipartUploadResult", result)
 
 
@@ -140,8 +140,7 @@ async def list_parts(call: Call) -> Response:
         bucket=call.bucket, key=call.key, upload_id=upload.upload_id, part_number_marker=int(marker_text),
         next_part_number_marker=page.next_marker, max_parts=limit, is_truncated=page.is_truncated,
         part=[PartEntry(p.number, xml.IsoTime(p.last_modified), h.quote_etag(p.etag), p.size,
-                        **checksum_fields({a: v for a, v in p.checksums.items()
-                                           if a == upload.checksum_algorithm}))
+                        checksums_of({a: v for a, v in p.checksums.items() if a == upload.checksum_algorithm}))
               for p in page.parts],
         initiator=owner, owner=owner, storage_class=upload.storage_class,
         checksum_algorithm=upload.checksum_algorithm, checksum_type=upload.checksum_type,

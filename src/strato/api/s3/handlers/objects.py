@@ -16,13 +16,12 @@ from ..call import Call
 from ..errors import S3Error, invalid_argument
 from ..shapes import (
     AttributePart,
-    Checksums,
     DeletedEntry,
     DeleteErrorEntry,
     DeleteResult,
     GetObjectAttributesResponse,
     ObjectParts,
-    checksum_fields,
+    checksums_of,
 )
 
 MAX_DELETE_KEYS = 1000
@@ -226,7 +225,7 @@ async def get_object_attributes(call: Call) -> Response:
         object_size=obj.size if "ObjectSize" in wanted else None,
     )
     if "Checksum" in wanted and obj.checksums:
-        result.checksum = Checksums(**checksum_fields(dict(obj.checksums)), checksum_type=obj.checksum_type)
+        result.checksum = checksums_of(obj.checksums, obj.checksum_type)
     if "ObjectParts" in wanted and obj.parts:
         marker = _int_header(call, "x-amz-part-number-marker", 0)
         limit = _int_header(call, "x-amz-max-parts", 1000)
@@ -236,7 +235,7 @@ async def get_object_attributes(call: Call) -> Response:
             parts_count=len(obj.parts), part_number_marker=marker,
             next_part_number_marker=page[-1].number if len(after) > limit and page else None,
             max_parts=limit, is_truncated=len(after) > limit,
-            part=[AttributePart(p.number, p.size, **checksum_fields(dict(p.checksums))) for p in page],
+            part=[AttributePart(p.number, p.size, checksums_of(p.checksums)) for p in page],
         )
     return xml.response("GetObjectAttributesResponse", result,
                         headers=[("last-modified", format_http_date(obj.last_modified))])
