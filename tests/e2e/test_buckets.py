@@ -179,3 +179,9 @@ class TestListingBuckets:
         with pytest.raises(ClientError) as caught:
             s3.list_buckets(MaxBuckets=10001)
         assert error_of(caught) == ("InvalidArgument", 400)
+
+
+def test_a_bucket_whose_versioning_was_never_enabled_reports_no_status(s3: Any, bucket: str) -> None:
+    answer = s3.get_bucket_versioning(Bucket=bucket)
+    assert "Status" not in answer
+    assert "MFADelete" not in answer

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from strato.storage.engine import ObjectStore
-from strato.storage.sqlite_meta import SCHEMA_VERSION, SqliteMetadataStore, migrate
+from strato.storage.sqlite_db import SCHEMA_VERSION, migrate
+from strato.storage.sqlite_meta import SqliteMetadataStore
 from tests.storage.support import BUCKET, put, read, run
 
 

@@ -31,6 +31,7 @@ from strato.storage.errors import (
     PreconditionFailed,
 )
 from strato.storage.metadata import MetadataStore
+from strato.storage.reader import ObjectReader
 from strato.storage.records import (
     STANDARD,
     Bucket,
@@ -49,7 +50,6 @@ from strato.storage.sqlite_meta import SqliteMetadataStore
 T = TypeVar("T")
 INLINE_LIMIT = 64 * 1024
 WRITE_BATCH = 1024 * 1024
-READ_CHUNK = 256 * 1024
 EAGER_SEGMENTS = 64
 
 
@@ -107,64 +107,6 @@ async def _to_completion(work: Awaitable[T]) -> T:
 
 async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
     return await _to_completion(asyncio.to_thread(fn, *args))
-
-
-_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
-
-
-async def read_at(fd: int, size: int, offset: int) -> bytes:
-    """Read from the page cache on the event loop when the data is there (RWF_NOWAIT never
-    blocks), from a worker thread when it has to come from disk."""
-    if _NOWAIT:
-        buffer = bytearray(size)
-        try:
-            got = os.preadv(fd, [buffer], offset, _NOWAIT)
-        except BlockingIOError:
-            got = 0
-        except OSError:
-            got = -1
-        if got == size:
-            return bytes(buffer)
-    return await asyncio.to_thread(os.pread, fd, size, offset)
-
-
-class ObjectReader:
-    """An open object: byte ranges stream from its inline body or its blob segments."""
-
-    def __init__(self, obj: ObjectVersion, blobs: BlobStore, opened: dict[int, int]) -> None:
-        self.obj = obj
-        self._blobs = blobs
-        self._opened = opened
-
-    async def iter_range(self, start: int, end: int) -> AsyncIterator[bytes]:
-        """Bytes [start, end) of the object, in chunks of at most READ_CHUNK."""
-        if self.obj.inline is not None:
-            for offset in range(start, end, READ_CHUNK):
-                yield self.obj.inline[offset : min(end, offset + READ_CHUNK)]
-            return
-        base = 0
-        for index, segment in enumerate(self.obj.segments):
-            low, high = max(start, base) - base, min(end, base + segment.size) - base
-            base += segment.size
-            if low >= high:
-                continue
-            fd = self._opened.pop(index, None)
-            if fd is None:
-                fd = self._blobs.open(segment.blob)
-            try:
-                while low < high:
-                    chunk = await read_at(fd, min(READ_CHUNK, high - low), low)
-                    if not chunk:
-                        raise IncompleteBody(segment.blob)
-                    low += len(chunk)
-                    yield chunk
-            finally:
-                os.close(fd)
-
-    def close(self) -> None:
-        for fd in self._opened.values():
-            os.close(fd)
-        self._opened.clear()
 
 
 class ObjectStore:

@@ -1,78 +1,26 @@
-"""SQLite (WAL) metadata store with group commit.
+"""The metadata store on SQLite: the schema's rows to records and back, one query each.
 
-Reads use one connection per thread. Writes go to a single writer thread that takes every
-job waiting in its queue, runs each in its own savepoint inside one transaction and commits
-once: concurrent writers share one WAL fsync, and a failing job rolls back alone.
+Connections, migrations and group commit live in sqlite_db.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import fcntl
 import json
-import os
-import queue
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from importlib import resources
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from strato.storage.errors import BucketNotEmpty, NoSuchBucket, NoSuchUpload
 from strato.storage.metadata import CompleteBuilder, WriteCheck
 from strato.storage.records import Bucket, ObjectSummary, ObjectVersion, Part, PartInfo, Segment, Upload
+from strato.storage.sqlite_db import SqliteDatabase
 
-T = TypeVar("T")
-MAX_BATCH = 512
 _OBJECT_COLUMNS = (
     "key, size, etag, last_modified, storage_class, checksum_type, checksums, "
     "system, user, parts, segments"
 )
 _SUMMARY_COLUMNS = "key, size, etag, last_modified, storage_class, checksum_algorithm, checksum_type"
-
-
-def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("strato.storage.migrations")
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql"):
-            found.append((int(name.split("_", 1)[0]), entry.read_text()))
-    return sorted(found)
-
-
-SCHEMA_VERSION = max(number for number, _ in _migrations())
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
-def migrate(path: Path, target: int = SCHEMA_VERSION) -> int:
-    """Bring the database at `path` up to `target` (SCHEMA_VERSION); returns the version it had."""
-    conn = _connect(path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        start = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if start > SCHEMA_VERSION:
-            conn.execute("ROLLBACK")
-            raise RuntimeError(f"metadata schema {start} is newer than this strato ({SCHEMA_VERSION})")
-        for number, script in _migrations():
-            if start < number <= target:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-        conn.execute(f"PRAGMA user_version={max(start, target)}")
-        conn.execute("COMMIT")
-        return start
-    finally:
-        conn.close()
 
 
 def _dump(value: Any) -> str:
@@ -123,122 +71,21 @@ class SqliteMetadataStore:
     """MetadataStore on one SQLite file in WAL mode."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        migrate(path)
-        self._local = threading.local()
-        self._jobs: queue.SimpleQueue[
-            tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]] | None
-        ] = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._write_loop, name="strato-sqlite-writer", daemon=True)
-        self._writer.start()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-
-    # -- plumbing -------------------------------------------------------------------
-
-    def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = _connect(self.path)
-            conn.execute("PRAGMA query_only=ON")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
-
-    def _write_loop(self) -> None:
-        conn = _connect(self.path)
-        # Worker processes share the database: they take turns through a file lock, which
-        # wakes the next writer the moment the last one commits. SQLite's own busy handler
-        # sleeps with backoff instead, which under contention costs whole seconds.
-        lock = os.open(self.path.with_name(self.path.name + ".writer-lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            while True:
-                job = self._jobs.get()
-                if job is None:
-                    return
-                batch = [job]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        more = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        self._jobs.put(None)
-                        break
-                    batch.append(more)
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    self._run_batch(conn, batch)
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
-        finally:
-            os.close(lock)
-            conn.close()
-
-    @staticmethod
-    def _run_batch(
-        conn: sqlite3.Connection,
-        batch: list[tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]]],
-    ) -> None:
-        # A caller cancelled before its job started has gone away: its job never runs. Once a
-        # job is marked running its future can no longer be cancelled, so its outcome is always
-        # delivered (setting a result on a cancelled future would kill this thread).
-        batch = [(fn, future) for fn, future in batch if future.set_running_or_notify_cancel()]
-        if not batch:
-            return
-        outcomes: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for fn, future in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    result = fn(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    outcomes.append((future, None, exc))
-                else:
-                    conn.execute("RELEASE job")
-                    outcomes.append((future, result, None))
-            conn.execute("COMMIT")
-        except Exception as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for _, future in batch:
-                future.set_exception(exc)
-            return
-        for future, result, error in outcomes:
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` in the next group commit. A caller cancelled before the job starts withdraws
-        it; cancelled later, the job still commits and the caller cannot tell."""
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._jobs.put((fn, future))
-        return await asyncio.wrap_future(future)
+        self.db = SqliteDatabase(path)
 
     def close(self) -> None:
-        self._jobs.put(None)
-        self._writer.join()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self.db.close()
 
     # -- reads ----------------------------------------------------------------------
 
     def get_bucket(self, name: str) -> Bucket | None:
-        row = self._reader().execute(
+        row = self.db.reader().execute(
             "SELECT name, created, region FROM buckets WHERE name = ?", (name,)
         ).fetchone()
         return Bucket(*row) if row else None
 
     def list_buckets(self, prefix: str, after: str, limit: int) -> list[Bucket]:
-        rows = self._reader().execute(
+        rows = self.db.reader().execute(
             "SELECT name, created, region FROM buckets WHERE name > ? AND name >= ? "
             "AND substr(name, 1, ?) = ? ORDER BY name LIMIT ?",
             (after, prefix, len(prefix), prefix, limit),
@@ -246,7 +93,7 @@ class SqliteMetadataStore:
         return [Bucket(*row) for row in rows]
 
     def get_object(self, bucket: str, key: str, *, with_body: bool = False) -> ObjectVersion | None:
-        conn = self._reader()
+        conn = self.db.reader()
         if not with_body:
             row = conn.execute(
                 f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?",
@@ -271,16 +118,16 @@ class SqliteMetadataStore:
             args.append(high)
         sql += " ORDER BY key LIMIT ?"
         args.append(limit)
-        return map(_summary, self._reader().execute(sql, args))
+        return map(_summary, self.db.reader().execute(sql, args))
 
     def get_upload(self, upload_id: str) -> Upload | None:
-        row = self._reader().execute(
+        row = self.db.reader().execute(
             f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)
         ).fetchone()
         return _upload(row) if row else None
 
     def list_parts(self, upload_id: str, after: int, limit: int) -> list[Part]:
-        rows = self._reader().execute(
+        rows = self.db.reader().execute(
             f"SELECT {_PART_COLUMNS} FROM parts WHERE upload_id = ? AND number > ? "
             "ORDER BY number LIMIT ?",
             (upload_id, after, limit),
@@ -300,10 +147,10 @@ class SqliteMetadataStore:
             args.append(high)
         sql += " ORDER BY key, upload_id LIMIT ?"
         args.append(limit)
-        return (_upload(row) for row in self._reader().execute(sql, args))
+        return (_upload(row) for row in self.db.reader().execute(sql, args))
 
     def referenced_blobs(self) -> set[str]:
-        conn = self._reader()
+        conn = self.db.reader()
         found = {row[0] for row in conn.execute("SELECT blob FROM parts")}
         for (segments,) in conn.execute("SELECT segments FROM objects WHERE segments IS NOT NULL"):
             found.update(blob for blob, _ in json.loads(segments))
@@ -319,7 +166,7 @@ class SqliteMetadataStore:
             )
             return cursor.rowcount == 1
 
-        return await self._write(job)
+        return await self.db.write(job)
 
     async def delete_bucket(self, name: str) -> None:
         def job(conn: sqlite3.Connection) -> None:
@@ -330,7 +177,7 @@ class SqliteMetadataStore:
                     raise BucketNotEmpty(name)
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
-        await self._write(job)
+        await self.db.write(job)
 
     @staticmethod
     def _require_bucket(conn: sqlite3.Connection, bucket: str) -> None:
@@ -386,7 +233,7 @@ class SqliteMetadataStore:
         return freed
 
     async def put_object(self, obj: ObjectVersion, check: WriteCheck | None = None) -> list[str]:
-        return await self._write(lambda conn: self._insert(conn, obj, check))
+        return await self.db.write(lambda conn: self._insert(conn, obj, check))
 
     async def delete_objects(self, bucket: str, keys: list[str]) -> list[str]:
         def job(conn: sqlite3.Connection) -> list[str]:
@@ -396,7 +243,7 @@ class SqliteMetadataStore:
                 freed.extend(self._remove(conn, bucket, key.encode()) or [])
             return freed
 
-        return await self._write(job)
+        return await self.db.write(job)
 
     async def create_upload(self, upload: Upload) -> None:
         def job(conn: sqlite3.Connection) -> None:
@@ -410,7 +257,7 @@ class SqliteMetadataStore:
                 ),
             )
 
-        await self._write(job)
+        await self.db.write(job)
 
     async def put_part(self, part: Part) -> list[str]:
         def job(conn: sqlite3.Connection) -> list[str]:
@@ -429,7 +276,7 @@ class SqliteMetadataStore:
             )
             return [old[0]] if old else []
 
-        return await self._write(job)
+        return await self.db.write(job)
 
     @staticmethod
     def _drop_upload(conn: sqlite3.Connection, upload_id: str) -> dict[int, Part]:
@@ -456,10 +303,10 @@ class SqliteMetadataStore:
             freed = self._insert(conn, obj, check)
             return obj, freed + unused
 
-        return await self._write(job)
+        return await self.db.write(job)
 
     async def abort_upload(self, upload_id: str) -> list[str]:
         def job(conn: sqlite3.Connection) -> list[str]:
             return [p.blob for p in self._drop_upload(conn, upload_id).values()]
 
-        return await self._write(job)
+        return await self.db.write(job)

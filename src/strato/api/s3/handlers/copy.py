@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from strato.http.conditionals import Outcome, evaluate
 from strato.http.ranges import ByteRange
 from strato.http.responses import Response
-from strato.storage.engine import ObjectReader
+from strato.storage.reader import ObjectReader
 
 from .. import headers as h
 from .. import xml
