@@ -138,6 +138,20 @@ def test_a_presigned_put_uploads_with_plain_urllib(server: StratoServer, bucket:
     assert got["ContentType"] == binary
 
 
+def test_metadata_a_presigned_put_carries_in_its_url_is_stored(s3: Any, bucket: str) -> None:
+    """boto3's SigV2 presigner moves x-amz-meta-* into the query string (and signs it there);
+    the uploader sends no such header."""
+    client = s3
+    binary = "application/octet-stream"
+    url = client.generate_presigned_url(
+        "put_object",
+        Params={"Bucket": bucket, "Key": "tagged.bin", "ContentType": binary, "Metadata": {"colour": "blue"}},
+    )
+    assert "x-amz-meta-colour=blue" in url
+    assert fetch(url, method="PUT", data=b"painted", headers={"Content-Type": binary})[0] == 200
+    assert client.head_object(Bucket=bucket, Key="tagged.bin")["Metadata"] == {"colour": "blue"}
+
+
 def test_a_sigv4_presigned_put_takes_whatever_content_type_was_not_signed(v4: Any, bucket: str) -> None:
     url = v4.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "form.bin"})
     assert fetch(url, method="PUT", data=b"urllib's default content type")[0] == 200

@@ -40,10 +40,28 @@ def authenticate(
             raise AuthError("InvalidArgument", "Unsupported Authorization Type", 400)
         return _verify_v2(request, endpoint, v2, credentials, now), None
     if "X-Amz-Algorithm" in query or "X-Amz-Signature" in query:
+        _hoist_query_headers(request)
         return _verify_v4(request, sigv4.parse_query(query), credentials, now)
     if "AWSAccessKeyId" in query or "Signature" in query:
+        _hoist_query_headers(request)
         return _verify_v2(request, endpoint, sigv2.parse_query(query), credentials, now), None
     return None, None
+
+
+_QUERY_AUTH = frozenset({
+    "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
+    "x-amz-signature", "x-amz-security-token",
+})
+
+
+def _hoist_query_headers(request: Request) -> None:
+    """Presigners move x-amz-* headers (x-amz-meta-*, x-amz-acl...) into the query string, so
+    that whoever uses the URL need not send them; S3 reads them there as headers, and SigV2
+    signs them as headers. A header actually sent wins."""
+    for name, value in request.query_list:
+        lowered = name.lower()
+        if lowered.startswith("x-amz-") and lowered not in _QUERY_AUTH and lowered not in request.headers:
+            request.headers[lowered] = value
 
 
 def _verify_v4(
