@@ -1,38 +1,20 @@
 """Reading objects: byte ranges from an inline body or from blob segments.
 
-Page-cached blob data is read on the event loop (preadv with RWF_NOWAIT never blocks);
-only reads that must go to disk take a trip through a worker thread.
+Page-cached blob data is read on the event loop; only reads that must go to disk take a trip
+through a worker thread (strato.fileio.read_at).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 
+from strato.fileio import read_at
 from strato.storage.blobs import BlobStore
 from strato.storage.errors import IncompleteBody
 from strato.storage.records import ObjectVersion
 
 READ_CHUNK = 256 * 1024
-
-_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
-
-
-async def read_at(fd: int, size: int, offset: int) -> bytes:
-    """`size` bytes at `offset`: from the page cache on the event loop when they are there,
-    from a worker thread when they have to come from disk."""
-    if _NOWAIT:
-        buffer = bytearray(size)
-        try:
-            got = os.preadv(fd, [buffer], offset, _NOWAIT)
-        except BlockingIOError:
-            got = 0
-        except OSError:
-            got = -1
-        if got == size:
-            return bytes(buffer)
-    return await asyncio.to_thread(os.pread, fd, size, offset)
 
 
 class ObjectReader:
