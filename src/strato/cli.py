@@ -1,13 +1,16 @@
-"""Command line: `strato serve` (and, as they arrive, `edge`, `admin`, `logs`)."""
+"""Command line: `strato serve`, `strato edge` (and, as they arrive, `admin`, `logs`)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from strato import __version__
-from strato.config import Settings
+from strato.config import EdgeSettings, Settings, parse_size
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +28,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--domain", action="append", dest="domains",
                        help="domain for virtual-hosted-style buckets (bucket.DOMAIN); repeatable")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level")
+    edge = commands.add_parser("edge", help="run a standalone CDN edge node in front of one origin")
+    edge.add_argument("--origin", help="the origin's URL, e.g. http://10.0.0.5:9000 (required to run)")
+    edge.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    edge.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    edge.add_argument("--cache-dir", type=Path, default=Path("strato-edge-cache"),
+                      help="where cached responses live (default ./strato-edge-cache)")
+    edge.add_argument("--cache-size", default="10G", help="disk budget of the cache (default 10G)")
+    edge.add_argument("--memory-size", default="256M", help="memory budget for hot small objects (default 256M)")
+    edge.add_argument("--rate", type=float, help="requests per second allowed per client IP (default: no limit)")
+    edge.add_argument("--burst", type=float, help="burst allowance per client IP (default: 2 x rate)")
+    edge.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="warning")
+    edge_commands = edge.add_subparsers(dest="edge_command")
+    purge = edge_commands.add_parser("purge", help="drop paths (or /prefix/* wildcards) from a running edge")
+    purge.add_argument("paths", nargs="+", help="paths such as /index.html or /images/*")
+    purge.add_argument("--edge", default="http://127.0.0.1:8080", help="the edge's URL (default http://127.0.0.1:8080)")
+    purge.add_argument("--token", help="the edge's admin token (default: read from --cache-dir/admin-token)")
+    purge.add_argument("--host", dest="site", help="purge only this site (Host) of the edge")
+    purge.add_argument("--cache-dir", dest="purge_cache_dir", type=Path, default=Path("strato-edge-cache"))
     return parser
 
 
@@ -42,3 +63,36 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as exc:
             sys.exit(f"strato: {exc}")
         serve(settings)
+    elif args.command == "edge" and args.edge_command == "purge":
+        sys.exit(_purge(args))
+    elif args.command == "edge":
+        from strato.server import serve_edge
+
+        if not args.origin:
+            sys.exit("strato: edge needs --origin URL")
+        try:
+            edge_settings = EdgeSettings(
+                origin=args.origin, host=args.host, port=args.port, cache_dir=args.cache_dir,
+                cache_size=parse_size(args.cache_size), memory_size=parse_size(args.memory_size),
+                rate=args.rate, burst=args.burst, log_level=args.log_level,
+            )
+        except ValueError as exc:
+            sys.exit(f"strato: {exc}")
+        serve_edge(edge_settings)
+
+
+def _purge(args: argparse.Namespace) -> int:
+    token = args.token or (args.purge_cache_dir / "admin-token").read_text().strip()
+    body = json.dumps({"paths": args.paths, "host": args.site}).encode()
+    request = urllib.request.Request(
+        f"{args.edge.rstrip('/')}/_strato/purge", data=body, method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            print(f"purged {json.loads(response.read())['purged']} cached responses")
+            return 0
+    except urllib.error.HTTPError as error:
+        with error:
+            print(f"strato: purge refused ({error.code}): {error.read().decode(errors='replace')}", file=sys.stderr)
+        return 1

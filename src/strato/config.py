@@ -44,3 +44,36 @@ class Settings:
     @property
     def credentials_file(self) -> Path:
         return self.data_dir / "credentials.json"
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """'512M', '10G', '1048576', '2.5G' -> bytes (binary units; a trailing B/iB is allowed)."""
+    cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = cleaned[-1:] if cleaned[-1:] in _UNITS and not cleaned[-1:].isdigit() else ""
+    number = cleaned[: len(cleaned) - len(unit)]
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"not a size: {text!r}") from None
+    if value < 0:
+        raise ValueError(f"not a size: {text!r}")
+    return int(value * _UNITS[unit])
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeSettings:
+    """`strato edge`: a standalone CDN node in front of one origin."""
+
+    origin: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cache_dir: Path = Path("strato-edge-cache")
+    cache_size: int = 10 * 1024**3
+    memory_size: int = 256 * 1024**2
+    rate: float | None = None
+    burst: float | None = None
+    request_timeout: float = 30.0
+    log_level: str = "warning"

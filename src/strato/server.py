@@ -13,7 +13,12 @@ from strato.api.s3.app import S3App
 from strato.api.s3.call import S3Settings
 from strato.api.s3.errors import S3Error
 from strato.auth.credentials import Identity, StaticCredentials, load_or_create_root
-from strato.config import Settings
+from strato.config import EdgeSettings, Settings
+from strato.edge.admin import EdgeAdmin, admin_token
+from strato.edge.origins import HttpOrigin
+from strato.edge.proxy import EdgeProxy
+from strato.edge.ratelimit import RateLimiter
+from strato.edge.store import EdgeStore
 from strato.http.expect import ExpectContinueGuard
 from strato.http.protocol import GuardedHttpProtocol
 from strato.metrics import ResponseCounters
@@ -112,3 +117,45 @@ def serve(settings: Settings) -> None:
         supervisor.run_single(worker)
     else:
         supervisor.supervise(settings.workers, worker)
+
+
+def serve_edge(settings: EdgeSettings) -> None:
+    """A standalone edge: one process, since the cache index has one owner."""
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    origin = HttpOrigin(settings.origin)
+    store = EdgeStore(settings.cache_dir, settings.cache_size, settings.memory_size)
+    loaded = store.load()
+    token = admin_token(settings.cache_dir)
+    limiter = None
+    if settings.rate:
+        limiter = RateLimiter(settings.rate, settings.burst or 2 * settings.rate)
+    try:
+        sock = supervisor.bind(settings.host, settings.port)
+    except OSError as exc:
+        sys.exit(f"strato: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
+    print("\n".join([
+        f"strato {__version__} edge serving",
+        f"  edge:          http://{settings.host}:{sock.getsockname()[1]}",
+        f"  origin:        {origin.base}",
+        f"  cache:         {settings.cache_dir.resolve()} ({loaded} entries kept from before)",
+        f"  admin token:   {(settings.cache_dir / 'admin-token').resolve()} (for POST /_strato/purge)",
+    ]), flush=True)
+
+    async def worker(_index: int) -> None:
+        proxy = EdgeProxy(origin, store, limiter=limiter)
+        config = uvicorn.Config(
+            EdgeAdmin(proxy, token), loop="uvloop", http=_edge_protocol(settings.request_timeout), lifespan="off",
+            access_log=False, server_header=False, date_header=False, proxy_headers=False,
+            log_level=settings.log_level, timeout_keep_alive=30, ws="none",
+        )
+        try:
+            await uvicorn.Server(config).serve(sockets=[sock])
+        finally:
+            await origin.close()
+
+    supervisor.run_single(worker)
+
+
+def _edge_protocol(timeout: float) -> type[GuardedHttpProtocol]:
+    return type("EdgeHttpProtocol", (GuardedHttpProtocol,), {"head_timeout": timeout})

@@ -1,0 +1,98 @@
+"""The edge's own paths: /_strato/health, /_strato/metrics, and POST /_strato/purge.
+
+Purging needs the edge's admin token (`Authorization: Bearer <token>`): a random token made
+at the first start and kept in the cache directory (mode 0600), so that nobody on the
+network can empty the cache.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+
+from strato import __version__
+from strato.edge.proxy import EdgeProxy
+from strato.http.bodies import BodyTooLarge, collect, stream
+from strato.http.responses import send_body
+from strato.http.types import Receive, Scope, Send
+
+MAX_PURGE_BODY = 1024 * 1024
+
+
+def admin_token(cache_dir: Path) -> str:
+    """The edge's admin token, created (0600) on first use."""
+    path = cache_dir / "admin-token"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        token = secrets.token_urlsafe(32)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token)
+        return token
+
+
+class EdgeAdmin:
+    def __init__(self, proxy: EdgeProxy, token: str) -> None:
+        self.proxy = proxy
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/_strato/"):
+            await self.proxy(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/_strato/health":
+            await _json(send, 200, {"status": "ok", "version": __version__, "entries": len(self.proxy.store)})
+        elif path == "/_strato/metrics":
+            await send_body(send, 200, [("content-type", "text/plain; version=0.0.4")], self._metrics().encode())
+        elif path == "/_strato/purge" and method == "POST":
+            await self._purge(scope, receive, send)
+        else:
+            await _json(send, 404, {"message": "not found"})
+
+    async def _purge(self, scope: Scope, receive: Receive, send: Send) -> None:
+        given = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+            await _json(send, 403, {"message": "purging needs the edge's admin token"})
+            return
+        try:
+            payload = json.loads(await collect(stream(receive, None), MAX_PURGE_BODY))
+            paths = payload["paths"]
+            host = payload.get("host")
+            if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
+                raise ValueError("paths must be a list of paths starting with /")
+        except (ValueError, KeyError, TypeError, BodyTooLarge) as exc:
+            await _json(send, 400, {"message": f"expected {{\"paths\": [\"/path\", \"/prefix/*\"]}}: {exc}"})
+            return
+        removed = sum(self.proxy.store.purge(p, host) for p in paths)
+        await _json(send, 200, {"purged": removed})
+
+    def _metrics(self) -> str:
+        m = self.proxy.metrics
+        store = self.proxy.store
+        counters = {
+            "strato_edge_hits_total": m.hits, "strato_edge_misses_total": m.misses,
+            "strato_edge_revalidations_total": m.revalidations, "strato_edge_stale_served_total": m.stale,
+            "strato_edge_origin_fetches_total": m.origin_fetches, "strato_edge_origin_errors_total": m.origin_errors,
+            "strato_edge_bytes_served_total": m.bytes_served,
+            "strato_edge_collapsed_requests_total": self.proxy.flights.joined,
+        }
+        lines = []
+        for name, value in counters.items():
+            lines += [f"# TYPE {name} counter", f"{name} {value}"]
+        lines += [
+            "# TYPE strato_edge_origin_seconds_total counter",
+            f"strato_edge_origin_seconds_total {m.origin_seconds:.6f}",
+            "# TYPE strato_edge_cache_bytes gauge", f"strato_edge_cache_bytes {store.used}",
+            "# TYPE strato_edge_cache_entries gauge", f"strato_edge_cache_entries {len(store)}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+async def _json(send: Send, status: int, payload: object) -> None:
+    await send_body(send, status, [("content-type", "application/json")], json.dumps(payload).encode())

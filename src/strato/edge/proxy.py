@@ -1,0 +1,417 @@
+"""The edge's ASGI app: a caching reverse proxy (RFC 9111) in front of one origin.
+
+GET and HEAD are answered from the cache when the pure policy (policy.decide) allows it;
+otherwise one fetch per key goes to the origin (collapse.Flights) and every waiting request
+streams the body from its Fill as it arrives. Other methods pass through and invalidate
+what they change (RFC 9111 §4.4). Responses carry Age, Via and Cache-Status (RFC 9211).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from strato.edge import cachekey, compression, multirange, policy
+from strato.edge.collapse import Fill, Flights
+from strato.edge.origins import Origin, OriginResponse
+from strato.edge.ratelimit import RateLimiter
+from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore, Entry
+from strato.http import bodies
+from strato.http.conditionals import Outcome, evaluate, format_http_date, parse_http_date
+from strato.http.request import MalformedRequest, Request
+from strato.http.responses import send_body, send_stream
+from strato.http.types import Receive, Scope, Send
+
+log = logging.getLogger("strato.edge")
+VIA = "1.1 strato"
+_SERVE_STORED = (policy.Action.FRESH, policy.Action.STALE, policy.Action.STALE_WHILE_REVALIDATE)
+# A body read by byte range: (start, end or None for "to the end") -> chunks.
+BodyRange = Callable[[int, int | None], AsyncIterator[bytes]]
+# RFC 9110 15.4.5, plus this cache's own Age, Via and Cache-Status.
+NOT_MODIFIED_FIELDS = frozenset({
+    "cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary", "age", "via",
+    "cache-status",
+})
+
+
+@dataclass(slots=True)
+class EdgeMetrics:
+    hits: int = 0
+    misses: int = 0
+    revalidations: int = 0
+    stale: int = 0
+    origin_fetches: int = 0
+    origin_errors: int = 0
+    bytes_served: int = 0
+    origin_seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """What a flight to the origin produced, for everyone who waited on it.
+
+    `entry` set: serve that stored entry (fresh, freshened by a 304, or stale on error).
+    `fill` set: a new cacheable body, streaming in. `passed` set: an uncacheable response
+    only its first claimant may use (the others fetch for themselves). `error`: the origin failed.
+    """
+
+    entry: Entry | None = None
+    fill: Fill | None = None
+    meta: Entry | None = None
+    passed: OriginResponse | None = None
+    error: BaseException | None = None
+    detail: str = ""
+    claimed: bool = field(default=False)
+
+    def claim(self) -> OriginResponse | None:
+        if self.claimed:
+            return None
+        self.claimed = True
+        return self.passed
+
+
+class EdgeProxy:
+    def __init__(
+        self, origin: Origin, store: EdgeStore, *, limiter: RateLimiter | None = None, name: str = "strato",
+    ) -> None:
+        self.origin = origin
+        self.store = store
+        self.limiter = limiter
+        self.name = name
+        self.flights: Flights[FetchResult] = Flights()
+        self.metrics = EdgeMetrics()
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            request = Request.from_scope(scope, receive)
+        except MalformedRequest:
+            await self._plain(send, 400, "malformed request", scope.get("method", "GET"))
+            return
+        if self.limiter is not None:
+            wait = self.limiter.check(request.client, time.time())
+            if wait > 0:
+                await send_body(send, 429, [("retry-after", str(max(1, round(wait)))), ("content-type", "text/plain")],
+                                b"Too Many Requests\n")
+                return
+        host = request.headers.get("host", "")
+        target = request.raw_path.decode("latin-1")
+        if request.raw_query:
+            target += "?" + request.raw_query.decode("latin-1")
+        if request.method in ("GET", "HEAD"):
+            await self._cacheable(request, host, target, send)
+        else:
+            await self._pass_through(request, host, target, send)
+
+    # -- GET and HEAD -----------------------------------------------------------------------
+
+    async def _cacheable(self, request: Request, host: str, target: str, send: Send) -> None:
+        headers = request.headers
+        key = cachekey.primary_key(request.method, host, target)
+        entry = self.store.lookup(key, headers)
+        now = time.time()
+        action = policy.decide(headers, entry.stored() if entry else None, now)
+        if action is policy.Action.GATEWAY_TIMEOUT:
+            await self._plain(send, 504, "only-if-cached, and nothing usable is cached", request.method)
+            return
+        if entry is not None and action in _SERVE_STORED:
+            self.store.hit(entry)
+            self.metrics.hits += 1
+            if action is not policy.Action.FRESH:
+                self.metrics.stale += 1
+            if action is policy.Action.STALE_WHILE_REVALIDATE:
+                self._revalidate_in_background(key, host, target, headers, entry)
+            detail = "" if action is policy.Action.FRESH else "stale"
+            try:
+                await self._serve_entry(request, entry, send, hit=True, detail=detail)
+                return
+            except FileNotFoundError:  # evicted since the lookup (before anything was sent)
+                entry, action = None, policy.Action.FETCH
+        outcome = await self._flight(key, host, target, headers, entry if action is policy.Action.REVALIDATE else None)
+        await self._serve_outcome(request, key, host, target, outcome, entry, send)
+
+    async def _serve_outcome(
+        self, request: Request, key: str, host: str, target: str, outcome: FetchResult, stale: Entry | None, send: Send,
+    ) -> None:
+        if outcome.entry is not None:
+            await self._serve_entry(request, outcome.entry, send, hit=outcome.detail == "", detail=outcome.detail)
+            return
+        if outcome.fill is not None and outcome.meta is not None:
+            await self._serve_fill(request, outcome.meta, outcome.fill, send)
+            return
+        if outcome.passed is not None:
+            response = outcome.claim()
+            if response is None:  # someone else took the uncacheable response: fetch our own
+                response = await self._fetch_plain(request, target)
+            await self._relay(request, response, send, "fwd=uri-miss")
+            return
+        if stale is not None and policy.can_serve_stale_on_error(request.headers, stale.stored(), time.time()):
+            await self._serve_entry(request, stale, send, hit=True, detail="stale-if-error")
+            return
+        status = 504 if isinstance(outcome.error, asyncio.TimeoutError | TimeoutError) else 502
+        await self._plain(send, status, "the origin could not be reached", request.method)
+
+    async def _flight(
+        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
+    ) -> FetchResult:
+        """Join the fetch in flight for `key`, or lead a new one (in its own task, so that no
+        client going away can cancel what the others wait for)."""
+        future = self.flights.join(key)
+        if future is None:
+            future = self.flights.lead(key)
+            task = asyncio.ensure_future(self._lead(key, host, target, headers, validate, future))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return await asyncio.shield(future)
+
+    async def _lead(
+        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
+        future: asyncio.Future[FetchResult],
+    ) -> None:
+        """The flight stays registered until its body is complete, so requests arriving while
+        it streams in join it rather than fetching again."""
+        try:
+            result, response = await self._fetch_for_cache(key, host, target, headers, validate)
+            future.set_result(result)
+            if response is not None and result.fill is not None and result.meta is not None:
+                await self._pump(response, result.meta, result.fill)
+        except Exception as exc:  # the origin failed: every waiter decides (stale or 502)
+            self.metrics.origin_errors += 1
+            log.warning("origin fetch for %s failed: %r", target, exc)
+            if not future.done():
+                future.set_result(FetchResult(error=exc))
+        finally:
+            self.flights.land(key, future)
+
+    async def _fetch_for_cache(
+        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
+    ) -> tuple[FetchResult, OriginResponse | None]:
+        """The origin's answer for the cache, and the response whose body is still to pump."""
+        forward = self._origin_headers(headers)
+        if validate is not None:
+            forward.update(policy.validation_headers(validate.stored()))
+            self.metrics.revalidations += 1
+        request_time = time.time()
+        started = time.perf_counter()
+        response = await self.origin.fetch("GET", target, forward)
+        self.metrics.origin_fetches += 1
+        self.metrics.origin_seconds += time.perf_counter() - started
+        response_time = time.time()
+        if validate is not None and response.status == 304 and policy.selects(validate.headers, response.headers):
+            response.release()
+            merged = policy.freshened_headers(validate.headers, response.headers)
+            self.store.freshen(validate, merged, request_time, response_time)
+            return FetchResult(entry=validate), None
+        if validate is not None and response.status >= 500 and policy.can_serve_stale_on_error(
+            headers, validate.stored(), response_time
+        ):
+            response.release()
+            return FetchResult(entry=validate, detail="stale-if-error"), None
+        self.metrics.misses += 1
+        fields = cachekey.vary_fields(response.headers)
+        if fields is None or not policy.is_storable("GET", response.status, headers, response.headers):
+            return FetchResult(passed=response), None
+        meta = Entry(
+            key=key, variant=cachekey.secondary_key(fields, headers), vary=fields, host=host, target=target,
+            status=response.status, headers=policy.end_to_end(response.headers), request_time=request_time,
+            response_time=response_time, size=0,
+        )
+        fill = Fill(self.store.temp_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)
+        return FetchResult(fill=fill, meta=meta), response
+
+    async def _pump(self, response: OriginResponse, meta: Entry, fill: Fill) -> None:
+        """Origin body -> Fill -> (complete) the store. Runs whatever the clients do."""
+        try:
+            async for chunk in response.body:
+                fill.append(chunk)
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) != fill.written:
+                raise ConnectionError(f"origin sent {fill.written} of {declared} bytes")
+            fill.complete()
+            meta.size = fill.written
+            self.store.commit(meta, fill.body())
+        except Exception as exc:
+            log.warning("origin body for %s failed: %r", meta.target, exc)
+            fill.fail(exc)
+
+    def _revalidate_in_background(
+        self, key: str, host: str, target: str, headers: dict[str, str], entry: Entry,
+    ) -> None:
+        """RFC 5861 §3: serve the stale response now, refresh it for the next request."""
+        if self.flights.join(key) is not None:
+            return
+
+        async def refresh() -> None:
+            outcome = await self._flight(key, host, target, headers, entry)
+            response = outcome.claim() if outcome.passed is not None else None
+            if response is not None:
+                response.release()
+
+        task = asyncio.ensure_future(refresh())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def _response_headers(self, stored: dict[str, str], age: str, status_text: str) -> dict[str, str]:
+        headers = policy.outgoing_response_headers(stored)
+        headers.setdefault("date", format_http_date(time.time()))
+        headers["age"] = age
+        headers["via"] = f"{headers['via']}, {VIA}" if "via" in headers else VIA
+        headers["cache-status"] = status_text
+        return headers
+
+    async def _serve_entry(self, request: Request, entry: Entry, send: Send, *, hit: bool, detail: str) -> None:
+        now = time.time()
+        stored = entry.stored()
+        status_text = policy.cache_status(
+            hit, fwd=None if hit else "stale", ttl=policy.remaining_ttl(stored, now), detail=detail or None,
+            name=self.name,
+        )
+        headers = self._response_headers(entry.headers, policy.age_field(stored, now), status_text)
+        await self._deliver(request, entry.status, headers, entry.size, self.store.open(entry).read, send)
+
+    async def _serve_fill(self, request: Request, meta: Entry, fill: Fill, send: Send) -> None:
+        status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
+        headers = self._response_headers(meta.headers, "0", status_text)
+        declared = meta.headers.get("content-length")
+        size = int(declared) if declared is not None and declared.isdigit() else None
+        await self._deliver(request, meta.status, headers, size, fill.read, send)
+
+    async def _deliver(
+        self, request: Request, status: int, headers: dict[str, str], size: int | None,
+        body: BodyRange, send: Send,
+    ) -> None:
+        """Conditionals, ranges and compression over a stored (or arriving) representation."""
+        etag = headers.get("etag")
+        last_modified = headers.get("last-modified")
+        if status == 200 and (etag or last_modified):
+            modified = parse_http_date(last_modified) if last_modified else None
+            bare = etag.removeprefix("W/").strip('"') if etag else ""
+            outcome = evaluate(request.headers, bare, modified if modified is not None else 0.0, safe=True)
+            if outcome is Outcome.NOT_MODIFIED:
+                kept = {k: v for k, v in headers.items() if k in NOT_MODIFIED_FIELDS}
+                await send_body(send, 304, kept.items(), head=True)
+                return
+            if outcome is Outcome.PRECONDITION_FAILED:
+                await self._plain(send, 412, "precondition failed", request.method)
+                return
+        head = request.method == "HEAD"
+        range_header = request.headers.get("range")
+        if status == 200 and size is not None and range_header is not None:
+            plan = multirange.plan_ranges(
+                range_header, request.headers.get("if-range"), size=size, content_type=headers.get("content-type"),
+                etag=etag, last_modified=last_modified,
+            )
+            if plan.status != 200:
+                headers.pop("content-length", None)
+                headers.update(plan.headers)
+                headers["content-length"] = str(plan.content_length)
+                await self._send(send, plan.status, headers, None if head else _plan_body(plan, body), head)
+                return
+        encoding = None
+        if status == 200 and not head and compression.is_compressible(
+            headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
+        ):
+            encoding = compression.choose_encoding(request.headers.get("accept-encoding"))
+        if encoding is not None:
+            compression.add_vary(headers)
+            headers["content-encoding"] = encoding
+            headers.pop("content-length", None)
+            if etag:
+                headers["etag"] = compression.strong_to_weak_etag(etag)
+            await self._send(send, status, headers, _compressed(body(0, size), encoding), head)
+            return
+        if size is not None:
+            headers["content-length"] = str(size)
+        await self._send(send, status, headers, None if head else body(0, size), head)
+
+    async def _send(
+        self, send: Send, status: int, headers: dict[str, str], chunks: AsyncIterator[bytes] | None, head: bool,
+    ) -> None:
+        if chunks is None:
+            await send_body(send, status, headers.items(), head=head)
+            return
+
+        async def counted() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
+                self.metrics.bytes_served += len(chunk)
+                yield chunk
+
+        await send_stream(send, status, headers.items(), counted())
+
+    async def _plain(self, send: Send, status: int, message: str, method: str) -> None:
+        await send_body(send, status, [("content-type", "text/plain; charset=utf-8"), ("via", VIA)],
+                        f"{message}\n".encode(), head=method == "HEAD")
+
+    # -- everything else ----------------------------------------------------------------------
+
+    def _origin_headers(self, headers: dict[str, str], client: str = "") -> dict[str, str]:
+        forward = policy.end_to_end(headers)
+        forward.pop("host", None)
+        forward["via"] = f"{forward['via']}, {VIA}" if "via" in forward else VIA
+        if client:
+            prior = forward.get("x-forwarded-for")
+            forward["x-forwarded-for"] = f"{prior}, {client}" if prior else client
+        return forward
+
+    async def _fetch_plain(self, request: Request, target: str) -> OriginResponse:
+        return await self.origin.fetch(request.method if request.method != "HEAD" else "GET", target,
+                                       self._origin_headers(request.headers, request.client))
+
+    async def _pass_through(self, request: Request, host: str, target: str, send: Send) -> None:
+        """Unsafe (and unknown) methods go to the origin as they are; a success invalidates
+        the target URI and its Location / Content-Location (RFC 9111 §4.4)."""
+        length = request.content_length()
+        body = None
+        if length or "transfer-encoding" in request.headers:
+            body = bodies.stream(request.receive, length)
+        try:
+            forward = self._origin_headers(request.headers, request.client)
+            response = await self.origin.fetch(request.method, target, forward, body)
+        except Exception as exc:
+            log.warning("origin %s %s failed: %r", request.method, target, exc)
+            await self._plain(send, 502, "the origin could not be reached", request.method)
+            return
+        if policy.invalidates(request.method, response.status):
+            for key in policy.invalidation_targets(host, target, response.headers):
+                self.store.invalidate(key)
+        await self._relay(request, response, send, "fwd=method")
+
+    async def _relay(self, request: Request, response: OriginResponse, send: Send, status_text: str) -> None:
+        headers = policy.outgoing_response_headers(response.headers)
+        headers["via"] = f"{headers['via']}, {VIA}" if "via" in headers else VIA
+        headers["cache-status"] = f"{self.name}; {status_text}"
+        if request.method == "HEAD" or response.status in (204, 304):
+            response.release()
+            await send_body(send, response.status, headers.items(), head=True)
+            return
+        if "content-length" not in headers:
+            headers["transfer-encoding"] = "chunked"
+        await self._send(send, response.status, headers, response.body, False)
+
+
+async def _plan_body(plan: multirange.RangePlan, body: BodyRange) -> AsyncIterator[bytes]:
+    for part in plan.parts:
+        if isinstance(part, bytes):
+            yield part
+        else:
+            start, end = part
+            async for chunk in body(start, end):
+                yield chunk
+
+
+async def _compressed(chunks: AsyncIterator[bytes], encoding: str) -> AsyncIterator[bytes]:
+    compressor = compression.Compressor(encoding)
+    async for chunk in chunks:
+        out = compressor.compress(chunk)
+        if out:
+            yield out
+    tail = compressor.flush()
+    if tail:
+        yield tail

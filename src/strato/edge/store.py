@@ -1,0 +1,236 @@
+"""The edge's cache: entries on disk (surviving restarts), small hot bodies also in memory,
+both tiers bounded in bytes, disk evicted by S3-FIFO.
+
+An entry is one stored response: a variant of a primary key. Its body lives in
+`<dir>/entries/xx/<name>.body` and its metadata (a versioned JSON) in `<name>.meta`; a body is
+written under `tmp/` while it arrives and renamed into place once complete, so a restart only
+ever finds complete entries. Names are random, never derived from URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from strato.edge import cachekey
+from strato.edge.eviction import Eviction, S3Fifo
+from strato.edge.policy import Stored
+from strato.fileio import read_at
+
+META_VERSION = 1
+READ_CHUNK = 256 * 1024
+MEMORY_OBJECT_MAX = 1024 * 1024
+
+
+@dataclass(slots=True)
+class Entry:
+    key: str
+    variant: str
+    vary: tuple[str, ...]
+    host: str
+    target: str
+    status: int
+    headers: dict[str, str]
+    request_time: float
+    response_time: float
+    size: int
+    name: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    def stored(self) -> Stored:
+        return Stored(self.headers, self.status, self.request_time, self.response_time)
+
+    def meta(self) -> dict[str, object]:
+        return {"v": META_VERSION, **asdict(self)}
+
+
+class EdgeStore:
+    def __init__(self, directory: Path, capacity: int, memory_capacity: int, eviction: Eviction | None = None) -> None:
+        self.directory = directory
+        self.entries_dir = directory / "entries"
+        self.tmp_dir = directory / "tmp"
+        self.entries_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.eviction = eviction or S3Fifo(capacity)
+        self.memory_capacity = memory_capacity
+        self._index: dict[str, dict[str, Entry]] = {}
+        self._by_name: dict[str, Entry] = {}
+        self._memory: OrderedDict[str, bytes] = OrderedDict()
+        self._memory_bytes = 0
+
+    # -- paths and loading ----------------------------------------------------------------
+
+    def _path(self, name: str, suffix: str) -> Path:
+        return self.entries_dir / name[:2] / f"{name}{suffix}"
+
+    def load(self) -> int:
+        """Index the entries a previous run left, oldest first; drop partial leftovers."""
+        for leftover in self.tmp_dir.iterdir():
+            leftover.unlink(missing_ok=True)
+        metas = sorted(self.entries_dir.glob("*/*.meta"), key=lambda p: p.stat().st_mtime)
+        loaded = 0
+        for path in metas:
+            try:
+                raw = json.loads(path.read_text())
+                if raw.pop("v", None) != META_VERSION:
+                    raise ValueError("unknown entry format")
+                entry = Entry(**{**raw, "vary": tuple(raw["vary"])})
+                if self._path(entry.name, ".body").stat().st_size != entry.size:
+                    raise ValueError("body size differs")
+            except (OSError, ValueError, TypeError, KeyError):
+                path.unlink(missing_ok=True)
+                self._path(path.stem, ".body").unlink(missing_ok=True)
+                continue
+            self._index_entry(entry, warm=True)
+            loaded += 1
+        for body in self.entries_dir.glob("*/*.body"):
+            if body.stem not in self._by_name:
+                body.unlink(missing_ok=True)
+        return loaded
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def lookup(self, key: str, request_headers: Mapping[str, str]) -> Entry | None:
+        """The stored variant of `key` that the request selects (RFC 9111 §4.1), if any."""
+        variants = self._index.get(key)
+        if not variants:
+            return None
+        for entry in variants.values():
+            if cachekey.secondary_key(entry.vary, request_headers) == entry.variant:
+                return entry
+        return None
+
+    def hit(self, entry: Entry) -> None:
+        self.eviction.hit(entry.name)
+        if entry.name in self._memory:
+            self._memory.move_to_end(entry.name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    @property
+    def used(self) -> int:
+        return self.eviction.used
+
+    def open(self, entry: Entry) -> StoredBody:
+        """The entry's body, opened now: an eviction or purge racing with the response cannot
+        pull the file away from under it. Raises FileNotFoundError if it is already gone."""
+        body = self._memory.get(entry.name)
+        if body is not None:
+            return StoredBody(entry.size, body=body)
+        return StoredBody(entry.size, fd=os.open(self._path(entry.name, ".body"), os.O_RDONLY))
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def temp_path(self, name: str) -> Path:
+        return self.tmp_dir / name
+
+    def commit(self, entry: Entry, body: bytes | None) -> None:
+        """Make a fully received body (already at temp_path(entry.name)) the stored variant."""
+        final = self._path(entry.name, ".body")
+        final.parent.mkdir(exist_ok=True)
+        os.replace(self.temp_path(entry.name), final)
+        self._write_meta(entry)
+        old = self._index.get(entry.key, {}).get(entry.variant)
+        if old is not None:
+            self._drop(old)
+        self._index_entry(entry, warm=False)
+        if body is not None and entry.name in self._by_name:
+            self._remember(entry.name, body)
+
+    def freshen(self, entry: Entry, headers: dict[str, str], request_time: float, response_time: float) -> None:
+        """RFC 9111 §4.3.4: a 304 updated the stored headers."""
+        entry.headers, entry.request_time, entry.response_time = headers, request_time, response_time
+        self._write_meta(entry)
+
+    def _write_meta(self, entry: Entry) -> None:
+        path = self._path(entry.name, ".meta")
+        path.parent.mkdir(exist_ok=True)
+        tmp = self.tmp_dir / f"{entry.name}.meta"
+        tmp.write_text(json.dumps(entry.meta(), separators=(",", ":")))
+        os.replace(tmp, path)
+
+    def _index_entry(self, entry: Entry, *, warm: bool) -> None:
+        self._index.setdefault(entry.key, {})[entry.variant] = entry
+        self._by_name[entry.name] = entry
+        for name in self.eviction.insert(entry.name, entry.size, warm=warm):
+            victim = self._by_name.get(name)
+            if victim is not None:
+                self._drop(victim)
+
+    def _remember(self, name: str, body: bytes) -> None:
+        if len(body) > MEMORY_OBJECT_MAX or len(body) > self.memory_capacity:
+            return
+        self._memory[name] = body
+        self._memory_bytes += len(body)
+        while self._memory_bytes > self.memory_capacity:
+            _, dropped = self._memory.popitem(last=False)
+            self._memory_bytes -= len(dropped)
+
+    def _drop(self, entry: Entry) -> None:
+        variants = self._index.get(entry.key)
+        if variants is not None and variants.get(entry.variant) is entry:
+            del variants[entry.variant]
+            if not variants:
+                del self._index[entry.key]
+        self._by_name.pop(entry.name, None)
+        self.eviction.remove(entry.name)
+        body = self._memory.pop(entry.name, None)
+        if body is not None:
+            self._memory_bytes -= len(body)
+        self._path(entry.name, ".meta").unlink(missing_ok=True)
+        self._path(entry.name, ".body").unlink(missing_ok=True)
+
+    # -- invalidation ---------------------------------------------------------------------
+
+    def invalidate(self, key: str) -> int:
+        """Drop every variant of a primary key (RFC 9111 §4.4)."""
+        return self._drop_all(list(self._index.get(key, {}).values()))
+
+    def purge(self, pattern: str, host: str | None = None) -> int:
+        """Drop entries by path: `pattern` is a path (every query variant of it) or a prefix
+        ending in `*` (CloudFront's invalidation paths); `host` limits it to one site."""
+        def matches(entry: Entry) -> bool:
+            if host is not None and entry.host != host:
+                return False
+            if pattern.endswith("*"):
+                return entry.target.startswith(pattern[:-1])
+            return entry.target.split("?", 1)[0] == pattern
+
+        return self._drop_all([e for e in self._by_name.values() if matches(e)])
+
+    def _drop_all(self, victims: list[Entry]) -> int:
+        for entry in victims:
+            self._drop(entry)
+        return len(victims)
+
+
+class StoredBody:
+    """A stored body readable by range; its descriptor closes with the last reference."""
+
+    def __init__(self, size: int, *, body: bytes | None = None, fd: int | None = None) -> None:
+        self.size = size
+        self._body = body
+        self._fd = fd
+        if fd is not None:
+            weakref.finalize(self, os.close, fd)
+
+    async def read(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Bytes [start, end) (to the end when `end` is None)."""
+        end = self.size if end is None else min(end, self.size)
+        if self._body is not None:
+            for offset in range(start, end, READ_CHUNK):
+                yield self._body[offset : min(end, offset + READ_CHUNK)]
+            return
+        assert self._fd is not None
+        while start < end:
+            chunk = await read_at(self._fd, min(READ_CHUNK, end - start), start)
+            if not chunk:
+                raise OSError("a cached body is shorter than its entry")
+            start += len(chunk)
+            yield chunk

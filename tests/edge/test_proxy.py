@@ -1,0 +1,264 @@
+"""The edge in front of a real origin, as a client sees it: what it caches, what it
+forwards, what it answers itself."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from strato.http.conditionals import format_http_date
+from tests.edge.conftest import StratoEdge
+from tests.edge.origin import Origin, Route, Seen
+
+
+def call(edge: StratoEdge, path: str, headers: dict[str, str] | None = None, method: str = "GET",
+         body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(edge.url).port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def cacheable(body: bytes, max_age: int = 60, **extra: str) -> Route:
+    return Route(200, {"Cache-Control": f"max-age={max_age}", "Content-Type": "text/plain", **extra}, body)
+
+
+class TestCaching:
+    def test_a_fresh_response_is_served_from_the_cache_with_age_via_and_cache_status(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        origin.routes["/page"] = cacheable(b"hello")
+        first = call(edge, "/page")
+        second = call(edge, "/page")
+        assert first[0] == second[0] == 200
+        assert first[2] == second[2] == b"hello"
+        assert origin.count("/page") == 1
+        assert "fwd=uri-miss" in first[1]["cache-status"]
+        assert "hit" in second[1]["cache-status"]
+        assert second[1]["via"].endswith("strato")
+        assert int(second[1]["age"]) >= 0
+
+    def test_no_store_is_never_stored(self, origin: Origin, edge: StratoEdge) -> None:
+        origin.routes["/private"] = Route(200, {"Cache-Control": "no-store"}, b"secret")
+        call(edge, "/private")
+        call(edge, "/private")
+        assert origin.count("/private") == 2
+
+    def test_a_response_to_an_authorized_request_is_not_shared(self, origin: Origin, edge: StratoEdge) -> None:
+        origin.routes["/mine"] = cacheable(b"yours")
+        call(edge, "/mine", {"Authorization": "Bearer a"})
+        call(edge, "/mine", {"Authorization": "Bearer b"})
+        assert origin.count("/mine") == 2
+
+    def test_vary_keeps_one_variant_per_request_header_value(self, origin: Origin, edge: StratoEdge) -> None:
+        def by_language(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            language = seen.headers.get("accept-language", "en")
+            return 200, {"Cache-Control": "max-age=60", "Vary": "Accept-Language"}, language.encode()
+
+        origin.routes["/greeting"] = Route(answer=by_language)
+        assert call(edge, "/greeting", {"Accept-Language": "fr"})[2] == b"fr"
+        assert call(edge, "/greeting", {"Accept-Language": "de"})[2] == b"de"
+        assert call(edge, "/greeting", {"Accept-Language": "fr"})[2] == b"fr"
+        assert origin.count("/greeting") == 2
+
+    def test_a_stale_response_is_revalidated_and_a_304_refreshes_it(self, origin: Origin, edge: StratoEdge) -> None:
+        def validated(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            headers = {"Cache-Control": "max-age=0", "ETag": '"v1"'}
+            if seen.headers.get("if-none-match") == '"v1"':
+                return 304, headers, b""
+            return 200, headers, b"version one"
+
+        origin.routes["/doc"] = Route(answer=validated)
+        assert call(edge, "/doc")[2] == b"version one"
+        status, _, body = call(edge, "/doc")
+        assert (status, body) == (200, b"version one")
+        assert origin.last("/doc").headers.get("if-none-match") == '"v1"'
+
+    def test_the_clients_own_conditional_request_gets_a_304_from_the_cache(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        origin.routes["/etagged"] = cacheable(b"body", ETag='"abc"')
+        call(edge, "/etagged")
+        status, headers, body = call(edge, "/etagged", {"If-None-Match": '"abc"'})
+        assert (status, body) == (304, b"")
+        assert headers["etag"] == '"abc"'
+        assert origin.count("/etagged") == 1
+
+    def test_a_post_invalidates_the_cached_target(self, origin: Origin, edge: StratoEdge) -> None:
+        origin.routes["/thing"] = cacheable(b"before")
+        call(edge, "/thing")
+        origin.routes["/thing"] = Route(200, {"Cache-Control": "max-age=60"}, b"after")
+        assert call(edge, "/thing", method="POST", body=b"change")[0] == 200
+        assert call(edge, "/thing")[2] == b"after"
+        assert origin.count("/thing", "GET") == 2
+
+    def test_methods_paths_and_queries_reach_the_origin_unchanged(self, origin: Origin, edge: StratoEdge) -> None:
+        origin.routes["/q"] = Route(200, {}, b"ok")
+        call(edge, "/q?b=2&a=1&a=%2F+x", method="DELETE")
+        assert (origin.seen[-1].method, origin.seen[-1].path) == ("DELETE", "/q?b=2&a=1&a=%2F+x")
+
+    def test_cdn_cache_control_rules_the_edge_and_is_not_forwarded(self, origin: Origin, edge: StratoEdge) -> None:
+        origin.routes["/cdn"] = Route(200, {"Cache-Control": "no-cache", "CDN-Cache-Control": "max-age=60"}, b"x")
+        first = call(edge, "/cdn")
+        call(edge, "/cdn")
+        assert origin.count("/cdn") == 1
+        assert "cdn-cache-control" not in first[1]
+        assert first[1]["cache-control"] == "no-cache"
+
+
+class TestCollapsing:
+    def test_concurrent_misses_for_one_key_make_one_origin_fetch(self, origin: Origin, edge: StratoEdge) -> None:
+        gate = threading.Event()
+        origin.routes["/slow"] = Route(200, {"Cache-Control": "max-age=60"}, b"x" * 300_000, gate=gate)
+        waiting = 10
+        with ThreadPoolExecutor(waiting) as pool:
+            futures = [pool.submit(call, edge, "/slow") for _ in range(waiting)]
+            deadline = time.monotonic() + 20
+            while edge.metric("strato_edge_collapsed_requests_total") < waiting - 1:
+                assert time.monotonic() < deadline, "the requests never all reached the edge"
+                time.sleep(0.01)  # polling another process's counter, not synchronising on time
+            gate.set()
+            answers = [f.result() for f in futures]
+        assert all(a[0] == 200 and a[2] == b"x" * 300_000 for a in answers)
+        assert origin.count("/slow") == 1
+
+
+class TestRangesAndCompression:
+    def test_a_range_of_a_cached_object_is_served_from_the_cache(self, origin: Origin, edge: StratoEdge) -> None:
+        data = bytes(range(256)) * 16
+        origin.routes["/bin"] = Route(200, {"Cache-Control": "max-age=60", "Content-Type": "application/octet-stream"},
+                                      data)
+        call(edge, "/bin")
+        status, headers, body = call(edge, "/bin", {"Range": "bytes=100-199"})
+        assert (status, body) == (206, data[100:200])
+        assert headers["content-range"] == f"bytes 100-199/{len(data)}"
+        status, headers, body = call(edge, "/bin", {"Range": "bytes=0-9,2000-2009"})
+        assert status == 206
+        assert headers["content-type"].startswith("multipart/byteranges")
+        assert data[0:10] in body
+        assert data[2000:2010] in body
+        assert call(edge, "/bin", {"Range": f"bytes={len(data)}-"})[0] == 416
+        assert origin.count("/bin") == 1
+
+    def test_text_is_gzipped_for_clients_that_accept_it(self, origin: Origin, edge: StratoEdge) -> None:
+        text = b"compress me " * 1000
+        origin.routes["/text"] = cacheable(text)
+        status, headers, body = call(edge, "/text", {"Accept-Encoding": "gzip"})
+        assert status == 200
+        assert headers["content-encoding"] == "gzip"
+        assert "accept-encoding" in headers["vary"].lower()
+        assert gzip.decompress(body) == text
+        assert call(edge, "/text")[2] == text
+
+
+class TestPurgeRestartAndFailure:
+    def test_purge_by_path_and_by_wildcard(self, origin: Origin, edge: StratoEdge) -> None:
+        for path in ("/images/a.png", "/images/b.png", "/index.html"):
+            origin.routes[path] = cacheable(path.encode())
+            call(edge, path)
+        purge = subprocess_purge(edge, "/images/*")
+        assert purge.returncode == 0, purge.stderr
+        call(edge, "/images/a.png")
+        call(edge, "/index.html")
+        assert origin.count("/images/a.png") == 2
+        assert origin.count("/index.html") == 1
+
+    def test_purge_without_the_admin_token_is_refused(self, edge: StratoEdge) -> None:
+        status, _, _ = call(edge, "/_strato/purge", {"Authorization": "Bearer wrong"}, "POST", b'{"paths": ["/"]}')
+        assert status == 403
+
+    def test_the_cache_survives_a_restart(self, origin: Origin, tmp_path: Path) -> None:
+        origin.routes["/kept"] = cacheable(b"kept across restarts")
+        port = free_port()  # the same site (Host) before and after
+        first = StratoEdge(origin.url, tmp_path / "cache", port=port).start()
+        call(first, "/kept")
+        assert first.stop() == 0
+        second = StratoEdge(origin.url, tmp_path / "cache", port=port).start()
+        try:
+            assert call(second, "/kept")[2] == b"kept across restarts"
+            assert origin.count("/kept") == 1
+        finally:
+            second.stop()
+
+    def test_stale_content_is_served_when_the_origin_is_down(self, tmp_path: Path) -> None:
+        down = Origin()
+        down.routes["/important"] = Route(200, {"Cache-Control": "max-age=0, stale-if-error=3600",
+                                                "Last-Modified": format_http_date(time.time() - 3600)}, b"still here")
+        edge = StratoEdge(down.url, tmp_path / "cache").start()
+        try:
+            assert call(edge, "/important")[2] == b"still here"
+            down.down = True
+            status, headers, body = call(edge, "/important")
+            assert (status, body) == (200, b"still here")
+            assert "stale" in headers["cache-status"]
+        finally:
+            edge.stop()
+            down.close()
+
+    def test_an_unreachable_origin_without_a_cached_copy_is_a_502(self, tmp_path: Path) -> None:
+        gone = Origin()
+        gone.close()
+        edge = StratoEdge(gone.url, tmp_path / "cache").start()
+        try:
+            assert call(edge, "/anything")[0] == 502
+        finally:
+            edge.stop()
+
+
+class TestProtection:
+    def test_a_client_over_its_rate_gets_429_with_retry_after(self, origin: Origin, tmp_path: Path) -> None:
+        origin.routes["/r"] = cacheable(b"r")
+        limited = StratoEdge(origin.url, tmp_path / "cache", "--rate", "1", "--burst", "3").start()
+        try:
+            statuses = [call(limited, "/r") for _ in range(6)]
+            assert [s[0] for s in statuses[:3]] == [200, 200, 200]
+            refused = [s for s in statuses if s[0] == 429]
+            assert refused
+            assert int(refused[0][1]["retry-after"]) >= 1
+        finally:
+            limited.stop()
+
+    def test_the_cache_stays_within_its_size(self, origin: Origin, tmp_path: Path) -> None:
+        small = StratoEdge(origin.url, tmp_path / "cache", "--cache-size", "1M").start()
+        try:
+            for index in range(20):
+                origin.routes[f"/blob{index}"] = cacheable(bytes(200_000))
+                call(small, f"/blob{index}")
+            assert small.metric("strato_edge_cache_bytes") <= 1024 * 1024
+            stored = sum(p.stat().st_size for p in (tmp_path / "cache" / "entries").glob("*/*.body"))
+            assert stored <= 1024 * 1024
+        finally:
+            small.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def subprocess_purge(edge: StratoEdge, *paths: str) -> subprocess.CompletedProcess[str]:
+    """`strato edge purge`, the command an operator types."""
+    return subprocess.run(
+        [sys.executable, "-m", "strato", "edge", "purge", *paths, "--edge", edge.url, "--token", edge.token],
+        capture_output=True, text=True, timeout=30,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HTTP_PROXY", raising=False)
+    monkeypatch.delenv("http_proxy", raising=False)
