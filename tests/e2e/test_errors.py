@@ -141,8 +141,6 @@ UNIMPLEMENTED: list[Any] = [
     pytest.param(lambda c, b: c.get_object_tagging(Bucket=b, Key="k"), "GetObjectTagging",
                  id="get-object-tagging"),
     pytest.param(lambda c, b: c.get_object_acl(Bucket=b, Key="k"), "GetObjectAcl", id="get-object-acl"),
-    pytest.param(lambda c, b: c.list_object_versions(Bucket=b), "ListObjectVersions",
-                 id="list-object-versions"),
 ]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from strato.auth.errors import AuthError, mismatch
+from strato.auth.sigv4 import header_text
 
 SUBRESOURCES = frozenset(
     {
@@ -69,9 +70,9 @@ def canonical_resource(path: str, query: Iterable[tuple[str, str]]) -> str:
 
 def string_to_sign(method: str, headers: dict[str, str], date_line: str, resource: str) -> str:
     amz = sorted(
-        (name, " ".join(value.split())) for name, value in headers.items() if name.startswith("x-amz-")
+        (name, " ".join(header_text(value).split())) for name, value in headers.items() if name.startswith("x-amz-")
     )
-    lines = [method, headers.get("content-md5", ""), headers.get("content-type", ""), date_line]
+    lines = [method, headers.get("content-md5", ""), header_text(headers.get("content-type", "")), date_line]
     lines.extend(f"{name}:{value}" for name, value in amz)
     lines.append(resource)
     return "\n".join(lines)

@@ -147,12 +147,24 @@ def canonical_query(raw_query: bytes, exclude: str = "") -> str:
     return "&".join(f"{n}={v}" for n, v in pairs)
 
 
+def header_text(value: str) -> str:
+    """A header value as its sender wrote it. Values arrive decoded as Latin-1 (one char per
+    byte) and signers sign text as UTF-8, so bytes that are UTF-8 are read as UTF-8; others
+    stay Latin-1 text."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def canonical_headers(headers: Iterable[tuple[str, str]], signed: tuple[str, ...]) -> str:
     wanted = set(signed)
     values: dict[str, list[str]] = {}
     for name, value in headers:
         if name in wanted:
-            values.setdefault(name, []).append(" ".join(value.split()))
+            values.setdefault(name, []).append(" ".join(header_text(value).split()))
     missing = [name for name in signed if name not in values]
     if missing:
         raise mismatch()

@@ -13,7 +13,7 @@ import asyncio
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -228,11 +228,19 @@ class ObjectStore:
         if blob_ids:
             await asyncio.to_thread(self.blobs.delete, blob_ids)
 
-    async def delete_objects(self, bucket: str, keys: list[str]) -> None:
-        async def delete() -> None:
-            await self._free(await self.meta.delete_objects(bucket, keys))
+    async def delete_objects(
+        self, bucket: str, keys: list[str], conditions: Mapping[str, WriteConditions] | None = None
+    ) -> dict[str, Exception]:
+        """Delete `keys` in one transaction; a key whose conditions do not hold (checked
+        inside it) is left alone and returned with the PreconditionFailed or NoSuchKey why."""
+        checks = {key: c.check for key, c in conditions.items() if c} if conditions else None
 
-        await _to_completion(delete())
+        async def delete() -> dict[str, Exception]:
+            freed, refused = await self.meta.delete_objects(bucket, keys, checks)
+            await self._free(freed)
+            return refused
+
+        return await _to_completion(delete())
 
     def list_objects(
         self, bucket: str, *, prefix: str = "", delimiter: str = "", marker: str = "", max_keys: int = 1000

@@ -6,7 +6,7 @@ deployments without touching the engine's logic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 from strato.storage.records import Bucket, ObjectSummary, ObjectVersion, Part, Upload
@@ -40,7 +40,10 @@ class MetadataStore(Protocol):
     async def put_object(
         self, obj: ObjectVersion, check: WriteCheck | None = None
     ) -> list[str]: ...
-    async def delete_objects(self, bucket: str, keys: list[str]) -> list[str]: ...
+    # Returns the blobs freed and the keys whose check refused the delete (with why).
+    async def delete_objects(
+        self, bucket: str, keys: list[str], checks: Mapping[str, WriteCheck] | None = None
+    ) -> tuple[list[str], dict[str, Exception]]: ...
     async def create_upload(self, upload: Upload) -> None: ...
     async def put_part(self, part: Part) -> list[str]: ...
     async def complete_upload(

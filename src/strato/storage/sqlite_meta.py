@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from strato.storage.errors import BucketNotEmpty, NoSuchBucket, NoSuchUpload
+from strato.storage.errors import BucketNotEmpty, NoSuchBucket, NoSuchKey, NoSuchUpload, PreconditionFailed
 from strato.storage.metadata import CompleteBuilder, WriteCheck
 from strato.storage.records import Bucket, ObjectSummary, ObjectVersion, Part, PartInfo, Segment, Upload
 from strato.storage.sqlite_db import SqliteDatabase
@@ -235,13 +235,24 @@ class SqliteMetadataStore:
     async def put_object(self, obj: ObjectVersion, check: WriteCheck | None = None) -> list[str]:
         return await self.db.write(lambda conn: self._insert(conn, obj, check))
 
-    async def delete_objects(self, bucket: str, keys: list[str]) -> list[str]:
-        def job(conn: sqlite3.Connection) -> list[str]:
+    async def delete_objects(
+        self, bucket: str, keys: list[str], checks: Mapping[str, WriteCheck] | None = None
+    ) -> tuple[list[str], dict[str, Exception]]:
+        def job(conn: sqlite3.Connection) -> tuple[list[str], dict[str, Exception]]:
             self._require_bucket(conn, bucket)
             freed: list[str] = []
+            refused: dict[str, Exception] = {}
             for key in keys:
+                check = checks.get(key) if checks else None
+                if check is not None:
+                    current = self._current(conn, bucket, key.encode())
+                    try:
+                        check(current[0] if current else None)
+                    except (PreconditionFailed, NoSuchKey) as exc:
+                        refused[key] = exc
+                        continue
                 freed.extend(self._remove(conn, bucket, key.encode()) or [])
-            return freed
+            return freed, refused
 
         return await self.db.write(job)
 

@@ -29,6 +29,14 @@ CHECKSUM_HEADERS = {f"x-amz-checksum-{name.lower()}": name for name in checksums
 _DIGEST_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
 MAX_USER_METADATA = 2048
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+# Versioning cannot be enabled on a strato bucket, so its objects are "null" versions.
+NULL_VERSION = "null"
+
+
+def check_version_id(value: str | None, name: str = "versionId") -> None:
+    """A version id can only name the "null" version of a never-versioned bucket's object."""
+    if value is not None and value != NULL_VERSION:
+        raise invalid_argument("Invalid version id specified", name, value)
 
 
 def quote_etag(etag: str) -> str:
@@ -125,6 +133,18 @@ def write_conditions(headers: dict[str, str], key: str) -> WriteConditions | Non
     return conditions or None
 
 
+def mail_safe(value: str) -> str:
+    """A user metadata value as S3 returns it: as is when it is US-ASCII, otherwise RFC 2047
+    encoded (=?UTF-8?B?...?=). Values from headers hold their bytes as Latin-1 chars."""
+    if value.isascii():
+        return value
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "surrogateescape")
+    return f"=?UTF-8?B?{base64.b64encode(raw).decode()}?="
+
+
 def checksum_headers(values: Mapping[str, str], checksum_type: str | None) -> list[tuple[str, str]]:
     out = [(f"x-amz-checksum-{name.lower()}", value) for name, value in values.items()]
     if out and checksum_type:
@@ -146,7 +166,7 @@ def object_headers(
     if overrides:
         system.update(overrides)
     out.extend((name, value) for name, value in system.items())
-    out.extend((f"x-amz-meta-{name}", value) for name, value in obj.user.items())
+    out.extend((f"x-amz-meta-{name}", mail_safe(value)) for name, value in obj.user.items())
     if obj.storage_class != "STANDARD":
         out.append(("x-amz-storage-class", obj.storage_class))
     if obj.parts and part is not None:  # only a read by part number reports the count

@@ -72,6 +72,38 @@ class ListBucketResult:
 
 
 @dataclass(slots=True)
+class VersionEntry:
+    key: str
+    version_id: str
+    is_latest: bool
+    last_modified: IsoTime
+    etag: str = element("ETag")
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+    size: int = 0
+    owner: Owner | None = None
+    storage_class: str = "STANDARD"
+
+
+@dataclass(slots=True)
+class ListVersionsResult:
+    """ListObjectVersions. A bucket that was never versioned holds one "null" version per key."""
+
+    name: str
+    prefix: str
+    key_marker: str
+    version_id_marker: str
+    next_key_marker: str | None
+    next_version_id_marker: str | None
+    max_keys: int
+    delimiter: str | None
+    encoding_type: str | None
+    is_truncated: bool
+    version: list[VersionEntry]
+    common_prefixes: list[CommonPrefix]
+
+
+@dataclass(slots=True)
 class Checksums:
     checksum_crc32: str | None = element("ChecksumCRC32")
     checksum_crc32c: str | None = element("ChecksumCRC32C")
@@ -161,6 +193,7 @@ class ListMultipartUploadsResult:
 @dataclass(slots=True)
 class DeletedEntry:
     key: str
+    version_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -168,6 +201,7 @@ class DeleteErrorEntry:
     key: str
     code: str
     message: str
+    version_id: str | None = None
 
 
 @dataclass(slots=True)

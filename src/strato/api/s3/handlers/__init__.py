@@ -20,6 +20,7 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketVersioning": buckets.get_bucket_versioning,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
+    "ListObjectVersions": listing.list_object_versions,
     "PutObject": objects.put_object,
     "GetObject": objects.get_object,
     "HeadObject": objects.head_object,

@@ -30,6 +30,8 @@ def copy_source(call: Call) -> tuple[str, str]:
     path, _, query = raw.partition("?")
     if query and not query.startswith("versionId="):
         raise invalid_argument("Invalid copy source", "x-amz-copy-source", raw)
+    if query:
+        h.check_version_id(unquote(query.partition("=")[2]), "x-amz-copy-source")
     decoded = unquote(path, errors="strict")
     bucket, sep, key = decoded.lstrip("/").partition("/")
     if not bucket or not sep or not key:

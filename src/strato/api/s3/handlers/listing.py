@@ -1,4 +1,4 @@
-"""ListObjects (v1, marker) and ListObjectsV2 (continuation token)."""
+"""ListObjects (v1, marker), ListObjectsV2 (continuation token) and ListObjectVersions."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from urllib.parse import quote_plus
 from strato.http.responses import Response
 from strato.storage.records import ListPage
 
+from .. import headers as h
 from .. import xml
 from ..call import Call
 from ..errors import invalid_argument
-from ..shapes import CommonPrefix, Contents, ListBucketResult
+from ..shapes import CommonPrefix, Contents, ListBucketResult, ListVersionsResult, VersionEntry
 from .buckets import owner_of
 
 
@@ -88,7 +89,8 @@ def _list(call: Call, v2: bool) -> Response:
         for o in page.objects
     ]
     result = ListBucketResult(
-        name=call.bucket, prefix=encode(prefix), max_keys=max_keys,
+        # v1 echoes its Prefix unencoded (botocore decodes only v1's Delimiter, Marker, NextMarker)
+        name=call.bucket, prefix=encode(prefix) if v2 else prefix, max_keys=max_keys,
         delimiter=encode(delimiter) if delimiter else None,
         encoding_type=query.get("encoding-type"), is_truncated=page.is_truncated,
         contents=contents, common_prefixes=[CommonPrefix(encode(p)) for p in page.common_prefixes],
@@ -104,3 +106,48 @@ def _list(call: Call, v2: bool) -> Response:
         if page.is_truncated and delimiter and page.next_marker is not None:
             result.next_marker = encode(page.next_marker)
     return xml.response("ListBucketResult", result)
+
+
+
+async def list_object_versions(call: Call) -> Response:
+    """ListObjectVersions (AWS API reference). Versioning cannot be enabled on a strato bucket,
+    so each object is its only, latest version, whose id is "null"."""
+    query = call.request.query
+    encode = encoder(query)
+    max_keys = max_param(query, "max-keys", 1000)
+    prefix = query.get("prefix", "")
+    delimiter = query.get("delimiter", "")
+    key_marker = query.get("key-marker", "")
+    version_marker = query.get("version-id-marker", "")
+    if version_marker and not key_marker:
+        raise invalid_argument("A version-id marker cannot be specified without a key marker.",
+                               "version-id-marker", version_marker)
+    if version_marker not in ("", h.NULL_VERSION):
+        raise invalid_argument("Invalid version id specified", "version-id-marker", version_marker)
+    if max_keys == 0:
+        call.store.get_bucket(call.bucket)
+        page = ListPage(objects=[], common_prefixes=[], is_truncated=False, next_marker=None)
+    else:
+        page = call.store.list_objects(call.bucket, prefix=prefix, delimiter=delimiter, marker=key_marker,
+                                       max_keys=max_keys)
+    owner = owner_of(call)
+    truncated = page.is_truncated and page.next_marker is not None
+    result = ListVersionsResult(
+        name=call.bucket, prefix=encode(prefix), key_marker=encode(key_marker), version_id_marker=version_marker,
+        next_key_marker=encode(page.next_marker) if truncated and page.next_marker is not None else None,
+        next_version_id_marker=h.NULL_VERSION if truncated else None,
+        max_keys=max_keys, delimiter=encode(delimiter) if delimiter else None,
+        encoding_type=query.get("encoding-type"), is_truncated=truncated,
+        version=[
+            VersionEntry(
+                key=encode(o.key), version_id=h.NULL_VERSION, is_latest=True,
+                last_modified=xml.IsoTime(o.last_modified), etag=f'"{o.etag}"',
+                checksum_algorithm=o.checksum_algorithm,
+                checksum_type=o.checksum_type if o.checksum_algorithm else None,
+                size=o.size, owner=owner, storage_class=o.storage_class,
+            )
+            for o in page.objects
+        ],
+        common_prefixes=[CommonPrefix(encode(p)) for p in page.common_prefixes],
+    )
+    return xml.response("ListVersionsResult", result)

@@ -7,13 +7,14 @@ from strato.http.conditionals import Outcome, evaluate, format_http_date
 from strato.http.ranges import ByteRange, RangeNotSatisfiable, parse_range
 from strato.http.responses import Response
 from strato.storage import checksums
+from strato.storage.engine import WriteConditions
 from strato.storage.errors import InvalidPartNumber
 from strato.storage.records import ObjectVersion, PartInfo
 
 from .. import headers as h
 from .. import xml
 from ..call import Call
-from ..errors import S3Error, invalid_argument
+from ..errors import S3Error, invalid_argument, to_s3_error
 from ..shapes import (
     AttributePart,
     DeletedEntry,
@@ -129,6 +130,7 @@ def _plan_read(call: Call, obj: ObjectVersion) -> tuple[int, list[tuple[str, str
 
 
 async def get_object(call: Call) -> Response:
+    h.check_version_id(call.request.query.get("versionId"))
     reader = await call.store.open_object(call.bucket, call.key)
     try:
         not_modified = _precondition(call, reader.obj)
@@ -146,6 +148,7 @@ async def get_object(call: Call) -> Response:
 
 
 async def head_object(call: Call) -> Response:
+    h.check_version_id(call.request.query.get("versionId"))
     obj = call.store.head_object(call.bucket, call.key)
     not_modified = _precondition(call, obj)
     if not_modified is not None:
@@ -155,7 +158,14 @@ async def head_object(call: Call) -> Response:
 
 
 async def delete_object(call: Call) -> Response:
-    await call.store.delete_objects(call.bucket, [call.key])
+    """DeleteObject, with If-Match (AWS conditional deletes): 412 when the current object's
+    ETag differs, 404 NoSuchKey when there is no object to match."""
+    h.check_version_id(call.request.query.get("versionId"))
+    if_match = call.request.headers.get("if-match")
+    conditions = {call.key: WriteConditions(if_match=if_match.strip(), key=call.key)} if if_match else None
+    refused = await call.store.delete_objects(call.bucket, [call.key], conditions)
+    if call.key in refused:
+        raise refused[call.key]
     return Response(204)
 
 
@@ -184,20 +194,32 @@ async def delete_objects(call: Call) -> Response:
     if not objects or len(objects) > MAX_DELETE_KEYS:
         raise xml.MalformedXML("between 1 and 1000 objects")
     keys: list[str] = []
+    versions: dict[str, str | None] = {}
+    conditions: dict[str, WriteConditions] = {}
     errors: list[DeleteErrorEntry] = []
     for node in objects:
         key = node.text_of("Key")
         if key is None:
             raise xml.MalformedXML("Object without Key")
+        version = node.text_of("VersionId")
+        etag = node.text_of("ETag")
         try:
             check_key(key)
+            h.check_version_id(version)
         except S3Error as exc:
-            errors.append(DeleteErrorEntry(key, exc.code, exc.message))
+            errors.append(DeleteErrorEntry(key, exc.code, exc.message, version))
             continue
+        if etag is not None:
+            conditions[key] = WriteConditions(if_match=etag.strip(), key=key)
         keys.append(key)
+        versions[key] = version
     call.store.get_bucket(call.bucket)
-    await call.store.delete_objects(call.bucket, keys)
-    deleted = [] if quiet else [DeletedEntry(k) for k in keys]
+    refused = await call.store.delete_objects(call.bucket, keys, conditions)
+    for key, why in refused.items():
+        error = to_s3_error(why)
+        assert error is not None
+        errors.append(DeleteErrorEntry(key, error.code, error.message, versions[key]))
+    deleted = [] if quiet else [DeletedEntry(k, versions[k]) for k in keys if k not in refused]
     return xml.response("DeleteResult", DeleteResult(deleted, errors))
 
 
@@ -218,6 +240,7 @@ async def get_object_attributes(call: Call) -> Response:
     if not wanted or not wanted <= _ATTRIBUTES:
         raise invalid_argument("Invalid attribute name specified.", "x-amz-object-attributes",
                                ",".join(sorted(wanted - _ATTRIBUTES)))
+    h.check_version_id(call.request.query.get("versionId"))
     obj = call.store.head_object(call.bucket, call.key)
     result = GetObjectAttributesResponse(
         etag=obj.etag if "ETag" in wanted else None,
