@@ -4,7 +4,7 @@ logged, responses optionally held back until the test releases them."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +24,8 @@ class Route:
     body: bytes = b""
     gate: threading.Event | None = None
     answer: Callable[[Seen], tuple[int, dict[str, str], bytes]] | None = None
+    # A large body made on the fly: (its length, a function yielding its chunks).
+    stream: tuple[int, Callable[[], Iterator[bytes]]] | None = None
 
 
 class Origin:
@@ -61,10 +63,11 @@ class Origin:
                 for name, value in headers.items():
                     self.send_header(name, value)
                 if status not in (204, 304):
-                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Content-Length", str(route.stream[0] if route.stream else len(body)))
                 self.end_headers()
                 if self.command != "HEAD" and status not in (204, 304):
-                    self.wfile.write(body)
+                    for chunk in route.stream[1]() if route.stream else [body]:
+                        self.wfile.write(chunk)
 
             do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
