@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     edge.add_argument("--memory-size", default="256M", help="memory budget for hot small objects (default 256M)")
     edge.add_argument("--rate", type=float, help="requests per second allowed per client IP (default: no limit)")
     edge.add_argument("--burst", type=float, help="burst allowance per client IP (default: 2 x rate)")
+    edge.add_argument("--max-concurrent-per-client", type=int, default=256,
+                      help="requests one client IP may have in progress at once (default 256; over it: 503)")
+    edge.add_argument("--access-log", help="write a line per request to this file ('-' for standard output)")
     edge.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="warning")
     edge_commands = edge.add_subparsers(dest="edge_command")
     purge = edge_commands.add_parser("purge", help="drop paths (or /prefix/* wildcards) from a running edge")
@@ -74,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
             edge_settings = EdgeSettings(
                 origin=args.origin, host=args.host, port=args.port, cache_dir=args.cache_dir,
                 cache_size=parse_size(args.cache_size), memory_size=parse_size(args.memory_size),
-                rate=args.rate, burst=args.burst, log_level=args.log_level,
+                rate=args.rate, burst=args.burst, max_concurrent_per_client=args.max_concurrent_per_client,
+                access_log=args.access_log, log_level=args.log_level,
             )
         except ValueError as exc:
             sys.exit(f"strato: {exc}")

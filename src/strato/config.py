@@ -75,5 +75,7 @@ class EdgeSettings:
     memory_size: int = 256 * 1024**2
     rate: float | None = None
     burst: float | None = None
+    max_concurrent_per_client: int = 256
+    access_log: str | None = None
     request_timeout: float = 30.0
     log_level: str = "warning"

@@ -143,7 +143,8 @@ def serve_edge(settings: EdgeSettings) -> None:
     ]), flush=True)
 
     async def worker(_index: int) -> None:
-        proxy = EdgeProxy(origin, store, limiter=limiter)
+        proxy = EdgeProxy(origin, store, limiter=limiter, max_concurrent_per_client=settings.max_concurrent_per_client,
+                          access_log=_access_log(settings.access_log))
         config = uvicorn.Config(
             EdgeAdmin(proxy, token), loop="uvloop", http=_edge_protocol(settings.request_timeout), lifespan="off",
             access_log=False, server_header=False, date_header=False, proxy_headers=False,
@@ -159,3 +160,16 @@ def serve_edge(settings: EdgeSettings) -> None:
 
 def _edge_protocol(timeout: float) -> type[GuardedHttpProtocol]:
     return type("EdgeHttpProtocol", (GuardedHttpProtocol,), {"head_timeout": timeout})
+
+
+def _access_log(target: str | None) -> logging.Logger | None:
+    """A logger writing one line per request to `target` ('-' is standard output)."""
+    if target is None:
+        return None
+    logger = logging.getLogger("strato.edge.access")
+    handler: logging.Handler = logging.StreamHandler(sys.stdout) if target == "-" else logging.FileHandler(target)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger

@@ -262,3 +262,39 @@ def subprocess_purge(edge: StratoEdge, *paths: str) -> subprocess.CompletedProce
 def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HTTP_PROXY", raising=False)
     monkeypatch.delenv("http_proxy", raising=False)
+
+
+class TestLimitsAndLogs:
+    def test_an_overlong_target_is_refused_with_414(self, edge: StratoEdge) -> None:
+        assert call(edge, "/" + "a" * 9000)[0] == 414
+
+    def test_a_client_over_its_concurrent_requests_gets_503(self, origin: Origin, tmp_path: Path) -> None:
+        gate = threading.Event()
+        for path in ("/held1", "/held2", "/free"):
+            origin.routes[path] = Route(200, {"Cache-Control": "no-store"}, b"held", gate=gate)
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--max-concurrent-per-client", "2").start()
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                held = [pool.submit(call, edge, path) for path in ("/held1", "/held2")]
+                deadline = time.monotonic() + 20
+                while origin.count("/held1") + origin.count("/held2") < 2:  # both inside the edge, waiting
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)  # polling another process's state, not synchronising on time
+                assert call(edge, "/free")[0] == 503
+                gate.set()
+                assert [f.result()[0] for f in held] == [200, 200]
+        finally:
+            edge.stop()
+
+    def test_each_request_gets_an_access_log_line(self, origin: Origin, tmp_path: Path) -> None:
+        origin.routes["/logged"] = cacheable(b"logged")
+        log = tmp_path / "access.log"
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--access-log", str(log)).start()
+        try:
+            call(edge, "/logged")
+            call(edge, "/logged")
+        finally:
+            edge.stop()
+        lines = [line for line in log.read_text().splitlines() if "/logged" in line]
+        assert len(lines) == 2
+        assert all('"GET /logged" 200 6 ' in line for line in lines)

@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from strato.edge import cachekey, compression, multirange, policy
 from strato.edge.collapse import Fill, Flights
 from strato.edge.origins import Origin, OriginResponse
-from strato.edge.ratelimit import RateLimiter
+from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
 from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore, Entry
 from strato.http import bodies
 from strato.http.conditionals import Outcome, evaluate, format_http_date, parse_http_date
 from strato.http.request import MalformedRequest, Request
 from strato.http.responses import send_body, send_stream
-from strato.http.types import Receive, Scope, Send
+from strato.http.types import Message, Receive, Scope, Send
 
 log = logging.getLogger("strato.edge")
 VIA = "1.1 strato"
+MAX_TARGET = 8192  # RFC 9112 3: at least 8000 octets of request-line should be supported
 _SERVE_STORED = (policy.Action.FRESH, policy.Action.STALE, policy.Action.STALE_WHILE_REVALIDATE)
 # A body read by byte range: (start, end or None for "to the end") -> chunks.
 BodyRange = Callable[[int, int | None], AsyncIterator[bytes]]
@@ -76,10 +77,13 @@ class FetchResult:
 class EdgeProxy:
     def __init__(
         self, origin: Origin, store: EdgeStore, *, limiter: RateLimiter | None = None, name: str = "strato",
+        max_concurrent_per_client: int = 256, access_log: logging.Logger | None = None,
     ) -> None:
         self.origin = origin
         self.store = store
         self.limiter = limiter
+        self.connections = ConnectionLimiter(max_concurrent_per_client)
+        self.access_log = access_log
         self.name = name
         self.flights: Flights[FetchResult] = Flights()
         self.metrics = EdgeMetrics()
@@ -88,6 +92,32 @@ class EdgeProxy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        started = time.perf_counter()
+        status, sent = 0, 0
+
+        async def observed(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        client = (scope.get("client") or ("", 0))[0]
+        if not self.connections.acquire(client):
+            await self._plain(observed, 503, "too many concurrent requests from this client", scope["method"])
+            return
+        try:
+            await self._handle(scope, receive, observed)
+        finally:
+            self.connections.release(client)
+            if self.access_log is not None:
+                self.access_log.info(
+                    '%s "%s %s" %d %d %.1fms', client, scope["method"], scope.get("raw_path", b"").decode("latin-1"),
+                    status, sent, (time.perf_counter() - started) * 1000,
+                )
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             request = Request.from_scope(scope, receive)
         except MalformedRequest:
@@ -103,6 +133,9 @@ class EdgeProxy:
         target = request.raw_path.decode("latin-1")
         if request.raw_query:
             target += "?" + request.raw_query.decode("latin-1")
+        if len(target) > MAX_TARGET:
+            await self._plain(send, 414, "URI too long", request.method)
+            return
         if request.method in ("GET", "HEAD"):
             await self._cacheable(request, host, target, send)
         else:
