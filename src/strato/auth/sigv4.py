@@ -99,6 +99,8 @@ def parse_query(query: dict[str, str]) -> Authorization:
     except KeyError as exc:
         raise query_error(f"Query-string authentication requires {exc.args[0]}") from None
     if not (expires_text.isascii() and expires_text.isdigit()):
+        if expires_text.startswith("-") and expires_text[1:].isascii() and expires_text[1:].isdigit():
+            raise query_error("X-Amz-Expires must be non-negative")
         raise query_error("X-Amz-Expires should be a number")
     expires = int(expires_text)
     if expires > MAX_PRESIGN_EXPIRES:
@@ -254,7 +256,7 @@ def verify(
     if auth.presigned:
         if now < stamp - MAX_SKEW:
             raise AuthError("AccessDenied", "Request is not valid yet")
-        if now > stamp + auth.expires:
+        if now > stamp + auth.expires or auth.expires == 0:  # a lifetime of 0 seconds has always run out
             raise AuthError("AccessDenied", "Request has expired")
         payload_hash = query.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
     else:

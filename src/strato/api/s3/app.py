@@ -26,6 +26,14 @@ from .router import route
 log = logging.getLogger("strato.s3")
 
 
+def preflight(request: Request) -> None:
+    """A CORS preflight (OPTIONS) is never signed. Without Origin and Access-Control-Request-
+    Method it is a bad request, as on S3; with them it needs CORS, which is not implemented."""
+    if "origin" not in request.headers or "access-control-request-method" not in request.headers:
+        raise S3Error("BadRequest", "Insufficient information. Origin request header needed.")
+    raise not_implemented("CORS preflight (OPTIONS)")
+
+
 class S3App:
     def __init__(self, store: ObjectStore, credentials: CredentialStore, settings: S3Settings) -> None:
         self.store = store
@@ -66,6 +74,8 @@ class S3App:
         endpoint = route(request.method, request.headers.get("host", ""), request.path, request.query,
                          request.headers, self.settings.domains)
         call = Call(request, endpoint, self.store, self.settings, request_id)
+        if endpoint.operation == "PreflightRequest":
+            preflight(request)
         identity, verified = authenticate(request, endpoint, self.credentials)
         if identity is None:
             raise AuthError("AccessDenied", "Access Denied")
@@ -73,7 +83,8 @@ class S3App:
         handler = HANDLERS.get(endpoint.operation)
         if handler is None:
             raise not_implemented(endpoint.operation if endpoint.operation != "Unknown" else request.method)
-        call.expect = h.expectation(request.headers, request.content_length())
+        call.expect = h.expectation(request.headers, request.content_length(),
+                                    composite=endpoint.operation == "CompleteMultipartUpload")
         call.body = request_body(request, verified, call.expect, self.settings.request_timeout)
         return await handler(call)
 

@@ -31,7 +31,7 @@ def authenticate(
     now = time.time() if now is None else now
     header = request.headers.get("authorization")
     query = request.query
-    if header is not None:
+    if header is not None and header.strip():  # an empty Authorization is no authorization
         v4 = sigv4.parse_header(header)
         if v4 is not None:
             return _verify_v4(request, v4, credentials, now)
@@ -93,8 +93,12 @@ def _verify_v2(
         # botocore (and boto before it) sign a path-style bucket request `/bucket` as `/bucket/`,
         # the form virtual-hosted requests to the bucket root take; S3 accepts both.
         paths.append(path + "/")
-    date_text = request.headers.get("x-amz-date") or request.headers.get("date")
+    # x-amz-date, when sent, is the request's date even if empty or unparsable (S3 refuses it);
+    # a date before the epoch is no valid date either.
+    date_text = request.headers["x-amz-date"] if "x-amz-date" in request.headers else request.headers.get("date")
     date = parse_http_date(date_text) if date_text else None
+    if date is not None and date < 0:
+        date = None
     for index, candidate in enumerate(paths):
         resource = sigv2.canonical_resource(candidate, request.query_list)
         try:

@@ -104,7 +104,7 @@ _STORAGE: dict[type[Exception], _Mapper] = {
     BodyIncomplete: lambda e: S3Error(
         "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.",
     ),
-    MalformedRequest: lambda e: S3Error("InvalidURI", f"Couldn't parse the specified URI: {e}"),
+    MalformedRequest: lambda e: S3Error("InvalidURI", "Couldn't parse the specified URI."),
     xml.MalformedXML: lambda e: S3Error(
         "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.",
     ),

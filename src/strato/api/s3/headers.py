@@ -61,9 +61,16 @@ def object_metadata(headers: dict[str, str]) -> tuple[dict[str, str], dict[str, 
     return system, user
 
 
-def _checked_checksum(algorithm: str, value: str) -> str:
+def _checked_checksum(algorithm: str, value: str, composite: bool = False) -> str:
+    """A base64 digest of the algorithm's size; with `composite`, optionally followed by the
+    "-N" part count a multipart object's composite checksum carries."""
+    digest = value
+    if composite:
+        base, dash, count = value.rpartition("-")
+        if dash and count.isascii() and count.isdigit() and 1 <= int(count) <= 10_000:
+            digest = base
     try:
-        raw = base64.b64decode(value, validate=True)
+        raw = base64.b64decode(digest, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != _DIGEST_SIZES[algorithm]:
@@ -78,8 +85,9 @@ def algorithm_name(value: str, header: str) -> str:
     return name
 
 
-def expectation(headers: dict[str, str], size: int | None) -> Expectation:
-    """Digests a write announces: Content-MD5, x-amz-checksum-*, and the trailer it promises."""
+def expectation(headers: dict[str, str], size: int | None, composite: bool = False) -> Expectation:
+    """Digests a write announces: Content-MD5, x-amz-checksum-*, and the trailer it promises.
+    `composite`: the request completes a multipart upload, whose checksum may end in "-N"."""
     expect = Expectation(size=size)
     md5 = headers.get("content-md5")
     if md5 is not None:
@@ -94,7 +102,7 @@ def expectation(headers: dict[str, str], size: int | None) -> Expectation:
         raise S3Error("InvalidRequest",
                       "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
     for name, value in given:
-        expect.checksums[name] = _checked_checksum(name, value)
+        expect.checksums[name] = _checked_checksum(name, value, composite)
         expect.algorithm = name
     trailer = headers.get("x-amz-trailer")
     if trailer is not None:

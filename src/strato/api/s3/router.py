@@ -61,7 +61,7 @@ _BUCKET: dict[str, list[tuple[str, str]]] = {
     "POST": [("delete", "DeleteObjects")],
 }
 _BUCKET_DEFAULT = {"GET": "ListObjects", "PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket",
-                   "POST": "PostObject"}
+                   "POST": "PostObject", "OPTIONS": "PreflightRequest"}
 
 _OBJECT: dict[str, list[tuple[str, str]]] = {
     "GET": [
@@ -79,7 +79,8 @@ _OBJECT: dict[str, list[tuple[str, str]]] = {
         ("select", "SelectObjectContent"),
     ],
 }
-_OBJECT_DEFAULT = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}
+_OBJECT_DEFAULT = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject",
+                   "OPTIONS": "PreflightRequest"}
 
 
 def bucket_from_host(host: str, domains: Sequence[str]) -> str | None:

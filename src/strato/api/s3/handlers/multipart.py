@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from strato.http.responses import Response
 from strato.storage import checksums
+from strato.storage.errors import NoSuchKey, NoSuchUpload
 from strato.storage.multipart import CompletedPart
-from strato.storage.records import Expectation
+from strato.storage.records import Expectation, ObjectVersion
 
 from .. import headers as h
 from .. import xml
@@ -112,11 +113,29 @@ def _completed_parts(body: bytes) -> list[CompletedPart]:
     return parts
 
 
+def _completed_earlier(call: Call, requested: list[CompletedPart]) -> ObjectVersion | None:
+    """The object a completion already made, when the same completion is sent again: S3
+    answers a retried CompleteMultipartUpload with its result. The object at the key must be
+    made of exactly the parts named, with the same ETags."""
+    try:
+        obj = call.store.head_object(call.bucket, call.key)
+    except NoSuchKey:
+        return None
+    made_of = [(p.number, p.etag) for p in obj.parts]
+    return obj if made_of and made_of == [(p.number, p.etag.strip('"')) for p in requested] else None
+
+
 async def complete_multipart_upload(call: Call) -> Response:
     requested = _completed_parts(await call.read_xml_body())
-    obj = await call.store.complete_upload(call.bucket, call.key, _upload_id(call), requested,
-                                           h.write_conditions(call.request.headers, call.key),
-                                           expected=call.expect.checksums)
+    try:
+        obj = await call.store.complete_upload(call.bucket, call.key, _upload_id(call), requested,
+                                               h.write_conditions(call.request.headers, call.key),
+                                               expected=call.expect.checksums)
+    except NoSuchUpload:
+        earlier = _completed_earlier(call, requested)
+        if earlier is None:
+            raise
+        obj = earlier
     location = f"/{call.bucket}/{call.key}"
     result = CompleteMultipartUploadResult(location, call.bucket, call.key, h.quote_etag(obj.etag),
                                            checksums=checksums_of(obj.checksums, obj.checksum_type))

@@ -8,7 +8,6 @@ from strato.http.ranges import ByteRange, RangeNotSatisfiable, parse_range
 from strato.http.responses import Response
 from strato.storage import checksums
 from strato.storage.engine import WriteConditions
-from strato.storage.errors import InvalidPartNumber
 from strato.storage.records import ObjectVersion, PartInfo
 
 from .. import headers as h
@@ -73,13 +72,18 @@ def part_number(call: Call) -> int | None:
     return int(text)
 
 
+def _part_not_satisfiable(number: int, count: int) -> S3Error:
+    return S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
+                   PartNumberRequested=str(number), ActualPartCount=str(count))
+
+
 def _select_part(obj: ObjectVersion, number: int) -> tuple[ByteRange, PartInfo | None]:
     if not obj.parts:
         if number != 1:
-            raise InvalidPartNumber(str(number))
+            raise _part_not_satisfiable(number, 1)
         return ByteRange(0, obj.size - 1), None
     if number > len(obj.parts):
-        raise InvalidPartNumber(str(number))
+        raise _part_not_satisfiable(number, len(obj.parts))
     start = sum(p.size for p in obj.parts[: number - 1])
     part = obj.parts[number - 1]
     return ByteRange(start, start + part.size - 1), part
