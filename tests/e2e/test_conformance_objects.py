@@ -405,3 +405,47 @@ class TestGetObjectAttributes:
         assert response["ETag"] == done["ETag"].strip('"')
         assert response["ObjectParts"]["TotalPartsCount"] == 1
         assert [(p["PartNumber"], p["Size"]) for p in response["ObjectParts"]["Parts"]] == [(1, 1000)]
+
+
+SSE_C = {
+    "x-amz-server-side-encryption-customer-algorithm": "AES256",
+    "x-amz-server-side-encryption-customer-key": "pO3upElrwuEXSoFwCfnZPdSsmt/xWeFa0N9KgDijwVs=",
+    "x-amz-server-side-encryption-customer-key-md5": "DWygnHRtgiJ77HCm+1rvHw==",
+}
+
+
+class TestFeaturesNotImplementedYet:
+    @pytest.mark.parametrize("headers", [
+        pytest.param(SSE_C, id="sse-c"),
+        pytest.param({"x-amz-server-side-encryption": "aws:kms"}, id="sse-kms"),
+        pytest.param({"x-amz-object-lock-mode": "GOVERNANCE",
+                      "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}, id="object-lock"),
+        pytest.param({"x-amz-object-lock-legal-hold": "ON"}, id="legal-hold"),
+        pytest.param({"x-amz-tagging": "k=v"}, id="tagging"),
+    ])
+    @pytest.mark.parametrize("operation", ["PutObject", "CreateMultipartUpload"])
+    def test_a_write_asking_for_them_is_not_implemented_and_stores_nothing(
+        self, server: StratoServer, bucket: str, headers: dict[str, str], operation: str
+    ) -> None:
+        client = with_headers(server, operation, headers)
+        if operation == "PutObject":
+            with pytest.raises(ClientError) as caught:
+                client.put_object(Bucket=bucket, Key="foo", Body=b"bar")
+        else:
+            with pytest.raises(ClientError) as caught:
+                client.create_multipart_upload(Bucket=bucket, Key="foo")
+        assert error_of(caught) == ("NotImplemented", 501)
+        assert "Contents" not in client.list_objects_v2(Bucket=bucket)
+        assert "Uploads" not in client.list_multipart_uploads(Bucket=bucket)
+
+    def test_sse_s3_is_accepted(self, s3: Any, bucket: str) -> None:
+        s3.put_object(Bucket=bucket, Key="foo", Body=b"bar", ServerSideEncryption="AES256")
+        assert body_of(s3.get_object(Bucket=bucket, Key="foo")) == b"bar"
+
+    def test_a_bucket_with_object_lock_is_not_implemented(self, s3: Any) -> None:
+        name = f"locked-{uuid.uuid4().hex[:12]}"
+        with pytest.raises(ClientError) as caught:
+            s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+        assert error_of(caught) == ("NotImplemented", 501)
+        with pytest.raises(ClientError):
+            s3.head_bucket(Bucket=name)

@@ -116,6 +116,26 @@ def expectation(headers: dict[str, str], size: int | None, composite: bool = Fal
     return expect
 
 
+_SSE_C = ("x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key",
+          "x-amz-server-side-encryption-customer-key-md5")
+_OBJECT_LOCK = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold")
+
+
+def refuse_unimplemented(headers: Mapping[str, str], operation: str) -> None:
+    """Headers asking a write for what strato cannot do yet answer 501, as S3 answers headers
+    that imply functionality it does not implement, rather than being silently dropped:
+    customer-key and KMS encryption, object lock, tags. (SSE-S3, `AES256`, is accepted.)"""
+    named = [name for name in (*_SSE_C, *_OBJECT_LOCK) if name in headers]
+    sse = headers.get("x-amz-server-side-encryption")
+    if sse is not None and sse.strip() != "AES256":
+        named.append("x-amz-server-side-encryption")
+    if headers.get("x-amz-tagging"):
+        named.append("x-amz-tagging")
+    if named:
+        raise S3Error("NotImplemented", f"{operation} with {named[0]} is not implemented by strato yet.", 501,
+                      Header=named[0])
+
+
 STORAGE_CLASSES = frozenset({
     "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
     "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS",

@@ -42,6 +42,9 @@ async def create_bucket(call: Call) -> Response:
     name = call.bucket
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
+    if call.request.headers.get("x-amz-bucket-object-lock-enabled", "").strip().lower() == "true":
+        raise S3Error("NotImplemented", "CreateBucket with object lock is not implemented by strato yet.", 501,
+                      Header="x-amz-bucket-object-lock-enabled")
     region = call.settings.region
     body = await call.read_xml_body()
     if body.strip():

@@ -68,6 +68,7 @@ def source_range(call: Call, size: int) -> ByteRange:
 
 async def copy_object(call: Call) -> Response:
     check_key(call.key)
+    h.refuse_unimplemented(call.request.headers, "CopyObject")
     source = await open_source(call)
     try:
         src = source.obj

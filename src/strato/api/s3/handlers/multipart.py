@@ -32,6 +32,7 @@ from .objects import check_key, part_number, write_length
 
 async def create_multipart_upload(call: Call) -> Response:
     check_key(call.key)
+    h.refuse_unimplemented(call.request.headers, "CreateMultipartUpload")
     headers = call.request.headers
     system, user = h.object_metadata(headers)
     algorithm = headers.get("x-amz-checksum-algorithm")
@@ -70,6 +71,7 @@ def _part_number(call: Call) -> int:
 
 async def upload_part(call: Call) -> Response:
     number = _part_number(call)
+    h.refuse_unimplemented(call.request.headers, "UploadPart")
     write_length(call)
     part = await call.store.upload_part(call.bucket, call.key, _upload_id(call), number, call.stream(),
                                         call.expect, max_size=call.settings.max_object_size)

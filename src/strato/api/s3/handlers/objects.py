@@ -53,6 +53,7 @@ def written_headers(obj: ObjectVersion, requested: str | None) -> list[tuple[str
 
 async def put_object(call: Call) -> Response:
     check_key(call.key)
+    h.refuse_unimplemented(call.request.headers, "PutObject")
     write_length(call)
     system, user = h.object_metadata(call.request.headers)
     obj = await call.store.put_object(
