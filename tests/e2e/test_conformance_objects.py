@@ -438,6 +438,21 @@ class TestFeaturesNotImplementedYet:
         assert "Contents" not in client.list_objects_v2(Bucket=bucket)
         assert "Uploads" not in client.list_multipart_uploads(Bucket=bucket)
 
+    @pytest.mark.parametrize("headers", [
+        pytest.param({"x-amz-server-side-encryption": "AES256", **SSE_C}, id="sse-s3-and-sse-c"),
+        pytest.param({"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "k",
+                      **SSE_C}, id="kms-and-sse-c"),
+        pytest.param({"x-amz-server-side-encryption": "AES256", "x-amz-server-side-encryption-aws-kms-key-id": "k"},
+                     id="sse-s3-with-a-kms-key"),
+        pytest.param({"x-amz-server-side-encryption": "aes:kms"}, id="unknown-method"),
+    ])
+    def test_contradictory_or_unknown_encryption_is_an_invalid_argument(
+        self, server: StratoServer, bucket: str, headers: dict[str, str]
+    ) -> None:
+        with pytest.raises(ClientError) as caught:
+            with_headers(server, "PutObject", headers).put_object(Bucket=bucket, Key="testobj")
+        assert error_of(caught) == ("InvalidArgument", 400)
+
     def test_sse_s3_is_accepted(self, s3: Any, bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key="foo", Body=b"bar", ServerSideEncryption="AES256")
         assert body_of(s3.get_object(Bucket=bucket, Key="foo")) == b"bar"

@@ -118,6 +118,7 @@ def expectation(headers: dict[str, str], size: int | None, composite: bool = Fal
 
 _SSE_C = ("x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key",
           "x-amz-server-side-encryption-customer-key-md5")
+_SSE_METHODS = ("AES256", "aws:kms", "aws:kms:dsse")
 _OBJECT_LOCK = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold")
 
 
@@ -125,9 +126,20 @@ def refuse_unimplemented(headers: Mapping[str, str], operation: str) -> None:
     """Headers asking a write for what strato cannot do yet answer 501, as S3 answers headers
     that imply functionality it does not implement, rather than being silently dropped:
     customer-key and KMS encryption, object lock, tags. (SSE-S3, `AES256`, is accepted.)"""
-    named = [name for name in (*_SSE_C, *_OBJECT_LOCK) if name in headers]
     sse = headers.get("x-amz-server-side-encryption")
-    if sse is not None and sse.strip() != "AES256":
+    if sse is not None:
+        sse = sse.strip()
+        if sse not in _SSE_METHODS:
+            raise invalid_argument("The encryption method specified is not supported",
+                                   "x-amz-server-side-encryption", sse)
+        if any(name in headers for name in _SSE_C):
+            raise invalid_argument("Server Side Encryption with Customer provided key is incompatible with the "
+                                   "encryption method specified", "x-amz-server-side-encryption", sse)
+    if "x-amz-server-side-encryption-aws-kms-key-id" in headers and sse not in ("aws:kms", "aws:kms:dsse"):
+        raise invalid_argument("Server Side Encryption with AWS KMS managed key requires HTTP header "
+                               "x-amz-server-side-encryption : aws:kms", "x-amz-server-side-encryption", sse or "")
+    named = [name for name in (*_SSE_C, *_OBJECT_LOCK) if name in headers]
+    if sse is not None and sse != "AES256":
         named.append("x-amz-server-side-encryption")
     if headers.get("x-amz-tagging"):
         named.append("x-amz-tagging")
