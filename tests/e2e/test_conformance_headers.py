@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.e2e.test_presigned import presign_v4_at
-from tests.servers import ACCESS_KEY, REGION, StratoServer, raw_exchange, request_head
+from tests.servers import ACCESS_KEY, REGION, StratoServer, raw_exchange, request_head, sign_v4
 
 
 def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
@@ -83,6 +83,22 @@ class TestDigestsAndLengths:
         head = request_head("PUT", f"/{bucket}/foo", {"Host": f"127.0.0.1:{server.port}"})
         response = raw_exchange(server.port, head)
         assert (response.status, response.code) == (403, "AccessDenied")
+
+    def test_a_body_longer_than_its_content_length_is_answered_before_the_rest_is_refused(
+        self, server: StratoServer, bucket: str
+    ) -> None:
+        md5_of_bar = "N7UdGUp1E+RbVvZSTy1R8g=="
+        signed = sign_v4("PUT", f"{server.url}/{bucket}/foo", {"Content-Length": "2", "Content-MD5": md5_of_bar})
+        received = b""
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request_head("PUT", f"/{bucket}/foo", signed.headers) + b"bar")
+            while piece := sock.recv(65536):  # the server closes the connection after refusing
+                received += piece
+        answer, _, refusal = received.partition(b"</Error>")
+        assert answer.startswith(b"HTTP/1.1 400 ")
+        assert b"<Code>BadDigest</Code>" in answer
+        assert refusal.startswith(b"HTTP/1.1 400 ")
+        assert b"<Code>BadRequest</Code>" in refusal
 
     @pytest.mark.parametrize("content_type", ["text/plain", ""])
     def test_any_content_type_is_accepted(self, s3: Any, bucket: str, content_type: str) -> None:

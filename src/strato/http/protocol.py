@@ -6,7 +6,9 @@
   a head is being read; the overshoot is at most one read.
 - A head that is not complete HEAD_TIMEOUT seconds after the connection opened or the
   request began is refused, so a client trickling headers cannot hold a connection forever.
-- Unparseable requests get the protocol's own error body (`refusal`), set by the server.
+- Unparseable requests get the protocol's own error body (`refusal`), set by the server. When
+  the bytes that cannot be parsed follow a request still being answered (a body longer than
+  its Content-Length, say), that request's response is sent first, then the refusal.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     _head_open = True
     _head_bytes = 0
     _head_timer: asyncio.TimerHandle | None = None
+    _refusal_pending = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -64,7 +67,19 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:
+        if not getattr(self.cycle, "response_complete", True):  # a request is still being answered
+            self._refusal_pending = True  # answered once the request in flight has its response
+            return
         self._refuse("BadRequest", "An error occurred when parsing the HTTP request.")
+
+    def on_response_complete(self) -> None:
+        if self._refusal_pending and not self.pipeline:
+            self._refusal_pending = False
+            self.server_state.total_requests += 1
+            if not self.transport.is_closing():
+                self._refuse("BadRequest", "An error occurred when parsing the HTTP request.")
+            return
+        super().on_response_complete()
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
