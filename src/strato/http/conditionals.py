@@ -7,6 +7,7 @@ import email.utils
 import enum
 import time
 from collections.abc import Mapping
+from functools import lru_cache
 
 
 class Outcome(enum.Enum):
@@ -15,11 +16,13 @@ class Outcome(enum.Enum):
     PRECONDITION_FAILED = 412
 
 
+@lru_cache(maxsize=4096)
 def parse_http_date(value: str) -> float | None:
     """RFC 9110 5.6.7: an HTTP-date as epoch seconds; None when it cannot be parsed.
 
     All three formats are accepted, as recipients must: IMF-fixdate, RFC 850 and asctime
-    (which carries no zone: HTTP-dates are always GMT).
+    (which carries no zone: HTTP-dates are always GMT). Cached: a cache parses the same
+    stored Date and Last-Modified on every hit.
     """
     try:
         parsed = email.utils.parsedate_to_datetime(value)
