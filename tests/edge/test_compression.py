@@ -21,7 +21,6 @@ from strato.edge.compression import (
     identity_acceptable,
     is_compressible,
     parse_accept_encoding,
-    split_list,
     strong_to_weak_etag,
 )
 
@@ -286,7 +285,3 @@ class TestWeakeningTheEtag:
 
     def test_an_unquoted_etag_is_quoted(self) -> None:
         assert strong_to_weak_etag("abc") == 'W/"abc"'
-
-
-def test_split_list_keeps_commas_in_quoted_strings() -> None:
-    assert split_list('a, b="x, y", , c') == ["a", 'b="x, y"', "c"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from strato.edge.directives import DELTA_MAX, Directives, delta_seconds, parse, parse_targeted, split_list
+from strato.edge.directives import DELTA_MAX, Directives, delta_seconds, parse, parse_targeted
 
 
 class TestDeltaSeconds:
@@ -21,19 +21,6 @@ class TestDeltaSeconds:
     @pytest.mark.parametrize("text", [None, "", "-1", "+1", "1.5", "abc", "1e3", " 60", "60s", "٣", "0x10"])
     def test_anything_else_is_invalid(self, text: str | None) -> None:
         assert delta_seconds(text) is None
-
-
-class TestListSyntax:
-    """RFC 9110 5.6.1 / 5.6.4: lists, empty members, quoted commas."""
-
-    def test_commas_inside_quoted_strings_do_not_split(self) -> None:
-        assert split_list('no-cache="a, b", max-age=1') == ['no-cache="a, b"', "max-age=1"]
-
-    def test_empty_members_and_whitespace_are_dropped(self) -> None:
-        assert split_list(" , a ,, \t b ,") == ["a", "b"]
-
-    def test_an_escaped_quote_does_not_end_the_string(self) -> None:
-        assert split_list(r'x="a\", b", y') == [r'x="a\", b"', "y"]
 
 
 class TestResponseDirectives:

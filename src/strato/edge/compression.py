@@ -15,6 +15,8 @@ from typing import Protocol
 
 import brotli  # type: ignore[import-untyped]
 
+from strato.http.fields import split_list
+
 _zstd: ModuleType | None
 try:  # optional; imported by name so that type checking does not need it installed
     _zstd = importlib.import_module("zstandard")
@@ -38,27 +40,6 @@ SUPPORTED_ENCODINGS: tuple[str, ...] = ("br", "zstd", "gzip") if HAVE_ZSTD else 
 _ALIASES = {"x-gzip": "gzip", "x-compress": "compress"}  # RFC 9110 8.4.1.1 / 8.4.1.3
 _QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
-
-
-def split_list(value: str) -> list[str]:
-    """RFC 9110 5.6.1: the non-empty members of a comma-separated list, commas inside quoted strings kept."""
-    members: list[str] = []
-    current: list[str] = []
-    quoted = escaped = False
-    for char in value:
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "," and not quoted:
-            members.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    members.append("".join(current).strip())
-    return [m for m in members if m]
 
 
 def parse_accept_encoding(value: str | None) -> dict[str, float]:

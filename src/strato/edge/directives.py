@@ -26,6 +26,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from strato.http.fields import split_list
+
 DELTA_MAX = 2**31
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -64,25 +66,6 @@ def delta_seconds(text: str | None) -> int | None:
     if len(significant) > 10:  # never hand int() thousands of digits
         return DELTA_MAX
     return min(int(significant), DELTA_MAX)
-
-
-def split_list(value: str) -> list[str]:
-    """RFC 9110 5.6.1: the members of a comma-separated list, commas inside quoted-strings kept."""
-    items: list[str] = []
-    start = 0
-    quoted = escaped = False
-    for index, char in enumerate(value):
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "," and not quoted:
-            items.append(value[start:index])
-            start = index + 1
-    items.append(value[start:])
-    return [item.strip(" \t") for item in items if item.strip(" \t")]
 
 
 def _unquote(text: str) -> str:

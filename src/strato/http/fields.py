@@ -1,0 +1,22 @@
+"""Field-value syntax shared by everything that reads HTTP headers (RFC 9110 section 5)."""
+
+from __future__ import annotations
+
+
+def split_list(value: str) -> list[str]:
+    """RFC 9110 5.6.1: the members of a comma-separated list, commas inside quoted-strings kept."""
+    items: list[str] = []
+    start = 0
+    quoted = escaped = False
+    for index, char in enumerate(value):
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            items.append(value[start:index])
+            start = index + 1
+    items.append(value[start:])
+    return [item.strip(" \t") for item in items if item.strip(" \t")]
