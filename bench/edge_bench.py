@@ -53,8 +53,8 @@ from harness import (
     summarize_profile,
     wait_for,
 )
-from s3_bench import Results, fmt, git_describe, log, ratio, record, value_of, write_lines
-from servers import export_ref, strato_env, strato_origin
+from s3_bench import Results, fmt, log, ratio, record, value_of, write_lines
+from servers import strato_env, strato_source
 
 EDGE_WORK = WORK / "edge"
 KIB = 1024
@@ -732,13 +732,8 @@ def main(argv: list[str] | None = None) -> int:
     extra: dict[str, Any] = {}
     started = time.time()
     try:
-        src = None
-        if opts.ref:
-            commit, src = export_ref(opts.ref)
-            extra["strato_commit"] = commit
-        else:
-            extra["strato_commit"] = git_describe()
-        extra["strato_origin"] = strato_origin(opts.python, src)
+        src, about = strato_source(opts.ref, opts.python)
+        extra.update(about)
         log(f"strato {extra['strato_commit']} from {extra['strato_origin']}")
         log("starting the origin and the edges")
         origin = start_origin(origin_files())

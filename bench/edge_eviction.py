@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness import WORK
-from s3_bench import git_describe, log
+from s3_bench import log
+from servers import git_describe
 from strato.edge.eviction import Lru, S3Fifo
 
 CACHE_SHARES = (0.01, 0.05, 0.10)

@@ -25,7 +25,6 @@ import os
 import platform
 import signal
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -41,12 +40,11 @@ from servers import (
     REGION,
     SECRET_KEY,
     Server,
-    export_ref,
     find_weed,
     start_nginx,
     start_seaweedfs,
     start_strato,
-    strato_origin,
+    strato_source,
 )
 
 BUCKET = "bench"
@@ -97,16 +95,6 @@ def parse(argv: list[str] | None) -> Options:
     opts.list_keys = opts.list_keys or (2000 if opts.quick else 10000)
     opts.put_urls = opts.put_urls or (30000 if opts.quick else 200000)
     return opts
-
-
-def git_describe() -> str:
-    """HEAD of the repository this script is in, '+dirty' when src/ has uncommitted changes."""
-    repo = WORK.parent.parent
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True).stdout.strip()
-
-    return git("rev-parse", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "src") else "")
 
 
 def log(message: str) -> None:
@@ -483,13 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     extra: dict[str, Any] = {}
     started = time.time()
     try:
-        src = None
-        if opts.ref:
-            commit, src = export_ref(opts.ref)
-            extra["strato_commit"] = commit
-        else:
-            extra["strato_commit"] = git_describe()
-        extra["strato_origin"] = strato_origin(opts.python, src)
+        src, about = strato_source(opts.ref, opts.python)
+        extra.update(about)
         log(f"strato {extra['strato_commit']} from {extra['strato_origin']}")
         log("starting servers")
         for workers in worker_counts:

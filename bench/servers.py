@@ -85,6 +85,27 @@ def export_ref(ref: str) -> tuple[str, Path]:
     return commit, folder / "src"
 
 
+def git_describe() -> str:
+    """HEAD of the repository this script is in, '+dirty' when src/ has uncommitted changes."""
+    repo = WORK.parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True).stdout.strip()
+
+    return git("rev-parse", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "src") else "")
+
+
+def strato_source(ref: str | None, python: str) -> tuple[Path | None, dict[str, str]]:
+    """The strato a benchmark runs: `ref` exported with git archive (None: the installed one),
+    and what to record about it (its commit and where it is imported from)."""
+    src = None
+    if ref:
+        commit, src = export_ref(ref)
+    else:
+        commit = git_describe()
+    return src, {"strato_commit": commit, "strato_origin": strato_origin(python, src)}
+
+
 def strato_origin(python: str, src: Path | None) -> str:
     """Where the strato that will run is imported from."""
     out = subprocess.run([python, "-c", "import strato; print(strato.__file__)"], env=strato_env(src),
