@@ -14,28 +14,23 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from strato.edge import cachekey, compression, multirange, policy
+from strato.edge import cachekey, policy
 from strato.edge.collapse import Fill, Flights
+from strato.edge.delivery import VIA, deliver, plain, respond
 from strato.edge.origins import Origin, OriginResponse
 from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
 from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore, Entry
 from strato.http import bodies
-from strato.http.conditionals import Outcome, evaluate, format_http_date, parse_http_date
+from strato.http.conditionals import format_http_date
 from strato.http.request import MalformedRequest, Request
-from strato.http.responses import send_body, send_stream
+from strato.http.responses import send_body
 from strato.http.types import Message, Receive, Scope, Send
 
 log = logging.getLogger("strato.edge")
-VIA = "1.1 strato"
 MAX_TARGET = 8192  # RFC 9112 3: at least 8000 octets of request-line should be supported
 _SERVE_STORED = (policy.Action.FRESH, policy.Action.STALE, policy.Action.STALE_WHILE_REVALIDATE)
 # A body read by byte range: (start, end or None for "to the end") -> chunks.
 BodyRange = Callable[[int, int | None], AsyncIterator[bytes]]
-# RFC 9110 15.4.5, plus this cache's own Age, Via and Cache-Status.
-NOT_MODIFIED_FIELDS = frozenset({
-    "cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary", "age", "via",
-    "cache-status",
-})
 
 
 @dataclass(slots=True)
@@ -105,12 +100,13 @@ class EdgeProxy:
 
         client = (scope.get("client") or ("", 0))[0]
         if not self.connections.acquire(client):
-            await self._plain(observed, 503, "too many concurrent requests from this client", scope["method"])
+            await plain(observed, 503, "too many concurrent requests from this client", scope["method"])
             return
         try:
             await self._handle(scope, receive, observed)
         finally:
             self.connections.release(client)
+            self.metrics.bytes_served += sent
             if self.access_log is not None:
                 self.access_log.info(
                     '%s "%s %s" %d %d %.1fms', client, scope["method"], scope.get("raw_path", b"").decode("latin-1"),
@@ -121,7 +117,7 @@ class EdgeProxy:
         try:
             request = Request.from_scope(scope, receive)
         except MalformedRequest:
-            await self._plain(send, 400, "malformed request", scope.get("method", "GET"))
+            await plain(send, 400, "malformed request", scope.get("method", "GET"))
             return
         if self.limiter is not None:
             wait = self.limiter.check(request.client, time.time())
@@ -134,7 +130,7 @@ class EdgeProxy:
         if request.raw_query:
             target += "?" + request.raw_query.decode("latin-1")
         if len(target) > MAX_TARGET:
-            await self._plain(send, 414, "URI too long", request.method)
+            await plain(send, 414, "URI too long", request.method)
             return
         if request.method in ("GET", "HEAD"):
             await self._cacheable(request, host, target, send)
@@ -150,7 +146,7 @@ class EdgeProxy:
         now = time.time()
         action = policy.decide(headers, entry.stored() if entry else None, now)
         if action is policy.Action.GATEWAY_TIMEOUT:
-            await self._plain(send, 504, "only-if-cached, and nothing usable is cached", request.method)
+            await plain(send, 504, "only-if-cached, and nothing usable is cached", request.method)
             return
         if entry is not None and action in _SERVE_STORED:
             self.store.hit(entry)
@@ -187,7 +183,7 @@ class EdgeProxy:
             await self._serve_entry(request, stale, send, hit=True, detail="stale-if-error")
             return
         status = 504 if isinstance(outcome.error, asyncio.TimeoutError | TimeoutError) else 502
-        await self._plain(send, status, "the origin could not be reached", request.method)
+        await plain(send, status, "the origin could not be reached", request.method)
 
     async def _flight(
         self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
@@ -307,80 +303,14 @@ class EdgeProxy:
             name=self.name,
         )
         headers = self._response_headers(entry.headers, policy.age_field(stored, now), status_text)
-        await self._deliver(request, entry.status, headers, entry.size, self.store.open(entry).read, send)
+        await deliver(request, entry.status, headers, entry.size, self.store.open(entry).read, send)
 
     async def _serve_fill(self, request: Request, meta: Entry, fill: Fill, send: Send) -> None:
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
         headers = self._response_headers(meta.headers, "0", status_text)
         declared = meta.headers.get("content-length")
         size = int(declared) if declared is not None and declared.isdigit() else None
-        await self._deliver(request, meta.status, headers, size, fill.read, send)
-
-    async def _deliver(
-        self, request: Request, status: int, headers: dict[str, str], size: int | None,
-        body: BodyRange, send: Send,
-    ) -> None:
-        """Conditionals, ranges and compression over a stored (or arriving) representation."""
-        etag = headers.get("etag")
-        last_modified = headers.get("last-modified")
-        if status == 200 and (etag or last_modified):
-            modified = parse_http_date(last_modified) if last_modified else None
-            bare = etag.removeprefix("W/").strip('"') if etag else ""
-            outcome = evaluate(request.headers, bare, modified if modified is not None else 0.0, safe=True)
-            if outcome is Outcome.NOT_MODIFIED:
-                kept = {k: v for k, v in headers.items() if k in NOT_MODIFIED_FIELDS}
-                await send_body(send, 304, kept.items(), head=True)
-                return
-            if outcome is Outcome.PRECONDITION_FAILED:
-                await self._plain(send, 412, "precondition failed", request.method)
-                return
-        head = request.method == "HEAD"
-        range_header = request.headers.get("range")
-        if status == 200 and size is not None and range_header is not None:
-            plan = multirange.plan_ranges(
-                range_header, request.headers.get("if-range"), size=size, content_type=headers.get("content-type"),
-                etag=etag, last_modified=last_modified,
-            )
-            if plan.status != 200:
-                headers.pop("content-length", None)
-                headers.update(plan.headers)
-                headers["content-length"] = str(plan.content_length)
-                await self._send(send, plan.status, headers, None if head else _plan_body(plan, body), head)
-                return
-        encoding = None
-        if status == 200 and not head and compression.is_compressible(
-            headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
-        ):
-            encoding = compression.choose_encoding(request.headers.get("accept-encoding"))
-        if encoding is not None:
-            compression.add_vary(headers)
-            headers["content-encoding"] = encoding
-            headers.pop("content-length", None)
-            if etag:
-                headers["etag"] = compression.strong_to_weak_etag(etag)
-            await self._send(send, status, headers, _compressed(body(0, size), encoding), head)
-            return
-        if size is not None:
-            headers["content-length"] = str(size)
-        await self._send(send, status, headers, None if head else body(0, size), head)
-
-    async def _send(
-        self, send: Send, status: int, headers: dict[str, str], chunks: AsyncIterator[bytes] | None, head: bool,
-    ) -> None:
-        if chunks is None:
-            await send_body(send, status, headers.items(), head=head)
-            return
-
-        async def counted() -> AsyncIterator[bytes]:
-            async for chunk in chunks:
-                self.metrics.bytes_served += len(chunk)
-                yield chunk
-
-        await send_stream(send, status, headers.items(), counted())
-
-    async def _plain(self, send: Send, status: int, message: str, method: str) -> None:
-        await send_body(send, status, [("content-type", "text/plain; charset=utf-8"), ("via", VIA)],
-                        f"{message}\n".encode(), head=method == "HEAD")
+        await deliver(request, meta.status, headers, size, fill.read, send)
 
     # -- everything else ----------------------------------------------------------------------
 
@@ -409,7 +339,7 @@ class EdgeProxy:
             response = await self.origin.fetch(request.method, target, forward, body)
         except Exception as exc:
             log.warning("origin %s %s failed: %r", request.method, target, exc)
-            await self._plain(send, 502, "the origin could not be reached", request.method)
+            await plain(send, 502, "the origin could not be reached", request.method)
             return
         if policy.invalidates(request.method, response.status):
             for key in policy.invalidation_targets(host, target, response.headers):
@@ -426,25 +356,4 @@ class EdgeProxy:
             return
         if "content-length" not in headers:
             headers["transfer-encoding"] = "chunked"
-        await self._send(send, response.status, headers, response.body, False)
-
-
-async def _plan_body(plan: multirange.RangePlan, body: BodyRange) -> AsyncIterator[bytes]:
-    for part in plan.parts:
-        if isinstance(part, bytes):
-            yield part
-        else:
-            start, end = part
-            async for chunk in body(start, end):
-                yield chunk
-
-
-async def _compressed(chunks: AsyncIterator[bytes], encoding: str) -> AsyncIterator[bytes]:
-    compressor = compression.Compressor(encoding)
-    async for chunk in chunks:
-        out = compressor.compress(chunk)
-        if out:
-            yield out
-    tail = compressor.flush()
-    if tail:
-        yield tail
+        await respond(send, response.status, headers, response.body, False)
