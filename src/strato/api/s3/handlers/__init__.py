@@ -36,6 +36,3 @@ HANDLERS: dict[str, Handler] = {
     "ListParts": multipart.list_parts,
     "ListMultipartUploads": multipart.list_multipart_uploads,
 }
-
-# Operations whose request body is object data (streamed) rather than small XML.
-STREAMING_BODY = frozenset({"PutObject", "UploadPart"})
