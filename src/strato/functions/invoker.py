@@ -1,0 +1,21 @@
+"""What the Lambda protocol layer calls to run a function.
+
+In `strato serve` the API workers hold a client of the functions controller process (the one
+owner of the environment pool); in tests the pool can be called directly. Both keep this shape.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .records import Invocation, InvokeResult
+
+
+class Invoker(Protocol):
+    async def invoke(self, invocation: Invocation) -> InvokeResult:
+        """Run synchronously (RequestResponse). Raises TooManyRequests when throttled."""
+        ...
+
+    async def enqueue(self, invocation: Invocation) -> None:
+        """Queue an Event invocation durably; returns once it is stored."""
+        ...

@@ -1,0 +1,49 @@
+"""The seam between the pool (which decides when environments exist) and the sandbox (which
+makes them): a launcher starts one isolated runtime process for a function version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchSpec:
+    runtime: str  # "python3.11", "provided.al2023", ...
+    handler: str
+    code_dir: Path  # seen as /var/task (LAMBDA_TASK_ROOT) inside the environment
+    environment: dict[str, str]  # every variable, AWS_LAMBDA_RUNTIME_API included
+    memory_mb: int
+    tmp_mb: int
+    log_fd: int  # the environment's stdout and stderr both go here
+
+
+class Process(Protocol):
+    """One running environment process (and everything it started)."""
+
+    pid: int
+
+    async def wait(self) -> int:
+        """Wait for the exit; returns the status as subprocess does (negative: killed by signal)."""
+        ...
+
+    def kill(self) -> None:
+        """Kill the environment's whole process tree at once (idempotent)."""
+        ...
+
+    def max_memory_used_mb(self) -> int:
+        """The peak memory of the environment so far, in MB (for REPORT lines)."""
+        ...
+
+
+class Launcher(Protocol):
+    protections: str  # one line saying which isolation is active, printed at startup
+
+    def runtimes(self) -> frozenset[str]:
+        """The runtimes this host can run; others are refused at CreateFunction."""
+        ...
+
+    async def launch(self, spec: LaunchSpec) -> Process: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,65 @@
+"""The records the functions engine and the Lambda protocol layer exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+LATEST = "$LATEST"
+# Lambda's defaults and bounds (CreateFunction API reference).
+DEFAULT_TIMEOUT = 3
+DEFAULT_MEMORY = 128
+DEFAULT_EPHEMERAL = 512
+MAX_PAYLOAD = 6 * 1024 * 1024
+MAX_EVENT_PAYLOAD = 1024 * 1024
+LOG_TAIL_BYTES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionVersion:
+    """One runnable version of a function: `$LATEST` or a published number.
+
+    Environments are reused only for the same (name, version, revision_id): any change of
+    code or configuration makes a new revision and retires the old environments.
+    """
+
+    name: str
+    version: str
+    arn: str  # the unqualified function ARN: arn:aws:lambda:REGION:ACCOUNT:function:NAME
+    runtime: str
+    handler: str
+    memory_size: int
+    timeout: int
+    environment: dict[str, str]
+    code_dir: Path  # the unpacked, read-only code tree
+    code_sha256: str  # base64 SHA-256 of the zip, as Lambda reports it
+    revision_id: str
+    ephemeral_storage: int = DEFAULT_EPHEMERAL  # MB of /tmp
+    reserved_concurrency: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    function: FunctionVersion
+    invoked_arn: str  # the ARN the caller named (with its qualifier), as the runtime reports it
+    payload: bytes
+    request_id: str
+    client_context: str | None = None  # the decoded JSON of X-Amz-Client-Context
+    log_tail: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResult:
+    payload: bytes
+    executed_version: str
+    function_error: str | None = None  # "Unhandled" when the function failed
+    log_tail: bytes = b""  # the last LOG_TAIL_BYTES of the invocation's log, when asked
+
+
+class TooManyRequests(Exception):
+    """A concurrency limit refused the invocation (Lambda's TooManyRequestsException)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # e.g. ReservedFunctionConcurrentInvocationLimitExceeded
+        self.message = message
