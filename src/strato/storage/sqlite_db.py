@@ -15,54 +15,22 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
+
+from strato import migrations
 
 T = TypeVar("T")
 MAX_BATCH = 512
 
 
-def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("strato.storage.migrations")
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql"):
-            found.append((int(name.split("_", 1)[0]), entry.read_text()))
-    return sorted(found)
-
-
-SCHEMA_VERSION = max(number for number, _ in _migrations())
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+MIGRATIONS = "strato.storage.migrations"
+SCHEMA_VERSION = migrations.latest(MIGRATIONS)
 
 
 def migrate(path: Path, target: int = SCHEMA_VERSION) -> int:
-    """Bring the database at `path` up to `target` (SCHEMA_VERSION); returns the version it had."""
-    conn = connect(path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        start = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if start > SCHEMA_VERSION:
-            conn.execute("ROLLBACK")
-            raise RuntimeError(f"metadata schema {start} is newer than this strato ({SCHEMA_VERSION})")
-        for number, script in _migrations():
-            if start < number <= target:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-        conn.execute(f"PRAGMA user_version={max(start, target)}")
-        conn.execute("COMMIT")
-        return start
-    finally:
-        conn.close()
+    """Bring the metadata database at `path` up to `target` (SCHEMA_VERSION); returns the version it had."""
+    return migrations.migrate(path, MIGRATIONS, target)
 
 
 class SqliteDatabase:
@@ -83,7 +51,7 @@ class SqliteDatabase:
     def reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path)
+            conn = migrations.connect(self.path)
             conn.execute("PRAGMA query_only=ON")
             self._local.conn = conn
             with self._readers_lock:
@@ -91,7 +59,7 @@ class SqliteDatabase:
         return conn
 
     def _write_loop(self) -> None:
-        conn = connect(self.path)
+        conn = migrations.connect(self.path)
         # Worker processes share the database: they take turns through a file lock, which
         # wakes the next writer the moment the last one commits. SQLite's own busy handler
         # sleeps with backoff instead, which under contention costs whole seconds.
