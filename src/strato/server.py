@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import sys
@@ -113,10 +114,8 @@ def serve(settings: Settings) -> None:
         finally:
             store.close()
 
-    if settings.workers == 1:
-        supervisor.run_single(worker)
-    else:
-        supervisor.supervise(settings.workers, worker)
+    roles = [(f"worker {index}", functools.partial(worker, index)) for index in range(settings.workers)]
+    supervisor.supervise(roles)
 
 
 def serve_edge(settings: EdgeSettings) -> None:

@@ -8,13 +8,15 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 log = logging.getLogger("strato")
 
 # Runs one worker to completion; given the worker's index (0..N-1).
 Worker = Callable[[int], Coroutine[Any, Any, None]]
+# One supervised process's main coroutine.
+Role = Callable[[], Coroutine[Any, Any, None]]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -72,8 +74,9 @@ def run_single(worker: Worker) -> None:
     run_loop(worker(0))
 
 
-def supervise(workers: int, worker: Worker) -> None:
-    """Fork the workers, restart any that die, and stop them all on SIGINT/SIGTERM."""
+def supervise(roles: Sequence[tuple[str, Role]]) -> None:
+    """Fork one process per role (API workers, the functions controller), restart any that
+    dies, and stop them all on SIGINT/SIGTERM."""
     children: dict[int, int] = {}
     stopping = False
     supervisor = os.getpid()
@@ -87,11 +90,11 @@ def supervise(workers: int, worker: Worker) -> None:
                 _die_with_parent()
                 if os.getppid() != supervisor:  # it died before the line above took effect
                     raise SystemExit(0)
-                run_loop(worker(index))
+                run_loop(roles[index][1]())
             finally:
                 os._exit(0)
         children[pid] = index
-        if stopping:  # a stop signal arrived while this worker was being forked
+        if stopping:  # a stop signal arrived while this process was being forked
             os.kill(pid, signal.SIGTERM)
 
     def stop(signum: int, _frame: object) -> None:
@@ -102,7 +105,7 @@ def supervise(workers: int, worker: Worker) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    for index in range(workers):
+    for index in range(len(roles)):
         spawn(index)
     while children:
         try:
@@ -111,6 +114,6 @@ def supervise(workers: int, worker: Worker) -> None:
             break
         index = children.pop(pid)
         if not stopping:
-            log.error("worker %d exited (status %d); restarting", pid, status)
+            log.error("%s (pid %d) exited (status %d); restarting", roles[index][0], pid, status)
             spawn(index)
     sys.exit(0)

@@ -1,0 +1,167 @@
+"""Event (asynchronous) invocations: a durable queue and the dispatcher that drains it.
+
+An Event invoke is answered 202 once its row is committed, so it survives a restart. The
+controller runs each queued event through the pool; a function error is retried twice, after
+`retry_delay` and twice that, as Lambda does; a throttled event waits and tries again until
+it is `MAX_AGE` old. Delivery is at least once: an event running when the server dies runs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .records import FunctionVersion, Invocation, InvokeResult, TooManyRequests
+
+log = logging.getLogger("strato.functions.events")
+
+MAX_ATTEMPTS = 3
+MAX_AGE = 6 * 3600.0
+THROTTLE_DELAY = 1.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    function_name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    invoked_arn TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    client_context TEXT,
+    payload BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    next_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_due ON events (next_at)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedEvent:
+    id: int
+    function_name: str
+    version: str
+    invoked_arn: str
+    request_id: str
+    client_context: str | None
+    payload: bytes
+    attempts: int
+    created: float
+
+
+class EventQueue:
+    """The queue's table, in its own SQLite file: writers are API workers, the reader is the controller."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(_SCHEMA)
+        self._lock = asyncio.Lock()
+
+    async def put(self, invocation: Invocation) -> None:
+        now = time.time()
+        row = (invocation.function.name, invocation.function.version, invocation.invoked_arn,
+               invocation.request_id, invocation.client_context, invocation.payload, now, now)
+        async with self._lock:
+            await asyncio.to_thread(self._conn.execute, "INSERT INTO events (function_name, version, invoked_arn,"
+                                    " request_id, client_context, payload, created, next_at)"
+                                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def due(self, now: float, exclude: set[int], limit: int = 64) -> list[QueuedEvent]:
+        rows = self._conn.execute(
+            "SELECT id, function_name, version, invoked_arn, request_id, client_context, payload, attempts, created"
+            " FROM events WHERE next_at <= ? ORDER BY next_at LIMIT ?", (now, limit + len(exclude))).fetchall()
+        return [QueuedEvent(*row) for row in rows if row[0] not in exclude][:limit]
+
+    def next_due(self) -> float | None:
+        row = self._conn.execute("SELECT MIN(next_at) FROM events").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def done(self, event_id: int) -> None:
+        self._conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
+
+    def later(self, event_id: int, attempts: int, next_at: float) -> None:
+        self._conn.execute("UPDATE events SET attempts = ?, next_at = ? WHERE id = ?", (attempts, next_at, event_id))
+
+    def pending(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+Resolve = Callable[[str, str], FunctionVersion | None]
+Run = Callable[[Invocation], Awaitable[InvokeResult]]
+
+
+class Dispatcher:
+    """Drains the queue in the controller: one task per due event, woken by new events."""
+
+    def __init__(self, queue: EventQueue, resolve: Resolve, run: Run, retry_delay: float = 60.0) -> None:
+        self.queue = queue
+        self.resolve = resolve
+        self.run = run
+        self.retry_delay = retry_delay
+        self._wake = asyncio.Event()
+        self._running: dict[int, asyncio.Task[None]] = {}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def serve(self) -> None:
+        try:
+            while True:
+                self._wake.clear()
+                for event in self.queue.due(time.time(), set(self._running)):
+                    self._running[event.id] = asyncio.create_task(self._deliver(event))
+                upcoming = self.queue.next_due()
+                timeout = 5.0 if upcoming is None else min(5.0, max(0.05, upcoming - time.time()))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            for task in self._running.values():
+                task.cancel()
+
+    async def _deliver(self, event: QueuedEvent) -> None:
+        try:
+            await self._attempt(event)
+        except Exception:
+            log.exception("event %s could not be delivered; retrying", event.request_id)
+            self.queue.later(event.id, event.attempts, time.time() + self.retry_delay)
+        finally:
+            self._running.pop(event.id, None)
+            self._wake.set()
+
+    async def _attempt(self, event: QueuedEvent) -> None:
+        function = self.resolve(event.function_name, event.version)
+        if function is None:
+            log.warning("event %s dropped: function %s:%s no longer exists",
+                        event.request_id, event.function_name, event.version)
+            self.queue.done(event.id)
+            return
+        invocation = Invocation(function, event.invoked_arn, event.payload, event.request_id, event.client_context)
+        try:
+            result = await self.run(invocation)
+        except TooManyRequests:
+            if time.time() - event.created > MAX_AGE:
+                log.warning("event %s dropped: throttled for %d s", event.request_id, MAX_AGE)
+                self.queue.done(event.id)
+            else:
+                self.queue.later(event.id, event.attempts, time.time() + THROTTLE_DELAY)
+            return
+        attempts = event.attempts + 1
+        if result.function_error is None or attempts >= MAX_ATTEMPTS:
+            if result.function_error is not None:
+                log.warning("event %s failed %d times; dropped: %s", event.request_id, attempts,
+                            result.payload[:500].decode("utf-8", "replace"))
+            self.queue.done(event.id)
+        else:
+            self.queue.later(event.id, attempts, time.time() + self.retry_delay * attempts)
