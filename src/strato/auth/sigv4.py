@@ -134,6 +134,19 @@ def canonical_uri(raw_path: bytes) -> str:
     return uri_encode(unquote_to_bytes(raw_path).decode("utf-8", "surrogateescape"), keep_slash=True)
 
 
+def canonical_uri_normalized(raw_path: bytes) -> str:
+    """Every service but S3: the path as sent, with dot segments removed, encoded once more
+    (so '%3A' in a Lambda ARN is signed as '%253A'), as botocore's SigV4Auth signs it."""
+    segments: list[str] = []
+    for segment in raw_path.decode("latin-1").split("/")[1:]:
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment != ".":
+            segments.append(segment)
+    return uri_encode("/" + "/".join(segments), keep_slash=True)
+
+
 def canonical_query(raw_query: bytes, exclude: str = "") -> str:
     pairs = []
     for item in raw_query.split(b"&"):
@@ -175,12 +188,12 @@ def canonical_headers(headers: Iterable[tuple[str, str]], signed: tuple[str, ...
 
 def canonical_request(
     method: str, raw_path: bytes, raw_query: bytes, headers: Iterable[tuple[str, str]],
-    signed: tuple[str, ...], payload_hash: str, presigned: bool,
+    signed: tuple[str, ...], payload_hash: str, presigned: bool, s3_path: bool = True,
 ) -> str:
     return "\n".join(
         (
             method,
-            canonical_uri(raw_path),
+            canonical_uri(raw_path) if s3_path else canonical_uri_normalized(raw_path),
             canonical_query(raw_query, exclude="X-Amz-Signature" if presigned else ""),
             canonical_headers(headers, signed),
             ";".join(signed),
@@ -229,8 +242,13 @@ class Verified:
 def verify(
     auth: Authorization, secret: str, *, method: str, raw_path: bytes, raw_query: bytes,
     headers: list[tuple[str, str]], header_map: dict[str, str], query: dict[str, str], now: float,
+    body_sha256: str | None = None,
 ) -> Verified:
-    """Check the signature and its time window; raises AuthError."""
+    """Check the signature and its time window; raises AuthError.
+
+    S3 signs its path as-is and names the payload hash in x-amz-content-sha256. Other services
+    (`body_sha256` given: the hex SHA-256 of the body, read before verifying) sign a
+    normalized, re-encoded path and the body's hash, which the header may repeat."""
     if "host" not in auth.signed_headers:
         raise malformed("the host header must be signed") if not auth.presigned else query_error(
             "the host header must be signed"
@@ -264,13 +282,17 @@ def verify(
             raise AuthError(
                 "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
             )
-        payload_hash = header_map.get("x-amz-content-sha256", "")
+        payload_hash = header_map.get("x-amz-content-sha256", body_sha256 or "")
+        if body_sha256 is not None and payload_hash not in (body_sha256, UNSIGNED_PAYLOAD):
+            raise AuthError("InvalidSignatureException", "The x-amz-content-sha256 header does not match "
+                            "the body.", 400)
         if not payload_hash:
             raise AuthError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", 400)
         if payload_hash not in (UNSIGNED_PAYLOAD, *STREAMING_MODES) and not _HEX64.match(payload_hash):
             raise AuthError("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
                             "STREAMING-*, or a valid sha256 value.", 400)
-    request = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, payload_hash, auth.presigned)
+    request = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, payload_hash,
+                                auth.presigned, s3_path=body_sha256 is None)
     key = signing_key(secret, auth.scope.date, auth.scope.region, auth.scope.service)
     expected = sign(key, string_to_sign(amz_date, auth.scope, request))
     if not hmac.compare_digest(expected, auth.signature):

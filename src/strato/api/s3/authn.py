@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from strato.auth import chunked, payload, sigv2, sigv4
 from strato.auth.credentials import CredentialStore, Identity
 from strato.auth.errors import AuthError
+from strato.auth.verify import unknown_key, verify_v4
 from strato.http import bodies
 from strato.http.conditionals import parse_http_date
 from strato.http.request import Request
@@ -17,11 +18,6 @@ from strato.storage.records import Expectation
 from .errors import S3Error
 from .headers import CHECKSUM_HEADERS
 from .router import Endpoint
-
-
-def _unknown_key() -> AuthError:
-    return AuthError("InvalidAccessKeyId",
-                     "The AWS Access Key Id you provided does not exist in our records.")
 
 
 def authenticate(
@@ -67,15 +63,10 @@ def _hoist_query_headers(request: Request) -> None:
 def _verify_v4(
     request: Request, auth: sigv4.Authorization, credentials: CredentialStore, now: float
 ) -> tuple[Identity, sigv4.Verified]:
-    identity = credentials.lookup(auth.scope.access_key)
-    if identity is None:
-        raise _unknown_key()
-    verified = sigv4.verify(
-        auth, identity.secret_key, method=request.method, raw_path=request.raw_path,
-        raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
-        query=request.query, now=now,
+    return verify_v4(
+        credentials, auth, method=request.method, raw_path=request.raw_path, raw_query=request.raw_query,
+        headers=request.header_list, header_map=request.headers, query=request.query, now=now,
     )
-    return identity, verified
 
 
 def _verify_v2(
@@ -84,7 +75,7 @@ def _verify_v2(
 ) -> Identity:
     identity = credentials.lookup(auth.access_key)
     if identity is None:
-        raise _unknown_key()
+        raise unknown_key()
     path = request.raw_path.decode("latin-1")
     if endpoint.virtual_host and endpoint.bucket:
         path = f"/{endpoint.bucket}{path}"
