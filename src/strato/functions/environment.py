@@ -1,0 +1,280 @@
+"""One execution environment: a runtime process, its Runtime API listener, its log pipe.
+
+    starting --process launched--> initialising --first GET next--> idle
+    idle --invoke--> busy --result or error posted--> idle
+    initialising --invoke (cold start)--> initialising: the invocation waits for the first GET next
+    any --timeout, exit, init error, kill--> dead
+
+An environment runs one invocation at a time. Every wait is bounded: initialisation by
+`init_timeout`, an invocation by its function's timeout; when either passes, the process is
+killed. The process's exit ends whatever was in flight with Lambda's Runtime.ExitError (or
+Runtime.OutOfMemory), and releases the listener and the pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import os
+from collections.abc import Callable
+
+from . import failures, logs
+from .launcher import Launcher, LaunchSpec, Process
+from .logs import LogFiles, Output
+from .records import FunctionVersion, Invocation, InvokeResult
+from .runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
+from .variables import environment_variables
+
+INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase of an on-demand function
+_DRAIN_READS = 64  # at most this many pipe reads (of 64 KiB) when a result arrives
+
+
+class State(enum.Enum):
+    STARTING = "starting"
+    INITIALISING = "initialising"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+class Environment:
+    def __init__(self, function: FunctionVersion, files: LogFiles, variables: dict[str, str],
+                 on_dead: Callable[[Environment], None], init_timeout: float = INIT_TIMEOUT) -> None:
+        self.function = function
+        self.state = State.STARTING
+        self.idle_since = 0.0
+        self.pid = 0
+        self.init_duration_ms: float | None = None
+        self._variables = variables
+        self._on_dead = on_dead
+        self._init_timeout = init_timeout
+        self._loop = asyncio.get_running_loop()
+        self._channel = RuntimeChannel(self)
+        self._output = Output(files, function.name)
+        self._listener: RuntimeApiListener | None = None
+        self._process: Process | None = None
+        self._pipe = -1
+        self._launched_at = 0.0
+        self._started_at = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._invocation: Invocation | None = None
+        self._outcome: asyncio.Future[InvokeResult] | None = None
+        self._cold = False  # the invocation in flight waited for init (its REPORT has Init Duration)
+        self._exited: asyncio.Task[None] | None = None
+
+    async def start(self, launcher: Launcher) -> None:
+        """starting -> initialising: listen, launch the runtime, read its output."""
+        self._listener = await RuntimeApiListener.open(self._channel)
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        self._pipe = read_end
+        function = self.function
+        spec = LaunchSpec(
+            runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
+            environment=environment_variables(self._variables, function.version, self._listener.address),
+            memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end)
+        self._launched_at = self._loop.time()
+        try:
+            self._process = await launcher.launch(spec)
+        except BaseException:
+            self._release()
+            raise
+        finally:
+            os.close(write_end)  # the process holds its own copy
+        self.pid = self._process.pid
+        self._loop.add_reader(read_end, self._read_output)
+        self.state = State.INITIALISING
+        self._timer = self._loop.call_later(self._init_timeout, self._init_timed_out)
+        self._exited = self._loop.create_task(self._watch_exit(self._process))
+
+    async def invoke(self, invocation: Invocation) -> InvokeResult:
+        """Run one invocation here (the environment must be idle, or initialising and unused)."""
+        if self.state is State.IDLE:
+            self.state = State.BUSY
+        elif self.state is not State.INITIALISING or self._invocation is not None:
+            raise RuntimeError(f"environment is {self.state.value}, cannot invoke")
+        else:
+            self._cold = True
+        self._invocation = invocation
+        outcome: asyncio.Future[InvokeResult] = self._loop.create_future()
+        self._outcome = outcome
+        self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
+                                      self.function.timeout * 1000, invocation.client_context))
+        return await outcome
+
+    def kill(self) -> None:
+        """Stop the environment; whatever is in flight ends as a runtime exit (idempotent)."""
+        if self._process is not None and self.state is not State.DEAD:
+            self._process.kill()
+
+    async def wait_closed(self) -> None:
+        if self._exited is not None:
+            await asyncio.shield(self._exited)
+
+    # What the runtime tells the channel (RuntimeEvents).
+
+    def runtime_ready(self) -> None:
+        self.init_duration_ms = (self._loop.time() - self._launched_at) * 1000
+        self._cancel_timer()
+        if self._invocation is None:
+            self._become_idle()
+
+    def invocation_started(self, request_id: str) -> None:
+        self.state = State.BUSY
+        self._started_at = self._loop.time()
+        self._output.add(logs.start_line(request_id, self.function.version))
+        self._timer = self._loop.call_later(self.function.timeout, self._timed_out)
+
+    def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
+        self._cancel_timer()
+        self._drain_output()
+        if error_type is not None:
+            payload = failures.error_document(payload, error_type)
+        self._finish(payload, "Unhandled" if error_type is not None else None)
+        self._become_idle()
+
+    def init_failed(self, payload: bytes, error_type: str | None) -> None:
+        self._cancel_timer()
+        self.init_duration_ms = (self._loop.time() - self._launched_at) * 1000
+        self._drain_output()
+        document = failures.error_document(payload, error_type or "")
+        invocation = self._invocation
+        if invocation is not None:
+            self._started_at = self._loop.time()
+            self._output.add(logs.start_line(invocation.request_id, self.function.version))
+            self._finish(document, "Unhandled", "error", _error_type(document, error_type))
+        self._die()
+
+    # Endings.
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        invocation = self._invocation
+        if invocation is not None:
+            self._channel.withdraw()
+            self._drain_output()
+            timeout = float(self.function.timeout)
+            self._finish(failures.timed_out(invocation.request_id, timeout), "Unhandled", "timeout",
+                         after=failures.timeout_log_line(invocation.request_id, timeout))
+        self._die()
+
+    def _init_timed_out(self) -> None:
+        self._timer = None
+        invocation = self._invocation
+        if invocation is not None:
+            self._started_at = self._launched_at
+            self._output.add(logs.start_line(invocation.request_id, self.function.version))
+            self._cold = False
+        self._timed_out()
+
+    async def _watch_exit(self, process: Process) -> None:
+        status = await process.wait()
+        self._drain_output()
+        invocation = self._invocation
+        if invocation is not None and self._outcome is not None and not self._outcome.done():
+            if self.state is State.INITIALISING:  # died before asking for its first invocation
+                self.init_duration_ms = (self._loop.time() - self._launched_at) * 1000
+                self._started_at = self._loop.time()
+                self._output.add(logs.start_line(invocation.request_id, self.function.version))
+            error_type = failures.exit_type(status, self._max_memory(), self.function.memory_size)
+            message = failures.exit_message(invocation.request_id, status)
+            self._output.add(f"{message}\n{error_type}\n".encode())
+            self._finish(failures.exited(invocation.request_id, error_type, status), "Unhandled",
+                         "error", error_type)
+        self._die()
+        self._release()
+        self._output.flush()
+
+    def _finish(self, payload: bytes, function_error: str | None, status: str | None = None,
+                error_type: str | None = None, after: bytes = b"") -> None:
+        """Log END and REPORT for the invocation in flight and hand its result to the caller."""
+        invocation = self._invocation
+        outcome = self._outcome
+        assert invocation is not None
+        assert outcome is not None
+        self._invocation = None
+        self._outcome = None
+        duration = (self._loop.time() - self._started_at) * 1000
+        init = self.init_duration_ms if self._cold else None
+        self._cold = False
+        output = self._output
+        output.add(logs.end_line(invocation.request_id))
+        output.add(logs.report_line(invocation.request_id, duration, self.function.memory_size,
+                                    self._max_memory(), init, status, error_type))
+        if after:
+            output.add(after)
+        tail = output.flush()
+        if not outcome.done():
+            outcome.set_result(InvokeResult(payload, self.function.version, function_error,
+                                            tail if invocation.log_tail else b""))
+
+    def _become_idle(self) -> None:
+        if self.state is not State.DEAD:
+            self.state = State.IDLE
+            self.idle_since = self._loop.time()
+
+    def _die(self) -> None:
+        """-> dead: nothing more reaches the runtime; the process is killed."""
+        if self.state is State.DEAD:
+            return
+        self.state = State.DEAD
+        self._cancel_timer()
+        self._channel.close()
+        if self._process is not None:
+            self._process.kill()
+        self._on_dead(self)
+
+    def _release(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        if self._pipe >= 0:
+            self._loop.remove_reader(self._pipe)
+            os.close(self._pipe)
+            self._pipe = -1
+        if self.state is not State.DEAD:
+            self.state = State.DEAD
+            self._on_dead(self)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _max_memory(self) -> int:
+        return self._process.max_memory_used_mb() if self._process is not None else 0
+
+    # Output.
+
+    def _read_output(self) -> None:
+        try:
+            data = os.read(self._pipe, 65536)
+        except BlockingIOError:
+            return
+        if data:
+            self._output.add(data)
+        else:  # every writer is gone
+            self._loop.remove_reader(self._pipe)
+
+    def _drain_output(self) -> None:
+        """Read what the runtime wrote before it answered, so it lands in this invocation's log."""
+        if self._pipe < 0:
+            return
+        for _ in range(_DRAIN_READS):
+            try:
+                data = os.read(self._pipe, 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                return
+            self._output.add(data)
+
+
+def _error_type(document: bytes, header_type: str | None) -> str:
+    """The errorType of an error document, for the REPORT line."""
+    with contextlib.suppress(ValueError, AttributeError):
+        found = json.loads(document).get("errorType")
+        if isinstance(found, str):
+            return found
+    return header_type or failures.UNKNOWN

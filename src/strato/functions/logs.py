@@ -1,0 +1,176 @@
+"""Function logs: the START / END / REPORT lines Lambda writes around each invocation, the
+per-function log files every invocation is appended to, and reading them back.
+
+Line formats as Lambda writes them to CloudWatch Logs and to `X-Amz-Log-Result`
+(https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html): REPORT fields are
+tab-separated with a trailing tab; Billed Duration is rounded up to the millisecond and, on a
+cold start, includes the Init Duration (Lambda bills the init phase since August 2025).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import OrderedDict
+from pathlib import Path
+
+from .records import LOG_TAIL_BYTES
+
+LOG_FILE = "current.log"
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a function's current file is rotated past this
+KEEP_FILES = 2  # rotated files kept besides the current one
+FLUSH_BYTES = 64 * 1024  # an environment buffers at most this much output before writing it
+OPEN_FILES = 128  # function log files held open at once
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
+
+
+def start_line(request_id: str, version: str) -> bytes:
+    return f"START RequestId: {request_id} Version: {version}\n".encode()
+
+
+def end_line(request_id: str) -> bytes:
+    return f"END RequestId: {request_id}\n".encode()
+
+
+def report_line(request_id: str, duration_ms: float, memory_size: int, max_memory_used: int,
+                init_duration_ms: float | None = None, status: str | None = None,
+                error_type: str | None = None) -> bytes:
+    """The REPORT line; `status` (timeout, error) and `error_type` appear only when the invoke failed."""
+    billed = math.ceil(duration_ms + (init_duration_ms or 0.0))
+    line = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
+            f"Memory Size: {memory_size} MB\tMax Memory Used: {max_memory_used} MB\t")
+    if init_duration_ms is not None:
+        line += f"Init Duration: {init_duration_ms:.2f} ms\t"
+    if status is not None:
+        line += f"Status: {status}\t"
+    if error_type is not None:
+        line += f"Error Type: {error_type}\t"
+    return (line + "\n").encode()
+
+
+def _directory(logs_dir: Path, function_name: str) -> Path:
+    if not _NAME.fullmatch(function_name):
+        raise ValueError(f"not a function name: {function_name!r}")
+    return logs_dir / function_name
+
+
+class FunctionLog:
+    """One function's log: `current.log` appended to, rotated to `current.log.1` (and so on,
+    KEEP_FILES deep) past MAX_FILE_BYTES, so a function's logs stay bounded on disk."""
+
+    def __init__(self, directory: Path, max_bytes: int = MAX_FILE_BYTES, keep: int = KEEP_FILES) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._path = directory / LOG_FILE
+        self._max_bytes = max_bytes
+        self._keep = keep
+        self._fd = self._open()
+        self._size = os.fstat(self._fd).st_size
+
+    def _open(self) -> int:
+        return os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def write(self, data: bytes) -> None:
+        if self._size and self._size + len(data) > self._max_bytes:
+            self._rotate()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        self._size += len(data)
+
+    def _rotate(self) -> None:
+        os.close(self._fd)
+        for index in range(self._keep, 0, -1):
+            older = self._path.with_name(f"{LOG_FILE}.{index - 1}" if index > 1 else LOG_FILE)
+            if older.exists():
+                os.replace(older, self._path.with_name(f"{LOG_FILE}.{index}"))
+        self._fd = self._open()
+        self._size = 0
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class LogFiles:
+    """The log files of every function, at most OPEN_FILES of them open at a time."""
+
+    def __init__(self, logs_dir: Path, max_bytes: int = MAX_FILE_BYTES, keep: int = KEEP_FILES) -> None:
+        self._dir = logs_dir
+        self._max_bytes = max_bytes
+        self._keep = keep
+        self._open: OrderedDict[str, FunctionLog] = OrderedDict()
+
+    def write(self, function_name: str, data: bytes) -> None:
+        log = self._open.get(function_name)
+        if log is None:
+            log = FunctionLog(_directory(self._dir, function_name), self._max_bytes, self._keep)
+            self._open[function_name] = log
+            if len(self._open) > OPEN_FILES:
+                self._open.popitem(last=False)[1].close()
+        else:
+            self._open.move_to_end(function_name)
+        log.write(data)
+
+    def close(self) -> None:
+        for log in self._open.values():
+            log.close()
+        self._open.clear()
+
+
+def read_logs(logs_dir: Path, function_name: str, max_bytes: int = 1024 * 1024) -> bytes:
+    """The newest `max_bytes` of a function's logs, oldest first; empty if it has none."""
+    directory = _directory(logs_dir, function_name)
+    names = [f"{LOG_FILE}.{index}" for index in range(KEEP_FILES, 0, -1)] + [LOG_FILE]
+    pieces: list[bytes] = []
+    wanted = max_bytes
+    for name in reversed(names):
+        if wanted <= 0:
+            break
+        try:
+            with open(directory / name, "rb") as file:
+                size = file.seek(0, os.SEEK_END)
+                file.seek(max(0, size - wanted))
+                piece = file.read(wanted)
+        except FileNotFoundError:
+            continue
+        pieces.append(piece)
+        wanted -= len(piece)
+    return b"".join(reversed(pieces))
+
+
+class Output:
+    """An environment's output on its way to the function's log: what the runtime printed
+    between START and END, plus the lines strato adds. Bounded: past FLUSH_BYTES it is
+    written out early, keeping only the last LOG_TAIL_BYTES for the invocation's log tail."""
+
+    __slots__ = ("_carry", "_chunks", "_files", "_name", "_size")
+
+    def __init__(self, files: LogFiles, function_name: str) -> None:
+        self._files = files
+        self._name = function_name
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._carry = b""  # the end of what was written early, for the tail
+
+    def add(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+        if self._size > FLUSH_BYTES:
+            written = b"".join(self._chunks)
+            self._files.write(self._name, written)
+            self._carry = written[-LOG_TAIL_BYTES:]
+            self._chunks = []
+            self._size = 0
+
+    def flush(self) -> bytes:
+        """Write what is buffered; returns the last LOG_TAIL_BYTES of everything since the last flush."""
+        data = b"".join(self._chunks)
+        if data:
+            self._files.write(self._name, data)
+        tail = (self._carry + data)[-LOG_TAIL_BYTES:] if len(data) < LOG_TAIL_BYTES else data[-LOG_TAIL_BYTES:]
+        self._chunks = []
+        self._size = 0
+        self._carry = b""
+        return tail

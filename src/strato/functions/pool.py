@@ -1,0 +1,213 @@
+"""The environment pool: warm reuse per (name, version, revision), scale-out up to the
+concurrency limits, idle reaping, retirement of old revisions. Implements `Invoker.invoke`
+(the `enqueue` half belongs to the controller's event queue).
+
+Concurrency, as Lambda counts it: invocations in flight. A function with reserved concurrency
+runs at most that many at once (beyond: ReservedFunctionConcurrentInvocationLimitExceeded);
+the others share the account limit minus every reservation the pool has seen
+(beyond: ConcurrentInvocationLimitExceeded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .environment import INIT_TIMEOUT, Environment, State
+from .launcher import Launcher
+from .logs import LogFiles
+from .records import FunctionVersion, Invocation, InvokeResult, TooManyRequests
+from .variables import Credentials, function_variables
+
+ACCOUNT_CONCURRENCY = 1000  # Lambda's default account limit
+IDLE_TIMEOUT = 300.0
+CLOSE_TIMEOUT = 5.0
+THROTTLED = "Rate Exceeded."
+
+_Key = tuple[str, str, str]  # (name, version, revision_id)
+
+
+@dataclass(eq=False)
+class _Group:
+    """The environments of one function revision; `idle` is a stack (the warmest on top)."""
+
+    variables: dict[str, str]
+    idle: list[Environment] = field(default_factory=list)
+    live: set[Environment] = field(default_factory=set)
+    retired: bool = False
+
+
+class Pool:
+    def __init__(self, launcher: Launcher, *, logs_dir: Path, region: str, endpoint_url: str | None = None,
+                 credentials: Credentials | None = None, account_concurrency: int = ACCOUNT_CONCURRENCY,
+                 idle_timeout: float = IDLE_TIMEOUT, init_timeout: float = INIT_TIMEOUT,
+                 max_environments: int | None = None) -> None:
+        self._launcher = launcher
+        self._files = LogFiles(logs_dir)
+        self._region = region
+        self._endpoint_url = endpoint_url
+        self._credentials = credentials
+        self._account = account_concurrency
+        self._idle_timeout = idle_timeout
+        self._init_timeout = init_timeout
+        self._max_environments = max_environments or account_concurrency
+        self._groups: dict[_Key, _Group] = {}
+        self._current: dict[tuple[str, str], _Key] = {}  # (name, version) -> its newest revision
+        self._environments = 0
+        self._in_flight: dict[str, int] = {}
+        self._unreserved_in_flight = 0
+        self._reserved: dict[str, int] = {}
+        self._reserved_sum = 0
+        self._reaper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def environments(self) -> int:
+        """Live environments, idle and busy."""
+        return self._environments
+
+    async def invoke(self, invocation: Invocation) -> InvokeResult:
+        if self._closed:
+            raise RuntimeError("the pool is closed")
+        function = invocation.function
+        reserved = self._admit(function)
+        try:
+            group = self._group(function)
+            environment = self._take_idle(group)
+            if environment is None:
+                environment = await self._start(function, group)
+            try:
+                result = await environment.invoke(invocation)
+            except asyncio.CancelledError:
+                environment.kill()
+                raise
+            if environment.state is State.IDLE:
+                if group.retired or self._closed:
+                    environment.kill()
+                else:
+                    group.idle.append(environment)
+            return result
+        finally:
+            self._release(function.name, reserved)
+
+    async def close(self) -> None:
+        """Stop every environment and the reaper."""
+        self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        environments = [environment for group in self._groups.values() for environment in group.live]
+        for environment in environments:
+            environment.kill()
+        if environments:
+            await asyncio.wait([asyncio.ensure_future(e.wait_closed()) for e in environments],
+                               timeout=CLOSE_TIMEOUT)
+        self._files.close()
+
+    # Concurrency.
+
+    def _admit(self, function: FunctionVersion) -> bool:
+        """Count the invocation in, or raise TooManyRequests; returns whether it uses a reservation."""
+        name = function.name
+        reserved = function.reserved_concurrency
+        if self._reserved.get(name) != reserved:
+            self._reserved_sum += (reserved or 0) - self._reserved.pop(name, 0)
+            if reserved is not None:
+                self._reserved[name] = reserved
+        in_flight = self._in_flight.get(name, 0)
+        if reserved is not None:
+            if in_flight >= reserved:
+                raise TooManyRequests("ReservedFunctionConcurrentInvocationLimitExceeded", THROTTLED)
+        elif self._unreserved_in_flight >= self._account - self._reserved_sum:
+            raise TooManyRequests("ConcurrentInvocationLimitExceeded", THROTTLED)
+        else:
+            self._unreserved_in_flight += 1
+        self._in_flight[name] = in_flight + 1
+        return reserved is not None
+
+    def _release(self, name: str, reserved: bool) -> None:
+        left = self._in_flight[name] - 1
+        if left:
+            self._in_flight[name] = left
+        else:
+            del self._in_flight[name]
+        if not reserved:
+            self._unreserved_in_flight -= 1
+
+    # Environments.
+
+    def _group(self, function: FunctionVersion) -> _Group:
+        key = (function.name, function.version, function.revision_id)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(
+                function_variables(function, self._region, self._endpoint_url, self._credentials))
+            previous = self._current.get(key[:2])
+            self._current[key[:2]] = key
+            if previous is not None:
+                self._retire(previous)
+        return group
+
+    def _retire(self, key: _Key) -> None:
+        """A newer revision exists: idle environments go now, busy ones when they finish."""
+        group = self._groups.get(key)
+        if group is None:
+            return
+        group.retired = True
+        for environment in group.idle:
+            environment.kill()
+        group.idle.clear()
+        if not group.live:
+            del self._groups[key]
+
+    def _take_idle(self, group: _Group) -> Environment | None:
+        idle = group.idle
+        while idle:
+            environment = idle.pop()
+            if environment.state is State.IDLE:
+                return environment
+        return None
+
+    async def _start(self, function: FunctionVersion, group: _Group) -> Environment:
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+        if self._environments >= self._max_environments:
+            self._evict_one()
+        environment = Environment(function, self._files, group.variables, self._on_dead, self._init_timeout)
+        group.live.add(environment)
+        self._environments += 1
+        await environment.start(self._launcher)
+        return environment
+
+    def _on_dead(self, environment: Environment) -> None:
+        function = environment.function
+        key = (function.name, function.version, function.revision_id)
+        group = self._groups.get(key)
+        if group is None or environment not in group.live:
+            return
+        group.live.discard(environment)
+        self._environments -= 1
+        if environment in group.idle:
+            group.idle.remove(environment)
+        if group.retired and not group.live:
+            del self._groups[key]
+
+    def _evict_one(self) -> None:
+        """Make room: the environment idle the longest goes."""
+        candidates = [group.idle[0] for group in self._groups.values() if group.idle]
+        if candidates:
+            oldest = min(candidates, key=lambda environment: environment.idle_since)
+            oldest.kill()
+
+    async def _reap(self) -> None:
+        """Kill environments idle longer than the idle timeout."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(self._idle_timeout / 2, 0.05))
+            expired = loop.time() - self._idle_timeout
+            for group in list(self._groups.values()):
+                while group.idle and group.idle[0].idle_since <= expired:
+                    group.idle.pop(0).kill()

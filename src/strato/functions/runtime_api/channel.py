@@ -1,0 +1,140 @@
+"""One environment's side of the Runtime API: which invocation its runtime may fetch, which it
+may answer, and what each answer means. No I/O: connections call in, the environment listens.
+
+The runtime, as seen from here (the Runtime Interface Emulator's runtime states, simplified):
+
+    initialising --GET next--> waiting --invocation handed out--> invoking
+    invoking --POST response | POST error--> answered --GET next--> waiting
+    initialising --POST init/error--> failed
+
+Answers for the invocation in hand are accepted once (202); a second answer for it is 403
+InvalidStateTransition; any other request id is 400 InvalidRequestID.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Protocol
+
+from . import wire
+from .wire import Delivery, Reply
+
+
+class RuntimeEvents(Protocol):
+    """What the environment hears from its runtime."""
+
+    def runtime_ready(self) -> None:
+        """The runtime asked for its first invocation: initialisation is over."""
+
+    def invocation_started(self, request_id: str) -> None:
+        """The invocation was handed to the runtime: its deadline runs from now."""
+
+    def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
+        """The runtime answered: a result (error_type None) or an error document."""
+
+    def init_failed(self, payload: bytes, error_type: str | None) -> None:
+        """The runtime reported that initialisation failed."""
+
+
+class Waiter(Protocol):
+    """A connection parked on GET /next."""
+
+    def deliver(self, data: list[bytes]) -> None: ...
+
+
+class RuntimeChannel:
+    __slots__ = ("_answered", "_current", "_events", "_initialised", "_queued", "_waiter", "closed")
+
+    def __init__(self, events: RuntimeEvents) -> None:
+        self._events = events
+        self._initialised = False
+        self._waiter: Waiter | None = None
+        self._queued: Delivery | None = None
+        self._current: str | None = None  # handed out, not answered
+        self._answered: deque[str] = deque(maxlen=8)
+        self.closed = False
+
+    # The environment's side.
+
+    def submit(self, delivery: Delivery) -> None:
+        """Offer the next invocation: handed out now if the runtime waits, else at its next GET."""
+        waiter = self._waiter
+        if waiter is None:
+            self._queued = delivery
+        else:
+            self._waiter = None
+            self._hand_out(waiter, delivery)
+
+    def withdraw(self) -> None:
+        """Forget the invocation in flight (it timed out, or the environment is going away)."""
+        if self._current is not None:
+            self._answered.append(self._current)
+        self._queued = None
+        self._current = None
+
+    def close(self) -> None:
+        self.withdraw()
+        self._waiter = None
+        self.closed = True
+
+    # The runtime's side (called by its connections).
+
+    def expects_answer(self, request_id: str) -> bool:
+        """Whether a body posted for request_id is worth reading (it is the invocation in hand)."""
+        return request_id == self._current
+
+    def next(self, waiter: Waiter) -> Reply | None:
+        """GET /runtime/invocation/next: None when the waiter is parked or served."""
+        if self.closed or self._current is not None or self._waiter is not None:
+            return wire.invalid_state("Invoking" if self._current else "Waiting", "Ready")
+        if not self._initialised:
+            self._initialised = True
+            self._events.runtime_ready()
+        queued = self._queued
+        if queued is None:
+            self._waiter = waiter
+        else:
+            self._queued = None
+            self._hand_out(waiter, queued)
+        return None
+
+    def forget(self, waiter: Waiter) -> None:
+        """The waiter's connection is gone."""
+        if self._waiter is waiter:
+            self._waiter = None
+
+    def answer(self, request_id: str, payload: bytes, error_type: str | None, size: int) -> Reply:
+        """POST /runtime/invocation/{id}/response or /error; `size` counts bytes never kept."""
+        if request_id != self._current:
+            if request_id in self._answered:
+                return wire.invalid_state("ResponseSent", "InvocationResponse")
+            return wire.INVALID_REQUEST_ID
+        self._current = None
+        self._answered.append(request_id)
+        if size > wire.MAX_RESULT:
+            self._events.invocation_done(request_id, response_too_large(size), "Function.ResponseSizeTooLarge")
+            return wire.TOO_LARGE
+        self._events.invocation_done(request_id, payload, error_type)
+        return wire.ACCEPTED
+
+    def init_error(self, payload: bytes, error_type: str | None) -> Reply:
+        """POST /runtime/init/error: only before the first GET next."""
+        if self._initialised or self.closed:
+            return wire.invalid_state("Ready", "InitError")
+        self._initialised = True
+        self.closed = True
+        self._events.init_failed(payload, error_type)
+        return wire.ACCEPTED
+
+    def _hand_out(self, waiter: Waiter, delivery: Delivery) -> None:
+        self._current = delivery.request_id
+        waiter.deliver(delivery.render(int(time.time() * 1000)))
+        self._events.invocation_started(delivery.request_id)
+
+
+def response_too_large(size: int) -> bytes:
+    """The error Lambda returns for an oversized result (interop.ErrorResponseTooLarge)."""
+    return wire.error(413, "Function.ResponseSizeTooLarge",
+                      f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+                      f"({wire.MAX_RESULT} bytes).").body

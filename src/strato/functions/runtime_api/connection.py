@@ -1,0 +1,181 @@
+"""One HTTP/1.1 connection from a runtime to its environment's Runtime API listener.
+
+Function code is untrusted, so everything is bounded: the request head (MAX_HEAD bytes, large
+enough for awslambdaric's X-Ray error-cause header of up to 1 MiB), the body (kept only for
+a post about the invocation in hand, and only up to MAX_RESULT bytes; the rest is counted and
+dropped), and the connections per listener (MAX_CONNECTIONS). Unparseable bytes get a 400 and
+the connection is closed. Pipelining past a parked GET next closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httptools
+
+from . import wire
+from .channel import RuntimeChannel
+from .wire import Reply
+
+MAX_HEAD = 2 * 1024 * 1024
+MAX_CONNECTIONS = 4
+_PREFIX = b"/2018-06-01/runtime/"
+_NEXT = b"invocation/next"
+_INIT_ERROR = b"init/error"
+_INVOCATION = b"invocation/"
+
+
+class RuntimeConnection(asyncio.Protocol):
+    def __init__(self, channel: RuntimeChannel, connections: set[RuntimeConnection]) -> None:
+        self._channel = channel
+        self._connections = connections
+        self._transport: asyncio.Transport | None = None
+        self._parser = httptools.HttpRequestParser(self)
+        self._head_open = True
+        self._head_bytes = 0
+        self._url = b""
+        self._error_type: str | None = None
+        self._keep_alive = True
+        self._parked = False
+        self._chunks: list[bytes] = []
+        self._body_size = 0
+        self._keep_body = False
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        if len(self._connections) >= MAX_CONNECTIONS or self._channel.closed:
+            transport.abort()
+            return
+        self._connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self)
+        if self._parked:
+            self._parked = False
+            self._channel.forget(self)
+        self._chunks = []
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_open:
+            self._head_bytes += len(data)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._refuse(wire.BAD_REQUEST)
+            return
+        if self._head_open and self._head_bytes > MAX_HEAD:
+            self._refuse(wire.HEAD_TOO_LARGE)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        if self._parked:  # a request pipelined behind a parked GET next
+            self._parked = False
+            self._channel.forget(self)
+            self.close()
+        self._head_open = True
+        self._url = b""
+        self._error_type = None
+        self._chunks = []
+        self._body_size = 0
+        self._keep_body = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == wire.ERROR_TYPE_HEADER:
+            self._error_type = value[:256].decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        self._head_bytes = 0
+        self._keep_alive = self._parser.should_keep_alive()
+        path = self._url.partition(b"?")[0]
+        if path.startswith(_PREFIX):
+            rest = path[len(_PREFIX):]
+            if rest == _INIT_ERROR:
+                self._keep_body = True
+            elif rest.startswith(_INVOCATION):
+                request_id = rest[len(_INVOCATION):].rpartition(b"/")[0]
+                self._keep_body = self._channel.expects_answer(request_id.decode("latin-1"))
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._keep_body:
+            if self._body_size <= wire.MAX_RESULT:
+                self._chunks.append(body)
+            else:
+                self._chunks = []
+
+    def on_message_complete(self) -> None:
+        self._head_open = True
+        if self._transport is None or self._transport.is_closing():
+            return
+        reply = self._dispatch()
+        self._chunks = []
+        if reply is not None:
+            self._send([reply.render(self._keep_alive)])
+
+    # The Runtime API
+
+    def _dispatch(self) -> Reply | None:
+        path = self._url.partition(b"?")[0]
+        if not path.startswith(_PREFIX):
+            return wire.NOT_FOUND
+        rest = path[len(_PREFIX):]
+        method = self._parser.get_method()
+        if rest == _NEXT:
+            if method != b"GET":
+                return wire.METHOD_NOT_ALLOWED
+            self._parked = True
+            reply = self._channel.next(self)
+            if reply is not None:
+                self._parked = False
+            return reply
+        if rest == _INIT_ERROR:
+            if method != b"POST":
+                return wire.METHOD_NOT_ALLOWED
+            return self._channel.init_error(self._body(), self._error_type)
+        if rest.startswith(_INVOCATION):
+            request_id, _, kind = rest[len(_INVOCATION):].rpartition(b"/")
+            if kind not in (b"response", b"error"):
+                return wire.NOT_FOUND
+            if method != b"POST":
+                return wire.METHOD_NOT_ALLOWED
+            error_type = (self._error_type or "") if kind == b"error" else None
+            return self._channel.answer(request_id.decode("latin-1"), self._body(), error_type, self._body_size)
+        return wire.NOT_FOUND
+
+    def _body(self) -> bytes:
+        chunks = self._chunks
+        if len(chunks) == 1:
+            return chunks[0]
+        return b"".join(chunks)
+
+    def deliver(self, data: list[bytes]) -> None:
+        """The invocation for a parked GET next."""
+        self._parked = False
+        self._send(data)
+
+    def _send(self, data: list[bytes]) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        for piece in data:
+            transport.write(piece)
+        if not self._keep_alive:
+            transport.close()
+
+    def _refuse(self, reply: Reply) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.write(reply.render(keep_alive=False))
+            transport.close()

@@ -1,0 +1,61 @@
+"""The environment variables Lambda defines for a function's runtime.
+
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+Reserved names always win over the function's own Environment (which may not set them: the
+Lambda API refuses that at CreateFunction); the others (TZ, LANG, PATH, LD_LIBRARY_PATH and
+AWS_ENDPOINT_URL) are defaults the function may override.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from .records import FunctionVersion
+
+Credentials = tuple[str, str] | tuple[str, str, str]  # access key, secret key[, session token]
+
+TASK_ROOT = "/var/task"
+RUNTIME_DIR = "/var/runtime"
+_DEFAULTS = {
+    "TZ": ":UTC",
+    "LANG": "en_US.UTF-8",
+    "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+    "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+}
+
+
+def function_variables(function: FunctionVersion, region: str, endpoint_url: str | None,
+                       credentials: Credentials | None) -> dict[str, str]:
+    """Every variable but the two that differ per environment (see `environment_variables`)."""
+    variables = dict(_DEFAULTS)
+    if endpoint_url is not None:
+        variables["AWS_ENDPOINT_URL"] = endpoint_url
+    variables.update(function.environment)
+    variables.update({
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": function.version,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "_HANDLER": function.handler,
+        "LAMBDA_TASK_ROOT": TASK_ROOT,
+        "LAMBDA_RUNTIME_DIR": RUNTIME_DIR,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    })
+    if not function.runtime.startswith("provided"):  # not defined for OS-only runtimes
+        variables["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{function.runtime}"
+    if credentials is not None:
+        variables["AWS_ACCESS_KEY_ID"] = credentials[0]
+        variables["AWS_SECRET_ACCESS_KEY"] = credentials[1]
+        if len(credentials) == 3:
+            variables["AWS_SESSION_TOKEN"] = credentials[2]
+    return variables
+
+
+def environment_variables(base: dict[str, str], version: str, runtime_api: str) -> dict[str, str]:
+    """One environment's variables: its Runtime API address and its own log stream."""
+    today = datetime.datetime.now(datetime.UTC)
+    stream = f"{today:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
+    return {**base, "AWS_LAMBDA_RUNTIME_API": runtime_api, "AWS_LAMBDA_LOG_STREAM_NAME": stream}
