@@ -2,47 +2,29 @@
 
 Writing: response shapes are dataclasses; each field becomes an element named by its
 `xml` metadata or its PascalCase name; lists repeat, nested shapes nest, None is left out.
-Reading: expat with DOCTYPE, entities and external references refused, on bodies the caller
-has already bounded in size.
+Reading: the shared safe parser (strato.xmltree), re-exported here for the S3 layer.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, NoReturn
-from xml.parsers import expat
+from dataclasses import field
+from typing import Any
 
 from strato.http.responses import Response
+from strato.xmltree import DECLARATION as _DECLARATION
+from strato.xmltree import MalformedXML as MalformedXML
+from strato.xmltree import Node as Node
+from strato.xmltree import escape as escape
+from strato.xmltree import iso8601 as iso8601
+from strato.xmltree import parse as parse
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
-_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
-_SPECIAL = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 class IsoTime(float):
     """Epoch seconds rendered as S3's ISO 8601 timestamp (millisecond precision)."""
-
-
-def escape(text: str) -> str:
-    if not _SPECIAL.search(text):
-        return text
-    return _SPECIAL.sub(lambda m: _NAMED.get(m.group(), f"&#{ord(m.group())};"), text)
-
-
-@lru_cache(maxsize=4096)
-def _iso_second(whole: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-
-
-def iso8601(epoch: float) -> str:
-    whole = int(epoch)
-    return f"{_iso_second(whole)}.{int((epoch - whole) * 1000):03d}Z"
 
 
 def element(name: str) -> Any:
@@ -113,73 +95,6 @@ def render(root: str, shape: Any, namespace: str | None = NAMESPACE) -> bytes:
 
 def render_text(root: str, text: str) -> bytes:
     return f'{_DECLARATION}<{root} xmlns="{NAMESPACE}">{escape(text)}</{root}>'.encode()
-
-
-class MalformedXML(Exception):
-    pass
-
-
-@dataclass(slots=True)
-class Node:
-    tag: str
-    text: str = ""
-    children: list[Node] = field(default_factory=list)
-
-    def find(self, tag: str) -> Node | None:
-        return next((child for child in self.children if child.tag == tag), None)
-
-    def find_all(self, tag: str) -> list[Node]:
-        return [child for child in self.children if child.tag == tag]
-
-    def text_of(self, tag: str, default: str | None = None) -> str | None:
-        child = self.find(tag)
-        return child.text if child is not None else default
-
-
-def _refuse(*_: Any) -> NoReturn:
-    raise MalformedXML("DOCTYPE, entities and external references are not allowed")
-
-
-def parse(data: bytes, max_depth: int = 16) -> Node:
-    """Parse a small XML document into Nodes; raises MalformedXML."""
-    parser = expat.ParserCreate()
-    parser.StartDoctypeDeclHandler = _refuse
-    parser.EntityDeclHandler = _refuse
-    parser.UnparsedEntityDeclHandler = _refuse
-    parser.ExternalEntityRefHandler = _refuse
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    stack: list[Node] = []
-    root: list[Node] = []
-
-    def start(tag: str, _attrs: dict[str, str]) -> None:
-        node = Node(tag.rpartition(":")[2])
-        if stack:
-            stack[-1].children.append(node)
-        else:
-            root.append(node)
-        stack.append(node)
-        if len(stack) > max_depth:
-            raise MalformedXML("too deeply nested")
-
-    def end(_tag: str) -> None:
-        stack.pop()
-
-    def text(data: str) -> None:
-        if stack:
-            stack[-1].text += data
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise MalformedXML(str(exc)) from None
-    except (LookupError, ValueError) as exc:  # a declared encoding Python cannot decode with
-        raise MalformedXML(f"unsupported encoding: {exc}") from None
-    if not root:
-        raise MalformedXML("empty document")
-    return root[0]
 
 
 def response(root: str, shape: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
