@@ -298,3 +298,19 @@ def verify(
     if not hmac.compare_digest(expected, auth.signature):
         raise mismatch()
     return Verified(auth.scope, amz_date, auth.signature, payload_hash, key)
+
+
+def presign(
+    method: str, host: str, raw_path: bytes, params: list[tuple[str, str]], *, access_key: str, secret: str,
+    region: str, service: str, now: float, expires: int, s3_path: bool = True,
+) -> str:
+    """The query string of a presigned URL (host signed, payload unsigned) that `verify` accepts."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    scope = Scope(access_key, amz_date[:8], region, service)
+    query = [*params, ("X-Amz-Algorithm", ALGORITHM), ("X-Amz-Credential", f"{access_key}/{scope.text}"),
+             ("X-Amz-Date", amz_date), ("X-Amz-Expires", str(expires)), ("X-Amz-SignedHeaders", "host")]
+    raw_query = "&".join(f"{uri_encode(name, False)}={uri_encode(value, False)}" for name, value in query)
+    request = canonical_request(method, raw_path, raw_query.encode(), [("host", host)], ("host",), UNSIGNED_PAYLOAD,
+                                True, s3_path)
+    signature = sign(signing_key(secret, scope.date, region, service), string_to_sign(amz_date, scope, request))
+    return f"{raw_query}&X-Amz-Signature={signature}"

@@ -1,0 +1,100 @@
+"""The Lambda ASGI app: route -> read the (bounded) body -> authenticate -> dispatch.
+
+Errors become Lambda's JSON here and only here: `{"Type": ..., "message": ...}` with the code
+in `x-amzn-ErrorType`; every response carries `x-amzn-RequestId`. SigV4 for services other
+than S3 signs the body's SHA-256, so the body is read (within the operation's limit) before
+the signature can be checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+
+from strato.auth import sigv4
+from strato.auth.credentials import CredentialStore
+from strato.auth.verify import verify_v4
+from strato.functions.records import MAX_PAYLOAD
+from strato.http.bodies import BodyTooLarge, collect, stream
+from strato.http.request import Request
+from strato.http.responses import Response
+from strato.http.types import Message, Receive, Scope, Send
+
+from .call import Call, Services
+from .errors import LambdaError, to_lambda_error, too_large
+from .handlers import HANDLERS
+from .router import route
+
+log = logging.getLogger("strato.lambda")
+
+MAX_CODE_REQUEST = 69_905_067  # Lambda's limit for a CreateFunction/UpdateFunctionCode request (base64 zip)
+MAX_REQUEST = 1024 * 1024  # every other operation's JSON body
+_BODY_LIMITS = {"Invoke": MAX_PAYLOAD, "CreateFunction": MAX_CODE_REQUEST, "UpdateFunctionCode": MAX_CODE_REQUEST}
+
+
+class LambdaApp:
+    def __init__(self, services: Services, credentials: CredentialStore) -> None:
+        self.services = services
+        self.credentials = credentials
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = str(uuid.uuid4())
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = message["headers"]
+                assert isinstance(headers, list)
+                headers.append((b"x-amzn-requestid", request_id.encode()))
+            await send(message)
+
+        try:
+            request = Request.from_scope(scope, receive)
+            response = await self.handle(request, request_id)
+            await response.send(tracked)
+        except Exception as exc:
+            if started:
+                log.warning("request %s aborted mid-response: %r", request_id, exc)
+                raise
+            error = to_lambda_error(exc)
+            if error is None:
+                log.exception("request %s failed", request_id)
+                error = LambdaError("ServiceException", "The service encountered an internal error.", 500)
+            headers = [("content-type", "application/json"), ("x-amzn-errortype", error.code),
+                       *error.headers.items()]
+            await Response(error.status, headers, error.body()).send(tracked)
+
+    async def handle(self, request: Request, request_id: str) -> Response:
+        endpoint = route(request.method, request.raw_path.decode("latin-1"))
+        body = await self.read_body(request, endpoint.operation)
+        self.authenticate(request, body)
+        return await HANDLERS[endpoint.operation](Call(request, endpoint, body, request_id, self.services))
+
+    async def read_body(self, request: Request, operation: str) -> bytes:
+        limit = _BODY_LIMITS.get(operation, MAX_REQUEST)
+        length = request.content_length()
+        if length is not None and length > limit:
+            raise too_large(limit, operation)
+        try:
+            return await collect(stream(request.receive, length, self.services.settings.request_timeout), limit)
+        except BodyTooLarge:
+            raise too_large(limit, operation) from None
+
+    def authenticate(self, request: Request, body: bytes) -> None:
+        """Every call is signed (header or presigned query) by a known key, for service `lambda`."""
+        header = request.headers.get("authorization", "").strip()
+        if header:
+            auth = sigv4.parse_header(header)
+            if auth is None:
+                raise LambdaError("IncompleteSignatureException", "Lambda accepts only AWS4-HMAC-SHA256 signatures.")
+        elif "X-Amz-Signature" in request.query:
+            auth = sigv4.parse_query(request.query)
+        else:
+            raise LambdaError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
+        verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
+                  raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
+                  query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())

@@ -1,0 +1,54 @@
+"""What a handler is given: the request, where it is going, its body, and the services."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from strato.auth.credentials import Identity
+from strato.functions.invoker import Invoker
+from strato.functions.registry import Registry
+from strato.http.request import Request
+
+from .router import Endpoint
+from .shapes import Body
+
+# Reads an object of strato's own S3 (CreateFunction's Code.S3Bucket/S3Key), whole: packages
+# are at most 50 MB by contract. Raises LookupError when there is no such bucket or key.
+FetchS3Object = Callable[[str, str], Awaitable[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaSettings:
+    region: str = "us-east-1"
+    concurrency_limit: int = 1000  # the account's concurrent executions (Settings.function_concurrency)
+    runtimes: frozenset[str] = frozenset()  # what CreateFunction accepts: the runtimes this host can run
+    request_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    registry: Registry
+    invoker: Invoker
+    fetch_s3_object: FetchS3Object
+    settings: LambdaSettings
+    signer: Identity  # the keys Code.Location URLs are presigned with
+
+
+@dataclass(slots=True)
+class Call:
+    request: Request
+    endpoint: Endpoint
+    raw_body: bytes
+    request_id: str
+    services: Services
+
+    @property
+    def registry(self) -> Registry:
+        return self.services.registry
+
+    def body(self) -> Body:
+        return Body(self.raw_body)
+
+    def qualifier(self) -> str | None:
+        return self.request.query.get("Qualifier") or None

@@ -1,0 +1,96 @@
+"""LambdaError, the one error type of the Lambda protocol, and the table that maps engine,
+auth and HTTP errors to it. Anything not in the table is a 500 ServiceException, logged
+with its request id. Source: the Lambda API reference, "Common Errors" and each operation's
+"Errors" section; botocore reads the code from x-amzn-ErrorType and the text from `message`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from strato.auth.errors import AuthError
+from strato.functions import errors as registry
+from strato.functions.packages import InvalidPackage, PackageTooLarge
+from strato.functions.records import TooManyRequests
+from strato.http.bodies import BodyIncomplete, BodyTimeout
+from strato.http.request import MalformedRequest
+
+
+class LambdaError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400, *, headers: dict[str, str] | None = None,
+                 **fields: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.headers = headers or {}
+        self.fields = fields
+
+    def body(self) -> bytes:
+        kind = "User" if self.status < 500 else "Service"
+        return json.dumps({"Type": kind, "message": self.message, **self.fields}).encode()
+
+
+def invalid_parameter(message: str) -> LambdaError:
+    return LambdaError("InvalidParameterValueException", message)
+
+
+def invalid_content(message: str) -> LambdaError:
+    return LambdaError("InvalidRequestContentException", message)
+
+
+def not_found(message: str) -> LambdaError:
+    return LambdaError("ResourceNotFoundException", message, 404)
+
+
+def not_implemented(what: str) -> LambdaError:
+    return LambdaError("NotImplemented", f"{what} is not implemented by strato yet.", 501)
+
+
+def too_large(limit: int, operation: str) -> LambdaError:
+    return LambdaError("RequestTooLargeException",
+                       f"Request must be smaller than {limit} bytes for the {operation} operation", 413)
+
+
+def _auth(exc: AuthError) -> LambdaError:
+    if exc.code == "InvalidAccessKeyId":
+        return LambdaError("UnrecognizedClientException", "The security token included in the request is invalid.",
+                           403)
+    if exc.code in ("SignatureDoesNotMatch", "RequestTimeTooSkewed", "InvalidSignatureException"):
+        return LambdaError("InvalidSignatureException", exc.message, 403)
+    if exc.code == "AccessDenied":
+        return LambdaError("AccessDeniedException", exc.message, 403)
+    return LambdaError("IncompleteSignatureException", exc.message, 400)
+
+
+def _throttled(exc: TooManyRequests) -> LambdaError:
+    return LambdaError("TooManyRequestsException", exc.message, 429, headers={"retry-after": "1"},
+                       Reason=exc.reason)
+
+
+_Mapper = Callable[[Exception], LambdaError]
+
+_TABLE: dict[type[Exception], _Mapper] = {
+    registry.NotFound: lambda e: not_found(str(e)),
+    registry.Conflict: lambda e: LambdaError("ResourceConflictException", str(e), 409),
+    registry.PreconditionFailed: lambda e: LambdaError("PreconditionFailedException", str(e), 412),
+    registry.InvalidParameter: lambda e: invalid_parameter(str(e)),
+    InvalidPackage: lambda e: invalid_parameter(str(e)),
+    PackageTooLarge: lambda e: LambdaError("RequestEntityTooLargeException", str(e), 413),
+    TooManyRequests: lambda e: _throttled(e),  # type: ignore[arg-type]
+    AuthError: lambda e: _auth(e),  # type: ignore[arg-type]
+    MalformedRequest: lambda e: invalid_content(str(e)),
+    BodyIncomplete: lambda e: invalid_content(f"The request body ended early: {e}"),
+    BodyTimeout: lambda e: LambdaError("RequestTimeoutException", f"The request body stalled: {e}", 408),
+}
+
+
+def to_lambda_error(exc: Exception) -> LambdaError | None:
+    """The protocol error for an exception; None when it is unexpected (a 500)."""
+    if isinstance(exc, LambdaError):
+        return exc
+    for kind in type(exc).__mro__:
+        mapper = _TABLE.get(kind)
+        if mapper is not None:
+            return mapper(exc)
+    return None

@@ -1,0 +1,35 @@
+"""One handler per Lambda operation, found by the router's operation name."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from strato.http.responses import Response
+
+from ..call import Call
+from . import aliases, concurrency, functions, invoke, versions
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+HANDLERS: dict[str, Handler] = {
+    "CreateFunction": functions.create_function,
+    "GetFunction": functions.get_function,
+    "GetFunctionCode": functions.get_function_code,
+    "GetFunctionConfiguration": functions.get_function_configuration,
+    "ListFunctions": functions.list_functions,
+    "UpdateFunctionCode": functions.update_function_code,
+    "UpdateFunctionConfiguration": functions.update_function_configuration,
+    "DeleteFunction": functions.delete_function,
+    "PublishVersion": versions.publish_version,
+    "ListVersionsByFunction": versions.list_versions_by_function,
+    "CreateAlias": aliases.create_alias,
+    "GetAlias": aliases.get_alias,
+    "UpdateAlias": aliases.update_alias,
+    "ListAliases": aliases.list_aliases,
+    "DeleteAlias": aliases.delete_alias,
+    "PutFunctionConcurrency": concurrency.put_function_concurrency,
+    "GetFunctionConcurrency": concurrency.get_function_concurrency,
+    "DeleteFunctionConcurrency": concurrency.delete_function_concurrency,
+    "GetAccountSettings": concurrency.get_account_settings,
+    "Invoke": invoke.invoke,
+}

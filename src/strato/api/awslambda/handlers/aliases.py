@@ -1,0 +1,49 @@
+"""CreateAlias, GetAlias, UpdateAlias (with weighted RoutingConfig), ListAliases, DeleteAlias
+(Lambda API reference pages of each)."""
+
+from __future__ import annotations
+
+from strato.functions.arns import check_alias_name
+from strato.http.responses import Response
+
+from .. import shapes
+from ..call import Call
+from .common import json_response, max_items, no_content
+
+
+async def create_alias(call: Call) -> Response:
+    body = call.body()
+    name = body.required("Name")
+    version = body.required("FunctionVersion")
+    check_alias_name(name)
+    alias = await call.registry.create_alias(call.endpoint.function_name, name, version,
+                                             description=body.text("Description") or "",
+                                             weights=shapes.weights(body))
+    return json_response(shapes.alias_configuration(call.registry, alias), 201)
+
+
+async def get_alias(call: Call) -> Response:
+    alias = await call.registry.get_alias(call.endpoint.function_name, call.endpoint.alias)
+    return json_response(shapes.alias_configuration(call.registry, alias))
+
+
+async def update_alias(call: Call) -> Response:
+    body = call.body()
+    alias = await call.registry.update_alias(
+        call.endpoint.function_name, call.endpoint.alias, version=body.text("FunctionVersion"),
+        description=body.text("Description"), weights=shapes.weights(body), revision_id=body.text("RevisionId"),
+    )
+    return json_response(shapes.alias_configuration(call.registry, alias))
+
+
+async def list_aliases(call: Call) -> Response:
+    query = call.request.query
+    aliases, marker = await call.registry.list_aliases(call.endpoint.function_name, query.get("FunctionVersion"),
+                                                       query.get("Marker"), max_items(call))
+    items = [shapes.alias_configuration(call.registry, alias) for alias in aliases]
+    return json_response(shapes.page("Aliases", items, marker))
+
+
+async def delete_alias(call: Call) -> Response:
+    await call.registry.delete_alias(call.endpoint.function_name, call.endpoint.alias)
+    return no_content()

@@ -1,0 +1,213 @@
+"""CreateFunction, GetFunction (and the zip its Code.Location serves), GetFunctionConfiguration,
+ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction.
+
+Source: the Lambda API reference page of each operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import platform
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+from strato.auth import sigv4
+from strato.fileio import read_at
+from strato.functions.packages import MAX_ZIPPED, StoredCode
+from strato.functions.records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LATEST
+from strato.functions.registry import Configuration
+from strato.http.responses import Response
+
+from .. import shapes
+from ..call import Call
+from ..errors import invalid_parameter
+from .common import json_response, max_items, no_content
+
+CODE_URL_LIFETIME = 600  # seconds, as Lambda's own Code.Location links
+_CHUNK = 1024 * 1024
+HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
+    platform.machine().lower(), platform.machine())
+
+
+def _unsupported(body: shapes.Body) -> None:
+    """Refuse what strato cannot honour rather than drop it silently."""
+    if body.text("PackageType") not in (None, "Zip"):
+        raise invalid_parameter("PackageType Image is not supported by strato: deploy a .zip package")
+    for name in ("Layers", "FileSystemConfigs"):
+        if body.data.get(name):
+            raise invalid_parameter(f"{name} are not supported by strato")
+    vpc = body.mapping("VpcConfig") or {}
+    if vpc.get("SubnetIds") or vpc.get("SecurityGroupIds"):
+        raise invalid_parameter("VpcConfig is not supported by strato")
+
+
+def _architectures(body: shapes.Body) -> tuple[str, ...] | None:
+    given = body.strings("Architectures")
+    if given is None:
+        return None
+    if given != [HOST_ARCHITECTURE]:
+        raise invalid_parameter(f"Architectures {given} cannot run on this host; it runs [{HOST_ARCHITECTURE!r}]")
+    return tuple(given)
+
+
+def _changes(call: Call, body: shapes.Body) -> dict[str, Any]:
+    """The Configuration fields a request sets, each checked."""
+    _unsupported(body)
+    changes: dict[str, Any] = {}
+    runtime = body.text("Runtime")
+    if runtime is not None:
+        available = call.services.settings.runtimes
+        if runtime not in available:
+            raise invalid_parameter(f"The runtime parameter of {runtime} is not supported by this strato host; "
+                                    f"it runs {', '.join(sorted(available)) or 'none'}")
+        changes["runtime"] = runtime
+    handler = body.text("Handler")
+    if handler is not None:
+        if not handler or len(handler) > 128 or any(c.isspace() for c in handler):
+            raise invalid_parameter(f"Handler {handler!r} is invalid: 1 to 128 characters, no spaces")
+        changes["handler"] = handler
+    role = body.text("Role")
+    if role is not None:
+        changes["role"] = shapes.role(role)
+    description = body.text("Description")
+    if description is not None:
+        if len(description) > shapes.MAX_DESCRIPTION:
+            raise invalid_parameter(f"Description must be at most {shapes.MAX_DESCRIPTION} characters")
+        changes["description"] = description
+    for field, name, low, high in (("timeout", "Timeout", 1, 900), ("memory_size", "MemorySize", 128, 10240)):
+        value = body.integer(name, low, high)
+        if value is not None:
+            changes[field] = value
+    variables = shapes.environment(body)
+    if variables is not None:
+        changes["environment"] = variables
+    storage = shapes.ephemeral_storage(body)
+    if storage is not None:
+        changes["ephemeral_storage"] = storage
+    return changes
+
+
+async def _package(call: Call, code: dict[str, Any]) -> StoredCode:
+    """The zip a request supplies (ZipFile, or S3Bucket/S3Key of strato's own S3), stored."""
+    zip_file, bucket, key = code.get("ZipFile"), code.get("S3Bucket"), code.get("S3Key")
+    if code.get("ImageUri"):
+        raise invalid_parameter("Container images are not supported by strato: deploy a .zip package")
+    if isinstance(zip_file, str) and zip_file:
+        try:
+            data = base64.b64decode(zip_file, validate=True)
+        except (binascii.Error, ValueError):
+            raise invalid_parameter("ZipFile is not valid base64") from None
+    elif isinstance(bucket, str) and isinstance(key, str) and bucket and key:
+        try:
+            data = await call.services.fetch_s3_object(bucket, key)
+        except LookupError:
+            raise invalid_parameter(f"Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: "
+                                    f"The specified key does not exist. (s3://{bucket}/{key})") from None
+        except ValueError:
+            raise invalid_parameter(f"s3://{bucket}/{key} is larger than {MAX_ZIPPED} bytes") from None
+    else:
+        raise invalid_parameter("Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
+    return await call.registry.packages.store(data)
+
+
+async def create_function(call: Call) -> Response:
+    body = call.body()
+    name = body.required("FunctionName")
+    changes = _changes(call, body)
+    for field, label in (("role", "Role"), ("runtime", "Runtime"), ("handler", "Handler")):
+        if field not in changes:
+            raise invalid_parameter(f"{label} is required for a .zip deployment package")
+    config = Configuration(**{
+        "timeout": DEFAULT_TIMEOUT, "memory_size": DEFAULT_MEMORY, "ephemeral_storage": DEFAULT_EPHEMERAL,
+        "architectures": _architectures(body) or (HOST_ARCHITECTURE,), **changes,
+    })
+    code = await _package(call, body.mapping("Code") or {})
+    record = await call.registry.create(name, config, code, publish=body.flag("Publish"))
+    return json_response(shapes.function_configuration(call.registry, record), 201)
+
+
+def code_location(call: Call, name: str, version: str) -> str:
+    """A presigned URL, on the endpoint the caller used, that downloads the version's zip."""
+    request = call.request
+    host = request.headers.get("host", "")
+    raw_path = f"/2015-03-31/functions/{quote(name)}/code".encode()
+    signer = call.services.signer
+    query = sigv4.presign("GET", host, raw_path, [("Qualifier", version)], access_key=signer.access_key,
+                          secret=signer.secret_key, region=call.services.settings.region, service="lambda",
+                          now=time.time(), expires=CODE_URL_LIFETIME, s3_path=False)
+    return f"{request.scheme}://{host}{raw_path.decode()}?{query}"
+
+
+async def get_function(call: Call) -> Response:
+    record = await call.registry.get(call.endpoint.function_name, call.qualifier())
+    shape: dict[str, Any] = {
+        "Configuration": shapes.function_configuration(call.registry, record),
+        "Code": {"RepositoryType": "S3", "Location": code_location(call, record.name, record.version)},
+        "Tags": {},
+    }
+    if record.reserved_concurrency is not None:
+        shape["Concurrency"] = {"ReservedConcurrentExecutions": record.reserved_concurrency}
+    return json_response(shape)
+
+
+async def get_function_code(call: Call) -> Response:
+    """The zip behind a Code.Location URL, streamed from the package store."""
+    record = await call.registry.get(call.endpoint.function_name, call.qualifier())
+    fd = os.open(call.registry.packages.zip_path(record.code.sha256_hex), os.O_RDONLY)
+    size = os.fstat(fd).st_size
+
+    async def chunks() -> AsyncIterator[bytes]:
+        offset = 0
+        while offset < size:
+            piece = await read_at(fd, min(_CHUNK, size - offset), offset)
+            if not piece:
+                raise OSError(f"the package ended at {offset} of {size} bytes")
+            offset += len(piece)
+            yield piece
+
+    headers = [("content-type", "application/zip"), ("content-length", str(size))]
+    return Response(200, headers, chunks(), close=lambda: os.close(fd))
+
+
+async def get_function_configuration(call: Call) -> Response:
+    record = await call.registry.get(call.endpoint.function_name, call.qualifier())
+    return json_response(shapes.function_configuration(call.registry, record))
+
+
+async def list_functions(call: Call) -> Response:
+    query = call.request.query
+    every = query.get("FunctionVersion")
+    if every not in (None, "ALL"):
+        raise invalid_parameter(f"FunctionVersion {every!r} is invalid: the only value is ALL")
+    records, marker = await call.registry.list_functions(query.get("Marker"), max_items(call), every == "ALL")
+    shapes_ = [shapes.function_configuration(call.registry, record) for record in records]
+    return json_response(shapes.page("Functions", shapes_, marker))
+
+
+async def update_function_code(call: Call) -> Response:
+    body = call.body()
+    _architectures(body)
+    if body.flag("DryRun"):
+        record = await call.registry.get(call.endpoint.function_name, LATEST)
+        return json_response(shapes.function_configuration(call.registry, record))
+    code = await _package(call, body.data)
+    record = await call.registry.update_code(call.endpoint.function_name, code, publish=body.flag("Publish"),
+                                             revision_id=body.text("RevisionId"))
+    return json_response(shapes.function_configuration(call.registry, record))
+
+
+async def update_function_configuration(call: Call) -> Response:
+    body = call.body()
+    changes = _changes(call, body)
+    record = await call.registry.update_configuration(call.endpoint.function_name, changes,
+                                                      revision_id=body.text("RevisionId"))
+    return json_response(shapes.function_configuration(call.registry, record))
+
+
+async def delete_function(call: Call) -> Response:
+    await call.registry.delete(call.endpoint.function_name, call.qualifier())
+    return no_content()

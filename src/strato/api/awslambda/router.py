@@ -1,0 +1,64 @@
+"""Routing, pure: (method, path) -> the Lambda operation and its path parameters.
+
+Source: the `http.requestUri` of each operation in botocore's Lambda service model
+(2015-03-31, with its later-dated concurrency and account-settings paths).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from .errors import LambdaError
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    operation: str
+    function_name: str = ""
+    alias: str = ""
+
+
+# (version prefix, sub-resource after the function name, method) -> operation
+_FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
+    ("2015-03-31", "", "GET"): "GetFunction",
+    ("2015-03-31", "", "DELETE"): "DeleteFunction",
+    ("2015-03-31", "configuration", "GET"): "GetFunctionConfiguration",
+    ("2015-03-31", "configuration", "PUT"): "UpdateFunctionConfiguration",
+    ("2015-03-31", "code", "PUT"): "UpdateFunctionCode",
+    ("2015-03-31", "code", "GET"): "GetFunctionCode",  # strato's presigned Code.Location
+    ("2015-03-31", "versions", "POST"): "PublishVersion",
+    ("2015-03-31", "versions", "GET"): "ListVersionsByFunction",
+    ("2015-03-31", "aliases", "POST"): "CreateAlias",
+    ("2015-03-31", "aliases", "GET"): "ListAliases",
+    ("2015-03-31", "invocations", "POST"): "Invoke",
+    ("2017-10-31", "concurrency", "PUT"): "PutFunctionConcurrency",
+    ("2017-10-31", "concurrency", "DELETE"): "DeleteFunctionConcurrency",
+    ("2019-09-30", "concurrency", "GET"): "GetFunctionConcurrency",
+}
+_ALIAS_ROUTES = {"GET": "GetAlias", "PUT": "UpdateAlias", "DELETE": "DeleteAlias"}
+
+
+def route(method: str, raw_path: str) -> Endpoint:
+    """The operation a request names. `raw_path` is the path as sent (percent-encoded): a
+    function ARN's colons arrive as %3A inside one segment."""
+    parts = raw_path.rstrip("/").split("/")[1:] if raw_path != "/" else []
+    segments = [unquote(part) for part in parts]
+    if segments == ["2016-08-19", "account-settings"] and method == "GET":
+        return Endpoint("GetAccountSettings")
+    if len(segments) >= 2 and segments[1] == "functions":
+        version = segments[0]
+        if len(segments) == 2 and version == "2015-03-31":
+            if method == "POST":
+                return Endpoint("CreateFunction")
+            if method == "GET":
+                return Endpoint("ListFunctions")
+        elif len(segments) in (3, 4):
+            sub = segments[3] if len(segments) == 4 else ""
+            operation = _FUNCTION_ROUTES.get((version, sub, method))
+            if operation is not None and segments[2]:
+                return Endpoint(operation, segments[2])
+        elif len(segments) == 5 and version == "2015-03-31" and segments[3] == "aliases" and method in _ALIAS_ROUTES:
+            return Endpoint(_ALIAS_ROUTES[method], segments[2], segments[4])
+    raise LambdaError("UnknownOperationException", f"{method} {raw_path} is not a Lambda operation strato implements.",
+                      404)

@@ -1,0 +1,185 @@
+"""The Lambda JSON shapes, in one place: reading request bodies field by field with their
+types and bounds, and writing FunctionConfiguration, AliasConfiguration and the lists.
+
+Source: the Lambda API reference's data types (FunctionConfiguration, AliasConfiguration,
+Environment, EphemeralStorage, AliasRoutingConfiguration) and botocore's service model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from strato.functions.registry import Alias, FunctionRecord, Registry
+
+from .errors import LambdaError, invalid_parameter
+
+_ROLE = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+_ENV_KEY = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])+")
+MAX_ENVIRONMENT = 4096
+MAX_DESCRIPTION = 256
+RESERVED_VARIABLES = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+
+
+class Body:
+    """A JSON request body read field by field, each with its type checked."""
+
+    def __init__(self, raw: bytes) -> None:
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            raise LambdaError("InvalidRequestContentException", "Could not parse request body into json") from None
+        if not isinstance(data, dict):
+            raise LambdaError("InvalidRequestContentException", "The request body must be a JSON object")
+        self.data: dict[str, Any] = data
+
+    def __contains__(self, name: str) -> bool:
+        return self.data.get(name) is not None
+
+    def _typed(self, name: str, kind: type | tuple[type, ...], label: str) -> Any:
+        value = self.data.get(name)
+        if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is int)):
+            raise LambdaError("InvalidRequestContentException", f"{name} must be {label}")
+        return value
+
+    def text(self, name: str) -> str | None:
+        value: str | None = self._typed(name, str, "a string")
+        return value
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise invalid_parameter(f"{name} is required")
+        return value
+
+    def integer(self, name: str, low: int, high: int) -> int | None:
+        value: int | None = self._typed(name, int, "an integer")
+        if value is not None and not low <= value <= high:
+            raise invalid_parameter(f"1 validation error detected: Value '{value}' at '{name[0].lower()}{name[1:]}' "
+                                    f"failed to satisfy constraint: Member must be between {low} and {high}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        return bool(self._typed(name, bool, "a boolean"))
+
+    def mapping(self, name: str) -> dict[str, Any] | None:
+        value: dict[str, Any] | None = self._typed(name, dict, "an object")
+        return value
+
+    def strings(self, name: str) -> list[str] | None:
+        value: list[Any] | None = self._typed(name, list, "a list")
+        if value is not None and not all(isinstance(item, str) for item in value):
+            raise LambdaError("InvalidRequestContentException", f"{name} must be a list of strings")
+        return value
+
+
+def role(value: str) -> str:
+    if not _ROLE.fullmatch(value):
+        raise invalid_parameter(f"1 validation error detected: Value '{value}' at 'role' failed to satisfy "
+                                "constraint: Member must satisfy regular expression pattern: "
+                                r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+    return value
+
+
+def environment(body: Body) -> dict[str, str] | None:
+    """Environment.Variables: names as Lambda allows, none reserved, 4 KB in all."""
+    given = body.mapping("Environment")
+    if given is None:
+        return None
+    variables = given.get("Variables") or {}
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        raise LambdaError("InvalidRequestContentException", "Environment.Variables must map names to strings")
+    for name in variables:
+        if not _ENV_KEY.fullmatch(name):
+            raise invalid_parameter(f"Environment variable name {name!r} is invalid: names start with a letter "
+                                    "and hold letters, digits and underscores")
+    reserved = sorted(RESERVED_VARIABLES.intersection(variables))
+    if reserved:
+        raise invalid_parameter("Lambda was unable to configure your environment variables because the environment "
+                                "variables you have provided contains reserved keys that are currently not supported "
+                                f"for modification. Reserved keys used in this request: {','.join(reserved)}")
+    if len(json.dumps(variables).encode()) > MAX_ENVIRONMENT:
+        raise invalid_parameter("Lambda was unable to configure your environment variables because the environment "
+                                f"variables you have provided exceeded the {MAX_ENVIRONMENT} bytes limit.")
+    return dict(variables)
+
+
+def ephemeral_storage(body: Body) -> int | None:
+    given = body.mapping("EphemeralStorage")
+    if given is None:
+        return None
+    size = given.get("Size")
+    if not isinstance(size, int) or isinstance(size, bool) or not 512 <= size <= 10240:
+        raise invalid_parameter(f"EphemeralStorage.Size {size!r} must be an integer from 512 to 10240 (MB)")
+    return size
+
+
+def weights(body: Body) -> dict[str, float] | None:
+    """RoutingConfig.AdditionalVersionWeights."""
+    given = body.mapping("RoutingConfig")
+    if given is None:
+        return None
+    found = given.get("AdditionalVersionWeights") or {}
+    if not isinstance(found, dict) or not all(
+        isinstance(w, int | float) and not isinstance(w, bool) for w in found.values()
+    ):
+        raise LambdaError("InvalidRequestContentException", "AdditionalVersionWeights must map versions to numbers")
+    return {str(version): float(weight) for version, weight in found.items()}
+
+
+def function_configuration(registry: Registry, record: FunctionRecord) -> dict[str, Any]:
+    """FunctionConfiguration: every field boto3's waiters and callers read."""
+    config = record.config
+    qualified = record.version != "$LATEST"
+    return {
+        "FunctionName": record.name,
+        "FunctionArn": registry.arn(record.name, record.version if qualified else None),
+        "Runtime": config.runtime,
+        "Role": config.role,
+        "Handler": config.handler,
+        "CodeSize": record.code.size,
+        "Description": config.description,
+        "Timeout": config.timeout,
+        "MemorySize": config.memory_size,
+        "LastModified": record.last_modified,
+        "CodeSha256": record.code.code_sha256,
+        "Version": record.version,
+        "Environment": {"Variables": dict(config.environment)},
+        "TracingConfig": {"Mode": "PassThrough"},
+        "RevisionId": record.revision_id,
+        "Layers": [],
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": list(config.architectures),
+        "EphemeralStorage": {"Size": config.ephemeral_storage},
+        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{record.name}"},
+    }
+
+
+def alias_configuration(registry: Registry, alias: Alias) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "AliasArn": registry.arn(alias.function_name, alias.name),
+        "Name": alias.name,
+        "FunctionVersion": alias.function_version,
+        "Description": alias.description,
+        "RevisionId": alias.revision_id,
+    }
+    if alias.weights:
+        shape["RoutingConfig"] = {"AdditionalVersionWeights": dict(alias.weights)}
+    return shape
+
+
+def page(key: str, items: list[dict[str, Any]], marker: str | None) -> dict[str, Any]:
+    shape: dict[str, Any] = {key: items}
+    if marker is not None:
+        shape["NextMarker"] = marker
+    return shape

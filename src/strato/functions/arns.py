@@ -1,0 +1,79 @@
+"""Function names, ARNs and qualifiers, as Lambda spells and accepts them (pure).
+
+Source: the Lambda API reference, "FunctionName" and "Qualifier" request parameters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import InvalidParameter
+from .records import LATEST
+
+ACCOUNT_ID = "000000000000"  # strato has one account; every ARN names it
+_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_VERSION = re.compile(r"[0-9]{1,10}")
+_ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
+_FULL = re.compile(r"arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:(.+)")
+_PARTIAL = re.compile(r"[0-9]{12}:function:(.+)")
+
+
+def function_arn(region: str, name: str, qualifier: str | None = None) -> str:
+    base = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+    return f"{base}:{qualifier}" if qualifier else base
+
+
+def is_version(qualifier: str) -> bool:
+    """A published version number (as opposed to $LATEST or an alias name)."""
+    return _VERSION.fullmatch(qualifier) is not None
+
+
+def check_alias_name(alias: str) -> None:
+    if not _ALIAS.fullmatch(alias):
+        raise InvalidParameter(f"1 validation error detected: Value '{alias}' at 'name' failed to satisfy "
+                               "constraint: Member must satisfy regular expression pattern: "
+                               "(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
+
+
+def check_qualifier(qualifier: str) -> None:
+    if qualifier != LATEST and not is_version(qualifier) and not _ALIAS.fullmatch(qualifier):
+        raise InvalidParameter(f"1 validation error detected: Value '{qualifier}' at 'qualifier' failed to "
+                               "satisfy constraint: Member must satisfy regular expression pattern: "
+                               r"(|[a-zA-Z0-9$_-]+)")
+
+
+def split_function_name(text: str, qualifier: str | None = None) -> tuple[str, str | None]:
+    """(name, qualifier) from any form FunctionName takes: `name`, `name:qualifier`, a partial
+    ARN `ACCOUNT:function:name[:qualifier]` or a full ARN. A qualifier in the name must agree
+    with the one given separately."""
+    rest = text
+    for pattern in (_FULL, _PARTIAL):
+        matched = pattern.fullmatch(text)
+        if matched:
+            rest = matched.group(1)
+            break
+    name, colon, embedded = rest.partition(":")
+    if not _NAME.fullmatch(name) or (colon and not embedded):
+        raise InvalidParameter(f"1 validation error detected: Value '{text}' at 'functionName' failed to "
+                               "satisfy constraint: Member must satisfy regular expression pattern: "
+                               r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?"
+                               r"(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?")
+    if colon:
+        if qualifier is not None and qualifier != embedded:
+            raise InvalidParameter("The derived qualifier from the function name does not match the "
+                                   "specified qualifier.")
+        qualifier = embedded
+    if qualifier is not None:
+        check_qualifier(qualifier)
+    return name, qualifier
+
+
+def pick_version(primary: str, weights: dict[str, float], roll: float) -> str:
+    """The version an alias routes one invocation to: each additional version takes its
+    weight's share of rolls in [0, 1), the primary the rest (AliasRoutingConfiguration)."""
+    bound = 0.0
+    for version, weight in sorted(weights.items()):
+        bound += weight
+        if roll < bound:
+            return version
+    return primary

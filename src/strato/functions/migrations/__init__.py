@@ -1,0 +1,1 @@
+"""Numbered schema migrations of the function registry (functions/functions.db)."""

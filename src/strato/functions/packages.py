@@ -1,0 +1,183 @@
+"""Deployment packages: a zip is checked, stored once by content and unpacked once into a
+read-only tree that every environment of every version with that code shares.
+
+Layout under the functions directory:
+    zips/<sha256 hex>.zip    the package as uploaded (GetFunction's Code.Location serves it)
+    code/<sha256 hex>/       its unpacked tree: dirs 0755, files 0644 (0755 when executable)
+
+Limits are Lambda's (Lambda quotas page): 50 MB zipped for a direct upload, 250 MB unzipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import os
+import secrets
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+MAX_ZIPPED = 50 * 1024 * 1024
+MAX_UNZIPPED = 250 * 1024 * 1024
+MAX_ENTRIES = 100_000
+_COPY = 1024 * 1024
+
+
+class InvalidPackage(Exception):
+    """The zip cannot be a deployment package (Lambda's InvalidParameterValueException)."""
+
+
+class PackageTooLarge(Exception):
+    """A zip over the direct-upload limit (Lambda's RequestEntityTooLargeException, 413)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCode:
+    sha256_hex: str  # names the stored zip and its tree
+    code_sha256: str  # base64 of the same digest, as Lambda reports CodeSha256
+    size: int  # bytes of the zip (CodeSize)
+
+
+def code_sha256(data: bytes) -> tuple[str, str]:
+    """(hex, base64) of the SHA-256 of a package."""
+    digest = hashlib.sha256(data).digest()
+    return digest.hex(), base64.b64encode(digest).decode()
+
+
+def _entry_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
+    """Where an entry lands inside the tree; None for the tree's root itself. Refuses what
+    could land outside it or be anything but a file or directory."""
+    name = info.filename
+    if "\\" in name or "\x00" in name:
+        raise InvalidPackage(f"Invalid file name in the zip file: {name!r}")
+    path = PurePosixPath(name)
+    if path.is_absolute() or (len(name) > 1 and name[1] == ":"):
+        raise InvalidPackage(f"The zip file contains an absolute path: {name!r}")
+    if any(part == ".." for part in path.parts):
+        raise InvalidPackage(f"The zip file contains a path outside the package: {name!r}")
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise InvalidPackage(f"The zip file contains a link or special file: {name!r}")
+    parts = [part for part in path.parts if part != "."]
+    return PurePosixPath(*parts) if parts else None
+
+
+def check(data: bytes) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """The entries of a valid package with where each goes; raises InvalidPackage or PackageTooLarge."""
+    if len(data) > MAX_ZIPPED:
+        raise PackageTooLarge(f"The zip file is {len(data)} bytes; the limit for a direct upload is {MAX_ZIPPED}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InvalidPackage(f"Could not unzip uploaded file. Please check your file, then try to upload again. "
+                             f"({exc})") from None
+    entries = archive.infolist()
+    if len(entries) > MAX_ENTRIES:
+        raise InvalidPackage(f"The zip file has more than {MAX_ENTRIES} entries")
+    total = 0
+    seen: set[PurePosixPath] = set()
+    planned = []
+    for info in entries:
+        target = _entry_path(info)
+        if target is None:
+            continue
+        if target in seen:
+            raise InvalidPackage(f"The zip file names {target} twice")
+        seen.add(target)
+        total += info.file_size
+        if total > MAX_UNZIPPED:
+            raise InvalidPackage(f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes")
+        planned.append((info, target))
+    return planned
+
+
+def _unpack(data: bytes, planned: list[tuple[zipfile.ZipInfo, PurePosixPath]], into: Path) -> None:
+    """Write the entries under `into`. Each file is read no further than its declared size,
+    so a zip that lies about sizes (a bomb) fails its CRC check instead of filling the disk."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    into.mkdir(mode=0o755)
+    for info, target in planned:
+        destination = into.joinpath(*target.parts)
+        if info.is_dir():
+            destination.mkdir(mode=0o755, parents=True, exist_ok=True)
+            continue
+        destination.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        mode = 0o755 if (info.external_attr >> 16) & 0o111 else 0o644
+        try:
+            with archive.open(info) as source, open(destination, "xb") as sink:
+                shutil.copyfileobj(source, sink, _COPY)
+                sink.flush()
+                os.fsync(sink.fileno())
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise InvalidPackage(f"Could not unzip {info.filename!r}: {exc}") from None
+        os.chmod(destination, mode)
+    for directory in (into, *(p for p in into.rglob("*") if p.is_dir())):
+        os.chmod(directory, 0o755)
+
+
+def _sync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class CodeStore:
+    """Packages by content under one directory; safe to share between processes (every
+    write goes to a private temporary name and is renamed into place)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.zips = root / "zips"
+        self.code = root / "code"
+        for directory in (self.zips, self.code):
+            directory.mkdir(parents=True, exist_ok=True)
+
+    def zip_path(self, sha256_hex: str) -> Path:
+        return self.zips / f"{sha256_hex}.zip"
+
+    def code_dir(self, sha256_hex: str) -> Path:
+        return self.code / sha256_hex
+
+    async def store(self, data: bytes) -> StoredCode:
+        """Check, store and unpack a package (off the event loop); raises InvalidPackage or
+        PackageTooLarge. The tree is complete before its name exists."""
+        return await asyncio.to_thread(self.store_sync, data)
+
+    def store_sync(self, data: bytes) -> StoredCode:
+        planned = check(data)
+        hex_digest, b64_digest = code_sha256(data)
+        tree = self.code_dir(hex_digest)
+        if not tree.is_dir():
+            scratch = self.code / f".tmp-{secrets.token_hex(8)}"
+            try:
+                _unpack(data, planned, scratch)
+                try:
+                    scratch.rename(tree)
+                except OSError:  # another process unpacked the same package first
+                    if not tree.is_dir():
+                        raise
+            finally:
+                if scratch.exists():
+                    shutil.rmtree(scratch, ignore_errors=True)
+            _sync_dir(self.code)
+        target = self.zip_path(hex_digest)
+        if not target.exists():
+            temporary = self.zips / f".tmp-{secrets.token_hex(8)}"
+            try:
+                with open(temporary, "xb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(temporary, 0o644)
+                temporary.rename(target)
+            finally:
+                temporary.unlink(missing_ok=True)
+            _sync_dir(self.zips)
+        return StoredCode(hex_digest, b64_digest, len(data))

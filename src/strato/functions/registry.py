@@ -1,0 +1,552 @@
+"""The function registry: functions, their versions ($LATEST and published numbers), aliases
+and reserved concurrency, in one SQLite file (`<data_dir>/functions/functions.db`, WAL).
+
+Every API worker process and the functions controller open the same file; writes are rare
+and each runs in its own immediate transaction. Blocking SQLite work runs in worker threads.
+`resolve` is the invoke path's lookup: it caches what it resolved and trusts the cache only
+while `PRAGMA data_version` says no connection has committed since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from strato import migrations
+
+from .arns import function_arn, is_version, pick_version, split_function_name
+from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from .packages import CodeStore, StoredCode
+from .records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LATEST, FunctionVersion
+
+T = TypeVar("T")
+MIGRATIONS = "strato.functions.migrations"
+MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
+_CACHE_LIMIT = 4096
+_VERSION_COLUMNS = ("runtime, handler, role, description, timeout, memory_size, ephemeral_storage, environment, "
+                    "architectures, code_hex, code_sha256, code_size, revision_id, last_modified")
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    """What CreateFunction and UpdateFunctionConfiguration set."""
+
+    runtime: str
+    handler: str
+    role: str
+    description: str = ""
+    timeout: int = DEFAULT_TIMEOUT
+    memory_size: int = DEFAULT_MEMORY
+    ephemeral_storage: int = DEFAULT_EPHEMERAL
+    environment: dict[str, str] = field(default_factory=dict)
+    architectures: tuple[str, ...] = ("x86_64",)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRecord:
+    """One version of a function as the registry holds it."""
+
+    name: str
+    version: str
+    config: Configuration
+    code: StoredCode
+    revision_id: str
+    last_modified: str  # Lambda's format: 2024-01-31T12:34:56.789+0000
+    reserved_concurrency: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    function_name: str
+    name: str
+    function_version: str
+    description: str
+    weights: dict[str, float]  # AdditionalVersionWeights
+    revision_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    function_count: int
+    total_code_size: int
+    reserved: int  # the sum of every function's reserved concurrency
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What an invoke of (name, qualifier) may run: the primary version and weighted others."""
+
+    primary: FunctionVersion
+    others: dict[str, FunctionVersion]
+    weights: dict[str, float]
+
+
+def lambda_timestamp(now: float | None = None) -> str:
+    """LastModified as Lambda writes it (ISO 8601 with milliseconds and +0000)."""
+    now = time.time() if now is None else now
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}+0000"
+
+
+def _version_name(number: int) -> str:
+    return LATEST if number == 0 else str(number)
+
+
+def _not_found(region: str, name: str, qualifier: str | None = None) -> NotFound:
+    return NotFound(f"Function not found: {function_arn(region, name, qualifier)}")
+
+
+class Registry:
+    def __init__(self, root: Path, region: str = "us-east-1") -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = root / "functions.db"
+        migrations.migrate(self.path, MIGRATIONS)
+        self.region = region
+        self.packages = CodeStore(root)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._watch = migrations.connect(self.path)
+        self._seen_version = -1
+        self._routes: dict[tuple[str, str | None], _Route] = {}
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in [*self._connections, self._watch]:
+                conn.close()
+            self._connections.clear()
+
+    def arn(self, name: str, qualifier: str | None = None) -> str:
+        return function_arn(self.region, name, qualifier)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = migrations.connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> T:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._transaction, fn, False)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._transaction, fn, True)
+
+    def _row_to_record(self, name: str, number: int, row: tuple[Any, ...], reserved: int | None) -> FunctionRecord:
+        (runtime, handler, role, description, timeout, memory, ephemeral, environment, architectures,
+         code_hex, code_sha, code_size, revision_id, last_modified) = row
+        config = Configuration(runtime, handler, role, description, timeout, memory, ephemeral,
+                               json.loads(environment), tuple(json.loads(architectures)))
+        return FunctionRecord(name, _version_name(number), config, StoredCode(code_hex, code_sha, code_size),
+                              revision_id, last_modified, reserved)
+
+    def _function(self, conn: sqlite3.Connection, name: str) -> tuple[int | None, int]:
+        row = conn.execute("SELECT reserved_concurrency, last_published FROM functions WHERE name = ?",
+                           (name,)).fetchone()
+        if row is None:
+            raise _not_found(self.region, name)
+        return row[0], row[1]
+
+    def _version(self, conn: sqlite3.Connection, name: str, number: int, qualifier: str | None) -> FunctionRecord:
+        reserved, _ = self._function(conn, name)
+        row = conn.execute(f"SELECT {_VERSION_COLUMNS} FROM versions WHERE name = ? AND number = ?",
+                           (name, number)).fetchone()
+        if row is None:
+            raise _not_found(self.region, name, qualifier)
+        return self._row_to_record(name, number, row, reserved)
+
+    def _alias(self, conn: sqlite3.Connection, name: str, alias: str) -> Alias:
+        row = conn.execute("SELECT function_version, description, routing, revision_id FROM aliases "
+                           "WHERE name = ? AND alias = ?", (name, alias)).fetchone()
+        if row is None:
+            self._function(conn, name)
+            raise NotFound(f"Cannot find alias arn: {self.arn(name, alias)}")
+        return Alias(name, alias, row[0], row[1], json.loads(row[2]), row[3])
+
+    def _number(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> int:
+        """The version number a qualifier names: $LATEST is 0; an alias names its primary version."""
+        if qualifier is None or qualifier == LATEST:
+            return 0
+        if is_version(qualifier):
+            return int(qualifier)
+        target = self._alias(conn, name, qualifier).function_version
+        return 0 if target == LATEST else int(target)
+
+    def _insert_version(self, conn: sqlite3.Connection, name: str, number: int, config: Configuration,
+                        code: StoredCode) -> None:
+        conn.execute(
+            f"INSERT OR REPLACE INTO versions (name, number, {_VERSION_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, number, config.runtime, config.handler, config.role, config.description, config.timeout,
+             config.memory_size, config.ephemeral_storage, json.dumps(config.environment),
+             json.dumps(list(config.architectures)), code.sha256_hex, code.code_sha256, code.size,
+             str(uuid.uuid4()), lambda_timestamp()),
+        )
+
+    @staticmethod
+    def _check_revision(current: str, given: str | None) -> None:
+        if given is not None and given != current:
+            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. "
+                                     "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+
+    def _publish(self, conn: sqlite3.Connection, name: str, description: str | None) -> FunctionRecord:
+        """Publish $LATEST as the next number, unless the last published version has the same
+        code and configuration (Lambda then returns that version)."""
+        _, last = self._function(conn, name)
+        latest = self._version(conn, name, 0, None)
+        if last:
+            previous = self._version(conn, name, last, str(last))
+            same_config = replace(previous.config, description=latest.config.description) == latest.config
+            if same_config and previous.code == latest.code:
+                return previous
+        number = last + 1
+        config = latest.config if description is None else replace(latest.config, description=description)
+        self._insert_version(conn, name, number, config, latest.code)
+        conn.execute("UPDATE functions SET last_published = ? WHERE name = ?", (number, name))
+        return self._version(conn, name, number, str(number))
+
+    # -- functions -----------------------------------------------------------------------
+
+    async def create(self, function_name: str, config: Configuration, code: StoredCode,
+                     publish: bool = False) -> FunctionRecord:
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> FunctionRecord:
+            if conn.execute("SELECT 1 FROM functions WHERE name = ?", (name,)).fetchone():
+                raise Conflict(f"Function already exist: {name}")
+            conn.execute("INSERT INTO functions (name) VALUES (?)", (name,))
+            self._insert_version(conn, name, 0, config, code)
+            return self._publish(conn, name, None) if publish else self._version(conn, name, 0, None)
+
+        return await self._write(run)
+
+    async def get(self, function_name: str, qualifier: str | None = None) -> FunctionRecord:
+        name, qualifier = split_function_name(function_name, qualifier)
+        return await self._read(lambda conn: self._version(conn, name, self._number(conn, name, qualifier), qualifier))
+
+    async def list_functions(self, marker: str | None, max_items: int,
+                             all_versions: bool = False) -> tuple[list[FunctionRecord], str | None]:
+        """A page of functions ($LATEST each, or every version) after `marker`, and the next marker."""
+        if all_versions:  # the marker is "name:number" of the last version listed
+            after_name, _, after_number = (marker or "").partition(":")
+            start = (after_name, int(after_number) if after_number.isdigit() else -1)
+        else:  # the marker is the last name listed
+            start = (marker or "", 1 << 62)
+
+        def run(conn: sqlite3.Connection) -> list[FunctionRecord]:
+            rows = conn.execute(
+                f"SELECT v.name, v.number, {_VERSION_COLUMNS}, f.reserved_concurrency FROM versions v "
+                "JOIN functions f ON f.name = v.name WHERE (v.name, v.number) > (?, ?) "
+                + ("" if all_versions else "AND v.number = 0 ") + "ORDER BY v.name, v.number LIMIT ?",
+                (*start, max_items + 1),
+            ).fetchall()
+            return [self._row_to_record(row[0], row[1], row[2:-1], row[-1]) for row in rows]
+
+        records = await self._read(run)
+        if len(records) <= max_items:
+            return records, None
+        last = records[max_items - 1]
+        number = 0 if last.version == LATEST else int(last.version)
+        return records[:max_items], f"{last.name}:{number}" if all_versions else last.name
+
+    async def update_code(self, function_name: str, code: StoredCode, publish: bool = False,
+                          revision_id: str | None = None) -> FunctionRecord:
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> FunctionRecord:
+            latest = self._version(conn, name, 0, None)
+            self._check_revision(latest.revision_id, revision_id)
+            self._insert_version(conn, name, 0, latest.config, code)
+            return self._publish(conn, name, None) if publish else self._version(conn, name, 0, None)
+
+        return await self._write(run)
+
+    async def update_configuration(self, function_name: str, changes: dict[str, Any],
+                                   revision_id: str | None = None) -> FunctionRecord:
+        """Change $LATEST's configuration; `changes` names Configuration fields."""
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> FunctionRecord:
+            latest = self._version(conn, name, 0, None)
+            self._check_revision(latest.revision_id, revision_id)
+            self._insert_version(conn, name, 0, replace(latest.config, **changes), latest.code)
+            return self._version(conn, name, 0, None)
+
+        return await self._write(run)
+
+    async def delete(self, function_name: str, qualifier: str | None = None) -> None:
+        """Delete the function, or with a version number as qualifier that version alone."""
+        name, qualifier = split_function_name(function_name, qualifier)
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._function(conn, name)
+            if qualifier is None:
+                for table in ("aliases", "versions", "functions"):
+                    conn.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
+                return
+            if not is_version(qualifier):
+                raise InvalidParameter(f"{qualifier} version cannot be deleted without deleting the function."
+                                       if qualifier == LATEST else "Deletion of aliases is not supported "
+                                       "by DeleteFunction; use DeleteAlias.")
+            users = [alias for alias, version, routing in conn.execute(
+                "SELECT alias, function_version, routing FROM aliases WHERE name = ? ORDER BY alias", (name,))
+                if version == qualifier or qualifier in json.loads(routing)]
+            if users:
+                raise Conflict(f"Unable to delete version because the following aliases reference it: {users}")
+            if not conn.execute("DELETE FROM versions WHERE name = ? AND number = ?",
+                                (name, int(qualifier))).rowcount:
+                raise _not_found(self.region, name, qualifier)
+
+        await self._write(run)
+
+    # -- versions ------------------------------------------------------------------------
+
+    async def publish_version(self, function_name: str, code_sha256: str | None = None,
+                              description: str | None = None, revision_id: str | None = None) -> FunctionRecord:
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> FunctionRecord:
+            latest = self._version(conn, name, 0, None)
+            if code_sha256 is not None and code_sha256 != latest.code.code_sha256:
+                raise InvalidParameter(f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in "
+                                       f"$LATEST ({latest.code.code_sha256}). Please try again with the "
+                                       "CodeSHA256 in $LATEST.")
+            self._check_revision(latest.revision_id, revision_id)
+            return self._publish(conn, name, description)
+
+        return await self._write(run)
+
+    async def list_versions(self, function_name: str, marker: str | None,
+                            max_items: int) -> tuple[list[FunctionRecord], str | None]:
+        name, _ = split_function_name(function_name)
+        after = int(marker) if marker and marker.isdigit() else -1
+
+        def run(conn: sqlite3.Connection) -> list[FunctionRecord]:
+            reserved, _ = self._function(conn, name)
+            rows = conn.execute(f"SELECT number, {_VERSION_COLUMNS} FROM versions WHERE name = ? AND number > ? "
+                                "ORDER BY number LIMIT ?", (name, after, max_items + 1)).fetchall()
+            return [self._row_to_record(name, row[0], row[1:], reserved) for row in rows]
+
+        records = await self._read(run)
+        if len(records) <= max_items:
+            return records, None
+        last = records[max_items - 1].version
+        return records[:max_items], "0" if last == LATEST else last
+
+    # -- aliases -------------------------------------------------------------------------
+
+    def _check_target(self, conn: sqlite3.Connection, name: str, version: str, weights: dict[str, float]) -> None:
+        if version != LATEST and not is_version(version):
+            raise InvalidParameter(f"Invalid function version {version}: an alias points at $LATEST or a number")
+        self._version(conn, name, self._number(conn, name, version), version)
+        if weights and version == LATEST:
+            raise InvalidParameter("$LATEST is not supported for an alias pointing to more than 1 version")
+        for other, weight in weights.items():
+            if not is_version(other):
+                raise InvalidParameter(f"Invalid function version {other} in AdditionalVersionWeights: "
+                                       "only published versions can take weights")
+            if other == version:
+                raise InvalidParameter(f"Invalid function version {other}. Function version {other} is "
+                                       "already included in routing configuration.")
+            if not 0.0 <= weight <= 1.0:
+                raise InvalidParameter(f"Invalid weight {weight} for version {other}: weights are within [0.0, 1.0]")
+            self._version(conn, name, int(other), other)
+        if sum(weights.values()) > 1.0:
+            raise InvalidParameter("The sum of AdditionalVersionWeights must not exceed 1.0")
+
+    def _store_alias(self, conn: sqlite3.Connection, alias: Alias) -> Alias:
+        stored = replace(alias, revision_id=str(uuid.uuid4()))
+        conn.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?, ?, ?, ?)",
+                     (stored.function_name, stored.name, stored.function_version, stored.description,
+                      json.dumps(stored.weights), stored.revision_id))
+        return stored
+
+    async def create_alias(self, function_name: str, alias: str, version: str, description: str = "",
+                           weights: dict[str, float] | None = None) -> Alias:
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> Alias:
+            self._function(conn, name)
+            if conn.execute("SELECT 1 FROM aliases WHERE name = ? AND alias = ?", (name, alias)).fetchone():
+                raise Conflict(f"Alias already exists: {self.arn(name, alias)}")
+            self._check_target(conn, name, version, weights or {})
+            return self._store_alias(conn, Alias(name, alias, version, description, weights or {}, ""))
+
+        return await self._write(run)
+
+    async def get_alias(self, function_name: str, alias: str) -> Alias:
+        name, _ = split_function_name(function_name)
+        return await self._read(lambda conn: self._alias(conn, name, alias))
+
+    async def update_alias(self, function_name: str, alias: str, version: str | None = None,
+                           description: str | None = None, weights: dict[str, float] | None = None,
+                           revision_id: str | None = None) -> Alias:
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> Alias:
+            current = self._alias(conn, name, alias)
+            self._check_revision(current.revision_id, revision_id)
+            updated = replace(
+                current, function_version=current.function_version if version is None else version,
+                description=current.description if description is None else description,
+                weights=current.weights if weights is None else weights,
+            )
+            self._check_target(conn, name, updated.function_version, updated.weights)
+            return self._store_alias(conn, updated)
+
+        return await self._write(run)
+
+    async def delete_alias(self, function_name: str, alias: str) -> None:
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._function(conn, name)
+            conn.execute("DELETE FROM aliases WHERE name = ? AND alias = ?", (name, alias))
+
+        await self._write(run)
+
+    async def list_aliases(self, function_name: str, version: str | None, marker: str | None,
+                           max_items: int) -> tuple[list[Alias], str | None]:
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> list[Alias]:
+            self._function(conn, name)
+            rows = conn.execute(
+                "SELECT alias FROM aliases WHERE name = ? AND alias > ? AND (? IS NULL OR function_version = ?) "
+                "ORDER BY alias LIMIT ?", (name, marker or "", version, version, max_items + 1)).fetchall()
+            return [self._alias(conn, name, row[0]) for row in rows]
+
+        aliases = await self._read(run)
+        if len(aliases) <= max_items:
+            return aliases, None
+        return aliases[:max_items], aliases[max_items - 1].name
+
+    # -- concurrency ---------------------------------------------------------------------
+
+    async def put_concurrency(self, function_name: str, reserved: int, account_limit: int) -> int:
+        """Reserve concurrency for a function, leaving at least MIN_UNRESERVED of the account's."""
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> int:
+            self._function(conn, name)
+            others = conn.execute("SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE name != ?",
+                                  (name,)).fetchone()[0]
+            if reserved < 0 or others + reserved > account_limit - MIN_UNRESERVED:
+                raise InvalidParameter("Specified ReservedConcurrentExecutions for function decreases account's "
+                                       f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].")
+            conn.execute("UPDATE functions SET reserved_concurrency = ? WHERE name = ?", (reserved, name))
+            return reserved
+
+        return await self._write(run)
+
+    async def get_concurrency(self, function_name: str) -> int | None:
+        name, _ = split_function_name(function_name)
+        return await self._read(lambda conn: self._function(conn, name)[0])
+
+    async def delete_concurrency(self, function_name: str) -> None:
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._function(conn, name)
+            conn.execute("UPDATE functions SET reserved_concurrency = NULL WHERE name = ?", (name,))
+
+        await self._write(run)
+
+    async def usage(self) -> Usage:
+        def run(conn: sqlite3.Connection) -> Usage:
+            count, reserved = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(reserved_concurrency), 0) FROM functions").fetchone()
+            size = conn.execute("SELECT COALESCE(SUM(code_size), 0) FROM versions").fetchone()[0]
+            return Usage(count, size, reserved)
+
+        return await self._read(run)
+
+    # -- the invoke path -----------------------------------------------------------------
+
+    def _runnable(self, record: FunctionRecord) -> FunctionVersion:
+        c = record.config
+        return FunctionVersion(
+            name=record.name, version=record.version, arn=self.arn(record.name), runtime=c.runtime,
+            handler=c.handler, memory_size=c.memory_size, timeout=c.timeout, environment=dict(c.environment),
+            code_dir=self.packages.code_dir(record.code.sha256_hex), code_sha256=record.code.code_sha256,
+            revision_id=record.revision_id, ephemeral_storage=c.ephemeral_storage,
+            reserved_concurrency=record.reserved_concurrency,
+        )
+
+    def _route(self, name: str, qualifier: str | None) -> _Route:
+        def run(conn: sqlite3.Connection) -> _Route:
+            if qualifier is None or qualifier == LATEST or is_version(qualifier):
+                return _Route(self._runnable(self._version(conn, name, self._number(conn, name, qualifier),
+                                                           qualifier)), {}, {})
+            alias = self._alias(conn, name, qualifier)
+            primary = self._version(conn, name, self._number(conn, name, alias.function_version), qualifier)
+            others = {v: self._runnable(self._version(conn, name, int(v), v)) for v in alias.weights}
+            return _Route(self._runnable(primary), others, alias.weights)
+
+        return self._transaction(run, write=False)
+
+    def _changed(self) -> bool:
+        """Whether any connection committed since the cache was filled (a shared-memory read)."""
+        with self._lock:
+            version = int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+            changed, self._seen_version = version != self._seen_version, version
+            if changed:
+                self._routes.clear()
+            return changed
+
+    def _cached(self, key: tuple[str, str | None]) -> _Route | None:
+        return None if self._changed() else self._routes.get(key)
+
+    def _remember(self, key: tuple[str, str | None], route: _Route) -> _Route:
+        if len(self._routes) >= _CACHE_LIMIT:
+            self._routes.clear()
+        self._routes[key] = route
+        return route
+
+    @staticmethod
+    def _pick(route: _Route) -> FunctionVersion:
+        if not route.weights:
+            return route.primary
+        chosen = pick_version(route.primary.version, route.weights, random.random())
+        return route.others.get(chosen, route.primary)
+
+    def resolve(self, function_name: str, qualifier: str | None = None) -> FunctionVersion:
+        """The version an invocation of (name-or-ARN, qualifier) runs; an alias with weights
+        picks one of its versions at random by weight. Raises NotFound, InvalidParameter.
+        Blocking but cheap: a cache hit reads shared memory, a miss one SQLite read."""
+        name, qualifier = split_function_name(function_name, qualifier)
+        key = (name, qualifier)
+        route = self._cached(key) or self._remember(key, self._route(name, qualifier))
+        return self._pick(route)
+
+    async def resolve_async(self, function_name: str, qualifier: str | None = None) -> FunctionVersion:
+        """`resolve` for an event loop: a cache miss reads SQLite in a worker thread."""
+        name, qualifier = split_function_name(function_name, qualifier)
+        key = (name, qualifier)
+        route = self._cached(key)
+        if route is None:
+            route = self._remember(key, await asyncio.to_thread(self._route, name, qualifier))
+        return self._pick(route)
