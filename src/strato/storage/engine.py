@@ -140,6 +140,18 @@ class ObjectStore:
     def list_buckets(self, prefix: str = "", after: str = "", limit: int = 10_000) -> list[Bucket]:
         return self.meta.list_buckets(prefix, after, limit)
 
+    # A bucket's policy is an opaque document here: the API layer validates and evaluates it.
+
+    def bucket_policy(self, name: str) -> str | None:
+        """The bucket's policy document, None when it has none; NoSuchBucket when no bucket."""
+        return self.meta.get_bucket_policy(name)
+
+    async def put_bucket_policy(self, name: str, policy: str) -> None:
+        await self.meta.set_bucket_policy(name, policy)
+
+    async def delete_bucket_policy(self, name: str) -> None:
+        await self.meta.set_bucket_policy(name, None)
+
     # -- objects ----------------------------------------------------------------------
 
     def head_object(self, bucket: str, key: str) -> ObjectVersion:

@@ -84,6 +84,13 @@ class SqliteMetadataStore:
         ).fetchone()
         return Bucket(*row) if row else None
 
+    def get_bucket_policy(self, name: str) -> str | None:
+        row = self.db.reader().execute("SELECT policy FROM buckets WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NoSuchBucket(name)
+        policy: str | None = row[0]
+        return policy
+
     def list_buckets(self, prefix: str, after: str, limit: int) -> list[Bucket]:
         rows = self.db.reader().execute(
             "SELECT name, created, region FROM buckets WHERE name > ? AND name >= ? "
@@ -176,6 +183,13 @@ class SqliteMetadataStore:
                 if conn.execute(f"SELECT 1 FROM {table} WHERE bucket = ? LIMIT 1", (name,)).fetchone():
                     raise BucketNotEmpty(name)
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+
+        await self.db.write(job)
+
+    async def set_bucket_policy(self, name: str, policy: str | None) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            if conn.execute("UPDATE buckets SET policy = ? WHERE name = ?", (policy, name)).rowcount != 1:
+                raise NoSuchBucket(name)
 
         await self.db.write(job)
 
