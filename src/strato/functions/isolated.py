@@ -1,0 +1,218 @@
+"""The Launcher that starts sandboxed environments by asking a zygote per interpreter to fork
+them (zygote.py), with the protections sandbox.py found on this host.
+
+A zygote that dies is noticed (its control socket ends); its environments die with it (their
+init has PR_SET_PDEATHSIG) and are reported killed; the next launch starts a new zygote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from . import cgroups, sandbox, zygote
+from .launcher import LaunchSpec
+from .runtimes import available_runtimes, interpreter_for
+
+MB = 1024 * 1024
+# The modules a zygote imports, copied so that an interpreter other than strato's own can
+# import them without seeing strato's installation (and its site-packages).
+ZYGOTE_MODULES = ("__init__.py", "zygote.py", "sandbox.py", "cgroups.py", "syscalls.py", "runtime_client.py")
+
+
+class EnvironmentProcess:
+    """One environment, as seen from the launcher: its init's pid and its cgroup."""
+
+    def __init__(self, pid: int, group: cgroups.Group | None, owner: ZygoteClient) -> None:
+        self.pid = pid
+        self._group = group
+        self._owner = owner
+        self._exit: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._peak: int | None = None
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exit)
+
+    def kill(self) -> None:
+        if self._exit.done():
+            return
+        if not self._owner.request_kill(self.pid) and self._group is not None:
+            self._group.kill()
+
+    def max_memory_used_mb(self) -> int:
+        peak = self._peak if self._exit.done() else self._current_peak()
+        return -(-(peak or 0) // MB)
+
+    def _current_peak(self) -> int | None:
+        if self._group is not None:
+            return self._group.peak_bytes()
+        return _runtime_high_water_mark(self.pid)
+
+    def exited(self, status: int, peak: int | None) -> None:
+        if not self._exit.done():
+            self._peak = peak if peak is not None else self._current_peak()
+            self._exit.set_result(status)
+
+
+def _runtime_high_water_mark(init_pid: int) -> int | None:
+    """Without a memory cgroup: the runtime process's (init's child's) peak resident size."""
+    try:
+        children = Path(f"/proc/{init_pid}/task/{init_pid}/children").read_text().split()
+        for line in Path(f"/proc/{children[0]}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError):
+        return None
+    return None
+
+
+class ZygoteClient:
+    """The launcher's end of one zygote's control socket."""
+
+    def __init__(self, interpreter: str, module_root: Path, policy: sandbox.Policy) -> None:
+        self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs:
+            self._process = subprocess.Popen(
+                [interpreter, "-m", "strato.functions.zygote", str(theirs.fileno()), json.dumps(policy.to_json())],
+                pass_fds=[theirs.fileno()],
+                env={"PYTHONPATH": str(module_root), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                stdin=subprocess.DEVNULL,
+                cwd="/",
+            )
+        self._cgroup_version = policy.cgroups.version if policy.cgroups else 0
+        self._ids = itertools.count(1)
+        self._starting: dict[int, asyncio.Future[tuple[int, dict[str, str] | None]]] = {}
+        self._running: dict[int, EnvironmentProcess] = {}
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._sock.fileno(), self._readable)
+        self.alive = True
+
+    async def launch(self, spec: LaunchSpec) -> EnvironmentProcess:
+        request_id = next(self._ids)
+        started: asyncio.Future[tuple[int, dict[str, str] | None]] = self._loop.create_future()
+        self._starting[request_id] = started
+        message = {
+            "op": "launch",
+            "id": request_id,
+            "spec": {
+                "runtime": spec.runtime,
+                "handler": spec.handler,
+                "code_dir": str(spec.code_dir),
+                "environment": spec.environment,
+                "memory_mb": spec.memory_mb,
+                "tmp_mb": spec.tmp_mb,
+            },
+        }
+        zygote.send(self._sock, message, [spec.log_fd])
+        pid, dirs = await started
+        group = cgroups.Group(self._cgroup_version, dirs) if dirs else None
+        process = EnvironmentProcess(pid, group, self)
+        self._running[pid] = process
+        return process
+
+    def request_kill(self, pid: int) -> bool:
+        """Ask the zygote to kill an environment; False when the zygote is gone."""
+        if not self.alive:
+            return False
+        with contextlib.suppress(OSError):
+            zygote.send(self._sock, {"op": "kill", "pid": pid})
+            return True
+        return False
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                data = self._sock.recv(zygote.MAX_MESSAGE, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._lost()
+                return
+            self._dispatch(json.loads(data))
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        op = message["op"]
+        if op == "started":
+            future = self._starting.pop(message["id"])
+            if not future.done():
+                future.set_result((message["pid"], message["cgroup"]))
+        elif op == "failed":
+            future = self._starting.pop(message["id"])
+            if not future.done():
+                future.set_exception(OSError(f"cannot start an environment: {message['error']}"))
+        elif op == "exited":
+            process = self._running.pop(message["pid"], None)
+            if process is not None:
+                process.exited(message["status"], message["peak"])
+
+    def _lost(self) -> None:
+        """The zygote is gone: its environments die with it (PDEATHSIG); make sure of it."""
+        if not self.alive:
+            return
+        self.alive = False
+        self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
+        for future in self._starting.values():
+            if not future.done():
+                future.set_exception(OSError("the zygote exited"))
+        for process in self._running.values():
+            process.kill()
+            process.exited(-9, None)
+        self._running.clear()
+        self._starting.clear()
+
+    async def close(self) -> None:
+        self._lost()
+        await asyncio.to_thread(self._process.wait)
+
+
+class IsolatedLauncher:
+    """Launcher: sandboxed environments forked from a zygote per interpreter.
+
+    `work_dir` holds the zygotes' module copy; it and every path in `hide` (the data dir) are
+    covered inside environments.
+    """
+
+    def __init__(self, work_dir: Path, hide: list[Path]) -> None:
+        self._module_root = work_dir / "zygote"
+        package = Path(__file__).parent
+        target = self._module_root / "strato" / "functions"
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(package.parent / "__init__.py", target.parent / "__init__.py")
+        for name in ZYGOTE_MODULES:
+            shutil.copyfile(package / name, target / name)
+        self._tree = cgroups.make_tree(f"strato-{os.getpid()}-{id(self):x}")
+        hidden = [str(p.resolve()) for p in (work_dir, *hide)]
+        self._policy = sandbox.probe(self._tree, hidden)
+        self.protections = self._policy.describe()
+        self._zygotes: dict[str, ZygoteClient] = {}
+
+    def runtimes(self) -> frozenset[str]:
+        return available_runtimes()
+
+    async def launch(self, spec: LaunchSpec) -> EnvironmentProcess:
+        interpreter = interpreter_for(spec.runtime)
+        client = self._zygotes.get(interpreter)
+        if client is None or not client.alive:
+            if client is not None:
+                await client.close()
+            client = ZygoteClient(interpreter, self._module_root, self._policy)
+            self._zygotes[interpreter] = client
+        return await client.launch(spec)
+
+    async def close(self) -> None:
+        for client in self._zygotes.values():
+            await client.close()
+        self._zygotes.clear()
+        if self._tree is not None:
+            self._tree.remove()

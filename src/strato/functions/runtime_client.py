@@ -1,0 +1,290 @@
+"""The Python runtime inside an environment: a Lambda Runtime API client that behaves, for user
+code, like AWS's awslambdaric (same context object, error bodies, init error types, log lines).
+
+It loads the handler once, then loops: GET next -> handler(event, context) -> POST the result.
+AWS_LAMBDA_RUNTIME_API is read when run() is called, not at import, so a zygote can import this
+module before any environment exists. Only the standard library: it runs on the function's
+interpreter. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
+"""
+
+from __future__ import annotations
+
+import decimal
+import http.client
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, TextIO
+
+API = "/2018-06-01/runtime"
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+JSON_HEADERS = {"Content-Type": "application/json"}
+UNHANDLED_WARNING = (  # awslambdaric's lambda_unhandled_exception_warning_message
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. However, in "
+    "rare cases, a Lambda runtime update can cause unexpected function behavior. For functions using managed "
+    "runtimes, runtime updates can be triggered by a function change, or can be applied automatically. To "
+    "determine if the runtime has been updated, check the runtime version in the INIT_START log entry. If this "
+    "error correlates with a change in the runtime version, you may be able to mitigate this error by "
+    "temporarily rolling back to the previous runtime version. For more information, see "
+    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
+ASCII_ONLY = sys.version_info < (3, 12)  # awslambdaric escapes non-ASCII before python3.12
+Handler = Callable[[Any, "LambdaContext"], Any]
+
+
+class FaultError(Exception):
+    """A runtime-detected failure with a Lambda error type (awslambdaric's FaultException)."""
+
+    def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace or []
+
+
+class CognitoIdentity:
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.cognito_identity_id = data.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = data.get("cognitoIdentityPoolId")
+
+
+class Client:
+    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        for name in self.__slots__:
+            setattr(self, name, data.get(name))
+
+
+class ClientContext:
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+        client = data.get("client")
+        self.client = Client(client) if isinstance(client, dict) else None
+
+
+class LambdaContext:
+    """The handler's second argument, with awslambdaric's attribute names."""
+
+    def __init__(
+        self,
+        request_id: str,
+        deadline_ms: int,
+        invoked_function_arn: str | None,
+        client_context: dict[str, Any] | None,
+        identity: dict[str, Any] | None,
+    ) -> None:
+        environ = os.environ
+        self.aws_request_id = request_id
+        self.log_group_name = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = invoked_function_arn
+        self.client_context = ClientContext(client_context) if client_context is not None else None
+        self.identity = CognitoIdentity(identity or {})
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def log(self, msg: object) -> None:
+        sys.stdout.write(str(msg))
+
+
+class Unbuffered:
+    """Every write reaches the log at once, as awslambdaric's wrapper does (a timeout kills the
+    process: nothing may wait in a buffer)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+    def write(self, text: str) -> int:
+        written = self.stream.write(text)
+        self.stream.flush()
+        return written
+
+    def writelines(self, lines: list[str]) -> None:
+        self.stream.writelines(lines)
+        self.stream.flush()
+
+
+def _default(value: object) -> object:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: object) -> bytes:
+    return json.dumps(value, default=_default, ensure_ascii=ASCII_ONLY).encode()
+
+
+def make_error(message: str, error_type: str, trace: list[str], request_id: str = "") -> dict[str, Any]:
+    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": trace}
+
+
+def _user_trace(tb: Any) -> list[str]:
+    frames = [f for f in traceback.extract_tb(tb) if not f.filename.endswith("runtime_client.py")]
+    return traceback.format_list(frames)
+
+
+def log_error(error: dict[str, Any]) -> None:
+    """The [ERROR] line awslambdaric writes (lines joined by carriage returns: one log event)."""
+    lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}", "Traceback (most recent call last):"]
+    for element in error["stackTrace"]:
+        lines.extend(line.replace(" ", "\u00a0", len(line) - len(line.lstrip(" "))) for line in element.splitlines())
+    sys.stdout.write("\r".join(lines) + "\n")
+
+
+def load_handler(handler: str) -> Handler:
+    """Import `module.function` from the task root (awslambdaric's _get_handler)."""
+    try:
+        module_name, function_name = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise FaultError("Runtime.MalformedHandlerName", f"Bad handler '{handler}': {e}") from None
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise FaultError(
+            "Runtime.BuiltInModuleConflict", f"Cannot use built-in module {module_name} as a handler module"
+        )
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as e:
+        raise FaultError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {e}") from None
+    except SyntaxError as e:
+        trace = [f'  File "{e.filename}" Line {e.lineno}\n    {e.text}']
+        message = f"Syntax error in module '{module_name}': {e}"
+        raise FaultError("Runtime.UserCodeSyntaxError", message, trace) from None
+    try:
+        function: Handler = getattr(module, function_name)
+    except AttributeError:
+        raise FaultError(
+            "Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'"
+        ) from None
+    return function
+
+
+class RuntimeClient:
+    """One keep-alive HTTP/1.1 connection to the Runtime API."""
+
+    def __init__(self, address: str) -> None:
+        host, _, port = address.rpartition(":")
+        self.connection = http.client.HTTPConnection(host, int(port))
+
+    def _post(self, path: str, body: bytes, headers: dict[str, str]) -> None:
+        self.connection.request("POST", path, body, headers)
+        self.connection.getresponse().read()
+
+    def next(self) -> tuple[bytes, http.client.HTTPResponse]:
+        self.connection.request("GET", API + "/invocation/next")
+        response = self.connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET next answered {response.status}")
+        return body, response
+
+    def respond(self, request_id: str, body: bytes, content_type: str) -> None:
+        path = f"{API}/invocation/{request_id}/response"
+        self._post(path, body, {"Content-Type": content_type})
+
+    def fail(self, request_id: str, error: dict[str, Any]) -> None:
+        headers = {**JSON_HEADERS, ERROR_TYPE_HEADER: error["errorType"]}
+        self._post(f"{API}/invocation/{request_id}/error", to_json(error), headers)
+
+    def fail_init(self, error: dict[str, Any]) -> None:
+        headers = {**JSON_HEADERS, ERROR_TYPE_HEADER: error["errorType"]}
+        self._post(f"{API}/init/error", to_json(error), headers)
+
+
+def _flush() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def _header_json(response: http.client.HTTPResponse, name: str, label: str) -> Any:
+    raw = response.getheader(name)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise FaultError("Runtime.LambdaContextUnmarshalError", f"Unable to parse {label} JSON: {e}") from None
+
+
+def handle(client: RuntimeClient, handler: Handler, body: bytes, response: http.client.HTTPResponse) -> None:
+    """Run one invocation and post its result or error."""
+    request_id = response.getheader("Lambda-Runtime-Aws-Request-Id") or ""
+    trace_id = response.getheader("Lambda-Runtime-Trace-Id")
+    if trace_id is not None:
+        os.environ["_X_AMZN_TRACE_ID"] = trace_id
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
+    try:
+        context = LambdaContext(
+            request_id,
+            int(response.getheader("Lambda-Runtime-Deadline-Ms") or 0),
+            response.getheader("Lambda-Runtime-Invoked-Function-Arn"),
+            _header_json(response, "Lambda-Runtime-Client-Context", "Client Context"),
+            _header_json(response, "Lambda-Runtime-Cognito-Identity", "Cognito Identity"),
+        )
+        try:
+            event = json.loads(body)
+        except ValueError as e:
+            raise FaultError("Runtime.UnmarshalError", f"Unable to unmarshal input: {e}") from None
+        result = handler(event, context)
+        if isinstance(result, bytes):
+            payload, content_type = result, "application/unknown"
+        else:
+            try:
+                payload, content_type = to_json(result), "application/json"
+            except (TypeError, ValueError) as e:
+                raise FaultError("Runtime.MarshalError", f"Unable to marshal response: {e}") from None
+    except FaultError as e:
+        error = make_error(e.message, e.error_type, e.trace, request_id)
+    except Exception as e:
+        error = make_error(str(e), type(e).__name__, _user_trace(e.__traceback__), request_id)
+    else:
+        _flush()
+        client.respond(request_id, payload, content_type)
+        return
+    log_error(error)
+    _flush()
+    client.fail(request_id, error)
+
+
+def run() -> int:
+    """The runtime's main loop; returns only when initialisation failed (exit status 1)."""
+    sys.stdout = Unbuffered(sys.stdout)
+    sys.stderr = Unbuffered(sys.stderr)
+    task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
+    if task_root not in sys.path:
+        sys.path.insert(0, task_root)
+    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    try:
+        handler = load_handler(os.environ.get("_HANDLER", ""))
+    except FaultError as e:
+        error = make_error(e.message, e.error_type, e.trace)
+    except Exception as e:
+        error = make_error(str(e), type(e).__name__, _user_trace(e.__traceback__))
+    else:
+        while True:
+            body, response = client.next()
+            handle(client, handler, body, response)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    sys.stdout.write(f"[WARNING]\t{stamp}.000Z\t\t{UNHANDLED_WARNING}\n")
+    log_error(error)
+    _flush()
+    client.fail_init(error)
+    return 1

@@ -1,0 +1,235 @@
+"""Isolation for execution environments: what the host allows (probed once), and the steps the
+zygote's forked processes apply before user code runs.
+
+The steps, in the order an environment meets them (see zygote.py for who runs each):
+  enter_namespaces   mount, pid, ipc and uts namespaces (and a user namespace when strato is
+                     not root); mounts stop propagating to the host
+  mount_proc         /proc for the new pid namespace (run by its pid 1)
+  build_filesystem   /var/task read-only, private size-limited /tmp (and /dev/shm, /var/tmp),
+                     the data dir and strato's own dirs covered by empty read-only tmpfs
+  drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
+                     no_new_privs
+Only the standard library: the zygote, which may run on another interpreter, imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from dataclasses import dataclass, field
+
+from . import syscalls
+from .cgroups import Tree
+
+TASK_ROOT = "/var/task"
+NAMESPACES = syscalls.CLONE_NEWNS | syscalls.CLONE_NEWPID | syscalls.CLONE_NEWIPC | syscalls.CLONE_NEWUTS
+UID_BASE = 1_000_000_000  # environment uids: far above any real account
+NOFILE = 1024  # Lambda's file descriptor limit
+NPROC = 1024  # Lambda's process/thread limit (per uid: each environment has its own uid)
+SMALL_TMPFS = "size=16m,mode=1777"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the host allows, decided once by probe() and handed to every zygote."""
+
+    root: bool
+    namespaces: bool  # mount/pid/ipc/uts namespaces (through a user namespace when not root)
+    cgroups: Tree | None
+    hide: tuple[str, ...] = ()
+    reveal: tuple[str, ...] = field(default=())  # dirs user code must read through closed parents
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "namespaces": self.namespaces,
+            "cgroups": self.cgroups.to_json() if self.cgroups else None,
+            "hide": list(self.hide),
+            "reveal": list(self.reveal),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Policy:
+        cgroups = data.get("cgroups")
+        hide, reveal = data.get("hide"), data.get("reveal")
+        assert isinstance(hide, list)
+        assert isinstance(reveal, list)
+        return cls(
+            root=bool(data["root"]),
+            namespaces=bool(data["namespaces"]),
+            cgroups=Tree.from_json(cgroups) if isinstance(cgroups, dict) else None,
+            hide=tuple(str(p) for p in hide),
+            reveal=tuple(str(p) for p in reveal),
+        )
+
+    def describe(self) -> str:
+        """One line naming the active protections, with a warning for each missing one."""
+        active: list[str] = []
+        missing: list[str] = []
+        if self.namespaces:
+            active.append("namespaces mount+pid+ipc+uts" + ("" if self.root else "+user"))
+            active.append("read-only /var/task, private size-limited /tmp, data dir hidden")
+        else:
+            missing.append("no namespaces: functions see the host's files and processes (uid and rlimits only)")
+        if self.root:
+            active.append("a uid per environment")
+        else:
+            missing.append("not root: every environment runs as strato's own uid")
+        controllers = sorted(self.cgroups.bases) if self.cgroups else []
+        if controllers:
+            active.append(f"cgroup v{self.cgroups.version if self.cgroups else ''} {'+'.join(controllers)}")
+        absent = [c for c in ("memory", "cpu", "pids") if c not in controllers]
+        if absent:
+            missing.append(f"no {'/'.join(absent)} cgroup: rlimits instead (RLIMIT_AS for memory, RLIMIT_NPROC)")
+        active.append("no_new_privs, rlimits")
+        line = "isolation: " + ", ".join(active)
+        return line + ("; WARNING: " + "; ".join(missing) if missing else "")
+
+
+def _try_in_child(action: object) -> bool:
+    """Run `action` in a throwaway forked child; True when it returned without error."""
+    assert callable(action)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            action()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def probe(cgroups: Tree | None, hide: list[str]) -> Policy:
+    """Find out what this host allows (namespaces by trying them in a child)."""
+    root = os.geteuid() == 0
+    if root:
+        os.makedirs(TASK_ROOT, exist_ok=True)
+    namespaces = _try_in_child(lambda: enter_namespaces(root))
+    return Policy(root, namespaces, cgroups, tuple(hide))
+
+
+def closed_parents(paths: list[str]) -> list[str]:
+    """The dirs among `paths` (say, the interpreter's prefix) that an unprivileged uid cannot
+    reach because an ancestor is not world-searchable (a venv under /root)."""
+    needed = []
+    for path in paths:
+        real = os.path.realpath(path)
+        parts = real.split("/")
+        for depth in range(2, len(parts)):
+            ancestor = "/".join(parts[:depth])
+            if not os.stat(ancestor).st_mode & 0o001:
+                needed.append(real)
+                break
+    kept = sorted(set(needed))
+    return [p for p in kept if not any(p.startswith(q + "/") for q in kept if q != p)]
+
+
+def enter_namespaces(root: bool) -> None:
+    """Unshare the namespaces; the caller's next child is pid 1 of the new pid namespace."""
+    if root:
+        syscalls.unshare(NAMESPACES)
+    else:
+        uid, gid = os.geteuid(), os.getegid()
+        syscalls.unshare(NAMESPACES | syscalls.CLONE_NEWUSER)
+        _map_ids(uid, gid)
+    syscalls.mount("none", "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+
+
+def _map_ids(uid: int, gid: int) -> None:
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{uid} {uid} 1")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{gid} {gid} 1")
+
+
+def mount_proc() -> None:
+    """A /proc showing only this pid namespace (called by its pid 1)."""
+    flags = syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC
+    syscalls.mount("proc", "/proc", "proc", flags)
+    syscalls.sethostname("localhost")
+
+
+def _bind_read_only(source_fd: int, target: str) -> None:
+    syscalls.mount(f"/proc/self/fd/{source_fd}", target, None, syscalls.MS_BIND | syscalls.MS_REC)
+    flags = syscalls.MS_BIND | syscalls.MS_REMOUNT | syscalls.MS_RDONLY | syscalls.MS_NOSUID | syscalls.MS_NODEV
+    syscalls.mount("none", target, None, flags)
+
+
+def _cover(path: str, options: str, read_only: bool) -> None:
+    flags = syscalls.MS_NOSUID | syscalls.MS_NODEV | (syscalls.MS_RDONLY if read_only else 0)
+    syscalls.mount("tmpfs", path, "tmpfs", flags, options)
+
+
+def _ensure_task_root() -> None:
+    if not os.path.isdir(TASK_ROOT):  # not root and no /var/task on the host: a tmpfs /var
+        _cover("/var", "size=1m,mode=0755", read_only=False)
+        os.makedirs(TASK_ROOT)
+        os.makedirs("/var/tmp")
+
+
+def build_filesystem(policy: Policy, code_dir: str, tmp_mb: int) -> None:
+    """The environment's view of the filesystem (in its own mount namespace)."""
+    code_fd = os.open(code_dir, os.O_PATH | os.O_DIRECTORY)
+    reveal_fds = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in policy.reveal]
+    _ensure_task_root()
+    _bind_read_only(code_fd, TASK_ROOT)
+    covered: set[str] = set()
+    for path, fd in reveal_fds:
+        parent = next(a for a in _ancestors(path) if not os.stat(a).st_mode & 0o001)
+        if parent not in covered:
+            _cover(parent, "size=1m,mode=0755", read_only=False)
+            covered.add(parent)
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _bind_read_only(fd, path)
+    for path in policy.hide:
+        if os.path.isdir(path):
+            _cover(path, "size=4k,mode=0000", read_only=True)
+    _cover("/tmp", f"size={max(1, tmp_mb)}m,mode=1777", read_only=False)
+    for shared in ("/dev/shm", "/var/tmp"):
+        if os.path.isdir(shared):
+            _cover(shared, SMALL_TMPFS, read_only=False)
+    for fd in [code_fd, *(fd for _, fd in reveal_fds)]:
+        os.close(fd)
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:depth]) for depth in range(2, len(parts))]
+
+
+def drop_privileges(policy: Policy, uid: int) -> None:
+    """From here on the process is an ordinary user that cannot regain privileges."""
+    if policy.root:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    elif policy.namespaces:  # a nested user namespace: no power over the mounts made above
+        own_uid, own_gid = os.geteuid(), os.getegid()
+        syscalls.unshare(syscalls.CLONE_NEWUSER)
+        _map_ids(own_uid, own_gid)
+    syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def apply_rlimits(policy: Policy, memory_mb: int, tmp_mb: int) -> None:
+    """Lambda's descriptor and process limits; memory and file size where nothing else bounds them."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+    if policy.root or not (policy.cgroups and "pids" in policy.cgroups.bases):
+        resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
+    if not (policy.cgroups and "memory" in policy.cgroups.bases):
+        # Address space is a crude stand-in for resident memory: allow the runtime's own mappings.
+        limit = memory_mb * 1024 * 1024 + _address_space()
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if not policy.namespaces:
+        size = tmp_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+def _address_space() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0

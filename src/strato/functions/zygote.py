@@ -1,0 +1,380 @@
+"""A pre-initialised interpreter per runtime that forks each new environment (python -m
+strato.functions.zygote CONTROL_FD POLICY_JSON, started by isolated.py).
+
+Process tree of one environment:
+  zygote (a child subreaper, so environments become its children and their statuses reach it)
+   └─ spare: forked ahead of time; joins its cgroup (the slow part), unshares namespaces, forks
+      the environment's pid 1 and exits. pid 1 mounts /proc and waits for a launch.
+      └─ pid 1 "init": on launch builds the filesystem, forks the runtime, reaps orphans, exits
+         with the runtime's status (128+N when killed by signal N); its death ends the namespace
+         └─ runtime: drops privileges, sets the environment, runs runtime_client (python) or
+            execs /var/task/bootstrap (provided)
+
+Control messages are JSON datagrams (SOCK_SEQPACKET); the log fd travels as SCM_RIGHTS.
+  in:  {"op": "launch", "id", "spec"} + log fd | {"op": "kill", "pid"}
+  out: {"op": "started", "id", "pid", "cgroup"} | {"op": "failed", "id", "error"}
+       {"op": "exited", "pid", "status", "peak"}
+EOF on the control socket means the launcher is gone: every environment is killed.
+Only the standard library (plus boto3 when the interpreter has it, preloaded for user code).
+"""
+
+from __future__ import annotations
+
+import array
+import collections
+import contextlib
+import gc
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import runtime_client, sandbox, syscalls
+from .cgroups import Group
+
+MAX_MESSAGE = 1 << 20
+SIGNAL_EXIT = 128  # init exits 128+N when the runtime died of signal N (the shell's convention)
+UID_SPAN = 1_000_000
+SPARES = 2  # environments kept ready (forked, in their cgroup and namespaces) for the next launches
+# Moving a process into a cgroup stalls every fork on the host for an RCU grace period (~10 ms),
+# the new environment's own fork included: spares are replaced once launches pause this long.
+REPLENISH_DELAY = 0.05
+
+
+def preload() -> None:
+    """What user code is likely to import, loaded once here instead of in every environment."""
+    import http.client  # noqa: F401
+
+    socket.getaddrinfo("127.0.0.1", 9000)  # loads the resolver's modules and configuration
+
+    try:
+        import boto3
+        import boto3.session  # noqa: F401
+        import botocore.client
+        import botocore.session  # noqa: F401
+    except ImportError:
+        pass
+
+
+def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+    data = json.dumps(message).encode()
+    if fds:
+        sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    else:
+        sock.send(data)
+
+
+def receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
+    """One message and the fds that came with it; (None, []) at EOF."""
+    data, ancillary, _, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(4 * 4))
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
+    return (json.loads(data) if data else None), fds
+
+
+@dataclass
+class Spare:
+    pid: int  # the environment's init, as the zygote sees it
+    sock: socket.socket  # the launch spec goes here
+    group: Group | None
+
+
+@dataclass
+class Pending:
+    """A spare being made: its first fork reports the init's pid (or an error) on `pipe`."""
+
+    fork_pid: int
+    pipe: int
+    sock: socket.socket
+    group: Group | None
+
+
+class Zygote:
+    def __init__(self, control: socket.socket, policy: sandbox.Policy) -> None:
+        self.control = control
+        self.policy = policy
+        self.spares: collections.deque[Spare] = collections.deque()
+        self.pending: Pending | None = None
+        self.waiting: collections.deque[tuple[dict[str, Any], int]] = collections.deque()
+        self.live: dict[int, tuple[Group | None, int]] = {}  # init pid -> (cgroup, uid)
+        self.leftover: list[Group] = []  # groups to remove once their tasks are gone
+        self.counter = 0
+        self.quiet_at = 0.0  # monotonic time after which a spare may be made without hurting a launch
+        self.wakeup_read, wakeup_write = os.pipe()
+        os.set_blocking(wakeup_write, False)
+        signal.set_wakeup_fd(wakeup_write)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        self._start_spare()
+        while True:
+            watched = [self.control.fileno(), self.wakeup_read]
+            if self.pending is not None:
+                watched.append(self.pending.pipe)
+            ready, _, _ = select.select(watched, [], [], self._timeout())
+            if self.wakeup_read in ready:
+                os.read(self.wakeup_read, 4096)
+            self._reap()
+            if self.pending is not None and self.pending.pipe in ready:
+                self._spare_ready(self.pending)
+            if self.control.fileno() in ready and not self._command():
+                break
+            self._serve_waiting()
+            self.leftover = [group for group in self.leftover if not group.remove()]
+        self._shutdown()
+
+    def _command(self) -> bool:
+        message, fds = receive(self.control)
+        if message is None:
+            return False
+        if message["op"] == "launch":
+            self.waiting.append((message, fds[0]))
+        elif message["op"] == "kill":
+            self._kill(int(message["pid"]))
+        return True
+
+    def _serve_waiting(self) -> None:
+        while self.waiting and self.spares:
+            message, log_fd = self.waiting.popleft()
+            spare = self.spares.popleft()
+            try:
+                self._launch(spare, message, log_fd)
+            except OSError as e:  # the spare died before its launch: the next one takes it
+                self.waiting.appendleft((message, log_fd))
+                self._discard(spare.pid, spare.group, f"spare lost: {e}")
+        if self.pending is None and (self.waiting or not self.spares):
+            self._start_spare()
+        elif self.pending is None and len(self.spares) < SPARES and time.monotonic() >= self.quiet_at:
+            self._start_spare()
+
+    def _timeout(self) -> float | None:
+        """How long the loop may sleep: until the next spare is due, or to retry removals."""
+        delays = [0.05] if self.leftover else []
+        if self.pending is None and len(self.spares) < SPARES:
+            delays.append(max(0.0, self.quiet_at - time.monotonic()))
+        return min(delays) if delays else None
+
+    def _shutdown(self) -> None:
+        for pid in [*self.live, *(spare.pid for spare in self.spares)]:
+            self._kill(pid)
+        for group, _ in self.live.values():
+            if group is not None:
+                group.kill()
+
+    # -- environments ----------------------------------------------------------------------
+
+    def _launch(self, spare: Spare, message: dict[str, Any], log_fd: int) -> None:
+        spec = message["spec"]
+        if spare.group is not None:
+            spare.group.limit(int(spec["memory_mb"]))
+        uid = self._free_uid()
+        try:
+            send(spare.sock, {**spec, "uid": uid}, [log_fd])
+        finally:
+            spare.sock.close()
+            os.close(log_fd)
+        self.live[spare.pid] = (spare.group, uid)
+        self.quiet_at = time.monotonic() + REPLENISH_DELAY
+        cgroup = spare.group.dirs if spare.group else None
+        send(self.control, {"op": "started", "id": message["id"], "pid": spare.pid, "cgroup": cgroup})
+
+    def _free_uid(self) -> int:
+        used = {uid for _, uid in self.live.values()}
+        while True:
+            self.counter += 1
+            uid = sandbox.UID_BASE + self.counter % UID_SPAN
+            if uid not in used:
+                return uid
+
+    def _kill(self, pid: int) -> None:
+        if pid in self.live or any(spare.pid == pid for spare in self.spares):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.live:
+                group, _ = self.live.pop(pid)
+                code = os.waitstatus_to_exitcode(status)
+                if SIGNAL_EXIT < code < SIGNAL_EXIT + 65:
+                    code = SIGNAL_EXIT - code
+                peak = group.peak_bytes() if group else None
+                self._retire(group)
+                send(self.control, {"op": "exited", "pid": pid, "status": code, "peak": peak})
+            else:
+                for spare in list(self.spares):
+                    if spare.pid == pid:
+                        self.spares.remove(spare)
+                        self._discard(pid, spare.group, "spare exited")
+
+    def _retire(self, group: Group | None) -> None:
+        if group is not None:
+            group.kill()
+            if not group.remove():
+                self.leftover.append(group)
+
+    def _discard(self, pid: int, group: Group | None, why: str) -> None:
+        print(f"strato zygote: {why} (pid {pid})", file=sys.stderr)
+        self._retire(group)
+
+    # -- spares ----------------------------------------------------------------------------
+
+    def _start_spare(self) -> None:
+        self.counter += 1
+        tree = self.policy.cgroups
+        group = tree.group(f"env-{os.getpid()}-{self.counter}") if tree else None
+        if group is not None:
+            group.create()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        read_end, write_end = os.pipe()
+        gc.freeze()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the forked child
+            os.close(read_end)
+            ours.close()
+            self._first_fork(theirs, group, write_end)
+        os.close(write_end)
+        theirs.close()
+        self.pending = Pending(pid, read_end, ours, group)
+
+    def _first_fork(self, sock: socket.socket, group: Group | None, report: int) -> None:
+        try:
+            if group is not None:
+                group.join()
+            if self.policy.namespaces:
+                sandbox.enter_namespaces(self.policy.root)
+            init = os.fork()
+            if init == 0:
+                os.close(report)
+                Init(self.policy, sock).wait_for_launch()
+            os.write(report, str(init).encode())
+        except BaseException as e:
+            os.write(report, f"!{e!r}".encode())
+        os._exit(0)
+
+    def _spare_ready(self, pending: Pending) -> None:
+        answer = os.read(pending.pipe, 4096).decode()
+        os.close(pending.pipe)
+        self.pending = None
+        with contextlib.suppress(ChildProcessError):  # init's parent must be us before its launch
+            os.waitpid(pending.fork_pid, 0)
+        if answer.startswith("!") or not answer:
+            pending.sock.close()
+            self._discard(pending.fork_pid, pending.group, f"cannot make an environment: {answer[1:]}")
+            for message, log_fd in self.waiting:
+                send(self.control, {"op": "failed", "id": message["id"], "error": answer[1:] or "fork failed"})
+                os.close(log_fd)
+            self.waiting.clear()
+            return
+        self.spares.append(Spare(int(answer), pending.sock, pending.group))
+
+
+class Init:
+    """pid 1 of an environment (or its session leader without a pid namespace)."""
+
+    def __init__(self, policy: sandbox.Policy, sock: socket.socket) -> None:
+        self.policy = policy
+        self.sock = sock
+
+    def wait_for_launch(self) -> None:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        keep = self.sock.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 16)
+        code = 1
+        try:
+            if self.policy.namespaces:
+                sandbox.mount_proc()
+            spec, fds = receive(self.sock)
+            if spec is None:
+                os._exit(0)
+            syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
+            os.dup2(fds[0], 1)
+            os.dup2(fds[0], 2)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            for fd in (fds[0], null):
+                os.close(fd)
+            self.sock.close()
+            if self.policy.namespaces:
+                sandbox.build_filesystem(self.policy, spec["code_dir"], int(spec["tmp_mb"]))
+            runtime = os.fork()
+            if runtime == 0:
+                Runtime(self.policy, spec).run()
+            code = self._reap_until(runtime)
+        except BaseException as e:
+            print(f"strato: cannot start the environment: {e!r}", file=sys.stderr, flush=True)
+        os._exit(code)
+
+    @staticmethod
+    def _reap_until(runtime: int) -> int:
+        while True:
+            pid, status = os.waitpid(-1, 0)
+            if pid == runtime:
+                code = os.waitstatus_to_exitcode(status)
+                return SIGNAL_EXIT - code if code < 0 else code
+
+
+class Runtime:
+    """The runtime process: becomes an ordinary user, then runs the function's runtime."""
+
+    def __init__(self, policy: sandbox.Policy, spec: dict[str, Any]) -> None:
+        self.policy = policy
+        self.spec = spec
+
+    def run(self) -> None:
+        spec = self.spec
+        code = 1
+        try:
+            task_root = sandbox.TASK_ROOT if self.policy.namespaces else spec["code_dir"]
+            environment = {**spec["environment"], "LAMBDA_TASK_ROOT": task_root}
+            os.chdir(task_root)
+            sandbox.drop_privileges(self.policy, int(spec["uid"]))
+            sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            if not spec["runtime"].startswith("python"):
+                bootstrap = os.path.join(task_root, "bootstrap")
+                os.execve(bootstrap, [bootstrap], environment)
+            os.environ.clear()
+            os.environ.update(environment)
+            code = runtime_client.run()
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+        except BaseException as e:
+            print(f"strato: runtime failed: {e!r}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    policy = sandbox.Policy.from_json(json.loads(sys.argv[2]))
+    if policy.root:
+        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *(p for p in sys.path if os.path.isdir(p))]
+        policy = replace(policy, reveal=tuple(sandbox.closed_parents(paths)))
+    syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
+    preload()
+    Zygote(control, policy).serve()
+
+
+if __name__ == "__main__":
+    main()
