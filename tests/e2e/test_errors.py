@@ -56,7 +56,8 @@ FAILURES: list[Any] = [
                  id="invalid-argument"),
     pytest.param(lambda c, b: c.put_object(Bucket=b, Key="k" * 1025, Body=b"x"), "KeyTooLongError", 400,
                  id="key-too-long"),
-    pytest.param(lambda c, b: c.get_bucket_policy(Bucket=b), "NotImplemented", 501, id="not-implemented"),
+    pytest.param(lambda c, b: c.get_bucket_policy(Bucket=b), "NoSuchBucketPolicy", 404, id="no-such-policy"),
+    pytest.param(lambda c, b: c.get_bucket_tagging(Bucket=b), "NotImplemented", 501, id="not-implemented"),
 ]
 
 
@@ -130,9 +131,6 @@ UNIMPLEMENTED: list[Any] = [
     pytest.param(lambda c, b: c.put_bucket_tagging(Bucket=b, Tagging={"TagSet": []}),
                  "PutBucketTagging", id="put-bucket-tagging"),
     pytest.param(lambda c, b: c.get_bucket_tagging(Bucket=b), "GetBucketTagging", id="get-bucket-tagging"),
-    pytest.param(lambda c, b: c.get_bucket_policy(Bucket=b), "GetBucketPolicy", id="get-bucket-policy"),
-    pytest.param(lambda c, b: c.put_bucket_policy(Bucket=b, Policy="{}"), "PutBucketPolicy",
-                 id="put-bucket-policy"),
     pytest.param(lambda c, b: c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"}),
                  "PutBucketVersioning", id="put-versioning"),
     pytest.param(lambda c, b: c.get_bucket_cors(Bucket=b), "GetBucketCors", id="get-bucket-cors"),
@@ -162,6 +160,6 @@ class TestUnimplementedOperations:
         with pytest.raises(ClientError):
             s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
         with pytest.raises(ClientError):
-            s3.delete_bucket_policy(Bucket=bucket)
+            s3.delete_bucket_tagging(Bucket=bucket)
         assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
         assert s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200

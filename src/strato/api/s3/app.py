@@ -10,13 +10,13 @@ import logging
 import secrets
 
 from strato.auth.credentials import CredentialStore
-from strato.auth.errors import AuthError
 from strato.http.request import Request
 from strato.http.responses import Response
 from strato.http.types import Message, Receive, Scope, Send
 from strato.storage.engine import ObjectStore
 
 from . import headers as h
+from .access import authorize
 from .authn import authenticate, request_body
 from .call import Call, S3Settings
 from .errors import S3Error, not_implemented, to_s3_error
@@ -77,9 +77,8 @@ class S3App:
         if endpoint.operation == "PreflightRequest":
             preflight(request)
         identity, verified = authenticate(request, endpoint, self.credentials)
-        if identity is None:
-            raise AuthError("AccessDenied", "Access Denied")
         call.identity = identity
+        call.access = authorize(request, endpoint, self.store, identity)
         handler = HANDLERS.get(endpoint.operation)
         if handler is None:
             raise not_implemented(endpoint.operation if endpoint.operation != "Unknown" else request.method)

@@ -11,6 +11,7 @@ from strato.http.request import Request
 from strato.storage.engine import ObjectStore
 from strato.storage.records import Expectation
 
+from .access import Access
 from .errors import S3Error
 from .router import Endpoint
 
@@ -34,6 +35,7 @@ class Call:
     settings: S3Settings
     request_id: str
     identity: Identity | None = None
+    access: Access | None = None
     body: AsyncIterator[bytes] | None = None
     expect: Expectation = field(default_factory=Expectation)
 

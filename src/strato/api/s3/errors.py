@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from strato.auth.errors import AuthError
+from strato.auth.policy import MalformedPolicy
 from strato.http.bodies import BodyIncomplete, BodyTimeout, BodyTooLarge
 from strato.http.request import MalformedRequest
 from strato.storage import errors as storage
@@ -108,6 +109,7 @@ _STORAGE: dict[type[Exception], _Mapper] = {
     xml.MalformedXML: lambda e: S3Error(
         "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.",
     ),
+    MalformedPolicy: lambda e: S3Error("MalformedPolicy", str(e)),
     AuthError: lambda e: S3Error(getattr(e, "code", "AccessDenied"), getattr(e, "message", str(e)),
                                  getattr(e, "status", 403)),
 }

@@ -242,3 +242,8 @@ def checksums_of(values: Mapping[str, str], checksum_type: str | None = None) ->
         return None
     return Checksums(**{f"checksum_{name.lower()}": value for name, value in values.items()},
                      checksum_type=checksum_type)
+
+
+@dataclass(slots=True)
+class PolicyStatus:
+    is_public: bool

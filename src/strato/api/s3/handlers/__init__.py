@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import buckets, copy, listing, multipart, objects
+from . import bucket_policy, buckets, copy, listing, multipart, objects
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -18,6 +18,10 @@ HANDLERS: dict[str, Handler] = {
     "DeleteBucket": buckets.delete_bucket,
     "GetBucketLocation": buckets.get_bucket_location,
     "GetBucketVersioning": buckets.get_bucket_versioning,
+    "PutBucketPolicy": bucket_policy.put_bucket_policy,
+    "GetBucketPolicy": bucket_policy.get_bucket_policy,
+    "DeleteBucketPolicy": bucket_policy.delete_bucket_policy,
+    "GetBucketPolicyStatus": bucket_policy.get_bucket_policy_status,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
     "ListObjectVersions": listing.list_object_versions,

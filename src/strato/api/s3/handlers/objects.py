@@ -214,6 +214,11 @@ async def delete_objects(call: Call) -> Response:
         except S3Error as exc:
             errors.append(DeleteErrorEntry(key, exc.code, exc.message, version))
             continue
+        if call.access is not None and not call.access.permits_key(
+            "s3:DeleteObjectVersion" if version else "s3:DeleteObject", key
+        ):
+            errors.append(DeleteErrorEntry(key, "AccessDenied", "Access Denied", version))
+            continue
         if etag is not None:
             conditions[key] = WriteConditions(if_match=etag.strip(), key=key)
         keys.append(key)
