@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from strato.auth.errors import AuthError
 from strato.functions import errors as registry
+from strato.functions.ipc import ControllerUnavailable
 from strato.functions.packages import InvalidPackage, PackageTooLarge
 from strato.functions.records import TooManyRequests
 from strato.http.bodies import BodyIncomplete, BodyTimeout
@@ -79,6 +80,7 @@ _TABLE: dict[type[Exception], _Mapper] = {
     PackageTooLarge: lambda e: LambdaError("RequestEntityTooLargeException", str(e), 413),
     TooManyRequests: lambda e: _throttled(e),  # type: ignore[arg-type]
     AuthError: lambda e: _auth(e),  # type: ignore[arg-type]
+    ControllerUnavailable: lambda e: LambdaError("ServiceException", f"Functions cannot run right now: {e}", 500),
     MalformedRequest: lambda e: invalid_content(str(e)),
     BodyIncomplete: lambda e: invalid_content(f"The request body ended early: {e}"),
     BodyTimeout: lambda e: LambdaError("RequestTimeoutException", f"The request body stalled: {e}", 408),

@@ -1,0 +1,56 @@
+"""Routing Lambda requests by method and path, as botocore's service model writes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from strato.api.awslambda.errors import LambdaError
+from strato.api.awslambda.router import Endpoint, route
+
+ARN = "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn"
+
+
+@pytest.mark.parametrize(("method", "path", "expected"), [
+    ("POST", "/2015-03-31/functions", Endpoint("CreateFunction")),
+    ("GET", "/2015-03-31/functions/", Endpoint("ListFunctions")),
+    ("GET", "/2015-03-31/functions/fn", Endpoint("GetFunction", "fn")),
+    ("DELETE", "/2015-03-31/functions/fn", Endpoint("DeleteFunction", "fn")),
+    ("GET", "/2015-03-31/functions/fn/configuration", Endpoint("GetFunctionConfiguration", "fn")),
+    ("PUT", "/2015-03-31/functions/fn/configuration", Endpoint("UpdateFunctionConfiguration", "fn")),
+    ("PUT", "/2015-03-31/functions/fn/code", Endpoint("UpdateFunctionCode", "fn")),
+    ("GET", "/2015-03-31/functions/fn/code", Endpoint("GetFunctionCode", "fn")),
+    ("POST", "/2015-03-31/functions/fn/versions", Endpoint("PublishVersion", "fn")),
+    ("GET", "/2015-03-31/functions/fn/versions", Endpoint("ListVersionsByFunction", "fn")),
+    ("POST", "/2015-03-31/functions/fn/aliases", Endpoint("CreateAlias", "fn")),
+    ("GET", "/2015-03-31/functions/fn/aliases", Endpoint("ListAliases", "fn")),
+    ("GET", "/2015-03-31/functions/fn/aliases/live", Endpoint("GetAlias", "fn", "live")),
+    ("PUT", "/2015-03-31/functions/fn/aliases/live", Endpoint("UpdateAlias", "fn", "live")),
+    ("DELETE", "/2015-03-31/functions/fn/aliases/live", Endpoint("DeleteAlias", "fn", "live")),
+    ("POST", "/2015-03-31/functions/fn/invocations", Endpoint("Invoke", "fn")),
+    ("PUT", "/2017-10-31/functions/fn/concurrency", Endpoint("PutFunctionConcurrency", "fn")),
+    ("DELETE", "/2017-10-31/functions/fn/concurrency", Endpoint("DeleteFunctionConcurrency", "fn")),
+    ("GET", "/2019-09-30/functions/fn/concurrency", Endpoint("GetFunctionConcurrency", "fn")),
+    ("GET", "/2016-08-19/account-settings/", Endpoint("GetAccountSettings")),
+])
+def test_each_operation_is_found_by_its_method_and_path(method: str, path: str, expected: Endpoint) -> None:
+    assert route(method, path) == expected
+
+
+def test_a_function_arn_in_the_path_arrives_percent_encoded_and_is_decoded() -> None:
+    endpoint = route("POST", f"/2015-03-31/functions/{ARN}%3A7/invocations")
+    assert endpoint == Endpoint("Invoke", "arn:aws:lambda:us-east-1:000000000000:function:fn:7")
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/"),
+    ("PATCH", "/2015-03-31/functions/fn"),
+    ("GET", "/2015-03-31/functions/fn/concurrency"),  # Get lives under 2019-09-30
+    ("PUT", "/2019-09-30/functions/fn/concurrency"),
+    ("GET", "/2015-03-31/functions/fn/unknown"),
+    ("GET", "/2015-03-31/functions//configuration"),
+    ("GET", "/2018-10-31/layers"),
+])
+def test_anything_else_is_an_unknown_operation(method: str, path: str) -> None:
+    with pytest.raises(LambdaError) as caught:
+        route(method, path)
+    assert (caught.value.code, caught.value.status) == ("UnknownOperationException", 404)

@@ -1,0 +1,121 @@
+"""Deployment packages: checked, stored once by content, unpacked once into a tree of fixed
+modes; anything that could escape the tree or fill the disk is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import stat
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from strato.functions.packages import MAX_UNZIPPED, MAX_ZIPPED, CodeStore, InvalidPackage, PackageTooLarge
+
+
+def zipped(entries: dict[str, bytes], modes: dict[str, int] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (modes or {}).get(name, 0o100644) << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> CodeStore:
+    return CodeStore(tmp_path / "functions")
+
+
+class TestStoring:
+    def test_a_package_is_named_by_its_sha256_and_reported_as_lambda_does(self, store: CodeStore) -> None:
+        data = zipped({"handler.py": b"def handler(e, c): return e\n"})
+        code = asyncio.run(store.store(data))
+        assert code.code_sha256 == base64.b64encode(hashlib.sha256(data).digest()).decode()
+        assert code.sha256_hex == hashlib.sha256(data).hexdigest()
+        assert code.size == len(data)
+        assert store.zip_path(code.sha256_hex).read_bytes() == data
+
+    def test_the_tree_holds_the_files_with_fixed_modes_and_executables_stay_executable(self, store: CodeStore) -> None:
+        data = zipped({"lib/": b"", "lib/util.py": b"X = 1\n", "bootstrap": b"#!/bin/sh\n", "secret.txt": b"s"},
+                      modes={"lib/": 0o40700, "bootstrap": 0o100700, "secret.txt": 0o100600})
+        tree = store.code_dir(store.store_sync(data).sha256_hex)
+        assert (tree / "lib" / "util.py").read_bytes() == b"X = 1\n"
+        assert mode(tree) == mode(tree / "lib") == 0o755
+        assert mode(tree / "lib" / "util.py") == mode(tree / "secret.txt") == 0o644
+        assert mode(tree / "bootstrap") == 0o755
+
+    def test_directories_missing_from_the_zip_are_made(self, store: CodeStore) -> None:
+        tree = store.code_dir(store.store_sync(zipped({"a/b/c.txt": b"deep"})).sha256_hex)
+        assert (tree / "a" / "b" / "c.txt").read_bytes() == b"deep"
+        assert mode(tree / "a" / "b") == 0o755
+
+    def test_storing_the_same_package_twice_keeps_one_copy(self, store: CodeStore) -> None:
+        data = zipped({"handler.py": b"pass\n"})
+        first, second = store.store_sync(data), store.store_sync(data)
+        assert first == second
+        assert len(list(store.zips.iterdir())) == 1
+        assert len(list(store.code.iterdir())) == 1
+
+
+class TestRefusing:
+    @pytest.mark.parametrize("name", ["../evil.py", "a/../../evil.py", "/etc/cron.d/evil", "C:/evil.py", "a\\..\\b"])
+    def test_paths_that_leave_the_tree_are_refused(self, store: CodeStore, name: str) -> None:
+        with pytest.raises(InvalidPackage):
+            store.store_sync(zipped({name: b"x"}))
+        assert list(store.code.iterdir()) == []
+
+    def test_a_symlink_entry_is_refused(self, store: CodeStore) -> None:
+        data = zipped({"link": b"/etc/passwd"}, modes={"link": stat.S_IFLNK | 0o777})
+        with pytest.raises(InvalidPackage, match="link"):
+            store.store_sync(data)
+
+    def test_bytes_that_are_not_a_zip_are_refused(self, store: CodeStore) -> None:
+        with pytest.raises(InvalidPackage, match="Could not unzip"):
+            store.store_sync(b"definitely not a zip file")
+
+    def test_a_zip_over_the_direct_upload_limit_is_too_large(self, store: CodeStore) -> None:
+        with pytest.raises(PackageTooLarge):
+            store.store_sync(b"\0" * (MAX_ZIPPED + 1))
+
+    def test_a_package_that_unzips_past_250_mb_is_refused_before_anything_is_written(self, store: CodeStore) -> None:
+        buffer = io.BytesIO()
+        block = bytes(1024 * 1024)
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, \
+                archive.open("zeros.bin", "w", force_zip64=True) as sink:
+            for _ in range(MAX_UNZIPPED // len(block) + 1):
+                sink.write(block)
+        with pytest.raises(InvalidPackage, match="Unzipped size"):
+            store.store_sync(buffer.getvalue())
+        assert list(store.code.iterdir()) == []
+
+    def test_an_entry_that_inflates_past_its_declared_size_is_refused(self, store: CodeStore) -> None:
+        data = bytearray(zipped({"bomb.bin": bytes(1024 * 1024)}))
+        # Declare 10 bytes in both the local header and the central directory: the real
+        # content inflates to 1 MiB, so reading stops at 10 bytes and the CRC cannot match.
+        local = data.index(b"PK\x03\x04")
+        struct.pack_into("<I", data, local + 22, 10)
+        central = data.index(b"PK\x01\x02")
+        struct.pack_into("<I", data, central + 24, 10)
+        with pytest.raises(InvalidPackage):
+            store.store_sync(bytes(data))
+        assert list(store.code.iterdir()) == []
+
+    def test_a_name_given_twice_is_refused(self, store: CodeStore) -> None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("handler.py", b"one")
+            with pytest.warns(UserWarning, match="Duplicate"):
+                archive.writestr("handler.py", b"two")
+        with pytest.raises(InvalidPackage, match="twice"):
+            store.store_sync(buffer.getvalue())

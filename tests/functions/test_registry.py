@@ -1,0 +1,266 @@
+"""The function registry: functions, versions, aliases and reserved concurrency in one SQLite
+file that every process opens; `resolve` is what the invoke path and the controller call."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strato import migrations
+from strato.functions.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from strato.functions.registry import MIGRATIONS, Configuration, Registry, lambda_timestamp
+
+CONFIG = Configuration(runtime="python3.11", handler="handler.handler", role="arn:aws:iam::000000000000:role/r")
+
+
+def package(text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", text)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    opened = Registry(tmp_path / "functions", "eu-west-1")
+    yield opened
+    opened.close()
+
+
+def create(registry: Registry, name: str = "fn", code: str = "v1", **kwargs: bool) -> None:
+    stored = registry.packages.store_sync(package(code))
+    asyncio.run(registry.create(name, CONFIG, stored, **kwargs))
+
+
+class TestFunctions:
+    def test_a_created_function_is_its_latest_version_with_a_revision(self, registry: Registry) -> None:
+        create(registry)
+        record = asyncio.run(registry.get("fn"))
+        assert (record.name, record.version, record.config) == ("fn", "$LATEST", CONFIG)
+        assert record.revision_id
+        assert registry.arn("fn") == "arn:aws:lambda:eu-west-1:000000000000:function:fn"
+
+    def test_a_second_create_of_the_same_name_conflicts(self, registry: Registry) -> None:
+        create(registry)
+        with pytest.raises(Conflict, match="already exist"):
+            create(registry)
+
+    def test_every_form_of_function_name_finds_the_function(self, registry: Registry) -> None:
+        create(registry)
+        for name in ("fn", "000000000000:function:fn", "arn:aws:lambda:eu-west-1:000000000000:function:fn",
+                     "fn:$LATEST"):
+            assert asyncio.run(registry.get(name)).name == "fn"
+
+    def test_a_missing_function_is_not_found_by_its_arn(self, registry: Registry) -> None:
+        with pytest.raises(NotFound, match=r"function:ghost$"):
+            asyncio.run(registry.get("ghost"))
+
+    def test_configuration_and_code_updates_change_the_revision_and_keep_the_rest(self, registry: Registry) -> None:
+        create(registry)
+        before = asyncio.run(registry.get("fn"))
+        updated = asyncio.run(registry.update_configuration("fn", {"timeout": 30, "environment": {"A": "1"}}))
+        assert (updated.config.timeout, updated.config.environment, updated.config.handler) == (30, {"A": "1"},
+                                                                                                 CONFIG.handler)
+        assert updated.revision_id != before.revision_id
+        code = registry.packages.store_sync(package("v2"))
+        recoded = asyncio.run(registry.update_code("fn", code))
+        assert recoded.code == code
+        assert recoded.config.timeout == 30
+        assert recoded.revision_id not in (before.revision_id, updated.revision_id)
+
+    def test_an_update_naming_an_old_revision_fails_its_precondition(self, registry: Registry) -> None:
+        create(registry)
+        old = asyncio.run(registry.get("fn")).revision_id
+        asyncio.run(registry.update_configuration("fn", {"timeout": 5}, revision_id=old))
+        with pytest.raises(PreconditionFailed):
+            asyncio.run(registry.update_configuration("fn", {"timeout": 6}, revision_id=old))
+
+    def test_functions_list_in_pages_by_name(self, registry: Registry) -> None:
+        for name in ("c", "a", "e", "b", "d"):
+            create(registry, name)
+        names: list[str] = []
+        marker: str | None = None
+        while True:
+            page, marker = asyncio.run(registry.list_functions(marker, 2))
+            names.extend(record.name for record in page)
+            if marker is None:
+                break
+        assert names == ["a", "b", "c", "d", "e"]
+
+    def test_listing_every_version_pages_through_versions_too(self, registry: Registry) -> None:
+        create(registry, "a", publish=True)
+        create(registry, "b")
+        seen: list[tuple[str, str]] = []
+        marker: str | None = None
+        while True:
+            page, marker = asyncio.run(registry.list_functions(marker, 1, all_versions=True))
+            seen.extend((record.name, record.version) for record in page)
+            if marker is None:
+                break
+        assert seen == [("a", "$LATEST"), ("a", "1"), ("b", "$LATEST")]
+
+    def test_deleting_a_function_deletes_its_versions_and_aliases(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.create_alias("fn", "live", "1"))
+        asyncio.run(registry.delete("fn"))
+        with pytest.raises(NotFound):
+            asyncio.run(registry.get("fn"))
+        create(registry)
+        assert [r.version for r in asyncio.run(registry.list_versions("fn", None, 50))[0]] == ["$LATEST"]
+
+
+class TestVersions:
+    def test_publishing_numbers_versions_and_an_unchanged_latest_is_not_published_again(
+        self, registry: Registry
+    ) -> None:
+        create(registry)
+        first = asyncio.run(registry.publish_version("fn"))
+        assert first.version == "1"
+        assert asyncio.run(registry.publish_version("fn")).version == "1"
+        asyncio.run(registry.update_configuration("fn", {"memory_size": 256}))
+        second = asyncio.run(registry.publish_version("fn", description="bigger"))
+        assert (second.version, second.config.memory_size, second.config.description) == ("2", 256, "bigger")
+        assert asyncio.run(registry.get("fn", "1")).config.memory_size == 128
+        versions, _ = asyncio.run(registry.list_versions("fn", None, 50))
+        assert [record.version for record in versions] == ["$LATEST", "1", "2"]
+
+    def test_publishing_with_another_code_sha256_is_refused(self, registry: Registry) -> None:
+        create(registry)
+        with pytest.raises(InvalidParameter, match="CodeSHA256"):
+            asyncio.run(registry.publish_version("fn", code_sha256="AAAA"))
+
+    def test_a_version_can_be_deleted_but_not_latest_nor_one_an_alias_uses(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.update_code("fn", registry.packages.store_sync(package("v2")), publish=True))
+        asyncio.run(registry.create_alias("fn", "live", "2"))
+        with pytest.raises(InvalidParameter, match="LATEST"):
+            asyncio.run(registry.delete("fn", "$LATEST"))
+        with pytest.raises(Conflict, match="live"):
+            asyncio.run(registry.delete("fn", "2"))
+        asyncio.run(registry.delete("fn", "1"))
+        with pytest.raises(NotFound, match=r"fn:1$"):
+            asyncio.run(registry.get("fn", "1"))
+
+
+class TestAliases:
+    def test_an_alias_names_a_version_and_routes_weights_to_another(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.update_code("fn", registry.packages.store_sync(package("v2")), publish=True))
+        alias = asyncio.run(registry.create_alias("fn", "live", "1", "prod", {"2": 0.25}))
+        assert (alias.function_version, alias.weights, alias.description) == ("1", {"2": 0.25}, "prod")
+        assert asyncio.run(registry.get("fn", "live")).version == "1"
+        moved = asyncio.run(registry.update_alias("fn", "live", version="2", weights={}))
+        assert (moved.function_version, moved.weights, moved.description) == ("2", {}, "prod")
+        assert moved.revision_id != alias.revision_id
+
+    @pytest.mark.parametrize(("version", "weights", "match"), [
+        ("7", {}, "not found"),
+        ("1", {"1": 0.5}, "already included"),
+        ("1", {"2": 1.5}, "weight"),
+        ("$LATEST", {"2": 0.5}, "LATEST"),
+        ("1", {"$LATEST": 0.5}, "published"),
+    ])
+    def test_invalid_targets_and_weights_are_refused(self, registry: Registry, version: str,
+                                                     weights: dict[str, float], match: str) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.update_code("fn", registry.packages.store_sync(package("v2")), publish=True))
+        with pytest.raises((InvalidParameter, NotFound), match=match):
+            asyncio.run(registry.create_alias("fn", "live", version, "", weights))
+
+    def test_aliases_list_in_pages_and_filter_by_version(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        for name in ("b", "a", "c"):
+            asyncio.run(registry.create_alias("fn", name, "1" if name != "c" else "$LATEST"))
+        first, marker = asyncio.run(registry.list_aliases("fn", None, None, 2))
+        rest, end = asyncio.run(registry.list_aliases("fn", None, marker, 2))
+        assert ([a.name for a in first], [a.name for a in rest], end) == (["a", "b"], ["c"], None)
+        only, _ = asyncio.run(registry.list_aliases("fn", "1", None, 50))
+        assert [a.name for a in only] == ["a", "b"]
+
+    def test_a_duplicate_alias_conflicts_and_a_missing_one_is_not_found(self, registry: Registry) -> None:
+        create(registry)
+        asyncio.run(registry.create_alias("fn", "live", "$LATEST"))
+        with pytest.raises(Conflict):
+            asyncio.run(registry.create_alias("fn", "live", "$LATEST"))
+        with pytest.raises(NotFound, match="alias"):
+            asyncio.run(registry.get_alias("fn", "gone"))
+
+
+class TestConcurrency:
+    def test_reservations_may_not_leave_less_than_100_unreserved(self, registry: Registry) -> None:
+        create(registry, "a")
+        create(registry, "b")
+        assert asyncio.run(registry.put_concurrency("a", 800, account_limit=1000)) == 800
+        with pytest.raises(InvalidParameter, match=r"minimum value of \[100\]"):
+            asyncio.run(registry.put_concurrency("b", 101, account_limit=1000))
+        assert asyncio.run(registry.put_concurrency("b", 100, account_limit=1000)) == 100
+        assert asyncio.run(registry.put_concurrency("a", 700, account_limit=1000)) == 700  # its own is replaced
+        assert asyncio.run(registry.usage()).reserved == 800
+        assert asyncio.run(registry.get_concurrency("a")) == 700
+        asyncio.run(registry.delete_concurrency("a"))
+        assert asyncio.run(registry.get_concurrency("a")) is None
+
+
+class TestResolve:
+    def test_resolve_gives_the_runnable_version_with_its_code_tree(self, registry: Registry) -> None:
+        create(registry)
+        asyncio.run(registry.update_configuration("fn", {"environment": {"K": "v"}}))
+        asyncio.run(registry.put_concurrency("fn", 5, account_limit=1000))
+        function = registry.resolve("arn:aws:lambda:eu-west-1:000000000000:function:fn")
+        record = asyncio.run(registry.get("fn"))
+        assert (function.name, function.version, function.environment) == ("fn", "$LATEST", {"K": "v"})
+        assert function.arn == registry.arn("fn")
+        assert function.revision_id == record.revision_id
+        assert function.reserved_concurrency == 5
+        assert (function.code_dir / "handler.py").read_text() == "v1"
+
+    def test_resolve_sees_changes_made_through_another_registry(self, registry: Registry, tmp_path: Path) -> None:
+        create(registry)
+        assert registry.resolve("fn").timeout == 3
+        other = Registry(tmp_path / "functions", "eu-west-1")
+        try:
+            asyncio.run(other.update_configuration("fn", {"timeout": 9}))
+        finally:
+            other.close()
+        assert registry.resolve("fn").timeout == 9
+        assert asyncio.run(registry.resolve_async("fn")).timeout == 9
+
+    def test_resolve_sees_changes_made_by_another_process(self, registry: Registry, tmp_path: Path) -> None:
+        create(registry)
+        assert registry.resolve("fn").memory_size == 128
+        script = (
+            "import asyncio, sys; from pathlib import Path; from strato.functions.registry import Registry\n"
+            "r = Registry(Path(sys.argv[1]), 'eu-west-1')\n"
+            "asyncio.run(r.update_configuration('fn', {'memory_size': 512})); r.close()\n"
+        )
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / "functions")], check=True, timeout=60)
+        assert registry.resolve("fn").memory_size == 512
+
+    def test_a_weighted_alias_resolves_to_each_of_its_versions(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.update_code("fn", registry.packages.store_sync(package("v2")), publish=True))
+        asyncio.run(registry.create_alias("fn", "live", "1", "", {"2": 0.5}))
+        seen = {registry.resolve("fn", "live").version for _ in range(200)}
+        assert seen == {"1", "2"}
+
+    def test_an_unknown_qualifier_is_not_found(self, registry: Registry) -> None:
+        create(registry)
+        with pytest.raises(NotFound):
+            registry.resolve("fn", "9")
+        with pytest.raises(NotFound):
+            registry.resolve("fn", "nosuchalias")
+
+
+class TestSchema:
+    def test_the_registry_file_is_migrated_to_the_latest_schema(self, registry: Registry) -> None:
+        assert migrations.migrate(registry.path, MIGRATIONS) == migrations.latest(MIGRATIONS)
+
+    def test_last_modified_is_in_lambdas_format(self) -> None:
+        assert lambda_timestamp(1700000000.25) == "2023-11-14T22:13:20.250+0000"
