@@ -10,10 +10,12 @@ import sys
 import uvicorn
 
 from strato import __version__, supervisor
+from strato.api.cloudfront.app import CloudFrontApp
 from strato.api.s3.app import S3App
 from strato.api.s3.call import S3Settings
 from strato.api.s3.errors import S3Error
 from strato.auth.credentials import Identity, StaticCredentials, load_or_create_root
+from strato.cdn.registry import DistributionRegistry
 from strato.config import EdgeSettings, Settings
 from strato.edge.admin import EdgeAdmin, admin_token
 from strato.edge.origins import HttpOrigin
@@ -49,10 +51,12 @@ def root_identity(settings: Settings) -> tuple[Identity, bool]:
 
 def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters) -> ExpectContinueGuard:
     identity, _ = root_identity(settings)
+    cloudfront = CloudFrontApp(DistributionRegistry(settings.data_dir), StaticCredentials([identity]),
+                               settings.request_timeout)
     s3_settings = S3Settings(region=settings.region, domains=settings.domains,
                              request_timeout=settings.request_timeout)
     s3 = S3App(store, StaticCredentials([identity]), s3_settings)
-    return ExpectContinueGuard(RootApp({"s3": s3}, counters))
+    return ExpectContinueGuard(RootApp({"s3": s3, "cloudfront": cloudfront}, counters))
 
 
 def _protocol(timeout: float) -> type[S3HttpProtocol]:

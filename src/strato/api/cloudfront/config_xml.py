@@ -1,0 +1,245 @@
+"""DistributionConfig <-> XML, field by field as in the API reference
+(https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DistributionConfig.html).
+What a client leaves out stays out, and unmodelled fields come back as sent."""
+
+from __future__ import annotations
+
+from strato.cdn.records import (
+    Behavior,
+    Cookies,
+    CustomOriginConfig,
+    DistributionConfig,
+    ForwardedValues,
+    Origin,
+    S3OriginConfig,
+    TrustedGroups,
+)
+from strato.xmltree import Node
+
+from .wire import (
+    boolean,
+    build,
+    extras,
+    integer,
+    item_nodes,
+    quantity_list,
+    required,
+    required_boolean,
+    required_integer,
+    required_text,
+    string_list,
+    strings,
+    text,
+)
+
+_CONFIG_FIELDS = ("CallerReference", "Aliases", "DefaultRootObject", "Origins", "DefaultCacheBehavior",
+                  "CacheBehaviors", "Comment", "PriceClass", "Enabled", "HttpVersion", "IsIPV6Enabled")
+_ORIGIN_FIELDS = ("Id", "DomainName", "OriginPath", "CustomHeaders", "S3OriginConfig", "CustomOriginConfig",
+                  "ConnectionAttempts", "ConnectionTimeout", "OriginAccessControlId")
+_CUSTOM_FIELDS = ("HTTPPort", "HTTPSPort", "OriginProtocolPolicy", "OriginSslProtocols", "OriginReadTimeout",
+                  "OriginKeepaliveTimeout")
+_BEHAVIOR_FIELDS = ("PathPattern", "TargetOriginId", "TrustedSigners", "TrustedKeyGroups", "ViewerProtocolPolicy",
+                    "AllowedMethods", "SmoothStreaming", "Compress", "FieldLevelEncryptionId", "CachePolicyId",
+                    "OriginRequestPolicyId", "ResponseHeadersPolicyId", "ForwardedValues", "MinTTL", "DefaultTTL",
+                    "MaxTTL")
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def parse_config(node: Node) -> DistributionConfig:
+    behaviors = node.find("CacheBehaviors")
+    return DistributionConfig(
+        caller_reference=required_text(node, "CallerReference"),
+        comment=required_text(node, "Comment"),
+        enabled=required_boolean(node, "Enabled"),
+        origins=tuple(_origin(item) for item in item_nodes(required(node, "Origins"), "Origin")),
+        default_behavior=_behavior(required(node, "DefaultCacheBehavior"), default=True),
+        behaviors=tuple(_behavior(item, default=False) for item in item_nodes(behaviors, "CacheBehavior"))
+        if behaviors is not None else (),
+        aliases=strings(node, "Aliases", "CNAME"),
+        default_root_object=text(node, "DefaultRootObject"),
+        price_class=text(node, "PriceClass"),
+        http_version=text(node, "HttpVersion"),
+        is_ipv6_enabled=boolean(node, "IsIPV6Enabled"),
+        extras=extras(node, _CONFIG_FIELDS),
+    )
+
+
+def _origin(node: Node) -> Origin:
+    headers = node.find("CustomHeaders")
+    s3 = node.find("S3OriginConfig")
+    custom = node.find("CustomOriginConfig")
+    return Origin(
+        id=required_text(node, "Id"),
+        domain_name=required_text(node, "DomainName"),
+        origin_path=text(node, "OriginPath"),
+        custom_headers=tuple(
+            (required_text(item, "HeaderName"), required_text(item, "HeaderValue"))
+            for item in item_nodes(headers, "OriginCustomHeader")
+        ) if headers is not None else None,
+        s3=S3OriginConfig(text(s3, "OriginAccessIdentity") or "", integer(s3, "OriginReadTimeout"))
+        if s3 is not None else None,
+        custom=CustomOriginConfig(
+            http_port=required_integer(custom, "HTTPPort"),
+            https_port=required_integer(custom, "HTTPSPort"),
+            protocol_policy=required_text(custom, "OriginProtocolPolicy"),
+            ssl_protocols=strings(custom, "OriginSslProtocols", "SslProtocol"),
+            read_timeout=integer(custom, "OriginReadTimeout"),
+            keepalive_timeout=integer(custom, "OriginKeepaliveTimeout"),
+            extras=extras(custom, _CUSTOM_FIELDS),
+        ) if custom is not None else None,
+        connection_attempts=integer(node, "ConnectionAttempts"),
+        connection_timeout=integer(node, "ConnectionTimeout"),
+        origin_access_control_id=text(node, "OriginAccessControlId"),
+        extras=extras(node, _ORIGIN_FIELDS),
+    )
+
+
+def _trusted(node: Node, tag: str, member: str) -> TrustedGroups | None:
+    container = node.find(tag)
+    if container is None:
+        return None
+    items = tuple(item.text for item in item_nodes(container, member))
+    return TrustedGroups(required_boolean(container, "Enabled"), items)
+
+
+def _forwarded(node: Node) -> ForwardedValues | None:
+    forwarded = node.find("ForwardedValues")
+    if forwarded is None:
+        return None
+    cookies = required(forwarded, "Cookies")
+    return ForwardedValues(
+        query_string=required_boolean(forwarded, "QueryString"),
+        cookies=Cookies(required_text(cookies, "Forward"), strings(cookies, "WhitelistedNames", "Name")),
+        headers=strings(forwarded, "Headers", "Name"),
+        query_string_cache_keys=strings(forwarded, "QueryStringCacheKeys", "Name"),
+    )
+
+
+def _behavior(node: Node, default: bool) -> Behavior:
+    allowed = node.find("AllowedMethods")
+    return Behavior(
+        target_origin_id=required_text(node, "TargetOriginId"),
+        viewer_protocol_policy=required_text(node, "ViewerProtocolPolicy"),
+        path_pattern=None if default else required_text(node, "PathPattern"),
+        trusted_signers=_trusted(node, "TrustedSigners", "AwsAccountNumber"),
+        trusted_key_groups=_trusted(node, "TrustedKeyGroups", "KeyGroup"),
+        allowed_methods=tuple(item.text for item in item_nodes(allowed, "Method")) if allowed is not None else None,
+        cached_methods=strings(allowed, "CachedMethods", "Method") if allowed is not None else None,
+        smooth_streaming=boolean(node, "SmoothStreaming"),
+        compress=boolean(node, "Compress"),
+        field_level_encryption_id=text(node, "FieldLevelEncryptionId"),
+        cache_policy_id=text(node, "CachePolicyId"),
+        origin_request_policy_id=text(node, "OriginRequestPolicyId"),
+        response_headers_policy_id=text(node, "ResponseHeadersPolicyId"),
+        forwarded_values=_forwarded(node),
+        min_ttl=integer(node, "MinTTL"),
+        default_ttl=integer(node, "DefaultTTL"),
+        max_ttl=integer(node, "MaxTTL"),
+        extras=extras(node, _BEHAVIOR_FIELDS),
+    )
+
+
+# -- writing ------------------------------------------------------------------------------
+
+def config_node(config: DistributionConfig, tag: str = "DistributionConfig") -> Node:
+    return build(
+        tag,
+        ("CallerReference", config.caller_reference),
+        ("Aliases", string_list("Aliases", "CNAME", config.aliases)),
+        ("DefaultRootObject", config.default_root_object),
+        ("Origins", origins_node(config)),
+        ("DefaultCacheBehavior", behavior_node(config.default_behavior, "DefaultCacheBehavior")),
+        ("CacheBehaviors", behaviors_node(config)),
+        ("Comment", config.comment),
+        ("PriceClass", config.price_class),
+        ("Enabled", config.enabled),
+        ("HttpVersion", config.http_version),
+        ("IsIPV6Enabled", config.is_ipv6_enabled),
+        extra=config.extras,
+    )
+
+
+def origins_node(config: DistributionConfig) -> Node:
+    return quantity_list("Origins", (_origin_node(origin) for origin in config.origins))
+
+
+def behaviors_node(config: DistributionConfig) -> Node:
+    return quantity_list("CacheBehaviors", (behavior_node(item, "CacheBehavior") for item in config.behaviors))
+
+
+def _origin_node(origin: Origin) -> Node:
+    headers = None
+    if origin.custom_headers is not None:
+        headers = quantity_list("CustomHeaders", (
+            build("OriginCustomHeader", ("HeaderName", name), ("HeaderValue", value))
+            for name, value in origin.custom_headers
+        ))
+    s3 = None
+    if origin.s3 is not None:
+        s3 = build("S3OriginConfig", ("OriginAccessIdentity", origin.s3.origin_access_identity),
+                   ("OriginReadTimeout", origin.s3.read_timeout))
+    custom = None
+    if origin.custom is not None:
+        c = origin.custom
+        custom = build(
+            "CustomOriginConfig", ("HTTPPort", c.http_port), ("HTTPSPort", c.https_port),
+            ("OriginProtocolPolicy", c.protocol_policy),
+            ("OriginSslProtocols", string_list("OriginSslProtocols", "SslProtocol", c.ssl_protocols)),
+            ("OriginReadTimeout", c.read_timeout), ("OriginKeepaliveTimeout", c.keepalive_timeout),
+            extra=c.extras,
+        )
+    return build(
+        "Origin", ("Id", origin.id), ("DomainName", origin.domain_name), ("OriginPath", origin.origin_path),
+        ("CustomHeaders", headers), ("S3OriginConfig", s3), ("CustomOriginConfig", custom),
+        ("ConnectionAttempts", origin.connection_attempts), ("ConnectionTimeout", origin.connection_timeout),
+        ("OriginAccessControlId", origin.origin_access_control_id),
+        extra=origin.extras,
+    )
+
+
+def _trusted_node(tag: str, member: str, groups: TrustedGroups | None) -> Node | None:
+    if groups is None:
+        return None
+    return quantity_list(tag, (Node(member, item) for item in groups.items), ("Enabled", groups.enabled))
+
+
+def _forwarded_node(forwarded: ForwardedValues | None) -> Node | None:
+    if forwarded is None:
+        return None
+    cookies = build("Cookies", ("Forward", forwarded.cookies.forward),
+                    ("WhitelistedNames", string_list("WhitelistedNames", "Name", forwarded.cookies.whitelisted_names)))
+    return build(
+        "ForwardedValues", ("QueryString", forwarded.query_string), ("Cookies", cookies),
+        ("Headers", string_list("Headers", "Name", forwarded.headers)),
+        ("QueryStringCacheKeys", string_list("QueryStringCacheKeys", "Name", forwarded.query_string_cache_keys)),
+    )
+
+
+def behavior_node(behavior: Behavior, tag: str) -> Node:
+    allowed = None
+    if behavior.allowed_methods is not None:
+        allowed = quantity_list("AllowedMethods", (Node("Method", method) for method in behavior.allowed_methods))
+        cached = string_list("CachedMethods", "Method", behavior.cached_methods)
+        if cached is not None:
+            allowed.children.append(cached)
+    return build(
+        tag,
+        ("PathPattern", behavior.path_pattern),
+        ("TargetOriginId", behavior.target_origin_id),
+        ("TrustedSigners", _trusted_node("TrustedSigners", "AwsAccountNumber", behavior.trusted_signers)),
+        ("TrustedKeyGroups", _trusted_node("TrustedKeyGroups", "KeyGroup", behavior.trusted_key_groups)),
+        ("ViewerProtocolPolicy", behavior.viewer_protocol_policy),
+        ("AllowedMethods", allowed),
+        ("SmoothStreaming", behavior.smooth_streaming),
+        ("Compress", behavior.compress),
+        ("FieldLevelEncryptionId", behavior.field_level_encryption_id),
+        ("CachePolicyId", behavior.cache_policy_id),
+        ("OriginRequestPolicyId", behavior.origin_request_policy_id),
+        ("ResponseHeadersPolicyId", behavior.response_headers_policy_id),
+        ("ForwardedValues", _forwarded_node(behavior.forwarded_values)),
+        ("MinTTL", behavior.min_ttl),
+        ("DefaultTTL", behavior.default_ttl),
+        ("MaxTTL", behavior.max_ttl),
+        extra=behavior.extras,
+    )

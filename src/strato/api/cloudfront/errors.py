@@ -1,0 +1,80 @@
+"""CloudFrontError, the one error type of the CloudFront protocol, rendered as CloudFront's
+<ErrorResponse>, and the table mapping CDN, auth and body errors to it. Anything not in the
+table is a 500 InternalError, logged with its request id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from strato.auth.errors import AuthError
+from strato.cdn import errors as cdn
+from strato.http.bodies import BodyIncomplete, BodyTimeout, BodyTooLarge
+from strato.http.request import MalformedRequest
+from strato.xmltree import MalformedXML, Node, serialize
+
+NAMESPACE = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+
+
+class CloudFrontError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def body(self, request_id: str) -> bytes:
+        kind = "Sender" if self.status < 500 else "Receiver"
+        error = Node("Error", children=[Node("Type", kind), Node("Code", self.code), Node("Message", self.message)])
+        return serialize(Node("ErrorResponse", children=[error, Node("RequestId", request_id)]), NAMESPACE)
+
+
+def malformed_input(message: str) -> CloudFrontError:
+    return CloudFrontError("MalformedInput", message)
+
+
+def not_implemented(what: str) -> CloudFrontError:
+    return CloudFrontError("NotImplemented", f"{what} is not implemented by strato yet.", 501)
+
+
+_Mapper = Callable[[Exception], CloudFrontError]
+
+
+def _status(code: str, status: int) -> _Mapper:
+    return lambda exc: CloudFrontError(code, str(exc), status)
+
+
+_TABLE: dict[type[Exception], _Mapper] = {
+    cdn.NoSuchDistribution: _status("NoSuchDistribution", 404),
+    cdn.NoSuchInvalidation: _status("NoSuchInvalidation", 404),
+    cdn.NoSuchOrigin: _status("NoSuchOrigin", 404),
+    cdn.MissingIfMatch: _status("InvalidIfMatchVersion", 400),
+    cdn.PreconditionFailed: _status("PreconditionFailed", 412),
+    cdn.DistributionNotDisabled: _status("DistributionNotDisabled", 409),
+    cdn.DistributionAlreadyExists: _status("DistributionAlreadyExists", 409),
+    cdn.CNAMEAlreadyExists: _status("CNAMEAlreadyExists", 409),
+    cdn.IllegalUpdate: _status("IllegalUpdate", 400),
+    cdn.InvalidationBatchAlreadyExists: _status("InvalidationBatchAlreadyExists", 409),
+    cdn.InvalidArgument: _status("InvalidArgument", 400),
+    cdn.InvalidOrigin: _status("InvalidOrigin", 400),
+    cdn.InvalidTTLOrder: _status("InvalidTTLOrder", 400),
+    cdn.InvalidDefaultRootObject: _status("InvalidDefaultRootObject", 400),
+    cdn.BatchTooLarge: _status("BatchTooLarge", 413),
+    MalformedXML: lambda exc: malformed_input(f"The XML you provided was not well-formed: {exc}"),
+    BodyTooLarge: lambda exc: malformed_input("The request body is too large."),
+    BodyIncomplete: lambda exc: CloudFrontError("IncompleteBody", "The request body ended early."),
+    BodyTimeout: lambda exc: CloudFrontError("RequestTimeout", "The request body was not sent in time."),
+    MalformedRequest: lambda exc: CloudFrontError("InvalidArgument", "The request URI could not be parsed."),
+    AuthError: lambda exc: CloudFrontError(getattr(exc, "code", "AccessDenied"), getattr(exc, "message", str(exc)),
+                                           getattr(exc, "status", 403)),
+}
+
+
+def to_cloudfront_error(exc: Exception) -> CloudFrontError | None:
+    """The CloudFront error for a known failure, or None for a bug (which becomes a 500)."""
+    if isinstance(exc, CloudFrontError):
+        return exc
+    for cls in type(exc).__mro__:
+        mapper = _TABLE.get(cls)
+        if mapper is not None:
+            return mapper(exc)
+    return None

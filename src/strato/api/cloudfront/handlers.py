@@ -1,0 +1,131 @@
+"""One handler per CloudFront operation: parse the request shape, call the registry (in a
+thread: its commits wait for fsync), render the response shape with CloudFront's headers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from strato.cdn.registry import DistributionRegistry
+from strato.http.request import Request
+from strato.http.responses import Response
+from strato.xmltree import Node, parse, serialize
+
+from .config_xml import config_node, parse_config
+from .errors import NAMESPACE, CloudFrontError, malformed_input
+from .router import VERSION, Endpoint
+from .shapes import (
+    distribution_list_node,
+    distribution_node,
+    invalidation_list_node,
+    invalidation_node,
+    parse_batch,
+    parse_config_with_tags,
+)
+
+MAX_ITEMS = 1000
+
+
+@dataclass(slots=True)
+class Call:
+    request: Request
+    endpoint: Endpoint
+    body: bytes
+    registry: DistributionRegistry
+
+    def document(self, root: str) -> Node:
+        node = parse(self.body)
+        if node.tag != root:
+            raise malformed_input(f"The request body must be a {root} document, not {node.tag}.")
+        return node
+
+    def location(self, *parts: str) -> str:
+        host = self.request.headers.get("host", "localhost")
+        return f"{self.request.scheme}://{host}/{VERSION}/" + "/".join(parts)
+
+    def page(self) -> tuple[str, int]:
+        """Marker and MaxItems from the query string."""
+        text = self.request.query.get("MaxItems", "100")
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ITEMS:
+            raise CloudFrontError("InvalidArgument", f"MaxItems must be an integer from 1 to {MAX_ITEMS}.")
+        return self.request.query.get("Marker", ""), int(text)
+
+
+def xml(node: Node, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, [("content-type", "text/xml"), *(headers or [])], serialize(node, NAMESPACE))
+
+
+async def create_distribution(call: Call) -> Response:
+    if call.endpoint.operation == "CreateDistributionWithTags":
+        config, tags = parse_config_with_tags(call.document("DistributionConfigWithTags"))
+    else:
+        config, tags = parse_config(call.document("DistributionConfig")), ()
+    distribution = await asyncio.to_thread(call.registry.create, config, tags)
+    return xml(distribution_node(distribution), 201, [
+        ("location", call.location("distribution", distribution.id)), ("etag", distribution.etag)])
+
+
+async def get_distribution(call: Call) -> Response:
+    distribution = await asyncio.to_thread(call.registry.get, call.endpoint.distribution_id)
+    return xml(distribution_node(distribution), headers=[("etag", distribution.etag)])
+
+
+async def get_distribution_config(call: Call) -> Response:
+    distribution = await asyncio.to_thread(call.registry.get, call.endpoint.distribution_id)
+    return xml(config_node(distribution.config), headers=[("etag", distribution.etag)])
+
+
+async def list_distributions(call: Call) -> Response:
+    marker, max_items = call.page()
+    page, next_marker = await asyncio.to_thread(call.registry.list_distributions, marker, max_items)
+    return xml(distribution_list_node(page, marker, max_items, next_marker))
+
+
+async def update_distribution(call: Call) -> Response:
+    config = parse_config(call.document("DistributionConfig"))
+    distribution = await asyncio.to_thread(call.registry.update, call.endpoint.distribution_id, config,
+                                           call.request.headers.get("if-match"))
+    return xml(distribution_node(distribution), headers=[("etag", distribution.etag)])
+
+
+async def delete_distribution(call: Call) -> Response:
+    await asyncio.to_thread(call.registry.delete, call.endpoint.distribution_id,
+                            call.request.headers.get("if-match"))
+    return Response(204)
+
+
+async def create_invalidation(call: Call) -> Response:
+    caller_reference, paths = parse_batch(call.document("InvalidationBatch"))
+    distribution_id = call.endpoint.distribution_id
+    invalidation, _ = await asyncio.to_thread(call.registry.create_invalidation, distribution_id,
+                                              caller_reference, paths)
+    location = call.location("distribution", distribution_id, "invalidation", invalidation.id)
+    return xml(invalidation_node(invalidation), 201, [("location", location)])
+
+
+async def get_invalidation(call: Call) -> Response:
+    invalidation = await asyncio.to_thread(call.registry.get_invalidation, call.endpoint.distribution_id,
+                                           call.endpoint.invalidation_id)
+    return xml(invalidation_node(invalidation))
+
+
+async def list_invalidations(call: Call) -> Response:
+    marker, max_items = call.page()
+    page, next_marker = await asyncio.to_thread(call.registry.list_invalidations, call.endpoint.distribution_id,
+                                                marker, max_items)
+    return xml(invalidation_list_node(page, marker, max_items, next_marker))
+
+
+HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {
+    "CreateDistribution": create_distribution,
+    "CreateDistributionWithTags": create_distribution,
+    "GetDistribution": get_distribution,
+    "GetDistributionConfig": get_distribution_config,
+    "ListDistributions": list_distributions,
+    "UpdateDistribution": update_distribution,
+    "DeleteDistribution": delete_distribution,
+    "CreateInvalidation": create_invalidation,
+    "GetInvalidation": get_invalidation,
+    "ListInvalidations": list_invalidations,
+}

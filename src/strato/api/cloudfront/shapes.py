@@ -1,0 +1,120 @@
+"""CloudFront's response shapes (Distribution, DistributionSummary, DistributionList,
+Invalidation, InvalidationList) and request shapes other than DistributionConfig
+(InvalidationBatch, DistributionConfigWithTags), built as Nodes in this one place."""
+
+from __future__ import annotations
+
+from strato.cdn.records import Distribution, DistributionConfig, Element, Invalidation
+from strato.xmltree import Node, iso8601
+
+from .config_xml import behavior_node, behaviors_node, config_node, origins_node, parse_config
+from .wire import build, item_nodes, node_of, quantity_list, required, required_text, string_list
+
+# What DistributionSummary must carry for fields a configuration may leave out: CloudFront's defaults.
+_SUMMARY_DEFAULTS = (
+    ("OriginGroups", Node("OriginGroups", children=[Node("Quantity", "0")])),
+    ("CustomErrorResponses", Node("CustomErrorResponses", children=[Node("Quantity", "0")])),
+    ("ViewerCertificate", Node("ViewerCertificate", children=[
+        Node("CloudFrontDefaultCertificate", "true"), Node("SSLSupportMethod", "vip"),
+        Node("MinimumProtocolVersion", "TLSv1"), Node("CertificateSource", "cloudfront")])),
+    ("Restrictions", Node("Restrictions", children=[Node("GeoRestriction", children=[
+        Node("RestrictionType", "none"), Node("Quantity", "0")])])),
+    ("WebACLId", Node("WebACLId", "")),
+)
+
+
+def _active_key_groups(config: DistributionConfig) -> Node:
+    """The key groups behaviours trust for signed URLs (their key pair ids are not tracked)."""
+    groups: list[str] = []
+    for behavior in (config.default_behavior, *config.behaviors):
+        trusted = behavior.trusted_key_groups
+        if trusted is not None and trusted.enabled:
+            groups.extend(group for group in trusted.items if group not in groups)
+    items = (build("KeyGroup", ("KeyGroupId", group), ("KeyPairIds", Node("KeyPairIds", children=[
+        Node("Quantity", "0")]))) for group in groups)
+    return quantity_list("ActiveTrustedKeyGroups", items, ("Enabled", bool(groups)))
+
+
+def distribution_node(distribution: Distribution) -> Node:
+    return build(
+        "Distribution",
+        ("Id", distribution.id),
+        ("ARN", distribution.arn),
+        ("Status", distribution.status),
+        ("LastModifiedTime", iso8601(distribution.last_modified)),
+        ("InProgressInvalidationBatches", 0),
+        ("DomainName", distribution.domain_name),
+        ("ActiveTrustedSigners", quantity_list("ActiveTrustedSigners", (), ("Enabled", False))),
+        ("ActiveTrustedKeyGroups", _active_key_groups(distribution.config)),
+        ("DistributionConfig", config_node(distribution.config)),
+    )
+
+
+def _extra(config: DistributionConfig, name: str) -> Element | None:
+    return next((element for element in config.extras if element.name == name), None)
+
+
+def summary_node(distribution: Distribution) -> Node:
+    config = distribution.config
+    summary = build(
+        "DistributionSummary",
+        ("Id", distribution.id),
+        ("ARN", distribution.arn),
+        ("ETag", distribution.etag),
+        ("Status", distribution.status),
+        ("LastModifiedTime", iso8601(distribution.last_modified)),
+        ("DomainName", distribution.domain_name),
+        ("Aliases", string_list("Aliases", "CNAME", config.aliases or ())),
+        ("Origins", origins_node(config)),
+        ("DefaultCacheBehavior", behavior_node(config.default_behavior, "DefaultCacheBehavior")),
+        ("CacheBehaviors", behaviors_node(config)),
+        ("Comment", config.comment),
+        ("PriceClass", config.price_class or "PriceClass_All"),
+        ("Enabled", config.enabled),
+        ("HttpVersion", config.http_version or "http2"),
+        ("IsIPV6Enabled", config.is_ipv6_enabled if config.is_ipv6_enabled is not None else True),
+        ("Staging", False),
+    )
+    for name, default in _SUMMARY_DEFAULTS:
+        element = _extra(config, name)
+        summary.children.append(node_of(element) if element is not None else default)
+    return summary
+
+
+def _page(tag: str, marker: str, max_items: int, next_marker: str | None, items: list[Node]) -> Node:
+    return quantity_list(tag, items, ("Marker", marker), ("NextMarker", next_marker), ("MaxItems", max_items),
+                         ("IsTruncated", next_marker is not None))
+
+
+def distribution_list_node(page: list[Distribution], marker: str, max_items: int, next_marker: str | None) -> Node:
+    return _page("DistributionList", marker, max_items, next_marker, [summary_node(item) for item in page])
+
+
+def _batch_node(invalidation: Invalidation) -> Node:
+    paths = quantity_list("Paths", (Node("Path", path) for path in invalidation.paths))
+    return build("InvalidationBatch", ("Paths", paths), ("CallerReference", invalidation.caller_reference))
+
+
+def invalidation_node(invalidation: Invalidation) -> Node:
+    return build("Invalidation", ("Id", invalidation.id), ("Status", invalidation.status),
+                 ("CreateTime", iso8601(invalidation.create_time)), ("InvalidationBatch", _batch_node(invalidation)))
+
+
+def invalidation_list_node(page: list[Invalidation], marker: str, max_items: int, next_marker: str | None) -> Node:
+    items = [build("InvalidationSummary", ("Id", item.id), ("CreateTime", iso8601(item.create_time)),
+                   ("Status", item.status)) for item in page]
+    return _page("InvalidationList", marker, max_items, next_marker, items)
+
+
+def parse_batch(node: Node) -> tuple[str, tuple[str, ...]]:
+    """An InvalidationBatch: (CallerReference, paths)."""
+    paths = tuple(item.text for item in item_nodes(required(node, "Paths"), "Path"))
+    return required_text(node, "CallerReference"), paths
+
+
+def parse_config_with_tags(node: Node) -> tuple[DistributionConfig, tuple[tuple[str, str], ...]]:
+    config = parse_config(required(node, "DistributionConfig"))
+    tags = required(node, "Tags").find("Items")
+    pairs = tuple((required_text(tag, "Key"), tag.text_of("Value", "") or "")
+                  for tag in (tags.find_all("Tag") if tags is not None else []))
+    return config, pairs

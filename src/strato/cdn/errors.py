@@ -1,0 +1,67 @@
+"""Domain errors of the CDN control plane; each protocol maps them to its own error form."""
+
+from __future__ import annotations
+
+
+class CdnError(Exception):
+    """Base of every CDN control-plane error; the message is meant for the client."""
+
+
+class NoSuchDistribution(CdnError):
+    pass
+
+
+class NoSuchInvalidation(CdnError):
+    pass
+
+
+class NoSuchOrigin(CdnError):
+    """A cache behaviour targets an origin id the distribution does not have."""
+
+
+class MissingIfMatch(CdnError):
+    """An update or delete without the ETag it applies to."""
+
+
+class PreconditionFailed(CdnError):
+    """The ETag given is not the distribution's current one."""
+
+
+class DistributionNotDisabled(CdnError):
+    pass
+
+
+class DistributionAlreadyExists(CdnError):
+    """A CallerReference already used by another distribution."""
+
+
+class CNAMEAlreadyExists(CdnError):
+    """An alias another distribution already has."""
+
+
+class IllegalUpdate(CdnError):
+    pass
+
+
+class InvalidationBatchAlreadyExists(CdnError):
+    """A CallerReference reused for a different batch of paths."""
+
+
+class InvalidArgument(CdnError):
+    pass
+
+
+class InvalidOrigin(CdnError):
+    pass
+
+
+class InvalidTTLOrder(CdnError):
+    pass
+
+
+class InvalidDefaultRootObject(CdnError):
+    pass
+
+
+class BatchTooLarge(CdnError):
+    pass

@@ -1,0 +1,29 @@
+-- Distributions, their aliases (unique across distributions), invalidations, and one row
+-- per invalidated path with a monotonically increasing sequence that edges follow.
+CREATE TABLE distributions (
+    id TEXT PRIMARY KEY,
+    caller_reference TEXT NOT NULL UNIQUE,
+    etag TEXT NOT NULL,
+    last_modified REAL NOT NULL,
+    config TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE aliases (
+    alias TEXT PRIMARY KEY,
+    distribution_id TEXT NOT NULL REFERENCES distributions(id) ON DELETE CASCADE
+);
+CREATE INDEX aliases_by_distribution ON aliases(distribution_id);
+CREATE TABLE invalidations (
+    id TEXT PRIMARY KEY,
+    distribution_id TEXT NOT NULL REFERENCES distributions(id) ON DELETE CASCADE,
+    caller_reference TEXT NOT NULL,
+    create_time REAL NOT NULL,
+    paths TEXT NOT NULL,
+    UNIQUE (distribution_id, caller_reference)
+);
+CREATE INDEX invalidations_by_distribution ON invalidations(distribution_id);
+CREATE TABLE invalidation_paths (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    distribution_id TEXT NOT NULL,
+    path TEXT NOT NULL
+);

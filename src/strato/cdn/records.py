@@ -1,0 +1,137 @@
+"""Distributions and invalidations as values, named after CloudFront's DistributionConfig
+fields (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DistributionConfig.html).
+
+An optional field left out by the client stays None, so that a configuration reads back
+exactly as it was sent. Fields strato stores but does not model are kept verbatim as
+`Element` trees in `extras`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """An unmodelled configuration field, kept as sent: its name, text and sub-fields."""
+
+    name: str
+    text: str = ""
+    children: tuple[Element, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class S3OriginConfig:
+    origin_access_identity: str = ""
+    read_timeout: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomOriginConfig:
+    http_port: int
+    https_port: int
+    protocol_policy: str  # http-only | match-viewer | https-only
+    ssl_protocols: tuple[str, ...] | None = None
+    read_timeout: int | None = None
+    keepalive_timeout: int | None = None
+    extras: tuple[Element, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    id: str
+    domain_name: str
+    origin_path: str | None = None
+    custom_headers: tuple[tuple[str, str], ...] | None = None
+    s3: S3OriginConfig | None = None
+    custom: CustomOriginConfig | None = None
+    connection_attempts: int | None = None
+    connection_timeout: int | None = None
+    origin_access_control_id: str | None = None
+    extras: tuple[Element, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Cookies:
+    forward: str  # none | whitelist | all
+    whitelisted_names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedValues:
+    query_string: bool
+    cookies: Cookies
+    headers: tuple[str, ...] | None = None
+    query_string_cache_keys: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedGroups:
+    """TrustedKeyGroups (key group ids) or the legacy TrustedSigners (account numbers)."""
+
+    enabled: bool
+    items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Behavior:
+    """A cache behaviour; the default one has no path pattern."""
+
+    target_origin_id: str
+    viewer_protocol_policy: str  # allow-all | https-only | redirect-to-https
+    path_pattern: str | None = None
+    trusted_signers: TrustedGroups | None = None
+    trusted_key_groups: TrustedGroups | None = None
+    allowed_methods: tuple[str, ...] | None = None
+    cached_methods: tuple[str, ...] | None = None
+    smooth_streaming: bool | None = None
+    compress: bool | None = None
+    field_level_encryption_id: str | None = None
+    cache_policy_id: str | None = None
+    origin_request_policy_id: str | None = None
+    response_headers_policy_id: str | None = None
+    forwarded_values: ForwardedValues | None = None
+    min_ttl: int | None = None
+    default_ttl: int | None = None
+    max_ttl: int | None = None
+    extras: tuple[Element, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionConfig:
+    caller_reference: str
+    comment: str
+    enabled: bool
+    origins: tuple[Origin, ...]
+    default_behavior: Behavior
+    behaviors: tuple[Behavior, ...] = ()
+    aliases: tuple[str, ...] | None = None
+    default_root_object: str | None = None
+    price_class: str | None = None
+    http_version: str | None = None
+    is_ipv6_enabled: bool | None = None
+    extras: tuple[Element, ...] = ()
+
+    def origin(self, origin_id: str) -> Origin | None:
+        return next((origin for origin in self.origins if origin.id == origin_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    id: str
+    arn: str
+    etag: str
+    domain_name: str
+    status: str
+    last_modified: float
+    config: DistributionConfig
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Invalidation:
+    id: str
+    distribution_id: str
+    caller_reference: str
+    paths: tuple[str, ...]
+    status: str
+    create_time: float

@@ -1,0 +1,268 @@
+"""The distributions registry: distributions, aliases and invalidations in
+`<data_dir>/cdn/cdn.db` (SQLite, WAL, shared by every API worker process).
+
+Each change is one IMMEDIATE transaction, so the checks it depends on (the ETag the client
+read, alias uniqueness, a CallerReference seen before) hold when it commits, whichever
+process commits first. Every invalidated path gets a row with a increasing sequence number;
+edges follow them with `invalidations_since`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import string
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from strato import migrations
+
+from . import codec
+from .errors import (
+    CNAMEAlreadyExists,
+    DistributionAlreadyExists,
+    DistributionNotDisabled,
+    IllegalUpdate,
+    InvalidationBatchAlreadyExists,
+    MissingIfMatch,
+    NoSuchDistribution,
+    NoSuchInvalidation,
+    PreconditionFailed,
+)
+from .records import Distribution, DistributionConfig, Invalidation
+from .validation import check_config, check_paths
+
+MIGRATIONS = "strato.cdn.migrations"
+ACCOUNT_ID = "000000000000"  # strato has one account; every ARN names it
+DOMAIN_SUFFIX = "cdn.strato.local"
+DEPLOYED = "Deployed"
+COMPLETED = "Completed"
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_id(prefix: str) -> str:
+    """A CloudFront-style id: 14 uppercase letters and digits, starting with `prefix`."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(14 - len(prefix)))
+
+
+def domain_name(distribution_id: str) -> str:
+    return f"{distribution_id.lower()}.{DOMAIN_SUFFIX}"
+
+
+class DistributionRegistry:
+    def __init__(self, data_dir: Path) -> None:
+        root = data_dir / "cdn"
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = root / "cdn.db"
+        migrations.migrate(self.path, MIGRATIONS)
+        self._conn = migrations.connect(self.path)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # -- distributions -------------------------------------------------------------------
+
+    def create(self, config: DistributionConfig, tags: tuple[tuple[str, str], ...] = ()) -> Distribution:
+        """CreateDistribution: a CallerReference already used is DistributionAlreadyExists."""
+        check_config(config)
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM distributions WHERE caller_reference = ?",
+                            (config.caller_reference,)).fetchone():
+                raise DistributionAlreadyExists(
+                    "The caller reference that you are using to create a distribution is associated with "
+                    "another distribution.")
+            distribution_id = new_id("E")
+            self._claim_aliases(conn, distribution_id, config)
+            now = time.time()
+            etag = new_id("E")
+            conn.execute(
+                "INSERT INTO distributions (id, caller_reference, etag, last_modified, config, tags) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (distribution_id, config.caller_reference, etag, now, codec.dumps(config), json.dumps(tags)),
+            )
+        return self._record(distribution_id, etag, now, config, tags)
+
+    def get(self, distribution_id: str) -> Distribution:
+        with self._read() as conn:
+            row = conn.execute("SELECT id, etag, last_modified, config, tags FROM distributions WHERE id = ?",
+                               (distribution_id,)).fetchone()
+        if row is None:
+            raise NoSuchDistribution("The specified distribution does not exist.")
+        return self._from_row(row)
+
+    def list_distributions(self, marker: str = "", max_items: int = 100) -> tuple[list[Distribution], str | None]:
+        """A page of distributions in id order after `marker`, and the next marker if more remain."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, etag, last_modified, config, tags FROM distributions WHERE id > ? ORDER BY id LIMIT ?",
+                (marker, max_items + 1),
+            ).fetchall()
+        page = [self._from_row(row) for row in rows[:max_items]]
+        return page, (page[-1].id if len(rows) > max_items and page else None)
+
+    def all(self) -> list[Distribution]:
+        """Every distribution, for an edge to select from."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT id, etag, last_modified, config, tags FROM distributions ORDER BY id")
+            return [self._from_row(row) for row in rows.fetchall()]
+
+    def update(self, distribution_id: str, config: DistributionConfig, if_match: str | None) -> Distribution:
+        """UpdateDistribution: the whole configuration is replaced; the ETag must be current
+        and the CallerReference unchanged."""
+        check_config(config)
+        with self._write() as conn:
+            current = self._current(conn, distribution_id, if_match)
+            if current.config.caller_reference != config.caller_reference:
+                raise IllegalUpdate("The CallerReference of a distribution cannot be changed.")
+            conn.execute("DELETE FROM aliases WHERE distribution_id = ?", (distribution_id,))
+            self._claim_aliases(conn, distribution_id, config)
+            now = time.time()
+            etag = new_id("E")
+            conn.execute("UPDATE distributions SET etag = ?, last_modified = ?, config = ? WHERE id = ?",
+                         (etag, now, codec.dumps(config), distribution_id))
+        return self._record(distribution_id, etag, now, config, current.tags)
+
+    def delete(self, distribution_id: str, if_match: str | None) -> None:
+        """DeleteDistribution: only a disabled distribution, at its current ETag."""
+        with self._write() as conn:
+            current = self._current(conn, distribution_id, if_match)
+            if current.config.enabled:
+                raise DistributionNotDisabled("The distribution you are trying to delete has not been disabled.")
+            for table, column in (("aliases", "distribution_id"), ("invalidations", "distribution_id"),
+                                  ("distributions", "id")):
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (distribution_id,))
+
+    def _current(self, conn: sqlite3.Connection, distribution_id: str, if_match: str | None) -> Distribution:
+        row = conn.execute("SELECT id, etag, last_modified, config, tags FROM distributions WHERE id = ?",
+                           (distribution_id,)).fetchone()
+        if row is None:
+            raise NoSuchDistribution("The specified distribution does not exist.")
+        if not if_match:
+            raise MissingIfMatch("The If-Match version is missing or not valid for the resource.")
+        current = self._from_row(row)
+        if if_match != current.etag:
+            raise PreconditionFailed("The precondition given in one or more of the request-header fields "
+                                     "evaluated to false.")
+        return current
+
+    @staticmethod
+    def _claim_aliases(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:
+        for alias in config.aliases or ():
+            try:
+                conn.execute("INSERT INTO aliases (alias, distribution_id) VALUES (?, ?)",
+                             (alias.lower(), distribution_id))
+            except sqlite3.IntegrityError:
+                raise CNAMEAlreadyExists(
+                    f"One or more of the CNAMEs you provided are already associated with a different "
+                    f"resource: {alias}") from None
+
+    def _from_row(self, row: tuple[str, str, float, str, str]) -> Distribution:
+        distribution_id, etag, last_modified, config, tags = row
+        pairs = tuple((key, value) for key, value in json.loads(tags))
+        return self._record(distribution_id, etag, last_modified, codec.loads(DistributionConfig, config), pairs)
+
+    @staticmethod
+    def _record(distribution_id: str, etag: str, last_modified: float, config: DistributionConfig,
+                tags: tuple[tuple[str, str], ...]) -> Distribution:
+        return Distribution(
+            id=distribution_id, arn=f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}",
+            etag=etag, domain_name=domain_name(distribution_id), status=DEPLOYED, last_modified=last_modified,
+            config=config, tags=tags,
+        )
+
+    # -- invalidations -------------------------------------------------------------------
+
+    def create_invalidation(self, distribution_id: str, caller_reference: str,
+                            paths: tuple[str, ...]) -> tuple[Invalidation, bool]:
+        """CreateInvalidation, recorded and so Completed at once; returns (invalidation, created).
+        The same CallerReference with the same paths is the same invalidation; with other
+        paths it is InvalidationBatchAlreadyExists."""
+        check_paths(paths)
+        with self._write() as conn:
+            if not conn.execute("SELECT 1 FROM distributions WHERE id = ?", (distribution_id,)).fetchone():
+                raise NoSuchDistribution("The specified distribution does not exist.")
+            row = conn.execute(
+                "SELECT id, distribution_id, caller_reference, create_time, paths FROM invalidations "
+                "WHERE distribution_id = ? AND caller_reference = ?", (distribution_id, caller_reference),
+            ).fetchone()
+            if row is not None:
+                existing = self._invalidation(row)
+                if existing.paths != paths:
+                    raise InvalidationBatchAlreadyExists(
+                        "An invalidation with this CallerReference and different paths already exists.")
+                return existing, False
+            invalidation = Invalidation(new_id("I"), distribution_id, caller_reference, paths, COMPLETED, time.time())
+            conn.execute(
+                "INSERT INTO invalidations (id, distribution_id, caller_reference, create_time, paths) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (invalidation.id, distribution_id, caller_reference, invalidation.create_time, json.dumps(paths)),
+            )
+            conn.executemany("INSERT INTO invalidation_paths (distribution_id, path) VALUES (?, ?)",
+                             [(distribution_id, path) for path in paths])
+        return invalidation, True
+
+    def get_invalidation(self, distribution_id: str, invalidation_id: str) -> Invalidation:
+        with self._read() as conn:
+            known = conn.execute("SELECT 1 FROM distributions WHERE id = ?", (distribution_id,)).fetchone()
+            row = conn.execute(
+                "SELECT id, distribution_id, caller_reference, create_time, paths FROM invalidations "
+                "WHERE distribution_id = ? AND id = ?", (distribution_id, invalidation_id),
+            ).fetchone()
+        if not known:
+            raise NoSuchDistribution("The specified distribution does not exist.")
+        if row is None:
+            raise NoSuchInvalidation("The specified invalidation does not exist.")
+        return self._invalidation(row)
+
+    def list_invalidations(self, distribution_id: str, marker: str = "",
+                           max_items: int = 100) -> tuple[list[Invalidation], str | None]:
+        """A page of the distribution's invalidations, newest first, after the one `marker` names."""
+        with self._read() as conn:
+            if not conn.execute("SELECT 1 FROM distributions WHERE id = ?", (distribution_id,)).fetchone():
+                raise NoSuchDistribution("The specified distribution does not exist.")
+            after = conn.execute("SELECT rowid FROM invalidations WHERE id = ? AND distribution_id = ?",
+                                 (marker, distribution_id)).fetchone() if marker else None
+            rows = conn.execute(
+                "SELECT id, distribution_id, caller_reference, create_time, paths FROM invalidations "
+                "WHERE distribution_id = ? AND rowid < ? ORDER BY rowid DESC LIMIT ?",
+                (distribution_id, after[0] if after else 2**63 - 1, max_items + 1),
+            ).fetchall()
+        page = [self._invalidation(row) for row in rows[:max_items]]
+        return page, (page[-1].id if len(rows) > max_items and page else None)
+
+    def invalidations_since(self, seq: int, limit: int = 1000) -> list[tuple[int, str, str]]:
+        """Invalidated paths recorded after sequence number `seq`, oldest first, at most `limit`:
+        (seq, distribution id, path). An edge remembers the last seq it applied."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT seq, distribution_id, path FROM invalidation_paths WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [(int(number), str(distribution_id), str(path)) for number, distribution_id, path in rows]
+
+    @staticmethod
+    def _invalidation(row: tuple[str, str, str, float, str]) -> Invalidation:
+        invalidation_id, distribution_id, caller_reference, create_time, paths = row
+        return Invalidation(invalidation_id, distribution_id, caller_reference, tuple(json.loads(paths)),
+                            COMPLETED, create_time)

@@ -1,0 +1,143 @@
+"""The rules CloudFront applies to a DistributionConfig and an invalidation batch, as pure
+checks that raise the domain error CloudFront answers with
+(https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateDistribution.html,
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html)."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import (
+    BatchTooLarge,
+    InvalidArgument,
+    InvalidDefaultRootObject,
+    InvalidOrigin,
+    InvalidTTLOrder,
+    NoSuchOrigin,
+)
+from .records import Behavior, DistributionConfig, Origin
+
+MAX_COMMENT = 128
+MAX_PATHS = 3000
+MAX_PATH_LENGTH = 4000
+VIEWER_PROTOCOL_POLICIES = frozenset({"allow-all", "https-only", "redirect-to-https"})
+ORIGIN_PROTOCOL_POLICIES = frozenset({"http-only", "match-viewer", "https-only"})
+COOKIE_FORWARDS = frozenset({"none", "whitelist", "all"})
+PRICE_CLASSES = frozenset({"PriceClass_100", "PriceClass_200", "PriceClass_All", "None"})
+HTTP_VERSIONS = frozenset({"http1.1", "http2", "http3", "http2and3"})
+# The only method sets CloudFront accepts, allowed and cached.
+ALLOWED_METHOD_SETS = (
+    frozenset({"GET", "HEAD"}),
+    frozenset({"GET", "HEAD", "OPTIONS"}),
+    frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}),
+)
+CACHED_METHOD_SETS = ALLOWED_METHOD_SETS[:2]
+
+_HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ALIAS = re.compile(rf"(?:\*\.)?(?:{_HOST_LABEL}\.)*{_HOST_LABEL}", re.IGNORECASE)
+_S3_DOMAIN = re.compile(
+    r"(?P<bucket>[a-z0-9][a-z0-9.-]*?[a-z0-9])\.s3(?:[.-][a-z0-9-]+)?\.(?:amazonaws\.com|localhost)", re.IGNORECASE
+)
+
+
+def bucket_of(origin: Origin) -> str | None:
+    """The strato bucket an S3 origin names by its domain (`<bucket>.s3.<region>.amazonaws.com`,
+    `<bucket>.s3.amazonaws.com` or `<bucket>.s3.localhost`), or None for any other domain."""
+    match = _S3_DOMAIN.fullmatch(origin.domain_name)
+    return match.group("bucket").lower() if match else None
+
+
+def check_config(config: DistributionConfig) -> None:
+    """Raise the error CloudFront gives for the first rule `config` breaks."""
+    if len(config.comment) > MAX_COMMENT:
+        raise InvalidArgument(f"The parameter Comment is too long (at most {MAX_COMMENT} characters).")
+    if not config.caller_reference:
+        raise InvalidArgument("The parameter CallerReference must not be empty.")
+    for alias in config.aliases or ():
+        if len(alias) > 253 or not _ALIAS.fullmatch(alias):
+            raise InvalidArgument(f"The parameter CNAME contains an invalid domain name: {alias}")
+    if len({alias.lower() for alias in config.aliases or ()}) != len(config.aliases or ()):
+        raise InvalidArgument("The parameter Aliases contains the same CNAME twice.")
+    root = config.default_root_object
+    if root is not None and (root.startswith("/") or len(root) > 255):
+        raise InvalidDefaultRootObject("The specified default root object is invalid.")
+    if config.price_class is not None and config.price_class not in PRICE_CLASSES:
+        raise InvalidArgument(f"The parameter PriceClass has an invalid value: {config.price_class}")
+    if config.http_version is not None and config.http_version not in HTTP_VERSIONS:
+        raise InvalidArgument(f"The parameter HttpVersion has an invalid value: {config.http_version}")
+    _check_origins(config.origins)
+    patterns: set[str] = set()
+    for behavior in (config.default_behavior, *config.behaviors):
+        _check_behavior(behavior, config)
+        if behavior.path_pattern is not None:
+            if behavior.path_pattern in patterns:
+                raise InvalidArgument(f"The path pattern {behavior.path_pattern} is used by two cache behaviors.")
+            patterns.add(behavior.path_pattern)
+
+
+def _check_origins(origins: tuple[Origin, ...]) -> None:
+    if not origins:
+        raise InvalidArgument("The parameter Origins must contain at least one origin.")
+    if len({origin.id for origin in origins}) != len(origins):
+        raise InvalidArgument("The parameter Origins contains the same origin Id twice.")
+    for origin in origins:
+        if not origin.id or not origin.domain_name:
+            raise InvalidOrigin("An origin needs an Id and a DomainName.")
+        if (origin.s3 is None) == (origin.custom is None):
+            raise InvalidOrigin(f"Origin {origin.id} must have exactly one of S3OriginConfig and CustomOriginConfig.")
+        if origin.s3 is not None and bucket_of(origin) is None:
+            raise InvalidOrigin(f"The S3 origin {origin.domain_name} does not name a bucket "
+                                "(<bucket>.s3.<region>.amazonaws.com or <bucket>.s3.localhost).")
+        if origin.origin_path is not None and origin.origin_path and (
+            not origin.origin_path.startswith("/") or origin.origin_path.endswith("/")
+        ):
+            raise InvalidArgument("The parameter OriginPath must begin with a slash and must not end with one.")
+        custom = origin.custom
+        if custom is not None:
+            if custom.protocol_policy not in ORIGIN_PROTOCOL_POLICIES:
+                raise InvalidArgument(f"The parameter OriginProtocolPolicy has an invalid value: "
+                                      f"{custom.protocol_policy}")
+            for port in (custom.http_port, custom.https_port):
+                if not 1 <= port <= 65535:
+                    raise InvalidArgument(f"The origin port {port} is out of range.")
+
+
+def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
+    if behavior.path_pattern is not None and not behavior.path_pattern:
+        raise InvalidArgument("The parameter PathPattern must not be empty.")
+    if config.origin(behavior.target_origin_id) is None:
+        raise NoSuchOrigin(f"One or more of your origins or origin groups do not exist: {behavior.target_origin_id}")
+    if behavior.viewer_protocol_policy not in VIEWER_PROTOCOL_POLICIES:
+        raise InvalidArgument(f"The parameter ViewerProtocolPolicy has an invalid value: "
+                              f"{behavior.viewer_protocol_policy}")
+    allowed = frozenset(behavior.allowed_methods or ("GET", "HEAD"))
+    if allowed not in ALLOWED_METHOD_SETS:
+        raise InvalidArgument("The parameter AllowedMethods must be GET, HEAD; GET, HEAD, OPTIONS; "
+                              "or GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE.")
+    cached = frozenset(behavior.cached_methods or ("GET", "HEAD"))
+    if cached not in CACHED_METHOD_SETS or not cached <= allowed:
+        raise InvalidArgument("The parameter CachedMethods must be GET, HEAD or GET, HEAD, OPTIONS, "
+                              "and among the allowed methods.")
+    if (behavior.cache_policy_id is None) == (behavior.forwarded_values is None):
+        raise InvalidArgument("A cache behavior needs exactly one of CachePolicyId and ForwardedValues.")
+    forwarded = behavior.forwarded_values
+    if forwarded is not None and forwarded.cookies.forward not in COOKIE_FORWARDS:
+        raise InvalidArgument(f"The parameter Cookies.Forward has an invalid value: {forwarded.cookies.forward}")
+    ttls = [ttl for ttl in (behavior.min_ttl, behavior.default_ttl, behavior.max_ttl) if ttl is not None]
+    if any(ttl < 0 for ttl in ttls):
+        raise InvalidArgument("TTLs must not be negative.")
+    if ttls != sorted(ttls):
+        raise InvalidTTLOrder("The TTLs must satisfy MinTTL <= DefaultTTL <= MaxTTL.")
+
+
+def check_paths(paths: tuple[str, ...]) -> None:
+    """An invalidation batch: 1 to 3,000 paths, each starting with '/', with '*' only last."""
+    if not paths:
+        raise InvalidArgument("Your request contains fewer than one invalidation path.")
+    if len(paths) > MAX_PATHS:
+        raise BatchTooLarge(f"An invalidation batch holds at most {MAX_PATHS} paths.")
+    for path in paths:
+        if not path.startswith("/") or len(path) > MAX_PATH_LENGTH:
+            raise InvalidArgument(f"The invalidation path {path[:100]} must start with a slash.")
+        if "*" in path[:-1]:
+            raise InvalidArgument(f"The invalidation path {path[:100]} may hold a * only as its last character.")

@@ -1,0 +1,300 @@
+"""The CloudFront API through boto3's cloudfront client against a real strato server:
+distributions (create, read, list, update, delete with If-Match), aliases, cache behaviours
+round-tripping exactly, invalidations, errors, and boto3's waiters."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_client
+from tests.servers import StratoServer
+
+
+@pytest.fixture(scope="module")
+def cloudfront(server: StratoServer) -> Any:
+    return make_client(server.url, "cloudfront")
+
+
+def s3_origin(bucket: str = "photos", origin_id: str = "bucket") -> dict[str, Any]:
+    return {"Id": origin_id, "DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
+            "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": "E1OACEXAMPLE"}
+
+
+def http_origin(origin_id: str = "web") -> dict[str, Any]:
+    return {
+        "Id": origin_id, "DomainName": "origin.example.com", "OriginPath": "/v1",
+        "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": "X-From-Edge", "HeaderValue": "strato"}]},
+        "CustomOriginConfig": {"HTTPPort": 8081, "HTTPSPort": 443, "OriginProtocolPolicy": "http-only",
+                               "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
+                               "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5},
+        "ConnectionAttempts": 3, "ConnectionTimeout": 10,
+    }
+
+
+def legacy_behavior(origin_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "TargetOriginId": origin_id, "ViewerProtocolPolicy": "allow-all",
+        "AllowedMethods": {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"],
+                           "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}},
+        "Compress": True,
+        "ForwardedValues": {
+            "QueryString": True, "QueryStringCacheKeys": {"Quantity": 1, "Items": ["v"]},
+            "Headers": {"Quantity": 1, "Items": ["Accept-Language"]},
+            "Cookies": {"Forward": "whitelist", "WhitelistedNames": {"Quantity": 1, "Items": ["session"]}},
+        },
+        "MinTTL": 0, "DefaultTTL": 60, "MaxTTL": 3600, **extra,
+    }
+
+
+def config(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "CallerReference": uuid.uuid4().hex,
+        "Comment": "photos for the web",
+        "Enabled": True,
+        "Aliases": {"Quantity": 1, "Items": [f"{uuid.uuid4().hex[:12]}.example.com"]},
+        "DefaultRootObject": "index.html",
+        "Origins": {"Quantity": 2, "Items": [s3_origin(), http_origin()]},
+        "DefaultCacheBehavior": legacy_behavior("bucket"),
+        "CacheBehaviors": {"Quantity": 2, "Items": [
+            {"PathPattern": "/api/*", "TargetOriginId": "web", "ViewerProtocolPolicy": "redirect-to-https",
+             "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+             "AllowedMethods": {"Quantity": 7, "Items": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                                "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}},
+            legacy_behavior("bucket", PathPattern="images/*.jpg",
+                            TrustedKeyGroups={"Enabled": True, "Quantity": 1, "Items": ["KG123EXAMPLE"]}),
+        ]},
+        "PriceClass": "PriceClass_100",
+        "HttpVersion": "http2",
+        "IsIPV6Enabled": False,
+        "Logging": {"Enabled": False, "IncludeCookies": False, "Bucket": "", "Prefix": ""},
+    }
+    base.update(overrides)
+    return base
+
+
+def error_of(info: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
+    response = info.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+class TestDistributions:
+    def test_create_answers_201_with_location_etag_and_a_deployed_distribution(self, cloudfront: Any) -> None:
+        sent = config()
+        created = cloudfront.create_distribution(DistributionConfig=sent)
+        distribution = created["Distribution"]
+        assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+        assert created["Location"].endswith(f"/2020-05-31/distribution/{distribution['Id']}")
+        assert created["ETag"]
+        assert len(distribution["Id"]) == 14
+        assert distribution["Id"].isalnum()
+        assert distribution["Id"].isupper()
+        assert distribution["ARN"] == f"arn:aws:cloudfront::000000000000:distribution/{distribution['Id']}"
+        assert distribution["DomainName"] == f"{distribution['Id'].lower()}.cdn.strato.local"
+        assert distribution["Status"] == "Deployed"
+        assert distribution["DistributionConfig"] == sent
+
+    def test_the_configuration_reads_back_exactly_as_sent(self, cloudfront: Any) -> None:
+        sent = config()
+        created = cloudfront.create_distribution(DistributionConfig=sent)
+        read = cloudfront.get_distribution_config(Id=created["Distribution"]["Id"])
+        assert read["DistributionConfig"] == sent
+        assert read["ETag"] == created["ETag"]
+        got = cloudfront.get_distribution(Id=created["Distribution"]["Id"])
+        assert got["Distribution"]["DistributionConfig"] == sent
+        assert got["ETag"] == created["ETag"]
+        assert got["Distribution"]["ActiveTrustedKeyGroups"]["Items"][0]["KeyGroupId"] == "KG123EXAMPLE"
+
+    def test_with_tags_creates_the_distribution(self, cloudfront: Any) -> None:
+        sent = config()
+        created = cloudfront.create_distribution_with_tags(DistributionConfigWithTags={
+            "DistributionConfig": sent, "Tags": {"Items": [{"Key": "team", "Value": "web"}]}})
+        assert created["Distribution"]["DistributionConfig"] == sent
+
+    def test_list_pages_with_marker_and_max_items(self, cloudfront: Any) -> None:
+        ids = {cloudfront.create_distribution(DistributionConfig=config())["Distribution"]["Id"] for _ in range(3)}
+        seen: list[str] = []
+        marker = ""
+        while True:
+            page = cloudfront.list_distributions(Marker=marker, MaxItems="2")["DistributionList"]
+            assert page["Quantity"] == len(page.get("Items", [])) <= 2
+            seen.extend(item["Id"] for item in page.get("Items", []))
+            if not page["IsTruncated"]:
+                break
+            marker = page["NextMarker"]
+        assert ids <= set(seen)
+        assert len(seen) == len(set(seen))
+        summary = next(item for item in cloudfront.list_distributions()["DistributionList"]["Items"]
+                       if item["Id"] in ids)
+        assert summary["Status"] == "Deployed"
+        assert summary["Comment"] == "photos for the web"
+        assert summary["Origins"]["Items"][0]["Id"] == "bucket"
+
+    def test_list_paginator_walks_every_page(self, cloudfront: Any) -> None:
+        first = cloudfront.create_distribution(DistributionConfig=config())["Distribution"]["Id"]
+        pages = cloudfront.get_paginator("list_distributions").paginate(PaginationConfig={"PageSize": 1})
+        assert first in [item["Id"] for page in pages for item in page["DistributionList"].get("Items", [])]
+
+    def test_update_needs_the_current_etag_and_changes_it(self, cloudfront: Any) -> None:
+        sent = config()
+        created = cloudfront.create_distribution(DistributionConfig=sent)
+        distribution_id = created["Distribution"]["Id"]
+        changed = {**sent, "Comment": "changed", "CacheBehaviors": {"Quantity": 0}}
+        with pytest.raises(ClientError) as missing:
+            cloudfront.update_distribution(Id=distribution_id, DistributionConfig=changed)
+        assert error_of(missing) == ("InvalidIfMatchVersion", 400)
+        with pytest.raises(ClientError) as stale:
+            cloudfront.update_distribution(Id=distribution_id, DistributionConfig=changed, IfMatch="E0STALEEXAMPLE")
+        assert error_of(stale) == ("PreconditionFailed", 412)
+        updated = cloudfront.update_distribution(Id=distribution_id, DistributionConfig=changed,
+                                                 IfMatch=created["ETag"])
+        assert updated["ETag"] != created["ETag"]
+        assert updated["Distribution"]["DistributionConfig"] == changed
+        assert cloudfront.get_distribution_config(Id=distribution_id)["DistributionConfig"] == changed
+
+    def test_the_caller_reference_cannot_change(self, cloudfront: Any) -> None:
+        created = cloudfront.create_distribution(DistributionConfig=config())
+        with pytest.raises(ClientError) as info:
+            cloudfront.update_distribution(Id=created["Distribution"]["Id"], IfMatch=created["ETag"],
+                                           DistributionConfig=config())
+        assert error_of(info) == ("IllegalUpdate", 400)
+
+    def test_delete_only_once_disabled_and_at_the_current_etag(self, cloudfront: Any) -> None:
+        sent = config()
+        created = cloudfront.create_distribution(DistributionConfig=sent)
+        distribution_id = created["Distribution"]["Id"]
+        with pytest.raises(ClientError) as enabled:
+            cloudfront.delete_distribution(Id=distribution_id, IfMatch=created["ETag"])
+        assert error_of(enabled) == ("DistributionNotDisabled", 409)
+        disabled = cloudfront.update_distribution(Id=distribution_id, IfMatch=created["ETag"],
+                                                  DistributionConfig={**sent, "Enabled": False})
+        with pytest.raises(ClientError) as stale:
+            cloudfront.delete_distribution(Id=distribution_id, IfMatch=created["ETag"])
+        assert error_of(stale) == ("PreconditionFailed", 412)
+        deleted = cloudfront.delete_distribution(Id=distribution_id, IfMatch=disabled["ETag"])
+        assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
+        with pytest.raises(ClientError) as gone:
+            cloudfront.get_distribution(Id=distribution_id)
+        assert error_of(gone) == ("NoSuchDistribution", 404)
+
+    def test_the_deployed_waiter_succeeds(self, cloudfront: Any) -> None:
+        distribution_id = cloudfront.create_distribution(DistributionConfig=config())["Distribution"]["Id"]
+        cloudfront.get_waiter("distribution_deployed").wait(Id=distribution_id, WaiterConfig={"Delay": 1})
+
+
+class TestAliases:
+    def test_an_alias_belongs_to_one_distribution(self, cloudfront: Any) -> None:
+        first = config()
+        cloudfront.create_distribution(DistributionConfig=first)
+        alias = first["Aliases"]["Items"][0].upper()
+        with pytest.raises(ClientError) as info:
+            cloudfront.create_distribution(DistributionConfig=config(Aliases={"Quantity": 1, "Items": [alias]}))
+        assert error_of(info) == ("CNAMEAlreadyExists", 409)
+
+    def test_an_alias_is_free_again_once_removed(self, cloudfront: Any) -> None:
+        first = config()
+        created = cloudfront.create_distribution(DistributionConfig=first)
+        cloudfront.update_distribution(Id=created["Distribution"]["Id"], IfMatch=created["ETag"],
+                                       DistributionConfig={**first, "Aliases": {"Quantity": 0}})
+        again = cloudfront.create_distribution(DistributionConfig=config(Aliases=first["Aliases"]))
+        assert again["Distribution"]["DistributionConfig"]["Aliases"] == first["Aliases"]
+
+
+class TestConfigurationErrors:
+    @pytest.mark.parametrize(("overrides", "expected"), [
+        ({"DefaultCacheBehavior": legacy_behavior("nowhere")}, ("NoSuchOrigin", 404)),
+        ({"DefaultCacheBehavior": legacy_behavior("bucket", MinTTL=100, DefaultTTL=10)}, ("InvalidTTLOrder", 400)),
+        ({"DefaultCacheBehavior": legacy_behavior("bucket", ViewerProtocolPolicy="sometimes")},
+         ("InvalidArgument", 400)),
+        ({"Origins": {"Quantity": 1, "Items": [{**s3_origin(), "DomainName": "example.com"}]}},
+         ("InvalidOrigin", 400)),
+        ({"DefaultRootObject": "/index.html"}, ("InvalidDefaultRootObject", 400)),
+        ({"Aliases": {"Quantity": 2, "Items": ["a.example.com"]}}, ("InconsistentQuantities", 400)),
+    ])
+    def test_invalid_configurations_are_refused(self, cloudfront: Any, overrides: dict[str, Any],
+                                                expected: tuple[str, int]) -> None:
+        with pytest.raises(ClientError) as info:
+            cloudfront.create_distribution(DistributionConfig=config(**overrides))
+        assert error_of(info) == expected
+
+    def test_a_caller_reference_names_one_distribution(self, cloudfront: Any) -> None:
+        sent = config()
+        cloudfront.create_distribution(DistributionConfig=sent)
+        with pytest.raises(ClientError) as info:
+            cloudfront.create_distribution(DistributionConfig={**sent, "Aliases": {"Quantity": 0}})
+        assert error_of(info) == ("DistributionAlreadyExists", 409)
+
+    def test_unknown_distributions_are_404(self, cloudfront: Any) -> None:
+        with pytest.raises(ClientError) as info:
+            cloudfront.get_distribution_config(Id="E000000NOSUCH")
+        assert error_of(info) == ("NoSuchDistribution", 404)
+
+    def test_a_wrong_secret_is_refused(self, server: StratoServer) -> None:
+        stranger = boto3.client("cloudfront", endpoint_url=server.url, region_name="us-east-1",
+                                aws_access_key_id="STRATOTESTACCESSKEY1", aws_secret_access_key="wrong")
+        with pytest.raises(ClientError) as info:
+            stranger.list_distributions()
+        assert error_of(info) == ("SignatureDoesNotMatch", 403)
+
+
+class TestInvalidations:
+    @pytest.fixture
+    def distribution_id(self, cloudfront: Any) -> str:
+        distribution_id: str = cloudfront.create_distribution(DistributionConfig=config())["Distribution"]["Id"]
+        return distribution_id
+
+    def test_create_records_a_completed_invalidation(self, cloudfront: Any, distribution_id: str) -> None:
+        batch = {"Paths": {"Quantity": 2, "Items": ["/index.html", "/images/*"]}, "CallerReference": "deploy-1"}
+        created = cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch=batch)
+        invalidation = created["Invalidation"]
+        assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+        assert created["Location"].endswith(f"/distribution/{distribution_id}/invalidation/{invalidation['Id']}")
+        assert invalidation["Status"] == "Completed"
+        assert invalidation["InvalidationBatch"] == batch
+        got = cloudfront.get_invalidation(DistributionId=distribution_id, Id=invalidation["Id"])
+        assert got["Invalidation"] == invalidation
+        cloudfront.get_waiter("invalidation_completed").wait(DistributionId=distribution_id, Id=invalidation["Id"],
+                                                             WaiterConfig={"Delay": 1})
+
+    def test_the_same_caller_reference_and_batch_is_the_same_invalidation(self, cloudfront: Any,
+                                                                          distribution_id: str) -> None:
+        batch = {"Paths": {"Quantity": 1, "Items": ["/a"]}, "CallerReference": "same"}
+        first = cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch=batch)
+        second = cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch=batch)
+        assert second["Invalidation"]["Id"] == first["Invalidation"]["Id"]
+        with pytest.raises(ClientError) as info:
+            cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch={
+                "Paths": {"Quantity": 1, "Items": ["/b"]}, "CallerReference": "same"})
+        assert error_of(info) == ("InvalidationBatchAlreadyExists", 409)
+
+    def test_list_is_newest_first_and_pages(self, cloudfront: Any, distribution_id: str) -> None:
+        ids = [cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch={
+            "Paths": {"Quantity": 1, "Items": [f"/{n}"]}, "CallerReference": f"ref-{n}"})["Invalidation"]["Id"]
+            for n in range(3)]
+        first = cloudfront.list_invalidations(DistributionId=distribution_id, MaxItems="2")["InvalidationList"]
+        assert [item["Id"] for item in first["Items"]] == ids[::-1][:2]
+        assert first["IsTruncated"]
+        assert first["NextMarker"] == ids[1]
+        rest = cloudfront.list_invalidations(DistributionId=distribution_id, Marker=first["NextMarker"],
+                                             MaxItems="2")["InvalidationList"]
+        assert [item["Id"] for item in rest["Items"]] == [ids[0]]
+        assert not rest["IsTruncated"]
+
+    @pytest.mark.parametrize("path", ["no-slash", "/a*b"])
+    def test_bad_paths_are_invalid_arguments(self, cloudfront: Any, distribution_id: str, path: str) -> None:
+        with pytest.raises(ClientError) as info:
+            cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch={
+                "Paths": {"Quantity": 1, "Items": [path]}, "CallerReference": uuid.uuid4().hex})
+        assert error_of(info) == ("InvalidArgument", 400)
+
+    def test_unknown_invalidations_and_distributions_are_404(self, cloudfront: Any, distribution_id: str) -> None:
+        with pytest.raises(ClientError) as no_invalidation:
+            cloudfront.get_invalidation(DistributionId=distribution_id, Id="I000000NOSUCH")
+        assert error_of(no_invalidation) == ("NoSuchInvalidation", 404)
+        with pytest.raises(ClientError) as no_distribution:
+            cloudfront.list_invalidations(DistributionId="E000000NOSUCH")
+        assert error_of(no_distribution) == ("NoSuchDistribution", 404)
