@@ -5,6 +5,7 @@ temporary directory, and invocations."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -34,10 +35,8 @@ class SubprocessProcess:
 
     def kill(self) -> None:
         if self._process.returncode is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def max_memory_used_mb(self) -> int:
         try:
@@ -76,8 +75,11 @@ def write_code(directory: Path, source: str, module: str = "app") -> Path:
 
 
 def function(code_dir: Path, name: str = "fn", *, handler: str = "app.handler", timeout: int = 3,
-             memory_size: int = 128, revision_id: str = "r1", reserved: int | None = None,
+             memory_size: int = 128, revision_id: str | None = None, reserved: int | None = None,
              environment: dict[str, str] | None = None) -> FunctionVersion:
+    """A $LATEST version; unless given, its revision id changes with its configuration, as Lambda's does."""
+    if revision_id is None:
+        revision_id = f"{handler}/{timeout}/{memory_size}/{sorted((environment or {}).items())}"
     return FunctionVersion(
         name=name, version="$LATEST", arn=ARN + name, runtime="python3.11", handler=handler,
         memory_size=memory_size, timeout=timeout, environment=environment or {}, code_dir=code_dir,

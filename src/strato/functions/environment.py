@@ -31,6 +31,10 @@ INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase of an on-demand function
 _DRAIN_READS = 64  # at most this many pipe reads (of 64 KiB) when a result arrives
 
 
+class Undelivered(Exception):
+    """The environment died before its runtime took the invocation: it can run elsewhere."""
+
+
 class State(enum.Enum):
     STARTING = "starting"
     INITIALISING = "initialising"
@@ -62,6 +66,8 @@ class Environment:
         self._invocation: Invocation | None = None
         self._outcome: asyncio.Future[InvokeResult] | None = None
         self._cold = False  # the invocation in flight waited for init (its REPORT has Init Duration)
+        self._begun = False  # its START line is written
+        self._delivered = False  # the runtime has it
         self._exited: asyncio.Task[None] | None = None
 
     async def start(self, launcher: Launcher) -> None:
@@ -90,9 +96,13 @@ class Environment:
         self._exited = self._loop.create_task(self._watch_exit(self._process))
 
     async def invoke(self, invocation: Invocation) -> InvokeResult:
-        """Run one invocation here (the environment must be idle, or initialising and unused)."""
+        """Run one invocation here (the environment must be idle, or initialising and unused).
+
+        Raises Undelivered when a warm environment dies before its runtime takes the invocation."""
         if self.state is State.IDLE:
             self.state = State.BUSY
+            self._started_at = self._loop.time()
+            self._timer = self._loop.call_later(self.function.timeout, self._timed_out)
         elif self.state is not State.INITIALISING or self._invocation is not None:
             raise RuntimeError(f"environment is {self.state.value}, cannot invoke")
         else:
@@ -123,9 +133,10 @@ class Environment:
 
     def invocation_started(self, request_id: str) -> None:
         self.state = State.BUSY
-        self._started_at = self._loop.time()
-        self._output.add(logs.start_line(request_id, self.function.version))
-        self._timer = self._loop.call_later(self.function.timeout, self._timed_out)
+        self._delivered = True
+        self._begin()
+        if self._timer is None:
+            self._timer = self._loop.call_later(self.function.timeout, self._timed_out)
 
     def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
         self._cancel_timer()
@@ -142,8 +153,7 @@ class Environment:
         document = failures.error_document(payload, error_type or "")
         invocation = self._invocation
         if invocation is not None:
-            self._started_at = self._loop.time()
-            self._output.add(logs.start_line(invocation.request_id, self.function.version))
+            self._begin()
             self._finish(document, "Unhandled", "error", _error_type(document, error_type))
         self._die()
 
@@ -155,6 +165,7 @@ class Environment:
         if invocation is not None:
             self._channel.withdraw()
             self._drain_output()
+            self._begin()
             timeout = float(self.function.timeout)
             self._finish(failures.timed_out(invocation.request_id, timeout), "Unhandled", "timeout",
                          after=failures.timeout_log_line(invocation.request_id, timeout))
@@ -164,8 +175,8 @@ class Environment:
         self._timer = None
         invocation = self._invocation
         if invocation is not None:
+            self._begin()
             self._started_at = self._launched_at
-            self._output.add(logs.start_line(invocation.request_id, self.function.version))
             self._cold = False
         self._timed_out()
 
@@ -173,11 +184,15 @@ class Environment:
         status = await process.wait()
         self._drain_output()
         invocation = self._invocation
-        if invocation is not None and self._outcome is not None and not self._outcome.done():
+        outcome = self._outcome
+        if invocation is not None and outcome is not None and not self._delivered and not self._cold:
+            self._invocation = self._outcome = None
+            if not outcome.done():
+                outcome.set_exception(Undelivered())
+        elif invocation is not None:
             if self.state is State.INITIALISING:  # died before asking for its first invocation
                 self.init_duration_ms = (self._loop.time() - self._launched_at) * 1000
-                self._started_at = self._loop.time()
-                self._output.add(logs.start_line(invocation.request_id, self.function.version))
+            self._begin()
             error_type = failures.exit_type(status, self._max_memory(), self.function.memory_size)
             message = failures.exit_message(invocation.request_id, status)
             self._output.add(f"{message}\n{error_type}\n".encode())
@@ -198,7 +213,7 @@ class Environment:
         self._outcome = None
         duration = (self._loop.time() - self._started_at) * 1000
         init = self.init_duration_ms if self._cold else None
-        self._cold = False
+        self._cold = self._begun = self._delivered = False
         output = self._output
         output.add(logs.end_line(invocation.request_id))
         output.add(logs.report_line(invocation.request_id, duration, self.function.memory_size,
@@ -209,6 +224,15 @@ class Environment:
         if not outcome.done():
             outcome.set_result(InvokeResult(payload, self.function.version, function_error,
                                             tail if invocation.log_tail else b""))
+
+    def _begin(self) -> None:
+        """START: the invoke phase of the invocation in flight begins (once); a warm one began
+        when it was submitted, a cold one begins now, after init."""
+        if not self._begun and self._invocation is not None:
+            self._begun = True
+            if self._cold:
+                self._started_at = self._loop.time()
+            self._output.add(logs.start_line(self._invocation.request_id, self.function.version))
 
     def _become_idle(self) -> None:
         if self.state is not State.DEAD:

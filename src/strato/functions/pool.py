@@ -15,7 +15,7 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .environment import INIT_TIMEOUT, Environment, State
+from .environment import INIT_TIMEOUT, Environment, State, Undelivered
 from .launcher import Launcher
 from .logs import LogFiles
 from .records import FunctionVersion, Invocation, InvokeResult, TooManyRequests
@@ -60,6 +60,7 @@ class Pool:
         self._unreserved_in_flight = 0
         self._reserved: dict[str, int] = {}
         self._reserved_sum = 0
+        self._exiting: set[asyncio.Future[None]] = set()  # dead environments still winding down
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -75,14 +76,16 @@ class Pool:
         reserved = self._admit(function)
         try:
             group = self._group(function)
-            environment = self._take_idle(group)
-            if environment is None:
-                environment = await self._start(function, group)
-            try:
-                result = await environment.invoke(invocation)
-            except asyncio.CancelledError:
-                environment.kill()
-                raise
+            while True:
+                environment = self._take_idle(group) or await self._start(function, group)
+                try:
+                    result = await environment.invoke(invocation)
+                except Undelivered:  # it died idle; a cold environment never raises this
+                    continue
+                except asyncio.CancelledError:
+                    environment.kill()
+                    raise
+                break
             if environment.state is State.IDLE:
                 if group.retired or self._closed:
                     environment.kill()
@@ -102,9 +105,10 @@ class Pool:
         environments = [environment for group in self._groups.values() for environment in group.live]
         for environment in environments:
             environment.kill()
-        if environments:
-            await asyncio.wait([asyncio.ensure_future(e.wait_closed()) for e in environments],
-                               timeout=CLOSE_TIMEOUT)
+        waits: list[asyncio.Future[None]] = [asyncio.ensure_future(e.wait_closed()) for e in environments]
+        waits += self._exiting
+        if waits:
+            await asyncio.wait(waits, timeout=CLOSE_TIMEOUT)
         self._files.close()
 
     # Concurrency.
@@ -183,6 +187,10 @@ class Pool:
         return environment
 
     def _on_dead(self, environment: Environment) -> None:
+        closing = asyncio.ensure_future(environment.wait_closed())
+        if not closing.done():
+            self._exiting.add(closing)
+            closing.add_done_callback(self._exiting.discard)
         function = environment.function
         key = (function.name, function.version, function.revision_id)
         group = self._groups.get(key)

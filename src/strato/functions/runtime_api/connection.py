@@ -3,8 +3,10 @@
 Function code is untrusted, so everything is bounded: the request head (MAX_HEAD bytes, large
 enough for awslambdaric's X-Ray error-cause header of up to 1 MiB), the body (kept only for
 a post about the invocation in hand, and only up to MAX_RESULT bytes; the rest is counted and
-dropped), and the connections per listener (MAX_CONNECTIONS). Unparseable bytes get a 400 and
-the connection is closed. Pipelining past a parked GET next closes the connection.
+dropped), and the connections per listener (MAX_CONNECTIONS). Unparseable bytes get a 400,
+then the connection lingers LINGER seconds, discarding input, so the client can read the
+refusal before the close (closing on unread input would reset it). Pipelining past a parked
+GET next closes the connection.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .wire import Reply
 
 MAX_HEAD = 2 * 1024 * 1024
 MAX_CONNECTIONS = 4
+LINGER = 1.0
 _PREFIX = b"/2018-06-01/runtime/"
 _NEXT = b"invocation/next"
 _INIT_ERROR = b"init/error"
@@ -40,6 +43,7 @@ class RuntimeConnection(asyncio.Protocol):
         self._chunks: list[bytes] = []
         self._body_size = 0
         self._keep_body = False
+        self._refused = False
 
     # asyncio.Protocol
 
@@ -59,6 +63,8 @@ class RuntimeConnection(asyncio.Protocol):
         self._chunks = []
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._head_open:
             self._head_bytes += len(data)
         try:
@@ -176,6 +182,8 @@ class RuntimeConnection(asyncio.Protocol):
 
     def _refuse(self, reply: Reply) -> None:
         transport = self._transport
-        if transport is not None and not transport.is_closing():
+        if transport is not None and not transport.is_closing() and not self._refused:
+            self._refused = True
             transport.write(reply.render(keep_alive=False))
-            transport.close()
+            transport.write_eof()
+            asyncio.get_running_loop().call_later(LINGER, transport.abort)

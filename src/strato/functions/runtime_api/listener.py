@@ -28,6 +28,11 @@ class RuntimeApiListener:
                                           "127.0.0.1", 0, family=socket.AF_INET, backlog=8)
         return cls(server, connections)
 
+    @property
+    def connections(self) -> int:
+        """Connections open from the runtime now."""
+        return len(self._connections)
+
     def close(self) -> None:
         """Stop listening and drop every connection (the environment is gone)."""
         self._server.close()

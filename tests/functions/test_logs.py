@@ -1,0 +1,93 @@
+"""Log lines as Lambda writes them, the per-function files and reading them back, and the
+wording of failures."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from strato.functions import failures
+from strato.functions.logs import LOG_FILE, FunctionLog, LogFiles, Output, end_line, read_logs, report_line, start_line
+from strato.functions.records import LOG_TAIL_BYTES
+
+
+class TestLines:
+    def test_start_and_end(self) -> None:
+        assert start_line("abc", "$LATEST") == b"START RequestId: abc Version: $LATEST\n"
+        assert end_line("abc") == b"END RequestId: abc\n"
+
+    def test_a_warm_report_is_tab_separated_with_a_trailing_tab(self) -> None:
+        assert report_line("abc", 1.234, 128, 40) == (
+            b"REPORT RequestId: abc\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\t"
+            b"Max Memory Used: 40 MB\t\n")
+
+    def test_a_cold_report_adds_the_init_duration_and_bills_it(self) -> None:
+        assert report_line("abc", 1.5, 256, 50, init_duration_ms=5.67) == (
+            b"REPORT RequestId: abc\tDuration: 1.50 ms\tBilled Duration: 8 ms\tMemory Size: 256 MB\t"
+            b"Max Memory Used: 50 MB\tInit Duration: 5.67 ms\t\n")
+
+    def test_a_failed_invoke_reports_its_status_and_error_type(self) -> None:
+        line = report_line("abc", 3000.0, 128, 41, status="error", error_type="Runtime.ExitError")
+        assert line.endswith(b"\tStatus: error\tError Type: Runtime.ExitError\t\n")
+
+
+class TestFiles:
+    def test_invocations_are_appended_and_read_back(self, tmp_path: Path) -> None:
+        files = LogFiles(tmp_path)
+        files.write("fn", b"one\n")
+        files.write("fn", b"two\n")
+        files.write("other", b"elsewhere\n")
+        files.close()
+        assert read_logs(tmp_path, "fn") == b"one\ntwo\n"
+        assert read_logs(tmp_path, "fn", max_bytes=4) == b"two\n"
+        assert read_logs(tmp_path, "never-invoked") == b""
+
+    def test_a_log_is_rotated_and_stays_bounded(self, tmp_path: Path) -> None:
+        log = FunctionLog(tmp_path / "fn", max_bytes=100, keep=2)
+        for index in range(20):
+            log.write(b"%02d" % index + b"." * 47 + b"\n")  # 50 bytes: two per file
+        log.close()
+        assert sorted(path.name for path in (tmp_path / "fn").iterdir()) == [LOG_FILE, f"{LOG_FILE}.1", f"{LOG_FILE}.2"]
+        kept = read_logs(tmp_path, "fn")
+        assert [line[:2] for line in kept.splitlines()] == [b"%02d" % index for index in range(14, 20)]
+
+    def test_names_that_are_not_function_names_are_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(ValueError, match="not a function name"):
+            read_logs(tmp_path, "../secrets")
+
+    def test_output_keeps_only_a_bounded_buffer_and_the_tail(self, tmp_path: Path) -> None:
+        files = LogFiles(tmp_path)
+        output = Output(files, "fn")
+        for index in range(100):
+            output.add(b"%03d" % index + b"x" * 1020 + b"\n")  # 100 KiB in all
+        tail = output.flush()
+        files.close()
+        assert len(tail) == LOG_TAIL_BYTES
+        assert tail.endswith(b"099" + b"x" * 1020 + b"\n")
+        assert len(read_logs(tmp_path, "fn")) == 100 * 1024
+
+
+class TestFailures:
+    def test_exit_reasons_use_gos_wording(self) -> None:
+        assert failures.exit_reason(1) == "exit status 1"
+        assert failures.exit_reason(-signal.SIGKILL) == "signal: killed"
+        assert failures.exit_reason(-signal.SIGSEGV) == "signal: segmentation fault"
+
+    def test_a_kill_at_the_memory_limit_is_out_of_memory(self) -> None:
+        assert failures.exit_type(-signal.SIGKILL, 128, 128) == failures.OUT_OF_MEMORY
+        assert failures.exit_type(-signal.SIGKILL, 60, 128) == failures.EXIT_ERROR
+        assert failures.exit_type(1, 128, 128) == failures.EXIT_ERROR
+
+    def test_a_timeout_document(self) -> None:
+        assert json.loads(failures.timed_out("abc", 3)) == {
+            "errorType": "Sandbox.Timedout", "errorMessage": "RequestId: abc Error: Task timed out after 3.00 seconds"}
+
+    def test_error_posts_that_are_not_json_objects_are_wrapped(self) -> None:
+        body = b'{"errorType": "ValueError", "errorMessage": "x"}'
+        assert failures.error_document(body, "") == body
+        assert json.loads(failures.error_document(b"plain words", "Custom.Error")) == {
+            "errorType": "Custom.Error", "errorMessage": "plain words"}
+        assert json.loads(failures.error_document(b"[1]", ""))["errorType"] == "Runtime.Unknown"
