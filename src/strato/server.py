@@ -6,10 +6,13 @@ import functools
 import logging
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 
 import uvicorn
 
 from strato import __version__, supervisor
+from strato.api.awslambda.app import LambdaApp
+from strato.api.awslambda.call import LambdaSettings, Services
 from strato.api.cloudfront.app import CloudFrontApp
 from strato.api.s3.app import S3App
 from strato.api.s3.call import S3Settings
@@ -22,11 +25,18 @@ from strato.edge.origins import HttpOrigin
 from strato.edge.proxy import EdgeProxy
 from strato.edge.ratelimit import RateLimiter
 from strato.edge.store import EdgeStore
+from strato.functions.events import EventQueue
+from strato.functions.invoker import Invoker
+from strato.functions.ipc import ControllerClient
+from strato.functions.packages import MAX_ZIPPED
+from strato.functions.registry import Registry
+from strato.functions.runtimes import available_runtimes
 from strato.http.expect import ExpectContinueGuard
 from strato.http.protocol import GuardedHttpProtocol
 from strato.metrics import ResponseCounters
 from strato.root import RootApp
 from strato.storage.engine import ObjectStore
+from strato.storage.errors import NoSuchBucket, NoSuchKey
 
 log = logging.getLogger("strato")
 
@@ -49,14 +59,39 @@ def root_identity(settings: Settings) -> tuple[Identity, bool]:
     return Identity(access, secret, "root"), created
 
 
-def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters) -> ExpectContinueGuard:
+def s3_object_fetcher(store: ObjectStore) -> Callable[[str, str], Awaitable[bytes]]:
+    """CreateFunction's Code.S3Bucket/S3Key read from strato's own S3, whole (at most MAX_ZIPPED)."""
+
+    async def fetch(bucket: str, key: str) -> bytes:
+        try:
+            reader = await store.open_object(bucket, key)
+        except (NoSuchBucket, NoSuchKey) as exc:
+            raise LookupError(f"s3://{bucket}/{key}") from exc
+        try:
+            if reader.obj.size > MAX_ZIPPED:
+                raise ValueError(f"s3://{bucket}/{key} is {reader.obj.size} bytes")
+            return b"".join([chunk async for chunk in reader.iter_range(0, reader.obj.size)])
+        finally:
+            reader.close()
+
+    return fetch
+
+
+def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters,
+              invoker: Invoker) -> ExpectContinueGuard:
     identity, _ = root_identity(settings)
     cloudfront = CloudFrontApp(DistributionRegistry(settings.data_dir), StaticCredentials([identity]),
                                settings.request_timeout)
+    credentials = StaticCredentials([identity])
     s3_settings = S3Settings(region=settings.region, domains=settings.domains,
                              request_timeout=settings.request_timeout)
-    s3 = S3App(store, StaticCredentials([identity]), s3_settings)
-    return ExpectContinueGuard(RootApp({"s3": s3, "cloudfront": cloudfront}, counters))
+    s3 = S3App(store, credentials, s3_settings)
+    lambda_settings = LambdaSettings(region=settings.region, concurrency_limit=settings.function_concurrency,
+                                     runtimes=available_runtimes(), request_timeout=settings.request_timeout)
+    registry = Registry(settings.data_dir / "functions", settings.region)
+    functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity),
+                          credentials)
+    return ExpectContinueGuard(RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront}, counters))
 
 
 def _protocol(timeout: float) -> type[S3HttpProtocol]:
@@ -113,7 +148,10 @@ def serve(settings: Settings) -> None:
         counters.become_worker(index)
         store = ObjectStore(settings.data_dir)
         try:
-            server = uvicorn.Server(_uvicorn_config(build_app(settings, store, counters), settings))
+            (settings.data_dir / "functions").mkdir(exist_ok=True)
+            events = EventQueue(settings.data_dir / "functions" / "functions.db")
+            invoker = ControllerClient(settings.data_dir / "functions" / "controller.sock", events.put)
+            server = uvicorn.Server(_uvicorn_config(build_app(settings, store, counters, invoker), settings))
             await server.serve(sockets=[sock])
         finally:
             store.close()
