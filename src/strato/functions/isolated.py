@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +92,13 @@ class ZygoteClient:
         self._ids = itertools.count(1)
         self._starting: dict[int, asyncio.Future[tuple[int, dict[str, str] | None]]] = {}
         self._running: dict[int, EnvironmentProcess] = {}
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self._sock.fileno(), self._readable)
+        self._loop: asyncio.AbstractEventLoop | None = None  # attached at the first launch
         self.alive = True
 
     async def launch(self, spec: LaunchSpec) -> EnvironmentProcess:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(self._sock.fileno(), self._readable)
         request_id = next(self._ids)
         started: asyncio.Future[tuple[int, dict[str, str] | None]] = self._loop.create_future()
         self._starting[request_id] = started
@@ -160,7 +163,8 @@ class ZygoteClient:
         if not self.alive:
             return
         self.alive = False
-        self._loop.remove_reader(self._sock.fileno())
+        if self._loop is not None:
+            self._loop.remove_reader(self._sock.fileno())
         self._sock.close()
         for future in self._starting.values():
             if not future.done():
@@ -195,7 +199,9 @@ class IsolatedLauncher:
         hidden = [str(p.resolve()) for p in (work_dir, *hide)]
         self._policy = sandbox.probe(self._tree, hidden)
         self.protections = self._policy.describe()
-        self._zygotes: dict[str, ZygoteClient] = {}
+        # strato's own interpreter serves its Python version and the provided runtimes: its
+        # zygote starts now, so that the first cold start does not pay for importing boto3.
+        self._zygotes = {sys.executable: ZygoteClient(sys.executable, self._module_root, self._policy)}
 
     def runtimes(self) -> frozenset[str]:
         return available_runtimes()

@@ -137,8 +137,10 @@ def make_error(message: str, error_type: str, trace: list[str], request_id: str 
 
 
 def _user_trace(tb: Any) -> list[str]:
-    frames = [f for f in traceback.extract_tb(tb) if not f.filename.endswith("runtime_client.py")]
-    return traceback.format_list(frames)
+    """Frames outside this module, as plain tuples (awslambdaric's shape: no column carets)."""
+    frames = traceback.extract_tb(tb)
+    kept = [(f.filename, f.lineno, f.name, f.line) for f in frames if not f.filename.endswith("runtime_client.py")]
+    return traceback.format_list(kept)  # type: ignore[arg-type]
 
 
 def log_error(error: dict[str, Any]) -> None:

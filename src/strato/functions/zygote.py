@@ -151,10 +151,10 @@ class Zygote:
             except OSError as e:  # the spare died before its launch: the next one takes it
                 self.waiting.appendleft((message, log_fd))
                 self._discard(spare.pid, spare.group, f"spare lost: {e}")
-        if self.pending is None and (self.waiting or not self.spares):
-            self._start_spare()
-        elif self.pending is None and len(self.spares) < SPARES and time.monotonic() >= self.quiet_at:
-            self._start_spare()
+        if self.pending is None:
+            due = len(self.spares) < SPARES and time.monotonic() >= self.quiet_at
+            if self.waiting or not self.spares or due:
+                self._start_spare()
 
     def _timeout(self) -> float | None:
         """How long the loop may sleep: until the next spare is due, or to retry removals."""

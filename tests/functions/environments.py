@@ -1,0 +1,170 @@
+"""Running one environment by hand for the sandbox, zygote and runtime client tests: a real
+Runtime API listener (functions/runtime_api) per environment, a launcher, invocations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import textwrap
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from strato.functions.launcher import Launcher, LaunchSpec, Process
+from strato.functions.runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
+
+T = TypeVar("T")
+ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
+WAIT = 20.0  # seconds: only a bound against hanging, never a measurement
+
+
+class Recorder:
+    """RuntimeEvents that queue what the runtime did."""
+
+    def __init__(self) -> None:
+        self.ready = asyncio.Event()
+        self.outcomes: asyncio.Queue[tuple[str, bytes, str | None]] = asyncio.Queue()
+
+    def runtime_ready(self) -> None:
+        self.ready.set()
+
+    def invocation_started(self, request_id: str) -> None:
+        return None
+
+    def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
+        self.outcomes.put_nowait((request_id, payload, error_type))
+
+    def init_failed(self, payload: bytes, error_type: str | None) -> None:
+        self.outcomes.put_nowait(("init", payload, error_type))
+
+
+class Outcome:
+    def __init__(self, request_id: str, payload: bytes, error_type: str | None, exit_status: int | None) -> None:
+        self.request_id = request_id
+        self.raw = payload
+        self.error_type = error_type
+        self.exit_status = exit_status  # set when the environment ended instead of answering
+
+    @property
+    def body(self) -> Any:
+        return json.loads(self.raw)
+
+
+class Environment:
+    def __init__(self, process: Process, listener: RuntimeApiListener, channel: RuntimeChannel,
+                 recorder: Recorder, log: Path) -> None:
+        self.process = process
+        self.listener = listener
+        self.channel = channel
+        self.recorder = recorder
+        self.log = log
+
+    async def invoke(self, event: Any = None, *, timeout_ms: int = 10_000, client_context: str | None = None,
+                     identity: str | None = None) -> Outcome:
+        request_id = str(uuid.uuid4())
+        self.channel.submit(Delivery(request_id, json.dumps(event).encode(), ARN + ":$LATEST", timeout_ms,
+                                     client_context, identity))
+        return await self.outcome()
+
+    async def outcome(self) -> Outcome:
+        """The next answer (or init error) from the runtime, or its exit status if it died first."""
+        answer = asyncio.ensure_future(self.recorder.outcomes.get())
+        exited = asyncio.ensure_future(self.process.wait())
+        done, _ = await asyncio.wait([answer, exited], timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+        if answer in done:
+            exited.cancel()
+            return Outcome(*answer.result(), None)
+        answer.cancel()
+        if exited in done:
+            return Outcome("", b"", None, exited.result())
+        exited.cancel()
+        raise TimeoutError("the environment neither answered nor exited")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def stop(self) -> int:
+        self.process.kill()
+        status = await asyncio.wait_for(self.process.wait(), WAIT)
+        self.listener.close()
+        return status
+
+
+class Runner:
+    """An event loop and a launcher kept for a whole test module (a zygote starts once)."""
+
+    def __init__(self, launcher: Launcher, root: Path, loop: asyncio.AbstractEventLoop) -> None:
+        self.launcher = launcher
+        self.root = root
+        self.loop = loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    def code(self, source: str, *, module: str = "app", files: dict[str, str] | None = None) -> Path:
+        directory = self.root / f"code-{uuid.uuid4().hex[:8]}"
+        directory.mkdir(mode=0o755)
+        (directory / f"{module}.py").write_text(textwrap.dedent(source))
+        for name, text in (files or {}).items():
+            (directory / name).write_text(textwrap.dedent(text))
+            os.chmod(directory / name, 0o755)
+        return directory
+
+    async def start(self, code_dir: Path, handler: str = "app.handler", *, runtime: str = "python3.11",
+                    memory_mb: int = 128, tmp_mb: int = 16, environment: dict[str, str] | None = None) -> Environment:
+        recorder = Recorder()
+        channel = RuntimeChannel(recorder)
+        listener = await RuntimeApiListener.open(channel)
+        log = self.root / f"log-{uuid.uuid4().hex[:8]}"
+        variables = {
+            "AWS_LAMBDA_RUNTIME_API": listener.address, "_HANDLER": handler, "LAMBDA_TASK_ROOT": "/var/task",
+            "AWS_LAMBDA_FUNCTION_NAME": "fn", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb), "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/27/[$LATEST]0123", "AWS_REGION": "us-east-1",
+            **(environment or {}),
+        }
+        with open(log, "wb") as sink:
+            spec = LaunchSpec(runtime, handler, code_dir, variables, memory_mb, tmp_mb, sink.fileno())
+            process = await self.launcher.launch(spec)
+        return Environment(process, listener, channel, recorder, log)
+
+
+class PlainProcess:
+    """The runtime client as an ordinary subprocess (no sandbox): for testing the client alone."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+        self.pid = process.pid
+
+    async def wait(self) -> int:
+        return await self._process.wait()
+
+    def kill(self) -> None:
+        if self._process.returncode is None:
+            self._process.kill()
+
+    def max_memory_used_mb(self) -> int:
+        return 0
+
+
+class PlainLauncher:
+    """Runs strato's runtime client with strato's interpreter in the code directory."""
+
+    protections = "none (tests of the runtime client alone)"
+
+    def runtimes(self) -> frozenset[str]:
+        return frozenset({"python3.11"})
+
+    async def launch(self, spec: LaunchSpec) -> PlainProcess:
+        environment = {**spec.environment, "LAMBDA_TASK_ROOT": str(spec.code_dir), "PATH": os.environ["PATH"]}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; from strato.functions import runtime_client; sys.exit(runtime_client.run())",
+            cwd=spec.code_dir, env=environment, stdin=asyncio.subprocess.DEVNULL, stdout=spec.log_fd,
+            stderr=spec.log_fd)
+        return PlainProcess(process)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,188 @@
+"""strato's Python runtime client against the real Runtime API server: the handler's event and
+context, results, errors and init errors in the very form AWS's awslambdaric produces (the two
+are run side by side on the same handlers)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.functions.environments import ARN, Outcome, PlainLauncher, Runner
+from tests.functions.support import SubprocessLauncher
+
+HANDLERS = '''
+import decimal, os, sys
+calls = 0
+
+def context(event, context):
+    global calls
+    calls += 1
+    cc = context.client_context
+    return {
+        "event": event, "calls": calls, "function_name": context.function_name,
+        "function_version": context.function_version, "memory": context.memory_limit_in_mb,
+        "request_id": context.aws_request_id, "arn": context.invoked_function_arn,
+        "remaining": context.get_remaining_time_in_millis(), "log_group": context.log_group_name,
+        "log_stream": context.log_stream_name,
+        "custom": cc.custom if cc else None, "env": cc.env if cc else None,
+        "installation_id": cc.client.installation_id if cc and cc.client else None,
+        "identity_id": context.identity.cognito_identity_id,
+        "identity_pool": context.identity.cognito_identity_pool_id,
+        "trace": os.environ.get("_X_AMZN_TRACE_ID", ""), "cwd": os.getcwd(),
+    }
+
+def talk(event, context):
+    print("printed by the handler")
+    sys.stderr.write("written to stderr\\n")
+    return "ok"
+
+def fail(event, context):
+    raise ValueError("the handler refuses")
+
+def unserialisable(event, context):
+    return {"a set": {1, 2}}
+
+def number(event, context):
+    return decimal.Decimal("1.5")
+
+def leave(event, context):
+    sys.exit(3)
+'''
+
+
+@pytest.fixture(scope="module")
+def runners(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runner, Runner]]:
+    """strato's client and awslambdaric, each started as a plain subprocess."""
+    loop = asyncio.new_event_loop()
+    root = tmp_path_factory.mktemp("runtime-client")
+    yield Runner(PlainLauncher(), root, loop), Runner(SubprocessLauncher(), root, loop)
+    loop.close()
+
+
+@pytest.fixture
+def strato(runners: tuple[Runner, Runner]) -> Runner:
+    return runners[0]
+
+
+def invoke_once(runner: Runner, code: Path, handler: str, event: Any = None, **kwargs: Any) -> tuple[Outcome, str]:
+    async def go() -> tuple[Outcome, str]:
+        environment = await runner.start(code, handler)
+        try:
+            outcome = await environment.invoke(event, **kwargs)
+        finally:
+            await environment.stop()
+        return outcome, environment.output()
+
+    return runner.run(go())
+
+
+class TestEventAndContext:
+    def test_the_handler_gets_the_event_and_a_context_like_awslambdaric(self, strato: Runner) -> None:
+        code = strato.code(HANDLERS)
+        client_context = json.dumps({"custom": {"k": "v"}, "env": {"e": "1"}, "client": {"installation_id": "i-1"}})
+        identity = json.dumps({"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"})
+        outcome, _ = invoke_once(strato, code, "app.context", {"x": [1, 2]}, timeout_ms=5000,
+                                 client_context=client_context, identity=identity)
+        body = outcome.body
+        assert outcome.error_type is None
+        assert body["event"] == {"x": [1, 2]}
+        assert (body["function_name"], body["function_version"], body["memory"]) == ("fn", "$LATEST", "128")
+        assert body["request_id"] == outcome.request_id
+        assert body["arn"] == ARN + ":$LATEST"
+        assert 0 < body["remaining"] <= 5000
+        assert (body["log_group"], body["log_stream"]) == ("/aws/lambda/fn", "2026/11/27/[$LATEST]0123")
+        assert (body["custom"], body["env"], body["installation_id"]) == ({"k": "v"}, {"e": "1"}, "i-1")
+        assert (body["identity_id"], body["identity_pool"]) == ("id-1", "pool-1")
+        assert body["trace"].startswith("Root=1-")
+
+    def test_the_handler_module_is_loaded_once_and_reused_across_invocations(self, strato: Runner) -> None:
+        code = strato.code(HANDLERS)
+
+        async def go() -> list[int]:
+            environment = await strato.start(code, "app.context")
+            counts = [(await environment.invoke(i)).body["calls"] for i in range(3)]
+            await environment.stop()
+            return counts
+
+        assert strato.run(go()) == [1, 2, 3]
+
+    def test_output_written_before_the_result_is_in_the_log_when_the_result_arrives(self, strato: Runner) -> None:
+        code = strato.code(HANDLERS)
+
+        async def go() -> tuple[Outcome, str]:
+            environment = await strato.start(code, "app.talk")
+            outcome = await environment.invoke()
+            output = environment.output()  # read before the environment stops
+            await environment.stop()
+            return outcome, output
+
+        outcome, output = strato.run(go())
+        assert outcome.body == "ok"
+        assert "printed by the handler\n" in output
+        assert "written to stderr\n" in output
+
+    def test_a_decimal_result_is_a_json_number(self, strato: Runner) -> None:
+        outcome, _ = invoke_once(strato, strato.code(HANDLERS), "app.number")
+        assert outcome.body == 1.5
+
+
+class TestErrorsAsAwslambdaricReportsThem:
+    """Each case runs under awslambdaric and under strato's client: the documents must agree."""
+
+    @pytest.mark.parametrize(("handler", "error_type"), [
+        ("app.fail", "ValueError"),
+        ("app.unserialisable", "Runtime.MarshalError"),
+    ])
+    def test_a_failed_invocation(self, runners: tuple[Runner, Runner], handler: str, error_type: str) -> None:
+        ours, theirs = (invoke_once(runner, runner.code(HANDLERS), handler) for runner in runners)
+        assert ours[0].body["errorType"] == theirs[0].body["errorType"] == error_type
+        assert ours[0].body["requestId"] == ours[0].request_id
+        assert _comparable(ours[0].body) == _comparable(theirs[0].body)
+        assert f"[ERROR] {error_type}: " in ours[1]
+
+    def test_a_raising_handler_reports_its_message_and_stack(self, strato: Runner) -> None:
+        outcome, _ = invoke_once(strato, strato.code(HANDLERS), "app.fail")
+        assert outcome.body["errorMessage"] == "the handler refuses"
+        assert outcome.body["stackTrace"][-1].endswith('raise ValueError("the handler refuses")\n')
+        assert "app.py" in outcome.body["stackTrace"][-1]
+
+    @pytest.mark.parametrize(("source", "handler", "error_type", "message"), [
+        (HANDLERS, "missing.handler", "Runtime.ImportModuleError",
+         "Unable to import module 'missing': No module named 'missing'"),
+        (HANDLERS, "app.nope", "Runtime.HandlerNotFound", "Handler 'nope' missing on module 'app'"),
+        ("def handler(event, context):\n    return (\n", "app.handler", "Runtime.UserCodeSyntaxError", None),
+        ("raise RuntimeError('init went wrong')\n", "app.handler", "RuntimeError", "init went wrong"),
+        (HANDLERS, "nodot", "Runtime.MalformedHandlerName", None),
+    ])
+    def test_an_initialisation_failure(self, runners: tuple[Runner, Runner], source: str, handler: str,
+                                       error_type: str, message: str | None) -> None:
+        async def go(runner: Runner) -> tuple[Outcome, int]:
+            environment = await runner.start(runner.code(source), handler)
+            outcome = await environment.outcome()
+            status = await environment.process.wait()
+            environment.listener.close()
+            return outcome, status
+
+        (ours, our_status), (theirs, their_status) = (runner.run(go(runner)) for runner in runners)
+        assert ours.request_id == theirs.request_id == "init"
+        assert ours.error_type == theirs.error_type == error_type  # Lambda-Runtime-Function-Error-Type
+        assert _comparable(ours.body) == _comparable(theirs.body)
+        if message is not None:
+            assert ours.body["errorMessage"] == message
+        assert our_status == their_status == 1
+
+    def test_sys_exit_in_a_handler_ends_the_runtime_with_its_status(self, strato: Runner) -> None:
+        outcome, _ = invoke_once(strato, strato.code(HANDLERS), "app.leave")
+        assert outcome.exit_status == 3
+
+
+def _comparable(document: dict[str, Any]) -> Any:
+    """An error document with its code directory's random name and request id blanked."""
+    text = re.sub(r"code-[0-9a-f]{8}", "code", json.dumps({**document, "requestId": ""}))
+    return json.loads(text)
