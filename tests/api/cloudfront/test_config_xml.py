@@ -1,0 +1,90 @@
+"""DistributionConfig XML: what is read is what is written back, quantities are checked,
+malformed values are MalformedInput, and unmodelled fields are kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from strato.api.cloudfront.config_xml import config_node, parse_config
+from strato.api.cloudfront.errors import NAMESPACE, CloudFrontError
+from strato.api.cloudfront.shapes import parse_batch
+from strato.xmltree import parse, serialize
+
+CONFIG = f"""<?xml version="1.0" encoding="UTF-8"?>
+<DistributionConfig xmlns="{NAMESPACE}">
+  <CallerReference>ref-1</CallerReference>
+  <Aliases><Quantity>1</Quantity><Items><CNAME>www.example.com</CNAME></Items></Aliases>
+  <Origins><Quantity>1</Quantity><Items><Origin>
+    <Id>bucket</Id><DomainName>photos.s3.localhost</DomainName>
+    <S3OriginConfig><OriginAccessIdentity></OriginAccessIdentity></S3OriginConfig>
+    <OriginShield><Enabled>false</Enabled></OriginShield>
+  </Origin></Items></Origins>
+  <DefaultCacheBehavior>
+    <TargetOriginId>bucket</TargetOriginId>
+    <ViewerProtocolPolicy>allow-all</ViewerProtocolPolicy>
+    <ForwardedValues><QueryString>false</QueryString><Cookies><Forward>none</Forward></Cookies></ForwardedValues>
+    <MinTTL>0</MinTTL>
+    <FunctionAssociations><Quantity>0</Quantity></FunctionAssociations>
+  </DefaultCacheBehavior>
+  <Comment> spaces kept </Comment>
+  <Enabled>true</Enabled>
+  <Restrictions><GeoRestriction><RestrictionType>none</RestrictionType><Quantity>0</Quantity></GeoRestriction>
+  </Restrictions>
+</DistributionConfig>""".encode()
+
+
+def roundtrip(data: bytes) -> bytes:
+    return serialize(config_node(parse_config(parse(data))), NAMESPACE)
+
+
+def test_a_config_reads_back_as_written() -> None:
+    once = roundtrip(CONFIG)
+    assert roundtrip(once) == once
+    parsed = parse_config(parse(CONFIG))
+    assert parsed.comment == " spaces kept "
+    assert parsed.aliases == ("www.example.com",)
+    assert parsed.behaviors == ()
+    assert parsed.default_behavior.max_ttl is None
+
+
+def test_unmodelled_fields_are_kept_where_they_were_sent() -> None:
+    text = roundtrip(CONFIG).decode()
+    assert "<OriginShield><Enabled>false</Enabled></OriginShield></Origin>" in text
+    assert "<FunctionAssociations><Quantity>0</Quantity></FunctionAssociations></DefaultCacheBehavior>" in text
+    assert "<RestrictionType>none</RestrictionType>" in text
+
+
+def code_of(data: bytes) -> str:
+    with pytest.raises(CloudFrontError) as info:
+        parse_config(parse(data))
+    return info.value.code
+
+
+def test_a_quantity_must_count_the_items() -> None:
+    assert code_of(CONFIG.replace(b"<Aliases><Quantity>1", b"<Aliases><Quantity>2")) == "InconsistentQuantities"
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (b"<Enabled>true</Enabled>", b"<Enabled>yes</Enabled>"),
+    (b"<MinTTL>0</MinTTL>", b"<MinTTL>zero</MinTTL>"),
+    (b"<CallerReference>ref-1</CallerReference>", b""),
+    (b"<TargetOriginId>bucket</TargetOriginId>", b""),
+])
+def test_missing_and_mistyped_fields_are_malformed_input(old: bytes, new: bytes) -> None:
+    assert code_of(CONFIG.replace(old, new)) == "MalformedInput"
+
+
+def test_an_invalidation_batch_is_its_paths_and_reference() -> None:
+    batch = parse(b"<InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>/a</Path><Path>/b/*</Path>"
+                  b"</Items></Paths><CallerReference>r</CallerReference></InvalidationBatch>")
+    assert parse_batch(batch) == ("r", ("/a", "/b/*"))
+
+
+def test_errors_take_cloudfronts_form() -> None:
+    body = CloudFrontError("NoSuchDistribution", "The specified distribution does not exist.", 404).body("rid")
+    root = parse(body)
+    error = root.find("Error")
+    assert root.tag == "ErrorResponse"
+    assert error is not None
+    assert (error.text_of("Type"), error.text_of("Code")) == ("Sender", "NoSuchDistribution")
+    assert root.text_of("RequestId") == "rid"

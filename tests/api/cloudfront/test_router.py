@@ -1,0 +1,42 @@
+"""Routing CloudFront requests by the request URIs of the 2020-05-31 API reference."""
+
+from __future__ import annotations
+
+import pytest
+
+from strato.api.cloudfront.router import Endpoint, route
+
+
+@pytest.mark.parametrize(("method", "path", "query", "expected"), [
+    ("POST", "/2020-05-31/distribution", {}, Endpoint("CreateDistribution")),
+    ("POST", "/2020-05-31/distribution", {"WithTags": ""}, Endpoint("CreateDistributionWithTags")),
+    ("GET", "/2020-05-31/distribution", {"MaxItems": "2"}, Endpoint("ListDistributions")),
+    ("GET", "/2020-05-31/distribution/EDFDVBD6EXAMPLE", {}, Endpoint("GetDistribution", "EDFDVBD6EXAMPLE")),
+    ("DELETE", "/2020-05-31/distribution/EDFDVBD6EXAMPLE", {}, Endpoint("DeleteDistribution", "EDFDVBD6EXAMPLE")),
+    ("GET", "/2020-05-31/distribution/EDFDVBD6EXAMPLE/config", {},
+     Endpoint("GetDistributionConfig", "EDFDVBD6EXAMPLE")),
+    ("PUT", "/2020-05-31/distribution/EDFDVBD6EXAMPLE/config", {},
+     Endpoint("UpdateDistribution", "EDFDVBD6EXAMPLE")),
+    ("POST", "/2020-05-31/distribution/EDFDVBD6EXAMPLE/invalidation", {},
+     Endpoint("CreateInvalidation", "EDFDVBD6EXAMPLE")),
+    ("GET", "/2020-05-31/distribution/EDFDVBD6EXAMPLE/invalidation", {"Marker": "I1"},
+     Endpoint("ListInvalidations", "EDFDVBD6EXAMPLE")),
+    ("GET", "/2020-05-31/distribution/EDFDVBD6EXAMPLE/invalidation/IDFDVBD632BHDS5", {},
+     Endpoint("GetInvalidation", "EDFDVBD6EXAMPLE", "IDFDVBD632BHDS5")),
+])
+def test_supported_operations(method: str, path: str, query: dict[str, str], expected: Endpoint) -> None:
+    assert route(method, path, query) == expected
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("PUT", "/2020-05-31/distribution"),
+    ("POST", "/2020-05-31/distribution/E1/config"),
+    ("DELETE", "/2020-05-31/distribution/E1/invalidation/I1"),
+    ("GET", "/2020-05-31/distribution//config"),
+    ("GET", "/2020-05-31/distribution/E1/unknown"),
+    ("GET", "/2020-05-31/cache-policy"),
+    ("GET", "/2019-03-26/distribution"),
+    ("GET", "/"),
+])
+def test_anything_else_is_unknown(method: str, path: str) -> None:
+    assert route(method, path, {}).operation == "Unknown"

@@ -1,0 +1,77 @@
+"""The rules CloudFront applies to a configuration and an invalidation batch."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from strato.cdn.errors import (
+    BatchTooLarge,
+    CdnError,
+    InvalidArgument,
+    InvalidDefaultRootObject,
+    InvalidOrigin,
+    InvalidTTLOrder,
+    NoSuchOrigin,
+)
+from strato.cdn.records import Origin, S3OriginConfig
+from strato.cdn.validation import bucket_of, check_config, check_paths
+
+from .samples import BUCKET, WEB, behavior, config
+
+
+class TestConfig:
+    def test_a_sound_config_passes(self) -> None:
+        check_config(config(behavior("web", "/api/*", cache_policy_id="policy", forwarded_values=None),
+                            aliases=("*.example.com", "www.example.org")))
+
+    @pytest.mark.parametrize(("broken", "error"), [
+        (config(behavior("elsewhere", "/x")), NoSuchOrigin),
+        (config(behavior(pattern="/x", min_ttl=10, max_ttl=5)), InvalidTTLOrder),
+        (config(behavior(pattern="/x", default_ttl=-1)), InvalidArgument),
+        (config(behavior(pattern="/x", viewer_protocol_policy="sometimes")), InvalidArgument),
+        (config(behavior(pattern="/x", allowed_methods=("GET", "POST"))), InvalidArgument),
+        (config(behavior(pattern="/x", allowed_methods=("GET", "HEAD"), cached_methods=("GET", "HEAD", "OPTIONS"))),
+         InvalidArgument),
+        (config(behavior(pattern="/x", cache_policy_id="policy")), InvalidArgument),  # and ForwardedValues
+        (config(behavior(pattern="/x", forwarded_values=None)), InvalidArgument),  # neither
+        (config(behavior(pattern="/x"), behavior(pattern="/x")), InvalidArgument),
+        (config(aliases=("bad host.example.com",)), InvalidArgument),
+        (config(aliases=("a.example.com", "A.example.com")), InvalidArgument),
+        (config(default_root_object="/index.html"), InvalidDefaultRootObject),
+        (config(comment="x" * 129), InvalidArgument),
+        (config(origins=()), InvalidArgument),
+        (config(origins=(BUCKET, BUCKET)), InvalidArgument),
+        (config(origins=(Origin("bucket", "example.com", s3=S3OriginConfig()), WEB)), InvalidOrigin),
+        (config(origins=(dataclasses.replace(BUCKET, custom=WEB.custom), WEB)), InvalidOrigin),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, origin_path="v1"))), InvalidArgument),
+    ])
+    def test_broken_configs_raise_cloudfronts_error(self, broken: object, error: type[CdnError]) -> None:
+        with pytest.raises(error):
+            check_config(broken)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(("domain", "bucket"), [
+        ("photos.s3.us-east-1.amazonaws.com", "photos"),
+        ("photos.s3.amazonaws.com", "photos"),
+        ("my.dotted.bucket.s3.localhost", "my.dotted.bucket"),
+        ("photos.s3-eu-west-1.amazonaws.com", "photos"),
+        ("origin.example.com", None),
+    ])
+    def test_s3_origins_name_their_bucket_by_domain(self, domain: str, bucket: str | None) -> None:
+        assert bucket_of(Origin("o", domain, s3=S3OriginConfig())) == bucket
+
+
+class TestPaths:
+    def test_exact_paths_and_trailing_wildcards_pass(self) -> None:
+        check_paths(("/index.html", "/images/*", "/*", "/file*"))
+
+    @pytest.mark.parametrize(("paths", "error"), [
+        ((), InvalidArgument),
+        (("index.html",), InvalidArgument),
+        (("/a*/b",), InvalidArgument),
+        (tuple(f"/{n}" for n in range(3001)), BatchTooLarge),
+    ])
+    def test_bad_batches_are_refused(self, paths: tuple[str, ...], error: type[CdnError]) -> None:
+        with pytest.raises(error):
+            check_paths(paths)
