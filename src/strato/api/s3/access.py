@@ -99,6 +99,14 @@ class Access:
         assert self.bucket is not None
         return self.permits(action, iam.object_arn(self.bucket, key))
 
+    def conceal_missing(self, operation: str) -> None:
+        """A read of a missing key is 404 only to callers who may list the bucket; to others
+        it is 403, so that they learn nothing of which keys exist (GetObject, "Permissions")."""
+        if operation in actions.READS and self.bucket is not None and not self.permits(
+            "s3:ListBucket", iam.bucket_arn(self.bucket)
+        ):
+            raise denied()
+
 
 def _policy_of(store: ObjectStore, bucket: str) -> iam.Policy | None:
     """The bucket's policy; None when it has none or the bucket does not exist (the handler

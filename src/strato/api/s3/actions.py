@@ -51,6 +51,8 @@ OWNER_ALWAYS = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPol
 # Operations that read another object, named by x-amz-copy-source.
 COPIES = frozenset({"CopyObject", "UploadPartCopy"})
 PER_KEY = frozenset({"DeleteObjects"})
+# Reads whose NoSuchKey only a caller allowed s3:ListBucket may see.
+READS = frozenset({"GetObject", "HeadObject", "GetObjectAttributes"})
 
 
 def action_of(operation: str, query: Mapping[str, str]) -> str | None:

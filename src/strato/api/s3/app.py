@@ -14,6 +14,7 @@ from strato.http.request import Request
 from strato.http.responses import Response
 from strato.http.types import Message, Receive, Scope, Send
 from strato.storage.engine import ObjectStore
+from strato.storage.errors import NoSuchKey
 
 from . import headers as h
 from .access import authorize
@@ -85,7 +86,11 @@ class S3App:
         call.expect = h.expectation(request.headers, request.content_length(),
                                     composite=endpoint.operation == "CompleteMultipartUpload")
         call.body = request_body(request, verified, call.expect, self.settings.request_timeout)
-        return await handler(call)
+        try:
+            return await handler(call)
+        except NoSuchKey:
+            call.access.conceal_missing(endpoint.operation)
+            raise
 
     @staticmethod
     async def render_error(error: S3Error, resource: str, request_id: str, send: Send, head: bool) -> None:
