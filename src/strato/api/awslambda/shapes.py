@@ -16,7 +16,7 @@ from strato.functions.registry import Alias, FunctionRecord, Registry
 from .errors import LambdaError, invalid_parameter
 
 _ROLE = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
-_ENV_KEY = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])+")
+_ENV_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
 MAX_ENVIRONMENT = 4096
 MAX_DESCRIPTION = 256
 RESERVED_VARIABLES = frozenset({
