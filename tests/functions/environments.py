@@ -18,6 +18,7 @@ from strato.functions.runtime_api import Delivery, RuntimeApiListener, RuntimeCh
 
 T = TypeVar("T")
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
+RUN_CLIENT = "import sys; from strato.functions import runtime_client; sys.exit(runtime_client.run())"
 WAIT = 20.0  # seconds: only a bound against hanging, never a measurement
 
 
@@ -126,9 +127,12 @@ class Runner:
             "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/27/[$LATEST]0123", "AWS_REGION": "us-east-1",
             **(environment or {}),
         }
-        with open(log, "wb") as sink:
-            spec = LaunchSpec(runtime, handler, code_dir, variables, memory_mb, tmp_mb, sink.fileno())
+        sink = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            spec = LaunchSpec(runtime, handler, code_dir, variables, memory_mb, tmp_mb, sink)
             process = await self.launcher.launch(spec)
+        finally:
+            os.close(sink)
         return Environment(process, listener, channel, recorder, log)
 
 
@@ -161,7 +165,7 @@ class PlainLauncher:
     async def launch(self, spec: LaunchSpec) -> PlainProcess:
         environment = {**spec.environment, "LAMBDA_TASK_ROOT": str(spec.code_dir), "PATH": os.environ["PATH"]}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "import sys; from strato.functions import runtime_client; sys.exit(runtime_client.run())",
+            sys.executable, "-c", RUN_CLIENT,
             cwd=spec.code_dir, env=environment, stdin=asyncio.subprocess.DEVNULL, stdout=spec.log_fd,
             stderr=spec.log_fd)
         return PlainProcess(process)

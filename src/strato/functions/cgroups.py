@@ -143,9 +143,27 @@ class Tree:
         return cls(version, {str(k): str(v) for k, v in bases.items()})
 
     def remove(self) -> None:
+        """Remove the parent group and whatever environment groups are left in it."""
         for path in sorted(set(self.bases.values())):
-            with contextlib.suppress(OSError):
-                os.rmdir(path)
+            _remove_tree(path)
+
+
+def _remove_tree(path: str) -> None:
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path):
+            if entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.rmdir(entry.path)
+        os.rmdir(path)
+
+
+def _remove_stale(parent: str, prefix: str) -> None:
+    """Groups left by strato processes that died without cleaning up (named PREFIX-PID-...)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(parent):
+            pid = entry.name.removeprefix(prefix + "-").split("-")[0]
+            if entry.name.startswith(prefix + "-") and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                _remove_tree(entry.path)
 
 
 def _v2_tree(name: str) -> Tree | None:
@@ -159,6 +177,7 @@ def _v2_tree(name: str) -> Tree | None:
         if not all(c in available for c in CONTROLLERS):
             continue
         base = os.path.join(point, name)
+        _remove_stale(point, name.split("-")[0])
         try:
             Path(point, "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in CONTROLLERS))
             os.makedirs(base, exist_ok=True)
@@ -175,6 +194,7 @@ def _v1_tree(name: str) -> Tree | None:
         for controller in CONTROLLERS:
             if fstype == "cgroup" and controller in options and controller not in bases:
                 base = os.path.join(point, name)
+                _remove_stale(point, name.split("-")[0])
                 try:
                     os.makedirs(base, exist_ok=True)
                 except OSError:
@@ -184,5 +204,6 @@ def _v1_tree(name: str) -> Tree | None:
 
 
 def make_tree(name: str) -> Tree | None:
-    """Create strato's parent group named `name` in the best writable hierarchy, or None."""
+    """Create strato's parent group `name` (PREFIX-PID-...) in the best writable hierarchy, or
+    None; groups of dead strato processes with the same prefix are removed on the way."""
     return _v2_tree(name) or _v1_tree(name)

@@ -197,11 +197,11 @@ class IsolatedLauncher:
             shutil.copyfile(package / name, target / name)
         self._tree = cgroups.make_tree(f"strato-{os.getpid()}-{id(self):x}")
         hidden = [str(p.resolve()) for p in (work_dir, *hide)]
-        self._policy = sandbox.probe(self._tree, hidden)
-        self.protections = self._policy.describe()
+        self.policy = sandbox.probe(self._tree, hidden)
+        self.protections = self.policy.describe()
         # strato's own interpreter serves its Python version and the provided runtimes: its
         # zygote starts now, so that the first cold start does not pay for importing boto3.
-        self._zygotes = {sys.executable: ZygoteClient(sys.executable, self._module_root, self._policy)}
+        self._zygotes = {sys.executable: ZygoteClient(sys.executable, self._module_root, self.policy)}
 
     def runtimes(self) -> frozenset[str]:
         return available_runtimes()
@@ -212,7 +212,7 @@ class IsolatedLauncher:
         if client is None or not client.alive:
             if client is not None:
                 await client.close()
-            client = ZygoteClient(interpreter, self._module_root, self._policy)
+            client = ZygoteClient(interpreter, self._module_root, self.policy)
             self._zygotes[interpreter] = client
         return await client.launch(spec)
 

@@ -164,11 +164,26 @@ class Zygote:
         return min(delays) if delays else None
 
     def _shutdown(self) -> None:
+        """Kill every environment and spare, wait for them all, remove their groups."""
+        groups = [group for group, _ in self.live.values()] + [spare.group for spare in self.spares]
         for pid in [*self.live, *(spare.pid for spare in self.spares)]:
             self._kill(pid)
-        for group, _ in self.live.values():
+        for spare in self.spares:
+            spare.sock.close()  # an init still waiting for its launch sees the end and exits
+        if self.pending is not None:
+            groups.append(self.pending.group)
+            self.pending.sock.close()
+        for group in groups:
             if group is not None:
                 group.kill()
+        with contextlib.suppress(ChildProcessError):
+            while True:
+                os.waitpid(-1, 0)
+        leftover = [group for group in [*groups, *self.leftover] if group is not None]
+        deadline = time.monotonic() + 2
+        while leftover and time.monotonic() < deadline:
+            leftover = [group for group in leftover if not group.remove()]
+            time.sleep(0.01)
 
     # -- environments ----------------------------------------------------------------------
 

@@ -1,0 +1,258 @@
+"""What a function can and cannot do inside a sandboxed environment, proven by trying from
+inside one: its own uid, pid namespace and /tmp, a hidden data dir, read-only code, memory,
+/tmp and process limits, and a kill that takes everything the function started."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from strato.functions.isolated import IsolatedLauncher
+from tests.functions.environments import Environment, Outcome, Runner
+
+HANDLERS = '''
+import os, pathlib, subprocess, threading
+
+def identity(event, context):
+    status = pathlib.Path("/proc/self/status").read_text()
+    flags = dict(line.split(":", 1) for line in status.splitlines())
+    return {
+        "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
+        "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "no_new_privs": flags["NoNewPrivs"].strip(), "hostname": os.uname().nodename,
+    }
+
+def read(event, context):
+    try:
+        path = pathlib.Path(event["path"])
+        return {"listing": sorted(os.listdir(path)), "content": (path / event["file"]).read_text()}
+    except OSError as e:
+        return {"errno": e.errno}
+
+def write(event, context):
+    try:
+        with open(event["path"], "wb") as f:
+            for _ in range(event["mb"]):
+                f.write(b"x" * (1 << 20))
+        return {"written": event["mb"]}
+    except OSError as e:
+        return {"errno": e.errno}
+
+def allocate(event, context):
+    blocks = [bytearray(1 << 20) for _ in range(event["mb"])]
+    return len(blocks)
+
+def threads(event, context):
+    stop, started, error = threading.Event(), [], None
+    try:
+        for _ in range(event["max"]):
+            thread = threading.Thread(target=stop.wait)
+            thread.start()
+            started.append(thread)
+    except RuntimeError as e:
+        error = str(e)
+    stop.set()
+    for thread in started:
+        thread.join()
+    return {"started": len(started), "error": error}
+
+def spawn(event, context):
+    return subprocess.Popen(["sleep", event["marker"]], start_new_session=True).pid
+'''
+
+BOOTSTRAP = """\
+#!/bin/sh
+exec /usr/bin/python3 -c '
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as answer:
+        request_id = answer.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(answer.read())
+    body = json.dumps({"echo": event, "uid": os.getuid(), "handler": os.environ["_HANDLER"]}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", body, method="POST")).read()
+'
+"""
+
+
+@pytest.fixture(scope="module")
+def hidden() -> Iterator[Path]:
+    """A stand-in for the data dir, outside /tmp (so that the private /tmp is not what hides it)."""
+    if not os.access("/run", os.W_OK):
+        pytest.skip("needs a writable /run for a data dir outside /tmp")
+    directory = Path(tempfile.mkdtemp(prefix="strato-hidden-", dir="/run"))
+    directory.chmod(0o755)
+    (directory / "secret").write_text("the data dir's secret")
+    (directory / "secret").chmod(0o644)
+    yield directory
+    shutil.rmtree(directory)
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory, hidden: Path) -> Iterator[Runner]:
+    loop = asyncio.new_event_loop()
+    root = tmp_path_factory.mktemp("sandbox")
+    root.chmod(0o755)
+    launcher = IsolatedLauncher(root / "work", [hidden])
+    yield Runner(launcher, root, loop)
+    loop.run_until_complete(launcher.close())
+    loop.close()
+
+
+def policy(runner: Runner) -> IsolatedLauncher:
+    assert isinstance(runner.launcher, IsolatedLauncher)
+    return runner.launcher
+
+
+def needs_namespaces(runner: Runner) -> None:
+    if not policy(runner).policy.namespaces:
+        pytest.skip("this host allows no namespaces")
+
+
+def needs_root(runner: Runner) -> None:
+    if not policy(runner).policy.root:
+        pytest.skip("a uid per environment needs root")
+
+
+def needs_cgroup(runner: Runner, controller: str) -> None:
+    cgroups = policy(runner).policy.cgroups
+    if cgroups is None or controller not in cgroups.bases:
+        pytest.skip(f"no writable {controller} cgroup on this host")
+
+
+def invoke(runner: Runner, handler: str, event: object = None, *, memory_mb: int = 128,
+           tmp_mb: int = 16) -> tuple[Outcome, Environment]:
+    async def go() -> tuple[Outcome, Environment]:
+        environment = await runner.start(runner.code(HANDLERS), handler, memory_mb=memory_mb, tmp_mb=tmp_mb)
+        outcome = await environment.invoke(event)
+        await environment.stop()
+        return outcome, environment
+
+    return runner.run(go())
+
+
+class TestWhoTheFunctionIs:
+    def test_each_environment_runs_as_its_own_unprivileged_uid(self, runner: Runner) -> None:
+        needs_root(runner)
+        first, _ = invoke(runner, "app.identity")
+        second, _ = invoke(runner, "app.identity")
+        assert first.body["uid"] not in (0, os.getuid())
+        assert first.body["uid"] != second.body["uid"]
+        assert first.body["groups"] == []
+
+    def test_it_has_its_own_pid_namespace_and_hostname(self, runner: Runner) -> None:
+        needs_namespaces(runner)
+        outcome, _ = invoke(runner, "app.identity")
+        assert outcome.body["pid"] == 2  # pid 1 is the environment's init
+        assert outcome.body["pids"] == [1, 2]
+        assert outcome.body["hostname"] == "localhost"
+
+    def test_it_cannot_gain_privileges(self, runner: Runner) -> None:
+        outcome, _ = invoke(runner, "app.identity")
+        assert outcome.body["no_new_privs"] == "1"
+
+    def test_the_protections_line_names_what_is_active(self, runner: Runner) -> None:
+        line = runner.launcher.protections
+        assert line.startswith("isolation: ")
+        assert ("namespaces" in line) == policy(runner).policy.namespaces
+        assert ("WARNING" in line) == (not policy(runner).policy.root or policy(runner).policy.cgroups is None)
+
+
+class TestWhatTheFunctionSees:
+    def test_it_cannot_read_the_data_dir(self, runner: Runner, hidden: Path) -> None:
+        needs_namespaces(runner)
+        outcome, _ = invoke(runner, "app.read", {"path": str(hidden), "file": "secret"})
+        assert outcome.body["errno"] in (errno.EACCES, errno.ENOENT)
+
+    def test_it_cannot_read_another_environments_tmp(self, runner: Runner) -> None:
+        needs_namespaces(runner)
+
+        async def go() -> tuple[Outcome, Outcome]:
+            code = runner.code(HANDLERS)
+            writer = await runner.start(code, "app.write")
+            reader = await runner.start(code, "app.read")
+            written = await writer.invoke({"path": "/tmp/private", "mb": 1})
+            seen = await reader.invoke({"path": "/tmp", "file": "private"})
+            await writer.stop()
+            await reader.stop()
+            return written, seen
+
+        written, seen = runner.run(go())
+        assert written.body == {"written": 1}
+        assert seen.body["errno"] == errno.ENOENT
+
+    def test_its_code_is_read_only(self, runner: Runner) -> None:
+        needs_namespaces(runner)
+        outcome, _ = invoke(runner, "app.write", {"path": "/var/task/app.py", "mb": 1})
+        assert outcome.body["errno"] in (errno.EROFS, errno.EACCES)
+
+    def test_tmp_is_limited_to_the_ephemeral_storage_size(self, runner: Runner) -> None:
+        needs_namespaces(runner)
+        fits, _ = invoke(runner, "app.write", {"path": "/tmp/fits", "mb": 4}, tmp_mb=8)
+        too_big, _ = invoke(runner, "app.write", {"path": "/tmp/too-big", "mb": 12}, tmp_mb=8)
+        assert fits.body == {"written": 4}
+        assert too_big.body["errno"] in (errno.ENOSPC, errno.EFBIG)
+
+
+class TestLimits:
+    def test_exceeding_the_memory_limit_kills_the_environment_and_the_peak_is_reported(self, runner: Runner) -> None:
+        needs_cgroup(runner, "memory")
+        outcome, environment = invoke(runner, "app.allocate", {"mb": 256}, memory_mb=64)
+        assert outcome.exit_status == -9
+        assert 48 <= environment.process.max_memory_used_mb() <= 64
+
+    def test_the_peak_memory_of_a_healthy_environment_is_reported(self, runner: Runner) -> None:
+        async def go() -> tuple[Outcome, int]:
+            environment = await runner.start(runner.code(HANDLERS), "app.allocate")
+            outcome = await environment.invoke({"mb": 40})
+            peak = environment.process.max_memory_used_mb()
+            await environment.stop()
+            return outcome, peak
+
+        outcome, peak = runner.run(go())
+        assert outcome.body == 40
+        assert 40 <= peak < 128
+
+    def test_the_number_of_tasks_is_limited(self, runner: Runner) -> None:
+        outcome, _ = invoke(runner, "app.threads", {"max": 1500}, memory_mb=512)
+        assert outcome.body["started"] < 1024
+        assert outcome.body["error"]
+
+
+class TestKill:
+    def test_kill_ends_everything_the_function_started(self, runner: Runner) -> None:
+        marker = f"{random.randint(10_000, 99_999)}.5"
+
+        async def go() -> int:
+            environment = await runner.start(runner.code(HANDLERS), "app.spawn")
+            await environment.invoke({"marker": marker})
+            return await environment.stop()
+
+        assert runner.run(go()) == -9
+        assert not [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", marker]]
+
+
+class TestCustomRuntime:
+    def test_a_provided_runtime_runs_its_bootstrap_in_the_sandbox(self, runner: Runner) -> None:
+        code = runner.code("", files={"bootstrap": BOOTSTRAP})
+
+        async def go() -> Outcome:
+            environment = await runner.start(code, "function.handler", runtime="provided.al2023")
+            outcome = await environment.invoke({"hello": "bootstrap"})
+            await environment.stop()
+            return outcome
+
+        outcome = runner.run(go())
+        assert outcome.body["echo"] == {"hello": "bootstrap"}
+        assert outcome.body["handler"] == "function.handler"
+        if policy(runner).policy.root:
+            assert outcome.body["uid"] not in (0, os.getuid())
