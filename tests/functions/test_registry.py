@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from strato import migrations
+from strato.functions.definitions import Configuration, lambda_timestamp
 from strato.functions.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
-from strato.functions.registry import MIGRATIONS, Configuration, Registry, lambda_timestamp
+from strato.functions.registry import Registry
+from strato.functions.registry_tables import MIGRATIONS
 
 CONFIG = Configuration(runtime="python3.11", handler="handler.handler", role="arn:aws:iam::000000000000:role/r")
 

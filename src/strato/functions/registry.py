@@ -3,230 +3,42 @@ and reserved concurrency, in one SQLite file (`<data_dir>/functions/functions.db
 
 Every API worker process and the functions controller open the same file; writes are rare
 and each runs in its own immediate transaction. Blocking SQLite work runs in worker threads.
-`resolve` is the invoke path's lookup: it caches what it resolved and trusts the cache only
-while `PRAGMA data_version` says no connection has committed since.
+`resolve` is the invoke path's lookup, cached per process (routes.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 import sqlite3
-import threading
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from strato import migrations
 
-from .arns import function_arn, is_version, pick_version, split_function_name
-from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from .arns import is_version, split_function_name
+from .definitions import Alias, Configuration, FunctionRecord, Usage
+from .errors import Conflict, InvalidParameter
 from .packages import CodeStore, StoredCode
-from .records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LATEST, FunctionVersion
+from .records import LATEST, FunctionVersion
+from .registry_tables import VERSION_COLUMNS, Tables, not_found
+from .routes import Route, RouteCache
 
-T = TypeVar("T")
-MIGRATIONS = "strato.functions.migrations"
 MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
-_CACHE_LIMIT = 4096
-_VERSION_COLUMNS = ("runtime, handler, role, description, timeout, memory_size, ephemeral_storage, environment, "
-                    "architectures, code_hex, code_sha256, code_size, revision_id, last_modified")
 
 
-@dataclass(frozen=True, slots=True)
-class Configuration:
-    """What CreateFunction and UpdateFunctionConfiguration set."""
-
-    runtime: str
-    handler: str
-    role: str
-    description: str = ""
-    timeout: int = DEFAULT_TIMEOUT
-    memory_size: int = DEFAULT_MEMORY
-    ephemeral_storage: int = DEFAULT_EPHEMERAL
-    environment: dict[str, str] = field(default_factory=dict)
-    architectures: tuple[str, ...] = ("x86_64",)
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionRecord:
-    """One version of a function as the registry holds it."""
-
-    name: str
-    version: str
-    config: Configuration
-    code: StoredCode
-    revision_id: str
-    last_modified: str  # Lambda's format: 2024-01-31T12:34:56.789+0000
-    reserved_concurrency: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Alias:
-    function_name: str
-    name: str
-    function_version: str
-    description: str
-    weights: dict[str, float]  # AdditionalVersionWeights
-    revision_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    function_count: int
-    total_code_size: int
-    reserved: int  # the sum of every function's reserved concurrency
-
-
-@dataclass(frozen=True, slots=True)
-class _Route:
-    """What an invoke of (name, qualifier) may run: the primary version and weighted others."""
-
-    primary: FunctionVersion
-    others: dict[str, FunctionVersion]
-    weights: dict[str, float]
-
-
-def lambda_timestamp(now: float | None = None) -> str:
-    """LastModified as Lambda writes it (ISO 8601 with milliseconds and +0000)."""
-    now = time.time() if now is None else now
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}+0000"
-
-
-def _version_name(number: int) -> str:
-    return LATEST if number == 0 else str(number)
-
-
-def _not_found(region: str, name: str, qualifier: str | None = None) -> NotFound:
-    return NotFound(f"Function not found: {function_arn(region, name, qualifier)}")
-
-
-class Registry:
+class Registry(Tables):
     def __init__(self, root: Path, region: str = "us-east-1") -> None:
         root.mkdir(parents=True, exist_ok=True)
-        self.path = root / "functions.db"
-        migrations.migrate(self.path, MIGRATIONS)
-        self.region = region
+        super().__init__(root / "functions.db", region)
         self.packages = CodeStore(root)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._watch = migrations.connect(self.path)
-        self._seen_version = -1
-        self._routes: dict[tuple[str, str | None], _Route] = {}
+        self._routes = RouteCache(migrations.connect(self.path))
 
     def close(self) -> None:
-        with self._lock:
-            for conn in [*self._connections, self._watch]:
-                conn.close()
-            self._connections.clear()
-
-    def arn(self, name: str, qualifier: str | None = None) -> str:
-        return function_arn(self.region, name, qualifier)
-
-    # -- plumbing ------------------------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = migrations.connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def _transaction(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> T:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            result = fn(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
-
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._transaction, fn, False)
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._transaction, fn, True)
-
-    def _row_to_record(self, name: str, number: int, row: tuple[Any, ...], reserved: int | None) -> FunctionRecord:
-        (runtime, handler, role, description, timeout, memory, ephemeral, environment, architectures,
-         code_hex, code_sha, code_size, revision_id, last_modified) = row
-        config = Configuration(runtime, handler, role, description, timeout, memory, ephemeral,
-                               json.loads(environment), tuple(json.loads(architectures)))
-        return FunctionRecord(name, _version_name(number), config, StoredCode(code_hex, code_sha, code_size),
-                              revision_id, last_modified, reserved)
-
-    def _function(self, conn: sqlite3.Connection, name: str) -> tuple[int | None, int]:
-        row = conn.execute("SELECT reserved_concurrency, last_published FROM functions WHERE name = ?",
-                           (name,)).fetchone()
-        if row is None:
-            raise _not_found(self.region, name)
-        return row[0], row[1]
-
-    def _version(self, conn: sqlite3.Connection, name: str, number: int, qualifier: str | None) -> FunctionRecord:
-        reserved, _ = self._function(conn, name)
-        row = conn.execute(f"SELECT {_VERSION_COLUMNS} FROM versions WHERE name = ? AND number = ?",
-                           (name, number)).fetchone()
-        if row is None:
-            raise _not_found(self.region, name, qualifier)
-        return self._row_to_record(name, number, row, reserved)
-
-    def _alias(self, conn: sqlite3.Connection, name: str, alias: str) -> Alias:
-        row = conn.execute("SELECT function_version, description, routing, revision_id FROM aliases "
-                           "WHERE name = ? AND alias = ?", (name, alias)).fetchone()
-        if row is None:
-            self._function(conn, name)
-            raise NotFound(f"Cannot find alias arn: {self.arn(name, alias)}")
-        return Alias(name, alias, row[0], row[1], json.loads(row[2]), row[3])
-
-    def _number(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> int:
-        """The version number a qualifier names: $LATEST is 0; an alias names its primary version."""
-        if qualifier is None or qualifier == LATEST:
-            return 0
-        if is_version(qualifier):
-            return int(qualifier)
-        target = self._alias(conn, name, qualifier).function_version
-        return 0 if target == LATEST else int(target)
-
-    def _insert_version(self, conn: sqlite3.Connection, name: str, number: int, config: Configuration,
-                        code: StoredCode) -> None:
-        conn.execute(
-            f"INSERT OR REPLACE INTO versions (name, number, {_VERSION_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, number, config.runtime, config.handler, config.role, config.description, config.timeout,
-             config.memory_size, config.ephemeral_storage, json.dumps(config.environment),
-             json.dumps(list(config.architectures)), code.sha256_hex, code.code_sha256, code.size,
-             str(uuid.uuid4()), lambda_timestamp()),
-        )
-
-    @staticmethod
-    def _check_revision(current: str, given: str | None) -> None:
-        if given is not None and given != current:
-            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. "
-                                     "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
-
-    def _publish(self, conn: sqlite3.Connection, name: str, description: str | None) -> FunctionRecord:
-        """Publish $LATEST as the next number, unless the last published version has the same
-        code and configuration (Lambda then returns that version)."""
-        _, last = self._function(conn, name)
-        latest = self._version(conn, name, 0, None)
-        if last:
-            previous = self._version(conn, name, last, str(last))
-            same_config = replace(previous.config, description=latest.config.description) == latest.config
-            if same_config and previous.code == latest.code:
-                return previous
-        number = last + 1
-        config = latest.config if description is None else replace(latest.config, description=description)
-        self._insert_version(conn, name, number, config, latest.code)
-        conn.execute("UPDATE functions SET last_published = ? WHERE name = ?", (number, name))
-        return self._version(conn, name, number, str(number))
+        super().close()
+        self._routes.close()
 
     # -- functions -----------------------------------------------------------------------
 
@@ -258,7 +70,7 @@ class Registry:
 
         def run(conn: sqlite3.Connection) -> list[FunctionRecord]:
             rows = conn.execute(
-                f"SELECT v.name, v.number, {_VERSION_COLUMNS}, f.reserved_concurrency FROM versions v "
+                f"SELECT v.name, v.number, {VERSION_COLUMNS}, f.reserved_concurrency FROM versions v "
                 "JOIN functions f ON f.name = v.name WHERE (v.name, v.number) > (?, ?) "
                 + ("" if all_versions else "AND v.number = 0 ") + "ORDER BY v.name, v.number LIMIT ?",
                 (*start, max_items + 1),
@@ -318,7 +130,7 @@ class Registry:
                 raise Conflict(f"Unable to delete version because the following aliases reference it: {users}")
             if not conn.execute("DELETE FROM versions WHERE name = ? AND number = ?",
                                 (name, int(qualifier))).rowcount:
-                raise _not_found(self.region, name, qualifier)
+                raise not_found(self.region, name, qualifier)
 
         await self._write(run)
 
@@ -346,7 +158,7 @@ class Registry:
 
         def run(conn: sqlite3.Connection) -> list[FunctionRecord]:
             reserved, _ = self._function(conn, name)
-            rows = conn.execute(f"SELECT number, {_VERSION_COLUMNS} FROM versions WHERE name = ? AND number > ? "
+            rows = conn.execute(f"SELECT number, {VERSION_COLUMNS} FROM versions WHERE name = ? AND number > ? "
                                 "ORDER BY number LIMIT ?", (name, after, max_items + 1)).fetchall()
             return [self._row_to_record(name, row[0], row[1:], reserved) for row in rows]
 
@@ -496,42 +308,17 @@ class Registry:
             reserved_concurrency=record.reserved_concurrency,
         )
 
-    def _route(self, name: str, qualifier: str | None) -> _Route:
-        def run(conn: sqlite3.Connection) -> _Route:
+    def _route(self, name: str, qualifier: str | None) -> Route:
+        def run(conn: sqlite3.Connection) -> Route:
             if qualifier is None or qualifier == LATEST or is_version(qualifier):
-                return _Route(self._runnable(self._version(conn, name, self._number(conn, name, qualifier),
+                return Route(self._runnable(self._version(conn, name, self._number(conn, name, qualifier),
                                                            qualifier)), {}, {})
             alias = self._alias(conn, name, qualifier)
             primary = self._version(conn, name, self._number(conn, name, alias.function_version), qualifier)
             others = {v: self._runnable(self._version(conn, name, int(v), v)) for v in alias.weights}
-            return _Route(self._runnable(primary), others, alias.weights)
+            return Route(self._runnable(primary), others, alias.weights)
 
         return self._transaction(run, write=False)
-
-    def _changed(self) -> bool:
-        """Whether any connection committed since the cache was filled (a shared-memory read)."""
-        with self._lock:
-            version = int(self._watch.execute("PRAGMA data_version").fetchone()[0])
-            changed, self._seen_version = version != self._seen_version, version
-            if changed:
-                self._routes.clear()
-            return changed
-
-    def _cached(self, key: tuple[str, str | None]) -> _Route | None:
-        return None if self._changed() else self._routes.get(key)
-
-    def _remember(self, key: tuple[str, str | None], route: _Route) -> _Route:
-        if len(self._routes) >= _CACHE_LIMIT:
-            self._routes.clear()
-        self._routes[key] = route
-        return route
-
-    @staticmethod
-    def _pick(route: _Route) -> FunctionVersion:
-        if not route.weights:
-            return route.primary
-        chosen = pick_version(route.primary.version, route.weights, random.random())
-        return route.others.get(chosen, route.primary)
 
     def resolve(self, function_name: str, qualifier: str | None = None) -> FunctionVersion:
         """The version an invocation of (name-or-ARN, qualifier) runs; an alias with weights
@@ -539,14 +326,14 @@ class Registry:
         Blocking but cheap: a cache hit reads shared memory, a miss one SQLite read."""
         name, qualifier = split_function_name(function_name, qualifier)
         key = (name, qualifier)
-        route = self._cached(key) or self._remember(key, self._route(name, qualifier))
-        return self._pick(route)
+        route = self._routes.get(key) or self._routes.put(key, self._route(name, qualifier))
+        return route.pick()
 
     async def resolve_async(self, function_name: str, qualifier: str | None = None) -> FunctionVersion:
         """`resolve` for an event loop: a cache miss reads SQLite in a worker thread."""
         name, qualifier = split_function_name(function_name, qualifier)
         key = (name, qualifier)
-        route = self._cached(key)
+        route = self._routes.get(key)
         if route is None:
-            route = self._remember(key, await asyncio.to_thread(self._route, name, qualifier))
-        return self._pick(route)
+            route = self._routes.put(key, await asyncio.to_thread(self._route, name, qualifier))
+        return route.pick()

@@ -11,7 +11,8 @@ import json
 import re
 from typing import Any
 
-from strato.functions.registry import Alias, FunctionRecord, Registry
+from strato.functions.definitions import Alias, FunctionRecord
+from strato.functions.registry import Registry
 
 from .errors import LambdaError, invalid_parameter
 

@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from strato.auth import sigv4
 from strato.fileio import read_at
+from strato.functions.definitions import Configuration
 from strato.functions.packages import MAX_ZIPPED, StoredCode
 from strato.functions.records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LATEST
-from strato.functions.registry import Configuration
 from strato.http.responses import Response
 
 from .. import shapes

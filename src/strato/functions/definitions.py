@@ -1,0 +1,63 @@
+"""What the function registry holds about functions: each version's configuration and code,
+aliases, and the account's usage."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .packages import StoredCode
+from .records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    """What CreateFunction and UpdateFunctionConfiguration set."""
+
+    runtime: str
+    handler: str
+    role: str
+    description: str = ""
+    timeout: int = DEFAULT_TIMEOUT
+    memory_size: int = DEFAULT_MEMORY
+    ephemeral_storage: int = DEFAULT_EPHEMERAL
+    environment: dict[str, str] = field(default_factory=dict)
+    architectures: tuple[str, ...] = ("x86_64",)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRecord:
+    """One version of a function as the registry holds it."""
+
+    name: str
+    version: str
+    config: Configuration
+    code: StoredCode
+    revision_id: str
+    last_modified: str  # Lambda's format: 2024-01-31T12:34:56.789+0000
+    reserved_concurrency: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    function_name: str
+    name: str
+    function_version: str
+    description: str
+    weights: dict[str, float]  # AdditionalVersionWeights
+    revision_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    function_count: int
+    total_code_size: int
+    reserved: int  # the sum of every function's reserved concurrency
+
+
+def lambda_timestamp(now: float | None = None) -> str:
+    """LastModified as Lambda writes it (ISO 8601 with milliseconds and +0000)."""
+    now = time.time() if now is None else now
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}+0000"
+
+

@@ -1,0 +1,154 @@
+"""The registry's tables: connections (one per thread, per process), transactions, and the
+rows of functions, versions and aliases read and written as records. Registry builds the
+operations on these."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from strato import migrations
+
+from .arns import function_arn, is_version
+from .definitions import Alias, Configuration, FunctionRecord, lambda_timestamp
+from .errors import NotFound, PreconditionFailed
+from .packages import StoredCode
+from .records import LATEST
+
+T = TypeVar("T")
+MIGRATIONS = "strato.functions.migrations"
+VERSION_COLUMNS = ("runtime, handler, role, description, timeout, memory_size, ephemeral_storage, environment, "
+                    "architectures, code_hex, code_sha256, code_size, revision_id, last_modified")
+
+
+def _version_name(number: int) -> str:
+    return LATEST if number == 0 else str(number)
+
+
+def not_found(region: str, name: str, qualifier: str | None = None) -> NotFound:
+    return NotFound(f"Function not found: {function_arn(region, name, qualifier)}")
+
+
+class Tables:
+    def __init__(self, path: Path, region: str) -> None:
+        self.path = path
+        migrations.migrate(path, MIGRATIONS)
+        self.region = region
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    def arn(self, name: str, qualifier: str | None = None) -> str:
+        return function_arn(self.region, name, qualifier)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = migrations.connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> T:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._transaction, fn, False)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._transaction, fn, True)
+
+    def _row_to_record(self, name: str, number: int, row: tuple[Any, ...], reserved: int | None) -> FunctionRecord:
+        (runtime, handler, role, description, timeout, memory, ephemeral, environment, architectures,
+         code_hex, code_sha, code_size, revision_id, last_modified) = row
+        config = Configuration(runtime, handler, role, description, timeout, memory, ephemeral,
+                               json.loads(environment), tuple(json.loads(architectures)))
+        return FunctionRecord(name, _version_name(number), config, StoredCode(code_hex, code_sha, code_size),
+                              revision_id, last_modified, reserved)
+
+    def _function(self, conn: sqlite3.Connection, name: str) -> tuple[int | None, int]:
+        row = conn.execute("SELECT reserved_concurrency, last_published FROM functions WHERE name = ?",
+                           (name,)).fetchone()
+        if row is None:
+            raise not_found(self.region, name)
+        return row[0], row[1]
+
+    def _version(self, conn: sqlite3.Connection, name: str, number: int, qualifier: str | None) -> FunctionRecord:
+        reserved, _ = self._function(conn, name)
+        row = conn.execute(f"SELECT {VERSION_COLUMNS} FROM versions WHERE name = ? AND number = ?",
+                           (name, number)).fetchone()
+        if row is None:
+            raise not_found(self.region, name, qualifier)
+        return self._row_to_record(name, number, row, reserved)
+
+    def _alias(self, conn: sqlite3.Connection, name: str, alias: str) -> Alias:
+        row = conn.execute("SELECT function_version, description, routing, revision_id FROM aliases "
+                           "WHERE name = ? AND alias = ?", (name, alias)).fetchone()
+        if row is None:
+            self._function(conn, name)
+            raise NotFound(f"Cannot find alias arn: {self.arn(name, alias)}")
+        return Alias(name, alias, row[0], row[1], json.loads(row[2]), row[3])
+
+    def _number(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> int:
+        """The version number a qualifier names: $LATEST is 0; an alias names its primary version."""
+        if qualifier is None or qualifier == LATEST:
+            return 0
+        if is_version(qualifier):
+            return int(qualifier)
+        target = self._alias(conn, name, qualifier).function_version
+        return 0 if target == LATEST else int(target)
+
+    def _insert_version(self, conn: sqlite3.Connection, name: str, number: int, config: Configuration,
+                        code: StoredCode) -> None:
+        conn.execute(
+            f"INSERT OR REPLACE INTO versions (name, number, {VERSION_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, number, config.runtime, config.handler, config.role, config.description, config.timeout,
+             config.memory_size, config.ephemeral_storage, json.dumps(config.environment),
+             json.dumps(list(config.architectures)), code.sha256_hex, code.code_sha256, code.size,
+             str(uuid.uuid4()), lambda_timestamp()),
+        )
+
+    @staticmethod
+    def _check_revision(current: str, given: str | None) -> None:
+        if given is not None and given != current:
+            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. "
+                                     "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+
+    def _publish(self, conn: sqlite3.Connection, name: str, description: str | None) -> FunctionRecord:
+        """Publish $LATEST as the next number, unless the last published version has the same
+        code and configuration (Lambda then returns that version)."""
+        _, last = self._function(conn, name)
+        latest = self._version(conn, name, 0, None)
+        if last:
+            previous = self._version(conn, name, last, str(last))
+            same_config = replace(previous.config, description=latest.config.description) == latest.config
+            if same_config and previous.code == latest.code:
+                return previous
+        number = last + 1
+        config = latest.config if description is None else replace(latest.config, description=description)
+        self._insert_version(conn, name, number, config, latest.code)
+        conn.execute("UPDATE functions SET last_published = ? WHERE name = ?", (number, name))
+        return self._version(conn, name, number, str(number))
