@@ -21,7 +21,9 @@ from strato.auth.credentials import Identity, StaticCredentials, load_or_create_
 from strato.cdn.registry import DistributionRegistry
 from strato.config import EdgeSettings, Settings
 from strato.edge.admin import EdgeAdmin, admin_token
+from strato.edge.hitpath import HitPath
 from strato.edge.origins import HttpOrigin
+from strato.edge.protocol import edge_protocol
 from strato.edge.proxy import EdgeProxy
 from strato.edge.ratelimit import RateLimiter
 from strato.edge.store import EdgeStore
@@ -187,7 +189,8 @@ def serve_edge(settings: EdgeSettings) -> None:
         proxy = EdgeProxy(origin, store, limiter=limiter, max_concurrent_per_client=settings.max_concurrent_per_client,
                           access_log=_access_log(settings.access_log))
         config = uvicorn.Config(
-            EdgeAdmin(proxy, token), loop="uvloop", http=_edge_protocol(settings.request_timeout), lifespan="off",
+            EdgeAdmin(proxy, token), loop="uvloop", http=edge_protocol(settings.request_timeout, HitPath(proxy)),
+            lifespan="off",
             access_log=False, server_header=False, date_header=False, proxy_headers=False,
             log_level=settings.log_level, timeout_keep_alive=30, ws="none",
         )
@@ -195,12 +198,9 @@ def serve_edge(settings: EdgeSettings) -> None:
             await uvicorn.Server(config).serve(sockets=[sock])
         finally:
             await origin.close()
+            store.close()
 
     supervisor.run_single(worker)
-
-
-def _edge_protocol(timeout: float) -> type[GuardedHttpProtocol]:
-    return type("EdgeHttpProtocol", (GuardedHttpProtocol,), {"head_timeout": timeout})
 
 
 def _access_log(target: str | None) -> logging.Logger | None:

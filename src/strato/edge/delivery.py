@@ -3,7 +3,8 @@ ranges and compression (RFC 9110 sections 13, 14 and 8.4), whichever the respons
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 
 from strato.edge import compression, multirange
 from strato.http.conditionals import Outcome, evaluate, parse_http_date
@@ -14,6 +15,8 @@ from strato.http.types import Send
 VIA = "1.1 strato"
 # A body read by byte range: (start, end or None for "to the end") -> chunks.
 BodyRange = Callable[[int, int | None], AsyncIterator[bytes]]
+# A piece of an answer's body: literal bytes, or [start, end) of the representation (None: to its end).
+Piece = bytes | tuple[int, int | None]
 # RFC 9110 15.4.5, plus this cache's own Age, Via and Cache-Status.
 NOT_MODIFIED_FIELDS = frozenset({
     "cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary", "age", "via",
@@ -21,52 +24,99 @@ NOT_MODIFIED_FIELDS = frozenset({
 })
 
 
-async def deliver(
-    request: Request, status: int, headers: dict[str, str], size: int | None, body: BodyRange, send: Send,
-) -> None:
-    """Conditionals, ranges and compression over a stored (or arriving) representation."""
+@dataclass(slots=True)
+class Answer:
+    """A response decided before any of it is sent: status, header fields (content-length
+    included unless the body is compressed on the way), and the body as literal bytes and
+    (start, end) ranges of the representation; `body` None: no body (HEAD, 304, 416)."""
+
+    status: int
+    headers: dict[str, str]
+    body: list[Piece] | None
+    encoding: str | None = None
+
+
+def plan_answer(
+    request_headers: Mapping[str, str], method: str, status: int, headers: dict[str, str], size: int | None,
+) -> Answer:
+    """Conditionals, ranges and compression over a stored (or arriving) representation; pure.
+    `headers` (the representation's outgoing fields) become the answer's."""
     etag = headers.get("etag")
     last_modified = headers.get("last-modified")
+    head = method == "HEAD"
     if status == 200 and (etag or last_modified):
         modified = parse_http_date(last_modified) if last_modified else None
         bare = etag.removeprefix("W/").strip('"') if etag else ""
-        outcome = evaluate(request.headers, bare, modified if modified is not None else 0.0, safe=True)
+        outcome = evaluate(request_headers, bare, modified if modified is not None else 0.0, safe=True)
         if outcome is Outcome.NOT_MODIFIED:
             kept = {k: v for k, v in headers.items() if k in NOT_MODIFIED_FIELDS}
-            await send_body(send, 304, kept.items(), head=True)
-            return
+            kept["content-length"] = "0"
+            return Answer(304, kept, None)
         if outcome is Outcome.PRECONDITION_FAILED:
-            await plain(send, 412, "precondition failed", request.method)
-            return
-    head = request.method == "HEAD"
-    range_header = request.headers.get("range")
+            return plain_answer(412, "precondition failed", method)
+    range_header = request_headers.get("range")
     if status == 200 and size is not None and range_header is not None:
         plan = multirange.plan_ranges(
-            range_header, request.headers.get("if-range"), size=size, content_type=headers.get("content-type"),
+            range_header, request_headers.get("if-range"), size=size, content_type=headers.get("content-type"),
             etag=etag, last_modified=last_modified,
         )
         if plan.status != 200:
             headers.pop("content-length", None)
             headers.update(plan.headers)
             headers["content-length"] = str(plan.content_length)
-            await respond(send, plan.status, headers, None if head else _plan_body(plan, body), head)
-            return
+            return Answer(plan.status, headers, None if head or not plan.parts else list(plan.parts))
     encoding = None
     if status == 200 and not head and compression.is_compressible(
         headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
     ):
-        encoding = compression.choose_encoding(request.headers.get("accept-encoding"))
+        encoding = compression.choose_encoding(request_headers.get("accept-encoding"))
     if encoding is not None:
         compression.add_vary(headers)
         headers["content-encoding"] = encoding
         headers.pop("content-length", None)
         if etag:
             headers["etag"] = compression.strong_to_weak_etag(etag)
-        await respond(send, status, headers, _compressed(body(0, size), encoding), head)
-        return
+        return Answer(status, headers, [(0, size)] if size is not None else [(0, None)], encoding)
     if size is not None:
         headers["content-length"] = str(size)
-    await respond(send, status, headers, None if head else body(0, size), head)
+    return Answer(status, headers, None if head else [(0, size)] if size is not None else [(0, None)])
+
+
+def plain_answer(status: int, message: str, method: str) -> Answer:
+    """A short answer of the edge's own (an error, a limit)."""
+    body = f"{message}\n".encode()
+    headers = {"content-type": "text/plain; charset=utf-8", "via": VIA, "content-length": str(len(body))}
+    return Answer(status, headers, None if method == "HEAD" else [body])
+
+
+def too_many_requests(wait: float) -> Answer:
+    """RFC 6585 4: a rate-limited request, told when to come back."""
+    body = b"Too Many Requests\n"
+    headers = {"retry-after": str(max(1, round(wait))), "content-type": "text/plain", "content-length": str(len(body))}
+    return Answer(429, headers, [body])
+
+
+async def deliver(
+    request: Request, status: int, headers: dict[str, str], size: int | None, body: BodyRange, send: Send,
+) -> None:
+    """Conditionals, ranges and compression over a stored (or arriving) representation."""
+    await send_answer(send, plan_answer(request.headers, request.method, status, headers, size), body)
+
+
+async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None) -> None:
+    """Send a planned answer through ASGI; `body` reads the representation's ranges."""
+    if answer.body is None:
+        await send_body(send, answer.status, answer.headers.items(), head=True)
+        return
+    if answer.encoding is None and all(isinstance(part, bytes) for part in answer.body):
+        await send_body(send, answer.status, answer.headers.items(), b"".join(answer.body))  # type: ignore[arg-type]
+        return
+    assert body is not None, "an answer with ranges of the representation needs its body"
+    chunks = _parts(answer.body, body)
+    if answer.encoding is not None:
+        chunks = _compressed(chunks, answer.encoding)
+    await send_stream(send, answer.status, answer.headers.items(), chunks)
+
 
 async def respond(
     send: Send, status: int, headers: dict[str, str], chunks: AsyncIterator[bytes] | None, head: bool,
@@ -79,17 +129,15 @@ async def respond(
 
 async def plain(send: Send, status: int, message: str, method: str) -> None:
     """A short answer of the edge's own (an error, a limit)."""
-    await send_body(send, status, [("content-type", "text/plain; charset=utf-8"), ("via", VIA)],
-                    f"{message}\n".encode(), head=method == "HEAD")
+    await send_answer(send, plain_answer(status, message, method))
 
 
-async def _plan_body(plan: multirange.RangePlan, body: BodyRange) -> AsyncIterator[bytes]:
-    for part in plan.parts:
+async def _parts(parts: list[Piece], body: BodyRange) -> AsyncIterator[bytes]:
+    for part in parts:
         if isinstance(part, bytes):
             yield part
         else:
-            start, end = part
-            async for chunk in body(start, end):
+            async for chunk in body(*part):
                 yield chunk
 
 

@@ -109,18 +109,23 @@ def heuristic_lifetime(
     return float(min(max(0.0, date - modified) * fraction, maximum, DELTA_MAX))
 
 
-def current_age(
-    headers: Mapping[str, str], *, request_time: float, response_time: float, now: float
-) -> float:
-    """RFC 9111 4.2.3: corrected initial age plus resident time."""
+def corrected_initial_age(headers: Mapping[str, str], *, request_time: float, response_time: float) -> float:
+    """RFC 9111 4.2.3: the age a response had when it was received (apparent or corrected Age)."""
     date = date_value(headers, response_time)
     assert date is not None  # response_time stands in for a missing Date
     apparent_age = max(0.0, response_time - date)
     response_delay = response_time - request_time
     corrected_age_value = age_value(headers) + response_delay
-    corrected_initial_age = max(apparent_age, corrected_age_value)
+    return max(apparent_age, corrected_age_value)
+
+
+def current_age(
+    headers: Mapping[str, str], *, request_time: float, response_time: float, now: float
+) -> float:
+    """RFC 9111 4.2.3: corrected initial age plus resident time."""
+    initial = corrected_initial_age(headers, request_time=request_time, response_time=response_time)
     resident_time = now - response_time
-    return corrected_initial_age + resident_time
+    return initial + resident_time
 
 
 def is_fresh(

@@ -207,7 +207,13 @@ def remaining_ttl(stored: Stored, now: float, *, shared: bool = True, cdn: bool 
 
 def age_field(stored: Stored, now: float) -> str:
     """RFC 9111 5.1: the Age to send with a stored response, whole seconds, at most 2**31."""
-    age = current_age(stored.headers, request_time=stored.request_time, response_time=stored.response_time, now=now)
+    return age_text(current_age(
+        stored.headers, request_time=stored.request_time, response_time=stored.response_time, now=now,
+    ))
+
+
+def age_text(age: float) -> str:
+    """RFC 9111 5.1 / 1.2.2: an age in seconds as the Age field's delta-seconds."""
     return str(min(max(0, math.floor(age)), DELTA_MAX))
 
 

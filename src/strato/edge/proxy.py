@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from strato.edge import cachekey, policy
 from strato.edge.collapse import Fill, Flights
-from strato.edge.delivery import VIA, deliver, plain, respond
+from strato.edge.delivery import VIA, deliver, plain, respond, send_answer, too_many_requests
 from strato.edge.origins import Origin, OriginResponse
 from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
 from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore, Entry
@@ -106,12 +106,16 @@ class EdgeProxy:
             await self._handle(scope, receive, observed)
         finally:
             self.connections.release(client)
-            self.metrics.bytes_served += sent
-            if self.access_log is not None:
-                self.access_log.info(
-                    '%s "%s %s" %d %d %.1fms', client, scope["method"], scope.get("raw_path", b"").decode("latin-1"),
-                    status, sent, (time.perf_counter() - started) * 1000,
-                )
+            self.observe(client, scope["method"], scope.get("raw_path", b""), status, sent, started)
+
+    def observe(self, client: str, method: str, raw_path: bytes, status: int, sent: int, started: float) -> None:
+        """Bytes served and the access log line, for every answer (ASGI or HitPath)."""
+        self.metrics.bytes_served += sent
+        if self.access_log is not None:
+            self.access_log.info(
+                '%s "%s %s" %d %d %.1fms', client, method, raw_path.decode("latin-1"), status, sent,
+                (time.perf_counter() - started) * 1000,
+            )
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -122,8 +126,7 @@ class EdgeProxy:
         if self.limiter is not None:
             wait = self.limiter.check(request.client, time.time())
             if wait > 0:
-                await send_body(send, 429, [("retry-after", str(max(1, round(wait)))), ("content-type", "text/plain")],
-                                b"Too Many Requests\n")
+                await send_answer(send, too_many_requests(wait))
                 return
         host = request.headers.get("host", "")
         target = request.raw_path.decode("latin-1")
@@ -287,9 +290,11 @@ class EdgeProxy:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def _response_headers(self, stored: dict[str, str], age: str, status_text: str) -> dict[str, str]:
+    def response_headers(self, stored: dict[str, str], age: str, status_text: str, now: float) -> dict[str, str]:
+        """A stored response's outgoing fields, with this answer's Date (if it had none), Age,
+        Via and Cache-Status (RFC 9111 5.1, RFC 9211)."""
         headers = policy.outgoing_response_headers(stored)
-        headers.setdefault("date", format_http_date(time.time()))
+        headers.setdefault("date", format_http_date(now))
         headers["age"] = age
         headers["via"] = f"{headers['via']}, {VIA}" if "via" in headers else VIA
         headers["cache-status"] = status_text
@@ -302,12 +307,12 @@ class EdgeProxy:
             hit, fwd=None if hit else "stale", ttl=policy.remaining_ttl(stored, now), detail=detail or None,
             name=self.name,
         )
-        headers = self._response_headers(entry.headers, policy.age_field(stored, now), status_text)
+        headers = self.response_headers(entry.headers, policy.age_field(stored, now), status_text, now)
         await deliver(request, entry.status, headers, entry.size, self.store.open(entry).read, send)
 
     async def _serve_fill(self, request: Request, meta: Entry, fill: Fill, send: Send) -> None:
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
-        headers = self._response_headers(meta.headers, "0", status_text)
+        headers = self.response_headers(meta.headers, "0", status_text, time.time())
         declared = meta.headers.get("content-length")
         size = int(declared) if declared is not None and declared.isdigit() else None
         await deliver(request, meta.status, headers, size, fill.read, send)

@@ -15,17 +15,20 @@ import secrets
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from strato.edge import cachekey
 from strato.edge.eviction import Eviction, S3Fifo
 from strato.edge.policy import Stored
+from strato.edge.prepared import Prepared
 from strato.fileio import read_at
 
 META_VERSION = 1
 READ_CHUNK = 256 * 1024
 MEMORY_OBJECT_MAX = 1024 * 1024
+OPEN_DESCRIPTORS = 64
+_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
 
 
 @dataclass(slots=True)
@@ -41,12 +44,23 @@ class Entry:
     response_time: float
     size: int
     name: str = field(default_factory=lambda: secrets.token_hex(16))
+    prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     def stored(self) -> Stored:
         return Stored(self.headers, self.status, self.request_time, self.response_time)
 
+    def facts(self) -> Prepared:
+        """What this entry's hits share, computed at the first hit (reset when freshened)."""
+        if self.prepared is None:
+            self.prepared = Prepared.of(self.headers, self.status, self.size, self.request_time, self.response_time)
+        return self.prepared
+
     def meta(self) -> dict[str, object]:
-        return {"v": META_VERSION, **asdict(self)}
+        return {
+            "v": META_VERSION, "key": self.key, "variant": self.variant, "vary": list(self.vary), "host": self.host,
+            "target": self.target, "status": self.status, "headers": self.headers, "request_time": self.request_time,
+            "response_time": self.response_time, "size": self.size, "name": self.name,
+        }
 
 
 class EdgeStore:
@@ -62,6 +76,7 @@ class EdgeStore:
         self._by_name: dict[str, Entry] = {}
         self._memory: OrderedDict[str, bytes] = OrderedDict()
         self._memory_bytes = 0
+        self._descriptors: OrderedDict[str, int] = OrderedDict()  # read_now's open bodies, by entry name
 
     # -- paths and loading ----------------------------------------------------------------
 
@@ -125,6 +140,39 @@ class EdgeStore:
             return StoredBody(entry.size, body=body)
         return StoredBody(entry.size, fd=os.open(self._path(entry.name, ".body"), os.O_RDONLY))
 
+    def memory_body(self, entry: Entry) -> bytes | None:
+        """The entry's body when the memory tier holds it."""
+        return self._memory.get(entry.name)
+
+    def read_now(self, entry: Entry, start: int, end: int) -> bytes | None:
+        """Bytes [start, end) of a body on disk, only if the page cache holds them all (never
+        blocks); None otherwise. Descriptors stay open (OPEN_DESCRIPTORS at most, closed when
+        their entry goes), so a hot object costs one pread per read, as nginx's open_file_cache."""
+        fd = self._descriptors.get(entry.name)
+        if fd is None:
+            if entry.name not in self._by_name:
+                return None
+            try:
+                fd = os.open(self._path(entry.name, ".body"), os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+            self._descriptors[entry.name] = fd
+            if len(self._descriptors) > OPEN_DESCRIPTORS:
+                os.close(self._descriptors.popitem(last=False)[1])
+        else:
+            self._descriptors.move_to_end(entry.name)
+        buffer = bytearray(end - start)
+        try:
+            got = os.preadv(fd, [buffer], start, _NOWAIT) if _NOWAIT else -1
+        except OSError:
+            return None
+        return bytes(buffer) if got == end - start else None
+
+    def close(self) -> None:
+        """Close read_now's descriptors."""
+        while self._descriptors:
+            os.close(self._descriptors.popitem()[1])
+
     # -- writes ---------------------------------------------------------------------------
 
     def temp_path(self, name: str) -> Path:
@@ -146,6 +194,7 @@ class EdgeStore:
     def freshen(self, entry: Entry, headers: dict[str, str], request_time: float, response_time: float) -> None:
         """RFC 9111 §4.3.4: a 304 updated the stored headers."""
         entry.headers, entry.request_time, entry.response_time = headers, request_time, response_time
+        entry.prepared = None
         self._write_meta(entry)
 
     def _write_meta(self, entry: Entry) -> None:
@@ -183,6 +232,9 @@ class EdgeStore:
         body = self._memory.pop(entry.name, None)
         if body is not None:
             self._memory_bytes -= len(body)
+        fd = self._descriptors.pop(entry.name, None)
+        if fd is not None:
+            os.close(fd)
         self._path(entry.name, ".meta").unlink(missing_ok=True)
         self._path(entry.name, ".body").unlink(missing_ok=True)
 

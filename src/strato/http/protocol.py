@@ -61,10 +61,22 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._arm_head_timer()
 
     def on_headers_complete(self) -> None:
+        self._head_done()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._message_done()
+        super().on_message_complete()
+
+    def _head_done(self) -> None:
         self._head_open = False
         self._head_bytes = 0
         self._cancel_head_timer()
-        super().on_headers_complete()
+
+    def _message_done(self) -> None:
+        """What arrives after a complete request is the next request's head, counted from its
+        first byte (on a keep-alive connection as on a new one)."""
+        self._head_open = True
 
     def send_400_response(self, msg: str) -> None:
         if not getattr(self.cycle, "response_complete", True):  # a request is still being answered

@@ -1,0 +1,153 @@
+"""Fresh hits answered inside the HTTP parser's callback: one buffer (head and body) per
+response, written straight to the transport, with no ASGI task, messages or second write.
+
+Only a request that can be answered completely and at once takes this path: a GET or HEAD
+of a fresh stored entry whose body is in memory, or whose requested ranges the page cache
+holds. Everything else (misses, stale or revalidated entries, compression, limits reached,
+admin paths, malformed targets) gets None here and goes through the ASGI app (EdgeProxy),
+which answers it as before. A hit answered here is built by the functions EdgeProxy uses
+(policy, EdgeProxy.response_headers, delivery.plan_answer), and counted and logged as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from urllib.parse import unquote_to_bytes
+
+from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
+
+from strato.edge import cachekey, policy
+from strato.edge.delivery import Answer, plan_answer, too_many_requests
+from strato.edge.prepared import Prepared
+from strato.edge.proxy import MAX_TARGET, EdgeProxy
+from strato.edge.store import MEMORY_OBJECT_MAX, Entry
+from strato.http.request import MalformedRequest, parse_query
+
+# Request fields that can change a stored 200's answer beyond its Age and Date.
+_SHAPING = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range"})
+_SHAPING_COMPRESSIBLE = _SHAPING | {"accept-encoding"}
+
+
+class HitPath:
+    def __init__(self, proxy: EdgeProxy) -> None:
+        self.proxy = proxy
+
+    def answer(
+        self, method: str, raw_path: bytes, raw_query: bytes, headers: dict[str, str], client: str,
+    ) -> bytes | None:
+        """The whole response to a GET or HEAD, or None to let the ASGI app answer it."""
+        started = time.perf_counter()
+        proxy = self.proxy
+        target = raw_path.decode("latin-1")
+        if raw_query:
+            target += "?" + raw_query.decode("latin-1")
+        if len(target) > MAX_TARGET or not _well_formed(raw_path, raw_query):
+            return None
+        if proxy.connections.count(client) >= proxy.connections.max_per_client:
+            return None
+        entry = proxy.store.lookup(cachekey.primary_key(method, headers.get("host", ""), target), headers)
+        if entry is None:
+            return None
+        facts = entry.facts()
+        now = time.time()
+        age = facts.age(now)
+        if "cache-control" in headers or "pragma" in headers:
+            if policy.decide(headers, entry.stored(), now) is not policy.Action.FRESH:
+                return None
+        elif not facts.fresh(age):
+            return None
+        shaping = _SHAPING_COMPRESSIBLE if facts.compressible else _SHAPING
+        if entry.status != 200 or shaping.isdisjoint(headers):
+            wire = self._plain_hit(entry, facts, method, now, age)
+            sent = 0 if wire is None or method == "HEAD" else entry.size
+            status = entry.status
+        else:
+            answer = plan_answer(headers, method, entry.status, self._fields(entry, facts, now, age), entry.size)
+            wire = None if answer.encoding is not None else self._wire(entry, answer, method)
+            status, sent = answer.status, _body_length(answer, entry.size)
+        if wire is None:
+            return None
+        if proxy.limiter is not None:
+            wait = proxy.limiter.check(client, time.time())
+            if wait > 0:
+                limited = too_many_requests(wait)
+                proxy.observe(client, method, raw_path, 429, _body_length(limited), started)
+                return self._wire(entry, limited, method)
+        proxy.store.hit(entry)
+        proxy.metrics.hits += 1
+        proxy.observe(client, method, raw_path, status, sent, started)
+        return wire
+
+    def _fields(self, entry: Entry, facts: Prepared, now: float, age: float) -> dict[str, str]:
+        ttl = facts.lifetime - age
+        status_text = policy.cache_status(True, ttl=ttl, name=self.proxy.name)
+        return self.proxy.response_headers(entry.headers, policy.age_text(age), status_text, now)
+
+    def _plain_hit(self, entry: Entry, facts: Prepared, method: str, now: float, age: float) -> bytes | None:
+        """A hit with nothing to shape: the entry's head, rebuilt when Age, TTL or Date change."""
+        body = self.proxy.store.memory_body(entry)
+        if body is None:
+            return None
+        key = (math.floor(age), math.floor(facts.lifetime - age), 0 if facts.dated else math.floor(now))
+        if facts.head_key != key:
+            answer = plan_answer({}, "GET", entry.status, self._fields(entry, facts, now, age), entry.size)
+            facts.head = _head(answer) or b""
+            facts.head_key = key
+        if not facts.head:
+            return None
+        return facts.head if method == "HEAD" else facts.head + body
+
+    def _wire(self, entry: Entry, answer: Answer, method: str) -> bytes | None:
+        head = _head(answer)
+        if head is None:
+            return None
+        if answer.body is None or method == "HEAD":
+            return head
+        if _body_length(answer, entry.size) > MEMORY_OBJECT_MAX:
+            return None
+        pieces = [head]
+        memory = self.proxy.store.memory_body(entry)
+        for part in answer.body:
+            if isinstance(part, bytes):
+                pieces.append(part)
+                continue
+            start, end = part[0], entry.size if part[1] is None else part[1]
+            chunk = memory[start:end] if memory is not None else self.proxy.store.read_now(entry, start, end)
+            if chunk is None:
+                return None
+            pieces.append(chunk)
+        return b"".join(pieces)
+
+
+def _head(answer: Answer) -> bytes | None:
+    """Status line and fields as uvicorn writes them; None for a field it would refuse."""
+    lines = [STATUS_LINE[answer.status]]
+    try:
+        for name, value in answer.headers.items():
+            raw_name, raw_value = name.lower().encode("latin-1"), value.encode("latin-1", "replace")
+            if HEADER_RE.search(raw_name) or HEADER_VALUE_RE.search(raw_value):
+                return None
+            lines.append(b"%s: %s\r\n" % (raw_name, raw_value))
+    except UnicodeEncodeError:
+        return None
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+def _body_length(answer: Answer, size: int = 0) -> int:
+    """The body bytes an answer sends through ASGI (what EdgeProxy counts as served)."""
+    if answer.body is None:
+        return 0
+    return sum(len(p) if isinstance(p, bytes) else (size if p[1] is None else p[1]) - p[0] for p in answer.body)
+
+
+def _well_formed(raw_path: bytes, raw_query: bytes) -> bool:
+    """What Request.from_scope accepts (UTF-8 once percent-decoded), and not an admin path."""
+    try:
+        path = unquote_to_bytes(raw_path).decode("utf-8") if b"%" in raw_path or not raw_path.isascii() else ""
+        if raw_query:
+            parse_query(raw_query)
+    except (UnicodeDecodeError, MalformedRequest):
+        return False
+    return not (path or raw_path.decode("latin-1")).startswith("/_strato/")

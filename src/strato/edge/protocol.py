@@ -1,0 +1,77 @@
+"""The edge's HTTP/1.1 protocol: the guarded uvicorn protocol, plus fresh hits answered in
+the parser's headers-complete callback by HitPath, as one write per response.
+
+A request takes the fast path only when nothing else is owed on the connection: no response
+in progress or queued (pipelined requests keep their order through the ASGI queue), the
+transport accepting writes (a client that does not read stops being answered here, so its
+buffered answers stay bounded), HTTP/1.1 keep-alive, and no request body, Expect or Upgrade.
+Everything else goes to the ASGI app unchanged.
+"""
+
+from __future__ import annotations
+
+import httptools
+
+from strato.edge.hitpath import HitPath
+from strato.http.protocol import GuardedHttpProtocol
+
+_BODY_OR_UPGRADE = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
+
+
+class EdgeHttpProtocol(GuardedHttpProtocol):
+    hits: HitPath
+    _answered = False  # the current request was answered by HitPath
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._answered = False
+
+    def on_headers_complete(self) -> None:
+        response = self._answer_now()
+        if response is None:
+            super().on_headers_complete()
+            return
+        self._answered = True
+        self._head_done()
+        self.transport.write(response)
+        self.on_response_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._answered:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._answered:
+            self._message_done()
+        else:
+            super().on_message_complete()
+
+    def _answer_now(self) -> bytes | None:
+        if self.pipeline or not getattr(self.cycle, "response_complete", True):
+            return None
+        if self.flow.write_paused or self.transport.is_closing() or self._refusal_pending:
+            return None
+        if self.limit_concurrency is not None:
+            return None
+        method = self.parser.get_method()
+        if method not in (b"GET", b"HEAD") or self.parser.get_http_version() != "1.1":
+            return None
+        if not self.parser.should_keep_alive() or self.parser.should_upgrade():
+            return None
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in self.headers:
+            if raw_name in _BODY_OR_UPGRADE:
+                return None
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        try:
+            url = httptools.parse_url(self.url)
+        except httptools.HttpParserInvalidURLError:
+            return None
+        client = self.client[0] if self.client else ""
+        return self.hits.answer(method.decode("ascii"), url.path, url.query or b"", headers, client)
+
+
+def edge_protocol(head_timeout: float, hits: HitPath) -> type[EdgeHttpProtocol]:
+    """The protocol class uvicorn instantiates per connection, bound to one edge's HitPath."""
+    return type("BoundEdgeHttpProtocol", (EdgeHttpProtocol,), {"head_timeout": head_timeout, "hits": hits})
