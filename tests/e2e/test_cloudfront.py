@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conftest import make_client
 from tests.servers import StratoServer
@@ -22,7 +24,38 @@ def cloudfront(server: StratoServer) -> Any:
 
 def s3_origin(bucket: str = "photos", origin_id: str = "bucket") -> dict[str, Any]:
     return {"Id": origin_id, "DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
-            "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": "E1OACEXAMPLE"}
+            "S3OriginConfig": {"OriginAccessIdentity": ""}}
+
+
+def public_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def oac_config(name: str | None = None) -> dict[str, Any]:
+    return {"Name": name or uuid.uuid4().hex, "Description": "the edge signs", "SigningProtocol": "sigv4",
+            "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"}
+
+
+@pytest.fixture(scope="module")
+def signing(cloudfront: Any) -> tuple[str, str]:
+    """An origin access control and a key group (of one public key) to refer to: their ids."""
+    oac = cloudfront.create_origin_access_control(OriginAccessControlConfig=oac_config())
+    key = cloudfront.create_public_key(PublicKeyConfig={
+        "CallerReference": uuid.uuid4().hex, "Name": uuid.uuid4().hex, "EncodedKey": public_key_pem()})
+    group = cloudfront.create_key_group(KeyGroupConfig={"Name": uuid.uuid4().hex,
+                                                        "Items": [key["PublicKey"]["Id"]]})
+    return oac["OriginAccessControl"]["Id"], group["KeyGroup"]["Id"]
+
+
+def signed_config(signing: tuple[str, str]) -> dict[str, Any]:
+    """A configuration whose S3 origin uses an origin access control and whose image
+    behaviour trusts a key group."""
+    oac_id, group_id = signing
+    sent = config()
+    sent["Origins"]["Items"][0]["OriginAccessControlId"] = oac_id
+    sent["CacheBehaviors"]["Items"][1]["TrustedKeyGroups"] = {"Enabled": True, "Quantity": 1, "Items": [group_id]}
+    return sent
 
 
 def http_origin(origin_id: str = "web") -> dict[str, Any]:
@@ -65,8 +98,7 @@ def config(**overrides: Any) -> dict[str, Any]:
              "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
              "AllowedMethods": {"Quantity": 7, "Items": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
                                 "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}},
-            legacy_behavior("bucket", PathPattern="images/*.jpg",
-                            TrustedKeyGroups={"Enabled": True, "Quantity": 1, "Items": ["KG123EXAMPLE"]}),
+            legacy_behavior("bucket", PathPattern="images/*.jpg"),
         ]},
         "PriceClass": "PriceClass_100",
         "HttpVersion": "http2",
@@ -98,8 +130,8 @@ class TestDistributions:
         assert distribution["Status"] == "Deployed"
         assert distribution["DistributionConfig"] == sent
 
-    def test_the_configuration_reads_back_exactly_as_sent(self, cloudfront: Any) -> None:
-        sent = config()
+    def test_the_configuration_reads_back_exactly_as_sent(self, cloudfront: Any, signing: tuple[str, str]) -> None:
+        sent = signed_config(signing)
         created = cloudfront.create_distribution(DistributionConfig=sent)
         read = cloudfront.get_distribution_config(Id=created["Distribution"]["Id"])
         assert read["DistributionConfig"] == sent
@@ -107,7 +139,7 @@ class TestDistributions:
         got = cloudfront.get_distribution(Id=created["Distribution"]["Id"])
         assert got["Distribution"]["DistributionConfig"] == sent
         assert got["ETag"] == created["ETag"]
-        assert got["Distribution"]["ActiveTrustedKeyGroups"]["Items"][0]["KeyGroupId"] == "KG123EXAMPLE"
+        assert got["Distribution"]["ActiveTrustedKeyGroups"]["Items"][0]["KeyGroupId"] == signing[1]
 
     def test_with_tags_creates_the_distribution(self, cloudfront: Any) -> None:
         sent = config()
@@ -298,3 +330,92 @@ class TestInvalidations:
         with pytest.raises(ClientError) as no_distribution:
             cloudfront.list_invalidations(DistributionId="E000000NOSUCH")
         assert error_of(no_distribution) == ("NoSuchDistribution", 404)
+
+
+class TestSigningResources:
+    def test_public_keys_are_created_read_listed_updated_and_deleted(self, cloudfront: Any) -> None:
+        sent = {"CallerReference": uuid.uuid4().hex, "Name": uuid.uuid4().hex, "EncodedKey": public_key_pem(),
+                "Comment": "signer"}
+        created = cloudfront.create_public_key(PublicKeyConfig=sent)
+        key_id = created["PublicKey"]["Id"]
+        assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+        assert created["Location"].endswith(f"/2020-05-31/public-key/{key_id}")
+        assert cloudfront.get_public_key(Id=key_id)["PublicKey"]["PublicKeyConfig"] == sent
+        assert cloudfront.get_public_key_config(Id=key_id)["PublicKeyConfig"] == sent
+        listed = cloudfront.list_public_keys()["PublicKeyList"]["Items"]
+        assert key_id in [item["Id"] for item in listed]
+        updated = cloudfront.update_public_key(Id=key_id, IfMatch=created["ETag"],
+                                               PublicKeyConfig={**sent, "Comment": "renamed"})
+        assert updated["PublicKey"]["PublicKeyConfig"]["Comment"] == "renamed"
+        with pytest.raises(ClientError) as immutable:
+            cloudfront.update_public_key(Id=key_id, IfMatch=updated["ETag"],
+                                         PublicKeyConfig={**sent, "EncodedKey": public_key_pem()})
+        assert error_of(immutable) == ("IllegalUpdate", 400)
+        cloudfront.delete_public_key(Id=key_id, IfMatch=updated["ETag"])
+        with pytest.raises(ClientError) as gone:
+            cloudfront.get_public_key(Id=key_id)
+        assert error_of(gone) == ("NoSuchPublicKey", 404)
+
+    def test_a_public_key_must_be_an_rsa_pem(self, cloudfront: Any) -> None:
+        with pytest.raises(ClientError) as info:
+            cloudfront.create_public_key(PublicKeyConfig={"CallerReference": "x", "Name": uuid.uuid4().hex,
+                                                          "EncodedKey": "not a key"})
+        assert error_of(info) == ("InvalidArgument", 400)
+
+    def test_key_groups_hold_existing_keys_and_keep_them_in_use(self, cloudfront: Any) -> None:
+        key = cloudfront.create_public_key(PublicKeyConfig={
+            "CallerReference": uuid.uuid4().hex, "Name": uuid.uuid4().hex, "EncodedKey": public_key_pem()})
+        key_id = key["PublicKey"]["Id"]
+        with pytest.raises(ClientError) as unknown:
+            cloudfront.create_key_group(KeyGroupConfig={"Name": uuid.uuid4().hex, "Items": ["K0NOSUCHKEY000"]})
+        assert error_of(unknown) == ("NoSuchPublicKey", 404)
+        sent = {"Name": uuid.uuid4().hex, "Items": [key_id], "Comment": "signers"}
+        group = cloudfront.create_key_group(KeyGroupConfig=sent)
+        group_id = group["KeyGroup"]["Id"]
+        assert cloudfront.get_key_group_config(Id=group_id)["KeyGroupConfig"] == sent
+        assert group_id in [item["KeyGroup"]["Id"] for item in cloudfront.list_key_groups()["KeyGroupList"]["Items"]]
+        with pytest.raises(ClientError) as in_use:
+            cloudfront.delete_public_key(Id=key_id, IfMatch=key["ETag"])
+        assert error_of(in_use) == ("PublicKeyInUse", 409)
+        with pytest.raises(ClientError) as taken:
+            cloudfront.create_key_group(KeyGroupConfig=sent)
+        assert error_of(taken) == ("KeyGroupAlreadyExists", 409)
+        cloudfront.delete_key_group(Id=group_id, IfMatch=group["ETag"])
+        cloudfront.delete_public_key(Id=key_id, IfMatch=key["ETag"])
+
+    def test_origin_access_controls_round_trip(self, cloudfront: Any) -> None:
+        sent = oac_config()
+        created = cloudfront.create_origin_access_control(OriginAccessControlConfig=sent)
+        oac_id = created["OriginAccessControl"]["Id"]
+        got = cloudfront.get_origin_access_control_config(Id=oac_id)
+        assert got["OriginAccessControlConfig"] == sent
+        listed = cloudfront.list_origin_access_controls()["OriginAccessControlList"]
+        assert oac_id in [item["Id"] for item in listed["Items"]]
+        with pytest.raises(ClientError) as bad:
+            cloudfront.update_origin_access_control(Id=oac_id, IfMatch=got["ETag"], OriginAccessControlConfig={
+                **sent, "SigningBehavior": "sometimes"})
+        assert error_of(bad) == ("InvalidArgument", 400)
+        cloudfront.delete_origin_access_control(Id=oac_id, IfMatch=got["ETag"])
+
+    def test_distributions_refer_only_to_existing_key_groups_and_access_controls(
+        self, cloudfront: Any, signing: tuple[str, str]
+    ) -> None:
+        oac_id, group_id = signing
+        with pytest.raises(ClientError) as no_group:
+            cloudfront.create_distribution(DistributionConfig=signed_config((oac_id, "no-such-group")))
+        assert error_of(no_group) == ("TrustedKeyGroupDoesNotExist", 400)
+        with pytest.raises(ClientError) as no_oac:
+            cloudfront.create_distribution(DistributionConfig=signed_config(("E0NOSUCHOAC000", group_id)))
+        assert error_of(no_oac) == ("NoSuchOriginAccessControl", 404)
+
+    def test_what_a_distribution_uses_cannot_be_deleted(self, cloudfront: Any, signing: tuple[str, str]) -> None:
+        oac_id, group_id = signing
+        cloudfront.create_distribution(DistributionConfig=signed_config(signing))
+        group_etag = cloudfront.get_key_group(Id=group_id)["ETag"]
+        with pytest.raises(ClientError) as group_in_use:
+            cloudfront.delete_key_group(Id=group_id, IfMatch=group_etag)
+        assert error_of(group_in_use) == ("ResourceInUse", 409)
+        oac_etag = cloudfront.get_origin_access_control(Id=oac_id)["ETag"]
+        with pytest.raises(ClientError) as oac_in_use:
+            cloudfront.delete_origin_access_control(Id=oac_id, IfMatch=oac_etag)
+        assert error_of(oac_in_use) == ("OriginAccessControlInUse", 409)

@@ -65,3 +65,27 @@ class InvalidDefaultRootObject(CdnError):
 
 class BatchTooLarge(CdnError):
     pass
+
+
+class ResourceError(CdnError):
+    """An error about a public key, key group or origin access control; `kind` says which."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class NoSuchResource(ResourceError):
+    pass
+
+
+class ResourceAlreadyExists(ResourceError):
+    """The name is taken by another resource of the same kind."""
+
+
+class ResourceInUse(ResourceError):
+    """A distribution or key group still refers to the resource."""
+
+
+class TrustedKeyGroupDoesNotExist(CdnError):
+    pass

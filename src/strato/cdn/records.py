@@ -8,6 +8,7 @@ exactly as it was sent. Fields strato stores but does not model are kept verbati
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +136,47 @@ class Invalidation:
     paths: tuple[str, ...]
     status: str
     create_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyConfig:
+    """An RSA public key (PEM) that signed URLs may be signed for."""
+
+    caller_reference: str
+    name: str
+    encoded_key: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGroupConfig:
+    """Public key ids a cache behaviour can trust for signed URLs, by the group's id."""
+
+    name: str
+    items: tuple[str, ...]
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OriginAccessControlConfig:
+    """How the edge signs its requests to a private origin (SigV4, always/never/no-override)."""
+
+    name: str
+    signing_protocol: str
+    signing_behavior: str
+    origin_type: str
+    description: str | None = None
+
+
+C = TypeVar("C", PublicKeyConfig, KeyGroupConfig, OriginAccessControlConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource(Generic[C]):
+    """A public key, key group or origin access control, with CloudFront's ETag."""
+
+    id: str
+    etag: str
+    created: float
+    modified: float
+    config: C

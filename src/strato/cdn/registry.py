@@ -9,43 +9,32 @@ edges follow them with `invalidations_since`."""
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
-import string
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from strato import migrations
-
 from . import codec
+from .database import Database
 from .errors import (
     CNAMEAlreadyExists,
     DistributionAlreadyExists,
     DistributionNotDisabled,
     IllegalUpdate,
     InvalidationBatchAlreadyExists,
-    MissingIfMatch,
     NoSuchDistribution,
     NoSuchInvalidation,
-    PreconditionFailed,
+    NoSuchResource,
+    TrustedKeyGroupDoesNotExist,
 )
+from .ids import new_id, require_etag
 from .records import Distribution, DistributionConfig, Invalidation
+from .resources import KEY_GROUP, ORIGIN_ACCESS_CONTROL, ResourceRegistry, replace_refs
 from .validation import check_config, check_paths
 
-MIGRATIONS = "strato.cdn.migrations"
 ACCOUNT_ID = "000000000000"  # strato has one account; every ARN names it
 DOMAIN_SUFFIX = "cdn.strato.local"
 DEPLOYED = "Deployed"
 COMPLETED = "Completed"
-_ID_ALPHABET = string.ascii_uppercase + string.digits
-
-
-def new_id(prefix: str) -> str:
-    """A CloudFront-style id: 14 uppercase letters and digits, starting with `prefix`."""
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(14 - len(prefix)))
 
 
 def domain_name(distribution_id: str) -> str:
@@ -54,39 +43,20 @@ def domain_name(distribution_id: str) -> str:
 
 class DistributionRegistry:
     def __init__(self, data_dir: Path) -> None:
-        root = data_dir / "cdn"
-        root.mkdir(parents=True, exist_ok=True)
-        self.path = root / "cdn.db"
-        migrations.migrate(self.path, MIGRATIONS)
-        self._conn = migrations.connect(self.path)
-        self._lock = threading.Lock()
+        self.db = Database(data_dir)
+        self.path = self.db.path
+        self.resources = ResourceRegistry(self.db)
+        """Public keys, key groups and origin access controls, in the same file."""
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        self.db.close()
 
     # -- distributions -------------------------------------------------------------------
 
     def create(self, config: DistributionConfig, tags: tuple[tuple[str, str], ...] = ()) -> Distribution:
         """CreateDistribution: a CallerReference already used is DistributionAlreadyExists."""
         check_config(config)
-        with self._write() as conn:
+        with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM distributions WHERE caller_reference = ?",
                             (config.caller_reference,)).fetchone():
                 raise DistributionAlreadyExists(
@@ -94,6 +64,7 @@ class DistributionRegistry:
                     "another distribution.")
             distribution_id = new_id("E")
             self._claim_aliases(conn, distribution_id, config)
+            self._refer(conn, distribution_id, config)
             now = time.time()
             etag = new_id("E")
             conn.execute(
@@ -104,7 +75,7 @@ class DistributionRegistry:
         return self._record(distribution_id, etag, now, config, tags)
 
     def get(self, distribution_id: str) -> Distribution:
-        with self._read() as conn:
+        with self.db.read() as conn:
             row = conn.execute("SELECT id, etag, last_modified, config, tags FROM distributions WHERE id = ?",
                                (distribution_id,)).fetchone()
         if row is None:
@@ -113,7 +84,7 @@ class DistributionRegistry:
 
     def list_distributions(self, marker: str = "", max_items: int = 100) -> tuple[list[Distribution], str | None]:
         """A page of distributions in id order after `marker`, and the next marker if more remain."""
-        with self._read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 "SELECT id, etag, last_modified, config, tags FROM distributions WHERE id > ? ORDER BY id LIMIT ?",
                 (marker, max_items + 1),
@@ -123,7 +94,7 @@ class DistributionRegistry:
 
     def all(self) -> list[Distribution]:
         """Every distribution, for an edge to select from."""
-        with self._read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute("SELECT id, etag, last_modified, config, tags FROM distributions ORDER BY id")
             return [self._from_row(row) for row in rows.fetchall()]
 
@@ -131,12 +102,13 @@ class DistributionRegistry:
         """UpdateDistribution: the whole configuration is replaced; the ETag must be current
         and the CallerReference unchanged."""
         check_config(config)
-        with self._write() as conn:
+        with self.db.write() as conn:
             current = self._current(conn, distribution_id, if_match)
             if current.config.caller_reference != config.caller_reference:
                 raise IllegalUpdate("The CallerReference of a distribution cannot be changed.")
             conn.execute("DELETE FROM aliases WHERE distribution_id = ?", (distribution_id,))
             self._claim_aliases(conn, distribution_id, config)
+            self._refer(conn, distribution_id, config)
             now = time.time()
             etag = new_id("E")
             conn.execute("UPDATE distributions SET etag = ?, last_modified = ?, config = ? WHERE id = ?",
@@ -145,12 +117,12 @@ class DistributionRegistry:
 
     def delete(self, distribution_id: str, if_match: str | None) -> None:
         """DeleteDistribution: only a disabled distribution, at its current ETag."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             current = self._current(conn, distribution_id, if_match)
             if current.config.enabled:
                 raise DistributionNotDisabled("The distribution you are trying to delete has not been disabled.")
             for table, column in (("aliases", "distribution_id"), ("invalidations", "distribution_id"),
-                                  ("distributions", "id")):
+                                  ("resource_refs", "owner_id"), ("distributions", "id")):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (distribution_id,))
 
     def _current(self, conn: sqlite3.Connection, distribution_id: str, if_match: str | None) -> Distribution:
@@ -158,13 +130,25 @@ class DistributionRegistry:
                            (distribution_id,)).fetchone()
         if row is None:
             raise NoSuchDistribution("The specified distribution does not exist.")
-        if not if_match:
-            raise MissingIfMatch("The If-Match version is missing or not valid for the resource.")
         current = self._from_row(row)
-        if if_match != current.etag:
-            raise PreconditionFailed("The precondition given in one or more of the request-header fields "
-                                     "evaluated to false.")
+        require_etag(current.etag, if_match)
         return current
+
+    @staticmethod
+    def _refer(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:
+        """The key groups behaviours trust and the origin access controls origins use must exist."""
+        refs = [(ORIGIN_ACCESS_CONTROL.name, origin.origin_access_control_id) for origin in config.origins
+                if origin.origin_access_control_id]
+        for behavior in (config.default_behavior, *config.behaviors):
+            if behavior.trusted_key_groups is not None:
+                refs.extend((KEY_GROUP.name, group) for group in behavior.trusted_key_groups.items)
+        missing = replace_refs(conn, distribution_id, refs)
+        if missing is None:
+            return
+        kind, resource_id = missing
+        if kind == KEY_GROUP.name:
+            raise TrustedKeyGroupDoesNotExist(f"The specified key group {resource_id} does not exist.")
+        raise NoSuchResource(kind, f"The specified origin access control {resource_id} does not exist.")
 
     @staticmethod
     def _claim_aliases(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:
@@ -199,7 +183,7 @@ class DistributionRegistry:
         The same CallerReference with the same paths is the same invalidation; with other
         paths it is InvalidationBatchAlreadyExists."""
         check_paths(paths)
-        with self._write() as conn:
+        with self.db.write() as conn:
             if not conn.execute("SELECT 1 FROM distributions WHERE id = ?", (distribution_id,)).fetchone():
                 raise NoSuchDistribution("The specified distribution does not exist.")
             row = conn.execute(
@@ -223,7 +207,7 @@ class DistributionRegistry:
         return invalidation, True
 
     def get_invalidation(self, distribution_id: str, invalidation_id: str) -> Invalidation:
-        with self._read() as conn:
+        with self.db.read() as conn:
             known = conn.execute("SELECT 1 FROM distributions WHERE id = ?", (distribution_id,)).fetchone()
             row = conn.execute(
                 "SELECT id, distribution_id, caller_reference, create_time, paths FROM invalidations "
@@ -238,7 +222,7 @@ class DistributionRegistry:
     def list_invalidations(self, distribution_id: str, marker: str = "",
                            max_items: int = 100) -> tuple[list[Invalidation], str | None]:
         """A page of the distribution's invalidations, newest first, after the one `marker` names."""
-        with self._read() as conn:
+        with self.db.read() as conn:
             if not conn.execute("SELECT 1 FROM distributions WHERE id = ?", (distribution_id,)).fetchone():
                 raise NoSuchDistribution("The specified distribution does not exist.")
             after = conn.execute("SELECT rowid FROM invalidations WHERE id = ? AND distribution_id = ?",
@@ -254,7 +238,7 @@ class DistributionRegistry:
     def invalidations_since(self, seq: int, limit: int = 1000) -> list[tuple[int, str, str]]:
         """Invalidated paths recorded after sequence number `seq`, oldest first, at most `limit`:
         (seq, distribution id, path). An edge remembers the last seq it applied."""
-        with self._read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 "SELECT seq, distribution_id, path FROM invalidation_paths WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),

@@ -43,6 +43,23 @@ def _status(code: str, status: int) -> _Mapper:
     return lambda exc: CloudFrontError(code, str(exc), status)
 
 
+# Per kind of resource: the codes for (no such, already exists, in use).
+_RESOURCE_CODES = {
+    "public-key": ("NoSuchPublicKey", "PublicKeyAlreadyExists", "PublicKeyInUse"),
+    "key-group": ("NoSuchResource", "KeyGroupAlreadyExists", "ResourceInUse"),
+    "origin-access-control": ("NoSuchOriginAccessControl", "OriginAccessControlAlreadyExists",
+                              "OriginAccessControlInUse"),
+}
+
+
+def _resource(which: int, status: int) -> _Mapper:
+    def mapper(exc: Exception) -> CloudFrontError:
+        assert isinstance(exc, cdn.ResourceError)
+        return CloudFrontError(_RESOURCE_CODES[exc.kind][which], str(exc), status)
+
+    return mapper
+
+
 _TABLE: dict[type[Exception], _Mapper] = {
     cdn.NoSuchDistribution: _status("NoSuchDistribution", 404),
     cdn.NoSuchInvalidation: _status("NoSuchInvalidation", 404),
@@ -59,6 +76,10 @@ _TABLE: dict[type[Exception], _Mapper] = {
     cdn.InvalidTTLOrder: _status("InvalidTTLOrder", 400),
     cdn.InvalidDefaultRootObject: _status("InvalidDefaultRootObject", 400),
     cdn.BatchTooLarge: _status("BatchTooLarge", 413),
+    cdn.TrustedKeyGroupDoesNotExist: _status("TrustedKeyGroupDoesNotExist", 400),
+    cdn.NoSuchResource: _resource(0, 404),
+    cdn.ResourceAlreadyExists: _resource(1, 409),
+    cdn.ResourceInUse: _resource(2, 409),
     MalformedXML: lambda exc: malformed_input(f"The XML you provided was not well-formed: {exc}"),
     BodyTooLarge: lambda exc: malformed_input("The request body is too large."),
     BodyIncomplete: lambda exc: CloudFrontError("IncompleteBody", "The request body ended early."),

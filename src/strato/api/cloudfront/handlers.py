@@ -14,7 +14,8 @@ from strato.xmltree import Node, parse, serialize
 
 from .config_xml import config_node, parse_config
 from .errors import NAMESPACE, CloudFrontError, malformed_input
-from .router import VERSION, Endpoint
+from .resources_xml import RESOURCE_XML, ResourceXml
+from .router import RESOURCES, VERSION, Endpoint
 from .shapes import (
     distribution_list_node,
     distribution_node,
@@ -117,6 +118,51 @@ async def list_invalidations(call: Call) -> Response:
     return xml(invalidation_list_node(page, marker, max_items, next_marker))
 
 
+def _resource_xml(call: Call) -> ResourceXml:
+    return RESOURCE_XML[call.endpoint.resource]
+
+
+async def create_resource(call: Call) -> Response:
+    spec = _resource_xml(call)
+    config = spec.parse(call.document(spec.config_tag))
+    resource = await asyncio.to_thread(call.registry.resources.create, spec.kind, config)
+    return xml(spec.node(resource), 201, [
+        ("location", call.location(call.endpoint.resource, resource.id)), ("etag", resource.etag)])
+
+
+async def get_resource(call: Call) -> Response:
+    spec = _resource_xml(call)
+    resource = await asyncio.to_thread(call.registry.resources.get, spec.kind, call.endpoint.resource_id)
+    return xml(spec.node(resource), headers=[("etag", resource.etag)])
+
+
+async def get_resource_config(call: Call) -> Response:
+    spec = _resource_xml(call)
+    resource = await asyncio.to_thread(call.registry.resources.get, spec.kind, call.endpoint.resource_id)
+    return xml(spec.config_node(resource.config), headers=[("etag", resource.etag)])
+
+
+async def list_resources(call: Call) -> Response:
+    spec = _resource_xml(call)
+    marker, max_items = call.page()
+    page, next_marker = await asyncio.to_thread(call.registry.resources.list_page, spec.kind, marker, max_items)
+    return xml(spec.list_node(page, marker, max_items, next_marker))
+
+
+async def update_resource(call: Call) -> Response:
+    spec = _resource_xml(call)
+    config = spec.parse(call.document(spec.config_tag))
+    resource = await asyncio.to_thread(call.registry.resources.update, spec.kind, call.endpoint.resource_id,
+                                       config, call.request.headers.get("if-match"))
+    return xml(spec.node(resource), headers=[("etag", resource.etag)])
+
+
+async def delete_resource(call: Call) -> Response:
+    await asyncio.to_thread(call.registry.resources.delete, _resource_xml(call).kind, call.endpoint.resource_id,
+                            call.request.headers.get("if-match"))
+    return Response(204)
+
+
 HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {
     "CreateDistribution": create_distribution,
     "CreateDistributionWithTags": create_distribution,
@@ -129,3 +175,8 @@ HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {
     "GetInvalidation": get_invalidation,
     "ListInvalidations": list_invalidations,
 }
+for _stem in RESOURCES.values():
+    HANDLERS.update({
+        f"Create{_stem}": create_resource, f"Get{_stem}": get_resource, f"Get{_stem}Config": get_resource_config,
+        f"List{_stem}s": list_resources, f"Update{_stem}": update_resource, f"Delete{_stem}": delete_resource,
+    })

@@ -13,22 +13,34 @@ class Endpoint:
     operation: str  # "Unknown" when no supported operation matches
     distribution_id: str = ""
     invalidation_id: str = ""
+    resource: str = ""  # public-key, key-group or origin-access-control
+    resource_id: str = ""
 
 
+_UNKNOWN = Endpoint("Unknown")
 _COLLECTION = {"GET": "ListDistributions", "POST": "CreateDistribution"}
 _DISTRIBUTION = {"GET": "GetDistribution", "DELETE": "DeleteDistribution"}
 _CONFIG = {"GET": "GetDistributionConfig", "PUT": "UpdateDistribution"}
 _INVALIDATIONS = {"GET": "ListInvalidations", "POST": "CreateInvalidation"}
-_UNKNOWN = Endpoint("Unknown")
+# Resource path segment -> operation name stem; key groups update at /{Id}, the others at /{Id}/config.
+RESOURCES = {"public-key": "PublicKey", "key-group": "KeyGroup", "origin-access-control": "OriginAccessControl"}
 
 
 def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
     """The operation a request names; ids are taken as sent (the registry judges them)."""
     parts = path.split("/")
-    if len(parts) < 3 or parts[0] != "" or parts[1] != VERSION or parts[2] != "distribution":
+    if len(parts) < 3 or parts[0] != "" or parts[1] != VERSION:
         return _UNKNOWN
-    rest = parts[3:]
-    if not rest or rest == [""]:
+    rest = parts[3:] if parts[3:] != [""] else []
+    if parts[2] == "distribution":
+        return _distribution(method, rest, query)
+    if parts[2] in RESOURCES:
+        return _resource(method, parts[2], rest)
+    return _UNKNOWN
+
+
+def _distribution(method: str, rest: list[str], query: dict[str, str]) -> Endpoint:
+    if not rest:
         operation = _COLLECTION.get(method)
         if operation == "CreateDistribution" and "WithTags" in query:
             operation = "CreateDistributionWithTags"
@@ -47,3 +59,24 @@ def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
     else:
         operation = None
     return Endpoint(operation, distribution_id) if operation else _UNKNOWN
+
+
+def _resource(method: str, resource: str, rest: list[str]) -> Endpoint:
+    stem = RESOURCES[resource]
+    if not rest:
+        operation = {"GET": f"List{stem}s", "POST": f"Create{stem}"}.get(method)
+        return Endpoint(operation, resource=resource) if operation else _UNKNOWN
+    resource_id = rest[0]
+    updated_at = "" if resource == "key-group" else "config"
+    if not resource_id or len(rest) > 2 or (len(rest) == 2 and rest[1] != "config"):
+        return _UNKNOWN
+    suffix = rest[1] if len(rest) == 2 else ""
+    if method == "GET":
+        operation = f"Get{stem}Config" if suffix else f"Get{stem}"
+    elif method == "DELETE" and not suffix:
+        operation = f"Delete{stem}"
+    elif method == "PUT" and suffix == updated_at:
+        operation = f"Update{stem}"
+    else:
+        return _UNKNOWN
+    return Endpoint(operation, resource=resource, resource_id=resource_id)

@@ -27,3 +27,21 @@ CREATE TABLE invalidation_paths (
     distribution_id TEXT NOT NULL,
     path TEXT NOT NULL
 );
+-- Public keys, key groups and origin access controls, and which distribution or key group
+-- refers to which of them (a referenced one cannot be deleted).
+CREATE TABLE resources (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    created REAL NOT NULL,
+    modified REAL NOT NULL,
+    config TEXT NOT NULL,
+    UNIQUE (kind, name)
+);
+CREATE TABLE resource_refs (
+    owner_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    PRIMARY KEY (owner_id, resource_id)
+);
+CREATE INDEX resource_refs_by_resource ON resource_refs(resource_id);

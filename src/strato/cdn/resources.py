@@ -1,0 +1,190 @@
+"""Public keys, key groups and origin access controls: the resources signed URLs and
+private origins need, kept beside the distributions in cdn.db with CloudFront's rules
+(ETag + If-Match on change, unique names per kind, no deleting what is referred to)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from . import codec
+from .database import Database
+from .errors import (
+    IllegalUpdate,
+    InvalidArgument,
+    NoSuchResource,
+    ResourceAlreadyExists,
+    ResourceInUse,
+)
+from .ids import new_id, require_etag
+from .records import C, KeyGroupConfig, OriginAccessControlConfig, PublicKeyConfig, Resource
+
+MAX_KEYS_PER_GROUP = 5
+SIGNING_BEHAVIORS = frozenset({"never", "always", "no-override"})
+ORIGIN_TYPES = frozenset({"s3", "mediastore", "mediapackagev2", "lambda"})
+
+
+def _check_public_key(config: PublicKeyConfig) -> None:
+    try:
+        key = load_pem_public_key(config.encoded_key.strip().encode())
+    except (ValueError, TypeError):
+        raise InvalidArgument("The parameter EncodedKey is not a PEM encoded public key.") from None
+    if not isinstance(key, RSAPublicKey) or key.key_size != 2048:
+        raise InvalidArgument("The parameter EncodedKey must be a 2048-bit RSA public key.")
+
+
+def _check_key_group(config: KeyGroupConfig) -> None:
+    if not 1 <= len(config.items) <= MAX_KEYS_PER_GROUP:
+        raise InvalidArgument(f"A key group holds 1 to {MAX_KEYS_PER_GROUP} public keys.")
+
+
+def _check_origin_access_control(config: OriginAccessControlConfig) -> None:
+    if config.signing_protocol != "sigv4":
+        raise InvalidArgument("The parameter SigningProtocol must be sigv4.")
+    if config.signing_behavior not in SIGNING_BEHAVIORS:
+        raise InvalidArgument("The parameter SigningBehavior must be never, always or no-override.")
+    if config.origin_type not in ORIGIN_TYPES:
+        raise InvalidArgument(f"The parameter OriginAccessControlOriginType has an invalid value: "
+                              f"{config.origin_type}")
+
+
+@dataclass(frozen=True, slots=True)
+class Kind(Generic[C]):
+    """One kind of resource: how its config is stored, named, checked and what it refers to."""
+
+    name: str
+    config_type: type[C]
+    new_id: Callable[[], str]
+    check: Callable[[C], None]
+    refers_to: Callable[[C], tuple[str, ...]] = lambda config: ()
+    fixed: Callable[[C], tuple[str, ...]] = lambda config: ()  # fields an update must not change
+
+
+PUBLIC_KEY = Kind("public-key", PublicKeyConfig, lambda: new_id("K"), _check_public_key,
+                  fixed=lambda config: (config.caller_reference, config.encoded_key))
+KEY_GROUP = Kind("key-group", KeyGroupConfig, lambda: str(uuid.uuid4()), _check_key_group,
+                 lambda config: config.items)
+ORIGIN_ACCESS_CONTROL = Kind("origin-access-control", OriginAccessControlConfig, lambda: new_id("E"),
+                             _check_origin_access_control)
+
+
+def replace_refs(conn: sqlite3.Connection, owner_id: str, refs: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Make `owner_id` (a distribution or key group) refer to exactly `refs`, (kind, id) pairs.
+    Returns the first pair that names no such resource, and then changes nothing."""
+    for kind, resource_id in refs:
+        if not conn.execute("SELECT 1 FROM resources WHERE id = ? AND kind = ?", (resource_id, kind)).fetchone():
+            return kind, resource_id
+    conn.execute("DELETE FROM resource_refs WHERE owner_id = ?", (owner_id,))
+    conn.executemany("INSERT OR IGNORE INTO resource_refs (owner_id, resource_id) VALUES (?, ?)",
+                     [(owner_id, resource_id) for _, resource_id in refs])
+    return None
+
+
+class ResourceRegistry:
+    """Create, read, list, update and delete resources of every Kind in one table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, kind: Kind[C], config: C) -> Resource[C]:
+        kind.check(config)
+        resource_id = kind.new_id()
+        now = time.time()
+        resource = Resource(resource_id, new_id("E"), now, now, config)
+        with self.db.write() as conn:
+            self._refer(conn, kind, resource_id, config)
+            try:
+                conn.execute(
+                    "INSERT INTO resources (id, kind, name, etag, created, modified, config) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (resource_id, kind.name, config.name, resource.etag, now, now, codec.dumps(config)),
+                )
+            except sqlite3.IntegrityError:
+                raise ResourceAlreadyExists(kind.name, f"A {kind.name} named {config.name} already exists.") from None
+        return resource
+
+    def get(self, kind: Kind[C], resource_id: str) -> Resource[C]:
+        with self.db.read() as conn:
+            return self._get(conn, kind, resource_id)
+
+    def list_page(self, kind: Kind[C], marker: str = "", max_items: int = 100) -> tuple[list[Resource[C]], str | None]:
+        """A page in id order after `marker`, and the next marker if more remain."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT id, etag, created, modified, config FROM resources WHERE kind = ? AND id > ? "
+                "ORDER BY id LIMIT ?", (kind.name, marker, max_items + 1),
+            ).fetchall()
+        page = [self._from_row(kind, row) for row in rows[:max_items]]
+        return page, (page[-1].id if len(rows) > max_items and page else None)
+
+    def update(self, kind: Kind[C], resource_id: str, config: C, if_match: str | None) -> Resource[C]:
+        kind.check(config)
+        with self.db.write() as conn:
+            current = self._current(conn, kind, resource_id, if_match)
+            if kind.fixed(config) != kind.fixed(current.config):
+                raise IllegalUpdate(f"A {kind.name}'s CallerReference and key cannot change.")
+            self._refer(conn, kind, resource_id, config)
+            now = time.time()
+            updated = Resource(resource_id, new_id("E"), current.created, now, config)
+            try:
+                conn.execute("UPDATE resources SET name = ?, etag = ?, modified = ?, config = ? WHERE id = ?",
+                             (config.name, updated.etag, now, codec.dumps(config), resource_id))
+            except sqlite3.IntegrityError:
+                raise ResourceAlreadyExists(kind.name, f"A {kind.name} named {config.name} already exists.") from None
+        return updated
+
+    def delete(self, kind: Kind[C], resource_id: str, if_match: str | None) -> None:
+        with self.db.write() as conn:
+            self._current(conn, kind, resource_id, if_match)
+            if conn.execute("SELECT 1 FROM resource_refs WHERE resource_id = ?", (resource_id,)).fetchone():
+                raise ResourceInUse(kind.name, f"The {kind.name} {resource_id} is in use.")
+            conn.execute("DELETE FROM resource_refs WHERE owner_id = ?", (resource_id,))
+            conn.execute("DELETE FROM resources WHERE id = ?", (resource_id,))
+
+    def key_groups(self, group_ids: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """For an edge checking signed URLs: key group id -> {public key id: PEM}."""
+        groups: dict[str, dict[str, str]] = {}
+        with self.db.read() as conn:
+            for group_id in group_ids:
+                try:
+                    group = self._get(conn, KEY_GROUP, group_id)
+                except NoSuchResource:
+                    continue
+                keys = groups.setdefault(group_id, {})
+                for key_id in group.config.items:
+                    row = conn.execute("SELECT config FROM resources WHERE id = ? AND kind = ?",
+                                       (key_id, PUBLIC_KEY.name)).fetchone()
+                    if row is not None:
+                        keys[key_id] = codec.loads(PublicKeyConfig, row[0]).encoded_key
+        return groups
+
+    @staticmethod
+    def _refer(conn: sqlite3.Connection, kind: Kind[C], resource_id: str, config: C) -> None:
+        missing = replace_refs(conn, resource_id, [(PUBLIC_KEY.name, ref) for ref in kind.refers_to(config)])
+        if missing is not None:
+            raise NoSuchResource(PUBLIC_KEY.name, f"The public key {missing[1]} does not exist.")
+
+    def _get(self, conn: sqlite3.Connection, kind: Kind[C], resource_id: str) -> Resource[C]:
+        row = conn.execute("SELECT id, etag, created, modified, config FROM resources WHERE id = ? AND kind = ?",
+                           (resource_id, kind.name)).fetchone()
+        if row is None:
+            raise NoSuchResource(kind.name, f"The specified {kind.name} does not exist.")
+        return self._from_row(kind, row)
+
+    def _current(self, conn: sqlite3.Connection, kind: Kind[C], resource_id: str,
+                 if_match: str | None) -> Resource[C]:
+        current = self._get(conn, kind, resource_id)
+        require_etag(current.etag, if_match)
+        return current
+
+    @staticmethod
+    def _from_row(kind: Kind[C], row: tuple[str, str, float, float, str]) -> Resource[C]:
+        resource_id, etag, created, modified, config = row
+        return Resource(resource_id, etag, created, modified, codec.loads(kind.config_type, config))
