@@ -23,6 +23,23 @@ from strato.api.cloudfront.router import Endpoint, route
      Endpoint("ListInvalidations", "EDFDVBD6EXAMPLE")),
     ("GET", "/2020-05-31/distribution/EDFDVBD6EXAMPLE/invalidation/IDFDVBD632BHDS5", {},
      Endpoint("GetInvalidation", "EDFDVBD6EXAMPLE", "IDFDVBD632BHDS5")),
+    ("POST", "/2020-05-31/public-key", {}, Endpoint("CreatePublicKey", resource="public-key")),
+    ("GET", "/2020-05-31/public-key", {}, Endpoint("ListPublicKeys", resource="public-key")),
+    ("GET", "/2020-05-31/public-key/K2JCJMDEHXQW5F", {},
+     Endpoint("GetPublicKey", resource="public-key", resource_id="K2JCJMDEHXQW5F")),
+    ("GET", "/2020-05-31/public-key/K2JCJMDEHXQW5F/config", {},
+     Endpoint("GetPublicKeyConfig", resource="public-key", resource_id="K2JCJMDEHXQW5F")),
+    ("PUT", "/2020-05-31/public-key/K2JCJMDEHXQW5F/config", {},
+     Endpoint("UpdatePublicKey", resource="public-key", resource_id="K2JCJMDEHXQW5F")),
+    ("DELETE", "/2020-05-31/public-key/K2JCJMDEHXQW5F", {},
+     Endpoint("DeletePublicKey", resource="public-key", resource_id="K2JCJMDEHXQW5F")),
+    ("PUT", "/2020-05-31/key-group/0a1b", {}, Endpoint("UpdateKeyGroup", resource="key-group", resource_id="0a1b")),
+    ("GET", "/2020-05-31/key-group/0a1b/config", {},
+     Endpoint("GetKeyGroupConfig", resource="key-group", resource_id="0a1b")),
+    ("GET", "/2020-05-31/origin-access-control", {"MaxItems": "1"},
+     Endpoint("ListOriginAccessControls", resource="origin-access-control")),
+    ("PUT", "/2020-05-31/origin-access-control/E1/config", {},
+     Endpoint("UpdateOriginAccessControl", resource="origin-access-control", resource_id="E1")),
 ])
 def test_supported_operations(method: str, path: str, query: dict[str, str], expected: Endpoint) -> None:
     assert route(method, path, query) == expected
@@ -35,6 +52,10 @@ def test_supported_operations(method: str, path: str, query: dict[str, str], exp
     ("GET", "/2020-05-31/distribution//config"),
     ("GET", "/2020-05-31/distribution/E1/unknown"),
     ("GET", "/2020-05-31/cache-policy"),
+    ("PUT", "/2020-05-31/key-group/0a1b/config"),  # key groups update at /{Id}
+    ("PUT", "/2020-05-31/public-key/K1"),  # public keys update at /{Id}/config
+    ("DELETE", "/2020-05-31/public-key/K1/config"),
+    ("GET", "/2020-05-31/public-key/K1/config/more"),
     ("GET", "/2019-03-26/distribution"),
     ("GET", "/"),
 ])
