@@ -208,7 +208,7 @@ class TestLimits:
         needs_cgroup(runner, "memory")
         outcome, environment = invoke(runner, "app.allocate", {"mb": 256}, memory_mb=64)
         assert outcome.exit_status == -9
-        assert 48 <= environment.process.max_memory_used_mb() <= 64
+        assert environment.process.max_memory_used_mb() in (63, 64)  # what Runtime.OutOfMemory is told by
 
     def test_the_peak_memory_of_a_healthy_environment_is_reported(self, runner: Runner) -> None:
         async def go() -> tuple[Outcome, int]:

@@ -108,7 +108,7 @@ class ZygoteClient:
             "spec": {
                 "runtime": spec.runtime,
                 "handler": spec.handler,
-                "code_dir": str(spec.code_dir),
+                "code_dir": str(spec.code_dir.resolve()),
                 "environment": spec.environment,
                 "memory_mb": spec.memory_mb,
                 "tmp_mb": spec.tmp_mb,

@@ -5,8 +5,9 @@ The steps, in the order an environment meets them (see zygote.py for who runs ea
   enter_namespaces   mount, pid, ipc and uts namespaces (and a user namespace when strato is
                      not root); mounts stop propagating to the host
   mount_proc         /proc for the new pid namespace (run by its pid 1)
-  build_filesystem   /var/task read-only, private size-limited /tmp (and /dev/shm, /var/tmp),
-                     the data dir and strato's own dirs covered by empty read-only tmpfs
+  prepare_filesystem the data dir and strato's own dirs covered by empty read-only tmpfs,
+                     private /dev/shm and /var/tmp (all before the launch)
+  finish_filesystem  at launch: /var/task read-only, a private size-limited /tmp
   drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
                      no_new_privs
 Only the standard library: the zygote, which may run on another interpreter, imports it.
@@ -170,12 +171,16 @@ def _ensure_task_root() -> None:
         os.makedirs("/var/tmp")
 
 
-def build_filesystem(policy: Policy, code_dir: str, tmp_mb: int) -> None:
-    """The environment's view of the filesystem (in its own mount namespace)."""
-    code_fd = os.open(code_dir, os.O_PATH | os.O_DIRECTORY)
+def prepare_filesystem(policy: Policy) -> int:
+    """Everything of the environment's filesystem that does not depend on the function, done
+    while the environment is a spare. The host's tree is first kept at /var/task under an empty
+    root-only tmpfs (the function's code is found there at launch), then the data dir and
+    strato's dirs are covered. Returns a descriptor of the kept tree, for finish_filesystem."""
     reveal_fds = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in policy.reveal]
     _ensure_task_root()
-    _bind_read_only(code_fd, TASK_ROOT)
+    syscalls.mount("/", TASK_ROOT, None, syscalls.MS_BIND | syscalls.MS_REC)
+    host = os.open(TASK_ROOT, os.O_PATH | os.O_DIRECTORY)
+    _cover(TASK_ROOT, "size=4k,mode=0700", read_only=True)
     covered: set[str] = set()
     for path, fd in reveal_fds:
         parent = next(a for a in _ancestors(path) if not os.stat(a).st_mode & 0o001)
@@ -184,15 +189,24 @@ def build_filesystem(policy: Policy, code_dir: str, tmp_mb: int) -> None:
             covered.add(parent)
         os.makedirs(path, mode=0o755, exist_ok=True)
         _bind_read_only(fd, path)
+        os.close(fd)
     for path in policy.hide:
         if os.path.isdir(path):
             _cover(path, "size=4k,mode=0000", read_only=True)
-    _cover("/tmp", f"size={max(1, tmp_mb)}m,mode=1777", read_only=False)
     for shared in ("/dev/shm", "/var/tmp"):
         if os.path.isdir(shared):
             _cover(shared, SMALL_TMPFS, read_only=False)
-    for fd in [code_fd, *(fd for _, fd in reveal_fds)]:
-        os.close(fd)
+    return host
+
+
+def finish_filesystem(host: int, code_dir: str, tmp_mb: int) -> None:
+    """At launch: the function's code (found through the kept host tree, which is then let go)
+    read-only at /var/task, and a private /tmp of the function's ephemeral storage size."""
+    code = os.open(code_dir.lstrip("/"), os.O_PATH | os.O_DIRECTORY, dir_fd=host)
+    _bind_read_only(code, TASK_ROOT)
+    os.close(code)
+    os.close(host)
+    _cover("/tmp", f"size={max(1, tmp_mb)}m,mode=1777", read_only=False)
 
 
 def _ancestors(path: str) -> list[str]:

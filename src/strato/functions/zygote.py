@@ -1,14 +1,15 @@
 """A pre-initialised interpreter per runtime that forks each new environment (python -m
 strato.functions.zygote CONTROL_FD POLICY_JSON, started by isolated.py).
 
-Process tree of one environment:
+Process tree of one environment, all of it made ahead of time (a spare) but the last steps:
   zygote (a child subreaper, so environments become its children and their statuses reach it)
-   └─ spare: forked ahead of time; joins its cgroup (the slow part), unshares namespaces, forks
-      the environment's pid 1 and exits. pid 1 mounts /proc and waits for a launch.
-      └─ pid 1 "init": on launch builds the filesystem, forks the runtime, reaps orphans, exits
-         with the runtime's status (128+N when killed by signal N); its death ends the namespace
-         └─ runtime: drops privileges, sets the environment, runs runtime_client (python) or
-            execs /var/task/bootstrap (provided)
+   └─ first fork: joins the cgroup (the slow part), unshares namespaces, forks pid 1, exits
+      └─ init (pid 1): mounts /proc, prepares the filesystem, forks the runtime process, then
+         reaps orphans and exits with the runtime's status (128+N when killed by signal N); its
+         death ends the namespace
+         └─ runtime process: waits for the launch; then mounts the code and /tmp, drops
+            privileges, sets the environment, runs runtime_client (python) or execs
+            /var/task/bootstrap (provided)
 
 Control messages are JSON datagrams (SOCK_SEQPACKET); the log fd travels as SCM_RIGHTS.
   in:  {"op": "launch", "id", "spec"} + log fd | {"op": "kill", "pid"}
@@ -82,18 +83,21 @@ def receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
 @dataclass
 class Spare:
     pid: int  # the environment's init, as the zygote sees it
-    sock: socket.socket  # the launch spec goes here
+    sock: socket.socket  # to the waiting runtime process: the launch spec goes here
     group: Group | None
 
 
 @dataclass
 class Pending:
-    """A spare being made: its first fork reports the init's pid (or an error) on `pipe`."""
+    """A spare being made. On `pipe` its first fork writes "pid:N" (the init) and the init
+    "ok" or "error:..." once prepared; both close it, so EOF means the report is complete."""
 
     fork_pid: int
     pipe: int
-    sock: socket.socket
+    sock: socket.socket  # to the runtime process
+    init_sock: socket.socket  # to the init: told when the zygote has adopted it
     group: Group | None
+    report: bytes = b""
 
 
 class Zygote:
@@ -169,10 +173,11 @@ class Zygote:
         for pid in [*self.live, *(spare.pid for spare in self.spares)]:
             self._kill(pid)
         for spare in self.spares:
-            spare.sock.close()  # an init still waiting for its launch sees the end and exits
+            spare.sock.close()  # a runtime process still waiting for its launch sees the end and exits
         if self.pending is not None:
             groups.append(self.pending.group)
             self.pending.sock.close()
+            self.pending.init_sock.close()
         for group in groups:
             if group is not None:
                 group.kill()
@@ -255,19 +260,25 @@ class Zygote:
         group = tree.group(f"env-{os.getpid()}-{self.counter}") if tree else None
         if group is not None:
             group.create()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        runtime_ours, runtime_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        init_ours, init_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         read_end, write_end = os.pipe()
         gc.freeze()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the forked child
             os.close(read_end)
-            ours.close()
-            self._first_fork(theirs, group, write_end)
+            runtime_ours.close()
+            init_ours.close()
+            self._first_fork(init_theirs, runtime_theirs, group, write_end)
         os.close(write_end)
-        theirs.close()
-        self.pending = Pending(pid, read_end, ours, group)
+        runtime_theirs.close()
+        init_theirs.close()
+        self.pending = Pending(pid, read_end, runtime_ours, init_ours, group)
 
-    def _first_fork(self, sock: socket.socket, group: Group | None, report: int) -> None:
+    def _first_fork(self, init_sock: socket.socket, runtime_sock: socket.socket, group: Group | None,
+                    report: int) -> None:
+        """Join the cgroup, unshare, fork the init, say its pid, exit (the init is adopted by
+        the zygote, a subreaper)."""
         try:
             if group is not None:
                 group.join()
@@ -275,69 +286,81 @@ class Zygote:
                 sandbox.enter_namespaces(self.policy.root)
             init = os.fork()
             if init == 0:
-                os.close(report)
-                Init(self.policy, sock).wait_for_launch()
-            os.write(report, str(init).encode())
+                Init(self.policy, init_sock, runtime_sock, report).prepare()
+            os.write(report, f"pid:{init}\n".encode())
         except BaseException as e:
-            os.write(report, f"!{e!r}".encode())
+            os.write(report, f"error:{e!r}\n".encode())
         os._exit(0)
 
     def _spare_ready(self, pending: Pending) -> None:
-        answer = os.read(pending.pipe, 4096).decode()
+        chunk = os.read(pending.pipe, 4096)
+        pending.report += chunk
+        if chunk:
+            return
         os.close(pending.pipe)
         self.pending = None
-        with contextlib.suppress(ChildProcessError):  # init's parent must be us before its launch
+        with contextlib.suppress(ChildProcessError):  # init's parent must be us before it is told
             os.waitpid(pending.fork_pid, 0)
-        if answer.startswith("!") or not answer:
+        lines = dict(line.split(":", 1) for line in pending.report.decode().splitlines() if ":" in line)
+        pid = int(lines["pid"]) if "pid" in lines else None
+        try:
+            if "error" in lines or pid is None or b"ok" not in pending.report.splitlines():
+                raise OSError(lines.get("error", "the environment did not start"))
+            pending.init_sock.send(b"adopted")
+        except OSError as e:
             pending.sock.close()
-            self._discard(pending.fork_pid, pending.group, f"cannot make an environment: {answer[1:]}")
+            self._discard(pid or pending.fork_pid, pending.group, f"cannot make an environment: {e}")
             for message, log_fd in self.waiting:
-                send(self.control, {"op": "failed", "id": message["id"], "error": answer[1:] or "fork failed"})
+                send(self.control, {"op": "failed", "id": message["id"], "error": str(e)})
                 os.close(log_fd)
             self.waiting.clear()
             return
-        self.spares.append(Spare(int(answer), pending.sock, pending.group))
+        finally:
+            pending.init_sock.close()
+        self.spares.append(Spare(pid, pending.sock, pending.group))
 
 
 class Init:
-    """pid 1 of an environment (or its session leader without a pid namespace)."""
+    """pid 1 of an environment (or its session leader without a pid namespace): prepares the
+    filesystem, forks the runtime process, reaps orphans, exits with the runtime's status."""
 
-    def __init__(self, policy: sandbox.Policy, sock: socket.socket) -> None:
+    def __init__(self, policy: sandbox.Policy, sock: socket.socket, runtime_sock: socket.socket, report: int) -> None:
         self.policy = policy
         self.sock = sock
+        self.runtime_sock = runtime_sock
+        self.report = report
 
-    def wait_for_launch(self) -> None:
+    def prepare(self) -> None:
         os.setsid()
         signal.set_wakeup_fd(-1)
         for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
-        keep = self.sock.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 1 << 16)
-        code = 1
+        keep = sorted({0, 1, 2, self.sock.fileno(), self.runtime_sock.fileno(), self.report})
+        for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
+            os.closerange(low + 1, high)
         try:
+            host = None
             if self.policy.namespaces:
                 sandbox.mount_proc()
-            spec, fds = receive(self.sock)
-            if spec is None:
-                os._exit(0)
-            syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
-            os.dup2(fds[0], 1)
-            os.dup2(fds[0], 2)
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            for fd in (fds[0], null):
-                os.close(fd)
-            self.sock.close()
-            if self.policy.namespaces:
-                sandbox.build_filesystem(self.policy, spec["code_dir"], int(spec["tmp_mb"]))
+                host = sandbox.prepare_filesystem(self.policy)
             runtime = os.fork()
             if runtime == 0:
-                Runtime(self.policy, spec).run()
-            code = self._reap_until(runtime)
+                self.sock.close()
+                os.close(self.report)
+                Runtime(self.policy, self.runtime_sock, host).wait_for_launch()
+            self.runtime_sock.close()
+            if host is not None:
+                os.close(host)
+            os.write(self.report, b"ok\n")
         except BaseException as e:
-            print(f"strato: cannot start the environment: {e!r}", file=sys.stderr, flush=True)
-        os._exit(code)
+            os.write(self.report, f"error:{e!r}\n".encode())
+            os._exit(1)
+        os.close(self.report)
+        if self.sock.recv(16) != b"adopted":  # the zygote went away before adopting us
+            os._exit(0)
+        syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
+        self.sock.close()
+        os._exit(self._reap_until(runtime))
 
     @staticmethod
     def _reap_until(runtime: int) -> int:
@@ -349,35 +372,51 @@ class Init:
 
 
 class Runtime:
-    """The runtime process: becomes an ordinary user, then runs the function's runtime."""
+    """The runtime process: waits for its launch, finishes the filesystem, becomes an ordinary
+    user, then runs the function's runtime."""
 
-    def __init__(self, policy: sandbox.Policy, spec: dict[str, Any]) -> None:
+    def __init__(self, policy: sandbox.Policy, sock: socket.socket, host: int | None) -> None:
         self.policy = policy
-        self.spec = spec
+        self.sock = sock
+        self.host = host  # the kept host tree (with namespaces), where the code is found
 
-    def run(self) -> None:
-        spec = self.spec
+    def wait_for_launch(self) -> None:
         code = 1
         try:
-            task_root = sandbox.TASK_ROOT if self.policy.namespaces else spec["code_dir"]
-            environment = {**spec["environment"], "LAMBDA_TASK_ROOT": task_root}
-            os.chdir(task_root)
-            sandbox.drop_privileges(self.policy, int(spec["uid"]))
-            sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            if not spec["runtime"].startswith("python"):
-                bootstrap = os.path.join(task_root, "bootstrap")
-                os.execve(bootstrap, [bootstrap], environment)
-            os.environ.clear()
-            os.environ.update(environment)
-            code = runtime_client.run()
+            spec, fds = receive(self.sock)
+            if spec is None:
+                os._exit(0)
+            os.dup2(fds[0], 1)
+            os.dup2(fds[0], 2)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            for fd in (fds[0], null):
+                os.close(fd)
+            self.sock.close()
+            code = self.run(spec)
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
         except BaseException as e:
-            print(f"strato: runtime failed: {e!r}", file=sys.stderr)
+            print(f"strato: the runtime failed to start: {e!r}", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+    def run(self, spec: dict[str, Any]) -> int:
+        if self.host is not None:
+            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]))
+        task_root = sandbox.TASK_ROOT if self.policy.namespaces else spec["code_dir"]
+        environment = {**spec["environment"], "LAMBDA_TASK_ROOT": task_root}
+        os.chdir(task_root)
+        sandbox.drop_privileges(self.policy, int(spec["uid"]))
+        sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if not spec["runtime"].startswith("python"):
+            bootstrap = os.path.join(task_root, "bootstrap")
+            os.execve(bootstrap, [bootstrap], environment)
+        os.environ.clear()
+        os.environ.update(environment)
+        return runtime_client.run()
 
 
 def main() -> None:
