@@ -11,6 +11,7 @@ from typing import Any
 
 import psutil
 import pytest
+import uvloop
 
 from strato.functions.logs import read_logs
 from strato.functions.pool import Pool
@@ -65,7 +66,8 @@ def big(event, context):
 '''
 
 
-def run(tmp_path: Path, test: Callable[[Pool, Path], Awaitable[None]], **settings: Any) -> None:
+def run(tmp_path: Path, test: Callable[[Pool, Path], Awaitable[None]], uvloop_run: bool = False,
+        **settings: Any) -> None:
     code = write_code(tmp_path / "code", HANDLERS)
 
     async def main() -> None:
@@ -75,7 +77,10 @@ def run(tmp_path: Path, test: Callable[[Pool, Path], Awaitable[None]], **setting
             await test(pool, code)
         finally:
             await pool.close()
-    asyncio.run(main())
+    if uvloop_run:
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
 
 
 def error(result: InvokeResult) -> dict[str, Any]:
@@ -100,6 +105,14 @@ class TestInvoke:
             assert json.loads(result.payload) == {"hello": ["world", 1]}
             assert (result.function_error, result.executed_version) == (None, "$LATEST")
         run(tmp_path, test)
+
+    def test_echo_on_uvloop(self, tmp_path: Path) -> None:
+        """`strato serve` runs on uvloop, whose transports are not asyncio's classes."""
+        async def test(pool: Pool, code: Path) -> None:
+            fn = function(code, handler="app.echo")
+            payloads = [(await pool.invoke(invocation(fn, b"[%d]" % n))).payload for n in range(3)]
+            assert payloads == [b"[0]", b"[1]", b"[2]"]
+        run(tmp_path, test, uvloop_run=True)
 
     def test_the_handler_sees_its_event_and_context(self, tmp_path: Path) -> None:
         async def test(pool: Pool, code: Path) -> None:

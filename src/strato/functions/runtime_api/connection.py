@@ -12,6 +12,7 @@ GET next closes the connection.
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import httptools
 
@@ -48,8 +49,7 @@ class RuntimeConnection(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         if len(self._connections) >= MAX_CONNECTIONS or self._channel.closed:
             transport.abort()
             return
