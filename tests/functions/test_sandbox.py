@@ -65,6 +65,12 @@ def threads(event, context):
         thread.join()
     return {"started": len(started), "error": error}
 
+def imports(event, context):
+    import colorsys, sqlite3, wave, xml.dom.minidom  # not preloaded by the zygote
+    import boto3
+    boto3.client("s3", region_name="us-east-1")
+    return sorted(m for m in ("colorsys", "sqlite3", "wave", "xml.dom.minidom") if m in __import__("sys").modules)
+
 def spawn(event, context):
     return subprocess.Popen(["sleep", event["marker"]], start_new_session=True).pid
 '''
@@ -189,6 +195,11 @@ class TestWhatTheFunctionSees:
         written, seen = runner.run(go())
         assert written.body == {"written": 1}
         assert seen.body["errno"] == errno.ENOENT
+
+    def test_it_can_import_the_standard_library_and_boto3_wherever_the_interpreter_lives(
+            self, runner: Runner) -> None:
+        outcome, _ = invoke(runner, "app.imports")
+        assert outcome.body == ["colorsys", "sqlite3", "wave", "xml.dom.minidom"]
 
     def test_its_code_is_read_only(self, runner: Runner) -> None:
         needs_namespaces(runner)

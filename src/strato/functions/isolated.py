@@ -207,6 +207,8 @@ class IsolatedLauncher:
         return available_runtimes()
 
     async def launch(self, spec: LaunchSpec) -> EnvironmentProcess:
+        if spec.runtime not in available_runtimes():
+            raise ValueError(f"runtime {spec.runtime} is not available on this host")
         interpreter = interpreter_for(spec.runtime)
         client = self._zygotes.get(interpreter)
         if client is None or not client.alive:
