@@ -1,4 +1,4 @@
-"""Command line: `strato serve`, `strato edge` (and, as they arrive, `admin`, `logs`)."""
+"""Command line: `strato serve`, `strato edge`, `strato logs`."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--token", help="the edge's admin token (default: read from --cache-dir/admin-token)")
     purge.add_argument("--host", dest="site", help="purge only this site (Host) of the edge")
     purge.add_argument("--cache-dir", dest="purge_cache_dir", type=Path, default=Path("strato-edge-cache"))
+    logs = commands.add_parser("logs", help="print a function's logs (START/END/REPORT lines and its output)")
+    logs.add_argument("function", help="the function's name")
+    logs.add_argument("--data-dir", type=Path,
+                      help="data directory of the strato that runs it (env STRATO_DATA_DIR, default ./strato-data)")
+    logs.add_argument("--bytes", type=int, default=1024 * 1024,
+                      help="how much of the newest log to print (default 1 MiB)")
     return parser
 
 
@@ -66,6 +72,14 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as exc:
             sys.exit(f"strato: {exc}")
         serve(settings)
+    elif args.command == "logs":
+        from strato.functions.logs import read_logs
+
+        data_dir = Settings.from_env(data_dir=args.data_dir).data_dir
+        try:
+            sys.stdout.buffer.write(read_logs(data_dir / "functions" / "logs", args.function, args.bytes))
+        except ValueError as exc:
+            sys.exit(f"strato: {exc}")
     elif args.command == "edge" and args.edge_command == "purge":
         sys.exit(_purge(args))
     elif args.command == "edge":

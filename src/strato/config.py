@@ -20,6 +20,7 @@ class Settings:
     root_secret_key: str | None = None
     log_level: str = "warning"
     request_timeout: float = 30.0
+    event_retry_delay: float = 60.0  # seconds before an Event invoke's first retry (the second waits twice that)
     function_concurrency: int = 1000  # the account's concurrent executions, as Lambda's default quota
 
     @classmethod
@@ -31,6 +32,7 @@ class Settings:
             "workers": int(env.get("STRATO_WORKERS", str(os.cpu_count() or 1))),
             "request_timeout": float(env.get("STRATO_REQUEST_TIMEOUT", "30")),
             "function_concurrency": int(env.get("STRATO_FUNCTION_CONCURRENCY", "1000")),
+            "event_retry_delay": float(env.get("STRATO_EVENT_RETRY_DELAY", "60")),
             "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
             "root_access_key": env.get("STRATO_ROOT_ACCESS_KEY") or None,
             "root_secret_key": env.get("STRATO_ROOT_SECRET_KEY") or None,

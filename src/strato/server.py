@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -27,10 +30,13 @@ from strato.edge.protocol import edge_protocol
 from strato.edge.proxy import EdgeProxy
 from strato.edge.ratelimit import RateLimiter
 from strato.edge.store import EdgeStore
-from strato.functions.events import EventQueue
+from strato.functions.controller import Controller
+from strato.functions.events import Dispatcher, EventQueue
 from strato.functions.invoker import Invoker
 from strato.functions.ipc import ControllerClient
+from strato.functions.isolated import IsolatedLauncher
 from strato.functions.packages import MAX_ZIPPED
+from strato.functions.pool import Pool
 from strato.functions.registry import Registry
 from strato.functions.runtimes import available_runtimes
 from strato.http.expect import ExpectContinueGuard
@@ -159,7 +165,37 @@ def serve(settings: Settings) -> None:
             store.close()
 
     roles = [(f"worker {index}", functools.partial(worker, index)) for index in range(settings.workers)]
+    roles.append(("functions controller", functools.partial(functions_controller, settings, sock)))
     supervisor.supervise(roles)
+
+
+async def functions_controller(settings: Settings, sock: socket.socket) -> None:
+    """The one owner of function environments: runs invocations the workers send and the Event queue."""
+    host, port = sock.getsockname()[:2]
+    sock.close()  # the API socket is the workers'; environments must not inherit it
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    endpoint = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    folder = settings.data_dir / "functions"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    identity, _ = root_identity(settings)
+    registry = Registry(folder, settings.region)
+    launcher = IsolatedLauncher(folder / "run", hide=[settings.data_dir])
+    log.warning("functions: %s", launcher.protections)
+    pool = Pool(launcher, logs_dir=folder / "logs", region=settings.region, endpoint_url=endpoint,
+                credentials=(identity.access_key, identity.secret_key),
+                account_concurrency=settings.function_concurrency)
+    queue = EventQueue(folder / "functions.db")
+    dispatcher = Dispatcher(queue, registry.resolve, pool.invoke, settings.event_retry_delay)
+    serving = asyncio.ensure_future(Controller(folder / "controller.sock", pool.invoke, dispatcher).serve())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, serving.cancel)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+    finally:
+        await pool.close()
+        await launcher.close()
+        queue.close()
 
 
 def serve_edge(settings: EdgeSettings) -> None:

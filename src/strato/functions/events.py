@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from strato import migrations
+
+from .errors import NotFound
 from .records import FunctionVersion, Invocation, InvokeResult, TooManyRequests
 
 log = logging.getLogger("strato.functions.events")
@@ -24,22 +26,7 @@ log = logging.getLogger("strato.functions.events")
 MAX_ATTEMPTS = 3
 MAX_AGE = 6 * 3600.0
 THROTTLE_DELAY = 1.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    function_name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    invoked_arn TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    client_context TEXT,
-    payload BLOB NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    next_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_due ON events (next_at)
-"""
+MIGRATIONS = "strato.functions.migrations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +43,12 @@ class QueuedEvent:
 
 
 class EventQueue:
-    """The queue's table, in its own SQLite file: writers are API workers, the reader is the controller."""
+    """The `events` table of the function registry's file: API workers write, the controller reads."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
+        migrations.migrate(path, MIGRATIONS)
+        self._conn = migrations.connect(path)
         self._lock = asyncio.Lock()
 
     async def put(self, invocation: Invocation) -> None:
@@ -98,7 +83,7 @@ class EventQueue:
         self._conn.close()
 
 
-Resolve = Callable[[str, str], FunctionVersion | None]
+Resolve = Callable[[str, str], FunctionVersion]
 Run = Callable[[Invocation], Awaitable[InvokeResult]]
 
 
@@ -141,8 +126,9 @@ class Dispatcher:
             self._wake.set()
 
     async def _attempt(self, event: QueuedEvent) -> None:
-        function = self.resolve(event.function_name, event.version)
-        if function is None:
+        try:
+            function = self.resolve(event.function_name, event.version)
+        except NotFound:
             log.warning("event %s dropped: function %s:%s no longer exists",
                         event.request_id, event.function_name, event.version)
             self.queue.done(event.id)

@@ -1,0 +1,36 @@
+"""Building function packages and deploying them through boto3, for the Lambda tests."""
+
+from __future__ import annotations
+
+import io
+import sys
+import textwrap
+import uuid
+import zipfile
+from typing import Any
+
+RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+ROLE = "arn:aws:iam::000000000000:role/strato-tests"
+
+
+def package(files: dict[str, str | bytes], executable: tuple[str, ...] = ()) -> bytes:
+    """A zip of `files` (text is dedented); names in `executable` get mode 0755."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            data = textwrap.dedent(content).encode() if isinstance(content, str) else content
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o100755 if name in executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def deploy(client: Any, code: str, *, handler: str = "handler.handler", runtime: str = RUNTIME,
+           files: dict[str, str | bytes] | None = None, executable: tuple[str, ...] = (), **config: Any) -> str:
+    """Create a function from one handler.py (plus `files`); returns its unique name."""
+    name = f"fn-{uuid.uuid4().hex[:12]}"
+    zipped = package({"handler.py": code, **(files or {})}, executable)
+    client.create_function(FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler,
+                           Code={"ZipFile": zipped}, **config)
+    return name

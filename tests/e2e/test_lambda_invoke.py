@@ -1,0 +1,325 @@
+"""Invoking functions through boto3 against a real `strato serve`: results, errors, limits, logs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_client
+from tests.e2e.lambda_helpers import RUNTIME, deploy
+from tests.servers import StratoServer
+
+ECHO = """
+def handler(event, context):
+    return event
+"""
+
+
+@pytest.fixture(scope="module")
+def lam(server: StratoServer) -> Any:
+    return make_client(server.url, "lambda", retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120)
+
+
+def call(lam: Any, name: str, payload: object = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+    answer = lam.invoke(FunctionName=name, Payload=json.dumps(payload if payload is not None else {}), **kwargs)
+    return answer, json.loads(answer["Payload"].read() or b"null")
+
+
+def test_a_function_echoes_its_event(lam: Any) -> None:
+    name = deploy(lam, ECHO)
+    answer, result = call(lam, name, {"hello": ["world", 1, None]})
+    assert answer["StatusCode"] == 200
+    assert answer["ExecutedVersion"] == "$LATEST"
+    assert "FunctionError" not in answer, result
+    assert result == {"hello": ["world", 1, None]}
+
+
+def test_the_context_describes_the_function_and_the_request(lam: Any) -> None:
+    name = deploy(lam, """
+        def handler(event, context):
+            return {
+                "name": context.function_name,
+                "version": context.function_version,
+                "memory": context.memory_limit_in_mb,
+                "request_id": context.aws_request_id,
+                "arn": context.invoked_function_arn,
+                "remaining": context.get_remaining_time_in_millis(),
+                "log_group": context.log_group_name,
+            }
+    """, MemorySize=256, Timeout=7)
+    answer, result = call(lam, name)
+    assert result["name"] == name
+    assert result["version"] == "$LATEST"
+    assert int(result["memory"]) == 256
+    assert result["request_id"] == answer["ResponseMetadata"]["RequestId"]
+    assert result["arn"].endswith(f":function:{name}")
+    assert 0 < result["remaining"] <= 7000
+    assert result["log_group"] == f"/aws/lambda/{name}"
+
+
+def test_the_environment_holds_lambdas_variables_and_the_functions_own(lam: Any, server: StratoServer) -> None:
+    name = deploy(lam, """
+        import os
+        def handler(event, context):
+            return {key: os.environ.get(key) for key in event["keys"]}
+    """, Environment={"Variables": {"GREETING": "hi"}})
+    keys = ["GREETING", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
+            "LAMBDA_TASK_ROOT", "_HANDLER", "AWS_ENDPOINT_URL", "AWS_EXECUTION_ENV", "AWS_ACCESS_KEY_ID"]
+    _, found = call(lam, name, {"keys": keys})
+    assert found["GREETING"] == "hi"
+    assert found["AWS_LAMBDA_FUNCTION_NAME"] == name
+    assert found["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
+    assert found["AWS_REGION"] == "us-east-1"
+    assert found["LAMBDA_TASK_ROOT"] == "/var/task"
+    assert found["_HANDLER"] == "handler.handler"
+    assert found["AWS_ENDPOINT_URL"] == server.url
+    assert found["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{RUNTIME}"
+    assert found["AWS_ACCESS_KEY_ID"]
+
+
+def test_a_raising_handler_is_an_unhandled_function_error(lam: Any) -> None:
+    name = deploy(lam, """
+        def handler(event, context):
+            raise ValueError("bad input: " + event["what"])
+    """)
+    answer, error = call(lam, name, {"what": "nothing"})
+    assert answer["StatusCode"] == 200
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "bad input: nothing"
+    assert isinstance(error["stackTrace"], list)
+
+
+def test_an_environment_is_reused_between_invokes(lam: Any) -> None:
+    name = deploy(lam, """
+        import os
+        calls = 0
+        def handler(event, context):
+            global calls
+            calls += 1
+            return {"pid_ns_init": os.getpid(), "calls": calls}
+    """)
+    _, first = call(lam, name)
+    _, second = call(lam, name)
+    assert second["calls"] == first["calls"] + 1
+
+
+def test_a_configuration_change_starts_a_fresh_environment(lam: Any) -> None:
+    name = deploy(lam, """
+        import os
+        calls = 0
+        def handler(event, context):
+            global calls
+            calls += 1
+            return {"calls": calls, "mode": os.environ.get("MODE")}
+    """)
+    call(lam, name)
+    call(lam, name)
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"MODE": "new"}})
+    _, after = call(lam, name)
+    assert after == {"calls": 1, "mode": "new"}
+
+
+def test_a_timeout_stops_the_environment_and_says_so(lam: Any) -> None:
+    name = deploy(lam, """
+        import time
+        def handler(event, context):
+            if event.get("sleep"):
+                time.sleep(30)
+            return "awake"
+    """, Timeout=1)
+    started = time.monotonic()
+    answer, error = call(lam, name, {"sleep": True})
+    assert time.monotonic() - started < 20
+    assert answer["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    _, again = call(lam, name, {})
+    assert again == "awake"
+
+
+def test_a_crashing_runtime_is_a_runtime_exit_error(lam: Any) -> None:
+    name = deploy(lam, """
+        import os
+        def handler(event, context):
+            os._exit(3)
+    """)
+    answer, error = call(lam, name)
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in error["errorMessage"]
+
+
+def test_running_out_of_memory_is_reported_and_the_service_survives(lam: Any) -> None:
+    name = deploy(lam, """
+        def handler(event, context):
+            hoard = []
+            while True:
+                hoard.append(bytearray(16 * 1024 * 1024))
+    """, MemorySize=128, Timeout=30)
+    answer, error = call(lam, name)
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] in {"Runtime.OutOfMemory", "MemoryError", "Runtime.ExitError"}
+    echo = deploy(lam, ECHO)
+    assert call(lam, echo, {"still": "here"})[1] == {"still": "here"}
+
+
+def test_an_unimportable_handler_is_an_init_error(lam: Any) -> None:
+    name = deploy(lam, ECHO, handler="missing_module.handler")
+    answer, error = call(lam, name)
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    assert "missing_module" in error["errorMessage"]
+
+
+def test_log_tail_carries_the_invocations_output_and_report(lam: Any) -> None:
+    name = deploy(lam, """
+        def handler(event, context):
+            print("hello from the handler")
+            return 1
+    """)
+    answer, _ = call(lam, name, LogType="Tail")
+    log = base64.b64decode(answer["LogResult"]).decode()
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    assert f"START RequestId: {request_id} Version: $LATEST" in log
+    assert "hello from the handler" in log
+    assert f"END RequestId: {request_id}" in log
+    assert f"REPORT RequestId: {request_id}\tDuration: " in log
+    assert "\tMemory Size: 128 MB\tMax Memory Used: " in log
+
+
+def test_strato_logs_reads_a_functions_log_back(lam: Any, server: StratoServer) -> None:
+    name = deploy(lam, """
+        def handler(event, context):
+            print("remember", event["n"])
+            return 1
+    """)
+    call(lam, name, {"n": 41})
+    call(lam, name, {"n": 42})
+    out = subprocess.run([sys.executable, "-m", "strato", "logs", name, "--data-dir", str(server.data_dir)],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    assert "remember 41" in out
+    assert "remember 42" in out
+    assert out.count("REPORT RequestId: ") == 2
+
+
+def test_reserved_concurrency_throttles_the_excess(lam: Any) -> None:
+    name = deploy(lam, """
+        import time
+        def handler(event, context):
+            time.sleep(event.get("sleep", 0))
+            return "done"
+    """, Timeout=30)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    results: list[Any] = []
+    slow = threading.Thread(target=lambda: results.append(call(lam, name, {"sleep": 3})))
+    slow.start()
+    time.sleep(1.0)
+    with pytest.raises(lam.exceptions.TooManyRequestsException) as raised:
+        call(lam, name, {})
+    assert raised.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    slow.join()
+    assert results[0][1] == "done"
+
+
+def test_an_event_invoke_writes_into_s3_with_plain_boto3(lam: Any, s3: Any, bucket: str) -> None:
+    name = deploy(lam, """
+        import boto3
+        def handler(event, context):
+            boto3.client("s3").put_object(Bucket=event["bucket"], Key=event["key"], Body=b"written by a function")
+            return "ok"
+    """, Timeout=30)
+    answer = lam.invoke(FunctionName=name, InvocationType="Event",
+                        Payload=json.dumps({"bucket": bucket, "key": "from-lambda"}))
+    assert answer["StatusCode"] == 202
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        if listed:
+            break
+        time.sleep(0.2)
+    assert s3.get_object(Bucket=bucket, Key="from-lambda")["Body"].read() == b"written by a function"
+
+
+def test_a_custom_runtime_speaks_the_runtime_api(lam: Any) -> None:
+    bootstrap = f"""#!{sys.executable}
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as response:
+        request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.load(response)
+    body = json.dumps({{"custom": True, "got": event, "handler": os.environ["_HANDLER"]}}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=body, method="POST")).read()
+"""
+    name = deploy(lam, ECHO, runtime="provided.al2023", handler="my.handler", files={"bootstrap": bootstrap},
+                  executable=("bootstrap",))
+    _, result = call(lam, name, {"x": 1})
+    assert result == {"custom": True, "got": {"x": 1}, "handler": "my.handler"}
+
+
+def test_awslambdaric_runs_unchanged_as_a_custom_runtime(lam: Any) -> None:
+    bootstrap = f"#!/bin/sh\nexec {sys.executable} -m awslambdaric handler.handler\n"
+    name = deploy(lam, """
+        def handler(event, context):
+            return {"ric": True, "request_id": context.aws_request_id, "event": event}
+    """, runtime="provided.al2023", handler="handler.handler", files={"bootstrap": bootstrap},
+                  executable=("bootstrap",))
+    answer, result = call(lam, name, {"y": 2})
+    assert result == {"ric": True, "request_id": answer["ResponseMetadata"]["RequestId"], "event": {"y": 2}}
+
+
+def test_a_function_cannot_read_the_data_dir(lam: Any, server: StratoServer) -> None:
+    name = deploy(lam, """
+        import os
+        def handler(event, context):
+            found = {}
+            for path in event["paths"]:
+                try:
+                    found[path] = sorted(os.listdir(path))[:5]
+                except OSError as exc:
+                    found[path] = type(exc).__name__
+            return found
+    """)
+    data = server.data_dir.resolve()
+    paths = [str(data), str(data / "functions"), str(data / "credentials.json")]
+    _, found = call(lam, name, {"paths": paths})
+    for path in paths:
+        assert not isinstance(found[path], list) or found[path] == [], (path, found[path])
+
+
+def test_a_function_cannot_see_another_functions_tmp(lam: Any) -> None:
+    writer = deploy(lam, """
+        import os
+        def handler(event, context):
+            with open("/tmp/secret", "w") as f:
+                f.write("mine")
+            return os.getpid()
+    """)
+    reader = deploy(lam, """
+        import os
+        def handler(event, context):
+            return {"tmp": os.listdir("/tmp"), "uid": os.getuid()}
+    """)
+    call(lam, writer)
+    _, seen = call(lam, reader)
+    assert "secret" not in seen["tmp"]
+    assert seen["uid"] != 0
+
+
+def test_the_aws_cli_invokes_a_function(lam: Any, server: StratoServer, tmp_path: Path) -> None:
+    from tests.e2e.test_awscli import Aws
+
+    name = deploy(lam, ECHO)
+    aws = Aws(server, tmp_path / "home")
+    out = tmp_path / "out.json"
+    meta = aws.json("lambda", "invoke", "--function-name", name, "--payload", '{"cli": true}', out)
+    assert meta["StatusCode"] == 200
+    assert json.loads(out.read_text()) == {"cli": True}
