@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from .launcher import LaunchSpec
 from .runtimes import available_runtimes, interpreter_for
 
 MB = 1024 * 1024
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 # The modules a zygote imports, copied so that an interpreter other than strato's own can
 # import them without seeing strato's installation (and its site-packages).
 ZYGOTE_MODULES = ("__init__.py", "zygote.py", "sandbox.py", "cgroups.py", "syscalls.py", "runtime_client.py")
@@ -75,16 +77,26 @@ def _runtime_high_water_mark(init_pid: int) -> int | None:
     return None
 
 
+def _python_path(interpreter: str, module_root: Path) -> str:
+    """The zygote's modules first; another interpreter also gets strato's pure-Python packages
+    (boto3 and botocore among them) after its own, as Lambda's runtimes include boto3."""
+    if interpreter == sys.executable:
+        return str(module_root)
+    return os.pathsep.join([str(module_root), sysconfig.get_path("purelib")])
+
+
 class ZygoteClient:
     """The launcher's end of one zygote's control socket."""
 
     def __init__(self, interpreter: str, module_root: Path, policy: sandbox.Policy) -> None:
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        path = os.environ.get("PATH", DEFAULT_PATH)
+        environment = {"PYTHONPATH": _python_path(interpreter, module_root), "PATH": path}
         with theirs:
             self._process = subprocess.Popen(
                 [interpreter, "-m", "strato.functions.zygote", str(theirs.fileno()), json.dumps(policy.to_json())],
                 pass_fds=[theirs.fileno()],
-                env={"PYTHONPATH": str(module_root), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                env=environment,
                 stdin=subprocess.DEVNULL,
                 cwd="/",
             )
@@ -114,7 +126,11 @@ class ZygoteClient:
                 "tmp_mb": spec.tmp_mb,
             },
         }
-        zygote.send(self._sock, message, [spec.log_fd])
+        try:
+            zygote.send(self._sock, message, [spec.log_fd])
+        except OSError:
+            self._lost()
+            raise
         pid, dirs = await started
         group = cgroups.Group(self._cgroup_version, dirs) if dirs else None
         process = EnvironmentProcess(pid, group, self)
@@ -147,7 +163,9 @@ class ZygoteClient:
         op = message["op"]
         if op == "started":
             future = self._starting.pop(message["id"])
-            if not future.done():
+            if future.done():  # the launch was cancelled: nobody will use this environment
+                self.request_kill(message["pid"])
+            else:
                 future.set_result((message["pid"], message["cgroup"]))
         elif op == "failed":
             future = self._starting.pop(message["id"])

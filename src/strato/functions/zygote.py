@@ -201,7 +201,7 @@ class Zygote:
             send(spare.sock, {**spec, "uid": uid}, [log_fd])
         finally:
             spare.sock.close()
-            os.close(log_fd)
+        os.close(log_fd)  # kept when the send failed: the next spare takes the launch
         self.live[spare.pid] = (spare.group, uid)
         self.quiet_at = time.monotonic() + REPLENISH_DELAY
         cgroup = spare.group.dirs if spare.group else None
