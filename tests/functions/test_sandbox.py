@@ -28,7 +28,8 @@ def identity(event, context):
     return {
         "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
         "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
-        "no_new_privs": flags["NoNewPrivs"].strip(), "hostname": os.uname().nodename,
+        "no_new_privs": flags["NoNewPrivs"].strip(), "capabilities": flags["CapEff"].strip(),
+        "hostname": os.uname().nodename,
     }
 
 def read(event, context):
@@ -165,6 +166,7 @@ class TestWhoTheFunctionIs:
     def test_it_cannot_gain_privileges(self, runner: Runner) -> None:
         outcome, _ = invoke(runner, "app.identity")
         assert outcome.body["no_new_privs"] == "1"
+        assert int(outcome.body["capabilities"], 16) == 0
 
     def test_the_protections_line_names_what_is_active(self, runner: Runner) -> None:
         line = runner.launcher.protections

@@ -224,6 +224,7 @@ def drop_privileges(policy: Policy, uid: int) -> None:
         own_uid, own_gid = os.geteuid(), os.getegid()
         syscalls.unshare(syscalls.CLONE_NEWUSER)
         _map_ids(own_uid, own_gid)
+        syscalls.drop_capabilities()  # the new namespace's full set would override file modes
     syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
 
 

@@ -1,0 +1,103 @@
+"""When strato is not root, environments still get their own user, mount and pid namespaces:
+the data dir stays hidden (though the uid could read it on the host), /tmp is private, and the
+mounts that hide things cannot be undone. Run by dropping to `nobody` with the system's Python
+(strato's own interpreter may live where `nobody` cannot read)."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strato.functions.runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
+from tests.functions.environments import Recorder
+
+NOBODY = 65534
+INTERPRETER = "/usr/bin/python3.11"
+SOURCE = Path(__file__).resolve().parents[2] / "src"
+HELPER = Path(__file__).with_name("unprivileged_launch.py")
+HANDLER = '''
+import ctypes, os
+
+def handler(event, context):
+    libc = ctypes.CDLL(None, use_errno=True)
+    undone = libc.umount2(b"/tmp", 2)
+    try:
+        data = open(os.path.join(event["hidden"], "secret")).read()
+    except OSError as e:
+        data = e.errno
+    status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines())
+    return {"capabilities": status["CapEff"], "uid": os.getuid(), "pid": os.getpid(),
+            "tmp": os.listdir("/tmp"), "data": data, "umount": [undone, ctypes.get_errno()]}
+'''
+
+
+def _nobody_can_run_strato() -> bool:
+    if os.geteuid() != 0 or not os.path.exists(INTERPRETER):
+        return False
+    check = subprocess.run([INTERPRETER, "-c", "import strato.functions.isolated"], user=NOBODY, group=NOBODY,
+                           extra_groups=[], env={"PYTHONPATH": str(SOURCE)}, capture_output=True, check=False)
+    return check.returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not _nobody_can_run_strato(),
+                                reason=f"needs root (to become nobody) and {INTERPRETER} readable by nobody")
+
+
+@pytest.fixture
+def base() -> Iterator[Path]:
+    """Outside /tmp and readable by everyone, so that only the sandbox can hide what it hides."""
+    directory = Path(tempfile.mkdtemp(prefix="strato-unprivileged-", dir="/run"))
+    directory.chmod(0o755)
+    for name in ("work", "hidden", "code"):
+        (directory / name).mkdir(mode=0o755)
+    os.chown(directory / "work", NOBODY, NOBODY)
+    (directory / "hidden" / "secret").write_text("readable by anyone on the host")
+    (directory / "code" / "app.py").write_text(HANDLER)
+    yield directory
+    shutil.rmtree(directory)
+
+
+def test_an_unprivileged_strato_still_isolates_its_environments(base: Path) -> None:
+    async def go() -> tuple[dict[str, object], str, dict[str, object]]:
+        recorder = Recorder()
+        channel = RuntimeChannel(recorder)
+        listener = await RuntimeApiListener.open(channel)
+        child = await asyncio.create_subprocess_exec(
+            INTERPRETER, str(HELPER), str(base / "work"), str(base / "hidden"), str(base / "code"), listener.address,
+            user=NOBODY, group=NOBODY, extra_groups=[], env={"PYTHONPATH": str(SOURCE)},
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert child.stdin is not None
+        assert child.stdout is not None
+        try:
+            started = json.loads(await asyncio.wait_for(child.stdout.readline(), 30))
+            channel.submit(Delivery("r-1", json.dumps({"hidden": str(base / "hidden")}).encode(), "arn", 10_000))
+            _, payload, _ = await asyncio.wait_for(recorder.outcomes.get(), 30)
+            child.stdin.close()
+            ended = json.loads(await asyncio.wait_for(child.stdout.readline(), 30))
+        finally:
+            if child.returncode is None:
+                child.kill()
+            await child.wait()
+            listener.close()
+        return started, payload.decode(), ended
+
+    started, payload, ended = asyncio.run(go())
+    answer = json.loads(payload)
+    assert "+user" in str(started["protections"])
+    assert "WARNING: not root" in str(started["protections"])
+    assert answer["uid"] == NOBODY
+    assert int(answer["capabilities"], 16) == 0
+    assert answer["pid"] == 2
+    assert answer["tmp"] == []
+    assert answer["data"] in (errno.ENOENT, errno.EACCES)
+    assert answer["umount"] == [-1, errno.EPERM]
+    assert ended["status"] == -9
