@@ -20,7 +20,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from . import cgroups, sandbox, zygote
+from . import cgroups, messages, sandbox
 from .launcher import LaunchSpec
 from .runtimes import available_runtimes, interpreter_for
 
@@ -28,7 +28,10 @@ MB = 1024 * 1024
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 # The modules a zygote imports, copied so that an interpreter other than strato's own can
 # import them without seeing strato's installation (and its site-packages).
-ZYGOTE_MODULES = ("__init__.py", "zygote.py", "sandbox.py", "cgroups.py", "syscalls.py", "runtime_client.py")
+ZYGOTE_MODULES = (
+    "__init__.py", "zygote.py", "envprocs.py", "messages.py", "sandbox.py", "cgroups.py", "syscalls.py",
+    "runtime_client.py",
+)
 
 
 class EnvironmentProcess:
@@ -127,7 +130,7 @@ class ZygoteClient:
             },
         }
         try:
-            zygote.send(self._sock, message, [spec.log_fd])
+            messages.send(self._sock, message, [spec.log_fd])
         except OSError:
             self._lost()
             raise
@@ -142,14 +145,14 @@ class ZygoteClient:
         if not self.alive:
             return False
         with contextlib.suppress(OSError):
-            zygote.send(self._sock, {"op": "kill", "pid": pid})
+            messages.send(self._sock, {"op": "kill", "pid": pid})
             return True
         return False
 
     def _readable(self) -> None:
         while True:
             try:
-                data = self._sock.recv(zygote.MAX_MESSAGE, socket.MSG_DONTWAIT)
+                data = self._sock.recv(messages.MAX_MESSAGE, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 return
             except OSError:

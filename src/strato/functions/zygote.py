@@ -21,7 +21,6 @@ Only the standard library (plus boto3 when the interpreter has it, preloaded for
 
 from __future__ import annotations
 
-import array
 import collections
 import contextlib
 import gc
@@ -35,11 +34,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import runtime_client, sandbox, syscalls
+from . import sandbox, syscalls
 from .cgroups import Group
+from .envprocs import SIGNAL_EXIT, Init
+from .messages import receive, send
 
-MAX_MESSAGE = 1 << 20
-SIGNAL_EXIT = 128  # init exits 128+N when the runtime died of signal N (the shell's convention)
 UID_SPAN = 1_000_000
 SPARES = 2  # environments kept ready (forked, in their cgroup and namespaces) for the next launches
 # Moving a process into a cgroup stalls every fork on the host for an RCU grace period (~10 ms),
@@ -60,24 +59,6 @@ def preload() -> None:
         import botocore.session  # noqa: F401
     except ImportError:
         pass
-
-
-def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
-    data = json.dumps(message).encode()
-    if fds:
-        sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-    else:
-        sock.send(data)
-
-
-def receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
-    """One message and the fds that came with it; (None, []) at EOF."""
-    data, ancillary, _, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(4 * 4))
-    fds: list[int] = []
-    for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
-    return (json.loads(data) if data else None), fds
 
 
 @dataclass
@@ -318,105 +299,6 @@ class Zygote:
         finally:
             pending.init_sock.close()
         self.spares.append(Spare(pid, pending.sock, pending.group))
-
-
-class Init:
-    """pid 1 of an environment (or its session leader without a pid namespace): prepares the
-    filesystem, forks the runtime process, reaps orphans, exits with the runtime's status."""
-
-    def __init__(self, policy: sandbox.Policy, sock: socket.socket, runtime_sock: socket.socket, report: int) -> None:
-        self.policy = policy
-        self.sock = sock
-        self.runtime_sock = runtime_sock
-        self.report = report
-
-    def prepare(self) -> None:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_DFL)
-        keep = sorted({0, 1, 2, self.sock.fileno(), self.runtime_sock.fileno(), self.report})
-        for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
-            os.closerange(low + 1, high)
-        try:
-            host = None
-            if self.policy.namespaces:
-                sandbox.mount_proc()
-                host = sandbox.prepare_filesystem(self.policy)
-            runtime = os.fork()
-            if runtime == 0:
-                self.sock.close()
-                os.close(self.report)
-                Runtime(self.policy, self.runtime_sock, host).wait_for_launch()
-            self.runtime_sock.close()
-            if host is not None:
-                os.close(host)
-            os.write(self.report, b"ok\n")
-        except BaseException as e:
-            os.write(self.report, f"error:{e!r}\n".encode())
-            os._exit(1)
-        os.close(self.report)
-        if self.sock.recv(16) != b"adopted":  # the zygote went away before adopting us
-            os._exit(0)
-        syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
-        self.sock.close()
-        os._exit(self._reap_until(runtime))
-
-    @staticmethod
-    def _reap_until(runtime: int) -> int:
-        while True:
-            pid, status = os.waitpid(-1, 0)
-            if pid == runtime:
-                code = os.waitstatus_to_exitcode(status)
-                return SIGNAL_EXIT - code if code < 0 else code
-
-
-class Runtime:
-    """The runtime process: waits for its launch, finishes the filesystem, becomes an ordinary
-    user, then runs the function's runtime."""
-
-    def __init__(self, policy: sandbox.Policy, sock: socket.socket, host: int | None) -> None:
-        self.policy = policy
-        self.sock = sock
-        self.host = host  # the kept host tree (with namespaces), where the code is found
-
-    def wait_for_launch(self) -> None:
-        code = 1
-        try:
-            spec, fds = receive(self.sock)
-            if spec is None:
-                os._exit(0)
-            os.dup2(fds[0], 1)
-            os.dup2(fds[0], 2)
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            for fd in (fds[0], null):
-                os.close(fd)
-            self.sock.close()
-            code = self.run(spec)
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
-        except BaseException as e:
-            print(f"strato: the runtime failed to start: {e!r}", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-    def run(self, spec: dict[str, Any]) -> int:
-        if self.host is not None:
-            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]))
-        task_root = sandbox.TASK_ROOT if self.policy.namespaces else spec["code_dir"]
-        environment = {**spec["environment"], "LAMBDA_TASK_ROOT": task_root}
-        os.chdir(task_root)
-        sandbox.drop_privileges(self.policy, int(spec["uid"]))
-        sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        if not spec["runtime"].startswith("python"):
-            bootstrap = os.path.join(task_root, "bootstrap")
-            os.execve(bootstrap, [bootstrap], environment)
-        os.environ.clear()
-        os.environ.update(environment)
-        return runtime_client.run()
 
 
 def main() -> None:

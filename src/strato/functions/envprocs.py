@@ -1,0 +1,114 @@
+"""The two processes of every environment, forked by the zygote as a spare: its init and its
+runtime process (see zygote.py for the whole tree). Only the standard library."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+from . import runtime_client, sandbox, syscalls
+from .messages import receive
+
+SIGNAL_EXIT = 128  # init exits 128+N when the runtime died of signal N (the shell's convention)
+
+
+class Init:
+    """pid 1 of an environment (or its session leader without a pid namespace): prepares the
+    filesystem, forks the runtime process, reaps orphans, exits with the runtime's status."""
+
+    def __init__(self, policy: sandbox.Policy, sock: socket.socket, runtime_sock: socket.socket, report: int) -> None:
+        self.policy = policy
+        self.sock = sock
+        self.runtime_sock = runtime_sock
+        self.report = report
+
+    def prepare(self) -> None:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        keep = sorted({0, 1, 2, self.sock.fileno(), self.runtime_sock.fileno(), self.report})
+        for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
+            os.closerange(low + 1, high)
+        try:
+            host = None
+            if self.policy.namespaces:
+                sandbox.mount_proc()
+                host = sandbox.prepare_filesystem(self.policy)
+            runtime = os.fork()
+            if runtime == 0:
+                self.sock.close()
+                os.close(self.report)
+                Runtime(self.policy, self.runtime_sock, host).wait_for_launch()
+            self.runtime_sock.close()
+            if host is not None:
+                os.close(host)
+            os.write(self.report, b"ok\n")
+        except BaseException as e:
+            os.write(self.report, f"error:{e!r}\n".encode())
+            os._exit(1)
+        os.close(self.report)
+        if self.sock.recv(16) != b"adopted":  # the zygote went away before adopting us
+            os._exit(0)
+        syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
+        self.sock.close()
+        os._exit(self._reap_until(runtime))
+
+    @staticmethod
+    def _reap_until(runtime: int) -> int:
+        while True:
+            pid, status = os.waitpid(-1, 0)
+            if pid == runtime:
+                code = os.waitstatus_to_exitcode(status)
+                return SIGNAL_EXIT - code if code < 0 else code
+
+
+class Runtime:
+    """The runtime process: waits for its launch, finishes the filesystem, becomes an ordinary
+    user, then runs the function's runtime."""
+
+    def __init__(self, policy: sandbox.Policy, sock: socket.socket, host: int | None) -> None:
+        self.policy = policy
+        self.sock = sock
+        self.host = host  # the kept host tree (with namespaces), where the code is found
+
+    def wait_for_launch(self) -> None:
+        code = 1
+        try:
+            spec, fds = receive(self.sock)
+            if spec is None:
+                os._exit(0)
+            os.dup2(fds[0], 1)
+            os.dup2(fds[0], 2)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            for fd in (fds[0], null):
+                os.close(fd)
+            self.sock.close()
+            code = self.run(spec)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+        except BaseException as e:
+            print(f"strato: the runtime failed to start: {e!r}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    def run(self, spec: dict[str, Any]) -> int:
+        if self.host is not None:
+            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]))
+        task_root = sandbox.TASK_ROOT if self.policy.namespaces else spec["code_dir"]
+        environment = {**spec["environment"], "LAMBDA_TASK_ROOT": task_root}
+        os.chdir(task_root)
+        sandbox.drop_privileges(self.policy, int(spec["uid"]))
+        sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if not spec["runtime"].startswith("python"):
+            bootstrap = os.path.join(task_root, "bootstrap")
+            os.execve(bootstrap, [bootstrap], environment)
+        os.environ.clear()
+        os.environ.update(environment)
+        return runtime_client.run()
