@@ -43,7 +43,8 @@ class Fill:
         self.state = FillState.RECEIVING
         self.error: BaseException | None = None
         self._changed = asyncio.Event()
-        self._memory: list[bytes] | None = [] if keep_in_memory_up_to > 0 else None
+        # Every byte so far, while the body is small enough: readers are served from it.
+        self._memory: bytearray | None = bytearray() if keep_in_memory_up_to > 0 else None
         self._memory_limit = keep_in_memory_up_to
 
     def append(self, chunk: bytes) -> None:
@@ -54,7 +55,7 @@ class Fill:
         self.written += len(chunk)
         if self._memory is not None:
             if self.written <= self._memory_limit:
-                self._memory.append(chunk)
+                self._memory += chunk
             else:
                 self._memory = None
         self._notify()
@@ -71,7 +72,7 @@ class Fill:
 
     def body(self) -> bytes | None:
         """The whole body, when it was small enough to keep in memory."""
-        return b"".join(self._memory) if self._memory is not None and self.state is FillState.COMPLETE else None
+        return bytes(self._memory) if self._memory is not None and self.state is FillState.COMPLETE else None
 
     def _notify(self) -> None:
         self._changed.set()
@@ -83,7 +84,12 @@ class Fill:
         while end is None or position < end:
             if position < self.written:
                 limit = self.written if end is None else min(end, self.written)
-                chunk = await read_at(self._fd, min(READ_CHUNK, limit - position), position)
+                size = min(READ_CHUNK, limit - position)
+                memory = self._memory
+                if memory is not None:
+                    chunk = bytes(memory[position : position + size])
+                else:
+                    chunk = await read_at(self._fd, size, position)
                 position += len(chunk)
                 yield chunk
             elif self.state is FillState.COMPLETE:

@@ -57,14 +57,19 @@ class HitPath:
                 return None
         elif not facts.fresh(age):
             return None
+        self._refresh(entry, facts, now, age)
+        if not facts.head:
+            return None
         shaping = _SHAPING_COMPRESSIBLE if facts.compressible else _SHAPING
         if entry.status != 200 or shaping.isdisjoint(headers):
-            wire = self._plain_hit(entry, facts, method, now, age)
-            sent = 0 if wire is None or method == "HEAD" else entry.size
-            status = entry.status
+            body = proxy.store.memory_body(entry)
+            if body is None:
+                return None
+            wire: bytes | None = facts.head if method == "HEAD" else facts.head + body
+            status, sent = entry.status, 0 if method == "HEAD" else entry.size
         else:
-            answer = plan_answer(headers, method, entry.status, self._fields(entry, facts, now, age), entry.size)
-            wire = None if answer.encoding is not None else self._wire(entry, answer, method)
+            answer = plan_answer(headers, method, entry.status, dict(facts.fields), entry.size)
+            wire = None if answer.encoding is not None else self._wire(entry, facts, answer, method)
             status, sent = answer.status, _body_length(answer, entry.size)
         if wire is None:
             return None
@@ -73,33 +78,28 @@ class HitPath:
             if wait > 0:
                 limited = too_many_requests(wait)
                 proxy.observe(client, method, raw_path, 429, _body_length(limited), started)
-                return self._wire(entry, limited, method)
+                return self._wire(entry, facts, limited, method)
         proxy.store.hit(entry)
         proxy.metrics.hits += 1
         proxy.observe(client, method, raw_path, status, sent, started)
         return wire
 
-    def _fields(self, entry: Entry, facts: Prepared, now: float, age: float) -> dict[str, str]:
-        ttl = facts.lifetime - age
-        status_text = policy.cache_status(True, ttl=ttl, name=self.proxy.name)
-        return self.proxy.response_headers(entry.headers, policy.age_text(age), status_text, now)
-
-    def _plain_hit(self, entry: Entry, facts: Prepared, method: str, now: float, age: float) -> bytes | None:
-        """A hit with nothing to shape: the entry's head, rebuilt when Age, TTL or Date change."""
-        body = self.proxy.store.memory_body(entry)
-        if body is None:
-            return None
+    def _refresh(self, entry: Entry, facts: Prepared, now: float, age: float) -> None:
+        """The entry's answer fields and unshaped head, rebuilt when Age, TTL or Date change."""
         key = (math.floor(age), math.floor(facts.lifetime - age), 0 if facts.dated else math.floor(now))
-        if facts.head_key != key:
-            answer = plan_answer({}, "GET", entry.status, self._fields(entry, facts, now, age), entry.size)
-            facts.head = _head(answer) or b""
-            facts.head_key = key
-        if not facts.head:
-            return None
-        return facts.head if method == "HEAD" else facts.head + body
+        if facts.head_key == key:
+            return
+        status_text = policy.cache_status(True, ttl=facts.lifetime - age, name=self.proxy.name)
+        facts.fields = self.proxy.response_headers(entry.headers, policy.age_text(age), status_text, now)
+        lines = {name: _line(name, value) for name, value in facts.fields.items()}
+        facts.lines = {name: line for name, line in lines.items() if line is not None}
+        plain = plan_answer({}, "GET", entry.status, dict(facts.fields), entry.size)
+        valid = len(facts.lines) == len(lines)
+        facts.head = (_head(plain, facts) or b"") if valid else b""
+        facts.head_key = key
 
-    def _wire(self, entry: Entry, answer: Answer, method: str) -> bytes | None:
-        head = _head(answer)
+    def _wire(self, entry: Entry, facts: Prepared, answer: Answer, method: str) -> bytes | None:
+        head = _head(answer, facts)
         if head is None:
             return None
         if answer.body is None or method == "HEAD":
@@ -120,19 +120,28 @@ class HitPath:
         return b"".join(pieces)
 
 
-def _head(answer: Answer) -> bytes | None:
-    """Status line and fields as uvicorn writes them; None for a field it would refuse."""
+def _head(answer: Answer, facts: Prepared) -> bytes | None:
+    """Status line and fields as uvicorn writes them (the entry's own fields from their encoded
+    lines); None for a field uvicorn would refuse."""
     lines = [STATUS_LINE[answer.status]]
-    try:
-        for name, value in answer.headers.items():
-            raw_name, raw_value = name.lower().encode("latin-1"), value.encode("latin-1", "replace")
-            if HEADER_RE.search(raw_name) or HEADER_VALUE_RE.search(raw_value):
-                return None
-            lines.append(b"%s: %s\r\n" % (raw_name, raw_value))
-    except UnicodeEncodeError:
-        return None
+    known, encoded = facts.fields, facts.lines
+    for name, value in answer.headers.items():
+        line = encoded.get(name) if known.get(name) is value else _line(name, value)
+        if line is None:
+            return None
+        lines.append(line)
     lines.append(b"\r\n")
     return b"".join(lines)
+
+
+def _line(name: str, value: str) -> bytes | None:
+    try:
+        raw_name, raw_value = name.lower().encode("latin-1"), value.encode("latin-1", "replace")
+    except UnicodeEncodeError:
+        return None
+    if HEADER_RE.search(raw_name) or HEADER_VALUE_RE.search(raw_value):
+        return None
+    return b"%s: %s\r\n" % (raw_name, raw_value)
 
 
 def _body_length(answer: Answer, size: int = 0) -> int:

@@ -294,7 +294,8 @@ class EdgeProxy:
         """A stored response's outgoing fields, with this answer's Date (if it had none), Age,
         Via and Cache-Status (RFC 9111 5.1, RFC 9211)."""
         headers = policy.outgoing_response_headers(stored)
-        headers.setdefault("date", format_http_date(now))
+        if "date" not in headers:
+            headers["date"] = format_http_date(now)
         headers["age"] = age
         headers["via"] = f"{headers['via']}, {VIA}" if "via" in headers else VIA
         headers["cache-status"] = status_text

@@ -9,6 +9,7 @@ ever finds complete entries. Names are random, never derived from URLs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -68,8 +69,11 @@ class EdgeStore:
         self.directory = directory
         self.entries_dir = directory / "entries"
         self.tmp_dir = directory / "tmp"
-        self.entries_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for prefix in range(256):  # entry names are hex: their first two characters pick the folder
+            (self.entries_dir / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)
+        self._entries = str(self.entries_dir)
+        self._tmp = str(self.tmp_dir)
         self.eviction = eviction or S3Fifo(capacity)
         self.memory_capacity = memory_capacity
         self._index: dict[str, dict[str, Entry]] = {}
@@ -80,8 +84,8 @@ class EdgeStore:
 
     # -- paths and loading ----------------------------------------------------------------
 
-    def _path(self, name: str, suffix: str) -> Path:
-        return self.entries_dir / name[:2] / f"{name}{suffix}"
+    def _path(self, name: str, suffix: str) -> str:
+        return f"{self._entries}/{name[:2]}/{name}{suffix}"
 
     def load(self) -> int:
         """Index the entries a previous run left, oldest first; drop partial leftovers."""
@@ -95,11 +99,11 @@ class EdgeStore:
                 if raw.pop("v", None) != META_VERSION:
                     raise ValueError("unknown entry format")
                 entry = Entry(**{**raw, "vary": tuple(raw["vary"])})
-                if self._path(entry.name, ".body").stat().st_size != entry.size:
+                if os.stat(self._path(entry.name, ".body")).st_size != entry.size:
                     raise ValueError("body size differs")
             except (OSError, ValueError, TypeError, KeyError):
                 path.unlink(missing_ok=True)
-                self._path(path.stem, ".body").unlink(missing_ok=True)
+                _unlink(self._path(path.stem, ".body"))
                 continue
             self._index_entry(entry, warm=True)
             loaded += 1
@@ -180,9 +184,7 @@ class EdgeStore:
 
     def commit(self, entry: Entry, body: bytes | None) -> None:
         """Make a fully received body (already at temp_path(entry.name)) the stored variant."""
-        final = self._path(entry.name, ".body")
-        final.parent.mkdir(exist_ok=True)
-        os.replace(self.temp_path(entry.name), final)
+        os.replace(f"{self._tmp}/{entry.name}", self._path(entry.name, ".body"))
         self._write_meta(entry)
         old = self._index.get(entry.key, {}).get(entry.variant)
         if old is not None:
@@ -198,11 +200,16 @@ class EdgeStore:
         self._write_meta(entry)
 
     def _write_meta(self, entry: Entry) -> None:
-        path = self._path(entry.name, ".meta")
-        path.parent.mkdir(exist_ok=True)
-        tmp = self.tmp_dir / f"{entry.name}.meta"
-        tmp.write_text(json.dumps(entry.meta(), separators=(",", ":")))
-        os.replace(tmp, path)
+        tmp = f"{self._tmp}/{entry.name}.meta"
+        data = json.dumps(entry.meta(), separators=(",", ":")).encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, self._path(entry.name, ".meta"))
 
     def _index_entry(self, entry: Entry, *, warm: bool) -> None:
         self._index.setdefault(entry.key, {})[entry.variant] = entry
@@ -235,8 +242,8 @@ class EdgeStore:
         fd = self._descriptors.pop(entry.name, None)
         if fd is not None:
             os.close(fd)
-        self._path(entry.name, ".meta").unlink(missing_ok=True)
-        self._path(entry.name, ".body").unlink(missing_ok=True)
+        _unlink(self._path(entry.name, ".meta"))
+        _unlink(self._path(entry.name, ".body"))
 
     # -- invalidation ---------------------------------------------------------------------
 
@@ -260,6 +267,11 @@ class EdgeStore:
         for entry in victims:
             self._drop(entry)
         return len(victims)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 class StoredBody:
