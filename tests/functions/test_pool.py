@@ -1,32 +1,36 @@
-"""The pool running AWS's own runtime client (awslambdaric) in plain subprocesses: invoke
+"""The pool, on two launchers: AWS's own runtime client (awslambdaric) in plain subprocesses,
+and strato's isolated launcher (sandboxed environments forked from a zygote). Invoke
 semantics, errors in Lambda's words, warm reuse, scale-out, throttling, retirement, reaping."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 import uvloop
 
+from strato.functions.isolated import IsolatedLauncher
+from strato.functions.launcher import Launcher, LaunchSpec, Process
 from strato.functions.logs import read_logs
 from strato.functions.pool import Pool
 from strato.functions.records import MAX_PAYLOAD, InvokeResult, TooManyRequests
 from tests.functions.support import REGION, SubprocessLauncher, function, invocation, write_code
 
 HANDLERS = '''
-import json, os, pathlib, signal, time
+import json, os, signal, socket, time, uuid
+
+TOKEN = uuid.uuid4().hex  # one per environment (pids repeat across pid namespaces)
 
 def echo(event, context):
     return event
 
-def pid(event, context):
-    print("pid handler says hello", event)
-    return os.getpid()
+def token(event, context):
+    print("token handler says hello", event)
+    return TOKEN
 
 def context(event, context):
     return {
@@ -54,33 +58,133 @@ def kill(event, context):
     os.kill(os.getpid(), signal.SIGKILL)
 
 def gate(event, context):
-    """Arrive (a file named by pid), then wait until `count` have arrived or the gate opens."""
-    directory = pathlib.Path(event["dir"])
-    (directory / str(os.getpid())).touch()
-    while len(list(directory.glob("[0-9]*"))) < event.get("count", 1 << 30) and not (directory / "open").exists():
-        time.sleep(0.005)
-    return os.getpid()
+    """Arrive at the test's gate, wait for it to open."""
+    with socket.create_connection(("127.0.0.1", event["port"])) as connection:
+        connection.sendall(b"in")
+        connection.recv(1)
+    return TOKEN
 
 def big(event, context):
     return "x" * event["size"]
 '''
 
 
-def run(tmp_path: Path, test: Callable[[Pool, Path], Awaitable[None]], uvloop_run: bool = False,
-        **settings: Any) -> None:
-    code = write_code(tmp_path / "code", HANDLERS)
+class Recording:
+    """A launcher that keeps the processes it launched, to see them end."""
 
-    async def main() -> None:
-        pool = Pool(SubprocessLauncher(), logs_dir=tmp_path / "logs", region=REGION,
-                    endpoint_url="http://127.0.0.1:9000", credentials=("AKIDEXAMPLE", "secret"), **settings)
-        try:
-            await test(pool, code)
-        finally:
-            await pool.close()
-    if uvloop_run:
-        uvloop.run(main())
-    else:
-        asyncio.run(main())
+    def __init__(self, launcher: Launcher) -> None:
+        self.launcher = launcher
+        self.protections = launcher.protections
+        self.processes: list[Process] = []
+
+    def runtimes(self) -> frozenset[str]:
+        return self.launcher.runtimes()
+
+    async def launch(self, spec: LaunchSpec) -> Process:
+        process = await self.launcher.launch(spec)
+        self.processes.append(process)
+        return process
+
+    async def close(self) -> None:
+        return None  # the launcher may serve other tests
+
+
+class Shared:
+    """One event loop and one isolated launcher per test worker: its zygote warms up once."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.launcher = self.loop.run_until_complete(self._make(work_dir))
+
+    @staticmethod
+    async def _make(work_dir: Path) -> IsolatedLauncher:
+        return IsolatedLauncher(work_dir / "work", [work_dir / "data"])
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.launcher.close())
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
+    isolated = Shared(tmp_path_factory.mktemp("isolated"))
+    yield isolated
+    isolated.close()
+
+
+class Runner:
+    def __init__(self, tmp_path: Path, shared: Shared | None) -> None:
+        self.tmp_path = tmp_path
+        self.shared = shared  # None: awslambdaric in plain subprocesses
+        self.code = write_code(tmp_path / "code", HANDLERS)
+        self.launcher: Recording | None = None
+
+    def __call__(self, test: Callable[[Pool, Path], Awaitable[None]], uvloop_run: bool = False,
+                 **settings: Any) -> None:
+        async def main() -> None:
+            self.launcher = Recording(self.shared.launcher if self.shared else SubprocessLauncher())
+            pool = Pool(self.launcher, logs_dir=self.tmp_path / "logs", region=REGION,
+                        endpoint_url="http://127.0.0.1:9000", credentials=("AKIDEXAMPLE", "secret"), **settings)
+            try:
+                await test(pool, self.code)
+            finally:
+                await pool.close()
+        if self.shared is not None:
+            self.shared.loop.run_until_complete(main())
+        elif uvloop_run:
+            uvloop.run(main())
+        else:
+            asyncio.run(main())
+
+    async def exited(self, index: int) -> None:
+        """Until the index-th environment launched has exited."""
+        assert self.launcher is not None
+        await asyncio.wait_for(self.launcher.processes[index].wait(), 10)
+
+
+@pytest.fixture(params=["awslambdaric", "isolated"])
+def run(tmp_path: Path, request: pytest.FixtureRequest) -> Runner:
+    if request.param == "isolated":
+        return Runner(tmp_path, request.getfixturevalue("shared"))
+    return Runner(tmp_path, None)
+
+
+class Gate:
+    """A TCP barrier: handlers connect and wait; it opens by itself once `count` have arrived."""
+
+    def __init__(self, count: int = 0) -> None:
+        self.count = count
+        self.waiting: list[asyncio.StreamWriter] = []
+        self.arrived = asyncio.Event()
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Gate:
+        self._server = await asyncio.start_server(self._arrive, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.open()
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _arrive(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(2)
+        self.waiting.append(writer)
+        self.arrived.set()
+        if len(self.waiting) == self.count:
+            self.open()
+
+    def open(self) -> None:
+        for writer in self.waiting:
+            writer.write(b"!")
+            writer.close()
+        self.waiting.clear()
+
+    def event(self) -> bytes:
+        return json.dumps({"port": self.port}).encode()
 
 
 def error(result: InvokeResult) -> dict[str, Any]:
@@ -90,21 +194,13 @@ def error(result: InvokeResult) -> dict[str, Any]:
     return document
 
 
-async def wait_until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never came true")
-
-
 class TestInvoke:
-    def test_echo(self, tmp_path: Path) -> None:
+    def test_echo(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             result = await pool.invoke(invocation(function(code, handler="app.echo"), b'{"hello": ["world", 1]}'))
             assert json.loads(result.payload) == {"hello": ["world", 1]}
             assert (result.function_error, result.executed_version) == (None, "$LATEST")
-        run(tmp_path, test)
+        run(test)
 
     def test_echo_on_uvloop(self, tmp_path: Path) -> None:
         """`strato serve` runs on uvloop, whose transports are not asyncio's classes."""
@@ -112,9 +208,9 @@ class TestInvoke:
             fn = function(code, handler="app.echo")
             payloads = [(await pool.invoke(invocation(fn, b"[%d]" % n))).payload for n in range(3)]
             assert payloads == [b"[0]", b"[1]", b"[2]"]
-        run(tmp_path, test, uvloop_run=True)
+        Runner(tmp_path, None)(test, uvloop_run=True)
 
-    def test_the_handler_sees_its_event_and_context(self, tmp_path: Path) -> None:
+    def test_the_handler_sees_its_event_and_context(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             fn = function(code, "ctx-fn", handler="app.context", memory_size=256)
             call = invocation(fn, b'{"n": 7}', client_context='{"custom": {"k": "v"}, "env": {}, "client": {}}')
@@ -128,9 +224,9 @@ class TestInvoke:
             assert seen["log_group"] == "/aws/lambda/ctx-fn"
             assert seen["custom"] == {"k": "v"}
             assert seen["event"] == {"n": 7}
-        run(tmp_path, test)
+        run(test)
 
-    def test_the_environment_has_lambdas_variables_and_the_functions_own(self, tmp_path: Path) -> None:
+    def test_the_environment_has_lambdas_variables_and_the_functions_own(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             fn = function(code, "env-fn", handler="app.environ", environment={"GREETING": "hi", "TZ": "Europe/Paris"})
             seen = json.loads((await pool.invoke(invocation(fn))).payload)
@@ -148,18 +244,18 @@ class TestInvoke:
             assert seen["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
             assert seen["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9000"
             assert (seen["AWS_ACCESS_KEY_ID"], seen["AWS_SECRET_ACCESS_KEY"]) == ("AKIDEXAMPLE", "secret")
-        run(tmp_path, test)
+        run(test)
 
 
 class TestFunctionErrors:
-    def test_a_raising_handler_is_unhandled_with_its_error_type(self, tmp_path: Path) -> None:
+    def test_a_raising_handler_is_unhandled_with_its_error_type(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             document = error(await pool.invoke(invocation(function(code, handler="app.fail"))))
             assert document["errorType"] == "ValueError"
             assert document["errorMessage"] == "the handler refuses"
-        run(tmp_path, test)
+        run(test)
 
-    def test_a_timeout_kills_the_environment_in_lambdas_words(self, tmp_path: Path) -> None:
+    def test_a_timeout_kills_the_environment_in_lambdas_words(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             fn = function(code, handler="app.sleep", timeout=1)
             call = invocation(fn)
@@ -170,10 +266,10 @@ class TestFunctionErrors:
             assert b"Status: timeout" in result.log_tail
             assert result.log_tail.endswith(f"{call.request_id} Task timed out after 1.00 seconds\n".encode())
             assert pool.environments == 0
-        run(tmp_path, test)
+        run(test)
 
     @pytest.mark.parametrize(("handler", "reason"), [("app.exit", "exit status 1"), ("app.kill", "signal: killed")])
-    def test_a_runtime_exit_is_an_exit_error(self, tmp_path: Path, handler: str, reason: str) -> None:
+    def test_a_runtime_exit_is_an_exit_error(self, run: Runner, handler: str, reason: str) -> None:
         async def test(pool: Pool, code: Path) -> None:
             call = invocation(function(code, handler=handler))
             result = await pool.invoke(call)
@@ -183,20 +279,20 @@ class TestFunctionErrors:
             assert b"Error Type: Runtime.ExitError" in result.log_tail
             echoed = await pool.invoke(invocation(function(code, handler="app.echo"), b"1"))
             assert echoed.payload == b"1"
-        run(tmp_path, test)
+        run(test)
 
-    def test_an_init_error_is_the_triggering_invokes_error_and_the_environment_goes(self, tmp_path: Path) -> None:
+    def test_an_init_error_is_the_triggering_invokes_error_and_the_environment_goes(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
-            broken = write_code(tmp_path / "broken", "import no_such_module\n")
+            broken = write_code(run.tmp_path / "broken", "import no_such_module\n")
             result = await pool.invoke(invocation(function(broken, "broken")))
             document = error(result)
             assert document["errorType"] == "Runtime.ImportModuleError"
             assert "no_such_module" in document["errorMessage"]
             assert b"Init Duration: " in result.log_tail
             assert pool.environments == 0
-        run(tmp_path, test)
+        run(test)
 
-    def test_a_six_megabyte_result_passes_and_a_larger_one_is_refused(self, tmp_path: Path) -> None:
+    def test_a_six_megabyte_result_passes_and_a_larger_one_is_refused(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             fn = function(code, handler="app.big")
             result = await pool.invoke(invocation(fn, b'{"size": %d}' % (MAX_PAYLOAD - 2)))
@@ -204,18 +300,18 @@ class TestFunctionErrors:
             document = error(await pool.invoke(invocation(fn, b'{"size": %d}' % (7 * 1024 * 1024))))
             assert document["errorType"] == "Function.ResponseSizeTooLarge"
             assert "exceeded maximum allowed payload size (6291556 bytes)" in document["errorMessage"]
-        run(tmp_path, test)
+        run(test)
 
 
 class TestLogs:
-    def test_the_tail_holds_the_invocations_output_between_start_end_and_report(self, tmp_path: Path) -> None:
+    def test_the_tail_holds_the_invocations_output_between_start_end_and_report(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
-            fn = function(code, "logged", handler="app.pid")
+            fn = function(code, "logged", handler="app.token")
             first, second = invocation(fn, b'"one"'), invocation(fn, b'"two"')
             cold, warm = await pool.invoke(first), await pool.invoke(second)
             lines = warm.log_tail.decode().splitlines()
             assert lines[0] == f"START RequestId: {second.request_id} Version: $LATEST"
-            assert lines[1] == "pid handler says hello two"
+            assert lines[1] == "token handler says hello two"
             assert lines[2] == f"END RequestId: {second.request_id}"
             fields = lines[3].split("\t")
             assert fields[0] == f"REPORT RequestId: {second.request_id}"
@@ -224,98 +320,92 @@ class TestLogs:
             assert fields[3] == "Memory Size: 128 MB"
             assert b"Init Duration: " in cold.log_tail
             assert b"hello one" in cold.log_tail
-            written = read_logs(tmp_path / "logs", "logged").decode()
+            written = read_logs(run.tmp_path / "logs", "logged").decode()
             assert written.index("hello one") < written.index(f"START RequestId: {second.request_id}")
             assert written.count("REPORT RequestId: ") == 2
-        run(tmp_path, test)
+        run(test)
 
-    def test_no_tail_unless_asked(self, tmp_path: Path) -> None:
+    def test_no_tail_unless_asked(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
-            result = await pool.invoke(invocation(function(code, handler="app.pid"), log_tail=False))
+            result = await pool.invoke(invocation(function(code, handler="app.token"), log_tail=False))
             assert result.log_tail == b""
-        run(tmp_path, test)
+        run(test)
 
 
 class TestEnvironments:
-    def test_a_warm_environment_is_reused(self, tmp_path: Path) -> None:
+    def test_a_warm_environment_is_reused(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
-            fn = function(code, handler="app.pid")
+            fn = function(code, handler="app.token")
             first, second = await pool.invoke(invocation(fn)), await pool.invoke(invocation(fn))
             assert first.payload == second.payload
             assert b"Init Duration" not in second.log_tail
             assert pool.environments == 1
-        run(tmp_path, test)
+        run(test)
 
-    def test_concurrent_invocations_scale_out(self, tmp_path: Path) -> None:
+    def test_concurrent_invocations_scale_out(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             fn = function(code, handler="app.gate")
-            arrivals = tmp_path / "arrivals"
-            arrivals.mkdir()
-            event = json.dumps({"dir": str(arrivals), "count": 3}).encode()
-            results = await asyncio.gather(*(pool.invoke(invocation(fn, event)) for _ in range(3)))
+            async with Gate(count=3) as gate:
+                results = await asyncio.gather(*(pool.invoke(invocation(fn, gate.event())) for _ in range(3)))
             assert len({result.payload for result in results}) == 3
             assert pool.environments == 3
-        run(tmp_path, test)
+        run(test)
 
-    def test_a_new_revision_retires_the_old_environments(self, tmp_path: Path) -> None:
+    def test_a_new_revision_retires_the_old_environments(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
-            old = int((await pool.invoke(invocation(function(code, handler="app.pid", revision_id="r1")))).payload)
-            new = int((await pool.invoke(invocation(function(code, handler="app.pid", revision_id="r2")))).payload)
+            old = (await pool.invoke(invocation(function(code, handler="app.token", revision_id="r1")))).payload
+            new = (await pool.invoke(invocation(function(code, handler="app.token", revision_id="r2")))).payload
             assert old != new
-            await wait_until(lambda: not psutil.pid_exists(old) or psutil.Process(old).status() == "zombie")
+            await run.exited(0)
             assert pool.environments == 1
-        run(tmp_path, test)
+        run(test)
 
-    def test_idle_environments_are_reaped(self, tmp_path: Path) -> None:
+    def test_idle_environments_are_reaped(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
-            pid = int((await pool.invoke(invocation(function(code, handler="app.pid")))).payload)
-            await wait_until(lambda: pool.environments == 0)
-            await wait_until(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie")
-        run(tmp_path, test, idle_timeout=0.2)
+            await pool.invoke(invocation(function(code, handler="app.token")))
+            await run.exited(0)
+            assert pool.environments == 0
+        run(test, idle_timeout=0.2)
 
 
 class TestThrottling:
-    def test_reserved_concurrency_caps_the_function(self, tmp_path: Path) -> None:
+    def test_reserved_concurrency_caps_the_function(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
-            gate = tmp_path / "gate"
-            gate.mkdir()
             fn = function(code, handler="app.gate", reserved=1)
-            running = asyncio.ensure_future(pool.invoke(invocation(fn, json.dumps({"dir": str(gate)}).encode())))
-            await wait_until(lambda: any(gate.iterdir()))
-            with pytest.raises(TooManyRequests) as refused:
-                await pool.invoke(invocation(fn))
-            assert refused.value.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
-            (gate / "open").touch()
+            async with Gate() as gate:
+                running = asyncio.ensure_future(pool.invoke(invocation(fn, gate.event())))
+                await gate.arrived.wait()
+                with pytest.raises(TooManyRequests) as refused:
+                    await pool.invoke(invocation(fn))
+                assert refused.value.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
             assert (await running).function_error is None
             assert (await pool.invoke(invocation(function(code, handler="app.echo", reserved=1), b"2"))).payload == b"2"
-        run(tmp_path, test)
+        run(test)
 
-    def test_reserved_concurrency_zero_refuses_every_invoke(self, tmp_path: Path) -> None:
+    def test_reserved_concurrency_zero_refuses_every_invoke(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             with pytest.raises(TooManyRequests) as refused:
                 await pool.invoke(invocation(function(code, handler="app.echo", reserved=0)))
             assert refused.value.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
-        run(tmp_path, test)
+        run(test)
 
-    def test_the_account_limit_caps_unreserved_functions(self, tmp_path: Path) -> None:
+    def test_the_account_limit_caps_unreserved_functions(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
-            gate = tmp_path / "gate"
-            gate.mkdir()
-            running = asyncio.ensure_future(pool.invoke(
-                invocation(function(code, "a", handler="app.gate"), json.dumps({"dir": str(gate)}).encode())))
-            await wait_until(lambda: any(gate.iterdir()))
-            with pytest.raises(TooManyRequests) as refused:
-                await pool.invoke(invocation(function(code, "b", handler="app.echo")))
-            assert refused.value.reason == "ConcurrentInvocationLimitExceeded"
-            (gate / "open").touch()
-            await running
-        run(tmp_path, test, account_concurrency=1)
+            async with Gate() as gate:
+                running = asyncio.ensure_future(pool.invoke(invocation(function(code, "a", handler="app.gate"),
+                                                                       gate.event())))
+                await gate.arrived.wait()
+                with pytest.raises(TooManyRequests) as refused:
+                    await pool.invoke(invocation(function(code, "b", handler="app.echo")))
+                assert refused.value.reason == "ConcurrentInvocationLimitExceeded"
+            assert (await running).function_error is None
+        run(test, account_concurrency=1)
 
-    def test_reservations_are_kept_out_of_the_shared_pool(self, tmp_path: Path) -> None:
+    def test_reservations_are_kept_out_of_the_shared_pool(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             reserving = function(code, "reserving", handler="app.echo", reserved=2)
             assert (await pool.invoke(invocation(reserving, b"1"))).payload == b"1"
             with pytest.raises(TooManyRequests) as refused:
                 await pool.invoke(invocation(function(code, "other", handler="app.echo")))
             assert refused.value.reason == "ConcurrentInvocationLimitExceeded"
-        run(tmp_path, test, account_concurrency=2)
+        run(test, account_concurrency=2)
