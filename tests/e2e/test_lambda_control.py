@@ -221,6 +221,7 @@ class TestVersions:
         assert lam.get_function_configuration(FunctionName=function, Qualifier="1")["Timeout"] == 3
         versions = lam.list_versions_by_function(FunctionName=function)["Versions"]
         assert [v["Version"] for v in versions] == ["$LATEST", "1", "2"]
+        assert [v["FunctionArn"].rsplit(":", 1)[1] for v in versions] == ["$LATEST", "1", "2"]
 
     def test_publishing_against_another_code_sha256_or_revision_is_refused(self, lam: Any, function: str) -> None:
         with pytest.raises(ClientError) as caught:
@@ -257,7 +258,8 @@ class TestAliases:
         assert created["RoutingConfig"] == {"AdditionalVersionWeights": {"2": 0.3}}
         got = lam.get_alias(FunctionName=function, Name="live")
         assert (got["FunctionVersion"], got["Description"], got["RevisionId"]) == ("1", "prod", created["RevisionId"])
-        assert lam.get_function(FunctionName=function, Qualifier="live")["Configuration"]["Version"] == "1"
+        through_alias = lam.get_function(FunctionName=function, Qualifier="live")["Configuration"]
+        assert (through_alias["Version"], through_alias["FunctionArn"]) == ("1", created["AliasArn"])
         updated = lam.update_alias(FunctionName=function, Name="live", FunctionVersion="2",
                                    RoutingConfig={"AdditionalVersionWeights": {}})
         assert (updated["FunctionVersion"], updated.get("RoutingConfig")) == ("2", None)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from strato.auth.credentials import Identity
+from strato.functions.arns import split_function_name
 from strato.functions.invoker import Invoker
 from strato.functions.registry import Registry
 from strato.http.request import Request
@@ -52,3 +53,7 @@ class Call:
 
     def qualifier(self) -> str | None:
         return self.request.query.get("Qualifier") or None
+
+    def target(self) -> tuple[str, str | None]:
+        """The function's name and the qualifier named in the path's ARN or the query."""
+        return split_function_name(self.endpoint.function_name, self.qualifier())

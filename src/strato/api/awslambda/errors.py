@@ -44,10 +44,6 @@ def not_found(message: str) -> LambdaError:
     return LambdaError("ResourceNotFoundException", message, 404)
 
 
-def not_implemented(what: str) -> LambdaError:
-    return LambdaError("NotImplemented", f"{what} is not implemented by strato yet.", 501)
-
-
 def too_large(limit: int, operation: str) -> LambdaError:
     return LambdaError("RequestTooLargeException",
                        f"Request must be smaller than {limit} bytes for the {operation} operation", 413)

@@ -135,13 +135,14 @@ def weights(body: Body) -> dict[str, float] | None:
     return {str(version): float(weight) for version, weight in found.items()}
 
 
-def function_configuration(registry: Registry, record: FunctionRecord) -> dict[str, Any]:
-    """FunctionConfiguration: every field boto3's waiters and callers read."""
+def function_configuration(registry: Registry, record: FunctionRecord, qualifier: str | None = None) -> dict[str, Any]:
+    """FunctionConfiguration: every field boto3's waiters and callers read. The ARN carries the
+    qualifier the caller named (an alias, `$LATEST`), else a published version's number."""
     config = record.config
-    qualified = record.version != "$LATEST"
+    qualifier = qualifier or (record.version if record.version != "$LATEST" else None)
     return {
         "FunctionName": record.name,
-        "FunctionArn": registry.arn(record.name, record.version if qualified else None),
+        "FunctionArn": registry.arn(record.name, qualifier),
         "Runtime": config.runtime,
         "Role": config.role,
         "Handler": config.handler,

@@ -143,9 +143,10 @@ def code_location(call: Call, name: str, version: str) -> str:
 
 
 async def get_function(call: Call) -> Response:
-    record = await call.registry.get(call.endpoint.function_name, call.qualifier())
+    name, qualifier = call.target()
+    record = await call.registry.get(name, qualifier)
     shape: dict[str, Any] = {
-        "Configuration": shapes.function_configuration(call.registry, record),
+        "Configuration": shapes.function_configuration(call.registry, record, qualifier),
         "Code": {"RepositoryType": "S3", "Location": code_location(call, record.name, record.version)},
         "Tags": {},
     }
@@ -174,8 +175,9 @@ async def get_function_code(call: Call) -> Response:
 
 
 async def get_function_configuration(call: Call) -> Response:
-    record = await call.registry.get(call.endpoint.function_name, call.qualifier())
-    return json_response(shapes.function_configuration(call.registry, record))
+    name, qualifier = call.target()
+    record = await call.registry.get(name, qualifier)
+    return json_response(shapes.function_configuration(call.registry, record, qualifier))
 
 
 async def list_functions(call: Call) -> Response:

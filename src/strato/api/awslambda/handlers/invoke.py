@@ -7,7 +7,6 @@ import base64
 import binascii
 import json
 
-from strato.functions.arns import split_function_name
 from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, Invocation
 from strato.http.responses import Response
 
@@ -62,7 +61,7 @@ async def invoke(call: Call) -> Response:
         payload = _payload(call.raw_body, MAX_PAYLOAD, "Invoke")
     client_context = _client_context(headers.get("x-amz-client-context"))
     registry = call.registry
-    name, qualifier = split_function_name(call.endpoint.function_name, call.qualifier())
+    name, qualifier = call.target()
     function = await registry.resolve_async(name, qualifier)
     if kind == "DryRun":
         return Response(204, [])
