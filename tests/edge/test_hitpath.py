@@ -169,6 +169,16 @@ class TestTheConnection:
         assert [a[2] for a in answers] == [BODY, b"new", BODY[:4], b"new"]
         assert [a[0] for a in answers] == [200, 200, 206, 200]
 
+    def test_answers_through_the_asgi_app_keep_their_heads_when_they_have_no_body(
+        self, origin: Origin, conn: Connection
+    ) -> None:
+        origin.routes["/headless"] = Route(200, {"Cache-Control": "no-store"}, b"body")
+        status, headers, body = conn.get("/headless", method="HEAD")
+        assert (status, headers["content-length"], body) == (200, "4", b"")
+        status, headers, body = conn.get("/headless", "Content-Length: 0", method="HEAD")
+        assert (status, body) == (200, b"")
+        assert conn.get("/headless")[2] == b"body"
+
     def test_a_body_sent_with_a_get_is_read_as_a_body_not_as_the_next_request(
         self, cached: Origin, conn: Connection
     ) -> None:

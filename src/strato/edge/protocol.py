@@ -5,12 +5,17 @@ A request takes the fast path only when nothing else is owed on the connection: 
 in progress or queued (pipelined requests keep their order through the ASGI queue), the
 transport accepting writes (a client that does not read stops being answered here, so its
 buffered answers stay bounded), HTTP/1.1 keep-alive, and no request body, Expect or Upgrade.
-Everything else goes to the ASGI app unchanged.
+Everything else goes to the ASGI app, whose responses are also written once when small: the
+head uvicorn writes first is held until the first body bytes (_HeldHead).
 """
 
 from __future__ import annotations
 
+import asyncio
+from typing import cast
+
 import httptools
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from strato.edge.hitpath import HitPath
 from strato.http.protocol import GuardedHttpProtocol
@@ -29,7 +34,10 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
     def on_headers_complete(self) -> None:
         response = self._answer_now()
         if response is None:
+            before = self.cycle
             super().on_headers_complete()
+            if self.cycle is not before:
+                _hold_heads(self.cycle)
             return
         self._answered = True
         self._head_done()
@@ -70,6 +78,52 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
             return None
         client = self.client[0] if self.client else ""
         return self.hits.answer(method.decode("ascii"), url.path, url.query or b"", headers, client)
+
+
+class _HeldHead:
+    """The transport one ASGI request/response cycle writes to: uvicorn writes a response's
+    head on http.response.start and its body on the next message; the head is held and goes
+    out with the first body bytes, or when the response completes or the connection closes
+    (a HEAD, a bodiless answer), so that a small response is one write, not two."""
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._held: bytes | None = None
+        self._head_seen = False
+
+    def write(self, data: bytes) -> None:
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        elif self._cycle.response_started and not self._head_seen:  # uvicorn's write of the head
+            self._head_seen = True
+            self._held = data
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+
+def _hold_heads(cycle: RequestResponseCycle) -> None:
+    transport = _HeldHead(cycle.transport, cycle)
+    completed = cycle.on_response
+
+    def on_response() -> None:
+        transport.flush()
+        completed()
+
+    cycle.transport = cast(asyncio.Transport, transport)
+    cycle.on_response = on_response
 
 
 def edge_protocol(head_timeout: float, hits: HitPath) -> type[EdgeHttpProtocol]:
