@@ -8,6 +8,7 @@ the signature can be checked.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -25,19 +26,23 @@ from strato.http.types import Message, Receive, Scope, Send
 from .call import Call, Services
 from .errors import LambdaError, to_lambda_error, too_large
 from .handlers import HANDLERS
-from .router import route
+from .router import Endpoint, route
 
 log = logging.getLogger("strato.lambda")
 
 MAX_CODE_REQUEST = 69_905_067  # Lambda's limit for a CreateFunction/UpdateFunctionCode request (base64 zip)
 MAX_REQUEST = 1024 * 1024  # every other operation's JSON body
 _BODY_LIMITS = {"Invoke": MAX_PAYLOAD, "CreateFunction": MAX_CODE_REQUEST, "UpdateFunctionCode": MAX_CODE_REQUEST}
+# A package request holds its body, the decoded zip and its unpacking in memory at once
+# (up to ~170 MB): a worker takes this many at a time, so that memory stays bounded.
+CONCURRENT_PACKAGES = 2
 
 
 class LambdaApp:
     def __init__(self, services: Services, credentials: CredentialStore) -> None:
         self.services = services
         self.credentials = credentials
+        self._packages = asyncio.Semaphore(CONCURRENT_PACKAGES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
@@ -70,6 +75,12 @@ class LambdaApp:
 
     async def handle(self, request: Request, request_id: str) -> Response:
         endpoint = route(request.method, request.raw_path.decode("latin-1"))
+        if _BODY_LIMITS.get(endpoint.operation) == MAX_CODE_REQUEST:
+            async with self._packages:
+                return await self.dispatch(request, endpoint, request_id)
+        return await self.dispatch(request, endpoint, request_id)
+
+    async def dispatch(self, request: Request, endpoint: Endpoint, request_id: str) -> Response:
         body = await self.read_body(request, endpoint.operation)
         self.authenticate(request, body)
         return await HANDLERS[endpoint.operation](Call(request, endpoint, body, request_id, self.services))
