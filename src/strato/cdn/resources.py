@@ -11,9 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
 from . import codec
 from .database import Database
 from .errors import (
@@ -32,6 +29,10 @@ ORIGIN_TYPES = frozenset({"s3", "mediastore", "mediapackagev2", "lambda"})
 
 
 def _check_public_key(config: PublicKeyConfig) -> None:
+    # Imported here: OpenSSL's bindings cost every API worker ~9 MiB, and only this needs them.
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     try:
         key = load_pem_public_key(config.encoded_key.strip().encode())
     except (ValueError, TypeError):
