@@ -141,11 +141,29 @@ class TestDistributions:
         assert got["ETag"] == created["ETag"]
         assert got["Distribution"]["ActiveTrustedKeyGroups"]["Items"][0]["KeyGroupId"] == signing[1]
 
-    def test_with_tags_creates_the_distribution(self, cloudfront: Any) -> None:
+    def test_with_tags_creates_a_tagged_distribution(self, cloudfront: Any) -> None:
         sent = config()
         created = cloudfront.create_distribution_with_tags(DistributionConfigWithTags={
             "DistributionConfig": sent, "Tags": {"Items": [{"Key": "team", "Value": "web"}]}})
         assert created["Distribution"]["DistributionConfig"] == sent
+        arn = created["Distribution"]["ARN"]
+        assert cloudfront.list_tags_for_resource(Resource=arn)["Tags"]["Items"] == [{"Key": "team", "Value": "web"}]
+
+    def test_tags_are_added_replaced_and_removed_without_changing_the_etag(self, cloudfront: Any) -> None:
+        created = cloudfront.create_distribution(DistributionConfig=config())
+        arn = created["Distribution"]["ARN"]
+        cloudfront.tag_resource(Resource=arn, Tags={"Items": [{"Key": "team", "Value": "web"},
+                                                              {"Key": "stage", "Value": "test"}]})
+        cloudfront.tag_resource(Resource=arn, Tags={"Items": [{"Key": "team", "Value": "edge"}]})
+        cloudfront.untag_resource(Resource=arn, TagKeys={"Items": ["stage"]})
+        assert cloudfront.list_tags_for_resource(Resource=arn)["Tags"]["Items"] == [{"Key": "team", "Value": "edge"}]
+        assert cloudfront.get_distribution(Id=created["Distribution"]["Id"])["ETag"] == created["ETag"]
+        with pytest.raises(ClientError) as unknown:
+            cloudfront.list_tags_for_resource(Resource=arn[:-4] + "NONE")
+        assert error_of(unknown) == ("NoSuchResource", 404)
+        with pytest.raises(ClientError) as invalid:
+            cloudfront.tag_resource(Resource=arn, Tags={"Items": [{"Key": "bad<key>", "Value": ""}]})
+        assert error_of(invalid) == ("InvalidTagging", 400)
 
     def test_list_pages_with_marker_and_max_items(self, cloudfront: Any) -> None:
         ids = {cloudfront.create_distribution(DistributionConfig=config())["Distribution"]["Id"] for _ in range(3)}

@@ -89,3 +89,7 @@ class ResourceInUse(ResourceError):
 
 class TrustedKeyGroupDoesNotExist(CdnError):
     pass
+
+
+class InvalidTagging(CdnError):
+    pass

@@ -20,6 +20,7 @@ from .errors import (
     DistributionAlreadyExists,
     DistributionNotDisabled,
     IllegalUpdate,
+    InvalidArgument,
     InvalidationBatchAlreadyExists,
     NoSuchDistribution,
     NoSuchInvalidation,
@@ -29,7 +30,7 @@ from .errors import (
 from .ids import new_id, require_etag
 from .records import Distribution, DistributionConfig, Invalidation
 from .resources import KEY_GROUP, ORIGIN_ACCESS_CONTROL, ResourceRegistry, replace_refs
-from .validation import check_config, check_paths
+from .validation import check_config, check_paths, check_tags
 
 ACCOUNT_ID = "000000000000"  # strato has one account; every ARN names it
 DOMAIN_SUFFIX = "cdn.strato.local"
@@ -56,6 +57,7 @@ class DistributionRegistry:
     def create(self, config: DistributionConfig, tags: tuple[tuple[str, str], ...] = ()) -> Distribution:
         """CreateDistribution: a CallerReference already used is DistributionAlreadyExists."""
         check_config(config)
+        check_tags(tags)
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM distributions WHERE caller_reference = ?",
                             (config.caller_reference,)).fetchone():
@@ -124,6 +126,38 @@ class DistributionRegistry:
             for table, column in (("aliases", "distribution_id"), ("invalidations", "distribution_id"),
                                   ("resource_refs", "owner_id"), ("distributions", "id")):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (distribution_id,))
+
+    def tags(self, arn: str) -> tuple[tuple[str, str], ...]:
+        """ListTagsForResource, for a distribution's ARN."""
+        with self.db.read() as conn:
+            return self._tags(conn, arn)[1]
+
+    def tag(self, arn: str, tags: tuple[tuple[str, str], ...]) -> None:
+        """TagResource: add tags, replacing the values of keys already there (the ETag stays)."""
+        with self.db.write() as conn:
+            distribution_id, current = self._tags(conn, arn)
+            merged = dict(current)
+            merged.update(tags)
+            check_tags(tuple(merged.items()))
+            conn.execute("UPDATE distributions SET tags = ? WHERE id = ?",
+                         (json.dumps(list(merged.items())), distribution_id))
+
+    def untag(self, arn: str, keys: tuple[str, ...]) -> None:
+        with self.db.write() as conn:
+            distribution_id, current = self._tags(conn, arn)
+            kept = [(key, value) for key, value in current if key not in keys]
+            conn.execute("UPDATE distributions SET tags = ? WHERE id = ?", (json.dumps(kept), distribution_id))
+
+    @staticmethod
+    def _tags(conn: sqlite3.Connection, arn: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        prefix = f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/"
+        if not arn.startswith(prefix):
+            raise InvalidArgument(f"The resource {arn[:200]} is not a distribution ARN.")
+        distribution_id = arn[len(prefix):]
+        row = conn.execute("SELECT tags FROM distributions WHERE id = ?", (distribution_id,)).fetchone()
+        if row is None:
+            raise NoSuchResource("distribution", "The specified distribution does not exist.")
+        return distribution_id, tuple((key, value) for key, value in json.loads(row[0]))
 
     def _current(self, conn: sqlite3.Connection, distribution_id: str, if_match: str | None) -> Distribution:
         row = conn.execute("SELECT id, etag, last_modified, config, tags FROM distributions WHERE id = ?",

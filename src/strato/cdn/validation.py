@@ -12,6 +12,7 @@ from .errors import (
     InvalidArgument,
     InvalidDefaultRootObject,
     InvalidOrigin,
+    InvalidTagging,
     InvalidTTLOrder,
     NoSuchOrigin,
 )
@@ -141,3 +142,15 @@ def check_paths(paths: tuple[str, ...]) -> None:
             raise InvalidArgument(f"The invalidation path {path[:100]} must start with a slash.")
         if "*" in path[:-1]:
             raise InvalidArgument(f"The invalidation path {path[:100]} may hold a * only as its last character.")
+
+
+_TAG_TEXT = re.compile(r"[\w\s_.:/=+@-]*")
+
+
+def check_tags(tags: tuple[tuple[str, str], ...]) -> None:
+    """Tag keys of 1-128 and values of 0-256 letters, digits, spaces and `_ . : / = + - @`, at most 50."""
+    if len(tags) > 50 or len({key for key, _ in tags}) != len(tags):
+        raise InvalidTagging("A resource has at most 50 tags, each key once.")
+    for key, value in tags:
+        if not 1 <= len(key) <= 128 or len(value) > 256 or not _TAG_TEXT.fullmatch(key + value):
+            raise InvalidTagging(f"The tag {key[:128]} is not valid.")

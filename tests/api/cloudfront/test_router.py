@@ -40,6 +40,12 @@ from strato.api.cloudfront.router import Endpoint, route
      Endpoint("ListOriginAccessControls", resource="origin-access-control")),
     ("PUT", "/2020-05-31/origin-access-control/E1/config", {},
      Endpoint("UpdateOriginAccessControl", resource="origin-access-control", resource_id="E1")),
+    ("GET", "/2020-05-31/tagging", {"Resource": "arn:aws:cloudfront::000000000000:distribution/E1"},
+     Endpoint("ListTagsForResource", resource_id="arn:aws:cloudfront::000000000000:distribution/E1")),
+    ("POST", "/2020-05-31/tagging", {"Operation": "Tag", "Resource": "arn"},
+     Endpoint("TagResource", resource_id="arn")),
+    ("POST", "/2020-05-31/tagging", {"Operation": "Untag", "Resource": "arn"},
+     Endpoint("UntagResource", resource_id="arn")),
 ])
 def test_supported_operations(method: str, path: str, query: dict[str, str], expected: Endpoint) -> None:
     assert route(method, path, query) == expected
@@ -52,6 +58,7 @@ def test_supported_operations(method: str, path: str, query: dict[str, str], exp
     ("GET", "/2020-05-31/distribution//config"),
     ("GET", "/2020-05-31/distribution/E1/unknown"),
     ("GET", "/2020-05-31/cache-policy"),
+    ("POST", "/2020-05-31/tagging"),  # without an Operation
     ("PUT", "/2020-05-31/key-group/0a1b/config"),  # key groups update at /{Id}
     ("PUT", "/2020-05-31/public-key/K1"),  # public keys update at /{Id}/config
     ("DELETE", "/2020-05-31/public-key/K1/config"),

@@ -45,6 +45,7 @@ def _status(code: str, status: int) -> _Mapper:
 
 # Per kind of resource: the codes for (no such, already exists, in use).
 _RESOURCE_CODES = {
+    "distribution": ("NoSuchResource", "DistributionAlreadyExists", "ResourceInUse"),
     "public-key": ("NoSuchPublicKey", "PublicKeyAlreadyExists", "PublicKeyInUse"),
     "key-group": ("NoSuchResource", "KeyGroupAlreadyExists", "ResourceInUse"),
     "origin-access-control": ("NoSuchOriginAccessControl", "OriginAccessControlAlreadyExists",
@@ -77,6 +78,7 @@ _TABLE: dict[type[Exception], _Mapper] = {
     cdn.InvalidDefaultRootObject: _status("InvalidDefaultRootObject", 400),
     cdn.BatchTooLarge: _status("BatchTooLarge", 413),
     cdn.TrustedKeyGroupDoesNotExist: _status("TrustedKeyGroupDoesNotExist", 400),
+    cdn.InvalidTagging: _status("InvalidTagging", 400),
     cdn.NoSuchResource: _resource(0, 404),
     cdn.ResourceAlreadyExists: _resource(1, 409),
     cdn.ResourceInUse: _resource(2, 409),

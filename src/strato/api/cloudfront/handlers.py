@@ -23,6 +23,9 @@ from .shapes import (
     invalidation_node,
     parse_batch,
     parse_config_with_tags,
+    parse_tag_keys,
+    parse_tags,
+    tags_node,
 )
 
 MAX_ITEMS = 1000
@@ -118,6 +121,21 @@ async def list_invalidations(call: Call) -> Response:
     return xml(invalidation_list_node(page, marker, max_items, next_marker))
 
 
+async def list_tags(call: Call) -> Response:
+    tags = await asyncio.to_thread(call.registry.tags, call.endpoint.resource_id)
+    return xml(tags_node(tags))
+
+
+async def tag_resource(call: Call) -> Response:
+    await asyncio.to_thread(call.registry.tag, call.endpoint.resource_id, parse_tags(call.document("Tags")))
+    return Response(204)
+
+
+async def untag_resource(call: Call) -> Response:
+    await asyncio.to_thread(call.registry.untag, call.endpoint.resource_id, parse_tag_keys(call.document("TagKeys")))
+    return Response(204)
+
+
 def _resource_xml(call: Call) -> ResourceXml:
     return RESOURCE_XML[call.endpoint.resource]
 
@@ -174,6 +192,9 @@ HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {
     "CreateInvalidation": create_invalidation,
     "GetInvalidation": get_invalidation,
     "ListInvalidations": list_invalidations,
+    "ListTagsForResource": list_tags,
+    "TagResource": tag_resource,
+    "UntagResource": untag_resource,
 }
 for _stem in RESOURCES.values():
     HANDLERS.update({

@@ -36,6 +36,18 @@ def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
         return _distribution(method, rest, query)
     if parts[2] in RESOURCES:
         return _resource(method, parts[2], rest)
+    if parts[2] == "tagging" and not rest:
+        return _tagging(method, query)
+    return _UNKNOWN
+
+
+def _tagging(method: str, query: dict[str, str]) -> Endpoint:
+    """The distribution ARN to tag is in the query string (`Resource`); POST says `Operation`."""
+    operation = query.get("Operation")
+    if method == "GET" and operation is None:
+        return Endpoint("ListTagsForResource", resource_id=query.get("Resource", ""))
+    if method == "POST" and operation in ("Tag", "Untag"):
+        return Endpoint(f"{operation}Resource", resource_id=query.get("Resource", ""))
     return _UNKNOWN
 
 

@@ -112,9 +112,22 @@ def parse_batch(node: Node) -> tuple[str, tuple[str, ...]]:
     return required_text(node, "CallerReference"), paths
 
 
+def parse_tags(node: Node) -> tuple[tuple[str, str], ...]:
+    """A Tags element: (key, value) pairs, a missing value being empty."""
+    items = node.find("Items")
+    return tuple((required_text(tag, "Key"), tag.text_of("Value", "") or "")
+                 for tag in (items.find_all("Tag") if items is not None else []))
+
+
+def tags_node(tags: tuple[tuple[str, str], ...]) -> Node:
+    return Node("Tags", children=[Node("Items", children=[
+        build("Tag", ("Key", key), ("Value", value)) for key, value in tags])])
+
+
+def parse_tag_keys(node: Node) -> tuple[str, ...]:
+    items = node.find("Items")
+    return tuple(key.text for key in (items.find_all("Key") if items is not None else []))
+
+
 def parse_config_with_tags(node: Node) -> tuple[DistributionConfig, tuple[tuple[str, str], ...]]:
-    config = parse_config(required(node, "DistributionConfig"))
-    tags = required(node, "Tags").find("Items")
-    pairs = tuple((required_text(tag, "Key"), tag.text_of("Value", "") or "")
-                  for tag in (tags.find_all("Tag") if tags is not None else []))
-    return config, pairs
+    return parse_config(required(node, "DistributionConfig")), parse_tags(required(node, "Tags"))
