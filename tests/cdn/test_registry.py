@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from strato import migrations
 from strato.cdn import codec
+from strato.cdn.database import MIGRATIONS
 from strato.cdn.errors import (
     CNAMEAlreadyExists,
     DistributionAlreadyExists,
@@ -40,7 +42,7 @@ class TestFile:
     def test_lives_in_its_own_file_under_the_data_dir(self, tmp_path: Path, registry: DistributionRegistry) -> None:
         assert registry.path == tmp_path / "cdn" / "cdn.db"
         with contextlib.closing(sqlite3.connect(registry.path)) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.latest(MIGRATIONS)
 
     def test_distributions_survive_a_reopen(self, tmp_path: Path, registry: DistributionRegistry) -> None:
         created = registry.create(config(behavior("web", "/api/*"), aliases=("a.example.com",)))
@@ -50,6 +52,23 @@ class TestFile:
             assert reopened.get(created.id) == created
         finally:
             reopened.close()
+
+    def test_a_version_1_file_upgrades_keeping_its_distributions(self, tmp_path: Path) -> None:
+        data = tmp_path / "old"
+        (data / "cdn").mkdir(parents=True)
+        migrations.migrate(data / "cdn" / "cdn.db", MIGRATIONS, target=1)
+        sent = config()
+        with contextlib.closing(sqlite3.connect(data / "cdn" / "cdn.db")) as conn, conn:
+            conn.execute("INSERT INTO distributions (id, caller_reference, etag, last_modified, config) "
+                         "VALUES ('E1OLD000000001', ?, 'E1ETAG', 0, ?)", (sent.caller_reference, codec.dumps(sent)))
+        upgraded = DistributionRegistry(data)
+        try:
+            assert upgraded.get("E1OLD000000001").config == sent
+            assert upgraded.generation() == 0
+            upgraded.create(config())
+            assert upgraded.generation() == 1
+        finally:
+            upgraded.close()
 
     def test_configs_round_trip_through_their_stored_form(self) -> None:
         sent = config(behavior("web", "/api/*", min_ttl=1, default_ttl=2, max_ttl=3), aliases=("a.example.com",))
@@ -85,6 +104,18 @@ class TestDistributions:
         registry.delete(created.id, disabled.etag)
         with pytest.raises(NoSuchDistribution):
             registry.get(created.id)
+
+    def test_every_change_moves_the_generation_on(self, registry: DistributionRegistry) -> None:
+        seen = [registry.generation()]
+        created = registry.create(config(enabled=False))
+        seen.append(registry.generation())
+        registry.create_invalidation(created.id, "r", ("/a",))  # not a change to the distribution
+        assert registry.generation() == seen[-1]
+        updated = registry.update(created.id, dataclasses.replace(created.config, comment="x"), created.etag)
+        seen.append(registry.generation())
+        registry.delete(created.id, updated.etag)
+        seen.append(registry.generation())
+        assert seen == sorted(set(seen))
 
     def test_listing_pages_in_id_order(self, registry: DistributionRegistry) -> None:
         ids = sorted(registry.create(config()).id for _ in range(5))

@@ -74,6 +74,7 @@ class DistributionRegistry:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (distribution_id, config.caller_reference, etag, now, codec.dumps(config), json.dumps(tags)),
             )
+            self._bump(conn)
         return self._record(distribution_id, etag, now, config, tags)
 
     def get(self, distribution_id: str) -> Distribution:
@@ -93,6 +94,16 @@ class DistributionRegistry:
             ).fetchall()
         page = [self._from_row(row) for row in rows[:max_items]]
         return page, (page[-1].id if len(rows) > max_items and page else None)
+
+    def generation(self) -> int:
+        """A number that grows with every create, update and delete of a distribution: an edge
+        reloads `all()` only when it differs from the one it loaded with."""
+        with self.db.read() as conn:
+            return int(conn.execute("SELECT value FROM generation WHERE id = 1").fetchone()[0])
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE generation SET value = value + 1 WHERE id = 1")
 
     def all(self) -> list[Distribution]:
         """Every distribution, for an edge to select from."""
@@ -115,6 +126,7 @@ class DistributionRegistry:
             etag = new_id("E")
             conn.execute("UPDATE distributions SET etag = ?, last_modified = ?, config = ? WHERE id = ?",
                          (etag, now, codec.dumps(config), distribution_id))
+            self._bump(conn)
         return self._record(distribution_id, etag, now, config, current.tags)
 
     def delete(self, distribution_id: str, if_match: str | None) -> None:
@@ -126,6 +138,7 @@ class DistributionRegistry:
             for table, column in (("aliases", "distribution_id"), ("invalidations", "distribution_id"),
                                   ("resource_refs", "owner_id"), ("distributions", "id")):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (distribution_id,))
+            self._bump(conn)
 
     def tags(self, arn: str) -> tuple[tuple[str, str], ...]:
         """ListTagsForResource, for a distribution's ARN."""
