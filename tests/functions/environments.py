@@ -133,6 +133,7 @@ class Runner:
             process = await self.launcher.launch(spec)
         finally:
             os.close(sink)
+        listener.owner = process.pid  # only the environment's processes may talk to its Runtime API
         return Environment(process, listener, channel, recorder, log)
 
 

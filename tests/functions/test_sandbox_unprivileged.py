@@ -70,7 +70,7 @@ def test_an_unprivileged_strato_still_isolates_its_environments(base: Path) -> N
     async def go() -> tuple[dict[str, object], str, dict[str, object]]:
         recorder = Recorder()
         channel = RuntimeChannel(recorder)
-        listener = await RuntimeApiListener.open(channel)
+        listener = await RuntimeApiListener.open(channel, restricted=False)  # the pid is the child's to know
         child = await asyncio.create_subprocess_exec(
             INTERPRETER, str(HELPER), str(base / "work"), str(base / "hidden"), str(base / "code"), listener.address,
             user=NOBODY, group=NOBODY, extra_groups=[], env={"PYTHONPATH": str(SOURCE)},

@@ -8,8 +8,7 @@ init has PR_SET_PDEATHSIG) and are reported killed; the next launch starts a new
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
+import collections
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from .runtimes import available_runtimes, interpreter_for
 
 MB = 1024 * 1024
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+UID_SPAN = 1_000_000  # environment uids: UID_BASE + (0 .. UID_SPAN)
 # The modules a zygote imports, copied so that an interpreter other than strato's own can
 # import them without seeing strato's installation (and its site-packages).
 ZYGOTE_MODULES = (
@@ -104,80 +104,117 @@ class ZygoteClient:
                 cwd="/",
             )
         self._cgroup_version = policy.cgroups.version if policy.cgroups else 0
-        self._ids = itertools.count(1)
-        self._starting: dict[int, asyncio.Future[tuple[int, dict[str, str] | None]]] = {}
+        self._spares: collections.deque[tuple[int, cgroups.Group | None, socket.socket]] = collections.deque()
+        self._spare_arrived: asyncio.Event | None = None
+        self._failure: str | None = None  # why the last spare could not be made
         self._running: dict[int, EnvironmentProcess] = {}
+        self._uids: dict[int, int] = {}  # init pid -> the environment's uid
+        self._uid_counter = 0
         self._loop: asyncio.AbstractEventLoop | None = None  # attached at the first launch
         self.alive = True
 
     async def launch(self, spec: LaunchSpec) -> EnvironmentProcess:
+        """Hand the spec straight to a spare's waiting runtime process (no zygote round trip)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
+            self._spare_arrived = asyncio.Event()
             self._loop.add_reader(self._sock.fileno(), self._readable)
-        request_id = next(self._ids)
-        started: asyncio.Future[tuple[int, dict[str, str] | None]] = self._loop.create_future()
-        self._starting[request_id] = started
-        message = {
-            "op": "launch",
-            "id": request_id,
-            "spec": {
-                "runtime": spec.runtime,
-                "handler": spec.handler,
-                "code_dir": str(spec.code_dir.resolve()),
-                "environment": spec.environment,
-                "memory_mb": spec.memory_mb,
-                "tmp_mb": spec.tmp_mb,
-            },
+            self._readable()
+        assert self._spare_arrived is not None
+        while True:
+            if not self.alive:
+                raise OSError("the zygote exited")
+            if not self._spares:
+                self._failure = None
+                self._spare_arrived.clear()
+                self._tell({"op": "want"})
+                await self._spare_arrived.wait()
+                if self._failure is not None and not self._spares:
+                    raise OSError(f"cannot start an environment: {self._failure}")
+                continue
+            pid, group, sock = self._spares.popleft()
+            with sock:
+                if group is not None:
+                    group.limit(spec.memory_mb)
+                uid = self._free_uid()
+                try:
+                    messages.send(sock, self._spec(spec, uid), [spec.log_fd])
+                except OSError:  # the spare died: its exit report is on its way
+                    continue
+            self._tell({"op": "used", "pid": pid})
+            self._uids[pid] = uid
+            process = EnvironmentProcess(pid, group, self)
+            self._running[pid] = process
+            return process
+
+    @staticmethod
+    def _spec(spec: LaunchSpec, uid: int) -> dict[str, Any]:
+        return {
+            "runtime": spec.runtime,
+            "handler": spec.handler,
+            "code_dir": str(spec.code_dir.resolve()),
+            "environment": spec.environment,
+            "memory_mb": spec.memory_mb,
+            "tmp_mb": spec.tmp_mb,
+            "uid": uid,
         }
+
+    def _free_uid(self) -> int:
+        used = set(self._uids.values())
+        while True:
+            self._uid_counter += 1
+            uid = sandbox.UID_BASE + self._uid_counter % UID_SPAN
+            if uid not in used:
+                return uid
+
+    def _tell(self, message: dict[str, Any]) -> None:
         try:
-            messages.send(self._sock, message, [spec.log_fd])
+            messages.send(self._sock, message)
         except OSError:
             self._lost()
-            raise
-        pid, dirs = await started
-        group = cgroups.Group(self._cgroup_version, dirs) if dirs else None
-        process = EnvironmentProcess(pid, group, self)
-        self._running[pid] = process
-        return process
 
     def request_kill(self, pid: int) -> bool:
         """Ask the zygote to kill an environment; False when the zygote is gone."""
-        if not self.alive:
-            return False
-        with contextlib.suppress(OSError):
-            messages.send(self._sock, {"op": "kill", "pid": pid})
-            return True
-        return False
+        if self.alive:
+            self._tell({"op": "kill", "pid": pid})
+        return self.alive
 
     def _readable(self) -> None:
-        while True:
+        while self.alive:
             try:
-                data = self._sock.recv(messages.MAX_MESSAGE, socket.MSG_DONTWAIT)
+                message, fds = messages.receive(self._sock, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 return
             except OSError:
-                data = b""
-            if not data:
+                message, fds = None, []
+            if message is None:
                 self._lost()
                 return
-            self._dispatch(json.loads(data))
+            self._dispatch(message, fds)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
+    def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
         op = message["op"]
-        if op == "started":
-            future = self._starting.pop(message["id"])
-            if future.done():  # the launch was cancelled: nobody will use this environment
-                self.request_kill(message["pid"])
-            else:
-                future.set_result((message["pid"], message["cgroup"]))
+        if op == "spare":
+            dirs = message["cgroup"]
+            group = cgroups.Group(self._cgroup_version, dirs) if dirs else None
+            self._spares.append((message["pid"], group, socket.socket(fileno=fds[0])))
+            self._wake()
         elif op == "failed":
-            future = self._starting.pop(message["id"])
-            if not future.done():
-                future.set_exception(OSError(f"cannot start an environment: {message['error']}"))
+            self._failure = str(message["error"])
+            self._wake()
         elif op == "exited":
-            process = self._running.pop(message["pid"], None)
+            pid = message["pid"]
+            self._uids.pop(pid, None)
+            process = self._running.pop(pid, None)
             if process is not None:
                 process.exited(message["status"], message["peak"])
+            for spare in [s for s in self._spares if s[0] == pid]:
+                self._spares.remove(spare)
+                spare[2].close()
+
+    def _wake(self) -> None:
+        if self._spare_arrived is not None:
+            self._spare_arrived.set()
 
     def _lost(self) -> None:
         """The zygote is gone: its environments die with it (PDEATHSIG); make sure of it."""
@@ -187,14 +224,14 @@ class ZygoteClient:
         if self._loop is not None:
             self._loop.remove_reader(self._sock.fileno())
         self._sock.close()
-        for future in self._starting.values():
-            if not future.done():
-                future.set_exception(OSError("the zygote exited"))
+        self._wake()
+        for _, _, sock in self._spares:
+            sock.close()
+        self._spares.clear()
         for process in self._running.values():
             process.kill()
             process.exited(-9, None)
         self._running.clear()
-        self._starting.clear()
 
     async def close(self) -> None:
         self._lost()

@@ -11,17 +11,18 @@ Process tree of one environment, all of it made ahead of time (a spare) but the 
             privileges, sets the environment, runs runtime_client (python) or execs
             /var/task/bootstrap (provided)
 
-Control messages are JSON datagrams (SOCK_SEQPACKET); the log fd travels as SCM_RIGHTS.
-  in:  {"op": "launch", "id", "spec"} + log fd | {"op": "kill", "pid"}
-  out: {"op": "started", "id", "pid", "cgroup"} | {"op": "failed", "id", "error"}
-       {"op": "exited", "pid", "status", "peak"}
+Control messages (messages.py). A ready spare's runtime-process socket is handed to the
+launcher, which launches it directly (the spec and log fd go straight to the waiting process).
+  out: {"op": "spare", "pid", "cgroup"} + the socket | {"op": "failed", "error"}
+       {"op": "exited", "pid", "status", "peak"} (for spares and launched environments alike)
+  in:  {"op": "used", "pid"} (launched: make another spare soon) | {"op": "want"} (a launch
+       waits: make one now) | {"op": "kill", "pid"}
 EOF on the control socket means the launcher is gone: every environment is killed.
 Only the standard library (plus boto3 when the interpreter has it, preloaded for user code).
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import json
@@ -32,14 +33,12 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, replace
-from typing import Any
 
 from . import sandbox, syscalls
 from .cgroups import Group
 from .envprocs import SIGNAL_EXIT, Init
 from .messages import receive, send
 
-UID_SPAN = 1_000_000
 SPARES = 2  # environments kept ready (forked, in their cgroup and namespaces) for the next launches
 # Moving a process into a cgroup stalls every fork on the host for an RCU grace period (~10 ms),
 # the new environment's own fork included: spares are replaced once launches pause this long.
@@ -62,20 +61,13 @@ def preload() -> None:
 
 
 @dataclass
-class Spare:
-    pid: int  # the environment's init, as the zygote sees it
-    sock: socket.socket  # to the waiting runtime process: the launch spec goes here
-    group: Group | None
-
-
-@dataclass
 class Pending:
     """A spare being made. On `pipe` its first fork writes "pid:N" (the init) and the init
     "ok" or "error:..." once prepared; both close it, so EOF means the report is complete."""
 
     fork_pid: int
     pipe: int
-    sock: socket.socket  # to the runtime process
+    sock: socket.socket  # to the runtime process: handed to the launcher once the spare is ready
     init_sock: socket.socket  # to the init: told when the zygote has adopted it
     group: Group | None
     report: bytes = b""
@@ -85,10 +77,10 @@ class Zygote:
     def __init__(self, control: socket.socket, policy: sandbox.Policy) -> None:
         self.control = control
         self.policy = policy
-        self.spares: collections.deque[Spare] = collections.deque()
+        self.inits: dict[int, Group | None] = {}  # every environment's init (spare or launched)
+        self.unused: set[int] = set()  # the spares the launcher holds and has not launched
         self.pending: Pending | None = None
-        self.waiting: collections.deque[tuple[dict[str, Any], int]] = collections.deque()
-        self.live: dict[int, tuple[Group | None, int]] = {}  # init pid -> (cgroup, uid)
+        self.wanted = False  # a launch waits for a spare
         self.leftover: list[Group] = []  # groups to remove once their tasks are gone
         self.counter = 0
         self.quiet_at = 0.0  # monotonic time after which a spare may be made without hurting a launch
@@ -100,8 +92,8 @@ class Zygote:
     # -- the loop --------------------------------------------------------------------------
 
     def serve(self) -> None:
-        self._start_spare()
         while True:
+            self._replenish()
             watched = [self.control.fileno(), self.wakeup_read]
             if self.pending is not None:
                 watched.append(self.pending.pipe)
@@ -113,55 +105,48 @@ class Zygote:
                 self._spare_ready(self.pending)
             if self.control.fileno() in ready and not self._command():
                 break
-            self._serve_waiting()
             self.leftover = [group for group in self.leftover if not group.remove()]
         self._shutdown()
 
     def _command(self) -> bool:
-        message, fds = receive(self.control)
+        message, _ = receive(self.control)
         if message is None:
             return False
-        if message["op"] == "launch":
-            self.waiting.append((message, fds[0]))
+        if message["op"] == "used":
+            self.unused.discard(int(message["pid"]))
+            self.quiet_at = time.monotonic() + REPLENISH_DELAY
+        elif message["op"] == "want":
+            self.wanted = True
         elif message["op"] == "kill":
             self._kill(int(message["pid"]))
         return True
 
-    def _serve_waiting(self) -> None:
-        while self.waiting and self.spares:
-            message, log_fd = self.waiting.popleft()
-            spare = self.spares.popleft()
-            try:
-                self._launch(spare, message, log_fd)
-            except OSError as e:  # the spare died before its launch: the next one takes it
-                self.waiting.appendleft((message, log_fd))
-                self._discard(spare.pid, spare.group, f"spare lost: {e}")
-        if self.pending is None:
-            due = len(self.spares) < SPARES and time.monotonic() >= self.quiet_at
-            if self.waiting or not self.spares or due:
-                self._start_spare()
+    def _replenish(self) -> None:
+        if self.pending is not None or len(self.unused) >= SPARES:
+            return
+        if self.wanted or not self.unused or time.monotonic() >= self.quiet_at:
+            self.wanted = False
+            self._start_spare()
 
     def _timeout(self) -> float | None:
         """How long the loop may sleep: until the next spare is due, or to retry removals."""
         delays = [0.05] if self.leftover else []
-        if self.pending is None and len(self.spares) < SPARES:
+        if self.pending is None and len(self.unused) < SPARES:
             delays.append(max(0.0, self.quiet_at - time.monotonic()))
         return min(delays) if delays else None
 
     def _shutdown(self) -> None:
         """Kill every environment and spare, wait for them all, remove their groups."""
-        groups = [group for group, _ in self.live.values()] + [spare.group for spare in self.spares]
-        for pid in [*self.live, *(spare.pid for spare in self.spares)]:
+        groups = list(self.inits.values())
+        for pid in self.inits:
             self._kill(pid)
-        for spare in self.spares:
-            spare.sock.close()  # a runtime process still waiting for its launch sees the end and exits
-        if self.pending is not None:
-            groups.append(self.pending.group)
-            self.pending.sock.close()
-            self.pending.init_sock.close()
         for group in groups:
             if group is not None:
                 group.kill()
+        if self.pending is not None:
+            groups.append(self.pending.group)
+            self.pending.sock.close()  # the runtime process and init see the end and exit
+            self.pending.init_sock.close()
         with contextlib.suppress(ChildProcessError):
             while True:
                 os.waitpid(-1, 0)
@@ -173,31 +158,8 @@ class Zygote:
 
     # -- environments ----------------------------------------------------------------------
 
-    def _launch(self, spare: Spare, message: dict[str, Any], log_fd: int) -> None:
-        spec = message["spec"]
-        if spare.group is not None:
-            spare.group.limit(int(spec["memory_mb"]))
-        uid = self._free_uid()
-        try:
-            send(spare.sock, {**spec, "uid": uid}, [log_fd])
-        finally:
-            spare.sock.close()
-        os.close(log_fd)  # kept when the send failed: the next spare takes the launch
-        self.live[spare.pid] = (spare.group, uid)
-        self.quiet_at = time.monotonic() + REPLENISH_DELAY
-        cgroup = spare.group.dirs if spare.group else None
-        send(self.control, {"op": "started", "id": message["id"], "pid": spare.pid, "cgroup": cgroup})
-
-    def _free_uid(self) -> int:
-        used = {uid for _, uid in self.live.values()}
-        while True:
-            self.counter += 1
-            uid = sandbox.UID_BASE + self.counter % UID_SPAN
-            if uid not in used:
-                return uid
-
     def _kill(self, pid: int) -> None:
-        if pid in self.live or any(spare.pid == pid for spare in self.spares):
+        if pid in self.inits:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
 
@@ -209,29 +171,21 @@ class Zygote:
                 return
             if pid == 0:
                 return
-            if pid in self.live:
-                group, _ = self.live.pop(pid)
+            if pid in self.inits:
+                group = self.inits.pop(pid)
+                self.unused.discard(pid)
                 code = os.waitstatus_to_exitcode(status)
                 if SIGNAL_EXIT < code < SIGNAL_EXIT + 65:
                     code = SIGNAL_EXIT - code
                 peak = group.peak_bytes() if group else None
                 self._retire(group)
                 send(self.control, {"op": "exited", "pid": pid, "status": code, "peak": peak})
-            else:
-                for spare in list(self.spares):
-                    if spare.pid == pid:
-                        self.spares.remove(spare)
-                        self._discard(pid, spare.group, "spare exited")
 
     def _retire(self, group: Group | None) -> None:
         if group is not None:
             group.kill()
             if not group.remove():
                 self.leftover.append(group)
-
-    def _discard(self, pid: int, group: Group | None, why: str) -> None:
-        print(f"strato zygote: {why} (pid {pid})", file=sys.stderr)
-        self._retire(group)
 
     # -- spares ----------------------------------------------------------------------------
 
@@ -287,18 +241,21 @@ class Zygote:
         try:
             if "error" in lines or pid is None or b"ok" not in pending.report.splitlines():
                 raise OSError(lines.get("error", "the environment did not start"))
+            if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                raise OSError("the environment's init exited while starting")
             pending.init_sock.send(b"adopted")
+            cgroup = pending.group.dirs if pending.group else None
+            self.inits[pid] = pending.group
+            self.unused.add(pid)
+            send(self.control, {"op": "spare", "pid": pid, "cgroup": cgroup}, [pending.sock.fileno()])
         except OSError as e:
-            pending.sock.close()
-            self._discard(pid or pending.fork_pid, pending.group, f"cannot make an environment: {e}")
-            for message, log_fd in self.waiting:
-                send(self.control, {"op": "failed", "id": message["id"], "error": str(e)})
-                os.close(log_fd)
-            self.waiting.clear()
-            return
+            print(f"strato zygote: cannot make an environment: {e}", file=sys.stderr)
+            if pid is not None and pid not in self.inits:
+                self._retire(pending.group)
+            send(self.control, {"op": "failed", "error": str(e)})
         finally:
             pending.init_sock.close()
-        self.spares.append(Spare(pid, pending.sock, pending.group))
+            pending.sock.close()
 
 
 def main() -> None:
