@@ -87,6 +87,11 @@ class TestDocumentShape:
         many = [statement(Sid=f"S{i}", Resource=f"arn:aws:s3:::{BUCKET}/{'x' * 200}{i}") for i in range(100)]
         assert refused(document(*many)) == "Policy exceeds the maximum allowed document size."
 
+    def test_whitespace_does_not_count_towards_the_limit_up_to_a_bound(self) -> None:
+        compact = document(statement())
+        assert len(parse(compact.replace(",", "," + " " * 1000), BUCKET).statements) == 1
+        assert refused(compact.replace(",", "," + " " * 100_000)) == "Policy exceeds the maximum allowed document size."
+
     def test_statement_ids_must_be_unique(self) -> None:
         text = document(statement(Sid="A"), statement(Sid="A"))
         assert refused(text) == "Statement IDs (SID) in a single policy must be unique."

@@ -20,6 +20,7 @@ from strato.auth.conditions import OPERATORS, Condition, ConditionError, Context
 VERSIONS = ("2012-10-17", "2008-10-17")
 S3_ARN = "arn:aws:s3:::"
 MAX_SIZE = 20 * 1024  # bucket policies are limited to 20 KB, whitespace aside
+MAX_DOCUMENT = 128 * 1024  # and, whitespace included, strato keeps no more than this
 
 # S3's IAM actions by the resource they apply to (Service Authorization Reference, Amazon S3).
 OBJECT_ACTIONS = frozenset({
@@ -304,6 +305,8 @@ def _statement(raw: object, bucket: str) -> Statement:
 def parse(document: str | bytes, bucket: str) -> Policy:
     """A validated policy for `bucket`, or MalformedPolicy with S3's message."""
     text = document.decode("utf-8", "replace") if isinstance(document, bytes) else document
+    if len(text) > MAX_DOCUMENT:
+        raise MalformedPolicy("Policy exceeds the maximum allowed document size.")
     if not text.lstrip().startswith("{"):
         raise MalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
     try:
@@ -331,7 +334,7 @@ def parse(document: str | bytes, bucket: str) -> Policy:
     return Policy(version, statements)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def parse_stored(document: str, bucket: str) -> Policy:
     """A stored (already validated) policy, parsed once per distinct document."""
     return parse(document, bucket)
