@@ -1,8 +1,11 @@
-"""The Launcher that starts sandboxed environments by asking a zygote per interpreter to fork
-them (zygote.py), with the protections sandbox.py found on this host.
+"""The Launcher of sandboxed environments, with the protections sandbox.py found on this host.
 
-A zygote that dies is noticed (its control socket ends); its environments die with it (their
-init has PR_SET_PDEATHSIG) and are reported killed; the next launch starts a new zygote.
+A zygote per interpreter (zygote.py) keeps spare environments ready, each a forked process
+waiting in its namespaces and cgroup, and hands their sockets over; a launch sends the spec
+and log fd straight to a spare, so a cold start costs no fork and no zygote round trip.
+The zygote reports every exit and kills on request. A zygote that dies is noticed (its control
+socket ends); its environments die with it (their init has PR_SET_PDEATHSIG) and are reported
+killed; the next launch starts a new zygote.
 """
 
 from __future__ import annotations
