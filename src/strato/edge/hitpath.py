@@ -35,8 +35,9 @@ class HitPath:
 
     def answer(
         self, method: str, raw_path: bytes, raw_query: bytes, headers: dict[str, str], client: str,
-    ) -> bytes | None:
-        """The whole response to a GET or HEAD, or None to let the ASGI app answer it."""
+    ) -> list[bytes] | None:
+        """The whole response to a GET or HEAD (buffers for one writev), or None to let the
+        ASGI app answer it."""
         started = time.perf_counter()
         proxy = self.proxy
         target = raw_path.decode("latin-1")
@@ -65,20 +66,22 @@ class HitPath:
             body = proxy.store.memory_body(entry)
             if body is None:
                 return None
-            wire: bytes | None = facts.head if method == "HEAD" else facts.head + body
+            wire: list[bytes] | None = [facts.head] if method == "HEAD" else [facts.head, body]
             status, sent = entry.status, 0 if method == "HEAD" else entry.size
         else:
             answer = plan_answer(headers, method, entry.status, dict(facts.fields), entry.size)
-            wire = None if answer.encoding is not None else self._wire(entry, facts, answer, method)
-            status, sent = answer.status, _body_length(answer, entry.size)
+            sent = _body_length(answer, entry.size)
+            wire = None if answer.encoding is not None else self._wire(entry, facts, answer, method, sent)
+            status = answer.status
         if wire is None:
             return None
         if proxy.limiter is not None:
             wait = proxy.limiter.check(client, time.time())
             if wait > 0:
                 limited = too_many_requests(wait)
-                proxy.observe(client, method, raw_path, 429, _body_length(limited), started)
-                return self._wire(entry, facts, limited, method)
+                length = _body_length(limited)
+                proxy.observe(client, method, raw_path, 429, length, started)
+                return self._wire(entry, facts, limited, method, length)
         proxy.store.hit(entry)
         proxy.metrics.hits += 1
         proxy.observe(client, method, raw_path, status, sent, started)
@@ -98,13 +101,13 @@ class HitPath:
         facts.head = (_head(plain, facts) or b"") if valid else b""
         facts.head_key = key
 
-    def _wire(self, entry: Entry, facts: Prepared, answer: Answer, method: str) -> bytes | None:
+    def _wire(self, entry: Entry, facts: Prepared, answer: Answer, method: str, length: int) -> list[bytes] | None:
         head = _head(answer, facts)
         if head is None:
             return None
         if answer.body is None or method == "HEAD":
-            return head
-        if _body_length(answer, entry.size) > MEMORY_OBJECT_MAX:
+            return [head]
+        if length > MEMORY_OBJECT_MAX:
             return None
         pieces = [head]
         memory = self.proxy.store.memory_body(entry)
@@ -117,7 +120,7 @@ class HitPath:
             if chunk is None:
                 return None
             pieces.append(chunk)
-        return b"".join(pieces)
+        return pieces
 
 
 def _head(answer: Answer, facts: Prepared) -> bytes | None:

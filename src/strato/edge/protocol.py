@@ -41,7 +41,7 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
             return
         self._answered = True
         self._head_done()
-        self.transport.write(response)
+        self.transport.writelines(response)
         self.on_response_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -54,7 +54,7 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
         else:
             super().on_message_complete()
 
-    def _answer_now(self) -> bytes | None:
+    def _answer_now(self) -> list[bytes] | None:
         if self.pipeline or not getattr(self.cycle, "response_complete", True):
             return None
         if self.flow.write_paused or self.transport.is_closing() or self._refusal_pending:
