@@ -105,10 +105,12 @@ class Runner:
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
 
-    def code(self, source: str, *, module: str = "app", files: dict[str, str] | None = None) -> Path:
+    def code(self, source: str, *, module: str | None = "app", files: dict[str, str] | None = None) -> Path:
+        """A code directory: `source` as MODULE.py (none when module is None) and `files`."""
         directory = self.root / f"code-{uuid.uuid4().hex[:8]}"
         directory.mkdir(mode=0o755)
-        (directory / f"{module}.py").write_text(textwrap.dedent(source))
+        if module is not None:
+            (directory / f"{module}.py").write_text(textwrap.dedent(source))
         for name, text in (files or {}).items():
             (directory / name).write_text(textwrap.dedent(text))
             os.chmod(directory / name, 0o755)

@@ -256,7 +256,7 @@ class TestKill:
 
 class TestCustomRuntime:
     def test_a_provided_runtime_runs_its_bootstrap_in_the_sandbox(self, runner: Runner) -> None:
-        code = runner.code("", files={"bootstrap": BOOTSTRAP})
+        code = runner.code("", module=None, files={"bootstrap": BOOTSTRAP})
 
         async def go() -> Outcome:
             environment = await runner.start(code, "function.handler", runtime="provided.al2023")

@@ -106,9 +106,9 @@ class Runtime:
         sandbox.drop_privileges(self.policy, int(spec["uid"]))
         sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if not spec["runtime"].startswith("python"):
-            bootstrap = os.path.join(task_root, "bootstrap")
-            os.execve(bootstrap, [bootstrap], environment)
+        if not spec["runtime"].startswith("python"):  # a program of its own: the zip's bootstrap or node
+            argv = spec.get("argv") or [os.path.join(task_root, "bootstrap")]
+            os.execve(argv[0], argv, environment)
         os.environ.clear()
         os.environ.update(environment)
         return runtime_client.run()

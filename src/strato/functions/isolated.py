@@ -24,7 +24,7 @@ from typing import Any
 
 from . import cgroups, messages, sandbox
 from .launcher import LaunchSpec
-from .runtimes import available_runtimes, interpreter_for
+from .runtimes import available_runtimes, interpreter_for, program_for
 
 MB = 1024 * 1024
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -160,6 +160,7 @@ class ZygoteClient:
             "memory_mb": spec.memory_mb,
             "tmp_mb": spec.tmp_mb,
             "uid": uid,
+            "argv": program_for(spec.runtime),
         }
 
     def _free_uid(self) -> int:

@@ -1,17 +1,23 @@
 """Which Lambda runtimes this host can run, and which interpreter serves each.
 
 python3.X needs that interpreter (the one strato itself runs on counts for its version);
-provided and provided.al2023 run the zip's own `bootstrap` and need nothing but Linux.
+provided and provided.al2023 run the zip's own `bootstrap` and need nothing but Linux;
+nodejsN.x is the installed `node` of major version N (18 or later), running runtime_client.js.
+Every runtime but Python's other versions starts from strato's own interpreter's zygote.
 """
 
 from __future__ import annotations
 
 import functools
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 PROVIDED = ("provided", "provided.al2023")
+NODE_MINIMUM = 18
+NODE_CLIENT = Path(__file__).with_name("runtime_client.js")
 
 
 @functools.cache
@@ -19,19 +25,57 @@ def _interpreters() -> dict[str, str]:
     found = {}
     own = f"{sys.version_info.major}.{sys.version_info.minor}"
     for version in PYTHON_VERSIONS:
-        path = sys.executable if version == own else shutil.which(f"python{version}")
+        path = sys.executable if version == own else _working_python(version)
         if path:
             found[f"python{version}"] = path
     return found
 
 
+def _working_python(version: str) -> str | None:
+    """The real executable of `pythonX.Y` on PATH, if it runs and is that version (a pyenv shim
+    for a version not selected is on PATH but does not run)."""
+    candidate = shutil.which(f"python{version}")
+    if candidate is None:
+        return None
+    probe = "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])"
+    try:
+        answer = subprocess.run([candidate, "-c", probe], capture_output=True, text=True, timeout=10, check=True)
+        executable, actual = answer.stdout.split()
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return executable if actual == version else None
+
+
+@functools.cache
+def _node() -> tuple[str, str] | None:
+    """(runtime name, path) of the installed node, when it is recent enough."""
+    path = shutil.which("node")
+    if path is None or not NODE_CLIENT.exists():
+        return None
+    try:
+        version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
+        major = int(version.strip().lstrip("v").split(".")[0])
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return (f"nodejs{major}.x", path) if major >= NODE_MINIMUM else None
+
+
 def available_runtimes() -> frozenset[str]:
-    return frozenset([*_interpreters(), *PROVIDED])
+    node = _node()
+    return frozenset([*_interpreters(), *PROVIDED, *([node[0]] if node else [])])
 
 
 def interpreter_for(runtime: str) -> str:
-    """The interpreter whose zygote starts environments of `runtime` (provided runtimes exec
-    their bootstrap from strato's own). Raises KeyError for a runtime this host lacks."""
-    if runtime in PROVIDED:
+    """The interpreter whose zygote starts environments of `runtime` (provided and Node.js
+    runtimes exec their program from strato's own). KeyError for a runtime this host lacks."""
+    if runtime in PROVIDED or runtime.startswith("nodejs"):
         return sys.executable
     return _interpreters()[runtime]
+
+
+def program_for(runtime: str) -> list[str] | None:
+    """The command a non-Python runtime's process execs (None: the zip's bootstrap)."""
+    node = _node()
+    if node is not None and runtime == node[0]:
+        return [node[1], "-e", NODE_CLIENT.read_text()]
+    return None

@@ -1,0 +1,112 @@
+"""The Node.js runtime (the host's node running runtime_client.js) in a sandboxed environment:
+async and callback handlers, the context, console lines, and Lambda's nodejs error documents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from strato.functions.isolated import IsolatedLauncher
+from strato.functions.runtimes import available_runtimes
+from tests.functions.environments import ARN, Outcome, Runner
+
+NODE = sorted(r for r in available_runtimes() if r.startswith("nodejs"))
+pytestmark = pytest.mark.skipif(not NODE, reason="no node (18 or later) on this host")
+
+HANDLERS = """
+let calls = 0;
+exports.context = async (event, context) => {
+  calls += 1;
+  console.log("hello from", context.functionName);
+  return {
+    event, calls, functionName: context.functionName, functionVersion: context.functionVersion,
+    memory: context.memoryLimitInMB, requestId: context.awsRequestId, arn: context.invokedFunctionArn,
+    remaining: context.getRemainingTimeInMillis(), logGroup: context.logGroupName,
+    custom: context.clientContext ? context.clientContext.custom : null, uid: process.getuid(),
+  };
+};
+exports.callback = (event, context, callback) => { setTimeout(() => callback(null, { via: "callback" }), 1); };
+exports.fail = async () => { throw new TypeError("the handler refuses"); };
+exports.failByCallback = (event, context, callback) => callback(new Error("called back with an error"));
+"""
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    loop = asyncio.new_event_loop()
+    root = tmp_path_factory.mktemp("nodejs")
+    root.chmod(0o755)
+    launcher = IsolatedLauncher(root / "work", [])
+    yield Runner(launcher, root, loop)
+    loop.run_until_complete(launcher.close())
+    loop.close()
+
+
+def run(runner: Runner, handler: str, events: list[Any], *, source: str = HANDLERS,
+        client_context: str | None = None) -> tuple[list[Outcome], str]:
+    code = runner.code("", module=None, files={"index.js": source})
+
+    async def go() -> tuple[list[Outcome], str]:
+        environment = await runner.start(code, handler, runtime=NODE[-1])
+        outcomes = [await environment.invoke(event, client_context=client_context) for event in events]
+        if not events:
+            outcomes.append(await environment.outcome())
+        output = environment.output()
+        await environment.stop()
+        return outcomes, output
+
+    return runner.run(go())
+
+
+def test_an_async_handler_gets_the_event_and_the_context(runner: Runner) -> None:
+    context = json.dumps({"custom": {"k": "v"}})
+    (first, second), output = run(runner, "index.context", [{"n": 1}, {"n": 2}], client_context=context)
+    body = first.body
+    assert body["event"] == {"n": 1}
+    assert (body["functionName"], body["functionVersion"], body["memory"]) == ("fn", "$LATEST", "128")
+    assert body["requestId"] == first.request_id
+    assert body["arn"] == ARN + ":$LATEST"
+    assert 0 < body["remaining"] <= 10_000
+    assert body["custom"] == {"k": "v"}
+    assert second.body["calls"] == 2  # the module is loaded once
+    assert f"\t{first.request_id}\tINFO\thello from fn\n" in output
+    if os.geteuid() == 0:
+        assert body["uid"] not in (0, os.getuid())
+
+
+def test_a_callback_handler_answers_through_its_callback(runner: Runner) -> None:
+    (outcome,), _ = run(runner, "index.callback", [None])
+    assert outcome.body == {"via": "callback"}
+
+
+@pytest.mark.parametrize(("handler", "error_type", "message"), [
+    ("index.fail", "TypeError", "the handler refuses"),
+    ("index.failByCallback", "Error", "called back with an error"),
+])
+def test_a_failing_handler_reports_lambdas_nodejs_error_document(runner: Runner, handler: str, error_type: str,
+                                                                  message: str) -> None:
+    (outcome,), _ = run(runner, handler, [None])
+    assert outcome.error_type == error_type
+    assert outcome.body["errorType"] == error_type
+    assert outcome.body["errorMessage"] == message
+    assert outcome.body["trace"][0] == f"{error_type}: {message}"
+
+
+@pytest.mark.parametrize(("handler", "source", "error_type", "message"), [
+    ("missing.handler", HANDLERS, "Runtime.ImportModuleError", "Error: Cannot find module 'missing'"),
+    ("index.nope", HANDLERS, "Runtime.HandlerNotFound", "index.nope is undefined or not exported"),
+    ("index.handler", "exports.handler = async () => {", "Runtime.UserCodeSyntaxError", None),
+])
+def test_an_initialisation_failure_is_posted_to_init_error(runner: Runner, handler: str, source: str,
+                                                           error_type: str, message: str | None) -> None:
+    (outcome,), _ = run(runner, handler, [], source=source)
+    assert outcome.request_id == "init"
+    assert outcome.error_type == error_type
+    assert outcome.body["errorType"] == error_type
+    if message is not None:
+        assert outcome.body["errorMessage"] == message
