@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
@@ -92,7 +93,7 @@ def with_listener(test: Callable[[RuntimeChannel, RuntimeApiListener, Recorder],
     async def main() -> None:
         recorder = Recorder()
         channel = RuntimeChannel(recorder)
-        listener = await RuntimeApiListener.open(channel)
+        listener = await RuntimeApiListener.open(channel, restricted=False)
         try:
             await test(channel, listener, recorder)
         finally:
@@ -308,3 +309,29 @@ class TestHostileRuntime:
             assert (await client.request("GET", f"{BASE}/invocation/next"))[0] == 200
             client.close()
         with_listener(test)
+
+
+class TestOwnership:
+    """Every environment's port is on the host's loopback: only its own processes may use it."""
+
+    def test_only_the_owners_process_tree_is_admitted(self) -> None:
+        async def main() -> None:
+            recorder = Recorder()
+            channel = RuntimeChannel(recorder)
+            listener = await RuntimeApiListener.open(channel)
+            host, port = listener.address.split(":")
+            fetch = ("import http.client, sys; c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2])); "
+                     f"c.request('GET', '{BASE}/invocation/next'); r = c.getresponse(); print(r.status, r.read())")
+            runtime = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, *sys.argv[1:]])",
+                "-c", fetch, host, port, stdout=asyncio.subprocess.PIPE)
+            listener.owner = runtime.pid
+            stranger = await Client.connect(listener)
+            assert await stranger.closed()
+            channel.submit(delivery(payload=b'"for the owner"'))
+            output, _ = await runtime.communicate()
+            assert output == b"200 b'\"for the owner\"'\n"  # fetched by the owner's grandchild
+            stranger.close()
+            listener.close()
+            Client.opened.clear()
+        asyncio.run(main())

@@ -90,6 +90,7 @@ class Environment:
         finally:
             os.close(write_end)  # the process holds its own copy
         self.pid = self._process.pid
+        self._listener.owner = self.pid
         self._loop.add_reader(read_end, self._read_output)
         self.state = State.INITIALISING
         self._timer = self._loop.call_later(self._init_timeout, self._init_timed_out)

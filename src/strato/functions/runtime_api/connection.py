@@ -12,6 +12,7 @@ GET next closes the connection.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import cast
 
 import httptools
@@ -29,9 +30,13 @@ _INIT_ERROR = b"init/error"
 _INVOCATION = b"invocation/"
 
 
+Admit = Callable[[tuple[str, int], tuple[str, int]], bool]  # (peer, local) -> may it talk here?
+
+
 class RuntimeConnection(asyncio.Protocol):
-    def __init__(self, channel: RuntimeChannel, connections: set[RuntimeConnection]) -> None:
+    def __init__(self, channel: RuntimeChannel, connections: set[RuntimeConnection], admit: Admit) -> None:
         self._channel = channel
+        self._admit = admit
         self._connections = connections
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
@@ -50,7 +55,8 @@ class RuntimeConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        if len(self._connections) >= MAX_CONNECTIONS or self._channel.closed:
+        if (len(self._connections) >= MAX_CONNECTIONS or self._channel.closed
+                or not self._admit(transport.get_extra_info("peername"), transport.get_extra_info("sockname"))):
             transport.abort()
             return
         self._connections.add(self)

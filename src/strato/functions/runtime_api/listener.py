@@ -1,7 +1,8 @@
 """The Runtime API listener of one environment: 127.0.0.1, a port chosen by the kernel.
 
-Each environment has its own listener and channel, so a request arriving on environment A's
-listener can only fetch or answer A's invocations.
+Each environment has its own listener and channel. Its port is reachable by every process on
+the host, so once the environment's process is known (`owner`), only connections from that
+process's tree are admitted (peers.py); before that, none are.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from . import peers
 from .channel import RuntimeChannel
 from .connection import RuntimeConnection
 
@@ -19,14 +21,25 @@ class RuntimeApiListener:
         self._connections = connections
         port = server.sockets[0].getsockname()[1]
         self.address = f"127.0.0.1:{port}"  # the value of AWS_LAMBDA_RUNTIME_API
+        self.owner: int | None = None  # the pid whose process tree may connect (None: no one yet)
 
     @classmethod
-    async def open(cls, channel: RuntimeChannel) -> RuntimeApiListener:
+    async def open(cls, channel: RuntimeChannel, restricted: bool = True) -> RuntimeApiListener:
+        """`restricted=False` admits any local process (for tests of the protocol alone)."""
         connections: set[RuntimeConnection] = set()
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: RuntimeConnection(channel, connections),
+        listener: RuntimeApiListener | None = None
+
+        def admit(peer: tuple[str, int], local: tuple[str, int]) -> bool:
+            if not restricted:
+                return True
+            owner = listener.owner if listener is not None else None
+            return owner is not None and peers.from_tree(peer, local, owner)
+
+        server = await loop.create_server(lambda: RuntimeConnection(channel, connections, admit),
                                           "127.0.0.1", 0, family=socket.AF_INET, backlog=8)
-        return cls(server, connections)
+        listener = cls(server, connections)
+        return listener
 
     @property
     def connections(self) -> int:
