@@ -66,6 +66,11 @@ def gate(event, context):
 
 def big(event, context):
     return "x" * event["size"]
+
+def hog(event, context):
+    hoard = bytearray(event["mb"] * 1024 * 1024)
+    hoard[::4096] = b"x" * len(hoard[::4096])  # touch every page
+    return len(hoard)
 '''
 
 
@@ -291,6 +296,17 @@ class TestFunctionErrors:
             assert b"Init Duration: " in result.log_tail
             assert pool.environments == 0
         run(test)
+
+    def test_memory_exhaustion_under_the_isolated_launchers_limit_is_out_of_memory(
+            self, tmp_path: Path, shared: Shared) -> None:
+        async def test(pool: Pool, code: Path) -> None:
+            call = invocation(function(code, handler="app.hog", memory_size=128), b'{"mb": 300}')
+            result = await pool.invoke(call)
+            assert error(result) == {
+                "errorType": "Runtime.OutOfMemory",
+                "errorMessage": f"RequestId: {call.request_id} Error: Runtime exited with error: signal: killed"}
+            assert b"Max Memory Used: 128 MB" in result.log_tail
+        Runner(tmp_path, shared)(test)
 
     def test_a_six_megabyte_result_passes_and_a_larger_one_is_refused(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
