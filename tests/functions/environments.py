@@ -139,6 +139,35 @@ class Runner:
         return Environment(process, listener, channel, recorder, log)
 
 
+async def launch_in_child(command: list[str], base: Path, runtime: str, event: Any,
+                          **spawn: Any) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
+    """Launch one environment from another process (launch_one.py run by `command`, with
+    `spawn`'s user or environment) on base/work, base/hidden and base/code, invoke it once with
+    `event`, stop it. Returns what the child said at start (protections), the answer, and what
+    it said at the end (the exit status)."""
+    recorder = Recorder()
+    channel = RuntimeChannel(recorder)
+    listener = await RuntimeApiListener.open(channel, restricted=False)  # the pid is the child's to know
+    child = await asyncio.create_subprocess_exec(
+        *command, str(Path(__file__).with_name("launch_one.py")), str(base / "work"), str(base / "hidden"),
+        str(base / "code"), listener.address, runtime,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, **spawn)
+    assert child.stdin is not None
+    assert child.stdout is not None
+    try:
+        started = json.loads(await asyncio.wait_for(child.stdout.readline(), WAIT))
+        channel.submit(Delivery("r-1", json.dumps(event).encode(), ARN, 10_000))
+        _, payload, _ = await asyncio.wait_for(recorder.outcomes.get(), WAIT)
+        child.stdin.close()
+        ended = json.loads(await asyncio.wait_for(child.stdout.readline(), WAIT))
+    finally:
+        if child.returncode is None:
+            child.kill()
+        await child.wait()
+        listener.close()
+    return started, payload, ended
+
+
 class PlainProcess:
     """The runtime client as an ordinary subprocess (no sandbox): for testing the client alone."""
 

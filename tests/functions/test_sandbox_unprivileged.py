@@ -17,13 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from strato.functions.runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
-from tests.functions.environments import Recorder
+from tests.functions.environments import launch_in_child
 
 NOBODY = 65534
 INTERPRETER = "/usr/bin/python3.11"
 SOURCE = Path(__file__).resolve().parents[2] / "src"
-HELPER = Path(__file__).with_name("unprivileged_launch.py")
 HANDLER = '''
 import ctypes, os
 
@@ -67,30 +65,9 @@ def base() -> Iterator[Path]:
 
 
 def test_an_unprivileged_strato_still_isolates_its_environments(base: Path) -> None:
-    async def go() -> tuple[dict[str, object], str, dict[str, object]]:
-        recorder = Recorder()
-        channel = RuntimeChannel(recorder)
-        listener = await RuntimeApiListener.open(channel, restricted=False)  # the pid is the child's to know
-        child = await asyncio.create_subprocess_exec(
-            INTERPRETER, str(HELPER), str(base / "work"), str(base / "hidden"), str(base / "code"), listener.address,
-            user=NOBODY, group=NOBODY, extra_groups=[], env={"PYTHONPATH": str(SOURCE)},
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        assert child.stdin is not None
-        assert child.stdout is not None
-        try:
-            started = json.loads(await asyncio.wait_for(child.stdout.readline(), 30))
-            channel.submit(Delivery("r-1", json.dumps({"hidden": str(base / "hidden")}).encode(), "arn", 10_000))
-            _, payload, _ = await asyncio.wait_for(recorder.outcomes.get(), 30)
-            child.stdin.close()
-            ended = json.loads(await asyncio.wait_for(child.stdout.readline(), 30))
-        finally:
-            if child.returncode is None:
-                child.kill()
-            await child.wait()
-            listener.close()
-        return started, payload.decode(), ended
-
-    started, payload, ended = asyncio.run(go())
+    started, payload, ended = asyncio.run(launch_in_child(
+        [INTERPRETER], base, "python3.11", {"hidden": str(base / "hidden")},
+        user=NOBODY, group=NOBODY, extra_groups=[], env={"PYTHONPATH": str(SOURCE)}))
     answer = json.loads(payload)
     assert "+user" in str(started["protections"])
     assert "WARNING: not root" in str(started["protections"])
