@@ -425,3 +425,15 @@ class TestThrottling:
                 await pool.invoke(invocation(function(code, "other", handler="app.echo")))
             assert refused.value.reason == "ConcurrentInvocationLimitExceeded"
         run(test, account_concurrency=2)
+
+
+class TestRetire:
+    def test_retiring_a_function_stops_its_environments(self, run: Runner) -> None:
+        async def test(pool: Pool, code: Path) -> None:
+            fn = function(code, "deleted", handler="app.token")
+            first = (await pool.invoke(invocation(fn))).payload
+            pool.retire("deleted")
+            await run.exited(0)
+            assert pool.environments == 0
+            assert (await pool.invoke(invocation(fn))).payload != first
+        run(test)

@@ -69,6 +69,7 @@ class Environment:
         self._begun = False  # its START line is written
         self._delivered = False  # the runtime has it
         self._exited: asyncio.Task[None] | None = None
+        self._doomed = False  # killed while starting: the process goes as soon as it exists
 
     async def start(self, launcher: Launcher) -> None:
         """starting -> initialising: listen, launch the runtime, read its output."""
@@ -91,6 +92,8 @@ class Environment:
             os.close(write_end)  # the process holds its own copy
         self.pid = self._process.pid
         self._listener.owner = self.pid
+        if self._doomed:
+            self._process.kill()
         self._loop.add_reader(read_end, self._read_output)
         self.state = State.INITIALISING
         self._timer = self._loop.call_later(self._init_timeout, self._init_timed_out)
@@ -117,6 +120,7 @@ class Environment:
 
     def kill(self) -> None:
         """Stop the environment; whatever is in flight ends as a runtime exit (idempotent)."""
+        self._doomed = True
         if self._process is not None and self.state is not State.DEAD:
             self._process.kill()
 
@@ -173,6 +177,8 @@ class Environment:
         self._die()
 
     def _init_timed_out(self) -> None:
+        """Init outlasted its limit: the waiting invocation times out (worded with the function's
+        timeout, as Lambda words an init retried within the invoke phase)."""
         self._timer = None
         invocation = self._invocation
         if invocation is not None:

@@ -95,6 +95,18 @@ class Pool:
         finally:
             self._release(function.name, reserved)
 
+    @property
+    def in_flight(self) -> int:
+        """Invocations running now."""
+        return sum(self._in_flight.values())
+
+    def retire(self, name: str) -> None:
+        """The function is gone (DeleteFunction): its environments go, busy ones when they finish."""
+        for key in [key for key in self._groups if key[0] == name]:
+            self._retire(key)
+        for version in [version for (function, version) in self._current if function == name]:
+            del self._current[(name, version)]
+
     async def close(self) -> None:
         """Stop every environment and the reaper."""
         self._closed = True
