@@ -3,15 +3,13 @@ any server (a strato's S3 API included, optionally signing its requests)."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-import aiohttp
-from yarl import URL
-
-CHUNK = 256 * 1024
+from strato.edge.origin_http import OriginPool, request_head
 
 
 @dataclass(slots=True)
@@ -41,46 +39,44 @@ def _joined(raw: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 class HttpOrigin:
     """An HTTP(S) origin at `base` (scheme, host, port, optional path prefix). Bodies pass
-    through untouched: no decompression, no buffering."""
+    through untouched: no decompression, no buffering; the path and query go to the origin
+    byte for byte as the client sent them."""
 
     def __init__(self, base: str, *, timeout: float = 30.0, connections: int = 256) -> None:
         parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
             raise ValueError(f"origin must be an http(s) URL, not {base!r}")
         self.base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         self.host = parts.netloc
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
-        self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=60),
-                timeout=self._timeout, auto_decompress=False,
-                skip_auto_headers=("Accept-Encoding", "User-Agent", "Content-Type"),
-            )
-        return self._session
+        self._prefix = parts.path.rstrip("/")
+        tls = parts.scheme == "https"
+        self._pool = OriginPool(parts.hostname, parts.port or (443 if tls else 80), tls=tls, timeout=timeout,
+                                limit=connections)
 
     async def fetch(
         self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None
     ) -> OriginResponse:
-        # encoded=True: the path and query go to the origin byte for byte as the client sent them.
-        response = await self._client().request(
-            method, URL(self.base + target, encoded=True), headers=dict(headers), data=body,
-            allow_redirects=False,
-        )
+        head, chunked = request_head(method, self._prefix + target, self.host, headers, body=body is not None)
+        connection = await self._pool.send(head, body, chunked)
+        pool = self._pool
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                pool.done(connection)
 
         async def chunks() -> AsyncIterator[bytes]:
             try:
-                async for chunk in response.content.iter_chunked(CHUNK):
+                async for chunk in connection.body():
                     yield chunk
             finally:
-                response.release()
+                release()
 
-        return OriginResponse(response.status, _joined(response.headers.items()), chunks(), response.release)
+        body_chunks = chunks()
+        weakref.finalize(body_chunks, release)  # a response nobody reads still gives its connection back
+        return OriginResponse(connection.status, _joined(connection.headers), body_chunks, release)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        self._pool.close()

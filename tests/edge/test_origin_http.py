@@ -1,0 +1,191 @@
+"""The edge's HTTP/1.1 origin client (edge/origin_http.py through HttpOrigin) against a raw
+origin on loopback that answers with scripted bytes and counts its connections."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from strato.edge.origins import HttpOrigin, OriginResponse
+
+# (request head and body as received) -> raw answer bytes; None: answer nothing
+Script = Callable[[bytes], bytes | None]
+
+
+class RawOrigin:
+    def __init__(self, script: Script, *, close_after_answer: bool = False) -> None:
+        self.script = script
+        self.close_after_answer = close_after_answer
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> RawOrigin:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                body = b""
+                if b"transfer-encoding: chunked" in head.lower():
+                    body = await reader.readuntil(b"0\r\n\r\n")
+                elif b"content-length:" in head.lower():
+                    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    body = await reader.readexactly(length)
+                self.requests.append(head + body)
+                answer = self.script(head + body)
+                if answer is None:
+                    await reader.read()  # stay silent until the client goes
+                    return
+                writer.write(answer)
+                await writer.drain()
+                if self.close_after_answer:
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            writer.close()
+
+
+def answer(body: bytes, *fields: str) -> Script:
+    head = "".join(f"{field}\r\n" for field in fields)
+    return lambda _: f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\n{head}\r\n".encode() + body
+
+
+async def read(response: OriginResponse) -> bytes:
+    return b"".join([chunk async for chunk in response.body])
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(test(), 30))
+
+
+class TestResponses:
+    def test_a_chunked_body_arrives_decoded(self) -> None:
+        async def test() -> None:
+            raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+            async with RawOrigin(lambda _: raw) as origin:
+                client = HttpOrigin(origin.url)
+                response = await client.fetch("GET", "/c", {})
+                assert (response.status, await read(response)) == (200, b"hello world")
+                await client.close()
+        run(test)
+
+    def test_a_body_without_a_length_ends_with_the_connection(self) -> None:
+        async def test() -> None:
+            raw = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end"
+            async with RawOrigin(lambda _: raw, close_after_answer=True) as origin:
+                client = HttpOrigin(origin.url)
+                assert await read(await client.fetch("GET", "/eof", {})) == b"until the end"
+                assert await read(await client.fetch("GET", "/eof", {})) == b"until the end"
+                assert origin.connections == 2
+                await client.close()
+        run(test)
+
+    def test_an_interim_response_is_skipped_for_the_final_one(self) -> None:
+        async def test() -> None:
+            raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\nx-a: 1\r\n\r\nok"
+            async with RawOrigin(lambda _: raw) as origin:
+                client = HttpOrigin(origin.url)
+                response = await client.fetch("GET", "/interim", {})
+                assert (response.status, response.headers["x-a"], await read(response)) == (201, "1", b"ok")
+                await client.close()
+        run(test)
+
+    def test_repeated_fields_are_joined_and_names_lowered(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(answer(b"x", "Vary: a", "VARY: b")) as origin:
+                client = HttpOrigin(origin.url)
+                response = await client.fetch("GET", "/f", {})
+                assert response.headers["vary"] == "a, b"
+                await read(response)
+                await client.close()
+        run(test)
+
+
+class TestConnections:
+    def test_requests_one_after_another_share_one_connection(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(answer(b"same")) as origin:
+                client = HttpOrigin(origin.url)
+                for _ in range(5):
+                    assert await read(await client.fetch("GET", "/k", {})) == b"same"
+                assert origin.connections == 1
+                await client.close()
+        run(test)
+
+    def test_a_connection_the_origin_closed_while_idle_is_replaced(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(answer(b"again"), close_after_answer=True) as origin:
+                client = HttpOrigin(origin.url)
+                for _ in range(3):
+                    assert await read(await client.fetch("GET", "/k", {})) == b"again"
+                assert origin.connections == 3
+                await client.close()
+        run(test)
+
+    def test_a_response_nobody_reads_gives_its_connection_back(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(answer(b"unread")) as origin:
+                client = HttpOrigin(origin.url, connections=1)
+                await client.fetch("GET", "/a", {})  # dropped unread
+                gc.collect()
+                assert await read(await client.fetch("GET", "/b", {})) == b"unread"
+                await client.close()
+        run(test)
+
+    def test_a_silent_origin_times_out(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(lambda _: None) as origin:
+                client = HttpOrigin(origin.url, timeout=0.2)
+                with pytest.raises(TimeoutError):
+                    await client.fetch("GET", "/silent", {})
+                await client.close()
+        run(test)
+
+
+class TestRequests:
+    def test_the_target_goes_byte_for_byte_under_the_origins_path_with_its_host(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(answer(b"")) as origin:
+                client = HttpOrigin(origin.url + "/prefix/")
+                await read(await client.fetch("GET", "/a%2Fb?x=%20&y", {"x-kept": "1", "host": "ignored"}))
+                head = origin.requests[0].decode()
+                assert head.startswith("GET /prefix/a%2Fb?x=%20&y HTTP/1.1\r\n")
+                assert f"host: {origin.url.removeprefix('http://')}\r\n" in head
+                assert "x-kept: 1\r\n" in head
+                assert "ignored" not in head
+                await client.close()
+        run(test)
+
+    def test_a_streamed_body_goes_chunked_unless_its_length_is_known(self) -> None:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"part one, "
+            yield b"part two"
+
+        async def test() -> None:
+            async with RawOrigin(answer(b"stored")) as origin:
+                client = HttpOrigin(origin.url)
+                await read(await client.fetch("PUT", "/up", {}, body()))
+                await read(await client.fetch("PUT", "/up", {"content-length": "18"}, body()))
+                chunked, sized = origin.requests
+                assert b"transfer-encoding: chunked" in chunked
+                assert chunked.endswith(b"a\r\npart one, \r\n8\r\npart two\r\n0\r\n\r\n")
+                assert sized.endswith(b"\r\n\r\npart one, part two")
+                await client.close()
+        run(test)
