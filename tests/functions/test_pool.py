@@ -192,6 +192,15 @@ class Gate:
         return json.dumps({"port": self.port}).encode()
 
 
+async def settled(condition: Callable[[], bool]) -> None:
+    """Until the pool has heard of what already happened (an exit it watches for, too)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the pool never settled")
+
+
 def error(result: InvokeResult) -> dict[str, Any]:
     assert result.function_error == "Unhandled"
     document = json.loads(result.payload)
@@ -373,14 +382,26 @@ class TestEnvironments:
             new = (await pool.invoke(invocation(function(code, handler="app.token", revision_id="r2")))).payload
             assert old != new
             await run.exited(0)
-            assert pool.environments == 1
+            await settled(lambda: pool.environments == 1)
+        run(test)
+
+    def test_a_caller_that_goes_away_takes_its_environment_with_it(self, run: Runner) -> None:
+        async def test(pool: Pool, code: Path) -> None:
+            async with Gate() as gate:
+                call = asyncio.ensure_future(pool.invoke(invocation(function(code, handler="app.gate"), gate.event())))
+                await gate.arrived.wait()
+                call.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await call
+            await run.exited(0)
+            await settled(lambda: (pool.environments, pool.in_flight) == (0, 0))
         run(test)
 
     def test_idle_environments_are_reaped(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             await pool.invoke(invocation(function(code, handler="app.token")))
             await run.exited(0)
-            assert pool.environments == 0
+            await settled(lambda: pool.environments == 0)
         run(test, idle_timeout=0.2)
 
 
@@ -434,6 +455,6 @@ class TestRetire:
             first = (await pool.invoke(invocation(fn))).payload
             pool.retire("deleted")
             await run.exited(0)
-            assert pool.environments == 0
+            await settled(lambda: pool.environments == 0)
             assert (await pool.invoke(invocation(fn))).payload != first
         run(test)

@@ -73,28 +73,29 @@ class Environment:
 
     async def start(self, launcher: Launcher) -> None:
         """starting -> initialising: listen, launch the runtime, read its output."""
-        self._listener = await RuntimeApiListener.open(self._channel)
-        read_end, write_end = os.pipe()
-        os.set_blocking(read_end, False)
-        self._pipe = read_end
-        function = self.function
-        spec = LaunchSpec(
-            runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
-            environment=environment_variables(self._variables, function.version, self._listener.address),
-            memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end)
-        self._launched_at = self._loop.time()
         try:
-            self._process = await launcher.launch(spec)
-        except BaseException:
+            self._listener = listener = await RuntimeApiListener.open(self._channel)
+            read_end, write_end = os.pipe()
+            os.set_blocking(read_end, False)
+            self._pipe = read_end
+            function = self.function
+            spec = LaunchSpec(
+                runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
+                environment=environment_variables(self._variables, function.version, listener.address),
+                memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end)
+            self._launched_at = self._loop.time()
+            try:
+                self._process = await launcher.launch(spec)
+            finally:
+                os.close(write_end)  # the process holds its own copy
+        except BaseException:  # cancelled too: nothing of a half-started environment stays
             self._release()
             raise
-        finally:
-            os.close(write_end)  # the process holds its own copy
         self.pid = self._process.pid
-        self._listener.owner = self.pid
+        listener.owner = self.pid
         if self._doomed:
             self._process.kill()
-        self._loop.add_reader(read_end, self._read_output)
+        self._loop.add_reader(self._pipe, self._read_output)
         self.state = State.INITIALISING
         self._timer = self._loop.call_later(self._init_timeout, self._init_timed_out)
         self._exited = self._loop.create_task(self._watch_exit(self._process))

@@ -77,8 +77,10 @@ class Pool:
         try:
             group = self._group(function)
             while True:
-                environment = self._take_idle(group) or await self._start(function, group)
+                environment = self._take_idle(group) or self._new(function, group)
                 try:
+                    if environment.state is State.STARTING:
+                        await environment.start(self._launcher)
                     result = await environment.invoke(invocation)
                 except Undelivered:  # it died idle; a cold environment never raises this
                     continue
@@ -187,7 +189,7 @@ class Pool:
                 return environment
         return None
 
-    async def _start(self, function: FunctionVersion, group: _Group) -> Environment:
+    def _new(self, function: FunctionVersion, group: _Group) -> Environment:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
         if self._environments >= self._max_environments:
@@ -195,7 +197,6 @@ class Pool:
         environment = Environment(function, self._files, group.variables, self._on_dead, self._init_timeout)
         group.live.add(environment)
         self._environments += 1
-        await environment.start(self._launcher)
         return environment
 
     def _on_dead(self, environment: Environment) -> None:
