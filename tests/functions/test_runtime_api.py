@@ -212,6 +212,20 @@ class TestAnswers:
         with_listener(test)
 
 
+    def test_a_client_expecting_100_continue_is_told_to_send_its_body(self) -> None:
+        async def test(channel: RuntimeChannel, listener: RuntimeApiListener, recorder: Recorder) -> None:
+            channel.submit(delivery())
+            client = await Client.connect(listener)
+            await client.request("GET", f"{BASE}/invocation/next")
+            client.writer.write(f"POST {BASE}/invocation/req-1/response HTTP/1.1\r\nHost: x\r\n"
+                                "Expect: 100-continue\r\nContent-Length: 4\r\n\r\n".encode())
+            assert await client.reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+            client.writer.write(b'"ok"')
+            assert (await client.response())[0] == 202
+            assert recorder.payloads == [b'"ok"']
+        with_listener(test)
+
+
 class TestInit:
     def test_an_init_error_is_accepted_before_the_first_next(self) -> None:
         async def test(channel: RuntimeChannel, listener: RuntimeApiListener, recorder: Recorder) -> None:

@@ -6,7 +6,8 @@ a post about the invocation in hand, and only up to MAX_RESULT bytes; the rest i
 dropped), and the connections per listener (MAX_CONNECTIONS). Unparseable bytes get a 400,
 then the connection lingers LINGER seconds, discarding input, so the client can read the
 refusal before the close (closing on unread input would reset it). Pipelining past a parked
-GET next closes the connection.
+GET next closes the connection. `Expect: 100-continue` (curl sends it for large bodies, as in
+shell `bootstrap` runtimes) is answered at once, so the body is not held back.
 """
 
 from __future__ import annotations
@@ -103,8 +104,11 @@ class RuntimeConnection(asyncio.Protocol):
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == wire.ERROR_TYPE_HEADER:
+        name = name.lower()
+        if name == wire.ERROR_TYPE_HEADER:
             self._error_type = value[:256].decode("latin-1")
+        elif name == b"expect" and value.lower() == b"100-continue" and self._transport is not None:
+            self._transport.write(wire.CONTINUE)
 
     def on_headers_complete(self) -> None:
         self._head_open = False

@@ -41,6 +41,7 @@ def error(status: int, error_type: str, message: str) -> Reply:
     return Reply(status, json.dumps({"errorMessage": message, "errorType": error_type}).encode())
 
 
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 ACCEPTED = Reply(202, b'{"status":"OK"}')
 INVALID_REQUEST_ID = error(400, "InvalidRequestID", "Invalid request ID")
 TOO_LARGE = error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({MAX_RESULT} bytes).")
