@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conftest import make_client
+from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 
 
@@ -437,3 +438,24 @@ class TestSigningResources:
         with pytest.raises(ClientError) as oac_in_use:
             cloudfront.delete_origin_access_control(Id=oac_id, IfMatch=oac_etag)
         assert error_of(oac_in_use) == ("OriginAccessControlInUse", 409)
+
+
+@pytest.fixture(scope="module")
+def aws(server: StratoServer, tmp_path_factory: pytest.TempPathFactory) -> Aws:
+    return Aws(server, tmp_path_factory.mktemp("aws-cloudfront-home"))
+
+
+class TestAwsCli:
+    def test_the_cli_shorthand_creates_a_distribution_and_invalidates_paths(self, aws: Aws) -> None:
+        created = aws.json("cloudfront", "create-distribution", "--origin-domain-name", "photos.s3.amazonaws.com",
+                           "--default-root-object", "index.html")
+        distribution_id = created["Distribution"]["Id"]
+        assert created["Distribution"]["DistributionConfig"]["Origins"]["Items"][0]["DomainName"] == (
+            "photos.s3.amazonaws.com")
+        invalidation = aws.json("cloudfront", "create-invalidation", "--distribution-id", distribution_id,
+                                "--paths", "/index.html", "/images/*")
+        assert invalidation["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == ["/index.html", "/images/*"]
+        aws("cloudfront", "wait", "invalidation-completed", "--distribution-id", distribution_id,
+            "--id", invalidation["Invalidation"]["Id"])
+        listed = aws.json("cloudfront", "list-distributions")
+        assert distribution_id in [item["Id"] for item in listed["DistributionList"]["Items"]]
