@@ -3,7 +3,7 @@
 
 Each change is one IMMEDIATE transaction, so the checks it depends on (the ETag the client
 read, alias uniqueness, a CallerReference seen before) hold when it commits, whichever
-process commits first. Every invalidated path gets a row with a increasing sequence number;
+process commits first. Every invalidated path gets a row with an increasing sequence number;
 edges follow them with `invalidations_since`."""
 
 from __future__ import annotations
