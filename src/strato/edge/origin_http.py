@@ -217,6 +217,9 @@ class OriginPool:
                     connection.close()
                     if body is not None:  # a streamed body cannot be sent again
                         raise
+                except BaseException:
+                    connection.close()
+                    raise
             connection = await self._connect()
             try:
                 await connection.exchange(head, body, chunked)
