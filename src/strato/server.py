@@ -164,8 +164,8 @@ def serve(settings: Settings) -> None:
         finally:
             store.close()
 
-    roles = [(f"worker {index}", functools.partial(worker, index)) for index in range(settings.workers)]
-    roles.append(("functions controller", functools.partial(functions_controller, settings, sock)))
+    roles = [(f"worker-{index}", functools.partial(worker, index)) for index in range(settings.workers)]
+    roles.append(("functions", functools.partial(functions_controller, settings, sock)))
     supervisor.supervise(roles)
 
 

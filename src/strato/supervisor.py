@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -68,6 +69,17 @@ def _die_with_parent() -> None:
         log.warning("could not tie worker %d to its supervisor's lifetime", os.getpid())
 
 
+def _name_process(name: str) -> None:
+    """Show the role in ps and top (/proc/PID/comm, at most 15 bytes): `strato:worker-0`."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_name = 15
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_name, f"strato:{name}".encode()[:15], 0, 0, 0)
+
+
 def run_single(worker: Worker) -> None:
     signal.signal(signal.SIGINT, exit_cleanly)
     signal.signal(signal.SIGTERM, exit_cleanly)
@@ -75,8 +87,8 @@ def run_single(worker: Worker) -> None:
 
 
 def supervise(roles: Sequence[tuple[str, Role]]) -> None:
-    """Fork one process per role (API workers, the functions controller), restart any that
-    dies, and stop them all on SIGINT/SIGTERM."""
+    """Fork one process per (name, main) role (API workers, the functions controller), restart
+    any that dies, and stop them all on SIGINT/SIGTERM."""
     children: dict[int, int] = {}
     stopping = False
     supervisor = os.getpid()
@@ -88,6 +100,7 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
                 signal.signal(signal.SIGINT, exit_cleanly)
                 signal.signal(signal.SIGTERM, exit_cleanly)
                 _die_with_parent()
+                _name_process(roles[index][0])
                 if os.getppid() != supervisor:  # it died before the line above took effect
                     raise SystemExit(0)
                 run_loop(roles[index][1]())

@@ -4,6 +4,7 @@ several worker processes."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -194,8 +195,12 @@ def two_workers(tmp_path: Path) -> Any:
         assert server.stop() == 0
 
 
+def roles(server: StratoServer) -> list[str]:
+    return sorted(child.name() for child in psutil.Process(server.pid).children())
+
+
 def test_two_workers_serve_requests_over_many_connections(two_workers: StratoServer) -> None:
-    assert len(psutil.Process(two_workers.pid).children()) == 2
+    assert roles(two_workers) == ["strato:function", "strato:worker-0", "strato:worker-1"]
     setup = make_client(two_workers.url)
     setup.create_bucket(Bucket="shared")
     for index in range(40):
@@ -210,10 +215,11 @@ def test_two_workers_serve_requests_over_many_connections(two_workers: StratoSer
 
 def test_a_worker_that_dies_is_replaced(two_workers: StratoServer) -> None:
     supervisor = psutil.Process(two_workers.pid)
-    victim = supervisor.children()[0]
+    victim = next(child for child in supervisor.children() if child.name() == "strato:worker-0")
     victim.kill()
     victim.wait(timeout=20)
-    wait_for(lambda: sorted(c.pid != victim.pid for c in supervisor.children()) == [True, True])
+    wait_for(lambda: victim.pid not in [c.pid for c in supervisor.children()] and len(roles(two_workers)) == 3)
+    assert roles(two_workers) == ["strato:function", "strato:worker-0", "strato:worker-1"]
     client = make_client(two_workers.url)
     name = f"after-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=name)
@@ -222,8 +228,9 @@ def test_a_worker_that_dies_is_replaced(two_workers: StratoServer) -> None:
 
 def test_workers_stop_when_their_supervisor_is_killed(two_workers: StratoServer) -> None:
     workers = psutil.Process(two_workers.pid).children()
-    assert len(workers) == 2
-    two_workers.kill()
+    assert len(workers) == 3  # and the functions controller
+    os.kill(two_workers.pid, signal.SIGKILL)
+    two_workers.stop()
     _, alive = psutil.wait_procs(workers, timeout=20)
     assert alive == [], "orphaned workers keep serving the old socket"
     restarted = StratoServer(two_workers.data_dir, "--workers", "2").start()
