@@ -92,21 +92,28 @@ class Zygote:
     # -- the loop --------------------------------------------------------------------------
 
     def serve(self) -> None:
-        while True:
-            self._replenish()
-            watched = [self.control.fileno(), self.wakeup_read]
-            if self.pending is not None:
-                watched.append(self.pending.pipe)
-            ready, _, _ = select.select(watched, [], [], self._timeout())
-            if self.wakeup_read in ready:
-                os.read(self.wakeup_read, 4096)
-            self._reap()
-            if self.pending is not None and self.pending.pipe in ready:
-                self._spare_ready(self.pending)
-            if self.control.fileno() in ready and not self._command():
-                break
-            self.leftover = [group for group in self.leftover if not group.remove()]
+        """Until the launcher is gone: its end of the control socket closes (EOF, or a reset
+        when it left messages unread), then every environment is ended."""
+        with contextlib.suppress(ConnectionError):
+            while self._step():
+                pass
         self._shutdown()
+
+    def _step(self) -> bool:
+        self._replenish()
+        watched = [self.control.fileno(), self.wakeup_read]
+        if self.pending is not None:
+            watched.append(self.pending.pipe)
+        ready, _, _ = select.select(watched, [], [], self._timeout())
+        if self.wakeup_read in ready:
+            os.read(self.wakeup_read, 4096)
+        self._reap()
+        if self.pending is not None and self.pending.pipe in ready:
+            self._spare_ready(self.pending)
+        if self.control.fileno() in ready and not self._command():
+            return False
+        self.leftover = [group for group in self.leftover if not group.remove()]
+        return True
 
     def _command(self) -> bool:
         message, _ = receive(self.control)
@@ -244,17 +251,20 @@ class Zygote:
             if os.waitpid(pid, os.WNOHANG) != (0, 0):
                 raise OSError("the environment's init exited while starting")
             pending.init_sock.send(b"adopted")
-            cgroup = pending.group.dirs if pending.group else None
-            self.inits[pid] = pending.group
-            self.unused.add(pid)
-            send(self.control, {"op": "spare", "pid": pid, "cgroup": cgroup}, [pending.sock.fileno()])
         except OSError as e:
             print(f"strato zygote: cannot make an environment: {e}", file=sys.stderr)
-            if pid is not None and pid not in self.inits:
-                self._retire(pending.group)
+            self._retire(pending.group)
+            pending.sock.close()
             send(self.control, {"op": "failed", "error": str(e)})
+            return
         finally:
             pending.init_sock.close()
+        self.inits[pid] = pending.group
+        self.unused.add(pid)
+        cgroup = pending.group.dirs if pending.group else None
+        try:
+            send(self.control, {"op": "spare", "pid": pid, "cgroup": cgroup}, [pending.sock.fileno()])
+        finally:
             pending.sock.close()
 
 
