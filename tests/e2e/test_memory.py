@@ -3,6 +3,7 @@ up and comes back while the server's resident set stays far below the object's s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import random
@@ -95,7 +96,11 @@ class GeneratedBody(io.RawIOBase):
 
 
 class PeakRss:
-    """Samples a process's resident set size (and its children's) in a background thread."""
+    """Samples the memory of a process and all its descendants in a background thread.
+
+    Each process counts its proportional set size (PSS): pages shared between the forked
+    workers, the functions controller and its zygote are counted once in all, not once per
+    process as summing RSS would."""
 
     def __init__(self, pid: int) -> None:
         self.process = psutil.Process(pid)
@@ -105,8 +110,11 @@ class PeakRss:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
-        rss = self.process.memory_info().rss + sum(c.memory_info().rss for c in self.process.children())
-        self.peak = max(self.peak, rss)
+        total = 0
+        for process in [self.process, *self.process.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += process.memory_full_info().pss
+        self.peak = max(self.peak, total)
         self.samples += 1
 
     def _run(self) -> None:
