@@ -8,6 +8,7 @@ Nothing here knows about S3; `s3_bench.py` composes it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -203,6 +204,10 @@ def run_wrk(base_url: str, paths_file: Path, *, method: str = "GET", body_size: 
     argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", f"--timeout={timeout:g}s",
             "-s", str(wrk_script()), base_url, "--", str(paths_file), method, str(body_size), str(threads),
             str(offset)]
+    return _wrk(argv, server_pid)
+
+
+def _wrk(argv: list[str], server_pid: int | None) -> WrkResult:
     pids = process_tree(server_pid) if server_pid else []
     cpu_before = cpu_seconds(pids)
     out = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -214,6 +219,23 @@ def run_wrk(base_url: str, paths_file: Path, *, method: str = "GET", body_size: 
     errors = {k: values[k] for k in ("status", "connect", "read", "write", "timeout") if values[k]}
     return WrkResult(values["requests"], values["duration_us"] / 1e6, values["bytes"], errors,
                      values["p50_us"] / 1000, values["p99_us"] / 1000, cpu_used)
+
+
+def run_wrk_script(base_url: str, path: str, method: str, headers: dict[str, str], body: bytes, *,
+                   threads: int = 2, connections: int = 32, duration: float = 10.0,
+                   server_pid: int | None = None) -> WrkResult:
+    """A wrk run repeating one fixed request (e.g. one signed API call) instead of cycling paths."""
+    lines = [f"wrk.method = {json.dumps(method)}", f"wrk.path = {json.dumps(path)}",
+             f"wrk.body = {json.dumps(body.decode())}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()
+              if k.lower() not in ("host", "content-length")]
+    done = LUA[LUA.index("function done"):]
+    script = WORK / "fixed.lua"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("\n".join(lines) + "\n" + done)
+    wrk = shutil.which("wrk") or "/usr/bin/wrk"
+    argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--timeout=30s", "-s", str(script), base_url]
+    return _wrk(argv, server_pid)
 
 
 # -- py-spy ------------------------------------------------------------------------------------
