@@ -18,6 +18,7 @@ import contextlib
 import enum
 import json
 import os
+import time
 from collections.abc import Callable
 
 from . import failures, logs
@@ -60,7 +61,7 @@ class Environment:
         self._listener: RuntimeApiListener | None = None
         self._process: Process | None = None
         self._pipe = -1
-        self._launched_at = 0.0
+        self._launched_at = 0.0  # durations use perf_counter: uvloop's clock counts whole milliseconds
         self._started_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._invocation: Invocation | None = None
@@ -83,7 +84,7 @@ class Environment:
                 runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
                 environment=environment_variables(self._variables, function.version, listener.address),
                 memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end)
-            self._launched_at = self._loop.time()
+            self._launched_at = time.perf_counter()
             try:
                 self._process = await launcher.launch(spec)
             finally:
@@ -106,7 +107,7 @@ class Environment:
         Raises Undelivered when a warm environment dies before its runtime takes the invocation."""
         if self.state is State.IDLE:
             self.state = State.BUSY
-            self._started_at = self._loop.time()
+            self._started_at = time.perf_counter()
             self._timer = self._loop.call_later(self.function.timeout, self._timed_out)
         elif self.state is not State.INITIALISING or self._invocation is not None:
             raise RuntimeError(f"environment is {self.state.value}, cannot invoke")
@@ -132,7 +133,7 @@ class Environment:
     # What the runtime tells the channel (RuntimeEvents).
 
     def runtime_ready(self) -> None:
-        self.init_duration_ms = (self._loop.time() - self._launched_at) * 1000
+        self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
         self._cancel_timer()
         if self._invocation is None:
             self._become_idle()
@@ -154,7 +155,7 @@ class Environment:
 
     def init_failed(self, payload: bytes, error_type: str | None) -> None:
         self._cancel_timer()
-        self.init_duration_ms = (self._loop.time() - self._launched_at) * 1000
+        self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
         self._drain_output()
         document = failures.error_document(payload, error_type or "")
         invocation = self._invocation
@@ -199,7 +200,7 @@ class Environment:
                 outcome.set_exception(Undelivered())
         elif invocation is not None:
             if self.state is State.INITIALISING:  # died before asking for its first invocation
-                self.init_duration_ms = (self._loop.time() - self._launched_at) * 1000
+                self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
             self._begin()
             error_type = failures.exit_type(status, self._max_memory(), self.function.memory_size)
             message = failures.exit_message(invocation.request_id, status)
@@ -219,7 +220,7 @@ class Environment:
         assert outcome is not None
         self._invocation = None
         self._outcome = None
-        duration = (self._loop.time() - self._started_at) * 1000
+        duration = (time.perf_counter() - self._started_at) * 1000
         init = self.init_duration_ms if self._cold else None
         self._cold = self._begun = self._delivered = False
         output = self._output
@@ -239,7 +240,7 @@ class Environment:
         if not self._begun and self._invocation is not None:
             self._begun = True
             if self._cold:
-                self._started_at = self._loop.time()
+                self._started_at = time.perf_counter()
             self._output.add(logs.start_line(self._invocation.request_id, self.function.version))
 
     def _become_idle(self) -> None:
