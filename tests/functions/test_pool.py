@@ -317,6 +317,16 @@ class TestFunctionErrors:
             assert b"Max Memory Used: 128 MB" in result.log_tail
         Runner(tmp_path, shared)(test)
 
+    def test_an_init_longer_than_its_limit_times_out(self, run: Runner) -> None:
+        async def test(pool: Pool, code: Path) -> None:
+            slow = write_code(run.tmp_path / "slow", "import time\ntime.sleep(30)\ndef handler(e, c): pass\n")
+            call = invocation(function(slow, "slow"))
+            assert error(await pool.invoke(call)) == {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {call.request_id} Error: Task timed out after 3.00 seconds"}
+            assert pool.environments == 0
+        run(test, init_timeout=0.5)
+
     def test_a_six_megabyte_result_passes_and_a_larger_one_is_refused(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             fn = function(code, handler="app.big")
@@ -325,6 +335,8 @@ class TestFunctionErrors:
             document = error(await pool.invoke(invocation(fn, b'{"size": %d}' % (7 * 1024 * 1024))))
             assert document["errorType"] == "Function.ResponseSizeTooLarge"
             assert "exceeded maximum allowed payload size (6291556 bytes)" in document["errorMessage"]
+            # awslambdaric exits when its result is refused: the next invoke still succeeds
+            assert (await pool.invoke(invocation(fn, b'{"size": 1}'))).payload == b'"x"'
         run(test)
 
 
