@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from strato.functions.runtime_api import MAX_RESULT, Delivery, RuntimeApiListener, RuntimeChannel
-from strato.functions.runtime_api.connection import MAX_CONNECTIONS, MAX_HEAD
+from strato.functions.runtime_api.connection import MAX_CONNECTIONS, MAX_HEAD, MAX_REFUSALS
 
 BASE = "/2018-06-01/runtime"
 
@@ -297,6 +297,14 @@ class TestHostileRuntime:
             channel.submit(delivery())
             assert (await other.request("GET", f"{BASE}/invocation/next"))[0] == 200
             other.close()
+        with_listener(test)
+
+    def test_a_connection_spinning_on_bad_requests_is_closed(self) -> None:
+        async def test(channel: RuntimeChannel, listener: RuntimeApiListener, recorder: Recorder) -> None:
+            client = await Client.connect(listener)
+            for _ in range(MAX_REFUSALS):
+                assert (await client.request("POST", f"{BASE}/invocation/nobody/response", b"{}"))[0] == 400
+            assert await client.closed()
         with_listener(test)
 
     def test_connections_beyond_the_limit_are_dropped(self) -> None:

@@ -6,8 +6,9 @@ a post about the invocation in hand, and only up to MAX_RESULT bytes; the rest i
 dropped), and the connections per listener (MAX_CONNECTIONS). Unparseable bytes get a 400,
 then the connection lingers LINGER seconds, discarding input, so the client can read the
 refusal before the close (closing on unread input would reset it). Pipelining past a parked
-GET next closes the connection. `Expect: 100-continue` (curl sends it for large bodies, as in
-shell `bootstrap` runtimes) is answered at once, so the body is not held back.
+GET next closes the connection, and so do MAX_REFUSALS refused requests (a runtime
+spinning on bad requests costs the server, not only itself). `Expect: 100-continue` (curl
+sends it for large bodies, as in shell `bootstrap` runtimes) is answered at once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .wire import Reply
 MAX_HEAD = 2 * 1024 * 1024
 MAX_CONNECTIONS = 4
 LINGER = 1.0
+MAX_REFUSALS = 32
 _PREFIX = b"/2018-06-01/runtime/"
 _NEXT = b"invocation/next"
 _INIT_ERROR = b"init/error"
@@ -51,6 +53,7 @@ class RuntimeConnection(asyncio.Protocol):
         self._body_size = 0
         self._keep_body = False
         self._refused = False
+        self._refusals = 0
 
     # asyncio.Protocol
 
@@ -138,6 +141,10 @@ class RuntimeConnection(asyncio.Protocol):
         reply = self._dispatch()
         self._chunks = []
         if reply is not None:
+            if reply.status >= 400:
+                self._refusals += 1
+                if self._refusals >= MAX_REFUSALS:
+                    self._keep_alive = False
             self._send([reply.render(self._keep_alive)])
 
     # The Runtime API
