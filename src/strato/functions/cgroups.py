@@ -31,6 +31,15 @@ def _mounts() -> list[tuple[str, str, list[str]]]:
     return found
 
 
+def read_number(fd: int, close: bool = False) -> int:
+    """A cgroup counter read from an open file with one pread (cheap enough for every invoke)."""
+    try:
+        return int(os.pread(fd, 64, 0))
+    finally:
+        if close:
+            os.close(fd)
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
     """One environment's cgroup: a directory per controller on v1, one directory on v2."""
@@ -77,19 +86,25 @@ class Group:
             self._write("cpu", "cpu.shares", str(max(2, memory_mb * 1024 // MB_PER_VCPU)))
             self._write("pids", "pids.max", str(PIDS_MAX))
 
-    def peak_bytes(self) -> int | None:
-        """The highest memory use seen, or None without a memory controller."""
+    def peak_file(self) -> str | None:
+        """The file holding the highest memory use seen, or None without a memory controller."""
         directory = self.dirs.get("memory")
         if directory is None:
             return None
         names = ("memory.max_usage_in_bytes",) if self.version == 1 else ("memory.peak", "memory.current")
         for name in names:
-            try:
-                with open(os.path.join(directory, name)) as knob:
-                    return int(knob.read())
-            except (FileNotFoundError, ValueError):
-                continue
+            path = os.path.join(directory, name)
+            if os.path.exists(path):
+                return path
         return None
+
+    def peak_bytes(self) -> int | None:
+        """The highest memory use seen, or None without a memory controller."""
+        path = self.peak_file()
+        try:
+            return None if path is None else read_number(os.open(path, os.O_RDONLY), close=True)
+        except (OSError, ValueError):
+            return None
 
     def kill(self) -> None:
         """SIGKILL every task in the group (cgroup.kill where the kernel has it)."""

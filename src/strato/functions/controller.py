@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import Dispatcher
-from .ipc import invocation_from, read_frame, result_head, write_frame
+from .ipc import Resolve, invocation_from, read_frame, result_head, write_frame
 from .records import Invocation, InvokeResult, TooManyRequests
 
 log = logging.getLogger("strato.functions")
@@ -25,8 +25,9 @@ Run = Callable[[Invocation], Awaitable[InvokeResult]]
 
 
 class Controller:
-    def __init__(self, socket_path: Path, run: Run, dispatcher: Dispatcher) -> None:
+    def __init__(self, socket_path: Path, resolve: Resolve, run: Run, dispatcher: Dispatcher) -> None:
         self.socket_path = socket_path
+        self.resolve = resolve
         self.run = run
         self.dispatcher = dispatcher
 
@@ -60,12 +61,12 @@ class Controller:
         if head.get("op") == "wake":
             self.dispatcher.wake()
             return {}, b""
-        invocation = invocation_from(head, payload)
         try:
+            invocation = invocation_from(head, payload, self.resolve)
             result = await self.run(invocation)
         except TooManyRequests as exc:
             return {"throttled": exc.reason, "message": exc.message}, b""
         except Exception as exc:
-            log.exception("invocation %s failed in the controller", invocation.request_id)
+            log.exception("invocation %s failed in the controller", head.get("request_id"))
             return {"failed": f"{type(exc).__name__}: {exc}"}, b""
         return result_head(result), result.payload

@@ -9,7 +9,6 @@ payloads are at most 6 MB by Lambda's contract, so a frame is read whole.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import struct
@@ -22,6 +21,7 @@ from .records import MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, Too
 log = logging.getLogger("strato.functions")
 
 _LENGTH = struct.Struct(">I")
+Resolve = Callable[[str, str], FunctionVersion]
 MAX_HEAD = 1024 * 1024
 
 
@@ -47,16 +47,15 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], byte
 
 
 def invocation_head(invocation: Invocation) -> dict[str, Any]:
-    function = dataclasses.asdict(invocation.function)
-    function["code_dir"] = str(invocation.function.code_dir)
-    return {"function": function, "invoked_arn": invocation.invoked_arn, "request_id": invocation.request_id,
+    """The invocation by reference: the controller resolves the version from the registry
+    itself (a cache hit), so a frame never carries a function's whole configuration."""
+    return {"name": invocation.function.name, "version": invocation.function.version,
+            "invoked_arn": invocation.invoked_arn, "request_id": invocation.request_id,
             "client_context": invocation.client_context, "log_tail": invocation.log_tail}
 
 
-def invocation_from(head: dict[str, Any], payload: bytes) -> Invocation:
-    function = dict(head["function"])
-    function["code_dir"] = Path(function["code_dir"])
-    return Invocation(FunctionVersion(**function), head["invoked_arn"], payload, head["request_id"],
+def invocation_from(head: dict[str, Any], payload: bytes, resolve: Resolve) -> Invocation:
+    return Invocation(resolve(head["name"], head["version"]), head["invoked_arn"], payload, head["request_id"],
                       head.get("client_context"), bool(head.get("log_tail")))
 
 

@@ -46,6 +46,7 @@ class EnvironmentProcess:
         self._owner = owner
         self._exit: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._peak: int | None = None
+        self._peak_fd: int | None = None  # the cgroup's peak counter, kept open while it lives
 
     async def wait(self) -> int:
         return await asyncio.shield(self._exit)
@@ -61,14 +62,25 @@ class EnvironmentProcess:
         return -(-(peak or 0) // MB)
 
     def _current_peak(self) -> int | None:
-        if self._group is not None:
-            return self._group.peak_bytes()
-        return _runtime_high_water_mark(self.pid)
+        if self._group is None:
+            return _runtime_high_water_mark(self.pid)
+        try:
+            if self._peak_fd is None:
+                path = self._group.peak_file()
+                if path is None:
+                    return None
+                self._peak_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            return cgroups.read_number(self._peak_fd)
+        except (OSError, ValueError):
+            return None
 
     def exited(self, status: int, peak: int | None) -> None:
         if not self._exit.done():
             self._peak = peak if peak is not None else self._current_peak()
             self._exit.set_result(status)
+        if self._peak_fd is not None:
+            os.close(self._peak_fd)
+            self._peak_fd = None
 
 
 def _runtime_high_water_mark(init_pid: int) -> int | None:

@@ -192,8 +192,7 @@ class RuntimeConnection(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        for piece in data:
-            transport.write(piece)
+        transport.write(data[0] if len(data) == 1 else b"".join(data))  # one write: one wakeup of the runtime
         if not self._keep_alive:
             transport.close()
 
