@@ -186,7 +186,7 @@ async def functions_controller(settings: Settings, sock: socket.socket) -> None:
                 account_concurrency=settings.function_concurrency)
     queue = EventQueue(folder / "functions.db")
     dispatcher = Dispatcher(queue, registry.resolve, pool.invoke, settings.event_retry_delay)
-    controller = Controller(folder / "controller.sock", registry.resolve, pool.invoke, dispatcher)
+    controller = Controller(folder / "controller.sock", registry.resolve, pool, dispatcher)
     serving = asyncio.ensure_future(controller.serve())
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, serving.cancel)

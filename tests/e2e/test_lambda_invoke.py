@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.conftest import make_client
@@ -323,3 +325,27 @@ def test_the_aws_cli_invokes_a_function(lam: Any, server: StratoServer, tmp_path
     meta = aws.json("lambda", "invoke", "--function-name", name, "--payload", '{"cli": true}', out)
     assert meta["StatusCode"] == 200
     assert json.loads(out.read_text()) == {"cli": True}
+
+
+def test_deleting_a_function_stops_its_warm_environments(lam: Any, server: StratoServer) -> None:
+    name = deploy(lam, """
+        import os
+        def handler(event, context):
+            return os.getuid()
+    """)
+    _, uid = call(lam, name)
+
+    def environment_processes() -> list[psutil.Process]:
+        found = []
+        for process in psutil.Process(server.pid).children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if process.uids().real == uid:
+                    found.append(process)
+        return found
+
+    assert environment_processes(), "the warm environment runs under its own uid"
+    lam.delete_function(FunctionName=name)
+    deadline = time.monotonic() + 20
+    while environment_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert environment_processes() == []

@@ -11,24 +11,21 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from .events import Dispatcher
 from .ipc import Resolve, invocation_from, read_frame, result_head, write_frame
-from .records import Invocation, InvokeResult, TooManyRequests
+from .pool import Pool
+from .records import TooManyRequests
 
 log = logging.getLogger("strato.functions")
 
-Run = Callable[[Invocation], Awaitable[InvokeResult]]
-
-
 class Controller:
-    def __init__(self, socket_path: Path, resolve: Resolve, run: Run, dispatcher: Dispatcher) -> None:
+    def __init__(self, socket_path: Path, resolve: Resolve, pool: Pool, dispatcher: Dispatcher) -> None:
         self.socket_path = socket_path
         self.resolve = resolve
-        self.run = run
+        self.pool = pool
         self.dispatcher = dispatcher
 
     async def serve(self) -> None:
@@ -61,9 +58,12 @@ class Controller:
         if head.get("op") == "wake":
             self.dispatcher.wake()
             return {}, b""
+        if head.get("op") == "retire":
+            self.pool.retire(str(head["name"]))
+            return {}, b""
         try:
             invocation = invocation_from(head, payload, self.resolve)
-            result = await self.run(invocation)
+            result = await self.pool.invoke(invocation)
         except TooManyRequests as exc:
             return {"throttled": exc.reason, "message": exc.message}, b""
         except Exception as exc:

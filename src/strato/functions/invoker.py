@@ -19,3 +19,7 @@ class Invoker(Protocol):
     async def enqueue(self, invocation: Invocation) -> None:
         """Queue an Event invocation durably; returns once it is stored."""
         ...
+
+    async def retire(self, function_name: str) -> None:
+        """Stop a deleted function's environments (idle ones now, busy ones when they finish)."""
+        ...

@@ -114,6 +114,12 @@ class ControllerClient:
         except ControllerUnavailable:
             log.warning("event %s is queued; the controller will find it when it is back", invocation.request_id)
 
+    async def retire(self, function_name: str) -> None:
+        try:
+            await self.call({"op": "retire", "name": function_name})
+        except ControllerUnavailable:
+            log.warning("the controller is away; %s's idle environments stop when it reaps them", function_name)
+
     def close(self) -> None:
         for _, writer in self._idle:
             writer.close()
