@@ -11,6 +11,7 @@ A secondary key is a JSON array of [field, value] pairs, value null for an absen
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -65,6 +66,7 @@ def split_absolute(host: str, target: str) -> tuple[str, str]:
     return host, target
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and asked again for every hit on the same target
 def primary_key(method: str, host: str, target: str) -> str:
     """RFC 9111 4.1 / 2: method and target URI; HEAD shares GET's entries (RFC 9110 9.3.2)."""
     if method == "HEAD":
