@@ -39,10 +39,14 @@ class RootApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        if scope["path"].startswith("/_strato/"):
+        path = scope["path"]
+        if path.startswith("/_strato/functions/"):
+            service = "lambda"  # strato's own signed Lambda operations (a function's logs)
+        elif path.startswith("/_strato/"):
             await self.admin(scope, send)
             return
-        service = service_of(scope)
+        else:
+            service = service_of(scope)
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":

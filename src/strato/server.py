@@ -97,7 +97,8 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
     lambda_settings = LambdaSettings(region=settings.region, concurrency_limit=settings.function_concurrency,
                                      runtimes=available_runtimes(), request_timeout=settings.request_timeout)
     registry = Registry(settings.data_dir / "functions", settings.region)
-    functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity),
+    functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity,
+                                   settings.data_dir / "functions" / "logs"),
                           credentials)
     return ExpectContinueGuard(RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront}, counters))
 

@@ -9,15 +9,20 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import RUNTIME, deploy
-from tests.servers import StratoServer
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 ECHO = """
 def handler(event, context):
@@ -349,3 +354,22 @@ def test_deleting_a_function_stops_its_warm_environments(lam: Any, server: Strat
     while environment_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert environment_processes() == []
+
+
+def test_a_functions_log_can_be_read_over_http_with_a_signed_request(lam: Any, server: StratoServer) -> None:
+    name = deploy(lam, """
+        def handler(event, context):
+            print("over http", event["n"])
+            return 1
+    """)
+    call(lam, name, {"n": 7})
+    url = f"{server.url}/_strato/functions/{name}/logs"
+    request = AWSRequest("GET", url)
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(request)
+    with urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers.items()))) as answer:
+        text = answer.read().decode()
+    assert "over http 7" in text
+    assert "REPORT RequestId: " in text
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url)
+    assert refused.value.code == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from strato.auth.credentials import Identity
 from strato.functions.arns import split_function_name
@@ -34,6 +35,7 @@ class Services:
     fetch_s3_object: FetchS3Object
     settings: LambdaSettings
     signer: Identity  # the keys Code.Location URLs are presigned with
+    logs_dir: Path  # where the functions controller keeps each function's log
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2015-03-31", "configuration", "PUT"): "UpdateFunctionConfiguration",
     ("2015-03-31", "code", "PUT"): "UpdateFunctionCode",
     ("2015-03-31", "code", "GET"): "GetFunctionCode",  # strato's presigned Code.Location
+    ("_strato", "logs", "GET"): "GetFunctionLogs",  # strato's own: a function's log, SigV4-signed
     ("2015-03-31", "versions", "POST"): "PublishVersion",
     ("2015-03-31", "versions", "GET"): "ListVersionsByFunction",
     ("2015-03-31", "aliases", "POST"): "CreateAlias",

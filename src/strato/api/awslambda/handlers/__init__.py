@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import aliases, concurrency, functions, invoke, versions
+from . import aliases, concurrency, functions, invoke, logs, versions
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -32,4 +32,5 @@ HANDLERS: dict[str, Handler] = {
     "DeleteFunctionConcurrency": concurrency.delete_function_concurrency,
     "GetAccountSettings": concurrency.get_account_settings,
     "Invoke": invoke.invoke,
+    "GetFunctionLogs": logs.get_function_logs,
 }

@@ -1,0 +1,28 @@
+"""GET /_strato/functions/{name}/logs: a function's log (START/END/REPORT lines and its output).
+
+strato's own operation, signed like any Lambda call (curl --aws-sigv4 "aws:amz:REGION:lambda"),
+for what CloudWatch Logs' GetLogEvents would give on AWS.
+"""
+
+from __future__ import annotations
+
+from strato.functions.logs import read_logs
+from strato.http.responses import Response
+
+from ..call import Call
+from ..errors import invalid_parameter
+
+DEFAULT_BYTES = 1024 * 1024
+MAX_BYTES = 16 * 1024 * 1024
+
+
+async def get_function_logs(call: Call) -> Response:
+    name, _ = call.target()
+    text = call.request.query.get("bytes", str(DEFAULT_BYTES))
+    if not text.isdigit() or not 0 < int(text) <= MAX_BYTES:
+        raise invalid_parameter(f"bytes must be a number from 1 to {MAX_BYTES}")
+    try:
+        body = read_logs(call.services.logs_dir, name, int(text))
+    except ValueError as exc:
+        raise invalid_parameter(str(exc)) from None
+    return Response(200, [("content-type", "text/plain; charset=utf-8")], body)
