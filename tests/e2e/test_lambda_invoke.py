@@ -372,4 +372,5 @@ def test_a_functions_log_can_be_read_over_http_with_a_signed_request(lam: Any, s
     assert "REPORT RequestId: " in text
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url)
-    assert refused.value.code == 403
+    with refused.value as error:
+        assert error.code == 403
