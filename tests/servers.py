@@ -52,6 +52,13 @@ class StratoServer:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def edge_url(self) -> str:
+        """The CDN edge `strato serve` started (on a free port), from what it announced."""
+        found = re.search(r"CDN edge:\s+(http://\S+)", self.text)
+        assert found, self.text
+        return found.group(1)
+
+    @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
@@ -62,8 +69,9 @@ class StratoServer:
         return "".join(self.output)
 
     def start(self, timeout: float = 20.0) -> StratoServer:
+        edge = [] if "--edge-port" in self.args else ["--edge-port", "0"]
         command = [sys.executable, "-m", "strato", "serve", "--port", "0", "--data-dir", str(self.data_dir),
-                   *self.args]
+                   *edge, *self.args]
         self.output = []
         self.process = subprocess.Popen(
             command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

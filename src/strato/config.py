@@ -20,6 +20,8 @@ class Settings:
     root_secret_key: str | None = None
     log_level: str = "warning"
     request_timeout: float = 30.0
+    edge_cache_size: int = 10 * 1024**3
+    edge_memory_size: int = 256 * 1024**2
     event_retry_delay: float = 60.0  # seconds before an Event invoke's first retry (the second waits twice that)
     function_concurrency: int = 1000  # the account's concurrent executions, as Lambda's default quota
 
@@ -33,6 +35,8 @@ class Settings:
             "request_timeout": float(env.get("STRATO_REQUEST_TIMEOUT", "30")),
             "function_concurrency": int(env.get("STRATO_FUNCTION_CONCURRENCY", "1000")),
             "event_retry_delay": float(env.get("STRATO_EVENT_RETRY_DELAY", "60")),
+            "edge_cache_size": parse_size(env.get("STRATO_EDGE_CACHE_SIZE", "10G")),
+            "edge_memory_size": parse_size(env.get("STRATO_EDGE_MEMORY_SIZE", "256M")),
             "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
             "root_access_key": env.get("STRATO_ROOT_ACCESS_KEY") or None,
             "root_secret_key": env.get("STRATO_ROOT_SECRET_KEY") or None,

@@ -24,6 +24,7 @@ from strato.auth.credentials import Identity, StaticCredentials, load_or_create_
 from strato.cdn.registry import DistributionRegistry
 from strato.config import EdgeSettings, Settings
 from strato.edge.admin import EdgeAdmin, admin_token
+from strato.edge.distributions import DistributionOrigin, OriginKeys, follow_invalidations
 from strato.edge.hitpath import HitPath
 from strato.edge.origins import HttpOrigin
 from strato.edge.protocol import edge_protocol
@@ -114,13 +115,15 @@ def _uvicorn_config(app: ExpectContinueGuard, settings: Settings) -> uvicorn.Con
     )
 
 
-def _announce(settings: Settings, sock: socket.socket) -> None:
+def _announce(settings: Settings, sock: socket.socket, edge: socket.socket | None) -> None:
     identity, created = root_identity(settings)
     port = sock.getsockname()[1]
     lines = [
         f"strato {__version__} serving",
         f"  AWS API (S3):  http://{settings.host}:{port}",
         f"  health:        http://{settings.host}:{port}/_strato/health",
+        f"  CDN edge:      http://{settings.host}:{edge.getsockname()[1]}" if edge is not None
+        else f"  CDN edge:      off (port {settings.edge_port} is taken)",
         f"  data dir:      {settings.data_dir.resolve()}",
         f"  workers:       {settings.workers}",
     ]
@@ -150,10 +153,18 @@ def serve(settings: Settings) -> None:
         sock = supervisor.bind(settings.host, settings.port)
     except OSError as exc:
         sys.exit(f"strato: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
-    _announce(settings, sock)
+    try:
+        edge: socket.socket | None = supervisor.bind(settings.host, settings.edge_port)
+    except OSError as exc:
+        log.warning("the CDN edge is off: cannot listen on %s:%d: %s", settings.host, settings.edge_port,
+                    exc.strerror or exc)
+        edge = None
+    _announce(settings, sock, edge)
     counters = ResponseCounters(settings.workers)
 
     async def worker(index: int) -> None:
+        if edge is not None:
+            edge.close()  # the edge process's socket
         counters.become_worker(index)
         store = ObjectStore(settings.data_dir)
         try:
@@ -166,16 +177,57 @@ def serve(settings: Settings) -> None:
             store.close()
 
     roles = [(f"worker-{index}", functools.partial(worker, index)) for index in range(settings.workers)]
-    roles.append(("functions", functools.partial(functions_controller, settings, sock)))
+    roles.append(("functions", functools.partial(functions_controller, settings, sock, edge)))
+    if edge is not None:
+        roles.append(("edge", functools.partial(edge_role, settings, sock, edge)))
     supervisor.supervise(roles)
 
 
-async def functions_controller(settings: Settings, sock: socket.socket) -> None:
-    """The one owner of function environments: runs invocations the workers send and the Event queue."""
+def _local_url(sock: socket.socket) -> str:
+    """How processes on this machine reach a listening socket (a wildcard address as loopback)."""
     host, port = sock.getsockname()[:2]
-    sock.close()  # the API socket is the workers'; environments must not inherit it
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    endpoint = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket) -> None:
+    """The CDN edge of `strato serve`: one process, since the cache index has one owner. It
+    fronts strato's own S3 API (distributions and the default one) and applies invalidations."""
+    api_url = _local_url(api)
+    api.close()
+    identity, _ = root_identity(settings)
+    cache_dir = settings.data_dir / "edge-cache"
+    store = EdgeStore(cache_dir, settings.edge_cache_size, settings.edge_memory_size)
+    store.load()
+    registry = DistributionRegistry(settings.data_dir)
+    origin = DistributionOrigin(registry, api_url,
+                                OriginKeys(identity.access_key, identity.secret_key, settings.region))
+    proxy = EdgeProxy(origin, store)
+    following = asyncio.ensure_future(follow_invalidations(registry, store, cache_dir / "invalidations-applied"))
+    try:
+        await uvicorn.Server(_edge_config(proxy, admin_token(cache_dir), settings.request_timeout,
+                                          settings.log_level)).serve(sockets=[edge])
+    finally:
+        following.cancel()
+        await origin.close()
+        store.close()
+        registry.close()
+
+
+def _edge_config(proxy: EdgeProxy, token: str, timeout: float, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        EdgeAdmin(proxy, token), loop="uvloop", http=edge_protocol(timeout, HitPath(proxy)), lifespan="off",
+        access_log=False, server_header=False, date_header=False, proxy_headers=False, log_level=log_level,
+        timeout_keep_alive=30, ws="none",
+    )
+
+
+async def functions_controller(settings: Settings, sock: socket.socket, edge: socket.socket | None) -> None:
+    """The one owner of function environments: runs invocations the workers send and the Event queue."""
+    endpoint = _local_url(sock)
+    for listening in (sock, edge):  # the workers' and the edge's; environments must not inherit them
+        if listening is not None:
+            listening.close()
     folder = settings.data_dir / "functions"
     folder.mkdir(mode=0o700, exist_ok=True)
     identity, _ = root_identity(settings)
@@ -226,14 +278,9 @@ def serve_edge(settings: EdgeSettings) -> None:
     async def worker(_index: int) -> None:
         proxy = EdgeProxy(origin, store, limiter=limiter, max_concurrent_per_client=settings.max_concurrent_per_client,
                           access_log=_access_log(settings.access_log))
-        config = uvicorn.Config(
-            EdgeAdmin(proxy, token), loop="uvloop", http=edge_protocol(settings.request_timeout, HitPath(proxy)),
-            lifespan="off",
-            access_log=False, server_header=False, date_header=False, proxy_headers=False,
-            log_level=settings.log_level, timeout_keep_alive=30, ws="none",
-        )
         try:
-            await uvicorn.Server(config).serve(sockets=[sock])
+            await uvicorn.Server(_edge_config(proxy, token, settings.request_timeout,
+                                              settings.log_level)).serve(sockets=[sock])
         finally:
             await origin.close()
             store.close()

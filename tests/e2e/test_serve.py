@@ -200,7 +200,7 @@ def roles(server: StratoServer) -> list[str]:
 
 
 def test_two_workers_serve_requests_over_many_connections(two_workers: StratoServer) -> None:
-    assert roles(two_workers) == ["strato:function", "strato:worker-0", "strato:worker-1"]
+    assert roles(two_workers) == ["strato:edge", "strato:function", "strato:worker-0", "strato:worker-1"]
     setup = make_client(two_workers.url)
     setup.create_bucket(Bucket="shared")
     for index in range(40):
@@ -218,8 +218,8 @@ def test_a_worker_that_dies_is_replaced(two_workers: StratoServer) -> None:
     victim = next(child for child in supervisor.children() if child.name() == "strato:worker-0")
     victim.kill()
     victim.wait(timeout=20)
-    wait_for(lambda: victim.pid not in [c.pid for c in supervisor.children()] and len(roles(two_workers)) == 3)
-    assert roles(two_workers) == ["strato:function", "strato:worker-0", "strato:worker-1"]
+    wait_for(lambda: victim.pid not in [c.pid for c in supervisor.children()] and len(roles(two_workers)) == 4)
+    assert roles(two_workers) == ["strato:edge", "strato:function", "strato:worker-0", "strato:worker-1"]
     client = make_client(two_workers.url)
     name = f"after-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=name)
@@ -228,7 +228,7 @@ def test_a_worker_that_dies_is_replaced(two_workers: StratoServer) -> None:
 
 def test_workers_stop_when_their_supervisor_is_killed(two_workers: StratoServer) -> None:
     workers = psutil.Process(two_workers.pid).children()
-    assert len(workers) == 3  # and the functions controller
+    assert len(workers) == 4  # and the functions controller and the edge
     os.kill(two_workers.pid, signal.SIGKILL)
     two_workers.stop()
     _, alive = psutil.wait_procs(workers, timeout=20)

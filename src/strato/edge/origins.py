@@ -22,8 +22,12 @@ class OriginResponse:
 
 class Origin(Protocol):
     async def fetch(
-        self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None
-    ) -> OriginResponse: ...
+        self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
+        *, host: str = "",
+    ) -> OriginResponse:
+        """`host` is the Host the client asked the edge for (origins that serve several sites
+        choose by it); the request to the origin carries the origin's own Host."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -54,7 +58,8 @@ class HttpOrigin:
                                 limit=connections)
 
     async def fetch(
-        self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None
+        self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
+        *, host: str = "",
     ) -> OriginResponse:
         head, chunked = request_head(method, self._prefix + target, self.host, headers, body=body is not None)
         connection = await self._pool.send(head, body, chunked)

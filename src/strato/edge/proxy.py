@@ -179,7 +179,7 @@ class EdgeProxy:
         if outcome.passed is not None:
             response = outcome.claim()
             if response is None:  # someone else took the uncacheable response: fetch our own
-                response = await self._fetch_plain(request, target)
+                response = await self._fetch_plain(request, host, target)
             await self._relay(request, response, send, "fwd=uri-miss")
             return
         if stale is not None and policy.can_serve_stale_on_error(request.headers, stale.stored(), time.time()):
@@ -230,7 +230,7 @@ class EdgeProxy:
             self.metrics.revalidations += 1
         request_time = time.time()
         started = time.perf_counter()
-        response = await self.origin.fetch("GET", target, forward)
+        response = await self.origin.fetch("GET", target, forward, host=host)
         self.metrics.origin_fetches += 1
         self.metrics.origin_seconds += time.perf_counter() - started
         response_time = time.time()
@@ -329,9 +329,9 @@ class EdgeProxy:
             forward["x-forwarded-for"] = f"{prior}, {client}" if prior else client
         return forward
 
-    async def _fetch_plain(self, request: Request, target: str) -> OriginResponse:
+    async def _fetch_plain(self, request: Request, host: str, target: str) -> OriginResponse:
         return await self.origin.fetch(request.method if request.method != "HEAD" else "GET", target,
-                                       self._origin_headers(request.headers, request.client))
+                                       self._origin_headers(request.headers, request.client), host=host)
 
     async def _pass_through(self, request: Request, host: str, target: str, send: Send) -> None:
         """Unsafe (and unknown) methods go to the origin as they are; a success invalidates
@@ -342,7 +342,7 @@ class EdgeProxy:
             body = bodies.stream(request.receive, length)
         try:
             forward = self._origin_headers(request.headers, request.client)
-            response = await self.origin.fetch(request.method, target, forward, body)
+            response = await self.origin.fetch(request.method, target, forward, body, host=host)
         except Exception as exc:
             log.warning("origin %s %s failed: %r", request.method, target, exc)
             await plain(send, 502, "the origin could not be reached", request.method)
