@@ -12,14 +12,15 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .events import Dispatcher
-from .ipc import Resolve, invocation_from, read_frame, result_head, write_frame
+from .ipc import FrameReader, Resolve, encode_frame, invocation_from, result_head
 from .pool import Pool
 from .records import TooManyRequests
 
 log = logging.getLogger("strato.functions")
+
 
 class Controller:
     def __init__(self, socket_path: Path, resolve: Resolve, pool: Pool, dispatcher: Dispatcher) -> None:
@@ -31,7 +32,8 @@ class Controller:
     async def serve(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
-        server = await asyncio.start_unix_server(self._connection, str(self.socket_path))
+        loop = asyncio.get_running_loop()
+        server = await loop.create_unix_server(lambda: WorkerConnection(self), str(self.socket_path))
         os.chmod(self.socket_path, 0o600)
         draining = asyncio.create_task(self.dispatcher.serve())
         try:
@@ -40,27 +42,7 @@ class Controller:
         finally:
             draining.cancel()
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                try:
-                    head, payload = await read_frame(reader)
-                except asyncio.IncompleteReadError:
-                    return
-                answer, body = await self._answer(head, payload)
-                await write_frame(writer, answer, body)
-        except (OSError, ValueError) as exc:
-            log.warning("dropped a worker connection: %r", exc)
-        finally:
-            writer.close()
-
-    async def _answer(self, head: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
-        if head.get("op") == "wake":
-            self.dispatcher.wake()
-            return {}, b""
-        if head.get("op") == "retire":
-            self.pool.retire(str(head["name"]))
-            return {}, b""
+    async def invoke(self, head: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
         try:
             invocation = invocation_from(head, payload, self.resolve)
             result = await self.pool.invoke(invocation)
@@ -70,3 +52,62 @@ class Controller:
             log.exception("invocation %s failed in the controller", head.get("request_id"))
             return {"failed": f"{type(exc).__name__}: {exc}"}, b""
         return result_head(result), result.payload
+
+
+class WorkerConnection(asyncio.Protocol):
+    """One worker connection: one call at a time (a frame sent before the previous answer
+    closes it). `wake` and `retire` are answered at once; an invocation runs as a task, which
+    outlives the connection (the pool counts and logs it to its end, as Lambda does)."""
+
+    def __init__(self, controller: Controller) -> None:
+        self._controller = controller
+        self._transport: asyncio.Transport | None = None
+        self._frames = FrameReader(self._frame)
+        self._running: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._frames.feed(data)
+        except ValueError as exc:
+            log.warning("dropped a worker connection: %r", exc)
+            self._close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+
+    def _frame(self, head: dict[str, Any], payload: bytes) -> None:
+        if self._running is not None:
+            log.warning("dropped a worker connection: a call sent before the last was answered")
+            self._close()
+            return
+        op = head.get("op")
+        if op == "invoke":
+            self._running = asyncio.get_running_loop().create_task(self._invoke(head, payload))
+            return
+        if op == "wake":
+            self._controller.dispatcher.wake()
+        elif op == "retire":
+            self._controller.pool.retire(str(head["name"]))
+        else:
+            self._send({"failed": f"no such operation: {op!r}"}, b"")
+            return
+        self._send({}, b"")
+
+    async def _invoke(self, head: dict[str, Any], payload: bytes) -> None:
+        try:
+            answer, body = await self._controller.invoke(head, payload)
+        finally:
+            self._running = None
+        self._send(answer, body)
+
+    def _send(self, head: dict[str, Any], payload: bytes) -> None:
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.write(encode_frame(head, payload))
+
+    def _close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()

@@ -2,8 +2,10 @@
 
 The controller process is the one owner of the environment pool and its concurrency counts
 (DESIGN.md); API workers reach it through `ControllerClient`, which keeps the `Invoker` shape.
-A frame is a 4-byte big-endian length, a JSON head, then the head's `size` bytes of payload:
-payloads are at most 6 MB by Lambda's contract, so a frame is read whole.
+A frame is two 4-byte big-endian lengths (head, payload), a JSON head, then the payload:
+payloads are at most 6 MB by Lambda's contract, so a frame is handed on whole. A connection
+carries one call at a time. Both ends are asyncio Protocols: a frame that arrives in one read
+(the usual case) is parsed straight from it, with no stream buffer and no task wakeup per read.
 """
 
 from __future__ import annotations
@@ -14,42 +16,73 @@ import logging
 import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .records import MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, TooManyRequests
 
 log = logging.getLogger("strato.functions")
 
-_LENGTH = struct.Struct(">I")
+_LENGTHS = struct.Struct(">II")
 Resolve = Callable[[str, str], FunctionVersion]
 MAX_HEAD = 1024 * 1024
+MAX_FRAME_PAYLOAD = 2 * MAX_PAYLOAD
+Frame = tuple[dict[str, Any], bytes]
 
 
 class ControllerUnavailable(Exception):
     """The controller process cannot be reached (it is starting or restarting)."""
 
 
-async def write_frame(writer: asyncio.StreamWriter, head: dict[str, Any], payload: bytes = b"") -> None:
-    encoded = json.dumps({**head, "size": len(payload)}).encode()
-    writer.write(_LENGTH.pack(len(encoded)) + encoded + payload)
-    await writer.drain()
+def encode_frame(head: dict[str, Any], payload: bytes = b"") -> bytes:
+    encoded = json.dumps(head, separators=(",", ":")).encode()
+    return _LENGTHS.pack(len(encoded), len(payload)) + encoded + payload
 
 
-async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], bytes]:
-    (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-    if length > MAX_HEAD:
-        raise ValueError(f"frame head of {length} bytes")
-    head: dict[str, Any] = json.loads(await reader.readexactly(length))
-    size = int(head.pop("size"))
-    if not 0 <= size <= 2 * MAX_PAYLOAD:
-        raise ValueError(f"frame payload of {size} bytes")
-    return head, await reader.readexactly(size)
+class FrameReader:
+    """Cuts a byte stream into frames, within MAX_HEAD and MAX_FRAME_PAYLOAD (ValueError beyond)."""
+
+    __slots__ = ("_buffer", "_need", "_on_frame")
+
+    def __init__(self, on_frame: Callable[[dict[str, Any], bytes], None]) -> None:
+        self._on_frame = on_frame
+        self._buffer = bytearray()
+        self._need = _LENGTHS.size  # bytes the buffered frame needs before it can be cut
+
+    def feed(self, data: bytes) -> None:
+        buffer = self._buffer
+        if buffer:
+            buffer += data
+            if len(buffer) < self._need:
+                return
+            data = bytes(buffer)
+            buffer.clear()
+        start = 0
+        total = len(data)
+        while True:
+            if total - start < _LENGTHS.size:
+                self._need = _LENGTHS.size
+                break
+            head_size, size = _LENGTHS.unpack_from(data, start)
+            if head_size > MAX_HEAD or size > MAX_FRAME_PAYLOAD:
+                raise ValueError(f"frame of {head_size} + {size} bytes")
+            body = start + _LENGTHS.size + head_size
+            end = body + size
+            if total < end:
+                self._need = end - start
+                break
+            head = json.loads(data[start + _LENGTHS.size:body])
+            if not isinstance(head, dict):
+                raise ValueError("frame head is not an object")
+            self._on_frame(head, data[body:end])
+            start = end
+        if start < total:
+            buffer += memoryview(data)[start:]
 
 
 def invocation_head(invocation: Invocation) -> dict[str, Any]:
     """The invocation by reference: the controller resolves the version from the registry
     itself (a cache hit), so a frame never carries a function's whole configuration."""
-    return {"name": invocation.function.name, "version": invocation.function.version,
+    return {"op": "invoke", "name": invocation.function.name, "version": invocation.function.version,
             "invoked_arn": invocation.invoked_arn, "request_id": invocation.request_id,
             "client_context": invocation.client_context, "log_tail": invocation.log_tail}
 
@@ -60,8 +93,12 @@ def invocation_from(head: dict[str, Any], payload: bytes, resolve: Resolve) -> I
 
 
 def result_head(result: InvokeResult) -> dict[str, Any]:
-    return {"executed_version": result.executed_version, "function_error": result.function_error,
-            "log_tail": result.log_tail.decode("utf-8", "replace")}
+    head: dict[str, Any] = {"executed_version": result.executed_version}
+    if result.function_error is not None:
+        head["function_error"] = result.function_error
+    if result.log_tail:
+        head["log_tail"] = result.log_tail.decode("utf-8", "replace")
+    return head
 
 
 def result_from(head: dict[str, Any], payload: bytes) -> InvokeResult:
@@ -73,38 +110,90 @@ def result_from(head: dict[str, Any], payload: bytes) -> InvokeResult:
                         head.get("log_tail", "").encode())
 
 
+class _Connection(asyncio.Protocol):
+    """The worker's end of one controller connection: at most one call waits on it."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[Frame] | None = None
+        self.closed = False
+        self._frames = FrameReader(self._frame)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._frames.feed(data)
+        except ValueError as exc:
+            self._fail(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(exc or EOFError("the controller closed the connection"))
+
+    def _frame(self, head: dict[str, Any], payload: bytes) -> None:
+        waiter = self.waiter
+        if waiter is None:
+            self._fail(ValueError("a frame nobody asked for"))
+            return
+        self.waiter = None
+        if not waiter.done():
+            waiter.set_result((head, payload))
+
+    def _fail(self, exc: BaseException) -> None:
+        waiter = self.waiter
+        self.waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
 class ControllerClient:
     """An `Invoker` for API workers: each call borrows an idle connection to the controller."""
 
     def __init__(self, socket_path: Path, enqueue: Callable[[Invocation], Awaitable[None]]) -> None:
         self.socket_path = socket_path
         self._enqueue = enqueue
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._idle: list[_Connection] = []
 
-    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._idle:
-            return self._idle.pop()
+    async def _connection(self) -> _Connection:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed:
+                return connection
         try:
-            return await asyncio.open_unix_connection(str(self.socket_path))
+            _, connection = await asyncio.get_running_loop().create_unix_connection(_Connection,
+                                                                                    str(self.socket_path))
         except OSError as exc:
             raise ControllerUnavailable(f"the functions controller is not reachable: {exc}") from exc
+        return connection
 
-    async def call(self, head: dict[str, Any], payload: bytes = b"") -> tuple[dict[str, Any], bytes]:
-        reader, writer = await self._connection()
+    async def call(self, head: dict[str, Any], payload: bytes = b"") -> Frame:
+        connection = await self._connection()
+        transport = connection.transport
+        assert transport is not None
+        waiter: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        connection.waiter = waiter
         try:
-            await write_frame(writer, head, payload)
-            answer = await read_frame(reader)
-        except (OSError, EOFError, asyncio.IncompleteReadError, ValueError) as exc:
-            writer.close()
+            transport.write(encode_frame(head, payload))
+            answer = await waiter
+        except (OSError, EOFError, ValueError) as exc:
+            connection.close()
             raise ControllerUnavailable(f"the functions controller went away: {exc}") from exc
         except BaseException:
-            writer.close()  # cancelled mid-call: the connection's state is unknown
+            connection.close()  # cancelled mid-call: the connection's state is unknown
             raise
-        self._idle.append((reader, writer))
+        self._idle.append(connection)
         return answer
 
     async def invoke(self, invocation: Invocation) -> InvokeResult:
-        head, payload = await self.call({"op": "invoke", **invocation_head(invocation)}, invocation.payload)
+        head, payload = await self.call(invocation_head(invocation), invocation.payload)
         return result_from(head, payload)
 
     async def enqueue(self, invocation: Invocation) -> None:
@@ -121,6 +210,6 @@ class ControllerClient:
             log.warning("the controller is away; %s's idle environments stop when it reaps them", function_name)
 
     def close(self) -> None:
-        for _, writer in self._idle:
-            writer.close()
+        for connection in self._idle:
+            connection.close()
         self._idle.clear()
