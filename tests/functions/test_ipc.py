@@ -32,10 +32,10 @@ def test_frames_sharing_reads_are_cut_apart_in_order() -> None:
 
 
 def test_a_head_past_its_limit_is_refused_before_it_is_read() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="frame of"):
         frames_of((MAX_HEAD + 1).to_bytes(4, "big") + (0).to_bytes(4, "big"))
 
 
 def test_a_head_that_is_not_an_object_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not an object"):
         frames_of((2).to_bytes(4, "big") + (0).to_bytes(4, "big") + b"[]")
