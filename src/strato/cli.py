@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -42,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="requests one client IP may have in progress at once (default 256; over it: 503)")
     edge.add_argument("--access-log", help="write a line per request to this file ('-' for standard output)")
     edge.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="warning")
+    edge.add_argument("--invalidations-from", metavar="URL",
+                      help="a strato server (its API URL) whose CloudFront invalidations this edge applies; "
+                           "requests are signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")
+    edge.add_argument("--distribution", help="with --invalidations-from: apply only this distribution's")
     edge_commands = edge.add_subparsers(dest="edge_command")
     purge = edge_commands.add_parser("purge", help="drop paths (or /prefix/* wildcards) from a running edge")
     purge.add_argument("paths", nargs="+", help="paths such as /index.html or /images/*")
@@ -87,12 +92,20 @@ def main(argv: list[str] | None = None) -> None:
 
         if not args.origin:
             sys.exit("strato: edge needs --origin URL")
+        keys = None
+        if args.invalidations_from:
+            access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+            if not access or not secret:
+                sys.exit("strato: --invalidations-from needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            keys = (access, secret, region)
         try:
             edge_settings = EdgeSettings(
                 origin=args.origin, host=args.host, port=args.port, cache_dir=args.cache_dir,
                 cache_size=parse_size(args.cache_size), memory_size=parse_size(args.memory_size),
                 rate=args.rate, burst=args.burst, max_concurrent_per_client=args.max_concurrent_per_client,
                 access_log=args.access_log, log_level=args.log_level,
+                invalidations_from=args.invalidations_from, distribution=args.distribution, keys=keys,
             )
         except ValueError as exc:
             sys.exit(f"strato: {exc}")

@@ -87,3 +87,8 @@ class EdgeSettings:
     access_log: str | None = None
     request_timeout: float = 30.0
     log_level: str = "warning"
+    # A strato server whose CloudFront invalidations this edge applies (signed with the keys
+    # in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), optionally only one distribution's.
+    invalidations_from: str | None = None
+    distribution: str | None = None
+    keys: tuple[str, str, str] | None = None  # access key, secret key, region

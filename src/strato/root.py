@@ -42,6 +42,8 @@ class RootApp:
         path = scope["path"]
         if path.startswith("/_strato/functions/"):
             service = "lambda"  # strato's own signed Lambda operations (a function's logs)
+        elif path.startswith("/_strato/cdn/"):
+            service = "cloudfront"  # strato's own signed CloudFront operations (invalidations to follow)
         elif path.startswith("/_strato/"):
             await self.admin(scope, send)
             return

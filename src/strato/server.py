@@ -23,8 +23,9 @@ from strato.api.s3.errors import S3Error
 from strato.auth.credentials import Identity, StaticCredentials, load_or_create_root
 from strato.cdn.registry import DistributionRegistry
 from strato.config import EdgeSettings, Settings
+from strato.edge import invalidations
 from strato.edge.admin import EdgeAdmin, admin_token
-from strato.edge.distributions import DistributionOrigin, OriginKeys, follow_invalidations
+from strato.edge.distributions import DistributionOrigin, OriginKeys
 from strato.edge.hitpath import HitPath
 from strato.edge.origins import HttpOrigin
 from strato.edge.protocol import edge_protocol
@@ -202,8 +203,9 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket)
     registry = DistributionRegistry(settings.data_dir)
     origin = DistributionOrigin(registry, api_url,
                                 OriginKeys(identity.access_key, identity.secret_key, settings.region))
-    proxy = EdgeProxy(origin, store)
-    following = asyncio.ensure_future(follow_invalidations(registry, store, cache_dir / "invalidations-applied"))
+    proxy = EdgeProxy(origin, store, rules=origin)
+    following = asyncio.ensure_future(invalidations.follow(invalidations.local(registry), store,
+                                                           cache_dir / "invalidations-applied"))
     try:
         await uvicorn.Server(_edge_config(proxy, admin_token(cache_dir), settings.request_timeout,
                                           settings.log_level)).serve(sockets=[edge])
@@ -271,6 +273,7 @@ def serve_edge(settings: EdgeSettings) -> None:
         f"strato {__version__} edge serving",
         f"  edge:          http://{settings.host}:{sock.getsockname()[1]}",
         f"  origin:        {origin.base}",
+        f"  invalidations: {settings.invalidations_from or 'only purges sent to this edge'}",
         f"  cache:         {settings.cache_dir.resolve()} ({loaded} entries kept from before)",
         f"  admin token:   {(settings.cache_dir / 'admin-token').resolve()} (for POST /_strato/purge)",
     ]), flush=True)
@@ -278,10 +281,18 @@ def serve_edge(settings: EdgeSettings) -> None:
     async def worker(_index: int) -> None:
         proxy = EdgeProxy(origin, store, limiter=limiter, max_concurrent_per_client=settings.max_concurrent_per_client,
                           access_log=_access_log(settings.access_log))
+        remote = following = None
+        if settings.invalidations_from and settings.keys:
+            remote = invalidations.Remote(settings.invalidations_from, *settings.keys, settings.distribution)
+            following = asyncio.ensure_future(invalidations.follow(remote, store,
+                                                                   settings.cache_dir / "invalidations-applied"))
         try:
             await uvicorn.Server(_edge_config(proxy, token, settings.request_timeout,
                                               settings.log_level)).serve(sockets=[sock])
         finally:
+            if following is not None and remote is not None:
+                following.cancel()
+                await remote.close()
             await origin.close()
             store.close()
 

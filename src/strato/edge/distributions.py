@@ -6,28 +6,32 @@ server. A Host no distribution claims gets the default distribution: strato's S3
 (`/<bucket>/<key>`), asked anonymously, so only what a bucket policy makes public is served.
 An S3 origin with an origin access control is asked with requests signed by strato's root
 keys (as CloudFront's OAC signs with SigV4), so its bucket can stay private.
+
+The proxy asks `rules(host, path)` once per request for the behaviour's settings (signed
+URLs, allowed methods, query forwarding, TTLs): answered from a snapshot of the registry,
+read again when the distributions change (checked once a second) and, while some behaviour
+trusts key groups, when those groups' keys change.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 from strato.auth import sigv4
-from strato.cdn.records import Distribution, Origin
+from strato.cdn.records import Behavior, Distribution, Origin
 from strato.cdn.registry import DistributionRegistry
-from strato.cdn.selection import select
+from strato.cdn.selection import behavior_for, distribution_for, select
 from strato.cdn.validation import bucket_of
 from strato.edge.origins import HttpOrigin, OriginResponse
-from strato.edge.store import EdgeStore
+from strato.edge.rules import DEFAULT_TTL, MAX_TTL, OPEN, Rules, SignatureGuard, Ttls
 
 REFRESH_SECONDS = 1.0  # how stale the edge's copy of the distributions may be
 SIGNATURE_SECONDS = 60
+HOSTS_REMEMBERED = 4096  # Host -> distribution answers kept between refreshes
+CLOUDFRONT_DEFAULT_METHODS = ("GET", "HEAD")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,9 @@ class DistributionOrigin:
         self._distributions: list[Distribution] = []
         self._generation = -1
         self._checked = 0.0
+        self._keys: dict[str, dict[str, str]] = {}
+        self._by_host: dict[str, Distribution | None] = {}
+        self._rules: dict[tuple[str, str | None], Rules] = {}
 
     def distributions(self) -> list[Distribution]:
         """The registry's distributions, read again when one has changed (checked once a second)."""
@@ -55,10 +62,30 @@ class DistributionOrigin:
         if now - self._checked >= REFRESH_SECONDS:
             self._checked = now
             generation = self.registry.generation()
-            if generation != self._generation:
+            changed = generation != self._generation
+            if changed:
                 self._distributions = self.registry.all()
                 self._generation = generation
+            group_ids = _trusted_groups(self._distributions)
+            keys = self.registry.resources.key_groups(group_ids) if group_ids else {}
+            if changed or keys != self._keys:
+                self._keys = keys
+                self._by_host = {}
+                self._rules = _all_rules(self._distributions, keys)
         return self._distributions
+
+    def rules(self, host: str, path: str) -> Rules:
+        """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution)."""
+        distributions = self.distributions()
+        if host in self._by_host:
+            distribution = self._by_host[host]
+        else:
+            if len(self._by_host) >= HOSTS_REMEMBERED:
+                self._by_host.clear()
+            distribution = self._by_host[host] = distribution_for(distributions, host)
+        if distribution is None:
+            return OPEN
+        return self._rules.get((distribution.id, behavior_for(distribution, path).path_pattern), OPEN)
 
     async def fetch(
         self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
@@ -108,32 +135,54 @@ class DistributionOrigin:
             await origin.close()
 
 
-async def follow_invalidations(registry: DistributionRegistry, store: EdgeStore, applied: Path,
-                               every: float = REFRESH_SECONDS) -> None:
-    """Apply CloudFront invalidations to the cache as they are recorded. The last one applied
-    is kept in `applied`, so a restarted edge applies those it missed before serving them.
-    A path is purged for every site of the cache (an over-purge costs a miss, never staleness)."""
-    seq = _applied(applied)
-    while True:
-        rows = registry.invalidations_since(seq)
-        for _seq, _distribution, path in rows:
-            store.purge(path)
-        if rows:
-            seq = rows[-1][0]
-            _remember(applied, seq)
-        await asyncio.sleep(every)
+def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
+    groups = {group for distribution in distributions
+              for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)
+              if behavior.trusted_key_groups is not None and behavior.trusted_key_groups.enabled
+              for group in behavior.trusted_key_groups.items}
+    return tuple(sorted(groups))
 
 
-def _remember(path: Path, seq: int) -> None:
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as out:
-        out.write(str(seq))
-    os.replace(temporary, path)
+def _all_rules(distributions: list[Distribution],
+               keys: dict[str, dict[str, str]]) -> dict[tuple[str, str | None], Rules]:
+    """Every behaviour's Rules, by (distribution id, path pattern)."""
+    guards: dict[tuple[str, ...], SignatureGuard] = {}
+    found = {}
+    for distribution in distributions:
+        for behavior in (distribution.config.default_behavior, *distribution.config.behaviors):
+            found[(distribution.id, behavior.path_pattern)] = behavior_rules(distribution.id, behavior, keys, guards)
+    return found
 
 
-def _applied(path: Path) -> int:
-    try:
-        with open(path) as text:
-            return int(text.read())
-    except (FileNotFoundError, ValueError):
-        return 0
+def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]],
+                   guards: dict[tuple[str, ...], SignatureGuard]) -> Rules:
+    """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
+    (GET and HEAD when left out), TrustedKeyGroups, or legacy TrustedSigners (which no key of
+    strato's can satisfy: every request is refused), ForwardedValues.QueryString, and the legacy
+    TTLs (DefaultTTL and MaxTTL defaulting as CloudFront's do). A behaviour with a CachePolicyId
+    keeps the origin's freshness and forwards query strings: cache policies are not modelled."""
+    signatures = None
+    trusted = behavior.trusted_key_groups
+    if trusted is not None and trusted.enabled:
+        signatures = _guard(tuple(trusted.items), keys, guards)
+    elif behavior.trusted_signers is not None and behavior.trusted_signers.enabled:
+        signatures = _guard((), keys, guards)
+    forwarded = behavior.forwarded_values
+    ttls = None
+    if forwarded is not None and (behavior.min_ttl, behavior.default_ttl, behavior.max_ttl) != (None, None, None):
+        ttls = Ttls(behavior.min_ttl or 0,
+                    DEFAULT_TTL if behavior.default_ttl is None else behavior.default_ttl,
+                    MAX_TTL if behavior.max_ttl is None else behavior.max_ttl)
+    return Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
+                 signatures=signatures, forward_query=forwarded is None or forwarded.query_string, ttls=ttls)
+
+
+def _guard(group_ids: tuple[str, ...], keys: dict[str, dict[str, str]],
+           guards: dict[tuple[str, ...], SignatureGuard]) -> SignatureGuard:
+    """One guard per set of key groups. signed_urls is imported only here: it loads OpenSSL's
+    bindings, which an edge with no signed behaviour need not carry."""
+    if group_ids not in guards:
+        from strato.edge.signed_urls import TrustedKeys, key_groups_from_pem
+
+        guards[group_ids] = TrustedKeys(key_groups_from_pem({group: keys.get(group, {}) for group in group_ids}))
+    return guards[group_ids]

@@ -28,9 +28,12 @@ MAX_BODY = 1024 * 1024  # a DistributionConfig is far smaller
 
 
 def authenticate(request: Request, body: bytes, credentials: CredentialStore) -> None:
-    """SigV4 over the normalized path and the body's SHA-256, as botocore signs CloudFront."""
+    """SigV4 over the normalized path and the body's SHA-256, as botocore signs CloudFront; or a
+    presigned query (edges elsewhere follow invalidations with one)."""
     header = request.headers.get("authorization", "")
     auth = sigv4.parse_header(header) if header.strip() else None
+    if auth is None and "X-Amz-Signature" in request.query:
+        auth = sigv4.parse_query(request.query)
     if auth is None:
         raise AuthError("MissingAuthenticationToken", "Missing Authentication Token")
     verify_v4(credentials, auth, method=request.method, raw_path=request.raw_path, raw_query=request.raw_query,

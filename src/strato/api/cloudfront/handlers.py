@@ -4,6 +4,7 @@ thread: its commits wait for fsync), render the response shape with CloudFront's
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -181,7 +182,19 @@ async def delete_resource(call: Call) -> Response:
     return Response(204)
 
 
+async def follow_invalidations(call: Call) -> Response:
+    """Invalidated paths after sequence number `since`, oldest first: standalone edges poll this."""
+    since = call.request.query.get("since", "0")
+    if not since.isdigit():
+        raise CloudFrontError("InvalidArgument", "since must be a sequence number")
+    rows = await asyncio.to_thread(call.registry.invalidations_since, int(since))
+    body = json.dumps({"invalidations": [{"seq": seq, "distribution": distribution, "path": path}
+                                         for seq, distribution, path in rows]})
+    return Response(200, [("content-type", "application/json")], body.encode())
+
+
 HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {
+    "FollowInvalidations": follow_invalidations,
     "CreateDistribution": create_distribution,
     "CreateDistributionWithTags": create_distribution,
     "GetDistribution": get_distribution,

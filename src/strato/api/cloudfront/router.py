@@ -29,6 +29,8 @@ RESOURCES = {"public-key": "PublicKey", "key-group": "KeyGroup", "origin-access-
 def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
     """The operation a request names; ids are taken as sent (the registry judges them)."""
     parts = path.split("/")
+    if parts == ["", "_strato", "cdn", "invalidations"] and method == "GET":
+        return Endpoint("FollowInvalidations")  # strato's own: what edges elsewhere must purge
     if len(parts) < 3 or parts[0] != "" or parts[1] != VERSION:
         return _UNKNOWN
     rest = parts[3:] if parts[3:] != [""] else []
