@@ -9,6 +9,10 @@ An environment runs one invocation at a time. Every wait is bounded: initialisat
 `init_timeout`, an invocation by its function's timeout; when either passes, the process is
 killed. The process's exit ends whatever was in flight with Lambda's Runtime.ExitError (or
 Runtime.OutOfMemory), and releases the listener and the pipe.
+
+A result that needs no log tail is handed to the caller first; its END and REPORT lines (a
+pipe drain, a memory read, a log write) follow in the loop's next callback, and always before
+anything of the next invocation reaches the log.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class Environment:
         self._cold = False  # the invocation in flight waited for init (its REPORT has Init Duration)
         self._begun = False  # its START line is written
         self._delivered = False  # the runtime has it
+        self._unlogged: tuple[str, float, float | None] | None = None  # END/REPORT still to write
         self._exited: asyncio.Task[None] | None = None
         self._doomed = False  # killed while starting: the process goes as soon as it exists
 
@@ -105,6 +110,7 @@ class Environment:
         """Run one invocation here (the environment must be idle, or initialising and unused).
 
         Raises Undelivered when a warm environment dies before its runtime takes the invocation."""
+        self._log_end()
         if self.state is State.IDLE:
             self.state = State.BUSY
             self._started_at = time.perf_counter()
@@ -147,10 +153,15 @@ class Environment:
 
     def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
         self._cancel_timer()
-        self._drain_output()
         if error_type is not None:
             payload = failures.error_document(payload, error_type)
-        self._finish(payload, "Unhandled" if error_type is not None else None)
+        function_error = "Unhandled" if error_type is not None else None
+        invocation = self._invocation
+        if invocation is not None and not invocation.log_tail:
+            self._answer_first(invocation, payload, function_error)
+        else:
+            self._drain_output()
+            self._finish(payload, function_error)
         self._become_idle()
 
     def init_failed(self, payload: bytes, error_type: str | None) -> None:
@@ -191,6 +202,7 @@ class Environment:
 
     async def _watch_exit(self, process: Process) -> None:
         status = await process.wait()
+        self._log_end()
         self._drain_output()
         invocation = self._invocation
         outcome = self._outcome
@@ -220,19 +232,49 @@ class Environment:
         assert outcome is not None
         self._invocation = None
         self._outcome = None
-        duration = (time.perf_counter() - self._started_at) * 1000
-        init = self.init_duration_ms if self._cold else None
-        self._cold = self._begun = self._delivered = False
-        output = self._output
-        output.add(logs.end_line(invocation.request_id))
-        output.add(logs.report_line(invocation.request_id, duration, self.function.memory_size,
-                                    self._max_memory(), init, status, error_type))
+        duration, init = self._invoke_phase()
+        self._write_end(invocation.request_id, duration, init, status, error_type)
         if after:
-            output.add(after)
-        tail = output.flush()
+            self._output.add(after)
+        tail = self._output.flush()
         if not outcome.done():
             outcome.set_result(InvokeResult(payload, self.function.version, function_error,
                                             tail if invocation.log_tail else b""))
+
+    def _answer_first(self, invocation: Invocation, payload: bytes, function_error: str | None) -> None:
+        """The result goes to the caller now; its END and REPORT are written in the next callback."""
+        outcome = self._outcome
+        assert outcome is not None
+        self._invocation = None
+        self._outcome = None
+        duration, init = self._invoke_phase()
+        if not outcome.done():
+            outcome.set_result(InvokeResult(payload, self.function.version, function_error))
+        self._unlogged = (invocation.request_id, duration, init)
+        self._loop.call_soon(self._log_end)
+
+    def _log_end(self) -> None:
+        """Write the END and REPORT an answered invocation still owes the log (if any)."""
+        unlogged = self._unlogged
+        if unlogged is not None:
+            self._unlogged = None
+            self._drain_output()
+            self._write_end(*unlogged)
+            self._output.flush()
+
+    def _invoke_phase(self) -> tuple[float, float | None]:
+        """The finished invocation's duration and, for a cold one, the init duration (ms)."""
+        duration = (time.perf_counter() - self._started_at) * 1000
+        init = self.init_duration_ms if self._cold else None
+        self._cold = self._begun = self._delivered = False
+        return duration, init
+
+    def _write_end(self, request_id: str, duration: float, init: float | None, status: str | None = None,
+                   error_type: str | None = None) -> None:
+        output = self._output
+        output.add(logs.end_line(request_id))
+        output.add(logs.report_line(request_id, duration, self.function.memory_size, self._max_memory(), init,
+                                    status, error_type))
 
     def _begin(self) -> None:
         """START: the invoke phase of the invocation in flight begins (once); a warm one began

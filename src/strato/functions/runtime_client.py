@@ -129,8 +129,11 @@ def _default(value: object) -> object:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=ASCII_ONLY)  # json.dumps would build one per call
+
+
 def to_json(value: object) -> bytes:
-    return json.dumps(value, default=_default, ensure_ascii=ASCII_ONLY).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def make_error(message: str, error_type: str, trace: list[str], request_id: str = "") -> dict[str, Any]:
