@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 
 from strato.auth.errors import AuthError
+from strato.errortable import translate
 from strato.functions import errors as registry
 from strato.functions.ipc import ControllerUnavailable
 from strato.functions.packages import InvalidPackage, PackageTooLarge
@@ -85,10 +86,4 @@ _TABLE: dict[type[Exception], _Mapper] = {
 
 def to_lambda_error(exc: Exception) -> LambdaError | None:
     """The protocol error for an exception; None when it is unexpected (a 500)."""
-    if isinstance(exc, LambdaError):
-        return exc
-    for kind in type(exc).__mro__:
-        mapper = _TABLE.get(kind)
-        if mapper is not None:
-            return mapper(exc)
-    return None
+    return translate(exc, LambdaError, _TABLE)

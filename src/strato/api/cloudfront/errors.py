@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from strato.auth.errors import AuthError
 from strato.cdn import errors as cdn
+from strato.errortable import translate
 from strato.http.bodies import BodyIncomplete, BodyTimeout, BodyTooLarge
 from strato.http.request import MalformedRequest
 from strato.xmltree import MalformedXML, Node, serialize
@@ -94,10 +95,4 @@ _TABLE: dict[type[Exception], _Mapper] = {
 
 def to_cloudfront_error(exc: Exception) -> CloudFrontError | None:
     """The CloudFront error for a known failure, or None for a bug (which becomes a 500)."""
-    if isinstance(exc, CloudFrontError):
-        return exc
-    for cls in type(exc).__mro__:
-        mapper = _TABLE.get(cls)
-        if mapper is not None:
-            return mapper(exc)
-    return None
+    return translate(exc, CloudFrontError, _TABLE)

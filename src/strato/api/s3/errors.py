@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from strato.auth.errors import AuthError
 from strato.auth.policy import MalformedPolicy
+from strato.errortable import translate
 from strato.http.bodies import BodyIncomplete, BodyTimeout, BodyTooLarge
 from strato.http.request import MalformedRequest
 from strato.storage import errors as storage
@@ -117,10 +118,4 @@ _STORAGE: dict[type[Exception], _Mapper] = {
 
 def to_s3_error(exc: Exception) -> S3Error | None:
     """The S3 error for a known failure, or None for a bug (which becomes a 500)."""
-    if isinstance(exc, S3Error):
-        return exc
-    for cls in type(exc).__mro__:
-        mapper = _STORAGE.get(cls)
-        if mapper is not None:
-            return mapper(exc)
-    return None
+    return translate(exc, S3Error, _STORAGE)
