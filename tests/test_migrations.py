@@ -10,7 +10,7 @@ import pytest
 
 from strato import migrations
 
-PACKAGES = ["strato.storage.migrations", "strato.functions.migrations"]
+PACKAGES = ["strato.storage.migrations", "strato.functions.migrations", "strato.cdn.migrations"]
 
 
 def user_version(path: Path) -> int:

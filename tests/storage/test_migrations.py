@@ -11,14 +11,7 @@ from strato.storage.engine import ObjectStore
 from strato.storage.sqlite_db import SCHEMA_VERSION, migrate
 from strato.storage.sqlite_meta import SqliteMetadataStore
 from tests.storage.support import BUCKET, put, read, run
-
-
-def user_version(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return int(conn.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        conn.close()
+from tests.test_migrations import user_version
 
 
 def schema(path: Path) -> list[tuple[str, str]]:
