@@ -3,15 +3,23 @@ private buckets signed for, any HTTP origin, and CloudFront invalidations applie
 
 from __future__ import annotations
 
+import datetime
+import http.client
 import json
+import re
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from botocore.signers import CloudFrontSigner
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conftest import make_client
 from tests.edge.origin import Origin, Route
@@ -30,8 +38,9 @@ def origin() -> Iterator[Origin]:
     running.close()
 
 
-def get(url: str, host: str | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+def get(url: str, host: str | None = None, method: str = "GET", body: bytes | None = None,
+        ) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {}, method=method, data=body)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
@@ -153,3 +162,214 @@ def test_a_cloudfront_invalidation_purges_the_edge(server: StratoServer, s3: Any
     while get(url, host=alias)[2] != b"new news" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert get(url, host=alias)[2] == b"new news"
+
+
+# -- what a distribution's cache behaviours ask of the edge ----------------------------------
+
+@dataclass
+class Site:
+    """One distribution in front of an HTTP origin, whose behaviours each enforce one setting."""
+
+    alias: str
+    id: str
+    origin: Origin
+    signer: CloudFrontSigner
+    stranger: CloudFrontSigner  # signs with a key no key group holds
+    impostor: CloudFrontSigner  # names the trusted key's id, signs with another key
+
+
+def rsa_signer(key: rsa.RSAPrivateKey) -> Callable[[bytes], bytes]:
+    return lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())
+
+
+def at(epoch: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+
+
+@pytest.fixture(scope="module")
+def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
+    origin = Origin()
+    trusted, other = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    pem = trusted.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    key_id = cloudfront.create_public_key(PublicKeyConfig={
+        "CallerReference": uuid.uuid4().hex, "Name": uuid.uuid4().hex, "EncodedKey": pem})["PublicKey"]["Id"]
+    group = cloudfront.create_key_group(KeyGroupConfig={"Name": uuid.uuid4().hex, "Items": [key_id]})["KeyGroup"]
+    every_method = {"Quantity": 7, "Items": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                    "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    distribution = create_distribution(cloudfront, alias, [http_origin(origin.url)], "web", [
+        behavior("web", PathPattern="/media/*",
+                 TrustedKeyGroups={"Enabled": True, "Quantity": 1, "Items": [group["Id"]]}),
+        behavior("web", PathPattern="/api/*", AllowedMethods=every_method),
+        behavior("web", PathPattern="/static/*", MinTTL=0, DefaultTTL=60, MaxTTL=100,
+                 ForwardedValues={"QueryString": False, "Cookies": {"Forward": "none"}}),
+        behavior("web", PathPattern="/pinned/*", MinTTL=30, DefaultTTL=60, MaxTTL=100),
+    ])
+    origin.routes["/ready"] = Route(200, {"Cache-Control": "no-store"}, b"ready")
+    deadline = time.monotonic() + 10
+    while get(f"{server.edge_url}/ready", host=alias)[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the edge reloads distributions each second
+    yield Site(alias, distribution, origin, CloudFrontSigner(key_id, rsa_signer(trusted)),
+               CloudFrontSigner("K" + uuid.uuid4().hex[:13].upper(), rsa_signer(other)),
+               CloudFrontSigner(key_id, rsa_signer(other)))
+    origin.close()
+
+
+def kept_alive_get(server: StratoServer, path: str, host: str) -> tuple[int, dict[str, str], bytes]:
+    netloc = server.edge_url.removeprefix("http://")
+    connection = http.client.HTTPConnection(netloc, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        answer = connection.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        connection.close()
+
+
+def signed(signer: CloudFrontSigner, url: str, expires: float | None = None, policy: str | None = None) -> str:
+    if policy is not None:
+        return str(signer.generate_presigned_url(url, policy=policy))
+    return str(signer.generate_presigned_url(url, date_less_than=at(expires or time.time() + 3600)))
+
+
+class TestSignedUrls:
+    """A behaviour with TrustedKeyGroups serves only CloudFront signed URLs of its keys."""
+
+    def test_a_canned_signed_url_is_served_and_an_unsigned_one_refused_even_once_cached(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        site.origin.routes["/media/clip.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"members only")
+        status, _, body = get(signed(site.signer, f"http://{site.alias}/media/clip.txt").replace(
+            f"http://{site.alias}", server.edge_url), host=site.alias)
+        assert (status, body) == (200, b"members only")
+        for _ in range(2):  # on a kept-alive connection, where fresh hits take the edge's fast path
+            status, headers, body = kept_alive_get(server, "/media/clip.txt", site.alias)
+            assert status == 403
+        assert headers["content-type"] == "text/xml"
+        assert b"<Code>MissingKey</Code>" in body
+        assert b"members only" not in body
+
+    def test_signing_parameters_are_neither_in_the_cache_key_nor_sent_to_the_origin(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        site.origin.routes["/media/song.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"la la")
+        for expires in (time.time() + 600, time.time() + 1200):  # two different signatures
+            url = signed(site.signer, f"http://{site.alias}/media/song.txt?v=2", expires)
+            status, headers, body = get(url.replace(f"http://{site.alias}", server.edge_url), host=site.alias)
+            assert (status, body) == (200, b"la la")
+        assert "hit" in headers["cache-status"]
+        assert [seen.path for seen in site.origin.seen if seen.path.startswith("/media/song")] == [
+            "/media/song.txt?v=2"]
+
+    def test_a_custom_policy_covers_the_urls_its_resource_names(self, server: StratoServer, site: Site) -> None:
+        site.origin.routes["/media/a/1.txt"] = Route(200, {}, b"one")
+        policy = site.signer.build_policy(f"http://{site.alias}/media/a/*", at(time.time() + 600))
+        url = signed(site.signer, f"http://{site.alias}/media/a/1.txt", policy=policy)
+        assert get(url.replace(f"http://{site.alias}", server.edge_url), host=site.alias)[:3:2] == (200, b"one")
+        other = signed(site.signer, f"http://{site.alias}/media/b.txt", policy=policy)
+        assert get(other.replace(f"http://{site.alias}", server.edge_url), host=site.alias)[0] == 403
+
+    @pytest.mark.parametrize(("who", "expired", "code"), [
+        ("signer", True, b"AccessDenied"), ("impostor", False, b"AccessDenied"), ("stranger", False, b"InvalidKey"),
+    ])
+    def test_an_expired_wrongly_signed_or_unknown_key_url_is_refused(
+        self, server: StratoServer, site: Site, who: str, expired: bool, code: bytes
+    ) -> None:
+        site.origin.routes["/media/clip.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"members only")
+        signer = getattr(site, who)
+        url = signed(signer, f"http://{site.alias}/media/clip.txt", time.time() - 1 if expired else None)
+        status, _, body = get(url.replace(f"http://{site.alias}", server.edge_url), host=site.alias)
+        assert status == 403
+        assert b"<Code>" + code + b"</Code>" in body
+        assert b"members only" not in body
+
+    def test_paths_outside_the_signed_behaviour_need_no_signature(self, server: StratoServer, site: Site) -> None:
+        site.origin.routes["/open.txt"] = Route(200, {}, b"for all")
+        assert get(f"{server.edge_url}/open.txt", host=site.alias)[:3:2] == (200, b"for all")
+
+
+class TestBehaviourSettings:
+    def test_a_method_the_behaviour_does_not_allow_is_refused_before_the_origin(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        status, _, body = get(f"{server.edge_url}/form", host=site.alias, method="POST", body=b"x=1")
+        assert status == 403
+        assert b"not configured to allow the HTTP request method" in body
+        assert not [seen for seen in site.origin.seen if seen.path == "/form"]
+
+    def test_a_behaviour_allowing_every_method_passes_them_to_the_origin(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        site.origin.routes["/api/items"] = Route(201, {}, b"created")
+        assert get(f"{server.edge_url}/api/items", host=site.alias, method="POST", body=b"{}")[:3:2] == (
+            201, b"created")
+
+    def test_a_behaviour_forwarding_no_query_string_drops_it_from_the_key_and_the_origin(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        site.origin.routes["/static/app.js"] = Route(200, {"Cache-Control": "max-age=50"}, b"app()")
+        for query in ("?v=1", "?v=2", ""):
+            assert get(f"{server.edge_url}/static/app.js{query}", host=site.alias)[:3:2] == (200, b"app()")
+        assert [seen.path for seen in site.origin.seen if seen.path.startswith("/static/app")] == ["/static/app.js"]
+
+    @pytest.mark.parametrize(("origin_says", "lifetime"), [
+        ({}, 60),  # no expiration from the origin: DefaultTTL
+        ({"Cache-Control": "max-age=3600"}, 100),  # clamped to MaxTTL
+        ({"Cache-Control": "max-age=70"}, 70),  # within the bounds: as the origin says
+        ({"Expires": "Thu, 01 Jan 1970 00:00:00 GMT"}, 0),  # already expired: MinTTL
+    ])
+    def test_ttls_follow_cloudfronts_rules_and_the_client_sees_the_origins_fields(
+        self, server: StratoServer, site: Site, origin_says: dict[str, str], lifetime: int
+    ) -> None:
+        path = f"/static/{uuid.uuid4().hex}.css"
+        site.origin.routes[path] = Route(200, {**origin_says, "ETag": '"v1"'}, b"body{}")
+        get(f"{server.edge_url}{path}", host=site.alias)
+        status, headers, _ = get(f"{server.edge_url}{path}", host=site.alias)
+        assert status == 200
+        if lifetime:
+            assert "hit" in headers["cache-status"]
+            ttl = int(headers["cache-status"].split("ttl=")[1].split(";")[0])
+            assert ttl + int(headers["age"]) in (lifetime - 1, lifetime)  # both are whole seconds, rounded down
+        else:
+            assert "fwd=" in headers["cache-status"]
+        assert headers.get("cache-control") == origin_says.get("Cache-Control")
+        assert "cdn-cache-control" not in headers
+
+    def test_a_min_ttl_above_zero_caches_what_the_origin_calls_uncacheable(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        site.origin.routes["/pinned/now.txt"] = Route(200, {"Cache-Control": "no-store"}, b"pinned")
+        site.origin.routes["/static/now.txt"] = Route(200, {"Cache-Control": "no-store"}, b"not pinned")
+        for _ in range(2):
+            get(f"{server.edge_url}/pinned/now.txt", host=site.alias)
+            get(f"{server.edge_url}/static/now.txt", host=site.alias)
+        assert site.origin.count("/pinned/now.txt") == 1
+        assert site.origin.count("/static/now.txt") == 2
+
+
+def metric(server: StratoServer, name: str, distribution: str) -> float:
+    with urllib.request.urlopen(f"{server.edge_url}/_strato/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found = re.search(rf'^{name}{{distribution="{distribution}"}} ([0-9.e+-]+)$', text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_metrics_are_kept_per_distribution(server: StratoServer, site: Site, s3: Any, bucket: str) -> None:
+    site.origin.routes["/counted.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"12345")
+    s3.put_object(Bucket=bucket, Key="counted.txt", Body=b"1234567", CacheControl="max-age=300")
+    public_read(s3, bucket)
+    names = ("strato_edge_distribution_hits_total", "strato_edge_distribution_misses_total",
+             "strato_edge_distribution_origin_fetches_total", "strato_edge_distribution_bytes_served_total")
+    before = {(name, d): metric(server, name, d) for name in names for d in (site.id, "default")}
+    for _ in range(2):
+        assert get(f"{server.edge_url}/counted.txt", host=site.alias)[2] == b"12345"
+    assert kept_alive_get(server, "/counted.txt", site.alias)[2] == b"12345"  # a hit on the fast path
+    assert get(f"{server.edge_url}/{bucket}/counted.txt")[2] == b"1234567"
+    grown = {key: metric(server, *key) - value for key, value in before.items()}
+    assert grown[("strato_edge_distribution_hits_total", site.id)] == 2
+    assert grown[("strato_edge_distribution_misses_total", site.id)] == 1
+    assert grown[("strato_edge_distribution_origin_fetches_total", site.id)] == 1
+    assert grown[("strato_edge_distribution_bytes_served_total", site.id)] == 15
+    assert grown[("strato_edge_distribution_misses_total", "default")] >= 1
+    assert grown[("strato_edge_distribution_bytes_served_total", "default")] >= 7
+    assert metric(server, "strato_edge_distribution_origin_seconds_total", site.id) > 0

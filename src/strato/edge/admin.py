@@ -73,21 +73,11 @@ class EdgeAdmin:
         await _json(send, 200, {"purged": removed})
 
     def _metrics(self) -> str:
-        m = self.proxy.metrics
         store = self.proxy.store
-        counters = {
-            "strato_edge_hits_total": m.hits, "strato_edge_misses_total": m.misses,
-            "strato_edge_revalidations_total": m.revalidations, "strato_edge_stale_served_total": m.stale,
-            "strato_edge_origin_fetches_total": m.origin_fetches, "strato_edge_origin_errors_total": m.origin_errors,
-            "strato_edge_bytes_served_total": m.bytes_served,
-            "strato_edge_collapsed_requests_total": self.proxy.flights.joined,
-        }
-        lines = []
-        for name, value in counters.items():
-            lines += [f"# TYPE {name} counter", f"{name} {value}"]
+        lines = self.proxy.metrics.exposition()
         lines += [
-            "# TYPE strato_edge_origin_seconds_total counter",
-            f"strato_edge_origin_seconds_total {m.origin_seconds:.6f}",
+            "# TYPE strato_edge_collapsed_requests_total counter",
+            f"strato_edge_collapsed_requests_total {self.proxy.flights.joined}",
             "# TYPE strato_edge_cache_bytes gauge", f"strato_edge_cache_bytes {store.used}",
             "# TYPE strato_edge_cache_entries gauge", f"strato_edge_cache_entries {len(store)}",
         ]

@@ -4,9 +4,10 @@ response, written straight to the transport, with no ASGI task, messages or seco
 Only a request that can be answered completely and at once takes this path: a GET or HEAD
 of a fresh stored entry whose body is in memory, or whose requested ranges the page cache
 holds. Everything else (misses, stale or revalidated entries, compression, limits reached,
-admin paths, malformed targets) gets None here and goes through the ASGI app (EdgeProxy),
-which answers it as before. A hit answered here is built by the functions EdgeProxy uses
-(policy, EdgeProxy.response_headers, delivery.plan_answer), and counted and logged as it is.
+admin paths, malformed targets, behaviours asking for signed URLs) gets None here and goes
+through the ASGI app (EdgeProxy), which answers it as before. A hit answered here is built
+by the functions EdgeProxy uses (policy, EdgeProxy.response_headers, delivery.plan_answer),
+and counted and logged as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from strato.edge import cachekey, policy
 from strato.edge.delivery import Answer, plan_answer, too_many_requests
 from strato.edge.prepared import Prepared
 from strato.edge.proxy import MAX_TARGET, EdgeProxy
+from strato.edge.rules import edge_target
 from strato.edge.store import MEMORY_OBJECT_MAX, Entry
 from strato.http.request import MalformedRequest, parse_query
 
@@ -47,7 +49,12 @@ class HitPath:
             return None
         if proxy.connections.count(client) >= proxy.connections.max_per_client:
             return None
-        entry = proxy.store.lookup(cachekey.primary_key(method, headers.get("host", ""), target), headers)
+        host = headers.get("host", "")
+        rules = proxy.rules_for(host, raw_path.decode("latin-1"))
+        if rules.signatures is not None:  # signatures are checked by the ASGI app, before its lookup
+            return None
+        target = edge_target(rules, target)
+        entry = proxy.store.lookup(cachekey.primary_key(method, host, target), headers)
         if entry is None:
             return None
         facts = entry.facts()
@@ -75,16 +82,17 @@ class HitPath:
             status = answer.status
         if wire is None:
             return None
+        site = proxy.metrics.site(rules.site)
         if proxy.limiter is not None:
             wait = proxy.limiter.check(client, time.time())
             if wait > 0:
                 limited = too_many_requests(wait)
                 length = _body_length(limited)
-                proxy.observe(client, method, raw_path, 429, length, started)
+                proxy.observe(site, client, method, raw_path, 429, length, started)
                 return self._wire(entry, facts, limited, method, length)
         proxy.store.hit(entry)
-        proxy.metrics.hits += 1
-        proxy.observe(client, method, raw_path, status, sent, started)
+        site.hits += 1
+        proxy.observe(site, client, method, raw_path, status, sent, started)
         return wire
 
     def _refresh(self, entry: Entry, facts: Prepared, now: float, age: float) -> None:

@@ -17,8 +17,19 @@ from dataclasses import dataclass, field
 from strato.edge import cachekey, policy
 from strato.edge.collapse import Fill, Flights
 from strato.edge.delivery import VIA, deliver, plain, respond, send_answer, too_many_requests
+from strato.edge.metrics import EdgeMetrics, SiteMetrics
 from strato.edge.origins import Origin, OriginResponse
 from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
+from strato.edge.rules import (
+    OPEN,
+    Rules,
+    RuleSource,
+    edge_target,
+    expiration,
+    freshened_expiration,
+    method_not_allowed,
+    refused_signature,
+)
 from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore, Entry
 from strato.http import bodies
 from strato.http.conditionals import format_http_date
@@ -31,18 +42,6 @@ MAX_TARGET = 8192  # RFC 9112 3: at least 8000 octets of request-line should be 
 _SERVE_STORED = (policy.Action.FRESH, policy.Action.STALE, policy.Action.STALE_WHILE_REVALIDATE)
 # A body read by byte range: (start, end or None for "to the end") -> chunks.
 BodyRange = Callable[[int, int | None], AsyncIterator[bytes]]
-
-
-@dataclass(slots=True)
-class EdgeMetrics:
-    hits: int = 0
-    misses: int = 0
-    revalidations: int = 0
-    stale: int = 0
-    origin_fetches: int = 0
-    origin_errors: int = 0
-    bytes_served: int = 0
-    origin_seconds: float = 0.0
 
 
 @dataclass(slots=True)
@@ -73,22 +72,30 @@ class EdgeProxy:
     def __init__(
         self, origin: Origin, store: EdgeStore, *, limiter: RateLimiter | None = None, name: str = "strato",
         max_concurrent_per_client: int = 256, access_log: logging.Logger | None = None,
+        rules: RuleSource | None = None,
     ) -> None:
         self.origin = origin
+        self.rule_source = rules
         self.store = store
         self.limiter = limiter
         self.connections = ConnectionLimiter(max_concurrent_per_client)
         self.access_log = access_log
         self.name = name
         self.flights: Flights[FetchResult] = Flights()
-        self.metrics = EdgeMetrics()
+        self.metrics = SiteMetrics()
         self._background: set[asyncio.Task[None]] = set()
+
+    def rules_for(self, host: str, path: str) -> Rules:
+        """What the site's configuration asks for this request (OPEN on a standalone edge)."""
+        return OPEN if self.rule_source is None else self.rule_source.rules(host, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
         status, sent = 0, 0
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        rules = self.rules_for(_host(scope), raw_path.partition(b"?")[0].decode("latin-1"))
 
         async def observed(message: Message) -> None:
             nonlocal status, sent
@@ -103,21 +110,23 @@ class EdgeProxy:
             await plain(observed, 503, "too many concurrent requests from this client", scope["method"])
             return
         try:
-            await self._handle(scope, receive, observed)
+            await self._handle(scope, receive, observed, rules)
         finally:
             self.connections.release(client)
-            self.observe(client, scope["method"], scope.get("raw_path", b""), status, sent, started)
+            self.observe(self.metrics.site(rules.site), client, scope["method"], raw_path, status, sent, started)
 
-    def observe(self, client: str, method: str, raw_path: bytes, status: int, sent: int, started: float) -> None:
+    def observe(
+        self, site: EdgeMetrics, client: str, method: str, raw_path: bytes, status: int, sent: int, started: float,
+    ) -> None:
         """Bytes served and the access log line, for every answer (ASGI or HitPath)."""
-        self.metrics.bytes_served += sent
+        site.bytes_served += sent
         if self.access_log is not None:
             self.access_log.info(
                 '%s "%s %s" %d %d %.1fms', client, method, raw_path.decode("latin-1"), status, sent,
                 (time.perf_counter() - started) * 1000,
             )
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, rules: Rules) -> None:
         try:
             request = Request.from_scope(scope, receive)
         except MalformedRequest:
@@ -135,15 +144,26 @@ class EdgeProxy:
         if len(target) > MAX_TARGET:
             await plain(send, 414, "URI too long", request.method)
             return
+        if rules.allowed_methods is not None and request.method not in rules.allowed_methods:
+            await send_answer(send, method_not_allowed(request.method))
+            return
+        if rules.signatures is not None:
+            reason = rules.signatures.refusal(f"{request.scheme}://{host}{target}", time.time(), request.client)
+            if reason is not None:
+                log.info("refused %s %s: %s", request.method, target, reason)
+                await send_answer(send, refused_signature(reason, request.method))
+                return
+        target = edge_target(rules, target)
         if request.method in ("GET", "HEAD"):
-            await self._cacheable(request, host, target, send)
+            await self._cacheable(request, host, target, send, rules)
         else:
             await self._pass_through(request, host, target, send)
 
     # -- GET and HEAD -----------------------------------------------------------------------
 
-    async def _cacheable(self, request: Request, host: str, target: str, send: Send) -> None:
+    async def _cacheable(self, request: Request, host: str, target: str, send: Send, rules: Rules) -> None:
         headers = request.headers
+        site = self.metrics.site(rules.site)
         key = cachekey.primary_key(request.method, host, target)
         entry = self.store.lookup(key, headers)
         now = time.time()
@@ -153,18 +173,19 @@ class EdgeProxy:
             return
         if entry is not None and action in _SERVE_STORED:
             self.store.hit(entry)
-            self.metrics.hits += 1
+            site.hits += 1
             if action is not policy.Action.FRESH:
-                self.metrics.stale += 1
+                site.stale += 1
             if action is policy.Action.STALE_WHILE_REVALIDATE:
-                self._revalidate_in_background(key, host, target, headers, entry)
+                self._revalidate_in_background(key, host, target, headers, entry, rules)
             detail = "" if action is policy.Action.FRESH else "stale"
             try:
                 await self._serve_entry(request, entry, send, hit=True, detail=detail)
                 return
             except FileNotFoundError:  # evicted since the lookup (before anything was sent)
                 entry, action = None, policy.Action.FETCH
-        outcome = await self._flight(key, host, target, headers, entry if action is policy.Action.REVALIDATE else None)
+        outcome = await self._flight(key, host, target, headers,
+                                     entry if action is policy.Action.REVALIDATE else None, rules)
         await self._serve_outcome(request, key, host, target, outcome, entry, send)
 
     async def _serve_outcome(
@@ -189,31 +210,31 @@ class EdgeProxy:
         await plain(send, status, "the origin could not be reached", request.method)
 
     async def _flight(
-        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
+        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
     ) -> FetchResult:
         """Join the fetch in flight for `key`, or lead a new one (in its own task, so that no
         client going away can cancel what the others wait for)."""
         future = self.flights.join(key)
         if future is None:
             future = self.flights.lead(key)
-            task = asyncio.ensure_future(self._lead(key, host, target, headers, validate, future))
+            task = asyncio.ensure_future(self._lead(key, host, target, headers, validate, rules, future))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         return await asyncio.shield(future)
 
     async def _lead(
-        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
+        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
         future: asyncio.Future[FetchResult],
     ) -> None:
         """The flight stays registered until its body is complete, so requests arriving while
         it streams in join it rather than fetching again."""
         try:
-            result, response = await self._fetch_for_cache(key, host, target, headers, validate)
+            result, response = await self._fetch_for_cache(key, host, target, headers, validate, rules)
             future.set_result(result)
             if response is not None and result.fill is not None and result.meta is not None:
                 await self._pump(response, result.meta, result.fill)
         except Exception as exc:  # the origin failed: every waiter decides (stale or 502)
-            self.metrics.origin_errors += 1
+            self.metrics.site(rules.site).origin_errors += 1
             log.warning("origin fetch for %s failed: %r", target, exc)
             if not future.done():
                 future.set_result(FetchResult(error=exc))
@@ -221,22 +242,26 @@ class EdgeProxy:
             self.flights.land(key, future)
 
     async def _fetch_for_cache(
-        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
+        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
     ) -> tuple[FetchResult, OriginResponse | None]:
-        """The origin's answer for the cache, and the response whose body is still to pump."""
+        """The origin's answer for the cache, and the response whose body is still to pump. A
+        behaviour's TTLs become the stored response's CDN-Cache-Control (rules.expiration)."""
+        site = self.metrics.site(rules.site)
         forward = self._origin_headers(headers)
         if validate is not None:
             forward.update(policy.validation_headers(validate.stored()))
-            self.metrics.revalidations += 1
+            site.revalidations += 1
         request_time = time.time()
         started = time.perf_counter()
         response = await self.origin.fetch("GET", target, forward, host=host)
-        self.metrics.origin_fetches += 1
-        self.metrics.origin_seconds += time.perf_counter() - started
+        site.origin_fetches += 1
+        site.origin_seconds += time.perf_counter() - started
         response_time = time.time()
         if validate is not None and response.status == 304 and policy.selects(validate.headers, response.headers):
             response.release()
             merged = policy.freshened_headers(validate.headers, response.headers)
+            if rules.ttls is not None:
+                merged = freshened_expiration(merged, response.headers, validate.status, rules.ttls, response_time)
             self.store.freshen(validate, merged, request_time, response_time)
             return FetchResult(entry=validate), None
         if validate is not None and response.status >= 500 and policy.can_serve_stale_on_error(
@@ -244,13 +269,16 @@ class EdgeProxy:
         ):
             response.release()
             return FetchResult(entry=validate, detail="stale-if-error"), None
-        self.metrics.misses += 1
+        site.misses += 1
         fields = cachekey.vary_fields(response.headers)
-        if fields is None or not policy.is_storable("GET", response.status, headers, response.headers):
+        kept = response.headers
+        if rules.ttls is not None:
+            kept = expiration(response.headers, response.status, rules.ttls, response_time)
+        if fields is None or not policy.is_storable("GET", response.status, headers, kept):
             return FetchResult(passed=response), None
         meta = Entry(
             key=key, variant=cachekey.secondary_key(fields, headers), vary=fields, host=host, target=target,
-            status=response.status, headers=policy.end_to_end(response.headers), request_time=request_time,
+            status=response.status, headers=policy.end_to_end(kept), request_time=request_time,
             response_time=response_time, size=0,
         )
         fill = Fill(self.store.temp_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)
@@ -272,14 +300,14 @@ class EdgeProxy:
             fill.fail(exc)
 
     def _revalidate_in_background(
-        self, key: str, host: str, target: str, headers: dict[str, str], entry: Entry,
+        self, key: str, host: str, target: str, headers: dict[str, str], entry: Entry, rules: Rules,
     ) -> None:
         """RFC 5861 §3: serve the stale response now, refresh it for the next request."""
         if self.flights.join(key) is not None:
             return
 
         async def refresh() -> None:
-            outcome = await self._flight(key, host, target, headers, entry)
+            outcome = await self._flight(key, host, target, headers, entry, rules)
             response = outcome.claim() if outcome.passed is not None else None
             if response is not None:
                 response.release()
@@ -363,3 +391,10 @@ class EdgeProxy:
         if "content-length" not in headers:
             headers["transfer-encoding"] = "chunked"
         await respond(send, response.status, headers, response.body, False)
+
+
+def _host(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return str(value.decode("latin-1"))
+    return ""

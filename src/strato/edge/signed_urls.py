@@ -23,8 +23,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id"})
+from strato.edge.rules import SIGNING_PARAMS
+
 MAX_POLICY_BYTES = 16 * 1024
 """A bound on the decoded policy; CloudFront's own limit on a whole URL is 8 KiB."""
 
@@ -210,3 +212,34 @@ def verify_signed_url(url: str, key_groups: Sequence[KeyGroup], now: float, clie
     # A canned policy's Resource is the URL itself: the signature already proved it.
     if custom and resource is not None and not resource_matches(resource, unsigned):
         raise SignedUrlError(Reason.RESOURCE_MISMATCH, unsigned)
+
+
+class TrustedKeys:
+    """A cache behaviour's trusted key groups, checking requests for the proxy (rules.SignatureGuard)."""
+
+    def __init__(self, key_groups: Sequence[KeyGroup]) -> None:
+        self.key_groups = tuple(key_groups)
+
+    def refusal(self, url: str, now: float, client_ip: str) -> str | None:
+        try:
+            verify_signed_url(url, self.key_groups, now, client_ip or None)
+        except SignedUrlError as error:
+            return str(error.reason)
+        return None
+
+
+def key_groups_from_pem(groups: Mapping[str, Mapping[str, str]]) -> list[KeyGroup]:
+    """Key groups from the registry's {group id: {public key id: PEM}}; a key that is not an RSA
+    public key is left out (no URL can be signed for it)."""
+    loaded = []
+    for group_id, keys in groups.items():
+        group = KeyGroup(group_id)
+        for key_id, pem in keys.items():
+            try:
+                key = load_pem_public_key(pem.encode())
+            except ValueError:
+                continue
+            if isinstance(key, RSAPublicKey):
+                group.public_keys[key_id] = key
+        loaded.append(group)
+    return loaded
