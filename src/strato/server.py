@@ -37,7 +37,7 @@ from strato.functions.events import Dispatcher, EventQueue
 from strato.functions.invoker import Invoker
 from strato.functions.ipc import ControllerClient
 from strato.functions.isolated import IsolatedLauncher
-from strato.functions.packages import MAX_ZIPPED
+from strato.functions.packages import MAX_ZIPPED, collect_forever
 from strato.functions.pool import Pool
 from strato.functions.registry import Registry
 from strato.functions.runtimes import available_runtimes
@@ -243,12 +243,14 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
     dispatcher = Dispatcher(queue, registry.resolve, pool.invoke, settings.event_retry_delay)
     controller = Controller(folder / "controller.sock", registry.resolve, pool, dispatcher)
     serving = asyncio.ensure_future(controller.serve())
+    collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, serving.cancel)
     try:
         with contextlib.suppress(asyncio.CancelledError):
             await serving
     finally:
+        collecting.cancel()
         await pool.close()
         await launcher.close()
         queue.close()

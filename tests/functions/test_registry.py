@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -266,3 +267,48 @@ class TestSchema:
 
     def test_last_modified_is_in_lambdas_format(self) -> None:
         assert lambda_timestamp(1700000000.25) == "2023-11-14T22:13:20.250+0000"
+
+
+class TestCodeCollection:
+    """Packages no version runs any more are removed, after a grace period that covers a
+    package on its way into the registry and an environment finishing its last invoke."""
+
+    @staticmethod
+    def age(registry: Registry, seconds: float) -> None:
+        """Make every stored package look `seconds` old."""
+        for folder in (registry.packages.zips, registry.packages.code):
+            for entry in folder.iterdir():
+                old = entry.stat().st_mtime - seconds
+                os.utime(entry, (old, old))
+
+    def test_a_deleted_functions_package_goes_once_its_grace_is_over(self, registry: Registry) -> None:
+        create(registry, "kept", code="kept")
+        create(registry, "gone", code="gone")
+        gone = asyncio.run(registry.get("gone")).code.sha256_hex
+        kept = asyncio.run(registry.get("kept")).code.sha256_hex
+        asyncio.run(registry.delete("gone", None))
+        referenced = asyncio.run(registry.referenced_code())
+        assert referenced == {kept}
+        assert registry.packages.collect(referenced, grace=600) == 0  # too recent yet
+        self.age(registry, 3600)
+        assert registry.packages.collect(referenced, grace=600) == 2  # its tree and its zip
+        assert not registry.packages.code_dir(gone).exists()
+        assert not registry.packages.zip_path(gone).exists()
+        assert (registry.packages.code_dir(kept) / "handler.py").read_text() == "kept"
+        assert registry.packages.zip_path(kept).exists()
+
+    def test_storing_a_package_again_restarts_its_grace(self, registry: Registry) -> None:
+        create(registry, "first", code="shared")
+        asyncio.run(registry.delete("first", None))
+        self.age(registry, 3600)
+        registry.packages.store_sync(package("shared"))  # about to be used by a new function
+        assert registry.packages.collect(set(), grace=600) == 0
+
+    def test_replaced_code_goes_but_published_versions_keep_theirs(self, registry: Registry) -> None:
+        create(registry, "fn", code="one", publish=True)
+        one = asyncio.run(registry.get("fn")).code.sha256_hex
+        stored = registry.packages.store_sync(package("two"))
+        asyncio.run(registry.update_code("fn", stored))
+        self.age(registry, 3600)
+        assert registry.packages.collect(asyncio.run(registry.referenced_code()), grace=600) == 0
+        assert registry.packages.code_dir(one).exists()  # version 1 still runs it

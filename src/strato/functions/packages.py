@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
+import logging
 import os
 import secrets
 import shutil
 import stat
+import time
 import zipfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -26,6 +30,8 @@ MAX_ZIPPED = 50 * 1024 * 1024
 MAX_UNZIPPED = 250 * 1024 * 1024
 MAX_ENTRIES = 100_000
 _COPY = 1024 * 1024
+
+log = logging.getLogger("strato.functions")
 
 
 class InvalidPackage(Exception):
@@ -154,7 +160,9 @@ class CodeStore:
         planned = check(data)
         hex_digest, b64_digest = code_sha256(data)
         tree = self.code_dir(hex_digest)
-        if not tree.is_dir():
+        if tree.is_dir():
+            _touch(tree, self.zip_path(hex_digest))  # in use again: collection must wait
+        else:
             scratch = self.code / f".tmp-{secrets.token_hex(8)}"
             try:
                 _unpack(data, planned, scratch)
@@ -181,3 +189,46 @@ class CodeStore:
                 temporary.unlink(missing_ok=True)
             _sync_dir(self.zips)
         return StoredCode(hex_digest, b64_digest, len(data))
+
+    def collect(self, referenced: set[str], grace: float) -> int:
+        """Remove packages no version refers to that were not stored or reused in the last
+        `grace` seconds (one may be on its way into the registry, or still mounted by an
+        environment finishing its last invoke), and scratch left by a crash. Returns how many."""
+        cutoff = time.time() - grace
+        removed = 0
+        for folder, suffix in ((self.code, ""), (self.zips, ".zip")):
+            for entry in os.scandir(folder):
+                name = entry.name.removesuffix(suffix)
+                if name in referenced or entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+        return removed
+
+
+# Packages unused for this long may go: longer than any invoke (900 s) can keep one mounted.
+COLLECT_GRACE = 3600.0
+COLLECT_EVERY = 600.0
+
+
+async def collect_forever(store: CodeStore, referenced: Callable[[], Awaitable[set[str]]],
+                          every: float = COLLECT_EVERY, grace: float = COLLECT_GRACE) -> None:
+    """The functions controller's sweep: packages of deleted functions and replaced code go."""
+    while True:
+        try:
+            removed = await asyncio.to_thread(store.collect, await referenced(), grace)
+        except Exception:  # a sweep that fails is tried again next time; it must not stop
+            log.exception("collecting unused function packages failed")
+        else:
+            if removed:
+                log.info("removed %d unused function packages", removed)
+        await asyncio.sleep(every)
+
+
+def _touch(*paths: Path) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(path)

@@ -296,6 +296,13 @@ class Registry(Tables):
 
         return await self._read(run)
 
+    async def referenced_code(self) -> set[str]:
+        """The packages (SHA-256 hex) some version still runs: what code collection keeps."""
+        def run(conn: sqlite3.Connection) -> set[str]:
+            return {row[0] for row in conn.execute("SELECT DISTINCT code_hex FROM versions")}
+
+        return await self._read(run)
+
     # -- the invoke path -----------------------------------------------------------------
 
     def _runnable(self, record: FunctionRecord) -> FunctionVersion:
