@@ -3,6 +3,7 @@ private buckets signed for, any HTTP origin, and CloudFront invalidations applie
 
 from __future__ import annotations
 
+import base64
 import datetime
 import http.client
 import json
@@ -39,8 +40,9 @@ def origin() -> Iterator[Origin]:
 
 
 def get(url: str, host: str | None = None, method: str = "GET", body: bytes | None = None,
-        ) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers={"Host": host} if host else {}, method=method, data=body)
+        headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={**({"Host": host} if host else {}), **(headers or {})},
+                                     method=method, data=body)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
@@ -226,6 +228,11 @@ def kept_alive_get(server: StratoServer, path: str, host: str) -> tuple[int, dic
         connection.close()
 
 
+def cloudfront_b64(data: bytes) -> str:
+    """CloudFront's URL-safe base64 ('-', '_', '~' for '+', '=', '/')."""
+    return base64.b64encode(data).decode().replace("+", "-").replace("=", "_").replace("/", "~")
+
+
 def signed(signer: CloudFrontSigner, url: str, expires: float | None = None, policy: str | None = None) -> str:
     if policy is not None:
         return str(signer.generate_presigned_url(url, policy=policy))
@@ -282,6 +289,17 @@ class TestSignedUrls:
         assert status == 403
         assert b"<Code>" + code + b"</Code>" in body
         assert b"members only" not in body
+
+    def test_signed_cookies_admit_what_their_policy_covers(self, server: StratoServer, site: Site) -> None:
+        site.origin.routes["/media/b/2.txt"] = Route(200, {}, b"two")
+        policy = site.signer.build_policy(f"http://{site.alias}/media/b/*", at(time.time() + 600))
+        cookie = "; ".join([
+            f"CloudFront-Policy={cloudfront_b64(policy.encode())}",
+            f"CloudFront-Signature={cloudfront_b64(site.signer.rsa_signer(policy.encode()))}",
+            f"CloudFront-Key-Pair-Id={site.signer.key_id}"])
+        assert get(f"{server.edge_url}/media/b/2.txt", host=site.alias, headers={"Cookie": cookie})[:3:2] == (
+            200, b"two")
+        assert get(f"{server.edge_url}/media/c.txt", host=site.alias, headers={"Cookie": cookie})[0] == 403
 
     def test_paths_outside_the_signed_behaviour_need_no_signature(self, server: StratoServer, site: Site) -> None:
         site.origin.routes["/open.txt"] = Route(200, {}, b"for all")

@@ -11,12 +11,15 @@ import pytest
 from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from strato.edge.signed_urls import (
     KeyGroup,
     Reason,
     SignedUrlError,
+    TrustedKeys,
     canned_policy,
+    key_groups_from_pem,
     resource_matches,
     strip_signing_params,
     verify_signed_url,
@@ -304,3 +307,47 @@ class TestResourcePatterns:
     ])
     def test_mismatches(self, pattern: str, url: str) -> None:
         assert not resource_matches(pattern, url)
+
+
+def cloudfront_b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().replace("+", "-").replace("=", "_").replace("/", "~")
+
+
+def cookies(signer: CloudFrontSigner, policy: str, canned_expires: int | None = None) -> str:
+    """The Cookie field CloudFront's signed-cookie documentation describes, signed by the URL signer's key."""
+    signature = cloudfront_b64(signer.rsa_signer(policy.encode()))
+    first = f"CloudFront-Expires={canned_expires}" if canned_expires is not None else \
+        f"CloudFront-Policy={cloudfront_b64(policy.encode())}"
+    return f"{first}; CloudFront-Signature={signature}; CloudFront-Key-Pair-Id={signer.key_id}; theme=dark"
+
+
+class TestTrustedKeys:
+    """What the proxy calls: a behaviour's key groups, answering with a refusal reason or None."""
+
+    def test_keys_load_from_the_registrys_pem(self, private_key: rsa.RSAPrivateKey, signer: CloudFrontSigner) -> None:
+        pem = private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+        guard = TrustedKeys(key_groups_from_pem({"media": {KEY_ID: pem, "KBROKEN": "not a key"}}))
+        assert guard.refusal(canned(signer, f"{HOST}/a.jpg"), NOW, "192.0.2.1") is None
+        assert guard.refusal(f"{HOST}/a.jpg", NOW, "192.0.2.1") == Reason.MISSING_SIGNATURE
+        assert guard.refusal(canned(signer, f"{HOST}/a.jpg", NOW - 1), NOW, "192.0.2.1") == Reason.EXPIRED
+
+    def test_signed_cookies_with_a_custom_policy_admit_the_urls_it_covers(
+        self, signer: CloudFrontSigner, groups: list[KeyGroup]
+    ) -> None:
+        policy = signer.build_policy(f"{HOST}/videos/*", at(NOW + 600))
+        guard = TrustedKeys(groups)
+        assert guard.refusal(f"{HOST}/videos/1.mp4?q=1", NOW, "", cookies(signer, policy)) is None
+        assert guard.refusal(f"{HOST}/music/1.mp3", NOW, "", cookies(signer, policy)) == Reason.RESOURCE_MISMATCH
+        assert guard.refusal(f"{HOST}/videos/1.mp4", NOW + 601, "", cookies(signer, policy)) == Reason.EXPIRED
+
+    def test_signed_cookies_with_a_canned_policy_name_one_url(
+        self, signer: CloudFrontSigner, groups: list[KeyGroup]
+    ) -> None:
+        expires = int(NOW + 600)
+        cookie = cookies(signer, canned_policy(f"{HOST}/videos/1.mp4", expires).decode(), expires)
+        guard = TrustedKeys(groups)
+        assert guard.refusal(f"{HOST}/videos/1.mp4", NOW, "", cookie) is None
+        assert guard.refusal(f"{HOST}/videos/2.mp4", NOW, "", cookie) == Reason.BAD_SIGNATURE
+
+    def test_a_cookie_without_cloudfront_values_is_no_signature(self, groups: list[KeyGroup]) -> None:
+        assert TrustedKeys(groups).refusal(f"{HOST}/a.jpg", NOW, "", "theme=dark") == Reason.MISSING_SIGNATURE

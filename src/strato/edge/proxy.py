@@ -148,7 +148,8 @@ class EdgeProxy:
             await send_answer(send, method_not_allowed(request.method))
             return
         if rules.signatures is not None:
-            reason = rules.signatures.refusal(f"{request.scheme}://{host}{target}", time.time(), request.client)
+            reason = rules.signatures.refusal(f"{request.scheme}://{host}{target}", time.time(), request.client,
+                                              request.headers.get("cookie"))
             if reason is not None:
                 log.info("refused %s %s: %s", request.method, target, reason)
                 await send_answer(send, refused_signature(reason, request.method))

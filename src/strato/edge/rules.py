@@ -29,8 +29,9 @@ SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id"})
 
 
 class SignatureGuard(Protocol):
-    def refusal(self, url: str, now: float, client_ip: str) -> str | None:
-        """Why `url` (scheme://host/path?query as sent) may not be served, or None when it may."""
+    def refusal(self, url: str, now: float, client_ip: str, cookie: str | None = None) -> str | None:
+        """Why `url` (scheme://host/path?query as sent, with the request's Cookie field) may not
+        be served, or None when it may."""
         ...
 
 

@@ -220,9 +220,9 @@ class TrustedKeys:
     def __init__(self, key_groups: Sequence[KeyGroup]) -> None:
         self.key_groups = tuple(key_groups)
 
-    def refusal(self, url: str, now: float, client_ip: str) -> str | None:
+    def refusal(self, url: str, now: float, client_ip: str, cookie: str | None = None) -> str | None:
         try:
-            verify_signed_url(url, self.key_groups, now, client_ip or None)
+            verify_signed_url(with_cookie_signature(url, cookie), self.key_groups, now, client_ip or None)
         except SignedUrlError as error:
             return str(error.reason)
         return None
@@ -243,3 +243,23 @@ def key_groups_from_pem(groups: Mapping[str, Mapping[str, str]]) -> list[KeyGrou
                 group.public_keys[key_id] = key
         loaded.append(group)
     return loaded
+
+
+COOKIE_PARAMS = {"CloudFront-Expires": "Expires", "CloudFront-Policy": "Policy",
+                 "CloudFront-Signature": "Signature", "CloudFront-Key-Pair-Id": "Key-Pair-Id"}
+
+
+def with_cookie_signature(url: str, cookie: str | None) -> str:
+    """AWS CloudFront signed cookies (private-content-setting-signed-cookie-canned-policy / -custom-policy):
+    a URL that carries no Signature of its own is checked with the CloudFront-* cookies' values,
+    which are what a signed URL's parameters would be."""
+    if cookie is None or "Signature" in _signing_params(url):
+        return url
+    found = []
+    for pair in re.split("[;,]", cookie):  # RFC 6265 4.2.1; "," where repeated Cookie lines were joined
+        name, _, value = pair.strip().partition("=")
+        if name in COOKIE_PARAMS:
+            found.append(f"{COOKIE_PARAMS[name]}={value}")
+    if not found:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{'&'.join(found)}"
