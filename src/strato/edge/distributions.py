@@ -15,6 +15,8 @@ trusts key groups, when those groups' keys change.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from strato.cdn.validation import bucket_of
 from strato.edge.origins import HttpOrigin, OriginResponse
 from strato.edge.rules import DEFAULT_TTL, MAX_TTL, OPEN, Rules, SignatureGuard, Ttls
 
+log = logging.getLogger("strato.edge")
 REFRESH_SECONDS = 1.0  # how stale the edge's copy of the distributions may be
 SIGNATURE_SECONDS = 60
 HOSTS_REMEMBERED = 4096  # Host -> distribution answers kept between refreshes
@@ -44,8 +47,10 @@ class OriginKeys:
 
 
 class DistributionOrigin:
-    def __init__(self, registry: DistributionRegistry, api_base: str, keys: OriginKeys) -> None:
+    def __init__(self, registry: DistributionRegistry, api_base: str, keys: OriginKeys,
+                 refresh: float = REFRESH_SECONDS) -> None:
         self.registry = registry
+        self.refresh = refresh
         self.api = HttpOrigin(api_base)
         self.keys = keys
         self._custom: dict[str, HttpOrigin] = {}
@@ -57,22 +62,26 @@ class DistributionOrigin:
         self._rules: dict[tuple[str, str | None], Rules] = {}
 
     def distributions(self) -> list[Distribution]:
-        """The registry's distributions, read again when one has changed (checked once a second)."""
+        """The registry's distributions, read again when one has changed (checked once a second;
+        a registry that cannot be read leaves the snapshot as it was until the next check)."""
         now = time.monotonic()
-        if now - self._checked >= REFRESH_SECONDS:
+        if now - self._checked >= self.refresh:
             self._checked = now
-            generation = self.registry.generation()
-            changed = generation != self._generation
-            if changed:
-                self._distributions = self.registry.all()
-                self._generation = generation
-            group_ids = _trusted_groups(self._distributions)
-            keys = self.registry.resources.key_groups(group_ids) if group_ids else {}
-            if changed or keys != self._keys:
-                self._keys = keys
-                self._by_host = {}
-                self._rules = _all_rules(self._distributions, keys)
+            try:
+                self._reload()
+            except sqlite3.Error as exc:
+                log.warning("the distributions were not reloaded: %r", exc)
         return self._distributions
+
+    def _reload(self) -> None:
+        generation = self.registry.generation()
+        changed = generation != self._generation
+        distributions = self.registry.all() if changed else self._distributions
+        group_ids = _trusted_groups(distributions)
+        keys = self.registry.resources.key_groups(group_ids) if group_ids else {}
+        if changed or keys != self._keys:
+            self._rules = _all_rules(distributions, keys)
+            self._distributions, self._generation, self._keys, self._by_host = distributions, generation, keys, {}
 
     def rules(self, host: str, path: str) -> Rules:
         """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution)."""
@@ -85,7 +94,7 @@ class DistributionOrigin:
             distribution = self._by_host[host] = distribution_for(distributions, host)
         if distribution is None:
             return OPEN
-        return self._rules.get((distribution.id, behavior_for(distribution, path).path_pattern), OPEN)
+        return self._rules[(distribution.id, behavior_for(distribution, path).path_pattern)]
 
     async def fetch(
         self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
