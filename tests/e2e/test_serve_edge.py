@@ -330,6 +330,15 @@ class TestBehaviourSettings:
             assert get(f"{server.edge_url}/static/app.js{query}", host=site.alias)[:3:2] == (200, b"app()")
         assert [seen.path for seen in site.origin.seen if seen.path.startswith("/static/app")] == ["/static/app.js"]
 
+    def test_a_behaviour_forwarding_no_cookies_keeps_them_from_the_origin(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        site.origin.routes["/api/me"] = Route(200, {"Cache-Control": "no-store"}, b"you")
+        assert get(f"{server.edge_url}/api/me", host=site.alias, headers={"Cookie": "session=abc"})[2] == b"you"
+        seen = [seen for seen in site.origin.seen if seen.path == "/api/me"]
+        assert len(seen) == 1
+        assert "cookie" not in seen[0].headers
+
     @pytest.mark.parametrize(("origin_says", "lifetime"), [
         ({}, 60),  # no expiration from the origin: DefaultTTL
         ({"Cache-Control": "max-age=3600"}, 100),  # clamped to MaxTTL

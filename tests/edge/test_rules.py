@@ -18,6 +18,7 @@ from strato.edge.rules import (
     Ttls,
     edge_target,
     expiration,
+    forwarded_headers,
     freshened_expiration,
     method_not_allowed,
     refused_signature,
@@ -169,3 +170,26 @@ class TestBehaviorRules:
         assert rules.signatures is not None
         assert rules.signatures.refusal("http://h/a?Expires=1&Signature=AAAA&Key-Pair-Id=APK", NOW, "") == \
             "unknown-key"
+
+
+HEADERS = {"cookie": "session=abc; theme=dark; CloudFront-Signature=x", "accept": "*/*"}
+
+
+class TestForwardedCookies:
+    def test_every_cookie_goes_to_the_origin_unless_the_behaviour_says_otherwise(self) -> None:
+        assert forwarded_headers(OPEN, HEADERS) == HEADERS
+
+    def test_forward_none_drops_the_cookie_field(self) -> None:
+        assert forwarded_headers(Rules(cookies=frozenset()), HEADERS) == {"accept": "*/*"}
+
+    def test_a_whitelist_keeps_only_the_named_cookies(self) -> None:
+        kept = forwarded_headers(Rules(cookies=frozenset({"theme"})), HEADERS)
+        assert kept == {"cookie": "theme=dark", "accept": "*/*"}
+
+    def test_behaviours_say_which_cookies_they_forward(self) -> None:
+        def cookies(forward: Cookies) -> frozenset[str] | None:
+            return behavior_rules("E1", behavior(forwarded_values=ForwardedValues(True, forward)), {}, {}).cookies
+
+        assert cookies(Cookies("none")) == frozenset()
+        assert cookies(Cookies("all")) is None
+        assert cookies(Cookies("whitelist", ("a", "b"))) == frozenset({"a", "b"})

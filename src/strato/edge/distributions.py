@@ -167,9 +167,10 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
                    guards: dict[tuple[str, ...], SignatureGuard]) -> Rules:
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
     (GET and HEAD when left out), TrustedKeyGroups, or legacy TrustedSigners (which no key of
-    strato's can satisfy: every request is refused), ForwardedValues.QueryString, and the legacy
-    TTLs (DefaultTTL and MaxTTL defaulting as CloudFront's do). A behaviour with a CachePolicyId
-    keeps the origin's freshness and forwards query strings: cache policies are not modelled."""
+    strato's can satisfy: every request is refused), ForwardedValues.QueryString and Cookies,
+    and the legacy TTLs (DefaultTTL and MaxTTL defaulting as CloudFront's do). A behaviour with a
+    CachePolicyId keeps the origin's freshness and forwards query strings and cookies: cache
+    policies are not modelled."""
     signatures = None
     trusted = behavior.trusted_key_groups
     if trusted is not None and trusted.enabled:
@@ -182,8 +183,14 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
         ttls = Ttls(behavior.min_ttl or 0,
                     DEFAULT_TTL if behavior.default_ttl is None else behavior.default_ttl,
                     MAX_TTL if behavior.max_ttl is None else behavior.max_ttl)
+    cookies: frozenset[str] | None = None
+    if forwarded is not None and forwarded.cookies.forward == "none":
+        cookies = frozenset()
+    elif forwarded is not None and forwarded.cookies.forward == "whitelist":
+        cookies = frozenset(forwarded.cookies.whitelisted_names or ())
     return Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
-                 signatures=signatures, forward_query=forwarded is None or forwarded.query_string, ttls=ttls)
+                 signatures=signatures, forward_query=forwarded is None or forwarded.query_string, cookies=cookies,
+                 ttls=ttls)
 
 
 def _guard(group_ids: tuple[str, ...], keys: dict[str, dict[str, str]],

@@ -26,6 +26,7 @@ from strato.edge.rules import (
     RuleSource,
     edge_target,
     expiration,
+    forwarded_headers,
     freshened_expiration,
     method_not_allowed,
     refused_signature,
@@ -155,6 +156,7 @@ class EdgeProxy:
                 await send_answer(send, refused_signature(reason, request.method))
                 return
         target = edge_target(rules, target)
+        request.headers = forwarded_headers(rules, request.headers)
         if request.method in ("GET", "HEAD"):
             await self._cacheable(request, host, target, send, rules)
         else:

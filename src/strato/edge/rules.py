@@ -48,12 +48,14 @@ class Ttls:
 class Rules:
     """The settings of the cache behaviour a request falls under. `site` labels its metrics
     (a distribution id); `allowed_methods` None allows every method; `signatures` None asks
-    for none; `ttls` None leaves freshness to the origin's fields (RFC 9111)."""
+    for none; `cookies` None forwards every cookie to the origin, else only those named;
+    `ttls` None leaves freshness to the origin's fields (RFC 9111)."""
 
     site: str = DEFAULT_SITE
     allowed_methods: frozenset[str] | None = None
     signatures: SignatureGuard | None = None
     forward_query: bool = True
+    cookies: frozenset[str] | None = None
     ttls: Ttls | None = None
 
 
@@ -78,6 +80,20 @@ def edge_target(rules: Rules, target: str) -> str:
         return target
     kept = [pair for pair in query.split("&") if pair.partition("=")[0] not in SIGNING_PARAMS]
     return f"{path}?{'&'.join(kept)}" if kept else path
+
+
+def forwarded_headers(rules: Rules, headers: dict[str, str]) -> dict[str, str]:
+    """The request's fields as the behaviour forwards them: ForwardedValues.Cookies `none` drops
+    the Cookie field, `whitelist` keeps only the named cookies (RFC 6265 4.2.1 pairs)."""
+    cookie = headers.get("cookie")
+    if rules.cookies is None or cookie is None:
+        return headers
+    kept = [pair.strip() for pair in cookie.replace(",", ";").split(";")
+            if pair.strip() and pair.strip().partition("=")[0] in rules.cookies]
+    forwarded = {name: value for name, value in headers.items() if name != "cookie"}
+    if kept:
+        forwarded["cookie"] = "; ".join(kept)
+    return forwarded
 
 
 def expiration(headers: Mapping[str, str], status: int, ttls: Ttls, response_time: float) -> dict[str, str]:
