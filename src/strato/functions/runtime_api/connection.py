@@ -9,6 +9,9 @@ refusal before the close (closing on unread input would reset it). Pipelining pa
 GET next closes the connection, and so do MAX_REFUSALS refused requests (a runtime
 spinning on bad requests costs the server, not only itself). `Expect: 100-continue` (curl
 sends it for large bodies, as in shell `bootstrap` runtimes) is answered at once.
+
+The 202 for an accepted result is held for one loop callback (with anything sent after it,
+in order): the invocation's caller hears of the result first, the runtime a moment later.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class RuntimeConnection(asyncio.Protocol):
         self._keep_body = False
         self._refused = False
         self._refusals = 0
+        self._held: list[bytes] | None = None  # writes waiting for the caller to hear first
+        self._close_held = False
 
     # asyncio.Protocol
 
@@ -174,7 +179,11 @@ class RuntimeConnection(asyncio.Protocol):
             if method != b"POST":
                 return wire.METHOD_NOT_ALLOWED
             error_type = (self._error_type or "") if kind == b"error" else None
-            return self._channel.answer(request_id.decode("latin-1"), self._body(), error_type, self._body_size)
+            reply = self._channel.answer(request_id.decode("latin-1"), self._body(), error_type, self._body_size)
+            if reply.status == 202 and self._held is None:
+                self._held = []
+                asyncio.get_running_loop().call_soon(self._release)
+            return reply
         return wire.NOT_FOUND
 
     def _body(self) -> bytes:
@@ -189,6 +198,12 @@ class RuntimeConnection(asyncio.Protocol):
         self._send(data)
 
     def _send(self, data: list[bytes]) -> None:
+        held = self._held
+        if held is not None:
+            if not self._close_held:
+                held.extend(data)
+                self._close_held = not self._keep_alive
+            return
         transport = self._transport
         if transport is None or transport.is_closing():
             return
@@ -196,7 +211,21 @@ class RuntimeConnection(asyncio.Protocol):
         if not self._keep_alive:
             transport.close()
 
+    def _release(self) -> None:
+        """Send what was held, in order, in one write."""
+        held = self._held
+        if held is None:
+            return
+        self._held = None
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(b"".join(held))
+        if self._close_held:
+            transport.close()
+
     def _refuse(self, reply: Reply) -> None:
+        self._release()
         transport = self._transport
         if transport is not None and not transport.is_closing() and not self._refused:
             self._refused = True
