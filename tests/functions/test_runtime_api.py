@@ -159,6 +159,22 @@ class TestAnswers:
             client.close()
         with_listener(test)
 
+    def test_a_result_pipelined_with_the_next_get_is_accepted_before_the_next_invocation_arrives(self) -> None:
+        async def test(channel: RuntimeChannel, listener: RuntimeApiListener, recorder: Recorder) -> None:
+            channel.submit(delivery())
+            client = await Client.connect(listener)
+            await client.request("GET", f"{BASE}/invocation/next")
+            channel.submit(delivery("req-2"))
+            client.writer.write(f"POST {BASE}/invocation/req-1/response HTTP/1.1\r\nHost: x\r\n"
+                                f"Content-Length: 4\r\n\r\n\"ok\"GET {BASE}/invocation/next HTTP/1.1\r\n"
+                                "Host: x\r\n\r\n".encode())
+            assert (await client.response())[0] == 202
+            status, fields, _ = await client.response()
+            assert (status, fields["Lambda-Runtime-Aws-Request-Id"]) == (200, "req-2")
+            assert recorder.events[-2:] == [("done", "req-1", "None"), ("started", "req-2")]
+            client.close()
+        with_listener(test)
+
     def test_an_unknown_request_id_is_invalid(self) -> None:
         async def test(channel: RuntimeChannel, listener: RuntimeApiListener, recorder: Recorder) -> None:
             channel.submit(delivery())
