@@ -206,6 +206,9 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
         behavior("web", PathPattern="/static/*", MinTTL=0, DefaultTTL=60, MaxTTL=100,
                  ForwardedValues={"QueryString": False, "Cookies": {"Forward": "none"}}),
         behavior("web", PathPattern="/pinned/*", MinTTL=30, DefaultTTL=60, MaxTTL=100),
+        behavior("web", PathPattern="/search/*", ForwardedValues={
+            "QueryString": True, "Cookies": {"Forward": "none"},
+            "QueryStringCacheKeys": {"Quantity": 1, "Items": ["q"]}}),
     ])
     origin.routes["/ready"] = Route(200, {"Cache-Control": "no-store"}, b"ready")
     deadline = time.monotonic() + 10
@@ -329,6 +332,15 @@ class TestBehaviourSettings:
         for query in ("?v=1", "?v=2", ""):
             assert get(f"{server.edge_url}/static/app.js{query}", host=site.alias)[:3:2] == (200, b"app()")
         assert [seen.path for seen in site.origin.seen if seen.path.startswith("/static/app")] == ["/static/app.js"]
+
+    def test_query_string_cache_keys_key_on_the_named_parameters_and_forward_all(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        site.origin.routes["/search/go"] = Route(200, {"Cache-Control": "max-age=60"}, b"results")
+        for query in ("?q=cats&utm=a", "?utm=b&q=cats", "?q=dogs"):
+            assert get(f"{server.edge_url}/search/go{query}", host=site.alias)[2] == b"results"
+        assert [seen.path for seen in site.origin.seen if seen.path.startswith("/search/go")] == [
+            "/search/go?q=cats&utm=a", "/search/go?q=dogs"]
 
     def test_a_behaviour_forwarding_no_cookies_keeps_them_from_the_origin(
         self, server: StratoServer, site: Site

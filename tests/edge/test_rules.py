@@ -20,6 +20,7 @@ from strato.edge.rules import (
     expiration,
     forwarded_headers,
     freshened_expiration,
+    key_target,
     method_not_allowed,
     refused_signature,
 )
@@ -51,6 +52,25 @@ class TestEdgeTarget:
     def test_a_behaviour_forwarding_no_query_string_drops_it(self) -> None:
         assert edge_target(Rules(forward_query=False), "/a?v=1") == "/a"
         assert edge_target(Rules(forward_query=False), "/a") == "/a"
+
+
+class TestKeyTarget:
+    def test_without_query_string_cache_keys_the_key_is_the_forwarded_target(self) -> None:
+        assert key_target(OPEN, "/a?x=1&y=2") == "/a?x=1&y=2"
+
+    def test_query_string_cache_keys_keep_only_the_named_parameters_in_order(self) -> None:
+        rules = Rules(query_keys=frozenset({"x", "z"}))
+        assert key_target(rules, "/a?z=3&y=2&x=1") == "/a?z=3&x=1"
+        assert key_target(rules, "/a?y=2") == "/a"
+        assert key_target(rules, "/a") == "/a"
+
+    def test_behaviours_name_them_only_when_query_strings_are_forwarded(self) -> None:
+        def keys(forwarded: ForwardedValues) -> frozenset[str] | None:
+            return behavior_rules("E1", behavior(forwarded_values=forwarded), {}, {}).query_keys
+
+        assert keys(ForwardedValues(True, Cookies("none"), query_string_cache_keys=("q",))) == frozenset({"q"})
+        assert keys(ForwardedValues(True, Cookies("none"), query_string_cache_keys=())) is None
+        assert keys(ForwardedValues(False, Cookies("none"), query_string_cache_keys=("q",))) is None
 
 
 class TestExpiration:

@@ -167,7 +167,8 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
                    guards: dict[tuple[str, ...], SignatureGuard]) -> Rules:
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
     (GET and HEAD when left out), TrustedKeyGroups, or legacy TrustedSigners (which no key of
-    strato's can satisfy: every request is refused), ForwardedValues.QueryString and Cookies,
+    strato's can satisfy: every request is refused), ForwardedValues.QueryString (and its
+    QueryStringCacheKeys) and Cookies,
     and the legacy TTLs (DefaultTTL and MaxTTL defaulting as CloudFront's do). A behaviour with a
     CachePolicyId keeps the origin's freshness and forwards query strings and cookies: cache
     policies are not modelled."""
@@ -188,9 +189,12 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
         cookies = frozenset()
     elif forwarded is not None and forwarded.cookies.forward == "whitelist":
         cookies = frozenset(forwarded.cookies.whitelisted_names or ())
+    query_keys = None
+    if forwarded is not None and forwarded.query_string and forwarded.query_string_cache_keys:
+        query_keys = frozenset(forwarded.query_string_cache_keys)
     return Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
-                 signatures=signatures, forward_query=forwarded is None or forwarded.query_string, cookies=cookies,
-                 ttls=ttls)
+                 signatures=signatures, forward_query=forwarded is None or forwarded.query_string,
+                 query_keys=query_keys, cookies=cookies, ttls=ttls)
 
 
 def _guard(group_ids: tuple[str, ...], keys: dict[str, dict[str, str]],

@@ -22,7 +22,7 @@ from strato.edge import cachekey, policy
 from strato.edge.delivery import Answer, plan_answer, too_many_requests
 from strato.edge.prepared import Prepared
 from strato.edge.proxy import MAX_TARGET, EdgeProxy
-from strato.edge.rules import edge_target
+from strato.edge.rules import edge_target, key_target
 from strato.edge.store import MEMORY_OBJECT_MAX, Entry
 from strato.http.request import MalformedRequest, parse_query
 
@@ -54,7 +54,7 @@ class HitPath:
         if rules.signatures is not None:  # signatures are checked by the ASGI app, before its lookup
             return None
         target = edge_target(rules, target)
-        entry = proxy.store.lookup(cachekey.primary_key(method, host, target), headers)
+        entry = proxy.store.lookup(cachekey.primary_key(method, host, key_target(rules, target)), headers)
         if entry is None:
             return None
         facts = entry.facts()

@@ -28,6 +28,7 @@ from strato.edge.rules import (
     expiration,
     forwarded_headers,
     freshened_expiration,
+    key_target,
     method_not_allowed,
     refused_signature,
 )
@@ -167,7 +168,7 @@ class EdgeProxy:
     async def _cacheable(self, request: Request, host: str, target: str, send: Send, rules: Rules) -> None:
         headers = request.headers
         site = self.metrics.site(rules.site)
-        key = cachekey.primary_key(request.method, host, target)
+        key = cachekey.primary_key(request.method, host, key_target(rules, target))
         entry = self.store.lookup(key, headers)
         now = time.time()
         action = policy.decide(headers, entry.stored() if entry else None, now)

@@ -48,13 +48,15 @@ class Ttls:
 class Rules:
     """The settings of the cache behaviour a request falls under. `site` labels its metrics
     (a distribution id); `allowed_methods` None allows every method; `signatures` None asks
-    for none; `cookies` None forwards every cookie to the origin, else only those named;
-    `ttls` None leaves freshness to the origin's fields (RFC 9111)."""
+    for none; `query_keys` None keys on the whole forwarded query, else only on the parameters
+    named; `cookies` None forwards every cookie to the origin, else only those named; `ttls`
+    None leaves freshness to the origin's fields (RFC 9111)."""
 
     site: str = DEFAULT_SITE
     allowed_methods: frozenset[str] | None = None
     signatures: SignatureGuard | None = None
     forward_query: bool = True
+    query_keys: frozenset[str] | None = None
     cookies: frozenset[str] | None = None
     ttls: Ttls | None = None
 
@@ -79,6 +81,16 @@ def edge_target(rules: Rules, target: str) -> str:
     if rules.signatures is None:
         return target
     kept = [pair for pair in query.split("&") if pair.partition("=")[0] not in SIGNING_PARAMS]
+    return f"{path}?{'&'.join(kept)}" if kept else path
+
+
+def key_target(rules: Rules, target: str) -> str:
+    """The target the cache keys on, from the one the origin is asked for: with
+    QueryStringCacheKeys, only the parameters named (in the order sent)."""
+    if rules.query_keys is None:
+        return target
+    path, mark, query = target.partition("?")
+    kept = [pair for pair in query.split("&") if pair.partition("=")[0] in rules.query_keys] if mark else []
     return f"{path}?{'&'.join(kept)}" if kept else path
 
 
