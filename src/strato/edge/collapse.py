@@ -1,8 +1,9 @@
 """Request collapsing: one origin fetch per cache key at a time.
 
-A `Fill` is a body arriving from the origin: written to a temp file while any number of
+A `Fill` is a body arriving from the origin: written to its file while any number of
 readers stream what has arrived so far, so every waiter is answered as soon as the first
-bytes come, and a large body never sits in memory. States:
+bytes come, and a large body never sits in memory (a small one with a declared length is
+received in memory only, and the store writes it in one go). States:
     RECEIVING --complete()--> COMPLETE
     RECEIVING --fail(exc)--> FAILED   (readers past the received bytes get the error)
 `Flights` registers the in-flight fetch of each key; a later request for the key joins it.
@@ -32,13 +33,16 @@ class FillState(enum.Enum):
 
 class Fill:
     """One descriptor serves the writer and every reader (pread needs no shared position),
-    and it stays open until the last reference goes: the file may meanwhile be renamed into
-    the store, or unlinked on failure, under readers that are still streaming."""
+    and it stays open until the last reference goes: the file may meanwhile be evicted from
+    the store, or unlinked on failure, under readers that are still streaming. Without a
+    `path` the body is kept in memory only, up to `keep_in_memory_up_to` bytes (more fails)."""
 
-    def __init__(self, path: Path, keep_in_memory_up_to: int = 0) -> None:
+    def __init__(self, path: Path | None, keep_in_memory_up_to: int = 0) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        weakref.finalize(self, os.close, self._fd)
+        self._fd = -1
+        if path is not None:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            weakref.finalize(self, os.close, self._fd)
         self.written = 0
         self.state = FillState.RECEIVING
         self.error: BaseException | None = None
@@ -49,9 +53,12 @@ class Fill:
 
     def append(self, chunk: bytes) -> None:
         """Written on the event loop: page-cache writes of one chunk do not block for long."""
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        if self.path is not None:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        elif self.written + len(chunk) > self._memory_limit:
+            raise ConnectionError(f"the origin sent more than the {self._memory_limit} bytes it declared")
         self.written += len(chunk)
         if self._memory is not None:
             if self.written <= self._memory_limit:
@@ -66,9 +73,14 @@ class Fill:
 
     def fail(self, error: BaseException) -> None:
         if self.state is FillState.RECEIVING:
-            self.path.unlink(missing_ok=True)
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
             self.state, self.error = FillState.FAILED, error
             self._notify()
+
+    @property
+    def on_disk(self) -> bool:
+        return self.path is not None
 
     def body(self) -> bytes | None:
         """The whole body, when it was small enough to keep in memory."""

@@ -285,7 +285,9 @@ class EdgeProxy:
             status=response.status, headers=policy.end_to_end(kept), request_time=request_time,
             response_time=response_time, size=0,
         )
-        fill = Fill(self.store.temp_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)
+        declared = response.headers.get("content-length")
+        small = declared is not None and declared.isdigit() and int(declared) <= MEMORY_OBJECT_MAX
+        fill = Fill(None if small else self.store.body_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)
         return FetchResult(fill=fill, meta=meta), response
 
     async def _pump(self, response: OriginResponse, meta: Entry, fill: Fill) -> None:
@@ -298,7 +300,7 @@ class EdgeProxy:
                 raise ConnectionError(f"origin sent {fill.written} of {declared} bytes")
             fill.complete()
             meta.size = fill.written
-            self.store.commit(meta, fill.body())
+            self.store.commit(meta, fill.body(), written=fill.on_disk)
         except Exception as exc:
             log.warning("origin body for %s failed: %r", meta.target, exc)
             fill.fail(exc)

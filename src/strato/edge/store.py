@@ -2,9 +2,12 @@
 both tiers bounded in bytes, disk evicted by S3-FIFO.
 
 An entry is one stored response: a variant of a primary key. Its body lives in
-`<dir>/entries/xx/<name>.body` and its metadata (a versioned JSON) in `<name>.meta`; a body is
-written under `tmp/` while it arrives and renamed into place once complete, so a restart only
-ever finds complete entries. Names are random, never derived from URLs.
+`<dir>/entries/xx/<name>.body`, written there as it arrives (a small body with a declared length
+is received in memory and written in one go when complete); its metadata is a record appended
+to `<dir>/index.log` (edge/journal.py) once the body is complete, so a restart only ever indexes
+complete entries and removes bodies without a record. Names are random, never derived from URLs.
+Version 1 kept each entry's metadata in a `<name>.meta` JSON file; load() moves those into the
+index.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from pathlib import Path
 
 from strato.edge import cachekey
 from strato.edge.eviction import Eviction, S3Fifo
+from strato.edge.journal import Journal
 from strato.edge.policy import Stored
 from strato.edge.prepared import Prepared
 from strato.fileio import read_at
 
-META_VERSION = 1
+LEGACY_META_VERSION = 1  # the per-entry .meta files load() migrates
 READ_CHUNK = 256 * 1024
 MEMORY_OBJECT_MAX = 1024 * 1024
 OPEN_DESCRIPTORS = 64
@@ -57,8 +61,9 @@ class Entry:
         return self.prepared
 
     def meta(self) -> dict[str, object]:
+        """The entry's record in the index (journal.py)."""
         return {
-            "v": META_VERSION, "key": self.key, "variant": self.variant, "vary": list(self.vary), "host": self.host,
+            "key": self.key, "variant": self.variant, "vary": list(self.vary), "host": self.host,
             "target": self.target, "status": self.status, "headers": self.headers, "request_time": self.request_time,
             "response_time": self.response_time, "size": self.size, "name": self.name,
         }
@@ -81,6 +86,7 @@ class EdgeStore:
         self._memory: OrderedDict[str, bytes] = OrderedDict()
         self._memory_bytes = 0
         self._descriptors: OrderedDict[str, int] = OrderedDict()  # read_now's open bodies, by entry name
+        self.journal = Journal(directory / "index.log")
 
     # -- paths and loading ----------------------------------------------------------------
 
@@ -88,29 +94,39 @@ class EdgeStore:
         return f"{self._entries}/{name[:2]}/{name}{suffix}"
 
     def load(self) -> int:
-        """Index the entries a previous run left, oldest first; drop partial leftovers."""
+        """Index the entries a previous run left, oldest first; drop partial leftovers, move
+        version 1 metadata files into the index, and compact the index."""
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink(missing_ok=True)
-        metas = sorted(self.entries_dir.glob("*/*.meta"), key=lambda p: p.stat().st_mtime)
-        loaded = 0
-        for path in metas:
+        records = {**self._legacy_records(), **self.journal.replay()}
+        for name, record in records.items():
             try:
-                raw = json.loads(path.read_text())
-                if raw.pop("v", None) != META_VERSION:
-                    raise ValueError("unknown entry format")
-                entry = Entry(**{**raw, "vary": tuple(raw["vary"])})
-                if os.stat(self._path(entry.name, ".body")).st_size != entry.size:
+                entry = Entry(**{**record, "vary": tuple(record["vary"])})
+                if entry.name != name or os.stat(self._path(entry.name, ".body")).st_size != entry.size:
                     raise ValueError("body size differs")
             except (OSError, ValueError, TypeError, KeyError):
-                path.unlink(missing_ok=True)
-                _unlink(self._path(path.stem, ".body"))
+                _unlink(self._path(name, ".body"))
                 continue
-            self._index_entry(entry, warm=True)
-            loaded += 1
+            self._index_entry(entry, warm=True, record=False)
         for body in self.entries_dir.glob("*/*.body"):
             if body.stem not in self._by_name:
                 body.unlink(missing_ok=True)
-        return loaded
+        self.journal.rewrite(entry.meta() for entry in self._by_name.values())
+        for meta in self.entries_dir.glob("*/*.meta"):
+            meta.unlink(missing_ok=True)
+        return len(self._by_name)
+
+    def _legacy_records(self) -> dict[str, dict[str, object]]:
+        """Version 1's per-entry metadata files, oldest first."""
+        records: dict[str, dict[str, object]] = {}
+        for path in sorted(self.entries_dir.glob("*/*.meta"), key=lambda p: p.stat().st_mtime):
+            try:
+                raw = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(raw, dict) and raw.pop("v", None) == LEGACY_META_VERSION and isinstance(raw.get("name"), str):
+                records[raw["name"]] = raw
+        return records
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -173,51 +189,58 @@ class EdgeStore:
         return bytes(buffer) if got == end - start else None
 
     def close(self) -> None:
-        """Close read_now's descriptors."""
+        """Close read_now's descriptors and the index."""
         while self._descriptors:
             os.close(self._descriptors.popitem()[1])
+        self.journal.close()
 
     # -- writes ---------------------------------------------------------------------------
 
-    def temp_path(self, name: str) -> Path:
-        return self.tmp_dir / name
+    def body_path(self, name: str) -> Path:
+        """Where a fill streams a body: its final place (it is indexed only once complete)."""
+        return Path(self._path(name, ".body"))
 
-    def commit(self, entry: Entry, body: bytes | None) -> None:
-        """Make a fully received body (already at temp_path(entry.name)) the stored variant."""
-        os.replace(f"{self._tmp}/{entry.name}", self._path(entry.name, ".body"))
-        self._write_meta(entry)
+    def commit(self, entry: Entry, body: bytes | None, *, written: bool) -> None:
+        """Make a fully received body the stored variant: `written` when a fill already wrote it
+        at body_path(entry.name); otherwise `body` is written there now. A body is kept in
+        memory when given and small enough."""
+        if not written:
+            if body is None:
+                raise ValueError("a body that is not on disk must be given")
+            fd = os.open(self._path(entry.name, ".body"), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                _write_all(fd, body)
+            finally:
+                os.close(fd)
         old = self._index.get(entry.key, {}).get(entry.variant)
         if old is not None:
             self._drop(old)
-        self._index_entry(entry, warm=False)
+        self._index_entry(entry, warm=False, record=True)
         if body is not None and entry.name in self._by_name:
             self._remember(entry.name, body)
+
+    def discard(self, name: str) -> None:
+        """A fill that failed: its partial body goes."""
+        _unlink(self._path(name, ".body"))
 
     def freshen(self, entry: Entry, headers: dict[str, str], request_time: float, response_time: float) -> None:
         """RFC 9111 §4.3.4: a 304 updated the stored headers."""
         entry.headers, entry.request_time, entry.response_time = headers, request_time, response_time
         entry.prepared = None
-        self._write_meta(entry)
+        if entry.name in self._by_name:
+            self.journal.put(entry.meta(), replaces=True)
 
-    def _write_meta(self, entry: Entry) -> None:
-        tmp = f"{self._tmp}/{entry.name}.meta"
-        data = json.dumps(entry.meta(), separators=(",", ":")).encode()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, self._path(entry.name, ".meta"))
-
-    def _index_entry(self, entry: Entry, *, warm: bool) -> None:
+    def _index_entry(self, entry: Entry, *, warm: bool, record: bool) -> None:
         self._index.setdefault(entry.key, {})[entry.variant] = entry
         self._by_name[entry.name] = entry
+        if record:
+            self.journal.put(entry.meta())
         for name in self.eviction.insert(entry.name, entry.size, warm=warm):
             victim = self._by_name.get(name)
             if victim is not None:
                 self._drop(victim)
+        if record and self.journal.wants_compaction():
+            self.journal.rewrite(e.meta() for e in self._by_name.values())
 
     def _remember(self, name: str, body: bytes) -> None:
         if len(body) > MEMORY_OBJECT_MAX or len(body) > self.memory_capacity:
@@ -234,7 +257,8 @@ class EdgeStore:
             del variants[entry.variant]
             if not variants:
                 del self._index[entry.key]
-        self._by_name.pop(entry.name, None)
+        if self._by_name.pop(entry.name, None) is not None:
+            self.journal.drop(entry.name)
         self.eviction.remove(entry.name)
         body = self._memory.pop(entry.name, None)
         if body is not None:
@@ -242,7 +266,6 @@ class EdgeStore:
         fd = self._descriptors.pop(entry.name, None)
         if fd is not None:
             os.close(fd)
-        _unlink(self._path(entry.name, ".meta"))
         _unlink(self._path(entry.name, ".body"))
 
     # -- invalidation ---------------------------------------------------------------------
@@ -267,6 +290,12 @@ class EdgeStore:
         for entry in victims:
             self._drop(entry)
         return len(victims)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _unlink(path: str) -> None:

@@ -1,0 +1,174 @@
+"""The edge store on disk: an append-only index of complete entries, what a restart keeps, what
+a killed edge leaves behind, and the move from version 1's per-entry metadata files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from strato.edge.collapse import Fill
+from strato.edge.journal import HEADER, Journal
+from strato.edge.store import EdgeStore, Entry
+
+CAPACITY = 64 * 1024 * 1024
+
+
+def entry(key: str, size: int, **changes: object) -> Entry:
+    fields: dict[str, object] = {
+        "key": key, "variant": "", "vary": (), "host": "example.test", "target": key, "status": 200,
+        "headers": {"cache-control": "max-age=60", "content-length": str(size)}, "request_time": 1000.0,
+        "response_time": 1000.5, "size": size, **changes,
+    }
+    return Entry(**fields)  # type: ignore[arg-type]
+
+
+def body_of(store: EdgeStore, stored: Entry) -> bytes:
+    return Path(store.body_path(stored.name)).read_bytes()
+
+
+def reopened(directory: Path) -> EdgeStore:
+    store = EdgeStore(directory, CAPACITY, CAPACITY)
+    store.load()
+    return store
+
+
+class TestRestart:
+    def test_committed_entries_and_their_bodies_survive_a_restart(self, tmp_path: Path) -> None:
+        store = reopened(tmp_path)
+        small, large = entry("/small", 5), entry("/large", 3)
+        store.commit(small, b"hello", written=False)
+        Path(store.body_path(large.name)).write_bytes(b"big")  # as a fill streams a large body
+        store.commit(large, None, written=True)
+        store.close()
+
+        again = reopened(tmp_path)
+        found = again.lookup("/small", {})
+        assert found is not None
+        assert found.headers == small.headers
+        assert body_of(again, found) == b"hello"
+        found = again.lookup("/large", {})
+        assert found is not None
+        assert body_of(again, found) == b"big"
+        again.close()
+
+    def test_a_304_freshening_and_a_replacement_are_what_a_restart_finds(self, tmp_path: Path) -> None:
+        store = reopened(tmp_path)
+        first = entry("/page", 3)
+        store.commit(first, b"old", written=False)
+        store.freshen(first, {"cache-control": "max-age=600"}, 2000.0, 2000.5)
+        replaced = entry("/other", 3)
+        store.commit(replaced, b"one", written=False)
+        store.commit(entry("/other", 3), b"two", written=False)
+        store.close()
+
+        again = reopened(tmp_path)
+        page = again.lookup("/page", {})
+        assert page is not None
+        assert page.headers == {"cache-control": "max-age=600"}
+        assert page.response_time == 2000.5
+        other = again.lookup("/other", {})
+        assert other is not None
+        assert body_of(again, other) == b"two"
+        assert not Path(again.body_path(replaced.name)).exists()
+        assert len(again) == 2
+        again.close()
+
+    def test_purged_and_evicted_entries_stay_gone(self, tmp_path: Path) -> None:
+        store = EdgeStore(tmp_path, 10, CAPACITY)
+        store.load()
+        for index in range(4):
+            store.commit(entry(f"/k{index}", 4), b"abcd", written=False)
+        store.purge("/k3")
+        kept = {key for key in ("/k0", "/k1", "/k2", "/k3") if store.lookup(key, {}) is not None}
+        store.close()
+        again = EdgeStore(tmp_path, 10, CAPACITY)
+        again.load()
+        assert {key for key in ("/k0", "/k1", "/k2", "/k3") if again.lookup(key, {}) is not None} == kept
+        assert "/k3" not in kept
+        assert again.used <= 10
+        assert sorted(p.stem for p in (tmp_path / "entries").glob("*/*.body")) == sorted(
+            e.name for e in (again.lookup(k, {}) for k in kept) if e is not None)
+        again.close()
+
+
+class TestAKilledEdge:
+    def test_a_body_whose_fill_never_completed_is_removed_and_never_served(self, tmp_path: Path) -> None:
+        store = reopened(tmp_path)
+        cut = entry("/cut", 10)
+        fill = Fill(store.body_path(cut.name))
+        fill.append(b"half")  # the edge is killed here: no record was appended
+        store.close()
+
+        again = reopened(tmp_path)
+        assert again.lookup("/cut", {}) is None
+        assert not Path(again.body_path(cut.name)).exists()
+        again.close()
+
+    def test_a_record_cut_short_and_a_body_of_the_wrong_size_are_ignored(self, tmp_path: Path) -> None:
+        store = reopened(tmp_path)
+        store.commit(entry("/whole", 5), b"whole", written=False)
+        shrunk = entry("/shrunk", 5)
+        store.commit(shrunk, b"12345", written=False)
+        store.close()
+        Path(store.body_path(shrunk.name)).write_bytes(b"123")
+        with (tmp_path / "index.log").open("ab") as index:
+            index.write(b'{"key":"/torn","vari')
+
+        again = reopened(tmp_path)
+        assert again.lookup("/whole", {}) is not None
+        assert again.lookup("/shrunk", {}) is None
+        assert not Path(again.body_path(shrunk.name)).exists()
+        assert len(again) == 1
+        again.close()
+
+
+class TestTheIndex:
+    def test_replay_keeps_the_last_record_of_a_name_and_forgets_dropped_ones(self, tmp_path: Path) -> None:
+        journal = Journal(tmp_path / "index.log")
+        assert journal.replay() == {}
+        journal.put({"name": "a", "n": 1})
+        journal.put({"name": "b", "n": 1})
+        journal.put({"name": "a", "n": 2}, replaces=True)
+        journal.drop("b")
+        journal.close()
+        assert Journal(tmp_path / "index.log").replay() == {"a": {"name": "a", "n": 2}}
+
+    def test_a_rewrite_leaves_only_the_live_records(self, tmp_path: Path) -> None:
+        journal = Journal(tmp_path / "index.log")
+        journal.replay()
+        for index in range(5):
+            journal.put({"name": f"n{index}"})
+            journal.drop(f"n{index}")
+        journal.rewrite([{"name": "kept"}])
+        journal.close()
+        assert (tmp_path / "index.log").read_bytes() == HEADER + b'{"name":"kept"}\n'
+
+    def test_an_index_of_an_unknown_version_starts_the_cache_empty(self, tmp_path: Path) -> None:
+        store = reopened(tmp_path)
+        store.commit(entry("/x", 1), b"x", written=False)
+        store.close()
+        (tmp_path / "index.log").write_bytes(b'{"strato-edge-index":99}\n')
+        again = reopened(tmp_path)
+        assert len(again) == 0
+        assert not list((tmp_path / "entries").glob("*/*.body"))
+        again.close()
+
+
+def test_version_1_metadata_files_move_into_the_index(tmp_path: Path) -> None:
+    """Version 1 wrote `<name>.meta` (JSON with "v": 1) beside each `<name>.body`."""
+    old = entry("/legacy", 6)
+    folder = tmp_path / "entries" / old.name[:2]
+    folder.mkdir(parents=True)
+    (folder / f"{old.name}.body").write_bytes(b"legacy")
+    (folder / f"{old.name}.meta").write_text(json.dumps({"v": 1, **old.meta()}))
+
+    store = reopened(tmp_path)
+    found = store.lookup("/legacy", {})
+    assert found is not None
+    assert found.headers == old.headers
+    assert body_of(store, found) == b"legacy"
+    assert not list((tmp_path / "entries").glob("*/*.meta"))
+    store.close()
+    again = reopened(tmp_path)
+    assert again.lookup("/legacy", {}) is not None
+    again.close()
