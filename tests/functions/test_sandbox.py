@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from strato.functions import sandbox
 from strato.functions.isolated import IsolatedLauncher
 from tests.functions.environments import Environment, Outcome, Runner
 
@@ -269,3 +270,11 @@ class TestCustomRuntime:
         assert outcome.body["handler"] == "function.handler"
         if policy(runner).policy.root:
             assert outcome.body["uid"] not in (0, os.getuid())
+
+
+def test_the_runtimes_own_dirs_under_tmp_stay_visible_but_never_the_hidden_data_dir() -> None:
+    """A strato installed under /tmp (a CI checkout's venv) must still be importable inside the
+    environment's private /tmp; a data dir under /tmp must stay hidden all the same."""
+    paths = ["/usr/lib/python3", "/tmp/ci/.venv", "/tmp/ci/.venv/lib/python3.11/site-packages",
+             "/tmp/data/functions/run/zygote", "/tmp"]
+    assert sandbox.under_tmp(paths, hidden=("/tmp/data",)) == ["/tmp/ci/.venv"]

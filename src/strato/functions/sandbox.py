@@ -39,6 +39,7 @@ class Policy:
     cgroups: Tree | None
     hide: tuple[str, ...] = ()
     reveal: tuple[str, ...] = field(default=())  # dirs user code must read through closed parents
+    keep_in_tmp: tuple[str, ...] = field(default=())  # the runtime's dirs under /tmp (a venv there)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -47,20 +48,23 @@ class Policy:
             "cgroups": self.cgroups.to_json() if self.cgroups else None,
             "hide": list(self.hide),
             "reveal": list(self.reveal),
+            "keep_in_tmp": list(self.keep_in_tmp),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Policy:
         cgroups = data.get("cgroups")
-        hide, reveal = data.get("hide"), data.get("reveal")
+        hide, reveal, keep = data.get("hide"), data.get("reveal"), data.get("keep_in_tmp", [])
         assert isinstance(hide, list)
         assert isinstance(reveal, list)
+        assert isinstance(keep, list)
         return cls(
             root=bool(data["root"]),
             namespaces=bool(data["namespaces"]),
             cgroups=Tree.from_json(cgroups) if isinstance(cgroups, dict) else None,
             hide=tuple(str(p) for p in hide),
             reveal=tuple(str(p) for p in reveal),
+            keep_in_tmp=tuple(str(p) for p in keep),
         )
 
     def describe(self) -> str:
@@ -124,6 +128,18 @@ def closed_parents(paths: list[str]) -> list[str]:
                 break
     kept = sorted(set(needed))
     return [p for p in kept if not any(p.startswith(q + "/") for q in kept if q != p)]
+
+
+def under_tmp(paths: list[str], hidden: tuple[str, ...]) -> list[str]:
+    """The dirs among `paths` inside /tmp (an interpreter or venv installed there), which the
+    environment's private /tmp would otherwise hide from the runtime; never one inside a
+    `hidden` dir (the data dir may be under /tmp too)."""
+    def inside(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+    found = sorted({real for real in map(os.path.realpath, paths)
+                    if inside(real, "/tmp") and real != "/tmp" and not any(inside(real, h) for h in hidden)})
+    return [p for p in found if not any(p.startswith(q + "/") for q in found if q != p)]
 
 
 def enter_namespaces(root: bool) -> None:
@@ -199,14 +215,20 @@ def prepare_filesystem(policy: Policy) -> int:
     return host
 
 
-def finish_filesystem(host: int, code_dir: str, tmp_mb: int) -> None:
+def finish_filesystem(host: int, code_dir: str, tmp_mb: int, keep_in_tmp: tuple[str, ...] = ()) -> None:
     """At launch: the function's code (found through the kept host tree, which is then let go)
-    read-only at /var/task, and a private /tmp of the function's ephemeral storage size."""
+    read-only at /var/task, and a private /tmp of the function's ephemeral storage size, in
+    which the runtime's own dirs under /tmp (`keep_in_tmp`) are seen again, read-only."""
     code = os.open(code_dir.lstrip("/"), os.O_PATH | os.O_DIRECTORY, dir_fd=host)
     _bind_read_only(code, TASK_ROOT)
     os.close(code)
+    kept = [(path, os.open(path.lstrip("/"), os.O_PATH | os.O_DIRECTORY, dir_fd=host)) for path in keep_in_tmp]
     os.close(host)
     _cover("/tmp", f"size={max(1, tmp_mb)}m,mode=1777", read_only=False)
+    for path, fd in kept:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _bind_read_only(fd, path)
+        os.close(fd)
 
 
 def _ancestors(path: str) -> list[str]:

@@ -271,8 +271,9 @@ class Zygote:
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     policy = sandbox.Policy.from_json(json.loads(sys.argv[2]))
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *(p for p in sys.path if os.path.isdir(p))]
+    policy = replace(policy, keep_in_tmp=tuple(sandbox.under_tmp(paths, policy.hide)))
     if policy.root:
-        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *(p for p in sys.path if os.path.isdir(p))]
         policy = replace(policy, reveal=tuple(sandbox.closed_parents(paths)))
     syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
     preload()
