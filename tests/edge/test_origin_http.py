@@ -129,6 +129,40 @@ class TestConnections:
                 await client.close()
         run(test)
 
+    def test_a_body_that_came_with_its_head_is_handed_over_whole_and_the_connection_pooled(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(answer(b"small")) as origin:
+                client = HttpOrigin(origin.url)
+                first = await client.fetch("GET", "/a", {})
+                second = await client.fetch("GET", "/b", {})  # first was never read nor released
+                assert (first.whole, await read(first), second.whole) == (b"small", b"small", b"small")
+                assert origin.connections == 1
+                await client.close()
+        run(test)
+
+    def test_a_body_still_arriving_streams_and_is_not_whole(self) -> None:
+        async def test() -> None:
+            rest = asyncio.Event()
+
+            async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nfirst")
+                await writer.drain()
+                await rest.wait()  # the rest follows once the client has the head
+                writer.write(b"-rest")
+                await writer.drain()
+                writer.close()
+
+            server = await asyncio.start_server(slow, "127.0.0.1", 0)
+            client = HttpOrigin(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+            response = await client.fetch("GET", "/slow", {})
+            assert response.whole is None
+            rest.set()
+            assert await read(response) == b"first-rest"
+            await client.close()
+            server.close()
+        run(test)
+
     def test_a_connection_the_origin_closed_while_idle_is_replaced(self) -> None:
         async def test() -> None:
             async with RawOrigin(answer(b"again"), close_after_answer=True) as origin:

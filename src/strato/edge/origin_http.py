@@ -86,6 +86,16 @@ class OriginConnection(asyncio.Protocol):
     def complete(self) -> bool:
         return self._complete
 
+    def received(self) -> bytes | None:
+        """The whole body, taken from the buffer, when the response has already ended (a small
+        body usually arrives with its head); None while more is to come."""
+        if not self._complete or self._reading_paused:
+            return None
+        body = b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        return body
+
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:

@@ -14,10 +14,14 @@ from strato.edge.origin_http import OriginPool, request_head
 
 @dataclass(slots=True)
 class OriginResponse:
+    """`whole` is the entire body when it had already arrived with the head (the connection
+    is then back in its pool); `body` yields it either way."""
+
     status: int
     headers: dict[str, str]
     body: AsyncIterator[bytes]
     release: Callable[[], None]
+    whole: bytes | None = None
 
 
 class Origin(Protocol):
@@ -63,6 +67,10 @@ class HttpOrigin:
     ) -> OriginResponse:
         head, chunked = request_head(method, self._prefix + target, self.host, headers, body=body is not None)
         connection = await self._pool.send(head, body, chunked)
+        whole = connection.received()
+        if whole is not None:
+            self._pool.done(connection)
+            return OriginResponse(connection.status, _joined(connection.headers), _once(whole), _nothing, whole)
         pool = self._pool
         released = False
 
@@ -85,3 +93,12 @@ class HttpOrigin:
 
     async def close(self) -> None:
         self._pool.close()
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    if body:
+        yield body
+
+
+def _nothing() -> None:
+    """Release of a response whose connection went back to its pool with the whole body."""

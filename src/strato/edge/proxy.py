@@ -234,8 +234,13 @@ class EdgeProxy:
         it streams in join it rather than fetching again."""
         try:
             result, response = await self._fetch_for_cache(key, host, target, headers, validate, rules)
-            future.set_result(result)
-            if response is not None and result.fill is not None and result.meta is not None:
+            if response is None or result.fill is None or result.meta is None:
+                future.set_result(result)
+            elif response.whole is not None:  # already here: stored before anyone reads it
+                self._fill_from(response, result.meta, result.fill, response.whole)
+                future.set_result(result)
+            else:
+                future.set_result(result)
                 await self._pump(response, result.meta, result.fill)
         except Exception as exc:  # the origin failed: every waiter decides (stale or 502)
             self.metrics.site(rules.site).origin_errors += 1
@@ -295,6 +300,18 @@ class EdgeProxy:
         try:
             async for chunk in response.body:
                 fill.append(chunk)
+        except Exception as exc:
+            log.warning("origin body for %s failed: %r", meta.target, exc)
+            fill.fail(exc)
+            return
+        self._fill_from(response, meta, fill, b"")
+
+    def _fill_from(self, response: OriginResponse, meta: Entry, fill: Fill, last: bytes) -> None:
+        """The body's `last` bytes (all of it, when it came with the head): complete the fill
+        and store the entry, or fail the fill if the body is not what the origin declared."""
+        try:
+            if last:
+                fill.append(last)
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) != fill.written:
                 raise ConnectionError(f"origin sent {fill.written} of {declared} bytes")
