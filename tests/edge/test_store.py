@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from strato.edge.collapse import Fill
+from strato.edge.diskwriter import DiskWriter
 from strato.edge.journal import HEADER, Journal
 from strato.edge.store import EdgeStore, Entry
 
@@ -172,3 +173,47 @@ def test_version_1_metadata_files_move_into_the_index(tmp_path: Path) -> None:
     again = reopened(tmp_path)
     assert again.lookup("/legacy", {}) is not None
     again.close()
+
+
+class TestTheDiskWriter:
+    def test_bodies_wait_in_memory_within_a_bound_and_reach_disk_before_their_records(self, tmp_path: Path) -> None:
+        journal = Journal(tmp_path / "index.log")
+        journal.replay()
+        writer = DiskWriter(journal, max_pending=8)  # not started yet: everything waits
+        assert writer.body("a", str(tmp_path / "a.body"), b"12345")
+        writer.put({"name": "a"})
+        assert not writer.body("b", str(tmp_path / "b.body"), b"6789")  # 9 bytes would wait: refused
+        assert writer.pending == {"a": b"12345"}
+        assert not (tmp_path / "a.body").exists()
+        assert Journal(tmp_path / "index.log").replay() == {}
+
+        writer.start()
+        writer.close()
+        assert writer.pending == {}
+        assert (tmp_path / "a.body").read_bytes() == b"12345"
+        assert not (tmp_path / "b.body").exists()
+        assert Journal(tmp_path / "index.log").replay() == {"a": {"name": "a"}}
+
+    def test_a_drop_of_a_body_still_waiting_removes_it_after_it_is_written(self, tmp_path: Path) -> None:
+        journal = Journal(tmp_path / "index.log")
+        journal.replay()
+        writer = DiskWriter(journal)
+        writer.body("a", str(tmp_path / "a.body"), b"gone soon")
+        writer.put({"name": "a"})
+        writer.drop("a", str(tmp_path / "a.body"))
+        writer.start()
+        writer.close()
+        assert not (tmp_path / "a.body").exists()
+        assert Journal(tmp_path / "index.log").replay() == {}
+
+    def test_a_store_serves_a_body_the_writer_has_not_written_yet(self, tmp_path: Path) -> None:
+        store = EdgeStore(tmp_path, CAPACITY, 0)  # no memory tier: only the writer's copy
+        store.load()
+        store.writer.close()  # a writer that has fallen behind: what it is given waits
+        store.commit(entry("/pending", 4), b"wait", written=False)
+        found = store.lookup("/pending", {})
+        assert found is not None
+        assert store.memory_body(found) == b"wait"
+        store.writer.start()
+        store.close()
+        assert body_of(store, found) == b"wait"

@@ -25,13 +25,15 @@ COMPACT_AFTER = 10_000  # records beyond the live ones before a compaction is co
 
 
 class Journal:
-    """Records by entry name; appends go straight to the file (one write each)."""
+    """Records by entry name; put and drop are buffered until flush (one write for many).
+    Not thread-safe: after load, only the store's DiskWriter thread uses it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
         self._records = 0  # lines in the file (live, replaced and dropped)
         self._live = 0
+        self._buffer: list[bytes] = []
 
     def replay(self) -> dict[str, dict[str, Any]]:
         """The live records, in the order they were last written (oldest first)."""
@@ -60,7 +62,9 @@ class Journal:
         return live
 
     def rewrite(self, records: Iterable[dict[str, Any]]) -> None:
-        """Replace the file with exactly these records (temp file, fsync, rename), then append."""
+        """Replace the file with exactly these records (temp file, fsync, rename), then append.
+        Anything buffered is dropped: `records` are the live ones as of now."""
+        self._buffer.clear()
         self.close()
         tmp = self.path.with_name(self.path.name + ".tmp")
         lines = [HEADER, *(_line(record) for record in records)]
@@ -81,24 +85,28 @@ class Journal:
                 _write_all(self._fd, HEADER)
 
     def put(self, record: dict[str, Any], *, replaces: bool = False) -> None:
-        """Append an entry's record (`replaces`: a record of that name is already live)."""
-        self._append(_line(record))
+        """Buffer an entry's record (`replaces`: a record of that name is already live)."""
+        self._buffer.append(_line(record))
         if not replaces:
             self._live += 1
 
     def drop(self, name: str) -> None:
-        self._append(b'{"drop":"%s"}\n' % name.encode())
+        self._buffer.append(b'{"drop":"%s"}\n' % name.encode())
         self._live -= 1
 
-    def _append(self, line: bytes) -> None:
-        assert self._fd is not None, "replay and rewrite the journal before writing to it"
-        _write_all(self._fd, line)
-        self._records += 1
+    def flush(self) -> None:
+        """Append what put and drop buffered, in one write."""
+        if self._buffer:
+            assert self._fd is not None, "replay or rewrite the journal before writing to it"
+            _write_all(self._fd, b"".join(self._buffer))
+            self._records += len(self._buffer)
+            self._buffer.clear()
 
     def wants_compaction(self) -> bool:
         return self._records - self._live > max(COMPACT_AFTER, self._live)
 
     def close(self) -> None:
+        self.flush()
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)

@@ -6,6 +6,7 @@ An entry is one stored response: a variant of a primary key. Its body lives in
 is received in memory and written in one go when complete); its metadata is a record appended
 to `<dir>/index.log` (edge/journal.py) once the body is complete, so a restart only ever indexes
 complete entries and removes bodies without a record. Names are random, never derived from URLs.
+The disk work of a commit, a 304 and a drop runs in order on one thread (edge/diskwriter.py).
 Version 1 kept each entry's metadata in a `<name>.meta` JSON file; load() moves those into the
 index.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
+import random
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from strato.edge import cachekey
+from strato.edge.diskwriter import DiskWriter
 from strato.edge.eviction import Eviction, S3Fifo
 from strato.edge.journal import Journal
 from strato.edge.policy import Stored
@@ -34,6 +36,11 @@ READ_CHUNK = 256 * 1024
 MEMORY_OBJECT_MAX = 1024 * 1024
 OPEN_DESCRIPTORS = 64
 _NOWAIT = getattr(os, "RWF_NOWAIT", 0)
+_NAMES = random.Random()  # seeded from os.urandom: names need to be unique, not secret (no syscall each)
+
+
+def _new_name() -> str:
+    return f"{_NAMES.getrandbits(128):032x}"
 
 
 @dataclass(slots=True)
@@ -48,7 +55,7 @@ class Entry:
     request_time: float
     response_time: float
     size: int
-    name: str = field(default_factory=lambda: secrets.token_hex(16))
+    name: str = field(default_factory=_new_name)
     prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     def stored(self) -> Stored:
@@ -87,6 +94,7 @@ class EdgeStore:
         self._memory_bytes = 0
         self._descriptors: OrderedDict[str, int] = OrderedDict()  # read_now's open bodies, by entry name
         self.journal = Journal(directory / "index.log")
+        self.writer = DiskWriter(self.journal)
 
     # -- paths and loading ----------------------------------------------------------------
 
@@ -114,6 +122,7 @@ class EdgeStore:
         self.journal.rewrite(entry.meta() for entry in self._by_name.values())
         for meta in self.entries_dir.glob("*/*.meta"):
             meta.unlink(missing_ok=True)
+        self.writer.start()
         return len(self._by_name)
 
     def _legacy_records(self) -> dict[str, dict[str, object]]:
@@ -155,14 +164,15 @@ class EdgeStore:
     def open(self, entry: Entry) -> StoredBody:
         """The entry's body, opened now: an eviction or purge racing with the response cannot
         pull the file away from under it. Raises FileNotFoundError if it is already gone."""
-        body = self._memory.get(entry.name)
+        body = self.memory_body(entry)
         if body is not None:
             return StoredBody(entry.size, body=body)
         return StoredBody(entry.size, fd=os.open(self._path(entry.name, ".body"), os.O_RDONLY))
 
     def memory_body(self, entry: Entry) -> bytes | None:
-        """The entry's body when the memory tier holds it."""
-        return self._memory.get(entry.name)
+        """The entry's body when the memory tier holds it (or it still waits to be written)."""
+        body = self._memory.get(entry.name)
+        return self.writer.pending.get(entry.name) if body is None else body
 
     def read_now(self, entry: Entry, start: int, end: int) -> bytes | None:
         """Bytes [start, end) of a body on disk, only if the page cache holds them all (never
@@ -189,7 +199,8 @@ class EdgeStore:
         return bytes(buffer) if got == end - start else None
 
     def close(self) -> None:
-        """Close read_now's descriptors and the index."""
+        """Finish the disk writes; close read_now's descriptors and the index."""
+        self.writer.close()
         while self._descriptors:
             os.close(self._descriptors.popitem()[1])
         self.journal.close()
@@ -202,16 +213,14 @@ class EdgeStore:
 
     def commit(self, entry: Entry, body: bytes | None, *, written: bool) -> None:
         """Make a fully received body the stored variant: `written` when a fill already wrote it
-        at body_path(entry.name); otherwise `body` is written there now. A body is kept in
-        memory when given and small enough."""
+        at body_path(entry.name); otherwise `body` goes to the disk writer (and the entry is not
+        stored if the writer is too far behind). A body is kept in memory when given and small
+        enough."""
         if not written:
             if body is None:
                 raise ValueError("a body that is not on disk must be given")
-            fd = os.open(self._path(entry.name, ".body"), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            try:
-                _write_all(fd, body)
-            finally:
-                os.close(fd)
+            if not self.writer.body(entry.name, self._path(entry.name, ".body"), body):
+                return
         old = self._index.get(entry.key, {}).get(entry.variant)
         if old is not None:
             self._drop(old)
@@ -219,28 +228,24 @@ class EdgeStore:
         if body is not None and entry.name in self._by_name:
             self._remember(entry.name, body)
 
-    def discard(self, name: str) -> None:
-        """A fill that failed: its partial body goes."""
-        _unlink(self._path(name, ".body"))
-
     def freshen(self, entry: Entry, headers: dict[str, str], request_time: float, response_time: float) -> None:
         """RFC 9111 §4.3.4: a 304 updated the stored headers."""
         entry.headers, entry.request_time, entry.response_time = headers, request_time, response_time
         entry.prepared = None
         if entry.name in self._by_name:
-            self.journal.put(entry.meta(), replaces=True)
+            self.writer.put(entry.meta(), replaces=True)
 
     def _index_entry(self, entry: Entry, *, warm: bool, record: bool) -> None:
         self._index.setdefault(entry.key, {})[entry.variant] = entry
         self._by_name[entry.name] = entry
         if record:
-            self.journal.put(entry.meta())
+            self.writer.put(entry.meta())
         for name in self.eviction.insert(entry.name, entry.size, warm=warm):
             victim = self._by_name.get(name)
             if victim is not None:
                 self._drop(victim)
-        if record and self.journal.wants_compaction():
-            self.journal.rewrite(e.meta() for e in self._by_name.values())
+        if record and not self.writer.compacting and self.journal.wants_compaction():
+            self.writer.rewrite([e.meta() for e in self._by_name.values()])
 
     def _remember(self, name: str, body: bytes) -> None:
         if len(body) > MEMORY_OBJECT_MAX or len(body) > self.memory_capacity:
@@ -257,8 +262,7 @@ class EdgeStore:
             del variants[entry.variant]
             if not variants:
                 del self._index[entry.key]
-        if self._by_name.pop(entry.name, None) is not None:
-            self.journal.drop(entry.name)
+        indexed = self._by_name.pop(entry.name, None) is not None
         self.eviction.remove(entry.name)
         body = self._memory.pop(entry.name, None)
         if body is not None:
@@ -266,7 +270,8 @@ class EdgeStore:
         fd = self._descriptors.pop(entry.name, None)
         if fd is not None:
             os.close(fd)
-        _unlink(self._path(entry.name, ".body"))
+        if indexed:
+            self.writer.drop(entry.name, self._path(entry.name, ".body"))
 
     # -- invalidation ---------------------------------------------------------------------
 
@@ -290,12 +295,6 @@ class EdgeStore:
         for entry in victims:
             self._drop(entry)
         return len(victims)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _unlink(path: str) -> None:
