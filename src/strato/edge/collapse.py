@@ -50,6 +50,7 @@ class Fill:
         # Every byte so far, while the body is small enough: readers are served from it.
         self._memory: bytearray | None = bytearray() if keep_in_memory_up_to > 0 else None
         self._memory_limit = keep_in_memory_up_to
+        self._whole: bytes | None = None  # the memory copy, once complete
 
     def append(self, chunk: bytes) -> None:
         """Written on the event loop: page-cache writes of one chunk do not block for long."""
@@ -69,6 +70,8 @@ class Fill:
 
     def complete(self) -> None:
         self.state = FillState.COMPLETE
+        if self._memory is not None:
+            self._whole = bytes(self._memory)
         self._notify()
 
     def fail(self, error: BaseException) -> None:
@@ -84,7 +87,7 @@ class Fill:
 
     def body(self) -> bytes | None:
         """The whole body, when it was small enough to keep in memory."""
-        return bytes(self._memory) if self._memory is not None and self.state is FillState.COMPLETE else None
+        return self._whole
 
     def _notify(self) -> None:
         self._changed.set()

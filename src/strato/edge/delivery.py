@@ -98,18 +98,20 @@ def too_many_requests(wait: float) -> Answer:
 
 async def deliver(
     request: Request, status: int, headers: dict[str, str], size: int | None, body: BodyRange, send: Send,
+    whole: bytes | None = None,
 ) -> None:
-    """Conditionals, ranges and compression over a stored (or arriving) representation."""
-    await send_answer(send, plan_answer(request.headers, request.method, status, headers, size), body)
+    """Conditionals, ranges and compression over a stored (or arriving) representation;
+    `whole`: the entire representation, when it is in memory (answered in one body message)."""
+    await send_answer(send, plan_answer(request.headers, request.method, status, headers, size), body, whole)
 
 
-async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None) -> None:
+async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None, whole: bytes | None = None) -> None:
     """Send a planned answer through ASGI; `body` reads the representation's ranges."""
     if answer.body is None:
         await send_body(send, answer.status, answer.headers.items(), head=True)
         return
-    if answer.encoding is None and all(isinstance(part, bytes) for part in answer.body):
-        await send_body(send, answer.status, answer.headers.items(), b"".join(answer.body))  # type: ignore[arg-type]
+    if answer.encoding is None and (whole is not None or all(isinstance(part, bytes) for part in answer.body)):
+        await send_body(send, answer.status, answer.headers.items(), b"".join(_literal(answer.body, whole)))
         return
     assert body is not None, "an answer with ranges of the representation needs its body"
     chunks = _parts(answer.body, body)
@@ -130,6 +132,19 @@ async def respond(
 async def plain(send: Send, status: int, message: str, method: str) -> None:
     """A short answer of the edge's own (an error, a limit)."""
     await send_answer(send, plain_answer(status, message, method))
+
+
+def _literal(parts: list[Piece], whole: bytes | None) -> list[bytes]:
+    """The answer's body pieces as bytes: ranges are cut from `whole`."""
+    out: list[bytes] = []
+    for part in parts:
+        if isinstance(part, bytes):
+            out.append(part)
+        else:
+            assert whole is not None
+            start, end = part
+            out.append(whole if start == 0 and (end is None or end >= len(whole)) else whole[start:end])
+    return out
 
 
 async def _parts(parts: list[Piece], body: BodyRange) -> AsyncIterator[bytes]:

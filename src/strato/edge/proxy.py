@@ -360,14 +360,16 @@ class EdgeProxy:
             name=self.name,
         )
         headers = self.response_headers(entry.headers, policy.age_field(stored, now), status_text, now)
-        await deliver(request, entry.status, headers, entry.size, self.store.open(entry).read, send)
+        body = self.store.open(entry)
+        await deliver(request, entry.status, headers, entry.size, body.read, send, body.whole)
 
     async def _serve_fill(self, request: Request, meta: Entry, fill: Fill, send: Send) -> None:
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
         headers = self.response_headers(meta.headers, "0", status_text, time.time())
         declared = meta.headers.get("content-length")
         size = int(declared) if declared is not None and declared.isdigit() else None
-        await deliver(request, meta.status, headers, size, fill.read, send)
+        whole = fill.body()
+        await deliver(request, meta.status, headers, len(whole) if whole is not None else size, fill.read, send, whole)
 
     # -- everything else ----------------------------------------------------------------------
 

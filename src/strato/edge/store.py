@@ -307,6 +307,7 @@ class StoredBody:
 
     def __init__(self, size: int, *, body: bytes | None = None, fd: int | None = None) -> None:
         self.size = size
+        self.whole = body  # the body, when it is in memory
         self._body = body
         self._fd = fd
         if fd is not None:
