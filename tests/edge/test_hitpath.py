@@ -159,6 +159,21 @@ class TestConditionalsAndRanges:
         assert cached.count("/large") == 1
 
 
+class TestMisses:
+    def test_a_miss_is_answered_whole_or_not_modified_from_the_body_just_received(
+        self, origin: Origin, conn: Connection
+    ) -> None:
+        origin.routes["/fresh"] = Route(200, {"Cache-Control": "max-age=600", "ETag": '"f"'}, BODY)
+        status, headers, body = conn.get("/fresh")
+        assert (status, headers["content-length"], body) == (200, str(len(BODY)), BODY)
+        assert headers["cache-status"] == "strato; fwd=uri-miss; stored"
+        origin.routes["/other"] = Route(200, {"Cache-Control": "max-age=600", "ETag": '"o"'}, BODY)
+        assert conn.get("/other", 'If-None-Match: "o"')[0] == 304
+        assert conn.get("/other")[2] == BODY
+        assert conn.get("/fresh", "Range: bytes=10-19")[2] == BODY[10:20]
+        assert (origin.count("/fresh"), origin.count("/other")) == (1, 1)
+
+
 class TestTheConnection:
     def test_pipelined_requests_are_answered_in_order_hits_and_misses_alike(
         self, cached: Origin, conn: Connection
