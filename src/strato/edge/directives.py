@@ -185,12 +185,13 @@ def _build(items: Iterable[tuple[str, _Arg]], *, strict: bool) -> Directives:
 
 
 _CACHED_LENGTH = 256  # longer (client-chosen) values are parsed each time, never kept
+_NONE = Directives()  # most requests carry no Cache-Control: one shared (frozen) answer
 
 
 def parse(value: str | None) -> Directives:
     """RFC 9111 5.2: the directives of a Cache-Control field value (None: no field)."""
     if value is None:
-        return Directives()
+        return _NONE
     if len(value) <= _CACHED_LENGTH:
         return _parse_cached(value)
     return _build(_cache_control_items(value), strict=False)
