@@ -4,6 +4,7 @@ origin, in one run, interleaved (every round runs each edge once, in turn).
     python bench/edge_bench.py --ref HEAD            # full run (about 11 minutes)
     python bench/edge_bench.py --quick               # smoke run (about 3 minutes)
     python bench/edge_bench.py --ref HEAD --profile  # + py-spy of strato's edge (hits, ranges, misses)
+    python bench/edge_bench.py --ref HEAD --only misses,collapse   # some scenarios only
 
 The origin is nginx serving static files with `Cache-Control: max-age=3600` added, on its own
 port, logging every request it serves (that log counts origin fetches). Scenarios:
@@ -73,6 +74,7 @@ COLLAPSE_WAITERS = 200
 # second's worth out at once): half of 1 MiB at once, the rest over about a second
 SLOW_RATE = "512k"
 EDGES = ("strato", "nginx", "varnish")
+SCENARIOS = ("hits", "ranges", "misses", "collapse")
 
 # wrk Lua: cycle through paths (one stride per thread, as harness.LUA), optionally with a random
 # byte range per request, optionally stopping each thread after `limit` responses (it then
@@ -145,6 +147,7 @@ class Options(argparse.Namespace):
     python: str
     out: Path
     ref: str | None
+    only: set[str]
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -160,7 +163,12 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--out", type=Path, default=WORK / "edge-results.json", help="where to write the JSON")
     parser.add_argument("--ref", help="run strato's src/ at this git commit (exported to bench/.work), "
                         "not the installed one")
+    parser.add_argument("--only", default=",".join(SCENARIOS),
+                        help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)} (default: all)")
     opts = parser.parse_args(argv, namespace=Options())
+    opts.only = set(str(opts.only).split(","))
+    if not opts.only <= set(SCENARIOS):
+        parser.error(f"--only takes {','.join(SCENARIOS)}")
     opts.rounds = opts.rounds or (1 if opts.quick else 3)
     opts.duration = opts.duration or (3.0 if opts.quick else 10.0)
     opts.collapse_rounds = opts.collapse_rounds or (2 if opts.quick else 5)
@@ -748,10 +756,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  origin   {origin.url}  pid {origin.child.pid}")
         for edge in edges:
             log(f"  {edge.name:8} {edge.base_url}  pid {edge.pid}")
-        log("warming every edge (each object twice; the second must be a hit)")
-        for edge in edges:
-            warm(edge, origin)
-        for cls, (_, _, connections) in HIT_CLASSES.items():
+        if opts.only & {"hits", "ranges"} or opts.profile:
+            log("warming every edge (each object twice; the second must be a hit)")
+            for edge in edges:
+                warm(edge, origin)
+        for cls, (_, _, connections) in HIT_CLASSES.items() if "hits" in opts.only else ():
             log(f"{cls} hits")
             if cls == "1k":
                 wrk_scenario(edges, results, opts, metric="hit_1k_rps", paths=cls, value=lambda r: r.rps,
@@ -759,13 +768,16 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 wrk_scenario(edges, results, opts, metric=f"hit_{cls}_mbps", paths=cls, value=lambda r: r.mbps,
                              connections=connections)
-        log("64 KiB ranges of a cached 32 MiB object")
-        wrk_scenario(edges, results, opts, metric="range_64k_rps", paths="range", value=lambda r: r.rps,
-                     connections=32, range_size=RANGE_SIZE, object_size=HIT_CLASSES["32m"][0])
-        log("miss-heavy: 10,000 new keys per run")
-        miss_scenario(edges, origin, results, opts)
-        log(f"collapsed misses: {COLLAPSE_WAITERS} requests for one uncached object")
-        collapse_scenario(edges, origin, results, opts)
+        if "ranges" in opts.only:
+            log("64 KiB ranges of a cached 32 MiB object")
+            wrk_scenario(edges, results, opts, metric="range_64k_rps", paths="range", value=lambda r: r.rps,
+                         connections=32, range_size=RANGE_SIZE, object_size=HIT_CLASSES["32m"][0])
+        if "misses" in opts.only:
+            log("miss-heavy: 10,000 new keys per run")
+            miss_scenario(edges, origin, results, opts)
+        if "collapse" in opts.only:
+            log(f"collapsed misses: {COLLAPSE_WAITERS} requests for one uncached object")
+            collapse_scenario(edges, origin, results, opts)
         if opts.profile:
             log("profiling strato's edge (1 KiB hits, 64 KiB ranges, misses)")
             extra["profiles"] = profile(edges[0], opts)
