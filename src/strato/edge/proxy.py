@@ -216,37 +216,51 @@ class EdgeProxy:
     async def _flight(
         self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
     ) -> FetchResult:
-        """Join the fetch in flight for `key`, or lead a new one (in its own task, so that no
-        client going away can cancel what the others wait for)."""
+        """Join the fetch in flight for `key` (shielded: a waiter's cancellation is its own), or
+        lead a new one in this request's task."""
         future = self.flights.join(key)
-        if future is None:
-            future = self.flights.lead(key)
-            task = asyncio.ensure_future(self._lead(key, host, target, headers, validate, rules, future))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        return await asyncio.shield(future)
+        if future is not None:
+            return await asyncio.shield(future)
+        return await self._lead(key, host, target, headers, validate, rules, self.flights.lead(key))
 
     async def _lead(
         self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
         future: asyncio.Future[FetchResult],
-    ) -> None:
-        """The flight stays registered until its body is complete, so requests arriving while
-        it streams in join it rather than fetching again."""
+    ) -> FetchResult:
+        """Fetch for everyone waiting on `future`. It runs in the leading request's task, which
+        no client going away cancels (the ASGI server only marks the request disconnected); a
+        body still arriving is pumped by a task of its own, whatever the leader's client does.
+        The flight stays registered until its body is complete, so requests arriving while it
+        streams in join it rather than fetching again."""
+        pumping = False
         try:
             result, response = await self._fetch_for_cache(key, host, target, headers, validate, rules)
-            if response is None or result.fill is None or result.meta is None:
-                future.set_result(result)
-            elif response.whole is not None:  # already here: stored before anyone reads it
-                self._fill_from(response, result.meta, result.fill, response.whole)
-                future.set_result(result)
-            else:
-                future.set_result(result)
-                await self._pump(response, result.meta, result.fill)
+            if response is not None and result.fill is not None and result.meta is not None:
+                if response.whole is not None:  # already here: stored before anyone reads it
+                    self._fill_from(response, result.meta, result.fill, response.whole)
+                else:
+                    pump = asyncio.ensure_future(self._pump_and_land(response, result.meta, result.fill, key, future))
+                    self._background.add(pump)
+                    pump.add_done_callback(self._background.discard)
+                    pumping = True
         except Exception as exc:  # the origin failed: every waiter decides (stale or 502)
             self.metrics.site(rules.site).origin_errors += 1
             log.warning("origin fetch for %s failed: %r", target, exc)
-            if not future.done():
-                future.set_result(FetchResult(error=exc))
+            result = FetchResult(error=exc)
+        except BaseException as exc:  # cancelled (the server stopping): the waiters hear of it
+            future.set_result(FetchResult(error=exc))
+            self.flights.land(key, future)
+            raise
+        future.set_result(result)
+        if not pumping:
+            self.flights.land(key, future)
+        return result
+
+    async def _pump_and_land(
+        self, response: OriginResponse, meta: Entry, fill: Fill, key: str, future: asyncio.Future[FetchResult],
+    ) -> None:
+        try:
+            await self._pump(response, meta, fill)
         finally:
             self.flights.land(key, future)
 
