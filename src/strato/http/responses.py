@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
-from strato.http.types import Send
+from strato.http.types import Message, Send
 
 Headers = Iterable[tuple[str, str]]
 
@@ -35,6 +35,26 @@ class Response:
         finally:
             if self.close is not None:
                 self.close()
+
+
+class Tracked:
+    """A `send` that adds headers to the response start (a request id) and remembers whether
+    the response has started: after that an error can only abort the stream."""
+
+    __slots__ = ("extra", "send", "started")
+
+    def __init__(self, send: Send, extra: list[tuple[bytes, bytes]]) -> None:
+        self.send = send
+        self.extra = extra
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            headers = message["headers"]
+            assert isinstance(headers, list)
+            headers.extend(self.extra)
+        await self.send(message)
 
 
 def _encode(headers: Headers) -> list[tuple[bytes, bytes]]:

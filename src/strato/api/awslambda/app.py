@@ -20,8 +20,8 @@ from strato.auth.verify import verify_v4
 from strato.functions.records import MAX_PAYLOAD
 from strato.http.bodies import BodyTooLarge, collect, stream
 from strato.http.request import Request
-from strato.http.responses import Response
-from strato.http.types import Message, Receive, Scope, Send
+from strato.http.responses import Response, Tracked
+from strato.http.types import Receive, Scope, Send
 
 from .call import Call, Services
 from .errors import LambdaError, to_lambda_error, too_large
@@ -46,23 +46,14 @@ class LambdaApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                headers = message["headers"]
-                assert isinstance(headers, list)
-                headers.append((b"x-amzn-requestid", request_id.encode()))
-            await send(message)
+        tracked = Tracked(send, [(b"x-amzn-requestid", request_id.encode())])
 
         try:
             request = Request.from_scope(scope, receive)
             response = await self.handle(request, request_id)
             await response.send(tracked)
         except Exception as exc:
-            if started:
+            if tracked.started:
                 log.warning("request %s aborted mid-response: %r", request_id, exc)
                 raise
             error = to_lambda_error(exc)

@@ -11,8 +11,8 @@ import secrets
 
 from strato.auth.credentials import CredentialStore
 from strato.http.request import Request
-from strato.http.responses import Response
-from strato.http.types import Message, Receive, Scope, Send
+from strato.http.responses import Response, Tracked
+from strato.http.types import Receive, Scope, Send
 from strato.storage.engine import ObjectStore
 from strato.storage.errors import NoSuchKey
 
@@ -43,17 +43,7 @@ class S3App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = secrets.token_hex(8).upper()
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                headers = message["headers"]
-                assert isinstance(headers, list)
-                headers.append((b"x-amz-request-id", request_id.encode()))
-                headers.append((b"x-amz-id-2", request_id.encode()))
-            await send(message)
+        tracked = Tracked(send, [(b"x-amz-request-id", request_id.encode()), (b"x-amz-id-2", request_id.encode())])
 
         method = scope.get("method", "GET")
         resource = scope.get("path", "/")
@@ -62,7 +52,7 @@ class S3App:
             response = await self.handle(request, request_id)
             await response.send(tracked, head=method == "HEAD")
         except Exception as exc:
-            if started:
+            if tracked.started:
                 log.warning("request %s aborted mid-response: %r", request_id, exc)
                 raise
             error = to_s3_error(exc)
