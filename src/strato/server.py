@@ -203,7 +203,8 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket)
     registry = DistributionRegistry(settings.data_dir)
     origin = DistributionOrigin(registry, api_url,
                                 OriginKeys(identity.access_key, identity.secret_key, settings.region))
-    proxy = EdgeProxy(origin, store, rules=origin)
+    limiter = RateLimiter(settings.edge_rate, 2 * settings.edge_rate) if settings.edge_rate else None
+    proxy = EdgeProxy(origin, store, rules=origin, limiter=limiter, access_log=_access_log(settings.edge_access_log))
     following = asyncio.ensure_future(invalidations.follow(invalidations.local(registry), store,
                                                            cache_dir / "invalidations-applied"))
     try:
