@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Protocol
@@ -206,6 +207,56 @@ class Compressor:
             raise RuntimeError("compressor already flushed")
         self._finished = True
         return self._engine.flush()
+
+
+def compress_whole(body: bytes, encoding: str) -> bytes:
+    """A whole body in one content coding (RFC 9110 8.4.1), as one stream."""
+    compressor = Compressor(encoding)
+    return compressor.compress(body) + compressor.flush()
+
+
+class EncodedCopies:
+    """Compressed copies of cached bodies by (entry name, coding), so that a hit asking for a
+    coding already produced is answered without compressing again.
+
+    Least recently used first out, bounded in total bytes; a copy larger than the whole bound is
+    not kept. Copies are bytes of an immutable body, so they stay valid until their entry goes
+    (drop), which its store tells this map.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._copies: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._copies)
+
+    def get(self, name: str, encoding: str) -> bytes | None:
+        copy = self._copies.get((name, encoding))
+        if copy is not None:
+            self._copies.move_to_end((name, encoding))
+        return copy
+
+    def put(self, name: str, encoding: str, copy: bytes) -> None:
+        if len(copy) > self.capacity:
+            return
+        self._forget((name, encoding))
+        self._copies[(name, encoding)] = copy
+        self.used += len(copy)
+        while self.used > self.capacity:
+            _, dropped = self._copies.popitem(last=False)
+            self.used -= len(dropped)
+
+    def drop(self, name: str) -> None:
+        """Every coding of one entry's body."""
+        for encoding in SUPPORTED_ENCODINGS:
+            self._forget((name, encoding))
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        copy = self._copies.pop(key, None)
+        if copy is not None:
+            self.used -= len(copy)
 
 
 def add_vary(headers: dict[str, str], field: str = "accept-encoding") -> None:

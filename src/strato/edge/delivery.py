@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 from strato.edge import compression, multirange
 from strato.http.conditionals import Outcome, evaluate, parse_http_date
@@ -34,6 +35,16 @@ class Answer:
     headers: dict[str, str]
     body: list[Piece] | None
     encoding: str | None = None
+
+
+class Copies(Protocol):
+    """Where one stored body's compressed copies are found and kept, so that an answer in a
+    coding already produced does not compress again; bodies over `limit` bytes stream instead."""
+
+    limit: ClassVar[int]
+
+    def find(self, encoding: str) -> bytes | None: ...
+    def keep(self, encoding: str, copy: bytes) -> None: ...
 
 
 def plan_answer(
@@ -98,11 +109,27 @@ def too_many_requests(wait: float) -> Answer:
 
 async def deliver(
     request: Request, status: int, headers: dict[str, str], size: int | None, body: BodyRange, send: Send,
-    whole: bytes | None = None,
-) -> None:
+    whole: bytes | None = None, copies: Copies | None = None,
+) -> bool:
     """Conditionals, ranges and compression over a stored (or arriving) representation;
-    `whole`: the entire representation, when it is in memory (answered in one body message)."""
-    await send_answer(send, plan_answer(request.headers, request.method, status, headers, size), body, whole)
+    `whole`: the entire representation, when it is in memory (answered in one body message);
+    `copies`: its compressed copies, when it is complete (a compressed answer then comes from
+    one, or makes and keeps one). True when this answer compressed the body."""
+    answer = plan_answer(request.headers, request.method, status, headers, size)
+    compressed = answer.encoding is not None
+    if answer.encoding is not None and copies is not None:
+        copy = copies.find(answer.encoding)
+        compressed = copy is None
+        if copy is None and size is not None and size <= copies.limit:
+            if whole is None:
+                whole = b"".join([chunk async for chunk in body(0, size)])
+            copy = compression.compress_whole(whole, answer.encoding)
+            copies.keep(answer.encoding, copy)
+        if copy is not None:
+            answer.headers["content-length"] = str(len(copy))
+            answer = Answer(answer.status, answer.headers, [copy])
+    await send_answer(send, answer, body, whole)
+    return compressed
 
 
 async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None, whole: bytes | None = None) -> None:

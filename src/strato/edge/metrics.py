@@ -20,12 +20,14 @@ class EdgeMetrics:
     origin_errors: int = 0
     bytes_served: int = 0
     origin_seconds: float = 0.0
+    compressions: int = 0
 
 
 _NAMES = {
     "hits": "hits_total", "misses": "misses_total", "revalidations": "revalidations_total",
     "stale": "stale_served_total", "origin_fetches": "origin_fetches_total", "origin_errors": "origin_errors_total",
     "bytes_served": "bytes_served_total", "origin_seconds": "origin_seconds_total",
+    "compressions": "compressions_total",
 }
 
 

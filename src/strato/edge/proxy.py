@@ -184,22 +184,23 @@ class EdgeProxy:
                 self._revalidate_in_background(key, host, target, headers, entry, rules)
             detail = "" if action is policy.Action.FRESH else "stale"
             try:
-                await self._serve_entry(request, entry, send, hit=True, detail=detail)
+                await self._serve_entry(request, entry, send, site, hit=True, detail=detail)
                 return
             except FileNotFoundError:  # evicted since the lookup (before anything was sent)
                 entry, action = None, policy.Action.FETCH
         outcome = await self._flight(key, host, target, headers,
                                      entry if action is policy.Action.REVALIDATE else None, rules)
-        await self._serve_outcome(request, key, host, target, outcome, entry, send)
+        await self._serve_outcome(request, key, host, target, outcome, entry, send, site)
 
     async def _serve_outcome(
         self, request: Request, key: str, host: str, target: str, outcome: FetchResult, stale: Entry | None, send: Send,
+        site: EdgeMetrics,
     ) -> None:
         if outcome.entry is not None:
-            await self._serve_entry(request, outcome.entry, send, hit=outcome.detail == "", detail=outcome.detail)
+            await self._serve_entry(request, outcome.entry, send, site, hit=outcome.detail == "", detail=outcome.detail)
             return
         if outcome.fill is not None and outcome.meta is not None:
-            await self._serve_fill(request, outcome.meta, outcome.fill, send)
+            await self._serve_fill(request, outcome.meta, outcome.fill, send, site)
             return
         if outcome.passed is not None:
             response = outcome.claim()
@@ -208,7 +209,7 @@ class EdgeProxy:
             await self._relay(request, response, send, "fwd=uri-miss")
             return
         if stale is not None and policy.can_serve_stale_on_error(request.headers, stale.stored(), time.time()):
-            await self._serve_entry(request, stale, send, hit=True, detail="stale-if-error")
+            await self._serve_entry(request, stale, send, site, hit=True, detail="stale-if-error")
             return
         status = 504 if isinstance(outcome.error, asyncio.TimeoutError | TimeoutError) else 502
         await plain(send, status, "the origin could not be reached", request.method)
@@ -366,7 +367,9 @@ class EdgeProxy:
         headers["cache-status"] = status_text
         return headers
 
-    async def _serve_entry(self, request: Request, entry: Entry, send: Send, *, hit: bool, detail: str) -> None:
+    async def _serve_entry(
+        self, request: Request, entry: Entry, send: Send, site: EdgeMetrics, *, hit: bool, detail: str,
+    ) -> None:
         now = time.time()
         stored = entry.stored()
         status_text = policy.cache_status(
@@ -375,15 +378,20 @@ class EdgeProxy:
         )
         headers = self.response_headers(entry.headers, policy.age_field(stored, now), status_text, now)
         body = self.store.open(entry)
-        await deliver(request, entry.status, headers, entry.size, body.read, send, body.whole)
+        if await deliver(request, entry.status, headers, entry.size, body.read, send, body.whole,
+                         self.store.copies(entry)):
+            site.compressions += 1
 
-    async def _serve_fill(self, request: Request, meta: Entry, fill: Fill, send: Send) -> None:
+    async def _serve_fill(self, request: Request, meta: Entry, fill: Fill, send: Send, site: EdgeMetrics) -> None:
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
         headers = self.response_headers(meta.headers, "0", status_text, time.time())
         declared = meta.headers.get("content-length")
         size = int(declared) if declared is not None and declared.isdigit() else None
         whole = fill.body()
-        await deliver(request, meta.status, headers, len(whole) if whole is not None else size, fill.read, send, whole)
+        copies = self.store.copies(meta) if whole is not None else None  # only a complete body is compressed whole
+        if await deliver(request, meta.status, headers, len(whole) if whole is not None else size, fill.read, send,
+                         whole, copies):
+            site.compressions += 1
 
     # -- everything else ----------------------------------------------------------------------
 

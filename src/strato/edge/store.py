@@ -1,5 +1,6 @@
 """The edge's cache: entries on disk (surviving restarts), small hot bodies also in memory,
-both tiers bounded in bytes, disk evicted by S3-FIFO.
+both tiers bounded in bytes, disk evicted by S3-FIFO; compressed copies of small bodies are
+kept in memory too (compression.EncodedCopies), within their own byte bound.
 
 An entry is one stored response: a variant of a primary key. Its body lives in
 `<dir>/entries/xx/<name>.body`, written there as it arrives (a small body with a declared length
@@ -22,8 +23,10 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from strato.edge import cachekey
+from strato.edge.compression import EncodedCopies
 from strato.edge.diskwriter import DiskWriter
 from strato.edge.eviction import Eviction, S3Fifo
 from strato.edge.journal import Journal
@@ -77,7 +80,11 @@ class Entry:
 
 
 class EdgeStore:
-    def __init__(self, directory: Path, capacity: int, memory_capacity: int, eviction: Eviction | None = None) -> None:
+    def __init__(
+        self, directory: Path, capacity: int, memory_capacity: int, eviction: Eviction | None = None, *,
+        encoded_capacity: int | None = None,
+    ) -> None:
+        """`encoded_capacity`: bytes of compressed copies kept (a quarter of the memory tier's when None)."""
         self.directory = directory
         self.entries_dir = directory / "entries"
         self.tmp_dir = directory / "tmp"
@@ -92,6 +99,7 @@ class EdgeStore:
         self._by_name: dict[str, Entry] = {}
         self._memory: OrderedDict[str, bytes] = OrderedDict()
         self._memory_bytes = 0
+        self.encoded = EncodedCopies(memory_capacity // 4 if encoded_capacity is None else encoded_capacity)
         self._descriptors: OrderedDict[str, int] = OrderedDict()  # read_now's open bodies, by entry name
         self.journal = Journal(directory / "index.log")
         self.writer = DiskWriter(self.journal)
@@ -156,6 +164,14 @@ class EdgeStore:
 
     def __len__(self) -> int:
         return len(self._by_name)
+
+    def copies(self, entry: Entry) -> EntryCopies:
+        """The entry's compressed copies, for delivery.deliver."""
+        return EntryCopies(self, entry)
+
+    def holds(self, entry: Entry) -> bool:
+        """Whether `entry` is stored now (not a fill that was not stored, nor one dropped since)."""
+        return self._by_name.get(entry.name) is entry
 
     @property
     def used(self) -> int:
@@ -230,6 +246,8 @@ class EdgeStore:
 
     def freshen(self, entry: Entry, headers: dict[str, str], request_time: float, response_time: float) -> None:
         """RFC 9111 §4.3.4: a 304 updated the stored headers."""
+        if headers.get("etag") != entry.headers.get("etag"):  # a new validator: copies made under the old one go
+            self.encoded.drop(entry.name)
         entry.headers, entry.request_time, entry.response_time = headers, request_time, response_time
         entry.prepared = None
         if entry.name in self._by_name:
@@ -267,6 +285,7 @@ class EdgeStore:
         body = self._memory.pop(entry.name, None)
         if body is not None:
             self._memory_bytes -= len(body)
+        self.encoded.drop(entry.name)
         fd = self._descriptors.pop(entry.name, None)
         if fd is not None:
             os.close(fd)
@@ -300,6 +319,25 @@ class EdgeStore:
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+class EntryCopies:
+    """One entry's compressed bodies (delivery.Copies): kept only while the entry is stored,
+    for bodies small enough for the memory tier."""
+
+    __slots__ = ("_entry", "_store")
+    limit: ClassVar[int] = MEMORY_OBJECT_MAX
+
+    def __init__(self, store: EdgeStore, entry: Entry) -> None:
+        self._store = store
+        self._entry = entry
+
+    def find(self, encoding: str) -> bytes | None:
+        return self._store.encoded.get(self._entry.name, encoding)
+
+    def keep(self, encoding: str, copy: bytes) -> None:
+        if self._entry.size <= self.limit and self._store.holds(self._entry):
+            self._store.encoded.put(self._entry.name, encoding, copy)
 
 
 class StoredBody:
