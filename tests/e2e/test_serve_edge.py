@@ -8,6 +8,7 @@ import datetime
 import http.client
 import json
 import re
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -412,3 +413,49 @@ def test_metrics_are_kept_per_distribution(server: StratoServer, site: Site, s3:
     assert grown[("strato_edge_distribution_misses_total", "default")] >= 1
     assert grown[("strato_edge_distribution_bytes_served_total", "default")] >= 7
     assert metric(server, "strato_edge_distribution_origin_seconds_total", site.id) > 0
+
+
+class TestNoWayAround:
+    """What a client may not do to reach what a distribution protects."""
+
+    def test_percent_encoding_the_path_does_not_escape_a_signed_behaviour(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        site.origin.routes["/media/secret.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"members only")
+        for path in ("/%6Dedia/secret.txt", "/media%2Fsecret.txt", "/%6D%65dia/secret.txt"):
+            status, _, body = get(f"{server.edge_url}{path}", host=site.alias)
+            assert status == 403, path
+            assert b"members only" not in body
+
+    def test_a_second_host_field_does_not_choose_the_distribution(self, server: StratoServer, site: Site) -> None:
+        site.origin.routes["/media/twice.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"members only")
+        netloc = server.edge_url.removeprefix("http://")
+        host, port = netloc.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(f"GET /media/twice.txt HTTP/1.1\r\nHost: nothing.test\r\nHost: {site.alias}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert b"members only" not in answer
+        assert site.origin.count("/media/twice.txt") == 0
+
+    def test_an_origin_access_control_reads_objects_and_nothing_else(
+        self, server: StratoServer, s3: Any, bucket: str, cloudfront: Any
+    ) -> None:
+        s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"an object")
+        oac = cloudfront.create_origin_access_control(OriginAccessControlConfig={
+            "Name": uuid.uuid4().hex, "SigningProtocol": "sigv4", "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
+        alias = f"{uuid.uuid4().hex[:12]}.example.com"
+        create_distribution(cloudfront, alias, [s3_origin(bucket, oac=oac)], "bucket")
+        deadline = time.monotonic() + 10
+        while get(f"{server.edge_url}/doc.txt", host=alias)[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert get(f"{server.edge_url}/doc.txt", host=alias)[2] == b"an object"
+        for path in ("/?list-type=2", "/", "/%2F?list-type=2"):  # listings of the private bucket
+            status, _, body = get(f"{server.edge_url}{path}", host=alias)
+            assert status == 403, path
+            assert b"doc.txt" not in body
+        status, _, body = get(f"{server.edge_url}/doc.txt?policy", host=alias)  # not GetBucketPolicy
+        assert (status, body) == (200, b"an object")

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from .records import Behavior, Distribution
 
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
+
 
 @lru_cache(maxsize=1024)
 def _pattern(path_pattern: str) -> re.Pattern[str]:
@@ -41,7 +43,9 @@ def _host_name(host: str) -> str:
     host = host.strip().lower()
     if host.startswith("["):
         return host.partition("]")[0] + "]"
-    return host.rpartition(":")[0] if ":" in host else host
+    name = host.rpartition(":")[0] if ":" in host else host
+    # Not a host name (two Host fields joined by a comma, spaces, ...): it names no distribution.
+    return name if _HOST_NAME.fullmatch(name) else ""
 
 
 def distribution_for(distributions: Iterable[Distribution], host: str) -> Distribution | None:

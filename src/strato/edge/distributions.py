@@ -20,7 +20,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from strato.auth import sigv4
 from strato.cdn.records import Behavior, Distribution, Origin
@@ -33,6 +33,7 @@ from strato.edge.rules import DEFAULT_TTL, MAX_TTL, OPEN, Rules, SignatureGuard,
 log = logging.getLogger("strato.edge")
 REFRESH_SECONDS = 1.0  # how stale the edge's copy of the distributions may be
 SIGNATURE_SECONDS = 60
+OBJECT_PARAMETERS = ("versionId", "partNumber")  # with response-*: what GetObject reads
 HOSTS_REMEMBERED = 4096  # Host -> distribution answers kept between refreshes
 CLOUDFRONT_DEFAULT_METHODS = ("GET", "HEAD")
 
@@ -94,14 +95,14 @@ class DistributionOrigin:
             distribution = self._by_host[host] = distribution_for(distributions, host)
         if distribution is None:
             return OPEN
-        return self._rules[(distribution.id, behavior_for(distribution, path).path_pattern)]
+        return self._rules[(distribution.id, behavior_for(distribution, unquote(path)).path_pattern)]
 
     async def fetch(
         self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
         *, host: str = "",
     ) -> OriginResponse:
         path, _, query = target.partition("?")
-        chosen = select(self.distributions(), host, path)
+        chosen = select(self.distributions(), host, unquote(path))  # as the origin will read the path
         if chosen is None:
             return await self.api.fetch(method, target, headers, body)
         distribution, behavior = chosen
@@ -116,14 +117,18 @@ class DistributionOrigin:
         if bucket is None:
             return await self._custom_origin(origin).fetch(method, prefix + path + (f"?{query}" if query else ""),
                                                            headers, body)
-        path = f"/{bucket}{prefix}{path}"
         if origin.origin_access_control_id and method in ("GET", "HEAD"):
-            return await self.api.fetch(method, self._signed(method, path, query), headers, body)
-        return await self.api.fetch(method, path + (f"?{query}" if query else ""), headers, body)
+            if unquote(prefix + path).strip("/") == "":
+                return _refused("An origin access control reads objects only; this names none.")
+            return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query), headers, body)
+        return await self.api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
 
     def _signed(self, method: str, path: str, query: str) -> str:
-        """`path?query` with a SigV4 query signature by the root keys (payload unsigned)."""
-        params = parse_qsl(query, keep_blank_values=True)
+        """`path?query` with a SigV4 query signature by the root keys (payload unsigned). Only
+        GetObject's own parameters are kept: a signed `?list-type=2`, `?policy` or `?versions`
+        would read more of the bucket than its objects, which is all an OAC grants."""
+        params = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True)
+                  if name.startswith("response-") or name in OBJECT_PARAMETERS]
         signed = sigv4.presign(method, self.api.host, path.encode(), params, access_key=self.keys.access_key,
                                secret=self.keys.secret_key, region=self.keys.region, service="s3",
                                now=time.time(), expires=SIGNATURE_SECONDS)
@@ -142,6 +147,17 @@ class DistributionOrigin:
         await self.api.close()
         for origin in self._custom.values():
             await origin.close()
+
+
+def _refused(message: str) -> OriginResponse:
+    """A 403 the edge answers for the origin (not cacheable: it carries no freshness)."""
+    body = f"<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>".encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    return OriginResponse(403, {"content-type": "application/xml", "content-length": str(len(body))}, chunks(),
+                          lambda: None, body)
 
 
 def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:

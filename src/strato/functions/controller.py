@@ -89,8 +89,8 @@ class WorkerConnection(asyncio.Protocol):
             return
         if op == "wake":
             self._controller.dispatcher.wake()
-        elif op == "retire":
-            self._controller.pool.retire(str(head["name"]))
+        elif op == "retire" and isinstance(head.get("name"), str):
+            self._controller.pool.retire(head["name"])
         else:
             self._send({"failed": f"no such operation: {op!r}"}, b"")
             return

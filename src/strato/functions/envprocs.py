@@ -99,7 +99,8 @@ class Runtime:
 
     def run(self, spec: dict[str, Any]) -> int:
         if self.host is not None:
-            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]), self.policy.keep_in_tmp)
+            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]), self.policy.keep_in_tmp,
+                                      self.policy.hide)
         task_root = sandbox.TASK_ROOT if self.policy.namespaces else spec["code_dir"]
         environment = {**spec["environment"], "LAMBDA_TASK_ROOT": task_root}
         os.chdir(task_root)

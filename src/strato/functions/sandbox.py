@@ -215,7 +215,8 @@ def prepare_filesystem(policy: Policy) -> int:
     return host
 
 
-def finish_filesystem(host: int, code_dir: str, tmp_mb: int, keep_in_tmp: tuple[str, ...] = ()) -> None:
+def finish_filesystem(host: int, code_dir: str, tmp_mb: int, keep_in_tmp: tuple[str, ...] = (),
+                      hide: tuple[str, ...] = ()) -> None:
     """At launch: the function's code (found through the kept host tree, which is then let go)
     read-only at /var/task, and a private /tmp of the function's ephemeral storage size, in
     which the runtime's own dirs under /tmp (`keep_in_tmp`) are seen again, read-only."""
@@ -229,6 +230,9 @@ def finish_filesystem(host: int, code_dir: str, tmp_mb: int, keep_in_tmp: tuple[
         os.makedirs(path, mode=0o755, exist_ok=True)
         _bind_read_only(fd, path)
         os.close(fd)
+    for path in hide:  # a data dir inside a kept dir (/tmp/checkout/.venv beside /tmp/checkout/data)
+        if any(path.startswith(dir.rstrip("/") + "/") for dir in keep_in_tmp) and os.path.isdir(path):
+            _cover(path, "size=4k,mode=0000", read_only=True)
 
 
 def _ancestors(path: str) -> list[str]:
