@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import re
+import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -375,3 +376,21 @@ class TestAwsCli:
         missing = aws("lambda", "get-function", "--function-name", name, check=False)
         assert missing.returncode != 0
         assert "ResourceNotFoundException" in missing.stderr
+
+
+@pytest.mark.parametrize("authorization", [
+    None,
+    "AWS4-HMAC-SHA256 Credential=NOSUCHKEY00000000000/20260101/us-east-1/lambda/aws4_request, "
+    "SignedHeaders=host, Signature=" + "0" * 64,
+], ids=["unsigned", "unknown key"])
+def test_a_stranger_is_refused_before_sending_a_package(server: StratoServer, authorization: str | None) -> None:
+    """An upload slot (and 50 MB of reading) is never given to a request no known key signed:
+    the refusal comes while the announced body has not even started."""
+    netloc = server.url.removeprefix("http://")
+    host, port = netloc.rsplit(":", 1)
+    head = (f"POST /2015-03-31/functions HTTP/1.1\r\nHost: {netloc}\r\nContent-Length: 60000000\r\n"
+            + (f"Authorization: {authorization}\r\n" if authorization else "") + "\r\n")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode())
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 403 "), answer[:200]

@@ -16,7 +16,7 @@ import uuid
 
 from strato.auth import sigv4
 from strato.auth.credentials import CredentialStore
-from strato.auth.verify import verify_v4
+from strato.auth.verify import unknown_key, verify_v4
 from strato.functions.records import MAX_PAYLOAD
 from strato.http.bodies import BodyTooLarge, collect, stream
 from strato.http.request import Request
@@ -66,14 +66,18 @@ class LambdaApp:
 
     async def handle(self, request: Request, request_id: str) -> Response:
         endpoint = route(request.method, request.raw_path.decode("latin-1"))
+        auth = self.authorization(request)  # before any body is read: strangers hold no upload slot
         if _BODY_LIMITS.get(endpoint.operation) == MAX_CODE_REQUEST:
             async with self._packages:
-                return await self.dispatch(request, endpoint, request_id)
-        return await self.dispatch(request, endpoint, request_id)
+                return await self.dispatch(request, endpoint, request_id, auth)
+        return await self.dispatch(request, endpoint, request_id, auth)
 
-    async def dispatch(self, request: Request, endpoint: Endpoint, request_id: str) -> Response:
+    async def dispatch(self, request: Request, endpoint: Endpoint, request_id: str,
+                       auth: sigv4.Authorization) -> Response:
         body = await self.read_body(request, endpoint.operation)
-        self.authenticate(request, body)
+        verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
+                  raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
+                  query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
         return await HANDLERS[endpoint.operation](Call(request, endpoint, body, request_id, self.services))
 
     async def read_body(self, request: Request, operation: str) -> bytes:
@@ -86,8 +90,9 @@ class LambdaApp:
         except BodyTooLarge:
             raise too_large(limit, operation) from None
 
-    def authenticate(self, request: Request, body: bytes) -> None:
-        """Every call is signed (header or presigned query) by a known key, for service `lambda`."""
+    def authorization(self, request: Request) -> sigv4.Authorization:
+        """Every call is signed (header or presigned query) by a known key, for service `lambda`;
+        the signature itself is checked once the body it covers is read."""
         header = request.headers.get("authorization", "").strip()
         if header:
             auth = sigv4.parse_header(header)
@@ -97,6 +102,6 @@ class LambdaApp:
             auth = sigv4.parse_query(request.query)
         else:
             raise LambdaError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
-        verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
-                  raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
-                  query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
+        if self.credentials.lookup(auth.scope.access_key) is None:
+            raise unknown_key()
+        return auth
