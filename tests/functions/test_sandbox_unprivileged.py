@@ -32,9 +32,16 @@ def handler(event, context):
         data = open(os.path.join(event["hidden"], "secret")).read()
     except OSError as e:
         data = e.errno
+    try:
+        with open(os.path.join(event["owned"], "planted"), "w") as planted:
+            planted.write("a function was here")
+        written = 0
+    except OSError as e:
+        written = e.errno
     status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines())
     return {"capabilities": status["CapEff"], "uid": os.getuid(), "pid": os.getpid(),
-            "tmp": os.listdir("/tmp"), "data": data, "umount": [undone, ctypes.get_errno()]}
+            "tmp": os.listdir("/tmp"), "data": data, "umount": [undone, ctypes.get_errno()],
+            "written": written}
 '''
 
 
@@ -55,9 +62,10 @@ def base() -> Iterator[Path]:
     """Outside /tmp and readable by everyone, so that only the sandbox can hide what it hides."""
     directory = Path(tempfile.mkdtemp(prefix="strato-unprivileged-", dir="/run"))
     directory.chmod(0o755)
-    for name in ("work", "hidden", "code"):
+    for name in ("work", "hidden", "code", "owned"):
         (directory / name).mkdir(mode=0o755)
     os.chown(directory / "work", NOBODY, NOBODY)
+    os.chown(directory / "owned", NOBODY, NOBODY)  # strato's uid may write there on the host
     (directory / "hidden" / "secret").write_text("readable by anyone on the host")
     (directory / "code" / "app.py").write_text(HANDLER)
     yield directory
@@ -66,7 +74,7 @@ def base() -> Iterator[Path]:
 
 def test_an_unprivileged_strato_still_isolates_its_environments(base: Path) -> None:
     started, payload, ended = asyncio.run(launch_in_child(
-        [INTERPRETER], base, "python3.11", {"hidden": str(base / "hidden")},
+        [INTERPRETER], base, "python3.11", {"hidden": str(base / "hidden"), "owned": str(base / "owned")},
         user=NOBODY, group=NOBODY, extra_groups=[], env={"PYTHONPATH": str(SOURCE)}))
     answer = json.loads(payload)
     assert "+user" in str(started["protections"])
@@ -77,4 +85,6 @@ def test_an_unprivileged_strato_still_isolates_its_environments(base: Path) -> N
     assert answer["tmp"] == []
     assert answer["data"] in (errno.ENOENT, errno.EACCES)
     assert answer["umount"] == [-1, errno.EPERM]
+    assert answer["written"] == errno.EROFS  # strato's own uid owns that dir, yet the host tree is sealed
+    assert not (base / "owned" / "planted").exists()
     assert ended["status"] == -9

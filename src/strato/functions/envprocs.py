@@ -36,6 +36,7 @@ class Init:
         try:
             host = None
             if self.policy.namespaces:
+                sandbox.seal_host()
                 sandbox.mount_proc()
                 host = sandbox.prepare_filesystem(self.policy)
             runtime = os.fork()

@@ -15,6 +15,7 @@ Only the standard library: the zygote, which may run on another interpreter, imp
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 from dataclasses import dataclass, field
@@ -160,6 +161,18 @@ def _map_ids(uid: int, gid: int) -> None:
         f.write("deny")
     with open("/proc/self/gid_map", "w") as f:
         f.write(f"{gid} {gid} 1")
+
+
+def seal_host() -> None:
+    """The host's whole mount tree read-only for the environment: function code writes only to
+    the private tmpfs mounts made afterwards (/tmp, /dev/shm, /var/tmp). Without this a strato
+    that is not root would let functions write whatever its own uid may (its venv, ~/.aws).
+    Device files (/dev/null) stay writable: a read-only mount does not bar them."""
+    try:
+        syscalls.read_only_tree("/")
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSYS, errno.EINVAL):  # kernels before 5.12: uid and covers only
+            raise
 
 
 def mount_proc() -> None:
