@@ -90,9 +90,8 @@ def s3_object_fetcher(store: ObjectStore) -> Callable[[str, str], Awaitable[byte
 def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters,
               invoker: Invoker) -> ExpectContinueGuard:
     identity, _ = root_identity(settings)
-    cloudfront = CloudFrontApp(DistributionRegistry(settings.data_dir), StaticCredentials([identity]),
-                               settings.request_timeout)
     credentials = StaticCredentials([identity])
+    cloudfront = CloudFrontApp(DistributionRegistry(settings.data_dir), credentials, settings.request_timeout)
     s3_settings = S3Settings(region=settings.region, domains=settings.domains,
                              request_timeout=settings.request_timeout)
     s3 = S3App(store, credentials, s3_settings)
