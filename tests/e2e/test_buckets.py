@@ -8,10 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+from tests.e2e.client_errors import error_of
 
 
 def unique(prefix: str = "bkt") -> str:

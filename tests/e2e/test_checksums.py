@@ -17,15 +17,11 @@ from botocore.exceptions import ClientError
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 
 from tests.conftest import make_client
+from tests.e2e.client_errors import error_of
 from tests.servers import StratoServer
 
 MiB = 1024 * 1024
 ALGORITHMS = ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"]
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def raw_digest(algorithm: str, data: bytes) -> bytes:

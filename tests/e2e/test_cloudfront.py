@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conftest import make_client
+from tests.e2e.client_errors import error_of
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 
@@ -108,11 +109,6 @@ def config(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
-
-
-def error_of(info: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = info.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 class TestDistributions:

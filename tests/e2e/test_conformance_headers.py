@@ -18,13 +18,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
+from tests.e2e.client_errors import error_of
 from tests.e2e.test_presigned import presign_v4_at
 from tests.servers import ACCESS_KEY, REGION, StratoServer, raw_exchange, request_head, sign_v4
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def adding(server: StratoServer, operation: str, headers: dict[str, Any], **config: Any) -> Any:

@@ -11,12 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
+from tests.e2e.client_errors import error_of
 from tests.servers import StratoServer
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def fill(s3: Any, bucket: str, keys: list[str]) -> None:

@@ -11,12 +11,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.client_errors import error_of
+
 MiB = 1024 * 1024
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def upload_parts(s3: Any, bucket: str, key: str, sizes: list[int], **create: Any) -> tuple[str, bytes, list[Any]]:

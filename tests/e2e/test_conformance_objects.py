@@ -14,14 +14,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
+from tests.e2e.client_errors import error_of
 from tests.servers import StratoServer
 
 MiB = 1024 * 1024
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def with_headers(server: StratoServer, operation: str, headers: dict[str, str]) -> Any:

@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
+from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import ROLE, RUNTIME, package
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
@@ -44,11 +45,6 @@ def function(lam: Any) -> Iterator[str]:
     yield name
     with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
         lam.delete_function(FunctionName=name)
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def b64sha256(data: bytes) -> str:

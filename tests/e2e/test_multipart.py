@@ -14,12 +14,9 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from tests.e2e.client_errors import error_of
+
 MiB = 1024 * 1024
-
-
-def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def blob(size: int, seed: str) -> bytes:
