@@ -12,6 +12,7 @@ from strato.http.responses import Response
 
 from ..call import Call
 from ..errors import invalid_content, invalid_parameter, too_large
+from .common import no_content
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 LOG_TYPES = ("None", "Tail")
@@ -45,16 +46,17 @@ def _payload(raw: bytes, limit: int, operation: str) -> bytes:
     return raw
 
 
+def _one_of(value: str, member: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise invalid_parameter(f"1 validation error detected: Value '{value}' at '{member}' failed to "
+                                f"satisfy constraint: Member must satisfy enum value set: {list(allowed)}")
+    return value
+
+
 async def invoke(call: Call) -> Response:
     headers = call.request.headers
-    kind = headers.get("x-amz-invocation-type", "RequestResponse")
-    if kind not in INVOCATION_TYPES:
-        raise invalid_parameter(f"1 validation error detected: Value '{kind}' at 'invocationType' failed to "
-                                f"satisfy constraint: Member must satisfy enum value set: {list(INVOCATION_TYPES)}")
-    log_type = headers.get("x-amz-log-type", "None")
-    if log_type not in LOG_TYPES:
-        raise invalid_parameter(f"1 validation error detected: Value '{log_type}' at 'logType' failed to "
-                                f"satisfy constraint: Member must satisfy enum value set: {list(LOG_TYPES)}")
+    kind = _one_of(headers.get("x-amz-invocation-type", "RequestResponse"), "invocationType", INVOCATION_TYPES)
+    log_type = _one_of(headers.get("x-amz-log-type", "None"), "logType", LOG_TYPES)
     if kind == "Event":
         payload = _payload(call.raw_body, MAX_EVENT_PAYLOAD, "InvokeAsync")
     else:
@@ -64,7 +66,7 @@ async def invoke(call: Call) -> Response:
     name, qualifier = call.target()
     function = await registry.resolve_async(name, qualifier)
     if kind == "DryRun":
-        return Response(204, [])
+        return no_content()
     invocation = Invocation(function, registry.arn(function.name, qualifier), payload, call.request_id,
                             client_context, log_tail=log_type == "Tail")
     if kind == "Event":
