@@ -19,7 +19,8 @@ from pathlib import Path
 from strato import migrations
 
 from .errors import NotFound
-from .records import FunctionVersion, Invocation, InvokeResult, TooManyRequests
+from .ipc import Resolve
+from .records import Invocation, InvokeResult, TooManyRequests
 
 log = logging.getLogger("strato.functions.events")
 
@@ -83,7 +84,6 @@ class EventQueue:
         self._conn.close()
 
 
-Resolve = Callable[[str, str], FunctionVersion]
 Run = Callable[[Invocation], Awaitable[InvokeResult]]
 
 
