@@ -6,6 +6,8 @@ for what CloudWatch Logs' GetLogEvents would give on AWS.
 
 from __future__ import annotations
 
+import asyncio
+
 from strato.functions.logs import read_logs
 from strato.http.responses import Response
 
@@ -22,7 +24,7 @@ async def get_function_logs(call: Call) -> Response:
     if not text.isdigit() or not 0 < int(text) <= MAX_BYTES:
         raise invalid_parameter(f"bytes must be a number from 1 to {MAX_BYTES}")
     try:
-        body = read_logs(call.services.logs_dir, name, int(text))
+        body = await asyncio.to_thread(read_logs, call.services.logs_dir, name, int(text))  # up to 16 MB of disk
     except ValueError as exc:
         raise invalid_parameter(str(exc)) from None
     return Response(200, [("content-type", "text/plain; charset=utf-8")], body)
