@@ -55,29 +55,30 @@ def exit_cleanly(signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM this worker when its supervisor dies, even by SIGKILL, so that no
-    orphan keeps serving the old socket and data dir."""
+def _prctl(option: int, arg: int | bytes) -> None:
+    """prctl(2) on Linux, a no-op elsewhere; raises OSError or AttributeError if unreachable."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
 
+    ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this worker when its supervisor dies, even by SIGKILL, so that no
+    orphan keeps serving the old socket and data dir."""
     pr_set_pdeathsig = 1
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        _prctl(pr_set_pdeathsig, signal.SIGTERM)
     except (OSError, AttributeError):
         log.warning("could not tie worker %d to its supervisor's lifetime", os.getpid())
 
 
 def _name_process(name: str) -> None:
     """Show the role in ps and top (/proc/PID/comm, at most 15 bytes): `strato:worker-0`."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
     pr_set_name = 15
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_name, f"strato:{name}".encode()[:15], 0, 0, 0)
+        _prctl(pr_set_name, f"strato:{name}".encode()[:15])
 
 
 def run_single(worker: Worker) -> None:
