@@ -90,6 +90,16 @@ def http_origin(url: str, origin_id: str = "web") -> dict[str, Any]:
             "CustomOriginConfig": {"HTTPPort": int(port), "HTTPSPort": 443, "OriginProtocolPolicy": "http-only"}}
 
 
+def private_bucket_alias(cloudfront: Any, bucket: str) -> str:
+    """A new alias whose distribution reads the private bucket through an origin access control."""
+    oac = cloudfront.create_origin_access_control(OriginAccessControlConfig={
+        "Name": uuid.uuid4().hex, "SigningProtocol": "sigv4", "SigningBehavior": "always",
+        "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    create_distribution(cloudfront, alias, [s3_origin(bucket, oac=oac)], "bucket")
+    return alias
+
+
 def test_a_public_bucket_is_served_and_cached_by_path(server: StratoServer, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="site/index.html", Body=b"<h1>hi</h1>", CacheControl="max-age=300",
                   ContentType="text/html")
@@ -115,11 +125,7 @@ def test_an_origin_access_control_serves_a_private_bucket_only_through_its_alias
     server: StratoServer, s3: Any, bucket: str, cloudfront: Any
 ) -> None:
     s3.put_object(Bucket=bucket, Key="docs/a b.txt", Body=b"signed for", CacheControl="max-age=300")
-    oac = cloudfront.create_origin_access_control(OriginAccessControlConfig={
-        "Name": uuid.uuid4().hex, "SigningProtocol": "sigv4", "SigningBehavior": "always",
-        "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
-    alias = f"{uuid.uuid4().hex[:12]}.example.com"
-    create_distribution(cloudfront, alias, [s3_origin(bucket, oac=oac)], "bucket")
+    alias = private_bucket_alias(cloudfront, bucket)
     deadline = time.monotonic() + 10
     status, _, body = get(f"{server.edge_url}/docs/a%20b.txt", host=alias)
     while status != 200 and time.monotonic() < deadline:  # the edge reloads distributions each second
@@ -444,11 +450,7 @@ class TestNoWayAround:
         self, server: StratoServer, s3: Any, bucket: str, cloudfront: Any
     ) -> None:
         s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"an object")
-        oac = cloudfront.create_origin_access_control(OriginAccessControlConfig={
-            "Name": uuid.uuid4().hex, "SigningProtocol": "sigv4", "SigningBehavior": "always",
-            "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
-        alias = f"{uuid.uuid4().hex[:12]}.example.com"
-        create_distribution(cloudfront, alias, [s3_origin(bucket, oac=oac)], "bucket")
+        alias = private_bucket_alias(cloudfront, bucket)
         deadline = time.monotonic() + 10
         while get(f"{server.edge_url}/doc.txt", host=alias)[0] != 200 and time.monotonic() < deadline:
             time.sleep(0.2)
