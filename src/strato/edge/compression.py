@@ -16,6 +16,7 @@ from typing import Protocol
 
 import brotli  # type: ignore[import-untyped]
 
+from strato.edge import directives
 from strato.http.fields import split_list
 
 _zstd: ModuleType | None
@@ -130,9 +131,7 @@ def is_compressible_type(content_type: str | None) -> bool:
 
 def has_no_transform(cache_control: str | None) -> bool:
     """RFC 9111 5.2.2.6: is the no-transform directive in this Cache-Control value?"""
-    if not cache_control:
-        return False
-    return any(d.split("=", 1)[0].strip().lower() == "no-transform" for d in split_list(cache_control))
+    return directives.parse(cache_control).no_transform
 
 
 def is_compressible(content_type: str | None, content_encoding: str | None, size: int | None,
