@@ -3,7 +3,6 @@ invalidations (`--invalidations-from`), as edges on other machines must."""
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_client
+from tests.e2e.web import public_read
 from tests.edge.conftest import StratoEdge
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
@@ -39,8 +39,7 @@ def test_an_invalidation_made_on_the_server_purges_an_attached_edge(
     server: StratoServer, s3: Any, bucket: str, attached_edge: StratoEdge
 ) -> None:
     s3.put_object(Bucket=bucket, Key="app.js", Body=b"version 1", CacheControl="max-age=3600")
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    public_read(s3, bucket)
     url = f"{attached_edge.url}/{bucket}/app.js"
     assert body_of(url) == b"version 1"
     s3.put_object(Bucket=bucket, Key="app.js", Body=b"version 2", CacheControl="max-age=3600")

@@ -4,8 +4,6 @@ asked), fetched by a client that knows nothing of AWS (urllib)."""
 from __future__ import annotations
 
 import datetime
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -15,23 +13,13 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.conftest import make_client
+from tests.e2e.web import get
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 
 @pytest.fixture(scope="module")
 def v4(server: StratoServer) -> Any:
     return make_client(server.url, signature_version="s3v4")
-
-
-def fetch(url: str, method: str = "GET", data: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 def code_of(body: bytes) -> str:
@@ -71,7 +59,7 @@ def test_boto3s_default_presigned_get_is_sigv2_and_works(s3: Any, bucket: str) -
     s3.put_object(Bucket=bucket, Key="dir/report 2026.txt", Body=b"presigned v2", ContentType="text/plain")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "dir/report 2026.txt"})
     assert {"AWSAccessKeyId", "Signature", "Expires"} <= set(parse_qs(urlsplit(url).query))
-    status, headers, body = fetch(url)
+    status, headers, body = get(url)
     assert (status, body) == (200, b"presigned v2")
     assert headers["content-type"] == "text/plain"
 
@@ -81,7 +69,7 @@ def test_a_sigv4_presigned_get_works(s3: Any, v4: Any, bucket: str) -> None:
     url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "ünïcode/key+plus=eq.bin"})
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    assert fetch(url)[::2] == (200, b"presigned v4")
+    assert get(url)[::2] == (200, b"presigned v4")
 
 
 @pytest.mark.parametrize("signature_version", ["s3", "s3v4"])
@@ -93,7 +81,7 @@ def test_a_presigned_get_can_override_response_headers(server: StratoServer, buc
         "Bucket": bucket, "Key": "data.csv", "ResponseContentType": "text/csv",
         "ResponseContentDisposition": 'attachment; filename="data.csv"',
     })
-    status, headers, body = fetch(url)
+    status, headers, body = get(url)
     assert (status, body) == (200, b"a,b\n")
     assert headers["content-type"] == "text/csv"
     assert headers["content-disposition"] == 'attachment; filename="data.csv"'
@@ -102,16 +90,16 @@ def test_a_presigned_get_can_override_response_headers(server: StratoServer, buc
 def test_a_presigned_head_and_range_get_work(s3: Any, v4: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"0123456789")
     head = v4.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "k"})
-    status, headers, _ = fetch(head, method="HEAD")
+    status, headers, _ = get(head, method="HEAD")
     assert (status, headers["content-length"]) == (200, "10")
     url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
-    assert fetch(url, headers={"Range": "bytes=2-4"})[::2] == (206, b"234")
+    assert get(url, headers={"Range": "bytes=2-4"})[::2] == (206, b"234")
 
 
 def test_a_presigned_bucket_listing_works(s3: Any, v4: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="listed", Body=b"x")
     for client in (s3, v4):
-        status, _, body = fetch(client.generate_presigned_url("list_objects_v2", Params={"Bucket": bucket}))
+        status, _, body = get(client.generate_presigned_url("list_objects_v2", Params={"Bucket": bucket}))
         assert status == 200, body
         assert b"<Key>listed</Key>" in body
 
@@ -130,7 +118,7 @@ def test_a_presigned_put_uploads_with_plain_urllib(server: StratoServer, bucket:
         "put_object", Params={"Bucket": bucket, "Key": "uploaded.bin", "ContentType": binary}
     )
     body = bytes(range(256)) * 4096
-    status, headers, _ = fetch(url, method="PUT", data=body, headers={"Content-Type": binary})
+    status, headers, _ = get(url, method="PUT", body=body, headers={"Content-Type": binary})
     assert status == 200
     got = client.get_object(Bucket=bucket, Key="uploaded.bin")
     assert got["Body"].read() == body
@@ -148,13 +136,13 @@ def test_metadata_a_presigned_put_carries_in_its_url_is_stored(s3: Any, bucket: 
         Params={"Bucket": bucket, "Key": "tagged.bin", "ContentType": binary, "Metadata": {"colour": "blue"}},
     )
     assert "x-amz-meta-colour=blue" in url
-    assert fetch(url, method="PUT", data=b"painted", headers={"Content-Type": binary})[0] == 200
+    assert get(url, method="PUT", body=b"painted", headers={"Content-Type": binary})[0] == 200
     assert client.head_object(Bucket=bucket, Key="tagged.bin")["Metadata"] == {"colour": "blue"}
 
 
 def test_a_sigv4_presigned_put_takes_whatever_content_type_was_not_signed(v4: Any, bucket: str) -> None:
     url = v4.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "form.bin"})
-    assert fetch(url, method="PUT", data=b"urllib's default content type")[0] == 200
+    assert get(url, method="PUT", body=b"urllib's default content type")[0] == 200
     assert v4.get_object(Bucket=bucket, Key="form.bin")["Body"].read() == b"urllib's default content type"
 
 
@@ -162,9 +150,9 @@ def test_a_presigned_put_with_a_signed_content_type_needs_that_content_type(v4: 
     url = v4.generate_presigned_url(
         "put_object", Params={"Bucket": bucket, "Key": "typed.json", "ContentType": "application/json"}
     )
-    refused = fetch(url, method="PUT", data=b"{}", headers={"Content-Type": "text/html"})
+    refused = get(url, method="PUT", body=b"{}", headers={"Content-Type": "text/html"})
     assert (refused[0], code_of(refused[2])) == (403, "SignatureDoesNotMatch")
-    assert fetch(url, method="PUT", data=b"{}", headers={"Content-Type": "application/json"})[0] == 200
+    assert get(url, method="PUT", body=b"{}", headers={"Content-Type": "application/json"})[0] == 200
     assert v4.head_object(Bucket=bucket, Key="typed.json")["ContentType"] == "application/json"
 
 
@@ -172,7 +160,7 @@ def test_a_presigned_get_url_cannot_be_used_to_put(s3: Any, v4: Any, bucket: str
     s3.put_object(Bucket=bucket, Key="k", Body=b"original")
     for client in (s3, v4):
         url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
-        status, _, body = fetch(url, method="PUT", data=b"overwritten")
+        status, _, body = get(url, method="PUT", body=b"overwritten")
         assert (status, code_of(body)) == (403, "SignatureDoesNotMatch")
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"original"
 
@@ -183,7 +171,7 @@ def test_a_presigned_get_url_cannot_be_used_to_put(s3: Any, v4: Any, bucket: str
 def test_an_expired_sigv2_url_is_access_denied(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"secret")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=-60)
-    status, _, body = fetch(url)
+    status, _, body = get(url)
     assert (status, code_of(body)) == (403, "AccessDenied")
     assert b"secret" not in body
 
@@ -191,12 +179,12 @@ def test_an_expired_sigv2_url_is_access_denied(s3: Any, bucket: str) -> None:
 def test_an_expired_sigv4_url_is_access_denied(server: StratoServer, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"secret")
     url = presign_v4_at(f"{server.url}/{bucket}/k", now() - datetime.timedelta(hours=2), expires=3600)
-    status, _, body = fetch(url)
+    status, _, body = get(url)
     assert (status, code_of(body)) == (403, "AccessDenied")
     assert b"secret" not in body
     # The same construction, still within its lifetime, is accepted.
     fresh = presign_v4_at(f"{server.url}/{bucket}/k", now() - datetime.timedelta(minutes=30), expires=3600)
-    assert fetch(fresh)[::2] == (200, b"secret")
+    assert get(fresh)[::2] == (200, b"secret")
 
 
 def test_a_sigv4_url_signed_in_the_future_is_not_valid_yet(
@@ -204,7 +192,7 @@ def test_a_sigv4_url_signed_in_the_future_is_not_valid_yet(
 ) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"secret")
     url = presign_v4_at(f"{server.url}/{bucket}/k", now() + datetime.timedelta(hours=1), expires=3600)
-    status, _, body = fetch(url)
+    status, _, body = get(url)
     assert (status, code_of(body)) == (403, "AccessDenied")
 
 
@@ -220,7 +208,7 @@ def test_a_tampered_url_is_signature_does_not_match(server: StratoServer, s3: An
     s3.put_object(Bucket=bucket, Key="private.txt", Body=b"TOP-SECRET")
     client = make_client(server.url, signature_version=signature_version)
     url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "public.txt"})
-    assert fetch(url)[::2] == (200, b"public")
+    assert get(url)[::2] == (200, b"public")
     query = parse_qs(urlsplit(url).query)
     signature_name = "Signature" if signature_version == "s3" else "X-Amz-Signature"
     signature = query[signature_name][0]
@@ -237,7 +225,7 @@ def test_a_tampered_url_is_signature_does_not_match(server: StratoServer, s3: An
     ]
     assert all(candidate != url for candidate in tampered)
     for candidate in tampered:
-        status, _, body = fetch(candidate)
+        status, _, body = get(candidate)
         assert (status, code_of(body)) == (403, "SignatureDoesNotMatch"), candidate
         assert b"TOP-SECRET" not in body
 
@@ -248,8 +236,8 @@ def test_x_amz_expires_over_seven_days_is_refused(
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     week = 7 * 24 * 3600
     ok = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=week)
-    assert fetch(ok)[0] == 200
+    assert get(ok)[0] == 200
     too_long = presign_v4_at(f"{server.url}/{bucket}/k", now(), expires=week + 1)
     assert parse_qs(urlsplit(too_long).query)["X-Amz-Expires"] == [str(week + 1)]
-    status, _, body = fetch(too_long)
+    status, _, body = get(too_long)
     assert (status, code_of(body)) == (400, "AuthorizationQueryParametersError")

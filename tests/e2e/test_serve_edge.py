@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime
 import http.client
-import json
 import re
 import socket
 import time
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conftest import make_client
+from tests.e2e.web import get, public_read
 from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
 
@@ -38,23 +38,6 @@ def origin() -> Iterator[Origin]:
     running = Origin()
     yield running
     running.close()
-
-
-def get(url: str, host: str | None = None, method: str = "GET", body: bytes | None = None,
-        headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers={**({"Host": host} if host else {}), **(headers or {})},
-                                     method=method, data=body)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
-
-
-def public_read(s3: Any, bucket: str) -> None:
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
 
 
 def behavior(origin_id: str, **extra: Any) -> dict[str, Any]:
