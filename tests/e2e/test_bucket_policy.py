@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.test_awscli import Aws
+from tests.e2e.web import get
 from tests.servers import REGION, StratoServer
 
 
@@ -26,16 +25,6 @@ def public_read(bucket: str, *extra: dict[str, Any], resource: str = "*", **cond
     if condition:
         grant["Condition"] = condition
     return json.dumps({"Version": "2012-10-17", "Statement": [grant, *extra]})
-
-
-def fetch(url: str, method: str = "GET", data: bytes | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=data, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read()
 
 
 def code_of(raised: pytest.ExceptionInfo[ClientError]) -> tuple[int, str]:
@@ -110,15 +99,15 @@ class TestPolicyOperations:
 class TestAnonymousAccess:
     def test_a_private_bucket_refuses_anonymous_reads(self, s3: Any, server: StratoServer, bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key="page.html", Body=b"<p>hi</p>")
-        assert fetch(f"{server.url}/{bucket}/page.html")[0] == 403
+        assert get(f"{server.url}/{bucket}/page.html")[0] == 403
 
     def test_a_public_read_bucket_serves_anonymous_get_and_head(
         self, s3: Any, anonymous: Any, server: StratoServer, bucket: str
     ) -> None:
         s3.put_object(Bucket=bucket, Key="page.html", Body=b"<p>hi</p>", ContentType="text/html")
         s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
-        assert fetch(f"{server.url}/{bucket}/page.html") == (200, b"<p>hi</p>")
-        assert fetch(f"{server.url}/{bucket}/page.html", "HEAD")[0] == 200
+        assert get(f"{server.url}/{bucket}/page.html")[::2] == (200, b"<p>hi</p>")
+        assert get(f"{server.url}/{bucket}/page.html", method="HEAD")[0] == 200
         assert anonymous.get_object(Bucket=bucket, Key="page.html")["Body"].read() == b"<p>hi</p>"
         assert anonymous.head_object(Bucket=bucket, Key="page.html")["ContentType"] == "text/html"
 
@@ -156,7 +145,7 @@ class TestAnonymousAccess:
         with pytest.raises(ClientError) as raised:
             anonymous.delete_bucket_policy(Bucket=bucket)
         assert code_of(raised) == (403, "AccessDenied")
-        assert fetch(f"{server.url}/{bucket}/graffiti", "PUT", b"x")[0] == 403
+        assert get(f"{server.url}/{bucket}/graffiti", method="PUT", body=b"x")[0] == 403
         assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
     def test_listing_is_anonymous_when_list_bucket_is_allowed(self, s3: Any, anonymous: Any, bucket: str) -> None:
@@ -212,12 +201,12 @@ class TestAnonymousAccess:
     def test_deleting_the_policy_ends_anonymous_access(self, s3: Any, server: StratoServer, bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key="page.html", Body=b"x")
         s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
-        assert fetch(f"{server.url}/{bucket}/page.html")[0] == 200
+        assert get(f"{server.url}/{bucket}/page.html")[0] == 200
         s3.delete_bucket_policy(Bucket=bucket)
-        assert fetch(f"{server.url}/{bucket}/page.html")[0] == 403
+        assert get(f"{server.url}/{bucket}/page.html")[0] == 403
 
     def test_a_missing_bucket_is_access_denied_to_anonymous_callers(self, server: StratoServer) -> None:
-        assert fetch(f"{server.url}/no-such-bucket-here/page.html")[0] == 403
+        assert get(f"{server.url}/no-such-bucket-here/page.html")[0] == 403
 
 
 class TestDenyAndConditions:
@@ -227,8 +216,8 @@ class TestDenyAndConditions:
         s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, deny))
         s3.put_object(Bucket=bucket, Key="public.txt", Body=b"p")
         s3.put_object(Bucket=bucket, Key="private/diary.txt", Body=b"d")
-        assert fetch(f"{server.url}/{bucket}/public.txt") == (200, b"p")
-        assert fetch(f"{server.url}/{bucket}/private/diary.txt")[0] == 403
+        assert get(f"{server.url}/{bucket}/public.txt")[::2] == (200, b"p")
+        assert get(f"{server.url}/{bucket}/private/diary.txt")[0] == 403
 
     def test_a_deny_binds_the_owner_but_never_locks_it_out_of_the_policy(self, s3: Any, bucket: str) -> None:
         deny_all = json.dumps({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
@@ -251,7 +240,7 @@ class TestDenyAndConditions:
     ) -> None:
         s3.put_object(Bucket=bucket, Key="k", Body=b"v")
         s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, IpAddress={"aws:SourceIp": source}))
-        assert fetch(f"{server.url}/{bucket}/k")[0] == status
+        assert get(f"{server.url}/{bucket}/k")[0] == status
 
     def test_a_deny_outside_an_address_range_keeps_others_out(
         self, s3: Any, server: StratoServer, bucket: str
@@ -260,7 +249,7 @@ class TestDenyAndConditions:
                  "Condition": {"NotIpAddress": {"aws:SourceIp": ["192.0.2.0/24"]}}}
         s3.put_object(Bucket=bucket, Key="k", Body=b"v")
         s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, fence))
-        assert fetch(f"{server.url}/{bucket}/k")[0] == 403
+        assert get(f"{server.url}/{bucket}/k")[0] == 403
         with pytest.raises(ClientError) as raised:
             s3.get_object(Bucket=bucket, Key="k")
         assert code_of(raised) == (403, "AccessDenied")

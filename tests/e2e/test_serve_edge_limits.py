@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.web import get
 from tests.servers import StratoServer
 
 
@@ -23,12 +22,8 @@ def limited(tmp_path: Path) -> Iterator[StratoServer]:
 
 
 def status_of(url: str) -> tuple[int, str | None]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as answer:
-            return answer.status, None
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers.get("retry-after")
+    status, headers, _ = get(url)
+    return status, headers.get("retry-after")
 
 
 def test_a_client_over_its_rate_gets_429_with_retry_after_and_every_request_is_logged(
