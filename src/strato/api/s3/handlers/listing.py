@@ -62,6 +62,14 @@ async def list_objects_v2(call: Call) -> Response:
     return _list(call, v2=True)
 
 
+def _page(call: Call, prefix: str, delimiter: str, marker: str, max_keys: int) -> ListPage:
+    if max_keys == 0:  # nothing asked for, so nothing left out: not truncated
+        call.store.get_bucket(call.bucket)
+        return ListPage(objects=[], common_prefixes=[], is_truncated=False, next_marker=None)
+    return call.store.list_objects(call.bucket, prefix=prefix, delimiter=delimiter, marker=marker,
+                                   max_keys=max_keys)
+
+
 def _list(call: Call, v2: bool) -> Response:
     query = call.request.query
     encode = encoder(query)
@@ -73,12 +81,7 @@ def _list(call: Call, v2: bool) -> Response:
         marker = _untoken(token) if token is not None else query.get("start-after", "")
     else:
         marker = query.get("marker", "")
-    if max_keys == 0:  # nothing asked for, so nothing left out: not truncated
-        call.store.get_bucket(call.bucket)
-        page = ListPage(objects=[], common_prefixes=[], is_truncated=False, next_marker=None)
-    else:
-        page = call.store.list_objects(call.bucket, prefix=prefix, delimiter=delimiter, marker=marker,
-                                       max_keys=max_keys)
+    page = _page(call, prefix, delimiter, marker, max_keys)
     owner = owner_of(call) if (not v2 or query.get("fetch-owner", "").lower() == "true") else None
     contents = [
         Contents(
@@ -108,7 +111,6 @@ def _list(call: Call, v2: bool) -> Response:
     return xml.response("ListBucketResult", result)
 
 
-
 async def list_object_versions(call: Call) -> Response:
     """ListObjectVersions (AWS API reference). Versioning cannot be enabled on a strato bucket,
     so each object is its only, latest version, whose id is "null"."""
@@ -124,12 +126,7 @@ async def list_object_versions(call: Call) -> Response:
                                "version-id-marker", version_marker)
     if version_marker not in ("", h.NULL_VERSION):
         raise invalid_argument("Invalid version id specified", "version-id-marker", version_marker)
-    if max_keys == 0:
-        call.store.get_bucket(call.bucket)
-        page = ListPage(objects=[], common_prefixes=[], is_truncated=False, next_marker=None)
-    else:
-        page = call.store.list_objects(call.bucket, prefix=prefix, delimiter=delimiter, marker=key_marker,
-                                       max_keys=max_keys)
+    page = _page(call, prefix, delimiter, key_marker, max_keys)
     owner = owner_of(call)
     truncated = page.is_truncated and page.next_marker is not None
     result = ListVersionsResult(
