@@ -14,7 +14,7 @@ from typing import Any
 from strato.functions.definitions import Alias, FunctionRecord
 from strato.functions.registry import Registry
 
-from .errors import LambdaError, invalid_parameter
+from .errors import invalid_content, invalid_parameter
 
 _ROLE = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
 _ENV_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
@@ -36,9 +36,9 @@ class Body:
         try:
             data = json.loads(raw) if raw.strip() else {}
         except (ValueError, UnicodeDecodeError):
-            raise LambdaError("InvalidRequestContentException", "Could not parse request body into json") from None
+            raise invalid_content("Could not parse request body into json") from None
         if not isinstance(data, dict):
-            raise LambdaError("InvalidRequestContentException", "The request body must be a JSON object")
+            raise invalid_content("The request body must be a JSON object")
         self.data: dict[str, Any] = data
 
     def __contains__(self, name: str) -> bool:
@@ -47,7 +47,7 @@ class Body:
     def _typed(self, name: str, kind: type | tuple[type, ...], label: str) -> Any:
         value = self.data.get(name)
         if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is int)):
-            raise LambdaError("InvalidRequestContentException", f"{name} must be {label}")
+            raise invalid_content(f"{name} must be {label}")
         return value
 
     def text(self, name: str) -> str | None:
@@ -77,7 +77,7 @@ class Body:
     def strings(self, name: str) -> list[str] | None:
         value: list[Any] | None = self._typed(name, list, "a list")
         if value is not None and not all(isinstance(item, str) for item in value):
-            raise LambdaError("InvalidRequestContentException", f"{name} must be a list of strings")
+            raise invalid_content(f"{name} must be a list of strings")
         return value
 
 
@@ -96,7 +96,7 @@ def environment(body: Body) -> dict[str, str] | None:
         return None
     variables = given.get("Variables") or {}
     if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
-        raise LambdaError("InvalidRequestContentException", "Environment.Variables must map names to strings")
+        raise invalid_content("Environment.Variables must map names to strings")
     for name in variables:
         if not _ENV_KEY.fullmatch(name):
             raise invalid_parameter(f"Environment variable name {name!r} is invalid: names start with a letter "
@@ -131,7 +131,7 @@ def weights(body: Body) -> dict[str, float] | None:
     if not isinstance(found, dict) or not all(
         isinstance(w, int | float) and not isinstance(w, bool) for w in found.values()
     ):
-        raise LambdaError("InvalidRequestContentException", "AdditionalVersionWeights must map versions to numbers")
+        raise invalid_content("AdditionalVersionWeights must map versions to numbers")
     return {str(version): float(weight) for version, weight in found.items()}
 
 
