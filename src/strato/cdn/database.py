@@ -15,6 +15,12 @@ from strato import migrations
 MIGRATIONS = "strato.cdn.migrations"
 
 
+def bump_generation(conn: sqlite3.Connection) -> None:
+    """Record, inside a write, a change an edge must reload for: a distribution's, or one to a
+    key group or public key a distribution may trust."""
+    conn.execute("UPDATE generation SET value = value + 1 WHERE id = 1")
+
+
 class Database:
     def __init__(self, data_dir: Path) -> None:
         root = data_dir / "cdn"

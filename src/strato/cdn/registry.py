@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import codec
-from .database import Database
+from .database import Database, bump_generation
 from .errors import (
     CNAMEAlreadyExists,
     DistributionAlreadyExists,
@@ -74,7 +74,7 @@ class DistributionRegistry:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (distribution_id, config.caller_reference, etag, now, codec.dumps(config), json.dumps(tags)),
             )
-            self._bump(conn)
+            bump_generation(conn)
         return self._record(distribution_id, etag, now, config, tags)
 
     def get(self, distribution_id: str) -> Distribution:
@@ -96,14 +96,10 @@ class DistributionRegistry:
         return page, (page[-1].id if len(rows) > max_items and page else None)
 
     def generation(self) -> int:
-        """A number that grows with every create, update and delete of a distribution: an edge
-        reloads `all()` only when it differs from the one it loaded with."""
+        """A number that grows with every create, update and delete of a distribution and every
+        update of a resource: an edge reloads only when it differs from the one it loaded with."""
         with self.db.read() as conn:
             return int(conn.execute("SELECT value FROM generation WHERE id = 1").fetchone()[0])
-
-    @staticmethod
-    def _bump(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE generation SET value = value + 1 WHERE id = 1")
 
     def all(self) -> list[Distribution]:
         """Every distribution, for an edge to select from."""
@@ -126,7 +122,7 @@ class DistributionRegistry:
             etag = new_id("E")
             conn.execute("UPDATE distributions SET etag = ?, last_modified = ?, config = ? WHERE id = ?",
                          (etag, now, codec.dumps(config), distribution_id))
-            self._bump(conn)
+            bump_generation(conn)
         return self._record(distribution_id, etag, now, config, current.tags)
 
     def delete(self, distribution_id: str, if_match: str | None) -> None:
@@ -138,7 +134,7 @@ class DistributionRegistry:
             for table, column in (("aliases", "distribution_id"), ("invalidations", "distribution_id"),
                                   ("resource_refs", "owner_id"), ("distributions", "id")):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (distribution_id,))
-            self._bump(conn)
+            bump_generation(conn)
 
     def tags(self, arn: str) -> tuple[tuple[str, str], ...]:
         """ListTagsForResource, for a distribution's ARN."""

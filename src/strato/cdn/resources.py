@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Generic
 
 from . import codec
-from .database import Database
+from .database import Database, bump_generation
 from .errors import (
     IllegalUpdate,
     InvalidArgument,
@@ -139,6 +139,7 @@ class ResourceRegistry:
                              (config.name, updated.etag, now, codec.dumps(config), resource_id))
             except sqlite3.IntegrityError:
                 raise ResourceAlreadyExists(kind.name, f"A {kind.name} named {config.name} already exists.") from None
+            bump_generation(conn)  # a trusted key group's keys may have changed
         return updated
 
     def delete(self, kind: Kind[C], resource_id: str, if_match: str | None) -> None:

@@ -58,7 +58,6 @@ class DistributionOrigin:
         self._distributions: list[Distribution] = []
         self._generation = -1
         self._checked = 0.0
-        self._keys: dict[str, dict[str, str]] = {}
         self._by_host: dict[str, Distribution | None] = {}
         self._rules: dict[tuple[str, str | None], Rules] = {}
 
@@ -76,13 +75,13 @@ class DistributionOrigin:
 
     def _reload(self) -> None:
         generation = self.registry.generation()
-        changed = generation != self._generation
-        distributions = self.registry.all() if changed else self._distributions
+        if generation == self._generation:
+            return
+        distributions = self.registry.all()
         group_ids = _trusted_groups(distributions)
         keys = self.registry.resources.key_groups(group_ids) if group_ids else {}
-        if changed or keys != self._keys:
-            self._rules = _all_rules(distributions, keys)
-            self._distributions, self._generation, self._keys, self._by_host = distributions, generation, keys, {}
+        self._rules = _all_rules(distributions, keys)
+        self._distributions, self._generation, self._by_host = distributions, generation, {}
 
     def rules(self, host: str, path: str) -> Rules:
         """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution)."""
