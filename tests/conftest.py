@@ -34,6 +34,12 @@ def s3(server: StratoServer) -> Any:
     return make_client(server.url)
 
 
+@pytest.fixture(scope="session")
+def cloudfront(server: StratoServer) -> Any:
+    """boto3's CloudFront client."""
+    return make_client(server.url, "cloudfront")
+
+
 @pytest.fixture
 def bucket(s3: Any) -> str:
     name = f"test-{uuid.uuid4().hex[:20]}"

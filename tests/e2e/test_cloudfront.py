@@ -13,15 +13,9 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
-
-
-@pytest.fixture(scope="module")
-def cloudfront(server: StratoServer) -> Any:
-    return make_client(server.url, "cloudfront")
 
 
 def s3_origin(bucket: str = "photos", origin_id: str = "bucket") -> dict[str, Any]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_client
 from tests.e2e.web import public_read
 from tests.edge.conftest import StratoEdge
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
@@ -36,7 +35,7 @@ def body_of(url: str) -> bytes:
 
 
 def test_an_invalidation_made_on_the_server_purges_an_attached_edge(
-    server: StratoServer, s3: Any, bucket: str, attached_edge: StratoEdge
+    s3: Any, cloudfront: Any, bucket: str, attached_edge: StratoEdge
 ) -> None:
     s3.put_object(Bucket=bucket, Key="app.js", Body=b"version 1", CacheControl="max-age=3600")
     public_read(s3, bucket)
@@ -44,7 +43,6 @@ def test_an_invalidation_made_on_the_server_purges_an_attached_edge(
     assert body_of(url) == b"version 1"
     s3.put_object(Bucket=bucket, Key="app.js", Body=b"version 2", CacheControl="max-age=3600")
     assert body_of(url) == b"version 1"  # cached for an hour
-    cloudfront = make_client(server.url, "cloudfront")
     created = cloudfront.create_distribution(DistributionConfig={
         "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
         "Origins": {"Quantity": 1, "Items": [{"Id": "b", "DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",

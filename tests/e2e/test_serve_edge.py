@@ -22,15 +22,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.conftest import make_client
 from tests.e2e.web import get, public_read
 from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
-
-
-@pytest.fixture(scope="module")
-def cloudfront(server: StratoServer) -> Any:
-    return make_client(server.url, "cloudfront")
 
 
 @pytest.fixture
