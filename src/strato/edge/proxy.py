@@ -363,7 +363,7 @@ class EdgeProxy:
         if "date" not in headers:
             headers["date"] = format_http_date(now)
         headers["age"] = age
-        headers["via"] = f"{headers['via']}, {VIA}" if "via" in headers else VIA
+        _add_via(headers)
         headers["cache-status"] = status_text
         return headers
 
@@ -398,7 +398,7 @@ class EdgeProxy:
     def _origin_headers(self, headers: dict[str, str], client: str = "") -> dict[str, str]:
         forward = policy.end_to_end(headers)
         forward.pop("host", None)
-        forward["via"] = f"{forward['via']}, {VIA}" if "via" in forward else VIA
+        _add_via(forward)
         if client:
             prior = forward.get("x-forwarded-for")
             forward["x-forwarded-for"] = f"{prior}, {client}" if prior else client
@@ -429,7 +429,7 @@ class EdgeProxy:
 
     async def _relay(self, request: Request, response: OriginResponse, send: Send, status_text: str) -> None:
         headers = policy.outgoing_response_headers(response.headers)
-        headers["via"] = f"{headers['via']}, {VIA}" if "via" in headers else VIA
+        _add_via(headers)
         headers["cache-status"] = f"{self.name}; {status_text}"
         if request.method == "HEAD" or response.status in (204, 304):
             response.release()
@@ -438,6 +438,11 @@ class EdgeProxy:
         if "content-length" not in headers:
             headers["transfer-encoding"] = "chunked"
         await respond(send, response.status, headers, response.body, False)
+
+
+def _add_via(headers: dict[str, str]) -> None:
+    """RFC 9110 7.6.3: this hop's entry, after any the message already carries."""
+    headers["via"] = f"{headers['via']}, {VIA}" if "via" in headers else VIA
 
 
 def _host(scope: Scope) -> str:
