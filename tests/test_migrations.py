@@ -10,7 +10,8 @@ import pytest
 
 from strato import migrations
 
-PACKAGES = ["strato.storage.migrations", "strato.functions.migrations", "strato.cdn.migrations"]
+PACKAGES = ["strato.storage.migrations", "strato.functions.migrations", "strato.functions.event_migrations",
+            "strato.cdn.migrations"]
 
 
 def user_version(path: Path) -> int:

@@ -143,6 +143,8 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Made once, private, before any process forks: the workers and the controller all use it.
+    (settings.data_dir / "functions").mkdir(mode=0o700, exist_ok=True)
     store = ObjectStore(settings.data_dir)
     report = store.recover()
     store.close()
@@ -168,8 +170,7 @@ def serve(settings: Settings) -> None:
         counters.become_worker(index)
         store = ObjectStore(settings.data_dir)
         try:
-            (settings.data_dir / "functions").mkdir(exist_ok=True)
-            events = EventQueue(settings.data_dir / "functions" / "functions.db")
+            events = EventQueue(settings.data_dir / "functions" / "events.db")
             invoker = ControllerClient(settings.data_dir / "functions" / "controller.sock", events.put)
             server = uvicorn.Server(_uvicorn_config(build_app(settings, store, counters, invoker), settings))
             await server.serve(sockets=[sock])
@@ -231,7 +232,6 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
         if listening is not None:
             listening.close()
     folder = settings.data_dir / "functions"
-    folder.mkdir(mode=0o700, exist_ok=True)
     identity, _ = root_identity(settings)
     registry = Registry(folder, settings.region)
     launcher = IsolatedLauncher(folder / "run", hide=[settings.data_dir])
@@ -239,9 +239,9 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
     pool = Pool(launcher, logs_dir=folder / "logs", region=settings.region, endpoint_url=endpoint,
                 credentials=(identity.access_key, identity.secret_key),
                 account_concurrency=settings.function_concurrency)
-    queue = EventQueue(folder / "functions.db")
-    dispatcher = Dispatcher(queue, registry.resolve, pool.invoke, settings.event_retry_delay)
-    controller = Controller(folder / "controller.sock", registry.resolve, pool, dispatcher)
+    queue = EventQueue(folder / "events.db")
+    dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay)
+    controller = Controller(folder / "controller.sock", registry.resolve_async, pool, dispatcher)
     serving = asyncio.ensure_future(controller.serve())
     collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))
     for signum in (signal.SIGTERM, signal.SIGINT):

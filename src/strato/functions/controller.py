@@ -44,7 +44,7 @@ class Controller:
 
     async def invoke(self, head: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
         try:
-            invocation = invocation_from(head, payload, self.resolve)
+            invocation = await invocation_from(head, payload, self.resolve)
             result = await self.pool.invoke(invocation)
         except TooManyRequests as exc:
             return {"throttled": exc.reason, "message": exc.message}, b""

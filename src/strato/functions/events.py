@@ -27,7 +27,7 @@ log = logging.getLogger("strato.functions.events")
 MAX_ATTEMPTS = 3
 MAX_AGE = 6 * 3600.0
 THROTTLE_DELAY = 1.0
-MIGRATIONS = "strato.functions.migrations"
+MIGRATIONS = "strato.functions.event_migrations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,9 @@ class QueuedEvent:
 
 
 class EventQueue:
-    """The `events` table of the function registry's file: API workers write, the controller reads."""
+    """The queue in its own SQLite file (`events.db`): API workers write, the controller reads.
+    Apart from the registry's file, so that queueing an event never invalidates the registry's
+    route caches (they watch their file's data_version)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -127,7 +129,7 @@ class Dispatcher:
 
     async def _attempt(self, event: QueuedEvent) -> None:
         try:
-            function = self.resolve(event.function_name, event.version)
+            function = await self.resolve(event.function_name, event.version)
         except NotFound:
             log.warning("event %s dropped: function %s:%s no longer exists",
                         event.request_id, event.function_name, event.version)

@@ -23,7 +23,7 @@ from .records import MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, Too
 log = logging.getLogger("strato.functions")
 
 _LENGTHS = struct.Struct(">II")
-Resolve = Callable[[str, str], FunctionVersion]
+Resolve = Callable[[str, str], Awaitable[FunctionVersion]]
 MAX_HEAD = 1024 * 1024
 MAX_FRAME_PAYLOAD = 2 * MAX_PAYLOAD
 Frame = tuple[dict[str, Any], bytes]
@@ -87,8 +87,8 @@ def invocation_head(invocation: Invocation) -> dict[str, Any]:
             "client_context": invocation.client_context, "log_tail": invocation.log_tail}
 
 
-def invocation_from(head: dict[str, Any], payload: bytes, resolve: Resolve) -> Invocation:
-    return Invocation(resolve(head["name"], head["version"]), head["invoked_arn"], payload, head["request_id"],
+async def invocation_from(head: dict[str, Any], payload: bytes, resolve: Resolve) -> Invocation:
+    return Invocation(await resolve(head["name"], head["version"]), head["invoked_arn"], payload, head["request_id"],
                       head.get("client_context"), bool(head.get("log_tail")))
 
 
