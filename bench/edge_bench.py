@@ -660,7 +660,6 @@ LABELS = {
     "collapse_slow_fetches": "collapsed 1 MiB slow miss: origin fetches (median)",
     "collapse_slow_ms": "collapsed 1 MiB slow miss: all 200 answered, ms",
 }
-LOWER_IS_BETTER = {"collapse_small_ms", "collapse_slow_ms"}
 
 TARGETS = [
     ("1 KiB hits >= 0.5x nginx req/s", "hit_1k_rps", 0.5),
