@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote
 from strato.auth import sigv4
 from strato.cdn.records import Behavior, Distribution, Origin
 from strato.cdn.registry import DistributionRegistry
-from strato.cdn.selection import behavior_for, distribution_for, select
+from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import bucket_of
 from strato.edge.origins import HttpOrigin, OriginResponse
 from strato.edge.rules import DEFAULT_TTL, MAX_TTL, OPEN, Rules, SignatureGuard, Ttls
@@ -85,26 +85,30 @@ class DistributionOrigin:
 
     def rules(self, host: str, path: str) -> Rules:
         """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution)."""
-        distributions = self.distributions()
-        if host in self._by_host:
-            distribution = self._by_host[host]
-        else:
-            if len(self._by_host) >= HOSTS_REMEMBERED:
-                self._by_host.clear()
-            distribution = self._by_host[host] = distribution_for(distributions, host)
+        distribution = self._distribution(host)
         if distribution is None:
             return OPEN
         return self._rules[(distribution.id, behavior_for(distribution, unquote(path)).path_pattern)]
+
+    def _distribution(self, host: str) -> Distribution | None:
+        """The distribution `host` names, remembered per host until the next reload."""
+        distributions = self.distributions()
+        if host in self._by_host:
+            return self._by_host[host]
+        if len(self._by_host) >= HOSTS_REMEMBERED:
+            self._by_host.clear()
+        distribution = self._by_host[host] = distribution_for(distributions, host)
+        return distribution
 
     async def fetch(
         self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
         *, host: str = "",
     ) -> OriginResponse:
         path, _, query = target.partition("?")
-        chosen = select(self.distributions(), host, unquote(path))  # as the origin will read the path
-        if chosen is None:
+        distribution = self._distribution(host)
+        if distribution is None:
             return await self.api.fetch(method, target, headers, body)
-        distribution, behavior = chosen
+        behavior = behavior_for(distribution, unquote(path))  # as the origin will read the path
         origin = distribution.config.origin(behavior.target_origin_id)
         if origin is None:  # validated at create/update; a concurrent update may race
             raise LookupError(f"distribution {distribution.id} has no origin {behavior.target_origin_id}")
