@@ -13,6 +13,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from strato.account import ACCOUNT_ID
+
 from . import codec
 from .database import Database, bump_generation
 from .errors import (
@@ -32,7 +34,6 @@ from .records import Distribution, DistributionConfig, Invalidation
 from .resources import KEY_GROUP, ORIGIN_ACCESS_CONTROL, ResourceRegistry, replace_refs
 from .validation import check_config, check_paths, check_tags
 
-ACCOUNT_ID = "000000000000"  # strato has one account; every ARN names it
 DOMAIN_SUFFIX = "cdn.strato.local"
 DEPLOYED = "Deployed"
 COMPLETED = "Completed"

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 
+from strato.account import ACCOUNT_ID
+
 from .errors import InvalidParameter
 from .records import LATEST
 
-ACCOUNT_ID = "000000000000"  # strato has one account; every ARN names it
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _VERSION = re.compile(r"[0-9]{1,10}")
 _ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")

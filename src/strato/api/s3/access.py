@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from strato.account import ACCOUNT_ID
 from strato.auth import policy as iam
 from strato.auth.conditions import ContextValue
 from strato.auth.credentials import Identity
@@ -24,7 +25,6 @@ from strato.storage.errors import NoSuchBucket
 from . import actions
 from .router import Endpoint
 
-ACCOUNT_ID = "000000000000"  # strato has one account; its root owns every bucket
 ROOT = iam.Caller(f"arn:aws:iam::{ACCOUNT_ID}:root", ACCOUNT_ID)
 
 _LISTINGS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})

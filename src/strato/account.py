@@ -1,0 +1,3 @@
+"""strato has one AWS-style account: every ARN it writes names it, and its root owns everything."""
+
+ACCOUNT_ID = "000000000000"
