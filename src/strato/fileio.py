@@ -9,15 +9,23 @@ import os
 _NOWAIT = getattr(os, "RWF_NOWAIT", 0)
 
 
+def read_cached(fd: int, size: int, offset: int) -> bytes | None:
+    """`size` bytes at `offset` if the page cache holds them all (preadv with RWF_NOWAIT never
+    blocks); None when it does not, on errors, and where the kernel has no RWF_NOWAIT."""
+    if not _NOWAIT:
+        return None
+    buffer = bytearray(size)
+    try:
+        got = os.preadv(fd, [buffer], offset, _NOWAIT)
+    except OSError:  # BlockingIOError: not cached; anything else: a blocking read will report it
+        return None
+    return bytes(buffer) if got == size else None
+
+
 async def read_at(fd: int, size: int, offset: int) -> bytes:
     """`size` bytes at `offset` (fewer at end of file): from the page cache on the event loop
-    when they are all there (preadv with RWF_NOWAIT never blocks), else from a worker thread."""
-    if _NOWAIT:
-        buffer = bytearray(size)
-        try:
-            got = os.preadv(fd, [buffer], offset, _NOWAIT)
-        except OSError:  # BlockingIOError: not cached; anything else: let the thread report it
-            got = -1
-        if got == size:
-            return bytes(buffer)
+    when they are all there, else from a worker thread."""
+    cached = read_cached(fd, size, offset)
+    if cached is not None:
+        return cached
     return await asyncio.to_thread(os.pread, fd, size, offset)

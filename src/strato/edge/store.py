@@ -32,13 +32,12 @@ from strato.edge.eviction import Eviction, S3Fifo
 from strato.edge.journal import Journal
 from strato.edge.policy import Stored
 from strato.edge.prepared import Prepared
-from strato.fileio import read_at
+from strato.fileio import read_at, read_cached
 
 LEGACY_META_VERSION = 1  # the per-entry .meta files load() migrates
 READ_CHUNK = 256 * 1024
 MEMORY_OBJECT_MAX = 1024 * 1024
 OPEN_DESCRIPTORS = 64
-_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
 _NAMES = random.Random()  # seeded from os.urandom: names need to be unique, not secret (no syscall each)
 
 
@@ -207,12 +206,7 @@ class EdgeStore:
                 os.close(self._descriptors.popitem(last=False)[1])
         else:
             self._descriptors.move_to_end(entry.name)
-        buffer = bytearray(end - start)
-        try:
-            got = os.preadv(fd, [buffer], start, _NOWAIT) if _NOWAIT else -1
-        except OSError:
-            return None
-        return bytes(buffer) if got == end - start else None
+        return read_cached(fd, end - start, start)
 
     def close(self) -> None:
         """Finish the disk writes; close read_now's descriptors and the index."""
