@@ -16,6 +16,7 @@ import uvicorn
 from strato import __version__, supervisor
 from strato.api.awslambda.app import LambdaApp
 from strato.api.awslambda.call import LambdaSettings, Services
+from strato.api.awslambda.router import is_invoke
 from strato.api.cloudfront.app import CloudFrontApp
 from strato.api.s3.app import S3App
 from strato.api.s3.call import S3Settings
@@ -32,16 +33,19 @@ from strato.edge.protocol import edge_protocol
 from strato.edge.proxy import EdgeProxy
 from strato.edge.ratelimit import RateLimiter
 from strato.edge.store import EdgeStore
+from strato.functions.borrowing import LeaseBook
 from strato.functions.controller import Controller
 from strato.functions.events import Dispatcher, EventQueue
 from strato.functions.invoker import Invoker
 from strato.functions.ipc import ControllerClient
 from strato.functions.isolated import IsolatedLauncher
+from strato.functions.lending import LeaseDesk
 from strato.functions.packages import MAX_ZIPPED, collect_forever
 from strato.functions.pool import Pool
 from strato.functions.registry import Registry
 from strato.functions.runtimes import available_runtimes
 from strato.http.expect import ExpectContinueGuard
+from strato.http.lane import lane_protocol
 from strato.http.protocol import GuardedHttpProtocol
 from strato.metrics import ResponseCounters
 from strato.root import RootApp
@@ -104,13 +108,15 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
     return ExpectContinueGuard(RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront}, counters))
 
 
-def _protocol(timeout: float) -> type[S3HttpProtocol]:
-    return type("S3HttpProtocol", (S3HttpProtocol,), {"head_timeout": timeout})
+def _protocol(timeout: float, app: ExpectContinueGuard) -> type[GuardedHttpProtocol]:
+    """Lambda invocations take the short lane (small by contract; the warm invoke's path)."""
+    guarded = type("S3HttpProtocol", (S3HttpProtocol,), {"head_timeout": timeout})
+    return lane_protocol(guarded, is_invoke, app)
 
 
 def _uvicorn_config(app: ExpectContinueGuard, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
-        app, loop="uvloop", http=_protocol(settings.request_timeout), lifespan="off", access_log=False,
+        app, loop="uvloop", http=_protocol(settings.request_timeout, app), lifespan="off", access_log=False,
         server_header=False, proxy_headers=False, log_level=settings.log_level, timeout_keep_alive=30, ws="none",
     )
 
@@ -171,7 +177,8 @@ def serve(settings: Settings) -> None:
         store = ObjectStore(settings.data_dir)
         try:
             events = EventQueue(settings.data_dir / "functions" / "events.db")
-            invoker = ControllerClient(settings.data_dir / "functions" / "controller.sock", events.put)
+            folder = settings.data_dir / "functions"
+            invoker = ControllerClient(folder / "controller.sock", events.put, LeaseBook(folder / "leases.sock"))
             server = uvicorn.Server(_uvicorn_config(build_app(settings, store, counters, invoker), settings))
             await server.serve(sockets=[sock])
         finally:
@@ -241,7 +248,8 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
                 account_concurrency=settings.function_concurrency)
     queue = EventQueue(folder / "events.db")
     dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay)
-    controller = Controller(folder / "controller.sock", registry.resolve_async, pool, dispatcher)
+    controller = Controller(folder / "controller.sock", registry.resolve_async, pool, dispatcher,
+                            LeaseDesk(folder / "leases.sock", pool))
     serving = asyncio.ensure_future(controller.serve())
     collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))
     for signum in (signal.SIGTERM, signal.SIGINT):

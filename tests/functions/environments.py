@@ -35,6 +35,9 @@ class Recorder:
     def invocation_started(self, request_id: str) -> None:
         return None
 
+    def runtime_waiting(self) -> None:
+        return None
+
     def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
         self.outcomes.put_nowait((request_id, payload, error_type))
 

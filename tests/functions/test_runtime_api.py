@@ -39,6 +39,9 @@ class Recorder:
         self.events.append(("started", request_id))
         self.changed.set()
 
+    def runtime_waiting(self) -> None:
+        return None
+
     def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
         self.events.append(("done", request_id, str(error_type)))
         self.changed.set()

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from .events import Dispatcher
 from .ipc import FrameReader, Resolve, encode_frame, invocation_from, result_head
+from .lending import LeaseDesk
 from .pool import Pool
 from .records import TooManyRequests
 
@@ -23,11 +24,13 @@ log = logging.getLogger("strato.functions")
 
 
 class Controller:
-    def __init__(self, socket_path: Path, resolve: Resolve, pool: Pool, dispatcher: Dispatcher) -> None:
+    def __init__(self, socket_path: Path, resolve: Resolve, pool: Pool, dispatcher: Dispatcher,
+                 desk: LeaseDesk | None = None) -> None:
         self.socket_path = socket_path
         self.resolve = resolve
         self.pool = pool
         self.dispatcher = dispatcher
+        self.desk = desk
 
     async def serve(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -36,11 +39,15 @@ class Controller:
         server = await loop.create_unix_server(lambda: WorkerConnection(self), str(self.socket_path))
         os.chmod(self.socket_path, 0o600)
         draining = asyncio.create_task(self.dispatcher.serve())
+        if self.desk is not None:
+            self.desk.open()
         try:
             async with server:
                 await server.serve_forever()
         finally:
             draining.cancel()
+            if self.desk is not None:
+                self.desk.close()
 
     async def invoke(self, head: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
         try:
@@ -51,6 +58,8 @@ class Controller:
         except Exception as exc:
             log.exception("invocation %s failed in the controller", head.get("request_id"))
             return {"failed": f"{type(exc).__name__}: {exc}"}, b""
+        if self.desk is not None and "lessee" in head:
+            self.desk.grant(head["lessee"], invocation.function)
         return result_head(result), result.payload
 
 

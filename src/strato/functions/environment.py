@@ -5,6 +5,10 @@
     initialising --invoke (cold start)--> initialising: the invocation waits for the first GET next
     any --timeout, exit, init error, kill--> dead
 
+An idle environment can be lent (lending.py): its runtime's connection goes to an API worker,
+which runs invocations on it directly and tells this side when each begins and ends, so that
+timeouts, exits and the log stay here. While lent it is out of the pool's idle stack.
+
 An environment runs one invocation at a time. Every wait is bounded: initialisation by
 `init_timeout`, an invocation by its function's timeout; when either passes, the process is
 killed. The process's exit ends whatever was in flight with Lambda's Runtime.ExitError (or
@@ -30,6 +34,7 @@ from .launcher import Launcher, LaunchSpec, Process
 from .logs import LogFiles, Output
 from .records import FunctionVersion, Invocation, InvokeResult
 from .runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
+from .runtime_api.channel import Waiter
 from .variables import environment_variables
 
 INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase of an on-demand function
@@ -76,6 +81,10 @@ class Environment:
         self._unlogged: tuple[str, float, float | None] | None = None  # END/REPORT still to write
         self._exited: asyncio.Task[None] | None = None
         self._doomed = False  # killed while starting: the process goes as soon as it exists
+        self._lent_to: Waiter | None = None  # the runtime connection a borrower holds
+        self._lending: Callable[[int], None] | None = None  # a borrower waits for the runtime to wait
+        self._hear: Callable[[], object] | None = None  # reads the borrower's reports (while lent)
+        self._answered_at: float | None = None  # when the borrower heard the result
 
     async def start(self, launcher: Launcher) -> None:
         """starting -> initialising: listen, launch the runtime, read its output."""
@@ -126,6 +135,63 @@ class Environment:
                                       self.function.timeout * 1000, invocation.client_context))
         return await outcome
 
+    # Lending.
+
+    @property
+    def lent(self) -> bool:
+        return self._lent_to is not None
+
+    def lend(self, hand: Callable[[int], None], hear: Callable[[], object]) -> None:
+        """Lend the runtime's connection as soon as the runtime waits on GET next (at once if it
+        does): `hand` gets a duplicate of its descriptor. Nothing happens if the environment dies first.
+
+        The borrower's reports are read when the lender gets round to them; `hear` reads them
+        now, and runs before this environment's output or exit is judged, so that both land
+        in the right invocation."""
+        if self.state is not State.IDLE or self._lent_to is not None:
+            raise RuntimeError(f"environment is {self.state.value}, cannot be lent")
+        self._lending = hand
+        self._hear = hear
+        self._lend_if_waiting()
+
+    def cancel_lending(self) -> None:
+        """A lending that has not happened yet will not."""
+        self._lending = None
+
+    def begin_lent(self, request_id: str, log_tail: bool, at: float) -> asyncio.Future[InvokeResult]:
+        """The borrower handed the runtime an invocation at `at` (perf_counter, one clock for
+        every process): its deadline and log run from then.
+
+        The future ends as a controller-run invocation would; its payload matters only when
+        the runtime never answered the borrower (a timeout, an exit)."""
+        if self._lent_to is None or self.state is not State.IDLE:
+            raise RuntimeError(f"environment is {self.state.value}, not lent and idle")
+        self._log_end()
+        self._invocation = Invocation(self.function, "", b"", request_id, log_tail=log_tail)
+        outcome: asyncio.Future[InvokeResult] = self._loop.create_future()
+        self._outcome = outcome
+        self._started_at = at
+        left = self.function.timeout - (time.perf_counter() - at)
+        self._timer = self._loop.call_later(max(left, 0.0), self._timed_out)
+        self.invocation_started(request_id)
+        return outcome
+
+    def end_lent(self, request_id: str, error_type: str | None, at: float) -> None:
+        """The runtime answered the borrower at `at` (unless the invocation already ended here)."""
+        invocation = self._invocation
+        if invocation is not None and invocation.request_id == request_id:
+            self._answered_at = at
+            self.invocation_done(request_id, b"", error_type)
+
+    def take_back(self, waiting: bool) -> None:
+        """The borrower is done; `waiting`: the runtime waits on GET next again."""
+        waiter = self._lent_to
+        self._lent_to = None
+        self._hear = None
+        if waiter is not None:
+            waiter.take_back()
+            self._channel.take_back(waiter, waiting)
+
     def kill(self) -> None:
         """Stop the environment; whatever is in flight ends as a runtime exit (idempotent)."""
         self._doomed = True
@@ -137,6 +203,19 @@ class Environment:
             await asyncio.shield(self._exited)
 
     # What the runtime tells the channel (RuntimeEvents).
+
+    def runtime_waiting(self) -> None:
+        if self._lending is not None:
+            self._lend_if_waiting()
+
+    def _lend_if_waiting(self) -> None:
+        hand = self._lending
+        waiter = self._channel.lend() if hand is not None and self.state is State.IDLE else None
+        if hand is None or waiter is None:
+            return
+        self._lending = None
+        self._lent_to = waiter
+        hand(waiter.lend())
 
     def runtime_ready(self) -> None:
         self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
@@ -179,6 +258,10 @@ class Environment:
 
     def _timed_out(self) -> None:
         self._timer = None
+        if self._hear is not None:
+            self._hear()  # the borrower may have heard the result already
+            if self._invocation is None:
+                return
         invocation = self._invocation
         if invocation is not None:
             self._channel.withdraw()
@@ -202,6 +285,8 @@ class Environment:
 
     async def _watch_exit(self, process: Process) -> None:
         status = await process.wait()
+        if self._hear is not None:
+            self._hear()
         self._log_end()
         self._drain_output()
         invocation = self._invocation
@@ -264,7 +349,9 @@ class Environment:
 
     def _invoke_phase(self) -> tuple[float, float | None]:
         """The finished invocation's duration and, for a cold one, the init duration (ms)."""
-        duration = (time.perf_counter() - self._started_at) * 1000
+        ended = self._answered_at if self._answered_at is not None else time.perf_counter()
+        self._answered_at = None
+        duration = (ended - self._started_at) * 1000
         init = self.init_duration_ms if self._cold else None
         self._cold = self._begun = self._delivered = False
         return duration, init
@@ -295,6 +382,7 @@ class Environment:
         if self.state is State.DEAD:
             return
         self.state = State.DEAD
+        self._lending = None
         self._cancel_timer()
         self._channel.close()
         if self._process is not None:
@@ -323,6 +411,8 @@ class Environment:
     # Output.
 
     def _read_output(self) -> None:
+        if self._hear is not None:
+            self._hear()
         try:
             data = os.read(self._pipe, 65536)
         except BlockingIOError:

@@ -11,14 +11,19 @@ carries one call at a time. Both ends are asyncio Protocols: a frame that arrive
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import struct
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from .environment import Undelivered
 from .records import MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, TooManyRequests
+
+if TYPE_CHECKING:
+    from .borrowing import LeaseBook
 
 log = logging.getLogger("strato.functions")
 
@@ -155,11 +160,16 @@ class _Connection(asyncio.Protocol):
 
 
 class ControllerClient:
-    """An `Invoker` for API workers: each call borrows an idle connection to the controller."""
+    """An `Invoker` for API workers: each call borrows an idle connection to the controller.
 
-    def __init__(self, socket_path: Path, enqueue: Callable[[Invocation], Awaitable[None]]) -> None:
+    With a lease book, an invocation runs directly on an environment the controller lent this
+    worker when there is one; otherwise through the controller, asking it to lend one."""
+
+    def __init__(self, socket_path: Path, enqueue: Callable[[Invocation], Awaitable[None]],
+                 leases: LeaseBook | None = None) -> None:
         self.socket_path = socket_path
         self._enqueue = enqueue
+        self._leases = leases
         self._idle: list[_Connection] = []
 
     async def _connection(self) -> _Connection:
@@ -193,8 +203,17 @@ class ControllerClient:
         return answer
 
     async def invoke(self, invocation: Invocation) -> InvokeResult:
-        head, payload = await self.call(invocation_head(invocation), invocation.payload)
-        return result_from(head, payload)
+        book = self._leases
+        head = invocation_head(invocation)
+        if book is not None:
+            loan = book.take(invocation)
+            if loan is not None:
+                with contextlib.suppress(Undelivered):
+                    return await loan.invoke(invocation)
+            if book.lessee is not None:
+                head["lessee"] = book.lessee
+        answer, payload = await self.call(head, invocation.payload)
+        return result_from(answer, payload)
 
     async def enqueue(self, invocation: Invocation) -> None:
         await self._enqueue(invocation)
@@ -213,3 +232,5 @@ class ControllerClient:
         for connection in self._idle:
             connection.close()
         self._idle.clear()
+        if self._leases is not None:
+            self._leases.close()

@@ -6,12 +6,17 @@ Concurrency, as Lambda counts it: invocations in flight. A function with reserve
 runs at most that many at once (beyond: ReservedFunctionConcurrentInvocationLimitExceeded);
 the others share the account limit minus every reservation the pool has seen
 (beyond: ConcurrentInvocationLimitExceeded).
+
+A lent environment (lending.py) keeps one concurrency slot of its function until it is given
+back, busy or not: a limit is never exceeded by invocations the pool does not see. When a
+limit would refuse an invocation, idle lent environments are recalled first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +29,19 @@ from .variables import Credentials, function_variables
 ACCOUNT_CONCURRENCY = 1000  # Lambda's default account limit
 IDLE_TIMEOUT = 300.0
 CLOSE_TIMEOUT = 5.0
+RECALL_WAIT = 0.5  # how long a refused invocation waits for recalled environments
 THROTTLED = "Rate Exceeded."
 
 _Key = tuple[str, str, str]  # (name, version, revision_id)
+
+
+@dataclass(eq=False)
+class _Loan:
+    """A lent environment: its slot (reserved or not), how to ask for it back, its return."""
+
+    reserved: bool
+    recall: Callable[[], None]
+    returned: asyncio.Future[None]
 
 
 @dataclass(eq=False)
@@ -61,6 +76,7 @@ class Pool:
         self._reserved: dict[str, int] = {}
         self._reserved_sum = 0
         self._exiting: set[asyncio.Future[None]] = set()  # dead environments still winding down
+        self._lent: dict[Environment, _Loan] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -73,7 +89,12 @@ class Pool:
         if self._closed:
             raise RuntimeError("the pool is closed")
         function = invocation.function
-        reserved = self._admit(function)
+        try:
+            reserved = self._admit(function)
+        except TooManyRequests:
+            if not await self._reclaim(function):
+                raise
+            reserved = self._admit(function)
         try:
             group = self._group(function)
             while True:
@@ -96,6 +117,43 @@ class Pool:
             return result
         finally:
             self._release(function.name, reserved)
+
+    def lend(self, function: FunctionVersion, recall: Callable[[], None]) -> Environment | None:
+        """An idle environment of this revision for a borrower, with its concurrency slot
+        taken until `give_back` (None: none idle, or a limit says no)."""
+        group = self._groups.get((function.name, function.version, function.revision_id))
+        if group is None or group.retired or self._closed:
+            return None
+        environment = self._take_idle(group)
+        if environment is None:
+            return None
+        try:
+            reserved = self._admit(function)
+        except TooManyRequests:
+            group.idle.append(environment)
+            return None
+        self._lent[environment] = _Loan(reserved, recall, asyncio.get_running_loop().create_future())
+        return environment
+
+    def give_back(self, environment: Environment, keep: bool = True) -> None:
+        """The borrower is done: the slot is free, and the environment idle again unless
+        `keep` is False, its revision is retired, it idled past the timeout or died (idempotent)."""
+        loan = self._lent.pop(environment, None)
+        if loan is None:
+            return
+        self._release(environment.function.name, loan.reserved)
+        if not loan.returned.done():
+            loan.returned.set_result(None)
+        function = environment.function
+        group = self._groups.get((function.name, function.version, function.revision_id))
+        if environment.state is State.DEAD:
+            return
+        expired = environment.idle_since <= asyncio.get_running_loop().time() - self._idle_timeout
+        if keep and group is not None and not group.retired and not self._closed and not expired \
+                and environment.state is State.IDLE and environment in group.live:
+            group.idle.append(environment)
+        else:
+            environment.kill()
 
     @property
     def in_flight(self) -> int:
@@ -178,6 +236,10 @@ class Pool:
         for environment in group.idle:
             environment.kill()
         group.idle.clear()
+        for environment in group.live:
+            loan = self._lent.get(environment)
+            if loan is not None:
+                loan.recall()
         if not group.live:
             del self._groups[key]
 
@@ -199,7 +261,21 @@ class Pool:
         self._environments += 1
         return environment
 
+    async def _reclaim(self, function: FunctionVersion) -> bool:
+        """Recall the idle lent environments holding slots the refused invocation needs (its
+        function's, for a reservation; any, for the account limit); False: there are none."""
+        reserved = function.reserved_concurrency is not None
+        loans = [loan for environment, loan in self._lent.items()
+                 if environment.state is State.IDLE and (not reserved or environment.function.name == function.name)]
+        if not loans:
+            return False
+        for loan in loans:
+            loan.recall()
+        await asyncio.wait([loan.returned for loan in loans], timeout=RECALL_WAIT)
+        return True
+
     def _on_dead(self, environment: Environment) -> None:
+        self.give_back(environment, keep=False)
         closing = asyncio.ensure_future(environment.wait_closed())
         if not closing.done():
             self._exiting.add(closing)
@@ -232,3 +308,6 @@ class Pool:
             for group in list(self._groups.values()):
                 while group.idle and group.idle[0].idle_since <= expired:
                     group.idle.pop(0).kill()
+            for environment, loan in list(self._lent.items()):
+                if environment.state is State.IDLE and environment.idle_since <= expired:
+                    loan.recall()

@@ -194,18 +194,19 @@ class RuntimeClient:
         self.sock: socket.socket | None = None
         self.buffer = bytearray()
 
-    def _exchange(self, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    def _send(self, head: str, body: bytes = b"", then: bytes = b"") -> socket.socket:
+        """Write a request (and `then`, a bodiless request pipelined behind it); small ones in one write."""
         if self.sock is None:
             self.sock = socket.create_connection(self.address)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.buffer.clear()
         data = head.encode("latin-1")
         if len(body) <= INLINE_BODY:
-            self.sock.sendall(data + body)
+            self.sock.sendall(data + body + then)
         else:
             self.sock.sendall(data)
-            self.sock.sendall(body)
-        return self._response(self.sock)
+            self.sock.sendall(body + then)
+        return self.sock
 
     def _response(self, sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
         buffer = self.buffer
@@ -235,22 +236,32 @@ class RuntimeClient:
             raise ConnectionError("the Runtime API closed the connection")
         return chunk
 
-    def _post(self, path: str, body: bytes, headers: str) -> None:
+    def _post(self, path: str, body: bytes, headers: str, then: bytes = b"") -> None:
         head = f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
-        self._exchange(head, body)
+        self._response(self._send(head, body, then))
+
+    def _next_request(self) -> bytes:
+        return f"GET {API}/invocation/next HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode("latin-1")
 
     def next(self) -> tuple[bytes, dict[str, str]]:
-        status, headers, body = self._exchange(f"GET {API}/invocation/next HTTP/1.1\r\nHost: {self.host}\r\n\r\n")
+        if self.sock is None:  # a pipelined GET next went down with its connection: ask again
+            self._send("", then=self._next_request())
+        assert self.sock is not None
+        status, headers, body = self._response(self.sock)
         if status != 200:
             raise RuntimeError(f"GET next answered {status}")
         return body, headers
 
     def respond(self, request_id: str, body: bytes, content_type: str) -> None:
-        self._post(f"{API}/invocation/{request_id}/response", body, f"Content-Type: {content_type}\r\n")
+        """POST the result with GET next pipelined behind it: the Runtime API answers the
+        post and hands out the next invocation in one write (read it with `next`)."""
+        self._post(f"{API}/invocation/{request_id}/response", body, f"Content-Type: {content_type}\r\n",
+                   self._next_request())
 
     def fail(self, request_id: str, error: dict[str, Any]) -> None:
+        """POST the error, GET next pipelined behind it (as `respond`)."""
         headers = f"Content-Type: application/json\r\n{ERROR_TYPE_HEADER}: {error['errorType']}\r\n"
-        self._post(f"{API}/invocation/{request_id}/error", to_json(error), headers)
+        self._post(f"{API}/invocation/{request_id}/error", to_json(error), headers, self._next_request())
 
     def fail_init(self, error: dict[str, Any]) -> None:
         headers = f"Content-Type: application/json\r\n{ERROR_TYPE_HEADER}: {error['errorType']}\r\n"

@@ -63,3 +63,9 @@ def route(method: str, raw_path: str) -> Endpoint:
             return Endpoint(_ALIAS_ROUTES[method], segments[2], segments[4])
     raise LambdaError("UnknownOperationException", f"{method} {raw_path} is not a Lambda operation strato implements.",
                       404)
+
+
+def is_invoke(method: bytes, raw_path: bytes) -> bool:
+    """An Invoke request by its line alone (its payload and result are at most 6 MB by contract)."""
+    return method == b"POST" and raw_path.startswith(b"/2015-03-31/functions/") and \
+        raw_path.endswith(b"/invocations") and raw_path.count(b"/") == 4

@@ -9,6 +9,10 @@ The runtime, as seen from here (the Runtime Interface Emulator's runtime states,
 
 Answers for the invocation in hand are accepted once (202); a second answer for it is 403
 InvalidStateTransition; any other request id is 400 InvalidRequestID.
+
+A waiting runtime's connection can be lent to another process (lending.py): the channel then
+hands out nothing until it is taken back, and the borrower runs a channel of its own that
+adopts the connection.
 """
 
 from __future__ import annotations
@@ -36,15 +40,26 @@ class RuntimeEvents(Protocol):
     def init_failed(self, payload: bytes, error_type: str | None) -> None:
         """The runtime reported that initialisation failed."""
 
+    def runtime_waiting(self) -> None:
+        """The runtime waits on GET next with nothing to hand out (it is free for the next)."""
+
 
 class Waiter(Protocol):
     """A connection parked on GET /next."""
 
     def deliver(self, data: list[bytes]) -> None: ...
 
+    def lend(self) -> int:
+        """Stop reading; a duplicate of the socket's descriptor, for a borrower."""
+        ...
+
+    def take_back(self) -> None:
+        """Read again: the borrower is done."""
+        ...
+
 
 class RuntimeChannel:
-    __slots__ = ("_answered", "_current", "_events", "_initialised", "_queued", "_waiter", "closed")
+    __slots__ = ("_answered", "_current", "_events", "_initialised", "_queued", "_waiter", "closed", "lent")
 
     def __init__(self, events: RuntimeEvents) -> None:
         self._events = events
@@ -54,6 +69,7 @@ class RuntimeChannel:
         self._current: str | None = None  # handed out, not answered
         self._answered: deque[str] = deque(maxlen=8)
         self.closed = False
+        self.lent = False
 
     # The environment's side.
 
@@ -78,6 +94,26 @@ class RuntimeChannel:
         self._waiter = None
         self.closed = True
 
+    def lend(self) -> Waiter | None:
+        """Give up the waiting runtime's connection (None unless the runtime waits, idle)."""
+        waiter = self._waiter
+        if waiter is None or self.closed or self._current is not None or self._queued is not None:
+            return None
+        self._waiter = None
+        self.lent = True
+        return waiter
+
+    def take_back(self, waiter: Waiter, waiting: bool) -> None:
+        """The lent connection is back; `waiting`: its runtime waits on GET next again."""
+        self.lent = False
+        if waiting and not self.closed:
+            self._waiter = waiter
+
+    def adopt(self, waiter: Waiter) -> None:
+        """Start as the borrower of a runtime that already waits on GET next."""
+        self._initialised = True
+        self._waiter = waiter
+
     # The runtime's side (called by its connections).
 
     def expects_answer(self, request_id: str) -> bool:
@@ -86,7 +122,7 @@ class RuntimeChannel:
 
     def next(self, waiter: Waiter) -> Reply | None:
         """GET /runtime/invocation/next: None when the waiter is parked or served."""
-        if self.closed or self._current is not None or self._waiter is not None:
+        if self.closed or self.lent or self._current is not None or self._waiter is not None:
             return wire.invalid_state("Invoking" if self._current else "Waiting", "Ready")
         if not self._initialised:
             self._initialised = True
@@ -94,6 +130,7 @@ class RuntimeChannel:
         queued = self._queued
         if queued is None:
             self._waiter = waiter
+            self._events.runtime_waiting()
         else:
             self._queued = None
             self._hand_out(waiter, queued)

@@ -12,11 +12,15 @@ sends it for large bodies, as in shell `bootstrap` runtimes) is answered at once
 
 The 202 for an accepted result is held for one loop callback (with anything sent after it,
 in order): the invocation's caller hears of the result first, the runtime a moment later.
+When the runtime pipelines its GET next behind the result (strato's own runtime client does),
+the 202 waits for the next invocation and goes out with it in one write: the runtime wakes
+once per invocation instead of twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import cast
 
@@ -59,6 +63,7 @@ class RuntimeConnection(asyncio.Protocol):
         self._refusals = 0
         self._held: list[bytes] | None = None  # writes waiting for the caller to hear first
         self._close_held = False
+        self._held_for_next = False  # the 202 waits for the next invocation (a pipelined GET next)
 
     # asyncio.Protocol
 
@@ -93,6 +98,31 @@ class RuntimeConnection(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.abort()
+
+    # Lending (lending.py): the socket goes to another process while its runtime waits.
+
+    def lend(self) -> int:
+        """Stop reading and return a duplicate of the socket's descriptor, to pass on."""
+        transport = self._transport
+        assert transport is not None
+        self.flush()
+        transport.pause_reading()
+        return os.dup(transport.get_extra_info("socket").fileno())
+
+    def take_back(self) -> None:
+        """The borrower is done with the socket: read it again."""
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    def adopt(self) -> None:
+        """This connection was lent by another process while its runtime waited on GET next."""
+        self._parked = True
+        self._channel.adopt(self)
+
+    @property
+    def waiting(self) -> bool:
+        """Parked on GET next, nothing after it read: the socket can change hands (after a flush)."""
+        return self._parked and self._head_bytes == 0
 
     # httptools callbacks
 
@@ -164,6 +194,7 @@ class RuntimeConnection(asyncio.Protocol):
             if method != b"GET":
                 return wire.METHOD_NOT_ALLOWED
             self._parked = True
+            self._held_for_next = self._held is not None
             reply = self._channel.next(self)
             if reply is not None:
                 self._parked = False
@@ -193,8 +224,11 @@ class RuntimeConnection(asyncio.Protocol):
         return b"".join(chunks)
 
     def deliver(self, data: list[bytes]) -> None:
-        """The invocation for a parked GET next."""
+        """The invocation for a parked GET next (after the 202 that waited for it, if one did)."""
         self._parked = False
+        if self._held_for_next:
+            held, self._held, self._held_for_next = self._held or [], None, False
+            data = held + data
         self._send(data)
 
     def _send(self, data: list[bytes]) -> None:
@@ -212,11 +246,16 @@ class RuntimeConnection(asyncio.Protocol):
             transport.close()
 
     def _release(self) -> None:
+        if not self._held_for_next:
+            self.flush()
+
+    def flush(self) -> None:
         """Send what was held, in order, in one write."""
         held = self._held
         if held is None:
             return
         self._held = None
+        self._held_for_next = False
         transport = self._transport
         if transport is None or transport.is_closing():
             return
@@ -225,7 +264,7 @@ class RuntimeConnection(asyncio.Protocol):
             transport.close()
 
     def _refuse(self, reply: Reply) -> None:
-        self._release()
+        self.flush()
         transport = self._transport
         if transport is not None and not transport.is_closing() and not self._refused:
             self._refused = True

@@ -1,0 +1,267 @@
+"""An API worker's side of lending (lending.py): runtimes it may invoke directly.
+
+The worker holds a `LeaseBook`: one SOCK_SEQPACKET channel to the controller's lease desk and
+the environments lent to it, idle ones per function revision. A `Loan` wraps the lent runtime
+connection in a Runtime API connection and channel of the worker's own (the same code the
+controller runs), so the runtime cannot tell who answers it. Each invocation is reported to the
+controller as it begins and ends; a recalled loan goes back as soon as its runtime waits again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from . import failures
+from .datagrams import Datagrams
+from .environment import Undelivered
+from .ipc import ControllerUnavailable, result_from
+from .records import Invocation, InvokeResult
+from .runtime_api import Delivery, RuntimeChannel
+from .runtime_api.connection import RuntimeConnection
+
+log = logging.getLogger("strato.functions")
+
+_Key = tuple[str, str, str]  # (name, version, revision_id)
+RESULT_GRACE = 10.0  # beyond the function's timeout, how long a borrower waits for the controller's word
+
+
+def _anyone(peer: tuple[str, int], local: tuple[str, int]) -> bool:
+    return True  # the controller admitted this connection's runtime before lending it
+
+
+class LeaseBook:
+    def __init__(self, socket_path: Path) -> None:
+        self.socket_path = socket_path
+        self.lessee: int | None = None  # the controller's name for this worker, once it said hello
+        self._channel: Datagrams | None = None
+        self._loans: dict[int, Loan] = {}
+        self._idle: dict[_Key, list[Loan]] = {}
+        self._adopting: set[asyncio.Task[None]] = set()
+
+    def take(self, invocation: Invocation) -> Loan | None:
+        """An idle loan for the invocation's function revision (connecting first if need be)."""
+        if self._channel is None or self._channel.closed:
+            self._connect()
+            return None
+        function = invocation.function
+        idle = self._idle.get((function.name, function.version, function.revision_id))
+        while idle:
+            loan = idle.pop()
+            if loan.usable:
+                return loan
+            loan.end()
+        return None
+
+    def send(self, head: dict[str, Any]) -> None:
+        if self._channel is not None:
+            self._channel.send(head)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+
+    def settle(self, loan: Loan) -> None:
+        """A loan finished an invocation: idle again, or back to the controller if recalled."""
+        if loan.recalled or not loan.usable:
+            loan.end()
+        else:
+            self._idle.setdefault(loan.key, []).append(loan)
+
+    def forget(self, loan: Loan) -> None:
+        self._loans.pop(loan.lease, None)
+        idle = self._idle.get(loan.key)
+        if idle is not None and loan in idle:
+            idle.remove(loan)
+
+    def _connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect(str(self.socket_path))
+        except OSError:
+            sock.close()
+            return
+        self.lessee = None
+        self._channel = Datagrams(sock, self._message, self._closed)
+
+    def _message(self, head: dict[str, Any], payload: bytes, fd: int | None) -> None:
+        op = head.get("op")
+        if op == "lend" and fd is not None:
+            self._adopting.add(task := asyncio.get_running_loop().create_task(self._adopt(head, fd)))
+            task.add_done_callback(self._adopting.discard)
+            return
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                socket.socket(fileno=fd).close()
+        lease = head.get("lease")
+        loan = self._loans.get(lease) if isinstance(lease, int) else None
+        if op == "hello" and isinstance(head.get("id"), int):
+            self.lessee = head["id"]
+        elif op == "result" and loan is not None:
+            loan.controller_result(head, payload)
+        elif op == "recall" and loan is not None:
+            loan.recall()
+
+    async def _adopt(self, head: dict[str, Any], fd: int) -> None:
+        sock = socket.socket(fileno=fd)
+        key = (str(head.get("name")), str(head.get("version")), str(head.get("revision")))
+        lease = head.get("lease")
+        if not isinstance(lease, int) or self._channel is None:
+            sock.close()
+            return
+        loan = Loan(self, lease, key)
+        try:
+            await loan.connect(sock)
+        except OSError:
+            sock.close()
+            self.send({"op": "return", "lease": lease, "waiting": False})
+            return
+        self._loans[lease] = loan
+        self.settle(loan)
+
+    def _closed(self) -> None:
+        """The controller went away: every loan is void (its runtimes die with it)."""
+        self.lessee = None
+        for loan in list(self._loans.values()):
+            loan.void(ControllerUnavailable("the functions controller went away"))
+        self._loans.clear()
+        self._idle.clear()
+
+
+class Loan:
+    """One lent environment: the runtime's connection, and the invocation in flight on it."""
+
+    def __init__(self, book: LeaseBook, lease: int, key: _Key) -> None:
+        self.book = book
+        self.lease = lease
+        self.key = key
+        self.recalled = False
+        self._channel = RuntimeChannel(self)
+        self._connection = RuntimeConnection(self._channel, set(), _anyone)
+        self._transport: asyncio.Transport | None = None
+        self._invocation: Invocation | None = None
+        self._outcome: asyncio.Future[InvokeResult] | None = None
+        self._answer: InvokeResult | None = None  # the runtime's, awaiting the controller's log tail
+        self._ended = False  # no more invocations here
+        self._returned = False  # the controller was told
+
+    async def connect(self, sock: socket.socket) -> None:
+        self._transport, _ = await asyncio.get_running_loop().connect_accepted_socket(lambda: self._connection, sock)
+        self._connection.adopt()
+
+    @property
+    def usable(self) -> bool:
+        return not self._ended and self._transport is not None and not self._transport.is_closing()
+
+    async def invoke(self, invocation: Invocation) -> InvokeResult:
+        """Run the invocation on the lent runtime. Raises Undelivered when the environment was gone."""
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[InvokeResult] = loop.create_future()
+        self._invocation = invocation
+        self._outcome = outcome
+        self._answer = None
+        function = invocation.function
+        self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
+                                      function.timeout * 1000, invocation.client_context))
+        # Told after the runtime has it, while it runs: the message costs the caller nothing.
+        self.book.send({"op": "begin", "lease": self.lease, "request_id": invocation.request_id,
+                        "log_tail": invocation.log_tail, "at": time.perf_counter()})
+        timer = loop.call_later(function.timeout + RESULT_GRACE, self._unanswered, outcome)
+        try:
+            return await outcome
+        finally:
+            timer.cancel()
+            self._invocation = self._outcome = self._answer = None
+            self.book.settle(self)
+
+    def recall(self) -> None:
+        """The controller wants the environment back: now if idle and waiting, else when it is."""
+        self.recalled = True
+        if self._invocation is None and self._connection.waiting:
+            self.end()
+
+    def end(self) -> None:
+        """Give the environment back (or report it gone) and drop the connection here."""
+        if self._returned:
+            return
+        waiting = self.usable and self._connection.waiting
+        self._ended = self._returned = True
+        self.book.forget(self)
+        if self._transport is not None:
+            self._connection.flush()
+            self._transport.pause_reading()
+            self._transport.abort()  # closes this process's descriptor; the controller holds its own
+        self.book.send({"op": "return", "lease": self.lease, "waiting": waiting})
+
+    def void(self, exc: Exception) -> None:
+        """The controller is gone: fail what is in flight, drop the connection."""
+        self._ended = self._returned = True
+        outcome = self._outcome
+        if outcome is not None and not outcome.done():
+            outcome.set_exception(exc)
+        if self._transport is not None:
+            self._transport.abort()
+
+    def controller_result(self, head: dict[str, Any], payload: bytes) -> None:
+        """The controller's word on the invocation in flight: lost, the log tail, or its end."""
+        outcome = self._outcome
+        invocation = self._invocation
+        if outcome is None or outcome.done() or invocation is None or head.get("request_id") != invocation.request_id:
+            return
+        if head.get("lost"):
+            self._ended = True
+            self._channel.withdraw()
+            outcome.set_exception(Undelivered())
+            return
+        answer = self._answer
+        if answer is not None:
+            tail = str(head.get("log_tail", "")).encode()
+            outcome.set_result(InvokeResult(answer.payload, answer.executed_version, answer.function_error, tail))
+            return
+        self._channel.withdraw()  # it ended in the controller: a timeout or an exit
+        self._ended = True
+        outcome.set_result(result_from(head, payload))
+
+    def _unanswered(self, outcome: asyncio.Future[InvokeResult]) -> None:
+        if not outcome.done():
+            self._ended = True
+            outcome.set_exception(ControllerUnavailable("no word from the functions controller"))
+
+    # RuntimeEvents: what the lent runtime tells this worker.
+
+    def runtime_ready(self) -> None:
+        """Never: the runtime was initialised before it was lent."""
+
+    def runtime_waiting(self) -> None:
+        if self.recalled and self._invocation is None:
+            asyncio.get_running_loop().call_soon(self.end)
+
+    def invocation_started(self, request_id: str) -> None:
+        """The deadline runs in the controller, from `begin`."""
+
+    def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
+        at = time.perf_counter()
+        invocation = self._invocation
+        outcome = self._outcome
+        if invocation is None or outcome is None or outcome.done():
+            return
+        function_error = None
+        if error_type is not None:
+            payload = failures.error_document(payload, error_type)
+            function_error = "Unhandled"
+        result = InvokeResult(payload, invocation.function.version, function_error)
+        if invocation.log_tail:
+            self._answer = result  # the tail comes from the controller, which holds the log
+        else:
+            outcome.set_result(result)
+        # Told once the caller has its answer: the wakeup set_result scheduled runs first.
+        report = {"op": "end", "lease": self.lease, "request_id": request_id, "error_type": error_type, "at": at}
+        asyncio.get_running_loop().call_soon(self.book.send, report)
+
+    def init_failed(self, payload: bytes, error_type: str | None) -> None:
+        """Never: the channel refuses init errors after initialisation."""

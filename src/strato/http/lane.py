@@ -1,0 +1,185 @@
+"""A short lane through the guarded protocol for requests small by contract (a Lambda Invoke:
+at most 6 MB each way): the whole body is read in the parser's callbacks, the app runs as one
+task with a plain receive and send, and the response goes out in one write.
+
+uvicorn's request/response cycle (scope copies, an Event per body chunk, message checks, a
+write for the head and one for the body) costs about as much as the rest of a warm invoke.
+The lane keeps what matters of it: the app is the same ASGI app, a request pipelined behind
+a lane request waits in uvicorn's own pipeline (the lane's stand-in cycle is unfinished until
+its response is written), and the keep-alive and shutdown rules are uvicorn's.
+
+Lane requests are chosen by the server (`LaneMatch`) and must be HTTP/1.1 keep-alive with a
+Content-Length of at most `MAX_LANE_BODY` and no Expect or Upgrade; their responses must be
+small (they are written whole, without flow control).
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+import urllib.parse
+from collections.abc import Callable
+from typing import cast
+
+import httptools
+
+from strato.http.protocol import GuardedHttpProtocol
+from strato.http.types import ASGIApp, Message, Scope
+
+log = logging.getLogger("strato.http")
+
+MAX_LANE_BODY = 6 * 1024 * 1024 + 1024
+LaneMatch = Callable[[bytes, bytes], bool]  # (method, raw path) -> take the lane?
+_NOT_FOR_LANE = frozenset({b"expect", b"upgrade", b"transfer-encoding"})
+_REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
+
+
+class _LaneCycle:
+    """What uvicorn sees of a lane request while it is answered: an unfinished cycle."""
+
+    __slots__ = ("keep_alive", "response_complete")
+
+    def __init__(self) -> None:
+        self.response_complete = False
+        self.keep_alive = True
+
+
+class LaneHttpProtocol(GuardedHttpProtocol):
+    lane_match: LaneMatch
+    lane_app: ASGIApp
+    _lane: list[bytes] | None = None  # the body of the lane request being read
+
+    def on_headers_complete(self) -> None:
+        if not self._fits_lane():
+            super().on_headers_complete()
+            return
+        self._head_done()
+        parsed = httptools.parse_url(self.url)
+        path = parsed.path.decode("latin-1")
+        scope = self.scope
+        scope["method"] = self.parser.get_method().decode("ascii")
+        scope["path"] = urllib.parse.unquote(path) if "%" in path else path
+        scope["raw_path"] = parsed.path
+        scope["query_string"] = parsed.query or b""
+        self._lane = []
+        self.cycle = _LaneCycle()  # type: ignore[assignment]
+
+    def on_body(self, body: bytes) -> None:
+        if self._lane is None:
+            super().on_body(body)
+        else:
+            self._lane.append(body)
+
+    def on_message_complete(self) -> None:
+        lane = self._lane
+        if lane is None:
+            super().on_message_complete()
+            return
+        self._lane = None
+        self._message_done()
+        cycle = self.cycle
+        assert isinstance(cycle, _LaneCycle)
+        task = self.loop.create_task(self._answer(cycle, b"".join(lane)))
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+    def _fits_lane(self) -> bool:
+        cycle: object = self.cycle
+        if self.pipeline or not getattr(cycle, "response_complete", True):
+            return False
+        if self.flow.write_paused or self.transport.is_closing() or self._refusal_pending:
+            return False
+        if self.limit_concurrency is not None or self.parser.get_http_version() != "1.1":
+            return False
+        if not self.parser.should_keep_alive() or self.parser.should_upgrade():
+            return False
+        length = -1
+        for name, value in self.headers:
+            if name in _NOT_FOR_LANE:
+                return False
+            if name == b"content-length":
+                if length >= 0 or not value.isdigit():
+                    return False
+                length = int(value)
+        if not 0 <= length <= MAX_LANE_BODY:
+            return False
+        return self.lane_match(self.parser.get_method(), self.url.partition(b"?")[0])
+
+    async def _answer(self, cycle: _LaneCycle, body: bytes) -> None:
+        response = _LaneResponse(self.server_state.default_headers)
+        received = False
+
+        async def receive() -> Message:
+            nonlocal received
+            if received:
+                return {"type": "http.disconnect"}  # as uvicorn answers once the body is read
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        try:
+            await self.lane_app(cast(Scope, self.scope), receive, response.send)
+        except Exception:
+            log.exception("lane request failed")
+            response.fail()
+        transport = self.transport
+        if not transport.is_closing():
+            transport.write(response.output())
+            if not response.keep_alive:
+                transport.close()
+        cycle.response_complete = True
+        self.on_response_complete()
+
+
+class _LaneResponse:
+    """Collects one small response's messages into bytes."""
+
+    __slots__ = ("_chunks", "_default_headers", "_framed", "_head", "complete", "keep_alive")
+
+    def __init__(self, default_headers: list[tuple[bytes, bytes]]) -> None:
+        self._default_headers = default_headers
+        self._head: list[bytes] = []
+        self._chunks: list[bytes] = []
+        self._framed = False  # the app gave a Content-Length
+        self.complete = False
+        self.keep_alive = True
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+            head = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
+            for name, value in self._default_headers:
+                head += [name, b": ", value, b"\r\n"]
+            for name, value in message.get("headers", []):
+                lowered = name.lower()
+                if lowered == b"content-length":
+                    self._framed = True
+                elif lowered == b"connection" and value.lower() == b"close":
+                    self.keep_alive = False
+                head += [name, b": ", value, b"\r\n"]
+            self._head = head
+        elif message["type"] == "http.response.body":
+            self._chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.complete = True
+
+    def fail(self) -> None:
+        """The app raised: a 500 if nothing was sent, else the connection closes."""
+        if not self._head:
+            self._head = [b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"]
+            self._chunks = [b"Internal Server Error"]
+            self.complete = True
+        self.keep_alive = False
+
+    def output(self) -> bytes:
+        body = b"".join(self._chunks)
+        if not self.complete:
+            self.keep_alive = False
+        framing = b"" if self._framed else b"content-length: %d\r\n" % len(body)
+        closing = b"" if self.keep_alive else b"connection: close\r\n"
+        return b"".join(self._head) + framing + closing + b"\r\n" + body
+
+
+def lane_protocol(base: type[GuardedHttpProtocol], match: LaneMatch, app: ASGIApp) -> type[LaneHttpProtocol]:
+    """The protocol class uvicorn instantiates, with a lane for what `match` picks into `app`."""
+    return type(f"Lane{base.__name__}", (LaneHttpProtocol, base), {"lane_match": staticmethod(match),
+                                                                  "lane_app": app})
