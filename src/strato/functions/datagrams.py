@@ -36,6 +36,9 @@ class Datagrams:
     def __init__(self, sock: socket.socket, on_message: OnMessage, on_close: Callable[[], None],
                  watch: bool = True) -> None:
         sock.setblocking(False)
+        # The kernel refuses a message longer than the send buffer (EMSGSIZE), and the default
+        # buffer is smaller than MAX_MESSAGE; it doubles what is asked, up to its own limit.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, MAX_MESSAGE)
         self._sock = sock
         self._on_message = on_message
         self._on_close = on_close
