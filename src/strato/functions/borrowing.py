@@ -115,13 +115,14 @@ class LeaseBook:
             sock.close()
             return
         loan = Loan(self, lease, key)
+        self._loans[lease] = loan  # known while it connects: a recall may come meanwhile
         try:
             await loan.connect(sock)
         except OSError:
             sock.close()
+            self._loans.pop(lease, None)
             self.send({"op": "return", "lease": lease, "waiting": False})
             return
-        self._loans[lease] = loan
         self.settle(loan)
 
     def _closed(self) -> None:
@@ -152,6 +153,9 @@ class Loan:
 
     async def connect(self, sock: socket.socket) -> None:
         self._transport, _ = await asyncio.get_running_loop().connect_accepted_socket(lambda: self._connection, sock)
+        if self._ended:  # void while it connected: the controller is gone
+            self._transport.abort()
+            return
         self._connection.adopt()
 
     @property
