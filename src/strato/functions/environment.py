@@ -154,6 +154,11 @@ class Environment:
         self._hear = hear
         self._lend_if_waiting()
 
+    def hear(self) -> None:
+        """Read the borrower's reports now (while lent), so that this side's state is current."""
+        if self._hear is not None:
+            self._hear()
+
     def cancel_lending(self) -> None:
         """A lending that has not happened yet will not."""
         self._lending = None

@@ -263,10 +263,16 @@ class Pool:
 
     async def _reclaim(self, function: FunctionVersion) -> bool:
         """Recall the idle lent environments holding slots the refused invocation needs (its
-        function's, for a reservation; any, for the account limit); False: there are none."""
+        function's, for a reservation; unreserved ones, for the account limit); False: there
+        are none, and the borrowers' latest reports gave none back either."""
+        lent = list(self._lent)
+        for environment in lent:
+            environment.hear()  # what the borrowers reported since: given back, idle, busy
+        if any(environment not in self._lent for environment in lent):
+            return True
         reserved = function.reserved_concurrency is not None
-        loans = [loan for environment, loan in self._lent.items()
-                 if environment.state is State.IDLE and (not reserved or environment.function.name == function.name)]
+        loans = [loan for environment, loan in self._lent.items() if environment.state is State.IDLE and (
+            environment.function.name == function.name if reserved else not loan.reserved)]
         if not loans:
             return False
         for loan in loans:
