@@ -170,11 +170,13 @@ class Loan:
         self._outcome = outcome
         self._answer = None
         function = invocation.function
-        self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
-                                      function.timeout * 1000, invocation.client_context))
-        # Told after the runtime has it, while it runs: the message costs the caller nothing.
+        # Told before the runtime has it: whatever the runtime writes for it reaches the
+        # controller's pipe after `begin` is in the channel, so the controller, which reads the
+        # channel before the pipe, starts its log (START) before its output.
         self.book.send({"op": "begin", "lease": self.lease, "request_id": invocation.request_id,
                         "log_tail": invocation.log_tail, "at": time.perf_counter()})
+        self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
+                                      function.timeout * 1000, invocation.client_context))
         timer = loop.call_later(function.timeout + RESULT_GRACE, self._unanswered, outcome)
         try:
             return await outcome

@@ -171,7 +171,9 @@ class Environment:
         the runtime never answered the borrower (a timeout, an exit)."""
         if self._lent_to is None or self.state is not State.IDLE:
             raise RuntimeError(f"environment is {self.state.value}, not lent and idle")
-        self._log_end()
+        # The runtime may have this invocation already: what waits in the pipe may be its output,
+        # so the previous invocation's END goes in before it, without a drain.
+        self._log_end(drain=False)
         self._invocation = Invocation(self.function, "", b"", request_id, log_tail=log_tail)
         outcome: asyncio.Future[InvokeResult] = self._loop.create_future()
         self._outcome = outcome
@@ -187,6 +189,13 @@ class Environment:
         if invocation is not None and invocation.request_id == request_id:
             self._answered_at = at
             self.invocation_done(request_id, b"", error_type)
+
+    def log_answered(self) -> None:
+        """The borrower's reports just read held this environment's `end` and no `begin` after
+        it: the runtime's output for the answered invocation is in the pipe (it wrote it before
+        it answered) and nothing of the next one yet (`begin` goes before the invocation does),
+        so its END and REPORT go in now, after what the pipe holds."""
+        self._log_end()
 
     def take_back(self, waiting: bool) -> None:
         """The borrower is done; `waiting`: the runtime waits on GET next again."""
@@ -343,12 +352,14 @@ class Environment:
         self._unlogged = (invocation.request_id, duration, init)
         self._loop.call_soon(self._log_end)
 
-    def _log_end(self) -> None:
-        """Write the END and REPORT an answered invocation still owes the log (if any)."""
+    def _log_end(self, drain: bool = True) -> None:
+        """Write the END and REPORT an answered invocation still owes the log (if any), after
+        what the runtime wrote before it answered (`drain`: read what the pipe holds first)."""
         unlogged = self._unlogged
         if unlogged is not None:
             self._unlogged = None
-            self._drain_output()
+            if drain:
+                self._drain_output()
             self._write_end(*unlogged)
             self._output.flush()
 

@@ -141,6 +141,7 @@ class _Borrower:
         self._pending: dict[int, Environment] = {}  # taken from the pool, runtime not yet waiting
         self._ids = itertools.count(1)
         self._answered: dict[int, str] = {}  # lease -> the request id the worker last reported answered
+        self._unlogged: set[Environment] = set()  # their `end` was just read, their END not written
         self.channel = Datagrams(sock, self._message, self._closed, watch=False)
         self.channel.send({"op": "hello", "id": borrower_id})
 
@@ -149,8 +150,13 @@ class _Borrower:
         return bool(self._leases or self._pending)
 
     def hear(self) -> int:
-        """Read the worker's reports now; how many there were."""
-        return self.channel.poll()
+        """Read the worker's reports now; how many there were. An invocation whose `end` came
+        without a `begin` after it gets its END now, while its runtime has no next one."""
+        heard = self.channel.poll()
+        unlogged = self._unlogged
+        while unlogged:
+            unlogged.pop().log_answered()
+        return heard
 
     def lend(self, function: FunctionVersion) -> None:
         lease = next(self._ids)
@@ -198,6 +204,7 @@ class _Borrower:
             error_type = head.get("error_type")
             self._answered[lease] = request_id
             environment.end_lent(request_id, error_type if isinstance(error_type, str) else None, at)
+            self._unlogged.add(environment)
         elif op == "return" and environment is not None:
             del self._leases[lease]
             self._answered.pop(lease, None)
@@ -213,6 +220,7 @@ class _Borrower:
         except RuntimeError:
             self.channel.send({"op": "result", "lease": lease, "request_id": request_id, "lost": True})
             return
+        self._unlogged.discard(environment)  # its END went in before this START
         outcome.add_done_callback(lambda done: self._ended(lease, request_id, log_tail, done))
 
     def _ended(self, lease: int, request_id: str, log_tail: bool, outcome: asyncio.Future[InvokeResult]) -> None:
