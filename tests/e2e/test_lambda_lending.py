@@ -1,0 +1,346 @@
+"""Warm environments lent to the API workers: what a caller sees is what the controller's path gives.
+
+After an API worker's invocation, the functions controller lends it the idle environment (the
+runtime's Runtime API connection), and that worker invokes it directly from then on. Lending
+shows from outside as a process fact: the API worker holds a TCP connection to the function's
+Runtime API listener, which otherwise only the controller does. Every test here first warms a
+function until that is so, then checks what a caller sees against Lambda's behaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import socket
+import textwrap
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import psutil
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.conftest import make_client
+from tests.e2e.lambda_helpers import deploy
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
+
+WARMING = 10  # invokes a worker needs at most before it holds a lent environment (it needs three)
+SETTLING = 20.0  # seconds the server gets to finish what an answered invocation left behind
+
+# Every function here answers {"where": true} with its Runtime API address, counts its calls,
+# and otherwise runs `work(event)`.
+PRELUDE = """
+import os
+calls = 0
+
+def handler(event, context):
+    global calls
+    if event.get("where"):
+        return os.environ["AWS_LAMBDA_RUNTIME_API"]
+    calls += 1
+    return work(event, context)
+"""
+
+
+def lending(lam: Any, work: str, **config: Any) -> str:
+    """Deploy a function whose handler runs `work(event, context)` (source of that function)."""
+    return deploy(lam, PRELUDE + textwrap.dedent(work), **config)
+
+
+def lambda_client(server: StratoServer) -> Any:
+    return make_client(server.url, "lambda", retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=60)
+
+
+@pytest.fixture(scope="module")
+def lam(server: StratoServer) -> Any:
+    return lambda_client(server)
+
+
+def call(lam: Any, name: str, payload: object = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+    answer = lam.invoke(FunctionName=name, Payload=json.dumps(payload if payload is not None else {}), **kwargs)
+    return answer, json.loads(answer["Payload"].read() or b"null")
+
+
+def workers_with(server: StratoServer, *, local: int = 0, remote: int = 0) -> list[str]:
+    """The API workers (by process name) holding an open TCP connection from port `local` or to `remote`."""
+    found = []
+    for process in psutil.Process(server.pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if process.name().startswith("strato:worker") and any(
+                    connection.status == psutil.CONN_ESTABLISHED
+                    and (connection.laddr.port == local or (connection.raddr and connection.raddr.port == remote))
+                    for connection in process.net_connections("tcp")):
+                found.append(process.name())
+    return found
+
+
+def holders(server: StratoServer, runtime_api: str) -> list[str]:
+    """The API workers holding a connection to this Runtime API listener (lent to them)."""
+    return workers_with(server, local=int(runtime_api.rpartition(":")[2]))
+
+
+def warm(lam: Any, server: StratoServer, name: str) -> str:
+    """Invoke until the worker this client talks to holds the function's environment; its address."""
+    for _ in range(WARMING):
+        _, runtime_api = call(lam, name, {"where": True})
+        if holders(server, runtime_api):
+            return str(runtime_api)
+    raise AssertionError(f"no API worker was lent {name}'s environment after {WARMING} invokes")
+
+
+def until(condition: Any, what: str) -> None:
+    """Wait for something the server does after it answered (bounded, never asserted on time)."""
+    deadline = time.monotonic() + SETTLING
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def function_log(server: StratoServer, name: str) -> str:
+    """The function's log as the admin endpoint reads it back (a SigV4-signed GET)."""
+    url = f"{server.url}/_strato/functions/{name}/logs"
+    request = AWSRequest("GET", url)
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(request)
+    with urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers.items()))) as answer:
+        return str(answer.read().decode())
+
+
+class Gate:
+    """A TCP barrier for a handler: it connects, says it is in, and waits until the test opens."""
+
+    def __init__(self) -> None:
+        self._listening = socket.create_server(("127.0.0.1", 0))
+        self._listening.settimeout(SETTLING)
+        self.port = self._listening.getsockname()[1]
+        self._inside: socket.socket | None = None
+
+    def entered(self) -> None:
+        self._inside, _ = self._listening.accept()
+        self._inside.settimeout(SETTLING)
+        assert self._inside.recv(2) == b"in"
+
+    def open(self) -> None:
+        if self._inside is not None:
+            self._inside.sendall(b"!")
+            self._inside.close()
+            self._inside = None
+
+    def close(self) -> None:
+        self.open()
+        self._listening.close()
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    opened = Gate()
+    yield opened
+    opened.close()
+
+
+COUNTER = """
+def work(event, context):
+    print("call", calls, event.get("n"))
+    return calls
+"""
+
+
+def test_a_warm_environment_is_lent_to_the_worker_and_reused_there(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, COUNTER)
+    runtime_api = warm(lam, server, name)
+    _, before = call(lam, name)
+    results = [call(lam, name)[1] for _ in range(5)]
+    assert results == [before + n for n in range(1, 6)]
+    assert len(holders(server, runtime_api)) == 1
+
+
+def test_two_hundred_warm_invokes_all_succeed_on_one_environment(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, """
+        def work(event, context):
+            return {"calls": calls, "echo": event}
+    """)
+    runtime_api = warm(lam, server, name)
+    _, first = call(lam, name, {"n": 0})
+    for n in range(1, 200):
+        answer, result = call(lam, name, {"n": n})
+        assert answer["StatusCode"] == 200
+        assert "FunctionError" not in answer, result
+        assert result == {"calls": first["calls"] + n, "echo": {"n": n}}
+    assert holders(server, runtime_api), "the environment is still lent"
+
+
+def test_a_warm_invoke_that_times_out_says_so_and_the_next_runs_on_a_new_environment(
+        lam: Any, server: StratoServer) -> None:
+    name = lending(lam, """
+        import time
+        def work(event, context):
+            if event.get("sleep"):
+                time.sleep(30)
+            return calls
+    """, Timeout=1)
+    runtime_api = warm(lam, server, name)
+    answer, error = call(lam, name, {"sleep": True})
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    _, calls = call(lam, name)
+    assert calls == 1, "a fresh environment"
+    until(lambda: not holders(server, runtime_api), "the timed-out environment's connection was dropped")
+
+
+def test_a_handler_that_ends_its_warm_process_is_a_runtime_exit_error(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, """
+        def work(event, context):
+            if event.get("exit"):
+                os._exit(3)
+            return calls
+    """)
+    warm(lam, server, name)
+    answer, error = call(lam, name, {"exit": True})
+    assert answer["StatusCode"] == 200
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in error["errorMessage"]
+    _, calls = call(lam, name)
+    assert calls == 1, "a fresh environment"
+
+
+def test_a_warm_handler_error_is_an_unhandled_function_error(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, """
+        def work(event, context):
+            raise ValueError("bad input: " + str(event.get("what")))
+    """)
+    warm(lam, server, name)
+    answer, error = call(lam, name, {"what": "nothing"})
+    assert answer["FunctionError"] == "Unhandled"
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "bad input: nothing")
+    assert call(lam, name, {"where": True})[0].get("FunctionError") is None
+
+
+PRINTER = """
+import sys
+def work(event, context):
+    sys.stdout.write(f"line {event['n']}\\n")  # one write: a line never straddles two reads
+    return calls
+"""
+
+
+def log_entries(log: str) -> list[str]:
+    """The log's lines reduced to what their order is about: `START id`, `END id`, `REPORT id`, `line n`."""
+    entries = []
+    for line in log.splitlines():
+        word, _, rest = line.partition(" RequestId: ")
+        if word in ("START", "END", "REPORT"):
+            entries.append(f"{word} {rest.split()[0]}")
+        elif line.startswith("line "):
+            entries.append(line)
+    return entries
+
+
+def test_log_tail_of_a_warm_invoke_has_start_output_end_and_report_in_order(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, PRINTER)
+    warm(lam, server, name)
+    for n in range(3):
+        answer, _ = call(lam, name, {"n": n}, LogType="Tail")
+        log = base64.b64decode(answer["LogResult"]).decode()
+        request_id = answer["ResponseMetadata"]["RequestId"]
+        assert log_entries(log) == [f"START {request_id}", f"line {n}", f"END {request_id}", f"REPORT {request_id}"]
+        assert "\tMemory Size: 128 MB\tMax Memory Used: " in log
+        assert "Init Duration" not in log
+
+
+def test_a_burst_of_warm_invocations_is_logged_whole_and_in_order(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, PRINTER)
+    warm(lam, server, name)
+    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(60)]
+    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
+    entries = log_entries(function_log(server, name))
+    first = entries.index(f"START {request_ids[0]}")
+    assert [entry for entry in entries[first:] if not entry.startswith("line ")] == [
+        f"{word} {request_id}" for request_id in request_ids for word in ("START", "END", "REPORT")]
+    assert [entry for entry in entries if entry.startswith("line ")] == [f"line {n}" for n in range(60)]
+
+
+def test_each_warm_invocations_output_is_logged_between_its_start_and_end(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, PRINTER)
+    warm(lam, server, name)
+    request_ids = []
+    for n in range(20):
+        request_ids.append(call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"])
+        until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "its REPORT")
+    entries = log_entries(function_log(server, name))
+    first = entries.index(f"START {request_ids[0]}")
+    assert entries[first:] == [entry for n, request_id in enumerate(request_ids) for entry in (
+        f"START {request_id}", f"line {n}", f"END {request_id}", f"REPORT {request_id}")]
+
+
+def test_a_configuration_change_reaches_the_next_warm_invoke(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, """
+        def work(event, context):
+            return {"calls": calls, "mode": os.environ.get("MODE")}
+    """, Environment={"Variables": {"MODE": "old"}})
+    runtime_api = warm(lam, server, name)
+    assert call(lam, name)[1]["mode"] == "old"
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"MODE": "new"}})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
+    assert call(lam, name)[1] == {"calls": 1, "mode": "new"}
+    until(lambda: not holders(server, runtime_api), "the old environment was recalled from its worker")
+
+
+def clients_on_two_workers(server: StratoServer) -> tuple[Any, Any]:
+    """Two Lambda clients whose keep-alive connections two different API workers serve."""
+    def connections() -> set[int]:
+        return {connection.laddr.port for connection in psutil.Process().net_connections("tcp")
+                if connection.raddr and connection.raddr.port == server.port}
+
+    by_worker: dict[str, Any] = {}
+    for _ in range(20):
+        before = connections()
+        client = lambda_client(server)
+        client.list_functions(MaxItems=1)
+        (port,) = connections() - before
+        for worker in workers_with(server, remote=port):
+            by_worker.setdefault(worker, client)
+        if len(by_worker) == 2:
+            first, second = by_worker.values()
+            return first, second
+    pytest.skip("the server's connections all went to one API worker")
+
+
+def test_reserved_concurrency_counts_a_lent_environment_and_frees_it_after(
+        server: StratoServer, gate: Gate) -> None:
+    """The second client's worker asks the controller, which must judge by what the first
+    client's worker has reported: its environment busy (429 at once), then idle (recalled)."""
+    first, second = clients_on_two_workers(server)
+    name = lending(first, """
+        import socket
+        def work(event, context):
+            if "gate" in event:
+                with socket.create_connection(("127.0.0.1", event["gate"])) as inside:
+                    inside.sendall(b"in")
+                    inside.recv(1)
+            return "done"
+    """, Timeout=30)
+    first.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    warm(first, server, name)
+    results: list[Any] = []
+    for _ in range(3):
+        results.clear()
+        slow = threading.Thread(target=lambda: results.append(call(first, name, {"gate": gate.port})[1]))
+        slow.start()
+        try:
+            gate.entered()
+            with pytest.raises(second.exceptions.TooManyRequestsException) as raised:
+                call(second, name)
+            assert raised.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        finally:
+            gate.open()
+            slow.join()
+        assert results == ["done"]
+        assert call(second, name)[1] == "done"
+        assert call(first, name)[1] == "done"
