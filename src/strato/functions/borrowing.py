@@ -31,10 +31,6 @@ _Key = tuple[str, str, str]  # (name, version, revision_id)
 RESULT_GRACE = 10.0  # beyond the function's timeout, how long a borrower waits for the controller's word
 
 
-def _anyone(peer: tuple[str, int], local: tuple[str, int]) -> bool:
-    return True  # the controller admitted this connection's runtime before lending it
-
-
 class LeaseBook:
     def __init__(self, socket_path: Path) -> None:
         self.socket_path = socket_path
@@ -92,8 +88,7 @@ class LeaseBook:
     def _message(self, head: dict[str, Any], payload: bytes, fd: int | None) -> None:
         op = head.get("op")
         if op == "lend" and fd is not None:
-            self._adopting.add(task := asyncio.get_running_loop().create_task(self._adopt(head, fd)))
-            task.add_done_callback(self._adopting.discard)
+            self._lend(head, socket.socket(fileno=fd))
             return
         if fd is not None:
             with contextlib.suppress(OSError):
@@ -107,21 +102,24 @@ class LeaseBook:
         elif op == "recall" and loan is not None:
             loan.recall()
 
-    async def _adopt(self, head: dict[str, Any], fd: int) -> None:
-        sock = socket.socket(fileno=fd)
-        key = (str(head.get("name")), str(head.get("version")), str(head.get("revision")))
+    def _lend(self, head: dict[str, Any], sock: socket.socket) -> None:
+        """Take a lent connection; the loan is known at once, since a recall may follow it."""
         lease = head.get("lease")
-        if not isinstance(lease, int) or self._channel is None:
+        if not isinstance(lease, int):
             sock.close()
             return
-        loan = Loan(self, lease, key)
-        self._loans[lease] = loan  # known while it connects: a recall may come meanwhile
+        loan = Loan(self, lease, (str(head.get("name")), str(head.get("version")), str(head.get("revision"))))
+        self._loans[lease] = loan
+        self._adopting.add(task := asyncio.get_running_loop().create_task(self._adopt(loan, sock)))
+        task.add_done_callback(self._adopting.discard)
+
+    async def _adopt(self, loan: Loan, sock: socket.socket) -> None:
         try:
             await loan.connect(sock)
         except OSError:
             sock.close()
-            self._loans.pop(lease, None)
-            self.send({"op": "return", "lease": lease, "waiting": False})
+            self._loans.pop(loan.lease, None)
+            self.send({"op": "return", "lease": loan.lease, "waiting": False})
             return
         self.settle(loan)
 
@@ -143,7 +141,7 @@ class Loan:
         self.key = key
         self.recalled = False
         self._channel = RuntimeChannel(self)
-        self._connection = RuntimeConnection(self._channel, set(), _anyone)
+        self._connection = RuntimeConnection(self._channel, set(), None)  # admitted by the lender
         self._transport: asyncio.Transport | None = None
         self._invocation: Invocation | None = None
         self._outcome: asyncio.Future[InvokeResult] | None = None
