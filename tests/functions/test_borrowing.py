@@ -1,0 +1,178 @@
+"""An API worker's side of lending, against a stand-in lease desk and a stand-in runtime: a
+lent Runtime API connection carries the worker's invocations, each reported to the desk as it
+begins and ends, and goes back when the desk recalls it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strato.functions.borrowing import LeaseBook, Loan
+from strato.functions.datagrams import Datagrams
+from strato.functions.ipc import ControllerUnavailable
+from strato.functions.records import FunctionVersion
+from tests.functions.support import function, invocation
+from tests.servers import read_response
+
+WAIT = 5.0
+NEXT = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: runtime\r\n\r\n"
+
+
+class Desk:
+    """The controller's end of one worker's channel: what the worker reports, in order."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.reports: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.channel = Datagrams(sock, lambda head, payload, fd: self.reports.put_nowait(head), lambda: None)
+
+    async def report(self) -> dict[str, Any]:
+        return await asyncio.wait_for(self.reports.get(), WAIT)
+
+
+def run(tmp_path: Path, test: Callable[[LeaseBook, Desk, FunctionVersion], Awaitable[None]]) -> None:
+    """A lease book connected to a stand-in desk, which has said hello."""
+    async def main() -> None:
+        path = tmp_path / "leases.sock"
+        listening = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listening.bind(str(path))
+        listening.listen()
+        listening.setblocking(False)
+        book = LeaseBook(path)
+        fn = function(tmp_path, "lent-fn")
+        try:
+            assert book.take(invocation(fn)) is None, "the first call only connects"
+            accepted, _ = await asyncio.wait_for(asyncio.get_running_loop().sock_accept(listening), WAIT)
+            desk = Desk(accepted)
+            desk.channel.send({"op": "hello", "id": 7})
+            await until(lambda: book.lessee == 7)
+            await test(book, desk, fn)
+            desk.channel.close()
+        finally:
+            book.close()
+            listening.close()
+    asyncio.run(main())
+
+
+async def until(condition: Callable[[], object]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("never happened")
+
+
+def lend(desk: Desk, fn: FunctionVersion, lease: int = 1) -> socket.socket:
+    """Lend the worker a runtime parked on GET next; returns the runtime's end of its connection."""
+    runtime, lent = socket.socketpair()
+    desk.channel.send({"op": "lend", "lease": lease, "name": fn.name, "version": fn.version,
+                       "revision": fn.revision_id}, fd=lent.fileno())
+    lent.close()
+    runtime.settimeout(WAIT)
+    return runtime
+
+
+async def taken(book: LeaseBook, fn: FunctionVersion) -> Loan:
+    loan: Loan | None = None
+
+    def take() -> Loan | None:
+        nonlocal loan
+        loan = book.take(invocation(fn))
+        return loan
+
+    await until(take)
+    assert loan is not None
+    return loan
+
+
+def test_an_invocation_runs_on_the_lent_runtime_and_is_reported_as_it_begins_and_ends(tmp_path: Path) -> None:
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        runtime = lend(desk, fn)
+        loan = await taken(book, fn)
+        call = invocation(fn, b'{"n": 1}', log_tail=False)
+        answered = asyncio.ensure_future(loan.invoke(call))
+        handed = await asyncio.to_thread(read_response, runtime)
+        assert handed.status == 200
+        assert handed.headers["lambda-runtime-aws-request-id"] == call.request_id
+        assert handed.body == b'{"n": 1}'
+        begin = await desk.report()
+        assert (begin["op"], begin["lease"], begin["request_id"]) == ("begin", 1, call.request_id)
+        answer = b'{"result": 2}'
+        runtime.sendall(b"POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: runtime\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (call.request_id.encode(), len(answer), answer) + NEXT)
+        result = await asyncio.wait_for(answered, WAIT)
+        assert (result.payload, result.function_error) == (answer, None)
+        end = await desk.report()
+        assert (end["op"], end["request_id"], end["error_type"]) == ("end", call.request_id, None)
+        assert end["at"] >= begin["at"]
+        assert book.take(invocation(fn)) is loan, "idle again, for the next invocation"
+        runtime.close()
+    run(tmp_path, test)
+
+
+def test_a_loan_serves_only_its_own_function_revision(tmp_path: Path) -> None:
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        runtime = lend(desk, fn)
+        await taken(book, fn)
+        changed = function(tmp_path, "lent-fn", environment={"MODE": "new"})
+        assert book.take(invocation(changed)) is None
+        runtime.close()
+    run(tmp_path, test)
+
+
+def test_a_recall_of_an_idle_loan_gives_it_back_waiting(tmp_path: Path) -> None:
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        runtime = lend(desk, fn)
+        loan = await taken(book, fn)
+        book.settle(loan)
+        desk.channel.send({"op": "recall", "lease": 1})
+        assert await desk.report() == {"op": "return", "lease": 1, "waiting": True}
+        assert book.take(invocation(fn)) is None
+        runtime.close()
+    run(tmp_path, test)
+
+
+def test_a_recall_that_comes_with_the_lend_is_not_lost(tmp_path: Path) -> None:
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        runtime = lend(desk, fn)
+        desk.channel.send({"op": "recall", "lease": 1})  # read in the same go as the lend
+        assert await desk.report() == {"op": "return", "lease": 1, "waiting": True}
+        assert book.take(invocation(fn)) is None
+        runtime.close()
+    run(tmp_path, test)
+
+
+def test_the_desk_going_away_voids_an_invocation_in_flight(tmp_path: Path) -> None:
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        runtime = lend(desk, fn)
+        loan = await taken(book, fn)
+        answered = asyncio.ensure_future(loan.invoke(invocation(fn, log_tail=False)))
+        await asyncio.to_thread(read_response, runtime)
+        desk.channel.close()
+        with pytest.raises(ControllerUnavailable):
+            await asyncio.wait_for(answered, WAIT)
+        assert runtime.recv(10) == b"", "the worker dropped the runtime's connection"
+        runtime.close()
+    run(tmp_path, test)
+
+
+def test_payloads_are_reported_without_their_bodies(tmp_path: Path) -> None:
+    """Reports are small by contract: the invocation's payload never travels to the desk."""
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        runtime = lend(desk, fn)
+        loan = await taken(book, fn)
+        call = invocation(fn, json.dumps({"big": "x" * 100_000}).encode(), log_tail=False)
+        answered = asyncio.ensure_future(loan.invoke(call))
+        await asyncio.to_thread(read_response, runtime)
+        begin = await desk.report()
+        assert "x" * 100 not in json.dumps(begin)
+        runtime.sendall(b"POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"
+                        % call.request_id.encode() + NEXT)
+        await asyncio.wait_for(answered, WAIT)
+        runtime.close()
+    run(tmp_path, test)
