@@ -26,6 +26,7 @@ import contextlib
 import enum
 import json
 import os
+import socket
 import time
 from collections.abc import Callable
 
@@ -35,6 +36,7 @@ from .logs import LogFiles, Output
 from .records import FunctionVersion, Invocation, InvokeResult
 from .runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
 from .runtime_api.channel import Waiter
+from .runtimes import strato_client
 from .variables import environment_variables
 
 INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase of an on-demand function
@@ -90,19 +92,26 @@ class Environment:
         """starting -> initialising: listen, launch the runtime, read its output."""
         try:
             self._listener = listener = await RuntimeApiListener.open(self._channel)
+            function = self.function
+            theirs = None
+            if strato_client(function.runtime):
+                ours, theirs = socket.socketpair()
+                await listener.adopt(ours)
             read_end, write_end = os.pipe()
             os.set_blocking(read_end, False)
             self._pipe = read_end
-            function = self.function
             spec = LaunchSpec(
                 runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
                 environment=environment_variables(self._variables, function.version, listener.address),
-                memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end)
+                memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end,
+                api_fd=None if theirs is None else theirs.fileno())
             self._launched_at = time.perf_counter()
             try:
                 self._process = await launcher.launch(spec)
             finally:
-                os.close(write_end)  # the process holds its own copy
+                os.close(write_end)  # the process holds its own copies
+                if theirs is not None:
+                    theirs.close()
         except BaseException:  # cancelled too: nothing of a half-started environment stays
             self._release()
             raise

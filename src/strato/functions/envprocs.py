@@ -89,7 +89,8 @@ class Runtime:
             for fd in (fds[0], null):
                 os.close(fd)
             self.sock.close()
-            code = self.run(spec)
+            api = socket.socket(fileno=fds[1]) if len(fds) > 1 else None
+            code = self.run(spec, api)
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
         except BaseException as e:
@@ -98,7 +99,7 @@ class Runtime:
         sys.stderr.flush()
         os._exit(code)
 
-    def run(self, spec: dict[str, Any]) -> int:
+    def run(self, spec: dict[str, Any], api: socket.socket | None) -> int:
         if self.host is not None:
             sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]), self.policy.keep_in_tmp,
                                       self.policy.hide)
@@ -109,8 +110,10 @@ class Runtime:
         sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
         signal.signal(signal.SIGINT, signal.default_int_handler)
         if not spec["runtime"].startswith("python"):  # a program of its own: the zip's bootstrap or node
+            if api is not None:
+                api.close()
             argv = spec.get("argv") or [os.path.join(task_root, "bootstrap")]
             os.execve(argv[0], argv, environment)
         os.environ.clear()
         os.environ.update(environment)
-        return runtime_client.run()
+        return runtime_client.run(api)

@@ -153,7 +153,8 @@ class ZygoteClient:
                     group.limit(spec.memory_mb)
                 uid = self._free_uid()
                 try:
-                    messages.send(sock, self._spec(spec, uid), [spec.log_fd])
+                    fds = [spec.log_fd] if spec.api_fd is None else [spec.log_fd, spec.api_fd]
+                    messages.send(sock, self._spec(spec, uid), fds)
                 except OSError:  # the spare died: its exit report is on its way
                     continue
             self._tell({"op": "used", "pid": pid})

@@ -17,6 +17,9 @@ class LaunchSpec:
     memory_mb: int
     tmp_mb: int
     log_fd: int  # the environment's stdout and stderr both go here
+    # A connected socket to the Runtime API for runtimes.strato_client runtimes: cheaper than
+    # the loopback TCP they would dial. A launcher that cannot pass it may leave it unused.
+    api_fd: int | None = None
 
 
 class Process(Protocol):

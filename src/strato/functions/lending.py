@@ -45,16 +45,12 @@ from .environment import Environment
 from .ipc import result_head
 from .pool import Pool
 from .records import FunctionVersion, InvokeResult
+from .runtimes import strato_client
 
 log = logging.getLogger("strato.functions")
 
 TICK_SHORTEST = 0.001
 TICK_LONGEST = 0.05
-
-
-def lendable(function: FunctionVersion) -> bool:
-    """Runtimes whose client keeps its one Runtime API connection (strato's runtime_client.py)."""
-    return function.runtime.startswith("python")
 
 
 class LeaseDesk:
@@ -93,7 +89,7 @@ class LeaseDesk:
     def grant(self, lessee: object, function: FunctionVersion) -> None:
         """Lend the worker `lessee` an idle environment of this function revision, if there is one."""
         borrower = self._borrowers.get(lessee) if isinstance(lessee, int) else None
-        if borrower is not None and lendable(function):
+        if borrower is not None and strato_client(function.runtime):
             borrower.lend(function)
 
     def _accept(self) -> None:

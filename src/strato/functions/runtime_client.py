@@ -187,12 +187,13 @@ class RuntimeClient:
     the Runtime API answers with Content-Length bodies, and parsing heads with http.client's
     email machinery costs more than the rest of an echo invocation."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, sock: socket.socket | None = None) -> None:
         host, _, port = address.rpartition(":")
         self.address = (host, int(port))
         self.host = address
-        self.sock: socket.socket | None = None
+        self.sock = sock  # a connection handed over at launch, else dialled on first use
         self.buffer = bytearray()
+        self.next_asked = False  # a GET next is pipelined behind the last answer
 
     def _send(self, head: str, body: bytes = b"", then: bytes = b"") -> socket.socket:
         """Write a request (and `then`, a bodiless request pipelined behind it); small ones in one write."""
@@ -239,15 +240,16 @@ class RuntimeClient:
     def _post(self, path: str, body: bytes, headers: str, then: bytes = b"") -> None:
         head = f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{headers}Content-Length: {len(body)}\r\n\r\n"
         self._response(self._send(head, body, then))
+        self.next_asked = bool(then) and self.sock is not None  # a closing answer loses what followed it
 
     def _next_request(self) -> bytes:
         return f"GET {API}/invocation/next HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode("latin-1")
 
     def next(self) -> tuple[bytes, dict[str, str]]:
-        if self.sock is None:  # a pipelined GET next went down with its connection: ask again
-            self._send("", then=self._next_request())
-        assert self.sock is not None
-        status, headers, body = self._response(self.sock)
+        sock = self.sock if self.next_asked else self._send("", then=self._next_request())
+        self.next_asked = False
+        assert sock is not None
+        status, headers, body = self._response(sock)
         if status != 200:
             raise RuntimeError(f"GET next answered {status}")
         return body, headers
@@ -324,14 +326,15 @@ def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[s
     client.fail(request_id, error)
 
 
-def run() -> int:
-    """The runtime's main loop; returns only when initialisation failed (exit status 1)."""
+def run(api: socket.socket | None = None) -> int:
+    """The runtime's main loop; returns only when initialisation failed (exit status 1).
+    `api`: a connection to the Runtime API handed over at launch (else it is dialled)."""
     sys.stdout = Unbuffered(sys.stdout)
     sys.stderr = Unbuffered(sys.stderr)
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
-    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"], api)
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
     except FaultError as e:

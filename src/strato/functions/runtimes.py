@@ -20,6 +20,12 @@ NODE_MINIMUM = 18
 NODE_CLIENT = Path(__file__).with_name("runtime_client.js")
 
 
+def strato_client(runtime: str) -> bool:
+    """Runtimes served by strato's own runtime_client.py: it keeps its one Runtime API
+    connection, takes a connected socket at launch and pipelines GET next behind its answers."""
+    return runtime.startswith("python")
+
+
 @functools.cache
 def _interpreters() -> dict[str, str]:
     found = {}

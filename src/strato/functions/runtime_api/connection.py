@@ -41,10 +41,11 @@ _INVOCATION = b"invocation/"
 
 
 Admit = Callable[[tuple[str, int], tuple[str, int]], bool]  # (peer, local) -> may it talk here?
+# None: the connection was made for the runtime (a socket pair at launch, a lent connection).
 
 
 class RuntimeConnection(asyncio.Protocol):
-    def __init__(self, channel: RuntimeChannel, connections: set[RuntimeConnection], admit: Admit) -> None:
+    def __init__(self, channel: RuntimeChannel, connections: set[RuntimeConnection], admit: Admit | None) -> None:
         self._channel = channel
         self._admit = admit
         self._connections = connections
@@ -69,8 +70,10 @@ class RuntimeConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        if (len(self._connections) >= MAX_CONNECTIONS or self._channel.closed
-                or not self._admit(transport.get_extra_info("peername"), transport.get_extra_info("sockname"))):
+        admit = self._admit
+        if (len(self._connections) >= MAX_CONNECTIONS or self._channel.closed or (
+                admit is not None and not admit(transport.get_extra_info("peername"),
+                                                transport.get_extra_info("sockname")))):
             transport.abort()
             return
         self._connections.add(self)

@@ -16,8 +16,9 @@ from .connection import RuntimeConnection
 
 
 class RuntimeApiListener:
-    def __init__(self, server: asyncio.Server, connections: set[RuntimeConnection]) -> None:
+    def __init__(self, server: asyncio.Server, channel: RuntimeChannel, connections: set[RuntimeConnection]) -> None:
         self._server = server
+        self._channel = channel
         self._connections = connections
         port = server.sockets[0].getsockname()[1]
         self.address = f"127.0.0.1:{port}"  # the value of AWS_LAMBDA_RUNTIME_API
@@ -38,8 +39,14 @@ class RuntimeApiListener:
 
         server = await loop.create_server(lambda: RuntimeConnection(channel, connections, admit),
                                           "127.0.0.1", 0, family=socket.AF_INET, backlog=8)
-        listener = cls(server, connections)
+        listener = cls(server, channel, connections)
         return listener
+
+    async def adopt(self, sock: socket.socket) -> None:
+        """Serve one end of a socket pair whose other end the runtime gets at launch: no one
+        else can reach it, and it spares the runtime loopback TCP."""
+        await asyncio.get_running_loop().connect_accepted_socket(
+            lambda: RuntimeConnection(self._channel, self._connections, None), sock)
 
     @property
     def connections(self) -> int:
