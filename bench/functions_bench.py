@@ -3,7 +3,7 @@
 - cold start: the first invoke of a new environment through boto3, against a bare
   `python -c pass` spawn of the runtime's interpreter measured in the same run;
 - warm invoke: a boto3 `invoke` of an echo function, against boto3's own floor (the same call
-  answered by a canned local HTTP server);
+  answered by a canned local HTTP server), the two alternating call by call;
 - throughput: echo invokes/s driven by wrk with one signed request, on this machine's cores.
 
 Run: `python bench/functions_bench.py [--quick]`. Prints a table with ratios and writes
@@ -57,6 +57,17 @@ def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return (time.perf_counter() - start) * 1000
+
+
+def interleaved(first: Callable[[], object], second: Callable[[], object],
+                rounds: int) -> tuple[list[float], list[float]]:
+    """Times of both, call by call in turn: this machine's speed drifts (CPU frequency, the
+    host's other guests), and alternating puts each pair under the same conditions."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        times[0].append(timed(first))
+        times[1].append(timed(second))
+    return times
 
 
 def spawn_baseline(python: str, rounds: int) -> list[float]:
@@ -155,11 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         invoke(client, "echo")
         spawn = spawn_baseline(python, rounds)
         cold = cold_starts(client, "echo", rounds)
-        invoke(client, "echo")
-        warm = [timed(lambda: invoke(client, "echo")) for _ in range(rounds * 10)]
         canned = CannedLambda()
         floor_client = lambda_client(canned.url)
-        floor = [timed(lambda: invoke(floor_client, "echo")) for _ in range(rounds * 10)]
+        invoke(client, "echo")
+        invoke(floor_client, "echo")
+        warm, floor = interleaved(lambda: invoke(client, "echo"), lambda: invoke(floor_client, "echo"), rounds * 20)
         load = throughput(server, "echo", duration, connections=32)
     finally:
         server.child.stop()

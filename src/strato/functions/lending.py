@@ -50,6 +50,7 @@ from .runtimes import strato_client
 log = logging.getLogger("strato.functions")
 
 TICK_SHORTEST = 0.001
+TICK_BUSY = 0.01
 TICK_LONGEST = 0.05
 
 
@@ -121,7 +122,7 @@ class LeaseDesk:
         heard = sum(borrower.hear() for borrower in borrowers)
         if not any(borrower.holds for borrower in borrowers):
             return  # nothing is lent: nothing to hear until something is
-        self._interval = TICK_SHORTEST if heard else min(self._interval * 2, TICK_LONGEST)
+        self._interval = TICK_BUSY if heard else min(self._interval * 2, TICK_LONGEST)
         self._tick = asyncio.get_running_loop().call_later(self._interval, self._run_tick)
 
 
