@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from strato import __version__
+from strato.http.lane import LaneAnswer
 from strato.http.responses import send_body
 from strato.http.types import ASGIApp, Message, Receive, Scope, Send
 from strato.metrics import ResponseCounters
@@ -32,9 +34,23 @@ def service_of(scope: Scope) -> str:
 
 
 class RootApp:
-    def __init__(self, services: dict[str, ASGIApp], counters: ResponseCounters) -> None:
+    """`answering`: services that can answer a lane request without ASGI (http/lane.py)."""
+
+    def __init__(self, services: dict[str, ASGIApp], counters: ResponseCounters,
+                 answering: dict[str, Callable[[Scope, bytes], Awaitable[LaneAnswer]]] | None = None) -> None:
         self.services = services
         self.counters = counters
+        self.answering = answering or {}
+
+    async def answer(self, scope: Scope, body: bytes) -> LaneAnswer | None:
+        """A lane request, answered by its service directly; None when that service cannot."""
+        service = service_of(scope)
+        answering = self.answering.get(service)
+        if answering is None:
+            return None
+        answer = await answering(scope, body)
+        self.counters.count(service, answer[0])
+        return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

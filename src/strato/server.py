@@ -45,7 +45,7 @@ from strato.functions.pool import Pool
 from strato.functions.registry import Registry
 from strato.functions.runtimes import available_runtimes
 from strato.http.expect import ExpectContinueGuard
-from strato.http.lane import lane_protocol
+from strato.http.lane import Shortcut, lane_protocol
 from strato.http.protocol import GuardedHttpProtocol
 from strato.metrics import ResponseCounters
 from strato.root import RootApp
@@ -91,8 +91,7 @@ def s3_object_fetcher(store: ObjectStore) -> Callable[[str, str], Awaitable[byte
     return fetch
 
 
-def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters,
-              invoker: Invoker) -> ExpectContinueGuard:
+def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters, invoker: Invoker) -> RootApp:
     identity, _ = root_identity(settings)
     credentials = StaticCredentials([identity])
     cloudfront = CloudFrontApp(DistributionRegistry(settings.data_dir), credentials, settings.request_timeout)
@@ -105,18 +104,19 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
     functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity,
                                    settings.data_dir / "functions" / "logs"),
                           credentials)
-    return ExpectContinueGuard(RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront}, counters))
+    return RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront}, counters,
+                   answering={"lambda": functions.answer})
 
 
-def _protocol(timeout: float, app: ExpectContinueGuard) -> type[GuardedHttpProtocol]:
+def _protocol(timeout: float, app: ExpectContinueGuard, shortcut: Shortcut | None) -> type[GuardedHttpProtocol]:
     """Lambda invocations take the short lane (small by contract; the warm invoke's path)."""
     guarded = type("S3HttpProtocol", (S3HttpProtocol,), {"head_timeout": timeout})
-    return lane_protocol(guarded, is_invoke, app)
+    return lane_protocol(guarded, is_invoke, shortcut, app)
 
 
-def _uvicorn_config(app: ExpectContinueGuard, settings: Settings) -> uvicorn.Config:
+def _uvicorn_config(app: ExpectContinueGuard, settings: Settings, shortcut: Shortcut | None = None) -> uvicorn.Config:
     return uvicorn.Config(
-        app, loop="uvloop", http=_protocol(settings.request_timeout, app), lifespan="off", access_log=False,
+        app, loop="uvloop", http=_protocol(settings.request_timeout, app, shortcut), lifespan="off", access_log=False,
         server_header=False, proxy_headers=False, log_level=settings.log_level, timeout_keep_alive=30, ws="none",
     )
 
@@ -179,7 +179,8 @@ def serve(settings: Settings) -> None:
             events = EventQueue(settings.data_dir / "functions" / "events.db")
             folder = settings.data_dir / "functions"
             invoker = ControllerClient(folder / "controller.sock", events.put, LeaseBook(folder / "leases.sock"))
-            server = uvicorn.Server(_uvicorn_config(build_app(settings, store, counters, invoker), settings))
+            root = build_app(settings, store, counters, invoker)
+            server = uvicorn.Server(_uvicorn_config(ExpectContinueGuard(root), settings, root.answer))
             await server.serve(sockets=[sock])
         finally:
             store.close()

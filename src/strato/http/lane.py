@@ -10,15 +10,17 @@ its response is written), and the keep-alive and shutdown rules are uvicorn's.
 
 Lane requests are chosen by the server (`LaneMatch`) and must be HTTP/1.1 keep-alive with a
 Content-Length of at most `MAX_LANE_BODY` and no Expect or Upgrade; their responses must be
-small (they are written whole, without flow control).
+small (they are written whole, without flow control). A `Shortcut` may answer one without the
+ASGI app at all (the app's own code, called directly); when it returns None the app answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http
 import logging
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import cast
 
 import httptools
@@ -30,22 +32,29 @@ log = logging.getLogger("strato.http")
 
 MAX_LANE_BODY = 6 * 1024 * 1024 + 1024
 LaneMatch = Callable[[bytes, bytes], bool]  # (method, raw path) -> take the lane?
+LaneAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
+Shortcut = Callable[[Scope, bytes], Awaitable[LaneAnswer | None]]  # (scope, body) -> answer, or None
 _NOT_FOR_LANE = frozenset({b"expect", b"upgrade", b"transfer-encoding"})
 _REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
 
 
 class _LaneCycle:
-    """What uvicorn sees of a lane request while it is answered: an unfinished cycle."""
+    """What uvicorn sees of a lane request while it is answered: an unfinished cycle, which
+    uvicorn marks disconnected (and wakes) when the connection is lost, and stops keeping
+    alive when the server shuts down."""
 
-    __slots__ = ("keep_alive", "response_complete")
+    __slots__ = ("disconnected", "keep_alive", "message_event", "response_complete")
 
     def __init__(self) -> None:
         self.response_complete = False
         self.keep_alive = True
+        self.disconnected = False
+        self.message_event = asyncio.Event()
 
 
 class LaneHttpProtocol(GuardedHttpProtocol):
     lane_match: LaneMatch
+    lane_shortcut: Shortcut | None
     lane_app: ASGIApp
     _lane: list[bytes] | None = None  # the body of the lane request being read
 
@@ -79,7 +88,8 @@ class LaneHttpProtocol(GuardedHttpProtocol):
         self._message_done()
         cycle = self.cycle
         assert isinstance(cycle, _LaneCycle)
-        task = self.loop.create_task(self._answer(cycle, b"".join(lane)))
+        # The scope now: a request pipelined behind this one replaces self.scope before the task runs.
+        task = self.loop.create_task(self._answer(cycle, cast(Scope, self.scope), b"".join(lane)))
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
 
@@ -105,7 +115,7 @@ class LaneHttpProtocol(GuardedHttpProtocol):
             return False
         return self.lane_match(self.parser.get_method(), self.url.partition(b"?")[0])
 
-    async def _answer(self, cycle: _LaneCycle, body: bytes) -> None:
+    async def _answer(self, cycle: _LaneCycle, scope: Scope, body: bytes) -> None:
         response = _LaneResponse(self.server_state.default_headers)
         received = False
 
@@ -117,12 +127,19 @@ class LaneHttpProtocol(GuardedHttpProtocol):
             return {"type": "http.request", "body": body, "more_body": False}
 
         try:
-            await self.lane_app(cast(Scope, self.scope), receive, response.send)
+            answer = None if self.lane_shortcut is None else await self.lane_shortcut(scope, body)
+            if answer is None:
+                await self.lane_app(scope, receive, response.send)
+            else:
+                response.start(answer[0], answer[1])
+                response.add(answer[2], more=False)
         except Exception:
             log.exception("lane request failed")
             response.fail()
         transport = self.transport
-        if not transport.is_closing():
+        if not transport.is_closing() and not cycle.disconnected:
+            if not cycle.keep_alive:  # the server is shutting down
+                response.keep_alive = False
             transport.write(response.output())
             if not response.keep_alive:
                 transport.close()
@@ -145,22 +162,27 @@ class _LaneResponse:
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            status = int(message["status"])
-            head = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
-            for name, value in self._default_headers:
-                head += [name, b": ", value, b"\r\n"]
-            for name, value in message.get("headers", []):
-                lowered = name.lower()
-                if lowered == b"content-length":
-                    self._framed = True
-                elif lowered == b"connection" and value.lower() == b"close":
-                    self.keep_alive = False
-                head += [name, b": ", value, b"\r\n"]
-            self._head = head
+            self.start(int(message["status"]), message.get("headers", []))
         elif message["type"] == "http.response.body":
-            self._chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                self.complete = True
+            self.add(message.get("body", b""), message.get("more_body", False))
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        head = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
+        for name, value in self._default_headers:
+            head += [name, b": ", value, b"\r\n"]
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                self._framed = True
+            elif lowered == b"connection" and value.lower() == b"close":
+                self.keep_alive = False
+            head += [name, b": ", value, b"\r\n"]
+        self._head = head
+
+    def add(self, body: bytes, more: bool) -> None:
+        self._chunks.append(body)
+        if not more:
+            self.complete = True
 
     def fail(self) -> None:
         """The app raised: a 500 if nothing was sent, else the connection closes."""
@@ -179,7 +201,10 @@ class _LaneResponse:
         return b"".join(self._head) + framing + closing + b"\r\n" + body
 
 
-def lane_protocol(base: type[GuardedHttpProtocol], match: LaneMatch, app: ASGIApp) -> type[LaneHttpProtocol]:
-    """The protocol class uvicorn instantiates, with a lane for what `match` picks into `app`."""
-    return type(f"Lane{base.__name__}", (LaneHttpProtocol, base), {"lane_match": staticmethod(match),
-                                                                  "lane_app": app})
+def lane_protocol(base: type[GuardedHttpProtocol], match: LaneMatch, shortcut: Shortcut | None,
+                  app: ASGIApp) -> type[LaneHttpProtocol]:
+    """The protocol class uvicorn instantiates, with a lane for what `match` picks: answered
+    by `shortcut`, or by `app` when the shortcut declines."""
+    attributes: dict[str, object] = {"lane_match": staticmethod(match), "lane_app": app,
+                                     "lane_shortcut": None if shortcut is None else staticmethod(shortcut)}
+    return type(f"Lane{base.__name__}", (LaneHttpProtocol, base), attributes)

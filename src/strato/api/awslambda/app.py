@@ -19,9 +19,10 @@ from strato.auth.credentials import CredentialStore
 from strato.auth.verify import unknown_key, verify_v4
 from strato.functions.records import MAX_PAYLOAD
 from strato.http.bodies import BodyTooLarge, collect, stream
+from strato.http.lane import LaneAnswer
 from strato.http.request import Request
 from strato.http.responses import Response, Tracked
-from strato.http.types import Receive, Scope, Send
+from strato.http.types import Message, Receive, Scope, Send
 
 from .call import Call, Services
 from .errors import LambdaError, to_lambda_error, too_large
@@ -29,6 +30,10 @@ from .handlers import HANDLERS
 from .router import Endpoint, route
 
 log = logging.getLogger("strato.lambda")
+
+
+async def _read_already() -> Message:
+    raise RuntimeError("the body was read before the app was called")
 
 MAX_CODE_REQUEST = 69_905_067  # Lambda's limit for a CreateFunction/UpdateFunctionCode request (base64 zip)
 MAX_REQUEST = 1024 * 1024  # every other operation's JSON body
@@ -56,25 +61,47 @@ class LambdaApp:
             if tracked.started:
                 log.warning("request %s aborted mid-response: %r", request_id, exc)
                 raise
-            error = to_lambda_error(exc)
-            if error is None:
-                log.exception("request %s failed", request_id)
-                error = LambdaError("ServiceException", "The service encountered an internal error.", 500)
-            headers = [("content-type", "application/json"), ("x-amzn-errortype", error.code),
-                       *error.headers.items()]
-            await Response(error.status, headers, error.body()).send(tracked)
+            await self.error_response(exc, request_id).send(tracked)
 
-    async def handle(self, request: Request, request_id: str) -> Response:
+    async def answer(self, scope: Scope, body: bytes) -> LaneAnswer:
+        """The same request answered whole, without ASGI, for a request whose body is already
+        read and whose response is small by contract (the lane's Invoke)."""
+        request_id = str(uuid.uuid4())
+        try:
+            response = await self.handle(Request.from_scope(scope, _read_already), request_id, body)
+        except Exception as exc:
+            response = self.error_response(exc, request_id)
+        if response.close is not None:
+            response.close()
+        if not isinstance(response.body, bytes):
+            raise TypeError(f"{scope['path']} streams its response: it cannot take the lane")
+        headers = [(name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in response.headers]
+        headers.append((b"x-amzn-requestid", request_id.encode()))
+        return response.status, headers, response.body
+
+    def error_response(self, exc: Exception, request_id: str) -> Response:
+        error = to_lambda_error(exc)
+        if error is None:
+            log.exception("request %s failed", request_id)
+            error = LambdaError("ServiceException", "The service encountered an internal error.", 500)
+        headers = [("content-type", "application/json"), ("x-amzn-errortype", error.code), *error.headers.items()]
+        return Response(error.status, headers, error.body())
+
+    async def handle(self, request: Request, request_id: str, body: bytes | None = None) -> Response:
+        """`body`: the request's body when it is already read (else it is read here, bounded)."""
         endpoint = route(request.method, request.raw_path.decode("latin-1"))
         auth = self.authorization(request)  # before any body is read: strangers hold no upload slot
         if _BODY_LIMITS.get(endpoint.operation) == MAX_CODE_REQUEST:
             async with self._packages:
-                return await self.dispatch(request, endpoint, request_id, auth)
-        return await self.dispatch(request, endpoint, request_id, auth)
+                return await self.dispatch(request, endpoint, request_id, auth, body)
+        return await self.dispatch(request, endpoint, request_id, auth, body)
 
     async def dispatch(self, request: Request, endpoint: Endpoint, request_id: str,
-                       auth: sigv4.Authorization) -> Response:
-        body = await self.read_body(request, endpoint.operation)
+                       auth: sigv4.Authorization, body: bytes | None = None) -> Response:
+        if body is None:
+            body = await self.read_body(request, endpoint.operation)
+        elif len(body) > _BODY_LIMITS.get(endpoint.operation, MAX_REQUEST):
+            raise too_large(_BODY_LIMITS.get(endpoint.operation, MAX_REQUEST), endpoint.operation)
         verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
                   raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
                   query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
