@@ -33,9 +33,6 @@ from tests.e2e.lambda_helpers import deploy
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, sign_v4
 
 WAIT = 10.0
-PIPELINED_SCOPE = ("lane.py runs the app with `self.scope` read when its task starts, by which time the parser "
-                   "has begun the pipelined requests behind it: the lane app sees the last request's method, path "
-                   "and headers with its own body")
 INVOKE = "/2015-03-31/functions/{}/invocations"
 
 
@@ -203,7 +200,6 @@ class TestTheLane:
             again = read_answer(stream)
             assert (again.framing, again.body) == ("length", f"POST {INVOKE.format('fn')} 6".encode())
 
-    @pytest.mark.xfail(strict=True, reason=PIPELINED_SCOPE)
     def test_pipelined_requests_are_answered_in_order(self, api: ThreadServer) -> None:
         with connect(api.port) as sock, sock.makefile("rb") as stream:
             sock.sendall(invoke("first", b"1") + request("GET", "/bucket/second") + invoke("third", b"333")
@@ -260,8 +256,6 @@ class TestTheLane:
             assert (answer.status, answer.headers["connection"]) == (500, "close")
             assert closed_by_server(sock)
 
-    @pytest.mark.xfail(strict=True, reason="lane.py's _LaneCycle lacks the `message_event` (and `disconnected`) "
-                       "uvicorn's connection_lost sets: AttributeError when a connection closes after a lane answer")
     def test_a_connection_closed_after_an_invoke_leaves_no_error_behind(self) -> None:
         server = ThreadServer().start()
         try:
@@ -277,9 +271,6 @@ class TestTheLane:
         assert server.errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="lane.py answers by its own response's keep-alive only: the `keep_alive = "
-                   "False` uvicorn's shutdown() sets on the cycle of a request in flight is ignored, so the "
-                   "connection stays open after the answer and a graceful shutdown waits for its keep-alive timeout")
 def test_an_invoke_answered_during_a_graceful_shutdown_closes_its_connection() -> None:
     server = ThreadServer().start()
     with connect(server.port) as sock, sock.makefile("rb") as stream:
@@ -335,7 +326,6 @@ def test_an_invoke_and_s3_requests_share_a_connection_on_strato(server: StratoSe
         assert json.loads(read_answer(stream).body) == {"echo": {"n": 2}}
 
 
-@pytest.mark.xfail(strict=True, reason=PIPELINED_SCOPE)
 def test_a_pipelined_invoke_and_s3_request_are_answered_in_order_on_strato(server: StratoServer, echo: str, s3: Any,
                                                                           bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"second answer")
