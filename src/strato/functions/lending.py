@@ -21,8 +21,9 @@ already dead at `begin` (the worker then runs the invocation through the control
 runtimes that keep one Runtime API connection (strato's own Python runtime client) are lent.
 
 The desk does not wake for each report (that wakeup cost a warm invoke a fifth of its time):
-it reads them on a tick, every millisecond while they come and backing off to TICK_LONGEST
-when they stop, and at once before it judges a lent environment's output, timeout or exit.
+it reads them on a tick (TICK_BUSY while they come, backing off to TICK_LONGEST when they stop,
+TICK_SHORTEST after a lend or a recall, whose answers are awaited), and at once before it
+judges a lent environment's output, timeout or exit.
 `begin` and `end` carry the worker's clock (perf_counter is CLOCK_MONOTONIC, one clock for
 every process), so deadlines and durations do not depend on when they are read.
 """
