@@ -1,9 +1,10 @@
 """Warm environments lent to the API workers: what a caller sees is what the controller's path gives.
 
 After an API worker's invocation, the functions controller lends it the idle environment (the
-runtime's Runtime API connection), and that worker invokes it directly from then on. Lending
-shows from outside as a process fact: the API worker holds a TCP connection to the function's
-Runtime API listener, which otherwise only the controller does. Every test here first warms a
+runtime's Runtime API connection, one end of a Unix socket pair), and that worker invokes it
+directly from then on. Lending shows from outside as a process fact: the API worker holds the
+socket whose peer the function's runtime holds, which otherwise only the controller does (found
+with `ss`, which reads each Unix socket's peer from the kernel). Every test here first warms a
 function until that is so, then checks what a caller sees against Lambda's behaviour.
 """
 
@@ -12,7 +13,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
+import shutil
 import socket
+import subprocess
 import textwrap
 import threading
 import time
@@ -33,8 +37,8 @@ from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 WARMING = 10  # invokes a worker needs at most before it holds a lent environment (it needs three)
 SETTLING = 20.0  # seconds the server gets to finish what an answered invocation left behind
 
-# Every function here answers {"where": true} with its Runtime API address, counts its calls,
-# and otherwise runs `work(event)`.
+# Every function here answers {"where": true} with its uid (one per environment), counts its
+# calls, and otherwise runs `work(event)`.
 PRELUDE = """
 import os
 calls = 0
@@ -42,7 +46,7 @@ calls = 0
 def handler(event, context):
     global calls
     if event.get("where"):
-        return os.environ["AWS_LAMBDA_RUNTIME_API"]
+        return os.getuid()
     calls += 1
     return work(event, context)
 """
@@ -67,30 +71,58 @@ def call(lam: Any, name: str, payload: object = None, **kwargs: Any) -> tuple[di
     return answer, json.loads(answer["Payload"].read() or b"null")
 
 
-def workers_with(server: StratoServer, *, local: int = 0, remote: int = 0) -> list[str]:
-    """The API workers (by process name) holding an open TCP connection from port `local` or to `remote`."""
-    found = []
-    for process in psutil.Process(server.pid).children():
+def socket_inodes(pid: int) -> set[int]:
+    """The inodes of the sockets process `pid` holds."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(int(target[len("socket:["):-1]))
+    return inodes
+
+
+def unix_peers() -> dict[int, int]:
+    """Each connected Unix socket's inode -> its peer's inode, as the kernel reports them."""
+    if shutil.which("ss") is None:
+        pytest.skip("showing which process holds a runtime's connection needs `ss` (iproute2)")
+    listed = subprocess.run(["ss", "-x", "-n", "-H"], capture_output=True, text=True, check=True).stdout
+    peers = {}
+    for line in listed.splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[-3].isdigit() and fields[-1].isdigit():
+            peers[int(fields[-3])] = int(fields[-1])
+    return peers
+
+
+def api_workers(server: StratoServer) -> list[psutil.Process]:
+    return [process for process in psutil.Process(server.pid).children() if process.name().startswith("strato:worker")]
+
+
+def runtime_connection(server: StratoServer, uid: int) -> set[int]:
+    """The inodes of the Runtime API connection's serving end, for the environment running as `uid`."""
+    runtime: set[int] = set()
+    for process in psutil.Process(server.pid).children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
-            if process.name().startswith("strato:worker") and any(
-                    connection.status == psutil.CONN_ESTABLISHED
-                    and (connection.laddr.port == local or (connection.raddr and connection.raddr.port == remote))
-                    for connection in process.net_connections("tcp")):
-                found.append(process.name())
-    return found
+            if process.uids().real == uid:
+                runtime |= socket_inodes(process.pid)
+    peers = unix_peers()
+    return {peers[inode] for inode in runtime if inode in peers}
 
 
-def holders(server: StratoServer, runtime_api: str) -> list[str]:
-    """The API workers holding a connection to this Runtime API listener (lent to them)."""
-    return workers_with(server, local=int(runtime_api.rpartition(":")[2]))
+def holders(server: StratoServer, connection: set[int]) -> list[str]:
+    """The API workers holding that connection (lent to them)."""
+    return [worker.name() for worker in api_workers(server) if socket_inodes(worker.pid) & connection]
 
 
-def warm(lam: Any, server: StratoServer, name: str) -> str:
-    """Invoke until the worker this client talks to holds the function's environment; its address."""
+def warm(lam: Any, server: StratoServer, name: str) -> set[int]:
+    """Invoke until the worker this client talks to holds the function's environment; its connection."""
     for _ in range(WARMING):
-        _, runtime_api = call(lam, name, {"where": True})
-        if holders(server, runtime_api):
-            return str(runtime_api)
+        _, uid = call(lam, name, {"where": True})
+        connection = runtime_connection(server, uid)
+        if holders(server, connection):
+            return connection
     raise AssertionError(f"no API worker was lent {name}'s environment after {WARMING} invokes")
 
 
@@ -152,11 +184,11 @@ def work(event, context):
 
 def test_a_warm_environment_is_lent_to_the_worker_and_reused_there(lam: Any, server: StratoServer) -> None:
     name = lending(lam, COUNTER)
-    runtime_api = warm(lam, server, name)
+    lent = warm(lam, server, name)
     _, before = call(lam, name)
     results = [call(lam, name)[1] for _ in range(5)]
     assert results == [before + n for n in range(1, 6)]
-    assert len(holders(server, runtime_api)) == 1
+    assert len(holders(server, lent)) == 1
 
 
 def test_two_hundred_warm_invokes_all_succeed_on_one_environment(lam: Any, server: StratoServer) -> None:
@@ -164,14 +196,14 @@ def test_two_hundred_warm_invokes_all_succeed_on_one_environment(lam: Any, serve
         def work(event, context):
             return {"calls": calls, "echo": event}
     """)
-    runtime_api = warm(lam, server, name)
+    lent = warm(lam, server, name)
     _, first = call(lam, name, {"n": 0})
     for n in range(1, 200):
         answer, result = call(lam, name, {"n": n})
         assert answer["StatusCode"] == 200
         assert "FunctionError" not in answer, result
         assert result == {"calls": first["calls"] + n, "echo": {"n": n}}
-    assert holders(server, runtime_api), "the environment is still lent"
+    assert holders(server, lent), "the environment is still lent"
 
 
 def test_a_warm_invoke_that_times_out_says_so_and_the_next_runs_on_a_new_environment(
@@ -183,14 +215,14 @@ def test_a_warm_invoke_that_times_out_says_so_and_the_next_runs_on_a_new_environ
                 time.sleep(30)
             return calls
     """, Timeout=1)
-    runtime_api = warm(lam, server, name)
+    lent = warm(lam, server, name)
     answer, error = call(lam, name, {"sleep": True})
     assert answer["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Sandbox.Timedout"
     assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
     _, calls = call(lam, name)
     assert calls == 1, "a fresh environment"
-    until(lambda: not holders(server, runtime_api), "the timed-out environment's connection was dropped")
+    until(lambda: not holders(server, lent), "the timed-out environment's connection was dropped")
 
 
 def test_a_handler_that_ends_its_warm_process_is_a_runtime_exit_error(lam: Any, server: StratoServer) -> None:
@@ -284,12 +316,12 @@ def test_a_configuration_change_reaches_the_next_warm_invoke(lam: Any, server: S
         def work(event, context):
             return {"calls": calls, "mode": os.environ.get("MODE")}
     """, Environment={"Variables": {"MODE": "old"}})
-    runtime_api = warm(lam, server, name)
+    lent = warm(lam, server, name)
     assert call(lam, name)[1]["mode"] == "old"
     lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"MODE": "new"}})
     lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
     assert call(lam, name)[1] == {"calls": 1, "mode": "new"}
-    until(lambda: not holders(server, runtime_api), "the old environment was recalled from its worker")
+    until(lambda: not holders(server, lent), "the old environment was recalled from its worker")
 
 
 def clients_on_two_workers(server: StratoServer) -> tuple[Any, Any]:
@@ -304,8 +336,9 @@ def clients_on_two_workers(server: StratoServer) -> tuple[Any, Any]:
         client = lambda_client(server)
         client.list_functions(MaxItems=1)
         (port,) = connections() - before
-        for worker in workers_with(server, remote=port):
-            by_worker.setdefault(worker, client)
+        for worker in api_workers(server):
+            if any(connection.raddr and connection.raddr.port == port for connection in worker.net_connections("tcp")):
+                by_worker.setdefault(worker.name(), client)
         if len(by_worker) == 2:
             first, second = by_worker.values()
             return first, second
