@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 import time
 from pathlib import Path
@@ -24,8 +23,6 @@ from .ipc import ControllerUnavailable, result_from
 from .records import Invocation, InvokeResult
 from .runtime_api import Delivery, RuntimeChannel
 from .runtime_api.connection import RuntimeConnection
-
-log = logging.getLogger("strato.functions")
 
 _Key = tuple[str, str, str]  # (name, version, revision_id)
 RESULT_GRACE = 10.0  # beyond the function's timeout, how long a borrower waits for the controller's word
