@@ -104,6 +104,10 @@ class LeaseDesk:
             except OSError as exc:
                 log.warning("lease desk: accept failed: %r", exc)
                 return
+            # A worker that went away holding nothing is noticed only when read: a new
+            # connection (most often its successor's) is the moment to read them all.
+            for borrower in list(self._borrowers.values()):
+                borrower.hear()
             borrower_id = next(self._ids)
             self._borrowers[borrower_id] = _Borrower(self.pool, borrower_id, sock, self._hurry,
                                                      functools.partial(self._borrowers.pop, borrower_id, None))
