@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from strato.cdn.cache_policies import CACHING_OPTIMIZED
 from strato.cdn.errors import (
     BatchTooLarge,
     CdnError,
@@ -13,9 +14,10 @@ from strato.cdn.errors import (
     InvalidDefaultRootObject,
     InvalidOrigin,
     InvalidTTLOrder,
+    NoSuchCachePolicy,
     NoSuchOrigin,
 )
-from strato.cdn.records import Origin, S3OriginConfig
+from strato.cdn.records import Cookies, ForwardedValues, Origin, S3OriginConfig
 from strato.cdn.validation import bucket_of, check_config, check_paths
 
 from .samples import BUCKET, WEB, behavior, config
@@ -23,8 +25,14 @@ from .samples import BUCKET, WEB, behavior, config
 
 class TestConfig:
     def test_a_sound_config_passes(self) -> None:
-        check_config(config(behavior("web", "/api/*", cache_policy_id="policy", forwarded_values=None),
+        check_config(config(behavior("web", "/api/*", cache_policy_id=CACHING_OPTIMIZED, forwarded_values=None),
                             aliases=("*.example.com", "www.example.org")))
+
+    def test_forwarded_headers_and_origin_custom_headers_that_cloudfront_takes_pass(self) -> None:
+        forwarded = ForwardedValues(True, Cookies("all"), ("Accept-Language", "X-Tenant", "Origin"))
+        check_config(config(behavior(pattern="/x", forwarded_values=forwarded),
+                            behavior(pattern="/y", forwarded_values=ForwardedValues(True, Cookies("all"), ("*",))),
+                            origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("X-Origin-Secret", "s"),)))))
 
     @pytest.mark.parametrize(("broken", "error"), [
         (config(behavior("elsewhere", "/x")), NoSuchOrigin),
@@ -34,7 +42,7 @@ class TestConfig:
         (config(behavior(pattern="/x", allowed_methods=("GET", "POST"))), InvalidArgument),
         (config(behavior(pattern="/x", allowed_methods=("GET", "HEAD"), cached_methods=("GET", "HEAD", "OPTIONS"))),
          InvalidArgument),
-        (config(behavior(pattern="/x", cache_policy_id="policy")), InvalidArgument),  # and ForwardedValues
+        (config(behavior(pattern="/x", cache_policy_id=CACHING_OPTIMIZED)), InvalidArgument),  # and ForwardedValues
         (config(behavior(pattern="/x", forwarded_values=None)), InvalidArgument),  # neither
         (config(behavior(pattern="/x"), behavior(pattern="/x")), InvalidArgument),
         (config(aliases=("bad host.example.com",)), InvalidArgument),
@@ -46,6 +54,18 @@ class TestConfig:
         (config(origins=(Origin("bucket", "example.com", s3=S3OriginConfig()), WEB)), InvalidOrigin),
         (config(origins=(dataclasses.replace(BUCKET, custom=WEB.custom), WEB)), InvalidOrigin),
         (config(origins=(BUCKET, dataclasses.replace(WEB, origin_path="v1"))), InvalidArgument),
+        (config(behavior(pattern="/x", forwarded_values=None, cache_policy_id="my-own-policy")), NoSuchCachePolicy),
+        (config(behavior(pattern="/x", forwarded_values=ForwardedValues(False, Cookies("none"), ("*", "Accept")))),
+         InvalidArgument),
+        (config(behavior(pattern="/x", forwarded_values=ForwardedValues(False, Cookies("none"), ("Upgrade",)))),
+         InvalidArgument),
+        (config(behavior(pattern="/x", forwarded_values=ForwardedValues(False, Cookies("none"), ("a", "A")))),
+         InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("Host", "elsewhere"),)))),
+         InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("X-Amz-Date", "now"),)))),
+         InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("bad name", "x"),)))), InvalidArgument),
     ])
     def test_broken_configs_raise_cloudfronts_error(self, broken: object, error: type[CdnError]) -> None:
         with pytest.raises(error):

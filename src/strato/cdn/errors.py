@@ -91,5 +91,9 @@ class TrustedKeyGroupDoesNotExist(CdnError):
     pass
 
 
+class NoSuchCachePolicy(CdnError):
+    """A CachePolicyId that names none of the managed cache policies (strato has no others)."""
+
+
 class InvalidTagging(CdnError):
     pass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from .cache_policies import MANAGED
 from .errors import (
     BatchTooLarge,
     InvalidArgument,
@@ -14,6 +15,7 @@ from .errors import (
     InvalidOrigin,
     InvalidTagging,
     InvalidTTLOrder,
+    NoSuchCachePolicy,
     NoSuchOrigin,
 )
 from .records import Behavior, DistributionConfig, Origin
@@ -33,6 +35,20 @@ ALLOWED_METHOD_SETS = (
     frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}),
 )
 CACHED_METHOD_SETS = ALLOWED_METHOD_SETS[:2]
+# DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html: fields CloudFront cannot cache on.
+UNCACHEABLE_HEADERS = frozenset({
+    "cache-control", "connection", "content-length", "cookie", "max-forwards", "pragma", "proxy-authenticate",
+    "proxy-authorization", "proxy-connection", "request-range", "te", "trailer", "transfer-encoding", "upgrade",
+    "x-amz-cf-id", "x-forwarded-proto", "x-real-ip",
+})
+# DeveloperGuide/add-origin-custom-headers.html: fields an origin's CustomHeaders cannot set.
+DENIED_CUSTOM_HEADERS = frozenset({
+    "cache-control", "connection", "content-length", "cookie", "host", "if-match", "if-modified-since",
+    "if-none-match", "if-range", "if-unmodified-since", "max-forwards", "pragma", "proxy-authorization",
+    "proxy-connection", "range", "request-range", "te", "trailer", "transfer-encoding", "upgrade", "via",
+    "x-real-ip",
+})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 _HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _ALIAS = re.compile(rf"(?:\*\.)?(?:{_HOST_LABEL}\.)*{_HOST_LABEL}", re.IGNORECASE)
@@ -93,6 +109,11 @@ def _check_origins(origins: tuple[Origin, ...]) -> None:
             not origin.origin_path.startswith("/") or origin.origin_path.endswith("/")
         ):
             raise InvalidArgument("The parameter OriginPath must begin with a slash and must not end with one.")
+        for name, _ in origin.custom_headers or ():
+            lowered = name.lower()
+            if (not _TOKEN.fullmatch(name) or lowered in DENIED_CUSTOM_HEADERS
+                    or lowered.startswith(("x-amz-", "x-edge-"))):
+                raise InvalidArgument(f"The parameter HeaderName : {name} is not allowed.")
         custom = origin.custom
         if custom is not None:
             if custom.protocol_policy not in ORIGIN_PROTOCOL_POLICIES:
@@ -121,14 +142,31 @@ def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
                               "and among the allowed methods.")
     if (behavior.cache_policy_id is None) == (behavior.forwarded_values is None):
         raise InvalidArgument("A cache behavior needs exactly one of CachePolicyId and ForwardedValues.")
+    if behavior.cache_policy_id is not None and behavior.cache_policy_id not in MANAGED:
+        raise NoSuchCachePolicy(f"The cache policy {behavior.cache_policy_id} does not exist.")
     forwarded = behavior.forwarded_values
     if forwarded is not None and forwarded.cookies.forward not in COOKIE_FORWARDS:
         raise InvalidArgument(f"The parameter Cookies.Forward has an invalid value: {forwarded.cookies.forward}")
+    if forwarded is not None:
+        _check_forwarded_headers(forwarded.headers or ())
     ttls = [ttl for ttl in (behavior.min_ttl, behavior.default_ttl, behavior.max_ttl) if ttl is not None]
     if any(ttl < 0 for ttl in ttls):
         raise InvalidArgument("TTLs must not be negative.")
     if ttls != sorted(ttls):
         raise InvalidTTLOrder("The TTLs must satisfy MinTTL <= DefaultTTL <= MaxTTL.")
+
+
+def _check_forwarded_headers(names: tuple[str, ...]) -> None:
+    """ForwardedValues.Headers: `*` alone, or names CloudFront can cache on, each once."""
+    if "*" in names and len(names) > 1:
+        raise InvalidArgument("The parameter Headers may hold * only on its own.")
+    if len({name.lower() for name in names}) != len(names):
+        raise InvalidArgument("The parameter Headers contains the same header twice.")
+    for name in names:
+        lowered = name.lower()
+        if name != "*" and (not _TOKEN.fullmatch(name) or lowered in UNCACHEABLE_HEADERS
+                            or lowered.startswith("x-edge-")):
+            raise InvalidArgument(f"The parameter Header Name with value {name} is not allowed.")
 
 
 def check_paths(paths: tuple[str, ...]) -> None:
