@@ -69,7 +69,7 @@ class Origin:
                     for chunk in route.stream[1]() if route.stream else [body]:
                         self.wfile.write(chunk)
 
-            do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+            do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -8,19 +8,24 @@ from typing import Any
 
 import pytest
 
+from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
 from strato.cdn.records import Behavior, Cookies, ForwardedValues, TrustedGroups
-from strato.edge.distributions import behavior_rules
+from strato.edge.distributions import behavior_rules, with_custom_headers
 from strato.edge.freshness import freshness_lifetime
 from strato.edge.rules import (
     OPEN,
+    USER_AGENT,
+    HeaderPolicy,
     Rules,
     SignatureGuard,
     Ttls,
     edge_target,
     expiration,
+    flight_key,
     forwarded_headers,
     freshened_expiration,
     key_target,
+    keyed_fields,
     method_not_allowed,
     refused_signature,
 )
@@ -168,10 +173,43 @@ class TestBehaviorRules:
         assert self.rules(behavior(min_ttl=5)).ttls == Ttls(5, 86400, 31536000)
         assert self.rules(behavior(min_ttl=0, default_ttl=10, max_ttl=20)).ttls == Ttls(0, 10, 20)
 
-    def test_a_cache_policy_leaves_freshness_and_query_strings_alone(self) -> None:
-        rules = self.rules(behavior(forwarded_values=None, cache_policy_id="658327ea", min_ttl=5))
-        assert rules.ttls is None
+    def test_caching_optimized_keeps_its_ttls_and_forwards_nothing_but_the_request_itself(self) -> None:
+        rules = self.rules(behavior(forwarded_values=None, cache_policy_id=CACHING_OPTIMIZED, compress=True))
+        assert rules.ttls == Ttls(1, 86400, 31536000)
+        assert rules.cache
+        assert rules.compress
+        assert not rules.forward_query
+        assert rules.cookies == frozenset()
+        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=True)
+
+    def test_caching_disabled_caches_nothing_and_cannot_compress(self) -> None:
+        rules = self.rules(behavior(forwarded_values=None, cache_policy_id=CACHING_DISABLED, compress=True))
+        assert not rules.cache
+        assert not rules.compress
+
+    def test_an_origin_request_policy_forwards_everything_the_key_leaves_out(self) -> None:
+        rules = self.rules(behavior(forwarded_values=None, cache_policy_id=CACHING_OPTIMIZED,
+                                    origin_request_policy_id="216adef6-5c7f-47e4-b989-5492eafa07d3"))
         assert rules.forward_query
+        assert rules.query_keys == frozenset()
+        assert rules.headers is None
+        assert rules.cookies is None
+
+    def test_forwarded_headers_are_keyed_and_a_star_caches_nothing(self) -> None:
+        named = ForwardedValues(True, Cookies("all"), ("X-Tenant", "Accept-Language"))
+        assert self.rules(behavior(forwarded_values=named)).headers == HeaderPolicy(("accept-language", "x-tenant"))
+        assert self.rules(behavior()).headers == HeaderPolicy(())
+        every = self.rules(behavior(forwarded_values=ForwardedValues(True, Cookies("all"), ("*",))))
+        assert every.headers is None
+        assert not every.cache
+
+    def test_cached_methods_and_compress_come_from_the_behaviour(self) -> None:
+        assert not self.rules(behavior()).cache_options
+        assert not self.rules(behavior()).compress
+        options = self.rules(behavior(allowed_methods=("GET", "HEAD", "OPTIONS"),
+                                      cached_methods=("GET", "HEAD", "OPTIONS"), compress=True))
+        assert options.cache_options
+        assert options.compress
 
     def test_query_strings_and_methods_come_from_the_behaviour(self) -> None:
         rules = self.rules(behavior(forwarded_values=ForwardedValues(False, Cookies("none")),
@@ -213,3 +251,72 @@ class TestForwardedCookies:
         assert cookies(Cookies("none")) == frozenset()
         assert cookies(Cookies("all")) is None
         assert cookies(Cookies("whitelist", ("a", "b"))) == frozenset({"a", "b"})
+
+
+VIEWER = {
+    "host": "shop.example.com", "accept": "text/html", "accept-language": "fr", "accept-encoding": "gzip, deflate, br",
+    "user-agent": "curl/8", "referer": "http://elsewhere/", "authorization": "Bearer t", "x-tenant": "blue",
+    "x-edge-location": "here", "if-none-match": '"v1"', "range": "bytes=0-9", "cookie": "a=1",
+}
+
+
+class TestForwardedHeaders:
+    """AWS CloudFront DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html, the request header table."""
+
+    def test_an_open_site_forwards_every_field_as_it_came(self) -> None:
+        assert forwarded_headers(OPEN, VIEWER) is VIEWER
+
+    def test_legacy_settings_drop_what_cloudfront_drops_and_forward_other_defined_fields(self) -> None:
+        sent = forwarded_headers(Rules(headers=HeaderPolicy()), VIEWER)
+        assert sent == {"host": "shop.example.com", "accept-encoding": "br,gzip", "user-agent": USER_AGENT,
+                        "x-tenant": "blue", "if-none-match": '"v1"', "range": "bytes=0-9", "cookie": "a=1"}
+
+    def test_a_keyed_field_goes_as_it_came(self) -> None:
+        sent = forwarded_headers(Rules(headers=HeaderPolicy(("accept-language", "authorization", "user-agent"))),
+                                 VIEWER)
+        assert (sent["accept-language"], sent["authorization"], sent["user-agent"]) == ("fr", "Bearer t", "curl/8")
+
+    def test_authorization_goes_with_methods_whose_answers_are_not_cached(self) -> None:
+        rules = Rules(headers=HeaderPolicy())
+        assert forwarded_headers(rules, VIEWER, "POST")["authorization"] == "Bearer t"
+        assert "authorization" in forwarded_headers(rules, VIEWER, "OPTIONS")
+        assert "authorization" not in forwarded_headers(Rules(headers=HeaderPolicy(), cache_options=True), VIEWER,
+                                                        "OPTIONS")
+
+    def test_a_cache_policy_sends_only_the_request_itself_and_its_key(self) -> None:
+        sent = forwarded_headers(Rules(headers=HeaderPolicy(others=False, encodings=False), cookies=frozenset()),
+                                 VIEWER)
+        assert sent == {"host": "shop.example.com", "user-agent": USER_AGENT, "if-none-match": '"v1"',
+                        "range": "bytes=0-9"}
+
+    @pytest.mark.parametrize(("sent", "normal"), [
+        ("gzip", "gzip"), ("br;q=0.5, gzip", "br,gzip"), ("gzip;q=0, br", "br"), ("deflate, zstd", None),
+        ("identity", None),
+    ])
+    def test_accept_encoding_is_normalized_to_gzip_and_br(self, sent: str, normal: str | None) -> None:
+        got = forwarded_headers(Rules(headers=HeaderPolicy()), {"accept-encoding": sent})
+        assert got.get("accept-encoding") == normal
+
+
+class TestKeyedFields:
+    def test_keyed_fields_join_the_origins_vary(self) -> None:
+        rules = Rules(headers=HeaderPolicy(("x-tenant",)))
+        assert keyed_fields(rules, ("accept-encoding",)) == ("accept-encoding", "x-tenant")
+        assert keyed_fields(rules, ()) == ("x-tenant",)
+        assert keyed_fields(rules, None) is None  # Vary: * is never stored
+        assert keyed_fields(OPEN, ("origin",)) == ("origin",)
+
+    def test_requests_for_different_variants_do_not_share_a_fetch(self) -> None:
+        rules = Rules(headers=HeaderPolicy(("x-tenant",)))
+        blue, red = (flight_key(rules, "GET h/a", {"x-tenant": tenant}) for tenant in ("blue", "red"))
+        assert blue != red
+        assert flight_key(rules, "GET h/a", {"x-tenant": "blue", "accept": "x"}) == blue
+        assert flight_key(OPEN, "GET h/a", {"x-tenant": "blue"}) == "GET h/a"
+
+
+class TestCustomHeaders:
+    def test_an_origins_custom_headers_replace_the_viewers_fields_of_the_same_name(self) -> None:
+        sent = with_custom_headers({"x-secret": "guess", "accept": "*/*"}, (("X-Secret", "s3cr3t"), ("X-Via", "cf")))
+        assert sent == {"x-secret": "s3cr3t", "accept": "*/*", "x-via": "cf"}
+        unchanged = {"accept": "*/*"}
+        assert with_custom_headers(unchanged, None) is unchanged

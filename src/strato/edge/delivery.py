@@ -49,9 +49,10 @@ class Copies(Protocol):
 
 def plan_answer(
     request_headers: Mapping[str, str], method: str, status: int, headers: dict[str, str], size: int | None,
+    compress: bool = True,
 ) -> Answer:
-    """Conditionals, ranges and compression over a stored (or arriving) representation; pure.
-    `headers` (the representation's outgoing fields) become the answer's."""
+    """Conditionals, ranges and compression (unless `compress` is False) over a stored (or arriving)
+    representation; pure. `headers` (the representation's outgoing fields) become the answer's."""
     etag = headers.get("etag")
     last_modified = headers.get("last-modified")
     head = method == "HEAD"
@@ -77,7 +78,7 @@ def plan_answer(
             headers["content-length"] = str(plan.content_length)
             return Answer(plan.status, headers, None if head or not plan.parts else list(plan.parts))
     encoding = None
-    if status == 200 and not head and compression.is_compressible(
+    if compress and status == 200 and not head and compression.is_compressible(
         headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
     ):
         encoding = compression.choose_encoding(request_headers.get("accept-encoding"))
@@ -109,13 +110,13 @@ def too_many_requests(wait: float) -> Answer:
 
 async def deliver(
     request: Request, status: int, headers: dict[str, str], size: int | None, body: BodyRange, send: Send,
-    whole: bytes | None = None, copies: Copies | None = None,
+    whole: bytes | None = None, copies: Copies | None = None, *, compress: bool = True,
 ) -> bool:
     """Conditionals, ranges and compression over a stored (or arriving) representation;
     `whole`: the entire representation, when it is in memory (answered in one body message);
     `copies`: its compressed copies, when it is complete (a compressed answer then comes from
     one, or makes and keeps one). True when this answer compressed the body."""
-    answer = plan_answer(request.headers, request.method, status, headers, size)
+    answer = plan_answer(request.headers, request.method, status, headers, size, compress)
     compressed = answer.encoding is not None
     if answer.encoding is not None and copies is not None:
         copy = copies.find(answer.encoding)

@@ -8,13 +8,14 @@ An S3 origin with an origin access control is asked with requests signed by stra
 keys (as CloudFront's OAC signs with SigV4), so its bucket can stay private.
 
 The proxy asks `rules(host, path)` once per request for the behaviour's settings (signed
-URLs, allowed methods, query forwarding, TTLs): answered from a snapshot of the registry,
+URLs, methods, what is forwarded and keyed, TTLs, compression): answered from a snapshot of the registry,
 read again when the distributions change (checked once a second) and, while some behaviour
 trusts key groups, when those groups' keys change.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -23,12 +24,13 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
 from strato.auth import sigv4
-from strato.cdn.records import Behavior, Distribution, Origin
+from strato.cdn.cache_policies import MANAGED, CachePolicy
+from strato.cdn.records import Behavior, Distribution, ForwardedValues, Origin
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import bucket_of
 from strato.edge.origins import HttpOrigin, OriginResponse
-from strato.edge.rules import DEFAULT_TTL, MAX_TTL, OPEN, Rules, SignatureGuard, Ttls
+from strato.edge.rules import DEFAULT_TTL, MAX_TTL, OPEN, HeaderPolicy, Rules, SignatureGuard, Ttls
 
 log = logging.getLogger("strato.edge")
 REFRESH_SECONDS = 1.0  # how stale the edge's copy of the distributions may be
@@ -115,6 +117,7 @@ class DistributionOrigin:
         root_object = distribution.config.default_root_object
         if path == "/" and root_object:
             path = "/" + root_object.lstrip("/")
+        headers = with_custom_headers(headers, origin.custom_headers)
         prefix = (origin.origin_path or "").rstrip("/")
         bucket = bucket_of(origin) if origin.s3 is not None else None
         if bucket is None:
@@ -152,6 +155,18 @@ class DistributionOrigin:
             await origin.close()
 
 
+def with_custom_headers(headers: Mapping[str, str],
+                        custom: tuple[tuple[str, str], ...] | None) -> Mapping[str, str]:
+    """AWS CloudFront DeveloperGuide/add-origin-custom-headers.html: an origin's CustomHeaders are
+    added to every request to it, replacing a viewer's field of the same name."""
+    if not custom:
+        return headers
+    merged = dict(headers)
+    for name, value in custom:
+        merged[name.lower()] = value
+    return merged
+
+
 def _refused(message: str) -> OriginResponse:
     """A 403 the edge answers for the origin (not cacheable: it carries no freshness)."""
     body = f"<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>".encode()
@@ -185,35 +200,65 @@ def _all_rules(distributions: list[Distribution],
 def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]],
                    guards: dict[tuple[str, ...], SignatureGuard]) -> Rules:
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
-    (GET and HEAD when left out), TrustedKeyGroups, or legacy TrustedSigners (which no key of
-    strato's can satisfy: every request is refused), ForwardedValues.QueryString (and its
-    QueryStringCacheKeys) and Cookies,
-    and the legacy TTLs (DefaultTTL and MaxTTL defaulting as CloudFront's do). A behaviour with a
-    CachePolicyId keeps the origin's freshness and forwards query strings and cookies: cache
-    policies are not modelled."""
+    (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
+    TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress, and
+    either the legacy ForwardedValues and TTLs or a managed cache policy."""
     signatures = None
     trusted = behavior.trusted_key_groups
     if trusted is not None and trusted.enabled:
         signatures = _guard(tuple(trusted.items), keys, guards)
     elif behavior.trusted_signers is not None and behavior.trusted_signers.enabled:
         signatures = _guard((), keys, guards)
-    forwarded = behavior.forwarded_values
+    base = Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
+                 signatures=signatures, cache_options="OPTIONS" in (behavior.cached_methods or ()),
+                 compress=bool(behavior.compress))
+    policy = MANAGED.get(behavior.cache_policy_id or "")
+    if behavior.forwarded_values is not None:
+        return _legacy_rules(base, behavior, behavior.forwarded_values)
+    if policy is not None:
+        return _policy_rules(base, policy, behavior.origin_request_policy_id is not None)
+    return base
+
+
+def _legacy_rules(base: Rules, behavior: Behavior, forwarded: ForwardedValues) -> Rules:
+    """ForwardedValues: QueryString (and QueryStringCacheKeys), Cookies, Headers (`*`: every field
+    forwarded and nothing cached), and the legacy TTLs (DefaultTTL and MaxTTL defaulting as
+    CloudFront's do; none given: the origin's freshness stands)."""
     ttls = None
-    if forwarded is not None and (behavior.min_ttl, behavior.default_ttl, behavior.max_ttl) != (None, None, None):
+    if (behavior.min_ttl, behavior.default_ttl, behavior.max_ttl) != (None, None, None):
         ttls = Ttls(behavior.min_ttl or 0,
                     DEFAULT_TTL if behavior.default_ttl is None else behavior.default_ttl,
                     MAX_TTL if behavior.max_ttl is None else behavior.max_ttl)
     cookies: frozenset[str] | None = None
-    if forwarded is not None and forwarded.cookies.forward == "none":
+    if forwarded.cookies.forward == "none":
         cookies = frozenset()
-    elif forwarded is not None and forwarded.cookies.forward == "whitelist":
+    elif forwarded.cookies.forward == "whitelist":
         cookies = frozenset(forwarded.cookies.whitelisted_names or ())
     query_keys = None
-    if forwarded is not None and forwarded.query_string and forwarded.query_string_cache_keys:
+    if forwarded.query_string and forwarded.query_string_cache_keys:
         query_keys = frozenset(forwarded.query_string_cache_keys)
-    return Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
-                 signatures=signatures, forward_query=forwarded is None or forwarded.query_string,
-                 query_keys=query_keys, cookies=cookies, ttls=ttls)
+    names = forwarded.headers or ()
+    every = "*" in names
+    headers = None if every else HeaderPolicy(keyed=tuple(sorted({name.lower() for name in names})))
+    return dataclasses.replace(base, forward_query=forwarded.query_string, query_keys=query_keys, cookies=cookies,
+                               headers=headers, ttls=ttls, cache=not every)
+
+
+def _policy_rules(base: Rules, policy: CachePolicy, origin_request_policy: bool) -> Rules:
+    """A managed cache policy: its TTLs (a MaxTTL of 0 caches nothing) and its key. Without an
+    origin request policy the origin gets only what the key holds (AWS CloudFront
+    DeveloperGuide/controlling-origin-requests.html); an origin request policy, which strato does
+    not model, is taken as forwarding every viewer field, cookie and query parameter."""
+    ttls = Ttls(policy.min_ttl, policy.default_ttl, policy.max_ttl)
+    compress = base.compress and policy.compressed
+    if origin_request_policy:
+        return dataclasses.replace(base, query_keys=None if policy.query_strings else frozenset(), ttls=ttls,
+                                   cache=policy.max_ttl > 0, compress=compress)
+    return dataclasses.replace(
+        base, forward_query=policy.query_strings, cookies=None if policy.cookies else frozenset(),
+        headers=HeaderPolicy(keyed=tuple(sorted(name.lower() for name in policy.headers)), others=False,
+                             encodings=policy.compressed),
+        ttls=ttls, cache=policy.max_ttl > 0, compress=compress)
 
 
 def _guard(group_ids: tuple[str, ...], keys: dict[str, dict[str, str]],

@@ -22,7 +22,7 @@ from strato.edge import cachekey, policy
 from strato.edge.delivery import Answer, plan_answer, too_many_requests
 from strato.edge.prepared import Prepared
 from strato.edge.proxy import MAX_TARGET, EdgeProxy
-from strato.edge.rules import edge_target, key_target
+from strato.edge.rules import edge_target, forwarded_headers, key_target
 from strato.edge.store import MEMORY_OBJECT_MAX, Entry
 from strato.http.request import MalformedRequest, parse_query
 
@@ -51,24 +51,25 @@ class HitPath:
             return None
         host = headers.get("host", "")
         rules = proxy.rules_for(host, raw_path.decode("latin-1"))
-        if rules.signatures is not None:  # signatures are checked by the ASGI app, before its lookup
+        if rules.signatures is not None or not rules.cache:  # signatures are checked by the ASGI app
             return None
         target = edge_target(rules, target)
-        entry = proxy.store.lookup(cachekey.primary_key(method, host, key_target(rules, target)), headers)
+        forwarded = headers if rules.headers is None else forwarded_headers(rules, headers, method)
+        entry = proxy.store.lookup(cachekey.primary_key(method, host, key_target(rules, target)), forwarded)
         if entry is None:
             return None
         facts = entry.facts()
         now = time.time()
         age = facts.age(now)
         if "cache-control" in headers or "pragma" in headers:
-            if policy.decide(headers, entry.stored(), now) is not policy.Action.FRESH:
+            if policy.decide(forwarded, entry.stored(), now) is not policy.Action.FRESH:
                 return None
         elif not facts.fresh(age):
             return None
         self._refresh(entry, facts, now, age)
         if not facts.head:
             return None
-        shaping = _SHAPING_COMPRESSIBLE if facts.compressible else _SHAPING
+        shaping = _SHAPING_COMPRESSIBLE if facts.compressible and rules.compress else _SHAPING
         if entry.status != 200 or shaping.isdisjoint(headers):
             body = proxy.store.memory_body(entry)
             if body is None:
@@ -76,7 +77,7 @@ class HitPath:
             wire: list[bytes] | None = [facts.head] if method == "HEAD" else [facts.head, body]
             status, sent = entry.status, 0 if method == "HEAD" else entry.size
         else:
-            answer = plan_answer(headers, method, entry.status, dict(facts.fields), entry.size)
+            answer = plan_answer(headers, method, entry.status, dict(facts.fields), entry.size, rules.compress)
             sent = _body_length(answer, entry.size)
             wire = None if answer.encoding is not None else self._wire(entry, facts, answer, method, sent)
             status = answer.status

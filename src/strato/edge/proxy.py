@@ -26,9 +26,11 @@ from strato.edge.rules import (
     RuleSource,
     edge_target,
     expiration,
+    flight_key,
     forwarded_headers,
     freshened_expiration,
     key_target,
+    keyed_fields,
     method_not_allowed,
     refused_signature,
 )
@@ -157,16 +159,23 @@ class EdgeProxy:
                 await send_answer(send, refused_signature(reason, request.method))
                 return
         target = edge_target(rules, target)
-        request.headers = forwarded_headers(rules, request.headers)
-        if request.method in ("GET", "HEAD"):
-            await self._cacheable(request, host, target, send, rules)
+        forwarded = forwarded_headers(rules, request.headers, request.method)
+        if request.method in ("GET", "HEAD") or (request.method == "OPTIONS" and rules.cache_options):
+            if rules.cache:
+                await self._cacheable(request, host, target, forwarded, send, rules)
+            else:  # Headers `*`, CachingDisabled: asked of the origin every time, never stored
+                await self._pass_through(request, host, target, forwarded, send, "fwd=bypass")
         else:
-            await self._pass_through(request, host, target, send)
+            await self._pass_through(request, host, target, forwarded, send)
 
     # -- GET and HEAD -----------------------------------------------------------------------
 
-    async def _cacheable(self, request: Request, host: str, target: str, send: Send, rules: Rules) -> None:
-        headers = request.headers
+    async def _cacheable(
+        self, request: Request, host: str, target: str, headers: dict[str, str], send: Send, rules: Rules,
+    ) -> None:
+        """A GET or HEAD (or an OPTIONS the behaviour caches): `headers` are the request's fields as
+        forwarded to the origin, which also choose the stored variant; the answer is shaped by the
+        client's own (conditionals, ranges, Accept-Encoding)."""
         site = self.metrics.site(rules.site)
         key = cachekey.primary_key(request.method, host, key_target(rules, target))
         entry = self.store.lookup(key, headers)
@@ -184,32 +193,33 @@ class EdgeProxy:
                 self._revalidate_in_background(key, host, target, headers, entry, rules)
             detail = "" if action is policy.Action.FRESH else "stale"
             try:
-                await self._serve_entry(request, entry, send, site, hit=True, detail=detail)
+                await self._serve_entry(request, entry, send, site, hit=True, detail=detail, compress=rules.compress)
                 return
             except FileNotFoundError:  # evicted since the lookup (before anything was sent)
                 entry, action = None, policy.Action.FETCH
         outcome = await self._flight(key, host, target, headers,
                                      entry if action is policy.Action.REVALIDATE else None, rules)
-        await self._serve_outcome(request, key, host, target, outcome, entry, send, site)
+        await self._serve_outcome(request, host, target, headers, outcome, entry, send, site, rules.compress)
 
     async def _serve_outcome(
-        self, request: Request, key: str, host: str, target: str, outcome: FetchResult, stale: Entry | None, send: Send,
-        site: EdgeMetrics,
+        self, request: Request, host: str, target: str, headers: dict[str, str], outcome: FetchResult,
+        stale: Entry | None, send: Send, site: EdgeMetrics, compress: bool,
     ) -> None:
         if outcome.entry is not None:
-            await self._serve_entry(request, outcome.entry, send, site, hit=outcome.detail == "", detail=outcome.detail)
+            await self._serve_entry(request, outcome.entry, send, site, hit=outcome.detail == "", detail=outcome.detail,
+                                    compress=compress)
             return
         if outcome.fill is not None and outcome.meta is not None:
-            await self._serve_fill(request, outcome.meta, outcome.fill, send, site)
+            await self._serve_fill(request, outcome.meta, outcome.fill, send, site, compress)
             return
         if outcome.passed is not None:
             response = outcome.claim()
             if response is None:  # someone else took the uncacheable response: fetch our own
-                response = await self._fetch_plain(request, host, target)
+                response = await self._fetch_plain(request, host, target, headers)
             await self._relay(request, response, send, "fwd=uri-miss")
             return
         if stale is not None and policy.can_serve_stale_on_error(request.headers, stale.stored(), time.time()):
-            await self._serve_entry(request, stale, send, site, hit=True, detail="stale-if-error")
+            await self._serve_entry(request, stale, send, site, hit=True, detail="stale-if-error", compress=compress)
             return
         status = 504 if isinstance(outcome.error, asyncio.TimeoutError | TimeoutError) else 502
         await plain(send, status, "the origin could not be reached", request.method)
@@ -217,16 +227,17 @@ class EdgeProxy:
     async def _flight(
         self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
     ) -> FetchResult:
-        """Join the fetch in flight for `key` (shielded: a waiter's cancellation is its own), or
-        lead a new one in this request's task."""
-        future = self.flights.join(key)
+        """Join the fetch in flight for `key` and the variant the behaviour keys on (shielded: a
+        waiter's cancellation is its own), or lead a new one in this request's task."""
+        flight = flight_key(rules, key, headers)
+        future = self.flights.join(flight)
         if future is not None:
             return await asyncio.shield(future)
-        return await self._lead(key, host, target, headers, validate, rules, self.flights.lead(key))
+        return await self._lead(key, flight, host, target, headers, validate, rules, self.flights.lead(flight))
 
     async def _lead(
-        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
-        future: asyncio.Future[FetchResult],
+        self, key: str, flight: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
+        rules: Rules, future: asyncio.Future[FetchResult],
     ) -> FetchResult:
         """Fetch for everyone waiting on `future`. It runs in the leading request's task, which
         no client going away cancels (the ASGI server only marks the request disconnected); a
@@ -240,7 +251,8 @@ class EdgeProxy:
                 if response.whole is not None:  # already here: stored before anyone reads it
                     self._fill_from(response, result.meta, result.fill, response.whole)
                 else:
-                    pump = asyncio.ensure_future(self._pump_and_land(response, result.meta, result.fill, key, future))
+                    pump = asyncio.ensure_future(
+                        self._pump_and_land(response, result.meta, result.fill, flight, future))
                     self._background.add(pump)
                     pump.add_done_callback(self._background.discard)
                     pumping = True
@@ -250,11 +262,11 @@ class EdgeProxy:
             result = FetchResult(error=exc)
         except BaseException as exc:  # cancelled (the server stopping): the waiters hear of it
             future.set_result(FetchResult(error=exc))
-            self.flights.land(key, future)
+            self.flights.land(flight, future)
             raise
         future.set_result(result)
         if not pumping:
-            self.flights.land(key, future)
+            self.flights.land(flight, future)
         return result
 
     async def _pump_and_land(
@@ -269,7 +281,10 @@ class EdgeProxy:
         self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
     ) -> tuple[FetchResult, OriginResponse | None]:
         """The origin's answer for the cache, and the response whose body is still to pump. A
-        behaviour's TTLs become the stored response's CDN-Cache-Control (rules.expiration)."""
+        behaviour's TTLs become the stored response's CDN-Cache-Control (rules.expiration); the
+        variant is told apart by Vary and the fields the behaviour keys on (rules.keyed_fields).
+        An OPTIONS is cached only where the behaviour asks for it, as CloudFront does (RFC 9110
+        9.3.7 has OPTIONS answers uncacheable), so it is stored by the rules of a GET."""
         site = self.metrics.site(rules.site)
         forward = self._origin_headers(headers)
         if validate is not None:
@@ -277,7 +292,8 @@ class EdgeProxy:
             site.revalidations += 1
         request_time = time.time()
         started = time.perf_counter()
-        response = await self.origin.fetch("GET", target, forward, host=host)
+        response = await self.origin.fetch("OPTIONS" if key.startswith("OPTIONS ") else "GET", target, forward,
+                                           host=host)
         site.origin_fetches += 1
         site.origin_seconds += time.perf_counter() - started
         response_time = time.time()
@@ -294,7 +310,7 @@ class EdgeProxy:
             response.release()
             return FetchResult(entry=validate, detail="stale-if-error"), None
         site.misses += 1
-        fields = cachekey.vary_fields(response.headers)
+        fields = keyed_fields(rules, cachekey.vary_fields(response.headers))
         kept = response.headers
         if rules.ttls is not None:
             kept = expiration(response.headers, response.status, rules.ttls, response_time)
@@ -341,7 +357,7 @@ class EdgeProxy:
         self, key: str, host: str, target: str, headers: dict[str, str], entry: Entry, rules: Rules,
     ) -> None:
         """RFC 5861 §3: serve the stale response now, refresh it for the next request."""
-        if self.flights.join(key) is not None:
+        if self.flights.join(flight_key(rules, key, headers)) is not None:
             return
 
         async def refresh() -> None:
@@ -369,6 +385,7 @@ class EdgeProxy:
 
     async def _serve_entry(
         self, request: Request, entry: Entry, send: Send, site: EdgeMetrics, *, hit: bool, detail: str,
+        compress: bool = True,
     ) -> None:
         now = time.time()
         stored = entry.stored()
@@ -379,10 +396,12 @@ class EdgeProxy:
         headers = self.response_headers(entry.headers, policy.age_field(stored, now), status_text, now)
         body = self.store.open(entry)
         if await deliver(request, entry.status, headers, entry.size, body.read, send, body.whole,
-                         self.store.copies(entry)):
+                         self.store.copies(entry), compress=compress):
             site.compressions += 1
 
-    async def _serve_fill(self, request: Request, meta: Entry, fill: Fill, send: Send, site: EdgeMetrics) -> None:
+    async def _serve_fill(
+        self, request: Request, meta: Entry, fill: Fill, send: Send, site: EdgeMetrics, compress: bool,
+    ) -> None:
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
         headers = self.response_headers(meta.headers, "0", status_text, time.time())
         declared = meta.headers.get("content-length")
@@ -390,7 +409,7 @@ class EdgeProxy:
         whole = fill.body()
         copies = self.store.copies(meta) if whole is not None else None  # only a complete body is compressed whole
         if await deliver(request, meta.status, headers, len(whole) if whole is not None else size, fill.read, send,
-                         whole, copies):
+                         whole, copies, compress=compress):
             site.compressions += 1
 
     # -- everything else ----------------------------------------------------------------------
@@ -404,11 +423,14 @@ class EdgeProxy:
             forward["x-forwarded-for"] = f"{prior}, {client}" if prior else client
         return forward
 
-    async def _fetch_plain(self, request: Request, host: str, target: str) -> OriginResponse:
+    async def _fetch_plain(self, request: Request, host: str, target: str, headers: dict[str, str]) -> OriginResponse:
         return await self.origin.fetch(request.method if request.method != "HEAD" else "GET", target,
-                                       self._origin_headers(request.headers, request.client), host=host)
+                                       self._origin_headers(headers, request.client), host=host)
 
-    async def _pass_through(self, request: Request, host: str, target: str, send: Send) -> None:
+    async def _pass_through(
+        self, request: Request, host: str, target: str, headers: dict[str, str], send: Send,
+        status_text: str = "fwd=method",
+    ) -> None:
         """Unsafe (and unknown) methods go to the origin as they are; a success invalidates
         the target URI and its Location / Content-Location (RFC 9111 §4.4)."""
         length = request.content_length()
@@ -416,7 +438,7 @@ class EdgeProxy:
         if length or "transfer-encoding" in request.headers:
             body = bodies.stream(request.receive, length)
         try:
-            forward = self._origin_headers(request.headers, request.client)
+            forward = self._origin_headers(headers, request.client)
             response = await self.origin.fetch(request.method, target, forward, body, host=host)
         except Exception as exc:
             log.warning("origin %s %s failed: %r", request.method, target, exc)
@@ -425,7 +447,7 @@ class EdgeProxy:
         if policy.invalidates(request.method, response.status):
             for key in policy.invalidation_targets(host, target, response.headers):
                 self.store.invalidate(key)
-        await self._relay(request, response, send, "fwd=method")
+        await self._relay(request, response, send, status_text)
 
     async def _relay(self, request: Request, response: OriginResponse, send: Send, status_text: str) -> None:
         headers = policy.outgoing_response_headers(response.headers)

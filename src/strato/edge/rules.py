@@ -1,6 +1,7 @@
 """What a site's configuration asks of the edge for one request: CloudFront cache behaviour
-settings (AllowedMethods, TrustedKeyGroups, ForwardedValues.QueryString, Min/Default/MaxTTL),
-as values the proxy applies, and the pure functions that apply them.
+settings (AllowedMethods, CachedMethods, TrustedKeyGroups, ForwardedValues or a managed cache
+policy, Min/Default/MaxTTL, Compress), as values the proxy applies, and the pure functions
+that apply them.
 
 The proxy asks its RuleSource once per request, before any cache lookup. A standalone edge
 has none: every request gets OPEN, which enforces nothing (RFC 9111 alone decides). Inside
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from strato.edge import cachekey
+from strato.edge.compression import parse_accept_encoding
 from strato.edge.delivery import VIA, Answer
 from strato.edge.freshness import TARGETED_FIELD, freshness_lifetime, has_explicit_expiration, response_directives
 
@@ -26,6 +29,23 @@ MAX_TTL = 31536000
 TTL_STATUSES = frozenset({200, 203, 300, 301})
 _EXPIRY_FIELDS = ("cache-control", "expires", TARGETED_FIELD)
 SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id"})
+# AWS CloudFront DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html ("HTTP request headers
+# and CloudFront behavior"), for a field outside the cache key: the ones CloudFront removes...
+REMOVED_FIELDS = frozenset({
+    "accept", "accept-charset", "accept-language", "expect", "proxy-authenticate", "proxy-authorization",
+    "proxy-connection", "referer", "te", "trailer", "upgrade", "x-forwarded-proto", "x-http-method-override",
+    "x-real-ip",
+})
+# ...and the ones it forwards even when a cache policy (with no origin request policy) sends the
+# origin nothing else of the viewer's: the request's own HTTP (body, conditionals, ranges), and
+# Host and Cookie, which the origin's address and the cookie settings decide.
+PROTOCOL_FIELDS = frozenset({
+    "cache-control", "content-length", "content-md5", "content-type", "date", "from", "if-match",
+    "if-modified-since", "if-none-match", "if-range", "if-unmodified-since", "max-forwards", "origin", "pragma",
+    "range", "request-range", "transfer-encoding", "via", "warning", "x-forwarded-for", "host", "cookie",
+})
+USER_AGENT = "Amazon CloudFront"  # the User-Agent origins see when the key does not hold the viewer's
+NORMAL_ENCODINGS = ("br", "gzip")  # what a normalized Accept-Encoding may hold
 
 
 class SignatureGuard(Protocol):
@@ -45,12 +65,28 @@ class Ttls:
 
 
 @dataclass(frozen=True, slots=True)
+class HeaderPolicy:
+    """Which viewer request fields reach the origin. `keyed`: lower-case names, sorted, that are
+    forwarded and in the cache key (ForwardedValues.Headers, a cache policy's headers); `others`:
+    whether the fields CloudFront forwards by default go too (legacy ForwardedValues: yes; a cache
+    policy without an origin request policy: only PROTOCOL_FIELDS); `encodings`: whether the
+    normalized Accept-Encoding does."""
+
+    keyed: tuple[str, ...] = ()
+    others: bool = True
+    encodings: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """The settings of the cache behaviour a request falls under. `site` labels its metrics
     (a distribution id); `allowed_methods` None allows every method; `signatures` None asks
     for none; `query_keys` None keys on the whole forwarded query, else only on the parameters
-    named; `cookies` None forwards every cookie to the origin, else only those named; `ttls`
-    None leaves freshness to the origin's fields (RFC 9111)."""
+    named; `cookies` None forwards every cookie to the origin, else only those named; `headers`
+    None forwards every field as it came (RFC 9110 end-to-end), else as the HeaderPolicy says;
+    `ttls` None leaves freshness to the origin's fields (RFC 9111); `cache` False stores nothing
+    (Headers `*`, CachingDisabled); `cache_options` stores OPTIONS answers too (CachedMethods);
+    `compress` lets the edge compress (Compress)."""
 
     site: str = DEFAULT_SITE
     allowed_methods: frozenset[str] | None = None
@@ -58,7 +94,11 @@ class Rules:
     forward_query: bool = True
     query_keys: frozenset[str] | None = None
     cookies: frozenset[str] | None = None
+    headers: HeaderPolicy | None = None
     ttls: Ttls | None = None
+    cache: bool = True
+    cache_options: bool = False
+    compress: bool = True
 
 
 OPEN = Rules()
@@ -94,9 +134,12 @@ def key_target(rules: Rules, target: str) -> str:
     return f"{path}?{'&'.join(kept)}" if kept else path
 
 
-def forwarded_headers(rules: Rules, headers: dict[str, str]) -> dict[str, str]:
-    """The request's fields as the behaviour forwards them: ForwardedValues.Cookies `none` drops
-    the Cookie field, `whitelist` keeps only the named cookies (RFC 6265 4.2.1 pairs)."""
+def forwarded_headers(rules: Rules, headers: dict[str, str], method: str = "GET") -> dict[str, str]:
+    """The request's fields as the behaviour forwards them to the origin (and as its stored
+    variants are told apart by): its HeaderPolicy (below), then ForwardedValues.Cookies `none`
+    drops the Cookie field and `whitelist` keeps only the named cookies (RFC 6265 4.2.1 pairs)."""
+    if rules.headers is not None:
+        headers = _policy_fields(rules.headers, headers, method, rules.cache_options)
     cookie = headers.get("cookie")
     if rules.cookies is None or cookie is None:
         return headers
@@ -106,6 +149,53 @@ def forwarded_headers(rules: Rules, headers: dict[str, str]) -> dict[str, str]:
     if kept:
         forwarded["cookie"] = "; ".join(kept)
     return forwarded
+
+
+def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, cache_options: bool) -> dict[str, str]:
+    """AWS CloudFront DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html: a keyed field goes
+    as it is; otherwise Authorization goes only with methods whose answers are not cached, User-Agent
+    becomes `Amazon CloudFront`, Accept-Encoding is normalized to gzip and br, REMOVED_FIELDS and
+    X-Edge-* are dropped, and the rest goes when `others` (legacy settings) or it is a PROTOCOL_FIELD."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        if name in policy.keyed or name in PROTOCOL_FIELDS:
+            kept[name] = value
+        elif name == "accept-encoding":
+            normal = normal_accept_encoding(value) if policy.encodings else None
+            if normal:
+                kept[name] = normal
+        elif name == "authorization":
+            if method not in ("GET", "HEAD") and not (method == "OPTIONS" and cache_options):
+                kept[name] = value
+        elif policy.others and name != "user-agent" and name not in REMOVED_FIELDS and not name.startswith("x-edge-"):
+            kept[name] = value
+    if "user-agent" not in policy.keyed:
+        kept["user-agent"] = USER_AGENT
+    return kept
+
+
+def normal_accept_encoding(value: str) -> str | None:
+    """AWS CloudFront DeveloperGuide/controlling-the-cache-key.html (cache compressed objects): only
+    gzip and br, when acceptable (q > 0), in one order; None when neither is."""
+    accepted = parse_accept_encoding(value)
+    codings = [coding for coding in NORMAL_ENCODINGS if accepted.get(coding, 0) > 0]
+    return ",".join(codings) or None
+
+
+def keyed_fields(rules: Rules, vary: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The fields a stored response's variant is chosen by: the origin's Vary (RFC 9111 4.1; None
+    for `*`) and the fields the behaviour keys on, which CloudFront caches apart whatever Vary says."""
+    if vary is None or rules.headers is None or not rules.headers.keyed:
+        return vary
+    return tuple(sorted({*vary, *rules.headers.keyed}))
+
+
+def flight_key(rules: Rules, key: str, forwarded: dict[str, str]) -> str:
+    """The key one origin fetch is shared under: the primary key, and the keyed fields' values, so
+    that requests bound for different variants never wait on each other's fetch."""
+    if rules.headers is None or not rules.headers.keyed:
+        return key
+    return f"{key}\n{cachekey.secondary_key(rules.headers.keyed, forwarded)}"
 
 
 def expiration(headers: Mapping[str, str], status: int, ttls: Ttls, response_time: float) -> dict[str, str]:

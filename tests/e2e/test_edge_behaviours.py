@@ -1,0 +1,241 @@
+"""A distribution's cache behaviour settings as `strato serve`'s edge applies them, set with
+boto3's CloudFront client and seen from a real origin: ForwardedValues.Headers, CachedMethods,
+Compress, an origin's CustomHeaders, and the managed cache policies."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
+from tests.e2e.test_serve_edge import http_origin
+from tests.e2e.web import get, public_read
+from tests.edge.origin import Origin, Route, Seen
+from tests.servers import StratoServer
+
+TEXT = b"All happy families are alike; each unhappy family is unhappy in its own way. " * 40
+GET_HEAD_OPTIONS = {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"]}
+
+
+def legacy(path: str | None = None, headers: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    """A behaviour with the legacy cache settings, forwarding query strings and no cookies."""
+    found: dict[str, Any] = {
+        "TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all", "MinTTL": 0, "DefaultTTL": 60,
+        "MaxTTL": 3600, "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"},
+                                            "Headers": {"Quantity": len(headers), "Items": list(headers)}},
+        **extra}
+    if path is not None:
+        found["PathPattern"] = path
+    return found
+
+
+def managed(path: str, policy: str, **extra: Any) -> dict[str, Any]:
+    return {"PathPattern": path, "TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all", "CachePolicyId": policy,
+            **extra}
+
+
+@dataclass
+class Site:
+    server: StratoServer
+    alias: str
+    origin: Origin
+
+    def get(self, path: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
+        return get(f"{self.server.edge_url}{path}", host=self.alias, method=method,
+                   headers={name.replace("_", "-"): value for name, value in headers.items()})
+
+    def seen(self, path: str) -> list[Seen]:
+        return [seen for seen in self.origin.seen if seen.path.split("?")[0] == path]
+
+
+@pytest.fixture(scope="module")
+def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
+    origin = Origin()
+    web = {**http_origin(origin.url), "CustomHeaders": {"Quantity": 1, "Items": [
+        {"HeaderName": "X-Origin-Secret", "HeaderValue": "s3cr3t"}]}}
+    behaviours = [
+        legacy("/every/*", ("*",)),
+        legacy("/plain/*", AllowedMethods={**GET_HEAD_OPTIONS, "CachedMethods": {
+            "Quantity": 2, "Items": ["GET", "HEAD"]}}),
+        managed("/optimized/*", CACHING_OPTIMIZED, Compress=True),
+        managed("/disabled/*", CACHING_DISABLED),
+    ]
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
+        "Aliases": {"Quantity": 1, "Items": [alias]},
+        "Origins": {"Quantity": 1, "Items": [web]},
+        "DefaultCacheBehavior": legacy(None, ("X-Tenant",), Compress=True, AllowedMethods={
+            **GET_HEAD_OPTIONS, "CachedMethods": GET_HEAD_OPTIONS}),
+        "CacheBehaviors": {"Quantity": len(behaviours), "Items": behaviours},
+    })
+    origin.routes["/ready"] = Route(200, {"Cache-Control": "no-store"}, b"ready")
+    running = Site(server, alias, origin)
+    deadline = time.monotonic() + 10
+    while running.get("/ready")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the edge reloads distributions each second
+    yield running
+    origin.close()
+
+
+def tenant(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Cache-Control": "max-age=300"}, f"tenant={seen.headers.get('x-tenant')}".encode()
+
+
+class TestForwardedHeaders:
+    """ForwardedValues.Headers: the named fields go to the origin and split the cache."""
+
+    def test_requests_differing_in_a_whitelisted_header_are_two_entries(self, site: Site) -> None:
+        site.origin.routes["/tenant"] = Route(answer=tenant)
+        assert site.get("/tenant", X_Tenant="blue")[2] == b"tenant=blue"
+        assert site.get("/tenant", X_Tenant="red")[2] == b"tenant=red"
+        status, headers, body = site.get("/tenant", X_Tenant="blue")
+        assert (status, body) == (200, b"tenant=blue")
+        assert "hit" in headers["cache-status"]
+        assert [seen.headers["x-tenant"] for seen in site.seen("/tenant")] == ["blue", "red"]
+
+    def test_requests_differing_in_another_header_share_one_entry(self, site: Site) -> None:
+        site.origin.routes["/shared"] = Route(200, {"Cache-Control": "max-age=300", "Vary": "Accept-Language"},
+                                              b"one for all")
+        assert site.get("/shared", Accept_Language="fr", X_Trace="1")[2] == b"one for all"
+        assert "hit" in site.get("/shared", Accept_Language="de", X_Trace="2")[1]["cache-status"]
+        [seen] = site.seen("/shared")
+        assert "accept-language" not in seen.headers  # CloudFront removes it unless it is in the key
+        assert seen.headers["x-trace"] == "1"  # other-defined fields are forwarded, not keyed
+
+    def test_the_origin_sees_cloudfronts_user_agent_and_no_referer(self, site: Site) -> None:
+        site.origin.routes["/agent"] = Route(200, {"Cache-Control": "no-store"}, b"ok")
+        site.get("/agent", User_Agent="curl/8.0", Referer="http://elsewhere.example/")
+        [seen] = site.seen("/agent")
+        assert seen.headers["user-agent"] == "Amazon CloudFront"
+        assert "referer" not in seen.headers
+
+    def test_a_star_forwards_every_header_and_caches_nothing(self, site: Site) -> None:
+        site.origin.routes["/every/page"] = Route(200, {"Cache-Control": "max-age=300"}, b"fresh each time")
+        for _ in range(2):
+            status, headers, body = site.get("/every/page", Accept_Language="fr", User_Agent="curl/8.0")
+            assert (status, body) == (200, b"fresh each time")
+            assert "fwd=bypass" in headers["cache-status"]
+        seen = site.seen("/every/page")
+        assert len(seen) == 2
+        assert (seen[0].headers["accept-language"], seen[0].headers["user-agent"]) == ("fr", "curl/8.0")
+
+
+def test_hits_on_a_kept_alive_connection_follow_the_behaviour_too(site: Site) -> None:
+    """Fresh hits on an idle keep-alive connection are answered by the edge's fast path."""
+    site.origin.routes["/kept/tenant"] = Route(answer=tenant)
+    site.origin.routes["/plain/kept.txt"] = Route(200, {"Cache-Control": "max-age=300",
+                                                        "Content-Type": "text/plain"}, TEXT)
+    connection = http.client.HTTPConnection(site.server.edge_url.removeprefix("http://"), timeout=30)
+    try:
+        answers = []
+        for path, headers in [("/kept/tenant", {"X-Tenant": "blue"}), ("/kept/tenant", {"X-Tenant": "red"})] * 2 + [
+                ("/plain/kept.txt", {"Accept-Encoding": "gzip"})] * 2:
+            connection.request("GET", path, headers={"Host": site.alias, **headers})
+            answer = connection.getresponse()
+            answers.append((answer.read(), answer.getheader("content-encoding")))
+    finally:
+        connection.close()
+    assert answers == [(b"tenant=blue", None), (b"tenant=red", None)] * 2 + [(TEXT, None)] * 2
+    assert len(site.seen("/kept/tenant")) == 2
+
+
+class TestCachedMethods:
+    def test_options_answers_are_cached_when_cached_methods_include_options(self, site: Site) -> None:
+        site.origin.routes["/cors"] = Route(200, {"Cache-Control": "max-age=300", "Allow": "GET, OPTIONS"}, b"")
+        for _ in range(2):
+            status, headers, _ = site.get("/cors", method="OPTIONS")
+            assert (status, headers["allow"]) == (200, "GET, OPTIONS")
+        assert [seen.method for seen in site.seen("/cors")] == ["OPTIONS"]
+        assert "hit" in headers["cache-status"]
+
+    def test_options_answers_go_to_the_origin_each_time_otherwise(self, site: Site) -> None:
+        site.origin.routes["/plain/cors"] = Route(200, {"Cache-Control": "max-age=300"}, b"")
+        site.origin.routes["/plain/page"] = Route(200, {"Cache-Control": "max-age=300"}, b"page")
+        for _ in range(2):
+            assert site.get("/plain/cors", method="OPTIONS")[0] == 200
+            assert site.get("/plain/page")[2] == b"page"
+        assert [seen.method for seen in site.seen("/plain/cors")] == ["OPTIONS", "OPTIONS"]
+        assert len(site.seen("/plain/page")) == 1  # GET and HEAD are always cached
+
+
+class TestCompress:
+    def test_a_behaviour_with_compress_serves_gzip(self, site: Site) -> None:
+        site.origin.routes["/book.txt"] = Route(200, {"Cache-Control": "max-age=300", "Content-Type": "text/plain"},
+                                                TEXT)
+        for _ in range(2):  # the miss and the hit
+            status, headers, body = site.get("/book.txt", Accept_Encoding="gzip")
+            assert (status, headers.get("content-encoding")) == (200, "gzip")
+            assert gzip.decompress(body) == TEXT
+
+    def test_a_behaviour_without_compress_serves_the_body_as_the_origin_sent_it(self, site: Site) -> None:
+        site.origin.routes["/plain/book.txt"] = Route(200, {"Cache-Control": "max-age=300",
+                                                            "Content-Type": "text/plain"}, TEXT)
+        for _ in range(2):
+            status, headers, body = site.get("/plain/book.txt", Accept_Encoding="gzip, br")
+            assert (status, body) == (200, TEXT)
+            assert "content-encoding" not in headers
+
+    def test_the_default_distribution_still_compresses(self, server: StratoServer, s3: Any, bucket: str) -> None:
+        s3.put_object(Bucket=bucket, Key="book.txt", Body=TEXT, ContentType="text/plain", CacheControl="max-age=60")
+        public_read(s3, bucket)
+        status, headers, body = get(f"{server.edge_url}/{bucket}/book.txt", headers={"Accept-Encoding": "gzip"})
+        assert (status, headers.get("content-encoding")) == (200, "gzip")
+        assert gzip.decompress(body) == TEXT
+
+
+class TestOriginCustomHeaders:
+    def test_an_origins_custom_headers_reach_it_in_place_of_the_viewers(self, site: Site) -> None:
+        site.origin.routes["/secret"] = Route(200, {"Cache-Control": "no-store"}, b"ok")
+        site.origin.routes["/disabled/secret"] = Route(200, {"Cache-Control": "no-store"}, b"ok")
+        site.get("/secret", X_Origin_Secret="guess")
+        site.get("/disabled/secret")
+        assert [seen.headers["x-origin-secret"] for seen in site.seen("/secret") + site.seen("/disabled/secret")] == [
+            "s3cr3t", "s3cr3t"]
+
+
+class TestManagedCachePolicies:
+    def test_caching_optimized_keeps_an_unlabelled_answer_a_day_without_query_or_cookies(self, site: Site) -> None:
+        site.origin.routes["/optimized/logo.svg"] = Route(200, {"Content-Type": "image/svg+xml"}, b"<svg/>")
+        assert site.get("/optimized/logo.svg?v=1", Cookie="session=a", X_Trace="1")[2] == b"<svg/>"
+        status, headers, body = site.get("/optimized/logo.svg?v=2", Cookie="session=b")
+        assert (status, body) == (200, b"<svg/>")
+        assert "hit" in headers["cache-status"]
+        ttl = re.search(r"ttl=(\d+)", headers["cache-status"])
+        assert ttl is not None
+        assert 86000 < int(ttl.group(1)) <= 86400
+        [seen] = site.seen("/optimized/logo.svg")
+        assert seen.path == "/optimized/logo.svg"
+        assert "cookie" not in seen.headers
+        assert "x-trace" not in seen.headers
+
+    def test_caching_optimized_holds_a_no_cache_answer_for_its_min_ttl(self, site: Site) -> None:
+        site.origin.routes["/optimized/now"] = Route(200, {"Cache-Control": "no-cache"}, b"now")
+        site.get("/optimized/now")
+        assert "hit" in site.get("/optimized/now")[1]["cache-status"]
+        assert len(site.seen("/optimized/now")) == 1
+
+    def test_caching_disabled_asks_the_origin_every_time(self, site: Site) -> None:
+        site.origin.routes["/disabled/feed"] = Route(200, {"Cache-Control": "max-age=300"}, b"feed")
+        for _ in range(2):
+            assert site.get("/disabled/feed?page=2")[2] == b"feed"
+        assert [seen.path for seen in site.seen("/disabled/feed")] == ["/disabled/feed", "/disabled/feed"]
+
+    def test_an_unknown_cache_policy_id_is_refused(self, cloudfront: Any) -> None:
+        with pytest.raises(ClientError) as refused:
+            cloudfront.create_distribution(DistributionConfig={
+                "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
+                "Origins": {"Quantity": 1, "Items": [http_origin("http://127.0.0.1:9")]},
+                "DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all",
+                                         "CachePolicyId": str(uuid.uuid4())}})
+        assert refused.value.response["Error"]["Code"] == "NoSuchCachePolicy"
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
