@@ -257,6 +257,7 @@ VIEWER = {
     "host": "shop.example.com", "accept": "text/html", "accept-language": "fr", "accept-encoding": "gzip, deflate, br",
     "user-agent": "curl/8", "referer": "http://elsewhere/", "authorization": "Bearer t", "x-tenant": "blue",
     "x-edge-location": "here", "if-none-match": '"v1"', "range": "bytes=0-9", "cookie": "a=1",
+    "cloudfront-is-mobile-viewer": "true",
 }
 
 
@@ -270,6 +271,10 @@ class TestForwardedHeaders:
         sent = forwarded_headers(Rules(headers=HeaderPolicy()), VIEWER)
         assert sent == {"host": "shop.example.com", "accept-encoding": "br,gzip", "user-agent": USER_AGENT,
                         "x-tenant": "blue", "if-none-match": '"v1"', "range": "bytes=0-9", "cookie": "a=1"}
+
+    def test_a_viewer_cannot_set_cloudfronts_own_fields_even_keyed_ones(self) -> None:
+        rules = Rules(headers=HeaderPolicy(("cloudfront-is-mobile-viewer",)))
+        assert "cloudfront-is-mobile-viewer" not in forwarded_headers(rules, VIEWER)
 
     def test_a_keyed_field_goes_as_it_came(self) -> None:
         sent = forwarded_headers(Rules(headers=HeaderPolicy(("accept-language", "authorization", "user-agent"))),

@@ -8,9 +8,10 @@ An S3 origin with an origin access control is asked with requests signed by stra
 keys (as CloudFront's OAC signs with SigV4), so its bucket can stay private.
 
 The proxy asks `rules(host, path)` once per request for the behaviour's settings (signed
-URLs, methods, what is forwarded and keyed, TTLs, compression): answered from a snapshot of the registry,
-read again when the distributions change (checked once a second) and, while some behaviour
-trusts key groups, when those groups' keys change.
+URLs, methods, what is forwarded and keyed, TTLs, compression): answered from a snapshot of
+the registry, read again when the distributions change (checked once a second) and, while
+some behaviour trusts key groups, when those groups' keys change. An origin's CustomHeaders
+are added here, to every request sent to it.
 """
 
 from __future__ import annotations
@@ -212,9 +213,9 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
     base = Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
                  signatures=signatures, cache_options="OPTIONS" in (behavior.cached_methods or ()),
                  compress=bool(behavior.compress))
-    policy = MANAGED.get(behavior.cache_policy_id or "")
     if behavior.forwarded_values is not None:
         return _legacy_rules(base, behavior, behavior.forwarded_values)
+    policy = MANAGED.get(behavior.cache_policy_id or "")
     if policy is not None:
         return _policy_rules(base, policy, behavior.origin_request_policy_id is not None)
     return base

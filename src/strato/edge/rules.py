@@ -155,9 +155,13 @@ def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, c
     """AWS CloudFront DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html: a keyed field goes
     as it is; otherwise Authorization goes only with methods whose answers are not cached, User-Agent
     becomes `Amazon CloudFront`, Accept-Encoding is normalized to gzip and br, REMOVED_FIELDS and
-    X-Edge-* are dropped, and the rest goes when `others` (legacy settings) or it is a PROTOCOL_FIELD."""
+    X-Edge-* are dropped, and the rest goes when `others` (legacy settings) or it is a PROTOCOL_FIELD.
+    A viewer's CloudFront-* fields (CloudFront-Viewer-Country...) never go: CloudFront sets them
+    itself and strato does not, so a viewer could otherwise choose them."""
     kept: dict[str, str] = {}
     for name, value in headers.items():
+        if name.startswith("cloudfront-"):  # CloudFront's own viewer fields, which strato does not compute
+            continue
         if name in policy.keyed or name in PROTOCOL_FIELDS:
             kept[name] = value
         elif name == "accept-encoding":
@@ -167,7 +171,8 @@ def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, c
         elif name == "authorization":
             if method not in ("GET", "HEAD") and not (method == "OPTIONS" and cache_options):
                 kept[name] = value
-        elif policy.others and name != "user-agent" and name not in REMOVED_FIELDS and not name.startswith("x-edge-"):
+        elif policy.others and name != "user-agent" and name not in REMOVED_FIELDS and not name.startswith(
+                ("x-edge-", "cloudfront-")):
             kept[name] = value
     if "user-agent" not in policy.keyed:
         kept["user-agent"] = USER_AGENT
