@@ -64,6 +64,8 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
         {"HeaderName": "X-Origin-Secret", "HeaderValue": "s3cr3t"}]}}
     behaviours = [
         legacy("/every/*", ("*",)),
+        legacy("/account/*", ForwardedValues={"QueryString": False, "Cookies": {
+            "Forward": "whitelist", "WhitelistedNames": {"Quantity": 1, "Items": ["session"]}}}),
         legacy("/plain/*", AllowedMethods={**GET_HEAD_OPTIONS, "CachedMethods": {
             "Quantity": 2, "Items": ["GET", "HEAD"]}}),
         managed("/optimized/*", CACHING_OPTIMIZED, Compress=True),
@@ -147,6 +149,25 @@ def test_hits_on_a_kept_alive_connection_follow_the_behaviour_too(site: Site) ->
         connection.close()
     assert answers == [(b"tenant=blue", None), (b"tenant=red", None)] * 2 + [(TEXT, None)] * 2
     assert len(site.seen("/kept/tenant")) == 2
+
+
+def greeting(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+    """A page made for whoever the session cookie names, which the origin lets caches keep."""
+    return 200, {"Cache-Control": "max-age=300"}, f"hello {seen.headers.get('cookie')}".encode()
+
+
+class TestForwardedCookies:
+    """ForwardedValues.Cookies: the cookies forwarded are in the cache key, so one viewer's page is
+    never another's."""
+
+    def test_viewers_with_different_sessions_get_their_own_pages(self, site: Site) -> None:
+        site.origin.routes["/account/home"] = Route(answer=greeting)
+        assert site.get("/account/home", Cookie="session=alice")[2] == b"hello session=alice"
+        assert site.get("/account/home", Cookie="session=bob")[2] == b"hello session=bob"
+        status, headers, body = site.get("/account/home", Cookie="theme=dark; session=alice")
+        assert (status, body) == (200, b"hello session=alice")
+        assert "hit" in headers["cache-status"]  # cookies not forwarded are neither sent nor keyed
+        assert [seen.headers["cookie"] for seen in site.seen("/account/home")] == ["session=alice", "session=bob"]
 
 
 class TestCachedMethods:

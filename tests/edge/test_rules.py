@@ -196,7 +196,7 @@ class TestBehaviorRules:
         assert rules.cookies is None
 
     def test_forwarded_headers_are_keyed_and_a_star_caches_nothing(self) -> None:
-        named = ForwardedValues(True, Cookies("all"), ("X-Tenant", "Accept-Language"))
+        named = ForwardedValues(True, Cookies("none"), ("X-Tenant", "Accept-Language"))
         assert self.rules(behavior(forwarded_values=named)).headers == HeaderPolicy(("accept-language", "x-tenant"))
         assert self.rules(behavior()).headers == HeaderPolicy(())
         every = self.rules(behavior(forwarded_values=ForwardedValues(True, Cookies("all"), ("*",))))
@@ -251,6 +251,21 @@ class TestForwardedCookies:
         assert cookies(Cookies("none")) == frozenset()
         assert cookies(Cookies("all")) is None
         assert cookies(Cookies("whitelist", ("a", "b"))) == frozenset({"a", "b"})
+
+    def test_the_cookies_a_behaviour_forwards_are_in_its_cache_key(self) -> None:
+        def keyed(forward: Cookies) -> tuple[str, ...] | None:
+            rules = behavior_rules("E1", behavior(forwarded_values=ForwardedValues(True, forward)), {}, {})
+            return keyed_fields(rules, ())
+
+        assert keyed(Cookies("none")) == ()
+        assert keyed(Cookies("all")) == ("cookie",)
+        assert keyed(Cookies("whitelist", ("session",))) == ("cookie",)
+
+    def test_whitelisted_cookies_key_alike_whatever_order_they_came_in(self) -> None:
+        rules = Rules(cookies=frozenset({"a", "b"}))
+        one = forwarded_headers(rules, {"cookie": "b=2; tracking=x; a=1"})
+        other = forwarded_headers(rules, {"cookie": "a=1; b=2; tracking=y"})
+        assert one == other == {"cookie": "a=1; b=2"}
 
 
 VIEWER = {

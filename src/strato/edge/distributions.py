@@ -222,9 +222,9 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
 
 
 def _legacy_rules(base: Rules, behavior: Behavior, forwarded: ForwardedValues) -> Rules:
-    """ForwardedValues: QueryString (and QueryStringCacheKeys), Cookies, Headers (`*`: every field
-    forwarded and nothing cached), and the legacy TTLs (DefaultTTL and MaxTTL defaulting as
-    CloudFront's do; none given: the origin's freshness stands)."""
+    """ForwardedValues: QueryString (and QueryStringCacheKeys), Cookies (those forwarded are in the
+    key), Headers (`*`: every field forwarded and nothing cached), and the legacy TTLs (DefaultTTL
+    and MaxTTL defaulting as CloudFront's do; none given: the origin's freshness stands)."""
     ttls = None
     if (behavior.min_ttl, behavior.default_ttl, behavior.max_ttl) != (None, None, None):
         ttls = Ttls(behavior.min_ttl or 0,
@@ -240,7 +240,10 @@ def _legacy_rules(base: Rules, behavior: Behavior, forwarded: ForwardedValues) -
         query_keys = frozenset(forwarded.query_string_cache_keys)
     names = forwarded.headers or ()
     every = "*" in names
-    headers = None if every else HeaderPolicy(keyed=tuple(sorted({name.lower() for name in names})))
+    keyed = {name.lower() for name in names}
+    if forwarded.cookies.forward != "none":
+        keyed.add("cookie")  # CloudFront caches apart by the cookies it forwards (Cookies.html)
+    headers = None if every else HeaderPolicy(keyed=tuple(sorted(keyed)))
     return dataclasses.replace(base, forward_query=forwarded.query_string, query_keys=query_keys, cookies=cookies,
                                headers=headers, ttls=ttls, cache=not every)
 
@@ -255,10 +258,10 @@ def _policy_rules(base: Rules, policy: CachePolicy, origin_request_policy: bool)
     if origin_request_policy:
         return dataclasses.replace(base, query_keys=None if policy.query_strings else frozenset(), ttls=ttls,
                                    cache=policy.max_ttl > 0, compress=compress)
+    keyed = {name.lower() for name in policy.headers} | ({"cookie"} if policy.cookies else set())
     return dataclasses.replace(
         base, forward_query=policy.query_strings, cookies=None if policy.cookies else frozenset(),
-        headers=HeaderPolicy(keyed=tuple(sorted(name.lower() for name in policy.headers)), others=False,
-                             encodings=policy.compressed),
+        headers=HeaderPolicy(keyed=tuple(sorted(keyed)), others=False, encodings=policy.compressed),
         ttls=ttls, cache=policy.max_ttl > 0, compress=compress)
 
 

@@ -137,14 +137,15 @@ def key_target(rules: Rules, target: str) -> str:
 def forwarded_headers(rules: Rules, headers: dict[str, str], method: str = "GET") -> dict[str, str]:
     """The request's fields as the behaviour forwards them to the origin (and as its stored
     variants are told apart by): its HeaderPolicy (below), then ForwardedValues.Cookies `none`
-    drops the Cookie field and `whitelist` keeps only the named cookies (RFC 6265 4.2.1 pairs)."""
+    drops the Cookie field and `whitelist` keeps only the named cookies (RFC 6265 4.2.1 pairs), in
+    name order, so that a key holding them does not depend on the order a browser sent them in."""
     if rules.headers is not None:
         headers = _policy_fields(rules.headers, headers, method, rules.cache_options)
     cookie = headers.get("cookie")
     if rules.cookies is None or cookie is None:
         return headers
-    kept = [pair.strip() for pair in cookie.replace(",", ";").split(";")
-            if pair.strip() and pair.strip().partition("=")[0] in rules.cookies]
+    kept = sorted(pair.strip() for pair in cookie.replace(",", ";").split(";")
+                  if pair.strip() and pair.strip().partition("=")[0] in rules.cookies)
     forwarded = {name: value for name, value in headers.items() if name != "cookie"}
     if kept:
         forwarded["cookie"] = "; ".join(kept)
