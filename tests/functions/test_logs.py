@@ -10,8 +10,19 @@ from pathlib import Path
 import pytest
 
 from strato.functions import failures
-from strato.functions.logs import LOG_FILE, FunctionLog, LogFiles, Output, end_line, read_logs, report_line, start_line
+from strato.functions.logs import (
+    LOG_FILE,
+    EndMarks,
+    FunctionLog,
+    LogFiles,
+    Output,
+    end_line,
+    read_logs,
+    report_line,
+    start_line,
+)
 from strato.functions.records import LOG_TAIL_BYTES
+from strato.functions.runtime_client import end_mark
 
 
 class TestLines:
@@ -91,3 +102,42 @@ class TestFailures:
         assert json.loads(failures.error_document(b"plain words", "Custom.Error")) == {
             "errorType": "Custom.Error", "errorMessage": "plain words"}
         assert json.loads(failures.error_document(b"[1]", ""))["errorType"] == "Runtime.Unknown"
+
+
+class TestEndMarks:
+    """The marks strato's runtime client writes after each invocation's output tell the log
+    where that output ends, however the pipe's reads cut it."""
+
+    @staticmethod
+    def marks() -> EndMarks:
+        return EndMarks("f00d")
+
+    def test_output_up_to_a_mark_is_the_invocations_and_the_rest_is_left_unread(self) -> None:
+        data = b"hello\n" + end_mark("f00d", "req-1") + b"next one's\n"
+        assert self.marks().split(data) == (b"hello\n", "req-1", b"next one's\n")
+
+    def test_output_without_a_mark_is_all_output(self) -> None:
+        assert self.marks().split(b"just printing\n") == (b"just printing\n", None, b"")
+
+    def test_a_mark_with_another_secret_is_ordinary_output(self) -> None:
+        forged = b"x" + end_mark("beef", "req-1")
+        assert self.marks().split(forged) == (forged, None, b"")
+
+    def test_a_mark_cut_by_a_read_waits_for_the_rest(self) -> None:
+        whole = b"tail of output" + end_mark("f00d", "req-2") + b"after"
+        for cut in range(len(b"tail of output") + 1, len(whole) - len(b"after")):
+            marks = self.marks()
+            first = marks.split(whole[:cut])
+            assert first[1] is None
+            assert whole.startswith(first[0])
+            assert marks.split(whole[cut:]) == (whole[len(first[0]):len(b"tail of output")], "req-2", b"after")
+
+    def test_a_nul_that_cannot_start_a_mark_is_output_at_once(self) -> None:
+        assert self.marks().split(b"binary\x00junk\n") == (b"binary\x00junk\n", None, b"")
+        assert self.marks().split(b"ends in\x00x") == (b"ends in\x00x", None, b"")
+
+    def test_a_mark_never_completed_is_output_when_the_runtime_is_gone(self) -> None:
+        marks = self.marks()
+        assert marks.split(b"out\x00strato-e") == (b"out", None, b"")
+        assert marks.rest() == b"\x00strato-e"
+        assert marks.rest() == b""

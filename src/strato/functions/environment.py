@@ -26,13 +26,14 @@ import contextlib
 import enum
 import json
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable
 
 from . import failures, logs
 from .launcher import Launcher, LaunchSpec, Process
-from .logs import LogFiles, Output
+from .logs import EndMarks, LogFiles, Output
 from .records import FunctionVersion, Invocation, InvokeResult
 from .runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
 from .runtime_api.channel import Waiter
@@ -87,6 +88,9 @@ class Environment:
         self._lending: Callable[[int], None] | None = None  # a borrower waits for the runtime to wait
         self._hear: Callable[[], object] | None = None  # reads the borrower's reports (while lent)
         self._answered_at: float | None = None  # when the borrower heard the result
+        self._marks: EndMarks | None = None  # the runtime marks where each invocation's output ends
+        self._marked = False  # an end mark was read whose invocation's END is not written yet
+        self._after_mark = b""  # output read after that mark: the next invocation's
 
     async def start(self, launcher: Launcher) -> None:
         """starting -> initialising: listen, launch the runtime, read its output."""
@@ -97,6 +101,7 @@ class Environment:
             if strato_client(function.runtime):
                 ours, theirs = socket.socketpair()
                 await listener.adopt(ours)
+                self._marks = EndMarks(secrets.token_hex(8))
             read_end, write_end = os.pipe()
             os.set_blocking(read_end, False)
             self._pipe = read_end
@@ -104,7 +109,8 @@ class Environment:
                 runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
                 environment=environment_variables(self._variables, function.version, listener.address),
                 memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end,
-                api_fd=None if theirs is None else theirs.fileno())
+                api_fd=None if theirs is None else theirs.fileno(),
+                log_secret=None if self._marks is None else self._marks.secret)
             self._launched_at = time.perf_counter()
             try:
                 self._process = await launcher.launch(spec)
@@ -329,6 +335,7 @@ class Environment:
                          "error", error_type)
         self._die()
         self._release()
+        self._rest_of_output()
         self._output.flush()
 
     def _finish(self, payload: bytes, function_error: str | None, status: str | None = None,
@@ -363,11 +370,12 @@ class Environment:
 
     def _log_end(self, drain: bool = True) -> None:
         """Write the END and REPORT an answered invocation still owes the log (if any), after
-        what the runtime wrote before it answered (`drain`: read what the pipe holds first)."""
+        what the runtime wrote before it answered (`drain`: read what the pipe holds first; with
+        end marks, always: output past the invocation's mark waits for the next START)."""
         unlogged = self._unlogged
         if unlogged is not None:
             self._unlogged = None
-            if drain:
+            if drain or self._marks is not None:
                 self._drain_output()
             self._write_end(*unlogged)
             self._output.flush()
@@ -387,6 +395,7 @@ class Environment:
         output.add(logs.end_line(request_id))
         output.add(logs.report_line(request_id, duration, self.function.memory_size, self._max_memory(), init,
                                     status, error_type))
+        self._marked = False
 
     def _begin(self) -> None:
         """START: the invoke phase of the invocation in flight begins (once); a warm one began
@@ -396,6 +405,9 @@ class Environment:
             if self._cold:
                 self._started_at = time.perf_counter()
             self._output.add(logs.start_line(self._invocation.request_id, self.function.version))
+            after, self._after_mark = self._after_mark, b""
+            if after:
+                self._take(after)
 
     def _become_idle(self) -> None:
         if self.state is not State.DEAD:
@@ -443,9 +455,32 @@ class Environment:
         except BlockingIOError:
             return
         if data:
-            self._output.add(data)
+            self._take(data)
         else:  # every writer is gone
             self._loop.remove_reader(self._pipe)
+
+    def _take(self, data: bytes) -> None:
+        """Runtime output, to the invocation it belongs to: up to its end mark (if the runtime
+        writes them), the one in flight; past it, the next (held until that one's START)."""
+        marks = self._marks
+        if marks is None:
+            self._output.add(data)
+        elif self._marked:
+            self._after_mark += data
+        else:
+            before, marked, after = marks.split(data)
+            if before:
+                self._output.add(before)
+            if marked is not None:
+                self._marked = True
+                self._after_mark += after
+
+    def _rest_of_output(self) -> None:
+        """The runtime is gone: output no invocation claimed goes to the log as it is."""
+        rest = self._after_mark + (self._marks.rest() if self._marks is not None else b"")
+        self._after_mark = b""
+        if rest:
+            self._output.add(rest)
 
     def _drain_output(self) -> None:
         """Read what the runtime wrote before it answered, so it lands in this invocation's log."""
@@ -458,7 +493,7 @@ class Environment:
                 return
             if not data:
                 return
-            self._output.add(data)
+            self._take(data)
 
 
 def _error_type(document: bytes, header_type: str | None) -> str:

@@ -116,4 +116,4 @@ class Runtime:
             os.execve(argv[0], argv, environment)
         os.environ.clear()
         os.environ.update(environment)
-        return runtime_client.run(api)
+        return runtime_client.run(api, spec.get("log_secret"))

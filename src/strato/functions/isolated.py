@@ -174,6 +174,7 @@ class ZygoteClient:
             "tmp_mb": spec.tmp_mb,
             "uid": uid,
             "argv": program_for(spec.runtime),
+            "log_secret": spec.log_secret,
         }
 
     def _free_uid(self) -> int:

@@ -20,6 +20,9 @@ class LaunchSpec:
     # A connected socket to the Runtime API for runtimes.strato_client runtimes: cheaper than
     # the loopback TCP they would dial. A launcher that cannot pass it may leave it unused.
     api_fd: int | None = None
+    # For the same runtimes: the secret of the end marks their client writes into its output
+    # after each invocation's (logs.EndMarks), so that output is told apart exactly.
+    log_secret: str | None = None
 
 
 class Process(Protocol):

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from .records import LOG_TAIL_BYTES
+from .runtime_client import END_MARK, MARK_MAX
 
 LOG_FILE = "current.log"
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a function's current file is rotated past this
@@ -47,6 +48,45 @@ def report_line(request_id: str, duration_ms: float, memory_size: int, max_memor
     if error_type is not None:
         line += f"Error Type: {error_type}\t"
     return (line + "\n").encode()
+
+
+class EndMarks:
+    """Finds, in a runtime's output, the marks strato's runtime client writes after each
+    invocation's output (runtime_client.end_mark: a NUL, a secret of the environment, the
+    request id): output up to a mark is that invocation's, whenever it is read. A mark is
+    written whole (under PIPE_BUF) but a read can cut it: a NUL near the end of a read, with no
+    newline after it, waits for the next read. Marks with another secret are ordinary output."""
+
+    __slots__ = ("_carry", "_prefix", "secret")
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self._prefix = END_MARK + secret.encode() + b" "
+        self._carry = b""
+
+    def split(self, data: bytes) -> tuple[bytes, str | None, bytes]:
+        """(output before the first mark, its request id, what follows it unread); without a
+        mark: (the output, None, b"")."""
+        data = self._carry + data
+        self._carry = b""
+        found = data.find(self._prefix)
+        if found < 0:
+            cut = data.rfind(b"\x00", max(0, len(data) - MARK_MAX))
+            if cut >= 0 and b"\n" not in data[cut:] and self._prefix.startswith(data[cut:cut + len(self._prefix)]):
+                self._carry = data[cut:]
+                data = data[:cut]
+            return data, None, b""
+        start = found + len(self._prefix)
+        end = data.find(b"\n", start)
+        if end < 0:
+            self._carry = data[found:]
+            return data[:found], None, b""
+        return data[:found], data[start:end].decode("latin-1"), data[end + 1:]
+
+    def rest(self) -> bytes:
+        """A cut mark never completed (the runtime is gone): ordinary output after all."""
+        carry, self._carry = self._carry, b""
+        return carry
 
 
 def _directory(logs_dir: Path, function_name: str) -> Path:

@@ -34,6 +34,10 @@ UNHANDLED_WARNING = (  # awslambdaric's lambda_unhandled_exception_warning_messa
     "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
 ASCII_ONLY = sys.version_info < (3, 12)  # awslambdaric escapes non-ASCII before python3.12
+# After an invocation's output and before its answer, a line that tells the log where that
+# output ends (logs.EndMarks): NUL, "strato-end", the environment's secret, the request id.
+END_MARK = b"\x00strato-end "
+MARK_MAX = 256  # no mark is longer (a secret and a request id are short)
 Handler = Callable[[Any, "LambdaContext"], Any]
 
 
@@ -285,8 +289,13 @@ def _header_json(headers: dict[str, str], name: str, label: str) -> Any:
         raise FaultError("Runtime.LambdaContextUnmarshalError", f"Unable to parse {label} JSON: {e}") from None
 
 
-def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[str, str]) -> None:
-    """Run one invocation and post its result or error."""
+def end_mark(secret: str, request_id: str) -> bytes:
+    return END_MARK + f"{secret} {request_id}\n".encode("latin-1")[: MARK_MAX - len(END_MARK)]
+
+
+def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[str, str],
+           secret: str | None = None) -> None:
+    """Run one invocation and post its result or error (after its end mark, given a secret)."""
     request_id = headers.get("lambda-runtime-aws-request-id", "")
     trace_id = headers.get("lambda-runtime-trace-id")
     if trace_id is not None:
@@ -319,16 +328,21 @@ def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[s
         error = make_error(str(e), type(e).__name__, _user_trace(e.__traceback__), request_id)
     else:
         _flush()
+        if secret is not None:
+            os.write(1, end_mark(secret, request_id))
         client.respond(request_id, payload, content_type)
         return
     log_error(error)
     _flush()
+    if secret is not None:
+        os.write(1, end_mark(secret, request_id))
     client.fail(request_id, error)
 
 
-def run(api: socket.socket | None = None) -> int:
+def run(api: socket.socket | None = None, secret: str | None = None) -> int:
     """The runtime's main loop; returns only when initialisation failed (exit status 1).
-    `api`: a connection to the Runtime API handed over at launch (else it is dialled)."""
+    `api`: a connection to the Runtime API handed over at launch (else it is dialled);
+    `secret`: the environment's, for the end marks in its output (none without it)."""
     sys.stdout = Unbuffered(sys.stdout)
     sys.stderr = Unbuffered(sys.stderr)
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
@@ -344,7 +358,7 @@ def run(api: socket.socket | None = None) -> int:
     else:
         while True:
             body, headers = client.next()
-            handle(client, handler, body, headers)
+            handle(client, handler, body, headers, secret)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
     sys.stdout.write(f"[WARNING]\t{stamp}.000Z\t\t{UNHANDLED_WARNING}\n")
     log_error(error)
