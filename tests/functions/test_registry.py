@@ -1,11 +1,13 @@
-"""The function registry: functions, versions, aliases and reserved concurrency in one SQLite
+"""The function registry: functions, versions, aliases, tags and reserved concurrency in one SQLite
 file that every process opens; `resolve` is what the invoke path and the controller call."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -261,9 +263,79 @@ class TestResolve:
             registry.resolve("fn", "nosuchalias")
 
 
+class TestTags:
+    def test_tags_given_at_create_are_the_functions_and_every_version_shares_them(self, registry: Registry) -> None:
+        stored = registry.packages.store_sync(package("v1"))
+        asyncio.run(registry.create("fn", CONFIG, stored, publish=True, tags={"team": "core", "stage": ""}))
+        assert asyncio.run(registry.tags("fn")) == {"stage": "", "team": "core"}
+        assert asyncio.run(registry.tags("arn:aws:lambda:eu-west-1:000000000000:function:fn")) == {
+            "stage": "", "team": "core"}
+
+    def test_tagging_adds_and_replaces_and_untagging_removes_by_key(self, registry: Registry) -> None:
+        create(registry)
+        assert asyncio.run(registry.tags("fn")) == {}
+        asyncio.run(registry.tag("fn", {"a": "1", "b": "2"}))
+        asyncio.run(registry.tag("fn", {"b": "two", "c": "3"}))
+        assert asyncio.run(registry.tags("fn")) == {"a": "1", "b": "two", "c": "3"}
+        asyncio.run(registry.untag("fn", ["a", "missing"]))
+        assert asyncio.run(registry.tags("fn")) == {"b": "two", "c": "3"}
+
+    def test_a_function_holds_at_most_50_tags_and_a_refused_tagging_changes_nothing(
+        self, registry: Registry
+    ) -> None:
+        create(registry)
+        asyncio.run(registry.tag("fn", {f"k{i}": "v" for i in range(49)}))
+        with pytest.raises(InvalidParameter, match="Number of tags exceeds function tag limit"):
+            asyncio.run(registry.tag("fn", {"k0": "new", "x": "1", "y": "2"}))
+        assert asyncio.run(registry.tags("fn")) == {f"k{i}": "v" for i in range(49)}
+        asyncio.run(registry.tag("fn", {"k0": "new", "x": "1"}))
+        assert len(asyncio.run(registry.tags("fn"))) == 50
+
+    def test_too_many_tags_at_create_create_nothing(self, registry: Registry) -> None:
+        stored = registry.packages.store_sync(package("v1"))
+        with pytest.raises(InvalidParameter, match="tag limit"):
+            asyncio.run(registry.create("fn", CONFIG, stored, tags={f"k{i}": "v" for i in range(51)}))
+        with pytest.raises(NotFound):
+            asyncio.run(registry.get("fn"))
+
+    def test_tags_survive_updates_and_publishing(self, registry: Registry) -> None:
+        create(registry)
+        asyncio.run(registry.tag("fn", {"team": "core"}))
+        asyncio.run(registry.update_configuration("fn", {"timeout": 30}))
+        asyncio.run(registry.update_code("fn", registry.packages.store_sync(package("v2")), publish=True))
+        asyncio.run(registry.publish_version("fn"))
+        assert asyncio.run(registry.tags("fn")) == {"team": "core"}
+
+    def test_tags_go_with_the_function_not_with_one_version(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.tag("fn", {"team": "core"}))
+        asyncio.run(registry.delete("fn", "1"))
+        assert asyncio.run(registry.tags("fn")) == {"team": "core"}
+        asyncio.run(registry.delete("fn"))
+        for call in (registry.tags("fn"), registry.tag("fn", {"a": "b"}), registry.untag("fn", ["a"])):
+            with pytest.raises(NotFound, match=r"function:fn$"):
+                asyncio.run(call)
+        create(registry)
+        assert asyncio.run(registry.tags("fn")) == {}
+
+
 class TestSchema:
     def test_the_registry_file_is_migrated_to_the_latest_schema(self, registry: Registry) -> None:
         assert migrations.migrate(registry.path, MIGRATIONS) == migrations.latest(MIGRATIONS)
+
+    def test_a_version_1_file_upgrades_keeping_its_functions_which_can_then_be_tagged(self, tmp_path: Path) -> None:
+        root = tmp_path / "old"
+        root.mkdir()
+        migrations.migrate(root / "functions.db", MIGRATIONS, target=1)
+        with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
+            conn.execute("INSERT INTO functions (name) VALUES ('old')")
+        upgraded = Registry(root, "eu-west-1")
+        try:
+            assert asyncio.run(upgraded.tags("old")) == {}
+            asyncio.run(upgraded.tag("old", {"team": "core"}))
+            assert asyncio.run(upgraded.tags("old")) == {"team": "core"}
+        finally:
+            upgraded.close()
 
     def test_last_modified_is_in_lambdas_format(self) -> None:
         assert lambda_timestamp(1700000000.25) == "2023-11-14T22:13:20.250+0000"

@@ -1,5 +1,5 @@
-"""The function registry: functions, their versions ($LATEST and published numbers), aliases
-and reserved concurrency, in one SQLite file (`<data_dir>/functions/functions.db`, WAL).
+"""The function registry: functions, their versions ($LATEST and published numbers), aliases,
+tags and reserved concurrency, in one SQLite file (`<data_dir>/functions/functions.db`, WAL).
 
 Every API worker process and the functions controller open the same file; writes are rare
 and each runs in its own immediate transaction. Blocking SQLite work runs in worker threads.
@@ -12,6 +12,7 @@ import asyncio
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ class Registry(Tables):
     # -- functions -----------------------------------------------------------------------
 
     async def create(self, function_name: str, config: Configuration, code: StoredCode,
-                     publish: bool = False) -> FunctionRecord:
+                     publish: bool = False, tags: Mapping[str, str] | None = None) -> FunctionRecord:
         name, _ = split_function_name(function_name)
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
@@ -51,6 +52,7 @@ class Registry(Tables):
                 raise Conflict(f"Function already exist: {name}")
             conn.execute("INSERT INTO functions (name) VALUES (?)", (name,))
             self._insert_version(conn, name, 0, config, code)
+            self._put_tags(conn, name, tags or {})
             return self._publish(conn, name, None) if publish else self._version(conn, name, 0, None)
 
         return await self._write(run)
@@ -116,7 +118,7 @@ class Registry(Tables):
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
             if qualifier is None:
-                for table in ("aliases", "versions", "functions"):
+                for table in ("tags", "aliases", "versions", "functions"):
                     conn.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
                 return
             if not is_version(qualifier):
@@ -255,6 +257,33 @@ class Registry(Tables):
         if len(aliases) <= max_items:
             return aliases, None
         return aliases[:max_items], aliases[max_items - 1].name
+
+    # -- tags ----------------------------------------------------------------------------
+
+    async def tags(self, function_name: str) -> dict[str, str]:
+        """The function's tags (every version and alias shares them), by key."""
+        name, _ = split_function_name(function_name)
+        return await self._read(lambda conn: self._tags(conn, name))
+
+    async def tag(self, function_name: str, tags: Mapping[str, str]) -> None:
+        """Add tags, replacing the values of keys it has already."""
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._function(conn, name)
+            self._put_tags(conn, name, tags)
+
+        await self._write(run)
+
+    async def untag(self, function_name: str, keys: Iterable[str]) -> None:
+        """Remove tags by key; a key the function does not have is no error."""
+        name, _ = split_function_name(function_name)
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._function(conn, name)
+            conn.executemany("DELETE FROM tags WHERE name = ? AND key = ?", [(name, key) for key in keys])
+
+        await self._write(run)
 
     # -- concurrency ---------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The registry's tables: connections (one per thread, per process), transactions, and the
-rows of functions, versions and aliases read and written as records. Registry builds the
+rows of functions, versions, aliases and tags read and written as records. Registry builds the
 operations on these."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,11 +18,12 @@ from strato import migrations
 
 from .arns import function_arn, is_version
 from .definitions import Alias, Configuration, FunctionRecord, lambda_timestamp
-from .errors import NotFound, PreconditionFailed
+from .errors import InvalidParameter, NotFound, PreconditionFailed
 from .packages import StoredCode
 from .records import LATEST
 
 T = TypeVar("T")
+MAX_TAGS = 50  # Lambda's tags per function
 MIGRATIONS = "strato.functions.migrations"
 VERSION_COLUMNS = ("runtime, handler, role, description, timeout, memory_size, ephemeral_storage, environment, "
                     "architectures, code_hex, code_sha256, code_size, revision_id, last_modified")
@@ -110,6 +111,17 @@ class Tables:
             self._function(conn, name)
             raise NotFound(f"Cannot find alias arn: {self.arn(name, alias)}")
         return Alias(name, alias, row[0], row[1], json.loads(row[2]), row[3])
+
+    def _tags(self, conn: sqlite3.Connection, name: str) -> dict[str, str]:
+        self._function(conn, name)
+        return dict(conn.execute("SELECT key, value FROM tags WHERE name = ? ORDER BY key", (name,)).fetchall())
+
+    @staticmethod
+    def _put_tags(conn: sqlite3.Connection, name: str, tags: Mapping[str, str]) -> None:
+        """Add or replace tags; the function may then hold at most MAX_TAGS."""
+        conn.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", [(name, k, v) for k, v in tags.items()])
+        if conn.execute("SELECT COUNT(*) FROM tags WHERE name = ?", (name,)).fetchone()[0] > MAX_TAGS:
+            raise InvalidParameter("Number of tags exceeds function tag limit.")
 
     def _number(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> int:
         """The version number a qualifier names: $LATEST is 0; an alias names its primary version."""
