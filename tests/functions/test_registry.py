@@ -39,9 +39,9 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
     opened.close()
 
 
-def create(registry: Registry, name: str = "fn", code: str = "v1", **kwargs: bool) -> None:
+def create(registry: Registry, name: str = "fn", code: str = "v1", publish: bool = False) -> None:
     stored = registry.packages.store_sync(package(code))
-    asyncio.run(registry.create(name, CONFIG, stored, **kwargs))
+    asyncio.run(registry.create(name, CONFIG, stored, publish=publish))
 
 
 class TestFunctions:

@@ -31,6 +31,9 @@ ARN = "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn"
     ("DELETE", "/2017-10-31/functions/fn/concurrency", Endpoint("DeleteFunctionConcurrency", "fn")),
     ("GET", "/2019-09-30/functions/fn/concurrency", Endpoint("GetFunctionConcurrency", "fn")),
     ("GET", "/2016-08-19/account-settings/", Endpoint("GetAccountSettings")),
+    ("GET", f"/2017-03-31/tags/{ARN}", Endpoint("ListTags", resource=ARN.replace("%3A", ":"))),
+    ("POST", f"/2017-03-31/tags/{ARN}", Endpoint("TagResource", resource=ARN.replace("%3A", ":"))),
+    ("DELETE", f"/2017-03-31/tags/{ARN}", Endpoint("UntagResource", resource=ARN.replace("%3A", ":"))),
 ])
 def test_each_operation_is_found_by_its_method_and_path(method: str, path: str, expected: Endpoint) -> None:
     assert route(method, path) == expected
@@ -49,6 +52,9 @@ def test_a_function_arn_in_the_path_arrives_percent_encoded_and_is_decoded() -> 
     ("GET", "/2015-03-31/functions/fn/unknown"),
     ("GET", "/2015-03-31/functions//configuration"),
     ("GET", "/2018-10-31/layers"),
+    ("PUT", f"/2017-03-31/tags/{ARN}"),
+    ("GET", "/2017-03-31/tags/"),
+    ("GET", "/2015-03-31/tags/fn"),
 ])
 def test_anything_else_is_an_unknown_operation(method: str, path: str) -> None:
     with pytest.raises(LambdaError) as caught:

@@ -1,7 +1,7 @@
 """Routing, pure: (method, path) -> the Lambda operation and its path parameters.
 
 Source: the `http.requestUri` of each operation in botocore's Lambda service model
-(2015-03-31, with its later-dated concurrency and account-settings paths).
+(2015-03-31, with its later-dated tagging, concurrency and account-settings paths).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ class Endpoint:
     operation: str
     function_name: str = ""
     alias: str = ""
+    resource: str = ""  # the ARN a tagging operation names
 
 
 # (version prefix, sub-resource after the function name, method) -> operation
@@ -38,6 +39,7 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2019-09-30", "concurrency", "GET"): "GetFunctionConcurrency",
 }
 _ALIAS_ROUTES = {"GET": "GetAlias", "PUT": "UpdateAlias", "DELETE": "DeleteAlias"}
+_TAG_ROUTES = {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}
 
 
 def route(method: str, raw_path: str) -> Endpoint:
@@ -47,6 +49,8 @@ def route(method: str, raw_path: str) -> Endpoint:
     segments = [unquote(part) for part in parts]
     if segments == ["2016-08-19", "account-settings"] and method == "GET":
         return Endpoint("GetAccountSettings")
+    if len(segments) == 3 and segments[:2] == ["2017-03-31", "tags"] and segments[2] and method in _TAG_ROUTES:
+        return Endpoint(_TAG_ROUTES[method], resource=segments[2])
     if len(segments) >= 2 and segments[1] == "functions":
         version = segments[0]
         if len(segments) == 2 and version == "2015-03-31":

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import aliases, concurrency, functions, invoke, logs, versions
+from . import aliases, concurrency, functions, invoke, logs, tags, versions
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -31,6 +31,9 @@ HANDLERS: dict[str, Handler] = {
     "GetFunctionConcurrency": concurrency.get_function_concurrency,
     "DeleteFunctionConcurrency": concurrency.delete_function_concurrency,
     "GetAccountSettings": concurrency.get_account_settings,
+    "TagResource": tags.tag_resource,
+    "UntagResource": tags.untag_resource,
+    "ListTags": tags.list_tags,
     "Invoke": invoke.invoke,
     "GetFunctionLogs": logs.get_function_logs,
 }

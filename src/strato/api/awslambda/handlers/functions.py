@@ -23,7 +23,7 @@ from strato.functions.packages import MAX_ZIPPED, StoredCode
 from strato.functions.records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LATEST
 from strato.http.responses import Response
 
-from .. import shapes
+from .. import shapes, tagging
 from ..call import Call
 from ..errors import invalid_parameter
 from .common import json_response, max_items, no_content
@@ -119,6 +119,7 @@ async def create_function(call: Call) -> Response:
     body = call.body()
     name = body.required("FunctionName")
     changes = _changes(call, body)
+    tags = tagging.tags(body.mapping("Tags"))
     for field, label in (("role", "Role"), ("runtime", "Runtime"), ("handler", "Handler")):
         if field not in changes:
             raise invalid_parameter(f"{label} is required for a .zip deployment package")
@@ -127,7 +128,7 @@ async def create_function(call: Call) -> Response:
         "architectures": _architectures(body) or (HOST_ARCHITECTURE,), **changes,
     })
     code = await _package(call, body.mapping("Code") or {})
-    record = await call.registry.create(name, config, code, publish=body.flag("Publish"))
+    record = await call.registry.create(name, config, code, publish=body.flag("Publish"), tags=tags)
     return json_response(shapes.function_configuration(call.registry, record), 201)
 
 
@@ -149,8 +150,10 @@ async def get_function(call: Call) -> Response:
     shape: dict[str, Any] = {
         "Configuration": shapes.function_configuration(call.registry, record, qualifier),
         "Code": {"RepositoryType": "S3", "Location": code_location(call, record.name, record.version)},
-        "Tags": {},
     }
+    tags = await call.registry.tags(record.name)
+    if tags:  # Lambda leaves Tags out for a function without any
+        shape["Tags"] = tags
     if record.reserved_concurrency is not None:
         shape["Concurrency"] = {"ReservedConcurrentExecutions": record.reserved_concurrency}
     return json_response(shape)
