@@ -109,7 +109,11 @@ class LambdaContext:
 
 class Unbuffered:
     """Every write reaches the log at once, as awslambdaric's wrapper does (a timeout kills the
-    process: nothing may wait in a buffer)."""
+    process: nothing may wait in a buffer). `written` says whether anything was since it was
+    cleared: an invocation that printed nothing needs no end mark (writing one would wake the
+    log's reader for nothing)."""
+
+    written = False
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -118,11 +122,13 @@ class Unbuffered:
         return getattr(self.stream, name)
 
     def write(self, text: str) -> int:
+        Unbuffered.written = True
         written = self.stream.write(text)
         self.stream.flush()
         return written
 
     def writelines(self, lines: list[str]) -> None:
+        Unbuffered.written = True
         self.stream.writelines(lines)
         self.stream.flush()
 
@@ -295,7 +301,9 @@ def end_mark(secret: str, request_id: str) -> bytes:
 
 def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[str, str],
            secret: str | None = None) -> None:
-    """Run one invocation and post its result or error (after its end mark, given a secret)."""
+    """Run one invocation and post its result or error (after its end mark, given a secret and
+    output through sys.stdout or sys.stderr; other output is the log's best guess)."""
+    Unbuffered.written = False
     request_id = headers.get("lambda-runtime-aws-request-id", "")
     trace_id = headers.get("lambda-runtime-trace-id")
     if trace_id is not None:
@@ -328,13 +336,13 @@ def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[s
         error = make_error(str(e), type(e).__name__, _user_trace(e.__traceback__), request_id)
     else:
         _flush()
-        if secret is not None:
+        if secret is not None and Unbuffered.written:
             os.write(1, end_mark(secret, request_id))
         client.respond(request_id, payload, content_type)
         return
     log_error(error)
     _flush()
-    if secret is not None:
+    if secret is not None and Unbuffered.written:
         os.write(1, end_mark(secret, request_id))
     client.fail(request_id, error)
 
