@@ -108,6 +108,7 @@ def parse_query(query: dict[str, str]) -> Authorization:
     return Authorization(parse_scope(credential), signed, signature, amz_date, True, expires)
 
 
+@lru_cache(maxsize=256)  # a date stands for a second: requests share it (an invalid one raises, uncached)
 def parse_amz_date(value: str) -> float:
     invalid = AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
     if not _AMZ_DATE.match(value):
@@ -216,7 +217,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 
 def sign(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, text.encode("utf-8", "surrogateescape"), "sha256").hex()
 
 
 def chunk_string_to_sign(amz_date: str, scope: Scope, previous: str, chunk_sha256: str) -> str:

@@ -7,6 +7,7 @@ Source: the `http.requestUri` of each operation in botocore's Lambda service mod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from .errors import LambdaError
@@ -42,6 +43,7 @@ _ALIAS_ROUTES = {"GET": "GetAlias", "PUT": "UpdateAlias", "DELETE": "DeleteAlias
 _TAG_ROUTES = {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}
 
 
+@lru_cache(maxsize=1024)  # a warm function's path comes again and again
 def route(method: str, raw_path: str) -> Endpoint:
     """The operation a request names. `raw_path` is the path as sent (percent-encoded): a
     function ARN's colons arrive as %3A inside one segment."""
