@@ -348,6 +348,24 @@ def clients_on_two_workers(server: StratoServer) -> tuple[Any, Any]:
     pytest.skip("the server's connections all went to one API worker")
 
 
+def test_an_environment_lent_to_one_worker_serves_the_next_invoke_on_another(server: StratoServer) -> None:
+    """Lambda reuses an idle environment: one lent to another API worker is recalled for the
+    invoke, not left idle beside a cold start."""
+    first, second = clients_on_two_workers(server)
+    name = lending(first, COUNTER)
+    warm(first, server, name)
+    calls = [call(client, name)[1] for client in (first, second, first, second, first)]
+    assert calls == list(range(calls[0], calls[0] + 5))
+
+
+def test_invokes_back_to_back_reuse_one_environment(lam: Any) -> None:
+    """The second invoke can come before the lend of the first one's environment reached this
+    worker: it still runs there, warm."""
+    for _ in range(5):
+        name = lending(lam, COUNTER)
+        assert [call(lam, name)[1] for _ in range(3)] == [1, 2, 3]
+
+
 def test_reserved_concurrency_counts_a_lent_environment_and_frees_it_after(
         server: StratoServer, gate: Gate) -> None:
     """The second client's worker asks the controller, which must judge by what the first

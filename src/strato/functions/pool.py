@@ -9,7 +9,8 @@ the others share the account limit minus every reservation the pool has seen
 
 A lent environment (lending.py) keeps one concurrency slot of its function until it is given
 back, busy or not: a limit is never exceeded by invocations the pool does not see. When a
-limit would refuse an invocation, idle lent environments are recalled first.
+limit would refuse an invocation, idle lent environments are recalled first; so is one of the
+revision's when an invocation finds none idle here (a warm one beats a cold start).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ACCOUNT_CONCURRENCY = 1000  # Lambda's default account limit
 IDLE_TIMEOUT = 300.0
 CLOSE_TIMEOUT = 5.0
 RECALL_WAIT = 0.5  # how long a refused invocation waits for recalled environments
+REUSE_WAIT = 0.05  # how long an invocation waits for a recalled warm environment before a cold start
 THROTTLED = "Rate Exceeded."
 
 _Key = tuple[str, str, str]  # (name, version, revision_id)
@@ -98,7 +100,7 @@ class Pool:
         try:
             group = self._group(function)
             while True:
-                environment = self._take_idle(group) or self._new(function, group)
+                environment = self._take_idle(group) or await self._recall_one(group) or self._new(function, group)
                 try:
                     if environment.state is State.STARTING:
                         await environment.start(self._launcher)
@@ -260,6 +262,20 @@ class Pool:
         group.live.add(environment)
         self._environments += 1
         return environment
+
+    async def _recall_one(self, group: _Group) -> Environment | None:
+        """No idle environment of this revision here, but maybe one lent out and idle: it comes
+        back (in a millisecond or two, or at once if it was not handed over yet) rather than
+        a cold start beside it, as Lambda would reuse it."""
+        lent = [environment for environment in self._lent if environment in group.live]
+        for environment in lent:
+            environment.hear()  # what the borrowers reported since: given back, idle, busy
+        idle = [loan for environment, loan in self._lent.items()
+                if environment in group.live and environment.state is State.IDLE]
+        if idle:
+            idle[0].recall()
+            await asyncio.wait([idle[0].returned], timeout=REUSE_WAIT)
+        return self._take_idle(group)
 
     async def _reclaim(self, function: FunctionVersion) -> bool:
         """Recall the idle lent environments holding slots the refused invocation needs (its
