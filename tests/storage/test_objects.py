@@ -239,22 +239,29 @@ class TestCopies:
 
 
 class TestBuckets:
-    def test_a_bucket_with_objects_or_uploads_cannot_be_deleted(self, store: ObjectStore) -> None:
+    def test_a_bucket_with_objects_cannot_be_deleted(self, store: ObjectStore) -> None:
         run(put(store, "key", b"x"))
         with pytest.raises(BucketNotEmpty):
             run(store.delete_bucket(BUCKET))
         run(store.delete_objects(BUCKET, ["key"]))
+        run(store.delete_bucket(BUCKET))
+        with pytest.raises(NoSuchBucket):
+            store.get_bucket(BUCKET)
+
+    def test_uploads_in_progress_go_with_their_bucket_and_free_their_parts(
+        self, store: ObjectStore, data_dir: Path
+    ) -> None:
         upload = run(
             store.create_upload(
                 BUCKET, "key", system={}, user={}, checksum_algorithm=None, checksum_type=None
             )
         )
-        with pytest.raises(BucketNotEmpty):
-            run(store.delete_bucket(BUCKET))
-        run(store.abort_upload(BUCKET, "key", upload.upload_id))
+        run(store.upload_part(BUCKET, "key", upload.upload_id, 1, chunks(b"p" * 1024), Expectation()))
+        assert blob_files(data_dir)
         run(store.delete_bucket(BUCKET))
         with pytest.raises(NoSuchBucket):
             store.get_bucket(BUCKET)
+        assert blob_files(data_dir) == set()
 
     def test_creating_an_existing_bucket_reports_false(self, store: ObjectStore) -> None:
         assert run(store.create_bucket(BUCKET, "us-east-1")) is False

@@ -129,7 +129,14 @@ class ObjectStore:
         return await self.meta.create_bucket(Bucket(name, time.time(), region))
 
     async def delete_bucket(self, name: str) -> None:
-        await self.meta.delete_bucket(name)
+        """As S3: objects keep a bucket alive (BucketNotEmpty); multipart uploads in progress
+        do not, they are aborted with it (in one transaction: an upload created meanwhile
+        cannot slip in between)."""
+
+        async def delete() -> None:
+            await self._free(await self.meta.delete_bucket(name))
+
+        await _to_completion(delete())
 
     def get_bucket(self, name: str) -> Bucket:
         bucket = self.meta.get_bucket(name)

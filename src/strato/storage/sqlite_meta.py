@@ -175,16 +175,18 @@ class SqliteMetadataStore:
 
         return await self.db.write(job)
 
-    async def delete_bucket(self, name: str) -> None:
-        def job(conn: sqlite3.Connection) -> None:
+    async def delete_bucket(self, name: str) -> list[str]:
+        def job(conn: sqlite3.Connection) -> list[str]:
             if conn.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is None:
                 raise NoSuchBucket(name)
-            for table in ("objects", "uploads"):
-                if conn.execute(f"SELECT 1 FROM {table} WHERE bucket = ? LIMIT 1", (name,)).fetchone():
-                    raise BucketNotEmpty(name)
+            if conn.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
+                raise BucketNotEmpty(name)
+            uploads = [row[0] for row in conn.execute("SELECT upload_id FROM uploads WHERE bucket = ?", (name,))]
+            freed = [part.blob for upload_id in uploads for part in self._drop_upload(conn, upload_id).values()]
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+            return freed
 
-        await self.db.write(job)
+        return await self.db.write(job)
 
     async def set_bucket_policy(self, name: str, policy: str | None) -> None:
         def job(conn: sqlite3.Connection) -> None:

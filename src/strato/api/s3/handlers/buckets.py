@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import ipaddress
 import re
 
 from strato.http.responses import Response
-from strato.storage.errors import BucketNotEmpty, NoSuchUpload
 
 from .. import xml
 from ..call import Call
@@ -69,18 +67,8 @@ async def head_bucket(call: Call) -> Response:
 
 
 async def delete_bucket(call: Call) -> Response:
-    """DeleteBucket. Objects keep a bucket alive (BucketNotEmpty); multipart uploads in
-    progress do not: as on S3, they are aborted with the bucket."""
-    page = call.store.list_objects(call.bucket, max_keys=1)
-    if page.objects or page.common_prefixes:
-        raise BucketNotEmpty(call.bucket)
-    while True:
-        uploads = call.store.list_uploads(call.bucket, max_uploads=1000)
-        for upload in uploads.uploads:
-            with contextlib.suppress(NoSuchUpload):
-                await call.store.abort_upload(call.bucket, upload.key, upload.upload_id)
-        if not uploads.is_truncated:
-            break
+    """DeleteBucket: objects keep a bucket alive (BucketNotEmpty); uploads in progress are
+    aborted with it, as on S3 (the engine does both in one transaction)."""
     await call.store.delete_bucket(call.bucket)
     return Response(204)
 
