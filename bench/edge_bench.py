@@ -49,6 +49,8 @@ from harness import (
     WrkResult,
     cpu_seconds,
     free_port,
+    fresh_dir,
+    parse_wrk,
     process_tree,
     pyspy_record,
     summarize_profile,
@@ -191,13 +193,6 @@ class Edge:
         return self.child.pid
 
 
-def fresh_dir(name: str) -> Path:
-    path = EDGE_WORK / name
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
-
-
 def get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, headers=dict(headers or {}))
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -305,7 +300,7 @@ class Origin:
 
 
 def start_origin(files: dict[str, bytes]) -> Origin:
-    root = fresh_dir("origin")
+    root = fresh_dir("origin", EDGE_WORK)
     for path, data in files.items():
         target = root / "www" / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -320,7 +315,7 @@ def start_origin(files: dict[str, bytes]) -> Origin:
 
 
 def start_strato_edge(origin: Origin, python: str, src: Path | None) -> Edge:
-    cache = fresh_dir("strato-cache")
+    cache = fresh_dir("strato-cache", EDGE_WORK)
     argv = [python, "-m", "strato", "edge", "--origin", origin.url, "--port", "0", "--cache-dir", str(cache),
             "--cache-size", "8G", "--log-level", "warning"]
     child = Child.start("edge-strato", argv, env=strato_env(src))
@@ -340,7 +335,7 @@ def start_strato_edge(origin: Origin, python: str, src: Path | None) -> Edge:
 
 
 def start_nginx_edge(origin: Origin) -> Edge:
-    root = fresh_dir("nginx-edge")
+    root = fresh_dir("nginx-edge", EDGE_WORK)
     port = free_port()
     user = "user root;" if os.geteuid() == 0 else ""
     body = NGINX_EDGE_HTTP.format(root=root, port=port, origin=origin.url.removeprefix("http://"))
@@ -351,7 +346,7 @@ def start_nginx_edge(origin: Origin) -> Edge:
 
 
 def start_varnish(origin: Origin) -> Edge:
-    root = fresh_dir("varnish")
+    root = fresh_dir("varnish", EDGE_WORK)
     port = free_port()
     varnishd = shutil.which("varnishd") or "/usr/sbin/varnishd"
     argv = [varnishd, "-F", "-j", "none", "-n", str(root / "instance"), "-a", f"127.0.0.1:{port}",
@@ -430,7 +425,6 @@ def miss_sequence(prefix: str, seed: int) -> list[str]:
 
 # -- wrk -----------------------------------------------------------------------------------------
 
-_RESULT = re.compile(r"RESULT (.*)")
 
 
 def lua_script(limited: bool) -> Path:
@@ -470,19 +464,9 @@ def run_wrk(base_url: str, paths_file: Path, *, threads: int = 2, connections: i
     out, err = proc.communicate(timeout=wall + 60)
     cpu_used = cpu_seconds(pids) - cpu_before
     text = "".join(lines) + out
-    match = _RESULT.search(text)
-    if proc.returncode != 0 or match is None:
-        raise RuntimeError(f"wrk failed ({proc.returncode}): {text}\n{err}")
-    values = {k: int(v) for k, v in (item.split("=") for item in match.group(1).split())}
-    errors = {k: values[k] for k in ("status", "connect", "read", "write", "timeout") if values[k]}
-    if limit:
-        if not finished:
-            raise RuntimeError(f"wrk ended before its threads answered {limit} requests each: {text}\n{err}")
-        seconds, requests = finished - started, limit * threads
-    else:
-        seconds, requests = values["duration_us"] / 1e6, values["requests"]
-    return WrkResult(requests, seconds, values["bytes"], errors, values["p50_us"] / 1000,
-                     values["p99_us"] / 1000, cpu_used)
+    if limit and not finished:
+        raise RuntimeError(f"wrk ended before its threads answered {limit} requests each: {text}\n{err}")
+    return parse_wrk(text, proc.returncode, err, cpu_used, (finished - started, limit * threads) if limit else None)
 
 
 def wrk_scenario(edges: list[Edge], results: Results, opts: Options, *, metric: str, paths: str,

@@ -70,6 +70,14 @@ end
 """
 
 
+def fresh_dir(name: str, under: Path = WORK) -> Path:
+    """An empty directory for one run (whatever an earlier run left there is removed)."""
+    path = under / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -211,14 +219,21 @@ def _wrk(argv: list[str], server_pid: int | None) -> WrkResult:
     pids = process_tree(server_pid) if server_pid else []
     cpu_before = cpu_seconds(pids)
     out = subprocess.run(argv, capture_output=True, text=True, check=False)
-    cpu_used = cpu_seconds(pids) - cpu_before
-    match = _RESULT.search(out.stdout)
-    if out.returncode != 0 or match is None:
-        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout}\n{out.stderr}")
+    return parse_wrk(out.stdout, out.returncode, out.stderr, cpu_seconds(pids) - cpu_before)
+
+
+def parse_wrk(text: str, returncode: int, stderr: str, cpu_used: float,
+              timed: tuple[float, int] | None = None) -> WrkResult:
+    """The RESULT line the Lua scripts print at wrk's end; `timed`: (seconds, requests) the
+    caller measured itself instead of wrk's own duration and count."""
+    match = _RESULT.search(text)
+    if returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed ({returncode}): {text}\n{stderr}")
     values = {k: int(v) for k, v in (item.split("=") for item in match.group(1).split())}
     errors = {k: values[k] for k in ("status", "connect", "read", "write", "timeout") if values[k]}
-    return WrkResult(values["requests"], values["duration_us"] / 1e6, values["bytes"], errors,
-                     values["p50_us"] / 1000, values["p99_us"] / 1000, cpu_used)
+    seconds, requests = timed if timed is not None else (values["duration_us"] / 1e6, values["requests"])
+    return WrkResult(requests, seconds, values["bytes"], errors, values["p50_us"] / 1000, values["p99_us"] / 1000,
+                     cpu_used)
 
 
 def run_wrk_script(base_url: str, path: str, method: str, headers: dict[str, str], body: bytes, *,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import WORK, Child, free_port, wait_for
+from harness import WORK, Child, free_port, fresh_dir, wait_for
 
 ACCESS_KEY = "BENCHACCESSKEY000001"
 SECRET_KEY = "bench-secret-key-0000000000000000000000"
@@ -50,13 +50,6 @@ def s3_client(endpoint: str) -> Any:
                     retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=32)
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
                         aws_secret_access_key=SECRET_KEY, region_name=REGION, config=config)
-
-
-def _fresh_dir(name: str) -> Path:
-    path = WORK / name
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
 
 
 def strato_env(src: Path | None) -> dict[str, str]:
@@ -115,7 +108,7 @@ def strato_origin(python: str, src: Path | None) -> str:
 
 def start_strato(workers: int, python: str, src: Path | None = None) -> Server:
     name = f"strato-w{workers}"
-    data = _fresh_dir(f"data-{name}")
+    data = fresh_dir(f"data-{name}")
     env = strato_env(src)
     argv = [python, "-m", "strato", "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data),
             "--workers", str(workers), "--log-level", "warning"]
@@ -157,7 +150,7 @@ def find_weed(explicit: str | None) -> str:
 def start_seaweedfs(weed: str) -> Server:
     """`weed server` (master + volume + filer + S3 gateway in one process) with a static S3
     identity holding the same keys, so SigV4 is checked exactly as for strato."""
-    root = _fresh_dir("data-seaweedfs")
+    root = fresh_dir("data-seaweedfs")
     identities = {"identities": [{
         "name": "bench",
         "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
@@ -226,7 +219,7 @@ http {{
 
 def start_nginx(files: dict[str, bytes], workers: int) -> Server:
     """nginx serving `files` (path -> bytes) statically; PUT via the dav module (no fsync)."""
-    root = _fresh_dir("nginx")
+    root = fresh_dir("nginx")
     for sub in ("tmp", "www"):
         (root / sub).mkdir()
     for path, data in files.items():
