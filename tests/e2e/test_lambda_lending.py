@@ -301,6 +301,29 @@ def test_a_burst_of_warm_invocations_logs_each_ones_output_in_its_own_block(lam:
     assert "strato-end" not in log  # the marks themselves never reach the log
 
 
+SOMETIMES_PRINTER = """
+import sys
+def work(event, context):
+    if event["n"] % 2:
+        sys.stdout.write(f"line {event['n']}\\n")
+    return calls
+"""
+
+
+def test_a_burst_where_only_some_invocations_print_logs_each_line_in_its_own_block(
+        lam: Any, server: StratoServer) -> None:
+    """An invocation that printed nothing writes no end mark: the next one's output, read with
+    the reports of both, still goes after the next one's START, not before the silent one's END."""
+    name = lending(lam, SOMETIMES_PRINTER)
+    warm(lam, server, name)
+    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(60)]
+    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
+    entries = log_entries(function_log(server, name))
+    first = entries.index(f"START {request_ids[0]}")
+    assert entries[first:] == [entry for n, request_id in enumerate(request_ids) for entry in (
+        f"START {request_id}", *([f"line {n}"] if n % 2 else []), f"END {request_id}", f"REPORT {request_id}")]
+
+
 def test_each_warm_invocations_output_is_logged_between_its_start_and_end(lam: Any, server: StratoServer) -> None:
     name = lending(lam, PRINTER)
     warm(lam, server, name)

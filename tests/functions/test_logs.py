@@ -11,6 +11,7 @@ import pytest
 
 from strato.functions import failures
 from strato.functions.logs import (
+    HELD_MAX,
     LOG_FILE,
     EndMarks,
     FunctionLog,
@@ -105,39 +106,75 @@ class TestFailures:
 
 
 class TestEndMarks:
-    """The marks strato's runtime client writes after each invocation's output tell the log
-    where that output ends, however the pipe's reads cut it."""
+    """The marks strato's runtime client writes after each invocation's output put that output
+    in its own invocation's log, however the pipe's reads cut it and however late its START
+    and END are written."""
 
     @staticmethod
     def marks() -> EndMarks:
         return EndMarks("f00d")
 
-    def test_output_up_to_a_mark_is_the_invocations_and_the_rest_is_left_unread(self) -> None:
+    def test_output_up_to_its_invocations_mark_goes_now_and_the_rest_waits_for_the_next_start(self) -> None:
+        marks = self.marks()
         data = b"hello\n" + end_mark("f00d", "req-1") + b"next one's\n"
-        assert self.marks().split(data) == (b"hello\n", "req-1", b"next one's\n")
+        assert marks.take(data, "req-1") == b"hello\n"
+        assert marks.take(b"more of it\n", "req-1") == b""
+        marks.ended("req-1")
+        assert marks.started("req-2") == b"next one's\nmore of it\n"
 
-    def test_output_without_a_mark_is_all_output(self) -> None:
-        assert self.marks().split(b"just printing\n") == (b"just printing\n", None, b"")
+    def test_output_without_a_mark_goes_to_the_invocation_collecting_or_between_invocations(self) -> None:
+        assert self.marks().take(b"just printing\n", "req-1") == b"just printing\n"
+        assert self.marks().take(b"between\n", None) == b"between\n"
+
+    def test_output_before_a_later_invocations_mark_waits_for_its_start(self) -> None:
+        """Read with its START still to come (the reports are read late): not the answered one's."""
+        marks = self.marks()
+        data = b"line 3\n" + end_mark("f00d", "req-3")
+        assert marks.take(data, "req-2") == b""
+        marks.ended("req-2")
+        assert marks.started("req-3") == b"line 3\n"
+
+    def test_a_silent_invocations_owed_mark_before_the_next_ones_output_ends_nothing_of_it(self) -> None:
+        """Read before the silent one's END: the output after its mark waits for the next START;
+        read after it: the mark is dropped and the output is the invocation collecting now."""
+        marks = self.marks()
+        assert marks.take(end_mark("f00d", "req-2") + b"line 3\n", "req-2") == b""
+        marks.ended("req-2")
+        assert marks.started("req-3") == b"line 3\n"
+        marks = self.marks()
+        marks.ended("req-2")
+        assert marks.take(end_mark("f00d", "req-2") + b"line 3\n", "req-3") == b"line 3\n"
 
     def test_a_mark_with_another_secret_is_ordinary_output(self) -> None:
         forged = b"x" + end_mark("beef", "req-1")
-        assert self.marks().split(forged) == (forged, None, b"")
+        assert self.marks().take(forged, "req-1") == forged
+
+    def test_a_mark_read_after_its_invocations_end_is_dropped(self) -> None:
+        marks = self.marks()
+        marks.ended("req-1")
+        assert marks.take(b"late\n" + end_mark("f00d", "req-1") + b"now\n", "req-2") == b"late\nnow\n"
 
     def test_a_mark_cut_by_a_read_waits_for_the_rest(self) -> None:
         whole = b"tail of output" + end_mark("f00d", "req-2") + b"after"
         for cut in range(len(b"tail of output") + 1, len(whole) - len(b"after")):
             marks = self.marks()
-            first = marks.split(whole[:cut])
-            assert first[1] is None
-            assert whole.startswith(first[0])
-            assert marks.split(whole[cut:]) == (whole[len(first[0]):len(b"tail of output")], "req-2", b"after")
+            first = marks.take(whole[:cut], "req-2")
+            assert b"tail of output".startswith(first)
+            assert first + marks.take(whole[cut:], "req-2") == b"tail of output"
 
     def test_a_nul_that_cannot_start_a_mark_is_output_at_once(self) -> None:
-        assert self.marks().split(b"binary\x00junk\n") == (b"binary\x00junk\n", None, b"")
-        assert self.marks().split(b"ends in\x00x") == (b"ends in\x00x", None, b"")
+        assert self.marks().take(b"binary\x00junk\n", "req-1") == b"binary\x00junk\n"
+        assert self.marks().take(b"ends in\x00x", "req-1") == b"ends in\x00x"
+
+    def test_what_is_held_stays_bounded(self) -> None:
+        """Marks naming invocations that never start (forged ones) cannot grow the holding."""
+        marks = self.marks()
+        data = end_mark("f00d", "never") + b"x" * HELD_MAX
+        assert marks.take(data, "req-1") == data
+        assert marks.rest() == b""
 
     def test_a_mark_never_completed_is_output_when_the_runtime_is_gone(self) -> None:
         marks = self.marks()
-        assert marks.split(b"out\x00strato-e") == (b"out", None, b"")
+        assert marks.take(b"out\x00strato-e", "req-1") == b"out"
         assert marks.rest() == b"\x00strato-e"
         assert marks.rest() == b""

@@ -89,8 +89,6 @@ class Environment:
         self._hear: Callable[[], object] | None = None  # reads the borrower's reports (while lent)
         self._answered_at: float | None = None  # when the borrower heard the result
         self._marks: EndMarks | None = None  # the runtime marks where each invocation's output ends
-        self._marked = False  # an end mark was read whose invocation's END is not written yet
-        self._after_mark = b""  # output read after that mark: the next invocation's
 
     async def start(self, launcher: Launcher) -> None:
         """starting -> initialising: listen, launch the runtime, read its output."""
@@ -374,9 +372,9 @@ class Environment:
         end marks, always: output past the invocation's mark waits for the next START)."""
         unlogged = self._unlogged
         if unlogged is not None:
-            self._unlogged = None
             if drain or self._marks is not None:
-                self._drain_output()
+                self._drain_output()  # while `_collecting` still names it
+            self._unlogged = None
             self._write_end(*unlogged)
             self._output.flush()
 
@@ -395,7 +393,8 @@ class Environment:
         output.add(logs.end_line(request_id))
         output.add(logs.report_line(request_id, duration, self.function.memory_size, self._max_memory(), init,
                                     status, error_type))
-        self._marked = False
+        if self._marks is not None:
+            self._marks.ended(request_id)
 
     def _begin(self) -> None:
         """START: the invoke phase of the invocation in flight begins (once); a warm one began
@@ -405,9 +404,8 @@ class Environment:
             if self._cold:
                 self._started_at = time.perf_counter()
             self._output.add(logs.start_line(self._invocation.request_id, self.function.version))
-            after, self._after_mark = self._after_mark, b""
-            if after:
-                self._take(after)
+            if self._marks is not None:
+                self._output.add(self._marks.started(self._invocation.request_id))
 
     def _become_idle(self) -> None:
         if self.state is not State.DEAD:
@@ -460,27 +458,22 @@ class Environment:
             self._loop.remove_reader(self._pipe)
 
     def _take(self, data: bytes) -> None:
-        """Runtime output, to the invocation it belongs to: up to its end mark (if the runtime
-        writes them), the one in flight; past it, the next (held until that one's START)."""
+        """Runtime output, to the log of the invocation it belongs to (by its end marks, if the
+        runtime writes them: some of it may wait for a later invocation's START)."""
         marks = self._marks
-        if marks is None:
-            self._output.add(data)
-        elif self._marked:
-            self._after_mark += data
-        else:
-            before, marked, after = marks.split(data)
-            if before:
-                self._output.add(before)
-            if marked is not None:
-                self._marked = True
-                self._after_mark += after
+        self._output.add(data if marks is None else marks.take(data, self._collecting()))
+
+    def _collecting(self) -> str | None:
+        """The invocation whose START is written and END is not."""
+        if self._unlogged is not None:
+            return self._unlogged[0]
+        invocation = self._invocation
+        return invocation.request_id if invocation is not None and self._begun else None
 
     def _rest_of_output(self) -> None:
         """The runtime is gone: output no invocation claimed goes to the log as it is."""
-        rest = self._after_mark + (self._marks.rest() if self._marks is not None else b"")
-        self._after_mark = b""
-        if rest:
-            self._output.add(rest)
+        if self._marks is not None:
+            self._output.add(self._marks.rest())
 
     def _drain_output(self) -> None:
         """Read what the runtime wrote before it answered, so it lands in this invocation's log."""

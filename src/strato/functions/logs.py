@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from pathlib import Path
 
 from .records import LOG_TAIL_BYTES
@@ -20,6 +20,7 @@ from .runtime_client import END_MARK, MARK_MAX
 
 LOG_FILE = "current.log"
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a function's current file is rotated past this
+HELD_MAX = 1024 * 1024  # output EndMarks holds for a later invocation, at most
 KEEP_FILES = 2  # rotated files kept besides the current one
 FLUSH_BYTES = 64 * 1024  # an environment buffers at most this much output before writing it
 OPEN_FILES = 128  # function log files held open at once
@@ -51,42 +52,80 @@ def report_line(request_id: str, duration_ms: float, memory_size: int, max_memor
 
 
 class EndMarks:
-    """Finds, in a runtime's output, the marks strato's runtime client writes after each
+    """Sorts a runtime's output by the marks strato's runtime client writes after each
     invocation's output (runtime_client.end_mark: a NUL, a secret of the environment, the
-    request id): output up to a mark is that invocation's, whenever it is read. A mark is
-    written whole (under PIPE_BUF) but a read can cut it: a NUL near the end of a read, with no
-    newline after it, waits for the next read. Marks with another secret are ordinary output."""
+    request id; an invocation that printed nothing owes its mark until the runtime next
+    prints): output up to a mark is the invocation it names, whenever it is read.
 
-    __slots__ = ("_carry", "_prefix", "secret")
+    The environment reads the pipe when it can, so a read may hold the output of invocations
+    whose START is not written yet: what `take` returns goes to the log now (the output of
+    `collecting`, the invocation whose START is written and END is not, up to its mark; output
+    with no mark after it, while that one's output is not over); the rest is held until its
+    invocation's START. A mark is written whole (under PIPE_BUF) but a read can cut it: a NUL
+    near the end of a read, with no newline after it, waits for the next read. Marks with
+    another secret are ordinary output; a mark of an invocation already ended (an owed one, or
+    read late) is dropped; more than HELD_MAX held (forged marks) goes to the log as it is.
+
+        take(data, collecting) -> for the log now   started(id) -> what was held for it
+        ended(id) at its END                         rest() -> everything held, at exit
+    """
+
+    __slots__ = ("_ended", "_held", "_over", "_prefix", "secret")
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
         self._prefix = END_MARK + secret.encode() + b" "
-        self._carry = b""
+        self._held = b""  # read, not in the log yet: later invocations' output, or a cut mark
+        self._over = False  # the collecting invocation's mark was read: its output is over
+        self._ended: deque[str] = deque(maxlen=8)  # the last invocations whose END is written
 
-    def split(self, data: bytes) -> tuple[bytes, str | None, bytes]:
-        """(output before the first mark, its request id, what follows it unread); without a
-        mark: (the output, None, b"")."""
-        data = self._carry + data
-        self._carry = b""
-        found = data.find(self._prefix)
-        if found < 0:
-            cut = data.rfind(b"\x00", max(0, len(data) - MARK_MAX))
-            if cut >= 0 and b"\n" not in data[cut:] and self._prefix.startswith(data[cut:cut + len(self._prefix)]):
-                self._carry = data[cut:]
-                data = data[:cut]
-            return data, None, b""
-        start = found + len(self._prefix)
-        end = data.find(b"\n", start)
-        if end < 0:
-            self._carry = data[found:]
-            return data[:found], None, b""
-        return data[:found], data[start:end].decode("latin-1"), data[end + 1:]
+    def take(self, data: bytes, collecting: str | None) -> bytes:
+        """Of what was held and `data` (read after it), what goes to the log now."""
+        held, self._held = self._held + data, b""
+        placed: list[bytes] = []
+        prefix = self._prefix
+        while held:
+            found = held.find(prefix)
+            end = held.find(b"\n", found + len(prefix)) if found >= 0 else -1
+            if end < 0:  # no whole mark: output, but for a cut mark at the end
+                cut = found if found >= 0 else self._cut(held)
+                if self._over:
+                    cut = 0
+                placed.append(held[:cut])
+                self._held = held[cut:]
+                break
+            request_id = held[found + len(prefix):end].decode("latin-1")
+            if request_id == collecting and not self._over:
+                self._over = True
+            elif request_id not in self._ended:  # a later invocation's: held, mark and all
+                self._held = held
+                break
+            placed.append(held[:found])
+            held = held[end + 1:]
+        if len(self._held) > HELD_MAX:
+            placed.append(self._held)
+            self._held = b""
+        return b"".join(placed)
+
+    def started(self, request_id: str) -> bytes:
+        """What was held for the invocation whose START was just written."""
+        return self.take(b"", request_id)
+
+    def ended(self, request_id: str) -> None:
+        self._over = False
+        self._ended.append(request_id)
 
     def rest(self) -> bytes:
-        """A cut mark never completed (the runtime is gone): ordinary output after all."""
-        carry, self._carry = self._carry, b""
-        return carry
+        """The runtime is gone: what no invocation claimed goes to the log as it is."""
+        held, self._held = self._held, b""
+        return held
+
+    def _cut(self, data: bytes) -> int:
+        """Where a mark cut by the read may begin at the end of `data` (else its length)."""
+        cut = data.rfind(b"\x00", max(0, len(data) - MARK_MAX))
+        if cut >= 0 and b"\n" not in data[cut:] and self._prefix.startswith(data[cut:cut + len(self._prefix)]):
+            return cut
+        return len(data)
 
 
 def _directory(logs_dir: Path, function_name: str) -> Path:
@@ -195,6 +234,8 @@ class Output:
         self._carry = b""  # the end of what was written early, for the tail
 
     def add(self, data: bytes) -> None:
+        if not data:
+            return
         self._chunks.append(data)
         self._size += len(data)
         if self._size > FLUSH_BYTES:

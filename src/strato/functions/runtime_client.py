@@ -110,10 +110,13 @@ class LambdaContext:
 class Unbuffered:
     """Every write reaches the log at once, as awslambdaric's wrapper does (a timeout kills the
     process: nothing may wait in a buffer). `written` says whether anything was since it was
-    cleared: an invocation that printed nothing needs no end mark (writing one would wake the
-    log's reader for nothing)."""
+    cleared. An invocation that printed nothing writes its end mark only before what is
+    printed next (`owed`): a mark after every invocation would wake the log's reader for
+    nothing, and none at all would leave the next invocation's output where the log still
+    takes it for the silent one's."""
 
     written = False
+    owed = b""  # the end mark of the last invocation, which printed nothing
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -122,13 +125,13 @@ class Unbuffered:
         return getattr(self.stream, name)
 
     def write(self, text: str) -> int:
-        Unbuffered.written = True
+        _printing()
         written = self.stream.write(text)
         self.stream.flush()
         return written
 
     def writelines(self, lines: list[str]) -> None:
-        Unbuffered.written = True
+        _printing()
         self.stream.writelines(lines)
         self.stream.flush()
 
@@ -295,13 +298,22 @@ def _header_json(headers: dict[str, str], name: str, label: str) -> Any:
         raise FaultError("Runtime.LambdaContextUnmarshalError", f"Unable to parse {label} JSON: {e}") from None
 
 
+def _printing() -> None:
+    """Output follows: the silent invocation's mark first, so that none of it is taken for that one's."""
+    Unbuffered.written = True
+    owed = Unbuffered.owed
+    if owed:
+        Unbuffered.owed = b""
+        os.write(1, owed)
+
+
 def end_mark(secret: str, request_id: str) -> bytes:
     return END_MARK + f"{secret} {request_id}\n".encode("latin-1")[: MARK_MAX - len(END_MARK)]
 
 
 def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[str, str],
            secret: str | None = None) -> None:
-    """Run one invocation and post its result or error (after its end mark, given a secret and
+    """Run one invocation and post its result or error (after its end mark, given a secret, for
     output through sys.stdout or sys.stderr; other output is the log's best guess)."""
     Unbuffered.written = False
     request_id = headers.get("lambda-runtime-aws-request-id", "")
@@ -336,15 +348,23 @@ def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[s
         error = make_error(str(e), type(e).__name__, _user_trace(e.__traceback__), request_id)
     else:
         _flush()
-        if secret is not None and Unbuffered.written:
-            os.write(1, end_mark(secret, request_id))
+        _mark_end(secret, request_id)
         client.respond(request_id, payload, content_type)
         return
     log_error(error)
     _flush()
-    if secret is not None and Unbuffered.written:
-        os.write(1, end_mark(secret, request_id))
+    _mark_end(secret, request_id)
     client.fail(request_id, error)
+
+
+def _mark_end(secret: str | None, request_id: str) -> None:
+    """The invocation's output ends here: its mark now if it printed, else when the runtime next prints."""
+    if secret is None:
+        return
+    if Unbuffered.written:
+        os.write(1, end_mark(secret, request_id))
+    else:
+        Unbuffered.owed = end_mark(secret, request_id)
 
 
 def run(api: socket.socket | None = None, secret: str | None = None) -> int:
