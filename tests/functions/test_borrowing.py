@@ -137,6 +137,20 @@ def test_a_recall_of_an_idle_loan_gives_it_back_waiting(tmp_path: Path) -> None:
     run(tmp_path, test)
 
 
+def test_a_recall_of_an_idle_loan_whose_runtime_is_gone_gives_it_back_at_once(tmp_path: Path) -> None:
+    """The controller recalls a lent environment that died idle: the loan must not wait to be taken."""
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        runtime = lend(desk, fn)
+        loan = await taken(book, fn)
+        book.settle(loan)
+        runtime.close()
+        await until(lambda: not loan.usable)
+        desk.channel.send({"op": "recall", "lease": 1})
+        assert await desk.report() == {"op": "return", "lease": 1, "waiting": False}
+        assert book.take(invocation(fn)) is None
+    run(tmp_path, test)
+
+
 def test_a_recall_that_comes_with_the_lend_is_not_lost(tmp_path: Path) -> None:
     async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
         runtime = lend(desk, fn)

@@ -409,6 +409,20 @@ class TestEnvironments:
             await settled(lambda: (pool.environments, pool.in_flight) == (0, 0))
         run(test)
 
+    def test_a_lent_environment_that_dies_is_recalled_from_its_borrower_and_frees_its_slot(
+            self, run: Runner) -> None:
+        """The borrower hears of the death (an idle loan would otherwise wait to be taken)."""
+        async def test(pool: Pool, code: Path) -> None:
+            fn = function(code, handler="app.token")
+            await pool.invoke(invocation(fn))
+            recalls: list[str] = []
+            environment = pool.lend(fn, lambda: recalls.append("recall"))
+            assert environment is not None
+            assert pool.in_flight == 1, "a lent environment holds its slot"
+            environment.kill()
+            await settled(lambda: (recalls, pool.in_flight, pool.environments) == (["recall"], 0, 0))
+        run(test)
+
     def test_idle_environments_are_reaped(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             await pool.invoke(invocation(function(code, handler="app.token")))

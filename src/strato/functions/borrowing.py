@@ -181,9 +181,11 @@ class Loan:
             self.book.settle(self)
 
     def recall(self) -> None:
-        """The controller wants the environment back: now if idle and waiting, else when it is."""
+        """The controller wants the environment back (or its runtime is gone): now if idle and
+        waiting or gone, else when its invocation ends."""
         self.recalled = True
-        if self._invocation is None and self._connection.waiting:
+        gone = self._transport is not None and self._transport.is_closing()
+        if self._invocation is None and (self._connection.waiting or gone):
             self.end()
 
     def end(self) -> None:

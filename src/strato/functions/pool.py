@@ -297,6 +297,9 @@ class Pool:
         return True
 
     def _on_dead(self, environment: Environment) -> None:
+        loan = self._lent.get(environment)
+        if loan is not None:
+            loan.recall()  # the borrower drops it (an idle one would otherwise wait to be taken)
         self.give_back(environment, keep=False)
         closing = asyncio.ensure_future(environment.wait_closed())
         if not closing.done():
