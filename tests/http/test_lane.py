@@ -58,7 +58,8 @@ class Hold:
 
 async def streaming_app(scope: Scope, receive: Receive, send: Send, hold: Hold) -> None:
     """Reads the whole body, then answers `METHOD PATH LENGTH` in two pieces, with no Content-Length.
-    A function named `broken` raises; one named `closing` answers with `connection: close`; one
+    A function named `broken` raises; `halfway` raises after its first piece; `unfinished`
+    never sends its last piece; one named `closing` answers with `connection: close`; one
     named `held` waits for the test first."""
     if "/held/" in scope["path"]:
         await hold.wait()
@@ -76,6 +77,10 @@ async def streaming_app(scope: Scope, receive: Receive, send: Send, hold: Hold) 
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": f"{scope['method']} {path} ".encode(), "more_body": True})
+    if "/halfway/" in path:
+        raise RuntimeError("the app failed halfway")
+    if "/unfinished/" in path:
+        return
     await send({"type": "http.response.body", "body": str(len(body)).encode()})
 
 
@@ -252,6 +257,17 @@ class TestTheLane:
     def test_an_app_failing_on_the_lane_gets_a_500_and_the_connection_closes(self, api: ThreadServer) -> None:
         with connect(api.port) as sock, sock.makefile("rb") as stream:
             sock.sendall(invoke("broken"))
+            answer = read_answer(stream)
+            assert (answer.status, answer.headers["connection"]) == (500, "close")
+            assert closed_by_server(sock)
+
+    @pytest.mark.parametrize("name", ["halfway", "unfinished"])
+    def test_an_app_that_fails_after_starting_its_answer_gets_a_500_not_a_cut_answer(
+            self, api: ThreadServer, name: str) -> None:
+        """Nothing of a lane answer is on the wire before it is whole: the part the app sent
+        would pass for a complete answer with its own length."""
+        with connect(api.port) as sock, sock.makefile("rb") as stream:
+            sock.sendall(invoke(name))
             answer = read_answer(stream)
             assert (answer.status, answer.headers["connection"]) == (500, "close")
             assert closed_by_server(sock)

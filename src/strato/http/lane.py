@@ -185,17 +185,20 @@ class _LaneResponse:
             self.complete = True
 
     def fail(self) -> None:
-        """The app raised: a 500 if nothing was sent, else the connection closes."""
-        if not self._head:
-            self._head = [b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"]
-            self._chunks = [b"Internal Server Error"]
-            self.complete = True
+        """The app raised, or never finished its answer: a 500 in its place (nothing of it is
+        on the wire yet, and a cut answer written with its own length would pass for whole),
+        and the connection closes."""
+        self._head = [b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"]
+        self._chunks = [b"Internal Server Error"]
+        self._framed = False
+        self.complete = True
         self.keep_alive = False
 
     def output(self) -> bytes:
-        body = b"".join(self._chunks)
         if not self.complete:
-            self.keep_alive = False
+            log.error("lane request: the app returned without finishing its answer")
+            self.fail()
+        body = b"".join(self._chunks)
         framing = b"" if self._framed else b"content-length: %d\r\n" % len(body)
         closing = b"" if self.keep_alive else b"connection: close\r\n"
         return b"".join(self._head) + framing + closing + b"\r\n" + body
