@@ -43,9 +43,12 @@ class LeaseBook:
             self._connect()
             return None
         function = invocation.function
-        idle = self._idle.get((function.name, function.version, function.revision_id))
+        key = (function.name, function.version, function.revision_id)
+        idle = self._idle.get(key)
         while idle:
             loan = idle.pop()
+            if not idle:
+                del self._idle[key]  # a revision with nothing idle here is not kept
             if loan.usable:
                 return loan
             loan.end()
@@ -71,6 +74,8 @@ class LeaseBook:
         idle = self._idle.get(loan.key)
         if idle is not None and loan in idle:
             idle.remove(loan)
+            if not idle:
+                del self._idle[loan.key]
 
     def _connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
