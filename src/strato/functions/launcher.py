@@ -21,7 +21,8 @@ class LaunchSpec:
     # the loopback TCP they would dial. A launcher that cannot pass it may leave it unused.
     api_fd: int | None = None
     # For the same runtimes: the secret of the end marks their client writes into its output
-    # after each invocation's (logs.EndMarks), so that output is told apart exactly.
+    # after each invocation's (logs.EndMarks), so that output is told apart exactly (an
+    # invocation that printed nothing owes its mark until the runtime next prints).
     log_secret: str | None = None
 
 
