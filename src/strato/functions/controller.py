@@ -8,9 +8,8 @@ function code can never see.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
+import socket
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,6 +17,7 @@ from .events import Dispatcher
 from .ipc import FrameReader, Resolve, encode_frame, invocation_from, result_head
 from .lending import LeaseDesk
 from .pool import Pool
+from .private_socket import listen_private
 from .records import TooManyRequests
 
 log = logging.getLogger("strato.functions")
@@ -33,11 +33,9 @@ class Controller:
         self.desk = desk
 
     async def serve(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.socket_path.unlink()
         loop = asyncio.get_running_loop()
-        server = await loop.create_unix_server(lambda: WorkerConnection(self), str(self.socket_path))
-        os.chmod(self.socket_path, 0o600)
+        server = await loop.create_unix_server(lambda: WorkerConnection(self),
+                                               sock=listen_private(self.socket_path, socket.SOCK_STREAM))
         draining = asyncio.create_task(self.dispatcher.serve())
         if self.desk is not None:
             self.desk.open()

@@ -31,7 +31,6 @@ every process), so deadlines and durations do not depend on when they are read.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import itertools
 import logging
@@ -45,6 +44,7 @@ from .datagrams import Datagrams
 from .environment import Environment
 from .ipc import result_head
 from .pool import Pool
+from .private_socket import listen_private
 from .records import FunctionVersion, InvokeResult
 from .runtimes import strato_client
 
@@ -67,14 +67,7 @@ class LeaseDesk:
 
     def open(self) -> None:
         """Listen (mode 0600, in the controller's private folder)."""
-        with contextlib.suppress(FileNotFoundError):
-            self.socket_path.unlink()
-        listening = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        listening.bind(str(self.socket_path))
-        os.chmod(self.socket_path, 0o600)
-        listening.listen(16)
-        listening.setblocking(False)
-        self._listening = listening
+        self._listening = listening = listen_private(self.socket_path, socket.SOCK_SEQPACKET)
         asyncio.get_running_loop().add_reader(listening.fileno(), self._accept)
 
     def close(self) -> None:
