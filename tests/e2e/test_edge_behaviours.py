@@ -64,6 +64,7 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
         {"HeaderName": "X-Origin-Secret", "HeaderValue": "s3cr3t"}]}}
     behaviours = [
         legacy("/every/*", ("*",)),
+        legacy("/hosted/*", ("Host",)),
         legacy("/account/*", ForwardedValues={"QueryString": False, "Cookies": {
             "Forward": "whitelist", "WhitelistedNames": {"Quantity": 1, "Items": ["session"]}}}),
         legacy("/plain/*", AllowedMethods={**GET_HEAD_OPTIONS, "CachedMethods": {
@@ -113,6 +114,15 @@ class TestForwardedHeaders:
         [seen] = site.seen("/shared")
         assert "accept-language" not in seen.headers  # CloudFront removes it unless it is in the key
         assert seen.headers["x-trace"] == "1"  # other-defined fields are forwarded, not keyed
+
+    def test_a_forwarded_host_reaches_the_origin_as_the_viewer_sent_it(self, site: Site) -> None:
+        for path in ("/hosted/page", "/plain/own-host"):
+            site.origin.routes[path] = Route(200, {"Cache-Control": "no-store"}, b"ok")
+            site.get(path)
+        [hosted] = site.seen("/hosted/page")
+        [plain] = site.seen("/plain/own-host")
+        assert hosted.headers["host"] == site.alias
+        assert plain.headers["host"] != site.alias  # the origin's own name, as CloudFront sends by default
 
     def test_the_origin_sees_cloudfronts_user_agent_and_no_referer(self, site: Site) -> None:
         site.origin.routes["/agent"] = Route(200, {"Cache-Control": "no-store"}, b"ok")

@@ -123,7 +123,8 @@ class DistributionOrigin:
         bucket = bucket_of(origin) if origin.s3 is not None else None
         if bucket is None:
             return await self._custom_origin(origin).fetch(method, prefix + path + (f"?{query}" if query else ""),
-                                                           headers, body)
+                                                           headers, body, host=host,
+                                                           forward_host=forwards_host(behavior))
         if origin.origin_access_control_id and method in ("GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
                 return _refused("An origin access control reads objects only; this names none.")
@@ -154,6 +155,14 @@ class DistributionOrigin:
         await self.api.close()
         for origin in self._custom.values():
             await origin.close()
+
+
+def forwards_host(behavior: Behavior) -> bool:
+    """A behaviour whose ForwardedValues.Headers name Host (or `*`): a custom origin gets the
+    viewer's Host (AWS CloudFront DeveloperGuide "Caching content based on request headers";
+    an S3 origin always gets its own, as CloudFront warns it must)."""
+    names = behavior.forwarded_values.headers if behavior.forwarded_values is not None else None
+    return any(name == "*" or name.lower() == "host" for name in names or ())
 
 
 def with_custom_headers(headers: Mapping[str, str],

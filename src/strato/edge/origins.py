@@ -63,9 +63,12 @@ class HttpOrigin:
 
     async def fetch(
         self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
-        *, host: str = "",
+        *, host: str = "", forward_host: bool = False,
     ) -> OriginResponse:
-        head, chunked = request_head(method, self._prefix + target, self.host, headers, body=body is not None)
+        """`forward_host`: the request carries `host` (the viewer's) instead of the origin's own,
+        as CloudFront does for a behaviour that forwards the Host header."""
+        sent_host = host if forward_host and host else self.host
+        head, chunked = request_head(method, self._prefix + target, sent_host, headers, body=body is not None)
         connection = await self._pool.send(head, body, chunked)
         whole = connection.received()
         if whole is not None:
