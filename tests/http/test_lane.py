@@ -87,12 +87,13 @@ async def streaming_app(scope: Scope, receive: Receive, send: Send, hold: Hold) 
 class ThreadServer:
     """A uvicorn server on a free port in a thread, with the protocol and config of `strato serve`."""
 
-    def __init__(self) -> None:
+    def __init__(self, request_timeout: float = 30.0) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.hold = Hold()
         app = functools.partial(streaming_app, hold=self.hold)
-        self.server = uvicorn.Server(_uvicorn_config(ExpectContinueGuard(app), Settings()))
+        settings = Settings(request_timeout=request_timeout)
+        self.server = uvicorn.Server(_uvicorn_config(ExpectContinueGuard(app), settings))
         self.errors: list[str] = []  # what reached the event loop's exception handler
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -285,6 +286,22 @@ class TestTheLane:
         finally:
             server.stop()
         assert server.errors == []
+
+
+def test_an_invoke_whose_body_stops_coming_is_refused_and_closed() -> None:
+    """A client that declares a body and stalls does not hold its connection (and the bytes
+    read so far) for ever: after the request timeout of silence it gets RequestTimeout."""
+    server = ThreadServer(request_timeout=0.5).start()
+    try:
+        with connect(server.port) as sock, sock.makefile("rb") as stream:
+            whole = invoke("stalled", b'{"x": "' + b"y" * 100 + b'"}')
+            sock.sendall(whole[:-50])  # the head and part of the body, then nothing
+            answer = read_answer(stream)
+            assert answer.status == 400
+            assert b"RequestTimeout" in answer.body
+            assert closed_by_server(sock)
+    finally:
+        server.stop()
 
 
 def test_an_invoke_answered_during_a_graceful_shutdown_closes_its_connection() -> None:
