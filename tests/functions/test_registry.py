@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from strato import migrations
 from strato.functions.definitions import Configuration, lambda_timestamp
 from strato.functions.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from strato.functions.invoke_configs import EventInvokeConfig, EventLimits
 from strato.functions.registry import Registry
 from strato.functions.registry_tables import MIGRATIONS
 
@@ -319,6 +321,137 @@ class TestTags:
         assert asyncio.run(registry.tags("fn")) == {}
 
 
+def grant(sid: str) -> dict[str, str]:
+    return {"Sid": sid, "Effect": "Allow", "Action": "lambda:InvokeFunction"}
+
+
+class TestPolicies:
+    def test_statements_are_kept_in_order_and_each_change_renews_the_revision(self, registry: Registry) -> None:
+        create(registry)
+        asyncio.run(registry.add_statement("fn", None, grant("a")))
+        first = asyncio.run(registry.policy("fn"))
+        asyncio.run(registry.add_statement("fn", None, grant("b")))
+        second = asyncio.run(registry.policy("fn"))
+        assert [s["Sid"] for s in second.statements] == ["a", "b"]
+        assert second.revision_id != first.revision_id
+        assert json.loads(second.document()) == {"Version": "2012-10-17", "Id": "default",
+                                                 "Statement": [grant("a"), grant("b")]}
+
+    def test_a_repeated_statement_id_conflicts_within_one_qualifier_only(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.add_statement("fn", None, grant("a")))
+        with pytest.raises(Conflict, match=r"^The statement id \(a\) provided already exists"):
+            asyncio.run(registry.add_statement("fn", None, grant("a")))
+        asyncio.run(registry.add_statement("fn", "1", grant("a")))
+        assert len(asyncio.run(registry.policy("fn:1")).statements) == 1
+
+    def test_latest_takes_no_policy_of_its_own_and_unknown_qualifiers_are_not_found(self, registry: Registry) -> None:
+        create(registry)
+        with pytest.raises(InvalidParameter, match=r"adding policies for \$LATEST"):
+            asyncio.run(registry.add_statement("fn", "$LATEST", grant("a")))
+        with pytest.raises(NotFound, match=r"function:fn:7$"):
+            asyncio.run(registry.add_statement("fn", "7", grant("a")))
+        with pytest.raises(NotFound, match="Cannot find alias arn"):
+            asyncio.run(registry.add_statement("fn", "live", grant("a")))
+
+    def test_removing_the_last_statement_removes_the_policy(self, registry: Registry) -> None:
+        create(registry)
+        asyncio.run(registry.add_statement("fn", None, grant("a")))
+        with pytest.raises(NotFound, match=r"^Statement b is not found in resource policy\.$"):
+            asyncio.run(registry.remove_statement("fn", None, "b"))
+        asyncio.run(registry.remove_statement("fn", None, "a"))
+        with pytest.raises(NotFound, match=r"^The resource you requested does not exist\.$"):
+            asyncio.run(registry.policy("fn"))
+        with pytest.raises(NotFound, match=r"^No policy is associated with the given resource\.$"):
+            asyncio.run(registry.remove_statement("fn", None, "a"))
+
+    def test_a_revision_id_must_name_the_current_policy_or_function(self, registry: Registry) -> None:
+        create(registry)
+        function_revision = asyncio.run(registry.get("fn")).revision_id
+        asyncio.run(registry.add_statement("fn", None, grant("a"), function_revision))
+        policy_revision = asyncio.run(registry.policy("fn")).revision_id
+        asyncio.run(registry.add_statement("fn", None, grant("b"), policy_revision))
+        with pytest.raises(PreconditionFailed):
+            asyncio.run(registry.add_statement("fn", None, grant("c"), policy_revision))
+        with pytest.raises(PreconditionFailed):
+            asyncio.run(registry.remove_statement("fn", None, "a", "stale"))
+
+    def test_policies_go_with_their_alias_version_or_function(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.create_alias("fn", "live", "1"))
+        for qualifier in (None, "1", "live"):
+            asyncio.run(registry.add_statement("fn", qualifier, grant("a")))
+        asyncio.run(registry.delete_alias("fn", "live"))
+        asyncio.run(registry.create_alias("fn", "live", "1"))
+        with pytest.raises(NotFound):
+            asyncio.run(registry.policy("fn", "live"))
+        asyncio.run(registry.delete("fn"))
+        create(registry)
+        with pytest.raises(NotFound, match=r"^The resource you requested does not exist\.$"):
+            asyncio.run(registry.policy("fn"))
+
+
+class TestEventInvokeConfigs:
+    def test_put_replaces_update_merges_and_each_is_read_back(self, registry: Registry) -> None:
+        create(registry)
+        put = asyncio.run(registry.put_event_config(EventInvokeConfig("fn", None, 1, 120, on_failure="arn:x")))
+        assert (put.qualifier, put.maximum_retry_attempts, put.maximum_event_age, put.on_failure) == (
+            "$LATEST", 1, 120, "arn:x")
+        assert asyncio.run(registry.get_event_config("fn")) == put
+        updated = asyncio.run(registry.put_event_config(EventInvokeConfig("fn", None, 0), merge=True))
+        assert (updated.maximum_retry_attempts, updated.maximum_event_age, updated.on_failure) == (0, 120, "arn:x")
+        replaced = asyncio.run(registry.put_event_config(EventInvokeConfig("fn", "$LATEST", maximum_event_age=60)))
+        assert (replaced.maximum_retry_attempts, replaced.maximum_event_age, replaced.on_failure) == (None, 60, None)
+
+    def test_update_get_and_delete_need_a_configuration(self, registry: Registry) -> None:
+        create(registry)
+        message = r"^The function arn:aws:lambda:eu-west-1:000000000000:function:fn:\$LATEST doesn't have an " \
+                  r"EventInvokeConfig$"
+        for call in (registry.put_event_config(EventInvokeConfig("fn", None, 1), merge=True),
+                     registry.get_event_config("fn"), registry.delete_event_config("fn")):
+            with pytest.raises(NotFound, match=message):
+                asyncio.run(call)
+
+    def test_an_unknown_function_or_qualifier_does_not_exist(self, registry: Registry) -> None:
+        create(registry)
+        for config in (EventInvokeConfig("gone", None, 1), EventInvokeConfig("fn", "live", 1)):
+            with pytest.raises(NotFound, match=r"^The function doesn't exist\.$"):
+                asyncio.run(registry.put_event_config(config))
+        with pytest.raises(NotFound, match=r"^The function doesn't exist\.$"):
+            asyncio.run(registry.list_event_configs("gone", None, 50))
+
+    def test_configurations_are_listed_by_qualifier_in_pages(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.create_alias("fn", "live", "1"))
+        for qualifier in (None, "1", "live"):
+            asyncio.run(registry.put_event_config(EventInvokeConfig("fn", qualifier, 1)))
+        page, marker = asyncio.run(registry.list_event_configs("fn", None, 2))
+        assert ([c.qualifier for c in page], marker) == (["$LATEST", "1"], "1")
+        page, marker = asyncio.run(registry.list_event_configs("fn", marker, 2))
+        assert ([c.qualifier for c in page], marker) == (["live"], None)
+
+    def test_event_limits_follow_the_invoked_qualifier_with_lambdas_defaults(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.create_alias("fn", "live", "1"))
+        asyncio.run(registry.put_event_config(EventInvokeConfig("fn", "live", 0, 60)))
+        asyncio.run(registry.put_event_config(EventInvokeConfig("fn", None, maximum_event_age=90)))
+        arn = registry.arn("fn")
+        assert asyncio.run(registry.event_limits(f"{arn}:live")) == EventLimits(0, 60)
+        assert asyncio.run(registry.event_limits(arn)) == EventLimits(2, 90)
+        assert asyncio.run(registry.event_limits(f"{arn}:1")) == EventLimits(2, 21600)
+
+    def test_configurations_go_with_their_alias_or_function(self, registry: Registry) -> None:
+        create(registry, publish=True)
+        asyncio.run(registry.create_alias("fn", "live", "1"))
+        asyncio.run(registry.put_event_config(EventInvokeConfig("fn", "live", 1)))
+        asyncio.run(registry.put_event_config(EventInvokeConfig("fn", None, 1)))
+        asyncio.run(registry.delete_alias("fn", "live"))
+        assert [c.qualifier for c in asyncio.run(registry.list_event_configs("fn", None, 50))[0]] == ["$LATEST"]
+        asyncio.run(registry.delete("fn"))
+        create(registry)
+        assert asyncio.run(registry.list_event_configs("fn", None, 50)) == ([], None)
+
+
 class TestSchema:
     def test_the_registry_file_is_migrated_to_the_latest_schema(self, registry: Registry) -> None:
         assert migrations.migrate(registry.path, MIGRATIONS) == migrations.latest(MIGRATIONS)
@@ -334,6 +467,19 @@ class TestSchema:
             assert asyncio.run(upgraded.tags("old")) == {}
             asyncio.run(upgraded.tag("old", {"team": "core"}))
             assert asyncio.run(upgraded.tags("old")) == {"team": "core"}
+        finally:
+            upgraded.close()
+
+    def test_a_version_2_file_upgrades_and_its_functions_have_no_policy_yet(self, tmp_path: Path) -> None:
+        root = tmp_path / "old"
+        root.mkdir()
+        migrations.migrate(root / "functions.db", MIGRATIONS, target=2)
+        with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
+            conn.execute("INSERT INTO functions (name) VALUES ('old')")
+        upgraded = Registry(root, "eu-west-1")
+        try:
+            with pytest.raises(NotFound, match=r"^The resource you requested does not exist\.$"):
+                asyncio.run(upgraded.policy("old"))
         finally:
             upgraded.close()
 

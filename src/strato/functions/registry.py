@@ -1,5 +1,6 @@
 """The function registry: functions, their versions ($LATEST and published numbers), aliases,
-tags and reserved concurrency, in one SQLite file (`<data_dir>/functions/functions.db`, WAL).
+tags, reserved concurrency, resource-based policies (policies.py) and asynchronous invocation
+configurations (invoke_configs.py), in one SQLite file (`<data_dir>/functions/functions.db`, WAL).
 
 Every API worker process and the functions controller open the same file; writes are rare
 and each runs in its own immediate transaction. Blocking SQLite work runs in worker threads.
@@ -22,15 +23,17 @@ from strato import migrations
 from .arns import is_version, split_function_name
 from .definitions import Alias, Configuration, FunctionRecord, Usage
 from .errors import Conflict, InvalidParameter
+from .invoke_configs import EventConfigTables
 from .packages import CodeStore, StoredCode
+from .policies import PolicyTables
 from .records import LATEST, FunctionVersion
-from .registry_tables import VERSION_COLUMNS, Tables, not_found
+from .registry_tables import VERSION_COLUMNS, not_found
 from .routes import Route, RouteCache
 
 MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
 
 
-class Registry(Tables):
+class Registry(PolicyTables, EventConfigTables):
     def __init__(self, root: Path, region: str = "us-east-1") -> None:
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(root / "functions.db", region)
@@ -118,7 +121,8 @@ class Registry(Tables):
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
             if qualifier is None:
-                for table in ("tags", "aliases", "versions", "functions"):
+                for table in ("tags", "policies", "policy_statements", "event_invoke_configs", "aliases", "versions",
+                              "functions"):
                     conn.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
                 return
             if not is_version(qualifier):
@@ -133,8 +137,14 @@ class Registry(Tables):
             if not conn.execute("DELETE FROM versions WHERE name = ? AND number = ?",
                                 (name, int(qualifier))).rowcount:
                 raise not_found(self.region, name, qualifier)
+            self._drop_attachments(conn, name, qualifier)
 
         await self._write(run)
+
+    def _drop_attachments(self, conn: sqlite3.Connection, name: str, qualifier: str) -> None:
+        """A deleted version's or alias's policy and event invoke configuration go with it."""
+        self._drop_policies(conn, name, qualifier)
+        self._drop_event_configs(conn, name, qualifier)
 
     # -- versions ------------------------------------------------------------------------
 
@@ -239,6 +249,7 @@ class Registry(Tables):
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
             conn.execute("DELETE FROM aliases WHERE name = ? AND alias = ?", (name, alias))
+            self._drop_attachments(conn, name, alias)
 
         await self._write(run)
 

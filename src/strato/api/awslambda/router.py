@@ -19,6 +19,7 @@ class Endpoint:
     function_name: str = ""
     alias: str = ""
     resource: str = ""  # the ARN a tagging operation names
+    statement_id: str = ""  # RemovePermission's
 
 
 # (version prefix, sub-resource after the function name, method) -> operation
@@ -35,6 +36,8 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2015-03-31", "aliases", "POST"): "CreateAlias",
     ("2015-03-31", "aliases", "GET"): "ListAliases",
     ("2015-03-31", "invocations", "POST"): "Invoke",
+    ("2015-03-31", "policy", "POST"): "AddPermission",
+    ("2015-03-31", "policy", "GET"): "GetPolicy",
     ("2017-10-31", "concurrency", "PUT"): "PutFunctionConcurrency",
     ("2017-10-31", "concurrency", "DELETE"): "DeleteFunctionConcurrency",
     ("2019-09-30", "concurrency", "GET"): "GetFunctionConcurrency",
@@ -67,6 +70,8 @@ def route(method: str, raw_path: str) -> Endpoint:
                 return Endpoint(operation, segments[2])
         elif len(segments) == 5 and version == "2015-03-31" and segments[3] == "aliases" and method in _ALIAS_ROUTES:
             return Endpoint(_ALIAS_ROUTES[method], segments[2], segments[4])
+        elif len(segments) == 5 and version == "2015-03-31" and segments[3] == "policy" and method == "DELETE":
+            return Endpoint("RemovePermission", segments[2], statement_id=segments[4])
     raise LambdaError("UnknownOperationException", f"{method} {raw_path} is not a Lambda operation strato implements.",
                       404)
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import aliases, concurrency, functions, invoke, logs, tags, versions
+from . import aliases, concurrency, functions, invoke, logs, policy, tags, versions
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -34,6 +34,9 @@ HANDLERS: dict[str, Handler] = {
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTags": tags.list_tags,
+    "AddPermission": policy.add_permission,
+    "RemovePermission": policy.remove_permission,
+    "GetPolicy": policy.get_policy,
     "Invoke": invoke.invoke,
     "GetFunctionLogs": logs.get_function_logs,
 }

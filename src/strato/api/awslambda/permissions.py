@@ -1,0 +1,104 @@
+"""AddPermission's statement, pure: each request field checked against botocore's Lambda
+service model, and the policy statement Lambda builds from them.
+
+Source: the Lambda API reference, "AddPermission" (Principal: a service's domain-style name,
+an account id, an IAM ARN or `*`; SourceArn, SourceAccount, PrincipalOrgID, EventSourceToken,
+FunctionUrlAuthType, InvokedViaFunctionUrl become the statement's conditions) and botocore's
+shapes StatementId, Action, Principal, Arn, SourceOwner, PrincipalOrgID, EventSourceToken.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import LambdaError, invalid_parameter
+
+STATEMENT_ID = r"([a-zA-Z0-9-_]+)"
+REMOVED_STATEMENT_ID = r"([a-zA-Z0-9-_.]+)"  # RemovePermission's NamespacedStatementId
+ACTION = r"(lambda:[*]|lambda:[a-zA-Z]+|[*])"
+PRINCIPAL = r"[^\s]+"
+SOURCE_ARN = (r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:"
+              r"(\d{12})?:(.*)")
+SOURCE_ACCOUNT = r"\d{12}"
+PRINCIPAL_ORG_ID = r"o-[a-z0-9]{10,32}"
+EVENT_SOURCE_TOKEN = r"[a-zA-Z0-9._\-]+"
+AUTH_TYPES = ("NONE", "AWS_IAM")
+_ACCOUNT = re.compile(r"\d{12}")
+_IAM_ARN = re.compile(r"arn:aws[a-zA-Z-]*:iam::\d{12}:.+")
+
+
+def _violation(value: str | None, member: str, constraint: str) -> LambdaError:
+    shown = "null" if value is None else f"'{value}'"
+    return invalid_parameter(f"1 validation error detected: Value {shown} at '{member}' failed to satisfy "
+                             f"constraint: {constraint}")
+
+
+def check(value: str | None, member: str, pattern: str, low: int = 0, high: int = 10000,
+          required: bool = False) -> str | None:
+    """A field against its shape's pattern and length, worded as Lambda's validation words it."""
+    if value is None:
+        if required:
+            raise _violation(None, member, "Member must not be null")
+        return None
+    if len(value) > high:
+        raise _violation(value, member, f"Member must have length less than or equal to {high}")
+    if len(value) < low:
+        raise _violation(value, member, f"Member must have length greater than or equal to {low}")
+    if not re.fullmatch(pattern, value):
+        raise _violation(value, member, f"Member must satisfy regular expression pattern: {pattern}")
+    return value
+
+
+def principal_of(principal: str) -> str | dict[str, str]:
+    """The statement's Principal: a service by name, an account as its root ARN, an IAM ARN, or *."""
+    if principal == "*":
+        return "*"
+    if principal.endswith(".amazonaws.com"):
+        return {"Service": principal}
+    if _ACCOUNT.fullmatch(principal):
+        return {"AWS": f"arn:aws:iam::{principal}:root"}
+    if _IAM_ARN.fullmatch(principal):
+        return {"AWS": principal}
+    raise invalid_parameter("The provided principal was invalid. Please check the principal and try again.")
+
+
+def statement(resource: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The policy statement for AddPermission's request `fields` on `resource` (the function's
+    ARN, qualified when the request named a qualifier)."""
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            raise invalid_parameter(f"{name} must be a string")
+        return value
+
+    sid = check(text("StatementId"), "statementId", STATEMENT_ID, 1, 100, required=True)
+    action = check(text("Action"), "action", ACTION, required=True)
+    principal = check(text("Principal"), "principal", PRINCIPAL, 0, 2048, required=True)
+    source_arn = check(text("SourceArn"), "sourceArn", SOURCE_ARN)
+    source_account = check(text("SourceAccount"), "sourceAccount", SOURCE_ACCOUNT, 0, 12)
+    org_id = check(text("PrincipalOrgID"), "principalOrgID", PRINCIPAL_ORG_ID, 12, 34)
+    token = check(text("EventSourceToken"), "eventSourceToken", EVENT_SOURCE_TOKEN, 0, 256)
+    auth_type = text("FunctionUrlAuthType")
+    if auth_type is not None and auth_type not in AUTH_TYPES:
+        raise _violation(auth_type, "functionUrlAuthType", "Member must satisfy enum value set: [NONE, AWS_IAM]")
+    via_url = fields.get("InvokedViaFunctionUrl")
+    if via_url is not None and not isinstance(via_url, bool):
+        raise invalid_parameter("InvokedViaFunctionUrl must be a boolean")
+
+    equals = {key: value for key, value in (
+        ("AWS:SourceAccount", source_account), ("aws:PrincipalOrgID", org_id),
+        ("lambda:EventSourceToken", token), ("lambda:FunctionUrlAuthType", auth_type),
+    ) if value is not None}
+    condition: dict[str, dict[str, str]] = {}
+    if equals:
+        condition["StringEquals"] = equals
+    if source_arn is not None:
+        condition["ArnLike"] = {"AWS:SourceArn": source_arn}
+    if via_url:
+        condition["Bool"] = {"lambda:InvokedViaFunctionUrl": "true"}
+    built: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Principal": principal_of(str(principal)),
+                             "Action": action, "Resource": resource}
+    if condition:
+        built["Condition"] = condition
+    return built

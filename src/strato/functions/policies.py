@@ -1,0 +1,129 @@
+"""A function's resource-based policies in the registry: one policy per qualifier, its
+statements in the order they were added, and a revision that changes with each of them.
+
+Statements arrive built (the Lambda protocol layer builds them from AddPermission's fields);
+the registry keeps them, refuses a repeated statement id, and checks RevisionId.
+Source: the Lambda API reference, "AddPermission", "RemovePermission", "GetPolicy".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .arns import is_version, split_function_name
+from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from .records import LATEST
+from .registry_tables import Tables
+
+POLICY_VERSION = "2012-10-17"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    statements: list[dict[str, Any]]
+    revision_id: str
+
+    def document(self) -> str:
+        """GetPolicy's `Policy`: the policy as a JSON string."""
+        return json.dumps({"Version": POLICY_VERSION, "Id": "default", "Statement": self.statements},
+                          separators=(",", ":"))
+
+
+def policy_key(qualifier: str | None) -> str:
+    """The unqualified function's policy is $LATEST's."""
+    return qualifier or LATEST
+
+
+class PolicyTables(Tables):
+    def _target_revision(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> str:
+        """The RevisionId of the version or alias a qualifier names (which must exist)."""
+        if qualifier is None or qualifier == LATEST or is_version(qualifier):
+            return self._version(conn, name, self._number(conn, name, qualifier), qualifier).revision_id
+        return self._alias(conn, name, qualifier).revision_id
+
+    def _policy(self, conn: sqlite3.Connection, name: str, key: str) -> Policy | None:
+        row = conn.execute("SELECT revision_id FROM policies WHERE name = ? AND qualifier = ?", (name, key)).fetchone()
+        if row is None:
+            return None
+        statements = [json.loads(text) for (text,) in conn.execute(
+            "SELECT statement FROM policy_statements WHERE name = ? AND qualifier = ? ORDER BY rowid", (name, key))]
+        return Policy(statements, row[0])
+
+    def _check_policy_revision(self, conn: sqlite3.Connection, name: str, qualifier: str | None,
+                               policy: Policy | None, given: str | None) -> None:
+        """A RevisionId names either the policy (GetPolicy's) or its version or alias
+        (GetFunction's, GetAlias's); it must still be current."""
+        if given is None:
+            return
+        if (policy is None or given != policy.revision_id) and given != self._target_revision(conn, name, qualifier):
+            raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. Call the "
+                                     "GetPolicy API to retrieve the latest Revision Id")
+
+    def _renew_policy(self, conn: sqlite3.Connection, name: str, key: str) -> None:
+        if conn.execute("SELECT 1 FROM policy_statements WHERE name = ? AND qualifier = ? LIMIT 1",
+                        (name, key)).fetchone():
+            conn.execute("INSERT OR REPLACE INTO policies VALUES (?, ?, ?)", (name, key, str(uuid.uuid4())))
+        else:
+            conn.execute("DELETE FROM policies WHERE name = ? AND qualifier = ?", (name, key))
+
+    @staticmethod
+    def _drop_policies(conn: sqlite3.Connection, name: str, key: str) -> None:
+        for table in ("policies", "policy_statements"):
+            conn.execute(f"DELETE FROM {table} WHERE name = ? AND qualifier = ?", (name, key))
+
+    async def add_statement(self, function_name: str, qualifier: str | None, statement: dict[str, Any],
+                            revision_id: str | None = None) -> None:
+        """Add a statement (its `Sid` unique within the qualifier's policy)."""
+        name, qualifier = split_function_name(function_name, qualifier)
+        if qualifier == LATEST:
+            raise InvalidParameter("We currently do not support adding policies for $LATEST.")
+        key = policy_key(qualifier)
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._target_revision(conn, name, qualifier)
+            self._check_policy_revision(conn, name, qualifier, self._policy(conn, name, key), revision_id)
+            sid = statement["Sid"]
+            try:
+                conn.execute("INSERT INTO policy_statements VALUES (?, ?, ?, ?)",
+                             (name, key, sid, json.dumps(statement, separators=(",", ":"))))
+            except sqlite3.IntegrityError:
+                raise Conflict(f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
+                               "or remove the existing statement.") from None
+            self._renew_policy(conn, name, key)
+
+        await self._write(run)
+
+    async def remove_statement(self, function_name: str, qualifier: str | None, sid: str,
+                               revision_id: str | None = None) -> None:
+        name, qualifier = split_function_name(function_name, qualifier)
+        key = policy_key(qualifier)
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._target_revision(conn, name, qualifier)
+            policy = self._policy(conn, name, key)
+            if policy is None:
+                raise NotFound("No policy is associated with the given resource.")
+            if not any(statement.get("Sid") == sid for statement in policy.statements):
+                raise NotFound(f"Statement {sid} is not found in resource policy.")
+            self._check_policy_revision(conn, name, qualifier, policy, revision_id)
+            conn.execute("DELETE FROM policy_statements WHERE name = ? AND qualifier = ? AND sid = ?", (name, key, sid))
+            self._renew_policy(conn, name, key)
+
+        await self._write(run)
+
+    async def policy(self, function_name: str, qualifier: str | None = None) -> Policy:
+        """The qualifier's policy; NotFound when it has no statement."""
+        name, qualifier = split_function_name(function_name, qualifier)
+
+        def run(conn: sqlite3.Connection) -> Policy:
+            self._function(conn, name)
+            policy = self._policy(conn, name, policy_key(qualifier))
+            if policy is None:
+                raise NotFound("The resource you requested does not exist.")
+            return policy
+
+        return await self._read(run)
