@@ -26,7 +26,7 @@ _COLUMNS = "qualifier, maximum_retry_attempts, maximum_event_age, on_success, on
 @dataclass(frozen=True, slots=True)
 class EventInvokeConfig:
     function_name: str
-    qualifier: str  # $LATEST for the unqualified function
+    qualifier: str | None  # stored as $LATEST for the unqualified function
     maximum_retry_attempts: int | None = None
     maximum_event_age: int | None = None
     on_success: str | None = None
