@@ -41,6 +41,10 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2017-10-31", "concurrency", "PUT"): "PutFunctionConcurrency",
     ("2017-10-31", "concurrency", "DELETE"): "DeleteFunctionConcurrency",
     ("2019-09-30", "concurrency", "GET"): "GetFunctionConcurrency",
+    ("2019-09-25", "event-invoke-config", "PUT"): "PutFunctionEventInvokeConfig",
+    ("2019-09-25", "event-invoke-config", "POST"): "UpdateFunctionEventInvokeConfig",
+    ("2019-09-25", "event-invoke-config", "GET"): "GetFunctionEventInvokeConfig",
+    ("2019-09-25", "event-invoke-config", "DELETE"): "DeleteFunctionEventInvokeConfig",
 }
 _ALIAS_ROUTES = {"GET": "GetAlias", "PUT": "UpdateAlias", "DELETE": "DeleteAlias"}
 _TAG_ROUTES = {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}
@@ -72,6 +76,9 @@ def route(method: str, raw_path: str) -> Endpoint:
             return Endpoint(_ALIAS_ROUTES[method], segments[2], segments[4])
         elif len(segments) == 5 and version == "2015-03-31" and segments[3] == "policy" and method == "DELETE":
             return Endpoint("RemovePermission", segments[2], statement_id=segments[4])
+        elif len(segments) == 5 and version == "2019-09-25" and segments[3:] == ["event-invoke-config", "list"] and \
+                method == "GET":
+            return Endpoint("ListFunctionEventInvokeConfigs", segments[2])
     raise LambdaError("UnknownOperationException", f"{method} {raw_path} is not a Lambda operation strato implements.",
                       404)
 

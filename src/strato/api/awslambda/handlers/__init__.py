@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import aliases, concurrency, functions, invoke, logs, policy, tags, versions
+from . import aliases, concurrency, event_config, functions, invoke, logs, policy, tags, versions
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -37,6 +37,11 @@ HANDLERS: dict[str, Handler] = {
     "AddPermission": policy.add_permission,
     "RemovePermission": policy.remove_permission,
     "GetPolicy": policy.get_policy,
+    "PutFunctionEventInvokeConfig": event_config.put_function_event_invoke_config,
+    "UpdateFunctionEventInvokeConfig": event_config.update_function_event_invoke_config,
+    "GetFunctionEventInvokeConfig": event_config.get_function_event_invoke_config,
+    "DeleteFunctionEventInvokeConfig": event_config.delete_function_event_invoke_config,
+    "ListFunctionEventInvokeConfigs": event_config.list_function_event_invoke_configs,
     "Invoke": invoke.invoke,
     "GetFunctionLogs": logs.get_function_logs,
 }
