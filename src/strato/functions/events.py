@@ -1,9 +1,12 @@
 """Event (asynchronous) invocations: a durable queue and the dispatcher that drains it.
 
 An Event invoke is answered 202 once its row is committed, so it survives a restart. The
-controller runs each queued event through the pool; a function error is retried twice, after
-`retry_delay` and twice that, as Lambda does; a throttled event waits and tries again until
-it is `MAX_AGE` old. Delivery is at least once: an event running when the server dies runs again.
+controller runs each queued event through the pool; a function error is retried, after
+`retry_delay` and twice that, as Lambda does: twice, or as often as the event invoke
+configuration of the qualifier the caller named says (MaximumRetryAttempts); a throttled event
+waits and tries again. An event older than its MaximumEventAgeInSeconds (six hours unless
+configured) is dropped instead of run. Delivery is at least once: an event running when the
+server dies runs again.
 """
 
 from __future__ import annotations
@@ -19,13 +22,12 @@ from pathlib import Path
 from strato import migrations
 
 from .errors import NotFound
+from .invoke_configs import EventLimits
 from .ipc import Resolve
 from .records import Invocation, InvokeResult, TooManyRequests
 
 log = logging.getLogger("strato.functions.events")
 
-MAX_ATTEMPTS = 3
-MAX_AGE = 6 * 3600.0
 THROTTLE_DELAY = 1.0
 MIGRATIONS = "strato.functions.event_migrations"
 
@@ -87,16 +89,23 @@ class EventQueue:
 
 
 Run = Callable[[Invocation], Awaitable[InvokeResult]]
+Limits = Callable[[str], Awaitable[EventLimits]]  # the invoked ARN's retry and age limits
+
+
+async def lambda_defaults(invoked_arn: str) -> EventLimits:
+    return EventLimits()
 
 
 class Dispatcher:
     """Drains the queue in the controller: one task per due event, woken by new events."""
 
-    def __init__(self, queue: EventQueue, resolve: Resolve, run: Run, retry_delay: float = 60.0) -> None:
+    def __init__(self, queue: EventQueue, resolve: Resolve, run: Run, retry_delay: float = 60.0,
+                 limits: Limits = lambda_defaults) -> None:
         self.queue = queue
         self.resolve = resolve
         self.run = run
         self.retry_delay = retry_delay
+        self.limits = limits
         self._wake = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
 
@@ -135,18 +144,19 @@ class Dispatcher:
                         event.request_id, event.function_name, event.version)
             self.queue.done(event.id)
             return
+        limits = await self.limits(event.invoked_arn)
+        if time.time() - event.created > limits.event_age:
+            log.warning("event %s dropped: older than %d s", event.request_id, limits.event_age)
+            self.queue.done(event.id)
+            return
         invocation = Invocation(function, event.invoked_arn, event.payload, event.request_id, event.client_context)
         try:
             result = await self.run(invocation)
         except TooManyRequests:
-            if time.time() - event.created > MAX_AGE:
-                log.warning("event %s dropped: throttled for %d s", event.request_id, MAX_AGE)
-                self.queue.done(event.id)
-            else:
-                self.queue.later(event.id, event.attempts, time.time() + THROTTLE_DELAY)
+            self.queue.later(event.id, event.attempts, time.time() + THROTTLE_DELAY)
             return
         attempts = event.attempts + 1
-        if result.function_error is None or attempts >= MAX_ATTEMPTS:
+        if result.function_error is None or attempts > limits.retry_attempts:
             if result.function_error is not None:
                 log.warning("event %s failed %d times; dropped: %s", event.request_id, attempts,
                             result.payload[:500].decode("utf-8", "replace"))

@@ -1,0 +1,83 @@
+"""The Event queue's dispatcher applies each invocation's retry and age limits: the event
+invoke configuration of the qualifier the caller named, else Lambda's (two retries, six hours).
+A real queue file and a real registry; the runner is the test's, counting its calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strato.functions.events import Dispatcher, EventQueue
+from strato.functions.invoke_configs import EventInvokeConfig
+from strato.functions.records import Invocation, InvokeResult
+from strato.functions.registry import Registry
+from tests.functions.test_registry import create
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    opened = Registry(tmp_path / "functions", "us-east-1")
+    create(opened, publish=True)
+    asyncio.run(opened.create_alias("fn", "live", "1"))
+    yield opened
+    opened.close()
+
+
+def wait_until_empty(path: Path) -> None:
+    deadline = time.monotonic() + 30
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        while conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def drain(registry: Registry, tmp_path: Path, invoked_arn: str, age: float = 0.0) -> list[str]:
+    """Queue one Event invocation of `invoked_arn` made `age` seconds ago, of a function that
+    always fails, and run the dispatcher until the queue is empty; the attempts it made."""
+    attempts: list[str] = []
+
+    async def fail(invocation: Invocation) -> InvokeResult:
+        attempts.append(invocation.request_id)
+        return InvokeResult(b'{"errorType": "RuntimeError"}', invocation.function.version, "Unhandled")
+
+    async def main() -> None:
+        queue = EventQueue(tmp_path / "events.db")
+        function = await registry.resolve_async(invoked_arn)
+        await queue.put(Invocation(function, invoked_arn, b"{}", "req-1"))
+        with contextlib.closing(sqlite3.connect(queue.path)) as conn, conn:
+            conn.execute("UPDATE events SET created = created - ?", (age,))
+        dispatcher = Dispatcher(queue, registry.resolve_async, fail, retry_delay=0.0, limits=registry.event_limits)
+        serving = asyncio.ensure_future(dispatcher.serve())
+        await asyncio.to_thread(wait_until_empty, queue.path)
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        assert queue.pending() == 0
+        queue.close()
+
+    asyncio.run(main())
+    return attempts
+
+
+def test_a_failing_event_runs_three_times_by_default(registry: Registry, tmp_path: Path) -> None:
+    assert len(drain(registry, tmp_path, registry.arn("fn"))) == 3
+
+
+def test_maximum_retry_attempts_of_the_invoked_qualifier_is_applied(registry: Registry, tmp_path: Path) -> None:
+    asyncio.run(registry.put_event_config(EventInvokeConfig("fn", "live", maximum_retry_attempts=0)))
+    asyncio.run(registry.put_event_config(EventInvokeConfig("fn", None, maximum_retry_attempts=1)))
+    assert len(drain(registry, tmp_path, registry.arn("fn", "live"))) == 1
+    assert len(drain(registry, tmp_path, registry.arn("fn"))) == 2
+    assert len(drain(registry, tmp_path, registry.arn("fn", "1"))) == 3
+
+
+def test_an_event_older_than_its_maximum_age_is_dropped_unrun(registry: Registry, tmp_path: Path) -> None:
+    asyncio.run(registry.put_event_config(EventInvokeConfig("fn", None, maximum_event_age=60)))
+    assert drain(registry, tmp_path, registry.arn("fn"), age=120) == []
+    assert drain(registry, tmp_path, registry.arn("fn", "live"), age=120) != []
+    assert drain(registry, tmp_path, registry.arn("fn", "live"), age=7 * 3600) == []
