@@ -248,7 +248,8 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
                 credentials=(identity.access_key, identity.secret_key),
                 account_concurrency=settings.function_concurrency)
     queue = EventQueue(folder / "events.db")
-    dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay)
+    dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay,
+                            registry.event_limits)
     controller = Controller(folder / "controller.sock", registry.resolve_async, pool, dispatcher,
                             LeaseDesk(folder / "leases.sock", pool))
     serving = asyncio.ensure_future(controller.serve())
