@@ -23,6 +23,13 @@ def test_a_private_socket_is_0600_under_its_name_and_leaves_nothing_else(tmp_pat
         client.connect(str(path))
 
 
+def test_a_path_as_long_as_a_socket_may_have_still_listens(tmp_path: Path) -> None:
+    """The temporary name must not be longer than the real one (sockaddr_un holds 107 bytes)."""
+    path = tmp_path / ("s" * (107 - len(str(tmp_path)) - 1))
+    with listen_private(path, socket.SOCK_STREAM), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(str(path))
+
+
 def test_a_socket_left_by_an_earlier_run_is_replaced(tmp_path: Path) -> None:
     path = tmp_path / "leases.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as stale:
