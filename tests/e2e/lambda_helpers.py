@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import textwrap
 import uuid
 import zipfile
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.client_errors import error_of
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 ROLE = "arn:aws:iam::000000000000:role/strato-tests"
@@ -34,3 +41,27 @@ def deploy(client: Any, code: str, *, handler: str = "handler.handler", runtime:
     client.create_function(FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler,
                            Code={"ZipFile": zipped}, **config)
     return name
+
+
+ECHO = package({"handler.py": "def handler(event, context):\n    return event\n"})
+
+
+@contextlib.contextmanager
+def published_with_alias(client: Any, prefix: str) -> Iterator[str]:
+    """An echo function with version 1 published and an alias `live` on it, deleted after."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    client.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                           Code={"ZipFile": ECHO}, Publish=True)
+    client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+            client.delete_function(FunctionName=name)
+
+
+def refused(call: Any, **kwargs: Any) -> tuple[str, int, str]:
+    """The error code, status and message of a call that must fail."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    return (*error_of(caught), caught.value.response["Error"]["Message"])

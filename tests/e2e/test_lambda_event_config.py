@@ -5,7 +5,6 @@ queue honouring MaximumRetryAttempts."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import time
@@ -15,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.e2e.client_errors import error_of
-from tests.e2e.lambda_helpers import ROLE, RUNTIME, deploy, package
+from tests.e2e.lambda_helpers import ROLE, RUNTIME, deploy, package, published_with_alias, refused
 from tests.e2e.test_lambda_events import WRITER, keys, wait_for_keys
 from tests.servers import StratoServer
 
@@ -35,20 +32,8 @@ def lam(server: StratoServer) -> Any:
 
 @pytest.fixture
 def name(lam: Any) -> Iterator[str]:
-    """A function with version 1 published and an alias `live` on it."""
-    created = f"eic-{uuid.uuid4().hex[:12]}"
-    lam.create_function(FunctionName=created, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
-                        Code={"ZipFile": CODE}, Publish=True)
-    lam.create_alias(FunctionName=created, Name="live", FunctionVersion="1")
-    yield created
-    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-        lam.delete_function(FunctionName=created)
-
-
-def refused(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return (*error_of(caught), caught.value.response["Error"]["Message"])
+    with published_with_alias(lam, "eic") as created:
+        yield created
 
 
 def arn(name: str, qualifier: str) -> str:

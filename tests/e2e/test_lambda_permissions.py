@@ -4,19 +4,15 @@ event sources call them, per version and alias, with Lambda's errors."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.e2e.client_errors import error_of
-from tests.e2e.lambda_helpers import ROLE, RUNTIME, package
+from tests.e2e.lambda_helpers import ROLE, RUNTIME, package, published_with_alias, refused
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 
@@ -32,20 +28,8 @@ def lam(server: StratoServer) -> Any:
 
 @pytest.fixture
 def name(lam: Any) -> Iterator[str]:
-    """A function with version 1 published and an alias `live` on it."""
-    created = f"perm-{uuid.uuid4().hex[:12]}"
-    lam.create_function(FunctionName=created, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
-                        Code={"ZipFile": CODE}, Publish=True)
-    lam.create_alias(FunctionName=created, Name="live", FunctionVersion="1")
-    yield created
-    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-        lam.delete_function(FunctionName=created)
-
-
-def refused(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return (*error_of(caught), caught.value.response["Error"]["Message"])
+    with published_with_alias(lam, "perm") as created:
+        yield created
 
 
 def policy(lam: Any, name: str, **qualifier: str) -> dict[str, Any]:
