@@ -159,6 +159,18 @@ class ObjectStore:
     async def delete_bucket_policy(self, name: str) -> None:
         await self.meta.set_bucket_policy(name, None)
 
+    # Tags are opaque key/value pairs here: the API layer enforces the protocol's limits.
+
+    def bucket_tags(self, name: str) -> dict[str, str] | None:
+        """The bucket's tag set, None when it has none; NoSuchBucket when no bucket."""
+        return self.meta.get_bucket_tags(name)
+
+    async def put_bucket_tags(self, name: str, tags: Mapping[str, str]) -> None:
+        await self.meta.set_bucket_tags(name, tags)
+
+    async def delete_bucket_tags(self, name: str) -> None:
+        await self.meta.set_bucket_tags(name, None)
+
     # -- objects ----------------------------------------------------------------------
 
     def head_object(self, bucket: str, key: str) -> ObjectVersion:
@@ -187,10 +199,15 @@ class ObjectStore:
             return ObjectReader(obj, self.blobs, opened)
         raise NoSuchKey(key)
 
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectVersion:
+        """Replace the current object's tags (an empty mapping removes them). Only the
+        metadata row changes: the bytes, ETag and Last-Modified stay as they were."""
+        return await _to_completion(self.meta.set_object_tags(bucket, key, tags))
+
     async def put_object(
         self, bucket: str, key: str, body: AsyncIterator[bytes], expect: Expectation, *,
         system: dict[str, str], user: dict[str, str], conditions: WriteConditions | None = None,
-        max_size: int | None = None, storage_class: str = STANDARD,
+        max_size: int | None = None, storage_class: str = STANDARD, tags: Mapping[str, str] | None = None,
     ) -> ObjectVersion:
         self.get_bucket(bucket)
         if conditions:
@@ -201,14 +218,14 @@ class ObjectStore:
             bucket=bucket, key=key, size=data.size, etag=data.md5.hex(), last_modified=time.time(),
             system=system, user=user, checksums=data.checksums, checksum_type=checksums.FULL_OBJECT,
             segments=(Segment(data.blob, data.size),) if data.blob else (), inline=data.inline,
-            storage_class=storage_class,
+            storage_class=storage_class, tags=dict(tags or {}),
         )
         return await self._commit(obj, [data.blob] if data.blob else [], conditions)
 
     async def copy_object(
         self, source: ObjectReader, bucket: str, key: str, *, system: dict[str, str], user: dict[str, str],
         algorithm: str | None = None, conditions: WriteConditions | None = None,
-        storage_class: str = STANDARD,
+        storage_class: str = STANDARD, tags: Mapping[str, str] | None = None,
     ) -> ObjectVersion:
         """A write whose body is the source's bytes, checksummed with the source's algorithm
         (as a whole-object checksum) unless another is asked for."""
@@ -216,7 +233,7 @@ class ObjectStore:
         expect = Expectation(size=src.size, algorithm=algorithm or next(iter(src.checksums), None))
         return await self.put_object(
             bucket, key, source.iter_range(0, src.size), expect, system=system, user=user, conditions=conditions,
-            storage_class=storage_class,
+            storage_class=storage_class, tags=tags,
         )
 
     async def _commit(
@@ -274,11 +291,13 @@ class ObjectStore:
     async def create_upload(
         self, bucket: str, key: str, *, system: dict[str, str], user: dict[str, str],
         checksum_algorithm: str | None, checksum_type: str | None, storage_class: str = STANDARD,
+        tags: Mapping[str, str] | None = None,
     ) -> Upload:
         upload = Upload(
             upload_id=f"{time.time_ns():016x}{secrets.token_hex(12)}", bucket=bucket, key=key,
             initiated=time.time(), system=system, user=user,
             checksum_algorithm=checksum_algorithm, checksum_type=checksum_type, storage_class=storage_class,
+            tags=dict(tags or {}),
         )
         await self.meta.create_upload(upload)
         return upload

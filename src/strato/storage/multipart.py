@@ -84,5 +84,6 @@ def assemble(
         parts=tuple(PartInfo(p.number, p.size, p.etag, p.checksums) for p in chosen),
         segments=tuple(Segment(p.blob, p.size) for p in chosen),
         storage_class=upload.storage_class,
+        tags=upload.tags,
     )
     return obj, [p.blob for n, p in stored.items() if n not in used]

@@ -51,6 +51,7 @@ class ObjectVersion:
     segments: tuple[Segment, ...] = ()
     inline: bytes | None = None
     storage_class: str = STANDARD
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def blobs(self) -> list[str]:
         return [s.blob for s in self.segments]
@@ -87,6 +88,7 @@ class Upload:
     checksum_algorithm: str | None = None
     checksum_type: str | None = None
     storage_class: str = STANDARD
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from strato.storage.sqlite_db import SqliteDatabase
 
 _OBJECT_COLUMNS = (
     "key, size, etag, last_modified, storage_class, checksum_type, checksums, "
-    "system, user, parts, segments"
+    "system, user, parts, segments, tags"
 )
+_OBJECT_WIDTH = 12
 _SUMMARY_COLUMNS = "key, size, etag, last_modified, storage_class, checksum_algorithm, checksum_type"
 
 
@@ -27,15 +29,23 @@ def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _tags(text: str | None) -> dict[str, str]:
+    return json.loads(text) if text else {}
+
+
+def _dump_tags(tags: Mapping[str, str]) -> str | None:
+    return _dump(tags) if tags else None
+
+
 def _object(bucket: str, row: sqlite3.Row | tuple[Any, ...], inline: bytes | None = None) -> ObjectVersion:
-    key, size, etag, modified, storage_class, checksum_type, checksums, system, user, parts, segments = row
+    key, size, etag, modified, storage_class, checksum_type, checksums, system, user, parts, segments, tags = row
     return ObjectVersion(
         bucket=bucket, key=bytes(key).decode(), size=size, etag=etag,
         last_modified=modified, storage_class=storage_class, checksum_type=checksum_type,
         checksums=json.loads(checksums), system=json.loads(system), user=json.loads(user),
         parts=tuple(PartInfo(n, s, e, c) for n, s, e, c in json.loads(parts or "[]")),
         segments=tuple(Segment(b, s) for b, s in json.loads(segments or "[]")),
-        inline=inline,
+        inline=inline, tags=_tags(tags),
     )
 
 
@@ -45,11 +55,11 @@ def _summary(row: tuple[Any, ...]) -> ObjectSummary:
 
 
 def _upload(row: tuple[Any, ...]) -> Upload:
-    upload_id, bucket, key, initiated, storage_class, algorithm, ctype, system, user = row
+    upload_id, bucket, key, initiated, storage_class, algorithm, ctype, system, user, tags = row
     return Upload(
         upload_id=upload_id, bucket=bucket, key=bytes(key).decode(), initiated=initiated,
         storage_class=storage_class, checksum_algorithm=algorithm, checksum_type=ctype,
-        system=json.loads(system), user=json.loads(user),
+        system=json.loads(system), user=json.loads(user), tags=_tags(tags),
     )
 
 
@@ -60,7 +70,7 @@ def _part(row: tuple[Any, ...]) -> Part:
 
 _UPLOAD_COLUMNS = (
     "upload_id, bucket, key, initiated, storage_class, checksum_algorithm, checksum_type, "
-    "system, user"
+    "system, user, tags"
 )
 _PART_COLUMNS = "upload_id, number, size, etag, last_modified, blob, checksums"
 _SELECT_UPLOAD = f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?"
@@ -91,6 +101,12 @@ class SqliteMetadataStore:
         policy: str | None = row[0]
         return policy
 
+    def get_bucket_tags(self, name: str) -> dict[str, str] | None:
+        row = self.db.reader().execute("SELECT tags FROM buckets WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NoSuchBucket(name)
+        return json.loads(row[0]) if row[0] is not None else None
+
     def list_buckets(self, prefix: str, after: str, limit: int) -> list[Bucket]:
         rows = self.db.reader().execute(
             "SELECT name, created, region FROM buckets WHERE name > ? AND name >= ? "
@@ -112,7 +128,7 @@ class SqliteMetadataStore:
             "LEFT JOIN bodies ON bodies.id = objects.body_id WHERE bucket = ? AND key = ?",
             (bucket, key.encode()),
         ).fetchone()
-        return _object(bucket, row[:11], row[11]) if row else None
+        return _object(bucket, row[:_OBJECT_WIDTH], row[_OBJECT_WIDTH]) if row else None
 
     def scan_objects(
         self, bucket: str, low: bytes, inclusive: bool, high: bytes | None, limit: int
@@ -195,6 +211,27 @@ class SqliteMetadataStore:
 
         await self.db.write(job)
 
+    async def set_bucket_tags(self, name: str, tags: Mapping[str, str] | None) -> None:
+        text = _dump(tags) if tags is not None else None
+
+        def job(conn: sqlite3.Connection) -> None:
+            if conn.execute("UPDATE buckets SET tags = ? WHERE name = ?", (text, name)).rowcount != 1:
+                raise NoSuchBucket(name)
+
+        await self.db.write(job)
+
+    async def set_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectVersion:
+        def job(conn: sqlite3.Connection) -> ObjectVersion:
+            self._require_bucket(conn, bucket)
+            current = self._current(conn, bucket, key.encode())
+            if current is None:
+                raise NoSuchKey(key)
+            conn.execute("UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?",
+                         (_dump_tags(tags), bucket, key.encode()))
+            return replace(current[0], tags=dict(tags))
+
+        return await self.db.write(job)
+
     @staticmethod
     def _require_bucket(conn: sqlite3.Connection, bucket: str) -> None:
         if conn.execute("SELECT 1 FROM buckets WHERE name = ?", (bucket,)).fetchone() is None:
@@ -208,7 +245,7 @@ class SqliteMetadataStore:
             f"SELECT {_OBJECT_COLUMNS}, body_id FROM objects WHERE bucket = ? AND key = ?",
             (bucket, key),
         ).fetchone()
-        return (_object(bucket, row[:11]), row[11]) if row else None
+        return (_object(bucket, row[:_OBJECT_WIDTH]), row[_OBJECT_WIDTH]) if row else None
 
     @classmethod
     def _remove(cls, conn: sqlite3.Connection, bucket: str, key: bytes) -> list[str] | None:
@@ -235,15 +272,15 @@ class SqliteMetadataStore:
             body_id = conn.execute("INSERT INTO bodies (data) VALUES (?)", (obj.inline,)).lastrowid
         conn.execute(
             "INSERT INTO objects (bucket, key, size, etag, last_modified, storage_class, checksum_algorithm, "
-            "checksum_type, checksums, system, user, parts, segments, body_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "checksum_type, checksums, system, user, parts, segments, body_id, tags) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 obj.bucket, key, obj.size, obj.etag, obj.last_modified, obj.storage_class,
                 next(iter(obj.checksums), None),
                 obj.checksum_type, _dump(obj.checksums), _dump(obj.system), _dump(obj.user),
                 _dump([[p.number, p.size, p.etag, p.checksums] for p in obj.parts]) if obj.parts else None,
                 _dump([[s.blob, s.size] for s in obj.segments]) if obj.segments else None,
-                body_id,
+                body_id, _dump_tags(obj.tags),
             ),
         )
         return freed
@@ -276,11 +313,11 @@ class SqliteMetadataStore:
         def job(conn: sqlite3.Connection) -> None:
             self._require_bucket(conn, upload.bucket)
             conn.execute(
-                f"INSERT INTO uploads ({_UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO uploads ({_UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     upload.upload_id, upload.bucket, upload.key.encode(), upload.initiated,
                     upload.storage_class, upload.checksum_algorithm, upload.checksum_type,
-                    _dump(upload.system), _dump(upload.user),
+                    _dump(upload.system), _dump(upload.user), _dump_tags(upload.tags),
                 ),
             )
 
