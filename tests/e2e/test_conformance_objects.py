@@ -417,7 +417,6 @@ class TestFeaturesNotImplementedYet:
         pytest.param({"x-amz-object-lock-mode": "GOVERNANCE",
                       "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z"}, id="object-lock"),
         pytest.param({"x-amz-object-lock-legal-hold": "ON"}, id="legal-hold"),
-        pytest.param({"x-amz-tagging": "k=v"}, id="tagging"),
     ])
     @pytest.mark.parametrize("operation", ["PutObject", "CreateMultipartUpload"])
     def test_a_write_asking_for_them_is_not_implemented_and_stores_nothing(

@@ -57,7 +57,8 @@ FAILURES: list[Any] = [
     pytest.param(lambda c, b: c.put_object(Bucket=b, Key="k" * 1025, Body=b"x"), "KeyTooLongError", 400,
                  id="key-too-long"),
     pytest.param(lambda c, b: c.get_bucket_policy(Bucket=b), "NoSuchBucketPolicy", 404, id="no-such-policy"),
-    pytest.param(lambda c, b: c.get_bucket_tagging(Bucket=b), "NotImplemented", 501, id="not-implemented"),
+    pytest.param(lambda c, b: c.get_bucket_tagging(Bucket=b), "NoSuchTagSet", 404, id="no-such-tag-set"),
+    pytest.param(lambda c, b: c.get_bucket_website(Bucket=b), "NotImplemented", 501, id="not-implemented"),
 ]
 
 
@@ -128,16 +129,16 @@ class TestErrorResponses:
 
 
 UNIMPLEMENTED: list[Any] = [
-    pytest.param(lambda c, b: c.put_bucket_tagging(Bucket=b, Tagging={"TagSet": []}),
-                 "PutBucketTagging", id="put-bucket-tagging"),
-    pytest.param(lambda c, b: c.get_bucket_tagging(Bucket=b), "GetBucketTagging", id="get-bucket-tagging"),
+    pytest.param(lambda c, b: c.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}), "PutBucketCors", id="put-bucket-cors"),
+    pytest.param(lambda c, b: c.get_bucket_website(Bucket=b), "GetBucketWebsite", id="get-bucket-website"),
     pytest.param(lambda c, b: c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"}),
                  "PutBucketVersioning", id="put-versioning"),
     pytest.param(lambda c, b: c.get_bucket_cors(Bucket=b), "GetBucketCors", id="get-bucket-cors"),
     pytest.param(lambda c, b: c.get_bucket_lifecycle_configuration(Bucket=b),
                  "GetBucketLifecycleConfiguration", id="get-lifecycle"),
-    pytest.param(lambda c, b: c.get_object_tagging(Bucket=b, Key="k"), "GetObjectTagging",
-                 id="get-object-tagging"),
+    pytest.param(lambda c, b: c.get_object_legal_hold(Bucket=b, Key="k"), "GetObjectLegalHold",
+                 id="get-object-legal-hold"),
     pytest.param(lambda c, b: c.get_object_acl(Bucket=b, Key="k"), "GetObjectAcl", id="get-object-acl"),
 ]
 
@@ -158,8 +159,8 @@ class TestUnimplementedOperations:
     def test_an_unimplemented_operation_changes_nothing(self, s3: Any, bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key="k", Body=b"x")
         with pytest.raises(ClientError):
-            s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+            s3.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "ON"})
         with pytest.raises(ClientError):
-            s3.delete_bucket_tagging(Bucket=bucket)
+            s3.delete_bucket_cors(Bucket=bucket)
         assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
         assert s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -35,6 +35,12 @@ ACTIONS: dict[str, str] = {
     "AbortMultipartUpload": "s3:AbortMultipartUpload",
     "ListParts": "s3:ListMultipartUploadParts",
     "ListMultipartUploads": "s3:ListBucketMultipartUploads",
+    "PutObjectTagging": "s3:PutObjectTagging",
+    "GetObjectTagging": "s3:GetObjectTagging",
+    "DeleteObjectTagging": "s3:DeleteObjectTagging",
+    "PutBucketTagging": "s3:PutBucketTagging",
+    "GetBucketTagging": "s3:GetBucketTagging",
+    "DeleteBucketTagging": "s3:PutBucketTagging",  # S3 has no s3:DeleteBucketTagging action
 }
 
 # Operations on a specific version need the *Version action instead.
@@ -42,6 +48,9 @@ _VERSIONED = {
     "s3:GetObject": "s3:GetObjectVersion",
     "s3:DeleteObject": "s3:DeleteObjectVersion",
     "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
+    "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+    "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+    "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
 }
 
 # Operations a bucket policy's Deny never takes from the bucket owner, so that it cannot lock
@@ -52,7 +61,7 @@ OWNER_ALWAYS = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPol
 COPIES = frozenset({"CopyObject", "UploadPartCopy"})
 PER_KEY = frozenset({"DeleteObjects"})
 # Reads whose NoSuchKey only a caller allowed s3:ListBucket may see.
-READS = frozenset({"GetObject", "HeadObject", "GetObjectAttributes"})
+READS = frozenset({"GetObject", "HeadObject", "GetObjectAttributes", "GetObjectTagging"})
 
 
 def action_of(operation: str, query: Mapping[str, str]) -> str | None:

@@ -125,7 +125,7 @@ _OBJECT_LOCK = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
 def refuse_unimplemented(headers: Mapping[str, str], operation: str) -> None:
     """Headers asking a write for what strato cannot do yet answer 501, as S3 answers headers
     that imply functionality it does not implement, rather than being silently dropped:
-    customer-key and KMS encryption, object lock, tags. (SSE-S3, `AES256`, is accepted.)"""
+    customer-key and KMS encryption, object lock. (SSE-S3, `AES256`, is accepted.)"""
     sse = headers.get("x-amz-server-side-encryption")
     if sse is not None:
         sse = sse.strip()
@@ -141,8 +141,6 @@ def refuse_unimplemented(headers: Mapping[str, str], operation: str) -> None:
     named = [name for name in (*_SSE_C, *_OBJECT_LOCK) if name in headers]
     if sse is not None and sse != "AES256":
         named.append("x-amz-server-side-encryption")
-    if headers.get("x-amz-tagging"):
-        named.append("x-amz-tagging")
     if named:
         raise S3Error("NotImplemented", f"{operation} with {named[0]} is not implemented by strato yet.", 501,
                       Header=named[0])
@@ -209,6 +207,8 @@ def object_headers(
     out.extend((f"x-amz-meta-{name}", mail_safe(value)) for name, value in obj.user.items())
     if obj.storage_class != "STANDARD":
         out.append(("x-amz-storage-class", obj.storage_class))
+    if obj.tags:
+        out.append(("x-amz-tagging-count", str(len(obj.tags))))
     if obj.parts and part is not None:  # only a read by part number reports the count
         out.append(("x-amz-mp-parts-count", str(len(obj.parts))))
     if checksum_mode:

@@ -247,3 +247,25 @@ def checksums_of(values: Mapping[str, str], checksum_type: str | None = None) ->
 @dataclass(slots=True)
 class PolicyStatus:
     is_public: bool
+
+
+@dataclass(slots=True)
+class Tag:
+    key: str
+    value: str
+
+
+@dataclass(slots=True)
+class TagSet:
+    tag: list[Tag]
+
+
+@dataclass(slots=True)
+class Tagging:
+    """GetObjectTagging and GetBucketTagging: the tags in the order they were given."""
+
+    tag_set: TagSet
+
+
+def tagging_of(tags: Mapping[str, str]) -> Tagging:
+    return Tagging(TagSet([Tag(key, value) for key, value in tags.items()]))

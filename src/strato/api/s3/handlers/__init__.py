@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import bucket_policy, buckets, copy, listing, multipart, objects
+from . import bucket_policy, buckets, copy, listing, multipart, objects, tagging
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -39,4 +39,10 @@ HANDLERS: dict[str, Handler] = {
     "AbortMultipartUpload": multipart.abort_multipart_upload,
     "ListParts": multipart.list_parts,
     "ListMultipartUploads": multipart.list_multipart_uploads,
+    "PutObjectTagging": tagging.put_object_tagging,
+    "GetObjectTagging": tagging.get_object_tagging,
+    "DeleteObjectTagging": tagging.delete_object_tagging,
+    "PutBucketTagging": tagging.put_bucket_tagging,
+    "GetBucketTagging": tagging.get_bucket_tagging,
+    "DeleteBucketTagging": tagging.delete_bucket_tagging,
 }

@@ -10,7 +10,7 @@ from strato.http.responses import Response
 from strato.storage.reader import ObjectReader
 
 from .. import headers as h
-from .. import xml
+from .. import tags, xml
 from ..call import Call
 from ..errors import S3Error, invalid_argument
 from ..shapes import CopyObjectResult, checksums_of
@@ -93,7 +93,7 @@ async def copy_object(call: Call) -> Response:
         obj = await call.store.copy_object(
             source, call.bucket, call.key, system=system, user=user, algorithm=algorithm,
             conditions=h.write_conditions(call.request.headers, call.key),
-            storage_class=h.storage_class(call.request.headers),
+            storage_class=h.storage_class(call.request.headers), tags=tags.for_copy(call.request.headers, src.tags),
         )
     finally:
         source.close()

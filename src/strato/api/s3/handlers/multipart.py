@@ -10,7 +10,7 @@ from strato.storage.multipart import CompletedPart
 from strato.storage.records import Expectation, ObjectVersion
 
 from .. import headers as h
-from .. import xml
+from .. import tags, xml
 from ..call import Call
 from ..errors import invalid_argument
 from ..shapes import (
@@ -49,7 +49,7 @@ async def create_multipart_upload(call: Call) -> Response:
             raise invalid_argument("CRC64NVME supports only the FULL_OBJECT checksum type", "x-amz-checksum-type")
     upload = await call.store.create_upload(
         call.bucket, call.key, system=system, user=user, checksum_algorithm=algorithm, checksum_type=checksum_type,
-        storage_class=h.storage_class(headers),
+        storage_class=h.storage_class(headers), tags=tags.from_header(headers),
     )
     extra = [("x-amz-checksum-algorithm", algorithm)] if algorithm else []
     if algorithm:

@@ -11,7 +11,7 @@ from strato.storage.engine import WriteConditions
 from strato.storage.records import ObjectVersion, PartInfo
 
 from .. import headers as h
-from .. import xml
+from .. import tags, xml
 from ..call import Call
 from ..errors import S3Error, invalid_argument, to_s3_error
 from ..shapes import (
@@ -59,7 +59,7 @@ async def put_object(call: Call) -> Response:
     obj = await call.store.put_object(
         call.bucket, call.key, call.stream(), call.expect, system=system, user=user,
         conditions=h.write_conditions(call.request.headers, call.key), max_size=call.settings.max_object_size,
-        storage_class=h.storage_class(call.request.headers),
+        storage_class=h.storage_class(call.request.headers), tags=tags.from_header(call.request.headers),
     )
     return Response(200, written_headers(obj, call.expect.algorithm))
 
