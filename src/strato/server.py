@@ -55,6 +55,16 @@ from strato.storage.errors import NoSuchBucket, NoSuchKey
 log = logging.getLogger("strato")
 
 
+class StoppableServer(uvicorn.Server):
+    """uvicorn's server, which also stops for a stop signal that reached the process before
+    its own handlers were in place (supervisor.exit_cleanly remembers it)."""
+
+    async def on_tick(self, counter: int) -> bool:
+        if supervisor.stop_requested():
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
 def _s3_refusal(code: str, message: str) -> tuple[str, bytes]:
     return "application/xml", S3Error(code, message).body("", "0")
 
@@ -180,7 +190,7 @@ def serve(settings: Settings) -> None:
             folder = settings.data_dir / "functions"
             invoker = ControllerClient(folder / "controller.sock", events.put, LeaseBook(folder / "leases.sock"))
             root = build_app(settings, store, counters, invoker)
-            server = uvicorn.Server(_uvicorn_config(ExpectContinueGuard(root), settings, root.answer))
+            server = StoppableServer(_uvicorn_config(ExpectContinueGuard(root), settings, root.answer))
             await server.serve(sockets=[sock])
         finally:
             store.close()
@@ -216,7 +226,7 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket)
     following = asyncio.ensure_future(invalidations.follow(invalidations.local(registry), store,
                                                            cache_dir / "invalidations-applied"))
     try:
-        await uvicorn.Server(_edge_config(proxy, admin_token(cache_dir), settings.request_timeout,
+        await StoppableServer(_edge_config(proxy, admin_token(cache_dir), settings.request_timeout,
                                           settings.log_level)).serve(sockets=[edge])
     finally:
         following.cancel()
@@ -299,7 +309,7 @@ def serve_edge(settings: EdgeSettings) -> None:
             following = asyncio.ensure_future(invalidations.follow(remote, store,
                                                                    settings.cache_dir / "invalidations-applied"))
         try:
-            await uvicorn.Server(_edge_config(proxy, token, settings.request_timeout,
+            await StoppableServer(_edge_config(proxy, token, settings.request_timeout,
                                               settings.log_level)).serve(sockets=[sock])
         finally:
             if following is not None and remote is not None:

@@ -44,14 +44,26 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
+_stop_requested = False
+
+
+def stop_requested() -> bool:
+    """Whether a stop signal reached this process through `exit_cleanly` (servers poll it)."""
+    return _stop_requested
+
+
 def exit_cleanly(signum: int, _frame: object) -> None:
     """SIGINT/SIGTERM seen outside uvicorn's own handling end the process with status 0.
 
     uvicorn shuts down gracefully on these signals and then raises them again under the
     handler that was installed before it ran: with the defaults, SIGTERM would kill the
     process (status -15) and SIGINT raise KeyboardInterrupt. This handler makes that second
-    delivery, and a signal arriving before uvicorn starts, a clean exit.
+    delivery, and a signal arriving before uvicorn starts, a clean exit. The SystemExit can
+    be lost when it is raised inside an event-loop callback that reports errors instead of
+    raising them, so the request is also remembered (`stop_requested`).
     """
+    global _stop_requested
+    _stop_requested = True
     raise SystemExit(0)
 
 
@@ -111,7 +123,9 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
         if stopping:  # a stop signal arrived while this process was being forked
             os.kill(pid, signal.SIGTERM)
 
-    def stop(signum: int, _frame: object) -> None:
+    def stop(signum: int, frame: object) -> None:
+        if os.getpid() != supervisor:  # a child forked a moment ago, before its own handlers
+            exit_cleanly(signum, frame)
         nonlocal stopping
         stopping = True
         for pid in children:

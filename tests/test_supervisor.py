@@ -1,0 +1,40 @@
+"""Stopping: a stop signal whose SystemExit never reached the top (lost in an event-loop
+callback) still stops the server, at its next tick."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent("""
+    import contextlib, signal, socket, sys, time
+    import uvicorn, uvloop
+    from strato import supervisor
+    from strato.server import StoppableServer
+
+    async def app(scope, receive, send):
+        raise RuntimeError("no requests here")
+
+    async def main():
+        sock = socket.create_server(("127.0.0.1", 0))
+        server = StoppableServer(uvicorn.Config(app, lifespan="off", log_level="error"))
+        loop = __import__("asyncio").get_running_loop()
+
+        def stop_lost():  # exit_cleanly ran, but its SystemExit went nowhere
+            with contextlib.suppress(SystemExit):
+                supervisor.exit_cleanly(signal.SIGTERM, None)
+
+        loop.call_later(0.3, stop_lost)
+        started = time.monotonic()
+        await server.serve(sockets=[sock])
+        print("stopped", round(time.monotonic() - started, 1))
+
+    uvloop.run(main())
+""")
+
+
+def test_a_stop_whose_system_exit_was_lost_still_stops_the_server() -> None:
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("stopped")
