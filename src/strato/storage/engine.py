@@ -159,6 +159,18 @@ class ObjectStore:
     async def delete_bucket_policy(self, name: str) -> None:
         await self.meta.set_bucket_policy(name, None)
 
+    # A bucket's CORS configuration is an opaque document here too: the API layer reads its rules.
+
+    def bucket_cors(self, name: str) -> str | None:
+        """The bucket's CORS configuration document, None when it has none; NoSuchBucket when no bucket."""
+        return self.meta.get_bucket_cors(name)
+
+    async def put_bucket_cors(self, name: str, document: str) -> None:
+        await self.meta.set_bucket_cors(name, document)
+
+    async def delete_bucket_cors(self, name: str) -> None:
+        await self.meta.set_bucket_cors(name, None)
+
     # Tags are opaque key/value pairs here: the API layer enforces the protocol's limits.
 
     def bucket_tags(self, name: str) -> dict[str, str] | None:

@@ -95,11 +95,18 @@ class SqliteMetadataStore:
         return Bucket(*row) if row else None
 
     def get_bucket_policy(self, name: str) -> str | None:
-        row = self.db.reader().execute("SELECT policy FROM buckets WHERE name = ?", (name,)).fetchone()
+        return self._bucket_document(name, "policy")
+
+    def get_bucket_cors(self, name: str) -> str | None:
+        return self._bucket_document(name, "cors")
+
+    def _bucket_document(self, name: str, column: str) -> str | None:
+        """An opaque text column of the bucket (the column name is ours, never a caller's)."""
+        row = self.db.reader().execute(f"SELECT {column} FROM buckets WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NoSuchBucket(name)
-        policy: str | None = row[0]
-        return policy
+        document: str | None = row[0]
+        return document
 
     def get_bucket_tags(self, name: str) -> dict[str, str] | None:
         row = self.db.reader().execute("SELECT tags FROM buckets WHERE name = ?", (name,)).fetchone()
@@ -205,8 +212,14 @@ class SqliteMetadataStore:
         return await self.db.write(job)
 
     async def set_bucket_policy(self, name: str, policy: str | None) -> None:
+        await self._set_bucket_document(name, "policy", policy)
+
+    async def set_bucket_cors(self, name: str, cors: str | None) -> None:
+        await self._set_bucket_document(name, "cors", cors)
+
+    async def _set_bucket_document(self, name: str, column: str, document: str | None) -> None:
         def job(conn: sqlite3.Connection) -> None:
-            if conn.execute("UPDATE buckets SET policy = ? WHERE name = ?", (policy, name)).rowcount != 1:
+            if conn.execute(f"UPDATE buckets SET {column} = ? WHERE name = ?", (document, name)).rowcount != 1:
                 raise NoSuchBucket(name)
 
         await self.db.write(job)
