@@ -248,13 +248,13 @@ class TestPreflight:
         assert status == 400
         assert b"<Code>BadRequest</Code>" in body
 
-    def test_an_options_request_with_an_origin_is_not_implemented_until_cors(
+    def test_an_options_request_to_a_bucket_without_cors_is_access_forbidden(
         self, server: StratoServer, bucket: str
     ) -> None:
         status, body = fetch(f"{server.url}/{bucket}/foo", method="OPTIONS",
                              headers={"Origin": "example", "Access-Control-Request-Method": "GET"})
-        assert status == 501
-        assert b"<Code>NotImplemented</Code>" in body
+        assert status == 403
+        assert b"<Code>AccessForbidden</Code>" in body
 
 
 class TestUnparsableUris:

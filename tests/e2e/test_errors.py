@@ -129,12 +129,9 @@ class TestErrorResponses:
 
 
 UNIMPLEMENTED: list[Any] = [
-    pytest.param(lambda c, b: c.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": [
-        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}), "PutBucketCors", id="put-bucket-cors"),
     pytest.param(lambda c, b: c.get_bucket_website(Bucket=b), "GetBucketWebsite", id="get-bucket-website"),
     pytest.param(lambda c, b: c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"}),
                  "PutBucketVersioning", id="put-versioning"),
-    pytest.param(lambda c, b: c.get_bucket_cors(Bucket=b), "GetBucketCors", id="get-bucket-cors"),
     pytest.param(lambda c, b: c.get_bucket_lifecycle_configuration(Bucket=b),
                  "GetBucketLifecycleConfiguration", id="get-lifecycle"),
     pytest.param(lambda c, b: c.get_object_legal_hold(Bucket=b, Key="k"), "GetObjectLegalHold",
@@ -161,6 +158,6 @@ class TestUnimplementedOperations:
         with pytest.raises(ClientError):
             s3.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "ON"})
         with pytest.raises(ClientError):
-            s3.delete_bucket_cors(Bucket=bucket)
+            s3.delete_bucket_lifecycle(Bucket=bucket)
         assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
         assert s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200

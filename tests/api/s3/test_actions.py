@@ -32,4 +32,4 @@ def test_a_request_for_a_version_needs_the_version_action(operation: str, action
 
 
 def test_an_operation_no_policy_can_grant_has_no_action() -> None:
-    assert action_of("PutBucketCors", {}) is None
+    assert action_of("PutBucketLifecycleConfiguration", {}) is None

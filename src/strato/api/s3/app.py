@@ -14,25 +14,48 @@ from strato.http.request import Request
 from strato.http.responses import Response, Tracked
 from strato.http.types import Receive, Scope, Send
 from strato.storage.engine import ObjectStore
-from strato.storage.errors import NoSuchKey
+from strato.storage.errors import NoSuchBucket, NoSuchKey
 
+from . import cors
 from . import headers as h
 from .access import authorize
 from .authn import authenticate, request_body
 from .call import Call, S3Settings
 from .errors import S3Error, not_implemented, to_s3_error
 from .handlers import HANDLERS
-from .router import route
+from .router import Endpoint, route
 
 log = logging.getLogger("strato.s3")
 
 
-def preflight(request: Request) -> None:
-    """A CORS preflight (OPTIONS) is never signed. Without Origin and Access-Control-Request-
-    Method it is a bad request, as on S3; with them it needs CORS, which is not implemented."""
-    if "origin" not in request.headers or "access-control-request-method" not in request.headers:
+def preflight(request: Request, endpoint: Endpoint, store: ObjectStore) -> Response:
+    """A CORS preflight (OPTIONS) is never signed: it is answered from the bucket's CORS
+    configuration alone. Without Origin and Access-Control-Request-Method it is a bad request."""
+    origin = request.headers.get("origin")
+    method = request.headers.get("access-control-request-method")
+    if origin is None or method is None:
         raise S3Error("BadRequest", "Insufficient information. Origin request header needed.")
-    raise not_implemented("CORS preflight (OPTIONS)")
+    resource_type = "OBJECT" if endpoint.key is not None else "BUCKET"
+    document = store.bucket_cors(endpoint.bucket) if endpoint.bucket is not None else None
+    if document is None:
+        raise cors.forbidden(method, resource_type, configured=False)
+    requested = cors.requested_headers(request.headers.get("access-control-request-headers"))
+    rule = cors.match(cors.from_document(document), origin, method, requested)
+    if rule is None:
+        raise cors.forbidden(method, resource_type)
+    return Response(200, cors.preflight_headers(rule, origin, requested))
+
+
+def cors_headers(request: Request, endpoint: Endpoint, store: ObjectStore) -> list[tuple[bytes, bytes]]:
+    """The CORS headers an actual request's response (an error too) carries, as S3 sends them."""
+    if "origin" not in request.headers or endpoint.bucket is None:
+        return []
+    try:
+        document = store.bucket_cors(endpoint.bucket)
+    except NoSuchBucket:
+        return []
+    return [(name.encode(), value.encode("latin-1", "replace"))
+            for name, value in cors.headers_for(document, request.headers, request.method)]
 
 
 class S3App:
@@ -49,7 +72,7 @@ class S3App:
         resource = scope.get("path", "/")
         try:
             request = Request.from_scope(scope, receive)
-            response = await self.handle(request, request_id)
+            response = await self.handle(request, request_id, tracked.extra)
             await response.send(tracked, head=method == "HEAD")
         except Exception as exc:
             if tracked.started:
@@ -61,12 +84,14 @@ class S3App:
                 error = S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
             await self.render_error(error, resource, request_id, tracked, head=method == "HEAD")
 
-    async def handle(self, request: Request, request_id: str) -> Response:
+    async def handle(self, request: Request, request_id: str, extra: list[tuple[bytes, bytes]]) -> Response:
+        """`extra`: headers every response to this request carries, error or not (CORS)."""
         endpoint = route(request.method, request.headers.get("host", ""), request.path, request.query,
                          request.headers, self.settings.domains)
         call = Call(request, endpoint, self.store, self.settings, request_id)
         if endpoint.operation == "PreflightRequest":
-            preflight(request)
+            return preflight(request, endpoint, self.store)
+        extra.extend(cors_headers(request, endpoint, self.store))
         identity, verified = authenticate(request, endpoint, self.credentials)
         call.identity = identity
         call.access = authorize(request, endpoint, self.store, identity)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import bucket_policy, buckets, copy, listing, multipart, objects, tagging
+from . import bucket_cors, bucket_policy, buckets, copy, listing, multipart, objects, tagging
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -22,6 +22,9 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketPolicy": bucket_policy.get_bucket_policy,
     "DeleteBucketPolicy": bucket_policy.delete_bucket_policy,
     "GetBucketPolicyStatus": bucket_policy.get_bucket_policy_status,
+    "PutBucketCors": bucket_cors.put_bucket_cors,
+    "GetBucketCors": bucket_cors.get_bucket_cors,
+    "DeleteBucketCors": bucket_cors.delete_bucket_cors,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
     "ListObjectVersions": listing.list_object_versions,
