@@ -20,11 +20,10 @@ from . import failures
 from .datagrams import Datagrams
 from .environment import Undelivered
 from .ipc import ControllerUnavailable, result_from
-from .records import Invocation, InvokeResult
+from .records import Invocation, InvokeResult, RevisionKey
 from .runtime_api import Delivery, RuntimeChannel
 from .runtime_api.connection import RuntimeConnection
 
-_Key = tuple[str, str, str]  # (name, version, revision_id)
 RESULT_GRACE = 10.0  # beyond the function's timeout, how long a borrower waits for the controller's word
 
 
@@ -34,7 +33,7 @@ class LeaseBook:
         self.lessee: int | None = None  # the controller's name for this worker, once it said hello
         self._channel: Datagrams | None = None
         self._loans: dict[int, Loan] = {}
-        self._idle: dict[_Key, list[Loan]] = {}
+        self._idle: dict[RevisionKey, list[Loan]] = {}
         self._adopting: set[asyncio.Task[None]] = set()
 
     def take(self, invocation: Invocation) -> Loan | None:
@@ -43,7 +42,7 @@ class LeaseBook:
             self._connect()
             return None
         function = invocation.function
-        key = (function.name, function.version, function.revision_id)
+        key = function.revision
         idle = self._idle.get(key)
         while idle:
             loan = idle.pop()
@@ -137,7 +136,7 @@ class LeaseBook:
 class Loan:
     """One lent environment: the runtime's connection, and the invocation in flight on it."""
 
-    def __init__(self, book: LeaseBook, lease: int, key: _Key) -> None:
+    def __init__(self, book: LeaseBook, lease: int, key: RevisionKey) -> None:
         self.book = book
         self.lease = lease
         self.key = key

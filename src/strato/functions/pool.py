@@ -24,7 +24,7 @@ from pathlib import Path
 from .environment import INIT_TIMEOUT, Environment, State, Undelivered
 from .launcher import Launcher
 from .logs import LogFiles
-from .records import FunctionVersion, Invocation, InvokeResult, TooManyRequests
+from .records import FunctionVersion, Invocation, InvokeResult, RevisionKey, TooManyRequests
 from .variables import Credentials, function_variables
 
 ACCOUNT_CONCURRENCY = 1000  # Lambda's default account limit
@@ -34,7 +34,6 @@ RECALL_WAIT = 0.5  # how long a refused invocation waits for recalled environmen
 REUSE_WAIT = 0.05  # how long an invocation waits for a recalled warm environment before a cold start
 THROTTLED = "Rate Exceeded."
 
-_Key = tuple[str, str, str]  # (name, version, revision_id)
 
 
 @dataclass(eq=False)
@@ -70,8 +69,8 @@ class Pool:
         self._idle_timeout = idle_timeout
         self._init_timeout = init_timeout
         self._max_environments = max_environments or account_concurrency
-        self._groups: dict[_Key, _Group] = {}
-        self._current: dict[tuple[str, str], _Key] = {}  # (name, version) -> its newest revision
+        self._groups: dict[RevisionKey, _Group] = {}
+        self._current: dict[tuple[str, str], RevisionKey] = {}  # (name, version) -> its newest revision
         self._environments = 0
         self._in_flight: dict[str, int] = {}
         self._unreserved_in_flight = 0
@@ -123,7 +122,7 @@ class Pool:
     def lend(self, function: FunctionVersion, recall: Callable[[], None]) -> Environment | None:
         """An idle environment of this revision for a borrower, with its concurrency slot
         taken until `give_back` (None: none idle, or a limit says no)."""
-        group = self._groups.get((function.name, function.version, function.revision_id))
+        group = self._groups.get(function.revision)
         if group is None or group.retired or self._closed:
             return None
         environment = self._take_idle(group)
@@ -147,7 +146,7 @@ class Pool:
         if not loan.returned.done():
             loan.returned.set_result(None)
         function = environment.function
-        group = self._groups.get((function.name, function.version, function.revision_id))
+        group = self._groups.get(function.revision)
         if environment.state is State.DEAD:
             return
         expired = environment.idle_since <= asyncio.get_running_loop().time() - self._idle_timeout
@@ -218,7 +217,7 @@ class Pool:
     # Environments.
 
     def _group(self, function: FunctionVersion) -> _Group:
-        key = (function.name, function.version, function.revision_id)
+        key = function.revision
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(
@@ -229,7 +228,7 @@ class Pool:
                 self._retire(previous)
         return group
 
-    def _retire(self, key: _Key) -> None:
+    def _retire(self, key: RevisionKey) -> None:
         """A newer revision exists: idle environments go now, busy ones when they finish."""
         group = self._groups.get(key)
         if group is None:
@@ -306,7 +305,7 @@ class Pool:
             self._exiting.add(closing)
             closing.add_done_callback(self._exiting.discard)
         function = environment.function
-        key = (function.name, function.version, function.revision_id)
+        key = function.revision
         group = self._groups.get(key)
         if group is None or environment not in group.live:
             return

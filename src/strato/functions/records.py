@@ -15,6 +15,9 @@ MAX_EVENT_PAYLOAD = 1024 * 1024
 LOG_TAIL_BYTES = 4096
 
 
+RevisionKey = tuple[str, str, str]  # (name, version, revision_id)
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionVersion:
     """One runnable version of a function: `$LATEST` or a published number.
@@ -36,6 +39,11 @@ class FunctionVersion:
     revision_id: str
     ephemeral_storage: int = DEFAULT_EPHEMERAL  # MB of /tmp
     reserved_concurrency: int | None = None
+
+    @property
+    def revision(self) -> RevisionKey:
+        """What environments are shared by: the same name, version and revision."""
+        return self.name, self.version, self.revision_id
 
 
 @dataclass(frozen=True, slots=True)
