@@ -101,7 +101,7 @@ class SqliteMetadataStore:
         return self._bucket_document(name, "cors")
 
     def _bucket_document(self, name: str, column: str) -> str | None:
-        """An opaque text column of the bucket (the column name is ours, never a caller's)."""
+        """A text column of the bucket: policy, CORS or tags (the column name is ours, never a caller's)."""
         row = self.db.reader().execute(f"SELECT {column} FROM buckets WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NoSuchBucket(name)
@@ -109,10 +109,8 @@ class SqliteMetadataStore:
         return document
 
     def get_bucket_tags(self, name: str) -> dict[str, str] | None:
-        row = self.db.reader().execute("SELECT tags FROM buckets WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise NoSuchBucket(name)
-        return json.loads(row[0]) if row[0] is not None else None
+        text = self._bucket_document(name, "tags")
+        return json.loads(text) if text is not None else None
 
     def list_buckets(self, prefix: str, after: str, limit: int) -> list[Bucket]:
         rows = self.db.reader().execute(
@@ -225,13 +223,7 @@ class SqliteMetadataStore:
         await self.db.write(job)
 
     async def set_bucket_tags(self, name: str, tags: Mapping[str, str] | None) -> None:
-        text = _dump(tags) if tags is not None else None
-
-        def job(conn: sqlite3.Connection) -> None:
-            if conn.execute("UPDATE buckets SET tags = ? WHERE name = ?", (text, name)).rowcount != 1:
-                raise NoSuchBucket(name)
-
-        await self.db.write(job)
+        await self._set_bucket_document(name, "tags", _dump(tags) if tags is not None else None)
 
     async def set_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectVersion:
         def job(conn: sqlite3.Connection) -> ObjectVersion:
