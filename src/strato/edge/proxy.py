@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 from strato.edge import cachekey, policy
@@ -321,8 +321,8 @@ class EdgeProxy:
             status=response.status, headers=policy.end_to_end(kept), request_time=request_time,
             response_time=response_time, size=0,
         )
-        declared = response.headers.get("content-length")
-        small = declared is not None and declared.isdigit() and int(declared) <= MEMORY_OBJECT_MAX
+        declared = _declared_length(response.headers)
+        small = declared is not None and declared <= MEMORY_OBJECT_MAX
         fill = Fill(None if small else self.store.body_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)
         return FetchResult(fill=fill, meta=meta), response
 
@@ -343,9 +343,9 @@ class EdgeProxy:
         try:
             if last:
                 fill.append(last)
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) != fill.written:
-                raise ConnectionError(f"origin sent {fill.written} of {declared} bytes")
+            declared = _declared_length(response.headers)
+            if declared is not None and declared != fill.written:
+                raise ConnectionError(f"origin sent {fill.written} of {response.headers['content-length']} bytes")
             fill.complete()
             meta.size = fill.written
             self.store.commit(meta, fill.body(), written=fill.on_disk)
@@ -404,8 +404,7 @@ class EdgeProxy:
     ) -> None:
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
         headers = self.response_headers(meta.headers, "0", status_text, time.time())
-        declared = meta.headers.get("content-length")
-        size = int(declared) if declared is not None and declared.isdigit() else None
+        size = _declared_length(meta.headers)
         whole = fill.body()
         copies = self.store.copies(meta) if whole is not None else None  # only a complete body is compressed whole
         if await deliver(request, meta.status, headers, len(whole) if whole is not None else size, fill.read, send,
@@ -465,6 +464,12 @@ class EdgeProxy:
 def _add_via(headers: dict[str, str]) -> None:
     """RFC 9110 7.6.3: this hop's entry, after any the message already carries."""
     headers["via"] = f"{headers['via']}, {VIA}" if "via" in headers else VIA
+
+
+def _declared_length(headers: Mapping[str, str]) -> int | None:
+    """The Content-Length a response declares, or None when it declares none (or no number)."""
+    declared = headers.get("content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
 
 
 def _host(scope: Scope) -> str:
