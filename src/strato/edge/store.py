@@ -340,7 +340,6 @@ class StoredBody:
     def __init__(self, size: int, *, body: bytes | None = None, fd: int | None = None) -> None:
         self.size = size
         self.whole = body  # the body, when it is in memory
-        self._body = body
         self._fd = fd
         if fd is not None:
             weakref.finalize(self, os.close, fd)
@@ -348,9 +347,9 @@ class StoredBody:
     async def read(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Bytes [start, end) (to the end when `end` is None)."""
         end = self.size if end is None else min(end, self.size)
-        if self._body is not None:
+        if self.whole is not None:
             for offset in range(start, end, READ_CHUNK):
-                yield self._body[offset : min(end, offset + READ_CHUNK)]
+                yield self.whole[offset : min(end, offset + READ_CHUNK)]
             return
         assert self._fd is not None
         while start < end:
