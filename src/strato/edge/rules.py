@@ -172,8 +172,7 @@ def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, c
         elif name == "authorization":
             if method not in ("GET", "HEAD") and not (method == "OPTIONS" and cache_options):
                 kept[name] = value
-        elif policy.others and name != "user-agent" and name not in REMOVED_FIELDS and not name.startswith(
-                ("x-edge-", "cloudfront-")):
+        elif policy.others and name != "user-agent" and name not in REMOVED_FIELDS and not name.startswith("x-edge-"):
             kept[name] = value
     if "user-agent" not in policy.keyed:
         kept["user-agent"] = USER_AGENT
