@@ -16,6 +16,7 @@ from strato.auth import sigv4
 from strato.cdn.registry import DistributionRegistry
 from strato.edge.origins import HttpOrigin
 from strato.edge.store import EdgeStore
+from strato.http.bodies import BodyTooLarge, collect
 
 log = logging.getLogger("strato.edge")
 
@@ -49,11 +50,10 @@ class Remote:
                               secret=secret_key, region=region, service="cloudfront", now=time.time(), expires=60,
                               s3_path=False)
         response = await self.origin.fetch("GET", f"{PATH}?{query}", {})
-        body = b""
-        async for chunk in response.body:
-            body += chunk
-            if len(body) > MAX_ANSWER:
-                raise ValueError("the invalidations answer is too large")
+        try:
+            body = await collect(response.body, MAX_ANSWER)
+        except BodyTooLarge:
+            raise ValueError("the invalidations answer is too large") from None
         if response.status != 200:
             raise ConnectionError(f"{self.host} answered {response.status}: {body[:200]!r}")
         rows = [(int(row["seq"]), str(row["distribution"]), str(row["path"]))
