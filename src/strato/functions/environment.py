@@ -184,9 +184,9 @@ class Environment:
         the runtime never answered the borrower (a timeout, an exit)."""
         if self._lent_to is None or self.state is not State.IDLE:
             raise RuntimeError(f"environment is {self.state.value}, not lent and idle")
-        # The runtime may have this invocation already: what waits in the pipe may be its output,
-        # so the previous invocation's END goes in before it, without a drain.
-        self._log_end(drain=False)
+        # The runtime may have this invocation already and some of its output may wait in the
+        # pipe: the end marks keep that output for this invocation's START.
+        self._log_end()
         self._invocation = Invocation(self.function, "", b"", request_id, log_tail=log_tail)
         outcome: asyncio.Future[InvokeResult] = self._loop.create_future()
         self._outcome = outcome
@@ -312,8 +312,7 @@ class Environment:
 
     async def _watch_exit(self, process: Process) -> None:
         status = await process.wait()
-        if self._hear is not None:
-            self._hear()
+        self.hear()
         self._log_end()
         self._drain_output()
         invocation = self._invocation
@@ -366,14 +365,13 @@ class Environment:
         self._unlogged = (invocation.request_id, duration, init)
         self._loop.call_soon(self._log_end)
 
-    def _log_end(self, drain: bool = True) -> None:
+    def _log_end(self) -> None:
         """Write the END and REPORT an answered invocation still owes the log (if any), after
-        what the runtime wrote before it answered (`drain`: read what the pipe holds first; with
-        end marks, always: output past the invocation's mark waits for the next START)."""
+        what the runtime wrote before it answered (with end marks, output past the invocation's
+        mark waits for the next START)."""
         unlogged = self._unlogged
         if unlogged is not None:
-            if drain or self._marks is not None:
-                self._drain_output()  # while `_collecting` still names it
+            self._drain_output()  # while `_collecting` still names it
             self._unlogged = None
             self._write_end(*unlogged)
             self._output.flush()
@@ -446,8 +444,7 @@ class Environment:
     # Output.
 
     def _read_output(self) -> None:
-        if self._hear is not None:
-            self._hear()
+        self.hear()
         try:
             data = os.read(self._pipe, 65536)
         except BlockingIOError:

@@ -35,7 +35,6 @@ REUSE_WAIT = 0.05  # how long an invocation waits for a recalled warm environmen
 THROTTLED = "Rate Exceeded."
 
 
-
 @dataclass(eq=False)
 class _Loan:
     """A lent environment: its slot (reserved or not), how to ask for it back, its return."""
@@ -145,10 +144,9 @@ class Pool:
         self._release(environment.function.name, loan.reserved)
         if not loan.returned.done():
             loan.returned.set_result(None)
-        function = environment.function
-        group = self._groups.get(function.revision)
         if environment.state is State.DEAD:
             return
+        group = self._groups.get(environment.function.revision)
         expired = environment.idle_since <= asyncio.get_running_loop().time() - self._idle_timeout
         if keep and group is not None and not group.retired and not self._closed and not expired \
                 and environment.state is State.IDLE and environment in group.live:
@@ -266,9 +264,7 @@ class Pool:
         """No idle environment of this revision here, but maybe one lent out and idle: it comes
         back (in a millisecond or two, or at once if it was not handed over yet) rather than
         a cold start beside it, as Lambda would reuse it."""
-        lent = [environment for environment in self._lent if environment in group.live]
-        for environment in lent:
-            environment.hear()  # what the borrowers reported since: given back, idle, busy
+        self._hear([environment for environment in self._lent if environment in group.live])
         idle = [loan for environment, loan in self._lent.items()
                 if environment in group.live and environment.state is State.IDLE]
         if idle:
@@ -281,8 +277,7 @@ class Pool:
         function's, for a reservation; unreserved ones, for the account limit); False: there
         are none, and the borrowers' latest reports gave none back either."""
         lent = list(self._lent)
-        for environment in lent:
-            environment.hear()  # what the borrowers reported since: given back, idle, busy
+        self._hear(lent)
         if any(environment not in self._lent for environment in lent):
             return True
         reserved = function.reserved_concurrency is not None
@@ -294,6 +289,13 @@ class Pool:
             loan.recall()
         await asyncio.wait([loan.returned for loan in loans], timeout=RECALL_WAIT)
         return True
+
+    @staticmethod
+    def _hear(lent: list[Environment]) -> None:
+        """Bring these lent environments up to their borrowers' latest reports (given back,
+        idle, busy) before judging them."""
+        for environment in lent:
+            environment.hear()
 
     def _on_dead(self, environment: Environment) -> None:
         loan = self._lent.get(environment)
