@@ -133,7 +133,3 @@ class EventConfigTables(Tables):
         return EventLimits(
             DEFAULT_RETRY_ATTEMPTS if found.maximum_retry_attempts is None else found.maximum_retry_attempts,
             DEFAULT_EVENT_AGE if found.maximum_event_age is None else found.maximum_event_age)
-
-    @staticmethod
-    def _drop_event_configs(conn: sqlite3.Connection, name: str, key: str) -> None:
-        conn.execute("DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?", (name, key))

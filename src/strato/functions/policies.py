@@ -70,11 +70,6 @@ class PolicyTables(Tables):
         else:
             conn.execute("DELETE FROM policies WHERE name = ? AND qualifier = ?", (name, key))
 
-    @staticmethod
-    def _drop_policies(conn: sqlite3.Connection, name: str, key: str) -> None:
-        for table in ("policies", "policy_statements"):
-            conn.execute(f"DELETE FROM {table} WHERE name = ? AND qualifier = ?", (name, key))
-
     async def add_statement(self, function_name: str, qualifier: str | None, statement: dict[str, Any],
                             revision_id: str | None = None) -> None:
         """Add a statement (its `Sid` unique within the qualifier's policy)."""

@@ -31,6 +31,7 @@ from .registry_tables import VERSION_COLUMNS, not_found
 from .routes import Route, RouteCache
 
 MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
+_QUALIFIED_TABLES = ("policies", "policy_statements", "event_invoke_configs")  # rows per version or alias
 
 
 class Registry(PolicyTables, EventConfigTables):
@@ -121,8 +122,7 @@ class Registry(PolicyTables, EventConfigTables):
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
             if qualifier is None:
-                for table in ("tags", "policies", "policy_statements", "event_invoke_configs", "aliases", "versions",
-                              "functions"):
+                for table in ("tags", *_QUALIFIED_TABLES, "aliases", "versions", "functions"):
                     conn.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
                 return
             if not is_version(qualifier):
@@ -141,10 +141,11 @@ class Registry(PolicyTables, EventConfigTables):
 
         await self._write(run)
 
-    def _drop_attachments(self, conn: sqlite3.Connection, name: str, qualifier: str) -> None:
+    @staticmethod
+    def _drop_attachments(conn: sqlite3.Connection, name: str, qualifier: str) -> None:
         """A deleted version's or alias's policy and event invoke configuration go with it."""
-        self._drop_policies(conn, name, qualifier)
-        self._drop_event_configs(conn, name, qualifier)
+        for table in _QUALIFIED_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE name = ? AND qualifier = ?", (name, qualifier))
 
     # -- versions ------------------------------------------------------------------------
 
