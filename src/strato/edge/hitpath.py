@@ -42,15 +42,14 @@ class HitPath:
         ASGI app answer it."""
         started = time.perf_counter()
         proxy = self.proxy
-        target = raw_path.decode("latin-1")
-        if raw_query:
-            target += "?" + raw_query.decode("latin-1")
+        path = raw_path.decode("latin-1")
+        target = path + "?" + raw_query.decode("latin-1") if raw_query else path
         if len(target) > MAX_TARGET or not _well_formed(raw_path, raw_query):
             return None
         if proxy.connections.count(client) >= proxy.connections.max_per_client:
             return None
         host = headers.get("host", "")
-        rules = proxy.rules_for(host, raw_path.decode("latin-1"))
+        rules = proxy.rules_for(host, path)
         if rules.signatures is not None or not rules.cache:  # signatures are checked by the ASGI app
             return None
         target = edge_target(rules, target)
