@@ -426,7 +426,6 @@ def miss_sequence(prefix: str, seed: int) -> list[str]:
 # -- wrk -----------------------------------------------------------------------------------------
 
 
-
 def lua_script(limited: bool) -> Path:
     path = EDGE_WORK / ("edge-limited.lua" if limited else "edge.lua")
     path.parent.mkdir(parents=True, exist_ok=True)
