@@ -253,7 +253,7 @@ def free_port() -> int:
 def subprocess_purge(edge: StratoEdge, *paths: str) -> subprocess.CompletedProcess[str]:
     """`strato edge purge`, the command an operator types."""
     return subprocess.run(
-        [sys.executable, "-m", "strato", "edge", "purge", *paths, "--edge", edge.url, "--token", edge.token],
+        [sys.executable, "-m", "strato", "edge", "purge", *paths, "--edge", edge.url, f"--token={edge.token}"],
         capture_output=True, text=True, timeout=30,
     )
 
