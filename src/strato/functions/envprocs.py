@@ -11,7 +11,6 @@ from typing import Any
 
 from . import runtime_client, sandbox, syscalls
 from .messages import receive
-from .runtimes import strato_client
 
 SIGNAL_EXIT = 128  # init exits 128+N when the runtime died of signal N (the shell's convention)
 
@@ -110,7 +109,7 @@ class Runtime:
         sandbox.drop_privileges(self.policy, int(spec["uid"]))
         sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if not strato_client(spec["runtime"]):  # a program of its own: the zip's bootstrap or node
+        if not spec["runtime"].startswith("python"):  # a program of its own: the zip's bootstrap or node
             if api is not None:
                 api.close()
             argv = spec.get("argv") or [os.path.join(task_root, "bootstrap")]
