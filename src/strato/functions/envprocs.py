@@ -109,7 +109,9 @@ class Runtime:
         sandbox.drop_privileges(self.policy, int(spec["uid"]))
         sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if not spec["runtime"].startswith("python"):  # a program of its own: the zip's bootstrap or node
+        # A program of its own (the zip's bootstrap, or node). Tested here rather than with
+        # runtimes.strato_client: that module cannot be imported inside the environment.
+        if not spec["runtime"].startswith("python"):
             if api is not None:
                 api.close()
             argv = spec.get("argv") or [os.path.join(task_root, "bootstrap")]
