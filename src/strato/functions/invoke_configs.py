@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from .arns import split_function_name
 from .errors import NotFound
-from .records import LATEST
-from .registry_tables import Tables
+from .registry_tables import Tables, qualifier_key
 
 DEFAULT_RETRY_ATTEMPTS = 2  # Lambda's: an Event invocation runs at most three times
 DEFAULT_EVENT_AGE = 6 * 3600  # seconds, Lambda's longest
@@ -61,7 +60,7 @@ class EventConfigTables(Tables):
         """Store a configuration: whole (Put), or with `merge` its non-None fields over the
         existing one (Update, which needs one)."""
         name, qualifier = split_function_name(config.function_name, config.qualifier)
-        key = qualifier or LATEST
+        key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> EventInvokeConfig:
             self._existing_target(conn, name, qualifier)
@@ -82,7 +81,7 @@ class EventConfigTables(Tables):
 
     async def get_event_config(self, function_name: str, qualifier: str | None = None) -> EventInvokeConfig:
         name, qualifier = split_function_name(function_name, qualifier)
-        key = qualifier or LATEST
+        key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> EventInvokeConfig:
             found = self._event_config(conn, name, key)
@@ -94,7 +93,7 @@ class EventConfigTables(Tables):
 
     async def delete_event_config(self, function_name: str, qualifier: str | None = None) -> None:
         name, qualifier = split_function_name(function_name, qualifier)
-        key = qualifier or LATEST
+        key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> None:
             if not conn.execute("DELETE FROM event_invoke_configs WHERE name = ? AND qualifier = ?",
@@ -127,7 +126,7 @@ class EventConfigTables(Tables):
         caller named: an alias's configuration applies through the alias); Lambda's defaults
         where none is configured."""
         name, qualifier = split_function_name(invoked_arn)
-        found = await self._read(lambda conn: self._event_config(conn, name, qualifier or LATEST))
+        found = await self._read(lambda conn: self._event_config(conn, name, qualifier_key(qualifier)))
         if found is None:
             return EventLimits()
         return EventLimits(

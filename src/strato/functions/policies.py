@@ -17,7 +17,7 @@ from typing import Any
 from .arns import is_version, split_function_name
 from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 from .records import LATEST
-from .registry_tables import Tables
+from .registry_tables import Tables, qualifier_key
 
 POLICY_VERSION = "2012-10-17"
 
@@ -31,11 +31,6 @@ class Policy:
         """GetPolicy's `Policy`: the policy as a JSON string."""
         return json.dumps({"Version": POLICY_VERSION, "Id": "default", "Statement": self.statements},
                           separators=(",", ":"))
-
-
-def policy_key(qualifier: str | None) -> str:
-    """The unqualified function's policy is $LATEST's."""
-    return qualifier or LATEST
 
 
 class PolicyTables(Tables):
@@ -76,7 +71,7 @@ class PolicyTables(Tables):
         name, qualifier = split_function_name(function_name, qualifier)
         if qualifier == LATEST:
             raise InvalidParameter("We currently do not support adding policies for $LATEST.")
-        key = policy_key(qualifier)
+        key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> None:
             self._target_revision(conn, name, qualifier)
@@ -95,7 +90,7 @@ class PolicyTables(Tables):
     async def remove_statement(self, function_name: str, qualifier: str | None, sid: str,
                                revision_id: str | None = None) -> None:
         name, qualifier = split_function_name(function_name, qualifier)
-        key = policy_key(qualifier)
+        key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> None:
             self._target_revision(conn, name, qualifier)
@@ -116,7 +111,7 @@ class PolicyTables(Tables):
 
         def run(conn: sqlite3.Connection) -> Policy:
             self._function(conn, name)
-            policy = self._policy(conn, name, policy_key(qualifier))
+            policy = self._policy(conn, name, qualifier_key(qualifier))
             if policy is None:
                 raise NotFound("The resource you requested does not exist.")
             return policy

@@ -33,6 +33,12 @@ def _version_name(number: int) -> str:
     return LATEST if number == 0 else str(number)
 
 
+def qualifier_key(qualifier: str | None) -> str:
+    """Policies and event invoke configurations are kept per qualifier: the unqualified
+    function's are $LATEST's."""
+    return qualifier or LATEST
+
+
 def not_found(region: str, name: str, qualifier: str | None = None) -> NotFound:
     return NotFound(f"Function not found: {function_arn(region, name, qualifier)}")
 
