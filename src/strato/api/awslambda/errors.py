@@ -37,6 +37,14 @@ def invalid_parameter(message: str) -> LambdaError:
     return LambdaError("InvalidParameterValueException", message)
 
 
+def validation_error(value: object, member: str, constraint: str) -> LambdaError:
+    """A request field that breaks its shape's constraint, worded as Lambda's request validation
+    words it (`value` None: the field is missing)."""
+    shown = "null" if value is None else f"'{value}'"
+    return invalid_parameter(f"1 validation error detected: Value {shown} at '{member}' failed to satisfy "
+                             f"constraint: {constraint}")
+
+
 def invalid_content(message: str) -> LambdaError:
     return LambdaError("InvalidRequestContentException", message)
 

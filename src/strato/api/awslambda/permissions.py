@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import LambdaError, invalid_parameter
+from .errors import invalid_parameter, validation_error
 
 STATEMENT_ID = r"([a-zA-Z0-9-_]+)"
 REMOVED_STATEMENT_ID = r"([a-zA-Z0-9-_.]+)"  # RemovePermission's NamespacedStatementId
@@ -28,25 +28,19 @@ _ACCOUNT = re.compile(r"\d{12}")
 _IAM_ARN = re.compile(r"arn:aws[a-zA-Z-]*:iam::\d{12}:.+")
 
 
-def _violation(value: str | None, member: str, constraint: str) -> LambdaError:
-    shown = "null" if value is None else f"'{value}'"
-    return invalid_parameter(f"1 validation error detected: Value {shown} at '{member}' failed to satisfy "
-                             f"constraint: {constraint}")
-
-
 def check(value: str | None, member: str, pattern: str, low: int = 0, high: int = 10000,
           required: bool = False) -> str | None:
     """A field against its shape's pattern and length, worded as Lambda's validation words it."""
     if value is None:
         if required:
-            raise _violation(None, member, "Member must not be null")
+            raise validation_error(None, member, "Member must not be null")
         return None
     if len(value) > high:
-        raise _violation(value, member, f"Member must have length less than or equal to {high}")
+        raise validation_error(value, member, f"Member must have length less than or equal to {high}")
     if len(value) < low:
-        raise _violation(value, member, f"Member must have length greater than or equal to {low}")
+        raise validation_error(value, member, f"Member must have length greater than or equal to {low}")
     if not re.fullmatch(pattern, value):
-        raise _violation(value, member, f"Member must satisfy regular expression pattern: {pattern}")
+        raise validation_error(value, member, f"Member must satisfy regular expression pattern: {pattern}")
     return value
 
 
@@ -81,7 +75,7 @@ def statement(resource: str, fields: dict[str, Any]) -> dict[str, Any]:
     token = check(text("EventSourceToken"), "eventSourceToken", EVENT_SOURCE_TOKEN, 0, 256)
     auth_type = text("FunctionUrlAuthType")
     if auth_type is not None and auth_type not in AUTH_TYPES:
-        raise _violation(auth_type, "functionUrlAuthType", "Member must satisfy enum value set: [NONE, AWS_IAM]")
+        raise validation_error(auth_type, "functionUrlAuthType", "Member must satisfy enum value set: [NONE, AWS_IAM]")
     via_url = fields.get("InvokedViaFunctionUrl")
     if via_url is not None and not isinstance(via_url, bool):
         raise invalid_parameter("InvokedViaFunctionUrl must be a boolean")

@@ -14,7 +14,7 @@ from typing import Any
 from strato.functions.definitions import Alias, FunctionRecord
 from strato.functions.registry import Registry
 
-from .errors import invalid_content, invalid_parameter
+from .errors import invalid_content, invalid_parameter, validation_error
 
 _ROLE = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
 _ENV_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
@@ -63,8 +63,7 @@ class Body:
     def integer(self, name: str, low: int, high: int) -> int | None:
         value: int | None = self._typed(name, int, "an integer")
         if value is not None and not low <= value <= high:
-            raise invalid_parameter(f"1 validation error detected: Value '{value}' at '{name[0].lower()}{name[1:]}' "
-                                    f"failed to satisfy constraint: Member must be between {low} and {high}")
+            raise validation_error(value, f"{name[0].lower()}{name[1:]}", f"Member must be between {low} and {high}")
         return value
 
     def flag(self, name: str) -> bool:
@@ -83,9 +82,8 @@ class Body:
 
 def role(value: str) -> str:
     if not _ROLE.fullmatch(value):
-        raise invalid_parameter(f"1 validation error detected: Value '{value}' at 'role' failed to satisfy "
-                                "constraint: Member must satisfy regular expression pattern: "
-                                r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+        raise validation_error(value, "role", "Member must satisfy regular expression pattern: "
+                               r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
     return value
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from strato.account import ACCOUNT_ID
 
-from .errors import LambdaError, invalid_content, invalid_parameter, not_found
+from .errors import LambdaError, invalid_content, invalid_parameter, not_found, validation_error
 
 RESOURCE_PATTERN = (
     r"arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:"
@@ -36,8 +36,8 @@ def tagged_function(resource: str, region: str) -> str:
     """The function a tagging operation names: a full, unqualified function ARN of this
     account and region. Functions are the only taggable resources strato has."""
     if not _RESOURCE.fullmatch(resource):
-        raise invalid_parameter(f"1 validation error detected: Value '{resource}' at 'resource' failed to satisfy "
-                                f"constraint: Member must satisfy regular expression pattern: {RESOURCE_PATTERN}")
+        raise validation_error(resource, "resource",
+                               f"Member must satisfy regular expression pattern: {RESOURCE_PATTERN}")
     matched = _FUNCTION.fullmatch(resource)
     if matched is None:
         raise not_found("The resource you requested does not exist.")
@@ -75,8 +75,7 @@ def _java(value: Mapping[str, str] | Iterable[str]) -> str:
 
 
 def _invalid(value: Mapping[str, str] | Iterable[str], member: str, what: str, broken: list[str]) -> LambdaError:
-    return invalid_parameter(f"1 validation error detected: Value '{_java(value)}' at '{member}' failed to satisfy "
-                             f"constraint: {what} must satisfy constraint: [{', '.join(broken)}]")
+    return validation_error(_java(value), member, f"{what} must satisfy constraint: [{', '.join(broken)}]")
 
 
 def tags(given: Any, required: bool = False) -> dict[str, str]:
@@ -104,8 +103,7 @@ def tags(given: Any, required: bool = False) -> dict[str, str]:
 def tag_keys(keys: list[str]) -> list[str]:
     """UntagResource's `tagKeys` query parameters: at least one, each a valid key."""
     if not keys:
-        raise invalid_parameter("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: "
-                                "Member must not be null")
+        raise validation_error(None, "tagKeys", "Member must not be null")
     for key in keys:
         broken = _violations(key, 1, MAX_KEY)
         if broken:

@@ -8,7 +8,7 @@ from typing import Any
 from strato.http.responses import Response
 
 from ..call import Call
-from ..errors import invalid_parameter
+from ..errors import validation_error
 
 JSON = "application/json"
 
@@ -26,6 +26,5 @@ def max_items(call: Call, default: int = 50, high: int = 10000) -> int:
     if text is None:
         return default
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= high:
-        raise invalid_parameter(f"1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy "
-                                f"constraint: Member must have value between 1 and {high}")
+        raise validation_error(text, "maxItems", f"Member must have value between 1 and {high}")
     return int(text)

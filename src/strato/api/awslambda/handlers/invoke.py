@@ -11,7 +11,7 @@ from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, Invocation
 from strato.http.responses import Response
 
 from ..call import Call
-from ..errors import invalid_content, invalid_parameter, too_large
+from ..errors import invalid_content, invalid_parameter, too_large, validation_error
 from .common import no_content
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
@@ -48,8 +48,7 @@ def _payload(raw: bytes, limit: int, operation: str) -> bytes:
 
 def _one_of(value: str, member: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise invalid_parameter(f"1 validation error detected: Value '{value}' at '{member}' failed to "
-                                f"satisfy constraint: Member must satisfy enum value set: {list(allowed)}")
+        raise validation_error(value, member, f"Member must satisfy enum value set: {list(allowed)}")
     return value
 
 
