@@ -21,7 +21,7 @@ _OBJECT_COLUMNS = (
     "key, size, etag, last_modified, storage_class, checksum_type, checksums, "
     "system, user, parts, segments, tags"
 )
-_OBJECT_WIDTH = 12
+_OBJECT_WIDTH = _OBJECT_COLUMNS.count(",") + 1  # where the columns after them start in a row
 _SUMMARY_COLUMNS = "key, size, etag, last_modified, storage_class, checksum_algorithm, checksum_type"
 
 
