@@ -1,5 +1,6 @@
-"""Reading files from an event loop without blocking it (shared by the storage engine and
-the edge cache, neither of which may import the other)."""
+"""Files at the descriptor level, shared by the storage engine, the edge cache and function
+logs (which may not import each other): reading without blocking an event loop, and writing
+a buffer whole."""
 
 from __future__ import annotations
 
@@ -29,3 +30,10 @@ async def read_at(fd: int, size: int, offset: int) -> bytes:
     if cached is not None:
         return cached
     return await asyncio.to_thread(os.pread, fd, size, offset)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """os.write until all of `data` is written (a write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

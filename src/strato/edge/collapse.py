@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from strato.fileio import read_at
+from strato.fileio import read_at, write_all
 
 READ_CHUNK = 256 * 1024
 R = TypeVar("R")
@@ -55,9 +55,7 @@ class Fill:
     def append(self, chunk: bytes) -> None:
         """Written on the event loop: page-cache writes of one chunk do not block for long."""
         if self.path is not None:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            write_all(self._fd, chunk)
         elif self.written + len(chunk) > self._memory_limit:
             raise ConnectionError(f"the origin sent more than the {self._memory_limit} bytes it declared")
         self.written += len(chunk)

@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 from strato.edge.journal import Journal
+from strato.fileio import write_all
 
 log = logging.getLogger("strato.edge")
 MAX_PENDING = 64 * 1024 * 1024
@@ -123,8 +124,6 @@ class DiskWriter:
 def _write_file(path: str, body: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        view = memoryview(body)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, body)
     finally:
         os.close(fd)

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from strato.fileio import write_all
+
 VERSION = 2
 HEADER = json.dumps({"strato-edge-index": VERSION}).encode() + b"\n"
 COMPACT_AFTER = 10_000  # records beyond the live ones before a compaction is considered
@@ -70,7 +72,7 @@ class Journal:
         lines = [HEADER, *(_line(record) for record in records)]
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            _write_all(fd, b"".join(lines))
+            write_all(fd, b"".join(lines))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -82,7 +84,7 @@ class Journal:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
             if os.fstat(self._fd).st_size == 0:
-                _write_all(self._fd, HEADER)
+                write_all(self._fd, HEADER)
 
     def put(self, record: dict[str, Any], *, replaces: bool = False) -> None:
         """Buffer an entry's record (`replaces`: a record of that name is already live)."""
@@ -98,7 +100,7 @@ class Journal:
         """Append what put and drop buffered, in one write."""
         if self._buffer:
             assert self._fd is not None, "replay or rewrite the journal before writing to it"
-            _write_all(self._fd, b"".join(self._buffer))
+            write_all(self._fd, b"".join(self._buffer))
             self._records += len(self._buffer)
             self._buffer.clear()
 
@@ -117,7 +119,4 @@ def _line(record: dict[str, Any]) -> bytes:
     return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+

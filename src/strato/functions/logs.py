@@ -15,6 +15,8 @@ import re
 from collections import OrderedDict, deque
 from pathlib import Path
 
+from strato.fileio import write_all
+
 from .records import LOG_TAIL_BYTES
 from .runtime_client import END_MARK, MARK_MAX
 
@@ -152,9 +154,7 @@ class FunctionLog:
     def write(self, data: bytes) -> None:
         if self._size and self._size + len(data) > self._max_bytes:
             self._rotate()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
+        write_all(self._fd, data)
         self._size += len(data)
 
     def _rotate(self) -> None:

@@ -11,6 +11,8 @@ import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from strato.fileio import write_all
+
 FANOUT = 256
 
 
@@ -38,10 +40,7 @@ class BlobWriter:
 
     def write(self, data: bytes | memoryview) -> None:
         fd = self._file()
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        write_all(fd, data)
         self.size += len(data)
 
     def commit(self) -> str:
