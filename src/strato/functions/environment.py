@@ -196,12 +196,15 @@ class Environment:
         self.invocation_started(request_id)
         return outcome
 
-    def end_lent(self, request_id: str, error_type: str | None, at: float) -> None:
-        """The runtime answered the borrower at `at` (unless the invocation already ended here)."""
+    def end_lent(self, request_id: str, error_type: str | None, at: float) -> bool:
+        """The runtime answered the borrower at `at`; False when the invocation had already
+        ended here (a timeout, an exit)."""
         invocation = self._invocation
-        if invocation is not None and invocation.request_id == request_id:
-            self._answered_at = at
-            self.invocation_done(request_id, b"", error_type)
+        if invocation is None or invocation.request_id != request_id:
+            return False
+        self._answered_at = at
+        self.invocation_done(request_id, b"", error_type)
+        return True
 
     def log_answered(self) -> None:
         """The borrower's reports just read held this environment's `end` and no `begin` after

@@ -135,7 +135,9 @@ class _Borrower:
         self._leases: dict[int, Environment] = {}  # handed to the worker
         self._pending: dict[int, Environment] = {}  # taken from the pool, runtime not yet waiting
         self._ids = itertools.count(1)
-        self._answered: dict[int, str] = {}  # lease -> the request id the worker last reported answered
+        # Invocations the worker reported answered, until their outcome's callback has run: the
+        # reports of several invocations are often read at once, before any callback runs.
+        self._answered: set[str] = set()
         self._unlogged: set[Environment] = set()  # their `end` was just read, their END not written
         self.channel = Datagrams(sock, self._message, self._closed, watch=False)
         self.channel.send({"op": "hello", "id": borrower_id})
@@ -197,12 +199,11 @@ class _Borrower:
             self._begin(lease, environment, request_id, bool(head.get("log_tail")), at)
         elif op == "end" and environment is not None and isinstance(request_id, str) and isinstance(at, float):
             error_type = head.get("error_type")
-            self._answered[lease] = request_id
-            environment.end_lent(request_id, error_type if isinstance(error_type, str) else None, at)
+            if environment.end_lent(request_id, error_type if isinstance(error_type, str) else None, at):
+                self._answered.add(request_id)
             self._unlogged.add(environment)
         elif op == "return" and environment is not None:
             del self._leases[lease]
-            self._answered.pop(lease, None)
             environment.take_back(bool(head.get("waiting")))
             self._pool.give_back(environment)
 
@@ -220,9 +221,10 @@ class _Borrower:
 
     def _ended(self, lease: int, request_id: str, log_tail: bool, outcome: asyncio.Future[InvokeResult]) -> None:
         """Tell the worker what it cannot know itself: the log tail, or how the invocation ended here."""
+        answered = request_id in self._answered
+        self._answered.discard(request_id)
         if outcome.cancelled() or outcome.exception() is not None:
             return
-        answered = self._answered.get(lease) == request_id
         if answered and not log_tail:
             return
         result = outcome.result()
