@@ -251,9 +251,9 @@ def free_port() -> int:
 
 
 def subprocess_purge(edge: StratoEdge, *paths: str) -> subprocess.CompletedProcess[str]:
-    """`strato edge purge`, the command an operator types."""
+    """`strato edge purge`, the command an operator types (the token as a separate word)."""
     return subprocess.run(
-        [sys.executable, "-m", "strato", "edge", "purge", *paths, "--edge", edge.url, f"--token={edge.token}"],
+        [sys.executable, "-m", "strato", "edge", "purge", *paths, "--edge", edge.url, "--token", edge.token],
         capture_output=True, text=True, timeout=30,
     )
 

@@ -23,12 +23,13 @@ MAX_PURGE_BODY = 1024 * 1024
 
 
 def admin_token(cache_dir: Path) -> str:
-    """The edge's admin token, created (0600) on first use."""
+    """The edge's admin token, created (0600) on first use: hexadecimal, so that it never starts
+    with '-' (which `strato edge purge --token TOKEN` would take for an option)."""
     path = cache_dir / "admin-token"
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        token = secrets.token_urlsafe(32)
+        token = secrets.token_hex(32)
         cache_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
