@@ -12,12 +12,15 @@ from strato.cdn.errors import (
     CdnError,
     InvalidArgument,
     InvalidDefaultRootObject,
+    InvalidErrorCode,
     InvalidOrigin,
+    InvalidRelativePath,
+    InvalidResponseCode,
     InvalidTTLOrder,
     NoSuchCachePolicy,
     NoSuchOrigin,
 )
-from strato.cdn.records import Cookies, ForwardedValues, Origin, S3OriginConfig
+from strato.cdn.records import Cookies, CustomErrorResponse, ForwardedValues, Origin, S3OriginConfig
 from strato.cdn.validation import bucket_of, check_config, check_paths
 
 from .samples import BUCKET, WEB, behavior, config
@@ -80,6 +83,32 @@ class TestConfig:
     ])
     def test_s3_origins_name_their_bucket_by_domain(self, domain: str, bucket: str | None) -> None:
         assert bucket_of(Origin("o", domain, s3=S3OriginConfig())) == bucket
+
+
+class TestCustomErrorResponses:
+    def test_pages_with_their_codes_and_caching_times_alone_pass(self) -> None:
+        check_config(config(custom_error_responses=(
+            CustomErrorResponse(404, "/errors/404.html", "200", 30),
+            CustomErrorResponse(503, error_caching_min_ttl=0),
+            CustomErrorResponse(403, "", "", 10),  # empty page and code, as the console sends them: none
+            CustomErrorResponse(416, "/errors/range.html", "416"),
+        )))
+
+    @pytest.mark.parametrize(("responses", "error"), [
+        ((CustomErrorResponse(418),), InvalidErrorCode),
+        ((CustomErrorResponse(200),), InvalidErrorCode),
+        ((CustomErrorResponse(404, "/e.html", "302"),), InvalidResponseCode),
+        ((CustomErrorResponse(404, "/e.html", "ok"),), InvalidResponseCode),
+        ((CustomErrorResponse(404, "errors/404.html", "200"),), InvalidRelativePath),
+        ((CustomErrorResponse(404, response_code="200"),), InvalidArgument),  # a code needs a page
+        ((CustomErrorResponse(404, "/e.html"),), InvalidArgument),  # and a page needs a code
+        ((CustomErrorResponse(404, error_caching_min_ttl=-1),), InvalidArgument),
+        ((CustomErrorResponse(404), CustomErrorResponse(404, error_caching_min_ttl=5)), InvalidArgument),
+    ])
+    def test_rules_cloudfront_refuses_raise_its_error(self, responses: tuple[CustomErrorResponse, ...],
+                                                      error: type[CdnError]) -> None:
+        with pytest.raises(error):
+            check_config(config(custom_error_responses=responses))
 
 
 class TestPaths:

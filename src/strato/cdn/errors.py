@@ -63,6 +63,18 @@ class InvalidDefaultRootObject(CdnError):
     pass
 
 
+class InvalidErrorCode(CdnError):
+    """A CustomErrorResponse for a status CloudFront does not let one customize."""
+
+
+class InvalidResponseCode(CdnError):
+    """A CustomErrorResponse answering with a status CloudFront does not offer."""
+
+
+class InvalidRelativePath(CdnError):
+    """A ResponsePagePath that does not begin with a slash, or is too long."""
+
+
 class BatchTooLarge(CdnError):
     pass
 

@@ -98,6 +98,18 @@ class Behavior:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomErrorResponse:
+    """What the edge does when an origin answers `error_code`: keep that error for
+    ErrorCachingMinTTL seconds, and answer viewers with the page at ResponsePagePath, under
+    ResponseCode (API_CustomErrorResponse.html). Empty strings are kept as sent."""
+
+    error_code: int
+    response_page_path: str | None = None
+    response_code: str | None = None
+    error_caching_min_ttl: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DistributionConfig:
     caller_reference: str
     comment: str
@@ -105,6 +117,7 @@ class DistributionConfig:
     origins: tuple[Origin, ...]
     default_behavior: Behavior
     behaviors: tuple[Behavior, ...] = ()
+    custom_error_responses: tuple[CustomErrorResponse, ...] | None = None
     aliases: tuple[str, ...] | None = None
     default_root_object: str | None = None
     price_class: str | None = None

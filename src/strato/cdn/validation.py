@@ -12,13 +12,16 @@ from .errors import (
     BatchTooLarge,
     InvalidArgument,
     InvalidDefaultRootObject,
+    InvalidErrorCode,
     InvalidOrigin,
+    InvalidRelativePath,
+    InvalidResponseCode,
     InvalidTagging,
     InvalidTTLOrder,
     NoSuchCachePolicy,
     NoSuchOrigin,
 )
-from .records import Behavior, DistributionConfig, Origin
+from .records import Behavior, CustomErrorResponse, DistributionConfig, Origin
 
 MAX_COMMENT = 128
 MAX_PATHS = 3000
@@ -35,6 +38,10 @@ ALLOWED_METHOD_SETS = (
     frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}),
 )
 CACHED_METHOD_SETS = ALLOWED_METHOD_SETS[:2]
+# DeveloperGuide/creating-custom-error-pages.html: the statuses a CustomErrorResponse may name,
+# and (with 200) the ones it may answer with.
+CUSTOMIZABLE_ERRORS = frozenset({400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504})
+RESPONSE_CODES = frozenset({"200", *(str(code) for code in CUSTOMIZABLE_ERRORS)})
 # DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html: fields CloudFront cannot cache on.
 UNCACHEABLE_HEADERS = frozenset({
     "cache-control", "connection", "content-length", "cookie", "max-forwards", "pragma", "proxy-authenticate",
@@ -83,6 +90,7 @@ def check_config(config: DistributionConfig) -> None:
     if config.http_version is not None and config.http_version not in HTTP_VERSIONS:
         raise InvalidArgument(f"The parameter HttpVersion has an invalid value: {config.http_version}")
     _check_origins(config.origins)
+    _check_error_responses(config.custom_error_responses or ())
     patterns: set[str] = set()
     for behavior in (config.default_behavior, *config.behaviors):
         _check_behavior(behavior, config)
@@ -122,6 +130,29 @@ def _check_origins(origins: tuple[Origin, ...]) -> None:
             for port in (custom.http_port, custom.https_port):
                 if not 1 <= port <= 65535:
                     raise InvalidArgument(f"The origin port {port} is out of range.")
+
+
+def _check_error_responses(responses: tuple[CustomErrorResponse, ...]) -> None:
+    """API_CustomErrorResponse.html: one rule per customizable ErrorCode; a ResponsePagePath
+    (starting with '/') and a ResponseCode go together; ErrorCachingMinTTL is not negative.
+    An empty ResponsePagePath or ResponseCode counts as none, as the console sends them."""
+    if len({response.error_code for response in responses}) != len(responses):
+        raise InvalidArgument("The parameter CustomErrorResponses names the same ErrorCode twice.")
+    for response in responses:
+        if response.error_code not in CUSTOMIZABLE_ERRORS:
+            raise InvalidErrorCode(f"The ErrorCode {response.error_code} cannot be customized: use one of "
+                                   f"{', '.join(str(code) for code in sorted(CUSTOMIZABLE_ERRORS))}.")
+        page, code = response.response_page_path or None, response.response_code or None
+        if page is not None and (not page.startswith("/") or len(page) > MAX_PATH_LENGTH):
+            raise InvalidRelativePath(f"The ResponsePagePath {page[:100]} must begin with a slash (/).")
+        if code is not None and code not in RESPONSE_CODES:
+            raise InvalidResponseCode(f"The ResponseCode {code[:10]} is not valid: use 200 or one of the "
+                                      "customizable error codes.")
+        if (page is None) != (code is None):
+            raise InvalidArgument(f"The CustomErrorResponse for {response.error_code} must give both "
+                                  "ResponsePagePath and ResponseCode, or neither.")
+        if response.error_caching_min_ttl is not None and response.error_caching_min_ttl < 0:
+            raise InvalidArgument("The parameter ErrorCachingMinTTL must not be negative.")
 
 
 def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:

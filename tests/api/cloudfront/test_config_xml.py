@@ -54,6 +54,32 @@ def test_unmodelled_fields_are_kept_where_they_were_sent() -> None:
     assert "<RestrictionType>none</RestrictionType>" in text
 
 
+ERRORS = (b"<CustomErrorResponses><Quantity>2</Quantity><Items>"
+          b"<CustomErrorResponse><ErrorCode>404</ErrorCode><ResponsePagePath>/404.html</ResponsePagePath>"
+          b"<ResponseCode>200</ResponseCode><ErrorCachingMinTTL>30</ErrorCachingMinTTL></CustomErrorResponse>"
+          b"<CustomErrorResponse><ErrorCode>503</ErrorCode><ResponsePagePath></ResponsePagePath>"
+          b"<ResponseCode></ResponseCode></CustomErrorResponse>"
+          b"</Items></CustomErrorResponses>")
+
+
+def test_custom_error_responses_are_read_and_written_back_field_by_field() -> None:
+    data = CONFIG.replace(b"<Comment>", ERRORS + b"<Comment>")
+    parsed = parse_config(parse(data))
+    assert parsed.custom_error_responses is not None
+    [page, timing] = parsed.custom_error_responses
+    assert (page.error_code, page.response_page_path, page.response_code, page.error_caching_min_ttl) == (
+        404, "/404.html", "200", 30)
+    assert (timing.error_code, timing.response_page_path, timing.response_code, timing.error_caching_min_ttl) == (
+        503, "", "", None)
+    assert parsed.extras == parse_config(parse(CONFIG)).extras  # modelled, not kept verbatim
+    assert ERRORS.decode() in roundtrip(data).decode()
+
+
+def test_custom_error_responses_left_out_stay_out() -> None:
+    assert parse_config(parse(CONFIG)).custom_error_responses is None
+    assert b"CustomErrorResponses" not in roundtrip(CONFIG)
+
+
 def code_of(data: bytes) -> str:
     with pytest.raises(CloudFrontError) as info:
         parse_config(parse(data))
@@ -69,6 +95,8 @@ def test_a_quantity_must_count_the_items() -> None:
     (b"<MinTTL>0</MinTTL>", b"<MinTTL>zero</MinTTL>"),
     (b"<CallerReference>ref-1</CallerReference>", b""),
     (b"<TargetOriginId>bucket</TargetOriginId>", b""),
+    (b"<Comment>", ERRORS.replace(b"<ErrorCode>404</ErrorCode>", b"") + b"<Comment>"),
+    (b"<Comment>", ERRORS.replace(b"<ErrorCachingMinTTL>30", b"<ErrorCachingMinTTL>soon") + b"<Comment>"),
 ])
 def test_missing_and_mistyped_fields_are_malformed_input(old: bytes, new: bytes) -> None:
     assert code_of(CONFIG.replace(old, new)) == "MalformedInput"

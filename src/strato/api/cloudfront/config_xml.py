@@ -7,6 +7,7 @@ from __future__ import annotations
 from strato.cdn.records import (
     Behavior,
     Cookies,
+    CustomErrorResponse,
     CustomOriginConfig,
     DistributionConfig,
     ForwardedValues,
@@ -33,7 +34,8 @@ from .wire import (
 )
 
 _CONFIG_FIELDS = ("CallerReference", "Aliases", "DefaultRootObject", "Origins", "DefaultCacheBehavior",
-                  "CacheBehaviors", "Comment", "PriceClass", "Enabled", "HttpVersion", "IsIPV6Enabled")
+                  "CacheBehaviors", "CustomErrorResponses", "Comment", "PriceClass", "Enabled", "HttpVersion",
+                  "IsIPV6Enabled")
 _ORIGIN_FIELDS = ("Id", "DomainName", "OriginPath", "CustomHeaders", "S3OriginConfig", "CustomOriginConfig",
                   "ConnectionAttempts", "ConnectionTimeout", "OriginAccessControlId")
 _CUSTOM_FIELDS = ("HTTPPort", "HTTPSPort", "OriginProtocolPolicy", "OriginSslProtocols", "OriginReadTimeout",
@@ -48,6 +50,7 @@ _BEHAVIOR_FIELDS = ("PathPattern", "TargetOriginId", "TrustedSigners", "TrustedK
 
 def parse_config(node: Node) -> DistributionConfig:
     behaviors = node.find("CacheBehaviors")
+    errors = node.find("CustomErrorResponses")
     return DistributionConfig(
         caller_reference=required_text(node, "CallerReference"),
         comment=required_text(node, "Comment"),
@@ -56,6 +59,8 @@ def parse_config(node: Node) -> DistributionConfig:
         default_behavior=_behavior(required(node, "DefaultCacheBehavior"), default=True),
         behaviors=tuple(_behavior(item, default=False) for item in item_nodes(behaviors, "CacheBehavior"))
         if behaviors is not None else (),
+        custom_error_responses=tuple(_error_response(item) for item in item_nodes(errors, "CustomErrorResponse"))
+        if errors is not None else None,
         aliases=strings(node, "Aliases", "CNAME"),
         default_root_object=text(node, "DefaultRootObject"),
         price_class=text(node, "PriceClass"),
@@ -92,6 +97,15 @@ def _origin(node: Node) -> Origin:
         connection_timeout=integer(node, "ConnectionTimeout"),
         origin_access_control_id=text(node, "OriginAccessControlId"),
         extras=extras(node, _ORIGIN_FIELDS),
+    )
+
+
+def _error_response(node: Node) -> CustomErrorResponse:
+    return CustomErrorResponse(
+        error_code=required_integer(node, "ErrorCode"),
+        response_page_path=text(node, "ResponsePagePath"),
+        response_code=text(node, "ResponseCode"),
+        error_caching_min_ttl=integer(node, "ErrorCachingMinTTL"),
     )
 
 
@@ -151,6 +165,7 @@ def config_node(config: DistributionConfig, tag: str = "DistributionConfig") -> 
         ("Origins", origins_node(config)),
         ("DefaultCacheBehavior", behavior_node(config.default_behavior, "DefaultCacheBehavior")),
         ("CacheBehaviors", behaviors_node(config)),
+        ("CustomErrorResponses", error_responses_node(config.custom_error_responses)),
         ("Comment", config.comment),
         ("PriceClass", config.price_class),
         ("Enabled", config.enabled),
@@ -166,6 +181,15 @@ def origins_node(config: DistributionConfig) -> Node:
 
 def behaviors_node(config: DistributionConfig) -> Node:
     return quantity_list("CacheBehaviors", (behavior_node(item, "CacheBehavior") for item in config.behaviors))
+
+
+def error_responses_node(responses: tuple[CustomErrorResponse, ...] | None) -> Node | None:
+    if responses is None:
+        return None
+    return quantity_list("CustomErrorResponses", (build(
+        "CustomErrorResponse", ("ErrorCode", response.error_code), ("ResponsePagePath", response.response_page_path),
+        ("ResponseCode", response.response_code), ("ErrorCachingMinTTL", response.error_caching_min_ttl),
+    ) for response in responses))
 
 
 def _origin_node(origin: Origin) -> Node:

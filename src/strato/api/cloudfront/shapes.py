@@ -7,13 +7,12 @@ from __future__ import annotations
 from strato.cdn.records import Distribution, DistributionConfig, Element, Invalidation
 from strato.xmltree import Node, iso8601
 
-from .config_xml import behavior_node, behaviors_node, config_node, origins_node, parse_config
+from .config_xml import behavior_node, behaviors_node, config_node, error_responses_node, origins_node, parse_config
 from .wire import build, item_nodes, node_of, quantity_list, required, required_text, string_list
 
 # What DistributionSummary must carry for fields a configuration may leave out: CloudFront's defaults.
 _SUMMARY_DEFAULTS = (
     ("OriginGroups", Node("OriginGroups", children=[Node("Quantity", "0")])),
-    ("CustomErrorResponses", Node("CustomErrorResponses", children=[Node("Quantity", "0")])),
     ("ViewerCertificate", Node("ViewerCertificate", children=[
         Node("CloudFrontDefaultCertificate", "true"), Node("SSLSupportMethod", "vip"),
         Node("MinimumProtocolVersion", "TLSv1"), Node("CertificateSource", "cloudfront")])),
@@ -68,6 +67,7 @@ def summary_node(distribution: Distribution) -> Node:
         ("Origins", origins_node(config)),
         ("DefaultCacheBehavior", behavior_node(config.default_behavior, "DefaultCacheBehavior")),
         ("CacheBehaviors", behaviors_node(config)),
+        ("CustomErrorResponses", error_responses_node(config.custom_error_responses or ())),
         ("Comment", config.comment),
         ("PriceClass", config.price_class or "PriceClass_All"),
         ("Enabled", config.enabled),
