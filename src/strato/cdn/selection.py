@@ -38,7 +38,7 @@ def behavior_for(distribution: Distribution, path: str) -> Behavior:
     return config.default_behavior
 
 
-def _host_name(host: str) -> str:
+def host_name(host: str) -> str:
     """The Host header without its port, lowercased (IPv6 literals keep their brackets)."""
     host = host.strip().lower()
     if host.startswith("["):
@@ -52,7 +52,7 @@ def distribution_for(distributions: Iterable[Distribution], host: str) -> Distri
     """The enabled distribution `host` names: an exact alias first, then the distribution's
     domain name, then a wildcard alias (`*.example.com` covers `a.example.com`, one label
     or more), the longest wildcard first."""
-    name = _host_name(host)
+    name = host_name(host)
     wildcard: tuple[int, Distribution] | None = None
     for distribution in distributions:
         if not distribution.config.enabled:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from strato import __version__
 from strato.edge.proxy import EdgeProxy
+from strato.edge.viewer import ViewerRules
 from strato.http.bodies import BodyTooLarge, collect, stream
 from strato.http.responses import send_body
 from strato.http.types import Receive, Scope, Send
@@ -38,13 +39,17 @@ def admin_token(cache_dir: Path) -> str:
 
 
 class EdgeAdmin:
-    def __init__(self, proxy: EdgeProxy, token: str) -> None:
+    """The edge's own paths; every other request goes to the proxy, through the viewer rules of
+    its distribution (`trust_forwarded_proto`: see strato.edge.viewer)."""
+
+    def __init__(self, proxy: EdgeProxy, token: str, *, trust_forwarded_proto: bool = False) -> None:
         self.proxy = proxy
+        self.viewer = ViewerRules(proxy, trust_forwarded_proto=trust_forwarded_proto)
         self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/_strato/"):
-            await self.proxy(scope, receive, send)
+            await self.viewer(scope, receive, send)
             return
         path, method = scope["path"], scope["method"]
         if path == "/_strato/health":

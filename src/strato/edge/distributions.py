@@ -26,12 +26,22 @@ from urllib.parse import parse_qsl, unquote
 
 from strato.auth import sigv4
 from strato.cdn.cache_policies import MANAGED, CachePolicy
-from strato.cdn.records import Behavior, Distribution, ForwardedValues, Origin
+from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import bucket_of
 from strato.edge.origins import HttpOrigin, OriginResponse
-from strato.edge.rules import DEFAULT_TTL, MAX_TTL, OPEN, HeaderPolicy, Rules, SignatureGuard, Ttls
+from strato.edge.rules import (
+    DEFAULT_TTL,
+    MAX_TTL,
+    OPEN,
+    ErrorPage,
+    ErrorRules,
+    HeaderPolicy,
+    Rules,
+    SignatureGuard,
+    Ttls,
+)
 
 log = logging.getLogger("strato.edge")
 REFRESH_SECONDS = 1.0  # how stale the edge's copy of the distributions may be
@@ -198,21 +208,34 @@ def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
 
 def _all_rules(distributions: list[Distribution],
                keys: dict[str, dict[str, str]]) -> dict[tuple[str, str | None], Rules]:
-    """Every behaviour's Rules, by (distribution id, path pattern)."""
+    """Every behaviour's Rules, by (distribution id, path pattern), with its distribution's ErrorRules."""
     guards: dict[tuple[str, ...], SignatureGuard] = {}
     found = {}
     for distribution in distributions:
+        errors = error_rules(distribution.config.custom_error_responses or ())
         for behavior in (distribution.config.default_behavior, *distribution.config.behaviors):
-            found[(distribution.id, behavior.path_pattern)] = behavior_rules(distribution.id, behavior, keys, guards)
+            rules = behavior_rules(distribution.id, behavior, keys, guards)
+            found[(distribution.id, behavior.path_pattern)] = dataclasses.replace(rules, errors=errors)
     return found
+
+
+def error_rules(responses: tuple[CustomErrorResponse, ...]) -> ErrorRules:
+    """CustomErrorResponses as the edge applies them (AWS CloudFront API_CustomErrorResponse): an
+    ErrorCachingMinTTL where given, and a page where ResponsePagePath and ResponseCode are."""
+    return ErrorRules(
+        min_ttls={item.error_code: item.error_caching_min_ttl for item in responses
+                  if item.error_caching_min_ttl is not None},
+        pages={item.error_code: ErrorPage(item.response_page_path, int(item.response_code)) for item in responses
+               if item.response_page_path and item.response_code},
+    )
 
 
 def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]],
                    guards: dict[tuple[str, ...], SignatureGuard]) -> Rules:
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
     (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
-    TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress, and
-    either the legacy ForwardedValues and TTLs or a managed cache policy."""
+    TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress,
+    ViewerProtocolPolicy, and either the legacy ForwardedValues and TTLs or a managed cache policy."""
     signatures = None
     trusted = behavior.trusted_key_groups
     if trusted is not None and trusted.enabled:
@@ -221,7 +244,7 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
         signatures = _guard((), keys, guards)
     base = Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
                  signatures=signatures, cache_options="OPTIONS" in (behavior.cached_methods or ()),
-                 compress=bool(behavior.compress))
+                 compress=bool(behavior.compress), viewer_protocol=behavior.viewer_protocol_policy)
     if behavior.forwarded_values is not None:
         return _legacy_rules(base, behavior, behavior.forwarded_values)
     policy = MANAGED.get(behavior.cache_policy_id or "")

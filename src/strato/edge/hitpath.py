@@ -22,7 +22,7 @@ from strato.edge import cachekey, policy
 from strato.edge.delivery import Answer, plan_answer, too_many_requests
 from strato.edge.prepared import Prepared
 from strato.edge.proxy import MAX_TARGET, EdgeProxy
-from strato.edge.rules import edge_target, forwarded_headers, key_target
+from strato.edge.rules import ALLOW_ALL, edge_target, forwarded_headers, key_target
 from strato.edge.store import MEMORY_OBJECT_MAX, Entry
 from strato.http.request import MalformedRequest, parse_query
 
@@ -50,12 +50,12 @@ class HitPath:
             return None
         host = headers.get("host", "")
         rules = proxy.rules_for(host, path)
-        if rules.signatures is not None or not rules.cache:  # signatures are checked by the ASGI app
-            return None
+        if rules.signatures is not None or not rules.cache or rules.viewer_protocol != ALLOW_ALL:
+            return None  # signatures and the viewer's protocol are checked by the ASGI app
         target = edge_target(rules, target)
         forwarded = headers if rules.headers is None else forwarded_headers(rules, headers, method)
         entry = proxy.store.lookup(cachekey.primary_key(method, host, key_target(rules, target)), forwarded)
-        if entry is None:
+        if entry is None or rules.error_page(entry.status) is not None:  # error pages: the ASGI app
             return None
         facts = entry.facts()
         now = time.time()

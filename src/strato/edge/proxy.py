@@ -25,7 +25,6 @@ from strato.edge.rules import (
     Rules,
     RuleSource,
     edge_target,
-    expiration,
     flight_key,
     forwarded_headers,
     freshened_expiration,
@@ -33,6 +32,7 @@ from strato.edge.rules import (
     keyed_fields,
     method_not_allowed,
     refused_signature,
+    stored_fields,
 )
 from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore, Entry
 from strato.http import bodies
@@ -311,9 +311,7 @@ class EdgeProxy:
             return FetchResult(entry=validate, detail="stale-if-error"), None
         site.misses += 1
         fields = keyed_fields(rules, cachekey.vary_fields(response.headers))
-        kept = response.headers
-        if rules.ttls is not None:
-            kept = expiration(response.headers, response.status, rules.ttls, response_time)
+        kept = stored_fields(rules, response.headers, response.status, response_time)
         if fields is None or not policy.is_storable("GET", response.status, headers, kept):
             return FetchResult(passed=response), None
         meta = Entry(

@@ -1,7 +1,7 @@
 """What a site's configuration asks of the edge for one request: CloudFront cache behaviour
 settings (AllowedMethods, CachedMethods, TrustedKeyGroups, ForwardedValues or a managed cache
-policy, Min/Default/MaxTTL, Compress), as values the proxy applies, and the pure functions
-that apply them.
+policy, Min/Default/MaxTTL, Compress, ViewerProtocolPolicy) and the distribution's
+CustomErrorResponses, as values the proxy applies, and the pure functions that apply them.
 
 The proxy asks its RuleSource once per request, before any cache lookup. A standalone edge
 has none: every request gets OPEN, which enforces nothing (RFC 9111 alone decides). Inside
@@ -12,9 +12,10 @@ has none: every request gets OPEN, which enforces nothing (RFC 9111 alone decide
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from strato.cdn.selection import host_name
 from strato.edge import cachekey
 from strato.edge.compression import parse_accept_encoding
 from strato.edge.delivery import VIA, Answer
@@ -24,9 +25,18 @@ DEFAULT_SITE = "default"
 # CloudFront's legacy cache settings: what DefaultTTL and MaxTTL are when left out.
 DEFAULT_TTL = 86400
 MAX_TTL = 31536000
-# Statuses a behaviour's TTLs govern; others (errors) keep RFC 9111's rules (CloudFront gives
-# them its separate error-caching TTL, which strato does not model).
+# Statuses a behaviour's TTLs govern; errors have their own caching times (ErrorRules).
 TTL_STATUSES = frozenset({200, 203, 300, 301})
+# AWS CloudFront DeveloperGuide/HTTPStatusCodes.html and custom-error-pages-expiration.html: the
+# errors CloudFront keeps (for ErrorCachingMinTTL, 10 s unless a CustomErrorResponse says), those
+# it keeps only when the origin gives a max-age or s-maxage, the one it never keeps, and those a
+# no-store, no-cache or private from the origin keeps out (for the others they are ignored).
+ERROR_CACHING_TTL = 10
+CACHED_ERRORS = frozenset({404, 414, 500, 501, 502, 503, 504})
+CACHED_ERRORS_WHEN_TOLD = frozenset({400, 403, 405, 412, 415})
+UNCACHED_ERRORS = frozenset({416})
+REFUSABLE_ERRORS = frozenset({404, 410, 414, 501})
+ALLOW_ALL = "allow-all"
 _EXPIRY_FIELDS = ("cache-control", "expires", TARGETED_FIELD)
 SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id"})
 # AWS CloudFront DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html ("HTTP request headers
@@ -78,6 +88,23 @@ class HeaderPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorPage:
+    """A CustomErrorResponse's ResponsePagePath, and the ResponseCode it is answered with."""
+
+    path: str
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRules:
+    """A distribution's CustomErrorResponses as the edge applies them: ErrorCachingMinTTL by
+    error status (ERROR_CACHING_TTL for the others) and the pages that replace errors."""
+
+    min_ttls: dict[int, int] = field(default_factory=dict, hash=False)
+    pages: dict[int, ErrorPage] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """The settings of the cache behaviour a request falls under. `site` labels its metrics
     (a distribution id); `allowed_methods` None allows every method; `signatures` None asks
@@ -86,7 +113,8 @@ class Rules:
     None forwards every field as it came (RFC 9110 end-to-end), else as the HeaderPolicy says;
     `ttls` None leaves freshness to the origin's fields (RFC 9111); `cache` False stores nothing
     (Headers `*`, CachingDisabled); `cache_options` stores OPTIONS answers too (CachedMethods);
-    `compress` lets the edge compress (Compress)."""
+    `compress` lets the edge compress (Compress); `viewer_protocol` is the ViewerProtocolPolicy;
+    `errors` None leaves errors to RFC 9111, else CloudFront's error caching and pages apply."""
 
     site: str = DEFAULT_SITE
     allowed_methods: frozenset[str] | None = None
@@ -99,6 +127,12 @@ class Rules:
     cache: bool = True
     cache_options: bool = False
     compress: bool = True
+    viewer_protocol: str = ALLOW_ALL
+    errors: ErrorRules | None = None
+
+    def error_page(self, status: int) -> ErrorPage | None:
+        """The page a viewer gets in place of an error `status`, if the distribution has one."""
+        return self.errors.pages.get(status) if self.errors is not None else None
 
 
 OPEN = Rules()
@@ -226,6 +260,41 @@ def expiration(headers: Mapping[str, str], status: int, ttls: Ttls, response_tim
     return fields
 
 
+def stored_fields(rules: Rules, headers: Mapping[str, str], status: int, response_time: float) -> Mapping[str, str]:
+    """The fields a response from the origin is stored with: its error caching time (errors, where
+    the distribution's rules apply), its behaviour's TTLs (expiration), or the origin's own."""
+    if rules.errors is not None and status >= 400:
+        maximum = rules.ttls.maximum if rules.ttls is not None else MAX_TTL
+        return error_expiration(headers, status, rules.errors, maximum, response_time)
+    if rules.ttls is not None:
+        return expiration(headers, status, rules.ttls, response_time)
+    return headers
+
+
+def error_expiration(headers: Mapping[str, str], status: int, errors: ErrorRules, max_ttl: int,
+                     response_time: float) -> dict[str, str]:
+    """AWS CloudFront DeveloperGuide/custom-error-pages-expiration.html: how long the edge keeps an
+    error, as a CDN-Cache-Control only the edge reads (no-store: not kept). The longer of the
+    ErrorCachingMinTTL and the origin's own lifetime (s-maxage, max-age, Expires; at most MaxTTL);
+    nothing for a 416, or for an error CloudFront keeps only when told and the origin told nothing;
+    nothing for a 404, 410, 414 or 501 marked no-store, no-cache or private (for other errors those
+    are ignored). Statuses CloudFront does not list keep RFC 9111's rules."""
+    fields = dict(headers)
+    if status not in CACHED_ERRORS | CACHED_ERRORS_WHEN_TOLD | UNCACHED_ERRORS | REFUSABLE_ERRORS:
+        return fields
+    directives = response_directives(headers)
+    told = directives.max_age is not None or directives.s_maxage is not None
+    refused = directives.no_store or directives.no_cache or directives.private
+    lifetime = 0.0
+    if has_explicit_expiration(headers):
+        lifetime = min(freshness_lifetime(headers, response_time=response_time, status=status), max_ttl)
+    seconds = int(max(errors.min_ttls.get(status, ERROR_CACHING_TTL), lifetime))
+    kept_out = (status in UNCACHED_ERRORS or (status in CACHED_ERRORS_WHEN_TOLD and not told)
+                or (status in REFUSABLE_ERRORS and refused))
+    fields[TARGETED_FIELD] = f"max-age={seconds}" if seconds > 0 and not kept_out else "no-store"
+    return fields
+
+
 def freshened_expiration(merged: Mapping[str, str], update: Mapping[str, str], status: int, ttls: Ttls,
                          response_time: float) -> dict[str, str]:
     """After a 304 (RFC 9111 4.3.4): a 304 carrying expiration fields of its own is clamped again,
@@ -249,6 +318,24 @@ def refused_signature(reason: str, method: str) -> Answer:
     body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
             f"<Message>{message}</Message></Error>").encode()
     headers = {"content-type": "text/xml", "content-length": str(len(body)), "via": VIA,
+               "x-cache": "Error from strato"}
+    return Answer(403, headers, None if method == "HEAD" else [body])
+
+
+def viewer_protocol_refusal(policy: str, method: str, host: str, target: str, http_version: str) -> Answer:
+    """AWS CloudFront DeveloperGuide/using-https-viewers-to-cloudfront.html, for a request that came
+    over HTTP: `redirect-to-https` answers GET and HEAD with 301 to the same URL in https (the
+    Host without its port), and other methods with 307 over HTTP/1.1 (403 over HTTP/1.0), so they
+    are sent again with their body; `https-only` answers 403."""
+    if policy == "redirect-to-https" and (method in ("GET", "HEAD") or http_version != "1.0"):
+        status, title = (301, "Moved Permanently") if method in ("GET", "HEAD") else (307, "Temporary Redirect")
+        body = (f"<html>\n<head><title>{status} {title}</title></head>\n<body>\n<center><h1>{status} {title}"
+                f"</h1></center>\n<hr><center>strato</center>\n</body>\n</html>\n").encode()
+        headers = {"location": f"https://{host_name(host)}{target}", "content-type": "text/html",
+                   "content-length": str(len(body)), "via": VIA, "x-cache": "Redirect from strato"}
+        return Answer(status, headers, None if method == "HEAD" else [body])
+    body = b"This distribution only answers requests made over HTTPS.\n"
+    headers = {"content-type": "text/plain; charset=utf-8", "content-length": str(len(body)), "via": VIA,
                "x-cache": "Error from strato"}
     return Answer(403, headers, None if method == "HEAD" else [body])
 

@@ -1,0 +1,112 @@
+"""What a distribution asks of the answer a viewer gets, applied around the caching proxy
+(EdgeProxy): a behaviour's ViewerProtocolPolicy before the request is served, and the
+distribution's CustomErrorResponses pages after the origin (or the cache) has answered.
+
+The edge speaks plain HTTP only. A request counts as made over HTTPS when the server says so
+(its ASGI scheme) or, where the operator has told the edge it sits behind a TLS-terminating
+proxy it trusts (`STRATO_EDGE_TRUST_FORWARDED_PROTO`), when it carries
+`X-Forwarded-Proto: https`. Otherwise any viewer could claim HTTPS, so the field is ignored.
+
+An error page replaces an error as CloudFront does (DeveloperGuide/HTTPStatusCodes.html): the
+error (from the origin, the cache or the edge itself) is not sent; the page is asked of the
+distribution like any request for its path (its behaviour, cache and origin), and a 200 for it
+goes to the viewer under the ResponseCode. Any other answer for the page goes as it is
+(DeveloperGuide/custom-error-pages.html: a missing page is the viewer's 404). Fresh hits that
+need neither are answered before this app is reached (HitPath), which leaves such requests here.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import unquote
+
+from strato.edge.delivery import send_answer
+from strato.edge.proxy import EdgeProxy
+from strato.edge.rules import ALLOW_ALL, ErrorPage, Rules, viewer_protocol_refusal
+from strato.http.types import Message, Receive, Scope, Send
+
+# Request fields that would shape the page's answer into something other than the page itself.
+_SHAPING_FIELDS = frozenset({
+    b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodified-since", b"if-range", b"range",
+    b"content-length", b"transfer-encoding",
+})
+_PAGE_METHODS = ("GET", "HEAD")
+
+
+class ViewerRules:
+    def __init__(self, proxy: EdgeProxy, *, trust_forwarded_proto: bool = False) -> None:
+        self.proxy = proxy
+        self.trust_forwarded_proto = trust_forwarded_proto
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.proxy(scope, receive, send)
+            return
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        host = _field(scope, b"host")
+        rules = self.proxy.rules_for(host, raw_path.partition(b"?")[0].decode("latin-1"))
+        if rules.viewer_protocol != ALLOW_ALL and not self.over_https(scope):
+            await self._refuse(scope, rules, host, raw_path, send)
+            return
+        if rules.errors is None or not rules.errors.pages or scope["method"] not in _PAGE_METHODS:
+            await self.proxy(scope, receive, send)
+            return
+        page: ErrorPage | None = None
+
+        async def unless_replaced(message: Message) -> None:
+            nonlocal page
+            if message["type"] == "http.response.start":
+                page = rules.error_page(int(message["status"]))
+            if page is None:
+                await send(message)
+
+        await self.proxy(scope, receive, unless_replaced)
+        if page is not None:
+            await self.proxy(page_scope(scope, page.path), receive, with_page_status(send, page.status))
+
+    def over_https(self, scope: Scope) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        if not self.trust_forwarded_proto:
+            return False
+        return _field(scope, b"x-forwarded-proto").split(",")[0].strip().lower() == "https"
+
+    async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
+        """The redirect (or 403) for a request over HTTP, counted and logged as the proxy's own answers are."""
+        started = time.perf_counter()
+        target = raw_path.decode("latin-1")
+        if scope.get("query_string"):
+            target += "?" + scope["query_string"].decode("latin-1")
+        method = scope["method"]
+        answer = viewer_protocol_refusal(rules.viewer_protocol, method, host, target, scope.get("http_version", "1.1"))
+        await send_answer(send, answer)
+        sent = sum(len(part) for part in answer.body or () if isinstance(part, bytes))
+        client = (scope.get("client") or ("", 0))[0]
+        self.proxy.observe(self.proxy.metrics.site(rules.site), client, method, raw_path, answer.status, sent, started)
+
+
+def page_scope(scope: Scope, path: str) -> Scope:
+    """The viewer's request, asking for the error page `path` instead: same method and Host,
+    without a query, a body, conditionals or ranges."""
+    return {
+        **scope, "path": unquote(path), "raw_path": path.encode(), "query_string": b"",
+        "headers": [(name, value) for name, value in scope["headers"] if name not in _SHAPING_FIELDS],
+    }
+
+
+def with_page_status(send: Send, status: int) -> Send:
+    """`send`, answering a 200 for the error page under the CustomErrorResponse's ResponseCode."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 200:
+            message = {**message, "status": status}
+        await send(message)
+
+    return sending
+
+
+def _field(scope: Scope, name: bytes) -> str:
+    for field_name, value in scope["headers"]:
+        if field_name == name:
+            return str(value.decode("latin-1"))
+    return ""
