@@ -24,6 +24,7 @@ class Settings:
     edge_memory_size: int = 256 * 1024**2
     edge_rate: float | None = None  # requests per second per client IP at the edge (None: no limit)
     edge_access_log: str | None = None  # a file, or "-" for standard output
+    edge_trust_forwarded_proto: bool = False  # X-Forwarded-Proto: https from a trusted TLS proxy counts as HTTPS
     event_retry_delay: float = 60.0  # seconds before an Event invoke's first retry (the second waits twice that)
     function_concurrency: int = 1000  # the account's concurrent executions, as Lambda's default quota
 
@@ -41,6 +42,8 @@ class Settings:
             "edge_memory_size": parse_size(env.get("STRATO_EDGE_MEMORY_SIZE", "256M")),
             "edge_rate": float(env["STRATO_EDGE_RATE"]) if env.get("STRATO_EDGE_RATE") else None,
             "edge_access_log": env.get("STRATO_EDGE_ACCESS_LOG") or None,
+            "edge_trust_forwarded_proto": env.get("STRATO_EDGE_TRUST_FORWARDED_PROTO", "").lower() in (
+                "1", "true", "yes", "on"),
             "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
             "root_access_key": env.get("STRATO_ROOT_ACCESS_KEY") or None,
             "root_secret_key": env.get("STRATO_ROOT_SECRET_KEY") or None,

@@ -226,8 +226,8 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket)
     following = asyncio.ensure_future(invalidations.follow(invalidations.local(registry), store,
                                                            cache_dir / "invalidations-applied"))
     try:
-        await StoppableServer(_edge_config(proxy, admin_token(cache_dir), settings.request_timeout,
-                                          settings.log_level)).serve(sockets=[edge])
+        await StoppableServer(_edge_config(proxy, admin_token(cache_dir), settings.request_timeout, settings.log_level,
+                                          settings.edge_trust_forwarded_proto)).serve(sockets=[edge])
     finally:
         following.cancel()
         await origin.close()
@@ -235,9 +235,11 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket)
         registry.close()
 
 
-def _edge_config(proxy: EdgeProxy, token: str, timeout: float, log_level: str) -> uvicorn.Config:
+def _edge_config(proxy: EdgeProxy, token: str, timeout: float, log_level: str,
+                 trust_forwarded_proto: bool = False) -> uvicorn.Config:
     return uvicorn.Config(
-        EdgeAdmin(proxy, token), loop="uvloop", http=edge_protocol(timeout, HitPath(proxy)), lifespan="off",
+        EdgeAdmin(proxy, token, trust_forwarded_proto=trust_forwarded_proto), loop="uvloop",
+        http=edge_protocol(timeout, HitPath(proxy)), lifespan="off",
         access_log=False, server_header=False, date_header=False, proxy_headers=False, log_level=log_level,
         timeout_keep_alive=30, ws="none",
     )
