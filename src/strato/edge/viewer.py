@@ -45,7 +45,7 @@ class ViewerRules:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         host = _field(scope, b"host")
         rules = self.proxy.rules_for(host, raw_path.partition(b"?")[0].decode("latin-1"))
-        if rules.viewer_protocol != ALLOW_ALL and not self.over_https(scope):
+        if rules.viewer_protocol != ALLOW_ALL and not over_https(scope, self.trust_forwarded_proto):
             await self._refuse(scope, rules, host, raw_path, send)
             return
         if rules.errors is None or not rules.errors.pages or scope["method"] not in _PAGE_METHODS:
@@ -64,13 +64,6 @@ class ViewerRules:
         if page is not None:
             await self.proxy(page_scope(scope, page.path), receive, with_page_status(send, page.status))
 
-    def over_https(self, scope: Scope) -> bool:
-        if scope.get("scheme") == "https":
-            return True
-        if not self.trust_forwarded_proto:
-            return False
-        return _field(scope, b"x-forwarded-proto").split(",")[0].strip().lower() == "https"
-
     async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
         """The redirect (or 403) for a request over HTTP, counted and logged as the proxy's own answers are."""
         started = time.perf_counter()
@@ -83,6 +76,16 @@ class ViewerRules:
         sent = sum(len(part) for part in answer.body or () if isinstance(part, bytes))
         client = (scope.get("client") or ("", 0))[0]
         self.proxy.observe(self.proxy.metrics.site(rules.site), client, method, raw_path, answer.status, sent, started)
+
+
+def over_https(scope: Scope, trust_forwarded_proto: bool) -> bool:
+    """Whether the viewer's request came over HTTPS: by the server's own scheme, or by the first
+    protocol an X-Forwarded-Proto names when the proxy that sets it is trusted."""
+    if scope.get("scheme") == "https":
+        return True
+    if not trust_forwarded_proto:
+        return False
+    return _field(scope, b"x-forwarded-proto").split(",")[0].strip().lower() == "https"
 
 
 def page_scope(scope: Scope, path: str) -> Scope:
