@@ -8,7 +8,8 @@ An S3 origin with an origin access control is asked with requests signed by stra
 keys (as CloudFront's OAC signs with SigV4), so its bucket can stay private.
 
 The proxy asks `rules(host, path)` once per request for the behaviour's settings (signed
-URLs, methods, what is forwarded and keyed, TTLs, compression): answered from a snapshot of
+URLs, methods, what is forwarded and keyed, TTLs, compression, the viewer protocol policy)
+and its distribution's error caching and pages: answered from a snapshot of
 the registry, read again when the distributions change (checked once a second) and, while
 some behaviour trusts key groups, when those groups' keys change. An origin's CustomHeaders
 are added here, to every request sent to it.
