@@ -250,6 +250,26 @@ class TestResolve:
         subprocess.run([sys.executable, "-c", script, str(tmp_path / "functions")], check=True, timeout=60)
         assert registry.resolve("fn").memory_size == 512
 
+    def test_resolve_cached_answers_only_from_the_cache(self, registry: Registry) -> None:
+        create(registry)
+        assert registry.resolve_cached("fn") is None  # never resolved here: no SQLite read on this path
+        assert registry.resolve("fn").timeout == 3
+        assert registry.resolve_cached("arn:aws:lambda:eu-west-1:000000000000:function:fn") is not None
+        asyncio.run(registry.update_configuration("fn", {"timeout": 9}))
+        assert registry.resolve_cached("fn") is None  # the write dropped what was cached
+        assert registry.resolve("fn").timeout == 9
+
+    def test_a_commit_without_its_stamp_is_still_seen_within_the_backstop(
+            self, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A writer that died between its commit and renewing the stamp: SQLite's data_version,
+        asked every BACKSTOP seconds, still drops the stale route."""
+        monkeypatch.setattr("strato.functions.routes.BACKSTOP", 0.0)  # asked on every use
+        create(registry)
+        assert registry.resolve("fn").timeout == 3
+        with contextlib.closing(sqlite3.connect(tmp_path / "functions" / "functions.db")) as conn, conn:
+            conn.execute("UPDATE versions SET timeout = 7 WHERE name = 'fn'")
+        assert registry.resolve("fn").timeout == 7
+
     def test_a_weighted_alias_resolves_to_each_of_its_versions(self, registry: Registry) -> None:
         create(registry, publish=True)
         asyncio.run(registry.update_code("fn", registry.packages.store_sync(package("v2")), publish=True))

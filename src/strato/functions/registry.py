@@ -39,7 +39,7 @@ class Registry(PolicyTables, EventConfigTables):
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(root / "functions.db", region)
         self.packages = CodeStore(root)
-        self._routes = RouteCache(migrations.connect(self.path))
+        self._routes = RouteCache(migrations.connect(self.path), self.stamp)
 
     def close(self) -> None:
         super().close()
@@ -376,6 +376,12 @@ class Registry(PolicyTables, EventConfigTables):
         key = (name, qualifier)
         route = self._routes.get(key) or self._routes.put(key, self._route(name, qualifier))
         return route.pick()
+
+    def resolve_cached(self, function_name: str, qualifier: str | None = None) -> FunctionVersion | None:
+        """`resolve` when the route is cached (a read of shared memory, no SQLite read); None
+        when it is not, or when it might not exist."""
+        route = self._routes.get(split_function_name(function_name, qualifier))
+        return None if route is None else route.pick()
 
     async def resolve_async(self, function_name: str, qualifier: str | None = None) -> FunctionVersion:
         """`resolve` for an event loop: a cache miss reads SQLite in a worker thread."""

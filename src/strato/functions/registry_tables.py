@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from strato import migrations
 
 from .arns import function_arn, is_version
+from .commit_stamp import CommitStamp
 from .definitions import Alias, Configuration, FunctionRecord, lambda_timestamp
 from .errors import InvalidParameter, NotFound, PreconditionFailed
 from .packages import StoredCode
@@ -48,6 +49,7 @@ class Tables:
         self.path = path
         migrations.migrate(path, MIGRATIONS)
         self.region = region
+        self.stamp = CommitStamp(path.with_name(path.name + "-stamp"))
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -57,6 +59,7 @@ class Tables:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+            self.stamp.close()
 
     def arn(self, name: str, qualifier: str | None = None) -> str:
         return function_arn(self.region, name, qualifier)
@@ -79,6 +82,8 @@ class Tables:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if write:
+            self.stamp.renew()
         return result
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
