@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from strato import __version__
-from strato.http.lane import LaneAnswer
+from strato.http.lane import LaneAnswer, Reply, Shortcut
 from strato.http.responses import send_body
 from strato.http.types import ASGIApp, Message, Receive, Scope, Send
 from strato.metrics import ResponseCounters
@@ -34,23 +33,26 @@ def service_of(scope: Scope) -> str:
 
 
 class RootApp:
-    """`answering`: services that can answer a lane request without ASGI (http/lane.py)."""
+    """`taking`: services that can answer a lane request without ASGI (http/lane.py)."""
 
     def __init__(self, services: dict[str, ASGIApp], counters: ResponseCounters,
-                 answering: dict[str, Callable[[Scope, bytes], Awaitable[LaneAnswer]]] | None = None) -> None:
+                 taking: dict[str, Shortcut] | None = None) -> None:
         self.services = services
         self.counters = counters
-        self.answering = answering or {}
+        self.taking = taking or {}
 
-    async def answer(self, scope: Scope, body: bytes) -> LaneAnswer | None:
-        """A lane request, answered by its service directly; None when that service cannot."""
+    def take(self, scope: Scope, body: bytes, reply: Reply) -> bool:
+        """A lane request, taken by its service to answer directly; False when that service cannot."""
         service = service_of(scope)
-        answering = self.answering.get(service)
-        if answering is None:
-            return None
-        answer = await answering(scope, body)
-        self.counters.count(service, answer[0])
-        return answer
+        taker = self.taking.get(service)
+        if taker is None:
+            return False
+
+        def counted(answer: LaneAnswer) -> None:
+            self.counters.count(service, answer[0])
+            reply(answer)
+
+        return taker(scope, body, counted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

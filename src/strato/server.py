@@ -115,7 +115,7 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
                                    settings.data_dir / "functions" / "logs"),
                           credentials)
     return RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront}, counters,
-                   answering={"lambda": functions.answer})
+                   taking={"lambda": functions.take})
 
 
 def _protocol(timeout: float, app: ExpectContinueGuard, shortcut: Shortcut | None) -> type[GuardedHttpProtocol]:
@@ -190,7 +190,7 @@ def serve(settings: Settings) -> None:
             folder = settings.data_dir / "functions"
             invoker = ControllerClient(folder / "controller.sock", events.put, LeaseBook(folder / "leases.sock"))
             root = build_app(settings, store, counters, invoker)
-            server = StoppableServer(_uvicorn_config(ExpectContinueGuard(root), settings, root.answer))
+            server = StoppableServer(_uvicorn_config(ExpectContinueGuard(root), settings, root.take))
             await server.serve(sockets=[sock])
         finally:
             store.close()

@@ -26,6 +26,7 @@ from botocore.credentials import Credentials
 
 from strato.config import Settings
 from strato.http.expect import ExpectContinueGuard
+from strato.http.lane import Reply
 from strato.http.types import Receive, Scope, Send
 from strato.server import _uvicorn_config
 from tests.conftest import make_client
@@ -84,16 +85,36 @@ async def streaming_app(scope: Scope, receive: Receive, send: Send, hold: Hold) 
     await send({"type": "http.response.body", "body": str(len(body)).encode()})
 
 
-class ThreadServer:
-    """A uvicorn server on a free port in a thread, with the protocol and config of `strato serve`."""
+def shortcut(scope: Scope, body: bytes, reply: Reply) -> bool:
+    """Takes functions named `quick` (answered at once, inside the parser's callback), `later`
+    (answered 1.5 s later, with no task) and `raising` (the shortcut raises); declines the rest."""
+    path = scope["path"]
+    if "/quick/" in path:
+        reply((200, [(b"content-type", b"text/plain")], b"quick " + body))
+        return True
+    if "/later/" in path:
+        asyncio.get_running_loop().call_later(1.5, reply, (200, [(b"content-type", b"text/plain")], b"later"))
+        return True
+    if "/raising/" in path:
+        raise RuntimeError("the shortcut failed")
+    return False
 
-    def __init__(self, request_timeout: float = 30.0) -> None:
+
+class ThreadServer:
+    """A uvicorn server on a free port in a thread, with the protocol and config of `strato serve`
+    (the lane's shortcut: `shortcut` above, when asked)."""
+
+    def __init__(self, request_timeout: float = 30.0, with_shortcut: bool = False,
+                 keep_alive: int | None = None) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.hold = Hold()
         app = functools.partial(streaming_app, hold=self.hold)
         settings = Settings(request_timeout=request_timeout)
-        self.server = uvicorn.Server(_uvicorn_config(ExpectContinueGuard(app), settings))
+        config = _uvicorn_config(ExpectContinueGuard(app), settings, shortcut if with_shortcut else None)
+        if keep_alive is not None:
+            config.timeout_keep_alive = keep_alive
+        self.server = uvicorn.Server(config)
         self.errors: list[str] = []  # what reached the event loop's exception handler
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -286,6 +307,57 @@ class TestTheLane:
         finally:
             server.stop()
         assert server.errors == []
+
+
+@pytest.fixture(scope="module")
+def quick() -> Iterator[ThreadServer]:
+    running = ThreadServer(with_shortcut=True, keep_alive=1).start()
+    yield running
+    running.stop()
+
+
+class TestAShortcut:
+    """A shortcut takes lane requests to answer without the ASGI app (strato's warm invoke)."""
+
+    def test_answers_a_request_it_takes_whole_at_once(self, quick: ThreadServer) -> None:
+        with connect(quick.port) as sock, sock.makefile("rb") as stream:
+            sock.sendall(invoke("quick", b'{"n": 1}'))
+            answer = read_answer(stream)
+            assert (answer.status, answer.framing, answer.body) == (200, "length", b'quick {"n": 1}')
+            sock.sendall(invoke("quick", b"2"))
+            assert read_answer(stream).body == b"quick 2"
+
+    def test_leaves_what_it_declines_to_the_app(self, quick: ThreadServer) -> None:
+        with connect(quick.port) as sock, sock.makefile("rb") as stream:
+            sock.sendall(invoke("fn", b"[1, 2]"))
+            answer = read_answer(stream)
+        assert (answer.framing, answer.body) == ("length", f"POST {INVOKE.format('fn')} 6".encode())
+
+    def test_answers_later_in_the_connections_order(self, quick: ThreadServer) -> None:
+        """Requests pipelined behind one it answers later wait in uvicorn's pipeline (the app
+        answers them, in order)."""
+        with connect(quick.port) as sock, sock.makefile("rb") as stream:
+            sock.sendall(invoke("later") + invoke("quick", b"2") + request("GET", "/bucket/third"))
+            answers = [read_answer(stream) for _ in range(3)]
+            assert [answer.body for answer in answers] == [
+                b"later", f"POST {INVOKE.format('quick')} 1".encode(), b"GET /bucket/third 0"]
+            sock.sendall(invoke("quick", b"4"))
+            assert read_answer(stream).body == b"quick 4", "the lane is open again"
+
+    def test_a_request_answered_at_once_leaves_no_idle_timer_on_the_one_behind_it(self, quick: ThreadServer) -> None:
+        """The keep-alive timer (1 s here) that an answer written inside the parser's callback
+        arms must not close the connection under a pipelined request answered 1.5 s later."""
+        with connect(quick.port) as sock, sock.makefile("rb") as stream:
+            sock.sendall(invoke("quick", b"1") + invoke("later"))
+            answers = [read_answer(stream) for _ in range(2)]
+        assert [(answer.status, answer.body) for answer in answers] == [(200, b"quick 1"), (200, b"later")]
+
+    def test_a_shortcut_that_raises_gets_a_500_and_the_connection_closes(self, quick: ThreadServer) -> None:
+        with connect(quick.port) as sock, sock.makefile("rb") as stream:
+            sock.sendall(invoke("raising"))
+            answer = read_answer(stream)
+            assert (answer.status, answer.headers["connection"]) == (500, "close")
+            assert closed_by_server(sock)
 
 
 def test_an_invoke_whose_body_stops_coming_is_refused_and_closed() -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,9 @@ class LeaseBook:
         self._idle.clear()
 
 
+Outcome = Callable[[InvokeResult | BaseException], None]  # an invocation's result, or why it has none
+
+
 class Loan:
     """One lent environment: the runtime's connection, and the invocation in flight on it."""
 
@@ -145,7 +150,8 @@ class Loan:
         self._connection = RuntimeConnection(self._channel, set(), None)  # admitted by the lender
         self._transport: asyncio.Transport | None = None
         self._invocation: Invocation | None = None
-        self._outcome: asyncio.Future[InvokeResult] | None = None
+        self._done: Outcome | None = None  # told once, then cleared
+        self._timer: asyncio.TimerHandle | None = None
         self._answer: InvokeResult | None = None  # the runtime's, awaiting the controller's log tail
         self._ended = False  # no more invocations here
         self._returned = False  # the controller was told
@@ -161,12 +167,12 @@ class Loan:
     def usable(self) -> bool:
         return not self._ended and self._transport is not None and not self._transport.is_closing()
 
-    async def invoke(self, invocation: Invocation) -> InvokeResult:
-        """Run the invocation on the lent runtime. Raises Undelivered when the environment was gone."""
-        loop = asyncio.get_running_loop()
-        outcome: asyncio.Future[InvokeResult] = loop.create_future()
+    def start(self, invocation: Invocation, done: Outcome) -> None:
+        """Hand the invocation to the lent runtime; `done` gets its result, Undelivered when the
+        environment was gone, or ControllerUnavailable. Nothing here waits: the warm invoke's
+        path runs from the request's last byte to the runtime's socket in one go."""
         self._invocation = invocation
-        self._outcome = outcome
+        self._done = done
         self._answer = None
         function = invocation.function
         # Told before the runtime has it: whatever the runtime writes for it reaches the
@@ -176,12 +182,32 @@ class Loan:
                         "log_tail": invocation.log_tail, "at": time.perf_counter()})
         self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
                                       function.timeout * 1000, invocation.client_context))
-        timer = loop.call_later(function.timeout + RESULT_GRACE, self._unanswered, outcome)
+        silence = ControllerUnavailable("no word from the functions controller")
+        self._timer = asyncio.get_running_loop().call_later(function.timeout + RESULT_GRACE, self._conclude, silence)
+
+    async def invoke(self, invocation: Invocation) -> InvokeResult:
+        """`start`, awaited. Raises Undelivered when the environment was gone."""
+        outcome: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+        self.start(invocation, functools.partial(_settle_future, outcome))
+        return await outcome
+
+    def _conclude(self, outcome: InvokeResult | BaseException, report: dict[str, Any] | None = None) -> None:
+        """The invocation in flight has its outcome: tell the caller, then the controller
+        (`report`: after the caller, whose answer goes first), then this loan is free: its next
+        `begin` cannot overtake this `end`."""
+        done = self._done
+        if done is None:
+            return
+        if isinstance(outcome, BaseException):
+            self._ended = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self._invocation = self._done = self._timer = self._answer = None
         try:
-            return await outcome
+            done(outcome)
         finally:
-            timer.cancel()
-            self._invocation = self._outcome = self._answer = None
+            if report is not None:
+                self.book.send(report)
             self.book.settle(self)
 
     def recall(self) -> None:
@@ -208,36 +234,27 @@ class Loan:
     def void(self, exc: Exception) -> None:
         """The controller is gone: fail what is in flight, drop the connection."""
         self._ended = self._returned = True
-        outcome = self._outcome
-        if outcome is not None and not outcome.done():
-            outcome.set_exception(exc)
         if self._transport is not None:
             self._transport.abort()
+        self._conclude(exc)
 
     def controller_result(self, head: dict[str, Any], payload: bytes) -> None:
         """The controller's word on the invocation in flight: lost, the log tail, or its end."""
-        outcome = self._outcome
         invocation = self._invocation
-        if outcome is None or outcome.done() or invocation is None or head.get("request_id") != invocation.request_id:
+        if self._done is None or invocation is None or head.get("request_id") != invocation.request_id:
             return
         if head.get("lost"):
-            self._ended = True
             self._channel.withdraw()
-            outcome.set_exception(Undelivered())
+            self._conclude(Undelivered())
             return
         answer = self._answer
         if answer is not None:
             tail = str(head.get("log_tail", "")).encode()
-            outcome.set_result(InvokeResult(answer.payload, answer.executed_version, answer.function_error, tail))
+            self._conclude(InvokeResult(answer.payload, answer.executed_version, answer.function_error, tail))
             return
         self._channel.withdraw()  # it ended in the controller: a timeout or an exit
         self._ended = True
-        outcome.set_result(result_from(head, payload))
-
-    def _unanswered(self, outcome: asyncio.Future[InvokeResult]) -> None:
-        if not outcome.done():
-            self._ended = True
-            outcome.set_exception(ControllerUnavailable("no word from the functions controller"))
+        self._conclude(result_from(head, payload))
 
     # RuntimeEvents: what the lent runtime tells this worker.
 
@@ -254,21 +271,28 @@ class Loan:
     def invocation_done(self, request_id: str, payload: bytes, error_type: str | None) -> None:
         at = time.perf_counter()
         invocation = self._invocation
-        outcome = self._outcome
-        if invocation is None or outcome is None or outcome.done():
+        if invocation is None or self._done is None:
             return
         function_error = None
         if error_type is not None:
             payload = failures.error_document(payload, error_type)
             function_error = "Unhandled"
         result = InvokeResult(payload, invocation.function.version, function_error)
+        report = {"op": "end", "lease": self.lease, "request_id": request_id, "error_type": error_type, "at": at}
         if invocation.log_tail:
             self._answer = result  # the tail comes from the controller, which holds the log
+            self.book.send(report)
         else:
-            outcome.set_result(result)
-        # Told once the caller has its answer: the wakeup set_result scheduled runs first.
-        report = {"op": "end", "lease": self.lease, "request_id": request_id, "error_type": error_type, "at": at}
-        asyncio.get_running_loop().call_soon(self.book.send, report)
+            self._conclude(result, report)
 
     def init_failed(self, payload: bytes, error_type: str | None) -> None:
         """Never: the channel refuses init errors after initialisation."""
+
+
+def _settle_future(future: asyncio.Future[InvokeResult], outcome: InvokeResult | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

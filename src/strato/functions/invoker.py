@@ -1,11 +1,13 @@
 """What the Lambda protocol layer calls to run a function.
 
 In `strato serve` the API workers hold a client of the functions controller process (the one
-owner of the environment pool); in tests the pool can be called directly. Both keep this shape.
+owner of the environment pool); in tests the pool can be called directly (it keeps `invoke`,
+`enqueue` and `retire`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from .records import Invocation, InvokeResult
@@ -14,6 +16,11 @@ from .records import Invocation, InvokeResult
 class Invoker(Protocol):
     async def invoke(self, invocation: Invocation) -> InvokeResult:
         """Run synchronously (RequestResponse). Raises TooManyRequests when throttled."""
+        ...
+
+    def start(self, invocation: Invocation, done: Callable[[InvokeResult | BaseException], None]) -> bool:
+        """`invoke` without awaiting, when a warm environment is at hand at once: `done` gets
+        the result or the exception `invoke` would raise. False when none is (nothing started)."""
         ...
 
     async def enqueue(self, invocation: Invocation) -> None:

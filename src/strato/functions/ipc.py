@@ -38,8 +38,11 @@ class ControllerUnavailable(Exception):
     """The controller process cannot be reached (it is starting or restarting)."""
 
 
+_HEAD_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps would build one per call
+
+
 def encode_frame(head: dict[str, Any], payload: bytes = b"") -> bytes:
-    encoded = json.dumps(head, separators=(",", ":")).encode()
+    encoded = _HEAD_ENCODER.encode(head).encode()
     return _LENGTHS.pack(len(encoded), len(payload)) + encoded + payload
 
 
@@ -171,6 +174,7 @@ class ControllerClient:
         self._enqueue = enqueue
         self._leases = leases
         self._idle: list[_Connection] = []
+        self._relaying: set[asyncio.Task[InvokeResult]] = set()
 
     async def _connection(self) -> _Connection:
         while self._idle:
@@ -204,14 +208,42 @@ class ControllerClient:
 
     async def invoke(self, invocation: Invocation) -> InvokeResult:
         book = self._leases
-        head = invocation_head(invocation)
         if book is not None:
             loan = book.take(invocation)
             if loan is not None:
                 with contextlib.suppress(Undelivered):
                     return await loan.invoke(invocation)
-            if book.lessee is not None:
-                head["lessee"] = book.lessee
+        return await self._relay(invocation)
+
+    def start(self, invocation: Invocation, done: Callable[[InvokeResult | BaseException], None]) -> bool:
+        """`invoke` without awaiting, when an environment lent to this worker is idle: `done`
+        gets the result or the exception `invoke` would raise. False when none is (nothing
+        was started: the caller awaits `invoke`)."""
+        loan = None if self._leases is None else self._leases.take(invocation)
+        if loan is None:
+            return False
+
+        def finished(outcome: InvokeResult | BaseException) -> None:
+            if not isinstance(outcome, Undelivered):
+                done(outcome)
+                return
+            relay = asyncio.get_running_loop().create_task(self._relay(invocation))  # the environment was gone
+            self._relaying.add(relay)
+            relay.add_done_callback(lambda task: self._relayed(task, done))
+
+        loan.start(invocation, finished)
+        return True
+
+    def _relayed(self, task: asyncio.Task[InvokeResult], done: Callable[[InvokeResult | BaseException], None]) -> None:
+        self._relaying.discard(task)
+        if not task.cancelled():
+            done(task.exception() or task.result())
+
+    async def _relay(self, invocation: Invocation) -> InvokeResult:
+        """Through the controller, asking it to lend the environment it runs this on."""
+        head = invocation_head(invocation)
+        if self._leases is not None and self._leases.lessee is not None:
+            head["lessee"] = self._leases.lessee
         answer, payload = await self.call(head, invocation.payload)
         return result_from(answer, payload)
 

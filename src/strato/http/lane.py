@@ -10,17 +10,19 @@ its response is written), and the keep-alive and shutdown rules are uvicorn's.
 
 Lane requests are chosen by the server (`LaneMatch`) and must be HTTP/1.1 keep-alive with a
 Content-Length of at most `MAX_LANE_BODY` and no Expect or Upgrade; their responses must be
-small (they are written whole, without flow control). A `Shortcut` may answer one without the
-ASGI app at all (the app's own code, called directly); when it returns None the app answers.
+small (they are written whole, without flow control). A `Shortcut` may take one to answer
+without the ASGI app (the app's own code, called directly): it calls `reply` once, now or
+later, with or without a task of its own; when it declines the app answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import http
 import logging
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import cast
 
 import httptools
@@ -33,7 +35,8 @@ log = logging.getLogger("strato.http")
 MAX_LANE_BODY = 6 * 1024 * 1024 + 1024
 LaneMatch = Callable[[bytes, bytes], bool]  # (method, raw path) -> take the lane?
 LaneAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
-Shortcut = Callable[[Scope, bytes], Awaitable[LaneAnswer | None]]  # (scope, body) -> answer, or None
+Reply = Callable[[LaneAnswer], None]
+Shortcut = Callable[[Scope, bytes, Reply], bool]  # (scope, body, reply) -> taken?
 _NOT_FOR_LANE = frozenset({b"expect", b"upgrade", b"transfer-encoding"})
 _REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
 
@@ -121,8 +124,18 @@ class LaneHttpProtocol(GuardedHttpProtocol):
         self._message_done()
         cycle = self.cycle
         assert isinstance(cycle, _LaneCycle)
-        # The scope now: a request pipelined behind this one replaces self.scope before the task runs.
-        task = self.loop.create_task(self._answer(cycle, cast(Scope, self.scope), b"".join(lane)))
+        # The scope now: a request pipelined behind this one replaces self.scope before it is answered.
+        scope = cast(Scope, self.scope)
+        body = b"".join(lane)
+        if self.lane_shortcut is not None:
+            try:
+                if self.lane_shortcut(scope, body, functools.partial(self._reply, cycle)):
+                    return
+            except Exception:
+                log.exception("lane request failed")
+                self._reply(cycle, None)
+                return
+        task = self.loop.create_task(self._answer(cycle, scope, body))
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
 
@@ -149,6 +162,7 @@ class LaneHttpProtocol(GuardedHttpProtocol):
         return self.lane_match(self.parser.get_method(), self.url.partition(b"?")[0])
 
     async def _answer(self, cycle: _LaneCycle, scope: Scope, body: bytes) -> None:
+        """The ASGI app's answer."""
         response = _LaneResponse(self.server_state.default_headers)
         received = False
 
@@ -160,15 +174,26 @@ class LaneHttpProtocol(GuardedHttpProtocol):
             return {"type": "http.request", "body": body, "more_body": False}
 
         try:
-            answer = None if self.lane_shortcut is None else await self.lane_shortcut(scope, body)
-            if answer is None:
-                await self.lane_app(scope, receive, response.send)
-            else:
-                response.start(answer[0], answer[1])
-                response.add(answer[2], more=False)
+            await self.lane_app(scope, receive, response.send)
         except Exception:
             log.exception("lane request failed")
             response.fail()
+        self._write(cycle, response)
+
+    def _reply(self, cycle: _LaneCycle, answer: LaneAnswer | None) -> None:
+        """A shortcut's answer (None: it failed)."""
+        if cycle.response_complete:
+            log.error("lane request: a second answer to one request")
+            return
+        response = _LaneResponse(self.server_state.default_headers)
+        if answer is None:
+            response.fail()
+        else:
+            response.start(answer[0], answer[1])
+            response.add(answer[2], more=False)
+        self._write(cycle, response)
+
+    def _write(self, cycle: _LaneCycle, response: _LaneResponse) -> None:
         transport = self.transport
         if not transport.is_closing() and not cycle.disconnected:
             if not cycle.keep_alive:  # the server is shutting down

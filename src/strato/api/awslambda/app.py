@@ -13,20 +13,21 @@ import hashlib
 import logging
 import time
 import uuid
+from collections.abc import Awaitable
 
 from strato.auth import sigv4
 from strato.auth.credentials import CredentialStore
 from strato.auth.verify import unknown_key, verify_v4
 from strato.functions.records import MAX_PAYLOAD
 from strato.http.bodies import BodyTooLarge, collect, stream
-from strato.http.lane import LaneAnswer
+from strato.http.lane import LaneAnswer, Reply
 from strato.http.request import Request
 from strato.http.responses import Response, Tracked
 from strato.http.types import Message, Receive, Scope, Send
 
 from .call import Call, Services
 from .errors import LambdaError, to_lambda_error, too_large
-from .handlers import HANDLERS
+from .handlers import HANDLERS, STARTERS
 from .router import Endpoint, route
 
 log = logging.getLogger("strato.lambda")
@@ -48,6 +49,7 @@ class LambdaApp:
         self.services = services
         self.credentials = credentials
         self._packages = asyncio.Semaphore(CONCURRENT_PACKAGES)
+        self._answering: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = str(uuid.uuid4())
@@ -63,21 +65,50 @@ class LambdaApp:
                 raise
             await self.error_response(exc, request_id).send(tracked)
 
-    async def answer(self, scope: Scope, body: bytes) -> LaneAnswer:
-        """The same request answered whole, without ASGI, for a request whose body is already
-        read and whose response is small by contract (the lane's Invoke)."""
+    def take(self, scope: Scope, body: bytes, reply: Reply) -> bool:
+        """The same request answered without ASGI, for a request whose body is already read and
+        whose response is small by contract (the lane's Invoke); a warm Invoke is answered from
+        the runtime's answer, with no task in between."""
         request_id = str(uuid.uuid4())
         try:
-            response = await self.handle(Request.from_scope(scope, _read_already), request_id, body)
+            request = Request.from_scope(scope, _read_already)
+            endpoint = route(request.method, request.raw_path.decode("latin-1"))
+            call = self.verified_call(request, endpoint, self.authorization(request), body, request_id)
+            starter = STARTERS.get(endpoint.operation)
+            pending: Awaitable[Response] | None
+            if starter is None:
+                pending = HANDLERS[endpoint.operation](call)
+            else:
+                pending = starter(call, lambda outcome: reply(self.lane_answer(outcome, request_id)))
         except Exception as exc:
-            response = self.error_response(exc, request_id)
-        if response.close is not None:
-            response.close()
-        if not isinstance(response.body, bytes):
-            raise TypeError(f"{scope['path']} streams its response: it cannot take the lane")
-        headers = [(name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in response.headers]
+            reply(self.lane_answer(exc, request_id))
+            return True
+        if pending is not None:
+            task = asyncio.get_running_loop().create_task(self._answer_later(pending, request_id, reply))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+        return True
+
+    async def _answer_later(self, pending: Awaitable[Response], request_id: str, reply: Reply) -> None:
+        try:
+            outcome: Response | Exception = await pending
+        except Exception as exc:
+            outcome = exc
+        reply(self.lane_answer(outcome, request_id))
+
+    def lane_answer(self, outcome: Response | BaseException, request_id: str) -> LaneAnswer:
+        if isinstance(outcome, Exception):
+            outcome = self.error_response(outcome, request_id)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        if outcome.close is not None:
+            outcome.close()
+        body = outcome.body
+        if not isinstance(body, bytes):
+            return self.lane_answer(RuntimeError("a streamed response cannot take the lane"), request_id)
+        headers = [(name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in outcome.headers]
         headers.append((b"x-amzn-requestid", request_id.encode()))
-        return response.status, headers, response.body
+        return outcome.status, headers, body
 
     def error_response(self, exc: Exception, request_id: str) -> Response:
         error = to_lambda_error(exc)
@@ -87,25 +118,29 @@ class LambdaApp:
         headers = [("content-type", "application/json"), ("x-amzn-errortype", error.code), *error.headers.items()]
         return Response(error.status, headers, error.body())
 
-    async def handle(self, request: Request, request_id: str, body: bytes | None = None) -> Response:
-        """`body`: the request's body when it is already read (else it is read here, bounded)."""
+    async def handle(self, request: Request, request_id: str) -> Response:
         endpoint = route(request.method, request.raw_path.decode("latin-1"))
         auth = self.authorization(request)  # before any body is read: strangers hold no upload slot
         if _BODY_LIMITS.get(endpoint.operation) == MAX_CODE_REQUEST:
             async with self._packages:
-                return await self.dispatch(request, endpoint, request_id, auth, body)
-        return await self.dispatch(request, endpoint, request_id, auth, body)
+                return await self.dispatch(request, endpoint, request_id, auth)
+        return await self.dispatch(request, endpoint, request_id, auth)
 
     async def dispatch(self, request: Request, endpoint: Endpoint, request_id: str,
-                       auth: sigv4.Authorization, body: bytes | None = None) -> Response:
-        if body is None:
-            body = await self.read_body(request, endpoint.operation)
-        elif len(body) > _BODY_LIMITS.get(endpoint.operation, MAX_REQUEST):
-            raise too_large(_BODY_LIMITS.get(endpoint.operation, MAX_REQUEST), endpoint.operation)
+                       auth: sigv4.Authorization) -> Response:
+        body = await self.read_body(request, endpoint.operation)
+        return await HANDLERS[endpoint.operation](self.verified_call(request, endpoint, auth, body, request_id))
+
+    def verified_call(self, request: Request, endpoint: Endpoint, auth: sigv4.Authorization, body: bytes,
+                      request_id: str) -> Call:
+        """The call, once its body is within the operation's limit and the signature covers it."""
+        limit = _BODY_LIMITS.get(endpoint.operation, MAX_REQUEST)
+        if len(body) > limit:
+            raise too_large(limit, endpoint.operation)
         verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
                   raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
                   query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
-        return await HANDLERS[endpoint.operation](Call(request, endpoint, body, request_id, self.services))
+        return Call(request, endpoint, body, request_id, self.services)
 
     async def read_body(self, request: Request, operation: str) -> bytes:
         limit = _BODY_LIMITS.get(operation, MAX_REQUEST)

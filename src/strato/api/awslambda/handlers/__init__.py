@@ -10,6 +10,9 @@ from ..call import Call
 from . import aliases, concurrency, event_config, functions, invoke, logs, policy, tags, versions
 
 Handler = Callable[[Call], Awaitable[Response]]
+# Starts the operation without awaiting when it can (then gives None and, later, the response
+# or the error to its callback); else gives what to await. For the warm invoke's path.
+Starter = Callable[[Call, Callable[[Response | BaseException], None]], Awaitable[Response] | None]
 
 HANDLERS: dict[str, Handler] = {
     "CreateFunction": functions.create_function,
@@ -45,3 +48,5 @@ HANDLERS: dict[str, Handler] = {
     "Invoke": invoke.invoke,
     "GetFunctionLogs": logs.get_function_logs,
 }
+
+STARTERS: dict[str, Starter] = {"Invoke": invoke.start}

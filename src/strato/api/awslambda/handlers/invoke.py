@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, Invocation
+from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult
 from strato.http.responses import Response
 
 from ..call import Call
@@ -52,7 +54,15 @@ def _one_of(value: str, member: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-async def invoke(call: Call) -> Response:
+@dataclass(frozen=True, slots=True)
+class InvokeRequest:
+    kind: str  # one of INVOCATION_TYPES
+    payload: bytes
+    client_context: str | None
+    log_tail: bool
+
+
+def _read(call: Call) -> InvokeRequest:
     headers = call.request.headers
     kind = _one_of(headers.get("x-amz-invocation-type", "RequestResponse"), "invocationType", INVOCATION_TYPES)
     log_type = _one_of(headers.get("x-amz-log-type", "None"), "logType", LOG_TYPES)
@@ -60,22 +70,50 @@ async def invoke(call: Call) -> Response:
         payload = _payload(call.raw_body, MAX_EVENT_PAYLOAD, "InvokeAsync")
     else:
         payload = _payload(call.raw_body, MAX_PAYLOAD, "Invoke")
-    client_context = _client_context(headers.get("x-amz-client-context"))
-    registry = call.registry
-    name, qualifier = call.target()
-    function = await registry.resolve_async(name, qualifier)
-    if kind == "DryRun":
-        return no_content()
-    invocation = Invocation(function, registry.arn(function.name, qualifier), payload, call.request_id,
-                            client_context, log_tail=log_type == "Tail")
-    if kind == "Event":
-        await call.services.invoker.enqueue(invocation)
-        return Response(202, [])
-    result = await call.services.invoker.invoke(invocation)
+    return InvokeRequest(kind, payload, _client_context(headers.get("x-amz-client-context")), log_type == "Tail")
+
+
+def _invocation(call: Call, request: InvokeRequest, function: FunctionVersion, qualifier: str | None) -> Invocation:
+    return Invocation(function, call.registry.arn(function.name, qualifier), request.payload, call.request_id,
+                      request.client_context, log_tail=request.log_tail)
+
+
+def _answer(result: InvokeResult, log_tail: bool) -> Response:
     out = [("content-type", "application/json"), ("x-amz-executed-version", result.executed_version)]
     if result.function_error:
         out.append(("x-amz-function-error", result.function_error))
-    if invocation.log_tail:
+    if log_tail:
         out.append(("x-amz-log-result", base64.b64encode(result.log_tail).decode()))
     return Response(200, out, result.payload)
 
+
+async def invoke(call: Call, request: InvokeRequest | None = None) -> Response:
+    """`request`: the call's parameters when `start` has read them already."""
+    request = request or _read(call)
+    name, qualifier = call.target()
+    function = await call.registry.resolve_async(name, qualifier)
+    if request.kind == "DryRun":
+        return no_content()
+    invocation = _invocation(call, request, function, qualifier)
+    if request.kind == "Event":
+        await call.services.invoker.enqueue(invocation)
+        return Response(202, [])
+    return _answer(await call.services.invoker.invoke(invocation), request.log_tail)
+
+
+def start(call: Call, done: Callable[[Response | BaseException], None]) -> Awaitable[Response] | None:
+    """A RequestResponse invoke of a known function started without awaiting, when a warm
+    environment is at hand (the warm invoke's path): `done` gets the response or the error.
+    Otherwise the invoke to await instead (nothing was started)."""
+    request = _read(call)
+    name, qualifier = call.target()
+    function = call.registry.resolve_cached(name, qualifier) if request.kind == "RequestResponse" else None
+    if function is None:
+        return invoke(call, request)
+
+    def finished(outcome: InvokeResult | BaseException) -> None:
+        done(outcome if isinstance(outcome, BaseException) else _answer(outcome, request.log_tail))
+
+    if call.services.invoker.start(_invocation(call, request, function, qualifier), finished):
+        return None
+    return invoke(call, request)
