@@ -79,9 +79,11 @@ class Datagrams:
 
     def _write(self, message: bytes, fd: int | None) -> bool:
         """Send now; False when the socket is full (the message waits for writability)."""
-        ancillary = [] if fd is None else [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))]
         try:
-            self._sock.sendmsg([message], ancillary)
+            if fd is None:
+                self._sock.send(message)
+            else:
+                self._sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
         except BlockingIOError:
             return False
         except OSError:
