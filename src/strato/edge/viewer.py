@@ -11,8 +11,12 @@ An error page replaces an error as CloudFront does (DeveloperGuide/HTTPStatusCod
 error (from the origin, the cache or the edge itself) is not sent; the page is asked of the
 distribution like any request for its path (its behaviour, cache and origin), and a 200 for it
 goes to the viewer under the ResponseCode. Any other answer for the page goes as it is
-(DeveloperGuide/custom-error-pages.html: a missing page is the viewer's 404). Fresh hits that
-need neither are answered before this app is reached (HitPath), which leaves such requests here.
+(DeveloperGuide/custom-error-pages.html: a missing page is the viewer's 404).
+
+Requests answered outside ASGI never reach this app, so a fast path must leave it those it
+governs: hitpath.py answers nothing on a behaviour whose policy is not `allow-all`, nor a stored
+error that has a page; an app a fast path hands a request over to goes through
+`with_error_pages`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from urllib.parse import unquote
 from strato.edge.delivery import send_answer
 from strato.edge.proxy import EdgeProxy
 from strato.edge.rules import ALLOW_ALL, ErrorPage, Rules, viewer_protocol_refusal
-from strato.http.types import Message, Receive, Scope, Send
+from strato.http.types import ASGIApp, Message, Receive, Scope, Send
 
 # Request fields that would shape the page's answer into something other than the page itself.
 _SHAPING_FIELDS = frozenset({
@@ -48,21 +52,7 @@ class ViewerRules:
         if rules.viewer_protocol != ALLOW_ALL and not over_https(scope, self.trust_forwarded_proto):
             await self._refuse(scope, rules, host, raw_path, send)
             return
-        if rules.errors is None or not rules.errors.pages or scope["method"] not in _PAGE_METHODS:
-            await self.proxy(scope, receive, send)
-            return
-        page: ErrorPage | None = None
-
-        async def unless_replaced(message: Message) -> None:
-            nonlocal page
-            if message["type"] == "http.response.start":
-                page = rules.error_page(int(message["status"]))
-            if page is None:
-                await send(message)
-
-        await self.proxy(scope, receive, unless_replaced)
-        if page is not None:
-            await self.proxy(page_scope(scope, page.path), receive, with_page_status(send, page.status))
+        await with_error_pages(self.proxy, self.proxy, rules)(scope, receive, send)
 
     async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
         """The redirect (or 403) for a request over HTTP, counted and logged as the proxy's own answers are."""
@@ -76,6 +66,33 @@ class ViewerRules:
         sent = sum(len(part) for part in answer.body or () if isinstance(part, bytes))
         client = (scope.get("client") or ("", 0))[0]
         self.proxy.observe(self.proxy.metrics.site(rules.site), client, method, raw_path, answer.status, sent, started)
+
+
+def with_error_pages(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
+    """`app`, with its answer to a GET or HEAD replaced by the distribution's page for the answer's
+    status (the page asked of `proxy`). For any app answering a request under `rules`: the proxy
+    itself, or one answering a miss whose fetch is already made."""
+    if rules.errors is None or not rules.errors.pages:
+        return app
+
+    async def replacing(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in _PAGE_METHODS:
+            await app(scope, receive, send)
+            return
+        page: ErrorPage | None = None
+
+        async def unless_replaced(message: Message) -> None:
+            nonlocal page
+            if message["type"] == "http.response.start":
+                page = rules.error_page(int(message["status"]))
+            if page is None:
+                await send(message)
+
+        await app(scope, receive, unless_replaced)
+        if page is not None:
+            await proxy(page_scope(scope, page.path), receive, with_page_status(send, page.status))
+
+    return replacing
 
 
 def over_https(scope: Scope, trust_forwarded_proto: bool) -> bool:
