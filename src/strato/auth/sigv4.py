@@ -59,6 +59,7 @@ class Authorization:
     expires: int = 0
 
 
+@lru_cache(maxsize=256)  # a client's credential scope is the same all day
 def parse_scope(credential: str) -> Scope:
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts):
