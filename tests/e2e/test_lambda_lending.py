@@ -389,6 +389,18 @@ def test_invokes_back_to_back_reuse_one_environment(lam: Any) -> None:
         assert [call(lam, name)[1] for _ in range(3)] == [1, 2, 3]
 
 
+def test_a_function_throttled_to_zero_is_refused_though_an_environment_is_lent(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, COUNTER)
+    lent = warm(lam, server, name)
+    assert holders(server, lent), "the environment is lent"
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    with pytest.raises(lam.exceptions.TooManyRequestsException) as raised:
+        call(lam, name)
+    assert raised.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    lam.delete_function_concurrency(FunctionName=name)
+    assert call(lam, name)[0]["StatusCode"] == 200
+
+
 def test_reserved_concurrency_counts_a_lent_environment_and_frees_it_after(
         server: StratoServer, gate: Gate) -> None:
     """The second client's worker asks the controller, which must judge by what the first

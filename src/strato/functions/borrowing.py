@@ -44,6 +44,8 @@ class LeaseBook:
             self._connect()
             return None
         function = invocation.function
+        if function.reserved_concurrency == 0:
+            return None  # throttled: the controller refuses it (a loan would run it on the slot it holds)
         key = function.revision
         idle = self._idle.get(key)
         while idle:
