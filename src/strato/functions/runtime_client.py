@@ -10,6 +10,7 @@ interpreter. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 from __future__ import annotations
 
 import decimal
+import functools
 import importlib
 import json
 import os
@@ -77,6 +78,15 @@ class ClientContext:
         self.client = Client(client) if isinstance(client, dict) else None
 
 
+@functools.cache
+def _function_names() -> tuple[str | None, ...]:
+    """What each context says of the function: its environment's, read once (os.environ
+    encodes every key it is asked for)."""
+    return tuple(os.environ.get(name) for name in ("AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+                                                  "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                                                  "AWS_LAMBDA_FUNCTION_VERSION"))
+
+
 class LambdaContext:
     """The handler's second argument, with awslambdaric's attribute names."""
 
@@ -88,13 +98,9 @@ class LambdaContext:
         client_context: dict[str, Any] | None,
         identity: dict[str, Any] | None,
     ) -> None:
-        environ = os.environ
         self.aws_request_id = request_id
-        self.log_group_name = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        (self.log_group_name, self.log_stream_name, self.function_name, self.memory_limit_in_mb,
+         self.function_version) = _function_names()
         self.invoked_function_arn = invoked_function_arn
         self.client_context = ClientContext(client_context) if client_context is not None else None
         self.identity = CognitoIdentity(identity or {})
