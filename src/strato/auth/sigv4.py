@@ -136,6 +136,7 @@ def canonical_uri(raw_path: bytes) -> str:
     return uri_encode(unquote_to_bytes(raw_path).decode("utf-8", "surrogateescape"), keep_slash=True)
 
 
+@lru_cache(maxsize=1024)  # these services' paths repeat (a function's invocations)
 def canonical_uri_normalized(raw_path: bytes) -> str:
     """Every service but S3: the path as sent, with dot segments removed, encoded once more
     (so '%3A' in a Lambda ARN is signed as '%253A'), as botocore's SigV4Auth signs it."""
