@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from strato.cdn.records import Behavior, Cookies, CustomErrorResponse, ForwardedValues
+from strato.config import Settings
 from strato.edge.distributions import behavior_rules, error_rules
 from strato.edge.rules import OPEN, ErrorPage, ErrorRules, Rules, Ttls, stored_fields, viewer_protocol_refusal
 from strato.edge.viewer import over_https, page_scope
@@ -125,6 +126,15 @@ class TestViewerProtocol:
     ) -> None:
         headers = [(b"host", b"example.com")] + ([(b"x-forwarded-proto", forwarded)] if forwarded else [])
         assert over_https({"type": "http", "scheme": scheme, "headers": headers}, trusted) is https
+
+    @pytest.mark.parametrize(("value", "trusted"), [
+        (None, False), ("", False), ("0", False), ("false", False), ("1", True), ("true", True), ("ON", True),
+    ])
+    def test_trusting_x_forwarded_proto_is_off_unless_the_operator_turns_it_on(
+        self, value: str | None, trusted: bool,
+    ) -> None:
+        environ = {} if value is None else {"STRATO_EDGE_TRUST_FORWARDED_PROTO": value}
+        assert Settings.from_env(environ).edge_trust_forwarded_proto is trusted
 
     def test_a_behaviours_policy_is_in_its_rules(self) -> None:
         for policy in ("allow-all", "redirect-to-https", "https-only"):
