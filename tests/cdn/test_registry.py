@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from strato.cdn.errors import (
     NoSuchInvalidation,
     PreconditionFailed,
 )
-from strato.cdn.records import DistributionConfig
+from strato.cdn.records import CustomErrorResponse, DistributionConfig, Element
 from strato.cdn.registry import DistributionRegistry
 
 from .samples import behavior, config
@@ -67,6 +68,33 @@ class TestFile:
             assert upgraded.generation() == 0
             upgraded.create(config())
             assert upgraded.generation() == 1
+        finally:
+            upgraded.close()
+
+    def test_a_version_2_file_models_the_custom_error_responses_it_kept_verbatim(self, tmp_path: Path) -> None:
+        data = tmp_path / "old"
+        (data / "cdn").mkdir(parents=True)
+        migrations.migrate(data / "cdn" / "cdn.db", MIGRATIONS, target=2)
+        kept = Element("CustomErrorResponses", children=(Element("Quantity", "2"), Element("Items", children=(
+            Element("CustomErrorResponse", children=(
+                Element("ErrorCode", "404"), Element("ResponsePagePath", "/404.html"), Element("ResponseCode", "200"),
+                Element("ErrorCachingMinTTL", "30"))),
+            Element("CustomErrorResponse", children=(
+                Element("ErrorCode", "503"), Element("ResponsePagePath", ""), Element("ResponseCode", ""))),
+        ))))
+        sent = config()
+        stored = json.loads(codec.dumps(dataclasses.replace(sent, extras=(*sent.extras, kept))))
+        del stored["custom_error_responses"]  # the field a version 2 row never had
+        with contextlib.closing(sqlite3.connect(data / "cdn" / "cdn.db")) as conn, conn:
+            conn.execute("INSERT INTO distributions (id, caller_reference, etag, last_modified, config) "
+                         "VALUES ('E1OLD000000002', ?, 'E1ETAG', 0, ?)", (sent.caller_reference, json.dumps(stored)))
+            conn.execute("INSERT INTO distributions (id, caller_reference, etag, last_modified, config) "
+                         "VALUES ('E1OLD000000003', 'other', 'E1ETAG', 0, ?)", (codec.dumps(config()),))
+        upgraded = DistributionRegistry(data)
+        try:
+            assert upgraded.get("E1OLD000000002").config == dataclasses.replace(sent, custom_error_responses=(
+                CustomErrorResponse(404, "/404.html", "200", 30), CustomErrorResponse(503, "", "", None)))
+            assert upgraded.get("E1OLD000000003").config.custom_error_responses is None
         finally:
             upgraded.close()
 

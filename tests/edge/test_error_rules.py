@@ -85,6 +85,7 @@ class TestErrorRulesFromTheConfiguration:
             CustomErrorResponse(404, "/404.html", "200", 60),
             CustomErrorResponse(503, error_caching_min_ttl=0),
             CustomErrorResponse(403, "", "", None),  # empty, as the console sends: no page
+            CustomErrorResponse(500, "/500.html", "OK"),  # stored before codes were checked: no page
         ))
         assert errors.min_ttls == {404: 60, 503: 0}
         assert errors.pages == {404: ErrorPage("/404.html", 200)}

@@ -222,12 +222,14 @@ def _all_rules(distributions: list[Distribution],
 
 def error_rules(responses: tuple[CustomErrorResponse, ...]) -> ErrorRules:
     """CustomErrorResponses as the edge applies them (AWS CloudFront API_CustomErrorResponse): an
-    ErrorCachingMinTTL where given, and a page where ResponsePagePath and ResponseCode are."""
+    ErrorCachingMinTTL where given, and a page where ResponsePagePath and ResponseCode are (a
+    ResponseCode that is no number, which only a configuration stored before they were checked
+    can hold, gives none)."""
     return ErrorRules(
         min_ttls={item.error_code: item.error_caching_min_ttl for item in responses
                   if item.error_caching_min_ttl is not None},
         pages={item.error_code: ErrorPage(item.response_page_path, int(item.response_code)) for item in responses
-               if item.response_page_path and item.response_code},
+               if item.response_page_path and item.response_code and item.response_code.isdigit()},
     )
 
 
