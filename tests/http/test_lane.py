@@ -208,6 +208,15 @@ def closed_by_server(sock: socket.socket) -> bool:
     return sock.recv(1) == b""
 
 
+def assert_failed_and_closed(server: ThreadServer, name: str) -> None:
+    """An invoke of `name` gets a 500 with `connection: close`, and the server closes."""
+    with connect(server.port) as sock, sock.makefile("rb") as stream:
+        sock.sendall(invoke(name))
+        answer = read_answer(stream)
+        assert (answer.status, answer.headers["connection"]) == (500, "close")
+        assert closed_by_server(sock)
+
+
 class TestTheLane:
     def test_an_invoke_is_answered_whole(self, api: ThreadServer) -> None:
         with connect(api.port) as sock, sock.makefile("rb") as stream:
@@ -277,22 +286,14 @@ class TestTheLane:
             assert closed_by_server(sock)
 
     def test_an_app_failing_on_the_lane_gets_a_500_and_the_connection_closes(self, api: ThreadServer) -> None:
-        with connect(api.port) as sock, sock.makefile("rb") as stream:
-            sock.sendall(invoke("broken"))
-            answer = read_answer(stream)
-            assert (answer.status, answer.headers["connection"]) == (500, "close")
-            assert closed_by_server(sock)
+        assert_failed_and_closed(api, "broken")
 
     @pytest.mark.parametrize("name", ["halfway", "unfinished"])
     def test_an_app_that_fails_after_starting_its_answer_gets_a_500_not_a_cut_answer(
             self, api: ThreadServer, name: str) -> None:
         """Nothing of a lane answer is on the wire before it is whole: the part the app sent
         would pass for a complete answer with its own length."""
-        with connect(api.port) as sock, sock.makefile("rb") as stream:
-            sock.sendall(invoke(name))
-            answer = read_answer(stream)
-            assert (answer.status, answer.headers["connection"]) == (500, "close")
-            assert closed_by_server(sock)
+        assert_failed_and_closed(api, name)
 
     def test_a_connection_closed_after_an_invoke_leaves_no_error_behind(self) -> None:
         server = ThreadServer().start()
@@ -353,11 +354,7 @@ class TestAShortcut:
         assert [(answer.status, answer.body) for answer in answers] == [(200, b"quick 1"), (200, b"later")]
 
     def test_a_shortcut_that_raises_gets_a_500_and_the_connection_closes(self, quick: ThreadServer) -> None:
-        with connect(quick.port) as sock, sock.makefile("rb") as stream:
-            sock.sendall(invoke("raising"))
-            answer = read_answer(stream)
-            assert (answer.status, answer.headers["connection"]) == (500, "close")
-            assert closed_by_server(sock)
+        assert_failed_and_closed(quick, "raising")
 
 
 def test_an_invoke_whose_body_stops_coming_is_refused_and_closed() -> None:
