@@ -177,6 +177,7 @@ class Loan:
         self._done = done
         self._answer = None
         function = invocation.function
+        self._timer = asyncio.get_running_loop().call_later(function.timeout + RESULT_GRACE, self._unanswered)
         # Told before the runtime has it: whatever the runtime writes for it reaches the
         # controller's pipe after `begin` is in the channel, so the controller, which reads the
         # channel before the pipe, starts its log (START) before its output.
@@ -184,8 +185,6 @@ class Loan:
                         "log_tail": invocation.log_tail, "at": time.perf_counter()})
         self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
                                       function.timeout * 1000, invocation.client_context))
-        silence = ControllerUnavailable("no word from the functions controller")
-        self._timer = asyncio.get_running_loop().call_later(function.timeout + RESULT_GRACE, self._conclude, silence)
 
     async def invoke(self, invocation: Invocation) -> InvokeResult:
         """`start`, awaited. Raises Undelivered when the environment was gone."""
@@ -211,6 +210,9 @@ class Loan:
             if report is not None:
                 self.book.send(report)
             self.book.settle(self)
+
+    def _unanswered(self) -> None:
+        self._conclude(ControllerUnavailable("no word from the functions controller"))
 
     def recall(self) -> None:
         """The controller wants the environment back (or its runtime is gone): now if idle and
