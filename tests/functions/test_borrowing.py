@@ -15,8 +15,8 @@ import pytest
 
 from strato.functions.borrowing import LeaseBook, Loan
 from strato.functions.datagrams import Datagrams
-from strato.functions.ipc import ControllerUnavailable
-from strato.functions.records import FunctionVersion
+from strato.functions.ipc import ControllerClient, ControllerUnavailable, FrameReader, encode_frame
+from strato.functions.records import FunctionVersion, Invocation, InvokeResult
 from tests.functions.support import function, invocation
 from tests.servers import read_response
 
@@ -190,3 +190,66 @@ def test_payloads_are_reported_without_their_bodies(tmp_path: Path) -> None:
         await asyncio.wait_for(answered, WAIT)
         runtime.close()
     run(tmp_path, test)
+
+
+async def stand_in_controller(path: Path, heads: list[dict[str, Any]], served: asyncio.Event) -> asyncio.Server:
+    """Answers the invocation relayed to it (recorded in `heads`) with the payload `relayed`;
+    `served` once the client has closed the connection."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        def answer(head: dict[str, Any], payload: bytes) -> None:
+            heads.append(head)
+            writer.write(encode_frame({"executed_version": "$LATEST"}, b'"relayed"'))
+
+        FrameReader(answer).feed(await reader.read(65536))
+        await reader.read()  # until the client closes
+        writer.close()
+        await writer.wait_closed()
+        served.set()
+    return await asyncio.start_unix_server(serve, str(path))
+
+
+def test_a_client_starts_an_invocation_on_an_idle_loan_without_waiting(tmp_path: Path) -> None:
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        client = ControllerClient(tmp_path / "controller.sock", enqueue_nothing, book)
+        outcomes: list[InvokeResult | BaseException] = []
+        assert not client.start(invocation(fn), outcomes.append), "nothing is lent yet: the caller awaits invoke"
+        runtime = lend(desk, fn)
+        book.settle(await taken(book, fn))
+        call = invocation(fn, b'{"n": 1}', log_tail=False)
+        assert client.start(call, outcomes.append)
+        handed = await asyncio.to_thread(read_response, runtime)
+        assert handed.body == b'{"n": 1}'
+        runtime.sendall(b"POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nContent-Length: 2\r\n\r\n42"
+                        % call.request_id.encode() + NEXT)
+        await until(lambda: outcomes)
+        assert outcomes == [InvokeResult(b"42", fn.version)]
+        runtime.close()
+    run(tmp_path, test)
+
+
+def test_a_started_invocation_whose_environment_was_lost_is_relayed_through_the_controller(tmp_path: Path) -> None:
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        relayed: list[dict[str, Any]] = []
+        served = asyncio.Event()
+        controller = await stand_in_controller(tmp_path / "controller.sock", relayed, served)
+        client = ControllerClient(tmp_path / "controller.sock", enqueue_nothing, book)
+        runtime = lend(desk, fn)
+        book.settle(await taken(book, fn))
+        call = invocation(fn, b"{}", log_tail=False)
+        outcomes: list[InvokeResult | BaseException] = []
+        assert client.start(call, outcomes.append)
+        begin = await desk.report()
+        desk.channel.send({"op": "result", "lease": 1, "request_id": begin["request_id"], "lost": True})
+        await until(lambda: outcomes)
+        assert outcomes == [InvokeResult(b'"relayed"', "$LATEST")]
+        assert [(head["op"], head["request_id"], head["lessee"]) for head in relayed] == [
+            ("invoke", call.request_id, 7)]
+        client.close()
+        await asyncio.wait_for(served.wait(), WAIT)
+        controller.close()
+        runtime.close()
+    run(tmp_path, test)
+
+
+async def enqueue_nothing(invocation: Invocation) -> None:
+    raise AssertionError("no event is queued here")
