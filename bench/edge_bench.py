@@ -5,6 +5,8 @@ origin, in one run, interleaved (every round runs each edge once, in turn).
     python bench/edge_bench.py --quick               # smoke run (about 3 minutes)
     python bench/edge_bench.py --ref HEAD --profile  # + py-spy of strato's edge (hits, ranges, misses)
     python bench/edge_bench.py --ref HEAD --only misses,collapse   # some scenarios only
+    python bench/edge_bench.py --baseline HEAD~3 --only misses     # A/B: + strato at HEAD~3, same run
+    python bench/edge_bench.py --edges strato --only misses --profile   # py-spy of the misses alone
 
 The origin is nginx serving static files with `Cache-Control: max-age=3600` added, on its own
 port, logging every request it serves (that log counts origin fetches). Scenarios:
@@ -76,6 +78,7 @@ COLLAPSE_WAITERS = 200
 # second's worth out at once): half of 1 MiB at once, the rest over about a second
 SLOW_RATE = "512k"
 EDGES = ("strato", "nginx", "varnish")
+BASELINE = "strato-base"  # the edge --baseline adds
 SCENARIOS = ("hits", "ranges", "misses", "collapse")
 
 # wrk Lua: cycle through paths (one stride per thread, as harness.LUA), optionally with a random
@@ -149,7 +152,9 @@ class Options(argparse.Namespace):
     python: str
     out: Path
     ref: str | None
+    baseline: str | None
     only: set[str]
+    edges: list[str]
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -165,9 +170,16 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--out", type=Path, default=WORK / "edge-results.json", help="where to write the JSON")
     parser.add_argument("--ref", help="run strato's src/ at this git commit (exported to bench/.work), "
                         "not the installed one")
+    parser.add_argument("--baseline", help="A/B: also run strato's src/ at this git commit, as a fourth edge "
+                        f"({BASELINE}), side by side with the others in every round")
     parser.add_argument("--only", default=",".join(SCENARIOS),
                         help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)} (default: all)")
+    parser.add_argument("--edges", default=",".join(EDGES),
+                        help=f"comma-separated edges to run, of {','.join(EDGES)} (default: all)")
     opts = parser.parse_args(argv, namespace=Options())
+    opts.edges = str(opts.edges).split(",")
+    if not set(opts.edges) <= set(EDGES):
+        parser.error(f"--edges takes {','.join(EDGES)}")
     opts.only = set(str(opts.only).split(","))
     if not opts.only <= set(SCENARIOS):
         parser.error(f"--only takes {','.join(SCENARIOS)}")
@@ -314,11 +326,11 @@ def start_origin(files: dict[str, bytes]) -> Origin:
     return Origin(url, child, root, files)
 
 
-def start_strato_edge(origin: Origin, python: str, src: Path | None) -> Edge:
-    cache = fresh_dir("strato-cache", EDGE_WORK)
+def start_strato_edge(origin: Origin, python: str, src: Path | None, name: str = "strato") -> Edge:
+    cache = fresh_dir(f"{name}-cache", EDGE_WORK)
     argv = [python, "-m", "strato", "edge", "--origin", origin.url, "--port", "0", "--cache-dir", str(cache),
             "--cache-size", "8G", "--log-level", "warning"]
-    child = Child.start("edge-strato", argv, env=strato_env(src))
+    child = Child.start(f"edge-{name}", argv, env=strato_env(src))
     found: list[str] = []
 
     def announced() -> bool:
@@ -331,7 +343,7 @@ def start_strato_edge(origin: Origin, python: str, src: Path | None) -> Edge:
 
     wait_for(announced, 30, "strato edge to announce its port")
     wait_for(lambda: get(f"{found[0]}/_strato/health")[0] == 200, 30, "strato edge health")
-    return Edge("strato", found[0], child, lambda h: h.get("cache-status", "").split(";")[1:2] == [" hit"])
+    return Edge(name, found[0], child, lambda h: h.get("cache-status", "").split(";")[1:2] == [" hit"])
 
 
 def start_nginx_edge(origin: Origin) -> Edge:
@@ -592,7 +604,7 @@ def collapse_scenario(edges: list[Edge], origin: Origin, results: Results, opts:
 
 def profile(edge: Edge, opts: Options) -> dict[str, Any]:
     """py-spy strato's edge while wrk drives 1 KiB hits, then 64 KiB ranges, then misses over new
-    keys (the rates under the profiler are not results)."""
+    keys, each when its scenario is among --only (the rates under the profiler are not results)."""
     folder = EDGE_WORK / "profiles"
     folder.mkdir(parents=True, exist_ok=True)
     duration = max(opts.duration, 20.0)
@@ -606,8 +618,11 @@ def profile(edge: Edge, opts: Options) -> dict[str, Any]:
         # 2 x 10,000 new keys, 1-3 requests each (as the miss-heavy scenario)
         "miss": lambda: run_wrk(edge.base_url, misses, connections=64, limit=len(sequence) // 2),
     }
+    wanted = {"hit_1k": "hits", "range_64k": "ranges", "miss": "misses"}
     out: dict[str, Any] = {}
     for name, load in loads.items():
+        if wanted[name] not in opts.only:
+            continue
         raw = folder / f"strato-edge-{name}.txt"
         raw.unlink(missing_ok=True)
         spy = pyspy_record(edge.pid, raw, duration, native=opts.native)
@@ -654,16 +669,18 @@ TARGETS = [
 
 
 def table(results: Results) -> str:
-    header = ["metric", *EDGES, "strato/nginx", "strato/varnish"]
+    edges = [*EDGES, BASELINE] if any(BASELINE in runs for runs in results.values()) else list(EDGES)
+    against = edges[1:]
+    header = ["metric", *edges, *(f"strato/{e}" for e in against)]
     rows = [header]
     for metric, label in LABELS.items():
         if metric not in results:
             continue
-        values = {e: value_of(results, metric, e) for e in EDGES}
-        cells = [ratio(values["strato"], values[e]) for e in ("nginx", "varnish")]
+        values = {e: value_of(results, metric, e) for e in edges}
+        cells = [ratio(values["strato"], values[e]) for e in against]
         if metric.endswith("_fetches") or metric == "miss_fetch_per_key":
-            cells = ["", ""]
-        rows.append([label, *(fmt(values[e]) for e in EDGES), *cells])
+            cells = [""] * len(against)
+        rows.append([label, *(fmt(values[e]) for e in edges), *cells])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["| " + " | ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
                                for i, cell in enumerate(row)) + " |" for row in rows]
@@ -725,12 +742,20 @@ def main(argv: list[str] | None = None) -> int:
         src, about = strato_source(opts.ref, opts.python)
         extra.update(about)
         log(f"strato {extra['strato_commit']} from {extra['strato_origin']}")
+        if opts.baseline:
+            base_src, base = strato_source(opts.baseline, opts.python)
+            extra["baseline"] = base
+            log(f"{BASELINE} {base['strato_commit']} from {base['strato_origin']}")
         log("starting the origin and the edges")
         origin = start_origin(origin_files())
         children.append(origin.child)
         edges: list[Edge] = []
-        starters: list[Callable[[], Edge]] = [lambda: start_strato_edge(origin, opts.python, src),
-                                              lambda: start_nginx_edge(origin), lambda: start_varnish(origin)]
+        starting: dict[str, Callable[[], Edge]] = {"strato": lambda: start_strato_edge(origin, opts.python, src),
+                                                   "nginx": lambda: start_nginx_edge(origin),
+                                                   "varnish": lambda: start_varnish(origin)}
+        starters = [starting[name] for name in opts.edges]
+        if opts.baseline:
+            starters.append(lambda: start_strato_edge(origin, opts.python, base_src, BASELINE))
         for start in starters:
             edge = start()
             children.append(edge.child)
@@ -738,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  origin   {origin.url}  pid {origin.child.pid}")
         for edge in edges:
             log(f"  {edge.name:8} {edge.base_url}  pid {edge.pid}")
-        if opts.only & {"hits", "ranges"} or opts.profile:
+        if opts.only & {"hits", "ranges"}:
             log("warming every edge (each object twice; the second must be a hit)")
             for edge in edges:
                 warm(edge, origin)
@@ -761,8 +786,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"collapsed misses: {COLLAPSE_WAITERS} requests for one uncached object")
             collapse_scenario(edges, origin, results, opts)
         if opts.profile:
-            log("profiling strato's edge (1 KiB hits, 64 KiB ranges, misses)")
-            extra["profiles"] = profile(edges[0], opts)
+            log("profiling strato's edge")
+            extra["profiles"] = profile(next(edge for edge in edges if edge.name == "strato"), opts)
     except BaseException as exc:
         extra["error"] = repr(exc)
         raise
