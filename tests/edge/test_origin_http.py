@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from strato.edge.origin_http import WHOLE_UP_TO
 from strato.edge.origins import HttpOrigin, OriginResponse
 
 # (request head and body as received) -> raw answer bytes; None: answer nothing
@@ -141,15 +142,17 @@ class TestConnections:
         run(test)
 
     def test_a_body_still_arriving_streams_and_is_not_whole(self) -> None:
+        rest = b"r" * WHOLE_UP_TO  # more than a small body: not awaited whole
+
         async def test() -> None:
-            rest = asyncio.Event()
+            more = asyncio.Event()
 
             async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
                 await reader.readuntil(b"\r\n\r\n")
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nfirst")
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\nfirst" % (5 + len(rest)))
                 await writer.drain()
-                await rest.wait()  # the rest follows once the client has the head
-                writer.write(b"-rest")
+                await more.wait()  # the rest follows once the client has the head
+                writer.write(rest)
                 await writer.drain()
                 writer.close()
 
@@ -157,10 +160,38 @@ class TestConnections:
             client = HttpOrigin(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
             response = await client.fetch("GET", "/slow", {})
             assert response.whole is None
-            rest.set()
-            assert await read(response) == b"first-rest"
+            more.set()
+            assert await read(response) == b"first" + rest
             await client.close()
             server.close()
+        run(test)
+
+    def test_a_small_body_written_after_its_head_is_awaited_and_handed_over_whole(self) -> None:
+        async def test() -> None:
+            async def apart(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n")
+                await writer.drain()
+                writer.write(b"apart")
+                await writer.drain()
+                writer.close()
+
+            server = await asyncio.start_server(apart, "127.0.0.1", 0)
+            client = HttpOrigin(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+            response = await client.fetch("GET", "/apart", {})
+            assert (response.whole, await read(response)) == (b"apart", b"apart")
+            await client.close()
+            server.close()
+        run(test)
+
+    def test_the_length_an_answer_to_head_declares_is_not_awaited(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(lambda _: b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n") as origin:
+                client = HttpOrigin(origin.url)
+                response = await client.fetch("HEAD", "/head", {})
+                assert (response.status, response.headers["content-length"]) == (200, "5")
+                response.release()
+                await client.close()
         run(test)
 
     def test_a_connection_the_origin_closed_while_idle_is_replaced(self) -> None:

@@ -22,6 +22,9 @@ import httptools
 
 HIGH_WATER = 512 * 1024  # buffered body bytes at which reading from the origin pauses
 LOW_WATER = 128 * 1024
+# A body declared this small is awaited whole with its head (it is at most a read or two
+# behind), so that its response is handed on complete and answered in one write.
+WHOLE_UP_TO = 64 * 1024
 
 
 class OriginConnection(asyncio.Protocol):
@@ -43,14 +46,20 @@ class OriginConnection(asyncio.Protocol):
         self._drained: asyncio.Future[None] | None = None
         self._interim = False
         self._until_close = False
+        self._whole_up_to = 0
+        self._awaiting_body = False  # the head is in, its small body is awaited too
         self.reusable = False
 
     # -- one exchange ---------------------------------------------------------------------------
 
-    async def exchange(self, head: bytes, body: AsyncIterator[bytes] | None, chunked: bool) -> None:
-        """Write a request, then wait for its response's status and fields."""
+    async def exchange(
+        self, head: bytes, body: AsyncIterator[bytes] | None, chunked: bool, whole_up_to: int = 0,
+    ) -> None:
+        """Write a request, then wait for its response's status and fields, and for its whole
+        body when it declares at most `whole_up_to` bytes (0 for a HEAD: its body never comes)."""
         assert self.transport is not None
         self.status, self.headers, self._complete, self._error, self.reusable = 0, [], False, None, False
+        self._whole_up_to, self._awaiting_body = whole_up_to, False
         self._chunks.clear()
         self._buffered = 0
         self._head = self._loop.create_future()
@@ -123,7 +132,7 @@ class OriginConnection(asyncio.Protocol):
         if head is not None and not head.done():
             if self._error is not None:
                 head.set_exception(self._error)
-            elif self.status:
+            elif self.status and (self._complete or not self._awaiting_body):
                 head.set_result(None)
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
@@ -178,8 +187,11 @@ class OriginConnection(asyncio.Protocol):
             self._interim = True
             return
         self.status = status
-        names = {name.lower() for name, _ in self.headers}
-        self._until_close = status not in (204, 304) and not names & {"content-length", "transfer-encoding"}
+        fields = {name.lower(): value for name, value in self.headers}
+        self._until_close = status not in (204, 304) and not fields.keys() & {"content-length", "transfer-encoding"}
+        declared = fields.get("content-length", "")
+        self._awaiting_body = (status not in (204, 304) and "transfer-encoding" not in fields
+                               and declared.isdigit() and 0 < int(declared) <= self._whole_up_to)
         self._wake()
 
     def on_body(self, body: bytes) -> None:
@@ -211,9 +223,10 @@ class OriginPool:
         self._slots = asyncio.Semaphore(limit)
 
     async def send(
-        self, head: bytes, body: AsyncIterator[bytes] | None, chunked: bool,
+        self, head: bytes, body: AsyncIterator[bytes] | None, chunked: bool, whole_up_to: int = 0,
     ) -> OriginConnection:
-        """A connection holding the response's head; give it back with `done`."""
+        """A connection holding the response's head (and its whole body, when it declares at
+        most `whole_up_to` bytes); give it back with `done`."""
         await self._slots.acquire()
         try:
             while self._idle:
@@ -221,7 +234,7 @@ class OriginPool:
                 if connection.closed:
                     continue
                 try:
-                    await connection.exchange(head, body, chunked)
+                    await connection.exchange(head, body, chunked, whole_up_to)
                     return connection
                 except ConnectionError:  # closed by the origin while idle, before any answer
                     connection.close()
@@ -232,7 +245,7 @@ class OriginPool:
                     raise
             connection = await self._connect()
             try:
-                await connection.exchange(head, body, chunked)
+                await connection.exchange(head, body, chunked, whole_up_to)
             except BaseException:
                 connection.close()
                 raise

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from strato.edge.origin_http import OriginPool, request_head
+from strato.edge.origin_http import WHOLE_UP_TO, OriginPool, request_head
 
 
 @dataclass(slots=True)
@@ -69,7 +69,7 @@ class HttpOrigin:
         as CloudFront does for a behaviour that forwards the Host header."""
         sent_host = host if forward_host and host else self.host
         head, chunked = request_head(method, self._prefix + target, sent_host, headers, body=body is not None)
-        connection = await self._pool.send(head, body, chunked)
+        connection = await self._pool.send(head, body, chunked, 0 if method == "HEAD" else WHOLE_UP_TO)
         whole = connection.received()
         if whole is not None:
             self._pool.done(connection)
