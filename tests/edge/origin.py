@@ -3,6 +3,7 @@ logged, responses optionally held back until the test releases them."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ class Route:
     answer: Callable[[Seen], tuple[int, dict[str, str], bytes]] | None = None
     # A large body made on the fly: (its length, a function yielding its chunks).
     stream: tuple[int, Callable[[], Iterator[bytes]]] | None = None
+    # The head and the body in one write (as nginx sends a small file), so that the edge reads
+    # them together; otherwise the body follows the head in a write of its own.
+    together: bool = False
 
 
 class Origin:
@@ -64,10 +68,17 @@ class Origin:
                     self.send_header(name, value)
                 if status not in (204, 304):
                     self.send_header("Content-Length", str(route.stream[0] if route.stream else len(body)))
+                socket_file = self.wfile
+                if route.together:
+                    self.wfile = io.BytesIO()
                 self.end_headers()
                 if self.command != "HEAD" and status not in (204, 304):
                     for chunk in route.stream[1]() if route.stream else [body]:
                         self.wfile.write(chunk)
+                if self.wfile is not socket_file:
+                    assert isinstance(self.wfile, io.BytesIO)
+                    socket_file.write(self.wfile.getvalue())
+                    self.wfile = socket_file
 
             do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 

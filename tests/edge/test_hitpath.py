@@ -4,52 +4,17 @@ in step whatever the client sends next."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.edge.conftest import StratoEdge
 from tests.edge.origin import Origin, Route, Seen
+from tests.edge.rawhttp import Connection, request
 
 BODY = bytes(range(256)) * 4  # 1 KiB, held in the memory tier
 LARGE = bytes(range(251)) * 8500  # ~2 MiB: on disk only, ranges read from the page cache
-
-
-class Connection:
-    """One keep-alive connection: raw requests out, parsed responses in, in order."""
-
-    def __init__(self, edge: StratoEdge) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", urlsplit(edge.url).port or 0), timeout=30)
-        self.rfile = self.sock.makefile("rb")
-
-    def send(self, raw: bytes) -> None:
-        self.sock.sendall(raw)
-
-    def get(self, path: str, *fields: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-        self.send(request(path, *fields, method=method))
-        return self.response(head=method == "HEAD")
-
-    def response(self, head: bool = False) -> tuple[int, dict[str, str], bytes]:
-        status_line = self.rfile.readline()
-        assert status_line.startswith(b"HTTP/1.1 "), status_line
-        headers: dict[str, str] = {}
-        while (line := self.rfile.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = 0 if head else int(headers.get("content-length", "0"))
-        return int(status_line.split()[1]), headers, self.rfile.read(length)
-
-    def close(self) -> None:
-        self.rfile.close()
-        self.sock.close()
-
-
-def request(path: str, *fields: str, method: str = "GET", body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: edge.test", *fields]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 @pytest.fixture

@@ -117,29 +117,46 @@ async def deliver(
     `copies`: its compressed copies, when it is complete (a compressed answer then comes from
     one, or makes and keeps one). True when this answer compressed the body."""
     answer = plan_answer(request.headers, request.method, status, headers, size, compress)
-    compressed = answer.encoding is not None
-    if answer.encoding is not None and copies is not None:
-        copy = copies.find(answer.encoding)
-        compressed = copy is None
-        if copy is None and size is not None and size <= copies.limit:
-            if whole is None:
-                whole = b"".join([chunk async for chunk in body(0, size)])
-            copy = compression.compress_whole(whole, answer.encoding)
-            copies.keep(answer.encoding, copy)
-        if copy is not None:
-            answer.headers["content-length"] = str(len(copy))
-            answer = Answer(answer.status, answer.headers, [copy])
-    await send_answer(send, answer, body, whole)
+    if whole is None and _compressed_whole(answer, copies, size):
+        whole = b"".join([chunk async for chunk in body(0, size)])
+    answer, compressed = in_memory(answer, whole, copies)
+    await send_answer(send, answer, body)
     return compressed
 
 
-async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None, whole: bytes | None = None) -> None:
+def in_memory(answer: Answer, whole: bytes | None, copies: Copies | None) -> tuple[Answer, bool]:
+    """A planned answer with its body as bytes where it can be: ranges cut from `whole`, a
+    compressed body from a kept copy, or compressed now from `whole` (and kept, when `copies`
+    allows). True when the answer compresses the body (now, or on the way when `whole` is None)."""
+    if answer.encoding is None:
+        if whole is None or answer.body is None:
+            return answer, False
+        return Answer(answer.status, answer.headers, [*_literal(answer.body, whole)]), False
+    copy = copies.find(answer.encoding) if copies is not None else None
+    compressed = copy is None
+    if copy is None:
+        if whole is None:
+            return answer, True
+        copy = compression.compress_whole(whole, answer.encoding)
+        if copies is not None and len(whole) <= copies.limit:
+            copies.keep(answer.encoding, copy)
+    answer.headers["content-length"] = str(len(copy))
+    return Answer(answer.status, answer.headers, [copy]), compressed
+
+
+def _compressed_whole(answer: Answer, copies: Copies | None, size: int | None) -> bool:
+    """A body small enough to keep compressed, with no copy in this coding yet: read whole."""
+    return (answer.encoding is not None and copies is not None and size is not None and size <= copies.limit
+            and copies.find(answer.encoding) is None)
+
+
+async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None) -> None:
     """Send a planned answer through ASGI; `body` reads the representation's ranges."""
     if answer.body is None:
         await send_body(send, answer.status, answer.headers.items(), head=True)
         return
-    if answer.encoding is None and (whole is not None or all(isinstance(part, bytes) for part in answer.body)):
-        await send_body(send, answer.status, answer.headers.items(), b"".join(_literal(answer.body, whole)))
+    if answer.encoding is None and all(isinstance(part, bytes) for part in answer.body):
+        await send_body(send, answer.status, answer.headers.items(), b"".join(_literal(answer.body, None)))
         return
     assert body is not None, "an answer with ranges of the representation needs its body"
     chunks = _parts(answer.body, body)

@@ -3,9 +3,10 @@ response, written straight to the transport, with no ASGI task, messages or seco
 
 Only a request that can be answered completely and at once takes this path: a GET or HEAD
 of a fresh stored entry whose body is in memory, or whose requested ranges the page cache
-holds. Everything else (misses, stale or revalidated entries, compression, limits reached,
-admin paths, malformed targets, behaviours asking for signed URLs) gets None here and goes
-through the ASGI app (EdgeProxy), which answers it as before. A hit answered here is built
+holds. A request that finds nothing stored becomes a Miss (edge/misspath.py). Everything else
+(stale or revalidated entries, compression, limits reached, admin paths, malformed targets,
+behaviours asking for signed URLs) gets None here and goes through the ASGI app (EdgeProxy),
+which answers it as before. A hit answered here is built
 by the functions EdgeProxy uses (policy, EdgeProxy.response_headers, delivery.plan_answer),
 and counted and logged as it is.
 """
@@ -16,10 +17,9 @@ import math
 import time
 from urllib.parse import unquote_to_bytes
 
-from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
-
-from strato.edge import cachekey, policy
-from strato.edge.delivery import Answer, plan_answer, too_many_requests
+from strato.edge import cachekey, heads, policy
+from strato.edge.delivery import Answer, plan_answer
+from strato.edge.misspath import Miss, MissPath, refusal
 from strato.edge.prepared import Prepared
 from strato.edge.proxy import MAX_TARGET, EdgeProxy
 from strato.edge.rules import ALLOW_ALL, edge_target, forwarded_headers, key_target
@@ -34,12 +34,13 @@ _SHAPING_COMPRESSIBLE = _SHAPING | {"accept-encoding"}
 class HitPath:
     def __init__(self, proxy: EdgeProxy) -> None:
         self.proxy = proxy
+        self.misses = MissPath(proxy)
 
     def answer(
         self, method: str, raw_path: bytes, raw_query: bytes, headers: dict[str, str], client: str,
-    ) -> list[bytes] | None:
-        """The whole response to a GET or HEAD (buffers for one writev), or None to let the
-        ASGI app answer it."""
+    ) -> list[bytes] | Miss | None:
+        """The whole response to a GET or HEAD (buffers for one writev), a Miss to fetch, or
+        None to let the ASGI app answer it."""
         started = time.perf_counter()
         proxy = self.proxy
         path = raw_path.decode("latin-1")
@@ -53,9 +54,13 @@ class HitPath:
         if rules.signatures is not None or not rules.cache or rules.viewer_protocol != ALLOW_ALL:
             return None  # signatures and the viewer's protocol are checked by the ASGI app
         target = edge_target(rules, target)
-        forwarded = headers if rules.headers is None else forwarded_headers(rules, headers, method)
-        entry = proxy.store.lookup(cachekey.primary_key(method, host, key_target(rules, target)), forwarded)
-        if entry is None or rules.error_page(entry.status) is not None:  # error pages: the ASGI app
+        forwarded = forwarded_headers(rules, headers, method)
+        key = cachekey.primary_key(method, host, key_target(rules, target))
+        entry = proxy.store.lookup(key, forwarded)
+        if entry is None:
+            return self.misses.begin(Miss(method, raw_path, headers, forwarded, key, host, target, rules, client,
+                                          started))
+        if rules.error_page(entry.status) is not None:  # error pages: the ASGI app
             return None
         facts = entry.facts()
         now = time.time()
@@ -77,19 +82,15 @@ class HitPath:
             status, sent = entry.status, 0 if method == "HEAD" else entry.size
         else:
             answer = plan_answer(headers, method, entry.status, dict(facts.fields), entry.size, rules.compress)
-            sent = _body_length(answer, entry.size)
+            sent = heads.body_length(answer, entry.size)
             wire = None if answer.encoding is not None else self._wire(entry, facts, answer, method, sent)
             status = answer.status
         if wire is None:
             return None
+        limited = refusal(proxy, rules, client, method, raw_path, started)
+        if limited is not None:
+            return limited
         site = proxy.metrics.site(rules.site)
-        if proxy.limiter is not None:
-            wait = proxy.limiter.check(client, time.time())
-            if wait > 0:
-                limited = too_many_requests(wait)
-                length = _body_length(limited)
-                proxy.observe(site, client, method, raw_path, 429, length, started)
-                return self._wire(entry, facts, limited, method, length)
         proxy.store.hit(entry)
         site.hits += 1
         proxy.observe(site, client, method, raw_path, status, sent, started)
@@ -102,15 +103,15 @@ class HitPath:
             return
         status_text = policy.cache_status(True, ttl=facts.lifetime - age, name=self.proxy.name)
         facts.fields = self.proxy.response_headers(entry.headers, policy.age_text(age), status_text, now)
-        lines = {name: _line(name, value) for name, value in facts.fields.items()}
+        lines = {name: heads.field_line(name, value) for name, value in facts.fields.items()}
         facts.lines = {name: line for name, line in lines.items() if line is not None}
         plain = plan_answer({}, "GET", entry.status, dict(facts.fields), entry.size)
         valid = len(facts.lines) == len(lines)
-        facts.head = (_head(plain, facts) or b"") if valid else b""
+        facts.head = (heads.head(plain, facts.fields, facts.lines) or b"") if valid else b""
         facts.head_key = key
 
     def _wire(self, entry: Entry, facts: Prepared, answer: Answer, method: str, length: int) -> list[bytes] | None:
-        head = _head(answer, facts)
+        head = heads.head(answer, facts.fields, facts.lines)
         if head is None:
             return None
         if answer.body is None or method == "HEAD":
@@ -129,37 +130,6 @@ class HitPath:
                 return None
             pieces.append(chunk)
         return pieces
-
-
-def _head(answer: Answer, facts: Prepared) -> bytes | None:
-    """Status line and fields as uvicorn writes them (the entry's own fields from their encoded
-    lines); None for a field uvicorn would refuse."""
-    lines = [STATUS_LINE[answer.status]]
-    known, encoded = facts.fields, facts.lines
-    for name, value in answer.headers.items():
-        line = encoded.get(name) if known.get(name) is value else _line(name, value)
-        if line is None:
-            return None
-        lines.append(line)
-    lines.append(b"\r\n")
-    return b"".join(lines)
-
-
-def _line(name: str, value: str) -> bytes | None:
-    try:
-        raw_name, raw_value = name.lower().encode("latin-1"), value.encode("latin-1", "replace")
-    except UnicodeEncodeError:
-        return None
-    if HEADER_RE.search(raw_name) or HEADER_VALUE_RE.search(raw_value):
-        return None
-    return b"%s: %s\r\n" % (raw_name, raw_value)
-
-
-def _body_length(answer: Answer, size: int = 0) -> int:
-    """The body bytes an answer sends through ASGI (what EdgeProxy counts as served)."""
-    if answer.body is None:
-        return 0
-    return sum(len(p) if isinstance(p, bytes) else (size if p[1] is None else p[1]) - p[0] for p in answer.body)
 
 
 def _well_formed(raw_path: bytes, raw_query: bytes) -> bool:

@@ -1,5 +1,6 @@
 """The edge's HTTP/1.1 protocol: the guarded uvicorn protocol, plus fresh hits answered in
-the parser's headers-complete callback by HitPath, as one write per response.
+the parser's headers-complete callback by HitPath, as one write per response, and misses
+answered when their fetch lands (MissPath), as one write too.
 
 A request takes the fast path only when nothing else is owed on the connection: no response
 in progress or queued (pipelined requests keep their order through the ASGI queue), the
@@ -7,25 +8,37 @@ transport accepting writes (a client that does not read stops being answered her
 buffered answers stay bounded), HTTP/1.1 keep-alive, and no request body, Expect or Upgrade.
 Everything else goes to the ASGI app, whose responses are also written once when small: the
 head uvicorn writes first is held until the first body bytes (_HeldHead).
+
+A miss gets uvicorn's request cycle as any request does (so that requests pipelined behind it
+queue, and a lost connection or a stopping server is seen by it), but no ASGI task: when the
+fetch lands, the answer is written and the cycle completed here, or the cycle's task is started
+then with the app MissPath hands over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from functools import partial
 from typing import cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from strato.edge.hitpath import HitPath
+from strato.edge.misspath import Miss
+from strato.edge.proxy import FetchResult
 from strato.http.protocol import GuardedHttpProtocol
+from strato.http.types import ASGIApp
 
+log = logging.getLogger("strato.edge")
 _BODY_OR_UPGRADE = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
 
 
 class EdgeHttpProtocol(GuardedHttpProtocol):
     hits: HitPath
     _answered = False  # the current request was answered by HitPath
+    _fetching = False  # uvicorn is making the cycle of a miss, whose task is not started now
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -33,6 +46,9 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
 
     def on_headers_complete(self) -> None:
         response = self._answer_now()
+        if isinstance(response, Miss):
+            self._fetch(response)
+            return
         if response is None:
             before = self.cycle
             super().on_headers_complete()
@@ -54,7 +70,37 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
         else:
             super().on_message_complete()
 
-    def _answer_now(self) -> list[bytes] | None:
+    def _fetch(self, miss: Miss) -> None:
+        self._fetching = True
+        try:
+            super().on_headers_complete()
+        finally:
+            self._fetching = False
+        future = self.hits.misses.fetch(miss)
+        future.add_done_callback(partial(self._fetched, self.cycle, miss))
+
+    def _fetched(self, cycle: RequestResponseCycle, miss: Miss, future: asyncio.Future[FetchResult]) -> None:
+        outcome = future.result()
+        try:
+            wire = self.hits.misses.finish(miss, outcome, keep_alive=cycle.keep_alive)
+        except Exception:  # the ASGI app answers it (a 500, logged by uvicorn, if it fails the same way)
+            log.exception("answering a miss in the protocol failed")
+            wire = None
+        if wire is None:
+            _hold_heads(cycle)
+            self._start_asgi_task(cycle, self.hits.misses.handover(miss, outcome))
+            return
+        if cycle.disconnected:  # as uvicorn's send: nothing more once the client is gone
+            return
+        self.transport.writelines(wire)
+        cycle.response_complete = True
+        cycle.on_response()
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGIApp) -> None:  # type: ignore[override]
+        if not self._fetching:
+            super()._start_asgi_task(cycle, app)  # type: ignore[arg-type]
+
+    def _answer_now(self) -> list[bytes] | Miss | None:
         if self.pipeline or not getattr(self.cycle, "response_complete", True):
             return None
         if self.flow.write_paused or self.transport.is_closing() or self._refusal_pending:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from strato.edge import cachekey, policy
 from strato.edge.collapse import Fill, Flights
@@ -39,7 +40,7 @@ from strato.http import bodies
 from strato.http.conditionals import format_http_date
 from strato.http.request import MalformedRequest, Request
 from strato.http.responses import send_body
-from strato.http.types import Message, Receive, Scope, Send
+from strato.http.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("strato.edge")
 MAX_TARGET = 8192  # RFC 9112 3: at least 8000 octets of request-line should be supported
@@ -87,7 +88,7 @@ class EdgeProxy:
         self.name = name
         self.flights: Flights[FetchResult] = Flights()
         self.metrics = SiteMetrics()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
 
     def rules_for(self, host: str, path: str) -> Rules:
         """What the site's configuration asks for this request (OPEN on a standalone edge)."""
@@ -96,10 +97,30 @@ class EdgeProxy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
-        status, sent = 0, 0
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         rules = self.rules_for(_host(scope), raw_path.partition(b"?")[0].decode("latin-1"))
+        await self._answering(scope, send, raw_path, rules,
+                              lambda observed: self._handle(scope, receive, observed, rules))
+
+    def serving(self, outcome: FetchResult, host: str, target: str, headers: dict[str, str], rules: Rules) -> ASGIApp:
+        """An ASGI app answering a GET or HEAD whose fetch is already made (`headers`: its fields
+        as forwarded): what edge/misspath.py hands over when it cannot answer at once itself."""
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            async def handle(observed: Send) -> None:
+                request = Request.from_scope(scope, receive)
+                await self._serve_outcome(request, host, target, headers, outcome, None, observed,
+                                          self.metrics.site(rules.site), rules.compress)
+
+            await self._answering(scope, send, scope.get("raw_path") or scope["path"].encode(), rules, handle)
+
+        return app
+
+    async def _answering(
+        self, scope: Scope, send: Send, raw_path: bytes, rules: Rules, handle: Callable[[Send], Awaitable[None]],
+    ) -> None:
+        """One request's answer through ASGI, within its client's concurrency limit, counted and logged."""
+        started = time.perf_counter()
+        status, sent = 0, 0
 
         async def observed(message: Message) -> None:
             nonlocal status, sent
@@ -114,7 +135,7 @@ class EdgeProxy:
             await plain(observed, 503, "too many concurrent requests from this client", scope["method"])
             return
         try:
-            await self._handle(scope, receive, observed, rules)
+            await handle(observed)
         finally:
             self.connections.release(client)
             self.observe(self.metrics.site(rules.site), client, scope["method"], raw_path, status, sent, started)
@@ -235,6 +256,23 @@ class EdgeProxy:
             return await asyncio.shield(future)
         return await self._lead(key, flight, host, target, headers, validate, rules, self.flights.lead(flight))
 
+    def flight(
+        self, key: str, host: str, target: str, headers: dict[str, str], rules: Rules,
+    ) -> asyncio.Future[FetchResult]:
+        """The fetch in flight for `key` and the variant the behaviour keys on, joined, or led by
+        a task of its own: for a request answered outside ASGI (edge/misspath.py)."""
+        flight = flight_key(rules, key, headers)
+        future = self.flights.join(flight)
+        if future is None:
+            future = self.flights.lead(flight)
+            self._keep(asyncio.ensure_future(self._lead(key, flight, host, target, headers, None, rules, future)))
+        return future
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        """A task that outlives the request that started it, held until it ends."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def _lead(
         self, key: str, flight: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
         rules: Rules, future: asyncio.Future[FetchResult],
@@ -251,10 +289,8 @@ class EdgeProxy:
                 if response.whole is not None:  # already here: stored before anyone reads it
                     self._fill_from(response, result.meta, result.fill, response.whole)
                 else:
-                    pump = asyncio.ensure_future(
-                        self._pump_and_land(response, result.meta, result.fill, flight, future))
-                    self._background.add(pump)
-                    pump.add_done_callback(self._background.discard)
+                    self._keep(asyncio.ensure_future(
+                        self._pump_and_land(response, result.meta, result.fill, flight, future)))
                     pumping = True
         except Exception as exc:  # the origin failed: every waiter decides (stale or 502)
             self.metrics.site(rules.site).origin_errors += 1
@@ -364,9 +400,7 @@ class EdgeProxy:
             if response is not None:
                 response.release()
 
-        task = asyncio.ensure_future(refresh())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._keep(asyncio.ensure_future(refresh()))
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -397,11 +431,15 @@ class EdgeProxy:
                          self.store.copies(entry), compress=compress):
             site.compressions += 1
 
+    def fill_headers(self, meta: Entry) -> dict[str, str]:
+        """The outgoing fields of a response stored as it arrives (a miss)."""
+        status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
+        return self.response_headers(meta.headers, "0", status_text, time.time())
+
     async def _serve_fill(
         self, request: Request, meta: Entry, fill: Fill, send: Send, site: EdgeMetrics, compress: bool,
     ) -> None:
-        status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
-        headers = self.response_headers(meta.headers, "0", status_text, time.time())
+        headers = self.fill_headers(meta)
         size = _declared_length(meta.headers)
         whole = fill.body()
         copies = self.store.copies(meta) if whole is not None else None  # only a complete body is compressed whole
