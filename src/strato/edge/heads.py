@@ -12,6 +12,8 @@ from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, ST
 from strato.edge.delivery import Answer
 
 _NO_LINES: dict[str, bytes] = {}
+_NAMES_KEPT = 1024
+_names: dict[str, bytes] = {}  # field name -> b"name: ", for names uvicorn accepts (bounded)
 
 
 def head(
@@ -20,23 +22,44 @@ def head(
     """`lines`: fields already encoded (a stored entry's), used for the values of `known` that
     the answer carries unchanged (the same object)."""
     out = [STATUS_LINE[answer.status]]
+    values: list[bytes] = []  # every value encoded here, checked in one search
     for name, value in answer.headers.items():
-        line = lines.get(name) if known is not None and known.get(name) is value else field_line(name, value)
-        if line is None:
+        if known is not None and known.get(name) is value:
+            line = lines.get(name)
+            if line is None:
+                return None
+            out.append(line)
+            continue
+        prefix = _names.get(name) or _name(name)
+        if prefix is None:
             return None
-        out.append(line)
+        raw_value = value.encode("latin-1", "replace")
+        values.append(raw_value)
+        out += (prefix, raw_value, b"\r\n")
+    if values and HEADER_VALUE_RE.search(b"\t".join(values)):  # a tab is allowed in a value
+        return None
     out.append(b"\r\n")
     return b"".join(out)
 
 
 def field_line(name: str, value: str) -> bytes | None:
+    prefix = _names.get(name) or _name(name)
+    raw_value = value.encode("latin-1", "replace")
+    if prefix is None or HEADER_VALUE_RE.search(raw_value):
+        return None
+    return prefix + raw_value + b"\r\n"
+
+
+def _name(name: str) -> bytes | None:
     try:
-        raw_name, raw_value = name.lower().encode("latin-1"), value.encode("latin-1", "replace")
+        raw = name.lower().encode("latin-1")
     except UnicodeEncodeError:
         return None
-    if HEADER_RE.search(raw_name) or HEADER_VALUE_RE.search(raw_value):
+    if HEADER_RE.search(raw):
         return None
-    return b"%s: %s\r\n" % (raw_name, raw_value)
+    if len(_names) < _NAMES_KEPT:
+        _names[name] = raw + b": "
+    return raw + b": "
 
 
 def body_length(answer: Answer, size: int = 0) -> int:

@@ -115,8 +115,11 @@ class Journal:
             self._fd = None
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # one for every record, not one made per call
+
+
 def _line(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+    return _ENCODER.encode(record).encode() + b"\n"
 
 
 
