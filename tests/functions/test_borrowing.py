@@ -253,3 +253,27 @@ def test_a_started_invocation_whose_environment_was_lost_is_relayed_through_the_
 
 async def enqueue_nothing(invocation: Invocation) -> None:
     raise AssertionError("no event is queued here")
+
+
+def test_an_invocation_the_controller_never_ends_fails_after_its_timeout_and_grace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime never answers and the controller says nothing (its timeout would end the
+    invocation): past the function's timeout and RESULT_GRACE the caller gets an error, and
+    the loan is not used again."""
+    monkeypatch.setattr("strato.functions.borrowing.RESULT_GRACE", 0.2)
+    monkeypatch.setattr("strato.functions.borrowing.SWEEP", 0.05)
+
+    async def test(book: LeaseBook, desk: Desk, fn: FunctionVersion) -> None:
+        quick = function(tmp_path, "lent-fn", timeout=1)
+        runtime = lend(desk, quick)
+        loan = await taken(book, quick)
+        outcomes: list[InvokeResult | BaseException] = []
+        started = asyncio.get_running_loop().time()
+        loan.start(invocation(quick, log_tail=False), outcomes.append)
+        await asyncio.to_thread(read_response, runtime)
+        await until(lambda: outcomes)
+        assert isinstance(outcomes[0], ControllerUnavailable)
+        assert asyncio.get_running_loop().time() - started >= 1.2
+        assert book.take(invocation(quick)) is None
+        runtime.close()
+    run(tmp_path, test)

@@ -27,6 +27,7 @@ from .runtime_api import Delivery, RuntimeChannel
 from .runtime_api.connection import RuntimeConnection
 
 RESULT_GRACE = 10.0  # beyond the function's timeout, how long a borrower waits for the controller's word
+SWEEP = 1.0
 
 
 class LeaseBook:
@@ -37,6 +38,8 @@ class LeaseBook:
         self._loans: dict[int, Loan] = {}
         self._idle: dict[RevisionKey, list[Loan]] = {}
         self._adopting: set[asyncio.Task[None]] = set()
+        self._in_flight: set[Loan] = set()
+        self._sweep: asyncio.TimerHandle | None = None
 
     def take(self, invocation: Invocation) -> Loan | None:
         """An idle loan for the invocation's function revision (connecting first if need be)."""
@@ -62,8 +65,29 @@ class LeaseBook:
             self._channel.send(head)
 
     def close(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         if self._channel is not None:
             self._channel.close()
+
+    def watch(self, loan: Loan, running: bool) -> None:
+        """Loans in flight are checked every SWEEP seconds for an answer overdue (one timer for
+        all, instead of one armed and cancelled per invocation)."""
+        if not running:
+            self._in_flight.discard(loan)
+            return
+        self._in_flight.add(loan)
+        if self._sweep is None:
+            self._sweep = asyncio.get_running_loop().call_later(SWEEP, self._overdue)
+
+    def _overdue(self) -> None:
+        self._sweep = None
+        now = asyncio.get_running_loop().time()
+        for loan in [loan for loan in self._in_flight if loan.deadline <= now]:
+            loan.unanswered()
+        if self._in_flight:
+            self._sweep = asyncio.get_running_loop().call_later(SWEEP, self._overdue)
 
     def settle(self, loan: Loan) -> None:
         """A loan finished an invocation: idle again, or back to the controller if recalled."""
@@ -153,7 +177,7 @@ class Loan:
         self._transport: asyncio.Transport | None = None
         self._invocation: Invocation | None = None
         self._done: Outcome | None = None  # told once, then cleared
-        self._timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0  # (event loop time) when the invocation in flight goes unanswered
         self._answer: InvokeResult | None = None  # the runtime's, awaiting the controller's log tail
         self._ended = False  # no more invocations here
         self._returned = False  # the controller was told
@@ -177,7 +201,8 @@ class Loan:
         self._done = done
         self._answer = None
         function = invocation.function
-        self._timer = asyncio.get_running_loop().call_later(function.timeout + RESULT_GRACE, self._unanswered)
+        self.deadline = asyncio.get_running_loop().time() + function.timeout + RESULT_GRACE
+        self.book.watch(self, True)
         # Told before the runtime has it: whatever the runtime writes for it reaches the
         # controller's pipe after `begin` is in the channel, so the controller, which reads the
         # channel before the pipe, starts its log (START) before its output.
@@ -201,9 +226,8 @@ class Loan:
             return
         if isinstance(outcome, BaseException):
             self._ended = True
-        if self._timer is not None:
-            self._timer.cancel()
-        self._invocation = self._done = self._timer = self._answer = None
+        self.book.watch(self, False)
+        self._invocation = self._done = self._answer = None
         try:
             done(outcome)
         finally:
@@ -211,7 +235,7 @@ class Loan:
                 self.book.send(report)
             self.book.settle(self)
 
-    def _unanswered(self) -> None:
+    def unanswered(self) -> None:
         self._conclude(ControllerUnavailable("no word from the functions controller"))
 
     def recall(self) -> None:
