@@ -7,6 +7,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -407,6 +408,21 @@ def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StratoServer
 
 def test_a_client_that_stalls_mid_head_is_refused_with_request_timeout(impatient: StratoServer) -> None:
     with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as conn:
+        conn.sendall(b"GET /bucket/key HTTP/1.1\r\nHost: x\r\n")
+        answer = read_response(conn)
+    assert answer.status == 400
+    assert b"<Code>RequestTimeout</Code>" in answer.body
+
+
+def test_a_keep_alive_client_that_stalls_mid_head_of_a_later_request_is_refused(impatient: StratoServer) -> None:
+    """Idle time between requests is the keep-alive's to judge; a head once begun has the
+    request timeout from its first byte, on every request of a connection."""
+    with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as conn:
+        conn.sendall(b"GET /_strato/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(conn).status == 200
+        time.sleep(0.7)  # idle, longer than the request timeout: not refused for it
+        conn.sendall(b"GET /_strato/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(conn).status == 200
         conn.sendall(b"GET /bucket/key HTTP/1.1\r\nHost: x\r\n")
         answer = read_response(conn)
     assert answer.status == 400

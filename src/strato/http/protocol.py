@@ -35,12 +35,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     _head_open = True
     _head_bytes = 0
+    _head_since: float | None = None  # when the head being read began (None: no head is)
     _head_timer: asyncio.TimerHandle | None = None
     _refusal_pending = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_head_timer()
+        self._head_since = self.loop.time()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_check)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -61,7 +63,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         # request pipelined behind it in the same read is not idle time.
         self._unset_keepalive_if_required()
         self._head_open = True
-        self._arm_head_timer()
+        self._head_since = self.loop.time()
 
     def on_headers_complete(self) -> None:
         self._head_done()
@@ -74,7 +76,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _head_done(self) -> None:
         self._head_open = False
         self._head_bytes = 0
-        self._cancel_head_timer()
+        self._head_since = None
 
     def _message_done(self) -> None:
         """What arrives after a complete request is the next request's head, counted from its
@@ -96,18 +98,20 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         super().on_response_complete()
 
-    def _arm_head_timer(self) -> None:
-        self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
-
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_timed_out(self) -> None:
+    def _head_check(self) -> None:
+        """One timer per connection, checking the head in progress: arming and cancelling a
+        timer for every request cost more than the check."""
         self._head_timer = None
         if self.transport.is_closing():
+            return
+        waited = 0.0 if self._head_since is None else self.loop.time() - self._head_since
+        if waited < self.head_timeout:
+            self._head_timer = self.loop.call_later(self.head_timeout - waited, self._head_check)
             return
         if self._head_bytes == 0 and self.cycle is None:
             self.transport.close()
