@@ -303,8 +303,12 @@ def invalidation_targets(host: str, target: str, response_headers: Mapping[str, 
 
 def end_to_end(headers: Mapping[str, str]) -> dict[str, str]:
     """RFC 9110 7.6.1: drop hop-by-hop fields and every field the Connection field names."""
-    connection = headers.get("connection", "")
-    dropped = HOP_BY_HOP | {option.strip(" \t").lower() for option in connection.split(",")}
+    dropped = HOP_BY_HOP
+    connection = headers.get("connection")
+    if connection:  # most name only hop-by-hop fields ("keep-alive", "close"): no new set then
+        options = {option.strip(" \t").lower() for option in connection.split(",")}
+        if not options <= HOP_BY_HOP:
+            dropped = HOP_BY_HOP | options
     return {name: value for name, value in headers.items() if name.lower() not in dropped}
 
 
