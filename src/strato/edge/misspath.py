@@ -94,7 +94,7 @@ class MissPath:
     def handover(self, miss: Miss, outcome: FetchResult) -> ASGIApp:
         """The ASGI app that answers the miss from its fetch's outcome (an error the
         distribution has a page for replaced by it, as for any request, edge/viewer.py)."""
-        app = self.proxy.serving(outcome, miss.host, miss.target, miss.forwarded, miss.rules)
+        app = self.proxy.serving(outcome, miss.host, miss.target, miss.forwarded, miss.rules, miss.started)
         return with_error_pages(app, self.proxy, miss.rules)
 
 

@@ -102,24 +102,28 @@ class EdgeProxy:
         await self._answering(scope, send, raw_path, rules,
                               lambda observed: self._handle(scope, receive, observed, rules))
 
-    def serving(self, outcome: FetchResult, host: str, target: str, headers: dict[str, str], rules: Rules) -> ASGIApp:
+    def serving(
+        self, outcome: FetchResult, host: str, target: str, headers: dict[str, str], rules: Rules, started: float,
+    ) -> ASGIApp:
         """An ASGI app answering a GET or HEAD whose fetch is already made (`headers`: its fields
-        as forwarded): what edge/misspath.py hands over when it cannot answer at once itself."""
+        as forwarded; `started`: when the request came, for its log line): what edge/misspath.py
+        hands over when it cannot answer at once itself."""
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             async def handle(observed: Send) -> None:
                 request = Request.from_scope(scope, receive)
                 await self._serve_outcome(request, host, target, headers, outcome, None, observed,
                                           self.metrics.site(rules.site), rules.compress)
 
-            await self._answering(scope, send, scope.get("raw_path") or scope["path"].encode(), rules, handle)
+            await self._answering(scope, send, scope.get("raw_path") or scope["path"].encode(), rules, handle, started)
 
         return app
 
     async def _answering(
         self, scope: Scope, send: Send, raw_path: bytes, rules: Rules, handle: Callable[[Send], Awaitable[None]],
+        started: float | None = None,
     ) -> None:
         """One request's answer through ASGI, within its client's concurrency limit, counted and logged."""
-        started = time.perf_counter()
+        started = time.perf_counter() if started is None else started
         status, sent = 0, 0
 
         async def observed(message: Message) -> None:
