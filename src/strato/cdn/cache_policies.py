@@ -1,36 +1,74 @@
-"""AWS's managed cache policies, the ones a cache behaviour may name by CachePolicyId
-(AWS CloudFront DeveloperGuide/using-managed-cache-policies.html). strato has no
-CreateCachePolicy: any other id is refused with NoSuchCachePolicy."""
+"""AWS's managed cache policies, the ones a cache behaviour may name by CachePolicyId, with
+their real ids and settings (AWS CloudFront DeveloperGuide/using-managed-cache-policies.html).
+strato has no CreateCachePolicy: any other id is refused with NoSuchCachePolicy. The comments
+are strato's summaries of the guide's descriptions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .managed import ALL, NONE, Selection
+
 
 @dataclass(frozen=True, slots=True)
 class CachePolicy:
-    """A cache policy's TTLs and what it puts in the cache key (and so in origin requests):
-    header names, and whether all cookies and query strings are in it (the managed policies
-    strato knows put none); `compressed`: the normalized Accept-Encoding (gzip, br) is in the key,
-    which CloudFront's edge compression also requires."""
+    """A CachePolicyConfig: its TTLs and ParametersInCacheKeyAndForwardedToOrigin, what the
+    cache key holds (and so what origin requests carry): headers, cookies, query strings, and
+    the normalized Accept-Encoding when gzip or br is enabled (which CloudFront's edge
+    compression also requires)."""
 
     name: str
+    comment: str
     min_ttl: int
     default_ttl: int
     max_ttl: int
-    headers: tuple[str, ...] = ()
-    cookies: bool = False
-    query_strings: bool = False
-    compressed: bool = False
+    headers: Selection = NONE
+    cookies: Selection = NONE
+    query_strings: Selection = NONE
+    gzip: bool = False
+    brotli: bool = False
+
+    @property
+    def compressed(self) -> bool:
+        return self.gzip or self.brotli
 
 
+AMPLIFY = "2e54312d-136d-493c-8eb9-b001f22f67d2"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_OPTIMIZED_UNCOMPRESSED = "b2884449-e4de-46a7-ac36-70bc7f1ddd6d"
-CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ELEMENTAL_MEDIA_PACKAGE = "08627262-05a9-4f76-9ded-b50ca2e3a84f"
+USE_ORIGIN_CACHE_CONTROL_HEADERS = "83da9c7e-98b4-4e11-a168-04f0df8e2c65"
+USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
 
+YEAR = 31536000
+DAY = 86400
+_ORIGIN_CACHE_CONTROL_HEADERS = Selection(
+    "whitelist", ("Host", "Origin", "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"))
+
+# The two UseOriginCacheControlHeaders policies are named without the `Managed-` prefix the others carry.
 MANAGED: dict[str, CachePolicy] = {
-    CACHING_OPTIMIZED: CachePolicy("Managed-CachingOptimized", 1, 86400, 31536000, compressed=True),
-    CACHING_OPTIMIZED_UNCOMPRESSED: CachePolicy("Managed-CachingOptimizedForUncompressedObjects", 1, 86400,
-                                                31536000),
-    CACHING_DISABLED: CachePolicy("Managed-CachingDisabled", 0, 0, 0),
+    AMPLIFY: CachePolicy(
+        "Managed-Amplify", "Policy for Amplify Origin", 2, 2, 600,
+        headers=Selection("whitelist", ("Authorization", "CloudFront-Viewer-Country", "Host")),
+        cookies=ALL, query_strings=ALL, gzip=True, brotli=True),
+    CACHING_DISABLED: CachePolicy("Managed-CachingDisabled", "Policy with caching disabled", 0, 0, 0),
+    CACHING_OPTIMIZED: CachePolicy(
+        "Managed-CachingOptimized", "Policy with caching enabled. Supports Gzip and Brotli compression.",
+        1, DAY, YEAR, gzip=True, brotli=True),
+    CACHING_OPTIMIZED_UNCOMPRESSED: CachePolicy(
+        "Managed-CachingOptimizedForUncompressedObjects",
+        "Default policy when compression is disabled", 1, DAY, YEAR),
+    ELEMENTAL_MEDIA_PACKAGE: CachePolicy(
+        "Managed-Elemental-MediaPackage", "Policy for Elemental MediaPackage Origin", 0, DAY, YEAR,
+        headers=Selection("whitelist", ("Origin",)),
+        query_strings=Selection("whitelist", ("aws.manifestfilter", "start", "end", "m")), gzip=True),
+    USE_ORIGIN_CACHE_CONTROL_HEADERS: CachePolicy(
+        "UseOriginCacheControlHeaders",
+        "Policy for origins that return Cache-Control headers. Query strings are not included in the cache key.",
+        0, 0, YEAR, headers=_ORIGIN_CACHE_CONTROL_HEADERS, cookies=ALL, gzip=True, brotli=True),
+    USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS: CachePolicy(
+        "UseOriginCacheControlHeaders-QueryStrings",
+        "Policy for origins that return Cache-Control headers and serve different content based on query strings.",
+        0, 0, YEAR, headers=_ORIGIN_CACHE_CONTROL_HEADERS, cookies=ALL, query_strings=ALL, gzip=True, brotli=True),
 }

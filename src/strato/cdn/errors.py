@@ -107,5 +107,13 @@ class NoSuchCachePolicy(CdnError):
     """A CachePolicyId that names none of the managed cache policies (strato has no others)."""
 
 
+class NoSuchOriginRequestPolicy(CdnError):
+    """An OriginRequestPolicyId that names none of the managed origin request policies."""
+
+
+class NoSuchResponseHeadersPolicy(CdnError):
+    """A ResponseHeadersPolicyId that names none of the managed response headers policies."""
+
+
 class InvalidTagging(CdnError):
     pass

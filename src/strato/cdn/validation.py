@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from . import origin_request_policies, response_headers_policies
 from .cache_policies import MANAGED
 from .errors import (
     BatchTooLarge,
@@ -20,6 +21,8 @@ from .errors import (
     InvalidTTLOrder,
     NoSuchCachePolicy,
     NoSuchOrigin,
+    NoSuchOriginRequestPolicy,
+    NoSuchResponseHeadersPolicy,
 )
 from .records import Behavior, CustomErrorResponse, DistributionConfig, Origin
 
@@ -175,6 +178,12 @@ def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
         raise InvalidArgument("A cache behavior needs exactly one of CachePolicyId and ForwardedValues.")
     if behavior.cache_policy_id is not None and behavior.cache_policy_id not in MANAGED:
         raise NoSuchCachePolicy(f"The cache policy {behavior.cache_policy_id} does not exist.")
+    request_policy = behavior.origin_request_policy_id
+    if request_policy is not None and request_policy not in origin_request_policies.MANAGED:
+        raise NoSuchOriginRequestPolicy(f"The origin request policy {request_policy} does not exist.")
+    headers_policy = behavior.response_headers_policy_id
+    if headers_policy is not None and headers_policy not in response_headers_policies.MANAGED:
+        raise NoSuchResponseHeadersPolicy(f"The response headers policy {headers_policy} does not exist.")
     forwarded = behavior.forwarded_values
     if forwarded is not None and forwarded.cookies.forward not in COOKIE_FORWARDS:
         raise InvalidArgument(f"The parameter Cookies.Forward has an invalid value: {forwarded.cookies.forward}")

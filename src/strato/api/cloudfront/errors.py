@@ -83,6 +83,8 @@ _TABLE: dict[type[Exception], _Mapper] = {
     cdn.BatchTooLarge: _status("BatchTooLarge", 413),
     cdn.TrustedKeyGroupDoesNotExist: _status("TrustedKeyGroupDoesNotExist", 400),
     cdn.NoSuchCachePolicy: _status("NoSuchCachePolicy", 404),
+    cdn.NoSuchOriginRequestPolicy: _status("NoSuchOriginRequestPolicy", 404),
+    cdn.NoSuchResponseHeadersPolicy: _status("NoSuchResponseHeadersPolicy", 404),
     cdn.InvalidTagging: _status("InvalidTagging", 400),
     cdn.NoSuchResource: _resource(0, 404),
     cdn.ResourceAlreadyExists: _resource(1, 409),
