@@ -187,12 +187,12 @@ class TestBehaviorRules:
         assert not rules.cache
         assert not rules.compress
 
-    def test_an_origin_request_policy_forwards_everything_the_key_leaves_out(self) -> None:
+    def test_all_viewer_forwards_everything_the_key_leaves_out(self) -> None:
         rules = self.rules(behavior(forwarded_values=None, cache_policy_id=CACHING_OPTIMIZED,
                                     origin_request_policy_id="216adef6-5c7f-47e4-b989-5492eafa07d3"))
         assert rules.forward_query
         assert rules.query_keys == frozenset()
-        assert rules.headers is None
+        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=True, every=True)
         assert rules.cookies is None
 
     def test_forwarded_headers_are_keyed_and_a_star_caches_nothing(self) -> None:

@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
 from strato.auth import sigv4
-from strato.cdn.cache_policies import MANAGED, CachePolicy
+from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
 from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import bucket_of
+from strato.edge.managed_rules import forwards_viewer_host, managed_rules
 from strato.edge.origins import HttpOrigin, OriginResponse
+from strato.edge.response_fields import response_fields
 from strato.edge.rules import (
     DEFAULT_TTL,
     MAX_TTL,
@@ -50,6 +52,9 @@ SIGNATURE_SECONDS = 60
 OBJECT_PARAMETERS = ("versionId", "partNumber")  # with response-*: what GetObject reads
 HOSTS_REMEMBERED = 4096  # Host -> distribution answers kept between refreshes
 CLOUDFRONT_DEFAULT_METHODS = ("GET", "HEAD")
+# Each managed response headers policy's fields, made once: the same objects for every behaviour.
+RESPONSE_FIELDS = {policy_id: response_fields(policy)
+                   for policy_id, policy in response_headers_policies.MANAGED.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +174,14 @@ class DistributionOrigin:
 
 
 def forwards_host(behavior: Behavior) -> bool:
-    """A behaviour whose ForwardedValues.Headers name Host (or `*`): a custom origin gets the
-    viewer's Host (AWS CloudFront DeveloperGuide "Caching content based on request headers";
-    an S3 origin always gets its own, as CloudFront warns it must)."""
-    names = behavior.forwarded_values.headers if behavior.forwarded_values is not None else None
-    return any(name == "*" or name.lower() == "host" for name in names or ())
+    """A behaviour whose ForwardedValues.Headers name Host (or `*`), or whose managed policies
+    forward it: a custom origin gets the viewer's Host (AWS CloudFront DeveloperGuide "Caching
+    content based on request headers"; an S3 origin always gets its own, as CloudFront warns it must)."""
+    if behavior.forwarded_values is not None:
+        names = behavior.forwarded_values.headers
+        return any(name == "*" or name.lower() == "host" for name in names or ())
+    return forwards_viewer_host(cache_policies.MANAGED.get(behavior.cache_policy_id or ""),
+                                origin_request_policies.MANAGED.get(behavior.origin_request_policy_id or ""))
 
 
 def with_custom_headers(headers: Mapping[str, str],
@@ -215,7 +223,9 @@ def _all_rules(distributions: list[Distribution],
     for distribution in distributions:
         errors = error_rules(distribution.config.custom_error_responses or ())
         for behavior in (distribution.config.default_behavior, *distribution.config.behaviors):
-            rules = behavior_rules(distribution.id, behavior, keys, guards)
+            origin = distribution.config.origin(behavior.target_origin_id)
+            rules = behavior_rules(distribution.id, behavior, keys, guards,
+                                   s3_origin=origin is not None and origin.s3 is not None)
             found[(distribution.id, behavior.path_pattern)] = dataclasses.replace(rules, errors=errors)
     return found
 
@@ -234,11 +244,14 @@ def error_rules(responses: tuple[CustomErrorResponse, ...]) -> ErrorRules:
 
 
 def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]],
-                   guards: dict[tuple[str, ...], SignatureGuard]) -> Rules:
+                   guards: dict[tuple[str, ...], SignatureGuard], *, s3_origin: bool = False) -> Rules:
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
     (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
     TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress,
-    ViewerProtocolPolicy, and either the legacy ForwardedValues and TTLs or a managed cache policy."""
+    ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a managed cache policy (with
+    a managed origin request policy, if any), and a managed response headers policy. `s3_origin`:
+    the behaviour's origin is an S3 bucket. Ids no managed policy has (only rows stored before
+    they were checked can hold them) are ignored."""
     signatures = None
     trusted = behavior.trusted_key_groups
     if trusted is not None and trusted.enabled:
@@ -248,12 +261,18 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
     base = Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
                  signatures=signatures, cache_options="OPTIONS" in (behavior.cached_methods or ()),
                  compress=bool(behavior.compress), viewer_protocol=behavior.viewer_protocol_policy)
+    fields = RESPONSE_FIELDS.get(behavior.response_headers_policy_id or "")
+    if fields is not None:
+        base = dataclasses.replace(base, response=fields)
     if behavior.forwarded_values is not None:
         return _legacy_rules(base, behavior, behavior.forwarded_values)
-    policy = MANAGED.get(behavior.cache_policy_id or "")
-    if policy is not None:
-        return _policy_rules(base, policy, behavior.origin_request_policy_id is not None)
-    return base
+    policy = cache_policies.MANAGED.get(behavior.cache_policy_id or "")
+    if policy is None:
+        return base
+    request_policy_id = behavior.origin_request_policy_id or ""
+    withhold = s3_origin and request_policy_id in origin_request_policies.S3_WITHHOLDING
+    return managed_rules(base, policy, origin_request_policies.MANAGED.get(request_policy_id),
+                         withhold_s3_parameters=withhold)
 
 
 def _legacy_rules(base: Rules, behavior: Behavior, forwarded: ForwardedValues) -> Rules:
@@ -281,23 +300,6 @@ def _legacy_rules(base: Rules, behavior: Behavior, forwarded: ForwardedValues) -
     headers = None if every else HeaderPolicy(keyed=tuple(sorted(keyed)))
     return dataclasses.replace(base, forward_query=forwarded.query_string, query_keys=query_keys, cookies=cookies,
                                headers=headers, ttls=ttls, cache=not every)
-
-
-def _policy_rules(base: Rules, policy: CachePolicy, origin_request_policy: bool) -> Rules:
-    """A managed cache policy: its TTLs (a MaxTTL of 0 caches nothing) and its key. Without an
-    origin request policy the origin gets only what the key holds (AWS CloudFront
-    DeveloperGuide/controlling-origin-requests.html); an origin request policy, which strato does
-    not model, is taken as forwarding every viewer field, cookie and query parameter."""
-    ttls = Ttls(policy.min_ttl, policy.default_ttl, policy.max_ttl)
-    compress = base.compress and policy.compressed
-    if origin_request_policy:
-        return dataclasses.replace(base, query_keys=None if policy.query_strings else frozenset(), ttls=ttls,
-                                   cache=policy.max_ttl > 0, compress=compress)
-    keyed = {name.lower() for name in policy.headers} | ({"cookie"} if policy.cookies else set())
-    return dataclasses.replace(
-        base, forward_query=policy.query_strings, cookies=None if policy.cookies else frozenset(),
-        headers=HeaderPolicy(keyed=tuple(sorted(keyed)), others=False, encodings=policy.compressed),
-        ttls=ttls, cache=policy.max_ttl > 0, compress=compress)
 
 
 def _guard(group_ids: tuple[str, ...], keys: dict[str, dict[str, str]],

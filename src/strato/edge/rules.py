@@ -20,6 +20,7 @@ from strato.edge import cachekey
 from strato.edge.compression import parse_accept_encoding
 from strato.edge.delivery import VIA, Answer
 from strato.edge.freshness import TARGETED_FIELD, freshness_lifetime, has_explicit_expiration, response_directives
+from strato.edge.response_fields import NO_FIELDS, ResponseFields
 
 DEFAULT_SITE = "default"
 # CloudFront's legacy cache settings: what DefaultTTL and MaxTTL are when left out.
@@ -79,12 +80,20 @@ class HeaderPolicy:
     """Which viewer request fields reach the origin. `keyed`: lower-case names, sorted, that are
     forwarded and in the cache key (ForwardedValues.Headers, a cache policy's headers); `others`:
     whether the fields CloudFront forwards by default go too (legacy ForwardedValues: yes; a cache
-    policy without an origin request policy: only PROTOCOL_FIELDS); `encodings`: whether the
-    normalized Accept-Encoding does."""
+    policy: only PROTOCOL_FIELDS); `encodings`: whether the normalized Accept-Encoding does. An
+    origin request policy adds `forwarded` (lower-case names that go without being keyed) or
+    `every` viewer field as it came but those `withheld`."""
 
     keyed: tuple[str, ...] = ()
     others: bool = True
     encodings: bool = True
+    forwarded: frozenset[str] = frozenset()
+    every: bool = False
+    withheld: frozenset[str] = frozenset()
+
+    def passes(self, name: str) -> bool:
+        """Whether the viewer's field `name` goes to the origin as it came, by name."""
+        return name in self.keyed or name in self.forwarded or (self.every and name not in self.withheld)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,18 +117,23 @@ class ErrorRules:
 class Rules:
     """The settings of the cache behaviour a request falls under. `site` labels its metrics
     (a distribution id); `allowed_methods` None allows every method; `signatures` None asks
-    for none; `query_keys` None keys on the whole forwarded query, else only on the parameters
-    named; `cookies` None forwards every cookie to the origin, else only those named; `headers`
-    None forwards every field as it came (RFC 9110 end-to-end), else as the HeaderPolicy says;
+    for none; `forward_query` sends the query to the origin, only the parameters `query_names`
+    names when it is not None, never those `query_withheld` names; `query_keys` None keys on the
+    whole forwarded query, else only on the parameters named; `cookies` None forwards every
+    cookie to the origin, else only those named; `headers` None forwards every field as it came
+    (RFC 9110 end-to-end), else as the HeaderPolicy says;
     `ttls` None leaves freshness to the origin's fields (RFC 9111); `cache` False stores nothing
     (Headers `*`, CachingDisabled); `cache_options` stores OPTIONS answers too (CachedMethods);
     `compress` lets the edge compress (Compress); `viewer_protocol` is the ViewerProtocolPolicy;
-    `errors` None leaves errors to RFC 9111, else CloudFront's error caching and pages apply."""
+    `errors` None leaves errors to RFC 9111, else CloudFront's error caching and pages apply;
+    `response` holds the fields a response headers policy adds to what viewers receive."""
 
     site: str = DEFAULT_SITE
     allowed_methods: frozenset[str] | None = None
     signatures: SignatureGuard | None = None
     forward_query: bool = True
+    query_names: frozenset[str] | None = None
+    query_withheld: frozenset[str] = frozenset()
     query_keys: frozenset[str] | None = None
     cookies: frozenset[str] | None = None
     headers: HeaderPolicy | None = None
@@ -129,6 +143,7 @@ class Rules:
     compress: bool = True
     viewer_protocol: str = ALLOW_ALL
     errors: ErrorRules | None = None
+    response: ResponseFields = NO_FIELDS
 
     def error_page(self, status: int) -> ErrorPage | None:
         """The page a viewer gets in place of an error `status`, if the distribution has one."""
@@ -146,16 +161,24 @@ class RuleSource(Protocol):
 
 def edge_target(rules: Rules, target: str) -> str:
     """The target the cache keys on and the origin is asked for: without CloudFront's signing
-    parameters when the behaviour checks signatures, without the query when it forwards none."""
+    parameters when the behaviour checks signatures, without the query when it forwards none,
+    with only the parameters it forwards (in the order sent) when it forwards some."""
     path, mark, query = target.partition("?")
     if not mark:
         return target
     if not rules.forward_query:
         return path
-    if rules.signatures is None:
+    names, withheld = rules.query_names, rules.query_withheld
+    if rules.signatures is None and names is None and not withheld:
         return target
-    kept = [pair for pair in query.split("&") if pair.partition("=")[0] not in SIGNING_PARAMS]
+    kept = [pair for pair in query.split("&") if _forwards(rules, pair.partition("=")[0], names, withheld)]
     return f"{path}?{'&'.join(kept)}" if kept else path
+
+
+def _forwards(rules: Rules, name: str, names: frozenset[str] | None, withheld: frozenset[str]) -> bool:
+    if rules.signatures is not None and name in SIGNING_PARAMS:
+        return False
+    return (names is None or name in names) and name not in withheld
 
 
 def key_target(rules: Rules, target: str) -> str:
@@ -189,15 +212,17 @@ def forwarded_headers(rules: Rules, headers: dict[str, str], method: str = "GET"
 def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, cache_options: bool) -> dict[str, str]:
     """AWS CloudFront DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html: a keyed field goes
     as it is; otherwise Authorization goes only with methods whose answers are not cached, User-Agent
-    becomes `Amazon CloudFront`, Accept-Encoding is normalized to gzip and br, REMOVED_FIELDS and
-    X-Edge-* are dropped, and the rest goes when `others` (legacy settings) or it is a PROTOCOL_FIELD.
+    becomes `Amazon CloudFront` unless an origin request policy forwards it, Accept-Encoding is
+    normalized to gzip and br, X-Edge-* is dropped, and the rest goes when it is a PROTOCOL_FIELD,
+    when an origin request policy forwards it, or when `others` (legacy settings) and it is not
+    one of REMOVED_FIELDS.
     A viewer's CloudFront-* fields (CloudFront-Viewer-Country...) never go: CloudFront sets them
     itself and strato does not, so a viewer could otherwise choose them."""
     kept: dict[str, str] = {}
     for name, value in headers.items():
         if name.startswith("cloudfront-"):  # CloudFront's own viewer fields, which strato does not compute
             continue
-        if name in policy.keyed or name in PROTOCOL_FIELDS:
+        if name in PROTOCOL_FIELDS or name in policy.keyed:
             kept[name] = value
         elif name == "accept-encoding":
             normal = normal_accept_encoding(value) if policy.encodings else None
@@ -206,9 +231,11 @@ def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, c
         elif name == "authorization":
             if method not in ("GET", "HEAD") and not (method == "OPTIONS" and cache_options):
                 kept[name] = value
-        elif policy.others and name != "user-agent" and name not in REMOVED_FIELDS and not name.startswith("x-edge-"):
+        elif name.startswith("x-edge-"):
+            continue
+        elif policy.passes(name) or (policy.others and name != "user-agent" and name not in REMOVED_FIELDS):
             kept[name] = value
-    if "user-agent" not in policy.keyed:
+    if not policy.passes("user-agent"):
         kept["user-agent"] = USER_AGENT
     return kept
 
