@@ -22,6 +22,7 @@ from strato.edge.delivery import Answer, plan_answer
 from strato.edge.misspath import Miss, MissPath, refusal
 from strato.edge.prepared import Prepared
 from strato.edge.proxy import MAX_TARGET, EdgeProxy
+from strato.edge.response_fields import Fields
 from strato.edge.rules import ALLOW_ALL, edge_target, forwarded_headers, key_target
 from strato.edge.store import MEMORY_OBJECT_MAX, Entry
 from strato.http.request import MalformedRequest, parse_query
@@ -70,7 +71,7 @@ class HitPath:
                 return None
         elif not facts.fresh(age):
             return None
-        self._refresh(entry, facts, now, age)
+        self._refresh(entry, facts, now, age, rules.response.chosen(headers, method))
         if not facts.head:
             return None
         shaping = _SHAPING_COMPRESSIBLE if facts.compressible and rules.compress else _SHAPING
@@ -96,13 +97,14 @@ class HitPath:
         proxy.observe(site, client, method, raw_path, status, sent, started)
         return wire
 
-    def _refresh(self, entry: Entry, facts: Prepared, now: float, age: float) -> None:
-        """The entry's answer fields and unshaped head, rebuilt when Age, TTL or Date change."""
-        key = (math.floor(age), math.floor(facts.lifetime - age), 0 if facts.dated else math.floor(now))
+    def _refresh(self, entry: Entry, facts: Prepared, now: float, age: float, added: Fields) -> None:
+        """The entry's answer fields and unshaped head, rebuilt when Age, TTL, Date or the response
+        headers policy's fields change."""
+        key = (math.floor(age), math.floor(facts.lifetime - age), 0 if facts.dated else math.floor(now), added)
         if facts.head_key == key:
             return
         status_text = policy.cache_status(True, ttl=facts.lifetime - age, name=self.proxy.name)
-        facts.fields = self.proxy.response_headers(entry.headers, policy.age_text(age), status_text, now)
+        facts.fields = self.proxy.response_headers(entry.headers, policy.age_text(age), status_text, now, added)
         lines = {name: heads.field_line(name, value) for name, value in facts.fields.items()}
         facts.lines = {name: line for name, line in lines.items() if line is not None}
         plain = plan_answer({}, "GET", entry.status, dict(facts.fields), entry.size)

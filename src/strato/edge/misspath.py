@@ -25,7 +25,7 @@ from strato.edge import heads, policy
 from strato.edge.delivery import in_memory, plan_answer, too_many_requests
 from strato.edge.proxy import EdgeProxy, FetchResult
 from strato.edge.rules import Rules
-from strato.edge.viewer import with_error_pages
+from strato.edge.viewer import under_rules
 from strato.http.types import ASGIApp
 
 
@@ -78,7 +78,8 @@ class MissPath:
         whole = fill.body() if fill is not None else None
         if not keep_alive or whole is None or meta is None or miss.rules.error_page(meta.status) is not None:
             return None
-        planned = plan_answer(miss.headers, miss.method, meta.status, proxy.fill_headers(meta), len(whole),
+        added = miss.rules.response.chosen(miss.headers, miss.method)
+        planned = plan_answer(miss.headers, miss.method, meta.status, proxy.fill_headers(meta, added), len(whole),
                               miss.rules.compress)
         answer, compressed = in_memory(planned, whole, proxy.store.copies(meta))
         head = heads.head(answer)
@@ -95,7 +96,7 @@ class MissPath:
         """The ASGI app that answers the miss from its fetch's outcome (an error the
         distribution has a page for replaced by it, as for any request, edge/viewer.py)."""
         app = self.proxy.serving(outcome, miss.host, miss.target, miss.forwarded, miss.rules, miss.started)
-        return with_error_pages(app, self.proxy, miss.rules)
+        return under_rules(app, self.proxy, miss.rules)
 
 
 def refusal(

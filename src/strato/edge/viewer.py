@@ -1,6 +1,7 @@
 """What a distribution asks of the answer a viewer gets, applied around the caching proxy
-(EdgeProxy): a behaviour's ViewerProtocolPolicy before the request is served, and the
-distribution's CustomErrorResponses pages after the origin (or the cache) has answered.
+(EdgeProxy): a behaviour's ViewerProtocolPolicy before the request is served, the
+distribution's CustomErrorResponses pages after the origin (or the cache) has answered, and the
+behaviour's response headers policy on whatever answer goes (edge/response_fields.py).
 
 The edge speaks plain HTTP only. A request counts as made over HTTPS when the server says so
 (its ASGI scheme) or, where the operator has told the edge it sits behind a TLS-terminating
@@ -15,8 +16,9 @@ goes to the viewer under the ResponseCode. Any other answer for the page goes as
 
 Requests answered outside ASGI never reach this app, so a fast path must leave it those it
 governs: hitpath.py answers nothing on a behaviour whose policy is not `allow-all`, nor a stored
-error that has a page; an app a fast path hands a request over to goes through
-`with_error_pages`.
+error that has a page; an app a fast path hands a request over to goes through `under_rules`.
+The fast paths add the response headers policy's fields themselves, through
+EdgeProxy.response_headers.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from urllib.parse import unquote
 
 from strato.edge.delivery import send_answer
 from strato.edge.proxy import EdgeProxy
+from strato.edge.response_fields import Fields
 from strato.edge.rules import ALLOW_ALL, ErrorPage, Rules, viewer_protocol_refusal
 from strato.http.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,6 +38,7 @@ _SHAPING_FIELDS = frozenset({
     b"content-length", b"transfer-encoding",
 })
 _PAGE_METHODS = ("GET", "HEAD")
+_CHOOSING_FIELDS = (b"origin", b"access-control-request-method")  # what ResponseFields.chosen reads
 
 
 class ViewerRules:
@@ -52,7 +56,7 @@ class ViewerRules:
         if rules.viewer_protocol != ALLOW_ALL and not over_https(scope, self.trust_forwarded_proto):
             await self._refuse(scope, rules, host, raw_path, send)
             return
-        await with_error_pages(self.proxy, self.proxy, rules)(scope, receive, send)
+        await under_rules(self.proxy, self.proxy, rules)(scope, receive, send)
 
     async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
         """The redirect (or 403) for a request over HTTP, counted and logged as the proxy's own answers are."""
@@ -66,6 +70,47 @@ class ViewerRules:
         sent = sum(len(part) for part in answer.body or () if isinstance(part, bytes))
         client = (scope.get("client") or ("", 0))[0]
         self.proxy.observe(self.proxy.metrics.site(rules.site), client, method, raw_path, answer.status, sent, started)
+
+
+def under_rules(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
+    """`app` answering a request under a behaviour's rules: its error pages replace errors, and
+    its response headers policy's fields are added to the answer that goes."""
+    return with_response_fields(with_error_pages(app, proxy, rules), rules)
+
+
+def with_response_fields(app: ASGIApp, rules: Rules) -> ASGIApp:
+    """`app`, with the fields the behaviour's response headers policy chooses for the request
+    added to its answer's head."""
+    if not rules.response.always and not rules.response.cors:
+        return app
+
+    async def adding(scope: Scope, receive: Receive, send: Send) -> None:
+        viewer = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+                  if name in _CHOOSING_FIELDS}
+        added = rules.response.chosen(viewer, scope["method"])
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and added:
+                message = {**message, "headers": with_fields(message.get("headers", []), added)}
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return adding
+
+
+def with_fields(raw: list[tuple[bytes, bytes]], added: Fields) -> list[tuple[bytes, bytes]]:
+    """An ASGI head's fields with `added`, as add_fields adds them (the origin's own field stays
+    unless the policy's overrides it); other fields, repeated ones included, stay as they are."""
+    fields = list(raw)
+    for name, value, override in added:
+        key = name.encode("latin-1")
+        if any(present.lower() == key for present, _ in fields):
+            if not override:
+                continue
+            fields = [(present, kept) for present, kept in fields if present.lower() != key]
+        fields.append((key, value.encode("latin-1")))
+    return fields
 
 
 def with_error_pages(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
