@@ -6,6 +6,7 @@ bytes come, and a large body never sits in memory (a small one with a declared l
 received in memory only, and the store writes it in one go). States:
     RECEIVING --complete()--> COMPLETE
     RECEIVING --fail(exc)--> FAILED   (readers past the received bytes get the error)
+A body that arrived whole with its response's head is a Fill made COMPLETE (`Fill.whole`).
 `Flights` registers the in-flight fetch of each key; a later request for the key joins it.
 """
 
@@ -46,11 +47,18 @@ class Fill:
         self.written = 0
         self.state = FillState.RECEIVING
         self.error: BaseException | None = None
-        self._changed = asyncio.Event()
+        self._changed: asyncio.Event | None = None  # made when a reader waits for more
         # Every byte so far, while the body is small enough: readers are served from it.
         self._memory: bytearray | None = bytearray() if keep_in_memory_up_to > 0 else None
         self._memory_limit = keep_in_memory_up_to
         self._whole: bytes | None = None  # the memory copy, once complete
+
+    @classmethod
+    def whole(cls, body: bytes) -> Fill:
+        """A body received whole, in memory: complete from the start."""
+        fill = cls(None)
+        fill.written, fill.state, fill._whole = len(body), FillState.COMPLETE, body
+        return fill
 
     def append(self, chunk: bytes) -> None:
         """Written on the event loop: page-cache writes of one chunk do not block for long."""
@@ -88,8 +96,9 @@ class Fill:
         return self._whole
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     async def read(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """Bytes [start, end) as they arrive; ends when the body does."""
@@ -98,7 +107,7 @@ class Fill:
             if position < self.written:
                 limit = self.written if end is None else min(end, self.written)
                 size = min(READ_CHUNK, limit - position)
-                memory = self._memory
+                memory = self._memory if self._memory is not None else self._whole
                 if memory is not None:
                     chunk = bytes(memory[position : position + size])
                 else:
@@ -110,6 +119,8 @@ class Fill:
             elif self.state is FillState.FAILED:
                 raise ConnectionError(f"origin body failed: {self.error!r}")
             else:
+                if self._changed is None:
+                    self._changed = asyncio.Event()
                 await self._changed.wait()
 
 

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strato.edge import cachekey, policy
-from strato.edge.collapse import Fill, Flights
+from strato.edge.collapse import Fill, FillState, Flights
 from strato.edge.delivery import VIA, deliver, plain, respond, send_answer, too_many_requests
 from strato.edge.metrics import EdgeMetrics, SiteMetrics
 from strato.edge.origins import Origin, OriginResponse
 from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
-from strato.edge.response_fields import Fields, add_fields
 from strato.edge.rules import (
     OPEN,
     Rules,
@@ -291,8 +290,8 @@ class EdgeProxy:
         try:
             result, response = await self._fetch_for_cache(key, host, target, headers, validate, rules)
             if response is not None and result.fill is not None and result.meta is not None:
-                if response.whole is not None:  # already here: stored before anyone reads it
-                    self._fill_from(response, result.meta, result.fill, response.whole)
+                if result.fill.state is FillState.COMPLETE:  # arrived whole: stored before anyone reads it
+                    self._store_fill(result.meta, result.fill)
                 else:
                     self._keep(asyncio.ensure_future(
                         self._pump_and_land(response, result.meta, result.fill, flight, future)))
@@ -360,6 +359,8 @@ class EdgeProxy:
             status=response.status, headers=policy.end_to_end(kept), request_time=request_time,
             response_time=response_time, size=0,
         )
+        if response.whole is not None and len(response.whole) <= MEMORY_OBJECT_MAX:
+            return FetchResult(fill=Fill.whole(response.whole), meta=meta), response
         declared = _declared_length(response.headers)
         small = declared is not None and declared <= MEMORY_OBJECT_MAX
         fill = Fill(None if small else self.store.body_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)
@@ -374,23 +375,29 @@ class EdgeProxy:
             log.warning("origin body for %s failed: %r", meta.target, exc)
             fill.fail(exc)
             return
-        self._fill_from(response, meta, fill, b"")
+        self._complete(response, meta, fill)
 
-    def _fill_from(self, response: OriginResponse, meta: Entry, fill: Fill, last: bytes) -> None:
-        """The body's `last` bytes (all of it, when it came with the head): complete the fill
-        and store the entry, or fail the fill if the body is not what the origin declared."""
+    def _complete(self, response: OriginResponse, meta: Entry, fill: Fill) -> None:
+        """The body is all here: complete the fill and store the entry, or fail the fill if
+        the body is not what the origin declared."""
         try:
-            if last:
-                fill.append(last)
             declared = _declared_length(response.headers)
             if declared is not None and declared != fill.written:
                 raise ConnectionError(f"origin sent {fill.written} of {response.headers['content-length']} bytes")
             fill.complete()
-            meta.size = fill.written
-            self.store.commit(meta, fill.body(), written=fill.on_disk)
         except Exception as exc:
             log.warning("origin body for %s failed: %r", meta.target, exc)
             fill.fail(exc)
+            return
+        self._store_fill(meta, fill)
+
+    def _store_fill(self, meta: Entry, fill: Fill) -> None:
+        """A complete fill becomes the stored entry (the answers already given stand if it cannot)."""
+        meta.size = fill.written
+        try:
+            self.store.commit(meta, fill.body(), written=fill.on_disk)
+        except Exception as exc:
+            log.warning("storing %s failed: %r", meta.target, exc)
 
     def _revalidate_in_background(
         self, key: str, host: str, target: str, headers: dict[str, str], entry: Entry, rules: Rules,
@@ -409,19 +416,15 @@ class EdgeProxy:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def response_headers(
-        self, stored: dict[str, str], age: str, status_text: str, now: float, added: Fields = (),
-    ) -> dict[str, str]:
+    def response_headers(self, stored: dict[str, str], age: str, status_text: str, now: float) -> dict[str, str]:
         """A stored response's outgoing fields, with this answer's Date (if it had none), Age,
-        Via and Cache-Status (RFC 9111 5.1, RFC 9211), and a response headers policy's `added`
-        fields (for the fast paths; the ASGI app's answers get them in edge/viewer.py)."""
+        Via and Cache-Status (RFC 9111 5.1, RFC 9211)."""
         headers = policy.outgoing_response_headers(stored)
         if "date" not in headers:
             headers["date"] = format_http_date(now)
         headers["age"] = age
         _add_via(headers)
         headers["cache-status"] = status_text
-        add_fields(headers, added)
         return headers
 
     async def _serve_entry(
@@ -440,10 +443,10 @@ class EdgeProxy:
                          self.store.copies(entry), compress=compress):
             site.compressions += 1
 
-    def fill_headers(self, meta: Entry, added: Fields = ()) -> dict[str, str]:
+    def fill_headers(self, meta: Entry) -> dict[str, str]:
         """The outgoing fields of a response stored as it arrives (a miss)."""
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
-        return self.response_headers(meta.headers, "0", status_text, time.time(), added)
+        return self.response_headers(meta.headers, "0", status_text, time.time())
 
     async def _serve_fill(
         self, request: Request, meta: Entry, fill: Fill, send: Send, site: EdgeMetrics, compress: bool,
