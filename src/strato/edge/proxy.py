@@ -21,6 +21,7 @@ from strato.edge.delivery import VIA, deliver, plain, respond, send_answer, too_
 from strato.edge.metrics import EdgeMetrics, SiteMetrics
 from strato.edge.origins import Origin, OriginResponse
 from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
+from strato.edge.response_fields import Fields, add_fields
 from strato.edge.rules import (
     OPEN,
     Rules,
@@ -416,15 +417,19 @@ class EdgeProxy:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def response_headers(self, stored: dict[str, str], age: str, status_text: str, now: float) -> dict[str, str]:
+    def response_headers(
+        self, stored: dict[str, str], age: str, status_text: str, now: float, added: Fields = (),
+    ) -> dict[str, str]:
         """A stored response's outgoing fields, with this answer's Date (if it had none), Age,
-        Via and Cache-Status (RFC 9111 5.1, RFC 9211)."""
+        Via and Cache-Status (RFC 9111 5.1, RFC 9211), and a response headers policy's `added`
+        fields (for the fast paths; the ASGI app's answers get them in edge/viewer.py)."""
         headers = policy.outgoing_response_headers(stored)
         if "date" not in headers:
             headers["date"] = format_http_date(now)
         headers["age"] = age
         _add_via(headers)
         headers["cache-status"] = status_text
+        add_fields(headers, added)
         return headers
 
     async def _serve_entry(
@@ -443,10 +448,10 @@ class EdgeProxy:
                          self.store.copies(entry), compress=compress):
             site.compressions += 1
 
-    def fill_headers(self, meta: Entry) -> dict[str, str]:
+    def fill_headers(self, meta: Entry, added: Fields = ()) -> dict[str, str]:
         """The outgoing fields of a response stored as it arrives (a miss)."""
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
-        return self.response_headers(meta.headers, "0", status_text, time.time())
+        return self.response_headers(meta.headers, "0", status_text, time.time(), added)
 
     async def _serve_fill(
         self, request: Request, meta: Entry, fill: Fill, send: Send, site: EdgeMetrics, compress: bool,
