@@ -46,6 +46,20 @@ from strato.api.cloudfront.router import Endpoint, route
      Endpoint("TagResource", resource_id="arn")),
     ("POST", "/2020-05-31/tagging", {"Operation": "Untag", "Resource": "arn"},
      Endpoint("UntagResource", resource_id="arn")),
+    ("GET", "/2020-05-31/cache-policy", {"Type": "managed"}, Endpoint("ListCachePolicies", resource="cache-policy")),
+    ("POST", "/2020-05-31/cache-policy", {}, Endpoint("CreateCachePolicy", resource="cache-policy")),
+    ("GET", "/2020-05-31/cache-policy/658327ea-f89d-4fab-a63d-7e88639e58f6", {},
+     Endpoint("GetCachePolicy", resource="cache-policy", resource_id="658327ea-f89d-4fab-a63d-7e88639e58f6")),
+    ("GET", "/2020-05-31/origin-request-policy/216adef6/config", {},
+     Endpoint("GetOriginRequestPolicyConfig", resource="origin-request-policy", resource_id="216adef6")),
+    ("GET", "/2020-05-31/origin-request-policy", {},
+     Endpoint("ListOriginRequestPolicies", resource="origin-request-policy")),
+    ("GET", "/2020-05-31/response-headers-policy", {},
+     Endpoint("ListResponseHeadersPolicies", resource="response-headers-policy")),
+    ("PUT", "/2020-05-31/response-headers-policy/60669652", {},
+     Endpoint("UpdateResponseHeadersPolicy", resource="response-headers-policy", resource_id="60669652")),
+    ("DELETE", "/2020-05-31/cache-policy/P1", {}, Endpoint("DeleteCachePolicy", resource="cache-policy",
+                                                            resource_id="P1")),
 ])
 def test_supported_operations(method: str, path: str, query: dict[str, str], expected: Endpoint) -> None:
     assert route(method, path, query) == expected
@@ -57,7 +71,9 @@ def test_supported_operations(method: str, path: str, query: dict[str, str], exp
     ("DELETE", "/2020-05-31/distribution/E1/invalidation/I1"),
     ("GET", "/2020-05-31/distribution//config"),
     ("GET", "/2020-05-31/distribution/E1/unknown"),
-    ("GET", "/2020-05-31/cache-policy"),
+    ("PUT", "/2020-05-31/cache-policy"),
+    ("PUT", "/2020-05-31/cache-policy/P1/config"),  # policies update at /{Id}
+    ("GET", "/2020-05-31/origin-request-policy/P1/config/more"),
     ("POST", "/2020-05-31/tagging"),  # without an Operation
     ("PUT", "/2020-05-31/key-group/0a1b/config"),  # key groups update at /{Id}
     ("PUT", "/2020-05-31/public-key/K1"),  # public keys update at /{Id}/config

@@ -8,15 +8,17 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from strato.cdn.managed import managed_etag
 from strato.cdn.registry import DistributionRegistry
 from strato.http.request import Request
 from strato.http.responses import Response
 from strato.xmltree import Node, parse, serialize
 
 from .config_xml import config_node, parse_config
-from .errors import NAMESPACE, CloudFrontError, malformed_input
+from .errors import NAMESPACE, CloudFrontError, malformed_input, not_implemented
+from .policies_xml import POLICY_XML
 from .resources_xml import RESOURCE_XML, ResourceXml
-from .router import RESOURCES, VERSION, Endpoint
+from .router import POLICIES, RESOURCES, VERSION, Endpoint
 from .shapes import (
     distribution_list_node,
     distribution_node,
@@ -182,6 +184,30 @@ async def delete_resource(call: Call) -> Response:
     return Response(204)
 
 
+async def get_policy(call: Call) -> Response:
+    policy_id = call.endpoint.resource_id
+    return xml(POLICY_XML[call.endpoint.resource].node(policy_id), headers=[("etag", managed_etag(policy_id))])
+
+
+async def get_policy_config(call: Call) -> Response:
+    policy_id = call.endpoint.resource_id
+    return xml(POLICY_XML[call.endpoint.resource].config(policy_id), headers=[("etag", managed_etag(policy_id))])
+
+
+async def list_policies(call: Call) -> Response:
+    """Type `managed`, `custom` or left out (both); strato's policies are all managed."""
+    marker, max_items = call.page()
+    kind = call.request.query.get("Type", "all")
+    if kind not in ("managed", "custom", "all"):
+        raise CloudFrontError("InvalidArgument", "Type must be managed or custom.")
+    return xml(POLICY_XML[call.endpoint.resource].list_node(kind != "custom", marker, max_items))
+
+
+async def managed_only(call: Call) -> Response:
+    """Create, Update and Delete of a policy: strato has only AWS's managed policies."""
+    raise not_implemented(call.endpoint.operation)
+
+
 async def follow_invalidations(call: Call) -> Response:
     """Invalidated paths after sequence number `since`, oldest first: standalone edges poll this."""
     since = call.request.query.get("since", "0")
@@ -213,4 +239,10 @@ for _stem in RESOURCES.values():
     HANDLERS.update({
         f"Create{_stem}": create_resource, f"Get{_stem}": get_resource, f"Get{_stem}Config": get_resource_config,
         f"List{_stem}s": list_resources, f"Update{_stem}": update_resource, f"Delete{_stem}": delete_resource,
+    })
+for _stem in POLICIES.values():
+    HANDLERS.update({
+        f"Create{_stem}": managed_only, f"Get{_stem}": get_policy, f"Get{_stem}Config": get_policy_config,
+        f"List{_stem.removesuffix('Policy')}Policies": list_policies, f"Update{_stem}": managed_only,
+        f"Delete{_stem}": managed_only,
     })

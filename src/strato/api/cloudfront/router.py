@@ -24,6 +24,9 @@ _CONFIG = {"GET": "GetDistributionConfig", "PUT": "UpdateDistribution"}
 _INVALIDATIONS = {"GET": "ListInvalidations", "POST": "CreateInvalidation"}
 # Resource path segment -> operation name stem; key groups update at /{Id}, the others at /{Id}/config.
 RESOURCES = {"public-key": "PublicKey", "key-group": "KeyGroup", "origin-access-control": "OriginAccessControl"}
+# Policy path segment -> operation name stem; each updates and deletes at /{Id}, reads its config at /{Id}/config.
+POLICIES = {"cache-policy": "CachePolicy", "origin-request-policy": "OriginRequestPolicy",
+            "response-headers-policy": "ResponseHeadersPolicy"}
 
 
 def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
@@ -38,6 +41,8 @@ def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
         return _distribution(method, rest, query)
     if parts[2] in RESOURCES:
         return _resource(method, parts[2], rest)
+    if parts[2] in POLICIES:
+        return _policy(method, parts[2], rest)
     if parts[2] == "tagging" and not rest:
         return _tagging(method, query)
     return _UNKNOWN
@@ -94,3 +99,20 @@ def _resource(method: str, resource: str, rest: list[str]) -> Endpoint:
     else:
         return _UNKNOWN
     return Endpoint(operation, resource=resource, resource_id=resource_id)
+
+
+def _policy(method: str, kind: str, rest: list[str]) -> Endpoint:
+    """API_ListCachePolicies, API_GetCachePolicy, API_GetCachePolicyConfig, Create, Update and
+    Delete, and the same for origin request and response headers policies."""
+    stem = POLICIES[kind]
+    if not rest:
+        operation = {"GET": f"List{stem.removesuffix('Policy')}Policies", "POST": f"Create{stem}"}.get(method)
+        return Endpoint(operation, resource=kind) if operation else _UNKNOWN
+    policy_id = rest[0]
+    if not policy_id or len(rest) > 2 or (len(rest) == 2 and rest[1] != "config"):
+        return _UNKNOWN
+    if len(rest) == 2:
+        operation = f"Get{stem}Config" if method == "GET" else None
+    else:
+        operation = {"GET": f"Get{stem}", "PUT": f"Update{stem}", "DELETE": f"Delete{stem}"}.get(method)
+    return Endpoint(operation, resource=kind, resource_id=policy_id) if operation else _UNKNOWN

@@ -1,0 +1,144 @@
+"""The managed policies' response shapes: CachePolicy, OriginRequestPolicy and
+ResponseHeadersPolicy, their configs and lists (API_GetCachePolicy, API_ListCachePolicies and
+their twins for the other two kinds), built as Nodes in this one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
+from strato.cdn.cache_policies import CachePolicy
+from strato.cdn.errors import CdnError, NoSuchCachePolicy, NoSuchOriginRequestPolicy, NoSuchResponseHeadersPolicy
+from strato.cdn.managed import LAST_MODIFIED, Selection
+from strato.cdn.origin_request_policies import OriginRequestPolicy
+from strato.cdn.response_headers_policies import CorsConfig, ResponseHeadersPolicy, SecurityHeadersConfig
+from strato.xmltree import Node, iso8601
+
+from .wire import build, quantity_list
+
+P = TypeVar("P", CachePolicy, OriginRequestPolicy, ResponseHeadersPolicy)
+
+
+def _selection(tag: str, behavior: str, names: str, selection: Selection) -> Node:
+    """A HeadersConfig, CookiesConfig or QueryStringsConfig; its list of names only when it has some."""
+    listed = quantity_list(names, (Node("Name", name) for name in selection.names)) if selection.names else None
+    return build(tag, (behavior, selection.behavior), (names, listed))
+
+
+def _headers(selection: Selection) -> Node:
+    return _selection("HeadersConfig", "HeaderBehavior", "Headers", selection)
+
+
+def _cookies(selection: Selection) -> Node:
+    return _selection("CookiesConfig", "CookieBehavior", "Cookies", selection)
+
+
+def _query_strings(selection: Selection) -> Node:
+    return _selection("QueryStringsConfig", "QueryStringBehavior", "QueryStrings", selection)
+
+
+def cache_policy_config(policy: CachePolicy) -> Node:
+    parameters = build(
+        "ParametersInCacheKeyAndForwardedToOrigin", ("EnableAcceptEncodingGzip", policy.gzip),
+        ("EnableAcceptEncodingBrotli", policy.brotli), ("HeadersConfig", _headers(policy.headers)),
+        ("CookiesConfig", _cookies(policy.cookies)), ("QueryStringsConfig", _query_strings(policy.query_strings)),
+    )
+    return build("CachePolicyConfig", ("Comment", policy.comment), ("Name", policy.name),
+                 ("DefaultTTL", policy.default_ttl), ("MaxTTL", policy.max_ttl), ("MinTTL", policy.min_ttl),
+                 ("ParametersInCacheKeyAndForwardedToOrigin", parameters))
+
+
+def origin_request_policy_config(policy: OriginRequestPolicy) -> Node:
+    return build("OriginRequestPolicyConfig", ("Comment", policy.comment), ("Name", policy.name),
+                 ("HeadersConfig", _headers(policy.headers)), ("CookiesConfig", _cookies(policy.cookies)),
+                 ("QueryStringsConfig", _query_strings(policy.query_strings)))
+
+
+def _cors(cors: CorsConfig) -> Node:
+    exposed = None
+    if cors.expose_headers is not None:
+        exposed = quantity_list("AccessControlExposeHeaders", (Node("Header", name) for name in cors.expose_headers))
+    return build(
+        "CorsConfig",
+        ("AccessControlAllowOrigins", quantity_list("AccessControlAllowOrigins",
+                                                    (Node("Origin", origin) for origin in cors.allow_origins))),
+        ("AccessControlAllowHeaders", quantity_list("AccessControlAllowHeaders",
+                                                    (Node("Header", name) for name in cors.allow_headers))),
+        ("AccessControlAllowMethods", quantity_list("AccessControlAllowMethods",
+                                                    (Node("Method", method) for method in cors.allow_methods))),
+        ("AccessControlAllowCredentials", cors.allow_credentials),
+        ("AccessControlExposeHeaders", exposed),
+        ("AccessControlMaxAgeSec", cors.max_age),
+        ("OriginOverride", cors.origin_override),
+    )
+
+
+def _security(security: SecurityHeadersConfig) -> Node:
+    overrides = security.overrides
+    return build(
+        "SecurityHeadersConfig",
+        ("XSSProtection", build("XSSProtection", ("Override", overrides("X-XSS-Protection")),
+                                ("Protection", security.xss_protection), ("ModeBlock", security.xss_mode_block))),
+        ("FrameOptions", build("FrameOptions", ("Override", overrides("X-Frame-Options")),
+                               ("FrameOption", security.frame_option))),
+        ("ReferrerPolicy", build("ReferrerPolicy", ("Override", overrides("Referrer-Policy")),
+                                 ("ReferrerPolicy", security.referrer_policy))),
+        ("ContentTypeOptions", build("ContentTypeOptions", ("Override", overrides("X-Content-Type-Options")))
+         if security.content_type_options else None),
+        ("StrictTransportSecurity", build("StrictTransportSecurity",
+                                          ("Override", overrides("Strict-Transport-Security")),
+                                          ("AccessControlMaxAgeSec", security.hsts_max_age))),
+    )
+
+
+def response_headers_policy_config(policy: ResponseHeadersPolicy) -> Node:
+    return build("ResponseHeadersPolicyConfig", ("Comment", policy.comment), ("Name", policy.name),
+                 ("CorsConfig", _cors(policy.cors) if policy.cors is not None else None),
+                 ("SecurityHeadersConfig", _security(policy.security) if policy.security is not None else None))
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyXml(Generic[P]):
+    """One kind of policy: its element name (`CachePolicy`...), the managed ones by id, its
+    config's shape, and the error for an id none has."""
+
+    tag: str
+    managed: Mapping[str, P]
+    config_node: Callable[[P], Node]
+    missing: type[CdnError]
+
+    def policy(self, policy_id: str) -> P:
+        policy = self.managed.get(policy_id)
+        if policy is None:
+            raise self.missing(f"The {self.tag} {policy_id} does not exist.")
+        return policy
+
+    def config(self, policy_id: str) -> Node:
+        return self.config_node(self.policy(policy_id))
+
+    def node(self, policy_id: str) -> Node:
+        return build(self.tag, ("Id", policy_id), ("LastModifiedTime", iso8601(LAST_MODIFIED)),
+                     (f"{self.tag}Config", self.config(policy_id)))
+
+    def list_node(self, managed: bool, marker: str, max_items: int) -> Node:
+        """A page of the list, by name, after the policy whose id is `marker`; only managed
+        policies exist, so a list of `custom` ones is empty."""
+        ids = sorted(self.managed, key=lambda policy_id: self.managed[policy_id].name) if managed else []
+        start = ids.index(marker) + 1 if marker in ids else 0
+        page = ids[start:start + max_items]
+        following = ids[start + max_items:]
+        items = (build(f"{self.tag}Summary", ("Type", "managed"), (self.tag, self.node(policy_id)))
+                 for policy_id in page)
+        return quantity_list(f"{self.tag}List", items, ("NextMarker", page[-1] if following else None),
+                             ("MaxItems", max_items))
+
+
+POLICY_XML: dict[str, PolicyXml[CachePolicy] | PolicyXml[OriginRequestPolicy] | PolicyXml[ResponseHeadersPolicy]] = {
+    "cache-policy": PolicyXml("CachePolicy", cache_policies.MANAGED, cache_policy_config, NoSuchCachePolicy),
+    "origin-request-policy": PolicyXml("OriginRequestPolicy", origin_request_policies.MANAGED,
+                                       origin_request_policy_config, NoSuchOriginRequestPolicy),
+    "response-headers-policy": PolicyXml("ResponseHeadersPolicy", response_headers_policies.MANAGED,
+                                         response_headers_policy_config, NoSuchResponseHeadersPolicy),
+}

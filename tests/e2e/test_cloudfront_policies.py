@@ -1,0 +1,161 @@
+"""AWS's managed cache, origin request and response headers policies through boto3's
+cloudfront client, looked up as Terraform's data sources and CDK do: listed with Type=managed,
+found by name, read by id (the policy and its config, with an ETag), then named by id in a
+distribution's behaviour."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from strato.cdn.cache_policies import CACHING_OPTIMIZED, ELEMENTAL_MEDIA_PACKAGE
+from strato.cdn.origin_request_policies import ALL_VIEWER_EXCEPT_HOST_HEADER, CORS_S3_ORIGIN
+from strato.cdn.response_headers_policies import CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS
+from tests.e2e.test_cloudfront import s3_origin
+
+CACHE_POLICY_NAMES = {
+    "Managed-Amplify", "Managed-CachingDisabled", "Managed-CachingOptimized",
+    "Managed-CachingOptimizedForUncompressedObjects", "Managed-Elemental-MediaPackage",
+    "UseOriginCacheControlHeaders", "UseOriginCacheControlHeaders-QueryStrings",
+}
+ORIGIN_REQUEST_POLICY_NAMES = {
+    "Managed-AllViewer", "Managed-AllViewerAndCloudFrontHeaders-2022-06", "Managed-AllViewerExceptHostHeader",
+    "Managed-CORS-CustomOrigin", "Managed-CORS-S3Origin", "Managed-Elemental-MediaTailor-PersonalizedManifests",
+    "Managed-UserAgentRefererHeaders",
+}
+RESPONSE_HEADERS_POLICY_NAMES = {
+    "Managed-CORS-and-SecurityHeadersPolicy", "Managed-CORS-With-Preflight",
+    "Managed-CORS-with-preflight-and-SecurityHeadersPolicy", "Managed-SecurityHeadersPolicy", "Managed-SimpleCORS",
+}
+
+
+def find_by_name(items: list[dict[str, Any]], kind: str, name: str) -> str:
+    """What Terraform's data "aws_cloudfront_*_policy" does: the id of the policy named `name`."""
+    [found] = [item[kind]["Id"] for item in items if item[kind][f"{kind}Config"]["Name"] == name]
+    return str(found)
+
+
+class TestListing:
+    def test_every_managed_cache_policy_is_listed_as_managed(self, cloudfront: Any) -> None:
+        listed = cloudfront.list_cache_policies(Type="managed")["CachePolicyList"]
+        assert {item["CachePolicy"]["CachePolicyConfig"]["Name"] for item in listed["Items"]} == CACHE_POLICY_NAMES
+        assert {item["Type"] for item in listed["Items"]} == {"managed"}
+        assert listed["Quantity"] == len(CACHE_POLICY_NAMES)
+        assert find_by_name(listed["Items"], "CachePolicy", "Managed-CachingOptimized") == CACHING_OPTIMIZED
+
+    def test_every_managed_origin_request_and_response_headers_policy_is_listed(self, cloudfront: Any) -> None:
+        requests = cloudfront.list_origin_request_policies(Type="managed")["OriginRequestPolicyList"]["Items"]
+        assert {item["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["Name"]
+                for item in requests} == ORIGIN_REQUEST_POLICY_NAMES
+        assert find_by_name(requests, "OriginRequestPolicy", "Managed-CORS-S3Origin") == CORS_S3_ORIGIN
+        responses = cloudfront.list_response_headers_policies()["ResponseHeadersPolicyList"]["Items"]
+        assert {item["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Name"]
+                for item in responses} == RESPONSE_HEADERS_POLICY_NAMES
+
+    def test_there_are_no_custom_policies(self, cloudfront: Any) -> None:
+        listed = cloudfront.list_cache_policies(Type="custom")["CachePolicyList"]
+        assert listed["Quantity"] == 0
+        assert "Items" not in listed
+        assert cloudfront.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Quantity"] == 0
+
+    def test_a_list_comes_in_pages_of_max_items(self, cloudfront: Any) -> None:
+        names: list[str] = []
+        marker = ""
+        while True:
+            page = cloudfront.list_origin_request_policies(Type="managed", MaxItems="3", Marker=marker)[
+                "OriginRequestPolicyList"]
+            assert page["Quantity"] <= 3
+            names += [item["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["Name"] for item in page["Items"]]
+            if "NextMarker" not in page:
+                break
+            marker = page["NextMarker"]
+        assert names == sorted(ORIGIN_REQUEST_POLICY_NAMES)
+
+
+class TestReading:
+    def test_a_cache_policy_holds_its_ttls_and_its_key(self, cloudfront: Any) -> None:
+        found = cloudfront.get_cache_policy(Id=ELEMENTAL_MEDIA_PACKAGE)
+        policy = found["CachePolicy"]
+        assert policy["Id"] == ELEMENTAL_MEDIA_PACKAGE
+        assert found["ETag"]
+        config = policy["CachePolicyConfig"]
+        assert (config["MinTTL"], config["DefaultTTL"], config["MaxTTL"]) == (0, 86400, 31536000)
+        key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+        assert (key["EnableAcceptEncodingGzip"], key["EnableAcceptEncodingBrotli"]) == (True, False)
+        assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": {"Quantity": 1, "Items": ["Origin"]}}
+        assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+        assert key["QueryStringsConfig"]["QueryStrings"]["Items"] == ["aws.manifestfilter", "start", "end", "m"]
+
+    def test_a_policys_config_reads_alone_with_the_same_etag(self, cloudfront: Any) -> None:
+        whole = cloudfront.get_origin_request_policy(Id=ALL_VIEWER_EXCEPT_HOST_HEADER)
+        config = cloudfront.get_origin_request_policy_config(Id=ALL_VIEWER_EXCEPT_HOST_HEADER)
+        assert config["OriginRequestPolicyConfig"] == whole["OriginRequestPolicy"]["OriginRequestPolicyConfig"]
+        assert config["ETag"] == whole["ETag"]
+        assert config["OriginRequestPolicyConfig"]["HeadersConfig"] == {
+            "HeaderBehavior": "allExcept", "Headers": {"Quantity": 1, "Items": ["Host"]}}
+
+    def test_a_response_headers_policy_holds_its_cors_and_security_headers(self, cloudfront: Any) -> None:
+        config = cloudfront.get_response_headers_policy_config(Id=CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS)[
+            "ResponseHeadersPolicyConfig"]
+        cors = config["CorsConfig"]
+        assert cors["AccessControlAllowOrigins"]["Items"] == ["*"]
+        assert cors["AccessControlAllowMethods"]["Items"] == ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST",
+                                                              "PUT"]
+        assert cors["AccessControlExposeHeaders"]["Items"] == ["*"]
+        assert cors["OriginOverride"] is False
+        security = config["SecurityHeadersConfig"]
+        assert security["ContentTypeOptions"] == {"Override": True}
+        assert security["FrameOptions"] == {"Override": False, "FrameOption": "SAMEORIGIN"}
+        assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == 31536000
+
+    def test_an_unknown_id_is_no_such_policy(self, cloudfront: Any) -> None:
+        for call, code in ((cloudfront.get_cache_policy, "NoSuchCachePolicy"),
+                           (cloudfront.get_origin_request_policy_config, "NoSuchOriginRequestPolicy"),
+                           (cloudfront.get_response_headers_policy, "NoSuchResponseHeadersPolicy")):
+            with pytest.raises(ClientError) as refused:
+                call(Id=str(uuid.uuid4()))
+            assert refused.value.response["Error"]["Code"] == code
+            assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_creating_a_policy_is_not_implemented(cloudfront: Any) -> None:
+    with pytest.raises(ClientError) as refused:
+        cloudfront.create_cache_policy(CachePolicyConfig={"Name": "mine", "MinTTL": 1})
+    assert refused.value.response["Error"]["Code"] == "NotImplemented"
+    assert "CreateCachePolicy" in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as refused:
+        cloudfront.delete_response_headers_policy(Id=CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, IfMatch="E1")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+class TestNamingPoliciesInBehaviours:
+    def behaviour(self, **policies: str) -> dict[str, Any]:
+        return {"TargetOriginId": "bucket", "ViewerProtocolPolicy": "allow-all", "CachePolicyId": CACHING_OPTIMIZED,
+                **policies}
+
+    def create(self, cloudfront: Any, behaviour: dict[str, Any]) -> Any:
+        return cloudfront.create_distribution(DistributionConfig={
+            "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [s3_origin()]}, "DefaultCacheBehavior": behaviour})
+
+    def test_policies_found_by_name_are_kept_by_id(self, cloudfront: Any) -> None:
+        requests = cloudfront.list_origin_request_policies(Type="managed")["OriginRequestPolicyList"]["Items"]
+        responses = cloudfront.list_response_headers_policies(Type="managed")["ResponseHeadersPolicyList"]["Items"]
+        behaviour = self.behaviour(
+            OriginRequestPolicyId=find_by_name(requests, "OriginRequestPolicy", "Managed-CORS-S3Origin"),
+            ResponseHeadersPolicyId=find_by_name(responses, "ResponseHeadersPolicy", "Managed-SimpleCORS"))
+        created = self.create(cloudfront, behaviour)["Distribution"]
+        kept = created["DistributionConfig"]["DefaultCacheBehavior"]
+        assert kept["OriginRequestPolicyId"] == CORS_S3_ORIGIN
+        assert kept["ResponseHeadersPolicyId"] == "60669652-455b-4ae9-85a4-c4c02393f86c"
+
+    @pytest.mark.parametrize(("field", "code"), [("OriginRequestPolicyId", "NoSuchOriginRequestPolicy"),
+                                                 ("ResponseHeadersPolicyId", "NoSuchResponseHeadersPolicy")])
+    def test_an_unknown_policy_id_is_refused(self, cloudfront: Any, field: str, code: str) -> None:
+        with pytest.raises(ClientError) as refused:
+            self.create(cloudfront, self.behaviour(**{field: str(uuid.uuid4())}))
+        assert refused.value.response["Error"]["Code"] == code
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
