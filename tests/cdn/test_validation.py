@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
 from strato.cdn.cache_policies import CACHING_OPTIMIZED
 from strato.cdn.errors import (
     BatchTooLarge,
@@ -19,6 +20,8 @@ from strato.cdn.errors import (
     InvalidTTLOrder,
     NoSuchCachePolicy,
     NoSuchOrigin,
+    NoSuchOriginRequestPolicy,
+    NoSuchResponseHeadersPolicy,
 )
 from strato.cdn.records import Cookies, CustomErrorResponse, ForwardedValues, Origin, S3OriginConfig
 from strato.cdn.validation import bucket_of, check_config, check_paths
@@ -30,6 +33,13 @@ class TestConfig:
     def test_a_sound_config_passes(self) -> None:
         check_config(config(behavior("web", "/api/*", cache_policy_id=CACHING_OPTIMIZED, forwarded_values=None),
                             aliases=("*.example.com", "www.example.org")))
+
+    def test_every_managed_policy_may_be_named(self) -> None:
+        check_config(config(*(
+            behavior("web", f"/{cache}/{request}/{response}/*", forwarded_values=None, cache_policy_id=cache,
+                     origin_request_policy_id=request, response_headers_policy_id=response)
+            for cache, request, response in zip(cache_policies.MANAGED, origin_request_policies.MANAGED,
+                                                response_headers_policies.MANAGED, strict=False))))
 
     def test_forwarded_headers_and_origin_custom_headers_that_cloudfront_takes_pass(self) -> None:
         forwarded = ForwardedValues(True, Cookies("all"), ("Accept-Language", "X-Tenant", "Origin"))
@@ -58,6 +68,9 @@ class TestConfig:
         (config(origins=(dataclasses.replace(BUCKET, custom=WEB.custom), WEB)), InvalidOrigin),
         (config(origins=(BUCKET, dataclasses.replace(WEB, origin_path="v1"))), InvalidArgument),
         (config(behavior(pattern="/x", forwarded_values=None, cache_policy_id="my-own-policy")), NoSuchCachePolicy),
+        (config(behavior(pattern="/x", forwarded_values=None, cache_policy_id=CACHING_OPTIMIZED,
+                         origin_request_policy_id="my-own-policy")), NoSuchOriginRequestPolicy),
+        (config(behavior(pattern="/x", response_headers_policy_id="my-own-policy")), NoSuchResponseHeadersPolicy),
         (config(behavior(pattern="/x", forwarded_values=ForwardedValues(False, Cookies("none"), ("*", "Accept")))),
          InvalidArgument),
         (config(behavior(pattern="/x", forwarded_values=ForwardedValues(False, Cookies("none"), ("Upgrade",)))),
