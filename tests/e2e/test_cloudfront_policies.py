@@ -85,7 +85,7 @@ class TestReading:
         assert (config["MinTTL"], config["DefaultTTL"], config["MaxTTL"]) == (0, 86400, 31536000)
         key = config["ParametersInCacheKeyAndForwardedToOrigin"]
         assert (key["EnableAcceptEncodingGzip"], key["EnableAcceptEncodingBrotli"]) == (True, False)
-        assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": {"Quantity": 1, "Items": ["Origin"]}}
+        assert key["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": {"Quantity": 1, "Items": ["origin"]}}
         assert key["CookiesConfig"] == {"CookieBehavior": "none"}
         assert key["QueryStringsConfig"]["QueryStrings"]["Items"] == ["aws.manifestfilter", "start", "end", "m"]
 
@@ -95,7 +95,7 @@ class TestReading:
         assert config["OriginRequestPolicyConfig"] == whole["OriginRequestPolicy"]["OriginRequestPolicyConfig"]
         assert config["ETag"] == whole["ETag"]
         assert config["OriginRequestPolicyConfig"]["HeadersConfig"] == {
-            "HeaderBehavior": "allExcept", "Headers": {"Quantity": 1, "Items": ["Host"]}}
+            "HeaderBehavior": "allExcept", "Headers": {"Quantity": 1, "Items": ["host"]}}
 
     def test_a_response_headers_policy_holds_its_cors_and_security_headers(self, cloudfront: Any) -> None:
         config = cloudfront.get_response_headers_policy_config(Id=CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS)[

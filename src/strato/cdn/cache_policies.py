@@ -1,7 +1,8 @@
 """AWS's managed cache policies, the ones a cache behaviour may name by CachePolicyId, with
 their real ids and settings (AWS CloudFront DeveloperGuide/using-managed-cache-policies.html).
-strato has no CreateCachePolicy: any other id is refused with NoSuchCachePolicy. The comments
-are strato's summaries of the guide's descriptions."""
+strato has no CreateCachePolicy: any other id is refused with NoSuchCachePolicy. Names,
+comments and the spelling of header names are as AWS's API returns them (a Terraformer export
+of a real account agrees with the guide on every setting)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS = "4cc15a8a-d715-48a4-82b8-cc0b61
 YEAR = 31536000
 DAY = 86400
 _ORIGIN_CACHE_CONTROL_HEADERS = Selection(
-    "whitelist", ("Host", "Origin", "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"))
+    "whitelist", ("host", "origin", "x-http-method", "x-http-method-override", "x-method-override"))
 
 # The two UseOriginCacheControlHeaders policies are named without the `Managed-` prefix the others carry.
 MANAGED: dict[str, CachePolicy] = {
@@ -61,7 +62,7 @@ MANAGED: dict[str, CachePolicy] = {
         "Default policy when compression is disabled", 1, DAY, YEAR),
     ELEMENTAL_MEDIA_PACKAGE: CachePolicy(
         "Managed-Elemental-MediaPackage", "Policy for Elemental MediaPackage Origin", 0, DAY, YEAR,
-        headers=Selection("whitelist", ("Origin",)),
+        headers=Selection("whitelist", ("origin",)),
         query_strings=Selection("whitelist", ("aws.manifestfilter", "start", "end", "m")), gzip=True),
     USE_ORIGIN_CACHE_CONTROL_HEADERS: CachePolicy(
         "UseOriginCacheControlHeaders",
@@ -69,6 +70,7 @@ MANAGED: dict[str, CachePolicy] = {
         0, 0, YEAR, headers=_ORIGIN_CACHE_CONTROL_HEADERS, cookies=ALL, gzip=True, brotli=True),
     USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS: CachePolicy(
         "UseOriginCacheControlHeaders-QueryStrings",
-        "Policy for origins that return Cache-Control headers and serve different content based on query strings.",
+        "Policy for origins that return Cache-Control headers and serve different content based on values present "
+        "in the query string.",
         0, 0, YEAR, headers=_ORIGIN_CACHE_CONTROL_HEADERS, cookies=ALL, query_strings=ALL, gzip=True, brotli=True),
 }

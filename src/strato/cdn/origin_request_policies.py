@@ -2,7 +2,8 @@
 OriginRequestPolicyId: what origin requests carry beyond the cache key, with their real ids
 and settings (AWS CloudFront DeveloperGuide/using-managed-origin-request-policies.html).
 strato has no CreateOriginRequestPolicy: any other id is refused with NoSuchOriginRequestPolicy.
-The comments are strato's summaries of the guide's descriptions."""
+The comments of AllViewer, AllViewerExceptHostHeader and CORS-S3Origin are AWS's; the others
+are strato's summaries of the guide's descriptions."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ MANAGED: dict[str, OriginRequestPolicy] = {
     ALL_VIEWER_EXCEPT_HOST_HEADER: OriginRequestPolicy(
         "Managed-AllViewerExceptHostHeader",
         "Policy to forward all parameters in viewer requests except for the Host header",
-        Selection("allExcept", ("Host",)), cookies=ALL, query_strings=ALL),
+        Selection("allExcept", ("host",)), cookies=ALL, query_strings=ALL),
     CORS_CUSTOM_ORIGIN: OriginRequestPolicy(
         "Managed-CORS-CustomOrigin", "Policy for Custom Origin with CORS", Selection("whitelist", ("Origin",))),
     CORS_S3_ORIGIN: OriginRequestPolicy(

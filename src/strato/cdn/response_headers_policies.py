@@ -2,7 +2,8 @@
 ResponseHeadersPolicyId: CORS and security headers the edge adds to what viewers receive, with
 their real ids and settings (AWS CloudFront DeveloperGuide/using-managed-response-headers-policies.html,
 understanding-response-headers-policies.html). strato has no CreateResponseHeadersPolicy: any
-other id is refused with NoSuchResponseHeadersPolicy. The comments are strato's summaries of
+other id is refused with NoSuchResponseHeadersPolicy. The comments of SimpleCORS,
+SecurityHeadersPolicy and CORS-With-Preflight are AWS's; the others are strato's summaries of
 the guide's descriptions."""
 
 from __future__ import annotations
