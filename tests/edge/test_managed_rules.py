@@ -63,6 +63,10 @@ class TestWithoutAnOriginRequestPolicy:
         assert target == "/a?start=10"
         assert key_target(found, target) == "/a?start=10"
 
+    def test_accept_encoding_names_only_the_codings_the_policy_enables(self) -> None:
+        assert sent(rules(ELEMENTAL_MEDIA_PACKAGE))["accept-encoding"] == "gzip"  # gzip alone
+        assert "accept-encoding" not in sent(rules(CACHING_DISABLED))
+
     def test_authorization_reaches_the_origin_of_a_get_only_when_the_key_holds_it(self) -> None:
         signed = {**VIEWER, "authorization": "Bearer t"}
         assert forwarded_headers(rules(AMPLIFY), signed)["authorization"] == "Bearer t"

@@ -180,7 +180,7 @@ class TestBehaviorRules:
         assert rules.compress
         assert not rules.forward_query
         assert rules.cookies == frozenset()
-        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=True)
+        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=("br", "gzip"))
 
     def test_caching_disabled_caches_nothing_and_cannot_compress(self) -> None:
         rules = self.rules(behavior(forwarded_values=None, cache_policy_id=CACHING_DISABLED, compress=True))
@@ -192,7 +192,7 @@ class TestBehaviorRules:
                                     origin_request_policy_id="216adef6-5c7f-47e4-b989-5492eafa07d3"))
         assert rules.forward_query
         assert rules.query_keys == frozenset()
-        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=True, every=True)
+        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=("br", "gzip"), every=True)
         assert rules.cookies is None
 
     def test_forwarded_headers_are_keyed_and_a_star_caches_nothing(self) -> None:
@@ -304,7 +304,7 @@ class TestForwardedHeaders:
                                                         "OPTIONS")
 
     def test_a_cache_policy_sends_only_the_request_itself_and_its_key(self) -> None:
-        sent = forwarded_headers(Rules(headers=HeaderPolicy(others=False, encodings=False), cookies=frozenset()),
+        sent = forwarded_headers(Rules(headers=HeaderPolicy(others=False, encodings=()), cookies=frozenset()),
                                  VIEWER)
         assert sent == {"host": "shop.example.com", "user-agent": USER_AGENT, "if-none-match": '"v1"',
                         "range": "bytes=0-9"}

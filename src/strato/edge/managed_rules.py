@@ -24,7 +24,8 @@ def managed_rules(base: Rules, policy: CachePolicy, request_policy: OriginReques
     keyed = {name.lower() for name in policy.headers.names}
     if policy.cookies.behavior != "none":
         keyed.add("cookie")
-    headers = HeaderPolicy(keyed=tuple(sorted(keyed)), others=False, encodings=policy.compressed,
+    encodings = tuple(coding for coding, enabled in (("br", policy.brotli), ("gzip", policy.gzip)) if enabled)
+    headers = HeaderPolicy(keyed=tuple(sorted(keyed)), others=False, encodings=encodings,
                            forwarded=frozenset(name.lower() for name in added.headers.names)
                            if added.headers.behavior == "whitelist" else frozenset(),
                            every=added.headers.every,

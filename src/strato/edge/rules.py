@@ -80,13 +80,14 @@ class HeaderPolicy:
     """Which viewer request fields reach the origin. `keyed`: lower-case names, sorted, that are
     forwarded and in the cache key (ForwardedValues.Headers, a cache policy's headers); `others`:
     whether the fields CloudFront forwards by default go too (legacy ForwardedValues: yes; a cache
-    policy: only PROTOCOL_FIELDS); `encodings`: whether the normalized Accept-Encoding does. An
+    policy: only PROTOCOL_FIELDS); `encodings`: the codings a normalized Accept-Encoding going
+    with them may name (none: it does not go; a cache policy's gzip and brotli settings). An
     origin request policy adds `forwarded` (lower-case names that go without being keyed) or
     `every` viewer field as it came but those `withheld`."""
 
     keyed: tuple[str, ...] = ()
     others: bool = True
-    encodings: bool = True
+    encodings: tuple[str, ...] = NORMAL_ENCODINGS
     forwarded: frozenset[str] = frozenset()
     every: bool = False
     withheld: frozenset[str] = frozenset()
@@ -225,7 +226,7 @@ def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, c
         if name in PROTOCOL_FIELDS or name in policy.keyed:
             kept[name] = value
         elif name == "accept-encoding":
-            normal = normal_accept_encoding(value) if policy.encodings else None
+            normal = normal_accept_encoding(value, policy.encodings)
             if normal:
                 kept[name] = normal
         elif name == "authorization":
@@ -240,12 +241,12 @@ def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, c
     return kept
 
 
-def normal_accept_encoding(value: str) -> str | None:
+def normal_accept_encoding(value: str, codings: tuple[str, ...] = NORMAL_ENCODINGS) -> str | None:
     """AWS CloudFront DeveloperGuide/controlling-the-cache-key.html (cache compressed objects): only
-    gzip and br, when acceptable (q > 0), in one order; None when neither is."""
+    gzip and br (those of `codings` the cache policy enables), when acceptable (q > 0), in one
+    order; None when none is."""
     accepted = parse_accept_encoding(value)
-    codings = [coding for coding in NORMAL_ENCODINGS if accepted.get(coding, 0) > 0]
-    return ",".join(codings) or None
+    return ",".join(coding for coding in NORMAL_ENCODINGS if coding in codings and accepted.get(coding, 0) > 0) or None
 
 
 def keyed_fields(rules: Rules, vary: tuple[str, ...] | None) -> tuple[str, ...] | None:
