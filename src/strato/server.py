@@ -24,7 +24,7 @@ from strato.api.s3.errors import S3Error
 from strato.auth.credentials import Identity, StaticCredentials, load_or_create_root
 from strato.cdn.registry import DistributionRegistry
 from strato.config import EdgeSettings, Settings
-from strato.edge import invalidations
+from strato.edge import heap, invalidations
 from strato.edge.admin import EdgeAdmin, admin_token
 from strato.edge.distributions import DistributionOrigin, OriginKeys
 from strato.edge.hitpath import HitPath
@@ -218,6 +218,7 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket)
     cache_dir = settings.data_dir / "edge-cache"
     store = EdgeStore(cache_dir, settings.edge_cache_size, settings.edge_memory_size)
     store.load()
+    heap.settle()
     registry = DistributionRegistry(settings.data_dir)
     origin = DistributionOrigin(registry, api_url,
                                 OriginKeys(identity.access_key, identity.secret_key, settings.region))
@@ -285,6 +286,7 @@ def serve_edge(settings: EdgeSettings) -> None:
     origin = HttpOrigin(settings.origin)
     store = EdgeStore(settings.cache_dir, settings.cache_size, settings.memory_size)
     loaded = store.load()
+    heap.settle()
     token = admin_token(settings.cache_dir)
     limiter = None
     if settings.rate:
