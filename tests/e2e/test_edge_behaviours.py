@@ -10,13 +10,13 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
+from tests.e2e.edge_sites import Site, managed
 from tests.e2e.test_serve_edge import http_origin
 from tests.e2e.web import get, public_read
 from tests.edge.origin import Origin, Route, Seen
@@ -36,25 +36,6 @@ def legacy(path: str | None = None, headers: tuple[str, ...] = (), **extra: Any)
     if path is not None:
         found["PathPattern"] = path
     return found
-
-
-def managed(path: str, policy: str, **extra: Any) -> dict[str, Any]:
-    return {"PathPattern": path, "TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all", "CachePolicyId": policy,
-            **extra}
-
-
-@dataclass
-class Site:
-    server: StratoServer
-    alias: str
-    origin: Origin
-
-    def get(self, path: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
-        return get(f"{self.server.edge_url}{path}", host=self.alias, method=method,
-                   headers={name.replace("_", "-"): value for name, value in headers.items()})
-
-    def seen(self, path: str) -> list[Seen]:
-        return [seen for seen in self.origin.seen if seen.path.split("?")[0] == path]
 
 
 @pytest.fixture(scope="module")

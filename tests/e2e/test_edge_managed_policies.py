@@ -6,11 +6,9 @@ response headers policy's fields."""
 
 from __future__ import annotations
 
-import http.client
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,9 +16,9 @@ import pytest
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
 from strato.cdn.origin_request_policies import ALL_VIEWER, ALL_VIEWER_EXCEPT_HOST_HEADER, CORS_CUSTOM_ORIGIN
 from strato.cdn.response_headers_policies import CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, SECURITY_HEADERS
+from tests.e2e.edge_sites import Site, managed
 from tests.e2e.test_serve_edge import http_origin
-from tests.e2e.web import get
-from tests.edge.origin import Origin, Route, Seen
+from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
 
 GET_HEAD_OPTIONS = {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"],
@@ -33,48 +31,15 @@ SECURITY = {
 KEPT = {"Cache-Control": "max-age=300", "Content-Type": "text/plain"}
 
 
-def behaviour(path: str, cache: str, **policies: Any) -> dict[str, Any]:
-    return {"PathPattern": path, "TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all",
-            "CachePolicyId": cache, **policies}
-
-
-@dataclass
-class Site:
-    server: StratoServer
-    alias: str
-    origin: Origin
-
-    def get(self, path: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
-        return get(f"{self.server.edge_url}{path}", host=self.alias, method=method,
-                   headers={name.replace("_", "-"): value for name, value in headers.items()})
-
-    def kept_alive(self, *requests: tuple[str, dict[str, str]]) -> list[tuple[int, dict[str, str]]]:
-        """Status and lower-cased fields of each request, sent in turn on one connection."""
-        connection = http.client.HTTPConnection(self.server.edge_url.removeprefix("http://"), timeout=30)
-        answers = []
-        try:
-            for path, headers in requests:
-                connection.request("GET", path, headers={"Host": self.alias, **headers})
-                answer = connection.getresponse()
-                answer.read()
-                answers.append((answer.status, {name.lower(): value for name, value in answer.getheaders()}))
-        finally:
-            connection.close()
-        return answers
-
-    def seen(self, path: str) -> list[Seen]:
-        return [seen for seen in self.origin.seen if seen.path.split("?")[0] == path]
-
-
 @pytest.fixture(scope="module")
 def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
     origin = Origin()
     behaviours = [
-        behaviour("/all-viewer/*", CACHING_OPTIMIZED, OriginRequestPolicyId=ALL_VIEWER),
-        behaviour("/api/*", CACHING_DISABLED, OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST_HEADER),
-        behaviour("/cors/*", CACHING_OPTIMIZED, OriginRequestPolicyId=CORS_CUSTOM_ORIGIN,
+        managed("/all-viewer/*", CACHING_OPTIMIZED, OriginRequestPolicyId=ALL_VIEWER),
+        managed("/api/*", CACHING_DISABLED, OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST_HEADER),
+        managed("/cors/*", CACHING_OPTIMIZED, OriginRequestPolicyId=CORS_CUSTOM_ORIGIN,
                   ResponseHeadersPolicyId=CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, AllowedMethods=GET_HEAD_OPTIONS),
-        behaviour("/secure/*", CACHING_OPTIMIZED, ResponseHeadersPolicyId=SECURITY_HEADERS),
+        managed("/secure/*", CACHING_OPTIMIZED, ResponseHeadersPolicyId=SECURITY_HEADERS),
     ]
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
     cloudfront.create_distribution(DistributionConfig={
