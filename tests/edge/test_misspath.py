@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,3 +191,26 @@ class TestTheConnection:
         finally:
             staying.close()
         assert origin.count("/left") == 1
+
+    def test_a_server_stopping_during_a_fetch_still_answers_the_miss_then_closes(
+        self, origin: Origin, tmp_path: Path
+    ) -> None:
+        gate = threading.Event()
+        origin.routes["/stopping"] = small(gate=gate)
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--log-level", "info").start()
+        connection = Connection(edge)
+        try:
+            connection.send(request("/stopping"))
+            wait_until_seen(origin, "/stopping")
+            assert edge.process is not None
+            edge.process.terminate()
+            deadline = time.monotonic() + 30
+            while not any("Shutting down" in line for line in edge.output) and time.monotonic() < deadline:
+                time.sleep(0.01)  # the server has asked its connections to finish before the fetch lands
+            gate.set()
+            status, headers, body = connection.response()
+            assert (status, headers["connection"], body) == (200, "close", BODY)
+            assert connection.rfile.read() == b""
+        finally:
+            connection.close()
+            edge.stop()
