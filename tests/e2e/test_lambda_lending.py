@@ -401,6 +401,17 @@ def test_a_function_throttled_to_zero_is_refused_though_an_environment_is_lent(l
     assert call(lam, name)[0]["StatusCode"] == 200
 
 
+def test_a_concurrency_change_asks_lent_environments_back(lam: Any, server: StratoServer) -> None:
+    """A lent environment holds its slot: a new limit must be applied to it by the controller,
+    which lends it again under that limit."""
+    name = lending(lam, COUNTER)
+    lent = warm(lam, server, name)
+    _, before = call(lam, name)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    until(lambda: not holders(server, lent), "the worker gave the environment back")
+    assert call(lam, name)[1] == before + 1, "the same environment, warm, serves the next invoke"
+
+
 def test_reserved_concurrency_counts_a_lent_environment_and_frees_it_after(
         server: StratoServer, gate: Gate) -> None:
     """The second client's worker asks the controller, which must judge by what the first

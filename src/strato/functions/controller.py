@@ -98,6 +98,8 @@ class WorkerConnection(asyncio.Protocol):
             self._controller.dispatcher.wake()
         elif op == "retire" and isinstance(head.get("name"), str):
             self._controller.pool.retire(head["name"])
+        elif op == "recall" and isinstance(head.get("name"), str):
+            self._controller.pool.recall_lent(head["name"])
         else:
             self._send({"failed": f"no such operation: {op!r}"}, b"")
             return

@@ -27,6 +27,10 @@ class Invoker(Protocol):
         """Queue an Event invocation durably; returns once it is stored."""
         ...
 
+    async def recall(self, function_name: str) -> None:
+        """The function's limits changed: its environments lent to workers are asked back."""
+        ...
+
     async def retire(self, function_name: str) -> None:
         """Stop a deleted function's environments (idle ones now, busy ones when they finish)."""
         ...

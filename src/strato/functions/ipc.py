@@ -254,6 +254,13 @@ class ControllerClient:
         except ControllerUnavailable:
             log.warning("event %s is queued; the controller will find it when it is back", invocation.request_id)
 
+    async def recall(self, function_name: str) -> None:
+        try:
+            await self.call({"op": "recall", "name": function_name})
+        except ControllerUnavailable:
+            log.warning("the controller is away; %s's lent environments keep their slots until it is back",
+                        function_name)
+
     async def retire(self, function_name: str) -> None:
         try:
             await self.call({"op": "retire", "name": function_name})

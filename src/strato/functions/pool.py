@@ -159,6 +159,14 @@ class Pool:
         """Invocations running now."""
         return sum(self._in_flight.values())
 
+    def recall_lent(self, name: str) -> None:
+        """The function's limits changed: its environments lent to workers come back (idle
+        ones now, busy ones when their invocation ends), so that the next ones are lent under
+        the new limits (a lent environment holds its slot while lent)."""
+        for environment, loan in list(self._lent.items()):
+            if environment.function.name == name:
+                loan.recall()
+
     def retire(self, name: str) -> None:
         """The function is gone (DeleteFunction): its environments go, busy ones when they finish."""
         for key in [key for key in self._groups if key[0] == name]:

@@ -3,6 +3,7 @@ GetAccountSettings (Lambda API reference pages of each)."""
 
 from __future__ import annotations
 
+from strato.functions.arns import split_function_name
 from strato.functions.packages import MAX_UNZIPPED, MAX_ZIPPED
 from strato.http.responses import Response
 
@@ -20,6 +21,9 @@ async def put_function_concurrency(call: Call) -> Response:
         raise invalid_parameter("ReservedConcurrentExecutions is required")
     limit = call.services.settings.concurrency_limit
     stored = await call.registry.put_concurrency(call.endpoint.function_name, reserved, limit)
+    # Environments lent to workers hold their slots: back to the controller, which lends them
+    # again under the new limit.
+    await call.services.invoker.recall(split_function_name(call.endpoint.function_name)[0])
     return json_response({"ReservedConcurrentExecutions": stored})
 
 
