@@ -44,6 +44,25 @@ ACTIONS: dict[str, str] = {
     "PutBucketTagging": "s3:PutBucketTagging",
     "GetBucketTagging": "s3:GetBucketTagging",
     "DeleteBucketTagging": "s3:PutBucketTagging",  # S3 has no s3:DeleteBucketTagging action
+    "GetBucketAcl": "s3:GetBucketAcl",
+    "PutBucketAcl": "s3:PutBucketAcl",
+    "GetObjectAcl": "s3:GetObjectAcl",
+    "PutObjectAcl": "s3:PutObjectAcl",
+    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
+    "GetBucketWebsite": "s3:GetBucketWebsite",
+    "DeleteBucketWebsite": "s3:DeleteBucketWebsite",
+    "GetBucketReplication": "s3:GetReplicationConfiguration",
+    "DeleteBucketReplication": "s3:PutReplicationConfiguration",
+    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "GetBucketOwnershipControls": "s3:GetBucketOwnershipControls",
+    "GetBucketLogging": "s3:GetBucketLogging",
+    "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
+    "GetBucketRequestPayment": "s3:GetBucketRequestPayment",
 }
 
 # Operations on a specific version need the *Version action instead.
@@ -54,6 +73,8 @@ _VERSIONED = {
     "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
     "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
     "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+    "s3:GetObjectAcl": "s3:GetObjectVersionAcl",
+    "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
 }
 
 # Operations a bucket policy's Deny never takes from the bucket owner, so that it cannot lock
@@ -64,7 +85,7 @@ OWNER_ALWAYS = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPol
 COPIES = frozenset({"CopyObject", "UploadPartCopy"})
 PER_KEY = frozenset({"DeleteObjects"})
 # Reads whose NoSuchKey only a caller allowed s3:ListBucket may see.
-READS = frozenset({"GetObject", "HeadObject", "GetObjectAttributes", "GetObjectTagging"})
+READS = frozenset({"GetObject", "HeadObject", "GetObjectAttributes", "GetObjectTagging", "GetObjectAcl"})
 
 
 def action_of(operation: str, query: Mapping[str, str]) -> str | None:

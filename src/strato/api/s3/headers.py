@@ -122,10 +122,47 @@ _SSE_METHODS = ("AES256", "aws:kms", "aws:kms:dsse")
 _OBJECT_LOCK = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold")
 
 
+CANNED_ACLS = frozenset({
+    "private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read",
+    "bucket-owner-full-control", "log-delivery-write",
+})
+# The canned ACLs that grant nothing beyond the owner's FULL_CONTROL: with one owner for every
+# bucket and object, `bucket-owner-full-control` is `private`.
+OWNER_ONLY_ACLS = frozenset({"private", "bucket-owner-full-control"})
+GRANT_HEADERS = ("x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write",
+                 "x-amz-grant-write-acp")
+
+
+def acl_refused(operation: str, what: str, header: str | None = None) -> S3Error:
+    error = S3Error("NotImplemented", f"{operation} with {what} is not implemented by strato: every bucket and "
+                    "object is private to its owner, and public access is granted by a bucket policy.", 501)
+    if header is not None:
+        error.fields["Header"] = header
+    return error
+
+
+def check_acl(headers: Mapping[str, str], operation: str) -> str | None:
+    """The canned ACL (x-amz-acl) a write names, if any. Only ACLs that leave the resource private
+    are accepted; a public canned ACL or a grant header answers 501 rather than being dropped,
+    since strato grants access through bucket policies alone (Amazon S3 User Guide, "Canned ACL")."""
+    acl = headers.get("x-amz-acl")
+    if acl is not None:
+        acl = acl.strip()
+        if acl not in CANNED_ACLS:
+            raise invalid_argument(f"Invalid canned ACL: {acl}", "x-amz-acl", acl)
+        if acl not in OWNER_ONLY_ACLS:
+            raise acl_refused(operation, f"the canned ACL {acl}", "x-amz-acl")
+    for header in GRANT_HEADERS:
+        if header in headers:
+            raise acl_refused(operation, header, header)
+    return acl
+
+
 def refuse_unimplemented(headers: Mapping[str, str], operation: str) -> None:
     """Headers asking a write for what strato cannot do yet answer 501, as S3 answers headers
     that imply functionality it does not implement, rather than being silently dropped:
-    customer-key and KMS encryption, object lock. (SSE-S3, `AES256`, is accepted.)"""
+    customer-key and KMS encryption, object lock, ACLs other than private. (SSE-S3, `AES256`, is accepted.)"""
+    check_acl(headers, operation)
     sse = headers.get("x-amz-server-side-encryption")
     if sse is not None:
         sse = sse.strip()

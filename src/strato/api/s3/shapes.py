@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .xml import IsoTime, element, flattened
+from .xml import IsoTime, attributed, element, flattened
 
 
 @dataclass(slots=True)
@@ -269,3 +269,50 @@ class Tagging:
 
 def tagging_of(tags: Mapping[str, str]) -> Tagging:
     return Tagging(TagSet([Tag(key, value) for key, value in tags.items()]))
+
+
+XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+
+
+@dataclass(slots=True)
+class Grantee:
+    id: str = element("ID")
+    display_name: str | None = None
+
+
+@dataclass(slots=True)
+class Grant:
+    grantee: Grantee = attributed("Grantee", f'{XSI} xsi:type="CanonicalUser"')
+    permission: str = "FULL_CONTROL"
+
+
+@dataclass(slots=True)
+class AccessControlList:
+    grant: list[Grant]
+
+
+@dataclass(slots=True)
+class AccessControlPolicy:
+    """GetBucketAcl and GetObjectAcl: the owner alone, with FULL_CONTROL (a private resource)."""
+
+    owner: Owner
+    access_control_list: AccessControlList
+
+
+def private_acl(owner: Owner) -> AccessControlPolicy:
+    return AccessControlPolicy(owner, AccessControlList([Grant(Grantee(owner.id, owner.display_name))]))
+
+
+@dataclass(slots=True)
+class OwnershipControlsRule:
+    object_ownership: str
+
+
+@dataclass(slots=True)
+class OwnershipControls:
+    rule: list[OwnershipControlsRule]
+
+
+@dataclass(slots=True)
+class RequestPaymentConfiguration:
+    payer: str

@@ -32,6 +32,11 @@ def element(name: str) -> Any:
     return field(default=None, metadata={"xml": name})
 
 
+def attributed(name: str, attributes: str) -> Any:
+    """A field rendered as `<name attributes>`: S3's Grantee carries its xsi:type this way."""
+    return field(default=None, metadata={"xml": name, "attributes": " " + attributes})
+
+
 def flattened() -> Any:
     """A nested shape whose elements are written in place, without an element of its own."""
     return field(default=None, metadata={"flatten": True})
@@ -57,7 +62,8 @@ def _plan(cls: type) -> list[tuple[str, str, str]]:
         plan = []
         for f in dataclasses.fields(cls):
             tag = f.metadata.get("xml") or _pascal(f.name)
-            plan.append((f.name, "", "") if f.metadata.get("flatten") else (f.name, f"<{tag}>", f"</{tag}>"))
+            opening = f"<{tag}{f.metadata.get('attributes', '')}>"
+            plan.append((f.name, "", "") if f.metadata.get("flatten") else (f.name, opening, f"</{tag}>"))
         _PLANS[cls] = plan
     return plan
 

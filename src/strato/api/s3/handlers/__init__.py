@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import bucket_cors, bucket_policy, buckets, copy, listing, multipart, objects, tagging
+from . import acl, bucket_cors, bucket_features, bucket_policy, buckets, copy, listing, multipart, objects, tagging
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -48,4 +48,14 @@ HANDLERS: dict[str, Handler] = {
     "PutBucketTagging": tagging.put_bucket_tagging,
     "GetBucketTagging": tagging.get_bucket_tagging,
     "DeleteBucketTagging": tagging.delete_bucket_tagging,
+    "GetBucketAcl": acl.get_bucket_acl,
+    "PutBucketAcl": acl.put_bucket_acl,
+    "GetObjectAcl": acl.get_object_acl,
+    "PutObjectAcl": acl.put_object_acl,
+    "GetBucketOwnershipControls": bucket_features.get_bucket_ownership_controls,
+    "GetBucketLogging": bucket_features.get_bucket_logging,
+    "GetBucketAccelerateConfiguration": bucket_features.get_bucket_accelerate_configuration,
+    "GetBucketRequestPayment": bucket_features.get_bucket_request_payment,
+    **dict.fromkeys(bucket_features.NOT_CONFIGURED, bucket_features.get_not_configured),
+    **dict.fromkeys(bucket_features.ABSENT_DELETES, bucket_features.delete_absent),
 }

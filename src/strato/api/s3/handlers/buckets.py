@@ -8,6 +8,7 @@ import re
 
 from strato.http.responses import Response
 
+from .. import headers as h
 from .. import xml
 from ..call import Call
 from ..errors import S3Error, invalid_argument
@@ -31,6 +32,11 @@ def valid_bucket_name(name: str) -> bool:
     return False
 
 
+def root_owner() -> Owner:
+    """The owner of every bucket and object: strato has one tenant, its account root."""
+    return Owner(id=hashlib.sha256(b"root").hexdigest(), display_name="root")
+
+
 def owner_of(call: Call) -> Owner:
     principal = call.identity.principal if call.identity else "anonymous"
     return Owner(id=hashlib.sha256(principal.encode()).hexdigest(), display_name=principal)
@@ -40,6 +46,7 @@ async def create_bucket(call: Call) -> Response:
     name = call.bucket
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
+    h.check_acl(call.request.headers, "CreateBucket")
     if call.request.headers.get("x-amz-bucket-object-lock-enabled", "").strip().lower() == "true":
         raise S3Error("NotImplemented", "CreateBucket with object lock is not implemented by strato yet.", 501,
                       Header="x-amz-bucket-object-lock-enabled")
