@@ -5,6 +5,7 @@ Source: the Lambda API reference, "FunctionName" and "Qualifier" request paramet
 
 from __future__ import annotations
 
+import functools
 import re
 
 from strato.account import ACCOUNT_ID
@@ -43,6 +44,7 @@ def check_qualifier(qualifier: str) -> None:
                                r"(|[a-zA-Z0-9$_-]+)")
 
 
+@functools.lru_cache(maxsize=1024)  # an invoke path names the same function again and again
 def split_function_name(text: str, qualifier: str | None = None) -> tuple[str, str | None]:
     """(name, qualifier) from any form FunctionName takes: `name`, `name:qualifier`, a partial
     ARN `ACCOUNT:function:name[:qualifier]` or a full ARN. A qualifier in the name must agree
