@@ -98,12 +98,23 @@ class TestAclWrites:
             assert error_of(caught) == ("NotImplemented", 501)
             assert "bucket policy" in caught.value.response["Error"]["Message"]
 
-    def test_grants_by_header_or_body_are_refused(self, s3: Any, bucket: str) -> None:
+    def test_the_private_acl_written_out_as_a_body_is_accepted(self, s3: Any, bucket: str) -> None:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+        policy = {name: value for name, value in s3.get_object_acl(Bucket=bucket, Key="k").items()
+                  if name != "ResponseMetadata"}
+        assert s3.put_object_acl(Bucket=bucket, Key="k", AccessControlPolicy=policy)["ResponseMetadata"][
+            "HTTPStatusCode"] == 200
+        assert s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy=policy)["ResponseMetadata"][
+            "HTTPStatusCode"] == 200
+
+    def test_grants_to_anyone_else_by_header_or_body_are_refused(self, s3: Any, bucket: str) -> None:
         owner = s3.list_buckets()["Owner"]
-        assert refused(s3.put_bucket_acl, Bucket=bucket, GrantRead="uri=http://acs.amazonaws.com/groups/global/AllUsers"
-                       ) == ("NotImplemented", 501)
-        policy = {"Owner": owner, "Grants": [{"Grantee": {"ID": owner["ID"], "Type": "CanonicalUser"},
-                                              "Permission": "FULL_CONTROL"}]}
+        everyone = "http://acs.amazonaws.com/groups/global/AllUsers"
+        assert refused(s3.put_bucket_acl, Bucket=bucket, GrantRead=f"uri={everyone}") == ("NotImplemented", 501)
+        policy = {"Owner": owner, "Grants": [
+            {"Grantee": {"ID": owner["ID"], "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"},
+            {"Grantee": {"URI": everyone, "Type": "Group"}, "Permission": "READ"},
+        ]}
         assert refused(s3.put_bucket_acl, Bucket=bucket, AccessControlPolicy=policy) == ("NotImplemented", 501)
         assert refused(s3.put_object, Bucket=bucket, Key="k", Body=b"x", GrantFullControl=f"id={owner['ID']}"
                        ) == ("NotImplemented", 501)

@@ -9,8 +9,10 @@ import pytest
 
 from strato.api.s3 import xml
 from strato.api.s3.errors import S3Error
+from strato.api.s3.handlers.acl import owner_only
 from strato.api.s3.headers import CANNED_ACLS, GRANT_HEADERS, OWNER_ONLY_ACLS, check_acl
 from strato.api.s3.shapes import Owner, private_acl
+from strato.api.s3.xml import MalformedXML
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -60,3 +62,32 @@ class TestCannedAclRule:
             check_acl({"x-amz-acl": "Private"}, "PutObject")
         assert (raised.value.code, raised.value.status) == ("InvalidArgument", 400)
         assert raised.value.fields == {"ArgumentName": "x-amz-acl", "ArgumentValue": "Private"}
+
+
+def acl_body(*grants: str) -> bytes:
+    return ('<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>me</ID></Owner>'
+            f'<AccessControlList>{"".join(grants)}</AccessControlList></AccessControlPolicy>').encode()
+
+
+def grant(grantee: str, permission: str) -> str:
+    return (f'<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">'
+            f"{grantee}</Grantee><Permission>{permission}</Permission></Grant>")
+
+
+class TestAclBody:
+    def test_the_owner_alone_with_full_control_is_the_private_acl(self) -> None:
+        assert owner_only(acl_body(grant("<ID>me</ID>", "FULL_CONTROL")), "me")
+
+    @pytest.mark.parametrize("body", [
+        acl_body(grant("<ID>me</ID>", "FULL_CONTROL"), grant("<URI>http://acs.amazonaws.com/groups/global/AllUsers"
+                                                           "</URI>", "READ")),
+        acl_body(grant("<ID>someone</ID>", "FULL_CONTROL")),
+        acl_body(grant("<ID>me</ID>", "READ")),
+        acl_body(),
+    ], ids=["and-everyone", "another-owner", "less-than-full", "no-grant"])
+    def test_any_other_grant_set_is_not_private(self, body: bytes) -> None:
+        assert not owner_only(body, "me")
+
+    def test_a_body_that_is_no_access_control_policy_is_malformed(self) -> None:
+        with pytest.raises(MalformedXML):
+            owner_only(b"<Tagging><TagSet/></Tagging>", "me")

@@ -13,6 +13,22 @@ from ..call import Call
 from ..errors import S3Error
 from ..shapes import private_acl
 from .buckets import root_owner
+from .objects import verify_body_digest
+
+
+def owner_only(body: bytes, owner_id: str) -> bool:
+    """Whether an AccessControlPolicy body grants FULL_CONTROL to the owner and no one else:
+    the private ACL written out, which S3 accepts where ACLs are disabled (PutBucketAcl,
+    "Object Ownership"). MalformedXML when the body is no AccessControlPolicy."""
+    root = xml.parse(body)
+    listed = root.find("AccessControlList") if root.tag == "AccessControlPolicy" else None
+    if listed is None:
+        raise xml.MalformedXML("AccessControlPolicy needs an AccessControlList")
+    grants = listed.find_all("Grant")
+    if len(grants) != 1 or (grants[0].text_of("Permission") or "").strip() != "FULL_CONTROL":
+        return False
+    grantee = grants[0].find("Grantee")
+    return grantee is not None and (grantee.text_of("ID") or "").strip() == owner_id
 
 
 def _private() -> Response:
@@ -20,12 +36,18 @@ def _private() -> Response:
 
 
 async def _check_put(call: Call, operation: str) -> None:
-    """A canned ACL that keeps the resource private is accepted, as a change to nothing; an
-    AccessControlPolicy body (explicit grants) is refused with the same 501 as grant headers."""
+    """An ACL that keeps the resource private, canned or written out as the owner's grant, is
+    accepted as a change to nothing; a body granting anything else is refused with the same
+    501 as a public canned ACL or a grant header."""
     acl = h.check_acl(call.request.headers, operation)
-    if (await call.read_xml_body()).strip():
-        raise h.acl_refused(operation, "an AccessControlPolicy body")
-    if acl is None:
+    body = await call.read_xml_body()
+    if body.strip():
+        verify_body_digest(call, body)
+        if acl is not None:
+            raise S3Error("UnexpectedContent", "This request does not support content")
+        if not owner_only(body, root_owner().id):
+            raise h.acl_refused(operation, "grants in an AccessControlPolicy body")
+    elif acl is None:
         raise S3Error("MissingSecurityHeader", "Your request was missing a required header",
                       MissingHeaderName="x-amz-acl")
 
