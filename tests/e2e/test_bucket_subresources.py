@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.client_errors import error_of
 from tests.e2e.test_awscli import Aws
+from tests.e2e.test_s3cmd_rclone import run, s3cmd_for
 from tests.servers import StratoServer
 
 NOT_CONFIGURED = [
@@ -179,3 +180,15 @@ def test_the_aws_cli_reads_a_bucket_acl_and_an_unconfigured_lifecycle(
     lifecycle = aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", bucket, check=False)
     assert lifecycle.returncode != 0
     assert "NoSuchLifecycleConfiguration" in lifecycle.stderr
+
+
+def test_s3cmd_info_reports_a_private_bucket_and_object_with_no_extra_features(
+    server: StratoServer, s3: Any, bucket: str, tmp_path: Path,
+) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    base, env = s3cmd_for(server, tmp_path)
+    info = run([*base, "info", f"s3://{bucket}"], env, stdout_only=True)
+    for line in ("Payer:     BucketOwner", "Ownership: BucketOwnerEnforced", "Expiration rule: none",
+                 "Block Public Access: none", "ACL:       root: FULL_CONTROL"):
+        assert line in info
+    assert "ACL:       root: FULL_CONTROL" in run([*base, "info", f"s3://{bucket}/k"], env, stdout_only=True)

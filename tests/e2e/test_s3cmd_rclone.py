@@ -43,17 +43,22 @@ def write_tree(root: Path) -> dict[str, bytes]:
     return files
 
 
+def s3cmd_for(server: StratoServer, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """The s3cmd command line, configured for `server` alone, and its environment."""
+    env = isolated_env(tmp_path / "home")
+    config = tmp_path / "s3cfg"
+    host = server.url.removeprefix("http://")
+    config.write_text(
+        f"[default]\naccess_key = {ACCESS_KEY}\nsecret_key = {SECRET_KEY}\nhost_base = {host}\n"
+        f"host_bucket = {host}\nuse_https = False\nbucket_location = {REGION}\n"
+    )
+    return [str(BIN / "s3cmd"), "-c", str(config)], env
+
+
 class TestS3cmd:
     @pytest.fixture
     def s3cmd(self, server: StratoServer, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
-        env = isolated_env(tmp_path / "home")
-        config = tmp_path / "s3cfg"
-        host = server.url.removeprefix("http://")
-        config.write_text(
-            f"[default]\naccess_key = {ACCESS_KEY}\nsecret_key = {SECRET_KEY}\nhost_base = {host}\n"
-            f"host_bucket = {host}\nuse_https = False\nbucket_location = {REGION}\n"
-        )
-        return [str(BIN / "s3cmd"), "-c", str(config)], env
+        return s3cmd_for(server, tmp_path)
 
     def test_put_get_sync_signurl_and_delete_round_trip(
         self, s3cmd: tuple[list[str], dict[str, str]], tmp_path: Path
