@@ -58,7 +58,8 @@ FAILURES: list[Any] = [
                  id="key-too-long"),
     pytest.param(lambda c, b: c.get_bucket_policy(Bucket=b), "NoSuchBucketPolicy", 404, id="no-such-policy"),
     pytest.param(lambda c, b: c.get_bucket_tagging(Bucket=b), "NoSuchTagSet", 404, id="no-such-tag-set"),
-    pytest.param(lambda c, b: c.get_bucket_website(Bucket=b), "NotImplemented", 501, id="not-implemented"),
+    pytest.param(lambda c, b: c.get_bucket_inventory_configuration(Bucket=b, Id="i"), "NotImplemented", 501,
+                 id="not-implemented"),
 ]
 
 
@@ -129,14 +130,16 @@ class TestErrorResponses:
 
 
 UNIMPLEMENTED: list[Any] = [
-    pytest.param(lambda c, b: c.get_bucket_website(Bucket=b), "GetBucketWebsite", id="get-bucket-website"),
+    pytest.param(lambda c, b: c.put_bucket_website(Bucket=b, WebsiteConfiguration={
+        "IndexDocument": {"Suffix": "index.html"}}), "PutBucketWebsite", id="put-bucket-website"),
     pytest.param(lambda c, b: c.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"}),
                  "PutBucketVersioning", id="put-versioning"),
-    pytest.param(lambda c, b: c.get_bucket_lifecycle_configuration(Bucket=b),
-                 "GetBucketLifecycleConfiguration", id="get-lifecycle"),
+    pytest.param(lambda c, b: c.get_bucket_analytics_configuration(Bucket=b, Id="a"),
+                 "GetBucketAnalyticsConfiguration", id="get-analytics"),
     pytest.param(lambda c, b: c.get_object_legal_hold(Bucket=b, Key="k"), "GetObjectLegalHold",
                  id="get-object-legal-hold"),
-    pytest.param(lambda c, b: c.get_object_acl(Bucket=b, Key="k"), "GetObjectAcl", id="get-object-acl"),
+    pytest.param(lambda c, b: c.get_object_retention(Bucket=b, Key="k"), "GetObjectRetention",
+                 id="get-object-retention"),
 ]
 
 
@@ -158,6 +161,6 @@ class TestUnimplementedOperations:
         with pytest.raises(ClientError):
             s3.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "ON"})
         with pytest.raises(ClientError):
-            s3.delete_bucket_lifecycle(Bucket=bucket)
+            s3.delete_bucket_ownership_controls(Bucket=bucket)
         assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
         assert s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
