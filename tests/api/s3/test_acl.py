@@ -42,20 +42,21 @@ class TestCannedAclRule:
         assert check_acl({"x-amz-acl": f" {acl} "}, "PutObject") == acl
 
     @pytest.mark.parametrize("acl", sorted(CANNED_ACLS - OWNER_ONLY_ACLS))
-    def test_acls_that_grant_anyone_else_are_not_implemented(self, acl: str) -> None:
+    def test_acls_that_grant_anyone_else_are_refused_as_on_a_bucket_owner_enforced_bucket(self, acl: str) -> None:
         with pytest.raises(S3Error) as raised:
             check_acl({"x-amz-acl": acl}, "CreateBucket")
         error = raised.value
-        assert (error.code, error.status, error.fields) == ("NotImplemented", 501, {"Header": "x-amz-acl"})
-        assert error.message.startswith(f"CreateBucket with the canned ACL {acl} ")
+        assert (error.code, error.status) == ("AccessControlListNotSupported", 400)
+        assert error.fields == {"Header": "x-amz-acl"}
+        assert error.message.startswith(f"The bucket does not allow ACLs (CreateBucket with the canned ACL {acl})")
         assert "bucket policy" in error.message
 
     @pytest.mark.parametrize("header", GRANT_HEADERS)
-    def test_grant_headers_are_not_implemented_even_beside_a_private_acl(self, header: str) -> None:
+    def test_grant_headers_are_refused_even_beside_a_private_acl(self, header: str) -> None:
         with pytest.raises(S3Error) as raised:
             check_acl({"x-amz-acl": "private", header: "id=abc"}, "PutObject")
-        assert (raised.value.code, raised.value.status, raised.value.fields) == ("NotImplemented", 501,
-                                                                                 {"Header": header})
+        assert (raised.value.code, raised.value.status, raised.value.fields) == (
+            "AccessControlListNotSupported", 400, {"Header": header})
 
     def test_a_value_that_is_no_canned_acl_is_an_invalid_argument(self) -> None:
         with pytest.raises(S3Error) as raised:

@@ -134,8 +134,9 @@ GRANT_HEADERS = ("x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-re
 
 
 def acl_refused(operation: str, what: str, header: str | None = None) -> S3Error:
-    error = S3Error("NotImplemented", f"{operation} with {what} is not implemented by strato: every bucket and "
-                    "object is private to its owner, and public access is granted by a bucket policy.", 501)
+    error = S3Error("AccessControlListNotSupported", f"The bucket does not allow ACLs ({operation} with {what}): "
+                    "every bucket and object is private to its owner, and public access is granted by a bucket "
+                    "policy.", 400)
     if header is not None:
         error.fields["Header"] = header
     return error
@@ -143,8 +144,9 @@ def acl_refused(operation: str, what: str, header: str | None = None) -> S3Error
 
 def check_acl(headers: Mapping[str, str], operation: str) -> str | None:
     """The canned ACL (x-amz-acl) a write names, if any. Only ACLs that leave the resource private
-    are accepted; a public canned ACL or a grant header answers 501 rather than being dropped,
-    since strato grants access through bucket policies alone (Amazon S3 User Guide, "Canned ACL")."""
+    are accepted; a public canned ACL or a grant header is refused rather than dropped, as AWS
+    refuses them on a bucket whose Object Ownership is BucketOwnerEnforced (400
+    AccessControlListNotSupported), since strato grants access through bucket policies alone."""
     acl = headers.get("x-amz-acl")
     if acl is not None:
         acl = acl.strip()
