@@ -156,6 +156,16 @@ class TestAnonymousAccess:
         assert [o["Key"] for o in anonymous.list_objects_v2(Bucket=bucket)["Contents"]] == ["a/1"]
         assert [o["Key"] for o in anonymous.list_objects(Bucket=bucket)["Contents"]] == ["a/1"]
 
+    def test_an_anonymous_listing_names_the_bucket_owner_not_the_caller(
+            self, s3: Any, anonymous: Any, bucket: str) -> None:
+        s3.put_object(Bucket=bucket, Key="a/1", Body=b"1")
+        listing = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:ListBucket",
+                   "Resource": f"arn:aws:s3:::{bucket}"}
+        s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, listing))
+        owner = s3.list_buckets()["Owner"]
+        assert [o["Owner"] for o in anonymous.list_objects(Bucket=bucket)["Contents"]] == [owner]
+        assert [o["Owner"] for o in anonymous.list_objects_v2(Bucket=bucket, FetchOwner=True)["Contents"]] == [owner]
+
     def test_anonymous_writes_go_where_the_policy_allows_them(self, s3: Any, anonymous: Any, bucket: str) -> None:
         drop = {"Effect": "Allow", "Principal": "*", "Action": ["s3:PutObject", "s3:DeleteObject"],
                 "Resource": f"arn:aws:s3:::{bucket}/inbox/*"}

@@ -37,11 +37,6 @@ def root_owner() -> Owner:
     return Owner(id=hashlib.sha256(b"root").hexdigest(), display_name="root")
 
 
-def owner_of(call: Call) -> Owner:
-    principal = call.identity.principal if call.identity else "anonymous"
-    return Owner(id=hashlib.sha256(principal.encode()).hexdigest(), display_name=principal)
-
-
 async def create_bucket(call: Call) -> Response:
     name = call.bucket
     if not valid_bucket_name(name):
@@ -99,7 +94,7 @@ async def list_buckets(call: Call) -> Response:
     truncated = len(found) > limit
     found = found[:limit]
     result = ListAllMyBucketsResult(
-        owner=owner_of(call),
+        owner=root_owner(),
         buckets=Buckets([BucketEntry(b.name, xml.IsoTime(b.created), b.region) for b in found]),
         continuation_token=found[-1].name if truncated else None,
         prefix=prefix if "prefix" in query else None,

@@ -16,7 +16,7 @@ from .. import xml
 from ..call import Call
 from ..errors import invalid_argument
 from ..shapes import CommonPrefix, Contents, ListBucketResult, ListVersionsResult, VersionEntry
-from .buckets import owner_of
+from .buckets import root_owner
 
 
 def encoder(query: Mapping[str, str]) -> Callable[[str], str]:
@@ -82,7 +82,7 @@ def _list(call: Call, v2: bool) -> Response:
     else:
         marker = query.get("marker", "")
     page = _page(call, prefix, delimiter, marker, max_keys)
-    owner = owner_of(call) if (not v2 or query.get("fetch-owner", "").lower() == "true") else None
+    owner = root_owner() if (not v2 or query.get("fetch-owner", "").lower() == "true") else None
     contents = [
         Contents(
             key=encode(o.key), last_modified=xml.IsoTime(o.last_modified), etag=f'"{o.etag}"',
@@ -127,7 +127,7 @@ async def list_object_versions(call: Call) -> Response:
     if version_marker not in ("", h.NULL_VERSION):
         raise invalid_argument("Invalid version id specified", "version-id-marker", version_marker)
     page = _page(call, prefix, delimiter, key_marker, max_keys)
-    owner = owner_of(call)
+    owner = root_owner()
     truncated = page.is_truncated and page.next_marker is not None
     result = ListVersionsResult(
         name=call.bucket, prefix=encode(prefix), key_marker=encode(key_marker), version_id_marker=version_marker,

@@ -24,7 +24,7 @@ from ..shapes import (
     UploadEntry,
     checksums_of,
 )
-from .buckets import owner_of
+from .buckets import root_owner
 from .copy import open_source, source_range
 from .listing import encoder, max_param
 from .objects import check_key, part_number, write_length
@@ -156,7 +156,7 @@ async def list_parts(call: Call) -> Response:
         raise invalid_argument("part-number-marker must be an integer", "part-number-marker", marker_text)
     limit = max_param(query, "max-parts", 1000)
     upload, page = call.store.list_parts(call.bucket, call.key, _upload_id(call), int(marker_text), limit)
-    owner = owner_of(call)
+    owner = root_owner()
     result = ListPartsResult(
         bucket=call.bucket, key=call.key, upload_id=upload.upload_id, part_number_marker=int(marker_text),
         next_part_number_marker=page.next_marker, max_parts=limit, is_truncated=page.is_truncated,
@@ -178,7 +178,7 @@ async def list_multipart_uploads(call: Call) -> Response:
         key_marker=query.get("key-marker", ""), upload_id_marker=query.get("upload-id-marker", ""),
         max_uploads=limit,
     )
-    owner = owner_of(call)
+    owner = root_owner()
     result = ListMultipartUploadsResult(
         bucket=call.bucket, key_marker=encode(query.get("key-marker", "")),
         upload_id_marker=query.get("upload-id-marker", ""),
