@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CONTROLLERS = ("memory", "cpu", "pids")
@@ -46,6 +46,8 @@ class Group:
 
     version: int
     dirs: dict[str, str]  # controller -> directory
+    # knob path -> the value written there by this process (a knob is written only to change it)
+    applied: dict[str, str] = field(default_factory=dict, compare=False)
 
     def _paths(self) -> list[str]:
         return sorted(set(self.dirs.values()))
@@ -61,11 +63,16 @@ class Group:
                 procs.write("0")
 
     def _write(self, controller: str, name: str, value: str) -> None:
-        if controller in self.dirs:
-            path = os.path.join(self.dirs[controller], name)
-            if os.path.exists(path):
-                with open(path, "w") as knob:
-                    knob.write(value)
+        directory = self.dirs.get(controller)
+        if directory is None:
+            return
+        path = os.path.join(directory, name)
+        if self.applied.get(path) == value:
+            return
+        if os.path.exists(path):
+            with open(path, "w") as knob:
+                knob.write(value)
+        self.applied[path] = value
 
     def limit(self, memory_mb: int) -> None:
         """Memory as configured, CPU in proportion to memory as Lambda does (but at least one
@@ -79,8 +86,14 @@ class Group:
             self._write("cpu", "cpu.weight", str(max(1, min(10_000, memory_mb * 100 // MB_PER_VCPU))))
             self._write("pids", "pids.max", str(PIDS_MAX))
         else:
-            self._write("memory", "memory.limit_in_bytes", memory)
-            self._write("memory", "memory.memsw.limit_in_bytes", memory)
+            # v1 keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every write (EINVAL
+            # otherwise): a limit raised from one set before moves memsw first.
+            knobs = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+            before = self.applied.get(os.path.join(self.dirs.get("memory", ""), knobs[0]))
+            if before is not None and int(before) < int(memory):
+                knobs.reverse()
+            for name in knobs:
+                self._write("memory", name, memory)
             self._write("cpu", "cpu.cfs_period_us", str(CFS_PERIOD_US))
             self._write("cpu", "cpu.cfs_quota_us", str(quota))
             self._write("cpu", "cpu.shares", str(max(2, memory_mb * 1024 // MB_PER_VCPU)))

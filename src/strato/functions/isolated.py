@@ -24,6 +24,7 @@ from typing import Any
 
 from . import cgroups, messages, sandbox
 from .launcher import LaunchSpec
+from .records import DEFAULT_MEMORY
 from .runtimes import available_runtimes, interpreter_for, program_for
 
 MB = 1024 * 1024
@@ -215,6 +216,11 @@ class ZygoteClient:
         if op == "spare":
             dirs = message["cgroup"]
             group = cgroups.Group(self._cgroup_version, dirs) if dirs else None
+            if group is not None:
+                # Limits for Lambda's default memory now, while nothing waits: a launch of that
+                # size then writes no cgroup knob (six writes to the cgroup filesystem, on a cold
+                # start's path), others only the knobs that differ.
+                group.limit(DEFAULT_MEMORY)
             self._spares.append((message["pid"], group, socket.socket(fileno=fds[0])))
             self._wake()
         elif op == "failed":
