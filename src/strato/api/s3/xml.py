@@ -105,3 +105,8 @@ def render_text(root: str, text: str) -> bytes:
 
 def response(root: str, shape: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
     return Response(status, [("content-type", "application/xml"), *(headers or [])], render(root, shape))
+
+
+def text_response(root: str, text: str) -> Response:
+    """A 200 whose body is one element holding text (empty for a configuration never set)."""
+    return Response(200, [("content-type", "application/xml")], render_text(root, text))

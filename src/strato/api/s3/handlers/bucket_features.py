@@ -56,13 +56,13 @@ async def get_bucket_ownership_controls(call: Call) -> Response:
 async def get_bucket_logging(call: Call) -> Response:
     """GetBucketLogging: an empty BucketLoggingStatus means logging is off."""
     call.store.get_bucket(call.bucket)
-    return Response(200, [("content-type", "application/xml")], xml.render_text("BucketLoggingStatus", ""))
+    return xml.text_response("BucketLoggingStatus", "")
 
 
 async def get_bucket_accelerate_configuration(call: Call) -> Response:
     """GetBucketAccelerateConfiguration: no Status when acceleration was never set."""
     call.store.get_bucket(call.bucket)
-    return Response(200, [("content-type", "application/xml")], xml.render_text("AccelerateConfiguration", ""))
+    return xml.text_response("AccelerateConfiguration", "")
 
 
 async def get_bucket_request_payment(call: Call) -> Response:

@@ -78,7 +78,7 @@ async def delete_bucket(call: Call) -> Response:
 async def get_bucket_location(call: Call) -> Response:
     bucket = call.store.get_bucket(call.bucket)
     region = "" if bucket.region == "us-east-1" else bucket.region
-    return Response(200, [("content-type", "application/xml")], xml.render_text("LocationConstraint", region))
+    return xml.text_response("LocationConstraint", region)
 
 
 async def list_buckets(call: Call) -> Response:
@@ -106,4 +106,4 @@ async def get_bucket_versioning(call: Call) -> Response:
     """Versioning has never been enabled on a strato bucket: S3 answers that with an empty
     configuration (no Status), which tools such as rclone read before deleting."""
     call.store.get_bucket(call.bucket)
-    return Response(200, [("content-type", "application/xml")], xml.render_text("VersioningConfiguration", ""))
+    return xml.text_response("VersioningConfiguration", "")
