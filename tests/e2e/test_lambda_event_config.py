@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import ROLE, RUNTIME, deploy, package, published_with_alias, refused
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, deploy, published_with_alias, refused
 from tests.e2e.test_lambda_events import WRITER, keys, wait_for_keys
 from tests.servers import StratoServer
 
-CODE = package({"handler.py": "def handler(event, context):\n    return event\n"})
 QUEUE = "arn:aws:sqs:us-east-1:000000000000:failures"
 TOPIC = "arn:aws:sns:us-east-1:000000000000:done"
 
@@ -83,7 +82,7 @@ class TestPutAndGet:
             "ResourceNotFoundException", 404, f"The function {arn(name, '$LATEST')} doesn't have an EventInvokeConfig")
         lam.delete_function(FunctionName=name)
         lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
-                            Code={"ZipFile": CODE}, Publish=True)
+                            Code={"ZipFile": ECHO}, Publish=True)
         lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
         assert lam.list_function_event_invoke_configs(FunctionName=name)["FunctionEventInvokeConfigs"] == []
 

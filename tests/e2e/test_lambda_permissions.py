@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import ROLE, RUNTIME, package, published_with_alias, refused
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, published_with_alias, refused
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 
-CODE = package({"handler.py": "def handler(event, context):\n    return event\n"})
 FROM_S3 = {"Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com",
            "SourceArn": "arn:aws:s3:::uploads", "SourceAccount": "000000000000"}
 
@@ -124,7 +123,7 @@ class TestRemove:
         lam.add_permission(FunctionName=name, StatementId="a", **FROM_S3)
         lam.delete_function(FunctionName=name)
         lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
-                            Code={"ZipFile": CODE})
+                            Code={"ZipFile": ECHO})
         assert refused(lam.get_policy, FunctionName=name)[:2] == ("ResourceNotFoundException", 404)
 
 

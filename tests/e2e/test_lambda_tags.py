@@ -15,11 +15,10 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
-from tests.e2e.lambda_helpers import ROLE, RUNTIME, package
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, package
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 
-CODE = package({"handler.py": "def handler(event, context):\n    return event\n"})
 ACCOUNT_ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
 
 
@@ -31,7 +30,7 @@ def lam(server: StratoServer) -> Any:
 def create(lam: Any, name: str | None = None, **extra: Any) -> dict[str, Any]:
     name = name or f"tag-{uuid.uuid4().hex[:12]}"
     created: dict[str, Any] = lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE,
-                                                  Handler="handler.handler", Code={"ZipFile": CODE}, **extra)
+                                                  Handler="handler.handler", Code={"ZipFile": ECHO}, **extra)
     return created
 
 
@@ -70,7 +69,7 @@ class TestTagsAtCreate:
         name = f"tag-{uuid.uuid4().hex[:12]}"
         for tags in ({"aws:team": "core"}, {"k" * 129: "v"}, {f"k{i}": "v" for i in range(51)}):
             code, status, _ = refused(lam.create_function, FunctionName=name, Runtime=RUNTIME, Role=ROLE,
-                                      Handler="handler.handler", Code={"ZipFile": CODE}, Tags=tags)
+                                      Handler="handler.handler", Code={"ZipFile": ECHO}, Tags=tags)
             assert (code, status) == ("InvalidParameterValueException", 400)
         assert refused(lam.get_function, FunctionName=name)[:2] == ("ResourceNotFoundException", 404)
 
