@@ -120,6 +120,3 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"))  # one for every record, not 
 
 def _line(record: dict[str, Any]) -> bytes:
     return _ENCODER.encode(record).encode() + b"\n"
-
-
-
