@@ -25,12 +25,11 @@ def managed_rules(base: Rules, policy: CachePolicy, request_policy: OriginReques
     if policy.cookies.behavior != "none":
         keyed.add("cookie")
     encodings = tuple(coding for coding, enabled in (("br", policy.brotli), ("gzip", policy.gzip)) if enabled)
+    named = frozenset(name.lower() for name in added.headers.names)
+    behavior = added.headers.behavior
     headers = HeaderPolicy(keyed=tuple(sorted(keyed)), others=False, encodings=encodings,
-                           forwarded=frozenset(name.lower() for name in added.headers.names)
-                           if added.headers.behavior == "whitelist" else frozenset(),
-                           every=added.headers.every,
-                           withheld=frozenset(name.lower() for name in added.headers.names)
-                           if added.headers.behavior == "allExcept" else frozenset())
+                           forwarded=named if behavior == "whitelist" else frozenset(), every=added.headers.every,
+                           withheld=named if behavior == "allExcept" else frozenset())
     return dataclasses.replace(
         base, forward_query=forward_query, query_names=query_names, query_keys=query_keys,
         query_withheld=frozenset(S3_WITHHELD_QUERY) if withhold_s3_parameters else frozenset(),
