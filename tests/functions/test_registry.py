@@ -476,13 +476,18 @@ class TestSchema:
     def test_the_registry_file_is_migrated_to_the_latest_schema(self, registry: Registry) -> None:
         assert migrations.migrate(registry.path, MIGRATIONS) == migrations.latest(MIGRATIONS)
 
-    def test_a_version_1_file_upgrades_keeping_its_functions_which_can_then_be_tagged(self, tmp_path: Path) -> None:
+    @staticmethod
+    def old_file(tmp_path: Path, version: int) -> Path:
+        """A registry folder whose file is at schema `version`, holding one function, 'old'."""
         root = tmp_path / "old"
         root.mkdir()
-        migrations.migrate(root / "functions.db", MIGRATIONS, target=1)
+        migrations.migrate(root / "functions.db", MIGRATIONS, target=version)
         with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
             conn.execute("INSERT INTO functions (name) VALUES ('old')")
-        upgraded = Registry(root, "eu-west-1")
+        return root
+
+    def test_a_version_1_file_upgrades_keeping_its_functions_which_can_then_be_tagged(self, tmp_path: Path) -> None:
+        upgraded = Registry(self.old_file(tmp_path, 1), "eu-west-1")
         try:
             assert asyncio.run(upgraded.tags("old")) == {}
             asyncio.run(upgraded.tag("old", {"team": "core"}))
@@ -491,12 +496,7 @@ class TestSchema:
             upgraded.close()
 
     def test_a_version_2_file_upgrades_and_its_functions_have_no_policy_yet(self, tmp_path: Path) -> None:
-        root = tmp_path / "old"
-        root.mkdir()
-        migrations.migrate(root / "functions.db", MIGRATIONS, target=2)
-        with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
-            conn.execute("INSERT INTO functions (name) VALUES ('old')")
-        upgraded = Registry(root, "eu-west-1")
+        upgraded = Registry(self.old_file(tmp_path, 2), "eu-west-1")
         try:
             with pytest.raises(NotFound, match=r"^The resource you requested does not exist\.$"):
                 asyncio.run(upgraded.policy("old"))
