@@ -14,7 +14,6 @@ import contextlib
 import functools
 import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from . import failures
 from .datagrams import Datagrams
 from .environment import Undelivered
 from .ipc import ControllerUnavailable, result_from
-from .records import Invocation, InvokeResult, RevisionKey
+from .records import Invocation, InvokeResult, Outcome, RevisionKey
 from .runtime_api import Delivery, RuntimeChannel
 from .runtime_api.connection import RuntimeConnection
 
@@ -159,9 +158,6 @@ class LeaseBook:
             loan.void(ControllerUnavailable("the functions controller went away"))
         self._loans.clear()
         self._idle.clear()
-
-
-Outcome = Callable[[InvokeResult | BaseException], None]  # an invocation's result, or why it has none
 
 
 class Loan:

@@ -7,10 +7,9 @@ owner of the environment pool); in tests the pool can be called directly (it kee
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
-from .records import Invocation, InvokeResult
+from .records import Invocation, InvokeResult, Outcome
 
 
 class Invoker(Protocol):
@@ -18,7 +17,7 @@ class Invoker(Protocol):
         """Run synchronously (RequestResponse). Raises TooManyRequests when throttled."""
         ...
 
-    def start(self, invocation: Invocation, done: Callable[[InvokeResult | BaseException], None]) -> bool:
+    def start(self, invocation: Invocation, done: Outcome) -> bool:
         """`invoke` without awaiting, when a warm environment is at hand at once: `done` gets
         the result or the exception `invoke` would raise. False when none is (nothing started)."""
         ...

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .environment import Undelivered
-from .records import MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, TooManyRequests
+from .records import MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, Outcome, TooManyRequests
 
 if TYPE_CHECKING:
     from .borrowing import LeaseBook
@@ -215,7 +215,7 @@ class ControllerClient:
                     return await loan.invoke(invocation)
         return await self._relay(invocation)
 
-    def start(self, invocation: Invocation, done: Callable[[InvokeResult | BaseException], None]) -> bool:
+    def start(self, invocation: Invocation, done: Outcome) -> bool:
         """`invoke` without awaiting, when an environment lent to this worker is idle: `done`
         gets the result or the exception `invoke` would raise. False when none is (nothing
         was started: the caller awaits `invoke`)."""
@@ -234,7 +234,7 @@ class ControllerClient:
         loan.start(invocation, finished)
         return True
 
-    def _relayed(self, task: asyncio.Task[InvokeResult], done: Callable[[InvokeResult | BaseException], None]) -> None:
+    def _relayed(self, task: asyncio.Task[InvokeResult], done: Outcome) -> None:
         self._relaying.discard(task)
         if not task.cancelled():
             done(task.exception() or task.result())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,9 @@ class InvokeResult:
     executed_version: str
     function_error: str | None = None  # "Unhandled" when the function failed
     log_tail: bytes = b""  # the last LOG_TAIL_BYTES of the invocation's log, when asked
+
+
+Outcome = Callable[[InvokeResult | BaseException], None]  # an invocation's result, or why it has none
 
 
 class TooManyRequests(Exception):
