@@ -8,7 +8,7 @@ from strato.http.responses import Response
 from .. import cors, xml
 from ..call import Call
 from ..errors import S3Error
-from .objects import verify_body_digest
+from .objects import read_verified_body
 
 
 async def put_bucket_cors(call: Call) -> Response:
@@ -16,8 +16,7 @@ async def put_bucket_cors(call: Call) -> Response:
     checksums, an x-amz-checksum-* header or trailer)."""
     if call.expect.md5 is None and not call.expect.checksums and "x-amz-trailer" not in call.request.headers:
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
-    body = await call.read_xml_body()
-    verify_body_digest(call, body)
+    body = await read_verified_body(call)
     call.store.get_bucket(call.bucket)
     await call.store.put_bucket_cors(call.bucket, cors.to_document(cors.from_body(body)))
     return Response(200)

@@ -11,7 +11,7 @@ from .. import xml
 from ..call import Call
 from ..errors import S3Error
 from ..shapes import PolicyStatus
-from .objects import verify_body_digest
+from .objects import read_verified_body
 
 
 def _stored(call: Call) -> str:
@@ -23,8 +23,7 @@ def _stored(call: Call) -> str:
 
 async def put_bucket_policy(call: Call) -> Response:
     """PutBucketPolicy: S3 answers 204, or 400 MalformedPolicy naming what is wrong."""
-    body = await call.read_xml_body()
-    verify_body_digest(call, body)
+    body = await read_verified_body(call)
     call.store.get_bucket(call.bucket)
     try:
         document = body.decode("utf-8")

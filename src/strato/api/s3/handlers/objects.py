@@ -188,10 +188,15 @@ def verify_body_digest(call: Call, body: bytes) -> None:
             raise S3Error("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
 
 
-async def delete_objects(call: Call) -> Response:
+async def read_verified_body(call: Call) -> bytes:
+    """A small XML body (Call.read_xml_body) held to the digests its headers name."""
     body = await call.read_xml_body()
     verify_body_digest(call, body)
-    root = xml.parse(body)
+    return body
+
+
+async def delete_objects(call: Call) -> Response:
+    root = xml.parse(await read_verified_body(call))
     if root.tag != "Delete":
         raise xml.MalformedXML(root.tag)
     quiet = (root.text_of("Quiet") or "").strip().lower() == "true"

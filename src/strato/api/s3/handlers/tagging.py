@@ -11,13 +11,11 @@ from .. import tags, xml
 from ..call import Call
 from ..errors import S3Error
 from ..shapes import tagging_of
-from .objects import verify_body_digest
+from .objects import read_verified_body
 
 
 async def _body_tags(call: Call, *, bucket: bool) -> dict[str, str]:
-    body = await call.read_xml_body()
-    verify_body_digest(call, body)
-    return tags.from_body(body, bucket=bucket)
+    return tags.from_body(await read_verified_body(call), bucket=bucket)
 
 
 async def put_object_tagging(call: Call) -> Response:
