@@ -16,8 +16,8 @@ from ..call import Call
 from ..errors import invalid_parameter
 from .common import json_response, max_items, no_content
 
-DESTINATION = (r"$|kafka://([^.]([a-zA-Z0-9\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}"
-               r"((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)")
+# A destination: empty, a Kafka URI, or an ARN of the pattern AddPermission's SourceArn has
+DESTINATION = r"$|kafka://([^.]([a-zA-Z0-9\-_.]{0,248}))|" + permissions.SOURCE_ARN
 # Where Lambda sends invocation records: queues, topics, buses, functions; buckets on failure only.
 _SERVICES = {"OnSuccess": ("sqs", "sns", "events", "lambda"), "OnFailure": ("sqs", "sns", "events", "lambda", "s3")}
 _FUNCTION = re.compile(r"arn:[^:]+:lambda:[^:]*:\d{12}:function:([^:]+)(:.*)?")
