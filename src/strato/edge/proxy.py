@@ -100,6 +100,11 @@ class EdgeProxy:
             return
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         rules = self.rules_for(_host(scope), raw_path.partition(b"?")[0].decode("latin-1"))
+        await self.answer(scope, receive, send, rules)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send, rules: Rules) -> None:
+        """An HTTP request whose behaviour's `rules` are already known (edge/viewer.py)."""
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         await self._answering(scope, send, raw_path, rules,
                               lambda observed: self._handle(scope, receive, observed, rules))
 

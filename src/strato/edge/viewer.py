@@ -24,6 +24,7 @@ EdgeProxy.response_headers.
 from __future__ import annotations
 
 import time
+from functools import partial
 from urllib.parse import unquote
 
 from strato.edge.delivery import send_answer
@@ -56,7 +57,7 @@ class ViewerRules:
         if rules.viewer_protocol != ALLOW_ALL and not over_https(scope, self.trust_forwarded_proto):
             await self._refuse(scope, rules, host, raw_path, send)
             return
-        await under_rules(self.proxy, self.proxy, rules)(scope, receive, send)
+        await under_rules(partial(self.proxy.answer, rules=rules), self.proxy, rules)(scope, receive, send)
 
     async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
         """The redirect (or 403) for a request over HTTP, counted and logged as the proxy's own answers are."""
