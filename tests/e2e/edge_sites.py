@@ -4,11 +4,13 @@ requests by its alias, and what its origin saw."""
 from __future__ import annotations
 
 import http.client
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tests.e2e.web import get
-from tests.edge.origin import Origin, Seen
+from tests.edge.origin import Origin, Route, Seen
 from tests.servers import StratoServer
 
 
@@ -16,6 +18,14 @@ def managed(path: str, cache_policy: str, **extra: Any) -> dict[str, Any]:
     """A cache behaviour naming a managed cache policy (and any other fields)."""
     return {"PathPattern": path, "TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all",
             "CachePolicyId": cache_policy, **extra}
+
+
+def wait_until_served(origin: Origin, get: Callable[[str], tuple[int, dict[str, str], bytes]]) -> None:
+    """Until the edge answers `get("/ready")` from `origin` (it reloads distributions each second)."""
+    origin.routes["/ready"] = Route(200, {"Cache-Control": "no-store"}, b"ready")
+    deadline = time.monotonic() + 10
+    while get("/ready")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @dataclass

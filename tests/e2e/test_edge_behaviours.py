@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import http.client
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
-from tests.e2e.edge_sites import Site, managed
+from tests.e2e.edge_sites import Site, managed, wait_until_served
 from tests.e2e.test_serve_edge import http_origin
 from tests.e2e.web import get, public_read
 from tests.edge.origin import Origin, Route, Seen
@@ -62,11 +61,8 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
             **GET_HEAD_OPTIONS, "CachedMethods": GET_HEAD_OPTIONS}),
         "CacheBehaviors": {"Quantity": len(behaviours), "Items": behaviours},
     })
-    origin.routes["/ready"] = Route(200, {"Cache-Control": "no-store"}, b"ready")
     running = Site(server, alias, origin)
-    deadline = time.monotonic() + 10
-    while running.get("/ready")[0] != 200 and time.monotonic() < deadline:
-        time.sleep(0.1)  # the edge reloads distributions each second
+    wait_until_served(origin, running.get)
     yield running
     origin.close()
 

@@ -6,7 +6,6 @@ the pages that replace them, under their ResponseCode."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.edge_sites import wait_until_served
 from tests.e2e.test_edge_viewer_protocol import ask
 from tests.e2e.test_serve_edge import http_origin
 from tests.edge.origin import Origin, Route
@@ -65,13 +65,10 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
     origin.routes["/errors/404.html"] = Route(200, {"Cache-Control": "max-age=300", "Content-Type": "text/html"},
                                               NOT_FOUND_PAGE)
     origin.routes["/errors/403.html"] = Route(200, {"Cache-Control": "max-age=300"}, b"not for you")
-    origin.routes["/ready"] = Route(200, {"Cache-Control": "no-store"}, b"ready")
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
     created = cloudfront.create_distribution(DistributionConfig=distribution_config(origin.url, alias, ERROR_RESPONSES))
     running = Site(server, alias, origin, created["Distribution"]["Id"])
-    deadline = time.monotonic() + 10
-    while running.get("/ready")[0] != 200 and time.monotonic() < deadline:
-        time.sleep(0.1)  # the edge reloads distributions each second
+    wait_until_served(origin, running.get)
     yield running
     origin.close()
 

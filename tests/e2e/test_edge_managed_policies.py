@@ -6,7 +6,6 @@ response headers policy's fields."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
 from strato.cdn.origin_request_policies import ALL_VIEWER, ALL_VIEWER_EXCEPT_HOST_HEADER, CORS_CUSTOM_ORIGIN
 from strato.cdn.response_headers_policies import CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, SECURITY_HEADERS
-from tests.e2e.edge_sites import Site, managed
+from tests.e2e.edge_sites import Site, managed, wait_until_served
 from tests.e2e.test_serve_edge import http_origin
 from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
@@ -50,11 +49,8 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
                                  "CachePolicyId": CACHING_DISABLED},
         "CacheBehaviors": {"Quantity": len(behaviours), "Items": behaviours},
     })
-    origin.routes["/ready"] = Route(200, {"Cache-Control": "no-store"}, b"ready")
     running = Site(server, alias, origin)
-    deadline = time.monotonic() + 10
-    while running.get("/ready")[0] != 200 and time.monotonic() < deadline:
-        time.sleep(0.1)  # the edge reloads distributions each second
+    wait_until_served(origin, running.get)
     yield running
     origin.close()
 
