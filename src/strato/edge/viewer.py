@@ -27,6 +27,7 @@ import time
 from functools import partial
 from urllib.parse import unquote
 
+from strato.edge import heads
 from strato.edge.delivery import send_answer
 from strato.edge.proxy import EdgeProxy
 from strato.edge.response_fields import Fields
@@ -68,7 +69,7 @@ class ViewerRules:
         method = scope["method"]
         answer = viewer_protocol_refusal(rules.viewer_protocol, method, host, target, scope.get("http_version", "1.1"))
         await send_answer(send, answer)
-        sent = sum(len(part) for part in answer.body or () if isinstance(part, bytes))
+        sent = heads.body_length(answer)
         client = (scope.get("client") or ("", 0))[0]
         self.proxy.observe(self.proxy.metrics.site(rules.site), client, method, raw_path, answer.status, sent, started)
 
