@@ -37,6 +37,7 @@ CACHED_ERRORS = frozenset({404, 414, 500, 501, 502, 503, 504})
 CACHED_ERRORS_WHEN_TOLD = frozenset({400, 403, 405, 412, 415})
 UNCACHED_ERRORS = frozenset({416})
 REFUSABLE_ERRORS = frozenset({404, 410, 414, 501})
+_LISTED_ERRORS = CACHED_ERRORS | CACHED_ERRORS_WHEN_TOLD | UNCACHED_ERRORS | REFUSABLE_ERRORS  # all it lists
 ALLOW_ALL = "allow-all"
 _EXPIRY_FIELDS = ("cache-control", "expires", TARGETED_FIELD)
 SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id"})
@@ -308,7 +309,7 @@ def error_expiration(headers: Mapping[str, str], status: int, errors: ErrorRules
     nothing for a 404, 410, 414 or 501 marked no-store, no-cache or private (for other errors those
     are ignored). Statuses CloudFront does not list keep RFC 9111's rules."""
     fields = dict(headers)
-    if status not in CACHED_ERRORS | CACHED_ERRORS_WHEN_TOLD | UNCACHED_ERRORS | REFUSABLE_ERRORS:
+    if status not in _LISTED_ERRORS:
         return fields
     directives = response_directives(headers)
     told = directives.max_age is not None or directives.s_maxage is not None
