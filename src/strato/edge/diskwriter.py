@@ -1,7 +1,9 @@
 """The edge cache's disk work, off the event loop: one thread writes the bodies received in
-memory, appends the index records (edge/journal.py) and removes dropped bodies, in the order
+memory (a large one as a file of its own, a small one at its place in a slab, edge/slabs.py),
+appends the index records (edge/journal.py) and removes dropped bodies and slabs, in the order
 the store asked for them, so a record always follows its body to disk and a drop always
-follows the record it cancels. Each batch of work ends with one append to the index.
+follows the record it cancels. Each batch of work ends with one append to the index, and the
+slab bodies of a batch that follow one another in one slab are written with one pwritev.
 
 Until its file is written, a body is readable from `pending` (the store serves it from
 there). At most `max_pending` bytes wait; beyond that `body` refuses and the response is
@@ -15,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from strato.edge.journal import Journal
@@ -23,8 +26,8 @@ from strato.fileio import write_all
 log = logging.getLogger("strato.edge")
 MAX_PENDING = 64 * 1024 * 1024
 
-# ("body", name, path, bytes) | ("put", record, replaces) | ("drop", name, path or None)
-# | ("rewrite", records) | ("stop",)
+# ("body", name, path, offset or None for a file of its own, bytes) | ("put", record, replaces)
+# | ("drop", name, path or None) | ("unlink", path) | ("rewrite", records) | ("stop",)
 Op = tuple[Any, ...]
 
 
@@ -34,38 +37,46 @@ class DiskWriter:
         self.max_pending = max_pending
         self.pending: dict[str, bytes] = {}
         self._pending_bytes = 0
-        self._lock = threading.Lock()  # guards _pending_bytes (the loop adds, the thread subtracts)
+        self._lock = threading.Lock()  # guards _pending_bytes and pending (the loop adds, the thread removes)
         self._queue: queue.SimpleQueue[Op] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.compacting = False
+        self._slab: tuple[str, int] | None = None  # the slab being appended to: path, descriptor
 
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="edge-disk-writer", daemon=True)
             self._thread.start()
 
-    def body(self, name: str, path: str, body: bytes) -> bool:
-        """Write `body` as a new file at `path`; False (nothing queued) when too much waits."""
+    def body(self, name: str, path: str, body: bytes, offset: int | None = None) -> bool:
+        """Write `body` as a new file at `path`, or at `offset` in the slab file at `path`;
+        False (nothing queued) when too much waits."""
         with self._lock:
             if self._pending_bytes + len(body) > self.max_pending:
                 return False
             self._pending_bytes += len(body)
-        self.pending[name] = body
-        self._queue.put(("body", name, path, body))
+            self.pending[name] = body
+        self._queue.put(("body", name, path, offset, body))
         return True
 
     def put(self, record: dict[str, Any], *, replaces: bool = False) -> None:
         self._queue.put(("put", record, replaces))
 
-    def drop(self, name: str, path: str) -> None:
-        """Remove a body and record its drop: at once when its file is written (a purge or an
-        eviction frees the disk before the caller goes on), else after the pending write."""
+    def drop(self, name: str, path: str | None) -> None:
+        """Record a body's drop, and remove its file (`path`, None for a body in a slab): at once
+        when it is written (a purge or an eviction frees the disk before the caller goes on),
+        else after the pending write."""
         if name in self.pending:
             self._queue.put(("drop", name, path))
             return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
         self._queue.put(("drop", name, None))
+
+    def unlink(self, path: str) -> None:
+        """Remove a slab file, once what is queued before (its bodies) is done."""
+        self._queue.put(("unlink", path))
 
     def rewrite(self, records: list[dict[str, Any]]) -> None:
         """Compact the index to these records (the live ones now)."""
@@ -86,11 +97,22 @@ class DiskWriter:
                 while len(batch) < 1024:
                     batch.append(self._queue.get_nowait())
             stop = False
+            run: list[Op] = []  # slab bodies that follow one another in one slab, written together
             for op in batch:
-                try:
-                    stop = self._do(op) or stop
-                except Exception:  # one failed write must not stop the others
-                    log.exception("edge cache disk work failed: %s", op[0])
+                if op[0] == "body" and op[3] is not None:
+                    if run and (run[-1][2] != op[2] or run[-1][3] + len(run[-1][4]) != op[3]):
+                        self._guarded(self._write_slab, run)
+                        run = []
+                    run.append(op)
+                elif op[0] == "put" or (op[0] == "drop" and op[2] is None):
+                    self._guarded(self._do, op)  # only buffered until the batch ends, after its bodies
+                else:
+                    if run:
+                        self._guarded(self._write_slab, run)
+                        run = []
+                    stop = self._guarded(self._do, op) or stop
+            if run:
+                self._guarded(self._write_slab, run)
             try:
                 self.journal.flush()
             except OSError:
@@ -98,16 +120,52 @@ class DiskWriter:
             if stop:
                 return
 
+    @staticmethod
+    def _guarded(work: Callable[[Any], bool | None], arg: Any) -> bool:
+        try:
+            return bool(work(arg))
+        except Exception:  # one failed write must not stop the others
+            log.exception("edge cache disk work failed: %s", work.__name__)
+            return False
+
+    def _written(self, name: str, body: bytes) -> None:
+        """A body is on disk: it stops waiting, unless a later write of that name (a body moved
+        to another slab, queued as another object) still waits."""
+        with self._lock:
+            if self.pending.get(name) is body:
+                del self.pending[name]
+            self._pending_bytes -= len(body)
+
+    def _write_slab(self, run: list[Op]) -> None:
+        """Bodies placed one after another in one slab, in one write (more if it is short)."""
+        path, offset = run[0][2], run[0][3]
+        try:
+            if self._slab is None or self._slab[0] != path:
+                self._close_slab()
+                self._slab = (path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            fd, buffers = self._slab[1], [op[4] for op in run]
+            written, total = os.pwritev(fd, buffers, offset), sum(map(len, buffers))  # at most 1024: IOV_MAX
+            if written < total:  # a short write: the rest
+                whole = memoryview(b"".join(buffers))
+                while written < total:
+                    written += os.pwrite(fd, whole[written:], offset + written)
+        finally:
+            for op in run:
+                self._written(op[1], op[4])
+
+    def _close_slab(self) -> None:
+        if self._slab is not None:
+            os.close(self._slab[1])
+            self._slab = None
+
     def _do(self, op: Op) -> bool:
         kind: str = op[0]
         if kind == "body":
-            _, name, path, body = op
+            _, name, path, _, body = op
             try:
                 _write_file(path, body)
             finally:
-                self.pending.pop(name, None)
-                with self._lock:
-                    self._pending_bytes -= len(body)
+                self._written(name, body)
         elif kind == "put":
             self.journal.put(op[1], replaces=op[2])
         elif kind == "drop":
@@ -115,9 +173,16 @@ class DiskWriter:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(op[2])
             self.journal.drop(op[1])
+        elif kind == "unlink":
+            if self._slab is not None and self._slab[0] == op[1]:
+                self._close_slab()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(op[1])
         elif kind == "rewrite":
             self.journal.rewrite(op[1])
             self.compacting = False
+        elif kind == "stop":
+            self._close_slab()
         return kind == "stop"
 
 

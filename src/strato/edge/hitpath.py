@@ -2,12 +2,12 @@
 response, written straight to the transport, with no ASGI task, messages or second write.
 
 Only a request that can be answered completely and at once takes this path: a GET or HEAD
-of a fresh stored entry whose body is in memory, or whose requested ranges the page cache
-holds. A request that finds nothing stored becomes a Miss (edge/misspath.py). Everything else
-(stale or revalidated entries, compression, limits reached, admin paths, malformed targets,
-behaviours asking for signed URLs) gets None here and goes through the ASGI app (EdgeProxy),
-which answers it as before. A hit answered here is built
-by the functions EdgeProxy uses (policy, EdgeProxy.response_headers, delivery.plan_answer),
+of a fresh stored entry whose body is in memory (or in a slab the page cache holds), or whose
+requested ranges the page cache holds. A request that finds nothing stored becomes a Miss
+(edge/misspath.py). Everything else (stale or revalidated entries, compression, limits
+reached, admin paths, malformed targets, behaviours asking for signed URLs) gets None here
+and goes through the ASGI app (EdgeProxy), which answers it as before. A hit answered here is
+built by the functions EdgeProxy uses (policy, EdgeProxy.response_headers, delivery.plan_answer),
 and counted and logged as it is.
 """
 
@@ -76,7 +76,7 @@ class HitPath:
             return None
         shaping = _SHAPING_COMPRESSIBLE if facts.compressible and rules.compress else _SHAPING
         if entry.status != 200 or shaping.isdisjoint(headers):
-            body = proxy.store.memory_body(entry)
+            body = proxy.store.body_now(entry)
             if body is None:
                 return None
             wire: list[bytes] | None = [facts.head] if method == "HEAD" else [facts.head, body]
@@ -121,7 +121,7 @@ class HitPath:
         if length > MEMORY_OBJECT_MAX:
             return None
         pieces = [head]
-        memory = self.proxy.store.memory_body(entry)
+        memory = self.proxy.store.body_now(entry)
         for part in answer.body:
             if isinstance(part, bytes):
                 pieces.append(part)

@@ -3,11 +3,13 @@ response costs one appended line instead of a metadata file written, renamed and
 
 The file starts with a versioned header line; every later line is a JSON object, either an
 entry's record (`{"name": ..., ...}`; a later record of the same name replaces it) or a drop
-(`{"drop": name}`). A record is appended only once its body file is complete, so a body with
+(`{"drop": name}`). A record is appended only once its body is complete, so a body with
 no record is a leftover of a killed fill (removed at load) and a record without its body, or
-with a body of another size, is skipped. A line cut short by a crash is ignored. Replay
-rewrites the file with only the live records (compaction), and so does `put` once dropped and
-replaced records outnumber the live ones.
+with a body of another size, is skipped. Version 3 records of small bodies name their place
+in a slab file (edge/slabs.py: `slab`, `offset`, `crc`); version 2 had none, its records are
+read as they are (bodies in files of their own) and the file is rewritten as version 3. A
+line cut short by a crash is ignored. Replay rewrites the file with only the live records
+(compaction), and so does `put` once dropped and replaced records outnumber the live ones.
 """
 
 from __future__ import annotations
@@ -21,8 +23,15 @@ from typing import Any
 
 from strato.fileio import write_all
 
-VERSION = 2
-HEADER = json.dumps({"strato-edge-index": VERSION}).encode() + b"\n"
+
+def _header(version: int) -> bytes:
+    return json.dumps({"strato-edge-index": version}).encode() + b"\n"
+
+
+VERSION = 3
+READABLE = (2, 3)  # version 2's records are version 3's without slabs
+HEADER = _header(VERSION)
+_READABLE_HEADERS = frozenset(_header(version) for version in READABLE)
 COMPACT_AFTER = 10_000  # records beyond the live ones before a compaction is considered
 
 
@@ -45,7 +54,7 @@ class Journal:
         except FileNotFoundError:
             lines = []
         self._open()
-        if not lines or lines[0] + b"\n" != HEADER:
+        if not lines or lines[0] + b"\n" not in _READABLE_HEADERS:
             return live  # none yet, or an unknown format: start empty (load removes the bodies)
         for line in lines[1:]:
             try:

@@ -448,7 +448,7 @@ class EdgeProxy:
             name=self.name,
         )
         headers = self.response_headers(entry.headers, policy.age_field(stored, now), status_text, now)
-        body = self.store.open(entry)
+        body = await self.store.open(entry)
         if await deliver(request, entry.status, headers, entry.size, body.read, send, body.whole,
                          self.store.copies(entry), compress=compress):
             site.compressions += 1

@@ -2,23 +2,30 @@
 both tiers bounded in bytes, disk evicted by S3-FIFO; compressed copies of small bodies are
 kept in memory too (compression.EncodedCopies), within their own byte bound.
 
-An entry is one stored response: a variant of a primary key. Its body lives in
-`<dir>/entries/xx/<name>.body`, written there as it arrives (a small body with a declared length
-is received in memory and written in one go when complete); its metadata is a record appended
-to `<dir>/index.log` (edge/journal.py) once the body is complete, so a restart only ever indexes
-complete entries and removes bodies without a record. Names are random, never derived from URLs.
-The disk work of a commit, a 304 and a drop runs in order on one thread (edge/diskwriter.py).
+An entry is one stored response: a variant of a primary key. A body of up to SLAB_BODY_MAX
+bytes received in memory is placed in a shared slab file, `<dir>/slabs/<n>.slab` (edge/slabs.py),
+with a CRC-32 that every read of it from disk checks (and load checks for the newest slab, the
+one a crash may have cut short); a larger body lives in `<dir>/entries/xx/<name>.body`, written
+there as it arrives (one with a declared length up to MEMORY_OBJECT_MAX is received in memory
+and written in one go when complete). Its metadata is a record appended to `<dir>/index.log`
+(edge/journal.py) once the body is complete, so a restart only ever indexes complete entries
+and removes bodies without a record. Names are random, never derived from URLs. The disk work
+of a commit, a 304 and a drop runs in order on one thread (edge/diskwriter.py). The files on
+disk stay within the capacity: the eviction policy keeps the live bytes within it less the
+slabs' reserve for dead bytes, and the sparsest slabs go when their dead bytes pass it.
 Version 1 kept each entry's metadata in a `<name>.meta` JSON file; load() moves those into the
-index.
+index. Version 2's index (no slabs) loads as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import weakref
+import zlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +39,10 @@ from strato.edge.eviction import Eviction, S3Fifo
 from strato.edge.journal import Journal
 from strato.edge.policy import Stored
 from strato.edge.prepared import Prepared
+from strato.edge.slabs import SLAB_BODY_MAX, Slab, Slabs
 from strato.fileio import read_at, read_cached
+
+log = logging.getLogger("strato.edge")
 
 LEGACY_META_VERSION = 1  # the per-entry .meta files load() migrates
 READ_CHUNK = 256 * 1024
@@ -58,6 +68,9 @@ class Entry:
     response_time: float
     size: int
     name: str = field(default_factory=_new_name)
+    slab: int = -1  # the slab holding the body (edge/slabs.py), or -1: a file of its own
+    offset: int = 0  # where in the slab
+    crc: int = 0  # the body's CRC-32, checked whenever it is read from a slab
     prepared: Prepared | None = field(default=None, repr=False, compare=False)
 
     def stored(self) -> Stored:
@@ -74,7 +87,8 @@ class Entry:
         return {
             "key": self.key, "variant": self.variant, "vary": list(self.vary), "host": self.host,
             "target": self.target, "status": self.status, "headers": self.headers, "request_time": self.request_time,
-            "response_time": self.response_time, "size": self.size, "name": self.name,
+            "response_time": self.response_time, "size": self.size, "name": self.name, "slab": self.slab,
+            "offset": self.offset, "crc": self.crc,
         }
 
 
@@ -90,16 +104,19 @@ class EdgeStore:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         for prefix in range(256):  # entry names are hex: their first two characters pick the folder
             (self.entries_dir / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)
+        self.slabs_dir = directory / "slabs"
+        self.slabs_dir.mkdir(exist_ok=True)
         self._entries = str(self.entries_dir)
         self._tmp = str(self.tmp_dir)
-        self.eviction = eviction or S3Fifo(capacity)
+        self.slabs = Slabs(str(self.slabs_dir), capacity)
+        self.eviction = eviction or S3Fifo(capacity - self.slabs.reserve)
         self.memory_capacity = memory_capacity
         self._index: dict[str, dict[str, Entry]] = {}
         self._by_name: dict[str, Entry] = {}
         self._memory: OrderedDict[str, bytes] = OrderedDict()
         self._memory_bytes = 0
         self.encoded = EncodedCopies(memory_capacity // 4 if encoded_capacity is None else encoded_capacity)
-        self._descriptors: OrderedDict[str, int] = OrderedDict()  # read_now's open bodies, by entry name
+        self._descriptors: OrderedDict[str, int] = OrderedDict()  # read_now's open files, by path
         self.journal = Journal(directory / "index.log")
         self.writer = DiskWriter(self.journal)
 
@@ -114,23 +131,59 @@ class EdgeStore:
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink(missing_ok=True)
         records = {**self._legacy_records(), **self.journal.replay()}
+        slabs = self._adopt_slabs()
+        newest = self._newest_slab(slabs)
         for name, record in records.items():
             try:
                 entry = Entry(**{**record, "vary": tuple(record["vary"])})
-                if entry.name != name or os.stat(self._path(entry.name, ".body")).st_size != entry.size:
-                    raise ValueError("body size differs")
+                if entry.name != name:
+                    raise ValueError("a record under another name")
+                if entry.slab < 0:
+                    if os.stat(self._path(entry.name, ".body")).st_size != entry.size:
+                        raise ValueError("body size differs")
+                elif entry.slab not in slabs or entry.offset + entry.size > slabs[entry.slab].size or (
+                    newest is not None and entry.slab == newest[0] and not _intact(entry, newest[1])
+                ):
+                    raise ValueError("a slab body cut short")
             except (OSError, ValueError, TypeError, KeyError):
                 _unlink(self._path(name, ".body"))
                 continue
+            if entry.slab >= 0:
+                self.slabs.add(entry.slab, entry.name, entry.size)
             self._index_entry(entry, warm=True, record=False)
         for body in self.entries_dir.glob("*/*.body"):
             if body.stem not in self._by_name:
                 body.unlink(missing_ok=True)
+        for slab in slabs.values():
+            if not slab.names:
+                self._remove_slab(slab)
         self.journal.rewrite(entry.meta() for entry in self._by_name.values())
         for meta in self.entries_dir.glob("*/*.meta"):
             meta.unlink(missing_ok=True)
         self.writer.start()
+        self._reclaim()
         return len(self._by_name)
+
+    def _adopt_slabs(self) -> dict[int, Slab]:
+        """The slab files a previous run left, by number (anything else in their folder goes)."""
+        slabs: dict[int, Slab] = {}
+        for path in self.slabs_dir.iterdir():
+            number = path.name.removesuffix(".slab")
+            if path.suffix == ".slab" and number.isdigit() and self.slabs.path(int(number)) == str(path):
+                slabs[int(number)] = self.slabs.adopt(int(number), path.stat().st_size)
+            else:
+                path.unlink(missing_ok=True)
+        return slabs
+
+    def _newest_slab(self, slabs: dict[int, Slab]) -> tuple[int, bytes] | None:
+        """The newest slab and its bytes: the one a crash may have left with a torn tail."""
+        if not slabs:
+            return None
+        number = max(slabs)
+        try:
+            return number, Path(self.slabs.path(number)).read_bytes()
+        except OSError:
+            return number, b""
 
     def _legacy_records(self) -> dict[str, dict[str, object]]:
         """Version 1's per-entry metadata files, oldest first."""
@@ -174,39 +227,87 @@ class EdgeStore:
 
     @property
     def used(self) -> int:
-        return self.eviction.used
+        """Bytes on disk: the live bodies, and the dead bytes slabs hold until they go."""
+        return self.eviction.used + self.slabs.dead
 
-    def open(self, entry: Entry) -> StoredBody:
+    async def open(self, entry: Entry) -> StoredBody:
         """The entry's body, opened now: an eviction or purge racing with the response cannot
-        pull the file away from under it. Raises FileNotFoundError if it is already gone."""
+        pull the file away from under it. Raises FileNotFoundError if it is already gone, or if
+        its bytes in a slab are not the ones stored (the entry is dropped)."""
         body = self.memory_body(entry)
         if body is not None:
             return StoredBody(entry.size, body=body)
-        return StoredBody(entry.size, fd=os.open(self._path(entry.name, ".body"), os.O_RDONLY))
+        if entry.slab < 0:
+            return StoredBody(entry.size, fd=os.open(self._path(entry.name, ".body"), os.O_RDONLY | os.O_CLOEXEC))
+        fd = os.open(self.slabs.path(entry.slab), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            body = await read_at(fd, entry.size, entry.offset)
+        finally:
+            os.close(fd)
+        return StoredBody(entry.size, body=self._checked(entry, body))
 
     def memory_body(self, entry: Entry) -> bytes | None:
         """The entry's body when the memory tier holds it (or it still waits to be written)."""
         body = self._memory.get(entry.name)
         return self.writer.pending.get(entry.name) if body is None else body
 
+    def body_now(self, entry: Entry) -> bytes | None:
+        """The entry's whole body without blocking: from memory, or from a slab the page cache
+        holds (checked, then kept in the memory tier); None otherwise."""
+        body = self.memory_body(entry)
+        if body is not None or entry.slab < 0 or entry.name not in self._by_name:
+            return body
+        fd = self._descriptor(self.slabs.path(entry.slab))
+        read = None if fd is None else read_cached(fd, entry.size, entry.offset)
+        if read is None:
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            return self._checked(entry, read)
+        return None
+
     def read_now(self, entry: Entry, start: int, end: int) -> bytes | None:
         """Bytes [start, end) of a body on disk, only if the page cache holds them all (never
         blocks); None otherwise. Descriptors stay open (OPEN_DESCRIPTORS at most, closed when
-        their entry goes), so a hot object costs one pread per read, as nginx's open_file_cache."""
-        fd = self._descriptors.get(entry.name)
-        if fd is None:
-            if entry.name not in self._by_name:
-                return None
-            try:
-                fd = os.open(self._path(entry.name, ".body"), os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                return None
-            self._descriptors[entry.name] = fd
-            if len(self._descriptors) > OPEN_DESCRIPTORS:
-                os.close(self._descriptors.popitem(last=False)[1])
-        else:
-            self._descriptors.move_to_end(entry.name)
-        return read_cached(fd, end - start, start)
+        their entry or slab goes), so a hot object costs one pread per read, as nginx's
+        open_file_cache."""
+        if entry.slab >= 0:
+            whole = self.body_now(entry)
+            return None if whole is None else whole[start:end]
+        if entry.name not in self._by_name:
+            return None
+        fd = self._descriptor(self._path(entry.name, ".body"))
+        return None if fd is None else read_cached(fd, end - start, start)
+
+    def _descriptor(self, path: str) -> int | None:
+        fd = self._descriptors.get(path)
+        if fd is not None:
+            self._descriptors.move_to_end(path)
+            return fd
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        self._descriptors[path] = fd
+        if len(self._descriptors) > OPEN_DESCRIPTORS:
+            os.close(self._descriptors.popitem(last=False)[1])
+        return fd
+
+    def _forget_descriptor(self, path: str) -> None:
+        fd = self._descriptors.pop(path, None)
+        if fd is not None:
+            os.close(fd)
+
+    def _checked(self, entry: Entry, body: bytes) -> bytes:
+        """A body read from a slab, if it is the one stored (kept in memory then); otherwise the
+        entry is dropped and FileNotFoundError raised: a torn or overwritten body is never served."""
+        if len(body) == entry.size and zlib.crc32(body) == entry.crc:
+            if self.holds(entry):
+                self._remember(entry.name, body)
+            return body
+        log.warning("edge cache: the body of %s in slab %d is not the one stored; dropped", entry.target, entry.slab)
+        if self.holds(entry):
+            self._drop(entry)
+        raise FileNotFoundError(f"slab {entry.slab} does not hold the body of {entry.target}")
 
     def close(self) -> None:
         """Finish the disk writes; close read_now's descriptors and the index."""
@@ -229,7 +330,7 @@ class EdgeStore:
         if not written:
             if body is None:
                 raise ValueError("a body that is not on disk must be given")
-            if not self.writer.body(entry.name, self._path(entry.name, ".body"), body):
+            if not self._write(entry, body):
                 return
         old = self._index.get(entry.key, {}).get(entry.variant)
         if old is not None:
@@ -237,6 +338,49 @@ class EdgeStore:
         self._index_entry(entry, warm=False, record=True)
         if body is not None and entry.name in self._by_name:
             self._remember(entry.name, body)
+        self._reclaim()
+
+    def _write(self, entry: Entry, body: bytes) -> bool:
+        """Hand a body to the disk writer, into a slab when it is small enough; False when the
+        writer is too far behind."""
+        if len(body) > SLAB_BODY_MAX:
+            return self.writer.body(entry.name, self._path(entry.name, ".body"), body)
+        number, offset = self.slabs.place(entry.name, len(body))
+        if not self.writer.body(entry.name, self.slabs.path(number), body, offset):
+            self.slabs.release(number, entry.name, len(body))  # never written: dead until its slab goes
+            return False
+        entry.slab, entry.offset, entry.crc = number, offset, zlib.crc32(body)
+        return True
+
+    def _reclaim(self) -> None:
+        """Drop the sparsest slabs once their dead bytes pass the reserve (edge/slabs.py): a
+        live entry whose body is in the memory tier moves into the open slab, the others go."""
+        for slab in self.slabs.victims():
+            for name in list(slab.names):
+                entry = self._by_name[name]
+                body = self.memory_body(entry)
+                if body is None or not self._move(entry, body):
+                    self._drop(entry)
+            self._remove_slab(slab)
+
+    def _move(self, entry: Entry, body: bytes) -> bool:
+        """Write the entry's body again at the end of the open slab. One still waiting for its
+        first write is queued as a copy: the writer forgets a waiting body only when the write
+        of that very object is done, so the body stays readable until the second one is."""
+        old = entry.slab
+        if entry.name in self.writer.pending:
+            body = bytes(memoryview(body))
+        if not self._write(entry, body):
+            return False
+        self.slabs.release(old, entry.name, entry.size)
+        self.writer.put(entry.meta(), replaces=True)
+        return True
+
+    def _remove_slab(self, slab: Slab) -> None:
+        self.slabs.remove(slab)
+        path = self.slabs.path(slab.number)
+        self._forget_descriptor(path)
+        self.writer.unlink(path)
 
     def freshen(self, entry: Entry, headers: dict[str, str], request_time: float, response_time: float) -> None:
         """RFC 9111 §4.3.4: a 304 updated the stored headers."""
@@ -280,11 +424,15 @@ class EdgeStore:
         if body is not None:
             self._memory_bytes -= len(body)
         self.encoded.drop(entry.name)
-        fd = self._descriptors.pop(entry.name, None)
-        if fd is not None:
-            os.close(fd)
-        if indexed:
-            self.writer.drop(entry.name, self._path(entry.name, ".body"))
+        if not indexed:
+            return
+        if entry.slab >= 0:
+            self.slabs.release(entry.slab, entry.name, entry.size)
+            self.writer.drop(entry.name, None)
+        else:
+            path = self._path(entry.name, ".body")
+            self._forget_descriptor(path)
+            self.writer.drop(entry.name, path)
 
     # -- invalidation ---------------------------------------------------------------------
 
@@ -307,7 +455,14 @@ class EdgeStore:
     def _drop_all(self, victims: list[Entry]) -> int:
         for entry in victims:
             self._drop(entry)
+        self._reclaim()
         return len(victims)
+
+
+def _intact(entry: Entry, slab: bytes) -> bool:
+    """Whether a slab's bytes (all of them) hold the entry's body as stored."""
+    body = slab[entry.offset : entry.offset + entry.size]
+    return len(body) == entry.size and zlib.crc32(body) == entry.crc
 
 
 def _unlink(path: str) -> None:

@@ -1,0 +1,199 @@
+"""Small bodies in shared slab files: where they go, how their space comes back within the
+cache's size, what a restart keeps, and that a torn or damaged slab is never served."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from strato.edge.journal import HEADER, Journal
+from strato.edge.slabs import SLAB_BODY_MAX, Slabs
+from strato.edge.store import EdgeStore
+
+from .test_store import body_of, disk_bytes, entry
+
+KIB = 1024
+
+
+def store_at(directory: Path, capacity: int = 64 * KIB * KIB, memory: int = 0) -> EdgeStore:
+    store = EdgeStore(directory, capacity, memory)
+    store.load()
+    return store
+
+
+def body(index: int, size: int) -> bytes:
+    return bytes([index % 251]) * size
+
+
+def slab_files(directory: Path) -> list[Path]:
+    return sorted((directory / "slabs").iterdir())
+
+
+def stored_keys(store: EdgeStore, keys: list[str]) -> list[str]:
+    return [key for key in keys if store.lookup(key, {}) is not None]
+
+
+class TestWhereBodiesGo:
+    def test_small_bodies_share_one_slab_and_a_large_body_keeps_a_file(self, tmp_path: Path) -> None:
+        store = store_at(tmp_path)
+        for index in range(10):
+            store.commit(entry(f"/small{index}", KIB), body(index, KIB), written=False)
+        store.commit(entry("/large", SLAB_BODY_MAX + 1), body(99, SLAB_BODY_MAX + 1), written=False)
+        store.close()
+
+        assert [path.stat().st_size for path in slab_files(tmp_path)] == [10 * KIB]
+        assert len(list(tmp_path.glob("entries/*/*.body"))) == 1
+        again = store_at(tmp_path)
+        for index in range(10):
+            found = again.lookup(f"/small{index}", {})
+            assert found is not None
+            assert body_of(again, found) == body(index, KIB)
+        large = again.lookup("/large", {})
+        assert large is not None
+        assert body_of(again, large) == body(99, SLAB_BODY_MAX + 1)
+        again.close()
+
+    def test_a_slab_body_read_from_the_page_cache_serves_ranges_and_goes_to_memory(self, tmp_path: Path) -> None:
+        first = store_at(tmp_path, memory=KIB * KIB)
+        first.commit(entry("/page", 5), b"hello", written=False)
+        first.close()
+        again = store_at(tmp_path, memory=KIB * KIB)
+        found = again.lookup("/page", {})
+        assert found is not None
+        assert again.memory_body(found) is None
+        assert again.read_now(found, 1, 4) == b"ell"  # just written: the page cache holds it
+        assert again.memory_body(found) == b"hello"
+        again.close()
+
+
+class TestSpaceComesBack:
+    CAPACITY = 256 * KIB  # slabs of 64 KiB, a reserve of 32 KiB for dead bytes
+
+    def test_slabs_are_dropped_and_new_ones_written_within_the_cache_size(self, tmp_path: Path) -> None:
+        store = store_at(tmp_path, self.CAPACITY)
+        keys = [f"/k{index}" for index in range(400)]
+        for index, key in enumerate(keys):
+            store.commit(entry(key, (index % 4 + 1) * KIB), body(index, (index % 4 + 1) * KIB), written=False)
+            assert store.used <= self.CAPACITY
+        kept = stored_keys(store, keys)
+        store.close()
+
+        assert disk_bytes(tmp_path) <= self.CAPACITY
+        assert len(slab_files(tmp_path)) <= self.CAPACITY // (64 * KIB) + 1
+        assert int(slab_files(tmp_path)[0].stem) > 0, "the first slabs are gone"
+        assert "/k399" in kept
+        again = store_at(tmp_path, self.CAPACITY)
+        assert stored_keys(again, keys) == kept
+        for key in kept:
+            found = again.lookup(key, {})
+            assert found is not None
+            index = int(key[2:])
+            assert body_of(again, found) == body(index, (index % 4 + 1) * KIB)
+        again.close()
+
+    def test_a_dropped_slabs_entries_held_in_memory_move_and_the_others_go(self, tmp_path: Path) -> None:
+        store = store_at(tmp_path, self.CAPACITY, memory=self.CAPACITY)
+        store.commit(entry("/hot", KIB), body(7, KIB), written=False)
+        hot = store.lookup("/hot", {})
+        assert hot is not None
+        first_slab = hot.slab
+        for index in range(300):
+            store.hit(hot)  # frequently read: S3-FIFO keeps it
+            store.commit(entry(f"/cold{index}", 2 * KIB), body(index, 2 * KIB), written=False)
+        assert store.lookup("/hot", {}) is hot
+        assert hot.slab != first_slab
+        store.close()
+        assert not (tmp_path / "slabs" / f"{first_slab:08d}.slab").exists()
+
+        again = store_at(tmp_path, self.CAPACITY)
+        found = again.lookup("/hot", {})
+        assert found is not None
+        assert body_of(again, found) == body(7, KIB)
+        again.close()
+
+    @pytest.mark.parametrize("how", ["purge", "invalidate"])
+    def test_purged_and_invalidated_entries_give_their_slabs_back(self, tmp_path: Path, how: str) -> None:
+        store = store_at(tmp_path, self.CAPACITY)
+        keys = [f"/gone/{index}" for index in range(40)]
+        for index, key in enumerate(keys):
+            store.commit(entry(key, 4 * KIB), body(index, 4 * KIB), written=False)
+        store.commit(entry("/kept", 4 * KIB), body(1, 4 * KIB), written=False)
+        if how == "purge":
+            assert store.purge("/gone/*") == 40
+        else:
+            assert sum(store.invalidate(key) for key in keys) == 40
+        assert store.used <= 4 * KIB + store.slabs.reserve
+        store.close()
+        assert disk_bytes(tmp_path) <= 4 * KIB + store.slabs.reserve
+
+        again = store_at(tmp_path, self.CAPACITY)
+        assert stored_keys(again, [*keys, "/kept"]) == ["/kept"]
+        again.close()
+
+
+class TestADamagedSlab:
+    def test_a_torn_tail_is_not_served_after_a_restart(self, tmp_path: Path) -> None:
+        store = store_at(tmp_path)
+        for index in range(3):
+            store.commit(entry(f"/t{index}", KIB), body(index, KIB), written=False)
+        store.close()
+        with slab_files(tmp_path)[0].open("r+b") as slab:
+            slab.truncate(2 * KIB + 10)  # the last body cut short, as by a crash
+
+        again = store_at(tmp_path)
+        assert stored_keys(again, ["/t0", "/t1", "/t2"]) == ["/t0", "/t1"]
+        again.close()
+
+    def test_bytes_that_differ_from_the_stored_body_are_never_served(self, tmp_path: Path) -> None:
+        store = store_at(tmp_path, 4 * 1024 * KIB)
+        for index in range(3):
+            store.commit(entry(f"/b{index}", SLAB_BODY_MAX), body(index, SLAB_BODY_MAX), written=False)
+        store.close()
+        older, newest = slab_files(tmp_path)[0], slab_files(tmp_path)[-1]
+        assert older != newest
+        for path in (older, newest):
+            with path.open("r+b") as slab:
+                slab.write(b"garbage")  # same length, other bytes: only the checksum tells
+
+        again = store_at(tmp_path, 4 * 1024 * KIB)
+        assert stored_keys(again, ["/b0", "/b1", "/b2"]) == ["/b0", "/b1"], "the newest slab is checked at load"
+        damaged = again.lookup("/b0", {})
+        assert damaged is not None
+        assert again.body_now(damaged) is None
+        assert again.lookup("/b0", {}) is None, "dropped once read"
+        served = again.lookup("/b1", {})
+        assert served is not None
+        with slab_files(tmp_path)[1].open("r+b") as slab:
+            slab.write(b"garbage")
+        with pytest.raises(FileNotFoundError):
+            asyncio.run(again.open(served))
+        assert again.lookup("/b1", {}) is None
+        again.close()
+
+
+def test_a_version_2_cache_with_a_file_per_body_loads(tmp_path: Path) -> None:
+    """Version 2's index records had no slab, offset or checksum; each body was a file."""
+    old = entry("/v2", 6)
+    record = {key: value for key, value in old.meta().items() if key not in {"slab", "offset", "crc"}}
+    folder = tmp_path / "entries" / old.name[:2]
+    folder.mkdir(parents=True)
+    (folder / f"{old.name}.body").write_bytes(b"second")
+    (tmp_path / "index.log").write_text(json.dumps({"strato-edge-index": 2}) + "\n" + json.dumps(record) + "\n")
+
+    store = store_at(tmp_path)
+    found = store.lookup("/v2", {})
+    assert found is not None
+    assert body_of(store, found) == b"second"
+    store.commit(entry("/new", 3), b"new", written=False)
+    store.close()
+    assert (tmp_path / "index.log").read_bytes().startswith(HEADER)
+    assert set(Journal(tmp_path / "index.log").replay()) == {old.name, store.lookup("/new", {}).name}  # type: ignore[union-attr]
+
+
+def test_slab_sizes_follow_the_cache_size() -> None:
+    assert Slabs("/x", 1024 * KIB).slab_size == SLAB_BODY_MAX
+    assert Slabs("/x", 64 * 1024 * KIB).slab_size == 1024 * KIB
+    assert Slabs("/x", 64 * 1024 * 1024 * KIB).slab_size == 16 * 1024 * KIB
