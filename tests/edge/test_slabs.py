@@ -12,8 +12,7 @@ import pytest
 from strato.edge.journal import HEADER, Journal
 from strato.edge.slabs import SLAB_BODY_MAX, Slabs
 from strato.edge.store import EdgeStore
-
-from .test_store import body_of, disk_bytes, entry
+from tests.edge.test_store import body_of, disk_bytes, entry
 
 KIB = 1024
 
@@ -194,6 +193,6 @@ def test_a_version_2_cache_with_a_file_per_body_loads(tmp_path: Path) -> None:
 
 
 def test_slab_sizes_follow_the_cache_size() -> None:
-    assert Slabs("/x", 1024 * KIB).slab_size == SLAB_BODY_MAX
-    assert Slabs("/x", 64 * 1024 * KIB).slab_size == 1024 * KIB
-    assert Slabs("/x", 64 * 1024 * 1024 * KIB).slab_size == 16 * 1024 * KIB
+    assert Slabs(1024 * KIB).slab_size == SLAB_BODY_MAX
+    assert Slabs(64 * 1024 * KIB).slab_size == 1024 * KIB
+    assert Slabs(64 * 1024 * 1024 * KIB).slab_size == 16 * 1024 * KIB

@@ -13,7 +13,8 @@ that the files on disk stay within the cache size), the slabs with the smallest 
 until the dead bytes are half the reserve again. The store moves a dropped slab's live entries
 whose body is in memory into the open slab and evicts the others.
 
-This module is bookkeeping only (no I/O): which slab holds which entries, and its bytes.
+This module is bookkeeping only (no I/O): which slab holds which entries, and its bytes; the
+files are edge/bodyfiles.py's.
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ class Slab:
 
 
 class Slabs:
-    def __init__(self, directory: str, capacity: int) -> None:
-        self.directory = directory
+    def __init__(self, capacity: int) -> None:
         self.slab_size = min(SLAB_SIZE_MAX, max(SLAB_BODY_MAX, capacity // SLABS_PER_CACHE))
         self.reserve = capacity // RESERVE_SHARE
         self.dead = 0  # every slab's dead bytes
@@ -50,9 +50,6 @@ class Slabs:
 
     def __len__(self) -> int:
         return len(self._slabs)
-
-    def path(self, number: int) -> str:
-        return f"{self.directory}/{number:08d}.slab"
 
     def place(self, name: str, size: int) -> tuple[int, int]:
         """Where a new body goes: (slab number, offset) at the end of the open slab, sealed
@@ -108,10 +105,8 @@ class Slabs:
 
     def remove(self, slab: Slab) -> None:
         """A slab whose entries are all gone (moved or dropped) goes, and its bytes with it."""
+        assert not slab.names, "a slab goes once its entries have moved or gone"
         del self._slabs[slab.number]
         self.dead -= slab.size
         if self._open is slab:
             self._open = None
-
-    def numbers(self) -> list[int]:
-        return list(self._slabs)

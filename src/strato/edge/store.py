@@ -24,15 +24,15 @@ import json
 import logging
 import os
 import random
-import weakref
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 from strato.edge import cachekey
+from strato.edge.bodyfiles import BodyFiles, StoredBody
 from strato.edge.compression import EncodedCopies
 from strato.edge.diskwriter import DiskWriter
 from strato.edge.eviction import Eviction, S3Fifo
@@ -40,14 +40,11 @@ from strato.edge.journal import Journal
 from strato.edge.policy import Stored
 from strato.edge.prepared import Prepared
 from strato.edge.slabs import SLAB_BODY_MAX, Slab, Slabs
-from strato.fileio import read_at, read_cached
 
 log = logging.getLogger("strato.edge")
 
 LEGACY_META_VERSION = 1  # the per-entry .meta files load() migrates
-READ_CHUNK = 256 * 1024
 MEMORY_OBJECT_MAX = 1024 * 1024
-OPEN_DESCRIPTORS = 64
 _NAMES = random.Random()  # seeded from os.urandom: names need to be unique, not secret (no syscall each)
 
 
@@ -99,16 +96,10 @@ class EdgeStore:
     ) -> None:
         """`encoded_capacity`: bytes of compressed copies kept (a quarter of the memory tier's when None)."""
         self.directory = directory
-        self.entries_dir = directory / "entries"
         self.tmp_dir = directory / "tmp"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        for prefix in range(256):  # entry names are hex: their first two characters pick the folder
-            (self.entries_dir / f"{prefix:02x}").mkdir(parents=True, exist_ok=True)
-        self.slabs_dir = directory / "slabs"
-        self.slabs_dir.mkdir(exist_ok=True)
-        self._entries = str(self.entries_dir)
-        self._tmp = str(self.tmp_dir)
-        self.slabs = Slabs(str(self.slabs_dir), capacity)
+        self.files = BodyFiles(directory)
+        self.slabs = Slabs(capacity)
         self.eviction = eviction or S3Fifo(capacity - self.slabs.reserve)
         self.memory_capacity = memory_capacity
         self._index: dict[str, dict[str, Entry]] = {}
@@ -116,14 +107,10 @@ class EdgeStore:
         self._memory: OrderedDict[str, bytes] = OrderedDict()
         self._memory_bytes = 0
         self.encoded = EncodedCopies(memory_capacity // 4 if encoded_capacity is None else encoded_capacity)
-        self._descriptors: OrderedDict[str, int] = OrderedDict()  # read_now's open files, by path
         self.journal = Journal(directory / "index.log")
         self.writer = DiskWriter(self.journal)
 
-    # -- paths and loading ----------------------------------------------------------------
-
-    def _path(self, name: str, suffix: str) -> str:
-        return f"{self._entries}/{name[:2]}/{name}{suffix}"
+    # -- loading ------------------------------------------------------------------------------
 
     def load(self) -> int:
         """Index the entries a previous run left, oldest first; drop partial leftovers, move
@@ -131,64 +118,42 @@ class EdgeStore:
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink(missing_ok=True)
         records = {**self._legacy_records(), **self.journal.replay()}
-        slabs = self._adopt_slabs()
-        newest = self._newest_slab(slabs)
+        slabs = {number: self.slabs.adopt(number, length) for number, length in self.files.slab_lengths().items()}
+        newest = max(slabs, default=-1)
+        newest_bytes = _read_or_empty(self.files.slab(newest)) if slabs else b""  # a crash may have torn its tail
         for name, record in records.items():
             try:
                 entry = Entry(**{**record, "vary": tuple(record["vary"])})
                 if entry.name != name:
                     raise ValueError("a record under another name")
                 if entry.slab < 0:
-                    if os.stat(self._path(entry.name, ".body")).st_size != entry.size:
+                    if os.stat(self.files.file(entry.name)).st_size != entry.size:
                         raise ValueError("body size differs")
                 elif entry.slab not in slabs or entry.offset + entry.size > slabs[entry.slab].size or (
-                    newest is not None and entry.slab == newest[0] and not _intact(entry, newest[1])
+                    entry.slab == newest and not _intact(entry, newest_bytes)
                 ):
                     raise ValueError("a slab body cut short")
             except (OSError, ValueError, TypeError, KeyError):
-                _unlink(self._path(name, ".body"))
+                _unlink(self.files.file(name))
                 continue
             if entry.slab >= 0:
                 self.slabs.add(entry.slab, entry.name, entry.size)
             self._index_entry(entry, warm=True, record=False)
-        for body in self.entries_dir.glob("*/*.body"):
-            if body.stem not in self._by_name:
-                body.unlink(missing_ok=True)
+        self.files.remove_bodies_except(self._by_name)
         for slab in slabs.values():
             if not slab.names:
                 self._remove_slab(slab)
         self.journal.rewrite(entry.meta() for entry in self._by_name.values())
-        for meta in self.entries_dir.glob("*/*.meta"):
+        for meta in self.files.entries_dir.glob("*/*.meta"):
             meta.unlink(missing_ok=True)
         self.writer.start()
         self._reclaim()
         return len(self._by_name)
 
-    def _adopt_slabs(self) -> dict[int, Slab]:
-        """The slab files a previous run left, by number (anything else in their folder goes)."""
-        slabs: dict[int, Slab] = {}
-        for path in self.slabs_dir.iterdir():
-            number = path.name.removesuffix(".slab")
-            if path.suffix == ".slab" and number.isdigit() and self.slabs.path(int(number)) == str(path):
-                slabs[int(number)] = self.slabs.adopt(int(number), path.stat().st_size)
-            else:
-                path.unlink(missing_ok=True)
-        return slabs
-
-    def _newest_slab(self, slabs: dict[int, Slab]) -> tuple[int, bytes] | None:
-        """The newest slab and its bytes: the one a crash may have left with a torn tail."""
-        if not slabs:
-            return None
-        number = max(slabs)
-        try:
-            return number, Path(self.slabs.path(number)).read_bytes()
-        except OSError:
-            return number, b""
-
     def _legacy_records(self) -> dict[str, dict[str, object]]:
         """Version 1's per-entry metadata files, oldest first."""
         records: dict[str, dict[str, object]] = {}
-        for path in sorted(self.entries_dir.glob("*/*.meta"), key=lambda p: p.stat().st_mtime):
+        for path in sorted(self.files.entries_dir.glob("*/*.meta"), key=lambda p: p.stat().st_mtime):
             try:
                 raw = json.loads(path.read_text())
             except (OSError, ValueError):
@@ -238,12 +203,8 @@ class EdgeStore:
         if body is not None:
             return StoredBody(entry.size, body=body)
         if entry.slab < 0:
-            return StoredBody(entry.size, fd=os.open(self._path(entry.name, ".body"), os.O_RDONLY | os.O_CLOEXEC))
-        fd = os.open(self.slabs.path(entry.slab), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            body = await read_at(fd, entry.size, entry.offset)
-        finally:
-            os.close(fd)
+            return StoredBody(entry.size, path=self.files.file(entry.name))
+        body = await self.files.read(self.files.slab(entry.slab), entry.size, entry.offset)
         return StoredBody(entry.size, body=self._checked(entry, body))
 
     def memory_body(self, entry: Entry) -> bytes | None:
@@ -257,8 +218,7 @@ class EdgeStore:
         body = self.memory_body(entry)
         if body is not None or entry.slab < 0 or entry.name not in self._by_name:
             return body
-        fd = self._descriptor(self.slabs.path(entry.slab))
-        read = None if fd is None else read_cached(fd, entry.size, entry.offset)
+        read = self.files.cached(self.files.slab(entry.slab), entry.size, entry.offset)
         if read is None:
             return None
         with contextlib.suppress(FileNotFoundError):
@@ -267,35 +227,13 @@ class EdgeStore:
 
     def read_now(self, entry: Entry, start: int, end: int) -> bytes | None:
         """Bytes [start, end) of a body on disk, only if the page cache holds them all (never
-        blocks); None otherwise. Descriptors stay open (OPEN_DESCRIPTORS at most, closed when
-        their entry or slab goes), so a hot object costs one pread per read, as nginx's
-        open_file_cache."""
+        blocks); None otherwise."""
         if entry.slab >= 0:
             whole = self.body_now(entry)
             return None if whole is None else whole[start:end]
         if entry.name not in self._by_name:
             return None
-        fd = self._descriptor(self._path(entry.name, ".body"))
-        return None if fd is None else read_cached(fd, end - start, start)
-
-    def _descriptor(self, path: str) -> int | None:
-        fd = self._descriptors.get(path)
-        if fd is not None:
-            self._descriptors.move_to_end(path)
-            return fd
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return None
-        self._descriptors[path] = fd
-        if len(self._descriptors) > OPEN_DESCRIPTORS:
-            os.close(self._descriptors.popitem(last=False)[1])
-        return fd
-
-    def _forget_descriptor(self, path: str) -> None:
-        fd = self._descriptors.pop(path, None)
-        if fd is not None:
-            os.close(fd)
+        return self.files.cached(self.files.file(entry.name), end - start, start)
 
     def _checked(self, entry: Entry, body: bytes) -> bytes:
         """A body read from a slab, if it is the one stored (kept in memory then); otherwise the
@@ -312,15 +250,14 @@ class EdgeStore:
     def close(self) -> None:
         """Finish the disk writes; close read_now's descriptors and the index."""
         self.writer.close()
-        while self._descriptors:
-            os.close(self._descriptors.popitem()[1])
+        self.files.close()
         self.journal.close()
 
     # -- writes ---------------------------------------------------------------------------
 
     def body_path(self, name: str) -> Path:
         """Where a fill streams a body: its final place (it is indexed only once complete)."""
-        return Path(self._path(name, ".body"))
+        return Path(self.files.file(name))
 
     def commit(self, entry: Entry, body: bytes | None, *, written: bool) -> None:
         """Make a fully received body the stored variant: `written` when a fill already wrote it
@@ -344,9 +281,9 @@ class EdgeStore:
         """Hand a body to the disk writer, into a slab when it is small enough; False when the
         writer is too far behind."""
         if len(body) > SLAB_BODY_MAX:
-            return self.writer.body(entry.name, self._path(entry.name, ".body"), body)
+            return self.writer.body(entry.name, self.files.file(entry.name), body)
         number, offset = self.slabs.place(entry.name, len(body))
-        if not self.writer.body(entry.name, self.slabs.path(number), body, offset):
+        if not self.writer.body(entry.name, self.files.slab(number), body, offset):
             self.slabs.release(number, entry.name, len(body))  # never written: dead until its slab goes
             return False
         entry.slab, entry.offset, entry.crc = number, offset, zlib.crc32(body)
@@ -378,8 +315,8 @@ class EdgeStore:
 
     def _remove_slab(self, slab: Slab) -> None:
         self.slabs.remove(slab)
-        path = self.slabs.path(slab.number)
-        self._forget_descriptor(path)
+        path = self.files.slab(slab.number)
+        self.files.forget(path)
         self.writer.unlink(path)
 
     def freshen(self, entry: Entry, headers: dict[str, str], request_time: float, response_time: float) -> None:
@@ -430,8 +367,8 @@ class EdgeStore:
             self.slabs.release(entry.slab, entry.name, entry.size)
             self.writer.drop(entry.name, None)
         else:
-            path = self._path(entry.name, ".body")
-            self._forget_descriptor(path)
+            path = self.files.file(entry.name)
+            self.files.forget(path)
             self.writer.drop(entry.name, path)
 
     # -- invalidation ---------------------------------------------------------------------
@@ -457,6 +394,13 @@ class EdgeStore:
             self._drop(entry)
         self._reclaim()
         return len(victims)
+
+
+def _read_or_empty(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b""
 
 
 def _intact(entry: Entry, slab: bytes) -> bool:
@@ -487,29 +431,3 @@ class EntryCopies:
     def keep(self, encoding: str, copy: bytes) -> None:
         if self._entry.size <= self.limit and self._store.holds(self._entry):
             self._store.encoded.put(self._entry.name, encoding, copy)
-
-
-class StoredBody:
-    """A stored body readable by range; its descriptor closes with the last reference."""
-
-    def __init__(self, size: int, *, body: bytes | None = None, fd: int | None = None) -> None:
-        self.size = size
-        self.whole = body  # the body, when it is in memory
-        self._fd = fd
-        if fd is not None:
-            weakref.finalize(self, os.close, fd)
-
-    async def read(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        """Bytes [start, end) (to the end when `end` is None)."""
-        end = self.size if end is None else min(end, self.size)
-        if self.whole is not None:
-            for offset in range(start, end, READ_CHUNK):
-                yield self.whole[offset : min(end, offset + READ_CHUNK)]
-            return
-        assert self._fd is not None
-        while start < end:
-            chunk = await read_at(self._fd, min(READ_CHUNK, end - start), start)
-            if not chunk:
-                raise OSError("a cached body is shorter than its entry")
-            start += len(chunk)
-            yield chunk
