@@ -185,6 +185,9 @@ class PlainProcess:
         if self._process.returncode is None:
             self._process.kill()
 
+    def settled(self) -> None:
+        return None  # nothing is put off: no spares
+
     def max_memory_used_mb(self) -> int:
         return 0
 

@@ -38,6 +38,9 @@ class SubprocessProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
 
+    def settled(self) -> None:
+        return None  # nothing is put off: no spares
+
     def max_memory_used_mb(self) -> int:
         try:
             peak = psutil.Process(self.pid).memory_info().rss // (1024 * 1024)

@@ -74,19 +74,41 @@ def hog(event, context):
 '''
 
 
+class Watched:
+    """A launched process, counting what its environment told it of its cold start."""
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+        self.pid = process.pid
+        self.settles = 0
+
+    async def wait(self) -> int:
+        return await self.process.wait()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def settled(self) -> None:
+        self.settles += 1
+        self.process.settled()
+
+    def max_memory_used_mb(self) -> int:
+        return self.process.max_memory_used_mb()
+
+
 class Recording:
     """A launcher that keeps the processes it launched, to see them end."""
 
     def __init__(self, launcher: Launcher) -> None:
         self.launcher = launcher
         self.protections = launcher.protections
-        self.processes: list[Process] = []
+        self.processes: list[Watched] = []
 
     def runtimes(self) -> frozenset[str]:
         return self.launcher.runtimes()
 
     async def launch(self, spec: LaunchSpec) -> Process:
-        process = await self.launcher.launch(spec)
+        process = Watched(await self.launcher.launch(spec))
         self.processes.append(process)
         return process
 
@@ -377,6 +399,24 @@ class TestEnvironments:
             assert first.payload == second.payload
             assert b"Init Duration" not in second.log_tail
             assert pool.environments == 1
+        run(test)
+
+    def test_an_environment_tells_its_launcher_when_its_cold_start_has_been_answered(self, run: Runner) -> None:
+        """Then the launcher may do what it put off so as not to slow it (make a new spare)."""
+        async def test(pool: Pool, code: Path) -> None:
+            fn = function(code, handler="app.gate")
+            launched = run.launcher.processes if run.launcher else []
+            async with Gate() as gate:
+                call = asyncio.ensure_future(pool.invoke(invocation(fn, gate.event())))
+                await gate.arrived.wait()
+                assert [process.settles for process in launched] == [0]  # its first invocation runs
+                gate.open()
+                first = await call
+            await asyncio.sleep(0)  # the caller's callback (which sends the answer on) goes first
+            assert [process.settles for process in launched] == [1]
+            async with Gate(count=1) as gate:
+                assert (await pool.invoke(invocation(fn, gate.event()))).payload == first.payload  # warm
+            assert [process.settles for process in launched] == [1]
         run(test)
 
     def test_concurrent_invocations_scale_out(self, run: Runner) -> None:

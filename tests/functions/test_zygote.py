@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from strato.functions.isolated import IsolatedLauncher
+from strato.functions.zygote import SPARES, spare_due
 from tests.functions.environments import Environment, Outcome, Runner
 
 HANDLERS = '''
@@ -96,6 +97,36 @@ def test_environments_start_side_by_side(runner: Runner) -> None:
     assert [o.body["event"] for o in outcomes] == [0, 1, 2, 3]
     if os.geteuid() == 0:
         assert len({o.body["uid"] for o in outcomes}) == 4
+
+
+@pytest.mark.parametrize(("ready", "making", "starting", "wanted", "due"), [
+    (SPARES - 1, False, 0, False, True),  # all quiet: the spare a launch used is replaced
+    (SPARES - 1, False, 1, False, False),  # not while the environment it became is starting
+    (0, False, 1, False, True),  # unless none is left
+    (SPARES - 1, False, 1, True, True),  # or a launch waits
+    (SPARES, False, 0, True, False),  # never more than SPARES
+    (0, True, 0, True, False),  # and one at a time
+])
+def test_a_spare_is_made_when_none_would_slow_a_cold_start_or_one_is_missing(
+        ready: int, making: bool, starting: int, wanted: bool, due: bool) -> None:
+    assert spare_due(ready, making, starting, wanted) is due
+
+
+def test_the_spare_a_launch_used_is_replaced_once_its_environment_settles(runner: Runner) -> None:
+    async def go() -> int:
+        environment = await runner.start(runner.code(HANDLERS), "app.echo")
+        await environment.invoke("cold")
+        environment.process.settled()
+        (zygote,) = zygotes()
+        for _ in range(2000):  # the launched environment's init and each spare's
+            if len(zygote.children()) == 1 + SPARES:
+                break
+            await asyncio.sleep(0.005)
+        children = len(zygote.children())
+        await environment.stop()
+        return children
+
+    assert runner.run(go()) == 1 + SPARES
 
 
 def test_a_dead_zygote_takes_its_environments_and_is_replaced(runner: Runner) -> None:

@@ -141,12 +141,17 @@ class Environment:
             raise RuntimeError(f"environment is {self.state.value}, cannot invoke")
         else:
             self._cold = True
+        cold = self._cold
         self._invocation = invocation
         outcome: asyncio.Future[InvokeResult] = self._loop.create_future()
         self._outcome = outcome
         self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
                                       self.function.timeout * 1000, invocation.client_context))
-        return await outcome
+        try:
+            return await outcome
+        finally:
+            if cold:  # once the caller's answer is on its way (the rest of this callback sends it)
+                self._loop.call_soon(self._settled)
 
     # Lending.
 
@@ -221,6 +226,10 @@ class Environment:
         if waiter is not None:
             waiter.take_back()
             self._channel.take_back(waiter, waiting)
+
+    def _settled(self) -> None:
+        if self._process is not None:
+            self._process.settled()
 
     def kill(self) -> None:
         """Stop the environment; whatever is in flight ends as a runtime exit (idempotent)."""

@@ -48,6 +48,7 @@ class EnvironmentProcess:
         self._exit: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._peak: int | None = None
         self._peak_fd: int | None = None  # the cgroup's peak counter, kept open while it lives
+        self._settled = False
 
     async def wait(self) -> int:
         return await asyncio.shield(self._exit)
@@ -57,6 +58,11 @@ class EnvironmentProcess:
             return
         if not self._owner.request_kill(self.pid) and self._group is not None:
             self._group.kill()
+
+    def settled(self) -> None:
+        if not self._settled:
+            self._settled = True
+            self._owner.settled(self.pid)
 
     def max_memory_used_mb(self) -> int:
         peak = self._peak if self._exit.done() else self._current_peak()
@@ -191,6 +197,12 @@ class ZygoteClient:
             messages.send(self._sock, message)
         except OSError:
             self._lost()
+
+    def settled(self, pid: int) -> None:
+        """The cold start of the environment launched from spare `pid` is over: the zygote may
+        replace that spare now without slowing it."""
+        if self.alive and pid in self._running:
+            self._tell({"op": "settled", "pid": pid})
 
     def request_kill(self, pid: int) -> bool:
         """Ask the zygote to kill an environment; False when the zygote is gone."""

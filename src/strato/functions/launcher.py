@@ -39,6 +39,11 @@ class Process(Protocol):
         """Kill the environment's whole process tree at once (idempotent)."""
         ...
 
+    def settled(self) -> None:
+        """The environment's cold start is over (its first invocation answered): work the
+        launcher put off so as not to slow it (replacing a spare) may run now."""
+        ...
+
     def max_memory_used_mb(self) -> int:
         """The peak memory of the environment so far, in MB (for REPORT lines)."""
         ...

@@ -15,8 +15,8 @@ Control messages (messages.py). A ready spare's runtime-process socket is handed
 launcher, which launches it directly (the spec and log fd go straight to the waiting process).
   out: {"op": "spare", "pid", "cgroup"} + the socket | {"op": "failed", "error"}
        {"op": "exited", "pid", "status", "peak"} (for spares and launched environments alike)
-  in:  {"op": "used", "pid"} (launched: make another spare soon) | {"op": "want"} (a launch
-       waits: make one now) | {"op": "kill", "pid"}
+  in:  {"op": "used", "pid"} (launched: its cold start is under way) | {"op": "settled", "pid"}
+       (that cold start is over) | {"op": "want"} (a launch waits: make one now) | {"op": "kill", "pid"}
 EOF on the control socket means the launcher is gone: every environment is killed.
 Only the standard library (plus boto3 when the interpreter has it, preloaded for user code).
 """
@@ -40,9 +40,6 @@ from .envprocs import SIGNAL_EXIT, Init
 from .messages import receive, send
 
 SPARES = 2  # environments kept ready (forked, in their cgroup and namespaces) for the next launches
-# Moving a process into a cgroup stalls every fork on the host for an RCU grace period (~10 ms),
-# the new environment's own fork included: spares are replaced once launches pause this long.
-REPLENISH_DELAY = 0.05
 
 
 def preload() -> None:
@@ -58,6 +55,19 @@ def preload() -> None:
         import botocore.session  # noqa: F401
     except ImportError:
         pass
+
+
+def spare_due(ready: int, making: bool, starting: int, wanted: bool) -> bool:
+    """Whether to start making a spare now, with `ready` spares held by the launcher, one being
+    made or not, `starting` launched environments in their cold start, a launch `wanted` one.
+
+    One at a time, up to SPARES. Making one takes ~5-15 ms and most of a CPU (three forks of
+    this big process, namespaces, mounts, and a cgroup join that stalls every fork, exit and
+    cgroup write on the host for an RCU grace period): the spare a launch used is replaced
+    once that environment's cold start is over, unless none is left or a launch waits."""
+    if making or ready >= SPARES:
+        return False
+    return wanted or ready == 0 or starting == 0
 
 
 @dataclass
@@ -79,11 +89,11 @@ class Zygote:
         self.policy = policy
         self.inits: dict[int, Group | None] = {}  # every environment's init (spare or launched)
         self.unused: set[int] = set()  # the spares the launcher holds and has not launched
+        self.starting: set[int] = set()  # launched spares whose cold start is not over yet
         self.pending: Pending | None = None
         self.wanted = False  # a launch waits for a spare
         self.leftover: list[Group] = []  # groups to remove once their tasks are gone
         self.counter = 0
-        self.quiet_at = 0.0  # monotonic time after which a spare may be made without hurting a launch
         self.wakeup_read, wakeup_write = os.pipe()
         os.set_blocking(wakeup_write, False)
         signal.set_wakeup_fd(wakeup_write)
@@ -121,7 +131,9 @@ class Zygote:
             return False
         if message["op"] == "used":
             self.unused.discard(int(message["pid"]))
-            self.quiet_at = time.monotonic() + REPLENISH_DELAY
+            self.starting.add(int(message["pid"]))
+        elif message["op"] == "settled":
+            self.starting.discard(int(message["pid"]))
         elif message["op"] == "want":
             self.wanted = True
         elif message["op"] == "kill":
@@ -129,18 +141,13 @@ class Zygote:
         return True
 
     def _replenish(self) -> None:
-        if self.pending is not None or len(self.unused) >= SPARES:
-            return
-        if self.wanted or not self.unused or time.monotonic() >= self.quiet_at:
+        if spare_due(len(self.unused), self.pending is not None, len(self.starting), self.wanted):
             self.wanted = False
             self._start_spare()
 
     def _timeout(self) -> float | None:
-        """How long the loop may sleep: until the next spare is due, or to retry removals."""
-        delays = [0.05] if self.leftover else []
-        if self.pending is None and len(self.unused) < SPARES:
-            delays.append(max(0.0, self.quiet_at - time.monotonic()))
-        return min(delays) if delays else None
+        """How long the loop may sleep: until removals are retried."""
+        return 0.05 if self.leftover else None
 
     def _shutdown(self) -> None:
         """Kill every environment and spare, wait for them all, remove their groups."""
@@ -181,6 +188,7 @@ class Zygote:
             if pid in self.inits:
                 group = self.inits.pop(pid)
                 self.unused.discard(pid)
+                self.starting.discard(pid)
                 code = os.waitstatus_to_exitcode(status)
                 if SIGNAL_EXIT < code < SIGNAL_EXIT + 65:
                     code = SIGNAL_EXIT - code
