@@ -21,7 +21,7 @@ from strato.functions.isolated import IsolatedLauncher
 from tests.functions.environments import Environment, Outcome, Runner
 
 HANDLERS = '''
-import os, pathlib, subprocess, threading
+import os, pathlib, subprocess, sys, threading
 
 def identity(event, context):
     status = pathlib.Path("/proc/self/status").read_text()
@@ -72,6 +72,11 @@ def imports(event, context):
     import boto3
     boto3.client("s3", region_name="us-east-1")
     return sorted(m for m in ("colorsys", "sqlite3", "wave", "xml.dom.minidom") if m in __import__("sys").modules)
+
+def tmp(event, context):
+    stat = os.statvfs("/tmp")
+    return {"mb": stat.f_blocks * stat.f_frsize // (1 << 20), "entries": os.listdir("/tmp"),
+            "traces": [name for name in [*sys.modules, *sys.path, *os.environ] if "rehearsal" in name.lower()]}
 
 def spawn(event, context):
     return subprocess.Popen(["sleep", event["marker"]], start_new_session=True).pid
@@ -208,6 +213,15 @@ class TestWhatTheFunctionSees:
         needs_namespaces(runner)
         outcome, _ = invoke(runner, "app.write", {"path": "/var/task/app.py", "mb": 1})
         assert outcome.body["errno"] in (errno.EROFS, errno.EACCES)
+
+    @pytest.mark.parametrize("tmp_mb", [sandbox.SPARE_TMP_MB, 8])
+    def test_tmp_has_the_ephemeral_storage_size_and_nothing_of_the_spares_rehearsal(
+            self, runner: Runner, tmp_mb: int) -> None:
+        needs_namespaces(runner)
+        outcome, _ = invoke(runner, "app.tmp", tmp_mb=tmp_mb)
+        assert outcome.body["mb"] == tmp_mb
+        assert not [entry for entry in outcome.body["entries"] if "rehearsal" in entry]
+        assert outcome.body["traces"] == []
 
     def test_tmp_is_limited_to_the_ephemeral_storage_size(self, runner: Runner) -> None:
         needs_namespaces(runner)

@@ -3,10 +3,12 @@ runtime process (see zygote.py for the whole tree). Only the standard library.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import sys
+import tempfile
 from typing import Any
 
 from . import runtime_client, sandbox, syscalls
@@ -79,6 +81,8 @@ class Runtime:
     def wait_for_launch(self) -> None:
         code = 1
         try:
+            with contextlib.suppress(OSError, runtime_client.FaultError):  # only ever a loss of speed
+                runtime_client.rehearse(tempfile.mkdtemp(prefix="strato-rehearsal-"))
             spec, fds = receive(self.sock)
             if spec is None:
                 os._exit(0)
@@ -101,8 +105,7 @@ class Runtime:
 
     def run(self, spec: dict[str, Any], api: socket.socket | None) -> int:
         if self.host is not None:
-            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]), self.policy.keep_in_tmp,
-                                      self.policy.hide)
+            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]))
         task_root = sandbox.TASK_ROOT if self.policy.namespaces else spec["code_dir"]
         environment = {**spec["environment"], "LAMBDA_TASK_ROOT": task_root}
         os.chdir(task_root)

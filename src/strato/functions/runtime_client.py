@@ -14,6 +14,7 @@ import functools
 import importlib
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -371,6 +372,35 @@ def _mark_end(secret: str | None, request_id: str) -> None:
         os.write(1, end_mark(secret, request_id))
     else:
         Unbuffered.owed = end_mark(secret, request_id)
+
+
+REHEARSAL_MODULE = "strato_rehearsal"
+REHEARSAL_VARIABLES = 32  # about as many as a function's environment has
+
+
+def rehearse(directory: str) -> None:
+    """Run once, on throwaway input, what a launch runs first (the environment's variables set,
+    a handler module imported from a directory, an event decoded and a result encoded). A
+    process forked from the zygote copies every page it first writes to (a few µs each on a
+    VM; a first import alone writes ~170): a spare that rehearses while it waits has them
+    copied before the cold start that uses it. Leaves nothing behind: the variables, module,
+    path entries and files are gone (`directory`, a fresh one, is removed)."""
+    kept = dict(os.environ)
+    os.environ.clear()
+    os.environ.update({f"STRATO_REHEARSAL_{i}": "-" * 64 for i in range(REHEARSAL_VARIABLES)})
+    os.environ.clear()
+    os.environ.update(kept)
+    with open(os.path.join(directory, f"{REHEARSAL_MODULE}.py"), "w") as module:
+        module.write("def handler(event, context):\n    return event\n")
+    sys.path.insert(0, directory)
+    try:
+        load_handler(f"{REHEARSAL_MODULE}.handler")
+        to_json(json.loads(b'{"rehearsal": [1, 2.5, "x"]}'))
+    finally:
+        sys.path.remove(directory)
+        sys.path_importer_cache.pop(directory, None)
+        sys.modules.pop(REHEARSAL_MODULE, None)
+        shutil.rmtree(directory)
 
 
 def run(api: socket.socket | None = None, secret: str | None = None) -> int:

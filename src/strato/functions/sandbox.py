@@ -6,8 +6,8 @@ The steps, in the order an environment meets them (see zygote.py for who runs ea
                      not root); mounts stop propagating to the host
   mount_proc         /proc for the new pid namespace (run by its pid 1)
   prepare_filesystem the data dir and strato's own dirs covered by empty read-only tmpfs,
-                     private /dev/shm and /var/tmp (all before the launch)
-  finish_filesystem  at launch: /var/task read-only, a private size-limited /tmp
+                     private /dev/shm, /var/tmp and /tmp (all before the launch)
+  finish_filesystem  at launch: /var/task read-only, /tmp resized to the function's size
   drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
                      no_new_privs
 Only the standard library: the zygote, which may run on another interpreter, imports it.
@@ -29,6 +29,7 @@ UID_BASE = 1_000_000_000  # environment uids: far above any real account
 NOFILE = 1024  # Lambda's file descriptor limit
 NPROC = 1024  # Lambda's process/thread limit (per uid: each environment has its own uid)
 SMALL_TMPFS = "size=16m,mode=1777"
+SPARE_TMP_MB = 512  # a spare's /tmp, Lambda's default ephemeral storage: other sizes are a remount
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +205,9 @@ def prepare_filesystem(policy: Policy) -> int:
     """Everything of the environment's filesystem that does not depend on the function, done
     while the environment is a spare. The host's tree is first kept at /var/task under an empty
     root-only tmpfs (the function's code is found there at launch), then the data dir and
-    strato's dirs are covered. Returns a descriptor of the kept tree, for finish_filesystem."""
+    strato's dirs are covered, and a private /tmp made, in which the runtime's own dirs under
+    /tmp (`keep_in_tmp`) are seen again, read-only. Returns a descriptor of the kept tree, for
+    finish_filesystem."""
     reveal_fds = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in policy.reveal]
     _ensure_task_root()
     syscalls.mount("/", TASK_ROOT, None, syscalls.MS_BIND | syscalls.MS_REC)
@@ -225,20 +228,13 @@ def prepare_filesystem(policy: Policy) -> int:
     for shared in ("/dev/shm", "/var/tmp"):
         if os.path.isdir(shared):
             _cover(shared, SMALL_TMPFS, read_only=False)
+    _private_tmp(host, policy.keep_in_tmp, policy.hide)
     return host
 
 
-def finish_filesystem(host: int, code_dir: str, tmp_mb: int, keep_in_tmp: tuple[str, ...] = (),
-                      hide: tuple[str, ...] = ()) -> None:
-    """At launch: the function's code (found through the kept host tree, which is then let go)
-    read-only at /var/task, and a private /tmp of the function's ephemeral storage size, in
-    which the runtime's own dirs under /tmp (`keep_in_tmp`) are seen again, read-only."""
-    code = os.open(code_dir.lstrip("/"), os.O_PATH | os.O_DIRECTORY, dir_fd=host)
-    _bind_read_only(code, TASK_ROOT)
-    os.close(code)
+def _private_tmp(host: int, keep_in_tmp: tuple[str, ...], hide: tuple[str, ...]) -> None:
     kept = [(path, os.open(path.lstrip("/"), os.O_PATH | os.O_DIRECTORY, dir_fd=host)) for path in keep_in_tmp]
-    os.close(host)
-    _cover("/tmp", f"size={max(1, tmp_mb)}m,mode=1777", read_only=False)
+    _cover("/tmp", _tmp_options(SPARE_TMP_MB), read_only=False)
     for path, fd in kept:
         os.makedirs(path, mode=0o755, exist_ok=True)
         _bind_read_only(fd, path)
@@ -246,6 +242,22 @@ def finish_filesystem(host: int, code_dir: str, tmp_mb: int, keep_in_tmp: tuple[
     for path in hide:  # a data dir inside a kept dir (/tmp/checkout/.venv beside /tmp/checkout/data)
         if any(path.startswith(dir.rstrip("/") + "/") for dir in keep_in_tmp) and os.path.isdir(path):
             _cover(path, "size=4k,mode=0000", read_only=True)
+
+
+def _tmp_options(tmp_mb: int) -> str:
+    return f"size={max(1, tmp_mb)}m,mode=1777"
+
+
+def finish_filesystem(host: int, code_dir: str, tmp_mb: int) -> None:
+    """At launch: the function's code (found through the kept host tree, which is then let go)
+    read-only at /var/task, and /tmp limited to the function's ephemeral storage size."""
+    code = os.open(code_dir.lstrip("/"), os.O_PATH | os.O_DIRECTORY, dir_fd=host)
+    _bind_read_only(code, TASK_ROOT)
+    os.close(code)
+    os.close(host)
+    if tmp_mb != SPARE_TMP_MB:
+        flags = syscalls.MS_REMOUNT | syscalls.MS_NOSUID | syscalls.MS_NODEV
+        syscalls.mount("tmpfs", "/tmp", "tmpfs", flags, _tmp_options(tmp_mb))
 
 
 def _ancestors(path: str) -> list[str]:
