@@ -46,12 +46,16 @@ class _Loan:
 
 @dataclass(eq=False)
 class _Group:
-    """The environments of one function revision; `idle` is a stack (the warmest on top)."""
+    """The environments of one function revision; `idle` is a stack (the warmest on top).
+    `replaces`: the revision it superseded, retired once this one's first invocation has been
+    answered (killing and recalling its environments would otherwise share the CPUs with
+    that cold start)."""
 
     variables: dict[str, str]
     idle: list[Environment] = field(default_factory=list)
     live: set[Environment] = field(default_factory=set)
     retired: bool = False
+    replaces: RevisionKey | None = None
 
 
 class Pool:
@@ -95,6 +99,7 @@ class Pool:
             if not await self._reclaim(function):
                 raise
             reserved = self._admit(function)
+        group = None
         try:
             group = self._group(function)
             while True:
@@ -117,6 +122,9 @@ class Pool:
             return result
         finally:
             self._release(function.name, reserved)
+            if group is not None and group.replaces is not None:  # after the answer leaves (the caller's callback)
+                asyncio.get_running_loop().call_soon(self._retire, group.replaces)
+                group.replaces = None
 
     def lend(self, function: FunctionVersion, recall: Callable[[], None]) -> Environment | None:
         """An idle environment of this revision for a borrower, with its concurrency slot
@@ -227,15 +235,13 @@ class Pool:
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(
-                function_variables(function, self._region, self._endpoint_url, self._credentials))
-            previous = self._current.get(key[:2])
+                function_variables(function, self._region, self._endpoint_url, self._credentials),
+                replaces=self._current.get(key[:2]))
             self._current[key[:2]] = key
-            if previous is not None:
-                self._retire(previous)
         return group
 
     def _retire(self, key: RevisionKey) -> None:
-        """A newer revision exists: idle environments go now, busy ones when they finish."""
+        """A newer revision has answered: idle environments go now, busy ones when they finish."""
         group = self._groups.get(key)
         if group is None:
             return
