@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from strato.functions.isolated import IsolatedLauncher
-from strato.functions.zygote import SPARES, spare_due
+from strato.functions.zygote import SPARES, spares_due
 from tests.functions.environments import Environment, Outcome, Runner
 
 HANDLERS = '''
@@ -100,16 +100,16 @@ def test_environments_start_side_by_side(runner: Runner) -> None:
 
 
 @pytest.mark.parametrize(("ready", "making", "starting", "wanted", "due"), [
-    (SPARES - 1, False, 0, False, True),  # all quiet: the spare a launch used is replaced
-    (SPARES - 1, False, 1, False, False),  # not while the environment it became is starting
-    (0, False, 1, False, True),  # unless none is left
-    (SPARES - 1, False, 1, True, True),  # or a launch waits
-    (SPARES, False, 0, True, False),  # never more than SPARES
-    (0, True, 0, True, False),  # and one at a time
+    (SPARES - 1, 0, 0, False, 1),  # all quiet: the spare a launch used is replaced
+    (SPARES - 1, 0, 1, False, 0),  # not while the environment it became is starting
+    (0, 0, 1, False, SPARES),  # unless none is left: then all of them, together
+    (SPARES - 1, 0, 1, True, 1),  # or a launch waits
+    (0, 1, 0, False, SPARES - 1),  # counting those being made
+    (SPARES, 0, 0, True, 0),  # never more than SPARES
 ])
-def test_a_spare_is_made_when_none_would_slow_a_cold_start_or_one_is_missing(
-        ready: int, making: bool, starting: int, wanted: bool, due: bool) -> None:
-    assert spare_due(ready, making, starting, wanted) is due
+def test_spares_are_made_when_none_would_slow_a_cold_start_or_none_is_left(
+        ready: int, making: int, starting: int, wanted: bool, due: int) -> None:
+    assert spares_due(ready, making, starting, wanted) == due
 
 
 def test_the_spare_a_launch_used_is_replaced_once_its_environment_settles(runner: Runner) -> None:

@@ -44,8 +44,7 @@ class Init:
             runtime = os.fork()
             if runtime == 0:
                 self.sock.close()
-                os.close(self.report)
-                Runtime(self.policy, self.runtime_sock, host).wait_for_launch()
+                Runtime(self.policy, self.runtime_sock, host).wait_for_launch(self.report)
             self.runtime_sock.close()
             if host is not None:
                 os.close(host)
@@ -78,11 +77,14 @@ class Runtime:
         self.sock = sock
         self.host = host  # the kept host tree (with namespaces), where the code is found
 
-    def wait_for_launch(self) -> None:
+    def wait_for_launch(self, report: int) -> None:
+        """Rehearse, then close `report` (the spare is ready once every writer has closed it),
+        then wait."""
         code = 1
         try:
             with contextlib.suppress(OSError, runtime_client.FaultError):  # only ever a loss of speed
                 runtime_client.rehearse(tempfile.mkdtemp(prefix="strato-rehearsal-"))
+            os.close(report)
             spec, fds = receive(self.sock)
             if spec is None:
                 os._exit(0)

@@ -57,23 +57,27 @@ def preload() -> None:
         pass
 
 
-def spare_due(ready: int, making: bool, starting: int, wanted: bool) -> bool:
-    """Whether to start making a spare now, with `ready` spares held by the launcher, one being
-    made or not, `starting` launched environments in their cold start, a launch `wanted` one.
+def spares_due(ready: int, making: int, starting: int, wanted: bool) -> int:
+    """How many spares to start making now, with `ready` held by the launcher, `making` being
+    made, `starting` launched environments in their cold start, and a launch `wanted` one.
 
-    One at a time, up to SPARES. Making one takes ~5-15 ms and most of a CPU (three forks of
-    this big process, namespaces, mounts, and a cgroup join that stalls every fork, exit and
-    cgroup write on the host for an RCU grace period): the spare a launch used is replaced
-    once that environment's cold start is over, unless none is left or a launch waits."""
-    if making or ready >= SPARES:
-        return False
-    return wanted or ready == 0 or starting == 0
+    Up to SPARES, all that are missing at once: each spends most of its ~10-15 ms waiting in its
+    cgroup join for an RCU grace period (~10 ms here), which joins made together share. Making
+    one also takes ~5 ms of a CPU (three forks of this big process, namespaces, mounts, the
+    rehearsal), and every fork and exit on the host waits while a join waits: the spare a
+    launch used is replaced once that environment's cold start is over, unless none is left
+    or a launch waits."""
+    missing = SPARES - ready - making
+    if missing > 0 and (wanted or ready == 0 or starting == 0):
+        return missing
+    return 0
 
 
 @dataclass
 class Pending:
     """A spare being made. On `pipe` its first fork writes "pid:N" (the init) and the init
-    "ok" or "error:..." once prepared; both close it, so EOF means the report is complete."""
+    "ok" or "error:..." once prepared; they and the runtime process (once it has rehearsed)
+    close it, so EOF means the report is complete and the spare ready."""
 
     fork_pid: int
     pipe: int
@@ -90,7 +94,7 @@ class Zygote:
         self.inits: dict[int, Group | None] = {}  # every environment's init (spare or launched)
         self.unused: set[int] = set()  # the spares the launcher holds and has not launched
         self.starting: set[int] = set()  # launched spares whose cold start is not over yet
-        self.pending: Pending | None = None
+        self.pending: dict[int, Pending] = {}  # spares being made, by their report pipe
         self.wanted = False  # a launch waits for a spare
         self.leftover: list[Group] = []  # groups to remove once their tasks are gone
         self.counter = 0
@@ -111,15 +115,13 @@ class Zygote:
 
     def _step(self) -> bool:
         self._replenish()
-        watched = [self.control.fileno(), self.wakeup_read]
-        if self.pending is not None:
-            watched.append(self.pending.pipe)
+        watched = [self.control.fileno(), self.wakeup_read, *self.pending]
         ready, _, _ = select.select(watched, [], [], self._timeout())
         if self.wakeup_read in ready:
             os.read(self.wakeup_read, 4096)
         self._reap()
-        if self.pending is not None and self.pending.pipe in ready:
-            self._spare_ready(self.pending)
+        for pipe in [pipe for pipe in self.pending if pipe in ready]:
+            self._spare_ready(self.pending[pipe])
         if self.control.fileno() in ready and not self._command():
             return False
         self.leftover = [group for group in self.leftover if not group.remove()]
@@ -141,8 +143,9 @@ class Zygote:
         return True
 
     def _replenish(self) -> None:
-        if spare_due(len(self.unused), self.pending is not None, len(self.starting), self.wanted):
-            self.wanted = False
+        due = spares_due(len(self.unused), len(self.pending), len(self.starting), self.wanted)
+        self.wanted = False
+        for _ in range(due):
             self._start_spare()
 
     def _timeout(self) -> float | None:
@@ -157,10 +160,10 @@ class Zygote:
         for group in groups:
             if group is not None:
                 group.kill()
-        if self.pending is not None:
-            groups.append(self.pending.group)
-            self.pending.sock.close()  # the runtime process and init see the end and exit
-            self.pending.init_sock.close()
+        for pending in self.pending.values():
+            groups.append(pending.group)
+            pending.sock.close()  # the runtime process and init see the end and exit
+            pending.init_sock.close()
         with contextlib.suppress(ChildProcessError):
             while True:
                 os.waitpid(-1, 0)
@@ -223,7 +226,7 @@ class Zygote:
         os.close(write_end)
         runtime_theirs.close()
         init_theirs.close()
-        self.pending = Pending(pid, read_end, runtime_ours, init_ours, group)
+        self.pending[read_end] = Pending(pid, read_end, runtime_ours, init_ours, group)
 
     def _first_fork(self, init_sock: socket.socket, runtime_sock: socket.socket, group: Group | None,
                     report: int) -> None:
@@ -248,7 +251,7 @@ class Zygote:
         if chunk:
             return
         os.close(pending.pipe)
-        self.pending = None
+        del self.pending[pending.pipe]
         with contextlib.suppress(ChildProcessError):  # init's parent must be us before it is told
             os.waitpid(pending.fork_pid, 0)
         lines = dict(line.split(":", 1) for line in pending.report.decode().splitlines() if ":" in line)
