@@ -263,7 +263,7 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
     queue = EventQueue(folder / "events.db")
     dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay,
                             registry.event_limits)
-    controller = Controller(folder / "controller.sock", registry.resolve_async, pool, dispatcher,
+    controller = Controller(folder / "controller.sock", registry.resolve, pool, dispatcher,
                             LeaseDesk(folder / "leases.sock", pool))
     serving = asyncio.ensure_future(controller.serve())
     collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))

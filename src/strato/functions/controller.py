@@ -10,22 +10,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 from .events import Dispatcher
-from .ipc import FrameReader, Resolve, encode_frame, invocation_from, result_head
+from .ipc import FrameReader, encode_frame, invocation_from, result_head
 from .lending import LeaseDesk
 from .pool import Pool
 from .private_socket import listen_private
-from .records import TooManyRequests
+from .records import FunctionVersion, TooManyRequests
 
 log = logging.getLogger("strato.functions")
 
 
 class Controller:
-    def __init__(self, socket_path: Path, resolve: Resolve, pool: Pool, dispatcher: Dispatcher,
-                 desk: LeaseDesk | None = None) -> None:
+    """`resolve` (Registry.resolve) is called on the loop: a cached route is a read of shared
+    memory, a miss (after a registry write: a new revision's cold start) one indexed SQLite
+    read, which costs less than a hop to a thread and back (~0.3-0.6 ms on 2 busy CPUs)."""
+
+    def __init__(self, socket_path: Path, resolve: Callable[[str, str], FunctionVersion], pool: Pool,
+                 dispatcher: Dispatcher, desk: LeaseDesk | None = None) -> None:
         self.socket_path = socket_path
         self.resolve = resolve
         self.pool = pool
@@ -47,9 +52,12 @@ class Controller:
             if self.desk is not None:
                 self.desk.close()
 
+    async def _resolve(self, name: str, version: str) -> FunctionVersion:
+        return self.resolve(name, version)
+
     async def invoke(self, head: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
         try:
-            invocation = await invocation_from(head, payload, self.resolve)
+            invocation = await invocation_from(head, payload, self._resolve)
             result = await self.pool.invoke(invocation)
         except TooManyRequests as exc:
             return {"throttled": exc.reason, "message": exc.message}, b""
