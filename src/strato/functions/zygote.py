@@ -39,7 +39,7 @@ from .cgroups import Group
 from .envprocs import SIGNAL_EXIT, Init
 from .messages import receive, send
 
-SPARES = 2  # environments kept ready (forked, in their cgroup and namespaces) for the next launches
+SPARES = 3  # environments kept ready (forked, in their cgroup and namespaces) for the next launches
 
 
 def preload() -> None:
