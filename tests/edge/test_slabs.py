@@ -93,8 +93,8 @@ class TestSpaceComesBack:
             assert body_of(again, found) == body(index, (index % 4 + 1) * KIB)
         again.close()
 
-    def test_a_dropped_slabs_entries_held_in_memory_move_and_the_others_go(self, tmp_path: Path) -> None:
-        store = store_at(tmp_path, self.CAPACITY, memory=self.CAPACITY)
+    def test_a_reclaimed_slabs_live_bodies_are_copied_to_the_open_slab(self, tmp_path: Path) -> None:
+        store = store_at(tmp_path, self.CAPACITY)
         store.commit(entry("/hot", KIB), body(7, KIB), written=False)
         hot = store.lookup("/hot", {})
         assert hot is not None
@@ -104,14 +104,47 @@ class TestSpaceComesBack:
             store.commit(entry(f"/cold{index}", 2 * KIB), body(index, 2 * KIB), written=False)
         assert store.lookup("/hot", {}) is hot
         assert hot.slab != first_slab
+        assert store.slabs.copied >= KIB
+        assert body_of(store, hot) == body(7, KIB)
         store.close()
         assert not (tmp_path / "slabs" / f"{first_slab:08d}.slab").exists()
 
         again = store_at(tmp_path, self.CAPACITY)
         found = again.lookup("/hot", {})
         assert found is not None
+        assert (found.slab, found.offset) == (hot.slab, hot.offset)
         assert body_of(again, found) == body(7, KIB)
         again.close()
+
+    def test_a_body_is_read_at_its_old_place_until_its_copy_is_written(self, tmp_path: Path) -> None:
+        store = store_at(tmp_path, self.CAPACITY)
+        for index in range(40):
+            store.commit(entry(f"/k{index}", 4 * KIB), body(index, 4 * KIB), written=False)
+        store.writer.close()  # every body is written; the copies to come will wait
+        assert store.purge("/k1*") == 11  # /k1, /k10-/k19: enough dead bytes in the first slab to reclaim it
+        moving = store.lookup("/k0", {})
+        assert moving is not None
+        assert moving.slab != 0, "placed in the open slab, not written there yet"
+        assert (tmp_path / "slabs" / "00000000.slab").exists()
+        assert store.body_now(moving) == body(0, 4 * KIB)
+        store.writer.start()
+        store.close()
+        assert not (tmp_path / "slabs" / "00000000.slab").exists()
+
+        again = store_at(tmp_path, self.CAPACITY)
+        found = again.lookup("/k0", {})
+        assert found is not None
+        assert body_of(again, found) == body(0, 4 * KIB)
+        again.close()
+
+    def test_a_body_the_writer_has_no_room_for_takes_no_space(self, tmp_path: Path) -> None:
+        store = store_at(tmp_path, self.CAPACITY)
+        store.writer.max_pending = KIB
+        store.commit(entry("/refused", 2 * KIB), body(1, 2 * KIB), written=False)
+        assert store.lookup("/refused", {}) is None
+        assert store.used == 0
+        store.close()
+        assert disk_bytes(tmp_path) == 0
 
     @pytest.mark.parametrize("how", ["purge", "invalidate"])
     def test_purged_and_invalidated_entries_give_their_slabs_back(self, tmp_path: Path, how: str) -> None:

@@ -56,9 +56,18 @@ class BodyFiles:
             if body.stem not in names:
                 body.unlink(missing_ok=True)
 
-    def cached(self, path: str, size: int, offset: int) -> bytes | None:
+    def cached(self, path: str, size: int, offset: int, *, keep: bool = True) -> bytes | None:
         """`size` bytes at `offset` of a file, only if the page cache holds them all (never
-        blocks); None otherwise."""
+        blocks); None otherwise. `keep` False: the file is about to go, keep no descriptor."""
+        if not keep:
+            try:
+                once = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+            try:
+                return read_cached(once, size, offset)
+            finally:
+                os.close(once)
         fd = self._descriptors.get(path)
         if fd is None:
             try:

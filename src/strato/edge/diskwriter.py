@@ -1,9 +1,12 @@
 """The edge cache's disk work, off the event loop: one thread writes the bodies received in
 memory (a large one as a file of its own, a small one at its place in a slab, edge/slabs.py),
-appends the index records (edge/journal.py) and removes dropped bodies and slabs, in the order
-the store asked for them, so a record always follows its body to disk and a drop always
-follows the record it cancels. Each batch of work ends with one append to the index, and the
-slab bodies of a batch that follow one another in one slab are written with one pwritev.
+copies the live bodies of a slab being reclaimed into the open one, appends the index records
+(edge/journal.py) and removes dropped bodies and slabs, in the order the store asked for them,
+so a record always follows its body to disk, a drop always follows the record it cancels and a
+slab goes only after the copies out of it. Each batch of work ends with one append to the
+index, and the slab bodies of a batch that follow one another in one slab are written with one
+pwritev. Each finished copy is reported in `moved` (name, slab, offset), so the store reads the
+body at its old place until then.
 
 Until its file is written, a body is readable from `pending` (the store serves it from
 there). At most `max_pending` bytes wait; beyond that `body` refuses and the response is
@@ -17,6 +20,8 @@ import logging
 import os
 import queue
 import threading
+import zlib
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +32,7 @@ log = logging.getLogger("strato.edge")
 MAX_PENDING = 64 * 1024 * 1024
 
 # ("body", name, path, offset or None for a file of its own, bytes) | ("put", record, replaces)
+# | ("copy", name, source path, source offset, size, crc, target path, target slab, target offset)
 # | ("drop", name, path or None) | ("unlink", path) | ("rewrite", records) | ("stop",)
 Op = tuple[Any, ...]
 
@@ -37,11 +43,13 @@ class DiskWriter:
         self.max_pending = max_pending
         self.pending: dict[str, bytes] = {}
         self._pending_bytes = 0
-        self._lock = threading.Lock()  # guards _pending_bytes and pending (the loop adds, the thread removes)
+        self._lock = threading.Lock()  # guards _pending_bytes (the loop adds, the thread subtracts)
         self._queue: queue.SimpleQueue[Op] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.compacting = False
+        self.moved: deque[tuple[str, int, int]] = deque()  # copies done: name, slab, offset
         self._slab: tuple[str, int] | None = None  # the slab being appended to: path, descriptor
+        self._source: tuple[str, int] | None = None  # the slab being copied from: path, descriptor
 
     def start(self) -> None:
         if self._thread is None:
@@ -55,12 +63,22 @@ class DiskWriter:
             if self._pending_bytes + len(body) > self.max_pending:
                 return False
             self._pending_bytes += len(body)
-            self.pending[name] = body
+        self.pending[name] = body
         self._queue.put(("body", name, path, offset, body))
         return True
 
+    def room(self, size: int) -> bool:
+        """Whether `body` would take a body of `size` bytes now (only the event loop adds to
+        what waits, so the answer holds until it does)."""
+        return self._pending_bytes + size <= self.max_pending
+
     def put(self, record: dict[str, Any], *, replaces: bool = False) -> None:
         self._queue.put(("put", record, replaces))
+
+    def copy(self, name: str, source: tuple[str, int], size: int, crc: int, target: tuple[str, int, int]) -> None:
+        """Copy a slab body, `size` bytes at (path, offset) `source`, to (path, slab, offset)
+        `target`, if its CRC-32 is `crc`; reported in `moved` once done (or failed)."""
+        self._queue.put(("copy", name, *source, size, crc, *target))
 
     def drop(self, name: str, path: str | None) -> None:
         """Record a body's drop, and remove its file (`path`, None for a body in a slab): at once
@@ -129,34 +147,49 @@ class DiskWriter:
             return False
 
     def _written(self, name: str, body: bytes) -> None:
-        """A body is on disk: it stops waiting, unless a later write of that name (a body moved
-        to another slab, queued as another object) still waits."""
+        self.pending.pop(name, None)
         with self._lock:
-            if self.pending.get(name) is body:
-                del self.pending[name]
             self._pending_bytes -= len(body)
 
     def _write_slab(self, run: list[Op]) -> None:
         """Bodies placed one after another in one slab, in one write (more if it is short)."""
-        path, offset = run[0][2], run[0][3]
         try:
-            if self._slab is None or self._slab[0] != path:
-                self._close_slab()
-                self._slab = (path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-            fd, buffers = self._slab[1], [op[4] for op in run]
-            written, total = os.pwritev(fd, buffers, offset), sum(map(len, buffers))  # at most 1024: IOV_MAX
-            if written < total:  # a short write: the rest
-                whole = memoryview(b"".join(buffers))
-                while written < total:
-                    written += os.pwrite(fd, whole[written:], offset + written)
+            self._write_at(run[0][2], [op[4] for op in run], run[0][3])
         finally:
             for op in run:
                 self._written(op[1], op[4])
 
-    def _close_slab(self) -> None:
-        if self._slab is not None:
-            os.close(self._slab[1])
+    def _write_at(self, path: str, buffers: list[bytes], offset: int) -> None:
+        if self._slab is None or self._slab[0] != path:
+            self._close(self._slab)
+            self._slab = (path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        fd = self._slab[1]
+        written, total = os.pwritev(fd, buffers, offset), sum(map(len, buffers))  # at most 1024: IOV_MAX
+        if written < total:  # a short write: the rest
+            whole = memoryview(b"".join(buffers))
+            while written < total:
+                written += os.pwrite(fd, whole[written:], offset + written)
+
+    def _copy(self, op: Op) -> None:
+        _, name, source, source_offset, size, crc, target, number, offset = op
+        try:
+            if self._source is None or self._source[0] != source:
+                self._close(self._source)
+                self._source = (source, os.open(source, os.O_RDONLY | os.O_CLOEXEC))
+            body = os.pread(self._source[1], size, source_offset)
+            if len(body) != size or zlib.crc32(body) != crc:
+                raise OSError(f"slab {source} does not hold the body of {name} any more")
+            self._write_at(target, [body], offset)
+        finally:
+            self.moved.append((name, number, offset))
+
+    def _close(self, opened: tuple[str, int] | None) -> None:
+        if opened is self._slab:
             self._slab = None
+        if opened is self._source:
+            self._source = None
+        if opened is not None:
+            os.close(opened[1])
 
     def _do(self, op: Op) -> bool:
         kind: str = op[0]
@@ -168,21 +201,25 @@ class DiskWriter:
                 self._written(name, body)
         elif kind == "put":
             self.journal.put(op[1], replaces=op[2])
+        elif kind == "copy":
+            self._copy(op)
         elif kind == "drop":
             if op[2] is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(op[2])
             self.journal.drop(op[1])
         elif kind == "unlink":
-            if self._slab is not None and self._slab[0] == op[1]:
-                self._close_slab()
+            for opened in (self._slab, self._source):
+                if opened is not None and opened[0] == op[1]:
+                    self._close(opened)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(op[1])
         elif kind == "rewrite":
             self.journal.rewrite(op[1])
             self.compacting = False
         elif kind == "stop":
-            self._close_slab()
+            self._close(self._slab)
+            self._close(self._source)
         return kind == "stop"
 
 

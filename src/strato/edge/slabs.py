@@ -44,6 +44,7 @@ class Slabs:
         self.slab_size = min(SLAB_SIZE_MAX, max(SLAB_BODY_MAX, capacity // SLABS_PER_CACHE))
         self.reserve = capacity // RESERVE_SHARE
         self.dead = 0  # every slab's dead bytes
+        self.copied = 0  # bytes moved out of reclaimed slabs, ever
         self._slabs: dict[int, Slab] = {}
         self._open: Slab | None = None
         self._next = 0
@@ -85,6 +86,12 @@ class Slabs:
             slab.names.discard(name)
             slab.live -= size
             self.dead += size
+
+    def move(self, number: int, name: str, size: int) -> tuple[int, int]:
+        """A live body leaves a slab being reclaimed for a new place in the open one."""
+        self.release(number, name, size)
+        self.copied += size
+        return self.place(name, size)
 
     def victims(self) -> list[Slab]:
         """The slabs to drop now, sparsest first: none while the dead bytes are within the

@@ -109,6 +109,7 @@ class EdgeStore:
         self.encoded = EncodedCopies(memory_capacity // 4 if encoded_capacity is None else encoded_capacity)
         self.journal = Journal(directory / "index.log")
         self.writer = DiskWriter(self.journal)
+        self._copies: dict[str, tuple[int, int]] = {}  # bodies being copied: where to read them until then
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -204,8 +205,11 @@ class EdgeStore:
             return StoredBody(entry.size, body=body)
         if entry.slab < 0:
             return StoredBody(entry.size, path=self.files.file(entry.name))
-        body = await self.files.read(self.files.slab(entry.slab), entry.size, entry.offset)
-        return StoredBody(entry.size, body=self._checked(entry, body))
+        number, offset = self._where(entry)
+        body = self._checked(entry, await self.files.read(self.files.slab(number), entry.size, offset))
+        if self.holds(entry):
+            self._remember(entry.name, body)
+        return StoredBody(entry.size, body=body)
 
     def memory_body(self, entry: Entry) -> bytes | None:
         """The entry's body when the memory tier holds it (or it still waits to be written)."""
@@ -216,14 +220,42 @@ class EdgeStore:
         """The entry's whole body without blocking: from memory, or from a slab the page cache
         holds (checked, then kept in the memory tier); None otherwise."""
         body = self.memory_body(entry)
-        if body is not None or entry.slab < 0 or entry.name not in self._by_name:
-            return body
-        read = self.files.cached(self.files.slab(entry.slab), entry.size, entry.offset)
+        if body is None and entry.slab >= 0 and self.holds(entry):
+            body = self._paged(entry)
+            if body is not None:
+                self._remember(entry.name, body)
+        return body
+
+    def _paged(self, entry: Entry) -> bytes | None:
+        """A slab body the page cache holds, checked (and its entry dropped if it is not the one
+        stored); None when it is not all there."""
+        number, offset = self._where(entry)
+        read = self.files.cached(self.files.slab(number), entry.size, offset, keep=number == entry.slab)
         if read is None:
             return None
         with contextlib.suppress(FileNotFoundError):
             return self._checked(entry, read)
         return None
+
+    def _where(self, entry: Entry) -> tuple[int, int]:
+        """Where a slab body can be read now: its place, or while it is being copied there (a
+        slab reclaimed), its old one."""
+        if entry.name in self._copies:
+            self._drain()
+        return self._copies.get(entry.name, (entry.slab, entry.offset))
+
+    def _drain(self) -> None:
+        """Take in the copies the disk writer has finished."""
+        moved = self.writer.moved
+        while moved:
+            name, number, offset = moved.popleft()
+            entry = self._by_name.get(name)
+            if entry is None or name not in self._copies:
+                continue
+            if (entry.slab, entry.offset) == (number, offset):
+                del self._copies[name]
+            else:  # copied again since: readable here until that copy is done
+                self._copies[name] = (number, offset)
 
     def read_now(self, entry: Entry, start: int, end: int) -> bytes | None:
         """Bytes [start, end) of a body on disk, only if the page cache holds them all (never
@@ -236,11 +268,9 @@ class EdgeStore:
         return self.files.cached(self.files.file(entry.name), end - start, start)
 
     def _checked(self, entry: Entry, body: bytes) -> bytes:
-        """A body read from a slab, if it is the one stored (kept in memory then); otherwise the
-        entry is dropped and FileNotFoundError raised: a torn or overwritten body is never served."""
+        """A body read from a slab, if it is the one stored; otherwise the entry is dropped and
+        FileNotFoundError raised: a torn or overwritten body is never served."""
         if len(body) == entry.size and zlib.crc32(body) == entry.crc:
-            if self.holds(entry):
-                self._remember(entry.name, body)
             return body
         log.warning("edge cache: the body of %s in slab %d is not the one stored; dropped", entry.target, entry.slab)
         if self.holds(entry):
@@ -282,36 +312,30 @@ class EdgeStore:
         writer is too far behind."""
         if len(body) > SLAB_BODY_MAX:
             return self.writer.body(entry.name, self.files.file(entry.name), body)
-        number, offset = self.slabs.place(entry.name, len(body))
-        if not self.writer.body(entry.name, self.files.slab(number), body, offset):
-            self.slabs.release(number, entry.name, len(body))  # never written: dead until its slab goes
+        if not self.writer.room(len(body)):
             return False
+        number, offset = self.slabs.place(entry.name, len(body))
+        written = self.writer.body(entry.name, self.files.slab(number), body, offset)
+        assert written, "the writer had room"
         entry.slab, entry.offset, entry.crc = number, offset, zlib.crc32(body)
         return True
 
     def _reclaim(self) -> None:
-        """Drop the sparsest slabs once their dead bytes pass the reserve (edge/slabs.py): a
-        live entry whose body is in the memory tier moves into the open slab, the others go."""
+        """Drop the sparsest slabs once their dead bytes pass the reserve (edge/slabs.py): the
+        disk writer copies their live bodies to the open slab first (each read at its old place
+        until its copy is done), then removes them."""
+        self._drain()
         for slab in self.slabs.victims():
+            source = self.files.slab(slab.number)
             for name in list(slab.names):
                 entry = self._by_name[name]
-                body = self.memory_body(entry)
-                if body is None or not self._move(entry, body):
-                    self._drop(entry)
+                old = entry.slab, entry.offset
+                entry.slab, entry.offset = self.slabs.move(entry.slab, name, entry.size)
+                self._copies.setdefault(name, old)
+                self.writer.copy(name, (source, old[1]), entry.size, entry.crc,
+                                 (self.files.slab(entry.slab), entry.slab, entry.offset))
+                self.writer.put(entry.meta(), replaces=True)
             self._remove_slab(slab)
-
-    def _move(self, entry: Entry, body: bytes) -> bool:
-        """Write the entry's body again at the end of the open slab. One still waiting for its
-        first write is queued as a copy: the writer forgets a waiting body only when the write
-        of that very object is done, so the body stays readable until the second one is."""
-        old = entry.slab
-        if entry.name in self.writer.pending:
-            body = bytes(memoryview(body))
-        if not self._write(entry, body):
-            return False
-        self.slabs.release(old, entry.name, entry.size)
-        self.writer.put(entry.meta(), replaces=True)
-        return True
 
     def _remove_slab(self, slab: Slab) -> None:
         self.slabs.remove(slab)
@@ -365,6 +389,7 @@ class EdgeStore:
             return
         if entry.slab >= 0:
             self.slabs.release(entry.slab, entry.name, entry.size)
+            self._copies.pop(entry.name, None)
             self.writer.drop(entry.name, None)
         else:
             path = self.files.file(entry.name)
