@@ -38,9 +38,10 @@ import edge_eviction
 from edge_eviction import Trace, TraceSpec, make_trace
 from harness import WORK
 from s3_bench import log
+from strato.edge.entry import Entry
 from strato.edge.eviction import S3Fifo
 from strato.edge.slabs import SLAB_BODY_MAX
-from strato.edge.store import EdgeStore, Entry
+from strato.edge.store import EdgeStore
 
 CACHE_SHARES = (0.02, 0.05, 0.10)
 SIZE_MEDIAN = 4 * 1024

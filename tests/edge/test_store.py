@@ -9,8 +9,9 @@ from pathlib import Path
 
 from strato.edge.collapse import Fill
 from strato.edge.diskwriter import DiskWriter
+from strato.edge.entry import Entry
 from strato.edge.journal import HEADER, Journal
-from strato.edge.store import EdgeStore, Entry
+from strato.edge.store import EdgeStore
 
 CAPACITY = 64 * 1024 * 1024
 

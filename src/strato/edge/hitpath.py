@@ -19,12 +19,13 @@ from urllib.parse import unquote_to_bytes
 
 from strato.edge import cachekey, heads, policy
 from strato.edge.delivery import Answer, plan_answer
+from strato.edge.entry import Entry
 from strato.edge.misspath import Miss, MissPath, refusal
 from strato.edge.prepared import Prepared
 from strato.edge.proxy import MAX_TARGET, EdgeProxy
 from strato.edge.response_fields import Fields
 from strato.edge.rules import ALLOW_ALL, edge_target, forwarded_headers, key_target
-from strato.edge.store import MEMORY_OBJECT_MAX, Entry
+from strato.edge.store import MEMORY_OBJECT_MAX
 from strato.http.request import MalformedRequest, parse_query
 
 # Request fields that can change a stored 200's answer beyond its Age and Date.

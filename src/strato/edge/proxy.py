@@ -18,6 +18,7 @@ from typing import Any
 from strato.edge import cachekey, policy
 from strato.edge.collapse import Fill, FillState, Flights
 from strato.edge.delivery import VIA, deliver, plain, respond, send_answer, too_many_requests
+from strato.edge.entry import Entry
 from strato.edge.metrics import EdgeMetrics, SiteMetrics
 from strato.edge.origins import Origin, OriginResponse
 from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
@@ -36,7 +37,7 @@ from strato.edge.rules import (
     refused_signature,
     stored_fields,
 )
-from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore, Entry
+from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore
 from strato.http import bodies
 from strato.http.conditionals import format_http_date
 from strato.http.request import MalformedRequest, Request

@@ -23,11 +23,9 @@ import contextlib
 import json
 import logging
 import os
-import random
 import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -35,58 +33,15 @@ from strato.edge import cachekey
 from strato.edge.bodyfiles import BodyFiles, StoredBody
 from strato.edge.compression import EncodedCopies
 from strato.edge.diskwriter import DiskWriter
+from strato.edge.entry import Entry
 from strato.edge.eviction import Eviction, S3Fifo
 from strato.edge.journal import Journal
-from strato.edge.policy import Stored
-from strato.edge.prepared import Prepared
 from strato.edge.slabs import SLAB_BODY_MAX, Slab, Slabs
 
 log = logging.getLogger("strato.edge")
 
 LEGACY_META_VERSION = 1  # the per-entry .meta files load() migrates
 MEMORY_OBJECT_MAX = 1024 * 1024
-_NAMES = random.Random()  # seeded from os.urandom: names need to be unique, not secret (no syscall each)
-
-
-def _new_name() -> str:
-    return f"{_NAMES.getrandbits(128):032x}"
-
-
-@dataclass(slots=True)
-class Entry:
-    key: str
-    variant: str
-    vary: tuple[str, ...]
-    host: str
-    target: str
-    status: int
-    headers: dict[str, str]
-    request_time: float
-    response_time: float
-    size: int
-    name: str = field(default_factory=_new_name)
-    slab: int = -1  # the slab holding the body (edge/slabs.py), or -1: a file of its own
-    offset: int = 0  # where in the slab
-    crc: int = 0  # the body's CRC-32, checked whenever it is read from a slab
-    prepared: Prepared | None = field(default=None, repr=False, compare=False)
-
-    def stored(self) -> Stored:
-        return Stored(self.headers, self.status, self.request_time, self.response_time)
-
-    def facts(self) -> Prepared:
-        """What this entry's hits share, computed at the first hit (reset when freshened)."""
-        if self.prepared is None:
-            self.prepared = Prepared.of(self.headers, self.status, self.size, self.request_time, self.response_time)
-        return self.prepared
-
-    def meta(self) -> dict[str, object]:
-        """The entry's record in the index (journal.py)."""
-        return {
-            "key": self.key, "variant": self.variant, "vary": list(self.vary), "host": self.host,
-            "target": self.target, "status": self.status, "headers": self.headers, "request_time": self.request_time,
-            "response_time": self.response_time, "size": self.size, "name": self.name, "slab": self.slab,
-            "offset": self.offset, "crc": self.crc,
-        }
 
 
 class EdgeStore:
@@ -114,8 +69,9 @@ class EdgeStore:
     # -- loading ------------------------------------------------------------------------------
 
     def load(self) -> int:
-        """Index the entries a previous run left, oldest first; drop partial leftovers, move
-        version 1 metadata files into the index, and compact the index."""
+        """Index the entries a previous run left, oldest first; drop partial leftovers (a body
+        file without its record, a record whose body is missing, shorter or, in the newest slab,
+        not the one stored), move version 1 metadata files into the index, and compact it."""
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink(missing_ok=True)
         records = {**self._legacy_records(), **self.journal.replay()}
