@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 import time
-import uuid
 from collections.abc import Awaitable
 
 from strato.auth import sigv4
@@ -36,6 +36,17 @@ log = logging.getLogger("strato.lambda")
 async def _read_already() -> Message:
     raise RuntimeError("the body was read before the app was called")
 
+
+_V4_MASK = ~(0xF000 << 64 | 0xC000 << 48)  # the version and variant bits of a UUID, cleared
+_V4_BITS = 0x4000 << 64 | 0x8000 << 48
+
+
+def new_request_id() -> str:
+    """A version-4 UUID, the shape of Lambda's request ids: unique, not secret, so its bits come
+    from `random` (reseeded in every forked process) instead of a system call per request."""
+    digits = "%032x" % (random.getrandbits(128) & _V4_MASK | _V4_BITS)
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
 MAX_CODE_REQUEST = 69_905_067  # Lambda's limit for a CreateFunction/UpdateFunctionCode request (base64 zip)
 MAX_REQUEST = 1024 * 1024  # every other operation's JSON body
 _BODY_LIMITS = {"Invoke": MAX_PAYLOAD, "CreateFunction": MAX_CODE_REQUEST, "UpdateFunctionCode": MAX_CODE_REQUEST}
@@ -52,7 +63,7 @@ class LambdaApp:
         self._answering: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         tracked = Tracked(send, [(b"x-amzn-requestid", request_id.encode())])
 
         try:
@@ -69,7 +80,7 @@ class LambdaApp:
         """The same request answered without ASGI, for a request whose body is already read and
         whose response is small by contract (the lane's Invoke); a warm Invoke is answered from
         the runtime's answer, with no task in between."""
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         try:
             request = Request.from_scope(scope, _read_already)
             endpoint = route(request.method, request.raw_path.decode("latin-1"))
