@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import json
 import os
 import shutil
@@ -444,3 +445,106 @@ def test_reserved_concurrency_counts_a_lent_environment_and_frees_it_after(
         assert results == ["done"]
         assert call(second, name)[1] == "done"
         assert call(first, name)[1] == "done"
+
+
+# The warm invoke's own path (api/awslambda/warm.py) takes a signed RequestResponse Invoke of a
+# lent function; anything it is not sure of goes to the general path. Each test warms its own
+# client (its connection's worker holds the environment), then checks the answers a caller sees.
+
+def tampering(server: StratoServer, change: Any) -> Any:
+    """A Lambda client whose Invoke requests `change(request)` alters once signed (the next one only)."""
+    client = lambda_client(server)
+    pending = [change]
+
+    def before_send(request: Any, **_: Any) -> None:
+        if pending:
+            pending.pop()(request)
+
+    client.meta.events.register("before-send.lambda.Invoke", before_send)
+    pending.clear()
+    return client, lambda: pending.append(change)
+
+
+def test_a_warm_invoke_whose_body_is_not_what_was_signed_is_refused_and_not_run(server: StratoServer) -> None:
+    def swap_body(request: Any) -> None:
+        request.body = b'{"n": 2}'  # the same length, another SHA-256
+
+    client, arm = tampering(server, swap_body)
+    name = lending(client, COUNTER)
+    warm(client, server, name)
+    _, before = call(client, name, {"n": 1})
+    arm()
+    with pytest.raises(client.exceptions.ClientError) as refused:
+        call(client, name, {"n": 1})
+    assert refused.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert call(client, name)[1] == before + 1, "the refused invoke never ran"
+
+
+class SignedAt(SigV4Auth):  # type: ignore[misc]
+    """botocore's SigV4 signer for Lambda, at a time the test chooses."""
+
+    def __init__(self, when: datetime.datetime) -> None:
+        super().__init__(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION)
+        self.when = when
+
+    def add_auth(self, request: Any) -> None:
+        request.context["timestamp"] = self.when.strftime("%Y%m%dT%H%M%SZ")
+        self._modify_request_before_signing(request)
+        signature = self.signature(self.string_to_sign(request, self.canonical_request(request)), request)
+        self._inject_signature_to_request(request, signature)
+
+
+def test_a_warm_invoke_signed_too_long_ago_is_refused_and_not_run(server: StratoServer) -> None:
+    def sign_twenty_minutes_ago(request: Any) -> None:
+        again = AWSRequest("POST", request.url, data=request.body)
+        SignedAt(datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=20)).add_auth(again)
+        request.headers["X-Amz-Date"] = again.headers["X-Amz-Date"]
+        request.headers["Authorization"] = again.headers["Authorization"]
+
+    client, arm = tampering(server, sign_twenty_minutes_ago)
+    name = lending(client, COUNTER)
+    warm(client, server, name)
+    _, before = call(client, name)
+    arm()
+    with pytest.raises(client.exceptions.ClientError) as refused:
+        call(client, name)
+    assert refused.value.response["Error"]["Code"] in ("InvalidSignatureException", "RequestTimeTooSkewed")
+    assert call(client, name)[1] == before + 1, "the refused invoke never ran"
+
+
+def test_a_warm_invoke_of_a_payload_that_is_not_json_is_refused_and_not_run(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, COUNTER)
+    warm(lam, server, name)
+    _, before = call(lam, name)
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        lam.invoke(FunctionName=name, Payload=b"{not json")
+    assert call(lam, name)[1] == before + 1, "the refused invoke never ran"
+
+
+def test_warm_invokes_by_qualifier_with_client_context_and_log_tail_are_answered_as_lambda_does(
+        lam: Any, server: StratoServer) -> None:
+    name = lending(lam, """
+        def work(event, context):
+            print("custom", context.client_context.custom if context.client_context else None)
+            return {"calls": calls, "arn": context.invoked_function_arn}
+    """)
+    warm(lam, server, name)
+    context = base64.b64encode(json.dumps({"custom": {"who": "test"}}).encode()).decode()
+    answer, result = call(lam, name, Qualifier="$LATEST", ClientContext=context, LogType="Tail")
+    assert answer["ExecutedVersion"] == "$LATEST"
+    assert result["arn"].endswith(f":function:{name}:$LATEST")
+    log = base64.b64decode(answer["LogResult"]).decode()
+    assert "custom {'who': 'test'}" in log
+    assert log_entries(log)[0] == f"START {answer['ResponseMetadata']['RequestId']}"
+    _, again = call(lam, name)
+    assert again["calls"] == result["calls"] + 1, "both ran on the lent environment"
+
+
+def test_an_event_invoke_of_a_lent_function_is_queued_and_runs(lam: Any, server: StratoServer) -> None:
+    name = lending(lam, COUNTER)
+    warm(lam, server, name)
+    _, before = call(lam, name)
+    assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": "queued"}')["StatusCode"] == 202
+    until(lambda: "call" in function_log(server, name) and " queued\n" in function_log(server, name),
+          "the queued invoke ran")
+    assert call(lam, name)[1] == before + 2

@@ -29,6 +29,7 @@ from .call import Call, Services
 from .errors import LambdaError, to_lambda_error, too_large
 from .handlers import HANDLERS, STARTERS
 from .router import Endpoint, route
+from .warm import WarmInvokes
 
 log = logging.getLogger("strato.lambda")
 
@@ -61,6 +62,7 @@ class LambdaApp:
         self.credentials = credentials
         self._packages = asyncio.Semaphore(CONCURRENT_PACKAGES)
         self._answering: set[asyncio.Task[None]] = set()
+        self.warm = WarmInvokes(services, credentials)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
@@ -81,6 +83,8 @@ class LambdaApp:
         whose response is small by contract (the lane's Invoke); a warm Invoke is answered from
         the runtime's answer, with no task in between."""
         request_id = new_request_id()
+        if self.warm.start(scope, body, request_id, lambda outcome: reply(self.lane_answer(outcome, request_id))):
+            return True
         try:
             request = Request.from_scope(scope, _read_already)
             endpoint = route(request.method, request.raw_path.decode("latin-1"))

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult
+from strato.functions.registry import Registry
 from strato.http.responses import Response
 
 from ..call import Call
@@ -21,7 +22,7 @@ LOG_TYPES = ("None", "Tail")
 MAX_CLIENT_CONTEXT = 3583
 
 
-def _client_context(text: str | None) -> str | None:
+def client_context(text: str | None) -> str | None:
     """X-Amz-Client-Context: base64 of a JSON object, passed to the function decoded."""
     if text is None:
         return None
@@ -35,7 +36,7 @@ def _client_context(text: str | None) -> str | None:
     return decoded
 
 
-def _payload(raw: bytes, limit: int, operation: str) -> bytes:
+def checked_payload(raw: bytes, limit: int, operation: str) -> bytes:
     if len(raw) > limit:
         raise too_large(limit, operation)
     if not raw.strip():
@@ -67,18 +68,19 @@ def _read(call: Call) -> InvokeRequest:
     kind = _one_of(headers.get("x-amz-invocation-type", "RequestResponse"), "invocationType", INVOCATION_TYPES)
     log_type = _one_of(headers.get("x-amz-log-type", "None"), "logType", LOG_TYPES)
     if kind == "Event":
-        payload = _payload(call.raw_body, MAX_EVENT_PAYLOAD, "InvokeAsync")
+        payload = checked_payload(call.raw_body, MAX_EVENT_PAYLOAD, "InvokeAsync")
     else:
-        payload = _payload(call.raw_body, MAX_PAYLOAD, "Invoke")
-    return InvokeRequest(kind, payload, _client_context(headers.get("x-amz-client-context")), log_type == "Tail")
+        payload = checked_payload(call.raw_body, MAX_PAYLOAD, "Invoke")
+    return InvokeRequest(kind, payload, client_context(headers.get("x-amz-client-context")), log_type == "Tail")
 
 
-def _invocation(call: Call, request: InvokeRequest, function: FunctionVersion, qualifier: str | None) -> Invocation:
-    return Invocation(function, call.registry.arn(function.name, qualifier), request.payload, call.request_id,
+def new_invocation(registry: Registry, function: FunctionVersion, qualifier: str | None, request_id: str,
+                   request: InvokeRequest) -> Invocation:
+    return Invocation(function, registry.arn(function.name, qualifier), request.payload, request_id,
                       request.client_context, log_tail=request.log_tail)
 
 
-def _answer(result: InvokeResult, log_tail: bool) -> Response:
+def response(result: InvokeResult, log_tail: bool) -> Response:
     out = [("content-type", "application/json"), ("x-amz-executed-version", result.executed_version)]
     if result.function_error:
         out.append(("x-amz-function-error", result.function_error))
@@ -94,11 +96,11 @@ async def invoke(call: Call, request: InvokeRequest | None = None) -> Response:
     function = await call.registry.resolve_async(name, qualifier)
     if request.kind == "DryRun":
         return no_content()
-    invocation = _invocation(call, request, function, qualifier)
+    invocation = new_invocation(call.registry, function, qualifier, call.request_id, request)
     if request.kind == "Event":
         await call.services.invoker.enqueue(invocation)
         return Response(202, [])
-    return _answer(await call.services.invoker.invoke(invocation), request.log_tail)
+    return response(await call.services.invoker.invoke(invocation), request.log_tail)
 
 
 def start(call: Call, done: Callable[[Response | BaseException], None]) -> Awaitable[Response] | None:
@@ -112,8 +114,9 @@ def start(call: Call, done: Callable[[Response | BaseException], None]) -> Await
         return invoke(call, request)
 
     def finished(outcome: InvokeResult | BaseException) -> None:
-        done(outcome if isinstance(outcome, BaseException) else _answer(outcome, request.log_tail))
+        done(outcome if isinstance(outcome, BaseException) else response(outcome, request.log_tail))
 
-    if call.services.invoker.start(_invocation(call, request, function, qualifier), finished):
+    invocation = new_invocation(call.registry, function, qualifier, call.request_id, request)
+    if call.services.invoker.start(invocation, finished):
         return None
     return invoke(call, request)

@@ -1,0 +1,116 @@
+"""The warm invoke's own path: a header-signed RequestResponse Invoke of a function whose
+route is cached, started on an idle environment straight from the lane's scope and body.
+
+The general path (a request view of every header, the router, SigV4 verification with every
+check a request may need, the handler's Call) costs a warm invoke about a tenth of boto3's own
+time per call, several times its in-process time: the worker's caches are cold when it wakes
+for each request (measured in docs/performance.md, "Warm invoke, fourth pass"). This path
+reads only what such an invoke carries, in one pass over the raw headers, and checks the same
+things with the same pieces: SigV4's canonical request, string to sign and signing key, the
+Invoke handler's payload and client-context rules, the registry's route cache, the invoker.
+What it is not sure of (another operation or form, a presigned or unusual signature, a
+repeated or unknown Invoke header, anything wrong with the request, no idle environment) it
+leaves untouched: the general path answers, errors included, as if this path did not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable
+
+from strato.auth import sigv4
+from strato.auth.credentials import CredentialStore
+from strato.auth.errors import AuthError
+from strato.functions.errors import InvalidParameter
+from strato.functions.records import MAX_PAYLOAD, InvokeResult
+from strato.http.responses import Response
+from strato.http.types import Scope
+
+from .call import Services
+from .errors import LambdaError
+from .handlers.invoke import InvokeRequest, checked_payload, client_context, new_invocation, response
+
+_PATH = re.compile(r"/2015-03-31/functions/([A-Za-z0-9_.-]+)/invocations")
+_QUERY = re.compile(rb"(?:Qualifier=([A-Za-z0-9$_-]+))?")
+_AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([a-z0-9;-]+), ?"
+                            r"Signature=([0-9a-f]{64})")
+# The headers this path reads; a request repeating one goes the general way.
+_READ = frozenset({b"authorization", b"x-amz-date", b"x-amz-content-sha256", b"x-amz-invocation-type",
+                   b"x-amz-log-type", b"x-amz-client-context"})
+_LOG_TYPES = {None: False, b"None": False, b"Tail": True}
+
+Done = Callable[[Response | BaseException], None]
+
+
+class WarmInvokes:
+    def __init__(self, services: Services, credentials: CredentialStore) -> None:
+        self.services = services
+        self.credentials = credentials
+
+    def start(self, scope: Scope, body: bytes, request_id: str, done: Done) -> bool:
+        """Started (True): `done` gets the Invoke's response, or the exception the invoke
+        raised. False: nothing was started and nothing was answered."""
+        try:
+            return self._start(scope, body, request_id, done)
+        except (AuthError, LambdaError, InvalidParameter):
+            return False  # the general path finds the same fault and answers it
+
+    def _start(self, scope: Scope, body: bytes, request_id: str, done: Done) -> bool:
+        raw_path: bytes = scope["raw_path"]
+        if scope["method"] != "POST" or b"%" in raw_path or len(body) > MAX_PAYLOAD:
+            return False
+        path = _PATH.fullmatch(scope["path"])
+        query = _QUERY.fullmatch(scope["query_string"])
+        if path is None or query is None:
+            return False
+        read: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _READ:
+                if name in read:
+                    return False
+                read[name] = value
+        if read.get(b"x-amz-invocation-type", b"RequestResponse") != b"RequestResponse":
+            return False
+        log_tail = _LOG_TYPES.get(read.get(b"x-amz-log-type"))
+        if log_tail is None or not self._signed(scope, read, body):
+            return False
+        qualifier = None if query[1] is None else query[1].decode()
+        function = self.services.registry.resolve_cached(path[1], qualifier)
+        if function is None:
+            return False
+        context = read.get(b"x-amz-client-context")
+        request = InvokeRequest("RequestResponse", checked_payload(body, MAX_PAYLOAD, "Invoke"),
+                                client_context(None if context is None else context.decode("latin-1")), log_tail)
+
+        def finished(outcome: InvokeResult | BaseException) -> None:
+            done(outcome if isinstance(outcome, BaseException) else response(outcome, log_tail))
+
+        invocation = new_invocation(self.services.registry, function, qualifier, request_id, request)
+        return self.services.invoker.start(invocation, finished)
+
+    def _signed(self, scope: Scope, read: dict[bytes, bytes], body: bytes) -> bool:
+        """The request's SigV4 Authorization header holds, for a known key (False: not sure)."""
+        claim = _AUTHORIZATION.fullmatch(read.get(b"authorization", b"").decode("latin-1"))
+        amz_date = read.get(b"x-amz-date", b"").decode("latin-1")
+        if claim is None or not amz_date:
+            return False
+        credential = sigv4.parse_scope(claim[1])
+        identity = self.credentials.lookup(credential.access_key)
+        signed = tuple(claim[2].split(";"))
+        if identity is None or "host" not in signed or amz_date[:8] != credential.date:
+            return False
+        if abs(time.time() - sigv4.parse_amz_date(amz_date)) > sigv4.MAX_SKEW:
+            return False
+        payload_hash = hashlib.sha256(body).hexdigest()
+        if read.get(b"x-amz-content-sha256", payload_hash.encode()) != payload_hash.encode():
+            return False
+        wanted = frozenset(claim[2].encode().split(b";"))
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
+                   if name in wanted]
+        request = sigv4.canonical_request("POST", scope["raw_path"], scope["query_string"], headers, signed,
+                                          payload_hash, False, s3_path=False)
+        key = sigv4.signing_key(identity.secret_key, credential.date, credential.region, credential.service)
+        return hmac.compare_digest(sigv4.sign(key, sigv4.string_to_sign(amz_date, credential, request)), claim[3])
