@@ -4,7 +4,7 @@ route is cached, started on an idle environment straight from the lane's scope a
 The general path (a request view of every header, the router, SigV4 verification with every
 check a request may need, the handler's Call) costs a warm invoke about a tenth of boto3's own
 time per call, several times its in-process time: the worker's caches are cold when it wakes
-for each request (measured in docs/performance.md, "Warm invoke, fourth pass"). This path
+for each request (docs/performance.md, "Functions"). This path
 reads only what such an invoke carries, in one pass over the raw headers, and checks the same
 things with the same pieces: SigV4's canonical request, string to sign and signing key, the
 Invoke handler's payload and client-context rules, the registry's route cache, the invoker.
