@@ -64,8 +64,8 @@ class Controller:
         except Exception as exc:
             log.exception("invocation %s failed in the controller", head.get("request_id"))
             return {"failed": f"{type(exc).__name__}: {exc}"}, b""
-        if self.desk is not None and "lessee" in head:  # once the answer is on its way (this callback sends it)
-            asyncio.get_running_loop().call_soon(self.desk.grant, head["lessee"], invocation.function)
+        if self.desk is not None and "lessee" in head:
+            self.desk.grant(head["lessee"], invocation.function)
         return result_head(result), result.payload
 
 
