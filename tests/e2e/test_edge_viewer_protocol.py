@@ -64,8 +64,12 @@ def open_site(server: StratoServer, cloudfront: Any) -> Site:
     for path in ("/page", "/open/page", "/strict/page", "/ready", "/form"):
         origin.routes[path] = Route(200, {"Cache-Control": "max-age=300"}, f"origin {path}".encode())
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    origin.routes["/proto/page"] = Route(answer=lambda seen: (
+        200, {"Cache-Control": "max-age=300"}, seen.headers["cloudfront-forwarded-proto"].encode()))
+    by_protocol = behaviour("allow-all", "/proto/*")
+    by_protocol["ForwardedValues"]["Headers"] = {"Quantity": 1, "Items": ["CloudFront-Forwarded-Proto"]}
     behaviours = [behaviour("allow-all", "/open/*"), behaviour("https-only", "/strict/*"),
-                  behaviour("allow-all", "/ready")]
+                  behaviour("allow-all", "/ready"), by_protocol]
     cloudfront.create_distribution(DistributionConfig={
         "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
         "Aliases": {"Quantity": 1, "Items": [alias]},
@@ -132,6 +136,8 @@ class TestOverHttp:
     def test_x_forwarded_proto_from_any_viewer_is_not_believed(self, site: Site) -> None:
         assert site.ask("GET", "/page", X_Forwarded_Proto="https")[0] == 301
         assert site.ask("GET", "/strict/page", X_Forwarded_Proto="https")[0] == 403
+        assert site.ask("GET", "/proto/page", X_Forwarded_Proto="https", CloudFront_Forwarded_Proto="https")[2] == (
+            b"http")
 
 
 class TestBehindATrustedTlsProxy:
@@ -139,6 +145,13 @@ class TestBehindATrustedTlsProxy:
         assert behind_tls.ask("GET", "/strict/page", X_Forwarded_Proto="https")[:3:2] == (
             200, b"origin /strict/page")
         assert behind_tls.ask("GET", "/page", X_Forwarded_Proto="https")[:3:2] == (200, b"origin /page")
+
+    def test_cloudfront_forwarded_proto_says_what_the_proxy_says_and_keys_the_cache(self, behind_tls: Site) -> None:
+        assert behind_tls.ask("GET", "/proto/page", X_Forwarded_Proto="https")[2] == b"https"
+        assert behind_tls.ask("GET", "/proto/page")[2] == b"http"
+        status, headers, body = behind_tls.ask("GET", "/proto/page", X_Forwarded_Proto="https")
+        assert (status, body) == (200, b"https")
+        assert "hit" in headers["cache-status"]
 
     def test_a_cached_object_is_still_redirected_when_asked_for_over_http(self, behind_tls: Site) -> None:
         for _ in range(2):

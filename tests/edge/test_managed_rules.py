@@ -16,6 +16,7 @@ from strato.cdn.cache_policies import (
     USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS,
 )
 from strato.cdn.records import Behavior
+from strato.edge.cloudfront_fields import Viewer
 from strato.edge.distributions import behavior_rules, forwards_host
 from strato.edge.rules import USER_AGENT, Rules, edge_target, forwarded_headers, key_target
 
@@ -89,6 +90,23 @@ class TestOriginRequestPolicies:
         forwarded = sent(rules(request=requests.ALL_VIEWER_AND_CLOUDFRONT_HEADERS))
         assert "cloudfront-viewer-country" not in forwarded
         assert forwarded["referer"] == "http://elsewhere/"
+
+    def test_all_viewer_and_cloudfront_headers_adds_those_the_edge_computes(self) -> None:
+        found = rules(request=requests.ALL_VIEWER_AND_CLOUDFRONT_HEADERS)
+        forwarded = forwarded_headers(found, dict(VIEWER), viewer=Viewer("203.0.113.7", 50123, "1.1", https=True))
+        assert {name: value for name, value in forwarded.items() if name.startswith("cloudfront-")} == {
+            "cloudfront-forwarded-proto": "https", "cloudfront-viewer-address": "203.0.113.7:50123",
+            "cloudfront-viewer-http-version": "1.1", "cloudfront-is-android-viewer": "false",
+            "cloudfront-is-desktop-viewer": "true", "cloudfront-is-ios-viewer": "false",
+            "cloudfront-is-mobile-viewer": "false", "cloudfront-is-smarttv-viewer": "false",
+            "cloudfront-is-tablet-viewer": "false"}
+        assert forwarded["user-agent"] == "curl/8"
+        assert found.headers is not None
+        assert found.headers.keyed == ()
+
+    def test_all_viewer_computes_no_cloudfront_header(self) -> None:
+        assert not rules(request=requests.ALL_VIEWER).computes_fields
+        assert not rules(AMPLIFY).computes_fields  # its key names only CloudFront-Viewer-Country
 
     def test_all_viewer_except_host_keeps_the_viewers_host_from_a_custom_origin(self) -> None:
         assert not forwards_host(behavior(request=requests.ALL_VIEWER_EXCEPT_HOST_HEADER))

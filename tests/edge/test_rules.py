@@ -10,6 +10,7 @@ import pytest
 
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
 from strato.cdn.records import Behavior, Cookies, ForwardedValues, TrustedGroups
+from strato.edge.cloudfront_fields import Viewer
 from strato.edge.distributions import behavior_rules, with_custom_headers
 from strato.edge.freshness import freshness_lifetime
 from strato.edge.rules import (
@@ -200,8 +201,17 @@ class TestBehaviorRules:
         assert self.rules(behavior(forwarded_values=named)).headers == HeaderPolicy(("accept-language", "x-tenant"))
         assert self.rules(behavior()).headers == HeaderPolicy(())
         every = self.rules(behavior(forwarded_values=ForwardedValues(True, Cookies("all"), ("*",))))
-        assert every.headers is None
+        assert every.headers == HeaderPolicy(as_sent=True)
         assert not every.cache
+
+    def test_cloudfront_request_headers_among_the_forwarded_ones_are_computed(self) -> None:
+        named = ForwardedValues(True, Cookies("none"), ("CloudFront-Is-Mobile-Viewer", "CloudFront-Viewer-Country"))
+        rules = self.rules(behavior(forwarded_values=named))
+        assert rules.headers is not None
+        assert rules.headers.keyed == ("cloudfront-is-mobile-viewer", "cloudfront-viewer-country")
+        assert rules.headers.computed == ("cloudfront-is-mobile-viewer",)  # no country without GeoIP
+        assert rules.computes_fields
+        assert not self.rules(behavior()).computes_fields
 
     def test_cached_methods_and_compress_come_from_the_behaviour(self) -> None:
         assert not self.rules(behavior()).cache_options
@@ -290,6 +300,18 @@ class TestForwardedHeaders:
     def test_a_viewer_cannot_set_cloudfronts_own_fields_even_keyed_ones(self) -> None:
         rules = Rules(headers=HeaderPolicy(("cloudfront-is-mobile-viewer",)))
         assert "cloudfront-is-mobile-viewer" not in forwarded_headers(rules, VIEWER)
+
+    def test_keyed_cloudfront_fields_carry_the_edges_values_not_the_viewers(self) -> None:
+        rules = Rules(headers=HeaderPolicy(("cloudfront-is-mobile-viewer", "cloudfront-viewer-country"),
+                                           computed=("cloudfront-is-mobile-viewer",)))
+        sent = forwarded_headers(rules, {**VIEWER, "cloudfront-viewer-country": "FR"}, viewer=Viewer("192.0.2.1", 5))
+        assert sent["cloudfront-is-mobile-viewer"] == "false"  # curl/8 is no phone, whatever the viewer says
+        assert "cloudfront-viewer-country" not in sent  # not computed, so not sent
+        assert sent["user-agent"] == USER_AGENT
+
+    def test_a_star_forwards_every_field_as_it_came_but_cloudfronts_own(self) -> None:
+        sent = forwarded_headers(Rules(headers=HeaderPolicy(as_sent=True), cache=False), VIEWER)
+        assert sent == {name: value for name, value in VIEWER.items() if name != "cloudfront-is-mobile-viewer"}
 
     def test_a_keyed_field_goes_as_it_came(self) -> None:
         sent = forwarded_headers(Rules(headers=HeaderPolicy(("accept-language", "authorization", "user-agent"))),

@@ -33,8 +33,8 @@ ELEMENTAL_MEDIA_TAILOR = "775133bc-15f2-49f9-abea-afb2e0bf67d2"
 USER_AGENT_REFERER_HEADERS = "acba4595-bd28-49b8-b9fe-13317c0390fa"
 
 # The CloudFront headers released through June 2022, which AllViewerAndCloudFrontHeaders-2022-06
-# names. strato computes none of them (no geolocation, device detection or TLS facts), so its
-# origins receive only the viewer's headers for this policy.
+# names. The edge computes those it can (device type, protocol, HTTP version, address: see
+# strato.edge.cloudfront_fields); location and TLS fields it cannot, and does not send.
 CLOUDFRONT_HEADERS_2022_06 = (
     "CloudFront-Forwarded-Proto", "CloudFront-Is-Android-Viewer", "CloudFront-Is-Desktop-Viewer",
     "CloudFront-Is-IOS-Viewer", "CloudFront-Is-Mobile-Viewer", "CloudFront-Is-SmartTV-Viewer",

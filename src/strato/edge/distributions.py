@@ -31,6 +31,7 @@ from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, Forw
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import bucket_of
+from strato.edge import cloudfront_fields
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
 from strato.edge.origins import HttpOrigin, OriginResponse
 from strato.edge.response_fields import response_fields
@@ -277,7 +278,8 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
 
 def _legacy_rules(base: Rules, behavior: Behavior, forwarded: ForwardedValues) -> Rules:
     """ForwardedValues: QueryString (and QueryStringCacheKeys), Cookies (those forwarded are in the
-    key), Headers (`*`: every field forwarded and nothing cached), and the legacy TTLs (DefaultTTL
+    key), Headers (CloudFront request headers among them computed by the edge; `*`: every field
+    forwarded as it came, but CloudFront's own, and nothing cached), and the legacy TTLs (DefaultTTL
     and MaxTTL defaulting as CloudFront's do; none given: the origin's freshness stands)."""
     ttls = None
     if (behavior.min_ttl, behavior.default_ttl, behavior.max_ttl) != (None, None, None):
@@ -297,7 +299,8 @@ def _legacy_rules(base: Rules, behavior: Behavior, forwarded: ForwardedValues) -
     keyed = {name.lower() for name in names}
     if forwarded.cookies.forward != "none":
         keyed.add("cookie")  # CloudFront caches apart by the cookies it forwards (Cookies.html)
-    headers = None if every else HeaderPolicy(keyed=tuple(sorted(keyed)))
+    headers = HeaderPolicy(as_sent=True) if every else HeaderPolicy(
+        keyed=tuple(sorted(keyed)), computed=tuple(sorted(keyed & cloudfront_fields.COMPUTED)))
     return dataclasses.replace(base, forward_query=forwarded.query_string, query_keys=query_keys, cookies=cookies,
                                headers=headers, ttls=ttls, cache=not every)
 

@@ -53,8 +53,9 @@ class HitPath:
             return None
         host = headers.get("host", "")
         rules = proxy.rules_for(host, path)
-        if rules.signatures is not None or not rules.cache or rules.viewer_protocol != ALLOW_ALL:
-            return None  # signatures and the viewer's protocol are checked by the ASGI app
+        if (rules.signatures is not None or not rules.cache or rules.viewer_protocol != ALLOW_ALL
+                or rules.computes_fields):
+            return None  # signatures, the viewer's protocol and its connection are the ASGI app's
         target = edge_target(rules, target)
         forwarded = forwarded_headers(rules, headers, method)
         key = cachekey.primary_key(method, host, key_target(rules, target))

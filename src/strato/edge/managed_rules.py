@@ -2,7 +2,8 @@
 DeveloperGuide/controlling-origin-requests.html): the cache policy's TTLs and cache key, and what
 origin requests carry, which is the key's values and those the origin request policy adds.
 Without an origin request policy the origin gets only what the key holds (and the request's own
-HTTP: PROTOCOL_FIELDS)."""
+HTTP: PROTOCOL_FIELDS). The CloudFront request headers either names are computed by the edge
+(edge/cloudfront_fields.py), AllViewerAndCloudFrontHeaders-2022-06's among them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import dataclasses
 from strato.cdn.cache_policies import CachePolicy
 from strato.cdn.managed import NONE, Selection
 from strato.cdn.origin_request_policies import S3_WITHHELD_QUERY, OriginRequestPolicy
+from strato.edge.cloudfront_fields import COMPUTED
 from strato.edge.rules import HeaderPolicy, Rules, Ttls
 
 
@@ -27,9 +29,11 @@ def managed_rules(base: Rules, policy: CachePolicy, request_policy: OriginReques
     encodings = tuple(coding for coding, enabled in (("br", policy.brotli), ("gzip", policy.gzip)) if enabled)
     named = frozenset(name.lower() for name in added.headers.names)
     behavior = added.headers.behavior
+    withheld = named if behavior == "allExcept" else frozenset()
+    computed = (keyed | (named - withheld)) & COMPUTED
     headers = HeaderPolicy(keyed=tuple(sorted(keyed)), others=False, encodings=encodings,
                            forwarded=named if behavior == "whitelist" else frozenset(), every=added.headers.every,
-                           withheld=named if behavior == "allExcept" else frozenset())
+                           withheld=withheld, computed=tuple(sorted(computed)))
     return dataclasses.replace(
         base, forward_query=forward_query, query_names=query_names, query_keys=query_keys,
         query_withheld=frozenset(S3_WITHHELD_QUERY) if withhold_s3_parameters else frozenset(),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strato.edge import cachekey, policy
+from strato.edge.cloudfront_fields import viewer_of
 from strato.edge.collapse import Fill, FillState, Flights
 from strato.edge.delivery import VIA, deliver, plain, respond, send_answer, too_many_requests
 from strato.edge.entry import Entry
@@ -191,7 +192,7 @@ class EdgeProxy:
                 await send_answer(send, refused_signature(reason, request.method))
                 return
         target = edge_target(rules, target)
-        forwarded = forwarded_headers(rules, request.headers, request.method)
+        forwarded = forwarded_headers(rules, request.headers, request.method, viewer_of(scope))
         if request.method in ("GET", "HEAD") or (request.method == "OPTIONS" and rules.cache_options):
             if rules.cache:
                 await self._cacheable(request, host, target, forwarded, send, rules)

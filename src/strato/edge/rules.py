@@ -17,6 +17,8 @@ from typing import Protocol
 
 from strato.cdn.selection import host_name
 from strato.edge import cachekey
+from strato.edge.cloudfront_fields import PREFIX as CLOUDFRONT_PREFIX
+from strato.edge.cloudfront_fields import Viewer, computed_fields
 from strato.edge.compression import parse_accept_encoding
 from strato.edge.delivery import VIA, Answer
 from strato.edge.freshness import TARGETED_FIELD, freshness_lifetime, has_explicit_expiration, response_directives
@@ -84,7 +86,10 @@ class HeaderPolicy:
     policy: only PROTOCOL_FIELDS); `encodings`: the codings a normalized Accept-Encoding going
     with them may name (none: it does not go; a cache policy's gzip and brotli settings). An
     origin request policy adds `forwarded` (lower-case names that go without being keyed) or
-    `every` viewer field as it came but those `withheld`."""
+    `every` viewer field as it came but those `withheld`. `computed`: the CloudFront request
+    headers (edge/cloudfront_fields.py) the key or the origin request policy names, which the
+    edge computes for each request. `as_sent` (legacy Headers `*`): every field goes as it came,
+    but those named like CloudFront's own."""
 
     keyed: tuple[str, ...] = ()
     others: bool = True
@@ -92,6 +97,8 @@ class HeaderPolicy:
     forwarded: frozenset[str] = frozenset()
     every: bool = False
     withheld: frozenset[str] = frozenset()
+    computed: tuple[str, ...] = ()
+    as_sent: bool = False
 
     def passes(self, name: str) -> bool:
         """Whether the viewer's field `name` goes to the origin as it came, by name."""
@@ -151,6 +158,12 @@ class Rules:
         """The page a viewer gets in place of an error `status`, if the distribution has one."""
         return self.errors.pages.get(status) if self.errors is not None else None
 
+    @property
+    def computes_fields(self) -> bool:
+        """Whether origin requests carry CloudFront request headers computed from the viewer's
+        connection, which only the ASGI app knows (the fast paths leave such requests to it)."""
+        return self.headers is not None and bool(self.headers.computed)
+
 
 OPEN = Rules()
 
@@ -193,13 +206,19 @@ def key_target(rules: Rules, target: str) -> str:
     return f"{path}?{'&'.join(kept)}" if kept else path
 
 
-def forwarded_headers(rules: Rules, headers: dict[str, str], method: str = "GET") -> dict[str, str]:
+def forwarded_headers(rules: Rules, headers: dict[str, str], method: str = "GET",
+                      viewer: Viewer | None = None) -> dict[str, str]:
     """The request's fields as the behaviour forwards them to the origin (and as its stored
-    variants are told apart by): its HeaderPolicy (below), then ForwardedValues.Cookies `none`
+    variants are told apart by): its HeaderPolicy (below) with the CloudFront request headers it
+    names computed for `viewer` (none without one), then ForwardedValues.Cookies `none`
     drops the Cookie field and `whitelist` keeps only the named cookies (RFC 6265 4.2.1 pairs), in
     name order, so that a key holding them does not depend on the order a browser sent them in."""
     if rules.headers is not None:
-        headers = _policy_fields(rules.headers, headers, method, rules.cache_options)
+        policy = rules.headers
+        sent = _policy_fields(policy, headers, method, rules.cache_options)
+        if policy.computed and viewer is not None:
+            sent.update(computed_fields(policy.computed, headers.get("user-agent", ""), viewer))
+        headers = sent
     cookie = headers.get("cookie")
     if rules.cookies is None or cookie is None:
         return headers
@@ -219,10 +238,13 @@ def _policy_fields(policy: HeaderPolicy, headers: dict[str, str], method: str, c
     when an origin request policy forwards it, or when `others` (legacy settings) and it is not
     one of REMOVED_FIELDS.
     A viewer's CloudFront-* fields (CloudFront-Viewer-Country...) never go: CloudFront sets them
-    itself and strato does not, so a viewer could otherwise choose them."""
+    itself (those strato computes are added by forwarded_headers), so a viewer could otherwise
+    choose them."""
+    if policy.as_sent:
+        return {name: value for name, value in headers.items() if not name.startswith(CLOUDFRONT_PREFIX)}
     kept: dict[str, str] = {}
     for name, value in headers.items():
-        if name.startswith("cloudfront-"):  # CloudFront's own viewer fields, which strato does not compute
+        if name.startswith(CLOUDFRONT_PREFIX):  # CloudFront's own viewer fields
             continue
         if name in PROTOCOL_FIELDS or name in policy.keyed:
             kept[name] = value

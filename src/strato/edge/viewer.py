@@ -7,6 +7,8 @@ The edge speaks plain HTTP only. A request counts as made over HTTPS when the se
 (its ASGI scheme) or, where the operator has told the edge it sits behind a TLS-terminating
 proxy it trusts (`STRATO_EDGE_TRUST_FORWARDED_PROTO`), when it carries
 `X-Forwarded-Proto: https`. Otherwise any viewer could claim HTTPS, so the field is ignored.
+Such a request reaches the proxy with the https scheme, which its CloudFront-Forwarded-Proto
+and the URL a signed URL is checked against are made of.
 
 An error page replaces an error as CloudFront does (DeveloperGuide/HTTPStatusCodes.html): the
 error (from the origin, the cache or the edge itself) is not sent; the page is asked of the
@@ -55,9 +57,12 @@ class ViewerRules:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         host = _field(scope, b"host")
         rules = self.proxy.rules_for(host, raw_path.partition(b"?")[0].decode("latin-1"))
-        if rules.viewer_protocol != ALLOW_ALL and not over_https(scope, self.trust_forwarded_proto):
+        https = over_https(scope, self.trust_forwarded_proto)
+        if rules.viewer_protocol != ALLOW_ALL and not https:
             await self._refuse(scope, rules, host, raw_path, send)
             return
+        if https and scope.get("scheme") != "https":  # the trusted proxy's word, for what the proxy reads
+            scope = {**scope, "scheme": "https"}
         await under_rules(partial(self.proxy.answer, rules=rules), self.proxy, rules)(scope, receive, send)
 
     async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
