@@ -106,8 +106,9 @@ def strato_origin(python: str, src: Path | None) -> str:
     return out.stdout.strip()
 
 
-def start_strato(workers: int, python: str, src: Path | None = None) -> Server:
-    name = f"strato-w{workers}"
+def start_strato(workers: int, python: str, src: Path | None = None, label: str = "") -> Server:
+    """`label` tells apart servers that run at once (each has a data dir of its own)."""
+    name = f"strato-w{workers}{label}"
     data = fresh_dir(f"data-{name}")
     env = strato_env(src)
     argv = [python, "-m", "strato", "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data),
