@@ -6,17 +6,20 @@ the pages that replace them, under their ResponseCode."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import make_client
 from tests.e2e.edge_sites import wait_until_served
 from tests.e2e.test_edge_viewer_protocol import ask
-from tests.e2e.test_serve_edge import http_origin
+from tests.e2e.test_serve_edge import http_origin, metric
 from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
 
@@ -73,6 +76,24 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
     origin.close()
 
 
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Path]]:
+    """The site on a strato whose edge writes an access log."""
+    data: Path = tmp_path_factory.mktemp("logged")
+    log = data / "access.log"
+    server = StratoServer(data / "data", env={"STRATO_EDGE_ACCESS_LOG": str(log)}).start()
+    origin = Origin()
+    origin.routes["/errors/404.html"] = Route(200, {"Cache-Control": "max-age=300"}, NOT_FOUND_PAGE)
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    created = make_client(server.url, "cloudfront").create_distribution(
+        DistributionConfig=distribution_config(origin.url, alias, ERROR_RESPONSES))
+    running = Site(server, alias, origin, created["Distribution"]["Id"])
+    wait_until_served(origin, running.get)
+    yield running, log
+    origin.close()
+    server.stop()
+
+
 def ttl_of(headers: dict[str, str]) -> int:
     found = re.search(r"ttl=(-?\d+)", headers.get("cache-status", ""))
     assert found is not None, headers
@@ -113,6 +134,22 @@ class TestErrorPages:
         status, _, body = site.get("/crash")
         assert (status, body) == (404, b"no such route")  # as CloudFront: the page's own 404, not the 500
         assert site.fetches("/errors/missing.html") == 1
+
+    def test_a_replaced_error_is_logged_and_counted_once_as_what_the_viewer_got(
+        self, logged: tuple[Site, Path],
+    ) -> None:
+        site, log = logged
+        served = metric(site.server, "strato_edge_distribution_bytes_served_total", site.distribution_id)
+        for _ in range(2):  # a miss, then the kept 404 and the cached page
+            assert site.get("/lost/page")[:3:2] == (200, NOT_FOUND_PAGE)
+        deadline = time.monotonic() + 10  # a line is written once its answer has left
+        while log.read_text().count("/lost/page") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = [line for line in log.read_text().splitlines() if "/errors/" in line or "/lost/" in line]
+        assert len(lines) == 2  # none for the page, asked of the origin or the cache for the viewer
+        assert all(f'"GET /lost/page" 200 {len(NOT_FOUND_PAGE)} ' in line for line in lines), lines
+        assert metric(site.server, "strato_edge_distribution_bytes_served_total",
+                      site.distribution_id) - served == 2 * len(NOT_FOUND_PAGE)
 
     def test_errors_without_a_page_reach_the_viewer_as_the_origin_sent_them(self, site: Site) -> None:
         site.origin.routes["/teapot"] = Route(502, {}, b"bad gateway upstream")

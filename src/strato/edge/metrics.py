@@ -8,6 +8,33 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from strato.edge.rules import DEFAULT_SITE
+from strato.http.types import Message, Send
+
+# The ASGI scope key under which an app wrapping the proxy's answer (edge/viewer.py: an error
+# page replacing an error) holds the Observed it counts and logs once, as what the viewer got:
+# the answers the proxy gives within it are then neither counted nor logged on their own.
+OBSERVED = "strato.edge.observed"
+
+
+@dataclass(slots=True)
+class Observed:
+    """What one answer sent: its status and body bytes, and when its request came."""
+
+    started: float
+    status: int = 0
+    sent: int = 0
+
+    def counting(self, send: Send) -> Send:
+        """`send`, counting what goes through it."""
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                self.sent += len(message.get("body", b""))
+            await send(message)
+
+        return counted
 
 
 @dataclass(slots=True)

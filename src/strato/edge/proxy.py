@@ -20,7 +20,7 @@ from strato.edge.cloudfront_fields import viewer_of
 from strato.edge.collapse import Fill, FillState, Flights
 from strato.edge.delivery import VIA, deliver, plain, respond, send_answer, too_many_requests
 from strato.edge.entry import Entry
-from strato.edge.metrics import EdgeMetrics, SiteMetrics
+from strato.edge.metrics import OBSERVED, EdgeMetrics, Observed, SiteMetrics
 from strato.edge.origins import Origin, OriginResponse
 from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
 from strato.edge.response_fields import Fields, add_fields
@@ -43,7 +43,7 @@ from strato.http import bodies
 from strato.http.conditionals import format_http_date
 from strato.http.request import MalformedRequest, Request
 from strato.http.responses import send_body
-from strato.http.types import ASGIApp, Message, Receive, Scope, Send
+from strato.http.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("strato.edge")
 MAX_TARGET = 8192  # RFC 9112 3: at least 8000 octets of request-line should be supported
@@ -130,18 +130,14 @@ class EdgeProxy:
         self, scope: Scope, send: Send, raw_path: bytes, rules: Rules, handle: Callable[[Send], Awaitable[None]],
         started: float | None = None,
     ) -> None:
-        """One request's answer through ASGI, within its client's concurrency limit, counted and logged."""
+        """One request's answer through ASGI, within its client's concurrency limit, counted and
+        logged (by the app wrapping it instead, when the scope holds its OBSERVED)."""
         started = time.perf_counter() if started is None else started
-        status, sent = 0, 0
-
-        async def observed(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
+        outer: Observed | None = scope.get(OBSERVED)
+        if outer is not None:
+            outer.started = min(outer.started, started)
+        answer = Observed(started)
+        observed = answer.counting(send)
         client = (scope.get("client") or ("", 0))[0]
         if not self.connections.acquire(client):
             await plain(observed, 503, "too many concurrent requests from this client", scope["method"])
@@ -150,7 +146,9 @@ class EdgeProxy:
             await handle(observed)
         finally:
             self.connections.release(client)
-            self.observe(self.metrics.site(rules.site), client, scope["method"], raw_path, status, sent, started)
+            if outer is None:
+                self.observe(self.metrics.site(rules.site), client, scope["method"], raw_path, answer.status,
+                             answer.sent, started)
 
     def observe(
         self, site: EdgeMetrics, client: str, method: str, raw_path: bytes, status: int, sent: int, started: float,

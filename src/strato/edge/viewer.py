@@ -14,7 +14,9 @@ An error page replaces an error as CloudFront does (DeveloperGuide/HTTPStatusCod
 error (from the origin, the cache or the edge itself) is not sent; the page is asked of the
 distribution like any request for its path (its behaviour, cache and origin), and a 200 for it
 goes to the viewer under the ResponseCode. Any other answer for the page goes as it is
-(DeveloperGuide/custom-error-pages.html: a missing page is the viewer's 404).
+(DeveloperGuide/custom-error-pages.html: a missing page is the viewer's 404). The exchange is
+counted and logged once, as what the viewer got: the request's path, the status it was
+answered with, the page's bytes (the replaced error's are not sent, so not counted).
 
 Requests answered outside ASGI never reach this app, so a fast path must leave it those it
 governs: hitpath.py answers nothing on a behaviour whose policy is not `allow-all`, nor a stored
@@ -31,6 +33,7 @@ from urllib.parse import unquote
 
 from strato.edge import heads
 from strato.edge.delivery import send_answer
+from strato.edge.metrics import OBSERVED, Observed
 from strato.edge.proxy import EdgeProxy
 from strato.edge.response_fields import Fields
 from strato.edge.rules import ALLOW_ALL, ErrorPage, Rules, viewer_protocol_refusal
@@ -131,6 +134,9 @@ def with_error_pages(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
         if scope["method"] not in _PAGE_METHODS:
             await app(scope, receive, send)
             return
+        observed = Observed(time.perf_counter())
+        scope = {**scope, OBSERVED: observed}
+        viewer = observed.counting(send)
         page: ErrorPage | None = None
 
         async def unless_replaced(message: Message) -> None:
@@ -138,11 +144,16 @@ def with_error_pages(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
             if message["type"] == "http.response.start":
                 page = rules.error_page(int(message["status"]))
             if page is None:
-                await send(message)
+                await viewer(message)
 
-        await app(scope, receive, unless_replaced)
-        if page is not None:
-            await proxy(page_scope(scope, page.path), receive, with_page_status(send, page.status))
+        try:
+            await app(scope, receive, unless_replaced)
+            if page is not None:
+                await proxy(page_scope(scope, page.path), receive, with_page_status(viewer, page.status))
+        finally:
+            raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+            proxy.observe(proxy.metrics.site(rules.site), (scope.get("client") or ("", 0))[0], scope["method"],
+                          raw_path, observed.status, observed.sent, observed.started)
 
     return replacing
 
