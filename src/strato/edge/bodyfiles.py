@@ -29,7 +29,8 @@ class BodyFiles:
         self.slabs_dir.mkdir(exist_ok=True)
         self._entries = str(self.entries_dir)
         self._slabs = str(self.slabs_dir)
-        self._descriptors: OrderedDict[str, int] = OrderedDict()  # open for reads on the loop, by path
+        # Open for reads on the loop: entries' own files by name, slabs by number.
+        self._descriptors: OrderedDict[str | int, int] = OrderedDict()
 
     def file(self, name: str, suffix: str = ".body") -> str:
         """An entry's own file (its body, or version 1's metadata with suffix .meta)."""
@@ -56,29 +57,36 @@ class BodyFiles:
             if body.stem not in names:
                 body.unlink(missing_ok=True)
 
-    def cached(self, path: str, size: int, offset: int, *, keep: bool = True) -> bytes | None:
-        """`size` bytes at `offset` of a file, only if the page cache holds them all (never
-        blocks); None otherwise. `keep` False: the file is about to go, keep no descriptor."""
-        if not keep:
-            try:
-                once = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                return None
-            try:
-                return read_cached(once, size, offset)
-            finally:
-                os.close(once)
-        fd = self._descriptors.get(path)
+    def file_cached(self, name: str, size: int, offset: int) -> bytes | None:
+        """`size` bytes at `offset` of an entry's own body file, only if the page cache holds them
+        all (never blocks); None otherwise."""
+        return self._cached(name, size, offset)
+
+    def slab_cached(self, number: int, size: int, offset: int, *, keep: bool = True) -> bytes | None:
+        """The same in a slab file; `keep` False: the slab is about to go, keep no descriptor."""
+        if keep:
+            return self._cached(number, size, offset)
+        try:
+            fd = os.open(self.slab(number), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            return read_cached(fd, size, offset)
+        finally:
+            os.close(fd)
+
+    def _cached(self, key: str | int, size: int, offset: int) -> bytes | None:
+        fd = self._descriptors.get(key)
         if fd is None:
             try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                fd = os.open(self.file(key) if isinstance(key, str) else self.slab(key), os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
                 return None
-            self._descriptors[path] = fd
+            self._descriptors[key] = fd
             if len(self._descriptors) > OPEN_DESCRIPTORS:
                 os.close(self._descriptors.popitem(last=False)[1])
         else:
-            self._descriptors.move_to_end(path)
+            self._descriptors.move_to_end(key)
         return read_cached(fd, size, offset)
 
     @staticmethod
@@ -90,9 +98,10 @@ class BodyFiles:
         finally:
             os.close(fd)
 
-    def forget(self, path: str) -> None:
-        """A file is going: close its descriptor."""
-        fd = self._descriptors.pop(path, None)
+    def forget(self, key: str | int) -> None:
+        """A file is going (an entry's body, by the entry's name, or a slab, by its number):
+        close its descriptor."""
+        fd = self._descriptors.pop(key, None)
         if fd is not None:
             os.close(fd)
 

@@ -186,7 +186,7 @@ class EdgeStore:
         """A slab body the page cache holds, checked (and its entry dropped if it is not the one
         stored); None when it is not all there."""
         number, offset = self._where(entry)
-        read = self.files.cached(self.files.slab(number), entry.size, offset, keep=number == entry.slab)
+        read = self.files.slab_cached(number, entry.size, offset, keep=number == entry.slab)
         if read is None:
             return None
         with contextlib.suppress(FileNotFoundError):
@@ -221,7 +221,7 @@ class EdgeStore:
             return None if whole is None else whole[start:end]
         if entry.name not in self._by_name:
             return None
-        return self.files.cached(self.files.file(entry.name), end - start, start)
+        return self.files.file_cached(entry.name, end - start, start)
 
     def _checked(self, entry: Entry, body: bytes) -> bytes:
         """A body read from a slab, if it is the one stored; otherwise the entry is dropped and
@@ -295,9 +295,8 @@ class EdgeStore:
 
     def _remove_slab(self, slab: Slab) -> None:
         self.slabs.remove(slab)
-        path = self.files.slab(slab.number)
-        self.files.forget(path)
-        self.writer.unlink(path)
+        self.files.forget(slab.number)
+        self.writer.unlink(self.files.slab(slab.number))
 
     def freshen(self, entry: Entry, headers: dict[str, str], request_time: float, response_time: float) -> None:
         """RFC 9111 §4.3.4: a 304 updated the stored headers."""
@@ -348,9 +347,8 @@ class EdgeStore:
             self._copies.pop(entry.name, None)
             self.writer.drop(entry.name, None)
         else:
-            path = self.files.file(entry.name)
-            self.files.forget(path)
-            self.writer.drop(entry.name, path)
+            self.files.forget(entry.name)
+            self.writer.drop(entry.name, self.files.file(entry.name))
 
     # -- invalidation ---------------------------------------------------------------------
 
