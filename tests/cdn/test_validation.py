@@ -57,6 +57,10 @@ class TestConfig:
          InvalidArgument),
         (config(behavior(pattern="/x", cache_policy_id=CACHING_OPTIMIZED)), InvalidArgument),  # and ForwardedValues
         (config(behavior(pattern="/x", forwarded_values=None)), InvalidArgument),  # neither
+        (config(behavior(pattern="/x", origin_request_policy_id=origin_request_policies.ALL_VIEWER)),
+         InvalidArgument),  # an origin request policy beside ForwardedValues
+        (config(behavior(pattern="/x", forwarded_values=None, cache_policy_id=CACHING_OPTIMIZED, max_ttl=60)),
+         InvalidArgument),  # legacy TTLs beside a cache policy
         (config(behavior(pattern="/x"), behavior(pattern="/x")), InvalidArgument),
         (config(aliases=("bad host.example.com",)), InvalidArgument),
         (config(aliases=("a.example.com", "A.example.com")), InvalidArgument),

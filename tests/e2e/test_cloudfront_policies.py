@@ -159,3 +159,22 @@ class TestNamingPoliciesInBehaviours:
             self.create(cloudfront, self.behaviour(**{field: str(uuid.uuid4())}))
         assert refused.value.response["Error"]["Code"] == code
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+    @pytest.mark.parametrize(("changes", "message"), [
+        ({"ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
+         "The parameter ForwardedValues cannot be used when a cache policy is associated to the cache behavior."),
+        ({"MinTTL": 0}, "The parameter MinTTL cannot be used when a cache policy is associated to the cache behavior."),
+        ({"CachePolicyId": None, "OriginRequestPolicyId": CORS_S3_ORIGIN,
+          "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
+         "The parameter OriginRequestPolicyId cannot be used without a cache policy associated to the cache "
+         "behavior."),
+        ({"CachePolicyId": None}, "The parameter ForwardedValues is required."),
+    ])
+    def test_policies_and_legacy_cache_settings_do_not_mix(self, cloudfront: Any, changes: dict[str, Any],
+                                                           message: str) -> None:
+        behaviour = {name: value for name, value in {**self.behaviour(), **changes}.items() if value is not None}
+        with pytest.raises(ClientError) as refused:
+            self.create(cloudfront, behaviour)
+        error = refused.value.response["Error"]
+        assert (error["Code"], error["Message"]) == ("InvalidArgument", message)
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -174,8 +174,7 @@ def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
     if cached not in CACHED_METHOD_SETS or not cached <= allowed:
         raise InvalidArgument("The parameter CachedMethods must be GET, HEAD or GET, HEAD, OPTIONS, "
                               "and among the allowed methods.")
-    if (behavior.cache_policy_id is None) == (behavior.forwarded_values is None):
-        raise InvalidArgument("A cache behavior needs exactly one of CachePolicyId and ForwardedValues.")
+    _check_cache_settings(behavior)
     if behavior.cache_policy_id is not None and behavior.cache_policy_id not in MANAGED:
         raise NoSuchCachePolicy(f"The cache policy {behavior.cache_policy_id} does not exist.")
     request_policy = behavior.origin_request_policy_id
@@ -194,6 +193,27 @@ def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
         raise InvalidArgument("TTLs must not be negative.")
     if ttls != sorted(ttls):
         raise InvalidTTLOrder("The TTLs must satisfy MinTTL <= DefaultTTL <= MaxTTL.")
+
+
+def _check_cache_settings(behavior: Behavior) -> None:
+    """A behaviour uses a cache policy (with, optionally, an origin request policy) or the legacy
+    ForwardedValues and TTLs, never both (DeveloperGuide/controlling-origin-requests.html: no
+    origin request policy without a cache policy), with the messages CloudFront answers."""
+    if behavior.cache_policy_id is None:
+        if behavior.forwarded_values is None:
+            raise InvalidArgument("The parameter ForwardedValues is required.")
+        if behavior.origin_request_policy_id is not None:
+            raise InvalidArgument("The parameter OriginRequestPolicyId cannot be used without a cache policy "
+                                  "associated to the cache behavior.")
+        return
+    if behavior.forwarded_values is not None:
+        raise InvalidArgument("The parameter ForwardedValues cannot be used when a cache policy is associated to "
+                              "the cache behavior.")
+    for name, ttl in (("MinTTL", behavior.min_ttl), ("DefaultTTL", behavior.default_ttl),
+                      ("MaxTTL", behavior.max_ttl)):
+        if ttl is not None:
+            raise InvalidArgument(f"The parameter {name} cannot be used when a cache policy is associated to the "
+                                  "cache behavior.")
 
 
 def _check_forwarded_headers(names: tuple[str, ...]) -> None:
