@@ -4,10 +4,10 @@ route is cached, started on an idle environment straight from the lane's scope a
 The general path (a request view of every header, the router, SigV4 verification with every
 check a request may need, the handler's Call) costs a warm invoke about a tenth of boto3's own
 time per call, several times its in-process time: the worker's caches are cold when it wakes
-for each request (docs/performance.md, "Functions"). This path
-reads only what such an invoke carries, in one pass over the raw headers, and checks the same
-things with the same pieces: SigV4's canonical request, string to sign and signing key, the
-Invoke handler's payload and client-context rules, the registry's route cache, the invoker.
+for each request (docs/performance.md, "Functions"). This path reads only what such an invoke
+carries, in one pass over the raw headers, and checks the same things with the same pieces:
+SigV4's canonical request, string to sign and signing key, the Invoke handler's payload and
+client-context rules, the registry's route cache, the invoker.
 What it is not sure of (another operation or form, a presigned or unusual signature, a
 repeated or unknown Invoke header, anything wrong with the request, no idle environment) it
 leaves untouched: the general path answers, errors included, as if this path did not exist.
@@ -34,7 +34,7 @@ from .errors import LambdaError
 from .handlers.invoke import InvokeRequest, checked_payload, client_context, new_invocation, response
 
 _PATH = re.compile(r"/2015-03-31/functions/([A-Za-z0-9_.-]+)/invocations")
-_QUERY = re.compile(rb"(?:Qualifier=([A-Za-z0-9$_-]+))?")
+_QUERY = re.compile(rb"(?:Qualifier=((?:[A-Za-z0-9_-]|%24)+))?")  # $LATEST comes as %24LATEST
 _AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([a-z0-9;-]+), ?"
                             r"Signature=([0-9a-f]{64})")
 # The headers this path reads; a request repeating one goes the general way.
@@ -77,7 +77,7 @@ class WarmInvokes:
         log_tail = _LOG_TYPES.get(read.get(b"x-amz-log-type"))
         if log_tail is None or not self._signed(scope, read, body):
             return False
-        qualifier = None if query[1] is None else query[1].decode()
+        qualifier = None if query[1] is None else query[1].decode().replace("%24", "$")
         function = self.services.registry.resolve_cached(path[1], qualifier)
         if function is None:
             return False
