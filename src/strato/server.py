@@ -313,8 +313,8 @@ def serve_edge(settings: EdgeSettings) -> None:
             following = asyncio.ensure_future(invalidations.follow(remote, store,
                                                                    settings.cache_dir / "invalidations-applied"))
         try:
-            await StoppableServer(_edge_config(proxy, token, settings.request_timeout,
-                                              settings.log_level)).serve(sockets=[sock])
+            await StoppableServer(_edge_config(proxy, token, settings.request_timeout, settings.log_level,
+                                              settings.trust_forwarded_proto)).serve(sockets=[sock])
         finally:
             if following is not None and remote is not None:
                 following.cancel()
