@@ -8,10 +8,11 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 from strato import __version__
-from strato.config import EdgeSettings, Settings, parse_size
+from strato.config import EdgeSettings, Settings, env_flag, parse_size
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="a strato server (its API URL) whose CloudFront invalidations this edge applies; "
                            "requests are signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")
     edge.add_argument("--distribution", help="with --invalidations-from: apply only this distribution's")
+    edge.add_argument("--trust-forwarded-proto", action="store_true", default=None,
+                      help="behind a TLS-terminating proxy: a request with X-Forwarded-Proto: https counts as "
+                           "HTTPS (env STRATO_EDGE_TRUST_FORWARDED_PROTO; only if the proxy alone reaches the edge)")
     edge_commands = edge.add_subparsers(dest="edge_command")
     purge = edge_commands.add_parser("purge", help="drop paths (or /prefix/* wildcards) from a running edge")
     purge.add_argument("paths", nargs="+", help="paths such as /index.html or /images/*")
@@ -90,26 +94,33 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "edge":
         from strato.server import serve_edge
 
-        if not args.origin:
-            sys.exit("strato: edge needs --origin URL")
-        keys = None
-        if args.invalidations_from:
-            access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-            if not access or not secret:
-                sys.exit("strato: --invalidations-from needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-            keys = (access, secret, region)
         try:
-            edge_settings = EdgeSettings(
-                origin=args.origin, host=args.host, port=args.port, cache_dir=args.cache_dir,
-                cache_size=parse_size(args.cache_size), memory_size=parse_size(args.memory_size),
-                rate=args.rate, burst=args.burst, max_concurrent_per_client=args.max_concurrent_per_client,
-                access_log=args.access_log, log_level=args.log_level,
-                invalidations_from=args.invalidations_from, distribution=args.distribution, keys=keys,
-            )
+            standalone = edge_settings(args, os.environ)
         except ValueError as exc:
             sys.exit(f"strato: {exc}")
-        serve_edge(edge_settings)
+        serve_edge(standalone)
+
+
+def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeSettings:
+    """`strato edge`'s settings from its flags over the environment (ValueError: what is wrong)."""
+    if not args.origin:
+        raise ValueError("edge needs --origin URL")
+    keys = None
+    if args.invalidations_from:
+        access, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+        if not access or not secret:
+            raise ValueError("--invalidations-from needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        keys = (access, secret, region)
+    trust = args.trust_forwarded_proto
+    return EdgeSettings(
+        origin=args.origin, host=args.host, port=args.port, cache_dir=args.cache_dir,
+        cache_size=parse_size(args.cache_size), memory_size=parse_size(args.memory_size),
+        rate=args.rate, burst=args.burst, max_concurrent_per_client=args.max_concurrent_per_client,
+        access_log=args.access_log, log_level=args.log_level,
+        invalidations_from=args.invalidations_from, distribution=args.distribution, keys=keys,
+        trust_forwarded_proto=env_flag(environ, "STRATO_EDGE_TRUST_FORWARDED_PROTO") if trust is None else trust,
+    )
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +43,7 @@ class Settings:
             "edge_memory_size": parse_size(env.get("STRATO_EDGE_MEMORY_SIZE", "256M")),
             "edge_rate": float(env["STRATO_EDGE_RATE"]) if env.get("STRATO_EDGE_RATE") else None,
             "edge_access_log": env.get("STRATO_EDGE_ACCESS_LOG") or None,
-            "edge_trust_forwarded_proto": env.get("STRATO_EDGE_TRUST_FORWARDED_PROTO", "").lower() in (
-                "1", "true", "yes", "on"),
+            "edge_trust_forwarded_proto": env_flag(env, "STRATO_EDGE_TRUST_FORWARDED_PROTO"),
             "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
             "root_access_key": env.get("STRATO_ROOT_ACCESS_KEY") or None,
             "root_secret_key": env.get("STRATO_ROOT_SECRET_KEY") or None,
@@ -62,6 +62,11 @@ class Settings:
 
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    """Whether the environment variable `name` turns a setting on (1, true, yes or on)."""
+    return env.get(name, "").lower() in ("1", "true", "yes", "on")
 
 
 def parse_size(text: str) -> int:
@@ -99,3 +104,4 @@ class EdgeSettings:
     invalidations_from: str | None = None
     distribution: str | None = None
     keys: tuple[str, str, str] | None = None  # access key, secret key, region
+    trust_forwarded_proto: bool = False  # X-Forwarded-Proto: https from a trusted TLS proxy counts as HTTPS

@@ -1,0 +1,45 @@
+"""`strato edge`'s settings from its flags over the environment: trusting a TLS proxy's
+X-Forwarded-Proto (off unless the flag or STRATO_EDGE_TRUST_FORWARDED_PROTO turns it on), as
+`strato serve` does."""
+
+from __future__ import annotations
+
+import pytest
+
+from strato.cli import _parser, edge_settings
+from strato.config import EdgeSettings, parse_size
+
+
+def settings(*flags: str, **environ: str) -> EdgeSettings:
+    return edge_settings(_parser().parse_args(["edge", "--origin", "http://10.0.0.5:9000", *flags]), environ)
+
+
+class TestTrustingForwardedProto:
+    def test_it_is_off_by_default(self) -> None:
+        assert not settings().trust_forwarded_proto
+
+    def test_the_flag_turns_it_on(self) -> None:
+        assert settings("--trust-forwarded-proto").trust_forwarded_proto
+
+    @pytest.mark.parametrize(("value", "trusted"), [("1", True), ("true", True), ("on", True), ("0", False),
+                                                   ("", False)])
+    def test_the_environment_turns_it_on_as_for_strato_serve(self, value: str, trusted: bool) -> None:
+        assert settings(STRATO_EDGE_TRUST_FORWARDED_PROTO=value).trust_forwarded_proto is trusted
+
+
+class TestOtherSettings:
+    def test_flags_become_settings(self) -> None:
+        found = settings("--port", "0", "--cache-size", "2G", "--rate", "5")
+        assert (found.origin, found.port, found.cache_size, found.rate) == (
+            "http://10.0.0.5:9000", 0, parse_size("2G"), 5.0)
+
+    def test_an_origin_is_required(self) -> None:
+        with pytest.raises(ValueError, match="--origin"):
+            edge_settings(_parser().parse_args(["edge"]), {})
+
+    def test_following_invalidations_needs_keys(self) -> None:
+        with pytest.raises(ValueError, match="AWS_ACCESS_KEY_ID"):
+            settings("--invalidations-from", "http://10.0.0.5:9000")
+        keyed = settings("--invalidations-from", "http://10.0.0.5:9000", AWS_ACCESS_KEY_ID="a",
+                         AWS_SECRET_ACCESS_KEY="s")
+        assert keyed.keys == ("a", "s", "us-east-1")
