@@ -17,14 +17,16 @@ from strato.cdn.response_headers_policies import CORS_WITH_PREFLIGHT_AND_SECURIT
 from tests.e2e.test_cloudfront import s3_origin
 
 CACHE_POLICY_NAMES = {
-    "Managed-Amplify", "Managed-CachingDisabled", "Managed-CachingOptimized",
+    "Managed-Amplify", "Managed-Amplify-Default", "Managed-Amplify-DefaultNoCookies",
+    "Managed-Amplify-ImageOptimization", "Managed-Amplify-StaticContent", "Managed-CachingDisabled",
+    "Managed-CachingOptimized",
     "Managed-CachingOptimizedForUncompressedObjects", "Managed-Elemental-MediaPackage",
     "UseOriginCacheControlHeaders", "UseOriginCacheControlHeaders-QueryStrings",
 }
 ORIGIN_REQUEST_POLICY_NAMES = {
     "Managed-AllViewer", "Managed-AllViewerAndCloudFrontHeaders-2022-06", "Managed-AllViewerExceptHostHeader",
     "Managed-CORS-CustomOrigin", "Managed-CORS-S3Origin", "Managed-Elemental-MediaTailor-PersonalizedManifests",
-    "Managed-UserAgentRefererHeaders",
+    "Managed-HostHeaderOnly", "Managed-UserAgentRefererHeaders",
 }
 RESPONSE_HEADERS_POLICY_NAMES = {
     "Managed-CORS-and-SecurityHeadersPolicy", "Managed-CORS-With-Preflight",

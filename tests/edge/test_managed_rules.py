@@ -10,6 +10,10 @@ import pytest
 from strato.cdn import origin_request_policies as requests
 from strato.cdn.cache_policies import (
     AMPLIFY,
+    AMPLIFY_DEFAULT,
+    AMPLIFY_DEFAULT_NO_COOKIES,
+    AMPLIFY_IMAGE_OPTIMIZATION,
+    AMPLIFY_STATIC_CONTENT,
     CACHING_DISABLED,
     CACHING_OPTIMIZED,
     ELEMENTAL_MEDIA_PACKAGE,
@@ -18,7 +22,7 @@ from strato.cdn.cache_policies import (
 from strato.cdn.records import Behavior
 from strato.edge.cloudfront_fields import Viewer
 from strato.edge.distributions import behavior_rules, forwards_host
-from strato.edge.rules import USER_AGENT, Rules, edge_target, forwarded_headers, key_target
+from strato.edge.rules import USER_AGENT, Rules, Ttls, edge_target, forwarded_headers, key_target
 
 VIEWER = {
     "host": "shop.example.com", "accept": "text/html", "accept-language": "fr", "accept-encoding": "gzip, br",
@@ -74,6 +78,29 @@ class TestWithoutAnOriginRequestPolicy:
         assert "authorization" not in forwarded_headers(rules(request=requests.ALL_VIEWER), signed)
 
 
+class TestAmplifyPolicies:
+    def test_amplify_default_keys_on_accept_authorization_host_cookies_and_query(self) -> None:
+        found = rules(AMPLIFY_DEFAULT)
+        assert found.headers is not None
+        assert found.headers.keyed == ("accept", "authorization", "cloudfront-viewer-country", "cookie", "host")
+        assert found.ttls == Ttls(0, 0, 31536000)
+        assert edge_target(found, TARGET) == key_target(found, TARGET) == TARGET
+        assert sent(found)["accept"] == "text/html"
+        assert "cloudfront-viewer-country" not in sent(found)  # no GeoIP: every viewer keys alike
+
+    def test_amplify_default_no_cookies_sends_no_cookie(self) -> None:
+        assert "cookie" not in sent(rules(AMPLIFY_DEFAULT_NO_COOKIES))
+
+    def test_amplify_image_optimization_and_static_content_key_on_less(self) -> None:
+        image, static = rules(AMPLIFY_IMAGE_OPTIMIZATION), rules(AMPLIFY_STATIC_CONTENT)
+        assert image.headers is not None
+        assert static.headers is not None
+        assert image.headers.keyed == ("accept", "authorization", "host")
+        assert static.headers.keyed == ("authorization", "host")
+        assert edge_target(image, TARGET) == TARGET
+        assert edge_target(static, TARGET) == "/a"
+
+
 class TestOriginRequestPolicies:
     def test_all_viewer_sends_every_viewer_field_cookie_and_parameter_but_keys_none(self) -> None:
         found = rules(request=requests.ALL_VIEWER)
@@ -125,6 +152,13 @@ class TestOriginRequestPolicies:
         assert (forwarded["user-agent"], forwarded["referer"]) == ("curl/8", "http://elsewhere/")
         assert "cookie" not in forwarded
         assert "accept-language" not in forwarded
+
+    def test_host_header_only_sends_the_viewers_host_and_nothing_else(self) -> None:
+        found = rules(CACHING_DISABLED, requests.HOST_HEADER_ONLY)
+        assert forwards_host(behavior(CACHING_DISABLED, requests.HOST_HEADER_ONLY))
+        assert sent(found) == {"host": "shop.example.com", "user-agent": USER_AGENT,
+                               "origin": "https://app.example.com", "if-none-match": '"v1"'}
+        assert edge_target(found, TARGET) == "/a"
 
     def test_media_tailor_adds_every_parameter_to_a_whitelisted_key(self) -> None:
         found = rules(ELEMENTAL_MEDIA_PACKAGE, requests.ELEMENTAL_MEDIA_TAILOR)

@@ -35,6 +35,10 @@ class CachePolicy:
 
 
 AMPLIFY = "2e54312d-136d-493c-8eb9-b001f22f67d2"
+AMPLIFY_DEFAULT = "4d1d2f1d-3a71-49ad-9e08-7ea5d843a556"
+AMPLIFY_DEFAULT_NO_COOKIES = "a6bad946-36c3-4c33-aa98-362c74a7fb13"
+AMPLIFY_IMAGE_OPTIMIZATION = "1c6db51a-a33f-469a-8245-dae26771f530"
+AMPLIFY_STATIC_CONTENT = "7e5fad67-ee98-4ad0-b05a-394999eefc1a"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_OPTIMIZED_UNCOMPRESSED = "b2884449-e4de-46a7-ac36-70bc7f1ddd6d"
@@ -47,12 +51,29 @@ DAY = 86400
 _ORIGIN_CACHE_CONTROL_HEADERS = Selection(
     "whitelist", ("host", "origin", "x-http-method", "x-http-method-override", "x-method-override"))
 
+_AMPLIFY_DEFAULT_HEADERS = Selection("whitelist", ("Accept", "Authorization", "CloudFront-Viewer-Country", "Host"))
+
 # The two UseOriginCacheControlHeaders policies are named without the `Managed-` prefix the others carry.
+# The Amplify hosting policies' -V2 versions (which key on RSC, X-Amplify-Dpl and a __dpl cookie)
+# are not modelled: their ids are not published where strato could check them.
 MANAGED: dict[str, CachePolicy] = {
     AMPLIFY: CachePolicy(
         "Managed-Amplify", "Policy for Amplify Origin", 2, 2, 600,
         headers=Selection("whitelist", ("Authorization", "CloudFront-Viewer-Country", "Host")),
         cookies=ALL, query_strings=ALL, gzip=True, brotli=True),
+    AMPLIFY_DEFAULT: CachePolicy(
+        "Managed-Amplify-Default", "Default Amplify cache policy", 0, 0, YEAR, headers=_AMPLIFY_DEFAULT_HEADERS,
+        cookies=ALL, query_strings=ALL, gzip=True, brotli=True),
+    AMPLIFY_DEFAULT_NO_COOKIES: CachePolicy(
+        "Managed-Amplify-DefaultNoCookies", "Default Amplify cache policy without cookies", 0, 0, YEAR,
+        headers=_AMPLIFY_DEFAULT_HEADERS, query_strings=ALL, gzip=True, brotli=True),
+    AMPLIFY_IMAGE_OPTIMIZATION: CachePolicy(
+        "Managed-Amplify-ImageOptimization", "Amplify cache policy for image optimization", 0, 0, YEAR,
+        headers=Selection("whitelist", ("Accept", "Authorization", "Host")), query_strings=ALL, gzip=True,
+        brotli=True),
+    AMPLIFY_STATIC_CONTENT: CachePolicy(
+        "Managed-Amplify-StaticContent", "Amplify cache policy for static content", 0, 0, YEAR,
+        headers=Selection("whitelist", ("Authorization", "Host")), gzip=True, brotli=True),
     CACHING_DISABLED: CachePolicy("Managed-CachingDisabled", "Policy with caching disabled", 0, 0, 0),
     CACHING_OPTIMIZED: CachePolicy(
         "Managed-CachingOptimized", "Policy with caching enabled. Supports Gzip and Brotli compression.",

@@ -30,6 +30,7 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 CORS_CUSTOM_ORIGIN = "59781a5b-3903-41f3-afcb-af62929ccde1"
 CORS_S3_ORIGIN = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
 ELEMENTAL_MEDIA_TAILOR = "775133bc-15f2-49f9-abea-afb2e0bf67d2"
+HOST_HEADER_ONLY = "bf0718e1-ba1e-49d1-88b1-f726733018ae"
 USER_AGENT_REFERER_HEADERS = "acba4595-bd28-49b8-b9fe-13317c0390fa"
 
 # The CloudFront headers released through June 2022, which AllViewerAndCloudFrontHeaders-2022-06
@@ -71,6 +72,8 @@ MANAGED: dict[str, OriginRequestPolicy] = {
         "Managed-Elemental-MediaTailor-PersonalizedManifests", "Policy for Elemental MediaTailor Origin",
         Selection("whitelist", ("Origin", "Access-Control-Request-Headers", "Access-Control-Request-Method",
                                 "User-Agent", "X-Forwarded-For")), query_strings=ALL),
+    HOST_HEADER_ONLY: OriginRequestPolicy(
+        "Managed-HostHeaderOnly", "Policy to forward only the Host header", Selection("whitelist", ("Host",))),
     USER_AGENT_REFERER_HEADERS: OriginRequestPolicy(
         "Managed-UserAgentRefererHeaders", "Policy for forwarding only the User-Agent and Referer headers",
         Selection("whitelist", ("User-Agent", "Referer"))),
