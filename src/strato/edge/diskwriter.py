@@ -209,6 +209,7 @@ class DiskWriter:
                     os.unlink(op[2])
             self.journal.drop(op[1])
         elif kind == "unlink":
+            self.journal.flush()  # the records naming its bodies' new places first
             for opened in (self._slab, self._source):
                 if opened is not None and opened[0] == op[1]:
                     self._close(opened)
