@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
+
+import pytest
 
 from strato.edge.collapse import Fill
 from strato.edge.diskwriter import DiskWriter
@@ -155,13 +158,17 @@ class TestTheIndex:
         journal.close()
         assert (tmp_path / "index.log").read_bytes() == HEADER + b'{"name":"kept"}\n'
 
-    def test_an_index_of_an_unknown_version_starts_the_cache_empty(self, tmp_path: Path) -> None:
+    def test_an_index_of_an_unknown_version_starts_the_cache_empty(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    ) -> None:
         store = reopened(tmp_path)
         store.commit(entry("/x", 1), b"x", written=False)
         store.close()
         (tmp_path / "index.log").write_bytes(b'{"strato-edge-index":99}\n')
-        again = reopened(tmp_path)
+        with caplog.at_level(logging.WARNING, logger="strato.edge"):
+            again = reopened(tmp_path)
         assert len(again) == 0
+        assert "unknown format" in caplog.text
         again.close()
         assert disk_bytes(tmp_path) == 0
 

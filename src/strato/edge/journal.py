@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from strato.fileio import write_all
+
+log = logging.getLogger("strato.edge")
 
 
 def _header(version: int) -> bytes:
@@ -55,6 +58,8 @@ class Journal:
             lines = []
         self._open()
         if not lines or lines[0] + b"\n" not in _READABLE_HEADERS:
+            if lines and lines != [b""]:
+                log.warning("edge cache index %s is of an unknown format: the cache starts empty", self.path)
             return live  # none yet, or an unknown format: start empty (load removes the bodies)
         for line in lines[1:]:
             try:
