@@ -25,13 +25,13 @@ from strato.auth import sigv4
 from strato.auth.credentials import CredentialStore
 from strato.auth.errors import AuthError
 from strato.functions.errors import InvalidParameter
-from strato.functions.records import MAX_PAYLOAD, InvokeResult
+from strato.functions.records import MAX_PAYLOAD
 from strato.http.responses import Response
 from strato.http.types import Scope
 
 from .call import Services
 from .errors import LambdaError
-from .handlers.invoke import InvokeRequest, checked_payload, client_context, new_invocation, response
+from .handlers.invoke import InvokeRequest, answering, checked_payload, client_context, new_invocation
 
 _PATH = re.compile(r"/2015-03-31/functions/([A-Za-z0-9_.-]+)/invocations")
 _QUERY = re.compile(rb"(?:Qualifier=((?:[A-Za-z0-9_-]|%24)+))?")  # $LATEST comes as %24LATEST
@@ -85,11 +85,8 @@ class WarmInvokes:
         request = InvokeRequest("RequestResponse", checked_payload(body, MAX_PAYLOAD, "Invoke"),
                                 client_context(None if context is None else context.decode("latin-1")), log_tail)
 
-        def finished(outcome: InvokeResult | BaseException) -> None:
-            done(outcome if isinstance(outcome, BaseException) else response(outcome, log_tail))
-
         invocation = new_invocation(self.services.registry, function, qualifier, request_id, request)
-        return self.services.invoker.start(invocation, finished)
+        return self.services.invoker.start(invocation, answering(done, log_tail))
 
     def _signed(self, scope: Scope, read: dict[bytes, bytes], body: bytes) -> bool:
         """The request's SigV4 Authorization header holds, for a known key (False: not sure)."""

@@ -9,7 +9,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult
+from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, Outcome
 from strato.functions.registry import Registry
 from strato.http.responses import Response
 
@@ -80,6 +80,14 @@ def new_invocation(registry: Registry, function: FunctionVersion, qualifier: str
                       request.client_context, log_tail=request.log_tail)
 
 
+def answering(done: Callable[[Response | BaseException], None], log_tail: bool) -> Outcome:
+    """The invoker's callback for a started invoke: `done` gets the caller's response, or the error."""
+    def finished(outcome: InvokeResult | BaseException) -> None:
+        done(outcome if isinstance(outcome, BaseException) else response(outcome, log_tail))
+
+    return finished
+
+
 def response(result: InvokeResult, log_tail: bool) -> Response:
     out = [("content-type", "application/json"), ("x-amz-executed-version", result.executed_version)]
     if result.function_error:
@@ -113,10 +121,7 @@ def start(call: Call, done: Callable[[Response | BaseException], None]) -> Await
     if function is None:
         return invoke(call, request)
 
-    def finished(outcome: InvokeResult | BaseException) -> None:
-        done(outcome if isinstance(outcome, BaseException) else response(outcome, request.log_tail))
-
     invocation = new_invocation(call.registry, function, qualifier, call.request_id, request)
-    if call.services.invoker.start(invocation, finished):
+    if call.services.invoker.start(invocation, answering(done, request.log_tail)):
         return None
     return invoke(call, request)
