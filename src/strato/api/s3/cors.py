@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import xml
 from .errors import S3Error
@@ -88,6 +89,7 @@ def to_document(config: CORSConfiguration) -> str:
         for rule in config.cors_rule])
 
 
+@lru_cache(maxsize=256)  # every request with an Origin header reads its bucket's document again
 def from_document(document: str) -> CORSConfiguration:
     rules = []
     for rule_id, headers, methods, origins, expose, max_age in json.loads(document):
