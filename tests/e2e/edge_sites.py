@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import http.client
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from strato.cdn.cache_policies import CACHING_DISABLED
+from tests.e2e.test_serve_edge import http_origin
 from tests.e2e.web import get
 from tests.edge.origin import Origin, Route, Seen
 from tests.servers import StratoServer
@@ -18,6 +21,24 @@ def managed(path: str, cache_policy: str, **extra: Any) -> dict[str, Any]:
     """A cache behaviour naming a managed cache policy (and any other fields)."""
     return {"PathPattern": path, "TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all",
             "CachePolicyId": cache_policy, **extra}
+
+
+def open_site(server: StratoServer, cloudfront: Any, origin: Origin, behaviours: list[dict[str, Any]], *,
+              origin_config: dict[str, Any] | None = None, default: dict[str, Any] | None = None) -> Site:
+    """A new distribution by a new alias, once the edge serves it: its one origin `web` is `origin`
+    over HTTP (or `origin_config`), with `behaviours` and a `default` behaviour (caching disabled)."""
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
+        "Aliases": {"Quantity": 1, "Items": [alias]},
+        "Origins": {"Quantity": 1, "Items": [origin_config or http_origin(origin.url)]},
+        "DefaultCacheBehavior": default or {"TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all",
+                                            "CachePolicyId": CACHING_DISABLED},
+        "CacheBehaviors": {"Quantity": len(behaviours), "Items": behaviours},
+    })
+    site = Site(server, alias, origin)
+    wait_until_served(origin, site.get)
+    return site
 
 
 def wait_until_served(origin: Origin, get: Callable[[str], tuple[int, dict[str, str], bytes]]) -> None:

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
-from tests.e2e.edge_sites import Site, managed, wait_until_served
+from tests.e2e.edge_sites import Site, managed, open_site
 from tests.e2e.test_serve_edge import http_origin
 from tests.e2e.web import get, public_read
 from tests.edge.origin import Origin, Route, Seen
@@ -52,17 +52,8 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
         managed("/optimized/*", CACHING_OPTIMIZED, Compress=True),
         managed("/disabled/*", CACHING_DISABLED),
     ]
-    alias = f"{uuid.uuid4().hex[:12]}.example.com"
-    cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
-        "Aliases": {"Quantity": 1, "Items": [alias]},
-        "Origins": {"Quantity": 1, "Items": [web]},
-        "DefaultCacheBehavior": legacy(None, ("X-Tenant",), Compress=True, AllowedMethods={
-            **GET_HEAD_OPTIONS, "CachedMethods": GET_HEAD_OPTIONS}),
-        "CacheBehaviors": {"Quantity": len(behaviours), "Items": behaviours},
-    })
-    running = Site(server, alias, origin)
-    wait_until_served(origin, running.get)
+    running = open_site(server, cloudfront, origin, behaviours, origin_config=web, default=legacy(
+        None, ("X-Tenant",), Compress=True, AllowedMethods={**GET_HEAD_OPTIONS, "CachedMethods": GET_HEAD_OPTIONS}))
     yield running
     origin.close()
 

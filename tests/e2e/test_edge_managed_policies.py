@@ -6,7 +6,6 @@ response headers policy's fields."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +14,7 @@ import pytest
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
 from strato.cdn.origin_request_policies import ALL_VIEWER, ALL_VIEWER_EXCEPT_HOST_HEADER, CORS_CUSTOM_ORIGIN
 from strato.cdn.response_headers_policies import CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, SECURITY_HEADERS
-from tests.e2e.edge_sites import Site, managed, wait_until_served
-from tests.e2e.test_serve_edge import http_origin
+from tests.e2e.edge_sites import Site, managed, open_site
 from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
 
@@ -40,17 +38,7 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
                   ResponseHeadersPolicyId=CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, AllowedMethods=GET_HEAD_OPTIONS),
         managed("/secure/*", CACHING_OPTIMIZED, ResponseHeadersPolicyId=SECURITY_HEADERS),
     ]
-    alias = f"{uuid.uuid4().hex[:12]}.example.com"
-    cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
-        "Aliases": {"Quantity": 1, "Items": [alias]},
-        "Origins": {"Quantity": 1, "Items": [http_origin(origin.url)]},
-        "DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all",
-                                 "CachePolicyId": CACHING_DISABLED},
-        "CacheBehaviors": {"Quantity": len(behaviours), "Items": behaviours},
-    })
-    running = Site(server, alias, origin)
-    wait_until_served(origin, running.get)
+    running = open_site(server, cloudfront, origin, behaviours)
     yield running
     origin.close()
 
