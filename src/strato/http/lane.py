@@ -63,35 +63,22 @@ class LaneHttpProtocol(GuardedHttpProtocol):
     lane_shortcut: Shortcut | None
     lane_app: ASGIApp
     _lane: list[bytes] | None = None  # the body of the lane request being read
-    _lane_timer: asyncio.TimerHandle | None = None  # armed only when a body spans reads
     _lane_heard = 0.0  # when the last bytes of that body came
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         if self._lane is not None:  # the body goes on in a later read
             self._lane_heard = self.loop.time()
-            if self._lane_timer is None:
-                self._lane_timer = self.loop.call_later(self.head_timeout, self._lane_stalled)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_lane_timer()
-        super().connection_lost(exc)
+    def _waiting_since(self) -> float | None:
+        """A lane body is waited for from its last bytes (the connection's one timer checks it)."""
+        return self._lane_heard if self._lane is not None else super()._waiting_since()
 
-    def _lane_stalled(self) -> None:
-        self._lane_timer = None
-        if self._lane is None or self.transport.is_closing():
+    def _waited_too_long(self) -> None:
+        if self._lane is not None:
+            self._refuse_stalled()
             return
-        quiet = self.loop.time() - self._lane_heard
-        if quiet < self.head_timeout:
-            self._lane_timer = self.loop.call_later(self.head_timeout - quiet, self._lane_stalled)
-            return
-        self._refuse("RequestTimeout", "Your socket connection to the server was not read from or written to "
-                     "within the timeout period.")
-
-    def _stop_lane_timer(self) -> None:
-        if self._lane_timer is not None:
-            self._lane_timer.cancel()
-            self._lane_timer = None
+        super()._waited_too_long()
 
     def on_headers_complete(self) -> None:
         if not self._fits_lane():
@@ -120,7 +107,6 @@ class LaneHttpProtocol(GuardedHttpProtocol):
             super().on_message_complete()
             return
         self._lane = None
-        self._stop_lane_timer()
         self._message_done()
         cycle = self.cycle
         assert isinstance(cycle, _LaneCycle)

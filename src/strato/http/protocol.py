@@ -104,21 +104,33 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._head_timer = None
 
     def _head_check(self) -> None:
-        """One timer per connection, checking the head in progress: arming and cancelling a
-        timer for every request cost more than the check."""
+        """One timer per connection, checking what the connection waits for (`_waiting_since`):
+        arming and cancelling a timer for every request cost more than the check."""
         self._head_timer = None
         if self.transport.is_closing():
             return
-        waited = 0.0 if self._head_since is None else self.loop.time() - self._head_since
+        since = self._waiting_since()
+        waited = 0.0 if since is None else self.loop.time() - since
         if waited < self.head_timeout:
             self._head_timer = self.loop.call_later(self.head_timeout - waited, self._head_check)
             return
+        self._waited_too_long()
+
+    def _waiting_since(self) -> float | None:
+        """Since when the connection waits for bytes it must have within `head_timeout` (None:
+        for none): here, the request head being read."""
+        return self._head_since
+
+    def _waited_too_long(self) -> None:
         if self._head_bytes == 0 and self.cycle is None:
-            self.transport.close()
+            self.transport.close()  # a connection that never sent a byte
             return
         if self._head_open:
-            self._refuse("RequestTimeout", "Your socket connection to the server was not read from or written to "
-                         "within the timeout period.")
+            self._refuse_stalled()
+
+    def _refuse_stalled(self) -> None:
+        self._refuse("RequestTimeout", "Your socket connection to the server was not read from or written to "
+                     "within the timeout period.")
 
     def _refuse(self, code: str, message: str) -> None:
         content_type, body = self.refusal(code, message)
