@@ -4,12 +4,12 @@ strato.functions.zygote CONTROL_FD POLICY_JSON, started by isolated.py).
 Process tree of one environment, all of it made ahead of time (a spare) but the last steps:
   zygote (a child subreaper, so environments become its children and their statuses reach it)
    └─ first fork: joins the cgroup (the slow part), unshares namespaces, forks pid 1, exits
-      └─ init (pid 1): mounts /proc, prepares the filesystem, forks the runtime process, then
-         reaps orphans and exits with the runtime's status (128+N when killed by signal N); its
-         death ends the namespace
-         └─ runtime process: waits for the launch; then mounts the code and /tmp, drops
-            privileges, sets the environment, runs runtime_client (python) or execs
-            /var/task/bootstrap (provided)
+      └─ init (pid 1): mounts /proc, prepares the filesystem (its private /tmp included),
+         forks the runtime process, then reaps orphans and exits with the runtime's status
+         (128+N when killed by signal N); its death ends the namespace
+         └─ runtime process: rehearses a launch (runtime_client.rehearse), waits for the
+            launch; then mounts the code (and resizes /tmp), drops privileges, sets the
+            environment, runs runtime_client (python) or execs /var/task/bootstrap (provided)
 
 Control messages (messages.py). A ready spare's runtime-process socket is handed to the
 launcher, which launches it directly (the spec and log fd go straight to the waiting process).
