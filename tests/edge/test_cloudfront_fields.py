@@ -20,6 +20,9 @@ SMART_TV = ("Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML,
             "TV Safari/537.36")
 FIRE_TV = ("Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7633) AppleWebKit/537.36 (KHTML, like Gecko) "
            "Chrome/120.0.0.0 Mobile Safari/537.36")
+TIZEN_TV = "Mozilla/5.0 (Linux; Tizen 2.3) AppleWebKit/538.1 (KHTML, like Gecko)Version/2.3 TV Safari/538.1"
+TIZEN_PHONE = ("Mozilla/5.0 (Linux; Tizen 2.3; SAMSUNG SM-Z130H) AppleWebKit/537.3 (KHTML, like Gecko) "
+               "Version/2.3 Mobile Safari/537.3")
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
 
 
@@ -36,6 +39,8 @@ class TestDeviceType:
         (ANDROID_TABLET, {"android", "tablet"}),
         (SMART_TV, {"smarttv"}),
         (FIRE_TV, {"android", "smarttv"}),
+        (TIZEN_TV, {"smarttv"}),  # TV after Tizen
+        (TIZEN_PHONE, {"mobile"}),
         (FIREFOX, {"desktop"}),
         ("curl/8.5.0", {"desktop"}),
         ("", {"desktop"}),

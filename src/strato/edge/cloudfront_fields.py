@@ -33,10 +33,13 @@ COMPUTED = DEVICE_FIELDS | {FORWARDED_PROTO, VIEWER_ADDRESS, VIEWER_HTTP_VERSION
 PREFIX = "cloudfront-"  # every CloudFront request header's name starts so
 
 # User-Agent tokens by device class. CloudFront does not publish its rules; these are the
-# usual ones (TVs first: their browsers often also claim Android or Mobile).
+# usual ones (TVs first: their browsers often also claim Android or Mobile; a Tizen browser
+# is a TV's when TV follows it on its line: _tizen_tv).
 _SMART_TV = re.compile(
     r"smart-?tv|smart tv|googletv|google tv|android tv|appletv|apple tv|hbbtv|netcast|web0s|webos\.tv"
-    r"|bravia|roku|crkey|\baft[a-z]|philipstv|nettv|tizen.*\btv\b", re.IGNORECASE)
+    r"|bravia|roku|crkey|\baft[a-z]|philipstv|nettv", re.IGNORECASE)
+_TIZEN = re.compile(r"tizen", re.IGNORECASE)
+_TV = re.compile(r"\btv\b", re.IGNORECASE)
 _TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook", re.IGNORECASE)
 _MOBILE = re.compile(r"mobi|iphone|ipod|windows phone|blackberry|bb10|opera mini|symbian|nokia", re.IGNORECASE)
 _ANDROID = re.compile(r"android", re.IGNORECASE)
@@ -65,13 +68,24 @@ def device_fields(user_agent: str) -> dict[str, str]:
     """AWS CloudFront DeveloperGuide/adding-cloudfront-headers.html (device type): each of the six
     fields `true` or `false` by the User-Agent; a tablet whose browser says Mobile (an iPad) is
     both; a viewer that is no phone, tablet or TV (or sends no User-Agent) is a desktop."""
-    smart_tv = bool(_SMART_TV.search(user_agent))
+    smart_tv = bool(_SMART_TV.search(user_agent)) or _tizen_tv(user_agent)
     android = bool(_ANDROID.search(user_agent))
     tablet = not smart_tv and (bool(_TABLET.search(user_agent)) or (android and "mobile" not in user_agent.lower()))
     mobile = not smart_tv and bool(_MOBILE.search(user_agent))
     flags = {IS_ANDROID: android, IS_IOS: bool(_IOS.search(user_agent)), IS_SMART_TV: smart_tv,
              IS_TABLET: tablet, IS_MOBILE: mobile, IS_DESKTOP: not (smart_tv or tablet or mobile)}
     return {name: "true" if flag else "false" for name, flag in flags.items()}
+
+
+def _tizen_tv(user_agent: str) -> bool:
+    """Whether a line of `user_agent` says Tizen and, after it, TV: what `tizen.*\\btv\\b` finds, in
+    one pass over each line (the regex tries each Tizen against the rest of its line: time
+    growing with the square of the field's length, 0.2 s for 15 kB a viewer may send)."""
+    for line in user_agent.split("\n"):
+        tizen = _TIZEN.search(line)
+        if tizen is not None and _TV.search(line, tizen.end()):
+            return True
+    return False
 
 
 def computed_fields(names: tuple[str, ...], user_agent: str, viewer: Viewer) -> dict[str, str]:
