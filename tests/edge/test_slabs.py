@@ -12,7 +12,7 @@ import pytest
 from strato.edge.journal import HEADER, Journal
 from strato.edge.slabs import SLAB_BODY_MAX, Slabs
 from strato.edge.store import EdgeStore
-from tests.edge.test_store import body_of, disk_bytes, entry
+from tests.edge.test_store import body_of, disk_bytes, entry, json_record
 
 KIB = 1024
 
@@ -209,7 +209,7 @@ class TestADamagedSlab:
 def test_a_version_2_cache_with_a_file_per_body_loads(tmp_path: Path) -> None:
     """Version 2's index records had no slab, offset or checksum; each body was a file."""
     old = entry("/v2", 6)
-    record = {key: value for key, value in old.meta().items() if key not in {"slab", "offset", "crc"}}
+    record = {key: value for key, value in json_record(old).items() if key not in {"slab", "offset", "crc"}}
     folder = tmp_path / "entries" / old.name[:2]
     folder.mkdir(parents=True)
     (folder / f"{old.name}.body").write_bytes(b"second")

@@ -4,6 +4,7 @@ a killed edge leaves behind, and the move from version 1's per-entry metadata fi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -26,6 +27,21 @@ def entry(key: str, size: int, **changes: object) -> Entry:
         "response_time": 1000.5, "size": size, **changes,
     }
     return Entry(**fields)  # type: ignore[arg-type]
+
+
+def json_record(stored: Entry) -> dict[str, object]:
+    """The entry as index versions 1 to 3 recorded it, in JSON."""
+    fields = {field.name: getattr(stored, field.name) for field in dataclasses.fields(stored)}
+    del fields["prepared"]
+    return {**fields, "vary": list(stored.vary)}
+
+
+def record_bytes(stored: Entry, directory: Path) -> bytes:
+    """The entry's record as the index appends it (written through a journal of its own)."""
+    journal = Journal(directory / "one.log")
+    journal.rewrite([stored.record()])
+    journal.close()
+    return (directory / "one.log").read_bytes()[len(HEADER) :]
 
 
 def body_of(store: EdgeStore, stored: Entry) -> bytes:
@@ -127,7 +143,7 @@ class TestAKilledEdge:
         store.close()
         Path(store.body_path(shrunk.name)).write_bytes(b"123")
         with (tmp_path / "index.log").open("ab") as index:
-            index.write(b'{"key":"/torn","vari')
+            index.write(record_bytes(entry("/torn", 1), tmp_path)[:30])
 
         again = reopened(tmp_path)
         assert again.lookup("/whole", {}) is not None
@@ -141,22 +157,26 @@ class TestTheIndex:
     def test_replay_keeps_the_last_record_of_a_name_and_forgets_dropped_ones(self, tmp_path: Path) -> None:
         journal = Journal(tmp_path / "index.log")
         assert journal.replay() == {}
-        journal.put({"name": "a", "n": 1})
-        journal.put({"name": "b", "n": 1})
-        journal.put({"name": "a", "n": 2}, replaces=True)
-        journal.drop("b")
+        first, other = entry("/a", 1), entry("/b", 1)
+        journal.put(first.record())
+        journal.put(other.record())
+        journal.put(dataclasses.replace(first, status=203).record(), replaces=True)
+        journal.drop(other.name)
         journal.close()
-        assert Journal(tmp_path / "index.log").replay() == {"a": {"name": "a", "n": 2}}
+        assert Journal(tmp_path / "index.log").replay() == {first.name: dataclasses.replace(first, status=203)}
 
     def test_a_rewrite_leaves_only_the_live_records(self, tmp_path: Path) -> None:
         journal = Journal(tmp_path / "index.log")
         journal.replay()
         for index in range(5):
-            journal.put({"name": f"n{index}"})
-            journal.drop(f"n{index}")
-        journal.rewrite([{"name": "kept"}])
+            gone = entry(f"/n{index}", 1)
+            journal.put(gone.record())
+            journal.drop(gone.name)
+        kept = entry("/kept", 1)
+        journal.rewrite([kept.record()])
         journal.close()
-        assert (tmp_path / "index.log").read_bytes() == HEADER + b'{"name":"kept"}\n'
+        assert (tmp_path / "index.log").read_bytes() == HEADER + record_bytes(kept, tmp_path)
+        assert Journal(tmp_path / "index.log").replay() == {kept.name: kept}
 
     def test_an_index_of_an_unknown_version_starts_the_cache_empty(
         self, tmp_path: Path, caplog: pytest.LogCaptureFixture,
@@ -179,7 +199,7 @@ def test_version_1_metadata_files_move_into_the_index(tmp_path: Path) -> None:
     folder = tmp_path / "entries" / old.name[:2]
     folder.mkdir(parents=True)
     (folder / f"{old.name}.body").write_bytes(b"legacy")
-    (folder / f"{old.name}.meta").write_text(json.dumps({"v": 1, **old.meta()}))
+    (folder / f"{old.name}.meta").write_text(json.dumps({"v": 1, **json_record(old)}))
 
     store = reopened(tmp_path)
     found = store.lookup("/legacy", {})
@@ -198,10 +218,11 @@ class TestTheDiskWriter:
         journal = Journal(tmp_path / "index.log")
         journal.replay()
         writer = DiskWriter(journal, max_pending=8)  # not started yet: everything waits
-        assert writer.body("a", str(tmp_path / "a.body"), b"12345")
-        writer.put({"name": "a"})
+        waiting = entry("/a", 5)
+        assert writer.body(waiting.name, str(tmp_path / "a.body"), b"12345")
+        writer.put(waiting.record())
         assert not writer.body("b", str(tmp_path / "b.body"), b"6789")  # 9 bytes would wait: refused
-        assert writer.pending == {"a": b"12345"}
+        assert writer.pending == {waiting.name: b"12345"}
         assert not (tmp_path / "a.body").exists()
         assert Journal(tmp_path / "index.log").replay() == {}
 
@@ -210,15 +231,16 @@ class TestTheDiskWriter:
         assert writer.pending == {}
         assert (tmp_path / "a.body").read_bytes() == b"12345"
         assert not (tmp_path / "b.body").exists()
-        assert Journal(tmp_path / "index.log").replay() == {"a": {"name": "a"}}
+        assert Journal(tmp_path / "index.log").replay() == {waiting.name: waiting}
 
     def test_a_drop_of_a_body_still_waiting_removes_it_after_it_is_written(self, tmp_path: Path) -> None:
         journal = Journal(tmp_path / "index.log")
         journal.replay()
         writer = DiskWriter(journal)
-        writer.body("a", str(tmp_path / "a.body"), b"gone soon")
-        writer.put({"name": "a"})
-        writer.drop("a", str(tmp_path / "a.body"))
+        gone = entry("/a", 9)
+        writer.body(gone.name, str(tmp_path / "a.body"), b"gone soon")
+        writer.put(gone.record())
+        writer.drop(gone.name, str(tmp_path / "a.body"))
         writer.start()
         writer.close()
         assert not (tmp_path / "a.body").exists()

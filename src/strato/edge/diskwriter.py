@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from strato.edge.entry import Record
 from strato.edge.journal import Journal
 from strato.fileio import write_all
 
@@ -72,7 +73,7 @@ class DiskWriter:
         what waits, so the answer holds until it does)."""
         return self._pending_bytes + size <= self.max_pending
 
-    def put(self, record: dict[str, Any], *, replaces: bool = False) -> None:
+    def put(self, record: Record, *, replaces: bool = False) -> None:
         self._queue.put(("put", record, replaces))
 
     def copy(self, name: str, source: tuple[str, int], size: int, crc: int, target: tuple[str, int, int]) -> None:
@@ -96,7 +97,7 @@ class DiskWriter:
         """Remove a slab file, once what is queued before (its bodies) is done."""
         self._queue.put(("unlink", path))
 
-    def rewrite(self, records: list[dict[str, Any]]) -> None:
+    def rewrite(self, records: list[Record]) -> None:
         """Compact the index to these records (the live ones now)."""
         self.compacting = True
         self._queue.put(("rewrite", records))

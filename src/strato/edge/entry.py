@@ -4,10 +4,18 @@ and records it (edge/journal.py): where its body is, and what its hits share (ed
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from strato.edge.policy import Stored
 from strato.edge.prepared import Prepared
+
+# An entry's fields in their order (its prepared facts aside): what the index records (journal.py),
+# taken on the event loop as one tuple and encoded on the disk writer's thread.
+Record = tuple[
+    str, str, tuple[str, ...], str, str, int, dict[str, str], float, float, int, str, int, int, int,
+]
 
 _NAMES = random.Random()  # seeded from os.urandom: names need to be unique, not secret (no syscall each)
 
@@ -43,11 +51,18 @@ class Entry:
             self.prepared = Prepared.of(self.headers, self.status, self.size, self.request_time, self.response_time)
         return self.prepared
 
-    def meta(self) -> dict[str, object]:
-        """The entry's record in the index (journal.py)."""
-        return {
-            "key": self.key, "variant": self.variant, "vary": list(self.vary), "host": self.host,
-            "target": self.target, "status": self.status, "headers": self.headers, "request_time": self.request_time,
-            "response_time": self.response_time, "size": self.size, "name": self.name, "slab": self.slab,
-            "offset": self.offset, "crc": self.crc,
-        }
+    def record(self) -> Record:
+        """The entry's record in the index (journal.py), as it is now (its headers are replaced
+        by a 304, never changed in place)."""
+        return (
+            self.key, self.variant, self.vary, self.host, self.target, self.status, self.headers, self.request_time,
+            self.response_time, self.size, self.name, self.slab, self.offset, self.crc,
+        )
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> Entry:
+        """An entry from a JSON record of versions 1 to 3 (a .meta file, an index line);
+        ValueError, TypeError or KeyError when it is not one."""
+        if not isinstance(meta.get("name"), str):
+            raise ValueError("a record without a name")
+        return cls(**{**meta, "vary": tuple(meta["vary"])})

@@ -14,7 +14,7 @@ of a commit, a 304 and a drop runs in order on one thread (edge/diskwriter.py). 
 disk stay within the capacity: the eviction policy keeps the live bytes within it less the
 slabs' reserve for dead bytes, and the sparsest slabs go when their dead bytes pass it.
 Version 1 kept each entry's metadata in a `<name>.meta` JSON file; load() moves those into the
-index. Version 2's index (no slabs) loads as it is.
+index. Versions 2 and 3 of the index (JSON lines, version 2 without slabs) load as they are.
 """
 
 from __future__ import annotations
@@ -78,11 +78,8 @@ class EdgeStore:
         slabs = {number: self.slabs.adopt(number, length) for number, length in self.files.slab_lengths().items()}
         newest = max(slabs, default=-1)
         newest_bytes = _read_or_empty(self.files.slab(newest)) if slabs else b""  # a crash may have torn its tail
-        for name, record in records.items():
+        for name, entry in records.items():
             try:
-                entry = Entry(**{**record, "vary": tuple(record["vary"])})
-                if entry.name != name:
-                    raise ValueError("a record under another name")
                 if entry.slab < 0:
                     if os.stat(self.files.file(entry.name)).st_size != entry.size:
                         raise ValueError("body size differs")
@@ -90,7 +87,7 @@ class EdgeStore:
                     entry.slab == newest and not _intact(entry, newest_bytes)
                 ):
                     raise ValueError("a slab body cut short")
-            except (OSError, ValueError, TypeError, KeyError):
+            except (OSError, ValueError, TypeError):
                 _unlink(self.files.file(name))
                 continue
             if entry.slab >= 0:
@@ -100,23 +97,24 @@ class EdgeStore:
         for slab in slabs.values():
             if not slab.names:
                 self._remove_slab(slab)
-        self.journal.rewrite(entry.meta() for entry in self._by_name.values())
+        self.journal.rewrite(entry.record() for entry in self._by_name.values())
         for meta in self.files.entries_dir.glob("*/*.meta"):
             meta.unlink(missing_ok=True)
         self.writer.start()
         self._reclaim()
         return len(self._by_name)
 
-    def _legacy_records(self) -> dict[str, dict[str, object]]:
+    def _legacy_records(self) -> dict[str, Entry]:
         """Version 1's per-entry metadata files, oldest first."""
-        records: dict[str, dict[str, object]] = {}
+        records: dict[str, Entry] = {}
         for path in sorted(self.files.entries_dir.glob("*/*.meta"), key=lambda p: p.stat().st_mtime):
             try:
                 raw = json.loads(path.read_text())
-            except (OSError, ValueError):
+                if isinstance(raw, dict) and raw.pop("v", None) == LEGACY_META_VERSION:
+                    entry = Entry.from_meta(raw)
+                    records[entry.name] = entry
+            except (OSError, ValueError, TypeError, KeyError):
                 continue
-            if isinstance(raw, dict) and raw.pop("v", None) == LEGACY_META_VERSION and isinstance(raw.get("name"), str):
-                records[raw["name"]] = raw
         return records
 
     # -- lookups --------------------------------------------------------------------------
@@ -290,7 +288,7 @@ class EdgeStore:
                 self._copies.setdefault(name, old)
                 self.writer.copy(name, (source, old[1]), entry.size, entry.crc,
                                  (self.files.slab(entry.slab), entry.slab, entry.offset))
-                self.writer.put(entry.meta(), replaces=True)
+                self.writer.put(entry.record(), replaces=True)
             self._remove_slab(slab)
 
     def _remove_slab(self, slab: Slab) -> None:
@@ -305,19 +303,19 @@ class EdgeStore:
         entry.headers, entry.request_time, entry.response_time = headers, request_time, response_time
         entry.prepared = None
         if entry.name in self._by_name:
-            self.writer.put(entry.meta(), replaces=True)
+            self.writer.put(entry.record(), replaces=True)
 
     def _index_entry(self, entry: Entry, *, warm: bool, record: bool) -> None:
         self._index.setdefault(entry.key, {})[entry.variant] = entry
         self._by_name[entry.name] = entry
         if record:
-            self.writer.put(entry.meta())
+            self.writer.put(entry.record())
         for name in self.eviction.insert(entry.name, entry.size, warm=warm):
             victim = self._by_name.get(name)
             if victim is not None:
                 self._drop(victim)
         if record and not self.writer.compacting and self.journal.wants_compaction():
-            self.writer.rewrite([e.meta() for e in self._by_name.values()])
+            self.writer.rewrite([e.record() for e in self._by_name.values()])
 
     def _remember(self, name: str, body: bytes) -> None:
         if len(body) > MEMORY_OBJECT_MAX or len(body) > self.memory_capacity:
