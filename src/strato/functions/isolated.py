@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
 import os
 import shutil
@@ -102,6 +103,14 @@ def _runtime_high_water_mark(init_pid: int) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _real_path(path: Path) -> str:
+    """A code directory's real path (the runtime process finds it from /, where an absolute
+    symlink would lead elsewhere), found once: code directories are immutable, named by their
+    package's SHA-256, and the walk (a lstat per component) costs ~70 µs on a cold start."""
+    return str(path.resolve())
+
+
 def _python_path(interpreter: str, module_root: Path) -> str:
     """The zygote's modules first; another interpreter also gets strato's pure-Python packages
     (boto3 and botocore among them) after its own, as Lambda's runtimes include boto3."""
@@ -175,7 +184,7 @@ class ZygoteClient:
         return {
             "runtime": spec.runtime,
             "handler": spec.handler,
-            "code_dir": str(spec.code_dir.resolve()),
+            "code_dir": _real_path(spec.code_dir),
             "environment": spec.environment,
             "memory_mb": spec.memory_mb,
             "tmp_mb": spec.tmp_mb,
