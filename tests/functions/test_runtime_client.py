@@ -193,7 +193,8 @@ def _comparable(document: dict[str, Any]) -> Any:
 
 def test_a_rehearsal_leaves_nothing_behind(tmp_path: Path) -> None:
     """What a spare runs while it waits (runtime_client.rehearse): the variables, the module
-    it imported, its path entries and its directory are all gone afterwards."""
+    it imported, its path entries, the context's cached names and its directory are all gone
+    afterwards."""
     directory = tmp_path / "rehearsal"
     directory.mkdir()
     variables, path = dict(os.environ), list(sys.path)
@@ -203,3 +204,4 @@ def test_a_rehearsal_leaves_nothing_behind(tmp_path: Path) -> None:
     assert sys.path == path
     assert runtime_client.REHEARSAL_MODULE not in sys.modules
     assert str(directory) not in sys.path_importer_cache
+    assert runtime_client._function_names.cache_info().currsize == 0
