@@ -1,5 +1,5 @@
 """CDN edge benchmark: strato's edge, nginx `proxy_cache` and Varnish in front of the SAME
-origin, in one run, interleaved (every round runs each edge once, in turn).
+origin, in one run, interleaved (every round runs each edge once, in turn; the order reversed every other round).
 
     python bench/edge_bench.py --ref HEAD            # full run (about 11 minutes)
     python bench/edge_bench.py --quick               # smoke run (about 3 minutes)
@@ -486,7 +486,7 @@ def wrk_scenario(edges: list[Edge], results: Results, opts: Options, *, metric: 
     """Every round runs each edge once, in turn; the first round is a discarded warm-up."""
     warmup = 1.0 if opts.quick else 2.0
     for rnd in range(-1, opts.rounds):
-        for edge in edges:
+        for edge in in_turn(edges, rnd):
             load = os.getloadavg()[0]
             result = run_wrk(edge.base_url, edge.paths[paths], connections=connections,
                              duration=warmup if rnd < 0 else opts.duration, server_pid=edge.pid,
@@ -496,6 +496,12 @@ def wrk_scenario(edges: list[Edge], results: Results, opts: Options, *, metric: 
             if rnd < 0:
                 continue
             report_run(results, metric, edge, result, value, load, rnd)
+
+
+def in_turn(edges: list[Edge], rnd: int) -> list[Edge]:
+    """The edges in the order of round `rnd`: reversed every other round, so that no edge (a
+    --baseline build above all) always runs right after the same one."""
+    return edges if rnd % 2 else edges[::-1]
 
 
 def report_run(results: Results, metric: str, edge: Edge, result: WrkResult, value: Callable[[WrkResult], float],
@@ -512,7 +518,7 @@ def miss_scenario(edges: list[Edge], origin: Origin, results: Results, opts: Opt
     """10,000 never-seen keys per run (a fresh prefix per edge and round), each 1-3 times."""
     threads = 2
     for rnd in range(-1, opts.rounds):
-        for edge in edges:
+        for edge in in_turn(edges, rnd):
             prefix = f"/miss/{edge.name}/r{rnd + 1}/"
             sequence = miss_sequence(prefix, seed=rnd + 2)
             usable = len(sequence) - len(sequence) % threads
