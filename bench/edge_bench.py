@@ -1,5 +1,6 @@
 """CDN edge benchmark: strato's edge, nginx `proxy_cache` and Varnish in front of the SAME
-origin, in one run, interleaved (every round runs each edge once, in turn; the order reversed every other round).
+origin, in one run, interleaved (every round runs each edge once, in turn; strato and a --baseline
+build trade places every other round).
 
     python bench/edge_bench.py --ref HEAD            # full run (about 11 minutes)
     python bench/edge_bench.py --quick               # smoke run (about 3 minutes)
@@ -499,9 +500,15 @@ def wrk_scenario(edges: list[Edge], results: Results, opts: Options, *, metric: 
 
 
 def in_turn(edges: list[Edge], rnd: int) -> list[Edge]:
-    """The edges in the order of round `rnd`: reversed every other round, so that no edge (a
-    --baseline build above all) always runs right after the same one."""
-    return edges if rnd % 2 else edges[::-1]
+    """The edges in the order of round `rnd`: strato and the --baseline build trade places every
+    other round (the one that runs first may find the machine quieter); the others keep theirs."""
+    names = [edge.name for edge in edges]
+    if rnd % 2 or "strato" not in names or BASELINE not in names:
+        return edges
+    first, second = names.index("strato"), names.index(BASELINE)
+    swapped = list(edges)
+    swapped[first], swapped[second] = edges[second], edges[first]
+    return swapped
 
 
 def report_run(results: Results, metric: str, edge: Edge, result: WrkResult, value: Callable[[WrkResult], float],
