@@ -118,7 +118,7 @@ def test_the_spare_a_launch_used_is_replaced_once_its_environment_settles(runner
         await environment.invoke("cold")
         environment.process.settled()
         (zygote,) = zygotes()
-        for _ in range(2000):  # the launched environment's init and each spare's
+        for _ in range(6000):  # the launched environment's init and each spare's (30 s: a loaded CI machine)
             if len(zygote.children()) == 1 + SPARES:
                 break
             await asyncio.sleep(0.005)
