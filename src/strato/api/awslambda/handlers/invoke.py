@@ -101,7 +101,7 @@ async def invoke(call: Call, request: InvokeRequest | None = None) -> Response:
     """`request`: the call's parameters when `start` has read them already."""
     request = request or _read(call)
     name, qualifier = call.target()
-    function = await call.registry.resolve_async(name, qualifier)
+    function = call.registry.resolve(name, qualifier)  # a cache miss is one indexed read: no thread hop
     if request.kind == "DryRun":
         return no_content()
     invocation = new_invocation(call.registry, function, qualifier, call.request_id, request)
