@@ -11,7 +11,7 @@ import sys
 import tempfile
 from typing import Any
 
-from . import runtime_client, sandbox, syscalls
+from . import rehearsal, runtime_client, sandbox, syscalls
 from .messages import receive
 
 SIGNAL_EXIT = 128  # init exits 128+N when the runtime died of signal N (the shell's convention)
@@ -83,7 +83,7 @@ class Runtime:
         code = 1
         try:
             with contextlib.suppress(OSError, runtime_client.FaultError):  # only ever a loss of speed
-                runtime_client.rehearse(tempfile.mkdtemp(prefix="strato-rehearsal-"))
+                rehearsal.rehearse(tempfile.mkdtemp(prefix="strato-rehearsal-"))
             os.close(report)
             spec, fds = receive(self.sock)
             if spec is None:

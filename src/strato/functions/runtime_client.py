@@ -14,7 +14,6 @@ import functools
 import importlib
 import json
 import os
-import shutil
 import socket
 import sys
 import time
@@ -80,7 +79,7 @@ class ClientContext:
 
 
 @functools.cache
-def _function_names() -> tuple[str | None, ...]:
+def function_names() -> tuple[str | None, ...]:
     """What each context says of the function: its environment's, read once (os.environ
     encodes every key it is asked for)."""
     return tuple(os.environ.get(name) for name in ("AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
@@ -101,7 +100,7 @@ class LambdaContext:
     ) -> None:
         self.aws_request_id = request_id
         (self.log_group_name, self.log_stream_name, self.function_name, self.memory_limit_in_mb,
-         self.function_version) = _function_names()
+         self.function_version) = function_names()
         self.invoked_function_arn = invoked_function_arn
         self.client_context = ClientContext(client_context) if client_context is not None else None
         self.identity = CognitoIdentity(identity or {})
@@ -372,50 +371,6 @@ def _mark_end(secret: str | None, request_id: str) -> None:
         os.write(1, end_mark(secret, request_id))
     else:
         Unbuffered.owed = end_mark(secret, request_id)
-
-
-REHEARSAL_MODULE = "strato_rehearsal"
-REHEARSAL_VARIABLES = 32  # about as many as a function's environment has
-# What the Runtime API answers a rehearsal: an invocation, then its result's 202.
-REHEARSAL_ANSWERS = (b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: rehearsal\r\n"
-                     b"Lambda-Runtime-Deadline-Ms: 0\r\nContent-Length: 28\r\n\r\n"
-                     b'{"rehearsal": [1, 2.5, "x"]}'
-                     b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
-
-
-def rehearse(directory: str) -> None:
-    """Run once, on throwaway input, what a launch runs first: the environment's variables set,
-    a handler module imported from a directory, one invocation taken from a canned Runtime API
-    on a socket pair, handled and answered. A process forked from the zygote copies every page
-    it first writes to (a few µs each on a VM; a first import alone writes ~170): a spare that
-    rehearses while it waits has them copied before the cold start that uses it. Leaves
-    nothing behind: the variables, module, path entries, cached context names and files are
-    gone (`directory`, a fresh one, is removed)."""
-    kept = dict(os.environ)
-    os.environ.clear()
-    os.environ.update({f"STRATO_REHEARSAL_{i}": "-" * 64 for i in range(REHEARSAL_VARIABLES)})
-    os.environ.clear()
-    os.environ.update(kept)
-    with open(os.path.join(directory, f"{REHEARSAL_MODULE}.py"), "w") as module:
-        module.write("def handler(event, context):\n    return event\n")
-    sys.path.insert(0, directory)
-    ours, theirs = socket.socketpair()
-    try:
-        handler = load_handler(f"{REHEARSAL_MODULE}.handler")
-        theirs.sendall(REHEARSAL_ANSWERS)
-        client = RuntimeClient("127.0.0.1:9001", ours)
-        body, headers = client.next()
-        handle(client, handler, body, headers)
-    finally:
-        ours.close()
-        theirs.close()
-        _function_names.cache_clear()
-        os.environ.clear()
-        os.environ.update(kept)
-        sys.path.remove(directory)
-        sys.path_importer_cache.pop(directory, None)
-        sys.modules.pop(REHEARSAL_MODULE, None)
-        shutil.rmtree(directory)
 
 
 def run(api: socket.socket | None = None, secret: str | None = None) -> int:

@@ -7,7 +7,7 @@ Process tree of one environment, all of it made ahead of time (a spare) but the 
       └─ init (pid 1): mounts /proc, prepares the filesystem (its private /tmp included),
          forks the runtime process, then reaps orphans and exits with the runtime's status
          (128+N when killed by signal N); its death ends the namespace
-         └─ runtime process: rehearses a launch (runtime_client.rehearse), waits for the
+         └─ runtime process: rehearses a launch (rehearsal.rehearse), waits for the
             launch; then mounts the code (and resizes /tmp), drops privileges, sets the
             environment, runs runtime_client (python) or execs /var/task/bootstrap (provided)
 
