@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from strato.functions import runtime_client
 from tests.functions.environments import ARN, Outcome, PlainLauncher, Runner
 from tests.functions.support import SubprocessLauncher
 
@@ -189,19 +186,3 @@ def _comparable(document: dict[str, Any]) -> Any:
     """An error document with its code directory's random name and request id blanked."""
     text = re.sub(r"code-[0-9a-f]{8}", "code", json.dumps({**document, "requestId": ""}))
     return json.loads(text)
-
-
-def test_a_rehearsal_leaves_nothing_behind(tmp_path: Path) -> None:
-    """What a spare runs while it waits (runtime_client.rehearse): the variables, the module
-    it imported, its path entries, the context's cached names and its directory are all gone
-    afterwards."""
-    directory = tmp_path / "rehearsal"
-    directory.mkdir()
-    variables, path = dict(os.environ), list(sys.path)
-    runtime_client.rehearse(str(directory))
-    assert not directory.exists()
-    assert dict(os.environ) == variables
-    assert sys.path == path
-    assert runtime_client.REHEARSAL_MODULE not in sys.modules
-    assert str(directory) not in sys.path_importer_cache
-    assert runtime_client._function_names.cache_info().currsize == 0

@@ -35,7 +35,7 @@ UID_SPAN = 1_000_000  # environment uids: UID_BASE + (0 .. UID_SPAN)
 # import them without seeing strato's installation (and its site-packages).
 ZYGOTE_MODULES = (
     "__init__.py", "zygote.py", "envprocs.py", "messages.py", "sandbox.py", "cgroups.py", "syscalls.py",
-    "runtime_client.py",
+    "runtime_client.py", "rehearsal.py",
 )
 
 
