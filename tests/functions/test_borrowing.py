@@ -17,6 +17,7 @@ from strato.functions.borrowing import LeaseBook, Loan
 from strato.functions.datagrams import Datagrams
 from strato.functions.ipc import ControllerClient, ControllerUnavailable, FrameReader, encode_frame
 from strato.functions.records import FunctionVersion, Invocation, InvokeResult
+from strato.functions.report_ring import RingReader
 from tests.functions.support import function, invocation
 from tests.servers import read_response
 
@@ -25,14 +26,34 @@ NEXT = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: runtime\r\n\r
 
 
 class Desk:
-    """The controller's end of one worker's channel: what the worker reports, in order."""
+    """The controller's end of one worker's channel and report ring: what the worker reports,
+    in order (the ring read before each channel message, which names the last record before it)."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.reports: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.channel = Datagrams(sock, lambda head, payload, fd: self.reports.put_nowait(head), lambda: None)
+        self.ring: RingReader | None = None
+        self.channel = Datagrams(sock, self._message, lambda: None)
+
+    def _message(self, head: dict[str, Any], payload: bytes, fd: int | None) -> None:
+        if head["op"] == "ring" and fd is not None:
+            self.ring = RingReader(fd)
+            return
+        self._read_ring()
+        if self.ring is not None:
+            assert head.pop("after") == self.ring.read, "every record written before it was heard"
+        self.reports.put_nowait(head)
+
+    def _read_ring(self) -> None:
+        if self.ring is not None:
+            self.ring.drain(self.reports.put_nowait)
 
     async def report(self) -> dict[str, Any]:
-        return await asyncio.wait_for(self.reports.get(), WAIT)
+        for _ in range(int(WAIT / 0.005)):
+            self._read_ring()
+            if not self.reports.empty():
+                return self.reports.get_nowait()
+            await asyncio.sleep(0.005)
+        raise AssertionError("no report came")
 
 
 def run(tmp_path: Path, test: Callable[[LeaseBook, Desk, FunctionVersion], Awaitable[None]]) -> None:

@@ -22,9 +22,11 @@ from .datagrams import Datagrams
 from .environment import Undelivered
 from .ipc import ControllerUnavailable, result_from
 from .records import Invocation, InvokeResult, Outcome, RevisionKey
+from .report_ring import RingWriter
 from .runtime_api import Delivery, RuntimeChannel
 from .runtime_api.connection import RuntimeConnection
 
+_RING_REPORTS = frozenset({"begin", "end"})
 RESULT_GRACE = 10.0  # beyond the function's timeout, how long a borrower waits for the controller's word
 SWEEP = 1.0
 
@@ -34,6 +36,7 @@ class LeaseBook:
         self.socket_path = socket_path
         self.lessee: int | None = None  # the controller's name for this worker, once it said hello
         self._channel: Datagrams | None = None
+        self._ring: RingWriter | None = None
         self._loans: dict[int, Loan] = {}
         self._idle: dict[RevisionKey, list[Loan]] = {}
         self._adopting: set[asyncio.Task[None]] = set()
@@ -60,8 +63,16 @@ class LeaseBook:
         return None
 
     def send(self, head: dict[str, Any]) -> None:
-        if self._channel is not None:
-            self._channel.send(head)
+        """A report (`begin`, `end`) through the ring when it fits, else on the channel, naming
+        the last record the ring holds before it (the desk reads the ring first)."""
+        if self._channel is None:
+            return
+        ring = self._ring
+        if ring is not None:
+            if head["op"] in _RING_REPORTS and ring.put(head):
+                return
+            head = {**head, "after": ring.written}
+        self._channel.send(head)
 
     def close(self) -> None:
         if self._sweep is not None:
@@ -112,6 +123,15 @@ class LeaseBook:
             return
         self.lessee = None
         self._channel = Datagrams(sock, self._message, self._closed)
+        try:
+            ring = RingWriter()
+        except OSError:
+            return  # no shared memory here: every report goes on the channel
+        try:
+            self._channel.send({"op": "ring"}, fd=ring.fd)
+        finally:
+            ring.release_fd()
+        self._ring = ring
 
     def _message(self, head: dict[str, Any], payload: bytes, fd: int | None) -> None:
         op = head.get("op")
@@ -154,6 +174,9 @@ class LeaseBook:
     def _closed(self) -> None:
         """The controller went away: every loan is void (its runtimes die with it)."""
         self.lessee = None
+        if self._ring is not None:
+            self._ring.close()
+            self._ring = None
         for loan in list(self._loans.values()):
             loan.void(ControllerUnavailable("the functions controller went away"))
         self._loans.clear()

@@ -12,8 +12,12 @@ exits, memory and the START / END / REPORT log stay here. Messages, by direction
 
     controller -> worker   hello {id} | lend {lease, name, version, revision} + descriptor
                            | result {lease, request_id, ...result head} + payload | recall {lease}
-    worker -> controller   begin {lease, request_id, log_tail} | end {lease, request_id, error_type}
-                           | return {lease, waiting}
+    worker -> controller   ring + descriptor (first) | return {lease, waiting, after}
+    worker -> ring         begin {lease, request_id, log_tail} | end {lease, request_id, error_type}
+
+The reports go through a ring of memory shared with the worker (report_ring.py: no system
+call on the invoke's path), or on the channel with `after` when the ring is full; the desk
+reads the ring before each channel message, so it hears everything in the order it was sent.
 
 `result` comes when the invocation ended here (a timeout, an exit; the worker's runtime
 connection is gone too), when the worker needs the log tail, or `lost` when the environment was
@@ -46,6 +50,7 @@ from .ipc import result_head
 from .pool import Pool
 from .private_socket import listen_private
 from .records import FunctionVersion, InvokeResult
+from .report_ring import RingReader
 from .runtimes import strato_client
 
 log = logging.getLogger("strato.functions")
@@ -139,7 +144,8 @@ class _Borrower:
         # reports of several invocations are often read at once, before any callback runs.
         self._answered: set[str] = set()
         self._unlogged: set[Environment] = set()  # their `end` was just read, their END not written
-        self.channel = Datagrams(sock, self._message, self._closed, watch=False)
+        self._ring: RingReader | None = None  # the worker's reports, once it passed its ring
+        self.channel = Datagrams(sock, self._from_channel, self._closed, watch=False)
         self.channel.send({"op": "hello", "id": borrower_id})
 
     @property
@@ -149,7 +155,7 @@ class _Borrower:
     def hear(self) -> int:
         """Read the worker's reports now; how many there were. An invocation whose `end` came
         without a `begin` after it gets its END now, while its runtime has no next one."""
-        heard = self.channel.poll()
+        heard = self._read_ring() + self.channel.poll()
         unlogged = self._unlogged
         while unlogged:
             unlogged.pop().log_answered()
@@ -187,9 +193,24 @@ class _Borrower:
             self.channel.send({"op": "recall", "lease": lease})
             self._hurry()
 
-    def _message(self, head: dict[str, Any], payload: bytes, fd: int | None) -> None:
+    def _read_ring(self) -> int:
+        return 0 if self._ring is None else self._ring.drain(self._message)
+
+    def _from_channel(self, head: dict[str, Any], payload: bytes, fd: int | None) -> None:
+        """What the worker reported before this message, in the ring, is heard first."""
+        if head.get("op") == "ring" and fd is not None and self._ring is None:
+            try:
+                self._ring = RingReader(fd)
+            except (OSError, ValueError) as exc:
+                log.warning("lease desk: a worker's report ring is unusable: %r", exc)
+            self._read_ring()  # what the worker wrote since it sent its ring
+            return
         if fd is not None:
-            os.close(fd)  # workers pass nothing
+            os.close(fd)  # workers pass nothing else
+        self._read_ring()
+        self._message(head, payload)
+
+    def _message(self, head: dict[str, Any], payload: bytes = b"") -> None:
         op, lease, request_id = head.get("op"), head.get("lease"), head.get("request_id")
         if not isinstance(lease, int):
             return
@@ -234,6 +255,9 @@ class _Borrower:
     def _closed(self) -> None:
         """The worker is gone: what it held may be mid-invocation, so those environments go."""
         self._on_gone()
+        if self._ring is not None:
+            self._ring.close()
+            self._ring = None
         for environment in self._pending.values():
             environment.cancel_lending()
         for environment in [*self._pending.values(), *self._leases.values()]:
