@@ -96,3 +96,11 @@ def test_a_descriptor_of_another_size_is_refused() -> None:
     os.ftruncate(fd, SIZE // 2)
     with pytest.raises(ValueError, match="wrong size"):
         RingReader(fd)
+
+
+def test_a_whole_record_that_is_no_report_is_skipped(ring: tuple[RingWriter, RingReader]) -> None:
+    writer, reader = ring
+    assert writer.put(report(1))
+    assert writer.put(["not", "a", "report"])  # type: ignore[arg-type]
+    assert writer.put(report(2))
+    assert heard(reader) == [report(1), report(2)]

@@ -125,7 +125,7 @@ class LeaseBook:
         self._channel = Datagrams(sock, self._message, self._closed)
         try:
             ring = RingWriter()
-        except OSError:
+        except (OSError, AttributeError):  # AttributeError: no memfd_create on this platform
             return  # no shared memory here: every report goes on the channel
         try:
             self._channel.send({"op": "ring"}, fd=ring.fd)

@@ -103,7 +103,10 @@ class RingReader:
             self.read = number
             _HEAD.pack_into(memory, 0, number)
             count += 1
-            report = json.loads(data)
+            try:
+                report = json.loads(data)
+            except ValueError:
+                continue  # whole (its checksum holds) but not a report: skipped, as the channel drops one
             if isinstance(report, dict):
                 on_report(report)
         return count
