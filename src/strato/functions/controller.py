@@ -52,12 +52,9 @@ class Controller:
             if self.desk is not None:
                 self.desk.close()
 
-    async def _resolve(self, name: str, version: str) -> FunctionVersion:
-        return self.resolve(name, version)
-
     async def invoke(self, head: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
         try:
-            invocation = await invocation_from(head, payload, self._resolve)
+            invocation = invocation_from(head, payload, self.resolve)
             result = await self.pool.invoke(invocation)
         except TooManyRequests as exc:
             return {"throttled": exc.reason, "message": exc.message}, b""

@@ -95,8 +95,8 @@ def invocation_head(invocation: Invocation) -> dict[str, Any]:
             "client_context": invocation.client_context, "log_tail": invocation.log_tail}
 
 
-async def invocation_from(head: dict[str, Any], payload: bytes, resolve: Resolve) -> Invocation:
-    return Invocation(await resolve(head["name"], head["version"]), head["invoked_arn"], payload, head["request_id"],
+def invocation_from(head: dict[str, Any], payload: bytes, resolve: Callable[[str, str], FunctionVersion]) -> Invocation:
+    return Invocation(resolve(head["name"], head["version"]), head["invoked_arn"], payload, head["request_id"],
                       head.get("client_context"), bool(head.get("log_tail")))
 
 
