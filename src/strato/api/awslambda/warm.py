@@ -16,7 +16,6 @@ leaves untouched: the general path answers, errors included, as if this path did
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from strato.auth import sigv4
 from strato.auth.credentials import CredentialStore
 from strato.auth.errors import AuthError
+from strato.auth.verify import verify_v4
 from strato.functions.errors import InvalidParameter
 from strato.functions.records import MAX_PAYLOAD
 from strato.http.responses import Response
@@ -89,25 +89,20 @@ class WarmInvokes:
         return self.services.invoker.start(invocation, answering(done, log_tail))
 
     def _signed(self, scope: Scope, read: dict[bytes, bytes], body: bytes) -> bool:
-        """The request's SigV4 Authorization header holds, for a known key (False: not sure)."""
+        """The request's SigV4 Authorization header holds, for a known key (False: not sure;
+        AuthError: it does not), checked by the general path's own verify_v4."""
         claim = _AUTHORIZATION.fullmatch(read.get(b"authorization", b"").decode("latin-1"))
         amz_date = read.get(b"x-amz-date", b"").decode("latin-1")
         if claim is None or not amz_date:
             return False
-        credential = sigv4.parse_scope(claim[1])
-        identity = self.credentials.lookup(credential.access_key)
-        signed = tuple(claim[2].split(";"))
-        if identity is None or "host" not in signed or amz_date[:8] != credential.date:
-            return False
-        if abs(time.time() - sigv4.parse_amz_date(amz_date)) > sigv4.MAX_SKEW:
-            return False
         payload_hash = hashlib.sha256(body).hexdigest()
         if read.get(b"x-amz-content-sha256", payload_hash.encode()) != payload_hash.encode():
             return False
+        auth = sigv4.Authorization(sigv4.parse_scope(claim[1]), tuple(claim[2].split(";")), claim[3], amz_date="")
         wanted = frozenset(claim[2].encode().split(b";"))
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
                    if name in wanted]
-        request = sigv4.canonical_request("POST", scope["raw_path"], scope["query_string"], headers, signed,
-                                          payload_hash, False, s3_path=False)
-        key = sigv4.signing_key(identity.secret_key, credential.date, credential.region, credential.service)
-        return hmac.compare_digest(sigv4.sign(key, sigv4.string_to_sign(amz_date, credential, request)), claim[3])
+        verify_v4(self.credentials, auth, method="POST", raw_path=scope["raw_path"], raw_query=scope["query_string"],
+                  headers=headers, header_map={"x-amz-date": amz_date}, query={}, now=time.time(),
+                  body_sha256=payload_hash)
+        return True
