@@ -33,6 +33,7 @@ _AMZ_DATE = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
 _PATH_SAFE = re.compile(r"[A-Za-z0-9\-_.~/]*")
 _QUERY_SAFE = re.compile(r"[A-Za-z0-9\-_.~]*")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_NAMED_PAYLOADS = frozenset({UNSIGNED_PAYLOAD, *STREAMING_MODES})  # x-amz-content-sha256 values that are not hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +307,7 @@ def verify(
                             "the body.", 400)
         if not payload_hash:
             raise AuthError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", 400)
-        if payload_hash not in (UNSIGNED_PAYLOAD, *STREAMING_MODES) and not _HEX64.match(payload_hash):
+        if payload_hash != body_sha256 and payload_hash not in _NAMED_PAYLOADS and not _HEX64.match(payload_hash):
             raise AuthError("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
                             "STREAMING-*, or a valid sha256 value.", 400)
     request = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, payload_hash,
