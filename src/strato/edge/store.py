@@ -78,7 +78,7 @@ class EdgeStore:
         slabs = {number: self.slabs.adopt(number, length) for number, length in self.files.slab_lengths().items()}
         newest = max(slabs, default=-1)
         newest_bytes = _read_or_empty(self.files.slab(newest)) if slabs else b""  # a crash may have torn its tail
-        for name, entry in records.items():
+        for entry in records.values():  # a body left without an entry goes with the others below
             try:
                 if entry.slab < 0:
                     if os.stat(self.files.file(entry.name)).st_size != entry.size:
@@ -87,8 +87,7 @@ class EdgeStore:
                     entry.slab == newest and not _intact(entry, newest_bytes)
                 ):
                     raise ValueError("a slab body cut short")
-            except (OSError, ValueError, TypeError):
-                _unlink(self.files.file(name))
+            except (OSError, ValueError, TypeError):  # TypeError: a JSON record (versions 1-3) of other types
                 continue
             if entry.slab >= 0:
                 self.slabs.add(entry.slab, entry.name, entry.size)
@@ -384,11 +383,6 @@ def _intact(entry: Entry, slab: bytes) -> bool:
     """Whether a slab's bytes (all of them) hold the entry's body as stored."""
     body = slab[entry.offset : entry.offset + entry.size]
     return len(body) == entry.size and zlib.crc32(body) == entry.crc
-
-
-def _unlink(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
 
 
 class EntryCopies:
