@@ -84,7 +84,7 @@ class EdgeStore:
                     if os.stat(self.files.file(entry.name)).st_size != entry.size:
                         raise ValueError("body size differs")
                 elif entry.slab not in slabs or entry.offset + entry.size > slabs[entry.slab].size or (
-                    entry.slab == newest and not _intact(entry, newest_bytes)
+                    entry.slab == newest and not _intact(entry, newest_bytes[entry.offset : entry.offset + entry.size])
                 ):
                     raise ValueError("a slab body cut short")
             except (OSError, ValueError, TypeError):  # TypeError: a JSON record (versions 1-3) of other types
@@ -223,7 +223,7 @@ class EdgeStore:
     def _checked(self, entry: Entry, body: bytes) -> bytes:
         """A body read from a slab, if it is the one stored; otherwise the entry is dropped and
         FileNotFoundError raised: a torn or overwritten body is never served."""
-        if len(body) == entry.size and zlib.crc32(body) == entry.crc:
+        if _intact(entry, body):
             return body
         log.warning("edge cache: the body of %s in slab %d is not the one stored; dropped", entry.target, entry.slab)
         if self.holds(entry):
@@ -379,9 +379,8 @@ def _read_or_empty(path: str) -> bytes:
         return b""
 
 
-def _intact(entry: Entry, slab: bytes) -> bool:
-    """Whether a slab's bytes (all of them) hold the entry's body as stored."""
-    body = slab[entry.offset : entry.offset + entry.size]
+def _intact(entry: Entry, body: bytes) -> bool:
+    """Whether bytes read from a slab are the entry's body as stored."""
     return len(body) == entry.size and zlib.crc32(body) == entry.crc
 
 
