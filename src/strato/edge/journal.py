@@ -116,8 +116,7 @@ class Journal:
             self._live += 1
 
     def drop(self, name: str) -> None:
-        payload = bytes((_DROP,)) + name.encode("utf-8", "surrogatepass")
-        self._buffer.append(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
+        self._buffer.append(_framed(bytes((_DROP,)) + name.encode("utf-8", "surrogatepass")))
         self._live -= 1
 
     def flush(self) -> None:
@@ -153,11 +152,15 @@ def _entry_frame(record: Record) -> bytes:
         record
     )
     texts = [name, key, variant, host, target, *vary, *chain.from_iterable(headers.items())]
-    payload = b"".join((
+    return _framed(b"".join((
         _ENTRY.pack(_PUT, status, request_time, response_time, size, slab, offset, crc, len(vary), len(headers)),
         struct.pack(f"<{len(texts)}I", *map(len, texts)),
         "".join(texts).encode("utf-8", "surrogatepass"),
-    ))
+    )))
+
+
+def _framed(payload: bytes) -> bytes:
+    """A record's payload behind its length and CRC-32."""
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 
