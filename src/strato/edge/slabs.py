@@ -52,9 +52,6 @@ class Slabs:
         self._open: Slab | None = None
         self._next = 0
 
-    def __len__(self) -> int:
-        return len(self._slabs)
-
     def place(self, name: str, size: int) -> tuple[int, int]:
         """Where a new body goes: (slab number, offset) at the end of the open slab, sealed
         and replaced by a new one once it holds slab_size bytes."""
