@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from strato.edge.entry import Entry
-from strato.edge.journal import HEADER, Journal
+from strato.edge.journal import COMPACT_AFTER, HEADER, Journal
 from strato.edge.store import EdgeStore
 from tests.edge.test_store import CAPACITY, entry, json_record, record_bytes
 
@@ -113,3 +113,40 @@ def test_a_version_3_index_of_json_lines_loads_and_is_rewritten_as_version_4(tmp
     assert found == old
     store.close()
     assert (tmp_path / "index.log").read_bytes() == HEADER + record_bytes(old, tmp_path)
+
+
+def test_a_compaction_that_cannot_write_its_file_leaves_the_index_as_it_was_and_appended_to(tmp_path: Path) -> None:
+    """A full disk (here: the temporary file's name taken by a directory) fails the rewrite;
+    the old index keeps every record, those buffered before the rewrite and after it."""
+    before, buffered, after = entry("/before", 1), entry("/buffered", 1), entry("/after", 1)
+    journal = Journal(tmp_path / "index.log")
+    journal.replay()
+    journal.put(before.record())
+    journal.flush()
+    journal.put(buffered.record())
+    (tmp_path / "index.log.tmp").mkdir()
+    with pytest.raises(IsADirectoryError):
+        journal.rewrite([before.record()])
+    journal.put(after.record())
+    journal.close()
+    assert replayed(tmp_path / "index.log") == {before.name: before, buffered.name: buffered, after.name: after}
+
+
+def test_a_failed_compaction_is_tried_again_only_after_as_many_records_again(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "index.log")
+    journal.replay()
+    churn = entry("/churn", 1)
+    journal.put(churn.record())
+    for _ in range(COMPACT_AFTER + 2):
+        journal.put(churn.record(), replaces=True)
+    journal.flush()
+    assert journal.wants_compaction()
+    (tmp_path / "index.log.tmp").mkdir()
+    with pytest.raises(IsADirectoryError):
+        journal.rewrite([churn.record()])
+    assert not journal.wants_compaction(), "not at the next record"
+    for _ in range(COMPACT_AFTER):
+        journal.put(churn.record(), replaces=True)
+    journal.flush()
+    assert journal.wants_compaction()
+    journal.close()

@@ -134,7 +134,7 @@ class DiskWriter:
                 self._guarded(self._write_slab, run)
             try:
                 self.journal.flush()
-            except OSError:
+            except Exception:  # the writer thread must live on: the records stay buffered
                 log.exception("edge cache index append failed")
             if stop:
                 return
@@ -217,8 +217,10 @@ class DiskWriter:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(op[1])
         elif kind == "rewrite":
-            self.journal.rewrite(op[1])
-            self.compacting = False
+            try:
+                self.journal.rewrite(op[1])
+            finally:
+                self.compacting = False  # a failed compaction may be tried again later
         elif kind == "stop":
             self._close(self._slab)
             self._close(self._source)

@@ -63,6 +63,7 @@ class Journal:
         self._size = 0  # bytes appended whole: a failed append is cut back to this
         self._records = 0  # records in the file (live, replaced and dropped)
         self._live = 0
+        self._retry_at = 0  # after a failed compaction: the record count at which to try again
         self._buffer: list[bytes] = []
 
     def replay(self) -> dict[str, Entry]:
@@ -86,18 +87,26 @@ class Journal:
 
     def rewrite(self, records: Iterable[Record]) -> None:
         """Replace the file with exactly these records (temp file, fsync, rename), then append.
-        Anything buffered is dropped: `records` are the live ones as of now."""
-        self._buffer.clear()
-        self.close()
+        Anything buffered is dropped: `records` are the live ones as of now. When the new file
+        cannot be written (a full disk), the index stays as it was and is appended to as before
+        (what is buffered included): OSError, and nothing lost."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         frames = [HEADER, *map(_entry_frame, records)]
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            write_all(fd, b"".join(frames))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                write_all(fd, b"".join(frames))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            self._retry_at = self._records + COMPACT_AFTER  # not again at every record
+            raise
+        self._buffer.clear()
+        self.close()
         self._records = self._live = len(frames) - 1
         self._open()
 
@@ -136,7 +145,7 @@ class Journal:
             self._buffer.clear()
 
     def wants_compaction(self) -> bool:
-        return self._records - self._live > max(COMPACT_AFTER, self._live)
+        return self._records - self._live > max(COMPACT_AFTER, self._live) and self._records >= self._retry_at
 
     def close(self) -> None:
         self.flush()
