@@ -184,13 +184,13 @@ def _replay_binary(data: memoryview) -> tuple[dict[str, Entry], int]:
             break  # a record cut short by a crash, and whatever follows it
         at += _FRAME.size + length
         records += 1
-        if payload[0] == _DROP:
-            live.pop(bytes(payload[1:]).decode("utf-8", "surrogatepass"), None)
-            continue
         try:
+            if payload[0] == _DROP:
+                live.pop(bytes(payload[1:]).decode("utf-8", "surrogatepass"), None)
+                continue
             entry = _entry(payload)
         except (ValueError, struct.error):
-            continue  # a record this version cannot read
+            continue  # a record this version cannot read (a drop's name included)
         live.pop(entry.name, None)
         live[entry.name] = entry
     return live, records
