@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from strato.edge import journal as journal_module
 from strato.edge.entry import Entry
 from strato.edge.journal import COMPACT_AFTER, HEADER, Journal
 from strato.edge.store import EdgeStore
@@ -150,3 +151,12 @@ def test_a_failed_compaction_is_tried_again_only_after_as_many_records_again(tmp
     journal.flush()
     assert journal.wants_compaction()
     journal.close()
+
+
+def test_a_drop_record_whose_name_is_not_utf8_is_skipped(tmp_path: Path) -> None:
+    """Whole (its checksum holds) but unreadable: skipped like any record this version cannot read."""
+    first, later = entry("/first", 1), entry("/later", 1)
+    unreadable = bytes((journal_module._DROP,)) + b"\xff\xfe not utf-8"
+    (tmp_path / "index.log").write_bytes(HEADER + record_bytes(first, tmp_path) + journal_module._framed(unreadable)
+                                         + record_bytes(later, tmp_path))
+    assert replayed(tmp_path / "index.log") == {first.name: first, later.name: later}
