@@ -160,3 +160,31 @@ def test_a_drop_record_whose_name_is_not_utf8_is_skipped(tmp_path: Path) -> None
     (tmp_path / "index.log").write_bytes(HEADER + record_bytes(first, tmp_path) + journal_module._framed(unreadable)
                                          + record_bytes(later, tmp_path))
     assert replayed(tmp_path / "index.log") == {first.name: first, later.name: later}
+
+
+def test_records_that_cannot_be_appended_are_kept_only_up_to_a_bound_then_the_index_is_rewritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A disk that stays full: the records waiting for it are given up past MAX_UNWRITTEN bytes
+    (memory stays bounded), and a compaction then writes the index from the live entries."""
+    monkeypatch.setattr(journal_module, "MAX_UNWRITTEN", 4096)
+    journal = Journal(tmp_path / "index.log")
+    journal.replay()
+    real_write = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    live = [entry(f"/key-{n}", 1) for n in range(40)]
+    for each in live:
+        journal.put(each.record())
+        with pytest.raises(OSError, match="No space left"):
+            journal.flush()
+        assert sum(map(len, journal._buffer)) <= 4096 + 1024, "what waits for the disk stays bounded"
+    assert journal.wants_compaction()
+    monkeypatch.setattr(os, "write", real_write)
+    journal.rewrite([each.record() for each in live])
+    assert not journal.wants_compaction()
+    journal.close()
+    assert replayed(tmp_path / "index.log") == {each.name: each for each in live}

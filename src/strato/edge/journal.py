@@ -45,6 +45,7 @@ JSON_LINES = (2, 3)  # version 2's records are version 3's without slabs
 HEADER = _header(VERSION)
 _JSON_HEADERS = frozenset(_header(version) for version in JSON_LINES)
 COMPACT_AFTER = 10_000  # records beyond the live ones before a compaction is considered
+MAX_UNWRITTEN = 16 * 1024 * 1024  # bytes of records kept for a later append while appends fail
 
 _FRAME = struct.Struct("<II")  # the payload's length and CRC-32
 # kind, status, request_time, response_time, size, slab, offset, crc, Vary names, header fields
@@ -64,6 +65,7 @@ class Journal:
         self._records = 0  # records in the file (live, replaced and dropped)
         self._live = 0
         self._retry_at = 0  # after a failed compaction: the record count at which to try again
+        self._stale = False  # records were given up: the file no longer says what is live
         self._buffer: list[bytes] = []
 
     def replay(self) -> dict[str, Entry]:
@@ -106,6 +108,7 @@ class Journal:
             self._retry_at = self._records + COMPACT_AFTER  # not again at every record
             raise
         self._buffer.clear()
+        self._stale = False
         self.close()
         self._records = self._live = len(frames) - 1
         self._open()
@@ -130,7 +133,9 @@ class Journal:
 
     def flush(self) -> None:
         """Append what put and drop buffered, in one write; if it fails, the file is cut back
-        to its last whole record and the records stay buffered for the next flush."""
+        to its last whole record and the records stay buffered for the next flush, up to
+        MAX_UNWRITTEN bytes: beyond, they are given up (memory stays bounded while a disk stays
+        full) and the index wants a compaction, which writes it from the live entries again."""
         if self._buffer:
             assert self._fd is not None, "replay or rewrite the journal before writing to it"
             appended = b"".join(self._buffer)
@@ -139,13 +144,18 @@ class Journal:
             except OSError:
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, self._size)
+                if len(appended) > MAX_UNWRITTEN:
+                    self._buffer.clear()
+                    self._stale = True
                 raise
             self._size += len(appended)
             self._records += len(self._buffer)
             self._buffer.clear()
 
     def wants_compaction(self) -> bool:
-        return self._records - self._live > max(COMPACT_AFTER, self._live) and self._records >= self._retry_at
+        if self._records < self._retry_at:
+            return False
+        return self._stale or self._records - self._live > max(COMPACT_AFTER, self._live)
 
     def close(self) -> None:
         self.flush()
