@@ -208,6 +208,9 @@ class _Borrower:
         if fd is not None:
             os.close(fd)  # workers pass nothing else
         self._read_ring()
+        after = head.pop("after", 0)
+        if self._ring is not None and isinstance(after, int) and self._ring.read < after:
+            log.warning("lease desk: reports %d-%d of a worker's ring could not be read", self._ring.read + 1, after)
         self._message(head, payload)
 
     def _message(self, head: dict[str, Any], payload: bytes = b"") -> None:
