@@ -84,7 +84,6 @@ class WarmInvokes:
         context = read.get(b"x-amz-client-context")
         request = InvokeRequest("RequestResponse", checked_payload(body, MAX_PAYLOAD, "Invoke"),
                                 client_context(None if context is None else context.decode("latin-1")), log_tail)
-
         invocation = new_invocation(self.services.registry, function, qualifier, request_id, request)
         return self.services.invoker.start(invocation, answering(done, log_tail))
 
@@ -99,7 +98,7 @@ class WarmInvokes:
         if read.get(b"x-amz-content-sha256", payload_hash.encode()) != payload_hash.encode():
             return False
         auth = sigv4.Authorization(sigv4.parse_scope(claim[1]), tuple(claim[2].split(";")), claim[3], amz_date="")
-        wanted = frozenset(claim[2].encode().split(b";"))
+        wanted = frozenset(name.encode() for name in auth.signed_headers)
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
                    if name in wanted]
         verify_v4(self.credentials, auth, method="POST", raw_path=scope["raw_path"], raw_query=scope["query_string"],
