@@ -83,6 +83,22 @@ class TestExplicitLifetime:
         headers = {"expires": expires, "date": DATE, "last-modified": at(-86400)}
         assert freshness_lifetime(headers) == 0  # and no heuristic either: Expires was present
 
+    # RFC 9110 5.6.7: an HTTP-date is one of three exact formats; anything else is invalid (5.3).
+    @pytest.mark.parametrize("expires", [
+        "Thu, 18 Aug 2050 02:01:18 UTC", "Thu, 18 Aug 2050 02:01:18 AEST", "Thu, 18 Aug 50 02:01:18 GMT",
+        "Thu 18 Aug 2050 02:01:18 GMT", "Thu, 18  Aug  2050 02:01:18 GMT", "Thu, 18-Aug-2050 02:01:18 GMT",
+        "Thu, 18 Aug 2050 02.01.18 GMT", "Thu, 18 Aug 2050 2:01:18 GMT", "Fry, 19 Aug 2050 02:01:18 GMT",
+    ])
+    def test_an_expires_that_is_not_an_http_date_is_already_expired(self, expires: str) -> None:
+        assert freshness_lifetime({"expires": expires, "date": DATE}) == 0
+
+    @pytest.mark.parametrize("expires", [
+        "Thu, 18 Aug 2050 02:01:18 GMT", "Thursday, 18-Aug-50 02:01:18 GMT", "Thu Aug 18 02:01:18 2050",
+        "Thu Aug  8 02:01:18 2050", "THU, 18 AUG 2050 02:01:18 gmt",
+    ])
+    def test_each_http_date_format_gives_a_lifetime(self, expires: str) -> None:
+        assert freshness_lifetime({"expires": expires, "date": DATE}) > 55 * 365 * 86400  # 1994 to 2050
+
     def test_expires_is_measured_from_the_reception_time_without_a_date(self) -> None:
         assert freshness_lifetime({"expires": at(100)}, response_time=T + 40) == 60
 

@@ -9,10 +9,14 @@ Times are epoch seconds. Choices where the RFCs allow several:
 - A doubled Expires ("A, B" once joined) is not an HTTP-date, so the response is expired
   (5.3: invalid Expires means "already expired"; 4.2.1 allows treating repeats as stale).
 - Lifetimes are never negative and never above 2**31 seconds (1.2.2).
+- Expires must be an HTTP-date in one of RFC 9110 5.6.7's three formats, or it is invalid
+  and so already expired (5.3): no other time zone than GMT, a four-digit year (two in the
+  RFC 850 form), two-digit hours, single spaces. Day and month names are read in any case.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from strato.edge.directives import DELTA_MAX, Directives, delta_seconds, parse, parse_targeted
@@ -22,6 +26,16 @@ from strato.http.conditionals import parse_http_date
 HEURISTICALLY_CACHEABLE = frozenset({200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501})
 
 TARGETED_FIELD = "cdn-cache-control"
+
+_DAY, _MONTH = "(?:mon|tue|wed|thu|fri|sat|sun)", "(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+_TIME = r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
+# RFC 9110 5.6.7: IMF-fixdate, rfc850-date, asctime-date.
+_HTTP_DATE = re.compile(
+    rf"{_DAY}, [0-9]{{2}} {_MONTH} [0-9]{{4}} {_TIME} GMT"
+    rf"|(?:mon|tues|wednes|thurs|fri|satur|sun)day, [0-9]{{2}}-{_MONTH}-[0-9]{{2}} {_TIME} GMT"
+    rf"|{_DAY} {_MONTH} (?:[0-9]{{2}}| [0-9]) {_TIME} [0-9]{{4}}",
+    re.IGNORECASE | re.ASCII,
+)
 
 
 def targeted_directives(headers: Mapping[str, str], *, cdn: bool = True) -> Directives | None:
@@ -53,6 +67,13 @@ def age_value(headers: Mapping[str, str]) -> int:
     return seconds if seconds is not None else 0
 
 
+def expires_value(value: str) -> float | None:
+    """RFC 9111 5.3: Expires as epoch seconds; None, "already expired", unless an HTTP-date (RFC 9110 5.6.7)."""
+    if not _HTTP_DATE.fullmatch(value.strip(" \t")):
+        return None
+    return parse_http_date(value)
+
+
 def has_explicit_expiration(headers: Mapping[str, str], *, shared: bool = True, cdn: bool = True) -> bool:
     """RFC 9111 4.2.1: s-maxage (shared), max-age or Expires (not with a targeted field, RFC 9213 2.2)."""
     targeted = targeted_directives(headers, cdn=cdn)
@@ -81,7 +102,7 @@ def freshness_lifetime(
     if directives.max_age is not None:
         return float(directives.max_age)
     if targeted is None and "expires" in headers:
-        expires = parse_http_date(headers["expires"])
+        expires = expires_value(headers["expires"])
         date = date_value(headers, response_time)
         if expires is None or date is None:
             return 0.0  # 5.3: an invalid Expires ("0" included) means already expired
