@@ -7,7 +7,7 @@ from typing import ClassVar
 import pytest
 
 from strato.edge.freshness import current_age
-from strato.edge.policy import Stored, freshened_headers, selects, validation_headers
+from strato.edge.policy import Stored, conditional_request, freshened_headers, selects, validation_headers
 from strato.http.conditionals import format_http_date
 
 T = 784111777.0
@@ -39,6 +39,21 @@ class TestValidationHeaders:
                                         {"last-modified": "0"}])
     def test_no_usable_validator_means_no_preconditions(self, fields: dict[str, str]) -> None:
         assert validation_headers(Stored(fields, 200, T, T)) == {}
+
+
+class TestConditionalRequest:
+    """RFC 9111 4.3.1: the cache's own conditional request carries its validators, not the client's."""
+
+    def test_the_stored_validators_replace_the_clients(self) -> None:
+        forward = {"accept": "*/*", "if-none-match": '"client"', "if-modified-since": LATER}
+        assert conditional_request(forward, stored(last_modified=DATE)) == {"accept": "*/*", "if-modified-since": DATE}
+
+    def test_other_fields_go_as_they_are(self) -> None:
+        forward = {"accept": "*/*", "if-match": '"x"', "range": "bytes=0-1"}
+        assert conditional_request(forward, stored(etag='"a"')) == {**forward, "if-none-match": '"a"'}
+
+    def test_a_stored_response_without_a_validator_makes_no_conditional_request(self) -> None:
+        assert conditional_request({"if-none-match": '"client"'}, stored(last_modified="yesterday")) is None
 
 
 class TestFreshenedHeaders:

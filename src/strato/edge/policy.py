@@ -51,6 +51,8 @@ _NOT_UPDATED = frozenset({
     "content-length", "content-encoding", "content-range", "transfer-encoding", "proxy-authenticate",
     "proxy-authentication-info", "proxy-authorization",
 })
+# RFC 9110 13.1.2 / 13.1.3: the client's validators, replaced in the cache's own conditional request.
+_CLIENT_VALIDATORS = frozenset({"if-none-match", "if-modified-since"})
 _SF_TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*")
 
 
@@ -220,6 +222,22 @@ def age_text(age: float) -> str:
 def validation_headers(stored: Stored) -> dict[str, str]:
     """RFC 9111 4.3.1: If-None-Match from the ETag (strong or weak), If-Modified-Since from Last-Modified."""
     return _validators(stored.headers)
+
+
+def conditional_request(forward: Mapping[str, str], stored: Stored) -> dict[str, str] | None:
+    """RFC 9111 4.3.1: the cache's own conditional request for `stored`, or None without a validator.
+
+    The stored validators replace the client's If-None-Match and If-Modified-Since: the edge
+    answers the client's preconditions itself (4.3.2), so a 304 to this request is about the
+    stored response alone (RFC 9110 13.2.2 would let a client's If-None-Match override our
+    If-Modified-Since).
+    """
+    conditions = _validators(stored.headers)
+    if not conditions:
+        return None
+    request = {name: value for name, value in forward.items() if name not in _CLIENT_VALIDATORS}
+    request.update(conditions)
+    return request
 
 
 def freshened_headers(

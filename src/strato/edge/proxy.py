@@ -228,8 +228,7 @@ class EdgeProxy:
                 return
             except FileNotFoundError:  # evicted since the lookup (before anything was sent)
                 entry, action = None, policy.Action.FETCH
-        outcome = await self._flight(key, host, target, headers,
-                                     entry if action is policy.Action.REVALIDATE else None, rules)
+        outcome = await self._flight(key, host, target, headers, entry, rules)
         await self._serve_outcome(request, host, target, headers, outcome, entry, send, site, rules.compress)
 
     async def _serve_outcome(
@@ -256,7 +255,7 @@ class EdgeProxy:
         await plain(send, status, "the origin could not be reached", request.method)
 
     async def _flight(
-        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
+        self, key: str, host: str, target: str, headers: dict[str, str], stale: Entry | None, rules: Rules,
     ) -> FetchResult:
         """Join the fetch in flight for `key` and the variant the behaviour keys on (shielded: a
         waiter's cancellation is its own), or lead a new one in this request's task."""
@@ -264,7 +263,7 @@ class EdgeProxy:
         future = self.flights.join(flight)
         if future is not None:
             return await asyncio.shield(future)
-        return await self._lead(key, flight, host, target, headers, validate, rules, self.flights.lead(flight))
+        return await self._lead(key, flight, host, target, headers, stale, rules, self.flights.lead(flight))
 
     def flight(
         self, key: str, host: str, target: str, headers: dict[str, str], rules: Rules,
@@ -284,7 +283,7 @@ class EdgeProxy:
         task.add_done_callback(self._background.discard)
 
     async def _lead(
-        self, key: str, flight: str, host: str, target: str, headers: dict[str, str], validate: Entry | None,
+        self, key: str, flight: str, host: str, target: str, headers: dict[str, str], stale: Entry | None,
         rules: Rules, future: asyncio.Future[FetchResult],
     ) -> FetchResult:
         """Fetch for everyone waiting on `future`. It runs in the leading request's task, which
@@ -294,7 +293,7 @@ class EdgeProxy:
         streams in join it rather than fetching again."""
         pumping = False
         try:
-            result, response = await self._fetch_for_cache(key, host, target, headers, validate, rules)
+            result, response = await self._fetch_for_cache(key, host, target, headers, stale, rules)
             if response is not None and result.fill is not None and result.meta is not None:
                 if result.fill.state is FillState.COMPLETE:  # arrived whole: stored before anyone reads it
                     self._store_fill(result.meta, result.fill)
@@ -324,7 +323,7 @@ class EdgeProxy:
             self.flights.land(key, future)
 
     async def _fetch_for_cache(
-        self, key: str, host: str, target: str, headers: dict[str, str], validate: Entry | None, rules: Rules,
+        self, key: str, host: str, target: str, headers: dict[str, str], stale: Entry | None, rules: Rules,
     ) -> tuple[FetchResult, OriginResponse | None]:
         """The origin's answer for the cache, and the response whose body is still to pump. A
         behaviour's TTLs become the stored response's CDN-Cache-Control (rules.expiration); the
@@ -333,8 +332,9 @@ class EdgeProxy:
         9.3.7 has OPTIONS answers uncacheable), so it is stored by the rules of a GET."""
         site = self.metrics.site(rules.site)
         forward = self._origin_headers(headers)
-        if validate is not None:
-            forward.update(policy.validation_headers(validate.stored()))
+        conditional = policy.conditional_request(forward, stale.stored()) if stale is not None else None
+        if conditional is not None:
+            forward = conditional
             site.revalidations += 1
         request_time = time.time()
         started = time.perf_counter()
@@ -343,18 +343,22 @@ class EdgeProxy:
         site.origin_fetches += 1
         site.origin_seconds += time.perf_counter() - started
         response_time = time.time()
-        if validate is not None and response.status == 304 and policy.selects(validate.headers, response.headers):
+        if stale is not None and conditional is not None and response.status == 304:
+            # RFC 9111 4.3.3: a 304 to the cache's own conditional request says the stored response
+            # can be reused; 4.3.4 decides whether it is also freshened (a 304 without the stored
+            # validator is not applied to it, but it is no answer for a client that asked for none).
             response.release()
-            merged = policy.freshened_headers(validate.headers, response.headers)
-            if rules.ttls is not None:
-                merged = freshened_expiration(merged, response.headers, validate.status, rules.ttls, response_time)
-            self.store.freshen(validate, merged, request_time, response_time)
-            return FetchResult(entry=validate), None
-        if validate is not None and response.status >= 500 and policy.can_serve_stale_on_error(
-            headers, validate.stored(), response_time
+            if policy.selects(stale.headers, response.headers):
+                merged = policy.freshened_headers(stale.headers, response.headers)
+                if rules.ttls is not None:
+                    merged = freshened_expiration(merged, response.headers, stale.status, rules.ttls, response_time)
+                self.store.freshen(stale, merged, request_time, response_time)
+            return FetchResult(entry=stale), None
+        if stale is not None and response.status >= 500 and policy.can_serve_stale_on_error(
+            headers, stale.stored(), response_time
         ):
             response.release()
-            return FetchResult(entry=validate, detail="stale-if-error"), None
+            return FetchResult(entry=stale, detail="stale-if-error"), None
         site.misses += 1
         fields = keyed_fields(rules, cachekey.vary_fields(response.headers))
         kept = stored_fields(rules, response.headers, response.status, response_time)
@@ -454,9 +458,12 @@ class EdgeProxy:
             site.compressions += 1
 
     def fill_headers(self, meta: Entry, added: Fields = ()) -> dict[str, str]:
-        """The outgoing fields of a response stored as it arrives (a miss)."""
+        """The outgoing fields of a response stored as it arrives (a miss). Its Age is the age it
+        arrived with (RFC 9111 4.2.3: the origin's Age plus the response delay, or its apparent
+        age): 5.1 has a cache send its estimate, never a younger one than the origin's."""
+        now = time.time()
         status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
-        return self.response_headers(meta.headers, "0", status_text, time.time(), added)
+        return self.response_headers(meta.headers, policy.age_field(meta.stored(), now), status_text, now, added)
 
     async def _serve_fill(
         self, request: Request, meta: Entry, fill: Fill, send: Send, site: EdgeMetrics, compress: bool,
