@@ -98,6 +98,30 @@ class TestResponses:
                 await client.close()
         run(test)
 
+    def test_a_transfer_coding_other_than_chunked_is_read_until_the_connection_ends(self) -> None:
+        # RFC 9112 6.3: chunked is not the final coding, so the origin's close ends the body.
+        async def test() -> None:
+            raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: foo\r\n\r\nuntil the end"
+            async with RawOrigin(lambda _: raw, close_after_answer=True) as origin:
+                client = HttpOrigin(origin.url)
+                assert await read(await client.fetch("GET", "/coded", {})) == b"until the end"
+                await client.close()
+        run(test)
+
+    def test_bytes_beyond_the_content_length_are_dropped_with_the_connection(self) -> None:
+        # RFC 9112 6.3: extra data is never processed as a response of its own.
+        async def test() -> None:
+            raw = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-a: 1\r\n\r\nhelloHTTP/1.1 200 OK\r\nx-b: 2\r\n\r\n"
+            async with RawOrigin(lambda _: raw) as origin:
+                client = HttpOrigin(origin.url)
+                response = await client.fetch("GET", "/long", {})
+                assert (response.headers.get("x-a"), "x-b" in response.headers) == ("1", False)
+                assert await read(response) == b"hello"
+                assert await read(await client.fetch("GET", "/long", {})) == b"hello"
+                assert origin.connections == 2
+                await client.close()
+        run(test)
+
     def test_an_interim_response_is_skipped_for_the_final_one(self) -> None:
         async def test() -> None:
             raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\nx-a: 1\r\n\r\nok"

@@ -176,6 +176,10 @@ class OriginConnection(asyncio.Protocol):
     # -- httptools callbacks ----------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self._complete:
+            # RFC 9112 6.3: bytes after the response asked for (an origin that sent more than its
+            # Content-Length) are never a response of their own; the connection is not used again.
+            raise ConnectionError("the origin sent more than its response")
         self.headers = []
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -188,7 +192,11 @@ class OriginConnection(asyncio.Protocol):
             return
         self.status = status
         fields = {name.lower(): value for name, value in self.headers}
-        self._until_close = status not in (204, 304) and not fields.keys() & {"content-length", "transfer-encoding"}
+        coding = fields.get("transfer-encoding")
+        chunked = coding is not None and coding.rsplit(",", 1)[-1].strip(" \t").lower() == "chunked"
+        # RFC 9112 6.3: without chunked as the final coding, or any length, the body ends with the connection.
+        self._until_close = status not in (204, 304) and not chunked and (
+            coding is not None or "content-length" not in fields)
         declared = fields.get("content-length", "")
         self._awaiting_body = (status not in (204, 304) and "transfer-encoding" not in fields
                                and declared.isdigit() and 0 < int(declared) <= self._whole_up_to)
