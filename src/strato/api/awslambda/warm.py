@@ -25,13 +25,12 @@ from strato.auth.credentials import CredentialStore
 from strato.auth.errors import AuthError
 from strato.auth.verify import verify_v4
 from strato.functions.errors import InvalidParameter
-from strato.functions.records import MAX_PAYLOAD
 from strato.http.responses import Response
 from strato.http.types import Scope
 
 from .call import Services
 from .errors import LambdaError
-from .handlers.invoke import InvokeRequest, answering, checked_payload, client_context, new_invocation
+from .handlers.invoke import answering, invoke_request, new_invocation
 
 _PATH = re.compile(r"/2015-03-31/functions/([A-Za-z0-9_.-]+)/invocations")
 _QUERY = re.compile(rb"(?:Qualifier=((?:[A-Za-z0-9_-]|%24)+))?")  # $LATEST comes as %24LATEST
@@ -40,7 +39,6 @@ _AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHead
 # The headers this path reads; a request repeating one goes the general way.
 _READ = frozenset({b"authorization", b"x-amz-date", b"x-amz-content-sha256", b"x-amz-invocation-type",
                    b"x-amz-log-type", b"x-amz-client-context"})
-_LOG_TYPES = {None: False, b"None": False, b"Tail": True}
 
 Done = Callable[[Response | BaseException], None]
 
@@ -60,7 +58,7 @@ class WarmInvokes:
 
     def _start(self, scope: Scope, body: bytes, request_id: str, done: Done) -> bool:
         raw_path: bytes = scope["raw_path"]
-        if scope["method"] != "POST" or b"%" in raw_path or len(body) > MAX_PAYLOAD:
+        if scope["method"] != "POST" or b"%" in raw_path:
             return False
         path = _PATH.fullmatch(scope["path"])
         query = _QUERY.fullmatch(scope["query_string"])
@@ -74,18 +72,17 @@ class WarmInvokes:
                 read[name] = value
         if read.get(b"x-amz-invocation-type", b"RequestResponse") != b"RequestResponse":
             return False
-        log_tail = _LOG_TYPES.get(read.get(b"x-amz-log-type"))
-        if log_tail is None or not self._signed(scope, read, body):
+        if not self._signed(scope, read, body):
             return False
+        context = read.get(b"x-amz-client-context")
+        request = invoke_request("RequestResponse", read.get(b"x-amz-log-type", b"None").decode("latin-1"), body,
+                                 None if context is None else context.decode("latin-1"))
         qualifier = None if query[1] is None else query[1].decode().replace("%24", "$")
         function = self.services.registry.resolve_cached(path[1], qualifier)
         if function is None:
             return False
-        context = read.get(b"x-amz-client-context")
-        request = InvokeRequest("RequestResponse", checked_payload(body, MAX_PAYLOAD, "Invoke"),
-                                client_context(None if context is None else context.decode("latin-1")), log_tail)
         invocation = new_invocation(self.services.registry, function, qualifier, request_id, request)
-        return self.services.invoker.start(invocation, answering(done, log_tail))
+        return self.services.invoker.start(invocation, answering(done, request.log_tail))
 
     def _signed(self, scope: Scope, read: dict[bytes, bytes], body: bytes) -> bool:
         """The request's SigV4 Authorization header holds, for a known key (False: not sure;

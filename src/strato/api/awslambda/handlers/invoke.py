@@ -63,15 +63,21 @@ class InvokeRequest:
     log_tail: bool
 
 
+def invoke_request(kind: str, log_type: str, body: bytes, context: str | None) -> InvokeRequest:
+    """An Invoke's X-Amz-Invocation-Type, X-Amz-Log-Type, body and X-Amz-Client-Context, checked."""
+    kind = _one_of(kind, "invocationType", INVOCATION_TYPES)
+    log_type = _one_of(log_type, "logType", LOG_TYPES)
+    if kind == "Event":
+        payload = checked_payload(body, MAX_EVENT_PAYLOAD, "InvokeAsync")
+    else:
+        payload = checked_payload(body, MAX_PAYLOAD, "Invoke")
+    return InvokeRequest(kind, payload, client_context(context), log_type == "Tail")
+
+
 def _read(call: Call) -> InvokeRequest:
     headers = call.request.headers
-    kind = _one_of(headers.get("x-amz-invocation-type", "RequestResponse"), "invocationType", INVOCATION_TYPES)
-    log_type = _one_of(headers.get("x-amz-log-type", "None"), "logType", LOG_TYPES)
-    if kind == "Event":
-        payload = checked_payload(call.raw_body, MAX_EVENT_PAYLOAD, "InvokeAsync")
-    else:
-        payload = checked_payload(call.raw_body, MAX_PAYLOAD, "Invoke")
-    return InvokeRequest(kind, payload, client_context(headers.get("x-amz-client-context")), log_type == "Tail")
+    return invoke_request(headers.get("x-amz-invocation-type", "RequestResponse"),
+                          headers.get("x-amz-log-type", "None"), call.raw_body, headers.get("x-amz-client-context"))
 
 
 def new_invocation(registry: Registry, function: FunctionVersion, qualifier: str | None, request_id: str,
