@@ -243,6 +243,24 @@ class TestCompletionChecksums:
                                             "PartNumber": 1}]})
         assert error_of(caught) == ("BadDigest", 400)
 
+    def test_a_composite_upload_completed_without_a_parts_checksum_is_invalid_request(
+        self, s3: Any, bucket: str
+    ) -> None:
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+        part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"A" * 1024,
+                              ChecksumAlgorithm="SHA256")
+        with pytest.raises(ClientError) as caught:
+            s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id,
+                                         MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+        assert error_of(caught) == ("InvalidRequest", 400)
+        assert "It was missing for part 1" in caught.value.response["Error"]["Message"]
+        assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+        done = s3.complete_multipart_upload(
+            Bucket=bucket, Key="mp", UploadId=upload_id,
+            MultipartUpload={"Parts": [{"ETag": part["ETag"], "ChecksumSHA256": part["ChecksumSHA256"],
+                                        "PartNumber": 1}]})
+        assert done["ChecksumType"] == "COMPOSITE"
+
     @pytest.mark.parametrize(("algorithm", "kind", "checksums"), [
         ("SHA256", "COMPOSITE", ["275VF5loJr1YYawit0XSHREhkFXYkkPKGuoK0x9VKxI=",
                                  "mrHwOfjTL5Zwfj74F05HOQGLdUb7E5szdCbxgUSq6NM=",

@@ -14,7 +14,14 @@ from awscrt import checksums as crt
 
 from strato.storage import checksums
 from strato.storage.engine import ObjectStore
-from strato.storage.errors import EntityTooSmall, InvalidPart, InvalidPartOrder, NoSuchKey, NoSuchUpload
+from strato.storage.errors import (
+    EntityTooSmall,
+    InvalidPart,
+    InvalidPartOrder,
+    InvalidRequest,
+    NoSuchKey,
+    NoSuchUpload,
+)
 from strato.storage.multipart import CompletedPart, assemble
 from strato.storage.records import Expectation, Part, Upload
 from tests.storage.support import BUCKET, MiB, blob_files, chunks, md5, read, run, temp_files
@@ -60,7 +67,8 @@ def stored_parts(store: ObjectStore, upload: Upload) -> dict[int, Part]:
 
 
 def completed(parts: dict[int, Part], numbers: list[int] | None = None) -> list[CompletedPart]:
-    return [CompletedPart(n, f'"{parts[n].etag}"', {}) for n in (numbers or sorted(parts))]
+    """The client's list naming each part with its ETag and checksum, as SDKs send it."""
+    return [CompletedPart(n, f'"{parts[n].etag}"', dict(parts[n].checksums)) for n in (numbers or sorted(parts))]
 
 
 def bodies_of(*sizes: int) -> dict[int, bytes]:
@@ -168,6 +176,24 @@ class TestChecksums:
         expected = base64.b64encode(digest(b"".join(digest(bodies[n]) for n in (1, 2, 3)))).decode() + "-3"
         assert obj.checksum_type == "COMPOSITE"
         assert dict(obj.checksums) == {algorithm: expected}
+
+    @pytest.mark.parametrize("kind", ["COMPOSITE", None])
+    def test_a_composite_upload_needs_each_parts_checksum_at_completion(
+        self, store: ObjectStore, kind: str | None
+    ) -> None:
+        upload = new_upload(store, algorithm="SHA256", kind=kind)
+        parts = upload_parts(store, upload, bodies_of(10, 10), algorithm="SHA256")
+        named = completed(parts)
+        without = [named[0], CompletedPart(2, named[1].etag, {})]
+        with pytest.raises(InvalidRequest, match=r"created using a sha256 checksum.*missing for part 2"):
+            assemble(upload, parts, without, min_part_size=1)
+
+    def test_a_full_object_upload_completes_without_part_checksums(self, store: ObjectStore) -> None:
+        upload = new_upload(store, algorithm="CRC32", kind="FULL_OBJECT")
+        bodies = bodies_of(10, 10)
+        parts = upload_parts(store, upload, bodies, algorithm="CRC32")
+        obj, _ = assemble(upload, parts, [CompletedPart(n, p.etag, {}) for n, p in parts.items()], min_part_size=1)
+        assert dict(obj.checksums) == {"CRC32": b64(zlib.crc32(b"".join(bodies.values())), 4)}
 
     def test_an_algorithm_without_a_type_is_composite_except_crc64nvme(self, store: ObjectStore) -> None:
         for algorithm, kind in [

@@ -29,6 +29,24 @@ class CompletedPart:
     checksums: dict[str, str]
 
 
+def _checksum_type(upload: Upload) -> str:
+    """The upload's checksum type: as created, else FULL_OBJECT for the default CRC64NVME and
+    COMPOSITE for any algorithm the client chose."""
+    full = not upload.checksum_algorithm or upload.checksum_algorithm == "CRC64NVME"
+    return upload.checksum_type or (checksums.FULL_OBJECT if full else checksums.COMPOSITE)
+
+
+def _require_part_checksum(upload: Upload, want: CompletedPart) -> None:
+    """An upload created with a composite checksum algorithm needs each part's checksum in the
+    completion request, as S3 requires (API_CompleteMultipartUpload, checking object integrity)."""
+    algorithm = upload.checksum_algorithm
+    if algorithm and _checksum_type(upload) == checksums.COMPOSITE and algorithm not in want.checksums:
+        raise InvalidRequest(
+            f"The upload was created using a {algorithm.lower()} checksum. The complete request must include "
+            f"the checksum for each part. It was missing for part {want.number} in the request."
+        )
+
+
 def _object_checksum(upload: Upload, parts: list[Part]) -> tuple[dict[str, str], str | None]:
     algorithm = upload.checksum_algorithm or checksums.DEFAULT_ALGORITHM
     if any(algorithm not in p.checksums for p in parts):
@@ -36,8 +54,7 @@ def _object_checksum(upload: Upload, parts: list[Part]) -> tuple[dict[str, str],
             raise InvalidRequest(f"every part must carry a {algorithm} checksum")
         return {}, None
     values = [p.checksums[algorithm] for p in parts]
-    full = not upload.checksum_algorithm or algorithm == "CRC64NVME"
-    kind = upload.checksum_type or (checksums.FULL_OBJECT if full else checksums.COMPOSITE)
+    kind = _checksum_type(upload)
     if kind == checksums.FULL_OBJECT:
         combined = checksums.full_object(algorithm, [(v, p.size) for v, p in zip(values, parts, strict=True)])
         return {algorithm: combined}, kind
@@ -61,6 +78,7 @@ def assemble(
         for algorithm, value in want.checksums.items():
             if part.checksums.get(algorithm) != value:
                 raise InvalidPart(f"part {want.number} {algorithm}")
+        _require_part_checksum(upload, want)
         chosen.append(part)
     for part in chosen[:-1]:
         if part.size < min_part_size:
