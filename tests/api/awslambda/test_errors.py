@@ -45,3 +45,10 @@ def test_a_throttle_carries_its_reason_and_a_retry_after() -> None:
 
 def test_an_unexpected_exception_is_unmapped_so_that_it_becomes_a_logged_500() -> None:
     assert to_lambda_error(KeyError("surprise")) is None
+
+
+def test_the_text_is_spelled_as_the_codes_shape_in_the_service_model_spells_it() -> None:
+    not_found = LambdaError("ResourceNotFoundException", "gone", 404)
+    assert json.loads(not_found.body()) == {"Type": "User", "Message": "gone"}
+    assert json.loads(LambdaError("ServiceException", "boom", 500).body()) == {"Type": "Service", "Message": "boom"}
+    assert "message" in json.loads(LambdaError("InvalidParameterValueException", "bad").body())

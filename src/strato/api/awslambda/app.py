@@ -1,6 +1,6 @@
 """The Lambda ASGI app: route -> read the (bounded) body -> authenticate -> dispatch.
 
-Errors become Lambda's JSON here and only here: `{"Type": ..., "message": ...}` with the code
+Errors become Lambda's JSON here and only here: `{"Type": ..., "message" (or "Message"): ...}` with the code
 in `x-amzn-ErrorType`; every response carries `x-amzn-RequestId`. SigV4 for services other
 than S3 signs the body's SHA-256, so the body is read (within the operation's limit) before
 the signature can be checked.

@@ -1,7 +1,8 @@
 """LambdaError, the one error type of the Lambda protocol, and the table that maps engine,
 auth and HTTP errors to it. Anything not in the table is a 500 ServiceException, logged
 with its request id. Source: the Lambda API reference, "Common Errors" and each operation's
-"Errors" section; botocore reads the code from x-amzn-ErrorType and the text from `message`."""
+"Errors" section; botocore reads the code from x-amzn-ErrorType and the text from `message`
+or `Message`, whichever the code's shape in the service model names (Lambda answers with that one)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from strato.functions.records import TooManyRequests
 from strato.http.bodies import BodyIncomplete, BodyTimeout
 from strato.http.request import MalformedRequest
 
+# The codes whose shape in Lambda's service model names the text `Message`; every other code's
+# is `message`. AWS answers each with its own member's spelling (botocore surfaces it as is).
+_CAPITALISED = frozenset({"ResourceNotFoundException", "ServiceException"})
+
 
 class LambdaError(Exception):
     def __init__(self, code: str, message: str, status: int = 400, *, headers: dict[str, str] | None = None,
@@ -30,7 +35,8 @@ class LambdaError(Exception):
 
     def body(self) -> bytes:
         kind = "User" if self.status < 500 else "Service"
-        return json.dumps({"Type": kind, "message": self.message, **self.fields}).encode()
+        key = "Message" if self.code in _CAPITALISED else "message"
+        return json.dumps({"Type": kind, key: self.message, **self.fields}).encode()
 
 
 def invalid_parameter(message: str) -> LambdaError:
