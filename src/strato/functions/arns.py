@@ -10,13 +10,13 @@ import re
 
 from strato.account import ACCOUNT_ID
 
-from .errors import InvalidParameter
+from .errors import InvalidParameter, NotFound
 from .records import LATEST
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _VERSION = re.compile(r"[0-9]{1,10}")
 _ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
-_FULL = re.compile(r"arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:(.+)")
+_FULL = re.compile(r"arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):[0-9]{12}:function:(.+)")
 _PARTIAL = re.compile(r"[0-9]{12}:function:(.+)")
 
 
@@ -45,16 +45,20 @@ def check_qualifier(qualifier: str) -> None:
 
 
 @functools.lru_cache(maxsize=1024)  # an invoke path names the same function again and again
-def split_function_name(text: str, qualifier: str | None = None) -> tuple[str, str | None]:
+def split_function_name(text: str, qualifier: str | None = None, region: str | None = None) -> tuple[str, str | None]:
     """(name, qualifier) from any form FunctionName takes: `name`, `name:qualifier`, a partial
     ARN `ACCOUNT:function:name[:qualifier]` or a full ARN. A qualifier in the name must agree
-    with the one given separately."""
+    with the one given separately; a full ARN of a region other than `region` (when given)
+    names no function here."""
     rest = text
-    for pattern in (_FULL, _PARTIAL):
-        matched = pattern.fullmatch(text)
-        if matched:
-            rest = matched.group(1)
-            break
+    full = _FULL.fullmatch(text)
+    partial = None if full else _PARTIAL.fullmatch(text)
+    if full:
+        if region is not None and full.group(1) != region:
+            raise NotFound(f"Functions from '{full.group(1)}' are not reachable in this region ('{region}')")
+        rest = full.group(2)
+    elif partial:
+        rest = partial.group(1)
     name, colon, embedded = rest.partition(":")
     if not _NAME.fullmatch(name) or (colon and not embedded):
         raise InvalidParameter(f"1 validation error detected: Value '{text}' at 'functionName' failed to "

@@ -13,7 +13,6 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from .arns import split_function_name
 from .errors import NotFound
 from .registry_tables import Tables, qualifier_key
 
@@ -59,7 +58,7 @@ class EventConfigTables(Tables):
     async def put_event_config(self, config: EventInvokeConfig, merge: bool = False) -> EventInvokeConfig:
         """Store a configuration: whole (Put), or with `merge` its non-None fields over the
         existing one (Update, which needs one)."""
-        name, qualifier = split_function_name(config.function_name, config.qualifier)
+        name, qualifier = self.split(config.function_name, config.qualifier)
         key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> EventInvokeConfig:
@@ -80,7 +79,7 @@ class EventConfigTables(Tables):
         return await self._write(run)
 
     async def get_event_config(self, function_name: str, qualifier: str | None = None) -> EventInvokeConfig:
-        name, qualifier = split_function_name(function_name, qualifier)
+        name, qualifier = self.split(function_name, qualifier)
         key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> EventInvokeConfig:
@@ -92,7 +91,7 @@ class EventConfigTables(Tables):
         return await self._read(run)
 
     async def delete_event_config(self, function_name: str, qualifier: str | None = None) -> None:
-        name, qualifier = split_function_name(function_name, qualifier)
+        name, qualifier = self.split(function_name, qualifier)
         key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> None:
@@ -105,7 +104,7 @@ class EventConfigTables(Tables):
     async def list_event_configs(self, function_name: str, marker: str | None,
                                  max_items: int) -> tuple[list[EventInvokeConfig], str | None]:
         """A page of the function's configurations by qualifier after `marker`, and the next marker."""
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> list[EventInvokeConfig]:
             try:
@@ -125,7 +124,7 @@ class EventConfigTables(Tables):
         """The retry and age limits of an Event invocation of `invoked_arn` (the qualifier the
         caller named: an alias's configuration applies through the alias); Lambda's defaults
         where none is configured."""
-        name, qualifier = split_function_name(invoked_arn)
+        name, qualifier = self.split(invoked_arn)
         found = await self._read(lambda conn: self._event_config(conn, name, qualifier_key(qualifier)))
         if found is None:
             return EventLimits()

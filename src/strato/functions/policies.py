@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .arns import is_version, split_function_name
+from .arns import is_version
 from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 from .records import LATEST
 from .registry_tables import Tables, qualifier_key
@@ -68,7 +68,7 @@ class PolicyTables(Tables):
     async def add_statement(self, function_name: str, qualifier: str | None, statement: dict[str, Any],
                             revision_id: str | None = None) -> None:
         """Add a statement (its `Sid` unique within the qualifier's policy)."""
-        name, qualifier = split_function_name(function_name, qualifier)
+        name, qualifier = self.split(function_name, qualifier)
         if qualifier == LATEST:
             raise InvalidParameter("We currently do not support adding policies for $LATEST.")
         key = qualifier_key(qualifier)
@@ -89,7 +89,7 @@ class PolicyTables(Tables):
 
     async def remove_statement(self, function_name: str, qualifier: str | None, sid: str,
                                revision_id: str | None = None) -> None:
-        name, qualifier = split_function_name(function_name, qualifier)
+        name, qualifier = self.split(function_name, qualifier)
         key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> None:
@@ -107,7 +107,7 @@ class PolicyTables(Tables):
 
     async def policy(self, function_name: str, qualifier: str | None = None) -> Policy:
         """The qualifier's policy; NotFound when it has no statement."""
-        name, qualifier = split_function_name(function_name, qualifier)
+        name, qualifier = self.split(function_name, qualifier)
 
         def run(conn: sqlite3.Connection) -> Policy:
             self._function(conn, name)

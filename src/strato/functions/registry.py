@@ -20,9 +20,9 @@ from typing import Any
 
 from strato import migrations
 
-from .arns import is_version, split_function_name
+from .arns import is_version
 from .definitions import Alias, Configuration, FunctionRecord, Usage
-from .errors import Conflict, InvalidParameter
+from .errors import Conflict, InvalidParameter, NotFound
 from .invoke_configs import EventConfigTables
 from .packages import CodeStore, StoredCode
 from .policies import PolicyTables
@@ -49,7 +49,7 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def create(self, function_name: str, config: Configuration, code: StoredCode,
                      publish: bool = False, tags: Mapping[str, str] | None = None) -> FunctionRecord:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             if conn.execute("SELECT 1 FROM functions WHERE name = ?", (name,)).fetchone():
@@ -62,8 +62,17 @@ class Registry(PolicyTables, EventConfigTables):
         return await self._write(run)
 
     async def get(self, function_name: str, qualifier: str | None = None) -> FunctionRecord:
-        name, qualifier = split_function_name(function_name, qualifier)
-        return await self._read(lambda conn: self._version(conn, name, self._number(conn, name, qualifier), qualifier))
+        """The version a qualifier names; whatever is missing (the function, the version or the
+        alias), the error names the qualified ARN, as GetFunction's does."""
+        name, qualifier = self.split(function_name, qualifier)
+
+        def run(conn: sqlite3.Connection) -> FunctionRecord:
+            try:
+                return self._version(conn, name, self._number(conn, name, qualifier), qualifier)
+            except NotFound:
+                raise not_found(self.region, name, qualifier) from None
+
+        return await self._read(run)
 
     async def list_functions(self, marker: str | None, max_items: int,
                              all_versions: bool = False) -> tuple[list[FunctionRecord], str | None]:
@@ -92,7 +101,7 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def update_code(self, function_name: str, code: StoredCode, publish: bool = False,
                           revision_id: str | None = None) -> FunctionRecord:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             latest = self._version(conn, name, 0, None)
@@ -105,7 +114,7 @@ class Registry(PolicyTables, EventConfigTables):
     async def update_configuration(self, function_name: str, changes: dict[str, Any],
                                    revision_id: str | None = None) -> FunctionRecord:
         """Change $LATEST's configuration; `changes` names Configuration fields."""
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             latest = self._version(conn, name, 0, None)
@@ -116,8 +125,9 @@ class Registry(PolicyTables, EventConfigTables):
         return await self._write(run)
 
     async def delete(self, function_name: str, qualifier: str | None = None) -> None:
-        """Delete the function, or with a version number as qualifier that version alone."""
-        name, qualifier = split_function_name(function_name, qualifier)
+        """Delete the function, or with a version number as qualifier that version alone (a
+        version it does not have is no error, as in Lambda)."""
+        name, qualifier = self.split(function_name, qualifier)
 
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
@@ -134,9 +144,8 @@ class Registry(PolicyTables, EventConfigTables):
                 if version == qualifier or qualifier in json.loads(routing)]
             if users:
                 raise Conflict(f"Unable to delete version because the following aliases reference it: {users}")
-            if not conn.execute("DELETE FROM versions WHERE name = ? AND number = ?",
-                                (name, int(qualifier))).rowcount:
-                raise not_found(self.region, name, qualifier)
+            # A version that does not exist is already deleted: Lambda answers 204 for it too.
+            conn.execute("DELETE FROM versions WHERE name = ? AND number = ?", (name, int(qualifier)))
             self._drop_attachments(conn, name, qualifier)
 
         await self._write(run)
@@ -151,7 +160,7 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def publish_version(self, function_name: str, code_sha256: str | None = None,
                               description: str | None = None, revision_id: str | None = None) -> FunctionRecord:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             latest = self._version(conn, name, 0, None)
@@ -166,7 +175,7 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def list_versions(self, function_name: str, marker: str | None,
                             max_items: int) -> tuple[list[FunctionRecord], str | None]:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
         after = int(marker) if marker and marker.isdigit() else -1
 
         def run(conn: sqlite3.Connection) -> list[FunctionRecord]:
@@ -189,18 +198,11 @@ class Registry(PolicyTables, EventConfigTables):
         self._version(conn, name, self._number(conn, name, version), version)
         if weights and version == LATEST:
             raise InvalidParameter("$LATEST is not supported for an alias pointing to more than 1 version")
-        for other, weight in weights.items():
-            if not is_version(other):
-                raise InvalidParameter(f"Invalid function version {other} in AdditionalVersionWeights: "
-                                       "only published versions can take weights")
+        for other in weights:  # published version numbers weighted 0..1 (checked with the request)
             if other == version:
                 raise InvalidParameter(f"Invalid function version {other}. Function version {other} is "
                                        "already included in routing configuration.")
-            if not 0.0 <= weight <= 1.0:
-                raise InvalidParameter(f"Invalid weight {weight} for version {other}: weights are within [0.0, 1.0]")
             self._version(conn, name, int(other), other)
-        if sum(weights.values()) > 1.0:
-            raise InvalidParameter("The sum of AdditionalVersionWeights must not exceed 1.0")
 
     def _store_alias(self, conn: sqlite3.Connection, alias: Alias) -> Alias:
         stored = replace(alias, revision_id=str(uuid.uuid4()))
@@ -211,10 +213,10 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def create_alias(self, function_name: str, alias: str, version: str, description: str = "",
                            weights: dict[str, float] | None = None) -> Alias:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> Alias:
-            self._function(conn, name)
+            self._function(conn, name, version)  # Lambda names the version asked for
             if conn.execute("SELECT 1 FROM aliases WHERE name = ? AND alias = ?", (name, alias)).fetchone():
                 raise Conflict(f"Alias already exists: {self.arn(name, alias)}")
             self._check_target(conn, name, version, weights or {})
@@ -223,13 +225,13 @@ class Registry(PolicyTables, EventConfigTables):
         return await self._write(run)
 
     async def get_alias(self, function_name: str, alias: str) -> Alias:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
         return await self._read(lambda conn: self._alias(conn, name, alias))
 
     async def update_alias(self, function_name: str, alias: str, version: str | None = None,
                            description: str | None = None, weights: dict[str, float] | None = None,
                            revision_id: str | None = None) -> Alias:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> Alias:
             current = self._alias(conn, name, alias)
@@ -245,7 +247,7 @@ class Registry(PolicyTables, EventConfigTables):
         return await self._write(run)
 
     async def delete_alias(self, function_name: str, alias: str) -> None:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
@@ -256,7 +258,7 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def list_aliases(self, function_name: str, version: str | None, marker: str | None,
                            max_items: int) -> tuple[list[Alias], str | None]:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> list[Alias]:
             self._function(conn, name)
@@ -274,12 +276,12 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def tags(self, function_name: str) -> dict[str, str]:
         """The function's tags (every version and alias shares them), by key."""
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
         return await self._read(lambda conn: self._tags(conn, name))
 
     async def tag(self, function_name: str, tags: Mapping[str, str]) -> None:
         """Add tags, replacing the values of keys it has already."""
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
@@ -289,7 +291,7 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def untag(self, function_name: str, keys: Iterable[str]) -> None:
         """Remove tags by key; a key the function does not have is no error."""
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
@@ -301,10 +303,10 @@ class Registry(PolicyTables, EventConfigTables):
 
     async def put_concurrency(self, function_name: str, reserved: int, account_limit: int) -> int:
         """Reserve concurrency for a function, leaving at least MIN_UNRESERVED of the account's."""
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> int:
-            self._function(conn, name)
+            self._function(conn, name, LATEST)  # as Lambda's PutFunctionConcurrency names it
             others = conn.execute("SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE name != ?",
                                   (name,)).fetchone()[0]
             if reserved < 0 or others + reserved > account_limit - MIN_UNRESERVED:
@@ -316,11 +318,11 @@ class Registry(PolicyTables, EventConfigTables):
         return await self._write(run)
 
     async def get_concurrency(self, function_name: str) -> int | None:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
         return await self._read(lambda conn: self._function(conn, name)[0])
 
     async def delete_concurrency(self, function_name: str) -> None:
-        name, _ = split_function_name(function_name)
+        name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> None:
             self._function(conn, name)
@@ -372,20 +374,24 @@ class Registry(PolicyTables, EventConfigTables):
         """The version an invocation of (name-or-ARN, qualifier) runs; an alias with weights
         picks one of its versions at random by weight. Raises NotFound, InvalidParameter.
         Blocking but cheap: a cache hit reads shared memory, a miss one SQLite read."""
-        name, qualifier = split_function_name(function_name, qualifier)
+        name, qualifier = self.split(function_name, qualifier)
         key = (name, qualifier)
         route = self._routes.get(key) or self._routes.put(key, self._route(name, qualifier))
         return route.pick()
 
     def resolve_cached(self, function_name: str, qualifier: str | None = None) -> FunctionVersion | None:
         """`resolve` when the route is cached (a read of shared memory, no SQLite read); None
-        when it is not, or when it might not exist."""
-        route = self._routes.get(split_function_name(function_name, qualifier))
+        when it is not, or when it might not exist (or is another region's)."""
+        try:
+            key = self.split(function_name, qualifier)
+        except NotFound:
+            return None
+        route = self._routes.get(key)
         return None if route is None else route.pick()
 
     async def resolve_async(self, function_name: str, qualifier: str | None = None) -> FunctionVersion:
         """`resolve` for an event loop: a cache miss reads SQLite in a worker thread."""
-        name, qualifier = split_function_name(function_name, qualifier)
+        name, qualifier = self.split(function_name, qualifier)
         key = (name, qualifier)
         route = self._routes.get(key)
         if route is None:

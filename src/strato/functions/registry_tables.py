@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from strato import migrations
 
-from .arns import function_arn, is_version
+from .arns import function_arn, is_version, split_function_name
 from .commit_stamp import CommitStamp
 from .definitions import Alias, Configuration, FunctionRecord, lambda_timestamp
 from .errors import InvalidParameter, NotFound, PreconditionFailed
@@ -53,6 +53,10 @@ class Tables:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+
+    def split(self, function_name: str, qualifier: str | None = None) -> tuple[str, str | None]:
+        """(name, qualifier) of a FunctionName in any form; an ARN of another region is NotFound."""
+        return split_function_name(function_name, qualifier, self.region)
 
     def close(self) -> None:
         with self._lock:
@@ -100,11 +104,13 @@ class Tables:
         return FunctionRecord(name, _version_name(number), config, StoredCode(code_hex, code_sha, code_size),
                               revision_id, last_modified, reserved)
 
-    def _function(self, conn: sqlite3.Connection, name: str) -> tuple[int | None, int]:
+    def _function(self, conn: sqlite3.Connection, name: str, named: str | None = None) -> tuple[int | None, int]:
+        """(reserved concurrency, last published number); NotFound names the function's ARN,
+        qualified by `named` where Lambda's error for the operation names a qualifier."""
         row = conn.execute("SELECT reserved_concurrency, last_published FROM functions WHERE name = ?",
                            (name,)).fetchone()
         if row is None:
-            raise not_found(self.region, name)
+            raise not_found(self.region, name, named)
         return row[0], row[1]
 
     def _version(self, conn: sqlite3.Connection, name: str, number: int, qualifier: str | None) -> FunctionRecord:

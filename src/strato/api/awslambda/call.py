@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strato.auth.credentials import Identity
-from strato.functions.arns import split_function_name
 from strato.functions.invoker import Invoker
 from strato.functions.registry import Registry
 from strato.http.request import Request
@@ -57,5 +56,6 @@ class Call:
         return self.request.query.get("Qualifier") or None
 
     def target(self) -> tuple[str, str | None]:
-        """The function's name and the qualifier named in the path's ARN or the query."""
-        return split_function_name(self.endpoint.function_name, self.qualifier())
+        """The function's name and the qualifier named in the path's ARN or the query (an ARN of
+        another region names no function here)."""
+        return self.registry.split(self.endpoint.function_name, self.qualifier())

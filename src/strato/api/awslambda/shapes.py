@@ -7,6 +7,7 @@ Environment, EphemeralStorage, AliasRoutingConfiguration) and botocore's service
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -88,7 +89,8 @@ def role(value: str) -> str:
 
 
 def environment(body: Body) -> dict[str, str] | None:
-    """Environment.Variables: names as Lambda allows, none reserved, 4 KB in all."""
+    """Environment.Variables: names as Lambda allows, none reserved, 4 KB in all (measured, as
+    Lambda measures and quotes it, as compact JSON)."""
     given = body.mapping("Environment")
     if given is None:
         return None
@@ -104,9 +106,10 @@ def environment(body: Body) -> dict[str, str] | None:
         raise invalid_parameter("Lambda was unable to configure your environment variables because the environment "
                                 "variables you have provided contains reserved keys that are currently not supported "
                                 f"for modification. Reserved keys used in this request: {','.join(reserved)}")
-    if len(json.dumps(variables).encode()) > MAX_ENVIRONMENT:
+    measured = json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
+    if len(measured.encode()) > MAX_ENVIRONMENT:
         raise invalid_parameter("Lambda was unable to configure your environment variables because the environment "
-                                f"variables you have provided exceeded the {MAX_ENVIRONMENT} bytes limit.")
+                                f"variables you have provided exceeded the 4KB limit. String measured: {measured}")
     return dict(variables)
 
 
@@ -120,8 +123,17 @@ def ephemeral_storage(body: Body) -> int | None:
     return size
 
 
+_WEIGHTS_MEMBER = "routingConfig.additionalVersionWeights"
+_WEIGHT_KEYS = ("Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must "
+                "have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+, "
+                "Member must not be null]")
+_WEIGHT_VALUES = ("Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must "
+                  "have value greater than or equal to 0.0, Member must not be null]")
+
+
 def weights(body: Body) -> dict[str, float] | None:
-    """RoutingConfig.AdditionalVersionWeights."""
+    """RoutingConfig.AdditionalVersionWeights: at most one published version number, weighted
+    0..1, checked (and worded) as Lambda's request validation does before anything is looked up."""
     given = body.mapping("RoutingConfig")
     if given is None:
         return None
@@ -130,15 +142,33 @@ def weights(body: Body) -> dict[str, float] | None:
         isinstance(w, int | float) and not isinstance(w, bool) for w in found.values()
     ):
         raise invalid_content("AdditionalVersionWeights must map versions to numbers")
-    return {str(version): float(weight) for version, weight in found.items()}
+    parsed = {str(version): float(weight) for version, weight in found.items()}
+    shown = "{" + ", ".join(f"{version}={weight}" for version, weight in parsed.items()) + "}"
+    if not all(re.fullmatch(r"[0-9]{1,1024}", version) for version in parsed):
+        raise validation_error(shown, _WEIGHTS_MEMBER, _WEIGHT_KEYS)
+    if not all(0.0 <= weight <= 1.0 for weight in parsed.values()):
+        raise validation_error(shown, _WEIGHTS_MEMBER, _WEIGHT_VALUES)
+    if len(parsed) > 1:
+        raise invalid_parameter("Number of items in AdditionalVersionWeights cannot be greater than 1")
+    return parsed
 
 
-def function_configuration(registry: Registry, record: FunctionRecord, qualifier: str | None = None) -> dict[str, Any]:
+def runtime_version_arn(region: str, runtime: str) -> str:
+    """RuntimeVersionConfig.RuntimeVersionArn: Lambda names a runtime's version by a 64-hex id;
+    strato runs one version of each runtime (the host's), so the id is a digest of its name."""
+    return f"arn:aws:lambda:{region}::runtime:{hashlib.sha256(runtime.encode()).hexdigest()}"
+
+
+def function_configuration(registry: Registry, record: FunctionRecord, qualifier: str | None = None, *,
+                           listed: bool = False) -> dict[str, Any]:
     """FunctionConfiguration: every field boto3's waiters and callers read. The ARN carries the
-    qualifier the caller named (an alias, `$LATEST`), else a published version's number."""
+    qualifier the caller named (an alias, `$LATEST`), else a published version's number.
+    `Environment` only when the function has variables, no `Layers` (it has none), as Lambda
+    answers; entries of a list (`listed`) leave out State, LastUpdateStatus and
+    RuntimeVersionConfig, as Lambda's ListFunctions and ListVersionsByFunction do."""
     config = record.config
     qualifier = qualifier or (record.version if record.version != "$LATEST" else None)
-    return {
+    shape: dict[str, Any] = {
         "FunctionName": record.name,
         "FunctionArn": registry.arn(record.name, qualifier),
         "Runtime": config.runtime,
@@ -151,18 +181,21 @@ def function_configuration(registry: Registry, record: FunctionRecord, qualifier
         "LastModified": record.last_modified,
         "CodeSha256": record.code.code_sha256,
         "Version": record.version,
-        "Environment": {"Variables": dict(config.environment)},
         "TracingConfig": {"Mode": "PassThrough"},
         "RevisionId": record.revision_id,
-        "Layers": [],
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
         "PackageType": "Zip",
         "Architectures": list(config.architectures),
         "EphemeralStorage": {"Size": config.ephemeral_storage},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{record.name}"},
     }
+    if config.environment:
+        shape["Environment"] = {"Variables": dict(config.environment)}
+    if not listed:
+        shape["State"] = "Active"
+        shape["LastUpdateStatus"] = "Successful"
+        shape["RuntimeVersionConfig"] = {"RuntimeVersionArn": runtime_version_arn(registry.region, config.runtime)}
+    return shape
 
 
 def alias_configuration(registry: Registry, alias: Alias) -> dict[str, Any]:

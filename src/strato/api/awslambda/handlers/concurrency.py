@@ -3,7 +3,6 @@ GetAccountSettings (Lambda API reference pages of each)."""
 
 from __future__ import annotations
 
-from strato.functions.arns import split_function_name
 from strato.functions.packages import MAX_UNZIPPED, MAX_ZIPPED
 from strato.http.responses import Response
 
@@ -14,26 +13,37 @@ from .common import json_response, no_content
 TOTAL_CODE_SIZE = 75 * 1024**3  # Lambda's default storage quota for packages
 
 
+def _function(call: Call) -> str:
+    """The function's name: reservations belong to the function, never a version or alias."""
+    name, qualifier = call.target()
+    if qualifier is not None:
+        raise invalid_parameter("This operation is permitted on Lambda functions only. Aliases and versions do not "
+                                "support this operation. Please specify either a function name or an unqualified "
+                                "function ARN.")
+    return name
+
+
 async def put_function_concurrency(call: Call) -> Response:
+    name = _function(call)
     body = call.body()
     reserved = body.integer("ReservedConcurrentExecutions", 0, 1 << 31)
     if reserved is None:
         raise invalid_parameter("ReservedConcurrentExecutions is required")
     limit = call.services.settings.concurrency_limit
-    stored = await call.registry.put_concurrency(call.endpoint.function_name, reserved, limit)
+    stored = await call.registry.put_concurrency(name, reserved, limit)
     # Environments lent to workers hold their slots: back to the controller, which lends them
     # again under the new limit.
-    await call.services.invoker.recall(split_function_name(call.endpoint.function_name)[0])
+    await call.services.invoker.recall(name)
     return json_response({"ReservedConcurrentExecutions": stored})
 
 
 async def get_function_concurrency(call: Call) -> Response:
-    reserved = await call.registry.get_concurrency(call.endpoint.function_name)
+    reserved = await call.registry.get_concurrency(_function(call))
     return json_response({} if reserved is None else {"ReservedConcurrentExecutions": reserved})
 
 
 async def delete_function_concurrency(call: Call) -> Response:
-    await call.registry.delete_concurrency(call.endpoint.function_name)
+    await call.registry.delete_concurrency(_function(call))
     return no_content()
 
 

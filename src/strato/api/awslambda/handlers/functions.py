@@ -190,7 +190,7 @@ async def list_functions(call: Call) -> Response:
     if every not in (None, "ALL"):
         raise invalid_parameter(f"FunctionVersion {every!r} is invalid: the only value is ALL")
     records, marker = await call.registry.list_functions(query.get("Marker"), max_items(call), every == "ALL")
-    shapes_ = [shapes.function_configuration(call.registry, record) for record in records]
+    shapes_ = [shapes.function_configuration(call.registry, record, listed=True) for record in records]
     return json_response(shapes.page("Functions", shapes_, marker))
 
 

@@ -21,5 +21,6 @@ async def publish_version(call: Call) -> Response:
 async def list_versions_by_function(call: Call) -> Response:
     records, marker = await call.registry.list_versions(call.endpoint.function_name,
                                                         call.request.query.get("Marker"), max_items(call))
-    versions = [shapes.function_configuration(call.registry, record, record.version) for record in records]
+    versions = [shapes.function_configuration(call.registry, record, record.version, listed=True)
+                for record in records]
     return json_response(shapes.page("Versions", versions, marker))

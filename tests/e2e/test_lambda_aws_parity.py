@@ -1,0 +1,171 @@
+"""strato answers what AWS Lambda answered, field for field and word for word, for the cases
+LocalStack's AWS-validated tests recorded against real AWS (tests/aws/services/lambda_/
+test_lambda_api.snapshot.json and test_lambda.snapshot.json): real server, boto3."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_client
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
+from tests.servers import StratoServer
+
+
+@pytest.fixture(scope="module")
+def lam(server: StratoServer) -> Any:
+    """A client that leaves validation to the server, as the recorded calls reached AWS."""
+    return make_client(server.url, "lambda", parameter_validation=False)
+
+
+@pytest.fixture
+def function(lam: Any) -> Iterator[str]:
+    name = f"parity-{uuid.uuid4().hex[:12]}"
+    lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                        Code={"ZipFile": ECHO})
+    yield name
+    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+        lam.delete_function(FunctionName=name)
+
+
+def arn(name: str, qualifier: str | None = None, region: str = "us-east-1") -> str:
+    base = f"arn:aws:lambda:{region}:000000000000:function:{name}"
+    return f"{base}:{qualifier}" if qualifier else base
+
+
+def refusal(call: Any, **kwargs: Any) -> dict[str, Any]:
+    """The parsed error response of a call that must fail."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response: dict[str, Any] = caught.value.response
+    return response
+
+
+class TestErrorBodies:
+    def test_not_found_spells_its_text_message_with_a_capital_as_its_model_shape_does(self, lam: Any) -> None:
+        error = refusal(lam.get_function, FunctionName="parity-missing")
+        assert error["Message"] == f"Function not found: {arn('parity-missing')}"
+        assert error["Type"] == "User"
+        assert "message" not in error
+
+    def test_invalid_parameter_spells_it_in_lower_case(self, lam: Any, function: str) -> None:
+        error = refusal(lam.delete_function, FunctionName=function, Qualifier="$LATEST")
+        assert error["message"] == "$LATEST version cannot be deleted without deleting the function."
+        assert "Message" not in error
+
+
+class TestFunctionConfiguration:
+    def test_a_function_without_layers_or_variables_shows_neither(self, lam: Any, function: str) -> None:
+        configuration = lam.get_function_configuration(FunctionName=function)
+        assert "Layers" not in configuration
+        assert "Environment" not in configuration
+
+    def test_variables_are_shown_once_the_function_has_some(self, lam: Any, function: str) -> None:
+        updated = lam.update_function_configuration(FunctionName=function, Environment={"Variables": {"A": "1"}})
+        assert updated["Environment"] == {"Variables": {"A": "1"}}
+
+    def test_variables_over_4_kb_are_refused_quoting_the_string_measured(self, lam: Any, function: str) -> None:
+        variables = {"LARGE_VAR": "x" * 4096}
+        error = refusal(lam.update_function_configuration, FunctionName=function,
+                        Environment={"Variables": variables})
+        assert error["message"] == (
+            "Lambda was unable to configure your environment variables because the environment variables you have "
+            f'provided exceeded the 4KB limit. String measured: {{"LARGE_VAR":"{"x" * 4096}"}}')
+
+    def test_every_configuration_names_its_runtime_version(self, lam: Any, function: str) -> None:
+        configuration = lam.get_function(FunctionName=function)["Configuration"]
+        runtime_arn = configuration["RuntimeVersionConfig"]["RuntimeVersionArn"]
+        assert re.fullmatch(r"arn:aws:lambda:us-east-1::runtime:[0-9a-f]{64}", runtime_arn)
+
+    def test_list_entries_leave_out_state_and_runtime_version(self, lam: Any, function: str) -> None:
+        lam.publish_version(FunctionName=function)
+        for entry in lam.list_versions_by_function(FunctionName=function)["Versions"]:
+            assert not {"State", "LastUpdateStatus", "RuntimeVersionConfig"} & set(entry)
+            assert entry["SnapStart"] == {"ApplyOn": "None", "OptimizationStatus": "Off"}
+        assert any(entry["FunctionName"] == function for entry in lam.list_functions(MaxItems=10000)["Functions"])
+
+
+class TestNotFound:
+    def test_an_arn_of_another_region_is_not_reachable_here(self, lam: Any, function: str) -> None:
+        foreign = arn(function, region="ap-southeast-1")
+        expected = "Functions from 'ap-southeast-1' are not reachable in this region ('us-east-1')"
+        for call in (lam.get_function, lam.get_function_configuration, lam.delete_function,
+                     lam.get_function_concurrency, lam.invoke):
+            error = refusal(call, FunctionName=foreign)
+            assert (error["Error"]["Code"], error["Message"]) == ("ResourceNotFoundException", expected)
+        assert lam.get_function(FunctionName=function)["Configuration"]["FunctionName"] == function
+
+    def test_get_function_names_the_qualified_arn_whatever_is_missing(self, lam: Any, function: str) -> None:
+        cases = [("parity-missing:$LATEST", None, arn("parity-missing", "$LATEST")),
+                 (function, "1221", arn(function, "1221")),
+                 (function, "aliasdoesnotexist", arn(function, "aliasdoesnotexist"))]
+        for name, qualifier, named in cases:
+            extra = {} if qualifier is None else {"Qualifier": qualifier}
+            for call in (lam.get_function, lam.get_function_configuration):
+                assert refusal(call, FunctionName=name, **extra)["Message"] == f"Function not found: {named}"
+
+    def test_deleting_a_version_the_function_does_not_have_is_no_error(self, lam: Any, function: str) -> None:
+        lam.delete_function(FunctionName=function, Qualifier="1233")
+        lam.delete_function(FunctionName=function, Qualifier="1233")
+        lam.delete_function(FunctionName=function)
+        error = refusal(lam.delete_function, FunctionName=function)
+        assert error["Message"] == f"Function not found: {arn(function)}"
+
+
+class TestAliasRouting:
+    @pytest.fixture
+    def two_versions(self, lam: Any, function: str) -> str:
+        lam.publish_version(FunctionName=function)
+        lam.update_function_configuration(FunctionName=function, Description="second")
+        lam.publish_version(FunctionName=function)
+        return function
+
+    def alias_refusal(self, lam: Any, function: str, weights: dict[str, Any], version: str = "1") -> tuple[str, str]:
+        error = refusal(lam.create_alias, FunctionName=function, Name="routed", FunctionVersion=version,
+                        RoutingConfig={"AdditionalVersionWeights": weights})
+        return error["Error"]["Code"], error["Error"]["Message"]
+
+    def test_only_one_additional_version_may_take_a_weight(self, lam: Any, two_versions: str) -> None:
+        assert self.alias_refusal(lam, two_versions, {"2": 0.5, "3": 0.5}) == (
+            "InvalidParameterValueException", "Number of items in AdditionalVersionWeights cannot be greater than 1")
+
+    def test_weights_outside_zero_to_one_fail_request_validation(self, lam: Any, two_versions: str) -> None:
+        for weight, shown in ((2, "2.0"), (-1, "-1.0")):
+            assert self.alias_refusal(lam, two_versions, {"2": weight})[1] == (
+                f"1 validation error detected: Value '{{2={shown}}}' at 'routingConfig.additionalVersionWeights' "
+                "failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less "
+                "than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]")
+
+    def test_only_version_numbers_take_weights(self, lam: Any, two_versions: str) -> None:
+        assert self.alias_refusal(lam, two_versions, {"$LATEST": 0.5})[1] == (
+            "1 validation error detected: Value '{$LATEST=0.5}' at 'routingConfig.additionalVersionWeights' failed "
+            "to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal "
+            "to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression "
+            "pattern: [0-9]+, Member must not be null]")
+
+    def test_an_alias_of_a_missing_function_names_the_version_asked_for(self, lam: Any) -> None:
+        error = refusal(lam.create_alias, FunctionName="parity-missing", Name="a", FunctionVersion="1")
+        assert error["Message"] == f"Function not found: {arn('parity-missing', '1')}"
+
+
+class TestReservedConcurrency:
+    def test_reserving_for_a_missing_function_names_its_latest_version(self, lam: Any) -> None:
+        error = refusal(lam.put_function_concurrency, FunctionName="parity-missing", ReservedConcurrentExecutions=1)
+        assert error["Message"] == f"Function not found: {arn('parity-missing', '$LATEST')}"
+
+    def test_a_version_or_alias_holds_no_reservation_of_its_own(self, lam: Any, function: str) -> None:
+        qualified = arn(function, "$LATEST")
+        for call, extra in ((lam.put_function_concurrency, {"ReservedConcurrentExecutions": 1}),
+                            (lam.get_function_concurrency, {}), (lam.delete_function_concurrency, {})):
+            error = refusal(call, FunctionName=qualified, **extra)
+            assert (error["Error"]["Code"], error["message"]) == (
+                "InvalidParameterValueException",
+                "This operation is permitted on Lambda functions only. Aliases and versions do not support this "
+                "operation. Please specify either a function name or an unqualified function ARN.")
+        assert lam.get_function_concurrency(FunctionName=function).get("ReservedConcurrentExecutions") is None
