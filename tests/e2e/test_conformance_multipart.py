@@ -261,6 +261,18 @@ class TestCompletionChecksums:
                                         "PartNumber": 1}]})
         assert done["ChecksumType"] == "COMPOSITE"
 
+    def test_a_part_sent_with_another_algorithm_than_the_uploads_is_a_checksum_type_mismatch(
+        self, s3: Any, bucket: str
+    ) -> None:
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+        with pytest.raises(ClientError) as caught:
+            s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"A" * 1024,
+                           ChecksumAlgorithm="CRC32")
+        assert error_of(caught) == ("InvalidRequest", 400)
+        assert caught.value.response["Error"]["Message"] == (
+            "Checksum Type mismatch occurred, expected checksum Type: sha256, actual checksum Type: crc32")
+        assert s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload_id).get("Parts", []) == []
+
     @pytest.mark.parametrize(("algorithm", "kind", "checksums"), [
         ("SHA256", "COMPOSITE", ["275VF5loJr1YYawit0XSHREhkFXYkkPKGuoK0x9VKxI=",
                                  "mrHwOfjTL5Zwfj74F05HOQGLdUb7E5szdCbxgUSq6NM=",

@@ -106,7 +106,7 @@ class TestAssemblyRules:
 
     def test_a_wrong_part_checksum_is_invalid_part(self, store: ObjectStore) -> None:
         upload = new_upload(store, algorithm="CRC32", kind="COMPOSITE")
-        parts = upload_parts(store, upload, bodies_of(10))
+        parts = upload_parts(store, upload, bodies_of(10), algorithm="CRC32")
         with pytest.raises(InvalidPart):
             assemble(upload, parts, [CompletedPart(1, parts[1].etag, {"CRC32": b64(0, 4)})], min_part_size=1)
         assemble(upload, parts, [CompletedPart(1, parts[1].etag, dict(parts[1].checksums))], min_part_size=1)
@@ -187,6 +187,28 @@ class TestChecksums:
         without = [named[0], CompletedPart(2, named[1].etag, {})]
         with pytest.raises(InvalidRequest, match=r"created using a sha256 checksum.*missing for part 2"):
             assemble(upload, parts, without, min_part_size=1)
+
+    @pytest.mark.parametrize(("kind", "sent", "actual"), [
+        ("COMPOSITE", "CRC32", "crc32"), ("COMPOSITE", None, "null"), ("FULL_OBJECT", "SHA1", "sha1"),
+    ])
+    def test_a_part_without_the_uploads_algorithm_is_a_checksum_type_mismatch(
+        self, store: ObjectStore, kind: str, sent: str | None, actual: str
+    ) -> None:
+        algorithm = "CRC32C" if kind == "FULL_OBJECT" else "SHA256"
+        upload = new_upload(store, algorithm=algorithm, kind=kind)
+        with pytest.raises(InvalidRequest) as caught:
+            upload_parts(store, upload, bodies_of(10), algorithm=sent)
+        assert str(caught.value) == (f"Checksum Type mismatch occurred, expected checksum Type: {algorithm.lower()}, "
+                                     f"actual checksum Type: {actual}")
+        assert stored_parts(store, upload) == {}
+
+    def test_parts_may_leave_their_checksum_to_the_server_unless_the_upload_is_composite(
+        self, store: ObjectStore
+    ) -> None:
+        full = new_upload(store, key="full", algorithm="CRC32", kind="FULL_OBJECT")
+        assert set(upload_parts(store, full, bodies_of(10))[1].checksums) == {"CRC32"}
+        plain = new_upload(store, key="plain")
+        assert "SHA256" in upload_parts(store, plain, bodies_of(10), algorithm="SHA256")[1].checksums
 
     def test_a_full_object_upload_completes_without_part_checksums(self, store: ObjectStore) -> None:
         upload = new_upload(store, algorithm="CRC32", kind="FULL_OBJECT")

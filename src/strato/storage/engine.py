@@ -328,6 +328,7 @@ class ObjectStore:
         if not 1 <= number <= multipart.MAX_PART_NUMBER:
             raise InvalidPartNumber(str(number))
         upload = self.get_upload(bucket, key, upload_id)
+        multipart.check_part_checksum(upload, expect.algorithm)
         algorithms = {upload.checksum_algorithm or checksums.DEFAULT_ALGORITHM}
         if expect.algorithm:
             algorithms.add(expect.algorithm)

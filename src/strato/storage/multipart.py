@@ -47,6 +47,20 @@ def _require_part_checksum(upload: Upload, want: CompletedPart) -> None:
         )
 
 
+def check_part_checksum(upload: Upload, algorithm: str | None) -> None:
+    """A part of an upload created with a checksum algorithm carries that algorithm's checksum;
+    a FULL_OBJECT upload may leave it to the server (API_UploadPart, checking object integrity)."""
+    expected = upload.checksum_algorithm
+    if expected is None or algorithm == expected:
+        return
+    if algorithm is None and _checksum_type(upload) == checksums.FULL_OBJECT:
+        return
+    raise InvalidRequest(
+        f"Checksum Type mismatch occurred, expected checksum Type: {expected.lower()}, "
+        f"actual checksum Type: {(algorithm or 'null').lower()}"
+    )
+
+
 def _object_checksum(upload: Upload, parts: list[Part]) -> tuple[dict[str, str], str | None]:
     algorithm = upload.checksum_algorithm or checksums.DEFAULT_ALGORITHM
     if any(algorithm not in p.checksums for p in parts):
