@@ -169,3 +169,42 @@ class TestReservedConcurrency:
                 "This operation is permitted on Lambda functions only. Aliases and versions do not support this "
                 "operation. Please specify either a function name or an unqualified function ARN.")
         assert lam.get_function_concurrency(FunctionName=function).get("ReservedConcurrentExecutions") is None
+
+
+class TestCreateValidation:
+    def create(self, lam: Any, **overrides: Any) -> tuple[str, str]:
+        args = {"FunctionName": f"parity-{uuid.uuid4().hex[:12]}", "Runtime": RUNTIME, "Role": ROLE,
+                "Handler": "handler.handler", "Code": {"ZipFile": ECHO}, **overrides}
+        error = refusal(lam.create_function, **args)
+        return error["Error"]["Code"], error["Error"]["Message"]
+
+    def test_an_unknown_runtime_is_refused_naming_the_runtimes_that_may_be_created(self, lam: Any) -> None:
+        for runtime in ("non-existent-runtime", RUNTIME.upper()):
+            code, message = self.create(lam, Runtime=runtime)
+            assert code == "InvalidParameterValueException"
+            assert re.fullmatch(rf"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy "
+                                r"enum value set: \[.*\] or be a valid ARN", message)
+            assert RUNTIME in message
+
+    def test_architectures_hold_exactly_one_of_lambdas_two(self, lam: Any) -> None:
+        prefix = "1 validation error detected: Value "
+        assert self.create(lam, Architectures=["x86_64", "arm64"])[1] == (
+            f"{prefix}'[x86_64, arm64]' at 'architectures' failed to satisfy constraint: Member must have length "
+            "less than or equal to 1")
+        assert self.create(lam, Architectures=["X86_64"])[1] == (
+            f"{prefix}'[X86_64]' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: "
+            "[Member must satisfy enum value set: [x86_64, arm64], Member must not be null]")
+
+
+PERMISSION = {"StatementId": "s3", "Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com"}
+
+
+class TestPermissions:
+    def test_a_qualifier_of_the_shapes_pattern_that_names_nothing_is_not_found(self, lam: Any, function: str) -> None:
+        error = refusal(lam.add_permission, FunctionName=function, Qualifier="valid-with-$-but-doesnotexist",
+                        **PERMISSION)
+        assert error["Message"] == f"Function not found: {arn(function, 'valid-with-$-but-doesnotexist')}"
+
+    def test_removing_a_permission_of_a_missing_function_finds_no_policy(self, lam: Any) -> None:
+        error = refusal(lam.remove_permission, FunctionName="parity-missing", StatementId="s3")
+        assert error["Message"] == f"No policy found for: {arn('parity-missing')}"

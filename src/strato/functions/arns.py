@@ -11,11 +11,11 @@ import re
 from strato.account import ACCOUNT_ID
 
 from .errors import InvalidParameter, NotFound
-from .records import LATEST
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _VERSION = re.compile(r"[0-9]{1,10}")
 _ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
+_QUALIFIER = re.compile(r"[a-zA-Z0-9$_-]{1,128}")
 _FULL = re.compile(r"arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):[0-9]{12}:function:(.+)")
 _PARTIAL = re.compile(r"[0-9]{12}:function:(.+)")
 
@@ -31,14 +31,21 @@ def is_version(qualifier: str) -> bool:
 
 
 def check_alias_name(alias: str) -> None:
-    if not _ALIAS.fullmatch(alias):
+    if not is_alias_name(alias):
         raise InvalidParameter(f"1 validation error detected: Value '{alias}' at 'name' failed to satisfy "
                                "constraint: Member must satisfy regular expression pattern: "
                                "(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
 
 
+def is_alias_name(qualifier: str) -> bool:
+    """A name an alias may have (a qualifier can be one, `$LATEST`, a number or none of these)."""
+    return _ALIAS.fullmatch(qualifier) is not None
+
+
 def check_qualifier(qualifier: str) -> None:
-    if qualifier != LATEST and not is_version(qualifier) and not _ALIAS.fullmatch(qualifier):
+    """The Qualifier shape's pattern; a qualifier that matches it but names nothing (`a$b`) is
+    not found later, as in Lambda."""
+    if not _QUALIFIER.fullmatch(qualifier):
         raise InvalidParameter(f"1 validation error detected: Value '{qualifier}' at 'qualifier' failed to "
                                "satisfy constraint: Member must satisfy regular expression pattern: "
                                r"(|[a-zA-Z0-9$_-]+)")

@@ -93,6 +93,8 @@ class PolicyTables(Tables):
         key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> None:
+            if not self._exists(conn, name):
+                raise NotFound(f"No policy found for: {self.arn(name, qualifier)}")  # Lambda's RemovePermission
             self._target_revision(conn, name, qualifier)
             policy = self._policy(conn, name, key)
             if policy is None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from strato import migrations
 
-from .arns import function_arn, is_version, split_function_name
+from .arns import function_arn, is_alias_name, is_version, split_function_name
 from .commit_stamp import CommitStamp
 from .definitions import Alias, Configuration, FunctionRecord, lambda_timestamp
 from .errors import InvalidParameter, NotFound, PreconditionFailed
@@ -104,6 +104,10 @@ class Tables:
         return FunctionRecord(name, _version_name(number), config, StoredCode(code_hex, code_sha, code_size),
                               revision_id, last_modified, reserved)
 
+    @staticmethod
+    def _exists(conn: sqlite3.Connection, name: str) -> bool:
+        return conn.execute("SELECT 1 FROM functions WHERE name = ?", (name,)).fetchone() is not None
+
     def _function(self, conn: sqlite3.Connection, name: str, named: str | None = None) -> tuple[int | None, int]:
         """(reserved concurrency, last published number); NotFound names the function's ARN,
         qualified by `named` where Lambda's error for the operation names a qualifier."""
@@ -126,6 +130,8 @@ class Tables:
                            "WHERE name = ? AND alias = ?", (name, alias)).fetchone()
         if row is None:
             self._function(conn, name)
+            if not is_alias_name(alias):  # no alias could have this name (`a$b`)
+                raise not_found(self.region, name, alias)
             raise NotFound(f"Cannot find alias arn: {self.arn(name, alias)}")
         return Alias(name, alias, row[0], row[1], json.loads(row[2]), row[3])
 

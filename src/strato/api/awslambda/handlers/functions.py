@@ -25,7 +25,7 @@ from strato.http.responses import Response
 
 from .. import shapes, tagging
 from ..call import Call
-from ..errors import invalid_parameter
+from ..errors import invalid_parameter, validation_error
 from .common import json_response, max_items, no_content
 
 CODE_URL_LIFETIME = 600  # seconds, as Lambda's own Code.Location links
@@ -47,11 +47,20 @@ def _unsupported(body: shapes.Body) -> None:
 
 
 def _architectures(body: shapes.Body) -> tuple[str, ...] | None:
+    """Architectures: exactly one of Lambda's two (checked as Lambda's request validation words
+    it), and the one this host runs."""
     given = body.strings("Architectures")
     if given is None:
         return None
-    if given != [HOST_ARCHITECTURE]:
-        raise invalid_parameter(f"Architectures {given} cannot run on this host; it runs [{HOST_ARCHITECTURE!r}]")
+    shown = f"[{', '.join(given)}]"
+    if len(given) != 1:
+        bound = "less than or equal to 1" if given else "greater than or equal to 1"
+        raise validation_error(shown, "architectures", f"Member must have length {bound}")
+    if given[0] not in ("x86_64", "arm64"):
+        raise validation_error(shown, "architectures", "Member must satisfy constraint: [Member must satisfy enum "
+                                                       "value set: [x86_64, arm64], Member must not be null]")
+    if given[0] != HOST_ARCHITECTURE:
+        raise invalid_parameter(f"Architectures {shown} cannot run on this host; it runs [{HOST_ARCHITECTURE}]")
     return tuple(given)
 
 
@@ -63,8 +72,9 @@ def _changes(call: Call, body: shapes.Body) -> dict[str, Any]:
     if runtime is not None:
         available = call.services.settings.runtimes
         if runtime not in available:
-            raise invalid_parameter(f"The runtime parameter of {runtime} is not supported by this strato host; "
-                                    f"it runs {', '.join(sorted(available)) or 'none'}")
+            # Lambda's wording, listing what may be created here: the runtimes this host runs.
+            raise invalid_parameter(f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy "
+                                    f"enum value set: [{', '.join(sorted(available))}] or be a valid ARN")
         changes["runtime"] = runtime
     handler = body.text("Handler")
     if handler is not None:
