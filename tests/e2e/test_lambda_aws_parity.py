@@ -91,6 +91,21 @@ class TestFunctionConfiguration:
         assert any(entry["FunctionName"] == function for entry in lam.list_functions(MaxItems=10000)["Functions"])
 
 
+class TestListFunctions:
+    def test_listing_every_version_qualifies_each_arn_with_its_version(self, lam: Any, function: str) -> None:
+        lam.publish_version(FunctionName=function)
+        listed = lam.list_functions(FunctionVersion="ALL", MaxItems=10000)["Functions"]
+        assert sorted(entry["FunctionArn"] for entry in listed if entry["FunctionName"] == function) == [
+            arn(function, "$LATEST"), arn(function, "1")]
+        latest = lam.list_functions(MaxItems=10000)["Functions"]
+        assert [entry["FunctionArn"] for entry in latest if entry["FunctionName"] == function] == [arn(function)]
+
+    def test_function_version_takes_only_all(self, lam: Any) -> None:
+        error = refusal(lam.list_functions, FunctionVersion="invalid")
+        assert error["Error"]["Message"] == ("1 validation error detected: Value 'invalid' at 'functionVersion' "
+                                             "failed to satisfy constraint: Member must satisfy enum value set: [ALL]")
+
+
 class TestNotFound:
     def test_an_arn_of_another_region_is_not_reachable_here(self, lam: Any, function: str) -> None:
         foreign = arn(function, region="ap-southeast-1")

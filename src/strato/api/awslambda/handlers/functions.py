@@ -198,9 +198,11 @@ async def list_functions(call: Call) -> Response:
     query = call.request.query
     every = query.get("FunctionVersion")
     if every not in (None, "ALL"):
-        raise invalid_parameter(f"FunctionVersion {every!r} is invalid: the only value is ALL")
+        raise validation_error(every, "functionVersion", "Member must satisfy enum value set: [ALL]")
     records, marker = await call.registry.list_functions(query.get("Marker"), max_items(call), every == "ALL")
-    shapes_ = [shapes.function_configuration(call.registry, record, listed=True) for record in records]
+    # Listing every version, each ARN names its version ($LATEST's too), as Lambda lists them.
+    shapes_ = [shapes.function_configuration(call.registry, record, record.version if every else None, listed=True)
+               for record in records]
     return json_response(shapes.page("Functions", shapes_, marker))
 
 
