@@ -125,6 +125,10 @@ class TestNotFound:
             for call in (lam.get_function, lam.get_function_configuration):
                 assert refusal(call, FunctionName=name, **extra)["Message"] == f"Function not found: {named}"
 
+    def test_invoking_a_missing_alias_names_its_arn_as_get_function_does(self, lam: Any, function: str) -> None:
+        error = refusal(lam.invoke, FunctionName=function, Qualifier="aliasdoesnotexist")
+        assert error["Message"] == f"Function not found: {arn(function, 'aliasdoesnotexist')}"
+
     def test_deleting_a_version_the_function_does_not_have_is_no_error(self, lam: Any, function: str) -> None:
         lam.delete_function(FunctionName=function, Qualifier="1233")
         lam.delete_function(FunctionName=function, Qualifier="1233")

@@ -363,7 +363,11 @@ class Registry(PolicyTables, EventConfigTables):
             if qualifier is None or qualifier == LATEST or is_version(qualifier):
                 return Route(self._runnable(self._version(conn, name, self._number(conn, name, qualifier),
                                                            qualifier)), {}, {})
-            alias = self._alias(conn, name, qualifier)
+            try:
+                alias = self._alias(conn, name, qualifier)
+            except NotFound:
+                self._function(conn, name)  # a missing function is named unqualified
+                raise not_found(self.region, name, qualifier) from None  # as GetFunction names a missing alias
             primary = self._version(conn, name, self._number(conn, name, alias.function_version), qualifier)
             others = {v: self._runnable(self._version(conn, name, int(v), v)) for v in alias.weights}
             return Route(self._runnable(primary), others, alias.weights)
