@@ -227,3 +227,22 @@ class TestPermissions:
     def test_removing_a_permission_of_a_missing_function_finds_no_policy(self, lam: Any) -> None:
         error = refusal(lam.remove_permission, FunctionName="parity-missing", StatementId="s3")
         assert error["Message"] == f"No policy found for: {arn('parity-missing')}"
+
+
+class TestEventInvokeConfig:
+    def test_a_destination_function_that_does_not_exist_is_invalid(self, lam: Any, function: str) -> None:
+        missing = arn("doesnotexist")
+        error = refusal(lam.put_function_event_invoke_config, FunctionName=function,
+                        DestinationConfig={"OnSuccess": {"Destination": missing}})
+        assert error["message"] == f"The destination ARN {missing} is invalid."
+
+    def test_a_destination_function_that_exists_is_kept(self, lam: Any, function: str) -> None:
+        other = f"parity-{uuid.uuid4().hex[:12]}"
+        lam.create_function(FunctionName=other, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                            Code={"ZipFile": ECHO})
+        try:
+            config = lam.put_function_event_invoke_config(
+                FunctionName=function, DestinationConfig={"OnSuccess": {"Destination": arn(other)}})
+            assert config["DestinationConfig"] == {"OnSuccess": {"Destination": arn(other)}, "OnFailure": {}}
+        finally:
+            lam.delete_function(FunctionName=other)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from strato.account import ACCOUNT_ID
+from strato.functions.errors import InvalidParameter, NotFound
 from strato.functions.invoke_configs import EventInvokeConfig
 from strato.http.responses import Response
 
@@ -50,7 +52,19 @@ def _destinations(body: shapes.Body, function_name: str) -> dict[str, str | None
     return found
 
 
-def _config(call: Call) -> EventInvokeConfig:
+async def _check_functions(call: Call, destinations: dict[str, str | None]) -> None:
+    """A destination function of this region and account must exist, as Lambda checks it
+    (functions elsewhere are not strato's to know)."""
+    local = f"arn:aws:lambda:{call.services.settings.region}:{ACCOUNT_ID}:function:"
+    for arn in destinations.values():
+        if arn is not None and arn.startswith(local):
+            try:
+                await call.registry.get(arn)
+            except (NotFound, InvalidParameter):
+                raise invalid_parameter(f"The destination ARN {arn} is invalid.") from None
+
+
+async def _config(call: Call) -> EventInvokeConfig:
     name, qualifier = call.target()
     body = call.body()
     retries = body.integer("MaximumRetryAttempts", 0, 2)
@@ -59,6 +73,7 @@ def _config(call: Call) -> EventInvokeConfig:
     if retries is None and age is None and destinations is None:
         raise invalid_parameter("You must specify at least one of error handling or destination setting.")
     destinations = destinations or {}
+    await _check_functions(call, destinations)
     return EventInvokeConfig(name, qualifier, retries, age, destinations.get("OnSuccess"),
                              destinations.get("OnFailure"))
 
@@ -79,11 +94,11 @@ def _shape(call: Call, config: EventInvokeConfig) -> dict[str, Any]:
 
 
 async def put_function_event_invoke_config(call: Call) -> Response:
-    return json_response(_shape(call, await call.registry.put_event_config(_config(call))))
+    return json_response(_shape(call, await call.registry.put_event_config(await _config(call))))
 
 
 async def update_function_event_invoke_config(call: Call) -> Response:
-    return json_response(_shape(call, await call.registry.put_event_config(_config(call), merge=True)))
+    return json_response(_shape(call, await call.registry.put_event_config(await _config(call), merge=True)))
 
 
 async def get_function_event_invoke_config(call: Call) -> Response:
