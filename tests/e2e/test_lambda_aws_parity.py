@@ -218,6 +218,26 @@ class TestCreateValidation:
 PERMISSION = {"StatementId": "s3", "Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com"}
 
 
+class TestConfigurationValidation:
+    @pytest.mark.parametrize(("change", "expected"), [
+        ({"Timeout": 901}, "Value '901' at 'timeout' failed to satisfy constraint: Member must have value less "
+                           "than or equal to 900"),
+        ({"MemorySize": 64}, "Value '64' at 'memorySize' failed to satisfy constraint: Member must have value "
+                             "greater than or equal to 128"),
+        ({"EphemeralStorage": {"Size": 100}}, "Value '100' at 'ephemeralStorage.size' failed to satisfy "
+                                              "constraint: Member must have value greater than or equal to 512"),
+        ({"Handler": "a b"}, "Value 'a b' at 'handler' failed to satisfy constraint: Member must satisfy regular "
+                             r"expression pattern: [^\s]+"),
+        ({"Description": "d" * 257}, f"Value '{'d' * 257}' at 'description' failed to satisfy constraint: Member "
+                                     "must have length less than or equal to 256"),
+    ])
+    def test_fields_outside_their_shape_are_refused_in_lambdas_validation_wording(
+            self, lam: Any, function: str, change: dict[str, Any], expected: str) -> None:
+        error = refusal(lam.update_function_configuration, FunctionName=function, **change)
+        assert (error["Error"]["Code"], error["message"]) == (
+            "InvalidParameterValueException", f"1 validation error detected: {expected}")
+
+
 class TestPermissions:
     def test_a_qualifier_of_the_shapes_pattern_that_names_nothing_is_not_found(self, lam: Any, function: str) -> None:
         error = refusal(lam.add_permission, FunctionName=function, Qualifier="valid-with-$-but-doesnotexist",

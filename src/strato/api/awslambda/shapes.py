@@ -63,9 +63,7 @@ class Body:
 
     def integer(self, name: str, low: int, high: int) -> int | None:
         value: int | None = self._typed(name, int, "an integer")
-        if value is not None and not low <= value <= high:
-            raise validation_error(value, f"{name[0].lower()}{name[1:]}", f"Member must be between {low} and {high}")
-        return value
+        return within(value, low, high, f"{name[0].lower()}{name[1:]}")
 
     def flag(self, name: str) -> bool:
         return bool(self._typed(name, bool, "a boolean"))
@@ -79,6 +77,14 @@ class Body:
         if value is not None and not all(isinstance(item, str) for item in value):
             raise invalid_content(f"{name} must be a list of strings")
         return value
+
+
+def within(value: int | None, low: int, high: int, member: str) -> int | None:
+    """An integer within [low, high] (or None), refused in Lambda's validation wording."""
+    if value is not None and not low <= value <= high:
+        bound = f"greater than or equal to {low}" if value < low else f"less than or equal to {high}"
+        raise validation_error(value, member, f"Member must have value {bound}")
+    return value
 
 
 def role(value: str) -> str:
@@ -114,13 +120,16 @@ def environment(body: Body) -> dict[str, str] | None:
 
 
 def ephemeral_storage(body: Body) -> int | None:
+    """EphemeralStorage.Size: MB of /tmp, 512..10240."""
     given = body.mapping("EphemeralStorage")
     if given is None:
         return None
     size = given.get("Size")
-    if not isinstance(size, int) or isinstance(size, bool) or not 512 <= size <= 10240:
-        raise invalid_parameter(f"EphemeralStorage.Size {size!r} must be an integer from 512 to 10240 (MB)")
-    return size
+    if size is None:
+        raise validation_error(None, "ephemeralStorage.size", "Member must not be null")
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise invalid_content("EphemeralStorage.Size must be an integer")
+    return within(size, 512, 10240, "ephemeralStorage.size")
 
 
 _WEIGHTS_MEMBER = "routingConfig.additionalVersionWeights"

@@ -78,8 +78,10 @@ def _changes(call: Call, body: shapes.Body) -> dict[str, Any]:
         changes["runtime"] = runtime
     handler = body.text("Handler")
     if handler is not None:
-        if not handler or len(handler) > 128 or any(c.isspace() for c in handler):
-            raise invalid_parameter(f"Handler {handler!r} is invalid: 1 to 128 characters, no spaces")
+        if len(handler) > 128:
+            raise validation_error(handler, "handler", "Member must have length less than or equal to 128")
+        if not handler or any(c.isspace() for c in handler):
+            raise validation_error(handler, "handler", r"Member must satisfy regular expression pattern: [^\s]+")
         changes["handler"] = handler
     role = body.text("Role")
     if role is not None:
@@ -87,7 +89,8 @@ def _changes(call: Call, body: shapes.Body) -> dict[str, Any]:
     description = body.text("Description")
     if description is not None:
         if len(description) > shapes.MAX_DESCRIPTION:
-            raise invalid_parameter(f"Description must be at most {shapes.MAX_DESCRIPTION} characters")
+            raise validation_error(description, "description",
+                                   f"Member must have length less than or equal to {shapes.MAX_DESCRIPTION}")
         changes["description"] = description
     for field, name, low, high in (("timeout", "Timeout", 1, 900), ("memory_size", "MemorySize", 128, 10240)):
         value = body.integer(name, low, high)
