@@ -5,17 +5,22 @@ test_lambda_api.snapshot.json and test_lambda.snapshot.json): real server, boto3
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
-from tests.servers import StratoServer
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +221,54 @@ class TestCreateValidation:
 
 
 PERMISSION = {"StatementId": "s3", "Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com"}
+
+
+class TestFunctionNames:
+    def create(self, lam: Any, name: str) -> dict[str, Any]:
+        return refusal(lam.create_function, FunctionName=name, Runtime=RUNTIME, Role=ROLE,
+                       Handler="handler.handler", Code={"ZipFile": ECHO})
+
+    def test_a_name_outside_the_shapes_pattern_is_refused_quoting_it(self, lam: Any) -> None:
+        assert self.create(lam, "invalid:function:name")["message"] == (
+            "1 validation error detected: Value 'invalid:function:name' at 'functionName' failed to satisfy "
+            r"constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}"
+            r"((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)"
+            r"(:(\$LATEST|[a-zA-Z0-9-_]+))?")
+
+    def test_names_over_64_and_arns_over_140_characters_are_refused(self, lam: Any) -> None:
+        name = "a" * 65
+        assert self.create(lam, name)["message"] == (
+            f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: Member "
+            "must have length less than or equal to 64")
+        long_arn = arn("a" * 95)
+        assert self.create(lam, long_arn)["message"] == (
+            f"1 validation error detected: Value '{long_arn}' at 'functionName' failed to satisfy constraint: "
+            "Member must have length less than or equal to 140")
+
+    def test_an_arn_of_another_account_is_access_denied(self, lam: Any, function: str) -> None:
+        foreign = f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+        for call in (lam.get_function, lam.invoke):
+            error = refusal(call, FunctionName=foreign)
+            assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == (
+                "AccessDeniedException", 403)
+
+
+class TestRequestSize:
+    def test_a_package_request_over_lambdas_limit_is_request_entity_too_large(self, server: StratoServer) -> None:
+        """Answered from Content-Length, before the body is read (none is sent)."""
+        url = f"{server.url}/2015-03-31/functions"
+        request = AWSRequest(method="POST", url=url, data=b"", headers={"Content-Type": "application/json"})
+        SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(request)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            connection.request("POST", "/2015-03-31/functions", body=b"",
+                               headers={**dict(request.headers.items()), "Content-Length": "69905068"})
+            response = connection.getresponse()
+            body = json.loads(response.read())
+        finally:
+            connection.close()
+        assert (response.status, response.headers["x-amzn-ErrorType"]) == (413, "RequestEntityTooLargeException")
+        assert body["message"] == "Request must be smaller than 69905067 bytes for the CreateFunction operation"
 
 
 class TestConfigurationValidation:

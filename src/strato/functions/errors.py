@@ -22,5 +22,9 @@ class PreconditionFailed(RegistryError):
     """A RevisionId or CodeSha256 the caller named is not the current one (PreconditionFailedException)."""
 
 
+class AccessDenied(RegistryError):
+    """An ARN of another account: not this caller's to name (AccessDeniedException)."""
+
+
 class InvalidParameter(RegistryError):
     """A value the registry cannot accept (InvalidParameterValueException)."""

@@ -6,7 +6,7 @@ import json
 
 from strato.api.awslambda.errors import LambdaError, to_lambda_error
 from strato.auth.errors import AuthError, mismatch
-from strato.functions.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from strato.functions.errors import AccessDenied, Conflict, InvalidParameter, NotFound, PreconditionFailed
 from strato.functions.packages import InvalidPackage, PackageTooLarge
 from strato.functions.records import TooManyRequests
 
@@ -26,6 +26,7 @@ def test_engine_errors_map_to_their_lambda_codes_and_statuses() -> None:
         (InvalidParameter("x"), "InvalidParameterValueException", 400),
         (InvalidPackage("x"), "InvalidParameterValueException", 400),
         (PackageTooLarge("x"), "RequestEntityTooLargeException", 413),
+        (AccessDenied("x"), "AccessDeniedException", 403),
         (mismatch(), "InvalidSignatureException", 403),
         (AuthError("InvalidAccessKeyId", "x"), "UnrecognizedClientException", 403),
     ]

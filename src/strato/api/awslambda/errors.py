@@ -13,7 +13,7 @@ from strato.auth.errors import AuthError
 from strato.errortable import translate
 from strato.functions import errors as registry
 from strato.functions.ipc import ControllerUnavailable
-from strato.functions.packages import InvalidPackage, PackageTooLarge
+from strato.functions.packages import MAX_ZIPPED, InvalidPackage, PackageTooLarge
 from strato.functions.records import TooManyRequests
 from strato.http.bodies import BodyIncomplete, BodyTimeout
 from strato.http.request import MalformedRequest
@@ -59,9 +59,18 @@ def not_found(message: str) -> LambdaError:
     return LambdaError("ResourceNotFoundException", message, 404)
 
 
+_PACKAGE_OPERATIONS = frozenset({"CreateFunction", "UpdateFunctionCode"})
+
+
 def too_large(limit: int, operation: str) -> LambdaError:
-    return LambdaError("RequestTooLargeException",
-                       f"Request must be smaller than {limit} bytes for the {operation} operation", 413)
+    """A request over its operation's limit: Lambda answers a package upload's with
+    RequestEntityTooLargeException, any other's (an Invoke's) with RequestTooLargeException."""
+    code = "RequestEntityTooLargeException" if operation in _PACKAGE_OPERATIONS else "RequestTooLargeException"
+    return LambdaError(code, f"Request must be smaller than {limit} bytes for the {operation} operation", 413)
+
+
+def package_too_large() -> LambdaError:
+    return LambdaError("RequestEntityTooLargeException", f"Zipped size must be smaller than {MAX_ZIPPED} bytes", 413)
 
 
 def _auth(exc: AuthError) -> LambdaError:
@@ -88,7 +97,8 @@ _TABLE: dict[type[Exception], _Mapper] = {
     registry.PreconditionFailed: lambda e: LambdaError("PreconditionFailedException", str(e), 412),
     registry.InvalidParameter: lambda e: invalid_parameter(str(e)),
     InvalidPackage: lambda e: invalid_parameter(str(e)),
-    PackageTooLarge: lambda e: LambdaError("RequestEntityTooLargeException", str(e), 413),
+    PackageTooLarge: lambda e: package_too_large(),
+    registry.AccessDenied: lambda e: LambdaError("AccessDeniedException", str(e), 403),
     TooManyRequests: lambda e: _throttled(e),  # type: ignore[arg-type]
     AuthError: lambda e: _auth(e),  # type: ignore[arg-type]
     ControllerUnavailable: lambda e: LambdaError("ServiceException", f"Functions cannot run right now: {e}", 500),

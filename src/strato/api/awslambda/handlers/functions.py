@@ -19,13 +19,13 @@ from strato.auth import sigv4
 from strato.fileio import read_at
 from strato.functions.arns import split_function_name
 from strato.functions.definitions import Configuration
-from strato.functions.packages import MAX_ZIPPED, StoredCode
+from strato.functions.packages import StoredCode
 from strato.functions.records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LATEST
 from strato.http.responses import Response
 
 from .. import shapes, tagging
 from ..call import Call
-from ..errors import invalid_parameter, validation_error
+from ..errors import invalid_parameter, package_too_large, validation_error
 from .common import json_response, max_items, no_content
 
 CODE_URL_LIFETIME = 600  # seconds, as Lambda's own Code.Location links
@@ -122,7 +122,7 @@ async def _package(call: Call, code: dict[str, Any]) -> StoredCode:
             raise invalid_parameter(f"Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: "
                                     f"The specified key does not exist. (s3://{bucket}/{key})") from None
         except ValueError:
-            raise invalid_parameter(f"s3://{bucket}/{key} is larger than {MAX_ZIPPED} bytes") from None
+            raise package_too_large() from None
     else:
         raise invalid_parameter("Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
     return await call.registry.packages.store(data)
