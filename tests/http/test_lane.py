@@ -13,6 +13,7 @@ import functools
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -355,6 +356,27 @@ class TestAShortcut:
 
     def test_a_shortcut_that_raises_gets_a_500_and_the_connection_closes(self, quick: ThreadServer) -> None:
         assert_failed_and_closed(quick, "raising")
+
+
+class TestKeepAlive:
+    """An idle keep-alive connection is closed after the keep-alive timeout (1 s here), by the
+    connection's one timer; a connection that keeps sending requests is not."""
+
+    @pytest.mark.parametrize("name", ["quick", "fn"])  # answered in the parser's callback / by the app
+    def test_an_idle_connection_is_closed_after_the_timeout(self, quick: ThreadServer, name: str) -> None:
+        with connect(quick.port) as sock, sock.makefile("rb") as stream:
+            sock.sendall(invoke(name))
+            assert read_answer(stream).status == 200
+            opened = time.monotonic()
+            assert stream.read(1) == b"", "the server closed the idle connection"
+            assert time.monotonic() - opened > 0.9, "not before the keep-alive timeout (libuv counts in ms)"
+
+    def test_a_connection_that_keeps_sending_requests_stays_open(self, quick: ThreadServer) -> None:
+        with connect(quick.port) as sock, sock.makefile("rb") as stream:
+            for index in range(6):  # 2.4 s in all, more than twice the timeout
+                sock.sendall(invoke("quick", str(index).encode()))
+                assert read_answer(stream).body == f"quick {index}".encode()
+                time.sleep(0.4)
 
 
 def test_an_invoke_whose_body_stops_coming_is_refused_and_closed() -> None:

@@ -6,6 +6,9 @@
   a head is being read; the overshoot is at most one read.
 - A head that is not complete HEAD_TIMEOUT seconds after the connection opened or the
   request began is refused, so a client trickling headers cannot hold a connection forever.
+- A keep-alive connection idle for uvicorn's `timeout_keep_alive` is closed by the same
+  timer: uvicorn arms and cancels a timer of its own around every request, which cost a
+  fresh hit at the edge about a tenth of its time.
 - Unparseable requests get the protocol's own error body (`refusal`), set by the server. When
   the bytes that cannot be parsed follow a request still being answered (a body longer than
   its Content-Length, say), that request's response is sent first, then the refusal.
@@ -37,12 +40,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     _head_bytes = 0
     _head_since: float | None = None  # when the head being read began (None: no head is)
     _head_timer: asyncio.TimerHandle | None = None
+    _idle_since: float | None = None  # when the last response was done and no request followed yet
     _refusal_pending = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_since = self.loop.time()
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_check)
+        self._head_timer = self.loop.call_later(min(self.head_timeout, self.timeout_keep_alive), self._head_check)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -90,13 +94,25 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._refuse("BadRequest", "An error occurred when parsing the HTTP request.")
 
     def on_response_complete(self) -> None:
+        """uvicorn's, with the keep-alive wait noted for the connection's one timer."""
+        self.server_state.total_requests += 1
         if self._refusal_pending and not self.pipeline:
             self._refusal_pending = False
-            self.server_state.total_requests += 1
             if not self.transport.is_closing():
                 self._refuse("BadRequest", "An error occurred when parsing the HTTP request.")
             return
-        super().on_response_complete()
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle_since = self.loop.time()
+
+    def _unset_keepalive_if_required(self) -> None:
+        """Bytes came (or a request began): the connection is no longer idle."""
+        self._idle_since = None
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -104,17 +120,28 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._head_timer = None
 
     def _head_check(self) -> None:
-        """One timer per connection, checking what the connection waits for (`_waiting_since`):
-        arming and cancelling a timer for every request cost more than the check."""
+        """One timer per connection, checking what the connection waits for (`_waiting_since`)
+        and how long it has been idle: arming and cancelling a timer for every request cost more
+        than the check. It never waits longer than the shorter timeout, so a wait that begins
+        between two checks is never checked late."""
         self._head_timer = None
         if self.transport.is_closing():
             return
+        now = self.loop.time()
         since = self._waiting_since()
-        waited = 0.0 if since is None else self.loop.time() - since
-        if waited < self.head_timeout:
-            self._head_timer = self.loop.call_later(self.head_timeout - waited, self._head_check)
+        idle = self._idle_since
+        if since is not None and now - since >= self.head_timeout:
+            self._waited_too_long()
             return
-        self._waited_too_long()
+        if idle is not None and now - idle >= self.timeout_keep_alive:
+            self.timeout_keep_alive_handler()
+            return
+        delay = min(self.head_timeout, self.timeout_keep_alive)
+        if since is not None:
+            delay = min(delay, since + self.head_timeout - now)
+        if idle is not None:
+            delay = min(delay, idle + self.timeout_keep_alive - now)
+        self._head_timer = self.loop.call_later(delay, self._head_check)
 
     def _waiting_since(self) -> float | None:
         """Since when the connection waits for bytes it must have within `head_timeout` (None:
