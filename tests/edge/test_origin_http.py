@@ -247,6 +247,52 @@ class TestConnections:
                 await client.close()
         run(test)
 
+    def test_a_pooled_connection_idle_past_the_timeout_is_used_again(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(answer(b"kept")) as origin:
+                client = HttpOrigin(origin.url, timeout=0.2)
+                assert await read(await client.fetch("GET", "/a", {})) == b"kept"
+                await asyncio.sleep(0.5)  # the connection's timer checks it twice meanwhile
+                assert await read(await client.fetch("GET", "/b", {})) == b"kept"
+                assert origin.connections == 1
+                await client.close()
+        run(test)
+
+    def test_a_silent_answer_on_a_connection_from_the_pool_times_out(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(lambda request: None if b"/silent" in request else answer(b"ok")(request)) as origin:
+                client = HttpOrigin(origin.url, timeout=0.2)
+                assert await read(await client.fetch("GET", "/first", {})) == b"ok"
+                await asyncio.sleep(0.3)
+                with pytest.raises(TimeoutError):
+                    await client.fetch("GET", "/silent", {})
+                assert origin.connections == 1
+                await client.close()
+        run(test)
+
+    def test_a_body_that_keeps_coming_is_read_to_its_end_however_long_it_takes(self) -> None:
+        """The timeout is for silence: a streamed body whose pieces come 0.1 s apart is not
+        cut after 0.25 s."""
+        piece = b"x" * (WHOLE_UP_TO // 2)
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % (4 * len(piece)))
+            for _ in range(4):
+                await asyncio.sleep(0.1)
+                writer.write(piece)
+                await writer.drain()
+            await reader.read()
+            writer.close()
+
+        async def test() -> None:
+            server = await asyncio.start_server(serve, "127.0.0.1", 0)
+            client = HttpOrigin(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=0.25)
+            assert await read(await client.fetch("GET", "/slow", {})) == piece * 4
+            await client.close()
+            server.close()
+        run(test)
+
 
 class TestRequests:
     def test_the_target_goes_byte_for_byte_under_the_origins_path_with_its_host(self) -> None:

@@ -49,6 +49,9 @@ class OriginConnection(asyncio.Protocol):
         self._whole_up_to = 0
         self._awaiting_body = False  # the head is in, its small body is awaited too
         self.reusable = False
+        self._waiting: asyncio.Future[None] | None = None  # what the connection waits for from the origin
+        self._waiting_since = 0.0
+        self._watch: asyncio.TimerHandle | None = None
 
     # -- one exchange ---------------------------------------------------------------------------
 
@@ -107,15 +110,38 @@ class OriginConnection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        self._stop_watching()
         if self.transport is not None:
             self.transport.close()
 
     async def _wait(self, future: asyncio.Future[None]) -> None:
-        timer = self._loop.call_later(self._timeout, self._timed_out, future)
+        self._waiting, self._waiting_since = future, self._loop.time()
         try:
             await future
         finally:
-            timer.cancel()
+            self._waiting = None
+
+    def _check(self) -> None:
+        """The connection's one timer: a timer armed and cancelled around every wait cost a
+        miss more than this check every `timeout` seconds. A wait that begins between two checks
+        is never checked late: the next check is at most `timeout` away."""
+        self._watch = None
+        if self.closed:
+            return
+        delay = self._timeout
+        waiting = self._waiting
+        if waiting is not None and not waiting.done():
+            waited = self._loop.time() - self._waiting_since
+            if waited >= self._timeout:
+                self._timed_out(waiting)
+                return
+            delay -= waited
+        self._watch = self._loop.call_later(delay, self._check)
+
+    def _stop_watching(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
 
     def _timed_out(self, future: asyncio.Future[None]) -> None:
         if not future.done():
@@ -149,6 +175,7 @@ class OriginConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
+        self._watch = self._loop.call_later(self._timeout, self._check)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -159,6 +186,7 @@ class OriginConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._stop_watching()
         if self.status and not self._complete and self._until_close and exc is None:
             self._complete = True  # RFC 9112 6.3: a body without a length ends when the connection does
             self._wake()
