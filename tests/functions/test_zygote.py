@@ -118,11 +118,14 @@ def test_the_spare_a_launch_used_is_replaced_once_its_environment_settles(runner
         await environment.invoke("cold")
         environment.process.settled()
         (zygote,) = zygotes()
-        for _ in range(6000):  # the launched environment's init and each spare's (30 s: a loaded CI machine)
-            if len(zygote.children()) == 1 + SPARES:
+        # The launched environment's init and each spare's (30 s: a loaded CI machine). Counted
+        # once per poll: a spare being made shows as its first fork, then as its init, and a
+        # second look at /proc can fall between the two.
+        for _ in range(6000):
+            children = len(zygote.children())
+            if children == 1 + SPARES:
                 break
             await asyncio.sleep(0.005)
-        children = len(zygote.children())
         await environment.stop()
         return children
 
