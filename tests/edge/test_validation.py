@@ -7,7 +7,7 @@ from typing import ClassVar
 import pytest
 
 from strato.edge.freshness import current_age
-from strato.edge.policy import Stored, conditional_request, freshened_headers, selects, validation_headers
+from strato.edge.policy import Stored, conditional_request, freshened_headers, selects
 from strato.http.conditionals import format_http_date
 
 T = 784111777.0
@@ -17,6 +17,11 @@ LATER = format_http_date(T + 600)
 
 def stored(**fields: str) -> Stored:
     return Stored({name.replace("_", "-"): value for name, value in fields.items()}, 200, T, T)
+
+
+def validation_headers(response: Stored) -> dict[str, str]:
+    """The preconditions the cache's own conditional request adds to a request with none."""
+    return conditional_request({}, response) or {}
 
 
 class TestValidationHeaders:

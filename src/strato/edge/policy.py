@@ -72,7 +72,7 @@ class Action(enum.Enum):
     FRESH = "fresh"  # serve the stored response
     STALE = "stale"  # serve the stored stale response; the client allowed it (max-stale)
     STALE_WHILE_REVALIDATE = "stale-while-revalidate"  # serve stale, revalidate in the background
-    REVALIDATE = "revalidate"  # ask the origin with validation_headers(stored), then use the answer
+    REVALIDATE = "revalidate"  # ask the origin with conditional_request(..., stored), then use the answer
     FETCH = "fetch"  # ask the origin unconditionally
     GATEWAY_TIMEOUT = "gateway-timeout"  # answer 504: only-if-cached and nothing usable
 
@@ -217,11 +217,6 @@ def age_field(stored: Stored, now: float) -> str:
 def age_text(age: float) -> str:
     """RFC 9111 5.1 / 1.2.2: an age in seconds as the Age field's delta-seconds."""
     return str(min(max(0, math.floor(age)), DELTA_MAX))
-
-
-def validation_headers(stored: Stored) -> dict[str, str]:
-    """RFC 9111 4.3.1: If-None-Match from the ETag (strong or weak), If-Modified-Since from Last-Modified."""
-    return _validators(stored.headers)
 
 
 def conditional_request(forward: Mapping[str, str], stored: Stored) -> dict[str, str] | None:
