@@ -74,13 +74,13 @@ class WarmInvokes:
             return False
         if not self._signed(scope, read, body):
             return False
-        context = read.get(b"x-amz-client-context")
-        request = invoke_request("RequestResponse", read.get(b"x-amz-log-type", b"None").decode("latin-1"), body,
-                                 None if context is None else context.decode("latin-1"))
         qualifier = None if query[1] is None else query[1].decode().replace("%24", "$")
         function = self.services.registry.resolve_cached(path[1], qualifier)
         if function is None:
-            return False
+            return False  # before the payload is parsed: the general path parses it
+        context = read.get(b"x-amz-client-context")
+        request = invoke_request("RequestResponse", read.get(b"x-amz-log-type", b"None").decode("latin-1"), body,
+                                 None if context is None else context.decode("latin-1"))
         invocation = new_invocation(self.services.registry, function, qualifier, request_id, request)
         return self.services.invoker.start(invocation, answering(done, request.log_tail))
 
