@@ -52,7 +52,7 @@ class Registry(PolicyTables, EventConfigTables):
         name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
-            if conn.execute("SELECT 1 FROM functions WHERE name = ?", (name,)).fetchone():
+            if self._exists(conn, name):
                 raise Conflict(f"Function already exist: {name}")
             conn.execute("INSERT INTO functions (name) VALUES (?)", (name,))
             self._insert_version(conn, name, 0, config, code)
