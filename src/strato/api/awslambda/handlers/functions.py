@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from strato.auth import sigv4
 from strato.fileio import read_at
-from strato.functions.arns import split_function_name
 from strato.functions.definitions import Configuration
 from strato.functions.packages import StoredCode
 from strato.functions.records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LATEST
@@ -230,6 +229,7 @@ async def update_function_configuration(call: Call) -> Response:
 
 
 async def delete_function(call: Call) -> Response:
-    await call.registry.delete(call.endpoint.function_name, call.qualifier())
-    await call.services.invoker.retire(split_function_name(call.endpoint.function_name, None)[0])
+    name, qualifier = call.target()
+    await call.registry.delete(name, qualifier)
+    await call.services.invoker.retire(name)
     return no_content()
