@@ -63,7 +63,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        # A request answered inside the parser's callbacks armed the keep-alive timer; a
+        # A request answered inside the parser's callbacks noted the connection idle; a
         # request pipelined behind it in the same read is not idle time.
         self._unset_keepalive_if_required()
         self._head_open = True
