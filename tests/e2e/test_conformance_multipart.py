@@ -9,6 +9,7 @@ import hashlib
 from typing import Any
 
 import pytest
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from tests.e2e.client_errors import error_of
@@ -208,6 +209,28 @@ class TestCopyingParts:
                                 CopySource={"Bucket": bucket, "Key": "anyfilename%.txt"})
         assert error_of(caught) == ("NoSuchKey", 404)
         assert s3.get_object(Bucket=bucket, Key="anyfile.txt")["Body"].read() == b"foo"
+
+    def test_a_part_copied_into_an_upload_with_a_checksum_algorithm_gets_that_checksum(
+        self, s3: Any, bucket: str
+    ) -> None:
+        """S3 computes a copied part's checksum in the upload's algorithm and returns it in
+        CopyPartResult, for the completion to name (s3transfer's managed copy does this)."""
+        source = b"copied part " * 1000
+        s3.put_object(Bucket=bucket, Key="src", Body=source)
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst", ChecksumAlgorithm="SHA256")["UploadId"]
+        copied = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=upload_id, PartNumber=1,
+                                     CopySource={"Bucket": bucket, "Key": "src"})["CopyPartResult"]
+        assert copied["ChecksumSHA256"] == sha256_b64(source)
+        s3.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=upload_id, MultipartUpload={"Parts": [
+            {"ETag": copied["ETag"], "ChecksumSHA256": copied["ChecksumSHA256"], "PartNumber": 1}]})
+        assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == source
+
+    def test_a_managed_multipart_copy_with_a_checksum_algorithm_completes(self, s3: Any, bucket: str) -> None:
+        source = hashlib.sha256(b"y").digest() * (6 * MiB // 32)
+        s3.put_object(Bucket=bucket, Key="big", Body=source)
+        s3.copy({"Bucket": bucket, "Key": "big"}, bucket, "copy", ExtraArgs={"ChecksumAlgorithm": "SHA256"},
+                Config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB))
+        assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == source
 
 
 def sha256_b64(data: bytes) -> str:

@@ -83,14 +83,15 @@ async def upload_part(call: Call) -> Response:
 
 async def upload_part_copy(call: Call) -> Response:
     number = _part_number(call)
-    call.store.get_upload(call.bucket, call.key, _upload_id(call))
+    upload = call.store.get_upload(call.bucket, call.key, _upload_id(call))
     source = await open_source(call)
     try:
         selected = source_range(call, source.obj.size)
         body = source.iter_range(selected.start, selected.end + 1) if source.obj.size else source.iter_range(0, 0)
         length = selected.length if source.obj.size else 0
+        # The copy's checksum is the server's to compute, in the upload's algorithm (CopyPartResult).
         part = await call.store.upload_part(call.bucket, call.key, _upload_id(call), number, body,
-                                            Expectation(size=length))
+                                            Expectation(size=length, algorithm=upload.checksum_algorithm))
     finally:
         source.close()
     result = CopyObjectResult(etag=h.quote_etag(part.etag), last_modified=xml.IsoTime(part.last_modified),
