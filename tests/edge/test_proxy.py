@@ -10,11 +10,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import brotli  # type: ignore[import-untyped]
 import pytest
+import zstandard
 
 from strato.http.conditionals import format_http_date
 from tests.edge.conftest import StratoEdge
@@ -153,14 +156,20 @@ class TestRangesAndCompression:
         assert call(edge, "/bin", {"Range": f"bytes={len(data)}-"})[0] == 416
         assert origin.count("/bin") == 1
 
-    def test_text_is_gzipped_for_clients_that_accept_it(self, origin: Origin, edge: StratoEdge) -> None:
+    @pytest.mark.parametrize(("coding", "decode"), [
+        ("gzip", gzip.decompress),
+        ("br", brotli.decompress),
+        ("zstd", lambda coded: zstandard.ZstdDecompressor().decompressobj().decompress(coded)),
+    ])
+    def test_text_is_compressed_for_clients_that_accept_it(
+            self, origin: Origin, edge: StratoEdge, coding: str, decode: Callable[[bytes], bytes]) -> None:
         text = b"compress me " * 1000
         origin.routes["/text"] = cacheable(text)
-        status, headers, body = call(edge, "/text", {"Accept-Encoding": "gzip"})
+        status, headers, body = call(edge, "/text", {"Accept-Encoding": coding})
         assert status == 200
-        assert headers["content-encoding"] == "gzip"
+        assert headers["content-encoding"] == coding
         assert "accept-encoding" in headers["vary"].lower()
-        assert gzip.decompress(body) == text
+        assert decode(body) == text
         assert call(edge, "/text")[2] == text
 
 

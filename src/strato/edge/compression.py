@@ -6,25 +6,17 @@ plus a streaming Compressor whose memory is bounded by the coding's window, not 
 
 from __future__ import annotations
 
-import importlib
 import re
 import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Protocol
 
 import brotli  # type: ignore[import-untyped]
+import zstandard
 
 from strato.edge import directives
 from strato.http.fields import split_list
-
-_zstd: ModuleType | None
-try:  # optional; imported by name so that type checking does not need it installed
-    _zstd = importlib.import_module("zstandard")
-except ImportError:  # pragma: no cover - depends on the environment
-    _zstd = None
-HAVE_ZSTD = _zstd is not None
 
 MIN_COMPRESS_SIZE = 1024
 """Smaller bodies are sent as they are: the coding's framing and CPU outweigh the saving."""
@@ -36,7 +28,7 @@ BROTLI_LGWIN = 19
 """A 512 KiB window (nginx brotli_window): at the default 4 MiB brotli holds ~2 MiB before its first byte out."""
 ZSTD_LEVEL = 3
 
-SUPPORTED_ENCODINGS: tuple[str, ...] = ("br", "zstd", "gzip") if HAVE_ZSTD else ("br", "gzip")
+SUPPORTED_ENCODINGS: tuple[str, ...] = ("br", "zstd", "gzip")
 """Every coding a Compressor can produce here, in order of preference."""
 
 _ALIASES = {"x-gzip": "gzip", "x-compress": "compress"}  # RFC 9110 8.4.1.1 / 8.4.1.3
@@ -72,7 +64,7 @@ def parse_accept_encoding(value: str | None) -> dict[str, float]:
     return prefs
 
 
-def choose_encoding(accept_encoding: str | None, available: Sequence[str] = ("br", "gzip")) -> str | None:
+def choose_encoding(accept_encoding: str | None, available: Sequence[str] = SUPPORTED_ENCODINGS) -> str | None:
     """RFC 9110 12.5.3: the available coding the client prefers (highest q, ties in `available` order).
 
     None means identity: no Accept-Encoding at all (the client may accept anything, but nothing
@@ -189,8 +181,8 @@ class Compressor:
             self._engine = zlib.compressobj(GZIP_LEVEL if level is None else level, zlib.DEFLATED, 31)
         elif self.encoding == "br":
             self._engine = _Brotli(BROTLI_QUALITY if level is None else level)
-        elif self.encoding == "zstd" and _zstd is not None:
-            self._engine = _zstd.ZstdCompressor(level=ZSTD_LEVEL if level is None else level).compressobj()
+        elif self.encoding == "zstd":
+            self._engine = zstandard.ZstdCompressor(level=ZSTD_LEVEL if level is None else level).compressobj()
         else:
             raise UnsupportedEncoding(f"cannot produce content coding {encoding!r}")
 
