@@ -371,6 +371,18 @@ class TestKeepAlive:
             assert stream.read(1) == b"", "the server closed the idle connection"
             assert time.monotonic() - opened > 0.9, "not before the keep-alive timeout (libuv counts in ms)"
 
+    def test_empty_lines_do_not_keep_an_idle_connection_open(self, quick: ThreadServer) -> None:
+        with connect(quick.port) as sock, sock.makefile("rb") as stream:
+            sock.sendall(invoke("quick"))
+            assert read_answer(stream).status == 200
+            for _ in range(3):  # 1.5 s of empty lines, more than the timeout
+                time.sleep(0.5)
+                try:
+                    sock.sendall(b"\r\n")
+                except OSError:
+                    break  # closed already
+            assert stream.read(1) == b"", "the server closed the idle connection"
+
     def test_a_connection_that_keeps_sending_requests_stays_open(self, quick: ThreadServer) -> None:
         with connect(quick.port) as sock, sock.makefile("rb") as stream:
             for index in range(6):  # 2.4 s in all, more than twice the timeout

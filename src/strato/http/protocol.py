@@ -63,9 +63,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        # A request answered inside the parser's callbacks noted the connection idle; a
-        # request pipelined behind it in the same read is not idle time.
-        self._unset_keepalive_if_required()
+        # Idle time ends when a request begins (here, also for a request pipelined behind one
+        # answered in the parser's callbacks), not when bytes come: an empty line begins none.
+        self._idle_since = None
         self._head_open = True
         self._head_since = self.loop.time()
 
@@ -111,8 +111,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._idle_since = self.loop.time()
 
     def _unset_keepalive_if_required(self) -> None:
-        """Bytes came (or a request began): the connection is no longer idle."""
-        self._idle_since = None
+        """uvicorn calls this on every read; bytes that begin no request (the empty lines RFC 9112
+        2.2 lets a server ignore) do not end the idle time: on_message_begin does."""
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
