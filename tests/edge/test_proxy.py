@@ -138,6 +138,37 @@ class TestCollapsing:
         assert all(a[0] == 200 and a[2] == b"x" * 300_000 for a in answers)
         assert origin.count("/slow") == 1
 
+    @pytest.mark.parametrize("extra", [{}, {"Connection": "close"}])  # the protocol's miss path; the ASGI app's
+    def test_requests_that_joined_another_variants_fetch_get_their_own_variant(
+            self, origin: Origin, edge: StratoEdge, extra: dict[str, str]) -> None:
+        """RFC 9111 4.1: a response answers only the requests its Vary selects. Requests for
+        other variants that waited on its fetch (its Vary unknown until it came) are answered
+        by their own variant's fetch."""
+        gate = threading.Event()
+
+        def by_language(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            language = seen.headers.get("accept-language", "none")
+            return 200, {"Cache-Control": "max-age=60", "Vary": "Accept-Language"}, f"body {language}".encode()
+
+        origin.routes["/page"] = Route(gate=gate, answer=by_language)
+        languages = ["en", "fr", "fr", "de"]
+        joined = edge.metric("strato_edge_collapsed_requests_total")
+        with ThreadPoolExecutor(len(languages)) as pool:
+            futures = [pool.submit(call, edge, "/page", {"Accept-Language": language, **extra})
+                       for language in languages]
+            deadline = time.monotonic() + 20
+            while edge.metric("strato_edge_collapsed_requests_total") < joined + len(languages) - 1:
+                assert time.monotonic() < deadline, "the requests never all reached the edge"
+                time.sleep(0.01)  # polling another process's counter, not synchronising on time
+            gate.set()
+            answers = [f.result() for f in futures]
+        assert [(status, body) for status, _, body in answers] == [
+            (200, b"body en"), (200, b"body fr"), (200, b"body fr"), (200, b"body de")]
+        assert 3 <= origin.count("/page") <= 4  # one per variant (the two fr may or may not meet)
+        assert [call(edge, "/page", {"Accept-Language": language})[2] for language in ("fr", "de", "en")] == [
+            b"body fr", b"body de", b"body en"]
+        assert origin.count("/page") <= 4, "every variant stored"
+
 
 class TestRangesAndCompression:
     def test_a_range_of_a_cached_object_is_served_from_the_cache(self, origin: Origin, edge: StratoEdge) -> None:

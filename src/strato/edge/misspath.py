@@ -11,6 +11,7 @@ the ASGI app together with the fetch's outcome (EdgeProxy.serving), which answer
 answers any miss, without fetching again.
 
 A miss's states:
+    FETCHING --outcome another variant's (Vary)--> FETCHING its own variant (once)
     FETCHING --outcome held whole in memory--> ANSWERED (one write)
     FETCHING --anything else, or the server stopping--> HANDED OVER (to the ASGI app)
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 from strato.edge import heads, policy
 from strato.edge.delivery import in_memory, plan_answer, too_many_requests
-from strato.edge.proxy import EdgeProxy, FetchResult
+from strato.edge.proxy import EdgeProxy, FetchResult, own_variant
 from strato.edge.rules import Rules
 from strato.edge.viewer import under_rules
 from strato.http.types import ASGIApp
@@ -44,6 +45,7 @@ class Miss:
     rules: Rules
     client: str
     started: float
+    variant: str | None = None  # set once a fetch it joined was another variant's: its own is awaited
 
 
 class MissPath:
@@ -68,6 +70,16 @@ class MissPath:
     def fetch(self, miss: Miss) -> asyncio.Future[FetchResult]:
         """The fetch for the miss, joined or started."""
         return self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules)
+
+    def again(self, miss: Miss, outcome: FetchResult) -> asyncio.Future[FetchResult] | None:
+        """The fetch of the miss's own variant when `outcome` is another's (the miss joined a
+        fetch before its response's Vary was known, RFC 9111 4.1); None when `outcome` answers it."""
+        if miss.variant is not None:
+            return None
+        miss.variant = own_variant(outcome, miss.forwarded)
+        if miss.variant is None:
+            return None
+        return self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules, miss.variant)
 
     def finish(self, miss: Miss, outcome: FetchResult, *, keep_alive: bool = True) -> list[bytes] | None:
         """The whole answer (buffers for one writev), or None to hand it over. `keep_alive`

@@ -81,6 +81,10 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
 
     def _fetched(self, cycle: RequestResponseCycle, miss: Miss, future: asyncio.Future[FetchResult]) -> None:
         outcome = future.result()
+        again = self.hits.misses.again(miss, outcome)
+        if again is not None:
+            again.add_done_callback(partial(self._fetched, cycle, miss))
+            return
         try:
             wire = self.hits.misses.finish(miss, outcome, keep_alive=cycle.keep_alive)
         except Exception:  # the ASGI app answers it (a 500, logged by uvicorn, if it fails the same way)

@@ -258,19 +258,31 @@ class EdgeProxy:
         self, key: str, host: str, target: str, headers: dict[str, str], stale: Entry | None, rules: Rules,
     ) -> FetchResult:
         """Join the fetch in flight for `key` and the variant the behaviour keys on (shielded: a
-        waiter's cancellation is its own), or lead a new one in this request's task."""
+        waiter's cancellation is its own), or lead a new one in this request's task. A joined
+        fetch whose response turns out to be another variant's (RFC 9111 4.1: its Vary was not
+        known when this request joined) is followed by this request's variant's own fetch."""
         flight = flight_key(rules, key, headers)
         future = self.flights.join(flight)
         if future is not None:
-            return await asyncio.shield(future)
+            result = await asyncio.shield(future)
+            variant = own_variant(result, headers)
+            if variant is None:
+                return result
+            flight = f"{flight}\n{variant}"
+            future = self.flights.join(flight)
+            if future is not None:
+                return await asyncio.shield(future)
         return await self._lead(key, flight, host, target, headers, stale, rules, self.flights.lead(flight))
 
     def flight(
-        self, key: str, host: str, target: str, headers: dict[str, str], rules: Rules,
+        self, key: str, host: str, target: str, headers: dict[str, str], rules: Rules, variant: str | None = None,
     ) -> asyncio.Future[FetchResult]:
         """The fetch in flight for `key` and the variant the behaviour keys on, joined, or led by
-        a task of its own: for a request answered outside ASGI (edge/misspath.py)."""
+        a task of its own: for a request answered outside ASGI (edge/misspath.py). `variant`:
+        the request's own (`own_variant`), once a fetch it joined turned out to be another's."""
         flight = flight_key(rules, key, headers)
+        if variant is not None:
+            flight = f"{flight}\n{variant}"
         future = self.flights.join(flight)
         if future is None:
             future = self.flights.lead(flight)
@@ -524,6 +536,16 @@ class EdgeProxy:
         if "content-length" not in headers:
             headers["transfer-encoding"] = "chunked"
         await respond(send, response.status, headers, response.body, False)
+
+
+def own_variant(result: FetchResult, headers: Mapping[str, str]) -> str | None:
+    """RFC 9111 4.1: None when a fetch's response (new or stored) may answer a request with these
+    fields; else the request's own variant under that response's Vary."""
+    stored = result.meta if result.meta is not None else result.entry
+    if stored is None or not stored.vary:
+        return None
+    variant = cachekey.secondary_key(stored.vary, headers)
+    return None if variant == stored.variant else variant
 
 
 def _add_via(headers: dict[str, str]) -> None:
