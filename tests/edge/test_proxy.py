@@ -90,6 +90,24 @@ class TestCaching:
         assert (status, body) == (200, b"version one")
         assert origin.last("/doc").headers.get("if-none-match") == '"v1"'
 
+    def test_a_304_for_a_no_store_request_does_not_freshen_the_stored_response(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9111 5.2.1.5: no part of a response to a no-store request is stored, so its 304
+        answers the client but leaves the stored response stale."""
+        def validated(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            if seen.headers.get("if-none-match") == '"v1"':
+                return 304, {"Cache-Control": "max-age=60", "ETag": '"v1"'}, b""
+            return 200, {"Cache-Control": "max-age=0", "ETag": '"v1"'}, b"version one"
+
+        origin.routes["/kept-stale"] = Route(answer=validated)
+        assert call(edge, "/kept-stale")[2] == b"version one"
+        assert call(edge, "/kept-stale", {"Cache-Control": "no-store"})[2] == b"version one"
+        fetched = origin.count("/kept-stale")
+        assert call(edge, "/kept-stale")[2] == b"version one"
+        assert origin.count("/kept-stale") == fetched + 1, "still stale: validated again"
+        assert call(edge, "/kept-stale")[2] == b"version one"
+        assert origin.count("/kept-stale") == fetched + 1, "that 304 freshened it"
+
     def test_the_clients_own_conditional_request_gets_a_304_from_the_cache(
         self, origin: Origin, edge: StratoEdge
     ) -> None:

@@ -101,6 +101,11 @@ def _validators(headers: Mapping[str, str]) -> dict[str, str]:
     return conditions
 
 
+def request_forbids_storing(request_headers: Mapping[str, str]) -> bool:
+    """RFC 9111 5.2.1.5: no part of a response to a no-store request is stored (nor a 304's update)."""
+    return parse(request_headers.get("cache-control")).no_store
+
+
 def is_storable(
     method: str,
     status: int,
@@ -118,7 +123,7 @@ def is_storable(
     response = response_directives(response_headers, cdn=cdn)
     if response.must_understand and status not in UNDERSTOOD_STATUSES:
         return False
-    if _no_store(response, status) or parse(request_headers.get("cache-control")).no_store:
+    if _no_store(response, status) or request_forbids_storing(request_headers):
         return False
     if shared and response.private:
         return False

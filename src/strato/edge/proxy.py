@@ -358,9 +358,10 @@ class EdgeProxy:
         if stale is not None and conditional is not None and response.status == 304:
             # RFC 9111 4.3.3: a 304 to the cache's own conditional request says the stored response
             # can be reused; 4.3.4 decides whether it is also freshened (a 304 without the stored
-            # validator is not applied to it, but it is no answer for a client that asked for none).
+            # validator is not applied to it, but it is no answer for a client that asked for none),
+            # unless the request was no-store (5.2.1.5).
             response.release()
-            if policy.selects(stale.headers, response.headers):
+            if policy.selects(stale.headers, response.headers) and not policy.request_forbids_storing(headers):
                 merged = policy.freshened_headers(stale.headers, response.headers)
                 if rules.ttls is not None:
                     merged = freshened_expiration(merged, response.headers, stale.status, rules.ttls, response_time)
