@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from strato.http.conditionals import Outcome, etag_matches, evaluate, format_http_date, parse_http_date
+from strato.http.conditionals import Outcome, etag_matches, evaluate, format_http_date, is_http_date, parse_http_date
 
 ETAG = "5eb63bbbe01eeed093cb22bb8f5acdc3"
 MODIFIED = 784111777.0  # Sun, 06 Nov 1994 08:49:37 GMT, RFC 9110's example date
@@ -55,6 +55,13 @@ class TestHttpDates:
 
     def test_dates_are_written_as_imf_fixdate(self) -> None:
         assert format_http_date(MODIFIED) == AT
+
+    def test_the_three_formats_are_http_dates_to_the_letter(self) -> None:
+        assert all(is_http_date(value) for value in (
+            "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"))
+        assert not any(is_http_date(value) for value in (
+            "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 94 08:49:37 GMT", "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun,  06 Nov 1994 08:49:37 GMT", "Sun, 06-Nov-1994 08:49:37 GMT"))
 
 
 class TestEntityTagComparison:

@@ -16,26 +16,15 @@ Times are epoch seconds. Choices where the RFCs allow several:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from strato.edge.directives import DELTA_MAX, Directives, delta_seconds, parse, parse_targeted
-from strato.http.conditionals import parse_http_date
+from strato.http.conditionals import is_http_date, parse_http_date
 
 # RFC 9110 15.1: status codes defined as heuristically cacheable.
 HEURISTICALLY_CACHEABLE = frozenset({200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501})
 
 TARGETED_FIELD = "cdn-cache-control"
-
-_DAY, _MONTH = "(?:mon|tue|wed|thu|fri|sat|sun)", "(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-_TIME = r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
-# RFC 9110 5.6.7: IMF-fixdate, rfc850-date, asctime-date.
-_HTTP_DATE = re.compile(
-    rf"{_DAY}, [0-9]{{2}} {_MONTH} [0-9]{{4}} {_TIME} GMT"
-    rf"|(?:mon|tues|wednes|thurs|fri|satur|sun)day, [0-9]{{2}}-{_MONTH}-[0-9]{{2}} {_TIME} GMT"
-    rf"|{_DAY} {_MONTH} (?:[0-9]{{2}}| [0-9]) {_TIME} [0-9]{{4}}",
-    re.IGNORECASE | re.ASCII,
-)
 
 
 def targeted_directives(headers: Mapping[str, str], *, cdn: bool = True) -> Directives | None:
@@ -69,7 +58,7 @@ def age_value(headers: Mapping[str, str]) -> int:
 
 def expires_value(value: str) -> float | None:
     """RFC 9111 5.3: Expires as epoch seconds; None, "already expired", unless an HTTP-date (RFC 9110 5.6.7)."""
-    if not _HTTP_DATE.fullmatch(value.strip(" \t")):
+    if not is_http_date(value.strip(" \t")):
         return None
     return parse_http_date(value)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import enum
+import re
 import time
 from collections.abc import Mapping
 from functools import lru_cache
@@ -31,6 +32,23 @@ def parse_http_date(value: str) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.timestamp()
+
+
+_DAY, _MONTH = "(?:mon|tue|wed|thu|fri|sat|sun)", "(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+_TIME = r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
+# RFC 9110 5.6.7: IMF-fixdate, rfc850-date, asctime-date (names in any case).
+_HTTP_DATE = re.compile(
+    rf"{_DAY}, [0-9]{{2}} {_MONTH} [0-9]{{4}} {_TIME} GMT"
+    rf"|(?:mon|tues|wednes|thurs|fri|satur|sun)day, [0-9]{{2}}-{_MONTH}-[0-9]{{2}} {_TIME} GMT"
+    rf"|{_DAY} {_MONTH} (?:[0-9]{{2}}| [0-9]) {_TIME} [0-9]{{4}}",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def is_http_date(value: str) -> bool:
+    """RFC 9110 5.6.7: `value` is an HTTP-date in one of its three formats, to the letter
+    (parse_http_date also reads what only resembles one, as recipients may)."""
+    return _HTTP_DATE.fullmatch(value) is not None
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
