@@ -222,6 +222,38 @@ class TestRangesAndCompression:
         assert call(edge, "/text")[2] == text
 
 
+    def test_a_request_that_joined_another_variants_revalidation_gets_its_own_variant(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """A 304 revalidates the stored variant it was asked for; a request for another stored
+        variant that waited on it is answered from its own (revalidated in turn), not from that one."""
+        gate = threading.Event()
+        gate.set()
+
+        def by_language(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            language = seen.headers.get("accept-language", "none")
+            headers = {"Cache-Control": "max-age=0", "Vary": "Accept-Language", "ETag": f'"{language}"'}
+            if seen.headers.get("if-none-match") == f'"{language}"':
+                return 304, headers, b""
+            return 200, headers, f"body {language}".encode()
+
+        origin.routes["/stale-page"] = Route(gate=gate, answer=by_language)
+        assert call(edge, "/stale-page", {"Accept-Language": "en"})[2] == b"body en"
+        assert call(edge, "/stale-page", {"Accept-Language": "fr"})[2] == b"body fr"
+        gate.clear()
+        joined = edge.metric("strato_edge_collapsed_requests_total")
+        with ThreadPoolExecutor(2) as pool:
+            english = pool.submit(call, edge, "/stale-page", {"Accept-Language": "en"})
+            deadline = time.monotonic() + 20
+            with origin.arrived:  # the English revalidation is at the origin
+                assert origin.arrived.wait_for(lambda: origin.count("/stale-page") == 3, timeout=20)
+            french = pool.submit(call, edge, "/stale-page", {"Accept-Language": "fr"})
+            while edge.metric("strato_edge_collapsed_requests_total") < joined + 1:
+                assert time.monotonic() < deadline, "the French request never joined"
+                time.sleep(0.01)  # polling another process's counter, not synchronising on time
+            gate.set()
+            assert english.result()[2] == b"body en"
+            assert french.result()[2] == b"body fr"
+
 class TestPurgeRestartAndFailure:
     def test_purge_by_path_and_by_wildcard(self, origin: Origin, edge: StratoEdge) -> None:
         for path in ("/images/a.png", "/images/b.png", "/index.html"):
