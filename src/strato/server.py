@@ -66,7 +66,7 @@ class StoppableServer(uvicorn.Server):
 
 
 def _s3_refusal(code: str, message: str) -> tuple[str, bytes]:
-    return "application/xml", S3Error(code, message).body("", "0")
+    return "application/xml", S3Error(code, message).body("0")
 
 
 class S3HttpProtocol(GuardedHttpProtocol):

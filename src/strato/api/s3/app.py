@@ -69,7 +69,6 @@ class S3App:
         tracked = Tracked(send, [(b"x-amz-request-id", request_id.encode()), (b"x-amz-id-2", request_id.encode())])
 
         method = scope.get("method", "GET")
-        resource = scope.get("path", "/")
         try:
             request = Request.from_scope(scope, receive)
             response = await self.handle(request, request_id, tracked.extra)
@@ -82,7 +81,7 @@ class S3App:
             if error is None:
                 log.exception("request %s failed", request_id)
                 error = S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
-            await self.render_error(error, resource, request_id, tracked, head=method == "HEAD")
+            await self.render_error(error, request_id, tracked, head=method == "HEAD")
 
     async def handle(self, request: Request, request_id: str, extra: list[tuple[bytes, bytes]]) -> Response:
         """`extra`: headers every response to this request carries, error or not (CORS)."""
@@ -108,6 +107,6 @@ class S3App:
             raise
 
     @staticmethod
-    async def render_error(error: S3Error, resource: str, request_id: str, send: Send, head: bool) -> None:
+    async def render_error(error: S3Error, request_id: str, send: Send, head: bool) -> None:
         headers = [("content-type", "application/xml"), *error.headers.items()]
-        await Response(error.status, headers, error.body(resource, request_id)).send(send, head=head)
+        await Response(error.status, headers, error.body(request_id)).send(send, head=head)

@@ -27,13 +27,15 @@ class S3Error(Exception):
         self.headers = headers or {}
         self.fields = fields
 
-    def body(self, resource: str, request_id: str) -> bytes:
+    def body(self, request_id: str) -> bytes:
+        """The <Error> document: Code, Message, the error's own fields, RequestId and HostId; S3
+        names no Resource (absent from every error LocalStack recorded from AWS)."""
         parts = [
             '<?xml version="1.0" encoding="UTF-8"?>\n<Error>',
             f"<Code>{xml.escape(self.code)}</Code><Message>{xml.escape(self.message)}</Message>",
         ]
         parts.extend(f"<{name}>{xml.escape(value)}</{name}>" for name, value in self.fields.items())
-        parts.append(f"<Resource>{xml.escape(resource)}</Resource><RequestId>{request_id}</RequestId>")
+        parts.append(f"<RequestId>{request_id}</RequestId>")
         parts.append(f"<HostId>{request_id}</HostId></Error>")
         return "".join(parts).encode()
 
