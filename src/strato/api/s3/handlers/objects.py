@@ -215,9 +215,13 @@ async def delete_objects(call: Call) -> Response:
         etag = node.text_of("ETag")
         try:
             check_key(key)
-            h.check_version_id(version)
         except S3Error as exc:
             errors.append(DeleteErrorEntry(key, exc.code, exc.message, version))
+            continue
+        if version is not None and version != h.NULL_VERSION:
+            # In a batch S3 reports a version id that names nothing as NoSuchVersion, not
+            # the single DeleteObject's InvalidArgument.
+            errors.append(DeleteErrorEntry(key, "NoSuchVersion", "The specified version does not exist.", version))
             continue
         if call.access is not None and not call.access.permits_key(
             "s3:DeleteObjectVersion" if version else "s3:DeleteObject", key
