@@ -22,8 +22,11 @@ _ALLOWED = re.compile(r"[\w\s+\-=.:/@]*")
 _SYSTEM_PREFIX = "aws:"
 
 
-def _invalid(message: str) -> S3Error:
-    return S3Error("InvalidTag", message)
+def _invalid(message: str, **fields: str) -> S3Error:
+    """InvalidTag naming the offending TagKey (and TagValue), as S3 answers."""
+    error = S3Error("InvalidTag", message)
+    error.fields.update(fields)
+    return error
 
 
 def _checked(pairs: list[tuple[str, str]], *, bucket: bool) -> dict[str, str]:
@@ -36,16 +39,16 @@ def _checked(pairs: list[tuple[str, str]], *, bucket: bool) -> dict[str, str]:
         if len(key) > MAX_KEY_LENGTH:
             raise _invalid(f"The TagKey you have provided is too long, max {MAX_KEY_LENGTH}")
         if not key or not _ALLOWED.fullmatch(key):
-            raise _invalid("The TagKey you have provided is invalid")
+            raise _invalid("The TagKey you have provided is invalid", TagKey=key)
         if len(value) > MAX_VALUE_LENGTH:
             raise _invalid(f"The TagValue you have provided is too long, max {MAX_VALUE_LENGTH}")
         if not _ALLOWED.fullmatch(value):
-            raise _invalid("The TagValue you have provided is invalid")
+            raise _invalid("The TagValue you have provided is invalid", TagKey=key, TagValue=value)
         if key.lower().startswith(_SYSTEM_PREFIX):
             raise _invalid("System tags cannot be added/updated by requester" if bucket
-                           else "Your TagKey cannot be prefixed with aws:")
+                           else "Your TagKey cannot be prefixed with aws:", TagKey=key)
         if key in tags:
-            raise _invalid("Cannot provide multiple Tags with the same key")
+            raise _invalid("Cannot provide multiple Tags with the same key", TagKey=key)
         tags[key] = value
     return tags
 
@@ -67,7 +70,8 @@ def from_body(body: bytes, *, bucket: bool) -> dict[str, str]:
 
 
 def from_header(headers: Mapping[str, str]) -> dict[str, str]:
-    """The tags a write names in x-amz-tagging (`k1=v1&k2=v2`, URL-encoded UTF-8); none when absent."""
+    """The tags a write names in x-amz-tagging (`k1=v1&k2=v2`, URL-encoded UTF-8); none when absent.
+    A header S3 cannot read as such (a duplicate name, characters no tag may hold) is InvalidArgument."""
     text = headers.get(HEADER)
     if not text:
         return {}
@@ -75,7 +79,8 @@ def from_header(headers: Mapping[str, str]) -> dict[str, str]:
         pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
         pairs = []
-    if not pairs or len({key for key, _ in pairs}) != len(pairs):
+    unreadable = any(not _ALLOWED.fullmatch(part) for pair in pairs for part in pair)
+    if not pairs or unreadable or len({key for key, _ in pairs}) != len(pairs):
         raise invalid_argument("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
                                "parameters without tag name duplicates.", HEADER, text)
     return _checked(pairs, bucket=False)
