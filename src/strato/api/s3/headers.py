@@ -96,7 +96,9 @@ def expectation(headers: dict[str, str], size: int | None, composite: bool = Fal
         except (binascii.Error, ValueError):
             expect.md5 = b""
         if len(expect.md5) != 16:
-            raise S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.")
+            error = S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.")
+            error.fields["Content-MD5"] = md5  # S3 names the value it refused
+            raise error
     given = [(name, value) for header, name in CHECKSUM_HEADERS.items() if (value := headers.get(header)) is not None]
     if len(given) > 1:
         raise S3Error("InvalidRequest",

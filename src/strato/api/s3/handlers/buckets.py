@@ -37,11 +37,19 @@ def root_owner() -> Owner:
     return Owner(id=hashlib.sha256(b"root").hexdigest(), display_name="root")
 
 
+OWNERSHIP_HEADER = "x-amz-object-ownership"
+OBJECT_OWNERSHIPS = ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
+
+
 async def create_bucket(call: Call) -> Response:
     name = call.bucket
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
     h.check_acl(call.request.headers, "CreateBucket")
+    ownership = call.request.headers.get(OWNERSHIP_HEADER)
+    if ownership is not None and ownership not in OBJECT_OWNERSHIPS:
+        raise S3Error("InvalidArgument", f"Invalid {OWNERSHIP_HEADER} header: {ownership}",
+                      ArgumentName=OWNERSHIP_HEADER)
     if call.request.headers.get("x-amz-bucket-object-lock-enabled", "").strip().lower() == "true":
         raise S3Error("NotImplemented", "CreateBucket with object lock is not implemented by strato yet.", 501,
                       Header="x-amz-bucket-object-lock-enabled")
@@ -65,7 +73,9 @@ async def create_bucket(call: Call) -> Response:
 
 async def head_bucket(call: Call) -> Response:
     bucket = call.store.get_bucket(call.bucket)
-    return Response(200, [("x-amz-bucket-region", bucket.region), ("content-type", "application/xml")])
+    # x-amz-access-point-alias: S3 answers "false" for a bucket addressed by its own name
+    return Response(200, [("x-amz-bucket-region", bucket.region), ("x-amz-access-point-alias", "false"),
+                          ("content-type", "application/xml")])
 
 
 async def delete_bucket(call: Call) -> Response:
