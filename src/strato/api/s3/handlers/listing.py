@@ -129,10 +129,12 @@ async def list_object_versions(call: Call) -> Response:
     page = _page(call, prefix, delimiter, key_marker, max_keys)
     owner = root_owner()
     truncated = page.is_truncated and page.next_marker is not None
+    # A page that ends on a common prefix has no version to resume after: S3 then names only NextKeyMarker.
+    ends_on_version = truncated and page.next_marker not in page.common_prefixes
     result = ListVersionsResult(
         name=call.bucket, prefix=encode(prefix), key_marker=encode(key_marker), version_id_marker=version_marker,
         next_key_marker=encode(page.next_marker) if truncated and page.next_marker is not None else None,
-        next_version_id_marker=h.NULL_VERSION if truncated else None,
+        next_version_id_marker=h.NULL_VERSION if ends_on_version else None,
         max_keys=max_keys, delimiter=encode(delimiter) if delimiter else None,
         encoding_type=query.get("encoding-type"), is_truncated=truncated,
         version=[

@@ -7,7 +7,7 @@ from strato.http.responses import Response
 from strato.storage import checksums
 from strato.storage.errors import NoSuchKey, NoSuchUpload
 from strato.storage.multipart import CompletedPart
-from strato.storage.records import Expectation, ObjectVersion
+from strato.storage.records import Expectation, ObjectVersion, UploadPage
 
 from .. import headers as h
 from .. import tags, xml
@@ -160,7 +160,9 @@ async def list_parts(call: Call) -> Response:
     owner = root_owner()
     result = ListPartsResult(
         bucket=call.bucket, key=call.key, upload_id=upload.upload_id, part_number_marker=int(marker_text),
-        next_part_number_marker=page.next_marker, max_parts=limit, is_truncated=page.is_truncated,
+        # S3 names NextPartNumberMarker on every page: the page's last part, or 0 for none
+        next_part_number_marker=page.parts[-1].number if page.parts else 0,
+        max_parts=limit, is_truncated=page.is_truncated,
         part=[PartEntry(p.number, xml.IsoTime(p.last_modified), h.quote_etag(p.etag), p.size,
                         checksums_of({a: v for a, v in p.checksums.items() if a == upload.checksum_algorithm}))
               for p in page.parts],
@@ -174,17 +176,18 @@ async def list_multipart_uploads(call: Call) -> Response:
     query = call.request.query
     encode = encoder(query)
     limit = max_param(query, "max-uploads", 1000)
+    key_marker = query.get("key-marker", "")
+    # S3 ignores an upload-id-marker given without a key-marker, and echoes it empty.
+    upload_id_marker = query.get("upload-id-marker", "") if key_marker else ""
     page = call.store.list_uploads(
         call.bucket, prefix=query.get("prefix", ""), delimiter=query.get("delimiter", ""),
-        key_marker=query.get("key-marker", ""), upload_id_marker=query.get("upload-id-marker", ""),
-        max_uploads=limit,
+        key_marker=key_marker, upload_id_marker=upload_id_marker, max_uploads=limit,
     )
     owner = root_owner()
+    next_key, next_upload = _next_upload_markers(page)
     result = ListMultipartUploadsResult(
-        bucket=call.bucket, key_marker=encode(query.get("key-marker", "")),
-        upload_id_marker=query.get("upload-id-marker", ""),
-        next_key_marker=encode(page.next_key_marker) if page.next_key_marker is not None else None,
-        next_upload_id_marker=page.next_upload_id_marker,
+        bucket=call.bucket, key_marker=encode(key_marker), upload_id_marker=upload_id_marker,
+        next_key_marker=encode(next_key), next_upload_id_marker=next_upload,
         prefix=encode(query["prefix"]) if "prefix" in query else None,
         delimiter=encode(query["delimiter"]) if "delimiter" in query else None,
         max_uploads=limit, encoding_type=query.get("encoding-type"), is_truncated=page.is_truncated,
@@ -193,3 +196,13 @@ async def list_multipart_uploads(call: Call) -> Response:
         common_prefixes=[CommonPrefix(encode(p)) for p in page.common_prefixes],
     )
     return xml.response("ListMultipartUploadsResult", result)
+
+
+def _next_upload_markers(page: UploadPage) -> tuple[str, str]:
+    """ListMultipartUploads always names NextKeyMarker and NextUploadIdMarker: where a truncated
+    page resumes, else the page's last upload, else both empty (as S3 answered LocalStack)."""
+    if page.is_truncated and page.next_key_marker is not None:
+        return page.next_key_marker, page.next_upload_id_marker or ""
+    if page.uploads:
+        return page.uploads[-1].key, page.uploads[-1].upload_id
+    return "", ""
