@@ -48,8 +48,26 @@ async def open_source(call: Call) -> ObjectReader:
     if evaluate(headers, reader.obj.etag, reader.obj.last_modified, safe=True) is not Outcome.PROCEED:
         reader.close()
         raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
-                      Condition="x-amz-copy-source-If-*")
+                      Condition=_failed_condition(headers, reader.obj.etag, reader.obj.last_modified))
     return reader
+
+
+_CONDITION_NAMES = {
+    "if-match": "x-amz-copy-source-If-Match", "if-unmodified-since": "x-amz-copy-source-If-Unmodified-Since",
+    "if-none-match": "x-amz-copy-source-If-None-Match", "if-modified-since": "x-amz-copy-source-If-Modified-Since",
+}
+_OVERRIDDEN_BY = {"if-unmodified-since": "if-match", "if-modified-since": "if-none-match"}
+
+
+def _failed_condition(headers: dict[str, str], etag: str, last_modified: float) -> str:
+    """The copy-source header that failed, named as S3 names it in PreconditionFailed's Condition
+    (test_s3_preconditions.py, copy-precondition-*); a date condition yields to its ETag twin."""
+    for name, header in _CONDITION_NAMES.items():
+        if name not in headers or _OVERRIDDEN_BY.get(name) in headers:
+            continue
+        if evaluate({name: headers[name]}, etag, last_modified, safe=True) is not Outcome.PROCEED:
+            return header
+    return "x-amz-copy-source-If-*"
 
 
 def source_range(call: Call, size: int) -> ByteRange:
