@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -58,6 +59,59 @@ def test_a_wrong_secret_is_signature_does_not_match(server: StratoServer, bucket
     with pytest.raises(ClientError) as raised:
         intruder.list_objects_v2(Bucket=bucket)
     assert error_of(raised) == (403, "SignatureDoesNotMatch")
+
+
+def _signed_with(secret: str, string_to_sign: str, v2: bool = False) -> str:
+    if v2:
+        return base64.b64encode(hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha1).digest()).decode()
+    date, region, service = string_to_sign.split("\n")[2].split("/")[:3]
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def test_a_signature_mismatch_shows_what_the_server_signed(server: StratoServer, bucket: str) -> None:
+    """As S3 does, so that a client's author can compare: the canonical request and string to
+    sign are the client's own (its wrong key, applied to them, gives the signature it sent)."""
+    wrong = SECRET_KEY + "x"
+    with pytest.raises(ClientError) as raised:
+        client_with(server, ACCESS_KEY, wrong).list_objects_v2(Bucket=bucket, Prefix="a b")
+    error = raised.value.response["Error"]
+    assert error["Code"] == "SignatureDoesNotMatch"
+    assert error["AWSAccessKeyId"] == ACCESS_KEY
+    canonical, signed = error["CanonicalRequest"], error["StringToSign"]
+    assert canonical.startswith(f"GET\n/{bucket}\n")
+    assert signed.split("\n")[0] == "AWS4-HMAC-SHA256"
+    assert signed.split("\n")[-1] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert bytes.fromhex(error["CanonicalRequestBytes"]) == canonical.encode()
+    assert bytes.fromhex(error["StringToSignBytes"]) == signed.encode()
+    assert _signed_with(wrong, signed) == error["SignatureProvided"]
+
+
+def test_a_signature_v2_mismatch_shows_the_string_to_sign(server: StratoServer, bucket: str) -> None:
+    wrong = "not-the-secret"
+    with pytest.raises(ClientError) as raised:
+        client_with(server, ACCESS_KEY, wrong, signature_version="s3").put_object(Bucket=bucket, Key="k", Body=b"x")
+    error = raised.value.response["Error"]
+    assert (error["Code"], error["AWSAccessKeyId"]) == ("SignatureDoesNotMatch", ACCESS_KEY)
+    assert _signed_with(wrong, error["StringToSign"], v2=True) == error["SignatureProvided"]
+
+
+def test_a_lambda_signature_mismatch_names_the_canonical_request_in_its_message(server: StratoServer) -> None:
+    """Lambda, a JSON service, words it in the message, as AWS's JSON services do."""
+    intruder = boto3.client("lambda", endpoint_url=server.url, aws_access_key_id=ACCESS_KEY,
+                            aws_secret_access_key=SECRET_KEY + "x", region_name=REGION,
+                            config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as raised:
+        intruder.get_function(FunctionName="anything")
+    assert error_of(raised) == (403, "InvalidSignatureException")
+    message = raised.value.response["Error"]["Message"]
+    assert message.startswith("The request signature we calculated does not match the signature you provided. "
+                              "Check your AWS Secret Access Key and signing method.")
+    assert "\n\nThe Canonical String for this request should have been\n'GET\n/2015-03-31/functions/anything\n" \
+        in message
+    assert "\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" in message
 
 
 def test_an_unknown_access_key_is_invalid_access_key_id(server: StratoServer, bucket: str) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 
 class AuthError(Exception):
-    def __init__(self, code: str, message: str, status: int = 403) -> None:
+    """`fields`: what the error names beside its message (S3 puts them in its <Error>)."""
+
+    def __init__(self, code: str, message: str, status: int = 403, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.fields = fields or {}
 
 
 def malformed(message: str) -> AuthError:
@@ -19,9 +22,23 @@ def query_error(message: str) -> AuthError:
     return AuthError("AuthorizationQueryParametersError", message, 400)
 
 
-def mismatch() -> AuthError:
+def mismatch(access_key: str = "", string_to_sign: str | None = None, provided: str = "",
+             canonical_request: str | None = None) -> AuthError:
+    """SignatureDoesNotMatch with what the server signed, as S3 shows it so that a client's author
+    can compare (nothing secret: the key's id, the texts signed, the signature the client sent)."""
+    fields: dict[str, str] = {}
+    if string_to_sign is not None:
+        fields.update(AWSAccessKeyId=access_key, StringToSign=string_to_sign, SignatureProvided=provided,
+                      StringToSignBytes=_hex_bytes(string_to_sign))
+    if canonical_request is not None:
+        fields.update(CanonicalRequest=canonical_request, CanonicalRequestBytes=_hex_bytes(canonical_request))
     return AuthError(
         "SignatureDoesNotMatch",
         "The request signature we calculated does not match the signature you provided. "
         "Check your key and signing method.",
+        fields=fields,
     )
+
+
+def _hex_bytes(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").hex(" ")

@@ -103,7 +103,7 @@ def verify(
     )
     # Every candidate signs the same date the time window was checked against; any may match.
     if not any(hmac.compare_digest(sign(secret, text), auth.signature) for text in texts):
-        raise mismatch()
+        raise mismatch(auth.access_key, texts[0], auth.signature)
 
 
 def _header_texts(method: str, headers: dict[str, str], resource: str) -> list[str]:

@@ -313,9 +313,9 @@ def verify(
     request = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, payload_hash,
                                 auth.presigned, s3_path=body_sha256 is None)
     key = signing_key(secret, auth.scope.date, auth.scope.region, auth.scope.service)
-    expected = sign(key, string_to_sign(amz_date, auth.scope, request))
-    if not hmac.compare_digest(expected, auth.signature):
-        raise mismatch()
+    text = string_to_sign(amz_date, auth.scope, request)
+    if not hmac.compare_digest(sign(key, text), auth.signature):
+        raise mismatch(auth.scope.access_key, text, auth.signature, request)
     return Verified(auth.scope, amz_date, auth.signature, payload_hash, key)
 
 

@@ -73,11 +73,23 @@ def package_too_large() -> LambdaError:
     return LambdaError("RequestEntityTooLargeException", f"Zipped size must be smaller than {MAX_ZIPPED} bytes", 413)
 
 
+def _signature_message(fields: dict[str, str]) -> str:
+    """As AWS's JSON services word a signature mismatch, with what the server signed."""
+    message = ("The request signature we calculated does not match the signature you provided. Check your AWS "
+               "Secret Access Key and signing method. Consult the service documentation for details.")
+    if "CanonicalRequest" in fields:
+        message += (f"\n\nThe Canonical String for this request should have been\n'{fields['CanonicalRequest']}'"
+                    f"\n\nThe String-to-Sign should have been\n'{fields['StringToSign']}'\n")
+    return message
+
+
 def _auth(exc: AuthError) -> LambdaError:
     if exc.code == "InvalidAccessKeyId":
         return LambdaError("UnrecognizedClientException", "The security token included in the request is invalid.",
                            403)
-    if exc.code in ("SignatureDoesNotMatch", "RequestTimeTooSkewed", "InvalidSignatureException"):
+    if exc.code == "SignatureDoesNotMatch":
+        return LambdaError("InvalidSignatureException", _signature_message(exc.fields), 403)
+    if exc.code in ("RequestTimeTooSkewed", "InvalidSignatureException"):
         return LambdaError("InvalidSignatureException", exc.message, 403)
     if exc.code == "AccessDenied":
         return LambdaError("AccessDeniedException", exc.message, 403)

@@ -113,9 +113,14 @@ _STORAGE: dict[type[Exception], _Mapper] = {
         "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.",
     ),
     MalformedPolicy: lambda e: S3Error("MalformedPolicy", str(e)),
-    AuthError: lambda e: S3Error(getattr(e, "code", "AccessDenied"), getattr(e, "message", str(e)),
-                                 getattr(e, "status", 403)),
+    AuthError: lambda e: _auth(e),  # type: ignore[arg-type]
 }
+
+
+def _auth(exc: AuthError) -> S3Error:
+    error = S3Error(exc.code, exc.message, exc.status)
+    error.fields = dict(exc.fields)
+    return error
 
 
 def to_s3_error(exc: Exception) -> S3Error | None:
