@@ -22,6 +22,10 @@ def v4(server: StratoServer) -> Any:
     return make_client(server.url, signature_version="s3v4")
 
 
+def field_of(body: bytes, name: str) -> str:
+    return body.split(f"<{name}>".encode(), 1)[1].split(f"</{name}>".encode(), 1)[0].decode()
+
+
 def code_of(body: bytes) -> str:
     return body.split(b"<Code>", 1)[1].split(b"</Code>", 1)[0].decode() if b"<Code>" in body else ""
 
@@ -174,14 +178,25 @@ def test_an_expired_sigv2_url_is_access_denied(s3: Any, bucket: str) -> None:
     status, _, body = get(url)
     assert (status, code_of(body)) == (403, "AccessDenied")
     assert b"secret" not in body
+    expires = int(parse_qs(urlsplit(url).query)["Expires"][0])
+    assert field_of(body, "Expires") == datetime.datetime.fromtimestamp(expires, datetime.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    assert field_of(body, "ServerTime") > field_of(body, "Expires")
 
 
 def test_an_expired_sigv4_url_is_access_denied(server: StratoServer, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"secret")
-    url = presign_v4_at(f"{server.url}/{bucket}/k", now() - datetime.timedelta(hours=2), expires=3600)
+    signed = now().replace(microsecond=0) - datetime.timedelta(hours=2)
+    url = presign_v4_at(f"{server.url}/{bucket}/k", signed, expires=3600)
     status, _, body = get(url)
     assert (status, code_of(body)) == (403, "AccessDenied")
     assert b"secret" not in body
+    # As S3 says when: the URL's lifetime, when it ran out, the server's time.
+    assert field_of(body, "Message") == "Request has expired"
+    assert field_of(body, "X-Amz-Expires") == "3600"
+    assert field_of(body, "Expires") == (signed + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    server_time = datetime.datetime.strptime(field_of(body, "ServerTime"), "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(server_time.replace(tzinfo=datetime.UTC) - now()) < datetime.timedelta(minutes=5)
     # The same construction, still within its lifetime, is accepted.
     fresh = presign_v4_at(f"{server.url}/{bucket}/k", now() - datetime.timedelta(minutes=30), expires=3600)
     assert get(fresh)[::2] == (200, b"secret")

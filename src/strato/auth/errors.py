@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 class AuthError(Exception):
     """`fields`: what the error names beside its message (S3 puts them in its <Error>)."""
@@ -38,6 +40,17 @@ def mismatch(access_key: str = "", string_to_sign: str | None = None, provided: 
         "Check your key and signing method.",
         fields=fields,
     )
+
+
+def expired(expires_at: float, now: float, lifetime: int | None = None) -> AuthError:
+    """A presigned request past its time, with S3's X-Amz-Expires (SigV4), Expires and ServerTime."""
+    fields = {} if lifetime is None else {"X-Amz-Expires": str(lifetime)}
+    fields.update(Expires=_iso(expires_at), ServerTime=_iso(now))
+    return AuthError("AccessDenied", "Request has expired", fields=fields)
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _hex_bytes(text: str) -> str:

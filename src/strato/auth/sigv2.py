@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from strato.auth.errors import AuthError, mismatch
+from strato.auth.errors import AuthError, expired, mismatch
 from strato.auth.sigv4 import header_text
 
 SUBRESOURCES = frozenset(
@@ -90,7 +90,7 @@ def verify(
     """Check a V2 signature and its time window; `date` is the request's Date/x-amz-date."""
     if auth.presigned:
         if now > auth.expires:
-            raise AuthError("AccessDenied", "Request has expired")
+            raise expired(auth.expires, now)
     else:
         if date is None:
             raise AuthError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")

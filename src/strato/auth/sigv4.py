@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote_to_bytes
 
-from strato.auth.errors import AuthError, malformed, mismatch, query_error
+from strato.auth.errors import AuthError, expired, malformed, mismatch, query_error
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -294,7 +294,7 @@ def verify(
         if now < stamp - MAX_SKEW:
             raise AuthError("AccessDenied", "Request is not valid yet")
         if now > stamp + auth.expires or auth.expires == 0:  # a lifetime of 0 seconds has always run out
-            raise AuthError("AccessDenied", "Request has expired")
+            raise expired(stamp + auth.expires, now, auth.expires)
         payload_hash = query.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
     else:
         if abs(now - stamp) > MAX_SKEW:
