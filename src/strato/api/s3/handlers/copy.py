@@ -52,21 +52,20 @@ async def open_source(call: Call) -> ObjectReader:
     return reader
 
 
-_CONDITION_NAMES = {
-    "if-match": "x-amz-copy-source-If-Match", "if-unmodified-since": "x-amz-copy-source-If-Unmodified-Since",
-    "if-none-match": "x-amz-copy-source-If-None-Match", "if-modified-since": "x-amz-copy-source-If-Modified-Since",
-}
-_OVERRIDDEN_BY = {"if-unmodified-since": "if-match", "if-modified-since": "if-none-match"}
+# RFC 9110 13.2.2's order of evaluation, which `evaluate` follows.
+_PRECEDENCE = ("if-match", "if-unmodified-since", "if-none-match", "if-modified-since")
 
 
 def _failed_condition(headers: dict[str, str], etag: str, last_modified: float) -> str:
     """The copy-source header that failed, named as S3 names it in PreconditionFailed's Condition
-    (test_s3_preconditions.py, copy-precondition-*); a date condition yields to its ETag twin."""
-    for name, header in _CONDITION_NAMES.items():
-        if name not in headers or _OVERRIDDEN_BY.get(name) in headers:
-            continue
-        if evaluate({name: headers[name]}, etag, last_modified, safe=True) is not Outcome.PROCEED:
-            return header
+    (test_s3_preconditions.py, copy-precondition-*): the first one, in order of evaluation, whose
+    addition `evaluate` refuses, so a date condition its ETag twin overrides is never named."""
+    given: dict[str, str] = {}
+    for name in _PRECEDENCE:
+        if name in headers:
+            given[name] = headers[name]
+            if evaluate(given, etag, last_modified, safe=True) is not Outcome.PROCEED:
+                return f"x-amz-copy-source-{name.title()}"
     return "x-amz-copy-source-If-*"
 
 
