@@ -209,3 +209,29 @@ class TestCopySourceConditions:
                         **{argument: values[argument]})
         assert error == {"Code": "PreconditionFailed", "Condition": header,
                          "Message": "At least one of the pre-conditions you specified did not hold", "Status": 412}
+
+
+class TestPaginatorsAcrossTheNewMarkers:
+    """Not a recording: boto3's paginators, one item a page, still walk a delimited listing whose
+    pages end on common prefixes (no NextVersionIdMarker, an empty NextUploadIdMarker) to its end,
+    seeing every key and prefix once."""
+
+    KEYS = ("a/1", "a/2", "b", "c/1", "d")
+
+    def test_list_object_versions(self, s3: Any, bucket: str) -> None:
+        for key in self.KEYS:
+            s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+        pages = list(s3.get_paginator("list_object_versions").paginate(
+            Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}))
+        assert [v["Key"] for page in pages for v in page.get("Versions", [])] == ["b", "d"]
+        assert [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])] == ["a/", "c/"]
+
+    def test_list_multipart_uploads(self, s3: Any, bucket: str) -> None:
+        made = [(key, s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]) for key in self.KEYS]
+        pages = list(s3.get_paginator("list_multipart_uploads").paginate(
+            Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}))
+        assert [(u["Key"], u["UploadId"]) for page in pages for u in page.get("Uploads", [])] == [
+            upload for upload in made if "/" not in upload[0]]
+        assert [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])] == ["a/", "c/"]
+        for key, upload_id in made:
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
