@@ -28,7 +28,14 @@ class NoSuchUpload(StorageError):
 
 
 class InvalidPart(StorageError):
-    """A part named in a completion was never uploaded or its ETag/checksum differs."""
+    """A part named in a completion was never uploaded or its ETag/checksum differs; names the
+    upload, the part number and the ETag the client sent, which S3's error reports."""
+
+    def __init__(self, upload_id: str, number: int, etag: str) -> None:
+        super().__init__(f"part {number} of upload {upload_id}")
+        self.upload_id = upload_id
+        self.number = number
+        self.etag = etag
 
 
 class InvalidPartOrder(StorageError):
@@ -36,7 +43,15 @@ class InvalidPartOrder(StorageError):
 
 
 class EntityTooSmall(StorageError):
-    """A part other than the last one is under the minimum part size."""
+    """A part other than the last one is under the minimum part size; names the part, its size
+    and ETag and the minimum, which S3's error reports."""
+
+    def __init__(self, number: int, size: int, etag: str, minimum: int) -> None:
+        super().__init__(f"part {number} is {size} bytes, under {minimum}")
+        self.number = number
+        self.size = size
+        self.etag = etag
+        self.minimum = minimum
 
 
 class EntityTooLarge(StorageError):

@@ -88,15 +88,15 @@ def assemble(
     for want in requested:
         part = stored.get(want.number)
         if part is None or want.etag.strip('"') != part.etag:
-            raise InvalidPart(f"part {want.number}")
+            raise InvalidPart(upload.upload_id, want.number, want.etag.strip('"'))
         for algorithm, value in want.checksums.items():
             if part.checksums.get(algorithm) != value:
-                raise InvalidPart(f"part {want.number} {algorithm}")
+                raise InvalidPart(upload.upload_id, want.number, want.etag.strip('"'))
         _require_part_checksum(upload, want)
         chosen.append(part)
     for part in chosen[:-1]:
         if part.size < min_part_size:
-            raise EntityTooSmall(f"part {part.number}")
+            raise EntityTooSmall(part.number, part.size, part.etag, min_part_size)
     object_checksums, checksum_type = _object_checksum(upload, chosen)
     for algorithm, value in (expected or {}).items():
         computed = object_checksums.get(algorithm)

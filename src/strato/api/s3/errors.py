@@ -66,19 +66,15 @@ _STORAGE: dict[type[Exception], _Mapper] = {
         409, BucketName=str(e),
     ),
     storage.NoSuchUpload: lambda e: S3Error(
-        "NoSuchUpload", "The specified multipart upload does not exist. The upload ID may be invalid, "
+        "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, "
         "or the upload may have been aborted or completed.", 404, UploadId=str(e),
     ),
-    storage.InvalidPart: lambda e: S3Error(
-        "InvalidPart", "One or more of the specified parts could not be found. The part may not have been "
-        "uploaded, or the specified entity tag may not match the part's entity tag.", 400,
-    ),
+    storage.InvalidPart: lambda e: _invalid_part(e),  # type: ignore[arg-type]
     storage.InvalidPartOrder: lambda e: S3Error(
         "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.",
+        UploadId=str(e),
     ),
-    storage.EntityTooSmall: lambda e: S3Error(
-        "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.",
-    ),
+    storage.EntityTooSmall: lambda e: _entity_too_small(e),  # type: ignore[arg-type]
     storage.EntityTooLarge: lambda e: S3Error(
         "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", MaxSizeAllowed=str(e),
     ),
@@ -110,11 +106,27 @@ _STORAGE: dict[type[Exception], _Mapper] = {
     ),
     MalformedRequest: lambda e: S3Error("InvalidURI", "Couldn't parse the specified URI."),
     xml.MalformedXML: lambda e: S3Error(
-        "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.",
+        "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema",
     ),
     MalformedPolicy: lambda e: S3Error("MalformedPolicy", str(e)),
     AuthError: lambda e: _auth(e),  # type: ignore[arg-type]
 }
+
+
+def _invalid_part(exc: storage.InvalidPart) -> S3Error:
+    """S3's wording, two spaces included, with the upload, part number and ETag refused."""
+    return S3Error(
+        "InvalidPart", "One or more of the specified parts could not be found.  The part may not have been "
+        "uploaded, or the specified entity tag may not match the part's entity tag.",
+        UploadId=exc.upload_id, PartNumber=str(exc.number), ETag=exc.etag,
+    )
+
+
+def _entity_too_small(exc: storage.EntityTooSmall) -> S3Error:
+    return S3Error(
+        "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size",
+        ProposedSize=str(exc.size), MinSizeAllowed=str(exc.minimum), PartNumber=str(exc.number), ETag=exc.etag,
+    )
 
 
 def _auth(exc: AuthError) -> S3Error:
