@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
+import time
 from collections.abc import Mapping
 
-from strato.http.conditionals import format_http_date
+from strato.http.conditionals import format_http_date, parse_http_date
 from strato.storage import checksums
 from strato.storage.engine import WriteConditions
 from strato.storage.records import Expectation, ObjectVersion, PartInfo
@@ -59,6 +61,21 @@ def object_metadata(headers: dict[str, str]) -> tuple[dict[str, str], dict[str, 
         raise S3Error("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.",
                       MaxSizeAllowed=str(MAX_USER_METADATA))
     return system, user
+
+
+CONDITION_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+
+
+def read_conditions(headers: Mapping[str, str]) -> dict[str, str]:
+    """The conditional headers of a read, less an If-Modified-Since later than now: RFC 7232
+    calls such a date invalid and S3 ignores it (test_s3_get_object_preconditions
+    'obj-ignore-future-modified-since'). Compared at the one-second resolution of HTTP dates:
+    a date before the end of the current second is not in the future."""
+    kept = {name: headers[name] for name in CONDITION_HEADERS if name in headers}
+    since = parse_http_date(kept.get("if-modified-since", ""))
+    if since is not None and since > math.ceil(time.time()):
+        del kept["if-modified-since"]
+    return kept
 
 
 def _checked_checksum(algorithm: str, value: str, composite: bool = False) -> str:
@@ -187,9 +204,11 @@ def refuse_unimplemented(headers: Mapping[str, str], operation: str) -> None:
                       Header=named[0])
 
 
+# OUTPOSTS is left out: it names storage on an Outposts rack, and S3 refuses it for a bucket
+# with InvalidStorageClass.
 STORAGE_CLASSES = frozenset({
     "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
-    "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS",
+    "DEEP_ARCHIVE", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS",
 })
 
 

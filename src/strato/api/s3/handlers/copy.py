@@ -22,6 +22,7 @@ _SOURCE_CONDITIONS = {
     "x-amz-copy-source-if-modified-since": "if-modified-since",
     "x-amz-copy-source-if-unmodified-since": "if-unmodified-since",
 }
+REDIRECT = "x-amz-website-redirect-location"
 
 
 def copy_source(call: Call) -> tuple[str, str]:
@@ -43,8 +44,8 @@ def copy_source(call: Call) -> tuple[str, str]:
 async def open_source(call: Call) -> ObjectReader:
     bucket, key = copy_source(call)
     reader = await call.store.open_object(bucket, key)
-    headers = {plain: call.request.headers[amz] for amz, plain in _SOURCE_CONDITIONS.items()
-               if amz in call.request.headers}
+    headers = h.read_conditions({plain: call.request.headers[amz] for amz, plain in _SOURCE_CONDITIONS.items()
+                                 if amz in call.request.headers})
     if evaluate(headers, reader.obj.etag, reader.obj.last_modified, safe=True) is not Outcome.PROCEED:
         reader.close()
         raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
@@ -99,7 +100,10 @@ async def copy_object(call: Call) -> Response:
         if algorithm is not None:
             algorithm = h.algorithm_name(algorithm, "x-amz-checksum-algorithm")
         same = (src.bucket, src.key) == (call.bucket, call.key)
-        if same and directive == "COPY" and algorithm is None and "x-amz-storage-class" not in call.request.headers:
+        # A storage class or website redirect location, even the source's own, makes a copy onto
+        # itself legal, as S3 answers.
+        changes = ("x-amz-storage-class", REDIRECT)
+        if same and directive == "COPY" and algorithm is None and not any(n in call.request.headers for n in changes):
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
                           "itself without changing the object's metadata, storage class, website redirect "
                           "location or encryption attributes.")
@@ -107,6 +111,8 @@ async def copy_object(call: Call) -> Response:
             system, user = h.object_metadata(call.request.headers)
         else:
             system, user = dict(src.system), dict(src.user)
+            if REDIRECT in call.request.headers:
+                system[REDIRECT] = call.request.headers[REDIRECT]
         obj = await call.store.copy_object(
             source, call.bucket, call.key, system=system, user=user, algorithm=algorithm,
             conditions=h.write_conditions(call.request.headers, call.key),

@@ -91,7 +91,7 @@ def _select_part(obj: ObjectVersion, number: int) -> tuple[ByteRange, PartInfo |
 
 
 def _precondition(call: Call, obj: ObjectVersion) -> Response | None:
-    outcome = evaluate(call.request.headers, obj.etag, obj.last_modified, safe=True)
+    outcome = evaluate(h.read_conditions(call.request.headers), obj.etag, obj.last_modified, safe=True)
     if outcome is Outcome.NOT_MODIFIED:
         return Response(304, [("etag", h.quote_etag(obj.etag)), ("last-modified", format_http_date(obj.last_modified))])
     if outcome is Outcome.PRECONDITION_FAILED:
@@ -108,7 +108,7 @@ def _plan_read(call: Call, obj: ObjectVersion) -> tuple[int, list[tuple[str, str
     overrides = h.response_overrides(call.request.query)
     if number is not None:
         if range_header is not None:
-            raise invalid_argument("Cannot specify both Range header and partNumber query parameter", "partNumber")
+            raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
         selected, part = _select_part(obj, number)
         headers = h.object_headers(obj, checksum_mode=checksum_mode, part=part, overrides=overrides)
         if obj.size == 0:  # part 1 of an empty object: no byte range to name
