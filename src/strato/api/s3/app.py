@@ -30,15 +30,23 @@ log = logging.getLogger("strato.s3")
 
 def preflight(request: Request, endpoint: Endpoint, store: ObjectStore) -> Response:
     """A CORS preflight (OPTIONS) is never signed: it is answered from the bucket's CORS
-    configuration alone. Without Origin and Access-Control-Request-Method it is a bad request."""
+    configuration alone. Without Origin it is a bad request. With Origin, a missing bucket or a
+    bucket without CORS is refused on the bucket, naming the requested method or, when none is
+    requested, OPTIONS (test_s3_cors.py test_cors_http_options_no_config and
+    test_cors_http_options_non_existent_bucket); a CORS bucket needs Access-Control-Request-Method."""
     origin = request.headers.get("origin")
     method = request.headers.get("access-control-request-method")
-    if origin is None or method is None:
+    if origin is None:
+        raise S3Error("BadRequest", "Insufficient information. Origin request header needed.")
+    try:
+        document = store.bucket_cors(endpoint.bucket) if endpoint.bucket is not None else None
+    except NoSuchBucket:
+        raise cors.forbidden(method or "OPTIONS", "BUCKET", cors.NO_BUCKET) from None
+    if document is None:
+        raise cors.forbidden(method or "OPTIONS", "BUCKET", cors.NOT_ENABLED)
+    if method is None:
         raise S3Error("BadRequest", "Insufficient information. Origin request header needed.")
     resource_type = "OBJECT" if endpoint.key is not None else "BUCKET"
-    document = store.bucket_cors(endpoint.bucket) if endpoint.bucket is not None else None
-    if document is None:
-        raise cors.forbidden(method, resource_type, configured=False)
     requested = cors.requested_headers(request.headers.get("access-control-request-headers"))
     rule = cors.match(cors.from_document(document), origin, method, requested)
     if rule is None:

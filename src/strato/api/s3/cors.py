@@ -148,12 +148,15 @@ def preflight_headers(rule: CORSRule, origin: str, headers: Sequence[str]) -> li
     return out
 
 
-def forbidden(method: str, resource_type: str, *, configured: bool = True) -> S3Error:
-    """S3's 403 for a preflight no rule allows, or for a bucket without CORS."""
-    message = ("CORSResponse: This CORS request is not allowed. This is usually because the evalution of "
+NOT_ALLOWED = ("CORSResponse: This CORS request is not allowed. This is usually because the evalution of "
                "Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers "
-               "are not whitelisted by the resource's CORS spec." if configured
-               else "CORSResponse: CORS is not enabled for this bucket.")
+               "are not whitelisted by the resource's CORS spec.")
+NOT_ENABLED = "CORSResponse: CORS is not enabled for this bucket."
+NO_BUCKET = "CORSResponse: Bucket not found"
+
+
+def forbidden(method: str, resource_type: str, message: str = NOT_ALLOWED) -> S3Error:
+    """S3's 403 for a preflight no rule allows, to a bucket without CORS, or to no bucket."""
     return S3Error("AccessForbidden", message, 403, Method=method, ResourceType=resource_type)
 
 
