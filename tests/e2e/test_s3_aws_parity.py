@@ -203,7 +203,7 @@ class TestCopySourceConditions:
             "CopySourceIfMatch": '"0123456789abcdef0123456789abcdef"',
             "CopySourceIfUnmodifiedSince": head["LastModified"] - datetime.timedelta(days=1),
             "CopySourceIfNoneMatch": head["ETag"],
-            "CopySourceIfModifiedSince": head["LastModified"] + datetime.timedelta(days=1),
+            "CopySourceIfModifiedSince": head["LastModified"],
         }
         error = refusal(s3.copy_object, Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"},
                         **{argument: values[argument]})
@@ -235,3 +235,160 @@ class TestPaginatorsAcrossTheNewMarkers:
         assert [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])] == ["a/", "c/"]
         for key, upload_id in made:
             s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+
+
+NO_SUCH_UPLOAD = (
+    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or "
+    "completed."
+)
+INVALID_PART = (
+    "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified "
+    "entity tag may not match the part's entity tag."
+)
+
+
+class TestMultipartErrors:
+    """test_s3.py TestS3: the refusals of a multipart upload name what they refuse."""
+
+    def _upload_with_two_small_parts(self, s3: Any, bucket: str) -> tuple[str, list[dict[str, Any]]]:
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+        parts = [{"ETag": s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=n, Body=b"data")["ETag"],
+                  "PartNumber": n} for n in (1, 2)]
+        return upload, parts
+
+    @pytest.mark.parametrize("operation", ["upload", "complete", "abort"])
+    def test_an_unknown_upload_id_is_no_such_upload(self, s3: Any, bucket: str, operation: str) -> None:
+        """test_multipart_no_such_upload "upload-exc", "complete-exc", "abort-exc"."""
+        calls = {
+            "upload": lambda: s3.upload_part(Bucket=bucket, Key="k", UploadId="fakeid", PartNumber=1, Body=b"x"),
+            "complete": lambda: s3.complete_multipart_upload(
+                Bucket=bucket, Key="k", UploadId="fakeid",
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"x"'}]}),
+            "abort": lambda: s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId="fakeid"),
+        }
+        assert refusal(calls[operation]) == {
+            "Code": "NoSuchUpload", "Message": NO_SUCH_UPLOAD, "UploadId": "fakeid", "Status": 404}
+
+    def test_a_small_part_is_named_with_its_size_and_the_minimum(self, s3: Any, bucket: str) -> None:
+        """test_multipart_complete_multipart_too_small "complete-exc-too-small"."""
+        upload, parts = self._upload_with_two_small_parts(s3, bucket)
+        error = refusal(s3.complete_multipart_upload, Bucket=bucket, Key="mp", UploadId=upload,
+                        MultipartUpload={"Parts": parts})
+        assert error == {
+            "Code": "EntityTooSmall", "Message": "Your proposed upload is smaller than the minimum allowed size",
+            "ETag": parts[0]["ETag"].strip('"'), "MinSizeAllowed": "5242880", "PartNumber": "1", "ProposedSize": "4",
+            "Status": 400,
+        }
+
+    @pytest.mark.parametrize(("number", "etag"), [(3, None), (1, "d41d8cd98f00b204e9800998ecf8427e")],
+                             ids=["wrong-part-number", "wrong-etag"])
+    def test_a_part_not_found_is_named_with_the_etag_sent(
+        self, s3: Any, bucket: str, number: int, etag: str | None
+    ) -> None:
+        """test_multipart_complete_multipart_wrong_part "complete-exc-wrong-part-number", "-wrong-etag"."""
+        upload, parts = self._upload_with_two_small_parts(s3, bucket)
+        sent = etag or parts[0]["ETag"].strip('"')
+        error = refusal(s3.complete_multipart_upload, Bucket=bucket, Key="mp", UploadId=upload,
+                        MultipartUpload={"Parts": [{"PartNumber": number, "ETag": f'"{sent}"'}]})
+        assert error == {"Code": "InvalidPart", "Message": INVALID_PART, "ETag": sent, "PartNumber": str(number),
+                         "UploadId": upload, "Status": 400}
+
+    def test_parts_out_of_order_name_the_upload(self, s3: Any, bucket: str) -> None:
+        """test_complete_multipart_parts_order "complete-multipart-unordered"."""
+        upload, parts = self._upload_with_two_small_parts(s3, bucket)
+        error = refusal(s3.complete_multipart_upload, Bucket=bucket, Key="mp", UploadId=upload,
+                        MultipartUpload={"Parts": parts[::-1]})
+        assert error == {
+            "Code": "InvalidPartOrder", "UploadId": upload, "Status": 400,
+            "Message": "The list of parts was not in ascending order. Parts must be ordered by part number.",
+        }
+
+
+class TestObjectRequests:
+    def test_the_outposts_storage_class_is_refused(self, s3: Any, bucket: str) -> None:
+        """test_s3.py TestS3::test_put_object_storage_class_outposts "put-object-outposts",
+        "create-multipart-outposts-exc"."""
+        expected = {"Code": "InvalidStorageClass", "Message": "The storage class you specified is not valid",
+                    "StorageClassRequested": "OUTPOSTS", "Status": 400}
+        assert refusal(s3.put_object, Bucket=bucket, Key="k", Body=b"x", StorageClass="OUTPOSTS") == expected
+        assert refusal(s3.create_multipart_upload, Bucket=bucket, Key="k", StorageClass="OUTPOSTS") == expected
+
+    def test_a_part_number_with_a_range_is_an_invalid_request(self, s3: Any, bucket: str) -> None:
+        """test_s3.py TestS3::test_get_object_part "part-with-range"."""
+        s3.put_object(Bucket=bucket, Key="k", Body=b"test-123")
+        assert refusal(s3.get_object, Bucket=bucket, Key="k", PartNumber=1, Range="bytes=0-3") == {
+            "Code": "InvalidRequest", "Message": "Cannot specify both Range header and partNumber query parameter",
+            "Status": 400}
+
+    @pytest.mark.parametrize("method", ["get_object", "head_object"])
+    def test_an_if_modified_since_in_the_future_is_ignored(self, s3: Any, bucket: str, method: str) -> None:
+        """test_s3.py TestS3::test_s3_get_object_preconditions "obj-ignore-future-modified-since"."""
+        s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+        future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+        assert getattr(s3, method)(Bucket=bucket, Key="k", IfModifiedSince=future)["ETag"] == (
+            '"8d777f385d3dfec8815d20f7496026dc"')
+
+    def test_a_copy_source_if_modified_since_in_the_future_is_ignored(self, s3: Any, bucket: str) -> None:
+        """test_s3.py TestS3::test_s3_copy_object_preconditions "copy-ignore-future-modified-since"."""
+        s3.put_object(Bucket=bucket, Key="src", Body=b"data")
+        future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+        answer = s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"},
+                                CopySourceIfModifiedSince=future)
+        assert answer["CopyObjectResult"]["ETag"] == '"8d777f385d3dfec8815d20f7496026dc"'
+
+    def test_a_copy_onto_itself_with_a_website_redirect_location_is_legal(self, s3: Any, bucket: str) -> None:
+        """test_s3.py TestS3::test_s3_copy_object_in_place_website_redirect_location
+        "copy-object-in-place-with-website-redirection": even the source's own location."""
+        s3.put_object(Bucket=bucket, Key="k", Body=b"test", WebsiteRedirectLocation="/test/direct")
+        s3.copy_object(Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "k"},
+                       WebsiteRedirectLocation="/test/direct")
+        assert s3.head_object(Bucket=bucket, Key="k")["WebsiteRedirectLocation"] == "/test/direct"
+
+    def test_a_copy_keeping_metadata_takes_a_new_website_redirect_location(self, s3: Any, bucket: str) -> None:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"test", Metadata={"a": "b"})
+        s3.copy_object(Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "k"},
+                       WebsiteRedirectLocation="/elsewhere")
+        head = s3.head_object(Bucket=bucket, Key="k")
+        assert (head["WebsiteRedirectLocation"], head["Metadata"]) == ("/elsewhere", {"a": "b"})
+
+    def test_malformed_xml_is_worded_as_s3_words_it(self, s3: Any, bucket: str) -> None:
+        """test_s3_cors.py TestS3Cors::test_put_cors_invalid_rules "put-cors-exc-empty" (and every
+        recorded MalformedXML): no final full stop."""
+        assert refusal(s3.put_bucket_cors, Bucket=bucket, CORSConfiguration={"CORSRules": []}) == {
+            "Code": "MalformedXML", "Status": 400,
+            "Message": "The XML you provided was not well-formed or did not validate against our published schema"}
+
+
+def options(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, method="OPTIONS", headers=headers)
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
+
+
+class TestPreflightsWithoutCors:
+    """test_s3_cors.py TestS3Cors::test_cors_http_options_no_config and
+    test_cors_http_options_non_existent_bucket: refused on the bucket, naming OPTIONS when no
+    method is requested."""
+
+    def test_a_bucket_without_cors_refuses_on_the_bucket(self, server: StratoServer, bucket: str) -> None:
+        url = f"{server.url}/{bucket}/key"
+        status, body = options(url, {"Origin": "whatever", "Access-Control-Request-Method": "PUT"})
+        assert status == 403
+        assert (b"<Code>AccessForbidden</Code><Message>CORSResponse: CORS is not enabled for this bucket.</Message>"
+                b"<Method>PUT</Method><ResourceType>BUCKET</ResourceType>") in body
+        status, body = options(url, {"Origin": "whatever"})
+        assert status == 403
+        assert b"<Method>OPTIONS</Method><ResourceType>BUCKET</ResourceType>" in body
+
+    def test_a_missing_bucket_is_not_found_by_cors(self, server: StratoServer) -> None:
+        url = f"{server.url}/fake-bucket-{uuid.uuid4().hex[:12]}/key"
+        status, body = options(url, {})
+        assert status == 400
+        assert b"<Message>Insufficient information. Origin request header needed.</Message>" in body
+        status, body = options(url, {"Origin": "whatever"})
+        assert status == 403
+        assert (b"<Code>AccessForbidden</Code><Message>CORSResponse: Bucket not found</Message>"
+                b"<Method>OPTIONS</Method><ResourceType>BUCKET</ResourceType>") in body
