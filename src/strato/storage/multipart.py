@@ -87,11 +87,9 @@ def assemble(
     chosen: list[Part] = []
     for want in requested:
         part = stored.get(want.number)
-        if part is None or want.etag.strip('"') != part.etag:
-            raise InvalidPart(upload.upload_id, want.number, want.etag.strip('"'))
-        for algorithm, value in want.checksums.items():
-            if part.checksums.get(algorithm) != value:
-                raise InvalidPart(upload.upload_id, want.number, want.etag.strip('"'))
+        etag = want.etag.strip('"')
+        if part is None or etag != part.etag or any(part.checksums.get(a) != v for a, v in want.checksums.items()):
+            raise InvalidPart(upload.upload_id, want.number, etag)
         _require_part_checksum(upload, want)
         chosen.append(part)
     for part in chosen[:-1]:
