@@ -37,7 +37,7 @@ def preflight(request: Request, endpoint: Endpoint, store: ObjectStore) -> Respo
     origin = request.headers.get("origin")
     method = request.headers.get("access-control-request-method")
     if origin is None:
-        raise S3Error("BadRequest", "Insufficient information. Origin request header needed.")
+        raise cors.insufficient()
     try:
         document = store.bucket_cors(endpoint.bucket) if endpoint.bucket is not None else None
     except NoSuchBucket:
@@ -45,7 +45,7 @@ def preflight(request: Request, endpoint: Endpoint, store: ObjectStore) -> Respo
     if document is None:
         raise cors.forbidden(method or "OPTIONS", "BUCKET", cors.NOT_ENABLED)
     if method is None:
-        raise S3Error("BadRequest", "Insufficient information. Origin request header needed.")
+        raise cors.insufficient()
     resource_type = "OBJECT" if endpoint.key is not None else "BUCKET"
     requested = cors.requested_headers(request.headers.get("access-control-request-headers"))
     rule = cors.match(cors.from_document(document), origin, method, requested)

@@ -160,6 +160,12 @@ def forbidden(method: str, resource_type: str, message: str = NOT_ALLOWED) -> S3
     return S3Error("AccessForbidden", message, 403, Method=method, ResourceType=resource_type)
 
 
+def insufficient() -> S3Error:
+    """S3's 400 for a preflight without Origin, or to a CORS bucket without
+    Access-Control-Request-Method: it names the Origin in both cases."""
+    return S3Error("BadRequest", "Insufficient information. Origin request header needed.")
+
+
 def headers_for(document: str | None, request: Mapping[str, str], method: str) -> list[tuple[str, str]]:
     """The CORS headers an actual (non-preflight) request's response gets: none without an
     Origin, a configuration or a matching rule."""
