@@ -46,7 +46,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_since = self.loop.time()
-        self._head_timer = self.loop.call_later(min(self.head_timeout, self.timeout_keep_alive), self._head_check)
+        self._head_timer = self.loop.call_later(self._check_period(), self._head_check)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -136,12 +136,16 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if idle is not None and now - idle >= self.timeout_keep_alive:
             self.timeout_keep_alive_handler()
             return
-        delay = min(self.head_timeout, self.timeout_keep_alive)
+        delay = self._check_period()
         if since is not None:
             delay = min(delay, since + self.head_timeout - now)
         if idle is not None:
             delay = min(delay, idle + self.timeout_keep_alive - now)
         self._head_timer = self.loop.call_later(delay, self._head_check)
+
+    def _check_period(self) -> float:
+        """The longest the one timer waits: the shorter timeout, so that no wait is checked late."""
+        return min(self.head_timeout, self.timeout_keep_alive)
 
     def _waiting_since(self) -> float | None:
         """Since when the connection waits for bytes it must have within `head_timeout` (None:
