@@ -268,7 +268,7 @@ class EdgeProxy:
             variant = own_variant(result, headers)
             if variant is None:
                 return result
-            flight = f"{flight}\n{variant}"
+            flight = flight_key(rules, key, headers, variant)
             future = self.flights.join(flight)
             if future is not None:
                 return await asyncio.shield(future)
@@ -280,9 +280,7 @@ class EdgeProxy:
         """The fetch in flight for `key` and the variant the behaviour keys on, joined, or led by
         a task of its own: for a request answered outside ASGI (edge/misspath.py). `variant`:
         the request's own (`own_variant`), once a fetch it joined turned out to be another's."""
-        flight = flight_key(rules, key, headers)
-        if variant is not None:
-            flight = f"{flight}\n{variant}"
+        flight = flight_key(rules, key, headers, variant)
         future = self.flights.join(flight)
         if future is None:
             future = self.flights.lead(flight)

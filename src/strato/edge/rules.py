@@ -280,12 +280,13 @@ def keyed_fields(rules: Rules, vary: tuple[str, ...] | None) -> tuple[str, ...] 
     return tuple(sorted({*vary, *rules.headers.keyed}))
 
 
-def flight_key(rules: Rules, key: str, forwarded: dict[str, str]) -> str:
+def flight_key(rules: Rules, key: str, forwarded: dict[str, str], variant: str | None = None) -> str:
     """The key one origin fetch is shared under: the primary key, and the keyed fields' values, so
-    that requests bound for different variants never wait on each other's fetch."""
-    if rules.headers is None or not rules.headers.keyed:
-        return key
-    return f"{key}\n{cachekey.secondary_key(rules.headers.keyed, forwarded)}"
+    that requests bound for different variants never wait on each other's fetch; and `variant`,
+    a request's own under a response's Vary, once a fetch it joined turned out to be another's."""
+    if rules.headers is not None and rules.headers.keyed:
+        key = f"{key}\n{cachekey.secondary_key(rules.headers.keyed, forwarded)}"
+    return key if variant is None else f"{key}\n{variant}"
 
 
 def expiration(headers: Mapping[str, str], status: int, ttls: Ttls, response_time: float) -> dict[str, str]:
