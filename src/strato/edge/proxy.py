@@ -190,7 +190,8 @@ class EdgeProxy:
                 await send_answer(send, refused_signature(reason, request.method))
                 return
         target = edge_target(rules, target)
-        forwarded = forwarded_headers(rules, request.headers, request.method, viewer_of(scope))
+        viewer = viewer_of(scope) if rules.computes_fields else None  # built only where a field needs it
+        forwarded = forwarded_headers(rules, request.headers, request.method, viewer)
         if request.method in ("GET", "HEAD") or (request.method == "OPTIONS" and rules.cache_options):
             if rules.cache:
                 await self._cacheable(request, host, target, forwarded, send, rules)
