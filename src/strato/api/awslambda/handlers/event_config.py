@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from strato.account import ACCOUNT_ID
 from strato.functions.errors import InvalidParameter, NotFound
 from strato.functions.invoke_configs import EventInvokeConfig
 from strato.http.responses import Response
@@ -55,7 +54,7 @@ def _destinations(body: shapes.Body, function_name: str) -> dict[str, str | None
 async def _check_functions(call: Call, destinations: dict[str, str | None]) -> None:
     """A destination function of this region and account must exist, as Lambda checks it
     (functions elsewhere are not strato's to know)."""
-    local = f"arn:aws:lambda:{call.services.settings.region}:{ACCOUNT_ID}:function:"
+    local = call.registry.arn("")  # the ARN of this region's and account's functions, up to the name
     for arn in destinations.values():
         if arn is not None and arn.startswith(local):
             try:
