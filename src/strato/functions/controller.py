@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 from .events import Dispatcher
-from .ipc import FrameReader, encode_frame, invocation_from, result_head
+from .ipc import FrameReader, ResolveNow, encode_frame, invocation_from, result_head
 from .lending import LeaseDesk
 from .pool import Pool
 from .private_socket import listen_private
-from .records import FunctionVersion, TooManyRequests
+from .records import TooManyRequests
 
 log = logging.getLogger("strato.functions")
 
@@ -29,8 +28,8 @@ class Controller:
     memory, a miss (after a registry write: a new revision's cold start) one indexed SQLite
     read, which costs less than a hop to a thread and back (~0.3-0.6 ms on 2 busy CPUs)."""
 
-    def __init__(self, socket_path: Path, resolve: Callable[[str, str], FunctionVersion], pool: Pool,
-                 dispatcher: Dispatcher, desk: LeaseDesk | None = None) -> None:
+    def __init__(self, socket_path: Path, resolve: ResolveNow, pool: Pool, dispatcher: Dispatcher,
+                 desk: LeaseDesk | None = None) -> None:
         self.socket_path = socket_path
         self.resolve = resolve
         self.pool = pool

@@ -29,6 +29,7 @@ log = logging.getLogger("strato.functions")
 
 _LENGTHS = struct.Struct(">II")
 Resolve = Callable[[str, str], Awaitable[FunctionVersion]]
+ResolveNow = Callable[[str, str], FunctionVersion]  # Registry.resolve: answers without awaiting
 MAX_HEAD = 1024 * 1024
 MAX_FRAME_PAYLOAD = 2 * MAX_PAYLOAD
 Frame = tuple[dict[str, Any], bytes]
@@ -95,7 +96,7 @@ def invocation_head(invocation: Invocation) -> dict[str, Any]:
             "client_context": invocation.client_context, "log_tail": invocation.log_tail}
 
 
-def invocation_from(head: dict[str, Any], payload: bytes, resolve: Callable[[str, str], FunctionVersion]) -> Invocation:
+def invocation_from(head: dict[str, Any], payload: bytes, resolve: ResolveNow) -> Invocation:
     return Invocation(resolve(head["name"], head["version"]), head["invoked_arn"], payload, head["request_id"],
                       head.get("client_context"), bool(head.get("log_tail")))
 
