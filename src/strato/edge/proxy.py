@@ -106,9 +106,7 @@ class EdgeProxy:
 
     async def answer(self, scope: Scope, receive: Receive, send: Send, rules: Rules) -> None:
         """An HTTP request whose behaviour's `rules` are already known (edge/viewer.py)."""
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        await self._answering(scope, send, raw_path, rules,
-                              lambda observed: self._handle(scope, receive, observed, rules))
+        await self._answering(scope, send, rules, lambda observed: self._handle(scope, receive, observed, rules))
 
     def serving(
         self, outcome: FetchResult, host: str, target: str, headers: dict[str, str], rules: Rules, started: float,
@@ -122,12 +120,12 @@ class EdgeProxy:
                 await self._serve_outcome(request, host, target, headers, outcome, None, observed,
                                           self.metrics.site(rules.site), rules.compress)
 
-            await self._answering(scope, send, scope.get("raw_path") or scope["path"].encode(), rules, handle, started)
+            await self._answering(scope, send, rules, handle, started)
 
         return app
 
     async def _answering(
-        self, scope: Scope, send: Send, raw_path: bytes, rules: Rules, handle: Callable[[Send], Awaitable[None]],
+        self, scope: Scope, send: Send, rules: Rules, handle: Callable[[Send], Awaitable[None]],
         started: float | None = None,
     ) -> None:
         """One request's answer through ASGI, within its client's concurrency limit, counted and
@@ -147,8 +145,13 @@ class EdgeProxy:
         finally:
             self.connections.release(client)
             if outer is None:
-                self.observe(self.metrics.site(rules.site), client, scope["method"], raw_path, answer.status,
-                             answer.sent, started)
+                self.observe_answer(scope, rules, answer)
+
+    def observe_answer(self, scope: Scope, rules: Rules, answer: Observed) -> None:
+        """`observe` for an answer through ASGI, from its request's scope."""
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        self.observe(self.metrics.site(rules.site), (scope.get("client") or ("", 0))[0], scope["method"], raw_path,
+                     answer.status, answer.sent, answer.started)
 
     def observe(
         self, site: EdgeMetrics, client: str, method: str, raw_path: bytes, status: int, sent: int, started: float,

@@ -151,9 +151,7 @@ def with_error_pages(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
             if page is not None:
                 await proxy(page_scope(scope, page.path), receive, with_page_status(viewer, page.status))
         finally:
-            raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-            proxy.observe(proxy.metrics.site(rules.site), (scope.get("client") or ("", 0))[0], scope["method"],
-                          raw_path, observed.status, observed.sent, observed.started)
+            proxy.observe_answer(scope, rules, observed)
 
     return replacing
 
