@@ -258,6 +258,15 @@ class TestResolve:
         assert registry.resolve_cached("fn") is None  # the write dropped what was cached
         assert registry.resolve("fn").timeout == 9
 
+    def test_resolve_cached_of_another_regions_arn_is_none_and_resolve_says_not_found(
+            self, registry: Registry) -> None:
+        create(registry)
+        registry.resolve("fn")
+        arn = "arn:aws:lambda:us-west-2:000000000000:function:fn"
+        assert registry.resolve_cached(arn) is None  # the general path answers it
+        with pytest.raises(NotFound, match="not reachable in this region"):
+            registry.resolve(arn)
+
     def test_a_commit_without_its_stamp_is_still_seen_within_the_backstop(
             self, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """A writer that died between its commit and renewing the stamp: SQLite's data_version,
