@@ -373,7 +373,7 @@ class ObjectStore:
         parts = self.meta.list_parts(upload_id, marker, max_parts + 1)
         truncated = len(parts) > max_parts
         parts = parts[:max_parts]
-        return upload, PartPage(parts, truncated, parts[-1].number if truncated and parts else None)
+        return upload, PartPage(parts, truncated)
 
     def list_uploads(
         self, bucket: str, *, prefix: str = "", delimiter: str = "", key_marker: str = "",

@@ -115,7 +115,6 @@ class UploadPage:
 class PartPage:
     parts: list[Part]
     is_truncated: bool
-    next_marker: int | None
 
 
 @dataclass(slots=True)
