@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 
 class AuthError(Exception):
     """`fields`: what the error names beside its message (S3 puts them in its <Error>)."""
 
-    def __init__(self, code: str, message: str, status: int = 403, fields: dict[str, str] | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int = 403, fields: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
-        self.fields = fields or {}
+        self.fields: Mapping[str, str] = fields or {}
 
 
 def malformed(message: str) -> AuthError:

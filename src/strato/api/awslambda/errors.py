@@ -7,7 +7,7 @@ or `Message`, whichever the code's shape in the service model names (Lambda answ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from strato.auth.errors import AuthError
 from strato.errortable import translate
@@ -73,7 +73,7 @@ def package_too_large() -> LambdaError:
     return LambdaError("RequestEntityTooLargeException", f"Zipped size must be smaller than {MAX_ZIPPED} bytes", 413)
 
 
-def _signature_message(fields: dict[str, str]) -> str:
+def _signature_message(fields: Mapping[str, str]) -> str:
     """As AWS's JSON services word a signature mismatch, with what the server signed."""
     message = ("The request signature we calculated does not match the signature you provided. Check your AWS "
                "Secret Access Key and signing method. Consult the service documentation for details.")

@@ -3,7 +3,7 @@ errors to it. Anything not in the table is a 500 InternalError, logged with its 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from strato.auth.errors import AuthError
 from strato.auth.policy import MalformedPolicy
@@ -16,16 +16,20 @@ from . import xml
 
 
 class S3Error(Exception):
+    """What the error names beside its message (its <Error> fields) is given when it is built,
+    as keywords (`BucketName=...`) or, for names that are no Python identifier or come from
+    elsewhere, as the `fields` mapping (first); an error is complete when created."""
+
     def __init__(
         self, code: str, message: str, status: int = 400, *, headers: dict[str, str] | None = None,
-        **fields: str,
+        fields: Mapping[str, str] | None = None, **named: str,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.headers = headers or {}
-        self.fields = fields
+        self.fields: Mapping[str, str] = {**(fields or {}), **named}
 
     def body(self, request_id: str) -> bytes:
         """The <Error> document: Code, Message, the error's own fields, RequestId and HostId; S3
@@ -45,10 +49,8 @@ def not_implemented(operation: str) -> S3Error:
 
 
 def invalid_argument(message: str, name: str = "", value: str = "") -> S3Error:
-    error = S3Error("InvalidArgument", message, 400)
-    if name:
-        error.fields.update(ArgumentName=name, ArgumentValue=value)
-    return error
+    named = {"ArgumentName": name, "ArgumentValue": value} if name else None
+    return S3Error("InvalidArgument", message, 400, fields=named)
 
 
 _Mapper = Callable[[Exception], S3Error]
@@ -130,9 +132,7 @@ def _entity_too_small(exc: storage.EntityTooSmall) -> S3Error:
 
 
 def _auth(exc: AuthError) -> S3Error:
-    error = S3Error(exc.code, exc.message, exc.status)
-    error.fields = dict(exc.fields)
-    return error
+    return S3Error(exc.code, exc.message, exc.status, fields=exc.fields)
 
 
 def to_s3_error(exc: Exception) -> S3Error | None:

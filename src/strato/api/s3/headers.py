@@ -113,9 +113,8 @@ def expectation(headers: dict[str, str], size: int | None, composite: bool = Fal
         except (binascii.Error, ValueError):
             expect.md5 = b""
         if len(expect.md5) != 16:
-            error = S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.")
-            error.fields["Content-MD5"] = md5  # S3 names the value it refused
-            raise error
+            raise S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.",
+                          fields={"Content-MD5": md5})  # S3 names the value it refused
     given = [(name, value) for header, name in CHECKSUM_HEADERS.items() if (value := headers.get(header)) is not None]
     if len(given) > 1:
         raise S3Error("InvalidRequest",
@@ -153,12 +152,9 @@ GRANT_HEADERS = ("x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-re
 
 
 def acl_refused(operation: str, what: str, header: str | None = None) -> S3Error:
-    error = S3Error("AccessControlListNotSupported", f"The bucket does not allow ACLs ({operation} with {what}): "
-                    "every bucket and object is private to its owner, and public access is granted by a bucket "
-                    "policy.", 400)
-    if header is not None:
-        error.fields["Header"] = header
-    return error
+    return S3Error("AccessControlListNotSupported", f"The bucket does not allow ACLs ({operation} with {what}): "
+                   "every bucket and object is private to its owner, and public access is granted by a bucket "
+                   "policy.", 400, fields=None if header is None else {"Header": header})
 
 
 def check_acl(headers: Mapping[str, str], operation: str) -> str | None:

@@ -24,9 +24,7 @@ _SYSTEM_PREFIX = "aws:"
 
 def _invalid(message: str, **fields: str) -> S3Error:
     """InvalidTag naming the offending TagKey (and TagValue), as S3 answers."""
-    error = S3Error("InvalidTag", message)
-    error.fields.update(fields)
-    return error
+    return S3Error("InvalidTag", message, fields=fields)
 
 
 def _checked(pairs: list[tuple[str, str]], *, bucket: bool) -> dict[str, str]:
