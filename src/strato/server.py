@@ -21,7 +21,7 @@ from strato.api.cloudfront.app import CloudFrontApp
 from strato.api.s3.app import S3App
 from strato.api.s3.call import S3Settings
 from strato.api.s3.errors import S3Error
-from strato.auth.credentials import Identity, StaticCredentials, load_or_create_root
+from strato.auth.credentials import AccountCredentials, Identity, function_identity, load_or_create_root
 from strato.cdn.registry import DistributionRegistry
 from strato.config import EdgeSettings, Settings
 from strato.edge import heap, invalidations
@@ -83,6 +83,15 @@ def root_identity(settings: Settings) -> tuple[Identity, bool]:
     return Identity(access, secret, "root"), created
 
 
+def function_keys(root: Identity) -> Callable[[str], tuple[str, str]]:
+    """The keys each function's code is given: its own, not the root's."""
+    def keys(name: str) -> tuple[str, str]:
+        identity = function_identity(root, name)
+        return identity.access_key, identity.secret_key
+
+    return keys
+
+
 def s3_object_fetcher(store: ObjectStore) -> Callable[[str, str], Awaitable[bytes]]:
     """CreateFunction's Code.S3Bucket/S3Key read from strato's own S3, whole (at most MAX_ZIPPED)."""
 
@@ -103,7 +112,7 @@ def s3_object_fetcher(store: ObjectStore) -> Callable[[str, str], Awaitable[byte
 
 def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters, invoker: Invoker) -> RootApp:
     identity, _ = root_identity(settings)
-    credentials = StaticCredentials([identity])
+    credentials = AccountCredentials(identity)
     cloudfront = CloudFrontApp(DistributionRegistry(settings.data_dir), credentials, settings.request_timeout)
     s3_settings = S3Settings(region=settings.region, domains=settings.domains,
                              request_timeout=settings.request_timeout)
@@ -258,7 +267,7 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
     launcher = IsolatedLauncher(folder / "run", hide=[settings.data_dir])
     log.warning("functions: %s", launcher.protections)
     pool = Pool(launcher, logs_dir=folder / "logs", region=settings.region, endpoint_url=endpoint,
-                credentials=(identity.access_key, identity.secret_key),
+                keys=function_keys(identity),
                 account_concurrency=settings.function_concurrency)
     queue = EventQueue(folder / "events.db")
     dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay,

@@ -151,7 +151,7 @@ class Runner:
         async def main() -> None:
             self.launcher = Recording(self.shared.launcher if self.shared else SubprocessLauncher())
             pool = Pool(self.launcher, logs_dir=self.tmp_path / "logs", region=REGION,
-                        endpoint_url="http://127.0.0.1:9000", credentials=("AKIDEXAMPLE", "secret"), **settings)
+                        endpoint_url="http://127.0.0.1:9000", keys=lambda name: ("KEY-" + name, "secret"), **settings)
             try:
                 await test(pool, self.code)
             finally:
@@ -279,7 +279,7 @@ class TestInvoke:
             assert seen["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.11"
             assert seen["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
             assert seen["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9000"
-            assert (seen["AWS_ACCESS_KEY_ID"], seen["AWS_SECRET_ACCESS_KEY"]) == ("AKIDEXAMPLE", "secret")
+            assert (seen["AWS_ACCESS_KEY_ID"], seen["AWS_SECRET_ACCESS_KEY"]) == ("KEY-env-fn", "secret")  # its own
         run(test)
 
 

@@ -1,17 +1,34 @@
 """Access keys and their secrets. Root keys come from the environment or are generated once
-and stored in the data dir with mode 0600; there is no built-in default."""
+and stored in the data dir with mode 0600; there is no built-in default.
+
+Each function has keys of its own, which its code is given (as Lambda gives a function its
+execution role's): the access key names the function, the secret is an HMAC of it under the
+root secret. Nothing is stored; whoever holds them signs as that function and nothing more,
+and the root secret cannot be recovered from them. What a function's keys may do is decided
+by each service (`Identity.function`).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import re
 import secrets
 import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from .errors import AuthError
+
 ACCESS_KEY_ALPHABET = string.ascii_uppercase + string.digits
+FUNCTION_KEY_PREFIX = "STRATOFN"  # then the function's name
+FUNCTION_PRINCIPAL = "function/"  # then the function's name
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Lambda's function names
+_FUNCTION_SECRET = b"strato function secret\0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,19 +37,46 @@ class Identity:
     secret_key: str
     principal: str
 
+    @property
+    def function(self) -> str | None:
+        """The function whose own keys these are; None for the root keys."""
+        if self.principal.startswith(FUNCTION_PRINCIPAL):
+            return self.principal[len(FUNCTION_PRINCIPAL):]
+        return None
+
 
 class CredentialStore(Protocol):
     def lookup(self, access_key: str) -> Identity | None: ...
 
 
-class StaticCredentials:
-    """A fixed set of keys (the root keys today; IAM users later)."""
+def function_identity(root: Identity, function_name: str) -> Identity:
+    """The keys a function's code is given."""
+    access = FUNCTION_KEY_PREFIX + function_name
+    digest = hmac.new(root.secret_key.encode(), _FUNCTION_SECRET + access.encode(), hashlib.sha256).digest()
+    return Identity(access, base64.urlsafe_b64encode(digest).decode().rstrip("="), FUNCTION_PRINCIPAL + function_name)
 
-    def __init__(self, identities: list[Identity]) -> None:
-        self._by_key = {i.access_key: i for i in identities}
+
+def refuse_function(identity: Identity, action: str, resource: str) -> None:
+    """A function's own keys are for S3 and for invoking functions, as an execution role for
+    them would allow: a service's other actions signed with them are refused (AccessDenied)."""
+    if identity.function is not None:
+        raise AuthError("AccessDenied", f"User: function {identity.function} is not authorized to perform: {action} "
+                        f"on resource: {resource}: a function's own keys allow only S3 and lambda:InvokeFunction")
+
+
+class AccountCredentials:
+    """The root keys, and every function's own keys (derived from them when asked for)."""
+
+    def __init__(self, root: Identity) -> None:
+        self.root = root
 
     def lookup(self, access_key: str) -> Identity | None:
-        return self._by_key.get(access_key)
+        if access_key == self.root.access_key:
+            return self.root
+        name = access_key[len(FUNCTION_KEY_PREFIX):]
+        if access_key.startswith(FUNCTION_KEY_PREFIX) and _FUNCTION_NAME.fullmatch(name):
+            return function_identity(self.root, name)
+        return None
 
 
 def generate_root() -> tuple[str, str]:

@@ -60,14 +60,14 @@ class _Group:
 
 class Pool:
     def __init__(self, launcher: Launcher, *, logs_dir: Path, region: str, endpoint_url: str | None = None,
-                 credentials: Credentials | None = None, account_concurrency: int = ACCOUNT_CONCURRENCY,
+                 keys: Callable[[str], Credentials] | None = None, account_concurrency: int = ACCOUNT_CONCURRENCY,
                  idle_timeout: float = IDLE_TIMEOUT, init_timeout: float = INIT_TIMEOUT,
                  max_environments: int | None = None) -> None:
         self._launcher = launcher
         self._files = LogFiles(logs_dir)
         self._region = region
         self._endpoint_url = endpoint_url
-        self._credentials = credentials
+        self._keys = keys  # a function's own keys, by its name
         self._account = account_concurrency
         self._idle_timeout = idle_timeout
         self._init_timeout = init_timeout
@@ -235,7 +235,8 @@ class Pool:
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(
-                function_variables(function, self._region, self._endpoint_url, self._credentials),
+                function_variables(function, self._region, self._endpoint_url,
+                                   None if self._keys is None else self._keys(function.name)),
                 replaces=self._current.get(key[:2]))
             self._current[key[:2]] = key
         return group

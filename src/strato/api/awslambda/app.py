@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable
 
 from strato.auth import sigv4
-from strato.auth.credentials import CredentialStore
+from strato.auth.credentials import CredentialStore, refuse_function
 from strato.auth.verify import unknown_key, verify_v4
 from strato.functions.records import MAX_PAYLOAD
 from strato.http.bodies import BodyTooLarge, collect, stream
@@ -51,6 +51,7 @@ def new_request_id() -> str:
 
 MAX_CODE_REQUEST = 69_905_067  # Lambda's limit for a CreateFunction/UpdateFunctionCode request (base64 zip)
 MAX_REQUEST = 1024 * 1024  # every other operation's JSON body
+_FUNCTION_OPERATIONS = frozenset({"Invoke"})  # all a function's own keys may call here
 _BODY_LIMITS = {"Invoke": MAX_PAYLOAD, "CreateFunction": MAX_CODE_REQUEST, "UpdateFunctionCode": MAX_CODE_REQUEST}
 # A package request holds its body, the decoded zip and its unpacking in memory at once
 # (up to ~170 MB): a worker takes this many at a time, so that memory stays bounded.
@@ -153,10 +154,15 @@ class LambdaApp:
         limit = _BODY_LIMITS.get(endpoint.operation, MAX_REQUEST)
         if len(body) > limit:
             raise too_large(limit, endpoint.operation)
-        verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
-                  raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
-                  query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
-        return Call(request, endpoint, body, request_id, self.services)
+        identity, _ = verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
+                                raw_query=request.raw_query, headers=request.header_list,
+                                header_map=request.headers, query=request.query, now=time.time(),
+                                body_sha256=hashlib.sha256(body).hexdigest())
+        call = Call(request, endpoint, body, request_id, self.services)
+        if identity.function is not None and endpoint.operation not in _FUNCTION_OPERATIONS:
+            resource = call.registry.arn(*call.target()) if endpoint.function_name else "*"
+            refuse_function(identity, f"lambda:{endpoint.operation}", resource)
+        return call
 
     async def read_body(self, request: Request, operation: str) -> bytes:
         limit = _BODY_LIMITS.get(operation, MAX_REQUEST)

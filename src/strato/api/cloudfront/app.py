@@ -9,7 +9,7 @@ import time
 import uuid
 
 from strato.auth import sigv4
-from strato.auth.credentials import CredentialStore
+from strato.auth.credentials import CredentialStore, refuse_function
 from strato.auth.errors import AuthError
 from strato.auth.verify import verify_v4
 from strato.cdn.registry import DistributionRegistry
@@ -27,18 +27,19 @@ log = logging.getLogger("strato.cloudfront")
 MAX_BODY = 1024 * 1024  # a DistributionConfig is far smaller
 
 
-def authenticate(request: Request, body: bytes, credentials: CredentialStore) -> None:
+def authenticate(request: Request, body: bytes, credentials: CredentialStore, operation: str) -> None:
     """SigV4 over the normalized path and the body's SHA-256, as botocore signs CloudFront; or a
-    presigned query (edges elsewhere follow invalidations with one)."""
+    presigned query (edges elsewhere follow invalidations with one). A function's own keys may not."""
     header = request.headers.get("authorization", "")
     auth = sigv4.parse_header(header) if header.strip() else None
     if auth is None and "X-Amz-Signature" in request.query:
         auth = sigv4.parse_query(request.query)
     if auth is None:
         raise AuthError("MissingAuthenticationToken", "Missing Authentication Token")
-    verify_v4(credentials, auth, method=request.method, raw_path=request.raw_path, raw_query=request.raw_query,
-              headers=request.header_list, header_map=request.headers, query=request.query, now=time.time(),
-              body_sha256=hashlib.sha256(body).hexdigest())
+    identity, _ = verify_v4(credentials, auth, method=request.method, raw_path=request.raw_path,
+                            raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
+                            query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
+    refuse_function(identity, f"cloudfront:{operation}", "*")
 
 
 class CloudFrontApp:
@@ -64,7 +65,7 @@ class CloudFrontApp:
         endpoint = route(request.method, request.path, request.query)
         body = await bodies.collect(bodies.stream(request.receive, request.content_length(), self.idle_timeout),
                                     MAX_BODY)
-        authenticate(request, body, self.credentials)
+        authenticate(request, body, self.credentials, endpoint.operation)
         handler = HANDLERS.get(endpoint.operation)
         if handler is None:
             raise not_implemented(f"{request.method} {request.path}")

@@ -1,0 +1,124 @@
+"""A function's code holds keys of its own, not the root's: with them it uses S3 and invokes
+functions, as an execution role would let it, and cannot read other functions' code, manage
+functions or distributions, or sign as another function."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.conftest import make_client
+from tests.e2e.lambda_helpers import deploy, refused
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
+
+# The handler runs each call in the event with plain boto3 (the function's own keys, from its
+# environment) and answers what came back: the result, or the error's code and status.
+CALLER = """
+import os
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    if event.get("keys"):
+        return {"access": os.environ["AWS_ACCESS_KEY_ID"], "secret": os.environ["AWS_SECRET_ACCESS_KEY"]}
+    client = boto3.client(event["service"], config=Config(retries={"max_attempts": 1}))
+    try:
+        answer = getattr(client, event["operation"])(**event.get("params", {}))
+    except ClientError as e:
+        return {"error": e.response["Error"]["Code"], "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
+                "message": e.response["Error"].get("Message", "")}
+    if "Payload" in answer:
+        answer["Payload"] = answer["Payload"].read().decode()
+    if "Body" in answer:
+        answer["Body"] = answer["Body"].read().decode()
+    return {"ok": {key: str(value) if key == "LastModified" else value
+                   for key, value in answer.items() if key != "ResponseMetadata"}}
+"""
+
+
+@pytest.fixture(scope="module")
+def lam(server: StratoServer) -> Any:
+    return make_client(server.url, "lambda", retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120)
+
+
+@pytest.fixture(scope="module")
+def caller(lam: Any) -> str:
+    return deploy(lam, CALLER, Timeout=30)
+
+
+def lambda_client_with(server: StratoServer, access: str, secret: str) -> Any:
+    return boto3.client("lambda", endpoint_url=server.url, aws_access_key_id=access, aws_secret_access_key=secret,
+                        region_name=REGION, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+
+def run(lam: Any, name: str, event: dict[str, Any]) -> Any:
+    answer = lam.invoke(FunctionName=name, Payload=json.dumps(event))
+    result = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, result
+    return result
+
+
+def test_a_function_is_given_its_own_keys_not_the_roots(lam: Any, caller: str) -> None:
+    keys = run(lam, caller, {"keys": True})
+    assert keys["access"] == f"STRATOFN{caller}"
+    assert keys["access"] != ACCESS_KEY
+    assert keys["secret"] != SECRET_KEY
+
+
+def test_with_its_keys_a_function_writes_and_reads_objects(lam: Any, caller: str, s3: Any, bucket: str) -> None:
+    put = {"Bucket": bucket, "Key": "by-function", "Body": "hello from a function"}
+    assert "ok" in run(lam, caller, {"service": "s3", "operation": "put_object", "params": put})
+    read = run(lam, caller, {"service": "s3", "operation": "get_object",
+                             "params": {"Bucket": bucket, "Key": "by-function"}})
+    assert read["ok"]["Body"] == "hello from a function"
+    assert s3.get_object(Bucket=bucket, Key="by-function")["Body"].read() == b"hello from a function"
+
+
+def test_with_its_keys_a_function_invokes_another(lam: Any, caller: str) -> None:
+    echo = deploy(lam, "def handler(event, context):\n    return {'echoed': event}\n")
+    answer = run(lam, caller, {"service": "lambda", "operation": "invoke",
+                               "params": {"FunctionName": echo, "Payload": json.dumps({"n": 7})}})
+    assert json.loads(answer["ok"]["Payload"]) == {"echoed": {"n": 7}}
+
+
+@pytest.mark.parametrize(("operation", "params"), [
+    ("get_function", {"FunctionName": "{other}"}),
+    ("get_function_configuration", {"FunctionName": "{other}"}),
+    ("list_functions", {}),
+    ("update_function_configuration", {"FunctionName": "{other}", "Timeout": 9}),
+    ("delete_function", {"FunctionName": "{other}"}),
+])
+def test_a_function_cannot_read_or_manage_functions(lam: Any, caller: str, operation: str,
+                                                    params: dict[str, Any]) -> None:
+    other = deploy(lam, "def handler(event, context):\n    return 1\n", Timeout=5)
+    named = {key: value.format(other=other) if isinstance(value, str) else value for key, value in params.items()}
+    refusal = run(lam, caller, {"service": "lambda", "operation": operation, "params": named})
+    assert (refusal["error"], refusal["status"]) == ("AccessDeniedException", 403)
+    assert f"function {caller} is not authorized to perform: lambda:" in refusal["message"]
+    configuration = lam.get_function_configuration(FunctionName=other)
+    assert configuration["Timeout"] == 5  # nothing changed
+
+
+def test_a_function_cannot_manage_distributions(lam: Any, caller: str) -> None:
+    refusal = run(lam, caller, {"service": "cloudfront", "operation": "list_distributions"})
+    assert (refusal["error"], refusal["status"]) == ("AccessDenied", 403)
+    assert "cloudfront:ListDistributions" in refusal["message"]
+
+
+def test_one_functions_keys_do_not_sign_as_another(lam: Any, caller: str, server: StratoServer) -> None:
+    keys = run(lam, caller, {"keys": True})
+    other = deploy(lam, "def handler(event, context):\n    return 1\n")
+    posing = lambda_client_with(server, f"STRATOFN{other}", keys["secret"])
+    code, status, _ = refused(posing.invoke, FunctionName=other, Payload=b"{}")
+    assert (code, status) == ("InvalidSignatureException", 403)
+
+
+def test_a_key_naming_no_possible_function_is_unknown(server: StratoServer) -> None:
+    stranger = lambda_client_with(server, "STRATOFN" + "x" * 65, "whatever")
+    code, status, _ = refused(stranger.list_functions)
+    assert (code, status) == ("UnrecognizedClientException", 403)
