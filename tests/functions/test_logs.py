@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from strato.functions import failures
+from strato.functions import failures, log_records
 from strato.functions.logs import (
     HELD_MAX,
     LOG_FILE,
@@ -46,21 +46,27 @@ class TestLines:
         assert line.endswith(b"\tStatus: error\tError Type: Runtime.ExitError\t\n")
 
 
+def record(text: bytes, stream: str = "s", at: int = 1) -> bytes:
+    """One log record of `text` as runtime output, in stream `stream`, at `at` ms."""
+    return log_records.encode(stream, [(at, False, text)], text)
+
+
 class TestFiles:
     def test_invocations_are_appended_and_read_back(self, tmp_path: Path) -> None:
         files = LogFiles(tmp_path)
-        files.write("fn", b"one\n")
-        files.write("fn", b"two\n")
-        files.write("other", b"elsewhere\n")
+        files.write("fn", record(b"one\n"))
+        files.write("fn", record(b"two\n"))
+        files.write("other", record(b"elsewhere\n"))
         files.close()
         assert read_logs(tmp_path, "fn") == b"one\ntwo\n"
         assert read_logs(tmp_path, "fn", max_bytes=4) == b"two\n"
         assert read_logs(tmp_path, "never-invoked") == b""
 
     def test_a_log_is_rotated_and_stays_bounded(self, tmp_path: Path) -> None:
-        log = FunctionLog(tmp_path / "fn", max_bytes=100, keep=2)
+        line = record(b"00" + b"." * 47 + b"\n")
+        log = FunctionLog(tmp_path / "fn", max_bytes=log_records.FILE_HEADER + 2 * len(line), keep=2)
         for index in range(20):
-            log.write(b"%02d" % index + b"." * 47 + b"\n")  # 50 bytes: two per file
+            log.write(record(b"%02d" % index + b"." * 47 + b"\n"))  # two per file
         log.close()
         assert sorted(path.name for path in (tmp_path / "fn").iterdir()) == [LOG_FILE, f"{LOG_FILE}.1", f"{LOG_FILE}.2"]
         kept = read_logs(tmp_path, "fn")

@@ -103,9 +103,11 @@ class Environment:
             read_end, write_end = os.pipe()
             os.set_blocking(read_end, False)
             self._pipe = read_end
+            variables = environment_variables(self._variables, function.version, listener.address)
+            self._output.stream = variables["AWS_LAMBDA_LOG_STREAM_NAME"]
             spec = LaunchSpec(
                 runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
-                environment=environment_variables(self._variables, function.version, listener.address),
+                environment=variables,
                 memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end,
                 api_fd=None if theirs is None else theirs.fileno(),
                 log_secret=None if self._marks is None else self._marks.secret)
@@ -339,7 +341,7 @@ class Environment:
             self._begin()
             error_type = failures.exit_type(status, self._max_memory(), self.function.memory_size)
             message = failures.exit_message(invocation.request_id, status)
-            self._output.add(f"{message}\n{error_type}\n".encode())
+            self._output.note(f"{message}\n{error_type}\n".encode())
             self._finish(failures.exited(invocation.request_id, error_type, status), "Unhandled",
                          "error", error_type)
         self._die()
@@ -359,7 +361,7 @@ class Environment:
         duration, init = self._invoke_phase()
         self._write_end(invocation.request_id, duration, init, status, error_type)
         if after:
-            self._output.add(after)
+            self._output.note(after)
         tail = self._output.flush()
         if not outcome.done():
             outcome.set_result(InvokeResult(payload, self.function.version, function_error,
@@ -400,9 +402,9 @@ class Environment:
     def _write_end(self, request_id: str, duration: float, init: float | None, status: str | None = None,
                    error_type: str | None = None) -> None:
         output = self._output
-        output.add(logs.end_line(request_id))
-        output.add(logs.report_line(request_id, duration, self.function.memory_size, self._max_memory(), init,
-                                    status, error_type))
+        output.note(logs.end_line(request_id))
+        output.note(logs.report_line(request_id, duration, self.function.memory_size, self._max_memory(), init,
+                                     status, error_type))
         if self._marks is not None:
             self._marks.ended(request_id)
 
@@ -413,7 +415,7 @@ class Environment:
             self._begun = True
             if self._cold:
                 self._started_at = time.perf_counter()
-            self._output.add(logs.start_line(self._invocation.request_id, self.function.version))
+            self._output.note(logs.start_line(self._invocation.request_id, self.function.version))
             if self._marks is not None:
                 self._output.add(self._marks.started(self._invocation.request_id))
 

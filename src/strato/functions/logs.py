@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 from collections import OrderedDict, deque
 from pathlib import Path
 
 from strato.fileio import write_all
 
+from . import log_records
 from .records import LOG_TAIL_BYTES
 from .runtime_client import END_MARK, MARK_MAX
 
@@ -26,6 +28,8 @@ HELD_MAX = 1024 * 1024  # output EndMarks holds for a later invocation, at most
 KEEP_FILES = 2  # rotated files kept besides the current one
 FLUSH_BYTES = 64 * 1024  # an environment buffers at most this much output before writing it
 OPEN_FILES = 128  # function log files held open at once
+PIECES_MAX = 1024  # separately timed pieces an environment buffers before writing them
+UNNAMED_STREAM = "unnamed"  # the stream of output read before an environment has its stream's name
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
 
 
@@ -130,15 +134,18 @@ class EndMarks:
         return len(data)
 
 
-def _directory(logs_dir: Path, function_name: str) -> Path:
+def function_directory(logs_dir: Path, function_name: str) -> Path:
+    """Where a function's log files are; refuses what is not a function name."""
     if not _NAME.fullmatch(function_name):
         raise ValueError(f"not a function name: {function_name!r}")
     return logs_dir / function_name
 
 
 class FunctionLog:
-    """One function's log: `current.log` appended to, rotated to `current.log.1` (and so on,
-    KEEP_FILES deep) past MAX_FILE_BYTES, so a function's logs stay bounded on disk."""
+    """One function's log: records (log_records.py) appended to `current.log`, rotated to
+    `current.log.1` (and so on, KEEP_FILES deep) past MAX_FILE_BYTES, so a function's logs stay
+    bounded on disk. A current file in the old raw format, or whose last record a crash tore,
+    is rotated when opened, so that records are only ever appended after whole ones."""
 
     def __init__(self, directory: Path, max_bytes: int = MAX_FILE_BYTES, keep: int = KEEP_FILES) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -147,15 +154,29 @@ class FunctionLog:
         self._keep = keep
         self._fd = self._open()
         self._size = os.fstat(self._fd).st_size
+        generation = log_records.generation_of(self._fd) if self._size else None
+        if generation is None and self._size == 0:
+            self._begin(_generation(self._path.with_name(f"{LOG_FILE}.1")) + 1)
+        elif generation is None or not log_records.ends_whole(self._fd, self._size):
+            self._generation = generation or 0
+            self._rotate()
+        else:
+            self._generation = generation
 
     def _open(self) -> int:
-        return os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
-    def write(self, data: bytes) -> None:
-        if self._size and self._size + len(data) > self._max_bytes:
+    def _begin(self, generation: int) -> None:
+        self._generation = generation
+        write_all(self._fd, log_records.file_header(generation))
+        self._size = log_records.FILE_HEADER
+
+    def write(self, record: bytes) -> None:
+        """Append one record (log_records.encode), in one write."""
+        if self._size > log_records.FILE_HEADER and self._size + len(record) > self._max_bytes:
             self._rotate()
-        write_all(self._fd, data)
-        self._size += len(data)
+        write_all(self._fd, record)
+        self._size += len(record)
 
     def _rotate(self) -> None:
         os.close(self._fd)
@@ -164,12 +185,24 @@ class FunctionLog:
             if older.exists():
                 os.replace(older, self._path.with_name(f"{LOG_FILE}.{index}"))
         self._fd = self._open()
-        self._size = 0
+        self._begin(self._generation + 1)
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def _generation(path: Path) -> int:
+    """The generation of a framed log file; 0 when there is none (or it is raw)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return 0
+    try:
+        return log_records.generation_of(fd) or 0
+    finally:
+        os.close(fd)
 
 
 class LogFiles:
@@ -181,16 +214,16 @@ class LogFiles:
         self._keep = keep
         self._open: OrderedDict[str, FunctionLog] = OrderedDict()
 
-    def write(self, function_name: str, data: bytes) -> None:
+    def write(self, function_name: str, record: bytes) -> None:
         log = self._open.get(function_name)
         if log is None:
-            log = FunctionLog(_directory(self._dir, function_name), self._max_bytes, self._keep)
+            log = FunctionLog(function_directory(self._dir, function_name), self._max_bytes, self._keep)
             self._open[function_name] = log
             if len(self._open) > OPEN_FILES:
                 self._open.popitem(last=False)[1].close()
         else:
             self._open.move_to_end(function_name)
-        log.write(data)
+        log.write(record)
 
     def close(self) -> None:
         for log in self._open.values():
@@ -198,22 +231,30 @@ class LogFiles:
         self._open.clear()
 
 
+def log_paths(directory: Path) -> list[Path]:
+    """A function's log files, newest first (some may not exist)."""
+    return [directory / LOG_FILE] + [directory / f"{LOG_FILE}.{index}" for index in range(1, KEEP_FILES + 1)]
+
+
 def read_logs(logs_dir: Path, function_name: str, max_bytes: int = 1024 * 1024) -> bytes:
-    """The newest `max_bytes` of a function's logs, oldest first; empty if it has none."""
-    directory = _directory(logs_dir, function_name)
-    names = [f"{LOG_FILE}.{index}" for index in range(KEEP_FILES, 0, -1)] + [LOG_FILE]
+    """The newest `max_bytes` of a function's logs as raw text (what the runtime printed and
+    strato's lines, without the records' framing), oldest first; empty if it has none."""
     pieces: list[bytes] = []
     wanted = max_bytes
-    for name in reversed(names):
+    for path in log_paths(function_directory(logs_dir, function_name)):
         if wanted <= 0:
             break
         try:
-            with open(directory / name, "rb") as file:
+            file = open(path, "rb")  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            continue
+        with file:
+            if log_records.generation_of(file.fileno()) is None:  # written before the framed format
                 size = file.seek(0, os.SEEK_END)
                 file.seek(max(0, size - wanted))
                 piece = file.read(wanted)
-        except FileNotFoundError:
-            continue
+            else:
+                piece = log_records.raw_text(file, wanted)
         pieces.append(piece)
         wanted -= len(piece)
     return b"".join(reversed(pieces))
@@ -221,37 +262,67 @@ def read_logs(logs_dir: Path, function_name: str, max_bytes: int = 1024 * 1024) 
 
 class Output:
     """An environment's output on its way to the function's log: what the runtime printed
-    between START and END, plus the lines strato adds. Bounded: past FLUSH_BYTES it is
-    written out early, keeping only the last LOG_TAIL_BYTES for the invocation's log tail."""
+    between START and END (`add`), plus the lines strato adds (`note`), each piece timed (ms
+    since the epoch) when it was read or written, and written as one record of the
+    environment's log stream. Bounded: past FLUSH_BYTES (or PIECES_MAX pieces) it is written out
+    early, up to its last whole line, keeping only the last LOG_TAIL_BYTES for the
+    invocation's log tail."""
 
-    __slots__ = ("_carry", "_chunks", "_files", "_name", "_size")
+    __slots__ = ("_carry", "_files", "_name", "_pieces", "_size", "stream")
 
-    def __init__(self, files: LogFiles, function_name: str) -> None:
+    def __init__(self, files: LogFiles, function_name: str, stream: str = UNNAMED_STREAM) -> None:
         self._files = files
         self._name = function_name
-        self._chunks: list[bytes] = []
+        self.stream = stream  # the environment's AWS_LAMBDA_LOG_STREAM_NAME, once it has one
+        self._pieces: list[log_records.Piece] = []
         self._size = 0
         self._carry = b""  # the end of what was written early, for the tail
 
     def add(self, data: bytes) -> None:
-        if not data:
-            return
-        self._chunks.append(data)
+        """The runtime's output, as read."""
+        if data:
+            self._append(data, False)
+
+    def note(self, line: bytes) -> None:
+        """One of strato's own lines (START, END, REPORT, an exit's words): it begins a line."""
+        self._append(line, True)
+
+    def _append(self, data: bytes, starts: bool) -> None:
+        self._pieces.append((time.time_ns() // 1_000_000, starts, data))
         self._size += len(data)
-        if self._size > FLUSH_BYTES:
-            written = b"".join(self._chunks)
-            self._files.write(self._name, written)
-            self._carry = written[-LOG_TAIL_BYTES:]
-            self._chunks = []
-            self._size = 0
+        if self._size > FLUSH_BYTES or len(self._pieces) >= PIECES_MAX:
+            self._spill()
+
+    def _spill(self) -> None:
+        """Write what is buffered up to its last whole line; a line longer than FLUSH_BYTES is cut."""
+        pieces = self._pieces
+        written, kept = pieces, []
+        for index in range(len(pieces) - 1, -1, -1):
+            at, starts, data = pieces[index]
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                written = [*pieces[:index], (at, starts, data[:cut])]
+                kept = ([(at, False, data[cut:])] if cut < len(data) else []) + pieces[index + 1:]
+                break
+        kept_size = sum(len(data) for _, _, data in kept)
+        if kept_size > FLUSH_BYTES or len(kept) >= PIECES_MAX:
+            written, kept, kept_size = pieces, [], 0
+        payload = self._write(written)
+        self._carry = (self._carry + payload)[-LOG_TAIL_BYTES:]
+        self._pieces = kept
+        self._size = kept_size
+
+    def _write(self, pieces: list[log_records.Piece]) -> bytes:
+        payload = b"".join(data for _, _, data in pieces)
+        if pieces:
+            self._files.write(self._name, log_records.encode(self.stream, pieces, payload))
+        return payload
 
     def flush(self) -> bytes:
         """Write what is buffered; returns the last LOG_TAIL_BYTES of everything since the last flush."""
-        data = b"".join(self._chunks)
-        if data:
-            self._files.write(self._name, data)
+        data = self._write(self._pieces)
         tail = (self._carry + data)[-LOG_TAIL_BYTES:] if len(data) < LOG_TAIL_BYTES else data[-LOG_TAIL_BYTES:]
-        self._chunks = []
+        self._pieces = []
         self._size = 0
         self._carry = b""
         return tail
