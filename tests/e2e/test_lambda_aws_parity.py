@@ -134,6 +134,28 @@ class TestNotFound:
         error = refusal(lam.invoke, FunctionName=function, Qualifier="aliasdoesnotexist")
         assert error["Message"] == f"Function not found: {arn(function, 'aliasdoesnotexist')}"
 
+    def test_an_alias_looked_up_as_an_alias_cannot_be_found_by_its_arn(self, lam: Any, function: str) -> None:
+        """test_notfound_and_invalid_routingconfigs 'alias_does_not_exist_esc'."""
+        error = refusal(lam.get_alias, FunctionName=function, Name="non-existent")
+        assert (error["Error"]["Code"], error["Message"]) == (
+            "ResourceNotFoundException", f"Cannot find alias arn: {arn(function, 'non-existent')}")
+
+    def test_a_missing_alias_asked_of_get_function_by_arn_is_a_function_not_found(
+            self, lam: Any, function: str) -> None:
+        """test_alias_lifecycle 'get_function_alias_byarn_notfound_exc'."""
+        qualified = arn(function, "aliasdoesnotexist")
+        assert refusal(lam.get_function, FunctionName=qualified)["Message"] == f"Function not found: {qualified}"
+
+    def test_an_alias_to_a_missing_version_names_that_version(self, lam: Any, function: str) -> None:
+        """test_notfound_and_invalid_routingconfigs 'target_version_doesnotexist' and
+        'routing_config_exc_version_doesnotexist'."""
+        lam.publish_version(FunctionName=function)
+        expected = f"Function not found: {arn(function, '10')}"
+        assert refusal(lam.create_alias, FunctionName=function, Name="custom", FunctionVersion="10")["Message"] \
+            == expected
+        assert refusal(lam.create_alias, FunctionName=function, Name="custom", FunctionVersion="1",
+                       RoutingConfig={"AdditionalVersionWeights": {"10": 0.5}})["Message"] == expected
+
     def test_deleting_a_version_the_function_does_not_have_is_no_error(self, lam: Any, function: str) -> None:
         lam.delete_function(FunctionName=function, Qualifier="1233")
         lam.delete_function(FunctionName=function, Qualifier="1233")

@@ -28,3 +28,14 @@ class AccessDenied(RegistryError):
 
 class InvalidParameter(RegistryError):
     """A value the registry cannot accept (InvalidParameterValueException)."""
+
+
+def missing(arn: str, *, alias: bool = False) -> str:
+    """What Lambda's ResourceNotFoundException says of the function, version or alias an ARN
+    names. An alias looked up as an alias (GetAlias, UpdateAlias, a qualifier that must name an
+    existing alias) is "Cannot find alias arn"; anything else, a missing alias that GetFunction
+    or Invoke was asked for included, is "Function not found". Source: LocalStack's AWS-recorded
+    tests/aws/services/lambda_/test_lambda_api.snapshot.json, test_notfound_and_invalid_routingconfigs
+    'alias_does_not_exist_esc', test_alias_lifecycle 'get_function_alias_notfound_exc',
+    test_provisioned_concurrency_exceptions, test_tag_exceptions 'tag_lambda_doesnotexist'."""
+    return f"{'Cannot find alias arn' if alias else 'Function not found'}: {arn}"

@@ -27,7 +27,7 @@ from .invoke_configs import EventConfigTables
 from .packages import CodeStore, StoredCode
 from .policies import PolicyTables
 from .records import LATEST, FunctionVersion
-from .registry_tables import VERSION_COLUMNS, not_found
+from .registry_tables import VERSION_COLUMNS
 from .routes import Route, RouteCache
 
 MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
@@ -70,7 +70,7 @@ class Registry(PolicyTables, EventConfigTables):
             try:
                 return self._version(conn, name, self._number(conn, name, qualifier), qualifier)
             except NotFound:
-                raise not_found(self.region, name, qualifier) from None
+                raise self.not_found(name, qualifier) from None
 
         return await self._read(run)
 
@@ -367,7 +367,7 @@ class Registry(PolicyTables, EventConfigTables):
                 alias = self._alias(conn, name, qualifier)
             except NotFound:
                 self._function(conn, name)  # a missing function is named unqualified
-                raise not_found(self.region, name, qualifier) from None  # as GetFunction names a missing alias
+                raise self.not_found(name, qualifier) from None  # as GetFunction names a missing alias
             primary = self._version(conn, name, self._number(conn, name, alias.function_version), qualifier)
             others = {v: self._runnable(self._version(conn, name, int(v), v)) for v in alias.weights}
             return Route(self._runnable(primary), others, alias.weights)

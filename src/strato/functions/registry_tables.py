@@ -19,7 +19,7 @@ from strato import migrations
 from .arns import function_arn, is_alias_name, is_version, split_function_name
 from .commit_stamp import CommitStamp
 from .definitions import Alias, Configuration, FunctionRecord, lambda_timestamp
-from .errors import InvalidParameter, NotFound, PreconditionFailed
+from .errors import InvalidParameter, NotFound, PreconditionFailed, missing
 from .packages import StoredCode
 from .records import LATEST
 
@@ -38,10 +38,6 @@ def qualifier_key(qualifier: str | None) -> str:
     """Policies and event invoke configurations are kept per qualifier: the unqualified
     function's are $LATEST's."""
     return qualifier or LATEST
-
-
-def not_found(region: str, name: str, qualifier: str | None = None) -> NotFound:
-    return NotFound(f"Function not found: {function_arn(region, name, qualifier)}")
 
 
 class Tables:
@@ -67,6 +63,10 @@ class Tables:
 
     def arn(self, name: str, qualifier: str | None = None) -> str:
         return function_arn(self.region, name, qualifier)
+
+    def not_found(self, name: str, qualifier: str | None = None, *, alias: bool = False) -> NotFound:
+        """NotFound naming the function's ARN, qualified by `qualifier` (errors.missing's words)."""
+        return NotFound(missing(self.arn(name, qualifier), alias=alias))
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -114,7 +114,7 @@ class Tables:
         row = conn.execute("SELECT reserved_concurrency, last_published FROM functions WHERE name = ?",
                            (name,)).fetchone()
         if row is None:
-            raise not_found(self.region, name, named)
+            raise self.not_found(name, named)
         return row[0], row[1]
 
     def _version(self, conn: sqlite3.Connection, name: str, number: int, qualifier: str | None) -> FunctionRecord:
@@ -122,7 +122,7 @@ class Tables:
         row = conn.execute(f"SELECT {VERSION_COLUMNS} FROM versions WHERE name = ? AND number = ?",
                            (name, number)).fetchone()
         if row is None:
-            raise not_found(self.region, name, qualifier)
+            raise self.not_found(name, qualifier)
         return self._row_to_record(name, number, row, reserved)
 
     def _alias(self, conn: sqlite3.Connection, name: str, alias: str) -> Alias:
@@ -131,8 +131,8 @@ class Tables:
         if row is None:
             self._function(conn, name)
             if not is_alias_name(alias):  # no alias could have this name (`a$b`)
-                raise not_found(self.region, name, alias)
-            raise NotFound(f"Cannot find alias arn: {self.arn(name, alias)}")
+                raise self.not_found(name, alias)
+            raise self.not_found(name, alias, alias=True)
         return Alias(name, alias, row[0], row[1], json.loads(row[2]), row[3])
 
     def _tags(self, conn: sqlite3.Connection, name: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from strato.account import ACCOUNT_ID
+from strato.functions.errors import missing
 
 from .errors import LambdaError, invalid_content, invalid_parameter, not_found, validation_error
 
@@ -46,7 +47,7 @@ def tagged_function(resource: str, region: str) -> str:
         raise invalid_parameter("Tags on function aliases and versions are not supported. Please specify a "
                                 "function ARN.")
     if (arn_region, account) != (region, ACCOUNT_ID):
-        raise not_found(f"Function not found: {resource}")
+        raise not_found(missing(resource))
     return str(name)
 
 
