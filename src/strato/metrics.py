@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mmap
 
-SERVICES = ("s3", "lambda", "cloudfront", "other")
+SERVICES = ("s3", "lambda", "cloudfront", "logs", "other")
 _LOWEST, _HIGHEST = 100, 599
 _STATUSES = _HIGHEST - _LOWEST + 1
 _ROW = len(SERVICES) * _STATUSES

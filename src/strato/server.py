@@ -18,6 +18,7 @@ from strato.api.awslambda.app import LambdaApp
 from strato.api.awslambda.call import LambdaSettings, Services
 from strato.api.awslambda.router import is_invoke
 from strato.api.cloudfront.app import CloudFrontApp
+from strato.api.logs.app import LogsApp
 from strato.api.s3.app import S3App
 from strato.api.s3.call import S3Settings
 from strato.api.s3.errors import S3Error
@@ -123,7 +124,8 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
     functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity,
                                    settings.data_dir / "functions" / "logs"),
                           credentials)
-    return RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront}, counters,
+    logs = LogsApp(settings.data_dir / "functions" / "logs", credentials, settings.region, settings.request_timeout)
+    return RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront, "logs": logs}, counters,
                    taking={"lambda": functions.take})
 
 

@@ -1,0 +1,197 @@
+"""The CloudWatch Logs operations strato answers, over function logs (functions/log_events.py).
+Each reads its function's log once, off the event loop, keeping at most one page.
+
+https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/ (each operation's page)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strato.functions.log_events import (
+    FunctionLogReader,
+    LogEvent,
+    Selection,
+    StreamSummary,
+    backward_page,
+    forward_page,
+    group_summaries,
+    stream_summaries,
+)
+
+from . import wire
+from .errors import bad_token, invalid_parameter, no_such_group, no_such_stream
+from .params import (
+    GROUP_PREFIX,
+    Params,
+    event_token,
+    list_token,
+    parse_event_token,
+    parse_list_token,
+)
+from .patterns import compile_pattern
+
+MAX_EVENTS = 10_000  # a page of events, at most, by count
+MAX_PAGE_BYTES = 1024 * 1024  # and by size (each event's message and 26 bytes)
+MAX_DESCRIBE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    logs_dir: Path
+    region: str
+
+
+Handler = Callable[[Params, Context], Awaitable[dict[str, Any]]]
+
+
+@contextlib.contextmanager
+def _reader(context: Context, name: str) -> Iterator[FunctionLogReader]:
+    """A function's log, open; ResourceNotFoundException when it has none."""
+    with FunctionLogReader(context.logs_dir, name) as reader:
+        if not reader.exists:
+            raise no_such_group()
+        yield reader
+
+
+async def describe_log_groups(params: Params, context: Context) -> dict[str, Any]:
+    prefix = params.text("logGroupNamePrefix") or ""
+    limit = params.number("limit", 1, MAX_DESCRIBE) or MAX_DESCRIBE
+    token = params.text("nextToken", high=4096)
+    after = parse_list_token(token)[0] if token is not None else None
+    if after is not None and not isinstance(after, str):
+        raise bad_token()
+    groups = [group for group in await asyncio.to_thread(group_summaries, context.logs_dir)
+              if (GROUP_PREFIX + group.function_name).startswith(prefix)
+              and (after is None or group.function_name > after)]
+    answer: dict[str, Any] = {"logGroups": [wire.log_group(context.region, group) for group in groups[:limit]]}
+    if len(groups) > limit:
+        answer["nextToken"] = list_token([groups[limit - 1].function_name])
+    return answer
+
+
+async def describe_log_streams(params: Params, context: Context) -> dict[str, Any]:
+    name = params.function_name()
+    prefix = params.text("logStreamNamePrefix")
+    order = params.document.get("orderBy", "LogStreamName")
+    if order not in ("LogStreamName", "LastEventTime"):
+        raise invalid_parameter("orderBy must be LogStreamName or LastEventTime.")
+    if order == "LastEventTime" and prefix is not None:
+        raise invalid_parameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
+    descending = params.flag("descending")
+    limit = params.number("limit", 1, MAX_DESCRIBE) or MAX_DESCRIBE
+    token = params.text("nextToken", high=4096)
+    after = parse_list_token(token) if token is not None else None
+
+    def sort_key(stream: StreamSummary) -> list[Any]:
+        return [stream.last, stream.name] if order == "LastEventTime" else [stream.name]
+
+    def read() -> list[StreamSummary]:
+        with _reader(context, name) as reader:
+            return stream_summaries(reader)
+
+    streams = [stream for stream in await asyncio.to_thread(read)
+               if prefix is None or stream.name.startswith(prefix)]
+    streams.sort(key=sort_key, reverse=descending)
+    if after is not None:
+        try:
+            streams = [stream for stream in streams if (sort_key(stream) < after if descending
+                                                        else sort_key(stream) > after)]
+        except TypeError:
+            raise bad_token() from None
+    group = GROUP_PREFIX + name
+    answer: dict[str, Any] = {"logStreams": [wire.log_stream(context.region, group, stream)
+                                             for stream in streams[:limit]]}
+    if len(streams) > limit:
+        answer["nextToken"] = list_token(sort_key(streams[limit - 1]))
+    return answer
+
+
+async def get_log_events(params: Params, context: Context) -> dict[str, Any]:
+    """Forward and backward tokens as AWS gives them: an empty page hands back the token it was
+    asked with, which is how clients know they have read everything."""
+    name = params.function_name()
+    stream = params.text("logStreamName", required=True)
+    start = params.number("startTime", 0)
+    end = params.number("endTime", 0)
+    limit = params.number("limit", 1, MAX_EVENTS) or MAX_EVENTS
+    from_head = params.flag("startFromHead")
+    token = params.text("nextToken", high=4096)
+    parsed = parse_event_token(token, "fb") if token is not None else None
+    selection = Selection(streams=lambda found: found == stream, start=start, end=end)
+
+    def read() -> tuple[list[LogEvent], str, str]:
+        with _reader(context, name) as reader:
+            if parsed is None:
+                if from_head:
+                    events, _ = forward_page(reader, selection, None, limit, MAX_PAGE_BYTES)
+                else:
+                    events = backward_page(reader, selection, None, limit, MAX_PAGE_BYTES)
+                forward = backward = reader.end()
+            elif parsed[0] == "f":
+                events, _ = forward_page(reader, selection, parsed[1], limit, MAX_PAGE_BYTES)
+                forward, (g, o, i) = parsed[1], parsed[1]
+                backward = (g, o, i + 1)
+            else:
+                events = backward_page(reader, selection, parsed[1], limit, MAX_PAGE_BYTES)
+                backward, (g, o, i) = parsed[1], parsed[1]
+                forward = (g, o, i - 1)
+            if events:
+                forward, backward = events[-1].key, events[0].key
+            elif not any(found.name == stream for found in stream_summaries(reader)):
+                raise no_such_stream()
+            return events, event_token("f", forward), event_token("b", backward)
+
+    events, forward_token, backward_token = await asyncio.to_thread(read)
+    return {"events": [wire.output_event(event) for event in events], "nextForwardToken": forward_token,
+            "nextBackwardToken": backward_token}
+
+
+async def filter_log_events(params: Params, context: Context) -> dict[str, Any]:
+    name = params.function_name()
+    names = params.texts("logStreamNames", 100)
+    prefix = params.text("logStreamNamePrefix")
+    if names is not None and prefix is not None:
+        raise invalid_parameter("logStreamNames and logStreamNamePrefix are mutually exclusive.")
+    start = params.number("startTime", 0)
+    end = params.number("endTime", 0)
+    pattern = params.text("filterPattern", low=0, high=1024)
+    limit = params.number("limit", 1, MAX_EVENTS) or MAX_EVENTS
+    token = params.text("nextToken", high=4096)
+    after = parse_event_token(token, "n")[1] if token is not None else None
+    wanted = set(names) if names is not None else None
+    searched: dict[str, None] = {}
+
+    def streams(found: str) -> bool:
+        if (wanted is None or found in wanted) and (prefix is None or found.startswith(prefix)):
+            searched[found] = None
+            return True
+        return False
+
+    selection = Selection(streams=streams, start=start, end=None if end is None else end + 1,
+                          matches=compile_pattern(pattern or ""))
+
+    def read() -> tuple[list[LogEvent], bool]:
+        with _reader(context, name) as reader:
+            return forward_page(reader, selection, after, limit, MAX_PAGE_BYTES)
+
+    events, more = await asyncio.to_thread(read)
+    answer: dict[str, Any] = {
+        "events": [wire.filtered_event(event) for event in events],
+        "searchedLogStreams": [{"logStreamName": found, "searchedCompletely": not more} for found in searched]}
+    if more:
+        answer["nextToken"] = event_token("n", events[-1].key)
+    return answer
+
+
+HANDLERS: dict[str, Handler] = {
+    "DescribeLogGroups": describe_log_groups,
+    "DescribeLogStreams": describe_log_streams,
+    "GetLogEvents": get_log_events,
+    "FilterLogEvents": filter_log_events,
+}

@@ -1,0 +1,70 @@
+"""CloudWatch Logs' text filter patterns, pure: which messages a FilterLogEvents pattern keeps.
+
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+"Matching terms in unstructured log events": terms are separated by spaces and all must
+appear (case-sensitive); a "quoted phrase" is one term; `?term` terms are alternatives (at
+least one must appear); `-term` excludes events that hold it. An empty pattern keeps every
+event. JSON (`{...}`), space-delimited (`[...]`) and regular-expression (`%...%`) patterns
+are refused with InvalidParameterException.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import invalid_parameter
+
+
+@dataclass(frozen=True, slots=True)
+class TextPattern:
+    required: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    def __call__(self, message: str) -> bool:
+        return (all(term in message for term in self.required)
+                and (not self.alternatives or any(term in message for term in self.alternatives))
+                and not any(term in message for term in self.excluded))
+
+
+def terms(pattern: str) -> list[tuple[str, str]]:
+    """The pattern's terms as (sign: "", "?" or "-", text); quotes group a phrase and are dropped."""
+    found: list[tuple[str, str]] = []
+    index = 0
+    while index < len(pattern):
+        if pattern[index].isspace():
+            index += 1
+            continue
+        sign = pattern[index] if pattern[index] in "?-" else ""
+        start = index + len(sign)
+        if start < len(pattern) and pattern[start] == '"':
+            end = pattern.find('"', start + 1)
+            if end < 0:
+                raise invalid_parameter("Invalid character(s) in term '\"'")
+            found.append((sign, pattern[start + 1:end]))
+            index = end + 1
+        else:
+            end = start
+            while end < len(pattern) and not pattern[end].isspace():
+                end += 1
+            found.append((sign, pattern[start:end]))
+            index = end
+    return found
+
+
+def compile_pattern(pattern: str) -> Callable[[str], bool] | None:
+    """The predicate a filter pattern stands for; None for an empty pattern (every event)."""
+    stripped = pattern.strip()
+    if not stripped:
+        return None
+    if stripped[0] in "{[%":
+        raise invalid_parameter("strato supports text filter patterns only (terms, \"phrases\", ?alternatives, "
+                                "-exclusions), not JSON, space-delimited or regular-expression patterns.")
+    required: list[str] = []
+    alternatives: list[str] = []
+    excluded: list[str] = []
+    for sign, text in terms(stripped):
+        if text:
+            {"": required, "?": alternatives, "-": excluded}[sign].append(text)
+    return TextPattern(tuple(required), tuple(alternatives), tuple(excluded))

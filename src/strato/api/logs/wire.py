@@ -1,0 +1,34 @@
+"""The JSON shapes of CloudWatch Logs' answers, from strato's log summaries and events, in one
+place (botocore's model: LogGroup, LogStream, OutputLogEvent, FilteredLogEvent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strato.functions.log_events import GroupSummary, LogEvent, StreamSummary
+
+from .params import GROUP_PREFIX, group_arn
+
+
+def log_group(region: str, group: GroupSummary) -> dict[str, Any]:
+    name = GROUP_PREFIX + group.function_name
+    arn = group_arn(region, name)
+    return {"logGroupName": name, "creationTime": group.created, "metricFilterCount": 0, "arn": f"{arn}:*",
+            "storedBytes": group.stored_bytes, "logGroupClass": "STANDARD", "logGroupArn": arn}
+
+
+def log_stream(region: str, group: str, stream: StreamSummary) -> dict[str, Any]:
+    """storedBytes is 0, as AWS has answered since June 2019."""
+    return {"logStreamName": stream.name, "creationTime": stream.first, "firstEventTimestamp": stream.first,
+            "lastEventTimestamp": stream.last, "lastIngestionTime": stream.last,
+            "arn": f"{group_arn(region, group)}:log-stream:{stream.name}", "storedBytes": 0}
+
+
+def output_event(event: LogEvent) -> dict[str, Any]:
+    return {"timestamp": event.timestamp, "message": event.message, "ingestionTime": event.timestamp}
+
+
+def filtered_event(event: LogEvent) -> dict[str, Any]:
+    generation, offset, index = event.key
+    return {"logStreamName": event.stream, "timestamp": event.timestamp, "message": event.message,
+            "ingestionTime": event.timestamp, "eventId": f"{generation:020d}{offset:020d}{index:016d}"}

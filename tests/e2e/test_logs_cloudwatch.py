@@ -1,0 +1,309 @@
+"""CloudWatch Logs over function logs, through boto3's `logs` client and the aws CLI against a
+real `strato serve`: a function's lines come back as events of the stream it was told it
+writes to, page by page with AWS's tokens, filtered with CloudWatch's text patterns."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_client
+from tests.e2e.client_errors import error_of
+from tests.e2e.lambda_helpers import deploy
+from tests.servers import ACCESS_KEY, REGION, StratoServer
+
+PRINTER = """
+import os
+def handler(event, context):
+    for line in event["lines"]:
+        print(line)
+    return {"stream": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], "group": os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]}
+"""
+
+
+@pytest.fixture(scope="module")
+def lam(server: StratoServer) -> Any:
+    return make_client(server.url, "lambda", retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120)
+
+
+@pytest.fixture(scope="module")
+def logs(server: StratoServer) -> Any:
+    return make_client(server.url, "logs", retries={"max_attempts": 1, "mode": "standard"})
+
+
+@pytest.fixture(scope="module")
+def unchecked(server: StratoServer) -> Any:
+    """A logs client that sends what it is given, so that strato's own validation answers."""
+    return make_client(server.url, "logs", parameter_validation=False, retries={"max_attempts": 1, "mode": "standard"})
+
+
+def invoke(lam: Any, name: str, *lines: str) -> tuple[str, dict[str, str]]:
+    """Invoke with LogType Tail (its END and REPORT are in the log before the answer comes back);
+    the request id and what the function saw."""
+    answer = lam.invoke(FunctionName=name, Payload=json.dumps({"lines": list(lines)}), LogType="Tail")
+    return answer["ResponseMetadata"]["RequestId"], json.loads(answer["Payload"].read())
+
+
+@pytest.fixture(scope="module")
+def printed(lam: Any) -> tuple[str, str, list[str]]:
+    """A function invoked three times in one environment: its name, stream and request ids."""
+    name = deploy(lam, PRINTER)
+    ids = []
+    stream = ""
+    for index, lines in enumerate([("ERROR disk full", "hello world"), ("WARN slow disk", "retrying now"),
+                                   ("INFO all good", f"done {2}")]):
+        request_id, seen = invoke(lam, name, *lines)
+        assert seen["group"] == f"/aws/lambda/{name}"
+        assert index == 0 or seen["stream"] == stream
+        stream = seen["stream"]
+        ids.append(request_id)
+    return name, stream, ids
+
+
+def all_events(logs: Any, group: str, stream: str) -> list[dict[str, Any]]:
+    return list(logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"])
+
+
+class TestGroupsAndStreams:
+    def test_a_function_with_logs_has_a_log_group(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        name, _, _ = printed
+        groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+        assert len(groups) == 1
+        group = groups[0]
+        assert group["logGroupName"] == f"/aws/lambda/{name}"
+        assert group["logGroupArn"] == f"arn:aws:logs:{REGION}:000000000000:log-group:/aws/lambda/{name}"
+        assert group["arn"] == group["logGroupArn"] + ":*"
+        assert group["storedBytes"] > 0
+        assert group["creationTime"] > 0
+
+    def test_groups_are_listed_page_by_page(self, logs: Any, lam: Any, printed: tuple[str, str, list[str]]) -> None:
+        invoke(lam, deploy(lam, PRINTER), "another function")
+        pages = list(logs.get_paginator("describe_log_groups").paginate(
+            logGroupNamePrefix="/aws/lambda/fn-", PaginationConfig={"PageSize": 1}))
+        names = [group["logGroupName"] for page in pages for group in page["logGroups"]]
+        assert len(pages) == len(names) >= 2
+        assert names == sorted(set(names))
+        assert f"/aws/lambda/{printed[0]}" in names
+
+    def test_the_stream_is_the_one_the_function_was_told(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        name, stream, _ = printed
+        streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
+        assert [found["logStreamName"] for found in streams] == [stream]
+        found = streams[0]
+        assert found["firstEventTimestamp"] <= found["lastEventTimestamp"] == found["lastIngestionTime"]
+        assert found["storedBytes"] == 0
+        assert found["arn"].endswith(f":log-group:/aws/lambda/{name}:log-stream:{stream}")
+        assert logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}", orderBy="LastEventTime",
+                                         descending=True)["logStreams"] == streams
+
+
+class TestEvents:
+    def test_every_line_comes_back_as_an_event_in_order(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        name, stream, ids = printed
+        events = all_events(logs, f"/aws/lambda/{name}", stream)
+        messages = [event["message"] for event in events]
+        assert messages[:4] == [f"START RequestId: {ids[0]} Version: $LATEST", "ERROR disk full", "hello world",
+                                f"END RequestId: {ids[0]}"]
+        assert messages[4].startswith(f"REPORT RequestId: {ids[0]}\tDuration: ")
+        assert len(messages) == 15
+        assert [message.split()[0] for message in messages[::5]] == ["START"] * 3
+        assert [message for message in messages if message.startswith("REPORT")][2].count(ids[2]) == 1
+        stamps = [event["timestamp"] for event in events]
+        assert stamps == sorted(stamps)
+        assert all(event["ingestionTime"] >= event["timestamp"] for event in events)
+
+    def test_the_newest_events_come_first_without_start_from_head(self, logs: Any,
+                                                                  printed: tuple[str, str, list[str]]) -> None:
+        name, stream, ids = printed
+        events = logs.get_log_events(logGroupName=f"/aws/lambda/{name}", logStreamName=stream, limit=2)["events"]
+        assert [event["message"].split()[0] for event in events] == ["END", "REPORT"]
+        assert ids[2] in events[0]["message"]
+
+    def test_forward_tokens_page_until_the_same_token_comes_back(self, logs: Any,
+                                                                 printed: tuple[str, str, list[str]]) -> None:
+        name, stream, _ = printed
+        group = f"/aws/lambda/{name}"
+        seen: list[str] = []
+        answer = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True, limit=4)
+        pages = 0
+        while True:
+            pages += 1
+            seen += [event["message"] for event in answer["events"]]
+            token = answer["nextForwardToken"]
+            answer = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token, limit=4)
+            if answer["nextForwardToken"] == token:
+                assert answer["events"] == []
+                break
+        assert seen == [event["message"] for event in all_events(logs, group, stream)]
+        assert pages == 4
+
+    def test_backward_tokens_page_to_the_first_event(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        name, stream, _ = printed
+        group = f"/aws/lambda/{name}"
+        answer = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=6)
+        pages = [answer["events"]]
+        while True:
+            token = answer["nextBackwardToken"]
+            answer = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token, limit=6)
+            if answer["nextBackwardToken"] == token:
+                break
+            pages.insert(0, answer["events"])
+        assert [event for page in pages for event in page] == all_events(logs, group, stream)
+
+    def test_new_lines_follow_the_last_forward_token(self, lam: Any, logs: Any) -> None:
+        name = deploy(lam, PRINTER)
+        _, seen = invoke(lam, name, "first")
+        group = f"/aws/lambda/{name}"
+        answer = logs.get_log_events(logGroupName=group, logStreamName=seen["stream"], startFromHead=True)
+        token = answer["nextForwardToken"]
+        assert logs.get_log_events(logGroupName=group, logStreamName=seen["stream"],
+                                   nextToken=token)["nextForwardToken"] == token
+        invoke(lam, name, "second")
+        later = logs.get_log_events(logGroupName=group, logStreamName=seen["stream"], nextToken=token)
+        assert [event["message"] for event in later["events"]][1] == "second"
+        assert later["nextForwardToken"] != token
+
+    def test_times_bound_the_events(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        name, stream, _ = printed
+        group = f"/aws/lambda/{name}"
+        events = all_events(logs, group, stream)
+        last = events[-1]["timestamp"]
+        after = logs.get_log_events(logGroupName=group, logStreamName=stream, startTime=last,
+                                    startFromHead=True)["events"]
+        assert after
+        assert all(event["timestamp"] == last for event in after)
+        assert logs.get_log_events(logGroupName=group, logStreamName=stream, endTime=events[0]["timestamp"],
+                                   startFromHead=True)["events"] == []
+
+
+class TestFilter:
+    @staticmethod
+    def matching(logs: Any, name: str, pattern: str) -> list[str]:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", filterPattern=pattern)["events"]
+        return [event["message"] for event in events]
+
+    def test_text_patterns_select_lines(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        name = printed[0]
+        assert self.matching(logs, name, "disk") == ["ERROR disk full", "WARN slow disk"]
+        assert self.matching(logs, name, "disk full") == ["ERROR disk full"]
+        assert self.matching(logs, name, '"slow disk"') == ["WARN slow disk"]
+        assert self.matching(logs, name, '"disk slow"') == []
+        assert self.matching(logs, name, "?ERROR ?WARN") == ["ERROR disk full", "WARN slow disk"]
+        assert self.matching(logs, name, "disk -ERROR") == ["WARN slow disk"]
+        assert len(self.matching(logs, name, "REPORT")) == 3
+
+    def test_events_name_their_stream_and_the_streams_searched(self, logs: Any,
+                                                               printed: tuple[str, str, list[str]]) -> None:
+        name, stream, _ = printed
+        answer = logs.filter_log_events(logGroupIdentifier=f"arn:aws:logs:{REGION}:000000000000:log-group:"
+                                        f"/aws/lambda/{name}", logStreamNames=[stream], filterPattern="hello")
+        [event] = answer["events"]
+        assert event["logStreamName"] == stream
+        assert event["message"] == "hello world"
+        assert event["eventId"].isdigit()
+        assert answer["searchedLogStreams"] == [{"logStreamName": stream, "searchedCompletely": True}]
+        assert "nextToken" not in answer
+        assert logs.filter_log_events(logGroupName=f"/aws/lambda/{name}",
+                                      logStreamNamePrefix="not-a-stream")["events"] == []
+
+    def test_pages_of_a_paginator_cover_every_event_once(self, logs: Any,
+                                                         printed: tuple[str, str, list[str]]) -> None:
+        name, stream, _ = printed
+        group = f"/aws/lambda/{name}"
+        pages = list(logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group, PaginationConfig={"PageSize": 4}))
+        assert [len(page["events"]) for page in pages] == [4, 4, 4, 3]
+        ids = [event["eventId"] for page in pages for event in page["events"]]
+        assert len(set(ids)) == 15
+        assert [event["message"] for page in pages for event in page["events"]] == [
+            event["message"] for event in all_events(logs, group, stream)]
+
+
+class TestErrors:
+    def test_an_unknown_group_or_stream_is_not_found(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        with pytest.raises(ClientError) as caught:
+            logs.get_log_events(logGroupName="/aws/lambda/never-invoked", logStreamName="s")
+        assert error_of(caught) == ("ResourceNotFoundException", 400)
+        assert caught.value.response["Error"]["Message"] == "The specified log group does not exist."
+        with pytest.raises(ClientError) as caught:
+            logs.get_log_events(logGroupName=f"/aws/lambda/{printed[0]}", logStreamName="2026/01/01/[$LATEST]x")
+        assert error_of(caught) == ("ResourceNotFoundException", 400)
+        assert caught.value.response["Error"]["Message"] == "The specified log stream does not exist."
+        with pytest.raises(ClientError) as caught:
+            logs.filter_log_events(logGroupName="/not/a/lambda/group")
+        assert error_of(caught) == ("ResourceNotFoundException", 400)
+
+    @pytest.mark.parametrize(("call", "params"), [
+        ("get_log_events", {"logStreamName": "s", "limit": 0}),
+        ("get_log_events", {"logStreamName": "s", "limit": 10001}),
+        ("get_log_events", {"logStreamName": "s", "nextToken": "f/not-a-token"}),
+        ("filter_log_events", {"nextToken": "garbage"}),
+        ("filter_log_events", {"filterPattern": '{ $.level = "ERROR" }'}),
+        ("describe_log_streams", {"nextToken": "!!"}),
+        ("describe_log_streams", {"limit": 51}),
+    ])
+    def test_invalid_parameters_are_refused(self, unchecked: Any, printed: tuple[str, str, list[str]], call: str,
+                                            params: dict[str, Any]) -> None:
+        with pytest.raises(ClientError) as caught:
+            getattr(unchecked, call)(logGroupName=f"/aws/lambda/{printed[0]}", **params)
+        assert error_of(caught) == ("InvalidParameterException", 400)
+
+    def test_a_missing_group_name_is_an_invalid_parameter(self, unchecked: Any) -> None:
+        with pytest.raises(ClientError) as caught:
+            unchecked.filter_log_events()
+        assert error_of(caught) == ("InvalidParameterException", 400)
+
+    def test_an_operation_strato_does_not_answer_is_named(self, logs: Any) -> None:
+        with pytest.raises(ClientError) as caught:
+            logs.create_log_group(logGroupName="/mine")
+        assert error_of(caught) == ("UnknownOperationException", 400)
+        assert "CreateLogGroup" in caught.value.response["Error"]["Message"]
+
+    def test_requests_must_be_signed_with_a_known_key(self, server: StratoServer) -> None:
+        body = b'{"logGroupNamePrefix": "/aws/lambda/"}'
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.DescribeLogGroups"}
+
+        def post(secret: str | None) -> tuple[int, bytes]:
+            request = AWSRequest("POST", server.url + "/", data=body, headers=headers)
+            if secret is not None:
+                SigV4Auth(Credentials(ACCESS_KEY, secret), "logs", REGION).add_auth(request)
+            prepared = urllib.request.Request(server.url + "/", data=body, method="POST",
+                                              headers=dict(request.headers.items()))
+            try:
+                with urllib.request.urlopen(prepared, timeout=10) as answer:
+                    return answer.status, answer.read()
+            except urllib.error.HTTPError as refused:
+                with refused:
+                    return refused.code, refused.read()
+
+        status, answer = post(None)
+        assert status >= 400
+        assert b"logGroups" not in answer
+        status, answer = post("not-the-secret")
+        assert status == 400
+        assert json.loads(answer)["__type"] == "InvalidSignatureException"
+
+
+def test_the_aws_cli_reads_and_filters_function_logs(server: StratoServer, printed: tuple[str, str, list[str]],
+                                                     tmp_path: Path) -> None:
+    from tests.e2e.test_awscli import Aws
+
+    name, stream, ids = printed
+    aws = Aws(server, tmp_path / "home")
+    group = f"/aws/lambda/{name}"
+    found = aws.json("logs", "filter-log-events", "--log-group-name", group, "--filter-pattern", "?ERROR ?INFO")
+    assert [event["message"] for event in found["events"]] == ["ERROR disk full", "INFO all good"]
+    streams = aws.json("logs", "describe-log-streams", "--log-group-name", group)
+    assert [found["logStreamName"] for found in streams["logStreams"]] == [stream]
+    events = aws.json("logs", "get-log-events", "--log-group-name", group, "--log-stream-name", stream,
+                      "--start-from-head")
+    assert events["events"][0]["message"] == f"START RequestId: {ids[0]} Version: $LATEST"
