@@ -183,7 +183,7 @@ def forward_page(reader: FunctionLogReader, selection: Selection, after: Key | N
     page: list[LogEvent] = []
     size = 0
     for event in reader.events(selection, after):
-        if len(page) == limit or size + event.size > max_bytes:
+        if len(page) == limit or (page and size + event.size > max_bytes):
             return page, True
         page.append(event)
         size += event.size
