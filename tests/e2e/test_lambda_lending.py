@@ -31,6 +31,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from strato.functions.runtimes import available_runtimes
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import deploy
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
@@ -548,3 +549,82 @@ def test_an_event_invoke_of_a_lent_function_is_queued_and_runs(lam: Any, server:
     until(lambda: "call" in function_log(server, name) and " queued\n" in function_log(server, name),
           "the queued invoke ran")
     assert call(lam, name)[1] == before + 2
+
+
+# strato's Node.js runtime client is lent as its Python one is (the same Runtime API connection
+# handed over at launch, GET next pipelined behind each answer, end marks in its output).
+NODE = next((runtime for runtime in sorted(available_runtimes()) if runtime.startswith("nodejs")), None)
+needs_node = pytest.mark.skipif(NODE is None, reason="no node (18 or later) on this host")
+
+NODE_PRELUDE = """
+let calls = 0;
+exports.handler = async (event, context) => {
+  if (event.where) return process.getuid();
+  calls += 1;
+  return work(event, context);
+};
+"""
+
+
+def lending_node(lam: Any, work: str) -> str:
+    """A nodejs function whose handler runs `work(event, context)` (JavaScript source defining it)."""
+    return deploy(lam, "", runtime=str(NODE), handler="index.handler",
+                  files={"index.js": NODE_PRELUDE + textwrap.dedent(work)})
+
+
+@needs_node
+def test_a_warm_nodejs_environment_is_lent_to_the_worker_and_reused_there(lam: Any, server: StratoServer) -> None:
+    name = lending_node(lam, "function work(event) { return { calls, echo: event }; }")
+    lent = warm(lam, server, name)
+    _, before = call(lam, name, {"n": 0})
+    results = [call(lam, name, {"n": n})[1] for n in range(1, 6)]
+    assert results == [{"calls": before["calls"] + n, "echo": {"n": n}} for n in range(1, 6)]
+    assert len(holders(server, lent)) == 1
+
+
+@needs_node
+def test_a_warm_nodejs_invoke_logs_its_console_output_between_start_and_end(lam: Any, server: StratoServer) -> None:
+    name = lending_node(lam, "function work(event) { console.log(`said ${event.n}`); return calls; }")
+    warm(lam, server, name)
+    answer, _ = call(lam, name, {"n": 7}, LogType="Tail")
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    lines = base64.b64decode(answer["LogResult"]).decode().splitlines()
+    assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert lines[1].endswith(f"\t{request_id}\tINFO\tsaid 7")
+    assert lines[2] == f"END RequestId: {request_id}"
+    assert lines[3].startswith(f"REPORT RequestId: {request_id}\t")
+
+
+@needs_node
+def test_a_burst_of_warm_nodejs_invocations_where_some_print_logs_each_line_in_its_own_block(
+        lam: Any, server: StratoServer) -> None:
+    name = lending_node(lam, """
+        function work(event) {
+          if (event.n % 2) process.stdout.write(`line ${event.n}\\n`);
+          return calls;
+        }
+    """)
+    warm(lam, server, name)
+    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(60)]
+    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
+    log = function_log(server, name)
+    entries = log_entries(log)
+    first = entries.index(f"START {request_ids[0]}")
+    assert entries[first:] == [entry for n, request_id in enumerate(request_ids) for entry in (
+        f"START {request_id}", *([f"line {n}"] if n % 2 else []), f"END {request_id}", f"REPORT {request_id}")]
+    assert "strato-end" not in log
+
+
+@needs_node
+def test_a_warm_nodejs_handler_error_is_an_unhandled_function_error(lam: Any, server: StratoServer) -> None:
+    name = lending_node(lam, """
+        function work(event) {
+          if (event.fail) throw new TypeError("no good");
+          return calls;
+        }
+    """)
+    warm(lam, server, name)
+    answer, error = call(lam, name, {"fail": True})
+    assert answer["FunctionError"] == "Unhandled"
+    assert (error["errorType"], error["errorMessage"]) == ("TypeError", "no good")
+    assert call(lam, name, {})[1] >= 1  # the environment goes on serving

@@ -14,6 +14,10 @@ from typing import Any
 from . import rehearsal, runtime_client, sandbox, syscalls
 from .messages import receive
 
+# Where strato's node client (runtime_client.js) finds the Runtime API connection it was handed
+# and the secret of its output's end marks; it takes both out of its environment at start.
+NODE_API_FD = "_STRATO_RUNTIME_API_FD"
+NODE_LOG_SECRET = "_STRATO_LOG_SECRET"
 SIGNAL_EXIT = 128  # init exits 128+N when the runtime died of signal N (the shell's convention)
 
 
@@ -117,8 +121,10 @@ class Runtime:
         # A program of its own (the zip's bootstrap, or node). Tested here rather than with
         # runtimes.strato_client: that module cannot be imported inside the environment.
         if not spec["runtime"].startswith("python"):
-            if api is not None:
-                api.close()
+            if api is not None:  # strato's node client: it takes the connection and the secret from these
+                os.set_inheritable(api.fileno(), True)
+                environment[NODE_API_FD] = str(api.detach())
+                environment[NODE_LOG_SECRET] = spec.get("log_secret") or ""
             argv = spec.get("argv") or [os.path.join(task_root, "bootstrap")]
             os.execve(argv[0], argv, environment)
         os.environ.clear()

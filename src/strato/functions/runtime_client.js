@@ -4,35 +4,82 @@
 // documents {errorType, errorMessage, trace}. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 "use strict";
 const fs = require("fs");
-const http = require("http");
+const net = require("net");
 const path = require("path");
 const url = require("url");
 const util = require("util");
 
-const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const API = "/2018-06-01/runtime";
+const END_MARK = "\0strato-end ";
+const MARK_MAX = 256;
+// The Runtime API connection strato hands over at launch, and the secret of the end marks
+// (envprocs.py): taken out of the environment before the handler loads.
+const handedFd = process.env._STRATO_RUNTIME_API_FD;
+const logSecret = process.env._STRATO_LOG_SECRET || "";
+const apiHost = process.env.AWS_LAMBDA_RUNTIME_API;
+delete process.env._STRATO_RUNTIME_API_FD;
+delete process.env._STRATO_LOG_SECRET;
 let currentRequestId = "";
 
-function request(method, route, body, headers) {
-  return new Promise((resolve, reject) => {
-    const options = { host, port, method, agent, headers, path: "/2018-06-01/runtime" + route };
-    const req = http.request(options, (res) => {
-      const chunks = [];
-      res.on("data", (chunk) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+// The connection handed over at launch, else one dialled to AWS_LAMBDA_RUNTIME_API.
+function connect() {
+  if (handedFd !== undefined) return new net.Socket({ fd: Number(handedFd), readable: true, writable: true });
+  const colon = apiHost.lastIndexOf(":");
+  return net.connect(Number(apiHost.slice(colon + 1)), apiHost.slice(0, colon));
+}
+
+// One keep-alive HTTP/1.1 connection to the Runtime API, spoken directly: the API answers
+// with Content-Length bodies, in order, one answer per request.
+class RuntimeApi {
+  constructor() {
+    this.socket = connect();
+    this.socket.setNoDelay(true);
+    this.buffer = Buffer.alloc(0);
+    this.waiting = [];
+    this.socket.on("data", (chunk) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.answer();
     });
-    req.on("error", reject);
-    req.end(body);
-  });
+    const lost = () => process.exit(1);  // the environment is being stopped
+    this.socket.on("close", lost);
+    this.socket.on("error", lost);
+  }
+
+  answer() {
+    while (this.waiting.length) {
+      const end = this.buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const lines = this.buffer.toString("latin1", 0, end).split("\r\n");
+      const headers = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const stop = end + 4 + Number(headers["content-length"] || 0);
+      if (this.buffer.length < stop) return;
+      const body = this.buffer.subarray(end + 4, stop);
+      this.buffer = this.buffer.subarray(stop);
+      this.waiting.shift()({ status: Number(lines[0].split(" ")[1]), headers, body });
+    }
+  }
+
+  // Writes the requests in one write; a promise of each one's answer.
+  send(...requests) {
+    this.socket.write(Buffer.concat(requests));
+    return requests.map(() => new Promise((resolve) => this.waiting.push(resolve)));
+  }
 }
 
-function post(route, body, headers) {
-  return request("POST", route, body, { ...headers, "Content-Length": body.length });
+function request(method, route, body, headers) {
+  const head = Object.entries(headers || {}).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  const length = body ? `Content-Length: ${body.length}\r\n` : "";
+  const text = `${method} ${API}${route} HTTP/1.1\r\nHost: ${apiHost}\r\n${head}${length}\r\n`;
+  return body ? Buffer.concat([Buffer.from(text, "latin1"), body]) : Buffer.from(text, "latin1");
 }
 
-function postError(route, doc) {
+function errorRequest(route, doc) {
   const body = Buffer.from(JSON.stringify(doc));
-  return post(route, body, { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": doc.errorType });
+  return request("POST", route, body, { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": doc.errorType });
 }
 
 class Fault extends Error {
@@ -52,6 +99,28 @@ function errorDocument(error) {
     return { errorType: error.name, errorMessage: error.message, trace: String(error.stack || "").split("\n") };
   }
   return { errorType: typeof error, errorMessage: String(error), trace: [] };
+}
+
+// Output up to an end mark is the invocation it names (logs.py EndMarks). An invocation that
+// printed nothing owes its mark until something is printed next (runtime_client.py Unbuffered).
+const printed = { since: false, owed: "" };
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream);
+  stream.write = (...args) => {
+    printed.since = true;
+    if (printed.owed) {
+      fs.writeSync(1, printed.owed);
+      printed.owed = "";
+    }
+    return write(...args);
+  };
+}
+
+function markEnd(requestId) {
+  if (!logSecret) return;
+  const mark = END_MARK + `${logSecret} ${requestId}\n`.slice(0, MARK_MAX - END_MARK.length);
+  if (printed.since) fs.writeSync(1, mark);
+  else printed.owed = mark;
 }
 
 function logLine(level) {
@@ -127,29 +196,37 @@ function call(fn, event, ctx) {
 }
 
 async function main() {
+  const api = new RuntimeApi();
   let fn;
   try {
     fn = await loadHandler(process.env._HANDLER || "");
   } catch (error) {
     const doc = errorDocument(error);
     console.error(`${doc.errorType}: ${doc.errorMessage}`);
-    await postError("/init/error", doc);
+    await api.send(errorRequest("/init/error", doc))[0];
     process.exit(1);
   }
+  const nextRequest = request("GET", "/invocation/next");
+  let [next] = api.send(nextRequest);
   for (;;) {
-    const next = await request("GET", "/invocation/next");
-    const requestId = next.headers["lambda-runtime-aws-request-id"];
+    const invocation = await next;
+    const requestId = invocation.headers["lambda-runtime-aws-request-id"];
     currentRequestId = requestId;
-    process.env._X_AMZN_TRACE_ID = next.headers["lambda-runtime-trace-id"] || "";
+    printed.since = false;
+    process.env._X_AMZN_TRACE_ID = invocation.headers["lambda-runtime-trace-id"] || "";
+    let answer;
     try {
-      const result = await call(fn, JSON.parse(next.body.toString() || "null"), context(next.headers));
+      const result = await call(fn, JSON.parse(invocation.body.toString() || "null"), context(invocation.headers));
       const body = Buffer.from(result === undefined ? "null" : JSON.stringify(result));
-      await post(`/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
+      answer = request("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
     } catch (error) {
       const doc = errorDocument(error);
       process.stdout.write(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(doc)}\n`);
-      await postError(`/invocation/${requestId}/error`, doc);
+      answer = errorRequest(`/invocation/${requestId}/error`, doc);
     }
+    markEnd(requestId);
+    // GET next goes with the answer: the Runtime API answers both when the next invocation comes.
+    [, next] = api.send(answer, nextRequest);
   }
 }
 

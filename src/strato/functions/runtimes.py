@@ -21,9 +21,10 @@ NODE_CLIENT = Path(__file__).with_name("runtime_client.js")
 
 
 def strato_client(runtime: str) -> bool:
-    """Runtimes served by strato's own runtime_client.py: it keeps its one Runtime API
-    connection, takes a connected socket at launch and pipelines GET next behind its answers."""
-    return runtime.startswith("python")
+    """Runtimes served by strato's own clients (runtime_client.py, runtime_client.js): each
+    keeps its one Runtime API connection, takes a connected socket at launch, pipelines GET next
+    behind its answers and marks where each invocation's output ends."""
+    return runtime.startswith(("python", "nodejs"))
 
 
 @functools.cache
