@@ -13,7 +13,7 @@ from botocore.config import Config
 
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import deploy, refused
-from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, raw_exchange, request_head
 
 # The handler runs each call in the event with plain boto3 (the function's own keys, from its
 # environment) and answers what came back: the result, or the error's code and status.
@@ -122,3 +122,20 @@ def test_a_key_naming_no_possible_function_is_unknown(server: StratoServer) -> N
     stranger = lambda_client_with(server, "STRATOFN" + "x" * 65, "whatever")
     code, status, _ = refused(stranger.list_functions)
     assert (code, status) == ("UnrecognizedClientException", 403)
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/2015-03-31/functions"),
+                                              ("PUT", "/2015-03-31/functions/any/code")])
+def test_a_package_upload_signed_with_a_function_key_is_refused_before_its_body(server: StratoServer, method: str,
+                                                                                 path: str) -> None:
+    # Anyone can name a function's key (STRATOFN<name>) without its secret: such a request must
+    # not wait for a 60 MB body while holding one of the few package upload slots.
+    date = "20260101T000000Z"
+    head = request_head(method, path, {
+        "Host": f"127.0.0.1:{server.port}", "X-Amz-Date": date, "Content-Length": "60000000",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=STRATOFNanyone/{date[:8]}/{REGION}/lambda/aws4_request, "
+                         f"SignedHeaders=host;x-amz-date, Signature={'0' * 64}",
+    })
+    answer = raw_exchange(server.port, head)  # the head alone: no body is ever sent
+    assert (answer.status, answer.headers["x-amzn-errortype"]) == (403, "AccessDeniedException")
+    assert b"function anyone is not authorized to perform: lambda:" in answer.body

@@ -90,7 +90,7 @@ class LambdaApp:
         try:
             request = Request.from_scope(scope, _read_already)
             endpoint = route(request.method, request.raw_path.decode("latin-1"))
-            call = self.verified_call(request, endpoint, self.authorization(request), body, request_id)
+            call = self.verified_call(request, endpoint, self.authorization(request, endpoint), body, request_id)
             starter = STARTERS.get(endpoint.operation)
             pending: Awaitable[Response] | None
             if starter is None:
@@ -137,7 +137,7 @@ class LambdaApp:
 
     async def handle(self, request: Request, request_id: str) -> Response:
         endpoint = route(request.method, request.raw_path.decode("latin-1"))
-        auth = self.authorization(request)  # before any body is read: strangers hold no upload slot
+        auth = self.authorization(request, endpoint)  # before any body is read: strangers hold no upload slot
         if _BODY_LIMITS.get(endpoint.operation) == MAX_CODE_REQUEST:
             async with self._packages:
                 return await self.dispatch(request, endpoint, request_id, auth)
@@ -154,15 +154,10 @@ class LambdaApp:
         limit = _BODY_LIMITS.get(endpoint.operation, MAX_REQUEST)
         if len(body) > limit:
             raise too_large(limit, endpoint.operation)
-        identity, _ = verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
-                                raw_query=request.raw_query, headers=request.header_list,
-                                header_map=request.headers, query=request.query, now=time.time(),
-                                body_sha256=hashlib.sha256(body).hexdigest())
-        call = Call(request, endpoint, body, request_id, self.services)
-        if identity.function is not None and endpoint.operation not in _FUNCTION_OPERATIONS:
-            resource = call.registry.arn(*call.target()) if endpoint.function_name else "*"
-            refuse_function(identity, f"lambda:{endpoint.operation}", resource)
-        return call
+        verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
+                  raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
+                  query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
+        return Call(request, endpoint, body, request_id, self.services)
 
     async def read_body(self, request: Request, operation: str) -> bytes:
         limit = _BODY_LIMITS.get(operation, MAX_REQUEST)
@@ -174,9 +169,12 @@ class LambdaApp:
         except BodyTooLarge:
             raise too_large(limit, operation) from None
 
-    def authorization(self, request: Request) -> sigv4.Authorization:
+    def authorization(self, request: Request, endpoint: Endpoint) -> sigv4.Authorization:
         """Every call is signed (header or presigned query) by a known key, for service `lambda`;
-        the signature itself is checked once the body it covers is read."""
+        the signature itself is checked once the body it covers is read. A function's own keys
+        are refused any operation but Invoke here, before the body: anyone can name such a key
+        (STRATOFN<name>), so the unknown-key check alone no longer keeps strangers from the body
+        reads and upload slots."""
         header = request.headers.get("authorization", "").strip()
         if header:
             auth = sigv4.parse_header(header)
@@ -186,6 +184,12 @@ class LambdaApp:
             auth = sigv4.parse_query(request.query)
         else:
             raise LambdaError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
-        if self.credentials.lookup(auth.scope.access_key) is None:
+        identity = self.credentials.lookup(auth.scope.access_key)
+        if identity is None:
             raise unknown_key()
+        if identity.function is not None and endpoint.operation not in _FUNCTION_OPERATIONS:
+            registry = self.services.registry
+            name = endpoint.function_name
+            resource = registry.arn(*registry.split(name, request.query.get("Qualifier") or None)) if name else "*"
+            refuse_function(identity, f"lambda:{endpoint.operation}", resource)
         return auth
