@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
-from strato.auth.credentials import AccountCredentials, Identity, function_identity, refuse_function
+from strato.auth.credentials import AccountCredentials, Identity, function_identity, generate_root, refuse_function
 from strato.auth.errors import AuthError
 
 ROOT = Identity("STRATOROOTKEY0000000", "root-secret", "root")
@@ -47,3 +49,12 @@ def test_a_functions_keys_are_refused_what_the_root_may_do() -> None:
         refuse_function(function_identity(ROOT, "fn"), "lambda:GetFunction", "arn:aws:lambda:::function:other")
     assert (caught.value.code, caught.value.status) == ("AccessDenied", 403)
     assert "function fn is not authorized to perform: lambda:GetFunction" in caught.value.message
+
+
+def test_generated_root_keys_never_take_a_functions_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter("FN" + "ABCDEFGHIJKL" + "Q" * 14)  # the first draw spells STRATOFNABCDEFGHIJKL
+    monkeypatch.setattr(secrets, "choice", lambda alphabet: next(drawn))
+    access, _ = generate_root()
+    assert access == "STRATO" + "Q" * 14
+    assert AccountCredentials(Identity(access, "root-secret", "root")).lookup("STRATOFNABCDEFGHIJKL") == \
+        function_identity(Identity(access, "root-secret", "root"), "ABCDEFGHIJKL")

@@ -80,7 +80,11 @@ class AccountCredentials:
 
 
 def generate_root() -> tuple[str, str]:
-    access = "STRATO" + "".join(secrets.choice(ACCESS_KEY_ALPHABET) for _ in range(14))
+    """Random root keys. The access key never begins as a function's does: STRATOFN followed by
+    a name would take that name's function key, and the function's own keys would not work."""
+    access = FUNCTION_KEY_PREFIX
+    while access.startswith(FUNCTION_KEY_PREFIX):
+        access = "STRATO" + "".join(secrets.choice(ACCESS_KEY_ALPHABET) for _ in range(14))
     return access, secrets.token_urlsafe(30)
 
 
