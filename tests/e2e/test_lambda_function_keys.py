@@ -5,12 +5,16 @@ functions or distributions, or sign as another function."""
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 
+from strato.auth import sigv4
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import deploy, refused
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, raw_exchange, request_head
@@ -124,6 +128,35 @@ def test_a_key_naming_no_possible_function_is_unknown(server: StratoServer) -> N
     assert (code, status) == ("UnrecognizedClientException", 403)
 
 
+def presigned_status(server: StratoServer, access: str, secret: str, service: str, path: str,
+                     params: list[tuple[str, str]]) -> tuple[int, bytes]:
+    query = sigv4.presign("GET", f"127.0.0.1:{server.port}", path.encode(), params, access_key=access, secret=secret,
+                          region=REGION, service=service, now=time.time(), expires=60, s3_path=False)
+    try:
+        with urllib.request.urlopen(f"{server.url}{path}?{query}") as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as refusal:
+        return refusal.code, refusal.read()
+
+
+@pytest.mark.parametrize(("service", "path", "params", "action"), [
+    ("lambda", "/_strato/functions/{other}/logs", [], "lambda:GetFunctionLogs"),
+    ("lambda", "/2015-03-31/functions/{other}/code", [("Qualifier", "$LATEST")], "lambda:GetFunctionCode"),
+    ("cloudfront", "/_strato/cdn/invalidations", [("since", "0")], "cloudfront:FollowInvalidations"),
+])
+def test_strato_own_signed_paths_refuse_a_functions_keys(lam: Any, caller: str, server: StratoServer, service: str,
+                                                          path: str, params: list[tuple[str, str]],
+                                                          action: str) -> None:
+    keys = run(lam, caller, {"keys": True})
+    other = deploy(lam, "def handler(event, context):\n    return 1\n")
+    lam.invoke(FunctionName=other, Payload=b"{}")  # it has a log
+    target = path.format(other=other)
+    assert presigned_status(server, ACCESS_KEY, SECRET_KEY, service, target, params)[0] == 200  # the root's URL
+    status, body = presigned_status(server, keys["access"], keys["secret"], service, target, params)
+    assert status == 403
+    assert f"function {caller} is not authorized to perform: {action}".encode() in body
+
+
 @pytest.mark.parametrize(("method", "path"), [("POST", "/2015-03-31/functions"),
                                               ("PUT", "/2015-03-31/functions/any/code")])
 def test_a_package_upload_signed_with_a_function_key_is_refused_before_its_body(server: StratoServer, method: str,
@@ -139,3 +172,4 @@ def test_a_package_upload_signed_with_a_function_key_is_refused_before_its_body(
     answer = raw_exchange(server.port, head)  # the head alone: no body is ever sent
     assert (answer.status, answer.headers["x-amzn-errortype"]) == (403, "AccessDeniedException")
     assert b"function anyone is not authorized to perform: lambda:" in answer.body
+
