@@ -4,6 +4,7 @@ functions or distributions, or sign as another function."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -81,6 +82,36 @@ def test_with_its_keys_a_function_writes_and_reads_objects(lam: Any, caller: str
                              "params": {"Bucket": bucket, "Key": "by-function"}})
     assert read["ok"]["Body"] == "hello from a function"
     assert s3.get_object(Bucket=bucket, Key="by-function")["Body"].read() == b"hello from a function"
+
+
+PRESIGNER = """
+import io
+import boto3
+from boto3.s3.transfer import TransferConfig
+
+def handler(event, context):
+    s3 = boto3.client("s3")
+    chunks = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    s3.upload_fileobj(io.BytesIO(b"m" * (6 * 1024 * 1024)), event["bucket"], "multipart", Config=chunks)
+    s3.put_object(Bucket=event["bucket"], Key="shared", Body=b"shared by a function")
+    return {"get": s3.generate_presigned_url("get_object", Params={"Bucket": event["bucket"], "Key": "shared"}),
+            "put": s3.generate_presigned_url("put_object", Params={"Bucket": event["bucket"], "Key": "given"})}
+"""
+
+
+def test_a_functions_presigned_urls_and_multipart_uploads_work(lam: Any, s3: Any, bucket: str,
+                                                               server: StratoServer) -> None:
+    urls = run(lam, deploy(lam, PRESIGNER, Timeout=30), {"bucket": bucket})
+    assert "AWSAccessKeyId=STRATOFN" in urls["get"]  # boto3 presigns with SigV2 for this endpoint
+    with urllib.request.urlopen(urls["get"]) as answer:
+        assert answer.read() == b"shared by a function"
+    stranger = http.client.HTTPConnection("127.0.0.1", server.port)  # sends no Content-Type: SigV2 signs it
+    stranger.request("PUT", urls["put"].removeprefix(server.url), body=b"given by a stranger")
+    assert stranger.getresponse().status == 200
+    stranger.close()
+    assert s3.get_object(Bucket=bucket, Key="given")["Body"].read() == b"given by a stranger"
+    multipart = s3.head_object(Bucket=bucket, Key="multipart")
+    assert (multipart["ContentLength"], multipart["ETag"].endswith('-2"')) == (6 * 1024 * 1024, True)
 
 
 def test_with_its_keys_a_function_invokes_another(lam: Any, caller: str) -> None:
