@@ -75,6 +75,28 @@ def test_a_function_is_given_its_own_keys_not_the_roots(lam: Any, caller: str) -
     assert keys["secret"] != SECRET_KEY
 
 
+SEEKER = """
+import os
+
+def handler(event, context):
+    wanted, found = event["wanted"].encode(), []
+    for pid in (name for name in os.listdir("/proc") if name.isdigit()):
+        for part in ("environ", "cmdline"):
+            try:
+                with open(f"/proc/{pid}/{part}", "rb") as readable:
+                    if wanted in readable.read():
+                        found.append(f"/proc/{pid}/{part}")
+            except OSError:
+                pass
+    return {"found": found, "processes": len(os.listdir("/proc"))}
+"""
+
+
+def test_no_process_a_function_can_see_holds_the_root_secret(lam: Any) -> None:
+    seen = run(lam, deploy(lam, SEEKER), {"wanted": SECRET_KEY})
+    assert seen["found"] == []
+
+
 def test_with_its_keys_a_function_writes_and_reads_objects(lam: Any, caller: str, s3: Any, bucket: str) -> None:
     put = {"Bucket": bucket, "Key": "by-function", "Body": "hello from a function"}
     assert "ok" in run(lam, caller, {"service": "s3", "operation": "put_object", "params": put})
