@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from strato.auth import sigv4
-from strato.auth.credentials import CredentialStore
+from strato.auth.credentials import CredentialStore, refuse_function
 from strato.auth.errors import AuthError
 from strato.auth.verify import verify_v4
 from strato.http import bodies
@@ -57,11 +57,13 @@ class LogsApp:
         auth = self.authorization(request)
         body = await bodies.collect(bodies.stream(request.receive, request.content_length(), self.request_timeout),
                                     MAX_BODY)
-        verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
-                  raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
-                  query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
+        identity, _ = verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
+                                raw_query=request.raw_query, headers=request.header_list,
+                                header_map=request.headers, query=request.query, now=time.time(),
+                                body_sha256=hashlib.sha256(body).hexdigest())
         target = request.headers.get("x-amz-target", "")
         operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        refuse_function(identity, f"logs:{operation or target}", "*")  # functions' logs are the account's to read
         handler = HANDLERS.get(operation)
         if request.method != "POST" or request.path != "/" or handler is None:
             raise unknown_operation(operation or target)
