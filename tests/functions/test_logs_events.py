@@ -88,6 +88,16 @@ class TestPages:
             assert texts(backward_page(reader, Selection(), None, 1, 1 << 20)) == ["more 4"]
             assert forward_page(reader, Selection(), reader.end(), 10, 1 << 20) == ([], False)
 
+    def test_the_end_key_leaves_what_was_written_while_the_reader_was_open_to_the_next_page(
+            self, tmp_path: Path) -> None:
+        write(tmp_path / "fn", (STREAM, [(1, False, b"before\n")]))
+        with FunctionLogReader(tmp_path, "fn") as reader:
+            assert texts(backward_page(reader, Selection(), None, 10, 1 << 20)) == ["before"]
+            write(tmp_path / "fn", (STREAM, [(2, False, b"meanwhile\n")]))
+            end = reader.end()
+        with FunctionLogReader(tmp_path, "fn") as reader:
+            assert texts(forward_page(reader, Selection(), end, 10, 1 << 20)[0]) == ["meanwhile"]
+
     def test_a_page_stays_within_its_byte_limit(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", (STREAM, [(1, False, b"y" * 74 + b"\n") for _ in range(10)]))
         with FunctionLogReader(tmp_path, "fn") as reader:

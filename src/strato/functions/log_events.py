@@ -113,6 +113,7 @@ class FunctionLogReader:
     def __init__(self, logs_dir: Path, function_name: str) -> None:
         self.directory = function_directory(logs_dir, function_name)
         self._files: list[tuple[int, BinaryIO]] = []
+        self._end: Key = (0, 0, -1)
         self.exists = False  # the function has log files (framed or not)
 
     def __enter__(self) -> FunctionLogReader:
@@ -134,6 +135,9 @@ class FunctionLogReader:
                 file.close()
             raise
         self._files = sorted(seen.items())
+        if self._files:
+            generation, file = self._files[-1]
+            self._end = (generation, os.fstat(file.fileno()).st_size, -1)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -147,11 +151,9 @@ class FunctionLogReader:
         self.exists = False
 
     def end(self) -> Key:
-        """A key after every event written so far."""
-        if not self._files:
-            return (0, 0, -1)
-        generation, file = self._files[-1]
-        return (generation, os.fstat(file.fileno()).st_size, -1)
+        """A key after every event written before the reader opened: what is written while it
+        reads comes after it, so a page that ends here misses none of that."""
+        return self._end
 
     def heads(self) -> Iterator[Record]:
         """Every record, oldest first, without payloads."""
