@@ -248,8 +248,13 @@ def _group(logs_dir: Path, name: str) -> GroupSummary | None:
 
 
 def _first_time(path: Path) -> int | None:
-    """The time of a framed file's first record, None for a raw or empty one."""
-    with open(path, "rb") as file:
+    """The time of a framed file's first record, None for a raw or empty one, or one a rotation
+    renamed since it was listed."""
+    try:
+        file = open(path, "rb")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:
+        return None
+    with file:
         generation = log_records.generation_of(file.fileno())
         if generation is None:
             return None
