@@ -98,6 +98,18 @@ class TestPages:
         with FunctionLogReader(tmp_path, "fn") as reader:
             assert texts(forward_page(reader, Selection(), end, 10, 1 << 20)[0]) == ["meanwhile"]
 
+    def test_the_end_key_is_never_inside_a_record_still_being_written(self, tmp_path: Path) -> None:
+        write(tmp_path / "fn", (STREAM, [(1, False, b"before\n")]))
+        pending = log_records.encode(STREAM, [(2, False, b"being written\n")], b"being written\n")
+        with open(tmp_path / "fn" / LOG_FILE, "ab") as file:
+            file.write(pending[:10])
+            file.flush()
+            with FunctionLogReader(tmp_path, "fn") as reader:
+                end = reader.end()
+            file.write(pending[10:])
+        with FunctionLogReader(tmp_path, "fn") as reader:
+            assert texts(forward_page(reader, Selection(), end, 10, 1 << 20)[0]) == ["being written"]
+
     def test_a_page_stays_within_its_byte_limit(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", (STREAM, [(1, False, b"y" * 74 + b"\n") for _ in range(10)]))
         with FunctionLogReader(tmp_path, "fn") as reader:

@@ -137,7 +137,10 @@ class FunctionLogReader:
         self._files = sorted(seen.items())
         if self._files:
             generation, file = self._files[-1]
-            self._end = (generation, os.fstat(file.fileno()).st_size, -1)
+            size = os.fstat(file.fileno()).st_size
+            if not log_records.ends_whole(file.fileno(), size):  # a write under way, or a torn record
+                size = log_records.whole_end(file, generation)
+            self._end = (generation, size, -1)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -152,7 +155,8 @@ class FunctionLogReader:
 
     def end(self) -> Key:
         """A key after every event written before the reader opened: what is written while it
-        reads comes after it, so a page that ends here misses none of that."""
+        reads comes after it, so a page that ends here misses none of that. It is a record's end,
+        never the middle of one being written."""
         return self._end
 
     def heads(self) -> Iterator[Record]:

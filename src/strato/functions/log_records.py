@@ -137,6 +137,15 @@ def records(file: BinaryIO, generation: int, *, start: int = FILE_HEADER,
         offset = file.tell()
 
 
+def whole_end(file: BinaryIO, generation: int) -> int:
+    """Where the last whole record of an open framed file ends: a key's offset that is never
+    inside a record (one still being written, or torn)."""
+    end = FILE_HEADER
+    for _ in records(file, generation, wanted=lambda *_: False):
+        end = file.tell()  # just past the record's trailer
+    return end
+
+
 def raw_text(file: BinaryIO, max_bytes: int) -> bytes:
     """The last `max_bytes` of an open framed file's payloads, in order (bounded in memory)."""
     kept: deque[bytes] = deque()
