@@ -143,7 +143,7 @@ async def get_log_events(params: Params, context: Context) -> dict[str, Any]:
                 forward = (g, o, i - 1)
             if events:
                 forward, backward = events[-1].key, events[0].key
-            elif not any(found.name == stream for found in stream_summaries(reader)):
+            elif not any(record.pieces and record.stream == stream for record in reader.heads()):
                 raise no_such_stream()
             return events, event_token("f", forward), event_token("b", backward)
 
