@@ -5,6 +5,8 @@ records existed still read."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from strato.functions import log_records
@@ -164,3 +166,32 @@ class TestOlderFiles:
         write(directory, (STREAM, [(3, False, b"after the crash\n")]))
         assert texts(events(tmp_path)) == ["whole", "after the crash"]
         assert read_logs(tmp_path, "fn") == b"whole\nafter the crash\n"
+
+    def test_a_record_a_failed_write_left_in_part_is_never_appended_to(self, tmp_path: Path) -> None:
+        script = """
+import resource, signal, sys
+from pathlib import Path
+from strato.functions import log_records
+from strato.functions.logs import FunctionLog, LOG_FILE
+
+def record(text):
+    return log_records.encode("s", [(1, False, text)], text)
+
+directory = Path(sys.argv[1])
+log = FunctionLog(directory)
+log.write(record(b"whole\\n"))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails as a full disk does
+resource.setrlimit(resource.RLIMIT_FSIZE, ((directory / LOG_FILE).stat().st_size + 10, resource.RLIM_INFINITY))
+try:
+    log.write(record(b"cut short\\n"))
+except OSError:
+    pass
+else:
+    sys.exit("the write did not fail")
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+log.write(record(b"after the failure\\n"))
+log.close()
+"""
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / "fn")], check=True)
+        assert texts(events(tmp_path)) == ["whole", "after the failure"]
+        assert read_logs(tmp_path, "fn") == b"whole\nafter the failure\n"

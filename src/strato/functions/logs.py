@@ -175,7 +175,11 @@ class FunctionLog:
         """Append one record (log_records.encode), in one write."""
         if self._size > log_records.FILE_HEADER and self._size + len(record) > self._max_bytes:
             self._rotate()
-        write_all(self._fd, record)
+        try:
+            write_all(self._fd, record)
+        except OSError:  # a full disk may take part of a record: take it back, so none follows a torn one
+            os.ftruncate(self._fd, self._size)
+            raise
         self._size += len(record)
 
     def _rotate(self) -> None:
