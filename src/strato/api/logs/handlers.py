@@ -63,7 +63,10 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
     prefix = params.text("logGroupNamePrefix") or ""
     limit = params.number("limit", 1, MAX_DESCRIBE) or MAX_DESCRIBE
     token = params.text("nextToken", high=4096)
-    after = parse_list_token(token)[0] if token is not None else None
+    found = parse_list_token(token) if token is not None else [None]
+    if not found:
+        raise bad_token()
+    after = found[0]
     if after is not None and not isinstance(after, str):
         raise bad_token()
     groups = [group for group in await asyncio.to_thread(group_summaries, context.logs_dir)
