@@ -628,3 +628,32 @@ def test_a_warm_nodejs_handler_error_is_an_unhandled_function_error(lam: Any, se
     assert answer["FunctionError"] == "Unhandled"
     assert (error["errorType"], error["errorMessage"]) == ("TypeError", "no good")
     assert call(lam, name, {})[1] >= 1  # the environment goes on serving
+
+
+@needs_node
+def test_a_warm_nodejs_invoke_that_prints_more_than_its_pipe_holds_logs_it_all_in_its_own_block(
+        lam: Any, server: StratoServer) -> None:
+    """Output beyond the pipe's 64 KiB, through process.stdout and process.stderr: all of it before
+    the end mark (none left queued behind it for the next invocation), and the environment serves on."""
+    name = lending_node(lam, """
+        function work(event) {
+          process.stdout.write(`line ${event.n} ${"o".repeat(event.size)}\\n`);
+          process.stderr.write(`line ${event.n} ${"e".repeat(event.size)}\\n`);
+          return calls;
+        }
+    """)
+    warm(lam, server, name)
+    _, uid = call(lam, name, {"where": True})
+    sizes = [1, 256 * 1024, 1]
+    answers = [call(lam, name, {"n": n, "size": size}) for n, size in enumerate(sizes)]
+    assert [answer.get("FunctionError") for answer, _ in answers] == [None, None, None]
+    assert call(lam, name, {"where": True})[1] == uid
+    request_ids = [answer["ResponseMetadata"]["RequestId"] for answer, _ in answers]
+    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
+    entries = log_entries(function_log(server, name))
+    blocks = entries[entries.index(f"START {request_ids[0]}"):entries.index(f"REPORT {request_ids[-1]}") + 1]
+    lines = [(n, size, letter) for n, size in enumerate(sizes) for letter in "oe"]
+    assert [(entry[:8], len(entry)) for entry in blocks] == [
+        (entry[:8], len(entry)) for n, request_id in enumerate(request_ids) for entry in (
+            f"START {request_id}", *(f"line {n} {letter * size}" for m, size, letter in lines if m == n),
+            f"END {request_id}", f"REPORT {request_id}")]

@@ -103,8 +103,11 @@ function errorDocument(error) {
 
 // Output up to an end mark is the invocation it names (logs.py EndMarks). An invocation that
 // printed nothing owes its mark until something is printed next (runtime_client.py Unbuffered).
+// Writes to the log pipe block until done: node leaves a pipe non-blocking and queues what a full
+// one refuses, which would reach the log after the mark (or make the mark's write fail).
 const printed = { since: false, owed: "" };
 for (const stream of [process.stdout, process.stderr]) {
+  if (stream._handle && stream._handle.setBlocking) stream._handle.setBlocking(true);
   const write = stream.write.bind(stream);
   stream.write = (...args) => {
     printed.since = true;
