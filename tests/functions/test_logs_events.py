@@ -66,6 +66,11 @@ class TestEvents:
         assert set(texts(events(tmp_path))) == {"x" * 1000}
         assert len(events(tmp_path)) == FLUSH_BYTES // len(line) + 1
 
+    def test_a_time_selects_a_line_whose_record_the_clock_stepped_back_in(self, tmp_path: Path) -> None:
+        write(tmp_path / "fn", (STREAM, [(100, False, b"before the step\n"), (90, False, b"after it\n")]))
+        assert texts(events(tmp_path, selection=Selection(start=95))) == ["before the step"]
+        assert texts(events(tmp_path, selection=Selection(end=95))) == ["after it"]
+
     def test_streams_and_times_select_events(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", ("a", [(10, False, b"a1\n")]), ("b", [(20, False, b"b1\n")]),
               ("a", [(30, False, b"a2\n")]))

@@ -50,9 +50,9 @@ class Selection:
     end: int | None = None
     matches: Callable[[str], bool] | None = None
 
-    def wants_record(self, stream: str, first: int, last: int) -> bool:
-        return ((self.streams is None or self.streams(stream)) and (self.start is None or last >= self.start)
-                and (self.end is None or first < self.end))
+    def wants_record(self, stream: str, earliest: int, latest: int) -> bool:
+        return ((self.streams is None or self.streams(stream)) and (self.start is None or latest >= self.start)
+                and (self.end is None or earliest < self.end))
 
     def wants(self, timestamp: int, message: str) -> bool:
         return ((self.start is None or timestamp >= self.start) and (self.end is None or timestamp < self.end)

@@ -101,7 +101,7 @@ class Record:
         return self.pieces[-1][0] if self.pieces else 0
 
 
-Wanted = Callable[[str, int, int], bool]  # (stream, first ms, last ms): is the payload needed?
+Wanted = Callable[[str, int, int], bool]  # (stream, earliest ms, latest ms): is the payload needed?
 
 
 def records(file: BinaryIO, generation: int, *, start: int = FILE_HEADER,
@@ -124,7 +124,8 @@ def records(file: BinaryIO, generation: int, *, start: int = FILE_HEADER,
                        for at, size in _PIECE.iter_unpack(meta[stream_size:]))
         stream = meta[:stream_size].decode(errors="replace")
         payload: bytes | None = None
-        if wanted is None or (pieces and wanted(stream, pieces[0][0], pieces[-1][0])):
+        if wanted is None or (pieces and wanted(stream, min(at for at, _, _ in pieces),
+                                                 max(at for at, _, _ in pieces))):  # a clock may step back
             payload = file.read(payload_size)
             if len(payload) < payload_size:
                 return
