@@ -226,3 +226,12 @@ def test_a_package_upload_signed_with_a_function_key_is_refused_before_its_body(
     assert (answer.status, answer.headers["x-amzn-errortype"]) == (403, "AccessDeniedException")
     assert b"function anyone is not authorized to perform: lambda:" in answer.body
 
+
+def test_a_function_cannot_read_the_logs_of_functions(lam: Any, caller: str) -> None:
+    noisy = deploy(lam, "def handler(event, context):\n    print('a line only its owner may read')\n    return 1\n")
+    lam.invoke(FunctionName=noisy, Payload=b"{}")
+    refusal = run(lam, caller, {"service": "logs", "operation": "filter_log_events",
+                                "params": {"logGroupName": f"/aws/lambda/{noisy}"}})
+    assert "a line only its owner may read" not in json.dumps(refusal)
+    assert refusal.get("error") == "AccessDeniedException"
+    assert f"function {caller} is not authorized to perform: logs:FilterLogEvents" in refusal["message"]
