@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from strato.functions.isolated import IsolatedLauncher
+from strato.functions.runtime_api import Delivery
 from strato.functions.runtimes import available_runtimes
 from tests.functions.environments import ARN, Outcome, Runner
 
@@ -110,3 +111,27 @@ def test_an_initialisation_failure_is_posted_to_init_error(runner: Runner, handl
     assert outcome.body["errorType"] == error_type
     if message is not None:
         assert outcome.body["errorMessage"] == message
+
+
+def test_a_rejection_the_handler_leaves_unhandled_ends_the_runtime_before_it_asks_for_more(runner: Runner) -> None:
+    """Node ends the process on an unhandled rejection when the handler's turn is over: after its
+    answer, and (as Lambda's runtime, which asks from a setImmediate) before its next GET next,
+    so that no invocation is handed to a runtime about to exit."""
+    source = """
+    exports.handler = async (event) => { Promise.reject(new Error("nobody waits for me")); return "answered"; };
+    """
+    code = runner.code("", module=None, files={"index.js": source})
+
+    async def go() -> tuple[Outcome, Outcome, bool]:
+        environment = await runner.start(code, "index.handler", runtime=NODE[-1])
+        answered = await environment.invoke(None)
+        environment.channel.submit(Delivery("next", b"{}", ARN, 10_000))
+        ended = await environment.outcome()
+        handed_out = environment.channel.expects_answer("next")
+        await environment.stop()
+        return answered, ended, handed_out
+
+    answered, ended, handed_out = runner.run(go())
+    assert answered.body == "answered"
+    assert ended.exit_status == 1
+    assert not handed_out
