@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from strato.auth.credentials import FUNCTION_KEY_PREFIX
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -52,6 +54,9 @@ class Settings:
         settings = cls(**values)  # type: ignore[arg-type]
         if (settings.root_access_key is None) != (settings.root_secret_key is None):
             raise ValueError("set both STRATO_ROOT_ACCESS_KEY and STRATO_ROOT_SECRET_KEY, or neither")
+        if (settings.root_access_key or "").startswith(FUNCTION_KEY_PREFIX):
+            raise ValueError(f"STRATO_ROOT_ACCESS_KEY may not begin with {FUNCTION_KEY_PREFIX}: such keys are "
+                             "functions' own (that function's keys would stop working)")
         if settings.workers < 1:
             raise ValueError("workers must be at least 1")
         return settings
