@@ -657,3 +657,22 @@ def test_a_warm_nodejs_invoke_that_prints_more_than_its_pipe_holds_logs_it_all_i
         (entry[:8], len(entry)) for n, request_id in enumerate(request_ids) for entry in (
             f"START {request_id}", *(f"line {n} {letter * size}" for m, size, letter in lines if m == n),
             f"END {request_id}", f"REPORT {request_id}")]
+
+
+@needs_node
+def test_warm_nodejs_invokes_carry_payloads_near_six_megabytes_both_ways(lam: Any, server: StratoServer) -> None:
+    """Bodies of many reads each way on the lent connection, back to back with small ones: each
+    answer is framed by its Content-Length, whole, and the next begins where it ends."""
+    name = lending_node(lam, """
+        function work(event) {
+          return event.echo === undefined ? "r".repeat(event.size) : { echo: event.echo, calls };
+        }
+    """)
+    warm(lam, server, name)
+    near = 6 * 1024 * 1024 - 1024  # Lambda's synchronous limit is 6 MB each way
+    echo = "e" * near
+    answers = [call(lam, name, {"echo": echo}), call(lam, name, {"size": near}), call(lam, name, {"echo": "small"})]
+    assert [answer.get("FunctionError") for answer, _ in answers] == [None, None, None]
+    assert answers[0][1]["echo"] == echo
+    assert answers[1][1] == "r" * near
+    assert answers[2][1] == {"echo": "small", "calls": answers[0][1]["calls"] + 2}
