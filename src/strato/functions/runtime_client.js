@@ -34,33 +34,45 @@ class RuntimeApi {
   constructor() {
     this.socket = connect();
     this.socket.setNoDelay(true);
-    this.buffer = Buffer.alloc(0);
+    this.chunks = [];  // read and not yet answered
+    this.size = 0;
+    this.needed = 0;  // how many bytes the first answer needs, once its head is read
     this.waiting = [];
     this.socket.on("data", (chunk) => {
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-      this.answer();
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+      if (this.size >= this.needed) this.answer();
     });
     const lost = () => process.exit(1);  // the environment is being stopped
     this.socket.on("close", lost);
     this.socket.on("error", lost);
   }
 
+  // Resolves the answers read whole. What is read is joined only then: a large body comes in
+  // many reads, and joining at each one would copy it over and over.
   answer() {
+    let buffer = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
+    this.needed = 0;
     while (this.waiting.length) {
-      const end = this.buffer.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const lines = this.buffer.toString("latin1", 0, end).split("\r\n");
+      const end = buffer.indexOf("\r\n\r\n");
+      if (end < 0) break;
+      const lines = buffer.toString("latin1", 0, end).split("\r\n");
       const headers = {};
       for (const line of lines.slice(1)) {
         const colon = line.indexOf(":");
         headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
       const stop = end + 4 + Number(headers["content-length"] || 0);
-      if (this.buffer.length < stop) return;
-      const body = this.buffer.subarray(end + 4, stop);
-      this.buffer = this.buffer.subarray(stop);
+      if (buffer.length < stop) {
+        this.needed = stop;
+        break;
+      }
+      const body = buffer.subarray(end + 4, stop);
+      buffer = buffer.subarray(stop);
       this.waiting.shift()({ status: Number(lines[0].split(" ")[1]), headers, body });
     }
+    this.chunks = buffer.length ? [buffer] : [];
+    this.size = buffer.length;
   }
 
   // Writes the requests in one write; a promise of each one's answer.
