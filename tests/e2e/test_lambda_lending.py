@@ -676,3 +676,34 @@ def test_warm_nodejs_invokes_carry_payloads_near_six_megabytes_both_ways(lam: An
     assert answers[0][1]["echo"] == echo
     assert answers[1][1] == "r" * near
     assert answers[2][1] == {"echo": "small", "calls": answers[0][1]["calls"] + 2}
+
+
+NODE_SOCKETS = """
+const childProcess = require("child_process");
+const fs = require("fs");
+const sockets = (links) => links.filter((link) => link.startsWith("socket:[")).map((link) => Number(link.slice(8, -1)));
+function work(event) {
+  const own = fs.readdirSync("/proc/self/fd").map((fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ""; } });
+  const child = childProcess.execSync("for fd in /proc/self/fd/*; do readlink $fd; done; env").toString().split("\\n");
+  return {
+    own: sockets(own), child: sockets(child),
+    variables: [...Object.keys(process.env), ...child.map((line) => line.split("=")[0])].filter((name) => name.startsWith("_STRATO")),
+  };
+}
+"""
+
+
+@needs_node
+def test_a_warm_nodejs_handler_and_its_children_see_nothing_of_the_handed_connection_but_the_socket(
+        lam: Any, server: StratoServer) -> None:
+    """The connection's descriptor and the end marks' secret reach node through its environment:
+    the client takes both out of process.env, and the descriptor is close-on-exec in node, so a
+    child the handler starts holds no connection to the Runtime API."""
+    name = lending_node(lam, NODE_SOCKETS)
+    lent = warm(lam, server, name)
+    peers = unix_peers()
+    runtime_end = {peers[inode] for inode in lent}
+    _, seen = call(lam, name, {})
+    assert runtime_end <= set(seen["own"])
+    assert not runtime_end & set(seen["child"])
+    assert seen["variables"] == []
