@@ -682,12 +682,14 @@ NODE_SOCKETS = """
 const childProcess = require("child_process");
 const fs = require("fs");
 const sockets = (links) => links.filter((link) => link.startsWith("socket:[")).map((link) => Number(link.slice(8, -1)));
+const link = (fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ""; } };
 function work(event) {
-  const own = fs.readdirSync("/proc/self/fd").map((fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ""; } });
+  const own = fs.readdirSync("/proc/self/fd").map(link);
   const child = childProcess.execSync("for fd in /proc/self/fd/*; do readlink $fd; done; env").toString().split("\\n");
   return {
     own: sockets(own), child: sockets(child),
-    variables: [...Object.keys(process.env), ...child.map((line) => line.split("=")[0])].filter((name) => name.startsWith("_STRATO")),
+    variables: [...Object.keys(process.env), ...child.map((line) => line.split("=")[0])]
+      .filter((name) => name.startsWith("_STRATO")),
   };
 }
 """
