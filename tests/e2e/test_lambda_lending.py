@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -709,3 +710,31 @@ def test_a_warm_nodejs_handler_and_its_children_see_nothing_of_the_handed_connec
     assert runtime_end <= set(seen["own"])
     assert not runtime_end & set(seen["child"])
     assert seen["variables"] == []
+
+
+def test_a_provided_runtimes_bootstrap_is_handed_nothing_and_dials_the_runtime_api(lam: Any) -> None:
+    """Only strato's own clients take a connection at launch; a zip's bootstrap gets neither its
+    descriptor nor the end marks' secret, and speaks to AWS_LAMBDA_RUNTIME_API over TCP."""
+    bootstrap = f"""#!{sys.executable}
+import contextlib, json, os, socket, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+
+def unix_sockets():
+    found = []
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{{fd}}").startswith("socket:"):
+                with socket.socket(fileno=os.dup(fd)) as held:
+                    if held.family == socket.AF_UNIX:
+                        found.append(fd)
+    return found
+
+while True:
+    with urllib.request.urlopen(api + "next") as response:
+        request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
+    body = json.dumps({{"variables": [k for k in os.environ if k.startswith("_STRATO")], "unix": unix_sockets()}})
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=body.encode())).read()
+"""
+    name = deploy(lam, "", runtime="provided.al2023", handler="my.handler", files={"bootstrap": bootstrap},
+                  executable=("bootstrap",))
+    assert [call(lam, name)[1] for _ in range(2)] == [{"variables": [], "unix": []}] * 2
