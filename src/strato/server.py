@@ -9,7 +9,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import uvicorn
 
@@ -36,6 +36,7 @@ from strato.edge.ratelimit import RateLimiter
 from strato.edge.store import EdgeStore
 from strato.functions.borrowing import LeaseBook
 from strato.functions.controller import Controller
+from strato.functions.destinations import Destinations
 from strato.functions.events import Dispatcher, EventQueue
 from strato.functions.invoker import Invoker
 from strato.functions.ipc import ControllerClient
@@ -52,6 +53,7 @@ from strato.metrics import ResponseCounters
 from strato.root import RootApp
 from strato.storage.engine import ObjectStore
 from strato.storage.errors import NoSuchBucket, NoSuchKey
+from strato.storage.records import Expectation
 
 log = logging.getLogger("strato")
 
@@ -109,6 +111,22 @@ def s3_object_fetcher(store: ObjectStore) -> Callable[[str, str], Awaitable[byte
             reader.close()
 
     return fetch
+
+
+def s3_record_writer(store: ObjectStore) -> Callable[[str, str, bytes], Awaitable[None]]:
+    """An S3 failure destination of Event invocations: a record written as a JSON object."""
+
+    async def write(bucket: str, key: str, record: bytes) -> None:
+        async def body() -> AsyncIterator[bytes]:
+            yield record
+
+        try:
+            await store.put_object(bucket, key, body(), Expectation(size=len(record)),
+                                   system={"content-type": "application/json"}, user={})
+        except NoSuchBucket as exc:
+            raise LookupError(f"s3://{bucket}") from exc
+
+    return write
 
 
 def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters, invoker: Invoker) -> RootApp:
@@ -272,8 +290,11 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
                 keys=function_keys(identity),
                 account_concurrency=settings.function_concurrency)
     queue = EventQueue(folder / "events.db")
+    store = ObjectStore(settings.data_dir)  # for S3 failure destinations only
+    destinations = Destinations(registry.get_event_config, registry.resolve_async, s3_record_writer(store),
+                                settings.region)
     dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay,
-                            registry.event_limits)
+                            registry.event_limits, destinations)
     controller = Controller(folder / "controller.sock", registry.resolve, pool, dispatcher,
                             LeaseDesk(folder / "leases.sock", pool))
     serving = asyncio.ensure_future(controller.serve())
@@ -288,6 +309,7 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
         await pool.close()
         await launcher.close()
         queue.close()
+        store.close()
 
 
 def serve_edge(settings: EdgeSettings) -> None:

@@ -6,7 +6,9 @@ controller runs each queued event through the pool; a function error is retried,
 configuration of the qualifier the caller named says (MaximumRetryAttempts); a throttled event
 waits and tries again. An event older than its MaximumEventAgeInSeconds (six hours unless
 configured) is dropped instead of run. Delivery is at least once: an event running when the
-server dies runs again.
+server dies runs again. Once an event is done (run, failed for the last time, or too old), its
+invocation record goes to the destination its configuration names (destinations.py): a
+destination function's Event invocation replaces the event in the queue in one transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from strato import migrations
 
+from .destinations import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS, Destinations, Ending, Finished
 from .errors import NotFound
 from .invoke_configs import EventLimits
 from .ipc import Resolve
@@ -45,6 +48,16 @@ class QueuedEvent:
     created: float
 
 
+_INSERT = ("INSERT INTO events (function_name, version, invoked_arn, request_id, client_context, payload, created,"
+           " next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _row(invocation: Invocation) -> tuple[str, str, str, str, str | None, bytes, float, float]:
+    now = time.time()
+    return (invocation.function.name, invocation.function.version, invocation.invoked_arn, invocation.request_id,
+            invocation.client_context, invocation.payload, now, now)
+
+
 class EventQueue:
     """The queue in its own SQLite file (`events.db`): API workers write, the controller reads.
     Apart from the registry's file, so that queueing an event never invalidates the registry's
@@ -57,13 +70,8 @@ class EventQueue:
         self._lock = asyncio.Lock()
 
     async def put(self, invocation: Invocation) -> None:
-        now = time.time()
-        row = (invocation.function.name, invocation.function.version, invocation.invoked_arn,
-               invocation.request_id, invocation.client_context, invocation.payload, now, now)
         async with self._lock:
-            await asyncio.to_thread(self._conn.execute, "INSERT INTO events (function_name, version, invoked_arn,"
-                                    " request_id, client_context, payload, created, next_at)"
-                                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            await asyncio.to_thread(self._conn.execute, _INSERT, _row(invocation))
 
     def due(self, now: float, exclude: set[int], limit: int = 64) -> list[QueuedEvent]:
         rows = self._conn.execute(
@@ -75,8 +83,20 @@ class EventQueue:
         row = self._conn.execute("SELECT MIN(next_at) FROM events").fetchone()
         return None if row[0] is None else float(row[0])
 
-    def done(self, event_id: int) -> None:
-        self._conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
+    def done(self, event_id: int, follow_up: Invocation | None = None) -> None:
+        """Remove a finished event; with `follow_up` (its destination's invocation), queue that
+        in the same transaction, so a crash leaves one or the other."""
+        if follow_up is None:
+            self._conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute(_INSERT, _row(follow_up))
+            self._conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def later(self, event_id: int, attempts: int, next_at: float) -> None:
         self._conn.execute("UPDATE events SET attempts = ?, next_at = ? WHERE id = ?", (attempts, next_at, event_id))
@@ -100,12 +120,13 @@ class Dispatcher:
     """Drains the queue in the controller: one task per due event, woken by new events."""
 
     def __init__(self, queue: EventQueue, resolve: Resolve, run: Run, retry_delay: float = 60.0,
-                 limits: Limits = lambda_defaults) -> None:
+                 limits: Limits = lambda_defaults, destinations: Destinations | None = None) -> None:
         self.queue = queue
         self.resolve = resolve
         self.run = run
         self.retry_delay = retry_delay
         self.limits = limits
+        self.destinations = destinations
         self._wake = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
 
@@ -147,7 +168,7 @@ class Dispatcher:
         limits = await self.limits(event.invoked_arn)
         if time.time() - event.created > limits.event_age:
             log.warning("event %s dropped: older than %d s", event.request_id, limits.event_age)
-            self.queue.done(event.id)
+            await self._finish(event, Ending(EVENT_AGE_EXCEEDED, event.attempts, None))
             return
         invocation = Invocation(function, event.invoked_arn, event.payload, event.request_id, event.client_context)
         try:
@@ -156,10 +177,19 @@ class Dispatcher:
             self.queue.later(event.id, event.attempts, time.time() + THROTTLE_DELAY)
             return
         attempts = event.attempts + 1
-        if result.function_error is None or attempts > limits.retry_attempts:
-            if result.function_error is not None:
-                log.warning("event %s failed %d times; dropped: %s", event.request_id, attempts,
-                            result.payload[:500].decode("utf-8", "replace"))
-            self.queue.done(event.id)
+        if result.function_error is None:
+            await self._finish(event, Ending(SUCCESS, attempts, result))
+        elif attempts > limits.retry_attempts:
+            log.warning("event %s failed %d times, the last allowed: %s", event.request_id, attempts,
+                        result.payload[:500].decode("utf-8", "replace"))
+            await self._finish(event, Ending(RETRIES_EXHAUSTED, attempts, result))
         else:
             self.queue.later(event.id, attempts, time.time() + self.retry_delay * attempts)
+
+    async def _finish(self, event: QueuedEvent, ending: Ending) -> None:
+        """Remove the event, queueing its destination function's invocation in its place."""
+        follow_up = None
+        if self.destinations is not None:
+            finished = Finished(event.invoked_arn, event.request_id, event.payload)
+            follow_up = await self.destinations.follow_up(finished, ending)
+        self.queue.done(event.id, follow_up)
