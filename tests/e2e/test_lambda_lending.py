@@ -15,6 +15,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -567,10 +568,10 @@ exports.handler = async (event, context) => {
 """
 
 
-def lending_node(lam: Any, work: str) -> str:
+def lending_node(lam: Any, work: str, **config: Any) -> str:
     """A nodejs function whose handler runs `work(event, context)` (JavaScript source defining it)."""
     return deploy(lam, "", runtime=str(NODE), handler="index.handler",
-                  files={"index.js": NODE_PRELUDE + textwrap.dedent(work)})
+                  files={"index.js": NODE_PRELUDE + textwrap.dedent(work)}, **config)
 
 
 @needs_node
@@ -738,3 +739,64 @@ while True:
     name = deploy(lam, "", runtime="provided.al2023", handler="my.handler", files={"bootstrap": bootstrap},
                   executable=("bootstrap",))
     assert [call(lam, name)[1] for _ in range(2)] == [{"variables": [], "unix": []}] * 2
+
+
+@needs_node
+def test_every_way_a_warm_nodejs_handler_prints_lands_in_its_own_invocations_block(
+        lam: Any, server: StratoServer) -> None:
+    """console.log and console.error (lines with the request id), process.stdout.write and
+    process.stderr.write, and invocations that print nothing between them: each one's output
+    between its START and END, whichever stream it took."""
+    name = lending_node(lam, """
+        const ways = [
+          (n) => console.log(`line ${n}`), (n) => console.error(`line ${n}`),
+          (n) => process.stdout.write(`line ${n}\\n`), (n) => process.stderr.write(`line ${n}\\n`), () => {},
+        ];
+        function work(event) { ways[event.n % ways.length](event.n); return calls; }
+    """)
+    warm(lam, server, name)
+    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(20)]
+    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
+    console = re.compile(r"^\S+\t[-0-9a-f]+\t(?:INFO|ERROR)\t", re.MULTILINE)  # a time, the request id, a level
+    entries = log_entries(console.sub("", function_log(server, name)))
+    first = entries.index(f"START {request_ids[0]}")
+    assert entries[first:] == [entry for n, request_id in enumerate(request_ids) for entry in (
+        f"START {request_id}", *([f"line {n}"] if n % 5 != 4 else []), f"END {request_id}", f"REPORT {request_id}")]
+
+
+@needs_node
+def test_a_warm_nodejs_invoke_that_times_out_says_so_and_the_next_runs_on_a_new_environment(
+        lam: Any, server: StratoServer) -> None:
+    name = lending_node(lam, """
+        function work(event) {
+          if (event.sleep) return new Promise(() => console.log("waiting forever"));
+          return calls;
+        }
+    """, Timeout=1)
+    lent = warm(lam, server, name)
+    answer, error = call(lam, name, {"sleep": True}, LogType="Tail")
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    log = base64.b64decode(answer["LogResult"]).decode()
+    assert "\tINFO\twaiting forever\n" in log
+    assert "Task timed out after 1.00 seconds" in log
+    assert call(lam, name)[1] == 1, "a fresh environment"
+    until(lambda: not holders(server, lent), "the timed-out environment's connection was dropped")
+
+
+@needs_node
+def test_a_warm_nodejs_handler_that_calls_process_exit_is_a_runtime_exit_error(
+        lam: Any, server: StratoServer) -> None:
+    name = lending_node(lam, """
+        function work(event) {
+          if (event.exit) process.exit(3);
+          return calls;
+        }
+    """)
+    warm(lam, server, name)
+    answer, error = call(lam, name, {"exit": True})
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in error["errorMessage"]
+    assert call(lam, name)[1] == 1, "a fresh environment"
