@@ -1,6 +1,7 @@
 """Asynchronous invocation configurations in the registry (PutFunctionEventInvokeConfig and
 its siblings): per qualifier, how often a failed Event invocation is retried, how old an
-event may grow before it is dropped, and where results would go (stored, not delivered).
+event may grow before it is dropped, and where its invocation record goes (destinations.py
+delivers to functions and S3 buckets).
 
 Source: the Lambda API reference, "PutFunctionEventInvokeConfig", "UpdateFunctionEventInvokeConfig",
 "GetFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig", "ListFunctionEventInvokeConfigs".

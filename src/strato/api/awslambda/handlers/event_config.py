@@ -1,7 +1,7 @@
 """PutFunctionEventInvokeConfig, UpdateFunctionEventInvokeConfig, GetFunctionEventInvokeConfig,
 DeleteFunctionEventInvokeConfig, ListFunctionEventInvokeConfigs (Lambda API reference pages
-of each). The retry and age limits apply to strato's Event queue; destinations are stored and
-answered but nothing is delivered to them."""
+of each). The retry and age limits apply to strato's Event queue, which delivers invocation
+records to function and S3 bucket destinations (functions/destinations.py)."""
 
 from __future__ import annotations
 
