@@ -800,3 +800,22 @@ def test_a_warm_nodejs_handler_that_calls_process_exit_is_a_runtime_exit_error(
     assert error["errorType"] == "Runtime.ExitError"
     assert "exit status 3" in error["errorMessage"]
     assert call(lam, name)[1] == 1, "a fresh environment"
+
+
+@needs_node
+@pytest.mark.parametrize(("handler", "source", "error_type", "message"), [
+    ("missing.handler", "exports.handler = async () => 1;", "Runtime.ImportModuleError",
+     "Error: Cannot find module 'missing'"),
+    ("index.nope", "exports.handler = async () => 1;", "Runtime.HandlerNotFound",
+     "index.nope is undefined or not exported"),
+    ("index.handler", "exports.handler = async () => {", "Runtime.UserCodeSyntaxError",
+     "SyntaxError: Unexpected end of input"),
+    ("index.handler", "throw new RangeError('no start');", "RangeError", "no start"),
+], ids=["missing-module", "missing-handler", "syntax-error", "thrown-at-load"])
+def test_a_nodejs_init_error_reaches_the_caller_through_the_handed_connection(
+        lam: Any, handler: str, source: str, error_type: str, message: str) -> None:
+    name = deploy(lam, "", runtime=str(NODE), handler=handler, files={"index.js": source})
+    for _ in range(2):  # a new environment each time: the failed one is not kept
+        answer, error = call(lam, name)
+        assert answer["FunctionError"] == "Unhandled"
+        assert (error["errorType"], error["errorMessage"]) == (error_type, message)
