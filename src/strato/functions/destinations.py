@@ -111,9 +111,10 @@ def record_key(function_name: str, moment: datetime.datetime, unique: str) -> st
     return f"aws/lambda/async/{function_name}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{unique}"
 
 
-def _service(arn: str) -> str:
+def _service_and_resource(arn: str) -> tuple[str, str]:
+    """An ARN's service and resource (`s3`, `BUCKET`); ("", "") for what is not an ARN."""
     parts = arn.split(":", 5)
-    return parts[2] if len(parts) == 6 and parts[0] == "arn" else ""
+    return (parts[2], parts[5]) if len(parts) == 6 and parts[0] == "arn" else ("", "")
 
 
 class Destinations:
@@ -139,11 +140,11 @@ class Destinations:
                 return None
             moment = datetime.datetime.now(datetime.UTC)
             record = encode_record(invocation_record(event, ending, moment), self.limit)
-            service = _service(destination)
+            service, resource = _service_and_resource(destination)
             if service == "lambda":
                 return await self._function_invocation(destination, record)
             if service == "s3":
-                await self._write(destination, event.invoked_arn, moment, record)
+                await self._write(resource, event.invoked_arn, moment, record)
             else:
                 log.warning("event %s: the record for %s is not delivered (strato has no %s)",
                             event.request_id, destination, service or "such service")
@@ -168,8 +169,7 @@ class Destinations:
             return None
         return Invocation(function, function_arn(self.region, name, qualifier), record, str(uuid.uuid4()))
 
-    async def _write(self, destination: str, invoked_arn: str, moment: datetime.datetime, record: bytes) -> None:
-        bucket = destination.split(":", 5)[5]
+    async def _write(self, bucket: str, invoked_arn: str, moment: datetime.datetime, record: bytes) -> None:
         name, _ = split_function_name(invoked_arn)
         try:
             await self.put_record(bucket, record_key(name, moment, str(uuid.uuid4())), record)
