@@ -819,3 +819,25 @@ def test_a_nodejs_init_error_reaches_the_caller_through_the_handed_connection(
         answer, error = call(lam, name)
         assert answer["FunctionError"] == "Unhandled"
         assert (error["errorType"], error["errorMessage"]) == (error_type, message)
+
+
+@needs_node
+def test_a_warm_nodejs_handler_that_leaves_a_rejection_unhandled_ends_its_process_before_the_next_invoke(
+        lam: Any, server: StratoServer) -> None:
+    """Node ends the process on an unhandled rejection once the handler's turn is over: after its
+    answer and, as with Lambda's runtime, before it asks for another invocation, so the next invoke
+    runs on a new environment rather than failing with the ended one's Runtime.ExitError."""
+    name = lending_node(lam, """
+        function work(event) {
+          if (event.reject) Promise.reject(new Error("nobody waits for me"));
+          return calls;
+        }
+    """)
+    warm(lam, server, name)
+    _, uid = call(lam, name, {"where": True})
+    answer, _ = call(lam, name, {"reject": True})
+    assert "FunctionError" not in answer
+    after, new_uid = call(lam, name, {"where": True})
+    assert "FunctionError" not in after
+    assert new_uid != uid
+    assert call(lam, name, {})[1] == 1

@@ -290,7 +290,9 @@ class Loan:
         invocation = self._invocation
         if self._done is None or invocation is None or head.get("request_id") != invocation.request_id:
             return
-        if head.get("lost"):
+        if head.get("lost") or self._channel.unclaimed(invocation.request_id):
+            # Never handed to the runtime (it ended before its next GET next, e.g. node on a
+            # rejection left unhandled after its answer): it runs elsewhere, never twice.
             self._channel.withdraw()
             self._conclude(Undelivered())
             return

@@ -89,6 +89,10 @@ class RuntimeChannel:
         self._queued = None
         self._current = None
 
+    def unclaimed(self, request_id: str) -> bool:
+        """Whether that invocation still waits for the runtime's GET next: it never reached the runtime."""
+        return self._queued is not None and self._queued.request_id == request_id
+
     def close(self) -> None:
         self.withdraw()
         self._waiter = None
