@@ -86,12 +86,10 @@ class EventQueue:
     def done(self, event_id: int, follow_up: Invocation | None = None) -> None:
         """Remove a finished event; with `follow_up` (its destination's invocation), queue that
         in the same transaction, so a crash leaves one or the other."""
-        if follow_up is None:
-            self._conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
-            return
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.execute(_INSERT, _row(follow_up))
+            if follow_up is not None:
+                self._conn.execute(_INSERT, _row(follow_up))
             self._conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
         except BaseException:
             self._conn.execute("ROLLBACK")
