@@ -841,3 +841,22 @@ def test_a_warm_nodejs_handler_that_leaves_a_rejection_unhandled_ends_its_proces
     assert "FunctionError" not in after
     assert new_uid != uid
     assert call(lam, name, {})[1] == 1
+
+
+@needs_node
+def test_a_warm_nodejs_exception_nothing_caught_is_the_invocations_error_and_the_next_runs_elsewhere(
+        lam: Any, server: StratoServer) -> None:
+    name = lending_node(lam, """
+        function work(event) {
+          if (event.late) setTimeout(() => { throw new TypeError("thrown from a timer"); }, 1);
+          return event.late ? new Promise(() => {}) : calls;
+        }
+    """)
+    warm(lam, server, name)
+    _, uid = call(lam, name, {"where": True})
+    answer, error = call(lam, name, {"late": True})
+    assert answer["FunctionError"] == "Unhandled"
+    assert (error["errorType"], error["errorMessage"]) == ("TypeError", "thrown from a timer")
+    after, new_uid = call(lam, name, {"where": True})
+    assert "FunctionError" not in after
+    assert new_uid != uid

@@ -133,5 +133,37 @@ def test_a_rejection_the_handler_leaves_unhandled_ends_the_runtime_before_it_ask
 
     answered, ended, handed_out = runner.run(go())
     assert answered.body == "answered"
-    assert ended.exit_status == 1
+    assert ended.exit_status == 128  # as Lambda's runtime exits on an unhandled rejection
     assert not handed_out
+
+
+# node exits 128 after an unhandled rejection and 129 after an uncaught exception, as Lambda's
+# runtime does; through the sandbox's init (128+N for signal N) the 129 reads as signal 1 (-1).
+@pytest.mark.parametrize(("source", "error_type", "message", "status"), [
+    ("""exports.handler = async () => {
+          Promise.reject(new Error("yikes"));
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return "never";
+        };""", "Runtime.UnhandledPromiseRejection", "Error: yikes", 128),
+    ("""exports.handler = (event, context, callback) => {
+          setTimeout(() => { throw new TypeError("thrown from a timer"); }, 1);
+        };""", "TypeError", "thrown from a timer", -1),
+])
+def test_an_error_nothing_caught_during_an_invocation_is_its_error_then_the_runtime_ends(
+        runner: Runner, source: str, error_type: str, message: str, status: int) -> None:
+    """As Lambda's nodejs runtime: the invocation in hand gets the error document (an unhandled
+    rejection as Runtime.UnhandledPromiseRejection), then node exits with 128 or 129."""
+    code = runner.code("", module=None, files={"index.js": source})
+
+    async def go() -> tuple[Outcome, Outcome]:
+        environment = await runner.start(code, "index.handler", runtime=NODE[-1])
+        failed = await environment.invoke(None)
+        ended = await environment.outcome()
+        await environment.stop()
+        return failed, ended
+
+    failed, ended = runner.run(go())
+    assert failed.error_type == error_type
+    assert (failed.body["errorType"], failed.body["errorMessage"]) == (error_type, message)
+    assert failed.body["trace"][0] == f"{error_type}: {message}"
+    assert ended.exit_status == status

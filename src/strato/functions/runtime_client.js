@@ -210,8 +210,36 @@ function call(fn, event, ctx) {
   });
 }
 
+// What ends the process as Lambda's runtime reports it: an exception nothing caught, or a
+// rejection nothing handled, is the error of the invocation in hand (or of the initialisation),
+// posted before node exits with 129 or 128; after an invocation's answer, node just exits.
+class UnhandledPromiseRejection extends Error {}
+UnhandledPromiseRejection.prototype.name = "Runtime.UnhandledPromiseRejection";
+const turn = { api: null, requestId: null, initialising: true, ending: false };
+
+function fatal(label, error, code) {
+  if (turn.ending) return;
+  turn.ending = true;
+  const doc = errorDocument(error);
+  const requestId = turn.requestId;
+  process.stdout.write(`${new Date().toISOString()}\t${requestId || "undefined"}\tERROR\t${label} \t${JSON.stringify(doc)}\n`);
+  let route = null;
+  if (requestId) {
+    markEnd(requestId);
+    route = `/invocation/${requestId}/error`;
+  } else if (turn.initialising) {
+    route = "/init/error";
+  }
+  if (route === null || turn.api === null) process.exit(code);
+  turn.api.send(errorRequest(route, doc))[0].then(() => process.exit(code));  // once the Runtime API has it
+}
+
+process.on("uncaughtException", (error) => fatal("Uncaught Exception", error, 129));
+process.on("unhandledRejection", (reason) => fatal("Unhandled Promise Rejection",
+                                                   new UnhandledPromiseRejection(String(reason)), 128));
+
 async function main() {
-  const api = new RuntimeApi();
+  const api = turn.api = new RuntimeApi();
   let fn;
   try {
     fn = await loadHandler(process.env._HANDLER || "");
@@ -222,11 +250,12 @@ async function main() {
     process.exit(1);
   }
   const nextRequest = request("GET", "/invocation/next");
+  turn.initialising = false;
   let [next] = api.send(nextRequest);
   for (;;) {
     const invocation = await next;
     const requestId = invocation.headers["lambda-runtime-aws-request-id"];
-    currentRequestId = requestId;
+    currentRequestId = turn.requestId = requestId;
     printed.since = false;
     process.env._X_AMZN_TRACE_ID = invocation.headers["lambda-runtime-trace-id"] || "";
     let answer;
@@ -239,6 +268,8 @@ async function main() {
       process.stdout.write(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(doc)}\n`);
       answer = errorRequest(`/invocation/${requestId}/error`, doc);
     }
+    if (turn.ending) return;  // an uncaught error answered this invocation already
+    turn.requestId = null;
     markEnd(requestId);
     api.send(answer);
     // GET next follows once this turn is over (Lambda's runtime asks from a setImmediate too): a
