@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from strato.functions.events import Dispatcher, EventQueue
+from strato.functions.destinations import Destinations
+from strato.functions.events import Dispatcher, EventQueue, Run
 from strato.functions.invoke_configs import EventInvokeConfig
 from strato.functions.records import Invocation, InvokeResult
 from strato.functions.registry import Registry
@@ -36,22 +37,18 @@ def wait_until_empty(path: Path) -> None:
             time.sleep(0.01)
 
 
-def drain(registry: Registry, tmp_path: Path, invoked_arn: str, age: float = 0.0) -> list[str]:
-    """Queue one Event invocation of `invoked_arn` made `age` seconds ago, of a function that
-    always fails, and run the dispatcher until the queue is empty; the attempts it made."""
-    attempts: list[str] = []
-
-    async def fail(invocation: Invocation) -> InvokeResult:
-        attempts.append(invocation.request_id)
-        return InvokeResult(b'{"errorType": "RuntimeError"}', invocation.function.version, "Unhandled")
+def run_queue(registry: Registry, tmp_path: Path, invoked_arn: str, payload: bytes, run: Run, age: float = 0.0,
+              destinations: Destinations | None = None) -> None:
+    """Queue one Event invocation of `invoked_arn` made `age` seconds ago and run the
+    dispatcher (with `run` as the invoker) until the queue is empty."""
 
     async def main() -> None:
         queue = EventQueue(tmp_path / "events.db")
-        function = await registry.resolve_async(invoked_arn)
-        await queue.put(Invocation(function, invoked_arn, b"{}", "req-1"))
+        await queue.put(Invocation(await registry.resolve_async(invoked_arn), invoked_arn, payload, "req-1"))
         with contextlib.closing(sqlite3.connect(queue.path)) as conn, conn:
             conn.execute("UPDATE events SET created = created - ?", (age,))
-        dispatcher = Dispatcher(queue, registry.resolve_async, fail, retry_delay=0.0, limits=registry.event_limits)
+        dispatcher = Dispatcher(queue, registry.resolve_async, run, retry_delay=0.0, limits=registry.event_limits,
+                                destinations=destinations)
         serving = asyncio.ensure_future(dispatcher.serve())
         await asyncio.to_thread(wait_until_empty, queue.path)
         serving.cancel()
@@ -61,6 +58,17 @@ def drain(registry: Registry, tmp_path: Path, invoked_arn: str, age: float = 0.0
         queue.close()
 
     asyncio.run(main())
+
+
+def drain(registry: Registry, tmp_path: Path, invoked_arn: str, age: float = 0.0) -> list[str]:
+    """Run one Event invocation of a function that always fails; the attempts it made."""
+    attempts: list[str] = []
+
+    async def fail(invocation: Invocation) -> InvokeResult:
+        attempts.append(invocation.request_id)
+        return InvokeResult(b'{"errorType": "RuntimeError"}', invocation.function.version, "Unhandled")
+
+    run_queue(registry, tmp_path, invoked_arn, b"{}", fail, age)
     return attempts
 
 

@@ -6,11 +6,9 @@ what they are given."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import json
 import logging
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,11 +26,10 @@ from strato.functions.destinations import (
     invocation_record,
     record_key,
 )
-from strato.functions.events import Dispatcher, EventQueue
 from strato.functions.invoke_configs import EventInvokeConfig
 from strato.functions.records import Invocation, InvokeResult
 from strato.functions.registry import Registry
-from tests.functions.test_events import wait_until_empty
+from tests.functions.test_events import run_queue
 from tests.functions.test_registry import create
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
@@ -117,26 +114,9 @@ class Run:
 
 
 def drain(registry: Registry, tmp_path: Path, runner: Run, payload: dict[str, Any], age: float = 0.0) -> None:
-    """Queue one Event invocation of `fn` made `age` seconds ago and run the dispatcher, with
-    destinations, until the queue is empty."""
-
-    async def main() -> None:
-        queue = EventQueue(tmp_path / "events.db")
-        await queue.put(Invocation(await registry.resolve_async("fn"), ARN, json.dumps(payload).encode(), "req-1"))
-        with contextlib.closing(sqlite3.connect(queue.path)) as conn, conn:
-            conn.execute("UPDATE events SET created = created - ?", (age,))
-        destinations = Destinations(registry.get_event_config, registry.resolve_async, runner.put_record,
-                                    "us-east-1")
-        dispatcher = Dispatcher(queue, registry.resolve_async, runner.run, 0.0, registry.event_limits, destinations)
-        serving = asyncio.ensure_future(dispatcher.serve())
-        await asyncio.to_thread(wait_until_empty, queue.path)
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
-        assert queue.pending() == 0
-        queue.close()
-
-    asyncio.run(main())
+    """Run one Event invocation of `fn` made `age` seconds ago, with destinations."""
+    destinations = Destinations(registry.get_event_config, registry.resolve_async, runner.put_record, "us-east-1")
+    run_queue(registry, tmp_path, ARN, json.dumps(payload).encode(), runner.run, age, destinations)
 
 
 def configure(registry: Registry, **fields: Any) -> None:
