@@ -24,7 +24,7 @@ import textwrap
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psutil
@@ -278,6 +278,23 @@ def log_entries(log: str) -> list[str]:
     return entries
 
 
+def burst(lam: Any, server: StratoServer, name: str, count: int,
+          readable: Callable[[str], str] = str) -> tuple[list[str], list[str], str]:
+    """`count` warm invokes of {"n": 0, 1, ...} in turn: their request ids, and once the last one's
+    REPORT is in, the log's entries (of `readable(log)`) from the first one's START, and the log."""
+    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(count)]
+    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
+    log = function_log(server, name)
+    entries = log_entries(readable(log))
+    return request_ids, entries[entries.index(f"START {request_ids[0]}"):], log
+
+
+def blocks(request_ids: list[str], printed: Callable[[int], list[str]]) -> list[str]:
+    """The entries those invocations log in turn, invocation n having printed `printed(n)`."""
+    return [entry for n, request_id in enumerate(request_ids)
+            for entry in (f"START {request_id}", *printed(n), f"END {request_id}", f"REPORT {request_id}")]
+
+
 def test_log_tail_of_a_warm_invoke_has_start_output_end_and_report_in_order(lam: Any, server: StratoServer) -> None:
     name = lending(lam, PRINTER)
     warm(lam, server, name)
@@ -295,13 +312,8 @@ def test_a_burst_of_warm_invocations_logs_each_ones_output_in_its_own_block(lam:
     can; the runtime's end marks still put every line between its own START and END."""
     name = lending(lam, PRINTER)
     warm(lam, server, name)
-    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(60)]
-    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
-    log = function_log(server, name)
-    entries = log_entries(log)
-    first = entries.index(f"START {request_ids[0]}")
-    assert entries[first:] == [entry for n, request_id in enumerate(request_ids) for entry in (
-        f"START {request_id}", f"line {n}", f"END {request_id}", f"REPORT {request_id}")]
+    request_ids, entries, log = burst(lam, server, name, 60)
+    assert entries == blocks(request_ids, lambda n: [f"line {n}"])
     assert "strato-end" not in log  # the marks themselves never reach the log
 
 
@@ -320,12 +332,8 @@ def test_a_burst_where_only_some_invocations_print_logs_each_line_in_its_own_blo
     the reports of both, still goes after the next one's START, not before the silent one's END."""
     name = lending(lam, SOMETIMES_PRINTER)
     warm(lam, server, name)
-    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(60)]
-    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
-    entries = log_entries(function_log(server, name))
-    first = entries.index(f"START {request_ids[0]}")
-    assert entries[first:] == [entry for n, request_id in enumerate(request_ids) for entry in (
-        f"START {request_id}", *([f"line {n}"] if n % 2 else []), f"END {request_id}", f"REPORT {request_id}")]
+    request_ids, entries, _ = burst(lam, server, name, 60)
+    assert entries == blocks(request_ids, lambda n: [f"line {n}"] if n % 2 else [])
 
 
 def test_each_warm_invocations_output_is_logged_between_its_start_and_end(lam: Any, server: StratoServer) -> None:
@@ -607,13 +615,8 @@ def test_a_burst_of_warm_nodejs_invocations_where_some_print_logs_each_line_in_i
         }
     """)
     warm(lam, server, name)
-    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(60)]
-    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
-    log = function_log(server, name)
-    entries = log_entries(log)
-    first = entries.index(f"START {request_ids[0]}")
-    assert entries[first:] == [entry for n, request_id in enumerate(request_ids) for entry in (
-        f"START {request_id}", *([f"line {n}"] if n % 2 else []), f"END {request_id}", f"REPORT {request_id}")]
+    request_ids, entries, log = burst(lam, server, name, 60)
+    assert entries == blocks(request_ids, lambda n: [f"line {n}"] if n % 2 else [])
     assert "strato-end" not in log
 
 
@@ -755,13 +758,9 @@ def test_every_way_a_warm_nodejs_handler_prints_lands_in_its_own_invocations_blo
         function work(event) { ways[event.n % ways.length](event.n); return calls; }
     """)
     warm(lam, server, name)
-    request_ids = [call(lam, name, {"n": n})[0]["ResponseMetadata"]["RequestId"] for n in range(20)]
-    until(lambda: f"REPORT RequestId: {request_ids[-1]}\t" in function_log(server, name), "the last REPORT")
     console = re.compile(r"^\S+\t[-0-9a-f]+\t(?:INFO|ERROR)\t", re.MULTILINE)  # a time, the request id, a level
-    entries = log_entries(console.sub("", function_log(server, name)))
-    first = entries.index(f"START {request_ids[0]}")
-    assert entries[first:] == [entry for n, request_id in enumerate(request_ids) for entry in (
-        f"START {request_id}", *([f"line {n}"] if n % 5 != 4 else []), f"END {request_id}", f"REPORT {request_id}")]
+    request_ids, entries, _ = burst(lam, server, name, 20, lambda log: console.sub("", log))
+    assert entries == blocks(request_ids, lambda n: [f"line {n}"] if n % 5 != 4 else [])
 
 
 @needs_node
