@@ -2,8 +2,11 @@
 
 https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
 Reserved names always win over the function's own Environment (which may not set them: the
-Lambda API refuses that at CreateFunction); the others (TZ, LANG, PATH, LD_LIBRARY_PATH and
-AWS_ENDPOINT_URL) are defaults the function may override.
+Lambda API refuses that at CreateFunction); the others (TZ, LANG, PATH, LD_LIBRARY_PATH, the
+language's module path, PWD, SHLVL and AWS_ENDPOINT_URL) are defaults the function may override.
+Their values are those AWS Lambda's runtimes showed a function (LocalStack's recorded
+test_lambda_common introspection answers): an OS-only runtime has no /var/lang; a managed one's
+runtime is started by a shell script working in /var/task, which leaves PWD and SHLVL behind.
 """
 
 from __future__ import annotations
@@ -17,18 +20,28 @@ Credentials = tuple[str, str] | tuple[str, str, str]  # access key, secret key[,
 
 TASK_ROOT = "/var/task"
 RUNTIME_DIR = "/var/runtime"
-_DEFAULTS = {
-    "TZ": ":UTC",
-    "LANG": "en_US.UTF-8",
-    "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-    "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
-}
+_OS_PATH = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+_OS_LIBRARY_PATH = "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
+_OS_ONLY = {"TZ": ":UTC", "LANG": "en_US.UTF-8", "PATH": _OS_PATH, "LD_LIBRARY_PATH": _OS_LIBRARY_PATH}
+_MANAGED = {**_OS_ONLY, "PATH": f"/var/lang/bin:{_OS_PATH}", "LD_LIBRARY_PATH": f"/var/lang/lib:{_OS_LIBRARY_PATH}",
+            "PWD": TASK_ROOT, "SHLVL": "0"}
+
+
+def _defaults(runtime: str) -> dict[str, str]:
+    """The overridable variables of `runtime` as Lambda sets them."""
+    if runtime.startswith("provided"):
+        return dict(_OS_ONLY)
+    if runtime.startswith("nodejs"):
+        major = runtime.removeprefix("nodejs").split(".")[0]
+        modules = f"/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules"
+        return {**_MANAGED, "NODE_PATH": f"{modules}:{RUNTIME_DIR}:{TASK_ROOT}"}
+    return {**_MANAGED, "PYTHONPATH": RUNTIME_DIR}
 
 
 def function_variables(function: FunctionVersion, region: str, endpoint_url: str | None,
                        credentials: Credentials | None) -> dict[str, str]:
     """Every variable but the two that differ per environment (see `environment_variables`)."""
-    variables = dict(_DEFAULTS)
+    variables = _defaults(function.runtime)
     if endpoint_url is not None:
         variables["AWS_ENDPOINT_URL"] = endpoint_url
     variables.update(function.environment)
