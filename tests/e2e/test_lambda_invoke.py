@@ -272,6 +272,30 @@ while True:
     assert result == {"custom": True, "got": {"x": 1}, "handler": "my.handler"}
 
 
+def test_a_bootstrap_for_lambdas_sh_runs_under_bash_as_on_amazon_linux(lam: Any) -> None:
+    """Lambda's /bin/sh is bash: a `#!/bin/sh` bootstrap written for it (`source`, `function`,
+    `[[ ]]`, `set -o pipefail`, as AWS's custom runtime tutorial writes) runs unchanged."""
+    bootstrap = f"""#!/bin/sh
+set -euo pipefail
+source "$LAMBDA_TASK_ROOT/names.sh"
+function shell_name {{ echo "$SHELL_NAME"; }}
+[[ -n "$_HANDLER" ]]
+exec {sys.executable} "$LAMBDA_TASK_ROOT/loop.py" "$(shell_name)"
+"""
+    loop = """import json, os, sys, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as response:
+        request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
+    body = json.dumps({"sourced": sys.argv[1]}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=body, method="POST")).read()
+"""
+    name = deploy(lam, ECHO, runtime="provided.al2023", handler="my.handler", executable=("bootstrap",),
+                  files={"bootstrap": bootstrap, "loop.py": loop, "names.sh": "SHELL_NAME=${BASH_VERSION:+bash}\n"})
+    _, result = call(lam, name, {})
+    assert result == {"sourced": "bash"}
+
+
 def test_awslambdaric_runs_unchanged_as_a_custom_runtime(lam: Any) -> None:
     bootstrap = f"#!/bin/sh\nexec {sys.executable} -m awslambdaric handler.handler\n"
     name = deploy(lam, """

@@ -6,7 +6,7 @@ The steps, in the order an environment meets them (see zygote.py for who runs ea
                      not root); mounts stop propagating to the host
   mount_proc         /proc for the new pid namespace (run by its pid 1)
   prepare_filesystem the data dir and strato's own dirs covered by empty read-only tmpfs,
-                     private /dev/shm, /var/tmp and /tmp (all before the launch)
+                     private /dev/shm, /var/tmp and /tmp, bash as /bin/sh (all before the launch)
   finish_filesystem  at launch: /var/task read-only, /tmp resized to the function's size
   drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
                      no_new_privs
@@ -229,7 +229,23 @@ def prepare_filesystem(policy: Policy) -> int:
         if os.path.isdir(shared):
             _cover(shared, SMALL_TMPFS, read_only=False)
     _private_tmp(host, policy.keep_in_tmp, policy.hide)
+    _bash_as_sh()
     return host
+
+
+def _bash_as_sh() -> None:
+    """/bin/sh is bash, as on Amazon Linux: custom runtimes' `bootstrap` scripts written for
+    Lambda use bash under `#!/bin/sh` (`source`, `function`, `set -o pipefail`, as AWS's own
+    tutorial does). Where the host's sh is another shell (dash on Debian), bash is bound over
+    it, in the environment's mount namespace only."""
+    shell = os.path.realpath("/bin/sh")
+    for bash in ("/usr/bin/bash", "/bin/bash"):
+        if os.path.isfile(bash):
+            if os.path.realpath(bash) != shell:
+                fd = os.open(bash, os.O_PATH)
+                _bind_read_only(fd, shell)
+                os.close(fd)
+            return
 
 
 def _private_tmp(host: int, keep_in_tmp: tuple[str, ...], hide: tuple[str, ...]) -> None:
