@@ -20,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Self-hosted S3, Lambda and CDN in one package.")
     parser.add_argument("--version", action="version", version=f"strato {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the AWS API (S3, Lambda, CloudFront), functions and the CDN edge")
+    serve = commands.add_parser(
+        "serve", help="run the AWS API (S3, Lambda, CloudFront, CloudWatch Logs), functions and the CDN edge")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="AWS API port (default 9000)")
     serve.add_argument("--edge-port", type=int, help="CDN edge port (default 8080)")
