@@ -21,6 +21,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from strato.functions.runtimes import available_runtimes
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import deploy
@@ -188,6 +189,32 @@ class TestEvents:
         assert all(event["timestamp"] == last for event in after)
         assert logs.get_log_events(logGroupName=group, logStreamName=stream, endTime=events[0]["timestamp"],
                                    startFromHead=True)["events"] == []
+
+
+NODE = next((runtime for runtime in sorted(available_runtimes()) if runtime.startswith("nodejs")), None)
+
+
+@pytest.mark.skipif(NODE is None, reason="no node (18 or later) on this host")
+def test_a_nodejs_functions_console_lines_are_events_of_its_stream(lam: Any, logs: Any) -> None:
+    """Node.js environments are lent to the API workers like Python's: their lines still come
+    back as events of the stream the function was told, between its START and END."""
+    name = deploy(lam, "", runtime=str(NODE), handler="index.handler", files={"index.js": """
+        exports.handler = async (event) => {
+          console.log(`said ${event.n}`);
+          process.stdout.write(`wrote ${event.n}\\n`);
+          return process.env.AWS_LAMBDA_LOG_STREAM_NAME;
+        };
+    """})
+    answers = [lam.invoke(FunctionName=name, Payload=json.dumps({"n": n}), LogType="Tail") for n in range(3)]
+    ids = [answer["ResponseMetadata"]["RequestId"] for answer in answers]
+    streams = {json.loads(answer["Payload"].read()) for answer in answers}
+    assert len(streams) == 1
+    events = [event["message"] for stream in streams for event in all_events(logs, f"/aws/lambda/{name}", stream)]
+    for n, request_id in enumerate(ids):
+        start = events.index(f"START RequestId: {request_id} Version: $LATEST")
+        said, wrote, end = events[start + 1:start + 4]
+        assert said.endswith(f"\t{request_id}\tINFO\tsaid {n}")
+        assert (wrote, end) == (f"wrote {n}", f"END RequestId: {request_id}")
 
 
 class TestFilter:
