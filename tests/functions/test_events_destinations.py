@@ -26,6 +26,7 @@ from strato.functions.destinations import (
     invocation_record,
     record_key,
 )
+from strato.functions.events import MAX_DESTINATION_HOPS
 from strato.functions.invoke_configs import EventInvokeConfig
 from strato.functions.records import Invocation, InvokeResult
 from strato.functions.registry import Registry
@@ -163,6 +164,19 @@ class TestTheDispatcher:
         assert bucket == "records"
         assert key.startswith("aws/lambda/async/fn/")
         assert json.loads(runner.objects[bucket, key])["requestContext"]["condition"] == RETRIES_EXHAUSTED
+
+    def test_a_loop_of_destinations_stops_after_sixteen_hops(self, registry: Registry, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+        """fn's records go to dest and dest's back to fn: as Lambda's loop detection, the chain
+        stops (the 17th destination invocation is not queued, and a warning says why)."""
+        caplog.set_level(logging.WARNING, "strato.functions.events")
+        configure(registry, on_success=registry.arn("dest"))
+        asyncio.run(registry.put_event_config(EventInvokeConfig("dest", None, on_success=registry.arn("fn"))))
+        runner = Run()
+        drain(registry, tmp_path, runner, {"n": 1})
+        assert len(runner.invocations) == 1 + MAX_DESTINATION_HOPS
+        assert [i.function.name for i in runner.invocations[:3]] == ["fn", "dest", "fn"]
+        assert "17 destinations in a chain (a loop?)" in caplog.text
 
     def test_a_destination_that_is_gone_or_not_strato_s_drops_the_record(
             self, registry: Registry, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -32,6 +32,10 @@ from .records import Invocation, InvokeResult, TooManyRequests
 log = logging.getLogger("strato.functions.events")
 
 THROTTLE_DELAY = 1.0
+# Destination functions' invocations queued one from another, at most: a loop of destinations
+# (A's record to B, B's to A) stops here, as Lambda's recursive loop detection stops loops after
+# about 16 invocations.
+MAX_DESTINATION_HOPS = 16
 MIGRATIONS = "strato.functions.event_migrations"
 
 
@@ -46,16 +50,17 @@ class QueuedEvent:
     payload: bytes
     attempts: int
     created: float
+    hops: int  # how far down a chain of destinations (0: invoked)
 
 
 _INSERT = ("INSERT INTO events (function_name, version, invoked_arn, request_id, client_context, payload, created,"
-           " next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+           " next_at, hops) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def _row(invocation: Invocation) -> tuple[str, str, str, str, str | None, bytes, float, float]:
+def _row(invocation: Invocation, hops: int = 0) -> tuple[str, str, str, str, str | None, bytes, float, float, int]:
     now = time.time()
     return (invocation.function.name, invocation.function.version, invocation.invoked_arn, invocation.request_id,
-            invocation.client_context, invocation.payload, now, now)
+            invocation.client_context, invocation.payload, now, now, hops)
 
 
 class EventQueue:
@@ -75,21 +80,21 @@ class EventQueue:
 
     def due(self, now: float, exclude: set[int], limit: int = 64) -> list[QueuedEvent]:
         rows = self._conn.execute(
-            "SELECT id, function_name, version, invoked_arn, request_id, client_context, payload, attempts, created"
-            " FROM events WHERE next_at <= ? ORDER BY next_at LIMIT ?", (now, limit + len(exclude))).fetchall()
+            "SELECT id, function_name, version, invoked_arn, request_id, client_context, payload, attempts, created,"
+            " hops FROM events WHERE next_at <= ? ORDER BY next_at LIMIT ?", (now, limit + len(exclude))).fetchall()
         return [QueuedEvent(*row) for row in rows if row[0] not in exclude][:limit]
 
     def next_due(self) -> float | None:
         row = self._conn.execute("SELECT MIN(next_at) FROM events").fetchone()
         return None if row[0] is None else float(row[0])
 
-    def done(self, event_id: int, follow_up: Invocation | None = None) -> None:
-        """Remove a finished event; with `follow_up` (its destination's invocation), queue that
-        in the same transaction, so a crash leaves one or the other."""
+    def done(self, event_id: int, follow_up: Invocation | None = None, hops: int = 0) -> None:
+        """Remove a finished event; with `follow_up` (its destination's invocation, `hops` down
+        the chain), queue that in the same transaction, so a crash leaves one or the other."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             if follow_up is not None:
-                self._conn.execute(_INSERT, _row(follow_up))
+                self._conn.execute(_INSERT, _row(follow_up, hops))
             self._conn.execute("DELETE FROM events WHERE id = ?", (event_id,))
         except BaseException:
             self._conn.execute("ROLLBACK")
@@ -190,4 +195,8 @@ class Dispatcher:
         if self.destinations is not None:
             finished = Finished(event.invoked_arn, event.request_id, event.payload)
             follow_up = await self.destinations.follow_up(finished, ending)
-        self.queue.done(event.id, follow_up)
+        if follow_up is not None and event.hops >= MAX_DESTINATION_HOPS:
+            log.warning("event %s: the record for %s is not delivered: %d destinations in a chain (a loop?)",
+                        event.request_id, follow_up.invoked_arn, event.hops + 1)
+            follow_up = None
+        self.queue.done(event.id, follow_up, event.hops + 1)
