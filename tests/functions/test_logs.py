@@ -88,6 +88,21 @@ class TestFiles:
         assert len(read_logs(tmp_path, "fn")) == 100 * 1024
 
 
+    def test_output_without_a_last_newline_ends_its_line_before_strato_s_next_line(self, tmp_path: Path) -> None:
+        files = LogFiles(tmp_path)
+        output = Output(files, "fn")
+        output.note(b"START RequestId: r Version: $LATEST\n")
+        output.add(b"no newline")
+        output.note(b"END RequestId: r\n")
+        output.add(b"ends its line\n")
+        output.note(b"REPORT RequestId: r\n")
+        output.flush()
+        files.close()
+        assert read_logs(tmp_path, "fn").splitlines() == [
+            b"START RequestId: r Version: $LATEST", b"no newline", b"END RequestId: r", b"ends its line",
+            b"REPORT RequestId: r"]
+
+
 class TestFailures:
     def test_exit_reasons_use_gos_wording(self) -> None:
         assert failures.exit_reason(1) == "exit status 1"

@@ -272,7 +272,7 @@ class Output:
     early, up to its last whole line, keeping only the last LOG_TAIL_BYTES for the
     invocation's log tail."""
 
-    __slots__ = ("_carry", "_files", "_name", "_pieces", "_size", "stream")
+    __slots__ = ("_carry", "_files", "_name", "_open_line", "_pieces", "_size", "stream")
 
     def __init__(self, files: LogFiles, function_name: str, stream: str = UNNAMED_STREAM) -> None:
         self._files = files
@@ -281,15 +281,19 @@ class Output:
         self._pieces: list[log_records.Piece] = []
         self._size = 0
         self._carry = b""  # the end of what was written early, for the tail
+        self._open_line = False  # the output so far ends inside a line
 
     def add(self, data: bytes) -> None:
         """The runtime's output, as read."""
         if data:
             self._append(data, False)
+            self._open_line = not data.endswith(b"\n")
 
     def note(self, line: bytes) -> None:
-        """One of strato's own lines (START, END, REPORT, an exit's words): it begins a line."""
-        self._append(line, True)
+        """One of strato's own lines (START, END, REPORT, an exit's words): it begins a line, so
+        output that ended without a newline is ended first (Lambda logs it as a line of its own)."""
+        self._append(b"\n" + line if self._open_line else line, True)
+        self._open_line = False
 
     def _append(self, data: bytes, starts: bool) -> None:
         self._pieces.append((time.time_ns() // 1_000_000, starts, data))
