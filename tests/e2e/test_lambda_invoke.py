@@ -20,6 +20,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from strato.functions.runtimes import available_runtimes
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import RUNTIME, deploy
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
@@ -294,6 +295,43 @@ while True:
                   files={"bootstrap": bootstrap, "loop.py": loop, "names.sh": "SHELL_NAME=${BASH_VERSION:+bash}\n"})
     _, result = call(lam, name, {})
     assert result == {"sourced": "bash"}
+
+
+WRAPPER = """#!/bin/bash
+export WRAPPER_VAR="set by the wrapper"
+exec "$@"
+"""
+NODE = next((runtime for runtime in sorted(available_runtimes()) if runtime.startswith("nodejs")), None)
+
+
+@pytest.mark.parametrize("runtime", [RUNTIME, pytest.param(NODE, marks=pytest.mark.skipif(
+    NODE is None, reason="no node (18 or later) on this host"))])
+def test_a_wrapper_script_starts_the_runtime_as_lambda_does(lam: Any, runtime: str | None) -> None:
+    """AWS_LAMBDA_EXEC_WRAPPER names a script the python and nodejs runtimes are started through:
+    it gets the runtime's command line, sets what it likes and execs it."""
+    files: dict[str, str | bytes] = {"wrapper.sh": WRAPPER, "index.js": """
+        let calls = 0;
+        exports.handler = async () => {
+          calls += 1;
+          console.log("node here");
+          return [process.env.WRAPPER_VAR, calls];
+        };
+    """}
+    name = deploy(lam, """
+        import os
+        calls = 0
+        def handler(event, context):
+            global calls
+            calls += 1
+            print("python here")
+            return [os.environ.get("WRAPPER_VAR"), calls]
+    """, runtime=str(runtime), handler="handler.handler" if runtime == RUNTIME else "index.handler",
+                  files=files, executable=("wrapper.sh",),
+                  Environment={"Variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrapper.sh"}})
+    results = [call(lam, name, {}, LogType="Tail") for _ in range(3)]
+    assert [result for _, result in results] == [["set by the wrapper", n] for n in (1, 2, 3)]  # one environment
+    log = base64.b64decode(results[-1][0]["LogResult"]).decode()
+    assert ("python here" if runtime == RUNTIME else "node here") in log
 
 
 def test_awslambdaric_runs_unchanged_as_a_custom_runtime(lam: Any) -> None:

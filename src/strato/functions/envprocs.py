@@ -9,15 +9,14 @@ import signal
 import socket
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from . import rehearsal, runtime_client, sandbox, syscalls
 from .messages import receive
 
-# Where strato's node client (runtime_client.js) finds the Runtime API connection it was handed
-# and the secret of its output's end marks; it takes both out of its environment at start.
-NODE_API_FD = "_STRATO_RUNTIME_API_FD"
-NODE_LOG_SECRET = "_STRATO_LOG_SECRET"
+WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"  # a script the python and nodejs runtimes are started through
+CLIENT_SOURCE = Path(runtime_client.__file__).read_text()  # only the standard library: it runs alone
 SIGNAL_EXIT = 128  # init exits 128+N when the runtime died of signal N (the shell's convention)
 
 
@@ -118,15 +117,27 @@ class Runtime:
         sandbox.drop_privileges(self.policy, int(spec["uid"]))
         sandbox.apply_rlimits(self.policy, int(spec["memory_mb"]), int(spec["tmp_mb"]))
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        # A program of its own (the zip's bootstrap, or node). Tested here rather than with
-        # runtimes.strato_client: that module cannot be imported inside the environment.
-        if not spec["runtime"].startswith("python"):
-            if api is not None:  # strato's node client: it takes the connection and the secret from these
-                os.set_inheritable(api.fileno(), True)
-                environment[NODE_API_FD] = str(api.detach())
-                environment[NODE_LOG_SECRET] = spec.get("log_secret") or ""
-            argv = spec.get("argv") or [os.path.join(task_root, "bootstrap")]
-            os.execve(argv[0], argv, environment)
-        os.environ.clear()
-        os.environ.update(environment)
-        return runtime_client.run(api, spec.get("log_secret"))
+        # Tested here rather than with runtimes.strato_client: that module cannot be imported
+        # inside the environment.
+        runtime = spec["runtime"]
+        wrapper = environment.get(WRAPPER) if runtime.startswith(("python", "nodejs")) else None
+        if runtime.startswith("python") and not wrapper:  # the forked interpreter runs it
+            os.environ.clear()
+            os.environ.update(environment)
+            return runtime_client.run(api, spec.get("log_secret"))
+        # A program of its own: the zip's bootstrap, node, or Python afresh through a wrapper.
+        if api is not None:  # strato's runtime client takes the connection and the secret from these
+            os.set_inheritable(api.fileno(), True)
+            environment[runtime_client.API_FD_VARIABLE] = str(api.detach())
+            environment[runtime_client.LOG_SECRET_VARIABLE] = spec.get("log_secret") or ""
+        argv = spec.get("argv") or (_fresh_python() if runtime.startswith("python")
+                                    else [os.path.join(task_root, "bootstrap")])
+        if wrapper:  # Lambda starts the runtime through it: it gets the runtime's command line
+            argv = [wrapper, *argv]
+        os.execve(argv[0], argv, environment)
+
+
+def _fresh_python() -> list[str]:
+    """This interpreter running strato's runtime client from the start (for a wrapper script),
+    from the source read when the zygote started: an environment cannot see strato's files."""
+    return [sys.executable, "-c", f"{CLIENT_SOURCE}\nsys.exit(main())\n"]

@@ -39,6 +39,10 @@ ASCII_ONLY = sys.version_info < (3, 12)  # awslambdaric escapes non-ASCII before
 # output ends (logs.EndMarks): NUL, "strato-end", the environment's secret, the request id.
 END_MARK = b"\x00strato-end "
 MARK_MAX = 256  # no mark is longer (a secret and a request id are short)
+# A runtime started afresh (node, or Python through a wrapper script) finds the Runtime API
+# connection it was handed and its end marks' secret in these, and takes them out at start.
+API_FD_VARIABLE = "_STRATO_RUNTIME_API_FD"
+LOG_SECRET_VARIABLE = "_STRATO_LOG_SECRET"
 Handler = Callable[[Any, "LambdaContext"], Any]
 
 
@@ -399,3 +403,10 @@ def run(api: socket.socket | None = None, secret: str | None = None) -> int:
     _flush()
     client.fail_init(error)
     return 1
+
+
+def main() -> int:
+    """The runtime started afresh rather than forked (through AWS_LAMBDA_EXEC_WRAPPER)."""
+    fd = os.environ.pop(API_FD_VARIABLE, None)
+    secret = os.environ.pop(LOG_SECRET_VARIABLE, None)
+    return run(None if fd is None else socket.socket(fileno=int(fd)), secret or None)
