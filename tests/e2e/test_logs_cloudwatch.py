@@ -112,6 +112,98 @@ class TestGroupsAndStreams:
                                          descending=True)["logStreams"] == streams
 
 
+class TestAnswersAsAwsRecorded:
+    """Situations LocalStack's CloudWatch Logs tests recorded against AWS (tests/aws/services/logs/
+    *.snapshot.json), on a function's log group; each test names the snapshot key it follows."""
+
+    def test_describe_log_groups_with_prefix(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        """test_logs_groups: describe-log-groups-prefix."""
+        group = f"/aws/lambda/{printed[0]}"
+        [found] = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+        assert sorted(found) == ["arn", "creationTime", "deletionProtectionEnabled", "logGroupArn", "logGroupClass",
+                                 "logGroupName", "metricFilterCount", "storedBytes"]
+        assert (found["deletionProtectionEnabled"], found["logGroupClass"], found["metricFilterCount"]) == (
+            False, "STANDARD", 0)
+
+    def test_describe_log_groups_with_pattern(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        """test_logs_groups: describe-log-groups-pattern (a case-sensitive substring; no storedBytes
+        nor deletionProtectionEnabled) and list-log-groups-no-match's empty list."""
+        name = printed[0]
+        [found] = logs.describe_log_groups(logGroupNamePattern=name.removeprefix("fn-"))["logGroups"]
+        assert found["logGroupName"] == f"/aws/lambda/{name}"
+        assert sorted(found) == ["arn", "creationTime", "logGroupArn", "logGroupClass", "logGroupName",
+                                 "metricFilterCount"]
+        assert logs.describe_log_groups(logGroupNamePattern=name.upper())["logGroups"] == []
+        assert logs.describe_log_groups(logGroupNamePattern="no-such-group")["logGroups"] == []
+
+    def test_describe_log_groups_prefix_and_pattern_error(self, logs: Any,
+                                                          printed: tuple[str, str, list[str]]) -> None:
+        """test_logs_groups: error-prefix-and-pattern."""
+        group = f"/aws/lambda/{printed[0]}"
+        with pytest.raises(ClientError) as caught:
+            logs.describe_log_groups(logGroupNamePattern=group, logGroupNamePrefix=group)
+        assert error_of(caught) == ("InvalidParameterException", 400)
+        assert caught.value.response["Error"]["Message"] == (
+            "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
+
+    def test_describe_log_streams_with_log_group_identifier(self, logs: Any,
+                                                            printed: tuple[str, str, list[str]]) -> None:
+        """test_logs_streams: describe-streams-identifier-name, -arn and error-both-name-and-identifier
+        (ValidationException, not InvalidParameterException)."""
+        name, stream, _ = printed
+        group = f"/aws/lambda/{name}"
+        arn = f"arn:aws:logs:{REGION}:000000000000:log-group:{group}"
+        by_name = logs.describe_log_streams(logGroupName=group)["logStreams"]
+        assert [found["logStreamName"] for found in by_name] == [stream]
+        assert logs.describe_log_streams(logGroupIdentifier=group)["logStreams"] == by_name
+        assert logs.describe_log_streams(logGroupIdentifier=arn)["logStreams"] == by_name
+        assert by_name[0]["arn"] == f"{arn}:log-stream:{stream}"
+        with pytest.raises(ClientError) as caught:
+            logs.describe_log_streams(logGroupName=group, logGroupIdentifier=group)
+        assert error_of(caught) == ("ValidationException", 400)
+        assert caught.value.response["Error"]["Message"] == (
+            "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+
+    @pytest.mark.parametrize("call", ["get_log_events", "filter_log_events"])
+    def test_limit_validation(self, logs: Any, printed: tuple[str, str, list[str]], call: str) -> None:
+        """test_logs_events and test_logs_filter_events: error-limit-exceeded (boto3 checks no
+        maximum, so the server's own message reaches the caller)."""
+        name, stream, _ = printed
+        extra = {"logStreamName": stream} if call == "get_log_events" else {}
+        with pytest.raises(ClientError) as caught:
+            getattr(logs, call)(logGroupName=f"/aws/lambda/{name}", limit=10001, **extra)
+        assert error_of(caught) == ("InvalidParameterException", 400)
+        assert caught.value.response["Error"]["Message"] == (
+            "1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must "
+            "have value less than or equal to 10000")
+
+    @pytest.mark.parametrize("call", ["get_log_events", "filter_log_events"])
+    def test_invalid_token(self, logs: Any, printed: tuple[str, str, list[str]], call: str) -> None:
+        """test_logs_events: error-invalid-token; test_logs_filter_events: invalid-token."""
+        name, stream, _ = printed
+        extra = {"logStreamName": stream} if call == "get_log_events" else {"logStreamNames": [stream], "limit": 20}
+        with pytest.raises(ClientError) as caught:
+            getattr(logs, call)(logGroupName=f"/aws/lambda/{name}", nextToken="invalid-token", **extra)
+        assert error_of(caught) == ("InvalidParameterException", 400)
+        assert caught.value.response["Error"]["Message"] == "The specified nextToken is invalid."
+
+    def test_get_log_events_using_log_group_identifier(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        """test_logs_events: a name, an identifier and an ARN identifier read the same events."""
+        name, stream, _ = printed
+        group = f"/aws/lambda/{name}"
+        answers = [logs.get_log_events(logStreamName=stream, **where)["events"] for where in (
+            {"logGroupName": group}, {"logGroupIdentifier": group},
+            {"logGroupIdentifier": f"arn:aws:logs:{REGION}:000000000000:log-group:{group}"})]
+        assert answers[0]
+        assert answers[0] == answers[1] == answers[2]
+
+    def test_filter_log_events_response_header(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
+        """test_logs_filter_events: the answer is application/x-amz-json-1.1; interleaved is accepted."""
+        answer = logs.filter_log_events(logGroupName=f"/aws/lambda/{printed[0]}", interleaved=True)
+        assert answer["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/x-amz-json-1.1"
+        assert all({"eventId", "timestamp", "message"} <= set(event) for event in answer["events"])
+
+
 class TestEvents:
     def test_every_line_comes_back_as_an_event_in_order(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
         name, stream, ids = printed

@@ -39,7 +39,8 @@ def test_groups_strato_does_not_keep_do_not_exist() -> None:
 def test_a_group_must_be_named_once() -> None:
     assert refused(Params({}).function_name)[0] == "InvalidParameterException"
     both = Params({"logGroupName": "/aws/lambda/a", "logGroupIdentifier": "/aws/lambda/a"})
-    assert refused(both.function_name)[0] == "InvalidParameterException"
+    assert refused(both.function_name) == ("ValidationException",
+                                           "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
 
 
 def test_numbers_are_checked_against_their_bounds() -> None:

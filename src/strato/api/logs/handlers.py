@@ -60,7 +60,12 @@ def _reader(context: Context, name: str) -> Iterator[FunctionLogReader]:
 
 
 async def describe_log_groups(params: Params, context: Context) -> dict[str, Any]:
-    prefix = params.text("logGroupNamePrefix") or ""
+    """logGroupNamePattern is a case-sensitive substring of the name; with it AWS leaves
+    storedBytes and deletionProtectionEnabled out of each group (test_logs_groups snapshot)."""
+    prefix = params.text("logGroupNamePrefix")
+    pattern = params.text("logGroupNamePattern", low=0)
+    if prefix is not None and pattern is not None:
+        raise invalid_parameter("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
     limit = params.number("limit", 1, MAX_DESCRIBE) or MAX_DESCRIBE
     token = params.text("nextToken", high=4096)
     found = parse_list_token(token) if token is not None else [None]
@@ -69,10 +74,14 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
     after = found[0]
     if after is not None and not isinstance(after, str):
         raise bad_token()
+
+    def wanted(group: str) -> bool:
+        return group.startswith(prefix or "") and (pattern or "") in group
+
     groups = [group for group in await asyncio.to_thread(group_summaries, context.logs_dir)
-              if (GROUP_PREFIX + group.function_name).startswith(prefix)
-              and (after is None or group.function_name > after)]
-    answer: dict[str, Any] = {"logGroups": [wire.log_group(context.region, group) for group in groups[:limit]]}
+              if wanted(GROUP_PREFIX + group.function_name) and (after is None or group.function_name > after)]
+    answer: dict[str, Any] = {"logGroups": [wire.log_group(context.region, group, full=pattern is None)
+                                            for group in groups[:limit]]}
     if len(groups) > limit:
         answer["nextToken"] = list_token([groups[limit - 1].function_name])
     return answer

@@ -12,7 +12,7 @@ from typing import Any
 
 from strato.account import ACCOUNT_ID
 
-from .errors import bad_token, invalid_parameter, no_such_group
+from .errors import LogsError, bad_token, invalid_parameter, no_such_group
 
 GROUP_PREFIX = "/aws/lambda/"
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
@@ -72,7 +72,9 @@ class Params:
         name = self.text("logGroupName")
         identifier = self.text("logGroupIdentifier", high=2048)
         if name is not None and identifier is not None:
-            raise invalid_parameter("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+            # AWS answers this one with ValidationException, not InvalidParameterException
+            # (LocalStack's test_logs_streams snapshot, error-both-name-and-identifier)
+            raise LogsError("ValidationException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
         if identifier is not None:
             name = group_of_arn(identifier)
         if name is None:

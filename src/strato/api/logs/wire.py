@@ -10,11 +10,16 @@ from strato.functions.log_events import GroupSummary, LogEvent, StreamSummary
 from .params import GROUP_PREFIX, group_arn
 
 
-def log_group(region: str, group: GroupSummary) -> dict[str, Any]:
+def log_group(region: str, group: GroupSummary, *, full: bool = True) -> dict[str, Any]:
+    """As AWS answered in 2026 (LocalStack's test_logs_groups snapshot); without `full` (a
+    logGroupNamePattern search) AWS leaves out storedBytes and deletionProtectionEnabled."""
     name = GROUP_PREFIX + group.function_name
     arn = group_arn(region, name)
-    return {"logGroupName": name, "creationTime": group.created, "metricFilterCount": 0, "arn": f"{arn}:*",
-            "storedBytes": group.stored_bytes, "logGroupClass": "STANDARD", "logGroupArn": arn}
+    answer: dict[str, Any] = {"logGroupName": name, "creationTime": group.created, "metricFilterCount": 0,
+                              "arn": f"{arn}:*", "logGroupClass": "STANDARD", "logGroupArn": arn}
+    if full:
+        answer.update(storedBytes=group.stored_bytes, deletionProtectionEnabled=False)
+    return answer
 
 
 def log_stream(region: str, group: str, stream: StreamSummary) -> dict[str, Any]:
