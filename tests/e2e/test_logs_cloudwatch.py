@@ -148,8 +148,8 @@ class TestAnswersAsAwsRecorded:
 
     def test_describe_log_streams_with_log_group_identifier(self, logs: Any,
                                                             printed: tuple[str, str, list[str]]) -> None:
-        """test_logs_streams: describe-streams-identifier-name, -arn and error-both-name-and-identifier
-        (ValidationException, not InvalidParameterException)."""
+        """test_logs_streams: describe-streams-identifier-name, -arn, describe-streams-with-prefix and
+        error-both-name-and-identifier (ValidationException, not InvalidParameterException)."""
         name, stream, _ = printed
         group = f"/aws/lambda/{name}"
         arn = f"arn:aws:logs:{REGION}:000000000000:log-group:{group}"
@@ -158,6 +158,7 @@ class TestAnswersAsAwsRecorded:
         assert logs.describe_log_streams(logGroupIdentifier=group)["logStreams"] == by_name
         assert logs.describe_log_streams(logGroupIdentifier=arn)["logStreams"] == by_name
         assert by_name[0]["arn"] == f"{arn}:log-stream:{stream}"
+        assert logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=stream[:11])["logStreams"] == by_name
         with pytest.raises(ClientError) as caught:
             logs.describe_log_streams(logGroupName=group, logGroupIdentifier=group)
         assert error_of(caught) == ("ValidationException", 400)
@@ -202,6 +203,36 @@ class TestAnswersAsAwsRecorded:
         answer = logs.filter_log_events(logGroupName=f"/aws/lambda/{printed[0]}", interleaved=True)
         assert answer["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/x-amz-json-1.1"
         assert all({"eventId", "timestamp", "message"} <= set(event) for event in answer["events"])
+
+
+ECHO_PRINTER = """
+import json
+def handler(event, context):
+    print(json.dumps(event))
+    return event
+"""
+
+
+def test_printed_events_read_back_as_localstacks_lambda_tests_read_them(lam: Any, logs: Any) -> None:
+    """LocalStack's Lambda tests (e.g. test_lambda_integration_dynamodbstreams' lambda-log-events)
+    read a function's events back from AWS as get_lambda_log_events does: FilterLogEvents over the
+    group page by page through nextToken, the START / END / REPORT lines left out, each other
+    message parsed as JSON: that is the list of events the function printed, in order."""
+    name = deploy(lam, ECHO_PRINTER)
+    sent = [{"Records": [{"n": n, "body": f"message {n}"}]} for n in range(3)]
+    for event in sent:
+        lam.invoke(FunctionName=name, Payload=json.dumps(event), LogType="Tail")
+    messages: list[str] = []
+    token: dict[str, str] = {}
+    while True:
+        page = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", limit=4, **token)
+        messages += [event["message"] for event in page["events"]]
+        if "nextToken" not in page:
+            break
+        token = {"nextToken": page["nextToken"]}
+    printed = [json.loads(message) for message in messages
+               if not message.startswith(("INIT_START", "START", "END", "REPORT"))]
+    assert printed == sent
 
 
 class TestEvents:
