@@ -89,3 +89,32 @@ def test_an_event_older_than_its_maximum_age_is_dropped_unrun(registry: Registry
     assert drain(registry, tmp_path, registry.arn("fn"), age=120) == []
     assert drain(registry, tmp_path, registry.arn("fn", "live"), age=120) != []
     assert drain(registry, tmp_path, registry.arn("fn", "live"), age=7 * 3600) == []
+
+
+def test_stopping_the_dispatcher_waits_for_its_deliveries_to_end(registry: Registry, tmp_path: Path) -> None:
+    """A delivery cancelled at shutdown has ended when the dispatcher returns: none writes to the
+    queue or the store after they close."""
+    started = asyncio.Event()
+    ended: list[str] = []
+
+    async def hang(invocation: Invocation) -> InvokeResult:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0.05)  # its cleanup takes a while (a write finishing)
+            ended.append(invocation.request_id)
+        raise AssertionError("never answered")
+
+    async def main() -> None:
+        queue = EventQueue(tmp_path / "events.db")
+        await queue.put(Invocation(await registry.resolve_async("fn"), "fn", b"{}", "req-1"))
+        serving = asyncio.ensure_future(Dispatcher(queue, registry.resolve_async, hang).serve())
+        await started.wait()
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        assert ended == ["req-1"]
+        queue.close()
+
+    asyncio.run(main())

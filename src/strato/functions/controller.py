@@ -8,6 +8,7 @@ function code can never see.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from pathlib import Path
@@ -48,6 +49,8 @@ class Controller:
                 await server.serve_forever()
         finally:
             draining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await draining  # its deliveries end before the queue and the store close
             if self.desk is not None:
                 self.desk.close()
 

@@ -147,8 +147,11 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:
-            for task in self._running.values():
+            running = list(self._running.values())
+            for task in running:
                 task.cancel()
+            # None outlives the dispatcher: the queue and the store its deliveries write to close next.
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def _deliver(self, event: QueuedEvent) -> None:
         try:

@@ -47,6 +47,7 @@ class SqliteDatabase:
         self._writer.start()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._closed = False
 
     def reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -129,11 +130,14 @@ class SqliteDatabase:
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in the next group commit. A caller cancelled before the job starts withdraws
         it; cancelled later, the job still commits and the caller cannot tell."""
+        if self._closed:  # the writer is gone: the job would wait for ever
+            raise RuntimeError(f"{self.path.name} is closed")
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._jobs.put((fn, future))
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:
+        self._closed = True
         self._jobs.put(None)
         self._writer.join()
         with self._readers_lock:
