@@ -131,14 +131,14 @@ def s3_record_writer(store: ObjectStore) -> Callable[[str, str, bytes], Awaitabl
 
 def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters, invoker: Invoker) -> RootApp:
     identity, _ = root_identity(settings)
-    credentials = AccountCredentials(identity)
+    registry = Registry(settings.data_dir / "functions", settings.region)
+    credentials = AccountCredentials(identity, registry.exists)
     cloudfront = CloudFrontApp(DistributionRegistry(settings.data_dir), credentials, settings.request_timeout)
     s3_settings = S3Settings(region=settings.region, domains=settings.domains,
                              request_timeout=settings.request_timeout)
     s3 = S3App(store, credentials, s3_settings)
     lambda_settings = LambdaSettings(region=settings.region, concurrency_limit=settings.function_concurrency,
                                      runtimes=available_runtimes(), request_timeout=settings.request_timeout)
-    registry = Registry(settings.data_dir / "functions", settings.region)
     functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity,
                                    settings.data_dir / "functions" / "logs"),
                           credentials)

@@ -26,21 +26,26 @@ def test_each_function_has_another_secret_and_so_does_another_root() -> None:
     assert ROOT.secret_key not in function_identity(ROOT, "a").secret_key
 
 
-def test_the_store_knows_the_root_and_every_function() -> None:
-    store = AccountCredentials(ROOT)
+def every_function(name: str) -> bool:
+    return True
+
+
+def test_the_store_knows_the_root_and_every_function_that_exists() -> None:
+    store = AccountCredentials(ROOT, {"my_fn-2"}.__contains__)
     assert store.lookup(ROOT.access_key) == ROOT
     assert ROOT.function is None
     assert store.lookup("STRATOFNmy_fn-2") == function_identity(ROOT, "my_fn-2")
+    assert store.lookup("STRATOFNdeleted") is None
 
 
 @pytest.mark.parametrize("key", ["STRATOFN", "STRATOFN" + "x" * 65, "STRATOFNbad.name", "AKIDEXAMPLE", ""])
 def test_keys_that_name_no_possible_function_are_unknown(key: str) -> None:
-    assert AccountCredentials(ROOT).lookup(key) is None
+    assert AccountCredentials(ROOT, every_function).lookup(key) is None
 
 
 def test_the_root_keys_win_over_a_function_key_of_the_same_spelling() -> None:
     root = Identity("STRATOFNabc", "root-secret", "root")
-    assert AccountCredentials(root).lookup("STRATOFNabc") == root
+    assert AccountCredentials(root, every_function).lookup("STRATOFNabc") == root
 
 
 def test_a_functions_keys_are_refused_what_the_root_may_do() -> None:
@@ -56,5 +61,6 @@ def test_generated_root_keys_never_take_a_functions_key(monkeypatch: pytest.Monk
     monkeypatch.setattr(secrets, "choice", lambda alphabet: next(drawn))
     access, _ = generate_root()
     assert access == "STRATO" + "Q" * 14
-    assert AccountCredentials(Identity(access, "root-secret", "root")).lookup("STRATOFNABCDEFGHIJKL") == \
-        function_identity(Identity(access, "root-secret", "root"), "ABCDEFGHIJKL")
+    root = Identity(access, "root-secret", "root")
+    assert AccountCredentials(root, every_function).lookup("STRATOFNABCDEFGHIJKL") == \
+        function_identity(root, "ABCDEFGHIJKL")

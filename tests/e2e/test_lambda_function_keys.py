@@ -14,9 +14,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from strato.auth import sigv4
 from tests.conftest import make_client
+from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import deploy, refused
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, raw_exchange, request_head
 
@@ -212,19 +214,36 @@ def test_strato_own_signed_paths_refuse_a_functions_keys(lam: Any, caller: str, 
 
 @pytest.mark.parametrize(("method", "path"), [("POST", "/2015-03-31/functions"),
                                               ("PUT", "/2015-03-31/functions/any/code")])
-def test_a_package_upload_signed_with_a_function_key_is_refused_before_its_body(server: StratoServer, method: str,
-                                                                                 path: str) -> None:
+@pytest.mark.parametrize("exists", [True, False])
+def test_a_package_upload_signed_with_a_function_key_is_refused_before_its_body(
+        server: StratoServer, caller: str, method: str, path: str, exists: bool) -> None:
     # Anyone can name a function's key (STRATOFN<name>) without its secret: such a request must
     # not wait for a 60 MB body while holding one of the few package upload slots.
+    name = caller if exists else "never-created"
     date = "20260101T000000Z"
     head = request_head(method, path, {
         "Host": f"127.0.0.1:{server.port}", "X-Amz-Date": date, "Content-Length": "60000000",
-        "Authorization": f"AWS4-HMAC-SHA256 Credential=STRATOFNanyone/{date[:8]}/{REGION}/lambda/aws4_request, "
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=STRATOFN{name}/{date[:8]}/{REGION}/lambda/aws4_request, "
                          f"SignedHeaders=host;x-amz-date, Signature={'0' * 64}",
     })
     answer = raw_exchange(server.port, head)  # the head alone: no body is ever sent
-    assert (answer.status, answer.headers["x-amzn-errortype"]) == (403, "AccessDeniedException")
-    assert b"function anyone is not authorized to perform: lambda:" in answer.body
+    if exists:
+        assert (answer.status, answer.headers["x-amzn-errortype"]) == (403, "AccessDeniedException")
+        assert f"function {name} is not authorized to perform: lambda:".encode() in answer.body
+    else:  # the keys of a function that does not exist are no keys at all
+        assert (answer.status, answer.headers["x-amzn-errortype"]) == (403, "UnrecognizedClientException")
+
+
+def test_a_deleted_functions_keys_stop_working(lam: Any, s3: Any, server: StratoServer) -> None:
+    doomed = deploy(lam, CALLER, Timeout=30)
+    keys = run(lam, doomed, {"keys": True})
+    as_function = boto3.client("s3", endpoint_url=server.url, aws_access_key_id=keys["access"],
+                               aws_secret_access_key=keys["secret"], region_name=REGION)
+    as_function.list_buckets()
+    lam.delete_function(FunctionName=doomed)
+    with pytest.raises(ClientError) as caught:
+        as_function.list_buckets()
+    assert error_of(caught) == ("InvalidAccessKeyId", 403)
 
 
 def test_a_function_cannot_read_the_logs_of_functions(lam: Any, caller: str) -> None:

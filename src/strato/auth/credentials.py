@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -65,16 +66,19 @@ def refuse_function(identity: Identity, action: str, resource: str) -> None:
 
 
 class AccountCredentials:
-    """The root keys, and every function's own keys (derived from them when asked for)."""
+    """The root keys, and the own keys of every function that exists (derived from the root's
+    when asked for): a deleted function's keys are unknown at once, as are keys made up for a
+    function that never was (refused before any body is read)."""
 
-    def __init__(self, root: Identity) -> None:
+    def __init__(self, root: Identity, function_exists: Callable[[str], bool]) -> None:
         self.root = root
+        self.function_exists = function_exists
 
     def lookup(self, access_key: str) -> Identity | None:
         if access_key == self.root.access_key:
             return self.root
         name = access_key[len(FUNCTION_KEY_PREFIX):]
-        if access_key.startswith(FUNCTION_KEY_PREFIX) and _FUNCTION_NAME.fullmatch(name):
+        if access_key.startswith(FUNCTION_KEY_PREFIX) and _FUNCTION_NAME.fullmatch(name) and self.function_exists(name):
             return function_identity(self.root, name)
         return None
 

@@ -383,6 +383,14 @@ class Registry(PolicyTables, EventConfigTables):
         route = self._routes.get(key) or self._routes.put(key, self._route(name, qualifier))
         return route.pick()
 
+    def exists(self, function_name: str) -> bool:
+        """Whether the function exists now (as cheap as `resolve`: the route cache first)."""
+        try:
+            self.resolve(function_name)
+        except NotFound:
+            return False
+        return True
+
     def resolve_cached(self, function_name: str, qualifier: str | None = None) -> FunctionVersion | None:
         """`resolve` when the route is cached (a read of shared memory, no SQLite read); None
         when it is not, or when it might not exist (or is another region's)."""
