@@ -130,9 +130,8 @@ class Tables:
                            "WHERE name = ? AND alias = ?", (name, alias)).fetchone()
         if row is None:
             self._function(conn, name)
-            if not is_alias_name(alias):  # no alias could have this name (`a$b`)
-                raise self.not_found(name, alias)
-            raise self.not_found(name, alias, alias=True)
+            # "Cannot find alias" only for a name an alias could have (not `a$b`)
+            raise self.not_found(name, alias, alias=is_alias_name(alias))
         return Alias(name, alias, row[0], row[1], json.loads(row[2]), row[3])
 
     def _tags(self, conn: sqlite3.Connection, name: str) -> dict[str, str]:
