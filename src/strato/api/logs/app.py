@@ -17,7 +17,7 @@ from pathlib import Path
 from strato.auth import sigv4
 from strato.auth.credentials import CredentialStore, refuse_function
 from strato.auth.errors import AuthError
-from strato.auth.verify import verify_v4
+from strato.auth.verify import unknown_key, verify_v4
 from strato.http import bodies
 from strato.http.request import Request
 from strato.http.responses import Response
@@ -86,5 +86,5 @@ class LogsApp:
         if auth is None:
             raise AuthError("MissingAuthenticationToken", "Missing Authentication Token")
         if self.credentials.lookup(auth.scope.access_key) is None:
-            raise AuthError("InvalidAccessKeyId", "The security token included in the request is invalid.")
+            raise unknown_key()
         return auth
