@@ -15,9 +15,10 @@ from strato.storage.records import Expectation, ObjectVersion, PartInfo
 
 from .errors import S3Error, invalid_argument
 
+WEBSITE_REDIRECT = "x-amz-website-redirect-location"
 SYSTEM_HEADERS = (
     "content-type", "content-encoding", "content-disposition", "content-language", "cache-control", "expires",
-    "x-amz-website-redirect-location",
+    WEBSITE_REDIRECT,
 )
 RESPONSE_OVERRIDES = {
     "response-content-type": "content-type",

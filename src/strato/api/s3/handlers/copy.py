@@ -22,7 +22,6 @@ _SOURCE_CONDITIONS = {
     "x-amz-copy-source-if-modified-since": "if-modified-since",
     "x-amz-copy-source-if-unmodified-since": "if-unmodified-since",
 }
-REDIRECT = "x-amz-website-redirect-location"
 
 
 def copy_source(call: Call) -> tuple[str, str]:
@@ -102,7 +101,7 @@ async def copy_object(call: Call) -> Response:
         same = (src.bucket, src.key) == (call.bucket, call.key)
         # A storage class or website redirect location, even the source's own, makes a copy onto
         # itself legal, as S3 answers.
-        changes = ("x-amz-storage-class", REDIRECT)
+        changes = ("x-amz-storage-class", h.WEBSITE_REDIRECT)
         if same and directive == "COPY" and algorithm is None and not any(n in call.request.headers for n in changes):
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
                           "itself without changing the object's metadata, storage class, website redirect "
@@ -111,8 +110,8 @@ async def copy_object(call: Call) -> Response:
             system, user = h.object_metadata(call.request.headers)
         else:
             system, user = dict(src.system), dict(src.user)
-            if REDIRECT in call.request.headers:
-                system[REDIRECT] = call.request.headers[REDIRECT]
+            if h.WEBSITE_REDIRECT in call.request.headers:
+                system[h.WEBSITE_REDIRECT] = call.request.headers[h.WEBSITE_REDIRECT]
         obj = await call.store.copy_object(
             source, call.bucket, call.key, system=system, user=user, algorithm=algorithm,
             conditions=h.write_conditions(call.request.headers, call.key),
