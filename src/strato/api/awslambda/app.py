@@ -26,7 +26,7 @@ from strato.http.responses import Response, Tracked
 from strato.http.types import Message, Receive, Scope, Send
 
 from .call import Call, Services
-from .errors import LambdaError, to_lambda_error, too_large
+from .errors import PACKAGE_OPERATIONS, LambdaError, to_lambda_error, too_large
 from .handlers import HANDLERS, STARTERS
 from .router import Endpoint, route
 from .warm import WarmInvokes
@@ -52,7 +52,7 @@ def new_request_id() -> str:
 MAX_CODE_REQUEST = 69_905_067  # Lambda's limit for a CreateFunction/UpdateFunctionCode request (base64 zip)
 MAX_REQUEST = 1024 * 1024  # every other operation's JSON body
 _FUNCTION_OPERATIONS = frozenset({"Invoke"})  # all a function's own keys may call here
-_BODY_LIMITS = {"Invoke": MAX_PAYLOAD, "CreateFunction": MAX_CODE_REQUEST, "UpdateFunctionCode": MAX_CODE_REQUEST}
+_BODY_LIMITS = {"Invoke": MAX_PAYLOAD, **dict.fromkeys(PACKAGE_OPERATIONS, MAX_CODE_REQUEST)}
 # A package request holds its body, the decoded zip and its unpacking in memory at once
 # (up to ~170 MB): a worker takes this many at a time, so that memory stays bounded.
 CONCURRENT_PACKAGES = 2
@@ -138,7 +138,7 @@ class LambdaApp:
     async def handle(self, request: Request, request_id: str) -> Response:
         endpoint = route(request.method, request.raw_path.decode("latin-1"))
         auth = self.authorization(request, endpoint)  # before any body is read: strangers hold no upload slot
-        if _BODY_LIMITS.get(endpoint.operation) == MAX_CODE_REQUEST:
+        if endpoint.operation in PACKAGE_OPERATIONS:
             async with self._packages:
                 return await self.dispatch(request, endpoint, request_id, auth)
         return await self.dispatch(request, endpoint, request_id, auth)

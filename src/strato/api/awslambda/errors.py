@@ -59,13 +59,13 @@ def not_found(message: str) -> LambdaError:
     return LambdaError("ResourceNotFoundException", message, 404)
 
 
-_PACKAGE_OPERATIONS = frozenset({"CreateFunction", "UpdateFunctionCode"})
+PACKAGE_OPERATIONS = frozenset({"CreateFunction", "UpdateFunctionCode"})  # the requests that upload a zip
 
 
 def too_large(limit: int, operation: str) -> LambdaError:
     """A request over its operation's limit: Lambda answers a package upload's with
     RequestEntityTooLargeException, any other's (an Invoke's) with RequestTooLargeException."""
-    code = "RequestEntityTooLargeException" if operation in _PACKAGE_OPERATIONS else "RequestTooLargeException"
+    code = "RequestEntityTooLargeException" if operation in PACKAGE_OPERATIONS else "RequestTooLargeException"
     return LambdaError(code, f"Request must be smaller than {limit} bytes for the {operation} operation", 413)
 
 
