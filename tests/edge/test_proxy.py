@@ -140,6 +140,15 @@ class TestCaching:
         assert first[1]["cache-control"] == "no-cache"
 
 
+def wait_until_joined(edge: StratoEdge, count: float, never: str) -> None:
+    """Until the edge has counted `count` requests that joined a fetch in flight: polling another
+    process's counter, not synchronising on time (`never` says what did not happen in 20 s)."""
+    deadline = time.monotonic() + 20
+    while edge.metric("strato_edge_collapsed_requests_total") < count:
+        assert time.monotonic() < deadline, never
+        time.sleep(0.01)
+
+
 class TestCollapsing:
     def test_concurrent_misses_for_one_key_make_one_origin_fetch(self, origin: Origin, edge: StratoEdge) -> None:
         gate = threading.Event()
@@ -147,10 +156,7 @@ class TestCollapsing:
         waiting = 10
         with ThreadPoolExecutor(waiting) as pool:
             futures = [pool.submit(call, edge, "/slow") for _ in range(waiting)]
-            deadline = time.monotonic() + 20
-            while edge.metric("strato_edge_collapsed_requests_total") < waiting - 1:
-                assert time.monotonic() < deadline, "the requests never all reached the edge"
-                time.sleep(0.01)  # polling another process's counter, not synchronising on time
+            wait_until_joined(edge, waiting - 1, "the requests never all reached the edge")
             gate.set()
             answers = [f.result() for f in futures]
         assert all(a[0] == 200 and a[2] == b"x" * 300_000 for a in answers)
@@ -174,10 +180,7 @@ class TestCollapsing:
         with ThreadPoolExecutor(len(languages)) as pool:
             futures = [pool.submit(call, edge, "/page", {"Accept-Language": language, **extra})
                        for language in languages]
-            deadline = time.monotonic() + 20
-            while edge.metric("strato_edge_collapsed_requests_total") < joined + len(languages) - 1:
-                assert time.monotonic() < deadline, "the requests never all reached the edge"
-                time.sleep(0.01)  # polling another process's counter, not synchronising on time
+            wait_until_joined(edge, joined + len(languages) - 1, "the requests never all reached the edge")
             gate.set()
             answers = [f.result() for f in futures]
         assert [(status, body) for status, _, body in answers] == [
@@ -186,6 +189,35 @@ class TestCollapsing:
         assert [call(edge, "/page", {"Accept-Language": language})[2] for language in ("fr", "de", "en")] == [
             b"body fr", b"body de", b"body en"]
         assert origin.count("/page") <= 4, "every variant stored"
+
+    def test_a_request_that_joined_another_variants_revalidation_gets_its_own_variant(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """A 304 revalidates the stored variant it was asked for; a request for another stored
+        variant that waited on it is answered from its own (revalidated in turn), not from that one."""
+        gate = threading.Event()
+        gate.set()
+
+        def by_language(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            language = seen.headers.get("accept-language", "none")
+            headers = {"Cache-Control": "max-age=0", "Vary": "Accept-Language", "ETag": f'"{language}"'}
+            if seen.headers.get("if-none-match") == f'"{language}"':
+                return 304, headers, b""
+            return 200, headers, f"body {language}".encode()
+
+        origin.routes["/stale-page"] = Route(gate=gate, answer=by_language)
+        assert call(edge, "/stale-page", {"Accept-Language": "en"})[2] == b"body en"
+        assert call(edge, "/stale-page", {"Accept-Language": "fr"})[2] == b"body fr"
+        gate.clear()
+        joined = edge.metric("strato_edge_collapsed_requests_total")
+        with ThreadPoolExecutor(2) as pool:
+            english = pool.submit(call, edge, "/stale-page", {"Accept-Language": "en"})
+            with origin.arrived:  # the English revalidation is at the origin
+                assert origin.arrived.wait_for(lambda: origin.count("/stale-page") == 3, timeout=20)
+            french = pool.submit(call, edge, "/stale-page", {"Accept-Language": "fr"})
+            wait_until_joined(edge, joined + 1, "the French request never joined")
+            gate.set()
+            assert english.result()[2] == b"body en"
+            assert french.result()[2] == b"body fr"
 
 
 class TestRangesAndCompression:
@@ -221,38 +253,6 @@ class TestRangesAndCompression:
         assert decode(body) == text
         assert call(edge, "/text")[2] == text
 
-
-    def test_a_request_that_joined_another_variants_revalidation_gets_its_own_variant(
-            self, origin: Origin, edge: StratoEdge) -> None:
-        """A 304 revalidates the stored variant it was asked for; a request for another stored
-        variant that waited on it is answered from its own (revalidated in turn), not from that one."""
-        gate = threading.Event()
-        gate.set()
-
-        def by_language(seen: Seen) -> tuple[int, dict[str, str], bytes]:
-            language = seen.headers.get("accept-language", "none")
-            headers = {"Cache-Control": "max-age=0", "Vary": "Accept-Language", "ETag": f'"{language}"'}
-            if seen.headers.get("if-none-match") == f'"{language}"':
-                return 304, headers, b""
-            return 200, headers, f"body {language}".encode()
-
-        origin.routes["/stale-page"] = Route(gate=gate, answer=by_language)
-        assert call(edge, "/stale-page", {"Accept-Language": "en"})[2] == b"body en"
-        assert call(edge, "/stale-page", {"Accept-Language": "fr"})[2] == b"body fr"
-        gate.clear()
-        joined = edge.metric("strato_edge_collapsed_requests_total")
-        with ThreadPoolExecutor(2) as pool:
-            english = pool.submit(call, edge, "/stale-page", {"Accept-Language": "en"})
-            deadline = time.monotonic() + 20
-            with origin.arrived:  # the English revalidation is at the origin
-                assert origin.arrived.wait_for(lambda: origin.count("/stale-page") == 3, timeout=20)
-            french = pool.submit(call, edge, "/stale-page", {"Accept-Language": "fr"})
-            while edge.metric("strato_edge_collapsed_requests_total") < joined + 1:
-                assert time.monotonic() < deadline, "the French request never joined"
-                time.sleep(0.01)  # polling another process's counter, not synchronising on time
-            gate.set()
-            assert english.result()[2] == b"body en"
-            assert french.result()[2] == b"body fr"
 
 class TestPurgeRestartAndFailure:
     def test_purge_by_path_and_by_wildcard(self, origin: Origin, edge: StratoEdge) -> None:
