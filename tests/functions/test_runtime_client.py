@@ -7,12 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from strato.functions.runtime_client import RuntimeClient
 from tests.functions.environments import ARN, Outcome, PlainLauncher, Runner
 from tests.functions.support import SubprocessLauncher
 
@@ -180,6 +184,47 @@ class TestErrorsAsAwslambdaricReportsThem:
     def test_sys_exit_in_a_handler_ends_the_runtime_with_its_status(self, strato: Runner) -> None:
         outcome, _ = invoke_once(strato, strato.code(HANDLERS), "app.leave")
         assert outcome.exit_status == 3
+
+
+class TestWaiting:
+    def test_a_runtime_waiting_for_its_next_invocation_sleeps_until_it_comes(self) -> None:
+        """The Runtime API reading the runtime's request does not wake it: on a unix socket, a
+        reader asleep in recv(2) would be woken by that read, once per invocation."""
+        api, lent = socket.socketpair()
+        client = RuntimeClient("127.0.0.1:9001", lent)
+        got: list[bytes] = []
+        runtime = threading.Thread(target=lambda: got.append(client.next()[0]))
+        runtime.start()
+        try:
+            while not _asleep(runtime) or not _pending(api):
+                time.sleep(0.001)
+            before = _wakeups(runtime)
+            assert api.recv(65536).startswith(b"GET /2018-06-01/runtime/invocation/next ")
+            time.sleep(0.2)  # time for a wakeup to happen, were there one
+            assert _wakeups(runtime) == before
+        finally:
+            api.sendall(b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\nContent-Length: 2\r\n\r\n{}")
+            runtime.join(5)
+            api.close()
+            lent.close()
+        assert got == [b"{}"]
+
+
+def _task(thread: threading.Thread) -> str:
+    return f"/proc/self/task/{thread.native_id}"
+
+
+def _asleep(thread: threading.Thread) -> bool:
+    return Path(_task(thread), "stat").read_text().rsplit(")", 1)[1].split()[0] == "S"
+
+
+def _wakeups(thread: threading.Thread) -> int:
+    status = Path(_task(thread), "status").read_text()
+    return int(re.search(r"voluntary_ctxt_switches:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+
+
+def _pending(sock: socket.socket) -> bool:
+    return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
 
 
 def _comparable(document: dict[str, Any]) -> Any:

@@ -14,6 +14,7 @@ import functools
 import importlib
 import json
 import os
+import select
 import socket
 import sys
 import time
@@ -217,6 +218,8 @@ class RuntimeClient:
         self.sock = sock  # a connection handed over at launch, else dialled on first use
         self.buffer = bytearray()
         self.next_asked = False  # a GET next is pipelined behind the last answer
+        self._readable = select.poll()
+        self._polled = -1  # the descriptor `_readable` watches
 
     def _send(self, head: str, body: bytes = b"", then: bytes = b"") -> socket.socket:
         """Write a request (and `then`, a bodiless request pipelined behind it); small ones in one write."""
@@ -253,8 +256,17 @@ class RuntimeClient:
             self.sock = None
         return status, headers, body
 
-    @staticmethod
-    def _receive(sock: socket.socket) -> bytes:
+    def _receive(self, sock: socket.socket) -> bytes:
+        """Wait in poll(2), then read: a reader asleep in recv(2) on a unix stream socket is woken
+        whenever the peer reads what it sent (the kernel's unix_write_space wakes every sleeper on
+        the socket), so each answer read by the Runtime API also woke this runtime for nothing,
+        on the CPU the caller's next call wanted (-0.04x on the warm-invoke benchmark); poll's
+        wait is woken by input only."""
+        if self._polled != sock.fileno():
+            self._readable = select.poll()
+            self._readable.register(sock, select.POLLIN)
+            self._polled = sock.fileno()
+        self._readable.poll()
         chunk = sock.recv(RECEIVE_SIZE)
         if not chunk:
             raise ConnectionError("the Runtime API closed the connection")
