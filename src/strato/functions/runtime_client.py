@@ -135,6 +135,10 @@ class Unbuffered:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
 
+    def flush(self) -> None:
+        """Here, not through __getattr__: flushed twice per invocation."""
+        self.stream.flush()
+
     def write(self, text: str) -> int:
         _printing()
         written = self.stream.write(text)
