@@ -6,6 +6,7 @@ import base64
 import datetime
 import hashlib
 import hmac
+import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -98,20 +99,48 @@ def test_a_signature_v2_mismatch_shows_the_string_to_sign(server: StratoServer, 
     assert _signed_with(wrong, error["StringToSign"], v2=True) == error["SignatureProvided"]
 
 
-def test_a_lambda_signature_mismatch_names_the_canonical_request_in_its_message(server: StratoServer) -> None:
-    """Lambda, a JSON service, words it in the message, as AWS's JSON services do."""
-    intruder = boto3.client("lambda", endpoint_url=server.url, aws_access_key_id=ACCESS_KEY,
+@pytest.mark.parametrize(("service", "status", "call"), [
+    ("lambda", 403, lambda client: client.get_function(FunctionName="anything")),
+    ("logs", 400, lambda client: client.describe_log_groups(logGroupNamePrefix="anything")),
+], ids=["lambda", "logs"])
+def test_a_json_services_signature_mismatch_names_the_canonical_request_in_its_message(
+    server: StratoServer, service: str, status: int, call: Any,
+) -> None:
+    """Lambda and CloudWatch Logs word it in the message, as AWS's JSON services do."""
+    intruder = boto3.client(service, endpoint_url=server.url, aws_access_key_id=ACCESS_KEY,
                             aws_secret_access_key=SECRET_KEY + "x", region_name=REGION,
                             config=Config(retries={"max_attempts": 1}))
     with pytest.raises(ClientError) as raised:
-        intruder.get_function(FunctionName="anything")
-    assert error_of(raised) == (403, "InvalidSignatureException")
+        call(intruder)
+    assert error_of(raised) == (status, "InvalidSignatureException")
     message = raised.value.response["Error"]["Message"]
     assert message.startswith("The request signature we calculated does not match the signature you provided. "
                               "Check your AWS Secret Access Key and signing method.")
-    assert "\n\nThe Canonical String for this request should have been\n'GET\n/2015-03-31/functions/anything\n" \
-        in message
+    assert "\n\nThe Canonical String for this request should have been\n'" in message
     assert "\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" in message
+
+
+@pytest.mark.parametrize(("service", "method", "path", "headers"), [
+    ("logs", "POST", "/", "X-Amz-Target: Logs_20140328.DescribeLogGroups\r\n"),
+    ("cloudfront", "POST", "/2020-05-31/distribution", ""),
+])
+def test_a_key_no_one_knows_is_refused_before_the_body_is_read(
+    server: StratoServer, service: str, method: str, path: str, headers: str,
+) -> None:
+    """The services that sign their body answer from the request's head: the refusal comes while
+    the announced 60 MB have not even started (Lambda's: test_lambda_control)."""
+    netloc = server.url.removeprefix("http://")
+    host, port = netloc.rsplit(":", 1)
+    authorization = (f"AWS4-HMAC-SHA256 Credential=NOSUCHKEY00000000000/20260101/{REGION}/{service}/aws4_request, "
+                     f"SignedHeaders=host, Signature={'0' * 64}")
+    head = (f"{method} {path} HTTP/1.1\r\nHost: {netloc}\r\nContent-Length: 60000000\r\n{headers}"
+            f"Authorization: {authorization}\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode())
+        answer = sock.recv(65536)
+        answer += sock.recv(65536) if answer.endswith(b"\r\n\r\n") else b""  # the body in a second write
+    assert answer.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 403 ")), answer[:200]
+    assert b"InvalidAccessKeyId" in answer or b"UnrecognizedClientException" in answer, answer
 
 
 def test_an_unknown_access_key_is_invalid_access_key_id(server: StratoServer, bucket: str) -> None:

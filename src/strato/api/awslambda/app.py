@@ -9,15 +9,13 @@ the signature can be checked.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
-import time
 from collections.abc import Awaitable
 
+from strato.api.signed import claim, verify_body
 from strato.auth import sigv4
 from strato.auth.credentials import CredentialStore, refuse_function
-from strato.auth.verify import unknown_key, verify_v4
 from strato.functions.records import MAX_PAYLOAD
 from strato.http.bodies import BodyTooLarge, collect, stream
 from strato.http.lane import LaneAnswer, Reply
@@ -154,9 +152,7 @@ class LambdaApp:
         limit = _BODY_LIMITS.get(endpoint.operation, MAX_REQUEST)
         if len(body) > limit:
             raise too_large(limit, endpoint.operation)
-        verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
-                  raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
-                  query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
+        verify_body(self.credentials, auth, request, body)
         return Call(request, endpoint, body, request_id, self.services)
 
     async def read_body(self, request: Request, operation: str) -> bytes:
@@ -175,18 +171,7 @@ class LambdaApp:
         are refused any operation but Invoke here, before the body: anyone can name such a key
         (STRATOFN<name>), so the unknown-key check alone no longer keeps strangers from the body
         reads and upload slots."""
-        header = request.headers.get("authorization", "").strip()
-        if header:
-            auth = sigv4.parse_header(header)
-            if auth is None:
-                raise LambdaError("IncompleteSignatureException", "Lambda accepts only AWS4-HMAC-SHA256 signatures.")
-        elif "X-Amz-Signature" in request.query:
-            auth = sigv4.parse_query(request.query)
-        else:
-            raise LambdaError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
-        identity = self.credentials.lookup(auth.scope.access_key)
-        if identity is None:
-            raise unknown_key()
+        auth, identity = claim(request, self.credentials)
         if identity.function is not None and endpoint.operation not in _FUNCTION_OPERATIONS:
             registry = self.services.registry
             name = endpoint.function_name

@@ -7,8 +7,9 @@ or `Message`, whichever the code's shape in the service model names (Lambda answ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
+from strato.api.signed import json_auth_error
 from strato.auth.errors import AuthError
 from strato.errortable import translate
 from strato.functions import errors as registry
@@ -73,27 +74,9 @@ def package_too_large() -> LambdaError:
     return LambdaError("RequestEntityTooLargeException", f"Zipped size must be smaller than {MAX_ZIPPED} bytes", 413)
 
 
-def _signature_message(fields: Mapping[str, str]) -> str:
-    """As AWS's JSON services word a signature mismatch, with what the server signed."""
-    message = ("The request signature we calculated does not match the signature you provided. Check your AWS "
-               "Secret Access Key and signing method. Consult the service documentation for details.")
-    if "CanonicalRequest" in fields:
-        message += (f"\n\nThe Canonical String for this request should have been\n'{fields['CanonicalRequest']}'"
-                    f"\n\nThe String-to-Sign should have been\n'{fields['StringToSign']}'\n")
-    return message
-
-
 def _auth(exc: AuthError) -> LambdaError:
-    if exc.code == "InvalidAccessKeyId":
-        return LambdaError("UnrecognizedClientException", "The security token included in the request is invalid.",
-                           403)
-    if exc.code == "SignatureDoesNotMatch":
-        return LambdaError("InvalidSignatureException", _signature_message(exc.fields), 403)
-    if exc.code in ("RequestTimeTooSkewed", "InvalidSignatureException"):
-        return LambdaError("InvalidSignatureException", exc.message, 403)
-    if exc.code == "AccessDenied":
-        return LambdaError("AccessDeniedException", exc.message, 403)
-    return LambdaError("IncompleteSignatureException", exc.message, 400)
+    kind, message = json_auth_error(exc)
+    return LambdaError(kind, message, 400 if kind == "IncompleteSignatureException" else 403)
 
 
 def _throttled(exc: TooManyRequests) -> LambdaError:

@@ -1,17 +1,13 @@
-"""The CloudFront ASGI app: route -> read the bounded body -> authenticate (SigV4, service
+"""The CloudFront ASGI app: route -> the claimed key -> read the bounded body -> verify (SigV4, service
 `cloudfront`) -> dispatch -> render. Errors become CloudFront's <ErrorResponse> here only."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
 import uuid
 
-from strato.auth import sigv4
+from strato.api.signed import claim, verify_body
 from strato.auth.credentials import CredentialStore, refuse_function
-from strato.auth.errors import AuthError
-from strato.auth.verify import verify_v4
 from strato.cdn.registry import DistributionRegistry
 from strato.http import bodies
 from strato.http.request import Request
@@ -25,21 +21,6 @@ from .router import route
 log = logging.getLogger("strato.cloudfront")
 
 MAX_BODY = 1024 * 1024  # a DistributionConfig is far smaller
-
-
-def authenticate(request: Request, body: bytes, credentials: CredentialStore, operation: str) -> None:
-    """SigV4 over the normalized path and the body's SHA-256, as botocore signs CloudFront; or a
-    presigned query (edges elsewhere follow invalidations with one). A function's own keys may not."""
-    header = request.headers.get("authorization", "")
-    auth = sigv4.parse_header(header) if header.strip() else None
-    if auth is None and "X-Amz-Signature" in request.query:
-        auth = sigv4.parse_query(request.query)
-    if auth is None:
-        raise AuthError("MissingAuthenticationToken", "Missing Authentication Token")
-    identity, _ = verify_v4(credentials, auth, method=request.method, raw_path=request.raw_path,
-                            raw_query=request.raw_query, headers=request.header_list, header_map=request.headers,
-                            query=request.query, now=time.time(), body_sha256=hashlib.sha256(body).hexdigest())
-    refuse_function(identity, f"cloudfront:{operation}", "*")
 
 
 class CloudFrontApp:
@@ -63,9 +44,11 @@ class CloudFrontApp:
 
     async def handle(self, request: Request) -> Response:
         endpoint = route(request.method, request.path, request.query)
+        auth, identity = claim(request, self.credentials)  # edges elsewhere follow invalidations with a presigned query
+        refuse_function(identity, f"cloudfront:{endpoint.operation}", "*")
         body = await bodies.collect(bodies.stream(request.receive, request.content_length(), self.idle_timeout),
                                     MAX_BODY)
-        authenticate(request, body, self.credentials, endpoint.operation)
+        verify_body(self.credentials, auth, request, body)
         handler = HANDLERS.get(endpoint.operation)
         if handler is None:
             raise not_implemented(f"{request.method} {request.path}")

@@ -1,5 +1,5 @@
 """The CloudWatch Logs ASGI app (awsJson1_1): POST / with `X-Amz-Target: Logs_20140328.<Op>`
--> read the bounded body -> authenticate (SigV4, service `logs`) -> dispatch -> JSON.
+-> the claimed key -> read the bounded body -> verify (SigV4, service `logs`) -> dispatch -> JSON.
 
 Errors become `{"__type": ..., "message": ...}` here and only here; every response carries
 `x-amzn-RequestId`. An operation strato does not answer is UnknownOperationException, naming it.
@@ -7,17 +7,13 @@ Errors become `{"__type": ..., "message": ...}` here and only here; every respon
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import time
 import uuid
 from pathlib import Path
 
-from strato.auth import sigv4
+from strato.api.signed import claim, verify_body
 from strato.auth.credentials import CredentialStore, refuse_function
-from strato.auth.errors import AuthError
-from strato.auth.verify import unknown_key, verify_v4
 from strato.http import bodies
 from strato.http.request import Request
 from strato.http.responses import Response
@@ -54,16 +50,13 @@ class LogsApp:
         await response.send(send)
 
     async def handle(self, request: Request) -> Response:
-        auth = self.authorization(request)
-        body = await bodies.collect(bodies.stream(request.receive, request.content_length(), self.request_timeout),
-                                    MAX_BODY)
-        identity, _ = verify_v4(self.credentials, auth, method=request.method, raw_path=request.raw_path,
-                                raw_query=request.raw_query, headers=request.header_list,
-                                header_map=request.headers, query=request.query, now=time.time(),
-                                body_sha256=hashlib.sha256(body).hexdigest())
+        auth, identity = claim(request, self.credentials)
         target = request.headers.get("x-amz-target", "")
         operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
         refuse_function(identity, f"logs:{operation or target}", "*")  # functions' logs are the account's to read
+        body = await bodies.collect(bodies.stream(request.receive, request.content_length(), self.request_timeout),
+                                    MAX_BODY)
+        verify_body(self.credentials, auth, request, body)
         handler = HANDLERS.get(operation)
         if request.method != "POST" or request.path != "/" or handler is None:
             raise unknown_operation(operation or target)
@@ -75,16 +68,3 @@ class LogsApp:
             raise LogsError("SerializationException", "The request body is not a JSON object.")
         answer = await handler(Params(document), self.context)
         return Response(200, [("content-type", CONTENT_TYPE)], json.dumps(answer).encode())
-
-    def authorization(self, request: Request) -> sigv4.Authorization:
-        """Every call is signed (header or presigned query); the signature is checked once the
-        body it covers is read."""
-        header = request.headers.get("authorization", "").strip()
-        auth = sigv4.parse_header(header) if header else None
-        if auth is None and "X-Amz-Signature" in request.query:
-            auth = sigv4.parse_query(request.query)
-        if auth is None:
-            raise AuthError("MissingAuthenticationToken", "Missing Authentication Token")
-        if self.credentials.lookup(auth.scope.access_key) is None:
-            raise unknown_key()
-        return auth

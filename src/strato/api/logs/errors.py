@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from strato.api.signed import json_auth_error
 from strato.auth.errors import AuthError
 from strato.errortable import translate
 from strato.http.bodies import BodyIncomplete, BodyTimeout, BodyTooLarge
@@ -46,28 +47,10 @@ def unknown_operation(operation: str) -> LogsError:
                      f"{operation or 'The request'} is not a CloudWatch Logs operation strato implements.")
 
 
-def _auth(exc: AuthError) -> LogsError:
-    """As AWS's JSON services answer a refused signature."""
-    if exc.code == "InvalidAccessKeyId":
-        return LogsError("UnrecognizedClientException", "The security token included in the request is invalid.")
-    if exc.code == "SignatureDoesNotMatch":
-        return LogsError("InvalidSignatureException",
-                         "The request signature we calculated does not match the signature you provided. Check "
-                         "your AWS Secret Access Key and signing method. Consult the service documentation for "
-                         "details.")
-    if exc.code in ("RequestTimeTooSkewed", "InvalidSignatureException"):
-        return LogsError("InvalidSignatureException", exc.message)
-    if exc.code == "MissingAuthenticationToken":
-        return LogsError("MissingAuthenticationTokenException", exc.message)
-    if exc.code == "AccessDenied":
-        return LogsError("AccessDeniedException", exc.message)
-    return LogsError("IncompleteSignatureException", exc.message)
-
-
 _Mapper = Callable[[Exception], LogsError]
 
 _TABLE: dict[type[Exception], _Mapper] = {
-    AuthError: lambda e: _auth(e),  # type: ignore[arg-type]
+    AuthError: lambda e: LogsError(*json_auth_error(e)),  # type: ignore[arg-type]
     BodyTooLarge: lambda e: LogsError("SerializationException", "The request body is too large.", 413),
     BodyIncomplete: lambda e: LogsError("SerializationException", f"The request body ended early: {e}"),
     BodyTimeout: lambda e: LogsError("RequestTimeout", f"The request body stalled: {e}", 408),

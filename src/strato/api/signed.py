@@ -1,0 +1,69 @@
+"""SigV4 for the services that sign their body's SHA-256 (Lambda, CloudWatch Logs, CloudFront).
+
+A request's claim (its key, and whether that key may call the service at all) is checked from
+its head, so that strangers are turned away before any body is read; the signature is checked
+once the body it covers is. S3 signs differently (api/s3/authn.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from strato.auth import sigv4
+from strato.auth.credentials import CredentialStore, Identity
+from strato.auth.errors import AuthError
+from strato.auth.verify import unknown_key, verify_v4
+from strato.http.request import Request
+
+
+def claim(request: Request, credentials: CredentialStore) -> tuple[sigv4.Authorization, Identity]:
+    """The signature the request claims (its Authorization header, else a presigned query) and
+    the known key it names; raises AuthError when it claims none, another scheme's, or an
+    unknown key."""
+    header = request.headers.get("authorization", "").strip()
+    if header:
+        auth = sigv4.parse_header(header)
+        if auth is None:
+            raise AuthError("IncompleteSignature", "Only AWS4-HMAC-SHA256 signatures are accepted.", 400)
+    elif "X-Amz-Signature" in request.query:
+        auth = sigv4.parse_query(request.query)
+    else:
+        raise AuthError("MissingAuthenticationToken", "Missing Authentication Token")
+    identity = credentials.lookup(auth.scope.access_key)
+    if identity is None:
+        raise unknown_key()
+    return auth, identity
+
+
+def verify_body(credentials: CredentialStore, auth: sigv4.Authorization, request: Request, body: bytes) -> None:
+    """The claimed signature covers this request and its body; raises AuthError."""
+    verify_v4(credentials, auth, method=request.method, raw_path=request.raw_path, raw_query=request.raw_query,
+              headers=request.header_list, header_map=request.headers, query=request.query, now=time.time(),
+              body_sha256=hashlib.sha256(body).hexdigest())
+
+
+def json_auth_error(exc: AuthError) -> tuple[str, str]:
+    """The error type and message AWS's JSON services answer a refused signature with (a
+    mismatch names what the server signed, as they do)."""
+    kind = _JSON_TYPES.get(exc.code, "IncompleteSignatureException")
+    if exc.code == "InvalidAccessKeyId":
+        return kind, "The security token included in the request is invalid."
+    if exc.code != "SignatureDoesNotMatch":
+        return kind, exc.message
+    message = ("The request signature we calculated does not match the signature you provided. Check your AWS "
+               "Secret Access Key and signing method. Consult the service documentation for details.")
+    if "CanonicalRequest" in exc.fields:
+        message += (f"\n\nThe Canonical String for this request should have been\n'{exc.fields['CanonicalRequest']}'"
+                    f"\n\nThe String-to-Sign should have been\n'{exc.fields['StringToSign']}'\n")
+    return kind, message
+
+
+_JSON_TYPES = {
+    "InvalidAccessKeyId": "UnrecognizedClientException",
+    "SignatureDoesNotMatch": "InvalidSignatureException",
+    "RequestTimeTooSkewed": "InvalidSignatureException",
+    "InvalidSignatureException": "InvalidSignatureException",
+    "MissingAuthenticationToken": "MissingAuthenticationTokenException",
+    "AccessDenied": "AccessDeniedException",
+}
