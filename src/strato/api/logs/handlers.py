@@ -177,13 +177,9 @@ async def filter_log_events(params: Params, context: Context) -> dict[str, Any]:
     token = params.text("nextToken", high=4096)
     after = parse_event_token(token, "n")[1] if token is not None else None
     wanted = set(names) if names is not None else None
-    searched: dict[str, None] = {}
 
     def streams(found: str) -> bool:
-        if (wanted is None or found in wanted) and (prefix is None or found.startswith(prefix)):
-            searched[found] = None
-            return True
-        return False
+        return (wanted is None or found in wanted) and (prefix is None or found.startswith(prefix))
 
     selection = Selection(streams=streams, start=start, end=None if end is None else end + 1,
                           matches=compile_pattern(pattern or ""))
@@ -193,9 +189,8 @@ async def filter_log_events(params: Params, context: Context) -> dict[str, Any]:
             return forward_page(reader, selection, after, limit, MAX_PAGE_BYTES)
 
     events, more = await asyncio.to_thread(read)
-    answer: dict[str, Any] = {
-        "events": [wire.filtered_event(event) for event in events],
-        "searchedLogStreams": [{"logStreamName": found, "searchedCompletely": not more} for found in searched]}
+    # Empty, as CloudWatch Logs has answered it since May 2020 (the field is no longer supported).
+    answer: dict[str, Any] = {"events": [wire.filtered_event(event) for event in events], "searchedLogStreams": []}
     if more:
         answer["nextToken"] = event_token("n", events[-1].key)
     return answer
