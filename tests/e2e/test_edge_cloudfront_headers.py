@@ -52,7 +52,7 @@ class TestDeviceKeyedCache:
         site.origin.routes["/device/home"] = Route(answer=by_device)
         answers = site.kept_alive(*[("/device/home", {"User-Agent": agent}) for agent in (IPHONE, DESKTOP) * 2])
         assert [headers["cache-status"].split(";")[1].strip() for _, headers in answers] == [
-            "fwd=uri-miss", "fwd=uri-miss", "hit", "hit"]
+            "fwd=uri-miss", "fwd=vary-miss", "hit", "hit"]
         assert [cloudfront_fields(seen) for seen in site.seen("/device/home")] == [
             {"cloudfront-is-mobile-viewer": "true"}, {"cloudfront-is-mobile-viewer": "false"}]
         assert site.get("/device/home", User_Agent=IPHONE)[2] == b"page for mobile=true"

@@ -7,8 +7,10 @@ import pytest
 from strato.edge.cachekey import primary_key
 from strato.edge.policy import (
     HOP_BY_HOP,
+    Stored,
     cache_status,
     end_to_end,
+    forward_reason,
     invalidates,
     invalidation_targets,
     outgoing_response_headers,
@@ -143,3 +145,27 @@ class TestCacheStatus:
     def test_non_ascii_cannot_be_written(self) -> None:
         with pytest.raises(ValueError, match="Structured Field"):
             cache_status(True, detail="é")
+
+
+class TestForwardReason:
+    """RFC 9211 2.2: the fwd parameter says why a request went to the origin."""
+
+    NOW = 784111777.0
+
+    def stored(self, cache_control: str, age: float = 0) -> Stored:
+        return Stored({"cache-control": cache_control}, 200, self.NOW - age, self.NOW - age)
+
+    def test_nothing_stored_for_the_uri_is_a_uri_miss(self) -> None:
+        assert forward_reason(None, self.NOW) == "uri-miss"
+
+    def test_only_other_variants_stored_is_a_vary_miss(self) -> None:
+        assert forward_reason(None, self.NOW, varied=True) == "vary-miss"
+
+    def test_a_stale_response_is_stale(self) -> None:
+        assert forward_reason(self.stored("max-age=60", age=120), self.NOW) == "stale"
+
+    def test_a_fresh_response_the_request_would_not_take_is_request(self) -> None:
+        assert forward_reason(self.stored("max-age=60", age=10), self.NOW) == "request"
+
+    def test_a_fresh_response_that_must_be_validated_every_time_is_stale(self) -> None:
+        assert forward_reason(self.stored("max-age=60, no-cache", age=10), self.NOW) == "stale"

@@ -55,6 +55,35 @@ class TestCaching:
         assert second[1]["via"].endswith("strato")
         assert int(second[1]["age"]) >= 0
 
+    def test_cache_status_says_why_a_request_went_to_the_origin(self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9211 2.2 and 2.3: a stale response, a fresh one the client's no-cache would not
+        take, and what the origin answered when it validated the stored one."""
+        current = {"/stale": '"v1"', "/fresh": '"v1"'}
+
+        def versioned(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            etag = current[seen.path]
+            headers = {"Cache-Control": "max-age=0" if seen.path == "/stale" else "max-age=600", "ETag": etag}
+            if seen.headers.get("if-none-match") == etag:
+                return 304, headers, b""
+            return 200, headers, etag.encode()
+
+        for path in current:
+            origin.routes[path] = Route(answer=versioned)
+            assert call(edge, path)[1]["cache-status"] == "strato; fwd=uri-miss; stored"
+        assert call(edge, "/stale")[1]["cache-status"].startswith("strato; fwd=stale; fwd-status=304; ttl=")
+        assert call(edge, "/fresh", {"Cache-Control": "no-cache"})[1]["cache-status"].startswith(
+            "strato; fwd=request; fwd-status=304; ttl=")
+        assert call(edge, "/fresh")[1]["cache-status"].startswith("strato; hit; ttl=")
+        current["/stale"] = '"v2"'
+        status, headers, body = call(edge, "/stale")
+        assert (status, body, headers["cache-status"]) == (200, b'"v2"', "strato; fwd=stale; stored")
+
+    def test_another_variant_stored_is_a_vary_miss(self, origin: Origin, edge: StratoEdge) -> None:
+        origin.routes["/varied"] = cacheable(b"by language", Vary="Accept-Language")
+        assert call(edge, "/varied", {"Accept-Language": "en"})[1]["cache-status"] == "strato; fwd=uri-miss; stored"
+        assert call(edge, "/varied", {"Accept-Language": "de"})[1]["cache-status"] == "strato; fwd=vary-miss; stored"
+        assert call(edge, "/varied", {"Accept-Language": "de"})[1]["cache-status"].startswith("strato; hit")
+
     def test_no_store_is_never_stored(self, origin: Origin, edge: StratoEdge) -> None:
         origin.routes["/private"] = Route(200, {"Cache-Control": "no-store"}, b"secret")
         call(edge, "/private")

@@ -45,6 +45,7 @@ class Miss:
     rules: Rules
     client: str
     started: float
+    fwd: str  # why it goes forward (RFC 9211 2.2): uri-miss, or vary-miss when other variants are stored
     variant: str | None = None  # set once a fetch it joined was another variant's: its own is awaited
 
 
@@ -91,8 +92,8 @@ class MissPath:
         if not keep_alive or whole is None or meta is None or miss.rules.error_page(meta.status) is not None:
             return None
         added = miss.rules.response.chosen(miss.headers, miss.method)
-        planned = plan_answer(miss.headers, miss.method, meta.status, proxy.fill_headers(meta, added), len(whole),
-                              miss.rules.compress)
+        planned = plan_answer(miss.headers, miss.method, meta.status, proxy.fill_headers(meta, miss.fwd, added),
+                              len(whole), miss.rules.compress)
         answer, compressed = in_memory(planned, whole, proxy.store.copies(meta))
         head = heads.head(answer)
         if head is None:
@@ -107,7 +108,7 @@ class MissPath:
     def handover(self, miss: Miss, outcome: FetchResult) -> ASGIApp:
         """The ASGI app that answers the miss from its fetch's outcome (an error the
         distribution has a page for replaced by it, as for any request, edge/viewer.py)."""
-        app = self.proxy.serving(outcome, miss.host, miss.target, miss.forwarded, miss.rules, miss.started)
+        app = self.proxy.serving(outcome, miss.host, miss.target, miss.forwarded, miss.rules, miss.started, miss.fwd)
         return under_rules(app, self.proxy, miss.rules)
 
 

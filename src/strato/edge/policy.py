@@ -206,6 +206,19 @@ def can_serve_stale_on_error(
     return age - lifetime <= limit
 
 
+def forward_reason(stored: Stored | None, now: float, *, varied: bool = False, shared: bool = True,
+                   cdn: bool = True) -> str:
+    """RFC 9211 2.2: why a request went forward. Nothing stored for its URI (uri-miss), or only
+    other variants (`varied`: vary-miss); a fresh response that the request's own directives
+    would not take (request); a stale one, or one its no-cache has validated every time (stale)."""
+    if stored is None:
+        return "vary-miss" if varied else "uri-miss"
+    lifetime, age = _lifetime_and_age(stored, now, shared, cdn)
+    if lifetime > age and not response_directives(stored.headers, cdn=cdn).no_cache:
+        return "request"
+    return "stale"
+
+
 def remaining_ttl(stored: Stored, now: float, *, shared: bool = True, cdn: bool = True) -> float:
     """RFC 9211 2.4: freshness lifetime minus current age; negative once stale."""
     lifetime, age = _lifetime_and_age(stored, now, shared, cdn)

@@ -110,14 +110,15 @@ class EdgeProxy:
 
     def serving(
         self, outcome: FetchResult, host: str, target: str, headers: dict[str, str], rules: Rules, started: float,
+        fwd: str,
     ) -> ASGIApp:
         """An ASGI app answering a GET or HEAD whose fetch is already made (`headers`: its fields
-        as forwarded; `started`: when the request came, for its log line): what edge/misspath.py
-        hands over when it cannot answer at once itself."""
+        as forwarded; `started`: when the request came, for its log line; `fwd`: why it went
+        forward): what edge/misspath.py hands over when it cannot answer at once itself."""
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             async def handle(observed: Send) -> None:
                 request = Request.from_scope(scope, receive)
-                await self._serve_outcome(request, host, target, headers, outcome, None, observed,
+                await self._serve_outcome(request, host, target, headers, outcome, None, fwd, observed,
                                           self.metrics.site(rules.site), rules.compress)
 
             await self._answering(scope, send, rules, handle, started)
@@ -228,32 +229,36 @@ class EdgeProxy:
                 self._revalidate_in_background(key, host, target, headers, entry, rules)
             detail = "" if action is policy.Action.FRESH else "stale"
             try:
-                await self._serve_entry(request, entry, send, site, hit=True, detail=detail, compress=rules.compress)
+                await self._serve_entry(request, entry, send, site, detail=detail, compress=rules.compress)
                 return
             except FileNotFoundError:  # evicted since the lookup (before anything was sent)
                 entry, action = None, policy.Action.FETCH
+        fwd = policy.forward_reason(entry.stored() if entry is not None else None, now,
+                                    varied=entry is None and self.store.has_variants(key))
         outcome = await self._flight(key, host, target, headers, entry, rules)
-        await self._serve_outcome(request, host, target, headers, outcome, entry, send, site, rules.compress)
+        await self._serve_outcome(request, host, target, headers, outcome, entry, fwd, send, site, rules.compress)
 
     async def _serve_outcome(
         self, request: Request, host: str, target: str, headers: dict[str, str], outcome: FetchResult,
-        stale: Entry | None, send: Send, site: EdgeMetrics, compress: bool,
+        stale: Entry | None, fwd: str, send: Send, site: EdgeMetrics, compress: bool,
     ) -> None:
-        if outcome.entry is not None:
-            await self._serve_entry(request, outcome.entry, send, site, hit=outcome.detail == "", detail=outcome.detail,
-                                    compress=compress)
+        """`fwd`: why the request went forward (RFC 9211 2.2), for its Cache-Status."""
+        if outcome.entry is not None:  # validated by a 304 (RFC 9211 2.3), or stale on an origin error
+            validated = None if outcome.detail else 304
+            await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=validated,
+                                    detail=outcome.detail, compress=compress)
             return
         if outcome.fill is not None and outcome.meta is not None:
-            await self._serve_fill(request, outcome.meta, outcome.fill, send, site, compress)
+            await self._serve_fill(request, outcome.meta, outcome.fill, fwd, send, site, compress)
             return
         if outcome.passed is not None:
             response = outcome.claim()
             if response is None:  # someone else took the uncacheable response: fetch our own
                 response = await self._fetch_plain(request, host, target, headers)
-            await self._relay(request, response, send, "fwd=uri-miss")
+            await self._relay(request, response, send, f"fwd={fwd}")
             return
         if stale is not None and policy.can_serve_stale_on_error(request.headers, stale.stored(), time.time()):
-            await self._serve_entry(request, stale, send, site, hit=True, detail="stale-if-error", compress=compress)
+            await self._serve_entry(request, stale, send, site, detail="stale-if-error", compress=compress)
             return
         status = 504 if isinstance(outcome.error, asyncio.TimeoutError | TimeoutError) else 502
         await plain(send, status, "the origin could not be reached", request.method)
@@ -457,13 +462,15 @@ class EdgeProxy:
         return headers
 
     async def _serve_entry(
-        self, request: Request, entry: Entry, send: Send, site: EdgeMetrics, *, hit: bool, detail: str,
-        compress: bool = True,
+        self, request: Request, entry: Entry, send: Send, site: EdgeMetrics, *, fwd: str | None = None,
+        fwd_status: int | None = None, detail: str, compress: bool = True,
     ) -> None:
+        """A stored response: a hit, or one the request went forward for (`fwd`: why; `fwd_status`:
+        what the origin answered, when it did)."""
         now = time.time()
         stored = entry.stored()
         status_text = policy.cache_status(
-            hit, fwd=None if hit else "stale", ttl=policy.remaining_ttl(stored, now), detail=detail or None,
+            fwd is None, fwd=fwd, fwd_status=fwd_status, ttl=policy.remaining_ttl(stored, now), detail=detail or None,
             name=self.name,
         )
         headers = self.response_headers(entry.headers, policy.age_field(stored, now), status_text, now)
@@ -472,18 +479,19 @@ class EdgeProxy:
                          self.store.copies(entry), compress=compress):
             site.compressions += 1
 
-    def fill_headers(self, meta: Entry, added: Fields = ()) -> dict[str, str]:
-        """The outgoing fields of a response stored as it arrives (a miss). Its Age is the age it
-        arrived with (RFC 9111 4.2.3: the origin's Age plus the response delay, or its apparent
-        age): 5.1 has a cache send its estimate, never a younger one than the origin's."""
+    def fill_headers(self, meta: Entry, fwd: str, added: Fields = ()) -> dict[str, str]:
+        """The outgoing fields of a response stored as it arrives (`fwd`: why the request went
+        forward). Its Age is the age it arrived with (RFC 9111 4.2.3: the origin's Age plus the
+        response delay, or its apparent age): 5.1 has a cache send its estimate, never a younger
+        one than the origin's."""
         now = time.time()
-        status_text = policy.cache_status(False, fwd="uri-miss", stored=True, name=self.name)
+        status_text = policy.cache_status(False, fwd=fwd, stored=True, name=self.name)
         return self.response_headers(meta.headers, policy.age_field(meta.stored(), now), status_text, now, added)
 
     async def _serve_fill(
-        self, request: Request, meta: Entry, fill: Fill, send: Send, site: EdgeMetrics, compress: bool,
+        self, request: Request, meta: Entry, fill: Fill, fwd: str, send: Send, site: EdgeMetrics, compress: bool,
     ) -> None:
-        headers = self.fill_headers(meta)
+        headers = self.fill_headers(meta, fwd)
         size = _declared_length(meta.headers)
         whole = fill.body()
         copies = self.store.copies(meta) if whole is not None else None  # only a complete body is compressed whole

@@ -128,6 +128,10 @@ class EdgeStore:
                 return entry
         return None
 
+    def has_variants(self, key: str) -> bool:
+        """Whether any response is stored for `key` (whichever variants the requests select)."""
+        return bool(self._index.get(key))
+
     def hit(self, entry: Entry) -> None:
         self.eviction.hit(entry.name)
         if entry.name in self._memory:
