@@ -180,17 +180,24 @@ def wait_until_joined(edge: StratoEdge, count: float, never: str) -> None:
 
 
 class TestCollapsing:
-    def test_concurrent_misses_for_one_key_make_one_origin_fetch(self, origin: Origin, edge: StratoEdge) -> None:
+    @pytest.mark.parametrize(("size", "extra"), [(300_000, {}), (1024, {}), (1024, {"Connection": "close"})],
+                             ids=["streamed", "in memory", "asgi"])
+    def test_concurrent_misses_for_one_key_make_one_origin_fetch(
+        self, origin: Origin, edge: StratoEdge, size: int, extra: dict[str, str],
+    ) -> None:
+        """Every request but the one that fetched says so in its Cache-Status (RFC 9211 2.6)."""
         gate = threading.Event()
-        origin.routes["/slow"] = Route(200, {"Cache-Control": "max-age=60"}, b"x" * 300_000, gate=gate)
+        origin.routes["/slow"] = Route(200, {"Cache-Control": "max-age=60"}, b"x" * size, gate=gate)
         waiting = 10
         with ThreadPoolExecutor(waiting) as pool:
-            futures = [pool.submit(call, edge, "/slow") for _ in range(waiting)]
+            futures = [pool.submit(call, edge, "/slow", extra) for _ in range(waiting)]
             wait_until_joined(edge, waiting - 1, "the requests never all reached the edge")
             gate.set()
             answers = [f.result() for f in futures]
-        assert all(a[0] == 200 and a[2] == b"x" * 300_000 for a in answers)
+        assert all(a[0] == 200 and a[2] == b"x" * size for a in answers)
         assert origin.count("/slow") == 1
+        assert sorted(a[1]["cache-status"] for a in answers) == (
+            ["strato; fwd=uri-miss; stored"] + ["strato; fwd=uri-miss; stored; collapsed"] * (waiting - 1))
 
     @pytest.mark.parametrize("extra", [{}, {"Connection": "close"}])  # the protocol's miss path; the ASGI app's
     def test_requests_that_joined_another_variants_fetch_get_their_own_variant(

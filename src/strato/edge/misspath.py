@@ -47,6 +47,7 @@ class Miss:
     started: float
     fwd: str  # why it goes forward (RFC 9211 2.2): uri-miss, or vary-miss when other variants are stored
     variant: str | None = None  # set once a fetch it joined was another variant's: its own is awaited
+    collapsed: bool = False  # its fetch is another request's (RFC 9211 2.6)
 
 
 class MissPath:
@@ -70,7 +71,8 @@ class MissPath:
 
     def fetch(self, miss: Miss) -> asyncio.Future[FetchResult]:
         """The fetch for the miss, joined or started."""
-        return self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules)
+        future, miss.collapsed = self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules)
+        return future
 
     def again(self, miss: Miss, outcome: FetchResult) -> asyncio.Future[FetchResult] | None:
         """The fetch of the miss's own variant when `outcome` is another's (the miss joined a
@@ -80,7 +82,9 @@ class MissPath:
         miss.variant = own_variant(outcome, miss.forwarded)
         if miss.variant is None:
             return None
-        return self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules, miss.variant)
+        future, miss.collapsed = self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules,
+                                                   miss.variant)
+        return future
 
     def finish(self, miss: Miss, outcome: FetchResult, *, keep_alive: bool = True) -> list[bytes] | None:
         """The whole answer (buffers for one writev), or None to hand it over. `keep_alive`
@@ -92,8 +96,8 @@ class MissPath:
         if not keep_alive or whole is None or meta is None or miss.rules.error_page(meta.status) is not None:
             return None
         added = miss.rules.response.chosen(miss.headers, miss.method)
-        planned = plan_answer(miss.headers, miss.method, meta.status, proxy.fill_headers(meta, miss.fwd, added),
-                              len(whole), miss.rules.compress)
+        fields = proxy.fill_headers(meta, miss.fwd, miss.collapsed, added)
+        planned = plan_answer(miss.headers, miss.method, meta.status, fields, len(whole), miss.rules.compress)
         answer, compressed = in_memory(planned, whole, proxy.store.copies(meta))
         head = heads.head(answer)
         if head is None:
@@ -108,7 +112,8 @@ class MissPath:
     def handover(self, miss: Miss, outcome: FetchResult) -> ASGIApp:
         """The ASGI app that answers the miss from its fetch's outcome (an error the
         distribution has a page for replaced by it, as for any request, edge/viewer.py)."""
-        app = self.proxy.serving(outcome, miss.host, miss.target, miss.forwarded, miss.rules, miss.started, miss.fwd)
+        app = self.proxy.serving(outcome, miss.host, miss.target, miss.forwarded, miss.rules, miss.started, miss.fwd,
+                                 miss.collapsed)
         return under_rules(app, self.proxy, miss.rules)
 
 

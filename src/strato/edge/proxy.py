@@ -110,15 +110,15 @@ class EdgeProxy:
 
     def serving(
         self, outcome: FetchResult, host: str, target: str, headers: dict[str, str], rules: Rules, started: float,
-        fwd: str,
+        fwd: str, collapsed: bool,
     ) -> ASGIApp:
         """An ASGI app answering a GET or HEAD whose fetch is already made (`headers`: its fields
-        as forwarded; `started`: when the request came, for its log line; `fwd`: why it went
-        forward): what edge/misspath.py hands over when it cannot answer at once itself."""
+        as forwarded; `started`: when the request came, for its log line; `fwd` and `collapsed`:
+        as `_serve_outcome`'s): what edge/misspath.py hands over when it cannot answer at once."""
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             async def handle(observed: Send) -> None:
                 request = Request.from_scope(scope, receive)
-                await self._serve_outcome(request, host, target, headers, outcome, None, fwd, observed,
+                await self._serve_outcome(request, host, target, headers, outcome, None, fwd, collapsed, observed,
                                           self.metrics.site(rules.site), rules.compress)
 
             await self._answering(scope, send, rules, handle, started)
@@ -235,21 +235,23 @@ class EdgeProxy:
                 entry, action = None, policy.Action.FETCH
         fwd = policy.forward_reason(entry.stored() if entry is not None else None, now,
                                     varied=entry is None and self.store.has_variants(key))
-        outcome = await self._flight(key, host, target, headers, entry, rules)
-        await self._serve_outcome(request, host, target, headers, outcome, entry, fwd, send, site, rules.compress)
+        outcome, collapsed = await self._flight(key, host, target, headers, entry, rules)
+        await self._serve_outcome(request, host, target, headers, outcome, entry, fwd, collapsed, send, site,
+                                  rules.compress)
 
     async def _serve_outcome(
         self, request: Request, host: str, target: str, headers: dict[str, str], outcome: FetchResult,
-        stale: Entry | None, fwd: str, send: Send, site: EdgeMetrics, compress: bool,
+        stale: Entry | None, fwd: str, collapsed: bool, send: Send, site: EdgeMetrics, compress: bool,
     ) -> None:
-        """`fwd`: why the request went forward (RFC 9211 2.2), for its Cache-Status."""
+        """For its Cache-Status: `fwd`, why the request went forward (RFC 9211 2.2); `collapsed`,
+        whether it shared another request's fetch (2.6)."""
         if outcome.entry is not None:  # validated by a 304 (RFC 9211 2.3), or stale on an origin error
             validated = None if outcome.detail else 304
             await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=validated,
-                                    detail=outcome.detail, compress=compress)
+                                    collapsed=collapsed, detail=outcome.detail, compress=compress)
             return
         if outcome.fill is not None and outcome.meta is not None:
-            await self._serve_fill(request, outcome.meta, outcome.fill, fwd, send, site, compress)
+            await self._serve_fill(request, outcome.meta, outcome.fill, fwd, collapsed, send, site, compress)
             return
         if outcome.passed is not None:
             response = outcome.claim()
@@ -265,36 +267,38 @@ class EdgeProxy:
 
     async def _flight(
         self, key: str, host: str, target: str, headers: dict[str, str], stale: Entry | None, rules: Rules,
-    ) -> FetchResult:
+    ) -> tuple[FetchResult, bool]:
         """Join the fetch in flight for `key` and the variant the behaviour keys on (shielded: a
-        waiter's cancellation is its own), or lead a new one in this request's task. A joined
-        fetch whose response turns out to be another variant's (RFC 9111 4.1: its Vary was not
-        known when this request joined) is followed by this request's variant's own fetch."""
+        waiter's cancellation is its own), or lead a new one in this request's task; and whether
+        the request was collapsed into another's (RFC 9211 2.6). A joined fetch whose response
+        turns out to be another variant's (RFC 9111 4.1: its Vary was not known when this
+        request joined) is followed by this request's variant's own fetch."""
         flight = flight_key(rules, key, headers)
         future = self.flights.join(flight)
         if future is not None:
             result = await asyncio.shield(future)
             variant = own_variant(result, headers)
             if variant is None:
-                return result
+                return result, True
             flight = flight_key(rules, key, headers, variant)
             future = self.flights.join(flight)
             if future is not None:
-                return await asyncio.shield(future)
-        return await self._lead(key, flight, host, target, headers, stale, rules, self.flights.lead(flight))
+                return await asyncio.shield(future), True
+        return await self._lead(key, flight, host, target, headers, stale, rules, self.flights.lead(flight)), False
 
     def flight(
         self, key: str, host: str, target: str, headers: dict[str, str], rules: Rules, variant: str | None = None,
-    ) -> asyncio.Future[FetchResult]:
-        """The fetch in flight for `key` and the variant the behaviour keys on, joined, or led by
-        a task of its own: for a request answered outside ASGI (edge/misspath.py). `variant`:
-        the request's own (`own_variant`), once a fetch it joined turned out to be another's."""
+    ) -> tuple[asyncio.Future[FetchResult], bool]:
+        """The fetch in flight for `key` and the variant the behaviour keys on, joined (True), or
+        led by a task of its own: for a request answered outside ASGI (edge/misspath.py).
+        `variant`: the request's own (`own_variant`), once a fetch it joined was another's."""
         flight = flight_key(rules, key, headers, variant)
         future = self.flights.join(flight)
-        if future is None:
-            future = self.flights.lead(flight)
-            self._keep(asyncio.ensure_future(self._lead(key, flight, host, target, headers, None, rules, future)))
-        return future
+        if future is not None:
+            return future, True
+        future = self.flights.lead(flight)
+        self._keep(asyncio.ensure_future(self._lead(key, flight, host, target, headers, None, rules, future)))
+        return future, False
 
     def _keep(self, task: asyncio.Future[Any]) -> None:
         """A task that outlives the request that started it, held until it ends."""
@@ -437,7 +441,7 @@ class EdgeProxy:
             return
 
         async def refresh() -> None:
-            outcome = await self._flight(key, host, target, headers, entry, rules)
+            outcome, _ = await self._flight(key, host, target, headers, entry, rules)
             response = outcome.claim() if outcome.passed is not None else None
             if response is not None:
                 response.release()
@@ -463,15 +467,15 @@ class EdgeProxy:
 
     async def _serve_entry(
         self, request: Request, entry: Entry, send: Send, site: EdgeMetrics, *, fwd: str | None = None,
-        fwd_status: int | None = None, detail: str, compress: bool = True,
+        fwd_status: int | None = None, collapsed: bool = False, detail: str, compress: bool = True,
     ) -> None:
         """A stored response: a hit, or one the request went forward for (`fwd`: why; `fwd_status`:
-        what the origin answered, when it did)."""
+        what the origin answered, when it did; `collapsed`: in another request's fetch)."""
         now = time.time()
         stored = entry.stored()
         status_text = policy.cache_status(
             fwd is None, fwd=fwd, fwd_status=fwd_status, ttl=policy.remaining_ttl(stored, now), detail=detail or None,
-            name=self.name,
+            name=self.name, collapsed=collapsed or None,
         )
         headers = self.response_headers(entry.headers, policy.age_field(stored, now), status_text, now)
         body = await self.store.open(entry)
@@ -479,19 +483,20 @@ class EdgeProxy:
                          self.store.copies(entry), compress=compress):
             site.compressions += 1
 
-    def fill_headers(self, meta: Entry, fwd: str, added: Fields = ()) -> dict[str, str]:
+    def fill_headers(self, meta: Entry, fwd: str, collapsed: bool, added: Fields = ()) -> dict[str, str]:
         """The outgoing fields of a response stored as it arrives (`fwd`: why the request went
-        forward). Its Age is the age it arrived with (RFC 9111 4.2.3: the origin's Age plus the
-        response delay, or its apparent age): 5.1 has a cache send its estimate, never a younger
-        one than the origin's."""
+        forward; `collapsed`: in another request's fetch). Its Age is the age it arrived with
+        (RFC 9111 4.2.3: the origin's Age plus the response delay, or its apparent age): 5.1 has
+        a cache send its estimate, never a younger one than the origin's."""
         now = time.time()
-        status_text = policy.cache_status(False, fwd=fwd, stored=True, name=self.name)
+        status_text = policy.cache_status(False, fwd=fwd, stored=True, collapsed=collapsed or None, name=self.name)
         return self.response_headers(meta.headers, policy.age_field(meta.stored(), now), status_text, now, added)
 
     async def _serve_fill(
-        self, request: Request, meta: Entry, fill: Fill, fwd: str, send: Send, site: EdgeMetrics, compress: bool,
+        self, request: Request, meta: Entry, fill: Fill, fwd: str, collapsed: bool, send: Send, site: EdgeMetrics,
+        compress: bool,
     ) -> None:
-        headers = self.fill_headers(meta, fwd)
+        headers = self.fill_headers(meta, fwd, collapsed)
         size = _declared_length(meta.headers)
         whole = fill.body()
         copies = self.store.copies(meta) if whole is not None else None  # only a complete body is compressed whole
