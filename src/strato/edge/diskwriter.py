@@ -6,7 +6,9 @@ so a record always follows its body to disk, a drop always follows the record it
 slab goes only after the copies out of it. Each batch of work ends with one append to the
 index, and the slab bodies of a batch that follow one another in one slab are written with one
 pwritev. Each finished copy is reported in `moved` (name, slab, offset), so the store reads the
-body at its old place until then.
+body at its old place until then. A slab whose removal finds the index unable to take the
+records of its bodies' new places (a full disk) is kept, its bytes in `kept_bytes`, until an
+append succeeds: the index names its bodies' old places until then.
 
 Until its file is written, a body is readable from `pending` (the store serves it from
 there). At most `max_pending` bytes wait; beyond that `body` refuses and the response is
@@ -51,6 +53,8 @@ class DiskWriter:
         self.moved: deque[tuple[str, int, int]] = deque()  # copies done: name, slab, offset
         self._slab: tuple[str, int] | None = None  # the slab being appended to: path, descriptor
         self._source: tuple[str, int] | None = None  # the slab being copied from: path, descriptor
+        self._kept: dict[str, int] = {}  # slabs to remove once the index is appended to: path, length
+        self.kept_bytes = 0  # their lengths (the thread writes it, the store reads it)
 
     def start(self) -> None:
         if self._thread is None:
@@ -94,7 +98,8 @@ class DiskWriter:
         self._queue.put(("drop", name, None))
 
     def unlink(self, path: str) -> None:
-        """Remove a slab file, once what is queued before (its bodies) is done."""
+        """Remove a slab file, once what is queued before (its bodies) is done and the index
+        holds the records queued before (its bodies' new places); kept until then."""
         self._queue.put(("unlink", path))
 
     def rewrite(self, records: list[Record]) -> None:
@@ -133,9 +138,9 @@ class DiskWriter:
             if run:
                 self._guarded(self._write_slab, run)
             try:
-                self.journal.flush()
-            except Exception:  # the writer thread must live on: the records stay buffered
-                log.exception("edge cache index append failed")
+                self._settle()
+            except Exception:  # the writer thread must live on: the records stay buffered, the slabs kept
+                log.exception("edge cache index append or slab removal failed")
             if stop:
                 return
 
@@ -184,6 +189,15 @@ class DiskWriter:
         finally:
             self.moved.append((name, number, offset))
 
+    def _settle(self) -> None:
+        """Append the buffered records, then remove the slabs kept until the index held them."""
+        self.journal.flush()
+        for path, length in list(self._kept.items()):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            del self._kept[path]
+            self.kept_bytes -= length
+
     def _close(self, opened: tuple[str, int] | None) -> None:
         if opened is self._slab:
             self._slab = None
@@ -210,12 +224,13 @@ class DiskWriter:
                     os.unlink(op[2])
             self.journal.drop(op[1])
         elif kind == "unlink":
-            self.journal.flush()  # the records naming its bodies' new places first
             for opened in (self._slab, self._source):
                 if opened is not None and opened[0] == op[1]:
                     self._close(opened)
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(op[1])
+                self._kept[op[1]] = os.stat(op[1]).st_size
+                self.kept_bytes += self._kept[op[1]]
+            self._settle()  # the records naming its bodies' new places first
         elif kind == "rewrite":
             try:
                 self.journal.rewrite(op[1])

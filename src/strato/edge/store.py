@@ -150,8 +150,9 @@ class EdgeStore:
 
     @property
     def used(self) -> int:
-        """Bytes on disk: the live bodies, and the dead bytes slabs hold until they go."""
-        return self.eviction.used + self.slabs.dead
+        """Bytes on disk: the live bodies, the dead bytes slabs hold until they go, and the slabs
+        gone from the books that the disk writer keeps until the index stops naming them."""
+        return self.eviction.used + self.slabs.dead + self.writer.kept_bytes
 
     async def open(self, entry: Entry) -> StoredBody:
         """The entry's body, opened now: an eviction or purge racing with the response cannot
