@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from strato.edge import journal as journal_module
 from strato.edge.collapse import Fill
 from strato.edge.diskwriter import DiskWriter
 from strato.edge.entry import Entry
 from strato.edge.journal import HEADER, Journal
+from strato.edge.slabs import SLAB_BODY_MAX
 from strato.edge.store import EdgeStore
 
 CAPACITY = 64 * 1024 * 1024
@@ -177,6 +179,28 @@ class TestTheIndex:
         journal.close()
         assert (tmp_path / "index.log").read_bytes() == HEADER + record_bytes(kept, tmp_path)
         assert Journal(tmp_path / "index.log").replay() == {kept.name: kept}
+
+    def test_entries_a_load_evicts_leave_the_rewritten_index_holding_and_counting_the_kept_ones(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A restart with a smaller cache evicts as it loads; the index is rewritten with the
+        entries kept, and records no drops of entries it no longer holds: compaction, which
+        comes once the records beyond the live ones outnumber them, is as far away as ever."""
+        size = SLAB_BODY_MAX + 1  # a file each: no slab to reclaim, no record but the entries'
+        store = reopened(tmp_path)
+        keys = [f"/k{index}" for index in range(10)]
+        for key in keys:
+            store.commit(entry(key, size), bytes(size), written=False)
+        store.close()
+        monkeypatch.setattr(journal_module, "COMPACT_AFTER", 1)
+
+        again = EdgeStore(tmp_path, 4 * size, 0)  # room for 3 (an eighth is the slabs' reserve)
+        assert again.load() == 3
+        again.close()
+        kept = [found for found in (again.lookup(key, {}) for key in keys) if found is not None]
+        assert (tmp_path / "index.log").read_bytes() == HEADER + b"".join(record_bytes(each, tmp_path) for each in kept)
+        assert not again.journal.wants_compaction()
+        assert disk_bytes(tmp_path) == 3 * size
 
     def test_an_index_of_an_unknown_version_starts_the_cache_empty(
         self, tmp_path: Path, caplog: pytest.LogCaptureFixture,

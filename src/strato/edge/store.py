@@ -310,6 +310,8 @@ class EdgeStore:
             self.writer.put(entry.record(), replaces=True)
 
     def _index_entry(self, entry: Entry, *, warm: bool, record: bool) -> None:
+        """`record`: the entry's record, and its victims' drops, go to the index (not at load,
+        which rewrites the index from the entries it keeps)."""
         self._index.setdefault(entry.key, {})[entry.variant] = entry
         self._by_name[entry.name] = entry
         if record:
@@ -317,7 +319,7 @@ class EdgeStore:
         for name in self.eviction.insert(entry.name, entry.size, warm=warm):
             victim = self._by_name.get(name)
             if victim is not None:
-                self._drop(victim)
+                self._drop(victim, record=record)
         if record and not self.writer.compacting and self.journal.wants_compaction():
             self.writer.rewrite([e.record() for e in self._by_name.values()])
 
@@ -330,7 +332,9 @@ class EdgeStore:
             _, dropped = self._memory.popitem(last=False)
             self._memory_bytes -= len(dropped)
 
-    def _drop(self, entry: Entry) -> None:
+    def _drop(self, entry: Entry, *, record: bool = True) -> None:
+        """`record` False (at load): nothing goes to the disk writer, as load's rewrite of the
+        index leaves the entry out and its sweep removes the entry's body file."""
         variants = self._index.get(entry.key)
         if variants is not None and variants.get(entry.variant) is entry:
             del variants[entry.variant]
@@ -347,10 +351,10 @@ class EdgeStore:
         if entry.slab >= 0:
             self.slabs.release(entry.slab, entry.name, entry.size)
             self._copies.pop(entry.name, None)
-            self.writer.drop(entry.name, None)
         else:
             self.files.forget(entry.name)
-            self.writer.drop(entry.name, self.files.file(entry.name))
+        if record:
+            self.writer.drop(entry.name, None if entry.slab >= 0 else self.files.file(entry.name))
 
     # -- invalidation ---------------------------------------------------------------------
 
