@@ -4,13 +4,17 @@ cache's size, what a restart keeps, and that a torn or damaged slab is never ser
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from strato.edge import journal as journal_module
 from strato.edge.journal import HEADER, Journal
 from strato.edge.slabs import SLAB_BODY_MAX, Slabs
 from strato.edge.store import EdgeStore
@@ -35,6 +39,33 @@ def slab_files(directory: Path) -> list[Path]:
 
 def stored_keys(store: EdgeStore, keys: list[str]) -> list[str]:
     return [key for key in keys if store.lookup(key, {}) is not None]
+
+
+@contextlib.contextmanager
+def index_full(directory: Path) -> Iterator[None]:
+    """Appends to the cache's index fail, as on a full disk, within the block (other writes do not)."""
+    real_write = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}") == str(directory / "index.log"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    with mock.patch.object(os, "write", write):
+        yield
+
+
+def assert_kept_after_purging_k1(directory: Path, capacity: int, *added: str) -> None:
+    """A restart finds /k0 to /k39 (4 KiB each) but /k1 and /k10 to /k19, and `added`."""
+    again = store_at(directory, capacity)
+    kept = [f"/k{index}" for index in [0, *range(2, 10), *range(20, 40)]]
+    assert stored_keys(again, [f"/k{index}" for index in range(40)]) == kept
+    for key in kept:
+        found = again.lookup(key, {})
+        assert found is not None
+        assert body_of(again, found) == body(int(key[2:]), 4 * KIB)
+    assert stored_keys(again, list(added)) == list(added)
+    again.close()
 
 
 class TestWhereBodiesGo:
@@ -149,33 +180,44 @@ class TestSpaceComesBack:
         for index in range(40):
             store.commit(entry(f"/k{index}", 4 * KIB), body(index, 4 * KIB), written=False)
         store.writer.close()  # what follows is done in one go by the next close
-        real_write = os.write
-
-        def index_full(fd: int, data: bytes) -> int:
-            if os.readlink(f"/proc/self/fd/{fd}") == str(tmp_path / "index.log"):
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return real_write(fd, data)
-
-        monkeypatch.setattr(os, "write", index_full)
-        assert store.purge("/k1*") == 11  # slab 0 reclaimed: /k0 and /k2-/k9 copied out of it
-        store.writer.start()
-        store.writer.close()
+        with index_full(tmp_path):
+            assert store.purge("/k1*") == 11  # slab 0 reclaimed: /k0 and /k2-/k9 copied out of it
+            store.writer.start()
+            store.writer.close()
         assert (tmp_path / "slabs" / "00000000.slab").exists(), "the index names its bodies still"
         assert store.used == disk_bytes(tmp_path)
 
-        monkeypatch.setattr(os, "write", real_write)
         store.writer.start()
         store.close()
         assert not (tmp_path / "slabs" / "00000000.slab").exists()
         assert store.used == disk_bytes(tmp_path)
-        again = store_at(tmp_path, self.CAPACITY)
-        expected = [f"/k{index}" for index in [0, *range(2, 10), *range(20, 40)]]
-        assert stored_keys(again, [f"/k{index}" for index in range(40)]) == expected
-        for key in expected:
-            found = again.lookup(key, {})
-            assert found is not None
-            assert body_of(again, found) == body(int(key[2:]), 4 * KIB)
-        again.close()
+        assert_kept_after_purging_k1(tmp_path, self.CAPACITY)
+
+    def test_a_slab_kept_when_records_were_given_up_goes_once_the_index_is_rewritten(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Records that waited too long for a full disk are given up (journal.MAX_UNWRITTEN): the
+        index may name a kept slab's bodies until a compaction writes it from the live entries."""
+        monkeypatch.setattr(journal_module, "MAX_UNWRITTEN", KIB)
+        store = store_at(tmp_path, self.CAPACITY)
+        for index in range(40):
+            store.commit(entry(f"/k{index}", 4 * KIB), body(index, 4 * KIB), written=False)
+        store.writer.close()
+        with index_full(tmp_path):
+            assert store.purge("/k1*") == 11  # more than a KiB of records: given up
+            store.writer.start()
+            store.writer.close()
+        store.writer.start()
+        store.writer.close()  # an append that succeeds, with nothing left to append
+        assert (tmp_path / "slabs" / "00000000.slab").exists(), "the index may name its bodies still"
+        assert store.used == disk_bytes(tmp_path)
+
+        store.writer.start()
+        store.commit(entry("/new", KIB), body(1, KIB), written=False)  # the index wants a compaction
+        store.close()
+        assert not (tmp_path / "slabs" / "00000000.slab").exists()
+        assert store.used == disk_bytes(tmp_path)
+        assert_kept_after_purging_k1(tmp_path, self.CAPACITY, "/new")
 
     def test_a_body_the_writer_has_no_room_for_takes_no_space(self, tmp_path: Path) -> None:
         store = store_at(tmp_path, self.CAPACITY)

@@ -8,7 +8,8 @@ index, and the slab bodies of a batch that follow one another in one slab are wr
 pwritev. Each finished copy is reported in `moved` (name, slab, offset), so the store reads the
 body at its old place until then. A slab whose removal finds the index unable to take the
 records of its bodies' new places (a full disk) is kept, its bytes in `kept_bytes`, until an
-append succeeds: the index names its bodies' old places until then.
+append succeeds (or, records given up, a compaction): the index names its bodies' old places
+until then.
 
 Until its file is written, a body is readable from `pending` (the store serves it from
 there). At most `max_pending` bytes wait; beyond that `body` refuses and the response is
@@ -190,8 +191,11 @@ class DiskWriter:
             self.moved.append((name, number, offset))
 
     def _settle(self) -> None:
-        """Append the buffered records, then remove the slabs kept until the index held them."""
+        """Append the buffered records, then remove the slabs kept until the index held them
+        (records given up: until a compaction writes it again)."""
         self.journal.flush()
+        if not self.journal.complete:
+            return
         for path, length in list(self._kept.items()):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

@@ -152,6 +152,12 @@ class Journal:
             self._records += len(self._buffer)
             self._buffer.clear()
 
+    @property
+    def complete(self) -> bool:
+        """Whether every record given since the file was last written whole is in it or still
+        buffered for it (none given up)."""
+        return not self._stale
+
     def wants_compaction(self) -> bool:
         if self._records < self._retry_at:
             return False
