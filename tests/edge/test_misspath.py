@@ -51,7 +51,7 @@ class TestAnswers:
         assert fast[0] == slow[0] == 200
         assert fast[2] == slow[2] == BODY
         assert fast[1].keys() == slow[1].keys()
-        for name in fast[1].keys() - {"date"}:
+        for name in fast[1].keys() - {"date", "age"}:  # both from the clock: a second may pass between the two
             assert fast[1][name] == slow[1][name], name
         assert fast[1]["cache-status"] == "strato; fwd=uri-miss; stored"
         assert conn.get("/a")[1]["cache-status"].startswith("strato; hit")
