@@ -80,6 +80,18 @@ class TestVerifyBody:
             verify_body(STORE, auth, sent, b'{"hello": "mallory"}')
         assert refused.value.code == "SignatureDoesNotMatch"
 
+    def test_a_presigned_request_covers_its_body_too(self) -> None:
+        """As botocore's SigV4QueryAuth signs for every service but S3 (the body's SHA-256, the
+        empty one's here): a presigned URL cannot be sent on with a body of the holder's choice."""
+        aws = AWSRequest("GET", "http://127.0.0.1:9000/2015-03-31/functions/echo")
+        SigV4QueryAuth(Credentials(ROOT.access_key, ROOT.secret_key), "lambda", "us-east-1", expires=60).add_auth(aws)
+        sent = request(aws)
+        auth, _ = claim(sent, STORE)
+        verify_body(STORE, auth, sent, b"")
+        with pytest.raises(AuthError) as refused:
+            verify_body(STORE, auth, sent, BODY)
+        assert refused.value.code == "SignatureDoesNotMatch"
+
     def test_a_wrong_secret_is_a_mismatch(self) -> None:
         sent = signed(secret="not-the-secret")
         auth, _ = claim(sent, STORE)

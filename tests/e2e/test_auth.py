@@ -6,6 +6,7 @@ import base64
 import datetime
 import hashlib
 import hmac
+import json
 import socket
 import urllib.error
 import urllib.request
@@ -118,6 +119,19 @@ def test_a_json_services_signature_mismatch_names_the_canonical_request_in_its_m
                               "Check your AWS Secret Access Key and signing method.")
     assert "\n\nThe Canonical String for this request should have been\n'" in message
     assert "\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" in message
+
+
+def test_a_lambda_url_presigned_by_boto3_works_for_its_own_request_only(server: StratoServer) -> None:
+    """botocore presigns every service but S3 over the body's SHA-256 (the empty one's for a GET)."""
+    client = boto3.client("lambda", endpoint_url=server.url, aws_access_key_id=ACCESS_KEY,
+                          aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    url = client.generate_presigned_url("list_functions", ExpiresIn=60)
+    with urllib.request.urlopen(url) as answer:
+        assert "Functions" in json.loads(answer.read())
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(url, data=b'{"smuggled": true}', method="GET"))
+    with refused.value as error:
+        assert (error.code, error.headers["x-amzn-errortype"]) == (403, "InvalidSignatureException")
 
 
 @pytest.mark.parametrize(("service", "method", "path", "headers"), [

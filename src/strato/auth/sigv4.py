@@ -295,7 +295,9 @@ def verify(
             raise AuthError("AccessDenied", "Request is not valid yet")
         if now > stamp + auth.expires or auth.expires == 0:  # a lifetime of 0 seconds has always run out
             raise expired(stamp + auth.expires, now, auth.expires)
-        payload_hash = query.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
+        # S3 presigns an unsigned payload (or names its hash); every other service signs the
+        # body's SHA-256 in a presigned request too, as botocore's SigV4QueryAuth does.
+        payload_hash = query.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD) if body_sha256 is None else body_sha256
     else:
         if abs(now - stamp) > MAX_SKEW:
             raise AuthError(
@@ -323,13 +325,15 @@ def presign(
     method: str, host: str, raw_path: bytes, params: list[tuple[str, str]], *, access_key: str, secret: str,
     region: str, service: str, now: float, expires: int, s3_path: bool = True,
 ) -> str:
-    """The query string of a presigned URL (host signed, payload unsigned) that `verify` accepts."""
+    """The query string of a presigned URL for a request without a body (host signed; for S3 the
+    payload unsigned, for other services the empty body's hash) that `verify` accepts."""
     amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     scope = Scope(access_key, amz_date[:8], region, service)
     query = [*params, ("X-Amz-Algorithm", ALGORITHM), ("X-Amz-Credential", f"{access_key}/{scope.text}"),
              ("X-Amz-Date", amz_date), ("X-Amz-Expires", str(expires)), ("X-Amz-SignedHeaders", "host")]
     raw_query = "&".join(f"{uri_encode(name, False)}={uri_encode(value, False)}" for name, value in query)
-    request = canonical_request(method, raw_path, raw_query.encode(), [("host", host)], ("host",), UNSIGNED_PAYLOAD,
-                                True, s3_path)
+    payload = UNSIGNED_PAYLOAD if s3_path else EMPTY_SHA256
+    request = canonical_request(method, raw_path, raw_query.encode(), [("host", host)], ("host",), payload, True,
+                                s3_path)
     signature = sign(signing_key(secret, scope.date, region, service), string_to_sign(amz_date, scope, request))
     return f"{raw_query}&X-Amz-Signature={signature}"
