@@ -1,5 +1,6 @@
 """SigV4 for the services that sign their body (Lambda, Logs, CloudFront): the claim read from
-a request's head, the signature checked over its body, and the errors AWS's JSON services give."""
+a request's head, the signature checked over its body, and the errors AWS's JSON and XML
+services give."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from strato.api.signed import claim, json_auth_error, verify_body
+from strato.api.signed import claim, json_auth_error, verify_body, xml_auth_error
 from strato.auth.credentials import AccountCredentials, Identity
 from strato.auth.errors import AuthError
 from strato.http.request import Request
@@ -100,7 +101,7 @@ class TestVerifyBody:
         assert refused.value.code == "SignatureDoesNotMatch"
 
 
-class TestJsonErrors:
+class TestRefusals:
     def test_a_mismatch_shows_what_the_server_signed(self) -> None:
         sent = signed(secret="not-the-secret")
         auth, _ = claim(sent, STORE)
@@ -126,3 +127,15 @@ class TestJsonErrors:
     def test_an_unknown_key_is_worded_as_an_invalid_token(self) -> None:
         assert json_auth_error(AuthError("InvalidAccessKeyId", "x")) == (
             "UnrecognizedClientException", "The security token included in the request is invalid.")
+
+    @pytest.mark.parametrize(("code", "answer"), [
+        ("InvalidAccessKeyId", ("InvalidClientTokenId", 403)),
+        ("SignatureDoesNotMatch", ("SignatureDoesNotMatch", 403)),
+        ("RequestTimeTooSkewed", ("RequestExpired", 400)),
+        ("MissingAuthenticationToken", ("MissingAuthenticationToken", 403)),
+        ("AccessDenied", ("AccessDenied", 403)),
+        ("AuthorizationHeaderMalformed", ("IncompleteSignature", 400)),
+    ])
+    def test_xml_services_answer_their_common_errors(self, code: str, answer: tuple[str, int]) -> None:
+        kind, _, status = xml_auth_error(AuthError(code, "why"))
+        assert (kind, status) == answer

@@ -275,11 +275,23 @@ class TestConfigurationErrors:
         assert error_of(info) == ("NoSuchDistribution", 404)
 
     def test_a_wrong_secret_is_refused(self, server: StratoServer) -> None:
+        """With what the server signed in the message, as AWS's services but S3 word it."""
         stranger = boto3.client("cloudfront", endpoint_url=server.url, region_name="us-east-1",
                                 aws_access_key_id="STRATOTESTACCESSKEY1", aws_secret_access_key="wrong")
         with pytest.raises(ClientError) as info:
             stranger.list_distributions()
         assert error_of(info) == ("SignatureDoesNotMatch", 403)
+        assert "The Canonical String for this request should have been\n'GET\n/2020-05-31/distribution\n" \
+            in info.value.response["Error"]["Message"]
+
+    def test_an_unknown_key_is_an_invalid_client_token(self, server: StratoServer) -> None:
+        """CloudFront's common error (its API reference), not S3's InvalidAccessKeyId."""
+        stranger = boto3.client("cloudfront", endpoint_url=server.url, region_name="us-east-1",
+                                aws_access_key_id="AKIANOTAKNOWNKEY0000", aws_secret_access_key="x")
+        with pytest.raises(ClientError) as info:
+            stranger.list_distributions()
+        assert error_of(info) == ("InvalidClientTokenId", 403)
+        assert info.value.response["Error"]["Message"] == "The security token included in the request is invalid."
 
 
 class TestInvalidations:

@@ -44,19 +44,30 @@ def verify_body(credentials: CredentialStore, auth: sigv4.Authorization, request
 
 
 def json_auth_error(exc: AuthError) -> tuple[str, str]:
-    """The error type and message AWS's JSON services answer a refused signature with (a
-    mismatch names what the server signed, as they do)."""
-    kind = _JSON_TYPES.get(exc.code, "IncompleteSignatureException")
+    """The error type and message AWS's JSON services (Lambda, CloudWatch Logs) answer a
+    refused signature with."""
+    return _JSON_TYPES.get(exc.code, "IncompleteSignatureException"), _message(exc)
+
+
+def xml_auth_error(exc: AuthError) -> tuple[str, str, int]:
+    """The error code, message and status AWS's XML services (CloudFront) answer a refused
+    signature with: the common errors of their API references."""
+    code, status = _XML_CODES.get(exc.code, ("IncompleteSignature", 400))
+    return code, _message(exc), status
+
+
+def _message(exc: AuthError) -> str:
+    """As AWS's services but S3 word a refusal: a mismatch names what the server signed."""
     if exc.code == "InvalidAccessKeyId":
-        return kind, "The security token included in the request is invalid."
+        return "The security token included in the request is invalid."
     if exc.code != "SignatureDoesNotMatch":
-        return kind, exc.message
+        return exc.message
     message = ("The request signature we calculated does not match the signature you provided. Check your AWS "
                "Secret Access Key and signing method. Consult the service documentation for details.")
     if "CanonicalRequest" in exc.fields:
         message += (f"\n\nThe Canonical String for this request should have been\n'{exc.fields['CanonicalRequest']}'"
                     f"\n\nThe String-to-Sign should have been\n'{exc.fields['StringToSign']}'\n")
-    return kind, message
+    return message
 
 
 _JSON_TYPES = {
@@ -66,4 +77,13 @@ _JSON_TYPES = {
     "InvalidSignatureException": "InvalidSignatureException",
     "MissingAuthenticationToken": "MissingAuthenticationTokenException",
     "AccessDenied": "AccessDeniedException",
+}
+
+_XML_CODES = {
+    "InvalidAccessKeyId": ("InvalidClientTokenId", 403),
+    "SignatureDoesNotMatch": ("SignatureDoesNotMatch", 403),
+    "RequestTimeTooSkewed": ("RequestExpired", 400),
+    "InvalidSignatureException": ("SignatureDoesNotMatch", 403),
+    "MissingAuthenticationToken": ("MissingAuthenticationToken", 403),
+    "AccessDenied": ("AccessDenied", 403),
 }

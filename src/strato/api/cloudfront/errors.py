@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from strato.api.signed import xml_auth_error
 from strato.auth.errors import AuthError
 from strato.cdn import errors as cdn
 from strato.errortable import translate
@@ -94,8 +95,7 @@ _TABLE: dict[type[Exception], _Mapper] = {
     BodyIncomplete: lambda exc: CloudFrontError("IncompleteBody", "The request body ended early."),
     BodyTimeout: lambda exc: CloudFrontError("RequestTimeout", "The request body was not sent in time."),
     MalformedRequest: lambda exc: CloudFrontError("InvalidArgument", "The request URI could not be parsed."),
-    AuthError: lambda exc: CloudFrontError(getattr(exc, "code", "AccessDenied"), getattr(exc, "message", str(exc)),
-                                           getattr(exc, "status", 403)),
+    AuthError: lambda exc: CloudFrontError(*xml_auth_error(exc)),  # type: ignore[arg-type]
 }
 
 
