@@ -134,6 +134,26 @@ class TestPages:
         assert len({event.key[0] for event in found}) == 3
 
 
+    def test_backward_pages_span_rotated_files_newest_first(self, tmp_path: Path) -> None:
+        """A page of the last events reads the newest file first and older ones only for room:
+        every page is the same as the last events of the whole log before its key."""
+        records = [(STREAM, [(index, False, b"event %02d %s\n" % (index, b"z" * 80))]) for index in range(9)]
+        size = len(log_records.encode(*records[0], b"event 00 " + b"z" * 80 + b"\n"))
+        write(tmp_path / "fn", *records, max_bytes=log_records.FILE_HEADER + 2 * size)
+        every = events(tmp_path)
+        assert len({event.key[0] for event in every}) >= 3  # the page spans files
+        with FunctionLogReader(tmp_path, "fn") as reader:
+            for limit in (1, 2, 3, 5, 9, 20):
+                assert backward_page(reader, Selection(), None, limit, 1 << 20) == every[-limit:]
+                for at in range(len(every)):
+                    assert backward_page(reader, Selection(), every[at].key, limit, 1 << 20) == \
+                        every[max(0, at - limit):at]
+            assert backward_page(reader, Selection(), None, 100, 3 * every[0].size) == every[-3:]
+            odd = Selection(matches=lambda text: int(text.split()[1]) % 2 == 1)
+            assert backward_page(reader, odd, None, 3, 1 << 20) == [e for e in every if e in events(
+                tmp_path, selection=odd)][-3:]
+
+
 class TestSummaries:
     def test_streams_have_their_first_and_last_times(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", ("b", [(5, False, b"x\n")]), ("a", [(7, False, b"x\n"), (9, True, b"y\n")]),

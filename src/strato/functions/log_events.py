@@ -167,19 +167,27 @@ class FunctionLogReader:
     def events(self, selection: Selection, after: Key | None = None) -> Iterator[LogEvent]:
         """The selected events after `after` (None: from the first), oldest first."""
         for generation, file in self._files:
-            start = FILE_HEADER
-            if after is not None:
-                if generation < after[0]:
-                    continue
-                if generation == after[0]:
-                    start = after[1]
-            for record in log_records.records(file, generation, start=start, wanted=selection.wants_record):
-                if record.payload is None:
-                    continue
-                skip = after[2] if after is not None and (generation, record.offset) == after[:2] else -1
-                for index, at, text in record_lines(record):
-                    if index > skip and selection.wants(at, text):
-                        yield LogEvent((generation, record.offset, index), at, record.stream, text)
+            if after is None or generation > after[0]:
+                yield from _file_events(generation, file, selection, None)
+            elif generation == after[0]:
+                yield from _file_events(generation, file, selection, after)
+
+    def files_newest_first(self, selection: Selection) -> Iterator[Iterator[LogEvent]]:
+        """The selected events file by file, the newest file first (each file's oldest first)."""
+        for generation, file in reversed(self._files):
+            yield _file_events(generation, file, selection, None)
+
+
+def _file_events(generation: int, file: BinaryIO, selection: Selection, after: Key | None) -> Iterator[LogEvent]:
+    """One file's selected events, oldest first; after `after` when it is this file's."""
+    start = FILE_HEADER if after is None else after[1]
+    for record in log_records.records(file, generation, start=start, wanted=selection.wants_record):
+        if record.payload is None:
+            continue
+        skip = after[2] if after is not None and record.offset == after[1] else -1
+        for index, at, text in record_lines(record):
+            if index > skip and selection.wants(at, text):
+                yield LogEvent((generation, record.offset, index), at, record.stream, text)
 
 
 def forward_page(reader: FunctionLogReader, selection: Selection, after: Key | None, limit: int,
@@ -198,16 +206,27 @@ def forward_page(reader: FunctionLogReader, selection: Selection, after: Key | N
 
 def backward_page(reader: FunctionLogReader, selection: Selection, before: Key | None, limit: int,
                   max_bytes: int) -> list[LogEvent]:
-    """The last `limit` selected events before `before` (None: the end) within `max_bytes`."""
+    """The last `limit` selected events before `before` (None: the end) within `max_bytes`.
+    Files are read newest first, and an older one only while the page has room: the page of
+    the newest events (GetLogEvents' default) reads the current file alone."""
     page: deque[LogEvent] = deque()
     size = 0
-    for event in reader.events(selection):
-        if before is not None and event.key >= before:
+    for events in reader.files_newest_first(selection):
+        tail: deque[LogEvent] = deque()  # this file's last events before `before` that fit
+        tail_size = 0
+        full = False
+        for event in events:
+            if before is not None and event.key >= before:
+                break
+            tail.append(event)
+            tail_size += event.size
+            while len(page) + len(tail) > limit or size + tail_size > max_bytes:
+                tail_size -= tail.popleft().size
+                full = True
+        page.extendleft(reversed(tail))
+        size += tail_size
+        if full or len(page) == limit:
             break
-        page.append(event)
-        size += event.size
-        while len(page) > limit or size > max_bytes:
-            size -= page.popleft().size
     return list(page)
 
 
