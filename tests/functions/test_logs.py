@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,34 @@ def record(text: bytes, stream: str = "s", at: int = 1) -> bytes:
     return log_records.encode(stream, [(at, False, text)], text)
 
 
+_FULL_AT_ROTATION = """
+import resource, signal, sys
+from pathlib import Path
+from strato.functions import log_records
+from strato.functions.logs import FunctionLog
+
+def record(label):
+    text = label + b"." * 47 + b"\\n"
+    return log_records.encode("s", [(1, False, text)], text)
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+log = FunctionLog(Path(sys.argv[1]), max_bytes=log_records.FILE_HEADER + 2 * len(record(b"00")), keep=2)
+for index in range(6):
+    log.write(record(b"%02d" % index))
+resource.setrlimit(resource.RLIMIT_FSIZE, (10, resource.RLIM_INFINITY))
+for _ in range(2):
+    try:
+        log.write(record(b"xx"))
+    except OSError:
+        pass
+    else:
+        sys.exit("a write past the limit succeeded")
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+log.write(record(b"06"))
+log.close()
+"""
+
+
 class TestFiles:
     def test_invocations_are_appended_and_read_back(self, tmp_path: Path) -> None:
         files = LogFiles(tmp_path)
@@ -71,6 +101,14 @@ class TestFiles:
         assert sorted(path.name for path in (tmp_path / "fn").iterdir()) == [LOG_FILE, f"{LOG_FILE}.1", f"{LOG_FILE}.2"]
         kept = read_logs(tmp_path, "fn")
         assert [line[:2] for line in kept.splitlines()] == [b"%02d" % index for index in range(14, 20)]
+
+    def test_a_rotation_that_finds_the_disk_full_loses_no_kept_file_and_tears_none(self, tmp_path: Path) -> None:
+        """A file size limit (RLIMIT_FSIZE: writes past it fail as on a full disk) in a child
+        process cuts the new file's header short: the header is taken back and written again
+        by the next write, in the same file; no rotation is repeated, so no kept file is lost."""
+        subprocess.run([sys.executable, "-c", _FULL_AT_ROTATION, str(tmp_path / "fn")], check=True, timeout=30)
+        kept = read_logs(tmp_path, "fn")
+        assert [line[:2] for line in kept.splitlines()] == [b"02", b"03", b"04", b"05", b"06"]
 
     def test_names_that_are_not_function_names_are_refused(self, tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="not a function name"):

@@ -167,13 +167,22 @@ class FunctionLog:
         return os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def _begin(self, generation: int) -> None:
+        """The new current file's header; a header that could not be written whole (a full
+        disk) is taken back, and the next write begins the file again."""
         self._generation = generation
-        write_all(self._fd, log_records.file_header(generation))
+        self._size = 0
+        try:
+            write_all(self._fd, log_records.file_header(generation))
+        except OSError:
+            os.ftruncate(self._fd, 0)
+            raise
         self._size = log_records.FILE_HEADER
 
     def write(self, record: bytes) -> None:
         """Append one record (log_records.encode), in one write."""
-        if self._size > log_records.FILE_HEADER and self._size + len(record) > self._max_bytes:
+        if self._size == 0:
+            self._begin(self._generation)
+        elif self._size > log_records.FILE_HEADER and self._size + len(record) > self._max_bytes:
             self._rotate()
         try:
             write_all(self._fd, record)
