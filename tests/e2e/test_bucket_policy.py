@@ -64,6 +64,7 @@ class TestPolicyOperations:
     @pytest.mark.parametrize(("document", "message"), [
         ("not json", "Policies must be valid JSON and the first byte must be '{'"),
         ('{"Statement": [', "This policy contains invalid Json"),
+        ('{"Statement": ' + "[" * 10_000 + "]" * 10_000 + "}", "This policy contains invalid Json"),
         ('{"Version": "2012-10-17"}', "Missing required field Statement"),
         (public_read("another-bucket"), "Policy has invalid resource"),
         (json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:Teleport",

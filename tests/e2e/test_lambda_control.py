@@ -333,6 +333,8 @@ class TestInvokeValidation:
         ({"InvocationType": "Sometimes"}, ("InvalidParameterValueException", 400)),
         ({"LogType": "Everything"}, ("InvalidParameterValueException", 400)),
         ({"ClientContext": "not base64 json!"}, ("InvalidRequestContentException", 400)),
+        ({"ClientContext": base64.b64encode(b"[" * 1300 + b"]" * 1300).decode()},  # within 3,583 bytes
+         ("InvalidRequestContentException", 400)),
         ({"Qualifier": "77"}, ("ResourceNotFoundException", 404)),
         ({"Qualifier": "no-such-alias"}, ("ResourceNotFoundException", 404)),
     ])

@@ -532,6 +532,19 @@ def test_a_warm_invoke_of_a_payload_that_is_not_json_is_refused_and_not_run(lam:
     assert call(lam, name)[1] == before + 1, "the refused invoke never ran"
 
 
+@pytest.mark.parametrize("kind", ["RequestResponse", "Event"])
+def test_a_payload_nested_too_deeply_to_parse_is_refused_as_bad_content(lam: Any, server: StratoServer,
+                                                                        kind: str) -> None:
+    """As any payload that is not JSON (before: a 500), and the function is not run."""
+    name = lending(lam, COUNTER)
+    warm(lam, server, name)
+    _, before = call(lam, name)
+    with pytest.raises(lam.exceptions.InvalidRequestContentException) as refused:
+        lam.invoke(FunctionName=name, InvocationType=kind, Payload=b"[" * 100_000 + b"]" * 100_000)
+    assert "nests too deeply" in refused.value.response["Error"]["Message"]
+    assert call(lam, name)[1] == before + 1, "the refused invoke never ran"
+
+
 def test_warm_invokes_by_qualifier_with_client_context_and_log_tail_are_answered_as_lambda_does(
         lam: Any, server: StratoServer) -> None:
     name = lending(lam, """

@@ -230,7 +230,7 @@ class TestCustomPolicy:
                        '{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":"soon"}}}]}',
                        '{"Statement":[{"Condition":{"DateGreaterThan":{"AWS:EpochTime":1}}}]}',
                        '{"Statement":[{"Condition":{"DateLessThan":{"AWS:EpochTime":9999999999},'
-                       '"IpAddress":{"AWS:SourceIp":"999.1.1.1/8"}}}]}', "not json"):
+                       '"IpAddress":{"AWS:SourceIp":"999.1.1.1/8"}}}]}', "not json", "[" * 5000 + "]" * 5000):
             url = signer.generate_presigned_url(f"{HOST}/x", policy=policy)
             assert refusal(url, groups, client_ip="192.0.2.1") is Reason.MALFORMED, policy
 

@@ -163,6 +163,11 @@ class TestFailures:
             "errorType": "Custom.Error", "errorMessage": "plain words"}
         assert json.loads(failures.error_document(b"[1]", ""))["errorType"] == "Runtime.Unknown"
 
+    def test_an_error_post_nested_too_deeply_to_parse_is_wrapped(self) -> None:
+        """Function code writes it: it must not break the invocation's answer."""
+        deep = b"[" * 100_000 + b"]" * 100_000
+        assert json.loads(failures.error_document(deep, "Custom.Error"))["errorType"] == "Custom.Error"
+
 
 class TestEndMarks:
     """The marks strato's runtime client writes after each invocation's output put that output

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from strato import jsontext
 from strato.auth.conditions import OPERATORS, Condition, ConditionError, Context, parse_block, wildcard
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -310,7 +311,7 @@ def parse(document: str | bytes, bucket: str) -> Policy:
     if not text.lstrip().startswith("{"):
         raise MalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
     try:
-        raw = json.loads(text)
+        raw = jsontext.loads(text)
     except ValueError:
         raise MalformedPolicy("This policy contains invalid Json") from None
     if len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_SIZE:

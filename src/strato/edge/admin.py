@@ -13,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-from strato import __version__
+from strato import __version__, jsontext
 from strato.edge.proxy import EdgeProxy
 from strato.edge.viewer import ViewerRules
 from strato.http.bodies import BodyTooLarge, collect, stream
@@ -67,7 +67,7 @@ class EdgeAdmin:
             await _json(send, 403, {"message": "purging needs the edge's admin token"})
             return
         try:
-            payload = json.loads(await collect(stream(receive, None), MAX_PURGE_BODY))
+            payload = jsontext.loads(await collect(stream(receive, None), MAX_PURGE_BODY))
             paths = payload["paths"]
             host = payload.get("host")
             if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):

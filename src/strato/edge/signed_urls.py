@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from strato import jsontext
 from strato.edge.rules import SIGNING_PARAMS
 
 MAX_POLICY_BYTES = 16 * 1024
@@ -151,7 +152,7 @@ def _ip_allowed(source: object, client_ip: str | None) -> bool:
 def _parse_policy(policy: bytes) -> tuple[str | None, dict[str, object]]:
     """AWS CloudFront custom policy: (Resource or None, Condition) of its single statement."""
     try:
-        document = json.loads(policy)
+        document = jsontext.loads(policy)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SignedUrlError(Reason.MALFORMED, "policy is not JSON") from exc
     statements = document.get("Statement") if isinstance(document, dict) else None

@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
 import os
 import secrets
 import socket
 import time
 from collections.abc import Callable
+
+from strato import jsontext
 
 from . import failures, logs
 from .launcher import Launcher, LaunchSpec, Process
@@ -503,7 +504,7 @@ class Environment:
 def _error_type(document: bytes, header_type: str | None) -> str:
     """The errorType of an error document, for the REPORT line."""
     with contextlib.suppress(ValueError, AttributeError):
-        found = json.loads(document).get("errorType")
+        found = jsontext.loads(document).get("errorType")
         if isinstance(found, str):
             return found
     return header_type or failures.UNKNOWN

@@ -7,6 +7,8 @@ import datetime
 import json
 import signal
 
+from strato import jsontext
+
 TIMED_OUT = "Sandbox.Timedout"
 EXIT_ERROR = "Runtime.ExitError"
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
@@ -61,7 +63,7 @@ def error_document(body: bytes, header_type: str) -> bytes:
     """A runtime's error post as the caller receives it: a JSON object passes unchanged (awslambdaric
     puts errorType in it); anything else is wrapped, typed by the error-type header."""
     try:
-        if isinstance(json.loads(body), dict):
+        if isinstance(jsontext.loads(body), dict):
             return body
     except ValueError:
         pass

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from strato import jsontext
 from strato.functions.definitions import Alias, FunctionRecord
 from strato.functions.registry import Registry
 
@@ -35,7 +36,7 @@ class Body:
 
     def __init__(self, raw: bytes) -> None:
         try:
-            data = json.loads(raw) if raw.strip() else {}
+            data = jsontext.loads(raw) if raw.strip() else {}
         except (ValueError, UnicodeDecodeError):
             raise invalid_content("Could not parse request body into json") from None
         if not isinstance(data, dict):

@@ -12,6 +12,7 @@ import logging
 import uuid
 from pathlib import Path
 
+from strato import jsontext
 from strato.api.signed import claim, verify_body
 from strato.auth.credentials import CredentialStore, refuse_function
 from strato.http import bodies
@@ -61,7 +62,7 @@ class LogsApp:
         if request.method != "POST" or request.path != "/" or handler is None:
             raise unknown_operation(operation or target)
         try:
-            document = json.loads(body or b"{}")
+            document = jsontext.loads(body or b"{}")
         except ValueError:
             raise LogsError("SerializationException", "The request body is not valid JSON.") from None
         if not isinstance(document, dict):

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from strato import jsontext
 from strato.account import ACCOUNT_ID
 
 from .errors import LogsError, bad_token, invalid_parameter, no_such_group
@@ -130,7 +131,7 @@ def list_token(after: list[Any]) -> str:
 
 def parse_list_token(token: str) -> list[Any]:
     try:
-        value = json.loads(base64.urlsafe_b64decode(token.encode()))
+        value = jsontext.loads(base64.urlsafe_b64decode(token.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise bad_token() from None
     if not isinstance(value, list):

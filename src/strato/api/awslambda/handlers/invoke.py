@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from strato import jsontext
 from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, Outcome
 from strato.functions.registry import Registry
 from strato.http.responses import Response
@@ -30,7 +30,7 @@ def client_context(text: str | None) -> str | None:
         raise invalid_parameter(f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes of base64")
     try:
         decoded = base64.b64decode(text, validate=True).decode()
-        json.loads(decoded)
+        jsontext.loads(decoded)
     except (binascii.Error, ValueError):
         raise invalid_content("Client context must be a valid Base64-encoded JSON object.") from None
     return decoded
@@ -42,7 +42,7 @@ def checked_payload(raw: bytes, limit: int, operation: str) -> bytes:
     if not raw.strip():
         return b"{}"
     try:
-        json.loads(raw)
+        jsontext.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid_content(f"Could not parse request body into json: Could not parse payload into json: {exc}") \
             from None
