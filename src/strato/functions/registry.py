@@ -1,6 +1,7 @@
 """The function registry: functions, their versions ($LATEST and published numbers), aliases,
-tags, reserved concurrency, resource-based policies (policies.py) and asynchronous invocation
-configurations (invoke_configs.py), in one SQLite file (`<data_dir>/functions/functions.db`, WAL).
+tags, reserved concurrency, resource-based policies (policies.py), asynchronous invocation
+configurations (invoke_configs.py) and function URLs (function_urls.py), in one SQLite file
+(`<data_dir>/functions/functions.db`, WAL).
 
 Every API worker process and the functions controller open the same file; writes are rare
 and each runs in its own immediate transaction. Blocking SQLite work runs in worker threads.
@@ -23,6 +24,7 @@ from strato import migrations
 from .arns import is_version
 from .definitions import Alias, Configuration, FunctionRecord, Usage
 from .errors import Conflict, InvalidParameter, NotFound
+from .function_urls import UrlConfigTables
 from .invoke_configs import EventConfigTables
 from .packages import CodeStore, StoredCode
 from .policies import PolicyTables
@@ -31,10 +33,11 @@ from .registry_tables import VERSION_COLUMNS
 from .routes import Route, RouteCache
 
 MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
-_QUALIFIED_TABLES = ("policies", "policy_statements", "event_invoke_configs")  # rows per version or alias
+# rows per version or alias
+_QUALIFIED_TABLES = ("policies", "policy_statements", "event_invoke_configs", "function_urls")
 
 
-class Registry(PolicyTables, EventConfigTables):
+class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
     def __init__(self, root: Path, region: str = "us-east-1") -> None:
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(root / "functions.db", region)
@@ -152,7 +155,7 @@ class Registry(PolicyTables, EventConfigTables):
 
     @staticmethod
     def _drop_attachments(conn: sqlite3.Connection, name: str, qualifier: str) -> None:
-        """A deleted version's or alias's policy and event invoke configuration go with it."""
+        """A deleted version's or alias's policy, event invoke configuration and URL go with it."""
         for table in _QUALIFIED_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE name = ? AND qualifier = ?", (name, qualifier))
 
