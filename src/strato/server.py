@@ -18,6 +18,7 @@ from strato.api.awslambda.app import LambdaApp
 from strato.api.awslambda.call import LambdaSettings, Services
 from strato.api.awslambda.router import is_invoke
 from strato.api.cloudfront.app import CloudFrontApp
+from strato.api.function_urls.hosts import FunctionUrlHosts
 from strato.api.logs.app import LogsApp
 from strato.api.s3.app import S3App
 from strato.api.s3.call import S3Settings
@@ -129,7 +130,9 @@ def s3_record_writer(store: ObjectStore) -> Callable[[str, str, bytes], Awaitabl
     return write
 
 
-def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters, invoker: Invoker) -> RootApp:
+def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters, invoker: Invoker,
+              port: int) -> RootApp:
+    """`port`: the API's bound port (`--port 0` picks one), which function URLs are given with."""
     identity, _ = root_identity(settings)
     registry = Registry(settings.data_dir / "functions", settings.region)
     credentials = AccountCredentials(identity, registry.exists)
@@ -138,7 +141,8 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
                              request_timeout=settings.request_timeout)
     s3 = S3App(store, credentials, s3_settings)
     lambda_settings = LambdaSettings(region=settings.region, concurrency_limit=settings.function_concurrency,
-                                     runtimes=available_runtimes(), request_timeout=settings.request_timeout)
+                                     runtimes=available_runtimes(), request_timeout=settings.request_timeout,
+                                     function_urls=FunctionUrlHosts(settings.region, settings.domains, port))
     functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity,
                                    settings.data_dir / "functions" / "logs"),
                           credentials)
@@ -218,7 +222,7 @@ def serve(settings: Settings) -> None:
             events = EventQueue(settings.data_dir / "functions" / "events.db")
             folder = settings.data_dir / "functions"
             invoker = ControllerClient(folder / "controller.sock", events.put, LeaseBook(folder / "leases.sock"))
-            root = build_app(settings, store, counters, invoker)
+            root = build_app(settings, store, counters, invoker, sock.getsockname()[1])
             server = StoppableServer(_uvicorn_config(ExpectContinueGuard(root), settings, root.take))
             await server.serve(sockets=[sock])
         finally:

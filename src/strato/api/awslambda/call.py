@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from strato.api.function_urls.hosts import FunctionUrlHosts
 from strato.auth.credentials import Identity
 from strato.functions.invoker import Invoker
 from strato.functions.registry import Registry
@@ -25,6 +26,7 @@ class LambdaSettings:
     concurrency_limit: int = 1000  # the account's concurrent executions (Settings.function_concurrency)
     runtimes: frozenset[str] = frozenset()  # what CreateFunction accepts: the runtimes this host can run
     request_timeout: float = 30.0
+    function_urls: FunctionUrlHosts = field(default_factory=FunctionUrlHosts)  # how a function URL is spelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ class Call:
         return self.services.registry
 
     def body(self) -> Body:
-        return Body(self.raw_body)
+        return Body.parse(self.raw_body)
 
     def qualifier(self) -> str | None:
         return self.request.query.get("Qualifier") or None

@@ -1,7 +1,7 @@
 """Routing, pure: (method, path) -> the Lambda operation and its path parameters.
 
 Source: the `http.requestUri` of each operation in botocore's Lambda service model
-(2015-03-31, with its later-dated tagging, concurrency and account-settings paths).
+(2015-03-31, with its later-dated tagging, concurrency, account-settings and function URL paths).
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2019-09-25", "event-invoke-config", "POST"): "UpdateFunctionEventInvokeConfig",
     ("2019-09-25", "event-invoke-config", "GET"): "GetFunctionEventInvokeConfig",
     ("2019-09-25", "event-invoke-config", "DELETE"): "DeleteFunctionEventInvokeConfig",
+    ("2021-10-31", "url", "POST"): "CreateFunctionUrlConfig",
+    ("2021-10-31", "url", "GET"): "GetFunctionUrlConfig",
+    ("2021-10-31", "url", "PUT"): "UpdateFunctionUrlConfig",
+    ("2021-10-31", "url", "DELETE"): "DeleteFunctionUrlConfig",
+    ("2021-10-31", "urls", "GET"): "ListFunctionUrlConfigs",
 }
 _ALIAS_ROUTES = {"GET": "GetAlias", "PUT": "UpdateAlias", "DELETE": "DeleteAlias"}
 _TAG_ROUTES = {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}

@@ -34,14 +34,19 @@ RESERVED_VARIABLES = frozenset({
 class Body:
     """A JSON request body read field by field, each with its type checked."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, data: dict[str, Any]) -> None:
+        """`data`: the body's object, or an object within it read the same way (Cors)."""
+        self.data = data
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Body:
         try:
             data = jsontext.loads(raw) if raw.strip() else {}
         except (ValueError, UnicodeDecodeError):
             raise invalid_content("Could not parse request body into json") from None
         if not isinstance(data, dict):
             raise invalid_content("The request body must be a JSON object")
-        self.data: dict[str, Any] = data
+        return cls(data)
 
     def __contains__(self, name: str) -> bool:
         return self.data.get(name) is not None
@@ -62,9 +67,10 @@ class Body:
             raise invalid_parameter(f"{name} is required")
         return value
 
-    def integer(self, name: str, low: int, high: int) -> int | None:
+    def integer(self, name: str, low: int, high: int, prefix: str = "") -> int | None:
+        """`prefix`: where a nested object's member is, as validation names it (`cors.`)."""
         value: int | None = self._typed(name, int, "an integer")
-        return within(value, low, high, f"{name[0].lower()}{name[1:]}")
+        return within(value, low, high, f"{prefix}{name[0].lower()}{name[1:]}")
 
     def flag(self, name: str) -> bool:
         return bool(self._typed(name, bool, "a boolean"))

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import aliases, concurrency, event_config, functions, invoke, logs, policy, tags, versions
+from . import aliases, concurrency, event_config, function_urls, functions, invoke, logs, policy, tags, versions
 
 Handler = Callable[[Call], Awaitable[Response]]
 # Starts the operation without awaiting when it can (then gives None and, later, the response
@@ -45,6 +45,11 @@ HANDLERS: dict[str, Handler] = {
     "GetFunctionEventInvokeConfig": event_config.get_function_event_invoke_config,
     "DeleteFunctionEventInvokeConfig": event_config.delete_function_event_invoke_config,
     "ListFunctionEventInvokeConfigs": event_config.list_function_event_invoke_configs,
+    "CreateFunctionUrlConfig": function_urls.create_function_url_config,
+    "GetFunctionUrlConfig": function_urls.get_function_url_config,
+    "UpdateFunctionUrlConfig": function_urls.update_function_url_config,
+    "DeleteFunctionUrlConfig": function_urls.delete_function_url_config,
+    "ListFunctionUrlConfigs": function_urls.list_function_url_configs,
     "Invoke": invoke.invoke,
     "GetFunctionLogs": logs.get_function_logs,
 }
