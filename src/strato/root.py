@@ -6,6 +6,7 @@ import json
 from urllib.parse import unquote
 
 from strato import __version__
+from strato.api.function_urls.hosts import FunctionUrlHosts
 from strato.http.lane import LaneAnswer, Reply, Shortcut
 from strato.http.responses import send_body
 from strato.http.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,16 +34,28 @@ def service_of(scope: Scope) -> str:
 
 
 class RootApp:
-    """`taking`: services that can answer a lane request without ASGI (http/lane.py)."""
+    """`taking`: services that can answer a lane request without ASGI (http/lane.py).
+    `function_urls`: the hosts of function URLs and the app that answers them, before anything
+    else (a URL's path is the function's, and its host is no S3 bucket)."""
 
     def __init__(self, services: dict[str, ASGIApp], counters: ResponseCounters,
-                 taking: dict[str, Shortcut] | None = None) -> None:
+                 taking: dict[str, Shortcut] | None = None,
+                 function_urls: tuple[FunctionUrlHosts, ASGIApp] | None = None) -> None:
         self.services = services
         self.counters = counters
         self.taking = taking or {}
+        self.function_urls = function_urls
+
+    def _function_url(self, scope: Scope) -> ASGIApp | None:
+        if self.function_urls is None:
+            return None
+        hosts, app = self.function_urls
+        return app if hosts.url_id_of(scope) is not None else None
 
     def take(self, scope: Scope, body: bytes, reply: Reply) -> bool:
         """A lane request, taken by its service to answer directly; False when that service cannot."""
+        if self._function_url(scope) is not None:
+            return False
         service = service_of(scope)
         taker = self.taking.get(service)
         if taker is None:
@@ -58,22 +71,26 @@ class RootApp:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        if path.startswith("/_strato/functions/"):
-            service = "lambda"  # strato's own signed Lambda operations (a function's logs)
-        elif path.startswith("/_strato/cdn/"):
-            service = "cloudfront"  # strato's own signed CloudFront operations (invalidations to follow)
-        elif path.startswith("/_strato/"):
-            await self.admin(scope, send)
-            return
+        app = self._function_url(scope)
+        if app is not None:
+            service = "lambda"
         else:
-            service = service_of(scope)
+            if path.startswith("/_strato/functions/"):
+                service = "lambda"  # strato's own signed Lambda operations (a function's logs)
+            elif path.startswith("/_strato/cdn/"):
+                service = "cloudfront"  # strato's own signed CloudFront operations (invalidations to follow)
+            elif path.startswith("/_strato/"):
+                await self.admin(scope, send)
+                return
+            else:
+                service = service_of(scope)
+            app = self.services.get(service)
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.counters.count(service, int(message["status"]))
             await send(message)
 
-        app = self.services.get(service)
         if app is not None:
             await app(scope, receive, counted)
             return

@@ -18,6 +18,7 @@ from strato.api.awslambda.app import LambdaApp
 from strato.api.awslambda.call import LambdaSettings, Services
 from strato.api.awslambda.router import is_invoke
 from strato.api.cloudfront.app import CloudFrontApp
+from strato.api.function_urls.app import FunctionUrlApp
 from strato.api.function_urls.hosts import FunctionUrlHosts
 from strato.api.logs.app import LogsApp
 from strato.api.s3.app import S3App
@@ -140,15 +141,17 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
     s3_settings = S3Settings(region=settings.region, domains=settings.domains,
                              request_timeout=settings.request_timeout)
     s3 = S3App(store, credentials, s3_settings)
+    url_hosts = FunctionUrlHosts(settings.region, settings.domains, port)
     lambda_settings = LambdaSettings(region=settings.region, concurrency_limit=settings.function_concurrency,
                                      runtimes=available_runtimes(), request_timeout=settings.request_timeout,
-                                     function_urls=FunctionUrlHosts(settings.region, settings.domains, port))
+                                     function_urls=url_hosts)
     functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity,
                                    settings.data_dir / "functions" / "logs"),
                           credentials)
     logs = LogsApp(settings.data_dir / "functions" / "logs", credentials, settings.region, settings.request_timeout)
+    urls = FunctionUrlApp(registry, invoker, credentials, url_hosts, settings.request_timeout)
     return RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront, "logs": logs}, counters,
-                   taking={"lambda": functions.take})
+                   taking={"lambda": functions.take}, function_urls=(url_hosts, urls))
 
 
 def _protocol(timeout: float, app: ExpectContinueGuard, shortcut: Shortcut | None) -> type[GuardedHttpProtocol]:

@@ -5,15 +5,23 @@ response shape, auth types and CORS."""
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import published_with_alias, refused
-from tests.servers import StratoServer
+from tests.e2e.lambda_helpers import deploy, published_with_alias, refused
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +135,205 @@ class TestControlPlaneErrors:
             code, status, message = refused(raw.create_function_url_config, FunctionName=name, **fields)
             assert (code, status) == ("InvalidParameterValueException", 400), fields
             assert message.startswith(f"1 validation error detected: {words}"), message
+
+
+HANDLER = """
+import base64, json
+
+def handler(event, context):
+    if event["rawPath"] == "/echo":
+        return event
+    if event["rawPath"] == "/fail":
+        raise RuntimeError("boom")
+    body = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"]
+    return json.loads(body)["return"]
+"""
+PUBLIC = {"StatementId": "public-url", "Action": "lambda:InvokeFunctionUrl", "Principal": "*",
+          "FunctionUrlAuthType": "NONE"}
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    set_cookies: list[str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call(server: StratoServer, url: str, method: str = "GET", path: str = "/", body: bytes = b"",
+         headers: dict[str, str] | None = None, sign: bool = False) -> Answer:
+    """An HTTP request to a function URL: to strato's port, with the URL's host as Host;
+    `sign`: SigV4 for service lambda with the test's root keys."""
+    host = urlsplit(url).netloc
+    sent = {"Host": host, **(headers or {})}
+    if sign:
+        signed = AWSRequest(method, f"http://{host}{path}", data=body, headers=sent)
+        SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(signed)
+        sent = dict(signed.headers.items())
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=sent)
+        response = connection.getresponse()
+        headers_got = {name.lower(): value for name, value in response.getheaders()}
+        cookies = [value for name, value in response.getheaders() if name.lower() == "set-cookie"]
+        return Answer(response.status, headers_got, cookies, response.read())
+    finally:
+        connection.close()
+
+
+def returning(value: Any) -> bytes:
+    return json.dumps({"return": value}).encode()
+
+
+@pytest.fixture(scope="module")
+def public(lam: Any) -> Iterator[tuple[str, str]]:
+    """A function whose URL (AuthType NONE) the policy makes public, with CORS: (name, URL)."""
+    name = deploy(lam, HANDLER, Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lam.add_permission(FunctionName=name, **PUBLIC)
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE", Cors=CORS)["FunctionUrl"]
+    yield name, url
+    lam.delete_function(FunctionName=name)
+
+
+@pytest.fixture(scope="module")
+def url(public: tuple[str, str]) -> str:
+    return public[1]
+
+
+class TestTheEvent:
+    def test_a_get_with_query_and_cookies_becomes_a_format_2_event(self, server: StratoServer, url: str) -> None:
+        event = call(server, url, path="/echo?a=1&b=x%20y&a=2", headers={
+            "Cookie": "session=abc; theme=dark", "User-Agent": "tests/1.0", "X-Many": "one"}).json()
+        host = urlsplit(url).netloc
+        url_id = host.split(".")[0]
+        assert (event["version"], event["routeKey"], event["rawPath"]) == ("2.0", "$default", "/echo")
+        assert event["rawQueryString"] == "a=1&b=x%20y&a=2"
+        assert event["queryStringParameters"] == {"a": "1,2", "b": "x y"}
+        assert event["cookies"] == ["session=abc", "theme=dark"]
+        assert event["headers"]["user-agent"] == "tests/1.0"
+        assert event["headers"]["x-many"] == "one"
+        assert "cookie" not in event["headers"]
+        assert event["isBase64Encoded"] is False
+        assert "body" not in event
+        context = event["requestContext"]
+        assert (context["accountId"], context["apiId"], context["domainPrefix"]) == ("anonymous", url_id, url_id)
+        assert context["domainName"] == host.rsplit(":", 1)[0]
+        assert context["http"] == {"method": "GET", "path": "/echo", "protocol": "HTTP/1.1",
+                                   "sourceIp": "127.0.0.1", "userAgent": "tests/1.0"}
+        assert (context["routeKey"], context["stage"]) == ("$default", "$default")
+        assert re.fullmatch(r"[0-9a-f-]{36}", context["requestId"])
+        assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", context["time"])
+        assert isinstance(context["timeEpoch"], int)
+        assert "authorizer" not in context
+
+    def test_a_json_post_is_passed_as_text_and_a_binary_one_as_base64(self, server: StratoServer, url: str) -> None:
+        text = call(server, url, "POST", "/echo", b'{"hello": "world"}', {"Content-Type": "application/json"}).json()
+        assert (text["body"], text["isBase64Encoded"]) == ('{"hello": "world"}', False)
+        binary = bytes(range(256))
+        raw = call(server, url, "POST", "/echo", binary, {"Content-Type": "application/octet-stream"}).json()
+        assert raw["isBase64Encoded"] is True
+        assert base64.b64decode(raw["body"]) == binary
+
+
+class TestTheResponse:
+    def test_a_response_object_gives_status_headers_cookies_and_body(self, server: StratoServer, url: str) -> None:
+        answer = call(server, url, "POST", "/", returning({
+            "statusCode": 201, "headers": {"Content-Type": "text/plain", "X-Answer": "42"},
+            "cookies": ["a=1; Path=/", "b=2"], "body": "created"}))
+        assert (answer.status, answer.body) == (201, b"created")
+        assert (answer.headers["content-type"], answer.headers["x-answer"]) == ("text/plain", "42")
+        assert answer.set_cookies == ["a=1; Path=/", "b=2"]
+
+    def test_a_base64_body_is_decoded(self, server: StratoServer, url: str) -> None:
+        image = bytes(range(200, 256))
+        answer = call(server, url, "POST", "/", returning({
+            "statusCode": 200, "headers": {"content-type": "image/png"},
+            "body": base64.b64encode(image).decode(), "isBase64Encoded": True}))
+        assert (answer.status, answer.headers["content-type"], answer.body) == (200, "image/png", image)
+
+    def test_a_status_without_body_or_type_is_an_empty_json_answer(self, server: StratoServer, url: str) -> None:
+        answer = call(server, url, "POST", "/", returning({"statusCode": 404}))
+        assert (answer.status, answer.headers["content-type"], answer.body) == (404, "application/json", b"")
+
+    def test_any_other_result_is_a_200_with_its_json_and_a_string_is_the_body(self, server: StratoServer,
+                                                                               url: str) -> None:
+        for result in ({"message": "hi"}, [1, 2], 7, None):
+            answer = call(server, url, "POST", "/", returning(result))
+            assert (answer.status, answer.headers["content-type"]) == (200, "application/json")
+            assert answer.json() == result
+        answer = call(server, url, "POST", "/", returning("plain words"))
+        assert (answer.status, answer.body) == (200, b"plain words")
+
+    def test_a_function_error_or_an_invalid_response_is_a_502(self, server: StratoServer, url: str) -> None:
+        assert (call(server, url, path="/fail").status, call(server, url, path="/fail").body) == \
+            (502, b"Internal Server Error")
+        assert call(server, url, "POST", "/", returning({"statusCode": "teapot"})).status == 502
+
+    def test_a_request_over_6_mb_is_refused(self, server: StratoServer, url: str) -> None:
+        answer = call(server, url, "POST", "/echo", b"x" * (6 * 1024 * 1024 + 1), {"Content-Type": "text/plain"})
+        assert answer.status == 413
+
+
+class TestAccess:
+    def test_an_unknown_url_is_refused(self, server: StratoServer, url: str) -> None:
+        unknown = url.replace(urlsplit(url).netloc.split(".")[0], "0" * 32)
+        answer = call(server, unknown)
+        assert (answer.status, answer.json()) == (403, {"Message": None})
+
+    def test_none_without_a_public_permission_is_forbidden(self, lam: Any, server: StratoServer) -> None:
+        name = deploy(lam, HANDLER)
+        try:
+            url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+            answer = call(server, url, path="/echo")
+            assert (answer.status, answer.json()) == (403, {"Message": "Forbidden"})
+            lam.add_permission(FunctionName=name, **PUBLIC)
+            assert call(server, url, path="/echo").status == 200
+        finally:
+            lam.delete_function(FunctionName=name)
+
+    def test_aws_iam_needs_a_lambda_signature(self, lam: Any, server: StratoServer) -> None:
+        name = deploy(lam, HANDLER)
+        try:
+            url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
+            assert (call(server, url, path="/echo").status, call(server, url, path="/echo").json()) == \
+                (403, {"Message": "Forbidden"})
+            event = call(server, url, "POST", "/echo", b"signed", {"Content-Type": "text/plain"}, sign=True).json()
+            assert event["body"] == "signed"
+            assert event["requestContext"]["accountId"] == "000000000000"
+            assert event["requestContext"]["authorizer"]["iam"]["accessKey"] == ACCESS_KEY
+        finally:
+            lam.delete_function(FunctionName=name)
+
+    def test_an_alias_url_runs_the_alias_version(self, lam: Any, server: StratoServer,
+                                                 public: tuple[str, str]) -> None:
+        name, _ = public
+        lam.add_permission(FunctionName=name, Qualifier="live", **PUBLIC)
+        alias_url = lam.create_function_url_config(FunctionName=name, Qualifier="live",
+                                                   AuthType="NONE")["FunctionUrl"]
+        answer = call(server, alias_url, path="/echo")
+        assert answer.status == 200
+        assert answer.headers["x-amzn-requestid"] == answer.json()["requestContext"]["requestId"]
+
+
+class TestCors:
+    def test_a_preflight_is_answered_by_the_url(self, server: StratoServer, url: str) -> None:
+        answer = call(server, url, "OPTIONS", "/echo", headers={
+            "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+        assert (answer.status, answer.body) == (200, b"")
+        assert answer.headers["access-control-allow-origin"] == "https://app.example"
+        assert answer.headers["access-control-allow-methods"] == "GET,POST"
+        assert answer.headers["access-control-allow-headers"] == "x-custom"
+        assert answer.headers["access-control-allow-credentials"] == "true"
+        assert answer.headers["access-control-max-age"] == "300"
+
+    def test_responses_carry_the_cors_headers_for_an_allowed_origin_only(self, server: StratoServer,
+                                                                        url: str) -> None:
+        allowed = call(server, url, path="/echo", headers={"Origin": "https://app.example"})
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+        assert allowed.headers["access-control-expose-headers"] == "x-trace"
+        other = call(server, url, path="/echo", headers={"Origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers

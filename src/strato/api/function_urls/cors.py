@@ -1,0 +1,63 @@
+"""CORS for a function URL with a Cors configuration, pure: the URL answers preflight requests
+itself and adds the Access-Control-* headers to the function's responses (overriding any the
+function set). Source: the Lambda developer guide, "Function URL settings: Cross-origin
+resource sharing (CORS)", and the Fetch standard's CORS protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_CORS_PREFIX = "access-control-"
+
+
+def is_preflight(method: str, headers: dict[str, str]) -> bool:
+    return method == "OPTIONS" and "origin" in headers and "access-control-request-method" in headers
+
+
+def _allowed_origin(cors: dict[str, Any], origin: str | None) -> str | None:
+    """The Access-Control-Allow-Origin for a request's Origin: `*` when every origin is allowed
+    (the origin itself when credentials are), the origin when it is listed, else none."""
+    if origin is None:
+        return None
+    origins = cors.get("AllowOrigins") or []
+    if "*" in origins:
+        return origin if cors.get("AllowCredentials") else "*"
+    return origin if origin in origins else None
+
+
+def _common(cors: dict[str, Any], allowed: str) -> list[tuple[str, str]]:
+    headers = [("access-control-allow-origin", allowed)]
+    if cors.get("AllowCredentials"):
+        headers.append(("access-control-allow-credentials", "true"))
+    if allowed != "*":
+        headers.append(("vary", "Origin"))
+    return headers
+
+
+def preflight_headers(cors: dict[str, Any], request_headers: dict[str, str]) -> list[tuple[str, str]]:
+    """The headers of the URL's own answer to a preflight request (none for an origin not allowed)."""
+    allowed = _allowed_origin(cors, request_headers.get("origin"))
+    if allowed is None:
+        return []
+    headers = _common(cors, allowed)
+    for key, name in (("AllowMethods", "access-control-allow-methods"),
+                      ("AllowHeaders", "access-control-allow-headers")):
+        if cors.get(key):
+            headers.append((name, ",".join(cors[key])))
+    if cors.get("MaxAge"):
+        headers.append(("access-control-max-age", str(cors["MaxAge"])))
+    return headers
+
+
+def response_headers(cors: dict[str, Any], origin: str | None,
+                     headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A function's response headers with the configuration's CORS headers in place of its own."""
+    allowed = _allowed_origin(cors, origin)
+    if allowed is None:
+        return headers
+    kept = [(name, value) for name, value in headers if not name.lower().startswith(_CORS_PREFIX)]
+    kept += _common(cors, allowed)
+    if cors.get("ExposeHeaders"):
+        kept.append(("access-control-expose-headers", ",".join(cors["ExposeHeaders"])))
+    return kept

@@ -1,0 +1,71 @@
+"""A function's result as the URL's HTTP response, pure. Source: the Lambda developer guide,
+"Invoking Lambda function URLs", "Response payload format": a JSON object with `statusCode` is
+a response (statusCode, headers, cookies as Set-Cookie, body, base64-decoded when
+isBase64Encoded); any other result is a 200 `application/json` whose body is the result's JSON,
+but a string, which is the body itself (as AWS answered in LocalStack's recorded tests).
+Format 2.0 has no multiValueHeaders: they are ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+JSON = "application/json"
+
+
+class InvalidResponse(Exception):
+    """A result shaped as a response but not a valid one: the URL answers 502."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _text(value: Any) -> str:
+    """A header value as the function gave it (numbers and booleans as JSON writes them)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _structured(result: dict[str, Any]) -> HttpResponse:
+    status = result["statusCode"]
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise InvalidResponse(f"statusCode {status!r} is not an HTTP status")
+    given = result.get("headers") or {}
+    cookies = result.get("cookies") or []
+    body = result.get("body")
+    if not isinstance(given, dict) or not isinstance(cookies, list) or not (body is None or isinstance(body, str)):
+        raise InvalidResponse("headers must be an object, cookies a list and body a string")
+    headers = [(str(name), _text(value)) for name, value in given.items() if value is not None]
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("content-type", JSON))
+    headers += [("set-cookie", _text(cookie)) for cookie in cookies]
+    if body is None:
+        return HttpResponse(status, headers, b"")
+    if result.get("isBase64Encoded") is True:
+        try:
+            return HttpResponse(status, headers, base64.b64decode(body, validate=True))
+        except binascii.Error:
+            raise InvalidResponse("body is not base64") from None
+    return HttpResponse(status, headers, body.encode())
+
+
+def http_response(payload: bytes) -> HttpResponse:
+    """The response for a function's result (its JSON payload, as Invoke answers it)."""
+    try:
+        result = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return HttpResponse(200, [("content-type", JSON)], payload)  # a custom runtime's raw answer
+    if isinstance(result, dict) and "statusCode" in result:
+        return _structured(result)
+    if isinstance(result, str):
+        return HttpResponse(200, [("content-type", JSON)], result.encode())
+    return HttpResponse(200, [("content-type", JSON)], payload)
