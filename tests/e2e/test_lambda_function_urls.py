@@ -145,6 +145,8 @@ def handler(event, context):
         return event
     if event["rawPath"] == "/fail":
         raise RuntimeError("boom")
+    if event["rawPath"] == "/arn":
+        return {"arn": context.invoked_function_arn, "request": context.aws_request_id}
     body = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"]
     return json.loads(body)["return"]
 """
@@ -269,8 +271,8 @@ class TestTheResponse:
         assert (answer.status, answer.body) == (200, b"plain words")
 
     def test_a_function_error_or_an_invalid_response_is_a_502(self, server: StratoServer, url: str) -> None:
-        assert (call(server, url, path="/fail").status, call(server, url, path="/fail").body) == \
-            (502, b"Internal Server Error")
+        failed = call(server, url, path="/fail")
+        assert (failed.status, failed.body) == (502, b"Internal Server Error")
         assert call(server, url, "POST", "/", returning({"statusCode": "teapot"})).status == 502
 
     def test_a_request_over_6_mb_is_refused(self, server: StratoServer, url: str) -> None:
@@ -299,8 +301,8 @@ class TestAccess:
         name = deploy(lam, HANDLER)
         try:
             url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
-            assert (call(server, url, path="/echo").status, call(server, url, path="/echo").json()) == \
-                (403, {"Message": "Forbidden"})
+            unsigned = call(server, url, path="/echo")
+            assert (unsigned.status, unsigned.json()) == (403, {"Message": "Forbidden"})
             event = call(server, url, "POST", "/echo", b"signed", {"Content-Type": "text/plain"}, sign=True).json()
             assert event["body"] == "signed"
             assert event["requestContext"]["accountId"] == "000000000000"
@@ -314,9 +316,10 @@ class TestAccess:
         lam.add_permission(FunctionName=name, Qualifier="live", **PUBLIC)
         alias_url = lam.create_function_url_config(FunctionName=name, Qualifier="live",
                                                    AuthType="NONE")["FunctionUrl"]
-        answer = call(server, alias_url, path="/echo")
+        answer = call(server, alias_url, path="/arn")
         assert answer.status == 200
-        assert answer.headers["x-amzn-requestid"] == answer.json()["requestContext"]["requestId"]
+        assert answer.json() == {"arn": f"arn:aws:lambda:us-east-1:000000000000:function:{name}:live",
+                                 "request": answer.headers["x-amzn-requestid"]}
 
 
 class TestCors:
@@ -337,3 +340,18 @@ class TestCors:
         assert allowed.headers["access-control-expose-headers"] == "x-trace"
         other = call(server, url, path="/echo", headers={"Origin": "https://elsewhere.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+class TestLimits:
+    def test_a_timeout_is_a_502_and_a_throttle_a_429(self, lam: Any, server: StratoServer) -> None:
+        name = deploy(lam, "import time\ndef handler(event, context):\n    time.sleep(5)\n", Timeout=1)
+        try:
+            lam.add_permission(FunctionName=name, **PUBLIC)
+            url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+            timed_out = call(server, url)
+            assert (timed_out.status, timed_out.body) == (502, b"Internal Server Error")
+            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+            answer = call(server, url)
+            assert (answer.status, answer.json()) == (429, {"Message": "Rate Exceeded."})
+        finally:
+            lam.delete_function(FunctionName=name)
