@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from strato import jsontext
+
 JSON = "application/json"
 
 
@@ -61,7 +63,7 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
 def http_response(payload: bytes) -> HttpResponse:
     """The response for a function's result (its JSON payload, as Invoke answers it)."""
     try:
-        result = json.loads(payload)
+        result = jsontext.loads(payload)
     except (ValueError, UnicodeDecodeError):
         return HttpResponse(200, [("content-type", JSON)], payload)  # a custom runtime's raw answer
     if isinstance(result, dict) and "statusCode" in result:
