@@ -118,3 +118,28 @@ def test_stopping_the_dispatcher_waits_for_its_deliveries_to_end(registry: Regis
         queue.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("turns", range(6))
+def test_the_dispatcher_stops_when_cancelled_however_its_wake_up_and_the_cancellation_meet(
+        registry: Registry, tmp_path: Path, turns: int) -> None:
+    """Cancelled `turns` loop iterations after it was woken (before: one of them swallowed the
+    cancellation, and the dispatcher ran on, as the controller's stop found out now and then)."""
+
+    async def run(invocation: Invocation) -> InvokeResult:
+        return InvokeResult(b"{}", invocation.function.version)
+
+    async def main() -> bool:
+        queue = EventQueue(tmp_path / "events.db")
+        dispatcher = Dispatcher(queue, registry.resolve_async, run, retry_delay=0.0)
+        serving = asyncio.ensure_future(dispatcher.serve())
+        await asyncio.sleep(0.05)  # waiting for work
+        dispatcher.wake()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        serving.cancel()
+        done, _ = await asyncio.wait({serving}, timeout=5)
+        queue.close()
+        return serving in done and serving.cancelled()
+
+    assert asyncio.run(main())

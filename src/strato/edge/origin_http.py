@@ -300,10 +300,10 @@ class OriginPool:
 
     async def _connect(self) -> OriginConnection:
         loop = asyncio.get_running_loop()
-        _, connection = await asyncio.wait_for(loop.create_connection(
-            lambda: OriginConnection(loop, self._timeout), self._host, self._port, ssl=self._ssl,
-            server_hostname=self._host if self._ssl else None,
-        ), self._timeout)
+        async with asyncio.timeout(self._timeout):  # not wait_for, which may swallow a cancellation (3.11)
+            _, connection = await loop.create_connection(
+                lambda: OriginConnection(loop, self._timeout), self._host, self._port, ssl=self._ssl,
+                server_hostname=self._host if self._ssl else None)
         return connection
 
     def close(self) -> None:

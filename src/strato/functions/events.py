@@ -144,8 +144,11 @@ class Dispatcher:
                     self._running[event.id] = asyncio.create_task(self._deliver(event))
                 upcoming = self.queue.next_due()
                 timeout = 5.0 if upcoming is None else min(5.0, max(0.05, upcoming - time.time()))
+                # asyncio.timeout, not wait_for: on Python 3.11 a cancellation that comes as the
+                # wake-up lands is swallowed by wait_for, and the dispatcher would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
         finally:
             running = list(self._running.values())
             for task in running:
