@@ -48,6 +48,11 @@ def test_a_function_url_host_goes_to_the_function_url_app_whatever_the_path() ->
         assert (s3.paths, lam.paths, urls.paths) == ([], [], [path])
 
 
+def test_a_function_url_host_is_recognised_in_any_case() -> None:
+    s3, lam, urls = dispatch(f"{URL_ID.upper()}.LAMBDA-URL.US-EAST-1.STRATO.TEST:9000", "/")
+    assert (s3.paths, lam.paths, urls.paths) == ([], [], ["/"])
+
+
 def test_other_hosts_go_to_s3_as_before() -> None:
     for host in ("bucket.strato.test", f"{URL_ID}.lambda-url.eu-west-1.strato.test", "127.0.0.1:9000"):
         s3, _, urls = dispatch(host, "/key")

@@ -9,6 +9,7 @@ import base64
 import http.client
 import json
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -307,6 +308,17 @@ class TestAccess:
             assert event["body"] == "signed"
             assert event["requestContext"]["accountId"] == "000000000000"
             assert event["requestContext"]["authorizer"]["iam"]["accessKey"] == ACCESS_KEY
+        finally:
+            lam.delete_function(FunctionName=name)
+
+    def test_a_stranger_is_refused_before_its_body_is_read(self, lam: Any, server: StratoServer) -> None:
+        name = deploy(lam, HANDLER)
+        try:
+            url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+                connection.sendall(f"POST /echo HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n"
+                                   "Content-Length: 5000000\r\n\r\n".encode())
+                assert connection.recv(12) == b"HTTP/1.1 403"
         finally:
             lam.delete_function(FunctionName=name)
 

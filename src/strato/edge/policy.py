@@ -38,14 +38,11 @@ from strato.edge.freshness import (
     response_directives,
 )
 from strato.http.conditionals import format_http_date, parse_http_date
+from strato.http.fields import HOP_BY_HOP
 
 # Status codes whose caching requirements this cache implements (RFC 9111 3, 5.2.2.3).
 UNDERSTOOD_STATUSES = frozenset({200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # RFC 9110 9.2.1
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    "proxy-authenticate", "proxy-authorization",
-})
 # RFC 9111 3.1 / 3.2: never taken from a 304 into a stored response.
 _NOT_UPDATED = frozenset({
     "content-length", "content-encoding", "content-range", "transfer-encoding", "proxy-authenticate",

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+# RFC 9110 7.6.1: fields about one connection, never passed on (with those its Connection names).
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+    "proxy-authenticate", "proxy-authorization",
+})
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a field name
+FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")  # RFC 9110 5.5: no control characters but HTAB
+
 
 def split_list(value: str) -> list[str]:
     """RFC 9110 5.6.1: the members of a comma-separated list, commas inside quoted-strings kept."""

@@ -55,6 +55,12 @@ class TestTheEvent:
         assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
         assert event["cookies"] == ["x=1", "y=2", "z=3"]
 
+    def test_a_clients_forwarded_for_gets_the_address_it_came_from_appended(self) -> None:
+        spoofed = request_event(url_request(headers=[("x-forwarded-for", "6.6.6.6"), ("x-forwarded-proto", "https")]))
+        assert spoofed["headers"]["x-forwarded-for"] == "6.6.6.6, 10.0.0.1"
+        assert spoofed["headers"]["x-forwarded-proto"] == "http"
+        assert request_event(url_request())["headers"]["x-forwarded-for"] == "10.0.0.1"
+
     def test_the_time_is_in_lambdas_two_forms(self) -> None:
         context = request_event(url_request(), now=1700000000.25)["requestContext"]
         assert (context["time"], context["timeEpoch"]) == ("14/Nov/2023:22:13:20 +0000", 1700000000250)
@@ -98,6 +104,17 @@ class TestTheResponse:
     def test_an_invalid_response_object_is_refused(self, shape: dict[str, object]) -> None:
         with pytest.raises(InvalidResponse):
             answer(shape)
+
+    def test_the_urls_own_framing_headers_are_not_the_functions(self) -> None:
+        got = answer({"statusCode": 200, "body": "hello", "headers": {
+            "Content-Length": "1", "Transfer-Encoding": "chunked", "Connection": "close", "X-Kept": "yes"}})
+        assert got == HttpResponse(200, [("X-Kept", "yes"), ("content-type", "application/json")], b"hello")
+
+    @pytest.mark.parametrize("shape", [{"headers": {"x-a": "1\r\nInjected: yes"}}, {"headers": {"bad name": "1"}},
+                                       {"headers": {"x-a": "\x00"}}, {"cookies": ["a=1\r\nInjected: yes"]}])
+    def test_a_header_http_cannot_carry_is_an_invalid_response(self, shape: dict[str, object]) -> None:
+        with pytest.raises(InvalidResponse):
+            answer({"statusCode": 200, "body": "x", **shape})
 
     def test_other_results_are_their_json_and_a_string_its_text(self) -> None:
         assert answer({"a": 1}) == HttpResponse(200, [("content-type", "application/json")], b'{"a": 1}')

@@ -19,6 +19,7 @@ from typing import Any
 from strato.api.awslambda.app import new_request_id
 from strato.api.awslambda.handlers.invoke import InvokeRequest, new_invocation
 from strato.api.signed import claim, verify_body
+from strato.auth import sigv4
 from strato.auth.credentials import CredentialStore
 from strato.auth.errors import AuthError
 from strato.functions.errors import NotFound
@@ -92,8 +93,9 @@ class FunctionUrlApp:
             raise Refused(UNKNOWN_URL)
         if config.cors is not None and cors.is_preflight(request.method, request.headers):
             return Response(200, cors.preflight_headers(config.cors, request.headers))
+        claimed = await self._admit(config, request)  # strangers go before their body is read
         body = await self._body(request)
-        access_key = await self._authorize(config, request, body)
+        access_key = self._verify(claimed, request, body)
         event = request_event(UrlRequest(config.url_id, request.method, request.raw_path.decode("latin-1"),
                                          request.raw_query.decode("latin-1"), request.header_list, body,
                                          request.client, request.scheme, f"HTTP/{scope.get('http_version', '1.1')}",
@@ -113,18 +115,17 @@ class FunctionUrlApp:
         except BodyTooLarge:
             raise Refused(TOO_LARGE) from None
 
-    async def _authorize(self, config: FunctionUrlConfig, request: Request, body: bytes) -> str | None:
-        """AWS_IAM: the request is signed for `lambda` by a known key (the signer's key is
-        returned); NONE: the policy makes the URL public."""
+    async def _admit(self, config: FunctionUrlConfig, request: Request) -> sigv4.Authorization | None:
+        """AWS_IAM: the signature the request claims, for `lambda` by a known key; NONE: the
+        policy makes the URL public (None). Checked from the head alone."""
         if config.auth_type == "AWS_IAM":
             try:
                 auth, _ = claim(request, self.credentials)
-                if auth.scope.service != "lambda":
-                    raise Refused(FORBIDDEN)
-                verify_body(self.credentials, auth, request, body)
             except AuthError:
                 raise Refused(FORBIDDEN) from None
-            return auth.scope.access_key
+            if auth.scope.service != "lambda":
+                raise Refused(FORBIDDEN)
+            return auth
         try:
             statements = (await self.registry.policy(config.function_name, config.qualifier)).statements
         except NotFound:
@@ -132,6 +133,16 @@ class FunctionUrlApp:
         if not access.allows_public(statements):
             raise Refused(FORBIDDEN)
         return None
+
+    def _verify(self, auth: sigv4.Authorization | None, request: Request, body: bytes) -> str | None:
+        """The claimed signature covers the request and its body; the signer's key."""
+        if auth is None:
+            return None
+        try:
+            verify_body(self.credentials, auth, request, body)
+        except AuthError:
+            raise Refused(FORBIDDEN) from None
+        return auth.scope.access_key
 
     async def _invoke(self, config: FunctionUrlConfig, event: dict[str, Any], request_id: str) -> Response:
         payload = json.dumps(event, separators=(",", ":")).encode()

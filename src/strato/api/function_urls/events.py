@@ -68,8 +68,11 @@ def request_event(request: UrlRequest, now: float | None = None) -> dict[str, An
     cookies = [part.strip() for name, value in request.headers if name == "cookie"
                for part in value.split(";") if part.strip()]
     headers = _joined([(name, value) for name, value in request.headers if name != "cookie"])
-    headers.setdefault("x-forwarded-for", request.source_ip)
-    headers.setdefault("x-forwarded-proto", request.scheme)
+    # The client's own X-Forwarded-For is kept, with the address it came from appended: the
+    # last entry is the one the function can trust. The scheme is the connection's.
+    forwarded = headers.get("x-forwarded-for")
+    headers["x-forwarded-for"] = f"{forwarded}, {request.source_ip}" if forwarded else request.source_ip
+    headers["x-forwarded-proto"] = request.scheme
     domain = headers.get("host", "").rsplit(":", 1)[0]
     context: dict[str, Any] = {
         "accountId": ACCOUNT_ID if request.access_key else "anonymous",

@@ -43,5 +43,5 @@ class FunctionUrlHosts:
         anything else routes it, so that virtual-hosted S3 never takes the id for a bucket."""
         for name, value in scope["headers"]:
             if name == b"host":
-                return self.url_id(value.decode("latin-1")) if b".lambda-url." in value else None
+                return self.url_id(value.decode("latin-1")) if b".lambda-url." in value.lower() else None
         return None

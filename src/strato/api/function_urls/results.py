@@ -15,8 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from strato import jsontext
+from strato.http.fields import FIELD_VALUE, HOP_BY_HOP, TOKEN
 
 JSON = "application/json"
+# The connection's own headers and the length: the URL frames its response itself, whatever
+# the function says.
+_FRAMING = HOP_BY_HOP | {"content-length"}
 
 
 class InvalidResponse(Exception):
@@ -46,10 +50,16 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
     body = result.get("body")
     if not isinstance(given, dict) or not isinstance(cookies, list) or not (body is None or isinstance(body, str)):
         raise InvalidResponse("headers must be an object, cookies a list and body a string")
-    headers = [(str(name), _text(value)) for name, value in given.items() if value is not None]
+    headers = [(str(name), _text(value)) for name, value in given.items()
+               if value is not None and str(name).lower() not in _FRAMING]
+    for name, value in headers:
+        if not TOKEN.fullmatch(name) or not FIELD_VALUE.fullmatch(value):
+            raise InvalidResponse(f"header {name!r} is not a valid HTTP header")
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("content-type", JSON))
     headers += [("set-cookie", _text(cookie)) for cookie in cookies]
+    if any(not FIELD_VALUE.fullmatch(value) for name, value in headers if name == "set-cookie"):
+        raise InvalidResponse("a cookie is not a valid header value")
     if body is None:
         return HttpResponse(status, headers, b"")
     if result.get("isBase64Encoded") is True:
