@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from strato import __version__
 from strato.api.function_urls.hosts import FunctionUrlHosts
-from strato.http.lane import LaneAnswer, Reply, Shortcut
+from strato.http.lane import LaneAnswer, LaneMatch, Reply, Shortcut
 from strato.http.responses import send_body
 from strato.http.types import ASGIApp, Message, Receive, Scope, Send
 from strato.metrics import ResponseCounters
@@ -33,18 +33,25 @@ def service_of(scope: Scope) -> str:
     return parts[3] if len(parts) == 5 else "s3"
 
 
+def _no_lane(method: bytes, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    return False
+
+
 class RootApp:
-    """`taking`: services that can answer a lane request without ASGI (http/lane.py).
+    """`taking`: services that can answer a lane request without ASGI (http/lane.py), and
+    `lane_match` the requests the lane may read whole before any app sees them.
     `function_urls`: the hosts of function URLs and the app that answers them, before anything
     else (a URL's path is the function's, and its host is no S3 bucket)."""
 
     def __init__(self, services: dict[str, ASGIApp], counters: ResponseCounters,
                  taking: dict[str, Shortcut] | None = None,
-                 function_urls: tuple[FunctionUrlHosts, ASGIApp] | None = None) -> None:
+                 function_urls: tuple[FunctionUrlHosts, ASGIApp] | None = None,
+                 lane_match: LaneMatch = _no_lane) -> None:
         self.services = services
         self.counters = counters
         self.taking = taking or {}
         self.function_urls = function_urls
+        self.lane_match = lane_match
 
     def _function_url(self, scope: Scope) -> ASGIApp | None:
         if self.function_urls is None:

@@ -24,7 +24,14 @@ from strato.api.logs.app import LogsApp
 from strato.api.s3.app import S3App
 from strato.api.s3.call import S3Settings
 from strato.api.s3.errors import S3Error
-from strato.auth.credentials import AccountCredentials, Identity, function_identity, load_or_create_root
+from strato.api.signed import names_known_key
+from strato.auth.credentials import (
+    AccountCredentials,
+    CredentialStore,
+    Identity,
+    function_identity,
+    load_or_create_root,
+)
 from strato.cdn.registry import DistributionRegistry
 from strato.config import EdgeSettings, Settings
 from strato.edge import heap, invalidations
@@ -49,7 +56,7 @@ from strato.functions.pool import Pool
 from strato.functions.registry import Registry
 from strato.functions.runtimes import available_runtimes
 from strato.http.expect import ExpectContinueGuard
-from strato.http.lane import Shortcut, lane_protocol
+from strato.http.lane import LaneMatch, Shortcut, lane_protocol
 from strato.http.protocol import GuardedHttpProtocol
 from strato.metrics import ResponseCounters
 from strato.root import RootApp
@@ -151,18 +158,33 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
     logs = LogsApp(settings.data_dir / "functions" / "logs", credentials, settings.region, settings.request_timeout)
     urls = FunctionUrlApp(registry, invoker, credentials, url_hosts, settings.request_timeout)
     return RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront, "logs": logs}, counters,
-                   taking={"lambda": functions.take}, function_urls=(url_hosts, urls))
+                   taking={"lambda": functions.take}, function_urls=(url_hosts, urls),
+                   lane_match=functools.partial(_signed_invoke, credentials))
 
 
-def _protocol(timeout: float, app: ExpectContinueGuard, shortcut: Shortcut | None) -> type[GuardedHttpProtocol]:
+def _signed_invoke(credentials: CredentialStore, method: bytes, raw_path: bytes,
+                   headers: list[tuple[bytes, bytes]]) -> bool:
+    """The lane takes an Invoke whose Authorization names a known key: the lane reads the body
+    before the app, and a stranger's (up to 6 MB) is not read but refused from its head."""
+    return is_invoke(method, raw_path) and names_known_key(headers, credentials)
+
+
+def _protocol(timeout: float, app: ExpectContinueGuard, shortcut: Shortcut | None,
+              match: LaneMatch) -> type[GuardedHttpProtocol]:
     """Lambda invocations take the short lane (small by contract; the warm invoke's path)."""
     guarded = type("S3HttpProtocol", (S3HttpProtocol,), {"head_timeout": timeout})
-    return lane_protocol(guarded, is_invoke, shortcut, app)
+    return lane_protocol(guarded, match, shortcut, app)
 
 
-def _uvicorn_config(app: ExpectContinueGuard, settings: Settings, shortcut: Shortcut | None = None) -> uvicorn.Config:
+def _any_invoke(method: bytes, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    return is_invoke(method, raw_path)
+
+
+def _uvicorn_config(app: ExpectContinueGuard, settings: Settings, shortcut: Shortcut | None = None,
+                    match: LaneMatch = _any_invoke) -> uvicorn.Config:
     return uvicorn.Config(
-        app, loop="uvloop", http=_protocol(settings.request_timeout, app, shortcut), lifespan="off", access_log=False,
+        app, loop="uvloop", http=_protocol(settings.request_timeout, app, shortcut, match), lifespan="off",
+        access_log=False,
         server_header=False, proxy_headers=False, log_level=settings.log_level, timeout_keep_alive=30, ws="none",
     )
 
@@ -226,7 +248,7 @@ def serve(settings: Settings) -> None:
             folder = settings.data_dir / "functions"
             invoker = ControllerClient(folder / "controller.sock", events.put, LeaseBook(folder / "leases.sock"))
             root = build_app(settings, store, counters, invoker, sock.getsockname()[1])
-            server = StoppableServer(_uvicorn_config(ExpectContinueGuard(root), settings, root.take))
+            server = StoppableServer(_uvicorn_config(ExpectContinueGuard(root), settings, root.take, root.lane_match))
             await server.serve(sockets=[sock])
         finally:
             store.close()

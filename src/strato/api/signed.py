@@ -8,6 +8,7 @@ once the body it covers is. S3 signs differently (api/s3/authn.py).
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 
 from strato.auth import sigv4
@@ -34,6 +35,16 @@ def claim(request: Request, credentials: CredentialStore) -> tuple[sigv4.Authori
     if identity is None:
         raise unknown_key()
     return auth, identity
+
+
+def names_known_key(headers: list[tuple[bytes, bytes]], credentials: CredentialStore) -> bool:
+    """Whether the Authorization header names a key the store knows: asked before a body is
+    read ahead of the app (the lane's Invoke), so that a stranger's body is not."""
+    for name, value in headers:
+        if name == b"authorization":
+            found = _CREDENTIAL.search(value)
+            return found is not None and credentials.lookup(found[1].decode("latin-1")) is not None
+    return False
 
 
 def verify_body(credentials: CredentialStore, auth: sigv4.Authorization, request: Request, body: bytes) -> None:
@@ -70,6 +81,7 @@ def _message(exc: AuthError) -> str:
     return message
 
 
+_CREDENTIAL = re.compile(rb"Credential=([^/,\s]+)/")
 _JSON_TYPES = {
     "InvalidAccessKeyId": "UnrecognizedClientException",
     "SignatureDoesNotMatch": "InvalidSignatureException",

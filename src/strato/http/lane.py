@@ -33,7 +33,7 @@ from strato.http.types import ASGIApp, Message, Scope
 log = logging.getLogger("strato.http")
 
 MAX_LANE_BODY = 6 * 1024 * 1024 + 1024
-LaneMatch = Callable[[bytes, bytes], bool]  # (method, raw path) -> take the lane?
+LaneMatch = Callable[[bytes, bytes, list[tuple[bytes, bytes]]], bool]  # (method, raw path, headers) -> the lane?
 LaneAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
 Reply = Callable[[LaneAnswer], None]
 Shortcut = Callable[[Scope, bytes, Reply], bool]  # (scope, body, reply) -> taken?
@@ -145,7 +145,7 @@ class LaneHttpProtocol(GuardedHttpProtocol):
                 length = int(value)
         if not 0 <= length <= MAX_LANE_BODY:
             return False
-        return self.lane_match(self.parser.get_method(), self.url.partition(b"?")[0])
+        return self.lane_match(self.parser.get_method(), self.url.partition(b"?")[0], self.headers)
 
     async def _answer(self, cycle: _LaneCycle, scope: Scope, body: bytes) -> None:
         """The ASGI app's answer."""
