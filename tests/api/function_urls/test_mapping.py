@@ -144,6 +144,12 @@ class TestCors:
         credentials = {"AllowOrigins": ["*"], "AllowCredentials": True}
         assert ("access-control-allow-origin", "https://x") in cors.response_headers(credentials, "https://x", [])
 
+    def test_an_answer_for_another_origin_or_none_says_it_varies_by_origin(self) -> None:
+        """So that a cache in front does not give one origin the answer made for another."""
+        assert cors.response_headers(CORS, "https://b.example", [("x", "1")]) == [("x", "1"), ("vary", "Origin")]
+        assert cors.response_headers(CORS, None, []) == [("vary", "Origin")]
+        assert cors.response_headers({"AllowOrigins": ["*"]}, None, []) == []
+
     def test_the_configuration_replaces_the_functions_own_cors_headers(self) -> None:
         got = cors.response_headers(CORS, "https://a.example", [("Access-Control-Allow-Origin", "*"), ("x", "1")])
         assert got == [("x", "1"), ("access-control-allow-origin", "https://a.example"), ("vary", "Origin"),

@@ -26,11 +26,18 @@ def _allowed_origin(cors: dict[str, Any], origin: str | None) -> str | None:
     return origin if origin in origins else None
 
 
+def _varies(cors: dict[str, Any]) -> bool:
+    """Whether the answers differ by the request's Origin: all but `*` to every origin. Then
+    every answer says so (Vary: Origin), those without CORS headers too, so that a cache in
+    front (the edge) keeps one answer per origin."""
+    return not ("*" in (cors.get("AllowOrigins") or []) and not cors.get("AllowCredentials"))
+
+
 def _common(cors: dict[str, Any], allowed: str) -> list[tuple[str, str]]:
     headers = [("access-control-allow-origin", allowed)]
     if cors.get("AllowCredentials"):
         headers.append(("access-control-allow-credentials", "true"))
-    if allowed != "*":
+    if _varies(cors):
         headers.append(("vary", "Origin"))
     return headers
 
@@ -55,7 +62,7 @@ def response_headers(cors: dict[str, Any], origin: str | None,
     """A function's response headers with the configuration's CORS headers in place of its own."""
     allowed = _allowed_origin(cors, origin)
     if allowed is None:
-        return headers
+        return [*headers, ("vary", "Origin")] if _varies(cors) else headers
     kept = [(name, value) for name, value in headers if not name.lower().startswith(_CORS_PREFIX)]
     kept += _common(cors, allowed)
     if cors.get("ExposeHeaders"):
