@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.conftest import make_client
+from tests.e2e.lambda_helpers import deploy
 from tests.e2e.web import get, public_read
 from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
@@ -127,6 +129,32 @@ def test_behaviours_route_paths_to_their_origins(server: StratoServer, s3: Any, 
     assert get(f"{server.edge_url}/", host=alias)[2] == b"from the bucket"
     assert get(f"{server.edge_url}/api/items", host=alias)[2] == b'{"from": "the api"}'
     assert origin.count("/api/items") == 1
+
+
+def test_a_function_url_is_an_origin_the_edge_caches(server: StratoServer, cloudfront: Any) -> None:
+    """The CDN in front of a function: its URL's host (`<id>.lambda-url.<region>.localhost`,
+    which the edge takes for the loopback address, RFC 6761) as a custom origin."""
+    lam = make_client(server.url, "lambda")
+    name = deploy(lam, """
+calls = 0
+def handler(event, context):
+    global calls
+    calls += 1
+    return {"statusCode": 200, "headers": {"Cache-Control": "max-age=60", "Content-Type": "text/plain"},
+            "body": f"{event['rawPath']} {calls}"}
+""")
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+    lam.add_permission(FunctionName=name, StatementId="public", Action="lambda:InvokeFunctionUrl", Principal="*",
+                       FunctionUrlAuthType="NONE")
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    create_distribution(cloudfront, alias, [http_origin(url.rstrip("/"))], "web")
+    deadline = time.monotonic() + 10
+    while get(f"{server.edge_url}/hello", host=alias)[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first = get(f"{server.edge_url}/page", host=alias)
+    again = get(f"{server.edge_url}/page", host=alias)
+    assert (first[0], first[2][:6]) == (200, b"/page ")
+    assert (again[2], again[1]["cache-status"].split(";")[1].strip()) == (first[2], "hit")
 
 
 def test_a_cloudfront_invalidation_purges_the_edge(server: StratoServer, s3: Any, bucket: str,

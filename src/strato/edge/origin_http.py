@@ -249,6 +249,14 @@ class OriginConnection(asyncio.Protocol):
         self._wake()
 
 
+def loopback_or(host: str) -> str:
+    """RFC 6761 6.3: a name under `localhost.` is the loopback address, whatever the system's
+    resolver says (glibc resolves `localhost` alone): so a function URL's host on this machine,
+    `<id>.lambda-url.<region>.localhost`, can be an origin."""
+    name = host.lower().rstrip(".")
+    return "127.0.0.1" if name == "localhost" or name.endswith(".localhost") else host
+
+
 class OriginPool:
     """At most `limit` connections to one origin (host, port, TLS or not); requests beyond wait."""
 
@@ -302,7 +310,7 @@ class OriginPool:
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._timeout):  # not wait_for, which may swallow a cancellation (3.11)
             _, connection = await loop.create_connection(
-                lambda: OriginConnection(loop, self._timeout), self._host, self._port, ssl=self._ssl,
+                lambda: OriginConnection(loop, self._timeout), loopback_or(self._host), self._port, ssl=self._ssl,
                 server_hostname=self._host if self._ssl else None)
         return connection
 
