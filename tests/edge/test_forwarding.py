@@ -6,7 +6,6 @@ import pytest
 
 from strato.edge.cachekey import primary_key
 from strato.edge.policy import (
-    HOP_BY_HOP,
     Stored,
     cache_status,
     end_to_end,
@@ -15,6 +14,7 @@ from strato.edge.policy import (
     invalidation_targets,
     outgoing_response_headers,
 )
+from strato.http.fields import HOP_BY_HOP
 
 
 class TestInvalidates:
