@@ -81,7 +81,35 @@ log.close()
 """
 
 
+_FULL_AT_OPEN = """
+import os, resource, signal, sys
+from pathlib import Path
+from strato.functions import log_records
+from strato.functions.logs import LogFiles
+
+text = b"x" * 47 + b"\\n"
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+files = LogFiles(Path(sys.argv[1]))
+resource.setrlimit(resource.RLIMIT_FSIZE, (10, resource.RLIM_INFINITY))
+before = len(os.listdir("/proc/self/fd"))
+for _ in range(20):
+    try:
+        files.write("fn", log_records.encode("s", [(1, False, text)], text))
+    except OSError:
+        pass
+    else:
+        sys.exit("a write past the limit succeeded")
+sys.exit(len(os.listdir("/proc/self/fd")) - before)
+"""
+
+
 class TestFiles:
+    def test_a_log_the_disk_is_too_full_to_begin_leaves_no_descriptor_open(self, tmp_path: Path) -> None:
+        """Each write to a function's log not yet open makes its FunctionLog, whose header a full
+        disk cuts short: the log is never handed back to be closed, so it closes its own file."""
+        done = subprocess.run([sys.executable, "-c", _FULL_AT_OPEN, str(tmp_path)], timeout=30)
+        assert done.returncode == 0, f"{done.returncode} descriptors left open"
+
     def test_invocations_are_appended_and_read_back(self, tmp_path: Path) -> None:
         files = LogFiles(tmp_path)
         files.write("fn", record(b"one\n"))

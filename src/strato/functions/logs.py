@@ -153,15 +153,19 @@ class FunctionLog:
         self._max_bytes = max_bytes
         self._keep = keep
         self._fd = self._open()
-        self._size = os.fstat(self._fd).st_size
-        generation = log_records.generation_of(self._fd) if self._size else None
-        if generation is None and self._size == 0:
-            self._begin(_generation(self._path.with_name(f"{LOG_FILE}.1")) + 1)
-        elif generation is None or not log_records.ends_whole(self._fd, self._size):
-            self._generation = generation or 0
-            self._rotate()
-        else:
-            self._generation = generation
+        try:
+            self._size = os.fstat(self._fd).st_size
+            generation = log_records.generation_of(self._fd) if self._size else None
+            if generation is None and self._size == 0:
+                self._begin(_generation(self._path.with_name(f"{LOG_FILE}.1")) + 1)
+            elif generation is None or not log_records.ends_whole(self._fd, self._size):
+                self._generation = generation or 0
+                self._rotate()
+            else:
+                self._generation = generation
+        except BaseException:  # a full disk cut the header short: the caller never gets this log to close
+            self.close()
+            raise
 
     def _open(self) -> int:
         return os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -193,6 +197,7 @@ class FunctionLog:
 
     def _rotate(self) -> None:
         os.close(self._fd)
+        self._fd = -1  # not closed again (nor its number, reused meanwhile) should what follows fail
         for index in range(self._keep, 0, -1):
             older = self._path.with_name(f"{LOG_FILE}.{index - 1}" if index > 1 else LOG_FILE)
             if older.exists():
