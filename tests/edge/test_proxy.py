@@ -335,6 +335,60 @@ class TestPurgeRestartAndFailure:
             edge.stop()
             down.close()
 
+    def test_a_stale_answer_for_an_origin_error_says_it_went_forward_and_what_came_back(self, tmp_path: Path) -> None:
+        """RFC 9211 2.2-2.3: the request went forward (fwd=stale, never hit); an absent fwd-status
+        would mean the origin answered the status sent (200), so a 5xx is named."""
+        down = Origin()
+        state = {"status": 200}
+
+        def answer(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            return state["status"], {"Cache-Control": "max-age=0, stale-if-error=3600",
+                                     "Last-Modified": format_http_date(time.time() - 3600)}, b"kept"
+
+        down.routes["/s"] = Route(answer=answer)
+        edge = StratoEdge(down.url, tmp_path / "cache").start()
+        try:
+            assert call(edge, "/s")[2] == b"kept"
+            state["status"] = 503
+            status, headers, body = call(edge, "/s")
+            assert (status, body) == (200, b"kept")
+            assert headers["cache-status"].startswith("strato; fwd=stale; fwd-status=503; ttl=")
+            down.down = True
+            status, headers, body = call(edge, "/s")
+            assert (status, body) == (200, b"kept")
+            assert headers["cache-status"].startswith("strato; fwd=stale; ttl=")
+        finally:
+            edge.stop()
+            down.close()
+
+    def test_a_response_purged_while_it_was_revalidated_is_fetched_again_not_a_500(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        gate = threading.Event()
+        body = b"x" * 200_000  # a file of its own
+
+        def validated(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            headers = {"Cache-Control": "max-age=0", "ETag": '"v1"'}
+            if seen.headers.get("if-none-match") == '"v1"':
+                gate.wait(10)
+                return 304, headers, b""
+            return 200, headers, body
+
+        origin.routes["/big"] = Route(answer=validated)
+        assert call(edge, "/big")[2] == body
+        with ThreadPoolExecutor(1) as pool:
+            revalidating = pool.submit(call, edge, "/big")
+            deadline = time.monotonic() + 10
+            while origin.count("/big") < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            purged = call(edge, "/_strato/purge", {"Authorization": f"Bearer {edge.token}"}, "POST",
+                          b'{"paths": ["/big"]}')
+            assert purged[0] == 200
+            gate.set()
+            status, headers, got = revalidating.result()
+        assert (status, got) == (200, body)
+        assert headers["cache-status"] == "strato; fwd=stale"
+
     def test_an_unreachable_origin_without_a_cached_copy_is_a_502(self, tmp_path: Path) -> None:
         gone = Origin()
         gone.close()

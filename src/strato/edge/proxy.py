@@ -9,6 +9,7 @@ what they change (RFC 9111 §4.4). Responses carry Age, Via and Cache-Status (RF
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -67,6 +68,7 @@ class FetchResult:
     passed: OriginResponse | None = None
     error: BaseException | None = None
     detail: str = ""
+    status: int | None = None  # what the origin answered, when `entry` stands in for it (stale-if-error)
     claimed: bool = field(default=False)
 
     def claim(self) -> OriginResponse | None:
@@ -246,9 +248,20 @@ class EdgeProxy:
         """For its Cache-Status: `fwd`, why the request went forward (RFC 9211 2.2); `collapsed`,
         whether it shared another request's fetch (2.6)."""
         if outcome.entry is not None:  # validated by a 304 (RFC 9211 2.3), or stale on an origin error
-            validated = None if outcome.detail else 304
-            await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=validated,
-                                    collapsed=collapsed, detail=outcome.detail, compress=compress)
+            forwarded_status = outcome.status if outcome.detail else 304
+            try:
+                await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=forwarded_status,
+                                        collapsed=collapsed, detail=outcome.detail, compress=compress)
+                return
+            except FileNotFoundError:  # purged or evicted while the origin was asked (nothing sent yet)
+                pass
+            try:
+                own = await self._fetch_plain(request, host, target, headers)
+            except Exception as exc:
+                log.warning("origin fetch for %s failed: %r", target, exc)
+                await plain(send, 502, "the origin could not be reached", request.method)
+                return
+            await self._relay(request, own, send, f"fwd={fwd}")
             return
         if outcome.fill is not None and outcome.meta is not None:
             await self._serve_fill(request, outcome.meta, outcome.fill, fwd, collapsed, send, site, compress)
@@ -260,8 +273,10 @@ class EdgeProxy:
             await self._relay(request, response, send, f"fwd={fwd}")
             return
         if stale is not None and policy.can_serve_stale_on_error(request.headers, stale.stored(), time.time()):
-            await self._serve_entry(request, stale, send, site, detail="stale-if-error", compress=compress)
-            return
+            with contextlib.suppress(FileNotFoundError):  # else purged or evicted meanwhile: the error stands
+                await self._serve_entry(request, stale, send, site, fwd=fwd, collapsed=collapsed,
+                                        detail="stale-if-error", compress=compress)
+                return
         status = 504 if isinstance(outcome.error, asyncio.TimeoutError | TimeoutError) else 502
         await plain(send, status, "the origin could not be reached", request.method)
 
@@ -382,7 +397,7 @@ class EdgeProxy:
             headers, stale.stored(), response_time
         ):
             response.release()
-            return FetchResult(entry=stale, detail="stale-if-error"), None
+            return FetchResult(entry=stale, detail="stale-if-error", status=response.status), None
         site.misses += 1
         fields = keyed_fields(rules, cachekey.vary_fields(response.headers))
         kept = stored_fields(rules, response.headers, response.status, response_time)
