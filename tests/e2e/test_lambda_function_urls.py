@@ -12,6 +12,7 @@ import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from botocore.credentials import Credentials
 
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import deploy, published_with_alias, refused
+from tests.edge.conftest import StratoEdge
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 
@@ -352,6 +354,36 @@ class TestCors:
         assert allowed.headers["access-control-expose-headers"] == "x-trace"
         other = call(server, url, path="/echo", headers={"Origin": "https://elsewhere.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+    def test_a_star_url_behind_the_edge_gives_a_cors_request_its_allow_origin(
+        self, lam: Any, server: StratoServer, tmp_path: Path,
+    ) -> None:
+        """The answer to a request without an Origin (no Access-Control-Allow-Origin) says Vary:
+        Origin, so a cache in front does not give it to a CORS request (Fetch 3.2.5)."""
+        name = deploy(lam, 'def handler(event, context):\n'
+                           '    return {"statusCode": 200, "headers": {"Cache-Control": "max-age=60"}, "body": "x"}\n')
+        try:
+            lam.add_permission(FunctionName=name, **PUBLIC)
+            url = lam.create_function_url_config(FunctionName=name, AuthType="NONE",
+                                                 Cors={"AllowOrigins": ["*"]})["FunctionUrl"]
+            edge = StratoEdge(url.rstrip("/"), tmp_path / "cache").start()
+            try:
+                port = urlsplit(edge.url).port
+                for headers in ({}, {"Origin": "https://app.example"}):
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    try:
+                        connection.request("GET", "/page", headers=headers)
+                        response = connection.getresponse()
+                        response.read()
+                        got = {k.lower(): v for k, v in response.getheaders()}
+                    finally:
+                        connection.close()
+                assert got.get("access-control-allow-origin") == "*"
+            finally:
+                edge.stop()
+        finally:
+            lam.delete_function(FunctionName=name)
 
 
 class TestLimits:

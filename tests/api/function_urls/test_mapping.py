@@ -105,6 +105,12 @@ class TestTheResponse:
         with pytest.raises(InvalidResponse):
             answer(shape)
 
+    @pytest.mark.parametrize("payload", [b'{"statusCode": 200, "body": "\\ud800"}', b'"\\ud800"'])
+    def test_a_body_with_a_lone_surrogate_is_an_invalid_response(self, payload: bytes) -> None:
+        """JSON can spell it, UTF-8 cannot: a 502, not a 500."""
+        with pytest.raises(InvalidResponse):
+            http_response(payload)
+
     def test_the_urls_own_framing_headers_are_not_the_functions(self) -> None:
         got = answer({"statusCode": 200, "body": "hello", "headers": {
             "Content-Length": "1", "Transfer-Encoding": "chunked", "Connection": "close", "X-Kept": "yes"}})
@@ -136,7 +142,7 @@ class TestCors:
             ("access-control-allow-origin", "https://a.example"), ("vary", "Origin"),
             ("access-control-allow-methods", "GET"), ("access-control-allow-headers", "x-h"),
             ("access-control-max-age", "10")]
-        assert cors.preflight_headers(CORS, {"origin": "https://b.example"}) == []
+        assert cors.preflight_headers(CORS, {"origin": "https://b.example"}) == [("vary", "Origin")]
 
     def test_a_wildcard_origin_is_answered_with_a_star_unless_credentials_are_allowed(self) -> None:
         star = {"AllowOrigins": ["*"]}
@@ -148,7 +154,9 @@ class TestCors:
         """So that a cache in front does not give one origin the answer made for another."""
         assert cors.response_headers(CORS, "https://b.example", [("x", "1")]) == [("x", "1"), ("vary", "Origin")]
         assert cors.response_headers(CORS, None, []) == [("vary", "Origin")]
-        assert cors.response_headers({"AllowOrigins": ["*"]}, None, []) == []
+        # `*`: a request with an Origin gets Access-Control-Allow-Origin, one without does not
+        # (the Fetch standard, 3.2.5): the answer without says it varies too
+        assert cors.response_headers({"AllowOrigins": ["*"]}, None, []) == [("vary", "Origin")]
 
     def test_the_configuration_replaces_the_functions_own_cors_headers(self) -> None:
         got = cors.response_headers(CORS, "https://a.example", [("Access-Control-Allow-Origin", "*"), ("x", "1")])

@@ -27,9 +27,11 @@ def _allowed_origin(cors: dict[str, Any], origin: str | None) -> str | None:
 
 
 def _varies(cors: dict[str, Any]) -> bool:
-    """Whether the answers differ by the request's Origin: all but `*` to every origin. Then
-    every answer says so (Vary: Origin), those without CORS headers too, so that a cache in
-    front (the edge) keeps one answer per origin."""
+    """Whether the answers to requests with an Origin differ by its value: all but `*` to every
+    origin. Then they say so (Vary: Origin), so that a cache in front (the edge) keeps one
+    answer per origin. An answer without CORS headers (no Origin, or one not allowed) says so
+    whatever the configuration: with `*`, a request with an Origin gets Access-Control-Allow-Origin
+    and one without does not (the Fetch standard, 3.2.5 "CORS protocol and HTTP caches")."""
     return not ("*" in (cors.get("AllowOrigins") or []) and not cors.get("AllowCredentials"))
 
 
@@ -43,10 +45,11 @@ def _common(cors: dict[str, Any], allowed: str) -> list[tuple[str, str]]:
 
 
 def preflight_headers(cors: dict[str, Any], request_headers: dict[str, str]) -> list[tuple[str, str]]:
-    """The headers of the URL's own answer to a preflight request (none for an origin not allowed)."""
+    """The headers of the URL's own answer to a preflight request (for an origin not allowed,
+    only Vary: Origin)."""
     allowed = _allowed_origin(cors, request_headers.get("origin"))
     if allowed is None:
-        return []
+        return [("vary", "Origin")]
     headers = _common(cors, allowed)
     for key, name in (("AllowMethods", "access-control-allow-methods"),
                       ("AllowHeaders", "access-control-allow-headers")):
@@ -62,7 +65,7 @@ def response_headers(cors: dict[str, Any], origin: str | None,
     """A function's response headers with the configuration's CORS headers in place of its own."""
     allowed = _allowed_origin(cors, origin)
     if allowed is None:
-        return [*headers, ("vary", "Origin")] if _varies(cors) else headers
+        return [*headers, ("vary", "Origin")]
     kept = [(name, value) for name, value in headers if not name.lower().startswith(_CORS_PREFIX)]
     kept += _common(cors, allowed)
     if cors.get("ExposeHeaders"):

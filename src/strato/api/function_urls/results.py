@@ -67,7 +67,15 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
             return HttpResponse(status, headers, base64.b64decode(body, validate=True))
         except binascii.Error:
             raise InvalidResponse("body is not base64") from None
-    return HttpResponse(status, headers, body.encode())
+    return HttpResponse(status, headers, _utf8(body))
+
+
+def _utf8(text: str) -> bytes:
+    """A body as UTF-8; a lone surrogate (JSON's "\\ud800") has none: an invalid response."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise InvalidResponse("the body is not Unicode text") from None
 
 
 def http_response(payload: bytes) -> HttpResponse:
@@ -79,5 +87,5 @@ def http_response(payload: bytes) -> HttpResponse:
     if isinstance(result, dict) and "statusCode" in result:
         return _structured(result)
     if isinstance(result, str):
-        return HttpResponse(200, [("content-type", JSON)], result.encode())
+        return HttpResponse(200, [("content-type", JSON)], _utf8(result))
     return HttpResponse(200, [("content-type", JSON)], payload)
