@@ -276,22 +276,14 @@ class TestConfigurationErrors:
 
     def test_a_wrong_secret_is_refused(self, server: StratoServer) -> None:
         """With what the server signed in the message, as AWS's services but S3 word it."""
-        stranger = boto3.client("cloudfront", endpoint_url=server.url, region_name="us-east-1",
-                                aws_access_key_id="STRATOTESTACCESSKEY1", aws_secret_access_key="wrong")
-        with pytest.raises(ClientError) as info:
-            stranger.list_distributions()
-        assert error_of(info) == ("SignatureDoesNotMatch", 403)
-        assert "The Canonical String for this request should have been\n'GET\n/2020-05-31/distribution\n" \
-            in info.value.response["Error"]["Message"]
+        code, status, message = _listed_by(server, "STRATOTESTACCESSKEY1", "wrong")
+        assert (code, status) == ("SignatureDoesNotMatch", 403)
+        assert "The Canonical String for this request should have been\n'GET\n/2020-05-31/distribution\n" in message
 
     def test_an_unknown_key_is_an_invalid_client_token(self, server: StratoServer) -> None:
         """CloudFront's common error (its API reference), not S3's InvalidAccessKeyId."""
-        stranger = boto3.client("cloudfront", endpoint_url=server.url, region_name="us-east-1",
-                                aws_access_key_id="AKIANOTAKNOWNKEY0000", aws_secret_access_key="x")
-        with pytest.raises(ClientError) as info:
-            stranger.list_distributions()
-        assert error_of(info) == ("InvalidClientTokenId", 403)
-        assert info.value.response["Error"]["Message"] == "The security token included in the request is invalid."
+        assert _listed_by(server, "AKIANOTAKNOWNKEY0000", "x") == (
+            "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
 
 
 class TestInvalidations:
@@ -461,3 +453,13 @@ class TestAwsCli:
             "--id", invalidation["Invalidation"]["Id"])
         listed = aws.json("cloudfront", "list-distributions")
         assert distribution_id in [item["Id"] for item in listed["DistributionList"]["Items"]]
+
+
+def _listed_by(server: StratoServer, access_key: str, secret_key: str) -> tuple[str, int, str]:
+    """The error ListDistributions signed with these keys gets: code, status, message."""
+    stranger = boto3.client("cloudfront", endpoint_url=server.url, region_name="us-east-1",
+                            aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+    with pytest.raises(ClientError) as info:
+        stranger.list_distributions()
+    code, status = error_of(info)
+    return code, status, info.value.response["Error"]["Message"]
