@@ -6,7 +6,14 @@ by call (A, floor, B, floor, then B, floor, A, floor). Without that, the second 
 order paid for what the first one did after answering (~0.05x here: the server's own post-answer
 work and the controller's reports share the CPUs with the next call). Each round prints both
 ratios to the floor and their difference; the machine's load moves the ratios, not much the
-difference. Run: `python bench/functions_ab.py REF_A REF_B [--rounds N] [--calls N]`.
+difference.
+
+A pair of servers is not symmetric either: an A/A run of one commit against itself once gave the
+second server +0.014x to +0.029x in every round, and another time nothing (which worker the
+client's connection lands on, where each server's processes run). So the rounds are split
+into passes (`--passes`, default 2), each with a fresh pair started in the other order, and the
+median is over all rounds; each pass's own median is printed too. Run:
+`python bench/functions_ab.py REF_A REF_B [--rounds N] [--calls N] [--passes N]`.
 """
 
 from __future__ import annotations
@@ -33,25 +40,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--calls", type=int, default=300, help="calls to each build per round")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--passes", type=int, default=2, help="fresh server pairs, started in alternating order")
     opts = parser.parse_args(argv)
-    servers = []
+    floor_client = lambda_client(CannedLambda().url)
+    differences: list[float] = []
+    print(f"{opts.refs[0]:>12} {opts.refs[1]:>12}   B - A")
+    for number in range(opts.passes):
+        rounds = opts.rounds // opts.passes + (number < opts.rounds % opts.passes)
+        found = run_pass(opts.refs, opts.workers, floor_client, rounds, opts.calls, reverse=number % 2 == 1)
+        first = "B" if number % 2 else "A"
+        print(f"  pass {number + 1} ({first} started first): median {statistics.median(found):+.3f}x")
+        differences += found
+    print(f"median difference B - A: {statistics.median(differences):+.3f}x over {len(differences)} rounds")
+    return 0
+
+
+def run_pass(refs: list[str], workers: int, floor_client: Any, rounds: int, calls: int, *,
+             reverse: bool) -> list[float]:
+    """`rounds` rounds on a fresh pair of servers (B's started first when `reverse`): B - A of each."""
+    servers = {}
     try:
-        clients = []
-        for index, ref in enumerate(opts.refs):
-            src, _ = strato_source(ref, sys.executable)
-            servers.append(start_strato(opts.workers, sys.executable, src, label=f"-ab{index}"))
-            clients.append(lambda_client(servers[-1].base_url))
-            deploy(clients[-1])
-        floor_client = lambda_client(CannedLambda().url)
+        clients = {}
+        for index in (1, 0) if reverse else (0, 1):
+            src, _ = strato_source(refs[index], sys.executable)
+            servers[index] = start_strato(workers, sys.executable, src, label=f"-ab{index}")
+            clients[index] = lambda_client(servers[index].base_url)
+            deploy(clients[index])
         for _ in range(100):  # every worker lent its environment, every cache warm
-            for client in (*clients, floor_client):
+            for client in (clients[0], clients[1], floor_client):
                 invoke(client, "echo")
         differences = []
-        print(f"{opts.refs[0]:>12} {opts.refs[1]:>12}   B - A")
-        for _ in range(opts.rounds):
+        for _ in range(rounds):
             times: list[list[float]] = [[], []]
             floor: list[float] = []
-            for call in range(opts.calls):
+            for call in range(calls):
                 for index in (0, 1) if call % 2 == 0 else (1, 0):
                     times[index].append(timed(functools.partial(invoke, clients[index], "echo")))
                     floor.append(timed(functools.partial(invoke, floor_client, "echo")))
@@ -60,12 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             differences.append(ratios[1] - ratios[0])
             print(f"{ratios[0]:>11.3f}x {ratios[1]:>11.3f}x  {differences[-1]:+.3f}x   (floor {base:.3f} ms)",
                   flush=True)
-        print(f"median difference B - A: {statistics.median(differences):+.3f}x over {opts.rounds} rounds")
+        return differences
     finally:
-        for server in servers:
+        for server in servers.values():
             server.child.stop()
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
