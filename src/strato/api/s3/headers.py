@@ -64,7 +64,8 @@ def object_metadata(headers: dict[str, str]) -> tuple[dict[str, str], dict[str, 
     return system, user
 
 
-CONDITION_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+# In RFC 9110 13.2.2's order of evaluation, which http.conditionals.evaluate follows.
+CONDITION_HEADERS = ("if-match", "if-unmodified-since", "if-none-match", "if-modified-since")
 
 
 def read_conditions(headers: Mapping[str, str]) -> dict[str, str]:

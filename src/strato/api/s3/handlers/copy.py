@@ -52,16 +52,12 @@ async def open_source(call: Call) -> ObjectReader:
     return reader
 
 
-# RFC 9110 13.2.2's order of evaluation, which `evaluate` follows.
-_PRECEDENCE = ("if-match", "if-unmodified-since", "if-none-match", "if-modified-since")
-
-
 def _failed_condition(headers: dict[str, str], etag: str, last_modified: float) -> str:
     """The copy-source header that failed, named as S3 names it in PreconditionFailed's Condition
     (test_s3_preconditions.py, copy-precondition-*): the first one, in order of evaluation, whose
     addition `evaluate` refuses, so a date condition its ETag twin overrides is never named."""
     given: dict[str, str] = {}
-    for name in _PRECEDENCE:
+    for name in h.CONDITION_HEADERS:
         if name in headers:
             given[name] = headers[name]
             if evaluate(given, etag, last_modified, safe=True) is not Outcome.PROCEED:
