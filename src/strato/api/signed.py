@@ -12,9 +12,10 @@ import re
 import time
 
 from strato.auth import sigv4
-from strato.auth.credentials import CredentialStore, Identity
+from strato.auth.credentials import CredentialStore, Identity, refuse_function
 from strato.auth.errors import AuthError
 from strato.auth.verify import unknown_key, verify_v4
+from strato.http import bodies
 from strato.http.request import Request
 
 
@@ -52,6 +53,19 @@ def verify_body(credentials: CredentialStore, auth: sigv4.Authorization, request
     verify_v4(credentials, auth, method=request.method, raw_path=request.raw_path, raw_query=request.raw_query,
               headers=request.header_list, header_map=request.headers, query=request.query, now=time.time(),
               body_sha256=hashlib.sha256(body).hexdigest())
+
+
+async def signed_body(request: Request, credentials: CredentialStore, action: str, limit: int,
+                      idle_timeout: float) -> bytes:
+    """The body of a request signed by a key that may perform `action` (on any resource), read
+    (up to `limit` bytes) only once its head has named such a key, then checked against the
+    signature: CloudFront's and CloudWatch Logs' whole check, as a function's own keys may call
+    neither."""
+    auth, identity = claim(request, credentials)
+    refuse_function(identity, action, "*")
+    body = await bodies.collect(bodies.stream(request.receive, request.content_length(), idle_timeout), limit)
+    verify_body(credentials, auth, request, body)
+    return body
 
 
 def json_auth_error(exc: AuthError) -> tuple[str, str]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import logging
 import uuid
 
-from strato.api.signed import claim, verify_body
-from strato.auth.credentials import CredentialStore, refuse_function
+from strato.api.signed import signed_body
+from strato.auth.credentials import CredentialStore
 from strato.cdn.registry import DistributionRegistry
-from strato.http import bodies
 from strato.http.request import Request
 from strato.http.responses import Response
 from strato.http.types import Receive, Scope, Send
@@ -44,11 +43,9 @@ class CloudFrontApp:
 
     async def handle(self, request: Request) -> Response:
         endpoint = route(request.method, request.path, request.query)
-        auth, identity = claim(request, self.credentials)  # edges elsewhere follow invalidations with a presigned query
-        refuse_function(identity, f"cloudfront:{endpoint.operation}", "*")
-        body = await bodies.collect(bodies.stream(request.receive, request.content_length(), self.idle_timeout),
-                                    MAX_BODY)
-        verify_body(self.credentials, auth, request, body)
+        # a header signature, or a presigned query (edges elsewhere follow invalidations with one)
+        body = await signed_body(request, self.credentials, f"cloudfront:{endpoint.operation}", MAX_BODY,
+                                 self.idle_timeout)
         handler = HANDLERS.get(endpoint.operation)
         if handler is None:
             raise not_implemented(f"{request.method} {request.path}")

@@ -13,9 +13,8 @@ import uuid
 from pathlib import Path
 
 from strato import jsontext
-from strato.api.signed import claim, verify_body
-from strato.auth.credentials import CredentialStore, refuse_function
-from strato.http import bodies
+from strato.api.signed import signed_body
+from strato.auth.credentials import CredentialStore
 from strato.http.request import Request
 from strato.http.responses import Response
 from strato.http.types import Receive, Scope, Send
@@ -51,13 +50,11 @@ class LogsApp:
         await response.send(send)
 
     async def handle(self, request: Request) -> Response:
-        auth, identity = claim(request, self.credentials)
         target = request.headers.get("x-amz-target", "")
         operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
-        refuse_function(identity, f"logs:{operation or target}", "*")  # functions' logs are the account's to read
-        body = await bodies.collect(bodies.stream(request.receive, request.content_length(), self.request_timeout),
-                                    MAX_BODY)
-        verify_body(self.credentials, auth, request, body)
+        # functions' logs are the account's to read: a function's own keys are refused
+        body = await signed_body(request, self.credentials, f"logs:{operation or target}", MAX_BODY,
+                                 self.request_timeout)
         handler = HANDLERS.get(operation)
         if request.method != "POST" or request.path != "/" or handler is None:
             raise unknown_operation(operation or target)
