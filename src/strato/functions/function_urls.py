@@ -95,12 +95,10 @@ class UrlConfigTables(Tables):
         name, qualifier = self._url_target(function_name, qualifier)
 
         def run(conn: sqlite3.Connection) -> FunctionUrlConfig:
-            if not self._exists(conn, name):
-                raise NotFound(_NO_FUNCTION)
+            self._existing_url_target(conn, name, qualifier)  # a URL goes with its alias: none outlives one
             if self._url_config(conn, name, qualifier_key(qualifier)) is not None:
                 raise Conflict(f"Failed to create function url config for [functionArn = {self.arn(name, qualifier)}]. "
                                "Error message:  FunctionUrlConfig exists for this Lambda function")
-            self._existing_url_target(conn, name, qualifier)
             now = time.time()
             return self._store_url_config(conn, FunctionUrlConfig(name, qualifier, new_url_id(), auth_type, cors,
                                                                   invoke_mode, now, now))
