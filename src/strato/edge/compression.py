@@ -16,7 +16,7 @@ import brotli  # type: ignore[import-untyped]
 import zstandard
 
 from strato.edge import directives
-from strato.http.fields import split_list
+from strato.http.fields import TOKEN, split_list
 
 MIN_COMPRESS_SIZE = 1024
 """Smaller bodies are sent as they are: the coding's framing and CPU outweigh the saving."""
@@ -33,7 +33,6 @@ SUPPORTED_ENCODINGS: tuple[str, ...] = ("br", "zstd", "gzip")
 
 _ALIASES = {"x-gzip": "gzip", "x-compress": "compress"}  # RFC 9110 8.4.1.1 / 8.4.1.3
 _QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
 
 def parse_accept_encoding(value: str | None) -> dict[str, float]:
@@ -49,7 +48,7 @@ def parse_accept_encoding(value: str | None) -> dict[str, float]:
     for item in split_list(value):
         name, *params = (part.strip() for part in item.split(";"))
         coding = _ALIASES.get(name.lower(), name.lower())
-        if not _TOKEN.match(coding):
+        if not TOKEN.fullmatch(coding):
             continue
         q: float | None = 1.0
         for param in params:
