@@ -21,9 +21,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StratoServer]:
     running.stop()
 
 
-def make_client(url: str, service: str = "s3", **config: Any) -> Any:
+def make_client(url: str, service: str = "s3", *, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
+                **config: Any) -> Any:
+    """A boto3 client of `service` at `url`, signing with the root keys unless told others;
+    `config` is botocore's Config (none given: boto3's defaults)."""
     return boto3.client(
-        service, endpoint_url=url, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+        service, endpoint_url=url, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
         region_name=REGION, config=Config(**config) if config else None,
     )
 

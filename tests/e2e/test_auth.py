@@ -15,11 +15,9 @@ from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 
-import boto3
 import pytest
 from botocore.auth import HmacV1Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
@@ -44,10 +42,8 @@ def error_of(raised: pytest.ExceptionInfo[ClientError]) -> tuple[int, str]:
 
 
 def client_with(server: StratoServer, access_key: str, secret_key: str, **config: Any) -> Any:
-    return boto3.client(
-        "s3", endpoint_url=server.url, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-        region_name=REGION, config=Config(retries={"max_attempts": 1}, **config),
-    )
+    return make_client(server.url, access_key=access_key, secret_key=secret_key, retries={"max_attempts": 1},
+                       **config)
 
 
 # -- who is asking ------------------------------------------------------------------------
@@ -108,9 +104,7 @@ def test_a_json_services_signature_mismatch_names_the_canonical_request_in_its_m
     server: StratoServer, service: str, status: int, call: Any,
 ) -> None:
     """Lambda and CloudWatch Logs word it in the message, as AWS's JSON services do."""
-    intruder = boto3.client(service, endpoint_url=server.url, aws_access_key_id=ACCESS_KEY,
-                            aws_secret_access_key=SECRET_KEY + "x", region_name=REGION,
-                            config=Config(retries={"max_attempts": 1}))
+    intruder = make_client(server.url, service, secret_key=SECRET_KEY + "x", retries={"max_attempts": 1})
     with pytest.raises(ClientError) as raised:
         call(intruder)
     assert error_of(raised) == (status, "InvalidSignatureException")
@@ -123,8 +117,7 @@ def test_a_json_services_signature_mismatch_names_the_canonical_request_in_its_m
 
 def test_a_lambda_url_presigned_by_boto3_works_for_its_own_request_only(server: StratoServer) -> None:
     """botocore presigns every service but S3 over the body's SHA-256 (the empty one's for a GET)."""
-    client = boto3.client("lambda", endpoint_url=server.url, aws_access_key_id=ACCESS_KEY,
-                          aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    client = make_client(server.url, "lambda")
     url = client.generate_presigned_url("list_functions", ExpiresIn=60)
     with urllib.request.urlopen(url) as answer:
         assert "Functions" in json.loads(answer.read())
@@ -386,11 +379,8 @@ def vhost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StratoSer
 def test_virtual_hosted_style_requests_from_boto3_reach_the_named_bucket(vhost_server: StratoServer) -> None:
     # `bucket.localhost` does not resolve here, so boto3 reaches it through strato as its HTTP
     # proxy: the request carries `Host: bucket.localhost:port` exactly as with real DNS.
-    virtual = boto3.client(
-        "s3", endpoint_url=f"http://localhost:{vhost_server.port}", aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY, region_name=REGION,
-        config=Config(s3={"addressing_style": "virtual"}, proxies={"http": vhost_server.url}),
-    )
+    virtual = make_client(f"http://localhost:{vhost_server.port}", s3={"addressing_style": "virtual"},
+                          proxies={"http": vhost_server.url})
     name = f"vhost-{uuid.uuid4().hex[:12]}"
     virtual.create_bucket(Bucket=name)
     virtual.put_object(Bucket=name, Key="dir/a key.txt", Body=b"by host name")

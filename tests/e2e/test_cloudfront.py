@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
@@ -457,8 +457,7 @@ class TestAwsCli:
 
 def _listed_by(server: StratoServer, access_key: str, secret_key: str) -> tuple[str, int, str]:
     """The error ListDistributions signed with these keys gets: code, status, message."""
-    stranger = boto3.client("cloudfront", endpoint_url=server.url, region_name="us-east-1",
-                            aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+    stranger = make_client(server.url, "cloudfront", access_key=access_key, secret_key=secret_key)
     with pytest.raises(ClientError) as info:
         stranger.list_distributions()
     code, status = error_of(info)

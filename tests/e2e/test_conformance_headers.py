@@ -12,15 +12,13 @@ import uuid
 from email.utils import formatdate
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.test_presigned import presign_v4_at
-from tests.servers import ACCESS_KEY, REGION, StratoServer, raw_exchange, request_head, sign_v4
+from tests.servers import ACCESS_KEY, StratoServer, raw_exchange, request_head, sign_v4
 
 
 def adding(server: StratoServer, operation: str, headers: dict[str, Any], **config: Any) -> Any:
@@ -147,9 +145,8 @@ class TestAuthorization:
 
     @pytest.mark.parametrize("access_key", ["badauth", ACCESS_KEY])
     def test_listing_buckets_with_bad_credentials_is_403(self, server: StratoServer, access_key: str) -> None:
-        bad = boto3.client("s3", endpoint_url=server.url, aws_access_key_id=access_key,
-                           aws_secret_access_key="roflmao", region_name=REGION,
-                           config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+        bad = make_client(server.url, access_key=access_key, secret_key="roflmao", signature_version="s3v4",
+                          retries={"max_attempts": 1})
         with pytest.raises(ClientError) as caught:
             bad.list_buckets()
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -11,9 +11,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from strato.auth import sigv4
@@ -59,8 +57,8 @@ def caller(lam: Any) -> str:
 
 
 def lambda_client_with(server: StratoServer, access: str, secret: str) -> Any:
-    return boto3.client("lambda", endpoint_url=server.url, aws_access_key_id=access, aws_secret_access_key=secret,
-                        region_name=REGION, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    return make_client(server.url, "lambda", access_key=access, secret_key=secret,
+                       retries={"max_attempts": 1, "mode": "standard"})
 
 
 def run(lam: Any, name: str, event: dict[str, Any]) -> Any:
@@ -237,8 +235,7 @@ def test_a_package_upload_signed_with_a_function_key_is_refused_before_its_body(
 def test_a_deleted_functions_keys_stop_working(lam: Any, s3: Any, server: StratoServer) -> None:
     doomed = deploy(lam, CALLER, Timeout=30)
     keys = run(lam, doomed, {"keys": True})
-    as_function = boto3.client("s3", endpoint_url=server.url, aws_access_key_id=keys["access"],
-                               aws_secret_access_key=keys["secret"], region_name=REGION)
+    as_function = make_client(server.url, access_key=keys["access"], secret_key=keys["secret"])
     as_function.list_buckets()
     lam.delete_function(FunctionName=doomed)
     with pytest.raises(ClientError) as caught:

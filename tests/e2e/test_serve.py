@@ -18,20 +18,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psutil
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.servers import REGION, StratoServer
+from tests.servers import StratoServer
 
 
 def client_for(server: StratoServer, access_key: str, secret_key: str) -> Any:
-    return boto3.client("s3", endpoint_url=server.url, aws_access_key_id=access_key,
-                        aws_secret_access_key=secret_key, region_name=REGION,
-                        config=Config(retries={"max_attempts": 1}))
+    return make_client(server.url, access_key=access_key, secret_key=secret_key, retries={"max_attempts": 1})
 
 
 def get(url: str) -> tuple[int, str, bytes]:
