@@ -42,15 +42,15 @@ def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
-def is_text(content_type: str, body: bytes) -> bool:
-    """Whether a body is passed as text (isBase64Encoded false)."""
+def _text_of(content_type: str, body: bytes) -> str | None:
+    """The body as the text it is passed as (isBase64Encoded false), decoded once; None when it
+    is not of a text type or not UTF-8."""
     if not any(kind in content_type.lower() for kind in _TEXT_TYPES):
-        return False
+        return None
     try:
-        body.decode()
+        return body.decode()
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
 def _iam(request: UrlRequest) -> dict[str, Any]:
@@ -97,8 +97,8 @@ def request_event(request: UrlRequest, now: float | None = None) -> dict[str, An
     if request.raw_query:
         event["queryStringParameters"] = _joined(parse_query(request.raw_query.encode("latin-1")))
     event["requestContext"] = context
-    text = is_text(headers.get("content-type", ""), request.body)
+    text = _text_of(headers.get("content-type", ""), request.body) if request.body else ""
     if request.body:
-        event["body"] = request.body.decode() if text else base64.b64encode(request.body).decode()
-    event["isBase64Encoded"] = bool(request.body) and not text
+        event["body"] = base64.b64encode(request.body).decode() if text is None else text
+    event["isBase64Encoded"] = text is None
     return event
