@@ -4,7 +4,9 @@ result-to-response rules, CORS and the public-access rule."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+from typing import Any
 
 import pytest
 
@@ -38,13 +40,13 @@ class TestHosts:
         assert FunctionUrlHosts("us-east-1", ("localhost", "strato.test"), 9000).url_id(host) == expected
 
 
-def url_request(**fields: object) -> UrlRequest:
-    values: dict[str, object] = dict(
-        url_id=URL_ID, method="GET", raw_path="/p", raw_query="", body=b"", source_ip="10.0.0.1",
-        scheme="http", protocol="HTTP/1.1", request_id="req-1",
-        headers=[("host", f"{URL_ID}.lambda-url.us-east-1.localhost:9000")])
-    values.update(fields)
-    return UrlRequest(**values)  # type: ignore[arg-type]
+A_REQUEST = UrlRequest(url_id=URL_ID, method="GET", raw_path="/p", raw_query="", body=b"", source_ip="10.0.0.1",
+                       scheme="http", protocol="HTTP/1.1", request_id="req-1",
+                       headers=[("host", f"{URL_ID}.lambda-url.us-east-1.localhost:9000")])
+
+
+def url_request(**fields: Any) -> UrlRequest:
+    return dataclasses.replace(A_REQUEST, **fields)
 
 
 class TestTheEvent:
