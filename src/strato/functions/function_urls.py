@@ -21,7 +21,7 @@ from typing import Any
 from .arns import is_version
 from .errors import Conflict, InvalidParameter, NotFound
 from .records import LATEST
-from .registry_tables import Tables, qualifier_key
+from .registry_tables import Tables, page, qualifier_key
 
 URL_ID_LENGTH = 32
 _URL_ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -154,10 +154,7 @@ class UrlConfigTables(Tables):
                                 "ORDER BY qualifier LIMIT ?", (name, marker or "", max_items + 1)).fetchall()
             return [_row(row) for row in rows]
 
-        configs = await self._read(run)
-        if len(configs) <= max_items:
-            return configs, None
-        return configs[:max_items], qualifier_key(configs[max_items - 1].qualifier)
+        return page(await self._read(run), max_items, lambda last: qualifier_key(last.qualifier))
 
     async def url_config_by_id(self, url_id: str) -> FunctionUrlConfig | None:
         """The configuration a URL's host names, if any."""

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import NotFound
-from .registry_tables import Tables, qualifier_key
+from .registry_tables import Tables, page, qualifier_key
 
 DEFAULT_RETRY_ATTEMPTS = 2  # Lambda's: an Event invocation runs at most three times
 DEFAULT_EVENT_AGE = 6 * 3600  # seconds, Lambda's longest
@@ -116,10 +116,7 @@ class EventConfigTables(Tables):
                                 "ORDER BY qualifier LIMIT ?", (name, marker or "", max_items + 1)).fetchall()
             return [EventInvokeConfig(name, *row) for row in rows]
 
-        configs = await self._read(run)
-        if len(configs) <= max_items:
-            return configs, None
-        return configs[:max_items], configs[max_items - 1].qualifier
+        return page(await self._read(run), max_items, lambda last: qualifier_key(last.qualifier))
 
     async def event_limits(self, invoked_arn: str) -> EventLimits:
         """The retry and age limits of an Event invocation of `invoked_arn` (the qualifier the

@@ -29,7 +29,7 @@ from .invoke_configs import EventConfigTables
 from .packages import CodeStore, StoredCode
 from .policies import PolicyTables
 from .records import LATEST, FunctionVersion
-from .registry_tables import VERSION_COLUMNS
+from .registry_tables import VERSION_COLUMNS, page
 from .routes import Route, RouteCache
 
 MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
@@ -95,12 +95,10 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
             ).fetchall()
             return [self._row_to_record(row[0], row[1], row[2:-1], row[-1]) for row in rows]
 
-        records = await self._read(run)
-        if len(records) <= max_items:
-            return records, None
-        last = records[max_items - 1]
-        number = 0 if last.version == LATEST else int(last.version)
-        return records[:max_items], f"{last.name}:{number}" if all_versions else last.name
+        def marker_of(last: FunctionRecord) -> str:
+            return f"{last.name}:{0 if last.version == LATEST else int(last.version)}" if all_versions else last.name
+
+        return page(await self._read(run), max_items, marker_of)
 
     async def update_code(self, function_name: str, code: StoredCode, publish: bool = False,
                           revision_id: str | None = None) -> FunctionRecord:
@@ -187,11 +185,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
                                 "ORDER BY number LIMIT ?", (name, after, max_items + 1)).fetchall()
             return [self._row_to_record(name, row[0], row[1:], reserved) for row in rows]
 
-        records = await self._read(run)
-        if len(records) <= max_items:
-            return records, None
-        last = records[max_items - 1].version
-        return records[:max_items], "0" if last == LATEST else last
+        return page(await self._read(run), max_items, lambda last: "0" if last.version == LATEST else last.version)
 
     # -- aliases -------------------------------------------------------------------------
 
@@ -270,10 +264,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
                 "ORDER BY alias LIMIT ?", (name, marker or "", version, version, max_items + 1)).fetchall()
             return [self._alias(conn, name, row[0]) for row in rows]
 
-        aliases = await self._read(run)
-        if len(aliases) <= max_items:
-            return aliases, None
-        return aliases[:max_items], aliases[max_items - 1].name
+        return page(await self._read(run), max_items, lambda last: last.name)
 
     # -- tags ----------------------------------------------------------------------------
 

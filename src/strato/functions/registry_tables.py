@@ -34,6 +34,14 @@ def _version_name(number: int) -> str:
     return LATEST if number == 0 else str(number)
 
 
+def page(items: list[T], max_items: int, marker: Callable[[T], str]) -> tuple[list[T], str | None]:
+    """A list operation's page from up to `max_items + 1` rows read (one more than the page, to
+    know whether more follow), and the marker of its last item when more do."""
+    if len(items) <= max_items:
+        return items, None
+    return items[:max_items], marker(items[max_items - 1])
+
+
 def qualifier_key(qualifier: str | None) -> str:
     """Policies and event invoke configurations are kept per qualifier: the unqualified
     function's are $LATEST's."""
