@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.test_presigned import presign_v4_at
+from tests.e2e.web import get
 from tests.servers import ACCESS_KEY, StratoServer, raw_exchange, request_head, sign_v4
 
 
@@ -33,13 +34,7 @@ def adding(server: StratoServer, operation: str, headers: dict[str, Any], **conf
 
 
 def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as refused:
-        with refused:
-            return refused.code, refused.read()
+    return get(url, method=method, headers=headers)[::2]
 
 
 class TestDigestsAndLengths:

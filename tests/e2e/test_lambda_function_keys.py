@@ -18,6 +18,7 @@ from strato.auth import sigv4
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import deploy, refused
+from tests.e2e.web import get
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, raw_exchange, request_head
 
 # The handler runs each call in the event with plain boto3 (the function's own keys, from its
@@ -185,11 +186,7 @@ def presigned_status(server: StratoServer, access: str, secret: str, service: st
                      params: list[tuple[str, str]]) -> tuple[int, bytes]:
     query = sigv4.presign("GET", f"127.0.0.1:{server.port}", path.encode(), params, access_key=access, secret=secret,
                           region=REGION, service=service, now=time.time(), expires=60, s3_path=False)
-    try:
-        with urllib.request.urlopen(f"{server.url}{path}?{query}") as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as refusal:
-        return refusal.code, refusal.read()
+    return get(f"{server.url}{path}?{query}")[::2]
 
 
 @pytest.mark.parametrize(("service", "path", "params", "action"), [

@@ -9,8 +9,6 @@ import queue
 import shutil
 import subprocess
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from strato.functions.runtimes import available_runtimes
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import deploy
+from tests.e2e.web import get
 from tests.servers import ACCESS_KEY, REGION, StratoServer
 
 PRINTER = """
@@ -431,14 +430,7 @@ class TestErrors:
             request = AWSRequest("POST", server.url + "/", data=body, headers=headers)
             if secret is not None:
                 SigV4Auth(Credentials(ACCESS_KEY, secret), "logs", REGION).add_auth(request)
-            prepared = urllib.request.Request(server.url + "/", data=body, method="POST",
-                                              headers=dict(request.headers.items()))
-            try:
-                with urllib.request.urlopen(prepared, timeout=10) as answer:
-                    return answer.status, answer.read()
-            except urllib.error.HTTPError as refused:
-                with refused:
-                    return refused.code, refused.read()
+            return get(server.url + "/", method="POST", body=body, headers=dict(request.headers.items()))[::2]
 
         status, answer = post(None)
         assert status == 403  # no credential scope: an anonymous S3 request, refused

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.web import get
 from tests.servers import StratoServer
 
 NO_SUCH_VERSION = "The specified version does not exist."
@@ -360,12 +361,7 @@ class TestObjectRequests:
 
 
 def options(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, method="OPTIONS", headers=headers)
-    try:
-        with urllib.request.urlopen(request) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read()
+    return get(url, method="OPTIONS", headers=headers)[::2]
 
 
 class TestPreflightsWithoutCors:
