@@ -61,7 +61,7 @@ class HitPath:
         key = cachekey.primary_key(method, host, key_target(rules, target))
         entry = proxy.store.lookup(key, forwarded)
         if entry is None:
-            fwd = "vary-miss" if proxy.store.has_variants(key) else "uri-miss"
+            fwd = policy.forward_reason(None, time.time(), varied=proxy.store.has_variants(key))
             return self.misses.begin(Miss(method, raw_path, headers, forwarded, key, host, target, rules, client,
                                           started, fwd))
         if rules.error_page(entry.status) is not None:  # error pages: the ASGI app
