@@ -14,9 +14,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from strato.functions.runtimes import available_runtimes
 from tests.e2e.client_errors import error_of
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+# The host's Node.js runtime (nodejsN.x), or None where it has no node recent enough.
+NODE = next((runtime for runtime in sorted(available_runtimes()) if runtime.startswith("nodejs")), None)
+needs_node = pytest.mark.skipif(NODE is None, reason="no node (18 or later) on this host")
 ROLE = "arn:aws:iam::000000000000:role/strato-tests"
 
 

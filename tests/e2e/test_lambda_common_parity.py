@@ -21,19 +21,16 @@ from typing import Any
 
 import pytest
 
-from strato.functions.runtimes import available_runtimes
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import ROLE, RUNTIME, package
+from tests.e2e.lambda_helpers import NODE, ROLE, RUNTIME, needs_node, package
 from tests.servers import REGION, StratoServer
 
 SNAPSHOT = "tests/aws/services/lambda_/test_lambda_common.py::TestLambdaRuntimesCommon::"
-NODE = next((runtime for runtime in sorted(available_runtimes()) if runtime.startswith("nodejs")), None)
 PROVIDED = "provided.al2023"
 # The recorded runtime each host runtime is compared with (the host's Python and node versions
 # may differ from the recorded ones: their names are put in place of those in the recording).
 RECORDED_AS = {RUNTIME: "python3.11", PROVIDED: PROVIDED, **({NODE: "nodejs20.x"} if NODE else {})}
-RUNTIMES = [RUNTIME, pytest.param(NODE, id=NODE or "nodejs",
-                                  marks=pytest.mark.skipif(NODE is None, reason="no node (18 or later)"))]
+RUNTIMES = [RUNTIME, pytest.param(NODE, id=NODE or "nodejs", marks=needs_node)]
 ACCOUNT = "000000000000"
 
 # The environment a function saw (test_introspection_invoke, invocation_result_payload.environment).

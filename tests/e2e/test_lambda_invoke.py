@@ -20,9 +20,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from strato.functions.runtimes import available_runtimes
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import RUNTIME, deploy
+from tests.e2e.lambda_helpers import NODE, RUNTIME, deploy, needs_node
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 ECHO = """
@@ -301,11 +300,9 @@ WRAPPER = """#!/bin/bash
 export WRAPPER_VAR="set by the wrapper"
 exec "$@"
 """
-NODE = next((runtime for runtime in sorted(available_runtimes()) if runtime.startswith("nodejs")), None)
 
 
-@pytest.mark.parametrize("runtime", [RUNTIME, pytest.param(NODE, marks=pytest.mark.skipif(
-    NODE is None, reason="no node (18 or later) on this host"))])
+@pytest.mark.parametrize("runtime", [RUNTIME, pytest.param(NODE, marks=needs_node)])
 def test_a_wrapper_script_starts_the_runtime_as_lambda_does(lam: Any, runtime: str | None) -> None:
     """AWS_LAMBDA_EXEC_WRAPPER names a script the python and nodejs runtimes are started through:
     it gets the runtime's command line, sets what it likes and execs it."""

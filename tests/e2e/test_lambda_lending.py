@@ -33,9 +33,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from strato.functions.runtimes import available_runtimes
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import deploy
+from tests.e2e.lambda_helpers import NODE, deploy, needs_node
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 WARMING = 10  # invokes a worker needs at most before it holds a lent environment (it needs three)
@@ -576,9 +575,6 @@ def test_an_event_invoke_of_a_lent_function_is_queued_and_runs(lam: Any, server:
 
 # strato's Node.js runtime client is lent as its Python one is (the same Runtime API connection
 # handed over at launch, GET next pipelined behind each answer, end marks in its output).
-NODE = next((runtime for runtime in sorted(available_runtimes()) if runtime.startswith("nodejs")), None)
-needs_node = pytest.mark.skipif(NODE is None, reason="no node (18 or later) on this host")
-
 NODE_PRELUDE = """
 let calls = 0;
 exports.handler = async (event, context) => {

@@ -19,10 +19,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from strato.functions.runtimes import available_runtimes
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
-from tests.e2e.lambda_helpers import deploy
+from tests.e2e.lambda_helpers import NODE, deploy, needs_node
 from tests.e2e.web import get
 from tests.servers import ACCESS_KEY, REGION, StratoServer
 
@@ -313,10 +312,7 @@ class TestEvents:
                                    startFromHead=True)["events"] == []
 
 
-NODE = next((runtime for runtime in sorted(available_runtimes()) if runtime.startswith("nodejs")), None)
-
-
-@pytest.mark.skipif(NODE is None, reason="no node (18 or later) on this host")
+@needs_node
 def test_a_nodejs_functions_console_lines_are_events_of_its_stream(lam: Any, logs: Any) -> None:
     """Node.js environments are lent to the API workers like Python's: their lines still come
     back as events of the stream the function was told, between its START and END."""
