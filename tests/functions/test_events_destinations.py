@@ -68,6 +68,11 @@ class TestTheInvocationRecord:
         record = invocation_record(Finished(ARN, "r", b"{}"), Ending(SUCCESS, 1, InvokeResult(b"plain", "1")), MOMENT)
         assert record["responsePayload"] == "plain"
 
+    def test_a_response_nested_too_deeply_to_parse_is_carried_as_text(self) -> None:
+        deep = b"[" * 100_000 + b"]" * 100_000
+        record = invocation_record(Finished(ARN, "r", b"{}"), Ending(SUCCESS, 1, InvokeResult(deep, "1")), MOMENT)
+        assert record["responsePayload"] == deep.decode()
+
     def test_a_record_over_the_limit_loses_the_response_then_the_request(self) -> None:
         big = json.dumps({"x": "y" * 1000}).encode()
         record = invocation_record(Finished(ARN, "r", big), Ending(SUCCESS, 1, InvokeResult(big, "1")), MOMENT)

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from strato import jsontext
+
 from .arns import function_arn, split_function_name
 from .errors import AccessDenied, InvalidParameter, NotFound
 from .invoke_configs import EventInvokeConfig
@@ -59,8 +61,8 @@ class Finished:
 def _json(data: bytes) -> Any:
     """A payload as the record carries it: its JSON value, or its text when it is not JSON."""
     try:
-        return json.loads(data)
-    except ValueError:
+        return jsontext.loads(data)
+    except ValueError:  # not JSON, or nested too deeply for the parser (and for encoding the record)
         return data.decode("utf-8", "replace")
 
 
