@@ -55,6 +55,21 @@ def index_full(directory: Path) -> Iterator[None]:
         yield
 
 
+def purged_k1_while_the_index_is_full(directory: Path, capacity: int) -> EdgeStore:
+    """A store of /k0 to /k39 (4 KiB each) from which /k1 and /k10 to /k19 were purged, the disk
+    writer's work for that (slab 0 reclaimed: /k0 and /k2-/k9 copied out of it) done while
+    appends to the index failed; its writer stopped."""
+    store = store_at(directory, capacity)
+    for index in range(40):
+        store.commit(entry(f"/k{index}", 4 * KIB), body(index, 4 * KIB), written=False)
+    store.writer.close()  # what follows is done in one go by the next close
+    with index_full(directory):
+        assert store.purge("/k1*") == 11
+        store.writer.start()
+        store.writer.close()
+    return store
+
+
 def assert_kept_after_purging_k1(directory: Path, capacity: int, *added: str) -> None:
     """A restart finds /k0 to /k39 (4 KiB each) but /k1 and /k10 to /k19, and `added`."""
     again = store_at(directory, capacity)
@@ -171,19 +186,12 @@ class TestSpaceComesBack:
         again.close()
 
     def test_a_slab_kept_while_the_index_cannot_be_appended_to_is_counted_until_it_goes(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        self, tmp_path: Path,
     ) -> None:
         """The index still names the old places of a reclaimed slab's bodies until the records of
         their new ones are appended: while that fails (a full disk), the slab file stays, and
         its bytes count in what the cache uses; it goes once the records are written."""
-        store = store_at(tmp_path, self.CAPACITY)
-        for index in range(40):
-            store.commit(entry(f"/k{index}", 4 * KIB), body(index, 4 * KIB), written=False)
-        store.writer.close()  # what follows is done in one go by the next close
-        with index_full(tmp_path):
-            assert store.purge("/k1*") == 11  # slab 0 reclaimed: /k0 and /k2-/k9 copied out of it
-            store.writer.start()
-            store.writer.close()
+        store = purged_k1_while_the_index_is_full(tmp_path, self.CAPACITY)
         assert (tmp_path / "slabs" / "00000000.slab").exists(), "the index names its bodies still"
         assert store.used == disk_bytes(tmp_path)
 
@@ -199,14 +207,7 @@ class TestSpaceComesBack:
         """Records that waited too long for a full disk are given up (journal.MAX_UNWRITTEN): the
         index may name a kept slab's bodies until a compaction writes it from the live entries."""
         monkeypatch.setattr(journal_module, "MAX_UNWRITTEN", KIB)
-        store = store_at(tmp_path, self.CAPACITY)
-        for index in range(40):
-            store.commit(entry(f"/k{index}", 4 * KIB), body(index, 4 * KIB), written=False)
-        store.writer.close()
-        with index_full(tmp_path):
-            assert store.purge("/k1*") == 11  # more than a KiB of records: given up
-            store.writer.start()
-            store.writer.close()
+        store = purged_k1_while_the_index_is_full(tmp_path, self.CAPACITY)  # more than a KiB of records: given up
         store.writer.start()
         store.writer.close()  # an append that succeeds, with nothing left to append
         assert (tmp_path / "slabs" / "00000000.slab").exists(), "the index may name its bodies still"
