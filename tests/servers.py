@@ -19,7 +19,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import psutil
-from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth
+from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -174,6 +174,15 @@ def sign_v4(
     signer.add_auth(request)
     out = {"Host": urlsplit(url).netloc, **dict(request.headers.items())}
     return SignedRequest(out, signer.signature_value, request.context["timestamp"])
+
+
+def signed_headers(method: str, url: str, service: str, body: bytes = b"", headers: dict[str, str] | None = None,
+                   *, secret_key: str = SECRET_KEY) -> dict[str, str]:
+    """`headers` with the SigV4 auth botocore gives a request of `service` (Lambda, Logs: not S3)
+    signed now with the test's access key and `secret_key`."""
+    request = AWSRequest(method, url, data=body, headers=dict(headers or {}))
+    SigV4Auth(Credentials(ACCESS_KEY, secret_key), service, REGION).add_auth(request)
+    return {name: str(value) for name, value in request.headers.items()}
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
-from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
+from tests.servers import StratoServer, signed_headers
 
 
 @pytest.fixture(scope="module")
@@ -279,12 +276,11 @@ class TestRequestSize:
     def test_a_package_request_over_lambdas_limit_is_request_entity_too_large(self, server: StratoServer) -> None:
         """Answered from Content-Length, before the body is read (none is sent)."""
         url = f"{server.url}/2015-03-31/functions"
-        request = AWSRequest(method="POST", url=url, data=b"", headers={"Content-Type": "application/json"})
-        SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(request)
+        signed = signed_headers("POST", url, "lambda", headers={"Content-Type": "application/json"})
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
             connection.request("POST", "/2015-03-31/functions", body=b"",
-                               headers={**dict(request.headers.items()), "Content-Length": "69905068"})
+                               headers={**signed, "Content-Length": "69905068"})
             response = connection.getresponse()
             body = json.loads(response.read())
         finally:

@@ -17,14 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import deploy, published_with_alias, refused
 from tests.edge.conftest import StratoEdge
-from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
+from tests.servers import ACCESS_KEY, StratoServer, signed_headers
 
 
 @pytest.fixture(scope="module")
@@ -175,9 +172,7 @@ def call(server: StratoServer, url: str, method: str = "GET", path: str = "/", b
     host = urlsplit(url).netloc
     sent = {"Host": host, **(headers or {})}
     if sign:
-        signed = AWSRequest(method, f"http://{host}{path}", data=body, headers=sent)
-        SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(signed)
-        sent = dict(signed.headers.items())
+        sent = signed_headers(method, f"http://{host}{path}", "lambda", body, sent)
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
         connection.request(method, path, body=body, headers=sent)

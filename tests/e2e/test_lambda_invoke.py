@@ -16,13 +16,10 @@ from typing import Any
 
 import psutil
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import NODE, RUNTIME, deploy, needs_node
-from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
+from tests.servers import StratoServer, signed_headers
 
 ECHO = """
 def handler(event, context):
@@ -423,9 +420,7 @@ def test_a_functions_log_can_be_read_over_http_with_a_signed_request(lam: Any, s
     """)
     call(lam, name, {"n": 7})
     url = f"{server.url}/_strato/functions/{name}/logs"
-    request = AWSRequest("GET", url)
-    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(request)
-    with urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers.items()))) as answer:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=signed_headers("GET", url, "lambda"))) as answer:
         text = answer.read().decode()
     assert "over http 7" in text
     assert "REPORT RequestId: " in text

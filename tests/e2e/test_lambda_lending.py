@@ -35,7 +35,7 @@ from botocore.credentials import Credentials
 
 from tests.conftest import make_client
 from tests.e2e.lambda_helpers import NODE, deploy, needs_node
-from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, signed_headers
 
 WARMING = 10  # invokes a worker needs at most before it holds a lent environment (it needs three)
 SETTLING = 20.0  # seconds the server gets to finish what an answered invocation left behind
@@ -140,9 +140,7 @@ def until(condition: Any, what: str) -> None:
 def function_log(server: StratoServer, name: str) -> str:
     """The function's log as the admin endpoint reads it back (a SigV4-signed GET)."""
     url = f"{server.url}/_strato/functions/{name}/logs"
-    request = AWSRequest("GET", url)
-    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "lambda", REGION).add_auth(request)
-    with urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers.items()))) as answer:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=signed_headers("GET", url, "lambda"))) as answer:
         return str(answer.read().decode())
 
 

@@ -14,16 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import NODE, deploy, needs_node
 from tests.e2e.web import get
-from tests.servers import ACCESS_KEY, REGION, StratoServer
+from tests.servers import REGION, StratoServer, signed_headers
 
 PRINTER = """
 import os
@@ -423,10 +420,9 @@ class TestErrors:
         headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.DescribeLogGroups"}
 
         def post(secret: str | None) -> tuple[int, bytes]:
-            request = AWSRequest("POST", server.url + "/", data=body, headers=headers)
-            if secret is not None:
-                SigV4Auth(Credentials(ACCESS_KEY, secret), "logs", REGION).add_auth(request)
-            return get(server.url + "/", method="POST", body=body, headers=dict(request.headers.items()))[::2]
+            sent = headers if secret is None else signed_headers("POST", server.url + "/", "logs", body, headers,
+                                                                 secret_key=secret)
+            return get(server.url + "/", method="POST", body=body, headers=sent)[::2]
 
         status, answer = post(None)
         assert status == 403  # no credential scope: an anonymous S3 request, refused
