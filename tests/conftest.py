@@ -38,6 +38,12 @@ def s3(server: StratoServer) -> Any:
 
 
 @pytest.fixture(scope="session")
+def lam(server: StratoServer) -> Any:
+    """boto3's Lambda client with its default settings."""
+    return make_client(server.url, "lambda")
+
+
+@pytest.fixture(scope="session")
 def cloudfront(server: StratoServer) -> Any:
     """boto3's CloudFront client."""
     return make_client(server.url, "cloudfront")

@@ -28,11 +28,6 @@ from tests.servers import StratoServer
 HANDLER = "def handler(event, context):\n    return event\n"
 
 
-@pytest.fixture(scope="module")
-def lam(server: StratoServer) -> Any:
-    return make_client(server.url, "lambda")
-
-
 def code(text: str = HANDLER) -> bytes:
     return package({"handler.py": text})
 

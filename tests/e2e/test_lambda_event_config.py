@@ -24,11 +24,6 @@ QUEUE = "arn:aws:sqs:us-east-1:000000000000:failures"
 TOPIC = "arn:aws:sns:us-east-1:000000000000:done"
 
 
-@pytest.fixture(scope="module")
-def lam(server: StratoServer) -> Any:
-    return make_client(server.url, "lambda")
-
-
 @pytest.fixture
 def name(lam: Any) -> Iterator[str]:
     with published_with_alias(lam, "eic") as created:

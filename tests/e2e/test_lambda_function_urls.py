@@ -24,11 +24,6 @@ from tests.edge.conftest import StratoEdge
 from tests.servers import ACCESS_KEY, StratoServer, signed_headers
 
 
-@pytest.fixture(scope="module")
-def lam(server: StratoServer) -> Any:
-    return make_client(server.url, "lambda")
-
-
 @pytest.fixture
 def name(lam: Any) -> Iterator[str]:
     with published_with_alias(lam, "url") as created:

@@ -11,18 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_client
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, published_with_alias, refused
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 
 FROM_S3 = {"Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com",
            "SourceArn": "arn:aws:s3:::uploads", "SourceAccount": "000000000000"}
-
-
-@pytest.fixture(scope="module")
-def lam(server: StratoServer) -> Any:
-    return make_client(server.url, "lambda")
 
 
 @pytest.fixture

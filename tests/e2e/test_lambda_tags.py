@@ -13,18 +13,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, package
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 
 ACCOUNT_ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
-
-
-@pytest.fixture(scope="module")
-def lam(server: StratoServer) -> Any:
-    return make_client(server.url, "lambda")
 
 
 def create(lam: Any, name: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.conftest import make_client
 from tests.e2e.lambda_helpers import deploy
 from tests.e2e.web import get, public_read
 from tests.edge.origin import Origin, Route
@@ -131,10 +130,9 @@ def test_behaviours_route_paths_to_their_origins(server: StratoServer, s3: Any, 
     assert origin.count("/api/items") == 1
 
 
-def test_a_function_url_is_an_origin_the_edge_caches(server: StratoServer, cloudfront: Any) -> None:
+def test_a_function_url_is_an_origin_the_edge_caches(server: StratoServer, cloudfront: Any, lam: Any) -> None:
     """The CDN in front of a function: its URL's host (`<id>.lambda-url.<region>.localhost`,
     which the edge takes for the loopback address, RFC 6761) as a custom origin."""
-    lam = make_client(server.url, "lambda")
     name = deploy(lam, """
 calls = 0
 def handler(event, context):
