@@ -68,7 +68,7 @@ class FetchResult:
     passed: OriginResponse | None = None
     error: BaseException | None = None
     detail: str = ""
-    status: int | None = None  # what the origin answered, when `entry` stands in for it (stale-if-error)
+    status: int | None = None  # what the origin answered when `entry` is served: 304, or an error (stale-if-error)
     claimed: bool = field(default=False)
 
     def claim(self) -> OriginResponse | None:
@@ -248,9 +248,8 @@ class EdgeProxy:
         """For its Cache-Status: `fwd`, why the request went forward (RFC 9211 2.2); `collapsed`,
         whether it shared another request's fetch (2.6)."""
         if outcome.entry is not None:  # validated by a 304 (RFC 9211 2.3), or stale on an origin error
-            forwarded_status = outcome.status if outcome.detail else 304
             try:
-                await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=forwarded_status,
+                await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=outcome.status,
                                         collapsed=collapsed, detail=outcome.detail, compress=compress)
                 return
             except FileNotFoundError:  # purged or evicted while the origin was asked (nothing sent yet)
@@ -392,7 +391,7 @@ class EdgeProxy:
                 if rules.ttls is not None:
                     merged = freshened_expiration(merged, response.headers, stale.status, rules.ttls, response_time)
                 self.store.freshen(stale, merged, request_time, response_time)
-            return FetchResult(entry=stale), None
+            return FetchResult(entry=stale, status=304), None
         if stale is not None and response.status >= 500 and policy.can_serve_stale_on_error(
             headers, stale.stored(), response_time
         ):
