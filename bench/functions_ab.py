@@ -24,14 +24,8 @@ import statistics
 import sys
 from typing import Any
 
-from functions_bench import CannedLambda, echo_zip, invoke, lambda_client, timed
+from functions_bench import CannedLambda, deploy_echo, invoke, lambda_client, timed
 from servers import start_strato, strato_source
-
-
-def deploy(client: Any) -> None:
-    client.create_function(FunctionName="echo", Runtime=f"python{sys.version_info[0]}.{sys.version_info[1]}",
-                           Role="arn:aws:iam::000000000000:role/bench", Handler="handler.handler",
-                           Code={"ZipFile": echo_zip()}, MemorySize=128, Timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +59,7 @@ def run_pass(refs: list[str], workers: int, floor_client: Any, rounds: int, call
             src, _ = strato_source(refs[index], sys.executable)
             servers[index] = start_strato(workers, sys.executable, src, label=f"-ab{index}")
             clients[index] = lambda_client(servers[index].base_url)
-            deploy(clients[index])
+            deploy_echo(clients[index])
         for _ in range(100):  # every worker lent its environment, every cache warm
             for client in (clients[0], clients[1], floor_client):
                 invoke(client, "echo")
@@ -86,6 +80,7 @@ def run_pass(refs: list[str], workers: int, floor_client: Any, rounds: int, call
     finally:
         for server in servers.values():
             server.child.stop()
+
 
 if __name__ == "__main__":
     sys.exit(main())

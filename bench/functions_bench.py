@@ -53,6 +53,13 @@ def echo_zip() -> bytes:
     return buffer.getvalue()
 
 
+def deploy_echo(client: Any) -> None:
+    """The benchmarks' function `echo` (128 MB, this interpreter's Python runtime)."""
+    client.create_function(FunctionName="echo", Runtime=f"python{sys.version_info[0]}.{sys.version_info[1]}",
+                           Role="arn:aws:iam::000000000000:role/bench", Handler="handler.handler",
+                           Code={"ZipFile": echo_zip()}, MemorySize=128, Timeout=10)
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -160,9 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"provenance": provenance, "cpus": os.cpu_count()}
     try:
         client = lambda_client(server.base_url)
-        client.create_function(FunctionName="echo", Runtime=f"python{sys.version_info[0]}.{sys.version_info[1]}",
-                               Role="arn:aws:iam::000000000000:role/bench", Handler="handler.handler",
-                               Code={"ZipFile": echo_zip()}, MemorySize=128, Timeout=10)
+        deploy_echo(client)
         invoke(client, "echo")
         spawn = spawn_baseline(python, rounds)
         cold = cold_starts(client, "echo", rounds)
