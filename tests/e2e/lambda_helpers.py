@@ -47,6 +47,16 @@ def deploy(client: Any, code: str, *, handler: str = "handler.handler", runtime:
     return name
 
 
+@contextlib.contextmanager
+def deployed(client: Any, code: str, **options: Any) -> Iterator[str]:
+    """`deploy` for the length of a with block: the function is deleted after it."""
+    name = deploy(client, code, **options)
+    try:
+        yield name
+    finally:
+        client.delete_function(FunctionName=name)
+
+
 ECHO = package({"handler.py": "def handler(event, context):\n    return event\n"})
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import deploy, published_with_alias, refused
+from tests.e2e.lambda_helpers import deploy, deployed, published_with_alias, refused
 from tests.edge.conftest import StratoEdge
 from tests.servers import ACCESS_KEY, StratoServer, signed_headers
 
@@ -280,19 +280,15 @@ class TestAccess:
         assert (answer.status, answer.json()) == (403, {"Message": None})
 
     def test_none_without_a_public_permission_is_forbidden(self, lam: Any, server: StratoServer) -> None:
-        name = deploy(lam, HANDLER)
-        try:
+        with deployed(lam, HANDLER) as name:
             url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
             answer = call(server, url, path="/echo")
             assert (answer.status, answer.json()) == (403, {"Message": "Forbidden"})
             lam.add_permission(FunctionName=name, **PUBLIC)
             assert call(server, url, path="/echo").status == 200
-        finally:
-            lam.delete_function(FunctionName=name)
 
     def test_aws_iam_needs_a_lambda_signature(self, lam: Any, server: StratoServer) -> None:
-        name = deploy(lam, HANDLER)
-        try:
+        with deployed(lam, HANDLER) as name:
             url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
             unsigned = call(server, url, path="/echo")
             assert (unsigned.status, unsigned.json()) == (403, {"Message": "Forbidden"})
@@ -300,19 +296,14 @@ class TestAccess:
             assert event["body"] == "signed"
             assert event["requestContext"]["accountId"] == "000000000000"
             assert event["requestContext"]["authorizer"]["iam"]["accessKey"] == ACCESS_KEY
-        finally:
-            lam.delete_function(FunctionName=name)
 
     def test_a_stranger_is_refused_before_its_body_is_read(self, lam: Any, server: StratoServer) -> None:
-        name = deploy(lam, HANDLER)
-        try:
+        with deployed(lam, HANDLER) as name:
             url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
             with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
                 connection.sendall(f"POST /echo HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n"
                                    "Content-Length: 5000000\r\n\r\n".encode())
                 assert connection.recv(12) == b"HTTP/1.1 403"
-        finally:
-            lam.delete_function(FunctionName=name)
 
     def test_an_alias_url_runs_the_alias_version(self, lam: Any, server: StratoServer,
                                                  public: tuple[str, str]) -> None:
@@ -345,15 +336,14 @@ class TestCors:
         other = call(server, url, path="/echo", headers={"Origin": "https://elsewhere.example"})
         assert "access-control-allow-origin" not in other.headers
 
-
     def test_a_star_url_behind_the_edge_gives_a_cors_request_its_allow_origin(
         self, lam: Any, server: StratoServer, tmp_path: Path,
     ) -> None:
         """The answer to a request without an Origin (no Access-Control-Allow-Origin) says Vary:
         Origin, so a cache in front does not give it to a CORS request (Fetch 3.2.5)."""
-        name = deploy(lam, 'def handler(event, context):\n'
-                           '    return {"statusCode": 200, "headers": {"Cache-Control": "max-age=60"}, "body": "x"}\n')
-        try:
+        cacheable = ('def handler(event, context):\n'
+                     '    return {"statusCode": 200, "headers": {"Cache-Control": "max-age=60"}, "body": "x"}\n')
+        with deployed(lam, cacheable) as name:
             lam.add_permission(FunctionName=name, **PUBLIC)
             url = lam.create_function_url_config(FunctionName=name, AuthType="NONE",
                                                  Cors={"AllowOrigins": ["*"]})["FunctionUrl"]
@@ -372,14 +362,11 @@ class TestCors:
                 assert got.get("access-control-allow-origin") == "*"
             finally:
                 edge.stop()
-        finally:
-            lam.delete_function(FunctionName=name)
 
 
 class TestLimits:
     def test_a_timeout_is_a_502_and_a_throttle_a_429(self, lam: Any, server: StratoServer) -> None:
-        name = deploy(lam, "import time\ndef handler(event, context):\n    time.sleep(5)\n", Timeout=1)
-        try:
+        with deployed(lam, "import time\ndef handler(event, context):\n    time.sleep(5)\n", Timeout=1) as name:
             lam.add_permission(FunctionName=name, **PUBLIC)
             url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
             timed_out = call(server, url)
@@ -387,5 +374,3 @@ class TestLimits:
             lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
             answer = call(server, url)
             assert (answer.status, answer.json()) == (429, {"Message": "Rate Exceeded."})
-        finally:
-            lam.delete_function(FunctionName=name)
