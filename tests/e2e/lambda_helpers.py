@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from strato.functions.runtimes import available_runtimes
-from tests.e2e.client_errors import error_of
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 # The host's Node.js runtime (nodejsN.x), or None where it has no node recent enough.
@@ -73,9 +71,3 @@ def published_with_alias(client: Any, prefix: str) -> Iterator[str]:
         with contextlib.suppress(client.exceptions.ResourceNotFoundException):
             client.delete_function(FunctionName=name)
 
-
-def refused(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    """The error code, status and message of a call that must fail."""
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return (*error_of(caught), caught.value.response["Error"]["Message"])

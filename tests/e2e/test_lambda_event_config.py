@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, deploy, published_with_alias, refused
+from tests.e2e.client_errors import refused
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, deploy, published_with_alias
 from tests.e2e.test_lambda_events import WRITER, keys, wait_for_keys
 from tests.servers import StratoServer
 

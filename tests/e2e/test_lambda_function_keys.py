@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from strato.auth import sigv4
 from tests.conftest import make_client
-from tests.e2e.client_errors import error_of
-from tests.e2e.lambda_helpers import deploy, refused
+from tests.e2e.client_errors import error_of, refused
+from tests.e2e.lambda_helpers import deploy
 from tests.e2e.web import get
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, raw_exchange, request_head
 

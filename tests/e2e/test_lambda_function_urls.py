@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import deploy, deployed, published_with_alias, refused
+from tests.e2e.client_errors import refused
+from tests.e2e.lambda_helpers import deploy, deployed, published_with_alias
 from tests.edge.conftest import StratoEdge
 from tests.servers import ACCESS_KEY, StratoServer, signed_headers
 

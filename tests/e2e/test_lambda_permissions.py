@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, published_with_alias, refused
+from tests.e2e.client_errors import refused
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, published_with_alias
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 

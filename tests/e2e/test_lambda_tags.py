@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.e2e.client_errors import error_of
+from tests.e2e.client_errors import refused
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, package
 from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
@@ -35,12 +34,6 @@ def arn(lam: Any) -> Iterator[str]:
     yield created["FunctionArn"]
     with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
         lam.delete_function(FunctionName=created["FunctionName"])
-
-
-def refused(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return (*error_of(caught), caught.value.response["Error"]["Message"])
 
 
 class TestTagsAtCreate:
