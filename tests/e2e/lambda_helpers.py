@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import sys
 import textwrap
 import uuid
@@ -43,6 +44,12 @@ def deploy(client: Any, code: str, *, handler: str = "handler.handler", runtime:
     client.create_function(FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler,
                            Code={"ZipFile": zipped}, **config)
     return name
+
+
+def call(lam: Any, name: str, payload: object = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+    """An invoke of `name` with `payload` (None: {}): the answer and its decoded payload."""
+    answer = lam.invoke(FunctionName=name, Payload=json.dumps(payload if payload is not None else {}), **kwargs)
+    return answer, json.loads(answer["Payload"].read() or b"null")
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import NODE, RUNTIME, deploy, needs_node
+from tests.e2e.lambda_helpers import NODE, RUNTIME, call, deploy, needs_node
 from tests.servers import StratoServer, signed_headers
 
 ECHO = """
@@ -30,11 +30,6 @@ def handler(event, context):
 @pytest.fixture(scope="module")
 def lam(server: StratoServer) -> Any:
     return make_client(server.url, "lambda", retries={"max_attempts": 1, "mode": "standard"}, read_timeout=120)
-
-
-def call(lam: Any, name: str, payload: object = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
-    answer = lam.invoke(FunctionName=name, Payload=json.dumps(payload if payload is not None else {}), **kwargs)
-    return answer, json.loads(answer["Payload"].read() or b"null")
 
 
 def test_a_function_echoes_its_event(lam: Any) -> None:

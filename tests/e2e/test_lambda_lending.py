@@ -34,7 +34,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import NODE, deploy, needs_node
+from tests.e2e.lambda_helpers import NODE, call, deploy, needs_node
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, signed_headers
 
 WARMING = 10  # invokes a worker needs at most before it holds a lent environment (it needs three)
@@ -67,11 +67,6 @@ def lambda_client(server: StratoServer) -> Any:
 @pytest.fixture(scope="module")
 def lam(server: StratoServer) -> Any:
     return lambda_client(server)
-
-
-def call(lam: Any, name: str, payload: object = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
-    answer = lam.invoke(FunctionName=name, Payload=json.dumps(payload if payload is not None else {}), **kwargs)
-    return answer, json.loads(answer["Payload"].read() or b"null")
 
 
 def socket_inodes(pid: int) -> set[int]:
