@@ -36,11 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--passes", type=int, default=2, help="fresh server pairs, started in alternating order")
     opts = parser.parse_args(argv)
+    passes = max(1, min(opts.passes, opts.rounds))  # each pass runs a round at least
     floor_client = lambda_client(CannedLambda().url)
     differences: list[float] = []
     print(f"{opts.refs[0]:>12} {opts.refs[1]:>12}   B - A")
-    for number in range(opts.passes):
-        rounds = opts.rounds // opts.passes + (number < opts.rounds % opts.passes)
+    for number in range(passes):
+        rounds = opts.rounds // passes + (number < opts.rounds % passes)
         found = run_pass(opts.refs, opts.workers, floor_client, rounds, opts.calls, reverse=number % 2 == 1)
         first = "B" if number % 2 else "A"
         print(f"  pass {number + 1} ({first} started first): median {statistics.median(found):+.3f}x")
