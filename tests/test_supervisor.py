@@ -1,5 +1,6 @@
 """Stopping: a stop signal whose SystemExit never reached the top (lost in an event-loop
-callback) still stops the server, at its next tick."""
+callback) still stops the server, at its next tick. Crashing: a process whose start fails says
+why, and is restarted ever more slowly while it keeps failing."""
 
 from __future__ import annotations
 
@@ -38,3 +39,27 @@ def test_a_stop_whose_system_exit_was_lost_still_stops_the_server() -> None:
     done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("stopped")
+
+
+CRASHING = textwrap.dedent("""
+    import logging, os, signal, threading
+    from strato import supervisor
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    async def broken():
+        raise RuntimeError("a broken start")
+
+    threading.Timer(1.6, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    supervisor.supervise([("broken", broken)])
+""")
+
+
+def test_a_process_whose_start_fails_logs_why_and_restarts_ever_more_slowly() -> None:
+    done = subprocess.run([sys.executable, "-c", CRASHING], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "RuntimeError: a broken start" in done.stderr
+    restarts = [line for line in done.stderr.splitlines() if line.startswith("broken (pid")]
+    assert "exited (status 1); restarting in 0.1 s" in restarts[0]
+    # 0.1 + 0.2 + 0.4 + 0.8 s: four or five starts in 1.6 s, where an immediate restart made hundreds
+    assert 3 <= len(restarts) <= 6, restarts

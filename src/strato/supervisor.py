@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -18,6 +19,10 @@ log = logging.getLogger("strato")
 Worker = Callable[[int], Coroutine[Any, Any, None]]
 # One supervised process's main coroutine.
 Role = Callable[[], Coroutine[Any, Any, None]]
+# A process that dies sooner than this after its start is crash-looping: its next start waits,
+# twice as long each time (up to MAX_RESTART_DELAY), so that a broken start does not burn the CPUs.
+SHORT_LIFE = 1.0
+MAX_RESTART_DELAY = 5.0
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -103,12 +108,16 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
     """Fork one process per (name, main) role (API workers, the functions controller), restart
     any that dies, and stop them all on SIGINT/SIGTERM."""
     children: dict[int, int] = {}
+    started = [0.0] * len(roles)
+    delays = [0.0] * len(roles)
     stopping = False
     supervisor = os.getpid()
 
     def spawn(index: int) -> None:
+        started[index] = time.monotonic()
         pid = os.fork()
         if pid == 0:
+            code = 1
             try:
                 signal.signal(signal.SIGINT, exit_cleanly)
                 signal.signal(signal.SIGTERM, exit_cleanly)
@@ -117,8 +126,14 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
                 if os.getppid() != supervisor:  # it died before the line above took effect
                     raise SystemExit(0)
                 run_loop(roles[index][1]())
+                code = 0
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 0
+            except BaseException:
+                log.exception("%s failed", roles[index][0])
             finally:
-                os._exit(0)
+                logging.shutdown()
+                os._exit(code)
         children[pid] = index
         if stopping:  # a stop signal arrived while this process was being forked
             os.kill(pid, signal.SIGTERM)
@@ -142,6 +157,11 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
             break
         index = children.pop(pid)
         if not stopping:
-            log.error("%s (pid %d) exited (status %d); restarting", roles[index][0], pid, status)
-            spawn(index)
+            short = time.monotonic() - started[index] < SHORT_LIFE
+            delays[index] = min(max(delays[index] * 2, 0.1), MAX_RESTART_DELAY) if short else 0.0
+            log.error("%s (pid %d) exited (status %d); restarting%s", roles[index][0], pid,
+                      os.waitstatus_to_exitcode(status), f" in {delays[index]:.1f} s" if delays[index] else "")
+            time.sleep(delays[index])
+            if not stopping:
+                spawn(index)
     sys.exit(0)
