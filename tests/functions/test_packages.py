@@ -1,5 +1,6 @@
 """Deployment packages: checked, stored once by content, unpacked once into a tree of fixed
-modes; anything that could escape the tree or fill the disk is refused."""
+modes; anything that could escape the tree or fill the disk is refused. Several layers are laid
+over each other into one tree, once."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from strato.functions.packages import MAX_UNZIPPED, MAX_ZIPPED, CodeStore, InvalidPackage, PackageTooLarge
+from strato.functions.packages import MAX_UNZIPPED, MAX_ZIPPED, CodeStore, InvalidPackage, PackageTooLarge, merged_name
 
 
 def zipped(entries: dict[str, bytes], modes: dict[str, int] | None = None) -> bytes:
@@ -119,3 +120,43 @@ class TestRefusing:
                 archive.writestr("handler.py", b"two")
         with pytest.raises(InvalidPackage, match="twice"):
             store.store_sync(buffer.getvalue())
+
+
+class TestMergingLayers:
+    def layers(self, store: CodeStore, *trees: dict[str, bytes]) -> tuple[str, ...]:
+        return tuple(store.store_sync(zipped(tree)).sha256_hex for tree in trees)
+
+    def test_no_layers_are_no_tree_and_one_layer_is_its_own(self, store: CodeStore) -> None:
+        (only,) = self.layers(store, {"python/a.py": b"a"})
+        assert store.opt_dir(()) is None
+        assert store.opt_dir((only,)) == store.code_dir(only)
+
+    def test_a_later_layer_wins_where_both_have_something(self, store: CodeStore) -> None:
+        hexes = self.layers(store,
+                            {"python/shared.py": b"first", "python/only_first.py": b"1", "bin/tool": b"a file",
+                             "lib/dir/inner.so": b"x"},
+                            {"python/shared.py": b"second", "bin/tool/inside": b"now a directory",
+                             "lib/dir": b"a file"})
+        asyncio.run(store.merge(hexes))
+        tree = store.opt_dir(hexes)
+        assert tree == store.opt / merged_name(hexes)
+        assert (tree / "python/shared.py").read_bytes() == b"second"
+        assert (tree / "python/only_first.py").read_bytes() == b"1"
+        assert (tree / "bin/tool/inside").read_bytes() == b"now a directory"
+        assert (tree / "lib/dir").read_bytes() == b"a file"
+        assert mode(tree / "python") == 0o755
+
+    def test_the_order_of_the_layers_names_another_tree(self, store: CodeStore) -> None:
+        hexes = self.layers(store, {"v.txt": b"one"}, {"v.txt": b"two"})
+        asyncio.run(store.merge(hexes))
+        asyncio.run(store.merge(hexes[::-1]))
+        assert (store.opt / merged_name(hexes) / "v.txt").read_bytes() == b"two"
+        assert (store.opt / merged_name(hexes[::-1]) / "v.txt").read_bytes() == b"one"
+
+    def test_a_merged_tree_is_made_once_and_left_as_it_is(self, store: CodeStore) -> None:
+        hexes = self.layers(store, {"a": b"1"}, {"b": b"2"})
+        asyncio.run(store.merge(hexes))
+        inode = (store.opt / merged_name(hexes) / "a").stat().st_ino
+        asyncio.run(store.merge(hexes))
+        assert (store.opt / merged_name(hexes) / "a").stat().st_ino == inode
+        assert [entry.name for entry in store.opt.iterdir()] == [merged_name(hexes)]  # no scratch left

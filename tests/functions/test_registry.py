@@ -8,11 +8,13 @@ import contextlib
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from strato import migrations
 from strato.functions.definitions import Configuration, lambda_timestamp
 from strato.functions.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 from strato.functions.invoke_configs import EventInvokeConfig, EventLimits
+from strato.functions.layers import LayerVersion
 from strato.functions.registry import Registry
 from strato.functions.registry_tables import MIGRATIONS
 
@@ -511,8 +514,103 @@ class TestSchema:
         finally:
             upgraded.close()
 
+    def test_a_version_4_file_upgrades_and_its_functions_have_no_layers(self, tmp_path: Path) -> None:
+        root = self.old_file(tmp_path, 4)
+        with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
+            conn.execute("INSERT INTO versions (name, number, runtime, handler, role, description, timeout, "
+                         "memory_size, ephemeral_storage, environment, architectures, code_hex, code_sha256, "
+                         "code_size, revision_id, last_modified) VALUES ('old', 0, 'python3.11', 'h.h', 'r', '', 3, "
+                         "128, 512, '{}', '[\"x86_64\"]', 'ab', 'q', 1, 'rev', 'now')")
+        upgraded = Registry(root, "eu-west-1")
+        try:
+            assert asyncio.run(upgraded.get("old")).config.layers == ()
+            assert upgraded.resolve("old").opt_dir is None
+        finally:
+            upgraded.close()
+
     def test_last_modified_is_in_lambdas_format(self) -> None:
         assert lambda_timestamp(1700000000.25) == "2023-11-14T22:13:20.250+0000"
+
+
+def publish_layer(registry: Registry, name: str, text: str, runtimes: tuple[str, ...] = ()) -> LayerVersion:
+    stored = registry.packages.store_sync(package(text))
+    return asyncio.run(registry.publish_layer(name, "", runtimes, (), None, stored))
+
+
+class TestLayers:
+    def test_versions_are_numbered_on_and_never_reused(self, registry: Registry) -> None:
+        assert [publish_layer(registry, "shared", str(i)).version for i in range(3)] == [1, 2, 3]
+        asyncio.run(registry.delete_layer_version("shared", 3))
+        asyncio.run(registry.delete_layer_version("shared", 3))  # gone already: no error
+        assert publish_layer(registry, "shared", "again").version == 4
+        with pytest.raises(NotFound):
+            asyncio.run(registry.layer_version("shared", 3))
+
+    def test_versions_list_newest_first_in_pages_and_by_compatibility(self, registry: Registry) -> None:
+        for runtimes in (("python3.11",), ("nodejs22.x",), ("python3.11", "nodejs22.x")):
+            publish_layer(registry, "shared", "-".join(runtimes), runtimes)
+        first, marker = asyncio.run(registry.list_layer_versions("shared", None, None, None, 2))
+        assert [v.version for v in first] == [3, 2]
+        rest, end = asyncio.run(registry.list_layer_versions("shared", None, None, marker, 2))
+        assert ([v.version for v in rest], end) == ([1], None)
+        python, _ = asyncio.run(registry.list_layer_versions("shared", "python3.11", None, None, 50))
+        assert [v.version for v in python] == [3, 1]
+
+    def test_layers_list_by_name_with_their_newest_matching_version(self, registry: Registry) -> None:
+        publish_layer(registry, "b", "b1", ("python3.11",))
+        publish_layer(registry, "b", "b2", ("nodejs22.x",))
+        publish_layer(registry, "a", "a1", ("nodejs22.x",))
+        listed, _ = asyncio.run(registry.list_layers(None, None, None, 50))
+        assert [(v.name, v.version) for v in listed] == [("a", 1), ("b", 2)]
+        python, _ = asyncio.run(registry.list_layers("python3.11", None, None, 50))
+        assert [(v.name, v.version) for v in python] == [("b", 1)]
+        page, marker = asyncio.run(registry.list_layers(None, None, None, 1))
+        assert ([v.name for v in page], marker) == (["a"], "a")
+
+    def test_a_function_keeps_the_packages_of_its_layers(self, registry: Registry) -> None:
+        one, two = publish_layer(registry, "one", "1"), publish_layer(registry, "two", "2")
+        arns = [registry.layer_arn("one", 1), registry.layer_arn("two", 1)]
+        layers = asyncio.run(registry.function_layers(arns))
+        assert [(layer.arn, layer.code_hex) for layer in layers] == [
+            (arns[0], one.code.sha256_hex), (arns[1], two.code.sha256_hex)]
+        stored = registry.packages.store_sync(package("fn"))
+        asyncio.run(registry.create("fn", replace(CONFIG, layers=layers), stored, publish=True))
+        asyncio.run(registry.delete_layer_version("one", 1))
+        function = registry.resolve("fn", "1")
+        assert function.layer_dirs == (registry.packages.code_dir(one.code.sha256_hex),
+                                       registry.packages.code_dir(two.code.sha256_hex))
+        assert function.opt_dir is not None
+        assert (function.opt_dir / "handler.py").read_text() == "2"
+
+    @pytest.mark.parametrize(("arns", "message"), [
+        (["arn:aws:lambda:eu-west-1:000000000000:layer:one:9"], "Layer version arn:aws:lambda:eu-west-1:"
+                                                                "000000000000:layer:one:9 does not exist."),
+        (["arn:aws:lambda:us-east-1:000000000000:layer:one:1"], "Layer version arn:aws:lambda:us-east-1:"
+                                                                "000000000000:layer:one:1 does not exist."),
+        (["arn:aws:lambda:eu-west-1:111111111111:layer:one:1"], "does not exist"),
+        (["not an arn"], "Layer version not an arn does not exist."),
+        (["arn:aws:lambda:eu-west-1:000000000000:layer:one:1"] * 2, "Two different versions of the same layer"),
+        (["arn:aws:lambda:eu-west-1:000000000000:layer:one:1"] * 6, "less than or equal to 5"),
+    ])
+    def test_layers_a_function_cannot_use_are_refused(self, registry: Registry, arns: list[str],
+                                                      message: str) -> None:
+        publish_layer(registry, "one", "1")
+        with pytest.raises(InvalidParameter, match=re.escape(message)):
+            asyncio.run(registry.function_layers(arns))
+
+    def test_a_statement_id_is_unique_and_revision_ids_are_checked(self, registry: Registry) -> None:
+        publish_layer(registry, "one", "1")
+        with pytest.raises(NotFound, match="No policy"):
+            asyncio.run(registry.layer_policy("one", 1))
+        revision = asyncio.run(registry.add_layer_statement("one", 1, {"Sid": "a"}, None))
+        with pytest.raises(Conflict):
+            asyncio.run(registry.add_layer_statement("one", 1, {"Sid": "a"}, None))
+        with pytest.raises(PreconditionFailed):
+            asyncio.run(registry.add_layer_statement("one", 1, {"Sid": "b"}, "stale"))
+        asyncio.run(registry.add_layer_statement("one", 1, {"Sid": "b"}, revision))
+        assert [s["Sid"] for s in asyncio.run(registry.layer_policy("one", 1)).statements] == ["a", "b"]
+        with pytest.raises(NotFound):
+            asyncio.run(registry.add_layer_statement("one", 2, {"Sid": "c"}, None))
 
 
 class TestCodeCollection:
@@ -522,7 +620,7 @@ class TestCodeCollection:
     @staticmethod
     def age(registry: Registry, seconds: float) -> None:
         """Make every stored package look `seconds` old."""
-        for folder in (registry.packages.zips, registry.packages.code):
+        for folder in (registry.packages.zips, registry.packages.code, registry.packages.opt):
             for entry in folder.iterdir():
                 old = entry.stat().st_mtime - seconds
                 os.utime(entry, (old, old))
@@ -549,6 +647,24 @@ class TestCodeCollection:
         self.age(registry, 3600)
         registry.packages.store_sync(package("shared"))  # about to be used by a new function
         assert registry.packages.collect(set(), grace=600) == 0
+
+    def test_layers_go_once_neither_a_layer_version_nor_a_function_holds_them(self, registry: Registry) -> None:
+        one = publish_layer(registry, "one", "1")
+        publish_layer(registry, "two", "2")
+        layers = asyncio.run(registry.function_layers([registry.layer_arn("one", 1), registry.layer_arn("two", 1)]))
+        stored = registry.packages.store_sync(package("fn"))
+        asyncio.run(registry.create("fn", replace(CONFIG, layers=layers), stored))
+        merged = registry.resolve("fn").opt_dir
+        assert merged is not None
+        assert merged.is_dir()
+        for name in ("one", "two"):
+            asyncio.run(registry.delete_layer_version(name, 1))
+        self.age(registry, 3600)
+        assert registry.packages.collect(asyncio.run(registry.referenced_code()), grace=600) == 0
+        asyncio.run(registry.delete("fn", None))
+        assert registry.packages.collect(asyncio.run(registry.referenced_code()), grace=600) == 7
+        assert not merged.exists()
+        assert not registry.packages.code_dir(one.code.sha256_hex).exists()
 
     def test_replaced_code_goes_but_published_versions_keep_theirs(self, registry: Registry) -> None:
         create(registry, "fn", code="one", publish=True)

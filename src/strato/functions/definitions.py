@@ -11,6 +11,16 @@ from .records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionLayer:
+    """A layer version as a function version uses it: its package is kept while the version
+    uses it, whether or not the layer version is deleted."""
+
+    arn: str  # the layer version's ARN
+    code_hex: str  # its package's SHA-256 (the code store's name for it)
+    code_size: int  # bytes of its zip
+
+
+@dataclass(frozen=True, slots=True)
 class Configuration:
     """What CreateFunction and UpdateFunctionConfiguration set."""
 
@@ -23,6 +33,7 @@ class Configuration:
     ephemeral_storage: int = DEFAULT_EPHEMERAL
     environment: dict[str, str] = field(default_factory=dict)
     architectures: tuple[str, ...] = ("x86_64",)
+    layers: tuple[FunctionLayer, ...] = ()  # in the order they are laid over /opt
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from strato import jsontext
 from . import failures, logs
 from .launcher import Launcher, LaunchSpec, Process
 from .logs import EndMarks, LogFiles, Output
+from .packages import merge_layers
 from .records import FunctionVersion, Invocation, InvokeResult
 from .runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
 from .runtime_api.channel import Waiter
@@ -96,6 +97,8 @@ class Environment:
         try:
             self._listener = listener = await RuntimeApiListener.open(self._channel)
             function = self.function
+            if function.opt_dir is not None and not function.opt_dir.is_dir():  # made when configured, or collected
+                await asyncio.to_thread(merge_layers, function.opt_dir, function.layer_dirs)
             theirs = None
             if strato_client(function.runtime):
                 ours, theirs = socket.socketpair()
@@ -111,7 +114,7 @@ class Environment:
                 environment=variables,
                 memory_mb=function.memory_size, tmp_mb=function.ephemeral_storage, log_fd=write_end,
                 api_fd=None if theirs is None else theirs.fileno(),
-                log_secret=None if self._marks is None else self._marks.secret)
+                log_secret=None if self._marks is None else self._marks.secret, opt_dir=function.opt_dir)
             self._launched_at = time.perf_counter()
             try:
                 self._process = await launcher.launch(spec)

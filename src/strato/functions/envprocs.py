@@ -109,8 +109,12 @@ class Runtime:
         os._exit(code)
 
     def run(self, spec: dict[str, Any], api: socket.socket | None) -> int:
+        opt_dir = spec.get("opt_dir")
         if self.host is not None:
-            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]))
+            sandbox.finish_filesystem(self.host, spec["code_dir"], int(spec["tmp_mb"]), opt_dir)
+        elif opt_dir:
+            raise RuntimeError("layers need mount namespaces, which this host does not allow strato: "
+                               "a function with layers cannot run here")
         task_root = sandbox.TASK_ROOT if self.policy.namespaces else spec["code_dir"]
         environment = {**spec["environment"], "LAMBDA_TASK_ROOT": task_root}
         os.chdir(task_root)
@@ -130,11 +134,18 @@ class Runtime:
             os.set_inheritable(api.fileno(), True)
             environment[runtime_client.API_FD_VARIABLE] = str(api.detach())
             environment[runtime_client.LOG_SECRET_VARIABLE] = spec.get("log_secret") or ""
-        argv = spec.get("argv") or (_fresh_python() if runtime.startswith("python")
-                                    else [os.path.join(task_root, "bootstrap")])
+        argv = spec.get("argv") or (_fresh_python() if runtime.startswith("python") else [_bootstrap(task_root)])
         if wrapper:  # Lambda starts the runtime through it: it gets the runtime's command line
             argv = [wrapper, *argv]
         os.execve(argv[0], argv, environment)
+
+
+def _bootstrap(task_root: str) -> str:
+    """A custom runtime's program: the function's own `bootstrap`, else a layer's (Lambda looks
+    in /var/task, then /opt)."""
+    own = os.path.join(task_root, "bootstrap")
+    layers = os.path.join(sandbox.OPT, "bootstrap")
+    return layers if not os.path.exists(own) and os.path.exists(layers) else own
 
 
 def _fresh_python() -> list[str]:

@@ -185,6 +185,7 @@ class ZygoteClient:
             "runtime": spec.runtime,
             "handler": spec.handler,
             "code_dir": _real_path(spec.code_dir),
+            "opt_dir": None if spec.opt_dir is None else _real_path(spec.opt_dir),
             "environment": spec.environment,
             "memory_mb": spec.memory_mb,
             "tmp_mb": spec.tmp_mb,

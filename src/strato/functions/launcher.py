@@ -24,6 +24,7 @@ class LaunchSpec:
     # after each invocation's (logs.EndMarks), so that output is told apart exactly (an
     # invocation that printed nothing owes its mark until the runtime next prints).
     log_secret: str | None = None
+    opt_dir: Path | None = None  # seen as /opt: the function's layers (None: it has none)
 
 
 class Process(Protocol):

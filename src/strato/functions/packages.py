@@ -4,6 +4,9 @@ read-only tree that every environment of every version with that code shares.
 Layout under the functions directory:
     zips/<sha256 hex>.zip    the package as uploaded (GetFunction's Code.Location serves it)
     code/<sha256 hex>/       its unpacked tree: dirs 0755, files 0644 (0755 when executable)
+    opt/<sha256 hex>/        the trees of several layers laid over each other in order (a
+                             function's /opt), named by the digest of their names (`merged_name`);
+                             hard links to the layers' files
 
 Limits are Lambda's (Lambda quotas page): 50 MB zipped for a direct upload, 250 MB unzipped.
 """
@@ -134,6 +137,60 @@ def _sync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def merged_name(hexes: tuple[str, ...]) -> str:
+    """The name of the tree that lays the packages `hexes` over each other, in that order."""
+    return hashlib.sha256("\n".join(hexes).encode()).hexdigest()
+
+
+def _clear(path: Path) -> None:
+    """Make room at `path` for what a later layer puts there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _overlay(source: Path, into: Path) -> None:
+    """Lay the tree `source` over `into`: what both hold, `source`'s wins (a file over a
+    directory too, as when Lambda extracts layers into /opt one after the other)."""
+    for directory, dirs, files in os.walk(source):
+        relative = Path(directory).relative_to(source)
+        for name in dirs:
+            target = into / relative / name
+            if not target.is_dir() or target.is_symlink():
+                _clear(target)
+                target.mkdir(mode=0o755)
+        for name in files:
+            target = into / relative / name
+            _clear(target)
+            try:
+                os.link(Path(directory) / name, target)
+            except OSError:  # a filesystem without hard links
+                shutil.copy2(Path(directory) / name, target)
+
+
+def merge_layers(target: Path, sources: tuple[Path, ...]) -> None:
+    """Make `target` (once: a tree that exists is complete) from the layers' trees in order.
+    The tree is complete before its name exists; another process making it too is no error."""
+    if target.is_dir():
+        _touch(target)
+        return
+    scratch = target.parent / f".tmp-{secrets.token_hex(8)}"
+    try:
+        scratch.mkdir(mode=0o755)
+        for source in sources:
+            _overlay(source, scratch)
+        try:
+            scratch.rename(target)
+        except OSError:  # made by another process first
+            if not target.is_dir():
+                raise
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+    _sync_dir(target.parent)
+
+
 class CodeStore:
     """Packages by content under one directory; safe to share between processes (every
     write goes to a private temporary name and is renamed into place)."""
@@ -142,7 +199,8 @@ class CodeStore:
         self.root = root
         self.zips = root / "zips"
         self.code = root / "code"
-        for directory in (self.zips, self.code):
+        self.opt = root / "opt"
+        for directory in (self.zips, self.code, self.opt):
             directory.mkdir(parents=True, exist_ok=True)
 
     def zip_path(self, sha256_hex: str) -> Path:
@@ -150,6 +208,19 @@ class CodeStore:
 
     def code_dir(self, sha256_hex: str) -> Path:
         return self.code / sha256_hex
+
+    def opt_dir(self, hexes: tuple[str, ...]) -> Path | None:
+        """The tree a function with the layers `hexes` sees as /opt: none without layers, the
+        layer's own with one, else their merged tree (made by `merge`)."""
+        if not hexes:
+            return None
+        return self.code_dir(hexes[0]) if len(hexes) == 1 else self.opt / merged_name(hexes)
+
+    async def merge(self, hexes: tuple[str, ...]) -> None:
+        """Make the merged tree of several layers now, so that no cold start waits for it."""
+        target = self.opt_dir(hexes)
+        if target is not None and len(hexes) > 1:
+            await asyncio.to_thread(merge_layers, target, tuple(self.code_dir(h) for h in hexes))
 
     async def store(self, data: bytes) -> StoredCode:
         """Check, store and unpack a package (off the event loop); raises InvalidPackage or
@@ -191,12 +262,13 @@ class CodeStore:
         return StoredCode(hex_digest, b64_digest, len(data))
 
     def collect(self, referenced: set[str], grace: float) -> int:
-        """Remove packages no version refers to that were not stored or reused in the last
-        `grace` seconds (one may be on its way into the registry, or still mounted by an
-        environment finishing its last invoke), and scratch left by a crash. Returns how many."""
+        """Remove packages and merged layer trees no version refers to that were not stored or
+        reused in the last `grace` seconds (one may be on its way into the registry, or still
+        mounted by an environment finishing its last invoke), and scratch left by a crash.
+        Returns how many."""
         cutoff = time.time() - grace
         removed = 0
-        for folder, suffix in ((self.code, ""), (self.zips, ".zip")):
+        for folder, suffix in ((self.code, ""), (self.zips, ".zip"), (self.opt, "")):
             for entry in os.scandir(folder):
                 name = entry.name.removesuffix(suffix)
                 if name in referenced or entry.stat(follow_symlinks=False).st_mtime > cutoff:

@@ -40,6 +40,8 @@ class FunctionVersion:
     revision_id: str
     ephemeral_storage: int = DEFAULT_EPHEMERAL  # MB of /tmp
     reserved_concurrency: int | None = None
+    opt_dir: Path | None = None  # the tree seen as /opt: its layers', laid over each other in order
+    layer_dirs: tuple[Path, ...] = ()  # each layer's own tree, in order (what opt_dir is made of)
 
     @property
     def revision(self) -> RevisionKey:

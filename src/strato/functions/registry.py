@@ -26,7 +26,8 @@ from .definitions import Alias, Configuration, FunctionRecord, Usage
 from .errors import Conflict, InvalidParameter, NotFound
 from .function_urls import UrlConfigTables
 from .invoke_configs import EventConfigTables
-from .packages import CodeStore, StoredCode
+from .layers import LayerTables
+from .packages import CodeStore, StoredCode, merged_name
 from .policies import PolicyTables
 from .records import LATEST, FunctionVersion
 from .registry_tables import VERSION_COLUMNS, page
@@ -37,7 +38,7 @@ MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
 _QUALIFIED_TABLES = ("policies", "policy_statements", "event_invoke_configs", "function_urls")
 
 
-class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
+class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
     def __init__(self, root: Path, region: str = "us-east-1") -> None:
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(root / "functions.db", region)
@@ -53,6 +54,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
     async def create(self, function_name: str, config: Configuration, code: StoredCode,
                      publish: bool = False, tags: Mapping[str, str] | None = None) -> FunctionRecord:
         name, _ = self.split(function_name)
+        await self.packages.merge(tuple(layer.code_hex for layer in config.layers))
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             if self._exists(conn, name):
@@ -116,6 +118,8 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
                                    revision_id: str | None = None) -> FunctionRecord:
         """Change $LATEST's configuration; `changes` names Configuration fields."""
         name, _ = self.split(function_name)
+        if "layers" in changes:
+            await self.packages.merge(tuple(layer.code_hex for layer in changes["layers"]))
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             latest = self._version(conn, name, 0, None)
@@ -334,9 +338,16 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
         return await self._read(run)
 
     async def referenced_code(self) -> set[str]:
-        """The packages (SHA-256 hex) some version still runs: what code collection keeps."""
+        """What code collection keeps: the packages (SHA-256 hex) some version runs or some
+        layer version holds, and the merged trees of the layers of versions with several."""
         def run(conn: sqlite3.Connection) -> set[str]:
-            return {row[0] for row in conn.execute("SELECT DISTINCT code_hex FROM versions")}
+            kept = {row[0] for row in conn.execute("SELECT code_hex FROM versions UNION SELECT code_hex "
+                                                   "FROM layer_versions")}
+            for (text,) in conn.execute("SELECT DISTINCT layers FROM versions WHERE layers != '[]'"):
+                hexes = tuple(layer[1] for layer in json.loads(text))
+                kept.update(hexes)
+                kept.add(merged_name(hexes))
+            return kept
 
         return await self._read(run)
 
@@ -344,12 +355,14 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables):
 
     def _runnable(self, record: FunctionRecord) -> FunctionVersion:
         c = record.config
+        hexes = tuple(layer.code_hex for layer in c.layers)
         return FunctionVersion(
             name=record.name, version=record.version, arn=self.arn(record.name), runtime=c.runtime,
             handler=c.handler, memory_size=c.memory_size, timeout=c.timeout, environment=dict(c.environment),
             code_dir=self.packages.code_dir(record.code.sha256_hex), code_sha256=record.code.code_sha256,
             revision_id=record.revision_id, ephemeral_storage=c.ephemeral_storage,
-            reserved_concurrency=record.reserved_concurrency,
+            reserved_concurrency=record.reserved_concurrency, opt_dir=self.packages.opt_dir(hexes),
+            layer_dirs=tuple(self.packages.code_dir(h) for h in hexes),
         )
 
     def _route(self, name: str, qualifier: str | None) -> Route:

@@ -9,6 +9,7 @@ interpreter. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import functools
 import importlib
@@ -35,6 +36,8 @@ UNHANDLED_WARNING = (  # awslambdaric's lambda_unhandled_exception_warning_messa
     "temporarily rolling back to the previous runtime version. For more information, see "
     "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
+# Where Lambda's Python runtimes look for a layer's packages (after /var/task).
+LAYER_PATHS = (f"/opt/python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages", "/opt/python")
 ASCII_ONLY = sys.version_info < (3, 12)  # awslambdaric escapes non-ASCII before python3.12
 # After an invocation's output and before its answer, a line that tells the log where that
 # output ends (logs.EndMarks): NUL, "strato-end", the environment's secret, the request id.
@@ -392,15 +395,31 @@ def _mark_end(secret: str | None, request_id: str) -> None:
         Unbuffered.owed = end_mark(secret, request_id)
 
 
+def _import_path(task_root: str) -> None:
+    """The function's code first on sys.path, then its layers' Python dirs, in the order of
+    Lambda's Python runtimes. Packages the zygote preloaded for speed (boto3 and what it
+    imports) are forgotten when the function or a layer brings its own copy of one of them, so
+    that the function imports its own, as it would in Lambda."""
+    own = [task_root, *LAYER_PATHS]
+    sys.path[:] = own + [path for path in sys.path if path not in own]
+    preloaded = {name.partition(".")[0] for name in sys.modules} - set(sys.stdlib_module_names)
+    preloaded -= {__name__.partition(".")[0], "__main__"}
+    brought: set[str] = set()
+    for path in own:
+        with contextlib.suppress(OSError):
+            brought.update(entry.partition(".")[0] for entry in os.listdir(path))
+    if preloaded & brought:
+        for name in [name for name in sys.modules if name.partition(".")[0] in preloaded]:
+            del sys.modules[name]
+
+
 def run(api: socket.socket | None = None, secret: str | None = None) -> int:
     """The runtime's main loop; returns only when initialisation failed (exit status 1).
     `api`: a connection to the Runtime API handed over at launch (else it is dialled);
     `secret`: the environment's, for the end marks in its output (none without it)."""
     sys.stdout = Unbuffered(sys.stdout)
     sys.stderr = Unbuffered(sys.stderr)
-    task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
-    if task_root not in sys.path:
-        sys.path.insert(0, task_root)
+    _import_path(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"], api)
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))

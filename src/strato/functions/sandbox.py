@@ -7,7 +7,8 @@ The steps, in the order an environment meets them (see zygote.py for who runs ea
   mount_proc         /proc for the new pid namespace (run by its pid 1)
   prepare_filesystem the data dir and strato's own dirs covered by empty read-only tmpfs,
                      private /dev/shm, /var/tmp and /tmp, bash as /bin/sh (all before the launch)
-  finish_filesystem  at launch: /var/task read-only, /tmp resized to the function's size
+  finish_filesystem  at launch: /var/task read-only, the function's layers read-only at /opt,
+                     /tmp resized to the function's size
   drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
                      no_new_privs
 Only the standard library: the zygote, which may run on another interpreter, imports it.
@@ -24,6 +25,7 @@ from . import syscalls
 from .cgroups import Tree
 
 TASK_ROOT = "/var/task"
+OPT = "/opt"  # where a function's layers are
 NAMESPACES = syscalls.CLONE_NEWNS | syscalls.CLONE_NEWPID | syscalls.CLONE_NEWIPC | syscalls.CLONE_NEWUTS
 UID_BASE = 1_000_000_000  # environment uids: far above any real account
 NOFILE = 1024  # Lambda's file descriptor limit
@@ -112,6 +114,7 @@ def probe(cgroups: Tree | None, hide: list[str]) -> Policy:
     root = os.geteuid() == 0
     if root:
         os.makedirs(TASK_ROOT, exist_ok=True)
+        os.makedirs(OPT, exist_ok=True)
     namespaces = _try_in_child(lambda: enter_namespaces(root))
     return Policy(root, namespaces, cgroups, tuple(hide))
 
@@ -264,12 +267,15 @@ def _tmp_options(tmp_mb: int) -> str:
     return f"size={max(1, tmp_mb)}m,mode=1777"
 
 
-def finish_filesystem(host: int, code_dir: str, tmp_mb: int) -> None:
+def finish_filesystem(host: int, code_dir: str, tmp_mb: int, opt_dir: str | None = None) -> None:
     """At launch: the function's code (found through the kept host tree, which is then let go)
-    read-only at /var/task, and /tmp limited to the function's ephemeral storage size."""
-    code = os.open(code_dir.lstrip("/"), os.O_PATH | os.O_DIRECTORY, dir_fd=host)
-    _bind_read_only(code, TASK_ROOT)
-    os.close(code)
+    read-only at /var/task, its layers (`opt_dir`) read-only at /opt over the host's, and /tmp
+    limited to the function's ephemeral storage size."""
+    for source, target in ((code_dir, TASK_ROOT), (opt_dir, OPT)):
+        if source:
+            tree = os.open(source.lstrip("/"), os.O_PATH | os.O_DIRECTORY, dir_fd=host)
+            _bind_read_only(tree, target)
+            os.close(tree)
     os.close(host)
     if tmp_mb != SPARE_TMP_MB:
         flags = syscalls.MS_REMOUNT | syscalls.MS_NOSUID | syscalls.MS_NODEV

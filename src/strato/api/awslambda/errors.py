@@ -60,7 +60,7 @@ def not_found(message: str) -> LambdaError:
     return LambdaError("ResourceNotFoundException", message, 404)
 
 
-PACKAGE_OPERATIONS = frozenset({"CreateFunction", "UpdateFunctionCode"})  # the requests that upload a zip
+PACKAGE_OPERATIONS = frozenset({"CreateFunction", "UpdateFunctionCode", "PublishLayerVersion"})  # they upload a zip
 
 
 def too_large(limit: int, operation: str) -> LambdaError:

@@ -1,5 +1,5 @@
-"""AddPermission's statement, pure: each request field checked against botocore's Lambda
-service model, and the policy statement Lambda builds from them.
+"""AddPermission's and AddLayerVersionPermission's statements, pure: each request field checked
+against botocore's Lambda service model, and the policy statement Lambda builds from them.
 
 Source: the Lambda API reference, "AddPermission" (Principal: a service's domain-style name,
 an account id, an IAM ARN or `*`; SourceArn, SourceAccount, PrincipalOrgID, EventSourceToken,
@@ -23,6 +23,8 @@ SOURCE_ARN = (r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)
 SOURCE_ACCOUNT = r"\d{12}"
 PRINCIPAL_ORG_ID = r"o-[a-z0-9]{10,32}"
 EVENT_SOURCE_TOKEN = r"[a-zA-Z0-9._\-]+"
+LAYER_ACTION = r"lambda:GetLayerVersion"
+LAYER_PRINCIPAL = r"\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root"
 AUTH_TYPES = ("NONE", "AWS_IAM")
 _ACCOUNT = re.compile(r"\d{12}")
 _IAM_ARN = re.compile(r"arn:aws[a-zA-Z-]*:iam::\d{12}:.+")
@@ -95,4 +97,24 @@ def statement(resource: str, fields: dict[str, Any]) -> dict[str, Any]:
                              "Action": action, "Resource": resource}
     if condition:
         built["Condition"] = condition
+    return built
+
+
+def layer_statement(resource: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The statement AddLayerVersionPermission's `fields` add to the policy of the layer version
+    `resource` (an ARN): who may use it, an account, an organisation or everyone."""
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            raise invalid_parameter(f"{name} must be a string")
+        return value
+
+    sid = check(text("StatementId"), "statementId", STATEMENT_ID, 1, 100, required=True)
+    action = check(text("Action"), "action", LAYER_ACTION, 0, 22, required=True)
+    principal = check(text("Principal"), "principal", LAYER_PRINCIPAL, 0, 10000, required=True)
+    org_id = check(text("OrganizationId"), "organizationId", PRINCIPAL_ORG_ID, 0, 34)
+    built: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Principal": principal_of(str(principal)),
+                             "Action": action, "Resource": resource}
+    if org_id is not None:
+        built["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": org_id}}
     return built

@@ -1,7 +1,8 @@
 """Routing, pure: (method, path) -> the Lambda operation and its path parameters.
 
 Source: the `http.requestUri` of each operation in botocore's Lambda service model
-(2015-03-31, with its later-dated tagging, concurrency, account-settings and function URL paths).
+(2015-03-31, with its later-dated tagging, concurrency, account-settings, layer and function URL
+paths).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ class Endpoint:
     function_name: str = ""
     alias: str = ""
     resource: str = ""  # the ARN a tagging operation names
-    statement_id: str = ""  # RemovePermission's
+    statement_id: str = ""  # RemovePermission's, RemoveLayerVersionPermission's
+    layer: str = ""  # a layer's name or ARN, as the path gives it
+    layer_version: str = ""  # its version number, as the path gives it (checked by the handler)
 
 
 # (version prefix, sub-resource after the function name, method) -> operation
@@ -52,6 +55,18 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2021-10-31", "urls", "GET"): "ListFunctionUrlConfigs",
 }
 _ALIAS_ROUTES = {"GET": "GetAlias", "PUT": "UpdateAlias", "DELETE": "DeleteAlias"}
+# (what follows /2018-10-31/layers/NAME/versions[/N], method) -> operation. ListLayers' path with
+# `?find=LayerVersion` is GetLayerVersionByArn, told apart by its handler (the route has no query).
+_LAYER_ROUTES: dict[tuple[str, str], str] = {
+    ("", "POST"): "PublishLayerVersion",
+    ("", "GET"): "ListLayerVersions",
+    ("N", "GET"): "GetLayerVersion",
+    ("N", "DELETE"): "DeleteLayerVersion",
+    ("N/content", "GET"): "GetLayerVersionContent",  # strato's presigned Content.Location
+    ("N/policy", "POST"): "AddLayerVersionPermission",
+    ("N/policy", "GET"): "GetLayerVersionPolicy",
+    ("N/policy/S", "DELETE"): "RemoveLayerVersionPermission",
+}
 _TAG_ROUTES = {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}
 
 
@@ -65,6 +80,10 @@ def route(method: str, raw_path: str) -> Endpoint:
         return Endpoint("GetAccountSettings")
     if len(segments) == 3 and segments[:2] == ["2017-03-31", "tags"] and segments[2] and method in _TAG_ROUTES:
         return Endpoint(_TAG_ROUTES[method], resource=segments[2])
+    if segments[:2] == ["2018-10-31", "layers"]:
+        layer = _layer_endpoint(method, segments[2:])
+        if layer is not None:
+            return layer
     if len(segments) >= 2 and segments[1] == "functions":
         version = segments[0]
         if len(segments) == 2 and version == "2015-03-31":
@@ -86,6 +105,21 @@ def route(method: str, raw_path: str) -> Endpoint:
             return Endpoint("ListFunctionEventInvokeConfigs", segments[2])
     raise LambdaError("UnknownOperationException", f"{method} {raw_path} is not a Lambda operation strato implements.",
                       404)
+
+
+def _layer_endpoint(method: str, rest: list[str]) -> Endpoint | None:
+    """The layer operation of a path under /2018-10-31/layers (`rest`: the segments after it)."""
+    if not rest:
+        return Endpoint("ListLayers") if method == "GET" else None
+    extra = rest[2:]  # the version, a sub-resource, a statement id
+    if len(rest) < 2 or rest[1] != "versions" or not all(rest) or len(extra) > 3:
+        return None
+    shape = "/".join(["N", *extra[1:2], "S"][:len(extra)])
+    operation = _LAYER_ROUTES.get((shape, method))
+    if operation is None:
+        return None
+    return Endpoint(operation, layer=rest[0], layer_version=rest[2] if len(rest) > 2 else "",
+                    statement_id=rest[4] if len(rest) > 4 else "")
 
 
 def is_invoke(method: bytes, raw_path: bytes) -> bool:

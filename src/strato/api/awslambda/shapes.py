@@ -14,6 +14,7 @@ from typing import Any
 
 from strato import jsontext
 from strato.functions.definitions import Alias, FunctionRecord
+from strato.functions.layers import LayerVersion
 from strato.functions.registry import Registry
 
 from .errors import invalid_content, invalid_parameter, validation_error
@@ -179,8 +180,8 @@ def function_configuration(registry: Registry, record: FunctionRecord, qualifier
                            listed: bool = False) -> dict[str, Any]:
     """FunctionConfiguration: every field boto3's waiters and callers read. The ARN carries the
     qualifier the caller named (an alias, `$LATEST`), else a published version's number.
-    `Environment` only when the function has variables, no `Layers` (it has none), as Lambda
-    answers; entries of a list (`listed`) leave out State, LastUpdateStatus and
+    `Environment` only when the function has variables, `Layers` only when it has layers, as
+    Lambda answers; entries of a list (`listed`) leave out State, LastUpdateStatus and
     RuntimeVersionConfig, as Lambda's ListFunctions and ListVersionsByFunction do."""
     config = record.config
     qualifier = qualifier or (record.version if record.version != "$LATEST" else None)
@@ -207,10 +208,32 @@ def function_configuration(registry: Registry, record: FunctionRecord, qualifier
     }
     if config.environment:
         shape["Environment"] = {"Variables": dict(config.environment)}
+    if config.layers:
+        shape["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code_size} for layer in config.layers]
     if not listed:
         shape["State"] = "Active"
         shape["LastUpdateStatus"] = "Successful"
         shape["RuntimeVersionConfig"] = {"RuntimeVersionArn": runtime_version_arn(registry.region, config.runtime)}
+    return shape
+
+
+def layer_version(registry: Registry, layer: LayerVersion, content_location: str | None = None) -> dict[str, Any]:
+    """A layer version as PublishLayerVersion and GetLayerVersion answer it (with its Content,
+    given where it downloads from), or as the lists give it (without). Lists of compatible
+    runtimes and architectures and the license only when the version has them."""
+    shape: dict[str, Any] = {}
+    if content_location is not None:
+        shape["Content"] = {"Location": content_location, "CodeSha256": layer.code.code_sha256,
+                            "CodeSize": layer.code.size}
+        shape["LayerArn"] = registry.layer_arn(layer.name)
+    shape.update({"LayerVersionArn": registry.layer_arn(layer.name, layer.version),
+                  "Description": layer.description, "CreatedDate": layer.created, "Version": layer.version})
+    if layer.compatible_runtimes:
+        shape["CompatibleRuntimes"] = list(layer.compatible_runtimes)
+    if layer.compatible_architectures:
+        shape["CompatibleArchitectures"] = list(layer.compatible_architectures)
+    if layer.license_info is not None:
+        shape["LicenseInfo"] = layer.license_info
     return shape
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import aliases, concurrency, event_config, function_urls, functions, invoke, logs, policy, tags, versions
+from . import aliases, concurrency, event_config, function_urls, functions, invoke, layers, logs, policy, tags, versions
 
 Handler = Callable[[Call], Awaitable[Response]]
 # Starts the operation without awaiting when it can (then gives None and, later, the response
@@ -50,6 +50,15 @@ HANDLERS: dict[str, Handler] = {
     "UpdateFunctionUrlConfig": function_urls.update_function_url_config,
     "DeleteFunctionUrlConfig": function_urls.delete_function_url_config,
     "ListFunctionUrlConfigs": function_urls.list_function_url_configs,
+    "PublishLayerVersion": layers.publish_layer_version,
+    "GetLayerVersion": layers.get_layer_version,
+    "GetLayerVersionContent": layers.get_layer_version_content,
+    "ListLayers": layers.list_layers,
+    "ListLayerVersions": layers.list_layer_versions,
+    "DeleteLayerVersion": layers.delete_layer_version,
+    "AddLayerVersionPermission": layers.add_layer_version_permission,
+    "RemoveLayerVersionPermission": layers.remove_layer_version_permission,
+    "GetLayerVersionPolicy": layers.get_layer_version_policy,
     "Invoke": invoke.invoke,
     "GetFunctionLogs": logs.get_function_logs,
 }

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import platform
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-from strato.auth import sigv4
-from strato.fileio import read_at
 from strato.functions.definitions import Configuration
 from strato.functions.packages import StoredCode
 from strato.functions.records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LATEST
@@ -25,10 +20,8 @@ from strato.http.responses import Response
 from .. import shapes, tagging
 from ..call import Call
 from ..errors import invalid_parameter, package_too_large, validation_error
-from .common import json_response, max_items, no_content
+from .common import json_response, max_items, no_content, presigned_link, zip_download
 
-CODE_URL_LIFETIME = 600  # seconds, as Lambda's own Code.Location links
-_CHUNK = 1024 * 1024
 HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
     platform.machine().lower(), platform.machine())
 
@@ -37,9 +30,8 @@ def _unsupported(body: shapes.Body) -> None:
     """Refuse what strato cannot honour rather than drop it silently."""
     if body.text("PackageType") not in (None, "Zip"):
         raise invalid_parameter("PackageType Image is not supported by strato: deploy a .zip package")
-    for name in ("Layers", "FileSystemConfigs"):
-        if body.data.get(name):
-            raise invalid_parameter(f"{name} are not supported by strato")
+    if body.data.get("FileSystemConfigs"):
+        raise invalid_parameter("FileSystemConfigs are not supported by strato")
     vpc = body.mapping("VpcConfig") or {}
     if vpc.get("SubnetIds") or vpc.get("SecurityGroupIds"):
         raise invalid_parameter("VpcConfig is not supported by strato")
@@ -63,8 +55,8 @@ def _architectures(body: shapes.Body) -> tuple[str, ...] | None:
     return tuple(given)
 
 
-def _changes(call: Call, body: shapes.Body) -> dict[str, Any]:
-    """The Configuration fields a request sets, each checked."""
+async def _changes(call: Call, body: shapes.Body) -> dict[str, Any]:
+    """The Configuration fields a request sets, each checked (the layers it names found)."""
     _unsupported(body)
     changes: dict[str, Any] = {}
     runtime = body.text("Runtime")
@@ -101,11 +93,15 @@ def _changes(call: Call, body: shapes.Body) -> dict[str, Any]:
     storage = shapes.ephemeral_storage(body)
     if storage is not None:
         changes["ephemeral_storage"] = storage
+    layers = body.strings("Layers")
+    if layers is not None:
+        changes["layers"] = await call.registry.function_layers(layers)
     return changes
 
 
-async def _package(call: Call, code: dict[str, Any]) -> StoredCode:
-    """The zip a request supplies (ZipFile, or S3Bucket/S3Key of strato's own S3), stored."""
+async def package(call: Call, code: dict[str, Any], kind: str = "function") -> StoredCode:
+    """The zip a request supplies (ZipFile, or S3Bucket/S3Key of strato's own S3), stored: a
+    function's code or a layer's content (`kind`)."""
     zip_file, bucket, key = code.get("ZipFile"), code.get("S3Bucket"), code.get("S3Key")
     if code.get("ImageUri"):
         raise invalid_parameter("Container images are not supported by strato: deploy a .zip package")
@@ -123,14 +119,14 @@ async def _package(call: Call, code: dict[str, Any]) -> StoredCode:
         except ValueError:
             raise package_too_large() from None
     else:
-        raise invalid_parameter("Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
+        raise invalid_parameter(f"Please provide a source for {kind} code: ZipFile, or S3Bucket and S3Key.")
     return await call.registry.packages.store(data)
 
 
 async def create_function(call: Call) -> Response:
     body = call.body()
     name = body.required("FunctionName")
-    changes = _changes(call, body)
+    changes = await _changes(call, body)
     tags = tagging.tags(body.mapping("Tags"))
     for field, label in (("role", "Role"), ("runtime", "Runtime"), ("handler", "Handler")):
         if field not in changes:
@@ -139,21 +135,14 @@ async def create_function(call: Call) -> Response:
         "timeout": DEFAULT_TIMEOUT, "memory_size": DEFAULT_MEMORY, "ephemeral_storage": DEFAULT_EPHEMERAL,
         "architectures": _architectures(body) or (HOST_ARCHITECTURE,), **changes,
     })
-    code = await _package(call, body.mapping("Code") or {})
+    code = await package(call, body.mapping("Code") or {})
     record = await call.registry.create(name, config, code, publish=body.flag("Publish"), tags=tags)
     return json_response(shapes.function_configuration(call.registry, record), 201)
 
 
 def code_location(call: Call, name: str, version: str) -> str:
     """A presigned URL, on the endpoint the caller used, that downloads the version's zip."""
-    request = call.request
-    host = request.headers.get("host", "")
-    raw_path = f"/2015-03-31/functions/{quote(name)}/code".encode()
-    signer = call.services.signer
-    query = sigv4.presign("GET", host, raw_path, [("Qualifier", version)], access_key=signer.access_key,
-                          secret=signer.secret_key, region=call.services.settings.region, service="lambda",
-                          now=time.time(), expires=CODE_URL_LIFETIME, s3_path=False)
-    return f"{request.scheme}://{host}{raw_path.decode()}?{query}"
+    return presigned_link(call, f"/2015-03-31/functions/{quote(name)}/code", [("Qualifier", version)])
 
 
 async def get_function(call: Call) -> Response:
@@ -174,20 +163,7 @@ async def get_function(call: Call) -> Response:
 async def get_function_code(call: Call) -> Response:
     """The zip behind a Code.Location URL, streamed from the package store."""
     record = await call.registry.get(call.endpoint.function_name, call.qualifier())
-    fd = os.open(call.registry.packages.zip_path(record.code.sha256_hex), os.O_RDONLY)
-    size = os.fstat(fd).st_size
-
-    async def chunks() -> AsyncIterator[bytes]:
-        offset = 0
-        while offset < size:
-            piece = await read_at(fd, min(_CHUNK, size - offset), offset)
-            if not piece:
-                raise OSError(f"the package ended at {offset} of {size} bytes")
-            offset += len(piece)
-            yield piece
-
-    headers = [("content-type", "application/zip"), ("content-length", str(size))]
-    return Response(200, headers, chunks(), close=lambda: os.close(fd))
+    return zip_download(call.registry.packages.zip_path(record.code.sha256_hex))
 
 
 async def get_function_configuration(call: Call) -> Response:
@@ -214,7 +190,7 @@ async def update_function_code(call: Call) -> Response:
     if body.flag("DryRun"):
         record = await call.registry.get(call.endpoint.function_name, LATEST)
         return json_response(shapes.function_configuration(call.registry, record))
-    code = await _package(call, body.data)
+    code = await package(call, body.data)
     record = await call.registry.update_code(call.endpoint.function_name, code, publish=body.flag("Publish"),
                                              revision_id=body.text("RevisionId"))
     return json_response(shapes.function_configuration(call.registry, record))
@@ -222,7 +198,7 @@ async def update_function_code(call: Call) -> Response:
 
 async def update_function_configuration(call: Call) -> Response:
     body = call.body()
-    changes = _changes(call, body)
+    changes = await _changes(call, body)
     record = await call.registry.update_configuration(call.endpoint.function_name, changes,
                                                       revision_id=body.text("RevisionId"))
     return json_response(shapes.function_configuration(call.registry, record))
