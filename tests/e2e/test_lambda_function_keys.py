@@ -144,6 +144,19 @@ def test_with_its_keys_a_function_invokes_another(lam: Any, caller: str) -> None
     assert json.loads(answer["ok"]["Payload"]) == {"echoed": {"n": 7}}
 
 
+def test_its_keys_may_stream_an_invoke_but_not_read_or_publish_layers(lam: Any, caller: str,
+                                                                     server: StratoServer) -> None:
+    keys = run(lam, caller, {"keys": True})
+    posing = lambda_client_with(server, keys["access"], keys["secret"])
+    echo = deploy(lam, "def handler(event, context):\n    return {'echoed': event}\n")
+    events = list(posing.invoke_with_response_stream(FunctionName=echo, Payload=b'{"n": 8}')["EventStream"])
+    assert json.loads(b"".join(e["PayloadChunk"]["Payload"] for e in events if "PayloadChunk" in e)) == \
+        {"echoed": {"n": 8}}
+    assert refused(posing.list_layers)[:2] == ("AccessDeniedException", 403)
+    assert refused(posing.publish_layer_version, LayerName="mine", Content={"ZipFile": b"PK"})[:2] == \
+        ("AccessDeniedException", 403)
+
+
 @pytest.mark.parametrize(("operation", "params"), [
     ("get_function", {"FunctionName": "{other}"}),
     ("get_function_configuration", {"FunctionName": "{other}"}),

@@ -49,8 +49,9 @@ def new_request_id() -> str:
 
 MAX_CODE_REQUEST = 69_905_067  # Lambda's limit for a CreateFunction/UpdateFunctionCode request (base64 zip)
 MAX_REQUEST = 1024 * 1024  # every other operation's JSON body
-_FUNCTION_OPERATIONS = frozenset({"Invoke"})  # all a function's own keys may call here
-_BODY_LIMITS = {"Invoke": MAX_PAYLOAD, **dict.fromkeys(PACKAGE_OPERATIONS, MAX_CODE_REQUEST)}
+_INVOKES = ("Invoke", "InvokeWithResponseStream")
+_FUNCTION_OPERATIONS = frozenset(_INVOKES)  # all a function's own keys may call here (lambda:InvokeFunction)
+_BODY_LIMITS = {**dict.fromkeys(_INVOKES, MAX_PAYLOAD), **dict.fromkeys(PACKAGE_OPERATIONS, MAX_CODE_REQUEST)}
 # A package request holds its body, the decoded zip and its unpacking in memory at once
 # (up to ~170 MB): a worker takes this many at a time, so that memory stays bounded.
 CONCURRENT_PACKAGES = 2

@@ -39,6 +39,7 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2015-03-31", "aliases", "POST"): "CreateAlias",
     ("2015-03-31", "aliases", "GET"): "ListAliases",
     ("2015-03-31", "invocations", "POST"): "Invoke",
+    ("2021-11-15", "response-streaming-invocations", "POST"): "InvokeWithResponseStream",
     ("2015-03-31", "policy", "POST"): "AddPermission",
     ("2015-03-31", "policy", "GET"): "GetPolicy",
     ("2017-10-31", "concurrency", "PUT"): "PutFunctionConcurrency",

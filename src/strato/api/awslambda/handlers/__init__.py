@@ -60,6 +60,7 @@ HANDLERS: dict[str, Handler] = {
     "RemoveLayerVersionPermission": layers.remove_layer_version_permission,
     "GetLayerVersionPolicy": layers.get_layer_version_policy,
     "Invoke": invoke.invoke,
+    "InvokeWithResponseStream": invoke.invoke_with_response_stream,
     "GetFunctionLogs": logs.get_function_logs,
 }
 

@@ -1,5 +1,6 @@
-"""Invoke: validate the request, resolve the version (an alias's weights pick one), build the
-Invocation and hand it to the Invoker. Source: the Lambda API reference, "Invoke"."""
+"""Invoke and InvokeWithResponseStream: validate the request, resolve the version (an alias's
+weights pick one), build the Invocation and hand it to the Invoker. Source: the Lambda API
+reference, "Invoke" and "InvokeWithResponseStream"."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, FunctionVer
 from strato.functions.registry import Registry
 from strato.http.responses import Response
 
+from .. import eventstream
 from ..call import Call
 from ..errors import invalid_content, invalid_parameter, too_large, validation_error
 from .common import no_content
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+STREAMING_INVOCATION_TYPES = ("RequestResponse", "DryRun")
+STREAM_CHUNK = 64 * 1024  # a buffered answer goes out in PayloadChunk events of at most this
 LOG_TYPES = ("None", "Tail")
 MAX_CLIENT_CONTEXT = 3583
 
@@ -63,9 +67,11 @@ class InvokeRequest:
     log_tail: bool
 
 
-def invoke_request(kind: str, log_type: str, body: bytes, context: str | None) -> InvokeRequest:
-    """An Invoke's X-Amz-Invocation-Type, X-Amz-Log-Type, body and X-Amz-Client-Context, checked."""
-    kind = _one_of(kind, "invocationType", INVOCATION_TYPES)
+def invoke_request(kind: str, log_type: str, body: bytes, context: str | None,
+                   kinds: tuple[str, ...] = INVOCATION_TYPES) -> InvokeRequest:
+    """An Invoke's X-Amz-Invocation-Type (one of `kinds`), X-Amz-Log-Type, body and
+    X-Amz-Client-Context, checked."""
+    kind = _one_of(kind, "invocationType", kinds)
     log_type = _one_of(log_type, "logType", LOG_TYPES)
     if kind == "Event":
         payload = checked_payload(body, MAX_EVENT_PAYLOAD, "InvokeAsync")
@@ -74,10 +80,11 @@ def invoke_request(kind: str, log_type: str, body: bytes, context: str | None) -
     return InvokeRequest(kind, payload, client_context(context), log_type == "Tail")
 
 
-def _read(call: Call) -> InvokeRequest:
+def _read(call: Call, kinds: tuple[str, ...] = INVOCATION_TYPES) -> InvokeRequest:
     headers = call.request.headers
     return invoke_request(headers.get("x-amz-invocation-type", "RequestResponse"),
-                          headers.get("x-amz-log-type", "None"), call.raw_body, headers.get("x-amz-client-context"))
+                          headers.get("x-amz-log-type", "None"), call.raw_body, headers.get("x-amz-client-context"),
+                          kinds)
 
 
 def new_invocation(registry: Registry, function: FunctionVersion, qualifier: str | None, request_id: str,
@@ -115,6 +122,33 @@ async def invoke(call: Call, request: InvokeRequest | None = None) -> Response:
         await call.services.invoker.enqueue(invocation)
         return Response(202, [])
     return response(await call.services.invoker.invoke(invocation), request.log_tail)
+
+
+async def invoke_with_response_stream(call: Call) -> Response:
+    """The answer as an event stream: the payload in PayloadChunk events, then InvokeComplete
+    (with the log tail when asked). strato's functions answer whole (as Lambda's buffered
+    runtimes do), so the chunks follow the answer rather than the function's writes. A function
+    error sends no chunk: InvokeComplete names it (ErrorCode `Unhandled`, ErrorDetails the error
+    document)."""
+    request = _read(call, STREAMING_INVOCATION_TYPES)
+    name, qualifier = call.target()
+    function = call.registry.resolve(name, qualifier)
+    if request.kind == "DryRun":
+        return no_content()
+    result = await call.services.invoker.invoke(new_invocation(call.registry, function, qualifier,
+                                                               call.request_id, request))
+    complete: dict[str, str] = {}
+    chunks = []
+    if result.function_error:
+        complete.update(ErrorCode=result.function_error, ErrorDetails=result.payload.decode("utf-8", "replace"))
+    else:
+        chunks = [eventstream.event("PayloadChunk", result.payload[at:at + STREAM_CHUNK], "application/octet-stream")
+                  for at in range(0, len(result.payload), STREAM_CHUNK)]
+    if request.log_tail:
+        complete["LogResult"] = base64.b64encode(result.log_tail).decode()
+    body = b"".join([*chunks, eventstream.json_event("InvokeComplete", complete)])
+    headers = [("content-type", eventstream.CONTENT_TYPE), ("x-amz-executed-version", result.executed_version)]
+    return Response(200, headers, body)
 
 
 def start(call: Call, done: Callable[[Response | BaseException], None]) -> Awaitable[Response] | None:
