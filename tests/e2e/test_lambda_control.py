@@ -91,6 +91,14 @@ class TestCreateAndRead:
             assert refused.code == 403
             assert refused.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
 
+    def test_a_function_has_no_code_signing_configuration(self, lam: Any, function: str) -> None:
+        """What Terraform's and CDK's readers of a function ask for next to GetFunction."""
+        answer = lam.get_function_code_signing_config(FunctionName=function)
+        assert (answer["FunctionName"], answer["CodeSigningConfigArn"]) == (function, "")
+        with pytest.raises(ClientError) as missing:
+            lam.get_function_code_signing_config(FunctionName=f"{function}-missing")
+        assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
     def test_a_function_is_found_by_its_arn(self, lam: Any, function: str) -> None:
         arn = lam.get_function_configuration(FunctionName=function)["FunctionArn"]
         assert lam.get_function(FunctionName=arn)["Configuration"]["FunctionName"] == function

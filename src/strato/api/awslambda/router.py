@@ -42,6 +42,7 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2021-11-15", "response-streaming-invocations", "POST"): "InvokeWithResponseStream",
     ("2015-03-31", "policy", "POST"): "AddPermission",
     ("2015-03-31", "policy", "GET"): "GetPolicy",
+    ("2020-06-30", "code-signing-config", "GET"): "GetFunctionCodeSigningConfig",
     ("2017-10-31", "concurrency", "PUT"): "PutFunctionConcurrency",
     ("2017-10-31", "concurrency", "DELETE"): "DeleteFunctionConcurrency",
     ("2019-09-30", "concurrency", "GET"): "GetFunctionConcurrency",

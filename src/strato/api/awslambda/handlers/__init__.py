@@ -19,6 +19,7 @@ HANDLERS: dict[str, Handler] = {
     "GetFunction": functions.get_function,
     "GetFunctionCode": functions.get_function_code,
     "GetFunctionConfiguration": functions.get_function_configuration,
+    "GetFunctionCodeSigningConfig": functions.get_function_code_signing_config,
     "ListFunctions": functions.list_functions,
     "UpdateFunctionCode": functions.update_function_code,
     "UpdateFunctionConfiguration": functions.update_function_configuration,
