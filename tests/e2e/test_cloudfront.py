@@ -1,6 +1,7 @@
 """The CloudFront API through boto3's cloudfront client against a real strato server:
 distributions (create, read, list, update, delete with If-Match), aliases, cache behaviours
-round-tripping exactly, invalidations, errors, and boto3's waiters."""
+round-tripping exactly (what was left out answered with CloudFront's defaults), invalidations,
+errors, and boto3's waiters."""
 
 from __future__ import annotations
 
@@ -105,6 +106,37 @@ def config(**overrides: Any) -> dict[str, Any]:
     return base
 
 
+BEHAVIOR_DEFAULTS: dict[str, Any] = {
+    "TrustedSigners": {"Enabled": False, "Quantity": 0}, "TrustedKeyGroups": {"Enabled": False, "Quantity": 0},
+    "AllowedMethods": {"Quantity": 2, "Items": ["HEAD", "GET"]}, "SmoothStreaming": False, "Compress": False,
+    "FieldLevelEncryptionId": "", "LambdaFunctionAssociations": {"Quantity": 0},
+    "FunctionAssociations": {"Quantity": 0},
+}
+CONFIG_DEFAULTS: dict[str, Any] = {
+    "Aliases": {"Quantity": 0}, "DefaultRootObject": "", "CustomErrorResponses": {"Quantity": 0},
+    "PriceClass": "PriceClass_All", "HttpVersion": "http2", "OriginGroups": {"Quantity": 0},
+    "Logging": {"Enabled": False, "IncludeCookies": False, "Bucket": "", "Prefix": ""},
+    "ViewerCertificate": {"CloudFrontDefaultCertificate": True, "SSLSupportMethod": "vip",
+                          "MinimumProtocolVersion": "TLSv1", "CertificateSource": "cloudfront"},
+    "Restrictions": {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}}, "WebACLId": "",
+}
+
+
+def answered(sent: dict[str, Any]) -> dict[str, Any]:
+    """A configuration as CloudFront answers it: as sent, with its defaults for what was left out
+    (every GetDistribution carries them, and clients such as Terraform's provider rely on it)."""
+    def behavior(given: dict[str, Any]) -> dict[str, Any]:
+        full = {**BEHAVIOR_DEFAULTS, **given}
+        full["AllowedMethods"] = {"CachedMethods": {"Quantity": 2, "Items": ["HEAD", "GET"]}, **full["AllowedMethods"]}
+        return full
+
+    full = {**CONFIG_DEFAULTS, **sent, "DefaultCacheBehavior": behavior(sent["DefaultCacheBehavior"])}
+    behaviors = sent.get("CacheBehaviors", {"Quantity": 0})
+    full["CacheBehaviors"] = {**behaviors, **({"Items": [behavior(b) for b in behaviors["Items"]]}
+                                            if "Items" in behaviors else {})}
+    return full
+
+
 class TestDistributions:
     def test_create_answers_201_with_location_etag_and_a_deployed_distribution(self, cloudfront: Any) -> None:
         sent = config()
@@ -119,16 +151,37 @@ class TestDistributions:
         assert distribution["ARN"] == f"arn:aws:cloudfront::000000000000:distribution/{distribution['Id']}"
         assert distribution["DomainName"] == f"{distribution['Id'].lower()}.cdn.strato.local"
         assert distribution["Status"] == "Deployed"
-        assert distribution["DistributionConfig"] == sent
+        assert distribution["DistributionConfig"] == answered(sent)
 
-    def test_the_configuration_reads_back_exactly_as_sent(self, cloudfront: Any, signing: tuple[str, str]) -> None:
+    def test_an_empty_policy_id_names_no_policy(self, cloudfront: Any) -> None:
+        """Terraform's AWS provider sends every behaviour's CachePolicyId (and the other ids), empty
+        when it has none, beside its ForwardedValues."""
+        behavior = legacy_behavior("bucket", CachePolicyId="", OriginRequestPolicyId="", ResponseHeadersPolicyId="",
+                                   FieldLevelEncryptionId="")
+        created = cloudfront.create_distribution(DistributionConfig=config(DefaultCacheBehavior=behavior))
+        answered_behavior = created["Distribution"]["DistributionConfig"]["DefaultCacheBehavior"]
+        assert "CachePolicyId" not in answered_behavior
+        assert answered_behavior["ForwardedValues"]["QueryString"] is True
+
+    def test_what_a_configuration_leaves_out_comes_back_as_cloudfronts_default(self, cloudfront: Any) -> None:
+        minimal = {"CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": False,
+                   "Origins": {"Quantity": 1, "Items": [s3_origin()]},
+                   "DefaultCacheBehavior": {"TargetOriginId": "bucket", "ViewerProtocolPolicy": "allow-all",
+                                            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}
+        created = cloudfront.create_distribution(DistributionConfig=minimal)
+        read = cloudfront.get_distribution(Id=created["Distribution"]["Id"])["Distribution"]["DistributionConfig"]
+        assert read == answered(minimal)
+        assert read["OriginGroups"] == {"Quantity": 0}
+        assert read["DefaultCacheBehavior"]["AllowedMethods"]["Items"] == ["HEAD", "GET"]
+
+    def test_the_configuration_reads_back_as_sent(self, cloudfront: Any, signing: tuple[str, str]) -> None:
         sent = signed_config(signing)
         created = cloudfront.create_distribution(DistributionConfig=sent)
         read = cloudfront.get_distribution_config(Id=created["Distribution"]["Id"])
-        assert read["DistributionConfig"] == sent
+        assert read["DistributionConfig"] == answered(sent)
         assert read["ETag"] == created["ETag"]
         got = cloudfront.get_distribution(Id=created["Distribution"]["Id"])
-        assert got["Distribution"]["DistributionConfig"] == sent
+        assert got["Distribution"]["DistributionConfig"] == answered(sent)
         assert got["ETag"] == created["ETag"]
         assert got["Distribution"]["ActiveTrustedKeyGroups"]["Items"][0]["KeyGroupId"] == signing[1]
 
@@ -136,7 +189,7 @@ class TestDistributions:
         sent = config()
         created = cloudfront.create_distribution_with_tags(DistributionConfigWithTags={
             "DistributionConfig": sent, "Tags": {"Items": [{"Key": "team", "Value": "web"}]}})
-        assert created["Distribution"]["DistributionConfig"] == sent
+        assert created["Distribution"]["DistributionConfig"] == answered(sent)
         arn = created["Distribution"]["ARN"]
         assert cloudfront.list_tags_for_resource(Resource=arn)["Tags"]["Items"] == [{"Key": "team", "Value": "web"}]
 
@@ -194,8 +247,8 @@ class TestDistributions:
         updated = cloudfront.update_distribution(Id=distribution_id, DistributionConfig=changed,
                                                  IfMatch=created["ETag"])
         assert updated["ETag"] != created["ETag"]
-        assert updated["Distribution"]["DistributionConfig"] == changed
-        assert cloudfront.get_distribution_config(Id=distribution_id)["DistributionConfig"] == changed
+        assert updated["Distribution"]["DistributionConfig"] == answered(changed)
+        assert cloudfront.get_distribution_config(Id=distribution_id)["DistributionConfig"] == answered(changed)
 
     def test_the_caller_reference_cannot_change(self, cloudfront: Any) -> None:
         created = cloudfront.create_distribution(DistributionConfig=config())
@@ -254,6 +307,8 @@ class TestConfigurationErrors:
         ({"Origins": {"Quantity": 1, "Items": [{**s3_origin(), "DomainName": "example.com"}]}},
          ("InvalidOrigin", 400)),
         ({"DefaultRootObject": "/index.html"}, ("InvalidDefaultRootObject", 400)),
+        ({"Origins": {"Quantity": 1, "Items": [{**http_origin("bucket"), "DomainName": "127.0.0.1:8081"}]}},
+         ("InvalidArgument", 400)),  # the port goes in CustomOriginConfig
         ({"Aliases": {"Quantity": 2, "Items": ["a.example.com"]}}, ("InconsistentQuantities", 400)),
     ])
     def test_invalid_configurations_are_refused(self, cloudfront: Any, overrides: dict[str, Any],

@@ -111,6 +111,8 @@ def _check_origins(origins: tuple[Origin, ...]) -> None:
     for origin in origins:
         if not origin.id or not origin.domain_name:
             raise InvalidOrigin("An origin needs an Id and a DomainName.")
+        if ":" in origin.domain_name:  # the port is CustomOriginConfig's HTTPPort / HTTPSPort
+            raise InvalidArgument("The parameter origin name cannot contain a colon.")
         if (origin.s3 is None) == (origin.custom is None):
             raise InvalidOrigin(f"Origin {origin.id} must have exactly one of S3OriginConfig and CustomOriginConfig.")
         if origin.s3 is not None and bucket_of(origin) is None:

@@ -1,5 +1,6 @@
-"""DistributionConfig XML: what is read is what is written back, quantities are checked,
-malformed values are MalformedInput, and unmodelled fields are kept."""
+"""DistributionConfig XML: what is read is what is written back (with CloudFront's defaults for
+what was left out), quantities are checked, malformed values are MalformedInput, and
+unmodelled fields are kept."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_a_config_reads_back_as_written() -> None:
 def test_unmodelled_fields_are_kept_where_they_were_sent() -> None:
     text = roundtrip(CONFIG).decode()
     assert "<OriginShield><Enabled>false</Enabled></OriginShield></Origin>" in text
-    assert "<FunctionAssociations><Quantity>0</Quantity></FunctionAssociations></DefaultCacheBehavior>" in text
+    assert "<MinTTL>0</MinTTL><FunctionAssociations><Quantity>0</Quantity></FunctionAssociations>" in text
     assert "<RestrictionType>none</RestrictionType>" in text
 
 
@@ -75,9 +76,33 @@ def test_custom_error_responses_are_read_and_written_back_field_by_field() -> No
     assert ERRORS.decode() in roundtrip(data).decode()
 
 
-def test_custom_error_responses_left_out_stay_out() -> None:
-    assert parse_config(parse(CONFIG)).custom_error_responses is None
-    assert b"CustomErrorResponses" not in roundtrip(CONFIG)
+def test_members_left_out_come_back_with_cloudfronts_defaults() -> None:
+    assert parse_config(parse(CONFIG)).custom_error_responses is None  # not sent: nothing to model
+    text = roundtrip(CONFIG).decode()
+    for default in (
+        "<DefaultRootObject></DefaultRootObject>",
+        "<CustomErrorResponses><Quantity>0</Quantity></CustomErrorResponses>",
+        "<PriceClass>PriceClass_All</PriceClass>",
+        "<HttpVersion>http2</HttpVersion>",
+        "<OriginGroups><Quantity>0</Quantity></OriginGroups>",
+        "<Logging><Enabled>false</Enabled><IncludeCookies>false</IncludeCookies><Bucket></Bucket><Prefix></Prefix>"
+        "</Logging>",
+        "<ViewerCertificate><CloudFrontDefaultCertificate>true</CloudFrontDefaultCertificate><SSLSupportMethod>vip"
+        "</SSLSupportMethod><MinimumProtocolVersion>TLSv1</MinimumProtocolVersion><CertificateSource>cloudfront"
+        "</CertificateSource></ViewerCertificate>",
+        "<WebACLId></WebACLId>",
+        "<TrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity></TrustedSigners>",
+        "<TrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity></TrustedKeyGroups>",
+        "<AllowedMethods><Quantity>2</Quantity><Items><Method>HEAD</Method><Method>GET</Method></Items><CachedMethods>"
+        "<Quantity>2</Quantity><Items><Method>HEAD</Method><Method>GET</Method></Items></CachedMethods>"
+        "</AllowedMethods>",
+        "<SmoothStreaming>false</SmoothStreaming><Compress>false</Compress>"
+        "<FieldLevelEncryptionId></FieldLevelEncryptionId>",
+        "<LambdaFunctionAssociations><Quantity>0</Quantity></LambdaFunctionAssociations>",
+    ):
+        assert default in text
+    assert text.count("<Restrictions>") == 1  # sent: kept as it was, no default beside it
+    assert text.count("<FunctionAssociations>") == 1
 
 
 def code_of(data: bytes) -> str:

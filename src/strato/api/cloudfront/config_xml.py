@@ -1,6 +1,10 @@
 """DistributionConfig <-> XML, field by field as in the API reference
 (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DistributionConfig.html).
-What a client leaves out stays out, and unmodelled fields come back as sent."""
+Unmodelled fields come back as sent. A member a client left out comes back as CloudFront
+answers it, with its default (an empty list, logging off, the default certificate, no
+restrictions): every configuration CloudFront answers carries them, and clients read some
+without checking (Terraform's AWS provider crashes on a distribution without OriginGroups, or a
+behaviour without AllowedMethods or LambdaFunctionAssociations)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from strato.cdn.records import (
     CustomErrorResponse,
     CustomOriginConfig,
     DistributionConfig,
+    Element,
     ForwardedValues,
     Origin,
     S3OriginConfig,
@@ -20,6 +25,7 @@ from strato.xmltree import Node
 from .wire import (
     boolean,
     build,
+    element_of,
     extras,
     integer,
     item_nodes,
@@ -130,6 +136,12 @@ def _forwarded(node: Node) -> ForwardedValues | None:
     )
 
 
+def _named_id(node: Node, tag: str) -> str | None:
+    """A policy's or configuration's id; empty names none, as CloudFront takes it (Terraform
+    sends `<CachePolicyId></CachePolicyId>` beside ForwardedValues for a behaviour without one)."""
+    return text(node, tag) or None
+
+
 def _behavior(node: Node, default: bool) -> Behavior:
     allowed = node.find("AllowedMethods")
     return Behavior(
@@ -142,10 +154,10 @@ def _behavior(node: Node, default: bool) -> Behavior:
         cached_methods=strings(allowed, "CachedMethods", "Method") if allowed is not None else None,
         smooth_streaming=boolean(node, "SmoothStreaming"),
         compress=boolean(node, "Compress"),
-        field_level_encryption_id=text(node, "FieldLevelEncryptionId"),
-        cache_policy_id=text(node, "CachePolicyId"),
-        origin_request_policy_id=text(node, "OriginRequestPolicyId"),
-        response_headers_policy_id=text(node, "ResponseHeadersPolicyId"),
+        field_level_encryption_id=_named_id(node, "FieldLevelEncryptionId"),
+        cache_policy_id=_named_id(node, "CachePolicyId"),
+        origin_request_policy_id=_named_id(node, "OriginRequestPolicyId"),
+        response_headers_policy_id=_named_id(node, "ResponseHeadersPolicyId"),
         forwarded_values=_forwarded(node),
         min_ttl=integer(node, "MinTTL"),
         default_ttl=integer(node, "DefaultTTL"),
@@ -156,22 +168,43 @@ def _behavior(node: Node, default: bool) -> Behavior:
 
 # -- writing ------------------------------------------------------------------------------
 
+def _with_defaults(sent: tuple[Element, ...], defaults: tuple[Node, ...]) -> tuple[Element, ...]:
+    """The unmodelled members as sent, then CloudFront's defaults of those that were not."""
+    present = {element.name for element in sent}
+    return sent + tuple(element_of(node) for node in defaults if node.tag not in present)
+
+
+def _config_defaults() -> tuple[Node, ...]:
+    return (
+        quantity_list("OriginGroups", ()),
+        build("Logging", ("Enabled", False), ("IncludeCookies", False), ("Bucket", ""), ("Prefix", "")),
+        build("ViewerCertificate", ("CloudFrontDefaultCertificate", True), ("SSLSupportMethod", "vip"),
+              ("MinimumProtocolVersion", "TLSv1"), ("CertificateSource", "cloudfront")),
+        build("Restrictions", ("GeoRestriction", quantity_list("GeoRestriction", (), ("RestrictionType", "none")))),
+        Node("WebACLId", ""),
+    )
+
+
+def _behavior_defaults() -> tuple[Node, ...]:
+    return quantity_list("LambdaFunctionAssociations", ()), quantity_list("FunctionAssociations", ())
+
+
 def config_node(config: DistributionConfig, tag: str = "DistributionConfig") -> Node:
     return build(
         tag,
         ("CallerReference", config.caller_reference),
-        ("Aliases", string_list("Aliases", "CNAME", config.aliases)),
-        ("DefaultRootObject", config.default_root_object),
+        ("Aliases", string_list("Aliases", "CNAME", config.aliases or ())),
+        ("DefaultRootObject", config.default_root_object or ""),
         ("Origins", origins_node(config)),
         ("DefaultCacheBehavior", behavior_node(config.default_behavior, "DefaultCacheBehavior")),
         ("CacheBehaviors", behaviors_node(config)),
-        ("CustomErrorResponses", error_responses_node(config.custom_error_responses)),
+        ("CustomErrorResponses", error_responses_node(config.custom_error_responses or ())),
         ("Comment", config.comment),
-        ("PriceClass", config.price_class),
+        ("PriceClass", config.price_class or "PriceClass_All"),
         ("Enabled", config.enabled),
-        ("HttpVersion", config.http_version),
+        ("HttpVersion", config.http_version or "http2"),
         ("IsIPV6Enabled", config.is_ipv6_enabled),
-        extra=config.extras,
+        extra=_with_defaults(config.extras, _config_defaults()),
     )
 
 
@@ -222,9 +255,9 @@ def _origin_node(origin: Origin) -> Node:
     )
 
 
-def _trusted_node(tag: str, member: str, groups: TrustedGroups | None) -> Node | None:
+def _trusted_node(tag: str, member: str, groups: TrustedGroups | None) -> Node:
     if groups is None:
-        return None
+        return quantity_list(tag, (), ("Enabled", False))
     return quantity_list(tag, (Node(member, item) for item in groups.items), ("Enabled", groups.enabled))
 
 
@@ -241,12 +274,11 @@ def _forwarded_node(forwarded: ForwardedValues | None) -> Node | None:
 
 
 def behavior_node(behavior: Behavior, tag: str) -> Node:
-    allowed = None
-    if behavior.allowed_methods is not None:
-        allowed = quantity_list("AllowedMethods", (Node("Method", method) for method in behavior.allowed_methods))
-        cached = string_list("CachedMethods", "Method", behavior.cached_methods)
-        if cached is not None:
-            allowed.children.append(cached)
+    methods = behavior.allowed_methods or ("HEAD", "GET")  # CloudFront's default
+    allowed = quantity_list("AllowedMethods", (Node("Method", method) for method in methods))
+    cached = string_list("CachedMethods", "Method", behavior.cached_methods or ("HEAD", "GET"))
+    if cached is not None:
+        allowed.children.append(cached)
     return build(
         tag,
         ("PathPattern", behavior.path_pattern),
@@ -255,9 +287,9 @@ def behavior_node(behavior: Behavior, tag: str) -> Node:
         ("TrustedKeyGroups", _trusted_node("TrustedKeyGroups", "KeyGroup", behavior.trusted_key_groups)),
         ("ViewerProtocolPolicy", behavior.viewer_protocol_policy),
         ("AllowedMethods", allowed),
-        ("SmoothStreaming", behavior.smooth_streaming),
-        ("Compress", behavior.compress),
-        ("FieldLevelEncryptionId", behavior.field_level_encryption_id),
+        ("SmoothStreaming", bool(behavior.smooth_streaming)),
+        ("Compress", bool(behavior.compress)),
+        ("FieldLevelEncryptionId", behavior.field_level_encryption_id or ""),
         ("CachePolicyId", behavior.cache_policy_id),
         ("OriginRequestPolicyId", behavior.origin_request_policy_id),
         ("ResponseHeadersPolicyId", behavior.response_headers_policy_id),
@@ -265,5 +297,5 @@ def behavior_node(behavior: Behavior, tag: str) -> Node:
         ("MinTTL", behavior.min_ttl),
         ("DefaultTTL", behavior.default_ttl),
         ("MaxTTL", behavior.max_ttl),
-        extra=behavior.extras,
+        extra=_with_defaults(behavior.extras, _behavior_defaults()),
     )
