@@ -1,0 +1,125 @@
+# What a team deploys on strato with Terraform's AWS provider: a public bucket and its index
+# page, a layer, a function using it with an alias and a public function URL, and a
+# distribution in front of the bucket. The test fills in the endpoint, keys and names.
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "@PROVIDER_VERSION@" }
+  }
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "@ACCESS_KEY@"
+  secret_key                  = "@SECRET_KEY@"
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    s3         = "@ENDPOINT@"
+    lambda     = "@ENDPOINT@"
+    cloudfront = "@ENDPOINT@"
+  }
+}
+
+resource "aws_s3_bucket" "site" {
+  bucket = "@NAME@"
+}
+
+resource "aws_s3_object" "index" {
+  bucket       = aws_s3_bucket.site.id
+  key          = "index.html"
+  content      = "<h1>deployed by terraform</h1>"
+  content_type = "text/html"
+}
+
+resource "aws_s3_bucket_policy" "public" {
+  bucket = aws_s3_bucket.site.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid = "PublicRead", Effect = "Allow", Principal = "*", Action = "s3:GetObject",
+      Resource = "arn:aws:s3:::@NAME@/*"
+    }]
+  })
+}
+
+resource "aws_lambda_layer_version" "shared" {
+  layer_name          = "@NAME@"
+  filename            = "layer.zip"
+  source_code_hash    = filebase64sha256("layer.zip")
+  compatible_runtimes = ["@RUNTIME@"]
+}
+
+resource "aws_lambda_function" "fn" {
+  function_name    = "@NAME@"
+  role             = "arn:aws:iam::000000000000:role/terraform"
+  handler          = "handler.handler"
+  runtime          = "@RUNTIME@"
+  filename         = "function.zip"
+  source_code_hash = filebase64sha256("function.zip")
+  layers           = [aws_lambda_layer_version.shared.arn]
+  publish          = true
+  environment {
+    variables = { STAGE = "test" }
+  }
+}
+
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  function_name    = aws_lambda_function.fn.function_name
+  function_version = aws_lambda_function.fn.version
+}
+
+resource "aws_lambda_function_url" "url" {
+  function_name      = aws_lambda_function.fn.function_name
+  qualifier          = aws_lambda_alias.live.name
+  authorization_type = "NONE"
+}
+
+resource "aws_lambda_permission" "url" {
+  statement_id           = "public-url"
+  action                 = "lambda:InvokeFunctionUrl"
+  function_name          = aws_lambda_function.fn.function_name
+  qualifier              = aws_lambda_alias.live.name
+  principal              = "*"
+  function_url_auth_type = "NONE"
+}
+
+resource "aws_cloudfront_distribution" "cdn" {
+  enabled = true
+  comment = "terraform"
+  aliases = ["@NAME@.example.test"]
+  origin {
+    domain_name = "127.0.0.1"
+    origin_id   = "strato"
+    origin_path = "/@NAME@"
+    custom_origin_config {
+      http_port              = @PORT@
+      https_port             = 443
+      origin_protocol_policy = "http-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = "strato"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    min_ttl                = 0
+    default_ttl            = 60
+    max_ttl                = 3600
+    forwarded_values {
+      query_string = false
+      cookies { forward = "none" }
+    }
+  }
+  restrictions {
+    geo_restriction { restriction_type = "none" }
+  }
+  viewer_certificate {
+    cloudfront_default_certificate = true
+  }
+}
+
+output "function_url" { value = aws_lambda_function_url.url.function_url }

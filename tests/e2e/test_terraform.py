@@ -1,0 +1,78 @@
+"""Terraform's AWS provider against a real strato, as a team deploys with it: a public bucket
+and its page, a layer, a function with an alias and a public URL, and a distribution in front
+of the bucket are applied, planned again with no change (every read answers what was written,
+in the shapes the provider reads), served, and destroyed. Needs `terraform` and a local copy of
+the hashicorp/aws provider (a filesystem mirror: STRATO_TF_PLUGINS, default /opt/tf-plugins);
+skipped where either is missing, as there is no registry to download from."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.lambda_helpers import RUNTIME, package
+from tests.servers import ACCESS_KEY, SECRET_KEY, StratoServer
+
+MIRROR = Path(os.environ.get("STRATO_TF_PLUGINS", "/opt/tf-plugins"))
+PROVIDERS = sorted((MIRROR / "registry.terraform.io/hashicorp/aws").glob("*"))
+pytestmark = pytest.mark.skipif(shutil.which("terraform") is None or not PROVIDERS,
+                                reason="no terraform, or no local copy of the hashicorp/aws provider")
+CLI_CONFIG = f"""provider_installation {{
+  filesystem_mirror {{
+    path    = "{MIRROR}"
+    include = ["registry.terraform.io/*/*"]
+  }}
+  direct {{
+    exclude = ["registry.terraform.io/*/*"]
+  }}
+}}
+"""
+HANDLER = ("def handler(event, context):\n    import shared\n"
+           "    return {'shared': shared.VALUE, 'path': event['rawPath']}\n")
+
+
+def terraform(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(workdir / "cli.tfrc"), "TF_IN_AUTOMATION": "1",
+           "CHECKPOINT_DISABLE": "1"}
+    return subprocess.run(["terraform", *args, "-no-color"], cwd=workdir, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_a_stack_is_applied_read_back_without_drift_served_and_destroyed(server: StratoServer,
+                                                                          tmp_path: Path) -> None:
+    name = f"tf-{uuid.uuid4().hex[:10]}"
+    text = (Path(__file__).parent / "terraform" / "main.tf").read_text()
+    for key, value in {"PROVIDER_VERSION": PROVIDERS[-1].name, "ACCESS_KEY": ACCESS_KEY, "SECRET_KEY": SECRET_KEY,
+                       "ENDPOINT": server.url, "NAME": name, "RUNTIME": RUNTIME, "PORT": str(server.port)}.items():
+        text = text.replace(f"@{key}@", value)
+    (tmp_path / "main.tf").write_text(text)
+    (tmp_path / "cli.tfrc").write_text(CLI_CONFIG)
+    (tmp_path / "layer.zip").write_bytes(package({"python/shared.py": "VALUE = 'from the layer'\n"}))
+    (tmp_path / "function.zip").write_bytes(package({"handler.py": HANDLER}))
+
+    for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
+        done = terraform(tmp_path, *step)
+        assert done.returncode == 0, done.stdout + done.stderr
+    try:
+        again = terraform(tmp_path, "plan", "-detailed-exitcode")
+        assert again.returncode == 0, again.stdout + again.stderr  # 2 would mean a change: drift
+
+        url = json.loads(terraform(tmp_path, "output", "-json").stdout)["function_url"]["value"]
+        host = url.removeprefix("http://").rstrip("/")
+        request = urllib.request.Request(f"{server.url}/hello", headers={"Host": host})
+        with urllib.request.urlopen(request) as response:
+            assert json.loads(response.read()) == {"shared": "from the layer", "path": "/hello"}
+        page = urllib.request.Request(f"{server.edge_url}/index.html", headers={"Host": f"{name}.example.test"})
+        with urllib.request.urlopen(page) as response:
+            assert response.read() == b"<h1>deployed by terraform</h1>"
+    finally:
+        destroyed = terraform(tmp_path, "destroy", "-auto-approve")
+    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+    assert "Destroy complete! Resources: 9 destroyed." in destroyed.stdout
