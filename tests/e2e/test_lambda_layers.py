@@ -126,6 +126,27 @@ class TestPublishing:
             "HTTPStatusCode"] == 204
 
 
+    def test_a_version_number_too_large_for_any_layer_is_not_found(self, lam: Any, layer_name: str) -> None:
+        publish(lam, layer_name, {"a": ""})
+        huge = 10**30
+        arn = f"arn:aws:lambda:us-east-1:000000000000:layer:{layer_name}"
+        for operation, fields in ((lam.get_layer_version, {"LayerName": layer_name, "VersionNumber": huge}),
+                                  (lam.get_layer_version_policy, {"LayerName": layer_name, "VersionNumber": huge}),
+                                  (lam.get_layer_version_by_arn, {"Arn": f"{arn}:{huge}"})):
+            assert refused(operation, **fields)[:2] == ("ResourceNotFoundException", 404)
+        assert lam.delete_layer_version(LayerName=layer_name, VersionNumber=huge)["ResponseMetadata"][
+            "HTTPStatusCode"] == 204
+        for marker in (str(huge), "\u00b2"):
+            assert [v["Version"] for v in lam.list_layer_versions(LayerName=layer_name, Marker=marker)[
+                "LayerVersions"]] == [1]
+        code, status, message = refused(lam.create_function, FunctionName=f"fn-{uuid.uuid4().hex[:8]}",
+                                        Runtime=RUNTIME, Role="arn:aws:iam::000000000000:role/r",
+                                        Handler="handler.handler", Code={"ZipFile": package({"handler.py": ""})},
+                                        Layers=[f"{arn}:{huge}"])
+        assert (code, status, message) == ("InvalidParameterValueException", 400,
+                                           f"Layer version {arn}:{huge} does not exist.")
+
+
 class TestListing:
     def test_versions_are_listed_newest_first_and_filtered(self, lam: Any, layer_name: str) -> None:
         publish(lam, layer_name, {"a": "1"}, CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["x86_64"])

@@ -28,6 +28,7 @@ from .policies import POLICY_VERSION
 from .registry_tables import Tables, page
 
 MAX_FUNCTION_LAYERS = 5  # Lambda's layers per function
+MAX_VERSION = (1 << 63) - 1  # a version number is a Long; no layer has one above it (nor SQLite)
 _VERSION_ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+):([0-9]+)")
 _LAYER_ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+)")
 _NAME = re.compile(r"[a-zA-Z0-9_-]+")
@@ -100,7 +101,7 @@ class LayerTables(Tables):
 
     def _layer_version(self, conn: sqlite3.Connection, name: str, version: int) -> LayerVersion:
         row = conn.execute(f"SELECT {_COLUMNS} FROM layer_versions WHERE name = ? AND version = ?",
-                           (name, version)).fetchone()
+                           (name, version)).fetchone() if version <= MAX_VERSION else None
         if row is None:
             raise NotFound("The resource you requested does not exist.")
         return _row(name, row)
@@ -129,7 +130,7 @@ class LayerTables(Tables):
                                   marker: str | None, max_items: int) -> tuple[list[LayerVersion], str | None]:
         """A page of the layer's versions, newest first, after `marker` (the last version listed);
         a layer without versions lists none, as in Lambda."""
-        before = int(marker) if marker and marker.isdigit() else 1 << 62
+        before = min(int(marker), MAX_VERSION) if marker and marker.isascii() and marker.isdigit() else MAX_VERSION
 
         def run(conn: sqlite3.Connection) -> list[LayerVersion]:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM layer_versions WHERE name = ? AND version < ? "
@@ -170,6 +171,8 @@ class LayerTables(Tables):
         """Deleting a version that does not exist is no error, as in Lambda. Functions that use
         it keep its package."""
         def run(conn: sqlite3.Connection) -> None:
+            if version > MAX_VERSION:
+                return
             conn.execute("DELETE FROM layer_versions WHERE name = ? AND version = ?", (name, version))
             conn.execute("DELETE FROM layer_statements WHERE name = ? AND version = ?", (name, version))
 
@@ -208,7 +211,7 @@ class LayerTables(Tables):
 
     def _layer_policy(self, conn: sqlite3.Connection, name: str, version: int) -> LayerPolicy | None:
         row = conn.execute("SELECT policy_revision FROM layer_versions WHERE name = ? AND version = ?",
-                           (name, version)).fetchone()
+                           (name, version)).fetchone() if version <= MAX_VERSION else None
         if row is None:
             raise NotFound("The resource you requested does not exist.")
         statements = [json.loads(text) for (text,) in conn.execute(
