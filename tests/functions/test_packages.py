@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import io
+import shutil
 import stat
 import struct
 import zipfile
@@ -15,7 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from strato.functions.packages import MAX_UNZIPPED, MAX_ZIPPED, CodeStore, InvalidPackage, PackageTooLarge, merged_name
+from strato.functions.packages import (
+    MAX_UNZIPPED,
+    MAX_ZIPPED,
+    CodeStore,
+    InvalidPackage,
+    PackageTooLarge,
+    merge_layers,
+    merged_name,
+)
 
 
 def zipped(entries: dict[str, bytes], modes: dict[str, int] | None = None) -> bytes:
@@ -160,3 +169,17 @@ class TestMergingLayers:
         asyncio.run(store.merge(hexes))
         assert (store.opt / merged_name(hexes) / "a").stat().st_ino == inode
         assert [entry.name for entry in store.opt.iterdir()] == [merged_name(hexes)]  # no scratch left
+
+    def test_a_layer_whose_tree_is_gone_is_an_error_and_no_tree_is_made_without_it(self, store: CodeStore) -> None:
+        first, second = {"a": b"1"}, {"b": b"2"}
+        hexes = self.layers(store, first, second)
+        shutil.rmtree(store.code_dir(hexes[1]))
+        with pytest.raises(FileNotFoundError):
+            merge_layers(store.opt / merged_name(hexes), tuple(store.code_dir(h) for h in hexes))
+        assert list(store.opt.iterdir()) == []
+        shutil.rmtree(store.code_dir(hexes[0]))  # a function's only layer: its own tree is its /opt
+        with pytest.raises(FileNotFoundError):
+            merge_layers(store.code_dir(hexes[0]), (store.code_dir(hexes[0]),))
+        assert not store.code_dir(hexes[0]).exists()
+        store.store_sync(zipped(first))  # published again: whole again
+        assert (store.code_dir(hexes[0]) / "a").read_bytes() == b"1"

@@ -171,10 +171,15 @@ def _overlay(source: Path, into: Path) -> None:
 
 def merge_layers(target: Path, sources: tuple[Path, ...]) -> None:
     """Make `target` (once: a tree that exists is complete) from the layers' trees in order.
-    The tree is complete before its name exists; another process making it too is no error."""
+    The tree is complete before its name exists; another process making it too is no error.
+    A layer's tree that is gone (collected) is FileNotFoundError: a tree made without it would
+    stay wrong for good (and with one layer, `target` is that layer's own tree)."""
     if target.is_dir():
         _touch(target)
         return
+    for source in sources:
+        if not source.is_dir():
+            raise FileNotFoundError(f"the unpacked layer {source} is gone")
     scratch = target.parent / f".tmp-{secrets.token_hex(8)}"
     try:
         scratch.mkdir(mode=0o755)
