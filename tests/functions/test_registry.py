@@ -666,6 +666,17 @@ class TestCodeCollection:
         assert not merged.exists()
         assert not registry.packages.code_dir(one.code.sha256_hex).exists()
 
+    def test_a_layer_found_for_a_function_outlasts_its_deleted_version_until_the_function_holds_it(
+            self, registry: Registry) -> None:
+        one = publish_layer(registry, "one", "1")
+        self.age(registry, 3600)
+        layers = asyncio.run(registry.function_layers([registry.layer_arn("one", 1)]))  # a function being configured
+        asyncio.run(registry.delete_layer_version("one", 1))  # meanwhile
+        assert registry.packages.collect(asyncio.run(registry.referenced_code()), grace=600) == 0
+        asyncio.run(registry.create("fn", replace(CONFIG, layers=layers), registry.packages.store_sync(package("fn"))))
+        assert (registry.packages.code_dir(one.code.sha256_hex) / "handler.py").read_text() == "1"
+        assert registry.packages.zip_path(one.code.sha256_hex).exists()
+
     def test_replaced_code_goes_but_published_versions_keep_theirs(self, registry: Registry) -> None:
         create(registry, "fn", code="one", publish=True)
         one = asyncio.run(registry.get("fn")).code.sha256_hex

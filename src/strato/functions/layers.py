@@ -12,6 +12,7 @@ Source: the Lambda API reference, "PublishLayerVersion", "GetLayerVersion",
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
@@ -23,7 +24,7 @@ from strato.account import ACCOUNT_ID
 
 from .definitions import FunctionLayer, lambda_timestamp
 from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
-from .packages import StoredCode
+from .packages import CodeStore, StoredCode
 from .policies import POLICY_VERSION
 from .registry_tables import Tables, page
 
@@ -73,6 +74,8 @@ def _matches(layer: LayerVersion, runtime: str | None, architecture: str | None)
 
 
 class LayerTables(Tables):
+    packages: CodeStore  # the registry's
+
     def layer_arn(self, name: str, version: int | None = None) -> str:
         base = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:layer:{name}"
         return base if version is None else f"{base}:{version}"
@@ -179,7 +182,8 @@ class LayerTables(Tables):
         await self._write(run)
 
     async def function_layers(self, arns: list[str]) -> tuple[FunctionLayer, ...]:
-        """The layers a function configuration names, in order, as the function keeps them."""
+        """The layers a function configuration names, in order, as the function keeps them;
+        their packages outlast the layer versions' deletion until the function holds them."""
         if len(arns) > MAX_FUNCTION_LAYERS:
             raise InvalidParameter(f"1 validation error detected: Value '[{', '.join(arns)}]' at 'layers' failed "
                                    f"to satisfy constraint: Member must have length less than or equal to "
@@ -203,9 +207,11 @@ class LayerTables(Tables):
             return tuple(layers)
 
         try:
-            return await self._read(run)
+            layers = await self._read(run)
         except NotFound as e:  # another region's or account's ARN
             raise InvalidParameter(e.message) from None
+        await asyncio.to_thread(self.packages.keep, tuple(layer.code_hex for layer in layers))
+        return layers
 
     # -- permissions ----------------------------------------------------------------------
 

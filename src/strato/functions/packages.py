@@ -221,6 +221,13 @@ class CodeStore:
             return None
         return self.code_dir(hexes[0]) if len(hexes) == 1 else self.opt / merged_name(hexes)
 
+    def keep(self, hexes: tuple[str, ...]) -> None:
+        """Packages about to be used again (the layers a function is being configured with):
+        their grace starts over, so that collection leaves them until a version holds them,
+        though the layer versions that held them are deleted meanwhile."""
+        for sha256_hex in hexes:
+            _touch(self.code_dir(sha256_hex), self.zip_path(sha256_hex))
+
     async def merge(self, hexes: tuple[str, ...]) -> None:
         """Make the merged tree of several layers now, so that no cold start waits for it."""
         target = self.opt_dir(hexes)
