@@ -261,6 +261,13 @@ class TestFunctionsWithLayers:
         assert result["opt"] == ["bin", "python"]
         assert result["opt_writable"] is False
 
+    def test_a_function_without_layers_sees_an_empty_opt(self, lam: Any) -> None:
+        """As in Lambda: nothing of the host's /opt is imported from (its /opt/python is on
+        sys.path) or run as a custom runtime's bootstrap."""
+        code = "import os\n\ndef handler(event, context):\n    return os.listdir('/opt')\n"
+        with deployed(lam, code) as name:
+            assert call(lam, name)[1] == []
+
     def test_a_layers_own_boto3_is_the_one_imported(self, lam: Any) -> None:
         """The zygote preloads boto3 for fast cold starts; a function that brings its own (in a
         layer here) imports that one, as in Lambda."""

@@ -6,7 +6,8 @@ The steps, in the order an environment meets them (see zygote.py for who runs ea
                      not root); mounts stop propagating to the host
   mount_proc         /proc for the new pid namespace (run by its pid 1)
   prepare_filesystem the data dir and strato's own dirs covered by empty read-only tmpfs,
-                     private /dev/shm, /var/tmp and /tmp, bash as /bin/sh (all before the launch)
+                     private /dev/shm, /var/tmp and /tmp, an empty /opt, bash as /bin/sh (all
+                     before the launch)
   finish_filesystem  at launch: /var/task read-only, the function's layers read-only at /opt,
                      /tmp resized to the function's size
   drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import resource
+import sys
 from dataclasses import dataclass, field
 
 from . import syscalls
@@ -135,15 +137,16 @@ def closed_parents(paths: list[str]) -> list[str]:
     return [p for p in kept if not any(p.startswith(q + "/") for q in kept if q != p)]
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def under_tmp(paths: list[str], hidden: tuple[str, ...]) -> list[str]:
     """The dirs among `paths` inside /tmp (an interpreter or venv installed there), which the
     environment's private /tmp would otherwise hide from the runtime; never one inside a
     `hidden` dir (the data dir may be under /tmp too)."""
-    def inside(path: str, folder: str) -> bool:
-        return path == folder or path.startswith(folder.rstrip("/") + "/")
-
     found = sorted({real for real in map(os.path.realpath, paths)
-                    if inside(real, "/tmp") and real != "/tmp" and not any(inside(real, h) for h in hidden)})
+                    if _inside(real, "/tmp") and real != "/tmp" and not any(_inside(real, h) for h in hidden)})
     return [p for p in found if not any(p.startswith(q + "/") for q in found if q != p)]
 
 
@@ -231,9 +234,20 @@ def prepare_filesystem(policy: Policy) -> int:
     for shared in ("/dev/shm", "/var/tmp"):
         if os.path.isdir(shared):
             _cover(shared, SMALL_TMPFS, read_only=False)
+    _empty_opt()
     _private_tmp(host, policy.keep_in_tmp, policy.hide)
     _bash_as_sh()
     return host
+
+
+def _empty_opt() -> None:
+    """/opt empty, as in Lambda when a function has no layers (a function's layers are bound
+    over it at launch): the host's /opt is neither imported from (/opt/python is on a Python
+    function's sys.path) nor run as a custom runtime's bootstrap. Left as it is where the
+    interpreter that runs functions lives under it."""
+    runtime = (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.executable)
+    if os.path.isdir(OPT) and not any(_inside(os.path.realpath(path), OPT) for path in runtime):
+        _cover(OPT, "size=4k,mode=0755", read_only=True)
 
 
 def _bash_as_sh() -> None:
