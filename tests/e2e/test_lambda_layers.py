@@ -117,6 +117,20 @@ class TestPublishing:
         assert (code, status) == ("InvalidParameterValueException", 400)
         assert "at 'layerName' failed to satisfy constraint" in message
 
+    def test_a_layer_name_is_at_most_140_characters(self, lam: Any, layer_name: str) -> None:
+        longest = layer_name + "x" * (140 - len(layer_name))
+        try:
+            assert publish(lam, longest, {"a": ""})["LayerArn"].endswith(f":layer:{longest}")
+        finally:
+            lam.delete_layer_version(LayerName=longest, VersionNumber=1)
+        code, status, message = refused(lam.publish_layer_version, LayerName=longest + "x",
+                                        Content={"ZipFile": package({"a": ""})})
+        assert (code, status) == ("InvalidParameterValueException", 400)
+        assert "at 'layerName' failed to satisfy constraint: Member must have length less than or equal to 140" \
+            in message
+        assert refused(lam.list_layer_versions, LayerName=longest + "x")[:2] == ("InvalidParameterValueException",
+                                                                               400)
+
     def test_a_missing_version_is_not_found_and_deleting_it_is_no_error(self, lam: Any, layer_name: str) -> None:
         code, status, _ = refused(lam.get_layer_version, LayerName=layer_name, VersionNumber=1)
         assert (code, status) == ("ResourceNotFoundException", 404)

@@ -29,6 +29,7 @@ from .policies import POLICY_VERSION
 from .registry_tables import Tables, page
 
 MAX_FUNCTION_LAYERS = 5  # Lambda's layers per function
+MAX_NAME = 140  # a LayerName's length, name or ARN
 MAX_VERSION = (1 << 63) - 1  # a version number is a Long; no layer has one above it (nor SQLite)
 _VERSION_ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+):([0-9]+)")
 _LAYER_ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+)")
@@ -82,6 +83,9 @@ class LayerTables(Tables):
 
     def layer_name(self, text: str) -> str:
         """A LayerName as a name or a layer ARN (strato's region and account): the name."""
+        if len(text) > MAX_NAME:
+            raise InvalidParameter(f"1 validation error detected: Value '{text}' at 'layerName' failed to "
+                                   f"satisfy constraint: Member must have length less than or equal to {MAX_NAME}")
         full = _LAYER_ARN.fullmatch(text)
         if full is None:
             if not _NAME.fullmatch(text):
