@@ -24,6 +24,7 @@ from strato.functions.definitions import Configuration, lambda_timestamp
 from strato.functions.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 from strato.functions.invoke_configs import EventInvokeConfig, EventLimits
 from strato.functions.layers import LayerVersion
+from strato.functions.packages import MAX_UNZIPPED, StoredCode
 from strato.functions.registry import Registry
 from strato.functions.registry_tables import MIGRATIONS
 
@@ -611,6 +612,39 @@ class TestLayers:
         assert [s["Sid"] for s in asyncio.run(registry.layer_policy("one", 1)).statements] == ["a", "b"]
         with pytest.raises(NotFound):
             asyncio.run(registry.add_layer_statement("one", 2, {"Sid": "c"}, None))
+
+
+class TestCombinedSize:
+    """Lambda's quota: a function's code and all its layers unzipped are 250 MB at most together."""
+
+    @staticmethod
+    def half(registry: Registry) -> StoredCode:
+        """A package of just over half the quota (zeros: a small zip)."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("handler.py", bytes(MAX_UNZIPPED // 2 + 1))
+        return registry.packages.store_sync(buffer.getvalue())
+
+    def test_a_function_whose_code_and_layers_exceed_it_is_refused(self, registry: Registry) -> None:
+        half = self.half(registry)
+        for name in ("a", "b"):
+            asyncio.run(registry.publish_layer(name, "", (), (), None, half))
+        both = asyncio.run(registry.function_layers([registry.layer_arn("a", 1), registry.layer_arn("b", 1)]))
+        small = registry.packages.store_sync(package("small"))
+        actual = 2 * (MAX_UNZIPPED // 2 + 1) + len("small")
+        refusal = (f"Function code combined with layers exceeds the maximum allowed size of {MAX_UNZIPPED} bytes. "
+                   f"The actual size is {actual} bytes.")
+        with pytest.raises(InvalidParameter) as refused:
+            asyncio.run(registry.create("fn", replace(CONFIG, layers=both), small))
+        assert refused.value.message == refusal
+        asyncio.run(registry.create("fn", replace(CONFIG, layers=both[:1]), small))  # one layer fits
+        with pytest.raises(InvalidParameter) as refused:
+            asyncio.run(registry.update_configuration("fn", {"layers": both}))
+        assert refused.value.message == refusal
+        with pytest.raises(InvalidParameter) as refused:
+            asyncio.run(registry.update_code("fn", half))
+        assert "The actual size is" in refused.value.message
+        assert asyncio.run(registry.get("fn")).config.layers == both[:1]
 
 
 class TestCodeCollection:

@@ -221,6 +221,11 @@ class CodeStore:
             return None
         return self.code_dir(hexes[0]) if len(hexes) == 1 else self.opt / merged_name(hexes)
 
+    def unzipped_size(self, sha256_hex: str) -> int:
+        """Bytes the stored package unpacks to (as its zip says; checked when it was stored)."""
+        with zipfile.ZipFile(self.zip_path(sha256_hex)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+
     def keep(self, hexes: tuple[str, ...]) -> None:
         """Packages about to be used again (the layers a function is being configured with):
         their grace starts over, so that collection leaves them until a version holds them,

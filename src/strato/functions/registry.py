@@ -27,7 +27,7 @@ from .errors import Conflict, InvalidParameter, NotFound
 from .function_urls import UrlConfigTables
 from .invoke_configs import EventConfigTables
 from .layers import LayerTables
-from .packages import CodeStore, StoredCode, merged_name
+from .packages import MAX_UNZIPPED, CodeStore, StoredCode, merged_name
 from .policies import PolicyTables
 from .records import LATEST, FunctionVersion
 from .registry_tables import VERSION_COLUMNS, page
@@ -59,6 +59,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             if self._exists(conn, name):
                 raise Conflict(f"Function already exist: {name}")
+            self._check_size(config, code)
             conn.execute("INSERT INTO functions (name) VALUES (?)", (name,))
             self._insert_version(conn, name, 0, config, code)
             self._put_tags(conn, name, tags or {})
@@ -109,6 +110,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             latest = self._version(conn, name, 0, None)
             self._check_revision(latest.revision_id, revision_id)
+            self._check_size(latest.config, code)
             self._insert_version(conn, name, 0, latest.config, code)
             return self._publish(conn, name, None) if publish else self._version(conn, name, 0, None)
 
@@ -124,7 +126,10 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             latest = self._version(conn, name, 0, None)
             self._check_revision(latest.revision_id, revision_id)
-            self._insert_version(conn, name, 0, replace(latest.config, **changes), latest.code)
+            config = replace(latest.config, **changes)
+            if "layers" in changes:
+                self._check_size(config, latest.code)
+            self._insert_version(conn, name, 0, config, latest.code)
             return self._version(conn, name, 0, None)
 
         return await self._write(run)
@@ -154,6 +159,17 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
             self._drop_attachments(conn, name, qualifier)
 
         await self._write(run)
+
+    def _check_size(self, config: Configuration, code: StoredCode) -> None:
+        """Lambda's quota: the code and all the layers of a function unzipped are MAX_UNZIPPED
+        bytes at most together (the code alone was checked when it was stored)."""
+        if not config.layers:
+            return
+        total = sum(self.packages.unzipped_size(sha256_hex)
+                    for sha256_hex in (code.sha256_hex, *(layer.code_hex for layer in config.layers)))
+        if total > MAX_UNZIPPED:
+            raise InvalidParameter(f"Function code combined with layers exceeds the maximum allowed size of "
+                                   f"{MAX_UNZIPPED} bytes. The actual size is {total} bytes.")
 
     @staticmethod
     def _drop_attachments(conn: sqlite3.Connection, name: str, qualifier: str) -> None:
