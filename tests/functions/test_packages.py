@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import io
+import os
 import shutil
 import stat
 import struct
@@ -169,6 +170,17 @@ class TestMergingLayers:
         asyncio.run(store.merge(hexes))
         assert (store.opt / merged_name(hexes) / "a").stat().st_ino == inode
         assert [entry.name for entry in store.opt.iterdir()] == [merged_name(hexes)]  # no scratch left
+
+    def test_a_merged_tree_is_readable_by_every_environment_whatever_the_umask(self, store: CodeStore) -> None:
+        hexes = self.layers(store, {"python/a/one.py": b"1"}, {"python/b/two.py": b"2"})
+        umask = os.umask(0o077)  # a strict umask: the modes must not come from it
+        try:
+            asyncio.run(store.merge(hexes))
+        finally:
+            os.umask(umask)
+        tree = store.opt / merged_name(hexes)
+        assert [mode(path) for path in (tree, tree / "python", tree / "python/a", tree / "python/b")] == [0o755] * 4
+        assert mode(tree / "python/a/one.py") == 0o644
 
     def test_a_layer_whose_tree_is_gone_is_an_error_and_no_tree_is_made_without_it(self, store: CodeStore) -> None:
         first, second = {"a": b"1"}, {"b": b"2"}

@@ -159,7 +159,8 @@ def _overlay(source: Path, into: Path) -> None:
             target = into / relative / name
             if not target.is_dir() or target.is_symlink():
                 _clear(target)
-                target.mkdir(mode=0o755)
+                target.mkdir()
+                os.chmod(target, 0o755)  # not the umask's: every environment's uid reads it
         for name in files:
             target = into / relative / name
             _clear(target)
@@ -182,7 +183,8 @@ def merge_layers(target: Path, sources: tuple[Path, ...]) -> None:
             raise FileNotFoundError(f"the unpacked layer {source} is gone")
     scratch = target.parent / f".tmp-{secrets.token_hex(8)}"
     try:
-        scratch.mkdir(mode=0o755)
+        scratch.mkdir()
+        os.chmod(scratch, 0o755)
         for source in sources:
             _overlay(source, scratch)
         try:
