@@ -547,6 +547,15 @@ class TestLayers:
         with pytest.raises(NotFound):
             asyncio.run(registry.layer_version("shared", 3))
 
+    def test_layer_archives_count_in_the_accounts_code_size(self, registry: Registry) -> None:
+        """AccountUsage.TotalCodeSize: the storage used by deployment packages and layer archives."""
+        create(registry)
+        functions_only = asyncio.run(registry.usage()).total_code_size
+        layer = publish_layer(registry, "shared", "layer")
+        assert asyncio.run(registry.usage()).total_code_size == functions_only + layer.code.size
+        asyncio.run(registry.delete_layer_version("shared", 1))
+        assert asyncio.run(registry.usage()).total_code_size == functions_only
+
     def test_versions_list_newest_first_in_pages_and_by_compatibility(self, registry: Registry) -> None:
         for runtimes in (("python3.11",), ("nodejs22.x",), ("python3.11", "nodejs22.x")):
             publish_layer(registry, "shared", "-".join(runtimes), runtimes)

@@ -345,10 +345,12 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
         await self._write(run)
 
     async def usage(self) -> Usage:
+        """GetAccountSettings' AccountUsage: TotalCodeSize counts deployment packages and layer archives."""
         def run(conn: sqlite3.Connection) -> Usage:
             count, reserved = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(reserved_concurrency), 0) FROM functions").fetchone()
-            size = conn.execute("SELECT COALESCE(SUM(code_size), 0) FROM versions").fetchone()[0]
+            size = conn.execute("SELECT (SELECT COALESCE(SUM(code_size), 0) FROM versions) + "
+                                "(SELECT COALESCE(SUM(code_size), 0) FROM layer_versions)").fetchone()[0]
             return Usage(count, size, reserved)
 
         return await self._read(run)
