@@ -117,6 +117,14 @@ class TestPublishing:
         assert (code, status) == ("InvalidParameterValueException", 400)
         assert "at 'layerName' failed to satisfy constraint" in message
 
+    def test_a_zip_with_a_file_where_it_also_has_a_directory_is_refused(self, lam: Any, layer_name: str) -> None:
+        both: list[dict[str, str | bytes]] = [{"python": "a file", "python/inside.py": ""},
+                                              {"bin": "a file", "bin/": ""}]
+        for files in both:
+            code, status, _ = refused(lam.publish_layer_version, LayerName=layer_name,
+                                      Content={"ZipFile": package(files)})
+            assert (code, status) == ("InvalidParameterValueException", 400)
+
     def test_a_layer_name_is_at_most_140_characters(self, lam: Any, layer_name: str) -> None:
         longest = layer_name + "x" * (140 - len(layer_name))
         try:

@@ -112,12 +112,12 @@ def _unpack(data: bytes, planned: list[tuple[zipfile.ZipInfo, PurePosixPath]], i
     into.mkdir(mode=0o755)
     for info, target in planned:
         destination = into.joinpath(*target.parts)
-        if info.is_dir():
-            destination.mkdir(mode=0o755, parents=True, exist_ok=True)
-            continue
-        destination.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         mode = 0o755 if (info.external_attr >> 16) & 0o111 else 0o644
         try:
+            if info.is_dir():  # a file of the zip where it has a directory too: FileExistsError
+                destination.mkdir(mode=0o755, parents=True, exist_ok=True)
+                continue
+            destination.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
             with archive.open(info) as source, open(destination, "xb") as sink:
                 shutil.copyfileobj(source, sink, _COPY)
                 sink.flush()
