@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import resource
+import shutil
 import sys
 from dataclasses import dataclass, field
 
@@ -243,9 +244,9 @@ def prepare_filesystem(policy: Policy) -> int:
 def _empty_opt() -> None:
     """/opt empty, as in Lambda when a function has no layers (a function's layers are bound
     over it at launch): the host's /opt is neither imported from (/opt/python is on a Python
-    function's sys.path) nor run as a custom runtime's bootstrap. Left as it is where the
-    interpreter that runs functions, or a dir it imports from, lives under it."""
-    runtime = (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.executable, *sys.path)
+    function's sys.path) nor run as a custom runtime's bootstrap. Left as it is where a runtime
+    lives under it: the interpreter that runs functions, a dir it imports from, or node."""
+    runtime = (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.executable, *sys.path, shutil.which("node") or "/")
     if os.path.isdir(OPT) and not any(_inside(os.path.realpath(path), OPT) for path in runtime):
         _cover(OPT, "size=4k,mode=0755", read_only=True)
 
