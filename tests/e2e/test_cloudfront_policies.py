@@ -1,7 +1,7 @@
-"""AWS's managed cache, origin request and response headers policies through boto3's
-cloudfront client, looked up as Terraform's data sources and CDK do: listed with Type=managed,
-found by name, read by id (the policy and its config, with an ETag), then named by id in a
-distribution's behaviour."""
+"""Cache, origin request and response headers policies through boto3's cloudfront client: AWS's
+managed ones looked up as Terraform's data sources and CDK do (listed with Type=managed, found
+by name, read by id with an ETag, then named by id in a distribution's behaviour), and custom
+cache policies created, read, listed, updated and deleted as CloudFront does."""
 
 from __future__ import annotations
 
@@ -57,10 +57,8 @@ class TestListing:
         assert {item["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Name"]
                 for item in responses} == RESPONSE_HEADERS_POLICY_NAMES
 
-    def test_there_are_no_custom_policies(self, cloudfront: Any) -> None:
-        listed = cloudfront.list_cache_policies(Type="custom")["CachePolicyList"]
-        assert listed["Quantity"] == 0
-        assert "Items" not in listed
+    def test_there_are_no_custom_origin_request_or_response_headers_policies(self, cloudfront: Any) -> None:
+        assert cloudfront.list_origin_request_policies(Type="custom")["OriginRequestPolicyList"]["Quantity"] == 0
         assert cloudfront.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Quantity"] == 0
 
     def test_a_list_comes_in_pages_of_max_items(self, cloudfront: Any) -> None:
@@ -123,14 +121,105 @@ class TestReading:
             assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_creating_a_policy_is_not_implemented(cloudfront: Any) -> None:
+def test_custom_origin_request_and_response_headers_policies_are_not_implemented(cloudfront: Any) -> None:
     with pytest.raises(ClientError) as refused:
-        cloudfront.create_cache_policy(CachePolicyConfig={"Name": "mine", "MinTTL": 1})
+        cloudfront.create_origin_request_policy(OriginRequestPolicyConfig={
+            "Name": "mine", "HeadersConfig": {"HeaderBehavior": "none"}, "CookiesConfig": {"CookieBehavior": "none"},
+            "QueryStringsConfig": {"QueryStringBehavior": "none"}})
     assert refused.value.response["Error"]["Code"] == "NotImplemented"
-    assert "CreateCachePolicy" in refused.value.response["Error"]["Message"]
+    assert "CreateOriginRequestPolicy" in refused.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as refused:
         cloudfront.delete_response_headers_policy(Id=CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, IfMatch="E1")
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+def cache_policy_config(name: str, **changes: Any) -> dict[str, Any]:
+    """A custom cache policy keyed on one header, the `session` cookie and every query string."""
+    return {
+        "Name": name, "Comment": "mine", "MinTTL": 5, "DefaultTTL": 60, "MaxTTL": 600,
+        "ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": True, "EnableAcceptEncodingBrotli": False,
+            "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": {"Quantity": 1, "Items": ["X-Variant"]}},
+            "CookiesConfig": {"CookieBehavior": "whitelist", "Cookies": {"Quantity": 1, "Items": ["session"]}},
+            "QueryStringsConfig": {"QueryStringBehavior": "all"},
+        }, **changes}
+
+
+def refused_with(call: Any, **kwargs: Any) -> tuple[str, int]:
+    with pytest.raises(ClientError) as refused:
+        call(**kwargs)
+    return refused.value.response["Error"]["Code"], refused.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+class TestCustomCachePolicies:
+    def test_a_policy_is_created_read_listed_updated_and_deleted(self, cloudfront: Any) -> None:
+        name = f"mine-{uuid.uuid4().hex[:8]}"
+        created = cloudfront.create_cache_policy(CachePolicyConfig=cache_policy_config(name))
+        policy_id = created["CachePolicy"]["Id"]
+        assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+        assert created["Location"].endswith(f"/2020-05-31/cache-policy/{policy_id}")
+        assert created["CachePolicy"]["CachePolicyConfig"] == cache_policy_config(name)
+        read = cloudfront.get_cache_policy(Id=policy_id)
+        assert read["ETag"] == created["ETag"]
+        assert cloudfront.get_cache_policy_config(Id=policy_id)["CachePolicyConfig"] == cache_policy_config(name)
+        custom = cloudfront.list_cache_policies(Type="custom")["CachePolicyList"]["Items"]
+        assert {"Type": "custom", "CachePolicy": read["CachePolicy"]} in custom
+        everything = cloudfront.list_cache_policies()["CachePolicyList"]["Items"]
+        assert {item["Type"] for item in everything} == {"managed", "custom"}
+        assert find_by_name(cloudfront.list_cache_policies(Type="managed")["CachePolicyList"]["Items"],
+                            "CachePolicy", "Managed-CachingOptimized") == CACHING_OPTIMIZED
+
+        changed = cache_policy_config(name, DefaultTTL=120)
+        assert refused_with(cloudfront.update_cache_policy, Id=policy_id, CachePolicyConfig=changed,
+                            IfMatch="E0STALE") == ("PreconditionFailed", 412)
+        updated = cloudfront.update_cache_policy(Id=policy_id, CachePolicyConfig=changed, IfMatch=created["ETag"])
+        assert updated["CachePolicy"]["CachePolicyConfig"]["DefaultTTL"] == 120
+        assert updated["ETag"] != created["ETag"]
+        cloudfront.delete_cache_policy(Id=policy_id, IfMatch=updated["ETag"])
+        assert refused_with(cloudfront.get_cache_policy, Id=policy_id) == ("NoSuchCachePolicy", 404)
+
+    def test_ttls_left_out_are_cloudfronts_defaults(self, cloudfront: Any) -> None:
+        config = cache_policy_config(f"mine-{uuid.uuid4().hex[:8]}", MinTTL=1)
+        del config["DefaultTTL"], config["MaxTTL"]
+        created = cloudfront.create_cache_policy(CachePolicyConfig=config)["CachePolicy"]["CachePolicyConfig"]
+        assert (created["MinTTL"], created["DefaultTTL"], created["MaxTTL"]) == (1, 86400, 31536000)
+
+    @pytest.mark.parametrize("changes", [
+        {"MinTTL": 700},  # above MaxTTL
+        {"Name": "not a name!"},
+        {"ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": False, "HeadersConfig": {"HeaderBehavior": "all"},
+            "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}},
+        {"ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": False, "HeadersConfig": {"HeaderBehavior": "whitelist"},
+            "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}},
+    ])
+    def test_a_bad_config_is_an_invalid_argument(self, cloudfront: Any, changes: dict[str, Any]) -> None:
+        config = cache_policy_config(f"mine-{uuid.uuid4().hex[:8]}", **changes)
+        assert refused_with(cloudfront.create_cache_policy, CachePolicyConfig=config) == ("InvalidArgument", 400)
+
+    def test_names_are_unique_and_managed_policies_stay_as_they_are(self, cloudfront: Any) -> None:
+        name = f"mine-{uuid.uuid4().hex[:8]}"
+        cloudfront.create_cache_policy(CachePolicyConfig=cache_policy_config(name))
+        assert refused_with(cloudfront.create_cache_policy, CachePolicyConfig=cache_policy_config(name)) == (
+            "CachePolicyAlreadyExists", 409)
+        assert refused_with(cloudfront.create_cache_policy,
+                            CachePolicyConfig=cache_policy_config("Managed-CachingOptimized")) == (
+            "CachePolicyAlreadyExists", 409)
+        etag = cloudfront.get_cache_policy(Id=CACHING_OPTIMIZED)["ETag"]
+        assert refused_with(cloudfront.delete_cache_policy, Id=CACHING_OPTIMIZED, IfMatch=etag) == (
+            "IllegalDelete", 400)
+        assert refused_with(cloudfront.update_cache_policy, Id=CACHING_OPTIMIZED, IfMatch=etag,
+                            CachePolicyConfig=cache_policy_config(name)) == ("IllegalUpdate", 400)
+
+    def test_a_policy_a_distribution_uses_cannot_be_deleted(self, cloudfront: Any) -> None:
+        created = cloudfront.create_cache_policy(CachePolicyConfig=cache_policy_config(f"mine-{uuid.uuid4().hex[:8]}"))
+        policy_id = created["CachePolicy"]["Id"]
+        distribution = TestNamingPoliciesInBehaviours().create(
+            cloudfront, {"TargetOriginId": "bucket", "ViewerProtocolPolicy": "allow-all", "CachePolicyId": policy_id})
+        assert distribution["Distribution"]["DistributionConfig"]["DefaultCacheBehavior"]["CachePolicyId"] == policy_id
+        assert refused_with(cloudfront.delete_cache_policy, Id=policy_id, IfMatch=created["ETag"]) == (
+            "CachePolicyInUse", 409)
 
 
 class TestNamingPoliciesInBehaviours:
@@ -154,7 +243,8 @@ class TestNamingPoliciesInBehaviours:
         assert kept["OriginRequestPolicyId"] == CORS_S3_ORIGIN
         assert kept["ResponseHeadersPolicyId"] == "60669652-455b-4ae9-85a4-c4c02393f86c"
 
-    @pytest.mark.parametrize(("field", "code"), [("OriginRequestPolicyId", "NoSuchOriginRequestPolicy"),
+    @pytest.mark.parametrize(("field", "code"), [("CachePolicyId", "NoSuchCachePolicy"),
+                                                 ("OriginRequestPolicyId", "NoSuchOriginRequestPolicy"),
                                                  ("ResponseHeadersPolicyId", "NoSuchResponseHeadersPolicy")])
     def test_an_unknown_policy_id_is_refused(self, cloudfront: Any, field: str, code: str) -> None:
         with pytest.raises(ClientError) as refused:

@@ -1,12 +1,13 @@
 """A distribution's cache behaviour settings as `strato serve`'s edge applies them, set with
 boto3's CloudFront client and seen from a real origin: ForwardedValues.Headers, CachedMethods,
-Compress, an origin's CustomHeaders, and the managed cache policies."""
+Compress, an origin's CustomHeaders, the managed cache policies and custom ones."""
 
 from __future__ import annotations
 
 import gzip
 import http.client
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -238,3 +239,47 @@ class TestManagedCachePolicies:
                                          "CachePolicyId": str(uuid.uuid4())}})
         assert refused.value.response["Error"]["Code"] == "NoSuchCachePolicy"
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def variant(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+    return 200, {}, f"v={seen.headers.get('x-variant')}".encode()
+
+
+class TestCustomCachePolicies:
+    """A custom cache policy (CreateCachePolicy) as the edge applies it: its key and its TTLs, and
+    an update that reaches the edge without touching the distribution."""
+
+    def test_its_key_splits_the_cache_and_an_update_reaches_the_edge(self, server: StratoServer,
+                                                                     cloudfront: Any) -> None:
+        config: dict[str, Any] = {
+            "Name": f"variant-{uuid.uuid4().hex[:8]}", "MinTTL": 0, "DefaultTTL": 120, "MaxTTL": 600,
+            "ParametersInCacheKeyAndForwardedToOrigin": {
+                "EnableAcceptEncodingGzip": False,
+                "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": {"Quantity": 1, "Items": ["X-Variant"]}},
+                "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}}
+        created = cloudfront.create_cache_policy(CachePolicyConfig=config)
+        policy_id = created["CachePolicy"]["Id"]
+        origin = Origin()
+        try:
+            site = open_site(server, cloudfront, origin, [managed("/variant/*", policy_id)])
+            origin.routes["/variant/page"] = Route(answer=variant)
+            assert site.get("/variant/page", X_Variant="a")[2] == b"v=a"
+            assert site.get("/variant/page", X_Variant="b")[2] == b"v=b"
+            status, headers, body = site.get("/variant/page?ignored=1", X_Variant="a", X_Other="x")
+            assert (status, body) == (200, b"v=a")
+            assert "hit" in headers["cache-status"]
+            ttl = re.search(r"ttl=(\d+)", headers["cache-status"])
+            assert ttl is not None
+            assert 100 < int(ttl.group(1)) <= 120  # the policy's DefaultTTL: the origin said nothing
+            assert [seen.path for seen in site.seen("/variant/page")] == ["/variant/page", "/variant/page"]
+
+            keyless = {**config, "ParametersInCacheKeyAndForwardedToOrigin": {
+                **config["ParametersInCacheKeyAndForwardedToOrigin"], "HeadersConfig": {"HeaderBehavior": "none"}}}
+            cloudfront.update_cache_policy(Id=policy_id, CachePolicyConfig=keyless, IfMatch=created["ETag"])
+            origin.routes["/variant/other"] = Route(answer=variant)
+            deadline = time.monotonic() + 10  # the edge reads the registry again within a second
+            while site.get("/variant/other", X_Variant="c")[2] != b"v=None" and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert site.get("/variant/other", X_Variant="c")[2] == b"v=None"  # no longer forwarded
+        finally:
+            origin.close()

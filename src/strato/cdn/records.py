@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from .cache_policies import CachePolicy
+
 
 @dataclass(frozen=True, slots=True)
 class Element:
@@ -181,12 +183,12 @@ class OriginAccessControlConfig:
     description: str | None = None
 
 
-C = TypeVar("C", PublicKeyConfig, KeyGroupConfig, OriginAccessControlConfig)
+C = TypeVar("C", PublicKeyConfig, KeyGroupConfig, OriginAccessControlConfig, CachePolicy)
 
 
 @dataclass(frozen=True, slots=True)
 class Resource(Generic[C]):
-    """A public key, key group or origin access control, with CloudFront's ETag."""
+    """A public key, key group, origin access control or custom cache policy, with CloudFront's ETag."""
 
     id: str
     etag: str

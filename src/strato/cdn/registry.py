@@ -15,7 +15,7 @@ from pathlib import Path
 
 from strato.account import ACCOUNT_ID
 
-from . import codec
+from . import cache_policies, codec
 from .database import Database, bump_generation
 from .errors import (
     CNAMEAlreadyExists,
@@ -24,6 +24,7 @@ from .errors import (
     IllegalUpdate,
     InvalidArgument,
     InvalidationBatchAlreadyExists,
+    NoSuchCachePolicy,
     NoSuchDistribution,
     NoSuchInvalidation,
     NoSuchResource,
@@ -31,7 +32,7 @@ from .errors import (
 )
 from .ids import new_id, require_etag
 from .records import Distribution, DistributionConfig, Invalidation
-from .resources import KEY_GROUP, ORIGIN_ACCESS_CONTROL, ResourceRegistry, replace_refs
+from .resources import CACHE_POLICY, KEY_GROUP, ORIGIN_ACCESS_CONTROL, ResourceRegistry, replace_refs
 from .validation import check_config, check_paths, check_tags
 
 DOMAIN_SUFFIX = "cdn.strato.local"
@@ -180,18 +181,23 @@ class DistributionRegistry:
 
     @staticmethod
     def _refer(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:
-        """The key groups behaviours trust and the origin access controls origins use must exist."""
+        """The key groups behaviours trust, the custom cache policies they use and the origin
+        access controls origins use must exist."""
         refs = [(ORIGIN_ACCESS_CONTROL.name, origin.origin_access_control_id) for origin in config.origins
                 if origin.origin_access_control_id]
         for behavior in (config.default_behavior, *config.behaviors):
             if behavior.trusted_key_groups is not None:
                 refs.extend((KEY_GROUP.name, group) for group in behavior.trusted_key_groups.items)
+            if behavior.cache_policy_id is not None and behavior.cache_policy_id not in cache_policies.MANAGED:
+                refs.append((CACHE_POLICY.name, behavior.cache_policy_id))
         missing = replace_refs(conn, distribution_id, refs)
         if missing is None:
             return
         kind, resource_id = missing
         if kind == KEY_GROUP.name:
             raise TrustedKeyGroupDoesNotExist(f"The specified key group {resource_id} does not exist.")
+        if kind == CACHE_POLICY.name:
+            raise NoSuchCachePolicy(f"The cache policy {resource_id} does not exist.")
         raise NoSuchResource(kind, f"The specified origin access control {resource_id} does not exist.")
 
     @staticmethod

@@ -1,6 +1,7 @@
-"""Public keys, key groups and origin access controls: the resources signed URLs and
-private origins need, kept beside the distributions in cdn.db with CloudFront's rules
-(ETag + If-Match on change, unique names per kind, no deleting what is referred to)."""
+"""Public keys, key groups, origin access controls and custom cache policies: the resources
+signed URLs, private origins and cache behaviours need, kept beside the distributions in cdn.db
+with CloudFront's rules (ETag + If-Match on change, unique names per kind, no deleting what is
+referred to)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Generic
 
 from . import codec
+from .cache_policies import CachePolicy, check_cache_policy
 from .database import Database, bump_generation
 from .errors import (
     IllegalUpdate,
@@ -74,6 +76,7 @@ KEY_GROUP = Kind("key-group", KeyGroupConfig, lambda: str(uuid.uuid4()), _check_
                  lambda config: config.items)
 ORIGIN_ACCESS_CONTROL = Kind("origin-access-control", OriginAccessControlConfig, lambda: new_id("E"),
                              _check_origin_access_control)
+CACHE_POLICY = Kind("cache-policy", CachePolicy, lambda: str(uuid.uuid4()), check_cache_policy)
 
 
 def replace_refs(conn: sqlite3.Connection, owner_id: str, refs: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -149,6 +152,14 @@ class ResourceRegistry:
                 raise ResourceInUse(kind.name, f"The {kind.name} {resource_id} is in use.")
             conn.execute("DELETE FROM resource_refs WHERE owner_id = ?", (resource_id,))
             conn.execute("DELETE FROM resources WHERE id = ?", (resource_id,))
+
+    def cache_policies(self, policy_ids: tuple[str, ...]) -> dict[str, CachePolicy]:
+        """For an edge applying behaviours: the custom cache policies among `policy_ids`, by id."""
+        with self.db.read() as conn:
+            rows = [conn.execute("SELECT config FROM resources WHERE id = ? AND kind = ?",
+                                 (policy_id, CACHE_POLICY.name)).fetchone() for policy_id in policy_ids]
+        return {policy_id: codec.loads(CachePolicy, row[0]) for policy_id, row in zip(policy_ids, rows, strict=True)
+                if row is not None}
 
     def key_groups(self, group_ids: tuple[str, ...]) -> dict[str, dict[str, str]]:
         """For an edge checking signed URLs: key group id -> {public key id: PEM}."""

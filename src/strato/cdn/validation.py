@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 from . import origin_request_policies, response_headers_policies
-from .cache_policies import MANAGED
 from .errors import (
     BatchTooLarge,
     InvalidArgument,
@@ -19,7 +18,6 @@ from .errors import (
     InvalidResponseCode,
     InvalidTagging,
     InvalidTTLOrder,
-    NoSuchCachePolicy,
     NoSuchOrigin,
     NoSuchOriginRequestPolicy,
     NoSuchResponseHeadersPolicy,
@@ -176,9 +174,7 @@ def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
     if cached not in CACHED_METHOD_SETS or not cached <= allowed:
         raise InvalidArgument("The parameter CachedMethods must be GET, HEAD or GET, HEAD, OPTIONS, "
                               "and among the allowed methods.")
-    _check_cache_settings(behavior)
-    if behavior.cache_policy_id is not None and behavior.cache_policy_id not in MANAGED:
-        raise NoSuchCachePolicy(f"The cache policy {behavior.cache_policy_id} does not exist.")
+    _check_cache_settings(behavior)  # a custom cache policy's id is the registry's to find
     request_policy = behavior.origin_request_policy_id
     if request_policy is not None and request_policy not in origin_request_policies.MANAGED:
         raise NoSuchOriginRequestPolicy(f"The origin request policy {request_policy} does not exist.")

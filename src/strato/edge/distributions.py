@@ -10,9 +10,9 @@ keys (as CloudFront's OAC signs with SigV4), so its bucket can stay private.
 The proxy asks `rules(host, path)` once per request for the behaviour's settings (signed
 URLs, methods, what is forwarded and keyed, TTLs, compression, the viewer protocol policy)
 and its distribution's error caching and pages: answered from a snapshot of
-the registry, read again when the distributions change (checked once a second) and, while
-some behaviour trusts key groups, when those groups' keys change. An origin's CustomHeaders
-are added here, to every request sent to it.
+the registry, read again when the distributions change (checked once a second) and when the
+key groups or custom cache policies behaviours use change. An origin's CustomHeaders are added
+here, to every request sent to it.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import parse_qsl, unquote
 
 from strato.auth import sigv4
 from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
+from strato.cdn.cache_policies import CachePolicy
 from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.selection import behavior_for, distribution_for
@@ -56,6 +58,12 @@ CLOUDFRONT_DEFAULT_METHODS = ("GET", "HEAD")
 # Each managed response headers policy's fields, made once: the same objects for every behaviour.
 RESPONSE_FIELDS = {policy_id: response_fields(policy)
                    for policy_id, policy in response_headers_policies.MANAGED.items()}
+NO_POLICIES: Mapping[str, CachePolicy] = MappingProxyType({})
+
+
+def cache_policy(policy_id: str | None, custom: Mapping[str, CachePolicy]) -> CachePolicy | None:
+    """The cache policy a behaviour names: one of AWS's managed ones, or one of `custom`."""
+    return cache_policies.MANAGED.get(policy_id or "") or custom.get(policy_id or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,7 @@ class DistributionOrigin:
         self._checked = 0.0
         self._by_host: dict[str, Distribution | None] = {}
         self._rules: dict[tuple[str, str | None], Rules] = {}
+        self._policies = NO_POLICIES  # the custom cache policies behaviours use, by id
 
     def distributions(self) -> list[Distribution]:
         """The registry's distributions, read again when one has changed (checked once a second;
@@ -100,8 +109,11 @@ class DistributionOrigin:
         distributions = self.registry.all()
         group_ids = _trusted_groups(distributions)
         keys = self.registry.resources.key_groups(group_ids) if group_ids else {}
-        self._rules = _all_rules(distributions, keys)
+        policy_ids = _custom_policies(distributions)
+        policies = self.registry.resources.cache_policies(policy_ids) if policy_ids else NO_POLICIES
+        self._rules = _all_rules(distributions, keys, policies)
         self._distributions, self._generation, self._by_host = distributions, generation, {}
+        self._policies = policies
 
     def rules(self, host: str, path: str) -> Rules:
         """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution)."""
@@ -141,7 +153,7 @@ class DistributionOrigin:
         if bucket is None:
             return await self._custom_origin(origin).fetch(method, prefix + path + (f"?{query}" if query else ""),
                                                            headers, body, host=host,
-                                                           forward_host=forwards_host(behavior))
+                                                           forward_host=forwards_host(behavior, self._policies))
         if origin.origin_access_control_id and method in ("GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
                 return _refused("An origin access control reads objects only; this names none.")
@@ -174,14 +186,15 @@ class DistributionOrigin:
             await origin.close()
 
 
-def forwards_host(behavior: Behavior) -> bool:
-    """A behaviour whose ForwardedValues.Headers name Host (or `*`), or whose managed policies
-    forward it: a custom origin gets the viewer's Host (AWS CloudFront DeveloperGuide "Caching
-    content based on request headers"; an S3 origin always gets its own, as CloudFront warns it must)."""
+def forwards_host(behavior: Behavior, policies: Mapping[str, CachePolicy] = NO_POLICIES) -> bool:
+    """A behaviour whose ForwardedValues.Headers name Host (or `*`), or whose policies forward it
+    (`policies`: the custom cache policies): a custom origin gets the viewer's Host (AWS
+    CloudFront DeveloperGuide "Caching content based on request headers"; an S3 origin always
+    gets its own, as CloudFront warns it must)."""
     if behavior.forwarded_values is not None:
         names = behavior.forwarded_values.headers
         return any(name == "*" or name.lower() == "host" for name in names or ())
-    return forwards_viewer_host(cache_policies.MANAGED.get(behavior.cache_policy_id or ""),
+    return forwards_viewer_host(cache_policy(behavior.cache_policy_id, policies),
                                 origin_request_policies.MANAGED.get(behavior.origin_request_policy_id or ""))
 
 
@@ -216,8 +229,15 @@ def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
     return tuple(sorted(groups))
 
 
-def _all_rules(distributions: list[Distribution],
-               keys: dict[str, dict[str, str]]) -> dict[tuple[str, str | None], Rules]:
+def _custom_policies(distributions: list[Distribution]) -> tuple[str, ...]:
+    """The ids of the custom cache policies behaviours name."""
+    return tuple(sorted({behavior.cache_policy_id for distribution in distributions
+                         for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)
+                         if behavior.cache_policy_id and behavior.cache_policy_id not in cache_policies.MANAGED}))
+
+
+def _all_rules(distributions: list[Distribution], keys: dict[str, dict[str, str]],
+               policies: Mapping[str, CachePolicy]) -> dict[tuple[str, str | None], Rules]:
     """Every behaviour's Rules, by (distribution id, path pattern), with its distribution's ErrorRules."""
     guards: dict[tuple[str, ...], SignatureGuard] = {}
     found = {}
@@ -226,7 +246,7 @@ def _all_rules(distributions: list[Distribution],
         for behavior in (distribution.config.default_behavior, *distribution.config.behaviors):
             origin = distribution.config.origin(behavior.target_origin_id)
             rules = behavior_rules(distribution.id, behavior, keys, guards,
-                                   s3_origin=origin is not None and origin.s3 is not None)
+                                   s3_origin=origin is not None and origin.s3 is not None, policies=policies)
             found[(distribution.id, behavior.path_pattern)] = dataclasses.replace(rules, errors=errors)
     return found
 
@@ -245,14 +265,15 @@ def error_rules(responses: tuple[CustomErrorResponse, ...]) -> ErrorRules:
 
 
 def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]],
-                   guards: dict[tuple[str, ...], SignatureGuard], *, s3_origin: bool = False) -> Rules:
+                   guards: dict[tuple[str, ...], SignatureGuard], *, s3_origin: bool = False,
+                   policies: Mapping[str, CachePolicy] = NO_POLICIES) -> Rules:
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
     (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
     TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress,
-    ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a managed cache policy (with
-    a managed origin request policy, if any), and a managed response headers policy. `s3_origin`:
-    the behaviour's origin is an S3 bucket. Ids no managed policy has (only rows stored before
-    they were checked can hold them) are ignored."""
+    ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a cache policy, managed or
+    custom (`policies`, by id; with a managed origin request policy, if any), and a managed
+    response headers policy. `s3_origin`: the behaviour's origin is an S3 bucket. Ids no policy
+    has (only rows stored before they were checked can hold them) are ignored."""
     signatures = None
     trusted = behavior.trusted_key_groups
     if trusted is not None and trusted.enabled:
@@ -267,7 +288,7 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
         base = dataclasses.replace(base, response=fields)
     if behavior.forwarded_values is not None:
         return _legacy_rules(base, behavior, behavior.forwarded_values)
-    policy = cache_policies.MANAGED.get(behavior.cache_policy_id or "")
+    policy = cache_policy(behavior.cache_policy_id, policies)
     if policy is None:
         return base
     request_policy_id = behavior.origin_request_policy_id or ""

@@ -1,6 +1,7 @@
 # What a team deploys on strato with Terraform's AWS provider: a public bucket and its index
 # page, a layer, a function using it with an alias and a public function URL, and a
-# distribution in front of the bucket. The test fills in the endpoint, keys and names.
+# distribution in front of the bucket with a cache policy of its own. The test fills in the
+# endpoint, keys and names.
 terraform {
   required_providers {
     aws = { source = "hashicorp/aws", version = "@PROVIDER_VERSION@" }
@@ -86,6 +87,22 @@ resource "aws_lambda_permission" "url" {
   function_url_auth_type = "NONE"
 }
 
+resource "aws_cloudfront_cache_policy" "pages" {
+  name        = "@NAME@"
+  default_ttl = 120
+  max_ttl     = 600
+  min_ttl     = 1
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_gzip = true
+    headers_config {
+      header_behavior = "whitelist"
+      headers { items = ["X-Variant"] }
+    }
+    cookies_config { cookie_behavior = "none" }
+    query_strings_config { query_string_behavior = "none" }
+  }
+}
+
 resource "aws_cloudfront_distribution" "cdn" {
   enabled = true
   comment = "terraform"
@@ -113,6 +130,14 @@ resource "aws_cloudfront_distribution" "cdn" {
       query_string = false
       cookies { forward = "none" }
     }
+  }
+  ordered_cache_behavior {
+    path_pattern           = "/pages/*"
+    target_origin_id       = "strato"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = aws_cloudfront_cache_policy.pages.id
   }
   restrictions {
     geo_restriction { restriction_type = "none" }

@@ -52,6 +52,7 @@ _RESOURCE_CODES = {
     "key-group": ("NoSuchResource", "KeyGroupAlreadyExists", "ResourceInUse"),
     "origin-access-control": ("NoSuchOriginAccessControl", "OriginAccessControlAlreadyExists",
                               "OriginAccessControlInUse"),
+    "cache-policy": ("NoSuchCachePolicy", "CachePolicyAlreadyExists", "CachePolicyInUse"),
 }
 
 

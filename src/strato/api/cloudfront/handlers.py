@@ -8,15 +8,18 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from strato.cdn import cache_policies
 from strato.cdn.managed import managed_etag
+from strato.cdn.records import Resource
 from strato.cdn.registry import DistributionRegistry
+from strato.cdn.resources import CACHE_POLICY
 from strato.http.request import Request
 from strato.http.responses import Response
 from strato.xmltree import Node, parse, serialize
 
 from .config_xml import config_node, parse_config
 from .errors import NAMESPACE, CloudFrontError, malformed_input, not_implemented
-from .policies_xml import POLICY_XML
+from .policies_xml import POLICY_XML, cache_policy_config, parse_cache_policy_config
 from .resources_xml import RESOURCE_XML, ResourceXml
 from .router import POLICIES, RESOURCES, VERSION, Endpoint
 from .shapes import (
@@ -32,6 +35,8 @@ from .shapes import (
 )
 
 MAX_ITEMS = 1000
+MAX_CUSTOM_POLICIES = 10_000  # listed whole, with the managed ones (CloudFront's quota is 20)
+_CACHE_POLICIES = POLICY_XML["cache-policy"]
 
 
 @dataclass(slots=True)
@@ -184,27 +189,74 @@ async def delete_resource(call: Call) -> Response:
     return Response(204)
 
 
+def _custom(call: Call) -> bool:
+    """The request names one of the account's own cache policies (not a managed one)."""
+    return call.endpoint.resource == "cache-policy" and call.endpoint.resource_id not in cache_policies.MANAGED
+
+
 async def get_policy(call: Call) -> Response:
     policy_id = call.endpoint.resource_id
+    if _custom(call):
+        policy = await asyncio.to_thread(call.registry.resources.get, CACHE_POLICY, policy_id)
+        return xml(_CACHE_POLICIES.custom_node(policy), headers=[("etag", policy.etag)])
     return xml(POLICY_XML[call.endpoint.resource].node(policy_id), headers=[("etag", managed_etag(policy_id))])
 
 
 async def get_policy_config(call: Call) -> Response:
     policy_id = call.endpoint.resource_id
+    if _custom(call):
+        policy = await asyncio.to_thread(call.registry.resources.get, CACHE_POLICY, policy_id)
+        return xml(cache_policy_config(policy.config), headers=[("etag", policy.etag)])
     return xml(POLICY_XML[call.endpoint.resource].config(policy_id), headers=[("etag", managed_etag(policy_id))])
 
 
 async def list_policies(call: Call) -> Response:
-    """Type `managed`, `custom` or left out (both); strato's policies are all managed."""
+    """Type `managed`, `custom` or left out (both); only cache policies have custom ones here."""
     marker, max_items = call.page()
     kind = call.request.query.get("Type", "all")
     if kind not in ("managed", "custom", "all"):
         raise CloudFrontError("InvalidArgument", "Type must be managed or custom.")
-    return xml(POLICY_XML[call.endpoint.resource].list_node(kind != "custom", marker, max_items))
+    custom: list[Resource[cache_policies.CachePolicy]] = []
+    if call.endpoint.resource == "cache-policy" and kind != "managed":
+        custom, _ = await asyncio.to_thread(call.registry.resources.list_page, CACHE_POLICY, "", MAX_CUSTOM_POLICIES)
+    return xml(POLICY_XML[call.endpoint.resource].list_node(kind != "custom", custom, marker, max_items))
+
+
+def _cache_policy_config(call: Call) -> cache_policies.CachePolicy:
+    config = parse_cache_policy_config(call.document("CachePolicyConfig"))
+    if any(policy.name == config.name for policy in cache_policies.MANAGED.values()):
+        raise CloudFrontError("CachePolicyAlreadyExists", f"A managed cache policy is named {config.name}.", 409)
+    return config
+
+
+def _not_managed(call: Call, code: str, done: str) -> None:
+    if not _custom(call):
+        raise CloudFrontError(code, f"The managed cache policy {call.endpoint.resource_id} cannot be {done}.")
+
+
+async def create_cache_policy(call: Call) -> Response:
+    policy = await asyncio.to_thread(call.registry.resources.create, CACHE_POLICY, _cache_policy_config(call))
+    return xml(_CACHE_POLICIES.custom_node(policy), 201, [
+        ("location", call.location("cache-policy", policy.id)), ("etag", policy.etag)])
+
+
+async def update_cache_policy(call: Call) -> Response:
+    _not_managed(call, "IllegalUpdate", "updated")
+    policy = await asyncio.to_thread(call.registry.resources.update, CACHE_POLICY, call.endpoint.resource_id,
+                                     _cache_policy_config(call), call.request.headers.get("if-match"))
+    return xml(_CACHE_POLICIES.custom_node(policy), headers=[("etag", policy.etag)])
+
+
+async def delete_cache_policy(call: Call) -> Response:
+    _not_managed(call, "IllegalDelete", "deleted")
+    await asyncio.to_thread(call.registry.resources.delete, CACHE_POLICY, call.endpoint.resource_id,
+                            call.request.headers.get("if-match"))
+    return Response(204)
 
 
 async def managed_only(call: Call) -> Response:
-    """Create, Update and Delete of a policy: strato has only AWS's managed policies."""
+    """Create, Update and Delete of origin request and response headers policies: strato has
+    only AWS's managed ones."""
     raise not_implemented(call.endpoint.operation)
 
 
@@ -246,3 +298,5 @@ for _stem in POLICIES.values():
         f"List{_stem.removesuffix('Policy')}Policies": list_policies, f"Update{_stem}": managed_only,
         f"Delete{_stem}": managed_only,
     })
+HANDLERS.update({"CreateCachePolicy": create_cache_policy, "UpdateCachePolicy": update_cache_policy,
+                 "DeleteCachePolicy": delete_cache_policy})

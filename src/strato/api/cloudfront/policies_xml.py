@@ -1,6 +1,7 @@
-"""The managed policies' response shapes: CachePolicy, OriginRequestPolicy and
-ResponseHeadersPolicy, their configs and lists (API_GetCachePolicy, API_ListCachePolicies and
-their twins for the other two kinds), built as Nodes in this one place."""
+"""Policies <-> XML: CachePolicy, OriginRequestPolicy and ResponseHeadersPolicy, their configs
+and lists (API_GetCachePolicy, API_ListCachePolicies and their twins for the other two kinds),
+built as Nodes in this one place; and a custom cache policy's CachePolicyConfig read
+(API_CreateCachePolicy, API_CachePolicyConfig)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,28 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
-from strato.cdn.cache_policies import CachePolicy
+from strato.cdn.cache_policies import YEAR, CachePolicy
 from strato.cdn.errors import CdnError, NoSuchCachePolicy, NoSuchOriginRequestPolicy, NoSuchResponseHeadersPolicy
 from strato.cdn.managed import LAST_MODIFIED, Selection
 from strato.cdn.origin_request_policies import OriginRequestPolicy
+from strato.cdn.records import Resource
 from strato.cdn.response_headers_policies import CorsConfig, ResponseHeadersPolicy, SecurityHeadersConfig
 from strato.xmltree import Node, iso8601
 
-from .wire import build, quantity_list
+from .wire import (
+    boolean,
+    build,
+    integer,
+    quantity_list,
+    required,
+    required_boolean,
+    required_integer,
+    required_text,
+    strings,
+    text,
+)
+
+DEFAULT_TTL = 86400  # a CachePolicyConfig's DefaultTTL and MaxTTL when left out (API_CachePolicyConfig)
 
 P = TypeVar("P", CachePolicy, OriginRequestPolicy, ResponseHeadersPolicy)
 
@@ -37,6 +52,30 @@ def _cookies(selection: Selection) -> Node:
 
 def _query_strings(selection: Selection) -> Node:
     return _selection("QueryStringsConfig", "QueryStringBehavior", "QueryStrings", selection)
+
+
+def _read_selection(node: Node, tag: str, behavior: str, names: str) -> Selection:
+    config = required(node, tag)
+    return Selection(required_text(config, behavior), strings(config, names, "Name") or ())
+
+
+def parse_cache_policy_config(node: Node) -> CachePolicy:
+    """A CachePolicyConfig as CreateCachePolicy and UpdateCachePolicy send it (checked by the
+    registry); DefaultTTL 86400 and MaxTTL 31536000 when left out, as CloudFront takes them."""
+    parameters = required(node, "ParametersInCacheKeyAndForwardedToOrigin")
+    min_ttl = required_integer(node, "MinTTL")
+    default_ttl = integer(node, "DefaultTTL")
+    max_ttl = integer(node, "MaxTTL")
+    return CachePolicy(
+        name=required_text(node, "Name"), comment=text(node, "Comment") or "", min_ttl=min_ttl,
+        default_ttl=max(DEFAULT_TTL, min_ttl) if default_ttl is None else default_ttl,
+        max_ttl=max(YEAR, min_ttl) if max_ttl is None else max_ttl,
+        headers=_read_selection(parameters, "HeadersConfig", "HeaderBehavior", "Headers"),
+        cookies=_read_selection(parameters, "CookiesConfig", "CookieBehavior", "Cookies"),
+        query_strings=_read_selection(parameters, "QueryStringsConfig", "QueryStringBehavior", "QueryStrings"),
+        gzip=required_boolean(parameters, "EnableAcceptEncodingGzip"),
+        brotli=bool(boolean(parameters, "EnableAcceptEncodingBrotli")),
+    )
 
 
 def cache_policy_config(policy: CachePolicy) -> Node:
@@ -122,16 +161,24 @@ class PolicyXml(Generic[P]):
         return build(self.tag, ("Id", policy_id), ("LastModifiedTime", iso8601(LAST_MODIFIED)),
                      (f"{self.tag}Config", self.config(policy_id)))
 
-    def list_node(self, managed: bool, marker: str, max_items: int) -> Node:
-        """A page of the list, by name, after the policy whose id is `marker`; only managed
-        policies exist, so a list of `custom` ones is empty."""
-        ids = sorted(self.managed, key=lambda policy_id: self.managed[policy_id].name) if managed else []
+    def custom_node(self, policy: Resource[CachePolicy]) -> Node:
+        """One of the account's own (custom) cache policies."""
+        return build(self.tag, ("Id", policy.id), ("LastModifiedTime", iso8601(policy.modified)),
+                     (f"{self.tag}Config", cache_policy_config(policy.config)))
+
+    def list_node(self, managed: bool, custom: list[Resource[CachePolicy]], marker: str, max_items: int) -> Node:
+        """A page of the list after the policy whose id is `marker`: the managed ones by name
+        (when `managed`), then the `custom` ones as given."""
+        nodes = [(policy_id, "managed", self.node(policy_id))
+                 for policy_id in sorted(self.managed, key=lambda policy_id: self.managed[policy_id].name)
+                 if managed]
+        nodes += [(policy.id, "custom", self.custom_node(policy)) for policy in custom]
+        ids = [policy_id for policy_id, _, _ in nodes]
         start = ids.index(marker) + 1 if marker in ids else 0
-        page = ids[start:start + max_items]
-        following = ids[start + max_items:]
-        items = (build(f"{self.tag}Summary", ("Type", "managed"), (self.tag, self.node(policy_id)))
-                 for policy_id in page)
-        return quantity_list(f"{self.tag}List", items, ("NextMarker", page[-1] if following else None),
+        page = nodes[start:start + max_items]
+        following = nodes[start + max_items:]
+        items = (build(f"{self.tag}Summary", ("Type", kind), (self.tag, node)) for _, kind, node in page)
+        return quantity_list(f"{self.tag}List", items, ("NextMarker", page[-1][0] if following else None),
                              ("MaxItems", max_items))
 
 
