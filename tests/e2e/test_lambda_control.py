@@ -193,6 +193,45 @@ class TestUpdates:
         assert updated["RevisionId"] != before["RevisionId"]
         assert updated["CodeSha256"] == before["CodeSha256"]
 
+    def test_tracing_kms_key_and_dead_letter_target_are_kept_and_answered(self, lam: Any, function: str) -> None:
+        """Kept, not acted on (no X-Ray, KMS, SQS or SNS here): read back as set, so that a
+        Terraform plan does not show them changing for ever."""
+        key = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        queue = "arn:aws:sqs:us-east-1:000000000000:dead-letters"
+        updated = lam.update_function_configuration(FunctionName=function, TracingConfig={"Mode": "Active"},
+                                                    KMSKeyArn=key, DeadLetterConfig={"TargetArn": queue})
+        read = lam.get_function_configuration(FunctionName=function)
+        for answer in (updated, read):
+            assert answer["TracingConfig"] == {"Mode": "Active"}
+            assert answer["KMSKeyArn"] == key
+            assert answer["DeadLetterConfig"] == {"TargetArn": queue}
+        cleared = lam.update_function_configuration(FunctionName=function, KMSKeyArn="",
+                                                    DeadLetterConfig={"TargetArn": ""})
+        assert "KMSKeyArn" not in cleared
+        assert "DeadLetterConfig" not in cleared
+        assert cleared["TracingConfig"] == {"Mode": "Active"}
+
+    @pytest.mark.parametrize(("field", "value", "words"), [
+        ("LoggingConfig", {"LogFormat": "JSON"}, "LogFormat must be Text"),
+        ("LoggingConfig", {"LogFormat": "Text", "ApplicationLogLevel": "INFO"}, "without log levels"),
+        ("LoggingConfig", {"LogGroup": "/my/own/group"}, "cannot name another group"),
+        ("SnapStart", {"ApplyOn": "PublishedVersions"}, "SnapStart is not supported"),
+        ("TracingConfig", {"Mode": "Sometimes"}, "at 'tracingConfig.mode'"),
+        ("KMSKeyArn", "not-an-arn", "at 'kMSKeyArn'"),
+    ])
+    def test_settings_strato_cannot_honour_are_refused(self, lam: Any, function: str, field: str, value: Any,
+                                                         words: str) -> None:
+        with pytest.raises(ClientError) as caught:
+            lam.update_function_configuration(FunctionName=function, **{field: value})
+        assert error_of(caught) == ("InvalidParameterValueException", 400)
+        assert words in caught.value.response["Error"]["Message"]
+
+    def test_the_default_logging_configuration_is_accepted(self, lam: Any, function: str) -> None:
+        updated = lam.update_function_configuration(
+            FunctionName=function, LoggingConfig={"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function}"},
+            SnapStart={"ApplyOn": "None"})
+        assert updated["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function}"}
+
     def test_an_update_naming_an_old_revision_fails_its_precondition(self, lam: Any, function: str) -> None:
         old = lam.get_function_configuration(FunctionName=function)["RevisionId"]
         lam.update_function_configuration(FunctionName=function, Timeout=5, RevisionId=old)

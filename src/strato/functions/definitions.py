@@ -34,6 +34,11 @@ class Configuration:
     environment: dict[str, str] = field(default_factory=dict)
     architectures: tuple[str, ...] = ("x86_64",)
     layers: tuple[FunctionLayer, ...] = ()  # in the order they are laid over /opt
+    # Kept and answered, not acted on (no X-Ray, KMS, SQS or SNS here): TracingConfig.Mode,
+    # KMSKeyArn, DeadLetterConfig.TargetArn.
+    tracing_mode: str = "PassThrough"
+    kms_key_arn: str | None = None
+    dead_letter_target: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

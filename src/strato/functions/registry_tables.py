@@ -27,7 +27,8 @@ T = TypeVar("T")
 MAX_TAGS = 50  # Lambda's tags per function
 MIGRATIONS = "strato.functions.migrations"
 VERSION_COLUMNS = ("runtime, handler, role, description, timeout, memory_size, ephemeral_storage, environment, "
-                    "architectures, code_hex, code_sha256, code_size, revision_id, last_modified, layers")
+                    "architectures, code_hex, code_sha256, code_size, revision_id, last_modified, layers, "
+                    "tracing_mode, kms_key_arn, dead_letter_target")
 
 
 def _version_name(number: int) -> str:
@@ -106,10 +107,12 @@ class Tables:
 
     def _row_to_record(self, name: str, number: int, row: tuple[Any, ...], reserved: int | None) -> FunctionRecord:
         (runtime, handler, role, description, timeout, memory, ephemeral, environment, architectures,
-         code_hex, code_sha, code_size, revision_id, last_modified, layers) = row
+         code_hex, code_sha, code_size, revision_id, last_modified, layers, tracing_mode, kms_key_arn,
+         dead_letter_target) = row
         config = Configuration(runtime, handler, role, description, timeout, memory, ephemeral,
                                json.loads(environment), tuple(json.loads(architectures)),
-                               tuple(FunctionLayer(*layer) for layer in json.loads(layers)))
+                               tuple(FunctionLayer(*layer) for layer in json.loads(layers)), tracing_mode, kms_key_arn,
+                               dead_letter_target)
         return FunctionRecord(name, _version_name(number), config, StoredCode(code_hex, code_sha, code_size),
                               revision_id, last_modified, reserved)
 
@@ -167,12 +170,13 @@ class Tables:
                         code: StoredCode) -> None:
         conn.execute(
             f"INSERT OR REPLACE INTO versions (name, number, {VERSION_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, number, config.runtime, config.handler, config.role, config.description, config.timeout,
              config.memory_size, config.ephemeral_storage, json.dumps(config.environment),
              json.dumps(list(config.architectures)), code.sha256_hex, code.code_sha256, code.size,
              str(uuid.uuid4()), lambda_timestamp(),
-             json.dumps([[layer.arn, layer.code_hex, layer.code_size] for layer in config.layers])),
+             json.dumps([[layer.arn, layer.code_hex, layer.code_size] for layer in config.layers]),
+             config.tracing_mode, config.kms_key_arn, config.dead_letter_target),
         )
 
     @staticmethod

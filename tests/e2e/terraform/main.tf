@@ -61,6 +61,9 @@ resource "aws_lambda_function" "fn" {
   source_code_hash = filebase64sha256("function.zip")
   layers           = [aws_lambda_layer_version.shared.arn]
   publish          = true
+  kms_key_arn      = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  tracing_config { mode = "Active" }
+  dead_letter_config { target_arn = "arn:aws:sqs:us-east-1:000000000000:dead-letters" }
   environment {
     variables = { STAGE = "test" }
   }

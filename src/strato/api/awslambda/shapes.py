@@ -198,7 +198,7 @@ def function_configuration(registry: Registry, record: FunctionRecord, qualifier
         "LastModified": record.last_modified,
         "CodeSha256": record.code.code_sha256,
         "Version": record.version,
-        "TracingConfig": {"Mode": "PassThrough"},
+        "TracingConfig": {"Mode": config.tracing_mode},
         "RevisionId": record.revision_id,
         "PackageType": "Zip",
         "Architectures": list(config.architectures),
@@ -210,6 +210,10 @@ def function_configuration(registry: Registry, record: FunctionRecord, qualifier
         shape["Environment"] = {"Variables": dict(config.environment)}
     if config.layers:
         shape["Layers"] = [{"Arn": layer.arn, "CodeSize": layer.code_size} for layer in config.layers]
+    if config.kms_key_arn is not None:
+        shape["KMSKeyArn"] = config.kms_key_arn
+    if config.dead_letter_target is not None:
+        shape["DeadLetterConfig"] = {"TargetArn": config.dead_letter_target}
     if not listed:
         shape["State"] = "Active"
         shape["LastUpdateStatus"] = "Successful"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import platform
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -22,12 +23,14 @@ from ..call import Call
 from ..errors import invalid_parameter, package_too_large, validation_error
 from .common import json_response, max_items, no_content, presigned_link, zip_download
 
+_ARN = re.compile(r"(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()")
 HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
     platform.machine().lower(), platform.machine())
 
 
-def _unsupported(body: shapes.Body) -> None:
-    """Refuse what strato cannot honour rather than drop it silently."""
+def _unsupported(body: shapes.Body, name: str) -> None:
+    """Refuse what strato cannot honour rather than drop it silently (a Terraform plan would
+    also show it changing for ever)."""
     if body.text("PackageType") not in (None, "Zip"):
         raise invalid_parameter("PackageType Image is not supported by strato: deploy a .zip package")
     if body.data.get("FileSystemConfigs"):
@@ -35,6 +38,45 @@ def _unsupported(body: shapes.Body) -> None:
     vpc = body.mapping("VpcConfig") or {}
     if vpc.get("SubnetIds") or vpc.get("SecurityGroupIds"):
         raise invalid_parameter("VpcConfig is not supported by strato")
+    if (body.mapping("SnapStart") or {}).get("ApplyOn", "None") != "None":
+        raise invalid_parameter("SnapStart is not supported by strato (its environments start from a warm "
+                                "interpreter anyway): ApplyOn must be None")
+    logging = body.mapping("LoggingConfig") or {}
+    if logging.get("LogFormat", "Text") != "Text" or "ApplicationLogLevel" in logging or "SystemLogLevel" in logging:
+        raise invalid_parameter("strato writes function logs as text: LoggingConfig.LogFormat must be Text, "
+                                "without log levels")
+    if logging.get("LogGroup", f"/aws/lambda/{name}") != f"/aws/lambda/{name}":
+        raise invalid_parameter(f"strato keeps a function's log in /aws/lambda/{name}: LoggingConfig.LogGroup "
+                                "cannot name another group")
+
+
+def _kept_settings(body: shapes.Body) -> dict[str, Any]:
+    """TracingConfig, KMSKeyArn and DeadLetterConfig: kept and answered, not acted on (strato has
+    no X-Ray, KMS, SQS or SNS); an empty ARN clears one."""
+    changes: dict[str, Any] = {}
+    tracing = body.mapping("TracingConfig")
+    if tracing is not None:
+        mode = tracing.get("Mode", "PassThrough")
+        if mode not in ("Active", "PassThrough"):
+            raise validation_error(mode, "tracingConfig.mode", "Member must satisfy enum value set: "
+                                                               "[Active, PassThrough]")
+        changes["tracing_mode"] = mode
+    kms = body.text("KMSKeyArn")
+    if kms is not None:
+        changes["kms_key_arn"] = _arn(kms, "kMSKeyArn")
+    dead_letter = body.mapping("DeadLetterConfig")
+    if dead_letter is not None:
+        target = dead_letter.get("TargetArn") or ""
+        if not isinstance(target, str):
+            raise invalid_parameter("DeadLetterConfig.TargetArn must be a string")
+        changes["dead_letter_target"] = _arn(target, "deadLetterConfig.targetArn")
+    return changes
+
+
+def _arn(value: str, member: str) -> str | None:
+    if value and not _ARN.fullmatch(value):
+        raise validation_error(value, member, f"Member must satisfy regular expression pattern: {_ARN.pattern}")
+    return value or None
 
 
 def _architectures(body: shapes.Body) -> tuple[str, ...] | None:
@@ -55,10 +97,11 @@ def _architectures(body: shapes.Body) -> tuple[str, ...] | None:
     return tuple(given)
 
 
-async def _changes(call: Call, body: shapes.Body) -> dict[str, Any]:
-    """The Configuration fields a request sets, each checked (the layers it names found)."""
-    _unsupported(body)
-    changes: dict[str, Any] = {}
+async def _changes(call: Call, body: shapes.Body, name: str) -> dict[str, Any]:
+    """The Configuration fields a request sets for function `name`, each checked (the layers it
+    names found)."""
+    _unsupported(body, call.registry.split(name)[0])
+    changes = _kept_settings(body)
     runtime = body.text("Runtime")
     if runtime is not None:
         available = call.services.settings.runtimes
@@ -126,7 +169,7 @@ async def package(call: Call, code: dict[str, Any], kind: str = "function") -> S
 async def create_function(call: Call) -> Response:
     body = call.body()
     name = body.required("FunctionName")
-    changes = await _changes(call, body)
+    changes = await _changes(call, body, name)
     tags = tagging.tags(body.mapping("Tags"))
     for field, label in (("role", "Role"), ("runtime", "Runtime"), ("handler", "Handler")):
         if field not in changes:
@@ -206,7 +249,7 @@ async def update_function_code(call: Call) -> Response:
 
 async def update_function_configuration(call: Call) -> Response:
     body = call.body()
-    changes = await _changes(call, body)
+    changes = await _changes(call, body, call.endpoint.function_name)
     record = await call.registry.update_configuration(call.endpoint.function_name, changes,
                                                       revision_id=body.text("RevisionId"))
     return json_response(shapes.function_configuration(call.registry, record))
