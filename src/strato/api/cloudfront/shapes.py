@@ -4,22 +4,22 @@ Invalidation, InvalidationList) and request shapes other than DistributionConfig
 
 from __future__ import annotations
 
-from strato.cdn.records import Distribution, DistributionConfig, Element, Invalidation
+from strato.cdn.records import Distribution, DistributionConfig, Invalidation
 from strato.xmltree import Node, iso8601
 
-from .config_xml import behavior_node, behaviors_node, config_node, error_responses_node, origins_node, parse_config
+from .config_xml import (
+    answered_extras,
+    behavior_node,
+    behaviors_node,
+    config_node,
+    error_responses_node,
+    origins_node,
+    parse_config,
+)
 from .wire import build, item_nodes, node_of, quantity_list, required, required_text, string_list
 
-# What DistributionSummary must carry for fields a configuration may leave out: CloudFront's defaults.
-_SUMMARY_DEFAULTS = (
-    ("OriginGroups", Node("OriginGroups", children=[Node("Quantity", "0")])),
-    ("ViewerCertificate", Node("ViewerCertificate", children=[
-        Node("CloudFrontDefaultCertificate", "true"), Node("SSLSupportMethod", "vip"),
-        Node("MinimumProtocolVersion", "TLSv1"), Node("CertificateSource", "cloudfront")])),
-    ("Restrictions", Node("Restrictions", children=[Node("GeoRestriction", children=[
-        Node("RestrictionType", "none"), Node("Quantity", "0")])])),
-    ("WebACLId", Node("WebACLId", "")),
-)
+# The unmodelled members a DistributionSummary carries, as the configuration is answered with them.
+_SUMMARY_EXTRAS = ("OriginGroups", "ViewerCertificate", "Restrictions", "WebACLId")
 
 
 def _active_key_groups(config: DistributionConfig) -> Node:
@@ -49,10 +49,6 @@ def distribution_node(distribution: Distribution) -> Node:
     )
 
 
-def _extra(config: DistributionConfig, name: str) -> Element | None:
-    return next((element for element in config.extras if element.name == name), None)
-
-
 def summary_node(distribution: Distribution) -> Node:
     config = distribution.config
     summary = build(
@@ -72,12 +68,11 @@ def summary_node(distribution: Distribution) -> Node:
         ("PriceClass", config.price_class or "PriceClass_All"),
         ("Enabled", config.enabled),
         ("HttpVersion", config.http_version or "http2"),
-        ("IsIPV6Enabled", config.is_ipv6_enabled if config.is_ipv6_enabled is not None else True),
+        ("IsIPV6Enabled", bool(config.is_ipv6_enabled)),
         ("Staging", False),
     )
-    for name, default in _SUMMARY_DEFAULTS:
-        element = _extra(config, name)
-        summary.children.append(node_of(element) if element is not None else default)
+    extras = {element.name: element for element in answered_extras(config)}
+    summary.children.extend(node_of(extras[name]) for name in _SUMMARY_EXTRAS)
     return summary
 
 
