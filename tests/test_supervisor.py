@@ -63,3 +63,31 @@ def test_a_process_whose_start_fails_logs_why_and_restarts_ever_more_slowly() ->
     assert "exited (status 1); restarting in 0.1 s" in restarts[0]
     # 0.1 + 0.2 + 0.4 + 0.8 s: four or five starts in 1.6 s, where an immediate restart made hundreds
     assert 3 <= len(restarts) <= 6, restarts
+
+
+
+BACKING_OFF = textwrap.dedent("""
+    import logging, os, signal, threading
+    from strato import supervisor
+
+    class StopWhileWaiting(logging.Handler):
+        def emit(self, record):
+            if "restarting in" in record.getMessage():
+                threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger().addHandler(StopWhileWaiting())
+    supervisor.FIRST_RESTART_DELAY = supervisor.MAX_RESTART_DELAY = 3600.0
+
+    async def broken():
+        raise RuntimeError("a broken start")
+
+    supervisor.supervise([("broken", broken)])
+""")
+
+
+def test_a_stop_signal_during_a_restarts_wait_stops_at_once() -> None:
+    """Not once the wait is over (here an hour; up to MAX_RESTART_DELAY in `strato serve`)."""
+    done = subprocess.run([sys.executable, "-c", BACKING_OFF], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "exited (status 1); restarting in 3600.0 s" in done.stderr

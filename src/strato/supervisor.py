@@ -22,7 +22,12 @@ Role = Callable[[], Coroutine[Any, Any, None]]
 # A process that dies sooner than this after its start is crash-looping: its next start waits,
 # twice as long each time (up to MAX_RESTART_DELAY), so that a broken start does not burn the CPUs.
 SHORT_LIFE = 1.0
+FIRST_RESTART_DELAY = 0.1
 MAX_RESTART_DELAY = 5.0
+
+
+class _Stopped(Exception):
+    """Raised by the stop signal's handler into a restart's wait, which it ends."""
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -111,6 +116,7 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
     started = [0.0] * len(roles)
     delays = [0.0] * len(roles)
     stopping = False
+    waiting = False  # in a restart's wait, which a stop signal ends
     supervisor = os.getpid()
 
     def spawn(index: int) -> None:
@@ -141,10 +147,24 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
     def stop(signum: int, frame: object) -> None:
         if os.getpid() != supervisor:  # a child forked a moment ago, before its own handlers
             exit_cleanly(signum, frame)
-        nonlocal stopping
+        nonlocal stopping, waiting
         stopping = True
         for pid in children:
             os.kill(pid, signal.SIGTERM)
+        if waiting:
+            waiting = False
+            raise _Stopped
+
+    def wait(seconds: float) -> None:
+        """Sleep before a restart, unless a stop signal comes first (or came already)."""
+        nonlocal waiting
+        try:
+            waiting = True
+            if not stopping:
+                time.sleep(seconds)
+            waiting = False
+        except _Stopped:
+            pass
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -158,10 +178,10 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
         index = children.pop(pid)
         if not stopping:
             short = time.monotonic() - started[index] < SHORT_LIFE
-            delays[index] = min(max(delays[index] * 2, 0.1), MAX_RESTART_DELAY) if short else 0.0
+            delays[index] = min(max(delays[index] * 2, FIRST_RESTART_DELAY), MAX_RESTART_DELAY) if short else 0.0
             log.error("%s (pid %d) exited (status %d); restarting%s", roles[index][0], pid,
                       os.waitstatus_to_exitcode(status), f" in {delays[index]:.1f} s" if delays[index] else "")
-            time.sleep(delays[index])
+            wait(delays[index])
             if not stopping:
                 spawn(index)
     sys.exit(0)
