@@ -91,3 +91,31 @@ def test_a_stop_signal_during_a_restarts_wait_stops_at_once() -> None:
     done = subprocess.run([sys.executable, "-c", BACKING_OFF], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "exited (status 1); restarting in 3600.0 s" in done.stderr
+
+
+EXITING = textwrap.dedent("""
+    import logging, os, signal
+    from strato import supervisor
+
+    class StopAtTheRestart(logging.Handler):
+        def emit(self, record):
+            if "restarting" in record.getMessage():
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger().addHandler(StopAtTheRestart())
+
+    async def refusing():
+        raise SystemExit("strato: cannot start: no such thing")
+
+    supervisor.supervise([("refusing", refusing)])
+""")
+
+
+def test_a_process_exiting_with_a_message_says_it_and_fails() -> None:
+    """As sys.exit("message") ends any Python program: the message on stderr, status 1."""
+    done = subprocess.run([sys.executable, "-c", EXITING], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "strato: cannot start: no such thing\n" in done.stderr
+    assert "refusing (pid" in done.stderr
+    assert "exited (status 1); restarting" in done.stderr

@@ -133,8 +133,11 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
                     raise SystemExit(0)
                 run_loop(roles[index][1]())
                 code = 0
-            except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else 0
+            except SystemExit as e:  # as the interpreter ends: a code neither None nor an int is said, status 1
+                if e.code is None or isinstance(e.code, int):
+                    code = e.code or 0
+                else:
+                    print(e.code, file=sys.stderr)
             except BaseException:
                 log.exception("%s failed", roles[index][0])
             finally:
