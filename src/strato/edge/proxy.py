@@ -248,12 +248,14 @@ class EdgeProxy:
         """For its Cache-Status: `fwd`, why the request went forward (RFC 9211 2.2); `collapsed`,
         whether it shared another request's fetch (2.6)."""
         if outcome.entry is not None:  # validated by a 304 (RFC 9211 2.3), or stale on an origin error
-            try:
-                await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=outcome.status,
-                                        collapsed=collapsed, detail=outcome.detail, compress=compress)
-                return
-            except FileNotFoundError:  # purged or evicted while the origin was asked (nothing sent yet)
-                pass
+            # Unless purged or evicted while the origin was asked: its body file may outlive it a while.
+            if self.store.holds(outcome.entry):
+                try:
+                    await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=outcome.status,
+                                            collapsed=collapsed, detail=outcome.detail, compress=compress)
+                    return
+                except FileNotFoundError:  # gone since (nothing sent yet)
+                    pass
             try:
                 own = await self._fetch_plain(request, host, target, headers)
             except Exception as exc:
