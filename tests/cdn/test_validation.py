@@ -19,7 +19,6 @@ from strato.cdn.errors import (
     InvalidResponseCode,
     InvalidTTLOrder,
     NoSuchOrigin,
-    NoSuchOriginRequestPolicy,
     NoSuchResponseHeadersPolicy,
 )
 from strato.cdn.records import Cookies, CustomErrorResponse, ForwardedValues, Origin, S3OriginConfig
@@ -70,8 +69,6 @@ class TestConfig:
         (config(origins=(Origin("bucket", "example.com", s3=S3OriginConfig()), WEB)), InvalidOrigin),
         (config(origins=(dataclasses.replace(BUCKET, custom=WEB.custom), WEB)), InvalidOrigin),
         (config(origins=(BUCKET, dataclasses.replace(WEB, origin_path="v1"))), InvalidArgument),
-        (config(behavior(pattern="/x", forwarded_values=None, cache_policy_id=CACHING_OPTIMIZED,
-                         origin_request_policy_id="my-own-policy")), NoSuchOriginRequestPolicy),
         (config(behavior(pattern="/x", response_headers_policy_id="my-own-policy")), NoSuchResponseHeadersPolicy),
         (config(behavior(pattern="/x", forwarded_values=ForwardedValues(False, Cookies("none"), ("*", "Accept")))),
          InvalidArgument),

@@ -57,8 +57,7 @@ class TestListing:
         assert {item["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Name"]
                 for item in responses} == RESPONSE_HEADERS_POLICY_NAMES
 
-    def test_there_are_no_custom_origin_request_or_response_headers_policies(self, cloudfront: Any) -> None:
-        assert cloudfront.list_origin_request_policies(Type="custom")["OriginRequestPolicyList"]["Quantity"] == 0
+    def test_there_are_no_custom_response_headers_policies(self, cloudfront: Any) -> None:
         assert cloudfront.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Quantity"] == 0
 
     def test_a_list_comes_in_pages_of_max_items(self, cloudfront: Any) -> None:
@@ -121,13 +120,11 @@ class TestReading:
             assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_custom_origin_request_and_response_headers_policies_are_not_implemented(cloudfront: Any) -> None:
+def test_custom_response_headers_policies_are_not_implemented(cloudfront: Any) -> None:
     with pytest.raises(ClientError) as refused:
-        cloudfront.create_origin_request_policy(OriginRequestPolicyConfig={
-            "Name": "mine", "HeadersConfig": {"HeaderBehavior": "none"}, "CookiesConfig": {"CookieBehavior": "none"},
-            "QueryStringsConfig": {"QueryStringBehavior": "none"}})
+        cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig={"Name": "mine"})
     assert refused.value.response["Error"]["Code"] == "NotImplemented"
-    assert "CreateOriginRequestPolicy" in refused.value.response["Error"]["Message"]
+    assert "CreateResponseHeadersPolicy" in refused.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as refused:
         cloudfront.delete_response_headers_policy(Id=CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, IfMatch="E1")
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
@@ -149,6 +146,58 @@ def refused_with(call: Any, **kwargs: Any) -> tuple[str, int]:
     with pytest.raises(ClientError) as refused:
         call(**kwargs)
     return refused.value.response["Error"]["Code"], refused.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def origin_request_policy_config(name: str, **changes: Any) -> dict[str, Any]:
+    """A custom origin request policy sending every viewer header but the Host, one cookie and
+    two query strings."""
+    return {
+        "Name": name, "Comment": "mine",
+        "HeadersConfig": {"HeaderBehavior": "allExcept", "Headers": {"Quantity": 1, "Items": ["host"]}},
+        "CookiesConfig": {"CookieBehavior": "whitelist", "Cookies": {"Quantity": 1, "Items": ["session"]}},
+        "QueryStringsConfig": {"QueryStringBehavior": "whitelist",
+                               "QueryStrings": {"Quantity": 2, "Items": ["page", "sort"]}},
+        **changes}
+
+
+class TestCustomOriginRequestPolicies:
+    def test_a_policy_is_created_read_listed_updated_and_deleted(self, cloudfront: Any) -> None:
+        name = f"mine-{uuid.uuid4().hex[:8]}"
+        created = cloudfront.create_origin_request_policy(OriginRequestPolicyConfig=origin_request_policy_config(name))
+        policy_id = created["OriginRequestPolicy"]["Id"]
+        assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+        assert created["OriginRequestPolicy"]["OriginRequestPolicyConfig"] == origin_request_policy_config(name)
+        read = cloudfront.get_origin_request_policy_config(Id=policy_id)
+        assert read["OriginRequestPolicyConfig"] == origin_request_policy_config(name)
+        assert read["ETag"] == created["ETag"]
+        listed = cloudfront.list_origin_request_policies(Type="custom")["OriginRequestPolicyList"]["Items"]
+        assert policy_id in [item["OriginRequestPolicy"]["Id"] for item in listed]
+        changed = origin_request_policy_config(name, HeadersConfig={"HeaderBehavior": "allViewer"})
+        updated = cloudfront.update_origin_request_policy(Id=policy_id, OriginRequestPolicyConfig=changed,
+                                                          IfMatch=created["ETag"])
+        assert updated["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["HeadersConfig"] == {
+            "HeaderBehavior": "allViewer"}
+        assert refused_with(cloudfront.delete_origin_request_policy, Id=policy_id, IfMatch=created["ETag"]) == (
+            "PreconditionFailed", 412)
+        cloudfront.delete_origin_request_policy(Id=policy_id, IfMatch=updated["ETag"])
+        assert refused_with(cloudfront.get_origin_request_policy, Id=policy_id) == ("NoSuchOriginRequestPolicy", 404)
+
+    def test_a_bad_config_is_an_invalid_argument_and_a_managed_one_stays(self, cloudfront: Any) -> None:
+        bad = origin_request_policy_config(f"mine-{uuid.uuid4().hex[:8]}", CookiesConfig={"CookieBehavior": "some"})
+        assert refused_with(cloudfront.create_origin_request_policy, OriginRequestPolicyConfig=bad) == (
+            "InvalidArgument", 400)
+        etag = cloudfront.get_origin_request_policy(Id=CORS_S3_ORIGIN)["ETag"]
+        assert refused_with(cloudfront.delete_origin_request_policy, Id=CORS_S3_ORIGIN, IfMatch=etag) == (
+            "IllegalDelete", 400)
+
+    def test_a_policy_a_distribution_uses_cannot_be_deleted(self, cloudfront: Any) -> None:
+        created = cloudfront.create_origin_request_policy(
+            OriginRequestPolicyConfig=origin_request_policy_config(f"mine-{uuid.uuid4().hex[:8]}"))
+        policy_id = created["OriginRequestPolicy"]["Id"]
+        TestNamingPoliciesInBehaviours().create(cloudfront, TestNamingPoliciesInBehaviours().behaviour(
+            OriginRequestPolicyId=policy_id))
+        assert refused_with(cloudfront.delete_origin_request_policy, Id=policy_id, IfMatch=created["ETag"]) == (
+            "OriginRequestPolicyInUse", 409)
 
 
 class TestCustomCachePolicies:

@@ -245,9 +245,10 @@ def variant(seen: Seen) -> tuple[int, dict[str, str], bytes]:
     return 200, {}, f"v={seen.headers.get('x-variant')}".encode()
 
 
-class TestCustomCachePolicies:
-    """A custom cache policy (CreateCachePolicy) as the edge applies it: its key and its TTLs, and
-    an update that reaches the edge without touching the distribution."""
+class TestCustomPolicies:
+    """Custom cache and origin request policies (CreateCachePolicy, CreateOriginRequestPolicy) as
+    the edge applies them: a key and TTLs, what reaches the origin, and an update that reaches the
+    edge without touching the distribution."""
 
     def test_its_key_splits_the_cache_and_an_update_reaches_the_edge(self, server: StratoServer,
                                                                      cloudfront: Any) -> None:
@@ -281,5 +282,27 @@ class TestCustomCachePolicies:
             while site.get("/variant/other", X_Variant="c")[2] != b"v=None" and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert site.get("/variant/other", X_Variant="c")[2] == b"v=None"  # no longer forwarded
+        finally:
+            origin.close()
+
+    def test_a_custom_origin_request_policy_sends_what_it_names_without_splitting_the_cache(
+        self, server: StratoServer, cloudfront: Any
+    ) -> None:
+        created = cloudfront.create_origin_request_policy(OriginRequestPolicyConfig={
+            "Name": f"extra-{uuid.uuid4().hex[:8]}",
+            "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": {"Quantity": 1, "Items": ["X-Extra"]}},
+            "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}})
+        origin = Origin()
+        try:
+            site = open_site(server, cloudfront, origin, [managed(
+                "/extra/*", CACHING_OPTIMIZED, OriginRequestPolicyId=created["OriginRequestPolicy"]["Id"])])
+            origin.routes["/extra/page"] = Route(answer=lambda seen: (200, {}, b"page"))
+            assert site.get("/extra/page", X_Extra="one", X_Other="no")[2] == b"page"
+            status, headers, _ = site.get("/extra/page", X_Extra="two")
+            assert status == 200
+            assert "hit" in headers["cache-status"]  # the header goes to the origin, not into the key
+            [seen] = site.seen("/extra/page")
+            assert seen.headers["x-extra"] == "one"
+            assert "x-other" not in seen.headers
         finally:
             origin.close()

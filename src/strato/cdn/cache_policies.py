@@ -7,17 +7,14 @@ account agrees with the guide on every setting)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .errors import InvalidArgument
-from .managed import ALL, NONE, Selection
+from .managed import ALL, NONE, Selection, check_policy
 
 MAX_NAMES = 10  # headers, cookies and query strings a cache policy's key may each list
 MAX_TTL = 3153600000  # 100 years, CloudFront's bound on a policy's TTLs
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_BEHAVIORS = {"headers": ("none", "whitelist"), "cookies": ("none", "whitelist", "allExcept", "all"),
-              "query strings": ("none", "whitelist", "allExcept", "all")}
+_EVERY = ("none", "whitelist", "allExcept", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,25 +41,13 @@ class CachePolicy:
 
 
 def check_cache_policy(policy: CachePolicy) -> None:
-    """A custom policy's config, refused as CloudFront refuses it (InvalidArgument; too many names
-    is CloudFront's TooMany... quota error, reported here as InvalidArgument with its limit)."""
-    if not _NAME.fullmatch(policy.name):
-        raise InvalidArgument("The parameter Name must be 1 to 128 letters, digits, hyphens or underscores.")
-    if len(policy.comment) > 128:
-        raise InvalidArgument("The parameter Comment is too long (at most 128 characters).")
+    """A custom cache policy's config, refused as CloudFront refuses it."""
+    check_policy(policy.name, policy.comment, (("headers", policy.headers, ("none", "whitelist"), MAX_NAMES),
+                                               ("cookies", policy.cookies, _EVERY, MAX_NAMES),
+                                               ("query strings", policy.query_strings, _EVERY, MAX_NAMES)),
+                 "cache policy")
     if not 0 <= policy.min_ttl <= policy.default_ttl <= policy.max_ttl <= MAX_TTL:
         raise InvalidArgument("The TTLs must satisfy 0 <= MinTTL <= DefaultTTL <= MaxTTL <= 3153600000.")
-    for label, selection in (("headers", policy.headers), ("cookies", policy.cookies),
-                             ("query strings", policy.query_strings)):
-        if selection.behavior not in _BEHAVIORS[label]:
-            raise InvalidArgument(f"The behavior {selection.behavior} is not valid for {label}: use one of "
-                                  f"{', '.join(_BEHAVIORS[label])}.")
-        listed = selection.behavior in ("whitelist", "allExcept")
-        if listed != bool(selection.names):
-            raise InvalidArgument(f"The {label} of a cache policy are listed with whitelist or allExcept, "
-                                  "and only then.")
-        if len(selection.names) > MAX_NAMES:
-            raise InvalidArgument(f"A cache policy's key holds at most {MAX_NAMES} {label}.")
 
 
 AMPLIFY = "2e54312d-136d-493c-8eb9-b001f22f67d2"

@@ -1,11 +1,15 @@
-"""What AWS's managed policies (cache, origin request, response headers) share: the way a
-policy selects a request's headers, cookies or query strings, and the fixed LastModifiedTime
-and ETag strato gives them, since nobody can change them."""
+"""What policies (cache, origin request, response headers) share: the way a policy selects a
+request's headers, cookies or query strings, how a custom policy's name, comment and selections
+are checked, and the fixed LastModifiedTime and ETag strato gives AWS's managed ones, since
+nobody can change them."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
+
+from .errors import InvalidArgument
 
 # A fixed instant (2020-05-31T00:00:00Z, the API version's date): managed policies never change here.
 LAST_MODIFIED = 1590883200.0
@@ -29,6 +33,27 @@ class Selection:
 
 NONE = Selection("none")
 ALL = Selection("all")
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_LISTED = ("whitelist", "allExcept", "allViewerAndWhitelistCloudFront")  # the behaviours that name names
+
+
+def check_policy(name: str, comment: str, selections: tuple[tuple[str, Selection, tuple[str, ...], int], ...],
+                 kind: str) -> None:
+    """A custom policy's Name and Comment, and each (label, selection, behaviours allowed, most
+    names) it holds, refused as CloudFront refuses them (InvalidArgument; too many names, which
+    CloudFront answers with its TooMany... quota error, too)."""
+    if not _NAME.fullmatch(name):
+        raise InvalidArgument("The parameter Name must be 1 to 128 letters, digits, hyphens or underscores.")
+    if len(comment) > 128:
+        raise InvalidArgument("The parameter Comment is too long (at most 128 characters).")
+    for label, selection, behaviors, most in selections:
+        if selection.behavior not in behaviors:
+            raise InvalidArgument(f"The behavior {selection.behavior} is not valid for {label}: use one of "
+                                  f"{', '.join(behaviors)}.")
+        if (selection.behavior in _LISTED) != bool(selection.names):
+            raise InvalidArgument(f"The {label} of a {kind} are listed with {' or '.join(_LISTED)}, and only then.")
+        if len(selection.names) > most:
+            raise InvalidArgument(f"A {kind} holds at most {most} {label}.")
 
 
 def managed_etag(policy_id: str) -> str:

@@ -1,7 +1,7 @@
-"""AWS's managed origin request policies, the ones a cache behaviour may name by
-OriginRequestPolicyId: what origin requests carry beyond the cache key, with their real ids
-and settings (AWS CloudFront DeveloperGuide/using-managed-origin-request-policies.html).
-strato has no CreateOriginRequestPolicy: any other id is refused with NoSuchOriginRequestPolicy.
+"""Origin request policies: what one holds, how a custom one is checked, and AWS's managed
+ones, the ones a cache behaviour may name by OriginRequestPolicyId besides the account's own:
+what origin requests carry beyond the cache key, with their real ids and settings (AWS
+CloudFront DeveloperGuide/using-managed-origin-request-policies.html, cloudfront-limits.html).
 The comments of AllViewer, AllViewerExceptHostHeader and CORS-S3Origin are AWS's; the others
 are strato's summaries of the guide's descriptions."""
 
@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .managed import ALL, NONE, Selection
+from .managed import ALL, NONE, Selection, check_policy
+
+MAX_NAMES = 30  # headers, cookies and query strings an origin request policy may each list
+_HEADERS = ("none", "whitelist", "allViewer", "allViewerAndWhitelistCloudFront", "allExcept")
+_OTHERS = ("none", "whitelist", "all", "allExcept")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,14 @@ class OriginRequestPolicy:
     headers: Selection
     cookies: Selection = NONE
     query_strings: Selection = NONE
+
+
+def check_origin_request_policy(policy: OriginRequestPolicy) -> None:
+    """A custom origin request policy's config, refused as CloudFront refuses it."""
+    check_policy(policy.name, policy.comment, (("headers", policy.headers, _HEADERS, MAX_NAMES),
+                                               ("cookies", policy.cookies, _OTHERS, MAX_NAMES),
+                                               ("query strings", policy.query_strings, _OTHERS, MAX_NAMES)),
+                 "origin request policy")
 
 
 ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from .cache_policies import CachePolicy
+from .origin_request_policies import OriginRequestPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +184,12 @@ class OriginAccessControlConfig:
     description: str | None = None
 
 
-C = TypeVar("C", PublicKeyConfig, KeyGroupConfig, OriginAccessControlConfig, CachePolicy)
+C = TypeVar("C", PublicKeyConfig, KeyGroupConfig, OriginAccessControlConfig, CachePolicy, OriginRequestPolicy)
 
 
 @dataclass(frozen=True, slots=True)
 class Resource(Generic[C]):
-    """A public key, key group, origin access control or custom cache policy, with CloudFront's ETag."""
+    """A public key, key group, origin access control or custom policy, with CloudFront's ETag."""
 
     id: str
     etag: str

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from strato.account import ACCOUNT_ID
 
-from . import cache_policies, codec
+from . import cache_policies, codec, origin_request_policies
 from .database import Database, bump_generation
 from .errors import (
     CNAMEAlreadyExists,
@@ -27,12 +27,20 @@ from .errors import (
     NoSuchCachePolicy,
     NoSuchDistribution,
     NoSuchInvalidation,
+    NoSuchOriginRequestPolicy,
     NoSuchResource,
     TrustedKeyGroupDoesNotExist,
 )
 from .ids import new_id, require_etag
 from .records import Distribution, DistributionConfig, Invalidation
-from .resources import CACHE_POLICY, KEY_GROUP, ORIGIN_ACCESS_CONTROL, ResourceRegistry, replace_refs
+from .resources import (
+    CACHE_POLICY,
+    KEY_GROUP,
+    ORIGIN_ACCESS_CONTROL,
+    ORIGIN_REQUEST_POLICY,
+    ResourceRegistry,
+    replace_refs,
+)
 from .validation import check_config, check_paths, check_tags
 
 DOMAIN_SUFFIX = "cdn.strato.local"
@@ -181,8 +189,8 @@ class DistributionRegistry:
 
     @staticmethod
     def _refer(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:
-        """The key groups behaviours trust, the custom cache policies they use and the origin
-        access controls origins use must exist."""
+        """The key groups behaviours trust, the custom policies they use and the origin access
+        controls origins use must exist."""
         refs = [(ORIGIN_ACCESS_CONTROL.name, origin.origin_access_control_id) for origin in config.origins
                 if origin.origin_access_control_id]
         for behavior in (config.default_behavior, *config.behaviors):
@@ -190,6 +198,9 @@ class DistributionRegistry:
                 refs.extend((KEY_GROUP.name, group) for group in behavior.trusted_key_groups.items)
             if behavior.cache_policy_id is not None and behavior.cache_policy_id not in cache_policies.MANAGED:
                 refs.append((CACHE_POLICY.name, behavior.cache_policy_id))
+            request_policy = behavior.origin_request_policy_id
+            if request_policy is not None and request_policy not in origin_request_policies.MANAGED:
+                refs.append((ORIGIN_REQUEST_POLICY.name, request_policy))
         missing = replace_refs(conn, distribution_id, refs)
         if missing is None:
             return
@@ -198,6 +209,8 @@ class DistributionRegistry:
             raise TrustedKeyGroupDoesNotExist(f"The specified key group {resource_id} does not exist.")
         if kind == CACHE_POLICY.name:
             raise NoSuchCachePolicy(f"The cache policy {resource_id} does not exist.")
+        if kind == ORIGIN_REQUEST_POLICY.name:
+            raise NoSuchOriginRequestPolicy(f"The origin request policy {resource_id} does not exist.")
         raise NoSuchResource(kind, f"The specified origin access control {resource_id} does not exist.")
 
     @staticmethod

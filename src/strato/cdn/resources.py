@@ -1,5 +1,5 @@
-"""Public keys, key groups, origin access controls and custom cache policies: the resources
-signed URLs, private origins and cache behaviours need, kept beside the distributions in cdn.db
+"""Public keys, key groups, origin access controls and custom cache and origin request
+policies: the resources signed URLs, private origins and cache behaviours need, kept beside the distributions in cdn.db
 with CloudFront's rules (ETag + If-Match on change, unique names per kind, no deleting what is
 referred to)."""
 
@@ -23,6 +23,7 @@ from .errors import (
     ResourceInUse,
 )
 from .ids import new_id, require_etag
+from .origin_request_policies import OriginRequestPolicy, check_origin_request_policy
 from .records import C, KeyGroupConfig, OriginAccessControlConfig, PublicKeyConfig, Resource
 
 MAX_KEYS_PER_GROUP = 5
@@ -77,6 +78,8 @@ KEY_GROUP = Kind("key-group", KeyGroupConfig, lambda: str(uuid.uuid4()), _check_
 ORIGIN_ACCESS_CONTROL = Kind("origin-access-control", OriginAccessControlConfig, lambda: new_id("E"),
                              _check_origin_access_control)
 CACHE_POLICY = Kind("cache-policy", CachePolicy, lambda: str(uuid.uuid4()), check_cache_policy)
+ORIGIN_REQUEST_POLICY = Kind("origin-request-policy", OriginRequestPolicy, lambda: str(uuid.uuid4()),
+                             check_origin_request_policy)
 
 
 def replace_refs(conn: sqlite3.Connection, owner_id: str, refs: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -153,13 +156,14 @@ class ResourceRegistry:
             conn.execute("DELETE FROM resource_refs WHERE owner_id = ?", (resource_id,))
             conn.execute("DELETE FROM resources WHERE id = ?", (resource_id,))
 
-    def cache_policies(self, policy_ids: tuple[str, ...]) -> dict[str, CachePolicy]:
-        """For an edge applying behaviours: the custom cache policies among `policy_ids`, by id."""
+    def configs(self, kind: Kind[C], resource_ids: tuple[str, ...]) -> dict[str, C]:
+        """For an edge applying behaviours: the configs of the resources of `kind` among
+        `resource_ids` (custom policies), by id."""
         with self.db.read() as conn:
             rows = [conn.execute("SELECT config FROM resources WHERE id = ? AND kind = ?",
-                                 (policy_id, CACHE_POLICY.name)).fetchone() for policy_id in policy_ids]
-        return {policy_id: codec.loads(CachePolicy, row[0]) for policy_id, row in zip(policy_ids, rows, strict=True)
-                if row is not None}
+                                 (resource_id, kind.name)).fetchone() for resource_id in resource_ids]
+        return {resource_id: codec.loads(kind.config_type, row[0])
+                for resource_id, row in zip(resource_ids, rows, strict=True) if row is not None}
 
     def key_groups(self, group_ids: tuple[str, ...]) -> dict[str, dict[str, str]]:
         """For an edge checking signed URLs: key group id -> {public key id: PEM}."""

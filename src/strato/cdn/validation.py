@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from . import origin_request_policies, response_headers_policies
+from . import response_headers_policies
 from .errors import (
     BatchTooLarge,
     InvalidArgument,
@@ -19,7 +19,6 @@ from .errors import (
     InvalidTagging,
     InvalidTTLOrder,
     NoSuchOrigin,
-    NoSuchOriginRequestPolicy,
     NoSuchResponseHeadersPolicy,
 )
 from .records import Behavior, CustomErrorResponse, DistributionConfig, Origin
@@ -174,10 +173,7 @@ def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
     if cached not in CACHED_METHOD_SETS or not cached <= allowed:
         raise InvalidArgument("The parameter CachedMethods must be GET, HEAD or GET, HEAD, OPTIONS, "
                               "and among the allowed methods.")
-    _check_cache_settings(behavior)  # a custom cache policy's id is the registry's to find
-    request_policy = behavior.origin_request_policy_id
-    if request_policy is not None and request_policy not in origin_request_policies.MANAGED:
-        raise NoSuchOriginRequestPolicy(f"The origin request policy {request_policy} does not exist.")
+    _check_cache_settings(behavior)  # a custom cache or origin request policy's id is the registry's to find
     headers_policy = behavior.response_headers_policy_id
     if headers_policy is not None and headers_policy not in response_headers_policies.MANAGED:
         raise NoSuchResponseHeadersPolicy(f"The response headers policy {headers_policy} does not exist.")

@@ -11,7 +11,7 @@ The proxy asks `rules(host, path)` once per request for the behaviour's settings
 URLs, methods, what is forwarded and keyed, TTLs, compression, the viewer protocol policy)
 and its distribution's error caching and pages: answered from a snapshot of
 the registry, read again when the distributions change (checked once a second) and when the
-key groups or custom cache policies behaviours use change. An origin's CustomHeaders are added
+key groups or custom cache and origin request policies behaviours use change. An origin's CustomHeaders are added
 here, to every request sent to it.
 """
 
@@ -22,15 +22,16 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote
 
 from strato.auth import sigv4
 from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
 from strato.cdn.cache_policies import CachePolicy
+from strato.cdn.origin_request_policies import OriginRequestPolicy
 from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin
 from strato.cdn.registry import DistributionRegistry
+from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, ResourceRegistry
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import bucket_of
 from strato.edge import cloudfront_fields
@@ -58,12 +59,37 @@ CLOUDFRONT_DEFAULT_METHODS = ("GET", "HEAD")
 # Each managed response headers policy's fields, made once: the same objects for every behaviour.
 RESPONSE_FIELDS = {policy_id: response_fields(policy)
                    for policy_id, policy in response_headers_policies.MANAGED.items()}
-NO_POLICIES: Mapping[str, CachePolicy] = MappingProxyType({})
 
 
-def cache_policy(policy_id: str | None, custom: Mapping[str, CachePolicy]) -> CachePolicy | None:
-    """The cache policy a behaviour names: one of AWS's managed ones, or one of `custom`."""
-    return cache_policies.MANAGED.get(policy_id or "") or custom.get(policy_id or "")
+@dataclass(frozen=True, slots=True)
+class CustomPolicies:
+    """The account's own cache and origin request policies that behaviours name, by id: a
+    behaviour's policy id names one of these or one of AWS's managed ones."""
+
+    cache: Mapping[str, CachePolicy] = field(default_factory=dict)
+    origin_request: Mapping[str, OriginRequestPolicy] = field(default_factory=dict)
+
+    @classmethod
+    def named_by(cls, distributions: list[Distribution], resources: ResourceRegistry) -> CustomPolicies:
+        behaviors = [behavior for distribution in distributions
+                     for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)]
+        cache_ids = tuple(sorted({behavior.cache_policy_id for behavior in behaviors if behavior.cache_policy_id
+                                  and behavior.cache_policy_id not in cache_policies.MANAGED}))
+        request_ids = tuple(sorted({behavior.origin_request_policy_id for behavior in behaviors
+                                    if behavior.origin_request_policy_id
+                                    and behavior.origin_request_policy_id not in origin_request_policies.MANAGED}))
+        if not cache_ids and not request_ids:
+            return NO_POLICIES
+        return cls(resources.configs(CACHE_POLICY, cache_ids), resources.configs(ORIGIN_REQUEST_POLICY, request_ids))
+
+    def cache_policy(self, policy_id: str | None) -> CachePolicy | None:
+        return cache_policies.MANAGED.get(policy_id or "") or self.cache.get(policy_id or "")
+
+    def origin_request_policy(self, policy_id: str | None) -> OriginRequestPolicy | None:
+        return origin_request_policies.MANAGED.get(policy_id or "") or self.origin_request.get(policy_id or "")
+
+
+NO_POLICIES = CustomPolicies()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +114,7 @@ class DistributionOrigin:
         self._checked = 0.0
         self._by_host: dict[str, Distribution | None] = {}
         self._rules: dict[tuple[str, str | None], Rules] = {}
-        self._policies = NO_POLICIES  # the custom cache policies behaviours use, by id
+        self._policies = NO_POLICIES  # the custom policies behaviours use
 
     def distributions(self) -> list[Distribution]:
         """The registry's distributions, read again when one has changed (checked once a second;
@@ -109,8 +135,7 @@ class DistributionOrigin:
         distributions = self.registry.all()
         group_ids = _trusted_groups(distributions)
         keys = self.registry.resources.key_groups(group_ids) if group_ids else {}
-        policy_ids = _custom_policies(distributions)
-        policies = self.registry.resources.cache_policies(policy_ids) if policy_ids else NO_POLICIES
+        policies = CustomPolicies.named_by(distributions, self.registry.resources)
         self._rules = _all_rules(distributions, keys, policies)
         self._distributions, self._generation, self._by_host = distributions, generation, {}
         self._policies = policies
@@ -186,16 +211,15 @@ class DistributionOrigin:
             await origin.close()
 
 
-def forwards_host(behavior: Behavior, policies: Mapping[str, CachePolicy] = NO_POLICIES) -> bool:
-    """A behaviour whose ForwardedValues.Headers name Host (or `*`), or whose policies forward it
-    (`policies`: the custom cache policies): a custom origin gets the viewer's Host (AWS
-    CloudFront DeveloperGuide "Caching content based on request headers"; an S3 origin always
-    gets its own, as CloudFront warns it must)."""
+def forwards_host(behavior: Behavior, policies: CustomPolicies = NO_POLICIES) -> bool:
+    """A behaviour whose ForwardedValues.Headers name Host (or `*`), or whose policies forward it:
+    a custom origin gets the viewer's Host (AWS CloudFront DeveloperGuide "Caching content based
+    on request headers"; an S3 origin always gets its own, as CloudFront warns it must)."""
     if behavior.forwarded_values is not None:
         names = behavior.forwarded_values.headers
         return any(name == "*" or name.lower() == "host" for name in names or ())
-    return forwards_viewer_host(cache_policy(behavior.cache_policy_id, policies),
-                                origin_request_policies.MANAGED.get(behavior.origin_request_policy_id or ""))
+    return forwards_viewer_host(policies.cache_policy(behavior.cache_policy_id),
+                                policies.origin_request_policy(behavior.origin_request_policy_id))
 
 
 def with_custom_headers(headers: Mapping[str, str],
@@ -229,15 +253,8 @@ def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
     return tuple(sorted(groups))
 
 
-def _custom_policies(distributions: list[Distribution]) -> tuple[str, ...]:
-    """The ids of the custom cache policies behaviours name."""
-    return tuple(sorted({behavior.cache_policy_id for distribution in distributions
-                         for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)
-                         if behavior.cache_policy_id and behavior.cache_policy_id not in cache_policies.MANAGED}))
-
-
 def _all_rules(distributions: list[Distribution], keys: dict[str, dict[str, str]],
-               policies: Mapping[str, CachePolicy]) -> dict[tuple[str, str | None], Rules]:
+               policies: CustomPolicies) -> dict[tuple[str, str | None], Rules]:
     """Every behaviour's Rules, by (distribution id, path pattern), with its distribution's ErrorRules."""
     guards: dict[tuple[str, ...], SignatureGuard] = {}
     found = {}
@@ -266,12 +283,12 @@ def error_rules(responses: tuple[CustomErrorResponse, ...]) -> ErrorRules:
 
 def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]],
                    guards: dict[tuple[str, ...], SignatureGuard], *, s3_origin: bool = False,
-                   policies: Mapping[str, CachePolicy] = NO_POLICIES) -> Rules:
+                   policies: CustomPolicies = NO_POLICIES) -> Rules:
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
     (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
     TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress,
-    ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a cache policy, managed or
-    custom (`policies`, by id; with a managed origin request policy, if any), and a managed
+    ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a cache policy (with an
+    origin request policy, if any), managed or the account's own (`policies`), and a managed
     response headers policy. `s3_origin`: the behaviour's origin is an S3 bucket. Ids no policy
     has (only rows stored before they were checked can hold them) are ignored."""
     signatures = None
@@ -288,12 +305,12 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
         base = dataclasses.replace(base, response=fields)
     if behavior.forwarded_values is not None:
         return _legacy_rules(base, behavior, behavior.forwarded_values)
-    policy = cache_policy(behavior.cache_policy_id, policies)
+    policy = policies.cache_policy(behavior.cache_policy_id)
     if policy is None:
         return base
     request_policy_id = behavior.origin_request_policy_id or ""
     withhold = s3_origin and request_policy_id in origin_request_policies.S3_WITHHOLDING
-    return managed_rules(base, policy, origin_request_policies.MANAGED.get(request_policy_id),
+    return managed_rules(base, policy, policies.origin_request_policy(request_policy_id),
                          withhold_s3_parameters=withhold)
 
 

@@ -1,6 +1,6 @@
 # What a team deploys on strato with Terraform's AWS provider: a public bucket and its index
 # page, a layer, a function using it with an alias and a public function URL, and a
-# distribution in front of the bucket with a cache policy of its own. The test fills in the
+# distribution in front of the bucket with cache and origin request policies of its own. The test fills in the
 # endpoint, keys and names.
 terraform {
   required_providers {
@@ -106,6 +106,16 @@ resource "aws_cloudfront_cache_policy" "pages" {
   }
 }
 
+resource "aws_cloudfront_origin_request_policy" "pages" {
+  name = "@NAME@"
+  headers_config {
+    header_behavior = "whitelist"
+    headers { items = ["X-Tenant"] }
+  }
+  cookies_config { cookie_behavior = "none" }
+  query_strings_config { query_string_behavior = "all" }
+}
+
 resource "aws_cloudfront_distribution" "cdn" {
   enabled = true
   comment = "terraform"
@@ -140,7 +150,8 @@ resource "aws_cloudfront_distribution" "cdn" {
     viewer_protocol_policy = "allow-all"
     allowed_methods        = ["GET", "HEAD"]
     cached_methods         = ["GET", "HEAD"]
-    cache_policy_id        = aws_cloudfront_cache_policy.pages.id
+    cache_policy_id          = aws_cloudfront_cache_policy.pages.id
+    origin_request_policy_id = aws_cloudfront_origin_request_policy.pages.id
   }
   restrictions {
     geo_restriction { restriction_type = "none" }

@@ -53,6 +53,8 @@ _RESOURCE_CODES = {
     "origin-access-control": ("NoSuchOriginAccessControl", "OriginAccessControlAlreadyExists",
                               "OriginAccessControlInUse"),
     "cache-policy": ("NoSuchCachePolicy", "CachePolicyAlreadyExists", "CachePolicyInUse"),
+    "origin-request-policy": ("NoSuchOriginRequestPolicy", "OriginRequestPolicyAlreadyExists",
+                              "OriginRequestPolicyInUse"),
 }
 
 

@@ -7,19 +7,19 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from strato.cdn import cache_policies
 from strato.cdn.managed import managed_etag
 from strato.cdn.records import Resource
 from strato.cdn.registry import DistributionRegistry
-from strato.cdn.resources import CACHE_POLICY
+from strato.cdn.resources import Kind
 from strato.http.request import Request
 from strato.http.responses import Response
 from strato.xmltree import Node, parse, serialize
 
 from .config_xml import config_node, parse_config
 from .errors import NAMESPACE, CloudFrontError, malformed_input, not_implemented
-from .policies_xml import POLICY_XML, cache_policy_config, parse_cache_policy_config
+from .policies_xml import POLICY_XML, PolicyXml
 from .resources_xml import RESOURCE_XML, ResourceXml
 from .router import POLICIES, RESOURCES, VERSION, Endpoint
 from .shapes import (
@@ -35,8 +35,7 @@ from .shapes import (
 )
 
 MAX_ITEMS = 1000
-MAX_CUSTOM_POLICIES = 10_000  # listed whole, with the managed ones (CloudFront's quota is 20)
-_CACHE_POLICIES = POLICY_XML["cache-policy"]
+MAX_CUSTOM_POLICIES = 10_000  # listed whole, with the managed ones (CloudFront's quota is 20 of each kind)
 
 
 @dataclass(slots=True)
@@ -189,74 +188,87 @@ async def delete_resource(call: Call) -> Response:
     return Response(204)
 
 
-def _custom(call: Call) -> bool:
-    """The request names one of the account's own cache policies (not a managed one)."""
-    return call.endpoint.resource == "cache-policy" and call.endpoint.resource_id not in cache_policies.MANAGED
+def _spec(call: Call) -> PolicyXml[Any]:
+    spec: PolicyXml[Any] = POLICY_XML[call.endpoint.resource]
+    return spec
+
+
+def _custom(call: Call) -> Kind[Any] | None:
+    """The resource kind of the account's own policy the request names (None: a managed one, or
+    a kind of policy an account cannot make its own of here)."""
+    spec = _spec(call)
+    return spec.kind if call.endpoint.resource_id not in spec.managed else None
 
 
 async def get_policy(call: Call) -> Response:
-    policy_id = call.endpoint.resource_id
-    if _custom(call):
-        policy = await asyncio.to_thread(call.registry.resources.get, CACHE_POLICY, policy_id)
-        return xml(_CACHE_POLICIES.custom_node(policy), headers=[("etag", policy.etag)])
-    return xml(POLICY_XML[call.endpoint.resource].node(policy_id), headers=[("etag", managed_etag(policy_id))])
+    policy_id, spec, kind = call.endpoint.resource_id, _spec(call), _custom(call)
+    if kind is not None:
+        policy = await asyncio.to_thread(call.registry.resources.get, kind, policy_id)
+        return xml(spec.custom_node(policy), headers=[("etag", policy.etag)])
+    return xml(spec.node(policy_id), headers=[("etag", managed_etag(policy_id))])
 
 
 async def get_policy_config(call: Call) -> Response:
-    policy_id = call.endpoint.resource_id
-    if _custom(call):
-        policy = await asyncio.to_thread(call.registry.resources.get, CACHE_POLICY, policy_id)
-        return xml(cache_policy_config(policy.config), headers=[("etag", policy.etag)])
-    return xml(POLICY_XML[call.endpoint.resource].config(policy_id), headers=[("etag", managed_etag(policy_id))])
+    policy_id, spec, kind = call.endpoint.resource_id, _spec(call), _custom(call)
+    if kind is not None:
+        policy = await asyncio.to_thread(call.registry.resources.get, kind, policy_id)
+        return xml(spec.config_node(policy.config), headers=[("etag", policy.etag)])
+    return xml(spec.config(policy_id), headers=[("etag", managed_etag(policy_id))])
 
 
 async def list_policies(call: Call) -> Response:
-    """Type `managed`, `custom` or left out (both); only cache policies have custom ones here."""
+    """Type `managed`, `custom` or left out (both)."""
     marker, max_items = call.page()
-    kind = call.request.query.get("Type", "all")
-    if kind not in ("managed", "custom", "all"):
+    listed = call.request.query.get("Type", "all")
+    if listed not in ("managed", "custom", "all"):
         raise CloudFrontError("InvalidArgument", "Type must be managed or custom.")
-    custom: list[Resource[cache_policies.CachePolicy]] = []
-    if call.endpoint.resource == "cache-policy" and kind != "managed":
-        custom, _ = await asyncio.to_thread(call.registry.resources.list_page, CACHE_POLICY, "", MAX_CUSTOM_POLICIES)
-    return xml(POLICY_XML[call.endpoint.resource].list_node(kind != "custom", custom, marker, max_items))
+    spec = _spec(call)
+    custom: list[Resource[Any]] = []
+    if spec.kind is not None and listed != "managed":
+        custom, _ = await asyncio.to_thread(call.registry.resources.list_page, spec.kind, "", MAX_CUSTOM_POLICIES)
+    return xml(spec.list_node(listed != "custom", custom, marker, max_items))
 
 
-def _cache_policy_config(call: Call) -> cache_policies.CachePolicy:
-    config = parse_cache_policy_config(call.document("CachePolicyConfig"))
-    if any(policy.name == config.name for policy in cache_policies.MANAGED.values()):
-        raise CloudFrontError("CachePolicyAlreadyExists", f"A managed cache policy is named {config.name}.", 409)
+def _config(call: Call, spec: PolicyXml[Any]) -> Any:
+    """The policy config a Create or Update sends; no managed policy's name."""
+    assert spec.parse is not None
+    config = spec.parse(call.document(f"{spec.tag}Config"))
+    if any(policy.name == config.name for policy in spec.managed.values()):
+        raise CloudFrontError(f"{spec.tag}AlreadyExists", f"A managed policy is named {config.name}.", 409)
     return config
 
 
-def _not_managed(call: Call, code: str, done: str) -> None:
-    if not _custom(call):
-        raise CloudFrontError(code, f"The managed cache policy {call.endpoint.resource_id} cannot be {done}.")
+def _own(call: Call, code: str, done: str) -> Kind[Any]:
+    """The kind of the account's own policy an Update or Delete names; a managed one cannot be changed."""
+    kind = _custom(call)
+    if kind is None:
+        raise CloudFrontError(code, f"The managed policy {call.endpoint.resource_id} cannot be {done}.")
+    return kind
 
 
-async def create_cache_policy(call: Call) -> Response:
-    policy = await asyncio.to_thread(call.registry.resources.create, CACHE_POLICY, _cache_policy_config(call))
-    return xml(_CACHE_POLICIES.custom_node(policy), 201, [
-        ("location", call.location("cache-policy", policy.id)), ("etag", policy.etag)])
+async def create_policy(call: Call) -> Response:
+    spec = _spec(call)
+    assert spec.kind is not None
+    policy = await asyncio.to_thread(call.registry.resources.create, spec.kind, _config(call, spec))
+    return xml(spec.custom_node(policy), 201, [
+        ("location", call.location(call.endpoint.resource, policy.id)), ("etag", policy.etag)])
 
 
-async def update_cache_policy(call: Call) -> Response:
-    _not_managed(call, "IllegalUpdate", "updated")
-    policy = await asyncio.to_thread(call.registry.resources.update, CACHE_POLICY, call.endpoint.resource_id,
-                                     _cache_policy_config(call), call.request.headers.get("if-match"))
-    return xml(_CACHE_POLICIES.custom_node(policy), headers=[("etag", policy.etag)])
+async def update_policy(call: Call) -> Response:
+    spec, kind = _spec(call), _own(call, "IllegalUpdate", "updated")
+    policy = await asyncio.to_thread(call.registry.resources.update, kind, call.endpoint.resource_id,
+                                     _config(call, spec), call.request.headers.get("if-match"))
+    return xml(spec.custom_node(policy), headers=[("etag", policy.etag)])
 
 
-async def delete_cache_policy(call: Call) -> Response:
-    _not_managed(call, "IllegalDelete", "deleted")
-    await asyncio.to_thread(call.registry.resources.delete, CACHE_POLICY, call.endpoint.resource_id,
-                            call.request.headers.get("if-match"))
+async def delete_policy(call: Call) -> Response:
+    await asyncio.to_thread(call.registry.resources.delete, _own(call, "IllegalDelete", "deleted"),
+                            call.endpoint.resource_id, call.request.headers.get("if-match"))
     return Response(204)
 
 
 async def managed_only(call: Call) -> Response:
-    """Create, Update and Delete of origin request and response headers policies: strato has
-    only AWS's managed ones."""
+    """Create, Update and Delete of response headers policies: strato has only AWS's managed ones."""
     raise not_implemented(call.endpoint.operation)
 
 
@@ -298,5 +310,7 @@ for _stem in POLICIES.values():
         f"List{_stem.removesuffix('Policy')}Policies": list_policies, f"Update{_stem}": managed_only,
         f"Delete{_stem}": managed_only,
     })
-HANDLERS.update({"CreateCachePolicy": create_cache_policy, "UpdateCachePolicy": update_cache_policy,
-                 "DeleteCachePolicy": delete_cache_policy})
+for _resource, _stem in POLICIES.items():
+    if POLICY_XML[_resource].kind is not None:  # an account may have its own of these
+        HANDLERS.update({f"Create{_stem}": create_policy, f"Update{_stem}": update_policy,
+                         f"Delete{_stem}": delete_policy})

@@ -1,13 +1,13 @@
 """Policies <-> XML: CachePolicy, OriginRequestPolicy and ResponseHeadersPolicy, their configs
 and lists (API_GetCachePolicy, API_ListCachePolicies and their twins for the other two kinds),
-built as Nodes in this one place; and a custom cache policy's CachePolicyConfig read
-(API_CreateCachePolicy, API_CachePolicyConfig)."""
+built as Nodes in this one place; and the configs of custom cache and origin request policies
+read (API_CreateCachePolicy, API_CachePolicyConfig, API_OriginRequestPolicyConfig)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
 from strato.cdn.cache_policies import YEAR, CachePolicy
@@ -15,6 +15,7 @@ from strato.cdn.errors import CdnError, NoSuchCachePolicy, NoSuchOriginRequestPo
 from strato.cdn.managed import LAST_MODIFIED, Selection
 from strato.cdn.origin_request_policies import OriginRequestPolicy
 from strato.cdn.records import Resource
+from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, Kind
 from strato.cdn.response_headers_policies import CorsConfig, ResponseHeadersPolicy, SecurityHeadersConfig
 from strato.xmltree import Node, iso8601
 
@@ -75,6 +76,17 @@ def parse_cache_policy_config(node: Node) -> CachePolicy:
         query_strings=_read_selection(parameters, "QueryStringsConfig", "QueryStringBehavior", "QueryStrings"),
         gzip=required_boolean(parameters, "EnableAcceptEncodingGzip"),
         brotli=bool(boolean(parameters, "EnableAcceptEncodingBrotli")),
+    )
+
+
+def parse_origin_request_policy_config(node: Node) -> OriginRequestPolicy:
+    """An OriginRequestPolicyConfig as CreateOriginRequestPolicy and UpdateOriginRequestPolicy
+    send it (checked by the registry)."""
+    return OriginRequestPolicy(
+        name=required_text(node, "Name"), comment=text(node, "Comment") or "",
+        headers=_read_selection(node, "HeadersConfig", "HeaderBehavior", "Headers"),
+        cookies=_read_selection(node, "CookiesConfig", "CookieBehavior", "Cookies"),
+        query_strings=_read_selection(node, "QueryStringsConfig", "QueryStringBehavior", "QueryStrings"),
     )
 
 
@@ -141,12 +153,15 @@ def response_headers_policy_config(policy: ResponseHeadersPolicy) -> Node:
 @dataclass(frozen=True, slots=True)
 class PolicyXml(Generic[P]):
     """One kind of policy: its element name (`CachePolicy`...), the managed ones by id, its
-    config's shape, and the error for an id none has."""
+    config's shape, the error for an id none has, and, for the kinds an account may make its own
+    of, their resource kind and how their config reads."""
 
     tag: str
     managed: Mapping[str, P]
     config_node: Callable[[P], Node]
     missing: type[CdnError]
+    kind: Kind[Any] | None = None
+    parse: Callable[[Node], P] | None = None
 
     def policy(self, policy_id: str) -> P:
         policy = self.managed.get(policy_id)
@@ -161,12 +176,12 @@ class PolicyXml(Generic[P]):
         return build(self.tag, ("Id", policy_id), ("LastModifiedTime", iso8601(LAST_MODIFIED)),
                      (f"{self.tag}Config", self.config(policy_id)))
 
-    def custom_node(self, policy: Resource[CachePolicy]) -> Node:
-        """One of the account's own (custom) cache policies."""
+    def custom_node(self, policy: Resource[Any]) -> Node:
+        """One of the account's own (custom) policies."""
         return build(self.tag, ("Id", policy.id), ("LastModifiedTime", iso8601(policy.modified)),
-                     (f"{self.tag}Config", cache_policy_config(policy.config)))
+                     (f"{self.tag}Config", self.config_node(policy.config)))
 
-    def list_node(self, managed: bool, custom: list[Resource[CachePolicy]], marker: str, max_items: int) -> Node:
+    def list_node(self, managed: bool, custom: list[Resource[Any]], marker: str, max_items: int) -> Node:
         """A page of the list after the policy whose id is `marker`: the managed ones by name
         (when `managed`), then the `custom` ones as given."""
         nodes = [(policy_id, "managed", self.node(policy_id))
@@ -183,9 +198,11 @@ class PolicyXml(Generic[P]):
 
 
 POLICY_XML: dict[str, PolicyXml[CachePolicy] | PolicyXml[OriginRequestPolicy] | PolicyXml[ResponseHeadersPolicy]] = {
-    "cache-policy": PolicyXml("CachePolicy", cache_policies.MANAGED, cache_policy_config, NoSuchCachePolicy),
+    "cache-policy": PolicyXml("CachePolicy", cache_policies.MANAGED, cache_policy_config, NoSuchCachePolicy,
+                              CACHE_POLICY, parse_cache_policy_config),
     "origin-request-policy": PolicyXml("OriginRequestPolicy", origin_request_policies.MANAGED,
-                                       origin_request_policy_config, NoSuchOriginRequestPolicy),
+                                       origin_request_policy_config, NoSuchOriginRequestPolicy, ORIGIN_REQUEST_POLICY,
+                                       parse_origin_request_policy_config),
     "response-headers-policy": PolicyXml("ResponseHeadersPolicy", response_headers_policies.MANAGED,
                                          response_headers_policy_config, NoSuchResponseHeadersPolicy),
 }
