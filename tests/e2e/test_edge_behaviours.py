@@ -306,3 +306,40 @@ class TestCustomPolicies:
             assert "x-other" not in seen.headers
         finally:
             origin.close()
+
+    def test_what_a_policy_lists_as_all_except_is_neither_keyed_nor_forwarded(self, server: StratoServer,
+                                                                           cloudfront: Any) -> None:
+        """QueryStringBehavior and CookieBehavior `allExcept` (API_CachePolicyQueryStringsConfig,
+        API_CachePolicyCookiesConfig): every value in the key and in origin requests but those
+        listed; an origin request policy's `allExcept` keeps its listed ones from the origin."""
+        key = cloudfront.create_cache_policy(CachePolicyConfig={
+            "Name": f"untracked-{uuid.uuid4().hex[:8]}", "MinTTL": 0, "DefaultTTL": 120, "MaxTTL": 600,
+            "ParametersInCacheKeyAndForwardedToOrigin": {
+                "EnableAcceptEncodingGzip": False, "HeadersConfig": {"HeaderBehavior": "none"},
+                "CookiesConfig": {"CookieBehavior": "allExcept", "Cookies": {"Quantity": 1, "Items": ["tracker"]}},
+                "QueryStringsConfig": {"QueryStringBehavior": "allExcept",
+                                       "QueryStrings": {"Quantity": 1, "Items": ["utm_source"]}}}})
+        sent = cloudfront.create_origin_request_policy(OriginRequestPolicyConfig={
+            "Name": f"unsent-{uuid.uuid4().hex[:8]}", "HeadersConfig": {"HeaderBehavior": "none"},
+            "CookiesConfig": {"CookieBehavior": "allExcept", "Cookies": {"Quantity": 1, "Items": ["secret"]}},
+            "QueryStringsConfig": {"QueryStringBehavior": "allExcept",
+                                   "QueryStrings": {"Quantity": 1, "Items": ["token"]}}})
+        origin = Origin()
+        try:
+            site = open_site(server, cloudfront, origin, [
+                managed("/untracked/*", key["CachePolicy"]["Id"]),
+                managed("/unsent/*", CACHING_OPTIMIZED, OriginRequestPolicyId=sent["OriginRequestPolicy"]["Id"])])
+            for path in ("/untracked/page", "/unsent/page"):
+                origin.routes[path] = Route(200, {"Cache-Control": "max-age=300"}, b"page")
+            assert site.get("/untracked/page?id=1&utm_source=mail", Cookie="session=s; tracker=t1")[2] == b"page"
+            status, headers, _ = site.get("/untracked/page?id=1&utm_source=ad", Cookie="session=s; tracker=t2")
+            assert status == 200
+            assert "hit" in headers["cache-status"]
+            [seen] = site.seen("/untracked/page")
+            assert (seen.path, seen.headers["cookie"]) == ("/untracked/page?id=1", "session=s")
+
+            assert site.get("/unsent/page?page=2&token=t", Cookie="theme=dark; secret=x")[2] == b"page"
+            [seen] = site.seen("/unsent/page")
+            assert (seen.path, seen.headers["cookie"]) == ("/unsent/page?page=2", "theme=dark")
+        finally:
+            origin.close()

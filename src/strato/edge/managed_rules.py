@@ -22,7 +22,9 @@ def managed_rules(base: Rules, policy: CachePolicy, request_policy: OriginReques
     `withhold_s3_parameters`: the origin is S3 and the origin request policy is one CloudFront
     keeps S3's response-content-* parameters from."""
     added = request_policy or _NOTHING_ADDED
-    forward_query, query_names, query_keys = _query(policy.query_strings, added.query_strings)
+    forward_query, query_names, query_withheld, query_keys, query_unkeyed = _query(policy.query_strings,
+                                                                                   added.query_strings)
+    cookies, cookies_withheld = _cookies(policy.cookies, added.cookies)
     keyed = {name.lower() for name in policy.headers.names}
     if policy.cookies.behavior != "none":
         keyed.add("cookie")
@@ -36,8 +38,9 @@ def managed_rules(base: Rules, policy: CachePolicy, request_policy: OriginReques
                            withheld=withheld, computed=tuple(sorted(computed)))
     return dataclasses.replace(
         base, forward_query=forward_query, query_names=query_names, query_keys=query_keys,
-        query_withheld=frozenset(S3_WITHHELD_QUERY) if withhold_s3_parameters else frozenset(),
-        cookies=_cookies(policy.cookies, added.cookies), headers=headers,
+        query_unkeyed=query_unkeyed,
+        query_withheld=query_withheld | (frozenset(S3_WITHHELD_QUERY) if withhold_s3_parameters else frozenset()),
+        cookies=cookies, cookies_withheld=cookies_withheld, headers=headers,
         ttls=Ttls(policy.min_ttl, policy.default_ttl, policy.max_ttl), cache=policy.max_ttl > 0,
         compress=base.compress and policy.compressed)
 
@@ -56,19 +59,40 @@ def forwards_viewer_host(policy: CachePolicy | None, request_policy: OriginReque
     return keyed or (named if headers.behavior == "whitelist" else headers.every and not named)
 
 
-def _query(key: Selection, added: Selection) -> tuple[bool, frozenset[str] | None, frozenset[str] | None]:
-    """(forward the query, only these parameters, key only on these) for the key's and the origin
-    request policy's query strings."""
-    if key.every or added.every:
-        return True, None, None if key.every else frozenset(key.names)
-    names = frozenset(key.names) | frozenset(added.names)
+def _taken(selection: Selection) -> tuple[bool, frozenset[str]]:
+    """A query string or cookie selection as (every value but the names, the names) or (only the
+    names, the names)."""
+    return selection.every, frozenset(selection.names)
+
+
+def _together(key: Selection, added: Selection) -> tuple[bool, frozenset[str]]:
+    """What the cache key and the origin request policy send the origin together, as _taken has it."""
+    (key_every, key_names), (added_every, added_names) = _taken(key), _taken(added)
+    if key_every and added_every:
+        return True, key_names & added_names
+    if key_every or added_every:
+        return True, (key_names - added_names) if key_every else (added_names - key_names)
+    return False, key_names | added_names
+
+
+def _query(key: Selection, added: Selection) -> tuple[bool, frozenset[str] | None, frozenset[str],
+                                                        frozenset[str] | None, frozenset[str]]:
+    """(forward the query, only these parameters, never these, key only on these, never key on
+    these) for the key's and the origin request policy's query strings (`allExcept`: every
+    parameter but those named)."""
+    every, names = _together(key, added)
+    key_every, key_names = _taken(key)
+    keys, unkeyed = (None, key_names) if key_every else (key_names, frozenset[str]())
+    if every:
+        return True, None, names, keys, unkeyed
     if not names:
-        return False, None, None
-    return True, names, frozenset(key.names)
+        return False, None, frozenset(), None, frozenset()
+    return True, names, frozenset(), keys, unkeyed
 
 
-def _cookies(key: Selection, added: Selection) -> frozenset[str] | None:
-    """The cookies that go to the origin: every one (None), or those the policies name."""
-    if key.every or added.every:
-        return None
-    return frozenset(key.names) | frozenset(added.names)
+def _cookies(key: Selection, added: Selection) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """The cookies that go to the origin: (every one (None) but those withheld, or those the
+    policies name, and none withheld). A cookie the key leaves out but the origin request policy
+    sends is keyed too, as with named ones: the key holds the Cookie field as forwarded."""
+    every, names = _together(key, added)
+    return (None, names) if every else (names, frozenset())

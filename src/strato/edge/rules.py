@@ -128,8 +128,9 @@ class Rules:
     (a distribution id); `allowed_methods` None allows every method; `signatures` None asks
     for none; `forward_query` sends the query to the origin, only the parameters `query_names`
     names when it is not None, never those `query_withheld` names; `query_keys` None keys on the
-    whole forwarded query, else only on the parameters named; `cookies` None forwards every
-    cookie to the origin, else only those named; `headers` None forwards every field as it came
+    whole forwarded query, else only on the parameters named, and never on those `query_unkeyed`
+    names; `cookies` None forwards every cookie to the origin, else only those named, and never
+    those `cookies_withheld` names; `headers` None forwards every field as it came
     (RFC 9110 end-to-end), else as the HeaderPolicy says;
     `ttls` None leaves freshness to the origin's fields (RFC 9111); `cache` False stores nothing
     (Headers `*`, CachingDisabled); `cache_options` stores OPTIONS answers too (CachedMethods);
@@ -144,7 +145,9 @@ class Rules:
     query_names: frozenset[str] | None = None
     query_withheld: frozenset[str] = frozenset()
     query_keys: frozenset[str] | None = None
+    query_unkeyed: frozenset[str] = frozenset()
     cookies: frozenset[str] | None = None
+    cookies_withheld: frozenset[str] = frozenset()
     headers: HeaderPolicy | None = None
     ttls: Ttls | None = None
     cache: bool = True
@@ -198,12 +201,18 @@ def _forwards(rules: Rules, name: str, names: frozenset[str] | None, withheld: f
 
 def key_target(rules: Rules, target: str) -> str:
     """The target the cache keys on, from the one the origin is asked for: with
-    QueryStringCacheKeys, only the parameters named (in the order sent)."""
-    if rules.query_keys is None:
+    QueryStringCacheKeys, only the parameters named (in the order sent); with a cache policy's
+    `allExcept`, all but those it names."""
+    keys, unkeyed = rules.query_keys, rules.query_unkeyed
+    if keys is None and not unkeyed:
         return target
     path, mark, query = target.partition("?")
-    kept = [pair for pair in query.split("&") if pair.partition("=")[0] in rules.query_keys] if mark else []
+    kept = [pair for pair in query.split("&") if _keyed(pair.partition("=")[0], keys, unkeyed)] if mark else []
     return f"{path}?{'&'.join(kept)}" if kept else path
+
+
+def _keyed(name: str, keys: frozenset[str] | None, unkeyed: frozenset[str]) -> bool:
+    return (keys is None or name in keys) and name not in unkeyed
 
 
 def forwarded_headers(rules: Rules, headers: dict[str, str], method: str = "GET",
@@ -211,8 +220,9 @@ def forwarded_headers(rules: Rules, headers: dict[str, str], method: str = "GET"
     """The request's fields as the behaviour forwards them to the origin (and as its stored
     variants are told apart by): its HeaderPolicy (below) with the CloudFront request headers it
     names computed for `viewer` (none without one), then ForwardedValues.Cookies `none`
-    drops the Cookie field and `whitelist` keeps only the named cookies (RFC 6265 4.2.1 pairs), in
-    name order, so that a key holding them does not depend on the order a browser sent them in."""
+    drops the Cookie field and `whitelist` keeps only the named cookies (RFC 6265 4.2.1 pairs), a
+    policy's `allExcept` all but those withheld, in name order, so that a key holding them does not
+    depend on the order a browser sent them in."""
     if rules.headers is not None:
         policy = rules.headers
         sent = _policy_fields(policy, headers, method, rules.cache_options)
@@ -220,10 +230,12 @@ def forwarded_headers(rules: Rules, headers: dict[str, str], method: str = "GET"
             sent.update(computed_fields(policy.computed, headers.get("user-agent", ""), viewer))
         headers = sent
     cookie = headers.get("cookie")
-    if rules.cookies is None or cookie is None:
+    named, withheld = rules.cookies, rules.cookies_withheld
+    if (named is None and not withheld) or cookie is None:
         return headers
-    kept = sorted(pair.strip() for pair in cookie.replace(",", ";").split(";")
-                  if pair.strip() and pair.strip().partition("=")[0] in rules.cookies)
+    pairs = (pair.strip() for pair in cookie.replace(",", ";").split(";"))
+    kept = sorted(pair for pair in pairs if pair and (named is None or pair.partition("=")[0] in named)
+                  and pair.partition("=")[0] not in withheld)
     forwarded = {name: value for name, value in headers.items() if name != "cookie"}
     if kept:
         forwarded["cookie"] = "; ".join(kept)
