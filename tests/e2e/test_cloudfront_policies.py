@@ -182,6 +182,18 @@ class TestCustomOriginRequestPolicies:
         cloudfront.delete_origin_request_policy(Id=policy_id, IfMatch=updated["ETag"])
         assert refused_with(cloudfront.get_origin_request_policy, Id=policy_id) == ("NoSuchOriginRequestPolicy", 404)
 
+    @pytest.mark.parametrize("header", ["Authorization", "accept-encoding"])
+    def test_headers_only_a_cache_policy_forwards_are_refused(self, cloudfront: Any, header: str) -> None:
+        """CloudFront forwards Authorization and Accept-Encoding through a cache policy's key only."""
+        bad = origin_request_policy_config(f"mine-{uuid.uuid4().hex[:8]}", HeadersConfig={
+            "HeaderBehavior": "whitelist", "Headers": {"Quantity": 2, "Items": ["X-Extra", header]}})
+        assert refused_with(cloudfront.create_origin_request_policy, OriginRequestPolicyConfig=bad) == (
+            "InvalidArgument", 400)
+        kept_back = origin_request_policy_config(f"mine-{uuid.uuid4().hex[:8]}", HeadersConfig={
+            "HeaderBehavior": "allExcept", "Headers": {"Quantity": 1, "Items": [header]}})
+        created = cloudfront.create_origin_request_policy(OriginRequestPolicyConfig=kept_back)
+        assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+
     def test_a_bad_config_is_an_invalid_argument_and_a_managed_one_stays(self, cloudfront: Any) -> None:
         bad = origin_request_policy_config(f"mine-{uuid.uuid4().hex[:8]}", CookiesConfig={"CookieBehavior": "some"})
         assert refused_with(cloudfront.create_origin_request_policy, OriginRequestPolicyConfig=bad) == (

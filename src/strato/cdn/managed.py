@@ -56,6 +56,15 @@ def check_policy(name: str, comment: str, selections: tuple[tuple[str, Selection
             raise InvalidArgument(f"A {kind} holds at most {most} {label}.")
 
 
+def refuse_headers(headers: Selection, refused: tuple[str, ...], kind: str, instead: str) -> None:
+    """A custom policy's whitelisted headers naming one CloudFront will not take there (lower-case
+    `refused`, any case sent), refused as CloudFront refuses it (InvalidArgument); `instead` says
+    what does. Those an `allExcept` names are kept from the origin: any may be."""
+    for name in headers.names if headers.behavior == "whitelist" else ():
+        if name.lower() in refused:
+            raise InvalidArgument(f"The parameter Headers of a {kind} cannot name {name}: {instead}.")
+
+
 def managed_etag(policy_id: str) -> str:
     """A stable ETag in CloudFront's form (`E` and 13 letters or digits) for a managed policy."""
     digest = hashlib.sha256(policy_id.encode()).digest()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .managed import ALL, NONE, Selection, check_policy
+from .managed import ALL, NONE, Selection, check_policy, refuse_headers
 
 MAX_NAMES = 30  # headers, cookies and query strings an origin request policy may each list
 _HEADERS = ("none", "whitelist", "allViewer", "allViewerAndWhitelistCloudFront", "allExcept")
@@ -34,6 +34,8 @@ def check_origin_request_policy(policy: OriginRequestPolicy) -> None:
                                                ("cookies", policy.cookies, _OTHERS, MAX_NAMES),
                                                ("query strings", policy.query_strings, _OTHERS, MAX_NAMES)),
                  "origin request policy")
+    refuse_headers(policy.headers, ("authorization", "accept-encoding"), "origin request policy",
+                   "a cache policy forwards it, in the key")
 
 
 ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
