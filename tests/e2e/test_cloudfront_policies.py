@@ -254,6 +254,14 @@ class TestCustomCachePolicies:
         {"ParametersInCacheKeyAndForwardedToOrigin": {
             "EnableAcceptEncodingGzip": False, "HeadersConfig": {"HeaderBehavior": "whitelist"},
             "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}},
+        {"ParametersInCacheKeyAndForwardedToOrigin": {  # the Enable... settings key on it, normalized
+            "EnableAcceptEncodingGzip": True, "HeadersConfig": {
+                "HeaderBehavior": "whitelist", "Headers": {"Quantity": 1, "Items": ["Accept-Encoding"]}},
+            "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}},
+        {"MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 0},  # caching disabled, yet a key of a header, a cookie...
+        {"MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 0, "ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": True, "HeadersConfig": {"HeaderBehavior": "none"},
+            "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "none"}}},
     ])
     def test_a_bad_config_is_an_invalid_argument(self, cloudfront: Any, changes: dict[str, Any]) -> None:
         config = cache_policy_config(f"mine-{uuid.uuid4().hex[:8]}", **changes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import InvalidArgument
-from .managed import ALL, NONE, Selection, check_policy
+from .managed import ALL, NONE, Selection, check_policy, refuse_headers
 
 MAX_NAMES = 10  # headers, cookies and query strings a cache policy's key may each list
 MAX_TTL = 3153600000  # 100 years, CloudFront's bound on a policy's TTLs
@@ -48,6 +48,13 @@ def check_cache_policy(policy: CachePolicy) -> None:
                  "cache policy")
     if not 0 <= policy.min_ttl <= policy.default_ttl <= policy.max_ttl <= MAX_TTL:
         raise InvalidArgument("The TTLs must satisfy 0 <= MinTTL <= DefaultTTL <= MaxTTL <= 3153600000.")
+    refuse_headers(policy.headers, ("accept-encoding",), "cache policy",
+                   "EnableAcceptEncodingGzip and EnableAcceptEncodingBrotli put it in the key")
+    keyed = (policy.headers, policy.cookies, policy.query_strings)
+    if policy.max_ttl == 0 and (policy.compressed or any(selection.behavior != "none" for selection in keyed)):
+        raise InvalidArgument("A cache policy with caching disabled (MaxTTL 0) has no cache key: its headers, "
+                              "cookies and query strings are none and EnableAcceptEncodingGzip and "
+                              "EnableAcceptEncodingBrotli false.")
 
 
 AMPLIFY = "2e54312d-136d-493c-8eb9-b001f22f67d2"
