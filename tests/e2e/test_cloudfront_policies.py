@@ -245,6 +245,13 @@ class TestCustomCachePolicies:
         created = cloudfront.create_cache_policy(CachePolicyConfig=config)["CachePolicy"]["CachePolicyConfig"]
         assert (created["MinTTL"], created["DefaultTTL"], created["MaxTTL"]) == (1, 86400, 31536000)
 
+    def test_a_max_ttl_left_out_is_at_least_the_default_ttl(self, cloudfront: Any) -> None:
+        """API_CachePolicyConfig: MaxTTL is 31536000 when left out, or DefaultTTL when that is more."""
+        config = cache_policy_config(f"mine-{uuid.uuid4().hex[:8]}", DefaultTTL=2 * 31536000)
+        del config["MaxTTL"]
+        created = cloudfront.create_cache_policy(CachePolicyConfig=config)["CachePolicy"]["CachePolicyConfig"]
+        assert (created["DefaultTTL"], created["MaxTTL"]) == (2 * 31536000, 2 * 31536000)
+
     @pytest.mark.parametrize("changes", [
         {"MinTTL": 700},  # above MaxTTL
         {"Name": "not a name!"},

@@ -62,15 +62,17 @@ def _read_selection(node: Node, tag: str, behavior: str, names: str) -> Selectio
 
 def parse_cache_policy_config(node: Node) -> CachePolicy:
     """A CachePolicyConfig as CreateCachePolicy and UpdateCachePolicy send it (checked by the
-    registry); DefaultTTL 86400 and MaxTTL 31536000 when left out, as CloudFront takes them."""
+    registry); when left out, DefaultTTL is 86400 (MinTTL if more) and MaxTTL 31536000 (DefaultTTL
+    if more), as CloudFront takes them."""
     parameters = required(node, "ParametersInCacheKeyAndForwardedToOrigin")
     min_ttl = required_integer(node, "MinTTL")
     default_ttl = integer(node, "DefaultTTL")
+    if default_ttl is None:
+        default_ttl = max(DEFAULT_TTL, min_ttl)
     max_ttl = integer(node, "MaxTTL")
     return CachePolicy(
         name=required_text(node, "Name"), comment=text(node, "Comment") or "", min_ttl=min_ttl,
-        default_ttl=max(DEFAULT_TTL, min_ttl) if default_ttl is None else default_ttl,
-        max_ttl=max(YEAR, min_ttl) if max_ttl is None else max_ttl,
+        default_ttl=default_ttl, max_ttl=max(YEAR, default_ttl) if max_ttl is None else max_ttl,
         headers=_read_selection(parameters, "HeadersConfig", "HeaderBehavior", "Headers"),
         cookies=_read_selection(parameters, "CookiesConfig", "CookieBehavior", "Cookies"),
         query_strings=_read_selection(parameters, "QueryStringsConfig", "QueryStringBehavior", "QueryStrings"),
