@@ -118,6 +118,7 @@ def test_a_quantity_must_count_the_items() -> None:
 @pytest.mark.parametrize(("old", "new"), [
     (b"<Enabled>true</Enabled>", b"<Enabled>yes</Enabled>"),
     (b"<MinTTL>0</MinTTL>", b"<MinTTL>zero</MinTTL>"),
+    (b"<MinTTL>0</MinTTL>", "<MinTTL>\u00b2</MinTTL>".encode()),  # a digit to str.isdigit, not to int()
     (b"<CallerReference>ref-1</CallerReference>", b""),
     (b"<TargetOriginId>bucket</TargetOriginId>", b""),
     (b"<Comment>", ERRORS.replace(b"<ErrorCode>404</ErrorCode>", b"") + b"<Comment>"),

@@ -32,7 +32,8 @@ def integer(node: Node, tag: str) -> int | None:
     if value is None:
         return None
     stripped = value.strip()
-    if not stripped.lstrip("-").isdigit():
+    digits = stripped.lstrip("-")
+    if not (digits.isascii() and digits.isdigit()):  # str.isdigit alone takes '²', which int() refuses
         raise malformed_input(f"The value of {tag} in {node.tag} is not an integer: {value[:50]}")
     return int(stripped)
 
