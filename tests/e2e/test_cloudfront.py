@@ -5,10 +5,15 @@ errors, and boto3's waiters."""
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 import uuid
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -16,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.test_awscli import Aws
-from tests.servers import StratoServer
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 
 def s3_origin(bucket: str = "photos", origin_id: str = "bucket") -> dict[str, Any]:
@@ -413,6 +418,16 @@ class TestInvalidations:
         with pytest.raises(ClientError) as no_distribution:
             cloudfront.list_invalidations(DistributionId="E000000NOSUCH")
         assert error_of(no_distribution) == ("NoSuchDistribution", 404)
+
+    @pytest.mark.parametrize("since", ["soon", "%C2%B2"])  # '²' is a digit to str.isdigit, not to int()
+    def test_following_from_no_sequence_number_is_an_invalid_argument(self, server: StratoServer,
+                                                                      since: str) -> None:
+        request = AWSRequest("GET", f"{server.url}/_strato/cdn/invalidations?since={since}")
+        SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "cloudfront", REGION).add_auth(request)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(request.url, headers=dict(request.headers)), timeout=30)
+        assert refused.value.code == 400
+        assert b"<Code>InvalidArgument</Code>" in refused.value.read()
 
 
 class TestSigningResources:

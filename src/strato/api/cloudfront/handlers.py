@@ -275,7 +275,7 @@ async def managed_only(call: Call) -> Response:
 async def follow_invalidations(call: Call) -> Response:
     """Invalidated paths after sequence number `since`, oldest first: standalone edges poll this."""
     since = call.request.query.get("since", "0")
-    if not since.isdigit():
+    if not (since.isascii() and since.isdigit()):
         raise CloudFrontError("InvalidArgument", "since must be a sequence number")
     rows = await asyncio.to_thread(call.registry.invalidations_since, int(since))
     body = json.dumps({"invalidations": [{"seq": seq, "distribution": distribution, "path": path}
