@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from strato.digits import is_digits
+
 # A request's condition context: lower-cased key -> one value, or several (multivalued keys).
 ContextValue = str | tuple[str, ...]
 Context = Mapping[str, ContextValue]
@@ -38,7 +40,7 @@ def _number(text: str) -> float | None:
 
 def _date(text: str) -> float | None:
     """Condition dates are ISO 8601 (W3C profile) or epoch seconds."""
-    if text.isdigit():
+    if is_digits(text):
         return float(text)
     try:
         parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))

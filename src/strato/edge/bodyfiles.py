@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Container
 from pathlib import Path
 
+from strato.digits import is_digits
 from strato.fileio import read_at, read_cached
 
 OPEN_DESCRIPTORS = 64
@@ -45,7 +46,7 @@ class BodyFiles:
         lengths: dict[int, int] = {}
         for path in self.slabs_dir.iterdir():
             number = path.name.removesuffix(".slab")
-            if number.isdigit() and self.slab(int(number)) == str(path):
+            if is_digits(number) and self.slab(int(number)) == str(path):
                 lengths[int(number)] = path.stat().st_size
             else:
                 path.unlink(missing_ok=True)

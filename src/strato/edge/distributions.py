@@ -34,6 +34,7 @@ from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, ResourceRegistry
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import bucket_of
+from strato.digits import is_digits
 from strato.edge import cloudfront_fields
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
 from strato.edge.origins import HttpOrigin, OriginResponse
@@ -277,7 +278,7 @@ def error_rules(responses: tuple[CustomErrorResponse, ...]) -> ErrorRules:
         min_ttls={item.error_code: item.error_caching_min_ttl for item in responses
                   if item.error_caching_min_ttl is not None},
         pages={item.error_code: ErrorPage(item.response_page_path, int(item.response_code)) for item in responses
-               if item.response_page_path and item.response_code and item.response_code.isdigit()},
+               if item.response_page_path and item.response_code and is_digits(item.response_code)},
     )
 
 

@@ -20,6 +20,8 @@ from typing import cast
 
 import httptools
 
+from strato.digits import is_digits
+
 HIGH_WATER = 512 * 1024  # buffered body bytes at which reading from the origin pauses
 LOW_WATER = 128 * 1024
 # A body declared this small is awaited whole with its head (it is at most a read or two
@@ -227,7 +229,7 @@ class OriginConnection(asyncio.Protocol):
             coding is not None or "content-length" not in fields)
         declared = fields.get("content-length", "")
         self._awaiting_body = (status not in (204, 304) and "transfer-encoding" not in fields
-                               and declared.isdigit() and 0 < int(declared) <= self._whole_up_to)
+                               and is_digits(declared) and 0 < int(declared) <= self._whole_up_to)
         self._wake()
 
     def on_body(self, body: bytes) -> None:

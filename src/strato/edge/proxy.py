@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from strato.digits import is_digits
 from strato.edge import cachekey, policy
 from strato.edge.cloudfront_fields import viewer_of
 from strato.edge.collapse import Fill, FillState, Flights
@@ -588,7 +589,7 @@ def _add_via(headers: dict[str, str]) -> None:
 def _declared_length(headers: Mapping[str, str]) -> int | None:
     """The Content-Length a response declares, or None when it declares none (or no number)."""
     declared = headers.get("content-length")
-    return int(declared) if declared is not None and declared.isdigit() else None
+    return int(declared) if declared is not None and is_digits(declared) else None
 
 
 def _host(scope: Scope) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from strato import migrations
+from strato.digits import is_digits
 
 from .arns import is_version
 from .definitions import Alias, Configuration, FunctionRecord, Usage
@@ -85,7 +86,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
         """A page of functions ($LATEST each, or every version) after `marker`, and the next marker."""
         if all_versions:  # the marker is "name:number" of the last version listed
             after_name, _, after_number = (marker or "").partition(":")
-            start = (after_name, int(after_number) if after_number.isdigit() else -1)
+            start = (after_name, int(after_number) if is_digits(after_number) else -1)
         else:  # the marker is the last name listed
             start = (marker or "", 1 << 62)
 
@@ -197,7 +198,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
     async def list_versions(self, function_name: str, marker: str | None,
                             max_items: int) -> tuple[list[FunctionRecord], str | None]:
         name, _ = self.split(function_name)
-        after = int(marker) if marker and marker.isdigit() else -1
+        after = int(marker) if marker and is_digits(marker) else -1
 
         def run(conn: sqlite3.Connection) -> list[FunctionRecord]:
             reserved, _ = self._function(conn, name)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strato import jsontext
+from strato.digits import is_digits
 from strato.http.fields import FIELD_VALUE, HOP_BY_HOP, TOKEN
 
 JSON = "application/json"
@@ -41,7 +42,7 @@ def _text(value: Any) -> str:
 
 def _structured(result: dict[str, Any]) -> HttpResponse:
     status = result["statusCode"]
-    if isinstance(status, str) and status.isdigit():
+    if isinstance(status, str) and is_digits(status):
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise InvalidResponse(f"statusCode {status!r} is not an HTTP status")

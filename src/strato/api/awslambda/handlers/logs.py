@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from strato.digits import is_digits
 from strato.functions.logs import read_logs
 from strato.http.responses import Response
 
@@ -21,7 +22,7 @@ MAX_BYTES = 16 * 1024 * 1024
 async def get_function_logs(call: Call) -> Response:
     name, _ = call.target()
     text = call.request.query.get("bytes", str(DEFAULT_BYTES))
-    if not text.isdigit() or not 0 < int(text) <= MAX_BYTES:
+    if not is_digits(text) or not 0 < int(text) <= MAX_BYTES:
         raise invalid_parameter(f"bytes must be a number from 1 to {MAX_BYTES}")
     try:
         body = await asyncio.to_thread(read_logs, call.services.logs_dir, name, int(text))  # up to 16 MB of disk

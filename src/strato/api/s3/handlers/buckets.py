@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import re
 
+from strato.digits import is_digits
 from strato.http.responses import Response
 
 from .. import headers as h
@@ -94,7 +95,7 @@ async def get_bucket_location(call: Call) -> Response:
 async def list_buckets(call: Call) -> Response:
     query = call.request.query
     limit_text = query.get("max-buckets", "10000")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 10000:
+    if not is_digits(limit_text) or not 1 <= int(limit_text) <= 10000:
         raise invalid_argument("max-buckets must be an integer between 1 and 10000", "max-buckets", limit_text)
     limit = int(limit_text)
     prefix = query.get("prefix", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from strato.digits import is_digits
 from strato.http.conditionals import Outcome, evaluate
 from strato.http.ranges import ByteRange
 from strato.http.responses import Response
@@ -71,7 +72,7 @@ def source_range(call: Call, size: int) -> ByteRange:
         return ByteRange(0, size - 1)
     unit, _, spec = text.partition("=")
     first, dash, last = spec.partition("-")
-    if unit != "bytes" or not dash or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+    if unit != "bytes" or not dash or not is_digits(first) or not is_digits(last) or int(last) < int(first):
         raise invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last",
                                "x-amz-copy-source-range", text)
     if int(last) >= size:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import quote_plus
 
+from strato.digits import is_digits
 from strato.http.responses import Response
 from strato.storage.records import ListPage
 
@@ -38,7 +39,7 @@ def _url_encode(text: str) -> str:
 
 def max_param(query: Mapping[str, str], name: str, cap: int) -> int:
     text = query.get(name, str(cap))
-    if not text.lstrip("-").isdigit() or int(text) < 0:
+    if not is_digits(text.lstrip("-")) or int(text) < 0:
         raise invalid_argument(f"Provided {name} not an integer or within integer range", name, text)
     return min(int(text), cap)
 

@@ -3,6 +3,7 @@ ListMultipartUploads."""
 
 from __future__ import annotations
 
+from strato.digits import is_digits
 from strato.http.responses import Response
 from strato.storage import checksums
 from strato.storage.errors import NoSuchKey, NoSuchUpload
@@ -106,7 +107,7 @@ def _completed_parts(body: bytes) -> list[CompletedPart]:
     parts = []
     for node in root.find_all("Part"):
         number_text, etag = node.text_of("PartNumber"), node.text_of("ETag")
-        if number_text is None or etag is None or not number_text.strip().isdigit():
+        if number_text is None or etag is None or not is_digits(number_text.strip()):
             raise xml.MalformedXML("Part needs PartNumber and ETag")
         sums = {name: (node.text_of(f"Checksum{name}") or "").strip() for name in checksums.ALGORITHMS
                 if node.find(f"Checksum{name}") is not None}
@@ -153,7 +154,7 @@ async def abort_multipart_upload(call: Call) -> Response:
 async def list_parts(call: Call) -> Response:
     query = call.request.query
     marker_text = query.get("part-number-marker", "0") or "0"
-    if not marker_text.isdigit():
+    if not is_digits(marker_text):
         raise invalid_argument("part-number-marker must be an integer", "part-number-marker", marker_text)
     limit = max_param(query, "max-parts", 1000)
     upload, page = call.store.list_parts(call.bucket, call.key, _upload_id(call), int(marker_text), limit)

@@ -3,6 +3,7 @@ GetObjectAttributes."""
 
 from __future__ import annotations
 
+from strato.digits import is_digits
 from strato.http.conditionals import Outcome, evaluate, format_http_date
 from strato.http.ranges import ByteRange, RangeNotSatisfiable, parse_range
 from strato.http.responses import Response
@@ -68,7 +69,7 @@ def part_number(call: Call) -> int | None:
     text = call.request.query.get("partNumber")
     if text is None:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 10000:
+    if not is_digits(text) or not 1 <= int(text) <= 10000:
         raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", text)
     return int(text)
 
@@ -249,7 +250,7 @@ def _int_header(call: Call, name: str, default: int) -> int:
     text = call.request.headers.get(name)
     if text is None:
         return default
-    if not text.isdigit():
+    if not is_digits(text):
         raise invalid_argument(f"{name} must be a non-negative integer", name, text)
     return int(text)
 
