@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -235,11 +236,13 @@ class TestEvents:
         name, stream, ids = printed
         events = all_events(logs, f"/aws/lambda/{name}", stream)
         messages = [event["message"] for event in events]
-        assert messages[:4] == [f"START RequestId: {ids[0]} Version: $LATEST", "ERROR disk full", "hello world",
-                                f"END RequestId: {ids[0]}"]
-        assert messages[4].startswith(f"REPORT RequestId: {ids[0]}\tDuration: ")
-        assert len(messages) == 15
-        assert [message.split()[0] for message in messages[::5]] == ["START"] * 3
+        assert re.fullmatch(r"INIT_START Runtime Version: python:3\.\d+\.v1\tRuntime Version ARN: "
+                            r"arn:aws:lambda:us-east-1::runtime:[0-9a-f]{64}", messages[0])
+        assert messages[1:5] == [f"START RequestId: {ids[0]} Version: $LATEST", "ERROR disk full", "hello world",
+                                 f"END RequestId: {ids[0]}"]
+        assert messages[5].startswith(f"REPORT RequestId: {ids[0]}\tDuration: ")
+        assert len(messages) == 16
+        assert [message.split()[0] for message in messages[1::5]] == ["START"] * 3
         assert [message for message in messages if message.startswith("REPORT")][2].count(ids[2]) == 1
         stamps = [event["timestamp"] for event in events]
         assert stamps == sorted(stamps)
@@ -368,9 +371,9 @@ class TestFilter:
         group = f"/aws/lambda/{name}"
         pages = list(logs.get_paginator("filter_log_events").paginate(
             logGroupName=group, PaginationConfig={"PageSize": 4}))
-        assert [len(page["events"]) for page in pages] == [4, 4, 4, 3]
+        assert [len(page["events"]) for page in pages] == [4, 4, 4, 4]
         ids = [event["eventId"] for page in pages for event in page["events"]]
-        assert len(set(ids)) == 15
+        assert len(set(ids)) == 16
         assert [event["message"] for page in pages for event in page["events"]] == [
             event["message"] for event in all_events(logs, group, stream)]
 
@@ -445,7 +448,8 @@ def test_the_aws_cli_reads_and_filters_function_logs(server: StratoServer, print
     assert [found["logStreamName"] for found in streams["logStreams"]] == [stream]
     events = aws.json("logs", "get-log-events", "--log-group-name", group, "--log-stream-name", stream,
                       "--start-from-head")
-    assert events["events"][0]["message"] == f"START RequestId: {ids[0]} Version: $LATEST"
+    assert events["events"][0]["message"].startswith("INIT_START Runtime Version: ")
+    assert events["events"][1]["message"] == f"START RequestId: {ids[0]} Version: $LATEST"
 
 
 def aws_cli_v2() -> str | None:
@@ -488,9 +492,10 @@ def test_aws_logs_tail_prints_a_functions_lines(lam: Any, tail: Tail) -> None:
     name = deploy(lam, PRINTER)
     request_id, seen = invoke(lam, name, "hello tail", "ERROR in tail")
     out = tail.lines(f"/aws/lambda/{name}")
-    assert [line.split(" ", 2)[1] for line in out] == [seen["stream"]] * 5
-    assert [line.split(" ", 2)[2] for line in out][1:3] == ["hello tail", "ERROR in tail"]
-    assert f"END RequestId: {request_id}" in out[3]
+    assert [line.split(" ", 2)[1] for line in out] == [seen["stream"]] * 6
+    assert out[0].split(" ", 2)[2].startswith("INIT_START Runtime Version: ")
+    assert [line.split(" ", 2)[2] for line in out][2:4] == ["hello tail", "ERROR in tail"]
+    assert f"END RequestId: {request_id}" in out[4]
     short = tail.lines(f"/aws/lambda/{name}", "--format", "short", "--filter-pattern", "ERROR")
     assert [line.split(" ", 1)[1] for line in short] == ["ERROR in tail"]
 

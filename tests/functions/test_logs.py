@@ -20,6 +20,7 @@ from strato.functions.logs import (
     LogFiles,
     Output,
     end_line,
+    init_start_line,
     read_logs,
     report_line,
     start_line,
@@ -32,6 +33,15 @@ class TestLines:
     def test_start_and_end(self) -> None:
         assert start_line("abc", "$LATEST") == b"START RequestId: abc Version: $LATEST\n"
         assert end_line("abc") == b"END RequestId: abc\n"
+
+    def test_an_environment_begins_its_stream_with_init_start(self) -> None:
+        line = init_start_line("python3.12", "eu-west-1")
+        assert line.startswith(b"INIT_START Runtime Version: python:3.12.v1\tRuntime Version ARN: "
+                               b"arn:aws:lambda:eu-west-1::runtime:")
+        assert line.endswith(b"\n")
+        assert init_start_line("nodejs22.x", "eu-west-1").startswith(b"INIT_START Runtime Version: nodejs:22.v1\t")
+        assert init_start_line("provided.al2023", "eu-west-1").startswith(
+            b"INIT_START Runtime Version: provided:al2023.v1\t")
 
     def test_a_warm_report_is_tab_separated_with_a_trailing_tab(self) -> None:
         assert report_line("abc", 1.234, 128, 40) == (

@@ -109,6 +109,7 @@ class Environment:
             self._pipe = read_end
             variables = environment_variables(self._variables, function.version, listener.address)
             self._output.stream = variables["AWS_LAMBDA_LOG_STREAM_NAME"]
+            self._output.note(logs.init_start_line(function.runtime, function.arn.split(":")[3]))
             spec = LaunchSpec(
                 runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
                 environment=variables,

@@ -1,5 +1,6 @@
-"""Function logs: the START / END / REPORT lines Lambda writes around each invocation, the
-per-function log files every invocation is appended to, and reading them back.
+"""Function logs: the INIT_START line Lambda writes when an environment starts, the START /
+END / REPORT lines it writes around each invocation, the per-function log files every
+invocation is appended to, and reading them back.
 
 Line formats as Lambda writes them to CloudWatch Logs and to `X-Amz-Log-Result`
 (https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html): REPORT fields are
@@ -21,6 +22,7 @@ from strato.fileio import write_all
 from . import log_records
 from .records import LOG_TAIL_BYTES
 from .runtime_client import END_MARK, MARK_MAX
+from .runtimes import runtime_version, runtime_version_arn
 
 LOG_FILE = "current.log"
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a function's current file is rotated past this
@@ -31,6 +33,12 @@ OPEN_FILES = 128  # function log files held open at once
 PIECES_MAX = 1024  # separately timed pieces an environment buffers before writing them
 UNNAMED_STREAM = "unnamed"  # the stream of output read before an environment has its stream's name
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
+
+
+def init_start_line(runtime: str, region: str) -> bytes:
+    """The first line of an environment's log stream, before its init's own output."""
+    return (f"INIT_START Runtime Version: {runtime_version(runtime)}\t"
+            f"Runtime Version ARN: {runtime_version_arn(region, runtime)}\n").encode()
 
 
 def start_line(request_id: str, version: str) -> bytes:

@@ -9,6 +9,7 @@ Every runtime but Python's other versions starts from strato's own interpreter's
 from __future__ import annotations
 
 import functools
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,21 @@ PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 PROVIDED = ("provided", "provided.al2023")
 NODE_MINIMUM = 18
 NODE_CLIENT = Path(__file__).with_name("runtime_client.js")
+
+
+def runtime_version_arn(region: str, runtime: str) -> str:
+    """RuntimeVersionConfig.RuntimeVersionArn: Lambda names a runtime's version by a 64-hex id;
+    strato runs one version of each runtime (the host's), so the id is a digest of its name."""
+    return f"arn:aws:lambda:{region}::runtime:{hashlib.sha256(runtime.encode()).hexdigest()}"
+
+
+def runtime_version(runtime: str) -> str:
+    """The version Lambda's INIT_START line names (`python:3.12.v27` in Lambda): the runtime's
+    language and version, and strato's one version of it (`v1`)."""
+    name = runtime.removesuffix(".x")
+    language = name.rstrip("0123456789.").split(".")[0] or name
+    version = name.removeprefix(language).lstrip(".")
+    return f"{language}:{version}.v1" if version else f"{language}.v1"
 
 
 def strato_client(runtime: str) -> bool:

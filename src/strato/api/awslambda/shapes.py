@@ -7,7 +7,6 @@ Environment, EphemeralStorage, AliasRoutingConfiguration) and botocore's service
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any
@@ -16,6 +15,7 @@ from strato import jsontext
 from strato.functions.definitions import Alias, FunctionRecord
 from strato.functions.layers import LayerVersion
 from strato.functions.registry import Registry
+from strato.functions.runtimes import runtime_version_arn
 
 from .errors import invalid_content, invalid_parameter, validation_error
 
@@ -168,12 +168,6 @@ def weights(body: Body) -> dict[str, float] | None:
     if len(parsed) > 1:
         raise invalid_parameter("Number of items in AdditionalVersionWeights cannot be greater than 1")
     return parsed
-
-
-def runtime_version_arn(region: str, runtime: str) -> str:
-    """RuntimeVersionConfig.RuntimeVersionArn: Lambda names a runtime's version by a 64-hex id;
-    strato runs one version of each runtime (the host's), so the id is a digest of its name."""
-    return f"arn:aws:lambda:{region}::runtime:{hashlib.sha256(runtime.encode()).hexdigest()}"
 
 
 def function_configuration(registry: Registry, record: FunctionRecord, qualifier: str | None = None, *,
