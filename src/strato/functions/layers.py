@@ -25,7 +25,7 @@ from strato.account import ACCOUNT_ID
 from .definitions import FunctionLayer, lambda_timestamp
 from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 from .packages import CodeStore, StoredCode
-from .policies import POLICY_VERSION
+from .policies import Policy
 from .registry_tables import Tables, page
 
 MAX_FUNCTION_LAYERS = 5  # Lambda's layers per function
@@ -49,17 +49,6 @@ class LayerVersion:
     compatible_architectures: tuple[str, ...]
     license_info: str | None
     code: StoredCode
-
-
-@dataclass(frozen=True, slots=True)
-class LayerPolicy:
-    statements: list[dict[str, Any]]
-    revision_id: str
-
-    def document(self) -> str:
-        """GetLayerVersionPolicy's `Policy`: the policy as a JSON string."""
-        return json.dumps({"Version": POLICY_VERSION, "Id": "default", "Statement": self.statements},
-                          separators=(",", ":"))
 
 
 def _row(name: str, row: tuple[Any, ...]) -> LayerVersion:
@@ -219,20 +208,20 @@ class LayerTables(Tables):
 
     # -- permissions ----------------------------------------------------------------------
 
-    def _layer_policy(self, conn: sqlite3.Connection, name: str, version: int) -> LayerPolicy | None:
+    def _layer_policy(self, conn: sqlite3.Connection, name: str, version: int) -> Policy | None:
         row = conn.execute("SELECT policy_revision FROM layer_versions WHERE name = ? AND version = ?",
                            (name, version)).fetchone() if version <= MAX_VERSION else None
         if row is None:
             raise NotFound("The resource you requested does not exist.")
         statements = [json.loads(text) for (text,) in conn.execute(
             "SELECT statement FROM layer_statements WHERE name = ? AND version = ? ORDER BY rowid", (name, version))]
-        return LayerPolicy(statements, row[0]) if statements else None
+        return Policy(statements, row[0]) if statements else None
 
     def _renew_layer_policy(self, conn: sqlite3.Connection, name: str, version: int,
-                            given: str | None, current: LayerPolicy | None) -> str:
+                            given: str | None, current: Policy | None) -> str:
         if given is not None and (current is None or given != current.revision_id):
             raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. Call the "
-                                     "GetLayerPolicy API to retrieve the latest Revision Id")
+                                     "GetPolicy API to retrieve the latest Revision Id")
         revision = str(uuid.uuid4())
         conn.execute("UPDATE layer_versions SET policy_revision = ? WHERE name = ? AND version = ?",
                      (revision, name, version))
@@ -265,8 +254,8 @@ class LayerTables(Tables):
 
         await self._write(run)
 
-    async def layer_policy(self, name: str, version: int) -> LayerPolicy:
-        def run(conn: sqlite3.Connection) -> LayerPolicy:
+    async def layer_policy(self, name: str, version: int) -> Policy:
+        def run(conn: sqlite3.Connection) -> Policy:
             policy = self._layer_policy(conn, name, version)
             if policy is None:
                 raise NotFound(_NO_POLICY)

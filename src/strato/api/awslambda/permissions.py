@@ -9,6 +9,7 @@ shapes StatementId, Action, Principal, Arn, SourceOwner, PrincipalOrgID, EventSo
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -59,15 +60,18 @@ def principal_of(principal: str) -> str | dict[str, str]:
     raise invalid_parameter("The provided principal was invalid. Please check the principal and try again.")
 
 
+def _text(fields: dict[str, Any], name: str) -> str | None:
+    """A request field that must be a string, when given."""
+    value = fields.get(name)
+    if value is not None and not isinstance(value, str):
+        raise invalid_parameter(f"{name} must be a string")
+    return value
+
+
 def statement(resource: str, fields: dict[str, Any]) -> dict[str, Any]:
     """The policy statement for AddPermission's request `fields` on `resource` (the function's
     ARN, qualified when the request named a qualifier)."""
-    def text(name: str) -> str | None:
-        value = fields.get(name)
-        if value is not None and not isinstance(value, str):
-            raise invalid_parameter(f"{name} must be a string")
-        return value
-
+    text = functools.partial(_text, fields)
     sid = check(text("StatementId"), "statementId", STATEMENT_ID, 1, 100, required=True)
     action = check(text("Action"), "action", ACTION, required=True)
     principal = check(text("Principal"), "principal", PRINCIPAL, 0, 2048, required=True)
@@ -103,12 +107,7 @@ def statement(resource: str, fields: dict[str, Any]) -> dict[str, Any]:
 def layer_statement(resource: str, fields: dict[str, Any]) -> dict[str, Any]:
     """The statement AddLayerVersionPermission's `fields` add to the policy of the layer version
     `resource` (an ARN): who may use it, an account, an organisation or everyone."""
-    def text(name: str) -> str | None:
-        value = fields.get(name)
-        if value is not None and not isinstance(value, str):
-            raise invalid_parameter(f"{name} must be a string")
-        return value
-
+    text = functools.partial(_text, fields)
     sid = check(text("StatementId"), "statementId", STATEMENT_ID, 1, 100, required=True)
     action = check(text("Action"), "action", LAYER_ACTION, 0, 22, required=True)
     principal = check(text("Principal"), "principal", LAYER_PRINCIPAL, 0, 10000, required=True)
