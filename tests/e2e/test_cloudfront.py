@@ -117,6 +117,10 @@ BEHAVIOR_DEFAULTS: dict[str, Any] = {
     "FieldLevelEncryptionId": "", "LambdaFunctionAssociations": {"Quantity": 0},
     "FunctionAssociations": {"Quantity": 0},
 }
+ORIGIN_DEFAULTS: dict[str, Any] = {
+    "OriginPath": "", "CustomHeaders": {"Quantity": 0}, "ConnectionAttempts": 3, "ConnectionTimeout": 10,
+    "OriginAccessControlId": "", "OriginShield": {"Enabled": False},
+}
 CONFIG_DEFAULTS: dict[str, Any] = {
     "Aliases": {"Quantity": 0}, "DefaultRootObject": "", "CustomErrorResponses": {"Quantity": 0},
     "PriceClass": "PriceClass_All", "HttpVersion": "http2", "OriginGroups": {"Quantity": 0},
@@ -136,7 +140,15 @@ def answered(sent: dict[str, Any]) -> dict[str, Any]:
         full["AllowedMethods"] = {"CachedMethods": {"Quantity": 2, "Items": ["HEAD", "GET"]}, **full["AllowedMethods"]}
         return full
 
-    full = {**CONFIG_DEFAULTS, **sent, "DefaultCacheBehavior": behavior(sent["DefaultCacheBehavior"])}
+    def origin(given: dict[str, Any]) -> dict[str, Any]:
+        full = {**ORIGIN_DEFAULTS, **given}
+        if "CustomOriginConfig" in given:
+            full["CustomOriginConfig"] = {"OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5,
+                                          **given["CustomOriginConfig"]}
+        return full
+
+    full = {**CONFIG_DEFAULTS, **sent, "DefaultCacheBehavior": behavior(sent["DefaultCacheBehavior"]),
+            "Origins": {**sent["Origins"], "Items": [origin(o) for o in sent["Origins"]["Items"]]}}
     behaviors = sent.get("CacheBehaviors", {"Quantity": 0})
     full["CacheBehaviors"] = {**behaviors, **({"Items": [behavior(b) for b in behaviors["Items"]]}
                                             if "Items" in behaviors else {})}

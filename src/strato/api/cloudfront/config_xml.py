@@ -232,12 +232,13 @@ def error_responses_node(responses: tuple[CustomErrorResponse, ...] | None) -> N
 
 
 def _origin_node(origin: Origin) -> Node:
-    headers = None
-    if origin.custom_headers is not None:
-        headers = quantity_list("CustomHeaders", (
-            build("OriginCustomHeader", ("HeaderName", name), ("HeaderValue", value))
-            for name, value in origin.custom_headers
-        ))
+    """An origin, with CloudFront's defaults for what it left out (no path or headers, 3
+    connection attempts of 10 s, no origin access control, no Origin Shield; 30 s reads and 5 s
+    keep-alive from a custom origin)."""
+    headers = quantity_list("CustomHeaders", (
+        build("OriginCustomHeader", ("HeaderName", name), ("HeaderValue", value))
+        for name, value in origin.custom_headers or ()
+    ))
     s3 = None
     if origin.s3 is not None:
         s3 = build("S3OriginConfig", ("OriginAccessIdentity", origin.s3.origin_access_identity),
@@ -249,15 +250,17 @@ def _origin_node(origin: Origin) -> Node:
             "CustomOriginConfig", ("HTTPPort", c.http_port), ("HTTPSPort", c.https_port),
             ("OriginProtocolPolicy", c.protocol_policy),
             ("OriginSslProtocols", string_list("OriginSslProtocols", "SslProtocol", c.ssl_protocols)),
-            ("OriginReadTimeout", c.read_timeout), ("OriginKeepaliveTimeout", c.keepalive_timeout),
+            ("OriginReadTimeout", 30 if c.read_timeout is None else c.read_timeout),
+            ("OriginKeepaliveTimeout", 5 if c.keepalive_timeout is None else c.keepalive_timeout),
             extra=c.extras,
         )
     return build(
-        "Origin", ("Id", origin.id), ("DomainName", origin.domain_name), ("OriginPath", origin.origin_path),
+        "Origin", ("Id", origin.id), ("DomainName", origin.domain_name), ("OriginPath", origin.origin_path or ""),
         ("CustomHeaders", headers), ("S3OriginConfig", s3), ("CustomOriginConfig", custom),
-        ("ConnectionAttempts", origin.connection_attempts), ("ConnectionTimeout", origin.connection_timeout),
-        ("OriginAccessControlId", origin.origin_access_control_id),
-        extra=origin.extras,
+        ("ConnectionAttempts", 3 if origin.connection_attempts is None else origin.connection_attempts),
+        ("ConnectionTimeout", 10 if origin.connection_timeout is None else origin.connection_timeout),
+        ("OriginAccessControlId", origin.origin_access_control_id or ""),
+        extra=_with_defaults(origin.extras, (build("OriginShield", ("Enabled", False)),)),
     )
 
 
