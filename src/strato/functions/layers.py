@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strato.account import ACCOUNT_ID
+from strato.digits import is_digits
 
 from .definitions import FunctionLayer, lambda_timestamp
 from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
@@ -95,12 +96,19 @@ class LayerTables(Tables):
             raise NotFound(f"Layer version {arn} does not exist.")
         return full.group(3), int(full.group(4))
 
-    def _layer_version(self, conn: sqlite3.Connection, name: str, version: int) -> LayerVersion:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM layer_versions WHERE name = ? AND version = ?",
-                           (name, version)).fetchone() if version <= MAX_VERSION else None
+    @staticmethod
+    def _version_row(conn: sqlite3.Connection, columns: str, name: str, version: int) -> tuple[Any, ...]:
+        """`columns` of a layer version's row; NotFound when it does not exist (nor can: above MAX_VERSION)."""
+        row: tuple[Any, ...] | None = None
+        if version <= MAX_VERSION:
+            row = conn.execute(f"SELECT {columns} FROM layer_versions WHERE name = ? AND version = ?",
+                               (name, version)).fetchone()
         if row is None:
             raise NotFound("The resource you requested does not exist.")
-        return _row(name, row)
+        return row
+
+    def _layer_version(self, conn: sqlite3.Connection, name: str, version: int) -> LayerVersion:
+        return _row(name, self._version_row(conn, _COLUMNS, name, version))
 
     async def publish_layer(self, name: str, description: str, runtimes: tuple[str, ...],
                             architectures: tuple[str, ...], license_info: str | None,
@@ -126,7 +134,7 @@ class LayerTables(Tables):
                                   marker: str | None, max_items: int) -> tuple[list[LayerVersion], str | None]:
         """A page of the layer's versions, newest first, after `marker` (the last version listed);
         a layer without versions lists none, as in Lambda."""
-        before = min(int(marker), MAX_VERSION) if marker and marker.isascii() and marker.isdigit() else MAX_VERSION
+        before = min(int(marker), MAX_VERSION) if marker and is_digits(marker) else MAX_VERSION
 
         def run(conn: sqlite3.Connection) -> list[LayerVersion]:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM layer_versions WHERE name = ? AND version < ? "
@@ -209,13 +217,10 @@ class LayerTables(Tables):
     # -- permissions ----------------------------------------------------------------------
 
     def _layer_policy(self, conn: sqlite3.Connection, name: str, version: int) -> Policy | None:
-        row = conn.execute("SELECT policy_revision FROM layer_versions WHERE name = ? AND version = ?",
-                           (name, version)).fetchone() if version <= MAX_VERSION else None
-        if row is None:
-            raise NotFound("The resource you requested does not exist.")
+        (revision,) = self._version_row(conn, "policy_revision", name, version)
         statements = [json.loads(text) for (text,) in conn.execute(
             "SELECT statement FROM layer_statements WHERE name = ? AND version = ? ORDER BY rowid", (name, version))]
-        return Policy(statements, row[0]) if statements else None
+        return Policy(statements, revision) if statements else None
 
     def _renew_layer_policy(self, conn: sqlite3.Connection, name: str, version: int,
                             given: str | None, current: Policy | None) -> str:
