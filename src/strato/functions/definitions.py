@@ -20,6 +20,11 @@ class FunctionLayer:
     code_size: int  # bytes of its zip
 
 
+def layer_hexes(layers: tuple[FunctionLayer, ...]) -> tuple[str, ...]:
+    """The layers' packages by their code store names, in the order they are laid over /opt."""
+    return tuple(layer.code_hex for layer in layers)
+
+
 @dataclass(frozen=True, slots=True)
 class Configuration:
     """What CreateFunction and UpdateFunctionConfiguration set."""

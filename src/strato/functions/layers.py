@@ -23,7 +23,7 @@ from typing import Any
 from strato.account import ACCOUNT_ID
 from strato.digits import is_digits
 
-from .definitions import FunctionLayer, lambda_timestamp
+from .definitions import FunctionLayer, lambda_timestamp, layer_hexes
 from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 from .packages import CodeStore, StoredCode
 from .policies import Policy
@@ -211,7 +211,7 @@ class LayerTables(Tables):
             layers = await self._read(run)
         except NotFound as e:  # another region's or account's ARN
             raise InvalidParameter(e.message) from None
-        await asyncio.to_thread(self.packages.keep, tuple(layer.code_hex for layer in layers))
+        await asyncio.to_thread(self.packages.keep, layer_hexes(layers))
         return layers
 
     # -- permissions ----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from strato import migrations
 from strato.digits import is_digits
 
 from .arns import is_version
-from .definitions import Alias, Configuration, FunctionRecord, Usage
+from .definitions import Alias, Configuration, FunctionRecord, Usage, layer_hexes
 from .errors import Conflict, InvalidParameter, NotFound
 from .function_urls import UrlConfigTables
 from .invoke_configs import EventConfigTables
@@ -55,7 +55,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
     async def create(self, function_name: str, config: Configuration, code: StoredCode,
                      publish: bool = False, tags: Mapping[str, str] | None = None) -> FunctionRecord:
         name, _ = self.split(function_name)
-        await self.packages.merge(tuple(layer.code_hex for layer in config.layers))
+        await self.packages.merge(layer_hexes(config.layers))
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             if self._exists(conn, name):
@@ -122,7 +122,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
         """Change $LATEST's configuration; `changes` names Configuration fields."""
         name, _ = self.split(function_name)
         if "layers" in changes:
-            await self.packages.merge(tuple(layer.code_hex for layer in changes["layers"]))
+            await self.packages.merge(layer_hexes(changes["layers"]))
 
         def run(conn: sqlite3.Connection) -> FunctionRecord:
             latest = self._version(conn, name, 0, None)
@@ -167,7 +167,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
         if not config.layers:
             return
         total = sum(self.packages.unzipped_size(sha256_hex)
-                    for sha256_hex in (code.sha256_hex, *(layer.code_hex for layer in config.layers)))
+                    for sha256_hex in (code.sha256_hex, *layer_hexes(config.layers)))
         if total > MAX_UNZIPPED:
             raise InvalidParameter(f"Function code combined with layers exceeds the maximum allowed size of "
                                    f"{MAX_UNZIPPED} bytes. The actual size is {total} bytes.")
@@ -374,7 +374,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
 
     def _runnable(self, record: FunctionRecord) -> FunctionVersion:
         c = record.config
-        hexes = tuple(layer.code_hex for layer in c.layers)
+        hexes = layer_hexes(c.layers)
         return FunctionVersion(
             name=record.name, version=record.version, arn=self.arn(record.name), runtime=c.runtime,
             handler=c.handler, memory_size=c.memory_size, timeout=c.timeout, environment=dict(c.environment),
