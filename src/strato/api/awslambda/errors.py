@@ -52,6 +52,13 @@ def validation_error(value: object, member: str, constraint: str) -> LambdaError
                              f"constraint: {constraint}")
 
 
+def enum_value(value: str | None, member: str, allowed: tuple[str, ...]) -> str | None:
+    """A field that is one of `allowed` when given, refused in Lambda's validation wording."""
+    if value is not None and value not in allowed:
+        raise validation_error(value, member, f"Member must satisfy enum value set: [{', '.join(allowed)}]")
+    return value
+
+
 def invalid_content(message: str) -> LambdaError:
     return LambdaError("InvalidRequestContentException", message)
 

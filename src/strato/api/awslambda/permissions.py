@@ -13,7 +13,7 @@ import functools
 import re
 from typing import Any
 
-from .errors import invalid_parameter, validation_error
+from .errors import enum_value, invalid_parameter, validation_error
 
 STATEMENT_ID = r"([a-zA-Z0-9-_]+)"
 REMOVED_STATEMENT_ID = r"([a-zA-Z0-9-_.]+)"  # RemovePermission's NamespacedStatementId
@@ -79,9 +79,7 @@ def statement(resource: str, fields: dict[str, Any]) -> dict[str, Any]:
     source_account = check(text("SourceAccount"), "sourceAccount", SOURCE_ACCOUNT, 0, 12)
     org_id = check(text("PrincipalOrgID"), "principalOrgID", PRINCIPAL_ORG_ID, 12, 34)
     token = check(text("EventSourceToken"), "eventSourceToken", EVENT_SOURCE_TOKEN, 0, 256)
-    auth_type = text("FunctionUrlAuthType")
-    if auth_type is not None and auth_type not in AUTH_TYPES:
-        raise validation_error(auth_type, "functionUrlAuthType", "Member must satisfy enum value set: [NONE, AWS_IAM]")
+    auth_type = enum_value(text("FunctionUrlAuthType"), "functionUrlAuthType", AUTH_TYPES)
     via_url = fields.get("InvokedViaFunctionUrl")
     if via_url is not None and not isinstance(via_url, bool):
         raise invalid_parameter("InvokedViaFunctionUrl must be a boolean")

@@ -12,7 +12,7 @@ from strato.http.responses import Response
 
 from .. import shapes
 from ..call import Call
-from ..errors import validation_error
+from ..errors import enum_value, validation_error
 from ..permissions import AUTH_TYPES
 from .common import json_response, max_items, no_content
 
@@ -20,12 +20,6 @@ INVOKE_MODES = ("BUFFERED", "RESPONSE_STREAM")
 # Cors's lists: (member, most items, shortest item, longest item)
 _CORS_LISTS = (("AllowHeaders", 100, 0, 1024), ("AllowMethods", 6, 0, 6), ("AllowOrigins", 100, 1, 253),
                ("ExposeHeaders", 100, 0, 1024))
-
-
-def _enum(value: str | None, member: str, allowed: tuple[str, ...]) -> str | None:
-    if value is not None and value not in allowed:
-        raise validation_error(value, member, f"Member must satisfy enum value set: [{', '.join(allowed)}]")
-    return value
 
 
 def _cors(body: shapes.Body) -> dict[str, Any] | None:
@@ -75,10 +69,10 @@ def _shape(call: Call, config: FunctionUrlConfig, *, modified: bool = True) -> d
 async def create_function_url_config(call: Call) -> Response:
     name, qualifier = call.target()
     body = call.body()
-    auth_type = _enum(body.text("AuthType"), "authType", AUTH_TYPES)
+    auth_type = enum_value(body.text("AuthType"), "authType", AUTH_TYPES)
     if auth_type is None:
         raise validation_error(None, "authType", "Member must not be null")
-    invoke_mode = _enum(body.text("InvokeMode"), "invokeMode", INVOKE_MODES) or "BUFFERED"
+    invoke_mode = enum_value(body.text("InvokeMode"), "invokeMode", INVOKE_MODES) or "BUFFERED"
     config = await call.registry.create_url_config(name, qualifier, auth_type, _cors(body), invoke_mode)
     return json_response(_shape(call, config, modified=False), 201)
 
@@ -92,8 +86,8 @@ async def update_function_url_config(call: Call) -> Response:
     name, qualifier = call.target()
     body = call.body()
     config = await call.registry.update_url_config(
-        name, qualifier, _enum(body.text("AuthType"), "authType", AUTH_TYPES), _cors(body),
-        _enum(body.text("InvokeMode"), "invokeMode", INVOKE_MODES))
+        name, qualifier, enum_value(body.text("AuthType"), "authType", AUTH_TYPES), _cors(body),
+        enum_value(body.text("InvokeMode"), "invokeMode", INVOKE_MODES))
     return json_response(_shape(call, config))
 
 

@@ -14,7 +14,7 @@ from strato.http.responses import Response
 
 from .. import permissions, shapes
 from ..call import Call
-from ..errors import invalid_parameter, validation_error
+from ..errors import enum_value, invalid_parameter, validation_error
 from .common import json_response, max_items, no_content, presigned_link, zip_download
 from .functions import package
 
@@ -49,11 +49,7 @@ def _enum_list(body: shapes.Body, name: str, allowed: tuple[str, ...], high: int
 
 def _filter(call: Call, name: str, allowed: tuple[str, ...]) -> str | None:
     """ListLayers' and ListLayerVersions' CompatibleRuntime / CompatibleArchitecture."""
-    value = call.request.query.get(name)
-    if value is not None and value not in allowed:
-        raise validation_error(value, f"{name[0].lower()}{name[1:]}",
-                               f"Member must satisfy enum value set: [{', '.join(allowed)}]")
-    return value
+    return enum_value(call.request.query.get(name), f"{name[0].lower()}{name[1:]}", allowed)
 
 
 def _version(call: Call) -> tuple[str, int]:
