@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import NODE, RUNTIME, call, deploy, needs_node
+from tests.e2e.lambda_helpers import NODE, RUNTIME, call, deploy, needs_node, python_bootstrap
 from tests.servers import StratoServer, signed_headers
 
 ECHO = """
@@ -248,16 +248,7 @@ def test_an_event_invoke_writes_into_s3_with_plain_boto3(lam: Any, s3: Any, buck
 
 
 def test_a_custom_runtime_speaks_the_runtime_api(lam: Any) -> None:
-    bootstrap = f"""#!{sys.executable}
-import json, os, urllib.request
-api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
-while True:
-    with urllib.request.urlopen(api + "next") as response:
-        request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
-        event = json.load(response)
-    body = json.dumps({{"custom": True, "got": event, "handler": os.environ["_HANDLER"]}}).encode()
-    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=body, method="POST")).read()
-"""
+    bootstrap = python_bootstrap('{"custom": True, "got": event, "handler": os.environ["_HANDLER"]}')
     name = deploy(lam, ECHO, runtime="provided.al2023", handler="my.handler", files={"bootstrap": bootstrap},
                   executable=("bootstrap",))
     _, result = call(lam, name, {"x": 1})

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.client_errors import refused
-from tests.e2e.lambda_helpers import RUNTIME, call, deploy, deployed, package
+from tests.e2e.lambda_helpers import RUNTIME, call, deploy, deployed, package, python_bootstrap
 
 SITE = f"python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
 REPORTER = """
@@ -305,16 +305,7 @@ class TestFunctionsWithLayers:
             lam.delete_layer_version(LayerName=name, VersionNumber=1)
 
     def test_a_custom_runtime_may_come_from_a_layer(self, lam: Any) -> None:
-        bootstrap = f"""#!{sys.executable}
-import json, os, urllib.request
-api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
-while True:
-    with urllib.request.urlopen(api + "next") as response:
-        request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
-        event = json.load(response)
-    body = json.dumps({{"runtime": "from a layer", "task": sorted(os.listdir("/var/task"))}}).encode()
-    urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=body, method="POST")).read()
-"""
+        bootstrap = python_bootstrap('{"runtime": "from a layer", "task": sorted(os.listdir("/var/task"))}')
         name = f"runtime-{uuid.uuid4().hex[:8]}"
         layer = lam.publish_layer_version(LayerName=name, Content={"ZipFile": package(
             {"bootstrap": bootstrap}, executable=("bootstrap",))})
