@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from .errors import enum_value, invalid_parameter, validation_error
+from .shapes import at_most
 
 STATEMENT_ID = r"([a-zA-Z0-9-_]+)"
 REMOVED_STATEMENT_ID = r"([a-zA-Z0-9-_.]+)"  # RemovePermission's NamespacedStatementId
@@ -38,8 +39,7 @@ def check(value: str | None, member: str, pattern: str, low: int = 0, high: int 
         if required:
             raise validation_error(None, member, "Member must not be null")
         return None
-    if len(value) > high:
-        raise validation_error(value, member, f"Member must have length less than or equal to {high}")
+    at_most(value, high, member)
     if len(value) < low:
         raise validation_error(value, member, f"Member must have length greater than or equal to {low}")
     if not re.fullmatch(pattern, value):

@@ -95,6 +95,13 @@ def within(value: int | None, low: int, high: int, member: str) -> int | None:
     return value
 
 
+def at_most(value: str | None, high: int, member: str) -> str | None:
+    """A string of at most `high` characters (or None), refused in Lambda's validation wording."""
+    if value is not None and len(value) > high:
+        raise validation_error(value, member, f"Member must have length less than or equal to {high}")
+    return value
+
+
 def role(value: str) -> str:
     if not _ROLE.fullmatch(value):
         raise validation_error(value, "role", "Member must satisfy regular expression pattern: "

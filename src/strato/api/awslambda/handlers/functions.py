@@ -110,21 +110,16 @@ async def _changes(call: Call, body: shapes.Body, name: str) -> dict[str, Any]:
             raise invalid_parameter(f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy "
                                     f"enum value set: [{', '.join(sorted(available))}] or be a valid ARN")
         changes["runtime"] = runtime
-    handler = body.text("Handler")
+    handler = shapes.at_most(body.text("Handler"), 128, "handler")
     if handler is not None:
-        if len(handler) > 128:
-            raise validation_error(handler, "handler", "Member must have length less than or equal to 128")
         if not handler or any(c.isspace() for c in handler):
             raise validation_error(handler, "handler", r"Member must satisfy regular expression pattern: [^\s]+")
         changes["handler"] = handler
     role = body.text("Role")
     if role is not None:
         changes["role"] = shapes.role(role)
-    description = body.text("Description")
+    description = shapes.at_most(body.text("Description"), shapes.MAX_DESCRIPTION, "description")
     if description is not None:
-        if len(description) > shapes.MAX_DESCRIPTION:
-            raise validation_error(description, "description",
-                                   f"Member must have length less than or equal to {shapes.MAX_DESCRIPTION}")
         changes["description"] = description
     for field, name, low, high in (("timeout", "Timeout", 1, 900), ("memory_size", "MemorySize", 128, 10240)):
         value = body.integer(name, low, high)

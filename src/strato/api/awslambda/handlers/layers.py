@@ -68,14 +68,8 @@ def _answer(call: Call, layer: LayerVersion, status: int = 200) -> Response:
 async def publish_layer_version(call: Call) -> Response:
     name = call.registry.layer_name(call.endpoint.layer)
     body = call.body()
-    description = body.text("Description") or ""
-    if len(description) > shapes.MAX_DESCRIPTION:
-        raise validation_error(description, "description",
-                               f"Member must have length less than or equal to {shapes.MAX_DESCRIPTION}")
-    license_info = body.text("LicenseInfo")
-    if license_info is not None and len(license_info) > MAX_LICENSE:
-        raise validation_error(license_info, "licenseInfo", f"Member must have length less than or equal to "
-                                                            f"{MAX_LICENSE}")
+    description = shapes.at_most(body.text("Description"), shapes.MAX_DESCRIPTION, "description") or ""
+    license_info = shapes.at_most(body.text("LicenseInfo"), MAX_LICENSE, "licenseInfo")
     runtimes = _enum_list(body, "CompatibleRuntimes", RUNTIMES, MAX_RUNTIMES)
     architectures = _enum_list(body, "CompatibleArchitectures", ARCHITECTURES, len(ARCHITECTURES))
     content = body.mapping("Content")
