@@ -121,8 +121,8 @@ async def _changes(call: Call, body: shapes.Body, name: str) -> dict[str, Any]:
     description = shapes.at_most(body.text("Description"), shapes.MAX_DESCRIPTION, "description")
     if description is not None:
         changes["description"] = description
-    for field, name, low, high in (("timeout", "Timeout", 1, 900), ("memory_size", "MemorySize", 128, 10240)):
-        value = body.integer(name, low, high)
+    for field, label, low, high in (("timeout", "Timeout", 1, 900), ("memory_size", "MemorySize", 128, 10240)):
+        value = body.integer(label, low, high)
         if value is not None:
             changes[field] = value
     variables = shapes.environment(body)
