@@ -174,12 +174,6 @@ def _with_defaults(sent: tuple[Element, ...], defaults: tuple[Node, ...]) -> tup
     return sent + tuple(element_of(node) for node in defaults if node.tag not in present)
 
 
-def answered_extras(config: DistributionConfig) -> tuple[Element, ...]:
-    """The unmodelled members a configuration is answered with: as sent, then CloudFront's
-    defaults (what GetDistribution and the DistributionSummary both carry)."""
-    return _with_defaults(config.extras, _config_defaults())
-
-
 def _config_defaults() -> tuple[Node, ...]:
     return (
         quantity_list("OriginGroups", ()),
@@ -210,7 +204,7 @@ def config_node(config: DistributionConfig, tag: str = "DistributionConfig") -> 
         ("Enabled", config.enabled),
         ("HttpVersion", config.http_version or "http2"),
         ("IsIPV6Enabled", bool(config.is_ipv6_enabled)),  # CloudFront's IPv6 is opt-in: off unless sent
-        extra=answered_extras(config),
+        extra=_with_defaults(config.extras, _config_defaults()),
     )
 
 

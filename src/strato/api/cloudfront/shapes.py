@@ -7,18 +7,13 @@ from __future__ import annotations
 from strato.cdn.records import Distribution, DistributionConfig, Invalidation
 from strato.xmltree import Node, iso8601
 
-from .config_xml import (
-    answered_extras,
-    behavior_node,
-    behaviors_node,
-    config_node,
-    error_responses_node,
-    origins_node,
-    parse_config,
-)
-from .wire import build, item_nodes, node_of, quantity_list, required, required_text, string_list
+from .config_xml import config_node, parse_config
+from .wire import build, item_nodes, quantity_list, required, required_text
 
-# The unmodelled members a DistributionSummary carries, as the configuration is answered with them.
+# What a DistributionSummary repeats of its configuration as GetDistribution answers it (with
+# CloudFront's defaults for what was left out): these members before Staging, those after it.
+_SUMMARY_CONFIG = ("Aliases", "Origins", "DefaultCacheBehavior", "CacheBehaviors", "CustomErrorResponses", "Comment",
+                   "PriceClass", "Enabled", "HttpVersion", "IsIPV6Enabled")
 _SUMMARY_EXTRAS = ("OriginGroups", "ViewerCertificate", "Restrictions", "WebACLId")
 
 
@@ -50,7 +45,7 @@ def distribution_node(distribution: Distribution) -> Node:
 
 
 def summary_node(distribution: Distribution) -> Node:
-    config = distribution.config
+    answered = {child.tag: child for child in config_node(distribution.config).children}
     summary = build(
         "DistributionSummary",
         ("Id", distribution.id),
@@ -59,20 +54,10 @@ def summary_node(distribution: Distribution) -> Node:
         ("Status", distribution.status),
         ("LastModifiedTime", iso8601(distribution.last_modified)),
         ("DomainName", distribution.domain_name),
-        ("Aliases", string_list("Aliases", "CNAME", config.aliases or ())),
-        ("Origins", origins_node(config)),
-        ("DefaultCacheBehavior", behavior_node(config.default_behavior, "DefaultCacheBehavior")),
-        ("CacheBehaviors", behaviors_node(config)),
-        ("CustomErrorResponses", error_responses_node(config.custom_error_responses or ())),
-        ("Comment", config.comment),
-        ("PriceClass", config.price_class or "PriceClass_All"),
-        ("Enabled", config.enabled),
-        ("HttpVersion", config.http_version or "http2"),
-        ("IsIPV6Enabled", bool(config.is_ipv6_enabled)),
-        ("Staging", False),
     )
-    extras = {element.name: element for element in answered_extras(config)}
-    summary.children.extend(node_of(extras[name]) for name in _SUMMARY_EXTRAS)
+    summary.children.extend(answered[name] for name in _SUMMARY_CONFIG)
+    summary.children.append(Node("Staging", "false"))
+    summary.children.extend(answered[name] for name in _SUMMARY_EXTRAS)
     return summary
 
 
