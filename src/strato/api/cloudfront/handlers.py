@@ -304,13 +304,11 @@ for _stem in RESOURCES.values():
         f"Create{_stem}": create_resource, f"Get{_stem}": get_resource, f"Get{_stem}Config": get_resource_config,
         f"List{_stem}s": list_resources, f"Update{_stem}": update_resource, f"Delete{_stem}": delete_resource,
     })
-for _stem in POLICIES.values():
-    HANDLERS.update({
-        f"Create{_stem}": managed_only, f"Get{_stem}": get_policy, f"Get{_stem}Config": get_policy_config,
-        f"List{_stem.removesuffix('Policy')}Policies": list_policies, f"Update{_stem}": managed_only,
-        f"Delete{_stem}": managed_only,
-    })
 for _resource, _stem in POLICIES.items():
-    if POLICY_XML[_resource].kind is not None:  # an account may have its own of these
-        HANDLERS.update({f"Create{_stem}": create_policy, f"Update{_stem}": update_policy,
-                         f"Delete{_stem}": delete_policy})
+    _ownable = POLICY_XML[_resource].kind is not None  # an account may have its own of these
+    HANDLERS.update({
+        f"Create{_stem}": create_policy if _ownable else managed_only, f"Get{_stem}": get_policy,
+        f"Get{_stem}Config": get_policy_config, f"List{_stem.removesuffix('Policy')}Policies": list_policies,
+        f"Update{_stem}": update_policy if _ownable else managed_only,
+        f"Delete{_stem}": delete_policy if _ownable else managed_only,
+    })
