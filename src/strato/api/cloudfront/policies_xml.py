@@ -37,25 +37,21 @@ DEFAULT_TTL = 86400  # a CachePolicyConfig's DefaultTTL and MaxTTL when left out
 P = TypeVar("P", CachePolicy, OriginRequestPolicy, ResponseHeadersPolicy)
 
 
-def _selection(tag: str, behavior: str, names: str, selection: Selection) -> Node:
+# A policy's HeadersConfig, CookiesConfig and QueryStringsConfig: (element, behaviour, list of names).
+_HEADERS = ("HeadersConfig", "HeaderBehavior", "Headers")
+_COOKIES = ("CookiesConfig", "CookieBehavior", "Cookies")
+_QUERY_STRINGS = ("QueryStringsConfig", "QueryStringBehavior", "QueryStrings")
+
+
+def _selection(tags: tuple[str, str, str], selection: Selection) -> Node:
     """A HeadersConfig, CookiesConfig or QueryStringsConfig; its list of names only when it has some."""
+    tag, behavior, names = tags
     listed = quantity_list(names, (Node("Name", name) for name in selection.names)) if selection.names else None
     return build(tag, (behavior, selection.behavior), (names, listed))
 
 
-def _headers(selection: Selection) -> Node:
-    return _selection("HeadersConfig", "HeaderBehavior", "Headers", selection)
-
-
-def _cookies(selection: Selection) -> Node:
-    return _selection("CookiesConfig", "CookieBehavior", "Cookies", selection)
-
-
-def _query_strings(selection: Selection) -> Node:
-    return _selection("QueryStringsConfig", "QueryStringBehavior", "QueryStrings", selection)
-
-
-def _read_selection(node: Node, tag: str, behavior: str, names: str) -> Selection:
+def _read_selection(node: Node, tags: tuple[str, str, str]) -> Selection:
+    tag, behavior, names = tags
     config = required(node, tag)
     return Selection(required_text(config, behavior), strings(config, names, "Name") or ())
 
@@ -73,9 +69,8 @@ def parse_cache_policy_config(node: Node) -> CachePolicy:
     return CachePolicy(
         name=required_text(node, "Name"), comment=text(node, "Comment") or "", min_ttl=min_ttl,
         default_ttl=default_ttl, max_ttl=max(YEAR, default_ttl) if max_ttl is None else max_ttl,
-        headers=_read_selection(parameters, "HeadersConfig", "HeaderBehavior", "Headers"),
-        cookies=_read_selection(parameters, "CookiesConfig", "CookieBehavior", "Cookies"),
-        query_strings=_read_selection(parameters, "QueryStringsConfig", "QueryStringBehavior", "QueryStrings"),
+        headers=_read_selection(parameters, _HEADERS), cookies=_read_selection(parameters, _COOKIES),
+        query_strings=_read_selection(parameters, _QUERY_STRINGS),
         gzip=required_boolean(parameters, "EnableAcceptEncodingGzip"),
         brotli=bool(boolean(parameters, "EnableAcceptEncodingBrotli")),
     )
@@ -86,17 +81,17 @@ def parse_origin_request_policy_config(node: Node) -> OriginRequestPolicy:
     send it (checked by the registry)."""
     return OriginRequestPolicy(
         name=required_text(node, "Name"), comment=text(node, "Comment") or "",
-        headers=_read_selection(node, "HeadersConfig", "HeaderBehavior", "Headers"),
-        cookies=_read_selection(node, "CookiesConfig", "CookieBehavior", "Cookies"),
-        query_strings=_read_selection(node, "QueryStringsConfig", "QueryStringBehavior", "QueryStrings"),
+        headers=_read_selection(node, _HEADERS), cookies=_read_selection(node, _COOKIES),
+        query_strings=_read_selection(node, _QUERY_STRINGS),
     )
 
 
 def cache_policy_config(policy: CachePolicy) -> Node:
     parameters = build(
         "ParametersInCacheKeyAndForwardedToOrigin", ("EnableAcceptEncodingGzip", policy.gzip),
-        ("EnableAcceptEncodingBrotli", policy.brotli), ("HeadersConfig", _headers(policy.headers)),
-        ("CookiesConfig", _cookies(policy.cookies)), ("QueryStringsConfig", _query_strings(policy.query_strings)),
+        ("EnableAcceptEncodingBrotli", policy.brotli), ("HeadersConfig", _selection(_HEADERS, policy.headers)),
+        ("CookiesConfig", _selection(_COOKIES, policy.cookies)),
+        ("QueryStringsConfig", _selection(_QUERY_STRINGS, policy.query_strings)),
     )
     return build("CachePolicyConfig", ("Comment", policy.comment), ("Name", policy.name),
                  ("DefaultTTL", policy.default_ttl), ("MaxTTL", policy.max_ttl), ("MinTTL", policy.min_ttl),
@@ -105,8 +100,9 @@ def cache_policy_config(policy: CachePolicy) -> Node:
 
 def origin_request_policy_config(policy: OriginRequestPolicy) -> Node:
     return build("OriginRequestPolicyConfig", ("Comment", policy.comment), ("Name", policy.name),
-                 ("HeadersConfig", _headers(policy.headers)), ("CookiesConfig", _cookies(policy.cookies)),
-                 ("QueryStringsConfig", _query_strings(policy.query_strings)))
+                 ("HeadersConfig", _selection(_HEADERS, policy.headers)),
+                 ("CookiesConfig", _selection(_COOKIES, policy.cookies)),
+                 ("QueryStringsConfig", _selection(_QUERY_STRINGS, policy.query_strings)))
 
 
 def _cors(cors: CorsConfig) -> Node:
