@@ -15,7 +15,7 @@ from pathlib import Path
 
 from strato.account import ACCOUNT_ID
 
-from . import cache_policies, codec, origin_request_policies
+from . import codec
 from .database import Database, bump_generation
 from .errors import (
     CNAMEAlreadyExists,
@@ -39,6 +39,7 @@ from .resources import (
     ORIGIN_ACCESS_CONTROL,
     ORIGIN_REQUEST_POLICY,
     ResourceRegistry,
+    own_policies,
     replace_refs,
 )
 from .validation import check_config, check_paths, check_tags
@@ -196,11 +197,7 @@ class DistributionRegistry:
         for behavior in (config.default_behavior, *config.behaviors):
             if behavior.trusted_key_groups is not None:
                 refs.extend((KEY_GROUP.name, group) for group in behavior.trusted_key_groups.items)
-            if behavior.cache_policy_id is not None and behavior.cache_policy_id not in cache_policies.MANAGED:
-                refs.append((CACHE_POLICY.name, behavior.cache_policy_id))
-            request_policy = behavior.origin_request_policy_id
-            if request_policy is not None and request_policy not in origin_request_policies.MANAGED:
-                refs.append((ORIGIN_REQUEST_POLICY.name, request_policy))
+            refs.extend((kind.name, policy_id) for kind, policy_id in own_policies(behavior))
         missing = replace_refs(conn, distribution_id, refs)
         if missing is None:
             return

@@ -8,11 +8,11 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
-from typing import Generic
+from typing import Any, Generic
 
-from . import codec
+from . import cache_policies, codec, origin_request_policies
 from .cache_policies import CachePolicy, check_cache_policy
 from .database import Database, bump_generation
 from .errors import (
@@ -24,7 +24,7 @@ from .errors import (
 )
 from .ids import new_id, require_etag
 from .origin_request_policies import OriginRequestPolicy, check_origin_request_policy
-from .records import C, KeyGroupConfig, OriginAccessControlConfig, PublicKeyConfig, Resource
+from .records import Behavior, C, KeyGroupConfig, OriginAccessControlConfig, PublicKeyConfig, Resource
 
 MAX_KEYS_PER_GROUP = 5
 SIGNING_BEHAVIORS = frozenset({"never", "always", "no-override"})
@@ -80,6 +80,17 @@ ORIGIN_ACCESS_CONTROL = Kind("origin-access-control", OriginAccessControlConfig,
 CACHE_POLICY = Kind("cache-policy", CachePolicy, lambda: str(uuid.uuid4()), check_cache_policy)
 ORIGIN_REQUEST_POLICY = Kind("origin-request-policy", OriginRequestPolicy, lambda: str(uuid.uuid4()),
                              check_origin_request_policy)
+
+
+def own_policies(behavior: Behavior) -> list[tuple[Kind[Any], str]]:
+    """The account's own cache and origin request policies a behaviour names, with their kinds:
+    the ids it gives that no managed policy has."""
+    named: tuple[tuple[Kind[Any], str | None, Container[str]], ...] = (
+        (CACHE_POLICY, behavior.cache_policy_id, cache_policies.MANAGED),
+        (ORIGIN_REQUEST_POLICY, behavior.origin_request_policy_id, origin_request_policies.MANAGED),
+    )
+    return [(kind, policy_id) for kind, policy_id, managed in named
+            if policy_id is not None and policy_id not in managed]
 
 
 def replace_refs(conn: sqlite3.Connection, owner_id: str, refs: list[tuple[str, str]]) -> tuple[str, str] | None:

@@ -31,7 +31,7 @@ from strato.cdn.cache_policies import CachePolicy
 from strato.cdn.origin_request_policies import OriginRequestPolicy
 from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin
 from strato.cdn.registry import DistributionRegistry
-from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, ResourceRegistry
+from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, ResourceRegistry, own_policies
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import bucket_of
 from strato.digits import is_digits
@@ -72,15 +72,13 @@ class CustomPolicies:
 
     @classmethod
     def named_by(cls, distributions: list[Distribution], resources: ResourceRegistry) -> CustomPolicies:
-        behaviors = [behavior for distribution in distributions
-                     for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)]
-        cache_ids = tuple(sorted({behavior.cache_policy_id for behavior in behaviors if behavior.cache_policy_id
-                                  and behavior.cache_policy_id not in cache_policies.MANAGED}))
-        request_ids = tuple(sorted({behavior.origin_request_policy_id for behavior in behaviors
-                                    if behavior.origin_request_policy_id
-                                    and behavior.origin_request_policy_id not in origin_request_policies.MANAGED}))
-        if not cache_ids and not request_ids:
+        named = [ref for distribution in distributions
+                 for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)
+                 for ref in own_policies(behavior)]
+        if not named:
             return NO_POLICIES
+        cache_ids, request_ids = (tuple(sorted({policy_id for owner, policy_id in named if owner is kind}))
+                                  for kind in (CACHE_POLICY, ORIGIN_REQUEST_POLICY))
         return cls(resources.configs(CACHE_POLICY, cache_ids), resources.configs(ORIGIN_REQUEST_POLICY, request_ids))
 
     def cache_policy(self, policy_id: str | None) -> CachePolicy | None:
