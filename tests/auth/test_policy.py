@@ -108,6 +108,8 @@ class TestStatementValidation:
         ({"Principal": "someone"}, "Invalid principal in policy"),
         ({"Principal": {"AWS": "not-an-arn"}}, "Invalid principal in policy"),
         ({"Principal": {"Martians": "*"}}, "Invalid principal in policy"),
+        ({"Principal": {"AWS": "arn:aws:iam::cloudfront:user/alice"}}, "Invalid principal in policy"),
+        ({"Principal": {"CanonicalUser": "ab" * 40}}, "Invalid principal in policy"),
         ({"Action": "invalid_action"}, "Policy has invalid action"),
         ({"Action": "s3:FlyToTheMoon"}, "Policy has invalid action"),
         ({"Action": "iam:CreateUser"}, "Policy has invalid action"),
@@ -134,6 +136,8 @@ class TestStatementValidation:
         {"Principal": {"AWS": ["123456789012", "arn:aws:iam::123456789012:root",
                                "arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:role/reader"]}},
         {"Principal": {"Service": "cloudfront.amazonaws.com"}},
+        {"Principal": {"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL"}},
+        {"Principal": {"CanonicalUser": ["ab" * 32, "cd" * 48]}},  # an account's, an origin access identity's
         {"Principal": None, "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:root"}},
         {"Action": ["s3:GetObject", "s3:getobjectversion"]},
         {"Action": "s3:*"},

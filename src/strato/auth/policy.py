@@ -69,7 +69,11 @@ _RESTRICTING_KEYS = frozenset({
     "s3:dataaccesspointaccount",
 })
 _ACCOUNT_ID = re.compile(r"\d{12}")
-_IAM_ARN = re.compile(r"arn:aws:(iam::\d{12}:(root|user/.+|role/.+)|sts::\d{12}:(assumed-role|federated-user)/.+)")
+# CloudFront's origin access identities are principals of the account `cloudfront`; their
+# canonical user ids have 96 hex digits, accounts' 64.
+_IAM_ARN = re.compile(r"arn:aws:(iam::\d{12}:(root|user/.+|role/.+)|sts::\d{12}:(assumed-role|federated-user)/.+"
+                      r"|iam::cloudfront:user/CloudFront Origin Access Identity [A-Z0-9]+)")
+_CANONICAL_USER = re.compile(r"[0-9a-f]{64}|[0-9a-f]{96}")
 _STATEMENT_FIELDS = frozenset({"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource",
                                "NotResource", "Condition"})
 
@@ -210,7 +214,7 @@ def _principals(value: object) -> Principals:
                 else:
                     raise MalformedPolicy("Invalid principal in policy")
         elif kind == "CanonicalUser":
-            if not all(re.fullmatch(r"[0-9a-f]{64}", n) for n in names):
+            if not all(_CANONICAL_USER.fullmatch(n) for n in names):
                 raise MalformedPolicy("Invalid principal in policy")
         elif kind not in ("Service", "Federated"):
             raise MalformedPolicy("Invalid principal in policy")

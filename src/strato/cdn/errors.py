@@ -80,7 +80,8 @@ class BatchTooLarge(CdnError):
 
 
 class ResourceError(CdnError):
-    """An error about a public key, key group or origin access control; `kind` says which."""
+    """An error about a public key, key group, origin access control or identity or a custom
+    policy; `kind` says which."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -101,6 +102,15 @@ class ResourceInUse(ResourceError):
 
 class TrustedKeyGroupDoesNotExist(CdnError):
     pass
+
+
+class InvalidOriginAccessIdentity(CdnError):
+    """An S3 origin's OriginAccessIdentity is not `origin-access-identity/cloudfront/ID` of an
+    existing identity."""
+
+
+class IllegalOriginAccessConfiguration(CdnError):
+    """An origin names both an origin access control and an origin access identity."""
 
 
 class NoSuchCachePolicy(CdnError):

@@ -184,7 +184,21 @@ class OriginAccessControlConfig:
     description: str | None = None
 
 
-C = TypeVar("C", PublicKeyConfig, KeyGroupConfig, OriginAccessControlConfig, CachePolicy, OriginRequestPolicy)
+@dataclass(frozen=True, slots=True)
+class OriginAccessIdentityConfig:
+    """A legacy origin access identity (OAI): an S3 origin naming one is read by the edge with
+    its own signature, as an origin access control's is. Its CallerReference is its unique name."""
+
+    caller_reference: str
+    comment: str
+
+    @property
+    def name(self) -> str:
+        return self.caller_reference
+
+
+C = TypeVar("C", PublicKeyConfig, KeyGroupConfig, OriginAccessControlConfig, OriginAccessIdentityConfig, CachePolicy,
+            OriginRequestPolicy)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from .errors import (
     IllegalUpdate,
     InvalidArgument,
     InvalidationBatchAlreadyExists,
+    InvalidOriginAccessIdentity,
     NoSuchCachePolicy,
     NoSuchDistribution,
     NoSuchInvalidation,
@@ -37,12 +38,13 @@ from .resources import (
     CACHE_POLICY,
     KEY_GROUP,
     ORIGIN_ACCESS_CONTROL,
+    ORIGIN_ACCESS_IDENTITY,
     ORIGIN_REQUEST_POLICY,
     ResourceRegistry,
     own_policies,
     replace_refs,
 )
-from .validation import check_config, check_paths, check_tags
+from .validation import check_config, check_paths, check_tags, origin_access_identity
 
 DOMAIN_SUFFIX = "cdn.strato.local"
 DEPLOYED = "Deployed"
@@ -191,9 +193,11 @@ class DistributionRegistry:
     @staticmethod
     def _refer(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:
         """The key groups behaviours trust, the custom policies they use and the origin access
-        controls origins use must exist."""
+        controls and identities origins use must exist."""
         refs = [(ORIGIN_ACCESS_CONTROL.name, origin.origin_access_control_id) for origin in config.origins
                 if origin.origin_access_control_id]
+        refs.extend((ORIGIN_ACCESS_IDENTITY.name, identity) for identity in map(origin_access_identity, config.origins)
+                    if identity)
         for behavior in (config.default_behavior, *config.behaviors):
             if behavior.trusted_key_groups is not None:
                 refs.extend((KEY_GROUP.name, group) for group in behavior.trusted_key_groups.items)
@@ -208,6 +212,8 @@ class DistributionRegistry:
             raise NoSuchCachePolicy(f"The cache policy {resource_id} does not exist.")
         if kind == ORIGIN_REQUEST_POLICY.name:
             raise NoSuchOriginRequestPolicy(f"The origin request policy {resource_id} does not exist.")
+        if kind == ORIGIN_ACCESS_IDENTITY.name:
+            raise InvalidOriginAccessIdentity(f"The origin access identity {resource_id} does not exist.")
         raise NoSuchResource(kind, f"The specified origin access control {resource_id} does not exist.")
 
     @staticmethod

@@ -1,10 +1,11 @@
-"""Public keys, key groups, origin access controls and custom cache and origin request
+"""Public keys, key groups, origin access controls and identities and custom cache and origin request
 policies: the resources signed URLs, private origins and cache behaviours need, kept beside the distributions in cdn.db
 with CloudFront's rules (ETag + If-Match on change, unique names per kind, no deleting what is
 referred to)."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 import uuid
@@ -24,11 +25,20 @@ from .errors import (
 )
 from .ids import new_id, require_etag
 from .origin_request_policies import OriginRequestPolicy, check_origin_request_policy
-from .records import Behavior, C, KeyGroupConfig, OriginAccessControlConfig, PublicKeyConfig, Resource
+from .records import (
+    Behavior,
+    C,
+    KeyGroupConfig,
+    OriginAccessControlConfig,
+    OriginAccessIdentityConfig,
+    PublicKeyConfig,
+    Resource,
+)
 
 MAX_KEYS_PER_GROUP = 5
 SIGNING_BEHAVIORS = frozenset({"never", "always", "no-override"})
 ORIGIN_TYPES = frozenset({"s3", "mediastore", "mediapackagev2", "lambda"})
+MAX_OAI_COMMENT = 128
 
 
 def _check_public_key(config: PublicKeyConfig) -> None:
@@ -59,6 +69,13 @@ def _check_origin_access_control(config: OriginAccessControlConfig) -> None:
                               f"{config.origin_type}")
 
 
+def _check_origin_access_identity(config: OriginAccessIdentityConfig) -> None:
+    if not config.caller_reference:
+        raise InvalidArgument("The parameter CallerReference is required.")
+    if len(config.comment) > MAX_OAI_COMMENT:
+        raise InvalidArgument(f"The parameter Comment is longer than {MAX_OAI_COMMENT} characters.")
+
+
 @dataclass(frozen=True, slots=True)
 class Kind(Generic[C]):
     """One kind of resource: how its config is stored, named, checked and what it refers to."""
@@ -69,6 +86,9 @@ class Kind(Generic[C]):
     check: Callable[[C], None]
     refers_to: Callable[[C], tuple[str, ...]] = lambda config: ()
     fixed: Callable[[C], tuple[str, ...]] = lambda config: ()  # fields an update must not change
+    # A create repeating an earlier one's name (its CallerReference) and config answers that
+    # resource instead of refusing it (CloudFront's rule for origin access identities).
+    replayable: bool = False
 
 
 PUBLIC_KEY = Kind("public-key", PublicKeyConfig, lambda: new_id("K"), _check_public_key,
@@ -77,9 +97,17 @@ KEY_GROUP = Kind("key-group", KeyGroupConfig, lambda: str(uuid.uuid4()), _check_
                  lambda config: config.items)
 ORIGIN_ACCESS_CONTROL = Kind("origin-access-control", OriginAccessControlConfig, lambda: new_id("E"),
                              _check_origin_access_control)
+ORIGIN_ACCESS_IDENTITY = Kind("origin-access-identity", OriginAccessIdentityConfig, lambda: new_id("E"),
+                              _check_origin_access_identity, fixed=lambda config: (config.caller_reference,),
+                              replayable=True)
 CACHE_POLICY = Kind("cache-policy", CachePolicy, lambda: str(uuid.uuid4()), check_cache_policy)
 ORIGIN_REQUEST_POLICY = Kind("origin-request-policy", OriginRequestPolicy, lambda: str(uuid.uuid4()),
                              check_origin_request_policy)
+
+
+def s3_canonical_user_id(identity_id: str) -> str:
+    """An origin access identity's S3CanonicalUserId: 96 hex digits, as CloudFront's, fixed by its id."""
+    return hashlib.sha384(identity_id.encode()).hexdigest()
 
 
 def own_policies(behavior: Behavior) -> list[tuple[Kind[Any], str]]:
@@ -125,8 +153,21 @@ class ResourceRegistry:
                     (resource_id, kind.name, config.name, resource.etag, now, now, codec.dumps(config)),
                 )
             except sqlite3.IntegrityError:
+                earlier = self._replayed(conn, kind, config)
+                if earlier is not None:
+                    return earlier
                 raise ResourceAlreadyExists(kind.name, f"A {kind.name} named {config.name} already exists.") from None
         return resource
+
+    def _replayed(self, conn: sqlite3.Connection, kind: Kind[C], config: C) -> Resource[C] | None:
+        """The resource an earlier create made with the same name and config, if `kind` answers
+        such a replay with it."""
+        if not kind.replayable:
+            return None
+        row = conn.execute("SELECT id, etag, created, modified, config FROM resources WHERE kind = ? AND name = ?",
+                           (kind.name, config.name)).fetchone()
+        earlier = self._from_row(kind, row)
+        return earlier if earlier.config == config else None
 
     def get(self, kind: Kind[C], resource_id: str) -> Resource[C]:
         with self.db.read() as conn:

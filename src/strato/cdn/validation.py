@@ -10,10 +10,12 @@ import re
 from . import response_headers_policies
 from .errors import (
     BatchTooLarge,
+    IllegalOriginAccessConfiguration,
     InvalidArgument,
     InvalidDefaultRootObject,
     InvalidErrorCode,
     InvalidOrigin,
+    InvalidOriginAccessIdentity,
     InvalidRelativePath,
     InvalidResponseCode,
     InvalidTagging,
@@ -70,6 +72,14 @@ def bucket_of(origin: Origin) -> str | None:
     match = _S3_DOMAIN.fullmatch(origin.domain_name)
     return match.group("bucket").lower() if match else None
 
+_OAI_PATH = "origin-access-identity/cloudfront/"
+
+
+def origin_access_identity(origin: Origin) -> str:
+    """The id of the origin access identity an S3 origin names (`origin-access-identity/cloudfront/ID`),
+    or "" when it names none; the form is checked by check_config."""
+    return origin.s3.origin_access_identity.removeprefix(_OAI_PATH) if origin.s3 is not None else ""
+
 
 def check_config(config: DistributionConfig) -> None:
     """Raise the error CloudFront gives for the first rule `config` breaks."""
@@ -115,6 +125,7 @@ def _check_origins(origins: tuple[Origin, ...]) -> None:
         if origin.s3 is not None and bucket_of(origin) is None:
             raise InvalidOrigin(f"The S3 origin {origin.domain_name} does not name a bucket "
                                 "(<bucket>.s3.<region>.amazonaws.com or <bucket>.s3.localhost).")
+        _check_origin_access(origin)
         if origin.origin_path is not None and origin.origin_path and (
             not origin.origin_path.startswith("/") or origin.origin_path.endswith("/")
         ):
@@ -221,6 +232,19 @@ def _check_forwarded_headers(names: tuple[str, ...]) -> None:
         if name != "*" and (not _TOKEN.fullmatch(name) or lowered in UNCACHEABLE_HEADERS
                             or lowered.startswith("x-edge-")):
             raise InvalidArgument(f"The parameter Header Name with value {name} is not allowed.")
+
+
+def _check_origin_access(origin: Origin) -> None:
+    named = origin.s3.origin_access_identity if origin.s3 is not None else ""
+    if not named:
+        return
+    identity = origin_access_identity(origin)
+    if not named.startswith(_OAI_PATH) or not (identity.isascii() and identity.isalnum()):
+        raise InvalidOriginAccessIdentity(f"The origin access identity {named} is not of the form "
+                                          f"{_OAI_PATH}ID.")
+    if origin.origin_access_control_id:
+        raise IllegalOriginAccessConfiguration("An origin cannot name both an origin access control and an origin "
+                                               "access identity.")
 
 
 def check_paths(paths: tuple[str, ...]) -> None:

@@ -33,7 +33,7 @@ from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, Forw
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, ResourceRegistry, own_policies
 from strato.cdn.selection import behavior_for, distribution_for
-from strato.cdn.validation import bucket_of
+from strato.cdn.validation import bucket_of, origin_access_identity
 from strato.digits import is_digits
 from strato.edge import cloudfront_fields
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
@@ -178,9 +178,9 @@ class DistributionOrigin:
             return await self._custom_origin(origin).fetch(method, prefix + path + (f"?{query}" if query else ""),
                                                            headers, body, host=host,
                                                            forward_host=forwards_host(behavior, self._policies))
-        if origin.origin_access_control_id and method in ("GET", "HEAD"):
+        if (origin.origin_access_control_id or origin_access_identity(origin)) and method in ("GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
-                return _refused("An origin access control reads objects only; this names none.")
+                return _refused("An origin access control or identity reads objects only; this names none.")
             return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query), headers, body)
         return await self.api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
 

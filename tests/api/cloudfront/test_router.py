@@ -24,6 +24,11 @@ from strato.api.cloudfront.router import Endpoint, route
     ("GET", "/2020-05-31/distribution/EDFDVBD6EXAMPLE/invalidation/IDFDVBD632BHDS5", {},
      Endpoint("GetInvalidation", "EDFDVBD6EXAMPLE", "IDFDVBD632BHDS5")),
     ("POST", "/2020-05-31/public-key", {}, Endpoint("CreatePublicKey", resource="public-key")),
+    ("GET", "/2020-05-31/origin-access-identity/cloudfront", {},
+     Endpoint("ListCloudFrontOriginAccessIdentities", resource="origin-access-identity/cloudfront")),
+    ("PUT", "/2020-05-31/origin-access-identity/cloudfront/E2QWRUHAPOMQZL/config", {},
+     Endpoint("UpdateCloudFrontOriginAccessIdentity", resource="origin-access-identity/cloudfront",
+              resource_id="E2QWRUHAPOMQZL")),
     ("GET", "/2020-05-31/public-key", {}, Endpoint("ListPublicKeys", resource="public-key")),
     ("GET", "/2020-05-31/public-key/K2JCJMDEHXQW5F", {},
      Endpoint("GetPublicKey", resource="public-key", resource_id="K2JCJMDEHXQW5F")),
@@ -80,6 +85,8 @@ def test_supported_operations(method: str, path: str, query: dict[str, str], exp
     ("DELETE", "/2020-05-31/public-key/K1/config"),
     ("GET", "/2020-05-31/public-key/K1/config/more"),
     ("GET", "/2019-03-26/distribution"),
+    ("GET", "/2020-05-31/origin-access-identity"),  # identities live under /origin-access-identity/cloudfront
+    ("GET", "/2020-05-31/origin-access-identity/E2QWRUHAPOMQZL"),
     ("GET", "/"),
 ])
 def test_anything_else_is_unknown(method: str, path: str) -> None:

@@ -21,7 +21,7 @@ from .config_xml import config_node, parse_config
 from .errors import NAMESPACE, CloudFrontError, malformed_input, not_implemented
 from .policies_xml import POLICY_XML, PolicyXml
 from .resources_xml import RESOURCE_XML, ResourceXml
-from .router import POLICIES, RESOURCES, VERSION, Endpoint
+from .router import POLICIES, RESOURCES, VERSION, Endpoint, list_operation
 from .shapes import (
     distribution_list_node,
     distribution_node,
@@ -302,13 +302,13 @@ HANDLERS: dict[str, Callable[[Call], Awaitable[Response]]] = {
 for _stem in RESOURCES.values():
     HANDLERS.update({
         f"Create{_stem}": create_resource, f"Get{_stem}": get_resource, f"Get{_stem}Config": get_resource_config,
-        f"List{_stem}s": list_resources, f"Update{_stem}": update_resource, f"Delete{_stem}": delete_resource,
+        list_operation(_stem): list_resources, f"Update{_stem}": update_resource, f"Delete{_stem}": delete_resource,
     })
 for _resource, _stem in POLICIES.items():
     _ownable = POLICY_XML[_resource].kind is not None  # an account may have its own of these
     HANDLERS.update({
         f"Create{_stem}": create_policy if _ownable else managed_only, f"Get{_stem}": get_policy,
-        f"Get{_stem}Config": get_policy_config, f"List{_stem.removesuffix('Policy')}Policies": list_policies,
+        f"Get{_stem}Config": get_policy_config, list_operation(_stem): list_policies,
         f"Update{_stem}": update_policy if _ownable else managed_only,
         f"Delete{_stem}": delete_policy if _ownable else managed_only,
     })

@@ -1,7 +1,7 @@
-"""Public keys, key groups and origin access controls <-> XML
+"""Public keys, key groups, origin access controls and origin access identities <-> XML
 (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_PublicKey.html,
-API_KeyGroup.html, API_OriginAccessControl.html): one ResourceXml per kind, so that the
-handlers serve every kind alike."""
+API_KeyGroup.html, API_OriginAccessControl.html, API_CloudFrontOriginAccessIdentity.html): one
+ResourceXml per kind, so that the handlers serve every kind alike."""
 
 from __future__ import annotations
 
@@ -9,8 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from strato.cdn.records import KeyGroupConfig, OriginAccessControlConfig, PublicKeyConfig, Resource
-from strato.cdn.resources import KEY_GROUP, ORIGIN_ACCESS_CONTROL, PUBLIC_KEY, Kind
+from strato.cdn.records import (
+    KeyGroupConfig,
+    OriginAccessControlConfig,
+    OriginAccessIdentityConfig,
+    PublicKeyConfig,
+    Resource,
+)
+from strato.cdn.resources import (
+    KEY_GROUP,
+    ORIGIN_ACCESS_CONTROL,
+    ORIGIN_ACCESS_IDENTITY,
+    PUBLIC_KEY,
+    Kind,
+    s3_canonical_user_id,
+)
 from strato.xmltree import Node, iso8601
 
 from .wire import build, quantity_list, required, required_text, text
@@ -82,6 +95,25 @@ def _oac_summary(oac: Resource[OriginAccessControlConfig]) -> Node:
     return build("OriginAccessControlSummary", ("Id", oac.id), *fields)
 
 
+def _oai_config(node: Node) -> OriginAccessIdentityConfig:
+    return OriginAccessIdentityConfig(required_text(node, "CallerReference"), text(node, "Comment") or "")
+
+
+def _oai_config_node(config: OriginAccessIdentityConfig) -> Node:
+    return build("CloudFrontOriginAccessIdentityConfig", ("CallerReference", config.caller_reference),
+                 ("Comment", config.comment))
+
+
+def _oai_node(oai: Resource[OriginAccessIdentityConfig]) -> Node:
+    return build("CloudFrontOriginAccessIdentity", ("Id", oai.id), ("S3CanonicalUserId", s3_canonical_user_id(oai.id)),
+                 ("CloudFrontOriginAccessIdentityConfig", _oai_config_node(oai.config)))
+
+
+def _oai_summary(oai: Resource[OriginAccessIdentityConfig]) -> Node:
+    return build("CloudFrontOriginAccessIdentitySummary", ("Id", oai.id),
+                 ("S3CanonicalUserId", s3_canonical_user_id(oai.id)), ("Comment", oai.config.comment))
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceXml:
     """How one kind of resource reads and writes: its config document, the resource itself,
@@ -114,4 +146,7 @@ RESOURCE_XML = {
     "origin-access-control": ResourceXml(ORIGIN_ACCESS_CONTROL, "OriginAccessControlConfig", _oac_config,
                                          _oac_config_node, _oac_node, _oac_summary, "OriginAccessControlList",
                                          marker_and_truncation=True),
+    "origin-access-identity/cloudfront": ResourceXml(
+        ORIGIN_ACCESS_IDENTITY, "CloudFrontOriginAccessIdentityConfig", _oai_config, _oai_config_node, _oai_node,
+        _oai_summary, "CloudFrontOriginAccessIdentityList", marker_and_truncation=True),
 }

@@ -13,7 +13,7 @@ class Endpoint:
     operation: str  # "Unknown" when no supported operation matches
     distribution_id: str = ""
     invalidation_id: str = ""
-    resource: str = ""  # public-key, key-group or origin-access-control
+    resource: str = ""  # a RESOURCES or POLICIES key: the path to the resource's collection
     resource_id: str = ""
 
 
@@ -22,8 +22,9 @@ _COLLECTION = {"GET": "ListDistributions", "POST": "CreateDistribution"}
 _DISTRIBUTION = {"GET": "GetDistribution", "DELETE": "DeleteDistribution"}
 _CONFIG = {"GET": "GetDistributionConfig", "PUT": "UpdateDistribution"}
 _INVALIDATIONS = {"GET": "ListInvalidations", "POST": "CreateInvalidation"}
-# Resource path segment -> operation name stem; key groups update at /{Id}, the others at /{Id}/config.
-RESOURCES = {"public-key": "PublicKey", "key-group": "KeyGroup", "origin-access-control": "OriginAccessControl"}
+# Resource collection path -> operation name stem; key groups update at /{Id}, the others at /{Id}/config.
+RESOURCES = {"public-key": "PublicKey", "key-group": "KeyGroup", "origin-access-control": "OriginAccessControl",
+             "origin-access-identity/cloudfront": "CloudFrontOriginAccessIdentity"}
 # Policy path segment -> operation name stem; each updates and deletes at /{Id}, reads its config at /{Id}/config.
 POLICIES = {"cache-policy": "CachePolicy", "origin-request-policy": "OriginRequestPolicy",
             "response-headers-policy": "ResponseHeadersPolicy"}
@@ -41,6 +42,8 @@ def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
         return _distribution(method, rest, query)
     if parts[2] in RESOURCES:
         return _resource(method, parts[2], rest)
+    if parts[2] == "origin-access-identity" and rest[:1] == ["cloudfront"]:
+        return _resource(method, "origin-access-identity/cloudfront", rest[1:])
     if parts[2] in POLICIES:
         return _policy(method, parts[2], rest)
     if parts[2] == "tagging" and not rest:
@@ -80,10 +83,15 @@ def _distribution(method: str, rest: list[str], query: dict[str, str]) -> Endpoi
     return Endpoint(operation, distribution_id) if operation else _UNKNOWN
 
 
+def list_operation(stem: str) -> str:
+    """ListPublicKeys, ListCachePolicies, ListCloudFrontOriginAccessIdentities: English plurals."""
+    return f"List{stem[:-1]}ies" if stem.endswith("y") and stem[-2] not in "aeiou" else f"List{stem}s"
+
+
 def _resource(method: str, resource: str, rest: list[str]) -> Endpoint:
     stem = RESOURCES[resource]
     if not rest:
-        operation = {"GET": f"List{stem}s", "POST": f"Create{stem}"}.get(method)
+        operation = {"GET": list_operation(stem), "POST": f"Create{stem}"}.get(method)
         return Endpoint(operation, resource=resource) if operation else _UNKNOWN
     resource_id = rest[0]
     updated_at = "" if resource == "key-group" else "config"
@@ -106,7 +114,7 @@ def _policy(method: str, kind: str, rest: list[str]) -> Endpoint:
     Delete, and the same for origin request and response headers policies."""
     stem = POLICIES[kind]
     if not rest:
-        operation = {"GET": f"List{stem.removesuffix('Policy')}Policies", "POST": f"Create{stem}"}.get(method)
+        operation = {"GET": list_operation(stem), "POST": f"Create{stem}"}.get(method)
         return Endpoint(operation, resource=kind) if operation else _UNKNOWN
     policy_id = rest[0]
     if not policy_id or len(rest) > 2 or (len(rest) == 2 and rest[1] != "config"):
