@@ -55,6 +55,18 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class OriginGroup:
+    """Two origins a behaviour may target as one (origin failover): a GET, HEAD or OPTIONS the
+    first cannot answer (no connection, a timeout, or one of `failover_statuses`) goes to the
+    second."""
+
+    id: str
+    members: tuple[str, ...]  # origin ids, the primary first
+    failover_statuses: tuple[int, ...]
+    selection_criteria: str | None = None  # default | media-quality-based
+
+
+@dataclass(frozen=True, slots=True)
 class Cookies:
     forward: str  # none | whitelist | all
     whitelisted_names: tuple[str, ...] | None = None
@@ -126,10 +138,24 @@ class DistributionConfig:
     price_class: str | None = None
     http_version: str | None = None
     is_ipv6_enabled: bool | None = None
+    origin_groups: tuple[OriginGroup, ...] | None = None
     extras: tuple[Element, ...] = ()
 
     def origin(self, origin_id: str) -> Origin | None:
         return next((origin for origin in self.origins if origin.id == origin_id), None)
+
+    def group(self, group_id: str) -> OriginGroup | None:
+        return next((group for group in self.origin_groups or () if group.id == group_id), None)
+
+    def targets(self, target_id: str) -> tuple[Origin, ...]:
+        """The origins a behaviour's TargetOriginId names: an origin, or an origin group's,
+        the primary first (none: it names nothing)."""
+        origin = self.origin(target_id)
+        if origin is not None:
+            return (origin,)
+        group = self.group(target_id)
+        members = [self.origin(member) for member in group.members] if group is not None else []
+        return tuple(member for member in members if member is not None)
 
 
 @dataclass(frozen=True, slots=True)

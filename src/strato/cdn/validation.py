@@ -40,6 +40,11 @@ ALLOWED_METHOD_SETS = (
     frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}),
 )
 CACHED_METHOD_SETS = ALLOWED_METHOD_SETS[:2]
+# DeveloperGuide/high_availability_origin_failover.html: what an origin group fails over on, and
+# the requests it fails over (a behaviour targeting one allows no others).
+FAILOVER_STATUSES = frozenset({400, 403, 404, 416, 500, 502, 503, 504})
+FAILOVER_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SELECTION_CRITERIA = frozenset({"default", "media-quality-based"})
 # DeveloperGuide/creating-custom-error-pages.html: the statuses a CustomErrorResponse may name,
 # and (with 200) the ones it may answer with.
 CUSTOMIZABLE_ERRORS = frozenset({400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504})
@@ -100,6 +105,7 @@ def check_config(config: DistributionConfig) -> None:
     if config.http_version is not None and config.http_version not in HTTP_VERSIONS:
         raise InvalidArgument(f"The parameter HttpVersion has an invalid value: {config.http_version}")
     _check_origins(config.origins)
+    _check_origin_groups(config)
     _check_error_responses(config.custom_error_responses or ())
     patterns: set[str] = set()
     for behavior in (config.default_behavior, *config.behaviors):
@@ -171,8 +177,12 @@ def _check_error_responses(responses: tuple[CustomErrorResponse, ...]) -> None:
 def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
     if behavior.path_pattern is not None and not behavior.path_pattern:
         raise InvalidArgument("The parameter PathPattern must not be empty.")
-    if config.origin(behavior.target_origin_id) is None:
+    if not config.targets(behavior.target_origin_id):
         raise NoSuchOrigin(f"One or more of your origins or origin groups do not exist: {behavior.target_origin_id}")
+    if config.group(behavior.target_origin_id) is not None and \
+            not set(behavior.allowed_methods or ()) <= FAILOVER_METHODS:
+        raise InvalidArgument("The parameter AllowedMethods cannot include POST, PUT, PATCH, or DELETE for a cached "
+                              "behavior associated with an origin group.")
     if behavior.viewer_protocol_policy not in VIEWER_PROTOCOL_POLICIES:
         raise InvalidArgument(f"The parameter ViewerProtocolPolicy has an invalid value: "
                               f"{behavior.viewer_protocol_policy}")
@@ -232,6 +242,26 @@ def _check_forwarded_headers(names: tuple[str, ...]) -> None:
         if name != "*" and (not _TOKEN.fullmatch(name) or lowered in UNCACHEABLE_HEADERS
                             or lowered.startswith("x-edge-")):
             raise InvalidArgument(f"The parameter Header Name with value {name} is not allowed.")
+
+
+def _check_origin_groups(config: DistributionConfig) -> None:
+    ids = {origin.id for origin in config.origins}
+    for group in config.origin_groups or ():
+        if not group.id or group.id in ids:
+            raise InvalidArgument(f"The origin group Id {group.id} must be unique among the origins and origin groups.")
+        ids.add(group.id)
+        if len(group.members) != 2 or group.members[0] == group.members[1]:
+            raise InvalidArgument(f"The origin group {group.id} must have exactly two different member origins.")
+        missing = [member for member in group.members if config.origin(member) is None]
+        if missing:
+            raise NoSuchOrigin(f"One or more of your origins or origin groups do not exist: {missing[0]}")
+        if not group.failover_statuses or not set(group.failover_statuses) <= FAILOVER_STATUSES:
+            raise InvalidArgument(f"The origin group {group.id} fails over on 1 to {len(FAILOVER_STATUSES)} of the "
+                                  f"status codes {', '.join(map(str, sorted(FAILOVER_STATUSES)))}.")
+        if len(set(group.failover_statuses)) != len(group.failover_statuses):
+            raise InvalidArgument(f"The origin group {group.id} names a failover status code twice.")
+        if group.selection_criteria is not None and group.selection_criteria not in SELECTION_CRITERIA:
+            raise InvalidArgument(f"The parameter SelectionCriteria has an invalid value: {group.selection_criteria}")
 
 
 def _check_origin_access(origin: Origin) -> None:

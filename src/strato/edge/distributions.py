@@ -29,11 +29,11 @@ from strato.auth import sigv4
 from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
 from strato.cdn.cache_policies import CachePolicy
 from strato.cdn.origin_request_policies import OriginRequestPolicy
-from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin
+from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin, OriginGroup
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, ResourceRegistry, own_policies
 from strato.cdn.selection import behavior_for, distribution_for
-from strato.cdn.validation import bucket_of, origin_access_identity
+from strato.cdn.validation import FAILOVER_METHODS, bucket_of, origin_access_identity
 from strato.digits import is_digits
 from strato.edge import cloudfront_fields
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
@@ -165,12 +165,37 @@ class DistributionOrigin:
         if distribution is None:
             return await self.api.fetch(method, target, headers, body)
         behavior = behavior_for(distribution, unquote(path))  # as the origin will read the path
-        origin = distribution.config.origin(behavior.target_origin_id)
-        if origin is None:  # validated at create/update; a concurrent update may race
+        targets = distribution.config.targets(behavior.target_origin_id)
+        if not targets:  # validated at create/update; a concurrent update may race
             raise LookupError(f"distribution {distribution.id} has no origin {behavior.target_origin_id}")
         root_object = distribution.config.default_root_object
         if path == "/" and root_object:
             path = "/" + root_object.lstrip("/")
+        group = distribution.config.group(behavior.target_origin_id)
+        if group is None or len(targets) < 2 or body is not None or method not in FAILOVER_METHODS:
+            return await self._fetch_from(targets[0], behavior, method, path, query, headers, body, host)
+        return await self._fail_over(group, targets, behavior, method, path, query, headers, host)
+
+    async def _fail_over(self, group: OriginGroup, targets: tuple[Origin, ...], behavior: Behavior, method: str,
+                         path: str, query: str, headers: Mapping[str, str], host: str) -> OriginResponse:
+        """AWS CloudFront DeveloperGuide/high_availability_origin_failover.html: the primary's
+        answer, unless it cannot be reached, times out or answers one of the group's failover
+        statuses: then the secondary's. Every request tries the primary first."""
+        primary, secondary = targets
+        try:
+            response = await self._fetch_from(primary, behavior, method, path, query, headers, None, host)
+        except Exception as exc:  # unreachable, timed out, broken: what the secondary is for
+            log.info("origin group %s: %s failed (%r), asking %s", group.id, primary.id, exc, secondary.id)
+        else:
+            if response.status not in group.failover_statuses:
+                return response
+            response.release()
+            log.info("origin group %s: %s answered %d, asking %s", group.id, primary.id, response.status,
+                     secondary.id)
+        return await self._fetch_from(secondary, behavior, method, path, query, headers, None, host)
+
+    async def _fetch_from(self, origin: Origin, behavior: Behavior, method: str, path: str, query: str,
+                          headers: Mapping[str, str], body: AsyncIterator[bytes] | None, host: str) -> OriginResponse:
         headers = with_custom_headers(headers, origin.custom_headers)
         prefix = (origin.origin_path or "").rstrip("/")
         bucket = bucket_of(origin) if origin.s3 is not None else None
@@ -260,9 +285,9 @@ def _all_rules(distributions: list[Distribution], keys: dict[str, dict[str, str]
     for distribution in distributions:
         errors = error_rules(distribution.config.custom_error_responses or ())
         for behavior in (distribution.config.default_behavior, *distribution.config.behaviors):
-            origin = distribution.config.origin(behavior.target_origin_id)
+            origins = distribution.config.targets(behavior.target_origin_id)  # an origin group's primary first
             rules = behavior_rules(distribution.id, behavior, keys, guards,
-                                   s3_origin=origin is not None and origin.s3 is not None, policies=policies)
+                                   s3_origin=bool(origins) and origins[0].s3 is not None, policies=policies)
             found[(distribution.id, behavior.path_pattern)] = dataclasses.replace(rules, errors=errors)
     return found
 

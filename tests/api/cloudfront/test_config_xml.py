@@ -4,11 +4,14 @@ unmodelled fields are kept."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from strato.api.cloudfront.config_xml import config_node, parse_config
 from strato.api.cloudfront.errors import NAMESPACE, CloudFrontError
 from strato.api.cloudfront.shapes import parse_batch
+from strato.api.cloudfront.wire import element_of
 from strato.xmltree import parse, serialize
 
 CONFIG = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -103,6 +106,32 @@ def test_members_left_out_come_back_with_cloudfronts_defaults() -> None:
         assert default in text
     assert text.count("<Restrictions>") == 1  # sent: kept as it was, no default beside it
     assert text.count("<FunctionAssociations>") == 1
+
+
+GROUPS = (b"<OriginGroups><Quantity>1</Quantity><Items><OriginGroup><Id>both</Id>"
+          b"<FailoverCriteria><StatusCodes><Quantity>2</Quantity><Items><StatusCode>503</StatusCode>"
+          b"<StatusCode>404</StatusCode></Items></StatusCodes></FailoverCriteria>"
+          b"<Members><Quantity>2</Quantity><Items><OriginGroupMember><OriginId>bucket</OriginId></OriginGroupMember>"
+          b"<OriginGroupMember><OriginId>web</OriginId></OriginGroupMember></Items></Members>"
+          b"<SelectionCriteria>default</SelectionCriteria></OriginGroup></Items></OriginGroups>")
+
+
+def test_origin_groups_are_read_and_written_back() -> None:
+    sent = CONFIG.replace(b"<Comment>", GROUPS + b"<Comment>")
+    (group,) = parse_config(parse(sent)).origin_groups or ()
+    assert (group.id, group.members, group.failover_statuses, group.selection_criteria) == (
+        "both", ("bucket", "web"), (503, 404), "default")
+    text = roundtrip(sent).decode()
+    assert GROUPS.decode() in text
+    assert text.count("<OriginGroups>") == 1
+
+
+def test_a_row_stored_with_origin_groups_unmodelled_answers_them_once() -> None:
+    """Rows stored before origin groups were modelled keep them among the extras."""
+    parsed = parse_config(parse(CONFIG.replace(b"<Comment>", GROUPS + b"<Comment>")))
+    legacy = dataclasses.replace(parsed, origin_groups=None,
+                                 extras=(*parsed.extras, element_of(parse(GROUPS))))
+    assert serialize(config_node(legacy), NAMESPACE).decode().count("<OriginGroups>") == 1
 
 
 def code_of(data: bytes) -> str:

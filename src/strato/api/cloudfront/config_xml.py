@@ -17,9 +17,11 @@ from strato.cdn.records import (
     Element,
     ForwardedValues,
     Origin,
+    OriginGroup,
     S3OriginConfig,
     TrustedGroups,
 )
+from strato.digits import is_digits
 from strato.xmltree import Node
 
 from .wire import (
@@ -41,7 +43,7 @@ from .wire import (
 
 _CONFIG_FIELDS = ("CallerReference", "Aliases", "DefaultRootObject", "Origins", "DefaultCacheBehavior",
                   "CacheBehaviors", "CustomErrorResponses", "Comment", "PriceClass", "Enabled", "HttpVersion",
-                  "IsIPV6Enabled")
+                  "IsIPV6Enabled", "OriginGroups")
 _ORIGIN_FIELDS = ("Id", "DomainName", "OriginPath", "CustomHeaders", "S3OriginConfig", "CustomOriginConfig",
                   "ConnectionAttempts", "ConnectionTimeout", "OriginAccessControlId")
 _CUSTOM_FIELDS = ("HTTPPort", "HTTPSPort", "OriginProtocolPolicy", "OriginSslProtocols", "OriginReadTimeout",
@@ -57,6 +59,7 @@ _BEHAVIOR_FIELDS = ("PathPattern", "TargetOriginId", "TrustedSigners", "TrustedK
 def parse_config(node: Node) -> DistributionConfig:
     behaviors = node.find("CacheBehaviors")
     errors = node.find("CustomErrorResponses")
+    groups = node.find("OriginGroups")
     return DistributionConfig(
         caller_reference=required_text(node, "CallerReference"),
         comment=required_text(node, "Comment"),
@@ -72,7 +75,21 @@ def parse_config(node: Node) -> DistributionConfig:
         price_class=text(node, "PriceClass"),
         http_version=text(node, "HttpVersion"),
         is_ipv6_enabled=boolean(node, "IsIPV6Enabled"),
+        origin_groups=tuple(_origin_group(item) for item in item_nodes(groups, "OriginGroup"))
+        if groups is not None else None,
         extras=extras(node, _CONFIG_FIELDS),
+    )
+
+
+def _origin_group(node: Node) -> OriginGroup:
+    criteria = required(required(node, "FailoverCriteria"), "StatusCodes")
+    members = required(node, "Members")
+    return OriginGroup(
+        id=required_text(node, "Id"),
+        members=tuple(required_text(item, "OriginId") for item in item_nodes(members, "OriginGroupMember")),
+        failover_statuses=tuple(int(item.text) if is_digits(item.text) else -1
+                                for item in item_nodes(criteria, "StatusCode")),
+        selection_criteria=text(node, "SelectionCriteria"),
     )
 
 
@@ -176,7 +193,6 @@ def _with_defaults(sent: tuple[Element, ...], defaults: tuple[Node, ...]) -> tup
 
 def _config_defaults() -> tuple[Node, ...]:
     return (
-        quantity_list("OriginGroups", ()),
         build("Logging", ("Enabled", False), ("IncludeCookies", False), ("Bucket", ""), ("Prefix", "")),
         build("ViewerCertificate", ("CloudFrontDefaultCertificate", True), ("SSLSupportMethod", "vip"),
               ("MinimumProtocolVersion", "TLSv1"), ("CertificateSource", "cloudfront")),
@@ -204,8 +220,19 @@ def config_node(config: DistributionConfig, tag: str = "DistributionConfig") -> 
         ("Enabled", config.enabled),
         ("HttpVersion", config.http_version or "http2"),
         ("IsIPV6Enabled", bool(config.is_ipv6_enabled)),  # CloudFront's IPv6 is opt-in: off unless sent
-        extra=_with_defaults(config.extras, _config_defaults()),
+        ("OriginGroups", quantity_list("OriginGroups", (_origin_group_node(group)
+                                                        for group in config.origin_groups or ()))),
+        # A modelled member among the extras comes from a row stored before it was modelled.
+        extra=_with_defaults(tuple(element for element in config.extras if element.name not in _CONFIG_FIELDS),
+                             _config_defaults()),
     )
+
+
+def _origin_group_node(group: OriginGroup) -> Node:
+    statuses = quantity_list("StatusCodes", (Node("StatusCode", str(status)) for status in group.failover_statuses))
+    members = quantity_list("Members", (build("OriginGroupMember", ("OriginId", member)) for member in group.members))
+    return build("OriginGroup", ("Id", group.id), ("FailoverCriteria", build("FailoverCriteria", ("StatusCodes",
+                 statuses))), ("Members", members), ("SelectionCriteria", group.selection_criteria))
 
 
 def origins_node(config: DistributionConfig) -> Node:
