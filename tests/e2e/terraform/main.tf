@@ -1,7 +1,8 @@
 # What a team deploys on strato with Terraform's AWS provider: a public bucket and its index
-# page, a layer, a function using it with an alias and a public function URL, and a
-# distribution in front of the bucket with cache and origin request policies of its own. The test fills in the
-# endpoint, keys and names.
+# page, a private bucket read through an origin access identity, a layer, a function using it
+# with an alias and a public function URL, and a distribution in front of the buckets with cache
+# and origin request policies of its own and an origin group failing over from the private
+# bucket to the public one. The test fills in the endpoint, keys and names.
 terraform {
   required_providers {
     aws = { source = "hashicorp/aws", version = "@PROVIDER_VERSION@" }
@@ -41,6 +42,37 @@ resource "aws_s3_bucket_policy" "public" {
     Statement = [{
       Sid = "PublicRead", Effect = "Allow", Principal = "*", Action = "s3:GetObject",
       Resource = "arn:aws:s3:::@NAME@/*"
+    }]
+  })
+}
+
+resource "aws_s3_object" "fallback" {
+  bucket  = aws_s3_bucket.site.id
+  key     = "private/fallback.txt"
+  content = "from the public bucket"
+}
+
+resource "aws_s3_bucket" "private" {
+  bucket = "@NAME@-private"
+}
+
+resource "aws_s3_object" "secret" {
+  bucket  = aws_s3_bucket.private.id
+  key     = "private/secret.txt"
+  content = "from the private bucket"
+}
+
+resource "aws_cloudfront_origin_access_identity" "reader" {
+  comment = "the edge reads @NAME@-private"
+}
+
+resource "aws_s3_bucket_policy" "private" {
+  bucket = aws_s3_bucket.private.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid = "EdgeRead", Effect = "Allow", Action = "s3:GetObject", Resource = "${aws_s3_bucket.private.arn}/*"
+      Principal = { AWS = aws_cloudfront_origin_access_identity.reader.iam_arn }
     }]
   })
 }
@@ -131,6 +163,19 @@ resource "aws_cloudfront_distribution" "cdn" {
       origin_ssl_protocols   = ["TLSv1.2"]
     }
   }
+  origin {
+    domain_name = aws_s3_bucket.private.bucket_regional_domain_name
+    origin_id   = "private"
+    s3_origin_config {
+      origin_access_identity = aws_cloudfront_origin_access_identity.reader.cloudfront_access_identity_path
+    }
+  }
+  origin_group {
+    origin_id = "failover"
+    failover_criteria { status_codes = [403, 404, 500, 502, 503, 504] }
+    member { origin_id = "private" }
+    member { origin_id = "strato" }
+  }
   default_cache_behavior {
     target_origin_id       = "strato"
     viewer_protocol_policy = "allow-all"
@@ -152,6 +197,17 @@ resource "aws_cloudfront_distribution" "cdn" {
     cached_methods         = ["GET", "HEAD"]
     cache_policy_id          = aws_cloudfront_cache_policy.pages.id
     origin_request_policy_id = aws_cloudfront_origin_request_policy.pages.id
+  }
+  ordered_cache_behavior {
+    path_pattern           = "/private/*"
+    target_origin_id       = "failover"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    forwarded_values {
+      query_string = false
+      cookies { forward = "none" }
+    }
   }
   restrictions {
     geo_restriction { restriction_type = "none" }
