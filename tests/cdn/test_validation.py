@@ -19,7 +19,6 @@ from strato.cdn.errors import (
     InvalidResponseCode,
     InvalidTTLOrder,
     NoSuchOrigin,
-    NoSuchResponseHeadersPolicy,
 )
 from strato.cdn.records import Cookies, CustomErrorResponse, ForwardedValues, Origin, S3OriginConfig
 from strato.cdn.validation import bucket_of, check_config, check_paths
@@ -69,7 +68,6 @@ class TestConfig:
         (config(origins=(Origin("bucket", "example.com", s3=S3OriginConfig()), WEB)), InvalidOrigin),
         (config(origins=(dataclasses.replace(BUCKET, custom=WEB.custom), WEB)), InvalidOrigin),
         (config(origins=(BUCKET, dataclasses.replace(WEB, origin_path="v1"))), InvalidArgument),
-        (config(behavior(pattern="/x", response_headers_policy_id="my-own-policy")), NoSuchResponseHeadersPolicy),
         (config(behavior(pattern="/x", forwarded_values=ForwardedValues(False, Cookies("none"), ("*", "Accept")))),
          InvalidArgument),
         (config(behavior(pattern="/x", forwarded_values=ForwardedValues(False, Cookies("none"), ("Upgrade",)))),

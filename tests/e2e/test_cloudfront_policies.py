@@ -1,7 +1,8 @@
 """Cache, origin request and response headers policies through boto3's cloudfront client: AWS's
 managed ones looked up as Terraform's data sources and CDK do (listed with Type=managed, found
 by name, read by id with an ETag, then named by id in a distribution's behaviour), and custom
-cache policies created, read, listed, updated and deleted as CloudFront does."""
+cache and origin request policies created, read, listed, updated and deleted as CloudFront does
+(custom response headers policies: test_cloudfront_response_headers.py)."""
 
 from __future__ import annotations
 
@@ -56,9 +57,6 @@ class TestListing:
         responses = cloudfront.list_response_headers_policies()["ResponseHeadersPolicyList"]["Items"]
         assert {item["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Name"]
                 for item in responses} == RESPONSE_HEADERS_POLICY_NAMES
-
-    def test_there_are_no_custom_response_headers_policies(self, cloudfront: Any) -> None:
-        assert cloudfront.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Quantity"] == 0
 
     def test_a_list_comes_in_pages_of_max_items(self, cloudfront: Any) -> None:
         names: list[str] = []
@@ -118,16 +116,6 @@ class TestReading:
                 call(Id=str(uuid.uuid4()))
             assert refused.value.response["Error"]["Code"] == code
             assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
-
-
-def test_custom_response_headers_policies_are_not_implemented(cloudfront: Any) -> None:
-    with pytest.raises(ClientError) as refused:
-        cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig={"Name": "mine"})
-    assert refused.value.response["Error"]["Code"] == "NotImplemented"
-    assert "CreateResponseHeadersPolicy" in refused.value.response["Error"]["Message"]
-    with pytest.raises(ClientError) as refused:
-        cloudfront.delete_response_headers_policy(Id=CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS, IfMatch="E1")
-    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
 def cache_policy_config(name: str, **changes: Any) -> dict[str, Any]:

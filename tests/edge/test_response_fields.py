@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from strato.cdn import response_headers_policies as policies
 from strato.cdn.response_headers_policies import CorsConfig, ResponseHeadersPolicy
-from strato.edge.response_fields import add_fields, response_fields
-from strato.edge.viewer import with_fields
+from strato.edge.response_fields import add_fields, response_fields, with_fields
 
 SECURITY = {
     "x-xss-protection": "1; mode=block", "x-frame-options": "SAMEORIGIN",

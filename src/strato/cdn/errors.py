@@ -122,7 +122,16 @@ class NoSuchOriginRequestPolicy(CdnError):
 
 
 class NoSuchResponseHeadersPolicy(CdnError):
-    """A ResponseHeadersPolicyId that names none of the managed response headers policies."""
+    """A ResponseHeadersPolicyId that names no response headers policy, managed or the account's own."""
+
+
+class PolicyQuotaExceeded(CdnError):
+    """A response headers policy past one of CloudFront's bounds on it; `what` says which
+    (custom-headers, remove-headers, content-security-policy)."""
+
+    def __init__(self, what: str, message: str) -> None:
+        super().__init__(message)
+        self.what = what
 
 
 class InvalidTagging(CdnError):

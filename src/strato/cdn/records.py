@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 
 from .cache_policies import CachePolicy
 from .origin_request_policies import OriginRequestPolicy
+from .response_headers_policies import ResponseHeadersPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +225,7 @@ class OriginAccessIdentityConfig:
 
 
 C = TypeVar("C", PublicKeyConfig, KeyGroupConfig, OriginAccessControlConfig, OriginAccessIdentityConfig, CachePolicy,
-            OriginRequestPolicy)
+            OriginRequestPolicy, ResponseHeadersPolicy)
 
 
 @dataclass(frozen=True, slots=True)

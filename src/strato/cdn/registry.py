@@ -30,6 +30,7 @@ from .errors import (
     NoSuchInvalidation,
     NoSuchOriginRequestPolicy,
     NoSuchResource,
+    NoSuchResponseHeadersPolicy,
     TrustedKeyGroupDoesNotExist,
 )
 from .ids import new_id, require_etag
@@ -40,6 +41,7 @@ from .resources import (
     ORIGIN_ACCESS_CONTROL,
     ORIGIN_ACCESS_IDENTITY,
     ORIGIN_REQUEST_POLICY,
+    RESPONSE_HEADERS_POLICY,
     ResourceRegistry,
     own_policies,
     replace_refs,
@@ -214,6 +216,8 @@ class DistributionRegistry:
             raise NoSuchOriginRequestPolicy(f"The origin request policy {resource_id} does not exist.")
         if kind == ORIGIN_ACCESS_IDENTITY.name:
             raise InvalidOriginAccessIdentity(f"The origin access identity {resource_id} does not exist.")
+        if kind == RESPONSE_HEADERS_POLICY.name:
+            raise NoSuchResponseHeadersPolicy(f"The response headers policy {resource_id} does not exist.")
         raise NoSuchResource(kind, f"The specified origin access control {resource_id} does not exist.")
 
     @staticmethod

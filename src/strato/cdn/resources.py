@@ -1,7 +1,7 @@
-"""Public keys, key groups, origin access controls and identities and custom cache and origin request
-policies: the resources signed URLs, private origins and cache behaviours need, kept beside the distributions in cdn.db
-with CloudFront's rules (ETag + If-Match on change, unique names per kind, no deleting what is
-referred to)."""
+"""Public keys, key groups, origin access controls and identities and custom cache, origin
+request and response headers policies: the resources signed URLs, private origins and cache
+behaviours need, kept beside the distributions in cdn.db with CloudFront's rules (ETag +
+If-Match on change, unique names per kind, no deleting what is referred to)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any, Generic
 
-from . import cache_policies, codec, origin_request_policies
+from . import cache_policies, codec, origin_request_policies, response_headers_policies
 from .cache_policies import CachePolicy, check_cache_policy
 from .database import Database, bump_generation
 from .errors import (
@@ -34,6 +34,7 @@ from .records import (
     PublicKeyConfig,
     Resource,
 )
+from .response_headers_policies import ResponseHeadersPolicy, check_response_headers_policy
 
 MAX_KEYS_PER_GROUP = 5
 SIGNING_BEHAVIORS = frozenset({"never", "always", "no-override"})
@@ -103,6 +104,8 @@ ORIGIN_ACCESS_IDENTITY = Kind("origin-access-identity", OriginAccessIdentityConf
 CACHE_POLICY = Kind("cache-policy", CachePolicy, lambda: str(uuid.uuid4()), check_cache_policy)
 ORIGIN_REQUEST_POLICY = Kind("origin-request-policy", OriginRequestPolicy, lambda: str(uuid.uuid4()),
                              check_origin_request_policy)
+RESPONSE_HEADERS_POLICY = Kind("response-headers-policy", ResponseHeadersPolicy, lambda: str(uuid.uuid4()),
+                               check_response_headers_policy)
 
 
 def s3_canonical_user_id(identity_id: str) -> str:
@@ -111,11 +114,12 @@ def s3_canonical_user_id(identity_id: str) -> str:
 
 
 def own_policies(behavior: Behavior) -> list[tuple[Kind[Any], str]]:
-    """The account's own cache and origin request policies a behaviour names, with their kinds:
-    the ids it gives that no managed policy has."""
+    """The account's own cache, origin request and response headers policies a behaviour names,
+    with their kinds: the ids it gives that no managed policy has."""
     named: tuple[tuple[Kind[Any], str | None, Container[str]], ...] = (
         (CACHE_POLICY, behavior.cache_policy_id, cache_policies.MANAGED),
         (ORIGIN_REQUEST_POLICY, behavior.origin_request_policy_id, origin_request_policies.MANAGED),
+        (RESPONSE_HEADERS_POLICY, behavior.response_headers_policy_id, response_headers_policies.MANAGED),
     )
     return [(kind, policy_id) for kind, policy_id, managed in named
             if policy_id is not None and policy_id not in managed]

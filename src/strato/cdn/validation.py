@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-from . import response_headers_policies
 from .errors import (
     BatchTooLarge,
     IllegalOriginAccessConfiguration,
@@ -21,7 +20,6 @@ from .errors import (
     InvalidTagging,
     InvalidTTLOrder,
     NoSuchOrigin,
-    NoSuchResponseHeadersPolicy,
 )
 from .records import Behavior, CustomErrorResponse, DistributionConfig, Origin
 
@@ -194,10 +192,7 @@ def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
     if cached not in CACHED_METHOD_SETS or not cached <= allowed:
         raise InvalidArgument("The parameter CachedMethods must be GET, HEAD or GET, HEAD, OPTIONS, "
                               "and among the allowed methods.")
-    _check_cache_settings(behavior)  # a custom cache or origin request policy's id is the registry's to find
-    headers_policy = behavior.response_headers_policy_id
-    if headers_policy is not None and headers_policy not in response_headers_policies.MANAGED:
-        raise NoSuchResponseHeadersPolicy(f"The response headers policy {headers_policy} does not exist.")
+    _check_cache_settings(behavior)  # a custom policy's id is the registry's to find
     forwarded = behavior.forwarded_values
     if forwarded is not None and forwarded.cookies.forward not in COOKIE_FORWARDS:
         raise InvalidArgument(f"The parameter Cookies.Forward has an invalid value: {forwarded.cookies.forward}")

@@ -11,7 +11,7 @@ The proxy asks `rules(host, path)` once per request for the behaviour's settings
 URLs, methods, what is forwarded and keyed, TTLs, compression, the viewer protocol policy)
 and its distribution's error caching and pages: answered from a snapshot of
 the registry, read again when the distributions change (checked once a second) and when the
-key groups or custom cache and origin request policies behaviours use change. An origin's CustomHeaders are added
+key groups or custom policies behaviours use change. An origin's CustomHeaders are added
 here, to every request sent to it.
 """
 
@@ -31,14 +31,20 @@ from strato.cdn.cache_policies import CachePolicy
 from strato.cdn.origin_request_policies import OriginRequestPolicy
 from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin, OriginGroup
 from strato.cdn.registry import DistributionRegistry
-from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, ResourceRegistry, own_policies
+from strato.cdn.resources import (
+    CACHE_POLICY,
+    ORIGIN_REQUEST_POLICY,
+    RESPONSE_HEADERS_POLICY,
+    ResourceRegistry,
+    own_policies,
+)
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import FAILOVER_METHODS, bucket_of, origin_access_identity
 from strato.digits import is_digits
 from strato.edge import cloudfront_fields
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
 from strato.edge.origins import HttpOrigin, OriginResponse
-from strato.edge.response_fields import response_fields
+from strato.edge.response_fields import ResponseFields, response_fields
 from strato.edge.rules import (
     DEFAULT_TTL,
     MAX_TTL,
@@ -64,11 +70,14 @@ RESPONSE_FIELDS = {policy_id: response_fields(policy)
 
 @dataclass(frozen=True, slots=True)
 class CustomPolicies:
-    """The account's own cache and origin request policies that behaviours name, by id: a
-    behaviour's policy id names one of these or one of AWS's managed ones."""
+    """The account's own cache, origin request and response headers policies that behaviours
+    name, by id: a behaviour's policy id names one of these or one of AWS's managed ones. A
+    response headers policy is kept as the fields it gives (made once per reload, the same
+    objects for every behaviour naming it)."""
 
     cache: Mapping[str, CachePolicy] = field(default_factory=dict)
     origin_request: Mapping[str, OriginRequestPolicy] = field(default_factory=dict)
+    response: Mapping[str, ResponseFields] = field(default_factory=dict)
 
     @classmethod
     def named_by(cls, distributions: list[Distribution], resources: ResourceRegistry) -> CustomPolicies:
@@ -77,15 +86,21 @@ class CustomPolicies:
                  for ref in own_policies(behavior)]
         if not named:
             return NO_POLICIES
-        cache_ids, request_ids = (tuple(sorted({policy_id for owner, policy_id in named if owner is kind}))
-                                  for kind in (CACHE_POLICY, ORIGIN_REQUEST_POLICY))
-        return cls(resources.configs(CACHE_POLICY, cache_ids), resources.configs(ORIGIN_REQUEST_POLICY, request_ids))
+        cache_ids, request_ids, response_ids = (
+            tuple(sorted({policy_id for owner, policy_id in named if owner is kind}))
+            for kind in (CACHE_POLICY, ORIGIN_REQUEST_POLICY, RESPONSE_HEADERS_POLICY))
+        response = resources.configs(RESPONSE_HEADERS_POLICY, response_ids)
+        return cls(resources.configs(CACHE_POLICY, cache_ids), resources.configs(ORIGIN_REQUEST_POLICY, request_ids),
+                   {policy_id: response_fields(policy) for policy_id, policy in response.items()})
 
     def cache_policy(self, policy_id: str | None) -> CachePolicy | None:
         return cache_policies.MANAGED.get(policy_id or "") or self.cache.get(policy_id or "")
 
     def origin_request_policy(self, policy_id: str | None) -> OriginRequestPolicy | None:
         return origin_request_policies.MANAGED.get(policy_id or "") or self.origin_request.get(policy_id or "")
+
+    def response_fields(self, policy_id: str | None) -> ResponseFields | None:
+        return RESPONSE_FIELDS.get(policy_id or "") or self.response.get(policy_id or "")
 
 
 NO_POLICIES = CustomPolicies()
@@ -312,8 +327,8 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
     (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
     TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress,
     ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a cache policy (with an
-    origin request policy, if any), managed or the account's own (`policies`), and a managed
-    response headers policy. `s3_origin`: the behaviour's origin is an S3 bucket. Ids no policy
+    origin request policy, if any), managed or the account's own (`policies`), and a response
+    headers policy, managed or the account's own. `s3_origin`: the behaviour's origin is an S3 bucket. Ids no policy
     has (only rows stored before they were checked can hold them) are ignored."""
     signatures = None
     trusted = behavior.trusted_key_groups
@@ -324,7 +339,7 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
     base = Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
                  signatures=signatures, cache_options="OPTIONS" in (behavior.cached_methods or ()),
                  compress=bool(behavior.compress), viewer_protocol=behavior.viewer_protocol_policy)
-    fields = RESPONSE_FIELDS.get(behavior.response_headers_policy_id or "")
+    fields = policies.response_fields(behavior.response_headers_policy_id)
     if fields is not None:
         base = dataclasses.replace(base, response=fields)
     if behavior.forwarded_values is not None:

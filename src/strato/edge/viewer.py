@@ -35,7 +35,7 @@ from strato.edge import heads
 from strato.edge.delivery import send_answer
 from strato.edge.metrics import OBSERVED, Observed
 from strato.edge.proxy import EdgeProxy
-from strato.edge.response_fields import Fields
+from strato.edge.response_fields import with_fields
 from strato.edge.rules import ALLOW_ALL, ErrorPage, Rules, viewer_protocol_refusal
 from strato.http.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,7 +91,7 @@ def under_rules(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
 def with_response_fields(app: ASGIApp, rules: Rules) -> ASGIApp:
     """`app`, with the fields the behaviour's response headers policy chooses for the request
     added to its answer's head."""
-    if not rules.response.always and not rules.response.cors:
+    if rules.response.empty:
         return app
 
     async def adding(scope: Scope, receive: Receive, send: Send) -> None:
@@ -107,20 +107,6 @@ def with_response_fields(app: ASGIApp, rules: Rules) -> ASGIApp:
         await app(scope, receive, sending)
 
     return adding
-
-
-def with_fields(raw: list[tuple[bytes, bytes]], added: Fields) -> list[tuple[bytes, bytes]]:
-    """An ASGI head's fields with `added`, as add_fields adds them (the origin's own field stays
-    unless the policy's overrides it); other fields, repeated ones included, stay as they are."""
-    fields = list(raw)
-    for name, value, override in added:
-        key = name.encode("latin-1")
-        if any(present.lower() == key for present, _ in fields):
-            if not override:
-                continue
-            fields = [(present, kept) for present, kept in fields if present.lower() != key]
-        fields.append((key, value.encode("latin-1")))
-    return fields
 
 
 def with_error_pages(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:

@@ -57,6 +57,14 @@ _RESOURCE_CODES = {
     "cache-policy": ("NoSuchCachePolicy", "CachePolicyAlreadyExists", "CachePolicyInUse"),
     "origin-request-policy": ("NoSuchOriginRequestPolicy", "OriginRequestPolicyAlreadyExists",
                               "OriginRequestPolicyInUse"),
+    "response-headers-policy": ("NoSuchResponseHeadersPolicy", "ResponseHeadersPolicyAlreadyExists",
+                                "ResponseHeadersPolicyInUse"),
+}
+# A response headers policy's quotas: what PolicyQuotaExceeded.what names -> CloudFront's code.
+_QUOTA_CODES = {
+    "custom-headers": "TooManyCustomHeadersInResponseHeadersPolicy",
+    "remove-headers": "TooManyRemoveHeadersInResponseHeadersPolicy",
+    "content-security-policy": "TooLongCSPInResponseHeadersPolicy",
 }
 
 
@@ -66,6 +74,11 @@ def _resource(which: int, status: int) -> _Mapper:
         return CloudFrontError(_RESOURCE_CODES[exc.kind][which], str(exc), status)
 
     return mapper
+
+
+def _quota(exc: Exception) -> CloudFrontError:
+    assert isinstance(exc, cdn.PolicyQuotaExceeded)
+    return CloudFrontError(_QUOTA_CODES[exc.what], str(exc))
 
 
 _TABLE: dict[type[Exception], _Mapper] = {
@@ -94,6 +107,7 @@ _TABLE: dict[type[Exception], _Mapper] = {
     cdn.NoSuchOriginRequestPolicy: _status("NoSuchOriginRequestPolicy", 404),
     cdn.NoSuchResponseHeadersPolicy: _status("NoSuchResponseHeadersPolicy", 404),
     cdn.InvalidTagging: _status("InvalidTagging", 400),
+    cdn.PolicyQuotaExceeded: _quota,
     cdn.NoSuchResource: _resource(0, 404),
     cdn.ResourceAlreadyExists: _resource(1, 409),
     cdn.ResourceInUse: _resource(2, 409),

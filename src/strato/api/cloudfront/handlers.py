@@ -18,7 +18,7 @@ from strato.http.responses import Response
 from strato.xmltree import Node, parse, serialize
 
 from .config_xml import config_node, parse_config
-from .errors import NAMESPACE, CloudFrontError, malformed_input, not_implemented
+from .errors import NAMESPACE, CloudFrontError, malformed_input
 from .policies_xml import POLICY_XML, PolicyXml
 from .resources_xml import RESOURCE_XML, ResourceXml
 from .router import POLICIES, RESOURCES, VERSION, Endpoint, list_operation
@@ -194,8 +194,7 @@ def _spec(call: Call) -> PolicyXml[Any]:
 
 
 def _custom(call: Call) -> Kind[Any] | None:
-    """The resource kind of the account's own policy the request names (None: a managed one, or
-    a kind of policy an account cannot make its own of here)."""
+    """The resource kind of the account's own policy the request names (None: a managed one)."""
     spec = _spec(call)
     return spec.kind if call.endpoint.resource_id not in spec.managed else None
 
@@ -224,14 +223,13 @@ async def list_policies(call: Call) -> Response:
         raise CloudFrontError("InvalidArgument", "Type must be managed or custom.")
     spec = _spec(call)
     custom: list[Resource[Any]] = []
-    if spec.kind is not None and listed != "managed":
+    if listed != "managed":
         custom, _ = await asyncio.to_thread(call.registry.resources.list_page, spec.kind, "", MAX_CUSTOM_POLICIES)
     return xml(spec.list_node(listed != "custom", custom, marker, max_items))
 
 
 def _config(call: Call, spec: PolicyXml[Any]) -> Any:
     """The policy config a Create or Update sends; no managed policy's name."""
-    assert spec.parse is not None
     config = spec.parse(call.document(f"{spec.tag}Config"))
     if any(policy.name == config.name for policy in spec.managed.values()):
         raise CloudFrontError(f"{spec.tag}AlreadyExists", f"A managed policy is named {config.name}.", 409)
@@ -248,7 +246,6 @@ def _own(call: Call, code: str, done: str) -> Kind[Any]:
 
 async def create_policy(call: Call) -> Response:
     spec = _spec(call)
-    assert spec.kind is not None
     policy = await asyncio.to_thread(call.registry.resources.create, spec.kind, _config(call, spec))
     return xml(spec.custom_node(policy), 201, [
         ("location", call.location(call.endpoint.resource, policy.id)), ("etag", policy.etag)])
@@ -265,11 +262,6 @@ async def delete_policy(call: Call) -> Response:
     await asyncio.to_thread(call.registry.resources.delete, _own(call, "IllegalDelete", "deleted"),
                             call.endpoint.resource_id, call.request.headers.get("if-match"))
     return Response(204)
-
-
-async def managed_only(call: Call) -> Response:
-    """Create, Update and Delete of response headers policies: strato has only AWS's managed ones."""
-    raise not_implemented(call.endpoint.operation)
 
 
 async def follow_invalidations(call: Call) -> Response:
@@ -304,11 +296,9 @@ for _stem in RESOURCES.values():
         f"Create{_stem}": create_resource, f"Get{_stem}": get_resource, f"Get{_stem}Config": get_resource_config,
         list_operation(_stem): list_resources, f"Update{_stem}": update_resource, f"Delete{_stem}": delete_resource,
     })
-for _resource, _stem in POLICIES.items():
-    _ownable = POLICY_XML[_resource].kind is not None  # an account may have its own of these
+for _stem in POLICIES.values():
     HANDLERS.update({
-        f"Create{_stem}": create_policy if _ownable else managed_only, f"Get{_stem}": get_policy,
-        f"Get{_stem}Config": get_policy_config, list_operation(_stem): list_policies,
-        f"Update{_stem}": update_policy if _ownable else managed_only,
-        f"Delete{_stem}": delete_policy if _ownable else managed_only,
+        f"Create{_stem}": create_policy, f"Get{_stem}": get_policy, f"Get{_stem}Config": get_policy_config,
+        list_operation(_stem): list_policies, f"Update{_stem}": update_policy,
+        f"Delete{_stem}": delete_policy,
     })

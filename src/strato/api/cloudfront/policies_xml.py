@@ -1,7 +1,8 @@
 """Policies <-> XML: CachePolicy, OriginRequestPolicy and ResponseHeadersPolicy, their configs
 and lists (API_GetCachePolicy, API_ListCachePolicies and their twins for the other two kinds),
 built as Nodes in this one place; and the configs of custom cache and origin request policies
-read (API_CreateCachePolicy, API_CachePolicyConfig, API_OriginRequestPolicyConfig)."""
+read (API_CreateCachePolicy, API_CachePolicyConfig, API_OriginRequestPolicyConfig). A response
+headers policy's config, larger, has its own module (response_headers_xml)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from strato.cdn.errors import CdnError, NoSuchCachePolicy, NoSuchOriginRequestPo
 from strato.cdn.managed import LAST_MODIFIED, Selection
 from strato.cdn.origin_request_policies import OriginRequestPolicy
 from strato.cdn.records import Resource
-from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, Kind
-from strato.cdn.response_headers_policies import CorsConfig, ResponseHeadersPolicy, SecurityHeadersConfig
+from strato.cdn.resources import CACHE_POLICY, ORIGIN_REQUEST_POLICY, RESPONSE_HEADERS_POLICY, Kind
+from strato.cdn.response_headers_policies import ResponseHeadersPolicy
 from strato.xmltree import Node, iso8601
 
+from .response_headers_xml import parse_response_headers_policy_config, response_headers_policy_config
 from .wire import (
     boolean,
     build,
@@ -105,61 +107,18 @@ def origin_request_policy_config(policy: OriginRequestPolicy) -> Node:
                  ("QueryStringsConfig", _selection(_QUERY_STRINGS, policy.query_strings)))
 
 
-def _cors(cors: CorsConfig) -> Node:
-    exposed = None
-    if cors.expose_headers is not None:
-        exposed = quantity_list("AccessControlExposeHeaders", (Node("Header", name) for name in cors.expose_headers))
-    return build(
-        "CorsConfig",
-        ("AccessControlAllowOrigins", quantity_list("AccessControlAllowOrigins",
-                                                    (Node("Origin", origin) for origin in cors.allow_origins))),
-        ("AccessControlAllowHeaders", quantity_list("AccessControlAllowHeaders",
-                                                    (Node("Header", name) for name in cors.allow_headers))),
-        ("AccessControlAllowMethods", quantity_list("AccessControlAllowMethods",
-                                                    (Node("Method", method) for method in cors.allow_methods))),
-        ("AccessControlAllowCredentials", cors.allow_credentials),
-        ("AccessControlExposeHeaders", exposed),
-        ("AccessControlMaxAgeSec", cors.max_age),
-        ("OriginOverride", cors.origin_override),
-    )
-
-
-def _security(security: SecurityHeadersConfig) -> Node:
-    overrides = security.overrides
-    return build(
-        "SecurityHeadersConfig",
-        ("XSSProtection", build("XSSProtection", ("Override", overrides("X-XSS-Protection")),
-                                ("Protection", security.xss_protection), ("ModeBlock", security.xss_mode_block))),
-        ("FrameOptions", build("FrameOptions", ("Override", overrides("X-Frame-Options")),
-                               ("FrameOption", security.frame_option))),
-        ("ReferrerPolicy", build("ReferrerPolicy", ("Override", overrides("Referrer-Policy")),
-                                 ("ReferrerPolicy", security.referrer_policy))),
-        ("ContentTypeOptions", build("ContentTypeOptions", ("Override", overrides("X-Content-Type-Options")))
-         if security.content_type_options else None),
-        ("StrictTransportSecurity", build("StrictTransportSecurity",
-                                          ("Override", overrides("Strict-Transport-Security")),
-                                          ("AccessControlMaxAgeSec", security.hsts_max_age))),
-    )
-
-
-def response_headers_policy_config(policy: ResponseHeadersPolicy) -> Node:
-    return build("ResponseHeadersPolicyConfig", ("Comment", policy.comment), ("Name", policy.name),
-                 ("CorsConfig", _cors(policy.cors) if policy.cors is not None else None),
-                 ("SecurityHeadersConfig", _security(policy.security) if policy.security is not None else None))
-
-
 @dataclass(frozen=True, slots=True)
 class PolicyXml(Generic[P]):
     """One kind of policy: its element name (`CachePolicy`...), the managed ones by id, its
-    config's shape, the error for an id none has, and, for the kinds an account may make its own
-    of, their resource kind and how their config reads."""
+    config's shape, the error for an id none has, the resource kind of the account's own and how
+    their config reads."""
 
     tag: str
     managed: Mapping[str, P]
     config_node: Callable[[P], Node]
     missing: type[CdnError]
-    kind: Kind[Any] | None = None
-    parse: Callable[[Node], P] | None = None
+    kind: Kind[Any]
+    parse: Callable[[Node], P]
 
     def policy(self, policy_id: str) -> P:
         policy = self.managed.get(policy_id)
@@ -202,5 +161,6 @@ POLICY_XML: dict[str, PolicyXml[CachePolicy] | PolicyXml[OriginRequestPolicy] | 
                                        origin_request_policy_config, NoSuchOriginRequestPolicy, ORIGIN_REQUEST_POLICY,
                                        parse_origin_request_policy_config),
     "response-headers-policy": PolicyXml("ResponseHeadersPolicy", response_headers_policies.MANAGED,
-                                         response_headers_policy_config, NoSuchResponseHeadersPolicy),
+                                         response_headers_policy_config, NoSuchResponseHeadersPolicy,
+                                         RESPONSE_HEADERS_POLICY, parse_response_headers_policy_config),
 }
