@@ -1,13 +1,23 @@
-"""Managed response headers policies as the edge applies them (AWS CloudFront
-DeveloperGuide/understanding-response-headers-policies.html): security headers on every
-response, CORS headers on responses to CORS and preflight requests, the origin's own field
-kept unless the policy overrides it."""
+"""Response headers policies as the edge applies them (AWS CloudFront
+DeveloperGuide/understanding-response-headers-policies.html): security and custom headers on
+every response, CORS headers on responses to CORS and preflight requests, the origin's own field
+kept unless the policy overrides it, removed fields gone, Server-Timing on the sampled share."""
 
 from __future__ import annotations
 
+import pytest
+
 from strato.cdn import response_headers_policies as policies
-from strato.cdn.response_headers_policies import CorsConfig, ResponseHeadersPolicy
-from strato.edge.response_fields import add_fields, response_fields, with_fields
+from strato.cdn.response_headers_policies import (
+    CorsConfig,
+    CustomHeader,
+    ResponseHeadersPolicy,
+    SecurityHeadersConfig,
+    ServerTiming,
+    StrictTransportSecurity,
+    XssProtection,
+)
+from strato.edge.response_fields import add_fields, response_fields, server_timing, with_fields
 
 SECURITY = {
     "x-xss-protection": "1; mode=block", "x-frame-options": "SAMEORIGIN",
@@ -79,3 +89,52 @@ class TestAsgiHeads:
         assert with_fields(raw, added) == [
             (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2"), (b"x-frame-options", b"DENY"),
             (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+MINE = ResponseHeadersPolicy(
+    "mine", "", security=SecurityHeadersConfig(
+        xss_protection=XssProtection(True, report_uri="https://r.example/"), content_security_policy="default-src *",
+        strict_transport_security=StrictTransportSecurity(600, include_subdomains=True), overridden=(
+            "Content-Security-Policy",)),
+    custom_headers=(CustomHeader("X-Site", "policy", False), CustomHeader("Cache-Control", "no-cache", True)),
+    remove_headers=("X-Powered-By",))
+
+
+class TestCustomPolicies:
+    def test_removed_fields_go_custom_ones_join_and_security_ones_follow_their_override(self) -> None:
+        headers = {"x-powered-by": "php", "x-site": "origin", "cache-control": "max-age=60",
+                   "content-security-policy": "none", "content-type": "text/plain"}
+        add_fields(headers, response_fields(MINE).chosen(PLAIN, "GET"))
+        assert headers == {
+            "x-site": "origin", "cache-control": "no-cache", "content-security-policy": "default-src *",
+            "content-type": "text/plain", "x-xss-protection": "1; report=https://r.example/",
+            "strict-transport-security": "max-age=600; includeSubDomains"}
+
+    def test_an_asgi_head_loses_every_copy_of_a_removed_field(self) -> None:
+        raw = [(b"X-Powered-By", b"php"), (b"x-powered-by", b"asp"), (b"content-type", b"text/plain")]
+        assert with_fields(raw, response_fields(MINE).chosen(PLAIN, "GET"))[:2] == [
+            (b"content-type", b"text/plain"), (b"x-xss-protection", b"1; report=https://r.example/")]
+
+
+class TestServerTiming:
+    @pytest.mark.parametrize(("status", "metrics"), [
+        ("strato; hit; ttl=60", 'cdn-cache-hit, cdn-hit-layer;desc="EDGE", cdn-pop;desc="strato"'),
+        ("strato; fwd=uri-miss; stored", 'cdn-cache-miss, cdn-upstream-layer;desc="EDGE", cdn-pop;desc="strato"'),
+        ("origin-cache; hit, strato; fwd=stale; fwd-status=304",
+         'cdn-cache-refresh, cdn-upstream-layer;desc="EDGE", cdn-pop;desc="strato"'),
+    ])
+    def test_its_metrics_come_from_the_edges_own_cache_status(self, status: str, metrics: str) -> None:
+        assert server_timing(status, None) == metrics
+        assert server_timing(status, "db;dur=3") == f"db;dur=3, {metrics}"
+
+    @pytest.mark.parametrize(("rate", "timed"), [(100, True), (0, False)])
+    def test_it_goes_on_the_sampled_share_of_responses(self, rate: float, timed: bool) -> None:
+        fields = response_fields(ResponseHeadersPolicy("timed", "", server_timing=ServerTiming(True, rate)))
+        for _ in range(20):
+            headers = {"cache-status": "strato; hit"}
+            add_fields(headers, fields.chosen(PLAIN, "GET"))
+            assert ("server-timing" in headers) is timed
+
+    def test_a_disabled_one_adds_nothing(self) -> None:
+        fields = response_fields(ResponseHeadersPolicy("off", "", server_timing=ServerTiming(False, 100)))
+        assert fields.empty

@@ -1,0 +1,164 @@
+"""Custom response headers policies as `strato serve`'s edge applies them, set with boto3's
+CloudFront client and seen by a real client in front of a real origin: CORS, the security
+headers, custom headers (replacing the origin's only with Override), removed headers and
+Server-Timing on misses and hits, on new and kept-alive connections; and an update to the policy
+reaching the edge without touching the distribution."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from strato.cdn.cache_policies import CACHING_OPTIMIZED
+from tests.e2e.edge_sites import Site, managed, open_site
+from tests.edge.origin import Origin, Route
+from tests.servers import StratoServer
+
+GET_HEAD_OPTIONS = {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"],
+                    "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}
+APP = "https://app.example.com"
+ORIGINS = {"Cache-Control": "max-age=300", "Content-Type": "text/plain", "X-Site": "origin", "X-Powered-By": "php",
+           "Server-Timing": "app;dur=5", "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "origin"}
+SECURITY = {
+    "x-xss-protection": "1; report=https://r.example/xss", "x-frame-options": "DENY",
+    "referrer-policy": "origin",  # the origin's, kept: no Override
+    "content-security-policy": "default-src 'self'", "x-content-type-options": "nosniff",
+    "strict-transport-security": "max-age=63072000; includeSubDomains; preload",
+}
+
+
+def policy_config(name: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "CorsConfig": {
+            "AccessControlAllowOrigins": {"Quantity": 1, "Items": [APP]},
+            "AccessControlAllowHeaders": {"Quantity": 1, "Items": ["X-Tenant"]},
+            "AccessControlAllowMethods": {"Quantity": 2, "Items": ["GET", "PUT"]},
+            "AccessControlAllowCredentials": True, "AccessControlMaxAgeSec": 600, "OriginOverride": False},
+        "SecurityHeadersConfig": {
+            "XSSProtection": {"Override": False, "Protection": True, "ReportUri": "https://r.example/xss"},
+            "FrameOptions": {"Override": True, "FrameOption": "DENY"},
+            "ReferrerPolicy": {"Override": False, "ReferrerPolicy": "no-referrer"},
+            "ContentSecurityPolicy": {"Override": False, "ContentSecurityPolicy": "default-src 'self'"},
+            "ContentTypeOptions": {"Override": False},
+            "StrictTransportSecurity": {"Override": False, "IncludeSubdomains": True, "Preload": True,
+                                        "AccessControlMaxAgeSec": 63072000}},
+        "ServerTimingHeadersConfig": {"Enabled": True, "SamplingRate": 100},
+        "CustomHeadersConfig": {"Quantity": 2, "Items": [
+            {"Header": "Cache-Control", "Value": "public, max-age=60", "Override": True},
+            {"Header": "X-Site", "Value": "policy", "Override": False}]},
+        "RemoveHeadersConfig": {"Quantity": 1, "Items": [{"Header": "X-Powered-By"}]},
+        **changes}
+
+
+@pytest.fixture(scope="module")
+def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
+    created = cloudfront.create_response_headers_policy(
+        ResponseHeadersPolicyConfig=policy_config(f"edge-{uuid.uuid4().hex[:8]}"))
+    origin = Origin()
+    running = open_site(server, cloudfront, origin, [managed(
+        "/custom/*", CACHING_OPTIMIZED, ResponseHeadersPolicyId=created["ResponseHeadersPolicy"]["Id"],
+        AllowedMethods=GET_HEAD_OPTIONS)])
+    yield running
+    origin.close()
+
+
+def edge_name(headers: dict[str, str]) -> str:
+    return headers["cache-status"].split(";")[0].strip().strip('"')
+
+
+class TestEveryResponse:
+    def test_misses_and_hits_get_the_security_and_custom_headers_without_the_removed_ones(self, site: Site) -> None:
+        site.origin.routes["/custom/a.txt"] = Route(200, ORIGINS, b"a")
+        for expected in ("stored", "hit"):
+            status, headers, body = site.get("/custom/a.txt")
+            assert (status, body) == (200, b"a")
+            assert expected in headers["cache-status"]
+            assert {name: headers.get(name) for name in SECURITY} == SECURITY
+            assert headers["cache-control"] == "public, max-age=60"  # Override: the policy's replaces the origin's
+            assert headers["x-site"] == "origin"  # no Override: the origin's stays
+            assert "x-powered-by" not in headers
+
+    def test_kept_alive_answers_from_the_fast_paths_get_them_too(self, site: Site) -> None:
+        site.origin.routes["/custom/b.txt"] = Route(200, ORIGINS, b"b", together=True)
+        answers = site.kept_alive(("/custom/b.txt", {}), ("/custom/b.txt", {}),
+                                  ("/custom/b.txt", {"Cache-Control": "max-age=0"}))
+        assert [status for status, _ in answers] == [200, 200, 200]
+        for _, headers in answers:
+            assert {name: headers.get(name) for name in SECURITY} == SECURITY
+            assert (headers["cache-control"], headers["x-site"]) == ("public, max-age=60", "origin")
+            assert "x-powered-by" not in headers
+
+    def test_a_field_the_origin_did_not_send_is_added(self, site: Site) -> None:
+        site.origin.routes["/custom/bare.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"bare")
+        _, headers, _ = site.get("/custom/bare.txt")
+        assert (headers["x-site"], headers["referrer-policy"], headers["x-frame-options"]) == (
+            "policy", "no-referrer", "DENY")
+
+
+class TestServerTiming:
+    def test_a_miss_and_a_hit_say_so_after_the_origins_own_metrics(self, site: Site) -> None:
+        site.origin.routes["/custom/timed.txt"] = Route(200, ORIGINS, b"t")
+        _, miss, _ = site.get("/custom/timed.txt")
+        _, hit, _ = site.get("/custom/timed.txt")
+        pop = f'cdn-pop;desc="{edge_name(miss)}"'
+        assert miss["server-timing"] == f'app;dur=5, cdn-cache-miss, cdn-upstream-layer;desc="EDGE", {pop}'
+        assert hit["server-timing"] == f'app;dur=5, cdn-cache-hit, cdn-hit-layer;desc="EDGE", {pop}'
+
+    def test_kept_alive_hits_carry_it(self, site: Site) -> None:
+        site.origin.routes["/custom/timed-b.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"t", together=True)
+        (_, miss), (_, hit) = site.kept_alive(("/custom/timed-b.txt", {}), ("/custom/timed-b.txt", {}))
+        assert miss["server-timing"].startswith("cdn-cache-miss, ")
+        assert hit["server-timing"].startswith("cdn-cache-hit, ")
+
+
+class TestCors:
+    def test_a_listed_origin_is_echoed_with_credentials_and_another_gets_nothing(self, site: Site) -> None:
+        site.origin.routes["/custom/app.js"] = Route(200, {"Cache-Control": "max-age=300"}, b"js", together=True)
+        (_, listed), (_, other) = site.kept_alive(("/custom/app.js", {"Origin": APP}),
+                                                  ("/custom/app.js", {"Origin": "https://evil.example"}))
+        assert (listed["access-control-allow-origin"], listed["access-control-allow-credentials"]) == (APP, "true")
+        assert "access-control-allow-methods" not in listed
+        assert "access-control-allow-origin" not in other
+        assert other["x-frame-options"] == "DENY"
+
+    def test_a_preflight_gets_the_methods_headers_and_max_age(self, site: Site) -> None:
+        site.origin.routes["/custom/upload"] = Route(204, {}, b"")
+        status, headers, _ = site.get("/custom/upload", method="OPTIONS", Origin=APP,
+                                      Access_Control_Request_Method="PUT")
+        assert status == 204
+        assert (headers["access-control-allow-methods"], headers["access-control-allow-headers"],
+                headers["access-control-max-age"], headers["access-control-allow-origin"]) == (
+            "GET, PUT", "X-Tenant", "600", APP)
+
+
+def test_an_update_changes_what_the_edge_adds(server: StratoServer, cloudfront: Any) -> None:
+    name = f"edge-{uuid.uuid4().hex[:8]}"
+    created = cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig=policy_config(name))
+    policy_id = created["ResponseHeadersPolicy"]["Id"]
+    origin = Origin()
+    try:
+        site = open_site(server, cloudfront, origin, [managed("/custom/*", CACHING_OPTIMIZED,
+                                                              ResponseHeadersPolicyId=policy_id)])
+        origin.routes["/custom/page"] = Route(200, {"Cache-Control": "max-age=300", "X-Powered-By": "php"}, b"p")
+        _, before, _ = site.get("/custom/page")
+        assert (before["x-site"], "x-powered-by" in before, "server-timing" in before) == ("policy", False, True)
+
+        changed = policy_config(name, ServerTimingHeadersConfig={"Enabled": True, "SamplingRate": 0},
+                                CustomHeadersConfig={"Quantity": 1, "Items": [
+                                    {"Header": "X-Site", "Value": "changed", "Override": True}]},
+                                RemoveHeadersConfig={"Quantity": 0})
+        cloudfront.update_response_headers_policy(Id=policy_id, ResponseHeadersPolicyConfig=changed,
+                                                  IfMatch=created["ETag"])
+        deadline = time.monotonic() + 10  # the edge reads the registry again within a second
+        while site.get("/custom/page")[1].get("x-site") != "changed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _, after, _ = site.get("/custom/page")
+        assert "hit" in after["cache-status"]  # the stored response, with the new policy's fields
+        assert (after["x-site"], after["x-powered-by"], "server-timing" in after) == ("changed", "php", False)
+    finally:
+        origin.close()
