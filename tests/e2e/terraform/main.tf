@@ -1,8 +1,8 @@
 # What a team deploys on strato with Terraform's AWS provider: a public bucket and its index
 # page, a private bucket read through an origin access identity, a layer, a function using it
-# with an alias and a public function URL, and a distribution in front of the buckets with cache
-# and origin request policies of its own and an origin group failing over from the private
-# bucket to the public one. The test fills in the endpoint, keys and names.
+# with an alias and a public function URL, and a distribution in front of the buckets with cache,
+# origin request and response headers policies of its own and an origin group failing over from
+# the private bucket to the public one. The test fills in the endpoint, keys and names.
 terraform {
   required_providers {
     aws = { source = "hashicorp/aws", version = "@PROVIDER_VERSION@" }
@@ -148,6 +148,49 @@ resource "aws_cloudfront_origin_request_policy" "pages" {
   query_strings_config { query_string_behavior = "all" }
 }
 
+resource "aws_cloudfront_response_headers_policy" "site" {
+  name    = "@NAME@"
+  comment = "terraform"
+  cors_config {
+    access_control_allow_credentials = false
+    access_control_allow_headers { items = ["X-Tenant"] }
+    access_control_allow_methods { items = ["GET", "HEAD"] }
+    access_control_allow_origins { items = ["https://app.example.test"] }
+    access_control_max_age_sec = 600
+    origin_override            = true
+  }
+  security_headers_config {
+    content_type_options { override = true }
+    frame_options {
+      frame_option = "DENY"
+      override     = true
+    }
+    strict_transport_security {
+      access_control_max_age_sec = 31536000
+      include_subdomains         = true
+      override                   = false
+    }
+    content_security_policy {
+      content_security_policy = "default-src 'self'"
+      override                = true
+    }
+  }
+  custom_headers_config {
+    items {
+      header   = "X-Deployed-By"
+      value    = "terraform"
+      override = true
+    }
+  }
+  remove_headers_config {
+    items { header = "X-Amz-Meta-Secret" }
+  }
+  server_timing_headers_config {
+    enabled       = true
+    sampling_rate = 50
+  }
+}
+
 resource "aws_cloudfront_distribution" "cdn" {
   enabled = true
   comment = "terraform"
@@ -177,13 +220,14 @@ resource "aws_cloudfront_distribution" "cdn" {
     member { origin_id = "strato" }
   }
   default_cache_behavior {
-    target_origin_id       = "strato"
-    viewer_protocol_policy = "allow-all"
-    allowed_methods        = ["GET", "HEAD"]
-    cached_methods         = ["GET", "HEAD"]
-    min_ttl                = 0
-    default_ttl            = 60
-    max_ttl                = 3600
+    target_origin_id           = "strato"
+    viewer_protocol_policy     = "allow-all"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    min_ttl                    = 0
+    default_ttl                = 60
+    max_ttl                    = 3600
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.site.id
     forwarded_values {
       query_string = false
       cookies { forward = "none" }
