@@ -54,7 +54,7 @@ class TestListing:
         assert {item["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["Name"]
                 for item in requests} == ORIGIN_REQUEST_POLICY_NAMES
         assert find_by_name(requests, "OriginRequestPolicy", "Managed-CORS-S3Origin") == CORS_S3_ORIGIN
-        responses = cloudfront.list_response_headers_policies()["ResponseHeadersPolicyList"]["Items"]
+        responses = cloudfront.list_response_headers_policies(Type="managed")["ResponseHeadersPolicyList"]["Items"]
         assert {item["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Name"]
                 for item in responses} == RESPONSE_HEADERS_POLICY_NAMES
 
