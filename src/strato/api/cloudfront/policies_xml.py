@@ -140,13 +140,20 @@ class PolicyXml(Generic[P]):
 
     def list_node(self, managed: bool, custom: list[Resource[Any]], marker: str, max_items: int) -> Node:
         """A page of the list after the policy whose id is `marker`: the managed ones by name
-        (when `managed`), then the `custom` ones as given."""
+        (when `managed`), then the `custom` ones as given, in id order. A marker naming a custom
+        policy deleted since the last page goes on after where its id was."""
         nodes = [(policy_id, "managed", self.node(policy_id))
                  for policy_id in sorted(self.managed, key=lambda policy_id: self.managed[policy_id].name)
                  if managed]
         nodes += [(policy.id, "custom", self.custom_node(policy)) for policy in custom]
         ids = [policy_id for policy_id, _, _ in nodes]
-        start = ids.index(marker) + 1 if marker in ids else 0
+        if marker in ids:
+            start = ids.index(marker) + 1
+        elif marker and marker not in self.managed:
+            start = next((at for at, (policy_id, kind, _) in enumerate(nodes)
+                          if kind == "custom" and policy_id > marker), len(nodes))
+        else:
+            start = 0
         page = nodes[start:start + max_items]
         following = nodes[start + max_items:]
         items = (build(f"{self.tag}Summary", ("Type", kind), (self.tag, node)) for _, kind, node in page)
