@@ -51,14 +51,13 @@ class ResponseFields:
     def chosen(self, headers: Mapping[str, str], method: str) -> Fields:
         """The fields for a response to a request with these (lower-case) `headers`."""
         origin = headers.get("origin")
-        if origin is None or not self.cors:
-            fields = self.always
+        if origin is None or not self.cors or (self.origins is not None and origin not in self.origins):
+            fields = self.always  # not a CORS request, or from an origin not allowed
         else:
-            fields = self.preflight if method == "OPTIONS" and "access-control-request-method" in headers \
-                else self.cors
+            preflight = method == "OPTIONS" and "access-control-request-method" in headers
+            fields = self.preflight if preflight else self.cors
             if self.origins is not None:
-                fields = (*fields, ("access-control-allow-origin", origin, self.origin_override)) \
-                    if origin in self.origins else self.always
+                fields = (*fields, ("access-control-allow-origin", origin, self.origin_override))
         if self.timing and random.random() * 100 < self.timing:
             return (*fields, SERVER_TIMING)
         return fields
