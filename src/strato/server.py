@@ -53,6 +53,8 @@ from strato.functions.isolated import IsolatedLauncher
 from strato.functions.lending import LeaseDesk
 from strato.functions.packages import MAX_ZIPPED, collect_forever
 from strato.functions.pool import Pool
+from strato.functions.provisioned import server_starting
+from strato.functions.provisioning import Provisioner
 from strato.functions.registry import Registry
 from strato.functions.runtimes import available_runtimes
 from strato.http.expect import ExpectContinueGuard
@@ -219,6 +221,7 @@ def serve(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Made once, private, before any process forks: the workers and the controller all use it.
     (settings.data_dir / "functions").mkdir(mode=0o700, exist_ok=True)
+    server_starting(settings.data_dir / "functions")  # provisioned environments are started again
     store = ObjectStore(settings.data_dir)
     report = store.recover()
     store.close()
@@ -325,7 +328,7 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
     dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay,
                             registry.event_limits, destinations)
     controller = Controller(folder / "controller.sock", registry.resolve, pool, dispatcher,
-                            LeaseDesk(folder / "leases.sock", pool))
+                            LeaseDesk(folder / "leases.sock", pool), Provisioner(registry, pool))
     serving = asyncio.ensure_future(controller.serve())
     collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))
     for signum in (signal.SIGTERM, signal.SIGINT):

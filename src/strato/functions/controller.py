@@ -1,7 +1,8 @@
 """The functions controller: the one process that owns the environment pool.
 
 API workers send it invocations over a Unix socket (ipc.py); it runs them through the pool and
-drains the Event queue. Its socket lives in the data dir's functions folder (mode 0700), which
+drains the Event queue; it keeps the environments of provisioned concurrency configurations
+(provisioning.py), all of them again at start-up. Its socket lives in the data dir's functions folder (mode 0700), which
 function code can never see.
 """
 
@@ -19,6 +20,7 @@ from .ipc import FrameReader, ResolveNow, encode_frame, invocation_from, result_
 from .lending import LeaseDesk
 from .pool import Pool
 from .private_socket import listen_private
+from .provisioning import Provisioner
 from .records import TooManyRequests
 
 log = logging.getLogger("strato.functions")
@@ -30,12 +32,13 @@ class Controller:
     read, which costs less than a hop to a thread and back (~0.3-0.6 ms on 2 busy CPUs)."""
 
     def __init__(self, socket_path: Path, resolve: ResolveNow, pool: Pool, dispatcher: Dispatcher,
-                 desk: LeaseDesk | None = None) -> None:
+                 desk: LeaseDesk | None = None, provisioner: Provisioner | None = None) -> None:
         self.socket_path = socket_path
         self.resolve = resolve
         self.pool = pool
         self.dispatcher = dispatcher
         self.desk = desk
+        self.provisioner = provisioner
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -44,6 +47,8 @@ class Controller:
         draining = asyncio.create_task(self.dispatcher.serve())
         if self.desk is not None:
             self.desk.open()
+        if self.provisioner is not None:
+            self.provisioner.refresh_soon()
         try:
             async with server:
                 await server.serve_forever()
@@ -51,6 +56,8 @@ class Controller:
             draining.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await draining  # its deliveries end before the queue and the store close
+            if self.provisioner is not None:
+                await self.provisioner.close()
             if self.desk is not None:
                 self.desk.close()
 
@@ -66,6 +73,17 @@ class Controller:
         if self.desk is not None and "lessee" in head:
             self.desk.grant(head["lessee"], invocation.function)
         return result_head(result), result.payload
+
+
+    def retire(self, name: str) -> None:
+        """The function, or one of its versions, is deleted: its environments go (kept ones
+        too), and whatever configurations it still has are provisioned again."""
+        provisioner = self.provisioner
+        if provisioner is not None:
+            provisioner.forget(name)
+        self.pool.retire(name)
+        if provisioner is not None:
+            provisioner.refresh_soon(name)
 
 
 class WorkerConnection(asyncio.Protocol):
@@ -104,7 +122,10 @@ class WorkerConnection(asyncio.Protocol):
         if op == "wake":
             self._controller.dispatcher.wake()
         elif op == "retire" and isinstance(head.get("name"), str):
-            self._controller.pool.retire(head["name"])
+            self._controller.retire(head["name"])
+        elif op == "provision" and isinstance(head.get("name"), str):
+            if self._controller.provisioner is not None:
+                self._controller.provisioner.refresh_soon(head["name"])
         elif op == "recall" and isinstance(head.get("name"), str):
             self._controller.pool.recall_lent(head["name"])
         else:

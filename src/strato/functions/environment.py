@@ -50,6 +50,10 @@ class Undelivered(Exception):
     """The environment died before its runtime took the invocation: it can run elsewhere."""
 
 
+class InitFailed(Exception):
+    """The environment died before its runtime asked for a first invocation; the message says why."""
+
+
 class State(enum.Enum):
     STARTING = "starting"
     INITIALISING = "initialising"
@@ -66,6 +70,8 @@ class Environment:
         self.idle_since = 0.0
         self.pid = 0
         self.init_duration_ms: float | None = None
+        self.init_error: str | None = None  # the error type of a failed init
+        self._initialised: asyncio.Future[None] | None = None  # awaited by `initialised`
         self._variables = variables
         self._on_dead = on_dead
         self._init_timeout = init_timeout
@@ -134,6 +140,17 @@ class Environment:
         self.state = State.INITIALISING
         self._timer = self._loop.call_later(self._init_timeout, self._init_timed_out)
         self._exited = self._loop.create_task(self._watch_exit(self._process))
+
+    async def initialised(self) -> None:
+        """Wait until the runtime has initialised (its first GET next), with no invocation: an
+        environment started ahead of demand. Raises InitFailed when it dies first."""
+        if self.state is State.DEAD:
+            raise InitFailed(self.init_error or failures.EXIT_ERROR)
+        if self.state is not State.STARTING and self.state is not State.INITIALISING:
+            return
+        if self._initialised is None or self._initialised.done():  # done: a waiter was cancelled
+            self._initialised = self._loop.create_future()
+        await self._initialised
 
     async def invoke(self, invocation: Invocation) -> InvokeResult:
         """Run one invocation here (the environment must be idle, or initialising and unused).
@@ -268,6 +285,8 @@ class Environment:
         self._cancel_timer()
         if self._invocation is None:
             self._become_idle()
+        if self._initialised is not None and not self._initialised.done():
+            self._initialised.set_result(None)
 
     def invocation_started(self, request_id: str) -> None:
         self.state = State.BUSY
@@ -294,10 +313,11 @@ class Environment:
         self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
         self._drain_output()
         document = failures.error_document(payload, error_type or "")
+        self.init_error = _error_type(document, error_type)
         invocation = self._invocation
         if invocation is not None:
             self._begin()
-            self._finish(document, "Unhandled", "error", _error_type(document, error_type))
+            self._finish(document, "Unhandled", "error", self.init_error)
         self._die()
 
     # Endings.
@@ -322,6 +342,7 @@ class Environment:
         """Init outlasted its limit: the waiting invocation times out (worded with the function's
         timeout, as Lambda words an init retried within the invoke phase)."""
         self._timer = None
+        self.init_error = failures.TIMED_OUT
         invocation = self._invocation
         if invocation is not None:
             self._begin()
@@ -439,6 +460,7 @@ class Environment:
         self._channel.close()
         if self._process is not None:
             self._process.kill()
+        self._fail_initialised()
         self._on_dead(self)
 
     def _release(self) -> None:
@@ -450,7 +472,12 @@ class Environment:
             self._pipe = -1
         if self.state is not State.DEAD:
             self.state = State.DEAD
+            self._fail_initialised()
             self._on_dead(self)
+
+    def _fail_initialised(self) -> None:
+        if self._initialised is not None and not self._initialised.done():
+            self._initialised.set_exception(InitFailed(self.init_error or failures.EXIT_ERROR))
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

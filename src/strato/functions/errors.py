@@ -26,6 +26,11 @@ class AccessDenied(RegistryError):
     """An ARN of another account: not this caller's to name (AccessDeniedException)."""
 
 
+class ConfigNotFound(RegistryError):
+    """The version or alias exists but has no such configuration
+    (ProvisionedConcurrencyConfigNotFoundException)."""
+
+
 class InvalidParameter(RegistryError):
     """A value the registry cannot accept (InvalidParameterValueException)."""
 

@@ -30,6 +30,11 @@ class Invoker(Protocol):
         """The function's limits changed: its environments lent to workers are asked back."""
         ...
 
+    async def provision(self, function_name: str) -> None:
+        """The function's provisioned concurrency configurations (or the aliases they name)
+        changed: the controller starts or lets go of environments accordingly."""
+        ...
+
     async def retire(self, function_name: str) -> None:
         """Stop a deleted function's environments (idle ones now, busy ones when they finish)."""
         ...

@@ -262,6 +262,12 @@ class ControllerClient:
             log.warning("the controller is away; %s's lent environments keep their slots until it is back",
                         function_name)
 
+    async def provision(self, function_name: str) -> None:
+        try:
+            await self.call({"op": "provision", "name": function_name})
+        except ControllerUnavailable:
+            log.warning("the controller is away; it provisions %s's environments when it is back", function_name)
+
     async def retire(self, function_name: str) -> None:
         try:
             await self.call({"op": "retire", "name": function_name})

@@ -11,6 +11,10 @@ A lent environment (lending.py) keeps one concurrency slot of its function until
 back, busy or not: a limit is never exceeded by invocations the pool does not see. When a
 limit would refuse an invocation, idle lent environments are recalled first; so is one of the
 revision's when an invocation finds none idle here (a warm one beats a cold start).
+
+Kept environments (`provision`: provisioned concurrency, provisioning.py) are started ahead of
+demand and serve invocations like any other, but are never reaped or evicted for idleness; when
+one dies the pool tells `on_kept_lost`, and `unkeep` makes them ordinary again.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .environment import INIT_TIMEOUT, Environment, State, Undelivered
+from .environment import INIT_TIMEOUT, Environment, InitFailed, State, Undelivered
 from .launcher import Launcher
 from .logs import LogFiles
 from .records import FunctionVersion, Invocation, InvokeResult, RevisionKey, TooManyRequests
@@ -33,6 +37,7 @@ CLOSE_TIMEOUT = 5.0
 RECALL_WAIT = 0.5  # how long a refused invocation waits for recalled environments
 REUSE_WAIT = 0.05  # how long an invocation waits for a recalled warm environment before a cold start
 THROTTLED = "Rate Exceeded."
+INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"  # on-demand, or provisioned-concurrency when kept
 
 
 @dataclass(eq=False)
@@ -81,6 +86,8 @@ class Pool:
         self._reserved_sum = 0
         self._exiting: set[asyncio.Future[None]] = set()  # dead environments still winding down
         self._lent: dict[Environment, _Loan] = {}
+        self._kept: set[Environment] = set()
+        self.on_kept_lost: Callable[[Environment], None] | None = None  # a kept environment died
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -155,12 +162,38 @@ class Pool:
         if environment.state is State.DEAD:
             return
         group = self._groups.get(environment.function.revision)
-        expired = environment.idle_since <= asyncio.get_running_loop().time() - self._idle_timeout
+        expired = environment.idle_since <= asyncio.get_running_loop().time() - self._idle_timeout \
+            and environment not in self._kept
         if keep and group is not None and not group.retired and not self._closed and not expired \
                 and environment.state is State.IDLE and environment in group.live:
             group.idle.append(environment)
         else:
             environment.kill()
+
+    async def provision(self, function: FunctionVersion) -> Environment:
+        """Start an environment of this version ahead of demand and keep it; returns once its
+        runtime is initialised and it waits, idle, on top of the version's stack (the next
+        invocation takes it). Raises InitFailed when it dies first (the reason in its message)."""
+        if self._closed:
+            raise RuntimeError("the pool is closed")
+        group = self._revived(function)
+        environment = self._new(function, group, {**group.variables, INITIALIZATION_TYPE: "provisioned-concurrency"})
+        self._kept.add(environment)
+        try:
+            await environment.start(self._launcher)
+            await environment.initialised()
+        except BaseException:
+            environment.kill()
+            raise
+        if not self._serves(group) or environment.state is not State.IDLE:
+            environment.kill()
+            raise InitFailed("the version's environments were retired")
+        group.idle.append(environment)
+        return environment
+
+    def unkeep(self, environments: set[Environment]) -> None:
+        """These environments are no longer kept: reaped when idle, as any other."""
+        self._kept.difference_update(environments)
 
     @property
     def in_flight(self) -> int:
@@ -241,6 +274,16 @@ class Pool:
             self._current[key[:2]] = key
         return group
 
+    def _revived(self, function: FunctionVersion) -> _Group:
+        """The version's group, in service again if it was retired (a published version's
+        environments are retired with its function's other versions when one is deleted)."""
+        group = self._group(function)
+        group.retired = False
+        return group
+
+    def _serves(self, group: _Group) -> bool:
+        return not (self._closed or group.retired)
+
     def _retire(self, key: RevisionKey) -> None:
         """A newer revision has answered: idle environments go now, busy ones when they finish."""
         group = self._groups.get(key)
@@ -265,12 +308,13 @@ class Pool:
                 return environment
         return None
 
-    def _new(self, function: FunctionVersion, group: _Group) -> Environment:
+    def _new(self, function: FunctionVersion, group: _Group, variables: dict[str, str] | None = None) -> Environment:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
         if self._environments >= self._max_environments:
             self._evict_one()
-        environment = Environment(function, self._files, group.variables, self._on_dead, self._init_timeout)
+        environment = Environment(function, self._files, group.variables if variables is None else variables,
+                                  self._on_dead, self._init_timeout)
         group.live.add(environment)
         self._environments += 1
         return environment
@@ -313,6 +357,10 @@ class Pool:
             environment.hear()
 
     def _on_dead(self, environment: Environment) -> None:
+        if environment in self._kept:
+            self._kept.discard(environment)
+            if self.on_kept_lost is not None:
+                self.on_kept_lost(environment)
         loan = self._lent.get(environment)
         if loan is not None:
             loan.recall()  # the borrower drops it (an idle one would otherwise wait to be taken)
@@ -334,21 +382,25 @@ class Pool:
             del self._groups[key]
 
     def _evict_one(self) -> None:
-        """Make room: the environment idle the longest goes."""
-        candidates = [group.idle[0] for group in self._groups.values() if group.idle]
+        """Make room: the environment idle the longest goes (never a kept one)."""
+        firsts = [next((e for e in group.idle if e not in self._kept), None) for group in self._groups.values()]
+        candidates = [environment for environment in firsts if environment is not None]
         if candidates:
             oldest = min(candidates, key=lambda environment: environment.idle_since)
             oldest.kill()
 
     async def _reap(self) -> None:
-        """Kill environments idle longer than the idle timeout."""
+        """Kill environments idle longer than the idle timeout (kept ones stay)."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(max(self._idle_timeout / 2, 0.05))
             expired = loop.time() - self._idle_timeout
             for group in list(self._groups.values()):
-                while group.idle and group.idle[0].idle_since <= expired:
-                    group.idle.pop(0).kill()
+                stale = [e for e in group.idle if e.idle_since <= expired and e not in self._kept]
+                for environment in stale:
+                    group.idle.remove(environment)
+                    environment.kill()
             for environment, loan in list(self._lent.items()):
-                if environment.state is State.IDLE and environment.idle_since <= expired:
+                if environment.state is State.IDLE and environment.idle_since <= expired \
+                        and environment not in self._kept:
                     loan.recall()

@@ -1,6 +1,7 @@
 """The function registry: functions, their versions ($LATEST and published numbers), aliases,
 tags, reserved concurrency, resource-based policies (policies.py), asynchronous invocation
-configurations (invoke_configs.py) and function URLs (function_urls.py), in one SQLite file
+configurations (invoke_configs.py), function URLs (function_urls.py) and provisioned
+concurrency configurations (provisioned.py), in one SQLite file
 (`<data_dir>/functions/functions.db`, WAL).
 
 Every API worker process and the functions controller open the same file; writes are rare
@@ -30,16 +31,17 @@ from .invoke_configs import EventConfigTables
 from .layers import LayerTables
 from .packages import MAX_UNZIPPED, CodeStore, StoredCode, merged_name
 from .policies import PolicyTables
+from .provisioned import MIN_UNRESERVED, ProvisionedConfig, ProvisionedTables
 from .records import LATEST, FunctionVersion
 from .registry_tables import VERSION_COLUMNS, page
 from .routes import Route, RouteCache
 
-MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
 # rows per version or alias
-_QUALIFIED_TABLES = ("policies", "policy_statements", "event_invoke_configs", "function_urls")
+_QUALIFIED_TABLES = ("policies", "policy_statements", "event_invoke_configs", "function_urls",
+                     "provisioned_concurrency")
 
 
-class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
+class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, ProvisionedTables):
     def __init__(self, root: Path, region: str = "us-east-1") -> None:
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(root / "functions.db", region)
@@ -399,6 +401,14 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables):
             return Route(self._runnable(primary), others, alias.weights)
 
         return self._transaction(run, write=False)
+
+    async def provisioned_targets(self, name: str | None = None) -> list[tuple[ProvisionedConfig, FunctionVersion]]:
+        """Every provisioned concurrency configuration (of one function, or all) with the version
+        whose environments it keeps."""
+        def run(conn: sqlite3.Connection) -> list[tuple[ProvisionedConfig, FunctionVersion]]:
+            return [(config, self._runnable(record)) for config, record in self._provisioned_versions(conn, name)]
+
+        return await self._read(run)
 
     def resolve(self, function_name: str, qualifier: str | None = None) -> FunctionVersion:
         """The version an invocation of (name-or-ARN, qualifier) runs; an alias with weights

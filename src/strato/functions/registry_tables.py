@@ -187,10 +187,11 @@ class Tables:
 
     def _publish(self, conn: sqlite3.Connection, name: str, description: str | None) -> FunctionRecord:
         """Publish $LATEST as the next number, unless the last published version has the same
-        code and configuration (Lambda then returns that version)."""
+        code and configuration (Lambda then returns that version). A deleted last version is
+        not published again: its number stays used."""
         _, last = self._function(conn, name)
         latest = self._version(conn, name, 0, None)
-        if last:
+        if last and conn.execute("SELECT 1 FROM versions WHERE name = ? AND number = ?", (name, last)).fetchone():
             previous = self._version(conn, name, last, str(last))
             same_config = replace(previous.config, description=latest.config.description) == latest.config
             if same_config and previous.code == latest.code:

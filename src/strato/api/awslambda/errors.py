@@ -95,6 +95,7 @@ _Mapper = Callable[[Exception], LambdaError]
 
 _TABLE: dict[type[Exception], _Mapper] = {
     registry.NotFound: lambda e: not_found(str(e)),
+    registry.ConfigNotFound: lambda e: LambdaError("ProvisionedConcurrencyConfigNotFoundException", str(e), 404),
     registry.Conflict: lambda e: LambdaError("ResourceConflictException", str(e), 409),
     registry.PreconditionFailed: lambda e: LambdaError("PreconditionFailedException", str(e), 412),
     registry.InvalidParameter: lambda e: invalid_parameter(str(e)),

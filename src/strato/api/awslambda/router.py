@@ -46,6 +46,10 @@ _FUNCTION_ROUTES: dict[tuple[str, str, str], str] = {
     ("2017-10-31", "concurrency", "PUT"): "PutFunctionConcurrency",
     ("2017-10-31", "concurrency", "DELETE"): "DeleteFunctionConcurrency",
     ("2019-09-30", "concurrency", "GET"): "GetFunctionConcurrency",
+    # ListProvisionedConcurrencyConfigs is the GET with `List=ALL`, told apart by its handler
+    ("2019-09-30", "provisioned-concurrency", "PUT"): "PutProvisionedConcurrencyConfig",
+    ("2019-09-30", "provisioned-concurrency", "GET"): "GetProvisionedConcurrencyConfig",
+    ("2019-09-30", "provisioned-concurrency", "DELETE"): "DeleteProvisionedConcurrencyConfig",
     ("2019-09-25", "event-invoke-config", "PUT"): "PutFunctionEventInvokeConfig",
     ("2019-09-25", "event-invoke-config", "POST"): "UpdateFunctionEventInvokeConfig",
     ("2019-09-25", "event-invoke-config", "GET"): "GetFunctionEventInvokeConfig",

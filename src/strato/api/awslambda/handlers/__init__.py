@@ -7,7 +7,20 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import aliases, concurrency, event_config, function_urls, functions, invoke, layers, logs, policy, tags, versions
+from . import (
+    aliases,
+    concurrency,
+    event_config,
+    function_urls,
+    functions,
+    invoke,
+    layers,
+    logs,
+    policy,
+    provisioned,
+    tags,
+    versions,
+)
 
 Handler = Callable[[Call], Awaitable[Response]]
 # Starts the operation without awaiting when it can (then gives None and, later, the response
@@ -35,6 +48,9 @@ HANDLERS: dict[str, Handler] = {
     "GetFunctionConcurrency": concurrency.get_function_concurrency,
     "DeleteFunctionConcurrency": concurrency.delete_function_concurrency,
     "GetAccountSettings": concurrency.get_account_settings,
+    "PutProvisionedConcurrencyConfig": provisioned.put_provisioned_concurrency_config,
+    "GetProvisionedConcurrencyConfig": provisioned.get_provisioned_concurrency_config,
+    "DeleteProvisionedConcurrencyConfig": provisioned.delete_provisioned_concurrency_config,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTags": tags.list_tags,

@@ -33,6 +33,7 @@ async def update_alias(call: Call) -> Response:
         call.endpoint.function_name, call.endpoint.alias, version=body.text("FunctionVersion"),
         description=body.text("Description"), weights=shapes.weights(body), revision_id=body.text("RevisionId"),
     )
+    await call.services.invoker.provision(alias.function_name)  # its provisioned environments follow it
     return json_response(shapes.alias_configuration(call.registry, alias))
 
 
@@ -46,4 +47,5 @@ async def list_aliases(call: Call) -> Response:
 
 async def delete_alias(call: Call) -> Response:
     await call.registry.delete_alias(call.endpoint.function_name, call.endpoint.alias)
+    await call.services.invoker.provision(call.registry.split(call.endpoint.function_name)[0])  # its configuration went
     return no_content()
