@@ -157,8 +157,6 @@ class TestConfigurations:
                                  "No Provisioned Concurrency Config found for this function", 404)
         assert lam.delete_provisioned_concurrency_config(
             FunctionName=name, Qualifier=version)["ResponseMetadata"]["HTTPStatusCode"] == 204
-        _, result = call(lam, name, Qualifier=version)  # on demand again
-        assert result["type"] == "on-demand"
 
     def test_deleting_the_alias_removes_its_configuration(self, lam: Any, published: tuple[str, str]) -> None:
         name, version = published
@@ -312,3 +310,34 @@ class TestAcrossRestarts:
         answer, result = call(lam, name, Qualifier=version, LogType="Tail")
         assert result["type"] == "provisioned-concurrency"
         assert "Init Duration" not in log_tail(answer)
+
+
+class TestAliasesMoving:
+    def test_the_environments_follow_an_alias_to_its_new_version(self, lam: Any, published: tuple[str, str]) -> None:
+        name, version = published
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=1)
+        assert settled(lam, name, "live")["Status"] == "READY"
+        lam.update_function_configuration(FunctionName=name, Timeout=5)
+        second = lam.publish_version(FunctionName=name)["Version"]
+        lam.update_alias(FunctionName=name, Name="live", FunctionVersion=second)
+        assert settled(lam, name, "live")["Status"] == "READY"
+        answer, result = call(lam, name, Qualifier="live", LogType="Tail")
+        assert answer["ExecutedVersion"] == second
+        assert result["type"] == "provisioned-concurrency"
+        assert "Init Duration" not in log_tail(answer)
+
+    def test_an_alias_with_a_configuration_cannot_point_at_latest_or_a_provisioned_version(
+            self, lam: Any, published: tuple[str, str]) -> None:
+        name, version = published
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=1)
+        with pytest.raises(ClientError) as caught:
+            lam.update_alias(FunctionName=name, Name="live", FunctionVersion="$LATEST")
+        assert error(caught)[0] == "InvalidParameterValueException"
+        lam.update_function_configuration(FunctionName=name, Timeout=5)
+        second = lam.publish_version(FunctionName=name)["Version"]
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=second, ProvisionedConcurrentExecutions=1)
+        with pytest.raises(ClientError) as caught:
+            lam.update_alias(FunctionName=name, Name="live", FunctionVersion=second)
+        assert error(caught)[0] == "ResourceConflictException"

@@ -129,6 +129,19 @@ class ProvisionedTables(Tables):
         if aliases.intersection(others):
             raise Conflict("Version is pointed by a Provisioned Concurrency alias")
 
+    def _move_provisioned_alias(self, conn: sqlite3.Connection, name: str, alias: str, version: str) -> None:
+        """An alias with a configuration (UpdateAlias) may point only at a published version
+        that has none of its own; pointed elsewhere, its configuration is IN_PROGRESS again
+        (as a new request: the controller starts the new version's environments)."""
+        current = self._provisioned(conn, name, alias)
+        if current is None:
+            return
+        if version == LATEST:
+            raise InvalidParameter(_UNPUBLISHED)
+        self._check_overlap(conn, name, alias, version)
+        conn.execute("UPDATE provisioned_concurrency SET allocated = 0, status = ?, status_reason = NULL, "
+                     "generation = ? WHERE name = ? AND qualifier = ?", (IN_PROGRESS, str(uuid.uuid4()), name, alias))
+
     async def get_provisioned(self, function_name: str, qualifier: str | None) -> ProvisionedConfig:
         name, qualifier = self.split(function_name, qualifier)
 

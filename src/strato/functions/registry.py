@@ -262,6 +262,8 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
                 weights=current.weights if weights is None else weights,
             )
             self._check_target(conn, name, updated.function_version, updated.weights)
+            if updated.function_version != current.function_version:
+                self._move_provisioned_alias(conn, name, alias, updated.function_version)
             return self._store_alias(conn, updated)
 
         return await self._write(run)
