@@ -91,6 +91,10 @@ class Provisioner:
             self._drop(self._targets.pop(key))
 
     async def close(self) -> None:
+        """Stop starting environments (the pool stops those it has)."""
+        self._pool.on_kept_lost = None
+        for target in self._targets.values():
+            self._stop(target)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
