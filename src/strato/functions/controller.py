@@ -2,8 +2,8 @@
 
 API workers send it invocations over a Unix socket (ipc.py); it runs them through the pool and
 drains the Event queue; it keeps the environments of provisioned concurrency configurations
-(provisioning.py), all of them again at start-up. Its socket lives in the data dir's functions folder (mode 0700), which
-function code can never see.
+(provisioning.py), all of them again at start-up. Its socket lives in the data dir's functions
+folder (mode 0700), which function code can never see.
 """
 
 from __future__ import annotations
@@ -73,7 +73,6 @@ class Controller:
         if self.desk is not None and "lessee" in head:
             self.desk.grant(head["lessee"], invocation.function)
         return result_head(result), result.payload
-
 
     def retire(self, name: str) -> None:
         """The function, or one of its versions, is deleted: its environments go (kept ones
