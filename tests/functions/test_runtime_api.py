@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
+from strato.functions.records import ResponseStream
 from strato.functions.runtime_api import MAX_RESULT, Delivery, RuntimeApiListener, RuntimeChannel
 from strato.functions.runtime_api.connection import MAX_CONNECTIONS, MAX_HEAD, MAX_REFUSALS
 
@@ -109,8 +110,10 @@ def with_listener(test: Callable[[RuntimeChannel, RuntimeApiListener, Recorder],
     asyncio.run(main())
 
 
-def delivery(request_id: str = "req-1", payload: bytes = b'{"k": 1}', **extra: str) -> Delivery:
-    return Delivery(request_id, payload, "arn:aws:lambda:us-east-1:000000000000:function:f:live", 3000, **extra)
+def delivery(request_id: str = "req-1", payload: bytes = b'{"k": 1}', client_context: str | None = None,
+             cognito_identity: str | None = None, stream: ResponseStream | None = None) -> Delivery:
+    return Delivery(request_id, payload, "arn:aws:lambda:us-east-1:000000000000:function:f:live", 3000,
+                    client_context, cognito_identity, stream)
 
 
 class TestNext:

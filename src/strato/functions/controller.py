@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .events import Dispatcher
-from .ipc import FrameReader, ResolveNow, encode_frame, invocation_from, result_head
+from .ipc import FrameReader, ResolveNow, StreamRelay, encode_frame, invocation_from, result_head
 from .lending import LeaseDesk
 from .pool import Pool
 from .private_socket import listen_private
@@ -61,9 +61,10 @@ class Controller:
             if self.desk is not None:
                 self.desk.close()
 
-    async def invoke(self, head: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
+    async def invoke(self, head: dict[str, Any], payload: bytes,
+                     stream: StreamRelay | None = None) -> tuple[dict[str, Any], bytes]:
         try:
-            invocation = invocation_from(head, payload, self.resolve)
+            invocation = invocation_from(head, payload, self.resolve, stream)
             result = await self.pool.invoke(invocation)
         except TooManyRequests as exc:
             return {"throttled": exc.reason, "message": exc.message}, b""
@@ -95,6 +96,7 @@ class WorkerConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._frames = FrameReader(self._frame)
         self._running: asyncio.Task[None] | None = None
+        self._relay: StreamRelay | None = None  # the streamed invocation running, if it streams
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -108,6 +110,16 @@ class WorkerConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        if self._relay is not None:
+            self._relay.gone()
+
+    def pause_writing(self) -> None:
+        if self._relay is not None:
+            self._relay.backed_up(True)
+
+    def resume_writing(self) -> None:
+        if self._relay is not None:
+            self._relay.backed_up(False)
 
     def _frame(self, head: dict[str, Any], payload: bytes) -> None:
         if self._running is not None:
@@ -133,10 +145,11 @@ class WorkerConnection(asyncio.Protocol):
         self._send({}, b"")
 
     async def _invoke(self, head: dict[str, Any], payload: bytes) -> None:
+        self._relay = StreamRelay(self._send) if head.get("stream") else None
         try:
-            answer, body = await self._controller.invoke(head, payload)
+            answer, body = await self._controller.invoke(head, payload, self._relay)
         finally:
-            self._running = None
+            self._running = self._relay = None
         self._send(answer, body)
 
     def _send(self, head: dict[str, Any], payload: bytes) -> None:

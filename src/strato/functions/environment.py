@@ -170,7 +170,8 @@ class Environment:
         outcome: asyncio.Future[InvokeResult] = self._loop.create_future()
         self._outcome = outcome
         self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
-                                      self.function.timeout * 1000, invocation.client_context))
+                                      self.function.timeout * 1000, invocation.client_context,
+                                      stream=invocation.stream))
         try:
             return await outcome
         finally:

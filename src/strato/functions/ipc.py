@@ -6,6 +6,11 @@ A frame is two 4-byte big-endian lengths (head, payload), a JSON head, then the 
 payloads are at most 6 MB by Lambda's contract, so a frame is handed on whole. A connection
 carries one call at a time. Both ends are asyncio Protocols: a frame that arrives in one read
 (the usual case) is parsed straight from it, with no stream buffer and no task wakeup per read.
+
+A streamed invocation (`stream` in its head) is answered by frames `{"stream": "open",
+"content_type"}` and `{"stream": "chunk"}` + chunk as the runtime writes, then its result frame.
+Flow control runs end to end: a worker that cannot pass chunks on stops reading the socket, the
+controller's writes back up, and it pauses reading the runtime (StreamRelay).
 """
 
 from __future__ import annotations
@@ -20,7 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .environment import Undelivered
-from .records import MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, Outcome, TooManyRequests
+from .records import (
+    MAX_PAYLOAD,
+    FunctionVersion,
+    Invocation,
+    InvokeResult,
+    Outcome,
+    Pause,
+    ResponseStream,
+    TooManyRequests,
+)
 
 if TYPE_CHECKING:
     from .borrowing import LeaseBook
@@ -96,9 +110,42 @@ def invocation_head(invocation: Invocation) -> dict[str, Any]:
             "client_context": invocation.client_context, "log_tail": invocation.log_tail}
 
 
-def invocation_from(head: dict[str, Any], payload: bytes, resolve: ResolveNow) -> Invocation:
+def invocation_from(head: dict[str, Any], payload: bytes, resolve: ResolveNow,
+                    stream: ResponseStream | None = None) -> Invocation:
     return Invocation(resolve(head["name"], head["version"]), head["invoked_arn"], payload, head["request_id"],
-                      head.get("client_context"), bool(head.get("log_tail")))
+                      head.get("client_context"), bool(head.get("log_tail")), stream)
+
+
+class StreamRelay:
+    """The controller's end of a streamed invocation: the runtime's chunks go to the worker as
+    frames; while the worker's socket is backed up, the runtime is not read."""
+
+    def __init__(self, send: Callable[[dict[str, Any], bytes], None]) -> None:
+        self._send = send
+        self._pause: Pause | None = None
+        self._backed_up = False
+        self._gone = False
+
+    def open(self, content_type: str, pause: Pause) -> None:
+        self._pause = pause
+        if self._backed_up:
+            pause(True)
+        self._send({"stream": "open", "content_type": content_type}, b"")
+
+    def write(self, chunk: bytes) -> None:
+        if not self._gone:
+            self._send({"stream": "chunk"}, chunk)
+
+    def backed_up(self, full: bool) -> None:
+        """The worker's socket is full (True) or drained (False)."""
+        self._backed_up = full and not self._gone
+        if self._pause is not None:
+            self._pause(self._backed_up)
+
+    def gone(self) -> None:
+        """The worker went away: the runtime is read on to its end, its chunks dropped."""
+        self._gone = True
+        self.backed_up(False)
 
 
 def result_head(result: InvokeResult) -> dict[str, Any]:
@@ -125,6 +172,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[Frame] | None = None
+        self.stream: ResponseStream | None = None  # where a streamed call's chunks go
         self.closed = False
         self._frames = FrameReader(self._frame)
 
@@ -142,6 +190,13 @@ class _Connection(asyncio.Protocol):
         self._fail(exc or EOFError("the controller closed the connection"))
 
     def _frame(self, head: dict[str, Any], payload: bytes) -> None:
+        part = head.get("stream")
+        if part is not None and self.stream is not None:
+            if part == "open":
+                self.stream.open(str(head.get("content_type")), self._pause)
+            else:
+                self.stream.write(payload)
+            return
         waiter = self.waiter
         if waiter is None:
             self._fail(ValueError("a frame nobody asked for"))
@@ -149,6 +204,15 @@ class _Connection(asyncio.Protocol):
         self.waiter = None
         if not waiter.done():
             waiter.set_result((head, payload))
+
+    def _pause(self, paused: bool) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if paused:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
 
     def _fail(self, exc: BaseException) -> None:
         waiter = self.waiter
@@ -189,12 +253,13 @@ class ControllerClient:
             raise ControllerUnavailable(f"the functions controller is not reachable: {exc}") from exc
         return connection
 
-    async def call(self, head: dict[str, Any], payload: bytes = b"") -> Frame:
+    async def call(self, head: dict[str, Any], payload: bytes = b"", stream: ResponseStream | None = None) -> Frame:
         connection = await self._connection()
         transport = connection.transport
         assert transport is not None
         waiter: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         connection.waiter = waiter
+        connection.stream = stream
         try:
             transport.write(encode_frame(head, payload))
             answer = await waiter
@@ -204,12 +269,13 @@ class ControllerClient:
         except BaseException:
             connection.close()  # cancelled mid-call: the connection's state is unknown
             raise
+        connection.stream = None
         self._idle.append(connection)
         return answer
 
     async def invoke(self, invocation: Invocation) -> InvokeResult:
         book = self._leases
-        if book is not None:
+        if book is not None and invocation.stream is None:  # a streamed answer goes through the controller
             loan = book.take(invocation)
             if loan is not None:
                 with contextlib.suppress(Undelivered):
@@ -243,9 +309,11 @@ class ControllerClient:
     async def _relay(self, invocation: Invocation) -> InvokeResult:
         """Through the controller, asking it to lend the environment it runs this on."""
         head = invocation_head(invocation)
-        if self._leases is not None and self._leases.lessee is not None:
+        if invocation.stream is not None:
+            head["stream"] = True
+        elif self._leases is not None and self._leases.lessee is not None:
             head["lessee"] = self._leases.lessee
-        answer, payload = await self.call(head, invocation.payload)
+        answer, payload = await self.call(head, invocation.payload, invocation.stream)
         return result_from(answer, payload)
 
     async def enqueue(self, invocation: Invocation) -> None:

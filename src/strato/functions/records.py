@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 LATEST = "$LATEST"
 # Lambda's defaults and bounds (CreateFunction API reference).
@@ -13,6 +14,7 @@ DEFAULT_MEMORY = 128
 DEFAULT_EPHEMERAL = 512
 MAX_PAYLOAD = 6 * 1024 * 1024
 MAX_EVENT_PAYLOAD = 1024 * 1024
+MAX_STREAMED = 20 * 1024 * 1024  # a streamed answer's limit (Lambda's default for response streaming)
 LOG_TAIL_BYTES = 4096
 
 
@@ -49,6 +51,21 @@ class FunctionVersion:
         return self.name, self.version, self.revision_id
 
 
+Pause = Callable[[bool], None]  # True: stop reading the streamed answer for now; False: read on
+
+
+class ResponseStream(Protocol):
+    """Where the chunks of a streamed answer go as the runtime writes them (InvokeWithResponseStream,
+    a RESPONSE_STREAM function URL). The invocation's result follows them: b"" and no error when
+    the stream ended well, the error otherwise (a whole answer when the runtime did not stream)."""
+
+    def open(self, content_type: str, pause: Pause) -> None:
+        """The runtime began a streamed answer of this Content-Type; `pause` is its flow control."""
+
+    def write(self, chunk: bytes) -> None:
+        """The next chunk, as it arrived."""
+
+
 @dataclass(frozen=True, slots=True)
 class Invocation:
     function: FunctionVersion
@@ -57,6 +74,7 @@ class Invocation:
     request_id: str
     client_context: str | None = None  # the decoded JSON of X-Amz-Client-Context
     log_tail: bool = False
+    stream: ResponseStream | None = None  # the caller takes a streamed answer as it comes
 
 
 @dataclass(frozen=True, slots=True)

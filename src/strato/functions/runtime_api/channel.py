@@ -8,7 +8,8 @@ The runtime, as seen from here (the Runtime Interface Emulator's runtime states,
     initialising --POST init/error--> failed
 
 Answers for the invocation in hand are accepted once (202); a second answer for it is 403
-InvalidStateTransition; any other request id is 400 InvalidRequestID.
+InvalidStateTransition; any other request id is 400 InvalidRequestID. An invocation whose caller
+takes a stream (Delivery.stream) gets a streamed answer's chunks as they come (`streaming`).
 
 A waiting runtime's connection can be lent to another process (lending.py): the channel then
 hands out nothing until it is taken back, and the borrower runs a channel of its own that
@@ -21,6 +22,7 @@ import time
 from collections import deque
 from typing import Protocol
 
+from ..records import ResponseStream
 from . import wire
 from .wire import Delivery, Reply
 
@@ -59,7 +61,8 @@ class Waiter(Protocol):
 
 
 class RuntimeChannel:
-    __slots__ = ("_answered", "_current", "_events", "_initialised", "_queued", "_waiter", "closed", "lent")
+    __slots__ = ("_answered", "_current", "_events", "_initialised", "_queued", "_stream", "_waiter", "closed",
+                 "lent")
 
     def __init__(self, events: RuntimeEvents) -> None:
         self._events = events
@@ -67,6 +70,7 @@ class RuntimeChannel:
         self._waiter: Waiter | None = None
         self._queued: Delivery | None = None
         self._current: str | None = None  # handed out, not answered
+        self._stream: ResponseStream | None = None  # where its streamed answer goes
         self._answered: deque[str] = deque(maxlen=8)
         self.closed = False
         self.lent = False
@@ -88,6 +92,7 @@ class RuntimeChannel:
             self._answered.append(self._current)
         self._queued = None
         self._current = None
+        self._stream = None
 
     def unclaimed(self, request_id: str) -> bool:
         """Whether that invocation still waits for the runtime's GET next: it never reached the runtime."""
@@ -124,6 +129,11 @@ class RuntimeChannel:
         """Whether a body posted for request_id is worth reading (it is the invocation in hand)."""
         return request_id == self._current
 
+    def streaming(self, request_id: str) -> ResponseStream | None:
+        """Where the streamed answer of request_id goes, while it is the invocation in hand and
+        its caller takes a stream (None: the answer is taken whole)."""
+        return self._stream if request_id == self._current else None
+
     def next(self, waiter: Waiter) -> Reply | None:
         """GET /runtime/invocation/next: None when the waiter is parked or served."""
         if self.closed or self.lent or self._current is not None or self._waiter is not None:
@@ -145,17 +155,20 @@ class RuntimeChannel:
         if self._waiter is waiter:
             self._waiter = None
 
-    def answer(self, request_id: str, payload: bytes, error_type: str | None, size: int) -> Reply:
-        """POST /runtime/invocation/{id}/response or /error; `size` counts bytes never kept."""
+    def answer(self, request_id: str, payload: bytes, error_type: str | None, size: int,
+               limit: int = wire.MAX_RESULT) -> Reply:
+        """POST /runtime/invocation/{id}/response or /error; `size` counts bytes never kept (or
+        streamed on), `limit` how many the answer may have."""
         if request_id != self._current:
             if request_id in self._answered:
                 return wire.invalid_state("ResponseSent", "InvocationResponse")
             return wire.INVALID_REQUEST_ID
         self._current = None
+        self._stream = None
         self._answered.append(request_id)
-        if size > wire.MAX_RESULT:
-            self._events.invocation_done(request_id, response_too_large(size), "Function.ResponseSizeTooLarge")
-            return wire.TOO_LARGE
+        if size > limit:
+            self._events.invocation_done(request_id, response_too_large(size, limit), "Function.ResponseSizeTooLarge")
+            return wire.TOO_LARGE if limit == wire.MAX_RESULT else wire.too_large(limit)
         self._events.invocation_done(request_id, payload, error_type)
         return wire.ACCEPTED
 
@@ -170,12 +183,13 @@ class RuntimeChannel:
 
     def _hand_out(self, waiter: Waiter, delivery: Delivery) -> None:
         self._current = delivery.request_id
+        self._stream = delivery.stream
         waiter.deliver(delivery.render(int(time.time() * 1000)))
         self._events.invocation_started(delivery.request_id)
 
 
-def response_too_large(size: int) -> bytes:
+def response_too_large(size: int, limit: int = wire.MAX_RESULT) -> bytes:
     """The error Lambda returns for an oversized result (interop.ErrorResponseTooLarge)."""
     return wire.error(413, "Function.ResponseSizeTooLarge",
                       f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
-                      f"({wire.MAX_RESULT} bytes).").body
+                      f"({limit} bytes).").body

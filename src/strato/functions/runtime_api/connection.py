@@ -10,6 +10,13 @@ GET next closes the connection, and so do MAX_REFUSALS refused requests (a runti
 spinning on bad requests costs the server, not only itself). `Expect: 100-continue` (curl
 sends it for large bodies, as in shell `bootstrap` runtimes) is answered at once.
 
+A streamed answer (POST .../response with `Lambda-Runtime-Function-Response-Mode: streaming`,
+chunked) for an invocation whose caller takes a stream goes on chunk by chunk as it is read,
+up to MAX_STREAMED bytes; the caller's flow control pauses reading it. Its trailers
+(`Lambda-Runtime-Function-Error-Type` / `-Error-Body`, base64) name a mid-stream error. Trailers
+count against MAX_HEAD, as a head does. A streamed answer for a caller that takes it whole is
+kept as any other (up to MAX_RESULT).
+
 The 202 for an accepted result is held for one loop callback (with anything sent after it,
 in order): the invocation's caller hears of the result first, the runtime a moment later.
 When the runtime pipelines its GET next behind the result (strato's own runtime client does),
@@ -20,12 +27,15 @@ once per invocation instead of twice.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import os
 from collections.abc import Callable
 from typing import cast
 
 import httptools
 
+from ..records import MAX_STREAMED, ResponseStream
 from . import wire
 from .channel import RuntimeChannel
 from .wire import Reply
@@ -55,6 +65,12 @@ class RuntimeConnection(asyncio.Protocol):
         self._head_bytes = 0
         self._url = b""
         self._error_type: str | None = None
+        self._streaming = False  # the post says it streams (Lambda-Runtime-Function-Response-Mode)
+        self._content_type = b""
+        self._error_body = b""  # a streamed answer's error trailer (base64)
+        self._stream: ResponseStream | None = None  # where the streamed answer in progress goes
+        self._stream_id = ""  # for which invocation
+        self._trailing = False  # between chunks or in the trailers: bytes read count as head bytes
         self._keep_alive = True
         self._parked = False
         self._chunks: list[bytes] = []
@@ -80,6 +96,7 @@ class RuntimeConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
+        self._stream = None
         if self._parked:
             self._parked = False
             self._channel.forget(self)
@@ -88,14 +105,14 @@ class RuntimeConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._head_open:
+        if self._head_open or self._trailing:
             self._head_bytes += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError:
             self._refuse(wire.BAD_REQUEST)
             return
-        if self._head_open and self._head_bytes > MAX_HEAD:
+        if (self._head_open or self._trailing) and self._head_bytes > MAX_HEAD:
             self._refuse(wire.HEAD_TOO_LARGE)
 
     def close(self) -> None:
@@ -137,6 +154,11 @@ class RuntimeConnection(asyncio.Protocol):
         self._head_open = True
         self._url = b""
         self._error_type = None
+        self._streaming = False
+        self._content_type = b""
+        self._error_body = b""
+        self._stream = None
+        self._trailing = False
         self._chunks = []
         self._body_size = 0
         self._keep_body = False
@@ -148,6 +170,12 @@ class RuntimeConnection(asyncio.Protocol):
         name = name.lower()
         if name == wire.ERROR_TYPE_HEADER:
             self._error_type = value[:256].decode("latin-1")
+        elif name == wire.RESPONSE_MODE_HEADER:
+            self._streaming = value.lower() == wire.STREAMING
+        elif name == b"content-type":
+            self._content_type = value[:256]
+        elif name == wire.ERROR_BODY_TRAILER:
+            self._error_body = value
         elif name == b"expect" and value.lower() == b"100-continue" and self._transport is not None:
             self._transport.write(wire.CONTINUE)
 
@@ -161,11 +189,44 @@ class RuntimeConnection(asyncio.Protocol):
             if rest == _INIT_ERROR:
                 self._keep_body = True
             elif rest.startswith(_INVOCATION):
-                request_id = rest[len(_INVOCATION):].rpartition(b"/")[0]
-                self._keep_body = self._channel.expects_answer(request_id.decode("latin-1"))
+                request_id, _, kind = rest[len(_INVOCATION):].rpartition(b"/")
+                rid = request_id.decode("latin-1")
+                self._keep_body = self._channel.expects_answer(rid)
+                if self._keep_body and self._streaming and kind == b"response":
+                    self._open_stream(rid)
+
+    def _open_stream(self, request_id: str) -> None:
+        """The runtime begins a streamed answer: on to its caller, if it takes a stream."""
+        stream = self._channel.streaming(request_id)
+        if stream is None:
+            return
+        self._stream = stream
+        self._stream_id = request_id
+        stream.open(self._content_type.decode("latin-1") or "application/octet-stream", self._pause)
+
+    def _pause(self, paused: bool) -> None:
+        """The caller's flow control over a streamed answer."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        if paused:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
+    def on_chunk_header(self) -> None:
+        self._trailing = True
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
+        if self._trailing:
+            self._trailing = False
+            self._head_bytes = 0
+        stream = self._stream
+        if stream is not None:
+            if self._body_size <= MAX_STREAMED and self._channel.expects_answer(self._stream_id):
+                stream.write(body)
+            return
         if self._keep_body:
             if self._body_size <= wire.MAX_RESULT:
                 self._chunks.append(body)
@@ -174,6 +235,8 @@ class RuntimeConnection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self._head_open = True
+        self._trailing = False
+        self._head_bytes = 0
         if self._transport is None or self._transport.is_closing():
             return
         reply = self._dispatch()
@@ -213,7 +276,12 @@ class RuntimeConnection(asyncio.Protocol):
             if method != b"POST":
                 return wire.METHOD_NOT_ALLOWED
             error_type = (self._error_type or "") if kind == b"error" else None
-            reply = self._channel.answer(request_id.decode("latin-1"), self._body(), error_type, self._body_size)
+            body = self._body()
+            if kind == b"response" and self._streaming and self._error_type is not None:
+                error_type, body = self._error_type, _decoded(self._error_body)  # a mid-stream error
+            streamed, self._stream = self._stream is not None, None
+            reply = self._channel.answer(request_id.decode("latin-1"), body, error_type, self._body_size,
+                                         MAX_STREAMED if streamed else wire.MAX_RESULT)
             if reply.status == 202 and self._held is None:
                 self._held = []
                 asyncio.get_running_loop().call_soon(self._release)
@@ -274,3 +342,11 @@ class RuntimeConnection(asyncio.Protocol):
             transport.write(reply.render(keep_alive=False))
             transport.write_eof()
             asyncio.get_running_loop().call_later(LINGER, transport.abort)
+
+
+def _decoded(text: bytes) -> bytes:
+    """A streamed answer's error document, from its base64 trailer (empty when it is not base64)."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return b""

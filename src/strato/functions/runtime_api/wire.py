@@ -12,13 +12,19 @@ import random
 import time
 from dataclasses import dataclass
 
-from ..records import MAX_PAYLOAD
+from ..records import MAX_PAYLOAD, ResponseStream
 
 # The runtime may answer with this many bytes: 6 MB plus the 100 bytes Lambda allows on top
 # (its errors name this number: "maximum allowed payload size (6291556 bytes)").
 MAX_RESULT = MAX_PAYLOAD + 100
 
 ERROR_TYPE_HEADER = b"lambda-runtime-function-error-type"
+# Response streaming: the mode header of a streamed POST .../response, and the trailer that
+# carries a mid-stream error's document (base64) beside the error-type trailer.
+# https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html#runtimes-custom-response-streaming
+RESPONSE_MODE_HEADER = b"lambda-runtime-function-response-mode"
+STREAMING = b"streaming"
+ERROR_BODY_TRAILER = b"lambda-runtime-function-error-body"
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large"}
 _INLINE_PAYLOAD = 64 * 1024  # smaller payloads go out in the same write as their head
@@ -44,7 +50,13 @@ def error(status: int, error_type: str, message: str) -> Reply:
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 ACCEPTED = Reply(202, b'{"status":"OK"}')
 INVALID_REQUEST_ID = error(400, "InvalidRequestID", "Invalid request ID")
-TOO_LARGE = error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({MAX_RESULT} bytes).")
+
+
+def too_large(limit: int) -> Reply:
+    return error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes).")
+
+
+TOO_LARGE = too_large(MAX_RESULT)
 NOT_FOUND = error(404, "NotFound", "The Runtime API has no such path")
 METHOD_NOT_ALLOWED = error(405, "MethodNotAllowed", "The Runtime API path does not take this method")
 BAD_REQUEST = error(400, "InvalidRequestFormat", "The request could not be parsed")
@@ -81,6 +93,7 @@ class Delivery:
     timeout_ms: int
     client_context: str | None = None
     cognito_identity: str | None = None
+    stream: ResponseStream | None = None  # where a streamed answer goes (None: it is taken whole)
 
     def render(self, now_ms: int) -> list[bytes]:
         """The response head and body; the deadline counts from now (the start of the invoke phase)."""

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from strato import jsontext
-from strato.functions.records import MAX_EVENT_PAYLOAD, MAX_PAYLOAD, FunctionVersion, Invocation, InvokeResult, Outcome
+from strato.functions.records import (
+    MAX_EVENT_PAYLOAD,
+    MAX_PAYLOAD,
+    FunctionVersion,
+    Invocation,
+    InvokeResult,
+    Outcome,
+    ResponseStream,
+)
 from strato.functions.registry import Registry
+from strato.functions.streams import StreamedAnswer
 from strato.http.responses import Response
 
 from .. import eventstream
@@ -21,7 +30,7 @@ from .common import no_content
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 STREAMING_INVOCATION_TYPES = ("RequestResponse", "DryRun")
-STREAM_CHUNK = 64 * 1024  # a buffered answer goes out in PayloadChunk events of at most this
+STREAM_CHUNK = 64 * 1024  # a whole answer goes out in PayloadChunk events of at most this
 LOG_TYPES = ("None", "Tail")
 MAX_CLIENT_CONTEXT = 3583
 
@@ -88,9 +97,9 @@ def _read(call: Call, kinds: tuple[str, ...] = INVOCATION_TYPES) -> InvokeReques
 
 
 def new_invocation(registry: Registry, function: FunctionVersion, qualifier: str | None, request_id: str,
-                   request: InvokeRequest) -> Invocation:
+                   request: InvokeRequest, stream: ResponseStream | None = None) -> Invocation:
     return Invocation(function, registry.arn(function.name, qualifier), request.payload, request_id,
-                      request.client_context, log_tail=request.log_tail)
+                      request.client_context, log_tail=request.log_tail, stream=stream)
 
 
 def answering(done: Callable[[Response | BaseException], None], log_tail: bool) -> Outcome:
@@ -125,18 +134,35 @@ async def invoke(call: Call, request: InvokeRequest | None = None) -> Response:
 
 
 async def invoke_with_response_stream(call: Call) -> Response:
-    """The answer as an event stream: the payload in PayloadChunk events, then InvokeComplete
-    (with the log tail when asked). strato's functions answer whole (as Lambda's buffered
-    runtimes do), so the chunks follow the answer rather than the function's writes. A function
-    error sends no chunk: InvokeComplete names it (ErrorCode `Unhandled`, ErrorDetails the error
-    document)."""
+    """The answer as an event stream: a PayloadChunk event for each chunk of a runtime that
+    streams (Lambda-Runtime-Function-Response-Mode: streaming), sent as it arrives; a whole
+    answer (Python's runtimes) in chunks of STREAM_CHUNK; then InvokeComplete (with the log tail
+    when asked). A function error (mid-stream too: a timeout, an error trailer) is named by
+    InvokeComplete after the chunks sent: ErrorCode `Unhandled`, ErrorDetails the error document.
+    Refusals (a throttle) come before the stream, as Lambda's errors."""
     request = _read(call, STREAMING_INVOCATION_TYPES)
     name, qualifier = call.target()
     function = call.registry.resolve(name, qualifier)
     if request.kind == "DryRun":
         return no_content()
-    result = await call.services.invoker.invoke(new_invocation(call.registry, function, qualifier,
-                                                               call.request_id, request))
+    answer = StreamedAnswer()
+    answer.start(call.services.invoker.invoke(new_invocation(call.registry, function, qualifier, call.request_id,
+                                                             request, answer)))
+    headers = [("content-type", eventstream.CONTENT_TYPE), ("x-amz-executed-version", function.version)]
+    if not await answer.opened():
+        return Response(200, headers, b"".join(_ending(answer.result(), request.log_tail)))
+    return Response(200, headers, _events(answer, request.log_tail), close=answer.abandon)
+
+
+async def _events(answer: StreamedAnswer, log_tail: bool) -> AsyncIterator[bytes]:
+    async for chunk in answer.chunks():
+        yield eventstream.event("PayloadChunk", chunk, "application/octet-stream")
+    for event in _ending(answer.result(), log_tail):
+        yield event
+
+
+def _ending(result: InvokeResult, log_tail: bool) -> list[bytes]:
+    """The events after the streamed chunks: a whole answer's chunks, then InvokeComplete."""
     complete: dict[str, str] = {}
     chunks = []
     if result.function_error:
@@ -144,11 +170,9 @@ async def invoke_with_response_stream(call: Call) -> Response:
     else:
         chunks = [eventstream.event("PayloadChunk", result.payload[at:at + STREAM_CHUNK], "application/octet-stream")
                   for at in range(0, len(result.payload), STREAM_CHUNK)]
-    if request.log_tail:
+    if log_tail:
         complete["LogResult"] = base64.b64encode(result.log_tail).decode()
-    body = b"".join([*chunks, eventstream.json_event("InvokeComplete", complete)])
-    headers = [("content-type", eventstream.CONTENT_TYPE), ("x-amz-executed-version", result.executed_version)]
-    return Response(200, headers, body)
+    return [*chunks, eventstream.json_event("InvokeComplete", complete)]
 
 
 def start(call: Call, done: Callable[[Response | BaseException], None]) -> Awaitable[Response] | None:
