@@ -26,7 +26,8 @@ while True:
     out.sendall((f"POST {{api}}{{request_id}}/response HTTP/1.1\\r\\nHost: runtime\\r\\n"
                  "Lambda-Runtime-Function-Response-Mode: streaming\\r\\nTransfer-Encoding: chunked\\r\\n"
                  f"Content-Type: {{event.get('content_type', 'text/plain')}}\\r\\n"
-                 "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\\r\\n\\r\\n").encode())
+                 "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\\r\\n"
+                 "\\r\\n").encode())
     for index, text in enumerate(event["chunks"]):
         if index and gate is not None:
             gate.readline()
