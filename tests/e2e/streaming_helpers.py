@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 # The bootstrap answers each event {"chunks": [...], "gate": port, "end": "ok" | "error" | "hang",
-# "content_type": ...}: a chunked POST .../response with Lambda-Runtime-Function-Response-Mode:
-# streaming, one HTTP chunk per item; before each item but the first it waits for a line from the
-# test's gate (when there is one). "error" ends with the error trailers, "hang" never ends.
+# "content_type": ...} (through a function URL: the request's body) with a chunked POST
+# .../response with Lambda-Runtime-Function-Response-Mode: streaming, one HTTP chunk per item;
+# before each item but the first it waits for a line from the test's gate (when there is one). "error" ends with the error trailers, "hang" never ends.
 STREAMING_BOOTSTRAP = f"""#!{sys.executable}
 import base64, json, os, socket, time, urllib.request
 host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
@@ -21,6 +21,8 @@ while True:
     with urllib.request.urlopen("http://" + host + ":" + port + api + "next") as response:
         request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
         event = json.load(response)
+    if "requestContext" in event:  # through a function URL: the request's body is the event
+        event = json.loads(event["body"])
     gate = socket.create_connection(("127.0.0.1", event["gate"])).makefile("rb") if event.get("gate") else None
     out = socket.create_connection((host, int(port)))
     out.sendall((f"POST {{api}}{{request_id}}/response HTTP/1.1\\r\\nHost: runtime\\r\\n"

@@ -1,17 +1,22 @@
 """Response streaming against a real strato: a custom runtime that answers in Lambda's streaming
 mode reaches boto3's InvokeWithResponseStream chunk by chunk, as the function writes them; its
-mid-stream errors and timeouts end the stream as Lambda ends it; Invoke still gets the whole."""
+mid-stream errors and timeouts end the stream as Lambda ends it; Invoke still gets the whole;
+a RESPONSE_STREAM function URL streams it to the viewer, its prelude the HTTP status and headers."""
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.e2e.lambda_helpers import deploy
 from tests.e2e.streaming_helpers import STREAMING_BOOTSTRAP, gate
+from tests.servers import StratoServer
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +79,73 @@ def test_invoke_of_a_stream_that_fails_gets_the_error(lam: Any, streaming: str) 
     answer = lam.invoke(FunctionName=streaming, Payload=json.dumps({"chunks": ["x"], "end": "error"}))
     assert answer["FunctionError"] == "Unhandled"
     assert json.loads(answer["Payload"].read())["errorType"] == "Custom.Broken"
+
+
+PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response"
+PUBLIC = {"StatementId": "public-url", "Action": "lambda:InvokeFunctionUrl", "Principal": "*",
+          "FunctionUrlAuthType": "NONE"}
+PRELUDE = {"statusCode": 201, "headers": {"content-type": "text/event-stream", "x-custom": "yes"},
+           "cookies": ["a=1; Path=/", "b=2"]}
+
+
+@pytest.fixture(scope="module")
+def url_host(lam: Any, streaming: str) -> str:
+    """The Host of the streaming function's RESPONSE_STREAM URL (public)."""
+    lam.add_permission(FunctionName=streaming, **PUBLIC)
+    url = lam.create_function_url_config(FunctionName=streaming, AuthType="NONE",
+                                         InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+    return str(urlsplit(url).netloc)
+
+
+@contextmanager
+def url_request(server: StratoServer, host: str, event: dict[str, Any]) -> Iterator[http.client.HTTPResponse]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request("POST", "/", body=json.dumps(event),
+                           headers={"Host": host, "Content-Type": "application/json"})
+        yield connection.getresponse()
+    finally:
+        connection.close()
+
+
+def with_prelude(chunks: list[str]) -> list[str]:
+    return [json.dumps(PRELUDE) + "\0" * 8 + chunks[0], *chunks[1:]]
+
+
+class TestFunctionUrls:
+    def test_the_prelude_is_the_status_and_headers_and_the_body_streams(self, server: StratoServer,
+                                                                         url_host: str) -> None:
+        with gate() as next_chunk:
+            event = {"chunks": with_prelude(["data: 1\n\n", "data: 2\n\n"]), "gate": next_chunk.port,
+                     "content_type": PRELUDE_TYPE}
+            with url_request(server, url_host, event) as response:
+                assert response.status == 201
+                assert response.getheader("content-type") == "text/event-stream"
+                assert response.getheader("x-custom") == "yes"
+                assert response.getheader("transfer-encoding") == "chunked"
+                assert [value for name, value in response.getheaders() if name.lower() == "set-cookie"] == \
+                    ["a=1; Path=/", "b=2"]
+                assert response.read(len("data: 1\n\n")) == b"data: 1\n\n"
+                next_chunk.open()  # the first part was read before the function wrote the second
+                assert response.read() == b"data: 2\n\n"
+
+    def test_a_stream_without_prelude_is_a_200_of_its_content_type(self, server: StratoServer,
+                                                                   url_host: str) -> None:
+        with url_request(server, url_host, {"chunks": ["plain ", "text"]}) as response:
+            assert response.status == 200
+            assert response.getheader("content-type") == "text/plain"
+            assert response.read() == b"plain text"
+
+    def test_a_mid_stream_error_cuts_the_body_short(self, server: StratoServer, url_host: str) -> None:
+        event = {"chunks": with_prelude(["begun"]), "end": "error",
+                 "content_type": PRELUDE_TYPE}
+        with url_request(server, url_host, event) as response:
+            assert response.status == 201
+            with pytest.raises(http.client.IncompleteRead) as cut:
+                response.read()
+        assert cut.value.partial == b"begun"
+
+    def test_a_stream_whose_prelude_never_ends_is_a_bad_gateway(self, server: StratoServer, url_host: str) -> None:
+        event = {"chunks": ['{"statusCode": 200}'], "content_type": PRELUDE_TYPE}
+        with url_request(server, url_host, event) as response:
+            assert response.status == 502

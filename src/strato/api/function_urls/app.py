@@ -6,6 +6,8 @@ Answers the URL gives itself, as Lambda does: an unknown URL 403 `{"Message":nul
 not allowed (AWS_IAM: a missing or bad SigV4 signature for service `lambda`; NONE: no public
 permission in the resource policy) 403 `{"Message":"Forbidden"}`; a request or event over 6 MB
 413; a throttle 429; a function error (a timeout included) or an invalid result 502.
+A URL whose InvokeMode is RESPONSE_STREAM passes a streaming runtime's answer on as it comes
+(streaming.py); an answer given whole is answered as a BUFFERED URL answers it.
 Source: the Lambda developer guide, "Invoking Lambda function URLs", "Control access to Lambda
 function URLs".
 """
@@ -25,8 +27,9 @@ from strato.auth.errors import AuthError
 from strato.functions.errors import NotFound
 from strato.functions.function_urls import FunctionUrlConfig
 from strato.functions.invoker import Invoker
-from strato.functions.records import MAX_PAYLOAD, TooManyRequests
+from strato.functions.records import MAX_PAYLOAD, InvokeResult, TooManyRequests
 from strato.functions.registry import Registry
+from strato.functions.streams import StreamedAnswer
 from strato.http.bodies import BodyTooLarge, collect, stream
 from strato.http.request import Request
 from strato.http.responses import Response, Tracked
@@ -36,6 +39,7 @@ from . import access, cors
 from .events import UrlRequest, request_event
 from .hosts import FunctionUrlHosts
 from .results import InvalidResponse, http_response
+from .streaming import StreamFailed, streamed_response
 
 log = logging.getLogger("strato.lambda.urls")
 JSON = "application/json"
@@ -84,7 +88,11 @@ class FunctionUrlApp:
         except Exception:
             log.exception("function URL request %s failed", request_id)
             response = INTERNAL
-        await response.send(tracked, head=scope["method"] == "HEAD")
+        try:
+            await response.send(tracked, head=scope["method"] == "HEAD")
+        except StreamFailed as exc:
+            log.warning("function URL request %s aborted mid-response: %s", request_id, exc)
+            raise
 
     async def answer(self, scope: Scope, request: Request, request_id: str) -> Response:
         url_id = self.hosts.url_id_of(scope)
@@ -104,7 +112,7 @@ class FunctionUrlApp:
         if config.cors is None:
             return response
         headers = cors.response_headers(config.cors, request.headers.get("origin"), response.headers)
-        return Response(response.status, headers, response.body)
+        return Response(response.status, headers, response.body, response.close)
 
     async def _body(self, request: Request) -> bytes:
         length = request.content_length()
@@ -149,12 +157,32 @@ class FunctionUrlApp:
         if len(payload) > MAX_PAYLOAD:
             raise Refused(TOO_LARGE)
         function = self.registry.resolve(config.function_name, config.qualifier)
+        answer = StreamedAnswer() if config.invoke_mode == "RESPONSE_STREAM" else None
         invocation = new_invocation(self.registry, function, config.qualifier, request_id,
-                                    InvokeRequest("RequestResponse", payload, None, False))
+                                    InvokeRequest("RequestResponse", payload, None, False), answer)
         try:
-            result = await self.invoker.invoke(invocation)
+            if answer is None:
+                result = await self.invoker.invoke(invocation)
+            else:
+                answer.start(self.invoker.invoke(invocation))
+                if await answer.opened():
+                    return await self._streamed(answer, request_id)
+                result = answer.result()
         except TooManyRequests:
             raise Refused(THROTTLED) from None
+        return self._whole(result, request_id)
+
+    @staticmethod
+    async def _streamed(answer: StreamedAnswer, request_id: str) -> Response:
+        try:
+            return await streamed_response(answer)
+        except InvalidResponse as exc:
+            answer.abandon()
+            log.warning("function URL request %s: %s", request_id, exc)
+            return BAD_GATEWAY
+
+    @staticmethod
+    def _whole(result: InvokeResult, request_id: str) -> Response:
         if result.function_error:
             return BAD_GATEWAY
         try:

@@ -40,7 +40,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _structured(result: dict[str, Any]) -> HttpResponse:
+def structured(result: dict[str, Any]) -> HttpResponse:
+    """A result shaped as a response (`statusCode`, `headers`, `cookies`, `body`), or a streamed
+    answer's prelude (no body)."""
     status = result["statusCode"]
     if isinstance(status, str) and is_digits(status):
         status = int(status)
@@ -86,7 +88,7 @@ def http_response(payload: bytes) -> HttpResponse:
     except (ValueError, UnicodeDecodeError):
         return HttpResponse(200, [("content-type", JSON)], payload)  # a custom runtime's raw answer
     if isinstance(result, dict) and "statusCode" in result:
-        return _structured(result)
+        return structured(result)
     if isinstance(result, str):
         return HttpResponse(200, [("content-type", JSON)], _utf8(result))
     return HttpResponse(200, [("content-type", JSON)], payload)
