@@ -12,7 +12,8 @@ from contextlib import contextmanager
 # The bootstrap answers each event {"chunks": [...], "gate": port, "end": "ok" | "error" | "hang",
 # "content_type": ...} (through a function URL: the request's body) with a chunked POST
 # .../response with Lambda-Runtime-Function-Response-Mode: streaming, one HTTP chunk per item;
-# before each item but the first it waits for a line from the test's gate (when there is one). "error" ends with the error trailers, "hang" never ends.
+# before each item but the first it waits for a line from the test's gate (when there is one).
+# "error" ends with the error trailers, "hang" never ends.
 STREAMING_BOOTSTRAP = f"""#!{sys.executable}
 import base64, json, os, socket, time, urllib.request
 host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
