@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.lambda_helpers import deploy
+from tests.e2e.lambda_helpers import NODE, deploy, needs_node
 from tests.e2e.streaming_helpers import STREAMING_BOOTSTRAP, gate
 from tests.servers import StratoServer
 
@@ -149,3 +149,96 @@ class TestFunctionUrls:
         event = {"chunks": ['{"statusCode": 200}'], "content_type": PRELUDE_TYPE}
         with url_request(server, url_host, event) as response:
             assert response.status == 502
+
+
+NODE_STREAMING = """
+const net = require("net");
+
+// Resolves once per line the test's gate sends.
+function gate(port) {
+  const socket = net.connect(port, "127.0.0.1");
+  let ready = 0;
+  const waiting = [];
+  socket.on("data", (data) => {
+    for (const byte of data) {
+      if (byte !== 10) continue;
+      if (waiting.length) waiting.shift()();
+      else ready += 1;
+    }
+  });
+  return () => new Promise((resolve) => {
+    if (ready) {
+      ready -= 1;
+      resolve();
+    } else {
+      waiting.push(resolve);
+    }
+  });
+}
+
+exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  if (event.requestContext) event = JSON.parse(event.body);  // through a function URL
+  const next = event.gate ? gate(event.gate) : null;
+  if (event.http) responseStream = awslambda.HttpResponseStream.from(responseStream, event.http);
+  else responseStream.setContentType("text/plain");
+  for (const [index, chunk] of event.chunks.entries()) {
+    if (index && next) await next();
+    responseStream.write(chunk);
+  }
+  if (event.fail) throw new RangeError("failed mid-stream");
+  responseStream.end();
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def node_streaming(lam: Any) -> Iterator[str]:
+    """A Node.js function whose handler is wrapped in awslambda.streamifyResponse."""
+    assert NODE is not None  # its tests are skipped without node
+    name = deploy(lam, "", runtime=NODE, handler="index.handler", files={"index.js": NODE_STREAMING})
+    yield name
+    lam.delete_function(FunctionName=name)
+
+
+@needs_node
+class TestNodeStreamifyResponse:
+    def test_each_write_reaches_the_caller_before_the_next(self, lam: Any, node_streaming: str) -> None:
+        received = []
+        with gate() as next_chunk:
+            for event in events(lam, node_streaming, {"chunks": ["one ", "two ", "three"], "gate": next_chunk.port}):
+                if "PayloadChunk" in event:
+                    received.append(event["PayloadChunk"]["Payload"])
+                    if len(received) < 3:
+                        next_chunk.open()
+                else:
+                    assert event["InvokeComplete"] == {}
+        assert received == [b"one ", b"two ", b"three"]
+
+    def test_an_error_after_writes_is_named_by_invoke_complete(self, lam: Any, node_streaming: str) -> None:
+        seen = list(events(lam, node_streaming, {"chunks": ["partial"], "fail": True}))
+        assert seen[0]["PayloadChunk"]["Payload"] == b"partial"
+        complete = seen[-1]["InvokeComplete"]
+        assert complete["ErrorCode"] == "Unhandled"
+        details = json.loads(complete["ErrorDetails"])
+        assert (details["errorType"], details["errorMessage"]) == ("RangeError", "failed mid-stream")
+
+    def test_invoke_gets_the_written_body_whole(self, lam: Any, node_streaming: str) -> None:
+        answer = lam.invoke(FunctionName=node_streaming, Payload=json.dumps({"chunks": ["whole ", "body"]}))
+        assert "FunctionError" not in answer
+        assert answer["Payload"].read() == b"whole body"
+
+    def test_http_response_stream_from_sets_the_urls_status_and_headers(self, lam: Any, server: StratoServer,
+                                                                         node_streaming: str) -> None:
+        lam.add_permission(FunctionName=node_streaming, **PUBLIC)
+        url = lam.create_function_url_config(FunctionName=node_streaming, AuthType="NONE",
+                                             InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+        with gate() as next_chunk:
+            event = {"chunks": ["first,", "second"], "gate": next_chunk.port, "http": PRELUDE}
+            with url_request(server, urlsplit(url).netloc, event) as response:
+                assert response.status == 201
+                assert response.getheader("x-custom") == "yes"
+                assert [value for name, value in response.getheaders() if name.lower() == "set-cookie"] == \
+                    ["a=1; Path=/", "b=2"]
+                assert response.read(len("first,")) == b"first,"
+                next_chunk.open()
+                assert response.read() == b"second"

@@ -2,10 +2,14 @@
 // (isolated.py passes this file's text). It behaves for handlers like Lambda's nodejs runtimes:
 // async or callback handlers, the context object, console lines with the request id, and error
 // documents {errorType, errorMessage, trace}. https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
+// Response streaming as Lambda's nodejs runtimes have it: the globals awslambda.streamifyResponse
+// and awslambda.HttpResponseStream.from; a streaming handler's writes go out as the chunks of a
+// streamed POST .../response. https://docs.aws.amazon.com/lambda/latest/dg/config-rs-write-functions.html
 "use strict";
 const fs = require("fs");
 const net = require("net");
 const path = require("path");
+const stream = require("stream");
 const url = require("url");
 const util = require("util");
 
@@ -88,6 +92,72 @@ function request(method, route, body, headers) {
   const text = `${method} ${API}${route} HTTP/1.1\r\nHost: ${apiHost}\r\n${head}${length}\r\n`;
   return body ? Buffer.concat([Buffer.from(text, "latin1"), body]) : Buffer.from(text, "latin1");
 }
+
+// Response streaming: a handler marked by streamifyResponse gets a writable stream as its second
+// argument; it is the body of a chunked POST .../response in Lambda's streaming mode, whose head
+// goes with the first write (or the end), once the content type is known.
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+const HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response";
+const CRLF = Buffer.from("\r\n");
+
+class ResponseStream extends stream.Writable {
+  constructor(api, requestId) {
+    super();
+    this.api = api;
+    this.requestId = requestId;
+    this.contentType = "application/octet-stream";
+    this.answer = null;  // the Runtime API's answer, once the head is sent
+  }
+
+  setContentType(type) {
+    this.contentType = String(type);
+  }
+
+  open() {
+    if (this.answer) return;
+    const head = `POST ${API}/invocation/${this.requestId}/response HTTP/1.1\r\nHost: ${apiHost}\r\n` +
+      "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n" +
+      `Content-Type: ${this.contentType.replace(/[\r\n]/g, " ")}\r\n` +
+      "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n";
+    [this.answer] = this.api.send(Buffer.from(head, "latin1"));
+  }
+
+  // The socket's own flow control paces the handler: the callback runs once the chunk is out.
+  _write(chunk, encoding, callback) {
+    this.open();
+    if (!chunk.length) return callback();
+    this.api.socket.write(Buffer.concat([Buffer.from(chunk.length.toString(16) + "\r\n"), chunk, CRLF]),
+                          () => callback());
+  }
+
+  // The last chunk: with the error trailers when the invocation failed mid-stream.
+  close(doc) {
+    this.open();
+    let trailers = "";
+    if (doc) {
+      trailers = `Lambda-Runtime-Function-Error-Type: ${doc.errorType}\r\n` +
+        `Lambda-Runtime-Function-Error-Body: ${Buffer.from(JSON.stringify(doc)).toString("base64")}\r\n`;
+    }
+    this.api.socket.write(Buffer.from(`0\r\n${trailers}\r\n`, "latin1"));
+    return this.answer;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = "response";
+    return handler;
+  },
+  HttpResponseStream: class HttpResponseStream {
+    // The prelude (statusCode, headers, cookies) then 8 NUL bytes, before the body.
+    static from(responseStream, prelude) {
+      responseStream.setContentType(HTTP_INTEGRATION);
+      responseStream.write(JSON.stringify(prelude || {}));
+      responseStream.write(Buffer.alloc(8));
+      return responseStream;
+    }
+  },
+};
 
 function errorRequest(route, doc) {
   const body = Buffer.from(JSON.stringify(doc));
@@ -215,7 +285,7 @@ function call(fn, event, ctx) {
 // posted before node exits with 129 or 128; after an invocation's answer, node just exits.
 class UnhandledPromiseRejection extends Error {}
 UnhandledPromiseRejection.prototype.name = "Runtime.UnhandledPromiseRejection";
-const turn = { api: null, requestId: null, initialising: true, ending: false };
+const turn = { api: null, requestId: null, initialising: true, ending: false, stream: null };
 
 function fatal(label, error, code) {
   if (turn.ending) return;
@@ -231,7 +301,46 @@ function fatal(label, error, code) {
     route = "/init/error";
   }
   if (route === null || turn.api === null) process.exit(code);
-  turn.api.send(errorRequest(route, doc))[0].then(() => process.exit(code));  // once the Runtime API has it
+  // Once the Runtime API has it: mid-stream, as the stream's error trailers.
+  const streaming = turn.stream && turn.stream.answer;
+  const answered = streaming ? turn.stream.close(doc) : turn.api.send(errorRequest(route, doc))[0];
+  answered.then(() => process.exit(code));
+}
+
+function invokeError(requestId, error) {
+  const doc = errorDocument(error);
+  process.stdout.write(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(doc)}\n`);
+  return doc;
+}
+
+// A whole answer: the request that posts it.
+async function answerWhole(fn, invocation, requestId) {
+  try {
+    const result = await call(fn, JSON.parse(invocation.body.toString() || "null"), context(invocation.headers));
+    const body = Buffer.from(result === undefined ? "null" : JSON.stringify(result));
+    return request("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
+  } catch (error) {
+    return errorRequest(`/invocation/${requestId}/error`, invokeError(requestId, error));
+  }
+}
+
+// A streamed answer: the handler writes it; its end (or its error) is posted when the handler is
+// done. An error before anything was written is posted as any other invocation error.
+async function answerStreaming(fn, invocation, requestId) {
+  const responseStream = turn.stream = new ResponseStream(turn.api, requestId);
+  let doc = null;
+  try {
+    await fn(JSON.parse(invocation.body.toString() || "null"), responseStream, context(invocation.headers));
+    if (!responseStream.writableEnded) responseStream.end();
+    await stream.promises.finished(responseStream);
+  } catch (error) {
+    doc = invokeError(requestId, error);
+  }
+  return () => {
+    turn.stream = null;
+    if (doc && !responseStream.answer) turn.api.send(errorRequest(`/invocation/${requestId}/error`, doc));
+    else responseStream.close(doc);
+  };
 }
 
 process.on("uncaughtException", (error) => fatal("Uncaught Exception", error, 129));
@@ -258,20 +367,13 @@ async function main() {
     currentRequestId = turn.requestId = requestId;
     printed.since = false;
     process.env._X_AMZN_TRACE_ID = invocation.headers["lambda-runtime-trace-id"] || "";
-    let answer;
-    try {
-      const result = await call(fn, JSON.parse(invocation.body.toString() || "null"), context(invocation.headers));
-      const body = Buffer.from(result === undefined ? "null" : JSON.stringify(result));
-      answer = request("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
-    } catch (error) {
-      const doc = errorDocument(error);
-      process.stdout.write(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(doc)}\n`);
-      answer = errorRequest(`/invocation/${requestId}/error`, doc);
-    }
+    const answer = fn[STREAMING] === "response" ? await answerStreaming(fn, invocation, requestId)
+      : await answerWhole(fn, invocation, requestId);
     if (turn.ending) return;  // an uncaught error answered this invocation already
     turn.requestId = null;
     markEnd(requestId);
-    api.send(answer);
+    if (typeof answer === "function") answer();
+    else api.send(answer);
     // GET next follows once this turn is over (Lambda's runtime asks from a setImmediate too): a
     // rejection the handler left unhandled ends the process first, before it is handed another
     // invocation. The Runtime API answers it when the next invocation comes.
