@@ -1,12 +1,19 @@
-"""The worker <-> controller frames: cut whole from any split of the byte stream, and bounded."""
+"""The worker <-> controller frames: cut whole from any split of the byte stream, and bounded;
+a streamed invocation's frames, and the flow control they carry."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from strato.functions.ipc import MAX_HEAD, FrameReader, encode_frame
+from strato.functions.ipc import MAX_HEAD, ControllerClient, FrameReader, StreamRelay, encode_frame
+from strato.functions.records import FunctionVersion, Invocation, InvokeResult
+from strato.functions.streams import StreamedAnswer
 
 
 def frames_of(*reads: bytes) -> list[tuple[dict[str, Any], bytes]]:
@@ -39,3 +46,90 @@ def test_a_head_past_its_limit_is_refused_before_it_is_read() -> None:
 def test_a_head_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(ValueError, match="not an object"):
         frames_of((2).to_bytes(4, "big") + (0).to_bytes(4, "big") + b"[]")
+
+
+class Sent:
+    """The frames a StreamRelay sends, and the pauses it asks of the runtime."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[dict[str, Any], bytes]] = []
+        self.pauses: list[bool] = []
+
+    def send(self, head: dict[str, Any], payload: bytes) -> None:
+        self.frames.append((head, payload))
+
+    def pause(self, paused: bool) -> None:
+        self.pauses.append(paused)
+
+
+def test_a_relay_frames_the_stream_as_it_comes() -> None:
+    sent = Sent()
+    relay = StreamRelay(sent.send)
+    relay.open("text/plain", sent.pause)
+    relay.write(b"one")
+    relay.write(b"two")
+    assert sent.frames == [({"stream": "open", "content_type": "text/plain"}, b""), ({"stream": "chunk"}, b"one"),
+                           ({"stream": "chunk"}, b"two")]
+
+
+def test_a_relay_pauses_the_runtime_while_the_workers_socket_is_full() -> None:
+    sent = Sent()
+    relay = StreamRelay(sent.send)
+    relay.backed_up(True)  # before the runtime began: it is paused as it begins
+    relay.open("text/plain", sent.pause)
+    relay.backed_up(False)
+    relay.backed_up(True)
+    assert sent.pauses == [True, False, True]
+
+
+def test_a_relay_whose_worker_went_away_reads_the_runtime_on_and_drops_its_chunks() -> None:
+    sent = Sent()
+    relay = StreamRelay(sent.send)
+    relay.open("text/plain", sent.pause)
+    relay.backed_up(True)
+    relay.gone()
+    relay.write(b"unheard")
+    relay.backed_up(True)
+    assert sent.pauses == [True, False, False]
+    assert len(sent.frames) == 1
+
+
+def test_a_streamed_call_hands_its_chunks_to_the_stream_before_the_result(tmp_path: Path) -> None:
+    """A controller (a plain Unix socket server here) answers a streamed invocation with its
+    stream frames, then the result: the client passes the chunks on, then returns the result."""
+    async def main() -> None:
+        asked: list[dict[str, Any]] = []
+
+        async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            head_size, size = struct.unpack(">II", await reader.readexactly(8))
+            asked.append(json.loads(await reader.readexactly(head_size)))
+            await reader.readexactly(size)
+            writer.write(encode_frame({"stream": "open", "content_type": "text/plain"})
+                         + encode_frame({"stream": "chunk"}, b"a") + encode_frame({"stream": "chunk"}, b"b")
+                         + encode_frame({"executed_version": "$LATEST"}))
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_unix_server(controller, str(tmp_path / "controller.sock"))
+        client = ControllerClient(tmp_path / "controller.sock", enqueue=_never)
+        answer = StreamedAnswer()
+        answer.start(client.invoke(Invocation(_function(tmp_path), "arn", b"{}", "req-1", stream=answer)))
+        assert await answer.opened()
+        assert answer.content_type == "text/plain"
+        assert [chunk async for chunk in answer.chunks()] == [b"a", b"b"]
+        assert answer.result() == InvokeResult(b"", "$LATEST")
+        assert asked[0]["stream"] is True
+        assert "lessee" not in asked[0]  # a streamed invocation never asks for a loan
+        client.close()
+        server.close()
+        await server.wait_closed()
+    asyncio.run(main())
+
+
+async def _never(invocation: Invocation) -> None:
+    raise AssertionError("nothing is queued here")
+
+
+def _function(tmp_path: Path) -> FunctionVersion:
+    return FunctionVersion("f", "$LATEST", "arn:aws:lambda:us-east-1:000000000000:function:f", "provided.al2023",
+                           "h", 128, 3, {}, tmp_path, "sha", "rev")
