@@ -5,6 +5,7 @@ a RESPONSE_STREAM function URL streams it to the viewer, its prelude the HTTP st
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 from collections.abc import Iterator
@@ -66,6 +67,15 @@ def test_a_timeout_mid_stream_ends_the_stream_with_the_timeout_error(lam: Any, s
     details = json.loads(complete["ErrorDetails"])
     assert details["errorType"] == "Sandbox.Timedout"
     assert details["errorMessage"].endswith("Task timed out after 1.00 seconds")
+
+
+def test_the_log_tail_comes_with_invoke_complete(lam: Any, streaming: str) -> None:
+    answer = lam.invoke_with_response_stream(FunctionName=streaming, Payload=json.dumps({"chunks": ["x"]}),
+                                             LogType="Tail")
+    complete = list(answer["EventStream"])[-1]["InvokeComplete"]
+    log = base64.b64decode(complete["LogResult"]).decode()
+    assert "START RequestId:" in log
+    assert "REPORT RequestId:" in log
 
 
 def test_invoke_gets_a_streamed_answer_whole(lam: Any, streaming: str) -> None:

@@ -8,7 +8,7 @@ import asyncio
 import base64
 import json
 
-from strato.functions.records import Pause
+from strato.functions.records import MAX_STREAMED, Pause
 from strato.functions.runtime_api import RuntimeApiListener, RuntimeChannel
 from strato.functions.runtime_api.connection import MAX_HEAD
 from tests.functions.test_runtime_api import BASE, Client, Recorder, delivery, with_listener
@@ -99,4 +99,16 @@ def test_trailers_are_bounded_as_a_head_is() -> None:
         status, _, body = await client.response()
         assert status == 431
         assert json.loads(body)["errorType"] == "InvalidRequestFormat"
+    with_listener(test)
+
+
+def test_a_stream_past_its_limit_is_cut_there_and_answered_as_too_large() -> None:
+    async def test(channel: RuntimeChannel, listener: RuntimeApiListener, recorder: Recorder) -> None:
+        stream = Stream()
+        client = await invoked(channel, listener, stream)
+        piece = chunk(b"x" * (1024 * 1024))
+        client.writer.write(STREAMING_HEAD + piece * (MAX_STREAMED // (1024 * 1024) + 1) + b"0\r\n\r\n")
+        assert (await client.response())[0] == 413
+        assert sum(map(len, stream.chunks)) == MAX_STREAMED
+        assert recorder.events[-1:] == [("done", "req-1", "Function.ResponseSizeTooLarge")]
     with_listener(test)
