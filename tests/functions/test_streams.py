@@ -95,3 +95,37 @@ def test_a_caller_that_goes_away_frees_the_writer_and_drops_what_comes() -> None
         ended.set_result(InvokeResult(b"", "$LATEST"))
         assert [chunk async for chunk in answer.chunks()] == []
     asyncio.run(main())
+
+
+def test_a_caller_that_stops_reading_the_chunks_abandons_the_stream() -> None:
+    async def main() -> None:
+        answer = StreamedAnswer()
+        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+        answer.start(ended)
+        writer = Writer()
+        answer.open("application/octet-stream", writer)
+        answer.write(b"x" * (HIGH_WATER + 1))
+        chunks = answer.chunks()
+        await anext(chunks)
+        await chunks.aclose()
+        assert writer.told == [True, False]
+        ended.set_result(InvokeResult(b"", "$LATEST"))
+    asyncio.run(main())
+
+
+def test_a_caller_that_goes_away_before_the_stream_opens_abandons_it() -> None:
+    async def main() -> None:
+        answer = StreamedAnswer()
+        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+        answer.start(ended)
+        waiting = asyncio.ensure_future(answer.opened())
+        await asyncio.sleep(0)  # it waits
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        writer = Writer()
+        answer.open("application/octet-stream", writer)
+        answer.write(b"x" * (HIGH_WATER + 1))
+        assert writer.told == []  # never paused: nobody will read
+        ended.set_result(InvokeResult(b"", "$LATEST"))
+    asyncio.run(main())

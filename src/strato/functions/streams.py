@@ -59,22 +59,31 @@ class StreamedAnswer:
     async def opened(self) -> bool:
         """Whether the runtime streams (True once it began), or answered otherwise (False: the
         invocation is over; `result` holds its answer or raises why there is none)."""
-        while self.content_type is None and not self._ended:
-            await self._wait()
+        try:
+            while self.content_type is None and not self._ended:
+                await self._wait()
+        except asyncio.CancelledError:
+            self.abandon()  # the caller went away while it waited
+            raise
         return self.content_type is not None
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The chunks in order, as they arrive, until the invocation ends."""
-        while True:
-            while self._chunks:
-                chunk = self._chunks.popleft()
-                self._size -= len(chunk)
-                if self._paused and self._size <= HIGH_WATER // 2:
-                    self._resume()
-                yield chunk
-            if self._ended:
-                return
-            await self._wait()
+        """The chunks in order, as they arrive, until the invocation ends (closed before:
+        the caller went away)."""
+        try:
+            while True:
+                while self._chunks:
+                    chunk = self._chunks.popleft()
+                    self._size -= len(chunk)
+                    if self._paused and self._size <= HIGH_WATER // 2:
+                        self._resume()
+                    yield chunk
+                if self._ended:
+                    return
+                await self._wait()
+        finally:
+            if not self._ended:
+                self.abandon()
 
     def result(self) -> InvokeResult:
         """The invocation's result, once it ended (raises what the invoke raised)."""
