@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 
 from .records import InvokeResult, Pause
 
@@ -67,7 +67,7 @@ class StreamedAnswer:
             raise
         return self.content_type is not None
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes]:
         """The chunks in order, as they arrive, until the invocation ends (closed before:
         the caller went away)."""
         try:
