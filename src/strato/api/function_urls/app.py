@@ -39,7 +39,7 @@ from . import access, cors
 from .events import UrlRequest, request_event
 from .hosts import FunctionUrlHosts
 from .results import InvalidResponse, http_response
-from .streaming import StreamFailed, streamed_response
+from .streaming import streamed_response
 
 log = logging.getLogger("strato.lambda.urls")
 JSON = "application/json"
@@ -90,8 +90,8 @@ class FunctionUrlApp:
             response = INTERNAL
         try:
             await response.send(tracked, head=scope["method"] == "HEAD")
-        except StreamFailed as exc:
-            log.warning("function URL request %s aborted mid-response: %s", request_id, exc)
+        except Exception as exc:  # a streamed answer failed once begun: the connection is cut
+            log.warning("function URL request %s aborted mid-response: %r", request_id, exc)
             raise
 
     async def answer(self, scope: Scope, request: Request, request_id: str) -> Response:
