@@ -1,11 +1,11 @@
 """Terraform's AWS provider against a real strato, as a team deploys with it: a public bucket
-and its page, a private bucket and an origin access identity, a layer, a function with an alias
-and a public URL, and a distribution in front of the buckets with custom cache, origin request
-and response headers policies and an origin group are applied, planned again with no
-change (every read answers what was written, in the shapes the provider reads), served, and
-destroyed. Needs `terraform` and a local copy of the hashicorp/aws provider (a filesystem
-mirror: STRATO_TF_PLUGINS, default /opt/tf-plugins); skipped where either is missing, as there
-is no registry to download from."""
+and its page, a private bucket and an origin access identity, a layer, a function with an alias,
+its provisioned concurrency and a public URL, and a distribution in front of the buckets with
+custom cache, origin request and response headers policies and an origin group are applied,
+planned again with no change (every read answers what was written, in the shapes the provider
+reads), served, and destroyed. Needs `terraform` and a local copy of the hashicorp/aws provider
+(a filesystem mirror: STRATO_TF_PLUGINS, default /opt/tf-plugins); skipped where either is
+missing, as there is no registry to download from."""
 
 from __future__ import annotations
 
@@ -83,4 +83,4 @@ def test_a_stack_is_applied_read_back_without_drift_served_and_destroyed(server:
     finally:
         destroyed = terraform(tmp_path, "destroy", "-auto-approve")
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    assert "Destroy complete! Resources: 17 destroyed." in destroyed.stdout
+    assert "Destroy complete! Resources: 18 destroyed." in destroyed.stdout

@@ -1,6 +1,6 @@
 # What a team deploys on strato with Terraform's AWS provider: a public bucket and its index
 # page, a private bucket read through an origin access identity, a layer, a function using it
-# with an alias and a public function URL, and a distribution in front of the buckets with cache,
+# with an alias kept warm by provisioned concurrency and a public function URL, and a distribution in front of the buckets with cache,
 # origin request and response headers policies of its own and an origin group failing over from
 # the private bucket to the public one. The test fills in the endpoint, keys and names.
 terraform {
@@ -105,6 +105,12 @@ resource "aws_lambda_alias" "live" {
   name             = "live"
   function_name    = aws_lambda_function.fn.function_name
   function_version = aws_lambda_function.fn.version
+}
+
+resource "aws_lambda_provisioned_concurrency_config" "live" {
+  function_name                     = aws_lambda_alias.live.function_name
+  qualifier                         = aws_lambda_alias.live.name
+  provisioned_concurrent_executions = 1
 }
 
 resource "aws_lambda_function_url" "url" {
