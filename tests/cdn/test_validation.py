@@ -20,7 +20,14 @@ from strato.cdn.errors import (
     InvalidTTLOrder,
     NoSuchOrigin,
 )
-from strato.cdn.records import Cookies, CustomErrorResponse, ForwardedValues, Origin, S3OriginConfig
+from strato.cdn.records import (
+    Cookies,
+    CustomErrorResponse,
+    CustomOriginConfig,
+    ForwardedValues,
+    Origin,
+    S3OriginConfig,
+)
 from strato.cdn.validation import bucket_of, check_config, check_paths
 
 from .samples import BUCKET, WEB, behavior, config
@@ -79,6 +86,11 @@ class TestConfig:
         (config(origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("X-Amz-Date", "now"),)))),
          InvalidArgument),
         (config(origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("bad name", "x"),)))), InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, connection_attempts=4))), InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, connection_timeout=0))), InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, custom=CustomOriginConfig(80, 443, "http-only",
+                                                                                     read_timeout=181)))),
+         InvalidArgument),
     ])
     def test_broken_configs_raise_cloudfronts_error(self, broken: object, error: type[CdnError]) -> None:
         with pytest.raises(error):

@@ -5,6 +5,7 @@ primary answers a failover status, cannot be reached or hangs up."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -42,14 +43,18 @@ def group(group_id: str = "both", members: tuple[str, str] = ("first", "second")
 
 
 def grouped(server: StratoServer, cloudfront: Any, primary_url: str, secondary_url: str,
-            **default: Any) -> tuple[str, str]:
+            read_timeout: int | None = None, **default: Any) -> tuple[str, str]:
     """A distribution whose default behaviour (with `default`'s fields) targets a group of the
-    two origins: its alias, once the edge serves it, and its id."""
+    two origins (the primary's OriginReadTimeout `read_timeout`): its alias, once the edge
+    serves it, and its id."""
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    first = http_origin(primary_url, "first")
+    if read_timeout is not None:
+        first["CustomOriginConfig"]["OriginReadTimeout"] = read_timeout
     created = cloudfront.create_distribution(DistributionConfig={
         "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
         "Aliases": {"Quantity": 1, "Items": [alias]},
-        "Origins": {"Quantity": 2, "Items": [http_origin(primary_url, "first"), http_origin(secondary_url, "second")]},
+        "Origins": {"Quantity": 2, "Items": [first, http_origin(secondary_url, "second")]},
         "OriginGroups": {"Quantity": 1, "Items": [group()]},
         "DefaultCacheBehavior": {**behavior("both"), **default},
     })
@@ -115,6 +120,21 @@ def test_an_unreachable_or_hanging_up_primary_fails_over(
     alias, _ = grouped(server, cloudfront, primary.url, secondary.url)
     assert answered(server, alias, "/page")[:3:2] == (200, b"still here")
     assert primary.count("/page") >= 1
+
+
+def test_a_primary_slower_than_its_read_timeout_fails_over(
+    server: StratoServer, cloudfront: Any, primary: Origin, secondary: Origin
+) -> None:
+    """The primary's own OriginReadTimeout (1 s here; strato's default would be 30 s, as long as
+    this client waits) decides when it is given up."""
+    gate = threading.Event()
+    primary.routes["/slow"] = Route(200, {"Cache-Control": "no-store"}, b"too late", gate=gate)
+    secondary.routes["/slow"] = Route(200, {"Cache-Control": "no-store"}, b"in time")
+    alias, _ = grouped(server, cloudfront, primary.url, secondary.url, read_timeout=1)
+    try:
+        assert answered(server, alias, "/slow")[:3:2] == (200, b"in time")
+    finally:
+        gate.set()
 
 
 def test_the_secondarys_answer_is_cached_like_any_other(

@@ -139,6 +139,7 @@ def _check_origins(origins: tuple[Origin, ...]) -> None:
             if (not _TOKEN.fullmatch(name) or lowered in DENIED_CUSTOM_HEADERS
                     or lowered.startswith(("x-amz-", "x-edge-"))):
                 raise InvalidArgument(f"The parameter HeaderName : {name} is not allowed.")
+        _check_timeouts(origin)
         custom = origin.custom
         if custom is not None:
             if custom.protocol_policy not in ORIGIN_PROTOCOL_POLICIES:
@@ -237,6 +238,20 @@ def _check_forwarded_headers(names: tuple[str, ...]) -> None:
         if name != "*" and (not _TOKEN.fullmatch(name) or lowered in UNCACHEABLE_HEADERS
                             or lowered.startswith("x-edge-")):
             raise InvalidArgument(f"The parameter Header Name with value {name} is not allowed.")
+
+
+def _check_timeouts(origin: Origin) -> None:
+    """DeveloperGuide/DownloadDistValuesOrigin.html: ConnectionAttempts 1-3, ConnectionTimeout
+    1-10 s, a custom origin's OriginReadTimeout and OriginKeepaliveTimeout 1-60 s, up to 180 s
+    with a raised quota (strato's are raised)."""
+    custom = origin.custom
+    bounds = (("ConnectionAttempts", origin.connection_attempts, 3),
+              ("ConnectionTimeout", origin.connection_timeout, 10),
+              ("OriginReadTimeout", custom.read_timeout if custom is not None else None, 180),
+              ("OriginKeepaliveTimeout", custom.keepalive_timeout if custom is not None else None, 180))
+    for name, value, most in bounds:
+        if value is not None and not 1 <= value <= most:
+            raise InvalidArgument(f"The parameter {name} must be from 1 to {most}.")
 
 
 def _check_origin_groups(config: DistributionConfig) -> None:

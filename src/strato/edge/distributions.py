@@ -63,6 +63,9 @@ SIGNATURE_SECONDS = 60
 OBJECT_PARAMETERS = ("versionId", "partNumber")  # with response-*: what GetObject reads
 HOSTS_REMEMBERED = 4096  # Host -> distribution answers kept between refreshes
 CLOUDFRONT_DEFAULT_METHODS = ("GET", "HEAD")
+DEFAULT_READ_TIMEOUT = 30  # a custom origin's, in seconds, when its configuration gives none
+DEFAULT_CONNECTION_TIMEOUT = 10
+DEFAULT_CONNECTION_ATTEMPTS = 3
 # Each managed response headers policy's fields, made once: the same objects for every behaviour.
 RESPONSE_FIELDS = {policy_id: response_fields(policy)
                    for policy_id, policy in response_headers_policies.MANAGED.items()}
@@ -122,7 +125,7 @@ class DistributionOrigin:
         self.refresh = refresh
         self.api = HttpOrigin(api_base)
         self.keys = keys
-        self._custom: dict[str, HttpOrigin] = {}
+        self._custom: dict[tuple[str, int, int, int], HttpOrigin] = {}  # by base URL and timeouts
         self._distributions: list[Distribution] = []
         self._generation = -1
         self._checked = 0.0
@@ -236,13 +239,20 @@ class DistributionOrigin:
         return f"{path}?{signed}"
 
     def _custom_origin(self, origin: Origin) -> HttpOrigin:
+        """The origin's connections, with its own timeouts (AWS CloudFront DeveloperGuide
+        /DownloadDistValuesOrigin.html: ConnectionTimeout 10 s, ConnectionAttempts 3,
+        OriginReadTimeout 30 s when left out): how soon an origin group's primary is given up."""
         custom = origin.custom
         scheme = "https" if custom is not None and custom.protocol_policy == "https-only" else "http"
         port = (custom.https_port if scheme == "https" else custom.http_port) if custom is not None else 80
         base = f"{scheme}://{origin.domain_name}:{port}"
-        if base not in self._custom:
-            self._custom[base] = HttpOrigin(base)
-        return self._custom[base]
+        read = (custom.read_timeout if custom is not None else None) or DEFAULT_READ_TIMEOUT
+        connect = origin.connection_timeout or DEFAULT_CONNECTION_TIMEOUT
+        attempts = origin.connection_attempts or DEFAULT_CONNECTION_ATTEMPTS
+        key = (base, read, connect, attempts)
+        if key not in self._custom:
+            self._custom[key] = HttpOrigin(base, timeout=read, connect_timeout=connect, connect_attempts=attempts)
+        return self._custom[key]
 
     async def close(self) -> None:
         await self.api.close()

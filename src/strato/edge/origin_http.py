@@ -262,8 +262,14 @@ def loopback_or(host: str) -> str:
 class OriginPool:
     """At most `limit` connections to one origin (host, port, TLS or not); requests beyond wait."""
 
-    def __init__(self, host: str, port: int, *, tls: bool, timeout: float, limit: int) -> None:
+    def __init__(self, host: str, port: int, *, tls: bool, timeout: float, limit: int,
+                 connect_timeout: float | None = None, connect_attempts: int = 1) -> None:
+        """`timeout`: the longest silence while an answer is awaited; `connect_timeout` (default
+        `timeout`) and `connect_attempts`: how long a new connection may take, and how many
+        times it is tried before the request fails."""
         self._host, self._port, self._timeout = host, port, timeout
+        self._connect_timeout = timeout if connect_timeout is None else connect_timeout
+        self._connect_attempts = max(1, connect_attempts)
         self._ssl = ssl.create_default_context() if tls else None
         self._idle: list[OriginConnection] = []
         self._slots = asyncio.Semaphore(limit)
@@ -310,11 +316,18 @@ class OriginPool:
 
     async def _connect(self) -> OriginConnection:
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(self._timeout):  # not wait_for, which may swallow a cancellation (3.11)
-            _, connection = await loop.create_connection(
-                lambda: OriginConnection(loop, self._timeout), loopback_or(self._host), self._port, ssl=self._ssl,
-                server_hostname=self._host if self._ssl else None)
-        return connection
+        left = self._connect_attempts
+        while True:
+            left -= 1
+            try:
+                async with asyncio.timeout(self._connect_timeout):  # not wait_for, which may swallow a cancellation
+                    _, connection = await loop.create_connection(
+                        lambda: OriginConnection(loop, self._timeout), loopback_or(self._host), self._port,
+                        ssl=self._ssl, server_hostname=self._host if self._ssl else None)
+                return connection
+            except OSError:  # refused, unreachable, timed out (TimeoutError is one)
+                if not left:
+                    raise
 
     def close(self) -> None:
         while self._idle:

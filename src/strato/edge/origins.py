@@ -50,7 +50,8 @@ class HttpOrigin:
     through untouched: no decompression, no buffering; the path and query go to the origin
     byte for byte as the client sent them."""
 
-    def __init__(self, base: str, *, timeout: float = 30.0, connections: int = 256) -> None:
+    def __init__(self, base: str, *, timeout: float = 30.0, connections: int = 256,
+                 connect_timeout: float | None = None, connect_attempts: int = 1) -> None:
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
             raise ValueError(f"origin must be an http(s) URL, not {base!r}")
@@ -59,7 +60,7 @@ class HttpOrigin:
         self._prefix = parts.path.rstrip("/")
         tls = parts.scheme == "https"
         self._pool = OriginPool(parts.hostname, parts.port or (443 if tls else 80), tls=tls, timeout=timeout,
-                                limit=connections)
+                                limit=connections, connect_timeout=connect_timeout, connect_attempts=connect_attempts)
 
     async def fetch(
         self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
