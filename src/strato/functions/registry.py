@@ -1,7 +1,8 @@
 """The function registry: functions, their versions ($LATEST and published numbers), aliases,
 tags, reserved concurrency, resource-based policies (policies.py), asynchronous invocation
-configurations (invoke_configs.py), function URLs (function_urls.py) and provisioned
-concurrency configurations (provisioned.py), in one SQLite file
+configurations (invoke_configs.py), function URLs (function_urls.py), provisioned
+concurrency configurations (provisioned.py) and runtime management and recursion settings
+(runtime_settings.py), in one SQLite file
 (`<data_dir>/functions/functions.db`, WAL).
 
 Every API worker process and the functions controller open the same file; writes are rare
@@ -35,13 +36,15 @@ from .provisioned import MIN_UNRESERVED, ProvisionedConfig, ProvisionedTables
 from .records import LATEST, FunctionVersion
 from .registry_tables import VERSION_COLUMNS, page
 from .routes import Route, RouteCache
+from .runtime_settings import RuntimeSettingsTables
 
 # rows per version or alias
 _QUALIFIED_TABLES = ("policies", "policy_statements", "event_invoke_configs", "function_urls",
-                     "provisioned_concurrency")
+                     "provisioned_concurrency", "runtime_management")
 
 
-class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, ProvisionedTables):
+class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, ProvisionedTables,
+               RuntimeSettingsTables):
     def __init__(self, root: Path, region: str = "us-east-1") -> None:
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(root / "functions.db", region)

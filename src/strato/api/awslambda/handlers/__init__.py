@@ -18,6 +18,7 @@ from . import (
     logs,
     policy,
     provisioned,
+    runtime_settings,
     tags,
     versions,
 )
@@ -28,6 +29,10 @@ Handler = Callable[[Call], Awaitable[Response]]
 Starter = Callable[[Call, Callable[[Response | BaseException], None]], Awaitable[Response] | None]
 
 HANDLERS: dict[str, Handler] = {
+    "GetRuntimeManagementConfig": runtime_settings.get_runtime_management_config,
+    "PutRuntimeManagementConfig": runtime_settings.put_runtime_management_config,
+    "GetFunctionRecursionConfig": runtime_settings.get_function_recursion_config,
+    "PutFunctionRecursionConfig": runtime_settings.put_function_recursion_config,
     "CreateFunction": functions.create_function,
     "GetFunction": functions.get_function,
     "GetFunctionCode": functions.get_function_code,

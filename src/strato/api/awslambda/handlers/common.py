@@ -1,5 +1,6 @@
-"""Pieces every handler uses: JSON responses, the paging parameters, and the presigned
-download links of stored zips (GetFunction's Code.Location, GetLayerVersion's Content.Location)."""
+"""Pieces every handler uses: JSON responses, the paging parameters, the unqualified function
+name some operations take, and the presigned download links of stored zips (GetFunction's
+Code.Location, GetLayerVersion's Content.Location)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,22 @@ from strato.fileio import read_at
 from strato.http.responses import Response
 
 from ..call import Call
-from ..errors import validation_error
+from ..errors import invalid_parameter, validation_error
 
 JSON = "application/json"
 LINK_LIFETIME = 600  # seconds, as Lambda's own Code.Location and Content.Location links
 _CHUNK = 1024 * 1024
+
+
+def unqualified(call: Call) -> str:
+    """The function's name, for operations on the function itself (its reservation, its
+    recursion setting), never a version or alias."""
+    name, qualifier = call.target()
+    if qualifier is not None:
+        raise invalid_parameter("This operation is permitted on Lambda functions only. Aliases and versions do not "
+                                "support this operation. Please specify either a function name or an unqualified "
+                                "function ARN.")
+    return name
 
 
 def json_response(shape: dict[str, Any], status: int = 200) -> Response:

@@ -8,23 +8,13 @@ from strato.http.responses import Response
 
 from ..call import Call
 from ..errors import invalid_parameter
-from .common import json_response, no_content
+from .common import json_response, no_content, unqualified
 
 TOTAL_CODE_SIZE = 75 * 1024**3  # Lambda's default storage quota for packages
 
 
-def _function(call: Call) -> str:
-    """The function's name: reservations belong to the function, never a version or alias."""
-    name, qualifier = call.target()
-    if qualifier is not None:
-        raise invalid_parameter("This operation is permitted on Lambda functions only. Aliases and versions do not "
-                                "support this operation. Please specify either a function name or an unqualified "
-                                "function ARN.")
-    return name
-
-
 async def put_function_concurrency(call: Call) -> Response:
-    name = _function(call)
+    name = unqualified(call)
     body = call.body()
     reserved = body.integer("ReservedConcurrentExecutions", 0, 1 << 31)
     if reserved is None:
@@ -38,12 +28,12 @@ async def put_function_concurrency(call: Call) -> Response:
 
 
 async def get_function_concurrency(call: Call) -> Response:
-    reserved = await call.registry.get_concurrency(_function(call))
+    reserved = await call.registry.get_concurrency(unqualified(call))
     return json_response({} if reserved is None else {"ReservedConcurrentExecutions": reserved})
 
 
 async def delete_function_concurrency(call: Call) -> Response:
-    await call.registry.delete_concurrency(_function(call))
+    await call.registry.delete_concurrency(unqualified(call))
     return no_content()
 
 
