@@ -54,6 +54,8 @@ ARN = "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afn"
     ("DELETE", f"/2017-03-31/tags/{ARN}", Endpoint("UntagResource", resource=ARN.replace("%3A", ":"))),
     ("POST", "/2021-11-15/functions/fn/response-streaming-invocations", Endpoint("InvokeWithResponseStream", "fn")),
     ("GET", "/2020-06-30/functions/fn/code-signing-config", Endpoint("GetFunctionCodeSigningConfig", "fn")),
+    ("PUT", "/2021-07-20/functions/fn/runtime-management-config", Endpoint("PutRuntimeManagementConfig", "fn")),
+    ("GET", "/2024-08-31/functions/fn/recursion-config", Endpoint("GetFunctionRecursionConfig", "fn")),
     ("GET", "/2018-10-31/layers", Endpoint("ListLayers")),  # and, with find=LayerVersion, GetLayerVersionByArn
     ("POST", "/2018-10-31/layers/lib/versions", Endpoint("PublishLayerVersion", layer="lib")),
     ("GET", "/2018-10-31/layers/lib/versions", Endpoint("ListLayerVersions", layer="lib")),
