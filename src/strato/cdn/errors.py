@@ -136,3 +136,23 @@ class PolicyQuotaExceeded(CdnError):
 
 class InvalidTagging(CdnError):
     pass
+
+
+class NoSuchFunctionExists(CdnError):
+    pass
+
+
+class FunctionAlreadyExists(CdnError):
+    pass
+
+
+class FunctionInUse(CdnError):
+    """A distribution's behaviour still associates the function."""
+
+
+class FunctionSizeLimitExceeded(CdnError):
+    pass
+
+
+class InvalidFunctionAssociation(CdnError):
+    """A FunctionAssociation naming no published function, or an event type functions cannot run on."""

@@ -90,6 +90,14 @@ class TrustedGroups:
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionAssociation:
+    """A CloudFront function a behaviour runs on viewer-request or viewer-response, by its ARN."""
+
+    event_type: str
+    function_arn: str
+
+
+@dataclass(frozen=True, slots=True)
 class Behavior:
     """A cache behaviour; the default one has no path pattern."""
 
@@ -110,6 +118,8 @@ class Behavior:
     min_ttl: int | None = None
     default_ttl: int | None = None
     max_ttl: int | None = None
+    # None: left out (a row stored before they were modelled keeps them verbatim in `extras`).
+    function_associations: tuple[FunctionAssociation, ...] | None = None
     extras: tuple[Element, ...] = ()
 
 

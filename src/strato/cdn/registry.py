@@ -33,6 +33,7 @@ from .errors import (
     NoSuchResponseHeadersPolicy,
     TrustedKeyGroupDoesNotExist,
 )
+from .functions import FunctionRegistry
 from .ids import new_id, require_etag
 from .records import Distribution, DistributionConfig, Invalidation
 from .resources import (
@@ -63,6 +64,8 @@ class DistributionRegistry:
         self.path = self.db.path
         self.resources = ResourceRegistry(self.db)
         """Public keys, key groups and origin access controls, in the same file."""
+        self.functions = FunctionRegistry(self.db)
+        """CloudFront Functions, in the same file."""
 
     def close(self) -> None:
         self.db.close()
@@ -195,7 +198,8 @@ class DistributionRegistry:
     @staticmethod
     def _refer(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:
         """The key groups behaviours trust, the custom policies they use and the origin access
-        controls and identities origins use must exist."""
+        controls and identities origins use must exist, and the functions behaviours associate
+        must be published."""
         refs = [(ORIGIN_ACCESS_CONTROL.name, origin.origin_access_control_id) for origin in config.origins
                 if origin.origin_access_control_id]
         refs.extend((ORIGIN_ACCESS_IDENTITY.name, identity) for identity in map(origin_access_identity, config.origins)
@@ -206,6 +210,7 @@ class DistributionRegistry:
             refs.extend((kind.name, policy_id) for kind, policy_id in own_policies(behavior))
         missing = replace_refs(conn, distribution_id, refs)
         if missing is None:
+            FunctionRegistry.refer(conn, distribution_id, (config.default_behavior, *config.behaviors))
             return
         kind, resource_id = missing
         if kind == KEY_GROUP.name:

@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, unquote
 from strato.auth import sigv4
 from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
 from strato.cdn.cache_policies import CachePolicy
+from strato.cdn.functions import CloudFrontFunction, function_name
 from strato.cdn.origin_request_policies import OriginRequestPolicy
 from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin, OriginGroup
 from strato.cdn.registry import DistributionRegistry
@@ -42,6 +43,7 @@ from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import FAILOVER_METHODS, bucket_of, origin_access_identity
 from strato.digits import is_digits
 from strato.edge import cloudfront_fields
+from strato.edge.function_events import VIEWER_REQUEST, VIEWER_RESPONSE, EdgeFunctions
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
 from strato.edge.origins import HttpOrigin, OriginResponse
 from strato.edge.response_fields import ResponseFields, response_fields
@@ -153,7 +155,11 @@ class DistributionOrigin:
         group_ids = _trusted_groups(distributions)
         keys = self.registry.resources.key_groups(group_ids) if group_ids else {}
         policies = CustomPolicies.named_by(distributions, self.registry.resources)
-        self._rules = _all_rules(distributions, keys, policies)
+        names = tuple(sorted({function_name(item.function_arn) or "" for distribution in distributions
+                              for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)
+                              for item in behavior.function_associations or ()}))
+        functions = self.registry.functions.live(names) if names else {}
+        self._rules = _all_rules(distributions, keys, policies, functions)
         self._distributions, self._generation, self._by_host = distributions, generation, {}
         self._policies = policies
 
@@ -302,9 +308,10 @@ def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
     return tuple(sorted(groups))
 
 
-def _all_rules(distributions: list[Distribution], keys: dict[str, dict[str, str]],
-               policies: CustomPolicies) -> dict[tuple[str, str | None], Rules]:
-    """Every behaviour's Rules, by (distribution id, path pattern), with its distribution's ErrorRules."""
+def _all_rules(distributions: list[Distribution], keys: dict[str, dict[str, str]], policies: CustomPolicies,
+               functions: Mapping[str, CloudFrontFunction]) -> dict[tuple[str, str | None], Rules]:
+    """Every behaviour's Rules, by (distribution id, path pattern), with its distribution's ErrorRules
+    and the LIVE `functions` (by name) its FunctionAssociations name."""
     guards: dict[tuple[str, ...], SignatureGuard] = {}
     found = {}
     for distribution in distributions:
@@ -313,8 +320,23 @@ def _all_rules(distributions: list[Distribution], keys: dict[str, dict[str, str]
             origins = distribution.config.targets(behavior.target_origin_id)  # an origin group's primary first
             rules = behavior_rules(distribution.id, behavior, keys, guards,
                                    s3_origin=bool(origins) and origins[0].s3 is not None, policies=policies)
-            found[(distribution.id, behavior.path_pattern)] = dataclasses.replace(rules, errors=errors)
+            found[(distribution.id, behavior.path_pattern)] = dataclasses.replace(
+                rules, errors=errors, functions=edge_functions(distribution, behavior, functions))
     return found
+
+
+def edge_functions(distribution: Distribution, behavior: Behavior,
+                   functions: Mapping[str, CloudFrontFunction]) -> EdgeFunctions | None:
+    """The LIVE code a behaviour's FunctionAssociations run, by event type (None: it runs none)."""
+    code = {}
+    for association in behavior.function_associations or ():
+        function = functions.get(function_name(association.function_arn) or "")
+        if function is not None:
+            code[association.event_type] = function.code.decode("utf-8", "replace")
+    if not code:
+        return None
+    return EdgeFunctions(distribution.id, distribution.domain_name, code.get(VIEWER_REQUEST),
+                         code.get(VIEWER_RESPONSE))
 
 
 def error_rules(responses: tuple[CustomErrorResponse, ...]) -> ErrorRules:

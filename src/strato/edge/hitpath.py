@@ -5,8 +5,8 @@ Only a request that can be answered completely and at once takes this path: a GE
 of a fresh stored entry whose body is in memory (or in a slab the page cache holds), or whose
 requested ranges the page cache holds. A request that finds nothing stored becomes a Miss
 (edge/misspath.py). Everything else (stale or revalidated entries, compression, limits
-reached, admin paths, malformed targets, behaviours asking for signed URLs) gets None here
-and goes through the ASGI app (EdgeProxy), which answers it as before. A hit answered here is
+reached, admin paths, malformed targets, behaviours asking for signed URLs or running CloudFront
+functions) gets None here and goes through the ASGI app (EdgeProxy), which answers it as before. A hit answered here is
 built by the functions EdgeProxy uses (policy, EdgeProxy.response_headers, delivery.plan_answer),
 and counted and logged as it is.
 """
@@ -54,8 +54,8 @@ class HitPath:
         host = headers.get("host", "")
         rules = proxy.rules_for(host, path)
         if (rules.signatures is not None or not rules.cache or rules.viewer_protocol != ALLOW_ALL
-                or rules.computes_fields):
-            return None  # signatures, the viewer's protocol and its connection are the ASGI app's
+                or rules.computes_fields or rules.functions is not None):
+            return None  # signatures, the viewer's protocol and connection, functions are the ASGI app's
         target = edge_target(rules, target)
         forwarded = forwarded_headers(rules, headers, method)
         key = cachekey.primary_key(method, host, key_target(rules, target))

@@ -22,6 +22,7 @@ from strato.edge.cloudfront_fields import Viewer, computed_fields
 from strato.edge.compression import parse_accept_encoding
 from strato.edge.delivery import VIA, Answer
 from strato.edge.freshness import TARGETED_FIELD, freshness_lifetime, has_explicit_expiration, response_directives
+from strato.edge.function_events import EdgeFunctions
 from strato.edge.response_fields import NO_FIELDS, ResponseFields
 
 DEFAULT_SITE = "default"
@@ -136,7 +137,8 @@ class Rules:
     (Headers `*`, CachingDisabled); `cache_options` stores OPTIONS answers too (CachedMethods);
     `compress` lets the edge compress (Compress); `viewer_protocol` is the ViewerProtocolPolicy;
     `errors` None leaves errors to RFC 9111, else CloudFront's error caching and pages apply;
-    `response` holds the fields a response headers policy adds to what viewers receive."""
+    `response` holds the fields a response headers policy adds to what viewers receive;
+    `functions` the CloudFront functions the behaviour runs (None: none, and the fast paths may answer)."""
 
     site: str = DEFAULT_SITE
     allowed_methods: frozenset[str] | None = None
@@ -156,6 +158,7 @@ class Rules:
     viewer_protocol: str = ALLOW_ALL
     errors: ErrorRules | None = None
     response: ResponseFields = NO_FIELDS
+    functions: EdgeFunctions | None = None
 
     def error_page(self, status: int) -> ErrorPage | None:
         """The page a viewer gets in place of an error `status`, if the distribution has one."""

@@ -33,6 +33,7 @@ from urllib.parse import unquote
 
 from strato.edge import heads
 from strato.edge.delivery import send_answer
+from strato.edge.function_app import with_functions
 from strato.edge.metrics import OBSERVED, Observed
 from strato.edge.proxy import EdgeProxy
 from strato.edge.response_fields import with_fields
@@ -66,7 +67,17 @@ class ViewerRules:
             return
         if https and scope.get("scheme") != "https":  # the trusted proxy's word, for what the proxy reads
             scope = {**scope, "scheme": "https"}
-        await under_rules(partial(self.proxy.answer, rules=rules), self.proxy, rules)(scope, receive, send)
+        app = under_rules(partial(self.proxy.answer, rules=rules), self.proxy, rules)
+        if rules.functions is not None:
+            app = with_functions(app, rules.functions, partial(self._observe, rules))
+        await app(scope, receive, send)
+
+    def _observe(self, rules: Rules, scope: Scope, status: int, sent: int, started: float) -> None:
+        """Count and log an answer a function gave (the proxy counts and logs its own)."""
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        client = (scope.get("client") or ("", 0))[0]
+        self.proxy.observe(self.proxy.metrics.site(rules.site), client, scope["method"], raw_path, status, sent,
+                           started)
 
     async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
         """The redirect (or 403) for a request over HTTP, counted and logged as the proxy's own answers are."""

@@ -14,6 +14,7 @@ from strato.http.responses import Response
 from strato.http.types import Receive, Scope, Send
 
 from .errors import CloudFrontError, not_implemented, to_cloudfront_error
+from .function_handlers import FUNCTION_HANDLERS
 from .handlers import HANDLERS, Call
 from .router import route
 
@@ -46,7 +47,7 @@ class CloudFrontApp:
         # a header signature, or a presigned query (edges elsewhere follow invalidations with one)
         body = await signed_body(request, self.credentials, f"cloudfront:{endpoint.operation}", MAX_BODY,
                                  self.idle_timeout)
-        handler = HANDLERS.get(endpoint.operation)
+        handler = HANDLERS.get(endpoint.operation) or FUNCTION_HANDLERS.get(endpoint.operation)
         if handler is None:
             raise not_implemented(f"{request.method} {request.path}")
         return await handler(Call(request, endpoint, body, self.registry))

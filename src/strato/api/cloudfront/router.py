@@ -46,9 +46,30 @@ def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
         return _resource(method, "origin-access-identity/cloudfront", rest[1:])
     if parts[2] in POLICIES:
         return _policy(method, parts[2], rest)
+    if parts[2] == "function":
+        return _function(method, rest)
     if parts[2] == "tagging" and not rest:
         return _tagging(method, query)
     return _UNKNOWN
+
+
+_FUNCTIONS = {"GET": "ListFunctions", "POST": "CreateFunction"}
+_FUNCTION = {"GET": "GetFunction", "PUT": "UpdateFunction", "DELETE": "DeleteFunction"}
+_FUNCTION_ACTIONS = {("GET", "describe"): "DescribeFunction", ("POST", "publish"): "PublishFunction",
+                     ("POST", "test"): "TestFunction"}
+
+
+def _function(method: str, rest: list[str]) -> Endpoint:
+    """API_CreateFunction, ListFunctions, GetFunction, UpdateFunction, DeleteFunction at
+    /function[/{Name}]; DescribeFunction, PublishFunction and TestFunction at /function/{Name}/{action}."""
+    if not rest:
+        operation = _FUNCTIONS.get(method)
+        return Endpoint(operation, resource="function") if operation else _UNKNOWN
+    name = rest[0]
+    if not name or len(rest) > 2:
+        return _UNKNOWN
+    operation = _FUNCTION.get(method) if len(rest) == 1 else _FUNCTION_ACTIONS.get((method, rest[1]))
+    return Endpoint(operation, resource="function", resource_id=name) if operation else _UNKNOWN
 
 
 def _tagging(method: str, query: dict[str, str]) -> Endpoint:

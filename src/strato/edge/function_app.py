@@ -1,0 +1,157 @@
+"""A behaviour's CloudFront functions around the edge's answer (AWS CloudFront
+DeveloperGuide/cloudfront-functions.html): the viewer-request function runs on every request to
+the behaviour, hits included, before the cache is looked up, and the request it returns is the
+one the cache key and the origin see, or the response it returns is answered at once and never
+cached; the viewer-response function runs on the answer that goes, and its status and headers
+reach the viewer (the body does not change).
+
+A function that fails gets the viewer CloudFront's 503 (DeveloperGuide/http-503-service-
+unavailable.html): FunctionThrottledError when it ran past its time limit, FunctionExecutionError
+otherwise (it threw, ran out of memory, or returned what is no request or response).
+
+Such behaviours are answered through ASGI only (hitpath.py leaves them to it), so the fast paths
+carry no function machinery."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from strato.edge import functions_js
+from strato.edge.delivery import VIA
+from strato.edge.function_events import (
+    Answer,
+    Context,
+    EdgeFunctions,
+    InvalidResult,
+    ViewerRequest,
+    request_event,
+    request_result,
+    response_event,
+    response_result,
+)
+from strato.http.responses import send_body
+from strato.http.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("strato.edge")
+EXECUTION_ERROR = "FunctionExecutionError"
+THROTTLED_ERROR = "FunctionThrottledError"
+_FAILED_PAGE = (b"<html><head><title>503 ERROR</title></head><body><h1>503 ERROR</h1>"
+                b"<h2>The request could not be satisfied.</h2>The CloudFront function associated with the "
+                b"CloudFront distribution is invalid or could not run correctly.</body></html>")
+T = TypeVar("T")
+# Answers the functions give (generated, or the 503 of a failure): (scope, status, bytes sent,
+# when the request came) for the caller to count and log, as the proxy counts and logs its own.
+Observer = Callable[[Scope, int, int, float], None]
+
+
+class FunctionFailed(Exception):
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def with_functions(app: ASGIApp, functions: EdgeFunctions, observe: Observer) -> ASGIApp:
+    """`app` under a behaviour's viewer-request and viewer-response functions."""
+
+    async def running(scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        client = (scope.get("client") or ("", 0))[0]
+        context = Context(functions.distribution_id, functions.domain_name, request_id(), client)
+        request = viewer_request(scope)
+        if functions.viewer_request is not None:
+            try:
+                result = invoke(functions.viewer_request, request_event(context, request),
+                                lambda value: request_result(value, request))
+            except FunctionFailed as failed:
+                await _answer(scope, send, failure(failed.kind), observe, started)
+                return
+            if isinstance(result, Answer):
+                await _answer(scope, send, result, observe, started)
+                return
+            request, scope = result, rewritten(scope, result)
+        if functions.viewer_response is not None:
+            send = _responding(send, functions.viewer_response, context, request, scope)
+        await app(scope, receive, send)
+
+    return running
+
+
+def invoke(code: str, event: dict[str, Any], interpret: Callable[[Any], T]) -> T:
+    """Run the function on `event` and interpret what it returned, or raise FunctionFailed."""
+    outcome = functions_js.run(code, event)
+    if outcome.error is not None:
+        log.warning("CloudFront function failed: %s (logs: %s)", outcome.error, list(outcome.logs)[-5:])
+        kind = THROTTLED_ERROR if isinstance(outcome.error, functions_js.FunctionThrottled) else EXECUTION_ERROR
+        raise FunctionFailed(kind)
+    try:
+        return interpret(outcome.value)
+    except InvalidResult as exc:
+        log.warning("CloudFront function returned an invalid object: %s", exc)
+        raise FunctionFailed(EXECUTION_ERROR) from None
+
+
+def failure(kind: str) -> Answer:
+    return Answer(503, [("content-type", "text/html"), ("x-cache", f"{kind} from cloudfront"), ("via", VIA)],
+                  _FAILED_PAGE)
+
+
+def request_id() -> str:
+    """A request id like CloudFront's (x-amz-cf-id): 56 URL-safe base64 characters."""
+    return secrets.token_urlsafe(42)
+
+
+def viewer_request(scope: Scope) -> ViewerRequest:
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    headers = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]]
+    return ViewerRequest(scope["method"], raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"),
+                         headers)
+
+
+def rewritten(scope: Scope, request: ViewerRequest) -> Scope:
+    """The ASGI scope of the request a viewer-request function returned."""
+    try:
+        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers]
+    except UnicodeEncodeError:
+        raise FunctionFailed(EXECUTION_ERROR) from None
+    return {**scope, "path": unquote(request.uri), "raw_path": request.uri.encode(),
+            "query_string": request.query.encode("latin-1", "replace"), "headers": headers}
+
+
+def _responding(send: Send, code: str, context: Context, request: ViewerRequest, scope: Scope) -> Send:
+    """`send`, with the answer's head as the viewer-response function leaves it; a failure answers
+    the 503 instead, and the answer's body is not sent (the app answering counts and logs it)."""
+    failed = False
+
+    async def sending(message: Message) -> None:
+        nonlocal failed
+        if message["type"] == "http.response.start":
+            response = Answer(int(message["status"]), [(name.decode("latin-1").lower(), value.decode("latin-1"))
+                                                       for name, value in message.get("headers", [])])
+            try:
+                changed = invoke(code, response_event(context, request, response),
+                                 lambda value: response_result(value, response))
+                headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in changed.headers]
+            except (FunctionFailed, UnicodeEncodeError) as exc:
+                failed = True
+                kind = exc.kind if isinstance(exc, FunctionFailed) else EXECUTION_ERROR
+                answer = failure(kind)
+                await send_body(send, answer.status, answer.headers, answer.body, head=scope["method"] == "HEAD")
+                return
+            message = {**message, "status": changed.status, "headers": headers}
+        elif failed:
+            return
+        await send(message)
+
+    return sending
+
+
+async def _answer(scope: Scope, send: Send, answer: Answer, observe: Observer, started: float) -> None:
+    head = scope["method"] == "HEAD"
+    await send_body(send, answer.status, answer.headers, answer.body, head=head)
+    observe(scope, answer.status, 0 if head else len(answer.body), started)
+
