@@ -171,3 +171,30 @@ def test_errors_take_cloudfronts_form() -> None:
     assert error is not None
     assert (error.text_of("Type"), error.text_of("Code")) == ("Sender", "NoSuchDistribution")
     assert root.text_of("RequestId") == "rid"
+
+
+FUNCTIONS = (b"<FunctionAssociations><Quantity>1</Quantity><Items><FunctionAssociation>"
+             b"<FunctionARN>arn:aws:cloudfront::000000000000:function/spa</FunctionARN>"
+             b"<EventType>viewer-request</EventType></FunctionAssociation></Items></FunctionAssociations>")
+NO_FUNCTIONS = b"<FunctionAssociations><Quantity>0</Quantity></FunctionAssociations>"
+
+
+def test_function_associations_are_read_and_written_back() -> None:
+    sent = CONFIG.replace(NO_FUNCTIONS, FUNCTIONS)
+    (association,) = parse_config(parse(sent)).default_behavior.function_associations or ()
+    assert (association.event_type, association.function_arn) == (
+        "viewer-request", "arn:aws:cloudfront::000000000000:function/spa")
+    text = roundtrip(sent).decode()
+    assert FUNCTIONS.decode() in text
+    assert text.count("<FunctionAssociations>") == 1
+
+
+def test_a_row_stored_with_function_associations_unmodelled_answers_them_once() -> None:
+    """Rows stored before FunctionAssociations were modelled keep them among the behaviour's extras."""
+    parsed = parse_config(parse(CONFIG.replace(NO_FUNCTIONS, FUNCTIONS)))
+    behavior = parsed.default_behavior
+    legacy = dataclasses.replace(parsed, default_behavior=dataclasses.replace(
+        behavior, function_associations=None, extras=(*behavior.extras, element_of(parse(FUNCTIONS)))))
+    text = serialize(config_node(legacy), NAMESPACE).decode()
+    assert text.count("<FunctionAssociations>") == 1
+    assert FUNCTIONS.decode() in text

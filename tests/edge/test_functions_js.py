@@ -1,0 +1,65 @@
+"""The JavaScript engine CloudFront functions run on: what a handler returns (or resolves to),
+its console.log lines, the errors and limits that stop it, and a fresh runtime for every run."""
+
+from __future__ import annotations
+
+from strato.edge import functions_js
+from strato.edge.functions_js import FunctionError, FunctionThrottled, compile_error, run
+
+
+def test_the_handler_gets_the_event_and_its_value_comes_back() -> None:
+    outcome = run("function handler(event) { return {uri: event.request.uri + 'index.html'}; }",
+                  {"request": {"uri": "/docs/"}})
+    assert outcome.error is None
+    assert outcome.value == {"uri": "/docs/index.html"}
+    assert outcome.cpu_seconds > 0
+
+
+def test_an_async_handler_is_awaited() -> None:
+    outcome = run("async function handler(event) { var n = await Promise.resolve(41); return {n: n + 1}; }", {})
+    assert outcome.value == {"n": 42}
+
+
+def test_console_log_lines_are_kept_and_bounded() -> None:
+    outcome = run("function handler(e) { console.log('seen', {a: 1}, 2); return e; }", {})
+    assert outcome.logs == ('seen {"a":1} 2',)
+    flood = run("function handler(e) { for (var i = 0; i < 5000; i++) console.log('0123456789'); return e; }", {})
+    assert sum(len(line) for line in flood.logs) == functions_js.MAX_LOGS
+
+
+def test_nothing_set_by_one_run_is_seen_by_the_next() -> None:
+    code = """var runs = (typeof runs === 'number') ? runs + 1 : 1;
+function handler(e) { globalThis.calls = (globalThis.calls || 0) + 1; return [runs, globalThis.calls]; }"""
+    assert [run(code, {}).value for _ in range(3)] == [[1, 1]] * 3
+
+
+def test_a_thrown_error_or_a_rejected_promise_is_the_functions_error() -> None:
+    thrown = run("function handler(e) { throw new TypeError('bad event'); }", {})
+    assert isinstance(thrown.error, FunctionError)
+    assert str(thrown.error) == "TypeError: bad event"
+    rejected = run("function handler(e) { return Promise.reject(new Error('later')); }", {})
+    assert str(rejected.error) == "Error: later"
+    missing = run("function not_a_handler(e) { return e; }", {})
+    assert "handler" in str(missing.error)
+
+
+def test_an_endless_loop_is_stopped_at_the_time_limit() -> None:
+    outcome = run("function handler(e) { console.log('started'); while (true) {} }", {})
+    assert isinstance(outcome.error, FunctionThrottled)
+    assert outcome.logs == ("started",)
+
+
+def test_memory_and_stack_are_bounded() -> None:
+    hungry = run("function handler(e) { return new ArrayBuffer(16 * 1024 * 1024).byteLength; }", {})
+    assert isinstance(hungry.error, FunctionError)
+    assert not isinstance(hungry.error, FunctionThrottled)
+    deep = run("function handler(e) { return handler(e); }", {})
+    assert "stack overflow" in str(deep.error)
+
+
+def test_code_is_compiled_without_being_run() -> None:
+    assert compile_error("function handler(event) { return event; }") is None
+    assert compile_error("while (true) {}") is None  # compiled, never run
+    error = compile_error("function handler(event { return event; }")
+    assert error is not None
+    assert error.startswith("SyntaxError")
