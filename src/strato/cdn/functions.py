@@ -170,16 +170,18 @@ class FunctionRegistry:
 
     def list_page(self, stage: str | None, marker: str = "",
                   max_items: int = 100) -> tuple[list[CloudFrontFunction], str | None]:
-        """A page in (name, stage) order after the function `marker` names, of one stage or
-        both, and the next marker if more remain."""
+        """A page of one stage's functions or both stages', in (name, stage) order after the
+        `marker` an earlier page answered ('name:stage'), and the next marker if more remain."""
         if stage is not None:
             _check_stage(stage)
+        after_name, _, after_stage = marker.partition(":")
         with self.db.read() as conn:
             rows = conn.execute(
-                "SELECT name, stage FROM functions WHERE name > ? AND (? IS NULL OR stage = ?) "
-                "ORDER BY name, stage LIMIT ?", (marker, stage, stage, max_items + 1)).fetchall()
+                "SELECT name, stage FROM functions WHERE (name, stage) > (?, ?) AND (? IS NULL OR stage = ?) "
+                "ORDER BY name, stage LIMIT ?", (after_name, after_stage, stage, stage, max_items + 1)).fetchall()
             page = [self._stage(conn, name, row_stage) for name, row_stage in rows[:max_items]]
-        return page, (page[-1].name if len(rows) > max_items and page else None)
+        last = page[-1] if len(rows) > max_items and page else None
+        return page, (f"{last.name}:{last.stage}" if last is not None else None)
 
     def live(self, names: tuple[str, ...]) -> dict[str, CloudFrontFunction]:
         """For an edge applying behaviours: the LIVE stage of each function among `names` that has one."""
