@@ -1,11 +1,11 @@
 """Terraform's AWS provider against a real strato, as a team deploys with it: a public bucket
 and its page, a private bucket and an origin access identity, a layer, a function with an alias,
 its provisioned concurrency and a public URL, and a distribution in front of the buckets with
-custom cache, origin request and response headers policies and an origin group are applied,
-planned again with no change (every read answers what was written, in the shapes the provider
-reads), served, and destroyed. Needs `terraform` and a local copy of the hashicorp/aws provider
-(a filesystem mirror: STRATO_TF_PLUGINS, default /opt/tf-plugins); skipped where either is
-missing, as there is no registry to download from."""
+custom cache, origin request and response headers policies, an origin group and a CloudFront
+function are applied, planned again with no change (every read answers what was written, in the
+shapes the provider reads), served, and destroyed. Needs `terraform` and a local copy of the
+hashicorp/aws provider (a filesystem mirror: STRATO_TF_PLUGINS, default /opt/tf-plugins); skipped
+where either is missing, as there is no registry to download from."""
 
 from __future__ import annotations
 
@@ -72,15 +72,16 @@ def test_a_stack_is_applied_read_back_without_drift_served_and_destroyed(server:
         with urllib.request.urlopen(request) as response:
             assert json.loads(response.read()) == {"shared": "from the layer", "path": "/hello"}
         for path, body in (("/index.html", b"<h1>deployed by terraform</h1>"),
+                           ("/", b"<h1>deployed by terraform</h1>"),  # the CloudFront function's rewrite
                            ("/private/secret.txt", b"from the private bucket"),  # through the identity
                            ("/private/fallback.txt", b"from the public bucket")):  # the group's secondary
             page = urllib.request.Request(f"{server.edge_url}{path}", headers={"Host": f"{name}.example.test"})
             with urllib.request.urlopen(page) as response:
                 assert response.read() == body
-                if path == "/index.html":
+                if path in ("/", "/index.html"):
                     assert response.headers["X-Deployed-By"] == "terraform"  # the response headers policy's
                     assert response.headers["X-Frame-Options"] == "DENY"
     finally:
         destroyed = terraform(tmp_path, "destroy", "-auto-approve")
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    assert "Destroy complete! Resources: 18 destroyed." in destroyed.stdout
+    assert "Destroy complete! Resources: 19 destroyed." in destroyed.stdout

@@ -197,6 +197,20 @@ resource "aws_cloudfront_response_headers_policy" "site" {
   }
 }
 
+resource "aws_cloudfront_function" "pages" {
+  name    = "@NAME@-pages"
+  runtime = "cloudfront-js-2.0"
+  comment = "directory paths to their index page"
+  publish = true
+  code    = <<-EOT
+    function handler(event) {
+      var request = event.request;
+      if (request.uri.endsWith('/')) request.uri += 'index.html';
+      return request;
+    }
+  EOT
+}
+
 resource "aws_cloudfront_distribution" "cdn" {
   enabled = true
   comment = "terraform"
@@ -234,6 +248,10 @@ resource "aws_cloudfront_distribution" "cdn" {
     default_ttl                = 60
     max_ttl                    = 3600
     response_headers_policy_id = aws_cloudfront_response_headers_policy.site.id
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.pages.arn
+    }
     forwarded_values {
       query_string = false
       cookies { forward = "none" }
