@@ -45,6 +45,7 @@ function handler(event) {
 """
 LOOP = b"function handler(event) { while (true) {} }"
 THROWS = b"function handler(event) { throw new Error('no such luck'); }"
+EURO = b"function handler(event) { event.request.headers['x-price'] = {value: '\\u20ac 5'}; return event.request; }"
 COUNTER = b"""
 var loaded = (typeof loaded === 'number') ? loaded + 1 : 1;
 async function handler(event) {
@@ -269,7 +270,7 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
                        ("/styles.css", b"body {}")):
         origin.routes[path] = Route(200, {"content-type": "text/html", "cache-control": "max-age=600"}, body)
     spa, security = new_function(cloudfront, SPA)[1], new_function(cloudfront, SECURITY)[1]
-    paths = {"/old/*": REDIRECT, "/loop*": LOOP, "/throw*": THROWS, "/count*": COUNTER}
+    paths = {"/old/*": REDIRECT, "/loop*": LOOP, "/throw*": THROWS, "/count*": COUNTER, "/euro*": EURO}
     behaviors = [{**behavior("web", PathPattern=pattern),
                   **associations(viewer_request=new_function(cloudfront, code)[1])} for pattern, code in paths.items()]
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
@@ -330,14 +331,17 @@ def test_a_viewer_response_function_sets_headers_on_misses_and_hits(server: Stra
         assert headers["x-seen-status"] == "200"
 
 
-def test_a_function_that_loops_or_throws_gets_a_503(server: StratoServer, site: Site) -> None:
+def test_a_function_that_loops_throws_or_returns_what_cannot_be_sent_gets_a_503(server: StratoServer, site: Site) -> None:
     looped = get(f"{server.edge_url}/loop", host=site.alias)
     assert looped[0] == 503
     assert looped[1]["x-cache"] == "FunctionThrottledError from cloudfront"
     thrown = get(f"{server.edge_url}/throw", host=site.alias)
     assert thrown[0] == 503
     assert thrown[1]["x-cache"] == "FunctionExecutionError from cloudfront"
-    assert not [path for path in seen_paths(site.origin) if path.startswith(("/loop", "/throw"))]
+    unsendable = get(f"{server.edge_url}/euro", host=site.alias)  # a field value HTTP/1.1 cannot carry
+    assert unsendable[0] == 503
+    assert unsendable[1]["x-cache"] == "FunctionExecutionError from cloudfront"
+    assert not [path for path in seen_paths(site.origin) if path.startswith(("/loop", "/throw", "/euro"))]
 
 
 def test_no_state_passes_from_one_invocation_to_the_next(server: StratoServer, site: Site) -> None:

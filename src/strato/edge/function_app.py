@@ -67,13 +67,14 @@ def with_functions(app: ASGIApp, functions: EdgeFunctions, observe: Observer) ->
             try:
                 result = invoke(functions.viewer_request, request_event(context, request),
                                 lambda value: request_result(value, request))
+                if isinstance(result, ViewerRequest):
+                    request, scope = result, rewritten(scope, result)
             except FunctionFailed as failed:
                 await _answer(scope, send, failure(failed.kind), observe, started)
                 return
             if isinstance(result, Answer):
                 await _answer(scope, send, result, observe, started)
                 return
-            request, scope = result, rewritten(scope, result)
         if functions.viewer_response is not None:
             send = _responding(send, functions.viewer_response, context, request, scope)
         await app(scope, receive, send)
@@ -119,7 +120,7 @@ def rewritten(scope: Scope, request: ViewerRequest) -> Scope:
     except UnicodeEncodeError:
         raise FunctionFailed(EXECUTION_ERROR) from None
     return {**scope, "path": unquote(request.uri), "raw_path": request.uri.encode(),
-            "query_string": request.query.encode("latin-1", "replace"), "headers": headers}
+            "query_string": request.query.encode(), "headers": headers}
 
 
 def _responding(send: Send, code: str, context: Context, request: ViewerRequest, scope: Scope) -> Send:

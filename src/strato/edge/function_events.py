@@ -22,7 +22,9 @@ VIEWER_REQUEST = "viewer-request"
 VIEWER_RESPONSE = "viewer-response"
 # The response's framing, which a viewer-response function cannot change (the body is not its).
 FRAMING = frozenset({"content-length", "transfer-encoding", "content-encoding"})
+# What a URI (or query) a function returns keeps as it is; anything else is percent-encoded (UTF-8).
 _URI_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _URI_SAFE + "?"
 Fields = list[tuple[str, str]]
 
 
@@ -109,7 +111,7 @@ def request_result(value: Any, request: ViewerRequest) -> ViewerRequest | Answer
     if cookies:
         headers.append(("cookie", "; ".join(f"{name}={cookie}" for name, cookie in cookies)))
     query = "&".join(f"{name}={item}" for name, item in _pairs(value.get("querystring", {}), "querystring"))
-    return ViewerRequest(request.method, quote(uri, safe=_URI_SAFE), query, headers)
+    return ViewerRequest(request.method, quote(uri, safe=_URI_SAFE), quote(query, safe=_QUERY_SAFE), headers)
 
 
 def generated_response(value: dict[str, Any]) -> Answer:
