@@ -331,7 +331,9 @@ def test_a_viewer_response_function_sets_headers_on_misses_and_hits(server: Stra
         assert headers["x-seen-status"] == "200"
 
 
-def test_a_function_that_loops_throws_or_returns_what_cannot_be_sent_gets_a_503(server: StratoServer, site: Site) -> None:
+def test_a_function_that_loops_throws_or_returns_what_cannot_be_sent_gets_a_503(
+    server: StratoServer, site: Site,
+) -> None:
     looped = get(f"{server.edge_url}/loop", host=site.alias)
     assert looped[0] == 503
     assert looped[1]["x-cache"] == "FunctionThrottledError from cloudfront"
