@@ -265,6 +265,17 @@ class TestRefusals:
                                  "greater than the reservedConcurrentExecution for function", 400)
         lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=1)
 
+    def test_no_reservation_below_the_functions_provisioned_concurrency(
+            self, lam: Any, published: tuple[str, str]) -> None:
+        name, version = published
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=2)
+        with pytest.raises(ClientError) as caught:
+            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+        assert error(caught) == ("InvalidParameterValueException", " ReservedConcurrentExecutions  1 should not be "
+                                 "lower than function's total provisioned concurrency [2]", 400)
+        assert lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)[
+            "ReservedConcurrentExecutions"] == 2
+
 
 class TestAcrossRestarts:
     """A server of its own: an account limit of 150 (so 50 may be provisioned without a
@@ -295,6 +306,20 @@ class TestAcrossRestarts:
         assert error(caught)[0] == "InvalidParameterValueException"
         assert lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version,
                                                       ProvisionedConcurrentExecutions=1)["Status"] == "IN_PROGRESS"
+
+    def test_a_reservation_counts_the_provisioned_concurrency_of_unreserved_functions(self, own: StratoServer) -> None:
+        lam = make_client(own.url, "lambda")
+        name = deploy(lam, INTROSPECT)
+        version = lam.publish_version(FunctionName=name)["Version"]
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=1)
+        other = deploy(lam, INTROSPECT)
+        with pytest.raises(ClientError) as caught:  # 150 - 1 provisioned - 50 < 100
+            lam.put_function_concurrency(FunctionName=other, ReservedConcurrentExecutions=50)
+        assert error(caught) == ("InvalidParameterValueException", "Specified ReservedConcurrentExecutions for "
+                                 "function decreases account's UnreservedConcurrentExecution below its minimum "
+                                 "value of [100].", 400)
+        assert lam.put_function_concurrency(FunctionName=other, ReservedConcurrentExecutions=49)[
+            "ReservedConcurrentExecutions"] == 49
 
     def test_configurations_and_their_environments_come_back_after_a_restart(self, own: StratoServer) -> None:
         lam = make_client(own.url, "lambda")

@@ -89,17 +89,11 @@ class ProvisionedTables(Tables):
             self._check_overlap(conn, name, qualifier, version)
             reserved, _ = self._function(conn, name)
             if reserved is not None:
-                others = conn.execute("SELECT COALESCE(SUM(requested), 0) FROM provisioned_concurrency "
-                                      "WHERE name = ? AND qualifier != ?", (name, qualifier)).fetchone()[0]
-                if others + requested > reserved:
+                if self._provisioned_sum(conn, name, qualifier) + requested > reserved:
                     raise InvalidParameter("Requested Provisioned Concurrency should not be greater than the "
                                            "reservedConcurrentExecution for function")
             else:
-                taken = conn.execute(
-                    "SELECT (SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions) + "
-                    "(SELECT COALESCE(SUM(p.requested), 0) FROM provisioned_concurrency p JOIN functions f "
-                    "ON f.name = p.name WHERE f.reserved_concurrency IS NULL AND NOT (p.name = ? AND p.qualifier = ?))",
-                    (name, qualifier)).fetchone()[0]
+                taken = self._committed_concurrency(conn, name) + self._provisioned_sum(conn, name, qualifier)
                 if account_limit - taken - requested < MIN_UNRESERVED:
                     raise InvalidParameter("Specified ConcurrentExecutions for function decreases account's "
                                            f"UnreservedConcurrentExecution below its minimum value of "
@@ -113,6 +107,21 @@ class ProvisionedTables(Tables):
             return stored
 
         return await self._write(run)
+
+    @staticmethod
+    def _provisioned_sum(conn: sqlite3.Connection, name: str, besides: str = "") -> int:
+        """The function's provisioned concurrency, all its configurations but `besides`'s."""
+        return int(conn.execute("SELECT COALESCE(SUM(requested), 0) FROM provisioned_concurrency "
+                                "WHERE name = ? AND qualifier != ?", (name, besides)).fetchone()[0])
+
+    @staticmethod
+    def _committed_concurrency(conn: sqlite3.Connection, name: str) -> int:
+        """What the account's other functions take out of its unreserved concurrency: their
+        reservations, and the provisioned concurrency of those without one."""
+        return int(conn.execute(
+            "SELECT (SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE name != ?) + "
+            "(SELECT COALESCE(SUM(p.requested), 0) FROM provisioned_concurrency p JOIN functions f "
+            "ON f.name = p.name WHERE f.reserved_concurrency IS NULL AND p.name != ?)", (name, name)).fetchone()[0])
 
     def _check_overlap(self, conn: sqlite3.Connection, name: str, qualifier: str, version: str) -> None:
         """A version's environments are provisioned once: through the version or through an

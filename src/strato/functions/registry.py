@@ -324,13 +324,18 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
     # -- concurrency ---------------------------------------------------------------------
 
     async def put_concurrency(self, function_name: str, reserved: int, account_limit: int) -> int:
-        """Reserve concurrency for a function, leaving at least MIN_UNRESERVED of the account's."""
+        """Reserve concurrency for a function, no less than its provisioned concurrency, leaving
+        at least MIN_UNRESERVED of the account's (less the other functions' reservations and the
+        provisioned concurrency of those without one)."""
         name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> int:
             self._function(conn, name, LATEST)  # as Lambda's PutFunctionConcurrency names it
-            others = conn.execute("SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE name != ?",
-                                  (name,)).fetchone()[0]
+            provisioned = self._provisioned_sum(conn, name)
+            if 0 <= reserved < provisioned:
+                raise InvalidParameter(f" ReservedConcurrentExecutions  {reserved} should not be lower than "
+                                       f"function's total provisioned concurrency [{provisioned}]")
+            others = self._committed_concurrency(conn, name)
             if reserved < 0 or others + reserved > account_limit - MIN_UNRESERVED:
                 raise InvalidParameter("Specified ReservedConcurrentExecutions for function decreases account's "
                                        f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].")
