@@ -19,10 +19,12 @@ from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, call, deploy
 from tests.servers import StratoServer
 
 INTROSPECT = """
-import os
+import os, uuid
+
+TOKEN = uuid.uuid4().hex  # one per environment (a process id may repeat in its own namespace)
 
 def handler(event, context):
-    return {"type": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"], "pid": os.getpid()}
+    return {"type": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"], "pid": os.getpid(), "token": TOKEN}
 """
 FAILING_INIT = """
 raise RuntimeError("no configuration")
@@ -167,6 +169,20 @@ class TestConfigurations:
             lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="gone")
         assert error(caught)[0] == "ResourceNotFoundException"
         assert lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"] == []
+
+    def test_deleting_another_version_leaves_a_configurations_environments_alone(
+            self, lam: Any, published: tuple[str, str]) -> None:
+        name, version = published
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=1)
+        assert settled(lam, name, version)["Status"] == "READY"
+        _, before = call(lam, name, Qualifier=version)
+        lam.update_function_configuration(FunctionName=name, Timeout=5)
+        second = lam.publish_version(FunctionName=name)["Version"]
+        lam.delete_function(FunctionName=name, Qualifier=second)
+        answer, after = call(lam, name, Qualifier=version, LogType="Tail")
+        assert after["token"] == before["token"]  # the same environment, still kept
+        assert "Init Duration" not in log_tail(answer)
+        assert settled(lam, name, version)["Status"] == "READY"
 
     def test_deleting_the_version_or_the_function_removes_its_configurations(self, lam: Any) -> None:
         name = deploy(lam, INTROSPECT)

@@ -75,13 +75,14 @@ class Controller:
             self.desk.grant(head["lessee"], invocation.function)
         return result_head(result), result.payload
 
-    def retire(self, name: str) -> None:
+    def retire(self, name: str, version: str | None = None) -> None:
         """The function, or one of its versions, is deleted: its environments go (kept ones
-        too), and whatever configurations it still has are provisioned again."""
+        too; another version's stay), and whatever configurations it still has are provisioned
+        again."""
         provisioner = self.provisioner
         if provisioner is not None:
-            provisioner.forget(name)
-        self.pool.retire(name)
+            provisioner.forget(name, version)
+        self.pool.retire(name, version)
         if provisioner is not None:
             provisioner.refresh_soon(name)
 
@@ -133,7 +134,8 @@ class WorkerConnection(asyncio.Protocol):
         if op == "wake":
             self._controller.dispatcher.wake()
         elif op == "retire" and isinstance(head.get("name"), str):
-            self._controller.retire(head["name"])
+            version = head.get("version")
+            self._controller.retire(head["name"], version if isinstance(version, str) else None)
         elif op == "provision" and isinstance(head.get("name"), str):
             if self._controller.provisioner is not None:
                 self._controller.provisioner.refresh_soon(head["name"])

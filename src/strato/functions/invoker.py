@@ -35,6 +35,7 @@ class Invoker(Protocol):
         changed: the controller starts or lets go of environments accordingly."""
         ...
 
-    async def retire(self, function_name: str) -> None:
-        """Stop a deleted function's environments (idle ones now, busy ones when they finish)."""
+    async def retire(self, function_name: str, version: str | None = None) -> None:
+        """Stop a deleted function's environments, or a deleted version's alone (idle ones now,
+        busy ones when they finish)."""
         ...

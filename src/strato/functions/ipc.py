@@ -336,9 +336,9 @@ class ControllerClient:
         except ControllerUnavailable:
             log.warning("the controller is away; it provisions %s's environments when it is back", function_name)
 
-    async def retire(self, function_name: str) -> None:
+    async def retire(self, function_name: str, version: str | None = None) -> None:
         try:
-            await self.call({"op": "retire", "name": function_name})
+            await self.call({"op": "retire", "name": function_name, "version": version})
         except ControllerUnavailable:
             log.warning("the controller is away; %s's idle environments stop when it reaps them", function_name)
 

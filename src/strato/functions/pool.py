@@ -208,12 +208,13 @@ class Pool:
             if environment.function.name == name:
                 loan.recall()
 
-    def retire(self, name: str) -> None:
-        """The function is gone (DeleteFunction): its environments go, busy ones when they finish."""
-        for key in [key for key in self._groups if key[0] == name]:
+    def retire(self, name: str, version: str | None = None) -> None:
+        """The function, or that version of it, is gone (DeleteFunction): its environments go,
+        busy ones when they finish."""
+        for key in [key for key in self._groups if key[0] == name and version in (None, key[1])]:
             self._retire(key)
-        for version in [version for (function, version) in self._current if function == name]:
-            del self._current[(name, version)]
+        for current in [current for current in self._current if current[0] == name and version in (None, current[1])]:
+            del self._current[current]
 
     async def close(self) -> None:
         """Stop every environment and the reaper."""

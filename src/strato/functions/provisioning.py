@@ -85,9 +85,11 @@ class Provisioner:
                     self._hand_over(current, target)
                 self._fill(target)
 
-    def forget(self, name: str) -> None:
-        """The function is going (its environments are retired with it): nothing of it is kept."""
-        for key in [key for key in self._targets if key[0] == name]:
+    def forget(self, name: str, version: str | None = None) -> None:
+        """The function, or that version of it, is going (its environments are retired with
+        it): nothing of it is kept."""
+        for key in [key for key, target in self._targets.items()
+                    if key[0] == name and version in (None, target.function.version)]:
             self._drop(self._targets.pop(key))
 
     async def close(self) -> None:

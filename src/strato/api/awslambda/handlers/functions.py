@@ -253,5 +253,5 @@ async def update_function_configuration(call: Call) -> Response:
 async def delete_function(call: Call) -> Response:
     name, qualifier = call.target()
     await call.registry.delete(name, qualifier)
-    await call.services.invoker.retire(name)
+    await call.services.invoker.retire(name, qualifier)
     return no_content()
