@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -16,8 +17,8 @@ import pytest
 from strato import migrations
 from strato.functions.environment import InitFailed
 from strato.functions.pool import IDLE_TIMEOUT, Pool
-from strato.functions.provisioned import IN_PROGRESS, READY, ProvisionedConfig, server_starting
-from strato.functions.provisioning import Provisioner
+from strato.functions.provisioned import FAILED, IN_PROGRESS, READY, ProvisionedConfig, server_starting
+from strato.functions.provisioning import LAUNCH_FAILURE, Provisioner
 from strato.functions.registry import Registry
 from strato.functions.registry_tables import MIGRATIONS
 from tests.functions.support import REGION, SubprocessLauncher, function, invocation, write_code
@@ -198,3 +199,25 @@ class TestProvisioner:
             finally:
                 await provisioner.close()
         run_with_pool(tmp_path, test, idle_timeout=0.2)
+
+    def test_environments_that_cannot_be_launched_turn_the_configuration_failed(
+            self, tmp_path: Path, registry: Registry) -> None:
+        stored = registry.packages.store_sync(package(HANDLERS))
+        asyncio.run(registry.create("fn", CONFIG, stored, publish=True))
+        asyncio.run(registry.put_provisioned("fn", "1", 1, 1000))
+        shutil.rmtree(registry.packages.code_dir(stored.sha256_hex))  # the launch itself fails
+
+        async def test(pool: Pool) -> None:
+            provisioner = Provisioner(registry, pool)
+
+            async def failed() -> bool:
+                return (await registry.get_provisioned("fn", "1")).status == FAILED
+            try:
+                await provisioner.refresh()
+                await until(failed)
+                config = await registry.get_provisioned("fn", "1")
+                assert (config.allocated, config.status_reason) == (0, LAUNCH_FAILURE)
+                assert pool.environments == 0
+            finally:
+                await provisioner.close()
+        run_with_pool(tmp_path, test)

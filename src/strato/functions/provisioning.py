@@ -4,8 +4,9 @@ the pool, their count and status reported back to the registry, where the API re
 
 A target's life: IN_PROGRESS while its environments start (a few at a time, in the background,
 never on an API call's path) -> READY when all are initialised -> IN_PROGRESS again while one
-that died is replaced; FAILED (with the init's error type) when one fails to initialise, after
-which no more are started for that configuration until it is put again. A configuration
+that died is replaced; FAILED (with the init's error type) when one fails to initialise, or
+cannot be launched at all, after which no more are started for that configuration until it is
+put again. A configuration
 replaced by one for the same version takes over its environments (a smaller count lets the
 surplus go); a deleted one's environments become ordinary, reaped when idle.
 """
@@ -28,6 +29,7 @@ log = logging.getLogger("strato.functions")
 
 STARTS_AT_ONCE = 2  # environments initialising at once for all configurations (a core each)
 INIT_FAILURE = "FUNCTION_ERROR_INIT_FAILURE"
+LAUNCH_FAILURE = "INTERNAL_ERROR: the environments could not be launched"  # the host's fault, in its log
 TargetKey = tuple[str, str]  # (function name, qualifier)
 
 
@@ -161,6 +163,11 @@ class Provisioner:
         except RuntimeError as exc:  # the pool is closing
             log.info("provisioned concurrency of %s:%s stopped: %s", target.config.function_name,
                      target.config.qualifier, exc)
+        except Exception:  # the launch itself failed (no runtime, no sandbox): no use trying again
+            log.exception("provisioned concurrency of %s:%s could not start an environment",
+                          target.config.function_name, target.config.qualifier)
+            target.failed = True
+            await self._report(target, FAILED, LAUNCH_FAILURE)
 
     async def _report(self, target: _Target, status: str, reason: str | None = None) -> None:
         config = target.config
