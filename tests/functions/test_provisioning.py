@@ -19,6 +19,7 @@ from strato.functions.environment import InitFailed
 from strato.functions.pool import IDLE_TIMEOUT, Pool
 from strato.functions.provisioned import FAILED, IN_PROGRESS, READY, ProvisionedConfig, server_starting
 from strato.functions.provisioning import LAUNCH_FAILURE, Provisioner
+from strato.functions.records import FunctionVersion
 from strato.functions.registry import Registry
 from strato.functions.registry_tables import MIGRATIONS
 from tests.functions.support import REGION, SubprocessLauncher, function, invocation, write_code
@@ -221,3 +222,44 @@ class TestProvisioner:
             finally:
                 await provisioner.close()
         run_with_pool(tmp_path, test)
+
+    def test_an_environment_that_dies_while_ready_is_reported_is_replaced(
+            self, tmp_path: Path, registry: Registry) -> None:
+        stored = registry.packages.store_sync(package(HANDLERS))
+        asyncio.run(registry.create("fn", CONFIG, stored, publish=True))
+        asyncio.run(registry.put_provisioned("fn", "1", 1, 1000))
+
+        async def test(pool: Pool) -> None:
+            provisioner = Provisioner(DyingAtReady(registry, pool), pool)
+
+            async def ready() -> bool:
+                config = await registry.get_provisioned("fn", "1")
+                return (config.status, config.allocated) == (READY, 1) and pool.environments == 1
+            try:
+                await provisioner.refresh()
+                await until(ready)
+                result = await pool.invoke(invocation(registry.resolve("fn", "1")))
+                assert json.loads(result.payload)["type"] == "provisioned-concurrency"
+                assert b"Init Duration" not in result.log_tail
+            finally:
+                await provisioner.close()
+        run_with_pool(tmp_path, test)
+
+
+class DyingAtReady:
+    """The registry, where the kept environment dies while the first READY is being written."""
+
+    def __init__(self, registry: Registry, pool: Pool) -> None:
+        self._registry = registry
+        self._pool = pool
+        self._died = False
+
+    async def provisioned_targets(self, name: str | None = None) -> list[tuple[ProvisionedConfig, FunctionVersion]]:
+        return await self._registry.provisioned_targets(name)
+
+    async def report_provisioned(self, name: str, qualifier: str, generation: str, allocated: int, status: str,
+                                 reason: str | None = None) -> None:
+        if status == READY and not self._died:
+            self._died = True
+            await self._pool.invoke(invocation(self._registry.resolve(name, qualifier), b'{"exit": true}'))
+        await self._registry.report_provisioned(name, qualifier, generation, allocated, status, reason)

@@ -147,16 +147,20 @@ class Provisioner:
             self._fill(target)
 
     async def _keep(self, target: _Target) -> None:
-        """Start environments until the target has its count, reporting as they come."""
+        """Start environments until the target has its count, reporting as they come (one that
+        dies while READY is written is replaced here: this task was still running then)."""
         requested = target.config.requested
         try:
-            while len(target.environments) < requested:
-                await self._report(target, IN_PROGRESS)
-                async with self._starts:
-                    environment = await self._pool.provision(target.function)
-                target.environments.add(environment)
-                self._owners[environment] = target
-            await self._report(target, READY)
+            while True:
+                while len(target.environments) < requested:
+                    await self._report(target, IN_PROGRESS)
+                    async with self._starts:
+                        environment = await self._pool.provision(target.function)
+                    target.environments.add(environment)
+                    self._owners[environment] = target
+                await self._report(target, READY)
+                if len(target.environments) >= requested:
+                    break
         except InitFailed as exc:
             target.failed = True
             await self._report(target, FAILED, f"{INIT_FAILURE}: {exc}")
