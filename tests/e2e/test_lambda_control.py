@@ -278,6 +278,17 @@ class TestVersions:
         assert error_of(caught) == ("ResourceNotFoundException", 404)
         assert lam.get_function(FunctionName=function)["Configuration"]["Version"] == "$LATEST"
 
+    def test_zero_and_leading_zeros_name_no_version(self, lam: Any, function: str) -> None:
+        """$LATEST is not version 0, and 01 is not version 1: deleting "0" leaves $LATEST be."""
+        lam.publish_version(FunctionName=function)
+        with contextlib.suppress(ClientError):
+            lam.delete_function(FunctionName=function, Qualifier="0")
+        assert lam.get_function(FunctionName=function)["Configuration"]["Version"] == "$LATEST"
+        for qualifier in ("0", "00", "01"):
+            with pytest.raises(ClientError) as caught:
+                lam.invoke(FunctionName=function, Qualifier=qualifier)
+            assert error_of(caught) == ("ResourceNotFoundException", 404)
+
     def test_deleting_the_function_makes_it_not_found(self, lam: Any, function: str) -> None:
         lam.delete_function(FunctionName=function)
         with pytest.raises(ClientError) as caught:

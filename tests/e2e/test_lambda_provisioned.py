@@ -244,6 +244,16 @@ class TestRefusals:
             lam.list_provisioned_concurrency_configs(FunctionName="doesnotexist")
         assert error(caught)[0] == "ResourceNotFoundException"
 
+    def test_zero_and_leading_zeros_name_no_version(self, lam: Any, published: tuple[str, str]) -> None:
+        name, _ = published  # version 1
+        arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+        for qualifier in ("0", "01"):
+            with pytest.raises(ClientError) as caught:
+                lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier,
+                                                       ProvisionedConcurrentExecutions=1)
+            assert error(caught) == ("ResourceNotFoundException", f"Function not found: {arn}:{qualifier}", 404)
+        assert lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"] == []
+
     def test_a_version_is_provisioned_through_itself_or_an_alias_not_both(
             self, lam: Any, published: tuple[str, str]) -> None:
         name, version = published

@@ -13,7 +13,7 @@ from strato.account import ACCOUNT_ID
 from .errors import AccessDenied, InvalidParameter, NotFound
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-_VERSION = re.compile(r"[0-9]{1,10}")
+_VERSION = re.compile(r"[1-9][0-9]{0,9}")  # published from 1 on ($LATEST is stored as 0), no leading 0
 _ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
 _QUALIFIER = re.compile(r"[a-zA-Z0-9$_-]{1,128}")
 _FULL = re.compile(r"arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):([0-9]{12}):function:(.+)")
