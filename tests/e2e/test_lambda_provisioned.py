@@ -254,6 +254,19 @@ class TestRefusals:
             assert error(caught) == ("ResourceNotFoundException", f"Function not found: {arn}:{qualifier}", 404)
         assert lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"] == []
 
+    def test_an_alias_with_weights_is_refused(self, lam: Any, published: tuple[str, str]) -> None:
+        name, version = published
+        lam.update_function_configuration(FunctionName=name, Timeout=5)
+        second = lam.publish_version(FunctionName=name)["Version"]
+        lam.create_alias(FunctionName=name, Name="canary", FunctionVersion=version,
+                         RoutingConfig={"AdditionalVersionWeights": {second: 0.1}})
+        with pytest.raises(ClientError) as caught:
+            lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="canary",
+                                                   ProvisionedConcurrentExecutions=1)
+        assert error(caught) == ("InvalidParameterValueException", "Alias with weights can not be used with "
+                                 "Provisioned Concurrency", 400)
+        assert lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"] == []
+
     def test_a_version_is_provisioned_through_itself_or_an_alias_not_both(
             self, lam: Any, published: tuple[str, str]) -> None:
         name, version = published

@@ -28,6 +28,7 @@ IN_PROGRESS, READY, FAILED = "IN_PROGRESS", "READY", "FAILED"
 _COLUMNS = "qualifier, requested, allocated, status, status_reason, last_modified, generation"
 _UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 _NOT_PUBLISHED = "The function resource provided must be an alias or a published version."
+_WEIGHTED = "Alias with weights can not be used with Provisioned Concurrency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,8 @@ class ProvisionedTables(Tables):
         def run(conn: sqlite3.Connection) -> ProvisionedConfig:
             version = self._provisioned_target(conn, name, qualifier, _UNPUBLISHED)
             assert qualifier is not None
+            if qualifier != version and self._alias(conn, name, qualifier).weights:
+                raise InvalidParameter(_WEIGHTED)
             self._check_overlap(conn, name, qualifier, version)
             reserved, _ = self._function(conn, name)
             if reserved is not None:
