@@ -112,3 +112,27 @@ def test_a_stream_past_its_limit_is_cut_there_and_answered_as_too_large() -> Non
         assert sum(map(len, stream.chunks)) == MAX_STREAMED
         assert recorder.events[-1:] == [("done", "req-1", "Function.ResponseSizeTooLarge")]
     with_listener(test)
+
+
+class BackedUp(Stream):
+    """A caller whose link backs up on the stream's last chunk and stays so (a relay to a worker
+    whose socket is full as the runtime ends its answer)."""
+
+    def open(self, content_type: str, pause: Pause) -> None:
+        super().open(content_type, pause)
+        self.pause = pause
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self.pause(True)
+
+
+def test_a_stream_paused_as_it_ends_leaves_the_runtime_read_for_its_next_invocation() -> None:
+    async def test(channel: RuntimeChannel, listener: RuntimeApiListener, recorder: Recorder) -> None:
+        client = await invoked(channel, listener, BackedUp())
+        client.writer.write(STREAMING_HEAD + chunk(b"last") + b"0\r\n\r\n")
+        assert (await client.response())[0] == 202
+        channel.submit(delivery("req-2"))
+        status, fields, _ = await client.request("GET", f"{BASE}/invocation/next")
+        assert (status, fields["Lambda-Runtime-Aws-Request-Id"]) == (200, "req-2")
+    with_listener(test)

@@ -35,6 +35,7 @@ from typing import cast
 
 import httptools
 
+from ..flow import ReadPause
 from ..records import MAX_STREAMED, ResponseStream
 from . import wire
 from .channel import RuntimeChannel
@@ -70,6 +71,7 @@ class RuntimeConnection(asyncio.Protocol):
         self._error_body = b""  # a streamed answer's error trailer (base64)
         self._stream: ResponseStream | None = None  # where the streamed answer in progress goes
         self._stream_id = ""  # for which invocation
+        self._flow: ReadPause | None = None  # its caller's flow control over this connection
         self._trailing = False  # between chunks or in the trailers: bytes read count as head bytes
         self._keep_alive = True
         self._parked = False
@@ -96,7 +98,7 @@ class RuntimeConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
-        self._stream = None
+        self._stream = self._flow = None
         if self._parked:
             self._parked = False
             self._channel.forget(self)
@@ -202,17 +204,8 @@ class RuntimeConnection(asyncio.Protocol):
             return
         self._stream = stream
         self._stream_id = request_id
-        stream.open(self._content_type.decode("latin-1") or "application/octet-stream", self._pause)
-
-    def _pause(self, paused: bool) -> None:
-        """The caller's flow control over a streamed answer."""
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return
-        if paused:
-            transport.pause_reading()
-        else:
-            transport.resume_reading()
+        self._flow = ReadPause(self._transport)
+        stream.open(self._content_type.decode("latin-1") or "application/octet-stream", self._flow)
 
     def on_chunk_header(self) -> None:
         self._trailing = True
@@ -280,6 +273,9 @@ class RuntimeConnection(asyncio.Protocol):
             if kind == b"response" and self._streaming and self._error_type is not None:
                 error_type, body = self._error_type, _decoded(self._error_body)  # a mid-stream error
             streamed, self._stream = self._stream is not None, None
+            if self._flow is not None:
+                self._flow.end()  # the runtime's next request is read, whatever the caller holds
+                self._flow = None
             reply = self._channel.answer(request_id.decode("latin-1"), body, error_type, self._body_size,
                                          MAX_STREAMED if streamed else wire.MAX_RESULT)
             if reply.status == 202 and self._held is None:
