@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from strato.functions.ipc import MAX_HEAD, ControllerClient, FrameReader, StreamRelay, encode_frame
-from strato.functions.records import FunctionVersion, Invocation, InvokeResult
+from strato.functions.records import FunctionVersion, Invocation, InvokeResult, Pause
 from strato.functions.streams import StreamedAnswer
 
 
@@ -125,6 +125,42 @@ def test_a_streamed_call_hands_its_chunks_to_the_stream_before_the_result(tmp_pa
         await server.wait_closed()
     asyncio.run(main())
 
+
+
+class HeldBack:
+    """A caller's stream that backs up on its first chunk and stays so: it holds what it got."""
+
+    def open(self, content_type: str, pause: Pause) -> None:
+        self.pause = pause
+
+    def write(self, chunk: bytes) -> None:
+        self.pause(True)
+
+
+def test_a_link_paused_by_a_stream_as_it_ended_carries_the_next_call(tmp_path: Path) -> None:
+    """The link a streamed call used goes back to the idle ones: a pause its caller asked for as
+    the result came in must not stop the next call on that link from hearing its answer."""
+    async def main() -> None:
+        async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            answers = [encode_frame({"stream": "open", "content_type": "text/plain"})
+                       + encode_frame({"stream": "chunk"}, b"held") + encode_frame({"executed_version": "$LATEST"}),
+                       encode_frame({})]
+            for answer in answers:
+                head_size, size = struct.unpack(">II", await reader.readexactly(8))
+                await reader.readexactly(head_size + size)
+                writer.write(answer)
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_unix_server(controller, str(tmp_path / "controller.sock"))
+        client = ControllerClient(tmp_path / "controller.sock", enqueue=_never)
+        invocation = Invocation(_function(tmp_path), "arn", b"{}", "req-1", stream=HeldBack())
+        assert await client.invoke(invocation) == InvokeResult(b"", "$LATEST")
+        assert await asyncio.wait_for(client.call({"op": "wake"}), 5) == ({}, b"")
+        client.close()
+        server.close()
+        await server.wait_closed()
+    asyncio.run(main())
 
 async def _never(invocation: Invocation) -> None:
     raise AssertionError("nothing is queued here")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .environment import Undelivered
+from .flow import ReadPause
 from .records import (
     MAX_PAYLOAD,
     FunctionVersion,
@@ -173,6 +174,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[Frame] | None = None
         self.stream: ResponseStream | None = None  # where a streamed call's chunks go
+        self._flow: ReadPause | None = None  # its caller's flow control over this link
         self.closed = False
         self._frames = FrameReader(self._frame)
 
@@ -193,7 +195,8 @@ class _Connection(asyncio.Protocol):
         part = head.get("stream")
         if part is not None and self.stream is not None:
             if part == "open":
-                self.stream.open(str(head.get("content_type")), self._pause)
+                self._flow = ReadPause(self.transport)
+                self.stream.open(str(head.get("content_type")), self._flow)
             else:
                 self.stream.write(payload)
             return
@@ -205,14 +208,13 @@ class _Connection(asyncio.Protocol):
         if not waiter.done():
             waiter.set_result((head, payload))
 
-    def _pause(self, paused: bool) -> None:
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
-        if paused:
-            transport.pause_reading()
-        else:
-            transport.resume_reading()
+    def call_ended(self) -> None:
+        """The call is answered: the link is read again for the next one, whatever a streamed
+        call's caller still holds."""
+        self.stream = None
+        if self._flow is not None:
+            self._flow.end()
+            self._flow = None
 
     def _fail(self, exc: BaseException) -> None:
         waiter = self.waiter
@@ -269,7 +271,7 @@ class ControllerClient:
         except BaseException:
             connection.close()  # cancelled mid-call: the connection's state is unknown
             raise
-        connection.stream = None
+        connection.call_ended()
         self._idle.append(connection)
         return answer
 
