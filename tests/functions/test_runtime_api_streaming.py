@@ -107,8 +107,13 @@ def test_a_stream_past_its_limit_is_cut_there_and_answered_as_too_large() -> Non
         stream = Stream()
         client = await invoked(channel, listener, stream)
         piece = chunk(b"x" * (1024 * 1024))
-        client.writer.write(STREAMING_HEAD + piece * (MAX_STREAMED // (1024 * 1024) + 1) + b"0\r\n\r\n")
+        client.writer.write(STREAMING_HEAD)
+        for _ in range(MAX_STREAMED // (1024 * 1024) + 1):
+            client.writer.write(piece)
+            await client.writer.drain()
+        client.writer.write(b"0\r\n\r\n")
         assert (await client.response())[0] == 413
+        assert MAX_STREAMED == 200 * 1024 * 1024  # Lambda's limit for a streamed answer
         assert sum(map(len, stream.chunks)) == MAX_STREAMED
         assert recorder.events[-1:] == [("done", "req-1", "Function.ResponseSizeTooLarge")]
     with_listener(test)

@@ -14,7 +14,7 @@ DEFAULT_MEMORY = 128
 DEFAULT_EPHEMERAL = 512
 MAX_PAYLOAD = 6 * 1024 * 1024
 MAX_EVENT_PAYLOAD = 1024 * 1024
-MAX_STREAMED = 20 * 1024 * 1024  # a streamed answer's limit (Lambda's default for response streaming)
+MAX_STREAMED = 200 * 1024 * 1024  # a streamed answer's limit (Lambda's default since July 2025; 20 MB before)
 LOG_TAIL_BYTES = 4096
 
 
