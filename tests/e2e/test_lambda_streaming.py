@@ -161,6 +161,12 @@ class TestFunctionUrls:
             assert response.status == 502
 
 
+    def test_a_prelude_nested_too_deeply_is_a_bad_gateway(self, server: StratoServer, url_host: str) -> None:
+        prelude = '{"statusCode": 200, "headers": ' + "[" * 10_000 + "]" * 10_000 + "}"
+        event = {"chunks": [prelude + "\0" * 8 + "body"], "content_type": PRELUDE_TYPE}
+        with url_request(server, url_host, event) as response:
+            assert response.status == 502
+
 NODE_STREAMING = """
 const net = require("net");
 

@@ -12,9 +12,9 @@ Lambda functions" and "Invoking Lambda function URLs".
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
+from strato import jsontext
 from strato.functions.streams import StreamedAnswer
 from strato.http.responses import Response
 
@@ -51,7 +51,7 @@ async def streamed_response(answer: StreamedAnswer) -> Response:
 
 def _prelude(raw: bytes) -> dict[str, object]:
     try:
-        prelude = json.loads(raw or b"{}")
+        prelude = jsontext.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise InvalidResponse("the prelude is not JSON") from None
     if not isinstance(prelude, dict):
