@@ -192,8 +192,12 @@ function gate(port) {
   });
 }
 
+let invocations = 0;  // run by this environment
+
 exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  invocations += 1;
   if (event.requestContext) event = JSON.parse(event.body);  // through a function URL
+  if (event.count) event.chunks = [String(invocations)];
   const next = event.gate ? gate(event.gate) : null;
   if (event.http) responseStream = awslambda.HttpResponseStream.from(responseStream, event.http);
   else responseStream.setContentType("text/plain");
@@ -237,6 +241,18 @@ class TestNodeStreamifyResponse:
         assert complete["ErrorCode"] == "Unhandled"
         details = json.loads(complete["ErrorDetails"])
         assert (details["errorType"], details["errorMessage"]) == ("RangeError", "failed mid-stream")
+
+    def test_an_error_with_writes_still_queued_leaves_the_environment_warm(self, lam: Any,
+                                                                          node_streaming: str) -> None:
+        """The writes the handler queued behind one still going out are dropped with the error:
+        none may follow the stream's end onto the Runtime API connection."""
+        before = int(b"".join(event["PayloadChunk"]["Payload"] for event in
+                              events(lam, node_streaming, {"count": True}) if "PayloadChunk" in event))
+        seen = list(events(lam, node_streaming, {"chunks": ["sent", " queued", " queued too"], "fail": True}))
+        assert seen[-1]["InvokeComplete"]["ErrorCode"] == "Unhandled"
+        after = int(b"".join(event["PayloadChunk"]["Payload"] for event in
+                             events(lam, node_streaming, {"count": True}) if "PayloadChunk" in event))
+        assert after == before + 2  # the same environment ran all three
 
     def test_invoke_gets_the_written_body_whole(self, lam: Any, node_streaming: str) -> None:
         answer = lam.invoke(FunctionName=node_streaming, Payload=json.dumps({"chunks": ["whole ", "body"]}))

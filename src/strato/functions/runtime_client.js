@@ -107,6 +107,7 @@ class ResponseStream extends stream.Writable {
     this.requestId = requestId;
     this.contentType = "application/octet-stream";
     this.answer = null;  // the Runtime API's answer, once the head is sent
+    this.ended = false;  // the last chunk is sent: what the handler still queued is dropped
   }
 
   setContentType(type) {
@@ -124,15 +125,18 @@ class ResponseStream extends stream.Writable {
 
   // The socket's own flow control paces the handler: the callback runs once the chunk is out.
   _write(chunk, encoding, callback) {
+    if (this.ended) return callback();
     this.open();
     if (!chunk.length) return callback();
     this.api.socket.write(Buffer.concat([Buffer.from(chunk.length.toString(16) + "\r\n"), chunk, CRLF]),
                           () => callback());
   }
 
-  // The last chunk: with the error trailers when the invocation failed mid-stream.
+  // The last chunk: with the error trailers when the invocation failed mid-stream. Writes the
+  // handler queued behind one still going out never follow it.
   close(doc) {
     this.open();
+    this.ended = true;
     let trailers = "";
     if (doc) {
       trailers = `Lambda-Runtime-Function-Error-Type: ${doc.errorType}\r\n` +
