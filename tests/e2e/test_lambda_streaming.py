@@ -167,6 +167,22 @@ class TestFunctionUrls:
         with url_request(server, url_host, event) as response:
             assert response.status == 502
 
+    def test_a_prelude_status_without_a_body_drops_the_body_and_keeps_the_connection(
+            self, server: StratoServer, url_host: str) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        headers = {"Host": url_host, "Content-Type": "application/json"}
+        try:
+            for status in (204, 304):
+                event = {"chunks": [json.dumps({"statusCode": status}) + "\0" * 8 + "no body here"],
+                         "content_type": PRELUDE_TYPE}
+                connection.request("POST", "/", body=json.dumps(event), headers=headers)
+                response = connection.getresponse()
+                assert (response.status, response.read()) == (status, b"")
+            connection.request("POST", "/", body=json.dumps({"chunks": ["still ", "open"]}), headers=headers)
+            assert connection.getresponse().read() == b"still open"  # the same connection
+        finally:
+            connection.close()
+
 NODE_STREAMING = """
 const net = require("net");
 

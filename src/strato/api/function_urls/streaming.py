@@ -4,10 +4,11 @@ the chunks arrive (chunked), never gathered whole.
 With the Content-Type `application/vnd.awslambda.http-integration-response` (what Lambda's
 Node.js `awslambda.HttpResponseStream.from` writes), the stream begins with a JSON prelude
 (`statusCode`, `headers`, `cookies`), then 8 NUL bytes, then the body: the prelude is the HTTP
-status and headers. Any other stream is a 200 of the runtime's Content-Type. An error once the
-answer has begun (a mid-stream error, a timeout) aborts the connection: the viewer sees a body
-cut short, never a second answer. Source: the Lambda developer guide, "Response streaming for
-Lambda functions" and "Invoking Lambda function URLs".
+status and headers (a 204 or 304 has no body: the rest of the stream is dropped). Any other
+stream is a 200 of the runtime's Content-Type. An error once the answer has begun (a mid-stream
+error, a timeout) aborts the connection: the viewer sees a body cut short, never a second answer.
+Source: the Lambda developer guide, "Response streaming for Lambda functions" and "Invoking
+Lambda function URLs".
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .results import InvalidResponse, structured
 PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response"
 DELIMITER = b"\0" * 8
 MAX_PRELUDE = 64 * 1024
+NO_BODY = (204, 304)  # statuses whose response has no body: what the function streams after is dropped
 
 
 class StreamFailed(Exception):
@@ -42,6 +44,8 @@ async def streamed_response(answer: StreamedAnswer) -> Response:
         end = read.find(DELIMITER)
         if end >= 0:
             head = structured(_prelude(read[:end]))
+            if head.status in NO_BODY:
+                return Response(head.status, head.headers, b"", close=answer.abandon)
             return Response(head.status, head.headers, _body(answer, chunks, read[end + len(DELIMITER):]),
                             close=answer.abandon)
         if len(read) > MAX_PRELUDE:
