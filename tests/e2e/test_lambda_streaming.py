@@ -258,6 +258,12 @@ class TestNodeStreamifyResponse:
         details = json.loads(complete["ErrorDetails"])
         assert (details["errorType"], details["errorMessage"]) == ("RangeError", "failed mid-stream")
 
+    def test_a_value_written_that_is_not_text_or_bytes_goes_out_as_its_json(self, lam: Any,
+                                                                             node_streaming: str) -> None:
+        seen = list(events(lam, node_streaming, {"chunks": ["text,", {"an": ["object"]}]}))
+        assert b"".join(event["PayloadChunk"]["Payload"] for event in seen[:-1]) == b'text,{"an":["object"]}'
+        assert seen[-1]["InvokeComplete"] == {}
+
     def test_an_error_with_writes_still_queued_leaves_the_environment_warm(self, lam: Any,
                                                                           node_streaming: str) -> None:
         """The writes the handler queued behind one still going out are dropped with the error:

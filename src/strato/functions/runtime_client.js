@@ -123,6 +123,12 @@ class ResponseStream extends stream.Writable {
     [this.answer] = this.api.send(Buffer.from(head, "latin1"));
   }
 
+  // Any value other than text or bytes is written as its JSON, as Lambda's runtime writes it.
+  write(chunk, encoding, callback) {
+    const data = typeof chunk === "string" || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk);
+    return super.write(data, encoding, callback);
+  }
+
   // The socket's own flow control paces the handler: the callback runs once the chunk is out.
   _write(chunk, encoding, callback) {
     if (this.ended) return callback();
