@@ -130,7 +130,11 @@ def test_a_streamed_call_hands_its_chunks_to_the_stream_before_the_result(tmp_pa
 class HeldBack:
     """A caller's stream that backs up on its first chunk and stays so: it holds what it got."""
 
+    def __init__(self) -> None:
+        self.content_types: list[str] = []
+
     def open(self, content_type: str, pause: Pause) -> None:
+        self.content_types.append(content_type)
         self.pause = pause
 
     def write(self, chunk: bytes) -> None:
@@ -156,6 +160,37 @@ def test_a_link_paused_by_a_stream_as_it_ended_carries_the_next_call(tmp_path: P
         client = ControllerClient(tmp_path / "controller.sock", enqueue=_never)
         invocation = Invocation(_function(tmp_path), "arn", b"{}", "req-1", stream=HeldBack())
         assert await client.invoke(invocation) == InvokeResult(b"", "$LATEST")
+        assert await asyncio.wait_for(client.call({"op": "wake"}), 5) == ({}, b"")
+        client.close()
+        server.close()
+        await server.wait_closed()
+    asyncio.run(main())
+
+
+def test_a_stream_opened_twice_is_opened_once_and_its_link_carries_the_next_call(tmp_path: Path) -> None:
+    """A runtime may post its streamed answer on two connections at once (function code is not
+    trusted): the controller then relays a second `open`. The stream keeps its first opening
+    and its flow control, so the pause its caller asked for still ends with the call."""
+    async def main() -> None:
+        async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            opened = encode_frame({"stream": "open", "content_type": "text/plain"})
+            answers = [opened + encode_frame({"stream": "chunk"}, b"held")
+                       + encode_frame({"stream": "open", "content_type": "text/html"})
+                       + encode_frame({"executed_version": "$LATEST"}),
+                       encode_frame({})]
+            for answer in answers:
+                head_size, size = struct.unpack(">II", await reader.readexactly(8))
+                await reader.readexactly(head_size + size)
+                writer.write(answer)
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_unix_server(controller, str(tmp_path / "controller.sock"))
+        client = ControllerClient(tmp_path / "controller.sock", enqueue=_never)
+        stream = HeldBack()
+        assert await client.invoke(Invocation(_function(tmp_path), "arn", b"{}", "req-1", stream=stream)) == \
+            InvokeResult(b"", "$LATEST")
+        assert stream.content_types == ["text/plain"]
         assert await asyncio.wait_for(client.call({"op": "wake"}), 5) == ({}, b"")
         client.close()
         server.close()

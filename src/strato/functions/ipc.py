@@ -195,8 +195,9 @@ class _Connection(asyncio.Protocol):
         part = head.get("stream")
         if part is not None and self.stream is not None:
             if part == "open":
-                self._flow = ReadPause(self.transport)
-                self.stream.open(str(head.get("content_type")), self._flow)
+                if self._flow is None:  # once: a runtime may post its stream on two connections
+                    self._flow = ReadPause(self.transport)
+                    self.stream.open(str(head.get("content_type")), self._flow)
             else:
                 self.stream.write(payload)
             return
