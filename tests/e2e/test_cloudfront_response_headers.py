@@ -175,6 +175,14 @@ class TestRefusals:
         {**custom_headers("X-Both"), **removed("X-Both")},
         removed("Content-Length"),
         removed("X-Amz-Cf-Id"),
+        # Values that would split the edge's response head or cannot be sent in one.
+        {"CustomHeadersConfig": {"Quantity": 1, "Items": [
+            {"Header": "X-A", "Value": "a\r\nX-Injected: 1", "Override": True}]}},
+        {"CustomHeadersConfig": {"Quantity": 1, "Items": [
+            {"Header": "X-A", "Value": "caf\u00e9 \u20ac", "Override": True}]}},
+        security(ContentSecurityPolicy={"Override": True, "ContentSecurityPolicy": "default-src 'self'\nX-B: 1"}),
+        security(XSSProtection={"Override": False, "Protection": True, "ReportUri": "https://r.example/\r\nX-C: 1"}),
+        cors(AccessControlExposeHeaders={"Quantity": 1, "Items": ["X-A\nX-D: 1"]}),
     ])
     def test_a_bad_config_is_an_invalid_argument(self, cloudfront: Any, changes: dict[str, Any]) -> None:
         config = policy_config(new_name(), **changes)

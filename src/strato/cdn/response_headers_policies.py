@@ -137,6 +137,23 @@ def check_response_headers_policy(policy: ResponseHeadersPolicy) -> None:
         raise PolicyQuotaExceeded("remove-headers", f"A response headers policy removes at most "
                                                     f"{MAX_REMOVED_HEADERS} headers.")
     _check_names(custom, removed, policy.security)
+    _check_values(policy)
+
+
+def _check_values(policy: ResponseHeadersPolicy) -> None:
+    """Every text the policy puts into a response field: visible ASCII, spaces and tabs. A line
+    break would split the response's head (a field of the policy's making, or a response of its
+    own), and what latin-1 cannot carry could not be sent at all."""
+    cors, security = policy.cors, policy.security
+    values = [header.value for header in policy.custom_headers or ()]
+    if cors is not None:
+        values += [*cors.allow_origins, *cors.allow_headers, *(cors.expose_headers or ())]
+    if security is not None:
+        values += [security.content_security_policy or "",
+                   security.xss_protection.report_uri or "" if security.xss_protection is not None else ""]
+    for value in values:
+        if not all(" " <= char <= "~" or char == "\t" for char in value):
+            raise InvalidArgument(f"The header value {value[:100]!r} holds a character an HTTP field value cannot.")
 
 
 def _check_cors(cors: CorsConfig) -> None:
