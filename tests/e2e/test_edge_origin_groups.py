@@ -5,6 +5,7 @@ primary answers a failover status, cannot be reached or hangs up."""
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -185,3 +186,21 @@ def test_bad_groups_are_refused_with_cloudfronts_errors(cloudfront: Any) -> None
                 "DefaultCacheBehavior": {**behavior("both"), **default},
             })
         assert error_of(refused) == error, sent
+
+
+def test_a_status_code_of_thousands_of_digits_is_no_status(cloudfront: Any) -> None:
+    """Too long for int() to read by default: refused as any other code no group may name."""
+    origins = [http_origin("http://127.0.0.1:9", "first"), http_origin("http://127.0.0.1:9", "second")]
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # for boto3 to write it
+    try:
+        with pytest.raises(ClientError) as refused:
+            cloudfront.create_distribution(DistributionConfig={
+                "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
+                "Origins": {"Quantity": 2, "Items": origins},
+                "OriginGroups": {"Quantity": 1, "Items": [group(statuses=(10 ** 5000,))]},
+                "DefaultCacheBehavior": behavior("both"),
+            })
+    finally:
+        sys.set_int_max_str_digits(limit)
+    assert error_of(refused) == ("InvalidArgument", 400)

@@ -88,7 +88,8 @@ def _origin_group(node: Node) -> OriginGroup:
     return OriginGroup(
         id=required_text(node, "Id"),
         members=tuple(required_text(item, "OriginId") for item in item_nodes(members, "OriginGroupMember")),
-        failover_statuses=tuple(int(item.text) if is_digits(item.text) else -1
+        # Not a three-digit number: no status (int() refuses thousands of digits).
+        failover_statuses=tuple(int(item.text) if is_digits(item.text) and len(item.text) <= 3 else -1
                                 for item in item_nodes(criteria, "StatusCode")),
         selection_criteria=text(node, "SelectionCriteria"),
     )
