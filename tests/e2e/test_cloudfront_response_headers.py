@@ -5,6 +5,7 @@ policy a distribution uses cannot go, and a config CloudFront refuses is refused
 
 from __future__ import annotations
 
+import sys
 import uuid
 from typing import Any
 
@@ -199,6 +200,18 @@ class TestRefusals:
         config = policy_config(new_name(), **changes)
         assert refused_with(cloudfront.create_response_headers_policy, ResponseHeadersPolicyConfig=config) == (
             code, 400)
+
+    def test_a_number_longer_than_a_long_is_malformed(self, cloudfront: Any) -> None:
+        """Thousands of digits, more than int() reads by default, as any number out of range."""
+        hsts = {"Override": False, "AccessControlMaxAgeSec": 10 ** 5000}
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)  # for boto3 to write it
+        try:
+            refused = refused_with(cloudfront.create_response_headers_policy, ResponseHeadersPolicyConfig=policy_config(
+                new_name(), **security(StrictTransportSecurity=hsts)))
+        finally:
+            sys.set_int_max_str_digits(limit)
+        assert refused == ("MalformedInput", 400)
 
     def test_quantities_must_match_their_items(self, cloudfront: Any) -> None:
         config = policy_config(new_name(), RemoveHeadersConfig={"Quantity": 3, "Items": [{"Header": "Server"}]})

@@ -33,7 +33,8 @@ def integer(node: Node, tag: str) -> int | None:
         return None
     stripped = value.strip()
     digits = stripped.lstrip("-")
-    if not (digits.isascii() and digits.isdigit()):  # str.isdigit alone takes '²', which int() refuses
+    # str.isdigit alone takes '²', which int() refuses; past a long's 19 digits, int() may refuse too
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
         raise malformed_input(f"The value of {tag} in {node.tag} is not an integer: {value[:50]}")
     return int(stripped)
 
