@@ -21,7 +21,8 @@ METHODS = ("GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH", "HEAD", "ALL")
 FRAME_OPTIONS = ("DENY", "SAMEORIGIN")
 REFERRER_POLICIES = ("no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin",
                      "strict-origin", "strict-origin-when-cross-origin", "unsafe-url")
-# Fields a policy cannot remove: what HTTP or CloudFront itself needs (understanding-response-headers-policies.html).
+# Fields a policy cannot remove, nor add as custom ones: what HTTP or CloudFront itself needs
+# (understanding-response-headers-policies.html).
 UNREMOVABLE = frozenset({
     "connection", "content-encoding", "content-length", "expect", "host", "keep-alive", "proxy-authenticate",
     "proxy-authorization", "proxy-connection", "trailer", "transfer-encoding", "upgrade", "via", "warning",
@@ -196,7 +197,7 @@ def _check_security(security: SecurityHeadersConfig) -> None:
 def _check_names(custom: tuple[CustomHeader, ...], removed: tuple[str, ...],
                  security: SecurityHeadersConfig | None) -> None:
     """Custom and removed fields: HTTP field names, each named once, none both added and removed,
-    none a security field the policy sets, and no removed one HTTP or CloudFront needs."""
+    none a security field the policy sets, and none HTTP or CloudFront needs."""
     added = [header.header.lower() for header in custom]
     gone = [name.lower() for name in removed]
     for name in (*added, *gone):
@@ -210,9 +211,9 @@ def _check_names(custom: tuple[CustomHeader, ...], removed: tuple[str, ...],
     clash = sorted(set(added) & set(_security_names(security))) if security is not None else []
     if clash:
         raise InvalidArgument(f"The custom header {clash[0]} is a security header: set it in SecurityHeadersConfig.")
-    for name in gone:
+    for name in (*added, *gone):  # added, Content-Length or Transfer-Encoding would break the answer's framing
         if name in UNREMOVABLE or name.startswith(UNREMOVABLE_PREFIXES):
-            raise InvalidArgument(f"The header {name} cannot be removed.")
+            raise InvalidArgument(f"The header {name} cannot be added or removed.")
 
 
 def _security_names(security: SecurityHeadersConfig) -> tuple[str, ...]:
