@@ -109,6 +109,11 @@ class TestServerTiming:
         assert miss["server-timing"] == f'app;dur=5, cdn-cache-miss, cdn-upstream-layer;desc="EDGE", {pop}'
         assert hit["server-timing"] == f'app;dur=5, cdn-cache-hit, cdn-hit-layer;desc="EDGE", {pop}'
 
+    def test_the_edges_own_refusal_has_no_empty_field(self, site: Site) -> None:
+        status, headers, _ = site.get("/custom/timed.txt", method="DELETE")  # a method the behaviour refuses
+        assert status == 403
+        assert "server-timing" not in headers
+
     def test_kept_alive_hits_carry_it(self, site: Site) -> None:
         site.origin.routes["/custom/timed-b.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"t", together=True)
         (_, miss), (_, hit) = site.kept_alive(("/custom/timed-b.txt", {}), ("/custom/timed-b.txt", {}))

@@ -10,7 +10,8 @@ set (Server-Timing joins the origin's, as a list field does).
 The fields a request gets are chosen once per request (`ResponseFields.chosen`), as a tuple that
 is the same object for every request of one kind (but the sampled ones), so a head built with
 them can be kept. Server-Timing's metrics are read, when the field is added, from the answer's
-own Cache-Status (RFC 9211), which every path through the edge sets first."""
+own Cache-Status (RFC 9211), which every path through the edge sets first but its own
+refusals (which get none: an empty field says nothing)."""
 
 from __future__ import annotations
 
@@ -70,10 +71,10 @@ def add_fields(headers: dict[str, str], fields: Fields) -> None:
     """Each field into `headers` (lower-case names): removed, or added unless the origin sent it
     and it does not override."""
     for name, value, override in fields:
+        if name == TIMING and value == MEASURED:  # joined with the origin's own; none when neither says a thing
+            value, override = server_timing(headers.get("cache-status"), headers.get(name)) or None, True
         if value is None:
             headers.pop(name, None)
-        elif name == TIMING and value == MEASURED:
-            headers[name] = server_timing(headers.get("cache-status"), headers.get(name))
         elif override or name not in headers:
             headers[name] = value
 
@@ -88,7 +89,7 @@ def with_fields(raw: list[tuple[bytes, bytes]], added: Fields) -> list[tuple[byt
         if name == TIMING and value == MEASURED:
             status = next((kept for field, kept in fields if field.lower() == b"cache-status"), None)
             value = server_timing(status.decode("latin-1") if status is not None else None,
-                                  b", ".join(present).decode("latin-1") or None)
+                                  b", ".join(present).decode("latin-1") or None) or None
         elif present and value is not None and not override:
             continue
         fields = [(field, kept) for field, kept in fields if field.lower() != key]
