@@ -114,6 +114,9 @@ def test_bad_requests_get_cloudfronts_errors(cloudfront: Any) -> None:
     with pytest.raises(ClientError) as gone:
         cloudfront.get_cloud_front_origin_access_identity_config(Id=identity_id)
     assert error_of(gone) == ("NoSuchCloudFrontOriginAccessIdentity", 404)
+    with pytest.raises(ClientError) as too_many:
+        cloudfront.list_cloud_front_origin_access_identities(MaxItems="9" * 5000)  # more digits than int() reads
+    assert error_of(too_many) == ("InvalidArgument", 400)
 
 
 def test_distributions_name_only_existing_identities_and_not_beside_an_access_control(cloudfront: Any) -> None:

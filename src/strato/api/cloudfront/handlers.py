@@ -58,7 +58,8 @@ class Call:
     def page(self) -> tuple[str, int]:
         """Marker and MaxItems from the query string."""
         text = self.request.query.get("MaxItems", "100")
-        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ITEMS:
+        # Thousands of digits are more than int() reads: no number of so many digits is in range.
+        if not (text.isascii() and text.isdigit()) or len(text) > 9 or not 0 < int(text) <= MAX_ITEMS:
             raise CloudFrontError("InvalidArgument", f"MaxItems must be an integer from 1 to {MAX_ITEMS}.")
         return self.request.query.get("Marker", ""), int(text)
 
