@@ -141,6 +141,31 @@ class TestCors:
             "GET, PUT", "X-Tenant", "600", APP)
 
 
+def test_cors_of_listed_origins_alone_echoes_the_origin(server: StratoServer, cloudfront: Any) -> None:
+    """No credentials, exposed headers or other fields: the listed origin is still echoed, and a
+    preflight still gets the methods."""
+    cors = {"AccessControlAllowOrigins": {"Quantity": 1, "Items": [APP]},
+            "AccessControlAllowHeaders": {"Quantity": 0, "Items": []},
+            "AccessControlAllowMethods": {"Quantity": 1, "Items": ["GET"]},
+            "AccessControlAllowCredentials": False, "OriginOverride": False}
+    created = cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig={
+        "Name": f"edge-{uuid.uuid4().hex[:8]}", "CorsConfig": cors})
+    origin = Origin()
+    try:
+        site = open_site(server, cloudfront, origin, [managed(
+            "/listed/*", CACHING_OPTIMIZED, ResponseHeadersPolicyId=created["ResponseHeadersPolicy"]["Id"],
+            AllowedMethods=GET_HEAD_OPTIONS)])
+        origin.routes["/listed/app.js"] = Route(200, {"Cache-Control": "max-age=300"}, b"js")
+        origin.routes["/listed/api"] = Route(204, {}, b"")
+        for _ in ("miss", "hit"):
+            assert site.get("/listed/app.js", Origin=APP)[1].get("access-control-allow-origin") == APP
+        _, preflight, _ = site.get("/listed/api", method="OPTIONS", Origin=APP, Access_Control_Request_Method="GET")
+        assert (preflight.get("access-control-allow-origin"), preflight.get("access-control-allow-methods")) == (
+            APP, "GET")
+    finally:
+        origin.close()
+
+
 def test_an_update_changes_what_the_edge_adds(server: StratoServer, cloudfront: Any) -> None:
     name = f"edge-{uuid.uuid4().hex[:8]}"
     created = cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig=policy_config(name))

@@ -47,12 +47,14 @@ class ResponseFields:
     @property
     def empty(self) -> bool:
         """Whether no response gets a field from it."""
-        return not self.always and not self.cors and not self.timing
+        return not self.always and not self.preflight and not self.timing
 
     def chosen(self, headers: Mapping[str, str], method: str) -> Fields:
-        """The fields for a response to a request with these (lower-case) `headers`."""
+        """The fields for a response to a request with these (lower-case) `headers`. A policy has
+        CORS when it has preflight fields (it allows a method at least); its `cors` may be none
+        (listed origins, echoed here, without credentials or exposed headers)."""
         origin = headers.get("origin")
-        if origin is None or not self.cors or (self.origins is not None and origin not in self.origins):
+        if origin is None or not self.preflight or (self.origins is not None and origin not in self.origins):
             fields = self.always  # not a CORS request, or from an origin not allowed
         else:
             preflight = method == "OPTIONS" and "access-control-request-method" in headers
