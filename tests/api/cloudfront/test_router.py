@@ -26,6 +26,8 @@ from strato.api.cloudfront.router import Endpoint, route
     ("POST", "/2020-05-31/public-key", {}, Endpoint("CreatePublicKey", resource="public-key")),
     ("GET", "/2020-05-31/origin-access-identity/cloudfront", {},
      Endpoint("ListCloudFrontOriginAccessIdentities", resource="origin-access-identity/cloudfront")),
+    ("POST", "/2020-05-31/origin-access-identity/cloudfront/", {},  # a trailing slash, as for the others
+     Endpoint("CreateCloudFrontOriginAccessIdentity", resource="origin-access-identity/cloudfront")),
     ("PUT", "/2020-05-31/origin-access-identity/cloudfront/E2QWRUHAPOMQZL/config", {},
      Endpoint("UpdateCloudFrontOriginAccessIdentity", resource="origin-access-identity/cloudfront",
               resource_id="E2QWRUHAPOMQZL")),

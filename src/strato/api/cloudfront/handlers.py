@@ -268,7 +268,7 @@ async def delete_policy(call: Call) -> Response:
 async def follow_invalidations(call: Call) -> Response:
     """Invalidated paths after sequence number `since`, oldest first: standalone edges poll this."""
     since = call.request.query.get("since", "0")
-    if not (since.isascii() and since.isdigit()):
+    if not (since.isascii() and since.isdigit()) or len(since) > 18:  # SQLite's integers have 19 digits at most
         raise CloudFrontError("InvalidArgument", "since must be a sequence number")
     rows = await asyncio.to_thread(call.registry.invalidations_since, int(since))
     body = json.dumps({"invalidations": [{"seq": seq, "distribution": distribution, "path": path}

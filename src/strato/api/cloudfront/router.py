@@ -43,7 +43,7 @@ def route(method: str, path: str, query: dict[str, str]) -> Endpoint:
     if parts[2] in RESOURCES:
         return _resource(method, parts[2], rest)
     if parts[2] == "origin-access-identity" and rest[:1] == ["cloudfront"]:
-        return _resource(method, "origin-access-identity/cloudfront", rest[1:])
+        return _resource(method, "origin-access-identity/cloudfront", rest[1:] if rest[1:] != [""] else [])
     if parts[2] in POLICIES:
         return _policy(method, parts[2], rest)
     if parts[2] == "function":
