@@ -63,3 +63,13 @@ def test_code_is_compiled_without_being_run() -> None:
     error = compile_error("function handler(event { return event; }")
     assert error is not None
     assert error.startswith("SyntaxError")
+
+
+def test_the_time_limit_is_for_the_whole_run_not_for_each_step() -> None:
+    """Each step of an async handler (an await resumed) is short, but together they are past the
+    limit: the run is throttled, not let through step by step."""
+    code = """function spin(ms) { var end = Date.now() + ms; while (Date.now() < end) {} }
+async function handler(e) { for (var i = 0; i < 50; i++) { spin(2); await null; } return 'done'; }"""
+    outcome = run(code, {})
+    assert isinstance(outcome.error, FunctionThrottled)
+    assert outcome.value is None

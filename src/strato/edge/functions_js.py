@@ -1,8 +1,9 @@
 """The JavaScript engine CloudFront Functions run on: QuickJS (the PyPI package `quickjs`), one
 fresh runtime per invocation, so nothing one invocation leaves in its globals is seen by the
 next. Each run is bounded as CloudFront bounds its functions
-(DeveloperGuide/cloudfront-function-restrictions.html): CPU time (TIME_LIMIT, measured by the
-engine's interrupt handler), memory (MEMORY_LIMIT) and stack. The code defines
+(DeveloperGuide/cloudfront-function-restrictions.html): CPU time (TIME_LIMIT for the whole run,
+measured by the engine's interrupt handler, which counts each call into the engine from zero: each
+call gets what the run has left), memory (MEMORY_LIMIT) and stack. The code defines
 `handler(event)`, which returns a value or a promise of one (cloudfront-js-2.0 allows async
 handlers); `console.log` lines are kept (truncated at 10 KB, as CloudFront truncates them).
 
@@ -86,16 +87,24 @@ def run(code: str, event: Any, *, time_limit: float = TIME_LIMIT) -> Outcome:
     """Run `handler(event)` in `code`, in a runtime of its own, within the limits."""
     started = time.process_time()
     context = _context()
-    context.set_time_limit(time_limit)
     context.set("__strato_event", json.dumps(event))
     error: FunctionError | None = None
     value: Any = None
+
+    def budgeted() -> quickjs.Context:
+        """The context, with what is left of the run's CPU time as the next call's limit."""
+        left = time_limit - (time.process_time() - started)
+        if left <= 0:
+            raise FunctionThrottled("InternalError: interrupted")
+        context.set_time_limit(left)
+        return context
+
     try:
-        context.eval(_PRELUDE)
-        context.eval(code)
-        context.eval(_INVOKE)
+        budgeted().eval(_PRELUDE)
+        budgeted().eval(code)
+        budgeted().eval(_INVOKE)
         for _ in range(MAX_PENDING_JOBS):
-            if not context.execute_pending_job():
+            if not budgeted().execute_pending_job():
                 break
         failure, output = context.get("__strato_error"), context.get("__strato_output")
         if isinstance(failure, str):
@@ -109,6 +118,9 @@ def run(code: str, event: Any, *, time_limit: float = TIME_LIMIT) -> Outcome:
         error = FunctionThrottled(message) if "interrupted" in message else FunctionError(message)
     except quickjs.StackOverflow as exc:
         error = FunctionError(f"InternalError: stack overflow ({exc})")
+    except FunctionThrottled as exc:
+        error = exc
+    context.set_time_limit(time_limit)  # for reading the logs
     return Outcome(value, error, _logs(context), time.process_time() - started)
 
 
