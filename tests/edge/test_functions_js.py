@@ -3,6 +3,9 @@ its console.log lines, the errors and limits that stop it, and a fresh runtime f
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from strato.edge import functions_js
 from strato.edge.functions_js import FunctionError, FunctionThrottled, compile_error, run
 
@@ -73,3 +76,29 @@ async function handler(e) { for (var i = 0; i < 50; i++) { spin(2); await null; 
     outcome = run(code, {})
     assert isinstance(outcome.error, FunctionThrottled)
     assert outcome.value is None
+
+
+HOSTILE = {
+    "a getter on a global the engine reads": "Object.defineProperty(globalThis, '__strato_error', "
+                                             "{get: function () { for (;;) {} }});\nfunction handler(e) { return 1; }",
+    "an error's toString replaced": "Error.prototype.toString = function () { for (;;) {} };\n"
+                                    "function handler(e) { for (;;) {} }",
+    "a thrown object's toString": "throw {toString: function () { for (;;) {} }};\nfunction handler(e) { return 1; }",
+    "toPrimitive on every object": "Object.prototype[Symbol.toPrimitive] = function () { for (;;) {} };\n"
+                                   "function handler(e) { for (;;) {} }",
+    "a value's toJSON throwing such an object": "function handler(e) { return {toJSON: function () { "
+                                                "throw {toString: function () { for (;;) {} }}; }}; }",
+}
+
+
+def test_no_code_keeps_the_engine_running_past_its_limit() -> None:
+    """What the engine reads back (globals, the error that stopped the code) runs none of the
+    code's own functions, which would run with no time limit and never give the process back.
+    Each run is in a child process, so that a run that never ends fails this test instead of
+    hanging it."""
+    script = ("import sys\nfrom strato.edge.functions_js import run\n"
+              "outcome = run(sys.stdin.read(), {})\nprint(outcome.error is None or outcome.error.args[0])")
+    for case, code in HOSTILE.items():
+        ran = subprocess.run([sys.executable, "-c", script], input=code, capture_output=True, text=True, timeout=60,
+                             check=True)
+        assert ran.stdout.strip(), case

@@ -23,33 +23,56 @@ MEMORY_LIMIT = 4 * 1024 * 1024
 STACK_LIMIT = 256 * 1024
 MAX_LOGS = 10 * 1024
 MAX_PENDING_JOBS = 10_000  # promise reactions run per invocation, within the time limit too
-# console.log lines stay in the runtime until the run ends (the engine cannot call into Python
-# while a time limit is set).
-_PRELUDE = """
-var __strato_logs = [];
-var console = (function (logs, room) {
+# The run, set up before the code is: `control('run')` compiles the code as a function body (as
+# compile_error checks it), calls its handler and awaits it; `control('read')` answers the result
+# and the console.log lines as JSON. Results and lines live in closures the code cannot reach,
+# kept as primitive strings, so reading them runs none of its code. Whatever it throws is caught
+# here: only the engine's own uncatchable `InternalError: interrupted` (or out-of-memory) reaches
+# the engine's Python side, which turns it into text with no time limit set, so that error's
+# prototype is locked first (a toString of the code's own would otherwise run there unbounded).
+_SETUP = """
+(function (source, eventText) {
+  var make = Function, parse = JSON.parse, quote = JSON.stringify, str = String, P = Promise;
+  var cut = Function.prototype.call.bind(String.prototype.substring);
+  var locked = InternalError.prototype;
+  Object.defineProperty(locked, Symbol.toPrimitive, {value: undefined});
+  Object.defineProperty(locked, 'toString', {value: Error.prototype.toString});
+  Object.freeze(locked);
+  var room = MAX_LOGS, logged = '', failure = null, output = null;
   function text(value) {
+    try { return str(value); } catch (e) { return 'Error'; }
+  }
+  function shown(value) {
     if (typeof value === 'string') return value;
-    try { var encoded = JSON.stringify(value); return encoded === undefined ? String(value) : encoded; }
-    catch (e) { return String(value); }
+    try { var encoded = quote(value); if (typeof encoded === 'string') return encoded; } catch (e) {}
+    return text(value);
   }
   function write() {
-    var line = Array.prototype.map.call(arguments, text).join(' ');
-    if (room > 0) logs.push(line.substring(0, room));
+    var line = '';
+    for (var i = 0; i < arguments.length; i++) line += (i ? ' ' : '') + shown(arguments[i]);
+    if (room > 0) logged += (logged ? ',' : '') + quote(cut(line, 0, room));
     room -= line.length;
   }
-  return {log: write, info: write, warn: write, error: write, debug: write};
-})(__strato_logs, MAX_LOGS);
+  function resolved(value) {
+    try {
+      var encoded = quote(value === undefined ? null : value);
+      if (typeof encoded === 'string') output = encoded;
+    } catch (error) { failure = text(error); }
+  }
+  function rejected(error) { failure = text(error); }
+  globalThis.console = {log: write, info: write, warn: write, error: write, debug: write};
+  return function (what) {
+    if (what === 'read') {
+      return '{"failure":' + quote(failure) + ',"output":' + quote(output) + ',"logs":[' + logged + ']}';
+    }
+    try {
+      var handler = make(source + '\\n;return typeof handler === "function" ? handler : undefined;')();
+      if (typeof handler !== 'function') throw new ReferenceError('handler is not defined');
+      P.resolve(handler(parse(eventText))).then(resolved, rejected);
+    } catch (error) { failure = text(error); }
+  };
+})
 """.replace("MAX_LOGS", str(MAX_LOGS))
-_INVOKE = """
-(function () {
-  try {
-    Promise.resolve(handler(JSON.parse(__strato_event))).then(
-      function (value) { __strato_output = JSON.stringify(value === undefined ? null : value); },
-      function (error) { __strato_error = String(error); });
-  } catch (error) { __strato_error = String(error); }
-})();
-"""
 
 
 class FunctionError(Exception):
@@ -87,32 +110,25 @@ def run(code: str, event: Any, *, time_limit: float = TIME_LIMIT) -> Outcome:
     """Run `handler(event)` in `code`, in a runtime of its own, within the limits."""
     started = time.process_time()
     context = _context()
-    context.set("__strato_event", json.dumps(event))
     error: FunctionError | None = None
     value: Any = None
 
-    def budgeted() -> quickjs.Context:
-        """The context, with what is left of the run's CPU time as the next call's limit."""
+    def budget() -> None:
+        """What is left of the run's CPU time, as the next call's limit."""
         left = time_limit - (time.process_time() - started)
         if left <= 0:
             raise FunctionThrottled("InternalError: interrupted")
         context.set_time_limit(left)
-        return context
 
+    budget()
+    control = context.eval(_SETUP)(code, json.dumps(event))
     try:
-        budgeted().eval(_PRELUDE)
-        budgeted().eval(code)
-        budgeted().eval(_INVOKE)
+        budget()
+        control("run")
         for _ in range(MAX_PENDING_JOBS):
-            if not budgeted().execute_pending_job():
+            budget()
+            if not context.execute_pending_job():
                 break
-        failure, output = context.get("__strato_error"), context.get("__strato_output")
-        if isinstance(failure, str):
-            error = FunctionError(failure)
-        elif isinstance(output, str):
-            value = json.loads(output)
-        else:
-            error = FunctionError("The handler did not return (or resolve to) a value.")
     except quickjs.JSException as exc:
         message = _message(exc)
         error = FunctionThrottled(message) if "interrupted" in message else FunctionError(message)
@@ -120,18 +136,27 @@ def run(code: str, event: Any, *, time_limit: float = TIME_LIMIT) -> Outcome:
         error = FunctionError(f"InternalError: stack overflow ({exc})")
     except FunctionThrottled as exc:
         error = exc
-    context.set_time_limit(time_limit)  # for reading the logs
-    return Outcome(value, error, _logs(context), time.process_time() - started)
+    failure, output, logs = _read(context, control, time_limit)
+    if error is None and failure is not None:
+        error = FunctionError(failure)
+    elif error is None and output is not None:
+        value = json.loads(output)
+    elif error is None:
+        error = FunctionError("The handler did not return (or resolve to) a value.")
+    return Outcome(value, error, logs, time.process_time() - started)
 
 
-def _logs(context: quickjs.Context) -> tuple[str, ...]:
-    """The console.log lines a run wrote (none if its runtime can no longer say: out of memory)."""
+def _read(context: quickjs.Context, control: quickjs.Object,
+          time_limit: float) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """The run's failure, its value as JSON and its console.log lines (nothing if its runtime
+    can no longer say: out of memory)."""
+    context.set_time_limit(time_limit)
     try:
-        text = context.eval("JSON.stringify(typeof __strato_logs === 'object' ? __strato_logs : [])")
+        text = control("read")
     except (quickjs.JSException, quickjs.StackOverflow):
-        return ()
-    lines = json.loads(text) if isinstance(text, str) else []
-    return tuple(str(line) for line in lines)
+        return None, None, ()
+    found = json.loads(text)
+    return found["failure"], found["output"], tuple(found["logs"])
 
 
 def _context() -> quickjs.Context:
