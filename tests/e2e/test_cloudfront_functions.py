@@ -210,6 +210,15 @@ def test_test_function_reports_the_error_a_function_throws(cloudfront: Any) -> N
     assert not result.get("FunctionOutput")
 
 
+
+def test_test_function_refuses_an_event_object_nested_too_deeply(cloudfront: Any) -> None:
+    name, _ = new_function(cloudfront, SPA, publish=False)
+    etag = cloudfront.describe_function(Name=name)["ETag"]
+    with pytest.raises(ClientError) as refused:
+        cloudfront.test_function(Name=name, IfMatch=etag, EventObject=b'{"a":' + b"[" * 50000 + b"]" * 50000 + b"}")
+    assert error_of(refused) == ("InvalidArgument", 400)
+
+
 # -- associating functions with behaviours -------------------------------------------------
 
 def test_a_behaviour_associates_only_published_functions_one_per_viewer_event(cloudfront: Any) -> None:

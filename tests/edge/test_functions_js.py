@@ -102,3 +102,9 @@ def test_no_code_keeps_the_engine_running_past_its_limit() -> None:
         ran = subprocess.run([sys.executable, "-c", script], input=code, capture_output=True, text=True, timeout=60,
                              check=True)
         assert ran.stdout.strip(), case
+
+
+def test_a_value_nested_deeper_than_python_reads_is_the_functions_error() -> None:
+    outcome = run("function handler(e) { var a = []; for (var i = 0; i < 1500; i++) a = [a]; return a; }", {})
+    assert isinstance(outcome.error, FunctionError)
+    assert "nested" in str(outcome.error)

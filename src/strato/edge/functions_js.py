@@ -140,7 +140,10 @@ def run(code: str, event: Any, *, time_limit: float = TIME_LIMIT) -> Outcome:
     if error is None and failure is not None:
         error = FunctionError(failure)
     elif error is None and output is not None:
-        value = json.loads(output)
+        try:
+            value = json.loads(output)
+        except RecursionError:
+            error = FunctionError("The handler's value is nested too deeply.")
     elif error is None:
         error = FunctionError("The handler did not return (or resolve to) a value.")
     return Outcome(value, error, logs, time.process_time() - started)

@@ -89,7 +89,7 @@ async def test_function(call: Call) -> Response:
     stage, event_object = parse_test(call.document("TestFunctionRequest"))
     try:
         event = json.loads(event_object)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise CloudFrontError("InvalidArgument", "The EventObject is not a JSON object.") from None
     if not isinstance(event, dict):
         raise CloudFrontError("InvalidArgument", "The EventObject is not a JSON object.")
