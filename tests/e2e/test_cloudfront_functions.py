@@ -46,6 +46,15 @@ function handler(event) {
 LOOP = b"function handler(event) { while (true) {} }"
 THROWS = b"function handler(event) { throw new Error('no such luck'); }"
 EURO = b"function handler(event) { event.request.headers['x-price'] = {value: '\\u20ac 5'}; return event.request; }"
+SMUGGLE = b"""
+function handler(event) {
+  var request = event.request;
+  request.headers['x-lang'] = {value: decodeURIComponent(request.querystring.lang.value)};
+  return request;
+}
+"""
+SPLIT = b"function handler(event) { return {statusCode: 200, headers: {'x-note': {value: 'a\\r\\nx-evil: 1'}}}; }"
+BAD_NAME = b"function handler(event) { return {statusCode: 200, headers: {'x note:': {value: 'a'}}}; }"
 COUNTER = b"""
 var loaded = (typeof loaded === 'number') ? loaded + 1 : 1;
 async function handler(event) {
@@ -279,7 +288,8 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
                        ("/styles.css", b"body {}")):
         origin.routes[path] = Route(200, {"content-type": "text/html", "cache-control": "max-age=600"}, body)
     spa, security = new_function(cloudfront, SPA)[1], new_function(cloudfront, SECURITY)[1]
-    paths = {"/old/*": REDIRECT, "/loop*": LOOP, "/throw*": THROWS, "/count*": COUNTER, "/euro*": EURO}
+    paths = {"/old/*": REDIRECT, "/loop*": LOOP, "/throw*": THROWS, "/count*": COUNTER, "/euro*": EURO,
+             "/smuggle*": SMUGGLE, "/split*": SPLIT, "/badname*": BAD_NAME}
     behaviors = [{**behavior("web", PathPattern=pattern),
                   **associations(viewer_request=new_function(cloudfront, code)[1])} for pattern, code in paths.items()]
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
@@ -358,3 +368,16 @@ def test_a_function_that_loops_throws_or_returns_what_cannot_be_sent_gets_a_503(
 def test_no_state_passes_from_one_invocation_to_the_next(server: StratoServer, site: Site) -> None:
     answers = {get(f"{server.edge_url}/count", host=site.alias)[2] for _ in range(3)}
     assert answers == {b"1 1"}
+
+
+def test_fields_a_function_returns_that_http_cannot_carry_get_a_503_and_reach_no_one(
+    server: StratoServer, site: Site,
+) -> None:
+    """A field value with CR or LF (here decoded from the viewer's query string) would split the
+    origin's request or the viewer's response into fields or messages of the viewer's choosing."""
+    for target in ("/smuggle?lang=en%0d%0ax-admin:%20yes", "/split", "/badname"):
+        status, headers, _ = get(f"{server.edge_url}{target}", host=site.alias)
+        assert status == 503, target
+        assert headers["x-cache"] == "FunctionExecutionError from cloudfront", target
+        assert "x-evil" not in headers
+    assert not [path for path in seen_paths(site.origin) if path.startswith("/smuggle")]

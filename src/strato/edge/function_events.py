@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from strato.http.fields import FIELD_VALUE, TOKEN
+
 VERSION = "1.0"
 VIEWER_REQUEST = "viewer-request"
 VIEWER_RESPONSE = "viewer-response"
@@ -110,6 +112,7 @@ def request_result(value: Any, request: ViewerRequest) -> ViewerRequest | Answer
     cookies = _pairs(value.get("cookies", {}), "cookies")
     if cookies:
         headers.append(("cookie", "; ".join(f"{name}={cookie}" for name, cookie in cookies)))
+    _check_fields(headers)
     query = "&".join(f"{name}={item}" for name, item in _pairs(value.get("querystring", {}), "querystring"))
     return ViewerRequest(request.method, quote(uri, safe=_URI_SAFE), quote(query, safe=_QUERY_SAFE), headers)
 
@@ -124,7 +127,16 @@ def generated_response(value: dict[str, Any]) -> Answer:
         raise InvalidResult("The response's statusCode must be an HTTP status code.")
     headers = _pairs(value.get("headers", {}), "headers")
     headers += [("set-cookie", cookie) for cookie in _cookie_lines(value.get("cookies", {}))]
+    _check_fields(headers)
     return Answer(status, headers, _body(value.get("body")))
+
+
+def _check_fields(fields: Fields) -> None:
+    """Each name a token and each value free of control characters (RFC 9110 5.1, 5.5): a CR or
+    LF would split the message into fields (or messages) the function's input may choose."""
+    for name, value in fields:
+        if not TOKEN.fullmatch(name) or not FIELD_VALUE.fullmatch(value):
+            raise InvalidResult(f"The header {name[:64]!r} is no valid HTTP field.")
 
 
 def response_result(value: Any, response: Answer) -> Answer:
