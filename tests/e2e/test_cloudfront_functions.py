@@ -381,3 +381,12 @@ def test_fields_a_function_returns_that_http_cannot_carry_get_a_503_and_reach_no
         assert headers["x-cache"] == "FunctionExecutionError from cloudfront", target
         assert "x-evil" not in headers
     assert not [path for path in seen_paths(site.origin) if path.startswith("/smuggle")]
+
+
+def test_no_viewer_response_function_runs_on_an_error_status(server: StratoServer, site: Site) -> None:
+    """CloudFront invokes no viewer-response function when the origin's status is 400 or above
+    (DeveloperGuide/edge-function-restrictions-all.html, HTTP status codes)."""
+    status, headers, _ = get(f"{server.edge_url}/no-such-page.txt", host=site.alias)
+    assert status == 404
+    assert "x-seen-status" not in headers
+    assert "strict-transport-security" not in headers

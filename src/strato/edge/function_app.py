@@ -2,8 +2,8 @@
 DeveloperGuide/cloudfront-functions.html): the viewer-request function runs on every request to
 the behaviour, hits included, before the cache is looked up, and the request it returns is the
 one the cache key and the origin see, or the response it returns is answered at once and never
-cached; the viewer-response function runs on the answer that goes, and its status and headers
-reach the viewer (the body does not change).
+cached; the viewer-response function runs on the answer that goes (unless its status is 400 or
+above), and its status and headers reach the viewer (the body does not change).
 
 A function that fails gets the viewer CloudFront's 503 (DeveloperGuide/http-503-service-
 unavailable.html): FunctionThrottledError when it ran past its time limit, FunctionExecutionError
@@ -125,12 +125,14 @@ def rewritten(scope: Scope, request: ViewerRequest) -> Scope:
 
 def _responding(send: Send, code: str, context: Context, request: ViewerRequest, scope: Scope) -> Send:
     """`send`, with the answer's head as the viewer-response function leaves it; a failure answers
-    the 503 instead, and the answer's body is not sent (the app answering counts and logs it)."""
+    the 503 instead, and the answer's body is not sent (the app answering counts and logs it).
+    An answer of status 400 or above goes as it is: CloudFront runs no viewer-response function
+    on it (DeveloperGuide/edge-function-restrictions-all.html)."""
     failed = False
 
     async def sending(message: Message) -> None:
         nonlocal failed
-        if message["type"] == "http.response.start":
+        if message["type"] == "http.response.start" and int(message["status"]) < 400:
             response = Answer(int(message["status"]), [(name.decode("latin-1").lower(), value.decode("latin-1"))
                                                        for name, value in message.get("headers", [])])
             try:
