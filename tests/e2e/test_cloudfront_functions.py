@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.client_errors import error_of
-from tests.e2e.test_serve_edge import behavior, http_origin, kept_alive_get
+from tests.e2e.test_serve_edge import behavior, create_distribution, http_origin, kept_alive_get
 from tests.e2e.web import get
 from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
@@ -390,3 +390,42 @@ def test_no_viewer_response_function_runs_on_an_error_status(server: StratoServe
     assert status == 404
     assert "x-seen-status" not in headers
     assert "strict-transport-security" not in headers
+
+
+HOST = b"""
+function handler(event) {
+  var request = event.request;
+  request.headers.host = {value: request.querystring.into.value};
+  return request;
+}
+"""
+
+
+def test_a_function_cannot_change_the_host_the_cache_key_holds(server: StratoServer, cloudfront: Any) -> None:
+    """Host is read-only to a viewer-request function (DeveloperGuide/edge-function-restrictions-
+    all.html): one distribution's function cannot store its origin's answers under another's name."""
+    victim_origin, attacker_origin = Origin(), Origin()
+    for origin, name in ((victim_origin, b"victim"), (attacker_origin, b"attacker")):
+        origin.routes["/page"] = Route(200, {"cache-control": "max-age=600"}, b"the %s's page" % name)
+        origin.routes["/ready"] = Route(200, {"cache-control": "no-store"}, name)
+    victim, attacker = f"{uuid.uuid4().hex[:12]}.example.com", f"{uuid.uuid4().hex[:12]}.example.com"
+    create_distribution(cloudfront, victim, [http_origin(victim_origin.url)], "web")
+    function = new_function(cloudfront, HOST)[1]
+    cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
+        "Aliases": {"Quantity": 1, "Items": [attacker]},
+        "Origins": {"Quantity": 1, "Items": [http_origin(attacker_origin.url)]},
+        "DefaultCacheBehavior": {**behavior("web", ForwardedValues={"QueryString": False,
+                                                                    "Cookies": {"Forward": "none"}}),
+                                 **associations(viewer_request=function)}})
+    try:
+        deadline = time.monotonic() + 10
+        while ((get(f"{server.edge_url}/ready", host=victim)[2], get(f"{server.edge_url}/ready?into={attacker}",
+                                                                      host=attacker)[2]) != (b"victim", b"attacker")
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+        assert get(f"{server.edge_url}/page?into={victim}", host=attacker)[2] == b"the attacker's page"
+        assert get(f"{server.edge_url}/page", host=victim)[2] == b"the victim's page"
+    finally:
+        victim_origin.close()
+        attacker_origin.close()

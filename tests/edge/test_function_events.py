@@ -56,12 +56,14 @@ def test_a_returned_request_is_what_the_cache_and_origin_see() -> None:
         ("cookie", "session=abc")])
 
 
-def test_the_method_cannot_change_and_a_uri_and_query_are_percent_encoded() -> None:
+def test_the_method_and_host_cannot_change_and_a_uri_and_query_are_percent_encoded() -> None:
     result = request_result({"method": "POST", "uri": "/caf\u00e9 menu",
-                             "querystring": {"q": {"value": "cr\u00e8me br\u00fbl\u00e9e"}}}, REQUEST)
+                             "querystring": {"q": {"value": "cr\u00e8me br\u00fbl\u00e9e"}},
+                             "headers": {"host": {"value": "other.example.com"}, "via": {"value": "1.1 x"},
+                                         "content-length": {"value": "5"}}}, REQUEST)
     assert isinstance(result, ViewerRequest)
     assert (result.method, result.uri, result.query, result.headers) == (
-        "GET", "/caf%C3%A9%20menu", "q=cr%C3%A8me%20br%C3%BBl%C3%A9e", [])
+        "GET", "/caf%C3%A9%20menu", "q=cr%C3%A8me%20br%C3%BBl%C3%A9e", [("host", "www.example.com")])
 
 
 def test_a_returned_response_is_answered_with_its_cookies_and_body() -> None:

@@ -5,9 +5,10 @@ The viewer-request event holds the request as the viewer sent it: the method, th
 as sent), the query string, the headers (lower-case names; Cookie apart, as `cookies`), each
 with `value` and, when repeated, `multiValue`. Its function returns the request (changed or not:
 the URI, query string, headers and cookies it returns are what the cache key and the origin see;
-the method cannot change) or a response, which the edge answers at once. The viewer-response
-event holds the request and the response (status, headers, Set-Cookie fields as `cookies`); its
-function's status and headers reach the viewer, with the body unchanged."""
+the method and the read-only Host, Content-Length, Transfer-Encoding and Via cannot change) or a
+response, which the edge answers at once. The viewer-response event holds the request and the
+response (status, headers, Set-Cookie fields as `cookies`); its function's status and headers
+reach the viewer, with the body unchanged."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ VIEWER_REQUEST = "viewer-request"
 VIEWER_RESPONSE = "viewer-response"
 # The response's framing, which a viewer-response function cannot change (the body is not its).
 FRAMING = frozenset({"content-length", "transfer-encoding", "content-encoding"})
+# What a viewer-request function reads but cannot add, change or remove (DeveloperGuide/
+# edge-function-restrictions-all.html): the viewer's own stay. Host names the distribution, in
+# the cache key and where the edge fetches from; the others frame the request's body.
+READ_ONLY = frozenset({"host", "content-length", "transfer-encoding", "via"})
 # What a URI (or query) a function returns keeps as it is; anything else is percent-encoded (UTF-8).
 _URI_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _URI_SAFE + "?"
@@ -108,7 +113,8 @@ def request_result(value: Any, request: ViewerRequest) -> ViewerRequest | Answer
     uri = value.get("uri", request.uri)
     if not isinstance(uri, str) or not uri.startswith("/"):
         raise InvalidResult("The request's uri must be a string starting with '/'.")
-    headers = _pairs(value.get("headers", {}), "headers")
+    headers = [pair for pair in request.headers if pair[0] in READ_ONLY]
+    headers += [pair for pair in _pairs(value.get("headers", {}), "headers") if pair[0] not in READ_ONLY]
     cookies = _pairs(value.get("cookies", {}), "cookies")
     if cookies:
         headers.append(("cookie", "; ".join(f"{name}={cookie}" for name, cookie in cookies)))
