@@ -6,6 +6,7 @@ generated redirects, viewer-response headers on hits and misses, failures, no sh
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -429,3 +430,57 @@ def test_a_function_cannot_change_the_host_the_cache_key_holds(server: StratoSer
     finally:
         victim_origin.close()
         attacker_origin.close()
+
+
+NO_CONTENT = b"function handler(event) { var response = event.response; response.statusCode = 204; return response; }"
+INFORMATIONAL = b"function handler(event) { return {statusCode: 101, body: 'switched'}; }"
+GENERATED_NO_CONTENT = b"function handler(event) { return {statusCode: 204, body: 'ignored'}; }"
+
+
+def two_gets(server: StratoServer, alias: str, first: str, second: str) -> bytes:
+    """Two requests on one connection, the second sent at once behind the first (pipelined),
+    and all the bytes the edge answers until it closes or goes quiet."""
+    host, port = server.edge_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(f"GET {first} HTTP/1.1\r\nHost: {alias}\r\n\r\n"
+                           f"GET {second} HTTP/1.1\r\nHost: {alias}\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def test_a_status_that_carries_no_body_goes_without_one(server: StratoServer, cloudfront: Any) -> None:
+    """A 204 (or 304) a function answers with carries no body, or the viewer would read the
+    body's bytes as the next response; no function answers a 1xx status as final."""
+    origin = Origin()
+    origin.routes["/page"] = Route(200, {"cache-control": "max-age=600"}, b"a body of its own")
+    origin.routes["/next"] = Route(200, {"cache-control": "no-store"}, b"the next answer")
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    paths = {"/generated*": GENERATED_NO_CONTENT, "/informational*": INFORMATIONAL}
+    behaviors = [{**behavior("web", PathPattern=pattern),
+                  **associations(viewer_request=new_function(cloudfront, code)[1])} for pattern, code in paths.items()]
+    behaviors.append({**behavior("web", PathPattern="/next")})
+    cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
+        "Aliases": {"Quantity": 1, "Items": [alias]},
+        "Origins": {"Quantity": 1, "Items": [http_origin(origin.url)]},
+        "DefaultCacheBehavior": {**behavior("web"),
+                                 **associations(viewer_response=new_function(cloudfront, NO_CONTENT)[1])},
+        "CacheBehaviors": {"Quantity": len(behaviors), "Items": behaviors}})
+    try:
+        deadline = time.monotonic() + 10
+        while get(f"{server.edge_url}/next", host=alias)[2] != b"the next answer" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for first in ("/page", "/generated"):
+            answered = two_gets(server, alias, first, "/next")
+            head, _, rest = answered.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 204 "), first
+            assert rest.startswith(b"HTTP/1.1 200 "), first  # the next response, right after the 204's head
+            assert rest.endswith(b"the next answer")
+            assert b"a body of its own" not in rest
+            assert b"ignored" not in rest
+        status, headers, _ = get(f"{server.edge_url}/informational", host=alias)
+        assert (status, headers["x-cache"]) == (503, "FunctionExecutionError from cloudfront")
+    finally:
+        origin.close()

@@ -116,6 +116,15 @@ def test_a_viewer_response_function_changes_status_and_headers_but_not_the_frami
         response_result(None, RESPONSE)
 
 
+def test_a_status_without_a_body_has_no_framing_and_no_final_response_is_informational() -> None:
+    assert response_result({"statusCode": 204}, RESPONSE) == Answer(204, [])
+    assert response_result({"statusCode": 200}, Answer(304, [("etag", '"a"')])) == Answer(200, [
+        ("content-length", "0")])
+    assert request_result({"statusCode": 304, "body": "dropped"}, REQUEST) == Answer(304, [])
+    with pytest.raises(InvalidResult):
+        request_result({"statusCode": 101}, REQUEST)
+
+
 def test_test_function_output_names_what_was_returned() -> None:
     assert output({"uri": "/"}, "viewer-request") == {"request": {"uri": "/"}}
     assert output({"statusCode": 302}, "viewer-request") == {"response": {"statusCode": 302}}

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from strato.edge import functions_js
 from strato.edge.delivery import VIA
 from strato.edge.function_events import (
+    BODILESS,
     Answer,
     Context,
     EdgeFunctions,
@@ -126,12 +127,13 @@ def rewritten(scope: Scope, request: ViewerRequest) -> Scope:
 def _responding(send: Send, code: str, context: Context, request: ViewerRequest, scope: Scope) -> Send:
     """`send`, with the answer's head as the viewer-response function leaves it; a failure answers
     the 503 instead, and the answer's body is not sent (the app answering counts and logs it).
-    An answer of status 400 or above goes as it is: CloudFront runs no viewer-response function
-    on it (DeveloperGuide/edge-function-restrictions-all.html)."""
-    failed = False
+    A status the function changes to 204 or 304 goes without the body. An answer of status 400 or
+    above goes as it is: CloudFront runs no viewer-response function on it
+    (DeveloperGuide/edge-function-restrictions-all.html)."""
+    failed = bodiless = False
 
     async def sending(message: Message) -> None:
-        nonlocal failed
+        nonlocal failed, bodiless
         if message["type"] == "http.response.start" and int(message["status"]) < 400:
             response = Answer(int(message["status"]), [(name.decode("latin-1").lower(), value.decode("latin-1"))
                                                        for name, value in message.get("headers", [])])
@@ -146,8 +148,13 @@ def _responding(send: Send, code: str, context: Context, request: ViewerRequest,
                 await send_body(send, answer.status, answer.headers, answer.body, head=scope["method"] == "HEAD")
                 return
             message = {**message, "status": changed.status, "headers": headers}
+            bodiless = changed.status in BODILESS
         elif failed:
             return
+        elif bodiless and message["type"] == "http.response.body":
+            if message.get("more_body"):
+                return
+            message = {"type": "http.response.body", "body": b""}
         await send(message)
 
     return sending

@@ -25,6 +25,9 @@ VIEWER_REQUEST = "viewer-request"
 VIEWER_RESPONSE = "viewer-response"
 # The response's framing, which a viewer-response function cannot change (the body is not its).
 FRAMING = frozenset({"content-length", "transfer-encoding", "content-encoding"})
+# Statuses whose responses end at their head (RFC 9112 6.3): a body sent after one would be read
+# by the viewer as the start of the next response.
+BODILESS = frozenset({204, 304})
 # What a viewer-request function reads but cannot add, change or remove (DeveloperGuide/
 # edge-function-restrictions-all.html): the viewer's own stay. Host names the distribution, in
 # the cache key and where the edge fetches from; the others frame the request's body.
@@ -129,12 +132,13 @@ def generated_response(value: dict[str, Any]) -> Answer:
     status = value.get("statusCode")
     if isinstance(status, str) and status.isascii() and status.isdigit():
         status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise InvalidResult("The response's statusCode must be an HTTP status code.")
+    if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
+        raise InvalidResult("The response's statusCode must be the status of a final response (200 to 599).")
     headers = _pairs(value.get("headers", {}), "headers")
     headers += [("set-cookie", cookie) for cookie in _cookie_lines(value.get("cookies", {}))]
     _check_fields(headers)
-    return Answer(status, headers, _body(value.get("body")))
+    body = _body(value.get("body"))
+    return Answer(status, headers, b"" if status in BODILESS else body)
 
 
 def _check_fields(fields: Fields) -> None:
@@ -147,11 +151,16 @@ def _check_fields(fields: Fields) -> None:
 
 def response_result(value: Any, response: Answer) -> Answer:
     """The response a viewer-response function returned, as the viewer gets it: its status and
-    headers (and cookies), with the body and its framing unchanged."""
+    headers (and cookies), with the body and its framing unchanged, unless the status changed to
+    or from one that carries no body (the edge then sends none)."""
     if not isinstance(value, dict):
         raise InvalidResult("The function did not return a response object.")
     changed = generated_response({**value, "statusCode": value.get("statusCode", response.status), "body": None})
     kept = [(name, item) for name, item in response.headers if name in FRAMING]
+    if changed.status in BODILESS:
+        kept = []
+    elif response.status in BODILESS:
+        kept = [("content-length", "0")]
     return Answer(changed.status, [pair for pair in changed.headers if pair[0] not in FRAMING] + kept)
 
 
