@@ -56,6 +56,8 @@ function handler(event) {
 """
 SPLIT = b"function handler(event) { return {statusCode: 200, headers: {'x-note': {value: 'a\\r\\nx-evil: 1'}}}; }"
 BAD_NAME = b"function handler(event) { return {statusCode: 200, headers: {'x note:': {value: 'a'}}}; }"
+# Half of a surrogate pair, as cutting a string at a fixed length can leave it: no UTF-8 has it.
+HALF_PAIR = b"function handler(event) { event.request.uri = '/caf\\ud83d'; return event.request; }"
 COUNTER = b"""
 var loaded = (typeof loaded === 'number') ? loaded + 1 : 1;
 async function handler(event) {
@@ -229,6 +231,16 @@ def test_test_function_refuses_an_event_object_nested_too_deeply(cloudfront: Any
     assert error_of(refused) == ("InvalidArgument", 400)
 
 
+
+def test_test_function_reports_text_with_half_a_surrogate_pair(cloudfront: Any) -> None:
+    name, _ = new_function(cloudfront, b"""
+function handler(event) { console.log('logged \\ud83d'); throw new Error('thrown \\ud83d'); }""", publish=False)
+    etag = cloudfront.describe_function(Name=name)["ETag"]
+    result = cloudfront.test_function(Name=name, IfMatch=etag, EventObject=b"{}")["TestResult"]
+    assert result["FunctionExecutionLogs"] == ["logged \ufffd"]
+    assert result["FunctionErrorMessage"] == "Error: thrown \ufffd"
+
+
 # -- associating functions with behaviours -------------------------------------------------
 
 def test_a_behaviour_associates_only_published_functions_one_per_viewer_event(cloudfront: Any) -> None:
@@ -290,7 +302,8 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
         origin.routes[path] = Route(200, {"content-type": "text/html", "cache-control": "max-age=600"}, body)
     spa, security = new_function(cloudfront, SPA)[1], new_function(cloudfront, SECURITY)[1]
     paths = {"/old/*": REDIRECT, "/loop*": LOOP, "/throw*": THROWS, "/count*": COUNTER, "/euro*": EURO,
-             "/smuggle*": SMUGGLE, "/split*": SPLIT, "/badname*": BAD_NAME}
+             "/smuggle*": SMUGGLE, "/split*": SPLIT, "/badname*": BAD_NAME,
+             "/halfpair*": HALF_PAIR}
     behaviors = [{**behavior("web", PathPattern=pattern),
                   **associations(viewer_request=new_function(cloudfront, code)[1])} for pattern, code in paths.items()]
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
@@ -376,7 +389,7 @@ def test_fields_a_function_returns_that_http_cannot_carry_get_a_503_and_reach_no
 ) -> None:
     """A field value with CR or LF (here decoded from the viewer's query string) would split the
     origin's request or the viewer's response into fields or messages of the viewer's choosing."""
-    for target in ("/smuggle?lang=en%0d%0ax-admin:%20yes", "/split", "/badname"):
+    for target in ("/smuggle?lang=en%0d%0ax-admin:%20yes", "/split", "/badname", "/halfpair"):
         status, headers, _ = get(f"{server.edge_url}{target}", host=site.alias)
         assert status == 503, target
         assert headers["x-cache"] == "FunctionExecutionError from cloudfront", target

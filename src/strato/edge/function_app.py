@@ -92,7 +92,7 @@ def invoke(code: str, event: dict[str, Any], interpret: Callable[[Any], T]) -> T
         raise FunctionFailed(kind)
     try:
         return interpret(outcome.value)
-    except InvalidResult as exc:
+    except (InvalidResult, UnicodeEncodeError) as exc:  # text with half a surrogate pair has no UTF-8
         log.warning("CloudFront function returned an invalid object: %s", exc)
         raise FunctionFailed(EXECUTION_ERROR) from None
 

@@ -12,6 +12,7 @@ Values cross as JSON text: this module knows nothing of HTTP or of the event's s
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ MEMORY_LIMIT = 4 * 1024 * 1024
 STACK_LIMIT = 256 * 1024
 MAX_LOGS = 10 * 1024
 MAX_PENDING_JOBS = 10_000  # promise reactions run per invocation, within the time limit too
+_HALF_PAIR = re.compile("[\ud800-\udfff]")
 # The run, set up before the code is: `control('run')` compiles the code as a function body (as
 # compile_error checks it), calls its handler and awaits it; `control('read')` answers the result
 # and the console.log lines as JSON. Results and lines live in closures the code cannot reach,
@@ -159,7 +161,14 @@ def _read(context: quickjs.Context, control: quickjs.Object,
     except (quickjs.JSException, quickjs.StackOverflow):
         return None, None, ()
     found = json.loads(text)
-    return found["failure"], found["output"], tuple(found["logs"])
+    failure = found["failure"]
+    return (None if failure is None else _whole(failure)), found["output"], tuple(map(_whole, found["logs"]))
+
+
+def _whole(text: str) -> str:
+    """`text` with each half of a surrogate pair (a JavaScript string cut inside one) replaced by
+    U+FFFD, so that it has a UTF-8 form."""
+    return _HALF_PAIR.sub("\ufffd", text)
 
 
 def _context() -> quickjs.Context:
