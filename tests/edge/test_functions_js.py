@@ -108,3 +108,8 @@ def test_a_value_nested_deeper_than_python_reads_is_the_functions_error() -> Non
     outcome = run("function handler(e) { var a = []; for (var i = 0; i < 1500; i++) a = [a]; return a; }", {})
     assert isinstance(outcome.error, FunctionError)
     assert "nested" in str(outcome.error)
+
+
+def test_a_run_with_no_time_left_is_throttled_not_raised() -> None:
+    outcome = run("function handler(e) { return 1; }", {}, time_limit=0)
+    assert isinstance(outcome.error, FunctionThrottled)
