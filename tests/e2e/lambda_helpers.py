@@ -7,6 +7,8 @@ import io
 import json
 import sys
 import textwrap
+import time
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 
 from strato.functions.runtimes import available_runtimes
+from tests.servers import StratoServer, signed_headers
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 # The host's Node.js runtime (nodejsN.x), or None where it has no node recent enough.
@@ -93,3 +96,21 @@ def published_with_alias(client: Any, prefix: str) -> Iterator[str]:
         with contextlib.suppress(client.exceptions.ResourceNotFoundException):
             client.delete_function(FunctionName=name)
 
+
+SETTLING = 20.0  # seconds the server gets to finish what an answered invocation left behind
+
+
+def until(condition: Any, what: str) -> None:
+    """Wait for something the server does after it answered (bounded, never asserted on time)."""
+    deadline = time.monotonic() + SETTLING
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def function_log(server: StratoServer, name: str) -> str:
+    """The function's log as the admin endpoint reads it back (a SigV4-signed GET): a REPORT
+    line may be written just after the invocation was answered."""
+    url = f"{server.url}/_strato/functions/{name}/logs"
+    with urllib.request.urlopen(urllib.request.Request(url, headers=signed_headers("GET", url, "lambda"))) as answer:
+        return str(answer.read().decode())

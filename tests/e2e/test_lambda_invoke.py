@@ -18,8 +18,8 @@ import psutil
 import pytest
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import NODE, RUNTIME, call, deploy, needs_node, python_bootstrap
-from tests.servers import StratoServer, signed_headers
+from tests.e2e.lambda_helpers import NODE, RUNTIME, call, deploy, function_log, needs_node, python_bootstrap, until
+from tests.servers import StratoServer
 
 ECHO = """
 def handler(event, context):
@@ -405,11 +405,9 @@ def test_a_functions_log_can_be_read_over_http_with_a_signed_request(lam: Any, s
             return 1
     """)
     call(lam, name, {"n": 7})
+    until(lambda: "REPORT RequestId: " in function_log(server, name), "the REPORT line")
+    assert "over http 7" in function_log(server, name)
     url = f"{server.url}/_strato/functions/{name}/logs"
-    with urllib.request.urlopen(urllib.request.Request(url, headers=signed_headers("GET", url, "lambda"))) as answer:
-        text = answer.read().decode()
-    assert "over http 7" in text
-    assert "REPORT RequestId: " in text
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url)
     with refused.value as error:

@@ -22,8 +22,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,11 +32,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.conftest import make_client
-from tests.e2e.lambda_helpers import NODE, call, deploy, needs_node
-from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer, signed_headers
+from tests.e2e.lambda_helpers import NODE, SETTLING, call, deploy, function_log, needs_node, until
+from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 WARMING = 10  # invokes a worker needs at most before it holds a lent environment (it needs three)
-SETTLING = 20.0  # seconds the server gets to finish what an answered invocation left behind
 
 # Every function here answers {"where": true} with its uid (one per environment), counts its
 # calls, and otherwise runs `work(event)`.
@@ -122,21 +119,6 @@ def warm(lam: Any, server: StratoServer, name: str) -> set[int]:
         if holders(server, connection):
             return connection
     raise AssertionError(f"no API worker was lent {name}'s environment after {WARMING} invokes")
-
-
-def until(condition: Any, what: str) -> None:
-    """Wait for something the server does after it answered (bounded, never asserted on time)."""
-    deadline = time.monotonic() + SETTLING
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
-
-
-def function_log(server: StratoServer, name: str) -> str:
-    """The function's log as the admin endpoint reads it back (a SigV4-signed GET)."""
-    url = f"{server.url}/_strato/functions/{name}/logs"
-    with urllib.request.urlopen(urllib.request.Request(url, headers=signed_headers("GET", url, "lambda"))) as answer:
-        return str(answer.read().decode())
 
 
 class Gate:
