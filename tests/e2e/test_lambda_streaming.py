@@ -139,6 +139,23 @@ class TestFunctionUrls:
                 next_chunk.open()  # the first part was read before the function wrote the second
                 assert response.read() == b"data: 2\n\n"
 
+    def test_a_prelude_and_its_delimiter_may_come_in_pieces(self, server: StratoServer, url_host: str) -> None:
+        prelude = json.dumps(PRELUDE)
+        pieces = [prelude[:10], prelude[10:] + "\0" * 3, "\0" * 5 + "body"]
+        with gate() as next_chunk:
+            event = {"chunks": pieces, "gate": next_chunk.port, "content_type": PRELUDE_TYPE}
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            try:
+                connection.request("POST", "/", body=json.dumps(event),
+                                   headers={"Host": url_host, "Content-Type": "application/json"})
+                next_chunk.open()  # each piece in a write of its own: no answer can begin before the last
+                next_chunk.open()
+                response = connection.getresponse()
+                assert response.status == 201
+                assert response.read() == b"body"
+            finally:
+                connection.close()
+
     def test_a_stream_without_prelude_is_a_200_of_its_content_type(self, server: StratoServer,
                                                                    url_host: str) -> None:
         with url_request(server, url_host, {"chunks": ["plain ", "text"]}) as response:

@@ -38,15 +38,16 @@ async def streamed_response(answer: StreamedAnswer) -> Response:
     if answer.content_type != PRELUDE_TYPE:
         return Response(200, [("content-type", answer.content_type or "application/octet-stream")],
                         _body(answer, chunks, b""), close=answer.abandon)
-    read = b""
+    read = bytearray()
     async for chunk in chunks:
+        searched = max(0, len(read) - len(DELIMITER) + 1)  # what was read before holds no delimiter
         read += chunk
-        end = read.find(DELIMITER)
+        end = read.find(DELIMITER, searched)
         if end >= 0:
-            head = structured(_prelude(read[:end]))
+            head = structured(_prelude(bytes(read[:end])))
             if head.status in NO_BODY:
                 return Response(head.status, head.headers, b"", close=answer.abandon)
-            return Response(head.status, head.headers, _body(answer, chunks, read[end + len(DELIMITER):]),
+            return Response(head.status, head.headers, _body(answer, chunks, bytes(read[end + len(DELIMITER):])),
                             close=answer.abandon)
         if len(read) > MAX_PRELUDE:
             break
