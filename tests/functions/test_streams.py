@@ -21,11 +21,17 @@ class Writer:
         self.told.append(paused)
 
 
+def _started() -> tuple[StreamedAnswer, asyncio.Future[InvokeResult]]:
+    """An answer whose invocation runs until the test ends it through the future."""
+    answer = StreamedAnswer()
+    ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+    answer.start(ended)
+    return answer, ended
+
+
 def test_chunks_come_in_order_then_the_result() -> None:
     async def main() -> None:
-        answer = StreamedAnswer()
-        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-        answer.start(ended)
+        answer, ended = _started()
         answer.open("text/plain", Writer())
         assert await answer.opened()
         answer.write(b"one ")
@@ -38,9 +44,7 @@ def test_chunks_come_in_order_then_the_result() -> None:
 
 def test_an_invocation_that_ends_without_streaming_is_not_opened() -> None:
     async def main() -> None:
-        answer = StreamedAnswer()
-        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-        answer.start(ended)
+        answer, ended = _started()
         ended.set_result(InvokeResult(b'"whole"', "1"))
         assert not await answer.opened()
         assert answer.result().payload == b'"whole"'
@@ -49,9 +53,7 @@ def test_an_invocation_that_ends_without_streaming_is_not_opened() -> None:
 
 def test_a_refusal_is_raised_by_result() -> None:
     async def main() -> None:
-        answer = StreamedAnswer()
-        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-        answer.start(ended)
+        answer, ended = _started()
         ended.set_exception(TooManyRequests("ConcurrentInvocationLimitExceeded", "Rate Exceeded."))
         assert not await answer.opened()
         with pytest.raises(TooManyRequests):
@@ -61,9 +63,7 @@ def test_a_refusal_is_raised_by_result() -> None:
 
 def test_the_writer_is_paused_past_the_high_water_mark_and_resumed_once_drained() -> None:
     async def main() -> None:
-        answer = StreamedAnswer()
-        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-        answer.start(ended)
+        answer, ended = _started()
         writer = Writer()
         answer.open("application/octet-stream", writer)
         piece = b"x" * (HIGH_WATER // 4)
@@ -83,9 +83,7 @@ def test_the_writer_is_paused_past_the_high_water_mark_and_resumed_once_drained(
 
 def test_a_caller_that_goes_away_frees_the_writer_and_drops_what_comes() -> None:
     async def main() -> None:
-        answer = StreamedAnswer()
-        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-        answer.start(ended)
+        answer, ended = _started()
         writer = Writer()
         answer.open("application/octet-stream", writer)
         answer.write(b"x" * (HIGH_WATER + 1))
@@ -99,9 +97,7 @@ def test_a_caller_that_goes_away_frees_the_writer_and_drops_what_comes() -> None
 
 def test_a_caller_that_stops_reading_the_chunks_abandons_the_stream() -> None:
     async def main() -> None:
-        answer = StreamedAnswer()
-        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-        answer.start(ended)
+        answer, ended = _started()
         writer = Writer()
         answer.open("application/octet-stream", writer)
         answer.write(b"x" * (HIGH_WATER + 1))
@@ -115,9 +111,7 @@ def test_a_caller_that_stops_reading_the_chunks_abandons_the_stream() -> None:
 
 def test_a_caller_that_goes_away_before_the_stream_opens_abandons_it() -> None:
     async def main() -> None:
-        answer = StreamedAnswer()
-        ended: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-        answer.start(ended)
+        answer, ended = _started()
         waiting = asyncio.ensure_future(answer.opened())
         await asyncio.sleep(0)  # it waits
         waiting.cancel()
