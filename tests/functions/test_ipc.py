@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 from strato.functions.ipc import MAX_HEAD, ControllerClient, FrameReader, StreamRelay, encode_frame
 from strato.functions.records import FunctionVersion, Invocation, InvokeResult, Pause
 from strato.functions.streams import StreamedAnswer
+
+Controller = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 def frames_of(*reads: bytes) -> list[tuple[dict[str, Any], bytes]]:
@@ -99,17 +102,9 @@ def test_a_streamed_call_hands_its_chunks_to_the_stream_before_the_result(tmp_pa
     stream frames, then the result: the client passes the chunks on, then returns the result."""
     async def main() -> None:
         asked: list[dict[str, Any]] = []
-
-        async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            head_size, size = struct.unpack(">II", await reader.readexactly(8))
-            asked.append(json.loads(await reader.readexactly(head_size)))
-            await reader.readexactly(size)
-            writer.write(encode_frame({"stream": "open", "content_type": "text/plain"})
-                         + encode_frame({"stream": "chunk"}, b"a") + encode_frame({"stream": "chunk"}, b"b")
-                         + encode_frame({"executed_version": "$LATEST"}))
-            await writer.drain()
-            writer.close()
-
+        controller = _scripted([encode_frame({"stream": "open", "content_type": "text/plain"})
+                                + encode_frame({"stream": "chunk"}, b"a") + encode_frame({"stream": "chunk"}, b"b")
+                                + encode_frame({"executed_version": "$LATEST"})], asked)
         server = await asyncio.start_unix_server(controller, str(tmp_path / "controller.sock"))
         client = ControllerClient(tmp_path / "controller.sock", enqueue=_never)
         answer = StreamedAnswer()
@@ -145,17 +140,10 @@ def test_a_link_paused_by_a_stream_as_it_ended_carries_the_next_call(tmp_path: P
     """The link a streamed call used goes back to the idle ones: a pause its caller asked for as
     the result came in must not stop the next call on that link from hearing its answer."""
     async def main() -> None:
-        async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            answers = [encode_frame({"stream": "open", "content_type": "text/plain"})
-                       + encode_frame({"stream": "chunk"}, b"held") + encode_frame({"executed_version": "$LATEST"}),
-                       encode_frame({})]
-            for answer in answers:
-                head_size, size = struct.unpack(">II", await reader.readexactly(8))
-                await reader.readexactly(head_size + size)
-                writer.write(answer)
-                await writer.drain()
-            writer.close()
-
+        controller = _scripted([encode_frame({"stream": "open", "content_type": "text/plain"})
+                                + encode_frame({"stream": "chunk"}, b"held")
+                                + encode_frame({"executed_version": "$LATEST"}),
+                                encode_frame({})])
         server = await asyncio.start_unix_server(controller, str(tmp_path / "controller.sock"))
         client = ControllerClient(tmp_path / "controller.sock", enqueue=_never)
         invocation = Invocation(_function(tmp_path), "arn", b"{}", "req-1", stream=HeldBack())
@@ -172,19 +160,11 @@ def test_a_stream_opened_twice_is_opened_once_and_its_link_carries_the_next_call
     trusted): the controller then relays a second `open`. The stream keeps its first opening
     and its flow control, so the pause its caller asked for still ends with the call."""
     async def main() -> None:
-        async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            opened = encode_frame({"stream": "open", "content_type": "text/plain"})
-            answers = [opened + encode_frame({"stream": "chunk"}, b"held")
-                       + encode_frame({"stream": "open", "content_type": "text/html"})
-                       + encode_frame({"executed_version": "$LATEST"}),
-                       encode_frame({})]
-            for answer in answers:
-                head_size, size = struct.unpack(">II", await reader.readexactly(8))
-                await reader.readexactly(head_size + size)
-                writer.write(answer)
-                await writer.drain()
-            writer.close()
-
+        controller = _scripted([encode_frame({"stream": "open", "content_type": "text/plain"})
+                                + encode_frame({"stream": "chunk"}, b"held")
+                                + encode_frame({"stream": "open", "content_type": "text/html"})
+                                + encode_frame({"executed_version": "$LATEST"}),
+                                encode_frame({})])
         server = await asyncio.start_unix_server(controller, str(tmp_path / "controller.sock"))
         client = ControllerClient(tmp_path / "controller.sock", enqueue=_never)
         stream = HeldBack()
@@ -196,6 +176,23 @@ def test_a_stream_opened_twice_is_opened_once_and_its_link_carries_the_next_call
         server.close()
         await server.wait_closed()
     asyncio.run(main())
+
+
+def _scripted(answers: list[bytes], asked: list[dict[str, Any]] | None = None) -> Controller:
+    """A controller (a plain Unix socket server) that answers each call with the next of
+    `answers`, then hangs up; the heads of the calls go to `asked`."""
+    async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for answer in answers:
+            head_size, size = struct.unpack(">II", await reader.readexactly(8))
+            head = json.loads(await reader.readexactly(head_size))
+            await reader.readexactly(size)
+            if asked is not None:
+                asked.append(head)
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+    return controller
+
 
 async def _never(invocation: Invocation) -> None:
     raise AssertionError("nothing is queued here")
