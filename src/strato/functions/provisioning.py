@@ -48,7 +48,7 @@ class _Target:
     config: ProvisionedConfig
     function: FunctionVersion
     environments: set[Environment] = field(default_factory=set)
-    failed: bool = False
+    stopped: bool = False  # no more environments are started for it: it failed, went or was replaced
     filling: asyncio.Task[None] | None = None
 
 
@@ -123,7 +123,7 @@ class Provisioner:
         target.environments = set()
 
     def _stop(self, target: _Target) -> None:
-        target.failed = True  # no more starts for it
+        target.stopped = True
         if target.filling is not None:
             target.filling.cancel()
 
@@ -138,12 +138,12 @@ class Provisioner:
             self._track(target.filling)
 
     def _lost(self, environment: Environment) -> None:
-        """A kept environment died: another replaces it (unless its target failed or went)."""
+        """A kept environment died: another replaces it (unless its target is stopped)."""
         target = self._owners.pop(environment, None)
         if target is None:
             return
         target.environments.discard(environment)
-        if not target.failed:
+        if not target.stopped:
             self._fill(target)
 
     async def _keep(self, target: _Target) -> None:
@@ -162,7 +162,7 @@ class Provisioner:
                 if len(target.environments) >= requested:
                     break
         except InitFailed as exc:
-            target.failed = True
+            target.stopped = True
             await self._report(target, FAILED, f"{INIT_FAILURE}: {exc}")
         except RuntimeError as exc:  # the pool is closing
             log.info("provisioned concurrency of %s:%s stopped: %s", target.config.function_name,
@@ -170,7 +170,7 @@ class Provisioner:
         except Exception:  # the launch itself failed (no runtime, no sandbox): no use trying again
             log.exception("provisioned concurrency of %s:%s could not start an environment",
                           target.config.function_name, target.config.qualifier)
-            target.failed = True
+            target.stopped = True
             await self._report(target, FAILED, LAUNCH_FAILURE)
 
     async def _report(self, target: _Target, status: str, reason: str | None = None) -> None:
