@@ -6,9 +6,9 @@ A target's life: IN_PROGRESS while its environments start (a few at a time, in t
 never on an API call's path) -> READY when all are initialised -> IN_PROGRESS again while one
 that died is replaced; FAILED (with the init's error type) when one fails to initialise, or
 cannot be launched at all, after which no more are started for that configuration until it is
-put again. A configuration
-replaced by one for the same version takes over its environments (a smaller count lets the
-surplus go); a deleted one's environments become ordinary, reaped when idle.
+put again. A configuration replaced by one for the same version takes over its environments (a
+smaller count lets the surplus go); a deleted one's environments become ordinary, reaped when
+idle.
 """
 
 from __future__ import annotations
