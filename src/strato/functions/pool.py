@@ -122,10 +122,10 @@ class Pool:
                     raise
                 break
             if environment.state is State.IDLE:
-                if group.retired or self._closed:
-                    environment.kill()
-                else:
+                if self._serves(group):
                     group.idle.append(environment)
+                else:
+                    environment.kill()
             return result
         finally:
             self._release(function.name, reserved)
@@ -137,7 +137,7 @@ class Pool:
         """An idle environment of this revision for a borrower, with its concurrency slot
         taken until `give_back` (None: none idle, or a limit says no)."""
         group = self._groups.get(function.revision)
-        if group is None or group.retired or self._closed:
+        if group is None or not self._serves(group):
             return None
         environment = self._take_idle(group)
         if environment is None:
@@ -164,7 +164,7 @@ class Pool:
         group = self._groups.get(environment.function.revision)
         expired = environment.idle_since <= asyncio.get_running_loop().time() - self._idle_timeout \
             and environment not in self._kept
-        if keep and group is not None and not group.retired and not self._closed and not expired \
+        if keep and group is not None and self._serves(group) and not expired \
                 and environment.state is State.IDLE and environment in group.live:
             group.idle.append(environment)
         else:
@@ -283,6 +283,8 @@ class Pool:
         return group
 
     def _serves(self, group: _Group) -> bool:
+        """Whether the group's environments may wait for more invocations (its revision is not
+        retired, the pool not closed)."""
         return not (self._closed or group.retired)
 
     def _retire(self, key: RevisionKey) -> None:
