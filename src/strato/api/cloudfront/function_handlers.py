@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from strato.cdn.functions import DEVELOPMENT, CloudFrontFunction
+from strato.cdn.ids import require_etag
 from strato.edge import function_events, functions_js
 from strato.http.responses import Response
 from strato.xmltree import Node
@@ -94,11 +95,7 @@ async def test_function(call: Call) -> Response:
     if not isinstance(event, dict):
         raise CloudFrontError("InvalidArgument", "The EventObject is not a JSON object.")
     function = await asyncio.to_thread(call.registry.functions.describe, call.endpoint.resource_id, stage)
-    if_match = _if_match(call)
-    if not if_match:
-        raise CloudFrontError("InvalidIfMatchVersion", "The If-Match version is missing or not valid.")
-    if if_match != function.etag:
-        raise CloudFrontError("PreconditionFailed", "The If-Match version does not match the function's stage.", 412)
+    require_etag(function.etag, _if_match(call))
     return xml(await asyncio.to_thread(_tested, function, event))
 
 
