@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from strato.cdn.functions import CloudFrontFunction, FunctionConfig
+from strato.cdn.functions import DEVELOPMENT, CloudFrontFunction, FunctionConfig
 from strato.xmltree import Node, iso8601
 
 from .errors import CloudFrontError
@@ -42,7 +42,7 @@ def parse_update(node: Node) -> tuple[FunctionConfig, bytes]:
 
 def parse_test(node: Node) -> tuple[str, bytes]:
     """TestFunctionRequest: the Stage to test (DEVELOPMENT unless given) and the EventObject."""
-    return text(node, "Stage") or "DEVELOPMENT", _blob(node, "EventObject")
+    return text(node, "Stage") or DEVELOPMENT, _blob(node, "EventObject")
 
 
 def summary_node(function: CloudFrontFunction) -> Node:
