@@ -13,6 +13,7 @@ from strato.cdn.managed import managed_etag
 from strato.cdn.records import Resource
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import Kind
+from strato.digits import is_digits
 from strato.http.request import Request
 from strato.http.responses import Response
 from strato.xmltree import Node, parse, serialize
@@ -59,7 +60,7 @@ class Call:
         """Marker and MaxItems from the query string."""
         text = self.request.query.get("MaxItems", "100")
         # Thousands of digits are more than int() reads: no number of so many digits is in range.
-        if not (text.isascii() and text.isdigit()) or len(text) > 9 or not 0 < int(text) <= MAX_ITEMS:
+        if not is_digits(text) or len(text) > 9 or not 0 < int(text) <= MAX_ITEMS:
             raise CloudFrontError("InvalidArgument", f"MaxItems must be an integer from 1 to {MAX_ITEMS}.")
         return self.request.query.get("Marker", ""), int(text)
 
@@ -268,7 +269,7 @@ async def delete_policy(call: Call) -> Response:
 async def follow_invalidations(call: Call) -> Response:
     """Invalidated paths after sequence number `since`, oldest first: standalone edges poll this."""
     since = call.request.query.get("since", "0")
-    if not (since.isascii() and since.isdigit()) or len(since) > 18:  # SQLite's integers have 19 digits at most
+    if not is_digits(since) or len(since) > 18:  # SQLite's integers have 19 digits at most
         raise CloudFrontError("InvalidArgument", "since must be a sequence number")
     rows = await asyncio.to_thread(call.registry.invalidations_since, int(since))
     body = json.dumps({"invalidations": [{"seq": seq, "distribution": distribution, "path": path}

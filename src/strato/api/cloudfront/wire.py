@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from strato.cdn.records import Element
+from strato.digits import is_digits
 from strato.xmltree import Node
 
 from .errors import CloudFrontError, malformed_input
@@ -33,8 +34,8 @@ def integer(node: Node, tag: str) -> int | None:
         return None
     stripped = value.strip()
     digits = stripped.lstrip("-")
-    # str.isdigit alone takes '²', which int() refuses; past a long's 19 digits, int() may refuse too
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+    # past a long's 19 digits, int() may refuse
+    if not is_digits(digits) or len(digits) > 19:
         raise malformed_input(f"The value of {tag} in {node.tag} is not an integer: {value[:50]}")
     return int(stripped)
 
