@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from strato.cdn.response_headers_policies import SECURITY_HEADERS
-from tests.e2e.test_cloudfront_policies import TestNamingPoliciesInBehaviours, refused_with
+from tests.e2e import test_cloudfront_policies
+from tests.e2e.test_cloudfront_policies import refused_with
 
 
 def policy_config(name: str, **changes: Any) -> dict[str, Any]:
@@ -130,7 +131,8 @@ class TestChanges:
     def test_a_policy_a_distribution_uses_cannot_be_deleted(self, cloudfront: Any) -> None:
         created = cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig=policy_config(new_name()))
         policy_id = created["ResponseHeadersPolicy"]["Id"]
-        naming = TestNamingPoliciesInBehaviours()
+        # Through the module: a test class imported by name would be collected and run here again.
+        naming = test_cloudfront_policies.TestNamingPoliciesInBehaviours()
         distribution = naming.create(cloudfront, naming.behaviour(ResponseHeadersPolicyId=policy_id))
         kept = distribution["Distribution"]["DistributionConfig"]["DefaultCacheBehavior"]
         assert kept["ResponseHeadersPolicyId"] == policy_id
