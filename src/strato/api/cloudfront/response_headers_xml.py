@@ -32,14 +32,15 @@ from .wire import (
     text,
 )
 
-# Each security field's element, the element of its value, and the response field it sets
-# (whose name says, in SecurityHeadersConfig.overridden, that its Override is true).
-XSS = ("XSSProtection", "X-XSS-Protection")
-FRAME = ("FrameOptions", "X-Frame-Options")
-REFERRER = ("ReferrerPolicy", "Referrer-Policy")
-CSP = ("ContentSecurityPolicy", "Content-Security-Policy")
-CONTENT_TYPE = ("ContentTypeOptions", "X-Content-Type-Options")
-HSTS = ("StrictTransportSecurity", "Strict-Transport-Security")
+# Each security field's element and the response field it sets (whose name says, in
+# SecurityHeadersConfig.overridden, that its Override is true), in the config's order.
+_XSS = ("XSSProtection", "X-XSS-Protection")
+_FRAME = ("FrameOptions", "X-Frame-Options")
+_REFERRER = ("ReferrerPolicy", "Referrer-Policy")
+_CSP = ("ContentSecurityPolicy", "Content-Security-Policy")
+_CONTENT_TYPE = ("ContentTypeOptions", "X-Content-Type-Options")
+_HSTS = ("StrictTransportSecurity", "Strict-Transport-Security")
+_SECURITY_FIELDS = (_XSS, _FRAME, _REFERRER, _CSP, _CONTENT_TYPE, _HSTS)
 _CUSTOM = ("CustomHeadersConfig", "ResponseHeadersPolicyCustomHeader")
 _REMOVE = ("RemoveHeadersConfig", "ResponseHeadersPolicyRemoveHeader")
 
@@ -89,16 +90,16 @@ def _security(security: SecurityHeadersConfig) -> Node:
     xss, hsts = security.xss_protection, security.strict_transport_security
     return build(
         "SecurityHeadersConfig",
-        ("XSSProtection", field(XSS, ("Protection", xss.protection), ("ModeBlock", xss.mode_block),
+        ("XSSProtection", field(_XSS, ("Protection", xss.protection), ("ModeBlock", xss.mode_block),
                                 ("ReportUri", xss.report_uri)) if xss is not None else None),
-        ("FrameOptions", field(FRAME, ("FrameOption", security.frame_option))
+        ("FrameOptions", field(_FRAME, ("FrameOption", security.frame_option))
          if security.frame_option is not None else None),
-        ("ReferrerPolicy", field(REFERRER, ("ReferrerPolicy", security.referrer_policy))
+        ("ReferrerPolicy", field(_REFERRER, ("ReferrerPolicy", security.referrer_policy))
          if security.referrer_policy is not None else None),
-        ("ContentSecurityPolicy", field(CSP, ("ContentSecurityPolicy", security.content_security_policy))
+        ("ContentSecurityPolicy", field(_CSP, ("ContentSecurityPolicy", security.content_security_policy))
          if security.content_security_policy is not None else None),
-        ("ContentTypeOptions", field(CONTENT_TYPE) if security.content_type_options else None),
-        ("StrictTransportSecurity", field(HSTS, ("IncludeSubdomains", hsts.include_subdomains),
+        ("ContentTypeOptions", field(_CONTENT_TYPE) if security.content_type_options else None),
+        ("StrictTransportSecurity", field(_HSTS, ("IncludeSubdomains", hsts.include_subdomains),
                                           ("Preload", hsts.preload), ("AccessControlMaxAgeSec", hsts.max_age))
          if hsts is not None else None),
     )
@@ -144,17 +145,17 @@ def _read_cors(node: Node) -> CorsConfig:
 
 
 def _read_security(node: Node) -> SecurityHeadersConfig:
-    found = {tag: node.find(tag) for tag, _ in (XSS, FRAME, REFERRER, CSP, CONTENT_TYPE, HSTS)}
-    xss, frame, referrer, csp, hsts = (found[tag] for tag in (XSS[0], FRAME[0], REFERRER[0], CSP[0], HSTS[0]))
-    overridden = tuple(name for tag, name in (XSS, FRAME, REFERRER, CSP, CONTENT_TYPE, HSTS)
-                       if (element := found[tag]) is not None and required_boolean(element, "Override"))
+    elements = [node.find(tag) for tag, _ in _SECURITY_FIELDS]
+    overridden = tuple(name for (_, name), element in zip(_SECURITY_FIELDS, elements, strict=True)
+                       if element is not None and required_boolean(element, "Override"))
+    xss, frame, referrer, csp, content_type, hsts = elements
     return SecurityHeadersConfig(
         xss_protection=XssProtection(required_boolean(xss, "Protection"), boolean(xss, "ModeBlock"),
                                      text(xss, "ReportUri")) if xss is not None else None,
         frame_option=required_text(frame, "FrameOption") if frame is not None else None,
         referrer_policy=required_text(referrer, "ReferrerPolicy") if referrer is not None else None,
         content_security_policy=required_text(csp, "ContentSecurityPolicy") if csp is not None else None,
-        content_type_options=found[CONTENT_TYPE[0]] is not None,
+        content_type_options=content_type is not None,
         strict_transport_security=StrictTransportSecurity(
             required_integer(hsts, "AccessControlMaxAgeSec"), boolean(hsts, "IncludeSubdomains"),
             boolean(hsts, "Preload")) if hsts is not None else None,
