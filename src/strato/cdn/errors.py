@@ -114,11 +114,11 @@ class IllegalOriginAccessConfiguration(CdnError):
 
 
 class NoSuchCachePolicy(CdnError):
-    """A CachePolicyId that names none of the managed cache policies (strato has no others)."""
+    """A CachePolicyId that names no cache policy, managed or the account's own."""
 
 
 class NoSuchOriginRequestPolicy(CdnError):
-    """An OriginRequestPolicyId that names none of the managed origin request policies."""
+    """An OriginRequestPolicyId that names no origin request policy, managed or the account's own."""
 
 
 class NoSuchResponseHeadersPolicy(CdnError):

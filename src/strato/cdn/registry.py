@@ -63,7 +63,7 @@ class DistributionRegistry:
         self.db = Database(data_dir)
         self.path = self.db.path
         self.resources = ResourceRegistry(self.db)
-        """Public keys, key groups and origin access controls, in the same file."""
+        """Public keys, key groups, origin access controls and identities and custom policies, in the same file."""
         self.functions = FunctionRegistry(self.db)
         """CloudFront Functions, in the same file."""
 
