@@ -307,13 +307,8 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
     behaviors = [{**behavior("web", PathPattern=pattern),
                   **associations(viewer_request=new_function(cloudfront, code)[1])} for pattern, code in paths.items()]
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
-    cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
-        "Aliases": {"Quantity": 1, "Items": [alias]},
-        "Origins": {"Quantity": 1, "Items": [http_origin(origin.url)]},
-        "DefaultCacheBehavior": {**behavior("web"), **associations(viewer_request=spa, viewer_response=security)},
-        "CacheBehaviors": {"Quantity": len(behaviors), "Items": behaviors},
-    })
+    create_distribution(cloudfront, alias, [http_origin(origin.url)], "web", behaviors, DefaultCacheBehavior={
+        **behavior("web"), **associations(viewer_request=spa, viewer_response=security)})
     deadline = time.monotonic() + 10
     while get(f"{server.edge_url}/count", host=alias)[0] != 200 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -425,13 +420,9 @@ def test_a_function_cannot_change_the_host_the_cache_key_holds(server: StratoSer
     victim, attacker = f"{uuid.uuid4().hex[:12]}.example.com", f"{uuid.uuid4().hex[:12]}.example.com"
     create_distribution(cloudfront, victim, [http_origin(victim_origin.url)], "web")
     function = new_function(cloudfront, HOST)[1]
-    cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
-        "Aliases": {"Quantity": 1, "Items": [attacker]},
-        "Origins": {"Quantity": 1, "Items": [http_origin(attacker_origin.url)]},
-        "DefaultCacheBehavior": {**behavior("web", ForwardedValues={"QueryString": False,
-                                                                    "Cookies": {"Forward": "none"}}),
-                                 **associations(viewer_request=function)}})
+    create_distribution(cloudfront, attacker, [http_origin(attacker_origin.url)], "web", DefaultCacheBehavior={
+        **behavior("web", ForwardedValues={"QueryString": False, "Cookies": {"Forward": "none"}}),
+        **associations(viewer_request=function)})
     try:
         deadline = time.monotonic() + 10
         while ((get(f"{server.edge_url}/ready", host=victim)[2], get(f"{server.edge_url}/ready?into={attacker}",
@@ -474,13 +465,8 @@ def test_a_status_that_carries_no_body_goes_without_one(server: StratoServer, cl
     behaviors = [{**behavior("web", PathPattern=pattern),
                   **associations(viewer_request=new_function(cloudfront, code)[1])} for pattern, code in paths.items()]
     behaviors.append({**behavior("web", PathPattern="/next")})
-    cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": uuid.uuid4().hex, "Comment": "", "Enabled": True,
-        "Aliases": {"Quantity": 1, "Items": [alias]},
-        "Origins": {"Quantity": 1, "Items": [http_origin(origin.url)]},
-        "DefaultCacheBehavior": {**behavior("web"),
-                                 **associations(viewer_response=new_function(cloudfront, NO_CONTENT)[1])},
-        "CacheBehaviors": {"Quantity": len(behaviors), "Items": behaviors}})
+    create_distribution(cloudfront, alias, [http_origin(origin.url)], "web", behaviors, DefaultCacheBehavior={
+        **behavior("web"), **associations(viewer_response=new_function(cloudfront, NO_CONTENT)[1])})
     try:
         deadline = time.monotonic() + 10
         while get(f"{server.edge_url}/next", host=alias)[2] != b"the next answer" and time.monotonic() < deadline:
