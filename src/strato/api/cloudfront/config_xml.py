@@ -242,12 +242,17 @@ def config_node(config: DistributionConfig, tag: str = "DistributionConfig") -> 
         ("Enabled", config.enabled),
         ("HttpVersion", config.http_version or "http2"),
         ("IsIPV6Enabled", bool(config.is_ipv6_enabled)),  # CloudFront's IPv6 is opt-in: off unless sent
-        ("OriginGroups", quantity_list("OriginGroups", (_origin_group_node(group)
-                                                        for group in config.origin_groups or ()))),
-        # A modelled member among the extras comes from a row stored before it was modelled.
-        extra=_with_defaults(tuple(element for element in config.extras if element.name not in _CONFIG_FIELDS),
-                             _config_defaults()),
+        ("OriginGroups", _origin_groups_node(config)),
+        extra=_with_defaults(config.extras, _config_defaults()),
     )
+
+
+def _origin_groups_node(config: DistributionConfig) -> Node | None:
+    """The groups (none when left out); a distribution stored before OriginGroups were modelled
+    has them among its extras, as sent."""
+    if config.origin_groups is None and any(element.name == "OriginGroups" for element in config.extras):
+        return None
+    return quantity_list("OriginGroups", (_origin_group_node(group) for group in config.origin_groups or ()))
 
 
 def _origin_group_node(group: OriginGroup) -> Node:
