@@ -35,6 +35,7 @@ from strato.edge.function_events import (
     response_event,
     response_result,
 )
+from strato.edge.metrics import Observed
 from strato.http.responses import send_body
 from strato.http.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,9 +46,9 @@ _FAILED_PAGE = (b"<html><head><title>503 ERROR</title></head><body><h1>503 ERROR
                 b"<h2>The request could not be satisfied.</h2>The CloudFront function associated with the "
                 b"CloudFront distribution is invalid or could not run correctly.</body></html>")
 T = TypeVar("T")
-# Answers the functions give (generated, or the 503 of a failure): (scope, status, bytes sent,
-# when the request came) for the caller to count and log, as the proxy counts and logs its own.
-Observer = Callable[[Scope, int, int, float], None]
+# Answers the functions give (generated, or the 503 of a failure), with their request's scope,
+# for the caller to count and log as the proxy counts and logs its own.
+Observer = Callable[[Scope, Observed], None]
 
 
 class FunctionFailed(Exception):
@@ -161,7 +162,8 @@ def _responding(send: Send, code: str, context: Context, request: ViewerRequest,
 
 
 async def _answer(scope: Scope, send: Send, answer: Answer, observe: Observer, started: float) -> None:
-    head = scope["method"] == "HEAD"
-    await send_body(send, answer.status, answer.headers, answer.body, head=head)
-    observe(scope, answer.status, 0 if head else len(answer.body), started)
+    observed = Observed(started)
+    await send_body(observed.counting(send), answer.status, answer.headers, answer.body,
+                    head=scope["method"] == "HEAD")
+    observe(scope, observed)
 

@@ -69,15 +69,9 @@ class ViewerRules:
             scope = {**scope, "scheme": "https"}
         app = under_rules(partial(self.proxy.answer, rules=rules), self.proxy, rules)
         if rules.functions is not None:
-            app = with_functions(app, rules.functions, partial(self._observe, rules))
+            app = with_functions(app, rules.functions,
+                                 lambda answered, observed: self.proxy.observe_answer(answered, rules, observed))
         await app(scope, receive, send)
-
-    def _observe(self, rules: Rules, scope: Scope, status: int, sent: int, started: float) -> None:
-        """Count and log an answer a function gave (the proxy counts and logs its own)."""
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        client = (scope.get("client") or ("", 0))[0]
-        self.proxy.observe(self.proxy.metrics.site(rules.site), client, scope["method"], raw_path, status, sent,
-                           started)
 
     async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
         """The redirect (or 403) for a request over HTTP, counted and logged as the proxy's own answers are."""
