@@ -28,6 +28,7 @@ from strato.edge.function_events import (
     Answer,
     Context,
     EdgeFunctions,
+    Fields,
     InvalidResult,
     ViewerRequest,
     request_event,
@@ -110,19 +111,28 @@ def request_id() -> str:
 
 def viewer_request(scope: Scope) -> ViewerRequest:
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-    headers = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]]
     return ViewerRequest(scope["method"], raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"),
-                         headers)
+                         _text_fields(scope["headers"]))
 
 
 def rewritten(scope: Scope, request: ViewerRequest) -> Scope:
     """The ASGI scope of the request a viewer-request function returned."""
+    return {**scope, "path": unquote(request.uri), "raw_path": request.uri.encode(),
+            "query_string": request.query.encode(), "headers": _raw_fields(request.headers)}
+
+
+def _text_fields(raw: list[tuple[bytes, bytes]]) -> Fields:
+    """An ASGI message's fields as a function's event holds them: lower-case names."""
+    return [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw]
+
+
+def _raw_fields(fields: Fields) -> list[tuple[bytes, bytes]]:
+    """Fields a function returned, for an ASGI message: it failed if one has no latin-1 form
+    (its values may hold any text but control characters)."""
     try:
-        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers]
+        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in fields]
     except UnicodeEncodeError:
         raise FunctionFailed(EXECUTION_ERROR) from None
-    return {**scope, "path": unquote(request.uri), "raw_path": request.uri.encode(),
-            "query_string": request.query.encode(), "headers": headers}
 
 
 def _responding(send: Send, code: str, context: Context, request: ViewerRequest, scope: Scope) -> Send:
@@ -136,16 +146,14 @@ def _responding(send: Send, code: str, context: Context, request: ViewerRequest,
     async def sending(message: Message) -> None:
         nonlocal failed, bodiless
         if message["type"] == "http.response.start" and int(message["status"]) < 400:
-            response = Answer(int(message["status"]), [(name.decode("latin-1").lower(), value.decode("latin-1"))
-                                                       for name, value in message.get("headers", [])])
+            response = Answer(int(message["status"]), _text_fields(message.get("headers", [])))
             try:
                 changed = invoke(code, response_event(context, request, response),
                                  lambda value: response_result(value, response))
-                headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in changed.headers]
-            except (FunctionFailed, UnicodeEncodeError) as exc:
+                headers = _raw_fields(changed.headers)
+            except FunctionFailed as exc:
                 failed = True
-                kind = exc.kind if isinstance(exc, FunctionFailed) else EXECUTION_ERROR
-                answer = failure(kind)
+                answer = failure(exc.kind)
                 await send_body(send, answer.status, answer.headers, answer.body, head=scope["method"] == "HEAD")
                 return
             message = {**message, "status": changed.status, "headers": headers}
