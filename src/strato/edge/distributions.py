@@ -86,8 +86,7 @@ class CustomPolicies:
 
     @classmethod
     def named_by(cls, distributions: list[Distribution], resources: ResourceRegistry) -> CustomPolicies:
-        named = [ref for distribution in distributions
-                 for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)
+        named = [ref for distribution in distributions for behavior in _behaviors(distribution)
                  for ref in own_policies(behavior)]
         if not named:
             return NO_POLICIES
@@ -155,9 +154,7 @@ class DistributionOrigin:
         group_ids = _trusted_groups(distributions)
         keys = self.registry.resources.key_groups(group_ids) if group_ids else {}
         policies = CustomPolicies.named_by(distributions, self.registry.resources)
-        names = tuple(sorted({function_name(item.function_arn) or "" for distribution in distributions
-                              for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)
-                              for item in behavior.function_associations or ()}))
+        names = _function_names(distributions)
         functions = self.registry.functions.live(names) if names else {}
         self._rules = _all_rules(distributions, keys, policies, functions)
         self._distributions, self._generation, self._by_host = distributions, generation, {}
@@ -300,12 +297,22 @@ def _refused(message: str) -> OriginResponse:
                           lambda: None, body)
 
 
+def _behaviors(distribution: Distribution) -> tuple[Behavior, ...]:
+    return (distribution.config.default_behavior, *distribution.config.behaviors)
+
+
 def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
-    groups = {group for distribution in distributions
-              for behavior in (distribution.config.default_behavior, *distribution.config.behaviors)
+    groups = {group for distribution in distributions for behavior in _behaviors(distribution)
               if behavior.trusted_key_groups is not None and behavior.trusted_key_groups.enabled
               for group in behavior.trusted_key_groups.items}
     return tuple(sorted(groups))
+
+
+def _function_names(distributions: list[Distribution]) -> tuple[str, ...]:
+    names = {name for distribution in distributions for behavior in _behaviors(distribution)
+             for association in behavior.function_associations or ()
+             if (name := function_name(association.function_arn)) is not None}
+    return tuple(sorted(names))
 
 
 def _all_rules(distributions: list[Distribution], keys: dict[str, dict[str, str]], policies: CustomPolicies,
@@ -316,7 +323,7 @@ def _all_rules(distributions: list[Distribution], keys: dict[str, dict[str, str]
     found = {}
     for distribution in distributions:
         errors = error_rules(distribution.config.custom_error_responses or ())
-        for behavior in (distribution.config.default_behavior, *distribution.config.behaviors):
+        for behavior in _behaviors(distribution):
             origins = distribution.config.targets(behavior.target_origin_id)  # an origin group's primary first
             rules = behavior_rules(distribution.id, behavior, keys, guards,
                                    s3_origin=bool(origins) and origins[0].s3 is not None, policies=policies)
