@@ -1,18 +1,21 @@
 """The origin of `strato serve`'s edge: CloudFront-style distributions in front of strato.
 
 A request picks its distribution by Host (aliases, then the distribution's own domain name)
-and its cache behaviour by path; the behaviour names the origin: a strato bucket or any HTTP
-server. A Host no distribution claims gets the default distribution: strato's S3 API by path
-(`/<bucket>/<key>`), asked anonymously, so only what a bucket policy makes public is served.
-An S3 origin with an origin access control is asked with requests signed by strato's root
-keys (as CloudFront's OAC signs with SigV4), so its bucket can stay private.
+and its cache behaviour by path; the behaviour names the origin, a strato bucket or any HTTP
+server, or an origin group: its primary is asked first, its secondary when the primary fails
+(see _fail_over). A Host no distribution claims gets the default distribution: strato's S3
+API by path (`/<bucket>/<key>`), asked anonymously, so only what a bucket policy makes public
+is served. An S3 origin with an origin access control (or a legacy origin access identity) is
+asked with requests signed by strato's root keys (as CloudFront's OAC signs with SigV4), so
+its bucket can stay private.
 
 The proxy asks `rules(host, path)` once per request for the behaviour's settings (signed
-URLs, methods, what is forwarded and keyed, TTLs, compression, the viewer protocol policy)
-and its distribution's error caching and pages: answered from a snapshot of
-the registry, read again when the distributions change (checked once a second) and when the
-key groups or custom policies behaviours use change. An origin's CustomHeaders are added
-here, to every request sent to it.
+URLs, methods, what is forwarded and keyed, TTLs, compression, the viewer protocol policy,
+the response headers policy, the CloudFront functions it runs) and its distribution's error
+caching and pages: answered from a snapshot of the registry, read again when the
+distributions change (checked once a second) and when the key groups, custom policies or
+published functions behaviours use change. An origin's CustomHeaders are added here, to
+every request sent to it.
 """
 
 from __future__ import annotations
