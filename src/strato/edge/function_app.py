@@ -73,8 +73,7 @@ def with_functions(app: ASGIApp, functions: EdgeFunctions, observe: Observer) ->
                 if isinstance(result, ViewerRequest):
                     request, scope = result, rewritten(scope, result)
             except FunctionFailed as failed:
-                await _answer(scope, send, failure(failed.kind), observe, started)
-                return
+                result = failure(failed.kind)
             if isinstance(result, Answer):
                 await _answer(scope, send, result, observe, started)
                 return
