@@ -154,6 +154,19 @@ class TestConnections:
                 await client.close()
         run(test)
 
+    def test_a_discarded_origin_keeps_no_connection(self) -> None:
+        """A distribution's origin that changed: its idle connection is closed at once, and one
+        in use is closed when its response is over, never pooled again."""
+        async def test() -> None:
+            async with RawOrigin(answer(b"old")) as origin:
+                client = HttpOrigin(origin.url)
+                assert await read(await client.fetch("GET", "/a", {})) == b"old"
+                client.discard()
+                for _ in range(2):
+                    assert await read(await client.fetch("GET", "/a", {})) == b"old"
+                assert origin.connections == 3  # one per request after the discard
+        run(test)
+
     def test_a_body_that_came_with_its_head_is_handed_over_whole_and_the_connection_pooled(self) -> None:
         async def test() -> None:
             async with RawOrigin(answer(b"small")) as origin:

@@ -162,6 +162,7 @@ class DistributionOrigin:
         self._rules = _all_rules(distributions, keys, policies, functions)
         self._distributions, self._generation, self._by_host = distributions, generation, {}
         self._policies = policies
+        self._forget_pools(distributions)
 
     def rules(self, host: str, path: str) -> Rules:
         """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution)."""
@@ -245,25 +246,38 @@ class DistributionOrigin:
         return f"{path}?{signed}"
 
     def _custom_origin(self, origin: Origin) -> HttpOrigin:
-        """The origin's connections, with its own timeouts (AWS CloudFront DeveloperGuide
-        /DownloadDistValuesOrigin.html: ConnectionTimeout 10 s, ConnectionAttempts 3,
-        OriginReadTimeout 30 s when left out): how soon an origin group's primary is given up."""
-        custom = origin.custom
-        scheme = "https" if custom is not None and custom.protocol_policy == "https-only" else "http"
-        port = (custom.https_port if scheme == "https" else custom.http_port) if custom is not None else 80
-        base = f"{scheme}://{origin.domain_name}:{port}"
-        read = (custom.read_timeout if custom is not None else None) or DEFAULT_READ_TIMEOUT
-        connect = origin.connection_timeout or DEFAULT_CONNECTION_TIMEOUT
-        attempts = origin.connection_attempts or DEFAULT_CONNECTION_ATTEMPTS
-        key = (base, read, connect, attempts)
+        """The origin's connections, with its own timeouts."""
+        key = _pool_key(origin)
         if key not in self._custom:
+            base, read, connect, attempts = key
             self._custom[key] = HttpOrigin(base, timeout=read, connect_timeout=connect, connect_attempts=attempts)
         return self._custom[key]
+
+    def _forget_pools(self, distributions: list[Distribution]) -> None:
+        """Close the connections of origins no distribution has any more (or has with other
+        timeouts): each configuration change would otherwise leave its old pool's idle connections
+        open for good."""
+        kept = {_pool_key(origin) for distribution in distributions for origin in distribution.config.origins
+                if origin.s3 is None}
+        for key in [key for key in self._custom if key not in kept]:
+            self._custom.pop(key).discard()
 
     async def close(self) -> None:
         await self.api.close()
         for origin in self._custom.values():
             await origin.close()
+
+
+def _pool_key(origin: Origin) -> tuple[str, int, int, int]:
+    """A custom origin's base URL and timeouts (AWS CloudFront DeveloperGuide
+    /DownloadDistValuesOrigin.html: OriginReadTimeout 30 s, ConnectionTimeout 10 s and
+    ConnectionAttempts 3 when left out): how soon an origin group's primary is given up."""
+    custom = origin.custom
+    scheme = "https" if custom is not None and custom.protocol_policy == "https-only" else "http"
+    port = (custom.https_port if scheme == "https" else custom.http_port) if custom is not None else 80
+    read = (custom.read_timeout if custom is not None else None) or DEFAULT_READ_TIMEOUT
+    return (f"{scheme}://{origin.domain_name}:{port}", read, origin.connection_timeout or DEFAULT_CONNECTION_TIMEOUT,
+            origin.connection_attempts or DEFAULT_CONNECTION_ATTEMPTS)
 
 
 def forwards_host(behavior: Behavior, policies: CustomPolicies = NO_POLICIES) -> bool:

@@ -273,6 +273,7 @@ class OriginPool:
         self._ssl = ssl.create_default_context() if tls else None
         self._idle: list[OriginConnection] = []
         self._slots = asyncio.Semaphore(limit)
+        self._closed = False  # no connection is pooled any more
 
     async def send(
         self, head: bytes, body: AsyncIterator[bytes] | None, chunked: bool, whole_up_to: int = 0,
@@ -307,8 +308,9 @@ class OriginPool:
             raise
 
     def done(self, connection: OriginConnection) -> None:
-        """The response is over: pool its connection if it can carry another, else close it."""
-        if connection.complete and connection.reusable and not connection.closed:
+        """The response is over: pool its connection if it can carry another (and the pool is
+        open), else close it."""
+        if connection.complete and connection.reusable and not connection.closed and not self._closed:
             self._idle.append(connection)
         else:
             connection.close()
@@ -330,6 +332,7 @@ class OriginPool:
                     raise
 
     def close(self) -> None:
+        self._closed = True
         while self._idle:
             self._idle.pop().close()
 

@@ -96,6 +96,10 @@ class HttpOrigin:
         return OriginResponse(connection.status, _joined(connection.headers), body_chunks, release)
 
     async def close(self) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        """Close the idle connections now, and each busy one when its response is over."""
         self._pool.close()
 
 
