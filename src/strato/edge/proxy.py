@@ -20,7 +20,7 @@ from strato.digits import is_digits
 from strato.edge import cachekey, policy
 from strato.edge.cloudfront_fields import viewer_of
 from strato.edge.collapse import Fill, FillState, Flights
-from strato.edge.delivery import VIA, deliver, plain, respond, send_answer, too_many_requests
+from strato.edge.delivery import VIA, Answer, deliver, plain, respond, send_answer, too_many_requests
 from strato.edge.entry import Entry
 from strato.edge.metrics import OBSERVED, EdgeMetrics, Observed, SiteMetrics
 from strato.edge.origins import Origin, OriginResponse
@@ -107,9 +107,20 @@ class EdgeProxy:
         rules = self.rules_for(_host(scope), raw_path.partition(b"?")[0].decode("latin-1"))
         await self.answer(scope, receive, send, rules)
 
-    async def answer(self, scope: Scope, receive: Receive, send: Send, rules: Rules) -> None:
-        """An HTTP request whose behaviour's `rules` are already known (edge/viewer.py)."""
-        await self._answering(scope, send, rules, lambda observed: self._handle(scope, receive, observed, rules))
+    async def answer(self, scope: Scope, receive: Receive, send: Send, rules: Rules, *,
+                     rate_checked: bool = False) -> None:
+        """An HTTP request whose behaviour's `rules` are already known (edge/viewer.py);
+        `rate_checked`: its client's rate was checked already (and let it through)."""
+        await self._answering(scope, send, rules,
+                              lambda observed: self._handle(scope, receive, observed, rules, rate_checked))
+
+    def rate_refusal(self, client: str) -> Answer | None:
+        """RFC 6585 4: the 429 for a client past its rate (None: it may go on; each call spends
+        one of its tokens)."""
+        if self.limiter is None:
+            return None
+        wait = self.limiter.check(client, time.time())
+        return too_many_requests(wait) if wait > 0 else None
 
     def serving(
         self, outcome: FetchResult, host: str, target: str, headers: dict[str, str], rules: Rules, started: float,
@@ -168,17 +179,16 @@ class EdgeProxy:
                 (time.perf_counter() - started) * 1000,
             )
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, rules: Rules) -> None:
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, rules: Rules, rate_checked: bool) -> None:
         try:
             request = Request.from_scope(scope, receive)
         except MalformedRequest:
             await plain(send, 400, "malformed request", scope.get("method", "GET"))
             return
-        if self.limiter is not None:
-            wait = self.limiter.check(request.client, time.time())
-            if wait > 0:
-                await send_answer(send, too_many_requests(wait))
-                return
+        limited = None if rate_checked else self.rate_refusal(request.client)
+        if limited is not None:
+            await send_answer(send, limited)
+            return
         host = request.headers.get("host", "")
         target = request.raw_path.decode("latin-1")
         if request.raw_query:

@@ -32,7 +32,7 @@ from functools import partial
 from urllib.parse import unquote
 
 from strato.edge import heads
-from strato.edge.delivery import send_answer
+from strato.edge.delivery import Answer, send_answer
 from strato.edge.function_app import with_functions
 from strato.edge.metrics import OBSERVED, Observed
 from strato.edge.proxy import EdgeProxy
@@ -63,28 +63,36 @@ class ViewerRules:
         rules = self.proxy.rules_for(host, raw_path.partition(b"?")[0].decode("latin-1"))
         https = over_https(scope, self.trust_forwarded_proto)
         if rules.viewer_protocol != ALLOW_ALL and not https:
-            await self._refuse(scope, rules, host, raw_path, send)
+            target = raw_path.decode("latin-1")
+            if scope.get("query_string"):
+                target += "?" + scope["query_string"].decode("latin-1")
+            await self._own(scope, rules, raw_path, send, viewer_protocol_refusal(
+                rules.viewer_protocol, scope["method"], host, target, scope.get("http_version", "1.1")))
             return
         if https and scope.get("scheme") != "https":  # the trusted proxy's word, for what the proxy reads
             scope = {**scope, "scheme": "https"}
-        app = under_rules(partial(self.proxy.answer, rules=rules), self.proxy, rules)
-        if rules.functions is not None:
-            app = with_functions(app, rules.functions,
-                                 lambda answered, observed: self.proxy.observe_answer(answered, rules, observed))
-        await app(scope, receive, send)
+        if rules.functions is None:
+            await under_rules(partial(self.proxy.answer, rules=rules), self.proxy, rules)(scope, receive, send)
+            return
+        # A client past its rate is refused before its functions run, as before the cache: a
+        # function's CPU is no cheaper to a flood than a lookup.
+        limited = self.proxy.rate_refusal((scope.get("client") or ("", 0))[0])
+        if limited is not None:
+            await self._own(scope, rules, raw_path, send, limited)
+            return
+        app = under_rules(partial(self.proxy.answer, rules=rules, rate_checked=True), self.proxy, rules)
+        await with_functions(app, rules.functions, lambda answered, observed: self.proxy.observe_answer(
+            answered, rules, observed))(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, rules: Rules, host: str, raw_path: bytes, send: Send) -> None:
-        """The redirect (or 403) for a request over HTTP, counted and logged as the proxy's own answers are."""
+    async def _own(self, scope: Scope, rules: Rules, raw_path: bytes, send: Send, answer: Answer) -> None:
+        """An answer of the edge's own (the viewer protocol's redirect or 403, a 429), counted and
+        logged as the proxy's own answers are."""
         started = time.perf_counter()
-        target = raw_path.decode("latin-1")
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
-        method = scope["method"]
-        answer = viewer_protocol_refusal(rules.viewer_protocol, method, host, target, scope.get("http_version", "1.1"))
         await send_answer(send, answer)
         sent = heads.body_length(answer)
         client = (scope.get("client") or ("", 0))[0]
-        self.proxy.observe(self.proxy.metrics.site(rules.site), client, method, raw_path, answer.status, sent, started)
+        self.proxy.observe(self.proxy.metrics.site(rules.site), client, scope["method"], raw_path, answer.status, sent,
+                           started)
 
 
 def under_rules(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
