@@ -1,23 +1,31 @@
 """Terraform's AWS provider against a real strato, as a team deploys with it: a public bucket
-and its page, a private bucket and an origin access identity, a layer, a function with an alias,
-its provisioned concurrency and a public URL, and a distribution in front of the buckets with
-custom cache, origin request and response headers policies, an origin group and a CloudFront
-function are applied, planned again with no change (every read answers what was written, in the
-shapes the provider reads), served, and destroyed. Needs `terraform` and a local copy of the
-hashicorp/aws provider (a filesystem mirror: STRATO_TF_PLUGINS, default /opt/tf-plugins); skipped
-where either is missing, as there is no registry to download from."""
+and its page, a private bucket and an origin access identity, an assets bucket behind an origin
+access control and signed URLs (a public key and a key group), a layer, a function with its
+asynchronous, recursion and runtime settings, an alias, its provisioned concurrency and a public
+URL, and a distribution in front of the buckets with custom cache, origin request and response
+headers policies, an origin group and a CloudFront function are applied, planned again with no
+change (every read answers what was written, in the shapes the provider reads), served, and
+destroyed. Needs `terraform` and a local copy of the hashicorp/aws provider (a filesystem mirror:
+STRATO_TF_PLUGINS, default /opt/tf-plugins); skipped where either is missing, as there is no
+registry to download from."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
 import subprocess
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+from botocore.signers import CloudFrontSigner
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.e2e.lambda_helpers import RUNTIME, package
 from tests.servers import ACCESS_KEY, SECRET_KEY, StratoServer
@@ -58,6 +66,9 @@ def test_a_stack_is_applied_read_back_without_drift_served_and_destroyed(server:
     (tmp_path / "cli.tfrc").write_text(CLI_CONFIG)
     (tmp_path / "layer.zip").write_bytes(package({"python/shared.py": "VALUE = 'from the layer'\n"}))
     (tmp_path / "function.zip").write_bytes(package({"handler.py": HANDLER}))
+    signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = signing_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    (tmp_path / "signer.pem").write_bytes(public)
 
     for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
         done = terraform(tmp_path, *step)
@@ -81,7 +92,21 @@ def test_a_stack_is_applied_read_back_without_drift_served_and_destroyed(server:
                 if path in ("/", "/index.html"):
                     assert response.headers["X-Deployed-By"] == "terraform"  # the response headers policy's
                     assert response.headers["X-Frame-Options"] == "DENY"
+        key_id = json.loads(terraform(tmp_path, "output", "-json").stdout)["signer_key_id"]["value"]
+        signer = CloudFrontSigner(key_id, lambda message: signing_key.sign(message, padding.PKCS1v15(), hashes.SHA1()))
+        asset = f"http://{name}.example.test/signed/asset.txt"
+        signed = signer.generate_presigned_url(asset, date_less_than=datetime.datetime.now(datetime.UTC)
+                                               + datetime.timedelta(minutes=5))
+        page = urllib.request.Request(signed.replace(f"http://{name}.example.test", server.edge_url),
+                                      headers={"Host": f"{name}.example.test"})
+        with urllib.request.urlopen(page) as response:  # signed for, read through the access control
+            assert response.read() == b"signed for, through the access control"
+        with pytest.raises(urllib.error.HTTPError) as unsigned:
+            urllib.request.urlopen(urllib.request.Request(f"{server.edge_url}/signed/asset.txt",
+                                                          headers={"Host": f"{name}.example.test"}))
+        assert unsigned.value.code == 403
+        unsigned.value.close()
     finally:
         destroyed = terraform(tmp_path, "destroy", "-auto-approve")
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    assert "Destroy complete! Resources: 19 destroyed." in destroyed.stdout
+    assert "Destroy complete! Resources: 28 destroyed." in destroyed.stdout

@@ -1,8 +1,11 @@
 # What a team deploys on strato with Terraform's AWS provider: a public bucket and its index
-# page, a private bucket read through an origin access identity, a layer, a function using it
-# with an alias kept warm by provisioned concurrency and a public function URL, and a distribution in front of the buckets with cache,
-# origin request and response headers policies of its own and an origin group failing over from
-# the private bucket to the public one. The test fills in the endpoint, keys and names.
+# page, a private bucket read through an origin access identity, an assets bucket read through an
+# origin access control behind signed URLs (a public key and key group), a layer, a function using
+# it with its asynchronous, recursion and runtime settings, an alias kept warm by provisioned
+# concurrency and a public function URL, and a distribution in front of the buckets with cache,
+# origin request and response headers policies of its own, a CloudFront function and an origin
+# group failing over from the private bucket to the public one. The test fills in the endpoint,
+# keys and names.
 terraform {
   required_providers {
     aws = { source = "hashicorp/aws", version = "@PROVIDER_VERSION@" }
@@ -77,6 +80,47 @@ resource "aws_s3_bucket_policy" "private" {
   })
 }
 
+resource "aws_s3_bucket" "assets" {
+  bucket = "@NAME@-assets"
+}
+
+resource "aws_s3_object" "asset" {
+  bucket  = aws_s3_bucket.assets.id
+  key     = "signed/asset.txt"
+  content = "signed for, through the access control"
+}
+
+resource "aws_cloudfront_origin_access_control" "assets" {
+  name                              = "@NAME@"
+  description                       = "the edge signs its reads of the assets"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+resource "aws_s3_bucket_policy" "assets" {
+  bucket = aws_s3_bucket.assets.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid = "EdgeRead", Effect = "Allow", Action = "s3:GetObject", Resource = "${aws_s3_bucket.assets.arn}/*"
+      Principal = { Service = "cloudfront.amazonaws.com" }
+      Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.cdn.arn } }
+    }]
+  })
+}
+
+resource "aws_cloudfront_public_key" "signer" {
+  name        = "@NAME@"
+  comment     = "signs the assets' URLs"
+  encoded_key = file("signer.pem")
+}
+
+resource "aws_cloudfront_key_group" "signers" {
+  name  = "@NAME@"
+  items = [aws_cloudfront_public_key.signer.id]
+}
+
 resource "aws_lambda_layer_version" "shared" {
   layer_name          = "@NAME@"
   filename            = "layer.zip"
@@ -99,6 +143,22 @@ resource "aws_lambda_function" "fn" {
   environment {
     variables = { STAGE = "test" }
   }
+}
+
+resource "aws_lambda_function_event_invoke_config" "fn" {
+  function_name                = aws_lambda_function.fn.function_name
+  maximum_event_age_in_seconds = 600
+  maximum_retry_attempts       = 1
+}
+
+resource "aws_lambda_function_recursion_config" "fn" {
+  function_name  = aws_lambda_function.fn.function_name
+  recursive_loop = "Allow"
+}
+
+resource "aws_lambda_runtime_management_config" "fn" {
+  function_name     = aws_lambda_function.fn.function_name
+  update_runtime_on = "FunctionUpdate"
 }
 
 resource "aws_lambda_alias" "live" {
@@ -233,6 +293,11 @@ resource "aws_cloudfront_distribution" "cdn" {
       origin_access_identity = aws_cloudfront_origin_access_identity.reader.cloudfront_access_identity_path
     }
   }
+  origin {
+    domain_name              = aws_s3_bucket.assets.bucket_regional_domain_name
+    origin_id                = "assets"
+    origin_access_control_id = aws_cloudfront_origin_access_control.assets.id
+  }
   origin_group {
     origin_id = "failover"
     failover_criteria { status_codes = [403, 404, 500, 502, 503, 504] }
@@ -277,6 +342,15 @@ resource "aws_cloudfront_distribution" "cdn" {
       cookies { forward = "none" }
     }
   }
+  ordered_cache_behavior {
+    path_pattern           = "/signed/*"
+    target_origin_id       = "assets"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = "658327ea-f89d-4fab-a63d-7e88639e58f6" # Managed-CachingOptimized
+    trusted_key_groups     = [aws_cloudfront_key_group.signers.id]
+  }
   restrictions {
     geo_restriction { restriction_type = "none" }
   }
@@ -286,3 +360,4 @@ resource "aws_cloudfront_distribution" "cdn" {
 }
 
 output "function_url" { value = aws_lambda_function_url.url.function_url }
+output "signer_key_id" { value = aws_cloudfront_public_key.signer.id }
