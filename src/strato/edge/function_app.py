@@ -38,7 +38,7 @@ from strato.edge.function_events import (
 )
 from strato.edge.metrics import Observed
 from strato.http.responses import send_body
-from strato.http.types import ASGIApp, Message, Receive, Scope, Send
+from strato.http.types import ASGIApp, Message, Receive, Scope, Send, client_host
 
 log = logging.getLogger("strato.edge")
 EXECUTION_ERROR = "FunctionExecutionError"
@@ -63,7 +63,7 @@ def with_functions(app: ASGIApp, functions: EdgeFunctions, observe: Observer) ->
 
     async def running(scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        client = (scope.get("client") or ("", 0))[0]
+        client = client_host(scope)
         context = Context(functions.distribution_id, functions.domain_name, request_id(), client)
         request = viewer_request(scope)
         if functions.viewer_request is not None:

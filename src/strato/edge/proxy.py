@@ -45,7 +45,7 @@ from strato.http import bodies
 from strato.http.conditionals import format_http_date
 from strato.http.request import MalformedRequest, Request
 from strato.http.responses import send_body
-from strato.http.types import ASGIApp, Receive, Scope, Send
+from strato.http.types import ASGIApp, Receive, Scope, Send, client_host
 
 log = logging.getLogger("strato.edge")
 MAX_TARGET = 8192  # RFC 9112 3: at least 8000 octets of request-line should be supported
@@ -151,7 +151,7 @@ class EdgeProxy:
             outer.started = min(outer.started, started)
         answer = Observed(started)
         observed = answer.counting(send)
-        client = (scope.get("client") or ("", 0))[0]
+        client = client_host(scope)
         if not self.connections.acquire(client):
             await plain(observed, 503, "too many concurrent requests from this client", scope["method"])
             return
@@ -165,7 +165,7 @@ class EdgeProxy:
     def observe_answer(self, scope: Scope, rules: Rules, answer: Observed) -> None:
         """`observe` for an answer through ASGI, from its request's scope."""
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        self.observe(self.metrics.site(rules.site), (scope.get("client") or ("", 0))[0], scope["method"], raw_path,
+        self.observe(self.metrics.site(rules.site), client_host(scope), scope["method"], raw_path,
                      answer.status, answer.sent, answer.started)
 
     def observe(

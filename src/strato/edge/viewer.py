@@ -38,7 +38,7 @@ from strato.edge.metrics import OBSERVED, Observed
 from strato.edge.proxy import EdgeProxy
 from strato.edge.response_fields import with_fields
 from strato.edge.rules import ALLOW_ALL, ErrorPage, Rules, viewer_protocol_refusal
-from strato.http.types import ASGIApp, Message, Receive, Scope, Send
+from strato.http.types import ASGIApp, Message, Receive, Scope, Send, client_host
 
 # Request fields that would shape the page's answer into something other than the page itself.
 _SHAPING_FIELDS = frozenset({
@@ -76,7 +76,7 @@ class ViewerRules:
             return
         # A client past its rate is refused before its functions run, as before the cache: a
         # function's CPU is no cheaper to a flood than a lookup.
-        limited = self.proxy.rate_refusal((scope.get("client") or ("", 0))[0])
+        limited = self.proxy.rate_refusal(client_host(scope))
         if limited is not None:
             await self._own(scope, rules, raw_path, send, limited)
             return
@@ -90,7 +90,7 @@ class ViewerRules:
         started = time.perf_counter()
         await send_answer(send, answer)
         sent = heads.body_length(answer)
-        client = (scope.get("client") or ("", 0))[0]
+        client = client_host(scope)
         self.proxy.observe(self.proxy.metrics.site(rules.site), client, scope["method"], raw_path, answer.status, sent,
                            started)
 

@@ -10,3 +10,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def client_host(scope: Scope) -> str:
+    """The client's address as the server gives it ("" when it gives none: a Unix socket)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
