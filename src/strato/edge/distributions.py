@@ -383,9 +383,9 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
     (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
     TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress,
     ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a cache policy (with an
-    origin request policy, if any), managed or the account's own (`policies`), and a response
-    headers policy, managed or the account's own. `s3_origin`: the behaviour's origin is an S3 bucket. Ids no policy
-    has (only rows stored before they were checked can hold them) are ignored."""
+    origin request policy, if any), and a response headers policy, each managed or the account's
+    own (`policies`). `s3_origin`: the behaviour's origin is an S3 bucket. Ids no policy has (only
+    rows stored before they were checked can hold them) are ignored."""
     signatures = None
     trusted = behavior.trusted_key_groups
     if trusted is not None and trusted.enabled:

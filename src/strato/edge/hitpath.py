@@ -6,9 +6,9 @@ of a fresh stored entry whose body is in memory (or in a slab the page cache hol
 requested ranges the page cache holds. A request that finds nothing stored becomes a Miss
 (edge/misspath.py). Everything else (stale or revalidated entries, compression, limits
 reached, admin paths, malformed targets, behaviours asking for signed URLs or running CloudFront
-functions) gets None here and goes through the ASGI app (EdgeProxy), which answers it as before. A hit answered here is
-built by the functions EdgeProxy uses (policy, EdgeProxy.response_headers, delivery.plan_answer),
-and counted and logged as it is.
+functions) gets None here and goes through the ASGI app (EdgeProxy), which answers it as before.
+A hit answered here is built by the functions EdgeProxy uses (policy,
+EdgeProxy.response_headers, delivery.plan_answer), and counted and logged as it is.
 """
 
 from __future__ import annotations
