@@ -46,8 +46,7 @@ class RuntimeSettingsTables(Tables):
             key, _ = self._runtime_target(conn, name, qualifier)
             row = conn.execute("SELECT update_runtime_on, runtime_version_arn FROM runtime_management "
                                "WHERE name = ? AND qualifier = ?", (name, key)).fetchone()
-            return RuntimeManagement(self.arn(name, qualifier), *row) if row else \
-                RuntimeManagement(self.arn(name, qualifier))
+            return RuntimeManagement(self.arn(name, qualifier), *(row or ()))
 
         return await self._read(run)
 
