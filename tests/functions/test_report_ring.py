@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import mmap
 import os
+import struct
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,7 +67,7 @@ def test_a_full_ring_refuses_a_report_until_the_reader_has_read(ring: tuple[Ring
 
 def test_a_report_too_long_for_a_slot_is_refused(ring: tuple[RingWriter, RingReader]) -> None:
     writer, reader = ring
-    assert not writer.put({"op": "end", "error_type": "x" * SLOT})
+    assert not writer.put({"op": "end", "lease": 1, "request_id": "request-0", "error_type": "x" * SLOT, "at": 0.0})
     assert writer.put(report(1))
     assert heard(reader) == [report(1)]
 
@@ -98,9 +100,42 @@ def test_a_descriptor_of_another_size_is_refused() -> None:
         RingReader(fd)
 
 
-def test_a_whole_record_that_is_no_report_is_skipped(ring: tuple[RingWriter, RingReader]) -> None:
+def test_begin_and_end_reports_are_heard_as_written(ring: tuple[RingWriter, RingReader]) -> None:
     writer, reader = ring
-    assert writer.put(report(1))
-    assert writer.put(["not", "a", "report"])  # type: ignore[arg-type]
-    assert writer.put(report(2))
-    assert heard(reader) == [report(1), report(2)]
+    reports = [
+        {"op": "begin", "lease": 7, "request_id": "r-1", "log_tail": True, "at": 1.5},
+        {"op": "end", "lease": 7, "request_id": "r-1", "error_type": None, "at": 2.25},
+        {"op": "end", "lease": 2**40, "request_id": "r-\u00e9", "error_type": "Runtime.ExitError", "at": 3.0},
+    ]
+    for one in reports:
+        assert writer.put(one)
+    assert heard(reader) == reports
+
+
+def test_other_reports_are_left_to_the_channel(ring: tuple[RingWriter, RingReader]) -> None:
+    writer, reader = ring
+    assert not writer.put({"op": "return", "lease": 1, "waiting": True})
+    assert not writer.put({"op": "begin", "lease": "1", "request_id": "r", "log_tail": False, "at": 1.0})
+    assert heard(reader) == []
+    assert writer.written == 0
+
+
+def test_a_whole_record_that_is_no_report_is_skipped() -> None:
+    writer = RingWriter()
+    reader = RingReader(os.dup(writer.fd))
+    memory = mmap.mmap(writer.fd, SIZE)
+    writer.release_fd()
+    try:
+        assert writer.put(report(1))
+        assert writer.put(report(2))
+        kind = 8 + 2 * SLOT + 16  # record 2's report: its first byte names its kind
+        memory[kind] = 9
+        length, _ = struct.unpack_from("<II", memory, kind - 8)
+        struct.pack_into("<I", memory, kind - 4, zlib.crc32(memory[kind:kind + length]))
+        assert writer.put(report(3))
+        assert heard(reader) == [report(1), report(3)]
+        assert reader.read == 3
+    finally:
+        memory.close()
+        writer.close()
+        reader.close()
