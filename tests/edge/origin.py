@@ -16,6 +16,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: int = 0  # the edge's port: one per connection
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Origin:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                            self.rfile.read(length) if length else b"")
+                            self.rfile.read(length) if length else b"", self.client_address[1])
                 with origin.arrived:
                     origin.seen.append(seen)
                     origin.arrived.notify_all()

@@ -21,6 +21,7 @@ class RawOrigin:
         self.script = script
         self.close_after_answer = close_after_answer
         self.connections = 0
+        self.ended = 0  # connections over
         self.requests: list[bytes] = []
         self.server: asyncio.Server | None = None
 
@@ -60,6 +61,7 @@ class RawOrigin:
         except (asyncio.IncompleteReadError, ConnectionError):
             return
         finally:
+            self.ended += 1
             writer.close()
 
 
@@ -268,6 +270,22 @@ class TestConnections:
                 await asyncio.sleep(0.5)  # the connection's timer checks it twice meanwhile
                 assert await read(await client.fetch("GET", "/b", {})) == b"kept"
                 assert origin.connections == 1
+                await client.close()
+        run(test)
+
+    def test_an_idle_connection_is_closed_after_the_keepalive_timeout(self) -> None:
+        """The edge closes it, before an origin that closes idle connections itself could do so
+        under a request on its way."""
+        async def test() -> None:
+            async with RawOrigin(answer(b"ok")) as origin:
+                client = HttpOrigin(origin.url, keepalive_timeout=0.2)
+                assert await read(await client.fetch("GET", "/a", {})) == b"ok"
+                assert await read(await client.fetch("GET", "/b", {})) == b"ok"
+                assert (origin.connections, origin.ended) == (1, 0)
+                await asyncio.sleep(0.5)
+                assert origin.ended == 1, "closed while idle, with no request to come"
+                assert await read(await client.fetch("GET", "/c", {})) == b"ok"
+                assert origin.connections == 2
                 await client.close()
         run(test)
 

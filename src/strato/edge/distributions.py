@@ -48,6 +48,7 @@ from strato.digits import is_digits
 from strato.edge import cloudfront_fields
 from strato.edge.function_events import VIEWER_REQUEST, VIEWER_RESPONSE, EdgeFunctions
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
+from strato.edge.origin_http import KEEPALIVE_TIMEOUT
 from strato.edge.origins import HttpOrigin, OriginResponse
 from strato.edge.response_fields import ResponseFields, response_fields
 from strato.edge.rules import (
@@ -129,7 +130,7 @@ class DistributionOrigin:
         self.refresh = refresh
         self.api = HttpOrigin(api_base)
         self.keys = keys
-        self._custom: dict[tuple[str, int, int, int], HttpOrigin] = {}  # by base URL and timeouts
+        self._custom: dict[tuple[str, int, int, int, float], HttpOrigin] = {}  # by base URL and timeouts
         self._distributions: list[Distribution] = []
         self._generation = -1
         self._checked = 0.0
@@ -249,8 +250,9 @@ class DistributionOrigin:
         """The origin's connections, with its own timeouts."""
         key = _pool_key(origin)
         if key not in self._custom:
-            base, read, connect, attempts = key
-            self._custom[key] = HttpOrigin(base, timeout=read, connect_timeout=connect, connect_attempts=attempts)
+            base, read, connect, attempts, keepalive = key
+            self._custom[key] = HttpOrigin(base, timeout=read, connect_timeout=connect, connect_attempts=attempts,
+                                           keepalive_timeout=keepalive)
         return self._custom[key]
 
     def _forget_pools(self, distributions: list[Distribution]) -> None:
@@ -268,16 +270,18 @@ class DistributionOrigin:
             await origin.close()
 
 
-def _pool_key(origin: Origin) -> tuple[str, int, int, int]:
+def _pool_key(origin: Origin) -> tuple[str, int, int, int, float]:
     """A custom origin's base URL and timeouts (AWS CloudFront DeveloperGuide
-    /DownloadDistValuesOrigin.html: OriginReadTimeout 30 s, ConnectionTimeout 10 s and
-    ConnectionAttempts 3 when left out): how soon an origin group's primary is given up."""
+    /DownloadDistValuesOrigin.html: OriginReadTimeout 30 s, ConnectionTimeout 10 s,
+    ConnectionAttempts 3 and OriginKeepaliveTimeout 5 s when left out): how soon an origin
+    group's primary is given up, and how long an idle connection to it is kept."""
     custom = origin.custom
     scheme = "https" if custom is not None and custom.protocol_policy == "https-only" else "http"
     port = (custom.https_port if scheme == "https" else custom.http_port) if custom is not None else 80
     read = (custom.read_timeout if custom is not None else None) or DEFAULT_READ_TIMEOUT
+    keepalive = (custom.keepalive_timeout if custom is not None else None) or KEEPALIVE_TIMEOUT
     return (f"{scheme}://{origin.domain_name}:{port}", read, origin.connection_timeout or DEFAULT_CONNECTION_TIMEOUT,
-            origin.connection_attempts or DEFAULT_CONNECTION_ATTEMPTS)
+            origin.connection_attempts or DEFAULT_CONNECTION_ATTEMPTS, keepalive)
 
 
 def forwards_host(behavior: Behavior, policies: CustomPolicies = NO_POLICIES) -> bool:

@@ -8,12 +8,15 @@ A connection's states:
     BUSY --response abandoned, Connection: close, error, timeout--> CLOSED
     IDLE --the origin closes it--> CLOSED (skipped when taken; a request that finds it closed
          before any answer is retried once on a new connection when it has no body to replay)
+    IDLE --idle longer than the pool's keep-alive timeout--> CLOSED (by the edge, before an origin
+         that closes idle connections itself does it while a request is on its way)
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import cast
@@ -27,11 +30,15 @@ LOW_WATER = 128 * 1024
 # A body declared this small is awaited whole with its head (it is at most a read or two
 # behind), so that its response is handed on complete and answered in one write.
 WHOLE_UP_TO = 64 * 1024
+# How long an idle connection is kept (CloudFront's OriginKeepaliveTimeout when left out; Node's
+# http servers close theirs after 5 s, nginx's after 75 s).
+KEEPALIVE_TIMEOUT = 5.0
 
 
 class OriginConnection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         self._loop = loop
+        self.idle_since = 0.0  # (time.monotonic) when it was last pooled
         self._timeout = timeout
         self._parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
@@ -263,15 +270,20 @@ class OriginPool:
     """At most `limit` connections to one origin (host, port, TLS or not); requests beyond wait."""
 
     def __init__(self, host: str, port: int, *, tls: bool, timeout: float, limit: int,
-                 connect_timeout: float | None = None, connect_attempts: int = 1) -> None:
+                 connect_timeout: float | None = None, connect_attempts: int = 1,
+                 keepalive_timeout: float = KEEPALIVE_TIMEOUT) -> None:
         """`timeout`: the longest silence while an answer is awaited; `connect_timeout` (default
         `timeout`) and `connect_attempts`: how long a new connection may take, and how many
-        times it is tried before the request fails."""
+        times it is tried before the request fails; `keepalive_timeout`: how long a connection
+        is kept idle."""
         self._host, self._port, self._timeout = host, port, timeout
         self._connect_timeout = timeout if connect_timeout is None else connect_timeout
         self._connect_attempts = max(1, connect_attempts)
+        self._keepalive = keepalive_timeout
         self._ssl = ssl.create_default_context() if tls else None
-        self._idle: list[OriginConnection] = []
+        self._idle: list[OriginConnection] = []  # the most recently used last
+        self._sweep: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the connections', once there is one
         self._slots = asyncio.Semaphore(limit)
         self._closed = False  # no connection is pooled any more
 
@@ -286,6 +298,10 @@ class OriginPool:
                 connection = self._idle.pop()
                 if connection.closed:
                     continue
+                if connection.idle_since + self._keepalive <= time.monotonic():
+                    connection.close()  # the rest were idle longer still
+                    self._close_idle()
+                    break
                 try:
                     await connection.exchange(head, body, chunked, whole_up_to)
                     return connection
@@ -311,13 +327,36 @@ class OriginPool:
         """The response is over: pool its connection if it can carry another (and the pool is
         open), else close it."""
         if connection.complete and connection.reusable and not connection.closed and not self._closed:
+            connection.idle_since = time.monotonic()
             self._idle.append(connection)
+            if self._sweep is None and self._loop is not None:
+                self._sweep = self._loop.call_later(self._keepalive, self._close_stale)
         else:
             connection.close()
         self._slots.release()
 
+    def _close_stale(self) -> None:
+        """Close the connections idle for the keep-alive timeout; look again when the oldest left is due."""
+        self._sweep = None
+        idle = self._idle
+        now = time.monotonic()
+        stale = 0
+        while stale < len(idle) and idle[stale].idle_since + self._keepalive <= now:
+            idle[stale].close()
+            stale += 1
+        del idle[:stale]
+        if idle and self._loop is not None:
+            self._sweep = self._loop.call_later(idle[0].idle_since + self._keepalive - now, self._close_stale)
+
+    def _close_idle(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+
     async def _connect(self) -> OriginConnection:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         left = self._connect_attempts
         while True:
             left -= 1
@@ -333,8 +372,7 @@ class OriginPool:
 
     def close(self) -> None:
         self._closed = True
-        while self._idle:
-            self._idle.pop().close()
+        self._close_idle()
 
 
 def request_head(method: str, target: str, host: str, headers: Mapping[str, str], *, body: bool) -> tuple[bytes, bool]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from strato.edge.origin_http import WHOLE_UP_TO, OriginPool, request_head
+from strato.edge.origin_http import KEEPALIVE_TIMEOUT, WHOLE_UP_TO, OriginPool, request_head
 
 
 @dataclass(slots=True)
@@ -51,7 +51,8 @@ class HttpOrigin:
     byte for byte as the client sent them."""
 
     def __init__(self, base: str, *, timeout: float = 30.0, connections: int = 256,
-                 connect_timeout: float | None = None, connect_attempts: int = 1) -> None:
+                 connect_timeout: float | None = None, connect_attempts: int = 1,
+                 keepalive_timeout: float = KEEPALIVE_TIMEOUT) -> None:
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
             raise ValueError(f"origin must be an http(s) URL, not {base!r}")
@@ -60,7 +61,8 @@ class HttpOrigin:
         self._prefix = parts.path.rstrip("/")
         tls = parts.scheme == "https"
         self._pool = OriginPool(parts.hostname, parts.port or (443 if tls else 80), tls=tls, timeout=timeout,
-                                limit=connections, connect_timeout=connect_timeout, connect_attempts=connect_attempts)
+                                limit=connections, connect_timeout=connect_timeout, connect_attempts=connect_attempts,
+                                keepalive_timeout=keepalive_timeout)
 
     async def fetch(
         self, method: str, target: str, headers: Mapping[str, str], body: AsyncIterator[bytes] | None = None,
