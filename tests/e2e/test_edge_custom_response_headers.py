@@ -131,6 +131,17 @@ class TestCors:
         assert "access-control-allow-origin" not in other
         assert other["x-frame-options"] == "DENY"
 
+    def test_every_answer_varies_by_origin_when_listed_origins_are_echoed(self, site: Site) -> None:
+        """Misses and hits, with and without an Origin, from either path: no cache downstream may
+        give one origin's answer (or one made for no origin) to another."""
+        site.origin.routes["/custom/shared.css"] = Route(
+            200, {"Cache-Control": "max-age=300", "Vary": "Accept-Language"}, b"css", together=True)
+        answers = site.kept_alive(("/custom/shared.css", {}), ("/custom/shared.css", {}),
+                                  ("/custom/shared.css", {"Origin": APP}),
+                                  ("/custom/shared.css", {"Origin": "https://evil.example"}))
+        assert [headers["vary"] for _, headers in answers] == ["Accept-Language, Origin"] * 4
+        assert "; hit" in answers[1][1]["cache-status"]  # the hit path's kept head has it too
+
     def test_a_preflight_gets_the_methods_headers_and_max_age(self, site: Site) -> None:
         site.origin.routes["/custom/upload"] = Route(204, {}, b"")
         status, headers, _ = site.get("/custom/upload", method="OPTIONS", Origin=APP,

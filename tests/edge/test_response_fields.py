@@ -17,7 +17,7 @@ from strato.cdn.response_headers_policies import (
     StrictTransportSecurity,
     XssProtection,
 )
-from strato.edge.response_fields import add_fields, response_fields, server_timing, with_fields
+from strato.edge.response_fields import VARY_ORIGIN, add_fields, response_fields, server_timing, with_fields
 
 SECURITY = {
     "x-xss-protection": "1; mode=block", "x-frame-options": "SAMEORIGIN",
@@ -71,8 +71,34 @@ class TestCors:
         assert granted == {
             "access-control-allow-origin": "https://app.example.com", "access-control-allow-credentials": "true",
             "access-control-allow-methods": "GET, DELETE, HEAD, OPTIONS, PATCH, POST, PUT",
-            "access-control-allow-headers": "X-Tenant", "access-control-max-age": "600"}
-        assert fields.chosen({"origin": "https://evil.example"}, "GET") == ()
+            "access-control-allow-headers": "X-Tenant", "access-control-max-age": "600", "vary": "Origin"}
+        assert fields.chosen({"origin": "https://evil.example"}, "GET") == (VARY_ORIGIN,)
+
+    @pytest.mark.parametrize(("vary", "joined"), [
+        (None, "Origin"), ("Accept-Encoding", "Accept-Encoding, Origin"), ("accept-encoding, origin",
+                                                                            "accept-encoding, origin"),
+        ("*", "*"),
+    ])
+    def test_echoed_origins_make_every_response_vary_by_origin(self, vary: str | None, joined: str) -> None:
+        """Downstream caches must not give one listed origin's answer to another, nor a response
+        to a request without Origin to a CORS request."""
+        cors = CorsConfig(("https://app.example.com", "https://b.example.com"), (), ("GET",), False, True)
+        fields = response_fields(ResponseHeadersPolicy("mine", "", cors=cors))
+        for request in (PLAIN, CORS, {"origin": "https://evil.example"}):
+            headers = {} if vary is None else {"vary": vary}
+            add_fields(headers, fields.chosen(request, "GET"))
+            assert headers["vary"] == joined
+            raw = [] if vary is None else [(b"Vary", vary.encode())]
+            assert [value for name, value in with_fields(raw, fields.chosen(request, "GET"))
+                    if name.lower() == b"vary"] == [joined.encode()]
+
+    def test_answering_any_origin_or_removing_vary_adds_no_vary(self) -> None:
+        assert "vary" not in answer(policies.SIMPLE_CORS, CORS)
+        cors = CorsConfig(("https://app.example.com",), (), ("GET",), False, True)
+        removed = ResponseHeadersPolicy("mine", "", cors=cors, remove_headers=("Vary",))
+        headers = {"vary": "Accept-Encoding"}
+        add_fields(headers, response_fields(removed).chosen(CORS, "GET"))
+        assert "vary" not in headers
 
     def test_one_kind_of_request_always_gets_the_same_fields(self) -> None:
         fields = response_fields(policies.MANAGED[policies.CORS_WITH_PREFLIGHT_AND_SECURITY_HEADERS])

@@ -5,7 +5,10 @@ and -Expose-Headers on responses to CORS requests (those with an Origin field);
 Access-Control-Allow-Methods, -Allow-Headers and -Max-Age besides on responses to preflight
 requests (OPTIONS with Origin and Access-Control-Request-Method); Server-Timing on the policy's
 sampled share of responses. Each added field yields to the origin's own unless its Override is
-set (Server-Timing joins the origin's, as a list field does).
+set (Server-Timing joins the origin's, as a list field does). A policy that echoes an Origin it
+lists, rather than answering `*`, adds Origin to every response's Vary (joined with the
+origin's own), so that no cache downstream gives one origin's answer to another (the Fetch
+standard, "CORS protocol and HTTP caches").
 
 The fields a request gets are chosen once per request (`ResponseFields.chosen`), as a tuple that
 is the same object for every request of one kind (but the sampled ones), so a head built with
@@ -20,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strato.cdn.response_headers_policies import CorsConfig, ResponseHeadersPolicy, SecurityHeadersConfig
+from strato.edge.compression import add_vary
 
 # Lower-case name, value (None: the origin's field is removed), whether it replaces the origin's.
 Field = tuple[str, str | None, bool]
@@ -28,6 +32,7 @@ _EVERY_METHOD = ("GET", "DELETE", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 TIMING = "server-timing"
 MEASURED = ""  # the value of the Server-Timing field a policy adds: made when it is added
 SERVER_TIMING: Field = (TIMING, MEASURED, False)
+VARY_ORIGIN: Field = ("vary", "Origin", False)  # joined with the origin's own Vary
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,8 @@ def add_fields(headers: dict[str, str], fields: Fields) -> None:
     for name, value, override in fields:
         if name == TIMING and value == MEASURED:  # joined with the origin's own; none when neither says a thing
             value, override = server_timing(headers.get("cache-status"), headers.get(name)) or None, True
+        elif (name, value, override) == VARY_ORIGIN:
+            value, override = varied_by_origin(headers.get(name)), True
         if value is None:
             headers.pop(name, None)
         elif override or name not in headers:
@@ -92,12 +99,21 @@ def with_fields(raw: list[tuple[bytes, bytes]], added: Fields) -> list[tuple[byt
             status = next((kept for field, kept in fields if field.lower() == b"cache-status"), None)
             value = server_timing(status.decode("latin-1") if status is not None else None,
                                   b", ".join(present).decode("latin-1") or None) or None
+        elif (name, value, override) == VARY_ORIGIN:
+            value = varied_by_origin(b", ".join(present).decode("latin-1") or None)
         elif present and value is not None and not override:
             continue
         fields = [(field, kept) for field, kept in fields if field.lower() != key]
         if value is not None:
             fields.append((key, value.encode("latin-1")))
     return fields
+
+
+def varied_by_origin(vary: str | None) -> str:
+    """The response's Vary with Origin among its names (as it is, when it names Origin or is `*`)."""
+    headers = {"vary": vary} if vary else {}
+    add_vary(headers, "Origin")
+    return headers["vary"]
 
 
 def server_timing(cache_status: str | None, origin: str | None) -> str:
@@ -137,6 +153,8 @@ def response_fields(policy: ResponseHeadersPolicy) -> ResponseFields:
         return ResponseFields(always=always, timing=timing)
     override = cors.origin_override
     listed = "*" not in cors.allow_origins
+    if listed and "vary" not in {name.lower() for name in policy.remove_headers or ()}:
+        always = (*always, VARY_ORIGIN)
     simple: list[Field] = [] if listed else [("access-control-allow-origin", "*", override)]
     if cors.allow_credentials:
         simple.append(("access-control-allow-credentials", "true", override))
