@@ -193,14 +193,17 @@ class DiskWriter:
     def _settle(self) -> None:
         """Append the buffered records, then remove the slabs kept until the index held them
         (records given up: until a compaction writes it again)."""
-        self.journal.flush()
-        if not self.journal.complete:
-            return
-        for path, length in list(self._kept.items()):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            del self._kept[path]
-            self.kept_bytes -= length
+        try:
+            self.journal.flush()
+            if self.journal.complete:
+                for path in list(self._kept):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+                    del self._kept[path]
+        finally:
+            # One store, after the removals: a slab removed at once is never counted (the store
+            # reads this between any two of the thread's steps).
+            self.kept_bytes = sum(self._kept.values())
 
     def _close(self, opened: tuple[str, int] | None) -> None:
         if opened is self._slab:
@@ -233,7 +236,6 @@ class DiskWriter:
                     self._close(opened)
             with contextlib.suppress(FileNotFoundError):
                 self._kept[op[1]] = os.stat(op[1]).st_size
-                self.kept_bytes += self._kept[op[1]]
             self._settle()  # the records naming its bodies' new places first
         elif kind == "rewrite":
             try:
