@@ -22,7 +22,7 @@ _PARTIAL = re.compile(r"([0-9]{12}):function:(.+)")
 NAME_PATTERN = (r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?"
                 r"([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?")
 _NAME_SHAPE = re.compile(NAME_PATTERN)
-MAX_NAME_TEXT = 140  # a FunctionName in any form
+MAX_NAME_TEXT = 256  # a FunctionName in any form (NamespacedFunctionName's; most operations take 140 at most)
 MAX_NAME = 64  # the name itself
 
 

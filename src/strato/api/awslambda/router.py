@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
 
-from .errors import LambdaError
+from .errors import LambdaError, validation_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,26 @@ _LAYER_ROUTES: dict[tuple[str, str], str] = {
     ("N/policy/S", "DELETE"): "RemoveLayerVersionPermission",
 }
 _TAG_ROUTES = {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}
+# The operations whose FunctionName is botocore's NamespacedFunctionName: a name or ARN of up to
+# 256 characters (functions.arns.MAX_NAME_TEXT), room for a long name's ARN with a long alias.
+# Every other operation's (FunctionName, FunctionUrlFunctionName, UnqualifiedFunctionName
+# shapes) is MAX_FUNCTION_NAME at most.
+_NAMESPACED = frozenset({
+    "AddPermission", "DeleteFunction", "GetFunction", "GetFunctionCode", "GetFunctionCodeSigningConfig",
+    "GetFunctionConfiguration", "GetPolicy", "GetRuntimeManagementConfig", "PutRuntimeManagementConfig", "Invoke",
+    "InvokeWithResponseStream", "ListVersionsByFunction", "RemovePermission", "PutFunctionEventInvokeConfig",
+    "UpdateFunctionEventInvokeConfig", "GetFunctionEventInvokeConfig", "DeleteFunctionEventInvokeConfig",
+    "ListFunctionEventInvokeConfigs", "GetFunctionLogs",
+})
+MAX_FUNCTION_NAME = 140
+
+
+def check_function_name(operation: str, name: str) -> str:
+    """A FunctionName within its operation's shape's length (CreateFunction's is in its body)."""
+    if operation not in _NAMESPACED and len(name) > MAX_FUNCTION_NAME:
+        raise validation_error(name, "functionName", f"Member must have length less than or equal to "
+                                                     f"{MAX_FUNCTION_NAME}")
+    return name
 
 
 @lru_cache(maxsize=1024)  # a warm function's path comes again and again
@@ -105,9 +125,9 @@ def route(method: str, raw_path: str) -> Endpoint:
             sub = segments[3] if len(segments) == 4 else ""
             operation = _FUNCTION_ROUTES.get((version, sub, method))
             if operation is not None and segments[2]:
-                return Endpoint(operation, segments[2])
+                return Endpoint(operation, check_function_name(operation, segments[2]))
         elif len(segments) == 5 and version == "2015-03-31" and segments[3] == "aliases" and method in _ALIAS_ROUTES:
-            return Endpoint(_ALIAS_ROUTES[method], segments[2], segments[4])
+            return Endpoint(_ALIAS_ROUTES[method], check_function_name("GetAlias", segments[2]), segments[4])
         elif len(segments) == 5 and version == "2015-03-31" and segments[3] == "policy" and method == "DELETE":
             return Endpoint("RemovePermission", segments[2], statement_id=segments[4])
         elif len(segments) == 5 and version == "2019-09-25" and segments[3:] == ["event-invoke-config", "list"] and \

@@ -21,6 +21,7 @@ from strato.http.responses import Response
 from .. import shapes, tagging
 from ..call import Call
 from ..errors import invalid_parameter, package_too_large, validation_error
+from ..router import check_function_name
 from .common import json_response, max_items, no_content, presigned_link, zip_download
 
 _ARN = re.compile(r"(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()")
@@ -163,7 +164,7 @@ async def package(call: Call, code: dict[str, Any], kind: str = "function") -> S
 
 async def create_function(call: Call) -> Response:
     body = call.body()
-    name = body.required("FunctionName")
+    name = check_function_name("CreateFunction", body.required("FunctionName"))
     changes = await _changes(call, body, name)
     tags = tagging.tags(body.mapping("Tags"))
     for field, label in (("role", "Role"), ("runtime", "Runtime"), ("handler", "Handler")):
