@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from strato import migrations
-from strato.digits import is_digits
 
 from .arns import is_version
 from .definitions import Alias, Configuration, FunctionRecord, Usage, layer_hexes
@@ -34,7 +33,7 @@ from .packages import MAX_UNZIPPED, CodeStore, StoredCode, merged_name
 from .policies import PolicyTables
 from .provisioned import MIN_UNRESERVED, ProvisionedConfig, ProvisionedTables
 from .records import LATEST, FunctionVersion
-from .registry_tables import VERSION_COLUMNS, page
+from .registry_tables import VERSION_COLUMNS, marker_number, page
 from .routes import Route, RouteCache
 from .runtime_settings import RuntimeSettingsTables
 
@@ -91,7 +90,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
         """A page of functions ($LATEST each, or every version) after `marker`, and the next marker."""
         if all_versions:  # the marker is "name:number" of the last version listed
             after_name, _, after_number = (marker or "").partition(":")
-            start = (after_name, int(after_number) if is_digits(after_number) else -1)
+            start = (after_name, marker_number(after_number))
         else:  # the marker is the last name listed
             start = (marker or "", 1 << 62)
 
@@ -203,7 +202,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
     async def list_versions(self, function_name: str, marker: str | None,
                             max_items: int) -> tuple[list[FunctionRecord], str | None]:
         name, _ = self.split(function_name)
-        after = int(marker) if marker and is_digits(marker) else -1
+        after = marker_number(marker or "")
 
         def run(conn: sqlite3.Connection) -> list[FunctionRecord]:
             reserved, _ = self._function(conn, name)

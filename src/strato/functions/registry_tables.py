@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from strato import migrations
+from strato.digits import is_digits
 
 from .arns import function_arn, is_alias_name, is_version, split_function_name
 from .commit_stamp import CommitStamp
@@ -29,6 +30,15 @@ MIGRATIONS = "strato.functions.migrations"
 VERSION_COLUMNS = ("runtime, handler, role, description, timeout, memory_size, ephemeral_storage, environment, "
                     "architectures, code_hex, code_sha256, code_size, revision_id, last_modified, layers, "
                     "tracing_mode, kms_key_arn, dead_letter_target")
+
+
+MAX_INTEGER = (1 << 63) - 1  # SQLite's largest integer; no version number comes near it
+
+
+def marker_number(text: str) -> int:
+    """The version number a list operation's Marker holds: -1 (from the start) for anything
+    but digits; a larger number than any stored (or storable) one lists nothing after it."""
+    return min(int(text), MAX_INTEGER) if is_digits(text) else -1
 
 
 def _version_name(number: int) -> str:
