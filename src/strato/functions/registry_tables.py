@@ -198,7 +198,8 @@ class Tables:
     def _publish(self, conn: sqlite3.Connection, name: str, description: str | None) -> FunctionRecord:
         """Publish $LATEST as the next number, unless the last published version has the same
         code and configuration (Lambda then returns that version). A deleted last version is
-        not published again: its number stays used."""
+        not published again: its number stays used. Publishing renews $LATEST's RevisionId, as
+        Lambda's does: a RevisionId read before it no longer holds."""
         _, last = self._function(conn, name)
         latest = self._version(conn, name, 0, None)
         if last and conn.execute("SELECT 1 FROM versions WHERE name = ? AND number = ?", (name, last)).fetchone():
@@ -210,4 +211,5 @@ class Tables:
         config = latest.config if description is None else replace(latest.config, description=description)
         self._insert_version(conn, name, number, config, latest.code)
         conn.execute("UPDATE functions SET last_published = ? WHERE name = ?", (number, name))
+        conn.execute("UPDATE versions SET revision_id = ? WHERE name = ? AND number = 0", (str(uuid.uuid4()), name))
         return self._version(conn, name, number, str(number))
