@@ -1,8 +1,11 @@
 """A function's resource-based policies in the registry: one policy per qualifier, its
-statements in the order they were added, and a revision that changes with each of them.
+statements in the order they were added.
 
 Statements arrive built (the Lambda protocol layer builds them from AddPermission's fields);
-the registry keeps them, refuses a repeated statement id, and checks RevisionId.
+the registry keeps them, refuses a repeated statement id, and checks RevisionId. A policy's
+RevisionId is its version's or alias's: each added or removed statement renews that one, as
+Lambda's does (LocalStack's AWS-validated test_function_revisions_permissions), and GetPolicy
+answers it.
 Source: the Lambda API reference, "AddPermission", "RemovePermission", "GetPolicy".
 """
 
@@ -34,36 +37,55 @@ class Policy:
 
 
 class PolicyTables(Tables):
-    def _target_revision(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> str:
-        """The RevisionId of the version or alias a qualifier names (which must exist)."""
-        if qualifier is None or qualifier == LATEST or is_version(qualifier):
-            return self._version(conn, name, self._number(conn, name, qualifier), qualifier).revision_id
-        return self._alias(conn, name, qualifier).revision_id
+    @staticmethod
+    def _revision_key(qualifier: str | None) -> tuple[str, str, str | int]:
+        """Where the RevisionId of the version or alias a qualifier names is kept: its table,
+        the column that tells it from the function's others, and its value there."""
+        if qualifier is None or qualifier == LATEST:
+            return "versions", "number", 0
+        if is_version(qualifier):
+            return "versions", "number", int(qualifier)
+        return "aliases", "alias", qualifier
 
-    def _policy(self, conn: sqlite3.Connection, name: str, key: str) -> Policy | None:
-        row = conn.execute("SELECT revision_id FROM policies WHERE name = ? AND qualifier = ?", (name, key)).fetchone()
-        if row is None:
+    def _target_revision(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> str:
+        """The RevisionId of the version or alias a qualifier names (NotFound, in the words of
+        the version's or alias's own lookup, when it does not exist)."""
+        table, column, value = self._revision_key(qualifier)
+        row = conn.execute(f"SELECT revision_id FROM {table} WHERE name = ? AND {column} = ?",
+                           (name, value)).fetchone()
+        if row is not None:
+            return str(row[0])
+        if table == "aliases":
+            return self._alias(conn, name, str(qualifier)).revision_id
+        return self._version(conn, name, self._number(conn, name, qualifier), qualifier).revision_id
+
+    def _policy(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> Policy | None:
+        key = qualifier_key(qualifier)
+        if conn.execute("SELECT 1 FROM policies WHERE name = ? AND qualifier = ?", (name, key)).fetchone() is None:
             return None
         statements = [json.loads(text) for (text,) in conn.execute(
             "SELECT statement FROM policy_statements WHERE name = ? AND qualifier = ? ORDER BY rowid", (name, key))]
-        return Policy(statements, row[0])
+        return Policy(statements, self._target_revision(conn, name, qualifier))
 
     def _check_policy_revision(self, conn: sqlite3.Connection, name: str, qualifier: str | None,
-                               policy: Policy | None, given: str | None) -> None:
-        """A RevisionId names either the policy (GetPolicy's) or its version or alias
-        (GetFunction's, GetAlias's); it must still be current."""
-        if given is None:
-            return
-        if (policy is None or given != policy.revision_id) and given != self._target_revision(conn, name, qualifier):
+                               given: str | None) -> None:
+        """A RevisionId must name the version's or alias's current revision (the policy's too)."""
+        if given is not None and given != self._target_revision(conn, name, qualifier):
             raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. Call the "
                                      "GetPolicy API to retrieve the latest Revision Id")
 
-    def _renew_policy(self, conn: sqlite3.Connection, name: str, key: str) -> None:
+    def _renew_policy(self, conn: sqlite3.Connection, name: str, qualifier: str | None) -> None:
+        """After a statement was added or removed: the policy is kept while it has one, and the
+        version's or alias's RevisionId is renewed."""
+        key = qualifier_key(qualifier)
+        revision = str(uuid.uuid4())
         if conn.execute("SELECT 1 FROM policy_statements WHERE name = ? AND qualifier = ? LIMIT 1",
                         (name, key)).fetchone():
-            conn.execute("INSERT OR REPLACE INTO policies VALUES (?, ?, ?)", (name, key, str(uuid.uuid4())))
+            conn.execute("INSERT OR REPLACE INTO policies VALUES (?, ?, ?)", (name, key, revision))
         else:
             conn.execute("DELETE FROM policies WHERE name = ? AND qualifier = ?", (name, key))
+        table, column, value = self._revision_key(qualifier)
+        conn.execute(f"UPDATE {table} SET revision_id = ? WHERE name = ? AND {column} = ?", (revision, name, value))
 
     async def add_statement(self, function_name: str, qualifier: str | None, statement: dict[str, Any],
                             revision_id: str | None = None) -> None:
@@ -74,8 +96,8 @@ class PolicyTables(Tables):
         key = qualifier_key(qualifier)
 
         def run(conn: sqlite3.Connection) -> None:
-            self._target_revision(conn, name, qualifier)
-            self._check_policy_revision(conn, name, qualifier, self._policy(conn, name, key), revision_id)
+            self._target_revision(conn, name, qualifier)  # the version or alias exists
+            self._check_policy_revision(conn, name, qualifier, revision_id)
             sid = statement["Sid"]
             try:
                 conn.execute("INSERT INTO policy_statements VALUES (?, ?, ?, ?)",
@@ -83,7 +105,7 @@ class PolicyTables(Tables):
             except sqlite3.IntegrityError:
                 raise Conflict(f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
                                "or remove the existing statement.") from None
-            self._renew_policy(conn, name, key)
+            self._renew_policy(conn, name, qualifier)
 
         await self._write(run)
 
@@ -96,14 +118,14 @@ class PolicyTables(Tables):
             if not self._exists(conn, name):
                 raise NotFound(f"No policy found for: {self.arn(name, qualifier)}")  # Lambda's RemovePermission
             self._target_revision(conn, name, qualifier)
-            policy = self._policy(conn, name, key)
+            policy = self._policy(conn, name, qualifier)
             if policy is None:
                 raise NotFound("No policy is associated with the given resource.")
             if not any(statement.get("Sid") == sid for statement in policy.statements):
                 raise NotFound(f"Statement {sid} is not found in resource policy.")
-            self._check_policy_revision(conn, name, qualifier, policy, revision_id)
+            self._check_policy_revision(conn, name, qualifier, revision_id)
             conn.execute("DELETE FROM policy_statements WHERE name = ? AND qualifier = ? AND sid = ?", (name, key, sid))
-            self._renew_policy(conn, name, key)
+            self._renew_policy(conn, name, qualifier)
 
         await self._write(run)
 
@@ -113,7 +135,7 @@ class PolicyTables(Tables):
 
         def run(conn: sqlite3.Connection) -> Policy:
             self._function(conn, name)
-            policy = self._policy(conn, name, qualifier_key(qualifier))
+            policy = self._policy(conn, name, qualifier)
             if policy is None:
                 raise NotFound("The resource you requested does not exist.")
             return policy

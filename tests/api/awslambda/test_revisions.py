@@ -48,3 +48,44 @@ class TestPublishVersion:
         again = lam.publish_version(FunctionName=function, RevisionId=latest)
         assert (again["Version"], again["RevisionId"]) == (first["Version"], first["RevisionId"])
         assert lam.get_function(FunctionName=function)["Configuration"]["RevisionId"] == latest
+
+
+class TestPermissions:
+    def test_adding_a_statement_renews_the_functions_revision_and_the_policy_answers_it(self, lam: Any,
+                                                                                        function: str) -> None:
+        before = lam.get_function(FunctionName=function)["Configuration"]["RevisionId"]
+        lam.add_permission(FunctionName=function, StatementId="s3", Action="lambda:InvokeFunction",
+                           Principal="s3.amazonaws.com", RevisionId=before)
+        policy = lam.get_policy(FunctionName=function)["RevisionId"]
+        assert policy != before
+        assert lam.get_function(FunctionName=function)["Configuration"]["RevisionId"] == policy
+
+    def test_removing_it_renews_the_revision_again(self, lam: Any, function: str) -> None:
+        lam.add_permission(FunctionName=function, StatementId="s3", Action="lambda:InvokeFunction",
+                           Principal="s3.amazonaws.com")
+        added = lam.get_function(FunctionName=function)["Configuration"]["RevisionId"]
+        with pytest.raises(lam.exceptions.PreconditionFailedException):
+            lam.remove_permission(FunctionName=function, StatementId="s3", RevisionId="wrong")
+        lam.remove_permission(FunctionName=function, StatementId="s3", RevisionId=added)
+        assert lam.get_function(FunctionName=function)["Configuration"]["RevisionId"] != added
+
+    def test_the_policys_revision_follows_later_changes_of_the_function(self, lam: Any, function: str) -> None:
+        lam.add_permission(FunctionName=function, StatementId="s3", Action="lambda:InvokeFunction",
+                           Principal="s3.amazonaws.com")
+        stale = lam.get_policy(FunctionName=function)["RevisionId"]
+        current = lam.update_function_configuration(FunctionName=function, Timeout=5)["RevisionId"]
+        assert lam.get_policy(FunctionName=function)["RevisionId"] == current
+        with pytest.raises(lam.exceptions.PreconditionFailedException):
+            lam.remove_permission(FunctionName=function, StatementId="s3", RevisionId=stale)
+
+    def test_an_aliases_statement_renews_the_aliases_revision_alone(self, lam: Any, function: str) -> None:
+        lam.publish_version(FunctionName=function)
+        alias = lam.create_alias(FunctionName=function, Name="live", FunctionVersion="1")
+        latest = lam.get_function(FunctionName=function)["Configuration"]["RevisionId"]
+        lam.add_permission(FunctionName=function, Qualifier="live", StatementId="s3",
+                           Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+                           RevisionId=alias["RevisionId"])
+        renewed = lam.get_alias(FunctionName=function, Name="live")["RevisionId"]
+        assert renewed != alias["RevisionId"]
+        assert lam.get_policy(FunctionName=function, Qualifier="live")["RevisionId"] == renewed
+        assert lam.get_function(FunctionName=function)["Configuration"]["RevisionId"] == latest
