@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import re
+
 from strato.functions.arns import check_alias_name
 from strato.http.responses import Response
 
 from .. import shapes
 from ..call import Call
+from ..errors import validation_error
 from .common import json_response, max_items, no_content
+
+_VERSION = re.compile(r"(\$LATEST|[0-9]+)")  # botocore's Version shape (ListAliases' FunctionVersion)
 
 
 async def create_alias(call: Call) -> Response:
@@ -39,8 +44,12 @@ async def update_alias(call: Call) -> Response:
 
 async def list_aliases(call: Call) -> Response:
     query = call.request.query
-    aliases, marker = await call.registry.list_aliases(call.endpoint.function_name, query.get("FunctionVersion"),
-                                                       query.get("Marker"), max_items(call))
+    version = query.get("FunctionVersion") or None
+    if version is not None and not _VERSION.fullmatch(version):
+        raise validation_error(version, "functionVersion", f"Member must satisfy regular expression pattern: "
+                                                           f"{_VERSION.pattern}")
+    aliases, marker = await call.registry.list_aliases(call.endpoint.function_name, version, query.get("Marker"),
+                                                       max_items(call))
     items = [shapes.alias_configuration(call.registry, alias) for alias in aliases]
     return json_response(shapes.page("Aliases", items, marker))
 

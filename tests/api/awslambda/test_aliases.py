@@ -1,0 +1,54 @@
+"""ListAliases' FunctionVersion filter, as botocore's Version shape bounds it. Real server, boto3."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_client
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
+from tests.servers import StratoServer
+
+
+@pytest.fixture(scope="module")
+def lam(server: StratoServer) -> Any:
+    """A client that leaves validation to the server."""
+    return make_client(server.url, "lambda", parameter_validation=False)
+
+
+@pytest.fixture
+def aliased(lam: Any) -> Iterator[str]:
+    """A function with alias `live` on version 1 and alias `edge` on $LATEST."""
+    name = f"alias-{uuid.uuid4().hex[:12]}"
+    lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                        Code={"ZipFile": ECHO}, Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lam.create_alias(FunctionName=name, Name="edge", FunctionVersion="$LATEST")
+    yield name
+    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+        lam.delete_function(FunctionName=name)
+
+
+class TestListAliasesByVersion:
+    def test_a_version_lists_the_aliases_that_point_at_it(self, lam: Any, aliased: str) -> None:
+        assert [a["Name"] for a in lam.list_aliases(FunctionName=aliased, FunctionVersion="1")["Aliases"]] == ["live"]
+        assert [a["Name"] for a in lam.list_aliases(FunctionName=aliased,
+                                                    FunctionVersion="$LATEST")["Aliases"]] == ["edge"]
+
+    def test_no_version_lists_them_all(self, lam: Any, aliased: str) -> None:
+        assert [a["Name"] for a in lam.list_aliases(FunctionName=aliased)["Aliases"]] == ["edge", "live"]
+
+    @pytest.mark.parametrize("version", ["live", "bad$", "1.0"])
+    def test_anything_but_latest_or_a_number_is_refused(self, lam: Any, aliased: str, version: str) -> None:
+        with pytest.raises(ClientError) as caught:
+            lam.list_aliases(FunctionName=aliased, FunctionVersion=version)
+        error = caught.value.response["Error"]
+        assert (error["Code"], error["Message"]) == (
+            "InvalidParameterValueException", f"1 validation error detected: Value '{version}' at 'functionVersion' "
+                                              "failed to satisfy constraint: Member must satisfy regular expression "
+                                              r"pattern: (\$LATEST|[0-9]+)")
