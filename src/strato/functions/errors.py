@@ -31,6 +31,10 @@ class ConfigNotFound(RegistryError):
     (ProvisionedConcurrencyConfigNotFoundException)."""
 
 
+class PolicyTooLarge(RegistryError):
+    """A statement would take a resource-based policy past its size limit (PolicyLengthExceededException)."""
+
+
 class InvalidParameter(RegistryError):
     """A value the registry cannot accept (InvalidParameterValueException)."""
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .arns import is_version
-from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
+from .errors import Conflict, InvalidParameter, NotFound, PolicyTooLarge, PreconditionFailed
 from .records import LATEST
 from .registry_tables import Tables, qualifier_key
 
 POLICY_VERSION = "2012-10-17"
+MAX_POLICY = 20480  # bytes of a function's policy document, Lambda's quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,8 @@ class PolicyTables(Tables):
 
     async def add_statement(self, function_name: str, qualifier: str | None, statement: dict[str, Any],
                             revision_id: str | None = None) -> None:
-        """Add a statement (its `Sid` unique within the qualifier's policy)."""
+        """Add a statement (its `Sid` unique within the qualifier's policy, the policy within
+        MAX_POLICY bytes)."""
         name, qualifier = self.split(function_name, qualifier)
         if qualifier == LATEST:
             raise InvalidParameter("We currently do not support adding policies for $LATEST.")
@@ -106,6 +108,10 @@ class PolicyTables(Tables):
                 raise Conflict(f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
                                "or remove the existing statement.") from None
             self._renew_policy(conn, name, qualifier)
+            policy = self._policy(conn, name, qualifier)
+            size = 0 if policy is None else len(policy.document().encode())
+            if size > MAX_POLICY:
+                raise PolicyTooLarge(f"The final policy size ({size}) is bigger than the limit ({MAX_POLICY}).")
 
         await self._write(run)
 

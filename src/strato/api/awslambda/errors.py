@@ -99,6 +99,7 @@ _TABLE: dict[type[Exception], _Mapper] = {
     registry.Conflict: lambda e: LambdaError("ResourceConflictException", str(e), 409),
     registry.PreconditionFailed: lambda e: LambdaError("PreconditionFailedException", str(e), 412),
     registry.InvalidParameter: lambda e: invalid_parameter(str(e)),
+    registry.PolicyTooLarge: lambda e: LambdaError("PolicyLengthExceededException", str(e)),
     InvalidPackage: lambda e: invalid_parameter(str(e)),
     PackageTooLarge: lambda e: package_too_large(),
     registry.AccessDenied: lambda e: LambdaError("AccessDeniedException", str(e), 403),
