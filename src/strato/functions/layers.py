@@ -26,7 +26,7 @@ from strato.digits import is_digits
 from .definitions import FunctionLayer, lambda_timestamp, layer_hexes
 from .errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 from .packages import CodeStore, StoredCode
-from .policies import Policy
+from .policies import Policy, check_size
 from .registry_tables import Tables, page
 
 MAX_FUNCTION_LAYERS = 5  # Lambda's layers per function
@@ -234,7 +234,8 @@ class LayerTables(Tables):
 
     async def add_layer_statement(self, name: str, version: int, statement: dict[str, Any],
                                   revision_id: str | None) -> str:
-        """Add a statement to the version's policy; returns the policy's new RevisionId."""
+        """Add a statement to the version's policy (within MAX_POLICY bytes); returns the policy's
+        new RevisionId."""
         def run(conn: sqlite3.Connection) -> str:
             current = self._layer_policy(conn, name, version)
             sid = statement["Sid"]
@@ -244,6 +245,7 @@ class LayerTables(Tables):
             revision = self._renew_layer_policy(conn, name, version, revision_id, current)
             conn.execute("INSERT INTO layer_statements VALUES (?, ?, ?, ?)",
                          (name, version, sid, json.dumps(statement, separators=(",", ":"))))
+            check_size(self._layer_policy(conn, name, version))
             return revision
 
         return await self._write(run)

@@ -23,7 +23,7 @@ from .records import LATEST
 from .registry_tables import Tables, qualifier_key
 
 POLICY_VERSION = "2012-10-17"
-MAX_POLICY = 20480  # bytes of a function's policy document, Lambda's quota
+MAX_POLICY = 20480  # bytes of a function's (or layer version's) policy document, Lambda's quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,13 @@ class Policy:
         """GetPolicy's `Policy`: the policy as a JSON string."""
         return json.dumps({"Version": POLICY_VERSION, "Id": "default", "Statement": self.statements},
                           separators=(",", ":"))
+
+
+def check_size(policy: Policy | None) -> None:
+    """A policy a statement was just added to stays within MAX_POLICY bytes (PolicyTooLarge)."""
+    size = 0 if policy is None else len(policy.document().encode())
+    if size > MAX_POLICY:
+        raise PolicyTooLarge(f"The final policy size ({size}) is bigger than the limit ({MAX_POLICY}).")
 
 
 class PolicyTables(Tables):
@@ -108,10 +115,7 @@ class PolicyTables(Tables):
                 raise Conflict(f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
                                "or remove the existing statement.") from None
             self._renew_policy(conn, name, qualifier)
-            policy = self._policy(conn, name, qualifier)
-            size = 0 if policy is None else len(policy.document().encode())
-            if size > MAX_POLICY:
-                raise PolicyTooLarge(f"The final policy size ({size}) is bigger than the limit ({MAX_POLICY}).")
+            check_size(self._policy(conn, name, qualifier))
 
         await self._write(run)
 
