@@ -1,4 +1,5 @@
-"""ListAliases' FunctionVersion filter, as botocore's Version shape bounds it. Real server, boto3."""
+"""ListAliases' FunctionVersion filter, and the Description of aliases and published versions, as
+botocore's Version and Description shapes bound them. Real server, boto3."""
 
 from __future__ import annotations
 
@@ -52,3 +53,29 @@ class TestListAliasesByVersion:
             "InvalidParameterValueException", f"1 validation error detected: Value '{version}' at 'functionVersion' "
                                               "failed to satisfy constraint: Member must satisfy regular expression "
                                               r"pattern: (\$LATEST|[0-9]+)")
+
+
+class TestDescriptions:
+    def refusal(self, call: Any, **kwargs: Any) -> tuple[str, str]:
+        with pytest.raises(ClientError) as caught:
+            call(**kwargs)
+        return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+    def expected(self, description: str) -> tuple[str, str]:
+        return ("InvalidParameterValueException", f"1 validation error detected: Value '{description}' at "
+                                                  "'description' failed to satisfy constraint: Member must have "
+                                                  "length less than or equal to 256")
+
+    def test_an_aliases_description_is_256_characters_at_most(self, lam: Any, aliased: str) -> None:
+        long = "d" * 257
+        assert self.refusal(lam.create_alias, FunctionName=aliased, Name="other", FunctionVersion="1",
+                            Description=long) == self.expected(long)
+        assert self.refusal(lam.update_alias, FunctionName=aliased, Name="live",
+                            Description=long) == self.expected(long)
+        assert lam.update_alias(FunctionName=aliased, Name="live", Description="d" * 256)["Description"] == "d" * 256
+
+    def test_a_published_versions_description_too(self, lam: Any, aliased: str) -> None:
+        lam.update_function_configuration(FunctionName=aliased, Timeout=5)
+        long = "v" * 257
+        assert self.refusal(lam.publish_version, FunctionName=aliased, Description=long) == self.expected(long)
+        assert lam.publish_version(FunctionName=aliased, Description="v" * 256)["Description"] == "v" * 256

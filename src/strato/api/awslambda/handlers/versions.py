@@ -12,7 +12,8 @@ from .common import json_response, max_items
 async def publish_version(call: Call) -> Response:
     body = call.body()
     record = await call.registry.publish_version(
-        call.endpoint.function_name, code_sha256=body.text("CodeSha256"), description=body.text("Description"),
+        call.endpoint.function_name, code_sha256=body.text("CodeSha256"),
+        description=shapes.at_most(body.text("Description"), shapes.MAX_DESCRIPTION, "description"),
         revision_id=body.text("RevisionId"),
     )
     return json_response(shapes.function_configuration(call.registry, record), 201)
