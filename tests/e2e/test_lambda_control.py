@@ -112,6 +112,23 @@ class TestCreateAndRead:
         lam.delete_function(FunctionName=name)
         assert created["CodeSha256"] == b64sha256(zipped)
 
+    def test_a_package_version_other_than_the_only_one_strato_keeps_is_refused(
+        self, lam: Any, s3: Any, bucket: str
+    ) -> None:
+        """strato's S3 keeps no versions (an object's one version is "null"): another is not
+        deployed in its place."""
+        s3.put_object(Bucket=bucket, Key="fn.zip", Body=code())
+        name = f"ctl-{uuid.uuid4().hex[:12]}"
+        with pytest.raises(ClientError) as caught:
+            lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                                Code={"S3Bucket": bucket, "S3Key": "fn.zip", "S3ObjectVersion": "3HL4kqtJlcpXroDTDmJ"})
+        assert error_of(caught) == ("InvalidParameterValueException", 400)
+        assert "NoSuchVersion" in caught.value.response["Error"]["Message"]
+        created = lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                                      Code={"S3Bucket": bucket, "S3Key": "fn.zip", "S3ObjectVersion": "null"})
+        lam.delete_function(FunctionName=name)
+        assert created["CodeSize"] > 0
+
     def test_functions_list_in_pages(self, lam: Any) -> None:
         names = [f"ctl-page-{uuid.uuid4().hex[:8]}" for _ in range(3)]
         for name in names:

@@ -150,6 +150,10 @@ async def package(call: Call, code: dict[str, Any], kind: str = "function") -> S
         except (binascii.Error, ValueError):
             raise invalid_parameter("ZipFile is not valid base64") from None
     elif isinstance(bucket, str) and isinstance(key, str) and bucket and key:
+        version = code.get("S3ObjectVersion")
+        if version not in (None, "null"):  # strato's S3 keeps no versions: an object's only one is "null"
+            raise invalid_parameter(f"Error occurred while GetObject. S3 Error Code: NoSuchVersion. S3 Error Message: "
+                                    f"The specified version does not exist. (s3://{bucket}/{key}?versionId={version})")
         try:
             data = await call.services.fetch_s3_object(bucket, key)
         except LookupError:
