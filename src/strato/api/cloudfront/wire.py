@@ -66,13 +66,26 @@ def required_boolean(node: Node, tag: str) -> bool:
 
 def item_nodes(container: Node, member: str) -> list[Node]:
     """The members of a `Quantity` + `Items` list, which must agree in number."""
-    quantity = required_integer(container, "Quantity")
     items = container.find("Items")
     found = items.find_all(member) if items is not None else []
-    if quantity != len(found):
+    _count(container, len(found))
+    return found
+
+
+def _count(container: Node, found: int) -> None:
+    if required_integer(container, "Quantity") != found:
         raise CloudFrontError("InconsistentQuantities",
                               f"The value of Quantity and the size of Items don't match in {container.tag}.")
-    return found
+
+
+def _check_lists(node: Node) -> None:
+    """Every `Quantity` + `Items` list within `node` agrees in number, as CloudFront checks
+    every list a configuration holds, modelled here or not."""
+    if node.find("Quantity") is not None:
+        items = node.find("Items")
+        _count(node, len(items.children) if items is not None else 0)
+    for child in node.children:
+        _check_lists(child)
 
 
 def strings(node: Node, tag: str, member: str) -> tuple[str, ...] | None:
@@ -84,9 +97,12 @@ def strings(node: Node, tag: str, member: str) -> tuple[str, ...] | None:
 
 
 def extras(node: Node, known: Iterable[str]) -> tuple[Element, ...]:
-    """The children of `node` strato does not model, kept as sent."""
+    """The children of `node` strato does not model, kept as sent (their lists checked)."""
     names = set(known)
-    return tuple(element_of(child) for child in node.children if child.tag not in names)
+    kept = [child for child in node.children if child.tag not in names]
+    for child in kept:
+        _check_lists(child)
+    return tuple(element_of(child) for child in kept)
 
 
 def element_of(node: Node) -> Element:
