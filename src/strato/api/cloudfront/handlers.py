@@ -47,6 +47,9 @@ class Call:
     registry: DistributionRegistry
 
     def document(self, root: str) -> Node:
+        if not self.body.strip():
+            raise CloudFrontError("MissingBody", "This operation requires a body. Ensure that the body is present "
+                                  "and the Content-Type header is set.")
         node = parse(self.body)
         if node.tag != root:
             raise malformed_input(f"The request body must be a {root} document, not {node.tag}.")
