@@ -281,3 +281,29 @@ class TestTheDiskWriter:
         store.writer.start()
         store.close()
         assert body_of(store, found) == b"wait"
+
+
+class TestPurgeByInvalidationPath:
+    """CloudFront's invalidation paths (DeveloperGuide/Invalidation.html): a path, a path with the
+    query string of the variant to drop, or a prefix ending in `*`. An over-purge costs a miss."""
+
+    TARGETS = ("/img.jpg", "/img.jpg?v=1", "/img.jpg?v=2", "/other.jpg?v=1")
+
+    def kept_after(self, tmp_path: Path, *paths: str) -> set[str]:
+        store = reopened(tmp_path)
+        for target in self.TARGETS:
+            store.commit(entry(target, 4), b"abcd", written=False)
+        for path in paths:
+            store.purge(path)
+        kept = {target for target in self.TARGETS if store.lookup(target, {}) is not None}
+        store.close()
+        return kept
+
+    def test_a_path_with_a_query_string_drops_the_variant_it_names(self, tmp_path: Path) -> None:
+        kept = self.kept_after(tmp_path, "/img.jpg?v=1")
+        assert "/img.jpg?v=1" not in kept
+        assert "/other.jpg?v=1" in kept
+
+    def test_a_path_drops_every_query_variant_and_a_wildcard_every_target_it_begins(self, tmp_path: Path) -> None:
+        assert self.kept_after(tmp_path, "/img.jpg") == {"/other.jpg?v=1"}
+        assert self.kept_after(tmp_path / "again", "/img.jpg?v*") == {"/img.jpg", "/other.jpg?v=1"}

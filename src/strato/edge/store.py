@@ -363,14 +363,17 @@ class EdgeStore:
         return self._drop_all(list(self._index.get(key, {}).values()))
 
     def purge(self, pattern: str, host: str | None = None) -> int:
-        """Drop entries by path: `pattern` is a path (every query variant of it) or a prefix
-        ending in `*` (CloudFront's invalidation paths); `host` limits it to one site."""
+        """Drop entries by path: `pattern` is a path (every query variant of it, also when it
+        names one variant's query string) or a prefix ending in `*` (CloudFront's invalidation
+        paths); `host` limits it to one site."""
+        path = pattern.split("?", 1)[0]
+
         def matches(entry: Entry) -> bool:
             if host is not None and entry.host != host:
                 return False
             if pattern.endswith("*"):
                 return entry.target.startswith(pattern[:-1])
-            return entry.target.split("?", 1)[0] == pattern
+            return entry.target.split("?", 1)[0] == path
 
         return self._drop_all([e for e in self._by_name.values() if matches(e)])
 
