@@ -137,6 +137,20 @@ class TestPaths:
     def test_exact_paths_and_trailing_wildcards_pass(self) -> None:
         check_paths(("/index.html", "/images/*", "/*", "/file*"))
 
+    def test_encoded_paths_query_strings_and_reserved_characters_pass(self) -> None:
+        check_paths(("/my%20file.jpg", "/caf%C3%A9.html", "/vendors%7Eabout.js", "/image.jpg?parameter1=a&b=c",
+                     "/a;b/c:d@e$f+g!h'(i),j=k", "/%e2%82%ac"))
+
+    @pytest.mark.parametrize("path", [
+        "/my file.jpg", "/caf\u00e9.html", "/vendors~about.js", "/a<b>", '/a"b', "/a#b", "/a{b}", "/a|b", "/a\\b",
+        "/a^b", "/a[b]", "/a`b", "/a\tb", "/100%", "/a%2", "/a%zz",
+    ])
+    def test_unencoded_unsafe_or_non_ascii_characters_are_refused(self, path: str) -> None:
+        """DeveloperGuide/Invalidation.html: such characters (RFC 1738's unsafe ones) must be
+        URL-encoded; CloudFront refuses a batch holding them."""
+        with pytest.raises(InvalidArgument, match="invalid invalidation paths"):
+            check_paths(("/fine.html", path))
+
     @pytest.mark.parametrize(("paths", "error"), [
         ((), InvalidArgument),
         (("index.html",), InvalidArgument),

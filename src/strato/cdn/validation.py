@@ -287,8 +287,14 @@ def _check_origin_access(origin: Origin) -> None:
                                                "access identity.")
 
 
+# DeveloperGuide/Invalidation.html: non-ASCII characters and RFC 1738's unsafe ones (space
+# < > " # % { } | \ ^ ~ [ ] `) are sent URL-encoded; CloudFront refuses a path holding them as
+# they are (a viewer's request never does).
+_INVALIDATION_PATH = re.compile(r"(?:[A-Za-z0-9$\-_.+!*'(),;/?:@=&]|%[0-9A-Fa-f]{2})*")
+
+
 def check_paths(paths: tuple[str, ...]) -> None:
-    """An invalidation batch: 1 to 3,000 paths, each starting with '/', with '*' only last."""
+    """An invalidation batch: 1 to 3,000 paths, each starting with '/', URL-encoded, with '*' only last."""
     if not paths:
         raise InvalidArgument("Your request contains fewer than one invalidation path.")
     if len(paths) > MAX_PATHS:
@@ -296,6 +302,9 @@ def check_paths(paths: tuple[str, ...]) -> None:
     for path in paths:
         if not path.startswith("/") or len(path) > MAX_PATH_LENGTH:
             raise InvalidArgument(f"The invalidation path {path[:100]} must start with a slash.")
+        if not _INVALIDATION_PATH.fullmatch(path):
+            raise InvalidArgument("Your request contains one or more invalid invalidation paths (URL-encode "
+                                  f"non-ASCII and unsafe characters): {path[:100]}")
         if "*" in path[:-1]:
             raise InvalidArgument(f"The invalidation path {path[:100]} may hold a * only as its last character.")
 

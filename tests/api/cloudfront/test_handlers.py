@@ -1,17 +1,23 @@
-"""CloudFront's handlers through a real server, with requests boto3 would not send: a signed
-request without the body its operation needs is CloudFront's MissingBody, not malformed XML."""
+"""CloudFront's handlers through a real server: a signed request without the body its operation
+needs is CloudFront's MissingBody, not malformed XML; an invalidation path is refused as CloudFront
+refuses it."""
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
+import uuid
+from typing import Any
 
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from strato.xmltree import parse
+from tests.e2e.client_errors import error_of
+from tests.e2e.test_cloudfront import config
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 
@@ -43,3 +49,21 @@ def test_an_operation_sent_without_its_body_is_missing_body(server: StratoServer
 
 def test_a_body_that_is_not_xml_is_still_malformed_input(server: StratoServer) -> None:
     assert refusal(server, "POST", "distribution", b"<DistributionConfig>") == (400, "MalformedInput")
+
+
+@pytest.mark.parametrize(("path", "encoded"), [
+    ("/my file.jpg", "/my%20file.jpg"),
+    ("/\u05e7\u05d5\u05d1\u05e5.html", "/%D7%A7%D7%95%D7%91%D7%A5.html"),
+    ("/vendors~about.js", "/vendors%7Eabout.js"),
+])
+def test_an_invalidation_path_left_unencoded_is_refused_as_cloudfront_refuses_it(
+        cloudfront: Any, path: str, encoded: str) -> None:
+    """Such a path could never name what viewers request (they send it encoded)."""
+    distribution = cloudfront.create_distribution(DistributionConfig=config())["Distribution"]["Id"]
+    with pytest.raises(ClientError) as caught:
+        cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch={
+            "Paths": {"Quantity": 2, "Items": ["/index.html", path]}, "CallerReference": uuid.uuid4().hex})
+    assert error_of(caught) == ("InvalidArgument", 400)
+    created = cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch={
+        "Paths": {"Quantity": 1, "Items": [encoded]}, "CallerReference": uuid.uuid4().hex})
+    assert created["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == [encoded]
