@@ -307,3 +307,16 @@ class TestPurgeByInvalidationPath:
     def test_a_path_drops_every_query_variant_and_a_wildcard_every_target_it_begins(self, tmp_path: Path) -> None:
         assert self.kept_after(tmp_path, "/img.jpg") == {"/other.jpg?v=1"}
         assert self.kept_after(tmp_path / "again", "/img.jpg?v*") == {"/img.jpg", "/other.jpg?v=1"}
+
+    def test_a_path_matches_what_viewers_requested_however_each_side_encoded_it(self, tmp_path: Path) -> None:
+        """CloudFront has `~` and non-ASCII characters invalidated encoded (/vendors%7Eabout.js);
+        browsers send `~` as it is and may spell an escape's hex digits in either case."""
+        store = reopened(tmp_path)
+        for target in ("/vendors~about.js", "/caf%c3%a9.html", "/docs/caf%C3%A9/a.html", "/kept.js"):
+            store.commit(entry(target, 4), b"abcd", written=False)
+        assert store.purge("/vendors%7Eabout.js") == 1
+        assert store.purge("/caf%C3%A9.html") == 1
+        assert store.purge("/docs/caf%c3%a9/*") == 1
+        assert store.lookup("/kept.js", {}) is not None
+        assert len(store) == 1
+        store.close()

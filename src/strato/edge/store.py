@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import unquote
 
 from strato.edge import cachekey
 from strato.edge.bodyfiles import BodyFiles, StoredBody
@@ -365,15 +366,17 @@ class EdgeStore:
     def purge(self, pattern: str, host: str | None = None) -> int:
         """Drop entries by path: `pattern` is a path (every query variant of it, also when it
         names one variant's query string) or a prefix ending in `*` (CloudFront's invalidation
-        paths); `host` limits it to one site."""
-        path = pattern.split("?", 1)[0]
+        paths), compared percent-decoded (CloudFront has `~` invalidated as %7E, viewers send it
+        as it is); `host` limits it to one site."""
+        wildcard = pattern.endswith("*")
+        wanted = unquote(pattern[:-1] if wildcard else pattern.split("?", 1)[0])
 
         def matches(entry: Entry) -> bool:
             if host is not None and entry.host != host:
                 return False
-            if pattern.endswith("*"):
-                return entry.target.startswith(pattern[:-1])
-            return entry.target.split("?", 1)[0] == path
+            if wildcard:
+                return unquote(entry.target).startswith(wanted)
+            return unquote(entry.target.split("?", 1)[0]) == wanted
 
         return self._drop_all([e for e in self._by_name.values() if matches(e)])
 
