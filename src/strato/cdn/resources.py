@@ -39,7 +39,13 @@ from .response_headers_policies import ResponseHeadersPolicy, check_response_hea
 MAX_KEYS_PER_GROUP = 5
 SIGNING_BEHAVIORS = frozenset({"never", "always", "no-override"})
 ORIGIN_TYPES = frozenset({"s3", "mediastore", "mediapackagev2", "lambda"})
-MAX_OAI_COMMENT = 128
+MAX_COMMENT = 128  # a public key's, key group's or origin access identity's (API_PublicKeyConfig...)
+MAX_OAC_NAME = 64  # API_OriginAccessControlConfig: "up to 64 characters"
+
+
+def _check_comment(comment: str | None) -> None:
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise InvalidArgument(f"The parameter Comment is longer than {MAX_COMMENT} characters.")
 
 
 def _check_public_key(config: PublicKeyConfig) -> None:
@@ -53,14 +59,18 @@ def _check_public_key(config: PublicKeyConfig) -> None:
         raise InvalidArgument("The parameter EncodedKey is not a PEM encoded public key.") from None
     if not isinstance(key, RSAPublicKey) or key.key_size != 2048:
         raise InvalidArgument("The parameter EncodedKey must be a 2048-bit RSA public key.")
+    _check_comment(config.comment)
 
 
 def _check_key_group(config: KeyGroupConfig) -> None:
     if not 1 <= len(config.items) <= MAX_KEYS_PER_GROUP:
         raise InvalidArgument(f"A key group holds 1 to {MAX_KEYS_PER_GROUP} public keys.")
+    _check_comment(config.comment)
 
 
 def _check_origin_access_control(config: OriginAccessControlConfig) -> None:
+    if not 1 <= len(config.name) <= MAX_OAC_NAME:
+        raise InvalidArgument(f"The parameter Name must be 1 to {MAX_OAC_NAME} characters.")
     if config.signing_protocol != "sigv4":
         raise InvalidArgument("The parameter SigningProtocol must be sigv4.")
     if config.signing_behavior not in SIGNING_BEHAVIORS:
@@ -73,8 +83,7 @@ def _check_origin_access_control(config: OriginAccessControlConfig) -> None:
 def _check_origin_access_identity(config: OriginAccessIdentityConfig) -> None:
     if not config.caller_reference:
         raise InvalidArgument("The parameter CallerReference is required.")
-    if len(config.comment) > MAX_OAI_COMMENT:
-        raise InvalidArgument(f"The parameter Comment is longer than {MAX_OAI_COMMENT} characters.")
+    _check_comment(config.comment)
 
 
 @dataclass(frozen=True, slots=True)

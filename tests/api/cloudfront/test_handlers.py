@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from strato.xmltree import parse
 from tests.e2e.client_errors import error_of
-from tests.e2e.test_cloudfront import config
+from tests.e2e.test_cloudfront import config, public_key_pem
 from tests.servers import ACCESS_KEY, REGION, SECRET_KEY, StratoServer
 
 
@@ -67,3 +67,47 @@ def test_an_invalidation_path_left_unencoded_is_refused_as_cloudfront_refuses_it
     created = cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch={
         "Paths": {"Quantity": 1, "Items": [encoded]}, "CallerReference": uuid.uuid4().hex})
     assert created["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == [encoded]
+
+
+def _name() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def _oac(name: str) -> dict[str, str]:
+    return {"Name": name, "SigningProtocol": "sigv4", "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3"}
+
+
+class TestTheLengthsTheApiReferenceGives:
+    """API_PublicKeyConfig and API_KeyGroupConfig: a comment of at most 128 characters;
+    API_OriginAccessControlConfig: a name of up to 64."""
+
+    def test_a_public_keys_comment(self, cloudfront: Any) -> None:
+        config = {"CallerReference": _name(), "Name": _name(), "EncodedKey": public_key_pem(), "Comment": "c" * 129}
+        with pytest.raises(ClientError) as caught:
+            cloudfront.create_public_key(PublicKeyConfig=config)
+        assert error_of(caught) == ("InvalidArgument", 400)
+        created = cloudfront.create_public_key(PublicKeyConfig={**config, "Comment": "c" * 128})
+        with pytest.raises(ClientError) as caught:
+            cloudfront.update_public_key(Id=created["PublicKey"]["Id"], IfMatch=created["ETag"],
+                                         PublicKeyConfig={**config, "Comment": "c" * 129})
+        assert error_of(caught) == ("InvalidArgument", 400)
+
+    def test_a_key_groups_comment(self, cloudfront: Any) -> None:
+        key = cloudfront.create_public_key(PublicKeyConfig={
+            "CallerReference": _name(), "Name": _name(), "EncodedKey": public_key_pem()})["PublicKey"]["Id"]
+        with pytest.raises(ClientError) as caught:
+            cloudfront.create_key_group(KeyGroupConfig={"Name": _name(), "Items": [key], "Comment": "c" * 129})
+        assert error_of(caught) == ("InvalidArgument", 400)
+        cloudfront.create_key_group(KeyGroupConfig={"Name": _name(), "Items": [key], "Comment": "c" * 128})
+
+    @pytest.mark.parametrize("name", ["", "n" * 65])
+    def test_an_origin_access_controls_name(self, cloudfront: Any, name: str) -> None:
+        with pytest.raises(ClientError) as caught:
+            cloudfront.create_origin_access_control(OriginAccessControlConfig=_oac(name))
+        assert error_of(caught) == ("InvalidArgument", 400)
+
+    def test_an_origin_access_control_named_in_64_characters(self, cloudfront: Any) -> None:
+        name = _name() * 4
+        created = cloudfront.create_origin_access_control(OriginAccessControlConfig=_oac(name))
+        assert created["OriginAccessControl"]["OriginAccessControlConfig"]["Name"] == name
