@@ -96,6 +96,36 @@ class TestConfig:
         with pytest.raises(error):
             check_config(broken)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(("broken", "error"), [
+        (config(origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("X-Secret", "a\nX-Injected: yes"),)))),
+         InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("X-Secret", "a\r\n"),)))), InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, custom_headers=(("X-Secret", "\x00"),)))), InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, origin_path="/v1 HTTP/1.1\r\nX-Injected: yes"))),
+         InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, origin_path="/v1\n/x"))), InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, domain_name="origin.example.com\r\nX-Injected"))),
+         InvalidArgument),
+        (config(origins=(BUCKET, dataclasses.replace(WEB, domain_name="origin.example.com/path"))), InvalidArgument),
+        (config(default_root_object="index.html\r\nX-Injected: yes"), InvalidDefaultRootObject),
+        (config(default_root_object="my index.html"), InvalidDefaultRootObject),
+        (config(custom_error_responses=(CustomErrorResponse(404, "/404.html\nX-Injected: yes", "404"),)),
+         InvalidRelativePath),
+    ])
+    def test_what_the_edge_writes_into_origin_requests_holds_no_line_break_nor_control(
+            self, broken: object, error: type[CdnError]) -> None:
+        """Origin domain names, paths, custom header values, the default root object and error
+        pages go into the edge's requests to origins: a line break would add fields of its own."""
+        with pytest.raises(error):
+            check_config(broken)  # type: ignore[arg-type]
+
+    def test_what_origin_requests_carry_may_hold_what_http_allows(self) -> None:
+        check_config(config(
+            origins=(BUCKET, dataclasses.replace(WEB, domain_name="127.0.0.1", origin_path="/v1/caf%C3%A9~x",
+                                                 custom_headers=(("X-Secret", "a b\tc=\"d\";e"),))),
+            default_root_object="docs/index~1.html",
+            custom_error_responses=(CustomErrorResponse(404, "/errors/not%20found.html", "404"),)))
+
     @pytest.mark.parametrize(("domain", "bucket"), [
         ("photos.s3.us-east-1.amazonaws.com", "photos"),
         ("photos.s3.amazonaws.com", "photos"),

@@ -61,6 +61,12 @@ DENIED_CUSTOM_HEADERS = frozenset({
     "x-real-ip",
 })
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# What the edge writes into its requests to origins: an origin's domain name (the Host field), its
+# OriginPath, the default root object and error pages (the request line: visible ASCII), its
+# CustomHeaders' values (visible ASCII, spaces and tabs). A line break would add fields of its own.
+_ORIGIN_DOMAIN = re.compile(r"[A-Za-z0-9._-]+")
+_TARGET_TEXT = re.compile(r"[!-~]*")
+_FIELD_VALUE = re.compile(r"[ -~\t]*")
 
 _HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _ALIAS = re.compile(rf"(?:\*\.)?(?:{_HOST_LABEL}\.)*{_HOST_LABEL}", re.IGNORECASE)
@@ -96,7 +102,7 @@ def check_config(config: DistributionConfig) -> None:
     if len({alias.lower() for alias in config.aliases or ()}) != len(config.aliases or ()):
         raise InvalidArgument("The parameter Aliases contains the same CNAME twice.")
     root = config.default_root_object
-    if root is not None and (root.startswith("/") or len(root) > 255):
+    if root is not None and (root.startswith("/") or len(root) > 255 or not _TARGET_TEXT.fullmatch(root)):
         raise InvalidDefaultRootObject("The specified default root object is invalid.")
     if config.price_class is not None and config.price_class not in PRICE_CLASSES:
         raise InvalidArgument(f"The parameter PriceClass has an invalid value: {config.price_class}")
@@ -124,6 +130,7 @@ def _check_origins(origins: tuple[Origin, ...]) -> None:
             raise InvalidOrigin("An origin needs an Id and a DomainName.")
         if ":" in origin.domain_name:  # the port is CustomOriginConfig's HTTPPort / HTTPSPort
             raise InvalidArgument("The parameter origin name cannot contain a colon.")
+        _check_origin_texts(origin)
         if (origin.s3 is None) == (origin.custom is None):
             raise InvalidOrigin(f"Origin {origin.id} must have exactly one of S3OriginConfig and CustomOriginConfig.")
         if origin.s3 is not None and bucket_of(origin) is None:
@@ -150,6 +157,19 @@ def _check_origins(origins: tuple[Origin, ...]) -> None:
                     raise InvalidArgument(f"The origin port {port} is out of range.")
 
 
+def _check_origin_texts(origin: Origin) -> None:
+    """The domain name, path and custom header values the edge writes into requests to the origin."""
+    if not _ORIGIN_DOMAIN.fullmatch(origin.domain_name):
+        raise InvalidArgument(f"The parameter origin name must be a domain name: {origin.domain_name[:100]!r}")
+    if origin.origin_path is not None and not _TARGET_TEXT.fullmatch(origin.origin_path):
+        raise InvalidArgument(f"The parameter OriginPath holds a character a URL path cannot: "
+                              f"{origin.origin_path[:100]!r}")
+    for name, value in origin.custom_headers or ():
+        if not _FIELD_VALUE.fullmatch(value):
+            raise InvalidArgument(f"The parameter HeaderValue of {name} holds a character an HTTP field value "
+                                  "cannot.")
+
+
 def _check_error_responses(responses: tuple[CustomErrorResponse, ...]) -> None:
     """API_CustomErrorResponse.html: one rule per customizable ErrorCode; a ResponsePagePath
     (starting with '/') and a ResponseCode go together; ErrorCachingMinTTL is not negative.
@@ -161,7 +181,8 @@ def _check_error_responses(responses: tuple[CustomErrorResponse, ...]) -> None:
             raise InvalidErrorCode(f"The ErrorCode {response.error_code} cannot be customized: use one of "
                                    f"{', '.join(str(code) for code in sorted(CUSTOMIZABLE_ERRORS))}.")
         page, code = response.response_page_path or None, response.response_code or None
-        if page is not None and (not page.startswith("/") or len(page) > MAX_PATH_LENGTH):
+        if page is not None and (not page.startswith("/") or len(page) > MAX_PATH_LENGTH
+                                 or not _TARGET_TEXT.fullmatch(page)):
             raise InvalidRelativePath(f"The ResponsePagePath {page[:100]} must begin with a slash (/).")
         if code is not None and code not in RESPONSE_CODES:
             raise InvalidResponseCode(f"The ResponseCode {code[:10]} is not valid: use 200 or one of the "

@@ -111,3 +111,14 @@ class TestTheLengthsTheApiReferenceGives:
         name = _name() * 4
         created = cloudfront.create_origin_access_control(OriginAccessControlConfig=_oac(name))
         assert created["OriginAccessControl"]["OriginAccessControlConfig"]["Name"] == name
+
+
+def test_an_origin_custom_header_value_holding_a_line_break_is_refused(cloudfront: Any) -> None:
+    """The edge adds it to every request to the origin: a line break would add fields of its own."""
+    sent = config()
+    web = sent["Origins"]["Items"][1]
+    web["CustomHeaders"] = {"Quantity": 1, "Items": [
+        {"HeaderName": "X-From-Edge", "HeaderValue": "a\nX-Injected: yes"}]}
+    with pytest.raises(ClientError) as caught:
+        cloudfront.create_distribution(DistributionConfig=sent)
+    assert error_of(caught) == ("InvalidArgument", 400)
