@@ -220,6 +220,24 @@ class TestInvalidations:
         assert registry.invalidations_since(0, limit=1) == rows[:1]
         assert registry.invalidations_since(seqs[-1]) == []
 
+    def test_a_path_naming_the_default_root_object_invalidates_the_root_too(
+            self, registry: DistributionRegistry) -> None:
+        """DeveloperGuide/Invalidation.html: the default root object is invalidated by its own
+        path, and edges keep what `/` answered under `/`."""
+        rooted = registry.create(config(default_root_object="docs/index.html"))
+        plain = registry.create(config())
+        registry.create_invalidation(rooted.id, "r1", ("/docs/index.html",))
+        registry.create_invalidation(rooted.id, "r2", ("/docs/*", "/other.html"))
+        registry.create_invalidation(rooted.id, "r3", ("/*",))
+        registry.create_invalidation(plain.id, "r4", ("/docs/index.html",))
+        assert [path for _, _, path in registry.invalidations_since(0)] == [
+            "/docs/index.html", "/",
+            "/docs/*", "/other.html", "/",
+            "/*",  # which already covers the root
+            "/docs/index.html"]
+        recorded = registry.list_invalidations(rooted.id)[0]
+        assert [item.paths for item in recorded] == [("/*",), ("/docs/*", "/other.html"), ("/docs/index.html",)]
+
     def test_listing_is_newest_first(self, registry: DistributionRegistry) -> None:
         distribution = registry.create(config())
         ids = [registry.create_invalidation(distribution.id, f"r{n}", (f"/{n}",))[0].id for n in range(3)]

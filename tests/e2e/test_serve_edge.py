@@ -176,6 +176,28 @@ def test_a_cloudfront_invalidation_purges_the_edge(server: StratoServer, s3: Any
     assert get(url, host=alias)[2] == b"new news"
 
 
+def test_invalidating_the_default_root_object_by_its_path_refreshes_the_root(
+        server: StratoServer, s3: Any, bucket: str, cloudfront: Any) -> None:
+    """DeveloperGuide/Invalidation.html: the default root object is invalidated by its path, as
+    a deploy invalidates /index.html; what `/` answered must go too."""
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"release 1", CacheControl="max-age=3600")
+    public_read(s3, bucket)
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    distribution = create_distribution(cloudfront, alias, [s3_origin(bucket)], "bucket", DefaultRootObject="index.html")
+    deadline = time.monotonic() + 10
+    while get(f"{server.edge_url}/", host=alias)[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert get(f"{server.edge_url}/", host=alias)[2] == b"release 1"
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"release 2", CacheControl="max-age=3600")
+    assert get(f"{server.edge_url}/", host=alias)[2] == b"release 1"  # fresh in the cache for an hour
+    cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch={
+        "Paths": {"Quantity": 1, "Items": ["/index.html"]}, "CallerReference": uuid.uuid4().hex})
+    deadline = time.monotonic() + 10
+    while get(f"{server.edge_url}/", host=alias)[2] != b"release 2" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert get(f"{server.edge_url}/", host=alias)[2] == b"release 2"
+
+
 # -- what a distribution's cache behaviours ask of the edge ----------------------------------
 
 @dataclass

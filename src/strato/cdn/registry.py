@@ -58,6 +58,18 @@ def domain_name(distribution_id: str) -> str:
     return f"{distribution_id.lower()}.{DOMAIN_SUFFIX}"
 
 
+def _root(root_object: str | None, paths: tuple[str, ...]) -> tuple[str, ...]:
+    """`/` for edges to purge too when `paths` invalidate the default root object but not `/`:
+    edges keep what `/` answered under `/`, and CloudFront has the root object invalidated by
+    its own path (DeveloperGuide/Invalidation.html)."""
+    def covers(path: str, target: str) -> bool:
+        return target.startswith(path[:-1]) if path.endswith("*") else target == path
+
+    if not root_object or any(covers(path, "/") for path in paths):
+        return ()
+    return ("/",) if any(covers(path, "/" + root_object) for path in paths) else ()
+
+
 class DistributionRegistry:
     def __init__(self, data_dir: Path) -> None:
         self.db = Database(data_dir)
@@ -259,7 +271,8 @@ class DistributionRegistry:
         paths it is InvalidationBatchAlreadyExists."""
         check_paths(paths)
         with self.db.write() as conn:
-            if not conn.execute("SELECT 1 FROM distributions WHERE id = ?", (distribution_id,)).fetchone():
+            found = conn.execute("SELECT config FROM distributions WHERE id = ?", (distribution_id,)).fetchone()
+            if found is None:
                 raise NoSuchDistribution("The specified distribution does not exist.")
             row = conn.execute(
                 "SELECT id, distribution_id, caller_reference, create_time, paths FROM invalidations "
@@ -277,8 +290,9 @@ class DistributionRegistry:
                 "VALUES (?, ?, ?, ?, ?)",
                 (invalidation.id, distribution_id, caller_reference, invalidation.create_time, json.dumps(paths)),
             )
+            followed = paths + _root(codec.loads(DistributionConfig, found[0]).default_root_object, paths)
             conn.executemany("INSERT INTO invalidation_paths (distribution_id, path) VALUES (?, ?)",
-                             [(distribution_id, path) for path in paths])
+                             [(distribution_id, path) for path in followed])
         return invalidation, True
 
     def get_invalidation(self, distribution_id: str, invalidation_id: str) -> Invalidation:
