@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from strato.cdn.errors import (
-    IllegalUpdate,
+    ImmutablePublicKeyFields,
     InvalidArgument,
     NoSuchResource,
     PreconditionFailed,
@@ -51,7 +51,7 @@ def test_public_keys_keep_their_key_and_reference(registry: DistributionRegistry
     assert registry.resources.get(PUBLIC_KEY, created.id) == renamed
     with pytest.raises(PreconditionFailed):
         registry.resources.update(PUBLIC_KEY, created.id, renamed.config, created.etag)
-    with pytest.raises(IllegalUpdate):
+    with pytest.raises(ImmutablePublicKeyFields):
         registry.resources.update(PUBLIC_KEY, created.id, dataclasses.replace(renamed.config, encoded_key=pem()),
                                   renamed.etag)
 

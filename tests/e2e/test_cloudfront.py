@@ -461,7 +461,7 @@ class TestSigningResources:
         with pytest.raises(ClientError) as immutable:
             cloudfront.update_public_key(Id=key_id, IfMatch=updated["ETag"],
                                          PublicKeyConfig={**sent, "EncodedKey": public_key_pem()})
-        assert error_of(immutable) == ("IllegalUpdate", 400)
+        assert error_of(immutable) == ("CannotChangeImmutablePublicKeyFields", 400)
         cloudfront.delete_public_key(Id=key_id, IfMatch=updated["ETag"])
         with pytest.raises(ClientError) as gone:
             cloudfront.get_public_key(Id=key_id)

@@ -43,6 +43,14 @@ class IllegalUpdate(CdnError):
     pass
 
 
+class ImmutablePublicKeyFields(CdnError):
+    """An update changing a public key's EncodedKey or CallerReference."""
+
+
+class TooManyPublicKeysInKeyGroup(CdnError):
+    pass
+
+
 class InvalidationBatchAlreadyExists(CdnError):
     """A CallerReference reused for a different batch of paths."""
 

@@ -17,11 +17,14 @@ from . import cache_policies, codec, origin_request_policies, response_headers_p
 from .cache_policies import CachePolicy, check_cache_policy
 from .database import Database, bump_generation
 from .errors import (
+    CdnError,
     IllegalUpdate,
+    ImmutablePublicKeyFields,
     InvalidArgument,
     NoSuchResource,
     ResourceAlreadyExists,
     ResourceInUse,
+    TooManyPublicKeysInKeyGroup,
 )
 from .ids import new_id, require_etag
 from .origin_request_policies import OriginRequestPolicy, check_origin_request_policy
@@ -63,8 +66,10 @@ def _check_public_key(config: PublicKeyConfig) -> None:
 
 
 def _check_key_group(config: KeyGroupConfig) -> None:
-    if not 1 <= len(config.items) <= MAX_KEYS_PER_GROUP:
+    if not config.items:
         raise InvalidArgument(f"A key group holds 1 to {MAX_KEYS_PER_GROUP} public keys.")
+    if len(config.items) > MAX_KEYS_PER_GROUP:
+        raise TooManyPublicKeysInKeyGroup(f"A key group holds at most {MAX_KEYS_PER_GROUP} public keys.")
     _check_comment(config.comment)
 
 
@@ -96,13 +101,14 @@ class Kind(Generic[C]):
     check: Callable[[C], None]
     refers_to: Callable[[C], tuple[str, ...]] = lambda config: ()
     fixed: Callable[[C], tuple[str, ...]] = lambda config: ()  # fields an update must not change
+    changed: type[CdnError] = IllegalUpdate  # the error for an update changing them
     # A create repeating an earlier one's name (its CallerReference) and config answers that
     # resource instead of refusing it (CloudFront's rule for origin access identities).
     replayable: bool = False
 
 
 PUBLIC_KEY = Kind("public-key", PublicKeyConfig, lambda: new_id("K"), _check_public_key,
-                  fixed=lambda config: (config.caller_reference, config.encoded_key))
+                  fixed=lambda config: (config.caller_reference, config.encoded_key), changed=ImmutablePublicKeyFields)
 KEY_GROUP = Kind("key-group", KeyGroupConfig, lambda: str(uuid.uuid4()), _check_key_group,
                  lambda config: config.items)
 ORIGIN_ACCESS_CONTROL = Kind("origin-access-control", OriginAccessControlConfig, lambda: new_id("E"),
@@ -201,7 +207,7 @@ class ResourceRegistry:
         with self.db.write() as conn:
             current = self._current(conn, kind, resource_id, if_match)
             if kind.fixed(config) != kind.fixed(current.config):
-                raise IllegalUpdate(f"A {kind.name}'s CallerReference and key cannot change.")
+                raise kind.changed(f"A {kind.name}'s CallerReference and key cannot change.")
             self._refer(conn, kind, resource_id, config)
             now = time.time()
             updated = Resource(resource_id, new_id("E"), current.created, now, config)

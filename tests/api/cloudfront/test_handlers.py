@@ -122,3 +122,30 @@ def test_an_origin_custom_header_value_holding_a_line_break_is_refused(cloudfron
     with pytest.raises(ClientError) as caught:
         cloudfront.create_distribution(DistributionConfig=sent)
     assert error_of(caught) == ("InvalidArgument", 400)
+
+
+class TestTheErrorCodesTheModelNames:
+    """Refusals the API model gives codes of their own: UpdatePublicKey's
+    CannotChangeImmutablePublicKeyFields, CreateKeyGroup's TooManyPublicKeysInKeyGroup."""
+
+    def test_a_public_keys_key_cannot_change(self, cloudfront: Any) -> None:
+        sent = {"CallerReference": _name(), "Name": _name(), "EncodedKey": public_key_pem()}
+        created = cloudfront.create_public_key(PublicKeyConfig=sent)
+        for changed in ({"EncodedKey": public_key_pem()}, {"CallerReference": _name()}):
+            with pytest.raises(ClientError) as caught:
+                cloudfront.update_public_key(Id=created["PublicKey"]["Id"], IfMatch=created["ETag"],
+                                             PublicKeyConfig={**sent, **changed})
+            assert error_of(caught) == ("CannotChangeImmutablePublicKeyFields", 400)
+
+    def test_a_key_group_holds_at_most_five_keys(self, cloudfront: Any) -> None:
+        keys = [cloudfront.create_public_key(PublicKeyConfig={
+            "CallerReference": _name(), "Name": _name(), "EncodedKey": public_key_pem()})["PublicKey"]["Id"]
+            for _ in range(6)]
+        with pytest.raises(ClientError) as caught:
+            cloudfront.create_key_group(KeyGroupConfig={"Name": _name(), "Items": keys})
+        assert error_of(caught) == ("TooManyPublicKeysInKeyGroup", 400)
+        created = cloudfront.create_key_group(KeyGroupConfig={"Name": _name(), "Items": keys[:5]})
+        with pytest.raises(ClientError) as caught:
+            cloudfront.update_key_group(Id=created["KeyGroup"]["Id"], IfMatch=created["ETag"],
+                                        KeyGroupConfig={"Name": _name(), "Items": keys})
+        assert error_of(caught) == ("TooManyPublicKeysInKeyGroup", 400)

@@ -91,6 +91,8 @@ _TABLE: dict[type[Exception], _Mapper] = {
     cdn.DistributionAlreadyExists: _status("DistributionAlreadyExists", 409),
     cdn.CNAMEAlreadyExists: _status("CNAMEAlreadyExists", 409),
     cdn.IllegalUpdate: _status("IllegalUpdate", 400),
+    cdn.ImmutablePublicKeyFields: _status("CannotChangeImmutablePublicKeyFields", 400),
+    cdn.TooManyPublicKeysInKeyGroup: _status("TooManyPublicKeysInKeyGroup", 400),
     cdn.InvalidationBatchAlreadyExists: _status("InvalidationBatchAlreadyExists", 409),
     cdn.InvalidArgument: _status("InvalidArgument", 400),
     cdn.InvalidOrigin: _status("InvalidOrigin", 400),
