@@ -67,6 +67,18 @@ class InvalidTTLOrder(CdnError):
     pass
 
 
+class InvalidOriginReadTimeout(CdnError):
+    pass
+
+
+class InvalidOriginKeepaliveTimeout(CdnError):
+    pass
+
+
+class InvalidForwardCookies(CdnError):
+    """ForwardedValues.Cookies whitelisting no cookie names."""
+
+
 class InvalidDefaultRootObject(CdnError):
     pass
 

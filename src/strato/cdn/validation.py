@@ -9,12 +9,16 @@ import re
 
 from .errors import (
     BatchTooLarge,
+    CdnError,
     IllegalOriginAccessConfiguration,
     InvalidArgument,
     InvalidDefaultRootObject,
     InvalidErrorCode,
+    InvalidForwardCookies,
     InvalidOrigin,
     InvalidOriginAccessIdentity,
+    InvalidOriginKeepaliveTimeout,
+    InvalidOriginReadTimeout,
     InvalidRelativePath,
     InvalidResponseCode,
     InvalidTagging,
@@ -218,6 +222,9 @@ def _check_behavior(behavior: Behavior, config: DistributionConfig) -> None:
     forwarded = behavior.forwarded_values
     if forwarded is not None and forwarded.cookies.forward not in COOKIE_FORWARDS:
         raise InvalidArgument(f"The parameter Cookies.Forward has an invalid value: {forwarded.cookies.forward}")
+    if forwarded is not None and forwarded.cookies.forward == "whitelist" and not forwarded.cookies.whitelisted_names:
+        raise InvalidForwardCookies("The parameter Cookies.Forward is whitelist: WhitelistedNames must name the "
+                                    "cookies to forward.")
     if forwarded is not None:
         _check_forwarded_headers(forwarded.headers or ())
     ttls = [ttl for ttl in (behavior.min_ttl, behavior.default_ttl, behavior.max_ttl) if ttl is not None]
@@ -266,13 +273,15 @@ def _check_timeouts(origin: Origin) -> None:
     1-10 s, a custom origin's OriginReadTimeout and OriginKeepaliveTimeout 1-60 s, up to 180 s
     with a raised quota (strato's are raised)."""
     custom = origin.custom
-    bounds = (("ConnectionAttempts", origin.connection_attempts, 3),
-              ("ConnectionTimeout", origin.connection_timeout, 10),
-              ("OriginReadTimeout", custom.read_timeout if custom is not None else None, 180),
-              ("OriginKeepaliveTimeout", custom.keepalive_timeout if custom is not None else None, 180))
-    for name, value, most in bounds:
+    bounds: tuple[tuple[str, int | None, int, type[CdnError]], ...] = (
+        ("ConnectionAttempts", origin.connection_attempts, 3, InvalidArgument),
+        ("ConnectionTimeout", origin.connection_timeout, 10, InvalidArgument),
+        ("OriginReadTimeout", custom.read_timeout if custom is not None else None, 180, InvalidOriginReadTimeout),
+        ("OriginKeepaliveTimeout", custom.keepalive_timeout if custom is not None else None, 180,
+         InvalidOriginKeepaliveTimeout))
+    for name, value, most, error in bounds:
         if value is not None and not 1 <= value <= most:
-            raise InvalidArgument(f"The parameter {name} must be from 1 to {most}.")
+            raise error(f"The parameter {name} must be from 1 to {most}.")
 
 
 def _check_origin_groups(config: DistributionConfig) -> None:

@@ -149,3 +149,20 @@ class TestTheErrorCodesTheModelNames:
             cloudfront.update_key_group(Id=created["KeyGroup"]["Id"], IfMatch=created["ETag"],
                                         KeyGroupConfig={"Name": _name(), "Items": keys})
         assert error_of(caught) == ("TooManyPublicKeysInKeyGroup", 400)
+
+
+    @pytest.mark.parametrize(("timeout", "code"), [("OriginReadTimeout", "InvalidOriginReadTimeout"),
+                                                   ("OriginKeepaliveTimeout", "InvalidOriginKeepaliveTimeout")])
+    def test_an_origin_timeout_out_of_range(self, cloudfront: Any, timeout: str, code: str) -> None:
+        sent = config()
+        sent["Origins"]["Items"][1]["CustomOriginConfig"][timeout] = 0
+        with pytest.raises(ClientError) as caught:
+            cloudfront.create_distribution(DistributionConfig=sent)
+        assert error_of(caught) == (code, 400)
+
+    def test_cookies_whitelisted_without_names(self, cloudfront: Any) -> None:
+        sent = config()
+        sent["DefaultCacheBehavior"]["ForwardedValues"]["Cookies"] = {"Forward": "whitelist"}
+        with pytest.raises(ClientError) as caught:
+            cloudfront.create_distribution(DistributionConfig=sent)
+        assert error_of(caught) == ("InvalidForwardCookies", 400)
