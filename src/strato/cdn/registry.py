@@ -21,6 +21,7 @@ from .errors import (
     CNAMEAlreadyExists,
     DistributionAlreadyExists,
     DistributionNotDisabled,
+    IllegalOriginAccessConfiguration,
     IllegalUpdate,
     InvalidArgument,
     InvalidationBatchAlreadyExists,
@@ -35,7 +36,7 @@ from .errors import (
 )
 from .functions import FunctionRegistry
 from .ids import new_id, require_etag
-from .records import Distribution, DistributionConfig, Invalidation
+from .records import Distribution, DistributionConfig, Invalidation, OriginAccessControlConfig
 from .resources import (
     CACHE_POLICY,
     KEY_GROUP,
@@ -222,6 +223,7 @@ class DistributionRegistry:
             refs.extend((kind.name, policy_id) for kind, policy_id in own_policies(behavior))
         missing = replace_refs(conn, distribution_id, refs)
         if missing is None:
+            DistributionRegistry._check_access_control_types(conn, config)
             FunctionRegistry.refer(conn, distribution_id, (config.default_behavior, *config.behaviors))
             return
         kind, resource_id = missing
@@ -236,6 +238,21 @@ class DistributionRegistry:
         if kind == RESPONSE_HEADERS_POLICY.name:
             raise NoSuchResponseHeadersPolicy(f"The response headers policy {resource_id} does not exist.")
         raise NoSuchResource(kind, f"The specified origin access control {resource_id} does not exist.")
+
+    @staticmethod
+    def _check_access_control_types(conn: sqlite3.Connection, config: DistributionConfig) -> None:
+        """An S3 origin's origin access control is of type s3 and a custom origin's of another
+        (CloudFront: "Illegal configuration: The origin type and OAC origin type differ.")."""
+        for origin in config.origins:
+            if not origin.origin_access_control_id:
+                continue
+            row = conn.execute("SELECT config FROM resources WHERE id = ? AND kind = ?",
+                               (origin.origin_access_control_id, ORIGIN_ACCESS_CONTROL.name)).fetchone()
+            origin_type = codec.loads(OriginAccessControlConfig, row[0]).origin_type
+            if (origin_type == "s3") != (origin.s3 is not None):
+                raise IllegalOriginAccessConfiguration(
+                    f"The origin type and OAC origin type differ: origin {origin.id}, origin access control "
+                    f"{origin.origin_access_control_id} of type {origin_type}.")
 
     @staticmethod
     def _claim_aliases(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:

@@ -166,3 +166,17 @@ class TestTheErrorCodesTheModelNames:
         with pytest.raises(ClientError) as caught:
             cloudfront.create_distribution(DistributionConfig=sent)
         assert error_of(caught) == ("InvalidForwardCookies", 400)
+
+
+@pytest.mark.parametrize(("oac_type", "origin"), [("lambda", 0), ("mediastore", 0), ("s3", 1)])
+def test_an_origin_access_control_of_another_origin_type_is_refused(
+        cloudfront: Any, oac_type: str, origin: int) -> None:
+    """CloudFront: "Illegal configuration: The origin type and OAC origin type differ." (an S3
+    origin's OAC is of type s3; a custom origin's is not)."""
+    oac = cloudfront.create_origin_access_control(OriginAccessControlConfig={
+        **_oac(_name()), "OriginAccessControlOriginType": oac_type})["OriginAccessControl"]["Id"]
+    sent = config()
+    sent["Origins"]["Items"][origin]["OriginAccessControlId"] = oac
+    with pytest.raises(ClientError) as caught:
+        cloudfront.create_distribution(DistributionConfig=sent)
+    assert error_of(caught) == ("IllegalOriginAccessConfiguration", 400)
