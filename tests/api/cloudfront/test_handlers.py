@@ -1,6 +1,7 @@
-"""CloudFront's handlers through a real server: a signed request without the body its operation
-needs is CloudFront's MissingBody, not malformed XML; an invalidation path is refused as CloudFront
-refuses it."""
+"""CloudFront's handlers through a real server and boto3: a signed request without the body its
+operation needs is MissingBody; what CloudFront refuses (unencoded invalidation paths, lengths past
+the API reference's, control characters the edge would write into origin requests, an origin
+access control of another origin type) is refused with the code the API model gives it."""
 
 from __future__ import annotations
 
