@@ -210,15 +210,24 @@ class TestInvalidations:
         registry.create_invalidation(one.id, "r1", ("/a", "/images/*"))
         registry.create_invalidation(two.id, "r2", ("/b",))
         registry.create_invalidation(one.id, "r1", ("/a", "/images/*"))  # a repeat records nothing new
-        rows = registry.invalidations_since(0)
+        feed, rows = registry.invalidations_since(0)
         assert [(distribution, path) for _, distribution, path in rows] == [
             (one.id, "/a"), (one.id, "/images/*"), (two.id, "/b")]
         seqs = [seq for seq, _, _ in rows]
         assert seqs == sorted(seqs)
         assert len(set(seqs)) == 3
-        assert registry.invalidations_since(seqs[1]) == rows[2:]
-        assert registry.invalidations_since(0, limit=1) == rows[:1]
-        assert registry.invalidations_since(seqs[-1]) == []
+        assert registry.invalidations_since(seqs[1]) == (feed, rows[2:])
+        assert registry.invalidations_since(0, limit=1) == (feed, rows[:1])
+        assert registry.invalidations_since(seqs[-1]) == (feed, [])
+
+    def test_each_database_has_a_feed_of_its_own(self, registry: DistributionRegistry, tmp_path: Path) -> None:
+        """An edge tells a server's database made again (numbered from 1 again) by its feed."""
+        again = DistributionRegistry(tmp_path / "again")
+        try:
+            assert len(registry.invalidations_since(0)[0]) == 16
+            assert again.invalidations_since(0)[0] != registry.invalidations_since(0)[0]
+        finally:
+            again.close()
 
     def test_a_path_naming_the_default_root_object_invalidates_the_root_too(
             self, registry: DistributionRegistry) -> None:
@@ -230,7 +239,7 @@ class TestInvalidations:
         registry.create_invalidation(rooted.id, "r2", ("/docs/*", "/other.html"))
         registry.create_invalidation(rooted.id, "r3", ("/*",))
         registry.create_invalidation(plain.id, "r4", ("/docs/index.html",))
-        assert [path for _, _, path in registry.invalidations_since(0)] == [
+        assert [path for _, _, path in registry.invalidations_since(0)[1]] == [
             "/docs/index.html", "/",
             "/docs/*", "/other.html", "/",
             "/*",  # which already covers the root

@@ -341,15 +341,17 @@ class DistributionRegistry:
         page = [self._invalidation(row) for row in rows[:max_items]]
         return page, (page[-1].id if len(rows) > max_items and page else None)
 
-    def invalidations_since(self, seq: int, limit: int = 1000) -> list[tuple[int, str, str]]:
-        """Invalidated paths recorded after sequence number `seq`, oldest first, at most `limit`:
-        (seq, distribution id, path). An edge remembers the last seq it applied."""
+    def invalidations_since(self, seq: int, limit: int = 1000) -> tuple[str, list[tuple[int, str, str]]]:
+        """The feed's identity, and the invalidated paths recorded after sequence number `seq`,
+        oldest first, at most `limit`: (seq, distribution id, path). An edge remembers the feed
+        and the last seq it applied."""
         with self.db.read() as conn:
+            (feed,) = conn.execute("SELECT id FROM invalidation_feed").fetchone()
             rows = conn.execute(
                 "SELECT seq, distribution_id, path FROM invalidation_paths WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
             ).fetchall()
-        return [(int(number), str(distribution_id), str(path)) for number, distribution_id, path in rows]
+        return str(feed), [(int(number), str(distribution_id), str(path)) for number, distribution_id, path in rows]
 
     @staticmethod
     def _invalidation(row: tuple[str, str, str, float, str]) -> Invalidation:

@@ -21,13 +21,16 @@ from strato.http.bodies import BodyTooLarge, collect
 log = logging.getLogger("strato.edge")
 
 # Invalidated paths recorded after a sequence number: (seq, distribution id, path), oldest first.
-Source = Callable[[int], Awaitable[list[tuple[int, str, str]]]]
+Rows = list[tuple[int, str, str]]
+# A feed's identity (made with the server's database: "" from a server older than that) and its
+# rows after a sequence number.
+Source = Callable[[int], Awaitable[tuple[str, Rows]]]
 PATH = "/_strato/cdn/invalidations"
 MAX_ANSWER = 4 * 1024 * 1024
 
 
 def local(registry: DistributionRegistry) -> Source:
-    async def since(seq: int) -> list[tuple[int, str, str]]:
+    async def since(seq: int) -> tuple[str, Rows]:
         return registry.invalidations_since(seq)
 
     return since
@@ -44,7 +47,7 @@ class Remote:
         self.keys = (access_key, secret_key, region)
         self.distribution = distribution
 
-    async def __call__(self, seq: int) -> list[tuple[int, str, str]]:
+    async def __call__(self, seq: int) -> tuple[str, Rows]:
         access_key, secret_key, region = self.keys
         query = sigv4.presign("GET", self.host, PATH.encode(), [("since", str(seq))], access_key=access_key,
                               secret=secret_key, region=region, service="cloudfront", now=time.time(), expires=60,
@@ -56,47 +59,57 @@ class Remote:
             raise ValueError("the invalidations answer is too large") from None
         if response.status != 200:
             raise ConnectionError(f"{self.host} answered {response.status}: {body[:200]!r}")
-        rows = [(int(row["seq"]), str(row["distribution"]), str(row["path"]))
-                for row in json.loads(body)["invalidations"]]
+        answer = json.loads(body)
+        rows = [(int(row["seq"]), str(row["distribution"]), str(row["path"])) for row in answer["invalidations"]]
+        feed = str(answer.get("feed", ""))
         if self.distribution is None:
-            return rows
+            return feed, rows
         # the other distributions' rows still move the sequence on
-        return [row if row[1] == self.distribution else (row[0], row[1], "") for row in rows]
+        return feed, [row if row[1] == self.distribution else (row[0], row[1], "") for row in rows]
 
     async def close(self) -> None:
         await self.origin.close()
 
 
 async def follow(source: Source, store: EdgeStore, applied: Path, every: float = 1.0) -> None:
-    """Apply invalidations to the cache as they are recorded. The last one applied is kept in
-    `applied`, so a restarted edge applies those it missed before serving from its cache. A path
-    is purged for every site of the cache (an over-purge costs a miss, never staleness)."""
-    seq = _applied(applied)
+    """Apply invalidations to the cache as they are recorded. The feed and the last one applied
+    are kept in `applied`, so a restarted edge applies those it missed before serving from its
+    cache, and one whose server's database was made again (another feed, numbered from 1 again)
+    applies the new feed from its start. A path is purged for every site of the cache (an
+    over-purge costs a miss, never staleness)."""
+    feed, seq = _applied(applied)
     while True:
         try:
-            rows = await source(seq)
+            answered, rows = await source(seq)
+            if answered and feed and answered != feed and seq:
+                log.warning("the server's invalidation feed is a new one: applying it from its start")
+                seq = 0
+                answered, rows = await source(seq)
         except Exception as exc:  # the server is away: keep serving, ask again
             log.warning("cannot read invalidations: %r", exc)
-            rows = []
+            answered, rows = feed, []
         for _seq, _distribution, path in rows:
             if path:
                 store.purge(path)
-        if rows:
-            seq = rows[-1][0]
-            _remember(applied, seq)
+        if rows or answered != feed:
+            feed, seq = answered, rows[-1][0] if rows else seq
+            _remember(applied, feed, seq)
         await asyncio.sleep(every)
 
 
-def _applied(path: Path) -> int:
+def _applied(path: Path) -> tuple[str, int]:
+    """The feed and the last sequence number applied ("" and the number, as edges wrote it
+    before feeds had an identity: the next feed read is taken for that one)."""
     try:
         with open(path) as text:
-            return int(text.read())
+            feed, _, seq = text.read().strip().rpartition(" ")
+            return feed, int(seq)
     except (FileNotFoundError, ValueError):
-        return 0
+        return "", 0
 
 
-def _remember(path: Path, seq: int) -> None:
+def _remember(path: Path, feed: str, seq: int) -> None:
     temporary = f"{path}.tmp"
     with open(temporary, "w") as out:
-        out.write(str(seq))
+        out.write(f"{feed} {seq}" if feed else str(seq))
     os.replace(temporary, path)

@@ -274,9 +274,9 @@ async def follow_invalidations(call: Call) -> Response:
     since = call.request.query.get("since", "0")
     if not is_digits(since) or len(since) > 18:  # SQLite's integers have 19 digits at most
         raise CloudFrontError("InvalidArgument", "since must be a sequence number")
-    rows = await asyncio.to_thread(call.registry.invalidations_since, int(since))
-    body = json.dumps({"invalidations": [{"seq": seq, "distribution": distribution, "path": path}
-                                         for seq, distribution, path in rows]})
+    feed, rows = await asyncio.to_thread(call.registry.invalidations_since, int(since))
+    body = json.dumps({"feed": feed, "invalidations": [{"seq": seq, "distribution": distribution, "path": path}
+                                                       for seq, distribution, path in rows]})
     return Response(200, [("content-type", "application/json")], body.encode())
 
 
