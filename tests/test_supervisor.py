@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 SCRIPT = textwrap.dedent("""
     import contextlib, signal, socket, sys, time
@@ -126,3 +127,37 @@ def test_a_process_exiting_with_a_message_says_it_and_fails() -> None:
     assert "strato: cannot start: no such thing\n" in done.stderr
     assert "refusing (pid" in done.stderr
     assert "exited (status 1); restarting" in done.stderr
+
+
+HELD_BACK = textwrap.dedent("""
+    import os, signal, sys, time
+    from strato import supervisor
+
+    supervisor.FIRST_RESTART_DELAY = supervisor.MAX_RESTART_DELAY = 3600.0
+    marker = sys.argv[1]
+
+    async def broken():
+        raise RuntimeError("a broken start")
+
+    async def dies_once():
+        if os.path.exists(marker):
+            print("started again", file=sys.stderr, flush=True)
+            os.kill(os.getppid(), signal.SIGTERM)
+            return
+        open(marker, "w").close()
+        time.sleep(supervisor.SHORT_LIFE + 0.2)  # a long life: it is started again at once
+        raise SystemExit(1)
+
+    supervisor.supervise([("broken", broken), ("dies-once", dies_once)])
+""")
+
+
+def test_a_crash_looping_process_holds_back_no_other_restart(tmp_path: Path) -> None:
+    """The broken one waits an hour for its next start; the other, which died meanwhile, is
+    started again at once (it waited behind the broken one's hour)."""
+    done = subprocess.run([sys.executable, "-c", HELD_BACK, str(tmp_path / "died")], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "broken (pid" in done.stderr
+    assert "restarting in 3600.0 s" in done.stderr
+    assert "started again" in done.stderr

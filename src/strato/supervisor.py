@@ -24,6 +24,7 @@ Role = Callable[[], Coroutine[Any, Any, None]]
 SHORT_LIFE = 1.0
 FIRST_RESTART_DELAY = 0.1
 MAX_RESTART_DELAY = 5.0
+REAP_POLL = 0.05  # how often children are looked at while a restart is due (else waited for)
 
 
 class _Stopped(Exception):
@@ -111,12 +112,14 @@ def run_single(worker: Worker) -> None:
 
 def supervise(roles: Sequence[tuple[str, Role]]) -> None:
     """Fork one process per (name, main) role (API workers, the functions controller), restart
-    any that dies, and stop them all on SIGINT/SIGTERM."""
+    any that dies (a crash-looping one after its delay, which holds back no other's restart),
+    and stop them all on SIGINT/SIGTERM."""
     children: dict[int, int] = {}
     started = [0.0] * len(roles)
     delays = [0.0] * len(roles)
+    due: dict[int, float] = {}  # the roles to start again: when
     stopping = False
-    waiting = False  # in a restart's wait, which a stop signal ends
+    waiting = False  # in a wait, which a stop signal ends
     supervisor = os.getpid()
 
     def spawn(index: int) -> None:
@@ -159,7 +162,7 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
             raise _Stopped
 
     def wait(seconds: float) -> None:
-        """Sleep before a restart, unless a stop signal comes first (or came already)."""
+        """Sleep, unless a stop signal comes first (or came already)."""
         nonlocal waiting
         try:
             waiting = True
@@ -169,22 +172,45 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
         except _Stopped:
             pass
 
+    def reap() -> tuple[int, int] | None:
+        """A child that exited (pid, wait status): waited for, or looked for until the next
+        restart is due (None: none exited by then, or there is no child)."""
+        if stopping or not due:
+            return os.wait()
+        until = min(due.values())
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid = status = 0
+            if pid:
+                return pid, status
+            left = until - time.monotonic()
+            if left <= 0 or stopping:
+                return None
+            wait(min(left, REAP_POLL))
+
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     for index in range(len(roles)):
         spawn(index)
-    while children:
+    while children or (due and not stopping):
+        now = time.monotonic()
+        for index in [index for index, at in due.items() if at <= now and not stopping]:
+            del due[index]
+            spawn(index)
         try:
-            pid, status = os.wait()
+            reaped = reap()
         except ChildProcessError:
             break
+        if reaped is None:
+            continue
+        pid, status = reaped
         index = children.pop(pid)
         if not stopping:
             short = time.monotonic() - started[index] < SHORT_LIFE
             delays[index] = min(max(delays[index] * 2, FIRST_RESTART_DELAY), MAX_RESTART_DELAY) if short else 0.0
             log.error("%s (pid %d) exited (status %d); restarting%s", roles[index][0], pid,
                       os.waitstatus_to_exitcode(status), f" in {delays[index]:.1f} s" if delays[index] else "")
-            wait(delays[index])
-            if not stopping:
-                spawn(index)
+            due[index] = time.monotonic() + delays[index]
     sys.exit(0)
