@@ -137,7 +137,7 @@ HANDLER = """
 import base64, json
 
 def handler(event, context):
-    if event["rawPath"] == "/echo":
+    if event["rawPath"].startswith("/echo"):
         return event
     if event["rawPath"] == "/fail":
         raise RuntimeError("boom")
@@ -225,6 +225,13 @@ class TestTheEvent:
         assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", context["time"])
         assert isinstance(context["timeEpoch"], int)
         assert "authorizer" not in context
+
+    def test_a_path_or_query_that_is_not_utf8_reaches_the_function_raw(self, server: StratoServer,
+                                                                        url: str) -> None:
+        event = call(server, url, path="/echo/%ff%2Fx?q=%ff&r=%2F").json()
+        assert (event["rawPath"], event["rawQueryString"]) == ("/echo/%ff%2Fx", "q=%ff&r=%2F")
+        assert event["requestContext"]["http"]["path"] == "/echo/%ff%2Fx"
+        assert event["queryStringParameters"] == {"q": "\ufffd", "r": "/"}
 
     def test_a_json_post_is_passed_as_text_and_a_binary_one_as_base64(self, server: StratoServer, url: str) -> None:
         text = call(server, url, "POST", "/echo", b'{"hello": "world"}', {"Content-Type": "application/json"}).json()

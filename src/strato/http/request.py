@@ -12,23 +12,24 @@ class MalformedRequest(Exception):
     """The request line or headers cannot be understood (bad percent-encoding, bad UTF-8)."""
 
 
-def _decode(raw: bytes, plus_is_space: bool) -> str:
+def _decode(raw: bytes, plus_is_space: bool, errors: str = "strict") -> str:
     if plus_is_space:
         raw = raw.replace(b"+", b" ")
     try:
-        return unquote_to_bytes(raw).decode("utf-8")
+        return unquote_to_bytes(raw).decode("utf-8", errors)
     except UnicodeDecodeError as exc:
         raise MalformedRequest("invalid UTF-8 in URL") from exc
 
 
-def parse_query(raw: bytes) -> list[tuple[str, str]]:
-    """Query parameters in order; a name without '=' has an empty value."""
+def parse_query(raw: bytes, errors: str = "strict") -> list[tuple[str, str]]:
+    """Query parameters in order; a name without '=' has an empty value. `errors="replace"`:
+    what is not UTF-8 once percent-decoded becomes U+FFFD instead of refusing the request."""
     pairs = []
     for item in raw.split(b"&"):
         if not item:
             continue
         name, _, value = item.partition(b"=")
-        pairs.append((_decode(name, True), _decode(value, True)))
+        pairs.append((_decode(name, True, errors), _decode(value, True, errors)))
     return pairs
 
 
@@ -48,7 +49,8 @@ class Request:
     state: dict[str, object] = field(default_factory=dict)
 
     @classmethod
-    def from_scope(cls, scope: Scope, receive: Receive) -> Request:
+    def from_scope(cls, scope: Scope, receive: Receive, errors: str = "strict") -> Request:
+        """`errors`: as parse_query's, for the path and the query alike."""
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         raw_path = raw_path.split(b"?", 1)[0]
         header_list: list[tuple[str, str]] = []
@@ -59,12 +61,12 @@ class Request:
             header_list.append((name, value))
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         raw_query: bytes = scope.get("query_string", b"")
-        query_list = parse_query(raw_query)
+        query_list = parse_query(raw_query, errors)
         client = scope.get("client")
         return cls(
             method=scope["method"],
             raw_path=raw_path,
-            path=_decode(raw_path, False),
+            path=_decode(raw_path, False, errors),
             raw_query=raw_query,
             query=dict(query_list),
             query_list=query_list,

@@ -82,7 +82,9 @@ class FunctionUrlApp:
         request_id = new_request_id()
         tracked = Tracked(send, [(b"x-amzn-requestid", request_id.encode())])
         try:
-            response = await self.answer(scope, Request.from_scope(scope, receive), request_id)
+            # A path or query that is not UTF-8 once percent-decoded is still a request to the
+            # function: the event carries them raw.
+            response = await self.answer(scope, Request.from_scope(scope, receive, "replace"), request_id)
         except Refused as refused:
             response = refused.response
         except Exception:

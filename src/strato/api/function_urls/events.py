@@ -95,7 +95,7 @@ def request_event(request: UrlRequest, now: float | None = None) -> dict[str, An
         event["cookies"] = cookies
     event["headers"] = headers
     if request.raw_query:
-        event["queryStringParameters"] = _joined(parse_query(request.raw_query.encode("latin-1")))
+        event["queryStringParameters"] = _joined(parse_query(request.raw_query.encode("latin-1"), "replace"))
     event["requestContext"] = context
     text = _text_of(headers.get("content-type", ""), request.body) if request.body else ""
     if request.body:
