@@ -146,6 +146,9 @@ def handler(event, context):
     body = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"]
     return json.loads(body)["return"]
 """
+# Lambda's words (2025) for a caller the URL's auth type turns away.
+FORBIDDEN = ("Forbidden. For troubleshooting Function URL authorization issues, see: "
+             "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html")
 PUBLIC = {"StatementId": "public-url", "Action": "lambda:InvokeFunctionUrl", "Principal": "*",
           "FunctionUrlAuthType": "NONE"}
 
@@ -291,7 +294,8 @@ class TestAccess:
         with deployed(lam, HANDLER) as name:
             url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
             answer = call(server, url, path="/echo")
-            assert (answer.status, answer.json()) == (403, {"Message": "Forbidden"})
+            assert (answer.status, answer.json()) == (403, {"Message": FORBIDDEN})
+            assert answer.headers["x-amzn-errortype"] == "AccessDeniedException"
             lam.add_permission(FunctionName=name, **PUBLIC)
             assert call(server, url, path="/echo").status == 200
 
@@ -299,7 +303,7 @@ class TestAccess:
         with deployed(lam, HANDLER) as name:
             url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
             unsigned = call(server, url, path="/echo")
-            assert (unsigned.status, unsigned.json()) == (403, {"Message": "Forbidden"})
+            assert (unsigned.status, unsigned.json()) == (403, {"Message": FORBIDDEN})
             event = call(server, url, "POST", "/echo", b"signed", {"Content-Type": "text/plain"}, sign=True).json()
             assert event["body"] == "signed"
             assert event["requestContext"]["accountId"] == "000000000000"

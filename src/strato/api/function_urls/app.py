@@ -4,7 +4,7 @@ function's result as the HTTP response.
 
 Answers the URL gives itself, as Lambda does: an unknown URL 403 `{"Message":null}`; a caller
 not allowed (AWS_IAM: a missing or bad SigV4 signature for service `lambda`; NONE: no public
-permission in the resource policy) 403 `{"Message":"Forbidden"}`; a request or event over 6 MB
+permission in the resource policy) 403 `{"Message":"Forbidden. For troubleshooting ..."}`; a request or event over 6 MB
 413; a throttle 429; a function error (a timeout included) or an invalid result 502.
 A URL whose InvokeMode is RESPONSE_STREAM passes a streaming runtime's answer on as it comes
 (streaming.py); an answer given whole is answered as a BUFFERED URL answers it.
@@ -53,7 +53,8 @@ def _message(status: int, message: str | None, error_type: str | None = None) ->
 
 
 UNKNOWN_URL = _message(403, None, "AccessDeniedException")
-FORBIDDEN = _message(403, "Forbidden", "AccessDeniedException")
+FORBIDDEN = _message(403, "Forbidden. For troubleshooting Function URL authorization issues, see: "
+                     "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html", "AccessDeniedException")
 TOO_LARGE = _message(413, f"Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation",
                      "RequestTooLargeException")
 THROTTLED = _message(429, "Rate Exceeded.", "TooManyRequestsException")
