@@ -274,6 +274,23 @@ class TestTheResponse:
         answer = call(server, url, "POST", "/", returning("plain words"))
         assert (answer.status, answer.body) == (200, b"plain words")
 
+    def test_a_204_or_304_has_no_body_whatever_the_function_returned(self, server: StratoServer, url: str) -> None:
+        """The next response on the connection starts where the bodiless one's head ends (RFC
+        9112 6.3): three requests in a row, three heads and the last one's body."""
+        requests = b"".join(
+            f"POST / HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body for body in (returning({"statusCode": status, "body": "words"}) for status in (204, 304, 200)))
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+            connection.sendall(requests)
+            data = b""
+            while data.count(b"HTTP/1.1 ") < 3 or not data.endswith(b"\r\n\r\nwords"):
+                chunk = connection.recv(65536)
+                assert chunk, data
+                data += chunk
+        *heads, body = data.split(b"\r\n\r\n")
+        assert [head[:12] for head in heads] == [b"HTTP/1.1 204", b"HTTP/1.1 304", b"HTTP/1.1 200"]
+        assert body == b"words"
+
     def test_a_function_error_or_an_invalid_response_is_a_502(self, server: StratoServer, url: str) -> None:
         failed = call(server, url, path="/fail")
         assert (failed.status, failed.body) == (502, b"Internal Server Error")

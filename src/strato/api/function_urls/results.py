@@ -22,6 +22,9 @@ JSON = "application/json"
 # The connection's own headers and the length: the URL frames its response itself, whatever
 # the function says.
 _FRAMING = HOP_BY_HOP | {"content-length"}
+# Statuses whose response has no body (RFC 9112 6.3): a body the function gives them is dropped,
+# or the connection's next response would begin with it.
+NO_BODY = (204, 304)
 
 
 class InvalidResponse(Exception):
@@ -63,7 +66,7 @@ def structured(result: dict[str, Any]) -> HttpResponse:
     headers += [("set-cookie", _text(cookie)) for cookie in cookies]
     if any(not FIELD_VALUE.fullmatch(value) for name, value in headers if name == "set-cookie"):
         raise InvalidResponse("a cookie is not a valid header value")
-    if body is None:
+    if body is None or status in NO_BODY:
         return HttpResponse(status, headers, b"")
     if result.get("isBase64Encoded") is True:
         try:

@@ -19,12 +19,11 @@ from strato import jsontext
 from strato.functions.streams import StreamedAnswer
 from strato.http.responses import Response
 
-from .results import InvalidResponse, structured
+from .results import NO_BODY, InvalidResponse, structured
 
 PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response"
 DELIMITER = b"\0" * 8
 MAX_PRELUDE = 64 * 1024
-NO_BODY = (204, 304)  # statuses whose response has no body: what the function streams after is dropped
 
 
 class StreamFailed(Exception):
