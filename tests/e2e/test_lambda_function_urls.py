@@ -291,6 +291,15 @@ class TestTheResponse:
         assert [head[:12] for head in heads] == [b"HTTP/1.1 204", b"HTTP/1.1 304", b"HTTP/1.1 200"]
         assert body == b"words"
 
+    @pytest.mark.parametrize("status", [100, 101, 199])
+    def test_an_informational_status_is_no_final_response_and_a_502(self, server: StratoServer, url: str,
+                                                                     status: int) -> None:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+            body = returning({"statusCode": status, "body": "x"})
+            connection.sendall(f"POST / HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n"
+                               f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            assert connection.recv(12) == b"HTTP/1.1 502"
+
     def test_a_function_error_or_an_invalid_response_is_a_502(self, server: StratoServer, url: str) -> None:
         failed = call(server, url, path="/fail")
         assert (failed.status, failed.body) == (502, b"Internal Server Error")

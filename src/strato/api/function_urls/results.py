@@ -49,8 +49,9 @@ def structured(result: dict[str, Any]) -> HttpResponse:
     status = result["statusCode"]
     if isinstance(status, str) and is_digits(status):
         status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise InvalidResponse(f"statusCode {status!r} is not an HTTP status")
+    # A 1xx is interim, never the final response the client waits for.
+    if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
+        raise InvalidResponse(f"statusCode {status!r} is not the status of a final HTTP response")
     given = result.get("headers") or {}
     cookies = result.get("cookies") or []
     body = result.get("body")
