@@ -229,6 +229,14 @@ class TestTheEvent:
         assert isinstance(context["timeEpoch"], int)
         assert "authorizer" not in context
 
+    def test_the_connections_own_headers_are_not_the_functions(self, server: StratoServer, url: str) -> None:
+        """As Lambda's events have no `connection` though requests and browsers send it: the URL
+        is the connection's end, not the function."""
+        headers = call(server, url, path="/echo", headers={
+            "Connection": "keep-alive", "Keep-Alive": "timeout=5", "TE": "trailers", "X-Kept": "yes"}).json()["headers"]
+        assert not {"connection", "keep-alive", "te"} & set(headers)
+        assert headers["x-kept"] == "yes"
+
     def test_a_path_or_query_that_is_not_utf8_reaches_the_function_raw(self, server: StratoServer,
                                                                         url: str) -> None:
         event = call(server, url, path="/echo/%ff%2Fx?q=%ff&r=%2F").json()

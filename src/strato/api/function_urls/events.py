@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strato.account import ACCOUNT_ID
+from strato.http.fields import HOP_BY_HOP
 from strato.http.request import parse_query
 
 # Bodies of these types are passed as text when they are UTF-8; any other body is base64.
@@ -62,12 +63,14 @@ def _iam(request: UrlRequest) -> dict[str, Any]:
 
 
 def request_event(request: UrlRequest, now: float | None = None) -> dict[str, Any]:
-    """The event: Cookie headers become `cookies`, the others `headers` (lower-case, repeats
-    joined with commas); `body` only when there is one, base64 unless it is text."""
+    """The event: Cookie headers become `cookies`, the others but hop-by-hop ones `headers`
+    (lower-case, repeats joined with commas); `body` only when there is one, base64 unless it is text."""
     now = time.time() if now is None else now
     cookies = [part.strip() for name, value in request.headers if name == "cookie"
                for part in value.split(";") if part.strip()]
-    headers = _joined([(name, value) for name, value in request.headers if name != "cookie"])
+    # The connection's own headers end at the URL, as they end at any proxy (RFC 9110 7.6.1).
+    headers = _joined([(name, value) for name, value in request.headers
+                       if name != "cookie" and name not in HOP_BY_HOP])
     # The client's own X-Forwarded-For is kept, with the address it came from appended: the
     # last entry is the one the function can trust. The scheme is the connection's.
     forwarded = headers.get("x-forwarded-for")
