@@ -39,6 +39,13 @@ def test_the_path_is_signed_encoded_twice_with_dot_segments_removed() -> None:
     assert sigv4.canonical_uri_normalized(b"/a/%3A/./b/../c") == "/a/%253A/c"
 
 
+@pytest.mark.parametrize("path", ["//a//b", "/a//b/", "//", "/a/./", "/a/..", "/a/../", "/a/.", "/", "/a/b/"])
+def test_empty_segments_are_removed_as_botocore_removes_them(path: str) -> None:
+    request = AWSRequest(method="GET", url=f"http://h{path}")
+    expected = SigV4Auth(Credentials(ACCESS, SECRET), "lambda", "us-east-1").canonical_request(request).split("\n")[1]
+    assert sigv4.canonical_uri_normalized(path.encode()) == expected
+
+
 def test_a_botocore_signed_lambda_request_verifies_with_its_body_hash() -> None:
     body = b'{"hello": "world"}'
     headers, header_map = signed(body)

@@ -343,6 +343,16 @@ class TestAccess:
             assert event["requestContext"]["accountId"] == "000000000000"
             assert event["requestContext"]["authorizer"]["iam"]["accessKey"] == ACCESS_KEY
 
+    def test_a_signed_path_with_empty_segments_verifies_as_the_sdks_sign_it(self, lam: Any,
+                                                                          server: StratoServer) -> None:
+        """botocore and the JS SDK sign `/echo//a//` as `/echo/a/`: consecutive slashes are one."""
+        with deployed(lam, HANDLER) as name:
+            url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]
+            for path in ("/echo//a//", "/echo//./b/../c"):
+                answer = call(server, url, path=path, sign=True)
+                assert answer.status == 200, (path, answer.body)
+                assert answer.json()["rawPath"] == path
+
     def test_a_stranger_is_refused_before_its_body_is_read(self, lam: Any, server: StratoServer) -> None:
         with deployed(lam, HANDLER) as name:
             url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"]

@@ -139,16 +139,18 @@ def canonical_uri(raw_path: bytes) -> str:
 
 @lru_cache(maxsize=1024)  # these services' paths repeat (a function's invocations)
 def canonical_uri_normalized(raw_path: bytes) -> str:
-    """Every service but S3: the path as sent, with dot segments removed, encoded once more
-    (so '%3A' in a Lambda ARN is signed as '%253A'), as botocore's SigV4Auth signs it."""
+    """Every service but S3: the path as sent, with dot segments and empty ones (consecutive
+    slashes) removed but a trailing slash kept, encoded once more (so '%3A' in a Lambda ARN is
+    signed as '%253A'), as botocore's SigV4Auth and the JS SDK sign it."""
     segments: list[str] = []
-    for segment in raw_path.decode("latin-1").split("/")[1:]:
+    for segment in raw_path.decode("latin-1").split("/"):
         if segment == "..":
             if segments:
                 segments.pop()
-        elif segment != ".":
+        elif segment not in ("", "."):
             segments.append(segment)
-    return uri_encode("/" + "/".join(segments), keep_slash=True)
+    trailing = "/" if segments and raw_path.endswith(b"/") else ""
+    return uri_encode("/" + "/".join(segments) + trailing, keep_slash=True)
 
 
 def canonical_query(raw_query: bytes, exclude: str = "") -> str:
