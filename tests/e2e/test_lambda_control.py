@@ -405,6 +405,8 @@ class TestInvokeValidation:
         ({"ClientContext": "not base64 json!"}, ("InvalidRequestContentException", 400)),
         ({"ClientContext": base64.b64encode(b"[" * 1300 + b"]" * 1300).decode()},  # within 3,583 bytes
          ("InvalidRequestContentException", 400)),
+        *(({"ClientContext": base64.b64encode(json_text).decode()}, ("InvalidRequestContentException", 400))
+          for json_text in (b"[1]", b"5", b'"text"', b"true")),  # JSON, but no object: the runtime needs one
         ({"Qualifier": "77"}, ("ResourceNotFoundException", 404)),
         ({"Qualifier": "no-such-alias"}, ("ResourceNotFoundException", 404)),
     ])

@@ -33,19 +33,23 @@ STREAMING_INVOCATION_TYPES = ("RequestResponse", "DryRun")
 STREAM_CHUNK = 64 * 1024  # a whole answer goes out in PayloadChunk events of at most this
 LOG_TYPES = ("None", "Tail")
 MAX_CLIENT_CONTEXT = 3583
+BAD_CLIENT_CONTEXT = "Client context must be a valid Base64-encoded JSON object."
 
 
 def client_context(text: str | None) -> str | None:
-    """X-Amz-Client-Context: base64 of a JSON object, passed to the function decoded."""
+    """X-Amz-Client-Context: base64 of a JSON object (or null), passed to the function decoded;
+    other JSON would fail the runtime building the handler's context from it."""
     if text is None:
         return None
     if len(text) > MAX_CLIENT_CONTEXT:
         raise invalid_parameter(f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes of base64")
     try:
         decoded = base64.b64decode(text, validate=True).decode()
-        jsontext.loads(decoded)
+        value = jsontext.loads(decoded)
     except (binascii.Error, ValueError):
-        raise invalid_content("Client context must be a valid Base64-encoded JSON object.") from None
+        raise invalid_content(BAD_CLIENT_CONTEXT) from None
+    if not (value is None or isinstance(value, dict)):
+        raise invalid_content(BAD_CLIENT_CONTEXT)
     return decoded
 
 
