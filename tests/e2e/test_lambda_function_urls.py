@@ -22,7 +22,7 @@ from tests.conftest import make_client
 from tests.e2e.client_errors import refused
 from tests.e2e.lambda_helpers import deploy, deployed, published_with_alias
 from tests.edge.conftest import StratoEdge
-from tests.servers import ACCESS_KEY, StratoServer, signed_headers
+from tests.servers import ACCESS_KEY, StratoServer, read_response, signed_headers
 
 
 @pytest.fixture
@@ -430,3 +430,25 @@ class TestLimits:
             lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
             answer = call(server, url)
             assert (answer.status, answer.json()) == (429, {"Message": "Rate Exceeded."})
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StratoServer]:
+    """A server that gives a quiet client half a second (STRATO_REQUEST_TIMEOUT)."""
+    running = StratoServer(tmp_path_factory.mktemp("impatient-urls"), env={"STRATO_REQUEST_TIMEOUT": "0.5"}).start()
+    yield running
+    running.stop()
+
+
+class TestStalledClients:
+    def test_a_body_that_stalls_is_a_408_in_the_urls_own_form(self, impatient: StratoServer) -> None:
+        lam = make_client(impatient.url, "lambda")
+        with deployed(lam, HANDLER) as name:
+            lam.add_permission(FunctionName=name, **PUBLIC)
+            url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+            with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as connection:
+                connection.sendall(f"POST /echo HTTP/1.1\r\nHost: {urlsplit(url).netloc}\r\n"
+                                   "Content-Length: 100\r\n\r\n0123456789".encode())
+                answer = read_response(connection)
+            assert (answer.status, json.loads(answer.body)) == (408, {"Message": "Request Timeout"})
+            assert answer.headers["x-amzn-errortype"] == "RequestTimeoutException"

@@ -5,7 +5,7 @@ function's result as the HTTP response.
 Answers the URL gives itself, as Lambda does: an unknown URL 403 `{"Message":null}`; a caller
 not allowed (AWS_IAM: a missing or bad SigV4 signature for service `lambda`; NONE: no public
 permission in the resource policy) 403 `{"Message":"Forbidden. For troubleshooting ..."}`; a request or event over 6 MB
-413; a throttle 429; a function error (a timeout included) or an invalid result 502.
+413; a body that stalls 408; a throttle 429; a function error (a timeout included) or an invalid result 502.
 A URL whose InvokeMode is RESPONSE_STREAM passes a streaming runtime's answer on as it comes
 (streaming.py); an answer given whole is answered as a BUFFERED URL answers it.
 Source: the Lambda developer guide, "Invoking Lambda function URLs", "Control access to Lambda
@@ -30,7 +30,7 @@ from strato.functions.invoker import Invoker
 from strato.functions.records import MAX_PAYLOAD, InvokeResult, TooManyRequests
 from strato.functions.registry import Registry
 from strato.functions.streams import StreamedAnswer
-from strato.http.bodies import BodyTooLarge, collect, stream
+from strato.http.bodies import BodyIncomplete, BodyTimeout, BodyTooLarge, collect, stream
 from strato.http.request import Request
 from strato.http.responses import Response, Tracked
 from strato.http.types import Receive, Scope, Send
@@ -58,6 +58,9 @@ FORBIDDEN = _message(403, "Forbidden. For troubleshooting Function URL authoriza
 TOO_LARGE = _message(413, f"Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation",
                      "RequestTooLargeException")
 THROTTLED = _message(429, "Rate Exceeded.", "TooManyRequestsException")
+# A client that goes quiet mid-body, or leaves before its end: the request never was whole.
+STALLED = _message(408, "Request Timeout", "RequestTimeoutException")
+INCOMPLETE = _message(400, "Bad Request")
 BAD_GATEWAY = Response(502, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error")
 INTERNAL = _message(500, "Internal Server Error")
 
@@ -125,6 +128,10 @@ class FunctionUrlApp:
             return await collect(stream(request.receive, length, self.request_timeout), MAX_PAYLOAD)
         except BodyTooLarge:
             raise Refused(TOO_LARGE) from None
+        except BodyTimeout:
+            raise Refused(STALLED) from None
+        except BodyIncomplete:
+            raise Refused(INCOMPLETE) from None
 
     async def _admit(self, config: FunctionUrlConfig, request: Request) -> sigv4.Authorization | None:
         """AWS_IAM: the signature the request claims, for `lambda` by a known key; NONE: the
