@@ -252,6 +252,12 @@ class TestTheEvent:
         assert raw["isBase64Encoded"] is True
         assert base64.b64decode(raw["body"]) == binary
 
+    def test_a_form_post_is_passed_as_base64_as_lambda_passes_it(self, server: StratoServer, url: str) -> None:
+        """Lambda passes a body as text only for text/* and application/json."""
+        form = call(server, url, "POST", "/echo", b"message=Hello+World",
+                    {"Content-Type": "application/x-www-form-urlencoded"}).json()
+        assert (form["body"], form["isBase64Encoded"]) == (base64.b64encode(b"message=Hello+World").decode(), True)
+
 
 class TestTheResponse:
     def test_a_response_object_gives_status_headers_cookies_and_body(self, server: StratoServer, url: str) -> None:

@@ -70,7 +70,10 @@ class TestTheEvent:
 
     @pytest.mark.parametrize(("content_type", "body", "as_text"), [
         ("application/json", b'{"a": 1}', True), ("text/plain; charset=utf-8", "é".encode(), True),
-        ("application/x-www-form-urlencoded", b"a=1", True), ("", b"plain", False),
+        ("Application/JSON; charset=UTF-8", b"[]", True), ("TEXT/HTML", b"<p>", True),
+        # Only text/* and application/json are text to Lambda: a form, XML, anything else is base64.
+        ("application/x-www-form-urlencoded", b"a=1", False), ("application/xml", b"<a/>", False),
+        ("multipart/form-data; boundary=text/json", b"--text/json--", False), ("", b"plain", False),
         ("application/octet-stream", b"\x00\x01", False), ("text/plain", b"\xff\xfe", False),
     ])
     def test_a_body_is_text_only_when_its_type_says_so_and_it_is_utf8(self, content_type: str, body: bytes,

@@ -14,8 +14,10 @@ from strato.account import ACCOUNT_ID
 from strato.http.fields import HOP_BY_HOP
 from strato.http.request import parse_query
 
-# Bodies of these types are passed as text when they are UTF-8; any other body is base64.
-_TEXT_TYPES = ("text/", "json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
+# Bodies of these media types are passed as text when they are UTF-8; any other body (a form,
+# XML, multipart) is base64, as Lambda passes them.
+_TEXT_TYPE = "text/"
+_JSON_TYPE = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,8 @@ def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
 def _text_of(content_type: str, body: bytes) -> str | None:
     """The body as the text it is passed as (isBase64Encoded false), decoded once; None when it
     is not of a text type or not UTF-8."""
-    if not any(kind in content_type.lower() for kind in _TEXT_TYPES):
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if not (media_type.startswith(_TEXT_TYPE) or media_type == _JSON_TYPE):
         return None
     try:
         return body.decode()
