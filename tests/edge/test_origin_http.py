@@ -134,6 +134,24 @@ class TestResponses:
                 await client.close()
         run(test)
 
+    def test_trailer_fields_are_not_merged_into_the_header_section(self) -> None:
+        # RFC 9110 6.5.1: a recipient does not merge trailer fields it has no definition for;
+        # a trailer is no header, whether the body came whole with its head or not.
+        async def test() -> None:
+            raw = (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntrailer: x-digest, cache-control\r\n"
+                   b"cache-control: max-age=60\r\n\r\n5\r\nhello\r\n0\r\nx-digest: abc\r\n"
+                   b"cache-control: no-store\r\n\r\n")
+            async with RawOrigin(lambda _: raw) as origin:
+                client = HttpOrigin(origin.url)
+                response = await client.fetch("GET", "/trailed", {})
+                assert (response.whole, await read(response)) == (b"hello", b"hello")
+                assert "x-digest" not in response.headers
+                assert response.headers["cache-control"] == "max-age=60"
+                assert await read(await client.fetch("GET", "/trailed", {})) == b"hello"
+                assert origin.connections == 1
+                await client.close()
+        run(test)
+
     def test_repeated_fields_are_joined_and_names_lowered(self) -> None:
         async def test() -> None:
             async with RawOrigin(answer(b"x", "Vary: a", "VARY: b")) as origin:
