@@ -23,6 +23,7 @@ import zstandard
 from strato.http.conditionals import format_http_date
 from tests.edge.conftest import StratoEdge
 from tests.edge.origin import Origin, Route, Seen
+from tests.edge.rawhttp import Connection
 
 
 def call(edge: StratoEdge, path: str, headers: dict[str, str] | None = None, method: str = "GET",
@@ -147,6 +148,28 @@ class TestCaching:
         assert (status, body) == (304, b"")
         assert headers["etag"] == '"abc"'
         assert origin.count("/etagged") == 1
+
+    def test_an_origins_bodiless_answer_declaring_a_length_is_relayed_bodiless_on_a_connection_that_goes_on(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        # RFC 9110 8.6: a 304 may carry the Content-Length a 200 would have had; neither it nor a
+        # 204 has content (the origin's declared length is not the answer's).
+        def validated(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            if seen.headers.get("if-none-match") == '"v1"':
+                return 304, {"ETag": '"v1"', "Cache-Control": "max-age=60", "Content-Length": "7"}, b""
+            return 200, {"ETag": '"v1"', "Cache-Control": "max-age=60"}, b"content"
+
+        origin.routes["/validated"] = Route(answer=validated)
+        origin.routes["/deleted"] = Route(204, {"Content-Length": "7"})
+        connection = Connection(edge)
+        try:
+            status, headers, body = connection.get("/validated", 'If-None-Match: "v1"')
+            assert (status, headers["etag"], headers.get("content-length", "0"), body) == (304, '"v1"', "0", b"")
+            status, headers, body = connection.get("/deleted", method="DELETE")
+            assert (status, headers.get("content-length", "0"), body) == (204, "0", b"")
+            assert connection.get("/validated")[2] == b"content"
+        finally:
+            connection.close()
 
     def test_a_post_invalidates_the_cached_target(self, origin: Origin, edge: StratoEdge) -> None:
         origin.routes["/thing"] = cacheable(b"before")

@@ -574,6 +574,8 @@ class EdgeProxy:
         headers["cache-status"] = f"{self.name}; {status_text}"
         if request.method == "HEAD" or response.status in (204, 304):
             response.release()
+            if response.status in (204, 304):  # RFC 9110 8.6: no content, whatever length a 304 says a 200 has
+                headers.pop("content-length", None)
             await send_body(send, response.status, headers.items(), head=True)
             return
         if "content-length" not in headers:
