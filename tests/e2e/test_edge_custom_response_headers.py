@@ -93,6 +93,27 @@ class TestEveryResponse:
             assert (headers["cache-control"], headers["x-site"]) == ("public, max-age=60", "origin")
             assert "x-powered-by" not in headers
 
+    def test_kept_alive_not_modified_and_failed_precondition_answers_get_them_as_the_asgi_apps_do(
+        self, site: Site
+    ) -> None:
+        """A 304 or 412 keeps few of the stored fields; the policy's are added to it all the same,
+        on a miss and a hit answered on a kept-alive connection (the fast paths) as on a request
+        the ASGI app answers (one with a body)."""
+        site.origin.routes["/custom/v.txt"] = Route(200, {**ORIGINS, "ETag": '"v"'}, b"v", together=True)
+        through_asgi = {"Content-Length": "0"}
+        for fields in ({"If-None-Match": '"v"', "Origin": APP}, {"If-Match": '"other"'}):
+            answers = site.kept_alive(("/custom/v.txt", fields), ("/custom/v.txt", fields),
+                                      ("/custom/v.txt", {**fields, **through_asgi}))
+            for status, headers in answers:
+                assert status == (304 if "If-None-Match" in fields else 412)
+                assert {name: headers.get(name) for name in SECURITY} == {**SECURITY, "referrer-policy": "no-referrer"}
+                assert headers["x-site"] == "policy"
+                if "Origin" in fields:
+                    assert headers["access-control-allow-origin"] == APP
+            fast_hit, through = answers[1][1], answers[2][1]
+            assert {k: v for k, v in fast_hit.items() if k not in ("date", "age")} == {
+                k: v for k, v in through.items() if k not in ("date", "age")}
+
     def test_a_field_the_origin_did_not_send_is_added(self, site: Site) -> None:
         site.origin.routes["/custom/bare.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"bare")
         _, headers, _ = site.get("/custom/bare.txt")

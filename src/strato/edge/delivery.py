@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from strato.edge import compression, multirange
+from strato.edge.response_fields import Fields, add_fields
 from strato.http.conditionals import Outcome, evaluate, parse_http_date
 from strato.http.request import Request
 from strato.http.responses import send_body, send_stream
@@ -92,6 +93,15 @@ def plan_answer(
     if size is not None:
         headers["content-length"] = str(size)
     return Answer(status, headers, None if head else [(0, size)] if size is not None else [(0, None)])
+
+
+def with_policy_fields(answer: Answer, added: Fields) -> Answer:
+    """A fast path's answer planned from fields that hold a response headers policy's `added`
+    ones: a 304 or 412 keeps few of them, so they are added to it as the ASGI app adds them to
+    whatever answer goes (edge/viewer.py)."""
+    if added and answer.status in (304, 412):
+        add_fields(answer.headers, added)
+    return answer
 
 
 def plain_answer(status: int, message: str, method: str) -> Answer:

@@ -18,7 +18,7 @@ import time
 from urllib.parse import unquote_to_bytes
 
 from strato.edge import cachekey, heads, policy
-from strato.edge.delivery import Answer, plan_answer
+from strato.edge.delivery import Answer, plan_answer, with_policy_fields
 from strato.edge.entry import Entry
 from strato.edge.misspath import Miss, MissPath, refusal
 from strato.edge.prepared import Prepared
@@ -74,7 +74,8 @@ class HitPath:
                 return None
         elif not facts.fresh(age):
             return None
-        self._refresh(entry, facts, now, age, rules.response.chosen(headers, method))
+        added = rules.response.chosen(headers, method)
+        self._refresh(entry, facts, now, age, added)
         if not facts.head:
             return None
         shaping = _SHAPING_COMPRESSIBLE if facts.compressible and rules.compress else _SHAPING
@@ -85,7 +86,8 @@ class HitPath:
             wire: list[bytes] | None = [facts.head] if method == "HEAD" else [facts.head, body]
             status, sent = entry.status, 0 if method == "HEAD" else entry.size
         else:
-            answer = plan_answer(headers, method, entry.status, dict(facts.fields), entry.size, rules.compress)
+            answer = with_policy_fields(
+                plan_answer(headers, method, entry.status, dict(facts.fields), entry.size, rules.compress), added)
             sent = heads.body_length(answer, entry.size)
             wire = None if answer.encoding is not None else self._wire(entry, facts, answer, method, sent)
             status = answer.status

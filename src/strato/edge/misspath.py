@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from strato.edge import heads, policy
-from strato.edge.delivery import in_memory, plan_answer, too_many_requests
+from strato.edge.delivery import in_memory, plan_answer, too_many_requests, with_policy_fields
 from strato.edge.proxy import EdgeProxy, FetchResult, own_variant
 from strato.edge.rules import Rules
 from strato.edge.viewer import under_rules
@@ -97,7 +97,8 @@ class MissPath:
             return None
         added = miss.rules.response.chosen(miss.headers, miss.method)
         fields = proxy.fill_headers(meta, miss.fwd, miss.collapsed, added)
-        planned = plan_answer(miss.headers, miss.method, meta.status, fields, len(whole), miss.rules.compress)
+        planned = with_policy_fields(
+            plan_answer(miss.headers, miss.method, meta.status, fields, len(whole), miss.rules.compress), added)
         answer, compressed = in_memory(planned, whole, proxy.store.copies(meta))
         head = heads.head(answer)
         if head is None:
