@@ -23,7 +23,7 @@ import zstandard
 from strato.http.conditionals import format_http_date
 from tests.edge.conftest import StratoEdge
 from tests.edge.origin import Origin, Route, Seen
-from tests.edge.rawhttp import Connection
+from tests.edge.rawhttp import Connection, request
 
 
 def call(edge: StratoEdge, path: str, headers: dict[str, str] | None = None, method: str = "GET",
@@ -170,6 +170,21 @@ class TestCaching:
             assert connection.get("/validated")[2] == b"content"
         finally:
             connection.close()
+
+    def test_a_get_sent_with_a_body_is_asked_of_the_origin_without_the_bodys_length(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        # RFC 9112 6.2: the edge's GET carries no body, so no Content-Length framing one: the
+        # origin would wait for bytes that never come, and every request for the key with it.
+        origin.routes["/framed"] = cacheable(b"framed")
+        connection = Connection(edge)
+        try:
+            connection.send(request("/framed", "Content-Length: 5", body=b"hello") + request("/framed"))
+            assert [connection.response()[2] for _ in range(2)] == [b"framed", b"framed"]
+        finally:
+            connection.close()
+        assert "content-length" not in origin.last("/framed").headers
+        assert origin.count("/framed") == 1
 
     def test_a_post_invalidates_the_cached_target(self, origin: Origin, edge: StratoEdge) -> None:
         origin.routes["/thing"] = cacheable(b"before")

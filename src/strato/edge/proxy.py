@@ -533,9 +533,14 @@ class EdgeProxy:
 
     # -- everything else ----------------------------------------------------------------------
 
-    def _origin_headers(self, headers: dict[str, str], client: str = "") -> dict[str, str]:
+    def _origin_headers(self, headers: dict[str, str], client: str = "", *, body: bool = False) -> dict[str, str]:
+        """A request's fields as they go to the origin. One sent without the client's body (`body`
+        False: a GET or HEAD the edge asks for) goes without its Content-Length too (RFC 9112 6.2),
+        else the origin would wait for a body that never comes."""
         forward = policy.end_to_end(headers)
         forward.pop("host", None)
+        if not body:
+            forward.pop("content-length", None)
         _add_via(forward)
         if client:
             prior = forward.get("x-forwarded-for")
@@ -557,7 +562,7 @@ class EdgeProxy:
         if length or "transfer-encoding" in request.headers:
             body = bodies.stream(request.receive, length)
         try:
-            forward = self._origin_headers(headers, request.client)
+            forward = self._origin_headers(headers, request.client, body=True)
             response = await self.origin.fetch(request.method, target, forward, body, host=host)
         except Exception as exc:
             log.warning("origin %s %s failed: %r", request.method, target, exc)
