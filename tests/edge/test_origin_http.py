@@ -124,6 +124,20 @@ class TestResponses:
                 await client.close()
         run(test)
 
+    def test_a_status_beyond_599_is_no_answer_of_http(self) -> None:
+        # RFC 9110 15: values outside 100..599 are invalid; such an answer (LinkedIn's 999, say)
+        # fails as an unparseable one does (the edge's 502), and its connection is not used again.
+        async def test() -> None:
+            statuses = iter([b"999 Request denied", b"200 OK"])
+            async with RawOrigin(lambda _: b"HTTP/1.1 %s\r\ncontent-length: 2\r\n\r\nok" % next(statuses)) as origin:
+                client = HttpOrigin(origin.url)
+                with pytest.raises(ConnectionError):
+                    await client.fetch("GET", "/odd", {})
+                assert await read(await client.fetch("GET", "/odd", {})) == b"ok"
+                assert origin.connections == 2
+                await client.close()
+        run(test)
+
     def test_an_interim_response_is_skipped_for_the_final_one(self) -> None:
         async def test() -> None:
             raw = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\nx-a: 1\r\n\r\nok"

@@ -228,6 +228,8 @@ class OriginConnection(asyncio.Protocol):
         if 100 <= status < 200:  # an interim response (RFC 9110 15.2): the final one follows
             self._interim = True
             return
+        if status > 599:  # RFC 9110 15: invalid, and no status line a client could be sent
+            raise ConnectionError(f"the origin answered status {status}, outside 100..599")
         self.status = status
         fields = {name.lower(): value for name, value in self.headers}
         coding = fields.get("transfer-encoding")
