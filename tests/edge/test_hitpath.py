@@ -180,6 +180,19 @@ class TestTheConnection:
         assert b"RequestHeaderSectionTooLarge" in body
         assert conn.rfile.read() == b""
 
+    def test_a_request_with_two_host_fields_is_refused_whether_or_not_it_would_be_a_hit(
+        self, cached: Origin, conn: Connection
+    ) -> None:
+        # RFC 9112 3.2: a 400, from the protocol's fast path as from the ASGI app (which chose the
+        # distribution by the first Host and the cache key by both).
+        for fields in (("Host: edge.test",), ("Host: edge.test", "Content-Length: 0")):
+            conn.send(b"GET /one HTTP/1.1\r\n" + "".join(f"{f}\r\n" for f in fields).encode()
+                      + b"Host: other.test\r\n\r\n")
+            status, _, body = conn.response()
+            assert (status, body) == (400, b"more than one Host field\n")
+        assert conn.get("/one")[2] == BODY
+        assert cached.count("/one") == 1
+
     def test_http_1_0_and_connection_close_are_answered_and_closed(self, cached: Origin, edge: StratoEdge) -> None:
         for raw in (b"GET /one HTTP/1.0\r\nHost: edge.test\r\n\r\n", request("/one", "Connection: close")):
             connection = Connection(edge)

@@ -121,7 +121,12 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
             if raw_name in _BODY_OR_UPGRADE:
                 return None
             name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-            headers[name] = f"{headers[name]},{value}" if name in headers else value
+            if name not in headers:
+                headers[name] = value
+            elif name == "host":  # refused by the ASGI app (RFC 9112 3.2)
+                return None
+            else:
+                headers[name] = f"{headers[name]},{value}"
         try:
             url = httptools.parse_url(self.url)
         except httptools.HttpParserInvalidURLError:

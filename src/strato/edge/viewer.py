@@ -32,7 +32,7 @@ from functools import partial
 from urllib.parse import unquote
 
 from strato.edge import heads
-from strato.edge.delivery import Answer, send_answer
+from strato.edge.delivery import Answer, plain_answer, send_answer
 from strato.edge.function_app import with_functions
 from strato.edge.metrics import OBSERVED, Observed
 from strato.edge.proxy import EdgeProxy
@@ -61,6 +61,10 @@ class ViewerRules:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         host = _field(scope, b"host")
         rules = self.proxy.rules_for(host, raw_path.partition(b"?")[0].decode("latin-1"))
+        if sum(name == b"host" for name, _ in scope["headers"]) > 1:  # RFC 9112 3.2: which site is asked?
+            refused = plain_answer(400, "more than one Host field", scope["method"])
+            await self._own(scope, rules, raw_path, send, refused)
+            return
         https = over_https(scope, self.trust_forwarded_proto)
         if rules.viewer_protocol != ALLOW_ALL and not https:
             target = raw_path.decode("latin-1")
