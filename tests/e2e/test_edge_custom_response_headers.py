@@ -9,11 +9,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from strato.cdn.cache_policies import CACHING_OPTIMIZED
+from tests.conftest import make_client
 from tests.e2e.edge_sites import Site, managed, open_site
 from tests.edge.origin import Origin, Route
 from tests.servers import StratoServer
@@ -196,6 +198,32 @@ def test_cors_of_listed_origins_alone_echoes_the_origin(server: StratoServer, cl
             APP, "GET")
     finally:
         origin.close()
+
+
+def test_a_rate_limited_client_gets_the_fields_on_its_429_from_either_path(tmp_path: Path) -> None:
+    """The 429 a client past its rate gets on a miss answered in the protocol carries the policy's
+    fields (CORS among them: a page's script can read Retry-After) as the ASGI app's 429 does.
+    The site is ready once a request gets through (a token every 2 s): the next two find none."""
+    limited = StratoServer(tmp_path / "data", env={"STRATO_EDGE_RATE": "0.5"}).start()
+    origin = Origin()
+    try:
+        client = make_client(limited.url, "cloudfront")
+        created = client.create_response_headers_policy(
+            ResponseHeadersPolicyConfig=policy_config(f"edge-{uuid.uuid4().hex[:8]}"))
+        site = open_site(limited, client, origin, [managed(
+            "/custom/*", CACHING_OPTIMIZED, ResponseHeadersPolicyId=created["ResponseHeadersPolicy"]["Id"])])
+        cors = {"Origin": APP}
+        through_asgi = {**cors, "Content-Length": "0"}
+        answers = site.kept_alive(("/custom/limited.txt", cors), ("/custom/limited.txt", through_asgi))
+        for status, headers in answers:
+            assert (status, int(headers["retry-after"]) > 0) == (429, True)
+            assert (headers.get("access-control-allow-origin"), headers.get("x-frame-options")) == (APP, "DENY")
+        fast, slow = ({k: v for k, v in headers.items() if k != "retry-after"} for _, headers in answers)
+        assert fast == slow
+        assert site.seen("/custom/limited.txt") == []
+    finally:
+        origin.close()
+        limited.stop()
 
 
 def test_an_update_changes_what_the_edge_adds(server: StratoServer, cloudfront: Any) -> None:

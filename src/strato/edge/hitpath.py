@@ -93,7 +93,7 @@ class HitPath:
             status = answer.status
         if wire is None:
             return None
-        limited = refusal(proxy, rules, client, method, raw_path, started)
+        limited = refusal(proxy, rules, client, method, raw_path, started, headers)
         if limited is not None:
             return limited
         site = proxy.metrics.site(rules.site)

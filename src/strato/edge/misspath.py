@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from strato.edge import heads, policy
 from strato.edge.delivery import in_memory, plan_answer, too_many_requests, with_policy_fields
 from strato.edge.proxy import EdgeProxy, FetchResult, own_variant
+from strato.edge.response_fields import add_fields
 from strato.edge.rules import Rules
 from strato.edge.viewer import under_rules
 from strato.http.types import ASGIApp
@@ -62,7 +63,8 @@ class MissPath:
             miss.forwarded, None, time.time()
         ) is not policy.Action.FETCH:
             return None
-        limited = refusal(self.proxy, miss.rules, miss.client, miss.method, miss.raw_path, miss.started)
+        limited = refusal(self.proxy, miss.rules, miss.client, miss.method, miss.raw_path, miss.started,
+                          miss.headers)
         if limited is not None:
             return limited
         if not self.proxy.connections.acquire(miss.client):
@@ -120,19 +122,22 @@ class MissPath:
 
 def refusal(
     proxy: EdgeProxy, rules: Rules, client: str, method: str, raw_path: bytes, started: float,
+    headers: dict[str, str],
 ) -> list[bytes] | None:
-    """RFC 6585 4: the 429 a rate-limited client gets, counted and logged; None when the
-    limiter (if any) lets the request through."""
+    """RFC 6585 4: the 429 a rate-limited client gets, counted and logged, with the response
+    headers policy's fields for the request (`headers`), as the ASGI app's 429 has them; None when
+    the limiter (if any) lets the request through."""
     if proxy.limiter is None:
         return None
     wait = proxy.limiter.check(client, time.time())
     if wait <= 0:
         return None
     limited = too_many_requests(wait)
+    add_fields(limited.headers, rules.response.chosen(headers, method))
     length = heads.body_length(limited)
     proxy.observe(proxy.metrics.site(rules.site), client, method, raw_path, 429, length, started)
     head = heads.head(limited)
-    assert head is not None, "the edge's own fields are valid"
+    assert head is not None, "the edge's own fields and a policy's (checked when it is made) are valid"
     if method == "HEAD" or limited.body is None:
         return [head]
     return [head, *(part for part in limited.body if isinstance(part, bytes))]
