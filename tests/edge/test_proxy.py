@@ -341,6 +341,28 @@ class TestPurgeRestartAndFailure:
         assert origin.count("/images/a.png") == 2
         assert origin.count("/index.html") == 1
 
+    def test_a_response_still_arriving_when_its_path_is_purged_is_answered_but_not_kept(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        """A purge says that what was fetched before it is out of date: a fetch in flight then
+        answers those waiting for it, and is not stored for the requests after the purge; one
+        for another path, in flight as well, is."""
+        gate = threading.Event()
+        origin.routes["/deploy"] = Route(200, {"Cache-Control": "max-age=60"}, b"old", gate=gate)
+        origin.routes["/other"] = Route(200, {"Cache-Control": "max-age=60"}, b"other", gate=gate)
+        with ThreadPoolExecutor(2) as pool:
+            waiting = [pool.submit(call, edge, path) for path in ("/deploy", "/other")]
+            with origin.arrived:
+                assert origin.arrived.wait_for(lambda: origin.count("/deploy") == origin.count("/other") == 1, 30)
+            origin.routes["/deploy"] = cacheable(b"new")
+            purge = subprocess_purge(edge, "/deploy")
+            assert purge.returncode == 0, purge.stderr
+            gate.set()
+            assert [answer.result()[2] for answer in waiting] == [b"old", b"other"]
+        assert [call(edge, "/deploy")[2] for _ in range(2)] == [b"new"] * 2
+        assert call(edge, "/other")[2] == b"other"
+        assert (origin.count("/deploy"), origin.count("/other")) == (2, 1)
+
     def test_purge_without_the_admin_token_is_refused(self, edge: StratoEdge) -> None:
         status, _, _ = call(edge, "/_strato/purge", {"Authorization": "Bearer wrong"}, "POST", b'{"paths": ["/"]}')
         assert status == 403

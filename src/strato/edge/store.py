@@ -37,6 +37,7 @@ from strato.edge.diskwriter import DiskWriter
 from strato.edge.entry import Entry
 from strato.edge.eviction import Eviction, S3Fifo
 from strato.edge.journal import Journal
+from strato.edge.purges import PurgeLog
 from strato.edge.slabs import SLAB_BODY_MAX, Slab, Slabs
 
 log = logging.getLogger("strato.edge")
@@ -66,6 +67,7 @@ class EdgeStore:
         self.journal = Journal(directory / "index.log")
         self.writer = DiskWriter(self.journal)
         self._copies: dict[str, tuple[int, int]] = {}  # bodies being copied: where to read them until then
+        self.purges = PurgeLog()
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -252,7 +254,11 @@ class EdgeStore:
         """Make a fully received body the stored variant: `written` when a fill already wrote it
         at body_path(entry.name); otherwise `body` goes to the disk writer (and the entry is not
         stored if the writer is too far behind). A body is kept in memory when given and small
-        enough."""
+        enough. Not when a purge since the entry was asked for drops it (edge/purges.py)."""
+        if self.purges.drops(entry):
+            if written:
+                self.writer.drop(entry.name, self.files.file(entry.name))
+            return
         if not written:
             if body is None:
                 raise ValueError("a body that is not on disk must be given")
@@ -361,6 +367,7 @@ class EdgeStore:
 
     def invalidate(self, key: str) -> int:
         """Drop every variant of a primary key (RFC 9111 §4.4)."""
+        self.purges.record(lambda entry: entry.key == key)
         return self._drop_all(list(self._index.get(key, {}).values()))
 
     def purge(self, pattern: str, host: str | None = None) -> int:
@@ -378,6 +385,7 @@ class EdgeStore:
                 return unquote(entry.target).startswith(wanted)
             return unquote(entry.target.split("?", 1)[0]) == wanted
 
+        self.purges.record(matches)
         return self._drop_all([e for e in self._by_name.values() if matches(e)])
 
     def _drop_all(self, victims: list[Entry]) -> int:
