@@ -22,10 +22,22 @@ class TestPurgeLog:
         assert not log.drops(asked("/b", before.request_time))
         assert not log.drops(asked("/a", time.time() + 1))
 
-    def test_past_the_purges_it_keeps_what_was_asked_before_them_is_dropped(self) -> None:
-        log = PurgeLog(kept=2)
+    def test_an_invalidation_drops_what_was_asked_before_it_under_its_key(self) -> None:
+        log = PurgeLog()
         before = asked("/a", time.time() - 1)
-        for _ in range(2):
-            log.record(lambda entry: entry.target == "/other")
+        log.invalidated("GET edge.test/a")
+        assert log.drops(before)
+        assert not log.drops(asked("/b", before.request_time))
+        assert not log.drops(asked("/a", time.time() + 1))
+
+    def test_past_what_it_keeps_what_was_asked_before_the_forgotten_ones_is_dropped(self) -> None:
+        log = PurgeLog(purges_kept=1, keys_kept=1)
+        before = asked("/a", time.time() - 1)
+        log.record(lambda entry: entry.target == "/b")
+        log.record(lambda entry: entry.target == "/c")
+        assert log.drops(before)
+        log = PurgeLog(purges_kept=1, keys_kept=1)
+        for key in ("GET edge.test/b", "GET edge.test/c"):
+            log.invalidated(key)
         assert log.drops(before)
         assert not log.drops(asked("/a", time.time() + 1))

@@ -367,7 +367,7 @@ class EdgeStore:
 
     def invalidate(self, key: str) -> int:
         """Drop every variant of a primary key (RFC 9111 §4.4)."""
-        self.purges.record(lambda entry: entry.key == key)
+        self.purges.invalidated(key)
         return self._drop_all(list(self._index.get(key, {}).values()))
 
     def purge(self, pattern: str, host: str | None = None) -> int:
