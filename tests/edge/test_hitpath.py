@@ -193,6 +193,22 @@ class TestTheConnection:
         assert conn.get("/one")[2] == BODY
         assert cached.count("/one") == 1
 
+    def test_an_http_1_1_request_without_host_is_refused_and_an_http_1_0_one_answered(
+        self, cached: Origin, conn: Connection, edge: StratoEdge
+    ) -> None:
+        # RFC 9112 3.2: a Host field is what HTTP/1.1 requires (HTTP/1.0 predates it).
+        for fields in ("", "Content-Length: 0\r\n"):
+            conn.send(f"GET /one HTTP/1.1\r\n{fields}\r\n".encode())
+            status, _, body = conn.response()
+            assert (status, body) == (400, b"no Host field\n")
+        assert conn.get("/one")[2] == BODY
+        old = Connection(edge)
+        try:
+            old.send(b"GET /one HTTP/1.0\r\n\r\n")
+            assert old.response()[0] == 200
+        finally:
+            old.close()
+
     def test_http_1_0_and_connection_close_are_answered_and_closed(self, cached: Origin, edge: StratoEdge) -> None:
         for raw in (b"GET /one HTTP/1.0\r\nHost: edge.test\r\n\r\n", request("/one", "Connection: close")):
             connection = Connection(edge)

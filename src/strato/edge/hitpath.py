@@ -51,7 +51,9 @@ class HitPath:
             return None
         if proxy.connections.count(client) >= proxy.connections.max_per_client:
             return None
-        host = headers.get("host", "")
+        host = headers.get("host")
+        if host is None:  # refused by the ASGI app (RFC 9112 3.2)
+            return None
         rules = proxy.rules_for(host, path)
         if (rules.signatures is not None or not rules.cache or rules.viewer_protocol != ALLOW_ALL
                 or rules.computes_fields or rules.functions is not None):

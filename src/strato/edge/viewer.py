@@ -61,8 +61,9 @@ class ViewerRules:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         host = _field(scope, b"host")
         rules = self.proxy.rules_for(host, raw_path.partition(b"?")[0].decode("latin-1"))
-        if sum(name == b"host" for name, _ in scope["headers"]) > 1:  # RFC 9112 3.2: which site is asked?
-            refused = plain_answer(400, "more than one Host field", scope["method"])
+        hosts = sum(name == b"host" for name, _ in scope["headers"])
+        if hosts > 1 or (not hosts and scope.get("http_version", "1.1") == "1.1"):  # RFC 9112 3.2
+            refused = plain_answer(400, "more than one Host field" if hosts else "no Host field", scope["method"])
             await self._own(scope, rules, raw_path, send, refused)
             return
         https = over_https(scope, self.trust_forwarded_proto)
