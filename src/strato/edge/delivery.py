@@ -62,9 +62,7 @@ def plan_answer(
         bare = etag.removeprefix("W/").strip('"') if etag else ""
         outcome = evaluate(request_headers, bare, modified if modified is not None else 0.0, safe=True)
         if outcome is Outcome.NOT_MODIFIED:
-            kept = {k: v for k, v in headers.items() if k in NOT_MODIFIED_FIELDS}
-            kept["content-length"] = "0"
-            return Answer(304, kept, None)
+            return Answer(304, {k: v for k, v in headers.items() if k in NOT_MODIFIED_FIELDS}, None)
         if outcome is Outcome.PRECONDITION_FAILED:
             return plain_answer(412, "precondition failed", method)
     range_header = request_headers.get("range")
@@ -90,6 +88,9 @@ def plan_answer(
         if etag:
             headers["etag"] = compression.strong_to_weak_etag(etag)
         return Answer(status, headers, [(0, size)] if size is not None else [(0, None)], encoding)
+    if status == 204:  # RFC 9110 8.6: no content, and no Content-Length
+        headers.pop("content-length", None)
+        return Answer(status, headers, None)
     if size is not None:
         headers["content-length"] = str(size)
     return Answer(status, headers, None if head else [(0, size)] if size is not None else [(0, None)])
@@ -163,7 +164,7 @@ def _compressed_whole(answer: Answer, copies: Copies | None, size: int | None) -
 async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None) -> None:
     """Send a planned answer through ASGI; `body` reads the representation's ranges."""
     if answer.body is None:
-        await send_body(send, answer.status, answer.headers.items(), head=True)
+        await send_bodiless(send, answer.status, answer.headers)
         return
     if answer.encoding is None and all(isinstance(part, bytes) for part in answer.body):
         await send_body(send, answer.status, answer.headers.items(), b"".join(_literal(answer.body, None)))
@@ -173,6 +174,21 @@ async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None)
     if answer.encoding is not None:
         chunks = _compressed(chunks, answer.encoding)
     await send_stream(send, answer.status, answer.headers.items(), chunks)
+
+
+async def send_bodiless(send: Send, status: int, headers: dict[str, str]) -> None:
+    """An answer without a body: a 204 or 304 without a Content-Length (RFC 9110 8.6: one but the
+    200's is wrong), any other (a HEAD's, a 416) with its own or 0."""
+    if status in (204, 304):
+        await send_stream(send, status, headers.items(), _no_chunks())
+    else:
+        await send_body(send, status, headers.items(), head=True)
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    none: tuple[bytes, ...] = ()
+    for chunk in none:
+        yield chunk
 
 
 async def respond(

@@ -20,7 +20,16 @@ from strato.digits import is_digits
 from strato.edge import cachekey, policy
 from strato.edge.cloudfront_fields import viewer_of
 from strato.edge.collapse import Fill, FillState, Flights
-from strato.edge.delivery import VIA, Answer, deliver, plain, respond, send_answer, too_many_requests
+from strato.edge.delivery import (
+    VIA,
+    Answer,
+    deliver,
+    plain,
+    respond,
+    send_answer,
+    send_bodiless,
+    too_many_requests,
+)
 from strato.edge.entry import Entry
 from strato.edge.metrics import OBSERVED, EdgeMetrics, Observed, SiteMetrics
 from strato.edge.origins import Origin, OriginResponse
@@ -44,7 +53,6 @@ from strato.edge.store import MEMORY_OBJECT_MAX, EdgeStore
 from strato.http import bodies
 from strato.http.conditionals import format_http_date
 from strato.http.request import MalformedRequest, Request
-from strato.http.responses import send_body
 from strato.http.types import ASGIApp, Receive, Scope, Send, client_host
 
 log = logging.getLogger("strato.edge")
@@ -581,7 +589,7 @@ class EdgeProxy:
             response.release()
             if response.status in (204, 304):  # RFC 9110 8.6: no content, whatever length a 304 says a 200 has
                 headers.pop("content-length", None)
-            await send_body(send, response.status, headers.items(), head=True)
+            await send_bodiless(send, response.status, headers)
             return
         if "content-length" not in headers:
             headers["transfer-encoding"] = "chunked"
