@@ -31,6 +31,8 @@ class Route:
     # The head and the body in one write (as nginx sends a small file), so that the edge reads
     # them together; otherwise the body follows the head in a write of its own.
     together: bool = False
+    # The body sent chunked, without a Content-Length (an origin that does not know it ahead).
+    chunked: bool = False
 
 
 class Origin:
@@ -67,7 +69,9 @@ class Origin:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                if status not in (204, 304):
+                if status not in (204, 304) and route.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                elif status not in (204, 304):
                     self.send_header("Content-Length", str(route.stream[0] if route.stream else len(body)))
                 socket_file = self.wfile
                 if route.together:
@@ -75,7 +79,12 @@ class Origin:
                 self.end_headers()
                 if self.command != "HEAD" and status not in (204, 304):
                     for chunk in route.stream[1]() if route.stream else [body]:
-                        self.wfile.write(chunk)
+                        if route.chunked and chunk:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        elif not route.chunked:
+                            self.wfile.write(chunk)
+                    if route.chunked:
+                        self.wfile.write(b"0\r\n\r\n")
                 if self.wfile is not socket_file:
                     assert isinstance(self.wfile, io.BytesIO)
                     socket_file.write(self.wfile.getvalue())

@@ -190,6 +190,18 @@ class TestCaching:
         assert "content-length" not in origin.last("/framed").headers
         assert origin.count("/framed") == 1
 
+    def test_a_head_for_a_body_of_unknown_length_gives_no_length_rather_than_0(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        # RFC 9110 9.3.2 and 8.6: a HEAD's Content-Length is the one a GET would get, or none
+        # while it is not known (a chunked origin's body still arriving); never 0 for a body.
+        origin.routes["/stream"] = Route(200, {"Cache-Control": "max-age=60"}, b"s" * 100_000, chunked=True)
+        origin.routes["/passing"] = Route(200, {"Cache-Control": "no-store"}, b"p" * 100_000, chunked=True)
+        for path in ("/stream", "/passing"):
+            status, headers, _ = call(edge, path, method="HEAD")
+            assert (status, headers.get("content-length", "100000")) == (200, "100000")
+        assert call(edge, "/passing")[2] == b"p" * 100_000
+
     def test_a_post_invalidates_the_cached_target(self, origin: Origin, edge: StratoEdge) -> None:
         origin.routes["/thing"] = cacheable(b"before")
         call(edge, "/thing")

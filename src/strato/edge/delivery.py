@@ -177,12 +177,10 @@ async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None)
 
 
 async def send_bodiless(send: Send, status: int, headers: dict[str, str]) -> None:
-    """An answer without a body: a 204 or 304 without a Content-Length (RFC 9110 8.6: one but the
-    200's is wrong), any other (a HEAD's, a 416) with its own or 0."""
-    if status in (204, 304):
-        await send_stream(send, status, headers.items(), _no_chunks())
-    else:
-        await send_body(send, status, headers.items(), head=True)
+    """An answer without a body (to a HEAD, a 304, a 204, a 416) with the Content-Length it has, if
+    any: none is made up for it (RFC 9110 8.6: a 204 has none, a 304 none but the 200's, and a
+    HEAD the GET's, or none while a body still arriving has no known length)."""
+    await send_stream(send, status, headers.items(), _no_chunks())
 
 
 async def _no_chunks() -> AsyncIterator[bytes]:
