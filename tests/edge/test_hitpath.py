@@ -105,6 +105,18 @@ class TestConditionalsAndRanges:
         assert conn.get("/one", 'If-None-Match: "other"')[2] == BODY
         assert conn.get("/one", 'If-Match: "other"')[0] == 412
 
+    def test_a_date_condition_on_a_body_without_a_modification_date_is_ignored(
+        self, cached: Origin, conn: Connection
+    ) -> None:
+        # RFC 9110 13.1.3: If-Modified-Since is ignored where the resource has no modification
+        # date (curl -z and wget -N send their file's time), on a miss, a hit, or through the ASGI app.
+        cached.routes["/tagged"] = Route(200, {"Cache-Control": "max-age=600", "ETag": '"t"'}, BODY)
+        for fields in ((), (), ("Content-Length: 0",)):
+            status, _, body = conn.get("/tagged", "If-Modified-Since: Tue, 01 Oct 2030 10:00:00 GMT", *fields)
+            assert (status, body) == (200, BODY)
+        assert conn.get("/tagged", 'If-None-Match: "t"', "If-Modified-Since: Tue, 01 Oct 2030 10:00:00 GMT")[0] == 304
+        assert cached.count("/tagged") == 1
+
     def test_ranges_of_a_body_in_memory(self, cached: Origin, conn: Connection) -> None:
         status, headers, body = conn.get("/one", "Range: bytes=10-19")
         assert (status, headers["content-range"], body) == (206, f"bytes 10-19/{len(BODY)}", BODY[10:20])

@@ -24,6 +24,8 @@ NOT_MODIFIED_FIELDS = frozenset({
     "cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary", "age", "via",
     "cache-status",
 })
+# RFC 9110 13.1.3, 13.1.4: the preconditions on a modification date.
+_DATE_CONDITIONS = frozenset({"if-modified-since", "if-unmodified-since"})
 
 
 @dataclass(slots=True)
@@ -59,6 +61,9 @@ def plan_answer(
     head = method == "HEAD"
     if status == 200 and (etag or last_modified):
         modified = parse_http_date(last_modified) if last_modified else None
+        if modified is None and not _DATE_CONDITIONS.isdisjoint(request_headers):
+            # RFC 9110 13.1.3, 13.1.4: ignored where the representation has no modification date
+            request_headers = {k: v for k, v in request_headers.items() if k not in _DATE_CONDITIONS}
         bare = etag.removeprefix("W/").strip('"') if etag else ""
         outcome = evaluate(request_headers, bare, modified if modified is not None else 0.0, safe=True)
         if outcome is Outcome.NOT_MODIFIED:
