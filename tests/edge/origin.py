@@ -33,6 +33,8 @@ class Route:
     together: bool = False
     # The body sent chunked, without a Content-Length (an origin that does not know it ahead).
     chunked: bool = False
+    # No Date field (an origin without a clock), nor Server.
+    undated: bool = False
 
 
 class Origin:
@@ -66,7 +68,10 @@ class Origin:
                     status, headers, body = route.answer(seen)
                 else:
                     status, headers, body = route.status, route.headers, route.body
-                self.send_response(status)
+                if route.undated:
+                    self.send_response_only(status)
+                else:
+                    self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 if status not in (204, 304) and route.chunked:

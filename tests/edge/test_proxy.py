@@ -20,7 +20,7 @@ import brotli  # type: ignore[import-untyped]
 import pytest
 import zstandard
 
-from strato.http.conditionals import format_http_date
+from strato.http.conditionals import format_http_date, parse_http_date
 from tests.edge.conftest import StratoEdge
 from tests.edge.origin import Origin, Route, Seen
 from tests.edge.rawhttp import Connection, request
@@ -201,6 +201,21 @@ class TestCaching:
             status, headers, _ = call(edge, path, method="HEAD")
             assert (status, headers.get("content-length", "100000")) == (200, "100000")
         assert call(edge, "/passing")[2] == b"p" * 100_000
+
+    def test_answers_carry_a_date_even_when_the_origin_sent_none(self, origin: Origin, edge: StratoEdge) -> None:
+        # RFC 9110 6.6.1: a response forwarded without a Date gets the time it was received; the
+        # edge's own answers (a 4xx) have one as any origin's with a clock do.
+        origin.routes["/undated"] = Route(200, {"Cache-Control": "no-store"}, b"u", undated=True)
+        origin.routes["/kept"] = Route(200, {"Cache-Control": "max-age=60"}, b"k", undated=True)
+        connection = Connection(edge)
+        try:
+            for path in ("/undated", "/kept", "/kept", "/" + "x" * 9000):
+                for fields in ((), ("Content-Length: 0",)):
+                    status, headers, _ = connection.get(path, *fields)
+                    assert status in (200, 414)
+                    assert parse_http_date(headers["date"]) is not None, (path, fields)
+        finally:
+            connection.close()
 
     def test_a_post_invalidates_the_cached_target(self, origin: Origin, edge: StratoEdge) -> None:
         origin.routes["/thing"] = cacheable(b"before")

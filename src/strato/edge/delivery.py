@@ -3,13 +3,14 @@ ranges and compression (RFC 9110 sections 13, 14 and 8.4), whichever the respons
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from strato.edge import compression, multirange
 from strato.edge.response_fields import Fields, add_fields
-from strato.http.conditionals import Outcome, evaluate, parse_http_date
+from strato.http.conditionals import Outcome, evaluate, format_http_date, parse_http_date
 from strato.http.request import Request
 from strato.http.responses import send_body, send_stream
 from strato.http.types import Send
@@ -113,14 +114,16 @@ def with_policy_fields(answer: Answer, added: Fields) -> Answer:
 def plain_answer(status: int, message: str, method: str) -> Answer:
     """A short answer of the edge's own (an error, a limit)."""
     body = f"{message}\n".encode()
-    headers = {"content-type": "text/plain; charset=utf-8", "via": VIA, "content-length": str(len(body))}
+    headers = {"content-type": "text/plain; charset=utf-8", "via": VIA, "content-length": str(len(body)),
+               "date": format_http_date(time.time())}
     return Answer(status, headers, None if method == "HEAD" else [body])
 
 
 def too_many_requests(wait: float) -> Answer:
     """RFC 6585 4: a rate-limited request, told when to come back."""
     body = b"Too Many Requests\n"
-    headers = {"retry-after": str(max(1, round(wait))), "content-type": "text/plain", "content-length": str(len(body))}
+    headers = {"retry-after": str(max(1, round(wait))), "content-type": "text/plain", "content-length": str(len(body)),
+               "date": format_http_date(time.time())}
     return Answer(429, headers, [body])
 
 

@@ -583,6 +583,8 @@ class EdgeProxy:
 
     async def _relay(self, request: Request, response: OriginResponse, send: Send, status_text: str) -> None:
         headers = policy.outgoing_response_headers(response.headers)
+        if "date" not in headers:  # RFC 9110 6.6.1: the time it was received
+            headers["date"] = format_http_date(time.time())
         _add_via(headers)
         headers["cache-status"] = f"{self.name}; {status_text}"
         if request.method == "HEAD" or response.status in (204, 304):
