@@ -4,11 +4,13 @@ in step whatever the client sends next."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from strato.http.conditionals import format_http_date
 from tests.edge.conftest import StratoEdge
 from tests.edge.origin import Origin, Route, Seen
 from tests.edge.rawhttp import Connection, request
@@ -116,6 +118,22 @@ class TestConditionalsAndRanges:
             assert (status, body) == (200, BODY)
         assert conn.get("/tagged", 'If-None-Match: "t"', "If-Modified-Since: Tue, 01 Oct 2030 10:00:00 GMT")[0] == 304
         assert cached.count("/tagged") == 1
+
+    def test_if_range_with_a_date_holds_only_for_a_last_modified_a_second_before_the_date(
+        self, cached: Origin, conn: Connection
+    ) -> None:
+        # RFC 9110 13.1.5, 8.8.2.2: a cache takes a Last-Modified as a strong validator only when
+        # its stored Date is at least a second later; else a changed body could answer the range.
+        now = time.time()
+        for path, modified in (("/same-second", now), ("/earlier", now - 5)):
+            fields = {"Cache-Control": "max-age=600", "Date": format_http_date(now),
+                      "Last-Modified": format_http_date(modified)}
+            cached.routes[path] = Route(200, fields, BODY, undated=True)  # the Date is its own
+            conn.get(path)
+            for through_asgi in ((), ("Content-Length: 0",)):
+                status, _, body = conn.get(path, "Range: bytes=0-3", f"If-Range: {fields['Last-Modified']}",
+                                           *through_asgi)
+                assert (status, body) == ((200, BODY) if path == "/same-second" else (206, BODY[:4]))
 
     def test_ranges_of_a_body_in_memory(self, cached: Origin, conn: Connection) -> None:
         status, headers, body = conn.get("/one", "Range: bytes=10-19")

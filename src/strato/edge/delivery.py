@@ -75,7 +75,7 @@ def plan_answer(
     if status == 200 and size is not None and range_header is not None:
         plan = multirange.plan_ranges(
             range_header, request_headers.get("if-range"), size=size, content_type=headers.get("content-type"),
-            etag=etag, last_modified=last_modified,
+            etag=etag, last_modified=last_modified, date=headers.get("date"),
         )
         if plan.status != 200:
             headers.pop("content-length", None)
