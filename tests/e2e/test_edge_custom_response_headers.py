@@ -226,6 +226,32 @@ def test_a_rate_limited_client_gets_the_fields_on_its_429_from_either_path(tmp_p
         limited.stop()
 
 
+def test_a_compressed_miss_answered_in_the_protocol_has_the_fields_the_asgi_apps_has(
+    server: StratoServer, cloudfront: Any
+) -> None:
+    """Compression adds Accept-Encoding to Vary, the policy Origin (it echoes listed origins): in
+    the same order on a miss answered in the protocol as on one the ASGI app answers."""
+    created = cloudfront.create_response_headers_policy(
+        ResponseHeadersPolicyConfig=policy_config(f"edge-{uuid.uuid4().hex[:8]}"))
+    origin = Origin()
+    try:
+        site = open_site(server, cloudfront, origin, [managed(
+            "/zipped/*", CACHING_OPTIMIZED, Compress=True,
+            ResponseHeadersPolicyId=created["ResponseHeadersPolicy"]["Id"])])
+        text = b"compress me, " * 200
+        for path in ("/zipped/fast.txt", "/zipped/asgi.txt"):
+            origin.routes[path] = Route(200, {"Cache-Control": "max-age=300", "Content-Type": "text/plain"}, text,
+                                        together=True)
+        fields = {"Accept-Encoding": "gzip", "Origin": APP}
+        (_, fast), (_, slow) = site.kept_alive(("/zipped/fast.txt", fields),
+                                               ("/zipped/asgi.txt", {**fields, "Content-Length": "0"}))
+        assert (fast["content-encoding"], fast["cache-status"]) == ("gzip", slow["cache-status"])
+        assert {k: v for k, v in fast.items() if k not in ("date", "age", "server-timing")} == {
+            k: v for k, v in slow.items() if k not in ("date", "age", "server-timing")}
+    finally:
+        origin.close()
+
+
 def test_an_update_changes_what_the_edge_adds(server: StratoServer, cloudfront: Any) -> None:
     name = f"edge-{uuid.uuid4().hex[:8]}"
     created = cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig=policy_config(name))

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from strato.edge import heads, policy
-from strato.edge.delivery import in_memory, plan_answer, too_many_requests, with_policy_fields
+from strato.edge.delivery import in_memory, plan_answer, too_many_requests
 from strato.edge.proxy import EdgeProxy, FetchResult, own_variant
 from strato.edge.response_fields import add_fields
 from strato.edge.rules import Rules
@@ -97,11 +97,11 @@ class MissPath:
         whole = fill.body() if fill is not None else None
         if not keep_alive or whole is None or meta is None or miss.rules.error_page(meta.status) is not None:
             return None
-        added = miss.rules.response.chosen(miss.headers, miss.method)
-        fields = proxy.fill_headers(meta, miss.fwd, miss.collapsed, added)
-        planned = with_policy_fields(
-            plan_answer(miss.headers, miss.method, meta.status, fields, len(whole), miss.rules.compress), added)
+        fields = proxy.fill_headers(meta, miss.fwd, miss.collapsed)
+        planned = plan_answer(miss.headers, miss.method, meta.status, fields, len(whole), miss.rules.compress)
         answer, compressed = in_memory(planned, whole, proxy.store.copies(meta))
+        # The response headers policy's fields go on the answer as planned, as the ASGI app adds them.
+        add_fields(answer.headers, miss.rules.response.chosen(miss.headers, miss.method))
         head = heads.head(answer)
         if head is None:
             return None

@@ -490,7 +490,7 @@ class EdgeProxy:
     ) -> dict[str, str]:
         """A stored response's outgoing fields, with this answer's Date (if it had none), Age,
         Via and Cache-Status (RFC 9111 5.1, RFC 9211), and a response headers policy's `added`
-        fields (for the fast paths; the ASGI app's answers get them in edge/viewer.py)."""
+        fields (for the hit path; the ASGI app's answers get them in edge/viewer.py)."""
         headers = policy.outgoing_response_headers(stored)
         if "date" not in headers:
             headers["date"] = format_http_date(now)
@@ -518,14 +518,14 @@ class EdgeProxy:
                          self.store.copies(entry), compress=compress):
             site.compressions += 1
 
-    def fill_headers(self, meta: Entry, fwd: str, collapsed: bool, added: Fields = ()) -> dict[str, str]:
+    def fill_headers(self, meta: Entry, fwd: str, collapsed: bool) -> dict[str, str]:
         """The outgoing fields of a response stored as it arrives (`fwd`: why the request went
         forward; `collapsed`: in another request's fetch). Its Age is the age it arrived with
         (RFC 9111 4.2.3: the origin's Age plus the response delay, or its apparent age): 5.1 has
         a cache send its estimate, never a younger one than the origin's."""
         now = time.time()
         status_text = policy.cache_status(False, fwd=fwd, stored=True, collapsed=collapsed or None, name=self.name)
-        return self.response_headers(meta.headers, policy.age_field(meta.stored(), now), status_text, now, added)
+        return self.response_headers(meta.headers, policy.age_field(meta.stored(), now), status_text, now)
 
     async def _serve_fill(
         self, request: Request, meta: Entry, fill: Fill, fwd: str, collapsed: bool, send: Send, site: EdgeMetrics,

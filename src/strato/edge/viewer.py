@@ -21,8 +21,8 @@ answered with, the page's bytes (the replaced error's are not sent, so not count
 Requests answered outside ASGI never reach this app, so a fast path must leave it those it
 governs: hitpath.py answers nothing on a behaviour whose policy is not `allow-all`, nor a stored
 error that has a page; an app a fast path hands a request over to goes through `under_rules`.
-The fast paths add the response headers policy's fields themselves, through
-EdgeProxy.response_headers.
+The fast paths add the response headers policy's fields themselves: a hit's through
+EdgeProxy.response_headers (and delivery.with_policy_fields), a miss's onto its planned answer.
 """
 
 from __future__ import annotations
