@@ -135,6 +135,14 @@ class TestConditionalsAndRanges:
                                            *through_asgi)
                 assert (status, body) == ((200, BODY) if path == "/same-second" else (206, BODY[:4]))
 
+    def test_if_match_never_holds_for_a_weak_entity_tag_but_as_a_star(self, cached: Origin, conn: Connection) -> None:
+        # RFC 9110 13.1.1: If-Match compares entity tags strongly, and a weak one matches no tag.
+        cached.routes["/weak"] = Route(200, {"Cache-Control": "max-age=600", "ETag": 'W/"w"'}, BODY)
+        for through_asgi in ((), (), ("Content-Length: 0",)):  # a miss, a hit, a hit through the ASGI app
+            assert conn.get("/weak", 'If-Match: "w"', *through_asgi)[0] == 412
+            assert conn.get("/weak", 'If-Match: W/"w"', *through_asgi)[0] == 412
+            assert conn.get("/weak", "If-Match: *", *through_asgi)[2] == BODY
+
     def test_ranges_of_a_body_in_memory(self, cached: Origin, conn: Connection) -> None:
         status, headers, body = conn.get("/one", "Range: bytes=10-19")
         assert (status, headers["content-range"], body) == (206, f"bytes 10-19/{len(BODY)}", BODY[10:20])

@@ -65,6 +65,9 @@ def plan_answer(
         if modified is None and not _DATE_CONDITIONS.isdisjoint(request_headers):
             # RFC 9110 13.1.3, 13.1.4: ignored where the representation has no modification date
             request_headers = {k: v for k, v in request_headers.items() if k not in _DATE_CONDITIONS}
+        if_match = request_headers.get("if-match")
+        if etag and etag.startswith("W/") and if_match is not None and if_match.strip() != "*":
+            return plain_answer(412, "precondition failed", method)  # RFC 9110 13.1.1: compared strongly
         bare = etag.removeprefix("W/").strip('"') if etag else ""
         outcome = evaluate(request_headers, bare, modified if modified is not None else 0.0, safe=True)
         if outcome is Outcome.NOT_MODIFIED:
