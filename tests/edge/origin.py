@@ -31,6 +31,7 @@ class Route:
     # The head and the body in one write (as nginx sends a small file), so that the edge reads
     # them together; otherwise the body follows the head in a write of its own.
     together: bool = False
+    cookies: tuple[str, ...] = ()  # Set-Cookie lines, one field each
     # The body sent chunked, without a Content-Length (an origin that does not know it ahead).
     chunked: bool = False
     # No Date field (an origin without a clock), nor Server.
@@ -74,6 +75,8 @@ class Origin:
                     self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
+                for cookie in route.cookies:
+                    self.send_header("Set-Cookie", cookie)
                 if status not in (204, 304) and route.chunked:
                     self.send_header("Transfer-Encoding", "chunked")
                 elif status not in (204, 304):

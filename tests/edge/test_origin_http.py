@@ -166,6 +166,18 @@ class TestResponses:
                 await client.close()
         run(test)
 
+    def test_set_cookie_lines_are_kept_apart(self) -> None:
+        """RFC 9110 5.3: Set-Cookie is the field whose lines cannot be joined with commas."""
+        async def test() -> None:
+            async with RawOrigin(answer(b"x", "Set-Cookie: a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT",
+                                        "set-cookie: b=2")) as origin:
+                client = HttpOrigin(origin.url)
+                response = await client.fetch("GET", "/k", {})
+                assert response.headers["set-cookie"].split("\n") == [
+                    "a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT", "b=2"]
+                await client.close()
+        run(test)
+
     def test_repeated_fields_are_joined_and_names_lowered(self) -> None:
         async def test() -> None:
             async with RawOrigin(answer(b"x", "Vary: a", "VARY: b")) as origin:

@@ -579,3 +579,53 @@ class TestLimitsAndLogs:
         lines = [line for line in log.read_text().splitlines() if "/logged" in line]
         assert len(lines) == 2
         assert all('"GET /logged" 200 6 ' in line for line in lines)
+
+
+def set_cookies(edge: StratoEdge, path: str) -> tuple[list[str], str]:
+    """The Set-Cookie lines of an answer, each as it came, and its Cache-Status."""
+    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(edge.url).port, timeout=30)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        lines = [value for name, value in response.getheaders() if name.lower() == "set-cookie"]
+        return lines, response.getheader("cache-status") or ""
+    finally:
+        connection.close()
+
+
+class TestCookies:
+    """RFC 9110 5.3 and RFC 6265 3: Set-Cookie lines are never joined into one (a cookie's Expires
+    holds a comma, and a browser reads one cookie per line), on every path an answer takes."""
+
+    COOKIES = ("session=abc; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly", "theme=dark; Path=/")
+
+    @pytest.mark.parametrize(("route", "stored"), [
+        (Route(200, {"Cache-Control": "no-store"}, b"passed on", cookies=COOKIES), False),
+        (Route(200, {"Cache-Control": "max-age=60"}, b"small, stored", together=True, cookies=COOKIES), True),
+        (Route(200, {"Cache-Control": "max-age=60"}, b"x" * 300_000, cookies=COOKIES), True),
+    ], ids=["passed-on", "small", "streamed"])
+    def test_each_set_cookie_line_reaches_the_client_on_its_own(
+        self, origin: Origin, edge: StratoEdge, route: Route, stored: bool
+    ) -> None:
+        origin.routes["/page"] = route
+        lines, status = set_cookies(edge, "/page")
+        assert lines == list(self.COOKIES)
+        assert "fwd=" in status
+        if stored:
+            lines, status = set_cookies(edge, "/page")
+            assert lines == list(self.COOKIES)
+            assert "; hit" in status
+
+    def test_a_stored_answer_keeps_its_lines_across_a_restart(self, origin: Origin, tmp_path: Path) -> None:
+        origin.routes["/kept"] = Route(200, {"Cache-Control": "max-age=60"}, b"kept", cookies=self.COOKIES)
+        port = free_port()
+        first = StratoEdge(origin.url, tmp_path / "cache", port=port).start()
+        set_cookies(first, "/kept")
+        assert first.stop() == 0
+        second = StratoEdge(origin.url, tmp_path / "cache", port=port).start()
+        try:
+            assert set_cookies(second, "/kept")[0] == list(self.COOKIES)
+            assert origin.count("/kept") == 1
+        finally:
+            second.stop()

@@ -10,6 +10,7 @@ from typing import ClassVar, Protocol
 
 from strato.edge import compression, multirange
 from strato.edge.response_fields import Fields, add_fields
+from strato.edge.set_cookie import field_items
 from strato.http.conditionals import Outcome, evaluate, format_http_date, parse_http_date
 from strato.http.request import Request
 from strato.http.responses import send_body, send_stream
@@ -178,20 +179,20 @@ async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None)
         await send_bodiless(send, answer.status, answer.headers)
         return
     if answer.encoding is None and all(isinstance(part, bytes) for part in answer.body):
-        await send_body(send, answer.status, answer.headers.items(), b"".join(_literal(answer.body, None)))
+        await send_body(send, answer.status, field_items(answer.headers), b"".join(_literal(answer.body, None)))
         return
     assert body is not None, "an answer with ranges of the representation needs its body"
     chunks = _parts(answer.body, body)
     if answer.encoding is not None:
         chunks = _compressed(chunks, answer.encoding)
-    await send_stream(send, answer.status, answer.headers.items(), chunks)
+    await send_stream(send, answer.status, field_items(answer.headers), chunks)
 
 
 async def send_bodiless(send: Send, status: int, headers: dict[str, str]) -> None:
     """An answer without a body (to a HEAD, a 304, a 204, a 416) with the Content-Length it has, if
     any: none is made up for it (RFC 9110 8.6: a 204 has none, a 304 none but the 200's, and a
     HEAD the GET's, or none while a body still arriving has no known length)."""
-    await send_stream(send, status, headers.items(), _no_chunks())
+    await send_stream(send, status, field_items(headers), _no_chunks())
 
 
 async def _no_chunks() -> AsyncIterator[bytes]:
@@ -204,9 +205,9 @@ async def respond(
     send: Send, status: int, headers: dict[str, str], chunks: AsyncIterator[bytes] | None, head: bool,
 ) -> None:
     if chunks is None:
-        await send_body(send, status, headers.items(), head=head)
+        await send_body(send, status, field_items(headers), head=head)
     else:
-        await send_stream(send, status, headers.items(), chunks)
+        await send_stream(send, status, field_items(headers), chunks)
 
 
 async def plain(send: Send, status: int, message: str, method: str) -> None:

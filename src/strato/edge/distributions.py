@@ -45,7 +45,7 @@ from strato.cdn.resources import (
 from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import FAILOVER_METHODS, bucket_of, origin_access_identity
 from strato.digits import is_digits
-from strato.edge import cloudfront_fields
+from strato.edge import cloudfront_fields, set_cookie
 from strato.edge.function_events import VIEWER_REQUEST, VIEWER_RESPONSE, EdgeFunctions
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
 from strato.edge.origin_http import KEEPALIVE_TIMEOUT
@@ -199,8 +199,13 @@ class DistributionOrigin:
             path = "/" + root_object.lstrip("/")
         group = distribution.config.group(behavior.target_origin_id)
         if group is None or len(targets) < 2 or body is not None or method not in FAILOVER_METHODS:
-            return await self._fetch_from(targets[0], behavior, method, path, query, headers, body, host)
-        return await self._fail_over(group, targets, behavior, method, path, query, headers, host)
+            response = await self._fetch_from(targets[0], behavior, method, path, query, headers, body, host)
+        else:
+            response = await self._fail_over(group, targets, behavior, method, path, query, headers, host)
+        rules = self._rules.get((distribution.id, behavior.path_pattern))
+        if rules is not None:  # the cookies the behaviour forwards are the ones viewers get set (Cookies.html)
+            set_cookie.passed_on(response.headers, rules.cookies, rules.cookies_withheld)
+        return response
 
     async def _fail_over(self, group: OriginGroup, targets: tuple[Origin, ...], behavior: Behavior, method: str,
                          path: str, query: str, headers: Mapping[str, str], host: str) -> OriginResponse:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
 
+from strato.edge import set_cookie
 from strato.edge.delivery import Answer
 
 _NO_LINES: dict[str, bytes] = {}
@@ -33,9 +34,10 @@ def head(
         prefix = _names.get(name) or _name(name)
         if prefix is None:
             return None
-        raw_value = value.encode("latin-1", "replace")
-        values.append(raw_value)
-        out += (prefix, raw_value, b"\r\n")
+        for text in value.split(set_cookie.SEPARATOR) if name == set_cookie.NAME else (value,):
+            raw_value = text.encode("latin-1", "replace")
+            values.append(raw_value)
+            out += (prefix, raw_value, b"\r\n")
     if values and HEADER_VALUE_RE.search(b"\t".join(values)):  # a tab is allowed in a value
         return None
     out.append(b"\r\n")
@@ -43,11 +45,17 @@ def head(
 
 
 def field_line(name: str, value: str) -> bytes | None:
+    """The field's line (Set-Cookie's lines)."""
     prefix = _names.get(name) or _name(name)
-    raw_value = value.encode("latin-1", "replace")
-    if prefix is None or HEADER_VALUE_RE.search(raw_value):
+    if prefix is None:
         return None
-    return prefix + raw_value + b"\r\n"
+    lines = []
+    for text in value.split(set_cookie.SEPARATOR) if name == set_cookie.NAME else (value,):
+        raw_value = text.encode("latin-1", "replace")
+        if HEADER_VALUE_RE.search(raw_value):
+            return None
+        lines.append(prefix + raw_value + b"\r\n")
+    return b"".join(lines)
 
 
 def _name(name: str) -> bytes | None:

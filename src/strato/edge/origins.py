@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from strato.edge import set_cookie
 from strato.edge.origin_http import KEEPALIVE_TIMEOUT, WHOLE_UP_TO, OriginPool, request_head
 
 
@@ -37,11 +38,17 @@ class Origin(Protocol):
 
 
 def _joined(raw: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Field lines of one name joined with ", " (RFC 9110 §5.3), names lower-cased."""
+    """Field lines of one name joined with ", " (RFC 9110 §5.3), Set-Cookie's kept apart
+    (edge/set_cookie.py), names lower-cased."""
     headers: dict[str, str] = {}
     for name, value in raw:
         lowered = name.lower()
-        headers[lowered] = f"{headers[lowered]}, {value}" if lowered in headers else value
+        if lowered not in headers:
+            headers[lowered] = value
+        elif lowered == set_cookie.NAME:
+            headers[lowered] = set_cookie.joined(headers[lowered], value)
+        else:
+            headers[lowered] = f"{headers[lowered]}, {value}"
     return headers
 
 
