@@ -67,15 +67,19 @@ class TestAnswers:
             assert conn.get(path)[1]["cache-status"].startswith("strato; hit")
         assert [origin.count(p) for p in ("/conditional", "/failed", "/head")] == [1, 1, 1]
 
-    def test_a_range_asked_of_an_uncached_object_goes_to_the_origin_and_is_not_stored(
-        self, origin: Origin, conn: Connection
-    ) -> None:
-        origin.routes["/range"] = small()  # this origin ignores Range and sends the whole body
+    def test_a_range_asked_of_an_uncached_object_fills_the_cache(self, origin: Origin, conn: Connection) -> None:
+        """The origin is asked for the whole object (as nginx's proxy_cache and Varnish ask), the
+        range is answered from it, and the next range is a hit: a player's range requests fill
+        the cache."""
+        origin.routes["/range"] = small()
         status, headers, body = conn.get("/range", "Range: bytes=10-19")
-        assert (status, body, headers["cache-status"]) == (200, BODY, "strato; fwd=uri-miss")
-        assert origin.last("/range").headers["range"] == "bytes=10-19"
-        assert conn.get("/range", "Range: bytes=10-19")[2] == BODY
-        assert origin.count("/range") == 2
+        assert (status, body, headers["content-range"]) == (206, BODY[10:20], f"bytes 10-19/{len(BODY)}")
+        assert headers["cache-status"] == "strato; fwd=uri-miss; stored"
+        assert "range" not in origin.last("/range").headers
+        status, headers, body = conn.get("/range", "Range: bytes=20-29")
+        assert (status, body) == (206, BODY[20:30])
+        assert headers["cache-status"].startswith("strato; hit")
+        assert origin.count("/range") == 1
 
     def test_a_compressible_miss_is_answered_compressed_and_the_identity_body_stays_stored(
         self, origin: Origin, conn: Connection, edge: StratoEdge

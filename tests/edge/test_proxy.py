@@ -629,3 +629,54 @@ class TestCookies:
             assert origin.count("/kept") == 1
         finally:
             second.stop()
+
+
+class TestFetchesForTheCache:
+    """A miss asks the origin for the whole response, unconditionally, and answers the client's
+    range or preconditions from it (RFC 9111 4.3.2, RFC 9110 14), so that range requests and
+    revalidations fill the cache as nginx's proxy_cache and Varnish fill theirs."""
+
+    def test_a_range_of_a_large_uncached_object_is_answered_while_the_whole_is_stored(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        body = bytes(range(256)) * 1200
+        origin.routes["/video"] = Route(200, {"Cache-Control": "max-age=60", "ETag": '"v"'}, body)
+        status, headers, got = call(edge, "/video", {"Range": "bytes=250000-250009"})
+        assert (status, got, headers["content-range"]) == (206, body[250000:250010], f"bytes 250000-250009/{len(body)}")
+        status, headers, got = call(edge, "/video", {"Range": "bytes=-5"})
+        assert (status, got) == (206, body[-5:])
+        assert "; hit" in headers["cache-status"]
+        assert [seen.headers.get("range") for seen in origin.seen if seen.path == "/video"] == [None]
+
+    def test_a_revalidation_on_a_miss_is_answered_here_and_fills_the_cache(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        origin.routes["/app.js"] = Route(200, {"Cache-Control": "max-age=60", "ETag": '"a1"'}, b"app")
+        status, _, got = call(edge, "/app.js", {"If-None-Match": '"a1"'})
+        assert (status, got) == (304, b"")
+        assert "if-none-match" not in origin.last("/app.js").headers
+        status, headers, got = call(edge, "/app.js")
+        assert (status, got) == (200, b"app")
+        assert "; hit" in headers["cache-status"]
+        assert origin.count("/app.js") == 1
+
+    @pytest.mark.parametrize(("size", "asked"), [(100, [None]), (300_000, [None, "bytes=0-3"])],
+                             ids=["small", "large"])
+    def test_an_uncacheable_answer_gives_the_client_its_range(
+        self, origin: Origin, edge: StratoEdge, size: int, asked: list[str | None]
+    ) -> None:
+        """Not stored: cut from the whole answer when it came in memory, else the client's own
+        request goes to the origin."""
+        body = (b"0123456789" * (size // 10 + 1))[:size]
+
+        def ranged(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            if seen.headers.get("range") == "bytes=0-3":
+                return 206, {"Cache-Control": "no-store", "Content-Range": f"bytes 0-3/{len(body)}"}, body[:4]
+            return 200, {"Cache-Control": "no-store"}, body
+
+        origin.routes["/private"] = Route(answer=ranged)
+        status, headers, got = call(edge, "/private", {"Range": "bytes=0-3"})
+        assert (status, got, headers["content-range"]) == (206, b"0123", f"bytes 0-3/{len(body)}")
+        assert [seen.headers.get("range") for seen in origin.seen if seen.path == "/private"] == asked
+        status, _, got = call(edge, "/private", {"If-None-Match": '"none"'})
+        assert (status, got) == (200, body)

@@ -50,6 +50,10 @@ _NOT_UPDATED = frozenset({
 })
 # RFC 9110 13.1.2 / 13.1.3: the client's validators, replaced in the cache's own conditional request.
 _CLIENT_VALIDATORS = frozenset({"if-none-match", "if-modified-since"})
+# What a client asks of the representation it would be given rather than of the resource: its
+# preconditions and its ranges, which a cache answers from a whole response it holds (RFC 9111
+# 4.3.2, RFC 9110 14); a fetch for the cache asks for the whole response, unconditionally.
+CLIENT_ONLY = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range", "if-range"})
 _SF_TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*")
 
 

@@ -288,6 +288,14 @@ class EdgeProxy:
             return
         if outcome.passed is not None:
             response = outcome.claim()
+            if response is not None and response.status == 200 and not policy.CLIENT_ONLY.isdisjoint(headers):
+                # The whole response, asked for the cache: this client's range or preconditions
+                # are answered from it when it is in memory, else asked of the origin.
+                if response.whole is not None:
+                    await self._answer_whole(request, response.headers, response.whole, send, f"fwd={fwd}")
+                    return
+                response.release()
+                response = None
             if response is None:  # someone else took the uncacheable response: fetch our own
                 response = await self._fetch_plain(request, host, target, headers)
             await self._relay(request, response, send, f"fwd={fwd}")
@@ -387,9 +395,13 @@ class EdgeProxy:
         behaviour's TTLs become the stored response's CDN-Cache-Control (rules.expiration); the
         variant is told apart by Vary and the fields the behaviour keys on (rules.keyed_fields).
         An OPTIONS is cached only where the behaviour asks for it, as CloudFront does (RFC 9110
-        9.3.7 has OPTIONS answers uncacheable), so it is stored by the rules of a GET."""
+        9.3.7 has OPTIONS answers uncacheable), so it is stored by the rules of a GET. The origin is
+        asked for the whole response, unconditionally (policy.CLIENT_ONLY: the client's ranges and
+        preconditions are answered from it here, as nginx's proxy_cache and Varnish do), so that a
+        range or a revalidation on a miss fills the cache; a stale entry's own validators go instead."""
         site = self.metrics.site(rules.site)
-        forward = self._origin_headers(headers)
+        asked = {name: value for name, value in headers.items() if name not in policy.CLIENT_ONLY}
+        forward = self._origin_headers(asked)
         conditional = policy.conditional_request(forward, stale.stored()) if stale is not None else None
         if conditional is not None:
             forward = conditional
@@ -421,7 +433,7 @@ class EdgeProxy:
         site.misses += 1
         fields = keyed_fields(rules, cachekey.vary_fields(response.headers))
         kept = stored_fields(rules, response.headers, response.status, response_time)
-        if fields is None or not policy.is_storable("GET", response.status, headers, kept):
+        if fields is None or not policy.is_storable("GET", response.status, asked, kept):
             return FetchResult(passed=response), None
         meta = Entry(
             key=key, variant=cachekey.secondary_key(fields, headers), vary=fields, host=host, target=target,
@@ -581,12 +593,27 @@ class EdgeProxy:
                 self.store.invalidate(key)
         await self._relay(request, response, send, status_text)
 
+    def _relayed_headers(self, headers: Mapping[str, str], status_text: str) -> dict[str, str]:
+        """An origin response's outgoing fields as the edge passes it on."""
+        relayed = policy.outgoing_response_headers(headers)
+        if "date" not in relayed:  # RFC 9110 6.6.1: the time it was received
+            relayed["date"] = format_http_date(time.time())
+        _add_via(relayed)
+        relayed["cache-status"] = f"{self.name}; {status_text}"
+        return relayed
+
+    async def _answer_whole(self, request: Request, headers: Mapping[str, str], whole: bytes, send: Send,
+                            status_text: str) -> None:
+        """A 200 the edge does not store, whole in memory, answered as the client asked (its range,
+        its preconditions), uncompressed as it came."""
+        async def read(start: int, end: int | None) -> AsyncIterator[bytes]:
+            yield whole[start:end]
+
+        await deliver(request, 200, self._relayed_headers(headers, status_text), len(whole), read, send, whole,
+                      compress=False)
+
     async def _relay(self, request: Request, response: OriginResponse, send: Send, status_text: str) -> None:
-        headers = policy.outgoing_response_headers(response.headers)
-        if "date" not in headers:  # RFC 9110 6.6.1: the time it was received
-            headers["date"] = format_http_date(time.time())
-        _add_via(headers)
-        headers["cache-status"] = f"{self.name}; {status_text}"
+        headers = self._relayed_headers(response.headers, status_text)
         if request.method == "HEAD" or response.status in (204, 304):
             response.release()
             if response.status in (204, 304):  # RFC 9110 8.6: no content, whatever length a 304 says a 200 has
