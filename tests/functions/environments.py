@@ -139,6 +139,7 @@ class Runner:
         finally:
             os.close(sink)
         listener.owner = process.pid  # only the environment's processes may talk to its Runtime API
+        listener.owner_uid = process.uid
         return Environment(process, listener, channel, recorder, log)
 
 
@@ -177,6 +178,7 @@ class PlainProcess:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self._process = process
         self.pid = process.pid
+        self.uid: int | None = None  # strato's own, shared by every such runtime
 
     async def wait(self) -> int:
         return await self._process.wait()

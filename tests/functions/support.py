@@ -28,6 +28,7 @@ class SubprocessProcess:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self._process = process
         self.pid = process.pid
+        self.uid: int | None = None  # strato's own, shared by every such runtime
         self._peak_mb = 0
 
     async def wait(self) -> int:

@@ -80,6 +80,7 @@ class Watched:
     def __init__(self, process: Process) -> None:
         self.process = process
         self.pid = process.pid
+        self.uid = process.uid
         self.settles = 0
 
     async def wait(self) -> int:

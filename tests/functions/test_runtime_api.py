@@ -6,16 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
+
+import pytest
 
 from strato.functions.records import ResponseStream
 from strato.functions.runtime_api import MAX_RESULT, Delivery, RuntimeApiListener, RuntimeChannel
 from strato.functions.runtime_api.connection import MAX_CONNECTIONS, MAX_HEAD, MAX_REFUSALS
 
 BASE = "/2018-06-01/runtime"
+ENVIRONMENT_UID = 1_999_999_999  # no account's
 
 
 class Recorder:
@@ -375,6 +380,35 @@ class TestOwnership:
             channel.submit(delivery(payload=b'"for the owner"'))
             output, _ = await runtime.communicate()
             assert output == b"200 b'\"for the owner\"'\n"  # fetched by the owner's grandchild
+            stranger.close()
+            listener.close()
+            Client.opened.clear()
+        asyncio.run(main())
+
+    @pytest.mark.skipif(os.geteuid() != 0, reason="a socket of another uid needs root")
+    def test_an_environment_with_a_uid_of_its_own_is_told_by_that_uid_alone(self) -> None:
+        """Its processes' descriptors are not walked: a tenant that fills its tree with them
+        would make every stranger's connection stall the controller for seconds."""
+        async def main() -> None:
+            recorder = Recorder()
+            channel = RuntimeChannel(recorder)
+            listener = await RuntimeApiListener.open(channel)
+            host, port = listener.address.split(":")
+            listener.owner = os.getpid()  # a tree that holds the stranger's socket: the uid still decides
+            listener.owner_uid = ENVIRONMENT_UID
+            stranger = await Client.connect(listener)
+            assert await stranger.closed()
+            os.seteuid(ENVIRONMENT_UID)  # a socket belongs to the uid that made it
+            try:
+                own = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            finally:
+                os.seteuid(0)
+            own.connect((host, int(port)))
+            reader, writer = await asyncio.open_connection(sock=own)
+            writer.write(f"GET {BASE}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            channel.submit(delivery())
+            assert await reader.readline() == b"HTTP/1.1 200 OK\r\n"
+            writer.close()
             stranger.close()
             listener.close()
             Client.opened.clear()

@@ -134,6 +134,7 @@ class Environment:
             raise
         self.pid = self._process.pid
         listener.owner = self.pid
+        listener.owner_uid = self._process.uid
         if self._doomed:
             self._process.kill()
         self._loop.add_reader(self._pipe, self._read_output)

@@ -42,8 +42,9 @@ ZYGOTE_MODULES = (
 class EnvironmentProcess:
     """One environment, as seen from the launcher: its init's pid and its cgroup."""
 
-    def __init__(self, pid: int, group: cgroups.Group | None, owner: ZygoteClient) -> None:
+    def __init__(self, pid: int, group: cgroups.Group | None, owner: ZygoteClient, uid: int | None) -> None:
         self.pid = pid
+        self.uid = uid  # None where environments share strato's uid (not root)
         self._group = group
         self._owner = owner
         self._exit: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -135,6 +136,7 @@ class ZygoteClient:
                 cwd="/",
             )
         self._cgroup_version = policy.cgroups.version if policy.cgroups else 0
+        self._own_uids = policy.root  # each environment runs as the uid it is given
         self._spares: collections.deque[tuple[int, cgroups.Group | None, socket.socket]] = collections.deque()
         self._spare_arrived: asyncio.Event | None = None
         self._failure: str | None = None  # why the last spare could not be made
@@ -175,7 +177,7 @@ class ZygoteClient:
                     continue
             self._tell({"op": "used", "pid": pid})
             self._uids[pid] = uid
-            process = EnvironmentProcess(pid, group, self)
+            process = EnvironmentProcess(pid, group, self, uid if self._own_uids else None)
             self._running[pid] = process
             return process
 

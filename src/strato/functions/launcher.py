@@ -31,6 +31,7 @@ class Process(Protocol):
     """One running environment process (and everything it started)."""
 
     pid: int
+    uid: int | None  # the uid only this environment's processes run as (None: it has none of its own)
 
     async def wait(self) -> int:
         """Wait for the exit; returns the status as subprocess does (negative: killed by signal)."""

@@ -1,8 +1,9 @@
 """The Runtime API listener of one environment: 127.0.0.1, a port chosen by the kernel.
 
 Each environment has its own listener and channel. Its port is reachable by every process on
-the host, so once the environment's process is known (`owner`), only connections from that
-process's tree are admitted (peers.py); before that, none are.
+the host, so once the environment's process is known (`owner`, and `owner_uid` where its
+processes run as a uid of their own), only connections from that environment are admitted
+(peers.py); before that, none are.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class RuntimeApiListener:
         port = server.sockets[0].getsockname()[1]
         self.address = f"127.0.0.1:{port}"  # the value of AWS_LAMBDA_RUNTIME_API
         self.owner: int | None = None  # the pid whose process tree may connect (None: no one yet)
+        self.owner_uid: int | None = None  # the uid only that tree runs as (None: it has none of its own)
 
     @classmethod
     async def open(cls, channel: RuntimeChannel, restricted: bool = True) -> RuntimeApiListener:
@@ -34,8 +36,9 @@ class RuntimeApiListener:
         def admit(peer: tuple[str, int], local: tuple[str, int]) -> bool:
             if not restricted:
                 return True
-            owner = listener.owner if listener is not None else None
-            return owner is not None and peers.from_tree(peer, local, owner)
+            if listener is None or listener.owner is None:
+                return False
+            return peers.from_environment(peer, local, listener.owner, listener.owner_uid)
 
         server = await loop.create_server(lambda: RuntimeConnection(channel, connections, admit),
                                           "127.0.0.1", 0, family=socket.AF_INET, backlog=8)
