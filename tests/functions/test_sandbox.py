@@ -9,6 +9,7 @@ import errno
 import os
 import random
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from strato.functions import sandbox
+from strato.functions import isolated, sandbox
 from strato.functions.isolated import IsolatedLauncher
 from tests.functions.environments import Environment, Outcome, Runner
 
@@ -162,6 +163,33 @@ class TestWhoTheFunctionIs:
         assert first.body["uid"] not in (0, os.getuid())
         assert first.body["uid"] != second.body["uid"]
         assert first.body["groups"] == []
+
+    def test_environments_of_different_interpreters_never_share_a_uid(
+            self, tmp_path: Path, hidden: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Each interpreter has a zygote of its own; the uids are the launcher's to hand out."""
+        if os.geteuid() != 0:
+            pytest.skip("a uid per environment needs root")
+        other = tmp_path / "python"  # another interpreter, as far as the launcher can tell
+        other.symlink_to(sys.executable)
+        interpreters = iter([sys.executable, str(other)])
+        monkeypatch.setattr(isolated, "interpreter_for", lambda runtime: next(interpreters))
+        tmp_path.chmod(0o755)
+        runner = Runner(IsolatedLauncher(tmp_path / "work", [hidden]), tmp_path, asyncio.new_event_loop())
+
+        async def go() -> list[int]:
+            code = runner.code(HANDLERS)
+            environments = [await runner.start(code, "app.identity") for _ in range(2)]
+            outcomes = [await environment.invoke() for environment in environments]
+            for environment in environments:
+                await environment.stop()
+            return [outcome.body["uid"] for outcome in outcomes]
+
+        try:
+            first, second = runner.run(go())
+        finally:
+            runner.run(runner.launcher.close())
+            runner.loop.close()
+        assert first != second
 
     def test_it_has_its_own_pid_namespace_and_hostname(self, runner: Runner) -> None:
         needs_namespaces(runner)

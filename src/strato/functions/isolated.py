@@ -120,10 +120,30 @@ def _python_path(interpreter: str, module_root: Path) -> str:
     return os.pathsep.join([str(module_root), sysconfig.get_path("purelib")])
 
 
+class Uids:
+    """The environments' uids, handed out for every zygote of a launcher: no two environments
+    alive at once share one, whichever interpreters run them."""
+
+    def __init__(self) -> None:
+        self._used: set[int] = set()
+        self._counter = 0
+
+    def take(self) -> int:
+        while True:
+            self._counter += 1
+            uid = sandbox.UID_BASE + self._counter % UID_SPAN
+            if uid not in self._used:
+                self._used.add(uid)
+                return uid
+
+    def release(self, uid: int) -> None:
+        self._used.discard(uid)
+
+
 class ZygoteClient:
     """The launcher's end of one zygote's control socket."""
 
-    def __init__(self, interpreter: str, module_root: Path, policy: sandbox.Policy) -> None:
+    def __init__(self, interpreter: str, module_root: Path, policy: sandbox.Policy, uids: Uids) -> None:
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         path = os.environ.get("PATH", DEFAULT_PATH)
         environment = {"PYTHONPATH": _python_path(interpreter, module_root), "PATH": path}
@@ -141,8 +161,8 @@ class ZygoteClient:
         self._spare_arrived: asyncio.Event | None = None
         self._failure: str | None = None  # why the last spare could not be made
         self._running: dict[int, EnvironmentProcess] = {}
+        self._free_uids = uids  # shared with the launcher's other zygotes
         self._uids: dict[int, int] = {}  # init pid -> the environment's uid
-        self._uid_counter = 0
         self._loop: asyncio.AbstractEventLoop | None = None  # attached at the first launch
         self.alive = True
 
@@ -169,11 +189,12 @@ class ZygoteClient:
             with sock:
                 if group is not None:
                     group.limit(spec.memory_mb)
-                uid = self._free_uid()
+                uid = self._free_uids.take()
                 try:
                     fds = [spec.log_fd] if spec.api_fd is None else [spec.log_fd, spec.api_fd]
                     messages.send(sock, self._spec(spec, uid), fds)
                 except OSError:  # the spare died: its exit report is on its way
+                    self._free_uids.release(uid)
                     continue
             self._tell({"op": "used", "pid": pid})
             self._uids[pid] = uid
@@ -195,14 +216,6 @@ class ZygoteClient:
             "argv": program_for(spec.runtime),
             "log_secret": spec.log_secret,
         }
-
-    def _free_uid(self) -> int:
-        used = set(self._uids.values())
-        while True:
-            self._uid_counter += 1
-            uid = sandbox.UID_BASE + self._uid_counter % UID_SPAN
-            if uid not in used:
-                return uid
 
     def _tell(self, message: dict[str, Any]) -> None:
         try:
@@ -252,7 +265,9 @@ class ZygoteClient:
             self._wake()
         elif op == "exited":
             pid = message["pid"]
-            self._uids.pop(pid, None)
+            uid = self._uids.pop(pid, None)
+            if uid is not None:
+                self._free_uids.release(uid)
             process = self._running.pop(pid, None)
             if process is not None:
                 process.exited(message["status"], message["peak"])
@@ -280,6 +295,9 @@ class ZygoteClient:
             process.kill()
             process.exited(-9, None)
         self._running.clear()
+        for uid in self._uids.values():
+            self._free_uids.release(uid)
+        self._uids.clear()
 
     async def close(self) -> None:
         self._lost()
@@ -307,7 +325,8 @@ class IsolatedLauncher:
         self.protections = self.policy.describe()
         # strato's own interpreter serves its Python version and the provided runtimes: its
         # zygote starts now, so that the first cold start does not pay for importing boto3.
-        self._zygotes = {sys.executable: ZygoteClient(sys.executable, self._module_root, self.policy)}
+        self._uids = Uids()
+        self._zygotes = {sys.executable: ZygoteClient(sys.executable, self._module_root, self.policy, self._uids)}
 
     def runtimes(self) -> frozenset[str]:
         return available_runtimes()
@@ -320,7 +339,7 @@ class IsolatedLauncher:
         if client is None or not client.alive:
             if client is not None:
                 await client.close()
-            client = ZygoteClient(interpreter, self._module_root, self.policy)
+            client = ZygoteClient(interpreter, self._module_root, self.policy, self._uids)
             self._zygotes[interpreter] = client
         return await client.launch(spec)
 
