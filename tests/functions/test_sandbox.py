@@ -191,6 +191,11 @@ class TestWhoTheFunctionIs:
             runner.loop.close()
         assert first != second
 
+    def test_two_launchers_on_one_host_hand_out_different_uids(self) -> None:
+        """Two strato servers on one host: their environments must not share uids either."""
+        first, second = isolated.Uids(), isolated.Uids()
+        assert first.take() != second.take()
+
     def test_it_has_its_own_pid_namespace_and_hostname(self, runner: Runner) -> None:
         needs_namespaces(runner)
         outcome, _ = invoke(runner, "app.identity")

@@ -15,6 +15,7 @@ import collections
 import functools
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -30,7 +31,7 @@ from .runtimes import available_runtimes, interpreter_for, program_for
 
 MB = 1024 * 1024
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
-UID_SPAN = 1_000_000  # environment uids: UID_BASE + (0 .. UID_SPAN)
+UID_SPAN = 1_000_000_000  # environment uids: UID_BASE + (0 .. UID_SPAN), all below 2**31
 # The modules a zygote imports, copied so that an interpreter other than strato's own can
 # import them without seeing strato's installation (and its site-packages).
 ZYGOTE_MODULES = (
@@ -122,11 +123,13 @@ def _python_path(interpreter: str, module_root: Path) -> str:
 
 class Uids:
     """The environments' uids, handed out for every zygote of a launcher: no two environments
-    alive at once share one, whichever interpreters run them."""
+    alive at once share one, whichever interpreters run them. Each launcher starts at a random
+    point of the span, so that two strato servers on one host do not hand out the same uids
+    (the Runtime API tells an environment's connections by their uid)."""
 
     def __init__(self) -> None:
         self._used: set[int] = set()
-        self._counter = 0
+        self._counter = secrets.randbelow(UID_SPAN)
 
     def take(self) -> int:
         while True:
