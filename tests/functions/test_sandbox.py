@@ -22,7 +22,7 @@ from strato.functions.isolated import IsolatedLauncher
 from tests.functions.environments import Environment, Outcome, Runner
 
 HANDLERS = '''
-import os, pathlib, subprocess, sys, threading
+import os, pathlib, socket, subprocess, sys, threading
 
 def identity(event, context):
     status = pathlib.Path("/proc/self/status").read_text()
@@ -82,6 +82,24 @@ def tmp(event, context):
 
 def spawn(event, context):
     return subprocess.Popen(["sleep", event["marker"]], start_new_session=True).pid
+
+LISTENING = []
+
+def listen(event, context):
+    LISTENING.append(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+    LISTENING[-1].bind("\\0" + event["name"])
+    LISTENING[-1].listen()
+    mine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mine.connect("\\0" + event["name"])  # its own environment may
+    return "listening"
+
+def connect(event, context):
+    attempt = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        attempt.connect("\\0" + event["name"])
+        return 0
+    except OSError as e:
+        return e.errno
 '''
 
 BOOTSTRAP = """\
@@ -212,7 +230,8 @@ class TestWhoTheFunctionIs:
         line = runner.launcher.protections
         assert line.startswith("isolation: ")
         assert ("namespaces" in line) == policy(runner).policy.namespaces
-        assert ("WARNING" in line) == (not policy(runner).policy.root or policy(runner).policy.cgroups is None)
+        found = policy(runner).policy
+        assert ("WARNING" in line) == (not found.root or found.cgroups is None or not found.scopes)
 
 
 class TestWhatTheFunctionSees:
@@ -237,6 +256,28 @@ class TestWhatTheFunctionSees:
         written, seen = runner.run(go())
         assert written.body == {"written": 1}
         assert seen.body["errno"] == errno.ENOENT
+
+    def test_it_cannot_reach_another_environments_abstract_unix_socket(self, runner: Runner) -> None:
+        """Environments share the host's network namespace, abstract socket names included:
+        over one, a function could hand another a descriptor of its /tmp, which would then
+        outlive its environment and every memory limit."""
+        if not policy(runner).policy.scopes:
+            pytest.skip("no Landlock scopes (Linux 6.12) on this host")
+        name = f"strato-test-{random.randint(10_000, 99_999)}"
+
+        async def go() -> tuple[Outcome, Outcome]:
+            code = runner.code(HANDLERS)
+            listener = await runner.start(code, "app.listen")
+            stranger = await runner.start(code, "app.connect")
+            listening = await listener.invoke({"name": name})
+            reached = await stranger.invoke({"name": name})
+            await listener.stop()
+            await stranger.stop()
+            return listening, reached
+
+        listening, reached = runner.run(go())
+        assert listening.body == "listening"
+        assert reached.body == errno.EPERM
 
     def test_it_can_import_the_standard_library_and_boto3_wherever_the_interpreter_lives(
             self, runner: Runner) -> None:

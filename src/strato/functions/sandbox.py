@@ -11,7 +11,7 @@ The steps, in the order an environment meets them (see zygote.py for who runs ea
   finish_filesystem  at launch: /var/task read-only, the function's layers read-only at /opt,
                      /tmp resized to the function's size
   drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
-                     no_new_privs
+                     no_new_privs, a Landlock domain of its own for abstract Unix sockets
 Only the standard library: the zygote, which may run on another interpreter, imports it.
 """
 
@@ -47,6 +47,10 @@ class Policy:
     hide: tuple[str, ...] = ()
     reveal: tuple[str, ...] = field(default=())  # dirs user code must read through closed parents
     keep_in_tmp: tuple[str, ...] = field(default=())  # the runtime's dirs under /tmp (a venv there)
+    # Landlock scopes (Linux 6.12): abstract Unix sockets, which every network namespace shares,
+    # only within an environment. Without them environments can pass each other descriptors (a
+    # file of a /tmp that then outlives its environment and every memory limit).
+    scopes: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -56,6 +60,7 @@ class Policy:
             "hide": list(self.hide),
             "reveal": list(self.reveal),
             "keep_in_tmp": list(self.keep_in_tmp),
+            "scopes": self.scopes,
         }
 
     @classmethod
@@ -72,6 +77,7 @@ class Policy:
             hide=tuple(str(p) for p in hide),
             reveal=tuple(str(p) for p in reveal),
             keep_in_tmp=tuple(str(p) for p in keep),
+            scopes=bool(data.get("scopes", False)),
         )
 
     def describe(self) -> str:
@@ -93,6 +99,11 @@ class Policy:
         absent = [c for c in ("memory", "cpu", "pids") if c not in controllers]
         if absent:
             missing.append(f"no {'/'.join(absent)} cgroup: rlimits instead (RLIMIT_AS for memory, RLIMIT_NPROC)")
+        if self.scopes:
+            active.append("abstract unix sockets only within an environment")
+        else:
+            missing.append("no Landlock scopes (Linux 6.12): environments can pass each other descriptors "
+                           "over abstract unix sockets")
         active.append("no_new_privs, rlimits")
         line = "isolation: " + ", ".join(active)
         return line + ("; WARNING: " + "; ".join(missing) if missing else "")
@@ -119,7 +130,8 @@ def probe(cgroups: Tree | None, hide: list[str]) -> Policy:
         os.makedirs(TASK_ROOT, exist_ok=True)
         os.makedirs(OPT, exist_ok=True)
     namespaces = _try_in_child(lambda: enter_namespaces(root))
-    return Policy(root, namespaces, cgroups, tuple(hide))
+    scopes = syscalls.landlock_abi() >= syscalls.LANDLOCK_SCOPES_ABI
+    return Policy(root, namespaces, cgroups, tuple(hide), scopes=scopes)
 
 
 def closed_parents(paths: list[str]) -> list[str]:
@@ -314,6 +326,8 @@ def drop_privileges(policy: Policy, uid: int) -> None:
         _map_ids(own_uid, own_gid)
         syscalls.drop_capabilities()  # the new namespace's full set would override file modes
     syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
+    if policy.scopes:
+        syscalls.scope_abstract_unix_sockets()
 
 
 def apply_rlimits(policy: Policy, memory_mb: int, tmp_mb: int) -> None:

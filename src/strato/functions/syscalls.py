@@ -1,5 +1,6 @@
 """The few Linux system calls the sandbox needs that the standard library lacks on Python 3.11
-(unshare, mount, prctl), through ctypes. Only the standard library: it runs inside zygotes."""
+(unshare, mount, prctl, Landlock), through ctypes. Only the standard library: it runs inside
+zygotes."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ SYS_MOUNT_SETATTR = 442  # the same number on every architecture (added in Linux
 AT_FDCWD = -100
 AT_RECURSIVE = 0x8000
 MOUNT_ATTR_RDONLY = 0x1
+
+
+SYS_LANDLOCK_CREATE_RULESET = 444  # the same numbers on every architecture (Linux 5.13)
+SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 0x1
+LANDLOCK_SCOPES_ABI = 6  # the first Landlock ABI with scopes (Linux 6.12)
 
 
 class _MountAttr(ctypes.Structure):
@@ -98,6 +106,33 @@ def drop_capabilities() -> None:
     header = _CapHeader(0x20080522, 0)
     data = (_CapData * 2)()
     _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version; 0 where it has none (or it is disabled)."""
+    version = int(_libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
+                                ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION)))
+    return max(version, 0)
+
+
+def scope_abstract_unix_sockets() -> None:
+    """Confine the calling thread and the processes it starts to a Landlock domain of their own
+    that may connect or send to no abstract Unix socket made outside it (needs no_new_privs)."""
+    attr = _RulesetAttr(0, 0, LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET)
+    fd = int(_libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
+                           ctypes.c_uint32(0)))
+    if fd < 0:
+        _check(fd, "landlock_create_ruleset")
+    try:
+        _check(int(_libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(fd), ctypes.c_uint32(0))),
+               "landlock_restrict_self")
+    finally:
+        os.close(fd)
 
 
 def sethostname(name: str) -> None:
