@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import platform
 import random
 import shutil
 import sys
@@ -92,6 +93,20 @@ def listen(event, context):
     mine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     mine.connect("\\0" + event["name"])  # its own environment may
     return "listening"
+
+def keyrings(event, context):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    add_key, request_key, keyctl = event["numbers"]
+    calls = [(add_key, b"user", b"leftover", b"secret", 6, ctypes.c_long(-4)),  # into the user keyring
+             (keyctl, 0, ctypes.c_long(-3), 0),  # the session keyring's id
+             (request_key, b"user", b"leftover", None, 0)]
+    errors = []
+    for call in calls:
+        ctypes.set_errno(0)
+        errors.append(0 if libc.syscall(*call) >= 0 else ctypes.get_errno())
+    return errors
 
 def connect(event, context):
     attempt = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -278,6 +293,16 @@ class TestWhatTheFunctionSees:
         listening, reached = runner.run(go())
         assert listening.body == "listening"
         assert reached.body == errno.EPERM
+
+    def test_it_has_no_kernel_keyrings(self, runner: Runner) -> None:
+        """Keyrings are not namespaced: keys in a uid's keyring outlive its environment (each
+        environment's uid a new one: kernel memory never given back), and a session keyring
+        inherited from whoever started strato would be the function's to read."""
+        numbers = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219)}.get(platform.machine())
+        if numbers is None or not policy(runner).policy.seccomp:
+            pytest.skip("no seccomp, or an architecture whose keyring calls this test does not know")
+        outcome, _ = invoke(runner, "app.keyrings", {"numbers": numbers})
+        assert outcome.body == [errno.EPERM] * 3
 
     def test_it_can_import_the_standard_library_and_boto3_wherever_the_interpreter_lives(
             self, runner: Runner) -> None:

@@ -35,7 +35,7 @@ UID_SPAN = 1_000_000_000  # environment uids: UID_BASE + (0 .. UID_SPAN), all be
 # The modules a zygote imports, copied so that an interpreter other than strato's own can
 # import them without seeing strato's installation (and its site-packages).
 ZYGOTE_MODULES = (
-    "__init__.py", "zygote.py", "envprocs.py", "messages.py", "sandbox.py", "cgroups.py", "syscalls.py",
+    "__init__.py", "zygote.py", "envprocs.py", "messages.py", "sandbox.py", "cgroups.py", "syscalls.py", "seccomp.py",
     "runtime_client.py", "rehearsal.py",
 )
 

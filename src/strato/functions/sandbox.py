@@ -11,7 +11,8 @@ The steps, in the order an environment meets them (see zygote.py for who runs ea
   finish_filesystem  at launch: /var/task read-only, the function's layers read-only at /opt,
                      /tmp resized to the function's size
   drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
-                     no_new_privs, a Landlock domain of its own for abstract Unix sockets
+                     no_new_privs, no kernel keyrings (seccomp), a Landlock domain of its own
+                     for abstract Unix sockets
 Only the standard library: the zygote, which may run on another interpreter, imports it.
 """
 
@@ -24,7 +25,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 
-from . import syscalls
+from . import seccomp, syscalls
 from .cgroups import Tree
 
 TASK_ROOT = "/var/task"
@@ -51,6 +52,7 @@ class Policy:
     # only within an environment. Without them environments can pass each other descriptors (a
     # file of a /tmp that then outlives its environment and every memory limit).
     scopes: bool = False
+    seccomp: bool = False  # seccomp filters: the kernel keyrings denied (seccomp.py)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,6 +63,7 @@ class Policy:
             "reveal": list(self.reveal),
             "keep_in_tmp": list(self.keep_in_tmp),
             "scopes": self.scopes,
+            "seccomp": self.seccomp,
         }
 
     @classmethod
@@ -78,6 +81,7 @@ class Policy:
             reveal=tuple(str(p) for p in reveal),
             keep_in_tmp=tuple(str(p) for p in keep),
             scopes=bool(data.get("scopes", False)),
+            seccomp=bool(data.get("seccomp", False)),
         )
 
     def describe(self) -> str:
@@ -104,6 +108,10 @@ class Policy:
         else:
             missing.append("no Landlock scopes (Linux 6.12): environments can pass each other descriptors "
                            "over abstract unix sockets")
+        if self.seccomp:
+            active.append("no kernel keyrings (seccomp)")
+        else:
+            missing.append("no seccomp: functions can leave keys in the kernel's keyrings for good")
         active.append("no_new_privs, rlimits")
         line = "isolation: " + ", ".join(active)
         return line + ("; WARNING: " + "; ".join(missing) if missing else "")
@@ -131,7 +139,13 @@ def probe(cgroups: Tree | None, hide: list[str]) -> Policy:
         os.makedirs(OPT, exist_ok=True)
     namespaces = _try_in_child(lambda: enter_namespaces(root))
     scopes = syscalls.landlock_abi() >= syscalls.LANDLOCK_SCOPES_ABI
-    return Policy(root, namespaces, cgroups, tuple(hide), scopes=scopes)
+    filtered = _try_in_child(_filtered)
+    return Policy(root, namespaces, cgroups, tuple(hide), scopes=scopes, seccomp=filtered)
+
+
+def _filtered() -> None:
+    syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
+    seccomp.deny_keyrings()
 
 
 def closed_parents(paths: list[str]) -> list[str]:
@@ -326,6 +340,8 @@ def drop_privileges(policy: Policy, uid: int) -> None:
         _map_ids(own_uid, own_gid)
         syscalls.drop_capabilities()  # the new namespace's full set would override file modes
     syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
+    if policy.seccomp:
+        seccomp.deny_keyrings()
     if policy.scopes:
         syscalls.scope_abstract_unix_sockets()
 
