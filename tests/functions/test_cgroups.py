@@ -7,7 +7,7 @@ from pathlib import Path
 
 from strato.functions.cgroups import Group
 
-V1_KNOBS = {"memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
+V1_KNOBS = {"memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes"],
             "cpu": ["cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.shares"], "pids": ["pids.max"]}
 
 
@@ -30,6 +30,7 @@ def test_limits_follow_the_memory_size(tmp_path: Path) -> None:
     group = group_of(tmp_path)
     group.limit(128)
     assert knob(tmp_path, "memory", "memory.limit_in_bytes") == str(128 * 1024 * 1024)
+    assert knob(tmp_path, "memory", "memory.kmem.tcp.limit_in_bytes") == str(128 * 1024 * 1024)  # socket buffers
     assert knob(tmp_path, "cpu", "cpu.cfs_quota_us") == "100000"  # at least one whole CPU
     assert knob(tmp_path, "cpu", "cpu.shares") == str(128 * 1024 // 1769)
     group.limit(3538)

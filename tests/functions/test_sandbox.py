@@ -94,6 +94,23 @@ def listen(event, context):
     mine.connect("\\0" + event["name"])  # its own environment may
     return "listening"
 
+def buffers(event, context):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(512)
+    held, queued, chunk, taken = [], 0, b"x" * 65536, 1 << 20
+    while queued < event["mb"] << 20 and taken >= 1 << 20:  # until a connection takes under 1 MB
+        sender = socket.create_connection(server.getsockname())
+        held.append((sender, server.accept()[0]))
+        sender.setblocking(False)
+        taken = 0
+        try:
+            while True:
+                taken += sender.send(chunk)
+        except BlockingIOError:
+            queued += taken
+    return queued >> 20
+
 def keyrings(event, context):
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
@@ -349,6 +366,13 @@ class TestLimits:
         outcome, peak = runner.run(go())
         assert outcome.body == 40
         assert 40 <= peak < 128
+
+    def test_socket_buffers_count_against_the_memory_limit(self, runner: Runner) -> None:
+        """Else a function holds the host's TCP memory, outside its limit, until every TCP
+        socket on the host is under pressure."""
+        needs_cgroup(runner, "memory")
+        outcome, _ = invoke(runner, "app.buffers", {"mb": 400}, memory_mb=128)
+        assert outcome.exit_status == -9 or outcome.body < 2 * 128  # a connection may always queue a little
 
     def test_the_number_of_tasks_is_limited(self, runner: Runner) -> None:
         outcome, _ = invoke(runner, "app.threads", {"max": 1500}, memory_mb=512)

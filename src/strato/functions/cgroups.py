@@ -1,4 +1,4 @@
-"""Memory, CPU and pids limits for environments through cgroups, v2 or v1 (this host has the
+"""Memory (socket buffers too), CPU and pids limits for environments through cgroups, v2 or v1 (this host has the
 v1 controllers). Only the standard library: the zygote uses it too.
 
 Strato makes one parent group per launcher and one child group per environment. A process is
@@ -94,6 +94,10 @@ class Group:
                 knobs.reverse()
             for name in knobs:
                 self._write("memory", name, memory)
+            # v1 charges socket buffers to a group only once it has a TCP limit (v2 always, to
+            # its memory): without one a function holds as much of the host's TCP memory as it
+            # likes, outside its limit, until every TCP socket on the host is under pressure.
+            self._write("memory", "memory.kmem.tcp.limit_in_bytes", memory)
             self._write("cpu", "cpu.cfs_period_us", str(CFS_PERIOD_US))
             self._write("cpu", "cpu.cfs_quota_us", str(quota))
             self._write("cpu", "cpu.shares", str(max(2, memory_mb * 1024 // MB_PER_VCPU)))
