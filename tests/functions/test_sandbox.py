@@ -111,6 +111,19 @@ def buffers(event, context):
             queued += taken
     return queued >> 20
 
+def ptys(event, context):
+    leader, follower = os.openpty()
+    name = os.ttyname(follower)
+    held = []
+    try:
+        while len(held) < event["max"]:
+            held.append(os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY))
+    except OSError as e:
+        error = e.errno
+    else:
+        error = 0
+    return {"first": name, "held": len(held) + 1, "error": error}
+
 def keyrings(event, context):
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
@@ -366,6 +379,12 @@ class TestLimits:
         outcome, peak = runner.run(go())
         assert outcome.body == 40
         assert 40 <= peak < 128
+
+    def test_it_has_ptys_of_its_own_and_only_a_few(self, runner: Runner) -> None:
+        """The host's ptys are shared by every login on the host: a function must not take them all."""
+        needs_namespaces(runner)
+        outcome, _ = invoke(runner, "app.ptys", {"max": 200})
+        assert outcome.body == {"first": "/dev/pts/0", "held": sandbox.PTYS, "error": errno.ENOSPC}
 
     def test_socket_buffers_count_against_the_memory_limit(self, runner: Runner) -> None:
         """Else a function holds the host's TCP memory, outside its limit, until every TCP

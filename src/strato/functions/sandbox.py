@@ -6,8 +6,8 @@ The steps, in the order an environment meets them (see zygote.py for who runs ea
                      not root); mounts stop propagating to the host
   mount_proc         /proc for the new pid namespace (run by its pid 1)
   prepare_filesystem the data dir and strato's own dirs covered by empty read-only tmpfs,
-                     private /dev/shm, /var/tmp and /tmp, an empty /opt, bash as /bin/sh (all
-                     before the launch)
+                     private /dev/shm, /var/tmp and /tmp, ptys of its own, an empty /opt, bash
+                     as /bin/sh (all before the launch)
   finish_filesystem  at launch: /var/task read-only, the function's layers read-only at /opt,
                      /tmp resized to the function's size
   drop_privileges    a uid of its own (root) or a nested user namespace (not root), rlimits,
@@ -36,6 +36,7 @@ NOFILE = 1024  # Lambda's file descriptor limit
 NPROC = 1024  # Lambda's process/thread limit (per uid: each environment has its own uid)
 SMALL_TMPFS = "size=16m,mode=1777"
 SPARE_TMP_MB = 512  # a spare's /tmp, Lambda's default ephemeral storage: other sizes are a remount
+PTYS = 64  # pseudo-terminals an environment may hold at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +262,21 @@ def prepare_filesystem(policy: Policy) -> int:
     for shared in ("/dev/shm", "/var/tmp"):
         if os.path.isdir(shared):
             _cover(shared, SMALL_TMPFS, read_only=False)
+    _private_ptys()
     _empty_opt()
     _private_tmp(host, policy.keep_in_tmp, policy.hide)
     _bash_as_sh()
     return host
+
+
+def _private_ptys() -> None:
+    """A devpts instance of the environment's own behind /dev/ptmx: the host's is shared by
+    every login on the host, and a function holding its 4096 ptys would leave none for them."""
+    if not (os.path.isdir("/dev/pts") and os.path.exists("/dev/ptmx")):
+        return
+    flags = syscalls.MS_NOSUID | syscalls.MS_NOEXEC
+    syscalls.mount("devpts", "/dev/pts", "devpts", flags, f"newinstance,ptmxmode=0666,mode=0620,max={PTYS}")
+    syscalls.mount("/dev/pts/ptmx", "/dev/ptmx", None, syscalls.MS_BIND)
 
 
 def _empty_opt() -> None:
