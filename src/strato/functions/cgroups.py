@@ -97,7 +97,8 @@ class Group:
             # v1 charges socket buffers to a group only once it has a TCP limit (v2 always, to
             # its memory): without one a function holds as much of the host's TCP memory as it
             # likes, outside its limit, until every TCP socket on the host is under pressure.
-            self._write("memory", "memory.kmem.tcp.limit_in_bytes", memory)
+            with contextlib.suppress(OSError):  # a kernel without TCP accounting: as before
+                self._write("memory", "memory.kmem.tcp.limit_in_bytes", memory)
             self._write("cpu", "cpu.cfs_period_us", str(CFS_PERIOD_US))
             self._write("cpu", "cpu.cfs_quota_us", str(quota))
             self._write("cpu", "cpu.shares", str(max(2, memory_mb * 1024 // MB_PER_VCPU)))

@@ -275,8 +275,14 @@ def _private_ptys() -> None:
     if not (os.path.isdir("/dev/pts") and os.path.exists("/dev/ptmx")):
         return
     flags = syscalls.MS_NOSUID | syscalls.MS_NOEXEC
-    syscalls.mount("devpts", "/dev/pts", "devpts", flags, f"newinstance,ptmxmode=0666,mode=0620,max={PTYS}")
-    syscalls.mount("/dev/pts/ptmx", "/dev/ptmx", None, syscalls.MS_BIND)
+    try:
+        syscalls.mount("devpts", "/dev/pts", "devpts", flags, f"newinstance,ptmxmode=0666,mode=0620,max={PTYS}")
+    except OSError:  # a host that refuses a devpts of one's own: the host's, as before
+        return
+    try:
+        syscalls.mount("/dev/pts/ptmx", "/dev/ptmx", None, syscalls.MS_BIND)
+    except OSError:  # a /dev/ptmx of the host's would make ptys /dev/pts does not show
+        syscalls.umount("/dev/pts", syscalls.MNT_DETACH)
 
 
 def _empty_opt() -> None:
