@@ -218,7 +218,9 @@ def _announce(settings: Settings, sock: socket.socket, edge: socket.socket | Non
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Private when strato makes it: the objects, their metadata and the keys are no other local
+    # user's to read (an operator's own directory keeps the mode it has).
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Made once, private, before any process forks: the workers and the controller all use it.
     (settings.data_dir / "functions").mkdir(mode=0o700, exist_ok=True)
     server_starting(settings.data_dir / "functions")  # provisioned environments are started again

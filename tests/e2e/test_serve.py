@@ -61,6 +61,7 @@ def test_a_first_start_without_root_keys_generates_prints_and_stores_them(tmp_pa
         assert secret is not None, first.text
         stored = data / "credentials.json"
         assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700, "no other local user reads the objects or keys"
         saved = json.loads(stored.read_text())
         assert saved == {"access_key": access.group(1), "secret_key": secret.group(1)}
         assert first.text.count(secret.group(1)) == 1
