@@ -117,8 +117,10 @@ class TestTheResponse:
             http_response(payload)
 
     def test_the_urls_own_framing_headers_are_not_the_functions(self) -> None:
+        """Nor its Date and request id, which it sends once (a second Date line is invalid)."""
         got = answer({"statusCode": 200, "body": "hello", "headers": {
-            "Content-Length": "1", "Transfer-Encoding": "chunked", "Connection": "close", "X-Kept": "yes"}})
+            "Content-Length": "1", "Transfer-Encoding": "chunked", "Connection": "close", "X-Kept": "yes",
+            "Date": "Thu, 01 Jan 1970 00:00:00 GMT", "X-Amzn-RequestId": "mine"}})
         assert got == HttpResponse(200, [("X-Kept", "yes"), ("content-type", "application/json")], b"hello")
 
     @pytest.mark.parametrize("shape", [{"headers": {"x-a": "1\r\nInjected: yes"}}, {"headers": {"bad name": "1"}},

@@ -19,9 +19,9 @@ from strato.digits import is_digits
 from strato.http.fields import FIELD_VALUE, HOP_BY_HOP, TOKEN
 
 JSON = "application/json"
-# The connection's own headers and the length: the URL frames its response itself, whatever
-# the function says.
-_FRAMING = HOP_BY_HOP | {"content-length"}
+# The connection's own headers and the length, and the fields the URL sets once itself (Date,
+# the request id): the URL frames and dates its response, whatever the function says.
+_FRAMING = HOP_BY_HOP | {"content-length", "date", "x-amzn-requestid"}
 # Statuses whose response has no body (RFC 9112 6.3): a body the function gives them is dropped,
 # or the connection's next response would begin with it.
 NO_BODY = (204, 304)
