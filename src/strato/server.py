@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import uvicorn
 
-from strato import __version__, supervisor
+from strato import __version__, dirlock, supervisor
 from strato.api.awslambda.app import LambdaApp
 from strato.api.awslambda.call import LambdaSettings, Services
 from strato.api.awslambda.router import is_invoke
@@ -221,6 +221,7 @@ def serve(settings: Settings) -> None:
     # Private when strato makes it: the objects, their metadata and the keys are no other local
     # user's to read (an operator's own directory keeps the mode it has).
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    dirlock.hold(settings.data_dir, "strato serve")
     # Made once, private, before any process forks: the workers and the controller all use it.
     (settings.data_dir / "functions").mkdir(mode=0o700, exist_ok=True)
     server_starting(settings.data_dir / "functions")  # provisioned environments are started again
@@ -351,6 +352,8 @@ def serve_edge(settings: EdgeSettings) -> None:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     origin = HttpOrigin(settings.origin)
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    dirlock.hold(settings.cache_dir, "strato edge")  # the cache index has one owner
     store = EdgeStore(settings.cache_dir, settings.cache_size, settings.memory_size)
     loaded = store.load()
     heap.settle()

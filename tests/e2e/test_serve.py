@@ -11,6 +11,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -251,3 +252,23 @@ def test_metrics_sum_every_workers_responses(two_workers: StratoServer) -> None:
         assert found is not None
         served_by.add(int(found.group(1)))
     assert served_by == {40}
+
+
+def test_a_second_server_on_one_data_dir_waits_for_the_first_to_be_gone(tmp_path: Path) -> None:
+    """It would run its recovery under the first one's writes; it starts once the first has
+    stopped (as a restart right after a crash does)."""
+    first = StratoServer(tmp_path / "data").start()
+    second = StratoServer(tmp_path / "data")
+    waiting = threading.Thread(target=second.start, kwargs={"timeout": 60.0})
+    waiting.start()
+    try:
+        wait_for(lambda: "in use by another strato serve" in second.text)
+        assert f"(pid {first.pid})" in second.text
+        make_client(first.url).create_bucket(Bucket="first-only")
+        assert first.stop() == 0
+        waiting.join(60)
+        make_client(second.url).head_bucket(Bucket="first-only")
+    finally:
+        waiting.join(60)
+        if second.alive():
+            assert second.stop() == 0
