@@ -11,15 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_client
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
-from tests.servers import StratoServer
-
-
-@pytest.fixture(scope="module")
-def lam(server: StratoServer) -> Any:
-    """A client that leaves validation to the server."""
-    return make_client(server.url, "lambda", parameter_validation=False)
 
 
 @pytest.fixture

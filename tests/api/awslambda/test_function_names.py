@@ -13,19 +13,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_client
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
-from tests.servers import StratoServer
 
 NAME = "n" * 64  # the longest a function's name may be
 ALIAS = "a" * 60
 QUALIFIED_ARN = f"arn:aws:lambda:us-east-1:000000000000:function:{NAME}:{ALIAS}"  # 172 characters
-
-
-@pytest.fixture(scope="module")
-def lam(server: StratoServer) -> Any:
-    """A client that leaves validation to the server."""
-    return make_client(server.url, "lambda", parameter_validation=False)
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_client
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
-from tests.servers import StratoServer
 
 HUGE = "9" * 20  # a number past SQLite's (and Lambda's Long's) largest
-
-
-@pytest.fixture(scope="module")
-def lam(server: StratoServer) -> Any:
-    """A client that leaves validation to the server."""
-    return make_client(server.url, "lambda", parameter_validation=False)
 
 
 @pytest.fixture

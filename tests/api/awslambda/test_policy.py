@@ -4,28 +4,12 @@ boto3."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
-
 SOURCE = "arn:aws:logs:us-east-1:000000000000:log-group:/aws/some/rather/long/log/group/name/for/a/subscription"
-
-
-@pytest.fixture
-def function(lam: Any) -> Iterator[str]:
-    name = f"pol-{uuid.uuid4().hex[:12]}"
-    lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
-                        Code={"ZipFile": ECHO})
-    yield name
-    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-        lam.delete_function(FunctionName=name)
 
 
 def grant(lam: Any, function: str, sid: str) -> None:

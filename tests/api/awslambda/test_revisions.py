@@ -4,24 +4,9 @@ lambda_/test_lambda_api.py). Real server, boto3."""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
-
-
-@pytest.fixture
-def function(lam: Any) -> Iterator[str]:
-    name = f"rev-{uuid.uuid4().hex[:12]}"
-    lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
-                        Code={"ZipFile": ECHO})
-    yield name
-    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-        lam.delete_function(FunctionName=name)
 
 
 class TestPublishVersion:
