@@ -143,3 +143,26 @@ def test_the_dispatcher_stops_when_cancelled_however_its_wake_up_and_the_cancell
         return serving in done and serving.cancelled()
 
     assert asyncio.run(main())
+
+
+def test_events_already_running_are_neither_due_again_nor_what_the_dispatcher_waits_for(
+        registry: Registry, tmp_path: Path) -> None:
+    """While an event runs, its row is still queued (a crash must find it). The dispatcher asks
+    only about the others: before, the running event's past due time woke it every 50 ms for as
+    long as the event ran, and each wake-up read every running event's payload back."""
+
+    async def main() -> None:
+        queue = EventQueue(tmp_path / "events.db")
+        function = await registry.resolve_async("fn")
+        for request_id in ("running", "waiting"):
+            await queue.put(Invocation(function, "fn", request_id.encode(), request_id))
+        running, waiting = queue.due(time.time(), set())
+        queue.later(waiting.id, 0, time.time() + 60)
+        assert queue.due(time.time(), {running.id}) == []
+        assert queue.next_due({running.id}) == pytest.approx(time.time() + 60, abs=5)
+        queue.done(waiting.id)
+        assert queue.next_due({running.id}) is None
+        assert queue.next_due(set()) is not None
+        queue.close()
+
+    asyncio.run(main())

@@ -79,14 +79,22 @@ class EventQueue:
             await asyncio.to_thread(self._conn.execute, _INSERT, _row(invocation))
 
     def due(self, now: float, exclude: set[int], limit: int = 64) -> list[QueuedEvent]:
+        """Up to `limit` due events, earliest first, but none of `exclude` (those running): their
+        ids are read from the index alone, so running events' payloads are never loaded again."""
+        ids = [row[0] for row in self._conn.execute(
+            "SELECT id FROM events WHERE next_at <= ? ORDER BY next_at LIMIT ?", (now, limit + len(exclude)))
+            if row[0] not in exclude][:limit]
+        if not ids:
+            return []
         rows = self._conn.execute(
             "SELECT id, function_name, version, invoked_arn, request_id, client_context, payload, attempts, created,"
-            " hops FROM events WHERE next_at <= ? ORDER BY next_at LIMIT ?", (now, limit + len(exclude))).fetchall()
-        return [QueuedEvent(*row) for row in rows if row[0] not in exclude][:limit]
+            f" hops FROM events WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY next_at", ids).fetchall()
+        return [QueuedEvent(*row) for row in rows]
 
-    def next_due(self) -> float | None:
-        row = self._conn.execute("SELECT MIN(next_at) FROM events").fetchone()
-        return None if row[0] is None else float(row[0])
+    def next_due(self, exclude: set[int]) -> float | None:
+        """When the earliest event not in `exclude` (those running) falls due; None: there is none."""
+        rows = self._conn.execute("SELECT id, next_at FROM events ORDER BY next_at LIMIT ?", (len(exclude) + 1,))
+        return next((float(next_at) for event_id, next_at in rows if event_id not in exclude), None)
 
     def done(self, event_id: int, follow_up: Invocation | None = None, hops: int = 0) -> None:
         """Remove a finished event; with `follow_up` (its destination's invocation, `hops` down
@@ -142,7 +150,7 @@ class Dispatcher:
                 self._wake.clear()
                 for event in self.queue.due(time.time(), set(self._running)):
                     self._running[event.id] = asyncio.create_task(self._deliver(event))
-                upcoming = self.queue.next_due()
+                upcoming = self.queue.next_due(set(self._running))
                 timeout = 5.0 if upcoming is None else min(5.0, max(0.05, upcoming - time.time()))
                 # asyncio.timeout, not wait_for: on Python 3.11 a cancellation that comes as the
                 # wake-up lands is swallowed by wait_for, and the dispatcher would never stop.
