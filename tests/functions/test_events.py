@@ -16,7 +16,7 @@ import pytest
 from strato.functions.destinations import Destinations
 from strato.functions.events import Dispatcher, EventQueue, Run
 from strato.functions.invoke_configs import EventInvokeConfig
-from strato.functions.records import Invocation, InvokeResult
+from strato.functions.records import Invocation, InvokeResult, TooManyRequests
 from strato.functions.registry import Registry
 from tests.functions.test_registry import create
 
@@ -166,3 +166,36 @@ def test_events_already_running_are_neither_due_again_nor_what_the_dispatcher_wa
         queue.close()
 
     asyncio.run(main())
+
+
+def test_a_throttled_event_waits_twice_as_long_after_each_throttle_in_a_row(registry: Registry,
+                                                                             tmp_path: Path) -> None:
+    """Lambda's retry interval for throttled events grows exponentially (from one second, up to
+    five minutes); a constant one would have a backlog churn through the queue every second."""
+    waits: list[float] = []
+    throttled_at = 0.0
+
+    async def throttle_three_times(invocation: Invocation) -> InvokeResult:
+        nonlocal throttled_at
+        if throttled_at:
+            with contextlib.closing(sqlite3.connect(tmp_path / "events.db")) as conn:
+                waits.append(conn.execute("SELECT next_at FROM events").fetchone()[0] - throttled_at)
+        if len(waits) < 3:
+            throttled_at = time.time()
+            raise TooManyRequests("ReservedFunctionConcurrentInvocationLimitExceeded", "Rate Exceeded.")
+        return InvokeResult(b"{}", invocation.function.version)
+
+    async def main() -> None:
+        queue = EventQueue(tmp_path / "events.db")
+        await queue.put(Invocation(await registry.resolve_async("fn"), "fn", b"{}", "req-1"))
+        serving = asyncio.ensure_future(Dispatcher(queue, registry.resolve_async, throttle_three_times,
+                                                   throttle_delay=0.1).serve())
+        await asyncio.to_thread(wait_until_empty, queue.path)
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        queue.close()
+
+    asyncio.run(main())
+    first, second, third = waits  # each a little over its due wait: the time from throttle to write
+    assert 0.1 <= first < 0.2 <= second < 0.4 <= third < 0.8

@@ -4,7 +4,8 @@ An Event invoke is answered 202 once its row is committed, so it survives a rest
 controller runs each queued event through the pool; a function error is retried, after
 `retry_delay` and twice that, as Lambda does: twice, or as often as the event invoke
 configuration of the qualifier the caller named says (MaximumRetryAttempts); a throttled event
-waits and tries again. An event older than its MaximumEventAgeInSeconds (six hours unless
+waits and tries again, one second after its first throttle, twice as long after each further one,
+five minutes at most, as Lambda does. An event older than its MaximumEventAgeInSeconds (six hours unless
 configured) is dropped instead of run. Delivery is at least once: an event running when the
 server dies runs again. Once an event is done (run, failed for the last time, or too old), its
 invocation record goes to the destination its configuration names (destinations.py): a
@@ -31,7 +32,8 @@ from .records import Invocation, InvokeResult, TooManyRequests
 
 log = logging.getLogger("strato.functions.events")
 
-THROTTLE_DELAY = 1.0
+THROTTLE_DELAY = 1.0  # a throttled event's first wait; each throttle in a row doubles it
+MAX_THROTTLE_DELAY = 300.0
 # Destination functions' invocations queued one from another, at most: a loop of destinations
 # (A's record to B, B's to A) stops here, as Lambda's recursive loop detection stops loops after
 # about 16 invocations.
@@ -131,13 +133,16 @@ class Dispatcher:
     """Drains the queue in the controller: one task per due event, woken by new events."""
 
     def __init__(self, queue: EventQueue, resolve: Resolve, run: Run, retry_delay: float = 60.0,
-                 limits: Limits = lambda_defaults, destinations: Destinations | None = None) -> None:
+                 limits: Limits = lambda_defaults, destinations: Destinations | None = None,
+                 throttle_delay: float = THROTTLE_DELAY) -> None:
         self.queue = queue
         self.resolve = resolve
         self.run = run
         self.retry_delay = retry_delay
         self.limits = limits
         self.destinations = destinations
+        self.throttle_delay = throttle_delay
+        self._throttles: dict[int, int] = {}  # queued event -> throttles in a row (back to 1 s after a restart)
         self._wake = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
 
@@ -175,6 +180,7 @@ class Dispatcher:
             self._wake.set()
 
     async def _attempt(self, event: QueuedEvent) -> None:
+        throttles = self._throttles.pop(event.id, 0)
         try:
             function = await self.resolve(event.function_name, event.version)
         except NotFound:
@@ -191,7 +197,9 @@ class Dispatcher:
         try:
             result = await self.run(invocation)
         except TooManyRequests:
-            self.queue.later(event.id, event.attempts, time.time() + THROTTLE_DELAY)
+            self._throttles[event.id] = throttles + 1
+            delay = min(MAX_THROTTLE_DELAY, self.throttle_delay * 2 ** min(throttles, 16))
+            self.queue.later(event.id, event.attempts, time.time() + delay)
             return
         attempts = event.attempts + 1
         if result.function_error is None:
