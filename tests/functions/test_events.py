@@ -199,3 +199,40 @@ def test_a_throttled_event_waits_twice_as_long_after_each_throttle_in_a_row(regi
     asyncio.run(main())
     first, second, third = waits  # each a little over its due wait: the time from throttle to write
     assert 0.1 <= first < 0.2 <= second < 0.4 <= third < 0.8
+
+
+class FullQueue(EventQueue):
+    """The queue on a full disk: nothing can be written to it (SQLite's SQLITE_FULL)."""
+
+    def done(self, event_id: int, follow_up: Invocation | None = None, hops: int = 0) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def later(self, event_id: int, attempts: int, next_at: float) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_an_event_whose_queue_entry_cannot_be_written_waits_a_retry_delay_before_running_again(
+        registry: Registry, tmp_path: Path) -> None:
+    """Run, but neither removable nor movable (the disk is full): before, its entry stayed due and
+    the dispatcher ran it again at once, tens of thousands of times a minute, each logged."""
+    runs: list[float] = []
+    ran = asyncio.Event()
+
+    async def run(invocation: Invocation) -> InvokeResult:
+        runs.append(time.monotonic())
+        ran.set()
+        return InvokeResult(b"{}", invocation.function.version)
+
+    async def main() -> None:
+        queue = FullQueue(tmp_path / "events.db")
+        await queue.put(Invocation(await registry.resolve_async("fn"), "fn", b"{}", "req-1"))
+        serving = asyncio.ensure_future(Dispatcher(queue, registry.resolve_async, run, retry_delay=30.0).serve())
+        await ran.wait()
+        await asyncio.sleep(0.5)  # a dispatcher that did not hold the event would have run it again by now
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        queue.close()
+
+    asyncio.run(main())
+    assert len(runs) == 1

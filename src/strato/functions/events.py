@@ -174,10 +174,21 @@ class Dispatcher:
             await self._attempt(event)
         except Exception:
             log.exception("event %s could not be delivered; retrying", event.request_id)
-            self.queue.later(event.id, event.attempts, time.time() + self.retry_delay)
+            await self._put_off(event)
         finally:
             self._running.pop(event.id, None)
             self._wake.set()
+
+    async def _put_off(self, event: QueuedEvent) -> None:
+        """Move the event's next attempt `retry_delay` away; when that write fails too (a full
+        disk), hold it here as long instead: running, it is not due again, so the dispatcher
+        does not run it (or fail to) over and over meanwhile."""
+        try:
+            self.queue.later(event.id, event.attempts, time.time() + self.retry_delay)
+        except Exception as exc:
+            log.error("event %s is held for %g s: its queue entry cannot be written (%s)", event.request_id,
+                      self.retry_delay, exc)
+            await asyncio.sleep(self.retry_delay)
 
     async def _attempt(self, event: QueuedEvent) -> None:
         throttles = self._throttles.pop(event.id, 0)
