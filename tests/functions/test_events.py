@@ -236,3 +236,52 @@ def test_an_event_whose_queue_entry_cannot_be_written_waits_a_retry_delay_before
 
     asyncio.run(main())
     assert len(runs) == 1
+
+
+def test_a_throttled_backlog_is_not_tried_over_and_over_nor_holds_up_another_function(
+        registry: Registry, tmp_path: Path) -> None:
+    """A function that takes two events at a time, with two hundred queued, then one event of
+    another function: the dispatcher runs the backlog about as fast as the function takes it,
+    without throwing each waiting event at the limit (before, every throttle of one event
+    backed off that event alone, and the next ones were all tried and throttled in turn), and
+    the other function's event does not wait for the backlog."""
+    create(registry, name="other")
+    running = 0
+    throttles = 0
+    backlog_run_before_other: list[int] = []
+    backlog_run = 0
+
+    async def two_at_a_time(invocation: Invocation) -> InvokeResult:
+        nonlocal running, throttles, backlog_run
+        if invocation.function.name == "other":
+            backlog_run_before_other.append(backlog_run)
+        elif running == 2:
+            throttles += 1
+            raise TooManyRequests("ReservedFunctionConcurrentInvocationLimitExceeded", "Rate Exceeded.")
+        else:
+            running += 1
+            await asyncio.sleep(0.005)
+            running -= 1
+            backlog_run += 1
+        return InvokeResult(b"{}", invocation.function.version)
+
+    async def main() -> None:
+        queue = EventQueue(tmp_path / "events.db")
+        backlog = await registry.resolve_async("fn")
+        for number in range(200):
+            await queue.put(Invocation(backlog, "fn", b"{}", f"backlog-{number}"))
+        await queue.put(Invocation(await registry.resolve_async("other"), "other", b"{}", "other-1"))
+        serving = asyncio.ensure_future(Dispatcher(queue, registry.resolve_async, two_at_a_time,
+                                                   throttle_delay=0.05).serve())
+        await asyncio.to_thread(wait_until_empty, queue.path)
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        assert queue.pending() == 0
+        queue.close()
+
+    asyncio.run(main())
+    assert backlog_run == 200
+    assert throttles < 200  # fewer than the events waiting: most never meet the limit
+    assert backlog_run_before_other
+    assert backlog_run_before_other[0] < 100

@@ -5,7 +5,9 @@ controller runs each queued event through the pool; a function error is retried,
 `retry_delay` and twice that, as Lambda does: twice, or as often as the event invoke
 configuration of the qualifier the caller named says (MaximumRetryAttempts); a throttled event
 waits and tries again, one second after its first throttle, twice as long after each further one,
-five minutes at most, as Lambda does. An event older than its MaximumEventAgeInSeconds (six hours unless
+five minutes at most, as Lambda does; meanwhile the dispatcher runs no more of that function's
+events at once than it was found to take, so its backlog is not thrown at its limit event by event
+and never holds up another function's events. An event older than its MaximumEventAgeInSeconds (six hours unless
 configured) is dropped instead of run. Delivery is at least once: an event running when the
 server dies runs again. Once an event is done (run, failed for the last time, or too old), its
 invocation record goes to the destination its configuration names (destinations.py): a
@@ -34,6 +36,7 @@ log = logging.getLogger("strato.functions.events")
 
 THROTTLE_DELAY = 1.0  # a throttled event's first wait; each throttle in a row doubles it
 MAX_THROTTLE_DELAY = 300.0
+BATCH = 64  # due events read at a time
 # Destination functions' invocations queued one from another, at most: a loop of destinations
 # (A's record to B, B's to A) stops here, as Lambda's recursive loop detection stops loops after
 # about 16 invocations.
@@ -59,6 +62,10 @@ _INSERT = ("INSERT INTO events (function_name, version, invoked_arn, request_id,
            " next_at, hops) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
+def _not_in(functions: frozenset[str]) -> str:
+    return f" AND function_name NOT IN ({', '.join('?' * len(functions))})" if functions else ""
+
+
 def _row(invocation: Invocation, hops: int = 0) -> tuple[str, str, str, str, str | None, bytes, float, float, int]:
     now = time.time()
     return (invocation.function.name, invocation.function.version, invocation.invoked_arn, invocation.request_id,
@@ -80,12 +87,14 @@ class EventQueue:
         async with self._lock:
             await asyncio.to_thread(self._conn.execute, _INSERT, _row(invocation))
 
-    def due(self, now: float, exclude: set[int], limit: int = 64) -> list[QueuedEvent]:
-        """Up to `limit` due events, earliest first, but none of `exclude` (those running): their
-        ids are read from the index alone, so running events' payloads are never loaded again."""
+    def due(self, now: float, exclude: set[int], limit: int = BATCH,
+            skip: frozenset[str] = frozenset()) -> list[QueuedEvent]:
+        """Up to `limit` due events, earliest first, but none of `exclude` (those running) nor of
+        the functions in `skip`: their ids are read first, so running events' payloads are never
+        loaded again."""
         ids = [row[0] for row in self._conn.execute(
-            "SELECT id FROM events WHERE next_at <= ? ORDER BY next_at LIMIT ?", (now, limit + len(exclude)))
-            if row[0] not in exclude][:limit]
+            f"SELECT id FROM events WHERE next_at <= ?{_not_in(skip)} ORDER BY next_at LIMIT ?",
+            (now, *skip, limit + len(exclude))) if row[0] not in exclude][:limit]
         if not ids:
             return []
         rows = self._conn.execute(
@@ -93,9 +102,11 @@ class EventQueue:
             f" hops FROM events WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY next_at", ids).fetchall()
         return [QueuedEvent(*row) for row in rows]
 
-    def next_due(self, exclude: set[int]) -> float | None:
-        """When the earliest event not in `exclude` (those running) falls due; None: there is none."""
-        rows = self._conn.execute("SELECT id, next_at FROM events ORDER BY next_at LIMIT ?", (len(exclude) + 1,))
+    def next_due(self, exclude: set[int], skip: frozenset[str] = frozenset()) -> float | None:
+        """When the earliest event not in `exclude` (those running) nor of a function in `skip`
+        falls due; None: there is none."""
+        rows = self._conn.execute(f"SELECT id, next_at FROM events WHERE 1{_not_in(skip)} ORDER BY next_at LIMIT ?",
+                                  (*skip, len(exclude) + 1))
         return next((float(next_at) for event_id, next_at in rows if event_id not in exclude), None)
 
     def done(self, event_id: int, follow_up: Invocation | None = None, hops: int = 0) -> None:
@@ -119,6 +130,14 @@ class EventQueue:
 
     def close(self) -> None:
         self._conn.close()
+
+
+@dataclass(slots=True)
+class _Gate:
+    """How many of a throttled function's events the dispatcher runs at once, until when."""
+
+    cap: int
+    until: float
 
 
 Run = Callable[[Invocation], Awaitable[InvokeResult]]
@@ -145,6 +164,8 @@ class Dispatcher:
         self._throttles: dict[int, int] = {}  # queued event -> throttles in a row (back to 1 s after a restart)
         self._wake = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._per_function: dict[str, int] = {}  # function name -> its events running
+        self._gates: dict[str, _Gate] = {}  # throttled function name -> how many of its events may run
 
     def wake(self) -> None:
         self._wake.set()
@@ -153,10 +174,16 @@ class Dispatcher:
         try:
             while True:
                 self._wake.clear()
-                for event in self.queue.due(time.time(), set(self._running)):
-                    self._running[event.id] = asyncio.create_task(self._deliver(event))
-                upcoming = self.queue.next_due(set(self._running))
-                timeout = 5.0 if upcoming is None else min(5.0, max(0.05, upcoming - time.time()))
+                now = time.time()
+                full = self._full(now)
+                for event in self.queue.due(now, set(self._running), skip=full):
+                    gate = self._gates.get(event.function_name)
+                    if gate is None or self._per_function.get(event.function_name, 0) < gate.cap:
+                        self._per_function[event.function_name] = self._per_function.get(event.function_name, 0) + 1
+                        self._running[event.id] = asyncio.create_task(self._deliver(event))
+                upcoming = [self.queue.next_due(set(self._running), full), *(g.until for g in self._gates.values())]
+                soonest = min((moment for moment in upcoming if moment is not None), default=None)
+                timeout = 5.0 if soonest is None else min(5.0, max(0.05, soonest - time.time()))
                 # asyncio.timeout, not wait_for: on Python 3.11 a cancellation that comes as the
                 # wake-up lands is swallowed by wait_for, and the dispatcher would never stop.
                 with contextlib.suppress(TimeoutError):
@@ -169,6 +196,17 @@ class Dispatcher:
             # None outlives the dispatcher: the queue and the store its deliveries write to close next.
             await asyncio.gather(*running, return_exceptions=True)
 
+    def _full(self, now: float) -> frozenset[str]:
+        """The throttled functions running as many events as they were last found to take. A
+        gate whose time is up lets twice as many through (the function's concurrency may have
+        grown), and goes once that is more than a batch."""
+        for name, gate in list(self._gates.items()):
+            if gate.until <= now:
+                gate.cap, gate.until = max(1, 2 * gate.cap), now + self.throttle_delay
+                if gate.cap > BATCH:
+                    del self._gates[name]
+        return frozenset(name for name, gate in self._gates.items() if self._per_function.get(name, 0) >= gate.cap)
+
     async def _deliver(self, event: QueuedEvent) -> None:
         try:
             await self._attempt(event)
@@ -177,6 +215,9 @@ class Dispatcher:
             await self._put_off(event)
         finally:
             self._running.pop(event.id, None)
+            left = self._per_function.pop(event.function_name) - 1
+            if left:
+                self._per_function[event.function_name] = left
             self._wake.set()
 
     async def _put_off(self, event: QueuedEvent) -> None:
@@ -208,6 +249,9 @@ class Dispatcher:
         try:
             result = await self.run(invocation)
         except TooManyRequests:
+            # Its other events would be throttled too: run no more of them than are running now.
+            self._gates[event.function_name] = _Gate(self._per_function[event.function_name] - 1,
+                                                     time.time() + self.throttle_delay)
             self._throttles[event.id] = throttles + 1
             delay = min(MAX_THROTTLE_DELAY, self.throttle_delay * 2 ** min(throttles, 16))
             self.queue.later(event.id, event.attempts, time.time() + delay)
