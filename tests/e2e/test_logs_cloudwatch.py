@@ -532,3 +532,19 @@ def test_aws_logs_tail_follows_new_invocations(lam: Any, tail: Tail) -> None:
         follower.wait(timeout=30)
         reader.join(timeout=30)  # it reads to the end of the output, then stops
         output.close()
+
+
+def test_a_function_whose_log_cannot_be_written_still_answers(server: StratoServer) -> None:
+    """Its log file on a full device (/dev/full: every write fails with ENOSPC, as on a full
+    disk): the invocations answer as they would, their log is what is lost (before, the failed
+    write escaped the environment before it handed the result over, and the invoke hung)."""
+    patient = make_client(server.url, "lambda", retries={"max_attempts": 0}, read_timeout=30)
+    name = deploy(patient, PRINTER)
+    directory = server.data_dir / "functions" / "logs" / name
+    directory.mkdir(parents=True)
+    (directory / "current.log").symlink_to("/dev/full")
+    for _ in range(2):
+        answer = patient.invoke(FunctionName=name, Payload=json.dumps({"lines": ["x" * 100]}), LogType="Tail")
+        assert answer["StatusCode"] == 200
+        assert "FunctionError" not in answer
+        assert json.loads(answer["Payload"].read())["group"] == f"/aws/lambda/{name}"

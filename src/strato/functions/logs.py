@@ -10,6 +10,7 @@ cold start, includes the Init Duration (Lambda bills the init phase since August
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -23,6 +24,8 @@ from . import log_records
 from .records import LOG_TAIL_BYTES
 from .runtime_client import END_MARK, MARK_MAX
 from .runtimes import runtime_version, runtime_version_arn
+
+log = logging.getLogger("strato.functions.logs")
 
 LOG_FILE = "current.log"
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a function's current file is rotated past this
@@ -343,9 +346,15 @@ class Output:
         self._size = kept_size
 
     def _write(self, pieces: list[log_records.Piece]) -> bytes:
+        """Append the pieces to the function's log; output that cannot be written (a full disk)
+        is lost, not the invocation it came with: Lambda's functions run on when CloudWatch
+        cannot take their logs."""
         payload = b"".join(data for _, _, data in pieces)
         if pieces:
-            self._files.write(self._name, log_records.encode(self.stream, pieces, payload))
+            try:
+                self._files.write(self._name, log_records.encode(self.stream, pieces, payload))
+            except OSError as exc:
+                log.warning("%d bytes of %s's log are lost: %s", len(payload), self._name, exc)
         return payload
 
     def flush(self) -> bytes:
