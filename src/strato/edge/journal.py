@@ -9,9 +9,10 @@ header names and values), then those texts joined, in UTF-8: no text is escaped 
 record is appended only once its body is complete, so a body with no record is a leftover of
 a killed fill (removed at load) and a record without its body, or with a body of another size,
 is skipped. A record cut short by a crash, or whose CRC-32 does not match, ends the replay;
-load then rewrites the file, so nothing is ever appended after a torn tail (and an append that
-fails is cut off again). Replay rewrites the file with only the live records (compaction), and
-so does `put` once dropped and replaced records outnumber the live ones.
+replay cuts it off the file, so nothing is ever appended after a torn tail, even when load's
+rewrite of the file fails on a full disk (and an append that fails is cut off again). Load
+rewrites the file with only the live records (compaction), and so does `put` once dropped and
+replaced records outnumber the live ones.
 
 Version 4 is binary; versions 2 (no slabs) and 3 were a JSON object per line (`{"name": ...}`
 or `{"drop": name}`, a line cut short skipped); they load as they are and the file is
@@ -77,7 +78,10 @@ class Journal:
         self._open()
         header = data[: data.find(b"\n") + 1]
         if header == HEADER:
-            live, self._records = _replay_binary(memoryview(data)[len(header) :])
+            live, self._records, whole = _replay_binary(memoryview(data)[len(header) :])
+            if len(header) + whole < len(data) and self._fd is not None:  # cut off what follows the last whole record
+                os.ftruncate(self._fd, len(header) + whole)
+                self._size = len(header) + whole
         elif header in _JSON_HEADERS:
             live, self._records = _replay_json(data[len(header) :].split(b"\n"))
         else:
@@ -189,8 +193,9 @@ def _framed(payload: bytes) -> bytes:
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def _replay_binary(data: memoryview) -> tuple[dict[str, Entry], int]:
-    """Version 4's live entries and its number of records, up to the first torn or damaged one."""
+def _replay_binary(data: memoryview) -> tuple[dict[str, Entry], int, int]:
+    """Version 4's live entries, its number of records, up to the first torn or damaged one,
+    and the bytes those records take."""
     live: dict[str, Entry] = {}
     at = records = 0
     while at + _FRAME.size <= len(data):
@@ -209,7 +214,7 @@ def _replay_binary(data: memoryview) -> tuple[dict[str, Entry], int]:
             continue  # a record this version cannot read (a drop's name included)
         live.pop(entry.name, None)
         live[entry.name] = entry
-    return live, records
+    return live, records, at
 
 
 def _entry(payload: memoryview) -> Entry:

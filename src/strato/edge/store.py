@@ -99,7 +99,10 @@ class EdgeStore:
         for slab in slabs.values():
             if not slab.names:
                 self._remove_slab(slab)
-        self.journal.rewrite(entry.record() for entry in self._by_name.values())
+        try:
+            self.journal.rewrite(entry.record() for entry in self._by_name.values())
+        except OSError as exc:  # a full disk: the index as it is names no body of another entry (see Journal)
+            log.warning("edge cache: the index could not be compacted at start (%s); it is appended to as it is", exc)
         for meta in self.files.entries_dir.glob("*/*.meta"):
             meta.unlink(missing_ok=True)
         self.writer.start()

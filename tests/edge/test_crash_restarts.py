@@ -1,0 +1,53 @@
+"""A real `strato edge` killed (SIGKILL) and started again on its cache directory: what it
+serves afterwards is what the origin sent, and it starts whatever state the directory is in."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+from tests.edge.conftest import StratoEdge
+from tests.edge.origin import Origin, Route
+
+CACHED = {"cache-control": "max-age=3600"}
+
+
+def get(edge: StratoEdge, path: str) -> tuple[bytes, str]:
+    """The body and the Cache-Status of a GET through the edge, for one site whatever the
+    edge's port (the Host field is part of the cache key)."""
+    request = urllib.request.Request(edge.url + path, headers={"host": "site.test"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read(), response.headers["cache-status"]
+
+
+def test_an_edge_whose_index_cannot_be_compacted_at_start_still_starts_and_keeps_what_it_stores(
+    origin: Origin, tmp_path: Path,
+) -> None:
+    """A full disk at start (here: the compacted index's temporary name taken by a directory)
+    must not stop the edge; the index it then appends to, behind a record a kill cut short,
+    must still hold what is stored after the start."""
+    for name in ("before", "after"):
+        origin.routes[f"/{name}"] = Route(200, CACHED, name.encode() * 100)
+    cache = tmp_path / "cache"
+    edge = StratoEdge(origin.url, cache).start()
+    get(edge, "/before")
+    edge.stop()
+    with (cache / "index.log").open("ab") as index:
+        index.write(b"\x40\x00\x00\x00torn")  # a record a kill cut short
+    (cache / "index.log.tmp").mkdir()
+
+    edge = StratoEdge(origin.url, cache).start()
+    body, status = get(edge, "/before")
+    assert (body, "hit" in status) == (b"before" * 100, True)
+    get(edge, "/after")
+    edge.stop()
+    (cache / "index.log.tmp").rmdir()
+
+    edge = StratoEdge(origin.url, cache).start()
+    try:
+        for name in ("before", "after"):
+            body, status = get(edge, f"/{name}")
+            assert (body, "hit" in status) == (name.encode() * 100, True)
+        assert origin.count("/after") == 1
+    finally:
+        edge.stop()
