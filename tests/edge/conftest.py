@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -18,8 +19,12 @@ from tests.edge.origin import Origin
 
 
 class StratoEdge:
-    def __init__(self, origin: str, cache_dir: Path, *args: str, port: int = 0) -> None:
+    def __init__(
+        self, origin: str, cache_dir: Path, *args: str, port: int = 0, max_file_size: int | None = None,
+    ) -> None:
+        """`max_file_size`: the edge's RLIMIT_FSIZE, so that its writes past it fail as on a full disk."""
         self.origin = origin
+        self.max_file_size = max_file_size
         self.requested_port = port
         self.cache_dir = cache_dir
         self.args = list(args)
@@ -40,7 +45,7 @@ class StratoEdge:
         command = [sys.executable, "-m", "strato", "edge", "--origin", self.origin, "--port", str(self.requested_port),
                    "--cache-dir", str(self.cache_dir), *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env={**os.environ})
+                                        env={**os.environ}, preexec_fn=self._limit)
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.output.append(line)
@@ -60,6 +65,10 @@ class StratoEdge:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("strato edge did not become healthy")
+
+    def _limit(self) -> None:
+        if self.max_file_size is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_file_size, resource.RLIM_INFINITY))
 
     def _drain(self) -> None:
         assert self.process is not None

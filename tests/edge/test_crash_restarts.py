@@ -51,3 +51,26 @@ def test_an_edge_whose_index_cannot_be_compacted_at_start_still_starts_and_keeps
         assert origin.count("/after") == 1
     finally:
         edge.stop()
+
+
+def test_a_body_the_disk_writer_cannot_write_whole_is_never_served_cut_short(origin: Origin, tmp_path: Path) -> None:
+    """A body received in memory and too large for a slab goes to a file of its own; when that
+    write fails part way (a full disk; here the edge's file size limit), its hits must not
+    stream the part written, now nor after a restart."""
+    body = bytes(range(256)) * 2000  # 512,000 bytes: more than a slab body, less than the limit
+    origin.routes["/large"] = Route(200, CACHED, body)
+    cache = tmp_path / "cache"
+    edge = StratoEdge(origin.url, cache, "--memory-size", "1", max_file_size=len(body) // 2).start()
+    try:
+        for _ in range(3):
+            assert get(edge, "/large")[0] == body
+    finally:
+        edge.stop()
+    assert list(cache.glob("entries/*/*.body")) == []  # no part of a body left behind
+    edge = StratoEdge(origin.url, cache, "--memory-size", "1").start()
+    try:
+        assert get(edge, "/large")[0] == body
+        hit, status = get(edge, "/large")
+        assert (hit, "hit" in status) == (body, True)  # stored whole now that it can be written
+    finally:
+        edge.stop()

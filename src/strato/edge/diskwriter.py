@@ -12,7 +12,9 @@ append succeeds (or, records given up, a compaction): the index names its bodies
 until then.
 
 Until its file is written, a body is readable from `pending` (the store serves it from
-there). At most `max_pending` bytes wait; beyond that `body` refuses and the response is
+there). A body of its own whose write fails (a full disk) is removed before it leaves `pending`
+and its records are not appended: its entry's hits find no file and go to the origin, and the
+fill that answers replaces it. At most `max_pending` bytes wait; beyond that `body` refuses and the response is
 simply not stored, so a slow disk bounds memory rather than growing a queue.
 """
 
@@ -39,6 +41,7 @@ MAX_PENDING = 64 * 1024 * 1024
 # | ("copy", name, source path, source offset, size, crc, target path, target slab, target offset)
 # | ("drop", name, path or None) | ("unlink", path) | ("rewrite", records) | ("stop",)
 Op = tuple[Any, ...]
+_NAME = 10  # a Record's entry name
 
 
 class DiskWriter:
@@ -56,6 +59,7 @@ class DiskWriter:
         self._source: tuple[str, int] | None = None  # the slab being copied from: path, descriptor
         self._kept: dict[str, int] = {}  # slabs to remove once the index is appended to: path, length
         self.kept_bytes = 0  # their lengths (the thread writes it, the store reads it)
+        self._unwritten: set[str] = set()  # bodies of their own whose write failed: never recorded
 
     def start(self) -> None:
         if self._thread is None:
@@ -219,17 +223,26 @@ class DiskWriter:
             _, name, path, _, body = op
             try:
                 _write_file(path, body)
+            except BaseException:  # the part written goes before the body leaves `pending`
+                self._unwritten.add(name)
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                raise
             finally:
                 self._written(name, body)
         elif kind == "put":
-            self.journal.put(op[1], replaces=op[2])
+            if op[1][_NAME] not in self._unwritten:
+                self.journal.put(op[1], replaces=op[2])
         elif kind == "copy":
             self._copy(op)
         elif kind == "drop":
             if op[2] is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(op[2])
-            self.journal.drop(op[1])
+            if op[1] in self._unwritten:
+                self._unwritten.discard(op[1])
+            else:
+                self.journal.drop(op[1])
         elif kind == "unlink":
             for opened in (self._slab, self._source):
                 if opened is not None and opened[0] == op[1]:
