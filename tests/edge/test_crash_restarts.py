@@ -3,6 +3,7 @@ serves afterwards is what the origin sent, and it starts whatever state the dire
 
 from __future__ import annotations
 
+import shutil
 import urllib.request
 from pathlib import Path
 
@@ -72,5 +73,21 @@ def test_a_body_the_disk_writer_cannot_write_whole_is_never_served_cut_short(ori
         assert get(edge, "/large")[0] == body
         hit, status = get(edge, "/large")
         assert (hit, "hit" in status) == (body, True)  # stored whole now that it can be written
+    finally:
+        edge.stop()
+
+
+def test_a_large_miss_whose_body_file_cannot_be_made_is_relayed_uncached(origin: Origin, tmp_path: Path) -> None:
+    """The cache directory removed under a running edge (or a full disk, or no descriptors
+    left): a body too large to receive in memory cannot be written, and the client gets the
+    origin's answer instead of a 502."""
+    body = bytes(range(256)) * 8192  # 2 MiB, streamed to its file as it arrives
+    origin.routes["/large"] = Route(200, CACHED, body)
+    cache = tmp_path / "cache"
+    edge = StratoEdge(origin.url, cache).start()
+    try:
+        shutil.rmtree(cache / "entries")
+        for _ in range(2):
+            assert get(edge, "/large")[0] == body
     finally:
         edge.stop()

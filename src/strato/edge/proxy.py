@@ -444,7 +444,11 @@ class EdgeProxy:
             return FetchResult(fill=Fill.whole(response.whole), meta=meta), response
         declared = _declared_length(response.headers)
         small = declared is not None and declared <= MEMORY_OBJECT_MAX
-        fill = Fill(None if small else self.store.body_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)
+        try:
+            fill = Fill(None if small else self.store.body_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)
+        except OSError as exc:  # no file for the body (the cache directory gone, no descriptors left): not stored
+            log.warning("edge cache cannot take the body of %s: %r", target, exc)
+            return FetchResult(passed=response), None
         return FetchResult(fill=fill, meta=meta), response
 
     async def _pump(self, response: OriginResponse, meta: Entry, fill: Fill) -> None:
