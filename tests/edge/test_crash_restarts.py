@@ -3,7 +3,12 @@ serves afterwards is what the origin sent, and it starts whatever state the dire
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -91,3 +96,76 @@ def test_a_large_miss_whose_body_file_cannot_be_made_is_relayed_uncached(origin:
             assert get(edge, "/large")[0] == body
     finally:
         edge.stop()
+
+
+def purge(edge: StratoEdge, path: str) -> bytes:
+    request = urllib.request.Request(edge.url + "/_strato/purge", data=json.dumps({"paths": [path]}).encode(),
+                                     headers={"authorization": f"Bearer {edge.token}"}, method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return bytes(response.read())
+
+
+def entries(edge: StratoEdge) -> int:
+    with urllib.request.urlopen(edge.url + "/_strato/health", timeout=10) as response:
+        return int(json.loads(response.read())["entries"])
+
+
+def test_a_purge_is_answered_only_once_its_drop_would_survive_a_kill(origin: Origin, tmp_path: Path) -> None:
+    """The disk writer held up (here: the next slab is a FIFO nobody reads) when a purge comes:
+    the purge drops the entry at once but is answered only once its drop is in the index. The
+    edge killed before then has confirmed nothing, and the purged response it serves again
+    was never said to be gone; once the writer goes on, the purge is answered and it stays gone."""
+    origin.routes["/purged"] = Route(200, CACHED, b"old" * 100)
+    origin.routes["/filler"] = Route(200, CACHED, b"f" * 65_536)  # no room left in the first slab
+    cache = tmp_path / "cache"
+    edge = StratoEdge(origin.url, cache, "--cache-size", "1m").start()
+    stall = cache / "slabs" / "00000001.slab"
+    answers: list[bytes | Exception] = []
+
+    def purging() -> None:
+        try:
+            answers.append(purge(edge, "/purged"))
+        except OSError as exc:
+            answers.append(exc)
+
+    try:
+        get(edge, "/purged")
+        os.mkfifo(stall)
+        get(edge, "/filler")  # its body waits for the FIFO's reader, in memory, and the writer with it
+        asker = threading.Thread(target=purging)
+        asker.start()
+        deadline = time.monotonic() + 20
+        while entries(edge) == 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert entries(edge) == 1  # purged in memory
+    finally:
+        assert edge.process is not None
+        edge.process.send_signal(signal.SIGKILL)
+        edge.stop()
+    asker.join(60)
+    assert [type(answer) for answer in answers] != [bytes]  # not confirmed
+
+    stall.unlink()
+    edge = StratoEdge(origin.url, cache, "--cache-size", "1m").start()
+    try:
+        os.mkfifo(stall)
+        get(edge, "/filler")
+        threading.Thread(target=drain, args=(stall,), daemon=True).start()
+        assert purge(edge, "/purged") == b'{"purged": 1}'
+    finally:
+        assert edge.process is not None
+        edge.process.send_signal(signal.SIGKILL)
+        edge.stop()
+    stall.unlink()
+    edge = StratoEdge(origin.url, cache, "--cache-size", "1m").start()
+    try:
+        assert get(edge, "/purged")[1] == "strato; fwd=uri-miss; stored"
+    finally:
+        edge.stop()
+
+
+def drain(fifo: Path) -> None:
+    """Read a FIFO until its writers are gone."""
+    with fifo.open("rb") as reader:
+        while reader.read(65536):
+            pass

@@ -76,6 +76,7 @@ class EdgeAdmin:
             await _json(send, 400, {"message": f"expected {{\"paths\": [\"/path\", \"/prefix/*\"]}}: {exc}"})
             return
         removed = sum(self.proxy.store.purge(p, host) for p in paths)
+        await self.proxy.store.settled()  # answered once a crash cannot bring them back
         await _json(send, 200, {"purged": removed})
 
     def _metrics(self) -> str:

@@ -28,6 +28,7 @@ import threading
 import zlib
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from strato.edge.entry import Record
@@ -39,7 +40,7 @@ MAX_PENDING = 64 * 1024 * 1024
 
 # ("body", name, path, offset or None for a file of its own, bytes) | ("put", record, replaces)
 # | ("copy", name, source path, source offset, size, crc, target path, target slab, target offset)
-# | ("drop", name, path or None) | ("unlink", path) | ("rewrite", records) | ("stop",)
+# | ("drop", name, path or None) | ("unlink", path) | ("rewrite", records) | ("barrier", future) | ("stop",)
 Op = tuple[Any, ...]
 _NAME = 10  # a Record's entry name
 
@@ -112,6 +113,16 @@ class DiskWriter:
         self.compacting = True
         self._queue.put(("rewrite", records))
 
+    def barrier(self) -> Future[None]:
+        """Done once everything queued before it is done and its records are appended to the
+        index (or the append failed: they stay buffered)."""
+        done: Future[None] = Future()
+        if self._thread is None:
+            done.set_result(None)
+        else:
+            self._queue.put(("barrier", done))
+        return done
+
     def close(self) -> None:
         """Finish everything queued, then stop the thread."""
         if self._thread is not None:
@@ -126,6 +137,7 @@ class DiskWriter:
                 while len(batch) < 1024:
                     batch.append(self._queue.get_nowait())
             stop = False
+            barriers: list[Future[None]] = []
             run: list[Op] = []  # slab bodies that follow one another in one slab, written together
             for op in batch:
                 if op[0] == "body" and op[3] is not None:
@@ -133,6 +145,8 @@ class DiskWriter:
                         self._guarded(self._write_slab, run)
                         run = []
                     run.append(op)
+                elif op[0] == "barrier":
+                    barriers.append(op[1])
                 elif op[0] == "put" or (op[0] == "drop" and op[2] is None):
                     self._guarded(self._do, op)  # only buffered until the batch ends, after its bodies
                 else:
@@ -146,6 +160,8 @@ class DiskWriter:
                 self._settle()
             except Exception:  # the writer thread must live on: the records stay buffered, the slabs kept
                 log.exception("edge cache index append or slab removal failed")
+            for barrier in barriers:
+                barrier.set_result(None)
             if stop:
                 return
 

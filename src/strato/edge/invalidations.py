@@ -92,6 +92,7 @@ async def follow(source: Source, store: EdgeStore, applied: Path, every: float =
             if path:
                 store.purge(path)
         if rows or answered != feed:
+            await store.settled()  # marked applied once a crash cannot bring the purged back
             feed, seq = answered, rows[-1][0] if rows else seq
             _remember(applied, feed, seq)
         await asyncio.sleep(every)

@@ -19,6 +19,7 @@ index. Versions 2 and 3 of the index (JSON lines, version 2 without slabs) load 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -240,6 +241,11 @@ class EdgeStore:
         if self.holds(entry):
             self._drop(entry)
         raise FileNotFoundError(f"slab {entry.slab} does not hold the body of {entry.target}")
+
+    async def settled(self) -> None:
+        """Wait until the disk work asked for so far is done and in the index: a purge or an
+        invalidation confirmed after it survives a crash."""
+        await asyncio.wrap_future(self.writer.barrier())
 
     def close(self) -> None:
         """Finish the disk writes; close read_now's descriptors and the index."""
