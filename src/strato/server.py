@@ -352,10 +352,13 @@ def serve_edge(settings: EdgeSettings) -> None:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     origin = HttpOrigin(settings.origin)
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    dirlock.hold(settings.cache_dir, "strato edge")  # the cache index has one owner
-    store = EdgeStore(settings.cache_dir, settings.cache_size, settings.memory_size)
-    loaded = store.load()
+    try:
+        settings.cache_dir.mkdir(parents=True, exist_ok=True)
+        dirlock.hold(settings.cache_dir, "strato edge")  # the cache index has one owner
+        store = EdgeStore(settings.cache_dir, settings.cache_size, settings.memory_size)
+        loaded = store.load()
+    except OSError as exc:  # a file, a read-only or full disk, no permission
+        sys.exit(f"strato: cannot use the edge cache {settings.cache_dir}: {exc.strerror or exc}")
     heap.settle()
     token = admin_token(settings.cache_dir)
     limiter = None

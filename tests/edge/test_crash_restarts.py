@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.edge.conftest import StratoEdge
 from tests.edge.origin import Origin, Route
 
@@ -111,15 +113,17 @@ def entries(edge: StratoEdge) -> int:
 
 
 def test_a_purge_is_answered_only_once_its_drop_would_survive_a_kill(origin: Origin, tmp_path: Path) -> None:
-    """The disk writer held up (here: the next slab is a FIFO nobody reads) when a purge comes:
+    """The disk writer held up (here: the slab it writes next is a FIFO nobody reads) when a purge comes:
     the purge drops the entry at once but is answered only once its drop is in the index. The
     edge killed before then has confirmed nothing, and the purged response it serves again
     was never said to be gone; once the writer goes on, the purge is answered and it stays gone."""
     origin.routes["/purged"] = Route(200, CACHED, b"old" * 100)
-    origin.routes["/filler"] = Route(200, CACHED, b"f" * 65_536)  # no room left in the first slab
+    origin.routes["/filler"] = Route(200, CACHED, b"filler")
     cache = tmp_path / "cache"
-    edge = StratoEdge(origin.url, cache, "--cache-size", "1m").start()
-    stall = cache / "slabs" / "00000001.slab"
+    edge = StratoEdge(origin.url, cache).start()
+    get(edge, "/purged")
+    edge.stop()
+    stall = cache / "slabs" / "00000001.slab"  # where a restarted edge puts the bodies it stores
     answers: list[bytes | Exception] = []
 
     def purging() -> None:
@@ -128,8 +132,8 @@ def test_a_purge_is_answered_only_once_its_drop_would_survive_a_kill(origin: Ori
         except OSError as exc:
             answers.append(exc)
 
+    edge = StratoEdge(origin.url, cache).start()
     try:
-        get(edge, "/purged")
         os.mkfifo(stall)
         get(edge, "/filler")  # its body waits for the FIFO's reader, in memory, and the writer with it
         asker = threading.Thread(target=purging)
@@ -146,7 +150,7 @@ def test_a_purge_is_answered_only_once_its_drop_would_survive_a_kill(origin: Ori
     assert [type(answer) for answer in answers] != [bytes]  # not confirmed
 
     stall.unlink()
-    edge = StratoEdge(origin.url, cache, "--cache-size", "1m").start()
+    edge = StratoEdge(origin.url, cache).start()
     try:
         os.mkfifo(stall)
         get(edge, "/filler")
@@ -157,7 +161,7 @@ def test_a_purge_is_answered_only_once_its_drop_would_survive_a_kill(origin: Ori
         edge.process.send_signal(signal.SIGKILL)
         edge.stop()
     stall.unlink()
-    edge = StratoEdge(origin.url, cache, "--cache-size", "1m").start()
+    edge = StratoEdge(origin.url, cache).start()
     try:
         assert get(edge, "/purged")[1] == "strato; fwd=uri-miss; stored"
     finally:
@@ -169,3 +173,15 @@ def drain(fifo: Path) -> None:
     with fifo.open("rb") as reader:
         while reader.read(65536):
             pass
+
+
+def test_a_cache_directory_that_cannot_be_used_stops_the_edge_with_a_message(origin: Origin, tmp_path: Path) -> None:
+    """A --cache-dir that is a file (or read-only, or on a disk gone): one line saying so, no traceback."""
+    taken = tmp_path / "a-file"
+    taken.write_text("not a directory")
+    edge = StratoEdge(origin.url, taken)
+    with pytest.raises(RuntimeError, match="exited") as exited:
+        edge.start()
+    assert edge.stop() != 0
+    assert f"strato: cannot use the edge cache {taken}" in str(exited.value)
+    assert "Traceback" not in str(exited.value)
