@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,31 @@ def test_a_cache_directory_that_cannot_be_used_stops_the_edge_with_a_message(ori
     assert edge.stop() != 0
     assert f"strato: cannot use the edge cache {taken}" in str(exited.value)
     assert "Traceback" not in str(exited.value)
+
+
+def test_a_response_larger_than_the_whole_cache_is_streamed_through_without_a_body_file(
+    origin: Origin, tmp_path: Path,
+) -> None:
+    """A declared length beyond --cache-size can never be kept: it goes to the client without
+    being written to the cache's disk first (which it would fill, only to drop it)."""
+    first, rest = b"a" * 1024 * 1024, b"b" * 2 * 1024 * 1024
+    released = threading.Event()
+
+    def chunks() -> Iterator[bytes]:
+        yield first
+        released.wait(30)
+        yield rest
+
+    origin.routes["/huge"] = Route(200, CACHED, stream=(len(first) + len(rest), chunks))
+    cache = tmp_path / "cache"
+    edge = StratoEdge(origin.url, cache, "--cache-size", "1m").start()
+    try:
+        request = urllib.request.Request(edge.url + "/huge", headers={"host": "site.test"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.read(len(first)) == first  # the rest held back at the origin
+            assert list(cache.glob("entries/*/*.body")) == []
+            released.set()
+            assert response.read() == rest
+    finally:
+        released.set()
+        edge.stop()

@@ -440,9 +440,11 @@ class EdgeProxy:
             status=response.status, headers=policy.end_to_end(kept), request_time=request_time,
             response_time=response_time, size=0,
         )
+        declared = _declared_length(response.headers)
+        if declared is not None and not self.store.fits(declared):  # never kept: not written to disk either
+            return FetchResult(passed=response), None
         if response.whole is not None and len(response.whole) <= MEMORY_OBJECT_MAX:
             return FetchResult(fill=Fill.whole(response.whole), meta=meta), response
-        declared = _declared_length(response.headers)
         small = declared is not None and declared <= MEMORY_OBJECT_MAX
         try:
             fill = Fill(None if small else self.store.body_path(meta.name), keep_in_memory_up_to=MEMORY_OBJECT_MAX)

@@ -155,6 +155,10 @@ class EdgeStore:
         """Whether `entry` is stored now (not a fill that was not stored, nor one dropped since)."""
         return self._by_name.get(entry.name) is entry
 
+    def fits(self, size: int) -> bool:
+        """Whether a body of `size` bytes can be stored at all (a larger one would be evicted at once)."""
+        return size <= self.eviction.capacity
+
     @property
     def used(self) -> int:
         """Bytes on disk: the live bodies, the dead bytes slabs hold until they go, and the slabs
