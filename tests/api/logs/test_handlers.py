@@ -10,6 +10,8 @@ import pytest
 from strato.api.logs.errors import LogsError
 from strato.api.logs.handlers import Context, describe_log_groups
 from strato.api.logs.params import Params, list_token
+from strato.functions import log_records
+from strato.functions.logs import LogFiles
 
 
 def test_a_list_token_naming_no_group_is_an_invalid_token(tmp_path: Path) -> None:
@@ -17,3 +19,31 @@ def test_a_list_token_naming_no_group_is_an_invalid_token(tmp_path: Path) -> Non
         asyncio.run(describe_log_groups(Params({"nextToken": list_token([])}), Context(tmp_path, "us-east-1")))
     assert (caught.value.code, caught.value.message) == ("InvalidParameterException",
                                                          "The specified nextToken is invalid.")
+
+
+def with_logs(logs_dir: Path, *names: str) -> Context:
+    """A logs directory where each named function has written one line."""
+    files = LogFiles(logs_dir)
+    for name in names:
+        files.write(name, log_records.encode("stream", [(1000, True, b"hello\n")], b"hello\n"))
+    files.close()
+    return Context(logs_dir, "us-east-1")
+
+
+def group_names(document: dict[str, object], context: Context) -> list[str]:
+    answer = asyncio.run(describe_log_groups(Params(document), context))
+    return [group["logGroupName"] for group in answer["logGroups"]]
+
+
+def test_log_group_identifiers_list_only_the_groups_they_name(tmp_path: Path) -> None:
+    context = with_logs(tmp_path, "one", "two", "three")
+    arn = "arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/three:*"
+    found = group_names({"logGroupIdentifiers": ["/aws/lambda/one", arn, "/aws/lambda/missing"]}, context)
+    assert found == ["/aws/lambda/one", "/aws/lambda/three"]
+
+
+def test_log_group_identifiers_with_a_name_prefix_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(LogsError) as caught:
+        group_names({"logGroupIdentifiers": ["/aws/lambda/one"], "logGroupNamePrefix": "/aws/"},
+                    with_logs(tmp_path, "one"))
+    assert caught.value.code == "InvalidParameterException"

@@ -30,6 +30,7 @@ from .params import (
     GROUP_PREFIX,
     Params,
     event_token,
+    group_of_arn,
     list_token,
     parse_event_token,
     parse_list_token,
@@ -61,11 +62,18 @@ def _reader(context: Context, name: str) -> Iterator[FunctionLogReader]:
 
 async def describe_log_groups(params: Params, context: Context) -> dict[str, Any]:
     """logGroupNamePattern is a case-sensitive substring of the name; with it AWS leaves
-    storedBytes and deletionProtectionEnabled out of each group (test_logs_groups snapshot)."""
+    storedBytes and deletionProtectionEnabled out of each group (test_logs_groups snapshot).
+    logGroupIdentifiers (names or ARNs) lists only the groups it names, and no other filter
+    goes with it."""
     prefix = params.text("logGroupNamePrefix")
     pattern = params.text("logGroupNamePattern", low=0)
+    identifiers = params.texts("logGroupIdentifiers", 50)
     if prefix is not None and pattern is not None:
         raise invalid_parameter("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
+    if identifiers is not None and (prefix is not None or pattern is not None):
+        raise invalid_parameter("logGroupIdentifiers cannot be combined with logGroupNamePrefix or "
+                                "logGroupNamePattern.")
+    named = None if identifiers is None else {group_of_arn(identifier) for identifier in identifiers}
     limit = params.number("limit", 1, MAX_DESCRIBE) or MAX_DESCRIBE
     token = params.text("nextToken", high=4096)
     found = parse_list_token(token) if token is not None else [None]
@@ -76,7 +84,8 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
         raise bad_token()
 
     def wanted(group: str) -> bool:
-        return group.startswith(prefix or "") and (pattern or "") in group
+        return (group.startswith(prefix or "") and (pattern or "") in group
+                and (named is None or group in named))
 
     groups = [group for group in await asyncio.to_thread(group_summaries, context.logs_dir)
               if wanted(GROUP_PREFIX + group.function_name) and (after is None or group.function_name > after)]
