@@ -47,3 +47,9 @@ def test_log_group_identifiers_with_a_name_prefix_are_refused(tmp_path: Path) ->
         group_names({"logGroupIdentifiers": ["/aws/lambda/one"], "logGroupNamePrefix": "/aws/"},
                     with_logs(tmp_path, "one"))
     assert caught.value.code == "InvalidParameterException"
+
+
+def test_function_log_groups_are_of_the_standard_class_only(tmp_path: Path) -> None:
+    context = with_logs(tmp_path, "one")
+    assert group_names({"logGroupClass": "STANDARD"}, context) == ["/aws/lambda/one"]
+    assert group_names({"logGroupClass": "INFREQUENT_ACCESS"}, context) == []

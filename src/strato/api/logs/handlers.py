@@ -64,7 +64,7 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
     """logGroupNamePattern is a case-sensitive substring of the name; with it AWS leaves
     storedBytes and deletionProtectionEnabled out of each group (test_logs_groups snapshot).
     logGroupIdentifiers (names or ARNs) lists only the groups it names, and no other filter
-    goes with it."""
+    goes with it. Every function's group is of the STANDARD class: another logGroupClass lists none."""
     prefix = params.text("logGroupNamePrefix")
     pattern = params.text("logGroupNamePattern", low=0)
     identifiers = params.texts("logGroupIdentifiers", 50)
@@ -74,6 +74,7 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
         raise invalid_parameter("logGroupIdentifiers cannot be combined with logGroupNamePrefix or "
                                 "logGroupNamePattern.")
     named = None if identifiers is None else {group_of_arn(identifier) for identifier in identifiers}
+    standard = params.text("logGroupClass") in (None, "STANDARD")
     limit = params.number("limit", 1, MAX_DESCRIBE) or MAX_DESCRIBE
     token = params.text("nextToken", high=4096)
     found = parse_list_token(token) if token is not None else [None]
@@ -87,7 +88,7 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
         return (group.startswith(prefix or "") and (pattern or "") in group
                 and (named is None or group in named))
 
-    groups = [group for group in await asyncio.to_thread(group_summaries, context.logs_dir)
+    groups = [group for group in (await asyncio.to_thread(group_summaries, context.logs_dir) if standard else [])
               if wanted(GROUP_PREFIX + group.function_name) and (after is None or group.function_name > after)]
     answer: dict[str, Any] = {"logGroups": [wire.log_group(context.region, group, full=pattern is None)
                                             for group in groups[:limit]]}
