@@ -52,3 +52,10 @@ def test_patterns_strato_does_not_support_are_invalid_parameters(pattern: str) -
     with pytest.raises(LogsError) as caught:
         compile_pattern(pattern)
     assert (caught.value.code, caught.value.status) == ("InvalidParameterException", 400)
+
+
+def test_terms_after_a_question_mark_join_its_group() -> None:
+    """`?"a" "b" ?"c"` is (a and b) or c: the form the AWS CDK's FilterPattern.anyTermGroup writes."""
+    assert kept('?"ERROR" "FORBIDDEN" ?"OK"') == [LINES[3], LINES[4]]
+    assert kept('?ERROR REQUEST ?WARNING PAYMENT') == [LINES[0], LINES[1], LINES[2]]
+

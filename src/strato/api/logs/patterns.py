@@ -3,9 +3,10 @@
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
 "Matching terms in unstructured log events": terms are separated by spaces and all must
 appear (case-sensitive); a "quoted phrase" is one term; `?term` terms are alternatives (at
-least one must appear); `-term` excludes events that hold it. An empty pattern keeps every
-event. JSON (`{...}`), space-delimited (`[...]`) and regular-expression (`%...%`) patterns
-are refused with InvalidParameterException.
+least one must appear), and the unmarked terms after one join its group: `?a b ?c` is (a and b)
+or c, as the AWS CDK's FilterPattern.anyTermGroup writes it; `-term` excludes events that
+hold it. An empty pattern keeps every event. JSON (`{...}`), space-delimited (`[...]`) and
+regular-expression (`%...%`) patterns are refused with InvalidParameterException.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from .errors import invalid_parameter
 @dataclass(frozen=True, slots=True)
 class TextPattern:
     required: tuple[str, ...] = ()
-    alternatives: tuple[str, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()  # alternatives: all of one group's terms must appear
     excluded: tuple[str, ...] = ()
 
     def __call__(self, message: str) -> bool:
         return (all(term in message for term in self.required)
-                and (not self.alternatives or any(term in message for term in self.alternatives))
+                and (not self.groups or any(all(term in message for term in group) for group in self.groups))
                 and not any(term in message for term in self.excluded))
 
 
@@ -61,10 +62,12 @@ def compile_pattern(pattern: str) -> Callable[[str], bool] | None:
     if stripped[0] in "{[%":
         raise invalid_parameter("strato supports text filter patterns only (terms, \"phrases\", ?alternatives, "
                                 "-exclusions), not JSON, space-delimited or regular-expression patterns.")
-    required: list[str] = []
-    alternatives: list[str] = []
+    required: list[str] = []  # the unmarked terms before the first `?`
+    groups: list[list[str]] = []
     excluded: list[str] = []
     for sign, text in terms(stripped):
-        if text:
-            {"": required, "?": alternatives, "-": excluded}[sign].append(text)
-    return TextPattern(tuple(required), tuple(alternatives), tuple(excluded))
+        if sign == "?":
+            groups.append([text] if text else [])
+        elif text:
+            (excluded if sign == "-" else groups[-1] if groups else required).append(text)
+    return TextPattern(tuple(required), tuple(tuple(group) for group in groups if group), tuple(excluded))
