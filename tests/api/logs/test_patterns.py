@@ -59,3 +59,11 @@ def test_terms_after_a_question_mark_join_its_group() -> None:
     assert kept('?"ERROR" "FORBIDDEN" ?"OK"') == [LINES[3], LINES[4]]
     assert kept('?ERROR REQUEST ?WARNING PAYMENT') == [LINES[0], LINES[1], LINES[2]]
 
+
+def test_a_backslash_escapes_a_quote_inside_a_phrase() -> None:
+    """The AWS CDK's FilterPattern.allTerms('"foo" he said') writes `"\\"foo\\" he said"`."""
+    assert terms(r'"\"foo\" he said" x') == [("", '"foo" he said'), ("", "x")]
+    matches = compile_pattern(r'"say \"hi\""')
+    assert matches is not None
+    assert matches('they say "hi" twice')
+    assert not matches("they say hi")

@@ -2,9 +2,9 @@
 
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
 "Matching terms in unstructured log events": terms are separated by spaces and all must
-appear (case-sensitive); a "quoted phrase" is one term; `?term` terms are alternatives (at
-least one must appear), and the unmarked terms after one join its group: `?a b ?c` is (a and b)
-or c, as the AWS CDK's FilterPattern.anyTermGroup writes it; `-term` excludes events that
+appear (case-sensitive); a "quoted phrase" is one term (`\\"` a quote in it); `?term` terms
+are alternatives (at least one must appear), and the unmarked terms after one join its group:
+`?a b ?c` is (a and b) or c, as the AWS CDK's FilterPattern.anyTermGroup writes it; `-term` excludes events that
 hold it. An empty pattern keeps every event. JSON (`{...}`), space-delimited (`[...]`) and
 regular-expression (`%...%`) patterns are refused with InvalidParameterException.
 """
@@ -40,11 +40,8 @@ def terms(pattern: str) -> list[tuple[str, str]]:
         sign = pattern[index] if pattern[index] in "?-" else ""
         start = index + len(sign)
         if start < len(pattern) and pattern[start] == '"':
-            end = pattern.find('"', start + 1)
-            if end < 0:
-                raise invalid_parameter("Invalid character(s) in term '\"'")
-            found.append((sign, pattern[start + 1:end]))
-            index = end + 1
+            text, index = _phrase(pattern, start + 1)
+            found.append((sign, text))
         else:
             end = start
             while end < len(pattern) and not pattern[end].isspace():
@@ -52,6 +49,23 @@ def terms(pattern: str) -> list[tuple[str, str]]:
             found.append((sign, pattern[start:end]))
             index = end
     return found
+
+
+def _phrase(pattern: str, start: int) -> tuple[str, int]:
+    """A quoted phrase's text from just after its opening quote, and the index after its closing
+    one; a backslash takes the next character as it is (`\\"` is a quote, as the AWS CDK writes it)."""
+    text: list[str] = []
+    index = start
+    while index < len(pattern):
+        char = pattern[index]
+        if char == '"':
+            return "".join(text), index + 1
+        if char == "\\" and index + 1 < len(pattern):
+            index += 1
+            char = pattern[index]
+        text.append(char)
+        index += 1
+    raise invalid_parameter("Invalid character(s) in term '\"'")
 
 
 def compile_pattern(pattern: str) -> Callable[[str], bool] | None:
