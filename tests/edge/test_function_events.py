@@ -7,6 +7,7 @@ import base64
 
 import pytest
 
+from strato.edge import functions_js
 from strato.edge.function_events import (
     Answer,
     Context,
@@ -129,3 +130,27 @@ def test_test_function_output_names_what_was_returned() -> None:
     assert output({"uri": "/"}, "viewer-request") == {"request": {"uri": "/"}}
     assert output({"statusCode": 302}, "viewer-request") == {"response": {"statusCode": 302}}
     assert output({"statusCode": 200}, "viewer-response") == {"response": {"statusCode": 200}}
+
+
+def test_a_query_string_returned_as_text_is_the_query_the_origin_sees() -> None:
+    """cloudfront-js-2.0 functions may set `request.querystring` to a string, as AWS's own example
+    that sorts the query (for a better cache hit ratio) does
+    (DeveloperGuide/example_cloudfront_functions_normalize_query_string_parameters_section.html)."""
+    sorting = """
+    function handler(event) {
+      var request = event.request, pairs = [];
+      for (var name in request.querystring) {
+        var entry = request.querystring[name];
+        (entry.multiValue || [entry]).forEach((item) => pairs.push(name + '=' + item.value));
+      }
+      request.querystring = pairs.sort().join('&');
+      return request;
+    }"""
+    outcome = functions_js.run(sorting, request_event(CONTEXT, REQUEST))
+    assert outcome.error is None
+    result = request_result(outcome.value, REQUEST)
+    assert isinstance(result, ViewerRequest)
+    assert result.query == "flag=&lang=en&tag=a&tag=b"
+    spaced = request_result({"uri": "/", "querystring": "q=cr\u00e8me br\u00fbl\u00e9e&x=%41"}, REQUEST)
+    assert isinstance(spaced, ViewerRequest)
+    assert spaced.query == "q=cr%C3%A8me%20br%C3%BBl%C3%A9e&x=%41"

@@ -122,8 +122,16 @@ def request_result(value: Any, request: ViewerRequest) -> ViewerRequest | Answer
     if cookies:
         headers.append(("cookie", "; ".join(f"{name}={cookie}" for name, cookie in cookies)))
     _check_fields(headers)
-    query = "&".join(f"{name}={item}" for name, item in _pairs(value.get("querystring", {}), "querystring"))
-    return ViewerRequest(request.method, quote(uri, safe=_URI_SAFE), quote(query, safe=_QUERY_SAFE), headers)
+    return ViewerRequest(request.method, quote(uri, safe=_URI_SAFE), quote(_query(value), safe=_QUERY_SAFE), headers)
+
+
+def _query(request: dict[str, Any]) -> str:
+    """The query string a returned request holds: its querystring object's pairs, or the text a
+    cloudfront-js-2.0 function may set it to (as AWS's example that sorts the query does)."""
+    querystring = request.get("querystring", {})
+    if isinstance(querystring, str):
+        return querystring
+    return "&".join(f"{name}={item}" for name, item in _pairs(querystring, "querystring"))
 
 
 def generated_response(value: dict[str, Any]) -> Answer:
