@@ -483,3 +483,36 @@ def test_a_status_that_carries_no_body_goes_without_one(server: StratoServer, cl
         assert (status, headers["x-cache"]) == (503, "FunctionExecutionError from cloudfront")
     finally:
         origin.close()
+
+
+LONGER = b"""function handler(event) {
+  return {statusCode: 200, headers: {'content-length': {value: '100'}}, body: 'short'};
+}"""
+CHUNKED = b"""function handler(event) {
+  return {statusCode: 200, headers: {'transfer-encoding': {value: 'chunked'}}, body: '0\\r\\n\\r\\nHTTP/1.1 200 OK'};
+}"""
+
+
+def test_a_generated_body_is_framed_by_the_edge_not_by_the_function(server: StratoServer, cloudfront: Any) -> None:
+    """A Content-Length or Transfer-Encoding a function sets on its response does not frame the
+    body the edge sends: the viewer reads that body whole and the next response after it."""
+    origin = Origin()
+    origin.routes["/next"] = Route(200, {"cache-control": "no-store"}, b"the next answer")
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    behaviors = [{**behavior("web", PathPattern=pattern),
+                  **associations(viewer_request=new_function(cloudfront, code)[1])}
+                 for pattern, code in (("/longer*", LONGER), ("/chunked*", CHUNKED))]
+    create_distribution(cloudfront, alias, [http_origin(origin.url)], "web", behaviors)
+    try:
+        deadline = time.monotonic() + 10
+        while get(f"{server.edge_url}/next", host=alias)[2] != b"the next answer" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for first, body in (("/longer", b"short"), ("/chunked", b"0\r\n\r\nHTTP/1.1 200 OK")):
+            head, _, rest = two_gets(server, alias, first, "/next").partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 "), first
+            assert b"transfer-encoding" not in head.lower(), first
+            assert f"content-length: {len(body)}".encode() in head.lower(), first
+            assert rest.startswith(body + b"HTTP/1.1 200 "), first
+            assert rest.endswith(b"the next answer"), first
+    finally:
+        origin.close()

@@ -154,3 +154,10 @@ def test_a_query_string_returned_as_text_is_the_query_the_origin_sees() -> None:
     spaced = request_result({"uri": "/", "querystring": "q=cr\u00e8me br\u00fbl\u00e9e&x=%41"}, REQUEST)
     assert isinstance(spaced, ViewerRequest)
     assert spaced.query == "q=cr%C3%A8me%20br%C3%BBl%C3%A9e&x=%41"
+
+
+def test_a_generated_response_is_framed_by_its_body_not_by_the_function() -> None:
+    result = request_result({"statusCode": 200, "body": "hi", "headers": {
+        "content-length": {"value": "100"}, "transfer-encoding": {"value": "chunked"},
+        "content-type": {"value": "text/plain"}}}, REQUEST)
+    assert result == Answer(200, [("content-type", "text/plain")], b"hi")

@@ -25,6 +25,10 @@ VIEWER_REQUEST = "viewer-request"
 VIEWER_RESPONSE = "viewer-response"
 # The response's framing, which a viewer-response function cannot change (the body is not its).
 FRAMING = frozenset({"content-length", "transfer-encoding", "content-encoding"})
+# How a body's end is found, which is the edge's to say of the body it sends: a length of the
+# function's own that is not its body's would leave the viewer waiting for bytes, or reading the
+# rest of its body as the next response.
+LENGTH = frozenset({"content-length", "transfer-encoding"})
 # Statuses whose responses end at their head (RFC 9112 6.3): a body sent after one would be read
 # by the viewer as the start of the next response.
 BODILESS = frozenset({204, 304})
@@ -136,13 +140,13 @@ def _query(request: dict[str, Any]) -> str:
 
 def generated_response(value: dict[str, Any]) -> Answer:
     """A response object: statusCode, headers, cookies and a body (a string, or {data, encoding}
-    with encoding text or base64)."""
+    with encoding text or base64), framed by the edge."""
     status = value.get("statusCode")
     if isinstance(status, str) and status.isascii() and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
         raise InvalidResult("The response's statusCode must be the status of a final response (200 to 599).")
-    headers = _pairs(value.get("headers", {}), "headers")
+    headers = [pair for pair in _pairs(value.get("headers", {}), "headers") if pair[0] not in LENGTH]
     headers += [("set-cookie", cookie) for cookie in _cookie_lines(value.get("cookies", {}))]
     _check_fields(headers)
     body = _body(value.get("body"))
