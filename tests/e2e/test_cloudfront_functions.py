@@ -41,7 +41,8 @@ function handler(event) {
 REDIRECT = b"""
 function handler(event) {
   return {statusCode: 302, statusDescription: 'Found',
-          headers: {location: {value: 'https://example.com/new' + event.request.uri.substring(4)}}};
+          headers: {location: {value: 'https://example.com/new' + event.request.uri.substring(4)},
+                    'x-cache': {value: 'Hit from cloudfront'}}};
 }
 """
 LOOP = b"function handler(event) { while (true) {} }"
@@ -346,6 +347,8 @@ def test_a_generated_redirect_never_reaches_the_origin(server: StratoServer, sit
     assert headers["location"] == "https://example.com/new/page.html"
     assert not [path for path in seen_paths(site.origin) if path.startswith("/old")]
     assert "cache-status" not in headers  # answered at once, never cached
+    assert headers["x-cache"] == "FunctionGeneratedResponse from cloudfront"  # as CloudFront marks it, not the function
+    assert headers["via"] == "1.1 strato"
 
 
 def test_a_viewer_response_function_sets_headers_on_misses_and_hits(server: StratoServer, site: Site) -> None:

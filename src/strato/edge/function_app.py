@@ -43,6 +43,7 @@ from strato.http.types import ASGIApp, Message, Receive, Scope, Send, client_hos
 log = logging.getLogger("strato.edge")
 EXECUTION_ERROR = "FunctionExecutionError"
 THROTTLED_ERROR = "FunctionThrottledError"
+GENERATED = "FunctionGeneratedResponse"
 _FAILED_PAGE = (b"<html><head><title>503 ERROR</title></head><body><h1>503 ERROR</h1>"
                 b"<h2>The request could not be satisfied.</h2>The CloudFront function associated with the "
                 b"CloudFront distribution is invalid or could not run correctly.</body></html>")
@@ -72,6 +73,8 @@ def with_functions(app: ASGIApp, functions: EdgeFunctions, observe: Observer) ->
                                 lambda value: request_result(value, request))
                 if isinstance(result, ViewerRequest):
                     request, scope = result, rewritten(scope, result)
+                else:
+                    result = generated(result)
             except FunctionFailed as failed:
                 result = failure(failed.kind)
             if isinstance(result, Answer):
@@ -96,6 +99,14 @@ def invoke(code: str, event: dict[str, Any], interpret: Callable[[Any], T]) -> T
     except (InvalidResult, UnicodeEncodeError) as exc:  # text with half a surrogate pair has no UTF-8
         log.warning("CloudFront function returned an invalid object: %s", exc)
         raise FunctionFailed(EXECUTION_ERROR) from None
+
+
+def generated(answer: Answer) -> Answer:
+    """A response a viewer-request function returned, as CloudFront sends it: marked as the
+    function's (X-Cache) and with the edge's Via, fields a function cannot set itself
+    (DeveloperGuide/edge-function-restrictions-all.html)."""
+    headers = [pair for pair in answer.headers if pair[0] not in ("x-cache", "via")]
+    return Answer(answer.status, [*headers, ("x-cache", f"{GENERATED} from cloudfront"), ("via", VIA)], answer.body)
 
 
 def failure(kind: str) -> Answer:
