@@ -148,6 +148,15 @@ class TestPublishing:
             "HTTPStatusCode"] == 204
 
 
+    def test_an_arn_that_is_no_layer_version_arn_is_a_bad_request(self, lam: Any, layer_name: str) -> None:
+        """GetLayerVersionByArn validates Arn against LayerVersionArn's pattern: a malformed ARN
+        is the caller's error (400), not a version that does not exist (404)."""
+        for arn in ("garbage", f"arn:aws:lambda:us-east-1:000000000000:layer:{layer_name}"):
+            code, status, message = refused(lam.get_layer_version_by_arn, Arn=arn)
+            assert (code, status) == ("InvalidParameterValueException", 400)
+            assert message.startswith(f"1 validation error detected: Value '{arn}' at 'arn' failed to satisfy "
+                                      "constraint: Member must satisfy regular expression pattern: ")
+
     def test_a_version_number_too_large_for_any_layer_is_not_found(self, lam: Any, layer_name: str) -> None:
         publish(lam, layer_name, {"a": ""})
         huge = 10**30

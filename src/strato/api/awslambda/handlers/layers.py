@@ -7,6 +7,7 @@ account's root. Content.Location is a presigned link to the version's zip, as La
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 from strato.functions.layers import LayerVersion
@@ -32,6 +33,11 @@ RUNTIMES = (
 ARCHITECTURES = ("x86_64", "arm64")
 MAX_RUNTIMES = 15
 MAX_LICENSE = 512
+# GetLayerVersionByArn's Arn (botocore's LayerVersionArn): what breaks it is a bad request, not a
+# version that does not exist.
+VERSION_ARN = (r"((arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:"
+               r"[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+))")
+_VERSION_ARN = re.compile(VERSION_ARN)
 
 
 def _enum_list(body: shapes.Body, name: str, allowed: tuple[str, ...], high: int) -> tuple[str, ...]:
@@ -97,6 +103,8 @@ async def list_layers(call: Call) -> Response:
         arn = query.get("Arn")
         if not arn:
             raise validation_error(None, "arn", "Member must not be null")
+        if not _VERSION_ARN.fullmatch(arn):
+            raise validation_error(arn, "arn", f"Member must satisfy regular expression pattern: {VERSION_ARN}")
         return _answer(call, await call.registry.layer_version(*call.registry.split_version_arn(arn)))
     layers, marker = await call.registry.list_layers(
         _filter(call, "CompatibleRuntime", RUNTIMES), _filter(call, "CompatibleArchitecture", ARCHITECTURES),
