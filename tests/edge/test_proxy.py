@@ -502,6 +502,21 @@ class TestProtection:
         finally:
             limited.stop()
 
+    def test_retry_after_is_never_shorter_than_the_wait(self, origin: Origin, tmp_path: Path) -> None:
+        """RFC 9110 10.2.3: a client coming back after Retry-After seconds must find its token
+        there, so the delay is rounded up, not to the nearest second."""
+        origin.routes["/r"] = cacheable(b"r")
+        limited = StratoEdge(origin.url, tmp_path / "cache", "--rate", "0.4", "--burst", "1").start()
+        try:
+            began = time.monotonic()
+            assert call(limited, "/r")[0] == 200
+            status, headers, _ = call(limited, "/r")
+            elapsed = time.monotonic() - began
+            assert status == 429
+            assert int(headers["retry-after"]) >= 1 / 0.4 - elapsed
+        finally:
+            limited.stop()
+
     def test_the_cache_stays_within_its_size(self, origin: Origin, tmp_path: Path) -> None:
         small = StratoEdge(origin.url, tmp_path / "cache", "--cache-size", "1M").start()
         try:

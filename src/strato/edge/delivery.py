@@ -3,6 +3,7 @@ ranges and compression (RFC 9110 sections 13, 14 and 8.4), whichever the respons
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -126,8 +127,8 @@ def plain_answer(status: int, message: str, method: str) -> Answer:
 def too_many_requests(wait: float) -> Answer:
     """RFC 6585 4: a rate-limited request, told when to come back."""
     body = b"Too Many Requests\n"
-    headers = {"retry-after": str(max(1, round(wait))), "content-type": "text/plain", "content-length": str(len(body)),
-               "date": format_http_date(time.time())}
+    headers = {"retry-after": str(max(1, math.ceil(wait))), "content-type": "text/plain",
+               "content-length": str(len(body)), "date": format_http_date(time.time())}
     return Answer(429, headers, [body])
 
 
