@@ -113,6 +113,8 @@ def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeS
             raise ValueError("--invalidations-from needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         keys = (access, secret, region)
+    if args.burst is not None and args.burst < 1:
+        raise ValueError("--burst must be at least 1: a request takes one token")
     trust = args.trust_forwarded_proto
     return EdgeSettings(
         origin=args.origin, host=args.host, port=args.port, cache_dir=args.cache_dir,

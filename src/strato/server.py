@@ -363,7 +363,7 @@ def serve_edge(settings: EdgeSettings) -> None:
     token = admin_token(settings.cache_dir)
     limiter = None
     if settings.rate:
-        limiter = RateLimiter(settings.rate, settings.burst or 2 * settings.rate)
+        limiter = RateLimiter(settings.rate, settings.burst or max(1.0, 2 * settings.rate))
     try:
         sock = supervisor.bind(settings.host, settings.port)
     except OSError as exc:

@@ -43,3 +43,8 @@ class TestOtherSettings:
         keyed = settings("--invalidations-from", "http://10.0.0.5:9000", AWS_ACCESS_KEY_ID="a",
                          AWS_SECRET_ACCESS_KEY="s")
         assert keyed.keys == ("a", "s", "us-east-1")
+
+    def test_a_burst_below_one_request_is_refused(self) -> None:
+        """Every request takes one token: a smaller bucket could never let one through."""
+        with pytest.raises(ValueError, match="--burst"):
+            settings("--rate", "5", "--burst", "0.5")

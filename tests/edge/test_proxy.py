@@ -517,6 +517,15 @@ class TestProtection:
         finally:
             limited.stop()
 
+    def test_a_rate_below_one_a_second_still_lets_requests_through(self, origin: Origin, tmp_path: Path) -> None:
+        """The default burst (twice the rate) is at least one request, or no request could ever pass."""
+        origin.routes["/r"] = cacheable(b"r")
+        limited = StratoEdge(origin.url, tmp_path / "cache", "--rate", "0.2").start()
+        try:
+            assert call(limited, "/r")[0] == 200
+        finally:
+            limited.stop()
+
     def test_the_cache_stays_within_its_size(self, origin: Origin, tmp_path: Path) -> None:
         small = StratoEdge(origin.url, tmp_path / "cache", "--cache-size", "1M").start()
         try:
