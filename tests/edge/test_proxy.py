@@ -574,10 +574,13 @@ class TestLimitsAndLogs:
         assert call(edge, "/" + "a" * 9000)[0] == 414
 
     def test_a_client_over_its_concurrent_requests_gets_503(self, origin: Origin, tmp_path: Path) -> None:
+        """Refused, and logged as every answer is."""
         gate = threading.Event()
         for path in ("/held1", "/held2", "/free"):
             origin.routes[path] = Route(200, {"Cache-Control": "no-store"}, b"held", gate=gate)
-        edge = StratoEdge(origin.url, tmp_path / "cache", "--max-concurrent-per-client", "2").start()
+        log = tmp_path / "access.log"
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--max-concurrent-per-client", "2",
+                          "--access-log", str(log)).start()
         try:
             with ThreadPoolExecutor(2) as pool:
                 held = [pool.submit(call, edge, path) for path in ("/held1", "/held2")]
@@ -590,6 +593,7 @@ class TestLimitsAndLogs:
                 assert [f.result()[0] for f in held] == [200, 200]
         finally:
             edge.stop()
+        assert '"GET /free" 503 ' in log.read_text()
 
     def test_each_request_gets_an_access_log_line(self, origin: Origin, tmp_path: Path) -> None:
         origin.routes["/logged"] = cacheable(b"logged")

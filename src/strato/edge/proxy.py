@@ -160,13 +160,15 @@ class EdgeProxy:
         answer = Observed(started)
         observed = answer.counting(send)
         client = client_host(scope)
-        if not self.connections.acquire(client):
-            await plain(observed, 503, "too many concurrent requests from this client", scope["method"])
-            return
+        acquired = self.connections.acquire(client)
         try:
-            await handle(observed)
+            if acquired:
+                await handle(observed)
+            else:
+                await plain(observed, 503, "too many concurrent requests from this client", scope["method"])
         finally:
-            self.connections.release(client)
+            if acquired:
+                self.connections.release(client)
             if outer is None:
                 self.observe_answer(scope, rules, answer)
 
