@@ -70,6 +70,23 @@ class TestHits:
         lines = [line for line in log.read_text().splitlines() if "/counted" in line]
         assert [line.split('" ')[1].split()[:2] for line in lines] == [["200", "1024"]] * 3 + [["200", "0"]]
 
+    def test_a_rate_limited_head_is_logged_with_no_body_sent(self, origin: Origin, tmp_path: Path) -> None:
+        origin.routes["/limited"] = Route(200, {"Cache-Control": "max-age=600"}, BODY)
+        log = tmp_path / "access.log"
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--rate", "1", "--burst", "1",
+                          "--access-log", str(log)).start()
+        connection = Connection(edge)
+        try:
+            assert connection.get("/limited")[0] == 200
+            assert connection.get("/limited", method="HEAD")[::2] == (429, b"")
+            # and through the ASGI app (a request directive takes it off the hit path)
+            assert connection.get("/limited", "Cache-Control: no-cache", method="HEAD")[::2] == (429, b"")
+        finally:
+            connection.close()
+            edge.stop()
+        lines = [line for line in log.read_text().splitlines() if '"HEAD /limited"' in line]
+        assert [line.split('" ')[1].split()[:2] for line in lines] == [["429", "0"]] * 2
+
     def test_head_gets_the_length_without_the_body_and_the_connection_goes_on(
         self, cached: Origin, conn: Connection
     ) -> None:

@@ -24,13 +24,14 @@ class Observed:
     status: int = 0
     sent: int = 0
 
-    def counting(self, send: Send) -> Send:
-        """`send`, counting what goes through it."""
+    def counting(self, send: Send, *, head: bool = False) -> Send:
+        """`send`, counting what goes through it; `head`: the answer to a HEAD, whose body bytes
+        the server drops (RFC 9110 9.3.2), so none are sent."""
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.status = int(message["status"])
-            elif message["type"] == "http.response.body":
+            elif message["type"] == "http.response.body" and not head:
                 self.sent += len(message.get("body", b""))
             await send(message)
 

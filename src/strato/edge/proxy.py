@@ -158,7 +158,7 @@ class EdgeProxy:
         if outer is not None:
             outer.started = min(outer.started, started)
         answer = Observed(started)
-        observed = answer.counting(send)
+        observed = answer.counting(send, head=scope["method"] == "HEAD")
         client = client_host(scope)
         acquired = self.connections.acquire(client)
         try:

@@ -140,7 +140,7 @@ def with_error_pages(app: ASGIApp, proxy: EdgeProxy, rules: Rules) -> ASGIApp:
             return
         observed = Observed(time.perf_counter())
         scope = {**scope, OBSERVED: observed}
-        viewer = observed.counting(send)
+        viewer = observed.counting(send, head=scope["method"] == "HEAD")
         page: ErrorPage | None = None
 
         async def unless_replaced(message: Message) -> None:
