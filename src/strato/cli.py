@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import urllib.error
@@ -113,8 +114,12 @@ def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeS
             raise ValueError("--invalidations-from needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         keys = (access, secret, region)
-    if args.burst is not None and args.burst < 1:
+    if args.rate is not None and not 0 <= args.rate < math.inf:  # 0: no limit, as without the flag
+        raise ValueError("--rate must be a positive number of requests per second")
+    if args.burst is not None and not 1 <= args.burst < math.inf:
         raise ValueError("--burst must be at least 1: a request takes one token")
+    if args.max_concurrent_per_client < 1:
+        raise ValueError("--max-concurrent-per-client must be at least 1")
     trust = args.trust_forwarded_proto
     return EdgeSettings(
         origin=args.origin, host=args.host, port=args.port, cache_dir=args.cache_dir,

@@ -48,3 +48,12 @@ class TestOtherSettings:
         """Every request takes one token: a smaller bucket could never let one through."""
         with pytest.raises(ValueError, match="--burst"):
             settings("--rate", "5", "--burst", "0.5")
+
+    @pytest.mark.parametrize(("flags", "named"), [
+        (("--rate", "-1"), "--rate"), (("--rate", "nan"), "--rate"), (("--rate", "inf"), "--rate"),
+        (("--rate", "5", "--burst", "inf"), "--burst"), (("--max-concurrent-per-client", "0"), "--max-concurrent"),
+    ])
+    def test_limits_that_cannot_work_are_refused_with_their_flag(self, flags: tuple[str, ...], named: str) -> None:
+        """Said as a message at startup, not a traceback from the limiter."""
+        with pytest.raises(ValueError, match=named):
+            settings(*flags)
