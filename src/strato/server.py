@@ -307,6 +307,8 @@ def _edge_config(proxy: EdgeProxy, token: str, timeout: float, log_level: str,
         http=edge_protocol(timeout, HitPath(proxy)), lifespan="off",
         access_log=False, server_header=False, date_header=False, proxy_headers=False, log_level=log_level,
         timeout_keep_alive=30, ws="none",
+        # A viewer that stops reading holds its answer's connection open: a stop waits this long for it.
+        timeout_graceful_shutdown=timeout,
     )
 
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.conftest import make_client
 from tests.e2e.lambda_helpers import deploy
 from tests.e2e.web import get, public_read
 from tests.edge.origin import Origin, Route
@@ -486,3 +487,24 @@ class TestNoWayAround:
             assert b"doc.txt" not in body
         status, _, body = get(f"{server.edge_url}/doc.txt?policy", host=alias)  # not GetBucketPolicy
         assert (status, body) == (200, b"an object")
+
+
+def test_a_viewer_that_never_reads_does_not_hold_up_a_shutdown(tmp_path: Any) -> None:
+    """SIGTERM stops the edge within its request timeout (2 s here), whatever its connections
+    do; a client that pipelined large answers and reads none of them held it up for good."""
+    server = StratoServer(tmp_path / "data", env={"STRATO_REQUEST_TIMEOUT": "2"}).start()
+    try:
+        s3 = make_client(server.url)
+        s3.create_bucket(Bucket="never-read")
+        s3.put_object(Bucket="never-read", Key="big", Body=b"x" * (8 * 1024 * 1024), CacheControl="max-age=600")
+        public_read(s3, "never-read")
+        assert get(f"{server.edge_url}/never-read/big")[0] == 200  # cached
+        host, port = server.edge_url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as viewer:
+            viewer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            viewer.sendall(b"GET /never-read/big HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+            time.sleep(1)
+            assert server.stop(timeout=30) == 0
+    finally:
+        if server.alive():
+            server.kill()
