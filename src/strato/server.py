@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import signal
 import socket
 import sys
@@ -308,7 +309,7 @@ def _edge_config(proxy: EdgeProxy, token: str, timeout: float, log_level: str,
         access_log=False, server_header=False, date_header=False, proxy_headers=False, log_level=log_level,
         timeout_keep_alive=30, ws="none",
         # A viewer that stops reading holds its answer's connection open: a stop waits this long for it.
-        timeout_graceful_shutdown=timeout,
+        timeout_graceful_shutdown=math.ceil(timeout),
     )
 
 
