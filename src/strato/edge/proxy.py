@@ -402,7 +402,8 @@ class EdgeProxy:
         preconditions are answered from it here, as nginx's proxy_cache and Varnish do), so that a
         range or a revalidation on a miss fills the cache; a stale entry's own validators go instead."""
         site = self.metrics.site(rules.site)
-        asked = {name: value for name, value in headers.items() if name not in policy.CLIENT_ONLY}
+        asked = headers if policy.CLIENT_ONLY.isdisjoint(headers) else {
+            name: value for name, value in headers.items() if name not in policy.CLIENT_ONLY}
         forward = self._origin_headers(asked)
         conditional = policy.conditional_request(forward, stale.stored()) if stale is not None else None
         if conditional is not None:
