@@ -39,8 +39,8 @@ def passed_on(headers: dict[str, str], named: frozenset[str] | None, withheld: f
     value = headers.get(NAME)
     if value is None or (named is None and not withheld):
         return
-    kept = [line for line in value.split(SEPARATOR)
-            if (named is None or cookie_name(line) in named) and cookie_name(line) not in withheld]
+    kept = [line for line, name in ((line, cookie_name(line)) for line in value.split(SEPARATOR))
+            if (named is None or name in named) and name not in withheld]
     if kept:
         headers[NAME] = SEPARATOR.join(kept)
     else:
