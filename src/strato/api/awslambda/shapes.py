@@ -102,6 +102,11 @@ def at_most(value: str | None, high: int, member: str) -> str | None:
     return value
 
 
+def description(body: Body) -> str | None:
+    """A body's Description, within Lambda's length for every resource that has one."""
+    return at_most(body.text("Description"), MAX_DESCRIPTION, "description")
+
+
 def role(value: str) -> str:
     if not _ROLE.fullmatch(value):
         raise validation_error(value, "role", "Member must satisfy regular expression pattern: "

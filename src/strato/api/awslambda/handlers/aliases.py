@@ -16,17 +16,13 @@ from .common import json_response, max_items, no_content
 _VERSION = re.compile(r"(\$LATEST|[0-9]+)")  # botocore's Version shape (ListAliases' FunctionVersion)
 
 
-def _description(body: shapes.Body) -> str | None:
-    return shapes.at_most(body.text("Description"), shapes.MAX_DESCRIPTION, "description")
-
-
 async def create_alias(call: Call) -> Response:
     body = call.body()
     name = body.required("Name")
     version = body.required("FunctionVersion")
     check_alias_name(name)
     alias = await call.registry.create_alias(call.endpoint.function_name, name, version,
-                                             description=_description(body) or "",
+                                             description=shapes.description(body) or "",
                                              weights=shapes.weights(body))
     return json_response(shapes.alias_configuration(call.registry, alias), 201)
 
@@ -40,7 +36,7 @@ async def update_alias(call: Call) -> Response:
     body = call.body()
     alias = await call.registry.update_alias(
         call.endpoint.function_name, call.endpoint.alias, version=body.text("FunctionVersion"),
-        description=_description(body), weights=shapes.weights(body), revision_id=body.text("RevisionId"),
+        description=shapes.description(body), weights=shapes.weights(body), revision_id=body.text("RevisionId"),
     )
     await call.services.invoker.provision(alias.function_name)  # its provisioned environments follow it
     return json_response(shapes.alias_configuration(call.registry, alias))

@@ -119,7 +119,7 @@ async def _changes(call: Call, body: shapes.Body, name: str) -> dict[str, Any]:
     role = body.text("Role")
     if role is not None:
         changes["role"] = shapes.role(role)
-    description = shapes.at_most(body.text("Description"), shapes.MAX_DESCRIPTION, "description")
+    description = shapes.description(body)
     if description is not None:
         changes["description"] = description
     for field, label, low, high in (("timeout", "Timeout", 1, 900), ("memory_size", "MemorySize", 128, 10240)):

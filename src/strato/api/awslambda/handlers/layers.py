@@ -74,7 +74,7 @@ def _answer(call: Call, layer: LayerVersion, status: int = 200) -> Response:
 async def publish_layer_version(call: Call) -> Response:
     name = call.registry.layer_name(call.endpoint.layer)
     body = call.body()
-    description = shapes.at_most(body.text("Description"), shapes.MAX_DESCRIPTION, "description") or ""
+    description = shapes.description(body) or ""
     license_info = shapes.at_most(body.text("LicenseInfo"), MAX_LICENSE, "licenseInfo")
     runtimes = _enum_list(body, "CompatibleRuntimes", RUNTIMES, MAX_RUNTIMES)
     architectures = _enum_list(body, "CompatibleArchitectures", ARCHITECTURES, len(ARCHITECTURES))

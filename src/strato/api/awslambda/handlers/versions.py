@@ -12,8 +12,7 @@ from .common import json_response, max_items
 async def publish_version(call: Call) -> Response:
     body = call.body()
     record = await call.registry.publish_version(
-        call.endpoint.function_name, code_sha256=body.text("CodeSha256"),
-        description=shapes.at_most(body.text("Description"), shapes.MAX_DESCRIPTION, "description"),
+        call.endpoint.function_name, code_sha256=body.text("CodeSha256"), description=shapes.description(body),
         revision_id=body.text("RevisionId"),
     )
     return json_response(shapes.function_configuration(call.registry, record), 201)
