@@ -120,15 +120,15 @@ def _packed(head: dict[str, Any]) -> bytes | None:
     op, lease, at, request_id = head.get("op"), head.get("lease"), head.get("at"), head.get("request_id")
     if op not in _KINDS or type(lease) is not int or type(at) is not float or type(request_id) is not str:
         return None
-    name = request_id.encode()
     if op == "begin":
-        return _REPORT.pack(0, bool(head.get("log_tail")), lease, at, len(name)) + name
-    error_type = head.get("error_type")
-    if error_type is None:
-        return _REPORT.pack(1, False, lease, at, len(name)) + name
-    if type(error_type) is not str:
-        return None
-    return _REPORT.pack(1, True, lease, at, len(name)) + name + error_type.encode()
+        flag, tail = bool(head.get("log_tail")), b""
+    else:
+        error_type = head.get("error_type")
+        if error_type is not None and type(error_type) is not str:
+            return None
+        flag, tail = error_type is not None, (error_type or "").encode()
+    request = request_id.encode()
+    return _REPORT.pack(_KINDS.index(op), flag, lease, at, len(request)) + request + tail
 
 
 def _unpacked(data: bytes) -> dict[str, Any] | None:
