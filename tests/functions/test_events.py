@@ -37,6 +37,15 @@ def wait_until_empty(path: Path) -> None:
             time.sleep(0.01)
 
 
+async def serve_until_empty(dispatcher: Dispatcher) -> None:
+    """Serve until the dispatcher's queue is empty, then stop it."""
+    serving = asyncio.ensure_future(dispatcher.serve())
+    await asyncio.to_thread(wait_until_empty, dispatcher.queue.path)
+    serving.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await serving
+
+
 def run_queue(registry: Registry, tmp_path: Path, invoked_arn: str, payload: bytes, run: Run, age: float = 0.0,
               destinations: Destinations | None = None) -> None:
     """Queue one Event invocation of `invoked_arn` made `age` seconds ago and run the
@@ -49,11 +58,7 @@ def run_queue(registry: Registry, tmp_path: Path, invoked_arn: str, payload: byt
             conn.execute("UPDATE events SET created = created - ?", (age,))
         dispatcher = Dispatcher(queue, registry.resolve_async, run, retry_delay=0.0, limits=registry.event_limits,
                                 destinations=destinations)
-        serving = asyncio.ensure_future(dispatcher.serve())
-        await asyncio.to_thread(wait_until_empty, queue.path)
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
+        await serve_until_empty(dispatcher)
         assert queue.pending() == 0
         queue.close()
 
@@ -188,12 +193,7 @@ def test_a_throttled_event_waits_twice_as_long_after_each_throttle_in_a_row(regi
     async def main() -> None:
         queue = EventQueue(tmp_path / "events.db")
         await queue.put(Invocation(await registry.resolve_async("fn"), "fn", b"{}", "req-1"))
-        serving = asyncio.ensure_future(Dispatcher(queue, registry.resolve_async, throttle_three_times,
-                                                   throttle_delay=0.1).serve())
-        await asyncio.to_thread(wait_until_empty, queue.path)
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
+        await serve_until_empty(Dispatcher(queue, registry.resolve_async, throttle_three_times, throttle_delay=0.1))
         queue.close()
 
     asyncio.run(main())
@@ -271,12 +271,7 @@ def test_a_throttled_backlog_is_not_tried_over_and_over_nor_holds_up_another_fun
         for number in range(200):
             await queue.put(Invocation(backlog, "fn", b"{}", f"backlog-{number}"))
         await queue.put(Invocation(await registry.resolve_async("other"), "other", b"{}", "other-1"))
-        serving = asyncio.ensure_future(Dispatcher(queue, registry.resolve_async, two_at_a_time,
-                                                   throttle_delay=0.05).serve())
-        await asyncio.to_thread(wait_until_empty, queue.path)
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
+        await serve_until_empty(Dispatcher(queue, registry.resolve_async, two_at_a_time, throttle_delay=0.05))
         assert queue.pending() == 0
         queue.close()
 
