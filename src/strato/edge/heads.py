@@ -34,7 +34,7 @@ def head(
         prefix = _names.get(name) or _name(name)
         if prefix is None:
             return None
-        for text in value.split(set_cookie.SEPARATOR) if name == set_cookie.NAME else (value,):
+        for text in set_cookie.values(name, value):
             raw_value = text.encode("latin-1", "replace")
             values.append(raw_value)
             out += (prefix, raw_value, b"\r\n")
@@ -50,7 +50,7 @@ def field_line(name: str, value: str) -> bytes | None:
     if prefix is None:
         return None
     lines = []
-    for text in value.split(set_cookie.SEPARATOR) if name == set_cookie.NAME else (value,):
+    for text in set_cookie.values(name, value):
         raw_value = text.encode("latin-1", "replace")
         if HEADER_VALUE_RE.search(raw_value):
             return None

@@ -9,7 +9,7 @@ some (CloudFront caches only those, and strato passes on only those), all when i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 NAME = "set-cookie"
 SEPARATOR = "\n"
@@ -19,13 +19,17 @@ def joined(existing: str, value: str) -> str:
     return f"{existing}{SEPARATOR}{value}"
 
 
+def values(name: str, value: str) -> Sequence[str]:
+    """A field's values as they go on lines of their own: Set-Cookie's each, another's whole."""
+    return value.split(SEPARATOR) if name == NAME else (value,)
+
+
 def field_items(headers: Mapping[str, str]) -> Iterable[tuple[str, str]]:
     """The fields as lines: each Set-Cookie line on its own."""
     value = headers.get(NAME)
     if value is None or SEPARATOR not in value:
         return headers.items()
-    return [item for name, text in headers.items()
-            for item in ([(name, line) for line in text.split(SEPARATOR)] if name == NAME else [(name, text)])]
+    return [(name, line) for name, text in headers.items() for line in values(name, text)]
 
 
 def cookie_name(line: str) -> str:
