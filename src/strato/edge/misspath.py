@@ -137,7 +137,8 @@ def refusal(
     head = heads.head(limited)
     assert head is not None, "the edge's own fields and a policy's (checked when it is made) are valid"
     if method == "HEAD" or limited.body is None:
-        proxy.observe(proxy.metrics.site(rules.site), client, method, raw_path, 429, 0, started)
-        return [head]
-    proxy.observe(proxy.metrics.site(rules.site), client, method, raw_path, 429, heads.body_length(limited), started)
-    return [head, *(part for part in limited.body if isinstance(part, bytes))]
+        wire, sent = [head], 0
+    else:
+        wire, sent = [head, *(part for part in limited.body if isinstance(part, bytes))], heads.body_length(limited)
+    proxy.observe(proxy.metrics.site(rules.site), client, method, raw_path, 429, sent, started)
+    return wire
