@@ -480,13 +480,14 @@ class TestPurgeRestartAndFailure:
         assert headers["cache-status"] == "strato; fwd=stale"
 
     def test_an_unreachable_origin_without_a_cached_copy_is_a_502(self, tmp_path: Path) -> None:
-        gone = Origin()
-        gone.close()
-        edge = StratoEdge(gone.url, tmp_path / "cache").start()
-        try:
-            assert call(edge, "/anything")[0] == 502
-        finally:
-            edge.stop()
+        # A port bound but not listening refuses connections, and no other server can take it meanwhile.
+        with socket.socket() as held:
+            held.bind(("127.0.0.1", 0))
+            edge = StratoEdge(f"http://127.0.0.1:{held.getsockname()[1]}", tmp_path / "cache").start()
+            try:
+                assert call(edge, "/anything")[0] == 502
+            finally:
+                edge.stop()
 
 
 class TestProtection:
