@@ -26,14 +26,15 @@ needs_node = pytest.mark.skipif(NODE is None, reason="no node (18 or later) on t
 ROLE = "arn:aws:iam::000000000000:role/strato-tests"
 
 
-def package(files: dict[str, str | bytes], executable: tuple[str, ...] = ()) -> bytes:
-    """A zip of `files` (text is dedented); names in `executable` get mode 0755."""
+def package(files: dict[str, str | bytes], executable: tuple[str, ...] = (), links: tuple[str, ...] = ()) -> bytes:
+    """A zip of `files` (text is dedented); names in `executable` get mode 0755, names in
+    `links` are symbolic links to their content (as `zip -y` stores them)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
             data = textwrap.dedent(content).encode() if isinstance(content, str) else content
             info = zipfile.ZipInfo(name)
-            info.external_attr = (0o100755 if name in executable else 0o100644) << 16
+            info.external_attr = (0o120777 if name in links else 0o100755 if name in executable else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
     return buffer.getvalue()

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.client_errors import refused
-from tests.e2e.lambda_helpers import RUNTIME, call, deploy, deployed, package, python_bootstrap
+from tests.e2e.lambda_helpers import ROLE, RUNTIME, call, deploy, deployed, package, python_bootstrap
 
 SITE = f"python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
 REPORTER = """
@@ -291,6 +291,27 @@ class TestFunctionsWithLayers:
         assert result["path"] == ["/var/task", f"/opt/{SITE}", "/opt/python"]
         assert result["opt"] == ["bin", "python"]
         assert result["opt_writable"] is False
+
+    def test_symbolic_links_in_a_function_and_its_layer_resolve_inside_the_environment(self, lam: Any) -> None:
+        """Packages made with `zip -y`, as for native libraries' `libx.so -> libx.so.1`: links
+        within the code, and from the code into its layer's /opt."""
+        name = f"links-{uuid.uuid4().hex[:10]}"
+        layer = lam.publish_layer_version(LayerName=name, Content={"ZipFile": package(
+            {"lib/libdemo.so.1": "the library\n", "lib/libdemo.so": "libdemo.so.1"}, links=("lib/libdemo.so",))})
+        code = package({"src/main.py": "def handler(event, context):\n"
+                                      "    return [open(p).read() for p in ('demo.so', '/var/task/alias.py')]\n",
+                        "handler.py": "src/main.py", "alias.py": "handler.py", "demo.so": "/opt/lib/libdemo.so"},
+                       links=("handler.py", "alias.py", "demo.so"))
+        function = f"fn-{uuid.uuid4().hex[:12]}"
+        lam.create_function(FunctionName=function, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                            Code={"ZipFile": code}, Layers=[layer["LayerVersionArn"]])
+        try:
+            _, result = call(lam, function)
+        finally:
+            lam.delete_function(FunctionName=function)
+            lam.delete_layer_version(LayerName=name, VersionNumber=1)
+        assert result[0] == "the library\n"
+        assert result[1].startswith("def handler")
 
     def test_a_function_without_layers_sees_an_empty_opt(self, lam: Any) -> None:
         """As in Lambda: nothing of the host's /opt is imported from (its /opt/python is on

@@ -39,6 +39,9 @@ def zipped(entries: dict[str, bytes], modes: dict[str, int] | None = None) -> by
     return buffer.getvalue()
 
 
+LINK = stat.S_IFLNK | 0o777  # a symbolic link's mode, as `zip -y` stores it
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -71,6 +74,26 @@ class TestStoring:
         assert (tree / "a" / "b" / "c.txt").read_bytes() == b"deep"
         assert mode(tree / "a" / "b") == 0o755
 
+    def test_symbolic_links_are_kept_as_links_and_never_followed_on_the_host(
+        self, store: CodeStore, tmp_path: Path,
+    ) -> None:
+        """As Lambda unpacks a `zip -y` package: a link resolves inside the environment, so one
+        leading out of the tree (to /opt, say) is the function's own business; the host's file
+        it names is left as it is (strato unpacks as root)."""
+        secret = tmp_path / "secret"
+        secret.write_bytes(b"s")
+        secret.chmod(0o600)
+        (tmp_path / "private").mkdir(mode=0o700)
+        data = zipped({"src/real.py": b"X = 1\n", "handler.py": b"src/real.py", "secret": str(secret).encode(),
+                       "private": str(tmp_path / "private").encode()},
+                      modes={"handler.py": LINK, "secret": LINK, "private": LINK})
+        tree = store.code_dir(store.store_sync(data).sha256_hex)
+        assert os.readlink(tree / "handler.py") == "src/real.py"
+        assert (tree / "handler.py").read_bytes() == b"X = 1\n"
+        assert os.readlink(tree / "secret") == str(secret)
+        assert mode(secret) == 0o600
+        assert mode(tmp_path / "private") == 0o700
+
     def test_storing_the_same_package_twice_keeps_one_copy(self, store: CodeStore) -> None:
         data = zipped({"handler.py": b"pass\n"})
         first, second = store.store_sync(data), store.store_sync(data)
@@ -86,10 +109,25 @@ class TestRefusing:
             store.store_sync(zipped({name: b"x"}))
         assert list(store.code.iterdir()) == []
 
-    def test_a_symlink_entry_is_refused(self, store: CodeStore) -> None:
-        data = zipped({"link": b"/etc/passwd"}, modes={"link": stat.S_IFLNK | 0o777})
-        with pytest.raises(InvalidPackage, match="link"):
+    def test_an_entry_under_a_symbolic_link_is_refused(self, store: CodeStore, tmp_path: Path) -> None:
+        """Written through the link, it would land wherever the link leads on the host."""
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        data = zipped({"lib": str(outside).encode(), "lib/evil.py": b"x"}, modes={"lib": LINK})
+        with pytest.raises(InvalidPackage, match="under a symbolic link"):
             store.store_sync(data)
+        assert list(outside.iterdir()) == []
+        assert list(store.code.iterdir()) == []
+
+    @pytest.mark.parametrize("target", [b"", b"a\0b", b"x" * 4096])
+    def test_a_symbolic_link_with_no_usable_target_is_refused(self, store: CodeStore, target: bytes) -> None:
+        with pytest.raises(InvalidPackage, match="symbolic link"):
+            store.store_sync(zipped({"link": target}, modes={"link": LINK}))
+        assert list(store.code.iterdir()) == []
+
+    def test_a_special_file_is_refused(self, store: CodeStore) -> None:
+        with pytest.raises(InvalidPackage, match="special file"):
+            store.store_sync(zipped({"fifo": b""}, modes={"fifo": stat.S_IFIFO | 0o644}))
 
     def test_bytes_that_are_not_a_zip_are_refused(self, store: CodeStore) -> None:
         with pytest.raises(InvalidPackage, match="Could not unzip"):
@@ -133,8 +171,9 @@ class TestRefusing:
 
 
 class TestMergingLayers:
-    def layers(self, store: CodeStore, *trees: dict[str, bytes]) -> tuple[str, ...]:
-        return tuple(store.store_sync(zipped(tree)).sha256_hex for tree in trees)
+    def layers(self, store: CodeStore, *trees: dict[str, bytes], links: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """Each tree stored as a layer; names in `links` are symbolic links to their content."""
+        return tuple(store.store_sync(zipped(tree, {name: LINK for name in links})).sha256_hex for tree in trees)
 
     def test_no_layers_are_no_tree_and_one_layer_is_its_own(self, store: CodeStore) -> None:
         (only,) = self.layers(store, {"python/a.py": b"a"})
@@ -155,6 +194,26 @@ class TestMergingLayers:
         assert (tree / "bin/tool/inside").read_bytes() == b"now a directory"
         assert (tree / "lib/dir").read_bytes() == b"a file"
         assert mode(tree / "python") == 0o755
+
+    def test_a_layers_symbolic_links_are_laid_as_links_and_a_later_directory_replaces_one(
+        self, store: CodeStore, tmp_path: Path,
+    ) -> None:
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        (outside / "host.so").write_bytes(b"the host's")
+        hexes = self.layers(store,
+                            {"lib/libpq.so.5": b"library", "lib/libpq.so": b"libpq.so.5", "host": str(outside).encode(),
+                             "python": str(outside).encode()},
+                            {"python/mod.py": b"M = 1"},
+                            links=("lib/libpq.so", "host", "python"))
+        asyncio.run(store.merge(hexes))
+        tree = store.opt / merged_name(hexes)
+        assert os.readlink(tree / "lib/libpq.so") == "libpq.so.5"
+        assert (tree / "lib/libpq.so").read_bytes() == b"library"
+        assert os.readlink(tree / "host") == str(outside)  # the link, not a copy of what it leads to
+        assert not (tree / "python").is_symlink()
+        assert (tree / "python/mod.py").read_bytes() == b"M = 1"
+        assert sorted(path.name for path in outside.iterdir()) == ["host.so"]
 
     def test_the_order_of_the_layers_names_another_tree(self, store: CodeStore) -> None:
         hexes = self.layers(store, {"v.txt": b"one"}, {"v.txt": b"two"})

@@ -3,7 +3,9 @@ read-only tree that every environment of every version with that code shares.
 
 Layout under the functions directory:
     zips/<sha256 hex>.zip    the package as uploaded (GetFunction's Code.Location serves it)
-    code/<sha256 hex>/       its unpacked tree: dirs 0755, files 0644 (0755 when executable)
+    code/<sha256 hex>/       its unpacked tree: dirs 0755, files 0644 (0755 when executable),
+                             symbolic links as the zip has them (never followed here: they
+                             resolve inside an environment, as in Lambda)
     opt/<sha256 hex>/        the trees of several layers laid over each other in order (a
                              function's /opt), named by the digest of their names (`merged_name`);
                              hard links to the layers' files
@@ -32,6 +34,7 @@ from pathlib import Path, PurePosixPath
 MAX_ZIPPED = 50 * 1024 * 1024
 MAX_UNZIPPED = 250 * 1024 * 1024
 MAX_ENTRIES = 100_000
+MAX_LINK_TARGET = 4095  # PATH_MAX, less its NUL
 _COPY = 1024 * 1024
 
 log = logging.getLogger("strato.functions")
@@ -70,10 +73,24 @@ def _entry_path(info: zipfile.ZipInfo) -> PurePosixPath | None:
     if any(part == ".." for part in path.parts):
         raise InvalidPackage(f"The zip file contains a path outside the package: {name!r}")
     kind = stat.S_IFMT(info.external_attr >> 16)
-    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
-        raise InvalidPackage(f"The zip file contains a link or special file: {name!r}")
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK):
+        raise InvalidPackage(f"The zip file contains a special file: {name!r}")
     parts = [part for part in path.parts if part != "."]
     return PurePosixPath(*parts) if parts else None
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16) and not info.is_dir()
+
+
+def _link_target(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A symbolic link's target: its entry's content, as Info-ZIP's `zip -y` stores it."""
+    if not 0 < info.file_size <= MAX_LINK_TARGET:
+        raise InvalidPackage(f"Invalid symbolic link in the zip file: {info.filename!r}")
+    target = archive.read(info)
+    if b"\x00" in target:
+        raise InvalidPackage(f"Invalid symbolic link in the zip file: {info.filename!r}")
+    return target
 
 
 def check(data: bytes) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
@@ -102,6 +119,11 @@ def check(data: bytes) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
         if total > MAX_UNZIPPED:
             raise InvalidPackage(f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes")
         planned.append((info, target))
+    links = {target for info, target in planned if _is_link(info)}
+    for _, target in planned:
+        if links and not links.isdisjoint(target.parents):
+            # Written through the link, it would land wherever the link leads on this host.
+            raise InvalidPackage(f"The zip file puts {target} under a symbolic link")
     return planned
 
 
@@ -118,6 +140,9 @@ def _unpack(data: bytes, planned: list[tuple[zipfile.ZipInfo, PurePosixPath]], i
                 destination.mkdir(mode=0o755, parents=True, exist_ok=True)
                 continue
             destination.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+            if _is_link(info):
+                os.symlink(_link_target(archive, info), destination)
+                continue
             with archive.open(info) as source, open(destination, "xb") as sink:
                 shutil.copyfileobj(source, sink, _COPY)
                 sink.flush()
@@ -125,7 +150,7 @@ def _unpack(data: bytes, planned: list[tuple[zipfile.ZipInfo, PurePosixPath]], i
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
             raise InvalidPackage(f"Could not unzip {info.filename!r}: {exc}") from None
         os.chmod(destination, mode)
-    for directory in (into, *(p for p in into.rglob("*") if p.is_dir())):
+    for directory, _, _ in os.walk(into):  # links to directories are not walked, nor changed
         os.chmod(directory, 0o755)
 
 
@@ -157,17 +182,24 @@ def _overlay(source: Path, into: Path) -> None:
         relative = Path(directory).relative_to(source)
         for name in dirs:
             target = into / relative / name
-            if not target.is_dir() or target.is_symlink():
+            if os.path.islink(os.path.join(directory, name)):  # listed with directories, never walked
+                _place(Path(directory) / name, target)
+            elif not target.is_dir() or target.is_symlink():
                 _clear(target)
                 target.mkdir()
                 os.chmod(target, 0o755)  # not the umask's: every environment's uid reads it
         for name in files:
-            target = into / relative / name
-            _clear(target)
-            try:
-                os.link(Path(directory) / name, target)
-            except OSError:  # a filesystem without hard links
-                shutil.copy2(Path(directory) / name, target)
+            _place(Path(directory) / name, into / relative / name)
+
+
+def _place(source: Path, target: Path) -> None:
+    """A file or symbolic link of a layer at `target`; a link is placed itself, never what it
+    leads to on this host."""
+    _clear(target)
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:  # a filesystem without hard links
+        shutil.copy2(source, target, follow_symlinks=False)
 
 
 def merge_layers(target: Path, sources: tuple[Path, ...]) -> None:
