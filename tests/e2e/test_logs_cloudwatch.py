@@ -351,6 +351,16 @@ class TestFilter:
         assert self.matching(logs, name, "disk -ERROR") == ["WARN slow disk"]
         assert len(self.matching(logs, name, "REPORT")) == 3
 
+    def test_json_patterns_select_a_functions_structured_lines(self, lam: Any, logs: Any) -> None:
+        """Lines a handler prints as JSON objects (as structured loggers do), chosen by their fields."""
+        name = deploy(lam, PRINTER)
+        lines = [json.dumps({"level": "ERROR", "ms": 1200, "msg": "slow upstream"}),
+                 json.dumps({"level": "INFO", "ms": 20, "msg": "ok"}), "plain text"]
+        invoke(lam, name, *lines)
+        assert self.matching(logs, name, '{ $.level = "ERROR" }') == [lines[0]]
+        assert self.matching(logs, name, "{ $.ms < 100 || $.msg = slow* }") == lines[:2]
+        assert self.matching(logs, name, "{ $.level NOT EXISTS }") == []  # START, REPORT... are no JSON
+
     def test_events_name_their_stream_and_no_stream_is_listed_as_searched(self, logs: Any,
                                                                printed: tuple[str, str, list[str]]) -> None:
         name, stream, _ = printed
@@ -397,7 +407,7 @@ class TestErrors:
         ("get_log_events", {"logStreamName": "s", "limit": 10001}),
         ("get_log_events", {"logStreamName": "s", "nextToken": "f/not-a-token"}),
         ("filter_log_events", {"nextToken": "garbage"}),
-        ("filter_log_events", {"filterPattern": '{ $.level = "ERROR" }'}),
+        ("filter_log_events", {"filterPattern": '{ $.level = "ERROR"'}),
         ("describe_log_streams", {"nextToken": "!!"}),
         ("describe_log_streams", {"limit": 51}),
     ])
