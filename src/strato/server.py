@@ -158,7 +158,8 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
     functions = LambdaApp(Services(registry, invoker, s3_object_fetcher(store), lambda_settings, identity,
                                    settings.data_dir / "functions" / "logs"),
                           credentials)
-    logs = LogsApp(settings.data_dir / "functions" / "logs", credentials, settings.region, settings.request_timeout)
+    logs = LogsApp(settings.data_dir / "functions" / "logs", registry, credentials, settings.region,
+                   settings.request_timeout)
     urls = FunctionUrlApp(registry, invoker, credentials, url_hosts, settings.request_timeout)
     return RootApp({"s3": s3, "lambda": functions, "cloudfront": cloudfront, "logs": logs}, counters,
                    taking={"lambda": functions.take}, function_urls=(url_hosts, urls),

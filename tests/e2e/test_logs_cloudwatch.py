@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.e2e.client_errors import error_of
+from tests.e2e.client_errors import error_of, refused
 from tests.e2e.lambda_helpers import NODE, deploy, needs_node
 from tests.e2e.web import get
 from tests.servers import REGION, StratoServer, signed_headers
@@ -388,6 +389,64 @@ class TestFilter:
             event["message"] for event in all_events(logs, group, stream)]
 
 
+def described(logs: Any, name: str) -> dict[str, Any] | None:
+    """The group DescribeLogGroups lists by this name (None: it lists none)."""
+    groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    return next((group for group in groups if group["logGroupName"] == name), None)
+
+
+class TestGroups:
+    """Log groups as Terraform's aws_cloudwatch_log_group and the aws CLI manage them."""
+
+    def test_a_group_is_made_read_tagged_and_deleted(self, logs: Any) -> None:
+        name = f"/team/app-{uuid.uuid4().hex[:8]}"
+        logs.create_log_group(logGroupName=name, tags={"team": "a"})
+        assert refused(logs.create_log_group, logGroupName=name)[:2] == ("ResourceAlreadyExistsException", 400)
+        logs.put_retention_policy(logGroupName=name, retentionInDays=14)
+        group = described(logs, name)
+        assert group is not None
+        assert (group["retentionInDays"], group["logGroupClass"], group["storedBytes"]) == (14, "STANDARD", 0)
+        assert group["arn"] == f"arn:aws:logs:{REGION}:000000000000:log-group:{name}:*"
+        arn = group["logGroupArn"]
+        logs.tag_resource(resourceArn=arn, tags={"stage": "prod"})
+        logs.untag_resource(resourceArn=arn, tagKeys=["team"])
+        assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"stage": "prod"}
+        assert logs.list_tags_log_group(logGroupName=name)["tags"] == {"stage": "prod"}
+        logs.delete_retention_policy(logGroupName=name)
+        assert "retentionInDays" not in (described(logs, name) or {})
+        assert logs.describe_log_streams(logGroupName=name)["logStreams"] == []
+        assert logs.filter_log_events(logGroupName=name)["events"] == []
+        logs.delete_log_group(logGroupName=name)
+        assert described(logs, name) is None
+        assert refused(logs.delete_log_group, logGroupName=name)[:2] == ("ResourceNotFoundException", 400)
+
+    def test_a_functions_group_takes_settings_and_a_deleted_one_holds_only_later_events(self, lam: Any,
+                                                                                         logs: Any) -> None:
+        name = deploy(lam, PRINTER)
+        group = f"/aws/lambda/{name}"
+        invoke(lam, name, "before the deletion")
+        assert refused(logs.create_log_group, logGroupName=group)[:2] == ("ResourceAlreadyExistsException", 400)
+        logs.put_retention_policy(logGroupName=group, retentionInDays=7)
+        assert (described(logs, group) or {}).get("retentionInDays") == 7
+        logs.delete_log_group(logGroupName=group)
+        assert described(logs, group) is None
+        assert refused(logs.filter_log_events, logGroupName=group)[:2] == ("ResourceNotFoundException", 400)
+        invoke(lam, name, "after the deletion")
+        messages = [event["message"] for event in logs.filter_log_events(logGroupName=group)["events"]]
+        assert "after the deletion" in messages
+        assert "before the deletion" not in messages
+        assert "retentionInDays" not in (described(logs, group) or {"retentionInDays": "no group"})
+
+    @pytest.mark.parametrize(("call", "params"), [
+        ("create_log_group", {"logGroupName": "no spaces allowed"}),
+        ("create_log_group", {"logGroupName": "/x", "logGroupClass": "COLD"}),
+        ("put_retention_policy", {"logGroupName": "/x", "retentionInDays": 2}),
+        ("tag_resource", {"resourceArn": "/x", "tags": {"a": "b"}}),
+    ])
+    def test_invalid_parameters_are_refused(self, unchecked: Any, call: str, params: dict[str, Any]) -> None:
+        assert refused(getattr(unchecked, call), **params)[:2] == ("InvalidParameterException", 400)
+
+
 class TestErrors:
     def test_an_unknown_group_or_stream_is_not_found(self, logs: Any, printed: tuple[str, str, list[str]]) -> None:
         with pytest.raises(ClientError) as caught:
@@ -424,9 +483,9 @@ class TestErrors:
 
     def test_an_operation_strato_does_not_answer_is_named(self, logs: Any) -> None:
         with pytest.raises(ClientError) as caught:
-            logs.create_log_group(logGroupName="/mine")
+            logs.create_log_stream(logGroupName="/mine", logStreamName="s")
         assert error_of(caught) == ("UnknownOperationException", 400)
-        assert "CreateLogGroup" in caught.value.response["Error"]["Message"]
+        assert "CreateLogStream" in caught.value.response["Error"]["Message"]
 
     def test_requests_must_be_signed_with_a_known_key(self, server: StratoServer) -> None:
         body = b'{"logGroupNamePrefix": "/aws/lambda/"}'

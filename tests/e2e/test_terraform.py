@@ -1,7 +1,7 @@
 """Terraform's AWS provider against a real strato, as a team deploys with it: a public bucket
 and its page, a private bucket and an origin access identity, an assets bucket behind an origin
-access control and signed URLs (a public key and a key group), a layer, a function with its
-asynchronous, recursion and runtime settings, an alias, its provisioned concurrency and a public
+access control and signed URLs (a public key and a key group), a layer, a function with its log
+group, asynchronous, recursion and runtime settings, an alias, its provisioned concurrency and a public
 URL, and a distribution in front of the buckets with custom cache, origin request and response
 headers policies, an origin group and a CloudFront function are applied, planned again with no
 change (every read answers what was written, in the shapes the provider reads), served, and
@@ -109,4 +109,4 @@ def test_a_stack_is_applied_read_back_without_drift_served_and_destroyed(server:
     finally:
         destroyed = terraform(tmp_path, "destroy", "-auto-approve")
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    assert "Destroy complete! Resources: 28 destroyed." in destroyed.stdout
+    assert "Destroy complete! Resources: 29 destroyed." in destroyed.stdout

@@ -71,6 +71,7 @@ class GroupSummary:
     function_name: str
     created: int  # ms: the first record kept (or the oldest file's mtime)
     stored_bytes: int
+    updated: int  # ms: the last write (the newest file's mtime)
 
 
 def record_lines(record: Record) -> Iterator[tuple[int, int, str]]:
@@ -240,6 +241,14 @@ def stream_summaries(reader: FunctionLogReader) -> list[StreamSummary]:
     return [StreamSummary(name, first, last) for name, (first, last) in sorted(found.items())]
 
 
+def group_summary(logs_dir: Path, name: str) -> GroupSummary | None:
+    """The function's log, if it has one."""
+    try:
+        return _group(logs_dir, name)
+    except ValueError:  # not a function name
+        return None
+
+
 def group_summaries(logs_dir: Path) -> list[GroupSummary]:
     """The functions that have logs, by name."""
     try:
@@ -257,7 +266,7 @@ def group_summaries(logs_dir: Path) -> list[GroupSummary]:
 
 def _group(logs_dir: Path, name: str) -> GroupSummary | None:
     directory = function_directory(logs_dir, name)
-    stored = 0
+    stored = updated = 0
     created: int | None = None
     for path in reversed(log_paths(directory)):  # oldest first
         try:
@@ -265,9 +274,10 @@ def _group(logs_dir: Path, name: str) -> GroupSummary | None:
         except FileNotFoundError:
             continue
         stored += stat.st_size
+        updated = max(updated, stat.st_mtime_ns // 1_000_000)
         if created is None:
             created = _first_time(path) or stat.st_mtime_ns // 1_000_000
-    return None if created is None else GroupSummary(name, created, stored)
+    return None if created is None else GroupSummary(name, created, stored, updated)
 
 
 def _first_time(path: Path) -> int | None:

@@ -29,6 +29,7 @@ from .errors import Conflict, InvalidParameter, NotFound
 from .function_urls import UrlConfigTables
 from .invoke_configs import EventConfigTables
 from .layers import LayerTables
+from .log_groups import LogGroupTables
 from .packages import MAX_UNZIPPED, CodeStore, StoredCode, merged_name
 from .policies import PolicyTables
 from .provisioned import MIN_UNRESERVED, ProvisionedConfig, ProvisionedTables
@@ -43,7 +44,7 @@ _QUALIFIED_TABLES = ("policies", "policy_statements", "event_invoke_configs", "f
 
 
 class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, ProvisionedTables,
-               RuntimeSettingsTables):
+               RuntimeSettingsTables, LogGroupTables):
     def __init__(self, root: Path, region: str = "us-east-1") -> None:
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(root / "functions.db", region)

@@ -23,24 +23,31 @@ def refused(call: Callable[..., object], *args: object) -> tuple[str, str]:
     return caught.value.code, caught.value.message
 
 
-def test_a_group_is_a_functions_by_name_or_arn() -> None:
-    assert Params({"logGroupName": "/aws/lambda/fn-1"}).function_name() == "fn-1"
+def test_a_group_is_named_or_given_by_its_arn() -> None:
+    assert Params({"logGroupName": "/aws/lambda/fn-1"}).group_name() == "/aws/lambda/fn-1"
     arn = "arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/fn-1"
-    assert Params({"logGroupIdentifier": arn}).function_name() == "fn-1"
-    assert Params({"logGroupIdentifier": arn + ":*"}).function_name() == "fn-1"
+    assert Params({"logGroupIdentifier": arn}).group_name() == "/aws/lambda/fn-1"
+    assert Params({"logGroupIdentifier": arn + ":*"}).group_name() == "/aws/lambda/fn-1"
 
 
-def test_groups_strato_does_not_keep_do_not_exist() -> None:
-    assert refused(function_of, "/aws/lambda/../x") == ("ResourceNotFoundException",
-                                                        "The specified log group does not exist.")
-    assert refused(function_of, "/ecs/service")[0] == "ResourceNotFoundException"
+def test_a_functions_group_holds_its_log_and_other_groups_none() -> None:
+    assert function_of("/aws/lambda/fn-1") == "fn-1"
+    assert function_of("/aws/lambda/../x") is None
+    assert function_of("/ecs/service") is None
 
 
 def test_a_group_must_be_named_once() -> None:
-    assert refused(Params({}).function_name)[0] == "InvalidParameterException"
+    assert refused(Params({}).group_name)[0] == "InvalidParameterException"
     both = Params({"logGroupName": "/aws/lambda/a", "logGroupIdentifier": "/aws/lambda/a"})
-    assert refused(both.function_name) == ("ValidationException",
-                                           "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+    assert refused(both.group_name) == ("ValidationException",
+                                        "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+
+
+def test_tags_are_checked_against_their_bounds() -> None:
+    assert Params({"tags": {"team": "a b", "k:v/x": ""}}).tags("tags") == {"team": "a b", "k:v/x": ""}
+    assert Params({}).tags("tags", required=False) is None
+    for bad in ({}, {"": "v"}, {"k": "v" * 257}, {"k": 1}, ["k"], {f"k{n}": "v" for n in range(51)}):
+        assert refused(Params({"tags": bad}).tags, "tags")[0] == "InvalidParameterException"
 
 
 def test_numbers_are_checked_against_their_bounds() -> None:

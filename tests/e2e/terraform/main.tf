@@ -1,11 +1,11 @@
 # What a team deploys on strato with Terraform's AWS provider: a public bucket and its index
 # page, a private bucket read through an origin access identity, an assets bucket read through an
 # origin access control behind signed URLs (a public key and key group), a layer, a function using
-# it with its asynchronous, recursion and runtime settings, an alias kept warm by provisioned
-# concurrency and a public function URL, and a distribution in front of the buckets with cache,
-# origin request and response headers policies of its own, a CloudFront function and an origin
-# group failing over from the private bucket to the public one. The test fills in the endpoint,
-# keys and names.
+# it with its log group (a retention and tags), its asynchronous, recursion and runtime settings,
+# an alias kept warm by provisioned concurrency and a public function URL, and a distribution in
+# front of the buckets with cache, origin request and response headers policies of its own, a
+# CloudFront function and an origin group failing over from the private bucket to the public one.
+# The test fills in the endpoint, keys and names.
 terraform {
   required_providers {
     aws = { source = "hashicorp/aws", version = "@PROVIDER_VERSION@" }
@@ -24,6 +24,7 @@ provider "aws" {
     s3         = "@ENDPOINT@"
     lambda     = "@ENDPOINT@"
     cloudfront = "@ENDPOINT@"
+    logs       = "@ENDPOINT@"
   }
 }
 
@@ -128,6 +129,12 @@ resource "aws_lambda_layer_version" "shared" {
   compatible_runtimes = ["@RUNTIME@"]
 }
 
+resource "aws_cloudwatch_log_group" "fn" {
+  name              = "/aws/lambda/@NAME@"
+  retention_in_days = 14
+  tags              = { team = "platform" }
+}
+
 resource "aws_lambda_function" "fn" {
   function_name    = "@NAME@"
   role             = "arn:aws:iam::000000000000:role/terraform"
@@ -142,6 +149,10 @@ resource "aws_lambda_function" "fn" {
   dead_letter_config { target_arn = "arn:aws:sqs:us-east-1:000000000000:dead-letters" }
   environment {
     variables = { STAGE = "test" }
+  }
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.fn.name
   }
 }
 

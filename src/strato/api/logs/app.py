@@ -15,12 +15,14 @@ from pathlib import Path
 from strato import jsontext
 from strato.api.signed import signed_body
 from strato.auth.credentials import CredentialStore
+from strato.functions.log_groups import LogGroupTables
 from strato.http.request import Request
 from strato.http.responses import Response
 from strato.http.types import Receive, Scope, Send
 
 from .errors import LogsError, to_logs_error, unknown_operation
-from .handlers import HANDLERS, Context
+from .groups import Context
+from .handlers import HANDLERS
 from .params import Params
 
 log = logging.getLogger("strato.logs")
@@ -31,8 +33,9 @@ MAX_BODY = 1024 * 1024  # every operation strato answers takes a small JSON obje
 
 
 class LogsApp:
-    def __init__(self, logs_dir: Path, credentials: CredentialStore, region: str, request_timeout: float) -> None:
-        self.context = Context(logs_dir, region)
+    def __init__(self, logs_dir: Path, groups: LogGroupTables, credentials: CredentialStore, region: str,
+                 request_timeout: float) -> None:
+        self.context = Context(logs_dir, region, groups)
         self.credentials = credentials
         self.request_timeout = request_timeout
 

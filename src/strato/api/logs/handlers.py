@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from strato.functions.log_events import (
@@ -25,7 +23,8 @@ from strato.functions.log_events import (
 )
 
 from . import wire
-from .errors import bad_token, invalid_parameter, no_such_group, no_such_stream
+from .errors import bad_token, invalid_parameter, no_such_stream
+from .groups import GROUP_HANDLERS, Context, Group, Handler, find_group, group_view
 from .params import (
     GROUP_PREFIX,
     Params,
@@ -42,29 +41,27 @@ MAX_PAGE_BYTES = 1024 * 1024  # and by size (each event's message and 26 bytes)
 MAX_DESCRIBE = 50
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    logs_dir: Path
-    region: str
-
-
-Handler = Callable[[Params, Context], Awaitable[dict[str, Any]]]
-
-
 @contextlib.contextmanager
-def _reader(context: Context, name: str) -> Iterator[FunctionLogReader]:
-    """A function's log, open; ResourceNotFoundException when it has none."""
-    with FunctionLogReader(context.logs_dir, name) as reader:
-        if not reader.exists:
-            raise no_such_group()
-        yield reader
+def _reader(context: Context, group: Group) -> Iterator[FunctionLogReader | None]:
+    """The log the group holds, open (None: it holds none)."""
+    if group.function is None or group.summary is None:
+        yield None
+        return
+    with FunctionLogReader(context.logs_dir, group.function) as reader:
+        yield reader if reader.exists else None
+
+
+def _since(start: int | None, group: Group) -> int | None:
+    """A read's start: none of the group's gone events (deleted, or past its retention)."""
+    return max(start or 0, group.since) or None
 
 
 async def describe_log_groups(params: Params, context: Context) -> dict[str, Any]:
     """logGroupNamePattern is a case-sensitive substring of the name; with it AWS leaves
     storedBytes and deletionProtectionEnabled out of each group (test_logs_groups snapshot).
     logGroupIdentifiers (names or ARNs) lists only the groups it names, and no other filter
-    goes with it. Every function's group is of the STANDARD class: another logGroupClass lists none."""
+    goes with it. logGroupClass lists the groups of that class alone (a function's group is
+    STANDARD unless it was made otherwise)."""
     prefix = params.text("logGroupNamePrefix")
     pattern = params.text("logGroupNamePattern", low=0)
     identifiers = params.texts("logGroupIdentifiers", 50)
@@ -74,7 +71,7 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
         raise invalid_parameter("logGroupIdentifiers cannot be combined with logGroupNamePrefix or "
                                 "logGroupNamePattern.")
     named = None if identifiers is None else {group_of_arn(identifier) for identifier in identifiers}
-    standard = params.text("logGroupClass") in (None, "STANDARD")
+    log_class = params.text("logGroupClass")
     limit = params.number("limit", 1, MAX_DESCRIBE) or MAX_DESCRIBE
     token = params.text("nextToken", high=4096)
     found = parse_list_token(token) if token is not None else [None]
@@ -88,17 +85,23 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
         return (group.startswith(prefix or "") and (pattern or "") in group
                 and (named is None or group in named))
 
-    groups = [group for group in (await asyncio.to_thread(group_summaries, context.logs_dir) if standard else [])
-              if wanted(GROUP_PREFIX + group.function_name) and (after is None or group.function_name > after)]
+    settings, deletions = await context.groups.log_groups()
+    by_name = {group.name: group for group in settings}
+    summaries = {GROUP_PREFIX + summary.function_name: summary
+                 for summary in await asyncio.to_thread(group_summaries, context.logs_dir)}
+    groups = [group for group in (group_view(name, by_name.get(name), deletions.get(name, 0), summaries.get(name))
+                                  for name in sorted(by_name.keys() | summaries.keys())
+                                  if wanted(name) and (after is None or name > after))
+              if group is not None and log_class in (None, group.log_class)]
     answer: dict[str, Any] = {"logGroups": [wire.log_group(context.region, group, full=pattern is None)
                                             for group in groups[:limit]]}
     if len(groups) > limit:
-        answer["nextToken"] = list_token([groups[limit - 1].function_name])
+        answer["nextToken"] = list_token([groups[limit - 1].name])
     return answer
 
 
 async def describe_log_streams(params: Params, context: Context) -> dict[str, Any]:
-    name = params.function_name()
+    name = params.group_name()
     prefix = params.text("logStreamNamePrefix")
     order = params.document.get("orderBy", "LogStreamName")
     if order not in ("LogStreamName", "LastEventTime"):
@@ -113,12 +116,14 @@ async def describe_log_streams(params: Params, context: Context) -> dict[str, An
     def sort_key(stream: StreamSummary) -> list[Any]:
         return [stream.last, stream.name] if order == "LastEventTime" else [stream.name]
 
+    group = await find_group(context, name)
+
     def read() -> list[StreamSummary]:
-        with _reader(context, name) as reader:
-            return stream_summaries(reader)
+        with _reader(context, group) as reader:
+            return [] if reader is None else stream_summaries(reader)
 
     streams = [stream for stream in await asyncio.to_thread(read)
-               if prefix is None or stream.name.startswith(prefix)]
+               if (prefix is None or stream.name.startswith(prefix)) and stream.last >= group.since]
     streams.sort(key=sort_key, reverse=descending)
     if after is not None:
         try:
@@ -126,8 +131,7 @@ async def describe_log_streams(params: Params, context: Context) -> dict[str, An
                                                         else sort_key(stream) > after)]
         except TypeError:
             raise bad_token() from None
-    group = GROUP_PREFIX + name
-    answer: dict[str, Any] = {"logStreams": [wire.log_stream(context.region, group, stream)
+    answer: dict[str, Any] = {"logStreams": [wire.log_stream(context.region, name, stream)
                                              for stream in streams[:limit]]}
     if len(streams) > limit:
         answer["nextToken"] = list_token(sort_key(streams[limit - 1]))
@@ -137,7 +141,7 @@ async def describe_log_streams(params: Params, context: Context) -> dict[str, An
 async def get_log_events(params: Params, context: Context) -> dict[str, Any]:
     """Forward and backward tokens as AWS gives them: an empty page hands back the token it was
     asked with, which is how clients know they have read everything."""
-    name = params.function_name()
+    name = params.group_name()
     stream = params.text("logStreamName", required=True)
     start = params.number("startTime", 0)
     end = params.number("endTime", 0)
@@ -145,10 +149,13 @@ async def get_log_events(params: Params, context: Context) -> dict[str, Any]:
     from_head = params.flag("startFromHead")
     token = params.text("nextToken", high=4096)
     parsed = parse_event_token(token, "fb") if token is not None else None
-    selection = Selection(streams=lambda found: found == stream, start=start, end=end)
+    group = await find_group(context, name)
+    selection = Selection(streams=lambda found: found == stream, start=_since(start, group), end=end)
 
     def read() -> tuple[list[LogEvent], str, str]:
-        with _reader(context, name) as reader:
+        with _reader(context, group) as reader:
+            if reader is None:
+                raise no_such_stream()
             if parsed is None:
                 if from_head:
                     events, _ = forward_page(reader, selection, None, limit, MAX_PAGE_BYTES)
@@ -175,7 +182,7 @@ async def get_log_events(params: Params, context: Context) -> dict[str, Any]:
 
 
 async def filter_log_events(params: Params, context: Context) -> dict[str, Any]:
-    name = params.function_name()
+    name = params.group_name()
     names = params.texts("logStreamNames", 100)
     prefix = params.text("logStreamNamePrefix")
     if names is not None and prefix is not None:
@@ -191,12 +198,14 @@ async def filter_log_events(params: Params, context: Context) -> dict[str, Any]:
     def streams(found: str) -> bool:
         return (wanted is None or found in wanted) and (prefix is None or found.startswith(prefix))
 
-    selection = Selection(streams=streams, start=start, end=None if end is None else end + 1,
-                          matches=compile_pattern(pattern or ""))
+    matches = compile_pattern(pattern or "")
+    group = await find_group(context, name)
+    selection = Selection(streams=streams, start=_since(start, group), end=None if end is None else end + 1,
+                          matches=matches)
 
     def read() -> tuple[list[LogEvent], bool]:
-        with _reader(context, name) as reader:
-            return forward_page(reader, selection, after, limit, MAX_PAGE_BYTES)
+        with _reader(context, group) as reader:
+            return ([], False) if reader is None else forward_page(reader, selection, after, limit, MAX_PAGE_BYTES)
 
     events, more = await asyncio.to_thread(read)
     # Empty, as CloudWatch Logs has answered it since May 2020 (the field is no longer supported).
@@ -211,4 +220,5 @@ HANDLERS: dict[str, Handler] = {
     "DescribeLogStreams": describe_log_streams,
     "GetLogEvents": get_log_events,
     "FilterLogEvents": filter_log_events,
+    **GROUP_HANDLERS,
 }

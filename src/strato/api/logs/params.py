@@ -13,11 +13,15 @@ from typing import Any
 from strato import jsontext
 from strato.account import ACCOUNT_ID
 
-from .errors import LogsError, bad_token, invalid_parameter, no_such_group
+from .errors import LogsError, bad_token, invalid_parameter
 
 GROUP_PREFIX = "/aws/lambda/"
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
 _KEY = re.compile(r"(-?\d{1,19})/(-?\d{1,19})/(-?\d{1,9})")
+GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
+_TAG_KEY = re.compile(r"[\w\s.:/=+\-@]{1,128}")
+_TAG_VALUE = re.compile(r"[\w\s.:/=+\-@]*")
+MAX_TAGS = 50
 
 Key = tuple[int, int, int]
 
@@ -68,8 +72,8 @@ class Params:
             raise _violation(value, name, f"Member must have length between 1 and {high}")
         return value
 
-    def function_name(self) -> str:
-        """The function whose log group logGroupName or logGroupIdentifier (a name or ARN) names."""
+    def group_name(self) -> str:
+        """The log group logGroupName or logGroupIdentifier (a name or ARN) names."""
         name = self.text("logGroupName")
         identifier = self.text("logGroupIdentifier", high=2048)
         if name is not None and identifier is not None:
@@ -80,7 +84,23 @@ class Params:
             name = group_of_arn(identifier)
         if name is None:
             raise invalid_parameter("Either logGroupName or logGroupIdentifier must be specified.")
-        return function_of(name)
+        return name
+
+    def tags(self, name: str, *, required: bool = True) -> dict[str, str] | None:
+        """A tag map: 1 to 50 tags, keys of 1 to 128 characters, values of at most 256."""
+        value = self.document.get(name)
+        if value is None:
+            if required:
+                raise _violation(None, name, "Member must not be null")
+            return None
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise invalid_parameter(f"{name} must be a map of strings.")
+        if not 1 <= len(value) <= MAX_TAGS:
+            raise _violation(value, name, f"Member must have length between 1 and {MAX_TAGS}")
+        for key, text in value.items():
+            if not _TAG_KEY.fullmatch(key) or len(text) > 256 or not _TAG_VALUE.fullmatch(text):
+                raise invalid_parameter(f"Invalid tag: {key!r}.")
+        return value
 
 
 def _violation(value: object, member: str, constraint: str) -> Exception:
@@ -99,12 +119,10 @@ def group_of_arn(identifier: str) -> str:
     return parts[6].removesuffix(":*")
 
 
-def function_of(group: str) -> str:
-    """The function of a log group; ResourceNotFoundException for a group strato does not keep."""
+def function_of(group: str) -> str | None:
+    """The function whose log a log group holds (None: a group of no function's)."""
     name = group.removeprefix(GROUP_PREFIX)
-    if not group.startswith(GROUP_PREFIX) or not _FUNCTION_NAME.fullmatch(name):
-        raise no_such_group()
-    return name
+    return name if group.startswith(GROUP_PREFIX) and _FUNCTION_NAME.fullmatch(name) else None
 
 
 def group_arn(region: str, group: str) -> str:

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from strato.functions.log_events import GroupSummary, LogEvent, StreamSummary
+from strato.functions.log_events import LogEvent, StreamSummary
 
-from .params import GROUP_PREFIX, group_arn
+from .groups import Group
+from .params import group_arn
 
 
-def log_group(region: str, group: GroupSummary, *, full: bool = True) -> dict[str, Any]:
+def log_group(region: str, group: Group, *, full: bool = True) -> dict[str, Any]:
     """As AWS answered in 2026 (LocalStack's test_logs_groups snapshot); without `full` (a
     logGroupNamePattern search) AWS leaves out storedBytes and deletionProtectionEnabled."""
-    name = GROUP_PREFIX + group.function_name
-    arn = group_arn(region, name)
-    answer: dict[str, Any] = {"logGroupName": name, "creationTime": group.created, "metricFilterCount": 0,
-                              "arn": f"{arn}:*", "logGroupClass": "STANDARD", "logGroupArn": arn}
+    arn = group_arn(region, group.name)
+    answer: dict[str, Any] = {"logGroupName": group.name, "creationTime": group.created, "metricFilterCount": 0,
+                              "arn": f"{arn}:*", "logGroupClass": group.log_class, "logGroupArn": arn}
+    settings = group.settings
+    if settings is not None and settings.retention_days is not None:
+        answer["retentionInDays"] = settings.retention_days
+    if settings is not None and settings.kms_key_id is not None:
+        answer["kmsKeyId"] = settings.kms_key_id
     if full:
-        answer.update(storedBytes=group.stored_bytes, deletionProtectionEnabled=False)
+        stored = 0 if group.summary is None else group.summary.stored_bytes
+        answer.update(storedBytes=stored, deletionProtectionEnabled=False)
     return answer
 
 

@@ -1,0 +1,75 @@
+"""Log groups in the registry: the settings CloudWatch Logs keeps per group (creation time,
+retention, class, KMS key, tags) for groups made by CreateLogGroup or given settings, and when
+each group was last deleted (its events before then are gone, though the files that hold a
+function's log are the controller's and rotate on their own).
+
+Source: the CloudWatch Logs API reference, "CreateLogGroup", "DeleteLogGroup",
+"PutRetentionPolicy", "TagResource".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .registry_tables import Tables
+
+
+@dataclass(frozen=True, slots=True)
+class LogGroup:
+    name: str
+    created: int  # ms since the epoch
+    retention_days: int | None = None
+    log_class: str = "STANDARD"
+    kms_key_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _group(row: tuple[str, int, int | None, str, str | None, str]) -> LogGroup:
+    name, created, retention, log_class, kms_key_id, tags = row
+    return LogGroup(name, created, retention, log_class, kms_key_id, json.loads(tags))
+
+
+_COLUMNS = "name, created, retention_days, log_class, kms_key_id, tags"
+
+
+class LogGroupTables(Tables):
+    async def log_groups(self) -> tuple[list[LogGroup], dict[str, int]]:
+        """Every group with settings, by name, and when each deleted group was deleted."""
+        def run(conn: sqlite3.Connection) -> tuple[list[LogGroup], dict[str, int]]:
+            groups = [_group(row) for row in conn.execute(f"SELECT {_COLUMNS} FROM log_groups ORDER BY name")]
+            return groups, dict(conn.execute("SELECT name, deleted FROM log_group_deletions"))
+
+        return await self._read(run)
+
+    async def log_group(self, name: str) -> tuple[LogGroup | None, int]:
+        """The group's settings (None: it has none) and when it was last deleted (0: never)."""
+        def run(conn: sqlite3.Connection) -> tuple[LogGroup | None, int]:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM log_groups WHERE name = ?", (name,)).fetchone()
+            deleted = conn.execute("SELECT deleted FROM log_group_deletions WHERE name = ?", (name,)).fetchone()
+            return (None if row is None else _group(row)), (0 if deleted is None else int(deleted[0]))
+
+        return await self._read(run)
+
+    async def change_log_group(self, name: str, change: Callable[[LogGroup | None], LogGroup]) -> LogGroup:
+        """Store what `change` makes of the group's settings (None: it has none yet), in one
+        transaction; `change` may raise to leave them as they are."""
+        def run(conn: sqlite3.Connection) -> LogGroup:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM log_groups WHERE name = ?", (name,)).fetchone()
+            group = change(None if row is None else _group(row))
+            conn.execute("INSERT OR REPLACE INTO log_groups VALUES (?, ?, ?, ?, ?, ?)",
+                         (group.name, group.created, group.retention_days, group.log_class, group.kms_key_id,
+                          json.dumps(group.tags, sort_keys=True)))
+            return group
+
+        return await self._write(run)
+
+    async def delete_log_group(self, name: str, at: int) -> None:
+        """The group's settings go, and its events before `at` (ms) with them."""
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM log_groups WHERE name = ?", (name,))
+            conn.execute("INSERT OR REPLACE INTO log_group_deletions VALUES (?, ?)", (name, at))
+
+        await self._write(run)

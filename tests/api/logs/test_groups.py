@@ -1,0 +1,36 @@
+"""Which log groups exist and which of their events are gone: a group exists while it has
+settings or its function wrote since it was last deleted; a retention hides older events."""
+
+from __future__ import annotations
+
+from strato.api.logs.groups import DAY_MS, group_view, now_ms
+from strato.functions.log_events import GroupSummary
+from strato.functions.log_groups import LogGroup
+
+NAME = "/aws/lambda/fn"
+
+
+def test_a_functions_group_exists_while_its_log_was_written_since_its_deletion() -> None:
+    summary = GroupSummary("fn", created=1_000, stored_bytes=10, updated=5_000)
+    group = group_view(NAME, None, 0, summary)
+    assert group is not None
+    assert (group.function, group.created, group.since, group.log_class, group.tags) == ("fn", 1_000, 0, "STANDARD",
+                                                                                          {})
+    assert group_view(NAME, None, 6_000, summary) is None
+    again = group_view(NAME, None, 4_000, summary)
+    assert again is not None
+    assert (again.created, again.since) == (4_000, 4_000)  # remade by the writes after its deletion
+
+
+def test_a_group_with_settings_exists_without_a_log_and_holds_no_function_unless_named_so() -> None:
+    group = group_view("/team/app", LogGroup("/team/app", 42, tags={"a": "b"}), 0, None)
+    assert group is not None
+    assert (group.function, group.created, group.tags) == (None, 42, {"a": "b"})
+    assert group_view("/team/app", None, 0, None) is None
+
+
+def test_a_retention_hides_events_older_than_it() -> None:
+    before = now_ms()
+    group = group_view(NAME, LogGroup(NAME, 1, retention_days=3), 7, None)
+    assert group is not None
+    assert before - 3 * DAY_MS <= group.since <= now_ms() - 3 * DAY_MS
