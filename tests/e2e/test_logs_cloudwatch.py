@@ -352,8 +352,9 @@ class TestFilter:
         assert self.matching(logs, name, "disk -ERROR") == ["WARN slow disk"]
         assert len(self.matching(logs, name, "REPORT")) == 3
 
-    def test_json_patterns_select_a_functions_structured_lines(self, lam: Any, logs: Any) -> None:
-        """Lines a handler prints as JSON objects (as structured loggers do), chosen by their fields."""
+    def test_json_and_regex_patterns_select_a_functions_lines(self, lam: Any, logs: Any) -> None:
+        """Lines a handler prints as JSON objects (as structured loggers do), chosen by their
+        fields, and lines chosen by a regular expression."""
         name = deploy(lam, PRINTER)
         lines = [json.dumps({"level": "ERROR", "ms": 1200, "msg": "slow upstream"}),
                  json.dumps({"level": "INFO", "ms": 20, "msg": "ok"}), "plain text"]
@@ -361,6 +362,7 @@ class TestFilter:
         assert self.matching(logs, name, '{ $.level = "ERROR" }') == [lines[0]]
         assert self.matching(logs, name, "{ $.ms < 100 || $.msg = slow* }") == lines[:2]
         assert self.matching(logs, name, "{ $.level NOT EXISTS }") == []  # START, REPORT... are no JSON
+        assert self.matching(logs, name, "%upstream|^plain%") == [lines[0], lines[2]]
 
     def test_events_name_their_stream_and_no_stream_is_listed_as_searched(self, logs: Any,
                                                                printed: tuple[str, str, list[str]]) -> None:

@@ -5,10 +5,11 @@ filter patterns to match terms in JSON log events", in the forms the AWS CDK's F
 writes: `$.field = "text"` and `!=` (a `*` in the text matches any run of characters; `= "*"`
 alone: the field exists), `$.field > 100` with = != < <= > >= for numbers, `IS TRUE`,
 `IS FALSE`, `IS NULL`, `NOT EXISTS`, and conditions joined by `&&` and `||` (`&&` binding
-tighter) with parentheses. A selector walks from `$` by `.name` and `[index]`. A comparison
-holds only where its field exists, so `!=` keeps no event without the field. Events whose
-message is not a JSON object are never kept (Lambda's JSON log format writes objects).
-Regular-expression values (`%...%`) are refused, as are patterns that do not parse.
+tighter) with parentheses, and `= %regex%` / `!= %regex%` on text (regex_patterns.py; two at
+most, AWS's quota). A selector walks from `$` by `.name` and `[index]`. A comparison holds only
+where its field exists, so `!=` keeps no event without the field. Events whose message is not a
+JSON object are never kept (Lambda's JSON log format writes objects). Patterns that do not parse
+are refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import invalid_parameter
+from .regex_patterns import compile_regex
 
 Condition = Callable[[Any], bool]  # the event's parsed object -> kept?
 
@@ -27,6 +29,7 @@ _TOKEN = re.compile(r"""\s*(?:(?P<join>&&|\|\|)|(?P<paren>[()])|(?P<op>!=|<=|>=|
 _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _MISSING = object()
+MAX_REGEXES = 2
 
 
 def compile_json(pattern: str) -> Callable[[str], bool]:
@@ -75,6 +78,7 @@ class _Parser:
         self.tokens = tokens
         self.pattern = pattern
         self.position = 0
+        self.regexes = 0
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.position] if self.position < len(self.tokens) else ("end", "the end")
@@ -123,7 +127,10 @@ class _Parser:
         kind, text = self.peek()
         self.position += 1
         if kind == "regex":
-            raise invalid_parameter("strato does not support regular expressions (%...%) in filter patterns.")
+            self.regexes += 1
+            if self.regexes > MAX_REGEXES:
+                raise _invalid(self.pattern, f"a pattern holds at most {MAX_REGEXES} regular expressions")
+            return _regex_test(steps, operator, compile_regex(text[1:-1]), self.pattern)
         if kind == "quoted":
             return _text_test(steps, operator, re.sub(r"\\(.)", r"\1", text[1:-1]), self.pattern)
         if kind != "word":
@@ -207,6 +214,19 @@ def _wildcard(parts: list[str], value: str) -> bool:
             return False
         index = found + len(part)
     return True
+
+
+def _regex_test(steps: tuple[str | int, ...], operator: str, matches: Callable[[str], bool], pattern: str
+                ) -> Condition:
+    if operator not in ("=", "!="):
+        raise _invalid(pattern, f"{operator} compares numbers, not a regular expression")
+    equal = operator == "="
+
+    def test(event: Any) -> bool:
+        value = _field(event, steps)
+        return isinstance(value, str) and matches(value) == equal
+
+    return test
 
 
 def _number_test(steps: tuple[str | int, ...], operator: str, number: float, text: str) -> Condition:

@@ -5,9 +5,9 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.
 appear (case-sensitive); a "quoted phrase" is one term (`\\"` a quote in it); `?term` terms
 are alternatives (at least one must appear), and the unmarked terms after one join its group:
 `?a b ?c` is (a and b) or c, as the AWS CDK's FilterPattern.anyTermGroup writes it; `-term` excludes events that
-hold it. An empty pattern keeps every event. JSON patterns (`{...}`) are json_patterns.py's;
-space-delimited (`[...]`) and regular-expression (`%...%`) patterns are refused with
-InvalidParameterException.
+hold it. An empty pattern keeps every event. JSON patterns (`{...}`) are json_patterns.py's,
+regular expressions (`%...%`) regex_patterns.py's; space-delimited patterns (`[...]`) are
+refused with InvalidParameterException.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .errors import invalid_parameter
 from .json_patterns import compile_json
+from .regex_patterns import compile_regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +78,11 @@ def compile_pattern(pattern: str) -> Callable[[str], bool] | None:
         return None
     if stripped[0] == "{":
         return compile_json(stripped)
-    if stripped[0] in "[%":
-        raise invalid_parameter("strato supports text and JSON filter patterns, not space-delimited or "
-                                "regular-expression patterns.")
+    if stripped[0] == "%" and stripped[-1] == "%" and len(stripped) > 1:
+        return compile_regex(stripped[1:-1])
+    if stripped[0] == "[":
+        raise invalid_parameter("strato supports text, JSON and regular-expression filter patterns, not "
+                                "space-delimited ones.")
     required: list[str] = []  # the unmarked terms before the first `?`
     groups: list[list[str]] = []
     excluded: list[str] = []
