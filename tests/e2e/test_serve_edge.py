@@ -69,14 +69,28 @@ def http_origin(url: str, origin_id: str = "web") -> dict[str, Any]:
             "CustomOriginConfig": {"HTTPPort": int(port), "HTTPSPort": 443, "OriginProtocolPolicy": "http-only"}}
 
 
-def private_bucket_alias(cloudfront: Any, bucket: str) -> str:
-    """A new alias whose distribution reads the private bucket through an origin access control."""
+def private_bucket_alias(cloudfront: Any, bucket: str, signing: str = "always", **default: Any) -> str:
+    """A new alias whose distribution reads the private bucket through an origin access control
+    of SigningBehavior `signing`, its default behaviour with the `default` settings."""
     oac = cloudfront.create_origin_access_control(OriginAccessControlConfig={
-        "Name": uuid.uuid4().hex, "SigningProtocol": "sigv4", "SigningBehavior": "always",
+        "Name": uuid.uuid4().hex, "SigningProtocol": "sigv4", "SigningBehavior": signing,
         "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
-    create_distribution(cloudfront, alias, [s3_origin(bucket, oac=oac)], "bucket")
+    create_distribution(cloudfront, alias, [s3_origin(bucket, oac=oac)], "bucket",
+                        DefaultCacheBehavior=behavior("bucket", **default))
     return alias
+
+
+def served(server: StratoServer, path: str, alias: str, headers: dict[str, str] | None = None
+           ) -> tuple[int, dict[str, str], bytes]:
+    """The edge's answer for `path` on `alias`, once it is a 200 or 10 s have passed (the edge
+    reloads distributions each second)."""
+    deadline = time.monotonic() + 10
+    answer = get(f"{server.edge_url}{path}", host=alias, headers=headers)
+    while answer[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        answer = get(f"{server.edge_url}{path}", host=alias, headers=headers)
+    return answer
 
 
 def test_a_public_bucket_is_served_and_cached_by_path(server: StratoServer, s3: Any, bucket: str) -> None:
@@ -112,6 +126,18 @@ def test_an_origin_access_control_serves_a_private_bucket_only_through_its_alias
         status, _, body = get(f"{server.edge_url}/docs/a%20b.txt", host=alias)
     assert (status, body) == (200, b"signed for")
     assert get(f"{server.edge_url}/{bucket}/docs/a%20b.txt")[0] == 403
+
+
+def test_an_origin_access_control_signing_always_overwrites_a_forwarded_authorization(
+    server: StratoServer, s3: Any, bucket: str, cloudfront: Any
+) -> None:
+    """API_OriginAccessControlConfig: `always` signs every origin request, overwriting the
+    viewer's Authorization field (forwarded here by the behaviour's Headers)."""
+    s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"signed for")
+    alias = private_bucket_alias(cloudfront, bucket, ForwardedValues={
+        "QueryString": False, "Cookies": {"Forward": "none"}, "Headers": {"Quantity": 1, "Items": ["Authorization"]}})
+    status, _, body = served(server, "/doc.txt", alias, headers={"Authorization": "Bearer viewer"})
+    assert (status, body) == (200, b"signed for")
 
 
 def test_behaviours_route_paths_to_their_origins(server: StratoServer, s3: Any, bucket: str, cloudfront: Any,

@@ -237,7 +237,9 @@ class DistributionOrigin:
         if (origin.origin_access_control_id or origin_access_identity(origin)) and method in ("GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
                 return _refused("An origin access control or identity reads objects only; this names none.")
-            return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query), headers, body)
+            signed_for = {name: value for name, value in headers.items() if name != "authorization"}  # overwritten
+            return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query), signed_for,
+                                        body)
         return await self.api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
 
     def _signed(self, method: str, path: str, query: str) -> str:
