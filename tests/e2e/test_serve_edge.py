@@ -69,14 +69,18 @@ def http_origin(url: str, origin_id: str = "web") -> dict[str, Any]:
             "CustomOriginConfig": {"HTTPPort": int(port), "HTTPSPort": 443, "OriginProtocolPolicy": "http-only"}}
 
 
-def private_bucket_alias(cloudfront: Any, bucket: str, signing: str = "always", **default: Any) -> str:
-    """A new alias whose distribution reads the private bucket through an origin access control
-    of SigningBehavior `signing`, its default behaviour with the `default` settings."""
-    oac = cloudfront.create_origin_access_control(OriginAccessControlConfig={
+def access_control(cloudfront: Any, signing: str = "always") -> str:
+    """A new S3 origin access control of SigningBehavior `signing`."""
+    return str(cloudfront.create_origin_access_control(OriginAccessControlConfig={
         "Name": uuid.uuid4().hex, "SigningProtocol": "sigv4", "SigningBehavior": signing,
-        "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
+        "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"])
+
+
+def private_bucket_alias(cloudfront: Any, bucket: str, oac: str | None = None, **default: Any) -> str:
+    """A new alias whose distribution reads the private bucket through an origin access control
+    (`oac`, else a new one signing always), its default behaviour with the `default` settings."""
     alias = f"{uuid.uuid4().hex[:12]}.example.com"
-    create_distribution(cloudfront, alias, [s3_origin(bucket, oac=oac)], "bucket",
+    create_distribution(cloudfront, alias, [s3_origin(bucket, oac=oac or access_control(cloudfront))], "bucket",
                         DefaultCacheBehavior=behavior("bucket", **default))
     return alias
 
@@ -138,6 +142,41 @@ def test_an_origin_access_control_signing_always_overwrites_a_forwarded_authoriz
         "QueryString": False, "Cookies": {"Forward": "none"}, "Headers": {"Quantity": 1, "Items": ["Authorization"]}})
     status, _, body = served(server, "/doc.txt", alias, headers={"Authorization": "Bearer viewer"})
     assert (status, body) == (200, b"signed for")
+
+
+def test_an_origin_access_control_signing_never_leaves_a_private_bucket_unread(
+    server: StratoServer, s3: Any, bucket: str, cloudfront: Any
+) -> None:
+    """API_OriginAccessControlConfig: `never` signs no origin request, turning the control off
+    for every distribution using it (here once it is updated to `never`)."""
+    s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"signed for")
+    oac = access_control(cloudfront)
+    alias = private_bucket_alias(cloudfront, bucket, oac, MinTTL=0, DefaultTTL=0, MaxTTL=0)
+    assert served(server, "/doc.txt", alias)[2] == b"signed for"
+    answer = cloudfront.get_origin_access_control_config(Id=oac)
+    cloudfront.update_origin_access_control(Id=oac, IfMatch=answer["ETag"], OriginAccessControlConfig={
+        **answer["OriginAccessControlConfig"], "SigningBehavior": "never"})
+    deadline = time.monotonic() + 10
+    status, _, body = get(f"{server.edge_url}/doc.txt", host=alias)
+    while status == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status, _, body = get(f"{server.edge_url}/doc.txt", host=alias)
+    assert status == 403
+    assert b"signed for" not in body
+
+
+def test_an_origin_access_control_signing_no_override_passes_the_viewers_authorization_along(
+    server: StratoServer, s3: Any, bucket: str, cloudfront: Any
+) -> None:
+    """API_OriginAccessControlConfig: `no-override` signs only requests without the viewer's
+    Authorization, and passes one along unsigned (S3 then judges it: this one it cannot read)."""
+    s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"signed for")
+    alias = private_bucket_alias(cloudfront, bucket, access_control(cloudfront, "no-override"), ForwardedValues={
+        "QueryString": False, "Cookies": {"Forward": "none"}, "Headers": {"Quantity": 1, "Items": ["Authorization"]}})
+    assert served(server, "/doc.txt", alias)[2] == b"signed for"
+    status, _, body = get(f"{server.edge_url}/doc.txt", host=alias, headers={"Authorization": "Bearer viewer"})
+    assert status == 400
+    assert b"<Code>InvalidArgument</Code>" in body
 
 
 def test_behaviours_route_paths_to_their_origins(server: StratoServer, s3: Any, bucket: str, cloudfront: Any,

@@ -6,8 +6,8 @@ server, or an origin group: its primary is asked first, its secondary when the p
 (see _fail_over). A Host no distribution claims gets the default distribution: strato's S3
 API by path (`/<bucket>/<key>`), asked anonymously, so only what a bucket policy makes public
 is served. An S3 origin with an origin access control (or a legacy origin access identity) is
-asked with requests signed by strato's root keys (as CloudFront's OAC signs with SigV4), so
-its bucket can stay private.
+asked with requests signed by strato's root keys (as CloudFront's OAC signs with SigV4, when
+its SigningBehavior asks for it), so its bucket can stay private.
 
 The proxy asks `rules(host, path)` once per request for the behaviour's settings (signed
 URLs, methods, what is forwarded and keyed, TTLs, compression, the viewer protocol policy,
@@ -37,6 +37,7 @@ from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, Forw
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import (
     CACHE_POLICY,
+    ORIGIN_ACCESS_CONTROL,
     ORIGIN_REQUEST_POLICY,
     RESPONSE_HEADERS_POLICY,
     ResourceRegistry,
@@ -137,6 +138,7 @@ class DistributionOrigin:
         self._by_host: dict[str, Distribution | None] = {}
         self._rules: dict[tuple[str, str | None], Rules] = {}
         self._policies = NO_POLICIES  # the custom policies behaviours use
+        self._signing: dict[str, str] = {}  # origin access control id -> SigningBehavior
 
     def distributions(self) -> list[Distribution]:
         """The registry's distributions, read again when one has changed (checked once a second;
@@ -160,9 +162,12 @@ class DistributionOrigin:
         policies = CustomPolicies.named_by(distributions, self.registry.resources)
         names = _function_names(distributions)
         functions = self.registry.functions.live(names) if names else {}
+        controls = _access_controls(distributions)
+        signing = self.registry.resources.configs(ORIGIN_ACCESS_CONTROL, controls) if controls else {}
         self._rules = _all_rules(distributions, keys, policies, functions)
         self._distributions, self._generation, self._by_host = distributions, generation, {}
         self._policies = policies
+        self._signing = {control_id: config.signing_behavior for control_id, config in signing.items()}
         self._forget_pools(distributions)
 
     def rules(self, host: str, path: str) -> Rules:
@@ -234,13 +239,23 @@ class DistributionOrigin:
             return await self._custom_origin(origin).fetch(method, prefix + path + (f"?{query}" if query else ""),
                                                            headers, body, host=host,
                                                            forward_host=forwards_host(behavior, self._policies))
-        if (origin.origin_access_control_id or origin_access_identity(origin)) and method in ("GET", "HEAD"):
+        if self._signs(origin, headers) and method in ("GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
                 return _refused("An origin access control or identity reads objects only; this names none.")
             signed_for = {name: value for name, value in headers.items() if name != "authorization"}  # overwritten
             return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query), signed_for,
                                         body)
         return await self.api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
+
+    def _signs(self, origin: Origin, headers: Mapping[str, str]) -> bool:
+        """Whether the edge signs its request to the S3 `origin` (AWS CloudFront
+        API_OriginAccessControlConfig): an origin access control's SigningBehavior `always` does,
+        `never` does not, `no-override` does unless the request passes the viewer's Authorization
+        along; a legacy origin access identity always does."""
+        if origin.origin_access_control_id:
+            behavior = self._signing.get(origin.origin_access_control_id, "always")
+            return behavior == "always" or (behavior == "no-override" and "authorization" not in headers)
+        return bool(origin_access_identity(origin))
 
     def _signed(self, method: str, path: str, query: str) -> str:
         """`path?query` with a SigV4 query signature by the root keys (payload unsigned). Only
@@ -334,6 +349,12 @@ def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
               if behavior.trusted_key_groups is not None and behavior.trusted_key_groups.enabled
               for group in behavior.trusted_key_groups.items}
     return tuple(sorted(groups))
+
+
+def _access_controls(distributions: list[Distribution]) -> tuple[str, ...]:
+    controls = {origin.origin_access_control_id for distribution in distributions
+                for origin in distribution.config.origins if origin.origin_access_control_id}
+    return tuple(sorted(controls))
 
 
 def _function_names(distributions: list[Distribution]) -> tuple[str, ...]:
