@@ -240,6 +240,13 @@ class TestMalformedUrls:
         assert refusal(f"{HOST}/a.jpg", groups) is Reason.MISSING_SIGNATURE
         assert refusal(f"{HOST}/a.jpg?Expires=2000000000&Key-Pair-Id={KEY_ID}", groups) is Reason.MISSING_SIGNATURE
 
+    def test_an_empty_key_pair_id_is_a_missing_one(self, signer: CloudFrontSigner, groups: list[KeyGroup]) -> None:
+        """CloudFront answers MissingKey for a Key-Pair-Id that is missing or empty (knowledge
+        center: cloudfront-troubleshoot-signed-url-cookies)."""
+        assert refusal(canned(signer, f"{HOST}/a.jpg").replace(KEY_ID, ""), groups) is Reason.MISSING_SIGNATURE
+        assert TrustedKeys(groups).refusal(f"{HOST}/a.jpg", NOW, "", cookies(signer, "{}").replace(
+            KEY_ID, "")) == Reason.MISSING_SIGNATURE
+
     def test_a_signature_without_expires_or_policy_is_refused(self, signer: CloudFrontSigner,
                                                               groups: list[KeyGroup]) -> None:
         signature = canned(signer, f"{HOST}/a.jpg").split("Signature=")[1].split("&")[0]

@@ -174,7 +174,7 @@ def verify_signed_url(url: str, key_groups: Sequence[KeyGroup], now: float, clie
     CloudFront does; one with an IpAddress condition refuses a request of unknown `client_ip`.
     """
     params = _signing_params(url)
-    if "Signature" not in params or "Key-Pair-Id" not in params:
+    if "Signature" not in params or not params.get("Key-Pair-Id"):  # an empty Key-Pair-Id is a missing one
         raise SignedUrlError(Reason.MISSING_SIGNATURE)
     unsigned = strip_signing_params(url)
     custom = "Policy" in params
