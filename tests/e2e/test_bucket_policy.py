@@ -245,6 +245,23 @@ class TestDenyAndConditions:
         s3.delete_bucket_policy(Bucket=bucket)
         assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
 
+    def test_an_existing_object_tag_condition_tests_the_tags_of_the_object_read(
+        self, s3: Any, server: StratoServer, bucket: str
+    ) -> None:
+        """s3:ExistingObjectTag/<tag key> (S3 User Guide, "Tagging and access control policies"):
+        an Allow for tagged objects only, then a Deny of secret ones."""
+        s3.put_object(Bucket=bucket, Key="menu.txt", Body=b"m", Tagging="classification=open")
+        s3.put_object(Bucket=bucket, Key="plan.txt", Body=b"p", Tagging="classification=secret")
+        s3.put_bucket_policy(Bucket=bucket, Policy=public_read(
+            bucket, StringEquals={"s3:ExistingObjectTag/classification": "open"}))
+        assert get(f"{server.url}/{bucket}/menu.txt")[::2] == (200, b"m")
+        assert get(f"{server.url}/{bucket}/plan.txt")[0] == 403
+        deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {"StringEquals": {"s3:ExistingObjectTag/classification": "secret"}}}
+        s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, deny))
+        assert get(f"{server.url}/{bucket}/menu.txt")[::2] == (200, b"m")
+        assert get(f"{server.url}/{bucket}/plan.txt")[0] == 403
+
     @pytest.mark.parametrize(("source", "status"), [("127.0.0.1/32", 200), ("192.0.2.0/24", 403)])
     def test_a_source_ip_condition_decides_by_the_callers_address(
         self, s3: Any, server: StratoServer, bucket: str, source: str, status: int

@@ -20,7 +20,7 @@ from strato.auth.credentials import Identity
 from strato.auth.errors import AuthError
 from strato.http.request import Request
 from strato.storage.engine import ObjectStore
-from strato.storage.errors import NoSuchBucket
+from strato.storage.errors import NoSuchBucket, NoSuchKey
 
 from . import actions
 from .router import Endpoint
@@ -28,6 +28,15 @@ from .router import Endpoint
 ROOT = iam.Caller(f"arn:aws:iam::{ACCOUNT_ID}:root", ACCOUNT_ID)
 
 _LISTINGS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
+# The actions s3:ExistingObjectTag/<tag key> is set for (Service Authorization Reference, Amazon S3
+# "Actions defined by Amazon S3"): those on an existing object's data, tags, ACL and locks.
+_TAGGED_ACTIONS = frozenset(f"s3:{name}" for name in (
+    "GetObject", "GetObjectVersion", "GetObjectAcl", "GetObjectVersionAcl", "GetObjectAttributes",
+    "GetObjectVersionAttributes", "GetObjectTagging", "GetObjectVersionTagging", "GetObjectLegalHold",
+    "GetObjectRetention", "PutObjectAcl", "PutObjectVersionAcl", "PutObjectTagging", "PutObjectVersionTagging",
+    "DeleteObjectTagging", "DeleteObjectVersionTagging", "PutObjectLegalHold", "PutObjectRetention",
+))
+_EXISTING_TAG = "s3:existingobjecttag/"
 _HEADER_KEYS = ("x-amz-acl", "x-amz-content-sha256", "x-amz-server-side-encryption",
                 "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-storage-class", "x-amz-copy-source",
                 "x-amz-metadata-directive")
@@ -143,6 +152,8 @@ def authorize(request: Request, endpoint: Endpoint, store: ObjectStore, identity
         return access
     resource = (iam.bucket_arn(endpoint.bucket) if endpoint.key is None
                 else iam.object_arn(endpoint.bucket, endpoint.key))
+    if endpoint.key is not None and action in _TAGGED_ACTIONS:
+        _with_existing_tags(access, store, endpoint.key)
     if not access.permits(action, resource):
         raise denied()
     if endpoint.operation in actions.COPIES:
@@ -158,5 +169,21 @@ def _authorize_source(request: Request, endpoint: Endpoint, store: ObjectStore, 
     if not bucket or not key:
         return  # the handler refuses the header itself
     source = _access(request, endpoint, store, caller, bucket)
+    _with_existing_tags(source, store, key)
     if not source.permits(actions.source_action(version or None), iam.object_arn(bucket, key)):
         raise denied()
+
+
+def _with_existing_tags(access: Access, store: ObjectStore, key: str) -> None:
+    """s3:ExistingObjectTag/<tag key>: the tags of the object `key` the request acts on, read only
+    when the bucket's policy tests one (S3 User Guide, "Tagging and access control policies")."""
+    policy = access.policy
+    if policy is None or access.bucket is None or not any(
+            condition.key.startswith(_EXISTING_TAG) for statement in policy.statements
+            for condition in statement.conditions):
+        return
+    try:
+        tags = store.head_object(access.bucket, key).tags
+    except (NoSuchBucket, NoSuchKey):
+        return
+    access.context.update({_EXISTING_TAG + name.lower(): value for name, value in tags.items()})
