@@ -221,6 +221,26 @@ def handler(event, context):
     assert (again[2], again[1]["cache-status"].split(";")[1].strip()) == (first[2], "hit")
 
 
+def test_an_origin_access_control_signs_for_an_iam_function_url(server: StratoServer, cloudfront: Any,
+                                                               lam: Any) -> None:
+    """AWS CloudFront DeveloperGuide/private-content-restricting-access-to-lambda.html: a function
+    URL of AuthType AWS_IAM behind an origin access control of type lambda answers the edge's
+    signed requests, and no unsigned one."""
+    name = deploy(lam, """
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": event["rawPath"]}
+""")
+    url = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"].rstrip("/")
+    oac = cloudfront.create_origin_access_control(OriginAccessControlConfig={
+        "Name": uuid.uuid4().hex, "SigningProtocol": "sigv4", "SigningBehavior": "always",
+        "OriginAccessControlOriginType": "lambda"})["OriginAccessControl"]["Id"]
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    create_distribution(cloudfront, alias, [{**http_origin(url), "OriginAccessControlId": oac}], "web")
+    assert served(server, "/some/page", alias)[::2] == (200, b"/some/page")
+    status, _, body = get(f"{server.url}/some/page", host=url.removeprefix("http://"))
+    assert (status, body[:21]) == (403, b'{"Message":"Forbidden')
+
+
 def test_a_cloudfront_invalidation_purges_the_edge(server: StratoServer, s3: Any, bucket: str,
                                                    cloudfront: Any) -> None:
     s3.put_object(Bucket=bucket, Key="news/today.txt", Body=b"old news", CacheControl="max-age=3600")

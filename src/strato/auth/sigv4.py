@@ -323,6 +323,25 @@ def verify(
     return Verified(auth.scope, amz_date, auth.signature, payload_hash, key)
 
 
+def sign_headers(
+    method: str, host: str, raw_path: bytes, raw_query: bytes, payload_hash: str, *, access_key: str, secret: str,
+    region: str, service: str, now: float,
+) -> dict[str, str]:
+    """The fields that sign a request in its Authorization header (host, x-amz-content-sha256 and
+    x-amz-date signed), as botocore's SigV4Auth signs them, that `verify` accepts."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    scope = Scope(access_key, amz_date[:8], region, service)
+    fields = {"host": host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
+    signed = tuple(fields)
+    request = canonical_request(method, raw_path, raw_query, fields.items(), signed, payload_hash, False,
+                                service == "s3")
+    signature = sign(signing_key(secret, scope.date, region, service), string_to_sign(amz_date, scope, request))
+    del fields["host"]
+    fields["authorization"] = (f"{ALGORITHM} Credential={access_key}/{scope.text}, SignedHeaders={';'.join(signed)}, "
+                               f"Signature={signature}")
+    return fields
+
+
 def presign(
     method: str, host: str, raw_path: bytes, params: list[tuple[str, str]], *, access_key: str, secret: str,
     region: str, service: str, now: float, expires: int, s3_path: bool = True,

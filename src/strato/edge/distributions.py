@@ -33,7 +33,15 @@ from strato.cdn import cache_policies, origin_request_policies, response_headers
 from strato.cdn.cache_policies import CachePolicy
 from strato.cdn.functions import CloudFrontFunction, function_name
 from strato.cdn.origin_request_policies import OriginRequestPolicy
-from strato.cdn.records import Behavior, CustomErrorResponse, Distribution, ForwardedValues, Origin, OriginGroup
+from strato.cdn.records import (
+    Behavior,
+    CustomErrorResponse,
+    Distribution,
+    ForwardedValues,
+    Origin,
+    OriginAccessControlConfig,
+    OriginGroup,
+)
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import (
     CACHE_POLICY,
@@ -138,7 +146,7 @@ class DistributionOrigin:
         self._by_host: dict[str, Distribution | None] = {}
         self._rules: dict[tuple[str, str | None], Rules] = {}
         self._policies = NO_POLICIES  # the custom policies behaviours use
-        self._signing: dict[str, str] = {}  # origin access control id -> SigningBehavior
+        self._controls: Mapping[str, OriginAccessControlConfig] = {}  # the origin access controls origins use
 
     def distributions(self) -> list[Distribution]:
         """The registry's distributions, read again when one has changed (checked once a second;
@@ -163,11 +171,11 @@ class DistributionOrigin:
         names = _function_names(distributions)
         functions = self.registry.functions.live(names) if names else {}
         controls = _access_controls(distributions)
-        signing = self.registry.resources.configs(ORIGIN_ACCESS_CONTROL, controls) if controls else {}
+        access_controls = self.registry.resources.configs(ORIGIN_ACCESS_CONTROL, controls) if controls else {}
         self._rules = _all_rules(distributions, keys, policies, functions)
         self._distributions, self._generation, self._by_host = distributions, generation, {}
         self._policies = policies
-        self._signing = {control_id: config.signing_behavior for control_id, config in signing.items()}
+        self._controls = access_controls
         self._forget_pools(distributions)
 
     def rules(self, host: str, path: str) -> Rules:
@@ -236,9 +244,13 @@ class DistributionOrigin:
         prefix = (origin.origin_path or "").rstrip("/")
         bucket = bucket_of(origin) if origin.s3 is not None else None
         if bucket is None:
-            return await self._custom_origin(origin).fetch(method, prefix + path + (f"?{query}" if query else ""),
-                                                           headers, body, host=host,
-                                                           forward_host=forwards_host(behavior, self._policies))
+            upstream = self._custom_origin(origin)
+            target = prefix + path + (f"?{query}" if query else "")
+            control = self._controls.get(origin.origin_access_control_id or "")
+            if control is not None and self._signs(origin, headers):
+                headers = self._signed_for(control.origin_type, upstream.host, method, target, headers)
+            return await upstream.fetch(method, target, headers, body, host=host,
+                                        forward_host=forwards_host(behavior, self._policies))
         if self._signs(origin, headers) and method in ("GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
                 return _refused("An origin access control or identity reads objects only; this names none.")
@@ -253,7 +265,8 @@ class DistributionOrigin:
         `never` does not, `no-override` does unless the request passes the viewer's Authorization
         along; a legacy origin access identity always does."""
         if origin.origin_access_control_id:
-            behavior = self._signing.get(origin.origin_access_control_id, "always")
+            control = self._controls.get(origin.origin_access_control_id)
+            behavior = control.signing_behavior if control is not None else "always"
             return behavior == "always" or (behavior == "no-override" and "authorization" not in headers)
         return bool(origin_access_identity(origin))
 
@@ -267,6 +280,20 @@ class DistributionOrigin:
                                secret=self.keys.secret_key, region=self.keys.region, service="s3",
                                now=time.time(), expires=SIGNATURE_SECONDS)
         return f"{path}?{signed}"
+
+    def _signed_for(self, service: str, origin_host: str, method: str, target: str,
+                    headers: Mapping[str, str]) -> dict[str, str]:
+        """`headers` signed with SigV4 by the root keys for the `service` a custom origin is (an
+        origin access control's type: a Lambda function URL's `lambda`, AWS CloudFront
+        DeveloperGuide/private-content-restricting-access-to-lambda.html), the viewer's
+        Authorization overwritten. A body's SHA-256 is the viewer's to give in
+        x-amz-content-sha256, as Lambda signs no unsigned payload; without one, the empty body's."""
+        path, _, query = target.partition("?")
+        payload = headers.get("x-amz-content-sha256", sigv4.EMPTY_SHA256)
+        signed = sigv4.sign_headers(method, origin_host, path.encode("latin-1"), query.encode("latin-1"), payload,
+                                    access_key=self.keys.access_key, secret=self.keys.secret_key,
+                                    region=self.keys.region, service=service, now=time.time())
+        return {**{name: value for name, value in headers.items() if name != "authorization"}, **signed}
 
     def _custom_origin(self, origin: Origin) -> HttpOrigin:
         """The origin's connections, with its own timeouts."""
