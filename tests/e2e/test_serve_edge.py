@@ -296,10 +296,11 @@ class Site:
     signer: CloudFrontSigner
     stranger: CloudFrontSigner  # signs with a key no key group holds
     impostor: CloudFrontSigner  # names the trusted key's id, signs with another key
+    sha256: CloudFrontSigner  # the trusted key, hashing with SHA-256 (URLs then say Hash-Algorithm=SHA256)
 
 
-def rsa_signer(key: rsa.RSAPrivateKey) -> Callable[[bytes], bytes]:
-    return lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())
+def rsa_signer(key: rsa.RSAPrivateKey, algorithm: hashes.HashAlgorithm | None = None) -> Callable[[bytes], bytes]:
+    return lambda message: key.sign(message, padding.PKCS1v15(), algorithm or hashes.SHA1())
 
 
 def at(epoch: float) -> datetime.datetime:
@@ -334,7 +335,8 @@ def site(server: StratoServer, cloudfront: Any) -> Iterator[Site]:
         time.sleep(0.1)  # the edge reloads distributions each second
     yield Site(alias, distribution, origin, CloudFrontSigner(key_id, rsa_signer(trusted)),
                CloudFrontSigner("K" + uuid.uuid4().hex[:13].upper(), rsa_signer(other)),
-               CloudFrontSigner(key_id, rsa_signer(other)))
+               CloudFrontSigner(key_id, rsa_signer(other)),
+               CloudFrontSigner(key_id, rsa_signer(trusted, hashes.SHA256())))
     origin.close()
 
 
@@ -388,6 +390,18 @@ class TestSignedUrls:
         assert "hit" in headers["cache-status"]
         assert [seen.path for seen in site.origin.seen if seen.path.startswith("/media/song")] == [
             "/media/song.txt?v=2"]
+
+    def test_a_url_signed_over_sha256_says_so_and_keeps_that_from_the_origin(
+        self, server: StratoServer, site: Site
+    ) -> None:
+        """AWS CloudFront DeveloperGuide/private-content-creating-signed-url-canned-policy.html:
+        Hash-Algorithm=SHA256 after Key-Pair-Id, a signing parameter like the others."""
+        site.origin.routes["/media/sha.txt"] = Route(200, {"Cache-Control": "max-age=300"}, b"hashed")
+        url = signed(site.sha256, f"http://{site.alias}/media/sha.txt?v=1").replace(f"http://{site.alias}",
+                                                                                      server.edge_url)
+        assert get(url + "&Hash-Algorithm=SHA256", host=site.alias)[::2] == (200, b"hashed")
+        assert get(url, host=site.alias)[0] == 403  # taken for a SHA-1 signature, which it is not
+        assert [seen.path for seen in site.origin.seen if seen.path.startswith("/media/sha")] == ["/media/sha.txt?v=1"]
 
     def test_a_custom_policy_covers_the_urls_its_resource_names(self, server: StratoServer, site: Site) -> None:
         site.origin.routes["/media/a/1.txt"] = Route(200, {}, b"one")

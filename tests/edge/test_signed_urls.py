@@ -55,6 +55,12 @@ def signer(private_key: rsa.RSAPrivateKey) -> CloudFrontSigner:
 
 
 @pytest.fixture(scope="module")
+def sha256(private_key: rsa.RSAPrivateKey) -> CloudFrontSigner:
+    """The same key, signing SHA-256 digests."""
+    return CloudFrontSigner(KEY_ID, lambda message: private_key.sign(message, padding.PKCS1v15(), hashes.SHA256()))
+
+
+@pytest.fixture(scope="module")
 def groups(private_key: rsa.RSAPrivateKey) -> list[KeyGroup]:
     return [KeyGroup("other-group", {}), KeyGroup("media", {KEY_ID: private_key.public_key()})]
 
@@ -233,6 +239,35 @@ class TestCustomPolicy:
                        '"IpAddress":{"AWS:SourceIp":"999.1.1.1/8"}}}]}', "not json", "[" * 5000 + "]" * 5000):
             url = signer.generate_presigned_url(f"{HOST}/x", policy=policy)
             assert refusal(url, groups, client_ip="192.0.2.1") is Reason.MALFORMED, policy
+
+
+class TestHashAlgorithm:
+    """AWS CloudFront DeveloperGuide/private-content-creating-signed-url-canned-policy.html and
+    private-content-setting-signed-cookie-canned-policy.html: Hash-Algorithm=SHA256 (the
+    CloudFront-Hash-Algorithm cookie) for a signature over SHA-256; SHA-1 without it."""
+
+    def test_canned_and_custom_urls_signed_over_sha256(self, sha256: CloudFrontSigner, groups: list[KeyGroup]) -> None:
+        verify_signed_url(canned(sha256, f"{HOST}/a.jpg?x=1") + "&Hash-Algorithm=SHA256", groups, NOW)
+        verify_signed_url(custom(sha256, f"{HOST}/a.jpg", f"{HOST}/*") + "&Hash-Algorithm=SHA256", groups, NOW)
+
+    def test_the_algorithm_named_is_the_one_checked(self, signer: CloudFrontSigner, sha256: CloudFrontSigner,
+                                                    groups: list[KeyGroup]) -> None:
+        assert refusal(canned(sha256, f"{HOST}/a.jpg"), groups) is Reason.BAD_SIGNATURE
+        assert refusal(canned(signer, f"{HOST}/a.jpg") + "&Hash-Algorithm=SHA256", groups) is Reason.BAD_SIGNATURE
+        verify_signed_url(canned(signer, f"{HOST}/a.jpg") + "&Hash-Algorithm=SHA1", groups, NOW)
+        assert refusal(canned(signer, f"{HOST}/a.jpg") + "&Hash-Algorithm=MD5", groups) is Reason.MALFORMED
+
+    def test_signed_cookies_name_it_in_their_own_cookie(self, sha256: CloudFrontSigner,
+                                                        groups: list[KeyGroup]) -> None:
+        expires = int(NOW + 600)
+        cookie = cookies(sha256, canned_policy(f"{HOST}/v/1.mp4", expires).decode(), expires)
+        guard = TrustedKeys(groups)
+        assert guard.refusal(f"{HOST}/v/1.mp4", NOW, "", cookie + "; CloudFront-Hash-Algorithm=SHA256") is None
+        assert guard.refusal(f"{HOST}/v/1.mp4", NOW, "", cookie) == Reason.BAD_SIGNATURE
+
+    def test_it_is_stripped_with_the_other_signing_parameters(self) -> None:
+        assert strip_signing_params(f"{HOST}/a.jpg?x=1&Expires=1&Signature=s&Key-Pair-Id=K&Hash-Algorithm=SHA256") \
+            == f"{HOST}/a.jpg?x=1"
 
 
 class TestMalformedUrls:

@@ -43,7 +43,7 @@ REFUSABLE_ERRORS = frozenset({404, 410, 414, 501})
 _LISTED_ERRORS = CACHED_ERRORS | CACHED_ERRORS_WHEN_TOLD | UNCACHED_ERRORS | REFUSABLE_ERRORS  # all it lists
 ALLOW_ALL = "allow-all"
 _EXPIRY_FIELDS = ("cache-control", "expires", TARGETED_FIELD)
-SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id"})
+SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"})
 # AWS CloudFront DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html ("HTTP request headers
 # and CloudFront behavior"), for a field outside the cache key: the ones CloudFront removes...
 REMOVED_FIELDS = frozenset({

@@ -3,8 +3,8 @@ content with signed URLs": private-content-creating-signed-url-canned-policy / -
 
 Signed as botocore.signers.CloudFrontSigner signs them: the signing parameters are appended to the
 URL; a canned policy sends `Expires`, a custom one `Policy` (the policy JSON, base64); both send
-`Signature` (RSA-SHA1, PKCS#1 v1.5, over the policy JSON) and `Key-Pair-Id`. Base64 is CloudFront's
-URL-safe variant: '+' -> '-', '=' -> '_', '/' -> '~'.
+`Signature` (RSA PKCS#1 v1.5 over the policy JSON's SHA-1, or its SHA-256 when `Hash-Algorithm=SHA256`
+follows) and `Key-Pair-Id`. Base64 is CloudFront's URL-safe variant: '+' -> '-', '=' -> '_', '/' -> '~'.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from strato import jsontext
 from strato.edge.rules import SIGNING_PARAMS
 
 MAX_POLICY_BYTES = 16 * 1024
+HASH_ALGORITHMS: dict[str, type[hashes.SHA1 | hashes.SHA256]] = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
 """A bound on the decoded policy; CloudFront's own limit on a whole URL is 8 KiB."""
 
 
@@ -69,7 +70,7 @@ def _split_query(url: str) -> tuple[str, str]:
 
 
 def strip_signing_params(url: str) -> str:
-    """AWS CloudFront signed URLs: the URL without Expires, Policy, Signature and Key-Pair-Id, as it was signed.
+    """AWS CloudFront signed URLs: the URL without its signing parameters (SIGNING_PARAMS), as it was signed.
 
     The other query parameters keep their order and raw encoding; a query left empty loses its '?';
     a fragment (never sent by clients) is dropped.
@@ -190,9 +191,12 @@ def verify_signed_url(url: str, key_groups: Sequence[KeyGroup], now: float, clie
     else:
         raise SignedUrlError(Reason.MISSING_SIGNATURE, "neither Expires nor Policy")
     signature = _b64decode(params["Signature"], "Signature")
+    algorithm = HASH_ALGORITHMS.get(params.get("Hash-Algorithm", "SHA1"))
+    if algorithm is None:
+        raise SignedUrlError(Reason.MALFORMED, "Hash-Algorithm is neither SHA1 nor SHA256")
     key = _find_key(params["Key-Pair-Id"], key_groups)
     try:
-        key.verify(signature, policy, padding.PKCS1v15(), hashes.SHA1())
+        key.verify(signature, policy, padding.PKCS1v15(), algorithm())
     except InvalidSignature as exc:
         raise SignedUrlError(Reason.BAD_SIGNATURE) from exc
 
@@ -247,7 +251,8 @@ def key_groups_from_pem(groups: Mapping[str, Mapping[str, str]]) -> list[KeyGrou
 
 
 COOKIE_PARAMS = {"CloudFront-Expires": "Expires", "CloudFront-Policy": "Policy",
-                 "CloudFront-Signature": "Signature", "CloudFront-Key-Pair-Id": "Key-Pair-Id"}
+                 "CloudFront-Signature": "Signature", "CloudFront-Key-Pair-Id": "Key-Pair-Id",
+                 "CloudFront-Hash-Algorithm": "Hash-Algorithm"}
 
 
 def with_cookie_signature(url: str, cookie: str | None) -> str:
