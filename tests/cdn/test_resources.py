@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from strato.cdn.errors import (
@@ -35,6 +35,11 @@ def pem(bits: int = 2048) -> str:
 PEM = pem()
 
 
+def ec_pem(curve: ec.EllipticCurve) -> str:
+    key = ec.generate_private_key(curve)
+    return key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[DistributionRegistry]:
     opened = DistributionRegistry(tmp_path)
@@ -56,10 +61,13 @@ def test_public_keys_keep_their_key_and_reference(registry: DistributionRegistry
                                   renamed.etag)
 
 
-@pytest.mark.parametrize("encoded", ["not a key", pem(1024)])
-def test_only_2048_bit_rsa_keys_are_accepted(registry: DistributionRegistry, encoded: str) -> None:
+@pytest.mark.parametrize("encoded", ["not a key", pem(1024), ec_pem(ec.SECP384R1())])
+def test_only_2048_bit_rsa_and_p256_ecdsa_keys_are_accepted(registry: DistributionRegistry, encoded: str) -> None:
+    """API_PublicKey: "CloudFront supports signed URLs and signed cookies with RSA 2048 or ECDSA 256 key
+    signatures"."""
     with pytest.raises(InvalidArgument):
         registry.resources.create(PUBLIC_KEY, PublicKeyConfig("ref", "signer", encoded))
+    assert registry.resources.create(PUBLIC_KEY, PublicKeyConfig("ec", "ec", ec_pem(ec.SECP256R1()))).id
 
 
 def test_names_are_unique_per_kind(registry: DistributionRegistry) -> None:

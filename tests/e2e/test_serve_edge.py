@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conftest import make_client
@@ -439,6 +439,24 @@ class TestSignedUrls:
     def test_paths_outside_the_signed_behaviour_need_no_signature(self, server: StratoServer, site: Site) -> None:
         site.origin.routes["/open.txt"] = Route(200, {}, b"for all")
         assert get(f"{server.edge_url}/open.txt", host=site.alias)[:3:2] == (200, b"for all")
+
+
+def test_an_ecdsa_key_signs_urls_a_behaviour_trusts(server: StratoServer, cloudfront: Any, origin: Origin) -> None:
+    """API_PublicKey: "CloudFront supports signed URLs and signed cookies with RSA 2048 or ECDSA 256
+    key signatures"."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    key_id = cloudfront.create_public_key(PublicKeyConfig={
+        "CallerReference": uuid.uuid4().hex, "Name": uuid.uuid4().hex, "EncodedKey": pem})["PublicKey"]["Id"]
+    group = cloudfront.create_key_group(KeyGroupConfig={"Name": uuid.uuid4().hex, "Items": [key_id]})["KeyGroup"]
+    alias = f"{uuid.uuid4().hex[:12]}.example.com"
+    create_distribution(cloudfront, alias, [http_origin(origin.url)], "web", DefaultCacheBehavior=behavior(
+        "web", TrustedKeyGroups={"Enabled": True, "Quantity": 1, "Items": [group["Id"]]}))
+    origin.routes["/clip.txt"] = Route(200, {}, b"curved")
+    signer = CloudFrontSigner(key_id, lambda message: key.sign(message, ec.ECDSA(hashes.SHA1())))
+    target = signed(signer, f"http://{alias}/clip.txt").removeprefix(f"http://{alias}")
+    assert served(server, target, alias)[::2] == (200, b"curved")
+    assert get(f"{server.edge_url}/clip.txt", host=alias)[0] == 403
 
 
 class TestBehaviourSettings:

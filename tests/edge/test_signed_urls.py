@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from strato.edge.signed_urls import (
@@ -268,6 +268,21 @@ class TestHashAlgorithm:
     def test_it_is_stripped_with_the_other_signing_parameters(self) -> None:
         assert strip_signing_params(f"{HOST}/a.jpg?x=1&Expires=1&Signature=s&Key-Pair-Id=K&Hash-Algorithm=SHA256") \
             == f"{HOST}/a.jpg?x=1"
+
+
+class TestEcdsaKeys:
+    """API_PublicKey: ECDSA 256 keys sign URLs and cookies too (DER signatures, as `openssl sha1
+    -sign` makes them in DeveloperGuide/private-content-linux-openssl.html)."""
+
+    def test_urls_signed_by_an_ecdsa_key_are_accepted(self) -> None:
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+        groups = key_groups_from_pem({"media": {"KEC": pem}})
+        sha1 = CloudFrontSigner("KEC", lambda message: key.sign(message, ec.ECDSA(hashes.SHA1())))
+        sha256 = CloudFrontSigner("KEC", lambda message: key.sign(message, ec.ECDSA(hashes.SHA256())))
+        verify_signed_url(canned(sha1, f"{HOST}/a.jpg"), groups, NOW)
+        verify_signed_url(custom(sha256, f"{HOST}/a.jpg", f"{HOST}/*") + "&Hash-Algorithm=SHA256", groups, NOW)
+        assert refusal(canned(sha1, f"{HOST}/a.jpg").replace("a.jpg", "b.jpg"), groups) is Reason.BAD_SIGNATURE
 
 
 class TestMalformedUrls:

@@ -53,6 +53,7 @@ def _check_comment(comment: str | None) -> None:
 
 def _check_public_key(config: PublicKeyConfig) -> None:
     # Imported here: OpenSSL's bindings cost every API worker ~9 MiB, and only this needs them.
+    from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicKey
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -60,8 +61,10 @@ def _check_public_key(config: PublicKeyConfig) -> None:
         key = load_pem_public_key(config.encoded_key.strip().encode())
     except (ValueError, TypeError):
         raise InvalidArgument("The parameter EncodedKey is not a PEM encoded public key.") from None
-    if not isinstance(key, RSAPublicKey) or key.key_size != 2048:
-        raise InvalidArgument("The parameter EncodedKey must be a 2048-bit RSA public key.")
+    # API_PublicKey: "signed URLs and signed cookies with RSA 2048 or ECDSA 256 key signatures".
+    rsa_2048 = isinstance(key, RSAPublicKey) and key.key_size == 2048
+    if not rsa_2048 and not (isinstance(key, EllipticCurvePublicKey) and isinstance(key.curve, SECP256R1)):
+        raise InvalidArgument("The parameter EncodedKey must be a 2048-bit RSA or a P-256 ECDSA public key.")
     _check_comment(config.comment)
 
 

@@ -3,8 +3,9 @@ content with signed URLs": private-content-creating-signed-url-canned-policy / -
 
 Signed as botocore.signers.CloudFrontSigner signs them: the signing parameters are appended to the
 URL; a canned policy sends `Expires`, a custom one `Policy` (the policy JSON, base64); both send
-`Signature` (RSA PKCS#1 v1.5 over the policy JSON's SHA-1, or its SHA-256 when `Hash-Algorithm=SHA256`
-follows) and `Key-Pair-Id`. Base64 is CloudFront's URL-safe variant: '+' -> '-', '=' -> '_', '/' -> '~'.
+`Signature` (RSA PKCS#1 v1.5, or a DER ECDSA signature for a P-256 key, over the policy JSON's SHA-1,
+or its SHA-256 when `Hash-Algorithm=SHA256` follows) and `Key-Pair-Id`. Base64 is CloudFront's
+URL-safe variant: '+' -> '-', '=' -> '_', '/' -> '~'.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import unquote
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -57,10 +59,10 @@ class SignedUrlError(Exception):
 
 @dataclass(slots=True)
 class KeyGroup:
-    """A CloudFront key group: public key id (the URL's Key-Pair-Id) -> RSA public key."""
+    """A CloudFront key group: public key id (the URL's Key-Pair-Id) -> RSA or ECDSA public key."""
 
     id: str
-    public_keys: dict[str, RSAPublicKey] = field(default_factory=dict)
+    public_keys: dict[str, RSAPublicKey | EllipticCurvePublicKey] = field(default_factory=dict)
 
 
 def _split_query(url: str) -> tuple[str, str]:
@@ -108,7 +110,7 @@ def canned_policy(resource: str, expires: int) -> bytes:
     return json.dumps(statement, separators=(",", ":")).encode()
 
 
-def _find_key(key_id: str, key_groups: Sequence[KeyGroup]) -> RSAPublicKey:
+def _find_key(key_id: str, key_groups: Sequence[KeyGroup]) -> RSAPublicKey | EllipticCurvePublicKey:
     for group in key_groups:
         key = group.public_keys.get(key_id)
         if key is not None:
@@ -196,7 +198,10 @@ def verify_signed_url(url: str, key_groups: Sequence[KeyGroup], now: float, clie
         raise SignedUrlError(Reason.MALFORMED, "Hash-Algorithm is neither SHA1 nor SHA256")
     key = _find_key(params["Key-Pair-Id"], key_groups)
     try:
-        key.verify(signature, policy, padding.PKCS1v15(), algorithm())
+        if isinstance(key, RSAPublicKey):
+            key.verify(signature, policy, padding.PKCS1v15(), algorithm())
+        else:
+            key.verify(signature, policy, ECDSA(algorithm()))
     except InvalidSignature as exc:
         raise SignedUrlError(Reason.BAD_SIGNATURE) from exc
 
@@ -234,8 +239,8 @@ class TrustedKeys:
 
 
 def key_groups_from_pem(groups: Mapping[str, Mapping[str, str]]) -> list[KeyGroup]:
-    """Key groups from the registry's {group id: {public key id: PEM}}; a key that is not an RSA
-    public key is left out (no URL can be signed for it)."""
+    """Key groups from the registry's {group id: {public key id: PEM}}; a key that is neither an RSA
+    nor an elliptic-curve public key is left out (no URL can be signed for it)."""
     loaded = []
     for group_id, keys in groups.items():
         group = KeyGroup(group_id)
@@ -244,7 +249,7 @@ def key_groups_from_pem(groups: Mapping[str, Mapping[str, str]]) -> list[KeyGrou
                 key = load_pem_public_key(pem.encode())
             except ValueError:
                 continue
-            if isinstance(key, RSAPublicKey):
+            if isinstance(key, RSAPublicKey | EllipticCurvePublicKey):
                 group.public_keys[key_id] = key
         loaded.append(group)
     return loaded
