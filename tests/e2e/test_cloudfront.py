@@ -217,6 +217,17 @@ class TestDistributions:
         assert got["ETag"] == created["ETag"]
         assert got["Distribution"]["ActiveTrustedKeyGroups"]["Items"][0]["KeyGroupId"] == signing[1]
 
+    def test_active_trusted_key_groups_name_their_public_keys(self, cloudfront: Any, signing: tuple[str, str]) -> None:
+        """API_KGKeyPairIds: each trusted key group with the ids of the public keys CloudFront can
+        verify signatures with."""
+        key_id = cloudfront.get_key_group(Id=signing[1])["KeyGroup"]["KeyGroupConfig"]["Items"][0]
+        created = cloudfront.create_distribution(DistributionConfig=signed_config(signing))
+        got = cloudfront.get_distribution(Id=created["Distribution"]["Id"])
+        for answer in (created, got):
+            assert answer["Distribution"]["ActiveTrustedKeyGroups"] == {
+                "Enabled": True, "Quantity": 1,
+                "Items": [{"KeyGroupId": signing[1], "KeyPairIds": {"Quantity": 1, "Items": [key_id]}}]}
+
     def test_with_tags_creates_a_tagged_distribution(self, cloudfront: Any) -> None:
         sent = config()
         created = cloudfront.create_distribution_with_tags(DistributionConfigWithTags={

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strato.cdn.managed import managed_etag
-from strato.cdn.records import Resource
+from strato.cdn.records import Distribution, Resource
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import Kind
 from strato.digits import is_digits
@@ -33,6 +33,7 @@ from .shapes import (
     parse_tag_keys,
     parse_tags,
     tags_node,
+    trusted_key_groups,
 )
 
 MAX_ITEMS = 1000
@@ -78,13 +79,20 @@ async def create_distribution(call: Call) -> Response:
     else:
         config, tags = parse_config(call.document("DistributionConfig")), ()
     distribution = await asyncio.to_thread(call.registry.create, config, tags)
-    return xml(distribution_node(distribution), 201, [
+    return xml(await _distribution_node(call, distribution), 201, [
         ("location", call.location("distribution", distribution.id)), ("etag", distribution.etag)])
 
 
 async def get_distribution(call: Call) -> Response:
     distribution = await asyncio.to_thread(call.registry.get, call.endpoint.distribution_id)
-    return xml(distribution_node(distribution), headers=[("etag", distribution.etag)])
+    return xml(await _distribution_node(call, distribution), headers=[("etag", distribution.etag)])
+
+
+async def _distribution_node(call: Call, distribution: Distribution) -> Node:
+    """The Distribution answered, with the public keys of the key groups it trusts."""
+    groups = trusted_key_groups(distribution.config)
+    keys = await asyncio.to_thread(call.registry.resources.key_groups, groups) if groups else {}
+    return distribution_node(distribution, keys)
 
 
 async def get_distribution_config(call: Call) -> Response:
@@ -102,7 +110,7 @@ async def update_distribution(call: Call) -> Response:
     config = parse_config(call.document("DistributionConfig"))
     distribution = await asyncio.to_thread(call.registry.update, call.endpoint.distribution_id, config,
                                            call.request.headers.get("if-match"))
-    return xml(distribution_node(distribution), headers=[("etag", distribution.etag)])
+    return xml(await _distribution_node(call, distribution), headers=[("etag", distribution.etag)])
 
 
 async def delete_distribution(call: Call) -> Response:

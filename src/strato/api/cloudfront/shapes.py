@@ -4,6 +4,8 @@ Invalidation, InvalidationList) and request shapes other than DistributionConfig
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from strato.cdn.records import Distribution, DistributionConfig, Invalidation
 from strato.xmltree import Node, iso8601
 
@@ -17,19 +19,26 @@ _SUMMARY_CONFIG = ("Aliases", "Origins", "DefaultCacheBehavior", "CacheBehaviors
 _SUMMARY_EXTRAS = ("OriginGroups", "ViewerCertificate", "Restrictions", "WebACLId")
 
 
-def _active_key_groups(config: DistributionConfig) -> Node:
-    """The key groups behaviours trust for signed URLs (their key pair ids are not tracked)."""
+def trusted_key_groups(config: DistributionConfig) -> tuple[str, ...]:
+    """The key groups behaviours trust for signed URLs, each once, in the order named."""
     groups: list[str] = []
     for behavior in (config.default_behavior, *config.behaviors):
         trusted = behavior.trusted_key_groups
         if trusted is not None and trusted.enabled:
             groups.extend(group for group in trusted.items if group not in groups)
-    items = (build("KeyGroup", ("KeyGroupId", group), ("KeyPairIds", Node("KeyPairIds", children=[
-        Node("Quantity", "0")]))) for group in groups)
+    return tuple(groups)
+
+
+def _active_key_groups(config: DistributionConfig, keys: Mapping[str, Mapping[str, str]]) -> Node:
+    """API_ActiveTrustedKeyGroups: the trusted key groups, each with its public keys' ids (`keys`:
+    group id -> {public key id: PEM})."""
+    groups = trusted_key_groups(config)
+    items = (build("KeyGroup", ("KeyGroupId", group), ("KeyPairIds", quantity_list(
+        "KeyPairIds", (Node("KeyPairId", key_id) for key_id in keys.get(group, {}))))) for group in groups)
     return quantity_list("ActiveTrustedKeyGroups", items, ("Enabled", bool(groups)))
 
 
-def distribution_node(distribution: Distribution) -> Node:
+def distribution_node(distribution: Distribution, keys: Mapping[str, Mapping[str, str]]) -> Node:
     return build(
         "Distribution",
         ("Id", distribution.id),
@@ -39,7 +48,7 @@ def distribution_node(distribution: Distribution) -> Node:
         ("InProgressInvalidationBatches", 0),
         ("DomainName", distribution.domain_name),
         ("ActiveTrustedSigners", quantity_list("ActiveTrustedSigners", (), ("Enabled", False))),
-        ("ActiveTrustedKeyGroups", _active_key_groups(distribution.config)),
+        ("ActiveTrustedKeyGroups", _active_key_groups(distribution.config, keys)),
         ("DistributionConfig", config_node(distribution.config)),
     )
 
