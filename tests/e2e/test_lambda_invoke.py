@@ -127,6 +127,24 @@ def test_a_configuration_change_starts_a_fresh_environment(lam: Any) -> None:
     assert after == {"calls": 1, "mode": "new"}
 
 
+def test_a_permission_or_a_published_version_keeps_the_environment_warm(lam: Any) -> None:
+    """Both renew $LATEST's RevisionId, neither its code nor its configuration: Lambda's warm
+    environment serves the next invoke."""
+    name = deploy(lam, """
+        calls = 0
+        def handler(event, context):
+            global calls
+            calls += 1
+            return calls
+    """)
+    call(lam, name)
+    lam.add_permission(FunctionName=name, StatementId="from-s3", Action="lambda:InvokeFunction",
+                       Principal="s3.amazonaws.com")
+    assert call(lam, name)[1] == 2
+    lam.publish_version(FunctionName=name)
+    assert call(lam, name)[1] == 3
+
+
 def test_a_timeout_stops_the_environment_and_says_so(lam: Any) -> None:
     name = deploy(lam, """
         import time

@@ -107,6 +107,17 @@ class TestKeptWarm:
         assert result["type"] == "provisioned-concurrency"
         assert "Init Duration" not in log_tail(answer)
 
+    def test_a_permission_on_the_version_keeps_its_environments(self, lam: Any, published: tuple[str, str]) -> None:
+        name, version = published
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=1)
+        assert settled(lam, name, version)["Status"] == "READY"
+        _, before = call(lam, name, Qualifier=version)
+        lam.add_permission(FunctionName=name, Qualifier=version, StatementId="from-s3",
+                           Action="lambda:InvokeFunction", Principal="s3.amazonaws.com")
+        _, after = call(lam, name, Qualifier=version)
+        assert after == before
+        assert after["type"] == "provisioned-concurrency"
+
     def test_a_failing_init_turns_the_configuration_failed_with_its_reason(self, lam: Any) -> None:
         name = deploy(lam, FAILING_INIT)
         try:

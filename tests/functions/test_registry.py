@@ -227,7 +227,7 @@ class TestResolve:
         record = asyncio.run(registry.get("fn"))
         assert (function.name, function.version, function.environment) == ("fn", "$LATEST", {"K": "v"})
         assert function.arn == registry.arn("fn")
-        assert function.revision_id == record.revision_id
+        assert function.revision_id == record.environment_revision
         assert function.reserved_concurrency == 5
         assert (function.code_dir / "handler.py").read_text() == "v1"
 

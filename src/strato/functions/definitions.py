@@ -3,6 +3,7 @@ aliases, and the account's usage."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -57,6 +58,13 @@ class FunctionRecord:
     revision_id: str
     last_modified: str  # Lambda's format: 2024-01-31T12:34:56.789+0000
     reserved_concurrency: int | None = None
+
+    @property
+    def environment_revision(self) -> str:
+        """Its code and configuration as last updated, as one id: what its environments are
+        built from. Not the RevisionId, which a permission change or a publish renews too while
+        Lambda keeps the warm and provisioned environments."""
+        return hashlib.sha256(repr((self.config, self.code, self.last_modified)).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

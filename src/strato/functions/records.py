@@ -26,7 +26,8 @@ class FunctionVersion:
     """One runnable version of a function: `$LATEST` or a published number.
 
     Environments are reused only for the same (name, version, revision_id): any change of
-    code or configuration makes a new revision and retires the old environments.
+    code or configuration makes a new revision and retires the old environments (a change of
+    the API's RevisionId alone does not: FunctionRecord.environment_revision).
     """
 
     name: str

@@ -391,7 +391,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
             name=record.name, version=record.version, arn=self.arn(record.name), runtime=c.runtime,
             handler=c.handler, memory_size=c.memory_size, timeout=c.timeout, environment=dict(c.environment),
             code_dir=self.packages.code_dir(record.code.sha256_hex), code_sha256=record.code.code_sha256,
-            revision_id=record.revision_id, ephemeral_storage=c.ephemeral_storage,
+            revision_id=record.environment_revision, ephemeral_storage=c.ephemeral_storage,
             reserved_concurrency=record.reserved_concurrency, opt_dir=self.packages.opt_dir(hexes),
             layer_dirs=tuple(self.packages.code_dir(h) for h in hexes),
         )
