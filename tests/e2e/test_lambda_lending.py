@@ -398,6 +398,34 @@ def test_a_concurrency_change_asks_lent_environments_back(lam: Any, server: Stra
     assert call(lam, name)[1] == before + 1, "the same environment, warm, serves the next invoke"
 
 
+def test_an_environment_recalled_while_busy_serves_the_next_invoke(lam: Any, server: StratoServer, gate: Gate) -> None:
+    """The runtime sends its result and its next GET next together: the worker that gives the
+    environment back as the result arrives must tell the controller that the runtime waits."""
+    name = lending(lam, """
+        import socket
+        def work(event, context):
+            if "gate" in event:
+                with socket.create_connection(("127.0.0.1", event["gate"])) as inside:
+                    inside.sendall(b"in")
+                    inside.recv(1)
+            return calls
+    """, Timeout=30)
+    lent = warm(lam, server, name)
+    results: list[Any] = []
+    busy = threading.Thread(target=lambda: results.append(call(lam, name, {"gate": gate.port})[1]))
+    busy.start()
+    try:
+        gate.entered()
+        make_client(server.url, "lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
+    finally:
+        gate.open()
+        busy.join()
+    until(lambda: not holders(server, lent), "the worker gave the environment back")
+    answer, after = call(lam, name)
+    assert "FunctionError" not in answer, after
+    assert after == results[0] + 1, "the same environment, warm, serves the next invoke"
+
+
 def test_reserved_concurrency_counts_a_lent_environment_and_frees_it_after(
         server: StratoServer, gate: Gate) -> None:
     """The second client's worker asks the controller, which must judge by what the first

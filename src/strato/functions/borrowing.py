@@ -100,9 +100,11 @@ class LeaseBook:
             self._sweep = asyncio.get_running_loop().call_later(SWEEP, self._overdue)
 
     def settle(self, loan: Loan) -> None:
-        """A loan finished an invocation: idle again, or back to the controller if recalled."""
+        """A loan finished an invocation: idle again, or back to the controller if recalled, once
+        what was read with the result is parsed (a GET next pipelined behind it: the runtime
+        waits, and the controller must be told so, for it never sees that request)."""
         if loan.recalled or not loan.usable:
-            loan.end()
+            asyncio.get_running_loop().call_soon(loan.end)
         else:
             self._idle.setdefault(loan.key, []).append(loan)
 
