@@ -514,6 +514,22 @@ class TestThrottling:
             assert refused.value.reason == "ConcurrentInvocationLimitExceeded"
         run(test, account_concurrency=2)
 
+    def test_a_deleted_functions_reservation_goes_back_to_the_shared_pool(self, run: Runner) -> None:
+        async def test(pool: Pool, code: Path) -> None:
+            reserving = function(code, "reserving", handler="app.echo", reserved=2)
+            assert (await pool.invoke(invocation(reserving, b"1"))).payload == b"1"
+            pool.retire("reserving")
+            assert (await pool.invoke(invocation(function(code, "other", handler="app.echo"), b"2"))).payload == b"2"
+        run(test, account_concurrency=2)
+
+    def test_a_removed_reservation_goes_back_to_the_shared_pool_at_once(self, run: Runner) -> None:
+        """DeleteFunctionConcurrency: the function need not be invoked again for it to count."""
+        async def test(pool: Pool, code: Path) -> None:
+            assert (await pool.invoke(invocation(function(code, "reserving", handler="app.echo", reserved=2)))).payload
+            pool.limits_changed(function(code, "reserving", handler="app.echo"))
+            assert (await pool.invoke(invocation(function(code, "other", handler="app.echo"), b"2"))).payload == b"2"
+        run(test, account_concurrency=2)
+
 
 class TestRetire:
     def test_retiring_a_function_stops_its_environments(self, run: Runner) -> None:

@@ -15,13 +15,14 @@ import socket
 from pathlib import Path
 from typing import Any, cast
 
+from .errors import NotFound
 from .events import Dispatcher
 from .ipc import FrameReader, ResolveNow, StreamRelay, encode_frame, invocation_from, result_head
 from .lending import LeaseDesk
 from .pool import Pool
 from .private_socket import listen_private
 from .provisioning import Provisioner
-from .records import TooManyRequests
+from .records import LATEST, TooManyRequests
 
 log = logging.getLogger("strato.functions")
 
@@ -74,6 +75,14 @@ class Controller:
         if self.desk is not None and "lessee" in head:
             self.desk.grant(head["lessee"], invocation.function)
         return result_head(result), result.payload
+
+    def limits_changed(self, name: str) -> None:
+        """The function's reserved concurrency changed (its route now says how): the pool applies it."""
+        try:
+            function = self.resolve(name, LATEST)
+        except NotFound:
+            return  # deleted since: its retirement drops the reservation
+        self.pool.limits_changed(function)
 
     def retire(self, name: str, version: str | None = None) -> None:
         """The function, or one of its versions, is deleted: its environments go (kept ones
@@ -140,7 +149,7 @@ class WorkerConnection(asyncio.Protocol):
             if self._controller.provisioner is not None:
                 self._controller.provisioner.refresh_soon(head["name"])
         elif op == "recall" and isinstance(head.get("name"), str):
-            self._controller.pool.recall_lent(head["name"])
+            self._controller.limits_changed(head["name"])
         else:
             self._send({"failed": f"no such operation: {op!r}"}, b"")
             return

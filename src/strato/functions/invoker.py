@@ -27,7 +27,8 @@ class Invoker(Protocol):
         ...
 
     async def recall(self, function_name: str) -> None:
-        """The function's limits changed: its environments lent to workers are asked back."""
+        """The function's reserved concurrency changed: the controller applies it at once, and
+        asks its environments lent to workers back."""
         ...
 
     async def provision(self, function_name: str) -> None:

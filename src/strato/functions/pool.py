@@ -4,8 +4,9 @@ concurrency limits, idle reaping, retirement of old revisions. Implements `Invok
 
 Concurrency, as Lambda counts it: invocations in flight. A function with reserved concurrency
 runs at most that many at once (beyond: ReservedFunctionConcurrentInvocationLimitExceeded);
-the others share the account limit minus every reservation the pool has seen
-(beyond: ConcurrentInvocationLimitExceeded).
+the others share the account limit minus every reservation the pool knows of (beyond:
+ConcurrentInvocationLimitExceeded): it learns one from an invocation of its function, or at once
+when it changes (`limits_changed`), and forgets it with its function.
 
 A lent environment (lending.py) keeps one concurrency slot of its function until it is given
 back, busy or not: a limit is never exceeded by invocations the pool does not see. When a
@@ -200,17 +201,21 @@ class Pool:
         """Invocations running now."""
         return sum(self._in_flight.values())
 
-    def recall_lent(self, name: str) -> None:
-        """The function's limits changed: its environments lent to workers come back (idle
-        ones now, busy ones when their invocation ends), so that the next ones are lent under
-        the new limits (a lent environment holds its slot while lent)."""
+    def limits_changed(self, function: FunctionVersion) -> None:
+        """The function's reserved concurrency changed: the shared pool counts it at once (not at
+        its next invocation), and its environments lent to workers come back (idle ones now,
+        busy ones when their invocation ends), so that the next ones are lent under the new
+        limits (a lent environment holds its slot while lent)."""
+        self._reserve(function.name, function.reserved_concurrency)
         for environment, loan in list(self._lent.items()):
-            if environment.function.name == name:
+            if environment.function.name == function.name:
                 loan.recall()
 
     def retire(self, name: str, version: str | None = None) -> None:
         """The function, or that version of it, is gone (DeleteFunction): its environments go,
-        busy ones when they finish."""
+        busy ones when they finish; a deleted function's reservation goes back to the shared pool."""
+        if version is None:
+            self._reserve(name, None)
         for key in [key for key in self._groups if key[0] == name and version in (None, key[1])]:
             self._retire(key)
         for current in [current for current in self._current if current[0] == name and version in (None, current[1])]:
@@ -239,9 +244,7 @@ class Pool:
         name = function.name
         reserved = function.reserved_concurrency
         if self._reserved.get(name) != reserved:
-            self._reserved_sum += (reserved or 0) - self._reserved.pop(name, 0)
-            if reserved is not None:
-                self._reserved[name] = reserved
+            self._reserve(name, reserved)
         in_flight = self._in_flight.get(name, 0)
         if reserved is not None:
             if in_flight >= reserved:
@@ -252,6 +255,12 @@ class Pool:
             self._unreserved_in_flight += 1
         self._in_flight[name] = in_flight + 1
         return reserved is not None
+
+    def _reserve(self, name: str, reserved: int | None) -> None:
+        """The function's reservation is this now (None: it has none)."""
+        self._reserved_sum += (reserved or 0) - self._reserved.pop(name, 0)
+        if reserved is not None:
+            self._reserved[name] = reserved
 
     def _release(self, name: str, reserved: bool) -> None:
         left = self._in_flight[name] - 1

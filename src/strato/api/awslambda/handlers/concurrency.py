@@ -33,7 +33,9 @@ async def get_function_concurrency(call: Call) -> Response:
 
 
 async def delete_function_concurrency(call: Call) -> Response:
-    await call.registry.delete_concurrency(unqualified(call))
+    name = unqualified(call)
+    await call.registry.delete_concurrency(name)
+    await call.services.invoker.recall(name)  # its share goes back to the shared pool at once
     return no_content()
 
 
