@@ -390,6 +390,42 @@ class TestConcurrency:
         assert settings["AccountUsage"]["FunctionCount"] >= 1
 
 
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Lambda client of a server of its own whose account limit is 10."""
+    running = StratoServer(tmp_path_factory.mktemp("data"), env={"STRATO_FUNCTION_CONCURRENCY": "10"}).start()
+    yield make_client(running.url, "lambda")
+    running.stop()
+
+
+class TestSmallAccount:
+    """An account limit below 100 (as a new AWS account's): all of it stays unreserved, and
+    Lambda's refusals name it as the minimum; a reservation of 0 (the off switch) still holds."""
+
+    def test_a_function_is_switched_off_with_a_reservation_of_0(self, small: Any) -> None:
+        name = f"ctl-{uuid.uuid4().hex[:12]}"
+        small.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                              Code={"ZipFile": code()}, Publish=True)
+        assert small.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)[
+            "ReservedConcurrentExecutions"] == 0
+        with pytest.raises(small.exceptions.TooManyRequestsException):
+            small.invoke(FunctionName=name)
+
+    @pytest.mark.parametrize(("operation", "extra"), [
+        ("put_function_concurrency", {"ReservedConcurrentExecutions": 1}),
+        ("put_provisioned_concurrency_config", {"Qualifier": "1", "ProvisionedConcurrentExecutions": 1}),
+    ])
+    def test_any_reservation_is_refused_naming_the_whole_limit(self, small: Any, operation: str,
+                                                               extra: dict[str, Any]) -> None:
+        name = f"ctl-{uuid.uuid4().hex[:12]}"
+        small.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler",
+                              Code={"ZipFile": code()}, Publish=True)
+        with pytest.raises(ClientError) as caught:
+            getattr(small, operation)(FunctionName=name, **extra)
+        assert error_of(caught) == ("InvalidParameterValueException", 400)
+        assert "UnreservedConcurrentExecution below its minimum value of [10]." in str(caught.value)
+
+
 class TestInvokeValidation:
     def test_a_dry_run_resolves_the_function_and_answers_204(self, lam: Any, function: str) -> None:
         assert lam.invoke(FunctionName=function, InvocationType="DryRun", Payload=b"{}")["StatusCode"] == 204

@@ -23,12 +23,18 @@ from .errors import ConfigNotFound, Conflict, InvalidParameter
 from .records import LATEST
 from .registry_tables import MIGRATIONS, Tables, page
 
-MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved
+MIN_UNRESERVED = 100  # Lambda keeps this much of the account limit unreserved (all of a smaller one)
 IN_PROGRESS, READY, FAILED = "IN_PROGRESS", "READY", "FAILED"
 _COLUMNS = "qualifier, requested, allocated, status, status_reason, last_modified, generation"
 _UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 _NOT_PUBLISHED = "The function resource provided must be an alias or a published version."
 _WEIGHTED = "Alias with weights can not be used with Provisioned Concurrency"
+
+
+def min_unreserved(account_limit: int) -> int:
+    """What reservations and provisioned concurrency must leave of the account limit: an
+    account below MIN_UNRESERVED keeps all of it (Lambda's refusal then names that limit)."""
+    return min(MIN_UNRESERVED, account_limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +87,7 @@ class ProvisionedTables(Tables):
         """Store a configuration, IN_PROGRESS until the controller reports on it. Within the
         function's reserved concurrency when it has one; else the account's unreserved
         concurrency (the limit less every reservation and every unreserved function's
-        provisioned concurrency) keeps at least MIN_UNRESERVED, as Lambda's rule is."""
+        provisioned concurrency) keeps its minimum, as Lambda's rule is."""
         name, qualifier = self.split(function_name, qualifier)
 
         def run(conn: sqlite3.Connection) -> ProvisionedConfig:
@@ -97,10 +103,10 @@ class ProvisionedTables(Tables):
                                            "reservedConcurrentExecution for function")
             else:
                 taken = self._committed_concurrency(conn, name) + self._provisioned_sum(conn, name, qualifier)
-                if account_limit - taken - requested < MIN_UNRESERVED:
+                minimum = min_unreserved(account_limit)
+                if account_limit - taken - requested < minimum:
                     raise InvalidParameter("Specified ConcurrentExecutions for function decreases account's "
-                                           f"UnreservedConcurrentExecution below its minimum value of "
-                                           f"[{MIN_UNRESERVED}].")
+                                           f"UnreservedConcurrentExecution below its minimum value of [{minimum}].")
             stored = ProvisionedConfig(name, qualifier, requested, 0, IN_PROGRESS, None, lambda_timestamp(),
                                        str(uuid.uuid4()))
             conn.execute(f"INSERT OR REPLACE INTO provisioned_concurrency (name, {_COLUMNS}) "

@@ -32,7 +32,7 @@ from .layers import LayerTables
 from .log_groups import LogGroupTables
 from .packages import MAX_UNZIPPED, CodeStore, StoredCode, merged_name
 from .policies import PolicyTables
-from .provisioned import MIN_UNRESERVED, ProvisionedConfig, ProvisionedTables
+from .provisioned import ProvisionedConfig, ProvisionedTables, min_unreserved
 from .records import LATEST, FunctionVersion
 from .registry_tables import VERSION_COLUMNS, marker_number, page
 from .routes import Route, RouteCache
@@ -325,8 +325,8 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
 
     async def put_concurrency(self, function_name: str, reserved: int, account_limit: int) -> int:
         """Reserve concurrency for a function, no less than its provisioned concurrency, leaving
-        at least MIN_UNRESERVED of the account's (less the other functions' reservations and the
-        provisioned concurrency of those without one)."""
+        the account its minimum unreserved concurrency (the limit less the other functions'
+        reservations and the provisioned concurrency of those without one)."""
         name, _ = self.split(function_name)
 
         def run(conn: sqlite3.Connection) -> int:
@@ -336,9 +336,10 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
                 raise InvalidParameter(f" ReservedConcurrentExecutions  {reserved} should not be lower than "
                                        f"function's total provisioned concurrency [{provisioned}]")
             others = self._committed_concurrency(conn, name)
-            if reserved < 0 or others + reserved > account_limit - MIN_UNRESERVED:
+            minimum = min_unreserved(account_limit)
+            if reserved < 0 or others + reserved > account_limit - minimum:
                 raise InvalidParameter("Specified ReservedConcurrentExecutions for function decreases account's "
-                                       f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].")
+                                       f"UnreservedConcurrentExecution below its minimum value of [{minimum}].")
             conn.execute("UPDATE functions SET reserved_concurrency = ? WHERE name = ?", (reserved, name))
             return reserved
 
