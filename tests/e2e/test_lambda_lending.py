@@ -398,6 +398,24 @@ def test_a_concurrency_change_asks_lent_environments_back(lam: Any, server: Stra
     assert call(lam, name)[1] == before + 1, "the same environment, warm, serves the next invoke"
 
 
+def recall_while_busy(lam: Any, server: StratoServer, gate: Gate, name: str) -> tuple[Any, Any]:
+    """Warm `name` (its handler waits at the gate when the event names one), recall its lent
+    environment (a concurrency change) while an invocation runs there: that one's result, then
+    the next invocation's answer and result once the worker gave the environment back."""
+    lent = warm(lam, server, name)
+    results: list[Any] = []
+    busy = threading.Thread(target=lambda: results.append(call(lam, name, {"gate": gate.port})[1]))
+    busy.start()
+    try:
+        gate.entered()
+        make_client(server.url, "lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
+    finally:
+        gate.open()
+        busy.join()
+    until(lambda: not holders(server, lent), "the worker gave the environment back")
+    return results[0], call(lam, name)
+
+
 def test_an_environment_recalled_while_busy_serves_the_next_invoke(lam: Any, server: StratoServer, gate: Gate) -> None:
     """The runtime sends its result and its next GET next together: the worker that gives the
     environment back as the result arrives must tell the controller that the runtime waits."""
@@ -410,20 +428,9 @@ def test_an_environment_recalled_while_busy_serves_the_next_invoke(lam: Any, ser
                     inside.recv(1)
             return calls
     """, Timeout=30)
-    lent = warm(lam, server, name)
-    results: list[Any] = []
-    busy = threading.Thread(target=lambda: results.append(call(lam, name, {"gate": gate.port})[1]))
-    busy.start()
-    try:
-        gate.entered()
-        make_client(server.url, "lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
-    finally:
-        gate.open()
-        busy.join()
-    until(lambda: not holders(server, lent), "the worker gave the environment back")
-    answer, after = call(lam, name)
+    before, (answer, after) = recall_while_busy(lam, server, gate, name)
     assert "FunctionError" not in answer, after
-    assert after == results[0] + 1, "the same environment, warm, serves the next invoke"
+    assert after == before + 1, "the same environment, warm, serves the next invoke"
 
 
 def test_reserved_concurrency_counts_a_lent_environment_and_frees_it_after(
@@ -602,6 +609,26 @@ def test_a_warm_nodejs_environment_is_lent_to_the_worker_and_reused_there(lam: A
     results = [call(lam, name, {"n": n})[1] for n in range(1, 6)]
     assert results == [{"calls": before["calls"] + n, "echo": {"n": n}} for n in range(1, 6)]
     assert len(holders(server, lent)) == 1
+
+
+@needs_node
+def test_a_nodejs_environment_recalled_while_busy_serves_the_next_invoke(
+        lam: Any, server: StratoServer, gate: Gate) -> None:
+    """Node asks for its next invocation apart from its result, once the worker gave the
+    environment back: the controller serves that GET next on the connection it had lent."""
+    name = lending_node(lam, """
+        const net = require("net");
+        function work(event) {
+          if (!event.gate) return calls;
+          return new Promise((resolve) => {
+            const inside = net.connect(event.gate, "127.0.0.1", () => inside.write("in"));
+            inside.once("data", () => { inside.destroy(); resolve(calls); });
+          });
+        }
+    """, Timeout=30)
+    before, (answer, after) = recall_while_busy(lam, server, gate, name)
+    assert "FunctionError" not in answer, after
+    assert after == before + 1, "the same environment, warm, serves the next invoke"
 
 
 @needs_node

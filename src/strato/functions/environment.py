@@ -250,7 +250,7 @@ class Environment:
         self._lent_to = None
         self._hear = None
         if waiter is not None:
-            waiter.take_back()
+            waiter.take_back(waiting)
             self._channel.take_back(waiter, waiting)
 
     def _settled(self) -> None:

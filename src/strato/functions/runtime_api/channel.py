@@ -55,8 +55,9 @@ class Waiter(Protocol):
         """Stop reading; a duplicate of the socket's descriptor, for a borrower."""
         ...
 
-    def take_back(self) -> None:
-        """Read again: the borrower is done."""
+    def take_back(self, waiting: bool) -> None:
+        """Read again: the borrower is done; `waiting`: parked on a GET next the borrower read
+        (else the runtime has yet to send its next one)."""
         ...
 
 

@@ -131,8 +131,11 @@ class RuntimeConnection(asyncio.Protocol):
         transport.pause_reading()
         return os.dup(transport.get_extra_info("socket").fileno())
 
-    def take_back(self) -> None:
-        """The borrower is done with the socket: read it again."""
+    def take_back(self, waiting: bool) -> None:
+        """The borrower is done with the socket: read it again. Parked only if the runtime waits
+        on a GET next the borrower read; the one this side parked on before the lend was the
+        borrower's to answer, so the runtime's next request is no pipelining past it."""
+        self._parked = waiting
         if self._transport is not None and not self._transport.is_closing():
             self._transport.resume_reading()
 
