@@ -68,7 +68,7 @@ class StratoServer:
         """Everything the server printed so far."""
         return "".join(self.output)
 
-    def start(self, timeout: float = 20.0) -> StratoServer:
+    def start(self, timeout: float = 60.0) -> StratoServer:
         edge = [] if "--edge-port" in self.args else ["--edge-port", "0"]
         command = [sys.executable, "-m", "strato", "serve", "--port", "0", "--data-dir", str(self.data_dir),
                    *edge, *self.args]
