@@ -177,6 +177,18 @@ class TestCompress:
             assert (status, headers.get("content-encoding")) == (200, "gzip")
             assert gzip.decompress(body) == TEXT
 
+    @pytest.mark.parametrize(("path", "accepted", "coding"), [
+        ("/legacy.txt", "br, gzip", "gzip"), ("/optimized/book.txt", "zstd, gzip", "gzip"),
+        ("/optimized/other.txt", "zstd, br, gzip", "br")])
+    def test_only_the_codings_the_behaviour_enables_are_produced(self, site: Site, path: str, accepted: str,
+                                                                 coding: str) -> None:
+        """DeveloperGuide ServingCompressedFiles: CloudFront compresses with Gzip and Brotli (never
+        zstd), Brotli only under a cache policy enabling it; legacy cache settings get Gzip alone."""
+        site.origin.routes[path] = Route(200, {"Cache-Control": "max-age=300", "Content-Type": "text/plain"}, TEXT)
+        for _ in range(2):  # the miss and the hit
+            status, headers, _ = site.get(path, Accept_Encoding=accepted)
+            assert (status, headers.get("content-encoding")) == (200, coding)
+
     def test_a_behaviour_without_compress_serves_the_body_as_the_origin_sent_it(self, site: Site) -> None:
         site.origin.routes["/plain/book.txt"] = Route(200, {"Cache-Control": "max-age=300",
                                                             "Content-Type": "text/plain"}, TEXT)

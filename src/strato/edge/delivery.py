@@ -55,10 +55,11 @@ class Copies(Protocol):
 
 def plan_answer(
     request_headers: Mapping[str, str], method: str, status: int, headers: dict[str, str], size: int | None,
-    compress: bool = True,
+    compress: tuple[str, ...] = compression.SUPPORTED_ENCODINGS,
 ) -> Answer:
-    """Conditionals, ranges and compression (unless `compress` is False) over a stored (or arriving)
-    representation; pure. `headers` (the representation's outgoing fields) become the answer's."""
+    """Conditionals, ranges and compression in one of the codings `compress` holds (none: no
+    compression) over a stored (or arriving) representation; pure. `headers` (the representation's
+    outgoing fields) become the answer's."""
     etag = headers.get("etag")
     last_modified = headers.get("last-modified")
     head = method == "HEAD"
@@ -91,7 +92,7 @@ def plan_answer(
     if compress and status == 200 and not head and compression.is_compressible(
         headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
     ):
-        encoding = compression.choose_encoding(request_headers.get("accept-encoding"))
+        encoding = compression.choose_encoding(request_headers.get("accept-encoding"), compress)
     if encoding is not None:
         compression.add_vary(headers)
         headers["content-encoding"] = encoding
@@ -134,7 +135,8 @@ def too_many_requests(wait: float) -> Answer:
 
 async def deliver(
     request: Request, status: int, headers: dict[str, str], size: int | None, body: BodyRange, send: Send,
-    whole: bytes | None = None, copies: Copies | None = None, *, compress: bool = True,
+    whole: bytes | None = None, copies: Copies | None = None, *,
+    compress: tuple[str, ...] = compression.SUPPORTED_ENCODINGS,
 ) -> bool:
     """Conditionals, ranges and compression over a stored (or arriving) representation;
     `whole`: the entire representation, when it is in memory (answered in one body message);

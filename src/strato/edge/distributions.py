@@ -62,6 +62,7 @@ from strato.edge.origins import HttpOrigin, OriginResponse
 from strato.edge.response_fields import ResponseFields, response_fields
 from strato.edge.rules import (
     DEFAULT_TTL,
+    LEGACY_ENCODINGS,
     MAX_TTL,
     OPEN,
     ErrorPage,
@@ -440,7 +441,8 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
                    policies: CustomPolicies = NO_POLICIES) -> Rules:
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
     (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
-    TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress,
+    TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress (Gzip
+    alone, unless a cache policy enables Brotli: ServingCompressedFiles),
     ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a cache policy (with an
     origin request policy, if any), and a response headers policy, each managed or the account's
     own (`policies`). `s3_origin`: the behaviour's origin is an S3 bucket. Ids no policy has (only
@@ -453,7 +455,8 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
         signatures = _guard((), keys, guards)
     base = Rules(site=site, allowed_methods=frozenset(behavior.allowed_methods or CLOUDFRONT_DEFAULT_METHODS),
                  signatures=signatures, cache_options="OPTIONS" in (behavior.cached_methods or ()),
-                 compress=bool(behavior.compress), viewer_protocol=behavior.viewer_protocol_policy)
+                 compress=LEGACY_ENCODINGS if behavior.compress else (),
+                 viewer_protocol=behavior.viewer_protocol_policy)
     fields = policies.response_fields(behavior.response_headers_policy_id)
     if fields is not None:
         base = dataclasses.replace(base, response=fields)

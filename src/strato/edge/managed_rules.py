@@ -42,7 +42,7 @@ def managed_rules(base: Rules, policy: CachePolicy, request_policy: OriginReques
         query_withheld=query_withheld | (frozenset(S3_WITHHELD_QUERY) if withhold_s3_parameters else frozenset()),
         cookies=cookies, cookies_withheld=cookies_withheld, headers=headers,
         ttls=Ttls(policy.min_ttl, policy.default_ttl, policy.max_ttl), cache=policy.max_ttl > 0,
-        compress=base.compress and policy.compressed)
+        compress=encodings if base.compress else ())
 
 
 _NOTHING_ADDED = OriginRequestPolicy("", "", NONE)

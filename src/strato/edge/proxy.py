@@ -264,7 +264,7 @@ class EdgeProxy:
 
     async def _serve_outcome(
         self, request: Request, host: str, target: str, headers: dict[str, str], outcome: FetchResult,
-        stale: Entry | None, fwd: str, collapsed: bool, send: Send, site: EdgeMetrics, compress: bool,
+        stale: Entry | None, fwd: str, collapsed: bool, send: Send, site: EdgeMetrics, compress: tuple[str, ...],
     ) -> None:
         """For its Cache-Status: `fwd`, why the request went forward (RFC 9211 2.2); `collapsed`,
         whether it shared another request's fetch (2.6)."""
@@ -523,7 +523,7 @@ class EdgeProxy:
 
     async def _serve_entry(
         self, request: Request, entry: Entry, send: Send, site: EdgeMetrics, *, fwd: str | None = None,
-        fwd_status: int | None = None, collapsed: bool = False, detail: str, compress: bool = True,
+        fwd_status: int | None = None, collapsed: bool = False, detail: str, compress: tuple[str, ...],
     ) -> None:
         """A stored response: a hit, or one the request went forward for (`fwd`: why; `fwd_status`:
         what the origin answered, when it did; `collapsed`: in another request's fetch)."""
@@ -550,7 +550,7 @@ class EdgeProxy:
 
     async def _serve_fill(
         self, request: Request, meta: Entry, fill: Fill, fwd: str, collapsed: bool, send: Send, site: EdgeMetrics,
-        compress: bool,
+        compress: tuple[str, ...],
     ) -> None:
         headers = self.fill_headers(meta, fwd, collapsed)
         size = _declared_length(meta.headers)
@@ -619,7 +619,7 @@ class EdgeProxy:
             yield whole[start:end]
 
         await deliver(request, 200, self._relayed_headers(headers, status_text), len(whole), read, send, whole,
-                      compress=False)
+                      compress=())
 
     async def _relay(self, request: Request, response: OriginResponse, send: Send, status_text: str) -> None:
         headers = self._relayed_headers(response.headers, status_text)

@@ -19,7 +19,7 @@ from strato.cdn.selection import host_name
 from strato.edge import cachekey
 from strato.edge.cloudfront_fields import PREFIX as CLOUDFRONT_PREFIX
 from strato.edge.cloudfront_fields import Viewer, computed_fields
-from strato.edge.compression import parse_accept_encoding
+from strato.edge.compression import SUPPORTED_ENCODINGS, parse_accept_encoding
 from strato.edge.delivery import VIA, Answer
 from strato.edge.freshness import TARGETED_FIELD, freshness_lifetime, has_explicit_expiration, response_directives
 from strato.edge.function_events import EdgeFunctions
@@ -61,6 +61,7 @@ PROTOCOL_FIELDS = frozenset({
 })
 USER_AGENT = "Amazon CloudFront"  # the User-Agent origins see when the key does not hold the viewer's
 NORMAL_ENCODINGS = ("br", "gzip")  # what a normalized Accept-Encoding may hold
+LEGACY_ENCODINGS = ("gzip",)  # what CloudFront compresses with under legacy cache settings (no Brotli)
 
 
 class SignatureGuard(Protocol):
@@ -135,7 +136,8 @@ class Rules:
     (RFC 9110 end-to-end), else as the HeaderPolicy says;
     `ttls` None leaves freshness to the origin's fields (RFC 9111); `cache` False stores nothing
     (Headers `*`, CachingDisabled); `cache_options` stores OPTIONS answers too (CachedMethods);
-    `compress` lets the edge compress (Compress); `viewer_protocol` is the ViewerProtocolPolicy;
+    `compress` holds the codings the edge may compress with, best first (none: Compress off);
+    `viewer_protocol` is the ViewerProtocolPolicy;
     `errors` None leaves errors to RFC 9111, else CloudFront's error caching and pages apply;
     `response` holds the fields a response headers policy adds to what viewers receive;
     `functions` the CloudFront functions the behaviour runs (None: none, and the fast paths may answer)."""
@@ -154,7 +156,7 @@ class Rules:
     ttls: Ttls | None = None
     cache: bool = True
     cache_options: bool = False
-    compress: bool = True
+    compress: tuple[str, ...] = SUPPORTED_ENCODINGS
     viewer_protocol: str = ALLOW_ALL
     errors: ErrorRules | None = None
     response: ResponseFields = NO_FIELDS
