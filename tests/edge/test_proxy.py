@@ -359,6 +359,29 @@ class TestRangesAndCompression:
         assert decode(body) == text
         assert call(edge, "/text")[2] == text
 
+    def test_every_answer_of_a_compressible_body_names_accept_encoding_and_a_304_carries_its_200s_tag(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9110 12.5.5: Accept-Encoding chose the answer whether or not it came compressed
+        (nginx's gzip_vary); 15.4.5: a 304 carries the ETag and Vary its 200 would have, so the
+        client's stored compressed copy keeps its weakened tag and its Vary."""
+        origin.routes["/text"] = cacheable(b"compress me " * 1000, ETag='"v1"', Vary="Origin")
+        connection = Connection(edge)
+        try:
+            assert connection.get("/text", "Accept-Encoding: gzip")[1]["etag"] == 'W/"v1"'
+            for extra in ((), ("Content-Length: 0",)):  # the fast path, then the ASGI app
+                identity = connection.get("/text", *extra)
+                ranged = connection.get("/text", "Accept-Encoding: gzip", "Range: bytes=0-9", *extra)
+                head = connection.get("/text", "Accept-Encoding: gzip", *extra, method="HEAD")
+                compressed = connection.get("/text", "Accept-Encoding: gzip", 'If-None-Match: W/"v1"', *extra)
+                plain = connection.get("/text", 'If-None-Match: "v1"', *extra)
+                answers = (identity, ranged, head, compressed, plain)
+                assert [status for status, _, _ in answers] == [200, 206, 200, 304, 304]
+                for _, headers, _ in answers:
+                    assert headers["vary"] == "Origin, accept-encoding"
+                assert (compressed[1]["etag"], plain[1]["etag"]) == ('W/"v1"', '"v1"')
+        finally:
+            connection.close()
+
 
 class TestPurgeRestartAndFailure:
     def test_purge_by_path_and_by_wildcard(self, origin: Origin, edge: StratoEdge) -> None:

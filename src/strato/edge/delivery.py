@@ -63,6 +63,12 @@ def plan_answer(
     etag = headers.get("etag")
     last_modified = headers.get("last-modified")
     head = method == "HEAD"
+    encoding = None
+    if compress and status == 200 and compression.is_compressible(
+        headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
+    ):
+        compression.add_vary(headers)  # RFC 9110 12.5.5: Accept-Encoding chooses every answer, compressed or not
+        encoding = None if head else compression.choose_encoding(request_headers.get("accept-encoding"), compress)
     if status == 200 and (etag or last_modified):
         modified = parse_http_date(last_modified) if last_modified else None
         if modified is None and not _DATE_CONDITIONS.isdisjoint(request_headers):
@@ -74,7 +80,10 @@ def plan_answer(
         bare = etag.removeprefix("W/").strip('"') if etag else ""
         outcome = evaluate(request_headers, bare, modified if modified is not None else 0.0, safe=True)
         if outcome is Outcome.NOT_MODIFIED:
-            return Answer(304, {k: v for k, v in headers.items() if k in NOT_MODIFIED_FIELDS}, None)
+            fields = {k: v for k, v in headers.items() if k in NOT_MODIFIED_FIELDS}
+            if encoding is not None and etag:  # RFC 9110 15.4.5: the ETag the (compressed) 200 would carry
+                fields["etag"] = compression.strong_to_weak_etag(etag)
+            return Answer(304, fields, None)
         if outcome is Outcome.PRECONDITION_FAILED:
             return plain_answer(412, "precondition failed", method)
     range_header = request_headers.get("range")
@@ -88,13 +97,7 @@ def plan_answer(
             headers.update(plan.headers)
             headers["content-length"] = str(plan.content_length)
             return Answer(plan.status, headers, None if head or not plan.parts else list(plan.parts))
-    encoding = None
-    if compress and status == 200 and not head and compression.is_compressible(
-        headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
-    ):
-        encoding = compression.choose_encoding(request_headers.get("accept-encoding"), compress)
     if encoding is not None:
-        compression.add_vary(headers)
         headers["content-encoding"] = encoding
         headers.pop("content-length", None)
         if etag:

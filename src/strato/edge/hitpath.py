@@ -77,7 +77,7 @@ class HitPath:
         elif not facts.fresh(age):
             return None
         added = rules.response.chosen(headers, method)
-        self._refresh(entry, facts, now, age, added)
+        self._refresh(entry, facts, now, age, added, rules.compress)
         if not facts.head:
             return None
         shaping = _SHAPING_COMPRESSIBLE if facts.compressible and rules.compress else _SHAPING
@@ -104,17 +104,20 @@ class HitPath:
         proxy.observe(site, client, method, raw_path, status, sent, started)
         return wire
 
-    def _refresh(self, entry: Entry, facts: Prepared, now: float, age: float, added: Fields) -> None:
-        """The entry's answer fields and unshaped head, rebuilt when Age, TTL, Date or the response
-        headers policy's fields change."""
-        key = (math.floor(age), math.floor(facts.lifetime - age), 0 if facts.dated else math.floor(now), added)
+    def _refresh(
+        self, entry: Entry, facts: Prepared, now: float, age: float, added: Fields, compress: tuple[str, ...],
+    ) -> None:
+        """The entry's answer fields and unshaped head, rebuilt when Age, TTL, Date, the response
+        headers policy's fields or the codings the behaviour compresses with (its Vary) change."""
+        key = (math.floor(age), math.floor(facts.lifetime - age), 0 if facts.dated else math.floor(now), added,
+               compress)
         if facts.head_key == key:
             return
         status_text = policy.cache_status(True, ttl=facts.lifetime - age, name=self.proxy.name)
         facts.fields = self.proxy.response_headers(entry.headers, policy.age_text(age), status_text, now, added)
         lines = {name: heads.field_line(name, value) for name, value in facts.fields.items()}
         facts.lines = {name: line for name, line in lines.items() if line is not None}
-        plain = plan_answer({}, "GET", entry.status, dict(facts.fields), entry.size)
+        plain = plan_answer({}, "GET", entry.status, dict(facts.fields), entry.size, compress)
         valid = len(facts.lines) == len(lines)
         facts.head = (heads.head(plain, facts.fields, facts.lines) or b"") if valid else b""
         facts.head_key = key

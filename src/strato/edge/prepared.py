@@ -21,10 +21,10 @@ class Prepared:
     no_cache: bool  # the response's own no-cache (RFC 9111 5.2.2.4): never served unvalidated
     compressible: bool  # Accept-Encoding can change the answer (compression.is_compressible)
     dated: bool  # the stored response has a Date of its own; else the answer carries the current one
-    # The answer's fields for one (Age, TTL, Date second, response headers policy fields), each
+    # The answer's fields for one (Age, TTL, Date second, response headers policy fields, codings), each
     # also as an encoded line, and the head of the unshaped answer; an empty head when a field
     # cannot be sent as it is.
-    head_key: tuple[int, int, int, Fields] | None = None
+    head_key: tuple[int, int, int, Fields, tuple[str, ...]] | None = None
     fields: dict[str, str] = field(default_factory=dict)
     lines: dict[str, bytes] = field(default_factory=dict)
     head: bytes = b""
