@@ -382,6 +382,23 @@ class TestRangesAndCompression:
         finally:
             connection.close()
 
+    def test_an_http_1_0_client_gets_no_chunked_framing_and_so_no_compression(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9112 6.1: no Transfer-Encoding to an HTTP/1.0 request, and a body compressed as it
+        streams has no length to send instead (nginx's gzip_http_version 1.1 leaves it alone too)."""
+        text = b"streamed and compressed " * 100_000  # over the memory tier's limit: never compressed whole
+        origin.routes["/long.txt"] = cacheable(text)
+        for _ in range(2):  # the miss and the hit
+            connection = Connection(edge)
+            try:
+                connection.send(b"GET /long.txt HTTP/1.0\r\nHost: edge.test\r\nAccept-Encoding: gzip\r\n\r\n")
+                status, headers, body = connection.response()
+                assert (status, body) == (200, text)
+                assert "transfer-encoding" not in headers
+                assert "content-encoding" not in headers
+            finally:
+                connection.close()
+
 
 class TestPurgeRestartAndFailure:
     def test_purge_by_path_and_by_wildcard(self, origin: Origin, edge: StratoEdge) -> None:

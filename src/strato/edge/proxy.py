@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from strato.digits import is_digits
@@ -220,6 +220,10 @@ class EdgeProxy:
         viewer = viewer_of(scope) if rules.computes_fields else None  # built only where a field needs it
         forwarded = forwarded_headers(rules, request.headers, request.method, viewer)
         if request.method in ("GET", "HEAD") or (request.method == "OPTIONS" and rules.cache_options):
+            if rules.compress and scope.get("http_version") == "1.0":
+                # RFC 9112 6.1: no chunked framing for HTTP/1.0, and a body compressed as it streams
+                # has no length to send instead (nginx's gzip_http_version 1.1 does the same).
+                rules = replace(rules, compress=())
             if rules.cache:
                 await self._cacheable(request, host, target, forwarded, send, rules)
             else:  # Headers `*`, CachingDisabled: asked of the origin every time, never stored
