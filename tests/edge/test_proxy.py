@@ -359,6 +359,20 @@ class TestRangesAndCompression:
         assert decode(body) == text
         assert call(edge, "/text")[2] == text
 
+    def test_not_found_and_forbidden_pages_are_compressed_too_and_other_errors_not(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """nginx's gzip and brotli filters compress 200, 403 and 404 answers (a site's error pages),
+        no other status."""
+        page = b"<html><body>nothing here, try the home page</body></html>" * 100
+        for status in (403, 404, 500):
+            origin.routes[f"/{status}"] = Route(status, {"Cache-Control": "max-age=60", "Content-Type": "text/html"},
+                                                page)
+        for _ in range(2):  # the miss and the hit
+            for status, coding in ((403, "gzip"), (404, "gzip"), (500, None)):
+                got, headers, body = call(edge, f"/{status}", {"Accept-Encoding": "gzip"})
+                assert (got, headers.get("content-encoding")) == (status, coding)
+                assert (gzip.decompress(body) if coding else body) == page
+
     def test_every_answer_of_a_compressible_body_names_accept_encoding_and_a_304_carries_its_200s_tag(
             self, origin: Origin, edge: StratoEdge) -> None:
         """RFC 9110 12.5.5: Accept-Encoding chose the answer whether or not it came compressed

@@ -30,6 +30,8 @@ ZSTD_LEVEL = 3
 
 SUPPORTED_ENCODINGS: tuple[str, ...] = ("br", "zstd", "gzip")
 """Every coding a Compressor can produce here, in order of preference."""
+COMPRESSED_STATUSES = frozenset({200, 403, 404})
+"""The statuses whose bodies are compressed: a representation, or a site's error page (nginx's gzip filter)."""
 
 _ALIASES = {"x-gzip": "gzip", "x-compress": "compress"}  # RFC 9110 8.4.1.1 / 8.4.1.3
 _QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")

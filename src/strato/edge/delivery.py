@@ -64,7 +64,7 @@ def plan_answer(
     last_modified = headers.get("last-modified")
     head = method == "HEAD"
     encoding = None
-    if compress and status == 200 and compression.is_compressible(
+    if compress and status in compression.COMPRESSED_STATUSES and compression.is_compressible(
         headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
     ):
         compression.add_vary(headers)  # RFC 9110 12.5.5: Accept-Encoding chooses every answer, compressed or not

@@ -18,6 +18,7 @@ import time
 from urllib.parse import unquote_to_bytes
 
 from strato.edge import cachekey, heads, policy
+from strato.edge.compression import COMPRESSED_STATUSES
 from strato.edge.delivery import Answer, plan_answer, with_policy_fields
 from strato.edge.entry import Entry
 from strato.edge.misspath import Miss, MissPath, refusal
@@ -80,8 +81,9 @@ class HitPath:
         self._refresh(entry, facts, now, age, added, rules.compress)
         if not facts.head:
             return None
-        shaping = _SHAPING_COMPRESSIBLE if facts.compressible and rules.compress else _SHAPING
-        if entry.status != 200 or shaping.isdisjoint(headers):
+        compressing = facts.compressible and bool(rules.compress) and entry.status in COMPRESSED_STATUSES
+        shaping = _SHAPING_COMPRESSIBLE if compressing else _SHAPING
+        if (entry.status != 200 and not compressing) or shaping.isdisjoint(headers):
             body = proxy.store.body_now(entry)
             if body is None:
                 return None
