@@ -189,6 +189,24 @@ class TestCompress:
             status, headers, _ = site.get(path, Accept_Encoding=accepted)
             assert (status, headers.get("content-encoding")) == (200, coding)
 
+    def test_a_cache_policy_keys_on_the_normalized_accept_encoding(self, site: Site) -> None:
+        """API_ParametersInCacheKeyAndForwardedToOrigin (EnableAcceptEncodingGzip/Brotli): the normalized
+        Accept-Encoding is in the cache key, so an origin that compresses without a Vary never has
+        its gzip answer served to a viewer that cannot read it."""
+        def compressing(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            fields = {"Cache-Control": "max-age=300", "Content-Type": "text/plain"}
+            if "gzip" in seen.headers.get("accept-encoding", ""):
+                return 200, {**fields, "Content-Encoding": "gzip"}, gzip.compress(TEXT)
+            return 200, fields, TEXT
+
+        site.origin.routes["/optimized/own.txt"] = Route(answer=compressing)
+        for _ in range(2):  # the misses and the hits
+            status, headers, body = site.get("/optimized/own.txt", Accept_Encoding="gzip, deflate, br")
+            assert (status, headers.get("content-encoding"), gzip.decompress(body)) == (200, "gzip", TEXT)
+            status, headers, body = site.get("/optimized/own.txt")
+            assert (status, headers.get("content-encoding"), body) == (200, None, TEXT)
+        assert [seen.headers.get("accept-encoding") for seen in site.seen("/optimized/own.txt")] == ["br,gzip", None]
+
     def test_a_behaviour_without_compress_serves_the_body_as_the_origin_sent_it(self, site: Site) -> None:
         site.origin.routes["/plain/book.txt"] = Route(200, {"Cache-Control": "max-age=300",
                                                             "Content-Type": "text/plain"}, TEXT)

@@ -181,7 +181,7 @@ class TestBehaviorRules:
         assert rules.compress == ("br", "gzip")
         assert not rules.forward_query
         assert rules.cookies == frozenset()
-        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=("br", "gzip"))
+        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=("br", "gzip"), keys_encoding=True)
 
     def test_caching_disabled_caches_nothing_and_cannot_compress(self) -> None:
         rules = self.rules(behavior(forwarded_values=None, cache_policy_id=CACHING_DISABLED, compress=True))
@@ -193,7 +193,8 @@ class TestBehaviorRules:
                                     origin_request_policy_id="216adef6-5c7f-47e4-b989-5492eafa07d3"))
         assert rules.forward_query
         assert rules.query_keys == frozenset()
-        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=("br", "gzip"), every=True)
+        assert rules.headers == HeaderPolicy(keyed=(), others=False, encodings=("br", "gzip"), every=True,
+                                             keys_encoding=True)
         assert rules.cookies is None
 
     def test_forwarded_headers_are_keyed_and_a_star_caches_nothing(self) -> None:

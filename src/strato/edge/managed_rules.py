@@ -35,7 +35,7 @@ def managed_rules(base: Rules, policy: CachePolicy, request_policy: OriginReques
     computed = (keyed | (named - withheld)) & COMPUTED
     headers = HeaderPolicy(keyed=tuple(sorted(keyed)), others=False, encodings=encodings,
                            forwarded=named if behavior == "whitelist" else frozenset(), every=added.headers.every,
-                           withheld=withheld, computed=tuple(sorted(computed)))
+                           withheld=withheld, computed=tuple(sorted(computed)), keys_encoding=bool(encodings))
     return dataclasses.replace(
         base, forward_query=forward_query, query_names=query_names, query_keys=query_keys,
         query_unkeyed=query_unkeyed,

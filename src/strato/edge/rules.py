@@ -86,7 +86,8 @@ class HeaderPolicy:
     forwarded and in the cache key (ForwardedValues.Headers, a cache policy's headers); `others`:
     whether the fields CloudFront forwards by default go too (legacy ForwardedValues: yes; a cache
     policy: only PROTOCOL_FIELDS); `encodings`: the codings a normalized Accept-Encoding going
-    with them may name (none: it does not go; a cache policy's gzip and brotli settings). An
+    with them may name (none: it does not go; a cache policy's gzip and brotli settings), and
+    `keys_encoding` puts it in the cache key too (a cache policy enabling either). An
     origin request policy adds `forwarded` (lower-case names that go without being keyed) or
     `every` viewer field as it came but those `withheld`. `computed`: the CloudFront request
     headers (edge/cloudfront_fields.py) the key or the origin request policy names, which the
@@ -101,10 +102,17 @@ class HeaderPolicy:
     withheld: frozenset[str] = frozenset()
     computed: tuple[str, ...] = ()
     as_sent: bool = False
+    keys_encoding: bool = False
 
     def passes(self, name: str) -> bool:
         """Whether the viewer's field `name` goes to the origin as it came, by name."""
         return name in self.keyed or name in self.forwarded or (self.every and name not in self.withheld)
+
+    @property
+    def key_fields(self) -> tuple[str, ...]:
+        """The forwarded fields in the cache key, sorted: `keyed`, and the normalized Accept-Encoding
+        when `keys_encoding` (API_ParametersInCacheKeyAndForwardedToOrigin, EnableAcceptEncodingGzip)."""
+        return tuple(sorted({*self.keyed, "accept-encoding"})) if self.keys_encoding else self.keyed
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,17 +300,17 @@ def normal_accept_encoding(value: str, codings: tuple[str, ...] = NORMAL_ENCODIN
 def keyed_fields(rules: Rules, vary: tuple[str, ...] | None) -> tuple[str, ...] | None:
     """The fields a stored response's variant is chosen by: the origin's Vary (RFC 9111 4.1; None
     for `*`) and the fields the behaviour keys on, which CloudFront caches apart whatever Vary says."""
-    if vary is None or rules.headers is None or not rules.headers.keyed:
+    if vary is None or rules.headers is None or not rules.headers.key_fields:
         return vary
-    return tuple(sorted({*vary, *rules.headers.keyed}))
+    return tuple(sorted({*vary, *rules.headers.key_fields}))
 
 
 def flight_key(rules: Rules, key: str, forwarded: dict[str, str], variant: str | None = None) -> str:
     """The key one origin fetch is shared under: the primary key, and the keyed fields' values, so
     that requests bound for different variants never wait on each other's fetch; and `variant`,
     a request's own under a response's Vary, once a fetch it joined turned out to be another's."""
-    if rules.headers is not None and rules.headers.keyed:
-        key = f"{key}\n{cachekey.secondary_key(rules.headers.keyed, forwarded)}"
+    if rules.headers is not None and rules.headers.key_fields:
+        key = f"{key}\n{cachekey.secondary_key(rules.headers.key_fields, forwarded)}"
     return key if variant is None else f"{key}\n{variant}"
 
 
