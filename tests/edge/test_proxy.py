@@ -359,6 +359,18 @@ class TestRangesAndCompression:
         assert decode(body) == text
         assert call(edge, "/text")[2] == text
 
+    def test_a_compressed_answer_offers_no_ranges(self, origin: Origin, edge: StratoEdge) -> None:
+        """Ranges are of the identity body, never of a compressed stream, so a client holding part of
+        one must not be told it can resume it with a range (nginx's gzip filter clears Accept-Ranges;
+        S3 origins send it on every object)."""
+        origin.routes["/text"] = Route(200, {"Cache-Control": "max-age=60", "Content-Type": "text/plain",
+                                             "Accept-Ranges": "bytes"}, b"compress me " * 1000)
+        for _ in range(2):  # the miss and the hit
+            status, headers, _ = call(edge, "/text", {"Accept-Encoding": "gzip"})
+            assert (status, headers["content-encoding"]) == (200, "gzip")
+            assert "accept-ranges" not in headers
+        assert call(edge, "/text")[1]["accept-ranges"] == "bytes"
+
     def test_not_found_and_forbidden_pages_are_compressed_too_and_other_errors_not(
             self, origin: Origin, edge: StratoEdge) -> None:
         """nginx's gzip and brotli filters compress 200, 403 and 404 answers (a site's error pages),

@@ -100,6 +100,7 @@ def plan_answer(
     if encoding is not None:
         headers["content-encoding"] = encoding
         headers.pop("content-length", None)
+        headers.pop("accept-ranges", None)  # ranges are of the identity body, not of this stream (as nginx)
         if etag:
             headers["etag"] = compression.strong_to_weak_etag(etag)
         return Answer(status, headers, [(0, size)] if size is not None else [(0, None)], encoding)
