@@ -359,6 +359,24 @@ class TestRangesAndCompression:
         assert decode(body) == text
         assert call(edge, "/text")[2] == text
 
+    def test_a_head_carries_the_fields_its_get_would(self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9110 9.3.2: a HEAD gets the fields its GET would; 8.6: its Content-Length, if any, is
+        the length of the body the GET would get, the compressed one (none while none was made)."""
+        text = b"compress me " * 1000
+        origin.routes["/text"] = cacheable(text, ETag='"v1"')
+        status, headers, _ = call(edge, "/text", {"Accept-Encoding": "gzip"}, "HEAD")
+        assert (status, headers["content-encoding"], headers["etag"]) == (200, "gzip", 'W/"v1"')
+        assert "content-length" not in headers
+        _, got, body = call(edge, "/text", {"Accept-Encoding": "gzip"})
+        _, headers, _ = call(edge, "/text", {"Accept-Encoding": "gzip"}, "HEAD")
+        varying = {"date", "age", "cache-status"}
+        assert {k: v for k, v in headers.items() if k not in varying} == {
+            k: v for k, v in got.items() if k not in varying}
+        assert headers["content-length"] == str(len(body))
+        _, headers, _ = call(edge, "/text", method="HEAD")
+        assert (headers["content-length"], headers["etag"]) == (str(len(text)), '"v1"')
+        assert "content-encoding" not in headers
+
     def test_a_compressed_answer_offers_no_ranges(self, origin: Origin, edge: StratoEdge) -> None:
         """Ranges are of the identity body, never of a compressed stream, so a client holding part of
         one must not be told it can resume it with a range (nginx's gzip filter clears Accept-Ranges;

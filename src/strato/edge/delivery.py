@@ -68,7 +68,7 @@ def plan_answer(
         headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
     ):
         compression.add_vary(headers)  # RFC 9110 12.5.5: Accept-Encoding chooses every answer, compressed or not
-        encoding = None if head else compression.choose_encoding(request_headers.get("accept-encoding"), compress)
+        encoding = compression.choose_encoding(request_headers.get("accept-encoding"), compress)
     if status == 200 and (etag or last_modified):
         modified = parse_http_date(last_modified) if last_modified else None
         if modified is None and not _DATE_CONDITIONS.isdisjoint(request_headers):
@@ -103,7 +103,7 @@ def plan_answer(
         headers.pop("accept-ranges", None)  # ranges are of the identity body, not of this stream (as nginx)
         if etag:
             headers["etag"] = compression.strong_to_weak_etag(etag)
-        return Answer(status, headers, [(0, size)] if size is not None else [(0, None)], encoding)
+        return Answer(status, headers, None if head else [(0, size)], encoding)
     if status == 204:  # RFC 9110 8.6: no content, and no Content-Length
         headers.pop("content-length", None)
         return Answer(status, headers, None)
@@ -163,6 +163,10 @@ def in_memory(answer: Answer, whole: bytes | None, copies: Copies | None) -> tup
             return answer, False
         return Answer(answer.status, answer.headers, [*_literal(answer.body, whole)]), False
     copy = copies.find(answer.encoding) if copies is not None else None
+    if answer.body is None:  # a HEAD: the length of its GET's body once that is made (RFC 9110 8.6)
+        if copy is not None:
+            answer.headers["content-length"] = str(len(copy))
+        return answer, False
     compressed = copy is None
     if copy is None:
         if whole is None:
@@ -176,8 +180,8 @@ def in_memory(answer: Answer, whole: bytes | None, copies: Copies | None) -> tup
 
 def _compressed_whole(answer: Answer, copies: Copies | None, size: int | None) -> bool:
     """A body small enough to keep compressed, with no copy in this coding yet: read whole."""
-    return (answer.encoding is not None and copies is not None and size is not None and size <= copies.limit
-            and copies.find(answer.encoding) is None)
+    return (answer.encoding is not None and answer.body is not None and copies is not None and size is not None
+            and size <= copies.limit and copies.find(answer.encoding) is None)
 
 
 async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None) -> None:
