@@ -13,12 +13,14 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import strato
 from strato.functions.launcher import Launcher, LaunchSpec, Process
 from strato.functions.runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
 
 T = TypeVar("T")
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
 RUN_CLIENT = "import sys; from strato.functions import runtime_client; sys.exit(runtime_client.run())"
+SOURCE = str(Path(strato.__file__).parents[1])  # the runtime client run is the one under test
 WAIT = 20.0  # seconds: only a bound against hanging, never a measurement
 
 
@@ -203,7 +205,8 @@ class PlainLauncher:
         return frozenset({"python3.11"})
 
     async def launch(self, spec: LaunchSpec) -> PlainProcess:
-        environment = {**spec.environment, "LAMBDA_TASK_ROOT": str(spec.code_dir), "PATH": os.environ["PATH"]}
+        environment = {**spec.environment, "LAMBDA_TASK_ROOT": str(spec.code_dir), "PATH": os.environ["PATH"],
+                       "PYTHONPATH": SOURCE}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", RUN_CLIENT,
             cwd=spec.code_dir, env=environment, stdin=asyncio.subprocess.DEVNULL, stdout=spec.log_fd,

@@ -57,6 +57,14 @@ def number(event, context):
 
 def leave(event, context):
     sys.exit(3)
+
+def log(event, context):
+    import logging
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("app").info("logged at %s", "info")
+    logging.warning("logged\\nover two lines")
+    logging.debug("below the level")
+    return "ok"
 '''
 
 
@@ -130,6 +138,23 @@ class TestEventAndContext:
         assert outcome.body == "ok"
         assert "printed by the handler\n" in output
         assert "written to stderr\n" in output
+
+    def test_the_logging_module_writes_lines_as_awslambdaric_does(self, runners: tuple[Runner, Runner]) -> None:
+        """Lambda's Python runtime puts a handler on the root logger: level, UTC time to the
+        millisecond, request id, message; a handler that sets its level to INFO has its
+        logger.info lines in the log."""
+        (ours, our_output), (theirs, their_output) = (
+            invoke_once(runner, runner.code(HANDLERS), "app.log") for runner in runners)
+        assert ours.body == theirs.body == "ok"
+
+        def logged(output: str, request_id: str) -> str:
+            return re.sub(r"\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t" + request_id + r"\t", "\tTIME\tID\t",
+                          output)
+
+        expected = "[INFO]\tTIME\tID\tlogged at info\n[WARNING]\tTIME\tID\tlogged\nover two lines\n"
+        assert expected in logged(their_output, theirs.request_id)
+        assert expected in logged(our_output, ours.request_id)
+        assert "below the level" not in our_output
 
     def test_a_decimal_result_is_a_json_number(self, strato: Runner) -> None:
         outcome, _ = invoke_once(strato, strato.code(HANDLERS), "app.number")

@@ -14,6 +14,7 @@ import decimal
 import functools
 import importlib
 import json
+import logging
 import os
 import select
 import socket
@@ -48,6 +49,8 @@ MARK_MAX = 256  # no mark is longer (a secret and a request id are short)
 API_FD_VARIABLE = "_STRATO_RUNTIME_API_FD"
 LOG_SECRET_VARIABLE = "_STRATO_LOG_SECRET"
 Handler = Callable[[Any, "LambdaContext"], Any]
+# awslambdaric's text format for the logging module's records (its _setup_logging).
+LOG_LINE = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 
 
 class FaultError(Exception):
@@ -152,6 +155,27 @@ class Unbuffered:
         _printing()
         self.stream.writelines(lines)
         self.stream.flush()
+
+
+class LambdaLoggerHandler(logging.Handler):
+    """The root logger's handler, as awslambdaric installs it: each record is one write to
+    stdout, stamped with the request id of the invocation in hand (empty during init)."""
+
+    request_id = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter(LOG_LINE, "%Y-%m-%dT%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.aws_request_id = LambdaLoggerHandler.request_id
+        sys.stdout.write(self.format(record))
+
+
+def _setup_logging() -> None:
+    """Records of the logging module reach the log in Lambda's format, times in UTC."""
+    logging.Formatter.converter = time.gmtime
+    logging.getLogger().addHandler(LambdaLoggerHandler())
 
 
 def _default(value: object) -> object:
@@ -344,7 +368,7 @@ def handle(client: RuntimeClient, handler: Handler, body: bytes, headers: dict[s
     """Run one invocation and post its result or error (after its end mark, given a secret, for
     output through sys.stdout or sys.stderr; other output is the log's best guess)."""
     Unbuffered.written = False
-    request_id = headers.get("lambda-runtime-aws-request-id", "")
+    request_id = LambdaLoggerHandler.request_id = headers.get("lambda-runtime-aws-request-id", "")
     trace_id = headers.get("lambda-runtime-trace-id")
     if trace_id is not None:
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
@@ -419,6 +443,7 @@ def run(api: socket.socket | None = None, secret: str | None = None) -> int:
     `secret`: the environment's, for the end marks in its output (none without it)."""
     sys.stdout = Unbuffered(sys.stdout)
     sys.stderr = Unbuffered(sys.stderr)
+    _setup_logging()
     _import_path(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"], api)
     try:
@@ -431,8 +456,7 @@ def run(api: socket.socket | None = None, secret: str | None = None) -> int:
         while True:
             body, headers = client.next()
             handle(client, handler, body, headers, secret)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    sys.stdout.write(f"[WARNING]\t{stamp}.000Z\t\t{UNHANDLED_WARNING}\n")
+    logging.warning(UNHANDLED_WARNING)
     log_error(error)
     _flush()
     client.fail_init(error)
