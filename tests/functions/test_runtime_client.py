@@ -58,6 +58,9 @@ def number(event, context):
 def leave(event, context):
     sys.exit(3)
 
+def fail_quietly(event, context):
+    raise ValueError()
+
 def log(event, context):
     import logging
     logging.getLogger().setLevel(logging.INFO)
@@ -174,6 +177,12 @@ class TestErrorsAsAwslambdaricReportsThem:
         assert ours[0].body["requestId"] == ours[0].request_id
         assert _comparable(ours[0].body) == _comparable(theirs[0].body)
         assert f"[ERROR] {error_type}: " in ours[1]
+
+    def test_an_exception_without_a_message_is_logged_by_its_type_alone(self, runners: tuple[Runner, Runner]) -> None:
+        outputs = [invoke_once(runner, runner.code(HANDLERS), "app.fail_quietly")[1] for runner in runners]
+        ours, theirs = (re.sub(r"code-[0-9a-f]{8}", "code", output) for output in outputs)
+        assert ours == theirs
+        assert ours.splitlines()[:2] == ["[ERROR] ValueError", "Traceback (most recent call last):"]
 
     def test_a_raising_handler_reports_its_message_and_stack(self, strato: Runner) -> None:
         outcome, _ = invoke_once(strato, strato.code(HANDLERS), "app.fail")

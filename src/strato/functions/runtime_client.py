@@ -203,8 +203,10 @@ def _user_trace(tb: Any) -> list[str]:
 
 
 def log_error(error: dict[str, Any]) -> None:
-    """The [ERROR] line awslambdaric writes (lines joined by carriage returns: one log event)."""
-    lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}", "Traceback (most recent call last):"]
+    """The [ERROR] line awslambdaric writes (lines joined by carriage returns: one log event);
+    an empty type or message is left out, with the colon between them."""
+    described = ": ".join(part for part in (error["errorType"], error["errorMessage"]) if part)
+    lines = [f"[ERROR] {described}" if described else "[ERROR]", "Traceback (most recent call last):"]
     for element in error["stackTrace"]:
         lines.extend(line.replace(" ", "\u00a0", len(line) - len(line.lstrip(" "))) for line in element.splitlines())
     sys.stdout.write("\r".join(lines) + "\n")
