@@ -55,6 +55,10 @@ def unserialisable(event, context):
 def number(event, context):
     return decimal.Decimal("1.5")
 
+def numbers(event, context):
+    return {"count": decimal.Decimal("5"), "id": decimal.Decimal("12345678901234567890.123"),
+            "price": decimal.Decimal("1.10"), "exponent": decimal.Decimal("1E+2"), "nan": decimal.Decimal("NaN")}
+
 def leave(event, context):
     sys.exit(3)
 
@@ -162,6 +166,14 @@ class TestEventAndContext:
     def test_a_decimal_result_is_a_json_number(self, strato: Runner) -> None:
         outcome, _ = invoke_once(strato, strato.code(HANDLERS), "app.number")
         assert outcome.body == 1.5
+
+    def test_decimals_are_written_digit_for_digit_as_awslambdaric_does(self, runners: tuple[Runner, Runner]) -> None:
+        """DynamoDB hands numbers out as Decimals: a handler returning an item keeps its integers
+        integers and its long numbers whole."""
+        ours, theirs = (invoke_once(runner, runner.code(HANDLERS), "app.numbers")[0] for runner in runners)
+        assert ours.raw == theirs.raw
+        assert ours.raw == (b'{"count": 5, "id": 12345678901234567890.123, "price": 1.10, "exponent": 1E+2, '
+                                b'"nan": NaN}')
 
 
 class TestErrorsAsAwslambdaricReportsThem:
