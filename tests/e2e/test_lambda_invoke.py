@@ -174,6 +174,20 @@ def test_a_crashing_runtime_is_a_runtime_exit_error(lam: Any) -> None:
     assert "exit status 3" in error["errorMessage"]
 
 
+def test_a_runtime_that_exits_with_status_0_gives_no_reason(lam: Any) -> None:
+    """Lambda words a clean exit that answered nothing as its Runtime API does (no 'exit status 0')."""
+    name = deploy(lam, """
+        import os
+        def handler(event, context):
+            os._exit(0)
+    """)
+    answer, error = call(lam, name, LogType="Tail")
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"
+    assert error == {"errorType": "Runtime.ExitError", "errorMessage": message}
+    assert f"{message}\nRuntime.ExitError\n" in base64.b64decode(answer["LogResult"]).decode()
+
+
 def test_running_out_of_memory_is_reported_and_the_service_survives(lam: Any) -> None:
     name = deploy(lam, """
         def handler(event, context):

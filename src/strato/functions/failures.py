@@ -52,6 +52,9 @@ def exit_type(status: int, max_memory_used: int, memory_size: int) -> str:
 
 
 def exit_message(request_id: str, status: int) -> str:
+    """A clean exit (status 0) names no reason, as Lambda's Runtime API words it."""
+    if status == 0:
+        return f"RequestId: {request_id} Error: Runtime exited without providing a reason"
     return f"RequestId: {request_id} Error: Runtime exited with error: {exit_reason(status)}"
 
 
