@@ -350,6 +350,19 @@ class TestFunctionErrors:
             assert pool.environments == 0
         run(test, init_timeout=0.5)
 
+    def test_an_init_that_outlasts_its_limit_is_retried_within_the_functions_timeout(self, run: Runner) -> None:
+        """Lambda retries an init that outlasted its limit as part of the invocation, under the
+        function's timeout; the REPORT's Duration covers that init (no Init Duration)."""
+        async def test(pool: Pool, code: Path) -> None:
+            slow = write_code(run.tmp_path / "slow", "import time\ntime.sleep(1)\ndef handler(e, c): return 'ready'\n")
+            result = await pool.invoke(invocation(function(slow, "slow")))
+            assert (result.payload, result.function_error) == (b'"ready"', None)
+            assert pool.environments == 1
+            report = result.log_tail.decode().rsplit("REPORT ", 1)[1]
+            assert float(report.split("Duration: ")[1].split(" ms")[0]) >= 1000
+            assert "Init Duration" not in report
+        run(test, init_timeout=0.5)
+
     def test_a_six_megabyte_result_passes_and_a_larger_one_is_refused(self, run: Runner) -> None:
         async def test(pool: Pool, code: Path) -> None:
             fn = function(code, handler="app.big")

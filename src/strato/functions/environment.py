@@ -5,6 +5,11 @@
     initialising --invoke (cold start)--> initialising: the invocation waits for the first GET next
     any --timeout, exit, init error, kill--> dead
 
+An init that outlasts `init_timeout` with an invocation waiting raises InitRetry to it: Lambda
+retries that init within the invoke phase, so the pool starts a `suppressed` environment,
+whose init and invocation share the function's timeout from launch (its REPORT's Duration
+covers both, with no Init Duration).
+
 An idle environment can be lent (lending.py): its runtime's connection goes to an API worker,
 which runs invocations on it directly and tells this side when each begins and ends, so that
 timeouts, exits and the log stay here. While lent it is out of the pool's idle stack.
@@ -50,6 +55,11 @@ class Undelivered(Exception):
     """The environment died before its runtime took the invocation: it can run elsewhere."""
 
 
+class InitRetry(Exception):
+    """The init outlasted its limit with an invocation waiting: run it where the init is retried
+    within the invocation's own timeout (a `suppressed` environment)."""
+
+
 class InitFailed(Exception):
     """The environment died before its runtime asked for a first invocation; the message says why."""
 
@@ -64,7 +74,8 @@ class State(enum.Enum):
 
 class Environment:
     def __init__(self, function: FunctionVersion, files: LogFiles, variables: dict[str, str],
-                 on_dead: Callable[[Environment], None], init_timeout: float = INIT_TIMEOUT) -> None:
+                 on_dead: Callable[[Environment], None], init_timeout: float = INIT_TIMEOUT,
+                 suppressed: bool = False) -> None:
         self.function = function
         self.state = State.STARTING
         self.idle_since = 0.0
@@ -74,7 +85,8 @@ class Environment:
         self._initialised: asyncio.Future[None] | None = None  # awaited by `initialised`
         self._variables = variables
         self._on_dead = on_dead
-        self._init_timeout = init_timeout
+        self._suppressed = suppressed
+        self._init_timeout = float(function.timeout) if suppressed else init_timeout
         self._loop = asyncio.get_running_loop()
         self._channel = RuntimeChannel(self)
         self._output = Output(files, function.name)
@@ -166,6 +178,8 @@ class Environment:
             raise RuntimeError(f"environment is {self.state.value}, cannot invoke")
         else:
             self._cold = True
+            if self._suppressed:
+                self._started_at = self._launched_at
         cold = self._cold
         self._invocation = invocation
         outcome: asyncio.Future[InvokeResult] = self._loop.create_future()
@@ -284,7 +298,8 @@ class Environment:
 
     def runtime_ready(self) -> None:
         self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
-        self._cancel_timer()
+        if not (self._suppressed and self._invocation is not None):  # else its timeout runs on
+            self._cancel_timer()
         if self._invocation is None:
             self._become_idle()
         if self._initialised is not None and not self._initialised.done():
@@ -341,11 +356,19 @@ class Environment:
         self._die()
 
     def _init_timed_out(self) -> None:
-        """Init outlasted its limit: the waiting invocation times out (worded with the function's
-        timeout, as Lambda words an init retried within the invoke phase)."""
+        """Init outlasted its limit: a waiting invocation goes where the init is retried
+        (InitRetry); in a suppressed environment, init and invocation time out together, worded
+        with the function's timeout."""
         self._timer = None
         self.init_error = failures.TIMED_OUT
         invocation = self._invocation
+        outcome = self._outcome
+        if invocation is not None and outcome is not None and not self._suppressed:
+            self._invocation = self._outcome = None
+            self._cold = False
+            outcome.set_exception(InitRetry())
+            self._die()
+            return
         if invocation is not None:
             self._begin()
             self._started_at = self._launched_at
@@ -423,7 +446,7 @@ class Environment:
         ended = self._answered_at if self._answered_at is not None else time.perf_counter()
         self._answered_at = None
         duration = (ended - self._started_at) * 1000
-        init = self.init_duration_ms if self._cold else None
+        init = self.init_duration_ms if self._cold and not self._suppressed else None
         self._cold = self._begun = self._delivered = False
         return duration, init
 
@@ -441,7 +464,7 @@ class Environment:
         when it was submitted, a cold one begins now, after init."""
         if not self._begun and self._invocation is not None:
             self._begun = True
-            if self._cold:
+            if self._cold and not self._suppressed:
                 self._started_at = time.perf_counter()
             self._output.note(logs.start_line(self._invocation.request_id, self.function.version))
             if self._marks is not None:

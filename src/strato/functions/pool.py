@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .environment import INIT_TIMEOUT, Environment, InitFailed, State, Undelivered
+from .environment import INIT_TIMEOUT, Environment, InitFailed, InitRetry, State, Undelivered
 from .launcher import Launcher
 from .logs import LogFiles
 from .records import FunctionVersion, Invocation, InvokeResult, RevisionKey, TooManyRequests
@@ -108,15 +108,20 @@ class Pool:
                 raise
             reserved = self._admit(function)
         group = None
+        suppressed = False
         try:
             group = self._group(function)
             while True:
-                environment = self._take_idle(group) or await self._recall_one(group) or self._new(function, group)
+                environment = (self._take_idle(group) or await self._recall_one(group)
+                               or self._new(function, group, suppressed=suppressed))
                 try:
                     if environment.state is State.STARTING:
                         await environment.start(self._launcher)
                     result = await environment.invoke(invocation)
                 except Undelivered:  # it died idle; a cold environment never raises this
+                    continue
+                except InitRetry:
+                    suppressed = True
                     continue
                 except asyncio.CancelledError:
                     environment.kill()
@@ -320,13 +325,14 @@ class Pool:
                 return environment
         return None
 
-    def _new(self, function: FunctionVersion, group: _Group, variables: dict[str, str] | None = None) -> Environment:
+    def _new(self, function: FunctionVersion, group: _Group, variables: dict[str, str] | None = None,
+             suppressed: bool = False) -> Environment:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
         if self._environments >= self._max_environments:
             self._evict_one()
         environment = Environment(function, self._files, group.variables if variables is None else variables,
-                                  self._on_dead, self._init_timeout)
+                                  self._on_dead, self._init_timeout, suppressed)
         group.live.add(environment)
         self._environments += 1
         return environment
