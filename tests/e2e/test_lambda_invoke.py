@@ -226,6 +226,25 @@ def test_log_tail_carries_the_invocations_output_and_report(lam: Any) -> None:
     assert "\tMemory Size: 128 MB\tMax Memory Used: " in log
 
 
+def test_log_tail_is_at_most_4_kb_of_utf_8_whatever_the_handler_wrote(lam: Any) -> None:
+    """Bytes that are not UTF-8 are replaced (as CloudWatch Logs does) without taking the tail
+    past Lambda's 4 KB, and the tail begins at a character's start."""
+    name = deploy(lam, """
+        import sys
+        def handler(event, context):
+            sys.stdout.buffer.write("\\u20ac".encode() * 2000 + b"\\xff" * 1000 + b"\\n")
+            sys.stdout.buffer.flush()
+            return 1
+    """)
+    answer, _ = call(lam, name, LogType="Tail")
+    tail = base64.b64decode(answer["LogResult"])
+    assert len(tail) <= 4096
+    text = tail.decode()
+    assert text.startswith("\u20ac\u20ac")
+    assert "\u20ac" + "\ufffd" * 1000 + "\nEND RequestId: " in text
+    assert text.endswith("\t\n")
+
+
 def test_strato_logs_reads_a_functions_log_back(lam: Any, server: StratoServer) -> None:
     name = deploy(lam, """
         def handler(event, context):

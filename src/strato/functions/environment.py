@@ -416,7 +416,7 @@ class Environment:
         tail = self._output.flush()
         if not outcome.done():
             outcome.set_result(InvokeResult(payload, self.function.version, function_error,
-                                            tail if invocation.log_tail else b""))
+                                            logs.log_tail(tail) if invocation.log_tail else b""))
 
     def _answer_first(self, invocation: Invocation, payload: bytes, function_error: str | None) -> None:
         """The result goes to the caller now; its END and REPORT are written in the next callback."""

@@ -145,6 +145,20 @@ class EndMarks:
         return len(data)
 
 
+_CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 bytes that cannot begin a character
+
+
+def log_tail(data: bytes) -> bytes:
+    """The X-Amz-Log-Result of an invocation whose log ends with `data`: its last LOG_TAIL_BYTES
+    as UTF-8 (what is not UTF-8 replaced, as CloudWatch Logs replaces it), beginning at a
+    character's start, so that replacing never takes it past Lambda's 4 KB."""
+    tail = data[-LOG_TAIL_BYTES:]
+    if len(data) > LOG_TAIL_BYTES:
+        tail = tail.lstrip(_CONTINUATION)
+    text = tail.decode("utf-8", "replace").encode()
+    return text if len(text) <= LOG_TAIL_BYTES else text[-LOG_TAIL_BYTES:].lstrip(_CONTINUATION)
+
+
 def function_directory(logs_dir: Path, function_name: str) -> Path:
     """Where a function's log files are; refuses what is not a function name."""
     if not _NAME.fullmatch(function_name):
