@@ -98,6 +98,21 @@ def test_a_failing_handler_reports_lambdas_nodejs_error_document(runner: Runner,
     assert outcome.body["trace"][0] == f"{error_type}: {message}"
 
 
+def test_errors_are_logged_in_lambdas_nodejs_form(runner: Runner) -> None:
+    """As Lambda's runtime logs them (Errors.toFormatted): the error's type, message and own
+    properties, and its stack as lines, after 'Invoke Error' or, for an init, 'Uncaught Exception'."""
+    (outcome,), output = run(runner, "index.fail", [None])
+    logged = f"\t{outcome.request_id}\tERROR\tInvoke Error \t"
+    line = output[output.index(logged) + len(logged):].split("\n")[0]
+    assert json.loads(line)["stack"] == outcome.body["trace"]
+    assert json.loads(line) == {"errorType": "TypeError", "errorMessage": "the handler refuses",
+                                "stack": outcome.body["trace"]}
+    _, output = run(runner, "index.nope", [])
+    document = {"errorType": "Runtime.HandlerNotFound", "errorMessage": "index.nope is undefined or not exported",
+                "stack": ["Runtime.HandlerNotFound: index.nope is undefined or not exported"]}
+    assert f"\tundefined\tERROR\tUncaught Exception \t{json.dumps(document, separators=(',', ':'))}\n" in output
+
+
 @pytest.mark.parametrize(("handler", "source", "error_type", "message"), [
     ("missing.handler", HANDLERS, "Runtime.ImportModuleError", "Error: Cannot find module 'missing'"),
     ("index.nope", HANDLERS, "Runtime.HandlerNotFound", "index.nope is undefined or not exported"),

@@ -174,23 +174,38 @@ function errorRequest(route, doc) {
   return request("POST", route, body, { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": doc.errorType });
 }
 
+// A runtime-detected failure named by its Lambda error type (Runtime.ImportModuleError...), its
+// stack the cause's frames under that name. Name and stack are not enumerable, as an Error's own.
 class Fault extends Error {
   constructor(type, message, cause) {
     super(message);
-    this.faultType = type;
-    this.causeStack = cause && cause.stack ? String(cause.stack).split("\n") : [];
+    const frames = cause && cause.stack ? String(cause.stack).split("\n").slice(1) : [];
+    Object.defineProperty(this, "name", { value: type });
+    Object.defineProperty(this, "stack", { value: [`${type}: ${message}`, ...frames].join("\n") });
   }
 }
 
 function errorDocument(error) {
-  if (error instanceof Fault) {
-    return { errorType: error.faultType, errorMessage: error.message,
-             trace: [`${error.faultType}: ${error.message}`, ...error.causeStack.slice(1)] };
-  }
   if (error instanceof Error) {
     return { errorType: error.name, errorMessage: error.message, trace: String(error.stack || "").split("\n") };
   }
   return { errorType: typeof error, errorMessage: String(error), trace: [] };
+}
+
+// An error as Lambda's runtime logs it (Errors.toFormatted): a tab, then its JSON with each
+// Error's type, message, code, own properties and stack lines.
+function formatted(error) {
+  const shown = (_key, value) => {
+    if (!(value instanceof Error)) return value;
+    const fields = Object.assign({ errorType: value.name, errorMessage: value.message, code: value.code }, value);
+    if (typeof value.stack === "string") fields.stack = value.stack.split("\n");
+    return fields;
+  };
+  try {
+    return "\t" + JSON.stringify(error, shown);
+  } catch (_) {
+    return "\t" + JSON.stringify(errorDocument(error));
+  }
 }
 
 // Output up to an end mark is the invocation it names (logs.py EndMarks). An invocation that
@@ -293,7 +308,13 @@ function call(fn, event, ctx) {
 // What ends the process as Lambda's runtime reports it: an exception nothing caught, or a
 // rejection nothing handled, is the error of the invocation in hand (or of the initialisation),
 // posted before node exits with 129 or 128; after an invocation's answer, node just exits.
-class UnhandledPromiseRejection extends Error {}
+class UnhandledPromiseRejection extends Error {
+  constructor(reason, promise) {
+    super(reason);
+    this.reason = reason;
+    this.promise = promise;
+  }
+}
 UnhandledPromiseRejection.prototype.name = "Runtime.UnhandledPromiseRejection";
 const turn = { api: null, requestId: null, initialising: true, ending: false, stream: null };
 
@@ -302,7 +323,7 @@ function fatal(label, error, code) {
   turn.ending = true;
   const doc = errorDocument(error);
   const requestId = turn.requestId;
-  process.stdout.write(`${new Date().toISOString()}\t${requestId || "undefined"}\tERROR\t${label} \t${JSON.stringify(doc)}\n`);
+  console.error(label, formatted(error));
   let route = null;
   if (requestId) {
     markEnd(requestId);
@@ -317,10 +338,9 @@ function fatal(label, error, code) {
   answered.then(() => process.exit(code));
 }
 
-function invokeError(requestId, error) {
-  const doc = errorDocument(error);
-  process.stdout.write(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(doc)}\n`);
-  return doc;
+function invokeError(error) {
+  console.error("Invoke Error", formatted(error));
+  return errorDocument(error);
 }
 
 // A whole answer: the request that posts it.
@@ -330,7 +350,7 @@ async function answerWhole(fn, invocation, requestId) {
     const body = Buffer.from(result === undefined ? "null" : JSON.stringify(result));
     return request("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
   } catch (error) {
-    return errorRequest(`/invocation/${requestId}/error`, invokeError(requestId, error));
+    return errorRequest(`/invocation/${requestId}/error`, invokeError(error));
   }
 }
 
@@ -344,7 +364,7 @@ async function answerStreaming(fn, invocation, requestId) {
     if (!responseStream.writableEnded) responseStream.end();
     await stream.promises.finished(responseStream);
   } catch (error) {
-    doc = invokeError(requestId, error);
+    doc = invokeError(error);
   }
   return () => {
     turn.stream = null;
@@ -354,8 +374,8 @@ async function answerStreaming(fn, invocation, requestId) {
 }
 
 process.on("uncaughtException", (error) => fatal("Uncaught Exception", error, 129));
-process.on("unhandledRejection", (reason) => fatal("Unhandled Promise Rejection",
-                                                   new UnhandledPromiseRejection(String(reason)), 128));
+process.on("unhandledRejection", (reason, promise) => fatal("Unhandled Promise Rejection",
+                                                            new UnhandledPromiseRejection(reason, promise), 128));
 
 async function main() {
   const api = turn.api = new RuntimeApi();
@@ -363,9 +383,8 @@ async function main() {
   try {
     fn = await loadHandler(process.env._HANDLER || "");
   } catch (error) {
-    const doc = errorDocument(error);
-    console.error(`${doc.errorType}: ${doc.errorMessage}`);
-    await api.send(errorRequest("/init/error", doc))[0];
+    console.error("Uncaught Exception", formatted(error));
+    await api.send(errorRequest("/init/error", errorDocument(error)))[0];
     process.exit(1);
   }
   const nextRequest = request("GET", "/invocation/next");
