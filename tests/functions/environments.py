@@ -117,6 +117,7 @@ class Runner:
         if module is not None:
             (directory / f"{module}.py").write_text(textwrap.dedent(source))
         for name, text in (files or {}).items():
+            (directory / name).parent.mkdir(mode=0o755, exist_ok=True)
             (directory / name).write_text(textwrap.dedent(text))
             os.chmod(directory / name, 0o755)
         return directory

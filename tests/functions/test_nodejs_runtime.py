@@ -98,6 +98,32 @@ def test_a_failing_handler_reports_lambdas_nodejs_error_document(runner: Runner,
     assert outcome.body["trace"][0] == f"{error_type}: {message}"
 
 
+@pytest.mark.parametrize(("handler", "files", "answer"), [
+    ("index.handlers.main", {"index.js": "exports.handlers = {main: async () => 'nested'};"}, "nested"),
+    ("lib.handler", {"lib/index.js": "exports.handler = async () => 'a directory';"}, "a directory"),
+    ("src/app.handler", {"src/app.js": "exports.handler = async () => 'in a folder';"}, "in a folder"),
+])
+def test_a_handler_is_found_as_lambdas_nodejs_runtime_finds_it(runner: Runner, handler: str, files: dict[str, str],
+                                                              answer: str) -> None:
+    """The module is named up to the handler's first dot (a folder, or a directory with an index,
+    will do), and the rest is a path through its exports."""
+    code = runner.code("", module=None, files=files)
+
+    async def go() -> Outcome:
+        environment = await runner.start(code, handler, runtime=NODE[-1])
+        outcome = await environment.invoke(None)
+        await environment.stop()
+        return outcome
+
+    assert runner.run(go()).body == answer
+
+
+def test_an_export_that_is_not_a_function_is_not_a_handler(runner: Runner) -> None:
+    (outcome,), _ = run(runner, "index.handler", [], source="exports.handler = 5;")
+    assert (outcome.error_type, outcome.body["errorMessage"]) == ("Runtime.HandlerNotFound",
+                                                                   "index.handler is not a function")
+
+
 def test_errors_are_logged_in_lambdas_nodejs_form(runner: Runner) -> None:
     """As Lambda's runtime logs them (Errors.toFormatted): the error's type, message and own
     properties, and its stack as lines, after 'Invoke Error' or, for an init, 'Uncaught Exception'."""

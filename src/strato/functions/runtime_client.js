@@ -245,13 +245,20 @@ console.error = logLine("ERROR");
 console.debug = logLine("DEBUG");
 console.trace = logLine("TRACE");
 
+// The handler as Lambda's runtime finds it (UserFunction.load): the module is named by the
+// handler's last path segment up to its first dot, in the folder before that segment (a file,
+// .js, .mjs or .cjs, or a directory with an index); the rest is a path through its exports.
 async function loadHandler(handler) {
-  const dot = handler.lastIndexOf(".");
-  if (dot < 0) throw new Fault("Runtime.MalformedHandlerName", "Bad handler");
-  const moduleName = handler.slice(0, dot);
-  const functionName = handler.slice(dot + 1);
-  const base = path.resolve(process.env.LAMBDA_TASK_ROOT, moduleName);
-  const file = [".js", ".mjs", ".cjs"].map((ext) => base + ext).find((f) => fs.existsSync(f));
+  if (handler.includes("..")) {
+    throw new Fault("Runtime.MalformedHandlerName", `'${handler}' is not a valid handler name. ` +
+                    "Use absolute paths when specifying root directories in handler names.");
+  }
+  const last = path.basename(handler);
+  const match = last.match(/^([^.]*)\.(.*)$/);
+  if (!match) throw new Fault("Runtime.MalformedHandlerName", "Bad handler");
+  const [, moduleName, exportPath] = match;
+  const base = path.resolve(process.env.LAMBDA_TASK_ROOT, handler.slice(0, handler.length - last.length), moduleName);
+  const file = ["", ".js", ".mjs", ".cjs"].map((ext) => base + ext).find((f) => fs.existsSync(f));
   let module;
   try {
     if (!file) {
@@ -267,10 +274,9 @@ async function loadHandler(handler) {
     }
     throw error;
   }
-  const fn = module[functionName];
-  if (typeof fn !== "function") {
-    throw new Fault("Runtime.HandlerNotFound", `${handler} is undefined or not exported`);
-  }
+  const fn = exportPath.split(".").reduce((nested, key) => nested && nested[key], module);
+  if (!fn) throw new Fault("Runtime.HandlerNotFound", `${handler} is undefined or not exported`);
+  if (typeof fn !== "function") throw new Fault("Runtime.HandlerNotFound", `${handler} is not a function`);
   return fn;
 }
 
