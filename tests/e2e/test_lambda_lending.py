@@ -807,7 +807,7 @@ def test_a_warm_nodejs_invoke_that_times_out_says_so_and_the_next_runs_on_a_new_
         lam: Any, server: StratoServer) -> None:
     name = lending_node(lam, """
         function work(event) {
-          if (event.sleep) return new Promise(() => console.log("waiting forever"));
+          if (event.sleep) return new Promise(() => { console.log("waiting forever"); setInterval(() => {}, 1000); });
           return calls;
         }
     """, Timeout=1)

@@ -118,6 +118,35 @@ def test_a_handler_is_found_as_lambdas_nodejs_runtime_finds_it(runner: Runner, h
     assert runner.run(go()).body == answer
 
 
+@pytest.mark.parametrize(("source", "answer"), [
+    ("exports.handler = (event, context) => { setTimeout(() => context.succeed({late: true}), 50); };",
+     {"late": True}),
+    ("exports.handler = (event, context) => { context.done(null, 'done'); };", "done"),
+    ("exports.handler = (event, context, callback) => {\n"
+     "  let later = 'not yet';\n"
+     "  setTimeout(() => { later = 'ran'; console.log(later); }, 50);\n"
+     "  callback(null, 'called back');\n"
+     "};", "called back"),
+    ("exports.handler = (event) => 'returned, not answered';", None),
+    ("exports.handler = async (event) => new Promise(() => {});", None),
+])
+def test_a_handler_that_is_not_async_answers_as_lambdas_callback_context_does(
+        runner: Runner, source: str, answer: Any) -> None:
+    """Lambda's nodejs runtime keeps the legacy context.succeed / fail / done; a callback's answer
+    waits for node's event loop to empty; a handler that gives no answer (what one that is not
+    async returns is none, nor is a promise that never settles) answers null once the loop is empty."""
+    (outcome,), output = run(runner, "index.handler", [None], source=source)
+    assert outcome.body == answer
+    if "later" in source:
+        assert "\tINFO\tran\n" in output
+
+
+def test_context_fail_is_the_invocations_error(runner: Runner) -> None:
+    (outcome,), _ = run(runner, "index.handler", [None],
+                        source="exports.handler = (event, context) => { context.fail(new RangeError('no')); };")
+    assert (outcome.error_type, outcome.body["errorMessage"]) == ("RangeError", "no")
+
+
 def test_an_export_that_is_not_a_function_is_not_a_handler(runner: Runner) -> None:
     (outcome,), _ = run(runner, "index.handler", [], source="exports.handler = 5;")
     assert (outcome.error_type, outcome.body["errorMessage"]) == ("Runtime.HandlerNotFound",

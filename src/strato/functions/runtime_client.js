@@ -293,20 +293,50 @@ function context(headers) {
     logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     identity: parse(headers["lambda-runtime-cognito-identity"]),
     clientContext: parse(headers["lambda-runtime-client-context"]),
-    callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
   };
 }
 
+// The handler's answer as Lambda's runtime takes it (CallbackContext): a promise's, when it
+// settles; else the callback's, or context.done / succeed / fail's. An error is taken at once; a
+// result passed to the callback once node's event loop is empty, unless the handler cleared
+// context.callbackWaitsForEmptyEventLoop; a handler that never answers answers null once the
+// loop is empty (what a handler that is not async returns is no answer). Meanwhile the Runtime
+// API connection does not keep the loop alive: 'beforeExit' says it is empty.
 function call(fn, event, ctx) {
   return new Promise((resolve, reject) => {
-    const callback = (error, result) => (error ? reject(error) : resolve(result));
+    let waits = true;
+    let onEmpty = null;
+    const finish = (error, result) => {
+      process.removeListener("beforeExit", onEmpty);
+      turn.api.socket.ref();
+      if (error !== undefined && error !== null) reject(error);
+      else resolve(result);
+    };
+    onEmpty = () => finish(null, null);
+    const callback = (error, result) => {
+      if ((error !== undefined && error !== null) || !waits) finish(error, result);
+      else {
+        process.removeListener("beforeExit", onEmpty);
+        onEmpty = () => finish(null, result);
+        process.on("beforeExit", onEmpty);
+      }
+    };
+    const done = (error, result) => {
+      waits = false;
+      callback(error, result);
+    };
+    Object.defineProperty(ctx, "callbackWaitsForEmptyEventLoop",
+                          { get: () => waits, set: (value) => { waits = value; }, enumerable: true });
+    Object.assign(ctx, { done, succeed: (result) => done(null, result),
+                         fail: (error) => done(error === undefined || error === null ? "handled" : error) });
+    turn.api.socket.unref();
+    process.on("beforeExit", onEmpty);
     try {
       const returned = fn(event, ctx, callback);
-      if (returned && typeof returned.then === "function") returned.then(resolve, reject);
-      else if (fn.length < 3) resolve(returned);
+      if (returned && typeof returned.then === "function") returned.then((result) => finish(null, result), ctx.fail);
     } catch (error) {
-      reject(error);
+      finish(error);
     }
   });
 }
@@ -329,6 +359,7 @@ function fatal(label, error, code) {
   turn.ending = true;
   const doc = errorDocument(error);
   const requestId = turn.requestId;
+  if (turn.api !== null) turn.api.socket.ref();  // until the error is posted
   console.error(label, formatted(error));
   let route = null;
   if (requestId) {
