@@ -170,6 +170,7 @@ class Environment:
 
         Raises Undelivered when a warm environment dies before its runtime takes the invocation."""
         self._log_end()
+        deadline = None
         if self.state is State.IDLE:
             self.state = State.BUSY
             self._started_at = time.perf_counter()
@@ -178,15 +179,17 @@ class Environment:
             raise RuntimeError(f"environment is {self.state.value}, cannot invoke")
         else:
             self._cold = True
-            if self._suppressed:
+            if self._suppressed:  # the invocation's timeout runs from launch
                 self._started_at = self._launched_at
+                deadline = int((time.time() - time.perf_counter() + self._launched_at) * 1000) + \
+                    self.function.timeout * 1000
         cold = self._cold
         self._invocation = invocation
         outcome: asyncio.Future[InvokeResult] = self._loop.create_future()
         self._outcome = outcome
         self._channel.submit(Delivery(invocation.request_id, invocation.payload, invocation.invoked_arn,
                                       self.function.timeout * 1000, invocation.client_context,
-                                      stream=invocation.stream))
+                                      stream=invocation.stream, deadline_ms=deadline))
         try:
             return await outcome
         finally:

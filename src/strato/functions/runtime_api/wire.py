@@ -94,9 +94,11 @@ class Delivery:
     client_context: str | None = None
     cognito_identity: str | None = None
     stream: ResponseStream | None = None  # where a streamed answer goes (None: it is taken whole)
+    deadline_ms: int | None = None  # fixed before the hand-out (epoch ms): an init retried within the invocation
 
     def render(self, now_ms: int) -> list[bytes]:
-        """The response head and body; the deadline counts from now (the start of the invoke phase)."""
+        """The response head and body; the deadline counts from now (the start of the invoke
+        phase) unless it was fixed before."""
         optional = b""
         if self.client_context is not None:
             optional += b"Lambda-Runtime-Client-Context: " + _field(self.client_context) + b"\r\n"
@@ -106,7 +108,8 @@ class Delivery:
                 b"Lambda-Runtime-Aws-Request-Id: %s\r\nLambda-Runtime-Deadline-Ms: %d\r\n"
                 b"Lambda-Runtime-Invoked-Function-Arn: %s\r\nLambda-Runtime-Trace-Id: %s\r\n%s"
                 b"Content-Length: %d\r\n\r\n"
-                % (_field(self.request_id), now_ms + self.timeout_ms, _field(self.invoked_arn),
+                % (_field(self.request_id), now_ms + self.timeout_ms if self.deadline_ms is None else self.deadline_ms,
+                   _field(self.invoked_arn),
                    trace_id().encode(), optional, len(self.payload)))
         if len(self.payload) <= _INLINE_PAYLOAD:
             return [head + self.payload]
