@@ -155,13 +155,19 @@ def test_an_export_that_is_not_a_function_is_not_a_handler(runner: Runner) -> No
 
 def test_errors_are_logged_in_lambdas_nodejs_form(runner: Runner) -> None:
     """As Lambda's runtime logs them (Errors.toFormatted): the error's type, message and own
-    properties, and its stack as lines, after 'Invoke Error' or, for an init, 'Uncaught Exception'."""
+    properties, and its stack as lines, after 'Invoke Error' (a thrown value that is not an
+    Error wrapped in one) or, for an init, 'Uncaught Exception'."""
+    def logged(outcome: Outcome, output: str) -> Any:
+        prefix = f"\t{outcome.request_id}\tERROR\tInvoke Error \t"
+        return json.loads(output[output.index(prefix) + len(prefix):].split("\n")[0])
+
     (outcome,), output = run(runner, "index.fail", [None])
-    logged = f"\t{outcome.request_id}\tERROR\tInvoke Error \t"
-    line = output[output.index(logged) + len(logged):].split("\n")[0]
-    assert json.loads(line)["stack"] == outcome.body["trace"]
-    assert json.loads(line) == {"errorType": "TypeError", "errorMessage": "the handler refuses",
-                                "stack": outcome.body["trace"]}
+    assert logged(outcome, output) == {"errorType": "TypeError", "errorMessage": "the handler refuses",
+                                       "stack": outcome.body["trace"]}
+    (outcome,), output = run(runner, "index.handler", [None], source="exports.handler = async () => { throw 'bare'; };")
+    assert outcome.body == {"errorType": "string", "errorMessage": "bare", "trace": []}
+    assert logged(outcome, output)["errorType"] == "Error"
+    assert logged(outcome, output)["stack"][0] == "Error: bare"
     _, output = run(runner, "index.nope", [])
     document = {"errorType": "Runtime.HandlerNotFound", "errorMessage": "index.nope is undefined or not exported",
                 "stack": ["Runtime.HandlerNotFound: index.nope is undefined or not exported"]}

@@ -375,8 +375,10 @@ function fatal(label, error, code) {
   answered.then(() => process.exit(code));
 }
 
+// An invocation's error: logged as an Error (a thrown value that is not one is wrapped, as the
+// runtime's intoError does), posted as its error document.
 function invokeError(error) {
-  console.error("Invoke Error", formatted(error));
+  console.error("Invoke Error", formatted(error instanceof Error ? error : new Error(error)));
   return errorDocument(error);
 }
 
