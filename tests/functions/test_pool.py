@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -351,9 +352,9 @@ class TestFunctionErrors:
         run(test, init_timeout=0.5)
 
     def test_an_init_that_outlasts_its_limit_is_retried_within_the_functions_timeout(self, run: Runner) -> None:
-        """Lambda retries an init that outlasted its limit as part of the invocation, under the
-        function's timeout (the deadline the handler is told counts it); the REPORT's Duration
-        covers that init (no Init Duration)."""
+        """Lambda reports an init that outlasted its limit (INIT_REPORT ... Status: timeout) and
+        retries it as part of the invocation, under the function's timeout (the deadline the
+        handler is told counts it); the REPORT's Duration covers that init (no Init Duration)."""
         async def test(pool: Pool, code: Path) -> None:
             slow = write_code(run.tmp_path / "slow", "import time\ntime.sleep(1)\n"
                                                      "def handler(e, c): return c.get_remaining_time_in_millis()\n")
@@ -364,6 +365,9 @@ class TestFunctionErrors:
             report = result.log_tail.decode().rsplit("REPORT ", 1)[1]
             assert float(report.split("Duration: ")[1].split(" ms")[0]) >= 1000
             assert "Init Duration" not in report
+            log = read_logs(run.tmp_path / "logs", "slow").decode()
+            assert re.search(r"\nINIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: timeout\n"
+                             r"INIT_START Runtime Version: ", log), log
         run(test, init_timeout=0.5)
 
     def test_a_six_megabyte_result_passes_and_a_larger_one_is_refused(self, run: Runner) -> None:

@@ -369,6 +369,9 @@ class Environment:
         if invocation is not None and outcome is not None and not self._suppressed:
             self._invocation = self._outcome = None
             self._cold = False
+            self._drain_output()
+            self._output.note(logs.init_report_line((time.perf_counter() - self._launched_at) * 1000, "timeout"))
+            self._output.flush()
             outcome.set_exception(InitRetry())
             self._die()
             return

@@ -44,6 +44,12 @@ def init_start_line(runtime: str, region: str) -> bytes:
             f"Runtime Version ARN: {runtime_version_arn(region, runtime)}\n").encode()
 
 
+def init_report_line(duration_ms: float, status: str) -> bytes:
+    """The line Lambda writes when an init phase fails by `status` (timeout), before it retries
+    the init within the invocation."""
+    return f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: init\tStatus: {status}\n".encode()
+
+
 def start_line(request_id: str, version: str) -> bytes:
     return f"START RequestId: {request_id} Version: {version}\n".encode()
 
