@@ -80,6 +80,12 @@ def test_an_async_handler_gets_the_event_and_the_context(runner: Runner) -> None
         assert body["uid"] not in (0, os.getuid())
 
 
+def test_a_client_context_that_is_not_ascii_reaches_the_handler_whole(runner: Runner) -> None:
+    context = json.dumps({"custom": {"name": "Jos\u00e9 \u2603"}}, ensure_ascii=False)
+    (outcome,), _ = run(runner, "index.context", [None], client_context=context)
+    assert outcome.body["custom"] == {"name": "Jos\u00e9 \u2603"}
+
+
 def test_a_callback_handler_answers_through_its_callback(runner: Runner) -> None:
     (outcome,), _ = run(runner, "index.callback", [None])
     assert outcome.body == {"via": "callback"}

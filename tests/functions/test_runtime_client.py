@@ -120,6 +120,15 @@ class TestEventAndContext:
         assert (body["identity_id"], body["identity_pool"]) == ("id-1", "pool-1")
         assert body["trace"].startswith("Root=1-")
 
+    def test_a_client_context_that_is_not_ascii_reaches_the_handler_as_awslambdaric_reads_it(
+            self, runners: tuple[Runner, Runner]) -> None:
+        """The Runtime API carries the client context's JSON as UTF-8; awslambdaric reads its
+        headers as UTF-8."""
+        client_context = json.dumps({"custom": {"name": "Jos\u00e9 \u2603"}}, ensure_ascii=False)
+        ours, theirs = (invoke_once(runner, runner.code(HANDLERS), "app.context", client_context=client_context)[0]
+                        for runner in runners)
+        assert ours.body["custom"] == theirs.body["custom"] == {"name": "Jos\u00e9 \u2603"}
+
     def test_the_handler_module_is_loaded_once_and_reused_across_invocations(self, strato: Runner) -> None:
         code = strato.code(HANDLERS)
 

@@ -60,7 +60,7 @@ class RuntimeApi {
     while (this.waiting.length) {
       const end = buffer.indexOf("\r\n\r\n");
       if (end < 0) break;
-      const lines = buffer.toString("latin1", 0, end).split("\r\n");
+      const lines = buffer.toString("utf8", 0, end).split("\r\n");  // a client context's JSON is UTF-8
       const headers = {};
       for (const line of lines.slice(1)) {
         const colon = line.indexOf(":");

@@ -292,7 +292,7 @@ class RuntimeClient:
         buffer = self.buffer
         while (end := buffer.find(b"\r\n\r\n")) < 0:
             buffer += self._receive(sock)
-        lines = buffer[:end].decode("latin-1").split("\r\n")
+        lines = buffer[:end].decode("utf-8", "replace").split("\r\n")  # a client context's JSON is UTF-8
         status = int(lines[0].split(" ", 2)[1])
         headers = {}
         for line in lines[1:]:
