@@ -84,11 +84,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"strato: {exc}")
         serve(settings)
     elif args.command == "logs":
-        from strato.functions.logs import read_logs
+        from strato.functions.logs import function_directory, read_logs
 
-        data_dir = Settings.from_env(data_dir=args.data_dir).data_dir
+        logs_dir = Settings.from_env(data_dir=args.data_dir).data_dir / "functions" / "logs"
         try:
-            sys.stdout.buffer.write(read_logs(data_dir / "functions" / "logs", args.function, args.bytes))
+            if not function_directory(logs_dir, args.function).is_dir():  # as a log group that does not exist
+                sys.exit(f"strato: no logs for function {args.function} in {logs_dir}")
+            sys.stdout.buffer.write(read_logs(logs_dir, args.function, args.bytes))
         except ValueError as exc:
             sys.exit(f"strato: {exc}")
     elif args.command == "edge" and args.edge_command == "purge":

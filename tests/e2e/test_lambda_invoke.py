@@ -260,6 +260,14 @@ def test_strato_logs_reads_a_functions_log_back(lam: Any, server: StratoServer) 
     assert out.count("REPORT RequestId: ") == 2
 
 
+def test_strato_logs_of_a_function_with_no_logs_says_so(server: StratoServer) -> None:
+    """As `aws logs tail` of a log group that does not exist: an error, not an empty success."""
+    done = subprocess.run([sys.executable, "-m", "strato", "logs", "no-such-function", "--data-dir",
+                           str(server.data_dir)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "no logs for function no-such-function" in done.stderr
+
+
 def test_reserved_concurrency_throttles_the_excess(lam: Any) -> None:
     name = deploy(lam, """
         import time
