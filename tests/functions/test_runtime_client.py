@@ -62,6 +62,9 @@ def numbers(event, context):
 def leave(event, context):
     sys.exit(3)
 
+def describe(event, context):
+    return [repr(context), context.tenant_id]
+
 def fail_quietly(event, context):
     raise ValueError()
 
@@ -128,6 +131,15 @@ class TestEventAndContext:
         ours, theirs = (invoke_once(runner, runner.code(HANDLERS), "app.context", client_context=client_context)[0]
                         for runner in runners)
         assert ours.body["custom"] == theirs.body["custom"] == {"name": "Jos\u00e9 \u2603"}
+
+    def test_the_context_prints_as_awslambdarics_does(self, runners: tuple[Runner, Runner]) -> None:
+        client_context = json.dumps({"custom": {"k": "v"}, "env": {"e": "1"}, "client": {"installation_id": "i-1"}})
+        identity = json.dumps({"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"})
+        ours, theirs = (invoke_once(runner, runner.code(HANDLERS), "app.describe", client_context=client_context,
+                                    identity=identity)[0] for runner in runners)
+        assert ours.body[1] is None  # no tenant
+        assert ours.body[0].replace(ours.request_id, "ID") == theirs.body[0].replace(theirs.request_id, "ID")
+        assert ours.body[0].startswith(f"LambdaContext([aws_request_id={ours.request_id},log_group_name=")
 
     def test_the_handler_module_is_loaded_once_and_reused_across_invocations(self, strato: Runner) -> None:
         code = strato.code(HANDLERS)

@@ -65,24 +65,38 @@ class FaultError(Exception):
         self.trace = trace or []
 
 
-class CognitoIdentity:
+class Described:
+    """Printed as awslambdaric prints its context objects: `Class([name=value,...])`, the
+    attributes named by SHOWN in its order."""
+
+    __slots__ = ()
+    SHOWN: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}([" + ",".join(f"{name}={getattr(self, name)}" for name in self.SHOWN) + "])"
+
+
+class CognitoIdentity(Described):
     __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+    SHOWN = ("cognito_identity_id", "cognito_identity_pool_id")
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.cognito_identity_id = data.get("cognitoIdentityId")
         self.cognito_identity_pool_id = data.get("cognitoIdentityPoolId")
 
 
-class Client:
+class Client(Described):
     __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
+    SHOWN = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
 
     def __init__(self, data: dict[str, Any]) -> None:
         for name in self.__slots__:
             setattr(self, name, data.get(name))
 
 
-class ClientContext:
+class ClientContext(Described):
     __slots__ = ("client", "custom", "env")
+    SHOWN = ("custom", "env", "client")
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.custom = data.get("custom")
@@ -100,8 +114,12 @@ def function_names() -> tuple[str | None, ...]:
                                                   "AWS_LAMBDA_FUNCTION_VERSION"))
 
 
-class LambdaContext:
-    """The handler's second argument, with awslambdaric's attribute names."""
+class LambdaContext(Described):
+    """The handler's second argument, with awslambdaric's attribute names (tenant_id is None:
+    strato has no tenant isolation)."""
+
+    SHOWN = ("aws_request_id", "log_group_name", "log_stream_name", "function_name", "memory_limit_in_mb",
+             "function_version", "invoked_function_arn", "client_context", "identity", "tenant_id")
 
     def __init__(
         self,
@@ -117,6 +135,7 @@ class LambdaContext:
         self.invoked_function_arn = invoked_function_arn
         self.client_context = ClientContext(client_context) if client_context is not None else None
         self.identity = CognitoIdentity(identity or {})
+        self.tenant_id = None
         self._deadline_ms = deadline_ms
 
     def get_remaining_time_in_millis(self) -> int:
