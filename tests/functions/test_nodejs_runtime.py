@@ -147,6 +147,12 @@ def test_a_handler_that_is_not_async_answers_as_lambdas_callback_context_does(
         assert "\tINFO\tran\n" in output
 
 
+def test_a_result_json_cannot_write_is_lambdas_stringify_error(runner: Runner) -> None:
+    source = "exports.handler = async () => { const loop = {}; loop.self = loop; return loop; };"
+    (outcome,), _ = run(runner, "index.handler", [None], source=source)
+    assert (outcome.error_type, outcome.body["errorMessage"]) == ("Error", "Unable to stringify response body")
+
+
 def test_context_fail_is_the_invocations_error(runner: Runner) -> None:
     (outcome,), _ = run(runner, "index.handler", [None],
                         source="exports.handler = (event, context) => { context.fail(new RangeError('no')); };")

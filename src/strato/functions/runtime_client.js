@@ -386,10 +386,19 @@ function invokeError(error) {
 async function answerWhole(fn, invocation, requestId) {
   try {
     const result = await call(fn, JSON.parse(invocation.body.toString() || "null"), context(invocation.headers));
-    const body = Buffer.from(result === undefined ? "null" : JSON.stringify(result));
+    const body = Buffer.from(stringified(result));
     return request("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
   } catch (error) {
     return errorRequest(`/invocation/${requestId}/error`, invokeError(error));
+  }
+}
+
+// A result's JSON; one JSON cannot write (a cycle, a BigInt) fails as Lambda's runtime words it.
+function stringified(result) {
+  try {
+    return JSON.stringify(result === undefined ? null : result);
+  } catch (_) {
+    throw new Error("Unable to stringify response body");
   }
 }
 
