@@ -17,7 +17,6 @@ from strato.edge.compression import (
     UnsupportedEncoding,
     add_vary,
     choose_encoding,
-    identity_acceptable,
     is_compressible,
     parse_accept_encoding,
     strong_to_weak_etag,
@@ -115,12 +114,6 @@ class TestChoosingAnEncoding:
     def test_brotli_zstd_and_gzip_are_produced_in_that_order_of_preference(self) -> None:
         assert SUPPORTED_ENCODINGS == ("br", "zstd", "gzip")
 
-    def test_identity_is_acceptable_unless_excluded(self) -> None:
-        assert identity_acceptable(None)
-        assert identity_acceptable("gzip")
-        assert not identity_acceptable("identity;q=0")
-        assert not identity_acceptable("gzip, *;q=0")
-        assert identity_acceptable("identity, *;q=0")
 
 
 class TestWhatIsCompressible:

@@ -86,14 +86,6 @@ def choose_encoding(accept_encoding: str | None, available: Sequence[str] = SUPP
     return best
 
 
-def identity_acceptable(accept_encoding: str | None) -> bool:
-    """RFC 9110 12.5.3: identity is acceptable unless excluded by "identity;q=0" or by "*;q=0" without identity."""
-    prefs = parse_accept_encoding(accept_encoding)
-    if "identity" in prefs:
-        return prefs["identity"] > 0
-    return prefs.get("*", 1.0) > 0
-
-
 _COMPRESSIBLE_TYPES = frozenset({
     "application/json", "application/javascript", "application/x-javascript", "application/ecmascript",
     "application/xml", "application/xhtml+xml", "application/rss+xml", "application/atom+xml",
