@@ -439,6 +439,12 @@ class TestGroups:
         assert "before the deletion" not in messages
         assert "retentionInDays" not in (described(logs, group) or {"retentionInDays": "no group"})
 
+    def test_every_log_class_of_the_model_is_taken(self, logs: Any) -> None:
+        name = f"/team/essentials-{uuid.uuid4().hex[:8]}"
+        logs.create_log_group(logGroupName=name, logGroupClass="ESSENTIALS")
+        listed = logs.describe_log_groups(logGroupClass="ESSENTIALS")["logGroups"]
+        assert [group["logGroupName"] for group in listed] == [name]
+
     @pytest.mark.parametrize(("call", "params"), [
         ("create_log_group", {"logGroupName": "no spaces allowed"}),
         ("create_log_group", {"logGroupName": "/x", "logGroupClass": "COLD"}),

@@ -25,7 +25,7 @@ from .params import GROUP_NAME, MAX_TAGS, Params, function_of, group_of_arn
 DAY_MS = 86_400_000
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                   3288, 3653)
-LOG_CLASSES = ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY")
+LOG_CLASSES = ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY", "ESSENTIALS")  # botocore's LogGroupClass
 
 
 @dataclass(frozen=True, slots=True)
