@@ -439,6 +439,27 @@ class TestGroups:
         assert "before the deletion" not in messages
         assert "retentionInDays" not in (described(logs, group) or {"retentionInDays": "no group"})
 
+    def test_a_protected_group_is_deleted_only_once_its_protection_is_lifted(self, logs: Any) -> None:
+        name = f"/team/kept-{uuid.uuid4().hex[:8]}"
+        logs.create_log_group(logGroupName=name, deletionProtectionEnabled=True)
+        assert (described(logs, name) or {}).get("deletionProtectionEnabled") is True
+        assert refused(logs.delete_log_group, logGroupName=name) == (
+            "ValidationException", 400,
+            "Cannot delete log group with deletion protection enabled. Disable deletion protection first.")
+        assert described(logs, name) is not None
+        logs.put_log_group_deletion_protection(logGroupIdentifier=name, deletionProtectionEnabled=False)
+        logs.delete_log_group(logGroupName=name)
+        assert described(logs, name) is None
+
+    def test_an_existing_group_is_protected_by_its_arn(self, logs: Any) -> None:
+        name = f"/team/later-{uuid.uuid4().hex[:8]}"
+        logs.create_log_group(logGroupName=name)
+        arn = (described(logs, name) or {})["logGroupArn"]
+        logs.put_log_group_deletion_protection(logGroupIdentifier=arn, deletionProtectionEnabled=True)
+        assert refused(logs.delete_log_group, logGroupName=name)[:2] == ("ValidationException", 400)
+        assert refused(logs.put_log_group_deletion_protection, logGroupIdentifier="/team/none",
+                       deletionProtectionEnabled=True)[:2] == ("ResourceNotFoundException", 400)
+
     def test_every_log_class_of_the_model_is_taken(self, logs: Any) -> None:
         name = f"/team/essentials-{uuid.uuid4().hex[:8]}"
         logs.create_log_group(logGroupName=name, logGroupClass="ESSENTIALS")

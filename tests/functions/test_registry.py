@@ -24,6 +24,7 @@ from strato.functions.definitions import Configuration, lambda_timestamp
 from strato.functions.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed
 from strato.functions.invoke_configs import EventInvokeConfig, EventLimits
 from strato.functions.layers import LayerVersion
+from strato.functions.log_groups import LogGroup
 from strato.functions.packages import MAX_UNZIPPED, StoredCode
 from strato.functions.registry import Registry
 from strato.functions.registry_tables import MIGRATIONS
@@ -526,6 +527,18 @@ class TestSchema:
         try:
             assert asyncio.run(upgraded.get("old")).config.layers == ()
             assert upgraded.resolve("old").opt_dir is None
+        finally:
+            upgraded.close()
+
+    def test_a_version_9_files_log_groups_upgrade_unprotected(self, tmp_path: Path) -> None:
+        root = self.old_file(tmp_path, 9)
+        with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
+            conn.execute("INSERT INTO log_groups VALUES ('/team/app', 1, 7, 'STANDARD', NULL, '{}')")
+        upgraded = Registry(root, "eu-west-1")
+        try:
+            settings, _ = asyncio.run(upgraded.log_group("/team/app"))
+            assert settings == LogGroup("/team/app", 1, 7)
+            assert asyncio.run(upgraded.delete_log_group("/team/app", 2))
         finally:
             upgraded.close()
 

@@ -25,14 +25,15 @@ class LogGroup:
     log_class: str = "STANDARD"
     kms_key_id: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    deletion_protection: bool = False  # DeleteLogGroup is refused while it is set
 
 
-def _group(row: tuple[str, int, int | None, str, str | None, str]) -> LogGroup:
-    name, created, retention, log_class, kms_key_id, tags = row
-    return LogGroup(name, created, retention, log_class, kms_key_id, json.loads(tags))
+def _group(row: tuple[str, int, int | None, str, str | None, str, int]) -> LogGroup:
+    name, created, retention, log_class, kms_key_id, tags, protection = row
+    return LogGroup(name, created, retention, log_class, kms_key_id, json.loads(tags), bool(protection))
 
 
-_COLUMNS = "name, created, retention_days, log_class, kms_key_id, tags"
+_COLUMNS = "name, created, retention_days, log_class, kms_key_id, tags, deletion_protection"
 
 
 class LogGroupTables(Tables):
@@ -59,17 +60,22 @@ class LogGroupTables(Tables):
         def run(conn: sqlite3.Connection) -> LogGroup:
             row = conn.execute(f"SELECT {_COLUMNS} FROM log_groups WHERE name = ?", (name,)).fetchone()
             group = change(None if row is None else _group(row))
-            conn.execute("INSERT OR REPLACE INTO log_groups VALUES (?, ?, ?, ?, ?, ?)",
+            conn.execute(f"INSERT OR REPLACE INTO log_groups ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (group.name, group.created, group.retention_days, group.log_class, group.kms_key_id,
-                          json.dumps(group.tags, sort_keys=True)))
+                          json.dumps(group.tags, sort_keys=True), int(group.deletion_protection)))
             return group
 
         return await self._write(run)
 
-    async def delete_log_group(self, name: str, at: int) -> None:
-        """The group's settings go, and its events before `at` (ms) with them."""
-        def run(conn: sqlite3.Connection) -> None:
+    async def delete_log_group(self, name: str, at: int) -> bool:
+        """The group's settings go, and its events before `at` (ms) with them; False (and
+        nothing changed) when the group is protected from deletion."""
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT deletion_protection FROM log_groups WHERE name = ?", (name,)).fetchone()
+            if row is not None and row[0]:
+                return False
             conn.execute("DELETE FROM log_groups WHERE name = ?", (name,))
             conn.execute("INSERT OR REPLACE INTO log_group_deletions VALUES (?, ?)", (name, at))
+            return True
 
-        await self._write(run)
+        return await self._write(run)

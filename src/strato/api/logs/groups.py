@@ -119,13 +119,14 @@ async def create_log_group(params: Params, context: Context) -> dict[str, Any]:
                                 f"satisfy constraint: Member must satisfy enum value set: [{', '.join(LOG_CLASSES)}]")
     kms_key_id = params.text("kmsKeyId", high=256)
     tags = params.tags("tags", required=False) or {}
+    protected = params.flag("deletionProtectionEnabled")
     if await lookup_group(context, name) is not None:
         raise _already_exists()
 
     def made(old: LogGroup | None) -> LogGroup:
         if old is not None:  # made meanwhile by another request
             raise _already_exists()
-        return LogGroup(name, now_ms(), None, log_class, kms_key_id, tags)
+        return LogGroup(name, now_ms(), None, log_class, kms_key_id, tags, protected)
 
     await context.groups.change_log_group(name, made)
     return {}
@@ -137,7 +138,18 @@ def _already_exists() -> LogsError:
 
 async def delete_log_group(params: Params, context: Context) -> dict[str, Any]:
     group = await find_group(context, _named(params))
-    await context.groups.delete_log_group(group.name, now_ms())
+    if not await context.groups.delete_log_group(group.name, now_ms()):
+        raise LogsError("ValidationException", "Cannot delete log group with deletion protection enabled. "
+                                               "Disable deletion protection first.")
+    return {}
+
+
+async def put_log_group_deletion_protection(params: Params, context: Context) -> dict[str, Any]:
+    identifier = params.text("logGroupIdentifier", required=True, high=2048)
+    assert identifier is not None
+    protected = params.flag("deletionProtectionEnabled", required=True)
+    group = await find_group(context, group_of_arn(identifier))
+    await _change(context, group, lambda settings: replace(settings, deletion_protection=protected))
     return {}
 
 
@@ -226,6 +238,7 @@ async def list_tags_log_group(params: Params, context: Context) -> dict[str, Any
 GROUP_HANDLERS: dict[str, Handler] = {
     "CreateLogGroup": create_log_group,
     "DeleteLogGroup": delete_log_group,
+    "PutLogGroupDeletionProtection": put_log_group_deletion_protection,
     "PutRetentionPolicy": put_retention_policy,
     "DeleteRetentionPolicy": delete_retention_policy,
     "TagResource": tag_resource,

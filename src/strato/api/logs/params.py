@@ -56,7 +56,9 @@ class Params:
             raise _violation(value, name, f"Member must have value less than or equal to {high}")
         return value
 
-    def flag(self, name: str) -> bool:
+    def flag(self, name: str, *, required: bool = False) -> bool:
+        if required and self.document.get(name) is None:
+            raise _violation(None, name, "Member must not be null")
         value = self.document.get(name, False)
         if not isinstance(value, bool):
             raise invalid_parameter(f"{name} must be a boolean.")

@@ -24,7 +24,8 @@ def log_group(region: str, group: Group, *, full: bool = True) -> dict[str, Any]
         answer["kmsKeyId"] = settings.kms_key_id
     if full:
         stored = 0 if group.summary is None else group.summary.stored_bytes
-        answer.update(storedBytes=stored, deletionProtectionEnabled=False)
+        protected = settings is not None and settings.deletion_protection
+        answer.update(storedBytes=stored, deletionProtectionEnabled=protected)
     return answer
 
 
