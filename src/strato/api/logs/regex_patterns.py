@@ -48,6 +48,9 @@ class _Alternative:
         self.anchored_end = anchored_end
         self.start = self._closure({0})
         self._steps: dict[tuple[State, str], State] = {}
+        # One object per state, the start's included: a cached step is then found by identity,
+        # not by comparing sets of up to every node.
+        self._states: dict[State, State] = {self.start: self.start}
 
     def _closure(self, reached: set[int]) -> State:
         """The nodes reached, and those after every optional node among them."""
@@ -74,6 +77,8 @@ class _Alternative:
                 found |= self.start
             if len(self._steps) >= _CACHE_MAX:
                 self._steps.clear()
+                self._states = {self.start: self.start}
+            found = self._states.setdefault(found, found)
             self._steps[key] = found
         return found
 
