@@ -364,6 +364,14 @@ class TestFilter:
         assert self.matching(logs, name, "{ $.level NOT EXISTS }") == []  # START, REPORT... are no JSON
         assert self.matching(logs, name, "%upstream|^plain%") == [lines[0], lines[2]]
 
+    def test_a_line_nested_too_deep_to_parse_is_no_json_event(self, lam: Any, logs: Any) -> None:
+        """A printed line of 100,000 `[`s is no object a JSON pattern can select; it must not fail
+        every JSON search of its group."""
+        name = deploy(lam, PRINTER)
+        lines = ["[" * 100_000, json.dumps({"level": "ERROR"})]
+        invoke(lam, name, *lines)
+        assert self.matching(logs, name, '{ $.level = "ERROR" }') == [lines[1]]
+
     def test_events_name_their_stream_and_no_stream_is_listed_as_searched(self, logs: Any,
                                                                printed: tuple[str, str, list[str]]) -> None:
         name, stream, _ = printed

@@ -14,10 +14,11 @@ are refused.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
+
+from strato import jsontext
 
 from .errors import invalid_parameter
 from .regex_patterns import compile_regex
@@ -45,8 +46,8 @@ def compile_json(pattern: str) -> Callable[[str], bool]:
 
     def matches(message: str) -> bool:
         try:
-            event = json.loads(message)
-        except ValueError:
+            event = jsontext.loads(message)
+        except ValueError:  # a nesting deeper than the parser goes too
             return False
         return isinstance(event, dict) and condition(event)
 
