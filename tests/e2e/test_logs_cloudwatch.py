@@ -504,6 +504,7 @@ class TestErrors:
         ("get_log_events", {"logStreamName": "s", "nextToken": "f/not-a-token"}),
         ("filter_log_events", {"nextToken": "garbage"}),
         ("filter_log_events", {"filterPattern": '{ $.level = "ERROR"'}),
+        ("filter_log_events", {"filterPattern": "{" + "(" * 500 + "$.a = 1" + ")" * 500 + "}"}),
         ("describe_log_streams", {"nextToken": "!!"}),
         ("describe_log_streams", {"limit": 51}),
     ])

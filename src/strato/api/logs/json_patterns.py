@@ -31,6 +31,7 @@ _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _MISSING = object()
 MAX_REGEXES = 2
+MAX_DEPTH = 100  # parentheses within parentheses: a 1,024-character pattern could nest past Python's stack
 
 
 def compile_json(pattern: str) -> Callable[[str], bool]:
@@ -80,6 +81,7 @@ class _Parser:
         self.pattern = pattern
         self.position = 0
         self.regexes = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.position] if self.position < len(self.tokens) else ("end", "the end")
@@ -112,9 +114,13 @@ class _Parser:
     def primary(self) -> Condition:
         if self.peek() == ("paren", "("):
             self.position += 1
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _invalid(self.pattern, f"parentheses nest at most {MAX_DEPTH} deep")
             inner = self.expression()
             if self.take("paren") != ")":
                 raise _invalid(self.pattern, "unbalanced parentheses")
+            self.depth -= 1
             return inner
         return self.comparison()
 
