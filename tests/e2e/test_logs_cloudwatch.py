@@ -442,9 +442,12 @@ class TestGroups:
         assert described(logs, group) is None
         assert refused(logs.filter_log_events, logGroupName=group)[:2] == ("ResourceNotFoundException", 400)
         invoke(lam, name, "after the deletion")
-        messages = [event["message"] for event in logs.filter_log_events(logGroupName=group)["events"]]
+        events = logs.filter_log_events(logGroupName=group)["events"]
+        messages = [event["message"] for event in events]
         assert "after the deletion" in messages
         assert "before the deletion" not in messages
+        [stream] = logs.describe_log_streams(logGroupName=group)["logStreams"]
+        assert stream["firstEventTimestamp"] == stream["creationTime"] == events[0]["timestamp"]
         assert "retentionInDays" not in (described(logs, group) or {"retentionInDays": "no group"})
 
     def test_a_protected_group_is_deleted_only_once_its_protection_is_lifted(self, logs: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from strato.functions.log_events import (
@@ -120,10 +121,12 @@ async def describe_log_streams(params: Params, context: Context) -> dict[str, An
 
     def read() -> list[StreamSummary]:
         with _reader(context, group) as reader:
-            return [] if reader is None else stream_summaries(reader)
+            if reader is None:
+                return []
+            return [_since_gone(reader, stream, group.since) for stream in stream_summaries(reader)
+                    if (prefix is None or stream.name.startswith(prefix)) and stream.last >= group.since]
 
-    streams = [stream for stream in await asyncio.to_thread(read)
-               if (prefix is None or stream.name.startswith(prefix)) and stream.last >= group.since]
+    streams = await asyncio.to_thread(read)
     streams.sort(key=sort_key, reverse=descending)
     if after is not None:
         try:
@@ -136,6 +139,16 @@ async def describe_log_streams(params: Params, context: Context) -> dict[str, An
     if len(streams) > limit:
         answer["nextToken"] = list_token(sort_key(streams[limit - 1]))
     return answer
+
+
+def _since_gone(reader: FunctionLogReader, stream: StreamSummary, since: int) -> StreamSummary:
+    """A stream that held events now gone (its group deleted, or past its retention) begins with
+    its first event still read back, as the stream Lambda makes again after a deletion does."""
+    if stream.first >= since:
+        return stream
+    selection = Selection(streams=lambda found: found == stream.name, start=since)
+    events, _ = forward_page(reader, selection, None, 1, MAX_PAGE_BYTES)
+    return replace(stream, first=events[0].timestamp) if events else stream
 
 
 async def get_log_events(params: Params, context: Context) -> dict[str, Any]:
