@@ -8,7 +8,9 @@ alternatives) and no multibyte characters. What else a pattern holds is refused,
 refuses it. Each alternative is a sequence of atoms (a character, `.`, a class, an escape such
 as `\\d`) each with a count (`?`, `*`, `+`, `{m}`, `{m,}`, `{m,n}`), run as a set of positions
 stepped once per character of the message (with each step's result kept, as a lazy DFA does),
-never by backtracking, which a message of 256 KB could make take hours.
+never by backtracking, which a message of 256 KB could make take hours. An alternative holds at
+most MAX_POSITIONS positions once its counts are spelled out, which bounds what a step costs
+when its sets rarely repeat (`a.{1000}c` would cost a thousand positions a character).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 from .errors import invalid_parameter
 
-MAX_REPEAT = 1000  # the largest {m,n} count taken
+MAX_POSITIONS = 200  # an alternative's atoms once its counts are spelled out
 _PLAIN = frozenset(string.ascii_letters + string.digits + ":_#=@/;,-")
 _ESCAPES: dict[str, Callable[[str], bool]] = {
     "d": str.isdigit, "D": lambda char: not char.isdigit(),
@@ -150,6 +152,8 @@ def _alternative(text: str, body: str) -> _Alternative:
             nodes.append(_Node(test, True, True))
         else:
             nodes += [_Node(test, False, True)] * (high - low)
+        if len(nodes) > MAX_POSITIONS:
+            raise _invalid(body, f"its counts spell out more than {MAX_POSITIONS} characters")
     return _Alternative(nodes, anchored_start, anchored_end)
 
 
@@ -221,6 +225,6 @@ def _count(text: str, index: int, body: str) -> tuple[int, int | None, int]:
         raise _invalid(body, "a count is written {m}, {m,} or {m,n}")
     low = int(low_text)
     high = None if comma and not high_text else int(high_text) if high_text else low
-    if (high is not None and high < low) or max(low, high or 0) > MAX_REPEAT:
+    if (high is not None and high < low) or max(low, high or 0) > MAX_POSITIONS:
         raise _invalid(body, f"the count {text[index:end + 1]} is out of range")
     return low, high, end + 1
