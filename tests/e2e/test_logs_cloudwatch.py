@@ -420,6 +420,7 @@ class TestGroups:
         arn = group["logGroupArn"]
         logs.tag_resource(resourceArn=arn, tags={"stage": "prod"})
         logs.untag_resource(resourceArn=arn, tagKeys=["team"])
+        logs.untag_resource(resourceArn=arn, tagKeys=[])  # the model allows none
         assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"stage": "prod"}
         assert logs.list_tags_log_group(logGroupName=name)["tags"] == {"stage": "prod"}
         logs.delete_retention_policy(logGroupName=name)
@@ -482,6 +483,8 @@ class TestGroups:
         ("create_log_group", {"logGroupName": "/x", "logGroupClass": "COLD"}),
         ("put_retention_policy", {"logGroupName": "/x", "retentionInDays": 2}),
         ("tag_resource", {"resourceArn": "/x", "tags": {"a": "b"}}),
+        ("put_retention_policy", {"logGroupName": "/x"}),
+        ("describe_log_groups", {"logGroupClass": "COLD"}),
     ])
     def test_invalid_parameters_are_refused(self, unchecked: Any, call: str, params: dict[str, Any]) -> None:
         assert refused(getattr(unchecked, call), **params)[:2] == ("InvalidParameterException", 400)

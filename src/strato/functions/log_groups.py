@@ -54,12 +54,14 @@ class LogGroupTables(Tables):
 
         return await self._read(run)
 
-    async def change_log_group(self, name: str, change: Callable[[LogGroup | None], LogGroup]) -> LogGroup:
-        """Store what `change` makes of the group's settings (None: it has none yet), in one
-        transaction; `change` may raise to leave them as they are."""
+    async def change_log_group(self, name: str, change: Callable[[LogGroup | None, int], LogGroup]) -> LogGroup:
+        """Store what `change` makes of the group's settings (None: it has none yet) given when
+        it was last deleted (0: never), in one transaction; `change` may raise to leave them as
+        they are."""
         def run(conn: sqlite3.Connection) -> LogGroup:
             row = conn.execute(f"SELECT {_COLUMNS} FROM log_groups WHERE name = ?", (name,)).fetchone()
-            group = change(None if row is None else _group(row))
+            deleted = conn.execute("SELECT deleted FROM log_group_deletions WHERE name = ?", (name,)).fetchone()
+            group = change(None if row is None else _group(row), 0 if deleted is None else int(deleted[0]))
             conn.execute(f"INSERT OR REPLACE INTO log_groups ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (group.name, group.created, group.retention_days, group.log_class, group.kms_key_id,
                           json.dumps(group.tags, sort_keys=True), int(group.deletion_protection)))

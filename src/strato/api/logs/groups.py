@@ -49,6 +49,7 @@ class Group:
     function: str | None
     summary: GroupSummary | None
     since: int
+    deleted: int  # ms: when it was last deleted (0: never)
 
     @property
     def created(self) -> int:
@@ -79,7 +80,7 @@ def group_view(name: str, settings: LogGroup | None, deleted: int, summary: Grou
     since = deleted
     if settings is not None and settings.retention_days is not None:
         since = max(since, now_ms() - settings.retention_days * DAY_MS)
-    return Group(name, settings, function_of(name), summary, since)
+    return Group(name, settings, function_of(name), summary, since, deleted)
 
 
 async def lookup_group(context: Context, name: str) -> Group | None:
@@ -97,9 +98,11 @@ async def find_group(context: Context, name: str) -> Group:
     return group
 
 
-async def _change(context: Context, group: Group, change: Callable[[LogGroup], LogGroup]) -> None:
+async def change_settings(context: Context, group: Group, change: Callable[[LogGroup], LogGroup]) -> None:
     """Change the settings of an existing group (a function's group without any gets them now)."""
-    def changed(old: LogGroup | None) -> LogGroup:
+    def changed(old: LogGroup | None, deleted: int) -> LogGroup:
+        if old is None and (group.settings is not None or deleted != group.deleted):
+            raise no_such_group()  # deleted since it was found: a change must not bring it back
         return change(old or LogGroup(group.name, group.created))
 
     await context.groups.change_log_group(group.name, changed)
@@ -113,17 +116,14 @@ async def create_log_group(params: Params, context: Context) -> dict[str, Any]:
                                 "constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
     if name.startswith("aws/"):
         raise invalid_parameter("Log groups starting with AWS/ are reserved for AWS.")
-    log_class = params.text("logGroupClass") or "STANDARD"
-    if log_class not in LOG_CLASSES:
-        raise invalid_parameter(f"1 validation error detected: Value '{log_class}' at 'logGroupClass' failed to "
-                                f"satisfy constraint: Member must satisfy enum value set: [{', '.join(LOG_CLASSES)}]")
+    log_class = params.choice("logGroupClass", LOG_CLASSES) or "STANDARD"
     kms_key_id = params.text("kmsKeyId", high=256)
     tags = params.tags("tags", required=False) or {}
     protected = params.flag("deletionProtectionEnabled")
     if await lookup_group(context, name) is not None:
         raise _already_exists()
 
-    def made(old: LogGroup | None) -> LogGroup:
+    def made(old: LogGroup | None, _deleted: int) -> LogGroup:
         if old is not None:  # made meanwhile by another request
             raise _already_exists()
         return LogGroup(name, now_ms(), None, log_class, kms_key_id, tags, protected)
@@ -149,7 +149,7 @@ async def put_log_group_deletion_protection(params: Params, context: Context) ->
     assert identifier is not None
     protected = params.flag("deletionProtectionEnabled", required=True)
     group = await find_group(context, group_of_arn(identifier))
-    await _change(context, group, lambda settings: replace(settings, deletion_protection=protected))
+    await change_settings(context, group, lambda settings: replace(settings, deletion_protection=protected))
     return {}
 
 
@@ -160,18 +160,18 @@ def _named(params: Params) -> str:
 
 
 async def put_retention_policy(params: Params, context: Context) -> dict[str, Any]:
-    days = params.number("retentionInDays")
+    days = params.number("retentionInDays", required=True)
     if days not in RETENTION_DAYS:
         raise invalid_parameter(f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy "
                                 f"constraint: Member must satisfy enum value set: {list(RETENTION_DAYS)}")
     group = await find_group(context, _named(params))
-    await _change(context, group, lambda settings: replace(settings, retention_days=days))
+    await change_settings(context, group, lambda settings: replace(settings, retention_days=days))
     return {}
 
 
 async def delete_retention_policy(params: Params, context: Context) -> dict[str, Any]:
     group = await find_group(context, _named(params))
-    await _change(context, group, lambda settings: replace(settings, retention_days=None))
+    await change_settings(context, group, lambda settings: replace(settings, retention_days=None))
     return {}
 
 
@@ -196,13 +196,13 @@ def _untagged(settings: LogGroup, keys: list[str]) -> LogGroup:
 
 async def _tag(context: Context, name: str, tags: dict[str, str]) -> dict[str, Any]:
     group = await find_group(context, name)
-    await _change(context, group, lambda settings: _tagged(settings, tags))
+    await change_settings(context, group, lambda settings: _tagged(settings, tags))
     return {}
 
 
 async def _untag(context: Context, name: str, keys: list[str]) -> dict[str, Any]:
     group = await find_group(context, name)
-    await _change(context, group, lambda settings: _untagged(settings, keys))
+    await change_settings(context, group, lambda settings: _untagged(settings, keys))
     return {}
 
 
@@ -213,7 +213,7 @@ async def tag_resource(params: Params, context: Context) -> dict[str, Any]:
 
 async def untag_resource(params: Params, context: Context) -> dict[str, Any]:
     name = _arn_group(params)
-    return await _untag(context, name, params.texts("tagKeys", MAX_TAGS) or [])
+    return await _untag(context, name, params.texts("tagKeys", MAX_TAGS, low=0) or [])
 
 
 async def list_tags_for_resource(params: Params, context: Context) -> dict[str, Any]:

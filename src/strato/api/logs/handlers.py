@@ -25,7 +25,7 @@ from strato.functions.log_events import (
 
 from . import wire
 from .errors import bad_token, invalid_parameter, no_such_stream
-from .groups import GROUP_HANDLERS, Context, Group, Handler, find_group, group_view
+from .groups import GROUP_HANDLERS, LOG_CLASSES, Context, Group, Handler, find_group, group_view
 from .params import (
     GROUP_PREFIX,
     Params,
@@ -72,7 +72,7 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
         raise invalid_parameter("logGroupIdentifiers cannot be combined with logGroupNamePrefix or "
                                 "logGroupNamePattern.")
     named = None if identifiers is None else {group_of_arn(identifier) for identifier in identifiers}
-    log_class = params.text("logGroupClass")
+    log_class = params.choice("logGroupClass", LOG_CLASSES)
     limit = params.number("limit", 1, MAX_DESCRIBE) or MAX_DESCRIBE
     token = params.text("nextToken", high=4096)
     found = parse_list_token(token) if token is not None else [None]

@@ -44,9 +44,12 @@ class Params:
             raise _violation(value, name, f"Member must have length between {low} and {high}")
         return value
 
-    def number(self, name: str, low: int | None = None, high: int | None = None) -> int | None:
+    def number(self, name: str, low: int | None = None, high: int | None = None, *,
+               required: bool = False) -> int | None:
         value = self.document.get(name)
         if value is None:
+            if required:
+                raise _violation(None, name, "Member must not be null")
             return None
         if not isinstance(value, int) or isinstance(value, bool):
             raise invalid_parameter(f"{name} must be a number.")
@@ -64,14 +67,21 @@ class Params:
             raise invalid_parameter(f"{name} must be a boolean.")
         return value
 
-    def texts(self, name: str, high: int) -> list[str] | None:
+    def texts(self, name: str, high: int, low: int = 1) -> list[str] | None:
         value = self.document.get(name)
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise invalid_parameter(f"{name} must be a list of strings.")
-        if not 1 <= len(value) <= high:
-            raise _violation(value, name, f"Member must have length between 1 and {high}")
+        if not low <= len(value) <= high:
+            raise _violation(value, name, f"Member must have length between {low} and {high}")
+        return value
+
+    def choice(self, name: str, values: tuple[str, ...]) -> str | None:
+        """One of an enum's `values` (None: not given)."""
+        value = self.text(name)
+        if value is not None and value not in values:
+            raise _violation(value, name, f"Member must satisfy enum value set: [{', '.join(values)}]")
         return value
 
     def group_name(self) -> str:
