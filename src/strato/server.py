@@ -328,6 +328,7 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
     pool = Pool(launcher, logs_dir=folder / "logs", region=settings.region, endpoint_url=endpoint,
                 keys=function_keys(identity),
                 account_concurrency=settings.function_concurrency)
+    pool.know_reservations(await registry.reservations())
     queue = EventQueue(folder / "events.db")
     store = ObjectStore(settings.data_dir)  # for S3 failure destinations only
     destinations = Destinations(registry.get_event_config, registry.resolve_async, s3_record_writer(store),

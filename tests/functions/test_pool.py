@@ -542,6 +542,15 @@ class TestThrottling:
             assert (await pool.invoke(invocation(function(code, "other", handler="app.echo"), b"2"))).payload == b"2"
         run(test, account_concurrency=2)
 
+    def test_reservations_made_before_the_pool_began_are_kept_out_of_the_shared_pool(self, run: Runner) -> None:
+        """After a restart, a function reserving concurrency need not be invoked for it to count."""
+        async def test(pool: Pool, code: Path) -> None:
+            pool.know_reservations({"reserving": 2})
+            with pytest.raises(TooManyRequests) as refused:
+                await pool.invoke(invocation(function(code, "other", handler="app.echo")))
+            assert refused.value.reason == "ConcurrentInvocationLimitExceeded"
+        run(test, account_concurrency=2)
+
     def test_a_removed_reservation_goes_back_to_the_shared_pool_at_once(self, run: Runner) -> None:
         """DeleteFunctionConcurrency: the function need not be invoked again for it to count."""
         async def test(pool: Pool, code: Path) -> None:

@@ -214,9 +214,11 @@ class TestConcurrency:
         assert asyncio.run(registry.put_concurrency("b", 100, account_limit=1000)) == 100
         assert asyncio.run(registry.put_concurrency("a", 700, account_limit=1000)) == 700  # its own is replaced
         assert asyncio.run(registry.usage()).reserved == 800
+        assert asyncio.run(registry.reservations()) == {"a": 700, "b": 100}
         assert asyncio.run(registry.get_concurrency("a")) == 700
         asyncio.run(registry.delete_concurrency("a"))
         assert asyncio.run(registry.get_concurrency("a")) is None
+        assert asyncio.run(registry.reservations()) == {"b": 100}
 
 
 class TestResolve:

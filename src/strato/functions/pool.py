@@ -206,6 +206,12 @@ class Pool:
         """Invocations running now."""
         return sum(self._in_flight.values())
 
+    def know_reservations(self, reservations: dict[str, int]) -> None:
+        """Reservations made before this pool began (a restart): kept out of the shared pool now,
+        not from each function's next invocation."""
+        for name, reserved in reservations.items():
+            self._reserve(name, reserved)
+
     def limits_changed(self, function: FunctionVersion) -> None:
         """The function's reserved concurrency changed: the shared pool counts it at once (not at
         its next invocation), and its environments lent to workers come back (idle ones now,

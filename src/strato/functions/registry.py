@@ -358,6 +358,14 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
 
         await self._write(run)
 
+    async def reservations(self) -> dict[str, int]:
+        """Every function's reserved concurrency, by name (functions without one left out)."""
+        def run(conn: sqlite3.Connection) -> dict[str, int]:
+            return dict(conn.execute("SELECT name, reserved_concurrency FROM functions "
+                                     "WHERE reserved_concurrency IS NOT NULL"))
+
+        return await self._read(run)
+
     async def usage(self) -> Usage:
         """GetAccountSettings' AccountUsage: TotalCodeSize counts deployment packages and layer archives."""
         def run(conn: sqlite3.Connection) -> Usage:
