@@ -290,13 +290,16 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket)
                                 OriginKeys(identity.access_key, identity.secret_key, settings.region))
     limiter = RateLimiter(settings.edge_rate, 2 * settings.edge_rate) if settings.edge_rate else None
     proxy = EdgeProxy(origin, store, rules=origin, limiter=limiter, access_log=_access_log(settings.edge_access_log))
-    following = asyncio.ensure_future(invalidations.follow(invalidations.local(registry), store,
-                                                           cache_dir / "invalidations-applied"))
+    applied = cache_dir / "invalidations-applied"
+    following: asyncio.Future[None] | None = None
     try:
+        await invalidations.catch_up(invalidations.local(registry), store, applied)  # before serving from the cache
+        following = asyncio.ensure_future(invalidations.follow(invalidations.local(registry), store, applied))
         await StoppableServer(_edge_config(proxy, admin_token(cache_dir), settings.request_timeout, settings.log_level,
                                           settings.edge_trust_forwarded_proto)).serve(sockets=[edge])
     finally:
-        following.cancel()
+        if following is not None:
+            following.cancel()
         await origin.close()
         store.close()
         registry.close()
@@ -386,16 +389,21 @@ def serve_edge(settings: EdgeSettings) -> None:
         proxy = EdgeProxy(origin, store, limiter=limiter, max_concurrent_per_client=settings.max_concurrent_per_client,
                           access_log=_access_log(settings.access_log))
         remote = following = None
-        if settings.invalidations_from and settings.keys:
-            remote = invalidations.Remote(settings.invalidations_from, *settings.keys, settings.distribution)
-            following = asyncio.ensure_future(invalidations.follow(remote, store,
-                                                                   settings.cache_dir / "invalidations-applied"))
         try:
+            if settings.invalidations_from and settings.keys:
+                remote = invalidations.Remote(settings.invalidations_from, *settings.keys, settings.distribution)
+                applied = settings.cache_dir / "invalidations-applied"
+                try:  # those made while the edge was down: before anything is served from the cache
+                    await asyncio.wait_for(invalidations.catch_up(remote, store, applied), settings.request_timeout)
+                except TimeoutError:
+                    log.warning("the invalidations made while the edge was down are not all applied yet")
+                following = asyncio.ensure_future(invalidations.follow(remote, store, applied))
             await StoppableServer(_edge_config(proxy, token, settings.request_timeout, settings.log_level,
                                               settings.trust_forwarded_proto)).serve(sockets=[sock])
         finally:
-            if following is not None and remote is not None:
+            if following is not None:
                 following.cancel()
+            if remote is not None:
                 await remote.close()
             await origin.close()
             store.close()

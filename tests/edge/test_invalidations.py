@@ -4,10 +4,18 @@ cache, and what it remembers across restarts and across a server whose database 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
-from strato.edge.invalidations import Rows, follow
+import pytest
+
+from strato.edge.invalidations import PATH, Rows, follow
 from strato.edge.store import EdgeStore
+from tests.edge.conftest import StratoEdge
+from tests.edge.origin import Origin, Route, Seen
 from tests.edge.test_store import entry
 
 KIB = 1024
@@ -84,3 +92,46 @@ def test_an_edge_that_remembered_a_number_alone_takes_the_next_feed_for_its_own(
     assert [key for key in ("/a", "/b", "/c") if store.lookup(key, {}) is not None] == ["/a", "/b"]
     assert (tmp_path / "applied").read_text() == "f1 3"
     store.close()
+
+
+def body_of(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        data: bytes = answer.read()
+        return data
+
+
+def test_a_restarted_edge_applies_every_page_it_missed_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invalidations made while the edge was down, more than one page of the feed, answered
+    slowly: the edge's first answers after the restart are none of those they dropped."""
+    paths = ["/a", "/b", "/c"]
+    web = Origin()
+    invalidated: list[str] = []
+
+    def feed(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+        time.sleep(0.3)  # a server far away
+        since = int(parse_qs(urlsplit(seen.path).query)["since"][0])
+        rows = [{"seq": seq, "distribution": "E1", "path": path} for seq, path in enumerate(invalidated, 1)]
+        page = [row for row in rows if int(str(row["seq"])) > since][:1]
+        return 200, {"Content-Type": "application/json"}, json.dumps({"feed": "f1", "invalidations": page}).encode()
+
+    web.routes[PATH] = Route(answer=feed)
+    for path in paths:
+        web.routes[path] = Route(200, {"Cache-Control": "max-age=3600"}, b"version 1")
+    edge = StratoEdge(web.url, tmp_path / "cache", "--invalidations-from", web.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    try:
+        edge.start()
+        assert [body_of(f"{edge.url}{path}") for path in paths] == [b"version 1"] * 3
+        edge.stop()
+        edge.requested_port = edge.port  # the same Host, so the same cache keys
+        for path in paths:
+            web.routes[path] = Route(200, {"Cache-Control": "max-age=3600"}, b"version 2")
+        invalidated += paths
+        edge.start()
+        assert [body_of(f"{edge.url}{path}") for path in paths] == [b"version 2"] * 3
+    finally:
+        edge.stop()
+        web.close()

@@ -72,30 +72,49 @@ class Remote:
 
 
 async def follow(source: Source, store: EdgeStore, applied: Path, every: float = 1.0) -> None:
-    """Apply invalidations to the cache as they are recorded. The feed and the last one applied
-    are kept in `applied`, so a restarted edge applies those it missed before serving from its
-    cache, and one whose server's database was made again (another feed, numbered from 1 again)
-    applies the new feed from its start. A path is purged for every site of the cache (an
-    over-purge costs a miss, never staleness)."""
+    """Apply invalidations to the cache as they are recorded, page after page while the feed
+    has more, then every `every` seconds. The feed and the last one applied are kept in
+    `applied`, so a restarted edge goes on from there (catch_up, before it serves), and one
+    whose server's database was made again (another feed, numbered from 1 again) applies the
+    new feed from its start. A path is purged for every site of the cache (an over-purge costs
+    a miss, never staleness)."""
     feed, seq = _applied(applied)
     while True:
-        try:
+        feed, seq, more = await _apply_page(source, store, applied, feed, seq)
+        if not more:
+            await asyncio.sleep(every)
+
+
+async def catch_up(source: Source, store: EdgeStore, applied: Path) -> None:
+    """Apply every invalidation recorded since the last one applied (those made while the edge
+    was down), until the feed has no more or cannot be read."""
+    feed, seq = _applied(applied)
+    more = True
+    while more:
+        feed, seq, more = await _apply_page(source, store, applied, feed, seq)
+
+
+async def _apply_page(source: Source, store: EdgeStore, applied: Path, feed: str, seq: int) -> tuple[str, int, bool]:
+    """Read the feed after `seq` once and apply what it answers: the feed and the last one
+    applied now, and whether it answered any past `seq` (there may be more)."""
+    try:
+        answered, rows = await source(seq)
+        if answered and feed and answered != feed and seq:
+            log.warning("the server's invalidation feed is a new one: applying it from its start")
+            seq = 0
             answered, rows = await source(seq)
-            if answered and feed and answered != feed and seq:
-                log.warning("the server's invalidation feed is a new one: applying it from its start")
-                seq = 0
-                answered, rows = await source(seq)
-        except Exception as exc:  # the server is away: keep serving, ask again
-            log.warning("cannot read invalidations: %r", exc)
-            answered, rows = feed, []
-        for _seq, _distribution, path in rows:
-            if path:
-                store.purge(path)
-        if rows or answered != feed:
-            await store.settled()  # marked applied once a crash cannot bring the purged back
-            feed, seq = answered, rows[-1][0] if rows else seq
-            _remember(applied, feed, seq)
-        await asyncio.sleep(every)
+        asked = seq
+    except Exception as exc:  # the server is away: keep serving, ask again
+        log.warning("cannot read invalidations: %r", exc)
+        return feed, seq, False
+    for _seq, _distribution, path in rows:
+        if path:
+            store.purge(path)
+    if rows or answered != feed:
+        await store.settled()  # marked applied once a crash cannot bring the purged back
+        feed, seq = answered, rows[-1][0] if rows else seq
+        _remember(applied, feed, seq)
+    return feed, seq, bool(rows) and rows[-1][0] > asked
 
 
 def _applied(path: Path) -> tuple[str, int]:
