@@ -693,6 +693,20 @@ class TestLimitsAndLogs:
         assert len(lines) == 2
         assert all('"GET /logged" 200 6 ' in line for line in lines)
 
+    def test_quotes_and_backslashes_in_a_target_are_escaped_in_its_line(self, origin: Origin, tmp_path: Path) -> None:
+        """As nginx writes them (\\xXX), so that a target cannot end the quoted request field
+        and pass its own words for the status and size that follow."""
+        origin.routes['/x"200"\\y'] = cacheable(b"odd")
+        log = tmp_path / "access.log"
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--access-log", str(log)).start()
+        try:
+            assert [call(edge, '/x"200"\\y')[0] for _ in range(2)] == [200, 200]  # a miss, then a hit
+        finally:
+            edge.stop()
+        lines = [line for line in log.read_text().splitlines() if "/x" in line]
+        assert len(lines) == 2
+        assert all('"GET /x\\x22200\\x22\\x5Cy" 200 3 ' in line for line in lines)
+
 
 def set_cookies(edge: StratoEdge, path: str) -> tuple[list[str], str]:
     """The Set-Cookie lines of an answer, each as it came, and its Cache-Status."""

@@ -58,6 +58,9 @@ from strato.http.types import ASGIApp, Receive, Scope, Send, client_host
 log = logging.getLogger("strato.edge")
 MAX_TARGET = 8192  # RFC 9112 3: at least 8000 octets of request-line should be supported
 _SERVE_STORED = (policy.Action.FRESH, policy.Action.STALE, policy.Action.STALE_WHILE_REVALIDATE)
+# What an access log line writes as \xXX, as nginx does: `"` and `\` (which would end or escape
+# its quoted request field) and the bytes outside printable ASCII.
+_LOG_ESCAPES = {code: f"\\x{code:02X}" for code in (*range(0x20), 0x22, 0x5C, *range(0x7F, 0x100))}
 # A body read by byte range: (start, end or None for "to the end") -> chunks.
 BodyRange = Callable[[int, int | None], AsyncIterator[bytes]]
 
@@ -185,7 +188,8 @@ class EdgeProxy:
         site.bytes_served += sent
         if self.access_log is not None:
             self.access_log.info(
-                '%s "%s %s" %d %d %.1fms', client, method, raw_path.decode("latin-1"), status, sent,
+                '%s "%s %s" %d %d %.1fms', client, method.translate(_LOG_ESCAPES),
+                raw_path.decode("latin-1").translate(_LOG_ESCAPES), status, sent,
                 (time.perf_counter() - started) * 1000,
             )
 
