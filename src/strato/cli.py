@@ -134,7 +134,15 @@ def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeS
 
 
 def _purge(args: argparse.Namespace) -> int:
-    token = args.token or (args.purge_cache_dir / "admin-token").read_text().strip()
+    token = args.token
+    if not token:
+        kept = args.purge_cache_dir / "admin-token"
+        try:
+            token = kept.read_text().strip()
+        except OSError as exc:
+            print(f"strato: no admin token: give --token, or the edge's --cache-dir ({kept}: {exc.strerror or exc})",
+                  file=sys.stderr)
+            return 1
     body = json.dumps({"paths": args.paths, "host": args.site}).encode()
     request = urllib.request.Request(
         f"{args.edge.rstrip('/')}/_strato/purge", data=body, method="POST",
@@ -147,4 +155,8 @@ def _purge(args: argparse.Namespace) -> int:
     except urllib.error.HTTPError as error:
         with error:
             print(f"strato: purge refused ({error.code}): {error.read().decode(errors='replace')}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as error:  # not running, another host or port, too slow to answer
+        reason = error.reason if isinstance(error, urllib.error.URLError) else error
+        print(f"strato: cannot reach the edge at {args.edge}: {reason}", file=sys.stderr)
         return 1

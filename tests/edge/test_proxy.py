@@ -482,6 +482,19 @@ class TestPurgeRestartAndFailure:
         status, _, _ = call(edge, "/_strato/purge", {"Authorization": "Bearer wrong"}, "POST", b'{"paths": ["/"]}')
         assert status == 403
 
+    def test_purging_without_a_running_edge_or_its_token_says_so_without_a_traceback(self, tmp_path: Path) -> None:
+        command = [sys.executable, "-m", "strato", "edge", "purge", "/index.html"]
+        with socket.socket() as held:  # bound and not listening: refuses connections
+            held.bind(("127.0.0.1", 0))
+            down = subprocess.run([*command, "--edge", f"http://127.0.0.1:{held.getsockname()[1]}", "--token", "t"],
+                                  capture_output=True, text=True, timeout=30)
+        tokenless = subprocess.run([*command, "--cache-dir", str(tmp_path / "nothing")],
+                                   capture_output=True, text=True, timeout=30)
+        assert (down.returncode, tokenless.returncode) == (1, 1)
+        assert down.stderr.startswith("strato: cannot reach the edge at http://127.0.0.1:"), down.stderr
+        assert tokenless.stderr.startswith("strato: no admin token"), tokenless.stderr
+        assert "nothing/admin-token" in tokenless.stderr
+
     def test_the_cache_survives_a_restart(self, origin: Origin, tmp_path: Path) -> None:
         origin.routes["/kept"] = cacheable(b"kept across restarts")
         port = free_port()  # the same site (Host) before and after
