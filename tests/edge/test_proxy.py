@@ -706,6 +706,22 @@ class TestLimitsAndLogs:
         assert len(lines) == 2
         assert all('"GET /logged" 200 6 ' in line for line in lines)
 
+    def test_every_request_sent_to_the_origin_is_counted_as_an_origin_fetch(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        """Not only those made for the cache: a POST or DELETE passed through is origin load and
+        origin latency too (and a failed one an origin error)."""
+        origin.routes["/form"] = Route(200, {}, b"posted")
+        origin.routes["/page"] = cacheable(b"page")
+        assert call(edge, "/form", method="POST", body=b"a=1")[0] == 200
+        assert call(edge, "/form", method="DELETE")[0] == 200
+        assert call(edge, "/page")[0] == 200
+        assert edge.metric("strato_edge_origin_fetches_total") == len(origin.seen) == 3
+        assert edge.metric("strato_edge_origin_seconds_total") > 0
+        origin.down = True
+        assert call(edge, "/form", method="POST", body=b"a=1")[0] == 502
+        assert edge.metric("strato_edge_origin_errors_total") == 1
+
     def test_quotes_and_backslashes_in_a_target_are_escaped_in_its_line(self, origin: Origin, tmp_path: Path) -> None:
         """As nginx writes them (\\xXX), so that a target cannot end the quoted request field
         and pass its own words for the status and size that follow."""

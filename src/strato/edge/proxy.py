@@ -231,9 +231,9 @@ class EdgeProxy:
             if rules.cache:
                 await self._cacheable(request, host, target, forwarded, send, rules)
             else:  # Headers `*`, CachingDisabled: asked of the origin every time, never stored
-                await self._pass_through(request, host, target, forwarded, send, "fwd=bypass")
+                await self._pass_through(request, host, target, forwarded, send, rules, "fwd=bypass")
         else:
-            await self._pass_through(request, host, target, forwarded, send)
+            await self._pass_through(request, host, target, forwarded, send, rules)
 
     # -- GET and HEAD -----------------------------------------------------------------------
 
@@ -286,7 +286,7 @@ class EdgeProxy:
                 except FileNotFoundError:  # gone since (nothing sent yet)
                     pass
             try:
-                own = await self._fetch_plain(request, host, target, headers)
+                own = await self._fetch_plain(request, host, target, headers, site)
             except Exception as exc:
                 log.warning("origin fetch for %s failed: %r", target, exc)
                 await plain(send, 502, "the origin could not be reached", request.method)
@@ -307,7 +307,7 @@ class EdgeProxy:
                 response.release()
                 response = None
             if response is None:  # someone else took the uncacheable response: fetch our own
-                response = await self._fetch_plain(request, host, target, headers)
+                response = await self._fetch_plain(request, host, target, headers, site)
             await self._relay(request, response, send, f"fwd={fwd}")
             return
         if stale is not None and policy.can_serve_stale_on_error(request.headers, stale.stored(), time.time()):
@@ -378,7 +378,6 @@ class EdgeProxy:
                         self._pump_and_land(response, result.meta, result.fill, flight, future)))
                     pumping = True
         except Exception as exc:  # the origin failed: every waiter decides (stale or 502)
-            self.metrics.site(rules.site).origin_errors += 1
             log.warning("origin fetch for %s failed: %r", target, exc)
             result = FetchResult(error=exc)
         except BaseException as exc:  # cancelled (the server stopping): the waiters hear of it
@@ -418,11 +417,8 @@ class EdgeProxy:
             forward = conditional
             site.revalidations += 1
         request_time = time.time()
-        started = time.perf_counter()
-        response = await self.origin.fetch("OPTIONS" if key.startswith("OPTIONS ") else "GET", target, forward,
-                                           host=host)
-        site.origin_fetches += 1
-        site.origin_seconds += time.perf_counter() - started
+        response = await self._counted_fetch(site, "OPTIONS" if key.startswith("OPTIONS ") else "GET", target,
+                                             forward, host=host)
         response_time = time.time()
         if stale is not None and conditional is not None and response.status == 304:
             # RFC 9111 4.3.3: a 304 to the cache's own conditional request says the stored response
@@ -584,12 +580,27 @@ class EdgeProxy:
             forward["x-forwarded-for"] = f"{prior}, {client}" if prior else client
         return forward
 
-    async def _fetch_plain(self, request: Request, host: str, target: str, headers: dict[str, str]) -> OriginResponse:
-        return await self.origin.fetch(request.method if request.method != "HEAD" else "GET", target,
-                                       self._origin_headers(headers, request.client), host=host)
+    async def _counted_fetch(self, site: EdgeMetrics, method: str, target: str, headers: dict[str, str],
+                             body: AsyncIterator[bytes] | None = None, *, host: str) -> OriginResponse:
+        """The origin's response, counted for the site as every request sent to the origin is: a
+        fetch and the time to its response's head, or an origin error."""
+        started = time.perf_counter()
+        try:
+            response = await self.origin.fetch(method, target, headers, body, host=host)
+        except Exception:
+            site.origin_errors += 1
+            raise
+        site.origin_fetches += 1
+        site.origin_seconds += time.perf_counter() - started
+        return response
+
+    async def _fetch_plain(self, request: Request, host: str, target: str, headers: dict[str, str],
+                           site: EdgeMetrics) -> OriginResponse:
+        return await self._counted_fetch(site, request.method if request.method != "HEAD" else "GET", target,
+                                         self._origin_headers(headers, request.client), host=host)
 
     async def _pass_through(
-        self, request: Request, host: str, target: str, headers: dict[str, str], send: Send,
+        self, request: Request, host: str, target: str, headers: dict[str, str], send: Send, rules: Rules,
         status_text: str = "fwd=method",
     ) -> None:
         """Unsafe (and unknown) methods go to the origin as they are; a success invalidates
@@ -600,7 +611,8 @@ class EdgeProxy:
             body = bodies.stream(request.receive, length)
         try:
             forward = self._origin_headers(headers, request.client, body=True)
-            response = await self.origin.fetch(request.method, target, forward, body, host=host)
+            response = await self._counted_fetch(self.metrics.site(rules.site), request.method, target, forward, body,
+                                                 host=host)
         except Exception as exc:
             log.warning("origin %s %s failed: %r", request.method, target, exc)
             await plain(send, 502, "the origin could not be reached", request.method)
