@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -307,6 +308,19 @@ class TestPurgeByInvalidationPath:
     def test_a_path_drops_every_query_variant_and_a_wildcard_every_target_it_begins(self, tmp_path: Path) -> None:
         assert self.kept_after(tmp_path, "/img.jpg") == {"/other.jpg?v=1"}
         assert self.kept_after(tmp_path / "again", "/img.jpg?v*") == {"/img.jpg", "/other.jpg?v=1"}
+
+    def test_a_path_costs_the_entries_it_drops_not_a_pass_over_the_cache(self, tmp_path: Path) -> None:
+        """An invalidation holds up to 3,000 paths, applied on the event loop: a pass over every
+        entry per path (0.1 s for each with 100,000 entries) stopped a big edge for minutes."""
+        store = reopened(tmp_path)
+        for index in range(20_000):
+            store.commit(entry(f"/page/{index}.html", 4), b"abcd", written=False)
+        began = time.perf_counter()
+        dropped = sum(store.purge(f"/page/{index}.html") for index in range(0, 20_000, 40))
+        elapsed = time.perf_counter() - began
+        assert (dropped, len(store)) == (500, 19_500)
+        assert elapsed < 2, "about 13 s as a pass per path"
+        store.close()
 
     def test_a_path_matches_what_viewers_requested_however_each_side_encoded_it(self, tmp_path: Path) -> None:
         """CloudFront has `~` and non-ASCII characters invalidated encoded (/vendors%7Eabout.js);

@@ -62,6 +62,7 @@ class EdgeStore:
         self.memory_capacity = memory_capacity
         self._index: dict[str, dict[str, Entry]] = {}
         self._by_name: dict[str, Entry] = {}
+        self._by_path: dict[str, dict[str, Entry]] = {}  # _purge_path(target) -> its entries by name
         self._memory: OrderedDict[str, bytes] = OrderedDict()
         self._memory_bytes = 0
         self.encoded = EncodedCopies(memory_capacity // 4 if encoded_capacity is None else encoded_capacity)
@@ -334,6 +335,7 @@ class EdgeStore:
         which rewrites the index from the entries it keeps)."""
         self._index.setdefault(entry.key, {})[entry.variant] = entry
         self._by_name[entry.name] = entry
+        self._by_path.setdefault(_purge_path(entry.target), {})[entry.name] = entry
         if record:
             self.writer.put(entry.record())
         for name in self.eviction.insert(entry.name, entry.size, warm=warm):
@@ -368,6 +370,11 @@ class EdgeStore:
         self.encoded.drop(entry.name)
         if not indexed:
             return
+        path = _purge_path(entry.target)
+        named = self._by_path[path]
+        del named[entry.name]
+        if not named:
+            del self._by_path[path]
         if entry.slab >= 0:
             self.slabs.release(entry.slab, entry.name, entry.size)
             self._copies.pop(entry.name, None)
@@ -389,23 +396,30 @@ class EdgeStore:
         paths), compared percent-decoded (CloudFront has `~` invalidated as %7E, viewers send it
         as it is); `host` limits it to one site."""
         wildcard = pattern.endswith("*")
-        wanted = unquote(pattern[:-1] if wildcard else pattern.split("?", 1)[0])
+        wanted = unquote(pattern[:-1]) if wildcard else _purge_path(pattern)
 
         def matches(entry: Entry) -> bool:
             if host is not None and entry.host != host:
                 return False
             if wildcard:
                 return unquote(entry.target).startswith(wanted)
-            return unquote(entry.target.split("?", 1)[0]) == wanted
+            return _purge_path(entry.target) == wanted
 
         self.purges.record(matches)
-        return self._drop_all([e for e in self._by_name.values() if matches(e)])
+        # a path looks up its entries: a pass over the cache for each of an invalidation's paths stops the edge
+        candidates = self._by_name.values() if wildcard else self._by_path.get(wanted, {}).values()
+        return self._drop_all([e for e in candidates if matches(e)])
 
     def _drop_all(self, victims: list[Entry]) -> int:
         for entry in victims:
             self._drop(entry)
         self._reclaim()
         return len(victims)
+
+
+def _purge_path(target: str) -> str:
+    """What a purge of a path (not a wildcard) compares: the target's path, percent-decoded."""
+    return unquote(target.split("?", 1)[0])
 
 
 def _read_or_empty(path: str) -> bytes:
