@@ -24,6 +24,7 @@ from strato.http.conditionals import format_http_date, parse_http_date
 from tests.edge.conftest import StratoEdge
 from tests.edge.origin import Origin, Route, Seen
 from tests.edge.rawhttp import Connection, request
+from tests.servers import raw_exchange
 
 
 def call(edge: StratoEdge, path: str, headers: dict[str, str] | None = None, method: str = "GET",
@@ -721,6 +722,18 @@ class TestLimitsAndLogs:
         origin.down = True
         assert call(edge, "/form", method="POST", body=b"a=1")[0] == 502
         assert edge.metric("strato_edge_origin_errors_total") == 1
+
+    def test_a_request_too_malformed_to_parse_still_gets_its_line(self, origin: Origin, tmp_path: Path) -> None:
+        """As nginx logs its 400s: scanners and broken clients show up in the log, with the
+        bytes of the answer they got."""
+        log = tmp_path / "access.log"
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--access-log", str(log)).start()
+        try:
+            answer = raw_exchange(edge.port, b"GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert answer.status == 400
+        finally:
+            edge.stop()
+        assert f'127.0.0.1 "- -" 400 {len(answer.body)} ' in log.read_text()
 
     def test_quotes_and_backslashes_in_a_target_are_escaped_in_its_line(self, origin: Origin, tmp_path: Path) -> None:
         """As nginx writes them (\\xXX), so that a target cannot end the quoted request field

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from functools import partial
 from typing import cast
 
@@ -28,6 +29,7 @@ from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 from strato.edge.hitpath import HitPath
 from strato.edge.misspath import Miss
 from strato.edge.proxy import FetchResult
+from strato.edge.rules import DEFAULT_SITE
 from strato.http.protocol import GuardedHttpProtocol
 from strato.http.types import ASGIApp
 
@@ -99,6 +101,16 @@ class EdgeHttpProtocol(GuardedHttpProtocol):
         self.transport.writelines(wire)
         cycle.response_complete = True
         cycle.on_response()
+
+    def _refuse(self, code: str, message: str) -> int:
+        """The guarded protocol's 400 (a request it cannot parse, a head too long or too slow),
+        logged as every answer is, as nginx logs its 400s: without the method and target it
+        could not read."""
+        sent = super()._refuse(code, message)
+        proxy = self.hits.proxy
+        proxy.observe(proxy.metrics.site(DEFAULT_SITE), self.client[0] if self.client else "", "-", b"-", 400, sent,
+                      time.perf_counter())
+        return sent
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGIApp) -> None:  # type: ignore[override]
         if not self._fetching:

@@ -163,7 +163,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._refuse("RequestTimeout", "Your socket connection to the server was not read from or written to "
                      "within the timeout period.")
 
-    def _refuse(self, code: str, message: str) -> None:
+    def _refuse(self, code: str, message: str) -> int:
+        """Answer 400 and close the connection: the body's length."""
         content_type, body = self.refusal(code, message)
         head = (
             b"HTTP/1.1 400 Bad Request\r\n"
@@ -172,3 +173,4 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         )
         self.transport.write(head + body)
         self.transport.close()
+        return len(body)
