@@ -6,6 +6,9 @@ import stat
 from pathlib import Path
 
 from strato.edge.admin import admin_token
+from tests.edge.conftest import StratoEdge
+from tests.edge.origin import Origin
+from tests.servers import raw_exchange
 
 HEX_DIGITS = frozenset("0123456789abcdef")
 
@@ -26,3 +29,24 @@ class TestAdminToken:
     def test_a_token_already_kept_is_used_as_it_is(self, tmp_path: Path) -> None:
         (tmp_path / "admin-token").write_text("an-operator-chosen-token\n")
         assert admin_token(tmp_path) == "an-operator-chosen-token"
+
+    def test_an_empty_token_file_gets_a_new_token_rather_than_letting_anyone_purge(
+        self, origin: Origin, tmp_path: Path
+    ) -> None:
+        """A crash while the token was made (or power lost before it reached the disk) leaves the
+        file empty: an empty token would admit `Authorization: Bearer ` from anyone."""
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache" / "admin-token").write_text("")
+        edge = StratoEdge(origin.url, tmp_path / "cache").start()
+        try:
+            assert purge_status(edge, "") == 403
+            assert len(edge.token) == 64
+            assert purge_status(edge, edge.token) == 200
+        finally:
+            edge.stop()
+
+
+def purge_status(edge: StratoEdge, token: str) -> int:
+    body = b'{"paths": ["/*"]}'
+    return raw_exchange(edge.port, b"POST /_strato/purge HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer "
+                        + token.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body).status

@@ -7,6 +7,7 @@ network can empty the cache.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import os
@@ -24,18 +25,26 @@ MAX_PURGE_BODY = 1024 * 1024
 
 
 def admin_token(cache_dir: Path) -> str:
-    """The edge's admin token, created (0600) on first use: hexadecimal, so that it never starts
-    with '-' (which `strato edge purge --token TOKEN` would take for an option)."""
+    """The edge's admin token, created (0600) on first use, or again when its file holds none (a
+    crash as it was made leaves it empty, and an empty token would admit anyone): hexadecimal,
+    so that it never starts with '-' (which `strato edge purge --token TOKEN` would take for an
+    option). It is written to a temporary file, fsync'd and renamed into place."""
     path = cache_dir / "admin-token"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        token = secrets.token_hex(32)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(token)
-        return token
+    with contextlib.suppress(FileNotFoundError):
+        kept = path.read_text().strip()
+        if kept:
+            return kept
+    token = secrets.token_hex(32)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = cache_dir / "admin-token.tmp"
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    return token
 
 
 class EdgeAdmin:
