@@ -479,6 +479,18 @@ class TestPurgeRestartAndFailure:
         assert call(edge, "/other")[2] == b"other"
         assert (origin.count("/deploy"), origin.count("/other")) == (2, 1)
 
+    def test_a_wildcard_anywhere_but_last_is_refused_rather_than_purging_nothing(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        """CloudFront's rule for invalidation paths: `*` only last. Taken as a literal path, the
+        operator would be told of nothing wrong while every .png stays cached."""
+        origin.routes["/images/a.png"] = cacheable(b"a")
+        call(edge, "/images/a.png")
+        purge = subprocess_purge(edge, "/index.html", "/images/*.png")
+        assert purge.returncode == 1
+        assert "(400)" in purge.stderr
+        assert "/images/*.png" in purge.stderr
+
     def test_purge_without_the_admin_token_is_refused(self, edge: StratoEdge) -> None:
         status, _, _ = call(edge, "/_strato/purge", {"Authorization": "Bearer wrong"}, "POST", b'{"paths": ["/"]}')
         assert status == 403

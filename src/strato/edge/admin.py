@@ -81,6 +81,9 @@ class EdgeAdmin:
             host = payload.get("host")
             if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
                 raise ValueError("paths must be a list of paths starting with /")
+            inner = [p for p in paths if "*" in p[:-1]]
+            if inner:  # CloudFront's rule for invalidation paths
+                raise ValueError(f"a * may only end a path: {', '.join(inner)}")
         except (ValueError, KeyError, TypeError, BodyTooLarge) as exc:
             await _json(send, 400, {"message": f"expected {{\"paths\": [\"/path\", \"/prefix/*\"]}}: {exc}"})
             return
