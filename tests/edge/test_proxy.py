@@ -735,6 +735,24 @@ class TestLimitsAndLogs:
         assert call(edge, "/form", method="POST", body=b"a=1")[0] == 502
         assert edge.metric("strato_edge_origin_errors_total") == 1
 
+    def test_a_line_names_the_target_with_its_query_as_the_client_sent_it(
+        self, origin: Origin, tmp_path: Path
+    ) -> None:
+        """As nginx's request field has it: the query picks the variant, so a line without it
+        cannot tell `?v=1` from `?v=2`; on every path an answer takes (a miss, a hit, a 429)."""
+        origin.routes["/app.js"] = cacheable(b"js")
+        log = tmp_path / "access.log"
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--access-log", str(log), "--rate", "1", "--burst",
+                          "3").start()
+        try:
+            assert [call(edge, "/app.js?v=2&x=%22")[0] for _ in range(4)] == [200, 200, 200, 429]
+            assert call(edge, "/app.js?v=3", {"Cache-Control": "no-cache"})[0] == 429  # through the ASGI app
+        finally:
+            edge.stop()
+        lines = [line for line in log.read_text().splitlines() if "/app.js" in line]
+        assert [line.split('" ')[0].split(' "')[1] for line in lines] == ["GET /app.js?v=2&x=%22"] * 4 + [
+            "GET /app.js?v=3"]
+
     def test_a_request_too_malformed_to_parse_still_gets_its_line(self, origin: Origin, tmp_path: Path) -> None:
         """As nginx logs its 400s: scanners and broken clients show up in the log, with the
         bytes of the answer they got."""

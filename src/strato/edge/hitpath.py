@@ -21,6 +21,7 @@ from strato.edge import cachekey, heads, policy
 from strato.edge.compression import COMPRESSED_STATUSES
 from strato.edge.delivery import Answer, plan_answer, with_policy_fields
 from strato.edge.entry import Entry
+from strato.edge.metrics import logged_target
 from strato.edge.misspath import Miss, MissPath, refusal
 from strato.edge.prepared import Prepared
 from strato.edge.proxy import MAX_TARGET, EdgeProxy
@@ -65,8 +66,8 @@ class HitPath:
         entry = proxy.store.lookup(key, forwarded)
         if entry is None:
             fwd = policy.forward_reason(None, time.time(), varied=proxy.store.has_variants(key))
-            return self.misses.begin(Miss(method, raw_path, headers, forwarded, key, host, target, rules, client,
-                                          started, fwd))
+            return self.misses.begin(Miss(method, logged_target(raw_path, raw_query), headers, forwarded, key, host,
+                                          target, rules, client, started, fwd))
         if rules.error_page(entry.status) is not None:  # error pages: the ASGI app
             return None
         facts = entry.facts()
@@ -97,13 +98,14 @@ class HitPath:
             status = answer.status
         if wire is None:
             return None
-        limited = refusal(proxy, rules, client, method, raw_path, started, headers)
+        raw_target = logged_target(raw_path, raw_query)
+        limited = refusal(proxy, rules, client, method, raw_target, started, headers)
         if limited is not None:
             return limited
         site = proxy.metrics.site(rules.site)
         proxy.store.hit(entry)
         site.hits += 1
-        proxy.observe(site, client, method, raw_path, status, sent, started)
+        proxy.observe(site, client, method, raw_target, status, sent, started)
         return wire
 
     def _refresh(

@@ -90,6 +90,11 @@ class SiteMetrics:
         return lines
 
 
+def logged_target(raw_path: bytes, raw_query: bytes) -> bytes:
+    """The request target an access log line names: the path and query the client sent."""
+    return raw_path + b"?" + raw_query if raw_query else raw_path
+
+
 def _value(metrics: EdgeMetrics, attribute: str) -> str:
     value = getattr(metrics, attribute)
     return f"{value:.6f}" if isinstance(value, float) else str(value)

@@ -37,7 +37,7 @@ class Miss:
     ones that go to the origin and choose the stored variant; `key` its primary cache key."""
 
     method: str
-    raw_path: bytes
+    raw_target: bytes  # for its log line: metrics.logged_target
     headers: dict[str, str]
     forwarded: dict[str, str]
     key: str
@@ -63,7 +63,7 @@ class MissPath:
             miss.forwarded, None, time.time()
         ) is not policy.Action.FETCH:
             return None
-        limited = refusal(self.proxy, miss.rules, miss.client, miss.method, miss.raw_path, miss.started,
+        limited = refusal(self.proxy, miss.rules, miss.client, miss.method, miss.raw_target, miss.started,
                           miss.headers)
         if limited is not None:
             return limited
@@ -109,7 +109,7 @@ class MissPath:
         site = proxy.metrics.site(miss.rules.site)
         if compressed:
             site.compressions += 1
-        proxy.observe(site, miss.client, miss.method, miss.raw_path, answer.status, sum(map(len, body)), miss.started)
+        proxy.observe(site, miss.client, miss.method, miss.raw_target, answer.status, sum(map(len, body)), miss.started)
         return [head, *body]
 
     def handover(self, miss: Miss, outcome: FetchResult) -> ASGIApp:
@@ -121,7 +121,7 @@ class MissPath:
 
 
 def refusal(
-    proxy: EdgeProxy, rules: Rules, client: str, method: str, raw_path: bytes, started: float,
+    proxy: EdgeProxy, rules: Rules, client: str, method: str, raw_target: bytes, started: float,
     headers: dict[str, str],
 ) -> list[bytes] | None:
     """RFC 6585 4: the 429 a rate-limited client gets, counted and logged, with the response
@@ -140,5 +140,5 @@ def refusal(
         wire, sent = [head], 0
     else:
         wire, sent = [head, *(part for part in limited.body if isinstance(part, bytes))], heads.body_length(limited)
-    proxy.observe(proxy.metrics.site(rules.site), client, method, raw_path, 429, sent, started)
+    proxy.observe(proxy.metrics.site(rules.site), client, method, raw_target, 429, sent, started)
     return wire

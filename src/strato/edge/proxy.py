@@ -31,7 +31,7 @@ from strato.edge.delivery import (
     too_many_requests,
 )
 from strato.edge.entry import Entry
-from strato.edge.metrics import OBSERVED, EdgeMetrics, Observed, SiteMetrics
+from strato.edge.metrics import OBSERVED, EdgeMetrics, Observed, SiteMetrics, logged_target
 from strato.edge.origins import Origin, OriginResponse
 from strato.edge.ratelimit import ConnectionLimiter, RateLimiter
 from strato.edge.response_fields import Fields, add_fields
@@ -178,18 +178,20 @@ class EdgeProxy:
     def observe_answer(self, scope: Scope, rules: Rules, answer: Observed) -> None:
         """`observe` for an answer through ASGI, from its request's scope."""
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        self.observe(self.metrics.site(rules.site), client_host(scope), scope["method"], raw_path,
-                     answer.status, answer.sent, answer.started)
+        self.observe(self.metrics.site(rules.site), client_host(scope), scope["method"],
+                     logged_target(raw_path, scope.get("query_string", b"")), answer.status, answer.sent,
+                     answer.started)
 
     def observe(
-        self, site: EdgeMetrics, client: str, method: str, raw_path: bytes, status: int, sent: int, started: float,
+        self, site: EdgeMetrics, client: str, method: str, raw_target: bytes, status: int, sent: int, started: float,
     ) -> None:
-        """Bytes served and the access log line, for every answer (ASGI or HitPath)."""
+        """Bytes served and the access log line, for every answer (ASGI or HitPath); `raw_target`:
+        metrics.logged_target."""
         site.bytes_served += sent
         if self.access_log is not None:
             self.access_log.info(
                 '%s "%s %s" %d %d %.1fms', client, method.translate(_LOG_ESCAPES),
-                raw_path.decode("latin-1").translate(_LOG_ESCAPES), status, sent,
+                raw_target.decode("latin-1").translate(_LOG_ESCAPES), status, sent,
                 (time.perf_counter() - started) * 1000,
             )
 

@@ -34,7 +34,7 @@ from urllib.parse import unquote
 from strato.edge import heads
 from strato.edge.delivery import Answer, plain_answer, send_answer
 from strato.edge.function_app import with_functions
-from strato.edge.metrics import OBSERVED, Observed
+from strato.edge.metrics import OBSERVED, Observed, logged_target
 from strato.edge.proxy import EdgeProxy
 from strato.edge.response_fields import with_fields
 from strato.edge.rules import ALLOW_ALL, ErrorPage, Rules, viewer_protocol_refusal
@@ -96,7 +96,8 @@ class ViewerRules:
         await send_answer(send, answer)
         sent = heads.body_length(answer)
         client = client_host(scope)
-        self.proxy.observe(self.proxy.metrics.site(rules.site), client, scope["method"], raw_path, answer.status, sent,
+        self.proxy.observe(self.proxy.metrics.site(rules.site), client, scope["method"],
+                           logged_target(raw_path, scope.get("query_string", b"")), answer.status, sent,
                            started)
 
 
