@@ -107,8 +107,16 @@ def main(argv: list[str] | None = None) -> None:
 
 def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeSettings:
     """`strato edge`'s settings from its flags over the environment (ValueError: what is wrong)."""
+    from strato.edge.origins import http_url
+
     if not args.origin:
         raise ValueError("edge needs --origin URL")
+    for flag, url in (("--origin", args.origin), ("--invalidations-from", args.invalidations_from)):
+        try:
+            if url is not None:
+                http_url(url)
+        except ValueError as exc:
+            raise ValueError(f"{flag}: {exc}") from None
     keys = None
     if args.invalidations_from:
         access, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")

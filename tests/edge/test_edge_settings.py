@@ -37,6 +37,13 @@ class TestOtherSettings:
         with pytest.raises(ValueError, match="--origin"):
             edge_settings(_parser().parse_args(["edge"]), {})
 
+    @pytest.mark.parametrize("flag", ["--origin", "--invalidations-from"])
+    @pytest.mark.parametrize("url", ["localhost:9000", "ftp://10.0.0.5", "http://", "http://10.0.0.5:port"])
+    def test_a_url_that_is_not_http_is_refused_with_its_flag(self, flag: str, url: str) -> None:
+        """Said as a message at startup, not a traceback from the origin's client."""
+        with pytest.raises(ValueError, match=flag):
+            settings(flag, url, AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="s")
+
     def test_following_invalidations_needs_keys(self) -> None:
         with pytest.raises(ValueError, match="AWS_ACCESS_KEY_ID"):
             settings("--invalidations-from", "http://10.0.0.5:9000")

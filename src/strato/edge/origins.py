@@ -7,7 +7,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from strato.edge import set_cookie
 from strato.edge.origin_http import KEEPALIVE_TIMEOUT, WHOLE_UP_TO, OriginPool, request_head
@@ -52,6 +52,19 @@ def _joined(raw: Iterable[tuple[str, str]]) -> dict[str, str]:
     return headers
 
 
+def http_url(base: str) -> SplitResult:
+    """`base` split, when it is an http(s) URL with a host and a valid port if any (ValueError
+    otherwise)."""
+    parts = urlsplit(base)
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.netloc and parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is no number, or out of range
+        valid = False
+    if not valid:
+        raise ValueError(f"origin must be an http(s) URL, not {base!r}")
+    return parts
+
+
 class HttpOrigin:
     """An HTTP(S) origin at `base` (scheme, host, port, optional path prefix). Bodies pass
     through untouched: no decompression, no buffering; the path and query go to the origin
@@ -60,14 +73,12 @@ class HttpOrigin:
     def __init__(self, base: str, *, timeout: float = 30.0, connections: int = 256,
                  connect_timeout: float | None = None, connect_attempts: int = 1,
                  keepalive_timeout: float = KEEPALIVE_TIMEOUT) -> None:
-        parts = urlsplit(base)
-        if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
-            raise ValueError(f"origin must be an http(s) URL, not {base!r}")
+        parts = http_url(base)
         self.base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         self.host = parts.netloc
         self._prefix = parts.path.rstrip("/")
         tls = parts.scheme == "https"
-        self._pool = OriginPool(parts.hostname, parts.port or (443 if tls else 80), tls=tls, timeout=timeout,
+        self._pool = OriginPool(parts.hostname or "", parts.port or (443 if tls else 80), tls=tls, timeout=timeout,
                                 limit=connections, connect_timeout=connect_timeout, connect_attempts=connect_attempts,
                                 keepalive_timeout=keepalive_timeout)
 
