@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from strato.config import Settings
+from strato.config import Settings, parse_size
 
 
 def test_root_keys_from_the_environment_are_taken() -> None:
@@ -20,3 +20,10 @@ def test_one_root_key_without_the_other_is_refused() -> None:
 def test_a_root_access_key_spelled_as_a_functions_key_is_refused() -> None:
     with pytest.raises(ValueError, match="may not begin with STRATOFN"):
         Settings.from_env({"STRATO_ROOT_ACCESS_KEY": "STRATOFNresize", "STRATO_ROOT_SECRET_KEY": "s3cret"})
+
+
+@pytest.mark.parametrize("text", ["inf", "nan", "1e400", "-1G", "G", "ten"])
+def test_a_size_that_is_no_number_of_bytes_is_refused_with_a_message(text: str) -> None:
+    """`strato edge --cache-size inf` ended in an OverflowError traceback."""
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size(text)

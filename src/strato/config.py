@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ def parse_size(text: str) -> int:
         value = float(number)
     except ValueError:
         raise ValueError(f"not a size: {text!r}") from None
-    if value < 0:
+    if not 0 <= value < math.inf:  # also NaN
         raise ValueError(f"not a size: {text!r}")
     return int(value * _UNITS[unit])
 
