@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import logging.handlers
 import math
 import signal
 import socket
@@ -412,11 +413,13 @@ def serve_edge(settings: EdgeSettings) -> None:
 
 
 def _access_log(target: str | None) -> logging.Logger | None:
-    """A logger writing one line per request to `target` ('-' is standard output)."""
+    """A logger writing one line per request to `target` ('-' is standard output); a file moved
+    away (logrotate) is made again at its path for the next line."""
     if target is None:
         return None
     logger = logging.getLogger("strato.edge.access")
-    handler: logging.Handler = logging.StreamHandler(sys.stdout) if target == "-" else logging.FileHandler(target)
+    handler: logging.Handler = (logging.StreamHandler(sys.stdout) if target == "-"
+                                else logging.handlers.WatchedFileHandler(target))
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

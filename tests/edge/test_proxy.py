@@ -765,6 +765,25 @@ class TestLimitsAndLogs:
             edge.stop()
         assert f'127.0.0.1 "- -" 400 {len(answer.body)} ' in log.read_text()
 
+    def test_the_log_goes_on_in_a_new_file_once_logrotate_has_moved_it(self, origin: Origin, tmp_path: Path) -> None:
+        """logrotate renames the file and expects the writer to make a new one at the path, or
+        every line after the first rotation goes to the rotated file for as long as the edge runs."""
+        origin.routes["/page"] = cacheable(b"page")
+        log = tmp_path / "access.log"
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--access-log", str(log)).start()
+        try:
+            call(edge, "/page?before")
+            deadline = time.monotonic() + 10
+            while "/page?before" not in log.read_text():  # the line may follow the answer
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            log.rename(tmp_path / "access.log.1")
+            call(edge, "/page?after")
+        finally:
+            edge.stop()
+        assert "/page?after" in log.read_text()
+        assert "/page?after" not in (tmp_path / "access.log.1").read_text()
+
     def test_quotes_and_backslashes_in_a_target_are_escaped_in_its_line(self, origin: Origin, tmp_path: Path) -> None:
         """As nginx writes them (\\xXX), so that a target cannot end the quoted request field
         and pass its own words for the status and size that follow."""
