@@ -491,6 +491,19 @@ class TestPurgeRestartAndFailure:
         assert "(400)" in purge.stderr
         assert "/images/*.png" in purge.stderr
 
+    def test_purging_a_site_matches_its_host_however_the_viewer_spelled_it(
+        self, origin: Origin, edge: StratoEdge
+    ) -> None:
+        """RFC 9110 4.2.3: the cache key takes the host case-insensitively and without a default
+        port, so one entry answers `Example.COM` and `example.com:80`: a purge of the site's
+        host must drop it whichever spelling filled it."""
+        origin.routes["/page"] = cacheable(b"page")
+        call(edge, "/page", {"Host": "Example.COM:80"})
+        purge = subprocess_purge(edge, "/page", "--host", "example.com")
+        assert purge.stdout == "purged 1 cached responses\n", purge.stderr
+        call(edge, "/page", {"Host": "example.com"})
+        assert origin.count("/page") == 2
+
     def test_purge_without_the_admin_token_is_refused(self, edge: StratoEdge) -> None:
         status, _, _ = call(edge, "/_strato/purge", {"Authorization": "Bearer wrong"}, "POST", b'{"paths": ["/"]}')
         assert status == 403
@@ -666,10 +679,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def subprocess_purge(edge: StratoEdge, *paths: str) -> subprocess.CompletedProcess[str]:
-    """`strato edge purge`, the command an operator types (the token as a separate word)."""
+def subprocess_purge(edge: StratoEdge, *words: str) -> subprocess.CompletedProcess[str]:
+    """`strato edge purge` of paths (and other words: options), the command an operator types
+    (the token as a separate word)."""
     return subprocess.run(
-        [sys.executable, "-m", "strato", "edge", "purge", *paths, "--edge", edge.url, "--token", edge.token],
+        [sys.executable, "-m", "strato", "edge", "purge", *words, "--edge", edge.url, "--token", edge.token],
         capture_output=True, text=True, timeout=30,
     )
 

@@ -394,12 +394,13 @@ class EdgeStore:
         """Drop entries by path: `pattern` is a path (every query variant of it, also when it
         names one variant's query string) or a prefix ending in `*` (CloudFront's invalidation
         paths), compared percent-decoded (CloudFront has `~` invalidated as %7E, viewers send it
-        as it is); `host` limits it to one site."""
+        as it is); `host` limits it to one site, compared as the cache key compares hosts."""
         wildcard = pattern.endswith("*")
         wanted = unquote(pattern[:-1]) if wildcard else _purge_path(pattern)
+        site = None if host is None else cachekey.normal_host(host)
 
         def matches(entry: Entry) -> bool:
-            if host is not None and entry.host != host:
+            if site is not None and cachekey.normal_host(entry.host) != site:
                 return False
             if wildcard:
                 return unquote(entry.target).startswith(wanted)
