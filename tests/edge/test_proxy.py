@@ -798,6 +798,22 @@ class TestLimitsAndLogs:
         assert "/page?after" in log.read_text()
         assert "/page?after" not in (tmp_path / "access.log.1").read_text()
 
+    def test_the_edges_own_paths_get_their_lines_a_refused_purge_included(self, origin: Origin, tmp_path: Path) -> None:
+        """A purge (who emptied the cache, and who tried without the token) is an answer like any
+        other; its bytes are no distribution's."""
+        log = tmp_path / "access.log"
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--access-log", str(log)).start()
+        try:
+            status, _, body = call(edge, "/_strato/purge", {"Authorization": "Bearer wrong"}, "POST",
+                                   b'{"paths": ["/"]}')
+            assert status == 403
+            assert subprocess_purge(edge, "/index.html").returncode == 0
+            assert edge.metric("strato_edge_bytes_served_total") == 0
+        finally:
+            edge.stop()
+        lines = [line for line in log.read_text().splitlines() if "/_strato/purge" in line]
+        assert [line.split('" ')[1].split()[:2] for line in lines] == [["403", str(len(body))], ["200", "13"]]
+
     def test_quotes_and_backslashes_in_a_target_are_escaped_in_its_line(self, origin: Origin, tmp_path: Path) -> None:
         """As nginx writes them (\\xXX), so that a target cannot end the quoted request field
         and pass its own words for the status and size that follow."""

@@ -12,9 +12,11 @@ import hmac
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 
 from strato import __version__, jsontext
+from strato.edge.metrics import Observed
 from strato.edge.proxy import EdgeProxy
 from strato.edge.viewer import ViewerRules
 from strato.http.bodies import BodyTooLarge, collect, stream
@@ -60,6 +62,13 @@ class EdgeAdmin:
         if scope["type"] != "http" or not scope["path"].startswith("/_strato/"):
             await self.viewer(scope, receive, send)
             return
+        answer = Observed(time.perf_counter())
+        try:
+            await self._own(scope, receive, answer.counting(send, head=scope["method"] == "HEAD"))
+        finally:  # logged as every answer is, counted in no distribution's bytes
+            self.proxy.observe_answer(scope, None, answer)
+
+    async def _own(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         if path == "/_strato/health":
             await _json(send, 200, {"status": "ok", "version": __version__, "entries": len(self.proxy.store)})

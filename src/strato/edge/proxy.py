@@ -175,19 +175,22 @@ class EdgeProxy:
             if outer is None:
                 self.observe_answer(scope, rules, answer)
 
-    def observe_answer(self, scope: Scope, rules: Rules, answer: Observed) -> None:
-        """`observe` for an answer through ASGI, from its request's scope."""
+    def observe_answer(self, scope: Scope, rules: Rules | None, answer: Observed) -> None:
+        """`observe` for an answer through ASGI, from its request's scope (`rules` None: an
+        answer of the edge's own paths, edge/admin.py)."""
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        self.observe(self.metrics.site(rules.site), client_host(scope), scope["method"],
+        self.observe(None if rules is None else self.metrics.site(rules.site), client_host(scope), scope["method"],
                      logged_target(raw_path, scope.get("query_string", b"")), answer.status, answer.sent,
                      answer.started)
 
     def observe(
-        self, site: EdgeMetrics, client: str, method: str, raw_target: bytes, status: int, sent: int, started: float,
+        self, site: EdgeMetrics | None, client: str, method: str, raw_target: bytes, status: int, sent: int,
+        started: float,
     ) -> None:
-        """Bytes served and the access log line, for every answer (ASGI or HitPath); `raw_target`:
-        metrics.logged_target."""
-        site.bytes_served += sent
+        """Bytes served (by the site, None for none) and the access log line, for every answer
+        (ASGI or HitPath); `raw_target`: metrics.logged_target."""
+        if site is not None:
+            site.bytes_served += sent
         if self.access_log is not None:
             self.access_log.info(
                 '%s "%s %s" %d %d %.1fms', client, method.translate(_LOG_ESCAPES),
