@@ -504,6 +504,12 @@ class TestPurgeRestartAndFailure:
         call(edge, "/page", {"Host": "example.com"})
         assert origin.count("/page") == 2
 
+    def test_a_purge_naming_a_host_that_is_no_string_is_refused(self, edge: StratoEdge) -> None:
+        status, _, body = call(edge, "/_strato/purge", {"Authorization": f"Bearer {edge.token}"}, "POST",
+                               b'{"paths": ["/"], "host": 5}')
+        assert status == 400
+        assert b"host" in body
+
     def test_purge_without_the_admin_token_is_refused(self, edge: StratoEdge) -> None:
         status, _, _ = call(edge, "/_strato/purge", {"Authorization": "Bearer wrong"}, "POST", b'{"paths": ["/"]}')
         assert status == 403

@@ -90,6 +90,8 @@ class EdgeAdmin:
             host = payload.get("host")
             if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
                 raise ValueError("paths must be a list of paths starting with /")
+            if host is not None and not isinstance(host, str):
+                raise ValueError("host must be a string")
             inner = [p for p in paths if "*" in p[:-1]]
             if inner:  # CloudFront's rule for invalidation paths
                 raise ValueError(f"a * may only end a path: {', '.join(inner)}")
