@@ -407,8 +407,15 @@ class EdgeStore:
             return _purge_path(entry.target) == wanted
 
         self.purges.record(matches)
-        # a path looks up its entries: a pass over the cache for each of an invalidation's paths stops the edge
-        candidates = self._by_name.values() if wildcard else self._by_path.get(wanted, {}).values()
+        # A path looks up its entries, and a wildcard without a ? passes over the decoded paths
+        # (a target's part before its ?, so what such a prefix can match): a pass decoding every
+        # target for each of an invalidation's paths held the event loop for minutes.
+        if not wildcard:
+            candidates = list(self._by_path.get(wanted, {}).values())
+        elif "?" in wanted:
+            candidates = list(self._by_name.values())
+        else:
+            candidates = [e for path, named in self._by_path.items() if path.startswith(wanted) for e in named.values()]
         return self._drop_all([e for e in candidates if matches(e)])
 
     def _drop_all(self, victims: list[Entry]) -> int:
