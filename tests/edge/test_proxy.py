@@ -510,6 +510,11 @@ class TestPurgeRestartAndFailure:
         assert status == 400
         assert b"host" in body
 
+    def test_the_purge_path_asked_with_another_method_is_a_405_naming_post(self, edge: StratoEdge) -> None:
+        """RFC 9110 15.5.6: the path is there, the method is not allowed, and Allow says which is."""
+        status, headers, _ = call(edge, "/_strato/purge")
+        assert (status, headers.get("allow")) == (405, "POST")
+
     def test_purge_without_the_admin_token_is_refused(self, edge: StratoEdge) -> None:
         status, _, _ = call(edge, "/_strato/purge", {"Authorization": "Bearer wrong"}, "POST", b'{"paths": ["/"]}')
         assert status == 403

@@ -76,6 +76,8 @@ class EdgeAdmin:
             await send_body(send, 200, [("content-type", "text/plain; version=0.0.4")], self._metrics().encode())
         elif path == "/_strato/purge" and method == "POST":
             await self._purge(scope, receive, send)
+        elif path == "/_strato/purge":  # RFC 9110 15.5.6
+            await _json(send, 405, {"message": "purging is a POST"}, [("allow", "POST")])
         else:
             await _json(send, 404, {"message": "not found"})
 
@@ -114,5 +116,6 @@ class EdgeAdmin:
         return "\n".join(lines) + "\n"
 
 
-async def _json(send: Send, status: int, payload: object) -> None:
-    await send_body(send, status, [("content-type", "application/json")], json.dumps(payload).encode())
+async def _json(send: Send, status: int, payload: object, headers: list[tuple[str, str]] | None = None) -> None:
+    await send_body(send, status, [("content-type", "application/json"), *(headers or [])],
+                    json.dumps(payload).encode())
