@@ -36,6 +36,13 @@ def _group(row: tuple[str, int, int | None, str, str | None, str, int]) -> LogGr
 _COLUMNS = "name, created, retention_days, log_class, kms_key_id, tags, deletion_protection"
 
 
+def _settings(conn: sqlite3.Connection, name: str) -> tuple[LogGroup | None, int]:
+    """The group's settings (None: it has none) and when it was last deleted (0: never)."""
+    row = conn.execute(f"SELECT {_COLUMNS} FROM log_groups WHERE name = ?", (name,)).fetchone()
+    deleted = conn.execute("SELECT deleted FROM log_group_deletions WHERE name = ?", (name,)).fetchone()
+    return (None if row is None else _group(row)), (0 if deleted is None else int(deleted[0]))
+
+
 class LogGroupTables(Tables):
     async def log_groups(self) -> tuple[list[LogGroup], dict[str, int]]:
         """Every group with settings, by name, and when each deleted group was deleted."""
@@ -47,21 +54,14 @@ class LogGroupTables(Tables):
 
     async def log_group(self, name: str) -> tuple[LogGroup | None, int]:
         """The group's settings (None: it has none) and when it was last deleted (0: never)."""
-        def run(conn: sqlite3.Connection) -> tuple[LogGroup | None, int]:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM log_groups WHERE name = ?", (name,)).fetchone()
-            deleted = conn.execute("SELECT deleted FROM log_group_deletions WHERE name = ?", (name,)).fetchone()
-            return (None if row is None else _group(row)), (0 if deleted is None else int(deleted[0]))
-
-        return await self._read(run)
+        return await self._read(lambda conn: _settings(conn, name))
 
     async def change_log_group(self, name: str, change: Callable[[LogGroup | None, int], LogGroup]) -> LogGroup:
         """Store what `change` makes of the group's settings (None: it has none yet) given when
         it was last deleted (0: never), in one transaction; `change` may raise to leave them as
         they are."""
         def run(conn: sqlite3.Connection) -> LogGroup:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM log_groups WHERE name = ?", (name,)).fetchone()
-            deleted = conn.execute("SELECT deleted FROM log_group_deletions WHERE name = ?", (name,)).fetchone()
-            group = change(None if row is None else _group(row), 0 if deleted is None else int(deleted[0]))
+            group = change(*_settings(conn, name))
             conn.execute(f"INSERT OR REPLACE INTO log_groups ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (group.name, group.created, group.retention_days, group.log_class, group.kms_key_id,
                           json.dumps(group.tags, sort_keys=True), int(group.deletion_protection)))
