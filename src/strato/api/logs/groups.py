@@ -108,6 +108,12 @@ async def change_settings(context: Context, group: Group, change: Callable[[LogG
     await context.groups.change_log_group(group.name, changed)
 
 
+async def _change(context: Context, name: str, change: Callable[[LogGroup], LogGroup]) -> dict[str, Any]:
+    """An operation that changes the settings of the group named, which must exist."""
+    await change_settings(context, await find_group(context, name), change)
+    return {}
+
+
 async def create_log_group(params: Params, context: Context) -> dict[str, Any]:
     name = params.text("logGroupName", required=True)
     assert name is not None
@@ -148,9 +154,8 @@ async def put_log_group_deletion_protection(params: Params, context: Context) ->
     identifier = params.text("logGroupIdentifier", required=True, high=2048)
     assert identifier is not None
     protected = params.flag("deletionProtectionEnabled", required=True)
-    group = await find_group(context, group_of_arn(identifier))
-    await change_settings(context, group, lambda settings: replace(settings, deletion_protection=protected))
-    return {}
+    return await _change(context, group_of_arn(identifier),
+                         lambda settings: replace(settings, deletion_protection=protected))
 
 
 def _named(params: Params) -> str:
@@ -164,15 +169,11 @@ async def put_retention_policy(params: Params, context: Context) -> dict[str, An
     if days not in RETENTION_DAYS:
         raise invalid_parameter(f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy "
                                 f"constraint: Member must satisfy enum value set: {list(RETENTION_DAYS)}")
-    group = await find_group(context, _named(params))
-    await change_settings(context, group, lambda settings: replace(settings, retention_days=days))
-    return {}
+    return await _change(context, _named(params), lambda settings: replace(settings, retention_days=days))
 
 
 async def delete_retention_policy(params: Params, context: Context) -> dict[str, Any]:
-    group = await find_group(context, _named(params))
-    await change_settings(context, group, lambda settings: replace(settings, retention_days=None))
-    return {}
+    return await _change(context, _named(params), lambda settings: replace(settings, retention_days=None))
 
 
 def _arn_group(params: Params) -> str:
@@ -194,26 +195,16 @@ def _untagged(settings: LogGroup, keys: list[str]) -> LogGroup:
     return replace(settings, tags={key: value for key, value in settings.tags.items() if key not in keys})
 
 
-async def _tag(context: Context, name: str, tags: dict[str, str]) -> dict[str, Any]:
-    group = await find_group(context, name)
-    await change_settings(context, group, lambda settings: _tagged(settings, tags))
-    return {}
-
-
-async def _untag(context: Context, name: str, keys: list[str]) -> dict[str, Any]:
-    group = await find_group(context, name)
-    await change_settings(context, group, lambda settings: _untagged(settings, keys))
-    return {}
-
-
 async def tag_resource(params: Params, context: Context) -> dict[str, Any]:
     name = _arn_group(params)
-    return await _tag(context, name, params.tags("tags") or {})
+    tags = params.tags("tags") or {}
+    return await _change(context, name, lambda settings: _tagged(settings, tags))
 
 
 async def untag_resource(params: Params, context: Context) -> dict[str, Any]:
     name = _arn_group(params)
-    return await _untag(context, name, params.texts("tagKeys", MAX_TAGS, low=0) or [])
+    keys = params.texts("tagKeys", MAX_TAGS, low=0) or []
+    return await _change(context, name, lambda settings: _untagged(settings, keys))
 
 
 async def list_tags_for_resource(params: Params, context: Context) -> dict[str, Any]:
@@ -223,12 +214,14 @@ async def list_tags_for_resource(params: Params, context: Context) -> dict[str, 
 async def tag_log_group(params: Params, context: Context) -> dict[str, Any]:
     """TagResource's deprecated forms (these three), by the group's name."""
     name = _named(params)
-    return await _tag(context, name, params.tags("tags") or {})
+    tags = params.tags("tags") or {}
+    return await _change(context, name, lambda settings: _tagged(settings, tags))
 
 
 async def untag_log_group(params: Params, context: Context) -> dict[str, Any]:
     name = _named(params)
-    return await _untag(context, name, params.texts("tags", MAX_TAGS) or [])
+    keys = params.texts("tags", MAX_TAGS) or []
+    return await _change(context, name, lambda settings: _untagged(settings, keys))
 
 
 async def list_tags_log_group(params: Params, context: Context) -> dict[str, Any]:
