@@ -15,7 +15,7 @@ are refused.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from strato import jsontext
@@ -94,22 +94,21 @@ class _Parser:
         return token[1]
 
     def expression(self) -> Condition:
-        alternatives = [self.conjunction()]
-        while self.peek() == ("join", "||"):
-            self.position += 1
-            alternatives.append(self.conjunction())
-        if len(alternatives) == 1:
-            return alternatives[0]
-        return lambda event: any(condition(event) for condition in alternatives)
+        return self.joined("||", self.conjunction, any)
 
     def conjunction(self) -> Condition:
-        parts = [self.primary()]
-        while self.peek() == ("join", "&&"):
+        return self.joined("&&", self.primary, all)
+
+    def joined(self, join: str, part: Callable[[], Condition], combine: Callable[[Iterator[bool]], bool]
+               ) -> Condition:
+        """`part` ('join' `part`)*: one condition, or `combine` (any, all) of several."""
+        parts = [part()]
+        while self.peek() == ("join", join):
             self.position += 1
-            parts.append(self.primary())
+            parts.append(part())
         if len(parts) == 1:
             return parts[0]
-        return lambda event: all(condition(event) for condition in parts)
+        return lambda event: combine(condition(event) for condition in parts)
 
     def primary(self) -> Condition:
         if self.peek() == ("paren", "("):
