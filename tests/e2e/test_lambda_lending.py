@@ -398,6 +398,20 @@ def test_a_concurrency_change_asks_lent_environments_back(lam: Any, server: Stra
     assert call(lam, name)[1] == before + 1, "the same environment, warm, serves the next invoke"
 
 
+def gated(answer: str) -> str:
+    """The source of a `work` that, when the event names a gate's port, waits there, and then
+    returns `answer` (an expression)."""
+    return f"""
+        import socket
+        def work(event, context):
+            if "gate" in event:
+                with socket.create_connection(("127.0.0.1", event["gate"])) as inside:
+                    inside.sendall(b"in")
+                    inside.recv(1)
+            return {answer}
+    """
+
+
 def recall_while_busy(lam: Any, server: StratoServer, gate: Gate, name: str) -> tuple[Any, Any]:
     """Warm `name` (its handler waits at the gate when the event names one), recall its lent
     environment (a concurrency change) while an invocation runs there: that one's result, then
@@ -419,15 +433,7 @@ def recall_while_busy(lam: Any, server: StratoServer, gate: Gate, name: str) -> 
 def test_an_environment_recalled_while_busy_serves_the_next_invoke(lam: Any, server: StratoServer, gate: Gate) -> None:
     """The runtime sends its result and its next GET next together: the worker that gives the
     environment back as the result arrives must tell the controller that the runtime waits."""
-    name = lending(lam, """
-        import socket
-        def work(event, context):
-            if "gate" in event:
-                with socket.create_connection(("127.0.0.1", event["gate"])) as inside:
-                    inside.sendall(b"in")
-                    inside.recv(1)
-            return calls
-    """, Timeout=30)
+    name = lending(lam, gated("calls"), Timeout=30)
     before, (answer, after) = recall_while_busy(lam, server, gate, name)
     assert "FunctionError" not in answer, after
     assert after == before + 1, "the same environment, warm, serves the next invoke"
@@ -438,15 +444,7 @@ def test_reserved_concurrency_counts_a_lent_environment_and_frees_it_after(
     """The second client's worker asks the controller, which must judge by what the first
     client's worker has reported: its environment busy (429 at once), then idle (recalled)."""
     first, second = clients_on_two_workers(server)
-    name = lending(first, """
-        import socket
-        def work(event, context):
-            if "gate" in event:
-                with socket.create_connection(("127.0.0.1", event["gate"])) as inside:
-                    inside.sendall(b"in")
-                    inside.recv(1)
-            return "done"
-    """, Timeout=30)
+    name = lending(first, gated('"done"'), Timeout=30)
     first.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
     warm(first, server, name)
     results: list[Any] = []
