@@ -473,10 +473,14 @@ class TestGroups:
                        deletionProtectionEnabled=True)[:2] == ("ResourceNotFoundException", 400)
 
     def test_every_log_class_of_the_model_is_taken(self, logs: Any) -> None:
-        name = f"/team/essentials-{uuid.uuid4().hex[:8]}"
-        logs.create_log_group(logGroupName=name, logGroupClass="ESSENTIALS")
-        listed = logs.describe_log_groups(logGroupClass="ESSENTIALS")["logGroups"]
-        assert [group["logGroupName"] for group in listed] == [name]
+        prefix = f"/team/classes-{uuid.uuid4().hex[:8]}/"
+        classes = logs.meta.service_model.shape_for("LogGroupClass").enum
+        for log_class in classes:
+            logs.create_log_group(logGroupName=prefix + log_class, logGroupClass=log_class)
+        for log_class in classes:
+            listed = logs.describe_log_groups(logGroupNamePrefix=prefix, logGroupClass=log_class)["logGroups"]
+            assert [(group["logGroupName"], group["logGroupClass"]) for group in listed] == [
+                (prefix + log_class, log_class)]
 
     @pytest.mark.parametrize(("call", "params"), [
         ("create_log_group", {"logGroupName": "no spaces allowed"}),
