@@ -55,7 +55,7 @@ def test_log_group_identifiers_with_a_name_prefix_are_refused(tmp_path: Path) ->
     assert caught.value.code == "InvalidParameterException"
 
 
-def test_function_log_groups_are_of_the_standard_class_only(tmp_path: Path) -> None:
+def test_a_functions_group_without_settings_is_of_the_standard_class(tmp_path: Path) -> None:
     context = with_logs(tmp_path / "logs", "one")
     assert group_names({"logGroupClass": "STANDARD"}, context) == ["/aws/lambda/one"]
     assert group_names({"logGroupClass": "INFREQUENT_ACCESS"}, context) == []
