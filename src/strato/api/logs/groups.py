@@ -184,27 +184,30 @@ def _arn_group(params: Params) -> str:
     return group_of_arn(arn)
 
 
-def _tagged(settings: LogGroup, tags: dict[str, str]) -> LogGroup:
-    merged = {**settings.tags, **tags}
-    if len(merged) > MAX_TAGS:
-        raise invalid_parameter(f"A log group can have at most {MAX_TAGS} tags.")
-    return replace(settings, tags=merged)
+def _adding(params: Params) -> Callable[[LogGroup], LogGroup]:
+    """The change that adds the request's `tags` to a group's."""
+    tags = params.tags("tags") or {}
+
+    def tagged(settings: LogGroup) -> LogGroup:
+        merged = {**settings.tags, **tags}
+        if len(merged) > MAX_TAGS:
+            raise invalid_parameter(f"A log group can have at most {MAX_TAGS} tags.")
+        return replace(settings, tags=merged)
+
+    return tagged
 
 
-def _untagged(settings: LogGroup, keys: list[str]) -> LogGroup:
-    return replace(settings, tags={key: value for key, value in settings.tags.items() if key not in keys})
+def _removing(keys: list[str]) -> Callable[[LogGroup], LogGroup]:
+    return lambda settings: replace(settings, tags={key: value for key, value in settings.tags.items()
+                                                    if key not in keys})
 
 
 async def tag_resource(params: Params, context: Context) -> dict[str, Any]:
-    name = _arn_group(params)
-    tags = params.tags("tags") or {}
-    return await _change(context, name, lambda settings: _tagged(settings, tags))
+    return await _change(context, _arn_group(params), _adding(params))
 
 
 async def untag_resource(params: Params, context: Context) -> dict[str, Any]:
-    name = _arn_group(params)
-    keys = params.texts("tagKeys", MAX_TAGS, low=0) or []
-    return await _change(context, name, lambda settings: _untagged(settings, keys))
+    return await _change(context, _arn_group(params), _removing(params.texts("tagKeys", MAX_TAGS, low=0) or []))
 
 
 async def list_tags_for_resource(params: Params, context: Context) -> dict[str, Any]:
@@ -213,15 +216,11 @@ async def list_tags_for_resource(params: Params, context: Context) -> dict[str, 
 
 async def tag_log_group(params: Params, context: Context) -> dict[str, Any]:
     """TagResource's deprecated forms (these three), by the group's name."""
-    name = _named(params)
-    tags = params.tags("tags") or {}
-    return await _change(context, name, lambda settings: _tagged(settings, tags))
+    return await _change(context, _named(params), _adding(params))
 
 
 async def untag_log_group(params: Params, context: Context) -> dict[str, Any]:
-    name = _named(params)
-    keys = params.texts("tags", MAX_TAGS) or []
-    return await _change(context, name, lambda settings: _untagged(settings, keys))
+    return await _change(context, _named(params), _removing(params.texts("tags", MAX_TAGS) or []))
 
 
 async def list_tags_log_group(params: Params, context: Context) -> dict[str, Any]:
