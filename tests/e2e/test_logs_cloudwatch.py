@@ -451,6 +451,18 @@ class TestGroups:
         assert stream["firstEventTimestamp"] == stream["creationTime"] == events[0]["timestamp"]
         assert "retentionInDays" not in (described(logs, group) or {"retentionInDays": "no group"})
 
+    def test_a_51st_tag_is_too_many(self, logs: Any) -> None:
+        """TagResource's model answers TooManyTagsException (which boto3 users catch by name);
+        the deprecated TagLogGroup's lists only InvalidParameterException."""
+        name = f"/team/tagged-{uuid.uuid4().hex[:8]}"
+        logs.create_log_group(logGroupName=name, tags={f"k{n}": "v" for n in range(50)})
+        arn = (described(logs, name) or {})["logGroupArn"]
+        with pytest.raises(logs.exceptions.TooManyTagsException):
+            logs.tag_resource(resourceArn=arn, tags={"one": "more"})
+        assert refused(logs.tag_log_group, logGroupName=name, tags={"one": "more"})[:2] == (
+            "InvalidParameterException", 400)
+        assert len(logs.list_tags_for_resource(resourceArn=arn)["tags"]) == 50
+
     def test_a_protected_group_is_deleted_only_once_its_protection_is_lifted(self, logs: Any) -> None:
         name = f"/team/kept-{uuid.uuid4().hex[:8]}"
         logs.create_log_group(logGroupName=name, deletionProtectionEnabled=True)

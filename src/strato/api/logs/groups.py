@@ -184,14 +184,15 @@ def _arn_group(params: Params) -> str:
     return group_of_arn(arn)
 
 
-def _adding(params: Params) -> Callable[[LogGroup], LogGroup]:
-    """The change that adds the request's `tags` to a group's."""
+def _adding(params: Params, too_many: str) -> Callable[[LogGroup], LogGroup]:
+    """The change that adds the request's `tags` to a group's; more than MAX_TAGS in all is the
+    error `too_many` (each operation's model names its own)."""
     tags = params.tags("tags") or {}
 
     def tagged(settings: LogGroup) -> LogGroup:
         merged = {**settings.tags, **tags}
         if len(merged) > MAX_TAGS:
-            raise invalid_parameter(f"A log group can have at most {MAX_TAGS} tags.")
+            raise LogsError(too_many, f"A resource can have no more than {MAX_TAGS} tags.")
         return replace(settings, tags=merged)
 
     return tagged
@@ -203,7 +204,7 @@ def _removing(keys: list[str]) -> Callable[[LogGroup], LogGroup]:
 
 
 async def tag_resource(params: Params, context: Context) -> dict[str, Any]:
-    return await _change(context, _arn_group(params), _adding(params))
+    return await _change(context, _arn_group(params), _adding(params, "TooManyTagsException"))
 
 
 async def untag_resource(params: Params, context: Context) -> dict[str, Any]:
@@ -216,7 +217,7 @@ async def list_tags_for_resource(params: Params, context: Context) -> dict[str, 
 
 async def tag_log_group(params: Params, context: Context) -> dict[str, Any]:
     """TagResource's deprecated forms (these three), by the group's name."""
-    return await _change(context, _named(params), _adding(params))
+    return await _change(context, _named(params), _adding(params, "InvalidParameterException"))
 
 
 async def untag_log_group(params: Params, context: Context) -> dict[str, Any]:
