@@ -330,8 +330,8 @@ class ControllerClient:
         try:
             await self.call({"op": "recall", "name": function_name})
         except ControllerUnavailable:
-            log.warning("the controller is away; %s's lent environments keep their slots until it is back",
-                        function_name)
+            log.warning("the controller is away; %s's new reserved concurrency counts from its next invocation, "
+                        "and its lent environments keep their slots until the controller is back", function_name)
 
     async def provision(self, function_name: str) -> None:
         try:

@@ -21,8 +21,8 @@ async def put_function_concurrency(call: Call) -> Response:
         raise invalid_parameter("ReservedConcurrentExecutions is required")
     limit = call.services.settings.concurrency_limit
     stored = await call.registry.put_concurrency(name, reserved, limit)
-    # Environments lent to workers hold their slots: back to the controller, which lends them
-    # again under the new limit.
+    # The controller counts the new reservation at once; environments lent to workers hold
+    # their slots, so they come back to it, to be lent again under the new limit.
     await call.services.invoker.recall(name)
     return json_response({"ReservedConcurrentExecutions": stored})
 
