@@ -27,3 +27,23 @@ def test_a_size_that_is_no_number_of_bytes_is_refused_with_a_message(text: str) 
     """`strato edge --cache-size inf` ended in an OverflowError traceback."""
     with pytest.raises(ValueError, match="not a size"):
         parse_size(text)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("STRATO_WORKERS", "abc"), ("STRATO_WORKERS", "0"), ("STRATO_WORKERS", "1.5"),
+    ("STRATO_REQUEST_TIMEOUT", "nan"), ("STRATO_REQUEST_TIMEOUT", "0"), ("STRATO_REQUEST_TIMEOUT", "inf"),
+    ("STRATO_FUNCTION_CONCURRENCY", "0"), ("STRATO_FUNCTION_CONCURRENCY", "many"),
+    ("STRATO_EVENT_RETRY_DELAY", "-1"), ("STRATO_EVENT_RETRY_DELAY", "nan"),
+    ("STRATO_EDGE_RATE", "-5"), ("STRATO_EDGE_RATE", "inf"),
+    ("STRATO_EDGE_CACHE_SIZE", "inf"), ("STRATO_EDGE_CACHE_SIZE", "nan"), ("STRATO_EDGE_MEMORY_SIZE", "lots"),
+])
+def test_a_number_out_of_its_range_is_refused_naming_its_variable(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_numbers_within_their_range_are_taken() -> None:
+    settings = Settings.from_env({"STRATO_WORKERS": "3", "STRATO_REQUEST_TIMEOUT": "2.5", "STRATO_EDGE_RATE": "0",
+                                  "STRATO_EVENT_RETRY_DELAY": "0", "STRATO_EDGE_CACHE_SIZE": "1.5G"})
+    assert (settings.workers, settings.request_timeout, settings.edge_rate) == (3, 2.5, None)
+    assert (settings.event_retry_delay, settings.edge_cache_size) == (0.0, 3 * 1024**3 // 2)

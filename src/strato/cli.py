@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "logs":
         from strato.functions.logs import function_directory, read_logs
 
-        logs_dir = Settings.from_env(data_dir=args.data_dir).data_dir / "functions" / "logs"
         try:
+            logs_dir = Settings.from_env(data_dir=args.data_dir).data_dir / "functions" / "logs"
             if not function_directory(logs_dir, args.function).is_dir():  # as a log group that does not exist
                 sys.exit(f"strato: no logs for function {args.function} in {logs_dir}")
             sys.stdout.buffer.write(read_logs(logs_dir, args.function, args.bytes))

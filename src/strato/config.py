@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from strato.auth.credentials import FUNCTION_KEY_PREFIX
 
@@ -38,13 +39,13 @@ class Settings:
         values: dict[str, object] = {
             "data_dir": Path(env.get("STRATO_DATA_DIR", "strato-data")),
             "region": env.get("STRATO_REGION", "us-east-1"),
-            "workers": int(env.get("STRATO_WORKERS", str(os.cpu_count() or 1))),
-            "request_timeout": float(env.get("STRATO_REQUEST_TIMEOUT", "30")),
-            "function_concurrency": int(env.get("STRATO_FUNCTION_CONCURRENCY", "1000")),
-            "event_retry_delay": float(env.get("STRATO_EVENT_RETRY_DELAY", "60")),
-            "edge_cache_size": parse_size(env.get("STRATO_EDGE_CACHE_SIZE", "10G")),
-            "edge_memory_size": parse_size(env.get("STRATO_EDGE_MEMORY_SIZE", "256M")),
-            "edge_rate": float(env["STRATO_EDGE_RATE"]) if env.get("STRATO_EDGE_RATE") else None,
+            "workers": _env_number(env, "STRATO_WORKERS", str(os.cpu_count() or 1), int, 1),
+            "request_timeout": _env_number(env, "STRATO_REQUEST_TIMEOUT", "30", float, 0.0, above=True),
+            "function_concurrency": _env_number(env, "STRATO_FUNCTION_CONCURRENCY", "1000", int, 1),
+            "event_retry_delay": _env_number(env, "STRATO_EVENT_RETRY_DELAY", "60", float, 0.0),
+            "edge_cache_size": _env_size(env, "STRATO_EDGE_CACHE_SIZE", "10G"),
+            "edge_memory_size": _env_size(env, "STRATO_EDGE_MEMORY_SIZE", "256M"),
+            "edge_rate": _env_number(env, "STRATO_EDGE_RATE", "0", float, 0.0) or None,  # 0: no limit
             "edge_access_log": env.get("STRATO_EDGE_ACCESS_LOG") or None,
             "edge_trust_forwarded_proto": env_flag(env, "STRATO_EDGE_TRUST_FORWARDED_PROTO"),
             "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
@@ -65,6 +66,33 @@ class Settings:
     @property
     def credentials_file(self) -> Path:
         return self.data_dir / "credentials.json"
+
+
+Number = TypeVar("Number", int, float)
+
+
+def _env_number(env: Mapping[str, str], name: str, default: str, kind: Callable[[str], Number], least: Number,
+                above: bool = False) -> Number:
+    """The variable `name` (unset or empty: `default`) as a finite number of at least `least`, or
+    more than it when `above`; ValueError naming the variable otherwise, before anything starts."""
+    text = env.get(name) or default
+    try:
+        value = kind(text.strip())
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < least or (above and value == least):
+        whole = "a whole number" if kind is int else "a number"
+        bound = f"more than {least:g}" if above else f"at least {least:g}"
+        raise ValueError(f"{name} must be {whole} {bound}, not {text!r}")
+    return value
+
+
+def _env_size(env: Mapping[str, str], name: str, default: str) -> int:
+    """The variable `name` (unset or empty: `default`) as a size in bytes; ValueError naming it."""
+    try:
+        return parse_size(env.get(name) or default)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

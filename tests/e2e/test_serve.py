@@ -109,6 +109,19 @@ def test_only_one_of_the_two_root_key_variables_is_refused(tmp_path: Path) -> No
     assert "STRATO_ROOT_SECRET_KEY" in done.stderr
 
 
+@pytest.mark.parametrize(("name", "value"), [("STRATO_REQUEST_TIMEOUT", "nan"), ("STRATO_EDGE_CACHE_SIZE", "inf"),
+                                           ("STRATO_EDGE_RATE", "-5")])
+def test_a_bad_setting_is_refused_in_one_line_before_serving(tmp_path: Path, name: str, value: str) -> None:
+    """Not a traceback, nor a server whose edge restarts forever on it."""
+    env = {**StratoServer(tmp_path).env, name: value}
+    command = [sys.executable, "-m", "strato", "serve", "--port", "0", "--edge-port", "0", "--data-dir", str(tmp_path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"strato: {name}"), done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+
+
 # -- stopping -------------------------------------------------------------------------------
 
 
