@@ -16,6 +16,17 @@ from strato import __version__
 from strato.config import EdgeSettings, Settings, env_flag, parse_size
 
 
+def _port(text: str) -> int:
+    """A TCP port number (0: any free one), refused by argparse in one line otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strato",
                                      description="Self-hosted S3, Lambda and CDN in one package.")
@@ -24,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the AWS API (S3, Lambda, CloudFront, CloudWatch Logs), functions and the CDN edge")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="AWS API port (default 9000)")
-    serve.add_argument("--edge-port", type=int, help="CDN edge port (default 8080)")
+    serve.add_argument("--port", type=_port, help="AWS API port (default 9000)")
+    serve.add_argument("--edge-port", type=_port, help="CDN edge port (default 8080)")
     serve.add_argument("--data-dir", type=Path,
                        help="data directory (env STRATO_DATA_DIR, default ./strato-data)")
     serve.add_argument("--workers", type=int, help="API worker processes (env STRATO_WORKERS, default: one per CPU)")
@@ -35,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     edge = commands.add_parser("edge", help="run a standalone CDN edge node in front of one origin")
     edge.add_argument("--origin", help="the origin's URL, e.g. http://10.0.0.5:9000 (required to run)")
     edge.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    edge.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    edge.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     edge.add_argument("--cache-dir", type=Path, default=Path("strato-edge-cache"),
                       help="where cached responses live (default ./strato-edge-cache)")
     edge.add_argument("--cache-size", default="10G", help="disk budget of the cache (default 10G)")
