@@ -266,7 +266,7 @@ def serve(settings: Settings) -> None:
     roles.append(("functions", functools.partial(functions_controller, settings, sock, edge)))
     if edge is not None:
         roles.append(("edge", functools.partial(edge_role, settings, sock, edge)))
-    supervisor.supervise(roles)
+    supervisor.supervise(roles, stopped_last=("functions",))  # the workers' in-flight invokes finish first
 
 
 def _local_url(sock: socket.socket) -> str:

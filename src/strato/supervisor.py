@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from typing import Any
 
 log = logging.getLogger("strato")
@@ -110,11 +110,13 @@ def run_single(worker: Worker) -> None:
     run_loop(worker(0))
 
 
-def supervise(roles: Sequence[tuple[str, Role]]) -> None:
+def supervise(roles: Sequence[tuple[str, Role]], stopped_last: Collection[str] = ()) -> None:
     """Fork one process per (name, main) role (API workers, the functions controller), restart
     any that dies (a crash-looping one after its delay, which holds back no other's restart),
-    and stop them all on SIGINT/SIGTERM."""
+    and stop them all on SIGINT/SIGTERM: the roles named in `stopped_last` (a backend the others'
+    in-flight requests still need) once every other one has finished and exited."""
     children: dict[int, int] = {}
+    last_told = False  # the roles stopped last were sent their SIGTERM
     started = [0.0] * len(roles)
     delays = [0.0] * len(roles)
     due: dict[int, float] = {}  # the roles to start again: when
@@ -147,16 +149,29 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
                 logging.shutdown()
                 os._exit(code)
         children[pid] = index
-        if stopping:  # a stop signal arrived while this process was being forked
+        if stopping and (last_told or not last(index)):  # a stop signal arrived while this process was being forked
             os.kill(pid, signal.SIGTERM)
+
+    def last(index: int) -> bool:
+        return roles[index][0] in stopped_last
+
+    def stop_the_last() -> None:
+        """Once only the roles stopped last are left, stop them."""
+        nonlocal last_told
+        if not last_told and all(last(index) for index in children.values()):
+            last_told = True
+            for pid in children:
+                os.kill(pid, signal.SIGTERM)
 
     def stop(signum: int, frame: object) -> None:
         if os.getpid() != supervisor:  # a child forked a moment ago, before its own handlers
             exit_cleanly(signum, frame)
         nonlocal stopping, waiting
         stopping = True
-        for pid in children:
-            os.kill(pid, signal.SIGTERM)
+        for pid, index in children.items():
+            if not last(index):
+                os.kill(pid, signal.SIGTERM)
+        stop_the_last()
         if waiting:
             waiting = False
             raise _Stopped
@@ -207,7 +222,9 @@ def supervise(roles: Sequence[tuple[str, Role]]) -> None:
             continue
         pid, status = reaped
         index = children.pop(pid)
-        if not stopping:
+        if stopping:
+            stop_the_last()
+        else:
             short = time.monotonic() - started[index] < SHORT_LIFE
             delays[index] = min(max(delays[index] * 2, FIRST_RESTART_DELAY), MAX_RESTART_DELAY) if short else 0.0
             log.error("%s (pid %d) exited (status %d); restarting%s", roles[index][0], pid,

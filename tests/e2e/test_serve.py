@@ -24,6 +24,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
+from tests.e2e.lambda_helpers import call, deploy
 from tests.servers import StratoServer
 
 
@@ -141,6 +142,32 @@ def test_a_stop_signal_ends_the_server_with_status_0(
     assert alive == []
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+
+
+def test_an_invoke_in_flight_when_the_server_is_stopped_is_answered_before_it_exits(tmp_path: Path) -> None:
+    """As a graceful stop finishes the requests in progress: the functions controller is stopped
+    only after the workers, whose invokes it runs, are done."""
+    server = StratoServer(tmp_path / "data").start()
+    lam = make_client(server.url, "lambda", retries={"max_attempts": 0}, read_timeout=60)
+    name = deploy(lam, """
+        import socket, time
+        def handler(event, context):
+            socket.create_connection(("127.0.0.1", event["port"])).close()  # it has begun
+            time.sleep(2)
+            return {"finished": True}
+    """)
+    answers: list[object] = []
+    with socket.socket() as begun:
+        begun.bind(("127.0.0.1", 0))
+        begun.listen()
+        begun.settimeout(60)
+        invoking = threading.Thread(target=lambda: answers.append(call(lam, name, {"port": begun.getsockname()[1]})[1]))
+        invoking.start()
+        begun.accept()[0].close()
+        server.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        invoking.join(60)
+    assert answers == [{"finished": True}]
+    assert server.stop(timeout=60) == 0, server.text
 
 
 def test_a_server_restarted_after_a_clean_stop_serves_the_same_data(tmp_path: Path) -> None:
