@@ -33,15 +33,18 @@ class StratoServer:
     server never blocks on a full pipe) and kept in `output`, one line per item."""
 
     def __init__(
-        self, data_dir: Path, *args: str, env: dict[str, str] | None = None, root_keys: bool = True
+        self, data_dir: Path, *args: str, env: dict[str, str] | None = None, root_keys: bool = True,
+        own_group: bool = False,
     ) -> None:
-        """`root_keys=False` starts it without STRATO_ROOT_*, as a first-time user would."""
+        """`root_keys=False` starts it without STRATO_ROOT_*, as a first-time user would;
+        `own_group` in a process group of its own, as a terminal starts it (`interrupt`)."""
         self.data_dir = data_dir
         self.args = list(args)
         base = {k: v for k, v in os.environ.items() if not k.startswith("STRATO_ROOT_")}
         if root_keys:
             base.update({"STRATO_ROOT_ACCESS_KEY": ACCESS_KEY, "STRATO_ROOT_SECRET_KEY": SECRET_KEY})
         self.env = {**base, **(env or {})}
+        self.own_group = own_group
         self.process: subprocess.Popen[str] | None = None
         self.port = 0
         self.output: list[str] = []
@@ -75,6 +78,7 @@ class StratoServer:
         self.output = []
         self.process = subprocess.Popen(
             command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            process_group=0 if self.own_group else None,
         )
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout

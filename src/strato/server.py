@@ -343,8 +343,11 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
                             LeaseDesk(folder / "leases.sock", pool), Provisioner(registry, pool))
     serving = asyncio.ensure_future(controller.serve())
     collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, serving.cancel)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, serving.cancel)
+    # A terminal's Ctrl-C reaches every process of its group at once: the supervisor sends the
+    # SIGTERM when the workers have finished the invokes they are waiting for.
+    loop.add_signal_handler(signal.SIGINT, lambda: None)
     try:
         with contextlib.suppress(asyncio.CancelledError):
             await serving

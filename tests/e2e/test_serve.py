@@ -144,10 +144,22 @@ def test_a_stop_signal_ends_the_server_with_status_0(
         socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
 
 
-def test_an_invoke_in_flight_when_the_server_is_stopped_is_answered_before_it_exits(tmp_path: Path) -> None:
-    """As a graceful stop finishes the requests in progress: the functions controller is stopped
-    only after the workers, whose invokes it runs, are done."""
-    server = StratoServer(tmp_path / "data").start()
+def stop_by_terminal(server: StratoServer) -> None:
+    """Ctrl-C: SIGINT to every process of the terminal's foreground group at once."""
+    os.killpg(server.pid, signal.SIGINT)
+
+
+def stop_by_sigterm(server: StratoServer) -> None:
+    os.kill(server.pid, signal.SIGTERM)
+
+
+@pytest.mark.parametrize("stop", [stop_by_sigterm, stop_by_terminal], ids=["SIGTERM", "Ctrl-C"])
+def test_an_invoke_in_flight_when_the_server_is_stopped_is_answered_before_it_exits(
+    tmp_path: Path, stop: Any
+) -> None:
+    """As a graceful stop finishes the requests in progress: the functions controller, its
+    zygotes and environments are stopped only after the workers, whose invokes they run, are done."""
+    server = StratoServer(tmp_path / "data", own_group=True).start()
     lam = make_client(server.url, "lambda", retries={"max_attempts": 0}, read_timeout=60)
     name = deploy(lam, """
         import socket, time
@@ -164,10 +176,11 @@ def test_an_invoke_in_flight_when_the_server_is_stopped_is_answered_before_it_ex
         invoking = threading.Thread(target=lambda: answers.append(call(lam, name, {"port": begun.getsockname()[1]})[1]))
         invoking.start()
         begun.accept()[0].close()
-        server.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        stop(server)
         invoking.join(60)
     assert answers == [{"finished": True}]
     assert server.stop(timeout=60) == 0, server.text
+    assert "Traceback" not in server.text
 
 
 def test_a_server_restarted_after_a_clean_stop_serves_the_same_data(tmp_path: Path) -> None:

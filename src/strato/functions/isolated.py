@@ -157,6 +157,10 @@ class ZygoteClient:
                 env=environment,
                 stdin=subprocess.DEVNULL,
                 cwd="/",
+                # Out of the terminal's process group, which a Ctrl-C interrupts whole: the zygote
+                # and its environments end when the controller closes its socket, after the
+                # invokes in flight.
+                start_new_session=True,
             )
         self._cgroup_version = policy.cgroups.version if policy.cgroups else 0
         self._own_uids = policy.root  # each environment runs as the uid it is given
