@@ -191,6 +191,8 @@ def _uvicorn_config(app: ExpectContinueGuard, settings: Settings, shortcut: Shor
         app, loop="uvloop", http=_protocol(settings.request_timeout, app, shortcut, match), lifespan="off",
         access_log=False,
         server_header=False, proxy_headers=False, log_level=settings.log_level, timeout_keep_alive=30, ws="none",
+        # A client that stops reading holds its answer's connection open: a stop waits this long for it.
+        timeout_graceful_shutdown=math.ceil(settings.request_timeout),
     )
 
 

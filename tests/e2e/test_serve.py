@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
@@ -181,6 +182,25 @@ def test_an_invoke_in_flight_when_the_server_is_stopped_is_answered_before_it_ex
     assert answers == [{"finished": True}]
     assert server.stop(timeout=60) == 0, server.text
     assert "Traceback" not in server.text
+
+
+def test_a_client_that_never_reads_its_download_does_not_hold_up_a_stop(tmp_path: Path) -> None:
+    """SIGTERM stops the API within its request timeout (2 s here) whatever a client does; one
+    that asked for a large object and read none of it held the server up for good."""
+    server = StratoServer(tmp_path / "data", env={"STRATO_REQUEST_TIMEOUT": "2"}).start()
+    try:
+        s3 = make_client(server.url)
+        s3.create_bucket(Bucket="never-read")
+        s3.put_object(Bucket="never-read", Key="big", Body=b"x" * (32 * 1024 * 1024))
+        url = urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": "never-read", "Key": "big"}))
+        with socket.create_connection(("127.0.0.1", server.port)) as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.sendall(f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+            assert client.recv(12) == b"HTTP/1.1 200"
+            assert server.stop(timeout=30) == 0, server.text
+    finally:
+        if server.alive():
+            server.kill()
 
 
 def test_a_server_restarted_after_a_clean_stop_serves_the_same_data(tmp_path: Path) -> None:
