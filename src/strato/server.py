@@ -201,9 +201,9 @@ def _announce(settings: Settings, sock: socket.socket, edge: socket.socket | Non
     port = sock.getsockname()[1]
     lines = [
         f"strato {__version__} serving",
-        f"  AWS API (S3):  http://{settings.host}:{port}",
-        f"  health:        http://{settings.host}:{port}/_strato/health",
-        f"  CDN edge:      http://{settings.host}:{edge.getsockname()[1]}" if edge is not None
+        f"  AWS API (S3):  {_url(settings.host, port)}",
+        f"  health:        {_url(settings.host, port)}/_strato/health",
+        f"  CDN edge:      {_url(settings.host, edge.getsockname()[1])}" if edge is not None
         else f"  CDN edge:      off (port {settings.edge_port} is taken)",
         f"  data dir:      {settings.data_dir.resolve()}",
         f"  workers:       {settings.workers}",
@@ -216,7 +216,7 @@ def _announce(settings: Settings, sock: socket.socket, edge: socket.socket | Non
             lines.append(f"  root access key: {identity.access_key}")
             lines.append(f"  root secret key: {identity.secret_key}")
             lines.append("  (generated now and printed once; they stay in the credentials file)")
-    lines.append(f"  AWS_ENDPOINT_URL=http://{settings.host}:{port}  region {settings.region}")
+    lines.append(f"  AWS_ENDPOINT_URL={_url(settings.host, port)}  region {settings.region}")
     print("\n".join(lines), flush=True)
 
 
@@ -274,7 +274,11 @@ def serve(settings: Settings) -> None:
 def _local_url(sock: socket.socket) -> str:
     """How processes on this machine reach a listening socket (a wildcard address as loopback)."""
     host, port = sock.getsockname()[:2]
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return _url({"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host), port)
+
+
+def _url(host: str, port: int) -> str:
+    """An http URL of a host and port, an IPv6 address in brackets (RFC 3986 section 3.2.2)."""
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
@@ -384,7 +388,7 @@ def serve_edge(settings: EdgeSettings) -> None:
         sys.exit(f"strato: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
     print("\n".join([
         f"strato {__version__} edge serving",
-        f"  edge:          http://{settings.host}:{sock.getsockname()[1]}",
+        f"  edge:          {_url(settings.host, sock.getsockname()[1])}",
         f"  origin:        {origin.base}",
         f"  invalidations: {settings.invalidations_from or 'only purges sent to this edge'}",
         f"  cache:         {settings.cache_dir.resolve()} ({loaded} entries kept from before)",

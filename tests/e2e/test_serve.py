@@ -215,6 +215,33 @@ def test_a_server_restarted_after_a_clean_stop_serves_the_same_data(tmp_path: Pa
         assert again.stop() == 0
 
 
+def test_on_an_ipv6_address_the_printed_endpoints_are_urls_clients_take(tmp_path: Path) -> None:
+    """`--host ::1` printed http://::1:PORT, which no client parses; the address is bracketed."""
+    env = StratoServer(tmp_path).env
+    command = [sys.executable, "-m", "strato", "serve", "--host", "::1", "--port", "0", "--edge-port", "0",
+               "--data-dir", str(tmp_path / "data")]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as server:
+        try:
+            assert server.stdout is not None
+            lines = [server.stdout.readline() for _ in range(8)]
+            endpoint = next(line.split()[0] for line in lines if "AWS_ENDPOINT_URL=" in line).split("=", 1)[1]
+            assert re.fullmatch(r"http://\[::1\]:\d+", endpoint), lines
+            assert any(f"AWS API (S3):  {endpoint}" in line for line in lines), lines
+            assert re.search(r"CDN edge:\s+http://\[::1\]:\d+", "".join(lines)), lines
+            wait_for(lambda: _answers(endpoint), timeout=60)
+            assert make_client(endpoint).list_buckets()["Buckets"] == []
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=60) == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return get(f"{url}/_strato/health")[0] == 200
+    except OSError:
+        return False
+
+
 def test_a_busy_port_is_a_clear_error_not_a_traceback(server: StratoServer, tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "strato", "serve", "--port", str(server.port), "--data-dir", str(tmp_path)],
