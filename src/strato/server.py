@@ -225,10 +225,13 @@ def serve(settings: Settings) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Private when strato makes it: the objects, their metadata and the keys are no other local
     # user's to read (an operator's own directory keeps the mode it has).
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    dirlock.hold(settings.data_dir, "strato serve")
-    # Made once, private, before any process forks: the workers and the controller all use it.
-    (settings.data_dir / "functions").mkdir(mode=0o700, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        dirlock.hold(settings.data_dir, "strato serve")
+        # Made once, private, before any process forks: the workers and the controller all use it.
+        (settings.data_dir / "functions").mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:  # a file, a read-only or full disk, no permission
+        sys.exit(f"strato: cannot use the data dir {settings.data_dir}: {exc.strerror or exc}")
     server_starting(settings.data_dir / "functions")  # provisioned environments are started again
     store = ObjectStore(settings.data_dir)
     report = store.recover()

@@ -111,6 +111,15 @@ def test_only_one_of_the_two_root_key_variables_is_refused(tmp_path: Path) -> No
     assert "STRATO_ROOT_SECRET_KEY" in done.stderr
 
 
+def test_a_data_dir_that_is_a_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("not a directory")
+    command = [sys.executable, "-m", "strato", "serve", "--port", "0", "--edge-port", "0",
+               "--data-dir", str(tmp_path / "data")]
+    done = subprocess.run(command, env=StratoServer(tmp_path).env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert done.stderr == f"strato: cannot use the data dir {tmp_path / 'data'}: File exists\n"
+
+
 @pytest.mark.parametrize(("name", "value"), [("STRATO_REQUEST_TIMEOUT", "nan"), ("STRATO_EDGE_CACHE_SIZE", "inf"),
                                            ("STRATO_EDGE_RATE", "-5")])
 def test_a_bad_setting_is_refused_in_one_line_before_serving(tmp_path: Path, name: str, value: str) -> None:
