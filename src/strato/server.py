@@ -249,7 +249,10 @@ def serve(settings: Settings) -> None:
         log.warning("the CDN edge is off: cannot listen on %s:%d: %s", settings.host, settings.edge_port,
                     exc.strerror or exc)
         edge = None
-    _announce(settings, sock, edge)
+    try:
+        _announce(settings, sock, edge)
+    except ValueError as exc:  # a damaged credentials file
+        sys.exit(f"strato: {exc}")
     counters = ResponseCounters(settings.workers)
 
     async def worker(index: int) -> None:

@@ -91,6 +91,21 @@ def test_a_first_start_without_root_keys_generates_prints_and_stores_them(tmp_pa
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
 
 
+@pytest.mark.parametrize("content", ["{bad", "{}", "[]"])
+def test_a_damaged_credentials_file_is_refused_in_one_line_naming_it(tmp_path: Path, content: str) -> None:
+    """Not a traceback, and never new keys written over the old ones."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "credentials.json").write_text(content)
+    command = [sys.executable, "-m", "strato", "serve", "--port", "0", "--edge-port", "0", "--data-dir", str(data)]
+    done = subprocess.run(command, env=StratoServer(data, root_keys=False).env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert done.stderr.startswith(f"strato: cannot read the root keys in {data / 'credentials.json'}"), done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert (data / "credentials.json").read_text() == content
+
+
 def test_keys_from_the_environment_are_used_and_never_printed(tmp_path: Path) -> None:
     server = StratoServer(tmp_path / "data", env={"STRATO_ROOT_ACCESS_KEY": "ENVKEY0000000000",
                                                   "STRATO_ROOT_SECRET_KEY": "env-secret-value-123"}).start()

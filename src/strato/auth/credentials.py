@@ -93,12 +93,16 @@ def generate_root() -> tuple[str, str]:
 
 
 def load_or_create_root(path: Path) -> tuple[str, str, bool]:
-    """Root keys stored at `path`; created (0600) when missing. Returns (access, secret, created)."""
+    """Root keys stored at `path`; created (0600) when missing. Returns (access, secret, created);
+    ValueError when the file holds no keys (damaged, or edited by hand)."""
     try:
         stored = json.loads(path.read_text())
         return stored["access_key"], stored["secret_key"], False
     except FileNotFoundError:
         pass
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"cannot read the root keys in {path} ({type(exc).__name__}: {exc}): mend the file, "
+                         "or move it away to have new keys made") from None
     access, secret = generate_root()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
