@@ -24,3 +24,17 @@ def test_a_port_out_of_range_is_refused_by_the_command_line(args: tuple[str, ...
     assert "Traceback" not in done.stderr
     assert "a port is a number from 0 to 65535" in done.stderr
     assert list(tmp_path.iterdir()) == [], "refused before making a data or cache dir"
+
+
+def test_logs_from_a_directory_without_the_data_dir_say_where_they_looked(tmp_path: Path) -> None:
+    """Not silence: `strato logs` run elsewhere than `strato serve` finds no ./strato-data."""
+    done = strato("logs", "hello", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == f"strato: no data dir at {tmp_path / 'strato-data'}: give --data-dir or STRATO_DATA_DIR\n"
+
+
+def test_logs_of_a_function_that_has_none_say_so(tmp_path: Path) -> None:
+    (tmp_path / "strato-data").mkdir()
+    done = strato("logs", "hello", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith(f"strato: no logs for function hello in {tmp_path / 'strato-data'}"), done.stderr

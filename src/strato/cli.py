@@ -98,12 +98,17 @@ def main(argv: list[str] | None = None) -> None:
         from strato.functions.logs import function_directory, read_logs
 
         try:
-            logs_dir = Settings.from_env(data_dir=args.data_dir).data_dir / "functions" / "logs"
-            if not function_directory(logs_dir, args.function).is_dir():  # as a log group that does not exist
-                sys.exit(f"strato: no logs for function {args.function} in {logs_dir}")
-            sys.stdout.buffer.write(read_logs(logs_dir, args.function, args.bytes))
+            data_dir = Settings.from_env(data_dir=args.data_dir).data_dir
+            if not data_dir.is_dir():  # run from another directory than `strato serve`'s
+                raise ValueError(f"no data dir at {data_dir.resolve()}: give --data-dir or STRATO_DATA_DIR")
+            logs_dir = data_dir / "functions" / "logs"
+            if not function_directory(logs_dir, args.function).is_dir():  # as Lambda has no log group for it
+                raise ValueError(f"no logs for function {args.function} in {logs_dir.resolve()}: no such function, "
+                                 "or never invoked")
+            text = read_logs(logs_dir, args.function, args.bytes)
         except ValueError as exc:
             sys.exit(f"strato: {exc}")
+        sys.stdout.buffer.write(text)
     elif args.command == "edge" and args.edge_command == "purge":
         sys.exit(_purge(args))
     elif args.command == "edge":
