@@ -47,3 +47,12 @@ def test_numbers_within_their_range_are_taken() -> None:
                                   "STRATO_EVENT_RETRY_DELAY": "0", "STRATO_EDGE_CACHE_SIZE": "1.5G"})
     assert (settings.workers, settings.request_timeout, settings.edge_rate) == (3, 2.5, None)
     assert (settings.event_retry_delay, settings.edge_cache_size) == (0.0, 3 * 1024**3 // 2)
+
+
+@pytest.mark.parametrize("source", ["flag", "environment"])
+def test_domains_are_host_names_in_lower_case_without_the_roots_dot(source: str) -> None:
+    """A function URL's host was never recognised under `--domain Example.COM`: hosts are compared lowered."""
+    given = ["S3.Example.COM.", " files.example.org", "s3.example.com"]
+    settings = (Settings.from_env({}, domains=tuple(given)) if source == "flag"
+                else Settings.from_env({"STRATO_DOMAIN": ",".join(given)}))
+    assert settings.domains == ("s3.example.com", "files.example.org")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -48,12 +48,13 @@ class Settings:
             "edge_rate": _env_number(env, "STRATO_EDGE_RATE", "0", float, 0.0) or None,  # 0: no limit
             "edge_access_log": env.get("STRATO_EDGE_ACCESS_LOG") or None,
             "edge_trust_forwarded_proto": env_flag(env, "STRATO_EDGE_TRUST_FORWARDED_PROTO"),
-            "domains": tuple(d.strip().lower() for d in env.get("STRATO_DOMAIN", "").split(",") if d.strip()),
+            "domains": tuple(env.get("STRATO_DOMAIN", "").split(",")),
             "root_access_key": env.get("STRATO_ROOT_ACCESS_KEY") or None,
             "root_secret_key": env.get("STRATO_ROOT_SECRET_KEY") or None,
         }
         values.update({name: value for name, value in flags.items() if value is not None})
         settings = cls(**values)  # type: ignore[arg-type]
+        settings = replace(settings, domains=_host_names(settings.domains))
         if (settings.root_access_key is None) != (settings.root_secret_key is None):
             raise ValueError("set both STRATO_ROOT_ACCESS_KEY and STRATO_ROOT_SECRET_KEY, or neither")
         if (settings.root_access_key or "").startswith(FUNCTION_KEY_PREFIX):
@@ -66,6 +67,13 @@ class Settings:
     @property
     def credentials_file(self) -> Path:
         return self.data_dir / "credentials.json"
+
+
+def _host_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Domains as Host headers are compared: lower case, without the root's dot (RFC 4343), each
+    once, from --domain as from STRATO_DOMAIN."""
+    cleaned = (name.strip().lower().rstrip(".") for name in names)
+    return tuple(dict.fromkeys(name for name in cleaned if name))
 
 
 Number = TypeVar("Number", int, float)
