@@ -220,7 +220,15 @@ def _announce(settings: Settings, sock: socket.socket, edge: socket.socket | Non
     print("\n".join(lines), flush=True)
 
 
+def _stop_cleanly_while_starting() -> None:
+    """A stop signal during start-up (waiting for the directory's lock, recovery) ends the
+    process with status 0, as one later does: not a KeyboardInterrupt traceback, nor status -15."""
+    signal.signal(signal.SIGINT, supervisor.exit_cleanly)
+    signal.signal(signal.SIGTERM, supervisor.exit_cleanly)
+
+
 def serve(settings: Settings) -> None:
+    _stop_cleanly_while_starting()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Private when strato makes it: the objects, their metadata and the keys are no other local
@@ -373,6 +381,7 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
 
 def serve_edge(settings: EdgeSettings) -> None:
     """A standalone edge: one process, since the cache index has one owner."""
+    _stop_cleanly_while_starting()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     origin = HttpOrigin(settings.origin)

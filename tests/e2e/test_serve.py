@@ -276,6 +276,27 @@ def test_a_busy_port_is_a_clear_error_not_a_traceback(server: StratoServer, tmp_
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_while_waiting_for_the_data_dir_ends_the_start_with_status_0(
+    server: StratoServer, sig: signal.Signals
+) -> None:
+    """Ctrl-C on a start that waits for the first server to let go of its data dir."""
+    second = StratoServer(server.data_dir)
+
+    def start_stopped() -> None:
+        with pytest.raises(RuntimeError, match="exited during startup"):
+            second.start(timeout=60.0)
+
+    waiting = threading.Thread(target=start_stopped)
+    waiting.start()
+    try:
+        wait_for(lambda: "in use by another strato serve" in second.text)
+        assert second.stop(sig, timeout=30) == 0, second.text
+    finally:
+        waiting.join(60)
+    assert "Traceback" not in second.text
+
+
 # -- admin paths ----------------------------------------------------------------------------
 
 
