@@ -38,3 +38,13 @@ def test_logs_of_a_function_that_has_none_say_so(tmp_path: Path) -> None:
     done = strato("logs", "hello", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.startswith(f"strato: no logs for function hello in {tmp_path / 'strato-data'}"), done.stderr
+
+
+
+def test_an_edge_access_log_that_cannot_be_opened_is_refused_in_one_line(tmp_path: Path) -> None:
+    done = strato("edge", "--origin", "http://127.0.0.1:9", "--port", "0", "--cache-dir", str(tmp_path / "cache"),
+                  "--access-log", str(tmp_path / "no-such-dir" / "access.log"), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.endswith(f"strato: cannot open the edge access log {tmp_path / 'no-such-dir' / 'access.log'}: "
+                                "No such file or directory\n"), done.stderr
+    assert "Traceback" not in done.stderr

@@ -247,6 +247,7 @@ def serve(settings: Settings) -> None:
     if report.temp_files or report.orphan_blobs:
         log.warning("recovery removed %d temp files and %d orphan blobs",
                     report.temp_files, report.orphan_blobs)
+    access_log = _access_log(settings.edge_access_log)
     try:
         sock = supervisor.bind(settings.host, settings.port)
     except OSError as exc:
@@ -281,7 +282,7 @@ def serve(settings: Settings) -> None:
     roles = [(f"worker-{index}", functools.partial(worker, index)) for index in range(settings.workers)]
     roles.append(("functions", functools.partial(functions_controller, settings, sock, edge)))
     if edge is not None:
-        roles.append(("edge", functools.partial(edge_role, settings, sock, edge)))
+        roles.append(("edge", functools.partial(edge_role, settings, sock, edge, access_log)))
     supervisor.supervise(roles, stopped_last=("functions",))  # the workers' in-flight invokes finish first
 
 
@@ -296,9 +297,11 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket) -> None:
+async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket,
+                    access_log: logging.Logger | None) -> None:
     """The CDN edge of `strato serve`: one process, since the cache index has one owner. It
-    fronts strato's own S3 API (distributions and the default one) and applies invalidations."""
+    fronts strato's own S3 API (distributions and the default one) and applies invalidations.
+    `access_log` is opened before the fork, where a target that cannot be written stops the start."""
     api_url = _local_url(api)
     api.close()
     identity, _ = root_identity(settings)
@@ -310,7 +313,7 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket)
     origin = DistributionOrigin(registry, api_url,
                                 OriginKeys(identity.access_key, identity.secret_key, settings.region))
     limiter = RateLimiter(settings.edge_rate, 2 * settings.edge_rate) if settings.edge_rate else None
-    proxy = EdgeProxy(origin, store, rules=origin, limiter=limiter, access_log=_access_log(settings.edge_access_log))
+    proxy = EdgeProxy(origin, store, rules=origin, limiter=limiter, access_log=access_log)
     applied = cache_dir / "invalidations-applied"
     following: asyncio.Future[None] | None = None
     try:
@@ -397,6 +400,7 @@ def serve_edge(settings: EdgeSettings) -> None:
     limiter = None
     if settings.rate:
         limiter = RateLimiter(settings.rate, settings.burst or max(1.0, 2 * settings.rate))
+    access_log = _access_log(settings.access_log)
     try:
         sock = supervisor.bind(settings.host, settings.port)
     except OSError as exc:
@@ -412,7 +416,7 @@ def serve_edge(settings: EdgeSettings) -> None:
 
     async def worker(_index: int) -> None:
         proxy = EdgeProxy(origin, store, limiter=limiter, max_concurrent_per_client=settings.max_concurrent_per_client,
-                          access_log=_access_log(settings.access_log))
+                          access_log=access_log)
         remote = following = None
         try:
             if settings.invalidations_from and settings.keys:
@@ -438,12 +442,16 @@ def serve_edge(settings: EdgeSettings) -> None:
 
 def _access_log(target: str | None) -> logging.Logger | None:
     """A logger writing one line per request to `target` ('-' is standard output); a file moved
-    away (logrotate) is made again at its path for the next line."""
+    away (logrotate) is made again at its path for the next line. Refuses in one line
+    (SystemExit) a file that cannot be opened."""
     if target is None:
         return None
     logger = logging.getLogger("strato.edge.access")
-    handler: logging.Handler = (logging.StreamHandler(sys.stdout) if target == "-"
-                                else logging.handlers.WatchedFileHandler(target))
+    try:
+        handler: logging.Handler = (logging.StreamHandler(sys.stdout) if target == "-"
+                                    else logging.handlers.WatchedFileHandler(target))
+    except OSError as exc:
+        sys.exit(f"strato: cannot open the edge access log {target}: {exc.strerror or exc}")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -135,6 +135,18 @@ def test_a_data_dir_that_is_a_file_is_refused_in_one_line(tmp_path: Path) -> Non
     assert done.stderr == f"strato: cannot use the data dir {tmp_path / 'data'}: File exists\n"
 
 
+def test_an_edge_access_log_that_cannot_be_opened_is_refused_before_serving(tmp_path: Path) -> None:
+    """Not an edge that fails at every restart while the rest serves."""
+    target = tmp_path / "no-such-dir" / "access.log"
+    command = [sys.executable, "-m", "strato", "serve", "--port", "0", "--edge-port", "0", "--data-dir", str(tmp_path)]
+    done = subprocess.run(command, env={**StratoServer(tmp_path).env, "STRATO_EDGE_ACCESS_LOG": str(target)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.endswith(f"strato: cannot open the edge access log {target}: No such file or directory\n")
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize(("name", "value"), [("STRATO_REQUEST_TIMEOUT", "nan"), ("STRATO_EDGE_CACHE_SIZE", "inf"),
                                            ("STRATO_EDGE_RATE", "-5")])
 def test_a_bad_setting_is_refused_in_one_line_before_serving(tmp_path: Path, name: str, value: str) -> None:
