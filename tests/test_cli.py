@@ -48,3 +48,10 @@ def test_an_edge_access_log_that_cannot_be_opened_is_refused_in_one_line(tmp_pat
     assert done.stderr.endswith(f"strato: cannot open the edge access log {tmp_path / 'no-such-dir' / 'access.log'}: "
                                 "No such file or directory\n"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_origin_that_is_no_http_url_is_refused_in_one_line(tmp_path: Path) -> None:
+    done = strato("edge", "--origin", "localhost:9000", "--port", "0", "--cache-dir", str(tmp_path / "cache"),
+                  cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == "strato: origin must be an http(s) URL, not 'localhost:9000'\n"
