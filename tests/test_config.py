@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from strato.config import Settings, parse_size
@@ -56,3 +58,9 @@ def test_domains_are_host_names_in_lower_case_without_the_roots_dot(source: str)
     settings = (Settings.from_env({}, domains=tuple(given)) if source == "flag"
                 else Settings.from_env({"STRATO_DOMAIN": ",".join(given)}))
     assert settings.domains == ("s3.example.com", "files.example.org")
+
+
+def test_an_empty_data_dir_or_region_variable_is_an_unset_one() -> None:
+    """`STRATO_DATA_DIR=` made the current directory the data dir, and `STRATO_REGION=` no region signed for."""
+    settings = Settings.from_env({"STRATO_DATA_DIR": "", "STRATO_REGION": ""})
+    assert (settings.data_dir, settings.region) == (Path("strato-data"), "us-east-1")

@@ -37,8 +37,9 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, **flags: object) -> Settings:
         env = dict(os.environ if environ is None else environ)
         values: dict[str, object] = {
-            "data_dir": Path(env.get("STRATO_DATA_DIR", "strato-data")),
-            "region": env.get("STRATO_REGION", "us-east-1"),
+            # An empty variable is an unset one, as for every setting: not the current directory, nor no region.
+            "data_dir": Path(env.get("STRATO_DATA_DIR") or "strato-data"),
+            "region": env.get("STRATO_REGION") or "us-east-1",
             "workers": _env_number(env, "STRATO_WORKERS", str(os.cpu_count() or 1), int, 1),
             "request_timeout": _env_number(env, "STRATO_REQUEST_TIMEOUT", "30", float, 0.0, above=True),
             "function_concurrency": _env_number(env, "STRATO_FUNCTION_CONCURRENCY", "1000", int, 1),
