@@ -55,3 +55,13 @@ def test_an_origin_that_is_no_http_url_is_refused_in_one_line(tmp_path: Path) ->
                   cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr == "strato: origin must be an http(s) URL, not 'localhost:9000'\n"
+
+
+
+@pytest.mark.parametrize("count", ["0", "-5", "lots"])
+def test_logs_of_no_bytes_are_refused_by_the_command_line(tmp_path: Path, count: str) -> None:
+    """Not "no logs of hello" for a function that has some."""
+    (tmp_path / "strato-data").mkdir()
+    done = strato("logs", "hello", "--bytes", count, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "a number of bytes, at least 1" in done.stderr

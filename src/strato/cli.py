@@ -27,6 +27,17 @@ def _port(text: str) -> int:
     return port
 
 
+def _byte_count(text: str) -> int:
+    """A number of bytes to print, at least one."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a number of bytes, at least 1, not {text!r}")
+    return count
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strato",
                                      description="Self-hosted S3, Lambda and CDN in one package.")
@@ -75,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("function", help="the function's name")
     logs.add_argument("--data-dir", type=Path,
                       help="data directory of the strato that runs it (env STRATO_DATA_DIR, default ./strato-data)")
-    logs.add_argument("--bytes", type=int, default=1024 * 1024,
+    logs.add_argument("--bytes", type=_byte_count, default=1024 * 1024,
                       help="how much of the newest log to print (default 1 MiB)")
     return parser
 
