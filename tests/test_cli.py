@@ -40,7 +40,6 @@ def test_logs_of_a_function_that_has_none_say_so(tmp_path: Path) -> None:
     assert done.stderr.startswith(f"strato: no logs for function hello in {tmp_path / 'strato-data'}"), done.stderr
 
 
-
 def test_an_edge_access_log_that_cannot_be_opened_is_refused_in_one_line(tmp_path: Path) -> None:
     done = strato("edge", "--origin", "http://127.0.0.1:9", "--port", "0", "--cache-dir", str(tmp_path / "cache"),
                   "--access-log", str(tmp_path / "no-such-dir" / "access.log"), cwd=tmp_path)
@@ -48,14 +47,6 @@ def test_an_edge_access_log_that_cannot_be_opened_is_refused_in_one_line(tmp_pat
     assert done.stderr.endswith(f"strato: cannot open the edge access log {tmp_path / 'no-such-dir' / 'access.log'}: "
                                 "No such file or directory\n"), done.stderr
     assert "Traceback" not in done.stderr
-
-
-def test_an_origin_that_is_no_http_url_is_refused_in_one_line(tmp_path: Path) -> None:
-    done = strato("edge", "--origin", "localhost:9000", "--port", "0", "--cache-dir", str(tmp_path / "cache"),
-                  cwd=tmp_path)
-    assert done.returncode == 1
-    assert done.stderr == "strato: origin must be an http(s) URL, not 'localhost:9000'\n"
-
 
 
 @pytest.mark.parametrize("count", ["0", "-5", "lots"])
