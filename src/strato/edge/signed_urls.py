@@ -31,8 +31,9 @@ from strato import jsontext
 from strato.edge.rules import SIGNING_PARAMS
 
 MAX_POLICY_BYTES = 16 * 1024
-HASH_ALGORITHMS: dict[str, type[hashes.SHA1 | hashes.SHA256]] = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
 """A bound on the decoded policy; CloudFront's own limit on a whole URL is 8 KiB."""
+HASH_ALGORITHMS: dict[str, type[hashes.SHA1 | hashes.SHA256]] = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
+"""Hash-Algorithm's values: what the policy is hashed with before it is signed (SHA1 when left out)."""
 
 
 class Reason(enum.StrEnum):
