@@ -261,7 +261,7 @@ class DistributionOrigin:
         return await self.api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
 
     def _signs(self, origin: Origin, headers: Mapping[str, str]) -> bool:
-        """Whether the edge signs its request to the S3 `origin` (AWS CloudFront
+        """Whether the edge signs its request to `origin`, S3 or custom (AWS CloudFront
         API_OriginAccessControlConfig): an origin access control's SigningBehavior `always` does,
         `never` does not, `no-override` does unless the request passes the viewer's Authorization
         along; a legacy origin access identity always does."""
