@@ -255,9 +255,8 @@ class DistributionOrigin:
         if self._signs(origin, headers) and method in ("GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
                 return _refused("An origin access control or identity reads objects only; this names none.")
-            signed_for = {name: value for name, value in headers.items() if name != "authorization"}  # overwritten
-            return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query), signed_for,
-                                        body)
+            return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query),
+                                        _without_authorization(headers), body)
         return await self.api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
 
     def _signs(self, origin: Origin, headers: Mapping[str, str]) -> bool:
@@ -294,7 +293,7 @@ class DistributionOrigin:
         signed = sigv4.sign_headers(method, origin_host, path.encode("latin-1"), query.encode("latin-1"), payload,
                                     access_key=self.keys.access_key, secret=self.keys.secret_key,
                                     region=self.keys.region, service=service, now=time.time())
-        return {**{name: value for name, value in headers.items() if name != "authorization"}, **signed}
+        return {**_without_authorization(headers), **signed}
 
     def _custom_origin(self, origin: Origin) -> HttpOrigin:
         """The origin's connections, with its own timeouts."""
@@ -377,6 +376,12 @@ def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
               if behavior.trusted_key_groups is not None and behavior.trusted_key_groups.enabled
               for group in behavior.trusted_key_groups.items}
     return tuple(sorted(groups))
+
+
+def _without_authorization(headers: Mapping[str, str]) -> dict[str, str]:
+    """`headers` but the viewer's Authorization, which the edge's own signature replaces (an
+    origin given two would refuse the request)."""
+    return {name: value for name, value in headers.items() if name != "authorization"}
 
 
 def _access_controls(distributions: list[Distribution]) -> tuple[str, ...]:
