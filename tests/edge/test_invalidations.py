@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +15,7 @@ from strato.edge.invalidations import PATH, Rows, follow
 from strato.edge.store import EdgeStore
 from tests.edge.conftest import StratoEdge
 from tests.edge.origin import Origin, Route, Seen
+from tests.edge.test_proxy import call
 from tests.edge.test_store import entry
 
 KIB = 1024
@@ -94,10 +94,10 @@ def test_an_edge_that_remembered_a_number_alone_takes_the_next_feed_for_its_own(
     store.close()
 
 
-def body_of(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as answer:
-        data: bytes = answer.read()
-        return data
+def body_of(edge: StratoEdge, path: str) -> bytes:
+    """The edge's body for `path` on one Host, whichever port the edge has (so the same cache keys
+    across a restart)."""
+    return call(edge, path, {"Host": "site.test"})[2]
 
 
 def test_a_restarted_edge_applies_every_page_it_missed_before_serving(
@@ -124,14 +124,13 @@ def test_a_restarted_edge_applies_every_page_it_missed_before_serving(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     try:
         edge.start()
-        assert [body_of(f"{edge.url}{path}") for path in paths] == [b"version 1"] * 3
+        assert [body_of(edge, path) for path in paths] == [b"version 1"] * 3
         edge.stop()
-        edge.requested_port = edge.port  # the same Host, so the same cache keys
         for path in paths:
             web.routes[path] = Route(200, {"Cache-Control": "max-age=3600"}, b"version 2")
         invalidated += paths
         edge.start()
-        assert [body_of(f"{edge.url}{path}") for path in paths] == [b"version 2"] * 3
+        assert [body_of(edge, path) for path in paths] == [b"version 2"] * 3
     finally:
         edge.stop()
         web.close()
