@@ -767,7 +767,7 @@ class TestLimitsAndLogs:
         cannot tell `?v=1` from `?v=2`; on every path an answer takes (a miss, a hit, a 429)."""
         origin.routes["/app.js"] = cacheable(b"js")
         log = tmp_path / "access.log"
-        edge = StratoEdge(origin.url, tmp_path / "cache", "--access-log", str(log), "--rate", "1", "--burst",
+        edge = StratoEdge(origin.url, tmp_path / "cache", "--access-log", str(log), "--rate", "0.001", "--burst",
                           "3").start()
         try:
             assert [call(edge, "/app.js?v=2&x=%22")[0] for _ in range(4)] == [200, 200, 200, 429]
