@@ -115,7 +115,6 @@ class TestChoosingAnEncoding:
         assert SUPPORTED_ENCODINGS == ("br", "zstd", "gzip")
 
 
-
 class TestWhatIsCompressible:
     BIG = MIN_COMPRESS_SIZE
 
