@@ -447,7 +447,7 @@ def behavior_rules(site: str, behavior: Behavior, keys: dict[str, dict[str, str]
     """A cache behaviour as the proxy applies it (AWS CloudFront API_CacheBehavior): AllowedMethods
     (GET and HEAD when left out), CachedMethods (OPTIONS), TrustedKeyGroups, or legacy
     TrustedSigners (which no key of strato's can satisfy: every request is refused), Compress (Gzip
-    alone, unless a cache policy enables Brotli: ServingCompressedFiles),
+    under legacy cache settings, a cache policy's enabled codings under one: ServingCompressedFiles),
     ViewerProtocolPolicy, either the legacy ForwardedValues and TTLs or a cache policy (with an
     origin request policy, if any), and a response headers policy, each managed or the account's
     own (`policies`). `s3_origin`: the behaviour's origin is an S3 bucket. Ids no policy has (only
