@@ -85,13 +85,13 @@ def private_bucket_alias(cloudfront: Any, bucket: str, oac: str | None = None, *
     return alias
 
 
-def served(server: StratoServer, path: str, alias: str, headers: dict[str, str] | None = None
+def served(server: StratoServer, path: str, alias: str, headers: dict[str, str] | None = None, status: int = 200,
            ) -> tuple[int, dict[str, str], bytes]:
-    """The edge's answer for `path` on `alias`, once it is a 200 or 10 s have passed (the edge
+    """The edge's answer for `path` on `alias`, once it has `status` or 10 s have passed (the edge
     reloads distributions each second)."""
     deadline = time.monotonic() + 10
     answer = get(f"{server.edge_url}{path}", host=alias, headers=headers)
-    while answer[0] != 200 and time.monotonic() < deadline:
+    while answer[0] != status and time.monotonic() < deadline:
         time.sleep(0.2)
         answer = get(f"{server.edge_url}{path}", host=alias, headers=headers)
     return answer
@@ -156,11 +156,7 @@ def test_an_origin_access_control_signing_never_leaves_a_private_bucket_unread(
     answer = cloudfront.get_origin_access_control_config(Id=oac)
     cloudfront.update_origin_access_control(Id=oac, IfMatch=answer["ETag"], OriginAccessControlConfig={
         **answer["OriginAccessControlConfig"], "SigningBehavior": "never"})
-    deadline = time.monotonic() + 10
-    status, _, body = get(f"{server.edge_url}/doc.txt", host=alias)
-    while status == 200 and time.monotonic() < deadline:
-        time.sleep(0.2)
-        status, _, body = get(f"{server.edge_url}/doc.txt", host=alias)
+    status, _, body = served(server, "/doc.txt", alias, status=403)
     assert status == 403
     assert b"signed for" not in body
 
