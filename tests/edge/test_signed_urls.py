@@ -44,9 +44,9 @@ def other_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def rsa_signer(key: rsa.RSAPrivateKey) -> Callable[[bytes], bytes]:
-    """The signer botocore's documentation asks for: RSA-SHA1, PKCS#1 v1.5."""
-    return lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())
+def rsa_signer(key: rsa.RSAPrivateKey, algorithm: hashes.HashAlgorithm | None = None) -> Callable[[bytes], bytes]:
+    """The signer botocore's documentation asks for: RSA PKCS#1 v1.5, over SHA-1 unless told."""
+    return lambda message: key.sign(message, padding.PKCS1v15(), algorithm or hashes.SHA1())
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def signer(private_key: rsa.RSAPrivateKey) -> CloudFrontSigner:
 @pytest.fixture(scope="module")
 def sha256(private_key: rsa.RSAPrivateKey) -> CloudFrontSigner:
     """The same key, signing SHA-256 digests."""
-    return CloudFrontSigner(KEY_ID, lambda message: private_key.sign(message, padding.PKCS1v15(), hashes.SHA256()))
+    return CloudFrontSigner(KEY_ID, rsa_signer(private_key, hashes.SHA256()))
 
 
 @pytest.fixture(scope="module")
