@@ -314,11 +314,9 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket,
                                 OriginKeys(identity.access_key, identity.secret_key, settings.region))
     limiter = RateLimiter(settings.edge_rate, 2 * settings.edge_rate) if settings.edge_rate else None
     proxy = EdgeProxy(origin, store, rules=origin, limiter=limiter, access_log=access_log)
-    applied = cache_dir / "invalidations-applied"
     following: asyncio.Future[None] | None = None
     try:
-        await invalidations.catch_up(invalidations.local(registry), store, applied)  # before serving from the cache
-        following = asyncio.ensure_future(invalidations.follow(invalidations.local(registry), store, applied))
+        following = await invalidations.start_following(invalidations.local(registry), store, cache_dir)
         await StoppableServer(_edge_config(proxy, admin_token(cache_dir), settings.request_timeout, settings.log_level,
                                           settings.edge_trust_forwarded_proto)).serve(sockets=[edge])
     finally:
@@ -424,12 +422,8 @@ def serve_edge(settings: EdgeSettings) -> None:
         try:
             if settings.invalidations_from and settings.keys:
                 remote = invalidations.Remote(settings.invalidations_from, *settings.keys, settings.distribution)
-                applied = settings.cache_dir / "invalidations-applied"
-                try:  # those made while the edge was down: before anything is served from the cache
-                    await asyncio.wait_for(invalidations.catch_up(remote, store, applied), settings.request_timeout)
-                except TimeoutError:
-                    log.warning("the invalidations made while the edge was down are not all applied yet")
-                following = asyncio.ensure_future(invalidations.follow(remote, store, applied))
+                following = await invalidations.start_following(remote, store, settings.cache_dir,
+                                                                settings.request_timeout)
             await StoppableServer(_edge_config(proxy, token, settings.request_timeout, settings.log_level,
                                               settings.trust_forwarded_proto)).serve(sockets=[sock])
         finally:

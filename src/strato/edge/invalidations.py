@@ -71,6 +71,19 @@ class Remote:
         await self.origin.close()
 
 
+async def start_following(source: Source, store: EdgeStore, cache_dir: Path,
+                          at_most: float | None = None) -> asyncio.Future[None]:
+    """Apply the invalidations made while the edge was down (`catch_up`, waiting `at_most` seconds
+    if told: a server far away must not keep the edge from starting), so that the edge serves
+    none of what they dropped; then the task that follows the feed."""
+    applied = cache_dir / "invalidations-applied"
+    try:
+        await asyncio.wait_for(catch_up(source, store, applied), at_most)
+    except TimeoutError:
+        log.warning("the invalidations made while the edge was down are not all applied yet")
+    return asyncio.ensure_future(follow(source, store, applied))
+
+
 async def follow(source: Source, store: EdgeStore, applied: Path, every: float = 1.0) -> None:
     """Apply invalidations to the cache as they are recorded, page after page while the feed
     has more, then every `every` seconds. The feed and the last one applied are kept in
