@@ -168,6 +168,16 @@ class DistributionConfig:
         members = [self.origin(member) for member in group.members] if group is not None else []
         return tuple(member for member in members if member is not None)
 
+    def trusted_key_groups(self) -> tuple[str, ...]:
+        """The key groups its behaviours trust for signed URLs (TrustedKeyGroups enabled), each
+        once, in the order named: what the API reports and the edge loads keys for."""
+        groups: list[str] = []
+        for behavior in (self.default_behavior, *self.behaviors):
+            trusted = behavior.trusted_key_groups
+            if trusted is not None and trusted.enabled:
+                groups.extend(group for group in trusted.items if group not in groups)
+        return tuple(groups)
+
 
 @dataclass(frozen=True, slots=True)
 class Distribution:

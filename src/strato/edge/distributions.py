@@ -372,9 +372,7 @@ def _behaviors(distribution: Distribution) -> tuple[Behavior, ...]:
 
 
 def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
-    groups = {group for distribution in distributions for behavior in _behaviors(distribution)
-              if behavior.trusted_key_groups is not None and behavior.trusted_key_groups.enabled
-              for group in behavior.trusted_key_groups.items}
+    groups = {group for distribution in distributions for group in distribution.config.trusted_key_groups()}
     return tuple(sorted(groups))
 
 

@@ -33,7 +33,6 @@ from .shapes import (
     parse_tag_keys,
     parse_tags,
     tags_node,
-    trusted_key_groups,
 )
 
 MAX_ITEMS = 1000
@@ -90,7 +89,7 @@ async def get_distribution(call: Call) -> Response:
 
 async def _distribution_node(call: Call, distribution: Distribution) -> Node:
     """The Distribution answered, with the public keys of the key groups it trusts."""
-    groups = trusted_key_groups(distribution.config)
+    groups = distribution.config.trusted_key_groups()
     keys = await asyncio.to_thread(call.registry.resources.key_groups, groups) if groups else {}
     return distribution_node(distribution, keys)
 

@@ -19,20 +19,10 @@ _SUMMARY_CONFIG = ("Aliases", "Origins", "DefaultCacheBehavior", "CacheBehaviors
 _SUMMARY_EXTRAS = ("OriginGroups", "ViewerCertificate", "Restrictions", "WebACLId")
 
 
-def trusted_key_groups(config: DistributionConfig) -> tuple[str, ...]:
-    """The key groups behaviours trust for signed URLs, each once, in the order named."""
-    groups: list[str] = []
-    for behavior in (config.default_behavior, *config.behaviors):
-        trusted = behavior.trusted_key_groups
-        if trusted is not None and trusted.enabled:
-            groups.extend(group for group in trusted.items if group not in groups)
-    return tuple(groups)
-
-
 def _active_key_groups(config: DistributionConfig, keys: Mapping[str, Mapping[str, str]]) -> Node:
     """API_ActiveTrustedKeyGroups: the trusted key groups, each with its public keys' ids (`keys`:
     group id -> {public key id: PEM})."""
-    groups = trusted_key_groups(config)
+    groups = config.trusted_key_groups()
     items = (build("KeyGroup", ("KeyGroupId", group), ("KeyPairIds", quantity_list(
         "KeyPairIds", (Node("KeyPairId", key_id) for key_id in keys.get(group, {}))))) for group in groups)
     return quantity_list("ActiveTrustedKeyGroups", items, ("Enabled", bool(groups)))
