@@ -430,7 +430,9 @@ class TestRangesAndCompression:
     def test_an_http_1_0_client_gets_no_chunked_framing_and_so_no_compression(
             self, origin: Origin, edge: StratoEdge) -> None:
         """RFC 9112 6.1: no Transfer-Encoding to an HTTP/1.0 request, and a body compressed as it
-        streams has no length to send instead (nginx's gzip_http_version 1.1 leaves it alone too)."""
+        streams has no length to send instead (nginx's gzip_http_version 1.1 leaves it alone too).
+        Its Vary still names Accept-Encoding, as nginx's gzip_vary does for it: the field chooses
+        what an HTTP/1.1 request for the same target gets."""
         text = b"streamed and compressed " * 100_000  # over the memory tier's limit: never compressed whole
         origin.routes["/long.txt"] = cacheable(text)
         for _ in range(2):  # the miss and the hit
@@ -441,6 +443,7 @@ class TestRangesAndCompression:
                 assert (status, body) == (200, text)
                 assert "transfer-encoding" not in headers
                 assert "content-encoding" not in headers
+                assert headers["vary"] == "accept-encoding"
             finally:
                 connection.close()
 

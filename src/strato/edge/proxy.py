@@ -229,10 +229,12 @@ class EdgeProxy:
         viewer = viewer_of(scope) if rules.computes_fields else None  # built only where a field needs it
         forwarded = forwarded_headers(rules, request.headers, request.method, viewer)
         if request.method in ("GET", "HEAD") or (request.method == "OPTIONS" and rules.cache_options):
-            if rules.compress and scope.get("http_version") == "1.0":
+            if scope.get("http_version") == "1.0" and "accept-encoding" in request.headers:
                 # RFC 9112 6.1: no chunked framing for HTTP/1.0, and a body compressed as it streams
-                # has no length to send instead (nginx's gzip_http_version 1.1 does the same).
-                rules = replace(rules, compress=())
+                # has no length to send instead: answered as a request accepting no coding, whose
+                # Vary still names Accept-Encoding (nginx's gzip_http_version 1.1 with gzip_vary).
+                request = replace(request, headers={
+                    name: value for name, value in request.headers.items() if name != "accept-encoding"})
             if rules.cache:
                 await self._cacheable(request, host, target, forwarded, send, rules)
             else:  # Headers `*`, CachingDisabled: asked of the origin every time, never stored
