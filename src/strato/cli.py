@@ -191,7 +191,6 @@ def _purge(args: argparse.Namespace) -> int:
         with error:
             print(f"strato: purge refused ({error.code}): {error.read().decode(errors='replace')}", file=sys.stderr)
         return 1
-    except (urllib.error.URLError, OSError) as error:  # not running, another host or port, too slow to answer
-        reason = error.reason if isinstance(error, urllib.error.URLError) else error
-        print(f"strato: cannot reach the edge at {args.edge}: {reason}", file=sys.stderr)
+    except OSError as error:  # URLError too: not running, another host or port, too slow to answer
+        print(f"strato: cannot reach the edge at {args.edge}: {getattr(error, 'reason', error)}", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,8 +54,8 @@ class Settings:
             "root_secret_key": env.get("STRATO_ROOT_SECRET_KEY") or None,
         }
         values.update({name: value for name, value in flags.items() if value is not None})
+        values["domains"] = _host_names(values["domains"])  # type: ignore[arg-type]
         settings = cls(**values)  # type: ignore[arg-type]
-        settings = replace(settings, domains=_host_names(settings.domains))
         if (settings.root_access_key is None) != (settings.root_secret_key is None):
             raise ValueError("set both STRATO_ROOT_ACCESS_KEY and STRATO_ROOT_SECRET_KEY, or neither")
         if (settings.root_access_key or "").startswith(FUNCTION_KEY_PREFIX):

@@ -385,10 +385,7 @@ def serve_edge(settings: EdgeSettings) -> None:
     _stop_cleanly_while_starting()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        origin = HttpOrigin(settings.origin)
-    except ValueError as exc:  # no http(s) URL
-        sys.exit(f"strato: {exc}")
+    origin = HttpOrigin(settings.origin)  # an http(s) URL: cli.edge_settings checked it
     try:
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         dirlock.hold(settings.cache_dir, "strato edge")  # the cache index has one owner

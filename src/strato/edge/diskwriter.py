@@ -31,7 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from strato.edge.entry import Record
+from strato.edge.entry import RECORD_NAME, Record
 from strato.edge.journal import Journal
 from strato.fileio import write_all
 
@@ -42,7 +42,6 @@ MAX_PENDING = 64 * 1024 * 1024
 # | ("copy", name, source path, source offset, size, crc, target path, target slab, target offset)
 # | ("drop", name, path or None) | ("unlink", path) | ("rewrite", records) | ("barrier", future) | ("stop",)
 Op = tuple[Any, ...]
-_NAME = 10  # a Record's entry name
 
 
 class DiskWriter:
@@ -247,7 +246,7 @@ class DiskWriter:
             finally:
                 self._written(name, body)
         elif kind == "put":
-            if op[1][_NAME] not in self._unwritten:
+            if op[1][RECORD_NAME] not in self._unwritten:
                 self.journal.put(op[1], replaces=op[2])
         elif kind == "copy":
             self._copy(op)

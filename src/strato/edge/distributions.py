@@ -248,27 +248,17 @@ class DistributionOrigin:
             upstream = self._custom_origin(origin)
             target = prefix + path + (f"?{query}" if query else "")
             control = self._controls.get(origin.origin_access_control_id or "")
-            if control is not None and self._signs(origin, headers):
+            if control is not None and _signs(origin, control, headers):
                 headers = self._signed_for(control.origin_type, upstream.host, method, target, headers)
             return await upstream.fetch(method, target, headers, body, host=host,
                                         forward_host=forwards_host(behavior, self._policies))
-        if self._signs(origin, headers) and method in ("GET", "HEAD"):
+        if _signs(origin, self._controls.get(origin.origin_access_control_id or ""), headers) and method in (
+                "GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
                 return _refused("An origin access control or identity reads objects only; this names none.")
             return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query),
                                         _without_authorization(headers), body)
         return await self.api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
-
-    def _signs(self, origin: Origin, headers: Mapping[str, str]) -> bool:
-        """Whether the edge signs its request to `origin`, S3 or custom (AWS CloudFront
-        API_OriginAccessControlConfig): an origin access control's SigningBehavior `always` does,
-        `never` does not, `no-override` does unless the request passes the viewer's Authorization
-        along; a legacy origin access identity always does."""
-        if origin.origin_access_control_id:
-            control = self._controls.get(origin.origin_access_control_id)
-            behavior = control.signing_behavior if control is not None else "always"
-            return behavior == "always" or (behavior == "no-override" and "authorization" not in headers)
-        return bool(origin_access_identity(origin))
 
     def _signed(self, method: str, path: str, query: str) -> str:
         """`path?query` with a SigV4 query signature by the root keys (payload unsigned). Only
@@ -374,6 +364,17 @@ def _behaviors(distribution: Distribution) -> tuple[Behavior, ...]:
 def _trusted_groups(distributions: list[Distribution]) -> tuple[str, ...]:
     groups = {group for distribution in distributions for group in distribution.config.trusted_key_groups()}
     return tuple(sorted(groups))
+
+
+def _signs(origin: Origin, control: OriginAccessControlConfig | None, headers: Mapping[str, str]) -> bool:
+    """Whether the edge signs its request to `origin`, S3 or custom, whose origin access control
+    is `control` (AWS CloudFront API_OriginAccessControlConfig): SigningBehavior `always` does,
+    `never` does not, `no-override` does unless the request passes the viewer's Authorization
+    along; a legacy origin access identity always does."""
+    if origin.origin_access_control_id:
+        behavior = control.signing_behavior if control is not None else "always"
+        return behavior == "always" or (behavior == "no-override" and "authorization" not in headers)
+    return bool(origin_access_identity(origin))
 
 
 def _without_authorization(headers: Mapping[str, str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from strato.edge.prepared import Prepared
 Record = tuple[
     str, str, tuple[str, ...], str, str, int, dict[str, str], float, float, int, str, int, int, int,
 ]
+RECORD_NAME = 10  # where a Record holds the entry's name
 
 _NAMES = random.Random()  # seeded from os.urandom: names need to be unique, not secret (no syscall each)
 

@@ -256,9 +256,7 @@ def key_groups_from_pem(groups: Mapping[str, Mapping[str, str]]) -> list[KeyGrou
     return loaded
 
 
-COOKIE_PARAMS = {"CloudFront-Expires": "Expires", "CloudFront-Policy": "Policy",
-                 "CloudFront-Signature": "Signature", "CloudFront-Key-Pair-Id": "Key-Pair-Id",
-                 "CloudFront-Hash-Algorithm": "Hash-Algorithm"}
+COOKIE_PARAMS = {f"CloudFront-{name}": name for name in SIGNING_PARAMS}
 
 
 def with_cookie_signature(url: str, cookie: str | None) -> str:

@@ -46,10 +46,17 @@ class Group:
 
     name: str
     settings: LogGroup | None
-    function: str | None
     summary: GroupSummary | None
-    since: int
     deleted: int  # ms: when it was last deleted (0: never)
+
+    @property
+    def function(self) -> str | None:
+        return function_of(self.name)
+
+    @property
+    def since(self) -> int:
+        retention = None if self.settings is None else self.settings.retention_days
+        return self.deleted if retention is None else max(self.deleted, now_ms() - retention * DAY_MS)
 
     @property
     def created(self) -> int:
@@ -77,10 +84,7 @@ def group_view(name: str, settings: LogGroup | None, deleted: int, summary: Grou
         summary = None
     if settings is None and summary is None:
         return None
-    since = deleted
-    if settings is not None and settings.retention_days is not None:
-        since = max(since, now_ms() - settings.retention_days * DAY_MS)
-    return Group(name, settings, function_of(name), summary, since, deleted)
+    return Group(name, settings, summary, deleted)
 
 
 async def lookup_group(context: Context, name: str) -> Group | None:

@@ -118,13 +118,14 @@ async def describe_log_streams(params: Params, context: Context) -> dict[str, An
         return [stream.last, stream.name] if order == "LastEventTime" else [stream.name]
 
     group = await find_group(context, name)
+    since = group.since
 
     def read() -> list[StreamSummary]:
         with _reader(context, group) as reader:
             if reader is None:
                 return []
-            return [_since_gone(reader, stream, group.since) for stream in stream_summaries(reader)
-                    if (prefix is None or stream.name.startswith(prefix)) and stream.last >= group.since]
+            return [_since_gone(reader, stream, since) for stream in stream_summaries(reader)
+                    if (prefix is None or stream.name.startswith(prefix)) and stream.last >= since]
 
     streams = await asyncio.to_thread(read)
     streams.sort(key=sort_key, reverse=descending)
