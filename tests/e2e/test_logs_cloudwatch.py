@@ -364,6 +364,16 @@ class TestFilter:
         assert self.matching(logs, name, "{ $.level NOT EXISTS }") == []  # START, REPORT... are no JSON
         assert self.matching(logs, name, "%upstream|^plain%") == [lines[0], lines[2]]
 
+    def test_space_delimited_patterns_select_access_log_lines_by_field(self, lam: Any, logs: Any) -> None:
+        name = deploy(lam, PRINTER)
+        lines = ['10.0.0.7 - ana [28/Nov/2026:03:25:15 +0000] "GET /index.html HTTP/1.1" 404 153',
+                 '10.0.0.8 - bo [28/Nov/2026:03:25:16 +0000] "GET /big.iso HTTP/1.1" 200 734003200']
+        invoke(lam, name, *lines)
+        assert self.matching(logs, name, "[ip, user, username, timestamp, request = *.html*, status = 4*, bytes]") == [
+            lines[0]]
+        assert self.matching(logs, name, "[..., status = 200, bytes > 1000000]") == [lines[1]]
+        assert self.matching(logs, name, "[ip, user, username = bo, ...]") == [lines[1]]
+
     def test_a_line_nested_too_deep_to_parse_is_no_json_event(self, lam: Any, logs: Any) -> None:
         """A printed line of 100,000 `[`s is no object a JSON pattern can select; it must not fail
         every JSON search of its group."""

@@ -47,8 +47,8 @@ def test_signs_inside_quotes_are_text() -> None:
     assert terms('"-1" ?"a b" -c') == [("", "-1"), ("?", "a b"), ("-", "c")]
 
 
-@pytest.mark.parametrize("pattern", ["[ip, user, status]", '"unclosed'])
-def test_patterns_strato_does_not_support_are_invalid_parameters(pattern: str) -> None:
+@pytest.mark.parametrize("pattern", ["[ip, user", '"unclosed'])
+def test_patterns_that_do_not_parse_are_invalid_parameters(pattern: str) -> None:
     with pytest.raises(LogsError) as caught:
         compile_pattern(pattern)
     assert (caught.value.code, caught.value.status) == ("InvalidParameterException", 400)

@@ -6,8 +6,8 @@ appear (case-sensitive); a "quoted phrase" is one term (`\\"` a quote in it); `?
 are alternatives (at least one must appear), and the unmarked terms after one join its group:
 `?a b ?c` is (a and b) or c, as the AWS CDK's FilterPattern.anyTermGroup writes it; `-term` excludes events that
 hold it. An empty pattern keeps every event. JSON patterns (`{...}`) are json_patterns.py's,
-regular expressions (`%...%`) regex_patterns.py's; space-delimited patterns (`[...]`) are
-refused with InvalidParameterException.
+regular expressions (`%...%`) regex_patterns.py's, space-delimited patterns (`[...]`)
+space_patterns.py's.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .errors import invalid_parameter
 from .json_patterns import compile_json
 from .regex_patterns import compile_regex
+from .space_patterns import compile_space_delimited
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,7 @@ def compile_pattern(pattern: str) -> Callable[[str], bool] | None:
     if stripped[0] == "%" and stripped[-1] == "%" and len(stripped) > 1:
         return compile_regex(stripped[1:-1])
     if stripped[0] == "[":
-        raise invalid_parameter("strato supports text, JSON and regular-expression filter patterns, not "
-                                "space-delimited ones.")
+        return compile_space_delimited(stripped)
     required: list[str] = []  # the unmarked terms before the first `?`
     groups: list[list[str]] = []
     excluded: list[str] = []
