@@ -28,7 +28,7 @@ NOT_CONFIGURED = [
 ABSENT_DELETES = ["delete_bucket_lifecycle", "delete_bucket_encryption", "delete_bucket_website",
                   "delete_bucket_replication", "delete_public_access_block"]
 EMPTY_READS = ["get_bucket_logging", "get_bucket_accelerate_configuration", "get_bucket_request_payment",
-               "get_bucket_ownership_controls", "get_bucket_acl"]
+               "get_bucket_ownership_controls", "get_bucket_acl", "get_bucket_notification_configuration"]
 
 NO_ACLS = ("AccessControlListNotSupported", 400)  # as AWS answers on a BucketOwnerEnforced bucket
 
@@ -146,6 +146,21 @@ class TestUnconfiguredFeatures:
         assert body(s3.get_bucket_logging(Bucket=bucket)) == {}
         assert body(s3.get_bucket_accelerate_configuration(Bucket=bucket)) == {}
         assert body(s3.get_bucket_request_payment(Bucket=bucket)) == {"Payer": "BucketOwner"}
+
+    def test_no_destination_is_notified_and_notifications_can_be_turned_off(self, s3: Any, bucket: str) -> None:
+        assert body(s3.get_bucket_notification_configuration(Bucket=bucket)) == {}
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+        assert body(s3.get_bucket_notification_configuration(Bucket=bucket)) == {}
+
+    def test_a_notification_destination_is_refused_rather_than_never_told(self, s3: Any, bucket: str) -> None:
+        destination = {"LambdaFunctionConfigurations": [{
+            "LambdaFunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:f", "Events": ["s3:ObjectCreated:*"]}]}
+        with pytest.raises(ClientError) as caught:
+            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=destination)
+        assert error_of(caught) == ("NotImplemented", 501)
+        assert "(CloudFunctionConfiguration)" in caught.value.response["Error"]["Message"]
+        assert refused(s3.put_bucket_notification_configuration, Bucket=f"missing-{uuid.uuid4().hex[:16]}",
+                       NotificationConfiguration={}) == ("NoSuchBucket", 404)
 
     @pytest.mark.parametrize("operation", ABSENT_DELETES)
     def test_deleting_a_configuration_that_is_not_there_succeeds(self, s3: Any, bucket: str,

@@ -61,6 +61,8 @@ ACTIONS: dict[str, str] = {
     "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
     "GetBucketOwnershipControls": "s3:GetBucketOwnershipControls",
     "GetBucketLogging": "s3:GetBucketLogging",
+    "GetBucketNotificationConfiguration": "s3:GetBucketNotification",
+    "PutBucketNotificationConfiguration": "s3:PutBucketNotification",
     "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
     "GetBucketRequestPayment": "s3:GetBucketRequestPayment",
 }

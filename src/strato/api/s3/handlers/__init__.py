@@ -56,6 +56,8 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketLogging": bucket_features.get_bucket_logging,
     "GetBucketAccelerateConfiguration": bucket_features.get_bucket_accelerate_configuration,
     "GetBucketRequestPayment": bucket_features.get_bucket_request_payment,
+    "GetBucketNotificationConfiguration": bucket_features.get_bucket_notification_configuration,
+    "PutBucketNotificationConfiguration": bucket_features.put_bucket_notification_configuration,
     **dict.fromkeys(bucket_features.NOT_CONFIGURED, bucket_features.get_not_configured),
     **dict.fromkeys(bucket_features.ABSENT_DELETES, bucket_features.delete_absent),
 }
