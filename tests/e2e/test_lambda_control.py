@@ -229,8 +229,6 @@ class TestUpdates:
         assert cleared["TracingConfig"] == {"Mode": "Active"}
 
     @pytest.mark.parametrize(("field", "value", "words"), [
-        ("LoggingConfig", {"LogFormat": "JSON"}, "LogFormat must be Text"),
-        ("LoggingConfig", {"LogFormat": "Text", "ApplicationLogLevel": "INFO"}, "without log levels"),
         ("LoggingConfig", {"LogGroup": "/my/own/group"}, "cannot name another group"),
         ("SnapStart", {"ApplyOn": "PublishedVersions"}, "SnapStart is not supported"),
         ("TracingConfig", {"Mode": "Sometimes"}, "at 'tracingConfig.mode'"),

@@ -26,6 +26,7 @@ from strato.functions.invoke_configs import EventInvokeConfig, EventLimits
 from strato.functions.layers import LayerVersion
 from strato.functions.log_groups import LogGroup
 from strato.functions.packages import MAX_UNZIPPED, StoredCode
+from strato.functions.records import LoggingConfig
 from strato.functions.registry import Registry
 from strato.functions.registry_tables import MIGRATIONS
 
@@ -529,6 +530,20 @@ class TestSchema:
         try:
             assert asyncio.run(upgraded.get("old")).config.layers == ()
             assert upgraded.resolve("old").opt_dir is None
+        finally:
+            upgraded.close()
+
+    def test_a_version_10_files_versions_upgrade_logging_text_to_their_own_group(self, tmp_path: Path) -> None:
+        root = self.old_file(tmp_path, 10)
+        with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
+            conn.execute("INSERT INTO versions (name, number, runtime, handler, role, description, timeout, "
+                         "memory_size, ephemeral_storage, environment, architectures, code_hex, code_sha256, "
+                         "code_size, revision_id, last_modified) VALUES ('old', 0, 'python3.11', 'h.h', 'r', '', 3, "
+                         "128, 512, '{}', '[\"x86_64\"]', 'ab', 'q', 1, 'rev', 'now')")
+        upgraded = Registry(root, "eu-west-1")
+        try:
+            assert asyncio.run(upgraded.get("old")).config.logging == LoggingConfig()
+            assert upgraded.resolve("old").logging == LoggingConfig()
         finally:
             upgraded.close()
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from .packages import StoredCode
-from .records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT
+from .records import DEFAULT_EPHEMERAL, DEFAULT_MEMORY, DEFAULT_TIMEOUT, LoggingConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,7 @@ class Configuration:
     tracing_mode: str = "PassThrough"
     kms_key_arn: str | None = None
     dead_letter_target: str | None = None
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
 
 
 @dataclass(frozen=True, slots=True)

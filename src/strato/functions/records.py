@@ -19,6 +19,30 @@ LOG_TAIL_BYTES = 4096
 
 
 RevisionKey = tuple[str, str, str]  # (name, version, revision_id)
+LOG_FORMATS = ("JSON", "Text")
+APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")  # most detailed first
+SYSTEM_LOG_LEVELS = ("DEBUG", "INFO", "WARN")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    """A function version's LoggingConfig: Text, or JSON with the levels its application's and
+    Lambda's own records are filtered at (None with Text). `log_group`: where its log goes
+    (None: its own /aws/lambda/NAME).
+    https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html"""
+
+    log_format: str = "Text"
+    application_log_level: str | None = None
+    system_log_level: str | None = None
+    log_group: str | None = None
+
+    @property
+    def json(self) -> bool:
+        return self.log_format == "JSON"
+
+    def group_of(self, function_name: str) -> str:
+        """The log group the function's log goes to."""
+        return self.log_group or f"/aws/lambda/{function_name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +69,7 @@ class FunctionVersion:
     reserved_concurrency: int | None = None
     opt_dir: Path | None = None  # the tree seen as /opt: its layers', laid over each other in order
     layer_dirs: tuple[Path, ...] = ()  # each layer's own tree, in order (what opt_dir is made of)
+    logging: LoggingConfig = LoggingConfig()
 
     @property
     def revision(self) -> RevisionKey:

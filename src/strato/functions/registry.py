@@ -402,7 +402,7 @@ class Registry(PolicyTables, EventConfigTables, UrlConfigTables, LayerTables, Pr
             code_dir=self.packages.code_dir(record.code.sha256_hex), code_sha256=record.code.code_sha256,
             revision_id=record.environment_revision, ephemeral_storage=c.ephemeral_storage,
             reserved_concurrency=record.reserved_concurrency, opt_dir=self.packages.opt_dir(hexes),
-            layer_dirs=tuple(self.packages.code_dir(h) for h in hexes),
+            layer_dirs=tuple(self.packages.code_dir(h) for h in hexes), logging=c.logging,
         )
 
     def _route(self, name: str, qualifier: str | None) -> Route:

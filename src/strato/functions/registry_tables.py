@@ -22,14 +22,15 @@ from .commit_stamp import CommitStamp
 from .definitions import Alias, Configuration, FunctionLayer, FunctionRecord, lambda_timestamp
 from .errors import InvalidParameter, NotFound, PreconditionFailed, missing
 from .packages import StoredCode
-from .records import LATEST
+from .records import LATEST, LoggingConfig
 
 T = TypeVar("T")
 MAX_TAGS = 50  # Lambda's tags per function
 MIGRATIONS = "strato.functions.migrations"
 VERSION_COLUMNS = ("runtime, handler, role, description, timeout, memory_size, ephemeral_storage, environment, "
                     "architectures, code_hex, code_sha256, code_size, revision_id, last_modified, layers, "
-                    "tracing_mode, kms_key_arn, dead_letter_target")
+                    "tracing_mode, kms_key_arn, dead_letter_target, log_format, application_log_level, "
+                    "system_log_level, log_group")
 
 
 MAX_INTEGER = (1 << 63) - 1  # SQLite's largest integer; no version number comes near it
@@ -118,11 +119,11 @@ class Tables:
     def _row_to_record(self, name: str, number: int, row: tuple[Any, ...], reserved: int | None) -> FunctionRecord:
         (runtime, handler, role, description, timeout, memory, ephemeral, environment, architectures,
          code_hex, code_sha, code_size, revision_id, last_modified, layers, tracing_mode, kms_key_arn,
-         dead_letter_target) = row
+         dead_letter_target, *logging) = row
         config = Configuration(runtime, handler, role, description, timeout, memory, ephemeral,
                                json.loads(environment), tuple(json.loads(architectures)),
                                tuple(FunctionLayer(*layer) for layer in json.loads(layers)), tracing_mode, kms_key_arn,
-                               dead_letter_target)
+                               dead_letter_target, LoggingConfig(*logging))
         return FunctionRecord(name, _version_name(number), config, StoredCode(code_hex, code_sha, code_size),
                               revision_id, last_modified, reserved)
 
@@ -180,13 +181,14 @@ class Tables:
                         code: StoredCode) -> None:
         conn.execute(
             f"INSERT OR REPLACE INTO versions (name, number, {VERSION_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"VALUES (?, ?, {', '.join('?' * len(VERSION_COLUMNS.split(',')))})",
             (name, number, config.runtime, config.handler, config.role, config.description, config.timeout,
              config.memory_size, config.ephemeral_storage, json.dumps(config.environment),
              json.dumps(list(config.architectures)), code.sha256_hex, code.code_sha256, code.size,
              str(uuid.uuid4()), lambda_timestamp(),
              json.dumps([[layer.arn, layer.code_hex, layer.code_size] for layer in config.layers]),
-             config.tracing_mode, config.kms_key_arn, config.dead_letter_target),
+             config.tracing_mode, config.kms_key_arn, config.dead_letter_target, config.logging.log_format,
+             config.logging.application_log_level, config.logging.system_log_level, config.logging.log_group),
         )
 
     @staticmethod

@@ -57,6 +57,9 @@ def function_variables(function: FunctionVersion, region: str, endpoint_url: str
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
     })
+    if function.logging.json:  # what the runtime clients format and filter their records by
+        variables["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        variables["AWS_LAMBDA_LOG_LEVEL"] = function.logging.application_log_level or "INFO"
     if not function.runtime.startswith("provided"):  # not defined for OS-only runtimes
         variables["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{function.runtime}"
     if credentials is not None:

@@ -14,13 +14,17 @@ from typing import Any
 from strato import jsontext
 from strato.functions.definitions import Alias, FunctionRecord
 from strato.functions.layers import LayerVersion
+from strato.functions.records import APPLICATION_LOG_LEVELS, LOG_FORMATS, SYSTEM_LOG_LEVELS, LoggingConfig
 from strato.functions.registry import Registry
 from strato.functions.runtimes import runtime_version_arn
 
-from .errors import invalid_content, invalid_parameter, validation_error
+from .errors import enum_value, invalid_content, invalid_parameter, validation_error
 
 _ROLE = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
 _ENV_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
+_LOG_GROUP = re.compile(r"[\.\-_/#A-Za-z0-9]+")
+_TEXT_WITH_LEVELS = ('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or '
+                     'change the LogFormat to "JSON" and try again.')
 MAX_ENVIRONMENT = 4096
 MAX_DESCRIPTION = 256
 RESERVED_VARIABLES = frozenset({
@@ -152,6 +156,44 @@ def ephemeral_storage(body: Body) -> int | None:
     return within(size, 512, 10240, "ephemeralStorage.size")
 
 
+def logging_config(body: Body, function_name: str) -> LoggingConfig | None:
+    """LoggingConfig: one given replaces the function's whole, with Lambda's defaults for what
+    it leaves out (Text; with JSON, INFO for both levels; the function's own group). Levels
+    need JSON, refused in Lambda's words.
+    https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html"""
+    given = body.mapping("LoggingConfig")
+    if given is None:
+        return None
+    fields = Body(given)
+    log_format = enum_value(fields.text("LogFormat"), "loggingConfig.logFormat", LOG_FORMATS) or "Text"
+    application = enum_value(fields.text("ApplicationLogLevel"), "loggingConfig.applicationLogLevel",
+                             APPLICATION_LOG_LEVELS)
+    system = enum_value(fields.text("SystemLogLevel"), "loggingConfig.systemLogLevel", SYSTEM_LOG_LEVELS)
+    group = at_most(fields.text("LogGroup"), 512, "loggingConfig.logGroup")
+    if group == "":
+        raise validation_error(group, "loggingConfig.logGroup", "Member must have length greater than or equal to 1")
+    if group is not None and not _LOG_GROUP.fullmatch(group):
+        raise validation_error(group, "loggingConfig.logGroup",
+                               f"Member must satisfy regular expression pattern: {_LOG_GROUP.pattern}")
+    group = None if group == LoggingConfig().group_of(function_name) else group
+    if log_format == "Text":
+        if application is not None or system is not None:
+            raise invalid_parameter(_TEXT_WITH_LEVELS)
+        return LoggingConfig(log_group=group)
+    return LoggingConfig(log_format, application or "INFO", system or "INFO", group)
+
+
+def logging_shape(function_name: str, logging: LoggingConfig) -> dict[str, str]:
+    """LoggingConfig as Lambda answers it: the levels only with JSON, the group always."""
+    shape = {"LogFormat": logging.log_format}
+    if logging.application_log_level is not None:
+        shape["ApplicationLogLevel"] = logging.application_log_level
+    if logging.system_log_level is not None:
+        shape["SystemLogLevel"] = logging.system_log_level
+    shape["LogGroup"] = logging.group_of(function_name)
+    return shape
+
+
 _WEIGHTS_MEMBER = "routingConfig.additionalVersionWeights"
 _WEIGHT_KEYS = ("Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must "
                 "have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+, "
@@ -210,7 +252,7 @@ def function_configuration(registry: Registry, record: FunctionRecord, qualifier
         "Architectures": list(config.architectures),
         "EphemeralStorage": {"Size": config.ephemeral_storage},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
-        "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{record.name}"},
+        "LoggingConfig": logging_shape(record.name, config.logging),
     }
     if config.environment:
         shape["Environment"] = {"Variables": dict(config.environment)}

@@ -29,7 +29,7 @@ HOST_ARCHITECTURE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", 
     platform.machine().lower(), platform.machine())
 
 
-def _unsupported(body: shapes.Body, name: str) -> None:
+def _unsupported(body: shapes.Body) -> None:
     """Refuse what strato cannot honour rather than drop it silently (a Terraform plan would
     also show it changing for ever)."""
     if body.text("PackageType") not in (None, "Zip"):
@@ -42,13 +42,6 @@ def _unsupported(body: shapes.Body, name: str) -> None:
     if (body.mapping("SnapStart") or {}).get("ApplyOn", "None") != "None":
         raise invalid_parameter("SnapStart is not supported by strato (its environments start from a warm "
                                 "interpreter anyway): ApplyOn must be None")
-    logging = body.mapping("LoggingConfig") or {}
-    if logging.get("LogFormat", "Text") != "Text" or "ApplicationLogLevel" in logging or "SystemLogLevel" in logging:
-        raise invalid_parameter("strato writes function logs as text: LoggingConfig.LogFormat must be Text, "
-                                "without log levels")
-    if logging.get("LogGroup", f"/aws/lambda/{name}") != f"/aws/lambda/{name}":
-        raise invalid_parameter(f"strato keeps a function's log in /aws/lambda/{name}: LoggingConfig.LogGroup "
-                                "cannot name another group")
 
 
 def _kept_settings(body: shapes.Body) -> dict[str, Any]:
@@ -101,8 +94,15 @@ def _architectures(body: shapes.Body) -> tuple[str, ...] | None:
 async def _changes(call: Call, body: shapes.Body, name: str) -> dict[str, Any]:
     """The Configuration fields a request sets for function `name`, each checked (the layers it
     names found)."""
-    _unsupported(body, call.registry.split(name)[0])
+    function_name = call.registry.split(name)[0]
+    _unsupported(body)
     changes = _kept_settings(body)
+    logging = shapes.logging_config(body, function_name)
+    if logging is not None:
+        if logging.log_group is not None:
+            raise invalid_parameter(f"strato keeps a function's log in /aws/lambda/{function_name}: "
+                                    "LoggingConfig.LogGroup cannot name another group")
+        changes["logging"] = logging
     runtime = body.text("Runtime")
     if runtime is not None:
         available = call.services.settings.runtimes

@@ -1,0 +1,115 @@
+"""LoggingConfig through boto3 against a real strato: Text or JSON, the levels JSON filters at,
+as Lambda checks, defaults and answers them.
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.client_errors import error_of
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, call, deployed
+
+TEXT_WITH_LEVELS = ('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request '
+                    'or change the LogFormat to "JSON" and try again.')
+
+
+def create(lam: Any, function: str, logging: dict[str, str]) -> dict[str, Any]:
+    answer: dict[str, Any] = lam.create_function(
+        FunctionName=function, Runtime=RUNTIME, Role=ROLE, Handler="handler.handler", Code={"ZipFile": ECHO},
+        LoggingConfig=logging)
+    return answer
+
+
+class TestAnswered:
+    def test_a_function_logs_text_to_its_own_group_by_default(self, lam: Any, function: str) -> None:
+        assert lam.get_function_configuration(FunctionName=function)["LoggingConfig"] == {
+            "LogFormat": "Text", "LogGroup": f"/aws/lambda/{function}"}
+
+    def test_json_without_levels_filters_both_at_info(self, lam: Any) -> None:
+        with deployed(lam, "def handler(event, context):\n    return 1\n", LoggingConfig={"LogFormat": "JSON"}) as name:
+            expected = {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO",
+                        "LogGroup": f"/aws/lambda/{name}"}
+            assert lam.get_function_configuration(FunctionName=name)["LoggingConfig"] == expected
+            assert lam.get_function(FunctionName=name)["Configuration"]["LoggingConfig"] == expected
+
+    def test_levels_given_with_json_are_kept_and_published_with_the_version(self, lam: Any, function: str) -> None:
+        given = {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "WARN"}
+        updated = lam.update_function_configuration(FunctionName=function, LoggingConfig=given)
+        assert updated["LoggingConfig"] == {**given, "LogGroup": f"/aws/lambda/{function}"}
+        version = lam.publish_version(FunctionName=function)["Version"]
+        published = lam.get_function_configuration(FunctionName=function, Qualifier=version)
+        assert published["LoggingConfig"] == updated["LoggingConfig"]
+
+    def test_a_given_logging_config_replaces_the_whole_one(self, lam: Any, function: str) -> None:
+        lam.update_function_configuration(FunctionName=function, LoggingConfig={
+            "LogFormat": "JSON", "ApplicationLogLevel": "ERROR", "SystemLogLevel": "DEBUG"})
+        back_to_text = lam.update_function_configuration(FunctionName=function, LoggingConfig={"LogFormat": "Text"})
+        assert back_to_text["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function}"}
+        json_again = lam.update_function_configuration(FunctionName=function, LoggingConfig={"LogFormat": "JSON"})
+        assert (json_again["LoggingConfig"]["ApplicationLogLevel"], json_again["LoggingConfig"]["SystemLogLevel"]) == (
+            "INFO", "INFO")
+
+    def test_an_update_without_logging_config_keeps_it(self, lam: Any, function: str) -> None:
+        lam.update_function_configuration(FunctionName=function, LoggingConfig={"LogFormat": "JSON",
+                                                                                 "SystemLogLevel": "WARN"})
+        kept = lam.update_function_configuration(FunctionName=function, Timeout=7)["LoggingConfig"]
+        assert (kept["LogFormat"], kept["SystemLogLevel"]) == ("JSON", "WARN")
+
+
+class TestRefused:
+    @pytest.mark.parametrize("logging", [
+        {"ApplicationLogLevel": "DEBUG"},
+        {"LogFormat": "Text", "SystemLogLevel": "WARN"},
+    ])
+    def test_levels_without_json_are_refused_in_lambdas_words(self, lam: Any, function: str,
+                                                             logging: dict[str, str]) -> None:
+        with pytest.raises(ClientError) as caught:
+            lam.update_function_configuration(FunctionName=function, LoggingConfig=logging)
+        assert error_of(caught) == ("InvalidParameterValueException", 400)
+        assert caught.value.response["Error"]["Message"] == TEXT_WITH_LEVELS
+
+    def test_create_function_refuses_them_too(self, lam: Any) -> None:
+        with pytest.raises(ClientError) as caught:
+            create(lam, "fn-text-levels", {"LogFormat": "Text", "ApplicationLogLevel": "INFO"})
+        assert caught.value.response["Error"]["Message"] == TEXT_WITH_LEVELS
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.get_function(FunctionName="fn-text-levels")
+
+    @pytest.mark.parametrize(("logging", "member", "constraint"), [
+        ({"LogFormat": "Yaml"}, "loggingConfig.logFormat", "Member must satisfy enum value set: [JSON, Text]"),
+        ({"LogFormat": "JSON", "ApplicationLogLevel": "VERBOSE"}, "loggingConfig.applicationLogLevel",
+         "Member must satisfy enum value set: [TRACE, DEBUG, INFO, WARN, ERROR, FATAL]"),
+        ({"LogFormat": "JSON", "SystemLogLevel": "ERROR"}, "loggingConfig.systemLogLevel",
+         "Member must satisfy enum value set: [DEBUG, INFO, WARN]"),
+        ({"LogGroup": "my group"}, "loggingConfig.logGroup",
+         r"Member must satisfy regular expression pattern: [\.\-_/#A-Za-z0-9]+"),
+        ({"LogGroup": "g" * 513}, "loggingConfig.logGroup", "Member must have length less than or equal to 512"),
+    ])
+    def test_values_outside_the_model_fail_validation(self, lam: Any, function: str, logging: dict[str, str],
+                                                      member: str, constraint: str) -> None:
+        with pytest.raises(ClientError) as caught:
+            lam.update_function_configuration(FunctionName=function, LoggingConfig=logging)
+        message = caught.value.response["Error"]["Message"]
+        assert f"at '{member}' failed to satisfy constraint: {constraint}" in message
+
+
+class TestRuntimeVariables:
+    """AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL, which runtime clients (awslambdaric, the
+    Node.js client, a custom runtime's own) format and filter their records by."""
+
+    CODE = ("import os\n"
+            "def handler(event, context):\n"
+            "    return [os.environ.get('AWS_LAMBDA_LOG_FORMAT'), os.environ.get('AWS_LAMBDA_LOG_LEVEL')]\n")
+
+    def test_json_sets_the_format_and_the_application_level(self, lam: Any) -> None:
+        with deployed(lam, self.CODE, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "TRACE"}) as name:
+            assert call(lam, name)[1] == ["JSON", "TRACE"]
+            lam.update_function_configuration(FunctionName=name, LoggingConfig={"LogFormat": "JSON"})
+            assert call(lam, name)[1] == ["JSON", "INFO"]
+
+    def test_text_sets_neither(self, lam: Any) -> None:
+        with deployed(lam, self.CODE) as name:
+            assert call(lam, name)[1] == [None, None]
