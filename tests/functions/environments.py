@@ -90,7 +90,8 @@ class Environment:
         raise TimeoutError("the environment neither answered nor exited")
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        """What the runtime wrote, as written (carriage returns kept)."""
+        return self.log.read_bytes().decode(errors="replace")
 
     async def stop(self) -> int:
         self.process.kill()

@@ -75,7 +75,21 @@ def log(event, context):
     logging.warning("logged\\nover two lines")
     logging.debug("below the level")
     return "ok"
+
+def structured(event, context):
+    import logging
+    logger = logging.getLogger("app")
+    logger.debug("debugging %d", 1)
+    logger.info("logged at %s", "info", extra={"order": 7})
+    logger.info({"a": "dict", "kept": True})
+    try:
+        raise KeyError("missing")
+    except KeyError:
+        logger.exception("it failed\\nbadly")
+    print("printed as it is")
+    return "ok"
 '''
+JSON = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +106,11 @@ def strato(runners: tuple[Runner, Runner]) -> Runner:
     return runners[0]
 
 
-def invoke_once(runner: Runner, code: Path, handler: str, event: Any = None, **kwargs: Any) -> tuple[Outcome, str]:
+def invoke_once(runner: Runner, code: Path, handler: str, event: Any = None, *,
+                variables: dict[str, str] | None = None, **kwargs: Any) -> tuple[Outcome, str]:
+    """One invocation in an environment started for it (`variables` added to its own)."""
     async def go() -> tuple[Outcome, str]:
-        environment = await runner.start(code, handler)
+        environment = await runner.start(code, handler, environment=variables)
         try:
             outcome = await environment.invoke(event, **kwargs)
         finally:
@@ -181,8 +197,16 @@ class TestEventAndContext:
 
         expected = "[INFO]\tTIME\tID\tlogged at info\n[WARNING]\tTIME\tID\tlogged\nover two lines\n"
         assert expected in logged(their_output, theirs.request_id)
-        assert expected in logged(our_output, ours.request_id)
+        # Lambda keeps a record as one event (awslambdaric sends it framed): its lines joined by \r
+        assert expected.replace("logged\nover", "logged\rover") in logged(our_output, ours.request_id)
         assert "below the level" not in our_output
+
+    def test_a_logged_exception_is_one_line_its_traceback_joined_by_carriage_returns(self, strato: Runner) -> None:
+        _, output = invoke_once(strato, strato.code(HANDLERS), "app.structured")
+        line = next(line for line in output.split("\n") if "it failed" in line)
+        assert line.startswith("[ERROR]\t")
+        assert line.endswith("\rKeyError: 'missing'")
+        assert "it failed\rbadly\rTraceback (most recent call last):\r" in line
 
     def test_a_decimal_result_is_a_json_number(self, strato: Runner) -> None:
         outcome, _ = invoke_once(strato, strato.code(HANDLERS), "app.number")
@@ -195,6 +219,52 @@ class TestEventAndContext:
         assert ours.raw == theirs.raw
         assert ours.raw == (b'{"count": 5, "id": 12345678901234567890.123, "price": 1.10, "exponent": 1E+2, '
                                 b'"nan": NaN}')
+
+
+class TestJsonLogs:
+    """AWS_LAMBDA_LOG_FORMAT=JSON (LoggingConfig JSON): the logging module's records as
+    awslambdaric's JsonFormatter writes them, filtered at AWS_LAMBDA_LOG_LEVEL; print() as it is."""
+
+    @staticmethod
+    def lines(runner: Runner, handler: str, level: str = "INFO") -> tuple[Outcome, list[str]]:
+        outcome, output = invoke_once(runner, runner.code(HANDLERS), handler,
+                                      variables={**JSON, "AWS_LAMBDA_LOG_LEVEL": level})
+        output = re.sub(r"code-[0-9a-f]{8}", "code", output.replace(outcome.request_id, "ID"))
+        return outcome, [re.sub(r'"timestamp": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"', '"timestamp": "T"', line)
+                         for line in output.splitlines()]
+
+    def test_records_are_the_json_objects_awslambdaric_writes(self, runners: tuple[Runner, Runner]) -> None:
+        (_, ours), (_, theirs) = (self.lines(runner, "app.structured") for runner in runners)
+        assert ours == theirs
+        records = [json.loads(line) for line in ours if line.startswith("{")]
+        assert records[0] == {"timestamp": "T", "level": "INFO", "message": "logged at info", "logger": "app",
+                              "requestId": "ID", "order": 7}
+        assert records[1]["message"] == {"a": "dict", "kept": True}
+        failed = records[2]
+        assert (failed["level"], failed["message"], failed["errorType"], failed["errorMessage"]) == (
+            "ERROR", "it failed\nbadly", "KeyError", "'missing'")
+        assert failed["stackTrace"][-1].endswith('raise KeyError("missing")\n')
+        assert failed["location"].endswith("app.py:structured:66")
+        assert "printed as it is" in ours
+
+    @pytest.mark.parametrize(("level", "shown"), [
+        ("TRACE", ["DEBUG", "INFO", "INFO", "ERROR"]),
+        ("INFO", ["INFO", "INFO", "ERROR"]),
+        ("ERROR", ["ERROR"]),
+        ("FATAL", []),
+    ])
+    def test_records_below_the_application_log_level_are_left_out(self, strato: Runner, level: str,
+                                                                  shown: list[str]) -> None:
+        _, lines = self.lines(strato, "app.structured", level)
+        assert [json.loads(line)["level"] for line in lines if line.startswith("{")] == shown
+        assert "printed as it is" in lines
+
+    def test_an_unhandled_error_is_one_json_object_as_awslambdaric_logs_it(self, runners: tuple[Runner, Runner]
+                                                                           ) -> None:
+        (outcome, ours), (_, theirs) = (self.lines(runner, "app.fail") for runner in runners)
+        assert ours == theirs
+        logged = json.loads(ours[-1])
+        assert logged == {"timestamp": "T", "level": "ERROR", **_with_id(outcome.body)}
 
 
 class TestErrorsAsAwslambdaricReportsThem:
@@ -292,6 +362,11 @@ def _wakeups(thread: threading.Thread) -> int:
 
 def _pending(sock: socket.socket) -> bool:
     return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+
+
+def _with_id(error: dict[str, Any]) -> dict[str, Any]:
+    return {**error, "requestId": "ID", "stackTrace": [re.sub(r"code-[0-9a-f]{8}", "code", line)
+                                                      for line in error["stackTrace"]]}
 
 
 def _comparable(document: dict[str, Any]) -> Any:

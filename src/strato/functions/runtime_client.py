@@ -178,25 +178,69 @@ class Unbuffered:
         self.stream.flush()
 
 
+class JsonFormatter(logging.Formatter):
+    """awslambdaric's JsonFormatter (AWS_LAMBDA_LOG_FORMAT=JSON): one JSON object per record,
+    its level rounded down to a standard one, an exception's type, message and trace in it,
+    and the record's extra attributes; absent fields left out."""
+
+    RESERVED = frozenset({  # awslambdaric's _RESERVED_FIELDS: LogRecord's own attributes
+        "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info", "exc_text",
+        "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread", "threadName",
+        "processName", "process", "aws_request_id", "tenant_id", "_frame_type",
+    })
+
+    def __init__(self) -> None:
+        super().__init__(datefmt="%Y-%m-%dT%H:%M:%SZ")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+        record.levelname = logging.getLevelName(record.levelno)
+        exc = record.exc_info
+        given: dict[str, Any] = {
+            "timestamp": self.formatTime(record, self.datefmt),
+            "level": record.levelname,
+            "message": record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage(),
+            "logger": record.name,
+            "stackTrace": traceback.format_tb(exc[2]) if exc else None,
+            "errorType": exc[0].__name__ if exc and exc[0] else None,
+            "errorMessage": str(exc[1]) if exc else None,
+            "requestId": getattr(record, "aws_request_id", None),
+            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc else None,
+        }
+        given.update((key, value) for key, value in record.__dict__.items()
+                      if key not in self.RESERVED and key not in given)
+        return _LOG_ENCODER.encode({key: value for key, value in given.items() if value is not None}) + "\n"
+
+
 class LambdaLoggerHandler(logging.Handler):
     """The root logger's handler, as awslambdaric installs it: each record is one write to
-    stdout, stamped with the request id of the invocation in hand (empty during init)."""
+    stdout, stamped with the request id of the invocation in hand (empty during init). A
+    record is one log event, as Lambda's runtimes keep it: in text, the lines of a multi-line
+    record (a traceback) are joined by carriage returns; in JSON they are within its strings."""
 
     request_id = ""
+    json = False  # the function's LoggingConfig is JSON: records, and errors, are JSON objects
 
     def __init__(self) -> None:
         super().__init__()
-        self.setFormatter(logging.Formatter(LOG_LINE, "%Y-%m-%dT%H:%M:%S"))
+        self.setFormatter(JsonFormatter() if self.json else logging.Formatter(LOG_LINE, "%Y-%m-%dT%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
         record.aws_request_id = LambdaLoggerHandler.request_id
-        sys.stdout.write(self.format(record))
+        sys.stdout.write(self.format(record).rstrip("\n").replace("\n", "\r") + "\n")
 
 
 def _setup_logging() -> None:
-    """Records of the logging module reach the log in Lambda's format, times in UTC."""
+    """Records of the logging module reach the log in Lambda's format (AWS_LAMBDA_LOG_FORMAT),
+    times in UTC, filtered at AWS_LAMBDA_LOG_LEVEL (TRACE is the logging module's DEBUG), as
+    awslambdaric's _setup_logging does."""
     logging.Formatter.converter = time.gmtime
-    logging.getLogger().addHandler(LambdaLoggerHandler())
+    LambdaLoggerHandler.json = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+    root = logging.getLogger()
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    with contextlib.suppress(ValueError):  # unset, or not a level of the logging module's
+        root.setLevel({"TRACE": "DEBUG"}.get(level, level))
+    root.addHandler(LambdaLoggerHandler())
 
 
 class Decimals:
@@ -220,6 +264,7 @@ def _default(value: object) -> object:
 
 
 _ENCODER = json.JSONEncoder(default=_default, ensure_ascii=ASCII_ONLY)  # json.dumps would build one per call
+_LOG_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)  # awslambdaric's for JSON records
 
 
 def to_json(value: object) -> bytes:
@@ -243,7 +288,12 @@ def _user_trace(tb: Any) -> list[str]:
 
 def log_error(error: dict[str, Any]) -> None:
     """The [ERROR] line awslambdaric writes (lines joined by carriage returns: one log event);
-    an empty type or message is left out, with the colon between them."""
+    an empty type or message is left out, with the colon between them. With JSON, the error's
+    object, timed and levelled, as one line."""
+    if LambdaLoggerHandler.json:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        sys.stdout.write(to_json({"timestamp": stamp, "level": "ERROR", **error}).decode() + "\n")
+        return
     described = ": ".join(part for part in (error["errorType"], error["errorMessage"]) if part)
     lines = [f"[ERROR] {described}" if described else "[ERROR]", "Traceback (most recent call last):"]
     for element in error["stackTrace"]:

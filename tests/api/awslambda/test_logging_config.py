@@ -4,13 +4,15 @@ https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.client_errors import error_of
-from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, call, deployed
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, call, deployed, function_log, until
+from tests.servers import StratoServer
 
 TEXT_WITH_LEVELS = ('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request '
                     'or change the LogFormat to "JSON" and try again.')
@@ -113,3 +115,20 @@ class TestRuntimeVariables:
     def test_text_sets_neither(self, lam: Any) -> None:
         with deployed(lam, self.CODE) as name:
             assert call(lam, name)[1] == [None, None]
+
+    def test_the_python_runtime_logs_records_as_json_at_the_level_set(self, lam: Any, server: StratoServer) -> None:
+        code = ("import logging\n"
+                "def handler(event, context):\n"
+                "    logging.getLogger('orders').info('placed %d', 3)\n"
+                "    logging.getLogger('orders').debug('not shown')\n"
+                "    print('plain')\n")
+        with deployed(lam, code, LoggingConfig={"LogFormat": "JSON"}) as name:
+            answer, _ = call(lam, name)
+            request_id = answer["ResponseMetadata"]["RequestId"]
+            until(lambda: "placed" in function_log(server, name), "the record in the log")
+            lines = function_log(server, name).splitlines()
+            record = json.loads(next(line for line in lines if "placed" in line))
+            assert (record["level"], record["message"], record["logger"], record["requestId"]) == (
+                "INFO", "placed 3", "orders", request_id)
+            assert "plain" in lines
+            assert "not shown" not in function_log(server, name)
