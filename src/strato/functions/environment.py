@@ -45,6 +45,7 @@ from .records import FunctionVersion, Invocation, InvokeResult
 from .runtime_api import Delivery, RuntimeApiListener, RuntimeChannel
 from .runtime_api.channel import Waiter
 from .runtimes import strato_client
+from .system_log import SystemLog
 from .variables import environment_variables
 
 INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase of an on-demand function
@@ -90,6 +91,7 @@ class Environment:
         self._loop = asyncio.get_running_loop()
         self._channel = RuntimeChannel(self)
         self._output = Output(files, function.name)
+        self._system = SystemLog(function, function.arn.split(":")[3])
         self._listener: RuntimeApiListener | None = None
         self._process: Process | None = None
         self._pipe = -1
@@ -127,7 +129,7 @@ class Environment:
             self._pipe = read_end
             variables = environment_variables(self._variables, function.version, listener.address)
             self._output.stream = variables["AWS_LAMBDA_LOG_STREAM_NAME"]
-            self._output.note(logs.init_start_line(function.runtime, function.arn.split(":")[3]))
+            self._output.note(self._system.init_start())
             spec = LaunchSpec(
                 runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
                 environment=variables,
@@ -370,7 +372,7 @@ class Environment:
             self._invocation = self._outcome = None
             self._cold = False
             self._drain_output()
-            self._output.note(logs.init_report_line((time.perf_counter() - self._launched_at) * 1000, "timeout"))
+            self._output.note(self._system.init_report((time.perf_counter() - self._launched_at) * 1000, "timeout"))
             self._output.flush()
             outcome.set_exception(InitRetry())
             self._die()
@@ -459,9 +461,8 @@ class Environment:
     def _write_end(self, request_id: str, duration: float, init: float | None, status: str | None = None,
                    error_type: str | None = None) -> None:
         output = self._output
-        output.note(logs.end_line(request_id))
-        output.note(logs.report_line(request_id, duration, self.function.memory_size, self._max_memory(), init,
-                                     status, error_type))
+        output.note(self._system.end(request_id, duration, status, error_type))
+        output.note(self._system.report(request_id, duration, self._max_memory(), init, status, error_type))
         if self._marks is not None:
             self._marks.ended(request_id)
 
@@ -472,7 +473,7 @@ class Environment:
             self._begun = True
             if self._cold and not self._suppressed:
                 self._started_at = time.perf_counter()
-            self._output.note(logs.start_line(self._invocation.request_id, self.function.version))
+            self._output.note(self._system.start(self._invocation.request_id))
             if self._marks is not None:
                 self._output.add(self._marks.started(self._invocation.request_id))
 

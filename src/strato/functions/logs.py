@@ -58,11 +58,16 @@ def end_line(request_id: str) -> bytes:
     return f"END RequestId: {request_id}\n".encode()
 
 
+def billed_ms(duration_ms: float, init_duration_ms: float | None) -> int:
+    """Billed Duration: the invocation's and a cold start's init, rounded up to the millisecond."""
+    return math.ceil(duration_ms + (init_duration_ms or 0.0))
+
+
 def report_line(request_id: str, duration_ms: float, memory_size: int, max_memory_used: int,
                 init_duration_ms: float | None = None, status: str | None = None,
                 error_type: str | None = None) -> bytes:
     """The REPORT line; `status` (timeout, error) and `error_type` appear only when the invoke failed."""
-    billed = math.ceil(duration_ms + (init_duration_ms or 0.0))
+    billed = billed_ms(duration_ms, init_duration_ms)
     line = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
             f"Memory Size: {memory_size} MB\tMax Memory Used: {max_memory_used} MB\t")
     if init_duration_ms is not None:
@@ -336,7 +341,10 @@ class Output:
 
     def note(self, line: bytes) -> None:
         """One of strato's own lines (START, END, REPORT, an exit's words): it begins a line, so
-        output that ended without a newline is ended first (Lambda logs it as a line of its own)."""
+        output that ended without a newline is ended first (Lambda logs it as a line of its own).
+        An empty one (a system log line its level leaves out) is nothing."""
+        if not line:
+            return
         self._append(b"\n" + line if self._open_line else line, True)
         self._open_line = False
 

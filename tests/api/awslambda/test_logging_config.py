@@ -5,6 +5,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -132,3 +133,52 @@ class TestRuntimeVariables:
                 "INFO", "placed 3", "orders", request_id)
             assert "plain" in lines
             assert "not shown" not in function_log(server, name)
+
+
+class TestSystemLog:
+    """With JSON, Lambda's own lines are the Telemetry API's platform events as JSON objects,
+    filtered at SystemLogLevel."""
+
+    CODE = "def handler(event, context):\n    print('hello')\n    return 1\n"
+
+    @staticmethod
+    def events(server: StratoServer, name: str) -> list[dict[str, Any]]:
+        until(lambda: "platform.report" in function_log(server, name), "the report in the log")
+        return [json.loads(line) for line in function_log(server, name).splitlines() if line.startswith("{")]
+
+    def test_platform_events_replace_init_start_start_and_report(self, lam: Any, server: StratoServer) -> None:
+        with deployed(lam, self.CODE, LoggingConfig={"LogFormat": "JSON"}, MemorySize=256) as name:
+            request_id = call(lam, name)[0]["ResponseMetadata"]["RequestId"]
+            events = self.events(server, name)
+            assert [event["type"] for event in events] == ["platform.initStart", "platform.start", "platform.report"]
+            for event in events:
+                assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["time"])
+            init, start, report = (event["record"] for event in events)
+            assert (init["initializationType"], init["phase"], init["functionName"]) == ("on-demand", "init", name)
+            assert init["runtimeVersionArn"].startswith("arn:aws:lambda:us-east-1::runtime:")
+            assert start == {"requestId": request_id, "version": "$LATEST"}
+            assert (report["requestId"], report["status"]) == (request_id, "success")
+            metrics = report["metrics"]
+            assert metrics["memorySizeMB"] == 256
+            assert metrics["billedDurationMs"] >= metrics["durationMs"] + metrics["initDurationMs"]
+            log = function_log(server, name)
+            assert "hello" in log.splitlines()
+            assert "START RequestId" not in log
+            assert "REPORT RequestId" not in log
+
+    def test_debug_adds_runtime_done_and_warn_keeps_only_failures(self, lam: Any, server: StratoServer) -> None:
+        code = "import time\ndef handler(event, context):\n    time.sleep(event['sleep'])\n"
+        with deployed(lam, code, Timeout=1, LoggingConfig={"LogFormat": "JSON", "SystemLogLevel": "DEBUG"}) as name:
+            request_id = call(lam, name, {"sleep": 0})[0]["ResponseMetadata"]["RequestId"]
+            done = [event for event in self.events(server, name) if event["type"] == "platform.runtimeDone"]
+            assert [(event["record"]["requestId"], event["record"]["status"]) for event in done] == [
+                (request_id, "success")]
+            lam.update_function_configuration(FunctionName=name, LoggingConfig={"LogFormat": "JSON",
+                                                                                 "SystemLogLevel": "WARN"})
+            timed_out = call(lam, name, {"sleep": 3})[0]["ResponseMetadata"]["RequestId"]
+            until(lambda: function_log(server, name).count("platform.report") == 2, "the failure's report")
+            later = [event for event in self.events(server, name) if timed_out in json.dumps(event)]
+            assert [(event["type"], event["record"]["status"]) for event in later] == [
+                ("platform.runtimeDone", "timeout"), ("platform.report", "timeout")]
+            call(lam, name, {"sleep": 0})
+            assert function_log(server, name).count("platform.start") == 1  # the DEBUG function's alone
