@@ -49,11 +49,12 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
 
 
 def run(runner: Runner, handler: str, events: list[Any], *, source: str = HANDLERS,
-        client_context: str | None = None) -> tuple[list[Outcome], str]:
+        client_context: str | None = None, variables: dict[str, str] | None = None) -> tuple[list[Outcome], str]:
+    """`events` invoked in turn in one environment (`variables` added to its own)."""
     code = runner.code("", module=None, files={"index.js": source})
 
     async def go() -> tuple[list[Outcome], str]:
-        environment = await runner.start(code, handler, runtime=NODE[-1])
+        environment = await runner.start(code, handler, runtime=NODE[-1], environment=variables)
         outcomes = [await environment.invoke(event, client_context=client_context) for event in events]
         if not events:
             outcomes.append(await environment.outcome())
@@ -255,3 +256,55 @@ def test_an_error_nothing_caught_during_an_invocation_is_its_error_then_the_runt
     assert (failed.body["errorType"], failed.body["errorMessage"]) == (error_type, message)
     assert failed.body["trace"][0] == f"{error_type}: {message}"
     assert ended.exit_status == status
+
+
+CONSOLE = """
+exports.handler = async () => {
+  console.trace("tracing");
+  console.debug("debugging %d", 1);
+  console.info({ order: 7, items: ["a"] });
+  console.warn("careful", { left: 2 });
+  const failure = new RangeError("out of range");
+  failure.code = "E_RANGE";
+  console.error("it failed", failure);
+  console.fatal("the end");
+  return "ok";
+};
+exports.fail = async () => { throw new TypeError("the handler refuses"); };
+"""
+
+
+class TestJsonConsole:
+    """AWS_LAMBDA_LOG_FORMAT=JSON (LoggingConfig JSON): console lines as Lambda's Node.js
+    runtime writes them, one JSON object each, those below AWS_LAMBDA_LOG_LEVEL left out."""
+
+    @staticmethod
+    def records(runner: Runner, level: str, handler: str = "index.handler") -> tuple[Outcome, list[Any]]:
+        (outcome,), output = run(runner, handler, [{}], source=CONSOLE,
+                                 variables={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": level})
+        return outcome, [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+    def test_console_methods_write_json_records(self, runner: Runner) -> None:
+        outcome, records = self.records(runner, "TRACE")
+        assert [record["level"] for record in records] == ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+        assert all(record["requestId"] == outcome.request_id for record in records)
+        assert records[1]["message"] == "debugging 1"
+        assert records[2]["message"] == {"order": 7, "items": ["a"]}
+        assert records[3]["message"] == "careful { left: 2 }"
+        failed = records[4]
+        assert failed["message"].startswith("it failed RangeError: out of range\n")
+        assert (failed["errorType"], failed["errorMessage"]) == ("RangeError", "out of range")
+        assert failed["stackTrace"][0] == "RangeError: out of range"
+
+    @pytest.mark.parametrize(("level", "shown"), [("WARN", ["WARN", "ERROR", "FATAL"]), ("FATAL", ["FATAL"])])
+    def test_levels_below_the_application_log_level_are_left_out(self, runner: Runner, level: str,
+                                                                 shown: list[str]) -> None:
+        assert [record["level"] for record in self.records(runner, level)[1]] == shown
+
+    def test_an_invoke_error_is_one_json_record_with_the_error(self, runner: Runner) -> None:
+        outcome, records = self.records(runner, "INFO", "index.fail")
+        assert outcome.body["errorType"] == "TypeError"
+        (logged,) = records
+        assert (logged["level"], logged["errorType"], logged["errorMessage"]) == ("ERROR", "TypeError",
+                                                                                  "the handler refuses")
+        assert logged["message"].startswith("Invoke Error TypeError: the handler refuses")

@@ -233,10 +233,43 @@ function markEnd(requestId) {
   else printed.owed = mark;
 }
 
+// Console lines as Lambda's Node.js runtime writes them (LogPatch.js), in the function's log
+// format (AWS_LAMBDA_LOG_FORMAT): text, or one JSON object a line with an Error's type, message
+// and stack; levels below AWS_LAMBDA_LOG_LEVEL are not written (with neither, all are).
+const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+const jsonLogs = process.env.AWS_LAMBDA_LOG_FORMAT === "JSON";
+const lowestLevel = Math.max(0, LEVELS.indexOf((process.env.AWS_LAMBDA_LOG_LEVEL || "").toUpperCase()));
+
+function errorFields(error) {
+  return { errorType: error?.constructor?.name ?? "UnknownError", errorMessage: error.message,
+    stackTrace: typeof error.stack === "string" ? error.stack.split("\n") : error.stack };
+}
+
+const withErrors = (_key, value) => value instanceof Error ? Object.assign(errorFields(value), value) : value;
+
+function jsonLine(level, args) {
+  const record = { timestamp: new Date().toISOString(), level, requestId: currentRequestId || undefined };
+  if (args.length === 1) {
+    record.message = args[0];
+    try {
+      return JSON.stringify(record, withErrors);
+    } catch (_) {  // a value JSON cannot write (a cycle, a BigInt): its util.format text
+      record.message = util.format(record.message);
+      return JSON.stringify(record, withErrors);
+    }
+  }
+  record.message = util.format(...args);
+  const error = args.find((arg) => arg instanceof Error);
+  if (error) Object.assign(record, errorFields(error));
+  return JSON.stringify(record, withErrors);
+}
+
 function logLine(level) {
+  if (LEVELS.indexOf(level) < lowestLevel) return () => {};
   return (...args) => {
-    const text = util.format(...args).replace(/\n/g, "\r");
-    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId || "undefined"}\t${level}\t${text}\n`);
+    const line = jsonLogs ? jsonLine(level, args) : `${new Date().toISOString()}\t${currentRequestId || "undefined"}` +
+      `\t${level}\t${util.format(...args).replace(/\n/g, "\r")}`;
+    process.stdout.write(line + "\n");
   };
 }
 console.log = console.info = logLine("INFO");
@@ -244,6 +277,13 @@ console.warn = logLine("WARN");
 console.error = logLine("ERROR");
 console.debug = logLine("DEBUG");
 console.trace = logLine("TRACE");
+console.fatal = logLine("FATAL");
+
+// An error the runtime logs (labelled "Invoke Error", "Uncaught Exception"...): in text its
+// formatted JSON after a tab, in JSON the Error itself.
+function logError(label, error) {
+  console.error(label, jsonLogs ? error : formatted(error));
+}
 
 // The handler as Lambda's runtime finds it (UserFunction.load): the module is named by the
 // handler's last path segment up to its first dot, in the folder before that segment (a file,
@@ -360,7 +400,7 @@ function fatal(label, error, code) {
   const doc = errorDocument(error);
   const requestId = turn.requestId;
   if (turn.api !== null) turn.api.socket.ref();  // until the error is posted
-  console.error(label, formatted(error));
+  logError(label, error);
   let route = null;
   if (requestId) {
     markEnd(requestId);
@@ -378,7 +418,7 @@ function fatal(label, error, code) {
 // An invocation's error: logged as an Error (a thrown value that is not one is wrapped, as the
 // runtime's intoError does), posted as its error document.
 function invokeError(error) {
-  console.error("Invoke Error", formatted(error instanceof Error ? error : new Error(error)));
+  logError("Invoke Error", error instanceof Error ? error : new Error(error));
   return errorDocument(error);
 }
 
@@ -431,7 +471,7 @@ async function main() {
   try {
     fn = await loadHandler(process.env._HANDLER || "");
   } catch (error) {
-    console.error("Uncaught Exception", formatted(error));
+    logError("Uncaught Exception", error);
     await api.send(errorRequest("/init/error", errorDocument(error)))[0];
     process.exit(1);
   }
