@@ -106,17 +106,21 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"strato: {exc}")
         serve(settings)
     elif args.command == "logs":
-        from strato.functions.logs import function_directory, read_logs
+        from strato.functions.logs import function_directory, group_directory, read_logs
 
         try:
-            data_dir = Settings.from_env(data_dir=args.data_dir).data_dir
+            settings = Settings.from_env(data_dir=args.data_dir)
+            data_dir = settings.data_dir
             if not data_dir.is_dir():  # run from another directory than `strato serve`'s
                 raise ValueError(f"no data dir at {data_dir.resolve()}: give --data-dir or STRATO_DATA_DIR")
             logs_dir = data_dir / "functions" / "logs"
-            if not function_directory(logs_dir, args.function).is_dir():  # as Lambda has no log group for it
+            own = function_directory(logs_dir, args.function)  # refuses what is not a function name
+            group = _log_group(data_dir, settings.region, args.function)
+            directory = own if group is None else group_directory(logs_dir, group)
+            if not directory.is_dir():  # as Lambda has no log group for it
                 raise ValueError(f"no logs for function {args.function} in {logs_dir.resolve()}: no such function, "
                                  "or never invoked")
-            text = read_logs(logs_dir, args.function, args.bytes)
+            text = read_logs(logs_dir, args.function, args.bytes, group)
         except ValueError as exc:
             sys.exit(f"strato: {exc}")
         sys.stdout.buffer.write(text)
@@ -166,6 +170,24 @@ def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeS
         invalidations_from=args.invalidations_from, distribution=args.distribution, keys=keys,
         trust_forwarded_proto=env_flag(environ, "STRATO_EDGE_TRUST_FORWARDED_PROTO") if trust is None else trust,
     )
+
+
+def _log_group(data_dir: Path, region: str, function_name: str) -> str | None:
+    """The log group the function's LoggingConfig names (None: its own, or no such function)."""
+    import asyncio
+
+    from strato.functions.errors import NotFound
+    from strato.functions.registry import Registry
+
+    if not (data_dir / "functions" / "functions.db").is_file():  # no function was ever made
+        return None
+    registry = Registry(data_dir / "functions", region)
+    try:
+        return asyncio.run(registry.get(function_name)).config.logging.log_group
+    except NotFound:
+        return None
+    finally:
+        registry.close()
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -229,7 +229,6 @@ class TestUpdates:
         assert cleared["TracingConfig"] == {"Mode": "Active"}
 
     @pytest.mark.parametrize(("field", "value", "words"), [
-        ("LoggingConfig", {"LogGroup": "/my/own/group"}, "cannot name another group"),
         ("SnapStart", {"ApplyOn": "PublishedVersions"}, "SnapStart is not supported"),
         ("TracingConfig", {"Mode": "Sometimes"}, "at 'tracingConfig.mode'"),
         ("KMSKeyArn", "not-an-arn", "at 'kMSKeyArn'"),

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from strato.functions import failures, log_records
+from strato.functions.log_events import group_summaries
 from strato.functions.logs import (
+    CUSTOM_GROUPS,
     HELD_MAX,
     LOG_FILE,
     EndMarks,
@@ -20,6 +22,7 @@ from strato.functions.logs import (
     LogFiles,
     Output,
     end_line,
+    group_directory,
     init_start_line,
     read_logs,
     report_line,
@@ -104,7 +107,7 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (10, resource.RLIM_INFINITY))
 before = len(os.listdir("/proc/self/fd"))
 for _ in range(20):
     try:
-        files.write("fn", log_records.encode("s", [(1, False, text)], text))
+        files.write("/aws/lambda/fn", log_records.encode("s", [(1, False, text)], text))
     except OSError:
         pass
     else:
@@ -122,9 +125,9 @@ class TestFiles:
 
     def test_invocations_are_appended_and_read_back(self, tmp_path: Path) -> None:
         files = LogFiles(tmp_path)
-        files.write("fn", record(b"one\n"))
-        files.write("fn", record(b"two\n"))
-        files.write("other", record(b"elsewhere\n"))
+        files.write("/aws/lambda/fn", record(b"one\n"))
+        files.write("/aws/lambda/fn", record(b"two\n"))
+        files.write("/aws/lambda/other", record(b"elsewhere\n"))
         files.close()
         assert read_logs(tmp_path, "fn") == b"one\ntwo\n"
         assert read_logs(tmp_path, "fn", max_bytes=4) == b"two\n"
@@ -148,13 +151,30 @@ class TestFiles:
         kept = read_logs(tmp_path, "fn")
         assert [line[:2] for line in kept.splitlines()] == [b"02", b"03", b"04", b"05", b"06"]
 
+    def test_a_shared_group_is_kept_apart_from_every_functions_own_and_read_by_function(self, tmp_path: Path) -> None:
+        """A LoggingConfig.LogGroup may be named like a function ("fn") and be shared: its log is
+        its own, and a function's log read there is that function's streams."""
+        files = LogFiles(tmp_path)
+        files.write("/aws/lambda/fn", record(b"own\n"))
+        files.write("fn", record(b"fn's\n", "2026/01/02/fn[$LATEST][0a]"))
+        files.write("fn", record(b"other's\n", "2026/01/02/other[$LATEST][0b]"))
+        files.write("fn", record(b"prefixed\n", "2026/01/02/fn-2[$LATEST][0c]"))
+        files.close()
+        assert read_logs(tmp_path, "fn") == b"own\n"
+        assert read_logs(tmp_path, "fn", group="fn") == b"fn's\n"
+        assert read_logs(tmp_path, "other", group="fn") == b"other's\n"
+        assert read_logs(tmp_path, "fn", group="/aws/lambda/fn") == b"own\n"
+        assert group_directory(tmp_path, "/aws/lambda/fn") == tmp_path / "fn"
+        assert group_directory(tmp_path, "fn").parent == tmp_path / CUSTOM_GROUPS
+        assert [group.group for group in group_summaries(tmp_path)] == ["/aws/lambda/fn", "fn"]
+
     def test_names_that_are_not_function_names_are_refused(self, tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="not a function name"):
             read_logs(tmp_path, "../secrets")
 
     def test_output_keeps_only_a_bounded_buffer_and_the_tail(self, tmp_path: Path) -> None:
         files = LogFiles(tmp_path)
-        output = Output(files, "fn")
+        output = Output(files, "/aws/lambda/fn")
         for index in range(100):
             output.add(b"%03d" % index + b"x" * 1020 + b"\n")  # 100 KiB in all
         tail = output.flush()
@@ -166,7 +186,7 @@ class TestFiles:
 
     def test_output_without_a_last_newline_ends_its_line_before_strato_s_next_line(self, tmp_path: Path) -> None:
         files = LogFiles(tmp_path)
-        output = Output(files, "fn")
+        output = Output(files, "/aws/lambda/fn")
         output.note(b"START RequestId: r Version: $LATEST\n")
         output.add(b"no newline")
         output.note(b"END RequestId: r\n")

@@ -31,7 +31,7 @@ def write(directory: Path, *records: tuple[str, list[log_records.Piece]], max_by
     log.close()
 
 
-def events(logs_dir: Path, name: str = "fn", selection: Selection | None = None) -> list[LogEvent]:
+def events(logs_dir: Path, name: str = "/aws/lambda/fn", selection: Selection | None = None) -> list[LogEvent]:
     with FunctionLogReader(logs_dir, name) as reader:
         return list(reader.events(selection or Selection()))
 
@@ -56,7 +56,7 @@ class TestEvents:
 
     def test_output_written_early_is_cut_at_its_last_whole_line(self, tmp_path: Path) -> None:
         files = LogFiles(tmp_path)
-        output = Output(files, "fn", STREAM)
+        output = Output(files, "/aws/lambda/fn", STREAM)
         line = b"x" * 1000 + b"\n"
         for _ in range(FLUSH_BYTES // len(line) + 1):
             output.add(line[:600])
@@ -83,7 +83,7 @@ class TestPages:
     def test_pages_follow_and_precede_an_events_key(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", *[(STREAM, [(index, False, b"line %d\nmore %d\n" % (index, index))])
                                  for index in range(5)])
-        with FunctionLogReader(tmp_path, "fn") as reader:
+        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
             first, more = forward_page(reader, Selection(), None, 3, 1 << 20)
             assert texts(first) == ["line 0", "more 0", "line 1"]
             assert more
@@ -98,11 +98,11 @@ class TestPages:
     def test_the_end_key_leaves_what_was_written_while_the_reader_was_open_to_the_next_page(
             self, tmp_path: Path) -> None:
         write(tmp_path / "fn", (STREAM, [(1, False, b"before\n")]))
-        with FunctionLogReader(tmp_path, "fn") as reader:
+        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
             assert texts(backward_page(reader, Selection(), None, 10, 1 << 20)) == ["before"]
             write(tmp_path / "fn", (STREAM, [(2, False, b"meanwhile\n")]))
             end = reader.end()
-        with FunctionLogReader(tmp_path, "fn") as reader:
+        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
             assert texts(forward_page(reader, Selection(), end, 10, 1 << 20)[0]) == ["meanwhile"]
 
     def test_the_end_key_is_never_inside_a_record_still_being_written(self, tmp_path: Path) -> None:
@@ -111,15 +111,15 @@ class TestPages:
         with open(tmp_path / "fn" / LOG_FILE, "ab") as file:
             file.write(pending[:10])
             file.flush()
-            with FunctionLogReader(tmp_path, "fn") as reader:
+            with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
                 end = reader.end()
             file.write(pending[10:])
-        with FunctionLogReader(tmp_path, "fn") as reader:
+        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
             assert texts(forward_page(reader, Selection(), end, 10, 1 << 20)[0]) == ["being written"]
 
     def test_a_page_stays_within_its_byte_limit(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", (STREAM, [(1, False, b"y" * 74 + b"\n") for _ in range(10)]))
-        with FunctionLogReader(tmp_path, "fn") as reader:
+        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
             page, more = forward_page(reader, Selection(), None, 100, 300)
             assert (len(page), more) == (3, True)  # 100 bytes an event, as CloudWatch counts them
             assert len(backward_page(reader, Selection(), None, 100, 300)) == 3
@@ -142,7 +142,7 @@ class TestPages:
         write(tmp_path / "fn", *records, max_bytes=log_records.FILE_HEADER + 2 * size)
         every = events(tmp_path)
         assert len({event.key[0] for event in every}) >= 3  # the page spans files
-        with FunctionLogReader(tmp_path, "fn") as reader:
+        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
             for limit in (1, 2, 3, 5, 9, 20):
                 assert backward_page(reader, Selection(), None, limit, 1 << 20) == every[-limit:]
                 for at in range(len(every)):
@@ -158,7 +158,7 @@ class TestSummaries:
     def test_streams_have_their_first_and_last_times(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", ("b", [(5, False, b"x\n")]), ("a", [(7, False, b"x\n"), (9, True, b"y\n")]),
               ("b", [(11, False, b"x\n")]))
-        with FunctionLogReader(tmp_path, "fn") as reader:
+        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
             assert [(summary.name, summary.first, summary.last) for summary in stream_summaries(reader)] == [
                 ("a", 7, 9), ("b", 5, 11)]
 
@@ -167,7 +167,7 @@ class TestSummaries:
         write(tmp_path / "two", (STREAM, [(43, False, b"x\n")]))
         (tmp_path / "not a function").mkdir()
         groups = group_summaries(tmp_path)
-        assert [(group.function_name, group.created) for group in groups] == [("one", 42), ("two", 43)]
+        assert [(group.group, group.created) for group in groups] == [("/aws/lambda/one", 42), ("/aws/lambda/two", 43)]
         assert groups[0].stored_bytes == (tmp_path / "one" / LOG_FILE).stat().st_size
 
 

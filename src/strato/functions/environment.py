@@ -90,7 +90,7 @@ class Environment:
         self._init_timeout = float(function.timeout) if suppressed else init_timeout
         self._loop = asyncio.get_running_loop()
         self._channel = RuntimeChannel(self)
-        self._output = Output(files, function.name)
+        self._output = Output(files, function.logging.group_of(function.name))
         self._system = SystemLog(function, function.arn.split(":")[3])
         self._listener: RuntimeApiListener | None = None
         self._process: Process | None = None
@@ -127,7 +127,7 @@ class Environment:
             read_end, write_end = os.pipe()
             os.set_blocking(read_end, False)
             self._pipe = read_end
-            variables = environment_variables(self._variables, function.version, listener.address)
+            variables = environment_variables(self._variables, function, listener.address)
             self._output.stream = variables["AWS_LAMBDA_LOG_STREAM_NAME"]
             self._output.note(self._system.init_start())
             spec = LaunchSpec(

@@ -1,7 +1,7 @@
-"""A function's log read back as CloudWatch Logs-style events: one event per line (without its
-newline; empty lines are not events), timed when its first byte was read from the runtime or
-written by strato, in its environment's log stream. Also the streams a log holds and the
-functions that have logs.
+"""A log group's log (a function's own, or one several functions share) read back as
+CloudWatch Logs-style events: one event per line (without its newline; empty lines are not
+events), timed when its first byte was read from the runtime or written by strato, in its
+environment's log stream. Also the streams a log holds and the groups that have logs.
 
 Every read streams the records of the function's (at most KEEP_FILES + 1) files once, and
 keeps at most one page of events: memory stays bounded whatever the log's size. Files in the
@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from . import log_records
 from .log_records import FILE_HEADER, Record
-from .logs import function_directory, log_paths
+from .logs import CUSTOM_GROUPS, GROUP_FILE, OWN_GROUP, group_directory, group_function, log_paths
 
 Key = tuple[int, int, int]  # file generation, record offset, line index
 EVENT_OVERHEAD = 26  # bytes CloudWatch Logs counts per event besides its message, towards a page's size
@@ -68,7 +68,7 @@ class StreamSummary:
 
 @dataclass(frozen=True, slots=True)
 class GroupSummary:
-    function_name: str
+    group: str  # its name
     created: int  # ms: the first record kept (or the oldest file's mtime)
     stored_bytes: int
     updated: int  # ms: the last write (the newest file's mtime)
@@ -108,11 +108,11 @@ def record_lines(record: Record) -> Iterator[tuple[int, int, str]]:
 
 
 class FunctionLogReader:
-    """One function's framed log files, open for one read (a context manager): opened at
+    """One log group's framed log files, open for one read (a context manager): opened at
     once and ordered by generation, so that a rotation meanwhile neither hides nor repeats any."""
 
-    def __init__(self, logs_dir: Path, function_name: str) -> None:
-        self.directory = function_directory(logs_dir, function_name)
+    def __init__(self, logs_dir: Path, group: str) -> None:
+        self.directory = group_directory(logs_dir, group)
         self._files: list[tuple[int, BinaryIO]] = []
         self._end: Key = (0, 0, -1)
         self.exists = False  # the function has log files (framed or not)
@@ -241,31 +241,32 @@ def stream_summaries(reader: FunctionLogReader) -> list[StreamSummary]:
     return [StreamSummary(name, first, last) for name, (first, last) in sorted(found.items())]
 
 
-def group_summary(logs_dir: Path, name: str) -> GroupSummary | None:
-    """The function's log, if it has one."""
-    try:
-        return _group(logs_dir, name)
-    except ValueError:  # not a function name
-        return None
+def group_summary(logs_dir: Path, group: str) -> GroupSummary | None:
+    """The group's log, if it has one."""
+    return _group(group_directory(logs_dir, group), group)
 
 
 def group_summaries(logs_dir: Path) -> list[GroupSummary]:
-    """The functions that have logs, by name."""
-    try:
-        names = sorted(entry.name for entry in os.scandir(logs_dir) if entry.is_dir())
-    except FileNotFoundError:
-        return []
-    groups = []
-    for name in names:
-        with contextlib.suppress(ValueError):
-            summary = _group(logs_dir, name)
-            if summary is not None:
-                groups.append(summary)
-    return groups
+    """The groups that have logs, by name: functions' own, and the others."""
+    groups = [_group(directory, name) for name, directory in _directories(logs_dir)]
+    return sorted((group for group in groups if group is not None), key=lambda group: group.group)
 
 
-def _group(logs_dir: Path, name: str) -> GroupSummary | None:
-    directory = function_directory(logs_dir, name)
+def _directories(logs_dir: Path) -> list[tuple[str, Path]]:
+    """Each group's name and directory: a function's own group's directory is named by the
+    function, another's holds its name (one being made may not yet: it is left out)."""
+    found = []
+    with contextlib.suppress(FileNotFoundError), os.scandir(logs_dir) as entries:
+        found = [(OWN_GROUP + entry.name, Path(entry.path)) for entry in entries
+                 if entry.is_dir() and group_function(OWN_GROUP + entry.name) is not None]
+    with contextlib.suppress(FileNotFoundError), os.scandir(logs_dir / CUSTOM_GROUPS) as entries:
+        for entry in entries:
+            with contextlib.suppress(FileNotFoundError):
+                found.append(((Path(entry.path) / GROUP_FILE).read_text(), Path(entry.path)))
+    return found
+
+
+def _group(directory: Path, group: str) -> GroupSummary | None:
     stored = updated = 0
     created: int | None = None
     for path in reversed(log_paths(directory)):  # oldest first
@@ -277,7 +278,7 @@ def _group(logs_dir: Path, name: str) -> GroupSummary | None:
         updated = max(updated, stat.st_mtime_ns // 1_000_000)
         if created is None:
             created = _first_time(path) or stat.st_mtime_ns // 1_000_000
-    return None if created is None else GroupSummary(name, created, stored, updated)
+    return None if created is None else GroupSummary(group, created, stored, updated)
 
 
 def _first_time(path: Path) -> int | None:

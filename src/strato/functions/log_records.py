@@ -147,12 +147,15 @@ def whole_end(file: BinaryIO, generation: int) -> int:
     return end
 
 
-def raw_text(file: BinaryIO, max_bytes: int) -> bytes:
-    """The last `max_bytes` of an open framed file's payloads, in order (bounded in memory)."""
+def raw_text(file: BinaryIO, max_bytes: int, streams: Callable[[str], bool] | None = None) -> bytes:
+    """The last `max_bytes` of an open framed file's payloads (of the `streams` wanted, None:
+    all), in order (bounded in memory)."""
     kept: deque[bytes] = deque()
     size = 0
-    for record in records(file, 0):
-        assert record.payload is not None
+    wanted = None if streams is None else (lambda stream, _first, _last: streams(stream))
+    for record in records(file, 0, wanted=wanted):
+        if record.payload is None:
+            continue
         kept.append(record.payload)
         size += len(record.payload)
         while kept and size - len(kept[0]) >= max_bytes:

@@ -10,12 +10,14 @@ cold start, includes the Init Duration (Lambda bills the init phase since August
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
 import re
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from pathlib import Path
 
 from strato.fileio import write_all
@@ -36,6 +38,9 @@ OPEN_FILES = 128  # function log files held open at once
 PIECES_MAX = 1024  # separately timed pieces an environment buffers before writing them
 UNNAMED_STREAM = "unnamed"  # the stream of output read before an environment has its stream's name
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
+OWN_GROUP = "/aws/lambda/"  # a function's own log group is this and its name
+CUSTOM_GROUPS = ".groups"  # where the other groups' logs are (not a function name: no function's directory)
+GROUP_FILE = "group"  # in the directory of such a group: its name
 
 
 def init_start_line(runtime: str, region: str) -> bytes:
@@ -171,10 +176,33 @@ def log_tail(data: bytes) -> bytes:
 
 
 def function_directory(logs_dir: Path, function_name: str) -> Path:
-    """Where a function's log files are; refuses what is not a function name."""
+    """Where the log files of a function's own group are; refuses what is not a function name."""
     if not _NAME.fullmatch(function_name):
         raise ValueError(f"not a function name: {function_name!r}")
     return logs_dir / function_name
+
+
+def group_function(group: str) -> str | None:
+    """The function whose own log group `group` is (None: a group of no function's own)."""
+    name = group.removeprefix(OWN_GROUP)
+    return name if group.startswith(OWN_GROUP) and _NAME.fullmatch(name) else None
+
+
+def group_directory(logs_dir: Path, group: str) -> Path:
+    """Where a log group's files are: a function's own group's in the function's directory, any
+    other group's (a LoggingConfig.LogGroup, which several functions may share) in a directory
+    named by its name's digest, which holds its name in GROUP_FILE."""
+    function = group_function(group)
+    if function is not None:
+        return logs_dir / function
+    return logs_dir / CUSTOM_GROUPS / hashlib.sha256(group.encode()).hexdigest()
+
+
+def function_streams(function_name: str) -> Callable[[str], bool]:
+    """Whether a stream of a shared group is one of the function's: Lambda names those
+    YYYY/MM/DD/NAME[VERSION][GUID] (variables.environment_variables)."""
+    shape = re.compile(r"\d{4}/\d\d/\d\d/" + re.escape(function_name) + r"\[")
+    return lambda stream: shape.match(stream) is not None
 
 
 class FunctionLog:
@@ -260,7 +288,7 @@ def _generation(path: Path) -> int:
 
 
 class LogFiles:
-    """The log files of every function, at most OPEN_FILES of them open at a time."""
+    """The log files of every log group, at most OPEN_FILES of them open at a time."""
 
     def __init__(self, logs_dir: Path, max_bytes: int = MAX_FILE_BYTES, keep: int = KEEP_FILES) -> None:
         self._dir = logs_dir
@@ -268,15 +296,18 @@ class LogFiles:
         self._keep = keep
         self._open: OrderedDict[str, FunctionLog] = OrderedDict()
 
-    def write(self, function_name: str, record: bytes) -> None:
-        log = self._open.get(function_name)
+    def write(self, group: str, record: bytes) -> None:
+        log = self._open.get(group)
         if log is None:
-            log = FunctionLog(function_directory(self._dir, function_name), self._max_bytes, self._keep)
-            self._open[function_name] = log
+            directory = group_directory(self._dir, group)
+            log = FunctionLog(directory, self._max_bytes, self._keep)
+            if group_function(group) is None:
+                _write_group_name(directory, group)
+            self._open[group] = log
             if len(self._open) > OPEN_FILES:
                 self._open.popitem(last=False)[1].close()
         else:
-            self._open.move_to_end(function_name)
+            self._open.move_to_end(group)
         log.write(record)
 
     def close(self) -> None:
@@ -285,17 +316,31 @@ class LogFiles:
         self._open.clear()
 
 
+def _write_group_name(directory: Path, group: str) -> None:
+    """A shared group's directory holds its name (written whole, once)."""
+    path = directory / GROUP_FILE
+    if not path.exists():
+        temporary = directory / f".{GROUP_FILE}.{os.getpid()}"
+        temporary.write_text(group)
+        os.replace(temporary, path)
+
+
 def log_paths(directory: Path) -> list[Path]:
     """A function's log files, newest first (some may not exist)."""
     return [directory / LOG_FILE] + [directory / f"{LOG_FILE}.{index}" for index in range(1, KEEP_FILES + 1)]
 
 
-def read_logs(logs_dir: Path, function_name: str, max_bytes: int = 1024 * 1024) -> bytes:
-    """The newest `max_bytes` of a function's logs as raw text (what the runtime printed and
-    strato's lines, without the records' framing), oldest first; empty if it has none."""
+def read_logs(logs_dir: Path, function_name: str, max_bytes: int = 1024 * 1024, group: str | None = None) -> bytes:
+    """The newest `max_bytes` of a function's logs in `group` (None: its own) as raw text (what
+    the runtime printed and strato's lines, without the records' framing), oldest first; empty
+    if it has none. Of a group other than its own, its streams alone."""
     pieces: list[bytes] = []
     wanted = max_bytes
-    for path in log_paths(function_directory(logs_dir, function_name)):
+    directory = function_directory(logs_dir, function_name)
+    streams = None
+    if group is not None and group_function(group) != function_name:
+        directory, streams = group_directory(logs_dir, group), function_streams(function_name)
+    for path in log_paths(directory):
         if wanted <= 0:
             break
         try:
@@ -308,7 +353,7 @@ def read_logs(logs_dir: Path, function_name: str, max_bytes: int = 1024 * 1024) 
                 file.seek(max(0, size - wanted))
                 piece = file.read(wanted)
             else:
-                piece = log_records.raw_text(file, wanted)
+                piece = log_records.raw_text(file, wanted, streams)
         pieces.append(piece)
         wanted -= len(piece)
     return b"".join(reversed(pieces))
@@ -322,11 +367,11 @@ class Output:
     early, up to its last whole line, keeping only the last LOG_TAIL_BYTES for the
     invocation's log tail."""
 
-    __slots__ = ("_carry", "_files", "_name", "_open_line", "_pieces", "_size", "stream")
+    __slots__ = ("_carry", "_files", "_group", "_open_line", "_pieces", "_size", "stream")
 
-    def __init__(self, files: LogFiles, function_name: str, stream: str = UNNAMED_STREAM) -> None:
+    def __init__(self, files: LogFiles, group: str, stream: str = UNNAMED_STREAM) -> None:
         self._files = files
-        self._name = function_name
+        self._group = group  # the log group it goes to
         self.stream = stream  # the environment's AWS_LAMBDA_LOG_STREAM_NAME, once it has one
         self._pieces: list[log_records.Piece] = []
         self._size = 0
@@ -380,9 +425,9 @@ class Output:
         payload = b"".join(data for _, _, data in pieces)
         if pieces:
             try:
-                self._files.write(self._name, log_records.encode(self.stream, pieces, payload))
+                self._files.write(self._group, log_records.encode(self.stream, pieces, payload))
             except OSError as exc:
-                log.warning("%d bytes of %s's log are lost: %s", len(payload), self._name, exc)
+                log.warning("%d bytes of log group %s are lost: %s", len(payload), self._group, exc)
         return payload
 
     def flush(self) -> bytes:

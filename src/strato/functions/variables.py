@@ -49,7 +49,7 @@ def function_variables(function: FunctionVersion, region: str, endpoint_url: str
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_VERSION": function.version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        "AWS_LAMBDA_LOG_GROUP_NAME": function.logging.group_of(function.name),
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "_HANDLER": function.handler,
         "LAMBDA_TASK_ROOT": TASK_ROOT,
@@ -70,8 +70,15 @@ def function_variables(function: FunctionVersion, region: str, endpoint_url: str
     return variables
 
 
-def environment_variables(base: dict[str, str], version: str, runtime_api: str) -> dict[str, str]:
-    """One environment's variables: its Runtime API address and its own log stream."""
+def environment_variables(base: dict[str, str], function: FunctionVersion, runtime_api: str) -> dict[str, str]:
+    """One environment's variables: its Runtime API address and its own log stream, named as
+    Lambda names it: YYYY/MM/DD/[VERSION]GUID in the function's own group, and in a group it
+    names (which other functions may share) YYYY/MM/DD/NAME[VERSION][GUID] (logs.function_streams).
+    https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html"""
     today = datetime.datetime.now(datetime.UTC)
-    stream = f"{today:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
+    guid = uuid.uuid4().hex
+    if function.logging.log_group is None:
+        stream = f"{today:%Y/%m/%d}/[{function.version}]{guid}"
+    else:
+        stream = f"{today:%Y/%m/%d}/{function.name}[{function.version}][{guid}]"
     return {**base, "AWS_LAMBDA_RUNTIME_API": runtime_api, "AWS_LAMBDA_LOG_STREAM_NAME": stream}

@@ -4,13 +4,18 @@ https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import subprocess
+import sys
+import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, call, deployed, function_log, until
 from tests.servers import StratoServer
@@ -182,3 +187,68 @@ class TestSystemLog:
                 ("platform.runtimeDone", "timeout"), ("platform.report", "timeout")]
             call(lam, name, {"sleep": 0})
             assert function_log(server, name).count("platform.start") == 1  # the DEBUG function's alone
+
+
+class TestLogGroup:
+    """LoggingConfig.LogGroup: the function's log goes to that group, which several functions may
+    share, each environment in a stream named YYYY/MM/DD/NAME[VERSION][GUID]; the CloudWatch
+    Logs API reads it there, and `strato logs` and the admin endpoint still read the function's."""
+
+    CODE = ("import os\n"
+            "def handler(event, context):\n"
+            "    print('order', event['n'], context.function_name)\n"
+            "    return [context.log_group_name, context.log_stream_name, os.environ['AWS_LAMBDA_LOG_GROUP_NAME']]\n")
+
+    def test_functions_sharing_a_group_write_their_streams_there(self, lam: Any, server: StratoServer) -> None:
+        group = f"/team/orders-{uuid.uuid4().hex[:8]}"
+        logs = make_client(server.url, "logs")
+        with deployed(lam, self.CODE, LoggingConfig={"LogGroup": group}) as first, \
+                deployed(lam, self.CODE, LoggingConfig={"LogFormat": "JSON", "LogGroup": group}) as second:
+            assert lam.get_function_configuration(FunctionName=first)["LoggingConfig"] == {
+                "LogFormat": "Text", "LogGroup": group}
+            named_group, stream, variable = call(lam, first, {"n": 1})[1]
+            assert named_group == variable == group
+            assert re.fullmatch(r"\d{4}/\d\d/\d\d/" + re.escape(first) + r"\[\$LATEST\]\[[0-9a-f]{32}\]", stream)
+            call(lam, second, {"n": 2})
+            until(lambda: "REPORT RequestId" in function_log(server, first)
+                  and "platform.report" in function_log(server, second), "both functions' reports")
+            found = [event["message"] for event in logs.filter_log_events(logGroupName=group,
+                                                                           filterPattern="order")["events"]]
+            assert sorted(found) == sorted([f"order 1 {first}", f"order 2 {second}"])
+            streams = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]]
+            assert sorted(name.split("/")[3].split("[")[0] for name in streams) == sorted([first, second])
+            described = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+            assert [found_group["logGroupName"] for found_group in described] == [group]
+            with pytest.raises(logs.exceptions.ResourceNotFoundException):
+                logs.filter_log_events(logGroupName=f"/aws/lambda/{first}")
+
+            own = function_log(server, first)
+            assert f"order 1 {first}" in own
+            assert second not in own  # the function's streams alone
+            printed = subprocess.run([sys.executable, "-m", "strato", "logs", second, "--data-dir",
+                                      str(server.data_dir)], capture_output=True, text=True, timeout=30,
+                                     check=True).stdout
+            assert f"order 2 {second}" in printed
+            assert first not in printed
+
+    def test_the_log_tail_of_a_json_function_is_its_json_lines(self, lam: Any) -> None:
+        group = f"/team/tail-{uuid.uuid4().hex[:8]}"
+        with deployed(lam, self.CODE, LoggingConfig={"LogFormat": "JSON", "LogGroup": group}) as name:
+            answer = lam.invoke(FunctionName=name, Payload=b'{"n": 3}', LogType="Tail")
+            tail = base64.b64decode(answer["LogResult"]).decode()
+            lines = tail.splitlines()
+            assert f"order 3 {name}" in lines
+            assert [json.loads(line)["type"] for line in lines if line.startswith("{")] == [
+                "platform.initStart", "platform.start", "platform.report"]
+
+    def test_moving_back_to_its_own_group_writes_there_again(self, lam: Any, server: StratoServer) -> None:
+        group = f"/team/moved-{uuid.uuid4().hex[:8]}"
+        with deployed(lam, self.CODE, LoggingConfig={"LogGroup": group}) as name:
+            call(lam, name, {"n": 4})
+            lam.update_function_configuration(FunctionName=name, LoggingConfig={"LogGroup": f"/aws/lambda/{name}"})
+            assert lam.get_function_configuration(FunctionName=name)["LoggingConfig"]["LogGroup"] == (
+                f"/aws/lambda/{name}")
+            _, stream, _ = call(lam, name, {"n": 5})[1]
+            assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", stream)
+            until(lambda: "order 5" in function_log(server, name), "the own group's log")
+            assert "order 4" not in function_log(server, name)

@@ -20,21 +20,20 @@ NAME = "/aws/lambda/fn"
 
 
 def test_a_functions_group_exists_while_its_log_was_written_since_its_deletion() -> None:
-    summary = GroupSummary("fn", created=1_000, stored_bytes=10, updated=5_000)
+    summary = GroupSummary(NAME, created=1_000, stored_bytes=10, updated=5_000)
     group = group_view(NAME, None, 0, summary)
     assert group is not None
-    assert (group.function, group.created, group.since, group.log_class, group.tags) == ("fn", 1_000, 0, "STANDARD",
-                                                                                          {})
+    assert (group.created, group.since, group.log_class, group.tags) == (1_000, 0, "STANDARD", {})
     assert group_view(NAME, None, 6_000, summary) is None
     again = group_view(NAME, None, 4_000, summary)
     assert again is not None
     assert (again.created, again.since) == (4_000, 4_000)  # remade by the writes after its deletion
 
 
-def test_a_group_with_settings_exists_without_a_log_and_holds_no_function_unless_named_so() -> None:
+def test_a_group_with_settings_exists_without_a_log() -> None:
     group = group_view("/team/app", LogGroup("/team/app", 42, tags={"a": "b"}), 0, None)
     assert group is not None
-    assert (group.function, group.created, group.tags) == (None, 42, {"a": "b"})
+    assert (group.summary, group.created, group.tags) == (None, 42, {"a": "b"})
     assert group_view("/team/app", None, 0, None) is None
 
 
@@ -50,7 +49,7 @@ def test_a_change_racing_a_deletion_does_not_bring_the_group_back(tmp_path: Path
     not stored as settings that would make the group exist again."""
     logs_dir = tmp_path / "logs"
     files = LogFiles(logs_dir)
-    files.write("fn", log_records.encode("stream", [(1000, True, b"hello\n")], b"hello\n"))
+    files.write(NAME, log_records.encode("stream", [(1000, True, b"hello\n")], b"hello\n"))
     files.close()
     context = Context(logs_dir, "us-east-1", LogGroupTables(tmp_path / "functions.db", "us-east-1"))
 

@@ -31,7 +31,7 @@ def with_logs(logs_dir: Path, *names: str) -> Context:
     """A logs directory where each named function has written one line."""
     files = LogFiles(logs_dir)
     for name in names:
-        files.write(name, log_records.encode("stream", [(1000, True, b"hello\n")], b"hello\n"))
+        files.write(f"/aws/lambda/{name}", log_records.encode("stream", [(1000, True, b"hello\n")], b"hello\n"))
     files.close()
     return context_of(logs_dir)
 

@@ -10,7 +10,6 @@ from strato.api.logs.errors import LogsError
 from strato.api.logs.params import (
     Params,
     event_token,
-    function_of,
     list_token,
     parse_event_token,
     parse_list_token,
@@ -28,12 +27,6 @@ def test_a_group_is_named_or_given_by_its_arn() -> None:
     arn = "arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/fn-1"
     assert Params({"logGroupIdentifier": arn}).group_name() == "/aws/lambda/fn-1"
     assert Params({"logGroupIdentifier": arn + ":*"}).group_name() == "/aws/lambda/fn-1"
-
-
-def test_a_functions_group_holds_its_log_and_other_groups_none() -> None:
-    assert function_of("/aws/lambda/fn-1") == "fn-1"
-    assert function_of("/aws/lambda/../x") is None
-    assert function_of("/ecs/service") is None
 
 
 def test_a_group_must_be_named_once() -> None:

@@ -130,7 +130,7 @@ resource "aws_lambda_layer_version" "shared" {
 }
 
 resource "aws_cloudwatch_log_group" "fn" {
-  name              = "/aws/lambda/@NAME@"
+  name              = "/strato-tests/@NAME@"
   retention_in_days = 14
   tags              = { team = "platform" }
 }
@@ -151,8 +151,10 @@ resource "aws_lambda_function" "fn" {
     variables = { STAGE = "test" }
   }
   logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.fn.name
+    log_format            = "JSON"
+    application_log_level = "DEBUG"
+    system_log_level      = "WARN"
+    log_group             = aws_cloudwatch_log_group.fn.name
   }
 }
 

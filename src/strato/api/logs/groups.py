@@ -1,6 +1,7 @@
-"""Log groups as CloudWatch Logs has them: a function's group (`/aws/lambda/NAME`) exists while
-its log does, and any group may be made by CreateLogGroup (one of no function's holds no events:
-strato takes no PutLogEvents). A group's settings (retention, class, KMS key, tags) live in the
+"""Log groups as CloudWatch Logs has them: a function's group (`/aws/lambda/NAME`, or the
+LoggingConfig.LogGroup it names, which several may share) exists while its log does, and any
+group may be made by CreateLogGroup (one no function writes to holds no events: strato takes no
+PutLogEvents). A group's settings (retention, class, KMS key, tags) live in the
 functions registry (functions/log_groups.py); a deleted group's events are gone for good, and
 so are events older than its retention, whatever the log files still hold.
 
@@ -20,7 +21,7 @@ from strato.functions.log_events import GroupSummary, group_summary
 from strato.functions.log_groups import LogGroup, LogGroupTables
 
 from .errors import LogsError, invalid_parameter, no_such_group
-from .params import GROUP_NAME, MAX_TAGS, Params, function_of, group_of_arn
+from .params import GROUP_NAME, MAX_TAGS, Params, group_of_arn
 
 DAY_MS = 86_400_000
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -40,18 +41,14 @@ Handler = Callable[[Params, Context], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """A log group that exists: its settings (None: a function's group given none), the function
-    whose log it holds (None: it holds none) and that log's summary (None: nothing written since
-    the group was last deleted), and the time (ms) before which its events are gone."""
+    """A log group that exists: its settings (None: a function's group given none), the summary
+    of the log it holds (None: none, or nothing written since the group was last deleted), and
+    the time (ms) before which its events are gone."""
 
     name: str
     settings: LogGroup | None
     summary: GroupSummary | None
     deleted: int  # ms: when it was last deleted (0: never)
-
-    @property
-    def function(self) -> str | None:
-        return function_of(self.name)
 
     @property
     def since(self) -> int:
@@ -89,8 +86,7 @@ def group_view(name: str, settings: LogGroup | None, deleted: int, summary: Grou
 
 async def lookup_group(context: Context, name: str) -> Group | None:
     settings, deleted = await context.groups.log_group(name)
-    function = function_of(name)
-    summary = None if function is None else await asyncio.to_thread(group_summary, context.logs_dir, function)
+    summary = await asyncio.to_thread(group_summary, context.logs_dir, name)
     return group_view(name, settings, deleted, summary)
 
 

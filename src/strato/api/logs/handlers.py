@@ -27,7 +27,6 @@ from . import wire
 from .errors import bad_token, invalid_parameter, no_such_stream
 from .groups import GROUP_HANDLERS, LOG_CLASSES, Context, Group, Handler, find_group, group_view
 from .params import (
-    GROUP_PREFIX,
     Params,
     event_token,
     group_of_arn,
@@ -45,10 +44,10 @@ MAX_DESCRIBE = 50
 @contextlib.contextmanager
 def _reader(context: Context, group: Group) -> Iterator[FunctionLogReader | None]:
     """The log the group holds, open (None: it holds none)."""
-    if group.function is None or group.summary is None:
+    if group.summary is None:
         yield None
         return
-    with FunctionLogReader(context.logs_dir, group.function) as reader:
+    with FunctionLogReader(context.logs_dir, group.name) as reader:
         yield reader if reader.exists else None
 
 
@@ -88,8 +87,7 @@ async def describe_log_groups(params: Params, context: Context) -> dict[str, Any
 
     settings, deletions = await context.groups.log_groups()
     by_name = {group.name: group for group in settings}
-    summaries = {GROUP_PREFIX + summary.function_name: summary
-                 for summary in await asyncio.to_thread(group_summaries, context.logs_dir)}
+    summaries = {summary.group: summary for summary in await asyncio.to_thread(group_summaries, context.logs_dir)}
     groups = [group for group in (group_view(name, by_name.get(name), deletions.get(name, 0), summaries.get(name))
                                   for name in sorted(by_name.keys() | summaries.keys())
                                   if wanted(name) and (after is None or name > after))

@@ -15,8 +15,6 @@ from strato.account import ACCOUNT_ID
 
 from .errors import LogsError, bad_token, invalid_parameter
 
-GROUP_PREFIX = "/aws/lambda/"
-_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
 _KEY = re.compile(r"(-?\d{1,19})/(-?\d{1,19})/(-?\d{1,9})")
 GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
 _TAG_KEY = re.compile(r"[\w\s.:/=+\-@]{1,128}")
@@ -129,12 +127,6 @@ def group_of_arn(identifier: str) -> str:
     if len(parts) < 7 or parts[2] != "logs" or parts[5] != "log-group":
         raise invalid_parameter(f"Invalid log group ARN: {identifier}")
     return parts[6].removesuffix(":*")
-
-
-def function_of(group: str) -> str | None:
-    """The function whose log a log group holds (None: a group of no function's)."""
-    name = group.removeprefix(GROUP_PREFIX)
-    return name if group.startswith(GROUP_PREFIX) and _FUNCTION_NAME.fullmatch(name) else None
 
 
 def group_arn(region: str, group: str) -> str:

@@ -99,9 +99,6 @@ async def _changes(call: Call, body: shapes.Body, name: str) -> dict[str, Any]:
     changes = _kept_settings(body)
     logging = shapes.logging_config(body, function_name)
     if logging is not None:
-        if logging.log_group is not None:
-            raise invalid_parameter(f"strato keeps a function's log in /aws/lambda/{function_name}: "
-                                    "LoggingConfig.LogGroup cannot name another group")
         changes["logging"] = logging
     runtime = body.text("Runtime")
     if runtime is not None:
