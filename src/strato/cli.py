@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"strato: {exc}")
         serve(settings)
     elif args.command == "logs":
-        from strato.functions.logs import function_directory, group_directory, read_logs
+        from strato.functions.log_dirs import function_directory, group_directory
+        from strato.functions.logs import read_logs
 
         try:
             settings = Settings.from_env(data_dir=args.data_dir)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from strato.functions import failures, log_records
+from strato.functions.log_dirs import CUSTOM_GROUPS, group_directory
 from strato.functions.log_events import group_summaries
 from strato.functions.logs import (
-    CUSTOM_GROUPS,
     HELD_MAX,
     LOG_FILE,
     EndMarks,
@@ -22,7 +22,6 @@ from strato.functions.logs import (
     LogFiles,
     Output,
     end_line,
-    group_directory,
     init_start_line,
     read_logs,
     report_line,

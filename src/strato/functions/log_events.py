@@ -22,8 +22,9 @@ from types import TracebackType
 from typing import BinaryIO
 
 from . import log_records
+from .log_dirs import CUSTOM_GROUPS, GROUP_FILE, OWN_GROUP, group_directory, group_function
 from .log_records import FILE_HEADER, Record
-from .logs import CUSTOM_GROUPS, GROUP_FILE, OWN_GROUP, group_directory, group_function, log_paths
+from .logs import log_paths
 
 Key = tuple[int, int, int]  # file generation, record offset, line index
 EVENT_OVERHEAD = 26  # bytes CloudWatch Logs counts per event besides its message, towards a page's size

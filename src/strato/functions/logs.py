@@ -10,19 +10,17 @@ cold start, includes the Init Duration (Lambda bills the init phase since August
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
-import re
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from pathlib import Path
 
 from strato.fileio import write_all
 
 from . import log_records
+from .log_dirs import function_directory, function_streams, group_directory, group_function, write_group_name
 from .records import LOG_TAIL_BYTES
 from .runtime_client import END_MARK, MARK_MAX
 from .runtimes import runtime_version, runtime_version_arn
@@ -37,10 +35,6 @@ FLUSH_BYTES = 64 * 1024  # an environment buffers at most this much output befor
 OPEN_FILES = 128  # function log files held open at once
 PIECES_MAX = 1024  # separately timed pieces an environment buffers before writing them
 UNNAMED_STREAM = "unnamed"  # the stream of output read before an environment has its stream's name
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
-OWN_GROUP = "/aws/lambda/"  # a function's own log group is this and its name
-CUSTOM_GROUPS = ".groups"  # where the other groups' logs are (not a function name: no function's directory)
-GROUP_FILE = "group"  # in the directory of such a group: its name
 
 
 def init_start_line(runtime: str, region: str) -> bytes:
@@ -175,36 +169,6 @@ def log_tail(data: bytes) -> bytes:
     return text if len(text) <= LOG_TAIL_BYTES else text[-LOG_TAIL_BYTES:].lstrip(_CONTINUATION)
 
 
-def function_directory(logs_dir: Path, function_name: str) -> Path:
-    """Where the log files of a function's own group are; refuses what is not a function name."""
-    if not _NAME.fullmatch(function_name):
-        raise ValueError(f"not a function name: {function_name!r}")
-    return logs_dir / function_name
-
-
-def group_function(group: str) -> str | None:
-    """The function whose own log group `group` is (None: a group of no function's own)."""
-    name = group.removeprefix(OWN_GROUP)
-    return name if group.startswith(OWN_GROUP) and _NAME.fullmatch(name) else None
-
-
-def group_directory(logs_dir: Path, group: str) -> Path:
-    """Where a log group's files are: a function's own group's in the function's directory, any
-    other group's (a LoggingConfig.LogGroup, which several functions may share) in a directory
-    named by its name's digest, which holds its name in GROUP_FILE."""
-    function = group_function(group)
-    if function is not None:
-        return logs_dir / function
-    return logs_dir / CUSTOM_GROUPS / hashlib.sha256(group.encode()).hexdigest()
-
-
-def function_streams(function_name: str) -> Callable[[str], bool]:
-    """Whether a stream of a shared group is one of the function's: Lambda names those
-    YYYY/MM/DD/NAME[VERSION][GUID] (variables.environment_variables)."""
-    shape = re.compile(r"\d{4}/\d\d/\d\d/" + re.escape(function_name) + r"\[")
-    return lambda stream: shape.match(stream) is not None
-
-
 class FunctionLog:
     """One function's log: records (log_records.py) appended to `current.log`, rotated to
     `current.log.1` (and so on, KEEP_FILES deep) past MAX_FILE_BYTES, so a function's logs stay
@@ -302,7 +266,7 @@ class LogFiles:
             directory = group_directory(self._dir, group)
             log = FunctionLog(directory, self._max_bytes, self._keep)
             if group_function(group) is None:
-                _write_group_name(directory, group)
+                write_group_name(directory, group)
             self._open[group] = log
             if len(self._open) > OPEN_FILES:
                 self._open.popitem(last=False)[1].close()
@@ -314,15 +278,6 @@ class LogFiles:
         for log in self._open.values():
             log.close()
         self._open.clear()
-
-
-def _write_group_name(directory: Path, group: str) -> None:
-    """A shared group's directory holds its name (written whole, once)."""
-    path = directory / GROUP_FILE
-    if not path.exists():
-        temporary = directory / f".{GROUP_FILE}.{os.getpid()}"
-        temporary.write_text(group)
-        os.replace(temporary, path)
 
 
 def log_paths(directory: Path) -> list[Path]:
