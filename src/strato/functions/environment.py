@@ -38,6 +38,7 @@ from collections.abc import Callable
 from strato import jsontext
 
 from . import failures, logs
+from .app_log import LevelFilter
 from .launcher import Launcher, LaunchSpec, Process
 from .logs import EndMarks, LogFiles, Output
 from .packages import merge_layers
@@ -90,7 +91,9 @@ class Environment:
         self._init_timeout = float(function.timeout) if suppressed else init_timeout
         self._loop = asyncio.get_running_loop()
         self._channel = RuntimeChannel(self)
-        self._output = Output(files, function.logging.group_of(function.name))
+        logging = function.logging
+        levels = LevelFilter(logging.application_log_level or "INFO") if logging.json else None
+        self._output = Output(files, logging.group_of(function.name), levels=levels)
         self._system = SystemLog(function, function.arn.split(":")[3])
         self._listener: RuntimeApiListener | None = None
         self._process: Process | None = None

@@ -20,6 +20,7 @@ from pathlib import Path
 from strato.fileio import write_all
 
 from . import log_records
+from .app_log import LevelFilter
 from .log_dirs import function_directory, function_streams, group_directory, group_function, write_group_name
 from .records import LOG_TAIL_BYTES
 from .runtime_client import END_MARK, MARK_MAX
@@ -320,13 +321,16 @@ class Output:
     since the epoch) when it was read or written, and written as one record of the
     environment's log stream. Bounded: past FLUSH_BYTES (or PIECES_MAX pieces) it is written out
     early, up to its last whole line, keeping only the last LOG_TAIL_BYTES for the
-    invocation's log tail."""
+    invocation's log tail. Given `levels` (LoggingConfig JSON), the runtime's lines below the
+    function's ApplicationLogLevel are left out."""
 
-    __slots__ = ("_carry", "_files", "_group", "_open_line", "_pieces", "_size", "stream")
+    __slots__ = ("_carry", "_files", "_group", "_levels", "_open_line", "_pieces", "_size", "stream")
 
-    def __init__(self, files: LogFiles, group: str, stream: str = UNNAMED_STREAM) -> None:
+    def __init__(self, files: LogFiles, group: str, stream: str = UNNAMED_STREAM,
+                 levels: LevelFilter | None = None) -> None:
         self._files = files
         self._group = group  # the log group it goes to
+        self._levels = levels
         self.stream = stream  # the environment's AWS_LAMBDA_LOG_STREAM_NAME, once it has one
         self._pieces: list[log_records.Piece] = []
         self._size = 0
@@ -335,9 +339,19 @@ class Output:
 
     def add(self, data: bytes) -> None:
         """The runtime's output, as read."""
+        if self._levels is not None:
+            data = self._levels.take(data)
         if data:
             self._append(data, False)
             self._open_line = not data.endswith(b"\n")
+
+    def _release(self) -> None:
+        """A line the level filter holds, not ended yet, goes as it is."""
+        if self._levels is not None:
+            data = self._levels.rest()
+            if data:
+                self._append(data, False)
+                self._open_line = True
 
     def note(self, line: bytes) -> None:
         """One of strato's own lines (START, END, REPORT, an exit's words): it begins a line, so
@@ -345,6 +359,7 @@ class Output:
         An empty one (a system log line its level leaves out) is nothing."""
         if not line:
             return
+        self._release()
         self._append(b"\n" + line if self._open_line else line, True)
         self._open_line = False
 
@@ -387,6 +402,7 @@ class Output:
 
     def flush(self) -> bytes:
         """Write what is buffered; returns the last LOG_TAIL_BYTES of everything since the last flush."""
+        self._release()
         data = self._write(self._pieces)
         tail = (self._carry + data)[-LOG_TAIL_BYTES:] if len(data) < LOG_TAIL_BYTES else data[-LOG_TAIL_BYTES:]
         self._pieces = []

@@ -140,6 +140,32 @@ class TestRuntimeVariables:
             assert "not shown" not in function_log(server, name)
 
 
+class TestApplicationLevel:
+    """With JSON, Lambda filters every line a function writes at its ApplicationLogLevel: a JSON
+    object by its "level", any other line as INFO (a custom runtime's, print()'s)."""
+
+    CODE = ("import json, logging\n"
+            "def handler(event, context):\n"
+            "    print('printed')\n"
+            "    print(json.dumps({'level': 'debug', 'msg': 'a debug line'}))\n"
+            "    print(json.dumps({'level': 'warn', 'msg': 'a warning line'}))\n"
+            "    logging.getLogger('app').warning('logged at warning')\n"
+            "    logging.getLogger('app').info('logged at info')\n")
+
+    @pytest.mark.parametrize(("level", "shown", "hidden"), [
+        ("INFO", ["printed", "a warning line", "logged at warning", "logged at info"], ["a debug line"]),
+        ("WARN", ["a warning line", "logged at warning"], ["printed", "a debug line", "logged at info"]),
+        ("DEBUG", ["printed", "a debug line", "a warning line", "logged at warning", "logged at info"], []),
+    ])
+    def test_lines_below_the_level_are_left_out(self, lam: Any, server: StratoServer, level: str, shown: list[str],
+                                                hidden: list[str]) -> None:
+        with deployed(lam, self.CODE, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": level}) as name:
+            call(lam, name)
+            until(lambda: "platform.report" in function_log(server, name), "the report in the log")
+            log = function_log(server, name)
+            assert [text for text in shown + hidden if text in log] == shown
+
+
 class TestSystemLog:
     """With JSON, Lambda's own lines are the Telemetry API's platform events as JSON objects,
     filtered at SystemLogLevel."""
