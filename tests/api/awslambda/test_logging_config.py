@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, call, deployed, function_log, until
+from tests.e2e.test_awscli import Aws
 from tests.servers import StratoServer
 
 TEXT_WITH_LEVELS = ('LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request '
@@ -65,6 +67,17 @@ class TestAnswered:
                                                                                  "SystemLogLevel": "WARN"})
         kept = lam.update_function_configuration(FunctionName=function, Timeout=7)["LoggingConfig"]
         assert (kept["LogFormat"], kept["SystemLogLevel"]) == ("JSON", "WARN")
+
+
+    def test_the_aws_cli_sets_and_reads_it(self, lam: Any, function: str, server: StratoServer,
+                                            tmp_path: Path) -> None:
+        aws = Aws(server, tmp_path / "aws")
+        updated = aws.json("lambda", "update-function-configuration", "--function-name", function, "--logging-config",
+                           "LogFormat=JSON,ApplicationLogLevel=DEBUG,SystemLogLevel=WARN,LogGroup=/team/cli")
+        assert updated["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG",
+                                            "SystemLogLevel": "WARN", "LogGroup": "/team/cli"}
+        read = aws.json("lambda", "get-function-configuration", "--function-name", function)
+        assert read["LoggingConfig"] == updated["LoggingConfig"]
 
 
 class TestRefused:
