@@ -54,8 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--domain", action="append", dest="domains",
                        help="domain for virtual-hosted-style buckets (bucket.DOMAIN); repeatable")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log level")
-    edge = commands.add_parser("edge", help="run a standalone CDN edge node in front of one origin")
-    edge.add_argument("--origin", help="the origin's URL, e.g. http://10.0.0.5:9000 (required to run)")
+    edge = commands.add_parser("edge", help="run a standalone CDN edge node in front of one origin, or of "
+                                            "CloudFront distributions")
+    edge.add_argument("--origin", help="the origin's URL, e.g. http://10.0.0.5:9000 (with --config: the strato "
+                                       "server holding the distributions' buckets, asked for other hosts)")
+    edge.add_argument("--config", type=Path, metavar="FILE",
+                      help="serve the CloudFront distributions in FILE (JSON, as `aws cloudfront "
+                           "get-distribution-config` prints them); reread when it changes or on SIGHUP")
     edge.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     edge.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     edge.add_argument("--cache-dir", type=Path, default=Path("strato-edge-cache"),
@@ -141,8 +146,8 @@ def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeS
     """`strato edge`'s settings from its flags over the environment (ValueError: what is wrong)."""
     from strato.edge.origins import http_url
 
-    if not args.origin:
-        raise ValueError("edge needs --origin URL")
+    if not args.origin and not args.config:
+        raise ValueError("edge needs --origin URL or --config FILE")
     for flag, url in (("--origin", args.origin), ("--invalidations-from", args.invalidations_from)):
         try:
             if url is not None:
@@ -150,12 +155,11 @@ def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeS
         except ValueError as exc:
             raise ValueError(f"{flag}: {exc}") from None
     keys = None
-    if args.invalidations_from:
-        access, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
-        if not access or not secret:
-            raise ValueError("--invalidations-from needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        keys = (access, secret, region)
+    access, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+    if access and secret:  # what --invalidations-from and a config file's private origins sign with
+        keys = (access, secret, environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    elif args.invalidations_from:
+        raise ValueError("--invalidations-from needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     if args.rate is not None and not 0 <= args.rate < math.inf:  # 0: no limit, as without the flag
         raise ValueError("--rate must be a positive number of requests per second")
     if args.burst is not None and not 1 <= args.burst < math.inf:
@@ -168,7 +172,7 @@ def edge_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EdgeS
         cache_size=parse_size(args.cache_size), memory_size=parse_size(args.memory_size),
         rate=args.rate, burst=args.burst, max_concurrent_per_client=args.max_concurrent_per_client,
         access_log=args.access_log, log_level=args.log_level,
-        invalidations_from=args.invalidations_from, distribution=args.distribution, keys=keys,
+        invalidations_from=args.invalidations_from, distribution=args.distribution, keys=keys, config=args.config,
         trust_forwarded_proto=env_flag(environ, "STRATO_EDGE_TRUST_FORWARDED_PROTO") if trust is None else trust,
     )
 

@@ -128,9 +128,10 @@ def parse_size(text: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class EdgeSettings:
-    """`strato edge`: a standalone CDN node in front of one origin."""
+    """`strato edge`: a standalone CDN node in front of one origin, or of the distributions of
+    a config file (whose buckets `origin`, a strato server, holds)."""
 
-    origin: str
+    origin: str | None
     host: str = "127.0.0.1"
     port: int = 8080
     cache_dir: Path = Path("strato-edge-cache")
@@ -147,4 +148,5 @@ class EdgeSettings:
     invalidations_from: str | None = None
     distribution: str | None = None
     keys: tuple[str, str, str] | None = None  # access key, secret key, region
+    config: Path | None = None  # a file of CloudFront distributions (edge/distribution_file.py)
     trust_forwarded_proto: bool = False  # X-Forwarded-Proto: https from a trusted TLS proxy counts as HTTPS

@@ -38,6 +38,7 @@ from strato.cdn.registry import DistributionRegistry
 from strato.config import EdgeSettings, Settings
 from strato.edge import heap, invalidations
 from strato.edge.admin import EdgeAdmin, admin_token
+from strato.edge.distribution_file import DistributionFile
 from strato.edge.distributions import DistributionOrigin, OriginKeys
 from strato.edge.hitpath import HitPath
 from strato.edge.origins import HttpOrigin
@@ -385,7 +386,7 @@ def serve_edge(settings: EdgeSettings) -> None:
     _stop_cleanly_while_starting()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    origin = HttpOrigin(settings.origin)  # an http(s) URL: cli.edge_settings checked it
+    origin, files = _standalone_origin(settings)
     try:
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
         dirlock.hold(settings.cache_dir, "strato edge")  # the cache index has one owner
@@ -406,7 +407,9 @@ def serve_edge(settings: EdgeSettings) -> None:
     print("\n".join([
         f"strato {__version__} edge serving",
         f"  edge:          {_url(settings.host, sock.getsockname()[1])}",
-        f"  origin:        {origin.base}",
+        f"  origin:        {_origin_base(origin) or 'none: only the distributions of --config'}",
+        *([f"  distributions: {len(files.all())} from {files.path} (read again when it changes, or on SIGHUP)"]
+          if files is not None else []),
         f"  invalidations: {settings.invalidations_from or 'only purges sent to this edge'}",
         f"  cache:         {settings.cache_dir.resolve()} ({loaded} entries kept from before)",
         f"  admin token:   {(settings.cache_dir / 'admin-token').resolve()} (for POST /_strato/purge)",
@@ -414,8 +417,10 @@ def serve_edge(settings: EdgeSettings) -> None:
 
     async def worker(_index: int) -> None:
         proxy = EdgeProxy(origin, store, limiter=limiter, max_concurrent_per_client=settings.max_concurrent_per_client,
-                          access_log=access_log)
+                          access_log=access_log, rules=origin if isinstance(origin, DistributionOrigin) else None)
         remote = following = None
+        if files is not None:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, files.reload)
         try:
             if settings.invalidations_from and settings.keys:
                 remote = invalidations.Remote(settings.invalidations_from, *settings.keys, settings.distribution)
@@ -432,6 +437,26 @@ def serve_edge(settings: EdgeSettings) -> None:
             store.close()
 
     supervisor.run_single(worker)
+
+
+def _standalone_origin(settings: EdgeSettings) -> tuple[HttpOrigin | DistributionOrigin, DistributionFile | None]:
+    """`strato edge`'s origin: --origin's server, or the distributions of --config (a file that
+    does not read is refused in one line), with the file."""
+    if settings.config is None:
+        return HttpOrigin(settings.origin or ""), None  # an http(s) URL: cli.edge_settings checked it
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop rereads the file on it
+    try:
+        files = DistributionFile(settings.config, server=settings.origin is not None, keys=settings.keys is not None)
+    except ValueError as exc:
+        sys.exit(f"strato: --config {settings.config}: {exc}")
+    access, secret, region = settings.keys or ("", "", "us-east-1")  # unused: the file signs nothing then
+    return DistributionOrigin(files, settings.origin, OriginKeys(access, secret, region)), files
+
+
+def _origin_base(origin: HttpOrigin | DistributionOrigin) -> str | None:
+    if isinstance(origin, HttpOrigin):
+        return origin.base
+    return origin.api.base if origin.api is not None else None
 
 
 def _access_log(target: str | None) -> logging.Logger | None:

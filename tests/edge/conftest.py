@@ -22,7 +22,8 @@ class StratoEdge:
     def __init__(
         self, origin: str, cache_dir: Path, *args: str, port: int = 0, max_file_size: int | None = None,
     ) -> None:
-        """`max_file_size`: the edge's RLIMIT_FSIZE, so that its writes past it fail as on a full disk."""
+        """`origin` "": none (an edge given --config); `max_file_size`: the edge's RLIMIT_FSIZE, so
+        that its writes past it fail as on a full disk."""
         self.origin = origin
         self.max_file_size = max_file_size
         self.requested_port = port
@@ -42,8 +43,8 @@ class StratoEdge:
         return (self.cache_dir / "admin-token").read_text().strip()
 
     def start(self) -> StratoEdge:
-        command = [sys.executable, "-m", "strato", "edge", "--origin", self.origin, "--port", str(self.requested_port),
-                   "--cache-dir", str(self.cache_dir), *self.args]
+        command = [sys.executable, "-m", "strato", "edge", *(["--origin", self.origin] if self.origin else []),
+                   "--port", str(self.requested_port), "--cache-dir", str(self.cache_dir), *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         env={**os.environ}, preexec_fn=self._limit)
         assert self.process.stdout is not None

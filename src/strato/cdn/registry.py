@@ -21,7 +21,6 @@ from .errors import (
     CNAMEAlreadyExists,
     DistributionAlreadyExists,
     DistributionNotDisabled,
-    IllegalOriginAccessConfiguration,
     IllegalUpdate,
     InvalidArgument,
     InvalidationBatchAlreadyExists,
@@ -48,7 +47,7 @@ from .resources import (
     own_policies,
     replace_refs,
 )
-from .validation import check_config, check_paths, check_tags, origin_access_identity
+from .validation import check_access_control_type, check_config, check_paths, check_tags, origin_access_identity
 
 DOMAIN_SUFFIX = "cdn.strato.local"
 DEPLOYED = "Deployed"
@@ -241,18 +240,13 @@ class DistributionRegistry:
 
     @staticmethod
     def _check_access_control_types(conn: sqlite3.Connection, config: DistributionConfig) -> None:
-        """An S3 origin's origin access control is of type s3 and a custom origin's of another
-        (CloudFront: "Illegal configuration: The origin type and OAC origin type differ.")."""
+        """Each origin's origin access control is of its origin's type (check_access_control_type)."""
         for origin in config.origins:
             if not origin.origin_access_control_id:
                 continue
             row = conn.execute("SELECT config FROM resources WHERE id = ? AND kind = ?",
                                (origin.origin_access_control_id, ORIGIN_ACCESS_CONTROL.name)).fetchone()
-            origin_type = codec.loads(OriginAccessControlConfig, row[0]).origin_type
-            if (origin_type == "s3") != (origin.s3 is not None):
-                raise IllegalOriginAccessConfiguration(
-                    f"The origin type and OAC origin type differ: origin {origin.id}, origin access control "
-                    f"{origin.origin_access_control_id} of type {origin_type}.")
+            check_access_control_type(origin, codec.loads(OriginAccessControlConfig, row[0]))
 
     @staticmethod
     def _claim_aliases(conn: sqlite3.Connection, distribution_id: str, config: DistributionConfig) -> None:

@@ -25,7 +25,7 @@ from .errors import (
     InvalidTTLOrder,
     NoSuchOrigin,
 )
-from .records import Behavior, CustomErrorResponse, DistributionConfig, Origin
+from .records import Behavior, CustomErrorResponse, DistributionConfig, Origin, OriginAccessControlConfig
 
 MAX_COMMENT = 128
 MAX_PATHS = 3000
@@ -92,6 +92,15 @@ def origin_access_identity(origin: Origin) -> str:
     """The id of the origin access identity an S3 origin names (`origin-access-identity/cloudfront/ID`),
     or "" when it names none; the form is checked by check_config."""
     return origin.s3.origin_access_identity.removeprefix(_OAI_PATH) if origin.s3 is not None else ""
+
+
+def check_access_control_type(origin: Origin, control: OriginAccessControlConfig) -> None:
+    """An S3 origin's origin access control is of type s3 and a custom origin's of another
+    (CloudFront: "Illegal configuration: The origin type and OAC origin type differ.")."""
+    if (control.origin_type == "s3") != (origin.s3 is not None):
+        raise IllegalOriginAccessConfiguration(
+            f"The origin type and OAC origin type differ: origin {origin.id}, origin access control "
+            f"{origin.origin_access_control_id} of type {control.origin_type}.")
 
 
 def check_config(config: DistributionConfig) -> None:

@@ -1,4 +1,5 @@
-"""The origin of `strato serve`'s edge: CloudFront-style distributions in front of strato.
+"""The origin of `strato serve`'s edge: CloudFront-style distributions in front of strato (and
+of `strato edge --config FILE`'s, whose distributions come from a file: edge/distribution_file.py).
 
 A request picks its distribution by Host (aliases, then the distribution's own domain name)
 and its cache behaviour by path; the behaviour names the origin, a strato bucket or any HTTP
@@ -26,6 +27,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote
 
 from strato.auth import sigv4
@@ -35,6 +37,7 @@ from strato.cdn.functions import CloudFrontFunction, function_name
 from strato.cdn.origin_request_policies import OriginRequestPolicy
 from strato.cdn.records import (
     Behavior,
+    C,
     CustomErrorResponse,
     Distribution,
     ForwardedValues,
@@ -42,13 +45,12 @@ from strato.cdn.records import (
     OriginAccessControlConfig,
     OriginGroup,
 )
-from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import (
     CACHE_POLICY,
     ORIGIN_ACCESS_CONTROL,
     ORIGIN_REQUEST_POLICY,
     RESPONSE_HEADERS_POLICY,
-    ResourceRegistry,
+    Kind,
     own_policies,
 )
 from strato.cdn.selection import behavior_for, distribution_for
@@ -99,7 +101,7 @@ class CustomPolicies:
     response: Mapping[str, ResponseFields] = field(default_factory=dict)
 
     @classmethod
-    def named_by(cls, distributions: list[Distribution], resources: ResourceRegistry) -> CustomPolicies:
+    def named_by(cls, distributions: list[Distribution], resources: Resources) -> CustomPolicies:
         named = [ref for distribution in distributions for behavior in _behaviors(distribution)
                  for ref in own_policies(behavior)]
         if not named:
@@ -133,12 +135,47 @@ class OriginKeys:
     region: str
 
 
+class Resources(Protocol):
+    def configs(self, kind: Kind[C], resource_ids: tuple[str, ...]) -> dict[str, C]:
+        """The configs of the resources of `kind` among `resource_ids`, by id."""
+        ...
+
+    def key_groups(self, group_ids: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """Key group id -> {public key id: PEM}."""
+        ...
+
+
+class Functions(Protocol):
+    def live(self, names: tuple[str, ...]) -> dict[str, CloudFrontFunction]:
+        """The LIVE stage of each function among `names` that has one."""
+        ...
+
+
+class Registry(Protocol):
+    """Where the distributions come from: strato's database (cdn/registry.py), or a file of
+    them for a standalone edge (edge/distribution_file.py)."""
+
+    @property
+    def resources(self) -> Resources: ...
+
+    @property
+    def functions(self) -> Functions: ...
+
+    def generation(self) -> int:
+        """A number that changes when the distributions or the resources they name do."""
+        ...
+
+    def all(self) -> list[Distribution]: ...
+
+
 class DistributionOrigin:
-    def __init__(self, registry: DistributionRegistry, api_base: str, keys: OriginKeys,
+    def __init__(self, registry: Registry, api_base: str | None, keys: OriginKeys,
                  refresh: float = REFRESH_SECONDS) -> None:
+        """`api_base`: the strato server whose S3 API holds the buckets S3 origins name, and
+        answers hosts no distribution claims (None: a standalone edge given none refuses those)."""
         self.registry = registry
         self.refresh = refresh
-        self.api = HttpOrigin(api_base)
+        self.api = HttpOrigin(api_base) if api_base is not None else None
         self.keys = keys
         self._custom: dict[tuple[str, int, int, int, float], HttpOrigin] = {}  # by base URL and timeouts
         self._distributions: list[Distribution] = []
@@ -203,6 +240,8 @@ class DistributionOrigin:
         path, _, query = target.partition("?")
         distribution = self._distribution(host)
         if distribution is None:
+            if self.api is None:
+                return _refused("No distribution of this edge answers for this Host.")
             return await self.api.fetch(method, target, headers, body)
         behavior = behavior_for(distribution, unquote(path))  # as the origin will read the path
         targets = distribution.config.targets(behavior.target_origin_id)
@@ -252,21 +291,29 @@ class DistributionOrigin:
                 headers = self._signed_for(control.origin_type, upstream.host, method, target, headers)
             return await upstream.fetch(method, target, headers, body, host=host,
                                         forward_host=forwards_host(behavior, self._policies))
+        api = self._server()
         if _signs(origin, self._controls.get(origin.origin_access_control_id or ""), headers) and method in (
                 "GET", "HEAD"):
             if unquote(prefix + path).strip("/") == "":
                 return _refused("An origin access control or identity reads objects only; this names none.")
-            return await self.api.fetch(method, self._signed(method, f"/{bucket}{prefix}{path}", query),
-                                        _without_authorization(headers), body)
-        return await self.api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
+            return await api.fetch(method, self._signed(api.host, method, f"/{bucket}{prefix}{path}", query),
+                                   _without_authorization(headers), body)
+        return await api.fetch(method, f"/{bucket}{prefix}{path}" + (f"?{query}" if query else ""), headers, body)
 
-    def _signed(self, method: str, path: str, query: str) -> str:
+    def _server(self) -> HttpOrigin:
+        """The strato server holding the buckets (a file of distributions naming one is refused
+        at load without it)."""
+        if self.api is None:
+            raise LookupError("no strato server to read buckets from")
+        return self.api
+
+    def _signed(self, host: str, method: str, path: str, query: str) -> str:
         """`path?query` with a SigV4 query signature by the root keys (payload unsigned). Only
         GetObject's own parameters are kept: a signed `?list-type=2`, `?policy` or `?versions`
         would read more of the bucket than its objects, which is all an OAC grants."""
         params = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True)
                   if name.startswith("response-") or name in OBJECT_PARAMETERS]
-        signed = sigv4.presign(method, self.api.host, path.encode(), params, access_key=self.keys.access_key,
+        signed = sigv4.presign(method, host, path.encode(), params, access_key=self.keys.access_key,
                                secret=self.keys.secret_key, region=self.keys.region, service="s3",
                                now=time.time(), expires=SIGNATURE_SECONDS)
         return f"{path}?{signed}"
@@ -304,7 +351,8 @@ class DistributionOrigin:
             self._custom.pop(key).discard()
 
     async def close(self) -> None:
-        await self.api.close()
+        if self.api is not None:
+            await self.api.close()
         for origin in self._custom.values():
             await origin.close()
 
