@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from strato.cdn.cache_policies import CACHING_DISABLED
+from tests.e2e.test_cloudfront_policies import origin_request_policy_config
 from tests.e2e.test_serve_edge import access_control, http_origin
 from tests.e2e.web import get
 from tests.edge.conftest import StratoEdge
@@ -186,6 +187,25 @@ class TestServingTheFilesDistributions:
             assert page(edge, "www.example.com", path)[2] == b"kept by the policy"
         assert [seen.path for seen in origin.seen] == ["/cached?v=1", "/cached?v=2"]
 
+    def test_origin_request_and_response_headers_policies_are_read_from_the_file(
+            self, origin: Origin, tmp_path: Path, started: list[StratoEdge]) -> None:
+        origin.routes["/page"] = Route(200, {"Cache-Control": "no-store", "X-Powered-By": "php"}, b"page")
+        edge = edge_for(started, tmp_path, {
+            "Distributions": [exported("www.example.com", [http_origin(origin.url)], {
+                "TargetOriginId": "web", "ViewerProtocolPolicy": "allow-all", "CachePolicyId": CACHING_DISABLED,
+                "OriginRequestPolicyId": "forwarding", "ResponseHeadersPolicyId": "headers"})],
+            "OriginRequestPolicies": [{"OriginRequestPolicy": {
+                "Id": "forwarding", "OriginRequestPolicyConfig": origin_request_policy_config("forwarding")}}],
+            "ResponseHeadersPolicies": [{"ResponseHeadersPolicy": {"Id": "headers", "ResponseHeadersPolicyConfig": {
+                "Name": "headers",
+                "CustomHeadersConfig": {"Quantity": 1, "Items": [{"Header": "X-Site", "Value": "strato",
+                                                                  "Override": True}]},
+                "RemoveHeadersConfig": {"Quantity": 1, "Items": [{"Header": "X-Powered-By"}]}}}}]})
+        _, headers, _ = page(edge, "www.example.com", "/page?page=2&other=1", Cookie="session=s1; theme=dark")
+        assert (headers.get("x-site"), "x-powered-by" in headers) == ("strato", False)
+        (seen,) = origin.seen
+        assert (seen.path, seen.headers.get("cookie")) == ("/page?page=2", "session=s1")
+
 
 class TestBucketOriginsOfAStratoServer:
     @pytest.fixture
@@ -326,6 +346,17 @@ class TestReloading:
         assert self.served(edge, "www.example.com", "/new/page", b"new behaviour")
         assert page(edge, "www.example.com", "/cached")[2] == b"cached"
         assert [seen.path for seen in origin.seen].count("/cached") == 1, "still cached"
+
+    def test_a_host_dropped_from_the_file_is_refused_even_what_was_cached_for_it(
+            self, origin: Origin, tmp_path: Path, started: list[StratoEdge]) -> None:
+        origin.routes["/cached"] = Route(200, {"Cache-Control": "max-age=3600"}, b"cached")
+        document = exported("old.example.com", [http_origin(origin.url)], legacy("web"))
+        edge = edge_for(started, tmp_path, document)
+        assert page(edge, "old.example.com", "/cached")[2] == b"cached"
+        document["DistributionConfig"]["Aliases"]["Items"] = ["new.example.com"]
+        write(tmp_path / "distributions.json", document)
+        assert self.served(edge, "new.example.com", "/cached", b"cached")
+        assert page(edge, "old.example.com", "/cached")[0] == 403
 
     def test_sighup_reads_the_file_again(self, origin: Origin, tmp_path: Path, started: list[StratoEdge]) -> None:
         """Even when it looks unchanged (same size, same time)."""

@@ -84,6 +84,7 @@ CLOUDFRONT_DEFAULT_METHODS = ("GET", "HEAD")
 DEFAULT_READ_TIMEOUT = 30  # a custom origin's, in seconds, when its configuration gives none
 DEFAULT_CONNECTION_TIMEOUT = 10
 DEFAULT_CONNECTION_ATTEMPTS = 3
+UNCLAIMED = Rules(cache=False)  # a host no distribution claims, on an edge with no default one: refused
 # Each managed response headers policy's fields, made once: the same objects for every behaviour.
 RESPONSE_FIELDS = {policy_id: response_fields(policy)
                    for policy_id, policy in response_headers_policies.MANAGED.items()}
@@ -217,10 +218,11 @@ class DistributionOrigin:
         self._forget_pools(distributions)
 
     def rules(self, host: str, path: str) -> Rules:
-        """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution)."""
+        """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution;
+        without one, UNCLAIMED: what a host dropped from the distributions had cached is not served)."""
         distribution = self._distribution(host)
         if distribution is None:
-            return OPEN
+            return OPEN if self.api is not None else UNCLAIMED
         return self._rules[(distribution.id, behavior_for(distribution, unquote(path)).path_pattern)]
 
     def _distribution(self, host: str) -> Distribution | None:
