@@ -253,6 +253,25 @@ class TestBucketOriginsOfAStratoServer:
             time.sleep(0.1)
         assert page(edge, alias, "/")[2] == b"second"
 
+    def test_a_bucket_read_through_a_legacy_origin_access_identity_needs_only_the_distribution(
+            self, server: StratoServer, s3: Any, cloudfront: Any, bucket: str, tmp_path: Path,
+            started: list[StratoEdge], monkeypatch: pytest.MonkeyPatch) -> None:
+        """The identity's config tells the edge nothing: it signs for any S3 origin naming one."""
+        s3.put_object(Bucket=bucket, Key="photo.jpg", Body=b"jpeg")
+        identity = cloudfront.create_cloud_front_origin_access_identity(CloudFrontOriginAccessIdentityConfig={
+            "CallerReference": uuid.uuid4().hex, "Comment": "edge"})["CloudFrontOriginAccessIdentity"]["Id"]
+        alias = f"{uuid.uuid4().hex[:12]}.example.com"
+        config = exported(alias, [{
+            "Id": "bucket", "DomainName": f"{bucket}.s3.amazonaws.com",
+            "S3OriginConfig": {"OriginAccessIdentity": f"origin-access-identity/cloudfront/{identity}"}}],
+            legacy("bucket"))
+        distribution_id = cloudfront.create_distribution(DistributionConfig=config["DistributionConfig"])[
+            "Distribution"]["Id"]
+        for name, value in KEYS.items():
+            monkeypatch.setenv(name, value)
+        edge = edge_for(started, tmp_path, cloudfront.get_distribution(Id=distribution_id), origin=server.url)
+        assert page(edge, alias, "/photo.jpg")[2] == b"jpeg"
+
     def test_a_boto3_export_of_a_signing_origin_needs_keys_and_its_access_control(
             self, cloudfront: Any, private_site: tuple[str, str], tmp_path: Path, server: StratoServer) -> None:
         distribution_id, _ = private_site
