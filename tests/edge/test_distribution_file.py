@@ -295,6 +295,12 @@ class TestRefusingAFileThatDoesNotRead:
         assert refused(config) == (f"strato: --config {config}: Distributions[0]: Missing required field "
                                    "TargetOriginId in DefaultCacheBehavior.")
 
+    def test_a_value_quoted_is_kept_on_one_line(self, tmp_path: Path) -> None:
+        document = exported("www.example.com", [http_origin("http://127.0.0.1:9")], legacy("web"))
+        document["DistributionConfig"]["Aliases"]["Items"] = ["two\nlines.example.com"]
+        config = write(tmp_path / "distributions.json", document)
+        assert refused(config).endswith("invalid domain name: two\\nlines.example.com")
+
     def test_what_cloudfront_refuses_is_refused(self, tmp_path: Path) -> None:
         config = write(tmp_path / "distributions.json",
                        exported("www.example.com", [http_origin("http://127.0.0.1:9")], legacy("nowhere")))

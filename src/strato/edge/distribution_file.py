@@ -55,7 +55,15 @@ class NoFunctions:
 
 def load(path: Path, *, server: bool, keys: bool) -> tuple[list[Distribution], FileResources]:
     """The file's distributions and resources. `server`: there is a strato server (--origin) to
-    read buckets from; `keys`: there are keys to sign with. ValueError: what is wrong, in one line."""
+    read buckets from; `keys`: there are keys to sign with. ValueError: what is wrong, in one line
+    (line breaks in the values it quotes escaped)."""
+    try:
+        return _load(path, server=server, keys=keys)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("\r", "\\r").replace("\n", "\\n")) from None
+
+
+def _load(path: Path, *, server: bool, keys: bool) -> tuple[list[Distribution], FileResources]:
     try:
         document = json.loads(path.read_bytes())
     except OSError as exc:
