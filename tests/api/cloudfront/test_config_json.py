@@ -4,7 +4,11 @@ of exports names where the first thing CloudFront would refuse is."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -109,7 +113,30 @@ class TestReadingJson:
             node_of("DistributionConfig", {"Aliases": ["www.example.com"]})
 
 
+def documented_output(command: str) -> Any:
+    """The output the aws CLI's own documentation of `aws cloudfront <command>` shows (AWS's)."""
+    spec = importlib.util.find_spec("awscli")
+    assert spec is not None
+    assert spec.submodule_search_locations is not None
+    examples = Path(spec.submodule_search_locations[0]) / "examples" / "cloudfront"
+    text = (examples / f"{command}.rst").read_text()
+    lines = []
+    for line in text.split("Output::", 1)[1].splitlines()[1:]:
+        if line and not line.startswith(" "):
+            break
+        lines.append(line)
+    return json.loads(textwrap.dedent("\n".join(lines)))
+
+
 class TestReadingExports:
+    def test_the_outputs_the_aws_cli_documents_read(self) -> None:
+        exports = read_exports([documented_output(command) for command in (
+            "get-distribution-config", "get-distribution", "get-public-key", "get-cloud-front-origin-access-identity")])
+        assert [(found.id, found.domain_name, found.config.caller_reference) for found in exports.distributions] == [
+            (None, None, "cli-example"), ("EDFDVBD6EXAMPLE", "d111111abcdef8.cloudfront.net", "cli-example")]
+        assert {kind: list(found) for kind, found in exports.resources.items()} == {
+            "public-key": ["KDFB19YGCR002"], "origin-access-identity": ["E74FTE3AEXAMPLE"]}
+
     def test_get_distribution_and_get_distribution_config_exports_carry_what_they_print(self) -> None:
         exports = read_exports({"Distributions": [
             {"ETag": "E1", "DistributionConfig": CONFIG},
