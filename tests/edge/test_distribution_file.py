@@ -206,6 +206,17 @@ class TestServingTheFilesDistributions:
         (seen,) = origin.seen
         assert (seen.path, seen.headers.get("cookie")) == ("/page?page=2", "session=s1")
 
+    def test_a_distribution_named_by_its_caller_reference_is_a_well_formed_metrics_label(
+            self, origin: Origin, tmp_path: Path, started: list[StratoEdge]) -> None:
+        """Prometheus's text format escapes a label's backslash and double quote."""
+        origin.routes["/page"] = Route(200, {"Cache-Control": "no-store"}, b"page")
+        document = exported("www.example.com", [http_origin(origin.url)], legacy("web"))
+        document["DistributionConfig"]["CallerReference"] = 'say "hi" \\ bye'
+        edge = edge_for(started, tmp_path, document)
+        page(edge, "www.example.com", "/page")
+        _, _, metrics = get(f"{edge.url}/_strato/metrics")
+        assert 'strato_edge_distribution_misses_total{distribution="say \\"hi\\" \\\\ bye"} 1' in metrics.decode()
+
 
 class TestBucketOriginsOfAStratoServer:
     @pytest.fixture

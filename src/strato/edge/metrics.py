@@ -85,14 +85,20 @@ class SiteMetrics:
             lines += [f"# TYPE strato_edge_{suffix} counter", f"strato_edge_{suffix} {_value(total, attribute)}"]
         for attribute, suffix in _NAMES.items():
             lines.append(f"# TYPE strato_edge_distribution_{suffix} counter")
-            lines += [f'strato_edge_distribution_{suffix}{{distribution="{site}"}} {_value(metrics, attribute)}'
-                      for site, metrics in sorted(self.sites.items())]
+            lines += [f'strato_edge_distribution_{suffix}{{distribution="{_label(site)}"}} '
+                      f'{_value(metrics, attribute)}' for site, metrics in sorted(self.sites.items())]
         return lines
 
 
 def logged_target(raw_path: bytes, raw_query: bytes) -> bytes:
     """The request target an access log line names: the path and query the client sent."""
     return raw_path + b"?" + raw_query if raw_query else raw_path
+
+
+def _label(value: str) -> str:
+    """A label value as Prometheus's text format writes it: backslash, double quote and line
+    feed escaped (a distribution of `strato edge --config` may be named by any CallerReference)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _value(metrics: EdgeMetrics, attribute: str) -> str:
