@@ -4,6 +4,8 @@ X-Forwarded-Proto (off unless the flag or STRATO_EDGE_TRUST_FORWARDED_PROTO turn
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from strato.cli import _parser, edge_settings
@@ -43,6 +45,12 @@ class TestOtherSettings:
         """Said as a message at startup, not a traceback from the origin's client."""
         with pytest.raises(ValueError, match=flag):
             settings(flag, url, AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="s")
+
+    def test_a_config_file_is_enough_and_signs_with_the_keys_the_environment_gives(self) -> None:
+        """Its private origins sign with them, with or without --invalidations-from."""
+        found = edge_settings(_parser().parse_args(["edge", "--config", "site.json"]),
+                              {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1"})
+        assert (found.origin, found.config, found.keys) == (None, Path("site.json"), ("a", "s", "eu-west-1"))
 
     def test_following_invalidations_needs_keys(self) -> None:
         with pytest.raises(ValueError, match="AWS_ACCESS_KEY_ID"):
