@@ -104,10 +104,15 @@ class TestServingTheFilesDistributions:
             exported("www.example.com", [http_origin(origin.url), http_origin(other.url, "assets")], legacy("web"),
                      (legacy("assets", "/static/*"),)),
             exported("shop.example.com", [http_origin(other.url, "shop")], legacy("shop")),
+            {"ETag": "E3", "Distribution": {  # as `get-distribution` prints it: by its own domain name too
+                "Id": "EDFDVBD6EXAMPLE", "DomainName": "d111111abcdef8.cloudfront.net", "Status": "Deployed",
+                "DistributionConfig": exported("blog.example.com", [http_origin(origin.url)],
+                                               legacy("web"))["DistributionConfig"]}},
         ]})
         assert page(edge, "www.example.com", "/page")[2] == b"web page"
         assert page(edge, "www.example.com", "/static/app.css")[2] == b"css"
         assert page(edge, "shop.example.com", "/page")[2] == b"other page"
+        assert page(edge, "d111111abcdef8.cloudfront.net", "/page")[2] == b"web page"
 
     def test_a_host_no_distribution_claims_is_refused_without_an_origin(
             self, origin: Origin, tmp_path: Path, started: list[StratoEdge]) -> None:
