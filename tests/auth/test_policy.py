@@ -16,6 +16,7 @@ from strato.auth.policy import (
     MalformedPolicy,
     Policy,
     bucket_arn,
+    depends_on_request,
     evaluate,
     is_public,
     object_arn,
@@ -324,3 +325,34 @@ class TestPublic:
         assert not is_public(policy(statement(Condition={"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}})))
         assert is_public(policy(statement(Condition={"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}})))
         assert is_public(policy(statement(Condition={"StringLike": {"aws:Referer": "https://example.com/*"}})))
+
+
+class TestDependsOnRequest:
+    """Whether a decision may differ for another request by the same caller: what tells a CDN it
+    may not store an answer for everyone."""
+
+    def test_an_unconditional_grant_is_the_same_for_every_request(self) -> None:
+        assert not depends_on_request(policy(statement()), ANONYMOUS, "s3:GetObject", object_arn(BUCKET, "a.jpg"))
+
+    @pytest.mark.parametrize("condition", [
+        {"StringLike": {"aws:Referer": "https://example.com/*"}},
+        {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
+        {"DateLessThan": {"aws:CurrentTime": "2100-01-01T00:00:00Z"}},
+    ])
+    def test_a_grant_under_a_condition_on_the_request_depends_on_it(self, condition: dict[str, Any]) -> None:
+        assert depends_on_request(policy(statement(Condition=condition)), ANONYMOUS, "s3:GetObject",
+                                  object_arn(BUCKET, "a.jpg"))
+
+    def test_a_conditional_deny_of_the_action_makes_it_depend_on_the_request(self) -> None:
+        p = policy(statement(), statement(Effect="Deny", Condition={"Bool": {"aws:SecureTransport": "false"}}))
+        assert depends_on_request(p, ANONYMOUS, "s3:GetObject", object_arn(BUCKET, "a.jpg"))
+
+    def test_conditions_of_statements_about_other_actions_or_objects_do_not_count(self) -> None:
+        p = policy(statement(), statement(Action="s3:PutObject", Condition={"Bool": {"aws:SecureTransport": "true"}}),
+                   statement(Resource=f"arn:aws:s3:::{BUCKET}/private/*",
+                             Condition={"StringLike": {"aws:Referer": "x"}}))
+        assert not depends_on_request(p, ANONYMOUS, "s3:GetObject", object_arn(BUCKET, "a.jpg"))
+
+    def test_an_objects_own_tags_are_not_the_requests(self) -> None:
+        p = policy(statement(Condition={"StringEquals": {"s3:ExistingObjectTag/public": "yes"}}))
+        assert not depends_on_request(p, ANONYMOUS, "s3:GetObject", object_arn(BUCKET, "a.jpg"))

@@ -68,6 +68,7 @@ _RESTRICTING_KEYS = frozenset({
     "aws:principalaccount", "aws:principalarn", "aws:principalorgid", "aws:userid", "s3:dataaccesspointarn",
     "s3:dataaccesspointaccount",
 })
+EXISTING_OBJECT_TAG = "s3:existingobjecttag/"  # the key of each of an object's tags, by its own key
 _ACCOUNT_ID = re.compile(r"\d{12}")
 # CloudFront's origin access identities are principals of the account `cloudfront`; their
 # canonical user ids have 96 hex digits, accounts' 64.
@@ -131,13 +132,16 @@ class Statement:
     not_resource: bool
     conditions: tuple[Condition, ...] = ()
 
-    def applies(self, caller: Caller, action: str, resource: str, context: Context) -> bool:
+    def names(self, caller: Caller, action: str, resource: str) -> bool:
+        """Whether the statement is about `caller` doing `action` on `resource`, its conditions aside."""
         return (
             self.principals.cover(caller) != self.not_principal
             and any(wildcard(p, True).fullmatch(action) for p in self.actions) != self.not_action
             and any(wildcard(p).fullmatch(resource) for p in self.resources) != self.not_resource
-            and all(c.holds(context) for c in self.conditions)
         )
+
+    def applies(self, caller: Caller, action: str, resource: str, context: Context) -> bool:
+        return self.names(caller, action, resource) and all(c.holds(context) for c in self.conditions)
 
     def public(self) -> bool:
         """An Allow any caller can use, not narrowed by a condition on fixed request origins."""
@@ -171,6 +175,15 @@ def evaluate(policy: Policy, caller: Caller, action: str, resource: str, context
                 return Decision.DENY
             allowed = True
     return Decision.ALLOW if allowed else Decision.NONE
+
+
+def depends_on_request(policy: Policy, caller: Caller, action: str, resource: str) -> bool:
+    """Whether another request by `caller` doing `action` on `resource` may be decided otherwise:
+    a statement about them has a condition on the request (its address, Referer, User-Agent,
+    protocol, time...). An object's own tags (s3:ExistingObjectTag) are the object's, not the request's."""
+    return any(statement.names(caller, action, resource) and any(
+        not condition.key.startswith(EXISTING_OBJECT_TAG) for condition in statement.conditions)
+        for statement in policy.statements)
 
 
 def is_public(policy: Policy) -> bool:

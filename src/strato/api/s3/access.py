@@ -36,7 +36,6 @@ _TAGGED_ACTIONS = frozenset(f"s3:{name}" for name in (
     "GetObjectRetention", "PutObjectAcl", "PutObjectVersionAcl", "PutObjectTagging", "PutObjectVersionTagging",
     "DeleteObjectTagging", "DeleteObjectVersionTagging", "PutObjectLegalHold", "PutObjectRetention",
 ))
-_EXISTING_TAG = "s3:existingobjecttag/"
 _HEADER_KEYS = ("x-amz-acl", "x-amz-content-sha256", "x-amz-server-side-encryption",
                 "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-storage-class", "x-amz-copy-source",
                 "x-amz-metadata-directive")
@@ -85,12 +84,14 @@ def context_of(request: Request, endpoint: Endpoint, caller: iam.Caller) -> dict
 
 @dataclass(slots=True)
 class Access:
-    """One request's authorization: its caller and the bucket policy in force."""
+    """One request's authorization: its caller and the bucket policy in force; `per_request`:
+    an anonymous caller was let in by a statement whose conditions another request may fail."""
 
     caller: iam.Caller
     bucket: str | None
     policy: iam.Policy | None
     context: dict[str, ContextValue]
+    per_request: bool = False
 
     def decide(self, action: str, resource: str) -> iam.Decision:
         if self.policy is None:
@@ -156,6 +157,8 @@ def authorize(request: Request, endpoint: Endpoint, store: ObjectStore, identity
         _with_existing_tags(access, store, endpoint.key)
     if not access.permits(action, resource):
         raise denied()
+    access.per_request = caller.arn is None and access.policy is not None and iam.depends_on_request(
+        access.policy, caller, action, resource)
     if endpoint.operation in actions.COPIES:
         _authorize_source(request, endpoint, store, caller)
     return access
@@ -179,11 +182,11 @@ def _with_existing_tags(access: Access, store: ObjectStore, key: str) -> None:
     when the bucket's policy tests one (S3 User Guide, "Tagging and access control policies")."""
     policy = access.policy
     if policy is None or access.bucket is None or not any(
-            condition.key.startswith(_EXISTING_TAG) for statement in policy.statements
+            condition.key.startswith(iam.EXISTING_OBJECT_TAG) for statement in policy.statements
             for condition in statement.conditions):
         return
     try:
         tags = store.head_object(access.bucket, key).tags
     except (NoSuchBucket, NoSuchKey):
         return
-    access.context.update({_EXISTING_TAG + name.lower(): value for name, value in tags.items()})
+    access.context.update({iam.EXISTING_OBJECT_TAG + name.lower(): value for name, value in tags.items()})

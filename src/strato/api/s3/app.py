@@ -26,6 +26,9 @@ from .handlers import HANDLERS
 from .router import Endpoint, route
 
 log = logging.getLogger("strato.s3")
+# An answer a bucket policy's conditions gave this request, and may refuse the next: CDNs in front
+# (strato's edge among them) must ask again for each viewer rather than store it.
+PER_REQUEST = (b"cdn-cache-control", b"private")
 
 
 def preflight(request: Request, endpoint: Endpoint, store: ObjectStore) -> Response:
@@ -102,6 +105,8 @@ class S3App:
         identity, verified = authenticate(request, endpoint, self.credentials)
         call.identity = identity
         call.access = authorize(request, endpoint, self.store, identity)
+        if call.access.per_request:  # RFC 9213: no CDN may store it and give it to another viewer
+            extra.append(PER_REQUEST)
         handler = HANDLERS.get(endpoint.operation)
         if handler is None:
             raise not_implemented(endpoint.operation if endpoint.operation != "Unknown" else request.method)
