@@ -86,6 +86,14 @@ class TestNoCache:
     def test_a_no_cache_response_is_always_revalidated(self, value: str) -> None:
         assert decide({}, stored(value), T + 1) is Action.REVALIDATE
 
+    @pytest.mark.parametrize("response", [stored("private, max-age=600"),
+                                          stored("max-age=600", cdn_cache_control="private")])
+    def test_a_response_a_304_made_private_is_revalidated_for_each_request(self, response: Stored) -> None:
+        """RFC 9111 3.5, 4.3.4: a shared cache reuses it for no request but the one it validated,
+        not even with max-stale."""
+        assert decide({}, response, T + 1) is Action.REVALIDATE
+        assert decide(request("max-stale"), response, T + 1) is Action.REVALIDATE
+
     def test_no_cache_without_a_validator_fetches(self) -> None:
         assert decide({}, stored("no-cache", etag=""), T + 1) is Action.FETCH
 

@@ -326,6 +326,55 @@ class TestCollapsing:
             assert english.result()[2] == b"body en"
             assert french.result()[2] == b"body fr"
 
+    def test_requests_that_joined_a_revalidation_answered_private_are_asked_for_each(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9111 3.5 and 4.3.4: a 304 that makes the stored response private (an origin, such as
+        strato's S3 under a conditional bucket policy, answering for that request alone) lets it
+        answer only the request it validated: the others that waited on it are asked of the origin."""
+        gate = threading.Event()
+        gate.set()
+
+        def by_referer(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            if seen.headers.get("referer") != "https://good.example/":
+                return 403, {"Cache-Control": "private"}, b"refused"
+            if seen.headers.get("if-none-match") == '"v1"':
+                return 304, {"ETag": '"v1"', "CDN-Cache-Control": "private"}, b""
+            return 200, {"Cache-Control": "max-age=0", "ETag": '"v1"'}, b"secret"
+
+        origin.routes["/guarded"] = Route(gate=gate, answer=by_referer)
+        assert call(edge, "/guarded", {"Referer": "https://good.example/"})[2] == b"secret"
+        gate.clear()
+        joined = edge.metric("strato_edge_collapsed_requests_total")
+        with ThreadPoolExecutor(2) as pool:
+            good = pool.submit(call, edge, "/guarded", {"Referer": "https://good.example/"})
+            with origin.arrived:  # the good viewer's revalidation is at the origin
+                assert origin.arrived.wait_for(lambda: origin.count("/guarded") == 2, timeout=20)
+            bad = pool.submit(call, edge, "/guarded", {"Referer": "https://evil.example/"})
+            wait_until_joined(edge, joined + 1, "the second request never joined")
+            gate.set()
+            assert good.result()[:3:2] == (200, b"secret")
+            assert bad.result()[:3:2] == (403, b"refused")
+
+    @pytest.mark.parametrize("extra", [{}, {"Connection": "close"}])  # the hit path; the ASGI app
+    def test_a_response_a_304_made_private_is_revalidated_for_every_request(
+            self, origin: Origin, edge: StratoEdge, extra: dict[str, str]) -> None:
+        """RFC 9111 3.5, 4.3.4: however fresh the 304 made it, a stored response now private is
+        validated for each request, which the origin may refuse."""
+        def by_referer(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            if seen.headers.get("referer") != "https://good.example/":
+                return 403, {"Cache-Control": "private"}, b"refused"
+            if seen.headers.get("if-none-match") == '"v1"':
+                return 304, {"ETag": '"v1"', "Cache-Control": "private, max-age=3600"}, b""
+            return 200, {"Cache-Control": "max-age=0", "ETag": '"v1"'}, b"secret"
+
+        origin.routes["/private-now"] = Route(answer=by_referer)
+        good = {"Referer": "https://good.example/", **extra}
+        assert call(edge, "/private-now", good)[2] == b"secret"
+        assert call(edge, "/private-now", good)[2] == b"secret"  # revalidated: 304, private from now on
+        assert call(edge, "/private-now", {"Referer": "https://evil.example/", **extra})[:3:2] == (403, b"refused")
+        assert call(edge, "/private-now", good)[2] == b"secret"
+        assert origin.count("/private-now") == 4
+
 
 class TestRangesAndCompression:
     def test_a_range_of_a_cached_object_is_served_from_the_cache(self, origin: Origin, edge: StratoEdge) -> None:

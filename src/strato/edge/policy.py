@@ -149,6 +149,20 @@ def _pragma_no_cache(request_headers: Mapping[str, str]) -> bool:
     return "no-cache" in (token.strip(" \t").lower() for token in pragma.split(","))
 
 
+def validated_each_time(response: Directives, shared: bool = True) -> bool:
+    """RFC 9111 5.2.2.4: a no-cache response is never reused unvalidated; nor, by a shared cache,
+    a private one (5.2.2.7), which it holds only when a 304 made its stored response private
+    (4.3.4): an origin answering for that request alone, as strato's S3 does under a bucket
+    policy's conditions."""
+    return response.no_cache or (shared and response.private)
+
+
+def answers_one_request(stored_headers: Mapping[str, str]) -> bool:
+    """RFC 9111 3.5: a stored response a 304 made private answers the request that validated it,
+    and no other that waited on that validation."""
+    return response_directives(stored_headers).private
+
+
 def _contact_origin(stored: Stored, request: Directives) -> Action:
     """RFC 9111 4.3, 5.2.1.7: validate (or fetch), or 504 when the client forbids contacting."""
     if request.only_if_cached:
@@ -172,7 +186,7 @@ def decide(
     if stored is None:
         return Action.GATEWAY_TIMEOUT if request.only_if_cached else Action.FETCH
     response = response_directives(stored.headers, cdn=cdn)
-    if request.no_cache or _pragma_no_cache(request_headers) or response.no_cache:
+    if request.no_cache or _pragma_no_cache(request_headers) or validated_each_time(response, shared):
         return _contact_origin(stored, request)
     lifetime, age = _lifetime_and_age(stored, now, shared, cdn)
     young_enough = request.max_age is None or age <= request.max_age  # 5.2.1.1
@@ -215,7 +229,7 @@ def forward_reason(stored: Stored | None, now: float, *, varied: bool = False, s
     if stored is None:
         return "vary-miss" if varied else "uri-miss"
     lifetime, age = _lifetime_and_age(stored, now, shared, cdn)
-    if lifetime > age and not response_directives(stored.headers, cdn=cdn).no_cache:
+    if lifetime > age and not validated_each_time(response_directives(stored.headers, cdn=cdn), shared):
         return "request"
     return "stale"
 

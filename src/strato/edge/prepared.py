@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from strato.edge import compression
 from strato.edge.freshness import corrected_initial_age, freshness_lifetime, response_directives
+from strato.edge.policy import validated_each_time
 from strato.edge.response_fields import Fields
 
 
@@ -18,7 +19,7 @@ class Prepared:
     lifetime: float
     initial_age: float
     response_time: float
-    no_cache: bool  # the response's own no-cache (RFC 9111 5.2.2.4): never served unvalidated
+    no_cache: bool  # the response's own no-cache, or private (policy.validated_each_time): never served unvalidated
     compressible: bool  # Accept-Encoding can change the answer (compression.is_compressible)
     dated: bool  # the stored response has a Date of its own; else the answer carries the current one
     # The answer's fields for one (Age, TTL, Date second, response headers policy fields, codings), each
@@ -36,7 +37,7 @@ class Prepared:
             lifetime=freshness_lifetime(headers, shared=True, cdn=True, response_time=response_time, status=status),
             initial_age=corrected_initial_age(headers, request_time=request_time, response_time=response_time),
             response_time=response_time,
-            no_cache=response_directives(headers, cdn=True).no_cache,
+            no_cache=validated_each_time(response_directives(headers, cdn=True)),
             compressible=compression.is_compressible(
                 headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control"),
             ),

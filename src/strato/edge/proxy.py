@@ -284,8 +284,10 @@ class EdgeProxy:
         """For its Cache-Status: `fwd`, why the request went forward (RFC 9211 2.2); `collapsed`,
         whether it shared another request's fetch (2.6)."""
         if outcome.entry is not None:  # validated by a 304 (RFC 9211 2.3), or stale on an origin error
-            # Unless purged or evicted while the origin was asked: its body file may outlive it a while.
-            if self.store.holds(outcome.entry):
+            # Unless purged or evicted while the origin was asked (its body file may outlive it a
+            # while), or made private by a 304 to the request that led the validation.
+            mine = not collapsed or not policy.answers_one_request(outcome.entry.headers)
+            if mine and self.store.holds(outcome.entry):
                 try:
                     await self._serve_entry(request, outcome.entry, send, site, fwd=fwd, fwd_status=outcome.status,
                                             collapsed=collapsed, detail=outcome.detail, compress=compress)
