@@ -959,6 +959,19 @@ class TestFetchesForTheCache:
         assert "; hit" in headers["cache-status"]
         assert [seen.headers.get("range") for seen in origin.seen if seen.path == "/video"] == [None]
 
+    @pytest.mark.parametrize("extra", [{}, {"Connection": "close"}])  # the miss path; the ASGI app
+    def test_the_viewers_address_goes_in_x_forwarded_for_as_for_any_request_to_the_origin(
+        self, origin: Origin, edge: StratoEdge, extra: dict[str, str],
+    ) -> None:
+        """The origin learns who asked on a miss and a revalidation too, as on a pass (CloudFront
+        and nginx's $proxy_add_x_forwarded_for alike): a bucket policy's aws:SourceIp needs it."""
+        origin.routes["/who"] = Route(200, {"Cache-Control": "max-age=0", "ETag": '"w"'}, b"who")
+        origin.routes["/who-else"] = Route(200, {"Cache-Control": "no-store"}, b"no")
+        for path in ("/who", "/who", "/who-else"):
+            assert call(edge, path, {"X-Forwarded-For": "192.0.2.7", **extra})[0] == 200
+        assert [seen.headers.get("x-forwarded-for") for seen in origin.seen] == ["192.0.2.7, 127.0.0.1"] * 3
+        assert origin.seen[1].headers.get("if-none-match") == '"w"'
+
     def test_a_revalidation_on_a_miss_is_answered_here_and_fills_the_cache(
         self, origin: Origin, edge: StratoEdge
     ) -> None:

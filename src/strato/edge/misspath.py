@@ -73,7 +73,8 @@ class MissPath:
 
     def fetch(self, miss: Miss) -> asyncio.Future[FetchResult]:
         """The fetch for the miss, joined or started."""
-        future, miss.collapsed = self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules)
+        future, miss.collapsed = self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules,
+                                                   miss.client)
         return future
 
     def again(self, miss: Miss, outcome: FetchResult) -> asyncio.Future[FetchResult] | None:
@@ -85,7 +86,7 @@ class MissPath:
         if miss.variant is None:
             return None
         future, miss.collapsed = self.proxy.flight(miss.key, miss.host, miss.target, miss.forwarded, miss.rules,
-                                                   miss.variant)
+                                                   miss.client, miss.variant)
         return future
 
     def finish(self, miss: Miss, outcome: FetchResult, *, keep_alive: bool = True) -> list[bytes] | None:

@@ -264,7 +264,7 @@ class EdgeProxy:
             if action is not policy.Action.FRESH:
                 site.stale += 1
             if action is policy.Action.STALE_WHILE_REVALIDATE:
-                self._revalidate_in_background(key, host, target, headers, entry, rules)
+                self._revalidate_in_background(key, host, target, headers, entry, rules, request.client)
             detail = "" if action is policy.Action.FRESH else "stale"
             try:
                 await self._serve_entry(request, entry, send, site, detail=detail, compress=rules.compress)
@@ -273,7 +273,7 @@ class EdgeProxy:
                 entry, action = None, policy.Action.FETCH
         fwd = policy.forward_reason(entry.stored() if entry is not None else None, now,
                                     varied=entry is None and self.store.has_variants(key))
-        outcome, collapsed = await self._flight(key, host, target, headers, entry, rules)
+        outcome, collapsed = await self._flight(key, host, target, headers, entry, rules, request.client)
         await self._serve_outcome(request, host, target, headers, outcome, entry, fwd, collapsed, send, site,
                                   rules.compress)
 
@@ -329,12 +329,13 @@ class EdgeProxy:
 
     async def _flight(
         self, key: str, host: str, target: str, headers: dict[str, str], stale: Entry | None, rules: Rules,
+        client: str,
     ) -> tuple[FetchResult, bool]:
         """Join the fetch in flight for `key` and the variant the behaviour keys on (shielded: a
         waiter's cancellation is its own), or lead a new one in this request's task; and whether
-        the request was collapsed into another's (RFC 9211 2.6). A joined fetch whose response
-        turns out to be another variant's (RFC 9111 4.1: its Vary was not known when this
-        request joined) is followed by this request's variant's own fetch."""
+        the request was collapsed into another's (RFC 9211 2.6); `client`: the viewer asking. A
+        joined fetch whose response turns out to be another variant's (RFC 9111 4.1: its Vary was
+        not known when this request joined) is followed by this request's variant's own fetch."""
         flight = flight_key(rules, key, headers)
         future = self.flights.join(flight)
         if future is not None:
@@ -346,10 +347,12 @@ class EdgeProxy:
             future = self.flights.join(flight)
             if future is not None:
                 return await asyncio.shield(future), True
-        return await self._lead(key, flight, host, target, headers, stale, rules, self.flights.lead(flight)), False
+        future = self.flights.lead(flight)
+        return await self._lead(key, flight, host, target, headers, stale, rules, future, client), False
 
     def flight(
-        self, key: str, host: str, target: str, headers: dict[str, str], rules: Rules, variant: str | None = None,
+        self, key: str, host: str, target: str, headers: dict[str, str], rules: Rules, client: str,
+        variant: str | None = None,
     ) -> tuple[asyncio.Future[FetchResult], bool]:
         """The fetch in flight for `key` and the variant the behaviour keys on, joined (True), or
         led by a task of its own: for a request answered outside ASGI (edge/misspath.py).
@@ -359,7 +362,7 @@ class EdgeProxy:
         if future is not None:
             return future, True
         future = self.flights.lead(flight)
-        self._keep(asyncio.ensure_future(self._lead(key, flight, host, target, headers, None, rules, future)))
+        self._keep(asyncio.ensure_future(self._lead(key, flight, host, target, headers, None, rules, future, client)))
         return future, False
 
     def _keep(self, task: asyncio.Future[Any]) -> None:
@@ -369,7 +372,7 @@ class EdgeProxy:
 
     async def _lead(
         self, key: str, flight: str, host: str, target: str, headers: dict[str, str], stale: Entry | None,
-        rules: Rules, future: asyncio.Future[FetchResult],
+        rules: Rules, future: asyncio.Future[FetchResult], client: str,
     ) -> FetchResult:
         """Fetch for everyone waiting on `future`. It runs in the leading request's task, which
         no client going away cancels (the ASGI server only marks the request disconnected); a
@@ -378,7 +381,7 @@ class EdgeProxy:
         streams in join it rather than fetching again."""
         pumping = False
         try:
-            result, response = await self._fetch_for_cache(key, host, target, headers, stale, rules)
+            result, response = await self._fetch_for_cache(key, host, target, headers, stale, rules, client)
             if response is not None and result.fill is not None and result.meta is not None:
                 if result.fill.state is FillState.COMPLETE:  # arrived whole: stored before anyone reads it
                     self._store_fill(result.meta, result.fill)
@@ -408,6 +411,7 @@ class EdgeProxy:
 
     async def _fetch_for_cache(
         self, key: str, host: str, target: str, headers: dict[str, str], stale: Entry | None, rules: Rules,
+        client: str,
     ) -> tuple[FetchResult, OriginResponse | None]:
         """The origin's answer for the cache, and the response whose body is still to pump. A
         behaviour's TTLs become the stored response's CDN-Cache-Control (rules.expiration); the
@@ -420,7 +424,7 @@ class EdgeProxy:
         site = self.metrics.site(rules.site)
         asked = headers if policy.CLIENT_ONLY.isdisjoint(headers) else {
             name: value for name, value in headers.items() if name not in policy.CLIENT_ONLY}
-        forward = self._origin_headers(asked)
+        forward = self._origin_headers(asked, client)
         conditional = policy.conditional_request(forward, stale.stored()) if stale is not None else None
         if conditional is not None:
             forward = conditional
@@ -503,14 +507,14 @@ class EdgeProxy:
             log.warning("storing %s failed: %r", meta.target, exc)
 
     def _revalidate_in_background(
-        self, key: str, host: str, target: str, headers: dict[str, str], entry: Entry, rules: Rules,
+        self, key: str, host: str, target: str, headers: dict[str, str], entry: Entry, rules: Rules, client: str,
     ) -> None:
         """RFC 5861 §3: serve the stale response now, refresh it for the next request."""
         if self.flights.join(flight_key(rules, key, headers)) is not None:
             return
 
         async def refresh() -> None:
-            outcome, _ = await self._flight(key, host, target, headers, entry, rules)
+            outcome, _ = await self._flight(key, host, target, headers, entry, rules, client)
             response = outcome.claim() if outcome.passed is not None else None
             if response is not None:
                 response.release()
