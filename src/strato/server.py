@@ -312,7 +312,8 @@ async def edge_role(settings: Settings, api: socket.socket, edge: socket.socket,
     heap.settle()
     registry = DistributionRegistry(settings.data_dir)
     origin = DistributionOrigin(registry, api_url,
-                                OriginKeys(identity.access_key, identity.secret_key, settings.region))
+                                OriginKeys(identity.access_key, identity.secret_key, settings.region),
+                                trust_forwarded_proto=settings.edge_trust_forwarded_proto)
     limiter = RateLimiter(settings.edge_rate, 2 * settings.edge_rate) if settings.edge_rate else None
     proxy = EdgeProxy(origin, store, rules=origin, limiter=limiter, access_log=access_log)
     following: asyncio.Future[None] | None = None
@@ -450,7 +451,8 @@ def _standalone_origin(settings: EdgeSettings) -> tuple[HttpOrigin | Distributio
     except ValueError as exc:
         sys.exit(f"strato: --config {settings.config}: {exc}")
     access, secret, region = settings.keys or ("", "", "us-east-1")  # unused: the file signs nothing then
-    return DistributionOrigin(files, settings.origin, OriginKeys(access, secret, region)), files
+    return DistributionOrigin(files, settings.origin, OriginKeys(access, secret, region),
+                              trust_forwarded_proto=settings.trust_forwarded_proto), files
 
 
 def _origin_base(origin: HttpOrigin | DistributionOrigin) -> str | None:

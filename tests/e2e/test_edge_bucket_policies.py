@@ -1,14 +1,23 @@
 """The default distribution (`http://edge/<bucket>/<key>`) serves what a bucket policy lets
 anyone read, and only to the viewers it lets: an answer a policy's conditions gave one viewer
-(its Referer, User-Agent, address, protocol, the time) is never stored and given to another."""
+(its Referer, User-Agent, address, protocol, the time) is never stored and given to another.
+The policy sees the viewer's address and protocol, not the edge's: strato's edge vouches for
+them to strato's S3 (strato.auth.viewer)."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import time
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from strato.auth import viewer
+from tests.conftest import make_client
 from tests.e2e.web import get, public_read
-from tests.servers import StratoServer
+from tests.servers import ACCESS_KEY, SECRET_KEY, StratoServer
 
 
 def grant(s3: Any, bucket: str, *extra: dict[str, Any], condition: dict[str, Any] | None = None) -> None:
@@ -62,3 +71,70 @@ def test_an_unconditional_public_read_is_still_cached(s3: Any, bucket: str, serv
     assert "cdn-cache-control" not in headers
     assert status == 200
     assert headers["cache-status"].startswith("strato; hit")
+
+
+def from_address(edge_url: str, address: str, path: str, headers: dict[str, str] | None = None) -> int:
+    """The status of a GET the viewer at `address` (a loopback one: all of 127/8 is local) makes."""
+    connection = http.client.HTTPConnection(edge_url.removeprefix("http://"), timeout=30,
+                                            source_address=(address, 0))
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_a_source_ip_deny_refuses_its_viewers_not_the_edges_address(
+    s3: Any, bucket: str, server: StratoServer,
+) -> None:
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"a", CacheControl="max-age=3600")
+    grant(s3, bucket, {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{bucket}/*",
+                       "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.3/32"}}})
+    path = f"/{bucket}/a.txt"
+    assert from_address(server.edge_url, "127.0.0.1", path) == 200
+    assert from_address(server.edge_url, "127.0.0.3", path) == 403
+    assert from_address(server.edge_url, "127.0.0.3", path, {"X-Forwarded-For": "127.0.0.1"}) == 403
+
+
+def test_a_source_ip_grant_lets_in_its_viewers_alone(s3: Any, bucket: str, server: StratoServer) -> None:
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    grant(s3, bucket, condition={"IpAddress": {"aws:SourceIp": "127.0.0.2/32"}})
+    path = f"/{bucket}/a.txt"
+    assert from_address(server.edge_url, "127.0.0.2", path) == 200
+    assert from_address(server.edge_url, "127.0.0.1", path) == 403
+    assert from_address(server.edge_url, "127.0.0.1", path, {"X-Forwarded-For": "127.0.0.2"}) == 403
+
+
+def test_only_the_root_keys_can_vouch_for_a_viewer(s3: Any, bucket: str, server: StratoServer) -> None:
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    grant(s3, bucket, condition={"IpAddress": {"aws:SourceIp": "192.0.2.1/32"}})
+    url = f"{server.url}/{bucket}/a.txt"
+    forged = viewer.vouch(ACCESS_KEY, "not-the-secret", "192.0.2.1", False, time.time())
+    assert get(url, headers={viewer.FIELD: forged})[0] == 403
+    stale = viewer.vouch(ACCESS_KEY, SECRET_KEY, "192.0.2.1", False, time.time() - 3600)
+    assert get(url, headers={viewer.FIELD: stale})[0] == 403
+    assert get(url, headers={viewer.FIELD: viewer.vouch(ACCESS_KEY, SECRET_KEY, "192.0.2.1", False, time.time())}
+               )[0] == 200
+
+
+@pytest.fixture(scope="module")
+def behind_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StratoServer]:
+    """A strato whose edge trusts the X-Forwarded-Proto of a TLS proxy in front of it."""
+    server = StratoServer(tmp_path_factory.mktemp("tls"), env={"STRATO_EDGE_TRUST_FORWARDED_PROTO": "1"}).start()
+    yield server
+    server.stop()
+
+
+def test_a_deny_of_insecure_transport_lets_in_the_viewers_of_a_trusted_tls_proxy(behind_tls: StratoServer) -> None:
+    s3 = make_client(behind_tls.url)
+    s3.create_bucket(Bucket="tls-only")
+    s3.put_object(Bucket="tls-only", Key="a.txt", Body=b"a")
+    grant(s3, "tls-only", {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                           "Resource": "arn:aws:s3:::tls-only/*",
+                           "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    url = f"{behind_tls.edge_url}/tls-only/a.txt"
+    assert get(url, headers={"X-Forwarded-Proto": "https"})[0] == 200
+    assert get(url)[0] == 403

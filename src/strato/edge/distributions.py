@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote
 
-from strato.auth import sigv4
+from strato.auth import sigv4, viewer
 from strato.cdn import cache_policies, origin_request_policies, response_headers_policies
 from strato.cdn.cache_policies import CachePolicy
 from strato.cdn.functions import CloudFrontFunction, function_name
@@ -74,6 +74,7 @@ from strato.edge.rules import (
     SignatureGuard,
     Ttls,
 )
+from strato.edge.viewer import claims_https
 
 log = logging.getLogger("strato.edge")
 REFRESH_SECONDS = 1.0  # how stale the edge's copy of the distributions may be
@@ -171,10 +172,11 @@ class Registry(Protocol):
 
 class DistributionOrigin:
     def __init__(self, registry: Registry, api_base: str | None, keys: OriginKeys,
-                 refresh: float = REFRESH_SECONDS) -> None:
+                 refresh: float = REFRESH_SECONDS, *, trust_forwarded_proto: bool = False) -> None:
         """`api_base`: the strato server whose S3 API holds the buckets S3 origins name, and
         answers hosts no distribution claims (None: a standalone edge given none refuses those)."""
         self.registry = registry
+        self.trust_forwarded_proto = trust_forwarded_proto  # strato.edge.viewer: whether the viewer's is believed
         self.refresh = refresh
         self.api = HttpOrigin(api_base) if api_base is not None else None
         self.keys = keys
@@ -244,7 +246,7 @@ class DistributionOrigin:
         if distribution is None:
             if self.api is None:
                 return _refused("No distribution of this edge answers for this Host.")
-            return await self.api.fetch(method, target, headers, body)
+            return await self.api.fetch(method, target, self._for_viewer(headers), body)
         behavior = behavior_for(distribution, unquote(path))  # as the origin will read the path
         targets = distribution.config.targets(behavior.target_origin_id)
         if not targets:  # validated at create/update; a concurrent update may race
@@ -261,6 +263,17 @@ class DistributionOrigin:
         if rules is not None:  # the cookies the behaviour forwards are the ones viewers get set (Cookies.html)
             set_cookie.passed_on(response.headers, rules.cookies, rules.cookies_withheld)
         return response
+
+    def _for_viewer(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """`headers` vouching (strato.auth.viewer) for the viewer the edge asks the default
+        distribution's S3 for: the address the edge appended to X-Forwarded-For last, and the
+        protocol a trusted X-Forwarded-Proto names."""
+        address = headers.get("x-forwarded-for", "").rpartition(",")[2].strip()
+        if not address or not self.keys.access_key:  # a standalone edge without keys vouches for no one
+            return headers
+        https = self.trust_forwarded_proto and claims_https(headers.get("x-forwarded-proto", ""))
+        return {**headers, viewer.FIELD: viewer.vouch(self.keys.access_key, self.keys.secret_key, address, https,
+                                                      time.time())}
 
     async def _fail_over(self, group: OriginGroup, targets: tuple[Origin, ...], behavior: Behavior, method: str,
                          path: str, query: str, headers: Mapping[str, str], host: str) -> OriginResponse:

@@ -166,9 +166,12 @@ def over_https(scope: Scope, trust_forwarded_proto: bool) -> bool:
     protocol an X-Forwarded-Proto names when the proxy that sets it is trusted."""
     if scope.get("scheme") == "https":
         return True
-    if not trust_forwarded_proto:
-        return False
-    return _field(scope, b"x-forwarded-proto").split(",")[0].strip().lower() == "https"
+    return trust_forwarded_proto and claims_https(_field(scope, b"x-forwarded-proto"))
+
+
+def claims_https(forwarded_proto: str) -> bool:
+    """Whether an X-Forwarded-Proto's first protocol (the one its first proxy saw) is HTTPS."""
+    return forwarded_proto.split(",")[0].strip().lower() == "https"
 
 
 def page_scope(scope: Scope, path: str) -> Scope:

@@ -6,9 +6,12 @@ abort the stream; it never becomes a second response.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
+import time
 
+from strato.auth import viewer
 from strato.auth.credentials import CredentialStore
 from strato.http.request import Request
 from strato.http.responses import Response, Tracked
@@ -96,6 +99,8 @@ class S3App:
 
     async def handle(self, request: Request, request_id: str, extra: list[tuple[bytes, bytes]]) -> Response:
         """`extra`: headers every response to this request carries, error or not (CORS)."""
+        if viewer.FIELD in request.headers:
+            request = self.for_viewer(request)
         endpoint = route(request.method, request.headers.get("host", ""), request.path, request.query,
                          request.headers, self.settings.domains)
         call = Call(request, endpoint, self.store, self.settings, request_id)
@@ -118,6 +123,15 @@ class S3App:
         except NoSuchKey:
             call.access.conceal_missing(endpoint.operation)
             raise
+
+    def for_viewer(self, request: Request) -> Request:
+        """The request as made by the viewer strato's edge vouches for (strato.auth.viewer): its
+        address and protocol are what a bucket policy's aws:SourceIp and aws:SecureTransport see."""
+        vouched = viewer.vouched(request.headers[viewer.FIELD], self.credentials.lookup, time.time())
+        if vouched is None:
+            return request
+        address, scheme = vouched
+        return dataclasses.replace(request, client=address, scheme=scheme)
 
     @staticmethod
     async def render_error(error: S3Error, request_id: str, send: Send, head: bool) -> None:
