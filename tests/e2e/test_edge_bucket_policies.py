@@ -138,3 +138,15 @@ def test_a_deny_of_insecure_transport_lets_in_the_viewers_of_a_trusted_tls_proxy
     url = f"{behind_tls.edge_url}/tls-only/a.txt"
     assert get(url, headers={"X-Forwarded-Proto": "https"})[0] == 200
     assert get(url)[0] == 403
+
+
+def test_an_object_of_a_bucket_made_private_is_not_served_stale_once_s3_refused_it(
+    s3: Any, bucket: str, server: StratoServer,
+) -> None:
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"a", CacheControl="max-age=0")
+    public_read(s3, bucket)
+    url = f"{server.edge_url}/{bucket}/a.txt"
+    assert get(url)[0] == 200
+    s3.delete_bucket_policy(Bucket=bucket)
+    assert get(url)[0] == 403
+    assert get(url, headers={"Cache-Control": "max-stale"})[0] == 403

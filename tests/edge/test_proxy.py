@@ -498,6 +498,23 @@ class TestRangesAndCompression:
 
 
 class TestPurgeRestartAndFailure:
+    @pytest.mark.parametrize("status", [403, 404, 200])
+    def test_a_stored_response_the_origin_answered_otherwise_is_not_served_stale_again(
+            self, origin: Origin, edge: StratoEdge, status: int) -> None:
+        """RFC 9111 4.3.3: once the origin answers a revalidation with a full response (refusing
+        the object, as S3 does for a bucket made private; losing it; or an uncacheable new one),
+        the stored response is gone: a client's max-stale no longer reaches it."""
+        def answer(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            if origin.count("/revoked") == 1:  # stored stale at once: its Age is past its max-age
+                return 200, {"Cache-Control": "max-age=60", "Age": "120", "ETag": '"v1"'}, b"old"
+            return status, {"Cache-Control": "no-store"}, b"now"
+
+        origin.routes["/revoked"] = Route(answer=answer)
+        assert call(edge, "/revoked")[2] == b"old"
+        assert call(edge, "/revoked")[:3:2] == (status, b"now")
+        assert call(edge, "/revoked", {"Cache-Control": "max-stale"})[:3:2] == (status, b"now")
+        assert origin.count("/revoked") == 3
+
     def test_purge_by_path_and_by_wildcard(self, origin: Origin, edge: StratoEdge) -> None:
         for path in ("/images/a.png", "/images/b.png", "/index.html"):
             origin.routes[path] = cacheable(path.encode())

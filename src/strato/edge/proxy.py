@@ -450,6 +450,11 @@ class EdgeProxy:
         ):
             response.release()
             return FetchResult(entry=stale, detail="stale-if-error", status=response.status), None
+        if stale is not None and response.status < 500:
+            # RFC 9111 4.3.3: a full response answers in place of the stored one, which is not served
+            # again, stale (a client's max-stale) or not: the origin refused it (a bucket made
+            # private), has lost it, or has another.
+            self.store.forget(stale)
         site.misses += 1
         fields = keyed_fields(rules, cachekey.vary_fields(response.headers))
         kept = stored_fields(rules, response.headers, response.status, response_time)

@@ -390,6 +390,10 @@ class EdgeStore:
         self.purges.invalidated(key)
         return self._drop_all(list(self._index.get(key, {}).values()))
 
+    def forget(self, entry: Entry) -> None:
+        """Drop one stored response, which the origin has answered another way since (RFC 9111 4.3.3)."""
+        self._drop_all([entry])
+
     def purge(self, pattern: str, host: str | None = None) -> int:
         """Drop entries by path: `pattern` is a path (every query variant of it, also when it
         names one variant's query string) or a prefix ending in `*` (CloudFront's invalidation
