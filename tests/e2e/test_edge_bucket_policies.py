@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.auth import HmacV1Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from strato.auth import viewer
 from tests.conftest import make_client
@@ -150,3 +153,26 @@ def test_an_object_of_a_bucket_made_private_is_not_served_stale_once_s3_refused_
     s3.delete_bucket_policy(Bucket=bucket)
     assert get(url)[0] == 403
     assert get(url, headers={"Cache-Control": "max-stale"})[0] == 403
+
+
+def test_an_answer_to_a_presigned_url_is_not_kept_to_outlive_its_signature(
+    s3: Any, bucket: str, server: StratoServer,
+) -> None:
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"secret", CacheControl="public, max-age=3600")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "a.txt"}, ExpiresIn=300)
+    at_edge = url.replace(server.url, server.edge_url)
+    assert get(at_edge)[:3:2] == (200, b"secret")
+    status, headers, _ = get(at_edge)
+    assert status == 200
+    assert "hit" not in headers["cache-status"]
+
+
+def test_an_answer_to_the_owners_signed_request_is_not_given_to_anonymous_viewers(
+    s3: Any, bucket: str, server: StratoServer,
+) -> None:
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"secret", CacheControl="public, max-age=3600")
+    url = f"{server.edge_url}/{bucket}/a.txt"
+    signed = AWSRequest("GET", url)
+    HmacV1Auth(Credentials(ACCESS_KEY, SECRET_KEY)).add_auth(signed)  # Signature V2: no Host signed
+    assert get(url, headers=dict(signed.headers))[:3:2] == (200, b"secret")
+    assert get(url)[0] == 403

@@ -57,6 +57,7 @@ from strato.cdn.selection import behavior_for, distribution_for
 from strato.cdn.validation import FAILOVER_METHODS, bucket_of, origin_access_identity
 from strato.digits import is_digits
 from strato.edge import cloudfront_fields, set_cookie
+from strato.edge.freshness import TARGETED_FIELD
 from strato.edge.function_events import VIEWER_REQUEST, VIEWER_RESPONSE, EdgeFunctions
 from strato.edge.managed_rules import forwards_viewer_host, managed_rules
 from strato.edge.origin_http import KEEPALIVE_TIMEOUT
@@ -80,6 +81,7 @@ log = logging.getLogger("strato.edge")
 REFRESH_SECONDS = 1.0  # how stale the edge's copy of the distributions may be
 SIGNATURE_SECONDS = 60
 OBJECT_PARAMETERS = ("versionId", "partNumber")  # with response-*: what GetObject reads
+SIGNATURES = frozenset({"X-Amz-Signature", "Signature"})  # a presigned URL's, SigV4 and SigV2
 HOSTS_REMEMBERED = 4096  # Host -> distribution answers kept between refreshes
 CLOUDFRONT_DEFAULT_METHODS = ("GET", "HEAD")
 DEFAULT_READ_TIMEOUT = 30  # a custom origin's, in seconds, when its configuration gives none
@@ -246,7 +248,12 @@ class DistributionOrigin:
         if distribution is None:
             if self.api is None:
                 return _refused("No distribution of this edge answers for this Host.")
-            return await self.api.fetch(method, target, self._for_viewer(headers), body)
+            response = await self.api.fetch(method, target, self._for_viewer(headers), body)
+            if "authorization" in headers or _signed_query(query):
+                # Asked with the viewer's own keys, answered to them alone: never stored for others
+                # (however public the object's Cache-Control), nor past a presigned URL's expiry.
+                response.headers[TARGETED_FIELD] = "private"
+            return response
         behavior = behavior_for(distribution, unquote(path))  # as the origin will read the path
         targets = distribution.config.targets(behavior.target_origin_id)
         if not targets:  # validated at create/update; a concurrent update may race
@@ -407,6 +414,11 @@ def with_custom_headers(headers: Mapping[str, str],
     for name, value in custom:
         merged[name.lower()] = value
     return merged
+
+
+def _signed_query(query: str) -> bool:
+    """Whether a query carries a presigned URL's signature (SigV4's or SigV2's)."""
+    return "Signature=" in query and any(name in SIGNATURES for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def _refused(message: str) -> OriginResponse:
