@@ -18,6 +18,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from strato.auth import viewer
+from strato.edge.distributions import ACCESS_RECHECK
 from tests.conftest import make_client
 from tests.e2e.web import get, public_read
 from tests.servers import ACCESS_KEY, SECRET_KEY, StratoServer
@@ -176,3 +177,21 @@ def test_an_answer_to_the_owners_signed_request_is_not_given_to_anonymous_viewer
     HmacV1Auth(Credentials(ACCESS_KEY, SECRET_KEY)).add_auth(signed)  # Signature V2: no Host signed
     assert get(url, headers=dict(signed.headers))[:3:2] == (200, b"secret")
     assert get(url)[0] == 403
+
+
+def test_a_bucket_made_private_stops_being_served_within_the_access_recheck(
+    s3: Any, bucket: str, server: StratoServer,
+) -> None:
+    """However long its freshness: the default distribution asks S3 again whether a stored
+    answer stands once it is ACCESS_RECHECK seconds old (a 304 while it does)."""
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"a", CacheControl="max-age=31536000, immutable")
+    public_read(s3, bucket)
+    url = f"{server.edge_url}/{bucket}/a.txt"
+    assert get(url)[0] == 200
+    assert get(url)[1]["cache-status"].startswith("strato; hit")
+    s3.delete_bucket_policy(Bucket=bucket)
+    made_private = time.monotonic()
+    while get(url)[0] == 200:
+        assert time.monotonic() - made_private < ACCESS_RECHECK + 5, "still served from the cache"
+        time.sleep(0.2)
+    assert get(url, headers={"Cache-Control": "max-stale"})[0] == 403

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from strato.cdn.records import KeyGroupConfig, PublicKeyConfig, TrustedGroups
 from strato.cdn.registry import DistributionRegistry
 from strato.cdn.resources import KEY_GROUP, PUBLIC_KEY
-from strato.edge.distributions import DistributionOrigin, OriginKeys
+from strato.edge.distributions import DEFAULT_DISTRIBUTION, DistributionOrigin, OriginKeys
 from strato.edge.rules import OPEN
 from tests.cdn.samples import behavior, config
 
@@ -45,8 +45,10 @@ def source(registry: DistributionRegistry) -> Iterator[DistributionOrigin]:
     asyncio.run(origin.close())
 
 
-def test_a_host_no_distribution_claims_gets_the_open_default(source: DistributionOrigin) -> None:
-    assert source.rules("elsewhere.example.com", "/a") is OPEN
+def test_a_host_no_distribution_claims_gets_the_default_distribution(source: DistributionOrigin) -> None:
+    """Open, but asking S3 again after its access recheck (docs/edge-caching.md)."""
+    assert source.rules("elsewhere.example.com", "/a") is DEFAULT_DISTRIBUTION
+    assert dataclasses.replace(DEFAULT_DISTRIBUTION, revalidate_after=None) == OPEN
 
 
 def test_each_behaviour_has_its_rules_and_changes_are_seen(registry: DistributionRegistry,
@@ -60,7 +62,7 @@ def test_each_behaviour_has_its_rules_and_changes_are_seen(registry: Distributio
     assert source.rules(created.domain_name, "/api/x").site == created.id
     updated = dataclasses.replace(created.config, enabled=False)
     registry.update(created.id, updated, created.etag)
-    assert source.rules("shop.example.com", "/api/items") is OPEN
+    assert source.rules("shop.example.com", "/api/items") is DEFAULT_DISTRIBUTION
 
 
 def test_a_signed_behaviour_trusts_its_key_groups_keys_as_they_change(registry: DistributionRegistry,

@@ -11,7 +11,7 @@ import pytest
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
 from strato.cdn.records import Behavior, Cookies, ForwardedValues, TrustedGroups
 from strato.edge.cloudfront_fields import Viewer
-from strato.edge.distributions import behavior_rules, with_custom_headers
+from strato.edge.distributions import ACCESS_RECHECK, DEFAULT_DISTRIBUTION, behavior_rules, with_custom_headers
 from strato.edge.freshness import freshness_lifetime
 from strato.edge.rules import (
     OPEN,
@@ -339,6 +339,18 @@ class TestForwardedHeaders:
     def test_accept_encoding_is_normalized_to_gzip_and_br(self, sent: str, normal: str | None) -> None:
         got = forwarded_headers(Rules(headers=HeaderPolicy()), {"accept-encoding": sent})
         assert got.get("accept-encoding") == normal
+
+
+class TestRevalidateAfter:
+    """A stored response is validated once it was last asked of the origin `revalidate_after`
+    seconds ago (the default distribution's access recheck), never on a standalone edge."""
+
+    def test_open_rules_never_ask_again(self) -> None:
+        assert not OPEN.due(0.0, 1e9)
+
+    def test_the_default_distribution_asks_again_after_its_recheck(self) -> None:
+        assert not DEFAULT_DISTRIBUTION.due(100.0, 100.0 + ACCESS_RECHECK - 0.1)
+        assert DEFAULT_DISTRIBUTION.due(100.0, 100.0 + ACCESS_RECHECK)
 
 
 class TestKeyedFields:

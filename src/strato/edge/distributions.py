@@ -88,6 +88,10 @@ DEFAULT_READ_TIMEOUT = 30  # a custom origin's, in seconds, when its configurati
 DEFAULT_CONNECTION_TIMEOUT = 10
 DEFAULT_CONNECTION_ATTEMPTS = 3
 UNCLAIMED = Rules(cache=False)  # a host no distribution claims, on an edge with no default one: refused
+# How long a stored answer of the default distribution is served before S3 is asked again whether
+# it still stands (a conditional request: 304, or 403 once the bucket's policy no longer lets
+# anyone read it), however long its own freshness.
+ACCESS_RECHECK = 5.0
 # Each managed response headers policy's fields, made once: the same objects for every behaviour.
 RESPONSE_FIELDS = {policy_id: response_fields(policy)
                    for policy_id, policy in response_headers_policies.MANAGED.items()}
@@ -128,6 +132,7 @@ class CustomPolicies:
 
 
 NO_POLICIES = CustomPolicies()
+DEFAULT_DISTRIBUTION = dataclasses.replace(OPEN, revalidate_after=ACCESS_RECHECK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,11 +227,12 @@ class DistributionOrigin:
         self._forget_pools(distributions)
 
     def rules(self, host: str, path: str) -> Rules:
-        """The settings of the behaviour serving `path` on `host` (OPEN for the default distribution;
-        without one, UNCLAIMED: what a host dropped from the distributions had cached is not served)."""
+        """The settings of the behaviour serving `path` on `host` (DEFAULT_DISTRIBUTION for a Host no
+        distribution claims; without a default distribution, UNCLAIMED: what a host dropped from the
+        distributions had cached is not served)."""
         distribution = self._distribution(host)
         if distribution is None:
-            return OPEN if self.api is not None else UNCLAIMED
+            return DEFAULT_DISTRIBUTION if self.api is not None else UNCLAIMED
         return self._rules[(distribution.id, behavior_for(distribution, unquote(path)).path_pattern)]
 
     def _distribution(self, host: str) -> Distribution | None:

@@ -72,6 +72,8 @@ class HitPath:
             return None
         facts = entry.facts()
         now = time.time()
+        if rules.due(entry.response_time, now):
+            return None
         age = facts.age(now)
         if "cache-control" in headers or "pragma" in headers:
             if policy.decide(forwarded, entry.stored(), now) is not policy.Action.FRESH:

@@ -255,6 +255,8 @@ class EdgeProxy:
         entry = self.store.lookup(key, headers)
         now = time.time()
         action = policy.decide(headers, entry.stored() if entry else None, now)
+        if entry is not None and action in _SERVE_STORED and rules.due(entry.response_time, now):
+            action = policy.Action.REVALIDATE
         if action is policy.Action.GATEWAY_TIMEOUT:
             await plain(send, 504, "only-if-cached, and nothing usable is cached", request.method)
             return

@@ -148,7 +148,9 @@ class Rules:
     `viewer_protocol` is the ViewerProtocolPolicy;
     `errors` None leaves errors to RFC 9111, else CloudFront's error caching and pages apply;
     `response` holds the fields a response headers policy adds to what viewers receive;
-    `functions` the CloudFront functions the behaviour runs (None: none, and the fast paths may answer)."""
+    `functions` the CloudFront functions the behaviour runs (None: none, and the fast paths may answer);
+    `revalidate_after` None serves a stored response as long as it is fresh, else validates it
+    with the origin once it was last asked of it that many seconds ago, however fresh."""
 
     site: str = DEFAULT_SITE
     allowed_methods: frozenset[str] | None = None
@@ -169,6 +171,11 @@ class Rules:
     errors: ErrorRules | None = None
     response: ResponseFields = NO_FIELDS
     functions: EdgeFunctions | None = None
+    revalidate_after: float | None = None
+
+    def due(self, entry_response_time: float, now: float) -> bool:
+        """Whether a stored response received at `entry_response_time` must be validated now."""
+        return self.revalidate_after is not None and now - entry_response_time >= self.revalidate_after
 
     def error_page(self, status: int) -> ErrorPage | None:
         """The page a viewer gets in place of an error `status`, if the distribution has one."""
