@@ -496,6 +496,21 @@ class TestRangesAndCompression:
             finally:
                 connection.close()
 
+    def test_a_body_of_unknown_length_reaches_an_http_1_0_client_delimited_by_the_close(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9112 6.1 and 6.3: an HTTP/1.0 client reads no chunked coding, so a body whose
+        length is not known ahead (a chunked origin's, stored or passed on, a POST's answer) is
+        sent as it is and ended by closing the connection, as nginx answers such a client."""
+        body = b"c" * 100_000
+        origin.routes["/kept"] = Route(200, {"Cache-Control": "max-age=60"}, body, chunked=True)
+        origin.routes["/passed"] = Route(200, {"Cache-Control": "no-store"}, body, chunked=True)
+        port = urlsplit(edge.url).port or 0
+        for method, path in (("GET", "/kept"), ("GET", "/passed"), ("POST", "/passed")):
+            answer = raw_exchange(port, f"{method} {path} HTTP/1.0\r\nHost: edge.test\r\n\r\n".encode())
+            assert (answer.status, answer.body) == (200, body), (method, path)
+            assert "transfer-encoding" not in answer.headers
+            assert answer.headers["connection"] == "close"
+
 
 class TestPurgeRestartAndFailure:
     @pytest.mark.parametrize("status", [403, 404, 200])

@@ -12,6 +12,8 @@
 - Unparseable requests get the protocol's own error body (`refusal`), set by the server. When
   the bytes that cannot be parsed follow a request still being answered (a body longer than
   its Content-Length, say), that request's response is sent first, then the refusal.
+- A response to an HTTP/1.0 request without a Content-Length is ended by closing the
+  connection, never framed chunked (RFC 9112 6.1): uvicorn chunks it whatever the version.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from strato.http.types import Message
 
 MAX_REQUEST_HEAD = 64 * 1024
 HEAD_TIMEOUT = 30.0
@@ -71,7 +75,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._head_done()
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before and self.scope.get("http_version") == "1.0":
+            _close_delimited(self.cycle)
 
     def on_message_complete(self) -> None:
         self._message_done()
@@ -174,3 +181,26 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.transport.write(head + body)
         self.transport.close()
         return len(body)
+
+
+def _close_delimited(cycle: RequestResponseCycle) -> None:
+    """RFC 9112 6.1, 6.3: an HTTP/1.0 client reads no chunked coding, so a response to it with
+    no Content-Length goes without Transfer-Encoding, its body as it is, ended by the close
+    (uvicorn closes the connection after any response to HTTP/1.0), as nginx answers one."""
+    send = cycle.send
+    unframed = False
+
+    async def sending(message: Message) -> None:
+        nonlocal unframed
+        if message["type"] == "http.response.start":
+            headers = [(name, value) for name, value in message.get("headers", ())
+                       if name.lower() != b"transfer-encoding"]
+            if not any(name.lower() == b"content-length" for name, _ in headers):
+                unframed = True
+                cycle.chunked_encoding = False  # so uvicorn adds no Transfer-Encoding
+            message = {**message, "headers": headers}
+        elif unframed and message["type"] == "http.response.body":
+            cycle.expected_content_length = len(message.get("body", b""))  # uvicorn's check of its length holds
+        await send(message)  # type: ignore[arg-type]
+
+    cycle.send = sending  # type: ignore[method-assign,assignment]
