@@ -409,6 +409,36 @@ class TestRangesAndCompression:
         assert decode(body) == text
         assert call(edge, "/text")[2] == text
 
+    def test_answers_the_edge_does_not_store_are_compressed_too(self, origin: Origin, edge: StratoEdge) -> None:
+        """Compression is the answer's, whether or not the response is kept: a no-store or private
+        page, one setting a cookie, a POST's answer, and one cut for the client's own preconditions
+        all come compressed to a client that accepts it, as nginx's gzip filter and CloudFront
+        compress them; the ETag weakened (RFC 9110 8.8.3.3) and Vary naming Accept-Encoding (12.5.5).
+        One passed on as it streams in, with no length declared, comes as it is (CloudFront compresses
+        only a declared length), so that a feed reaches the client piece by piece."""
+        text = b"<p>your account, just now</p>" * 200
+        page = {"Content-Type": "text/html", "ETag": '"v1"'}
+        origin.routes["/no-store"] = Route(200, {**page, "Cache-Control": "no-store"}, text)
+        origin.routes["/private"] = Route(200, {**page, "Cache-Control": "private"}, text)
+        origin.routes["/feed"] = Route(200, {"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"},
+                                       text, chunked=True)
+        origin.routes["/cookie"] = Route(200, {**page, "Cache-Control": "max-age=60"}, text, cookies=("s=1",))
+        origin.routes["/api"] = Route(200, {"Content-Type": "application/json"}, text)
+        none: dict[str, str] = {}
+        asked = (("GET", "/no-store", none), ("GET", "/private", none), ("GET", "/cookie", none),
+                 ("POST", "/api", none), ("GET", "/no-store", {"If-None-Match": '"v0"'}))
+        for method, path, fields in asked:
+            status, headers, body = call(edge, path, {"Accept-Encoding": "gzip", **fields}, method,
+                                         b"{}" if method == "POST" else None)
+            assert (status, headers.get("content-encoding")) == (200, "gzip"), (method, path, fields)
+            assert gzip.decompress(body) == text
+            assert "accept-encoding" in headers["vary"]
+            assert headers.get("etag", 'W/"v1"') == 'W/"v1"'
+        for path, fields in (("/no-store", none), ("/feed", {"Accept-Encoding": "gzip"})):
+            status, headers, body = call(edge, path, fields)
+            assert (status, body, headers.get("etag", '"v1"')) == (200, text, '"v1"')
+            assert "content-encoding" not in headers
+
     def test_a_head_carries_the_fields_its_get_would(self, origin: Origin, edge: StratoEdge) -> None:
         """RFC 9110 9.3.2: a HEAD gets the fields its GET would; 8.6: its Content-Length, if any, is
         the length of the body the GET would get, the compressed one (none while none was made)."""

@@ -63,12 +63,7 @@ def plan_answer(
     etag = headers.get("etag")
     last_modified = headers.get("last-modified")
     head = method == "HEAD"
-    encoding = None
-    if compress and status in compression.COMPRESSED_STATUSES and compression.is_compressible(
-        headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
-    ):
-        compression.add_vary(headers)  # RFC 9110 12.5.5: Accept-Encoding chooses every answer, compressed or not
-        encoding = compression.choose_encoding(request_headers.get("accept-encoding"), compress)
+    encoding = negotiate(request_headers, status, headers, size, compress)
     if status == 200 and (etag or last_modified):
         modified = parse_http_date(last_modified) if last_modified else None
         if modified is None and not _DATE_CONDITIONS.isdisjoint(request_headers):
@@ -98,11 +93,7 @@ def plan_answer(
             headers["content-length"] = str(plan.content_length)
             return Answer(plan.status, headers, None if head or not plan.parts else list(plan.parts))
     if encoding is not None:
-        headers["content-encoding"] = encoding
-        headers.pop("content-length", None)
-        headers.pop("accept-ranges", None)  # ranges are of the identity body, not of this stream (as nginx)
-        if etag:
-            headers["etag"] = compression.strong_to_weak_etag(etag)
+        encoded_fields(headers, encoding)
         return Answer(status, headers, None if head else [(0, size)], encoding)
     if status == 204:  # RFC 9110 8.6: no content, and no Content-Length
         headers.pop("content-length", None)
@@ -110,6 +101,33 @@ def plan_answer(
     if size is not None:
         headers["content-length"] = str(size)
     return Answer(status, headers, None if head else [(0, size)] if size is not None else [(0, None)])
+
+
+def negotiate(
+    request_headers: Mapping[str, str], status: int, headers: dict[str, str], size: int | None,
+    compress: tuple[str, ...],
+) -> str | None:
+    """RFC 9110 12.5.3: the coding of `compress` an answer of `status` with these fields (and
+    `size`, None when not known) goes in for the request, None for none; its Vary made to name
+    Accept-Encoding when that chooses it (12.5.5: compressed or not)."""
+    if not compress or status not in compression.COMPRESSED_STATUSES or not compression.is_compressible(
+        headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
+    ):
+        return None
+    compression.add_vary(headers)
+    return compression.choose_encoding(request_headers.get("accept-encoding"), compress)
+
+
+def encoded_fields(headers: dict[str, str], encoding: str) -> None:
+    """An answer's fields made those of its body in `encoding` (RFC 9110 8.4): no length known
+    ahead, no ranges (they are of the identity body, not of this stream, as nginx), and a weak
+    ETag (8.8.3.3)."""
+    headers["content-encoding"] = encoding
+    headers.pop("content-length", None)
+    headers.pop("accept-ranges", None)
+    etag = headers.get("etag")
+    if etag:
+        headers["etag"] = compression.strong_to_weak_etag(etag)
 
 
 def with_policy_fields(answer: Answer, added: Fields) -> Answer:
@@ -195,7 +213,7 @@ async def send_answer(send: Send, answer: Answer, body: BodyRange | None = None)
     assert body is not None, "an answer with ranges of the representation needs its body"
     chunks = _parts(answer.body, body)
     if answer.encoding is not None:
-        chunks = _compressed(chunks, answer.encoding)
+        chunks = compressed(chunks, answer.encoding)
     await send_stream(send, answer.status, field_items(answer.headers), chunks)
 
 
@@ -248,7 +266,8 @@ async def _parts(parts: list[Piece], body: BodyRange) -> AsyncIterator[bytes]:
                 yield chunk
 
 
-async def _compressed(chunks: AsyncIterator[bytes], encoding: str) -> AsyncIterator[bytes]:
+async def compressed(chunks: AsyncIterator[bytes], encoding: str) -> AsyncIterator[bytes]:
+    """A body's chunks in a content coding, as they come."""
     compressor = compression.Compressor(encoding)
     async for chunk in chunks:
         out = compressor.compress(chunk)

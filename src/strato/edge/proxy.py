@@ -23,7 +23,10 @@ from strato.edge.collapse import Fill, FillState, Flights
 from strato.edge.delivery import (
     VIA,
     Answer,
+    compressed,
     deliver,
+    encoded_fields,
+    negotiate,
     plain,
     respond,
     send_answer,
@@ -228,13 +231,13 @@ class EdgeProxy:
         target = edge_target(rules, target)
         viewer = viewer_of(scope) if rules.computes_fields else None  # built only where a field needs it
         forwarded = forwarded_headers(rules, request.headers, request.method, viewer)
+        if scope.get("http_version") == "1.0" and "accept-encoding" in request.headers:
+            # RFC 9112 6.1: no chunked framing for HTTP/1.0, and a body compressed as it streams
+            # has no length to send instead: answered as a request accepting no coding, whose
+            # Vary still names Accept-Encoding (nginx's gzip_http_version 1.1 with gzip_vary).
+            request = replace(request, headers={
+                name: value for name, value in request.headers.items() if name != "accept-encoding"})
         if request.method in ("GET", "HEAD") or (request.method == "OPTIONS" and rules.cache_options):
-            if scope.get("http_version") == "1.0" and "accept-encoding" in request.headers:
-                # RFC 9112 6.1: no chunked framing for HTTP/1.0, and a body compressed as it streams
-                # has no length to send instead: answered as a request accepting no coding, whose
-                # Vary still names Accept-Encoding (nginx's gzip_http_version 1.1 with gzip_vary).
-                request = replace(request, headers={
-                    name: value for name, value in request.headers.items() if name != "accept-encoding"})
             if rules.cache:
                 await self._cacheable(request, host, target, forwarded, send, rules)
             else:  # Headers `*`, CachingDisabled: asked of the origin every time, never stored
@@ -302,7 +305,7 @@ class EdgeProxy:
                 log.warning("origin fetch for %s failed: %r", target, exc)
                 await plain(send, 502, "the origin could not be reached", request.method)
                 return
-            await self._relay(request, own, send, f"fwd={fwd}")
+            await self._relay(request, own, send, f"fwd={fwd}", site, compress)
             return
         if outcome.fill is not None and outcome.meta is not None:
             await self._serve_fill(request, outcome.meta, outcome.fill, fwd, collapsed, send, site, compress)
@@ -313,13 +316,14 @@ class EdgeProxy:
                 # The whole response, asked for the cache: this client's range or preconditions
                 # are answered from it when it is in memory, else asked of the origin.
                 if response.whole is not None:
-                    await self._answer_whole(request, response.headers, response.whole, send, f"fwd={fwd}")
+                    await self._answer_whole(request, response.headers, response.whole, send, f"fwd={fwd}", site,
+                                             compress)
                     return
                 response.release()
                 response = None
             if response is None:  # someone else took the uncacheable response: fetch our own
                 response = await self._fetch_plain(request, host, target, headers, site)
-            await self._relay(request, response, send, f"fwd={fwd}")
+            await self._relay(request, response, send, f"fwd={fwd}", site, compress)
             return
         if stale is not None and policy.can_serve_stale_on_error(request.headers, stale.stored(), time.time()):
             with contextlib.suppress(FileNotFoundError):  # else purged or evicted meanwhile: the error stands
@@ -640,7 +644,7 @@ class EdgeProxy:
         if policy.invalidates(request.method, response.status):
             for key in policy.invalidation_targets(host, target, response.headers):
                 self.store.invalidate(key)
-        await self._relay(request, response, send, status_text)
+        await self._relay(request, response, send, status_text, self.metrics.site(rules.site), rules.compress)
 
     def _relayed_headers(self, headers: Mapping[str, str], status_text: str) -> dict[str, str]:
         """An origin response's outgoing fields as the edge passes it on."""
@@ -652,17 +656,28 @@ class EdgeProxy:
         return relayed
 
     async def _answer_whole(self, request: Request, headers: Mapping[str, str], whole: bytes, send: Send,
-                            status_text: str) -> None:
+                            status_text: str, site: EdgeMetrics, compress: tuple[str, ...]) -> None:
         """A 200 the edge does not store, whole in memory, answered as the client asked (its range,
-        its preconditions), uncompressed as it came."""
+        its preconditions, its codings)."""
         async def read(start: int, end: int | None) -> AsyncIterator[bytes]:
             yield whole[start:end]
 
-        await deliver(request, 200, self._relayed_headers(headers, status_text), len(whole), read, send, whole,
-                      compress=())
+        if await deliver(request, 200, self._relayed_headers(headers, status_text), len(whole), read, send, whole,
+                         compress=compress):
+            site.compressions += 1
 
-    async def _relay(self, request: Request, response: OriginResponse, send: Send, status_text: str) -> None:
+    async def _relay(self, request: Request, response: OriginResponse, send: Send, status_text: str,
+                     site: EdgeMetrics, compress: tuple[str, ...]) -> None:
+        """An origin's answer passed on as it comes (the origin answered the request's own ranges and
+        preconditions), compressed for a client that accepts a coding of `compress` when its length is
+        declared, as CloudFront compresses (ServingCompressedFiles.html): one streamed without it (a
+        feed of events or tokens) comes as each piece arrives, never held back by a compressor."""
         headers = self._relayed_headers(response.headers, status_text)
+        declared = _declared_length(headers)
+        encoding = None if declared is None else negotiate(request.headers, response.status, headers, declared,
+                                                             compress)
+        if encoding is not None:
+            encoded_fields(headers, encoding)
         if request.method == "HEAD" or response.status in (204, 304):
             response.release()
             if response.status in (204, 304):  # RFC 9110 8.6: no content, whatever length a 304 says a 200 has
@@ -671,7 +686,11 @@ class EdgeProxy:
             return
         if "content-length" not in headers:
             headers["transfer-encoding"] = "chunked"
-        await respond(send, response.status, headers, response.body, False)
+        body = response.body
+        if encoding is not None:
+            body = compressed(body, encoding)
+            site.compressions += 1
+        await respond(send, response.status, headers, body, False)
 
 
 def own_variant(result: FetchResult, headers: Mapping[str, str]) -> str | None:
