@@ -399,3 +399,24 @@ class TestRequests:
                 assert sized.endswith(b"\r\n\r\npart one, part two")
                 await client.close()
         run(test)
+
+    def test_a_body_the_client_stops_sending_fails_its_request_and_nothing_else(self) -> None:
+        """A client gone mid-upload fails the request it was sending (its error reaches the edge,
+        which answers it); the answer it will never wait for is no error of its own: asyncio once
+        logged "Future exception was never retrieved" for each such upload."""
+        async def body() -> AsyncIterator[bytes]:
+            yield b"part one, "
+            raise ConnectionResetError("the client went away")
+
+        async def test() -> None:
+            unhandled: list[dict[str, object]] = []
+            asyncio.get_running_loop().set_exception_handler(lambda _, context: unhandled.append(context))
+            async with RawOrigin(lambda _: None) as origin:
+                client = HttpOrigin(origin.url)
+                with pytest.raises(ConnectionResetError, match="the client went away"):
+                    await client.fetch("PUT", "/up", {"content-length": "100"}, body())
+                await client.close()
+                await asyncio.sleep(0.05)  # the connection's loss is told
+                gc.collect()
+                assert unhandled == []
+        run(test)

@@ -77,10 +77,14 @@ class OriginConnection(asyncio.Protocol):
         self._head = self._loop.create_future()
         self.transport.write(head)
         if body is not None:
-            async for chunk in body:
-                if chunk:
-                    self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                    await self._drain()
+            try:
+                async for chunk in body:
+                    if chunk:
+                        self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                        await self._drain()
+            except BaseException:  # the request fails: no one waits for its answer (or its error)
+                self._head.cancel()
+                raise
             if chunked:
                 self.transport.write(b"0\r\n\r\n")
         await self._wait(self._head)
