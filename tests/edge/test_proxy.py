@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -202,6 +202,29 @@ class TestCaching:
             status, headers, _ = call(edge, path, method="HEAD")
             assert (status, headers.get("content-length", "100000")) == (200, "100000")
         assert call(edge, "/passing")[2] == b"p" * 100_000
+
+    def test_a_body_passed_on_stops_being_fetched_when_its_client_goes(self, origin: Origin, edge: StratoEdge) -> None:
+        """A response the edge does not keep is fetched for its client alone: once that client has
+        gone, the rest of it is not read from the origin for no one (nginx gives up the upstream
+        request when its client closes, proxy_ignore_client_abort off)."""
+        size, piece = 256 * 1024 * 1024, b"v" * 65536
+        made: list[int] = []
+        over = threading.Event()
+
+        def pieces() -> Iterator[bytes]:
+            try:
+                while sum(made) < size:
+                    made.append(len(piece))
+                    yield piece
+            finally:
+                over.set()
+
+        origin.routes["/video"] = Route(200, {"Cache-Control": "no-store"}, stream=(size, pieces))
+        with socket.create_connection(("127.0.0.1", urlsplit(edge.url).port or 0), timeout=30) as viewer:
+            viewer.sendall(request("/video"))
+            assert viewer.recv(65536).startswith(b"HTTP/1.1 200 ")
+        assert over.wait(30), "the origin is still sending"
+        assert sum(made) < size // 2
 
     def test_answers_carry_a_date_even_when_the_origin_sent_none(self, origin: Origin, edge: StratoEdge) -> None:
         # RFC 9110 6.6.1: a response forwarded without a Date gets the time it was received; the

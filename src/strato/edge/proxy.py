@@ -686,11 +686,16 @@ class EdgeProxy:
             return
         if "content-length" not in headers:
             headers["transfer-encoding"] = "chunked"
-        body = response.body
+        gone = asyncio.ensure_future(_disconnected(request.receive))
+        body = _until(gone, response.body)
         if encoding is not None:
             body = compressed(body, encoding)
             site.compressions += 1
-        await respond(send, response.status, headers, body, False)
+        try:
+            await respond(send, response.status, headers, body, False)
+        finally:
+            gone.cancel()
+            response.release()  # its connection closed, when the body was given up before its end
 
 
 def own_variant(result: FetchResult, headers: Mapping[str, str]) -> str | None:
@@ -701,6 +706,22 @@ def own_variant(result: FetchResult, headers: Mapping[str, str]) -> str | None:
         return None
     variant = cachekey.secondary_key(stored.vary, headers)
     return None if variant == stored.variant else variant
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Until the client has gone (ASGI's http.disconnect, which comes once the request's body
+    has been read, when the connection closes)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _until(gone: asyncio.Future[None], chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`chunks` until `gone` is done: a body relayed to a client who left is not read to its end from
+    the origin for no one (as nginx gives up the upstream request, proxy_ignore_client_abort off)."""
+    async for chunk in chunks:
+        if gone.done():
+            return
+        yield chunk
 
 
 def _add_via(headers: dict[str, str]) -> None:
