@@ -564,6 +564,27 @@ class TestRangesAndCompression:
             assert "transfer-encoding" not in answer.headers
             assert answer.headers["connection"] == "close"
 
+    def test_an_http_1_0_client_asking_for_keep_alive_keeps_its_connection_while_lengths_are_known(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9112 9.3 (and RFC 1945's keep-alive, which ab -k and old proxies use): answers of
+        known length say Connection: keep-alive and the connection serves the next request, as
+        nginx keeps it; one whose length is not known is ended by the close."""
+        origin.routes["/kept"] = cacheable(b"k" * 5000)
+        origin.routes["/streamed"] = Route(200, {"Cache-Control": "no-store"}, b"s" * 5000, chunked=True)
+        connection = Connection(edge)
+        try:
+            for method in ("GET", "GET", "HEAD", "GET"):
+                connection.send(f"{method} /kept HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".encode())
+                status, headers, body = connection.response(head=method == "HEAD")
+                assert (status, headers["connection"]) == (200, "keep-alive")
+                assert len(body) == (0 if method == "HEAD" else 5000)
+            connection.send(b"GET /streamed HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            status, headers, _ = connection.response(head=True)
+            assert (status, headers["connection"]) == (200, "close")
+            assert connection.rfile.read() == b"s" * 5000
+        finally:
+            connection.close()
+
 
 class TestPurgeRestartAndFailure:
     @pytest.mark.parametrize("status", [403, 404, 200])

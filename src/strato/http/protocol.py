@@ -14,6 +14,8 @@
   its Content-Length, say), that request's response is sent first, then the refusal.
 - A response to an HTTP/1.0 request without a Content-Length is ended by closing the
   connection, never framed chunked (RFC 9112 6.1): uvicorn chunks it whatever the version.
+  One of known length to a request asking for keep-alive keeps the connection (9.3), where
+  uvicorn closes every HTTP/1.0 connection.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         before = self.cycle
         super().on_headers_complete()
         if self.cycle is not before and self.scope.get("http_version") == "1.0":
-            _close_delimited(self.cycle)
+            self.cycle.keep_alive = self.parser.should_keep_alive()  # Connection: keep-alive
+            _for_http_1_0(self.cycle)
 
     def on_message_complete(self) -> None:
         self._message_done()
@@ -183,10 +186,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         return len(body)
 
 
-def _close_delimited(cycle: RequestResponseCycle) -> None:
-    """RFC 9112 6.1, 6.3: an HTTP/1.0 client reads no chunked coding, so a response to it with
-    no Content-Length goes without Transfer-Encoding, its body as it is, ended by the close
-    (uvicorn closes the connection after any response to HTTP/1.0), as nginx answers one."""
+def _for_http_1_0(cycle: RequestResponseCycle) -> None:
+    """RFC 9112 6.1, 6.3: an HTTP/1.0 client reads no chunked coding, so a response to it with a
+    body of no Content-Length goes without Transfer-Encoding, as it is, ended by the close, as
+    nginx answers one. Any other answer to a client asking for keep-alive (its cycle's keep_alive)
+    says Connection: keep-alive and leaves the connection open (9.3), unless the server stops."""
     send = cycle.send
     unframed = False
 
@@ -195,9 +199,14 @@ def _close_delimited(cycle: RequestResponseCycle) -> None:
         if message["type"] == "http.response.start":
             headers = [(name, value) for name, value in message.get("headers", ())
                        if name.lower() != b"transfer-encoding"]
-            if not any(name.lower() == b"content-length" for name, _ in headers):
+            names = {name.lower() for name, _ in headers}
+            if b"content-length" not in names and cycle.scope["method"] != "HEAD" and message["status"] not in (
+                    204, 304):
                 unframed = True
                 cycle.chunked_encoding = False  # so uvicorn adds no Transfer-Encoding
+                cycle.keep_alive = False
+            elif cycle.keep_alive and b"connection" not in names:
+                headers.append((b"connection", b"keep-alive"))
             message = {**message, "headers": headers}
         elif unframed and message["type"] == "http.response.body":
             cycle.expected_content_length = len(message.get("body", b""))  # uvicorn's check of its length holds
