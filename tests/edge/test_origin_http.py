@@ -100,13 +100,27 @@ class TestResponses:
                 await client.close()
         run(test)
 
-    def test_a_transfer_coding_other_than_chunked_is_read_until_the_connection_ends(self) -> None:
+    def test_a_body_under_identity_alone_is_read_until_the_connection_ends(self) -> None:
         # RFC 9112 6.3: chunked is not the final coding, so the origin's close ends the body.
         async def test() -> None:
-            raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: foo\r\n\r\nuntil the end"
+            raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: identity\r\n\r\nuntil the end"
             async with RawOrigin(lambda _: raw, close_after_answer=True) as origin:
                 client = HttpOrigin(origin.url)
                 assert await read(await client.fetch("GET", "/coded", {})) == b"until the end"
+                await client.close()
+        run(test)
+
+    @pytest.mark.parametrize("coding", [b"gzip", b"gzip, chunked", b"foo", b"chunked, identity"])
+    def test_a_transfer_coding_the_edge_cannot_undo_is_no_answer_to_pass_on(self, coding: bytes) -> None:
+        # RFC 9112 6.1, 7: a transfer coding is the connection's, never the content's: a body still
+        # coded (gzip left on it, chunk framing under a coding after chunked) would go to clients,
+        # and into the cache, as if it were the content. The edge's 502, as nginx answers.
+        async def test() -> None:
+            raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: %s\r\n\r\n5\r\ncoded\r\n0\r\n\r\n" % coding
+            async with RawOrigin(lambda _: raw, close_after_answer=True) as origin:
+                client = HttpOrigin(origin.url)
+                with pytest.raises(ConnectionError, match="transfer coding"):
+                    await client.fetch("GET", "/coded", {})
                 await client.close()
         run(test)
 

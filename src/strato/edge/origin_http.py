@@ -19,7 +19,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
-from typing import cast
+from typing import NoReturn, cast
 
 import httptools
 
@@ -233,18 +233,29 @@ class OriginConnection(asyncio.Protocol):
             self._interim = True
             return
         if status > 599:  # RFC 9110 15: invalid, and no status line a client could be sent
-            raise ConnectionError(f"the origin answered status {status}, outside 100..599")
+            self._unusable(f"the origin answered status {status}, outside 100..599")
         self.status = status
         fields = {name.lower(): value for name, value in self.headers}
-        coding = fields.get("transfer-encoding")
-        chunked = coding is not None and coding.rsplit(",", 1)[-1].strip(" \t").lower() == "chunked"
+        codings = [coding.strip(" \t").lower() for name, value in self.headers if name.lower() == "transfer-encoding"
+                   for coding in value.split(",") if coding.strip(" \t")]
+        chunked = bool(codings) and codings[-1] == "chunked"
+        if any(coding != "identity" for coding in codings[:-1 if chunked else None]):
+            # RFC 9112 6.1, 7: what is left of a transfer coding once chunked is undone would go on as
+            # the content (nginx's "upstream sent unknown Transfer-Encoding", a 502 too).
+            self._unusable(f"the origin's transfer coding {', '.join(codings)} cannot be passed on")
         # RFC 9112 6.3: without chunked as the final coding, or any length, the body ends with the connection.
         self._until_close = status not in (204, 304) and not chunked and (
-            coding is not None or "content-length" not in fields)
+            bool(codings) or "content-length" not in fields)
         declared = fields.get("content-length", "")
         self._awaiting_body = (status not in (204, 304) and "transfer-encoding" not in fields
                                and is_digits(declared) and 0 < int(declared) <= self._whole_up_to)
         self._wake()
+
+    def _unusable(self, reason: str) -> NoReturn:
+        """Fail the exchange for `reason` and stop the parser (which names no reason of its own)."""
+        error = ConnectionError(reason)
+        self._fail(error)
+        raise error
 
     def on_body(self, body: bytes) -> None:
         if self._interim:
