@@ -434,3 +434,43 @@ class TestRequests:
                 gc.collect()
                 assert unhandled == []
         run(test)
+
+    @pytest.mark.parametrize("closes", [True, False])
+    def test_an_answer_before_the_body_is_all_sent_ends_the_upload_and_is_the_answer(self, closes: bool) -> None:
+        """RFC 9112 9.5: an origin refusing a body (nginx's 413 past client_max_body_size, an S3
+        403) answers before reading it, and may close; the body stops going and that answer is the
+        response, where the upload's failed write made it a 502. The connection, its request cut
+        short, is not used again."""
+        answers: list[int] = []
+        ended: list[asyncio.Event] = []
+
+        async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            over = asyncio.Event()
+            ended.append(over)
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+                answers.append(413)
+                writer.write(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 9\r\n\r\ntoo large")
+                await writer.drain()
+                if not closes:
+                    await reader.read()  # reads nothing more until the edge goes
+            finally:
+                writer.close()
+                over.set()
+
+        async def upload() -> AsyncIterator[bytes]:
+            for _ in range(1024):
+                yield b"u" * 65536
+
+        async def test() -> None:
+            server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+            client = HttpOrigin(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=5)
+            response = await client.fetch("PUT", "/up", {"content-length": str(1024 * 65536)}, upload())
+            assert (response.status, await read(response)) == (413, b"too large")
+            response = await client.fetch("PUT", "/up", {"content-length": str(1024 * 65536)}, upload())
+            assert (response.status, await read(response), answers) == (413, b"too large", [413, 413])
+            await client.close()
+            for handler in ended:  # each connection closed by the client, not used again
+                await handler.wait()
+            server.close()
+        run(test)

@@ -57,7 +57,8 @@ class OriginConnection(asyncio.Protocol):
         self._until_close = False
         self._whole_up_to = 0
         self._awaiting_body = False  # the head is in, its small body is awaited too
-        self.reusable = False
+        self._keep_alive = False  # the response said the connection may carry another exchange
+        self._cut = False  # the request's body was not all sent (the origin answered first)
         self._waiting: asyncio.Future[None] | None = None  # what the connection waits for from the origin
         self._waiting_since = 0.0
         self._watch: asyncio.TimerHandle | None = None
@@ -68,9 +69,12 @@ class OriginConnection(asyncio.Protocol):
         self, head: bytes, body: AsyncIterator[bytes] | None, chunked: bool, whole_up_to: int = 0,
     ) -> None:
         """Write a request, then wait for its response's status and fields, and for its whole
-        body when it declares at most `whole_up_to` bytes (0 for a HEAD: its body never comes)."""
+        body when it declares at most `whole_up_to` bytes (0 for a HEAD: its body never comes).
+        A final answer arriving while the body is written ends the body there (RFC 9112 9.5: an
+        origin refusing it, a 413 or a 403, may close without reading it): it is the response."""
         assert self.transport is not None
-        self.status, self.headers, self._complete, self._error, self.reusable = 0, [], False, None, False
+        self.status, self.headers, self._complete, self._error, self._keep_alive = 0, [], False, None, False
+        self._cut = False
         self._whole_up_to, self._awaiting_body = whole_up_to, False
         self._chunks.clear()
         self._buffered = 0
@@ -79,13 +83,21 @@ class OriginConnection(asyncio.Protocol):
         if body is not None:
             try:
                 async for chunk in body:
+                    if self.status:
+                        self._cut = True
+                        break
                     if chunk:
                         self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
                         await self._drain()
+            except ConnectionError:
+                if not self.status:
+                    self._head.cancel()
+                    raise
+                self._cut = True  # the origin closed after answering
             except BaseException:  # the request fails: no one waits for its answer (or its error)
                 self._head.cancel()
                 raise
-            if chunked:
+            if chunked and not self._cut:
                 self.transport.write(b"0\r\n\r\n")
         await self._wait(self._head)
 
@@ -110,6 +122,12 @@ class OriginConnection(asyncio.Protocol):
     @property
     def complete(self) -> bool:
         return self._complete
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the connection can carry another exchange: its response said so, and its
+        request went whole (the origin still waits for the rest of one cut short)."""
+        return self._keep_alive and not self._cut
 
     def received(self) -> bytes | None:
         """The whole body, taken from the buffer, when the response has already ended (a small
@@ -175,6 +193,9 @@ class OriginConnection(asyncio.Protocol):
                 head.set_result(None)
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
+        drained = self._drained
+        if self.status and drained is not None and not drained.done():
+            drained.set_result(None)  # an answer came: the body being written waits no more (exchange)
 
     def _fail(self, error: BaseException) -> None:
         if self._error is None and not self._complete:
@@ -272,7 +293,7 @@ class OriginConnection(asyncio.Protocol):
             self._interim = False
             return
         self._complete = True
-        self.reusable = self._parser.should_keep_alive()
+        self._keep_alive = self._parser.should_keep_alive()
         self._wake()
 
 
