@@ -8,7 +8,7 @@ import pytest
 
 from strato.cdn.records import Behavior, Cookies, CustomErrorResponse, ForwardedValues
 from strato.config import Settings
-from strato.edge.distributions import behavior_rules, error_rules
+from strato.edge.behavior_rules import behavior_rules, error_rules
 from strato.edge.rules import OPEN, ErrorPage, ErrorRules, Rules, Ttls, stored_fields, viewer_protocol_refusal
 from strato.edge.viewer import over_https, page_scope
 from strato.http.conditionals import format_http_date

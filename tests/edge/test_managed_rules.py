@@ -20,8 +20,8 @@ from strato.cdn.cache_policies import (
     USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS,
 )
 from strato.cdn.records import Behavior
+from strato.edge.behavior_rules import behavior_rules, forwards_host
 from strato.edge.cloudfront_fields import Viewer
-from strato.edge.distributions import behavior_rules, forwards_host
 from strato.edge.rules import USER_AGENT, Rules, Ttls, edge_target, forwarded_headers, key_target
 
 VIEWER = {

@@ -10,8 +10,9 @@ import pytest
 
 from strato.cdn.cache_policies import CACHING_DISABLED, CACHING_OPTIMIZED
 from strato.cdn.records import Behavior, Cookies, ForwardedValues, TrustedGroups
+from strato.edge.behavior_rules import behavior_rules
 from strato.edge.cloudfront_fields import Viewer
-from strato.edge.distributions import ACCESS_RECHECK, DEFAULT_DISTRIBUTION, behavior_rules, with_custom_headers
+from strato.edge.distributions import ACCESS_RECHECK, DEFAULT_DISTRIBUTION, with_custom_headers
 from strato.edge.freshness import freshness_lifetime
 from strato.edge.rules import (
     OPEN,
