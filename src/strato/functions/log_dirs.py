@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from .records import OWN_LOG_GROUP
+
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
-OWN_GROUP = "/aws/lambda/"  # a function's own log group is this and its name
 CUSTOM_GROUPS = ".groups"
 GROUP_FILE = "group"  # in the directory of a group of no function's own: its name
 
@@ -28,8 +29,8 @@ def function_directory(logs_dir: Path, function_name: str) -> Path:
 
 def group_function(group: str) -> str | None:
     """The function whose own log group `group` is (None: a group of no function's own)."""
-    name = group.removeprefix(OWN_GROUP)
-    return name if group.startswith(OWN_GROUP) and _NAME.fullmatch(name) else None
+    name = group.removeprefix(OWN_LOG_GROUP)
+    return name if group.startswith(OWN_LOG_GROUP) and _NAME.fullmatch(name) else None
 
 
 def group_directory(logs_dir: Path, group: str) -> Path:

@@ -22,9 +22,10 @@ from types import TracebackType
 from typing import BinaryIO
 
 from . import log_records
-from .log_dirs import CUSTOM_GROUPS, GROUP_FILE, OWN_GROUP, group_directory, group_function
+from .log_dirs import CUSTOM_GROUPS, GROUP_FILE, group_directory, group_function
 from .log_records import FILE_HEADER, Record
 from .logs import log_paths
+from .records import OWN_LOG_GROUP
 
 Key = tuple[int, int, int]  # file generation, record offset, line index
 EVENT_OVERHEAD = 26  # bytes CloudWatch Logs counts per event besides its message, towards a page's size
@@ -258,8 +259,8 @@ def _directories(logs_dir: Path) -> list[tuple[str, Path]]:
     function, another's holds its name (one being made may not yet: it is left out)."""
     found = []
     with contextlib.suppress(FileNotFoundError), os.scandir(logs_dir) as entries:
-        found = [(OWN_GROUP + entry.name, Path(entry.path)) for entry in entries
-                 if entry.is_dir() and group_function(OWN_GROUP + entry.name) is not None]
+        found = [(OWN_LOG_GROUP + entry.name, Path(entry.path)) for entry in entries
+                 if entry.is_dir() and group_function(OWN_LOG_GROUP + entry.name) is not None]
     with contextlib.suppress(FileNotFoundError), os.scandir(logs_dir / CUSTOM_GROUPS) as entries:
         for entry in entries:
             with contextlib.suppress(FileNotFoundError):

@@ -19,6 +19,7 @@ LOG_TAIL_BYTES = 4096
 
 
 RevisionKey = tuple[str, str, str]  # (name, version, revision_id)
+OWN_LOG_GROUP = "/aws/lambda/"  # a function's own log group is this and its name
 LOG_FORMATS = ("JSON", "Text")
 APPLICATION_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")  # most detailed first
 SYSTEM_LOG_LEVELS = ("DEBUG", "INFO", "WARN")
@@ -42,7 +43,7 @@ class LoggingConfig:
 
     def group_of(self, function_name: str) -> str:
         """The log group the function's log goes to."""
-        return self.log_group or f"/aws/lambda/{function_name}"
+        return self.log_group or OWN_LOG_GROUP + function_name
 
 
 @dataclass(frozen=True, slots=True)

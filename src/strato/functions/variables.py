@@ -73,7 +73,7 @@ def function_variables(function: FunctionVersion, region: str, endpoint_url: str
 def environment_variables(base: dict[str, str], function: FunctionVersion, runtime_api: str) -> dict[str, str]:
     """One environment's variables: its Runtime API address and its own log stream, named as
     Lambda names it: YYYY/MM/DD/[VERSION]GUID in the function's own group, and in a group it
-    names (which other functions may share) YYYY/MM/DD/NAME[VERSION][GUID] (logs.function_streams).
+    names (which other functions may share) YYYY/MM/DD/NAME[VERSION][GUID] (log_dirs.function_streams).
     https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html"""
     today = datetime.datetime.now(datetime.UTC)
     guid = uuid.uuid4().hex
