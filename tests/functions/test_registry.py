@@ -493,13 +493,19 @@ class TestSchema:
         assert migrations.migrate(registry.path, MIGRATIONS) == migrations.latest(MIGRATIONS)
 
     @staticmethod
-    def old_file(tmp_path: Path, version: int) -> Path:
-        """A registry folder whose file is at schema `version`, holding one function, 'old'."""
+    def old_file(tmp_path: Path, version: int, *, with_version: bool = False) -> Path:
+        """A registry folder whose file is at schema `version`, holding one function, 'old'
+        (`with_version`: and its $LATEST, in the columns every schema since 4 has)."""
         root = tmp_path / "old"
         root.mkdir()
         migrations.migrate(root / "functions.db", MIGRATIONS, target=version)
         with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
             conn.execute("INSERT INTO functions (name) VALUES ('old')")
+            if with_version:
+                conn.execute("INSERT INTO versions (name, number, runtime, handler, role, description, timeout, "
+                             "memory_size, ephemeral_storage, environment, architectures, code_hex, code_sha256, "
+                             "code_size, revision_id, last_modified) VALUES ('old', 0, 'python3.11', 'h.h', 'r', "
+                             "'', 3, 128, 512, '{}', '[\"x86_64\"]', 'ab', 'q', 1, 'rev', 'now')")
         return root
 
     def test_a_version_1_file_upgrades_keeping_its_functions_which_can_then_be_tagged(self, tmp_path: Path) -> None:
@@ -520,12 +526,7 @@ class TestSchema:
             upgraded.close()
 
     def test_a_version_4_file_upgrades_and_its_functions_have_no_layers(self, tmp_path: Path) -> None:
-        root = self.old_file(tmp_path, 4)
-        with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
-            conn.execute("INSERT INTO versions (name, number, runtime, handler, role, description, timeout, "
-                         "memory_size, ephemeral_storage, environment, architectures, code_hex, code_sha256, "
-                         "code_size, revision_id, last_modified) VALUES ('old', 0, 'python3.11', 'h.h', 'r', '', 3, "
-                         "128, 512, '{}', '[\"x86_64\"]', 'ab', 'q', 1, 'rev', 'now')")
+        root = self.old_file(tmp_path, 4, with_version=True)
         upgraded = Registry(root, "eu-west-1")
         try:
             assert asyncio.run(upgraded.get("old")).config.layers == ()
@@ -534,12 +535,7 @@ class TestSchema:
             upgraded.close()
 
     def test_a_version_10_files_versions_upgrade_logging_text_to_their_own_group(self, tmp_path: Path) -> None:
-        root = self.old_file(tmp_path, 10)
-        with contextlib.closing(sqlite3.connect(root / "functions.db")) as conn, conn:
-            conn.execute("INSERT INTO versions (name, number, runtime, handler, role, description, timeout, "
-                         "memory_size, ephemeral_storage, environment, architectures, code_hex, code_sha256, "
-                         "code_size, revision_id, last_modified) VALUES ('old', 0, 'python3.11', 'h.h', 'r', '', 3, "
-                         "128, 512, '{}', '[\"x86_64\"]', 'ab', 'q', 1, 'rev', 'now')")
+        root = self.old_file(tmp_path, 10, with_version=True)
         upgraded = Registry(root, "eu-west-1")
         try:
             assert asyncio.run(upgraded.get("old")).config.logging == LoggingConfig()
