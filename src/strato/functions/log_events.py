@@ -3,10 +3,10 @@ CloudWatch Logs-style events: one event per line (without its newline; empty lin
 events), timed when its first byte was read from the runtime or written by strato, in its
 environment's log stream. Also the streams a log holds and the groups that have logs.
 
-Every read streams the records of the function's (at most KEEP_FILES + 1) files once, and
+Every read streams the records of the group's (at most KEEP_FILES + 1) files once, and
 keeps at most one page of events: memory stays bounded whatever the log's size. Files in the
 raw format written before records existed hold no events (read_logs still returns their text).
-An event's Key (file generation, record offset, line index) orders every event of a function
+An event's Key (file generation, record offset, line index) orders every event of a group
 and stays valid across rotations; a page is asked for by the key it follows or precedes.
 """
 
@@ -117,7 +117,7 @@ class FunctionLogReader:
         self.directory = group_directory(logs_dir, group)
         self._files: list[tuple[int, BinaryIO]] = []
         self._end: Key = (0, 0, -1)
-        self.exists = False  # the function has log files (framed or not)
+        self.exists = False  # the group has log files (framed or not)
 
     def __enter__(self) -> FunctionLogReader:
         seen: dict[int, BinaryIO] = {}
@@ -234,7 +234,7 @@ def backward_page(reader: FunctionLogReader, selection: Selection, before: Key |
 
 
 def stream_summaries(reader: FunctionLogReader) -> list[StreamSummary]:
-    """Every stream of a function's log with its first and last times, by name."""
+    """Every stream of a group's log with its first and last times, by name."""
     found: dict[str, tuple[int, int]] = {}
     for record in reader.heads():
         if record.pieces:

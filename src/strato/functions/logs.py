@@ -1,6 +1,7 @@
 """Function logs: the INIT_START line Lambda writes when an environment starts, the START /
-END / REPORT lines it writes around each invocation, the per-function log files every
-invocation is appended to, and reading them back.
+END / REPORT lines it writes around each invocation, the log files of each log group (a
+function's own, or one its LoggingConfig names) every invocation is appended to, and reading
+them back.
 
 Line formats as Lambda writes them to CloudWatch Logs and to `X-Amz-Log-Result`
 (https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html): REPORT fields are
@@ -29,11 +30,11 @@ from .runtimes import runtime_version, runtime_version_arn
 log = logging.getLogger("strato.functions.logs")
 
 LOG_FILE = "current.log"
-MAX_FILE_BYTES = 8 * 1024 * 1024  # a function's current file is rotated past this
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a group's current file is rotated past this
 HELD_MAX = 1024 * 1024  # output EndMarks holds for a later invocation, at most
 KEEP_FILES = 2  # rotated files kept besides the current one
 FLUSH_BYTES = 64 * 1024  # an environment buffers at most this much output before writing it
-OPEN_FILES = 128  # function log files held open at once
+OPEN_FILES = 128  # log groups' files held open at once
 PIECES_MAX = 1024  # separately timed pieces an environment buffers before writing them
 UNNAMED_STREAM = "unnamed"  # the stream of output read before an environment has its stream's name
 
@@ -171,8 +172,8 @@ def log_tail(data: bytes) -> bytes:
 
 
 class FunctionLog:
-    """One function's log: records (log_records.py) appended to `current.log`, rotated to
-    `current.log.1` (and so on, KEEP_FILES deep) past MAX_FILE_BYTES, so a function's logs stay
+    """One log group's log: records (log_records.py) appended to `current.log`, rotated to
+    `current.log.1` (and so on, KEEP_FILES deep) past MAX_FILE_BYTES, so a group's logs stay
     bounded on disk. A current file in the old raw format, or whose last record a crash tore,
     is rotated when opened, so that records are only ever appended after whole ones."""
 
@@ -282,7 +283,7 @@ class LogFiles:
 
 
 def log_paths(directory: Path) -> list[Path]:
-    """A function's log files, newest first (some may not exist)."""
+    """A log group's files in `directory`, newest first (some may not exist)."""
     return [directory / LOG_FILE] + [directory / f"{LOG_FILE}.{index}" for index in range(1, KEEP_FILES + 1)]
 
 
@@ -316,7 +317,7 @@ def read_logs(logs_dir: Path, function_name: str, max_bytes: int = 1024 * 1024, 
 
 
 class Output:
-    """An environment's output on its way to the function's log: what the runtime printed
+    """An environment's output on its way to its log group: what the runtime printed
     between START and END (`add`), plus the lines strato adds (`note`), each piece timed (ms
     since the epoch) when it was read or written, and written as one record of the
     environment's log stream. Bounded: past FLUSH_BYTES (or PIECES_MAX pieces) it is written out
@@ -389,7 +390,7 @@ class Output:
         self._size = kept_size
 
     def _write(self, pieces: list[log_records.Piece]) -> bytes:
-        """Append the pieces to the function's log; output that cannot be written (a full disk)
+        """Append the pieces to the group's log; output that cannot be written (a full disk)
         is lost, not the invocation it came with: Lambda's functions run on when CloudWatch
         cannot take their logs."""
         payload = b"".join(data for _, _, data in pieces)
