@@ -18,7 +18,7 @@ from strato.functions.logs import (
     HELD_MAX,
     LOG_FILE,
     EndMarks,
-    FunctionLog,
+    GroupLog,
     LogFiles,
     Output,
     end_line,
@@ -69,14 +69,14 @@ _FULL_AT_ROTATION = """
 import resource, signal, sys
 from pathlib import Path
 from strato.functions import log_records
-from strato.functions.logs import FunctionLog
+from strato.functions.logs import GroupLog
 
 def record(label):
     text = label + b"." * 47 + b"\\n"
     return log_records.encode("s", [(1, False, text)], text)
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-log = FunctionLog(Path(sys.argv[1]), max_bytes=log_records.FILE_HEADER + 2 * len(record(b"00")), keep=2)
+log = GroupLog(Path(sys.argv[1]), max_bytes=log_records.FILE_HEADER + 2 * len(record(b"00")), keep=2)
 for index in range(6):
     log.write(record(b"%02d" % index))
 resource.setrlimit(resource.RLIMIT_FSIZE, (10, resource.RLIM_INFINITY))
@@ -117,7 +117,7 @@ sys.exit(len(os.listdir("/proc/self/fd")) - before)
 
 class TestFiles:
     def test_a_log_the_disk_is_too_full_to_begin_leaves_no_descriptor_open(self, tmp_path: Path) -> None:
-        """Each write to a function's log not yet open makes its FunctionLog, whose header a full
+        """Each write to a group's log not yet open makes its GroupLog, whose header a full
         disk cuts short: the log is never handed back to be closed, so it closes its own file."""
         done = subprocess.run([sys.executable, "-c", _FULL_AT_OPEN, str(tmp_path)], timeout=30)
         assert done.returncode == 0, f"{done.returncode} descriptors left open"
@@ -134,7 +134,7 @@ class TestFiles:
 
     def test_a_log_is_rotated_and_stays_bounded(self, tmp_path: Path) -> None:
         line = record(b"00" + b"." * 47 + b"\n")
-        log = FunctionLog(tmp_path / "fn", max_bytes=log_records.FILE_HEADER + 2 * len(line), keep=2)
+        log = GroupLog(tmp_path / "fn", max_bytes=log_records.FILE_HEADER + 2 * len(line), keep=2)
         for index in range(20):
             log.write(record(b"%02d" % index + b"." * 47 + b"\n"))  # two per file
         log.close()

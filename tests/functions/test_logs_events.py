@@ -11,7 +11,7 @@ from pathlib import Path
 
 from strato.functions import log_records
 from strato.functions.log_events import (
-    FunctionLogReader,
+    GroupLogReader,
     LogEvent,
     Selection,
     backward_page,
@@ -19,20 +19,20 @@ from strato.functions.log_events import (
     group_summaries,
     stream_summaries,
 )
-from strato.functions.logs import FLUSH_BYTES, LOG_FILE, FunctionLog, LogFiles, Output, read_logs
+from strato.functions.logs import FLUSH_BYTES, LOG_FILE, GroupLog, LogFiles, Output, read_logs
 
 STREAM = "2026/11/27/[$LATEST]0123456789abcdef0123456789abcdef"
 
 
 def write(directory: Path, *records: tuple[str, list[log_records.Piece]], max_bytes: int = 1 << 20) -> None:
-    log = FunctionLog(directory, max_bytes=max_bytes)
+    log = GroupLog(directory, max_bytes=max_bytes)
     for stream, pieces in records:
         log.write(log_records.encode(stream, pieces, b"".join(data for _, _, data in pieces)))
     log.close()
 
 
 def events(logs_dir: Path, name: str = "/aws/lambda/fn", selection: Selection | None = None) -> list[LogEvent]:
-    with FunctionLogReader(logs_dir, name) as reader:
+    with GroupLogReader(logs_dir, name) as reader:
         return list(reader.events(selection or Selection()))
 
 
@@ -83,7 +83,7 @@ class TestPages:
     def test_pages_follow_and_precede_an_events_key(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", *[(STREAM, [(index, False, b"line %d\nmore %d\n" % (index, index))])
                                  for index in range(5)])
-        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
+        with GroupLogReader(tmp_path, "/aws/lambda/fn") as reader:
             first, more = forward_page(reader, Selection(), None, 3, 1 << 20)
             assert texts(first) == ["line 0", "more 0", "line 1"]
             assert more
@@ -98,11 +98,11 @@ class TestPages:
     def test_the_end_key_leaves_what_was_written_while_the_reader_was_open_to_the_next_page(
             self, tmp_path: Path) -> None:
         write(tmp_path / "fn", (STREAM, [(1, False, b"before\n")]))
-        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
+        with GroupLogReader(tmp_path, "/aws/lambda/fn") as reader:
             assert texts(backward_page(reader, Selection(), None, 10, 1 << 20)) == ["before"]
             write(tmp_path / "fn", (STREAM, [(2, False, b"meanwhile\n")]))
             end = reader.end()
-        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
+        with GroupLogReader(tmp_path, "/aws/lambda/fn") as reader:
             assert texts(forward_page(reader, Selection(), end, 10, 1 << 20)[0]) == ["meanwhile"]
 
     def test_the_end_key_is_never_inside_a_record_still_being_written(self, tmp_path: Path) -> None:
@@ -111,15 +111,15 @@ class TestPages:
         with open(tmp_path / "fn" / LOG_FILE, "ab") as file:
             file.write(pending[:10])
             file.flush()
-            with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
+            with GroupLogReader(tmp_path, "/aws/lambda/fn") as reader:
                 end = reader.end()
             file.write(pending[10:])
-        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
+        with GroupLogReader(tmp_path, "/aws/lambda/fn") as reader:
             assert texts(forward_page(reader, Selection(), end, 10, 1 << 20)[0]) == ["being written"]
 
     def test_a_page_stays_within_its_byte_limit(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", (STREAM, [(1, False, b"y" * 74 + b"\n") for _ in range(10)]))
-        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
+        with GroupLogReader(tmp_path, "/aws/lambda/fn") as reader:
             page, more = forward_page(reader, Selection(), None, 100, 300)
             assert (len(page), more) == (3, True)  # 100 bytes an event, as CloudWatch counts them
             assert len(backward_page(reader, Selection(), None, 100, 300)) == 3
@@ -142,7 +142,7 @@ class TestPages:
         write(tmp_path / "fn", *records, max_bytes=log_records.FILE_HEADER + 2 * size)
         every = events(tmp_path)
         assert len({event.key[0] for event in every}) >= 3  # the page spans files
-        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
+        with GroupLogReader(tmp_path, "/aws/lambda/fn") as reader:
             for limit in (1, 2, 3, 5, 9, 20):
                 assert backward_page(reader, Selection(), None, limit, 1 << 20) == every[-limit:]
                 for at in range(len(every)):
@@ -158,7 +158,7 @@ class TestSummaries:
     def test_streams_have_their_first_and_last_times(self, tmp_path: Path) -> None:
         write(tmp_path / "fn", ("b", [(5, False, b"x\n")]), ("a", [(7, False, b"x\n"), (9, True, b"y\n")]),
               ("b", [(11, False, b"x\n")]))
-        with FunctionLogReader(tmp_path, "/aws/lambda/fn") as reader:
+        with GroupLogReader(tmp_path, "/aws/lambda/fn") as reader:
             assert [(summary.name, summary.first, summary.last) for summary in stream_summaries(reader)] == [
                 ("a", 7, 9), ("b", 5, 11)]
 
@@ -197,13 +197,13 @@ class TestOlderFiles:
 import resource, signal, sys
 from pathlib import Path
 from strato.functions import log_records
-from strato.functions.logs import FunctionLog, LOG_FILE
+from strato.functions.logs import GroupLog, LOG_FILE
 
 def record(text):
     return log_records.encode("s", [(1, False, text)], text)
 
 directory = Path(sys.argv[1])
-log = FunctionLog(directory)
+log = GroupLog(directory)
 log.write(record(b"whole\\n"))
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails as a full disk does
 resource.setrlimit(resource.RLIMIT_FSIZE, ((directory / LOG_FILE).stat().st_size + 10, resource.RLIM_INFINITY))

@@ -109,7 +109,7 @@ def record_lines(record: Record) -> Iterator[tuple[int, int, str]]:
         yield index, pending_at, b"".join(pending).decode(errors="replace")
 
 
-class FunctionLogReader:
+class GroupLogReader:
     """One log group's framed log files, open for one read (a context manager): opened at
     once and ordered by generation, so that a rotation meanwhile neither hides nor repeats any."""
 
@@ -119,7 +119,7 @@ class FunctionLogReader:
         self._end: Key = (0, 0, -1)
         self.exists = False  # the group has log files (framed or not)
 
-    def __enter__(self) -> FunctionLogReader:
+    def __enter__(self) -> GroupLogReader:
         seen: dict[int, BinaryIO] = {}
         try:
             for path in log_paths(self.directory):
@@ -193,7 +193,7 @@ def _file_events(generation: int, file: BinaryIO, selection: Selection, after: K
                 yield LogEvent((generation, record.offset, index), at, record.stream, text)
 
 
-def forward_page(reader: FunctionLogReader, selection: Selection, after: Key | None, limit: int,
+def forward_page(reader: GroupLogReader, selection: Selection, after: Key | None, limit: int,
                  max_bytes: int) -> tuple[list[LogEvent], bool]:
     """The first `limit` selected events after `after` within `max_bytes`; True when the page
     filled up before the log ended (more may follow)."""
@@ -207,7 +207,7 @@ def forward_page(reader: FunctionLogReader, selection: Selection, after: Key | N
     return page, False
 
 
-def backward_page(reader: FunctionLogReader, selection: Selection, before: Key | None, limit: int,
+def backward_page(reader: GroupLogReader, selection: Selection, before: Key | None, limit: int,
                   max_bytes: int) -> list[LogEvent]:
     """The last `limit` selected events before `before` (None: the end) within `max_bytes`.
     Files are read newest first, and an older one only while the page has room: the page of
@@ -233,7 +233,7 @@ def backward_page(reader: FunctionLogReader, selection: Selection, before: Key |
     return list(page)
 
 
-def stream_summaries(reader: FunctionLogReader) -> list[StreamSummary]:
+def stream_summaries(reader: GroupLogReader) -> list[StreamSummary]:
     """Every stream of a group's log with its first and last times, by name."""
     found: dict[str, tuple[int, int]] = {}
     for record in reader.heads():

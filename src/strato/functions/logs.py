@@ -171,7 +171,7 @@ def log_tail(data: bytes) -> bytes:
     return text if len(text) <= LOG_TAIL_BYTES else text[-LOG_TAIL_BYTES:].lstrip(_CONTINUATION)
 
 
-class FunctionLog:
+class GroupLog:
     """One log group's log: records (log_records.py) appended to `current.log`, rotated to
     `current.log.1` (and so on, KEEP_FILES deep) past MAX_FILE_BYTES, so a group's logs stay
     bounded on disk. A current file in the old raw format, or whose last record a crash tore,
@@ -260,13 +260,13 @@ class LogFiles:
         self._dir = logs_dir
         self._max_bytes = max_bytes
         self._keep = keep
-        self._open: OrderedDict[str, FunctionLog] = OrderedDict()
+        self._open: OrderedDict[str, GroupLog] = OrderedDict()
 
     def write(self, group: str, record: bytes) -> None:
         log = self._open.get(group)
         if log is None:
             directory = group_directory(self._dir, group)
-            log = FunctionLog(directory, self._max_bytes, self._keep)
+            log = GroupLog(directory, self._max_bytes, self._keep)
             if group_function(group) is None:
                 write_group_name(directory, group)
             self._open[group] = log

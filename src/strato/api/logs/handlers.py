@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from strato.functions.log_events import (
-    FunctionLogReader,
+    GroupLogReader,
     LogEvent,
     Selection,
     StreamSummary,
@@ -42,12 +42,12 @@ MAX_DESCRIBE = 50
 
 
 @contextlib.contextmanager
-def _reader(context: Context, group: Group) -> Iterator[FunctionLogReader | None]:
+def _reader(context: Context, group: Group) -> Iterator[GroupLogReader | None]:
     """The log the group holds, open (None: it holds none)."""
     if group.summary is None:
         yield None
         return
-    with FunctionLogReader(context.logs_dir, group.name) as reader:
+    with GroupLogReader(context.logs_dir, group.name) as reader:
         yield reader if reader.exists else None
 
 
@@ -140,7 +140,7 @@ async def describe_log_streams(params: Params, context: Context) -> dict[str, An
     return answer
 
 
-def _since_gone(reader: FunctionLogReader, stream: StreamSummary, since: int) -> StreamSummary:
+def _since_gone(reader: GroupLogReader, stream: StreamSummary, since: int) -> StreamSummary:
     """A stream that held events now gone (its group deleted, or past its retention) begins with
     its first event still read back, as the stream Lambda makes again after a deletion does."""
     if stream.first >= since:
