@@ -362,6 +362,18 @@ class TestRefusingAFileThatDoesNotRead:
         config.write_text('{"Distributions": [}')
         assert refused(config).startswith(f"strato: --config {config}: not JSON: Expecting value: line 1")
 
+    def test_json_nested_too_deep_is_refused_in_one_line(self, tmp_path: Path) -> None:
+        """Deeper than the JSON parser's, or the reading of a configuration's, recursion can go."""
+        config = tmp_path / "distributions.json"
+        config.write_text("[" * 100_000)
+        assert refused(config).startswith(f"strato: --config {config}: not JSON: ")
+        deep: dict[str, Any] = {}
+        for _ in range(600):
+            deep = {"Comment": deep}
+        write(config, exported("www.example.com", [http_origin("http://10.0.0.7:80")], legacy("web"), Deep=deep))
+        assert refused(config) == (f"strato: --config {config}: the document: nested deeper than any CloudFront "
+                                   "configuration")
+
     def test_an_edge_needs_an_origin_or_a_file(self, tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-m", "strato", "edge"], capture_output=True, text=True, timeout=60)
         assert done.stderr == "strato: edge needs --origin URL or --config FILE\n"
@@ -416,11 +428,12 @@ class TestReloading:
         edge.process.send_signal(signal.SIGHUP)
         assert self.served(edge, "bbb.example.com", "/page", b"page")
 
+    @pytest.mark.parametrize("text", ["{", "[" * 100_000])
     def test_a_file_that_no_longer_reads_leaves_the_distributions_as_they_were(
-            self, origin: Origin, tmp_path: Path, started: list[StratoEdge]) -> None:
+            self, origin: Origin, tmp_path: Path, started: list[StratoEdge], text: str) -> None:
         origin.routes["/page"] = Route(200, {"Cache-Control": "no-store"}, b"page")
         edge = edge_for(started, tmp_path, exported("www.example.com", [http_origin(origin.url)], legacy("web")))
-        (tmp_path / "distributions.json").write_text("{")
+        (tmp_path / "distributions.json").write_text(text)
         deadline = time.monotonic() + 10
         while "was not reloaded" not in "".join(edge.output) and time.monotonic() < deadline:
             assert page(edge, "www.example.com", "/page")[2] == b"page"

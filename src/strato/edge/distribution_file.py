@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from strato.account import ACCOUNT_ID
-from strato.api.cloudfront.config_json import ExportedDistribution, read_exports
+from strato.api.cloudfront.config_json import TOO_DEEP, ExportedDistribution, read_exports
 from strato.cdn.errors import CdnError
 from strato.cdn.functions import CloudFrontFunction
 from strato.cdn.records import C, Distribution, KeyGroupConfig, Origin, OriginAccessControlConfig, PublicKeyConfig
@@ -70,6 +70,8 @@ def _load(path: Path, *, server: bool, keys: bool) -> tuple[list[Distribution], 
         raise ValueError(f"cannot read it: {exc.strerror or exc}") from None
     except ValueError as exc:  # JSONDecodeError says at which line and column
         raise ValueError(f"not JSON: {exc}") from None
+    except RecursionError:  # the parser's own limit (an edge reloading must not fail every request)
+        raise ValueError(f"not JSON: {TOO_DEEP}") from None
     exports = read_exports(document)
     resources = FileResources(exports.resources)
     for group_id, group in resources.configs(KEY_GROUP, tuple(exports.resources.get(KEY_GROUP.name, ()))).items():

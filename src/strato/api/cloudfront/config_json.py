@@ -41,6 +41,7 @@ LIST_MEMBERS = {
 }
 BARE_LISTS = frozenset({"ParameterDefinitions"})  # arrays not under `Items`
 UNNAMED_MEMBER = "member"  # a list CloudFront has not had when LIST_MEMBERS was made: kept, unmodelled
+TOO_DEEP = "nested deeper than any CloudFront configuration"  # past what a recursive reading can go
 
 
 def node_of(tag: str, value: Any) -> Node:
@@ -120,6 +121,8 @@ def read_exports(document: Any) -> Exports:
             _read(export, exports)
         except (CloudFrontError, CdnError) as exc:
             raise ValueError(f"{where or 'the document'}: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{where or 'the document'}: {TOO_DEEP}") from None
     return exports
 
 
