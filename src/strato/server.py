@@ -24,6 +24,7 @@ from strato.api.function_urls.app import FunctionUrlApp
 from strato.api.function_urls.hosts import FunctionUrlHosts
 from strato.api.logs.app import LogsApp
 from strato.api.s3.app import S3App
+from strato.api.s3.call import Destinations as S3Destinations
 from strato.api.s3.call import S3Settings
 from strato.api.s3.errors import S3Error
 from strato.api.signed import names_known_key
@@ -46,9 +47,11 @@ from strato.edge.protocol import edge_protocol
 from strato.edge.proxy import EdgeProxy
 from strato.edge.ratelimit import RateLimiter
 from strato.edge.store import EdgeStore
+from strato.events.s3_notifications import allows_s3
 from strato.functions.borrowing import LeaseBook
 from strato.functions.controller import Controller
 from strato.functions.destinations import Destinations
+from strato.functions.errors import RegistryError
 from strato.functions.events import Dispatcher, EventQueue
 from strato.functions.invoker import Invoker
 from strato.functions.ipc import ControllerClient
@@ -143,6 +146,20 @@ def s3_record_writer(store: ObjectStore) -> Callable[[str, str, bytes], Awaitabl
     return write
 
 
+def s3_destinations(registry: Registry) -> S3Destinations:
+    """S3 may invoke a function for a bucket when the function exists and its resource-based
+    policy (the qualifier's, when the ARN names one) lets s3.amazonaws.com invoke it for that bucket."""
+
+    async def may_invoke(function_arn: str, bucket: str) -> bool:
+        try:
+            policy = await registry.policy(function_arn)
+        except RegistryError:  # no such function, or an ARN that names none
+            return False
+        return allows_s3(policy.statements, bucket)
+
+    return may_invoke
+
+
 def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters, invoker: Invoker,
               port: int) -> RootApp:
     """`port`: the API's bound port (`--port 0` picks one), which function URLs are given with."""
@@ -152,7 +169,7 @@ def build_app(settings: Settings, store: ObjectStore, counters: ResponseCounters
     cloudfront = CloudFrontApp(DistributionRegistry(settings.data_dir), credentials, settings.request_timeout)
     s3_settings = S3Settings(region=settings.region, domains=settings.domains,
                              request_timeout=settings.request_timeout)
-    s3 = S3App(store, credentials, s3_settings)
+    s3 = S3App(store, credentials, s3_settings, s3_destinations(registry))
     url_hosts = FunctionUrlHosts(settings.region, settings.domains, port)
     lambda_settings = LambdaSettings(region=settings.region, concurrency_limit=settings.function_concurrency,
                                      runtimes=available_runtimes(), request_timeout=settings.request_timeout,

@@ -171,6 +171,16 @@ class ObjectStore:
     async def delete_bucket_cors(self, name: str) -> None:
         await self.meta.set_bucket_cors(name, None)
 
+    # A bucket's notification configuration is an opaque document too: the events layer reads it.
+
+    def bucket_notification(self, name: str) -> str | None:
+        """The bucket's notification configuration document, None when it has none; NoSuchBucket when no bucket."""
+        return self.meta.get_bucket_notification(name)
+
+    async def put_bucket_notification(self, name: str, document: str | None) -> None:
+        """Set the configuration; None removes it."""
+        await self.meta.set_bucket_notification(name, document)
+
     # Tags are opaque key/value pairs here: the API layer enforces the protocol's limits.
 
     def bucket_tags(self, name: str) -> dict[str, str] | None:

@@ -100,6 +100,9 @@ class SqliteMetadataStore:
     def get_bucket_cors(self, name: str) -> str | None:
         return self._bucket_document(name, "cors")
 
+    def get_bucket_notification(self, name: str) -> str | None:
+        return self._bucket_document(name, "notification")
+
     def _bucket_document(self, name: str, column: str) -> str | None:
         """A text column of the bucket: policy, CORS or tags (the column name is ours, never a caller's)."""
         row = self.db.reader().execute(f"SELECT {column} FROM buckets WHERE name = ?", (name,)).fetchone()
@@ -214,6 +217,9 @@ class SqliteMetadataStore:
 
     async def set_bucket_cors(self, name: str, cors: str | None) -> None:
         await self._set_bucket_document(name, "cors", cors)
+
+    async def set_bucket_notification(self, name: str, document: str | None) -> None:
+        await self._set_bucket_document(name, "notification", document)
 
     async def _set_bucket_document(self, name: str, column: str, document: str | None) -> None:
         def job(conn: sqlite3.Connection) -> None:

@@ -23,7 +23,7 @@ from . import cors
 from . import headers as h
 from .access import authorize
 from .authn import authenticate, request_body
-from .call import Call, S3Settings
+from .call import Call, Destinations, S3Settings, no_destinations
 from .errors import S3Error, not_implemented, to_s3_error
 from .handlers import HANDLERS
 from .router import Endpoint, route
@@ -73,10 +73,12 @@ def cors_headers(request: Request, endpoint: Endpoint, store: ObjectStore) -> li
 
 
 class S3App:
-    def __init__(self, store: ObjectStore, credentials: CredentialStore, settings: S3Settings) -> None:
+    def __init__(self, store: ObjectStore, credentials: CredentialStore, settings: S3Settings,
+                 destinations: Destinations = no_destinations) -> None:
         self.store = store
         self.credentials = credentials
         self.settings = settings
+        self.destinations = destinations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = secrets.token_hex(8).upper()
@@ -103,7 +105,7 @@ class S3App:
             request = self.for_viewer(request)
         endpoint = route(request.method, request.headers.get("host", ""), request.path, request.query,
                          request.headers, self.settings.domains)
-        call = Call(request, endpoint, self.store, self.settings, request_id)
+        call = Call(request, endpoint, self.store, self.settings, request_id, destinations=self.destinations)
         if endpoint.operation == "PreflightRequest":
             return preflight(request, endpoint, self.store)
         extra.extend(cors_headers(request, endpoint, self.store))

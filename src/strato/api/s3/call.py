@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from strato.auth.credentials import Identity
@@ -17,6 +17,15 @@ from .router import Endpoint
 
 MAX_XML_BODY = 2 * 1024 * 1024
 MAX_OBJECT_SIZE = 5 * 1024**3
+
+
+# Whether S3 may invoke a function (its ARN) for a bucket's event notifications.
+Destinations = Callable[[str, str], Awaitable[bool]]
+
+
+async def no_destinations(function_arn: str, bucket: str) -> bool:
+    """Where no functions engine runs beside the S3 API, no function can be told of anything."""
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +47,7 @@ class Call:
     access: Access | None = None
     body: AsyncIterator[bytes] | None = None
     expect: Expectation = field(default_factory=Expectation)
+    destinations: Destinations = no_destinations
 
     @property
     def bucket(self) -> str:

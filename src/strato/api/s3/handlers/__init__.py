@@ -7,7 +7,19 @@ from collections.abc import Awaitable, Callable
 from strato.http.responses import Response
 
 from ..call import Call
-from . import acl, bucket_cors, bucket_features, bucket_policy, buckets, copy, listing, multipart, objects, tagging
+from . import (
+    acl,
+    bucket_cors,
+    bucket_features,
+    bucket_notifications,
+    bucket_policy,
+    buckets,
+    copy,
+    listing,
+    multipart,
+    objects,
+    tagging,
+)
 
 Handler = Callable[[Call], Awaitable[Response]]
 
@@ -56,8 +68,8 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketLogging": bucket_features.get_bucket_logging,
     "GetBucketAccelerateConfiguration": bucket_features.get_bucket_accelerate_configuration,
     "GetBucketRequestPayment": bucket_features.get_bucket_request_payment,
-    "GetBucketNotificationConfiguration": bucket_features.get_bucket_notification_configuration,
-    "PutBucketNotificationConfiguration": bucket_features.put_bucket_notification_configuration,
+    "GetBucketNotificationConfiguration": bucket_notifications.get_bucket_notification_configuration,
+    "PutBucketNotificationConfiguration": bucket_notifications.put_bucket_notification_configuration,
     **dict.fromkeys(bucket_features.NOT_CONFIGURED, bucket_features.get_not_configured),
     **dict.fromkeys(bucket_features.ABSENT_DELETES, bucket_features.delete_absent),
 }

@@ -1,11 +1,10 @@
 """Reads of bucket configurations for features strato does not have: lifecycle rules, default
 encryption (objects are stored unencrypted), static website hosting, replication, object lock,
-a public access block, server access logging, transfer acceleration, requester pays, event
-notifications. Each answers what S3 answers for a bucket without that configuration, after
-checking the bucket exists, so that tools refreshing a bucket's state (Terraform, the aws CLI,
-s3cmd, rclone) learn the truth instead of a 501. Deleting a configuration that does not exist
-succeeds, as on S3, and so does setting the empty notification configuration (S3's way of
-turning notifications off); one that names a destination is refused, since none would be told."""
+a public access block, server access logging, transfer acceleration, requester pays. Each
+answers what S3 answers for a bucket without that configuration, after checking the bucket
+exists, so that tools refreshing a bucket's state (Terraform, the aws CLI, s3cmd, rclone) learn
+the truth instead of a 501. Deleting a configuration that does not exist
+succeeds, as on S3."""
 
 from __future__ import annotations
 
@@ -13,9 +12,8 @@ from strato.http.responses import Response
 
 from .. import xml
 from ..call import Call
-from ..errors import S3Error, not_implemented
+from ..errors import S3Error
 from ..shapes import OwnershipControls, OwnershipControlsRule, RequestPaymentConfiguration
-from .objects import read_verified_body
 
 # Operation -> the error S3 answers when the bucket has no such configuration (each
 # operation's page in the Amazon S3 API reference).
@@ -72,19 +70,3 @@ async def get_bucket_request_payment(call: Call) -> Response:
     """GetBucketRequestPayment: the bucket owner pays, as it does for every strato bucket."""
     call.store.get_bucket(call.bucket)
     return xml.response("RequestPaymentConfiguration", RequestPaymentConfiguration("BucketOwner"))
-
-
-async def get_bucket_notification_configuration(call: Call) -> Response:
-    """An empty NotificationConfiguration: no destination is told of the bucket's events."""
-    call.store.get_bucket(call.bucket)
-    return xml.text_response("NotificationConfiguration", "")
-
-
-async def put_bucket_notification_configuration(call: Call) -> Response:
-    root = xml.parse(await read_verified_body(call))
-    if root.tag != "NotificationConfiguration":
-        raise xml.MalformedXML("the body is not a NotificationConfiguration")
-    call.store.get_bucket(call.bucket)
-    if root.children:
-        raise not_implemented(f"PutBucketNotificationConfiguration with a destination ({root.children[0].tag})")
-    return Response(200)
