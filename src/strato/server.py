@@ -47,6 +47,7 @@ from strato.edge.protocol import edge_protocol
 from strato.edge.proxy import EdgeProxy
 from strato.edge.ratelimit import RateLimiter
 from strato.edge.store import EdgeStore
+from strato.events.relay import NotificationRelay
 from strato.events.s3_notifications import allows_s3
 from strato.functions.borrowing import LeaseBook
 from strato.functions.controller import Controller
@@ -374,7 +375,7 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
                 account_concurrency=settings.function_concurrency)
     pool.know_reservations(await registry.reservations())
     queue = EventQueue(folder / "events.db")
-    store = ObjectStore(settings.data_dir)  # for S3 failure destinations only
+    store = ObjectStore(settings.data_dir)  # for S3 failure destinations and S3 event notifications
     destinations = Destinations(registry.get_event_config, registry.resolve_async, s3_record_writer(store),
                                 settings.region)
     dispatcher = Dispatcher(queue, registry.resolve_async, pool.invoke, settings.event_retry_delay,
@@ -383,6 +384,8 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
                             LeaseDesk(folder / "leases.sock", pool), Provisioner(registry, pool))
     serving = asyncio.ensure_future(controller.serve())
     collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))
+    relaying = asyncio.ensure_future(
+        NotificationRelay(store, registry.resolve_async, queue.put, dispatcher.wake, settings.region).serve())
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, serving.cancel)
     # A terminal's Ctrl-C reaches every process of its group at once: the supervisor sends the
@@ -393,6 +396,8 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
             await serving
     finally:
         collecting.cancel()
+        relaying.cancel()
+        await asyncio.gather(relaying, return_exceptions=True)  # the store it reads closes below
         await pool.close()
         await launcher.close()
         queue.close()

@@ -1,17 +1,26 @@
 """S3 event notifications to Lambda: a bucket's LambdaFunctionConfigurations are checked as S3
-checks them, kept, and read back as S3 answers them."""
+checks them, kept, and read back as S3 answers them; each matching object change invokes the
+function asynchronously with S3's event message, at least once, across a restart too."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from strato.storage.engine import ObjectStore
+from strato.storage.records import Expectation
+from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
-from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME
+from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, deploy
+from tests.servers import ACCESS_KEY, StratoServer
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:{}"
 
@@ -146,3 +155,116 @@ class TestValidation:
                 {"QueueArn": "arn:aws:sqs:us-east-1:000000000000:q", "Events": ["s3:ObjectCreated:*"]}]})
         assert error_of(caught) == ("NotImplemented", 501)
         assert "QueueConfiguration" in caught.value.response["Error"]["Message"]
+
+
+# Writes each event it gets into the proof bucket, under the changed key and its event name.
+PROVER = """
+import json, os
+import boto3
+
+def handler(event, context):
+    record = event["Records"][0]
+    key = record["s3"]["object"]["key"] + "|" + record["eventName"]
+    boto3.client("s3").put_object(Bucket=os.environ["PROOF"], Key=key, Body=json.dumps(event).encode())
+"""
+
+
+def proofs(s3: Any, proof: str, count: int, timeout: float = 60) -> dict[str, dict[str, Any]]:
+    """The events the prover has written, by "key|eventName", once there are `count` of them."""
+    deadline = time.monotonic() + timeout
+    keys: list[str] = []
+    while time.monotonic() < deadline:
+        keys = [item["Key"] for item in s3.list_objects_v2(Bucket=proof).get("Contents", [])]
+        if len(keys) >= count:
+            break
+        time.sleep(0.2)
+    return {key: json.loads(s3.get_object(Bucket=proof, Key=key)["Body"].read()) for key in keys}
+
+
+def watched(s3: Any, lam: Any, **rules: str) -> tuple[str, str, str]:
+    """A bucket whose created and removed objects (within `rules`) invoke the prover: (bucket, proof, function)."""
+    bucket, proof = f"watched-{uuid.uuid4().hex[:12]}", f"proof-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=proof)
+    name = deploy(lam, PROVER, Timeout=30, Environment={"Variables": {"PROOF": proof}})
+    allow_s3(lam, name, bucket)
+    put(s3, bucket, {**lambda_config(name, ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"], **rules), "Id": "prove"})
+    return bucket, proof, name
+
+
+class TestDelivery:
+    def test_a_put_within_the_filter_invokes_the_function_with_s3s_event(self, s3: Any, lam: Any) -> None:
+        bucket, proof, _ = watched(s3, lam, prefix="uploads/", suffix=".jpg")
+        answer = s3.put_object(Bucket=bucket, Key="uploads/summer photo.jpg", Body=b"jpeg bytes")
+        s3.put_object(Bucket=bucket, Key="uploads/notes.txt", Body=b"not a jpg")
+        s3.put_object(Bucket=bucket, Key="elsewhere/a.jpg", Body=b"not uploaded")
+        found = proofs(s3, proof, 1)
+        time.sleep(1.0)  # an event for the keys outside the filter would come meanwhile
+        assert list(proofs(s3, proof, 1)) == ["uploads/summer+photo.jpg|ObjectCreated:Put"]
+        [record] = found["uploads/summer+photo.jpg|ObjectCreated:Put"]["Records"]
+        request_id = answer["ResponseMetadata"]["RequestId"]
+        assert record["eventTime"].endswith("Z")
+        assert len(record["s3"]["object"].pop("sequencer")) == 16
+        assert {**record, "eventTime": "t"} == {
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "t",
+            "eventName": "ObjectCreated:Put",
+            "userIdentity": {"principalId": f"AWS:{ACCESS_KEY}"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": request_id},
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "prove",
+                   "bucket": {"name": bucket, "ownerIdentity": {"principalId": "000000000000"},
+                              "arn": f"arn:aws:s3:::{bucket}"},
+                   "object": {"key": "uploads/summer+photo.jpg", "size": 10, "eTag": answer["ETag"].strip('"')}}}
+
+    def test_copies_multipart_uploads_and_deletes_are_told_by_their_own_event_names(self, s3: Any,
+                                                                                   lam: Any) -> None:
+        bucket, proof, _ = watched(s3, lam)
+        s3.put_object(Bucket=bucket, Key="original", Body=b"x")
+        s3.copy_object(Bucket=bucket, Key="copied", CopySource={"Bucket": bucket, "Key": "original"})
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="assembled")["UploadId"]
+        part = s3.upload_part(Bucket=bucket, Key="assembled", UploadId=upload, PartNumber=1, Body=b"part")
+        s3.complete_multipart_upload(Bucket=bucket, Key="assembled", UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        s3.delete_object(Bucket=bucket, Key="original")
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "copied"}, {"Key": "never-there"}]})
+        found = proofs(s3, proof, 5)
+        assert sorted(found) == ["assembled|ObjectCreated:CompleteMultipartUpload", "copied|ObjectCreated:Copy",
+                                 "copied|ObjectRemoved:Delete", "original|ObjectCreated:Put",
+                                 "original|ObjectRemoved:Delete"]
+        removed = found["original|ObjectRemoved:Delete"]["Records"][0]["s3"]["object"]
+        assert set(removed) == {"key", "sequencer"}
+        created = found["original|ObjectCreated:Put"]["Records"][0]["s3"]["object"]
+        assert created["sequencer"] < removed["sequencer"]
+
+    def test_a_bucket_with_notifications_turned_off_tells_no_one(self, s3: Any, lam: Any) -> None:
+        bucket, proof, _ = watched(s3, lam)
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+        s3.put_object(Bucket=bucket, Key="unheard", Body=b"x")
+        s3.put_object(Bucket=proof, Key="marker", Body=b"x")
+        time.sleep(1.5)
+        assert [item["Key"] for item in s3.list_objects_v2(Bucket=proof)["Contents"]] == ["marker"]
+
+
+async def _body() -> AsyncIterator[bytes]:
+    yield b"written while no server ran"
+
+
+def test_a_change_recorded_before_a_crash_is_delivered_after_the_restart(tmp_path: Path) -> None:
+    """The change is committed with the object (here by the engine itself, while the server is
+    down, so that nothing could have relayed it yet): the restarted server delivers it."""
+    server = StratoServer(tmp_path / "data").start()
+    try:
+        s3, lam = make_client(server.url), make_client(server.url, "lambda")
+        bucket, proof, _ = watched(s3, lam)
+    finally:
+        server.kill()
+    store = ObjectStore(tmp_path / "data")
+    try:
+        asyncio.run(store.put_object(bucket, "offline", _body(), Expectation(), system={}, user={}))
+    finally:
+        store.close()
+    server.start()
+    try:
+        assert list(proofs(make_client(server.url), proof, 1)) == ["offline|ObjectCreated:Put"]
+    finally:
+        server.stop()

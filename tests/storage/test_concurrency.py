@@ -17,7 +17,7 @@ from strato.storage.engine import ObjectStore, WriteConditions
 from strato.storage.errors import NoSuchKey, PreconditionFailed
 from strato.storage.metadata import WriteCheck
 from strato.storage.multipart import CompletedPart
-from strato.storage.records import Expectation, ObjectVersion, Part
+from strato.storage.records import Cause, Expectation, ObjectVersion, Part
 from strato.storage.sqlite_meta import SqliteMetadataStore
 from tests.storage.support import BUCKET, MiB, blob_files, chunks, md5, put, read, run, temp_files
 
@@ -38,7 +38,8 @@ class RecordingMeta(SqliteMetadataStore):
         self._arrivals.append((count, event))
         return event
 
-    async def put_object(self, obj: ObjectVersion, check: WriteCheck | None = None) -> list[str]:
+    async def put_object(self, obj: ObjectVersion, check: WriteCheck | None = None,
+                         cause: Cause | None = None) -> list[str]:
         def recorded(current: ObjectVersion | None) -> None:
             if check is not None:
                 check(current)
@@ -46,7 +47,7 @@ class RecordingMeta(SqliteMetadataStore):
 
         self._arrived()
         # super() queues the job before its first suspension, so the event means "queued".
-        return await super().put_object(obj, recorded)
+        return await super().put_object(obj, recorded, cause)
 
     async def put_part(self, part: Part) -> list[str]:
         self._arrived()

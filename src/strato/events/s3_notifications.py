@@ -1,6 +1,7 @@
 """S3 event notifications to Lambda, pure: a bucket's Lambda function configurations (kept as a
 JSON document the storage engine stores without reading), which of them an object change
-matches, whether they overlap, and whether a function's resource policy lets S3 invoke it.
+matches, whether they overlap, whether a function's resource policy lets S3 invoke it, and the
+event message S3 sends.
 Source: the Amazon S3 User Guide, "Event notification types and destinations", "Configuring
 event notifications using object key name filtering" and "Event message structure".
 """
@@ -10,12 +11,15 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import urllib.parse
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from strato.account import ACCOUNT_ID
+from strato.storage.records import CREATED, Change
+from strato.xmltree import iso8601
 
 SERVICE = "s3.amazonaws.com"
 
@@ -105,3 +109,33 @@ def allows_s3(statements: list[dict[str, Any]], bucket: str) -> bool:
                and statement.get("Action") in _INVOKE_ACTIONS
                and _conditions_hold(statement.get("Condition") or {}, bucket)
                for statement in statements)
+
+
+def event_name(change: Change) -> str:
+    """The change's eventName: ObjectCreated:<operation> or ObjectRemoved:Delete."""
+    if change.kind == CREATED:
+        return f"ObjectCreated:{change.cause.operation or 'Put'}"
+    return "ObjectRemoved:Delete"
+
+
+def message(change: Change, target: LambdaTarget, region: str) -> dict[str, Any]:
+    """S3's event message for one change sent to one configuration (eventVersion 2.1): the key
+    URL-encoded as S3 encodes it (a space as '+'), the sequencer ordering one key's changes."""
+    obj: dict[str, Any] = {"key": urllib.parse.quote_plus(change.key, safe="/")}
+    if change.kind == CREATED:
+        obj.update(size=change.size, eTag=change.etag)
+    obj["sequencer"] = f"{change.id:016X}"
+    cause = change.cause
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region,
+        "eventTime": iso8601(change.time), "eventName": event_name(change),
+        "userIdentity": {"principalId": cause.principal},
+        "requestParameters": {"sourceIPAddress": cause.source_ip},
+        "responseElements": {"x-amz-request-id": cause.request_id, "x-amz-id-2": cause.request_id},
+        "s3": {
+            "s3SchemaVersion": "1.0", "configurationId": target.id,
+            "bucket": {"name": change.bucket, "ownerIdentity": {"principalId": ACCOUNT_ID},
+                       "arn": f"arn:aws:s3:::{change.bucket}"},
+            "object": obj,
+        },
+    }]}

@@ -35,6 +35,8 @@ from strato.storage.reader import ObjectReader
 from strato.storage.records import (
     STANDARD,
     Bucket,
+    Cause,
+    Change,
     Expectation,
     ListPage,
     ObjectVersion,
@@ -181,6 +183,13 @@ class ObjectStore:
         """Set the configuration; None removes it."""
         await self.meta.set_bucket_notification(name, document)
 
+    def changes(self, limit: int = 64) -> list[Change]:
+        """Object changes recorded for notifications, oldest first, until forgotten."""
+        return self.meta.changes(limit)
+
+    async def forget_changes(self, ids: list[int]) -> None:
+        await self.meta.forget_changes(ids)
+
     # Tags are opaque key/value pairs here: the API layer enforces the protocol's limits.
 
     def bucket_tags(self, name: str) -> dict[str, str] | None:
@@ -230,7 +239,9 @@ class ObjectStore:
         self, bucket: str, key: str, body: AsyncIterator[bytes], expect: Expectation, *,
         system: dict[str, str], user: dict[str, str], conditions: WriteConditions | None = None,
         max_size: int | None = None, storage_class: str = STANDARD, tags: Mapping[str, str] | None = None,
+        cause: Cause | None = None,
     ) -> ObjectVersion:
+        """`cause`: the request, recorded with the change when the bucket has a notification configuration."""
         self.get_bucket(bucket)
         if conditions:
             conditions.check(self.meta.get_object(bucket, key))
@@ -242,12 +253,12 @@ class ObjectStore:
             segments=(Segment(data.blob, data.size),) if data.blob else (), inline=data.inline,
             storage_class=storage_class, tags=dict(tags or {}),
         )
-        return await self._commit(obj, [data.blob] if data.blob else [], conditions)
+        return await self._commit(obj, [data.blob] if data.blob else [], conditions, cause)
 
     async def copy_object(
         self, source: ObjectReader, bucket: str, key: str, *, system: dict[str, str], user: dict[str, str],
         algorithm: str | None = None, conditions: WriteConditions | None = None,
-        storage_class: str = STANDARD, tags: Mapping[str, str] | None = None,
+        storage_class: str = STANDARD, tags: Mapping[str, str] | None = None, cause: Cause | None = None,
     ) -> ObjectVersion:
         """A write whose body is the source's bytes, checksummed with the source's algorithm
         (as a whole-object checksum) unless another is asked for."""
@@ -255,16 +266,16 @@ class ObjectStore:
         expect = Expectation(size=src.size, algorithm=algorithm or next(iter(src.checksums), None))
         return await self.put_object(
             bucket, key, source.iter_range(0, src.size), expect, system=system, user=user, conditions=conditions,
-            storage_class=storage_class, tags=tags,
+            storage_class=storage_class, tags=tags, cause=cause,
         )
 
     async def _commit(
-        self, obj: ObjectVersion, new_blobs: list[str], conditions: WriteConditions | None
+        self, obj: ObjectVersion, new_blobs: list[str], conditions: WriteConditions | None, cause: Cause | None
     ) -> ObjectVersion:
         check = conditions.check if conditions else None
 
         async def commit() -> ObjectVersion:
-            freed = await self._settle(self.meta.put_object(obj, check), new_blobs)
+            freed = await self._settle(self.meta.put_object(obj, check, cause), new_blobs)
             await self._free(freed)
             return obj
 
@@ -287,14 +298,15 @@ class ObjectStore:
             await asyncio.to_thread(self.blobs.delete, blob_ids)
 
     async def delete_objects(
-        self, bucket: str, keys: list[str], conditions: Mapping[str, WriteConditions] | None = None
+        self, bucket: str, keys: list[str], conditions: Mapping[str, WriteConditions] | None = None,
+        cause: Cause | None = None,
     ) -> dict[str, Exception]:
         """Delete `keys` in one transaction; a key whose conditions do not hold (checked
         inside it) is left alone and returned with the PreconditionFailed or NoSuchKey why."""
         checks = {key: c.check for key, c in conditions.items() if c} if conditions else None
 
         async def delete() -> dict[str, Exception]:
-            freed, refused = await self.meta.delete_objects(bucket, keys, checks)
+            freed, refused = await self.meta.delete_objects(bucket, keys, checks, cause)
             await self._free(freed)
             return refused
 
@@ -355,13 +367,14 @@ class ObjectStore:
     async def complete_upload(
         self, bucket: str, key: str, upload_id: str, requested: list[multipart.CompletedPart],
         conditions: WriteConditions | None = None, expected: dict[str, str] | None = None,
+        cause: Cause | None = None,
     ) -> ObjectVersion:
         self.get_upload(bucket, key, upload_id)
 
         async def complete() -> ObjectVersion:
             obj, freed = await self.meta.complete_upload(
                 upload_id, lambda upload, stored: multipart.assemble(upload, stored, requested, expected=expected),
-                conditions.check if conditions else None,
+                conditions.check if conditions else None, cause,
             )
             await self._free(freed)
             return obj

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
-from strato.storage.records import Bucket, ObjectSummary, ObjectVersion, Part, Upload
+from strato.storage.records import Bucket, Cause, Change, ObjectSummary, ObjectVersion, Part, Upload
 
 # Runs inside the write transaction with the current object (or None): raises to refuse.
 WriteCheck = Callable[[ObjectVersion | None], None]
@@ -58,17 +58,23 @@ class MetadataStore(Protocol):
     # Replaces the current object's tags alone (its bytes, ETag and Last-Modified stay);
     # returns the object as it now is. Raises NoSuchBucket or NoSuchKey.
     async def set_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> ObjectVersion: ...
+    # Writes of objects record a Change, with `cause`, in the same transaction, when the bucket
+    # has a notification configuration.
     async def put_object(
-        self, obj: ObjectVersion, check: WriteCheck | None = None
+        self, obj: ObjectVersion, check: WriteCheck | None = None, cause: Cause | None = None
     ) -> list[str]: ...
     # Returns the blobs freed and the keys whose check refused the delete (with why).
     async def delete_objects(
-        self, bucket: str, keys: list[str], checks: Mapping[str, WriteCheck] | None = None
+        self, bucket: str, keys: list[str], checks: Mapping[str, WriteCheck] | None = None,
+        cause: Cause | None = None,
     ) -> tuple[list[str], dict[str, Exception]]: ...
     async def create_upload(self, upload: Upload) -> None: ...
     async def put_part(self, part: Part) -> list[str]: ...
     async def complete_upload(
-        self, upload_id: str, build: CompleteBuilder, check: WriteCheck | None = None
+        self, upload_id: str, build: CompleteBuilder, check: WriteCheck | None = None, cause: Cause | None = None,
     ) -> tuple[ObjectVersion, list[str]]: ...
+    # The recorded changes, oldest first, until forgotten (once their notifications are queued).
+    def changes(self, limit: int) -> list[Change]: ...
+    async def forget_changes(self, ids: list[int]) -> None: ...
     async def abort_upload(self, upload_id: str) -> list[str]: ...
     def close(self) -> None: ...

@@ -125,3 +125,32 @@ class Expectation:
     md5: bytes | None = None
     checksums: dict[str, str] = field(default_factory=dict)
     algorithm: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """The request behind a write, as recorded with the changes of a bucket that has a
+    notification configuration: `operation` names it in the caller's words (opaque here)."""
+
+    operation: str = ""
+    request_id: str = ""
+    source_ip: str = ""
+    principal: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A recorded object change: `kind` is CREATED or REMOVED; a removal has no size or ETag."""
+
+    id: int
+    bucket: str
+    key: str
+    kind: str
+    size: int | None
+    etag: str | None
+    time: float
+    cause: Cause
+
+
+CREATED = "created"
+REMOVED = "removed"

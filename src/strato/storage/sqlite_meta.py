@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from strato.storage.errors import BucketNotEmpty, NoSuchBucket, NoSuchKey, NoSuchUpload, PreconditionFailed
 from strato.storage.metadata import CompleteBuilder, WriteCheck
-from strato.storage.records import Bucket, ObjectSummary, ObjectVersion, Part, PartInfo, Segment, Upload
+from strato.storage.records import (
+    CREATED,
+    REMOVED,
+    Bucket,
+    Cause,
+    Change,
+    ObjectSummary,
+    ObjectVersion,
+    Part,
+    PartInfo,
+    Segment,
+    Upload,
+)
 from strato.storage.sqlite_db import SqliteDatabase
 
 _OBJECT_COLUMNS = (
@@ -114,6 +127,12 @@ class SqliteMetadataStore:
     def get_bucket_tags(self, name: str) -> dict[str, str] | None:
         text = self._bucket_document(name, "tags")
         return json.loads(text) if text is not None else None
+
+    def changes(self, limit: int) -> list[Change]:
+        rows = self.db.reader().execute(
+            "SELECT id, bucket, key, kind, size, etag, time, cause FROM changes ORDER BY id LIMIT ?", (limit,))
+        return [Change(row[0], row[1], bytes(row[2]).decode(), row[3], row[4], row[5], row[6],
+                       Cause(**json.loads(row[7]))) for row in rows]
 
     def list_buckets(self, prefix: str, after: str, limit: int) -> list[Bucket]:
         rows = self.db.reader().execute(
@@ -244,9 +263,22 @@ class SqliteMetadataStore:
         return await self.db.write(job)
 
     @staticmethod
-    def _require_bucket(conn: sqlite3.Connection, bucket: str) -> None:
-        if conn.execute("SELECT 1 FROM buckets WHERE name = ?", (bucket,)).fetchone() is None:
+    def _require_bucket(conn: sqlite3.Connection, bucket: str) -> bool:
+        """Whether the bucket's changes are recorded (it has a notification configuration):
+        read with the bucket's row, so other buckets' writes pay nothing more for it."""
+        row = conn.execute("SELECT notification IS NOT NULL FROM buckets WHERE name = ?", (bucket,)).fetchone()
+        if row is None:
             raise NoSuchBucket(bucket)
+        return bool(row[0])
+
+    @staticmethod
+    def _record(conn: sqlite3.Connection, bucket: str, key: bytes, kind: str, obj: ObjectVersion | None,
+                cause: Cause | None) -> None:
+        conn.execute(
+            "INSERT INTO changes (bucket, key, kind, size, etag, time, cause) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (bucket, key, kind, obj.size if obj else None, obj.etag if obj else None,
+             obj.last_modified if obj else time.time(), _dump(asdict(cause or Cause()))),
+        )
 
     @staticmethod
     def _current(
@@ -271,9 +303,10 @@ class SqliteMetadataStore:
         return obj.blobs()
 
     @classmethod
-    def _insert(cls, conn: sqlite3.Connection, obj: ObjectVersion, check: WriteCheck | None) -> list[str]:
+    def _insert(cls, conn: sqlite3.Connection, obj: ObjectVersion, check: WriteCheck | None,
+                cause: Cause | None) -> list[str]:
         key = obj.key.encode()
-        cls._require_bucket(conn, obj.bucket)
+        recorded = cls._require_bucket(conn, obj.bucket)
         if check is not None:
             current = cls._current(conn, obj.bucket, key)
             check(current[0] if current else None)
@@ -294,16 +327,20 @@ class SqliteMetadataStore:
                 body_id, _dump_tags(obj.tags),
             ),
         )
+        if recorded:
+            cls._record(conn, obj.bucket, key, CREATED, obj, cause)
         return freed
 
-    async def put_object(self, obj: ObjectVersion, check: WriteCheck | None = None) -> list[str]:
-        return await self.db.write(lambda conn: self._insert(conn, obj, check))
+    async def put_object(self, obj: ObjectVersion, check: WriteCheck | None = None,
+                         cause: Cause | None = None) -> list[str]:
+        return await self.db.write(lambda conn: self._insert(conn, obj, check, cause))
 
     async def delete_objects(
-        self, bucket: str, keys: list[str], checks: Mapping[str, WriteCheck] | None = None
+        self, bucket: str, keys: list[str], checks: Mapping[str, WriteCheck] | None = None,
+        cause: Cause | None = None,
     ) -> tuple[list[str], dict[str, Exception]]:
         def job(conn: sqlite3.Connection) -> tuple[list[str], dict[str, Exception]]:
-            self._require_bucket(conn, bucket)
+            recorded = self._require_bucket(conn, bucket)
             freed: list[str] = []
             refused: dict[str, Exception] = {}
             for key in keys:
@@ -315,10 +352,20 @@ class SqliteMetadataStore:
                     except (PreconditionFailed, NoSuchKey) as exc:
                         refused[key] = exc
                         continue
-                freed.extend(self._remove(conn, bucket, key.encode()) or [])
+                removed = self._remove(conn, bucket, key.encode())
+                if removed is not None:
+                    freed.extend(removed)
+                    if recorded:
+                        self._record(conn, bucket, key.encode(), REMOVED, None, cause)
             return freed, refused
 
         return await self.db.write(job)
+
+    async def forget_changes(self, ids: list[int]) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM changes WHERE id = ?", [(change_id,) for change_id in ids])
+
+        await self.db.write(job)
 
     async def create_upload(self, upload: Upload) -> None:
         def job(conn: sqlite3.Connection) -> None:
@@ -367,7 +414,7 @@ class SqliteMetadataStore:
         return parts
 
     async def complete_upload(
-        self, upload_id: str, build: CompleteBuilder, check: WriteCheck | None = None
+        self, upload_id: str, build: CompleteBuilder, check: WriteCheck | None = None, cause: Cause | None = None,
     ) -> tuple[ObjectVersion, list[str]]:
         def job(conn: sqlite3.Connection) -> tuple[ObjectVersion, list[str]]:
             row = conn.execute(_SELECT_UPLOAD, (upload_id,)).fetchone()
@@ -375,7 +422,7 @@ class SqliteMetadataStore:
                 raise NoSuchUpload(upload_id)
             parts = self._drop_upload(conn, upload_id)
             obj, unused = build(_upload(row), parts)
-            freed = self._insert(conn, obj, check)
+            freed = self._insert(conn, obj, check, cause)
             return obj, freed + unused
 
         return await self.db.write(job)

@@ -9,7 +9,7 @@ from strato.auth.credentials import Identity
 from strato.http.bodies import BodyTooLarge, collect
 from strato.http.request import Request
 from strato.storage.engine import ObjectStore
-from strato.storage.records import Expectation
+from strato.storage.records import Cause, Expectation
 
 from .access import Access
 from .errors import S3Error
@@ -58,6 +58,12 @@ class Call:
     def key(self) -> str:
         assert self.endpoint.key is not None
         return self.endpoint.key
+
+    def cause(self, operation: str) -> Cause:
+        """This request as an object change's notification tells of it; `operation` ends the event
+        name (ObjectCreated:Put). The caller is its access key, or Anonymous."""
+        principal = f"AWS:{self.identity.access_key}" if self.identity is not None else "Anonymous"
+        return Cause(operation, self.request_id, self.request.client, principal)
 
     def stream(self) -> AsyncIterator[bytes]:
         assert self.body is not None

@@ -113,6 +113,7 @@ async def copy_object(call: Call) -> Response:
             source, call.bucket, call.key, system=system, user=user, algorithm=algorithm,
             conditions=h.write_conditions(call.request.headers, call.key),
             storage_class=h.storage_class(call.request.headers), tags=tags.for_copy(call.request.headers, src.tags),
+            cause=call.cause("Copy"),
         )
     finally:
         source.close()

@@ -134,7 +134,8 @@ async def complete_multipart_upload(call: Call) -> Response:
     try:
         obj = await call.store.complete_upload(call.bucket, call.key, _upload_id(call), requested,
                                                h.write_conditions(call.request.headers, call.key),
-                                               expected=call.expect.checksums)
+                                               expected=call.expect.checksums,
+                                               cause=call.cause("CompleteMultipartUpload"))
     except NoSuchUpload:
         earlier = _completed_earlier(call, requested)
         if earlier is None:

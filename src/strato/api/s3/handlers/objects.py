@@ -61,6 +61,7 @@ async def put_object(call: Call) -> Response:
         call.bucket, call.key, call.stream(), call.expect, system=system, user=user,
         conditions=h.write_conditions(call.request.headers, call.key), max_size=call.settings.max_object_size,
         storage_class=h.storage_class(call.request.headers), tags=tags.from_header(call.request.headers),
+        cause=call.cause("Put"),
     )
     return Response(200, written_headers(obj, call.expect.algorithm))
 
@@ -169,7 +170,7 @@ async def delete_object(call: Call) -> Response:
     h.check_version_id(call.request.query.get("versionId"))
     if_match = call.request.headers.get("if-match")
     conditions = {call.key: WriteConditions(if_match=if_match.strip(), key=call.key)} if if_match else None
-    refused = await call.store.delete_objects(call.bucket, [call.key], conditions)
+    refused = await call.store.delete_objects(call.bucket, [call.key], conditions, call.cause("Delete"))
     if call.key in refused:
         raise refused[call.key]
     return Response(204)
@@ -234,7 +235,7 @@ async def delete_objects(call: Call) -> Response:
         keys.append(key)
         versions[key] = version
     call.store.get_bucket(call.bucket)
-    refused = await call.store.delete_objects(call.bucket, keys, conditions)
+    refused = await call.store.delete_objects(call.bucket, keys, conditions, call.cause("Delete"))
     for key, why in refused.items():
         error = to_s3_error(why)
         assert error is not None

@@ -1,0 +1,69 @@
+"""The one relay from S3 object changes to Lambda: it runs in the functions controller, reads the
+changes the storage engine recorded (in the transaction of each object write, for buckets with a
+notification configuration), queues an Event invocation for each configuration a change matches,
+and only then forgets the change. Delivery is at least once: a change whose invocations were
+queued when the server died is relayed again; none is lost. Retries, the event age limit and
+destinations are the Event queue's, as for any Event invocation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from strato.functions.errors import RegistryError
+from strato.functions.records import FunctionVersion, Invocation
+from strato.storage.engine import ObjectStore
+from strato.storage.errors import NoSuchBucket
+from strato.storage.records import Change
+
+from .s3_notifications import event_name, from_document, message
+
+log = logging.getLogger("strato.events")
+
+POLL = 0.05  # seconds between looks at an empty change table: an indexed read of no rows
+
+
+class NotificationRelay:
+    def __init__(self, store: ObjectStore, resolve: Callable[[str], Awaitable[FunctionVersion]],
+                 enqueue: Callable[[Invocation], Awaitable[None]], wake: Callable[[], None], region: str) -> None:
+        """`resolve`: a function ARN to the version an invocation runs; `enqueue`: the Event
+        queue's put; `wake`: tells the Event dispatcher something was queued."""
+        self.store = store
+        self.resolve = resolve
+        self.enqueue = enqueue
+        self.wake = wake
+        self.region = region
+
+    async def serve(self) -> None:
+        while True:
+            changes = self.store.changes()
+            if not changes:
+                await asyncio.sleep(POLL)
+                continue
+            for change in changes:
+                await self._relay(change)
+            await self.store.forget_changes([change.id for change in changes])
+            self.wake()
+
+    async def _relay(self, change: Change) -> None:
+        """An Event invocation for each configuration of the bucket that wants the change (the
+        configuration as it is now: one removed meanwhile is told nothing)."""
+        try:
+            document = self.store.bucket_notification(change.bucket)
+        except NoSuchBucket:
+            return
+        name = event_name(change)
+        for target in from_document(document) if document is not None else []:
+            if not target.wants(name, change.key):
+                continue
+            try:
+                function = await self.resolve(target.function_arn)
+            except RegistryError as exc:
+                log.warning("s3 event for %s/%s: %s is gone: %s", change.bucket, change.key, target.function_arn, exc)
+                continue
+            payload = json.dumps(message(change, target, self.region)).encode()
+            await self.enqueue(Invocation(function, target.function_arn, payload, str(uuid.uuid4())))
