@@ -25,6 +25,7 @@ from .s3_notifications import event_name, from_document, message
 log = logging.getLogger("strato.events")
 
 POLL = 0.05  # seconds between looks at an empty change table: an indexed read of no rows
+RETRY = 1.0  # seconds before changes that could not be relayed are tried again
 
 
 class NotificationRelay:
@@ -40,14 +41,24 @@ class NotificationRelay:
 
     async def serve(self) -> None:
         while True:
-            changes = self.store.changes()
-            if not changes:
-                await asyncio.sleep(POLL)
+            try:
+                relayed = await self.relay_pending()
+            except Exception:  # the queue's disk is full, say: the changes stay recorded, tried again
+                log.exception("S3 event notifications could not be queued; trying again in %s s", RETRY)
+                await asyncio.sleep(RETRY)
                 continue
-            for change in changes:
-                await self._relay(change)
+            if not relayed:
+                await asyncio.sleep(POLL)
+
+    async def relay_pending(self) -> int:
+        """Relay the oldest recorded changes, then forget them; how many there were."""
+        changes = self.store.changes()
+        for change in changes:
+            await self._relay(change)
+        if changes:
             await self.store.forget_changes([change.id for change in changes])
             self.wake()
+        return len(changes)
 
     async def _relay(self, change: Change) -> None:
         """An Event invocation for each configuration of the bucket that wants the change (the
