@@ -20,6 +20,7 @@ from strato.storage.records import Expectation
 from tests.conftest import make_client
 from tests.e2e.client_errors import error_of
 from tests.e2e.lambda_helpers import ECHO, ROLE, RUNTIME, deploy
+from tests.e2e.test_awscli import Aws
 from tests.servers import ACCESS_KEY, StratoServer
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:{}"
@@ -101,6 +102,21 @@ class TestConfiguration:
             lambda_config(function, ["s3:ObjectCreated:Put"], prefix="c/", suffix=".jpg"),
             lambda_config(function, ["s3:ObjectRemoved:*"]))
         assert len(configuration(s3, bucket)["LambdaFunctionConfigurations"]) == 5
+
+    def test_the_aws_cli_sets_and_reads_a_configuration(self, server: StratoServer, lam: Any, bucket: str,
+                                                        function: str, tmp_path: Path) -> None:
+        aws = Aws(server, tmp_path / "home")
+        aws("lambda", "add-permission", "--function-name", function, "--statement-id", "s3",
+            "--action", "lambda:InvokeFunction", "--principal", "s3.amazonaws.com",
+            "--source-arn", f"arn:aws:s3:::{bucket}")
+        document = tmp_path / "notification.json"
+        document.write_text(json.dumps({"LambdaFunctionConfigurations": [
+            {**lambda_config(function, ["s3:ObjectCreated:Put"], suffix=".csv"), "Id": "csv"}]}))
+        aws("s3api", "put-bucket-notification-configuration", "--bucket", bucket,
+            "--notification-configuration", f"file://{document}")
+        answer = aws.json("s3api", "get-bucket-notification-configuration", "--bucket", bucket)
+        assert answer["LambdaFunctionConfigurations"][0]["Filter"] == {
+            "Key": {"FilterRules": [{"Name": "Suffix", "Value": ".csv"}]}}
 
 
 class TestValidation:
