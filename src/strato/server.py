@@ -384,8 +384,8 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
                             LeaseDesk(folder / "leases.sock", pool), Provisioner(registry, pool))
     serving = asyncio.ensure_future(controller.serve())
     collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))
-    relaying = asyncio.ensure_future(
-        NotificationRelay(store, registry.resolve_async, queue.put, dispatcher.wake, settings.region).serve())
+    relay = NotificationRelay(store, registry.resolve_async, queue.put, dispatcher.wake)
+    relaying = asyncio.ensure_future(relay.serve())
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, serving.cancel)
     # A terminal's Ctrl-C reaches every process of its group at once: the supervisor sends the

@@ -42,13 +42,13 @@ async def _body() -> AsyncIterator[bytes]:
 
 async def watched_write(store: ObjectStore, *targets: LambdaTarget) -> None:
     """A bucket with `targets` as its configuration, and one object written into it."""
-    await store.create_bucket("photos", "us-east-1")
+    await store.create_bucket("photos", "eu-west-1")
     await store.put_bucket_notification("photos", to_document(targets))
     await store.put_object("photos", "images/a.jpg", _body(), Expectation(), system={}, user={})
 
 
 def relay(store: ObjectStore, registry: Registry, queue: EventQueue, woken: list[bool]) -> NotificationRelay:
-    return NotificationRelay(store, registry.resolve_async, queue.put, lambda: woken.append(True), "us-east-1")
+    return NotificationRelay(store, registry.resolve_async, queue.put, lambda: woken.append(True))
 
 
 def test_each_matching_configuration_gets_an_invocation_then_the_change_is_forgotten(
@@ -64,7 +64,8 @@ def test_each_matching_configuration_gets_an_invocation_then_the_change_is_forgo
     asyncio.run(main())
     [event] = queue.due(float("inf"), set())
     queue.close()
-    assert json.loads(event.payload)["Records"][0]["s3"]["configurationId"] == "images"
+    [record] = json.loads(event.payload)["Records"]
+    assert (record["s3"]["configurationId"], record["awsRegion"]) == ("images", "eu-west-1")
     assert (event.function_name, event.invoked_arn) == ("fn", ARN)
     assert store.changes() == []
     assert woken == [True]

@@ -30,14 +30,13 @@ RETRY = 1.0  # seconds before changes that could not be relayed are tried again
 
 class NotificationRelay:
     def __init__(self, store: ObjectStore, resolve: Callable[[str], Awaitable[FunctionVersion]],
-                 enqueue: Callable[[Invocation], Awaitable[None]], wake: Callable[[], None], region: str) -> None:
+                 enqueue: Callable[[Invocation], Awaitable[None]], wake: Callable[[], None]) -> None:
         """`resolve`: a function ARN to the version an invocation runs; `enqueue`: the Event
         queue's put; `wake`: tells the Event dispatcher something was queued."""
         self.store = store
         self.resolve = resolve
         self.enqueue = enqueue
         self.wake = wake
-        self.region = region
 
     async def serve(self) -> None:
         while True:
@@ -62,9 +61,10 @@ class NotificationRelay:
 
     async def _relay(self, change: Change) -> None:
         """An Event invocation for each configuration of the bucket that wants the change (the
-        configuration as it is now: one removed meanwhile is told nothing)."""
+        configuration as it is now: one removed meanwhile is told nothing). awsRegion is the bucket's."""
         try:
             document = self.store.bucket_notification(change.bucket)
+            region = self.store.get_bucket(change.bucket).region
         except NoSuchBucket:
             return
         name = event_name(change)
@@ -76,5 +76,5 @@ class NotificationRelay:
             except RegistryError as exc:
                 log.warning("s3 event for %s/%s: %s is gone: %s", change.bucket, change.key, target.function_arn, exc)
                 continue
-            payload = json.dumps(message(change, target, self.region)).encode()
+            payload = json.dumps(message(change, target, region)).encode()
             await self.enqueue(Invocation(function, target.function_arn, payload, str(uuid.uuid4())))
