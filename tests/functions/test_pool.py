@@ -330,6 +330,33 @@ class TestFunctionErrors:
             assert pool.environments == 0
         run(test)
 
+    @pytest.mark.parametrize(("module", "error_type", "said"), [
+        ("import no_such_module\n", "Runtime.ImportModuleError", "no_such_module"),
+        ("import os\nos._exit(3)\n", "Runtime.ExitError", "Runtime exited with error: exit status 3")])
+    def test_a_failed_init_is_reported_and_retried_within_the_invocation(
+            self, run: Runner, module: str, error_type: str, said: str) -> None:
+        """Lambda logs a failed init (INIT_REPORT ... Phase: init, Status: error, its Error Type),
+        retries it in a new environment as part of the invocation (Phase: invoke), and answers
+        with the retry's error; the REPORT's Duration covers the retried init (no Init Duration)."""
+        async def test(pool: Pool, code: Path) -> None:
+            broken = write_code(run.tmp_path / "broken", module + "def handler(e, c): pass\n")
+            call = invocation(function(broken, "broken"))
+            result = await pool.invoke(call)
+            document = error(result)
+            assert document["errorType"] == error_type
+            assert said in document["errorMessage"]
+            assert run.launcher is not None
+            assert len(run.launcher.processes) == 2
+            log = read_logs(run.tmp_path / "logs", "broken").decode()
+            report = rf"INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: %s\tStatus: error\tError Type: {error_type}\n"
+            assert re.search(report % "init" + r"INIT_START Runtime Version: .*\n(.*\n)*" + report % "invoke" +
+                             f"START RequestId: {call.request_id} ", log), log
+            last = log.rsplit("REPORT ", 1)[1]
+            assert f"Status: error\tError Type: {error_type}\t" in last
+            assert "Init Duration" not in last
+            assert pool.environments == 0
+        run(test)
+
     def test_memory_exhaustion_under_the_isolated_launchers_limit_is_out_of_memory(
             self, tmp_path: Path, shared: Shared) -> None:
         async def test(pool: Pool, code: Path) -> None:

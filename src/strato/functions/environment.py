@@ -5,10 +5,11 @@
     initialising --invoke (cold start)--> initialising: the invocation waits for the first GET next
     any --timeout, exit, init error, kill--> dead
 
-An init that outlasts `init_timeout` with an invocation waiting raises InitRetry to it: Lambda
-retries that init within the invoke phase, so the pool starts a `suppressed` environment,
-whose init and invocation share the function's timeout from launch (its REPORT's Duration
-covers both, with no Init Duration).
+An init that fails (an init error posted, an exit, or `init_timeout` outlasted) with an
+invocation waiting is logged (INIT_REPORT) and raises InitRetry to it: Lambda retries that init
+within the invoke phase, so the pool starts a `suppressed` environment, whose init and
+invocation share the function's timeout from launch (its REPORT's Duration covers both, with
+no Init Duration; a failed retry is its invocation's error).
 
 An idle environment can be lent (lending.py): its runtime's connection goes to an API worker,
 which runs invocations on it directly and tells this side when each begins and ends, so that
@@ -58,7 +59,7 @@ class Undelivered(Exception):
 
 
 class InitRetry(Exception):
-    """The init outlasted its limit with an invocation waiting: run it where the init is retried
+    """The init failed with an invocation waiting: run it where the init is retried
     within the invocation's own timeout (a `suppressed` environment)."""
 
 
@@ -335,12 +336,10 @@ class Environment:
 
     def init_failed(self, payload: bytes, error_type: str | None) -> None:
         self._cancel_timer()
-        self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
         self._drain_output()
         document = failures.error_document(payload, error_type or "")
         self.init_error = _error_type(document, error_type)
-        invocation = self._invocation
-        if invocation is not None:
+        if not self._init_ended("error", self.init_error) and self._invocation is not None:
             self._begin()
             self._finish(document, "Unhandled", "error", self.init_error)
         self._die()
@@ -369,22 +368,32 @@ class Environment:
         with the function's timeout."""
         self._timer = None
         self.init_error = failures.TIMED_OUT
-        invocation = self._invocation
-        outcome = self._outcome
-        if invocation is not None and outcome is not None and not self._suppressed:
-            self._invocation = self._outcome = None
-            self._cold = False
-            self._drain_output()
-            self._output.note(self._system.init_report((time.perf_counter() - self._launched_at) * 1000, "timeout"))
-            self._output.flush()
-            outcome.set_exception(InitRetry())
-            self._die()
+        self._drain_output()
+        if not self._suppressed and self._init_ended("timeout"):
             return
-        if invocation is not None:
+        if self._invocation is not None:
             self._begin()
             self._started_at = self._launched_at
             self._cold = False
         self._timed_out()
+
+    def _init_ended(self, status: str, error_type: str | None = None) -> bool:
+        """The init failed by `status` (timeout, error): INIT_REPORT says so. True when its
+        waiting invocation went where the init is retried (InitRetry) and this environment
+        died; Lambda retries a failed init once, within the invocation (the retry, in a
+        suppressed environment, reports its own failure as the invoke phase's)."""
+        self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
+        phase = "invoke" if self._suppressed else "init"
+        self._output.note(self._system.init_report(self.init_duration_ms, status, phase, error_type))
+        outcome = self._outcome
+        if self._suppressed or self._doomed or self._invocation is None or outcome is None:
+            return False
+        self._invocation = self._outcome = None
+        self._cold = False
+        self._output.flush()
+        outcome.set_exception(InitRetry())
+        self._die()
+        return True
 
     async def _watch_exit(self, process: Process) -> None:
         status = await process.wait()
@@ -398,14 +407,14 @@ class Environment:
             if not outcome.done():
                 outcome.set_exception(Undelivered())
         elif invocation is not None:
-            if self.state is State.INITIALISING:  # died before asking for its first invocation
-                self.init_duration_ms = (time.perf_counter() - self._launched_at) * 1000
-            self._begin()
             error_type = failures.exit_type(status, self._max_memory(), self.function.memory_size)
-            message = failures.exit_message(invocation.request_id, status)
-            self._output.note(f"{message}\n{error_type}\n".encode())
-            self._finish(failures.exited(invocation.request_id, error_type, status), "Unhandled",
-                         "error", error_type)
+            # one that died before asking for its first invocation failed its init: retried, if it may be
+            if self.state is not State.INITIALISING or not self._init_ended("error", error_type):
+                self._begin()
+                message = failures.exit_message(invocation.request_id, status)
+                self._output.note(f"{message}\n{error_type}\n".encode())
+                self._finish(failures.exited(invocation.request_id, error_type, status), "Unhandled",
+                             "error", error_type)
         self._die()
         self._release()
         self._rest_of_output()

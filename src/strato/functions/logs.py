@@ -45,10 +45,11 @@ def init_start_line(runtime: str, region: str) -> bytes:
             f"Runtime Version ARN: {runtime_version_arn(region, runtime)}\n").encode()
 
 
-def init_report_line(duration_ms: float, status: str) -> bytes:
-    """The line Lambda writes when an init phase fails by `status` (timeout), before it retries
-    the init within the invocation."""
-    return f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: init\tStatus: {status}\n".encode()
+def init_report_line(duration_ms: float, status: str, phase: str = "init", error_type: str | None = None) -> bytes:
+    """The line Lambda writes when an init fails by `status` (timeout, error): in the init phase,
+    before it retries the init within the invocation, and in the invoke phase, when that retry fails."""
+    line = f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: {phase}\tStatus: {status}"
+    return (line + ("" if error_type is None else f"\tError Type: {error_type}") + "\n").encode()
 
 
 def start_line(request_id: str, version: str) -> bytes:

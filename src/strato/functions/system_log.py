@@ -56,13 +56,15 @@ class SystemLog:
             "runtimeVersionArn": runtime_version_arn(self._region, runtime), "functionName": self._function.name,
             "functionVersion": self._function.version})
 
-    def init_report(self, duration_ms: float, status: str) -> bytes:
-        """An init that failed by `status` (timeout)."""
+    def init_report(self, duration_ms: float, status: str, phase: str = "init", error_type: str | None = None) -> bytes:
+        """An init that failed by `status` (timeout, error) in `phase` (init, or invoke for its retry)."""
         if self._lowest is None:
-            return logs.init_report_line(duration_ms, status)
-        return self._event("WARN", "platform.initReport", {
-            "initializationType": "on-demand", "phase": "init", "status": status,
-            "metrics": {"durationMs": round(duration_ms, 2)}})
+            return logs.init_report_line(duration_ms, status, phase, error_type)
+        record: dict[str, Any] = {"initializationType": "on-demand", "phase": phase, "status": status}
+        if error_type is not None:
+            record["errorType"] = error_type
+        record["metrics"] = {"durationMs": round(duration_ms, 2)}
+        return self._event("WARN", "platform.initReport", record)
 
     def start(self, request_id: str) -> bytes:
         if self._lowest is None:
