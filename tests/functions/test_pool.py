@@ -438,6 +438,18 @@ class TestLogs:
             assert result.log_tail == b""
         run(test)
 
+    def test_a_record_logged_during_init_names_no_request(self, run: Runner) -> None:
+        """awslambdaric stamps records with the invocation in hand: none yet while the module loads."""
+        async def test(pool: Pool, code: Path) -> None:
+            loud = write_code(run.tmp_path / "loud", "import logging\nlogging.warning('loading')\n"
+                                                     "def handler(e, c): logging.warning('handling')\n")
+            call = invocation(function(loud, "loud"))
+            await pool.invoke(call)
+            log = read_logs(run.tmp_path / "logs", "loud").decode()
+            assert re.search(r"\n\[WARNING\]\t[0-9T:.-]+Z\t\tloading\n", log), log
+            assert re.search(rf"\n\[WARNING\]\t[0-9T:.-]+Z\t{call.request_id}\thandling\n", log), log
+        run(test)
+
 
 class TestEnvironments:
     def test_a_warm_environment_is_reused(self, run: Runner) -> None:

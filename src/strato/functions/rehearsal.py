@@ -9,7 +9,7 @@ import shutil
 import socket
 import sys
 
-from .runtime_client import RuntimeClient, function_names, handle, load_handler
+from .runtime_client import LambdaLoggerHandler, RuntimeClient, function_names, handle, load_handler
 
 REHEARSAL_MODULE = "strato_rehearsal"
 REHEARSAL_VARIABLES = 32  # about as many as a function's environment has
@@ -26,8 +26,8 @@ def rehearse(directory: str) -> None:
     on a socket pair, handled and answered. A process forked from the zygote copies every page
     it first writes to (a few µs each on a VM; a first import alone writes ~170): a spare that
     rehearses while it waits has them copied before the cold start that uses it. Leaves
-    nothing behind: the variables, module, path entries, cached context names and files are
-    gone (`directory`, a fresh one, is removed)."""
+    nothing behind: the variables, module, path entries, cached context names, the request id
+    log records are stamped with and files are gone (`directory`, a fresh one, is removed)."""
     kept = dict(os.environ)
     os.environ.clear()
     os.environ.update({f"STRATO_REHEARSAL_{i}": "-" * 64 for i in range(REHEARSAL_VARIABLES)})
@@ -47,6 +47,7 @@ def rehearse(directory: str) -> None:
         ours.close()
         theirs.close()
         function_names.cache_clear()
+        LambdaLoggerHandler.request_id = ""
         os.environ.clear()
         os.environ.update(kept)
         sys.path.remove(directory)
