@@ -349,8 +349,9 @@ class TestFunctionErrors:
             assert len(run.launcher.processes) == 2
             log = read_logs(run.tmp_path / "logs", "broken").decode()
             report = rf"INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: %s\tStatus: error\tError Type: {error_type}\n"
-            assert re.search(report % "init" + r"INIT_START Runtime Version: .*\n(.*\n)*" + report % "invoke" +
-                             f"START RequestId: {call.request_id} ", log), log
+            assert re.search(report % "init" + r"(.*\n)*" + report % "invoke" + f"START RequestId: {call.request_id} ",
+                             log), log
+            assert log.count("INIT_START Runtime Version") == 1  # the retry goes on in the same log stream
             last = log.rsplit("REPORT ", 1)[1]
             assert f"Status: error\tError Type: {error_type}\t" in last
             assert "Init Duration" not in last
@@ -383,18 +384,26 @@ class TestFunctionErrors:
         retries it as part of the invocation, under the function's timeout (the deadline the
         handler is told counts it); the REPORT's Duration covers that init (no Init Duration)."""
         async def test(pool: Pool, code: Path) -> None:
-            slow = write_code(run.tmp_path / "slow", "import time\ntime.sleep(1)\n"
-                                                     "def handler(e, c): return c.get_remaining_time_in_millis()\n")
+            slow = write_code(run.tmp_path / "slow", """
+import os, time
+print(os.environ["AWS_LAMBDA_LOG_STREAM_NAME"])
+time.sleep(1)
+def handler(e, c):
+    return c.get_remaining_time_in_millis(), c.log_stream_name
+""")
             result = await pool.invoke(invocation(function(slow, "slow", timeout=10)))
             assert result.function_error is None
-            assert 0 < json.loads(result.payload) <= 9000  # the 10 s less the init's second
+            remaining, stream = json.loads(result.payload)
+            assert 0 < remaining <= 9000  # the 10 s less the init's second
             assert pool.environments == 1
             report = result.log_tail.decode().rsplit("REPORT ", 1)[1]
             assert float(report.split("Duration: ")[1].split(" ms")[0]) >= 1000
             assert "Init Duration" not in report
             log = read_logs(run.tmp_path / "logs", "slow").decode()
+            # the retry goes on in the same log stream, under the one INIT_START
             assert re.search(r"\nINIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: timeout\n"
-                             r"INIT_START Runtime Version: ", log), log
+                             rf"{re.escape(stream)}\nSTART RequestId: ", log), log
+            assert log.count("INIT_START Runtime Version") == 1
         run(test, init_timeout=0.5)
 
     def test_a_six_megabyte_result_passes_and_a_larger_one_is_refused(self, run: Runner) -> None:

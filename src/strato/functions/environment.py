@@ -60,7 +60,12 @@ class Undelivered(Exception):
 
 class InitRetry(Exception):
     """The init failed with an invocation waiting: run it where the init is retried
-    within the invocation's own timeout (a `suppressed` environment)."""
+    within the invocation's own timeout (a `suppressed` environment), which goes on with
+    this environment's log `stream`."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.stream = stream
 
 
 class InitFailed(Exception):
@@ -78,7 +83,7 @@ class State(enum.Enum):
 class Environment:
     def __init__(self, function: FunctionVersion, files: LogFiles, variables: dict[str, str],
                  on_dead: Callable[[Environment], None], init_timeout: float = INIT_TIMEOUT,
-                 suppressed: bool = False) -> None:
+                 retrying: str | None = None) -> None:
         self.function = function
         self.state = State.STARTING
         self.idle_since = 0.0
@@ -88,8 +93,9 @@ class Environment:
         self._initialised: asyncio.Future[None] | None = None  # awaited by `initialised`
         self._variables = variables
         self._on_dead = on_dead
-        self._suppressed = suppressed
-        self._init_timeout = float(function.timeout) if suppressed else init_timeout
+        self._retrying = retrying  # the log stream of a failed init it retries (suppressed): it goes on there
+        self._suppressed = retrying is not None
+        self._init_timeout = float(function.timeout) if self._suppressed else init_timeout
         self._loop = asyncio.get_running_loop()
         self._channel = RuntimeChannel(self)
         logging = function.logging
@@ -131,9 +137,10 @@ class Environment:
             read_end, write_end = os.pipe()
             os.set_blocking(read_end, False)
             self._pipe = read_end
-            variables = environment_variables(self._variables, function, listener.address)
+            variables = environment_variables(self._variables, function, listener.address, self._retrying)
             self._output.stream = variables["AWS_LAMBDA_LOG_STREAM_NAME"]
-            self._output.note(self._system.init_start())
+            if not self._suppressed:
+                self._output.note(self._system.init_start())
             spec = LaunchSpec(
                 runtime=function.runtime, handler=function.handler, code_dir=function.code_dir,
                 environment=variables,
@@ -391,7 +398,7 @@ class Environment:
         self._invocation = self._outcome = None
         self._cold = False
         self._output.flush()
-        outcome.set_exception(InitRetry())
+        outcome.set_exception(InitRetry(self._output.stream))
         self._die()
         return True
 

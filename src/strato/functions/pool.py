@@ -108,20 +108,20 @@ class Pool:
                 raise
             reserved = self._admit(function)
         group = None
-        suppressed = False
+        retrying: str | None = None  # the log stream of a failed init to retry
         try:
             group = self._group(function)
             while True:
                 environment = (self._take_idle(group) or await self._recall_one(group)
-                               or self._new(function, group, suppressed=suppressed))
+                               or self._new(function, group, retrying=retrying))
                 try:
                     if environment.state is State.STARTING:
                         await environment.start(self._launcher)
                     result = await environment.invoke(invocation)
                 except Undelivered:  # it died idle; a cold environment never raises this
                     continue
-                except InitRetry:
-                    suppressed = True
+                except InitRetry as retry:
+                    retrying = retry.stream
                     continue
                 except asyncio.CancelledError:
                     environment.kill()
@@ -332,13 +332,13 @@ class Pool:
         return None
 
     def _new(self, function: FunctionVersion, group: _Group, variables: dict[str, str] | None = None,
-             suppressed: bool = False) -> Environment:
+             retrying: str | None = None) -> Environment:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
         if self._environments >= self._max_environments:
             self._evict_one()
         environment = Environment(function, self._files, group.variables if variables is None else variables,
-                                  self._on_dead, self._init_timeout, suppressed)
+                                  self._on_dead, self._init_timeout, retrying)
         group.live.add(environment)
         self._environments += 1
         return environment

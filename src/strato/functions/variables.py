@@ -70,15 +70,18 @@ def function_variables(function: FunctionVersion, region: str, endpoint_url: str
     return variables
 
 
-def environment_variables(base: dict[str, str], function: FunctionVersion, runtime_api: str) -> dict[str, str]:
-    """One environment's variables: its Runtime API address and its own log stream, named as
-    Lambda names it: YYYY/MM/DD/[VERSION]GUID in the function's own group, and in a group it
-    names (which other functions may share) YYYY/MM/DD/NAME[VERSION][GUID] (log_dirs.function_streams).
+def environment_variables(base: dict[str, str], function: FunctionVersion, runtime_api: str,
+                          stream: str | None = None) -> dict[str, str]:
+    """One environment's variables: its Runtime API address and its log stream (its own, unless
+    it goes on with `stream`), named as Lambda names it: YYYY/MM/DD/[VERSION]GUID in the
+    function's own group, and in a group it names (which other functions may share)
+    YYYY/MM/DD/NAME[VERSION][GUID] (log_dirs.function_streams).
     https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html"""
-    today = datetime.datetime.now(datetime.UTC)
-    guid = uuid.uuid4().hex
-    if function.logging.log_group is None:
-        stream = f"{today:%Y/%m/%d}/[{function.version}]{guid}"
-    else:
-        stream = f"{today:%Y/%m/%d}/{function.name}[{function.version}][{guid}]"
+    if stream is None:
+        today = datetime.datetime.now(datetime.UTC)
+        guid = uuid.uuid4().hex
+        if function.logging.log_group is None:
+            stream = f"{today:%Y/%m/%d}/[{function.version}]{guid}"
+        else:
+            stream = f"{today:%Y/%m/%d}/{function.name}[{function.version}][{guid}]"
     return {**base, "AWS_LAMBDA_RUNTIME_API": runtime_api, "AWS_LAMBDA_LOG_STREAM_NAME": stream}
