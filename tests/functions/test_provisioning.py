@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from strato import migrations
-from strato.functions.environment import InitFailed
+from strato.functions.environment import INIT_TIMEOUT, InitFailed
 from strato.functions.pool import IDLE_TIMEOUT, Pool
 from strato.functions.provisioned import FAILED, IN_PROGRESS, READY, ProvisionedConfig, server_starting
 from strato.functions.provisioning import LAUNCH_FAILURE, Provisioner
@@ -44,9 +44,11 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
     opened.close()
 
 
-def run_with_pool(tmp_path: Path, test: Callable[[Pool], Awaitable[None]], idle_timeout: float = IDLE_TIMEOUT) -> None:
+def run_with_pool(tmp_path: Path, test: Callable[[Pool], Awaitable[None]], idle_timeout: float = IDLE_TIMEOUT,
+                  init_timeout: float = INIT_TIMEOUT) -> None:
     async def main() -> None:
-        pool = Pool(SubprocessLauncher(), logs_dir=tmp_path / "logs", region=REGION, idle_timeout=idle_timeout)
+        pool = Pool(SubprocessLauncher(), logs_dir=tmp_path / "logs", region=REGION, idle_timeout=idle_timeout,
+                    init_timeout=init_timeout)
         try:
             await test(pool)
         finally:
@@ -158,6 +160,18 @@ class TestKeptEnvironments:
             await pool.invoke(invocation(fn, b'{"exit": true}'))
             assert lost == [kept]
         run_with_pool(tmp_path, test)
+
+    def test_a_kept_environments_init_may_outlast_the_on_demand_limit(self, tmp_path: Path) -> None:
+        """Lambda's 10 s init limit is not for provisioned concurrency: its init may take 130 s, or
+        the function's timeout if longer."""
+        code = write_code(tmp_path / "code", "import time\ntime.sleep(1)\n" + HANDLERS)
+
+        async def test(pool: Pool) -> None:
+            fn = function(code)
+            await pool.provision(fn)
+            result = await pool.invoke(invocation(fn))
+            assert json.loads(result.payload)["type"] == "provisioned-concurrency"
+        run_with_pool(tmp_path, test, init_timeout=0.5)
 
     def test_an_init_that_fails_is_init_failed_with_its_error_type(self, tmp_path: Path) -> None:
         code = write_code(tmp_path / "code", "raise ValueError('no')\n")

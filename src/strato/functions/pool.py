@@ -15,7 +15,8 @@ revision's when an invocation finds none idle here (a warm one beats a cold star
 
 Kept environments (`provision`: provisioned concurrency, provisioning.py) are started ahead of
 demand and serve invocations like any other, but are never reaped or evicted for idleness; when
-one dies the pool tells `on_kept_lost`, and `unkeep` makes them ordinary again.
+one dies the pool tells `on_kept_lost`, and `unkeep` makes them ordinary again. Their init is not
+held to the on-demand limit (KEPT_INIT_TIMEOUT, as Lambda's provisioned concurrency).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ RECALL_WAIT = 0.5  # how long a refused invocation waits for recalled environmen
 REUSE_WAIT = 0.05  # how long an invocation waits for a recalled warm environment before a cold start
 THROTTLED = "Rate Exceeded."
 INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"  # on-demand, or provisioned-concurrency when kept
+KEPT_INIT_TIMEOUT = 130.0  # a kept environment's init may last this long, or its function's timeout if longer
 
 
 @dataclass(eq=False)
@@ -183,7 +185,8 @@ class Pool:
         if self._closed:
             raise RuntimeError("the pool is closed")
         group = self._revived(function)
-        environment = self._new(function, group, {**group.variables, INITIALIZATION_TYPE: "provisioned-concurrency"})
+        environment = self._new(function, group, {**group.variables, INITIALIZATION_TYPE: "provisioned-concurrency"},
+                                init_timeout=max(KEPT_INIT_TIMEOUT, float(function.timeout)))
         self._kept.add(environment)
         try:
             await environment.start(self._launcher)
@@ -332,13 +335,13 @@ class Pool:
         return None
 
     def _new(self, function: FunctionVersion, group: _Group, variables: dict[str, str] | None = None,
-             retrying: str | None = None) -> Environment:
+             retrying: str | None = None, init_timeout: float | None = None) -> Environment:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
         if self._environments >= self._max_environments:
             self._evict_one()
         environment = Environment(function, self._files, group.variables if variables is None else variables,
-                                  self._on_dead, self._init_timeout, retrying)
+                                  self._on_dead, init_timeout or self._init_timeout, retrying)
         group.live.add(environment)
         self._environments += 1
         return environment
