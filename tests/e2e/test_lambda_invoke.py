@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -208,6 +209,27 @@ def test_an_unimportable_handler_is_an_init_error(lam: Any) -> None:
     assert answer["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.ImportModuleError"
     assert "missing_module" in error["errorMessage"]
+
+
+@pytest.mark.parametrize(("files", "executable", "reason"), [
+    ({}, (), r"Couldn't find valid bootstrap\(s\): \[\S*/bootstrap /opt/bootstrap\]"),
+    ({"bootstrap": "#!/bin/sh\n"}, (), r"fork/exec \S*/bootstrap: permission denied"),
+    ({"bootstrap": "not a program\n"}, ("bootstrap",), r"fork/exec \S*/bootstrap: exec format error")])
+def test_a_custom_runtime_whose_bootstrap_cannot_run_is_an_invalid_entrypoint(
+        lam: Any, server: StratoServer, files: dict[str, str | bytes], executable: tuple[str, ...],
+        reason: str) -> None:
+    """Lambda's own error, worded as its others are (RequestId: X Error: ...), not the exit that follows."""
+    name = deploy(lam, ECHO, runtime="provided.al2023", files=files, executable=executable)
+    answer, error = call(lam, name)
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.InvalidEntrypoint"
+    assert re.fullmatch(f"RequestId: {request_id} Error: {reason}", error["errorMessage"]), error
+    until(lambda: f"REPORT RequestId: {request_id}" in function_log(server, name), "the REPORT line")
+    log = function_log(server, name)
+    assert "\tPhase: init\tStatus: error\tError Type: Runtime.InvalidEntrypoint\n" in log
+    assert re.search(f"\nSTART RequestId: {request_id} .*\nRequestId: {request_id} Error: {reason}\n"
+                     f"Runtime.InvalidEntrypoint\nEND RequestId: {request_id}\n", log), log
 
 
 def test_log_tail_carries_the_invocations_output_and_report(lam: Any) -> None:

@@ -346,8 +346,12 @@ class Environment:
         self._drain_output()
         document = failures.error_document(payload, error_type or "")
         self.init_error = _error_type(document, error_type)
-        if not self._init_ended("error", self.init_error) and self._invocation is not None:
+        invocation = self._invocation
+        if not self._init_ended("error", self.init_error) and invocation is not None:
             self._begin()
+            if self.init_error == failures.INVALID_ENTRYPOINT:
+                document, message = failures.invalid_entrypoint(invocation.request_id, document)
+                self._output.note(f"{message}\n{self.init_error}\n".encode())
             self._finish(document, "Unhandled", "error", self.init_error)
         self._die()
 

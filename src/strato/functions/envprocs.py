@@ -134,10 +134,28 @@ class Runtime:
             os.set_inheritable(api.fileno(), True)
             environment[runtime_client.API_FD_VARIABLE] = str(api.detach())
             environment[runtime_client.LOG_SECRET_VARIABLE] = spec.get("log_secret") or ""
+        custom = not spec.get("argv") and not runtime.startswith("python")  # it runs its bootstrap
         argv = spec.get("argv") or (_fresh_python() if runtime.startswith("python") else [_bootstrap(task_root)])
         if wrapper:  # Lambda starts the runtime through it: it gets the runtime's command line
             argv = [wrapper, *argv]
-        os.execve(argv[0], argv, environment)
+        elif custom and not os.path.exists(argv[0]):
+            return _invalid_entrypoint(environment, f"Couldn't find valid bootstrap(s): "
+                                                    f"[{os.path.join(task_root, 'bootstrap')} {sandbox.OPT}/bootstrap]")
+        try:
+            os.execve(argv[0], argv, environment)
+        except OSError as e:
+            if wrapper or not custom:
+                raise
+            reason = os.strerror(e.errno or 0)
+            return _invalid_entrypoint(environment, f"fork/exec {argv[0]}: {reason[:1].lower()}{reason[1:]}")
+
+
+def _invalid_entrypoint(environment: dict[str, str], reason: str) -> int:
+    """The bootstrap cannot be started: Lambda says so itself (Runtime.InvalidEntrypoint, in Go's
+    words of the failure), through the Runtime API as an init error; exit status 1."""
+    client = runtime_client.RuntimeClient(environment["AWS_LAMBDA_RUNTIME_API"])
+    client.fail_init({"errorType": runtime_client.INVALID_ENTRYPOINT, "errorMessage": reason})
+    return 1
 
 
 def _bootstrap(task_root: str) -> str:

@@ -9,6 +9,8 @@ import signal
 
 from strato import jsontext
 
+from .runtime_client import INVALID_ENTRYPOINT as INVALID_ENTRYPOINT
+
 TIMED_OUT = "Sandbox.Timedout"
 EXIT_ERROR = "Runtime.ExitError"
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
@@ -60,6 +62,13 @@ def exit_message(request_id: str, status: int) -> str:
 
 def exited(request_id: str, error_type: str, status: int) -> bytes:
     return _document(error_type, exit_message(request_id, status))
+
+
+def invalid_entrypoint(request_id: str, document: bytes) -> tuple[bytes, str]:
+    """An entrypoint failure posted at init (its reason the errorMessage) as the invocation's
+    error, worded as Lambda words its own errors, and the line it logs after START."""
+    message = f"RequestId: {request_id} Error: {jsontext.loads(document).get('errorMessage')}"
+    return _document(INVALID_ENTRYPOINT, message), message
 
 
 def error_document(body: bytes, header_type: str) -> bytes:

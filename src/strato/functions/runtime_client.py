@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 API = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+INVALID_ENTRYPOINT = "Runtime.InvalidEntrypoint"  # a custom runtime's bootstrap cannot be started (envprocs)
 INLINE_BODY = 64 * 1024  # smaller bodies go out in one write with their head
 RECEIVE_SIZE = 256 * 1024
 UNHANDLED_WARNING = (  # awslambdaric's lambda_unhandled_exception_warning_message
