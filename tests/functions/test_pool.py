@@ -352,6 +352,7 @@ class TestFunctionErrors:
             assert re.search(report % "init" + r"(.*\n)*" + report % "invoke" + f"START RequestId: {call.request_id} ",
                              log), log
             assert log.count("INIT_START Runtime Version") == 1  # the retry goes on in the same log stream
+            assert re.search(report % "init", result.log_tail.decode())  # the tail has both attempts
             last = log.rsplit("REPORT ", 1)[1]
             assert f"Status: error\tError Type: {error_type}\t" in last
             assert "Init Duration" not in last
@@ -404,6 +405,7 @@ def handler(e, c):
             assert re.search(r"\nINIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: timeout\n"
                              rf"{re.escape(stream)}\nSTART RequestId: ", log), log
             assert log.count("INIT_START Runtime Version") == 1
+            assert b"\tPhase: init\tStatus: timeout\n" in result.log_tail  # the tail has both attempts
         run(test, init_timeout=0.5)
 
     def test_a_six_megabyte_result_passes_and_a_larger_one_is_refused(self, run: Runner) -> None:

@@ -61,11 +61,12 @@ class Undelivered(Exception):
 class InitRetry(Exception):
     """The init failed with an invocation waiting: run it where the init is retried
     within the invocation's own timeout (a `suppressed` environment), which goes on with
-    this environment's log `stream`."""
+    this environment's log `stream`, its `tail` the start of the invocation's log tail."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, tail: bytes) -> None:
         super().__init__(stream)
         self.stream = stream
+        self.tail = tail
 
 
 class InitFailed(Exception):
@@ -83,7 +84,7 @@ class State(enum.Enum):
 class Environment:
     def __init__(self, function: FunctionVersion, files: LogFiles, variables: dict[str, str],
                  on_dead: Callable[[Environment], None], init_timeout: float = INIT_TIMEOUT,
-                 retrying: str | None = None) -> None:
+                 retrying: InitRetry | None = None) -> None:
         self.function = function
         self.state = State.STARTING
         self.idle_since = 0.0
@@ -93,7 +94,7 @@ class Environment:
         self._initialised: asyncio.Future[None] | None = None  # awaited by `initialised`
         self._variables = variables
         self._on_dead = on_dead
-        self._retrying = retrying  # the log stream of a failed init it retries (suppressed): it goes on there
+        self._retrying = retrying  # the failed init it retries (suppressed), in whose log stream it goes on
         self._suppressed = retrying is not None
         self._init_timeout = float(function.timeout) if self._suppressed else init_timeout
         self._loop = asyncio.get_running_loop()
@@ -101,6 +102,8 @@ class Environment:
         logging = function.logging
         levels = LevelFilter(logging.application_log_level or "INFO") if logging.json else None
         self._output = Output(files, logging.group_of(function.name), levels=levels)
+        if retrying is not None:
+            self._output.follow(retrying.tail)
         self._system = SystemLog(function, function.arn.split(":")[3])
         self._listener: RuntimeApiListener | None = None
         self._process: Process | None = None
@@ -137,7 +140,8 @@ class Environment:
             read_end, write_end = os.pipe()
             os.set_blocking(read_end, False)
             self._pipe = read_end
-            variables = environment_variables(self._variables, function, listener.address, self._retrying)
+            variables = environment_variables(self._variables, function, listener.address,
+                                              None if self._retrying is None else self._retrying.stream)
             self._output.stream = variables["AWS_LAMBDA_LOG_STREAM_NAME"]
             if not self._suppressed:
                 self._output.note(self._system.init_start())
@@ -401,8 +405,7 @@ class Environment:
             return False
         self._invocation = self._outcome = None
         self._cold = False
-        self._output.flush()
-        outcome.set_exception(InitRetry(self._output.stream))
+        outcome.set_exception(InitRetry(self._output.stream, self._output.flush()))
         self._die()
         return True
 

@@ -339,6 +339,10 @@ class Output:
         self._carry = b""  # the end of what was written early, for the tail
         self._open_line = False  # the output so far ends inside a line
 
+    def follow(self, tail: bytes) -> None:
+        """Begin the log tail with `tail` (what another environment logged for the same invocation)."""
+        self._carry = tail[-LOG_TAIL_BYTES:]
+
     def add(self, data: bytes) -> None:
         """The runtime's output, as read."""
         if self._levels is not None:

@@ -110,7 +110,7 @@ class Pool:
                 raise
             reserved = self._admit(function)
         group = None
-        retrying: str | None = None  # the log stream of a failed init to retry
+        retrying: InitRetry | None = None  # a failed init to retry
         try:
             group = self._group(function)
             while True:
@@ -123,7 +123,7 @@ class Pool:
                 except Undelivered:  # it died idle; a cold environment never raises this
                     continue
                 except InitRetry as retry:
-                    retrying = retry.stream
+                    retrying = retry
                     continue
                 except asyncio.CancelledError:
                     environment.kill()
@@ -335,7 +335,7 @@ class Pool:
         return None
 
     def _new(self, function: FunctionVersion, group: _Group, variables: dict[str, str] | None = None,
-             retrying: str | None = None, init_timeout: float | None = None) -> Environment:
+             retrying: InitRetry | None = None, init_timeout: float | None = None) -> Environment:
         if self._reaper is None:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
         if self._environments >= self._max_environments:
