@@ -22,7 +22,7 @@ from strato.functions.records import MAX_PAYLOAD, InvokeResult, TooManyRequests
 from tests.functions.support import REGION, SubprocessLauncher, function, invocation, write_code
 
 HANDLERS = '''
-import json, os, signal, socket, time, uuid
+import json, os, signal, socket, sys, time, uuid
 
 TOKEN = uuid.uuid4().hex  # one per environment (pids repeat across pid namespaces)
 
@@ -54,6 +54,9 @@ def sleep(event, context):
 
 def exit(event, context):
     os._exit(1)
+
+def leave(event, context):
+    sys.exit("the handler leaves")
 
 def kill(event, context):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -317,6 +320,16 @@ class TestFunctionErrors:
             assert b"Error Type: Runtime.ExitError" in result.log_tail
             echoed = await pool.invoke(invocation(function(code, handler="app.echo"), b"1"))
             assert echoed.payload == b"1"
+        run(test)
+
+    def test_a_handler_leaving_by_sys_exit_with_a_message_has_it_logged(self, run: Runner) -> None:
+        """As the interpreter ends on a SystemExit whose code is no number: the message on stderr, status 1."""
+        async def test(pool: Pool, code: Path) -> None:
+            call = invocation(function(code, handler="app.leave"))
+            result = await pool.invoke(call)
+            assert error(result)["errorMessage"] == \
+                f"RequestId: {call.request_id} Error: Runtime exited with error: exit status 1"
+            assert f"\nthe handler leaves\nRequestId: {call.request_id} Error: ".encode() in result.log_tail
         run(test)
 
     def test_an_init_error_is_the_triggering_invokes_error_and_the_environment_goes(self, run: Runner) -> None:

@@ -100,8 +100,10 @@ class Runtime:
             self.sock.close()
             api = socket.socket(fileno=fds[1]) if len(fds) > 1 else None
             code = self.run(spec, api)
-        except SystemExit as e:
+        except SystemExit as e:  # as the interpreter ends on one: a code that is no number is printed, status 1
             code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+            if e.code is not None and not isinstance(e.code, int):
+                print(e.code, file=sys.stderr)
         except BaseException as e:
             print(f"strato: the runtime failed to start: {e!r}", file=sys.stderr)
         sys.stdout.flush()
