@@ -58,6 +58,12 @@ def exit(event, context):
 def leave(event, context):
     sys.exit("the handler leaves")
 
+class Stop(BaseException):
+    pass
+
+def stop(event, context):
+    raise Stop("nothing catches this")
+
 def kill(event, context):
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -330,6 +336,20 @@ class TestFunctionErrors:
             assert error(result)["errorMessage"] == \
                 f"RequestId: {call.request_id} Error: Runtime exited with error: exit status 1"
             assert f"\nthe handler leaves\nRequestId: {call.request_id} Error: ".encode() in result.log_tail
+        run(test)
+
+    def test_a_handler_raising_what_the_runtime_does_not_catch_has_its_traceback_logged(self, run: Runner) -> None:
+        """A BaseException (asyncio's CancelledError, a library's own) ends the runtime as it ends
+        any Python program: its traceback on stderr, exit status 1."""
+        async def test(pool: Pool, code: Path) -> None:
+            call = invocation(function(code, handler="app.stop"))
+            result = await pool.invoke(call)
+            assert error(result)["errorMessage"] == \
+                f"RequestId: {call.request_id} Error: Runtime exited with error: exit status 1"
+            tail = result.log_tail.decode()
+            assert "Traceback (most recent call last):\n" in tail
+            assert "app.Stop: nothing catches this\nRequestId: " in tail
+            assert "envprocs.py" not in tail  # no frame of strato's runtime process
         run(test)
 
     def test_an_init_error_is_the_triggering_invokes_error_and_the_environment_goes(self, run: Runner) -> None:

@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,7 @@ class Runtime:
         self.policy = policy
         self.sock = sock
         self.host = host  # the kept host tree (with namespaces), where the code is found
+        self.running = False  # the runtime client runs: what ends it ends a Python program
 
     def wait_for_launch(self, report: int) -> None:
         """Rehearse, then close `report` (the spare is ready once every writer has closed it),
@@ -105,7 +107,10 @@ class Runtime:
             if e.code is not None and not isinstance(e.code, int):
                 print(e.code, file=sys.stderr)
         except BaseException as e:
-            print(f"strato: the runtime failed to start: {e!r}", file=sys.stderr)
+            if self.running:
+                _print_uncaught(e)
+            else:
+                print(f"strato: the runtime failed to start: {e!r}", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -130,6 +135,7 @@ class Runtime:
         if runtime.startswith("python") and not wrapper:  # the forked interpreter runs it
             os.environ.clear()
             os.environ.update(environment)
+            self.running = True
             return runtime_client.run(api, spec.get("log_secret"))
         # A program of its own: the zip's bootstrap, node, or Python afresh through a wrapper.
         if api is not None:  # strato's runtime client takes the connection and the secret from these
@@ -150,6 +156,16 @@ class Runtime:
                 raise
             reason = os.strerror(e.errno or 0)
             return _invalid_entrypoint(environment, f"fork/exec {argv[0]}: {reason[:1].lower()}{reason[1:]}")
+
+
+def _print_uncaught(e: BaseException) -> None:
+    """What ends the runtime, reported as the interpreter reports what ends a program, without
+    strato's own frames (nor the paths they would show)."""
+    ours = os.path.dirname(__file__)
+    report = traceback.TracebackException.from_exception(e)
+    report.stack = traceback.StackSummary.from_list([frame for frame in report.stack
+                                                     if not frame.filename.startswith(ours)])
+    print("".join(report.format()), end="", file=sys.stderr)
 
 
 def _invalid_entrypoint(environment: dict[str, str], reason: str) -> int:
