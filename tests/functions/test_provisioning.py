@@ -16,6 +16,7 @@ import pytest
 
 from strato import migrations
 from strato.functions.environment import INIT_TIMEOUT, InitFailed
+from strato.functions.logs import read_logs
 from strato.functions.pool import IDLE_TIMEOUT, Pool
 from strato.functions.provisioned import FAILED, IN_PROGRESS, READY, ProvisionedConfig, server_starting
 from strato.functions.provisioning import LAUNCH_FAILURE, Provisioner
@@ -173,13 +174,22 @@ class TestKeptEnvironments:
             assert json.loads(result.payload)["type"] == "provisioned-concurrency"
         run_with_pool(tmp_path, test, init_timeout=0.5)
 
-    def test_an_init_that_fails_is_init_failed_with_its_error_type(self, tmp_path: Path) -> None:
-        code = write_code(tmp_path / "code", "raise ValueError('no')\n")
+    @pytest.mark.parametrize(("module", "error_type"), [
+        ("raise ValueError('no')\n", "ValueError"), ("import os\nos._exit(3)\n", "Runtime.ExitError")])
+    def test_an_init_that_fails_is_init_failed_with_its_error_type(
+            self, tmp_path: Path, module: str, error_type: str) -> None:
+        """...and logged so (INIT_REPORT), whether the runtime posted the error or exited."""
+        code = write_code(tmp_path / "code", module)
 
         async def test(pool: Pool) -> None:
-            with pytest.raises(InitFailed, match="ValueError"):
+            with pytest.raises(InitFailed, match=error_type):
                 await pool.provision(function(code))
             assert pool.environments == 0
+
+            async def reported() -> bool:  # once the process is gone, its log is written
+                return f"\tPhase: init\tStatus: error\tError Type: {error_type}\n" in read_logs(
+                    tmp_path / "logs", "fn").decode()
+            await until(reported)
         run_with_pool(tmp_path, test)
 
 

@@ -429,6 +429,9 @@ class Environment:
                 self._output.note(f"{message}\n{error_type}\n".encode())
                 self._finish(failures.exited(invocation.request_id, error_type, status), "Unhandled",
                              "error", error_type)
+        elif self.state is State.INITIALISING and not self._doomed:  # started ahead of demand: its init failed
+            self.init_error = failures.exit_type(status, self._max_memory(), self.function.memory_size)
+            self._init_ended("error", self.init_error)
         self._die()
         self._release()
         self._rest_of_output()
