@@ -58,3 +58,12 @@ def test_a_report_carries_lambdas_metrics() -> None:
 
 def test_event_times_are_utc_to_the_millisecond() -> None:
     assert event_time(1700000000.25) == "2023-11-14T22:13:20.250Z"
+
+
+def test_a_failed_inits_report_names_its_phase_and_error_type() -> None:
+    """The retry of a failed init, within the invocation, is the invoke phase's (telemetry's initReport)."""
+    report = json.loads(system_log("INFO").init_report(80.5, "error", "invoke", "Runtime.ImportModuleError"))
+    assert report["record"] == {"initializationType": "on-demand", "phase": "invoke", "status": "error",
+                                "errorType": "Runtime.ImportModuleError", "metrics": {"durationMs": 80.5}}
+    assert system_log(None).init_report(80.5, "error", "invoke", "Runtime.ImportModuleError") == (
+        b"INIT_REPORT Init Duration: 80.50 ms\tPhase: invoke\tStatus: error\tError Type: Runtime.ImportModuleError\n")
