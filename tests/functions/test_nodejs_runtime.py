@@ -227,7 +227,7 @@ def test_a_rejection_the_handler_leaves_unhandled_ends_the_runtime_before_it_ask
 
 
 # node exits 128 after an unhandled rejection and 129 after an uncaught exception, as Lambda's
-# runtime does; through the sandbox's init (128+N for signal N) the 129 reads as signal 1 (-1).
+# runtime does (an exit status, not signal 1, though the sandbox's init folds signal N into 128+N).
 @pytest.mark.parametrize(("source", "error_type", "message", "status"), [
     ("""exports.handler = async () => {
           Promise.reject(new Error("yikes"));
@@ -236,7 +236,7 @@ def test_a_rejection_the_handler_leaves_unhandled_ends_the_runtime_before_it_ask
         };""", "Runtime.UnhandledPromiseRejection", "Error: yikes", 128),
     ("""exports.handler = (event, context, callback) => {
           setTimeout(() => { throw new TypeError("thrown from a timer"); }, 1);
-        };""", "TypeError", "thrown from a timer", -1),
+        };""", "TypeError", "thrown from a timer", 129),
 ])
 def test_an_error_nothing_caught_during_an_invocation_is_its_error_then_the_runtime_ends(
         runner: Runner, source: str, error_type: str, message: str, status: int) -> None:

@@ -56,7 +56,7 @@ def exit(event, context):
     os._exit(1)
 
 def leave(event, context):
-    sys.exit("the handler leaves")
+    sys.exit(event.get("status", "the handler leaves"))
 
 class Stop(BaseException):
     pass
@@ -336,6 +336,16 @@ class TestFunctionErrors:
             assert error(result)["errorMessage"] == \
                 f"RequestId: {call.request_id} Error: Runtime exited with error: exit status 1"
             assert f"\nthe handler leaves\nRequestId: {call.request_id} Error: ".encode() in result.log_tail
+        run(test)
+
+    @pytest.mark.parametrize("status", [130, 137])
+    def test_a_runtime_exit_status_above_128_is_no_signal(self, run: Runner, status: int) -> None:
+        """A runtime that exits 137 was not killed: Lambda words it as the exit status it is."""
+        async def test(pool: Pool, code: Path) -> None:
+            call = invocation(function(code, handler="app.leave"), b'{"status": %d}' % status)
+            assert error(await pool.invoke(call)) == {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {call.request_id} Error: Runtime exited with error: exit status {status}"}
         run(test)
 
     def test_a_handler_raising_what_the_runtime_does_not_catch_has_its_traceback_logged(self, run: Runner) -> None:

@@ -60,16 +60,18 @@ class Init:
         if self.sock.recv(16) != b"adopted":  # the zygote went away before adopting us
             os._exit(0)
         syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGKILL)
-        self.sock.close()
-        os._exit(self._reap_until(runtime))
+        code = self._reap_until(runtime)
+        with contextlib.suppress(OSError):  # the exact status: 128+N is an exit status too
+            self.sock.send(str(code).encode(), socket.MSG_NOSIGNAL)
+        os._exit(SIGNAL_EXIT - code if code < 0 else code)
 
     @staticmethod
     def _reap_until(runtime: int) -> int:
+        """The runtime's status, as subprocess has it (negative: killed by that signal)."""
         while True:
             pid, status = os.waitpid(-1, 0)
             if pid == runtime:
-                code = os.waitstatus_to_exitcode(status)
-                return SIGNAL_EXIT - code if code < 0 else code
+                return os.waitstatus_to_exitcode(status)
 
 
 class Runtime:

@@ -6,7 +6,8 @@ Process tree of one environment, all of it made ahead of time (a spare) but the 
    └─ first fork: joins the cgroup (the slow part), unshares namespaces, forks pid 1, exits
       └─ init (pid 1): mounts /proc, prepares the filesystem (its private /tmp included),
          forks the runtime process, then reaps orphans and exits with the runtime's status
-         (128+N when killed by signal N); its death ends the namespace
+         (128+N when killed by signal N), which it first tells the zygote exactly (on the
+         socket it was told "adopted" on); its death ends the namespace
          └─ runtime process: rehearses a launch (rehearsal.rehearse), waits for the
             launch; then mounts the code (and resizes /tmp), drops privileges, sets the
             environment, runs runtime_client (python) or execs /var/task/bootstrap (provided)
@@ -82,7 +83,7 @@ class Pending:
     fork_pid: int
     pipe: int
     sock: socket.socket  # to the runtime process: handed to the launcher once the spare is ready
-    init_sock: socket.socket  # to the init: told when the zygote has adopted it
+    init_sock: socket.socket  # to the init: told when the zygote has adopted it, tells its runtime's status
     group: Group | None
     report: bytes = b""
 
@@ -92,6 +93,7 @@ class Zygote:
         self.control = control
         self.policy = policy
         self.inits: dict[int, Group | None] = {}  # every environment's init (spare or launched)
+        self.told: dict[int, socket.socket] = {}  # each init's socket, on which it says how its runtime ended
         self.unused: set[int] = set()  # the spares the launcher holds and has not launched
         self.starting: set[int] = set()  # launched spares whose cold start is not over yet
         self.pending: dict[int, Pending] = {}  # spares being made, by their report pipe
@@ -167,6 +169,8 @@ class Zygote:
         with contextlib.suppress(ChildProcessError):
             while True:
                 os.waitpid(-1, 0)
+        for sock in self.told.values():
+            sock.close()
         leftover = [group for group in [*groups, *self.leftover] if group is not None]
         deadline = time.monotonic() + 2
         while leftover and time.monotonic() < deadline:
@@ -192,9 +196,7 @@ class Zygote:
                 group = self.inits.pop(pid)
                 self.unused.discard(pid)
                 self.starting.discard(pid)
-                code = os.waitstatus_to_exitcode(status)
-                if SIGNAL_EXIT < code < SIGNAL_EXIT + 65:
-                    code = SIGNAL_EXIT - code
+                code = _runtime_status(self.told.pop(pid), os.waitstatus_to_exitcode(status))
                 peak = group.peak_bytes() if group else None
                 self._retire(group)
                 send(self.control, {"op": "exited", "pid": pid, "status": code, "peak": peak})
@@ -266,17 +268,25 @@ class Zygote:
             print(f"strato zygote: cannot make an environment: {e}", file=sys.stderr)
             self._retire(pending.group)
             pending.sock.close()
+            pending.init_sock.close()
             send(self.control, {"op": "failed", "error": str(e)})
             return
-        finally:
-            pending.init_sock.close()
         self.inits[pid] = pending.group
+        self.told[pid] = pending.init_sock
         self.unused.add(pid)
         cgroup = pending.group.dirs if pending.group else None
         try:
             send(self.control, {"op": "spare", "pid": pid, "cgroup": cgroup}, [pending.sock.fileno()])
         finally:
             pending.sock.close()
+
+
+def _runtime_status(told: socket.socket, code: int) -> int:
+    """How the runtime ended, as its init said (its own exit status folds a signal N into 128+N,
+    which a runtime may exit with too); else (killed before it could say) read from that status."""
+    with told, contextlib.suppress(OSError, ValueError):
+        return int(told.recv(16, socket.MSG_DONTWAIT))
+    return SIGNAL_EXIT - code if SIGNAL_EXIT < code < SIGNAL_EXIT + 65 else code
 
 
 def main() -> None:
