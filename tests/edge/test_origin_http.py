@@ -291,6 +291,37 @@ class TestConnections:
                 await client.close()
         run(test)
 
+    def test_a_connection_that_answered_a_head_carries_the_next_request(self) -> None:
+        """RFC 9112 6.3: an answer to a HEAD ends with its head, whatever length it declares."""
+        def script(request: bytes) -> bytes:
+            if request.startswith(b"HEAD"):
+                return b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"
+            return b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"
+
+        async def test() -> None:
+            async with RawOrigin(script) as origin:
+                client = HttpOrigin(origin.url)
+                for _ in range(2):
+                    response = await client.fetch("HEAD", "/k", {})
+                    assert (response.status, response.headers["content-length"]) == (200, "5")
+                    response.release()
+                assert await read(await client.fetch("GET", "/k", {})) == b"hello"
+                assert origin.connections == 1
+                await client.close()
+        run(test)
+
+    def test_bytes_after_an_answer_to_a_head_close_its_connection(self) -> None:
+        async def test() -> None:
+            async with RawOrigin(answer(b"stray")) as origin:
+                client = HttpOrigin(origin.url)
+                response = await client.fetch("HEAD", "/k", {})
+                assert response.status == 200
+                response.release()
+                assert await read(await client.fetch("GET", "/k", {})) == b"stray"
+                assert origin.connections == 2
+                await client.close()
+        run(test)
+
     def test_a_connection_the_origin_closed_while_idle_is_replaced(self) -> None:
         async def test() -> None:
             async with RawOrigin(answer(b"again"), close_after_answer=True) as origin:

@@ -57,6 +57,7 @@ class OriginConnection(asyncio.Protocol):
         self._until_close = False
         self._whole_up_to = 0
         self._awaiting_body = False  # the head is in, its small body is awaited too
+        self._bodiless = False  # the request was a HEAD: its response ends with its head
         self._keep_alive = False  # the response said the connection may carry another exchange
         self._cut = False  # the request's body was not all sent (the origin answered first)
         self._waiting: asyncio.Future[None] | None = None  # what the connection waits for from the origin
@@ -67,15 +68,17 @@ class OriginConnection(asyncio.Protocol):
 
     async def exchange(
         self, head: bytes, body: AsyncIterator[bytes] | None, chunked: bool, whole_up_to: int = 0,
+        *, bodiless: bool = False,
     ) -> None:
         """Write a request, then wait for its response's status and fields, and for its whole
-        body when it declares at most `whole_up_to` bytes (0 for a HEAD: its body never comes).
-        A final answer arriving while the body is written ends the body there (RFC 9112 9.5: an
+        body when it declares at most `whole_up_to` bytes. `bodiless` (a HEAD): the response ends
+        with its head, whatever length it declares (RFC 9112 6.3), and the connection stays
+        usable. A final answer arriving while the body is written ends the body there (RFC 9112 9.5: an
         origin refusing it, a 413 or a 403, may close without reading it): it is the response."""
         assert self.transport is not None
         self.status, self.headers, self._complete, self._error, self._keep_alive = 0, [], False, None, False
         self._cut = False
-        self._whole_up_to, self._awaiting_body = whole_up_to, False
+        self._whole_up_to, self._awaiting_body, self._bodiless = whole_up_to, False, bodiless
         self._chunks.clear()
         self._buffered = 0
         self._head = self._loop.create_future()
@@ -270,6 +273,12 @@ class OriginConnection(asyncio.Protocol):
         declared = fields.get("content-length", "")
         self._awaiting_body = (status not in (204, 304) and "transfer-encoding" not in fields
                                and is_digits(declared) and 0 < int(declared) <= self._whole_up_to)
+        if self._bodiless:
+            # RFC 9112 6.3: an answer to a HEAD ends with its head. The parser would wait for the
+            # declared body (httptools cannot be told otherwise): the next response goes to a new one.
+            self._until_close = False
+            self._complete, self._keep_alive = True, self._parser.should_keep_alive()
+            self._parser = httptools.HttpResponseParser(self)
         self._wake()
 
     def _unusable(self, reason: str) -> NoReturn:
@@ -281,6 +290,8 @@ class OriginConnection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         if self._interim:
             return
+        if self._complete:  # bytes after an answer to a HEAD, which has no body
+            raise ConnectionError("the origin sent more than its response")
         self._chunks.append(body)
         self._buffered += len(body)
         if self._buffered > HIGH_WATER and not self._reading_paused and self.transport is not None:
@@ -328,9 +339,10 @@ class OriginPool:
 
     async def send(
         self, head: bytes, body: AsyncIterator[bytes] | None, chunked: bool, whole_up_to: int = 0,
+        *, bodiless: bool = False,
     ) -> OriginConnection:
         """A connection holding the response's head (and its whole body, when it declares at
-        most `whole_up_to` bytes); give it back with `done`."""
+        most `whole_up_to` bytes; `bodiless`: the request is a HEAD); give it back with `done`."""
         await self._slots.acquire()
         try:
             while self._idle:
@@ -342,7 +354,7 @@ class OriginPool:
                     self._close_idle()
                     break
                 try:
-                    await connection.exchange(head, body, chunked, whole_up_to)
+                    await connection.exchange(head, body, chunked, whole_up_to, bodiless=bodiless)
                     return connection
                 except ConnectionError:  # closed by the origin while idle, before any answer
                     connection.close()
@@ -353,7 +365,7 @@ class OriginPool:
                     raise
             connection = await self._connect()
             try:
-                await connection.exchange(head, body, chunked, whole_up_to)
+                await connection.exchange(head, body, chunked, whole_up_to, bodiless=bodiless)
             except BaseException:
                 connection.close()
                 raise

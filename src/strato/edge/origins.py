@@ -90,7 +90,7 @@ class HttpOrigin:
         as CloudFront does for a behaviour that forwards the Host header."""
         sent_host = host if forward_host and host else self.host
         head, chunked = request_head(method, self._prefix + target, sent_host, headers, body=body is not None)
-        connection = await self._pool.send(head, body, chunked, 0 if method == "HEAD" else WHOLE_UP_TO)
+        connection = await self._pool.send(head, body, chunked, WHOLE_UP_TO, bodiless=method == "HEAD")
         whole = connection.received()
         if whole is not None:
             self._pool.done(connection)
