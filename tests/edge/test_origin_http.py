@@ -466,6 +466,33 @@ class TestRequests:
                 assert unhandled == []
         run(test)
 
+    def test_an_origin_gone_while_a_huge_head_is_written_fails_its_request_and_nothing_else(self) -> None:
+        """A request head bigger than the socket takes pauses writing; the origin's going then fails
+        the request alone: asyncio once logged "Future exception was never retrieved" for the wait
+        on writing that no one was in."""
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readexactly(1024)
+            await asyncio.sleep(0.2)  # the edge's writes back up
+            writer.transport.abort()
+
+        async def test() -> None:
+            unhandled: list[dict[str, object]] = []
+            asyncio.get_running_loop().set_exception_handler(lambda _, context: unhandled.append(context))
+            server = await asyncio.start_server(silent, "127.0.0.1", 0)
+            client = HttpOrigin(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", timeout=5)
+            failed = False
+            try:
+                await client.fetch("GET", "/k", {"x-large": "v" * (16 * 1024 * 1024)})
+            except ConnectionError:  # not kept: its traceback would keep the connection alive
+                failed = True
+            await client.close()
+            server.close()
+            await asyncio.sleep(0.05)  # the connection's loss is told
+            gc.collect()
+            assert failed
+            assert unhandled == []
+        run(test)
+
     @pytest.mark.parametrize("closes", [True, False])
     def test_an_answer_before_the_body_is_all_sent_ends_the_upload_and_is_the_answer(self, closes: bool) -> None:
         """RFC 9112 9.5: an origin refusing a body (nginx's 413 past client_max_body_size, an S3

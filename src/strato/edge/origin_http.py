@@ -52,7 +52,8 @@ class OriginConnection(asyncio.Protocol):
         self._complete = False
         self._error: BaseException | None = None
         self._wakeup: asyncio.Future[None] | None = None
-        self._drained: asyncio.Future[None] | None = None
+        self._paused = False  # the transport's write buffer is full (pause_writing)
+        self._drained: asyncio.Future[None] | None = None  # made only while a write waits on it
         self._interim = False
         self._until_close = False
         self._whole_up_to = 0
@@ -94,11 +95,11 @@ class OriginConnection(asyncio.Protocol):
                         await self._drain()
             except ConnectionError:
                 if not self.status:
-                    self._head.cancel()
+                    self._give_up_head()
                     raise
                 self._cut = True  # the origin closed after answering
             except BaseException:  # the request fails: no one waits for its answer (or its error)
-                self._head.cancel()
+                self._give_up_head()
                 raise
             if chunked and not self._cut:
                 self.transport.write(b"0\r\n\r\n")
@@ -182,8 +183,23 @@ class OriginConnection(asyncio.Protocol):
             future.set_exception(TimeoutError(f"the origin sent nothing for {self._timeout:g} s"))
         self.close()
 
+    def _give_up_head(self) -> None:
+        """No one will wait for the answer: its wait is cancelled, or the error it already holds
+        taken (the request raises it), else asyncio logs it as never retrieved."""
+        head = self._head
+        if head is not None and head.done() and not head.cancelled():
+            head.exception()
+        elif head is not None:
+            head.cancel()
+
     async def _drain(self) -> None:
-        if self._drained is not None:
+        """Wait while the write buffer is full, unless an answer has come. The wait's future is
+        made here, never in pause_writing: one made there, failed with the connection while no
+        write waited (a huge request head, no body), was an exception no one retrieved."""
+        if self._paused and not self.status:
+            if self._error is not None:
+                raise self._error
+            self._drained = self._loop.create_future()
             await self._wait(self._drained)
 
     def _wake(self) -> None:
@@ -231,9 +247,10 @@ class OriginConnection(asyncio.Protocol):
         self._fail(exc or ConnectionResetError("the origin closed the connection"))
 
     def pause_writing(self) -> None:
-        self._drained = self._loop.create_future()
+        self._paused = True
 
     def resume_writing(self) -> None:
+        self._paused = False
         drained, self._drained = self._drained, None
         if drained is not None and not drained.done():
             drained.set_result(None)
