@@ -195,3 +195,19 @@ def test_a_bucket_made_private_stops_being_served_within_the_access_recheck(
         assert time.monotonic() - made_private < ACCESS_RECHECK + 5, "still served from the cache"
         time.sleep(0.2)
     assert get(url, headers={"Cache-Control": "max-stale"})[0] == 403
+
+
+def test_only_if_cached_on_an_answer_due_for_its_access_recheck_is_a_504_without_asking_s3(
+    s3: Any, bucket: str, server: StratoServer,
+) -> None:
+    """RFC 9111 5.2.1.7: a client forbidding the edge to contact the origin gets a 504 when the
+    stored answer must be rechecked first, never what S3 now says (a 403 here)."""
+    s3.put_object(Bucket=bucket, Key="b.txt", Body=b"b", CacheControl="max-age=31536000")
+    public_read(s3, bucket)
+    url = f"{server.edge_url}/{bucket}/b.txt"
+    assert get(url)[0] == 200
+    assert get(url, headers={"Cache-Control": "only-if-cached"})[0] == 200
+    s3.delete_bucket_policy(Bucket=bucket)
+    time.sleep(ACCESS_RECHECK)
+    assert get(url, headers={"Cache-Control": "only-if-cached"})[0] == 504
+    assert get(url)[0] == 403

@@ -170,6 +170,14 @@ def _contact_origin(stored: Stored, request: Directives) -> Action:
     return Action.REVALIDATE if _validators(stored.headers) else Action.FETCH
 
 
+def recheck(request_headers: Mapping[str, str]) -> Action:
+    """A stored response the edge itself must validate now (a distribution's access recheck):
+    revalidate, or 504 when the client forbids contacting the origin (RFC 9111 5.2.1.7)."""
+    if parse(request_headers.get("cache-control")).only_if_cached:
+        return Action.GATEWAY_TIMEOUT
+    return Action.REVALIDATE
+
+
 def _lifetime_and_age(stored: Stored, now: float, shared: bool, cdn: bool) -> tuple[float, float]:
     lifetime = freshness_lifetime(
         stored.headers, shared=shared, cdn=cdn, response_time=stored.response_time, status=stored.status

@@ -259,7 +259,7 @@ class EdgeProxy:
         now = time.time()
         action = policy.decide(headers, entry.stored() if entry else None, now)
         if entry is not None and action in _SERVE_STORED and rules.due(entry.response_time, now):
-            action = policy.Action.REVALIDATE
+            action = policy.recheck(headers)
         if action is policy.Action.GATEWAY_TIMEOUT:
             await plain(send, 504, "only-if-cached, and nothing usable is cached", request.method)
             return
