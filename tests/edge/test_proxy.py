@@ -781,6 +781,47 @@ class TestPurgeRestartAndFailure:
             finally:
                 edge.stop()
 
+    @pytest.mark.parametrize("path", ["/stored", "/passed"])
+    def test_a_body_the_origin_cuts_short_reaches_each_client_cut_short_logged_without_a_traceback(
+            self, tmp_path: Path, path: str) -> None:
+        """nginx's "upstream prematurely closed connection": the client's answer ends where the
+        origin's did, short of its Content-Length, and the log says so in a line, where uvicorn
+        once logged a traceback for each client (stored: a fill; passed: a relayed no-store)."""
+        with socket.socket() as listening:
+            listening.bind(("127.0.0.1", 0))
+            listening.listen()
+
+            def serve() -> None:
+                for _ in range(2):
+                    connection, _ = listening.accept()
+                    with connection:
+                        connection.recv(65536)
+                        policy = "max-age=60" if path == "/stored" else "no-store"
+                        connection.sendall(f"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\ncache-control: {policy}"
+                                           "\r\n\r\n".encode() + b"x" * 300000)
+
+            server = threading.Thread(target=serve, daemon=True)
+            server.start()
+            edge = StratoEdge(f"http://127.0.0.1:{listening.getsockname()[1]}", tmp_path / "cache").start()
+            try:
+                for headers in ({}, {"Connection": "close"}):  # the protocol's miss path; the ASGI app
+                    connection = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=30)
+                    connection.request("GET", path, headers=headers)
+                    response = connection.getresponse()
+                    assert response.status == 200
+                    with pytest.raises(http.client.IncompleteRead):
+                        response.read()
+                    connection.close()
+                deadline = time.monotonic() + 10
+                while "".join(edge.output).count("cut short") < 2 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            finally:
+                edge.stop()
+            server.join(10)
+        log = "".join(edge.output)
+        assert log.count("cut short") == 2
+        assert "Traceback" not in log
+
 
 class TestProtection:
     def test_a_client_over_its_rate_gets_429_with_retry_after(self, origin: Origin, tmp_path: Path) -> None:

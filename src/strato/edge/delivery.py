@@ -18,6 +18,9 @@ from strato.http.responses import send_body, send_stream
 from strato.http.types import Send
 
 VIA = "1.1 strato"
+# The ASGI scope key of a callable (set by edge/protocol.py) that cuts an answer's connection:
+# an answer whose body fails once begun ends there, its client seeing it cut short.
+ABORT = "strato.edge.abort"
 # A body read by byte range: (start, end or None for "to the end") -> chunks.
 BodyRange = Callable[[int, int | None], AsyncIterator[bytes]]
 # A piece of an answer's body: literal bytes, or [start, end) of the representation (None: to its end).

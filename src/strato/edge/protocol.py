@@ -26,6 +26,7 @@ from typing import cast
 import httptools
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
+from strato.edge.delivery import ABORT
 from strato.edge.hitpath import HitPath
 from strato.edge.misspath import Miss
 from strato.edge.proxy import FetchResult
@@ -191,6 +192,15 @@ def _hold_heads(cycle: RequestResponseCycle) -> None:
 
     cycle.transport = cast(asyncio.Transport, transport)
     cycle.on_response = on_response
+    cast(dict[str, object], cycle.scope)[ABORT] = partial(_cut, cycle, transport)
+
+
+def _cut(cycle: RequestResponseCycle, transport: _HeldHead) -> None:
+    """End an answer that cannot be finished (its body failed once begun): what was sent goes,
+    then the connection closes, so its client sees it cut short (RFC 9112 6.3, 8); uvicorn, told
+    the client is gone, sends nothing more and logs no 'Exception in ASGI application'."""
+    cycle.disconnected = True
+    transport.close()
 
 
 def edge_protocol(head_timeout: float, hits: HitPath) -> type[EdgeHttpProtocol]:

@@ -21,6 +21,7 @@ from strato.edge import cachekey, policy
 from strato.edge.cloudfront_fields import viewer_of
 from strato.edge.collapse import Fill, FillState, Flights
 from strato.edge.delivery import (
+    ABORT,
     VIA,
     Answer,
     compressed,
@@ -172,6 +173,12 @@ class EdgeProxy:
                 await handle(observed)
             else:
                 await plain(observed, 503, "too many concurrent requests from this client", scope["method"])
+        except (ConnectionError, TimeoutError) as exc:  # the origin's body failed: the answer is cut short
+            cut: Callable[[], None] | None = scope.get(ABORT)
+            if not answer.status or cut is None:
+                raise
+            log.warning("answer to %s %s cut short: %r", scope["method"], scope["path"], exc)
+            cut()
         finally:
             if acquired:
                 self.connections.release(client)
