@@ -462,6 +462,41 @@ class TestRangesAndCompression:
             assert (status, body, headers.get("etag", '"v1"')) == (200, text, '"v1"')
             assert "content-encoding" not in headers
 
+    def test_a_cacheable_feed_streamed_without_a_length_comes_as_it_is_while_it_arrives(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """CloudFront compresses only a declared length: a feed being stored as it streams in reaches
+        the client piece by piece, never held back by a compressor until it flushes; its Vary names
+        Accept-Encoding (RFC 9110 12.5.5: the stored whole is compressed for the next client)."""
+        lines = [b'{"event": %d}\n' % number for number in range(300)]
+        released = threading.Event()
+
+        def feed() -> Iterator[bytes]:
+            yield lines[0]
+            released.wait(30)
+            yield from lines[1:]
+
+        origin.routes["/feed"] = Route(200, {"Content-Type": "application/x-ndjson", "Cache-Control": "max-age=60"},
+                                       chunked=True, stream=(0, feed))
+        with socket.create_connection(("127.0.0.1", urlsplit(edge.url).port), timeout=10) as client:
+            client.sendall(b"GET /feed HTTP/1.1\r\nHost: edge\r\nAccept-Encoding: gzip\r\n\r\n")
+            received = b""
+            try:
+                while lines[0] not in received:
+                    more = client.recv(65536)
+                    assert more, "the edge closed the connection"
+                    received += more
+            finally:
+                released.set()
+        head = received.partition(b"\r\n\r\n")[0].lower()
+        assert b"content-encoding" not in head
+        assert b"vary: accept-encoding" in head
+        deadline = time.monotonic() + 10
+        while "hit" not in (answer := call(edge, "/feed", {"Accept-Encoding": "gzip"}))[1]["cache-status"]:
+            assert time.monotonic() < deadline, "the feed was never stored"
+            time.sleep(0.05)
+        status, headers, body = answer
+        assert (status, headers["content-encoding"], gzip.decompress(body)) == (200, "gzip", b"".join(lines))
+
     def test_a_head_carries_the_fields_its_get_would(self, origin: Origin, edge: StratoEdge) -> None:
         """RFC 9110 9.3.2: a HEAD gets the fields its GET would; 8.6: its Content-Length, if any, is
         the length of the body the GET would get, the compressed one (none while none was made)."""

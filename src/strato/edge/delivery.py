@@ -112,12 +112,16 @@ def negotiate(
 ) -> str | None:
     """RFC 9110 12.5.3: the coding of `compress` an answer of `status` with these fields (and
     `size`, None when not known) goes in for the request, None for none; its Vary made to name
-    Accept-Encoding when that chooses it (12.5.5: compressed or not)."""
+    Accept-Encoding when that chooses it (12.5.5: compressed or not). A body of unknown size (one
+    stored as it streams in, without a length) goes as it is: CloudFront compresses only a declared
+    length (ServingCompressedFiles.html), and a feed is never held back by a compressor."""
     if not compress or status not in compression.COMPRESSED_STATUSES or not compression.is_compressible(
         headers.get("content-type"), headers.get("content-encoding"), size, headers.get("cache-control")
     ):
         return None
     compression.add_vary(headers)
+    if size is None:
+        return None
     return compression.choose_encoding(request_headers.get("accept-encoding"), compress)
 
 
