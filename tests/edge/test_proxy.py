@@ -398,6 +398,30 @@ class TestCollapsing:
         assert call(edge, "/private-now", good)[2] == b"secret"
         assert origin.count("/private-now") == 4
 
+    def test_a_response_a_304_made_private_is_shared_again_once_a_304_is_not_private(
+            self, origin: Origin, edge: StratoEdge) -> None:
+        """RFC 9111 3.5, 4.3.4: the privacy a 304 brought (strato's S3 marks an answer a bucket
+        policy's conditions gave one viewer CDN-Cache-Control: private) was that exchange's; a later
+        304 without it (the policy made unconditional) makes the stored response a hit again."""
+        per_viewer = {"on": True}
+
+        def validated(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+            if seen.headers.get("if-none-match") != '"v1"':
+                return 200, {"Cache-Control": "max-age=0", "ETag": '"v1"'}, b"shared"
+            fields = {"ETag": '"v1"', "Cache-Control": "max-age=3600"}
+            if per_viewer["on"]:
+                fields["CDN-Cache-Control"] = "private, max-age=3600"
+            return 304, fields, b""
+
+        origin.routes["/policy"] = Route(answer=validated)
+        assert call(edge, "/policy", {"Connection": "close"})[2] == b"shared"
+        assert call(edge, "/policy", {"Connection": "close"})[2] == b"shared"  # 304: private from now on
+        assert "hit" not in call(edge, "/policy", {"Connection": "close"})[1]["cache-status"]
+        per_viewer["on"] = False
+        assert call(edge, "/policy", {"Connection": "close"})[2] == b"shared"  # 304, shared again
+        assert call(edge, "/policy", {"Connection": "close"})[1]["cache-status"].startswith("strato; hit")
+        assert origin.count("/policy") == 4
+
 
 class TestRangesAndCompression:
     def test_a_range_of_a_cached_object_is_served_from_the_cache(self, origin: Origin, edge: StratoEdge) -> None:

@@ -54,6 +54,7 @@ _CLIENT_VALIDATORS = frozenset({"if-none-match", "if-modified-since"})
 # preconditions and its ranges, which a cache answers from a whole response it holds (RFC 9111
 # 4.3.2, RFC 9110 14); a fetch for the cache asks for the whole response, unconditionally.
 CLIENT_ONLY = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range", "if-range"})
+_LIST_ITEM = re.compile(r',(?=(?:[^"]*"[^"]*")*[^"]*$)')  # a comma outside quoted strings
 _SF_TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*")
 
 
@@ -290,6 +291,14 @@ def freshened_headers(
     for name, value in update.items():
         if name.lower() not in _NOT_UPDATED:
             result[name.lower()] = value
+    if TARGETED_FIELD not in update and parse(result.get(TARGETED_FIELD)).private:
+        # 3.5: a CDN-Cache-Control private is stored only from a 304 (a 200 saying it is never
+        # stored), for the request it answered; one no longer saying so (strato's S3 under a
+        # bucket policy made unconditional) shares the response again. Cache-Control, which
+        # clients get (and which MinTTL may store private), stays as the origin sent it.
+        shared = _without_private(result.pop(TARGETED_FIELD))
+        if shared:
+            result[TARGETED_FIELD] = shared
     if "age" not in update:
         result.pop("age", None)
     if "date" not in update:
@@ -297,6 +306,12 @@ def freshened_headers(
         if response_time is not None:
             result["date"] = format_http_date(response_time)
     return result
+
+
+def _without_private(value: str) -> str:
+    """A CDN-Cache-Control value without its private directive (RFC 9111 5.2.2.7, RFC 9213)."""
+    kept = (part.strip(" \t") for part in _LIST_ITEM.split(value))
+    return ", ".join(part for part in kept if part and part.partition("=")[0].strip().lower() != "private")
 
 
 def _etag(value: str | None) -> tuple[bool, str] | None:
