@@ -320,6 +320,8 @@ class OriginConnection(asyncio.Protocol):
         if self._interim:
             self._interim = False
             return
+        if self._complete:  # an answer to a HEAD, over with its head (and its parser replaced)
+            return
         self._complete = True
         self._keep_alive = self._parser.should_keep_alive()
         self._wake()
