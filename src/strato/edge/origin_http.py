@@ -291,10 +291,15 @@ class OriginConnection(asyncio.Protocol):
         self._awaiting_body = (status not in (204, 304) and "transfer-encoding" not in fields
                                and is_digits(declared) and 0 < int(declared) <= self._whole_up_to)
         if self._bodiless:
-            # RFC 9112 6.3: an answer to a HEAD ends with its head. The parser would wait for the
-            # declared body (httptools cannot be told otherwise): the next response goes to a new one.
+            # RFC 9112 6.3: an answer to a HEAD ends with its head, with a length or without. The
+            # parser would wait for the declared body, or for the close when none is declared
+            # (httptools cannot be told otherwise): the next response goes to a new one.
             self._until_close = False
-            self._complete, self._keep_alive = True, self._parser.should_keep_alive()
+            connection = {option.strip(" \t").lower() for name, value in self.headers if name.lower() == "connection"
+                          for option in value.split(",")}
+            self._complete = True
+            self._keep_alive = "close" not in connection and (
+                self._parser.get_http_version() == "1.1" or "keep-alive" in connection)  # RFC 9112 9.3
             self._parser = httptools.HttpResponseParser(self)
         self._wake()
 
