@@ -678,8 +678,8 @@ class TestPurgeRestartAndFailure:
         self, origin: Origin, edge: StratoEdge
     ) -> None:
         """A purge says that what was fetched before it is out of date: a fetch in flight then
-        answers those waiting for it, and is not stored for the requests after the purge; one
-        for another path, in flight as well, is."""
+        answers those waiting for it, and is not stored for the requests after the purge (nor
+        said to be); one for another path, in flight as well, is."""
         gate = threading.Event()
         origin.routes["/deploy"] = Route(200, {"Cache-Control": "max-age=60"}, b"old", gate=gate)
         origin.routes["/other"] = Route(200, {"Cache-Control": "max-age=60"}, b"other", gate=gate)
@@ -692,6 +692,8 @@ class TestPurgeRestartAndFailure:
             assert purge.returncode == 0, purge.stderr
             gate.set()
             assert [answer.result()[2] for answer in waiting] == [b"old", b"other"]
+            assert [answer.result()[1]["cache-status"] for answer in waiting] == [
+                "strato; fwd=uri-miss", "strato; fwd=uri-miss; stored"]  # RFC 9211 2.5: as it was
         assert [call(edge, "/deploy")[2] for _ in range(2)] == [b"new"] * 2
         assert call(edge, "/other")[2] == b"other"
         assert (origin.count("/deploy"), origin.count("/other")) == (2, 1)

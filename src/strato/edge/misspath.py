@@ -96,9 +96,10 @@ class MissPath:
         proxy.connections.release(miss.client)
         fill, meta = outcome.fill, outcome.meta
         whole = fill.body() if fill is not None else None
-        if not keep_alive or whole is None or meta is None or miss.rules.error_page(meta.status) is not None:
+        if (not keep_alive or fill is None or whole is None or meta is None
+                or miss.rules.error_page(meta.status) is not None):
             return None
-        fields = proxy.fill_headers(meta, miss.fwd, miss.collapsed)
+        fields = proxy.fill_headers(meta, fill, miss.fwd, miss.collapsed)
         planned = plan_answer(miss.headers, miss.method, meta.status, fields, len(whole), miss.rules.compress)
         answer, compressed = in_memory(planned, whole, proxy.store.copies(meta))
         # The response headers policy's fields go on the answer as planned, as the ASGI app adds them.

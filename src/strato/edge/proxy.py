@@ -574,20 +574,24 @@ class EdgeProxy:
                          self.store.copies(entry), compress=compress):
             site.compressions += 1
 
-    def fill_headers(self, meta: Entry, fwd: str, collapsed: bool) -> dict[str, str]:
+    def fill_headers(self, meta: Entry, fill: Fill, fwd: str, collapsed: bool) -> dict[str, str]:
         """The outgoing fields of a response stored as it arrives (`fwd`: why the request went
         forward; `collapsed`: in another request's fetch). Its Age is the age it arrived with
         (RFC 9111 4.2.3: the origin's Age plus the response delay, or its apparent age): 5.1 has
-        a cache send its estimate, never a younger one than the origin's."""
+        a cache send its estimate, never a younger one than the origin's. RFC 9211 2.5: `stored`
+        while it arrives, and once complete only if the store took it (not after a purge since
+        it was asked for, nor with the disk writer too far behind)."""
         now = time.time()
-        status_text = policy.cache_status(False, fwd=fwd, stored=True, collapsed=collapsed or None, name=self.name)
+        stored = fill.state is FillState.RECEIVING or self.store.holds(meta)
+        status_text = policy.cache_status(False, fwd=fwd, stored=stored or None, collapsed=collapsed or None,
+                                          name=self.name)
         return self.response_headers(meta.headers, policy.age_field(meta.stored(), now), status_text, now)
 
     async def _serve_fill(
         self, request: Request, meta: Entry, fill: Fill, fwd: str, collapsed: bool, send: Send, site: EdgeMetrics,
         compress: tuple[str, ...],
     ) -> None:
-        headers = self.fill_headers(meta, fwd, collapsed)
+        headers = self.fill_headers(meta, fill, fwd, collapsed)
         size = _declared_length(meta.headers)
         whole = fill.body()
         copies = self.store.copies(meta) if whole is not None else None  # only a complete body is compressed whole
