@@ -263,6 +263,19 @@ class TestCaching:
         assert first[1]["cache-control"] == "no-cache"
 
 
+def by_referer(revalidated: dict[str, str]) -> Callable[[Seen], tuple[int, dict[str, str], bytes]]:
+    """An origin that answers a good Referer alone (as strato's S3 under a bucket policy's
+    aws:Referer condition), and validates its stored response with a 304 of `revalidated`."""
+    def answer(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+        if seen.headers.get("referer") != "https://good.example/":
+            return 403, {"Cache-Control": "private"}, b"refused"
+        if seen.headers.get("if-none-match") == '"v1"':
+            return 304, {"ETag": '"v1"', **revalidated}, b""
+        return 200, {"Cache-Control": "max-age=0", "ETag": '"v1"'}, b"secret"
+
+    return answer
+
+
 def wait_until_joined(edge: StratoEdge, count: float, never: str) -> None:
     """Until the edge has counted `count` requests that joined a fetch in flight: polling another
     process's counter, not synchronising on time (`never` says what did not happen in 20 s)."""
@@ -357,14 +370,7 @@ class TestCollapsing:
         gate = threading.Event()
         gate.set()
 
-        def by_referer(seen: Seen) -> tuple[int, dict[str, str], bytes]:
-            if seen.headers.get("referer") != "https://good.example/":
-                return 403, {"Cache-Control": "private"}, b"refused"
-            if seen.headers.get("if-none-match") == '"v1"':
-                return 304, {"ETag": '"v1"', "CDN-Cache-Control": "private"}, b""
-            return 200, {"Cache-Control": "max-age=0", "ETag": '"v1"'}, b"secret"
-
-        origin.routes["/guarded"] = Route(gate=gate, answer=by_referer)
+        origin.routes["/guarded"] = Route(gate=gate, answer=by_referer({"CDN-Cache-Control": "private"}))
         assert call(edge, "/guarded", {"Referer": "https://good.example/"})[2] == b"secret"
         gate.clear()
         joined = edge.metric("strato_edge_collapsed_requests_total")
@@ -383,14 +389,7 @@ class TestCollapsing:
             self, origin: Origin, edge: StratoEdge, extra: dict[str, str]) -> None:
         """RFC 9111 3.5, 4.3.4: however fresh the 304 made it, a stored response now private is
         validated for each request, which the origin may refuse."""
-        def by_referer(seen: Seen) -> tuple[int, dict[str, str], bytes]:
-            if seen.headers.get("referer") != "https://good.example/":
-                return 403, {"Cache-Control": "private"}, b"refused"
-            if seen.headers.get("if-none-match") == '"v1"':
-                return 304, {"ETag": '"v1"', "Cache-Control": "private, max-age=3600"}, b""
-            return 200, {"Cache-Control": "max-age=0", "ETag": '"v1"'}, b"secret"
-
-        origin.routes["/private-now"] = Route(answer=by_referer)
+        origin.routes["/private-now"] = Route(answer=by_referer({"Cache-Control": "private, max-age=3600"}))
         good = {"Referer": "https://good.example/", **extra}
         assert call(edge, "/private-now", good)[2] == b"secret"
         assert call(edge, "/private-now", good)[2] == b"secret"  # revalidated: 304, private from now on
