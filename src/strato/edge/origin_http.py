@@ -277,8 +277,7 @@ class OriginConnection(asyncio.Protocol):
             self._unusable(f"the origin answered status {status}, outside 100..599")
         self.status = status
         fields = {name.lower(): value for name, value in self.headers}
-        codings = [coding.strip(" \t").lower() for name, value in self.headers if name.lower() == "transfer-encoding"
-                   for coding in value.split(",") if coding.strip(" \t")]
+        codings = _list_items(self.headers, "transfer-encoding")
         chunked = bool(codings) and codings[-1] == "chunked"
         if any(coding != "identity" for coding in codings[:-1 if chunked else None]):
             # RFC 9112 6.1, 7: what is left of a transfer coding once chunked is undone would go on as
@@ -295,8 +294,7 @@ class OriginConnection(asyncio.Protocol):
             # parser would wait for the declared body, or for the close when none is declared
             # (httptools cannot be told otherwise): the next response goes to a new one.
             self._until_close = False
-            connection = {option.strip(" \t").lower() for name, value in self.headers if name.lower() == "connection"
-                          for option in value.split(",")}
+            connection = set(_list_items(self.headers, "connection"))
             self._complete = True
             self._keep_alive = "close" not in connection and (
                 self._parser.get_http_version() == "1.1" or "keep-alive" in connection)  # RFC 9112 9.3
@@ -338,6 +336,14 @@ def loopback_or(host: str) -> str:
     `<id>.lambda-url.<region>.localhost`, can be an origin."""
     name = host.lower().rstrip(".")
     return "127.0.0.1" if name == "localhost" or name.endswith(".localhost") else host
+
+
+def _list_items(headers: list[tuple[str, str]], name: str) -> list[str]:
+    """The members, lowercased, of every `name` field line of a list-valued field (RFC 9110 5.6.1:
+    lines may be split or repeated, and empty members are ignored)."""
+    items = (item.strip(" \t").lower() for field, value in headers if field.lower() == name
+             for item in value.split(","))
+    return [item for item in items if item]
 
 
 class OriginPool:
