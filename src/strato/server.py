@@ -384,7 +384,7 @@ async def functions_controller(settings: Settings, sock: socket.socket, edge: so
                             LeaseDesk(folder / "leases.sock", pool), Provisioner(registry, pool))
     serving = asyncio.ensure_future(controller.serve())
     collecting = asyncio.ensure_future(collect_forever(registry.packages, registry.referenced_code))
-    relay = NotificationRelay(store, registry.resolve_async, queue.put, dispatcher.wake)
+    relay = NotificationRelay(store, registry.resolve_async, s3_destinations(registry), queue.put, dispatcher.wake)
     relaying = asyncio.ensure_future(relay.serve())
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, serving.cancel)

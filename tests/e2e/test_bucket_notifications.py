@@ -252,6 +252,20 @@ class TestDelivery:
         created = found["original|ObjectCreated:Put"]["Records"][0]["s3"]["object"]
         assert created["sequencer"] < removed["sequencer"]
 
+    def test_a_function_whose_permission_for_s3_is_removed_is_told_nothing_more(self, s3: Any, lam: Any) -> None:
+        """S3 invokes with the function's policy as it is when the change happens, as on AWS: a
+        removed permission stops the events, one added again lets the next ones through."""
+        bucket, proof, name = watched(s3, lam)
+        [statement] = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
+        lam.remove_permission(FunctionName=name, StatementId=statement["Sid"])
+        s3.put_object(Bucket=bucket, Key="unheard", Body=b"x")
+        time.sleep(0.5)  # the relay looks at its changes every 50 ms
+        allow_s3(lam, name, bucket)
+        s3.put_object(Bucket=bucket, Key="heard", Body=b"x")
+        proofs(s3, proof, 1)
+        time.sleep(1.0)
+        assert list(proofs(s3, proof, 1)) == ["heard|ObjectCreated:Put"]
+
     def test_a_bucket_with_notifications_turned_off_tells_no_one(self, s3: Any, lam: Any) -> None:
         bucket, proof, _ = watched(s3, lam)
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})

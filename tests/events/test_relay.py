@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from strato.events.relay import NotificationRelay
-from strato.events.s3_notifications import LambdaTarget, to_document
+from strato.events.s3_notifications import SERVICE, LambdaTarget, to_document
 from strato.functions.events import EventQueue
 from strato.functions.registry import Registry
+from strato.server import s3_destinations
 from strato.storage.engine import ObjectStore
 from strato.storage.records import Expectation
 from tests.functions.test_registry import create
@@ -23,8 +24,11 @@ ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
+    """A function S3 may invoke (the statement AddPermission writes for s3.amazonaws.com)."""
     opened = Registry(tmp_path / "functions", "us-east-1")
     create(opened)
+    asyncio.run(opened.add_statement("fn", None, {"Sid": "s3", "Effect": "Allow", "Principal": {"Service": SERVICE},
+                                                  "Action": "lambda:InvokeFunction", "Resource": ARN}))
     yield opened
     opened.close()
 
@@ -48,7 +52,8 @@ async def watched_write(store: ObjectStore, *targets: LambdaTarget) -> None:
 
 
 def relay(store: ObjectStore, registry: Registry, queue: EventQueue, woken: list[bool]) -> NotificationRelay:
-    return NotificationRelay(store, registry.resolve_async, queue.put, lambda: woken.append(True))
+    return NotificationRelay(store, registry.resolve_async, s3_destinations(registry), queue.put,
+                             lambda: woken.append(True))
 
 
 def test_each_matching_configuration_gets_an_invocation_then_the_change_is_forgotten(

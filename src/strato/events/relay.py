@@ -30,11 +30,14 @@ RETRY = 1.0  # seconds before changes that could not be relayed are tried again
 
 class NotificationRelay:
     def __init__(self, store: ObjectStore, resolve: Callable[[str], Awaitable[FunctionVersion]],
+                 may_invoke: Callable[[str, str], Awaitable[bool]],
                  enqueue: Callable[[Invocation], Awaitable[None]], wake: Callable[[], None]) -> None:
-        """`resolve`: a function ARN to the version an invocation runs; `enqueue`: the Event
-        queue's put; `wake`: tells the Event dispatcher something was queued."""
+        """`resolve`: a function ARN to the version an invocation runs; `may_invoke`: whether the
+        function's policy lets S3 invoke it for a bucket now; `enqueue`: the Event queue's put;
+        `wake`: tells the Event dispatcher something was queued."""
         self.store = store
         self.resolve = resolve
+        self.may_invoke = may_invoke
         self.enqueue = enqueue
         self.wake = wake
 
@@ -61,7 +64,9 @@ class NotificationRelay:
 
     async def _relay(self, change: Change) -> None:
         """An Event invocation for each configuration of the bucket that wants the change (the
-        configuration as it is now: one removed meanwhile is told nothing). awsRegion is the bucket's."""
+        configuration as it is now: one removed meanwhile is told nothing) whose function S3 may
+        still invoke: as on AWS, a permission removed since the configuration was put stops the
+        events. awsRegion is the bucket's."""
         try:
             document = self.store.bucket_notification(change.bucket)
             region = self.store.get_bucket(change.bucket).region
@@ -70,6 +75,10 @@ class NotificationRelay:
         name = event_name(change)
         for target in from_document(document) if document is not None else []:
             if not target.wants(name, change.key):
+                continue
+            if not await self.may_invoke(target.function_arn, change.bucket):
+                log.warning("s3 event for %s/%s: %s is gone or lets S3 invoke it no more",
+                            change.bucket, change.key, target.function_arn)
                 continue
             try:
                 function = await self.resolve(target.function_arn)
