@@ -145,6 +145,20 @@ class TestValidation:
                                                  NotificationConfiguration=configurations)
         assert len(configuration(s3, bucket)["LambdaFunctionConfigurations"]) == 1
 
+    @pytest.mark.parametrize("skip", [False, True])
+    def test_a_function_named_other_than_by_its_arn_cannot_be_parsed(self, s3: Any, lam: Any, bucket: str,
+                                                                    function: str, skip: bool) -> None:
+        """S3 wants the function's ARN, even when the destination is not validated; a name alone
+        (which strato's Lambda would resolve) is refused."""
+        allow_s3(lam, function, bucket)
+        named = {"LambdaFunctionConfigurations": [{"LambdaFunctionArn": function, "Events": ["s3:ObjectCreated:*"]}]}
+        with pytest.raises(ClientError) as caught:
+            s3.put_bucket_notification_configuration(Bucket=bucket, SkipDestinationValidation=skip,
+                                                     NotificationConfiguration=named)
+        assert caught.value.response["Error"] == {"Code": "InvalidArgument", "Message": "The ARN could not be parsed",
+                                                  "ArgumentName": "LambdaFunctionArn", "ArgumentValue": function}
+        assert configuration(s3, bucket) == {}
+
     def test_an_unknown_event_is_not_supported(self, s3: Any, lam: Any, bucket: str, function: str) -> None:
         allow_s3(lam, function, bucket)
         error = refusal(s3, bucket, lambda_config(function, ["s3:ObjectCreated:Teleport"]))

@@ -7,6 +7,7 @@ LambdaFunctionConfiguration, FilterRule."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from strato.events.s3_notifications import EVENTS, LambdaTarget, new_id, overlap
@@ -15,6 +16,7 @@ from . import xml
 from .errors import S3Error, not_implemented
 
 MAX_FILTER_VALUE = 1024  # bytes of a prefix or suffix
+_LAMBDA_ARN = re.compile(r"arn:aws[a-z-]*:lambda:")  # what S3 parses as a function's ARN, any partition
 _UNSUPPORTED = {"QueueConfiguration": "an SQS queue", "TopicConfiguration": "an SNS topic",
                 "EventBridgeConfiguration": "EventBridge"}
 
@@ -76,6 +78,8 @@ def _target(node: xml.Node) -> LambdaTarget:
     events = tuple(event.text.strip() for event in node.find_all("Event"))
     if not arn or not events:
         raise xml.MalformedXML("a CloudFunctionConfiguration needs CloudFunction and Event")
+    if not _LAMBDA_ARN.match(arn.strip()):  # checked even when the destination is not validated
+        raise _invalid("The ARN could not be parsed", "LambdaFunctionArn", arn)
     for event in events:
         if event not in EVENTS:
             raise _invalid("The event is not supported for notifications", "Event", event)
