@@ -107,3 +107,14 @@ class TestChanges:
             assert reopened.changes() == [second]
         finally:
             reopened.close()
+
+    def test_a_deleted_bucket_takes_its_pending_changes_with_it(self, store: ObjectStore) -> None:
+        """Else a bucket created again under the name, with a configuration of its own, would
+        tell that configuration's functions of the old bucket's objects."""
+        run(store.put_bucket_notification(BUCKET, DOCUMENT))
+        run(put(store, "old", b"1"))
+        run(store.delete_objects(BUCKET, ["old"]))
+        run(store.delete_bucket(BUCKET))
+        run(store.create_bucket(BUCKET, "us-east-1"))
+        run(store.put_bucket_notification(BUCKET, DOCUMENT))
+        assert store.changes() == []

@@ -227,6 +227,8 @@ class SqliteMetadataStore:
             uploads = [row[0] for row in conn.execute("SELECT upload_id FROM uploads WHERE bucket = ?", (name,))]
             freed = [part.blob for upload_id in uploads for part in self._drop_upload(conn, upload_id).values()]
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
+            # changes not yet relayed go too: a bucket created again under the name is not told of them
+            conn.execute("DELETE FROM changes WHERE bucket = ?", (name,))
             return freed
 
         return await self.db.write(job)
