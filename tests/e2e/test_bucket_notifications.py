@@ -159,6 +159,13 @@ class TestValidation:
                                                   "ArgumentName": "LambdaFunctionArn", "ArgumentValue": function}
         assert configuration(s3, bucket) == {}
 
+    def test_a_filter_rule_of_another_name_is_refused_naming_it_as_given(self, s3: Any, lam: Any, bucket: str,
+                                                                        function: str) -> None:
+        allow_s3(lam, function, bucket)
+        assert refusal(s3, bucket, lambda_config(function, ["s3:ObjectCreated:*"], Infix="logs")) == {
+            "Code": "InvalidArgument", "Message": "filter rule name must be either prefix or suffix",
+            "ArgumentName": "FilterRule.Name", "ArgumentValue": "Infix"}
+
     def test_an_unknown_event_is_not_supported(self, s3: Any, lam: Any, bucket: str, function: str) -> None:
         allow_s3(lam, function, bucket)
         error = refusal(s3, bucket, lambda_config(function, ["s3:ObjectCreated:Teleport"]))

@@ -60,10 +60,11 @@ def _filter(node: xml.Node | None) -> tuple[str, str]:
     found: dict[str, str] = {}
     rules = node.find("S3Key") if node is not None else None
     for rule in rules.find_all("FilterRule") if rules is not None else []:
-        name = (rule.text_of("Name") or "").lower()
+        given = rule.text_of("Name") or ""
+        name = given.lower()
         value = rule.text_of("Value") or ""
         if name not in ("prefix", "suffix"):
-            raise _invalid("filter rule name must be either prefix or suffix", "FilterRule", name)
+            raise _invalid("filter rule name must be either prefix or suffix", "FilterRule.Name", given)
         if name in found:
             raise _invalid(f"Cannot specify more than one {name} rule in a filter.", "FilterRule", name)
         if len(value.encode()) > MAX_FILTER_VALUE:
