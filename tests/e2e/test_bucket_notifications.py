@@ -166,6 +166,13 @@ class TestValidation:
             "Code": "InvalidArgument", "Message": "filter rule name must be either prefix or suffix",
             "ArgumentName": "FilterRule.Name", "ArgumentValue": "Infix"}
 
+    def test_a_filter_rule_without_its_value_is_malformed(self, s3: Any, lam: Any, bucket: str, function: str) -> None:
+        allow_s3(lam, function, bucket)
+        config = {**lambda_config(function, ["s3:ObjectCreated:*"]),
+                  "Filter": {"Key": {"FilterRules": [{"Name": "prefix"}]}}}
+        assert refusal(s3, bucket, config)["Code"] == "MalformedXML"
+        assert configuration(s3, bucket) == {}
+
     def test_an_unknown_event_is_not_supported(self, s3: Any, lam: Any, bucket: str, function: str) -> None:
         allow_s3(lam, function, bucket)
         error = refusal(s3, bucket, lambda_config(function, ["s3:ObjectCreated:Teleport"]))

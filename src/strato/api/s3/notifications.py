@@ -56,10 +56,13 @@ def _invalid(message: str, name: str | None = None, value: str | None = None) ->
 
 
 def _filter(node: xml.Node | None) -> tuple[str, str]:
-    """A configuration's (prefix, suffix): at most one of each, names in any case."""
+    """A configuration's (prefix, suffix): at most one of each, names in any case; a rule lacking
+    its Name or Value is malformed, as on S3."""
     found: dict[str, str] = {}
     rules = node.find("S3Key") if node is not None else None
     for rule in rules.find_all("FilterRule") if rules is not None else []:
+        if rule.find("Name") is None or rule.find("Value") is None:
+            raise xml.MalformedXML("a FilterRule needs Name and Value")
         given = rule.text_of("Name") or ""
         name = given.lower()
         value = rule.text_of("Value") or ""
