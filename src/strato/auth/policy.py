@@ -181,9 +181,8 @@ def depends_on_request(policy: Policy, caller: Caller, action: str, resource: st
     """Whether another request by `caller` doing `action` on `resource` may be decided otherwise:
     a statement about them has a condition on the request (its address, Referer, User-Agent,
     protocol, time...). An object's own tags (s3:ExistingObjectTag) are the object's, not the request's."""
-    return any(statement.names(caller, action, resource) and any(
-        not condition.key.startswith(EXISTING_OBJECT_TAG) for condition in statement.conditions)
-        for statement in policy.statements)
+    return any(any(not condition.key.startswith(EXISTING_OBJECT_TAG) for condition in statement.conditions)
+               and statement.names(caller, action, resource) for statement in policy.statements)
 
 
 def is_public(policy: Policy) -> bool:

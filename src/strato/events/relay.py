@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from strato.functions.errors import RegistryError
 from strato.functions.records import FunctionVersion, Invocation
@@ -20,12 +21,21 @@ from strato.storage.engine import ObjectStore
 from strato.storage.errors import NoSuchBucket
 from strato.storage.records import Change
 
-from .s3_notifications import event_name, from_document, message
+from .s3_notifications import LambdaTarget, event_name, from_document, message
 
 log = logging.getLogger("strato.events")
 
 POLL = 0.05  # seconds between looks at an empty change table: an indexed read of no rows
 RETRY = 1.0  # seconds before changes that could not be relayed are tried again
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one batch of changes has read: each bucket's configurations and region (None: the
+    bucket is gone), and whether S3 may invoke each (function ARN, bucket)."""
+
+    buckets: dict[str, tuple[list[LambdaTarget], str] | None] = field(default_factory=dict)
+    allowed: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
 class NotificationRelay:
@@ -53,30 +63,40 @@ class NotificationRelay:
                 await asyncio.sleep(POLL)
 
     async def relay_pending(self) -> int:
-        """Relay the oldest recorded changes, then forget them; how many there were."""
+        """Relay the oldest recorded changes, then forget them; how many there were. A batch reads
+        each bucket's configuration and each function's permission once (as they are now)."""
         changes = self.store.changes()
+        batch = _Batch()
         for change in changes:
-            await self._relay(change)
+            await self._relay(change, batch)
         if changes:
             await self.store.forget_changes([change.id for change in changes])
             self.wake()
         return len(changes)
 
-    async def _relay(self, change: Change) -> None:
+    async def _relay(self, change: Change, batch: _Batch) -> None:
         """An Event invocation for each configuration of the bucket that wants the change (the
         configuration as it is now: one removed meanwhile is told nothing) whose function S3 may
         still invoke: as on AWS, a permission removed since the configuration was put stops the
         events. awsRegion is the bucket's."""
-        try:
-            document = self.store.bucket_notification(change.bucket)
-            region = self.store.get_bucket(change.bucket).region
-        except NoSuchBucket:
+        if change.bucket not in batch.buckets:
+            try:
+                batch.buckets[change.bucket] = (from_document(self.store.bucket_notification(change.bucket)),
+                                                self.store.get_bucket(change.bucket).region)
+            except NoSuchBucket:
+                batch.buckets[change.bucket] = None
+        found = batch.buckets[change.bucket]
+        if found is None:
             return
+        targets, region = found
         name = event_name(change)
-        for target in from_document(document) if document is not None else []:
+        for target in targets:
             if not target.wants(name, change.key):
                 continue
-            if not await self.may_invoke(target.function_arn, change.bucket):
+            pair = (target.function_arn, change.bucket)
+            if pair not in batch.allowed:
+                batch.allowed[pair] = await self.may_invoke(*pair)
+            if not batch.allowed[pair]:
                 log.warning("s3 event for %s/%s: %s is gone or lets S3 invoke it no more",
                             change.bucket, change.key, target.function_arn)
                 continue

@@ -67,7 +67,10 @@ def to_document(targets: Iterable[LambdaTarget]) -> str:
     return json.dumps({"version": 1, "lambda": [asdict(target) for target in targets]})
 
 
-def from_document(document: str) -> list[LambdaTarget]:
+def from_document(document: str | None) -> list[LambdaTarget]:
+    """The configurations a stored document holds (none without one)."""
+    if document is None:
+        return []
     return [LambdaTarget(**{**raw, "events": tuple(raw["events"])}) for raw in json.loads(document)["lambda"]]
 
 

@@ -16,8 +16,7 @@ from .objects import read_verified_body
 
 async def get_bucket_notification_configuration(call: Call) -> Response:
     """An empty NotificationConfiguration when no destination is told of the bucket's events."""
-    document = call.store.bucket_notification(call.bucket)
-    targets = from_document(document) if document is not None else []
+    targets = from_document(call.store.bucket_notification(call.bucket))
     return xml.response("NotificationConfiguration", notifications.to_shape(targets))
 
 
