@@ -25,6 +25,7 @@ from strato.cdn.records import C, Distribution, KeyGroupConfig, Origin, OriginAc
 from strato.cdn.registry import DEPLOYED, domain_name
 from strato.cdn.resources import KEY_GROUP, ORIGIN_ACCESS_CONTROL, PUBLIC_KEY, Kind, own_policies
 from strato.cdn.validation import bucket_of, check_access_control_type, origin_access_identity
+from strato.edge.behavior_rules import behaviors
 
 log = logging.getLogger("strato.edge")
 
@@ -74,13 +75,15 @@ def _load(path: Path, *, server: bool, keys: bool) -> tuple[list[Distribution], 
         raise ValueError(f"not JSON: {TOO_DEEP}") from None
     exports = read_exports(document)
     resources = FileResources(exports.resources)
-    for group_id, group in resources.configs(KEY_GROUP, tuple(exports.resources.get(KEY_GROUP.name, ()))).items():
+    for group_id, group in exports.resources.get(KEY_GROUP.name, {}).items():
         _check_keys(group_id, group, resources)
     distributions = [_distribution(exported) for exported in exports.distributions]
     claimed: dict[str, str] = {}  # a Host name -> the distribution answering it
-    for at, distribution in enumerate(distributions):
-        if any(earlier.id == distribution.id for earlier in distributions[:at]):
+    seen: set[str] = set()
+    for distribution in distributions:
+        if distribution.id in seen:
             raise ValueError(f"distribution {distribution.id} is given twice")
+        seen.add(distribution.id)
         for name in (distribution.domain_name, *(distribution.config.aliases or ())):
             if claimed.setdefault(name.lower(), distribution.id) != distribution.id:
                 raise ValueError(f"distribution {distribution.id}: {name} is already distribution "
@@ -116,7 +119,7 @@ def _check_references(distribution: Distribution, resources: FileResources, *, s
     for origin in config.origins:
         _check_origin(origin, resources, server=server, keys=keys)
     named: list[tuple[Kind[Any], str]] = [(KEY_GROUP, group) for group in config.trusted_key_groups()]
-    for behavior in (config.default_behavior, *config.behaviors):
+    for behavior in behaviors(distribution):
         named += own_policies(behavior)
         if behavior.function_associations:
             raise ValueError(f"a cache behaviour runs the CloudFront function "
@@ -172,16 +175,18 @@ class DistributionFile:
 
     def generation(self) -> int:
         """A number that grows each time the file is read anew: when it has changed since."""
-        if _stamp(self.path) != self._stamp:
-            self.reload()
+        stamp = _stamp(self.path)
+        if stamp != self._stamp:
+            self.reload(stamp)
         return self._generation
 
     def all(self) -> list[Distribution]:
         return self._distributions
 
-    def reload(self) -> None:
-        """Read the file again; one that does not read leaves everything as it was."""
-        stamp = _stamp(self.path)
+    def reload(self, stamp: tuple[int, int, int] | None = None) -> None:
+        """Read the file again (`stamp`: its stat, when the caller has it); one that does not read
+        leaves everything as it was."""
+        stamp = _stamp(self.path) if stamp is None else stamp
         try:
             self._distributions, self._resources = load(self.path, server=self._server, keys=self._keys)
         except ValueError as exc:

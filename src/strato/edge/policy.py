@@ -38,7 +38,7 @@ from strato.edge.freshness import (
     response_directives,
 )
 from strato.http.conditionals import format_http_date, parse_http_date
-from strato.http.fields import HOP_BY_HOP
+from strato.http.fields import HOP_BY_HOP, split_list
 
 # Status codes whose caching requirements this cache implements (RFC 9111 3, 5.2.2.3).
 UNDERSTOOD_STATUSES = frozenset({200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501})
@@ -54,7 +54,6 @@ _CLIENT_VALIDATORS = frozenset({"if-none-match", "if-modified-since"})
 # preconditions and its ranges, which a cache answers from a whole response it holds (RFC 9111
 # 4.3.2, RFC 9110 14); a fetch for the cache asks for the whole response, unconditionally.
 CLIENT_ONLY = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range", "if-range"})
-_LIST_ITEM = re.compile(r',(?=(?:[^"]*"[^"]*")*[^"]*$)')  # a comma outside quoted strings
 _SF_TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*")
 
 
@@ -310,8 +309,7 @@ def freshened_headers(
 
 def _without_private(value: str) -> str:
     """A CDN-Cache-Control value without its private directive (RFC 9111 5.2.2.7, RFC 9213)."""
-    kept = (part.strip(" \t") for part in _LIST_ITEM.split(value))
-    return ", ".join(part for part in kept if part and part.partition("=")[0].strip().lower() != "private")
+    return ", ".join(part for part in split_list(value) if part.partition("=")[0].strip().lower() != "private")
 
 
 def _etag(value: str | None) -> tuple[bool, str] | None:

@@ -644,9 +644,10 @@ class EdgeProxy:
         body = None
         if length or "transfer-encoding" in request.headers:
             body = bodies.stream(request.receive, length)
+        site = self.metrics.site(rules.site)
         try:
             forward = self._origin_headers(headers, request.client, body=True)
-            response = await self._counted_fetch(self.metrics.site(rules.site), request.method, target, forward, body,
+            response = await self._counted_fetch(site, request.method, target, forward, body,
                                                  host=host)
         except Exception as exc:
             log.warning("origin %s %s failed: %r", request.method, target, exc)
@@ -655,7 +656,7 @@ class EdgeProxy:
         if policy.invalidates(request.method, response.status):
             for key in policy.invalidation_targets(host, target, response.headers):
                 self.store.invalidate(key)
-        await self._relay(request, response, send, status_text, self.metrics.site(rules.site), rules.compress)
+        await self._relay(request, response, send, status_text, site, rules.compress)
 
     def _relayed_headers(self, headers: Mapping[str, str], status_text: str) -> dict[str, str]:
         """An origin response's outgoing fields as the edge passes it on."""

@@ -95,8 +95,7 @@ class Environment:
         self._variables = variables
         self._on_dead = on_dead
         self._retrying = retrying  # the failed init it retries (suppressed), in whose log stream it goes on
-        self._suppressed = retrying is not None
-        self._init_timeout = float(function.timeout) if self._suppressed else init_timeout
+        self._init_timeout = float(function.timeout) if retrying is not None else init_timeout
         self._loop = asyncio.get_running_loop()
         self._channel = RuntimeChannel(self)
         logging = function.logging
@@ -212,6 +211,11 @@ class Environment:
         finally:
             if cold:  # once the caller's answer is on its way (the rest of this callback sends it)
                 self._loop.call_soon(self._settled)
+
+    @property
+    def _suppressed(self) -> bool:
+        """A retry of a failed init, within an invocation (Lambda's suppressed init)."""
+        return self._retrying is not None
 
     # Lending.
 

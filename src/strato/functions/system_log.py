@@ -18,6 +18,8 @@ import json
 import time
 from typing import Any
 
+from strato.xmltree import iso8601
+
 from . import logs
 from .records import SYSTEM_LOG_LEVELS, FunctionVersion
 from .runtimes import runtime_version, runtime_version_arn
@@ -25,8 +27,7 @@ from .runtimes import runtime_version, runtime_version_arn
 
 def event_time(now: float | None = None) -> str:
     """An event's `time`: ISO 8601 in UTC to the millisecond."""
-    now = time.time() if now is None else now
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    return iso8601(time.time() if now is None else now)
 
 
 class SystemLog:

@@ -14,7 +14,13 @@ from typing import Any
 from strato import jsontext
 from strato.functions.definitions import Alias, FunctionRecord
 from strato.functions.layers import LayerVersion
-from strato.functions.records import APPLICATION_LOG_LEVELS, LOG_FORMATS, SYSTEM_LOG_LEVELS, LoggingConfig
+from strato.functions.records import (
+    APPLICATION_LOG_LEVELS,
+    LOG_FORMATS,
+    OWN_LOG_GROUP,
+    SYSTEM_LOG_LEVELS,
+    LoggingConfig,
+)
 from strato.functions.registry import Registry
 from strato.functions.runtimes import runtime_version_arn
 
@@ -175,7 +181,7 @@ def logging_config(body: Body, function_name: str) -> LoggingConfig | None:
     if group is not None and not _LOG_GROUP.fullmatch(group):
         raise validation_error(group, "loggingConfig.logGroup",
                                f"Member must satisfy regular expression pattern: {_LOG_GROUP.pattern}")
-    group = None if group == LoggingConfig().group_of(function_name) else group
+    group = None if group == OWN_LOG_GROUP + function_name else group
     if log_format == "Text":
         if application is not None or system is not None:
             raise invalid_parameter(_TEXT_WITH_LEVELS)
